@@ -1,0 +1,266 @@
+/**
+ * Typed view of the official HigherHRNet experiment configuration (the YAML files the
+ * model zoo is distributed with). Only the fields that change inference are read; every
+ * one is validated and an error names the YAML path of the offending field.
+ */
+import { parse as parseYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type BlockType = 'BASIC' | 'BOTTLENECK';
+export type DatasetKind = 'coco' | 'crowdpose';
+
+/** One HRNet stage (`MODEL.EXTRA.STAGE2..4`). */
+export interface StageSpec {
+  numModules: number;
+  numBranches: number;
+  block: BlockType;
+  numBlocks: number[];
+  numChannels: number[];
+  fuseMethod: 'SUM';
+}
+
+/** The HigherHRNet deconvolution head (`MODEL.EXTRA.DECONV`). */
+export interface DeconvSpec {
+  numDeconvs: number;
+  numChannels: number[];
+  kernelSize: number[];
+  numBasicBlocks: number;
+  catOutput: boolean[];
+}
+
+export interface ModelSpec {
+  name: string;
+  numJoints: number;
+  tagPerJoint: boolean;
+  stemInplanes: number;
+  /** STAGE2, STAGE3, STAGE4 in order. */
+  stages: StageSpec[];
+  finalConvKernel: number;
+  deconv: DeconvSpec;
+  /** `LOSS.WITH_AE_LOSS`: whether output i carries tag maps (decides its channel count). */
+  withAeLoss: boolean[];
+}
+
+/** Test-time settings (`TEST.*` plus the dataset fields inference needs). */
+export interface TestSettings {
+  flipTest: boolean;
+  /** Test scales, e.g. [2, 1, 0.5]. */
+  scaleFactor: number[];
+  adjust: boolean;
+  refine: boolean;
+  project2image: boolean;
+  detectionThreshold: number;
+  tagThreshold: number;
+  nmsKernel: number;
+  nmsPadding: number;
+  maxNumPeople: number;
+  useDetectionVal: boolean;
+  ignoreTooMuch: boolean;
+  /** Per network output: whether its heatmaps are averaged into the result. */
+  withHeatmaps: boolean[];
+  /** Per network output: whether its tag maps are collected. */
+  withAe: boolean[];
+  inputSize: number;
+}
+
+export interface ExperimentConfig {
+  model: ModelSpec;
+  dataset: { kind: DatasetKind; numJoints: number; inputSize: number; maxNumPeople: number };
+  test: TestSettings;
+}
+
+type Yaml = Record<string, unknown>;
+
+function at(root: Yaml, path: string): unknown {
+  let node: unknown = root;
+  for (const key of path.split('.')) {
+    if (node === null || typeof node !== 'object' || !(key in (node as Yaml))) {
+      throw new ConfigError(`Missing configuration field ${path}`);
+    }
+    node = (node as Yaml)[key];
+  }
+  return node;
+}
+
+function optional(root: Yaml, path: string): unknown {
+  try {
+    return at(root, path);
+  } catch {
+    return undefined;
+  }
+}
+
+function int(root: Yaml, path: string, min = 0): number {
+  const v = at(root, path);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new ConfigError(`${path} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function num(root: Yaml, path: string, fallback?: number): number {
+  const v = fallback === undefined ? at(root, path) : (optional(root, path) ?? fallback);
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new ConfigError(`${path} must be a number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function bool(root: Yaml, path: string, fallback?: boolean): boolean {
+  const v = fallback === undefined ? at(root, path) : (optional(root, path) ?? fallback);
+  if (typeof v !== 'boolean') throw new ConfigError(`${path} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function list<T>(root: Yaml, path: string, check: (x: unknown) => x is T, what: string): T[] {
+  const v = at(root, path);
+  if (!Array.isArray(v) || !v.every(check)) {
+    throw new ConfigError(`${path} must be a list of ${what}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+const isPositiveInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
+const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
+const isPositive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
+
+function stage(root: Yaml, name: string): StageSpec {
+  const p = `MODEL.EXTRA.${name}`;
+  const numBranches = int(root, `${p}.NUM_BRANCHES`, 1);
+  const block = at(root, `${p}.BLOCK`);
+  if (block !== 'BASIC' && block !== 'BOTTLENECK') {
+    throw new ConfigError(`${p}.BLOCK must be BASIC or BOTTLENECK, got ${JSON.stringify(block)}`);
+  }
+  const fuse = optional(root, `${p}.FUSE_METHOD`) ?? 'SUM';
+  if (fuse !== 'SUM') throw new ConfigError(`${p}.FUSE_METHOD must be SUM, got ${JSON.stringify(fuse)}`);
+  const numBlocks = list(root, `${p}.NUM_BLOCKS`, isPositiveInt, 'positive integers');
+  const numChannels = list(root, `${p}.NUM_CHANNELS`, isPositiveInt, 'positive integers');
+  for (const [field, values] of [['NUM_BLOCKS', numBlocks], ['NUM_CHANNELS', numChannels]] as const) {
+    if (values.length !== numBranches) {
+      throw new ConfigError(`${p}.${field} has ${values.length} entries but NUM_BRANCHES is ${numBranches}`);
+    }
+  }
+  return { numModules: int(root, `${p}.NUM_MODULES`, 1), numBranches, block, numBlocks, numChannels, fuseMethod: 'SUM' };
+}
+
+function datasetKind(root: Yaml): DatasetKind {
+  const name = String(optional(root, 'DATASET.DATASET') ?? 'coco_kpt').toLowerCase();
+  if (name.startsWith('coco')) return 'coco';
+  if (name.startsWith('crowd')) return 'crowdpose';
+  throw new ConfigError(`DATASET.DATASET ${JSON.stringify(name)} is not supported; must be one of [coco_kpt, crowd_pose_kpt]`);
+}
+
+/** Builds a typed configuration from a parsed experiment YAML document. */
+export function configFromYaml(doc: unknown): ExperimentConfig {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError('An experiment configuration must be a YAML mapping with MODEL, DATASET and TEST sections');
+  }
+  const root = doc as Yaml;
+  const numJoints = int(root, 'MODEL.NUM_JOINTS', 1);
+  const datasetJoints = int(root, 'DATASET.NUM_JOINTS', 1);
+  if (numJoints !== datasetJoints) {
+    throw new ConfigError(`MODEL.NUM_JOINTS (${numJoints}) and DATASET.NUM_JOINTS (${datasetJoints}) disagree`);
+  }
+  const deconvPath = 'MODEL.EXTRA.DECONV';
+  const numDeconvs = int(root, `${deconvPath}.NUM_DECONVS`);
+  const deconv: DeconvSpec = {
+    numDeconvs,
+    numChannels: numDeconvs ? list(root, `${deconvPath}.NUM_CHANNELS`, isPositiveInt, 'positive integers') : [],
+    kernelSize: numDeconvs ? list(root, `${deconvPath}.KERNEL_SIZE`, isPositiveInt, 'positive integers') : [],
+    numBasicBlocks: numDeconvs ? int(root, `${deconvPath}.NUM_BASIC_BLOCKS`) : 0,
+    catOutput: numDeconvs ? list(root, `${deconvPath}.CAT_OUTPUT`, isBool, 'booleans') : [],
+  };
+  for (const [field, values] of [['NUM_CHANNELS', deconv.numChannels], ['KERNEL_SIZE', deconv.kernelSize], ['CAT_OUTPUT', deconv.catOutput]] as const) {
+    if (values.length < numDeconvs) {
+      throw new ConfigError(`${deconvPath}.${field} has ${values.length} entries but NUM_DECONVS is ${numDeconvs}`);
+    }
+  }
+  for (const k of deconv.kernelSize) {
+    if (![2, 3, 4].includes(k)) throw new ConfigError(`${deconvPath}.KERNEL_SIZE must be 2, 3 or 4, got ${k}`);
+  }
+  const numOutputs = numDeconvs + 1;
+  const perOutput = (path: string): boolean[] => {
+    const v = list(root, path, isBool, 'booleans');
+    if (v.length < numOutputs) {
+      throw new ConfigError(`${path} has ${v.length} entries but the network has ${numOutputs} outputs (1 + NUM_DECONVS)`);
+    }
+    return v.slice(0, numOutputs);
+  };
+  const finalConvKernel = int(root, 'MODEL.EXTRA.FINAL_CONV_KERNEL', 1);
+  if (finalConvKernel !== 1 && finalConvKernel !== 3) {
+    throw new ConfigError(`MODEL.EXTRA.FINAL_CONV_KERNEL must be 1 or 3, got ${finalConvKernel}`);
+  }
+  const model: ModelSpec = {
+    name: String(optional(root, 'MODEL.NAME') ?? 'pose_higher_hrnet'),
+    numJoints,
+    tagPerJoint: bool(root, 'MODEL.TAG_PER_JOINT', true),
+    stemInplanes: int(root, 'MODEL.EXTRA.STEM_INPLANES', 1),
+    stages: ['STAGE2', 'STAGE3', 'STAGE4'].map((s) => stage(root, s)),
+    finalConvKernel,
+    deconv,
+    withAeLoss: perOutput('LOSS.WITH_AE_LOSS'),
+  };
+  const inputSize = int(root, 'DATASET.INPUT_SIZE', 1);
+  const maxNumPeople = int(root, 'DATASET.MAX_NUM_PEOPLE', 1);
+  const scaleFactor = list(root, 'TEST.SCALE_FACTOR', isPositive, 'positive numbers');
+  if (scaleFactor.length === 0) throw new ConfigError('TEST.SCALE_FACTOR must list at least one scale');
+  const test: TestSettings = {
+    flipTest: bool(root, 'TEST.FLIP_TEST'),
+    scaleFactor,
+    adjust: bool(root, 'TEST.ADJUST'),
+    refine: bool(root, 'TEST.REFINE'),
+    project2image: bool(root, 'TEST.PROJECT2IMAGE'),
+    detectionThreshold: num(root, 'TEST.DETECTION_THRESHOLD'),
+    tagThreshold: num(root, 'TEST.TAG_THRESHOLD'),
+    nmsKernel: int(root, 'TEST.NMS_KERNEL', 1),
+    nmsPadding: int(root, 'TEST.NMS_PADDING'),
+    maxNumPeople,
+    useDetectionVal: bool(root, 'TEST.USE_DETECTION_VAL', true),
+    ignoreTooMuch: bool(root, 'TEST.IGNORE_TOO_MUCH', false),
+    withHeatmaps: perOutput('TEST.WITH_HEATMAPS'),
+    withAe: perOutput('TEST.WITH_AE'),
+    inputSize,
+  };
+  return { model, dataset: { kind: datasetKind(root), numJoints, inputSize, maxNumPeople }, test };
+}
+
+/** Parses experiment YAML text. */
+export function parseConfig(yamlText: string): ExperimentConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(yamlText);
+  } catch (err) {
+    throw new ConfigError(`Not a valid YAML experiment configuration: ${(err as Error).message}`);
+  }
+  return configFromYaml(doc);
+}
+
+/** Reads an experiment YAML file. */
+export function loadConfigFile(path: string): ExperimentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`Cannot read configuration ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return parseConfig(text);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Number of tag channels per output: J when tags are per joint, else 1. */
+export function tagDim(model: ModelSpec): number {
+  return model.tagPerJoint ? model.numJoints : 1;
+}
+
+/** Channels of network output i: J heatmaps, plus tag maps where that output has AE loss. */
+export function outputChannels(model: ModelSpec, i: number): number {
+  return model.numJoints + (model.withAeLoss[i] ? tagDim(model) : 0);
+}

@@ -1,0 +1,40 @@
+/** Plain data types shared by the pipeline stages and the public API. */
+import type { NdArray } from 'ndarray';
+
+/** 8-bit RGB pixels, row-major, 3 bytes per pixel, no padding. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface Keypoint {
+  name: string;
+  /** Image pixels. */
+  x: number;
+  y: number;
+  /** Heatmap value at the keypoint (0..1 for a trained model). */
+  score: number;
+}
+
+export interface BoundingBox {
+  xMin: number;
+  yMin: number;
+  xMax: number;
+  yMax: number;
+  width: number;
+  height: number;
+}
+
+export interface Person {
+  /** Mean of the detected joints' scores (before refine), as the reference ranks people. */
+  score: number;
+  keypoints: Keypoint[];
+  /** Box around the keypoints. */
+  box: BoundingBox;
+  /** Track id, set by video tracking. */
+  id?: number;
+}
+
+/** One network output, NCHW float32 (batch 1): `[1, C, H, W]`. */
+export type OutputTensor = NdArray<Float32Array>;

@@ -38,3 +38,14 @@ export interface Person {
 
 /** One network output, NCHW float32 (batch 1): `[1, C, H, W]`. */
 export type OutputTensor = NdArray<Float32Array>;
+
+/** What `estimatePoses` accepts: a file path, encoded image bytes (JPEG/PNG/WebP…), or RGB pixels. */
+export type ImageInput = string | Uint8Array | RgbImage;
+
+/** The estimator returned by `createEstimator` (see src/estimator.ts). */
+export interface PoseEstimator {
+  /** People in one image, best first, in image pixel coordinates. */
+  estimatePoses(image: ImageInput): Promise<Person[]>;
+  /** Releases the inference session. */
+  dispose(): Promise<void>;
+}

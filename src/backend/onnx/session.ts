@@ -1,0 +1,87 @@
+/**
+ * Running a HigherHRNet ONNX model with onnxruntime-node. The runtime is imported lazily so
+ * that code paths that never run a network (decoding, evaluation) do not load it.
+ */
+import type * as Ort from 'onnxruntime-node';
+import ndarray from 'ndarray';
+import type { OutputTensor } from '../../types.js';
+
+export class BackendError extends Error {
+  override name = 'BackendError';
+}
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface OnnxSessionOptions {
+  /** Execution providers in order of preference. Default `['cpu']`; `'cuda'` needs the CUDA build of onnxruntime-node. */
+  executionProviders?: ExecutionProvider[];
+  /** Threads for one operator; default: ONNX Runtime's choice (the number of physical cores). */
+  intraOpNumThreads?: number;
+  /** ONNX Runtime graph optimisation level. Default `'all'`. */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+let runtime: Promise<typeof Ort> | undefined;
+function loadRuntime(): Promise<typeof Ort> {
+  runtime ??= import('onnxruntime-node').catch((err: Error) => {
+    runtime = undefined;
+    throw new BackendError(`onnxruntime-node could not be loaded (${err.message}); reinstall the package with npm install onnxruntime-node`);
+  });
+  return runtime;
+}
+
+/** A loaded network: NCHW float32 images in, the stage outputs out. */
+export class OnnxNetwork {
+  private constructor(
+    private readonly ort: typeof Ort,
+    private readonly session: Ort.InferenceSession,
+    readonly outputNames: readonly string[],
+  ) {}
+
+  /** Creates a session from ONNX model bytes or a `.onnx` file path. */
+  static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxNetwork> {
+    const ort = await loadRuntime();
+    const sessionOptions: Ort.InferenceSession.SessionOptions = {
+      executionProviders: options.executionProviders ?? ['cpu'],
+      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+      ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+    };
+    let session: Ort.InferenceSession;
+    try {
+      session = typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
+    } catch (err) {
+      const what = typeof model === 'string' ? model : 'the compiled model';
+      throw new BackendError(`ONNX Runtime could not load ${what}: ${(err as Error).message}`);
+    }
+    if (session.inputNames.length !== 1) {
+      throw new BackendError(`Expected a network with one image input, found inputs [${session.inputNames.join(', ')}]`);
+    }
+    return new OnnxNetwork(ort, session, session.outputNames);
+  }
+
+  /**
+   * Runs the network on a batch of normalised images, `[N, 3, H, W]`; returns, per output,
+   * one `[N, C, h, w]` tensor.
+   */
+  async run(input: Float32Array, dims: readonly [number, number, number, number]): Promise<OutputTensor[]> {
+    const [n, c, h, w] = dims;
+    if (c !== 3 || input.length !== n * c * h * w) {
+      throw new BackendError(`Network input must be [N, 3, H, W] float32; got dims [${dims.join(', ')}] for ${input.length} values`);
+    }
+    const feeds = { [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, c, h, w]) };
+    const results = await this.session.run(feeds);
+    return this.outputNames.map((name) => {
+      const t = results[name];
+      if (t.type !== 'float32' || t.dims.length !== 4) {
+        throw new BackendError(`Output ${name} must be a 4-D float32 tensor; got ${t.type} [${t.dims.join(', ')}]`);
+      }
+      return ndarray(t.data as Float32Array, t.dims.map(Number));
+    });
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { presetConfig } from '../src/config/presets.js';
+import { buildNetworkGraph } from '../src/higher/network.js';
+import { parameterCount } from '../src/backbone/graph.js';
+import { compileToOnnx, foldBatchNorm } from '../src/backend/onnx/compile.js';
+import { OnnxNetwork } from '../src/backend/onnx/session.js';
+import { randomWeights } from '../src/model/weights.js';
+import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
+
+interface Manifest {
+  num_params: number;
+  tensors: [string, number[], string][];
+}
+
+describeFixtures('layer graph against the official manifests', 'manifests', () => {
+  const dir = join(fixturesRoot(), 'manifests');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const preset = file.replace(/\.json$/, '');
+    it(`${preset}: same tensor names, shapes, order and parameter count`, () => {
+      const manifest = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Manifest;
+      const graph = buildNetworkGraph(presetConfig(preset).model);
+      expect(graph.parameters.map((p) => [p.name, p.shape])).to.deep.equal(manifest.tensors.map(([name, shape]) => [name, shape]));
+      expect(parameterCount(graph)).to.equal(manifest.num_params);
+    });
+  }
+});
+
+describe('BatchNorm folding', () => {
+  it('equals conv followed by inference BatchNorm', () => {
+    // 2 output channels, 1 input channel, 1x1 kernel: y = w*x + b, then BN.
+    const w = new Float32Array([2, -3]);
+    const b = new Float32Array([0.5, 1]);
+    const bn = { gamma: new Float32Array([1.5, 0.25]), beta: new Float32Array([0.1, -0.2]), mean: new Float32Array([0.3, -1]), variance: new Float32Array([4, 0.09]), epsilon: 1e-5 };
+    const folded = foldBatchNorm(w, b, bn, (i) => i);
+    for (const x of [-1, 0, 2.5]) {
+      for (let c = 0; c < 2; c++) {
+        const reference = ((w[c] * x + b[c] - bn.mean[c]) / Math.sqrt(bn.variance[c] + bn.epsilon)) * bn.gamma[c] + bn.beta[c];
+        expect(folded.weight[c] * x + folded.bias[c]).to.be.closeTo(reference, 1e-5);
+      }
+    }
+  });
+});
+
+describe('full-size network', () => {
+  it('coco_w32_512 with deterministic random weights builds and runs on a 512x512 input', async () => {
+    const graph = buildNetworkGraph(presetConfig('coco_w32_512').model);
+    const network = await OnnxNetwork.create(compileToOnnx(graph, randomWeights(graph, 7)));
+    try {
+      const input = new Float32Array(3 * 512 * 512).map((_, i) => Math.sin(i / 977));
+      const [low, high] = await network.run(input, [1, 3, 512, 512]);
+      expect(low.shape).to.deep.equal([1, 34, 128, 128]);
+      expect(high.shape).to.deep.equal([1, 17, 256, 256]);
+      expect(Array.from(low.data).every(Number.isFinite)).to.equal(true);
+      const values = Array.from(high.data);
+      expect(values.reduce((a, b) => Math.max(a, b)) - values.reduce((a, b) => Math.min(a, b))).to.be.greaterThan(0);
+    } finally {
+      await network.dispose();
+    }
+  });
+});

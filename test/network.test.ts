@@ -1,13 +1,18 @@
 import { expect } from 'chai';
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { presetConfig } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { parameterCount } from '../src/backbone/graph.js';
 import { compileToOnnx, foldBatchNorm } from '../src/backend/onnx/compile.js';
 import { OnnxNetwork } from '../src/backend/onnx/session.js';
 import { randomWeights } from '../src/model/weights.js';
-import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
+import { createOnnxNetwork } from '../src/model/load.js';
+import { StateDictMismatchError } from '../src/checkpoint/index.js';
+import { readImage } from '../src/io/image.js';
+import { toNetworkInput } from '../src/preprocess/index.js';
+import { readNpy } from '../src/io/npy.js';
+import { caseDirs, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 interface Manifest {
   num_params: number;
@@ -60,3 +65,57 @@ describe('full-size network', () => {
     }
   });
 });
+
+describeFixtures('network outputs against the reference (forward/*)', 'forward', () => {
+  for (const dir of caseDirs('forward')) {
+    const [model] = basename(dir).split('__');
+    for (const serialisation of ['zip', 'legacy', 'checkpoint', 'mmpose']) {
+      it(`${basename(dir)} from ${model}.${serialisation}.pth: outputs within 1e-4`, async () => {
+        const config = presetConfig(model);
+        const network = await createOnnxNetwork(config, join(fixturesRoot(), 'models', `${model}.${serialisation}.pth`));
+        try {
+          const image = await readImage(join(dir, 'input.png'));
+          const outputs = await network.run(toNetworkInput(image), [1, 3, image.height, image.width]);
+          expect(outputs).to.have.length(2);
+          outputs.forEach((output, i) => {
+            const reference = readNpy(join(dir, `output_${i}.npy`));
+            expect(output.shape).to.deep.equal(reference.shape);
+            expect(maxAbsDifference(output.data, reference.data)).to.be.at.most(1e-4);
+          });
+        } finally {
+          await network.dispose();
+        }
+      });
+    }
+  }
+});
+
+describeFixtures('checkpoint and configuration mismatches', 'models', () => {
+  it('BAD CALL - a CrowdPose checkpoint for a COCO configuration lists the mismatched tensors', async () => {
+    const path = join(fixturesRoot(), 'models', 'tiny_crowdpose.zip.pth');
+    try {
+      await createOnnxNetwork(presetConfig('tiny_coco'), path);
+      expect.fail('expected a mismatch error');
+    } catch (err) {
+      expect(err).to.be.instanceOf(StateDictMismatchError);
+      expect((err as Error).message).to.include('final_layers.0.weight [28,8,1,1] (expected [34,8,1,1])');
+    }
+  });
+  it('BAD CALL - a full-size configuration with a tiny checkpoint reports missing tensors', async () => {
+    const path = join(fixturesRoot(), 'models', 'tiny_coco.zip.pth');
+    try {
+      await createOnnxNetwork(presetConfig('coco_w32_512'), path);
+      expect.fail('expected a mismatch error');
+    } catch (err) {
+      expect(err).to.be.instanceOf(StateDictMismatchError);
+      expect((err as StateDictMismatchError).shapeMismatches.length).to.be.greaterThan(100);
+    }
+  });
+});
+
+function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+  expect(a.length).to.equal(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return Number.isNaN(max) ? Infinity : max;
+}

@@ -5,6 +5,7 @@
 import type * as Ort from 'onnxruntime-node';
 import ndarray from 'ndarray';
 import type { OutputTensor } from '../../types.js';
+import type { Network } from '../network.js';
 
 export class BackendError extends Error {
   override name = 'BackendError';
@@ -31,7 +32,7 @@ function loadRuntime(): Promise<typeof Ort> {
 }
 
 /** A loaded network: NCHW float32 images in, the stage outputs out. */
-export class OnnxNetwork {
+export class OnnxNetwork implements Network {
   private constructor(
     private readonly ort: typeof Ort,
     private readonly session: Ort.InferenceSession,

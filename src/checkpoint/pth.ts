@@ -1,0 +1,283 @@
+/**
+ * The two container formats of `torch.save`, read without Python:
+ *
+ * - zip (torch >= 1.6): `<archive>/data.pkl` holds the object pickle, each storage is the
+ *   raw entry `<archive>/data/<key>`, and an optional `<archive>/byteorder` says 'little'/'big'.
+ * - legacy (the format of the paper's checkpoints): five pickles in a row — magic number,
+ *   protocol version, sys_info, the object, the list of storage keys — then for each key an
+ *   int64 element count followed by the raw little-endian elements.
+ *
+ * In both, tensors appear in the object pickle as persistent ids naming a storage; the
+ * unpickler returns `TensorRef`s and this module copies them out as contiguous typed arrays.
+ */
+import AdmZip from 'adm-zip';
+import {
+  CheckpointError,
+  ITEM_SIZE,
+  StorageRef,
+  StorageType,
+  TensorRef,
+  describe,
+  unpickle,
+  type PickleValue,
+  type TensorDtype,
+} from './pickle.js';
+
+export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint16Array | Uint8Array;
+
+export interface CheckpointTensor {
+  name: string;
+  shape: number[];
+  dtype: TensorDtype;
+  /**
+   * Contiguous (C order) values: Float32Array, Float64Array, BigInt64Array (int64),
+   * Int32Array, Uint16Array (float16 bit patterns) or Uint8Array (uint8, bool as 0/1).
+   */
+  data: TensorData;
+}
+
+/** An opened checkpoint: the unpickled object and access to its storages. */
+export interface CheckpointContainer {
+  root: PickleValue;
+  /** Copies a tensor out of its storage. */
+  materialize(name: string, ref: TensorRef): CheckpointTensor;
+}
+
+/** Refuses single tensors above 2 GiB: only a corrupt or hostile file asks for more. */
+const MAX_TENSOR_BYTES = 2 ** 31;
+
+/** `torch.serialization.MAGIC_NUMBER` and `PROTOCOL_VERSION` of the legacy format. */
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+const LEGACY_PROTOCOL_VERSION = 1001;
+
+function fail(message: string): never {
+  throw new CheckpointError(message);
+}
+
+/** Detects the container from its first bytes and opens it. */
+export function openCheckpoint(bytes: Uint8Array): CheckpointContainer {
+  if (bytes.byteLength >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
+    return openZip(bytes);
+  }
+  if (bytes.byteLength >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return openLegacy(bytes);
+  const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  return fail(`not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with ${head || 'nothing'})`);
+}
+
+/** `('storage', StorageType, key, location, numel[, view_metadata])` → a storage reference. */
+function parseStoragePid(pid: PickleValue): { ref: StorageRef; rootSize: number } {
+  if (!Array.isArray(pid) || pid.length < 5 || pid[0] !== 'storage') {
+    return fail(`unsupported persistent id: ${describe(pid)}`);
+  }
+  const [, type, key, , size, view] = pid;
+  if (!(type instanceof StorageType)) return fail(`persistent id names ${describe(type)} instead of a storage type`);
+  if (typeof key !== 'string') return fail(`storage key must be a string, got ${describe(key)}`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return fail(`storage ${key}: bad size ${describe(size)}`);
+  if (view === undefined || view === null) return { ref: new StorageRef(key, type.dtype, size), rootSize: size };
+  // Pre-1.0 legacy files: a view (view_key, offset, view_size) into root storage `key`.
+  if (!Array.isArray(view) || view.length !== 3) return fail(`storage ${key}: unsupported view metadata`);
+  const [, offset, viewSize] = view;
+  if (typeof offset !== 'number' || typeof viewSize !== 'number' || offset < 0 || viewSize < 0 || offset + viewSize > size) {
+    return fail(`storage ${key}: view outside its root storage`);
+  }
+  return { ref: new StorageRef(key, type.dtype, viewSize, offset), rootSize: size };
+}
+
+/** Records each root storage's dtype and size as the object pickle names it. */
+class StorageRegistry {
+  readonly roots = new Map<string, { dtype: TensorDtype; size: number }>();
+
+  load = (pid: PickleValue): PickleValue => {
+    const { ref, rootSize } = parseStoragePid(pid);
+    const known = this.roots.get(ref.key);
+    if (known !== undefined && (known.dtype !== ref.dtype || known.size !== rootSize)) {
+      fail(`storage ${ref.key} is named with two different types or sizes`);
+    }
+    this.roots.set(ref.key, { dtype: ref.dtype, size: rootSize });
+    return ref;
+  };
+}
+
+const EOCD_SIGNATURE = 0x06054b50;
+const EOCD_SIZE = 22;
+
+/**
+ * The end-of-central-directory record must end the file exactly (after its comment):
+ * a zip reader tolerates a cut-off tail, but a checkpoint missing bytes is truncated.
+ */
+function checkZipEnd(bytes: Uint8Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lowest = Math.max(0, bytes.byteLength - EOCD_SIZE - 0xffff);
+  for (let at = bytes.byteLength - EOCD_SIZE; at >= lowest; at--) {
+    if (view.getUint32(at, true) === EOCD_SIGNATURE && at + EOCD_SIZE + view.getUint16(at + 20, true) === bytes.byteLength) return;
+  }
+  fail('zip archive is truncated or corrupt: no end-of-central-directory record at its end');
+}
+
+/** adm-zip's own errors (bad headers, CRC mismatches) as a `CheckpointError`. */
+function zipCall<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof CheckpointError) throw error;
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/^ADM-ZIP: /, '').replace(/ \{0\}$/, '');
+    return fail(`corrupt zip archive (${what}): ${reason}`);
+  }
+}
+
+function openZip(bytes: Uint8Array): CheckpointContainer {
+  checkZipEnd(bytes);
+  const zip = zipCall('directory', () => new AdmZip(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+  const pickles = zip.getEntries().filter((e) => /^[^/]+\/data\.pkl$/.test(e.entryName));
+  if (pickles.length !== 1) fail(`zip archive is not a torch checkpoint: expected one <archive>/data.pkl, found ${pickles.length}`);
+  const prefix = pickles[0].entryName.slice(0, -'data.pkl'.length);
+  const entryData = (name: string): Buffer | undefined => zipCall(prefix + name, () => zip.getEntry(prefix + name)?.getData());
+
+  const byteOrder = entryData('byteorder')?.toString('latin1').trim() ?? 'little';
+  if (byteOrder !== 'little' && byteOrder !== 'big') fail(`unknown byteorder '${byteOrder}'`);
+
+  const registry = new StorageRegistry();
+  const root = unpickle(zipCall(pickles[0].entryName, () => pickles[0].getData()), 0, { persistentLoad: registry.load }).value;
+
+  const cache = new Map<string, Uint8Array>();
+  const storageBytes = (ref: StorageRef): Uint8Array => {
+    let data = cache.get(ref.key);
+    if (data === undefined) {
+      const raw = entryData(`data/${ref.key}`);
+      if (raw === undefined) return fail(`storage data/${ref.key} is missing from the archive`);
+      data = byteOrder === 'big' ? swapBytes(raw, ITEM_SIZE[ref.dtype]) : raw;
+      cache.set(ref.key, data);
+    }
+    return data;
+  };
+  return { root, materialize: (name, ref) => copyTensor(name, ref, storageBytes(ref.storage)) };
+}
+
+/** A byte-swapped copy, element by element, of big-endian storage data. */
+function swapBytes(data: Uint8Array, itemSize: number): Uint8Array {
+  const out = new Uint8Array(data.byteLength);
+  for (let i = 0; i + itemSize <= data.byteLength; i += itemSize) {
+    for (let j = 0; j < itemSize; j++) out[i + j] = data[i + itemSize - 1 - j];
+  }
+  return out;
+}
+
+function openLegacy(bytes: Uint8Array): CheckpointContainer {
+  const magic = unpickle(bytes, 0);
+  if (typeof magic.value !== 'bigint' || magic.value !== LEGACY_MAGIC) fail('not a PyTorch checkpoint: a pickle without the torch magic number');
+  const protocol = unpickle(bytes, magic.end);
+  if (protocol.value !== LEGACY_PROTOCOL_VERSION) fail(`unsupported legacy protocol version ${describe(protocol.value)}`);
+  const sysInfo = unpickle(bytes, protocol.end);
+  if (sysInfo.value instanceof Map && sysInfo.value.get('little_endian') === false) {
+    fail('big-endian legacy checkpoints are not supported');
+  }
+  const registry = new StorageRegistry();
+  const object = unpickle(bytes, sysInfo.end, { persistentLoad: registry.load });
+  const keyList = unpickle(bytes, object.end);
+  if (!Array.isArray(keyList.value) || !keyList.value.every((k) => typeof k === 'string')) {
+    fail('legacy checkpoint: storage key list is malformed');
+  }
+  const storages = readLegacyStorages(bytes, keyList.end, keyList.value as string[], registry);
+  const storageBytes = (ref: StorageRef): Uint8Array => storages.get(ref.key) ?? fail(`storage ${ref.key} is not in the file`);
+  return { root: object.value, materialize: (name, ref) => copyTensor(name, ref, storageBytes(ref.storage)) };
+}
+
+/** Slices the storages that follow the pickles: per key, an int64 count then the elements. */
+function readLegacyStorages(bytes: Uint8Array, start: number, keys: string[], registry: StorageRegistry): Map<string, Uint8Array> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const storages = new Map<string, Uint8Array>();
+  let pos = start;
+  for (const key of keys) {
+    const root = registry.roots.get(key);
+    if (root === undefined) fail(`legacy checkpoint: storage ${key} is listed but never used, its type is unknown`);
+    if (pos + 8 > bytes.byteLength) fail(`file is truncated: storage ${key} header at byte ${pos} is missing`);
+    const count = view.getBigInt64(pos, true);
+    if (count !== BigInt(root.size)) fail(`storage ${key} holds ${count} elements, the pickle says ${root.size}`);
+    const byteLength = root.size * ITEM_SIZE[root.dtype];
+    pos += 8;
+    if (pos + byteLength > bytes.byteLength) {
+      fail(`file is truncated: storage ${key} needs ${byteLength} bytes at byte ${pos}, ${bytes.byteLength - pos} left`);
+    }
+    storages.set(key, bytes.subarray(pos, pos + byteLength));
+    pos += byteLength;
+  }
+  return storages;
+}
+
+const TYPED_ARRAY: Record<TensorDtype, new (buffer: ArrayBuffer) => TensorData> = {
+  float32: Float32Array,
+  float16: Uint16Array,
+  float64: Float64Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+};
+
+/** Element count of `shape`, failing on negative, non-integer or absurd dimensions. */
+function elementCount(name: string, shape: number[], itemSize: number): number {
+  let count = 1;
+  for (const dim of shape) {
+    if (!Number.isSafeInteger(dim) || dim < 0) fail(`tensor ${name}: invalid dimension ${dim} in shape [${shape}]`);
+    count *= dim;
+    if (count * itemSize > MAX_TENSOR_BYTES) fail(`tensor ${name}: shape [${shape}] is too large`);
+  }
+  return count;
+}
+
+/**
+ * Copies a strided view of a storage into a new contiguous typed array, after checking
+ * that every element it addresses lies inside the storage and the storage inside the file.
+ */
+function copyTensor(name: string, ref: TensorRef, rootBytes: Uint8Array): CheckpointTensor {
+  const { storage, storageOffset, shape, strides } = ref;
+  const itemSize = ITEM_SIZE[storage.dtype];
+  const count = elementCount(name, shape, itemSize);
+  if (strides.some((s) => s < 0) || storageOffset < 0) fail(`tensor ${name}: negative stride or storage offset`);
+  if ((storage.viewOffset + storage.size) * itemSize > rootBytes.byteLength) {
+    fail(`tensor ${name}: storage ${storage.key} has ${rootBytes.byteLength} bytes, expected ${storage.size} ${storage.dtype} elements`);
+  }
+  if (count > 0) {
+    const lastIndex = shape.reduce((acc, dim, i) => acc + (dim - 1) * strides[i], storageOffset);
+    if (lastIndex >= storage.size) {
+      fail(`tensor ${name}: shape [${shape}] with strides [${strides}] at offset ${storageOffset} exceeds its storage of ${storage.size} elements`);
+    }
+  }
+  const base = (storage.viewOffset + storageOffset) * itemSize;
+  const out = new Uint8Array(count * itemSize);
+  if (isContiguous(shape, strides)) out.set(rootBytes.subarray(base, base + out.byteLength));
+  else if (count > 0) gatherStrided(rootBytes, base, shape, strides, itemSize, out);
+  return { name, shape: [...shape], dtype: storage.dtype, data: new TYPED_ARRAY[storage.dtype](out.buffer) };
+}
+
+/** C-contiguous, ignoring the strides of size-1 dimensions (torch leaves them arbitrary). */
+function isContiguous(shape: number[], strides: number[]): boolean {
+  let expected = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && strides[i] !== expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+
+/** Row by row copy of a non-contiguous view (rare: transposed or expanded tensors). */
+function gatherStrided(src: Uint8Array, base: number, shape: number[], strides: number[], itemSize: number, out: Uint8Array): void {
+  const rank = shape.length;
+  const rowLength = shape[rank - 1];
+  const rowStride = strides[rank - 1] * itemSize;
+  const index = new Array<number>(rank - 1).fill(0);
+  let dst = 0;
+  for (;;) {
+    let start = base;
+    for (let d = 0; d < rank - 1; d++) start += index[d] * strides[d] * itemSize;
+    if (rowStride === itemSize) {
+      out.set(src.subarray(start, start + rowLength * itemSize), dst);
+      dst += rowLength * itemSize;
+    } else {
+      for (let k = 0; k < rowLength; k++, dst += itemSize) out.set(src.subarray(start + k * rowStride, start + k * rowStride + itemSize), dst);
+    }
+    let d = rank - 2;
+    while (d >= 0 && ++index[d] === shape[d]) index[d--] = 0;
+    if (d < 0) return;
+  }
+}

@@ -1,0 +1,37 @@
+/** `higher-pose heatmaps`: raw network outputs of one image, as .npy arrays and pictures. */
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { addModelOptions, type ModelCliOptions } from '../options.js';
+import { createOnnxNetwork, resolveConfig } from '../../model/load.js';
+import { ConfigError } from '../../config/experiment.js';
+import { readImage, writeImage } from '../../io/image.js';
+import { testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
+import { writeNpy } from '../../io/npy.js';
+import { heatmapOverlay } from '../../render/heatmap.js';
+
+export function registerHeatmaps(program: Command): void {
+  addModelOptions(program.command('heatmaps <image>'))
+    .description('write the raw stage outputs (output_I.npy, as the reference returns them) and heatmap pictures over the resized image')
+    .requiredOption('--out <dir>', 'output folder')
+    .action(async (imagePath: string, options: ModelCliOptions & { out: string }) => {
+      if (!options.weights) throw new ConfigError('--weights <checkpoint.pth|model.onnx> is required');
+      const config = resolveConfig(options);
+      const inputSize = options.inputSize ?? config.dataset.inputSize;
+      const image = await readImage(imagePath);
+      const [input] = testScaleInputs(image, inputSize, [1]).inputs;
+      const network = await createOnnxNetwork(config, options.weights, { executionProviders: [options.device ?? 'cpu'], intraOpNumThreads: options.threads });
+      try {
+        const outputs = await network.run(toNetworkInput(input.resized), [1, 3, input.height, input.width]);
+        mkdirSync(options.out, { recursive: true });
+        await writeImage(input.resized, join(options.out, 'input.png'));
+        for (const [i, output] of outputs.entries()) {
+          writeNpy(join(options.out, `output_${i}.npy`), output.shape, output.data);
+          await writeImage(heatmapOverlay(input.resized, output, config.model.numJoints), join(options.out, `heatmaps_${i}.png`));
+          console.log(`output_${i}: [${output.shape.join(', ')}]`);
+        }
+      } finally {
+        await network.dispose();
+      }
+    });
+}

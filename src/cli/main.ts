@@ -1,0 +1,26 @@
+/** The `higher-pose` command line. */
+import { Command } from 'commander';
+import { registerExportOnnx } from './commands/export-onnx.js';
+import { registerHeatmaps } from './commands/heatmaps.js';
+import { registerWeights } from './commands/weights.js';
+
+export function buildProgram(): Command {
+  const program = new Command('higher-pose')
+    .description('Bottom-up multi-person pose estimation with HigherHRNet')
+    .showHelpAfterError();
+  registerExportOnnx(program);
+  registerHeatmaps(program);
+  registerWeights(program);
+  return program;
+}
+
+/** Runs the CLI; errors print as one line (with the error type) and exit non-zero. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const error = err as Error;
+    console.error(`higher-pose: ${error.name}: ${error.message}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * From what a user names (a preset or YAML config, a checkpoint or ONNX file) to a
+ * configuration and a ready network.
+ */
+import { extname } from 'node:path';
+import { ConfigError, loadConfigFile, outputChannels, type ExperimentConfig } from '../config/experiment.js';
+import { presetConfig } from '../config/presets.js';
+import { buildNetworkGraph } from '../higher/network.js';
+import type { LayerGraph } from '../backbone/graph.js';
+import { loadStateDict, toFloat32, validateStateDict } from '../checkpoint/index.js';
+import { compileToOnnx } from '../backend/onnx/compile.js';
+import { BackendError, OnnxNetwork, type OnnxSessionOptions } from '../backend/onnx/session.js';
+import type { Network } from '../backend/network.js';
+import type { Weights, WeightTensor } from './weights.js';
+
+export interface ConfigChoice {
+  /** A built-in configuration name, e.g. `coco_w32_512`. */
+  preset?: string;
+  /** An official experiment YAML path, or a configuration object. */
+  config?: string | ExperimentConfig;
+}
+
+/** The configuration named by `config` or `preset` (exactly one of them). */
+export function resolveConfig(choice: ConfigChoice): ExperimentConfig {
+  if (choice.config !== undefined && choice.preset !== undefined) {
+    throw new ConfigError('Give either a config or a preset, not both');
+  }
+  if (choice.config !== undefined) {
+    return typeof choice.config === 'string' ? loadConfigFile(choice.config) : structuredClone(choice.config);
+  }
+  if (choice.preset !== undefined) return presetConfig(choice.preset);
+  throw new ConfigError('No model configuration: give a preset (e.g. coco_w32_512) or an experiment YAML config');
+}
+
+/**
+ * Loads a PyTorch checkpoint as float32 weights for `graph`, after checking every tensor
+ * name and shape against it (mismatches are listed by name).
+ */
+export function loadCheckpointWeights(path: string, graph: LayerGraph): Map<string, WeightTensor> {
+  const stateDict = loadStateDict(path);
+  validateStateDict(stateDict, graph.parameters, path);
+  const weights = new Map<string, WeightTensor>();
+  for (const { name } of graph.parameters) {
+    const tensor = stateDict.get(name);
+    if (tensor) weights.set(name, { shape: tensor.shape, data: toFloat32(tensor) });
+  }
+  return weights;
+}
+
+export function isOnnxFile(path: string): boolean {
+  return extname(path).toLowerCase() === '.onnx';
+}
+
+/** The ONNX model bytes for a configuration and a checkpoint path or weights. */
+export function compileModel(config: ExperimentConfig, weights: string | Weights): Uint8Array {
+  const graph = buildNetworkGraph(config.model);
+  const tensors = typeof weights === 'string' ? loadCheckpointWeights(weights, graph) : weights;
+  return compileToOnnx(graph, tensors, { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
+}
+
+/**
+ * A runnable network on ONNX Runtime: compiled from a checkpoint or weights, or a user's own
+ * `.onnx` export, whose outputs are checked against the configuration on first use.
+ */
+export async function createOnnxNetwork(config: ExperimentConfig, weights: string | Weights, options: OnnxSessionOptions = {}): Promise<Network> {
+  if (typeof weights === 'string' && isOnnxFile(weights)) {
+    const network = await OnnxNetwork.create(weights, options);
+    const expected = config.model.deconv.numDeconvs + 1;
+    if (network.outputNames.length !== expected) {
+      await network.dispose();
+      throw new BackendError(`${weights} has ${network.outputNames.length} outputs but the configuration's network has ${expected}`);
+    }
+    return checkedOutputs(network, config, weights);
+  }
+  return OnnxNetwork.create(compileModel(config, weights), options);
+}
+
+/** Wraps a foreign network so that outputs of the wrong channel count fail with a clear message. */
+function checkedOutputs(network: Network, config: ExperimentConfig, source: string): Network {
+  return {
+    async run(input, dims) {
+      const outputs = await network.run(input, dims);
+      outputs.forEach((t, i) => {
+        const channels = outputChannels(config.model, i);
+        if (t.shape[1] !== channels) {
+          throw new BackendError(`${source}: output ${i} has ${t.shape[1]} channels; the configuration expects ${channels}`);
+        }
+      });
+      return outputs;
+    },
+    dispose: () => network.dispose(),
+  };
+}

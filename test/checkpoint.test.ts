@@ -1,0 +1,480 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import AdmZip from 'adm-zip';
+import { expect } from 'chai';
+import {
+  CheckpointError,
+  StateDictMismatchError,
+  loadStateDict,
+  readCheckpoint,
+  toFloat32,
+  validateStateDict,
+  type CheckpointTensor,
+} from '../src/checkpoint/index.js';
+import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
+
+// ---------------------------------------------------------------------------------------
+// Hand-written pickles: just enough of the protocol-2 encoder to build torch checkpoints.
+// ---------------------------------------------------------------------------------------
+
+type Part = number | Uint8Array | Part[];
+
+function bytesOf(...parts: Part[]): Uint8Array {
+  const out: number[] = [];
+  const walk = (p: Part): void => {
+    if (typeof p === 'number') out.push(p);
+    else if (p instanceof Uint8Array) out.push(...p);
+    else p.forEach(walk);
+  };
+  parts.forEach(walk);
+  return Uint8Array.from(out);
+}
+
+const MARK = 0x28;
+const STOP = 0x2e;
+const TUPLE = 0x74;
+const REDUCE = 0x52;
+const SETITEMS = 0x75;
+const EMPTY_DICT = 0x7d;
+const EMPTY_TUPLE = 0x29;
+const NONE = 0x4e;
+const NEWTRUE = 0x88;
+const NEWFALSE = 0x89;
+const BINPERSID = 0x51;
+const BUILD = 0x62;
+
+const u16 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff];
+const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+const str = (s: string): Part => {
+  const b = new TextEncoder().encode(s);
+  return [0x58, u32(b.length), b];
+};
+const int = (n: number): Part => [0x4a, u32(n)];
+const glob = (module: string, name: string): Part => [0x63, new TextEncoder().encode(`${module}\n${name}\n`)];
+const tuple = (...items: Part[]): Part => [MARK, items, TUPLE];
+const dict = (entries: [Part, Part][]): Part => [EMPTY_DICT, MARK, entries, SETITEMS];
+const orderedDict = (entries: [Part, Part][]): Part => [glob('collections', 'OrderedDict'), EMPTY_TUPLE, REDUCE, MARK, entries, SETITEMS];
+const pickle = (body: Part): Uint8Array => bytesOf([0x80, 2], body, STOP);
+
+interface TensorSpec {
+  key: string;
+  numel: number;
+  shape: number[];
+  strides?: number[];
+  offset?: number;
+  storageType?: string;
+}
+
+function contiguousStrides(shape: number[]): number[] {
+  const strides = shape.map(() => 1);
+  for (let i = shape.length - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/** `_rebuild_tensor_v2(persistent storage, offset, size, stride, False, OrderedDict())`. */
+function tensor(t: TensorSpec): Part {
+  const pid = tuple(str('storage'), glob('torch', t.storageType ?? 'FloatStorage'), str(t.key), str('cpu'), int(t.numel));
+  const strides = t.strides ?? contiguousStrides(t.shape);
+  return [
+    glob('torch._utils', '_rebuild_tensor_v2'),
+    tuple([pid, BINPERSID], int(t.offset ?? 0), tuple(...t.shape.map(int)), tuple(...strides.map(int)), NEWFALSE, orderedDict([])),
+    REDUCE,
+  ];
+}
+
+const stateDict = (tensors: Record<string, TensorSpec>): Part =>
+  orderedDict(Object.entries(tensors).map(([name, t]) => [str(name), tensor(t)]));
+
+const f32 = (...values: number[]): Uint8Array => new Uint8Array(new Float32Array(values).buffer);
+const i64 = (...values: bigint[]): Uint8Array => new Uint8Array(new BigInt64Array(values).buffer);
+
+function zipCheckpoint(pkl: Uint8Array, storages: Record<string, Uint8Array>, byteorder?: string): Buffer {
+  const zip = new AdmZip();
+  zip.addFile('archive/data.pkl', Buffer.from(pkl));
+  for (const [key, data] of Object.entries(storages)) zip.addFile(`archive/data/${key}`, Buffer.from(data));
+  if (byteorder !== undefined) zip.addFile('archive/byteorder', Buffer.from(byteorder));
+  return zip.toBuffer();
+}
+
+/** magic, protocol, sys_info, object, key list, then per storage: int64 count + elements. */
+function legacyCheckpoint(pkl: Uint8Array, storages: [key: string, numel: number, data: Uint8Array][]): Buffer {
+  const magic = pickle([0x8a, 10, [0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]]);
+  const protocol = pickle([0x4d, u16(1001)]);
+  const sysInfo = pickle(dict([[str('protocol_version'), [0x4d, u16(1001)]], [str('little_endian'), NEWTRUE]]));
+  const keys = pickle([0x5d, MARK, storages.map(([key]) => str(key)), 0x65]);
+  const data = storages.map(([, numel, bytes]) => [i64(BigInt(numel)), bytes]);
+  return Buffer.from(bytesOf(magic, protocol, sysInfo, pkl, keys, data));
+}
+
+/** A two-tensor state dict (a 2x3 weight and a BatchNorm counter) used by several tests. */
+const SMALL_TENSORS: Record<string, TensorSpec> = {
+  'conv.weight': { key: '0', numel: 6, shape: [2, 3] },
+  'bn.num_batches_tracked': { key: '1', numel: 1, shape: [], storageType: 'LongStorage' },
+};
+const SMALL_STORAGES = { '0': f32(1, 2, 3, 4, 5, 6), '1': i64(7n) };
+const smallZip = (): Buffer => zipCheckpoint(pickle(stateDict(SMALL_TENSORS)), SMALL_STORAGES);
+
+function expectCheckpointError(fn: () => unknown, pattern: RegExp): CheckpointError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, 'expected a CheckpointError').to.be.instanceOf(CheckpointError);
+  expect((caught as Error).message).to.match(pattern);
+  return caught as CheckpointError;
+}
+
+// ---------------------------------------------------------------------------------------
+
+describe('checkpoint: containers and tensors', () => {
+  it('reads a zip checkpoint: names, shapes, dtypes and values', () => {
+    const sd = readCheckpoint(smallZip());
+    expect([...sd.keys()]).to.deep.equal(['conv.weight', 'bn.num_batches_tracked']);
+    const w = sd.get('conv.weight') as CheckpointTensor;
+    expect(w.shape).to.deep.equal([2, 3]);
+    expect(w.dtype).to.equal('float32');
+    expect([...w.data]).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    const n = sd.get('bn.num_batches_tracked') as CheckpointTensor;
+    expect(n.shape).to.deep.equal([]);
+    expect(n.dtype).to.equal('int64');
+    expect([...n.data]).to.deep.equal([7n]);
+  });
+
+  it('reads the same tensors from the legacy format', () => {
+    const legacy = legacyCheckpoint(pickle(stateDict(SMALL_TENSORS)), [
+      ['0', 6, SMALL_STORAGES['0']],
+      ['1', 1, SMALL_STORAGES['1']],
+    ]);
+    expect(readCheckpoint(legacy)).to.deep.equal(readCheckpoint(smallZip()));
+  });
+
+  it('applies storage offsets and strides, and shares storages between tensors', () => {
+    const tensors: Record<string, TensorSpec> = {
+      transposed: { key: '0', numel: 6, shape: [3, 2], strides: [1, 3] },
+      tail: { key: '0', numel: 6, shape: [2], offset: 4 },
+      column: { key: '0', numel: 6, shape: [2, 1], strides: [3, 1], offset: 1 },
+      broadcast: { key: '0', numel: 6, shape: [2, 3], strides: [0, 1] },
+    };
+    const sd = readCheckpoint(zipCheckpoint(pickle(stateDict(tensors)), { '0': f32(1, 2, 3, 4, 5, 6) }));
+    expect([...(sd.get('transposed') as CheckpointTensor).data]).to.deep.equal([1, 4, 2, 5, 3, 6]);
+    expect([...(sd.get('tail') as CheckpointTensor).data]).to.deep.equal([5, 6]);
+    expect([...(sd.get('column') as CheckpointTensor).data]).to.deep.equal([2, 5]);
+    expect([...(sd.get('broadcast') as CheckpointTensor).data]).to.deep.equal([1, 2, 3, 1, 2, 3]);
+  });
+
+  it('reads every supported dtype, and toFloat32 converts each exactly', () => {
+    const tensors: Record<string, TensorSpec> = {
+      half: { key: 'h', numel: 3, shape: [3], storageType: 'HalfStorage' },
+      double: { key: 'd', numel: 2, shape: [2], storageType: 'DoubleStorage' },
+      int: { key: 'i', numel: 2, shape: [2], storageType: 'IntStorage' },
+      byte: { key: 'b', numel: 2, shape: [2], storageType: 'ByteStorage' },
+      flag: { key: 'f', numel: 2, shape: [2], storageType: 'BoolStorage' },
+      long: { key: 'l', numel: 2, shape: [2], storageType: 'LongStorage' },
+    };
+    const storages = {
+      h: new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x0001]).buffer), // 1, -2, 2^-24
+      d: new Uint8Array(new Float64Array([0.5, -1.25]).buffer),
+      i: new Uint8Array(new Int32Array([-3, 40000]).buffer),
+      b: Uint8Array.from([0, 255]),
+      f: Uint8Array.from([1, 0]),
+      l: i64(-5n, 1n << 40n),
+    };
+    const sd = readCheckpoint(zipCheckpoint(pickle(stateDict(tensors)), storages));
+    const dtypes = Object.fromEntries([...sd].map(([name, t]) => [name, t.dtype]));
+    expect(dtypes).to.deep.equal({ half: 'float16', double: 'float64', int: 'int32', byte: 'uint8', flag: 'bool', long: 'int64' });
+    const values = (name: string): number[] => [...toFloat32(sd.get(name) as CheckpointTensor)];
+    expect(values('half')).to.deep.equal([1, -2, 2 ** -24]);
+    expect(values('double')).to.deep.equal([0.5, -1.25]);
+    expect(values('int')).to.deep.equal([-3, 40000]);
+    expect(values('byte')).to.deep.equal([0, 255]);
+    expect(values('flag')).to.deep.equal([1, 0]);
+    expect(values('long')).to.deep.equal([-5, 2 ** 40]);
+  });
+
+  it('byte-swaps storages of a zip checkpoint written on a big-endian machine', () => {
+    const big = Uint8Array.from([0x3f, 0x80, 0, 0, 0x40, 0, 0, 0]); // 1.0, 2.0 big-endian
+    const pkl = pickle(stateDict({ w: { key: '0', numel: 2, shape: [2] } }));
+    const sd = readCheckpoint(zipCheckpoint(pkl, { '0': big }, 'big'));
+    expect([...(sd.get('w') as CheckpointTensor).data]).to.deep.equal([1, 2]);
+  });
+
+  it('reads protocol 4 pickles (FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL)', () => {
+    const short = (s: string): Part => [0x8c, s.length, new TextEncoder().encode(s)];
+    const stackGlobal = (m: string, n: string): Part => [short(m), 0x94, short(n), 0x94, 0x93, 0x94];
+    const body: Part = [
+      EMPTY_DICT, 0x94, short('w'), 0x94,
+      stackGlobal('torch._utils', '_rebuild_tensor_v2'),
+      MARK, MARK, short('storage'), stackGlobal('torch', 'FloatStorage'), short('0'), short('cpu'), 0x4b, 2, TUPLE, BINPERSID,
+      0x4b, 0, 0x4b, 2, 0x85, 0x4b, 1, 0x85, NEWFALSE, stackGlobal('collections', 'OrderedDict'), EMPTY_TUPLE, REDUCE, TUPLE, REDUCE,
+      0x73, // SETITEM
+    ];
+    const inner = bytesOf(body);
+    const pkl = bytesOf([0x80, 4], [0x95, u32(inner.length + 1), u32(0)], inner, STOP);
+    const sd = readCheckpoint(zipCheckpoint(pkl, { '0': f32(3, 4) }));
+    expect([...(sd.get('w') as CheckpointTensor).data]).to.deep.equal([3, 4]);
+  });
+});
+
+describe('checkpoint: wrappers and official names', () => {
+  const zipOf = (body: Part): Buffer => zipCheckpoint(pickle(body), SMALL_STORAGES);
+  const prefixed = (prefix: string): Part =>
+    stateDict(Object.fromEntries(Object.entries(SMALL_TENSORS).map(([name, t]) => [prefix + name, t])));
+
+  it('unwraps {state_dict}, {model} and {epoch, state_dict} and strips module. / 1. prefixes', () => {
+    const expected = readCheckpoint(smallZip());
+    const variants: Part[] = [
+      dict([[str('state_dict'), prefixed('')]]),
+      dict([[str('model'), prefixed('module.')]]),
+      dict([[str('epoch'), int(3)], [str('state_dict'), prefixed('module.')]]),
+      dict([[str('model'), dict([[str('state_dict'), prefixed('1.')]])]]),
+    ];
+    for (const body of variants) expect(loadStateDict(zipOf(body))).to.deep.equal(expected);
+  });
+
+  it('keeps the stored names in readCheckpoint', () => {
+    const sd = readCheckpoint(zipOf(dict([[str('state_dict'), prefixed('module.')]])));
+    expect([...sd.keys()]).to.deep.equal(['module.conv.weight', 'module.bn.num_batches_tracked']);
+  });
+
+  it('maps mmpose names and skips a meta entry holding numpy scalars and a Namespace', () => {
+    const tensors: Record<string, TensorSpec> = {
+      'backbone.conv1.weight': { key: '0', numel: 6, shape: [6] },
+      'keypoint_head.final_layers.0.weight': { key: '0', numel: 6, shape: [6] },
+      'keypoint_head.deconv_layers.0.0.0.weight': { key: '0', numel: 6, shape: [6] },
+    };
+    // numpy.float64(0.5) pickled at protocol 2: scalar(dtype('f8', False, True) + state, _codecs.encode(bytes, 'latin1'))
+    const raw = String.fromCharCode(...new Uint8Array(new Float64Array([0.5]).buffer));
+    const numpyScalar: Part = [
+      glob('numpy.core.multiarray', 'scalar'),
+      tuple(
+        [glob('numpy', 'dtype'), tuple(str('f8'), NEWFALSE, NEWTRUE), REDUCE, tuple(int(3), str('<'), NONE, NONE, NONE, int(-1), int(-1), int(0)), BUILD],
+        [glob('_codecs', 'encode'), tuple(str(raw), str('latin1')), REDUCE],
+      ),
+      REDUCE,
+    ];
+    const namespace: Part = [glob('argparse', 'Namespace'), EMPTY_TUPLE, 0x81, dict([[str('lr'), [0x47, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a]]]), BUILD];
+    const meta = dict([[str('best_score'), numpyScalar], [str('args'), namespace], [str('epoch'), int(300)]]);
+    const body = dict([[str('meta'), meta], [str('state_dict'), stateDict(tensors)]]);
+    const sd = loadStateDict(zipCheckpoint(pickle(body), { '0': f32(1, 2, 3, 4, 5, 6) }));
+    expect([...sd.keys()]).to.deep.equal(['conv1.weight', 'final_layers.0.weight', 'deconv_layers.0.0.0.weight']);
+    expect((sd.get('final_layers.0.weight') as CheckpointTensor).name).to.equal('final_layers.0.weight');
+  });
+
+  it('accepts a state dict matching {name, shape} or manifest rows; num_batches_tracked is optional', () => {
+    const sd = loadStateDict(smallZip());
+    validateStateDict(sd, [{ name: 'conv.weight', shape: [2, 3] }, { name: 'bn.num_batches_tracked', shape: [] }]);
+    validateStateDict(sd, [['conv.weight', [2, 3], 'float32']]);
+    validateStateDict(sd, [['conv.weight', [2, 3], 'float32'], ['bn.num_batches_tracked', [], 'int64'], ['other.num_batches_tracked', [], 'int64']]);
+  });
+});
+
+describe('checkpoint: errors', () => {
+  it('BAD CALL - a truncated zip checkpoint', () => {
+    const whole = smallZip();
+    expectCheckpointError(() => readCheckpoint(whole.subarray(0, whole.length - 30)), /^<checkpoint bytes>: zip archive is truncated/);
+    expectCheckpointError(() => readCheckpoint(whole.subarray(0, whole.length - 5)), /^<checkpoint bytes>: zip archive is truncated/);
+  });
+
+  it('BAD CALL - a truncated legacy checkpoint, in the pickles and in the storage data', () => {
+    const legacy = legacyCheckpoint(pickle(stateDict(SMALL_TENSORS)), [
+      ['0', 6, SMALL_STORAGES['0']],
+      ['1', 1, SMALL_STORAGES['1']],
+    ]);
+    expectCheckpointError(() => readCheckpoint(legacy.subarray(0, 100)), /pickle is truncated/);
+    expectCheckpointError(() => readCheckpoint(legacy.subarray(0, legacy.length - 3)), /file is truncated: storage 1 needs 8 bytes/);
+  });
+
+  it('BAD CALL - a corrupt zip archive', () => {
+    const corrupt = Buffer.from(smallZip());
+    const at = corrupt.indexOf('archive/data.pkl') + 'archive/data.pkl'.length + 4; // inside the pickle's data
+    corrupt.fill(0xaa, at, at + 16);
+    expectCheckpointError(() => readCheckpoint(corrupt), /^<checkpoint bytes>: corrupt zip archive \(archive\/data\.pkl\): /);
+    const noDirectory = Buffer.concat([smallZip().subarray(0, 200), Buffer.alloc(64)]);
+    expectCheckpointError(() => readCheckpoint(noDirectory), /^<checkpoint bytes>: zip archive is truncated or corrupt/);
+  });
+
+  it('BAD CALL - random bytes and a PNG are not checkpoints', () => {
+    const random = Uint8Array.from({ length: 256 }, (_, i) => (i * 73 + 41) % 256);
+    expectCheckpointError(() => readCheckpoint(random), /not a PyTorch checkpoint/);
+    const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
+    expectCheckpointError(() => readCheckpoint(png), /not a PyTorch checkpoint: neither a zip archive nor a pickle \(starts with 89 50 4e 47/);
+    expectCheckpointError(() => readCheckpoint(new Uint8Array(0)), /not a PyTorch checkpoint/);
+    expectCheckpointError(() => readCheckpoint(pickle(int(5))), /without the torch magic number/);
+  });
+
+  it('BAD CALL - a file that does not exist', () => {
+    expectCheckpointError(() => readCheckpoint('/nonexistent/model.pth'), /^\/nonexistent\/model\.pth: .*ENOENT/);
+  });
+
+  it('BAD CALL - a disallowed global (os.system via GLOBAL + REDUCE) is rejected, never run', () => {
+    const evil = pickle([glob('os', 'system'), tuple(str('touch /tmp/higher-pose-pwned')), REDUCE]);
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(evil, {})), /global 'os\.system' is not allowed/);
+    const viaStackGlobal = bytesOf([0x80, 4], str('builtins'), str('eval'), 0x93, tuple(str('1')), REDUCE, STOP);
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(viaStackGlobal, {})), /global 'builtins\.eval' is not allowed/);
+    const fromBytes = pickle([glob('torch.storage', '_load_from_bytes'), tuple([0x43, 1, 0x80]), REDUCE]);
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(fromBytes, {})), /global 'torch\.storage\._load_from_bytes' is not allowed/);
+    const inLegacy = legacyCheckpoint(pickle(dict([[str('state_dict'), [glob('posix', 'system'), tuple(str('id')), REDUCE]]])), []);
+    expectCheckpointError(() => readCheckpoint(inLegacy), /global 'posix\.system' is not allowed/);
+  });
+
+  it('BAD CALL - a pickled model object and disallowed opcodes are rejected by name', () => {
+    const model = pickle(dict([[str('model'), [glob('models.pose_higher_hrnet', 'PoseHigherResolutionNet'), EMPTY_TUPLE, 0x81]]]));
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(model, {})), /'models\.pose_higher_hrnet\.PoseHigherResolutionNet' is not allowed/);
+    const inst = bytesOf([0x80, 2], MARK, 0x69, new TextEncoder().encode('os\nsystem\n'), STOP);
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(inst, {})), /pickle opcode INST is not allowed/);
+    const unknown = bytesOf([0x80, 2], 0xff, STOP);
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(unknown, {})), /unsupported pickle opcode 0xff/);
+    const callNonGlobal = pickle([str('os.system'), tuple(), REDUCE]);
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(callNonGlobal, {})), /cannot call "os\.system"/);
+  });
+
+  it('BAD CALL - a shape larger than its storage, absurd or negative dimensions', () => {
+    const load = (t: TensorSpec, storage: Uint8Array): unknown =>
+      readCheckpoint(zipCheckpoint(pickle(stateDict({ w: t })), { [t.key]: storage }));
+    expectCheckpointError(() => load({ key: '0', numel: 6, shape: [1000, 1000] }, f32(1, 2, 3, 4, 5, 6)), /tensor w: shape \[1000,1000\].*exceeds its storage of 6 elements/);
+    expectCheckpointError(() => load({ key: '0', numel: 6, shape: [2], offset: 5 }, f32(1, 2, 3, 4, 5, 6)), /exceeds its storage/);
+    expectCheckpointError(() => load({ key: '0', numel: 6, shape: [65536, 65536, 65536] }, f32(1, 2, 3, 4, 5, 6)), /tensor w: shape \[65536,65536,65536\] is too large/);
+    expectCheckpointError(() => load({ key: '0', numel: 6, shape: [-1] }, f32(1, 2, 3, 4, 5, 6)), /invalid dimension -1/);
+    expectCheckpointError(() => load({ key: '0', numel: 6, shape: [6] }, f32(1, 2)), /storage 0 has 8 bytes, expected 6 float32 elements/);
+  });
+
+  it('BAD CALL - a storage missing from the archive', () => {
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(pickle(stateDict(SMALL_TENSORS)), { '0': SMALL_STORAGES['0'] })), /storage data\/1 is missing/);
+  });
+
+  it('BAD CALL - a checkpoint without a state dict', () => {
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(pickle(dict([[str('epoch'), int(3)]])), {})), /no state dict found at top level .*keys: "epoch"/);
+    const mixed = dict([[str('w'), tensor(SMALL_TENSORS['conv.weight'])], [str('lr'), int(1)]]);
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(pickle(mixed), SMALL_STORAGES)), /state dict entry 'lr' is number 1, not a tensor/);
+  });
+
+  it('BAD CALL - missing, unexpected and wrongly shaped tensors are all listed by name', () => {
+    const sd = loadStateDict(smallZip());
+    const error = expectCheckpointError(
+      () =>
+        validateStateDict(
+          sd,
+          [
+            { name: 'conv.weight', shape: [3, 2] },
+            { name: 'conv.bias', shape: [2] },
+            { name: 'final.weight', shape: [1] },
+          ],
+          'w32.pth',
+        ),
+      /^w32\.pth: state dict does not match the expected tensors \(2 missing, 0 unexpected, 1 with the wrong shape\)/,
+    );
+    expect(error.message).to.contain('missing: conv.bias, final.weight');
+    expect(error.message).to.contain('wrong shape: conv.weight [2,3] (expected [3,2])');
+    expect(error).to.be.instanceOf(StateDictMismatchError);
+    expect((error as StateDictMismatchError).missing).to.deep.equal(['conv.bias', 'final.weight']);
+
+    const unexpected = expectCheckpointError(() => validateStateDict(sd, []), /1 unexpected/);
+    expect(unexpected.message).to.contain('unexpected: conv.weight');
+    expect(unexpected.message).not.to.contain('num_batches_tracked');
+  });
+
+  it('BAD CALL - two stored names that map to the same official name', () => {
+    const body = orderedDict([
+      [str('module.w'), tensor({ key: '0', numel: 6, shape: [6] })],
+      [str('backbone.w'), tensor({ key: '0', numel: 6, shape: [6] })],
+    ]);
+    expectCheckpointError(() => loadStateDict(zipCheckpoint(pickle(body), SMALL_STORAGES)), /'module\.w' and 'backbone\.w' both map to 'w'/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+
+type ManifestRow = [string, number[], string];
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/** Parameters (weights and biases), not BatchNorm buffers: what `num_params` counts. */
+function parameterCount(rows: ManifestRow[]): number {
+  return rows
+    .filter(([name]) => !/\.(running_mean|running_var|num_batches_tracked)$/.test(name))
+    .reduce((sum, [, shape]) => sum + shape.reduce((a, b) => a * b, 1), 0);
+}
+
+describeFixtures('checkpoint: tiny reference models', 'models', () => {
+  for (const model of ['tiny_coco', 'tiny_crowdpose']) {
+    describe(model, () => {
+      const path = (variant: string): string => join(fixturesRoot(), 'models', `${model}.${variant}.pth`);
+      const manifest = (): { num_params: number; tensors: ManifestRow[] } => readJson(join(fixturesRoot(), 'models', `${model}.json`));
+
+      it('the zip file holds exactly the manifest tensors, in order, and validates', () => {
+        const sd = loadStateDict(path('zip'));
+        const rows = [...sd.values()].map((t) => [t.name, t.shape, t.dtype]);
+        expect(rows).to.deep.equal(manifest().tensors);
+        validateStateDict(sd, manifest().tensors);
+        expect(parameterCount(manifest().tensors)).to.equal(manifest().num_params);
+      });
+
+      for (const variant of ['legacy', 'checkpoint', 'mmpose']) {
+        it(`the ${variant} file loads to identical tensors`, () => {
+          const reference = loadStateDict(path('zip'));
+          const sd = loadStateDict(path(variant));
+          validateStateDict(sd, manifest().tensors, path(variant));
+          expect([...sd.keys()].sort()).to.deep.equal([...reference.keys()].sort());
+          for (const [name, t] of sd) {
+            const r = reference.get(name) as CheckpointTensor;
+            expect(t.shape, name).to.deep.equal(r.shape);
+            expect(t.dtype, name).to.equal(r.dtype);
+            expect(Buffer.from(t.data.buffer).equals(Buffer.from(r.data.buffer)), name).to.equal(true);
+          }
+        });
+      }
+
+      it('readCheckpoint keeps the module. and mmpose prefixes', () => {
+        expect([...readCheckpoint(path('checkpoint')).keys()].every((n) => n.startsWith('module.'))).to.equal(true);
+        const mm = [...readCheckpoint(path('mmpose')).keys()];
+        expect(mm.every((n) => n.startsWith('backbone.') || n.startsWith('keypoint_head.'))).to.equal(true);
+        expect(mm.filter((n) => n.startsWith('keypoint_head.final_layers.')).length).to.equal(4);
+      });
+    });
+  }
+});
+
+describeFixtures('checkpoint: official manifests as expected lists', 'manifests', () => {
+  const names = ['coco_w32_512', 'coco_w32_640', 'coco_w48_640', 'crowdpose_w32_512', 'crowdpose_w48_640'];
+  for (const name of names) {
+    it(`${name}: a state dict of exactly its tensors validates, a wrong head does not`, () => {
+      const manifest = readJson<{ num_params: number; tensors: ManifestRow[] }>(join(fixturesRoot(), 'manifests', `${name}.json`));
+      expect(parameterCount(manifest.tensors)).to.equal(manifest.num_params);
+      const sd = new Map(manifest.tensors.map(([n, shape]) => [n, { shape }]));
+      validateStateDict(sd, manifest.tensors);
+      const otherHead = new Map(sd);
+      otherHead.set('final_layers.1.weight', { shape: [99, 32, 1, 1] });
+      expectCheckpointError(() => validateStateDict(otherHead, manifest.tensors, name), /wrong shape: final_layers\.1\.weight \[99,32,1,1\]/);
+    });
+  }
+
+  it('a W32-sized zip checkpoint (manifest shapes, 115 MB) loads in a few seconds', () => {
+    const manifest = readJson<{ tensors: ManifestRow[] }>(join(fixturesRoot(), 'manifests', 'coco_w32_512.json'));
+    const specs: Record<string, TensorSpec> = {};
+    const storages: Record<string, Uint8Array> = {};
+    manifest.tensors.forEach(([n, shape, dtype], i) => {
+      const numel = shape.reduce((a, b) => a * b, 1);
+      const long = dtype === 'int64';
+      specs[n] = { key: String(i), numel, shape, storageType: long ? 'LongStorage' : 'FloatStorage' };
+      storages[String(i)] = long ? i64(BigInt(i)) : new Uint8Array(new Float32Array(numel).fill(i).buffer);
+    });
+    const zip = new AdmZip();
+    zip.addFile('archive/data.pkl', Buffer.from(pickle(stateDict(specs))));
+    for (const [key, data] of Object.entries(storages)) {
+      zip.addFile(`archive/data/${key}`, Buffer.from(data));
+      const entry = zip.getEntry(`archive/data/${key}`) as AdmZip.IZipEntry;
+      entry.header.method = 0; // stored, as torch writes them
+    }
+    const file = zip.toBuffer();
+    const start = performance.now();
+    const sd = loadStateDict(file);
+    const seconds = (performance.now() - start) / 1000;
+    validateStateDict(sd, manifest.tensors);
+    expect(toFloat32(sd.get('final_layers.1.bias') as CheckpointTensor)[0]).to.equal(manifest.tensors.findIndex(([n]) => n === 'final_layers.1.bias'));
+    expect(seconds, `loaded ${(file.length / 2 ** 20).toFixed(0)} MB in ${seconds.toFixed(2)} s`).to.be.lessThan(10);
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * The one image I/O boundary: files, encoded bytes or raw pixels in, 8-bit RGB out; RGB out
+ * to PNG/JPEG/WebP files. Decoding uses sharp (libvips), so JPEG, PNG, WebP, TIFF, GIF, AVIF
+ * and whatever else sharp reads are accepted.
+ *
+ * How pixels are made to match the reference (`cv2.imread(path, IMREAD_COLOR | ...)`, then
+ * BGR -> RGB, in lib/dataset/COCODataset.py):
+ * - grayscale is replicated to three channels; an alpha channel is dropped, not composited
+ *   (IMREAD_COLOR does the same);
+ * - 16-bit images keep the high byte, as libpng's strip-16 under IMREAD_COLOR does;
+ * - embedded ICC profiles are ignored (OpenCV ignores them); CMYK goes through libvips' CMYK
+ *   to sRGB conversion (OpenCV uses a plain inversion formula there, so CMYK JPEGs can differ);
+ * - EXIF orientation is applied by default, which is what a user expects from a photo; the
+ *   reference reads with IMREAD_IGNORE_ORIENTATION, and COCO annotations are in the stored
+ *   pixel grid, so benchmarks pass `{ exifOrientation: false }`.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import type { RgbImage } from '../types.js';
+
+export type ImageErrorCode =
+  | 'missing' // no such file
+  | 'unreadable' // exists but cannot be read (permissions, a directory, ...)
+  | 'empty' // zero bytes
+  | 'corrupt' // recognised format, broken data
+  | 'unsupported' // not an image format sharp can decode (or write)
+  | 'dimensions' // zero, non-integer or absurdly large width/height
+  | 'invalid-pixels' // a raw `{ data, width, height }` that is not 8-bit RGB
+  | 'write-failed';
+
+export class ImageError extends Error {
+  override name = 'ImageError';
+  constructor(
+    /** What went wrong, for callers that branch on it. */
+    readonly code: ImageErrorCode,
+    /** The file path, or a description of the in-memory input. */
+    readonly source: string,
+    message: string,
+  ) {
+    super(`${source}: ${message}`);
+  }
+}
+
+/** sharp's own default pixel limit (0x3FFF squared), applied to raw pixels as well. */
+export const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
+
+export interface ReadImageOptions {
+  /** Apply the EXIF orientation tag (default true). False keeps the stored pixel grid, as the reference does. */
+  exifOrientation?: boolean;
+  /** Refuse images with more pixels than this (default `DEFAULT_MAX_PIXELS`). */
+  maxPixels?: number;
+  /** Name used in error messages for in-memory inputs (default "image buffer" / "RGB image"). */
+  name?: string;
+}
+
+/**
+ * Decodes a file path or encoded bytes to 8-bit RGB, or validates raw RGB pixels (returned
+ * as given, not copied). Throws `ImageError` naming the file and the problem.
+ */
+export async function readImage(input: string | Uint8Array | RgbImage, options: ReadImageOptions = {}): Promise<RgbImage> {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (typeof input === 'string') {
+    const bytes = await readImageFile(input);
+    return decodeImage(bytes, input, options.exifOrientation ?? true, maxPixels);
+  }
+  if (input instanceof Uint8Array) {
+    const name = options.name ?? 'image buffer';
+    if (input.length === 0) throw new ImageError('empty', name, 'zero-size image data');
+    return decodeImage(input, name, options.exifOrientation ?? true, maxPixels);
+  }
+  return validateRgb(input, options.name ?? 'RGB image', maxPixels);
+}
+
+async function readImageFile(path: string): Promise<Uint8Array> {
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw new ImageError('unreadable', path, 'not a regular file');
+    size = st.size;
+  } catch (err) {
+    if (err instanceof ImageError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImageError('missing', path, 'no such file');
+    throw new ImageError('unreadable', path, `cannot read the file (${code ?? String(err)})`);
+  }
+  if (size === 0) throw new ImageError('empty', path, 'zero-size file');
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new ImageError('unreadable', path, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: boolean, maxPixels: number): Promise<RgbImage> {
+  const open = () =>
+    sharp(bytes, {
+      autoOrient: exifOrientation,
+      ignoreIcc: true,
+      limitInputPixels: false, // checked below with our own message
+      failOn: 'error',
+    });
+  let meta: Metadata;
+  try {
+    meta = await open().metadata();
+  } catch (err) {
+    const msg = errorText(err);
+    if (/unsupported image format/i.test(msg)) throw new ImageError('unsupported', source, 'not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)');
+    throw new ImageError('corrupt', source, `corrupt image data (${msg})`);
+  }
+  const { width, height } = meta;
+  if (!width || !height) throw new ImageError('dimensions', source, `image has no pixels (${width ?? '?'}x${height ?? '?'})`);
+  if (width * height > maxPixels) {
+    throw new ImageError('dimensions', source, `image is ${width}x${height}, over the limit of ${maxPixels} pixels`);
+  }
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await open()
+      // Only the pixel grid matters: a single band (gray) becomes RGB, alpha is dropped,
+      // 16 bits become 8 (high byte), CMYK is converted.
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    throw new ImageError('corrupt', source, `corrupt image data (${errorText(err)})`);
+  }
+  const { info, data } = out;
+  if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
+    throw new ImageError('unsupported', source, `decoded to ${info.channels} channels, expected RGB`);
+  }
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+}
+
+function errorText(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+}
+
+/** Checks that raw pixels are a well-formed 8-bit RGB image. */
+export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEFAULT_MAX_PIXELS): RgbImage {
+  if (img === null || typeof img !== 'object') throw new ImageError('invalid-pixels', source, 'expected a path, encoded bytes or { data, width, height }');
+  const { data, width, height } = img;
+  if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
+    throw new ImageError('dimensions', source, `width and height must be positive integers (got ${String(width)}x${String(height)})`);
+  }
+  if (width * height > maxPixels) throw new ImageError('dimensions', source, `image is ${width}x${height}, over the limit of ${maxPixels} pixels`);
+  if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, 'data must be a Uint8Array of 8-bit RGB values');
+  if (data.length !== width * height * 3) {
+    const channels = data.length / (width * height);
+    throw new ImageError(
+      'invalid-pixels',
+      source,
+      `data holds ${data.length} bytes; a ${width}x${height} RGB image needs ${width * height * 3}` +
+        (Number.isInteger(channels) ? ` (looks like ${channels} channels; only 3-channel RGB is accepted)` : ''),
+    );
+  }
+  return img;
+}
+
+/** Lossless PNG bytes of an RGB image. */
+export async function encodePng(img: RgbImage): Promise<Buffer> {
+  return encode(validateRgb(img), 'png', 'PNG encoding');
+}
+
+const WRITE_FORMATS: Record<string, 'png' | 'jpeg' | 'webp'> = {
+  '.png': 'png',
+  '.jpg': 'jpeg',
+  '.jpeg': 'jpeg',
+  '.webp': 'webp',
+};
+
+/**
+ * Writes an RGB image, the format chosen by the extension (.png, .jpg/.jpeg, .webp). The file
+ * appears complete or not at all: the bytes go to a temporary name in the same folder, then
+ * are renamed over `path`.
+ */
+export async function writeImage(img: RgbImage, path: string): Promise<void> {
+  const format = WRITE_FORMATS[extname(path).toLowerCase()];
+  if (format === undefined) throw new ImageError('unsupported', path, `cannot write "${extname(path)}" files (use .png, .jpg, .jpeg or .webp)`);
+  const bytes = await encode(validateRgb(img, path), format, path);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw new ImageError('write-failed', path, `cannot write the file (${(err as NodeJS.ErrnoException).code ?? errorText(err)})`);
+  }
+}
+
+async function encode(img: RgbImage, format: 'png' | 'jpeg' | 'webp', source: string): Promise<Buffer> {
+  const pipeline = sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 }, limitInputPixels: false });
+  try {
+    if (format === 'png') return await pipeline.png().toBuffer();
+    if (format === 'jpeg') return await pipeline.jpeg({ quality: 95 }).toBuffer();
+    return await pipeline.webp({ quality: 95 }).toBuffer();
+  } catch (err) {
+    throw new ImageError('write-failed', source, `cannot encode ${format.toUpperCase()} (${errorText(err)})`);
+  }
+}

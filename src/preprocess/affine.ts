@@ -1,0 +1,228 @@
+/**
+ * The reference's affine resize, reproduced bit for bit:
+ *
+ * - `affineTransform` is HigherHRNet's `get_affine_transform` (lib/utils/transforms.py) for
+ *   rotation 0 and zero shift: three point pairs built in float32 exactly as NumPy does, then
+ *   OpenCV `getAffineTransform`, which solves a 6x6 system with OpenCV's own LU (double).
+ * - `warpAffineBilinear` is OpenCV `warpAffine(src, M, dsize)` with its defaults INTER_LINEAR
+ *   and BORDER_CONSTANT 0 on 8-bit 3-channel images: the matrix is inverted in double, source
+ *   coordinates are fixed point with 1/32-pixel resolution (AB_BITS 10, INTER_BITS 5), the
+ *   bilinear weights are 15-bit integers and the result is rounded half up (imgwarp.cpp).
+ */
+import type { RgbImage } from '../types.js';
+
+/** A 2x3 affine matrix, row-major `[a, b, c, d, e, f]`: `x' = a*x + b*y + c`, `y' = d*x + e*y + f`. */
+export type AffineMatrix = [number, number, number, number, number, number];
+
+export type Point = readonly [number, number];
+
+const f32 = Math.fround;
+
+/**
+ * OpenCV `saturate_cast<int>(double)`: round half to even (cvRound uses the FPU's default
+ * rounding mode), clamped to the int32 range.
+ */
+function saturateInt(v: number): number {
+  if (!(v > -2147483648.5)) return v !== v ? 0 : -2147483648;
+  if (v >= 2147483647.5) return 2147483647;
+  let r = Math.round(v);
+  // Math.round rounds .5 up; cvRound rounds to even.
+  if (r - v === 0.5 && (r & 1) !== 0) r -= 1;
+  return r;
+}
+
+function saturateShort(v: number): number {
+  return v < -32768 ? -32768 : v > 32767 ? 32767 : v;
+}
+
+/**
+ * OpenCV `getAffineTransform(src, dst)`: the affine map taking the three `src` points to the
+ * three `dst` points. The points are float32 (OpenCV takes `Point2f`); the 6x6 system is solved
+ * in double by OpenCV's `hal::LU` (Gaussian elimination with partial pivoting, reciprocal
+ * pivots kept on the diagonal), whose operation order is followed so the matrix is identical.
+ */
+export function getAffineTransform(src: readonly Point[], dst: readonly Point[]): AffineMatrix {
+  if (src.length !== 3 || dst.length !== 3) throw new RangeError('getAffineTransform needs exactly 3 source and 3 destination points');
+  const a = new Float64Array(36);
+  const b = new Float64Array(6);
+  for (let i = 0; i < 3; i++) {
+    const j = i * 12;
+    const k = i * 12 + 6;
+    const sx = f32(src[i]![0]);
+    const sy = f32(src[i]![1]);
+    a[j] = a[k + 3] = sx;
+    a[j + 1] = a[k + 4] = sy;
+    a[j + 2] = a[k + 5] = 1;
+    b[i * 2] = f32(dst[i]![0]);
+    b[i * 2 + 1] = f32(dst[i]![1]);
+  }
+  const m = 6;
+  for (let i = 0; i < m; i++) {
+    let k = i;
+    for (let j = i + 1; j < m; j++) if (Math.abs(a[j * m + i]!) > Math.abs(a[k * m + i]!)) k = j;
+    // OpenCV's LU64f tolerance (DBL_EPSILON*100): below it the points are collinear.
+    if (Math.abs(a[k * m + i]!) < 2.220446049250313e-16 * 100) {
+      throw new RangeError('getAffineTransform: the three points are collinear');
+    }
+    if (k !== i) {
+      for (let j = i; j < m; j++) {
+        const t = a[i * m + j]!;
+        a[i * m + j] = a[k * m + j]!;
+        a[k * m + j] = t;
+      }
+      const t = b[i]!;
+      b[i] = b[k]!;
+      b[k] = t;
+    }
+    const d = -1 / a[i * m + i]!;
+    for (let j = i + 1; j < m; j++) {
+      const alpha = a[j * m + i]! * d;
+      for (let c = i + 1; c < m; c++) a[j * m + c]! += alpha * a[i * m + c]!;
+      b[j]! += alpha * b[i]!;
+    }
+    a[i * m + i] = -d;
+  }
+  for (let i = m - 1; i >= 0; i--) {
+    let s = b[i]!;
+    for (let c = i + 1; c < m; c++) s -= a[i * m + c]! * b[c]!;
+    b[i] = s * a[i * m + i]!;
+  }
+  return [b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!];
+}
+
+/**
+ * The reference `get_affine_transform(center, scale, 0, outputSize, inv)`: maps the box of
+ * `scale * 200` pixels around `center` onto an `outputSize = [w, h]` image (`inverse`: the
+ * other way, as `transform_preds` uses it to project predictions back). The points are built
+ * with NumPy's float64 -> float32 steps: `src = [center, center + (0, -srcW/2), third]`,
+ * `dst = [(w/2, h/2), (w/2, h/2 - w/2), third]`, where `get_3rd_point` runs in float32.
+ */
+export function affineTransform(
+  center: Point,
+  scale: Point,
+  outputSize: Point,
+  inverse = false,
+): AffineMatrix {
+  const srcW = scale[0] * 200.0;
+  const [dstW, dstH] = outputSize;
+  const src0: Point = [f32(center[0]), f32(center[1])];
+  // get_dir([0, -srcW/2], 0) = [0*cos - (-srcW/2)*sin, 0*sin + (-srcW/2)*cos] = [0, -srcW/2].
+  const src1: Point = [f32(center[0]), f32(center[1] + srcW * -0.5)];
+  const dst0: Point = [f32(dstW * 0.5), f32(dstH * 0.5)];
+  const dst1: Point = [f32(dstW * 0.5), f32(dstH * 0.5 + f32(dstW * -0.5))];
+  const src = [src0, src1, thirdPoint(src0, src1)];
+  const dst = [dst0, dst1, thirdPoint(dst0, dst1)];
+  return inverse ? getAffineTransform(dst, src) : getAffineTransform(src, dst);
+}
+
+/** The reference `get_3rd_point(a, b)`: `b + rot90(a - b)`, all in float32. */
+function thirdPoint(a: Point, b: Point): Point {
+  const dx = f32(a[0] - b[0]);
+  const dy = f32(a[1] - b[1]);
+  return [f32(b[0] - dy), f32(b[1] + dx)];
+}
+
+/** Applies a 2x3 matrix to a point, in double (the reference `affine_transform`). */
+export function applyAffine(m: AffineMatrix, x: number, y: number): [number, number] {
+  return [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
+}
+
+/** OpenCV warpAffine's inversion of the forward matrix (double, its exact formula order). */
+function invertForWarp(m: AffineMatrix): AffineMatrix {
+  let d = m[0] * m[4] - m[1] * m[3];
+  d = d !== 0 ? 1 / d : 0;
+  const a11 = m[4] * d;
+  const a22 = m[0] * d;
+  const m1 = m[1] * -d;
+  const m3 = m[3] * -d;
+  const b1 = -a11 * m[2] - m1 * m[5];
+  const b2 = -m3 * m[2] - a22 * m[5];
+  return [a11, m1, b1, m3, a22, b2];
+}
+
+const AB_BITS = 10; // MAX(10, INTER_BITS)
+const AB_SCALE = 1 << AB_BITS;
+const INTER_BITS = 5;
+const INTER_TAB_SIZE = 1 << INTER_BITS;
+const INTER_MASK = INTER_TAB_SIZE - 1;
+/** Half of one 1/32-pixel step in AB units: round to the nearest table entry. */
+const ROUND_DELTA = AB_SCALE / INTER_TAB_SIZE / 2;
+
+/**
+ * OpenCV `warpAffine(src, matrix, (width, height))` with INTER_LINEAR and BORDER_CONSTANT 0,
+ * bit-exact for 8-bit RGB. `matrix` maps source to destination pixels (as the reference passes
+ * it). For each destination pixel OpenCV computes the source position in 1/1024 pixels
+ * (`saturate_cast<int>` of double products, the per-column terms `M[0]*x*1024`,
+ * `M[3]*x*1024` precomputed), rounds it to 1/32 pixel, and blends the 2x2 neighbourhood with
+ * the weights `(32-fx)(32-fy)*32` etc. (INTER_REMAP_COEF_BITS 15): `(sum + 2^14) >> 15`.
+ * Those 15-bit weights are 32 times the 10-bit products used here, so `(sum10 + 512) >> 10`
+ * is the same integer. (OpenCV's table entry for fx = fy = 0 is `[32767, 0, 0, 1]` after its
+ * saturate/fix-up step; with 8-bit values that rounds to the same result as `[32768, 0, 0, 0]`.)
+ * Neighbours outside the source read 0; a pixel whose whole neighbourhood is outside is 0.
+ */
+export function warpAffineBilinear(src: RgbImage, matrix: readonly number[], width: number, height: number): RgbImage {
+  if (matrix.length !== 6 || !matrix.every(Number.isFinite)) throw new RangeError('warpAffineBilinear: matrix must be 6 finite numbers (2x3, row-major)');
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new RangeError(`warpAffineBilinear: output size ${width}x${height} must be positive integers`);
+  }
+  const M = invertForWarp(matrix as AffineMatrix);
+  const sw = src.width;
+  const sh = src.height;
+  const s = src.data;
+  const stride = sw * 3;
+  const out = new Uint8Array(width * height * 3);
+
+  const adelta = new Int32Array(width);
+  const bdelta = new Int32Array(width);
+  for (let x = 0; x < width; x++) {
+    adelta[x] = saturateInt(M[0] * x * AB_SCALE);
+    bdelta[x] = saturateInt(M[3] * x * AB_SCALE);
+  }
+  // remapBilinear's interior test: (unsigned)sx < width-1 && (unsigned)sy < height-1.
+  const w1 = Math.max(sw - 1, 0);
+  const h1 = Math.max(sh - 1, 0);
+
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    const X0 = saturateInt((M[1] * y + M[2]) * AB_SCALE) + ROUND_DELTA;
+    const Y0 = saturateInt((M[4] * y + M[5]) * AB_SCALE) + ROUND_DELTA;
+    for (let x = 0; x < width; x++, o += 3) {
+      // int arithmetic as in C (`| 0` wraps like the 32-bit sum there).
+      const X = ((X0 + adelta[x]!) | 0) >> (AB_BITS - INTER_BITS);
+      const Y = ((Y0 + bdelta[x]!) | 0) >> (AB_BITS - INTER_BITS);
+      const sx = saturateShort(X >> INTER_BITS);
+      const sy = saturateShort(Y >> INTER_BITS);
+      const fx = X & INTER_MASK;
+      const fy = Y & INTER_MASK;
+      const w00 = (INTER_TAB_SIZE - fy) * (INTER_TAB_SIZE - fx);
+      const w01 = (INTER_TAB_SIZE - fy) * fx;
+      const w10 = fy * (INTER_TAB_SIZE - fx);
+      const w11 = fy * fx;
+      if (sx >= 0 && sx < w1 && sy >= 0 && sy < h1) {
+        const p = sy * stride + sx * 3;
+        const q = p + stride;
+        out[o] = (s[p]! * w00 + s[p + 3]! * w01 + s[q]! * w10 + s[q + 3]! * w11 + 512) >> 10;
+        out[o + 1] = (s[p + 1]! * w00 + s[p + 4]! * w01 + s[q + 1]! * w10 + s[q + 4]! * w11 + 512) >> 10;
+        out[o + 2] = (s[p + 2]! * w00 + s[p + 5]! * w01 + s[q + 2]! * w10 + s[q + 5]! * w11 + 512) >> 10;
+      } else if (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
+        // Entirely outside: the border value 0 (the output is zero-initialised).
+      } else {
+        // Partly outside: each of the four neighbours is read or replaced by 0.
+        const x0in = sx >= 0 && sx < sw;
+        const x1in = sx + 1 >= 0 && sx + 1 < sw;
+        const y0in = sy >= 0 && sy < sh;
+        const y1in = sy + 1 >= 0 && sy + 1 < sh;
+        const p = sy * stride + sx * 3;
+        const q = p + stride;
+        for (let c = 0; c < 3; c++) {
+          const v00 = x0in && y0in ? s[p + c]! : 0;
+          const v01 = x1in && y0in ? s[p + 3 + c]! : 0;
+          const v10 = x0in && y1in ? s[q + c]! : 0;
+          const v11 = x1in && y1in ? s[q + 3 + c]! : 0;
+          out[o + c] = (v00 * w00 + v01 * w01 + v10 * w10 + v11 * w11 + 512) >> 10;
+        }
+      }
+    }
+  }
+  return { data: out, width, height };
+}

@@ -1,0 +1,20 @@
+/** Test-time preprocessing of the reference: aligned multi-scale sizes, affine resize, normalisation. */
+export {
+  affineTransform,
+  applyAffine,
+  getAffineTransform,
+  warpAffineBilinear,
+  type AffineMatrix,
+  type Point,
+} from './affine.js';
+export {
+  multiScaleSize,
+  testScaleInputs,
+  PreprocessError,
+  MIN_IMAGE_SIDE,
+  MAX_INPUT_PIXELS,
+  type MultiScaleSize,
+  type ScaledInput,
+  type TestScaleInputs,
+} from './scale.js';
+export { toNetworkInput, IMAGENET_MEAN, IMAGENET_STD } from './normalize.js';

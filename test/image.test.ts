@@ -1,0 +1,176 @@
+import { expect } from 'chai';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { encodePng, ImageError, readImage, writeImage } from '../src/io/image.js';
+import { PreprocessError, testScaleInputs } from '../src/preprocess/index.js';
+import type { RgbImage } from '../src/types.js';
+
+function pattern(width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 37 + (i >> 4)) & 255;
+  return { data, width, height };
+}
+
+async function expectImageError(p: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).to.be.instanceOf(ImageError);
+    expect((err as ImageError).code).to.equal(code);
+    expect((err as Error).message).to.match(message);
+    return;
+  }
+  expect.fail(`expected an ImageError (${code})`);
+}
+
+/** Mean colour of a rectangle (JPEG is lossy: compare coarse colours). */
+function meanColour(img: RgbImage, x0: number, y0: number, x1: number, y1: number): number[] {
+  const sum = [0, 0, 0];
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) for (let c = 0; c < 3; c++) sum[c]! += img.data[(y * img.width + x) * 3 + c]!;
+  return sum.map((v) => Math.round(v / ((x1 - x0) * (y1 - y0))));
+}
+
+describe('image I/O', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-image-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('decodes an RGB PNG file and bytes losslessly', async () => {
+    const img = pattern(7, 5);
+    const png = await encodePng(img);
+    const path = join(dir, 'a.png');
+    writeFileSync(path, png);
+    for (const decoded of [await readImage(path), await readImage(png)]) {
+      expect([decoded.width, decoded.height]).to.deep.equal([7, 5]);
+      expect(Array.from(decoded.data)).to.deep.equal(Array.from(img.data));
+    }
+  });
+
+  it('honours the EXIF orientation by default, and keeps the stored grid on request', async () => {
+    // Stored 32x16: left half red, right half blue. Orientation 6 = rotate 90° clockwise to
+    // display, so the stored left half ends up on top.
+    const raw = new Uint8Array(32 * 16 * 3);
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 32; x++) raw.set(x < 16 ? [255, 0, 0] : [0, 0, 255], (y * 32 + x) * 3);
+    const jpeg = await sharp(raw, { raw: { width: 32, height: 16, channels: 3 } }).withMetadata({ orientation: 6 }).jpeg({ quality: 100 }).toBuffer();
+    const oriented = await readImage(jpeg);
+    expect([oriented.width, oriented.height]).to.deep.equal([16, 32]);
+    expect(meanColour(oriented, 2, 2, 14, 14)[0]).to.be.above(200);
+    expect(meanColour(oriented, 2, 18, 14, 30)[2]).to.be.above(200);
+    const stored = await readImage(jpeg, { exifOrientation: false });
+    expect([stored.width, stored.height]).to.deep.equal([32, 16]);
+    expect(meanColour(stored, 2, 2, 14, 14)[0]).to.be.above(200);
+    expect(meanColour(stored, 18, 2, 30, 14)[2]).to.be.above(200);
+  });
+
+  it('replicates grayscale to RGB', async () => {
+    const gray = Uint8Array.from([0, 50, 100, 150, 200, 250]);
+    const png = await sharp(gray, { raw: { width: 3, height: 2, channels: 1 } }).toColourspace('b-w').png().toBuffer();
+    expect((await sharp(png).metadata()).channels).to.equal(1);
+    const img = await readImage(png);
+    expect(Array.from(img.data)).to.deep.equal(Array.from(gray).flatMap((v) => [v, v, v]));
+  });
+
+  it('drops alpha without compositing (as IMREAD_COLOR), for RGBA and gray+alpha', async () => {
+    const rgba = Uint8Array.from([10, 20, 30, 0, 40, 50, 60, 128, 70, 80, 90, 255, 1, 2, 3, 4]);
+    const png = await sharp(rgba, { raw: { width: 2, height: 2, channels: 4 } }).png().toBuffer();
+    expect(Array.from((await readImage(png)).data)).to.deep.equal([10, 20, 30, 40, 50, 60, 70, 80, 90, 1, 2, 3]);
+    const ga = Uint8Array.from([10, 0, 40, 128, 70, 255, 1, 4]);
+    const pngGa = await sharp(ga, { raw: { width: 2, height: 2, channels: 2 } }).toColourspace('b-w').png().toBuffer();
+    expect((await sharp(pngGa).metadata()).channels).to.equal(2);
+    expect(Array.from((await readImage(pngGa)).data)).to.deep.equal([10, 10, 10, 40, 40, 40, 70, 70, 70, 1, 1, 1]);
+  });
+
+  it('reduces 16-bit PNG to 8 bits by keeping the high byte (libpng strip-16, as OpenCV)', async () => {
+    const px = Uint16Array.from([0x00ff, 0x0cb7, 0x1280, 0xffff, 0x8000, 0x7fff]);
+    const png = await sharp(px, { raw: { width: 2, height: 1, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    expect((await sharp(png).metadata()).depth).to.equal('ushort');
+    expect(Array.from((await readImage(png)).data)).to.deep.equal([0x00, 0x0c, 0x12, 0xff, 0x80, 0x7f]);
+  });
+
+  it('converts CMYK JPEG to RGB', async () => {
+    const cmyk = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 255, g: 0, b: 0 } } }).toColourspace('cmyk').jpeg().toBuffer();
+    expect((await sharp(cmyk).metadata()).space).to.equal('cmyk');
+    const img = await readImage(cmyk);
+    expect(img.data.length).to.equal(8 * 8 * 3);
+    const [r, g, b] = meanColour(img, 0, 0, 8, 8);
+    expect(r).to.be.above(200);
+    expect(g! + b!).to.be.below(40);
+  });
+
+  it('passes valid raw RGB through unchanged', async () => {
+    const img = pattern(3, 2);
+    expect(await readImage(img)).to.equal(img);
+  });
+
+  it('writeImage writes PNG atomically (no temporary file left) and JPEG/WebP by extension', async () => {
+    const img = pattern(9, 4);
+    const path = join(dir, 'out.png');
+    await writeImage(img, path);
+    expect(Array.from((await readImage(path)).data)).to.deep.equal(Array.from(img.data));
+    for (const name of ['out.jpg', 'out.webp']) {
+      await writeImage(img, join(dir, name));
+      expect((await readImage(join(dir, name))).width).to.equal(9);
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).to.deep.equal([]);
+  });
+
+  it('BAD CALL - missing file', async () => {
+    const path = join(dir, 'nope.jpg');
+    await expectImageError(readImage(path), 'missing', new RegExp(`${path.replace(/[.\\]/g, '\\$&')}: no such file`));
+  });
+
+  it('BAD CALL - zero-size file', async () => {
+    const path = join(dir, 'empty.png');
+    writeFileSync(path, new Uint8Array(0));
+    await expectImageError(readImage(path), 'empty', /empty\.png: zero-size file/);
+  });
+
+  it('BAD CALL - zero-size buffer', async () => {
+    await expectImageError(readImage(new Uint8Array(0)), 'empty', /image buffer: zero-size image data/);
+  });
+
+  it('BAD CALL - a directory is unreadable', async () => {
+    await expectImageError(readImage(dir), 'unreadable', /not a regular file/);
+  });
+
+  it('BAD CALL - unsupported format (text file)', async () => {
+    const path = join(dir, 'notes.txt');
+    writeFileSync(path, 'this is not an image');
+    await expectImageError(readImage(path), 'unsupported', /notes\.txt: not an image format that can be decoded/);
+  });
+
+  it('BAD CALL - corrupt bytes (PNG signature, broken data; truncated JPEG)', async () => {
+    const png = await encodePng(pattern(16, 16));
+    const broken = Buffer.concat([png.subarray(0, 40), Buffer.alloc(40, 7)]);
+    const path = join(dir, 'broken.png');
+    writeFileSync(path, broken);
+    await expectImageError(readImage(path), 'corrupt', /broken\.png: corrupt image data/);
+    const jpeg = await sharp(pattern(64, 64).data, { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
+    await expectImageError(readImage(jpeg.subarray(0, jpeg.length >> 1), { name: 'half.jpg' }), 'corrupt', /half\.jpg: corrupt image data/);
+  });
+
+  it('BAD CALL - absurd dimensions (over the pixel limit)', async () => {
+    const png = await encodePng(pattern(20, 20));
+    await expectImageError(readImage(png, { maxPixels: 100 }), 'dimensions', /image is 20x20, over the limit of 100 pixels/);
+  });
+
+  it('BAD CALL - raw buffer of the wrong length, 4 channels, or bad dimensions', async () => {
+    await expectImageError(readImage({ data: new Uint8Array(11), width: 2, height: 2 }), 'invalid-pixels', /needs 12/);
+    await expectImageError(readImage({ data: new Uint8Array(16), width: 2, height: 2 }), 'invalid-pixels', /looks like 4 channels/);
+    await expectImageError(readImage({ data: new Uint8Array(12), width: 2.5, height: 2 }), 'dimensions', /positive integers \(got 2\.5x2\)/);
+    await expectImageError(readImage({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1 }), 'invalid-pixels', /must be a Uint8Array/);
+  });
+
+  it('BAD CALL - unsupported output extension', async () => {
+    await expectImageError(writeImage(pattern(2, 2), join(dir, 'x.bmp')), 'unsupported', /cannot write "\.bmp" files/);
+  });
+
+  it('BAD CALL - decoded image too small for the network', async () => {
+    const img = await readImage(await encodePng(pattern(2, 2)));
+    expect(() => testScaleInputs(img, 512, [1])).to.throw(PreprocessError, /image 2x2 is too small for the network/);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * `higher-pose weights list` and `higher-pose weights fetch NAME [--cache-dir DIR]`: the
+ * model zoo from the command line. Tables and paths go to the command's stdout writer,
+ * the progress bar to stderr, so `$(higher-pose weights fetch NAME)` captures the path.
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { findEntry, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
+import { cachedPath, defaultCacheDir, fetchWeights, type DownloadProgress } from '../../zoo/download.js';
+
+export function registerWeights(program: Command): void {
+  const weights = program.command('weights').description('list and download published HigherHRNet checkpoints');
+  weights
+    .command('list')
+    .description('list the published checkpoints and whether they are in the cache')
+    .option('--cache-dir <dir>', 'cache folder (default: $HIGHER_POSE_CACHE or ~/.cache/higher-pose)')
+    .action((options: { cacheDir?: string }, command: Command) => {
+      write(command, zooTable(options.cacheDir ?? defaultCacheDir()));
+    });
+  weights
+    .command('fetch')
+    .description('download a checkpoint into the cache (verifying its checksum) and print its path')
+    .argument('<name>', 'catalogue name, see `higher-pose weights list`')
+    .option('--cache-dir <dir>', 'cache folder (default: $HIGHER_POSE_CACHE or ~/.cache/higher-pose)')
+    .action(async (name: string, options: { cacheDir?: string }, command: Command) => {
+      try {
+        const path = await fetchWithProgressBar(findEntry(name), options.cacheDir);
+        write(command, `${path}\n`);
+      } catch (error) {
+        // Zoo errors are the user's to act on: print them plainly, without a stack trace.
+        if (error instanceof ZooError) command.error(`error: ${error.message}`, { code: 'higher-pose.zoo', exitCode: 1 });
+        throw error;
+      }
+    });
+}
+
+/** Writes through commander's output configuration, so callers (and tests) can redirect it. */
+function write(command: Command, text: string): void {
+  const writeOut = command.configureOutput().writeOut ?? ((str: string) => process.stdout.write(str));
+  writeOut(text);
+}
+
+function zooTable(cacheDir: string): string {
+  const header = ['NAME', 'PRESET', 'INPUT', 'NAMING', 'SIZE', 'CACHED', 'SOURCE'];
+  const rows = ZOO.map((entry) => [
+    entry.name,
+    entry.preset,
+    String(entry.inputSize),
+    entry.naming,
+    entry.size === undefined ? '?' : formatBytes(entry.size),
+    existsSync(cachedPath(entry, cacheDir)) ? 'yes' : 'no',
+    source(entry),
+  ]);
+  const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => row[column].length)));
+  const lines = [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
+  return `${lines.join('\n')}\nCache: ${cacheDir}\n`;
+}
+
+function source(entry: ZooEntry): string {
+  return isManual(entry) ? 'manual download (Google Drive / OneDrive)' : new URL(entry.url).host;
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** fetchWeights with a bar (bytes, speed, ETA) on stderr; cli-progress draws nothing when stderr is no terminal. */
+async function fetchWithProgressBar(entry: ZooEntry, cacheDir: string | undefined): Promise<string> {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: '{bar} {percentage}% | {done} / {size} | {speed} | ETA {eta_formatted}',
+      stream: process.stderr,
+      hideCursor: true,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const tracker = rateTracker();
+  let started = false;
+  try {
+    return await fetchWeights(entry, {
+      cacheDir,
+      onProgress: (progress) => {
+        const payload = { done: formatBytes(progress.received), size: sizeText(progress), speed: tracker(progress) };
+        const total = progress.total ?? progress.received;
+        if (!started) bar.start(total, progress.received, payload);
+        else bar.setTotal(total);
+        bar.update(progress.received, payload);
+        started = true;
+      },
+    });
+  } finally {
+    if (started) bar.stop();
+  }
+}
+
+function sizeText(progress: DownloadProgress): string {
+  return progress.total === undefined ? '?' : formatBytes(progress.total);
+}
+
+/** Transfer rate of the current request (resumed bytes do not count as transferred now). */
+function rateTracker(): (progress: DownloadProgress) => string {
+  let startedAt = 0;
+  return (progress) => {
+    // Each request reports once before its first chunk, with nothing received yet.
+    if (progress.received === progress.requestStart) startedAt = performance.now();
+    const seconds = (performance.now() - startedAt) / 1000;
+    return seconds > 0 ? `${formatBytes((progress.received - progress.requestStart) / seconds)}/s` : '-';
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * The public entry point: `createEstimator(options)` → `estimatePoses(image)`.
+ * Data flows one way: image → preprocess (reference resize) → network → aggregate → group →
+ * people in image pixels.
+ */
+import ndarray from 'ndarray';
+import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
+import { keypointDefinition, type KeypointDefinition } from './datasets.js';
+import { readImage } from './io/image.js';
+import { testScaleInputs, toNetworkInput, type ScaledInput } from './preprocess/index.js';
+import { decodePoses, type DecodeResult, type ScaleOutputs } from './decode.js';
+import { createOnnxNetwork, resolveConfig, type ConfigChoice } from './model/load.js';
+import type { Weights } from './model/weights.js';
+import type { Network } from './backend/network.js';
+import type { ExecutionProvider } from './backend/onnx/session.js';
+import type { ImageInput, OutputTensor, Person, PoseEstimator } from './types.js';
+
+export type BackendName = 'onnxruntime';
+
+export interface EstimatorOptions extends ConfigChoice {
+  /**
+   * A model-zoo checkpoint (`.pth`, any of the published wrappings), an ONNX export of the
+   * network (`.onnx`), or weights already in memory.
+   */
+  weights: string | Weights;
+  /** Inference engine. Default `'onnxruntime'`. */
+  backend?: BackendName;
+  /** `'cuda'` needs the CUDA build of onnxruntime-node. Default `'cpu'`. */
+  device?: ExecutionProvider;
+  /** ONNX Runtime threads per operator (default: its own choice, the physical cores). */
+  threads?: number;
+  /** Average with the mirrored image (the paper's test protocol). Default: the configuration's `TEST.FLIP_TEST`. */
+  flipTest?: boolean;
+  /** Test scales, e.g. `[2, 1, 0.5]`. Default: `TEST.SCALE_FACTOR` (`[1]`). */
+  scales?: number[];
+  /** Sub-pixel adjustment of joint positions. Default `TEST.ADJUST`. */
+  adjust?: boolean;
+  /** Fill in undetected joints from the person's mean tag. Default `TEST.REFINE`. */
+  refine?: boolean;
+  /** Minimum heatmap value for a joint candidate. Default `TEST.DETECTION_THRESHOLD` (0.1). */
+  detectionThreshold?: number;
+  /** Maximum tag distance for joining a joint to a person. Default `TEST.TAG_THRESHOLD` (1). */
+  tagThreshold?: number;
+  /** Maximum number of people per image. Default `DATASET.MAX_NUM_PEOPLE` (30). */
+  maxPeople?: number;
+  /** Network input size (shorter side at scale 1, a multiple of 64). Default `DATASET.INPUT_SIZE`. */
+  inputSize?: number;
+  /** Apply the EXIF orientation of JPEGs (default true). The COCO benchmark turns it off, as the reference does. */
+  exifOrientation?: boolean;
+}
+
+/** A HigherHRNet pose estimator. */
+export interface HigherHRNetEstimator extends PoseEstimator {
+  /** Names, skeleton and flip order of the keypoints this model predicts. */
+  readonly keypoints: KeypointDefinition;
+  /** The configuration in effect, test settings included. */
+  readonly config: ExperimentConfig;
+  /** People in each image, best first. */
+  estimatePoses(image: ImageInput): Promise<Person[]>;
+  estimatePoses(images: ImageInput[]): Promise<Person[][]>;
+}
+
+function check(condition: boolean, field: string, allowed: string, value: unknown): void {
+  if (!condition) throw new ConfigError(`Invalid ${field}: ${JSON.stringify(value)}. Must be ${allowed}`);
+}
+
+/** The configuration's test settings with the caller's overrides applied and validated. */
+export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOptions, 'weights'>): TestSettings {
+  const base = config.test;
+  const settings: TestSettings = {
+    ...base,
+    flipTest: options.flipTest ?? base.flipTest,
+    scaleFactor: options.scales ?? base.scaleFactor,
+    adjust: options.adjust ?? base.adjust,
+    refine: options.refine ?? base.refine,
+    detectionThreshold: options.detectionThreshold ?? base.detectionThreshold,
+    tagThreshold: options.tagThreshold ?? base.tagThreshold,
+    maxNumPeople: options.maxPeople ?? base.maxNumPeople,
+    inputSize: options.inputSize ?? base.inputSize,
+  };
+  check(settings.scaleFactor.length > 0 && settings.scaleFactor.every((s) => Number.isFinite(s) && s > 0), 'scales', 'a non-empty list of positive numbers', settings.scaleFactor);
+  check(new Set(settings.scaleFactor).size === settings.scaleFactor.length, 'scales', 'a list without repeats', settings.scaleFactor);
+  check(Number.isFinite(settings.detectionThreshold) && settings.detectionThreshold >= 0, 'detectionThreshold', 'a number >= 0', settings.detectionThreshold);
+  check(Number.isFinite(settings.tagThreshold) && settings.tagThreshold > 0, 'tagThreshold', 'a number > 0', settings.tagThreshold);
+  check(Number.isInteger(settings.maxNumPeople) && settings.maxNumPeople > 0, 'maxPeople', 'a positive integer', settings.maxNumPeople);
+  check(Number.isInteger(settings.inputSize) && settings.inputSize >= 64 && settings.inputSize % 64 === 0, 'inputSize', 'a multiple of 64', settings.inputSize);
+  return settings;
+}
+
+/** Item `index` of a batched output `[N, C, H, W]`, as a `[1, C, H, W]` view. */
+function batchItem(output: OutputTensor, index: number): OutputTensor {
+  const [, c, h, w] = output.shape;
+  const size = c * h * w;
+  const start = output.offset + index * size;
+  return ndarray(output.data.subarray(start, start + size), [1, c, h, w]);
+}
+
+/** Runs one test scale: the plain input and, with flip test, the mirrored one in the same batch. */
+async function runScale(network: Network, input: ScaledInput, flip: boolean): Promise<ScaleOutputs> {
+  const plain = toNetworkInput(input.resized);
+  const dims = [flip ? 2 : 1, 3, input.height, input.width] as const;
+  let batch = plain;
+  if (flip) {
+    batch = new Float32Array(2 * plain.length);
+    batch.set(plain);
+    batch.set(toNetworkInput(input.resized, true), plain.length);
+  }
+  const outputs = await network.run(batch, dims);
+  return {
+    scale: input.scale,
+    outputs: outputs.map((o) => batchItem(o, 0)),
+    flipped: flip ? outputs.map((o) => batchItem(o, 1)) : undefined,
+  };
+}
+
+/**
+ * Network and post-processing for prepared inputs (largest scale first). People come in the
+ * reference's order; projected back with the last (smallest) scale's affine parameters.
+ */
+export async function inferAndDecode(network: Network, inputs: readonly ScaledInput[], baseSize: [number, number], settings: TestSettings, keypoints: KeypointDefinition): Promise<DecodeResult> {
+  const perScale: ScaleOutputs[] = [];
+  for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest));
+  const last = inputs[inputs.length - 1];
+  return decodePoses(perScale, { baseSize, center: last.center, scale: last.scaleWH }, settings, keypoints);
+}
+
+async function createNetwork(config: ExperimentConfig, options: EstimatorOptions): Promise<Network> {
+  const backend = options.backend ?? 'onnxruntime';
+  if (backend !== 'onnxruntime') throw new ConfigError(`Unsupported backend: ${String(backend)}. Must be one of [onnxruntime]`);
+  return createOnnxNetwork(config, options.weights, {
+    executionProviders: [options.device ?? 'cpu'],
+    intraOpNumThreads: options.threads,
+  });
+}
+
+/**
+ * Creates a pose estimator.
+ *
+ * @example
+ * ```ts
+ * const estimator = await createEstimator({ preset: 'coco_w32_512', weights: 'pose_higher_hrnet_w32_512.pth' });
+ * const people = await estimator.estimatePoses('crowd.jpg');
+ * console.log(people[0].keypoints.find((k) => k.name === 'nose'));
+ * await estimator.dispose();
+ * ```
+ */
+export async function createEstimator(options: EstimatorOptions): Promise<HigherHRNetEstimator> {
+  if (options.weights === undefined) {
+    throw new ConfigError('weights is required: a checkpoint from the model zoo (see `higher-pose weights list`) or an .onnx export');
+  }
+  const base = resolveConfig(options);
+  const settings = testSettings(base, options);
+  const config: ExperimentConfig = { ...base, test: settings };
+  const keypoints = keypointDefinition(config.dataset.kind);
+  const network = await createNetwork(config, options);
+
+  const estimateOne = async (image: ImageInput): Promise<Person[]> => {
+    const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
+    const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor);
+    const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints);
+    // Stable: equal scores keep the reference's order.
+    return people.sort((a, b) => b.score - a.score);
+  };
+
+  async function estimatePoses(image: ImageInput): Promise<Person[]>;
+  async function estimatePoses(images: ImageInput[]): Promise<Person[][]>;
+  async function estimatePoses(input: ImageInput | ImageInput[]): Promise<Person[] | Person[][]> {
+    if (Array.isArray(input)) {
+      const results: Person[][] = [];
+      for (const image of input) results.push(await estimateOne(image));
+      return results;
+    }
+    return estimateOne(input);
+  }
+
+  return {
+    keypoints,
+    config,
+    estimatePoses,
+    dispose: () => network.dispose(),
+  };
+}

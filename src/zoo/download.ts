@@ -1,0 +1,240 @@
+/**
+ * Downloading catalogue checkpoints into a cache folder: resumable (HTTP Range on
+ * `<file>.partial`), sha256-verified, and moved to the final name by an atomic rename, so
+ * a file under the final name is always complete and checked.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isManual, ZooError, type ManualEntry, type ZooEntry } from './catalog.js';
+
+export { ZooError } from './catalog.js';
+
+/** Byte counts of a running download, for a progress display. */
+export interface DownloadProgress {
+  /** Bytes in the partial file so far, resumed bytes included. */
+  received: number;
+  /** Size of the whole file, when the server tells it. */
+  total?: number;
+  /** Bytes already present when the current request started (for a transfer rate). */
+  requestStart: number;
+}
+
+export interface FetchWeightsOptions {
+  /** Cache folder; default {@link defaultCacheDir}. */
+  cacheDir?: string;
+  onProgress?: (progress: DownloadProgress) => void;
+  /** Fetch from `<baseUrl>/<fileName>` instead of the entry's URL (a mirror, or a test server). */
+  baseUrl?: string;
+  /** Replaces the global `fetch` (proxies, tests). */
+  fetchImpl?: typeof fetch;
+  /** Further requests after an interrupted transfer, each resuming where the last stopped. Default 3. */
+  retries?: number;
+  /** Wait before retry n (1-based) is n times this. Default 1000. */
+  retryDelayMs?: number;
+}
+
+/** `$HIGHER_POSE_CACHE`, else `~/.cache/higher-pose`. */
+export function defaultCacheDir(): string {
+  return process.env.HIGHER_POSE_CACHE || join(homedir(), '.cache', 'higher-pose');
+}
+
+/** Where `entry` lives once fetched (or where to save a manual download). */
+export function cachedPath(entry: ZooEntry, cacheDir = defaultCacheDir()): string {
+  return join(cacheDir, entry.fileName);
+}
+
+/** Hex sha256 of a file. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}
+
+/**
+ * Path of the verified checkpoint for `entry` in the cache, downloading it first if needed.
+ * Manual-download entries are only looked up: a ZooError says where to get the file and
+ * where to put it.
+ */
+export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions = {}): Promise<string> {
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const target = cachedPath(entry, cacheDir);
+  if (await isVerifiedFile(entry, target)) return target;
+  if (isManual(entry)) throw manualDownloadError(entry, target);
+
+  await mkdir(cacheDir, { recursive: true });
+  const partial = `${target}.partial`;
+  await downloadWithRetries(sourceUrl(entry.url, entry.fileName, options.baseUrl), partial, options);
+  await verifyChecksum(entry, partial);
+  await rename(partial, target);
+  return target;
+}
+
+/** True if `path` exists and matches the entry's checksum (if it has one). A corrupt file is removed. */
+async function isVerifiedFile(entry: ZooEntry, path: string): Promise<boolean> {
+  if (!(await fileSize(path))) return false;
+  if (!expectedDigest(entry)) return true;
+  const actual = await sha256File(path);
+  if (digestMatches(entry, actual)) return true;
+  // A manual download under the cache name is the user's file: report it rather than delete it.
+  if (isManual(entry)) throw checksumError(entry, path, actual);
+  await rm(path, { force: true });
+  return false;
+}
+
+function sourceUrl(url: string, fileName: string, baseUrl?: string): string {
+  return baseUrl ? new URL(encodeURIComponent(fileName), baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href : url;
+}
+
+function manualDownloadError(entry: ManualEntry, target: string): ZooError {
+  const pages = entry.manualDownload.pages.map((page) => `  - ${page.label}: ${page.url}`);
+  const lines = [
+    `${entry.name} has no direct download URL. Download ${entry.fileName} by hand from:`,
+    ...pages,
+    ...(entry.manualDownload.instructions ? [entry.manualDownload.instructions] : []),
+    ...(entry.note ? [`Note: ${entry.note}`] : []),
+    `Then save it as ${target} (or pass --weights PATH to use it from elsewhere).`,
+  ];
+  return new ZooError(lines.join('\n'));
+}
+
+/** Size of a file in bytes, 0 when it does not exist. */
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}
+
+/** A transfer that may succeed when resumed: dropped connection, short body, server hiccup. */
+class TransientDownloadError extends Error {
+  override name = 'TransientDownloadError';
+}
+
+async function downloadWithRetries(url: string, partial: string, options: FetchWeightsOptions): Promise<void> {
+  const retries = options.retries ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await downloadOnce(url, partial, options);
+    } catch (error) {
+      // ZooErrors (404, bad Content-Range...) will not go away by asking again.
+      if (error instanceof ZooError) throw error;
+      if (attempt >= retries) {
+        throw new ZooError(
+          `Download of ${url} failed after ${attempt + 1} attempt(s): ${errorText(error)}. ` +
+            `${await fileSize(partial)} bytes are kept in ${partial}; run the command again to resume.`,
+          { cause: error },
+        );
+      }
+      await sleep((attempt + 1) * (options.retryDelayMs ?? 1000));
+    }
+  }
+}
+
+function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // fetch reports socket problems as "terminated" / "fetch failed" with the reason in `cause`.
+  return error.cause instanceof Error ? `${error.message} (${error.cause.message})` : error.message;
+}
+
+/** One request: resume the partial file from its size, or restart it if the server ignores Range. */
+async function downloadOnce(url: string, partial: string, options: FetchWeightsOptions): Promise<void> {
+  const offset = await fileSize(partial);
+  const response = await (options.fetchImpl ?? fetch)(url, {
+    // identity: byte offsets and Content-Length must count the file's bytes, not a compressed stream.
+    headers: { 'Accept-Encoding': 'identity', ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) },
+    redirect: 'follow',
+  });
+  const start = await startOffset(response, offset, partial, url);
+  const total = totalSize(response, start);
+  await appendBody(response, partial, start, total, options.onProgress);
+  const size = await fileSize(partial);
+  if (total !== undefined && size !== total) {
+    throw new TransientDownloadError(`connection closed after ${size} of ${total} bytes`);
+  }
+}
+
+/**
+ * Byte offset in the file at which the response body starts, checking the status: 0 for a
+ * 200 (the whole file: the server ignored Range, or nothing was asked), `offset` for a 206.
+ */
+async function startOffset(response: Response, offset: number, partial: string, url: string): Promise<number> {
+  if (response.status === 200) return 0;
+  if (response.status === 206 && contentRange(response)?.start === offset) return offset;
+  await response.body?.cancel();
+  if (response.status === 206 || response.status === 416) {
+    // A range we did not ask for, or the partial file is no prefix of the server's file: start over.
+    await rm(partial, { force: true });
+    throw new TransientDownloadError(`${url}: HTTP ${response.status} for Range bytes=${offset}- (Content-Range ${response.headers.get('content-range')})`);
+  }
+  const message = `${url}: HTTP ${response.status} ${response.statusText}`;
+  if (response.status >= 500 || response.status === 429) throw new TransientDownloadError(message);
+  throw new ZooError(message);
+}
+
+/** `Content-Range: bytes START-END/TOTAL` (TOTAL may be `*`). */
+function contentRange(response: Response): { start: number; total?: number } | undefined {
+  const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
+  if (!match) return undefined;
+  return { start: Number(match[1]), total: match[2] === '*' ? undefined : Number(match[2]) };
+}
+
+function totalSize(response: Response, start: number): number | undefined {
+  const fromRange = response.status === 206 ? contentRange(response)?.total : undefined;
+  if (fromRange !== undefined) return fromRange;
+  const length = response.headers.get('content-length');
+  return length === null ? undefined : start + Number(length);
+}
+
+async function appendBody(
+  response: Response,
+  partial: string,
+  start: number,
+  total: number | undefined,
+  onProgress: FetchWeightsOptions['onProgress'],
+): Promise<void> {
+  if (!response.body) throw new TransientDownloadError('response has no body');
+  let received = start;
+  onProgress?.({ received, total, requestStart: start });
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      onProgress?.({ received, total, requestStart: start });
+      done(null, chunk);
+    },
+  });
+  const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  await pipeline(body, counter, createWriteStream(partial, { flags: start > 0 ? 'a' : 'w' }));
+}
+
+function expectedDigest(entry: ZooEntry): string | undefined {
+  return (entry.sha256 ?? entry.sha256Prefix)?.toLowerCase();
+}
+
+function digestMatches(entry: ZooEntry, actual: string): boolean {
+  const expected = expectedDigest(entry);
+  return expected === undefined || (entry.sha256 ? actual === expected : actual.startsWith(expected));
+}
+
+function checksumError(entry: ZooEntry, path: string, actual: string): ZooError {
+  const kind = entry.sha256 ? 'sha256' : 'sha256 prefix';
+  return new ZooError(`Checksum mismatch for ${entry.name} (${path}): expected ${kind} ${expectedDigest(entry)}, got sha256 ${actual}`);
+}
+
+/** Checks the downloaded partial file; a mismatch deletes it, so the next run starts clean. */
+async function verifyChecksum(entry: ZooEntry, partial: string): Promise<void> {
+  const actual = await sha256File(partial);
+  if (digestMatches(entry, actual)) return;
+  await rm(partial, { force: true });
+  const error = checksumError(entry, partial, actual);
+  error.message += '. The download was deleted.';
+  throw error;
+}

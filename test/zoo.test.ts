@@ -1,0 +1,324 @@
+import { expect } from 'chai';
+import { Command, CommanderError } from 'commander';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { registerWeights } from '../src/cli/commands/weights.js';
+import { PRESET_NAMES } from '../src/config/presets.js';
+import { findEntry, isManual, ZOO, ZOO_NAMES, ZooError, type DirectEntry } from '../src/zoo/catalog.js';
+import { cachedPath, fetchWeights, type DownloadProgress, type FetchWeightsOptions } from '../src/zoo/download.js';
+
+/** 300 KiB of deterministic bytes: a sha256 chain, so no two blocks are equal. */
+function makePayload(): Buffer {
+  const blocks: Buffer[] = [];
+  let block = createHash('sha256').update('higher-pose zoo test').digest();
+  for (let i = 0; i < (300 * 1024) / 32; i++) {
+    blocks.push(block);
+    block = createHash('sha256').update(block).digest();
+  }
+  return Buffer.concat(blocks);
+}
+
+const PAYLOAD = makePayload();
+const PAYLOAD_SHA256 = createHash('sha256').update(PAYLOAD).digest('hex');
+const FILE = 'weights.pth';
+// More requests than any test needs: a retry loop gone wrong fails fast instead of spinning.
+const MAX_REQUESTS = 10;
+
+/** What the test server does; reset before each test. */
+interface Behaviour {
+  /** Bytes sent on the first request before the connection is dropped... */
+  dropFirstAfter?: number;
+  /**
+   * ...once this settles. fetch discards body bytes it has received but not handed on when
+   * the connection fails, so the drop waits until the client has taken the bytes in.
+   */
+  dropWhen?: Promise<void>;
+  ignoreRange?: boolean;
+}
+
+interface Logged {
+  url: string;
+  range?: string;
+}
+
+/** A file server on 127.0.0.1 with Range support and scriptable failures. */
+class TestServer {
+  behaviour: Behaviour = {};
+  requests: Logged[] = [];
+  private server: Server = createServer((req, res) => this.handle(req, res));
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+  }
+
+  reset(behaviour: Behaviour = {}): void {
+    this.behaviour = behaviour;
+    this.requests = [];
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    this.requests.push({ url: req.url ?? '', range: req.headers.range });
+    if (this.requests.length > MAX_REQUESTS) return void res.writeHead(410).end();
+    if (req.url === '/moved/' + FILE) return void res.writeHead(302, { Location: '/files/' + FILE }).end();
+    if (req.url !== '/files/' + FILE) return void res.writeHead(404).end();
+    const start = this.rangeStart(req);
+    const body = PAYLOAD.subarray(start);
+    const headers: Record<string, string | number> = { 'Content-Length': body.length, 'Accept-Ranges': 'bytes' };
+    if (start > 0) headers['Content-Range'] = `bytes ${start}-${PAYLOAD.length - 1}/${PAYLOAD.length}`;
+    res.writeHead(start > 0 ? 206 : 200, headers);
+    const drop = this.requests.length === 1 ? this.behaviour.dropFirstAfter : undefined;
+    if (drop === undefined) return void res.end(body);
+    // end(), not destroy(): a FIN after the data (a reset could discard it); the client then
+    // sees the connection close short of Content-Length.
+    const end = () => setTimeout(() => res.socket?.end(), 20);
+    res.write(body.subarray(0, drop), () => void Promise.race([this.behaviour.dropWhen, delay(2000)]).then(end));
+  }
+
+  private rangeStart(req: IncomingMessage): number {
+    const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    return match && !this.behaviour.ignoreRange ? Number(match[1]) : 0;
+  }
+}
+
+/** A timer that does not keep mocha's process alive. */
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** fetch that refuses anything but the local server, so no test can reach the internet. */
+const localFetch: typeof fetch = (input, init) => {
+  const url = new URL(input instanceof Request ? input.url : input);
+  if (url.hostname !== '127.0.0.1') throw new Error(`test tried to reach ${url.href}`);
+  return fetch(input, init);
+};
+
+function testEntry(checksum: Pick<DirectEntry, 'sha256' | 'sha256Prefix'>): DirectEntry {
+  return {
+    name: 'test_w32',
+    preset: 'tiny_coco',
+    inputSize: 512,
+    fileName: FILE,
+    url: 'https://example.invalid/should-not-be-used/' + FILE,
+    naming: 'official',
+    results: [],
+    ...checksum,
+  };
+}
+
+describe('model zoo', () => {
+  const server = new TestServer();
+  let base = '';
+  let cacheDir = '';
+
+  before(async () => {
+    base = await server.start();
+  });
+  after(() => server.stop());
+  beforeEach(() => {
+    server.reset();
+    cacheDir = mkdtempSync(join(tmpdir(), 'higher-pose-zoo-'));
+  });
+  afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  /** Server drops the first response after half the file; pass the result to fetchWeights. */
+  function dropHalfway(): Pick<FetchWeightsOptions, 'onProgress'> {
+    const half = PAYLOAD.length / 2;
+    let release = () => {};
+    server.reset({ dropFirstAfter: half, dropWhen: new Promise<void>((resolve) => (release = resolve)) });
+    return { onProgress: (progress) => progress.received >= half && release() };
+  }
+
+  function options(extra: FetchWeightsOptions = {}): FetchWeightsOptions {
+    return { cacheDir, baseUrl: `${base}/files/`, fetchImpl: localFetch, retryDelayMs: 0, ...extra };
+  }
+
+  describe('catalogue', () => {
+    it('has unique names, known presets and exactly one source per entry', () => {
+      expect(new Set(ZOO_NAMES).size).to.equal(ZOO.length);
+      for (const entry of ZOO) {
+        expect(PRESET_NAMES, entry.name).to.include(entry.preset);
+        expect(isManual(entry) !== (entry.url !== undefined), entry.name).to.equal(true);
+      }
+    });
+
+    it('takes the mmpose checksum prefixes from the file names, over https', () => {
+      const mmpose = ZOO.filter((entry) => entry.naming === 'mmpose');
+      expect(mmpose.map((entry) => entry.name)).to.have.members([
+        'coco_w32_512_mmpose',
+        'coco_w32_640_mmpose',
+        'coco_w48_512_mmpose',
+        'crowdpose_w32_512_mmpose',
+      ]);
+      for (const entry of mmpose) {
+        expect(entry.fileName).to.contain(`-${entry.sha256Prefix}_`);
+        expect(entry.url).to.equal(`https://download.openmmlab.com/mmpose/bottom_up/${entry.fileName}`);
+      }
+    });
+
+    it('runs the mmpose W48 model at its training size 512 with the W48 tensors', () => {
+      const entry = findEntry('coco_w48_512_mmpose');
+      expect(entry.preset).to.equal('coco_w48_640');
+      expect(entry.inputSize).to.equal(512);
+    });
+
+    it('rejects an unknown name, listing the valid ones', () => {
+      expect(() => findEntry('coco_w64_1024')).to.throw(ZooError, /coco_w64_1024.*coco_w32_512, coco_w32_640/);
+    });
+  });
+
+  describe('fetchWeights', () => {
+    it('downloads into the cache and verifies the full sha256', async () => {
+      const progress: DownloadProgress[] = [];
+      const path = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options({ onProgress: (p) => progress.push(p) }));
+      expect(path).to.equal(join(cacheDir, FILE));
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(existsSync(`${path}.partial`)).to.equal(false);
+      expect(server.requests).to.deep.equal([{ url: `/files/${FILE}`, range: undefined }]);
+      expect(progress.at(-1)).to.deep.equal({ received: PAYLOAD.length, total: PAYLOAD.length, requestStart: 0 });
+    });
+
+    it('accepts a matching sha256 prefix (mmpose file names)', async () => {
+      const entry = { ...findEntry('coco_w32_512_mmpose'), fileName: FILE, sha256Prefix: PAYLOAD_SHA256.slice(0, 8) } as DirectEntry;
+      const path = await fetchWeights(entry, options());
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+    });
+
+    it('follows redirects', async () => {
+      const path = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options({ baseUrl: `${base}/moved` }));
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(server.requests.map((r) => r.url)).to.deep.equal([`/moved/${FILE}`, `/files/${FILE}`]);
+    });
+
+    it('resumes with a Range request when the connection drops mid-transfer', async () => {
+      const path = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options({ retries: 1, ...dropHalfway() }));
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(server.requests).to.have.length(2);
+      const resumedAt = Number(/^bytes=(\d+)-$/.exec(server.requests[1].range ?? '')?.[1]);
+      expect(resumedAt).to.equal(PAYLOAD.length / 2);
+    });
+
+    it('keeps the partial file of a failed run and resumes it on the next run', async () => {
+      const entry = testEntry({ sha256: PAYLOAD_SHA256 });
+      const error = await fetchWeights(entry, options({ retries: 0, ...dropHalfway() })).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(ZooError).with.property('message').that.matches(/run the command again to resume/);
+      const partial = join(cacheDir, `${FILE}.partial`);
+      const kept = readFileSync(partial).length;
+      expect(kept).to.equal(PAYLOAD.length / 2);
+      expect(existsSync(join(cacheDir, FILE))).to.equal(false);
+
+      const path = await fetchWeights(entry, options({ retries: 0 }));
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(server.requests[1].range).to.equal(`bytes=${kept}-`);
+    });
+
+    it('restarts from the beginning when the server ignores Range', async () => {
+      server.reset({ ignoreRange: true });
+      // Garbage in the partial file proves it was discarded, not appended to.
+      writeFileSync(join(cacheDir, `${FILE}.partial`), Buffer.alloc(1000, 7));
+      const path = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options());
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(server.requests).to.deep.equal([{ url: `/files/${FILE}`, range: 'bytes=1000-' }]);
+    });
+
+    it('deletes the download and names both digests on a checksum mismatch', async () => {
+      const wrong = 'ab'.repeat(32);
+      const error = await fetchWeights(testEntry({ sha256: wrong }), options()).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(ZooError);
+      expect((error as Error).message).to.contain(`expected sha256 ${wrong}`).and.contain(`got sha256 ${PAYLOAD_SHA256}`);
+      expect(existsSync(join(cacheDir, FILE))).to.equal(false);
+      expect(existsSync(join(cacheDir, `${FILE}.partial`))).to.equal(false);
+    });
+
+    it('does not download a verified cached file again', async () => {
+      const entry = testEntry({ sha256: PAYLOAD_SHA256 });
+      await fetchWeights(entry, options());
+      const path = await fetchWeights(entry, options());
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(server.requests).to.have.length(1);
+    });
+
+    it('replaces a corrupt cached file', async () => {
+      writeFileSync(join(cacheDir, FILE), Buffer.alloc(PAYLOAD.length));
+      const path = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options());
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(server.requests).to.have.length(1);
+    });
+
+    it('fails without retrying on HTTP 404', async () => {
+      const entry = { ...testEntry({ sha256: PAYLOAD_SHA256 }), fileName: 'missing.pth' };
+      const error = await fetchWeights(entry, options()).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(ZooError).with.property('message').that.contains('HTTP 404');
+      expect(server.requests).to.have.length(1);
+    });
+
+    it('tells where to download a manual entry and where to put it', async () => {
+      const error = await fetchWeights(findEntry('coco_w32_512'), options()).catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(ZooError);
+      const message = (error as Error).message;
+      expect(message).to.contain('pose_higher_hrnet_w32_512.pth');
+      expect(message).to.contain('https://drive.google.com/drive/folders/1X9-TzWpwbX2zQf2To8lB-ZQHMYviYYh6');
+      expect(message).to.contain(`save it as ${join(cacheDir, 'pose_higher_hrnet_w32_512.pth')}`);
+      expect(message).to.contain('--weights PATH');
+      expect(server.requests).to.have.length(0);
+    });
+
+    it('uses a manual download once it is in the cache', async () => {
+      const entry = findEntry('coco_w48_640');
+      writeFileSync(cachedPath(entry, cacheDir), PAYLOAD);
+      expect(await fetchWeights(entry, options())).to.equal(join(cacheDir, 'pose_higher_hrnet_w48_640.pth.tar'));
+    });
+  });
+
+  describe('higher-pose weights', () => {
+    /** Runs the CLI in-process; commander's exit becomes a CommanderError. */
+    async function cli(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
+      const captured = { out: '', err: '' };
+      const program = new Command('higher-pose')
+        .exitOverride()
+        .configureOutput({ writeOut: (s) => void (captured.out += s), writeErr: (s) => void (captured.err += s) });
+      registerWeights(program);
+      try {
+        await program.parseAsync(args, { from: 'user' });
+        return { ...captured, exitCode: 0 };
+      } catch (error) {
+        if (!(error instanceof CommanderError)) throw error;
+        return { ...captured, exitCode: error.exitCode };
+      }
+    }
+
+    it('lists every entry with its preset, naming and source', async () => {
+      const { out, exitCode } = await cli(['weights', 'list', '--cache-dir', cacheDir]);
+      expect(exitCode).to.equal(0);
+      expect(out).to.match(/^NAME\s+PRESET\s+INPUT\s+NAMING\s+SIZE\s+CACHED\s+SOURCE\n/);
+      for (const name of ZOO_NAMES) expect(out).to.match(new RegExp(`^${name}\\s`, 'm'));
+      expect(out).to.match(/^coco_w48_512_mmpose\s+coco_w48_640\s+512\s+mmpose\s+\?\s+no\s+download\.openmmlab\.com$/m);
+    });
+
+    it('reports an unknown name with the valid names', async () => {
+      const { err, exitCode } = await cli(['weights', 'fetch', 'nope', '--cache-dir', cacheDir]);
+      expect(exitCode).to.equal(1);
+      expect(err).to.contain('Unknown model "nope"').and.contain(ZOO_NAMES.join(', '));
+    });
+
+    it('explains a manual download', async () => {
+      const { err, exitCode } = await cli(['weights', 'fetch', 'crowdpose_w48_640', '--cache-dir', cacheDir]);
+      expect(exitCode).to.equal(1);
+      expect(err).to.contain(join(cacheDir, 'pose_higher_hrnet_w48_640_crowdpose.pth.tar'));
+    });
+
+    it('prints the path of a cached file', async () => {
+      writeFileSync(join(cacheDir, 'pose_higher_hrnet_w32_512.pth'), PAYLOAD);
+      const { out, exitCode } = await cli(['weights', 'fetch', 'coco_w32_512', '--cache-dir', cacheDir]);
+      expect(exitCode).to.equal(0);
+      expect(out).to.equal(`${join(cacheDir, 'pose_higher_hrnet_w32_512.pth')}\n`);
+    });
+  });
+});

@@ -1,13 +1,17 @@
 /** The `higher-pose` command line. */
 import { Command } from 'commander';
+import { registerDemo } from './commands/demo.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerHeatmaps } from './commands/heatmaps.js';
+import { registerPredict } from './commands/predict.js';
 import { registerWeights } from './commands/weights.js';
 
 export function buildProgram(): Command {
   const program = new Command('higher-pose')
     .description('Bottom-up multi-person pose estimation with HigherHRNet')
     .showHelpAfterError();
+  registerPredict(program);
+  registerDemo(program);
   registerExportOnnx(program);
   registerHeatmaps(program);
   registerWeights(program);

@@ -1,0 +1,31 @@
+/**
+ * `higher-pose demo`: the whole pipeline on a built-in image with no arguments. Uses the
+ * official W32-512 COCO checkpoint when it is in the weights cache, else the bundled tiny
+ * random-weight model (right architecture, meaningless poses).
+ */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPredict } from './predict.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../../paths.js';
+import { cachedPath } from '../../zoo/download.js';
+import { findEntry } from '../../zoo/catalog.js';
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('run pose estimation on a built-in sample image (the model-zoo W32-512 if cached, else a tiny random model)')
+    .option('--image <file>', 'image to use instead of the built-in sample')
+    .option('--out <dir>', 'output folder', 'higher-pose-demo')
+    .action(async (options: { image?: string; out: string }) => {
+      const cached = cachedPath(findEntry('coco_w32_512'));
+      const [preset, weights] = existsSync(cached) ? ['coco_w32_512', cached] : ['tiny_coco', TINY_COCO_CHECKPOINT()];
+      if (preset === 'tiny_coco') {
+        console.error('demo: using the bundled tiny model with random weights: the poses are meaningless.');
+        console.error('      For real poses get the official weights (`higher-pose weights list`) and run `higher-pose predict IMAGE --preset coco_w32_512 --weights FILE`.');
+      }
+      const results = join(options.out, 'results.json');
+      const summary = await runPredict([options.image ?? DEMO_IMAGE()], { preset, weights, out: results, render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });
+      console.log(`demo: ${summary.records.length} people found; results in ${results}, drawing in ${options.out}/`);
+    });
+}

@@ -1,0 +1,105 @@
+/** `higher-pose predict`: poses for images, as COCO results JSON and optional drawings. */
+import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { expandImageArguments } from '../inputs.js';
+import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
+import { readImage, writeImage } from '../../io/image.js';
+import { drawPoses } from '../../render/overlay.js';
+import { writeFileAtomic } from '../../eval/benchmark.js';
+import type { Person } from '../../types.js';
+
+export interface PredictOptions extends PoseCliOptions {
+  out?: string;
+  render?: string;
+}
+
+/** One person in the COCO results format, plus the file it was found in. */
+export interface PredictionRecord {
+  image_id: number | string;
+  file_name: string;
+  category_id: 1;
+  keypoints: number[];
+  score: number;
+}
+
+/** COCO image ids are the numeric file names (000000000139.jpg → 139); other files keep their name. */
+export function imageIdOf(path: string): number | string {
+  const stem = basename(path, extname(path));
+  return /^\d+$/.test(stem) ? Number(stem) : basename(path);
+}
+
+export function toRecords(path: string, people: readonly Person[]): PredictionRecord[] {
+  return people.map((p) => ({
+    image_id: imageIdOf(path),
+    file_name: basename(path),
+    category_id: 1,
+    keypoints: p.keypoints.flatMap((k) => [k.x, k.y, k.score]),
+    score: p.score,
+  }));
+}
+
+export interface PredictSummary {
+  records: PredictionRecord[];
+  failures: { file: string; error: string }[];
+}
+
+/**
+ * Runs the estimator over `files`, continuing past bad images; writes the drawings to
+ * `render` and the results to `out` (atomically) when given.
+ */
+export async function predictFiles(estimator: HigherHRNetEstimator, files: readonly string[], options: { out?: string; render?: string; progress?: boolean }): Promise<PredictSummary> {
+  const summary: PredictSummary = { records: [], failures: [] };
+  if (options.render) mkdirSync(options.render, { recursive: true });
+  const bar = options.progress && files.length > 1
+    ? new cliProgress.SingleBar({ format: 'predict [{bar}] {value}/{total} images | {rate} img/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : undefined;
+  const started = Date.now();
+  bar?.start(files.length, 0, { rate: '0.0' });
+  for (const [i, file] of files.entries()) {
+    try {
+      const image = await readImage(file);
+      const people = await estimator.estimatePoses(image);
+      summary.records.push(...toRecords(file, people));
+      if (options.render) {
+        const drawn = drawPoses(image, people, estimator.keypoints);
+        await writeImage(drawn, join(options.render, `${basename(file, extname(file))}.png`));
+      }
+    } catch (err) {
+      summary.failures.push({ file, error: `${(err as Error).name}: ${(err as Error).message}` });
+    }
+    bar?.update(i + 1, { rate: ((i + 1) / ((Date.now() - started) / 1000)).toFixed(1) });
+  }
+  bar?.stop();
+  if (options.out) await writeFileAtomic(options.out, `${JSON.stringify(summary.records, null, 1)}\n`);
+  return summary;
+}
+
+export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
+  const files = await expandImageArguments(images);
+  if (files.length === 0) throw new Error(`No images found in ${images.join(', ')}`);
+  const estimator = await createEstimator(estimatorOptions(options, extra));
+  try {
+    const summary = await predictFiles(estimator, files, { out: options.out, render: options.render, progress: true });
+    const people = summary.records.length;
+    console.error(`${files.length - summary.failures.length}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}`);
+    for (const f of summary.failures) console.error(`  failed: ${f.file}: ${f.error}`);
+    if (!options.out) process.stdout.write(`${JSON.stringify(summary.records)}\n`);
+    if (summary.failures.length > 0) process.exitCode = 1;
+    return summary;
+  } finally {
+    await estimator.dispose();
+  }
+}
+
+export function registerPredict(program: Command): void {
+  addPoseOptions(program.command('predict <images...>'))
+    .description('estimate poses in images (files, folders or globs); COCO results JSON to --out or stdout')
+    .option('--out <file>', 'write results (COCO keypoint results format) to this JSON file')
+    .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
+    .action(async (images: string[], options: PredictOptions) => {
+      await runPredict(images, options);
+    });
+}

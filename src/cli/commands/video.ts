@@ -1,0 +1,183 @@
+/**
+ * `higher-pose video IN`: poses for every (sampled) frame of a video, as JSON lines, and
+ * optionally an overlay video.
+ *
+ * Outputs go to temporary files beside their targets and are renamed only when the whole run
+ * succeeded, so an interrupted (Ctrl-C) or failed run never leaves a half-written file under
+ * the final name. Without `--out` the JSON lines go to stdout. The progress bar (stderr, on a
+ * terminal only) shows frames/s; per-stage frames/s are printed at the end.
+ */
+import type { Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { KeypointDefinition } from '../../datasets.js';
+import type { EstimatorOptions } from '../../estimator.js';
+import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber } from '../options.js';
+import type { Person, PoseEstimator } from '../../types.js';
+import { VideoError } from '../../video/decode.js';
+import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
+
+export interface VideoCommandDeps {
+  createEstimator: (options: EstimatorOptions) => Promise<PoseEstimator & { keypoints: KeypointDefinition }>;
+  /** Where the closing summary goes; default stderr. */
+  log?: (line: string) => void;
+}
+
+interface VideoCliOptions extends PoseCliOptions {
+  out?: string;
+  render?: string;
+  track?: boolean;
+  smooth?: boolean;
+  every?: number;
+  fps?: number;
+  start?: number;
+  duration?: number;
+  maxFrames?: number;
+}
+
+export function registerVideo(program: Command, deps: VideoCommandDeps): Command {
+  return addPoseOptions(program.command('video'))
+    .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
+    .argument('<input>', 'video file')
+    .option('--out <file>', 'JSON lines, one per frame (default: stdout)')
+    .option('--render <file>', 'write an overlay video (mp4)')
+    .option('--track', 'give people stable ids across frames')
+    .option('--smooth', 'smooth keypoints over time (implies --track)')
+    .option('--every <n>', 'process every Nth frame', parsePositiveInteger)
+    .option('--fps <f>', 'resample to this frame rate', parsePositiveNumber)
+    .option('--start <s>', 'seconds to skip', parseNonNegativeNumber)
+    .option('--duration <d>', 'seconds to process', parsePositiveNumber)
+    .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
+    .action(async (input: string, opts: VideoCliOptions) => {
+      await runVideo(input, opts, deps);
+    });
+}
+
+
+async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommandDeps): Promise<void> {
+  const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const estimator = await deps.createEstimator(estimatorOptions(opts));
+  const interrupt = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoError(`interrupted by ${signal}`, input));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  const bar = new cliProgress.SingleBar(
+    { format: 'video {bar} {value}/{total} frames | {rate} frames/s', stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let out: AtomicFile | undefined;
+  try {
+    out = opts.out !== undefined ? await AtomicFile.create(opts.out) : undefined;
+    const sink = out?.sink ?? new LineSink(process.stdout);
+    const started = performance.now();
+    const run = processVideo(estimator, input, {
+      keypoints: estimator.keypoints,
+      track: opts.track,
+      smooth: opts.smooth,
+      render: opts.render,
+      every: opts.every,
+      fps: opts.fps,
+      start: opts.start,
+      duration: opts.duration,
+      maxFrames: opts.maxFrames,
+      signal: interrupt.signal,
+      onStart: ({ expectedFrames }) => bar.start(expectedFrames ?? 0, 0, { rate: '0.0' }),
+    });
+    let done = 0;
+    for await (const result of run) {
+      await sink.write(`${JSON.stringify(frameJson(result))}\n`);
+      done++;
+      bar.update(done, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1) });
+    }
+    await out?.commit();
+    bar.stop();
+    log(summary(run.timings()));
+  } catch (err) {
+    bar.stop();
+    await out?.discard();
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await estimator.dispose();
+  }
+}
+
+const round = (v: number, digits: number): number => Number(v.toFixed(digits));
+
+/** The JSON line of one frame: coordinates to 0.01 px, scores to 4 decimals. */
+export function frameJson(result: Pick<FrameResult, 'frame' | 'time' | 'people'>): object {
+  return {
+    frame: result.frame,
+    time: result.time,
+    people: result.people.map((p: Person) => ({
+      ...(p.id !== undefined ? { id: p.id } : {}),
+      score: round(p.score, 4),
+      keypoints: p.keypoints.map((k) => ({ name: k.name, x: round(k.x, 2), y: round(k.y, 2), score: round(k.score, 4) })),
+      box: {
+        xMin: round(p.box.xMin, 2), yMin: round(p.box.yMin, 2), xMax: round(p.box.xMax, 2), yMax: round(p.box.yMax, 2),
+        width: round(p.box.width, 2), height: round(p.box.height, 2),
+      },
+    })),
+  };
+}
+
+function summary(t: VideoTimings): string {
+  const fps = (v: number): string => v.toFixed(1);
+  const stages = [`decode ${fps(t.decode.fps)}`, `infer ${fps(t.infer.fps)}`, `track ${fps(t.track.fps)}`];
+  if (t.encode) stages.push(`encode ${fps(t.encode.fps)}`);
+  return `${t.frames} frames in ${t.wallSeconds.toFixed(1)} s (${fps(t.fps)} frames/s); stages in frames/s: ${stages.join(', ')}`;
+}
+
+/** Writes with backpressure; a stream error is raised by the next write instead of crashing the process. */
+class LineSink {
+  error: Error | undefined;
+  constructor(readonly stream: Writable) {
+    stream.on('error', (err: Error) => (this.error ??= err));
+  }
+
+  async write(text: string): Promise<void> {
+    if (this.error) throw this.error;
+    if (!this.stream.write(text)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]).catch(() => {});
+    if (this.error) throw this.error;
+  }
+}
+
+/** A file written under a temporary name beside `path` and renamed to it on `commit`. */
+class AtomicFile {
+  readonly sink: LineSink;
+  private constructor(
+    readonly path: string,
+    private readonly temp: string,
+    private readonly stream: Writable,
+  ) {
+    this.sink = new LineSink(stream);
+  }
+
+  static async create(path: string): Promise<AtomicFile> {
+    const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${Date.now().toString(36)}.tmp`);
+    const stream = createWriteStream(temp, { flags: 'wx' });
+    try {
+      await once(stream, 'open');
+    } catch (err) {
+      throw new VideoError(`${path}: cannot create the output file: ${(err as Error).message}`, path, { cause: err });
+    }
+    return new AtomicFile(path, temp, stream);
+  }
+
+  async commit(): Promise<void> {
+    this.stream.end();
+    // A stream that failed is already closed; its error is in the sink.
+    if (!this.stream.closed) await once(this.stream, 'close').catch(() => {});
+    if (this.sink.error) throw new VideoError(`${this.path}: writing failed: ${this.sink.error.message}`, this.path, { cause: this.sink.error });
+    await rename(this.temp, this.path);
+  }
+
+  async discard(): Promise<void> {
+    this.stream.destroy();
+    await rm(this.temp, { force: true });
+  }
+}

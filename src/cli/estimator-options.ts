@@ -1,0 +1,54 @@
+/** From command-line options to `createEstimator` options, shared by predict, eval and video. */
+import type { Command } from 'commander';
+import { ConfigError } from '../config/experiment.js';
+import { addModelOptions, parseNonNegativeNumber, parsePositiveInteger, parseScales, type ModelCliOptions } from './options.js';
+import type { EstimatorOptions } from '../estimator.js';
+
+export interface PoseCliOptions extends ModelCliOptions {
+  flip?: boolean;
+  scales?: number[];
+  adjust?: boolean;
+  refine?: boolean;
+  detectionThreshold?: number;
+  tagThreshold?: number;
+  maxPeople?: number;
+}
+
+/** Model options plus the test-time settings. */
+export function addPoseOptions(command: Command): Command {
+  return addModelOptions(command)
+    .option('--flip', 'flip test: average with the mirrored image (configuration default)')
+    .option('--no-flip', 'no flip test')
+    .option('--scales <list>', 'test scales, e.g. 2,1,0.5 (default: the configuration, 1)', parseScales)
+    .option('--no-adjust', 'no sub-pixel adjustment of joint positions')
+    .option('--no-refine', 'no refinement of undetected joints')
+    .option('--detection-threshold <v>', 'minimum heatmap value for a joint', parseNonNegativeNumber)
+    .option('--tag-threshold <v>', 'maximum tag distance within a person', parseNonNegativeNumber)
+    .option('--max-people <n>', 'maximum people per image', parsePositiveInteger);
+}
+
+/**
+ * commander sets `adjust`/`refine` to true when their `--no-` form is absent and `flip` only
+ * when given; leave unset options to the configuration.
+ */
+export function estimatorOptions(options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): EstimatorOptions {
+  if (!options.weights) {
+    throw new ConfigError('--weights is required: a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export');
+  }
+  return {
+    config: options.config,
+    preset: options.config === undefined ? (options.preset ?? undefined) : options.preset,
+    weights: options.weights,
+    device: options.device,
+    threads: options.threads,
+    inputSize: options.inputSize,
+    flipTest: options.flip,
+    scales: options.scales,
+    adjust: options.adjust === false ? false : undefined,
+    refine: options.refine === false ? false : undefined,
+    detectionThreshold: options.detectionThreshold,
+    tagThreshold: options.tagThreshold,
+    maxPeople: options.maxPeople,
+    ...extra,
+  };
+}

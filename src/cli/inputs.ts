@@ -1,0 +1,34 @@
+/** Expanding image arguments: files, folders (their images, sorted) and glob patterns. */
+import { statSync, readdirSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp']);
+
+const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
+
+/**
+ * Every image named by `args`, in argument order; folders contribute their image files
+ * sorted by name. Names that exist but are not images are kept (they fail later with a
+ * clear per-file error), missing paths too.
+ */
+export async function expandImageArguments(args: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const arg of args) {
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(arg).isDirectory();
+    } catch {
+      if (isDynamicPattern(arg)) {
+        files.push(...(await glob(arg, { onlyFiles: true, expandDirectories: false })).filter(isImageName).sort());
+        continue;
+      }
+    }
+    if (isDirectory) {
+      files.push(...readdirSync(arg).filter(isImageName).sort().map((name) => join(arg, name)));
+    } else {
+      files.push(arg);
+    }
+  }
+  return files;
+}

@@ -1,0 +1,55 @@
+/**
+ * NumPy's numeric behaviour where the reference's results depend on it: `np.round` (half to
+ * even) and float32 sums/means, whose rounding follows NumPy's summation order.
+ */
+const f32 = Math.fround;
+
+/** `np.round(x)` / `np.rint`: nearest integer, ties to even. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x); // ties toward +Infinity
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * NumPy's float32 `add.reduce` over a contiguous run of values (`pairwise_sum`): plain
+ * accumulation below 8 values, eight interleaved accumulators up to 128, halves beyond.
+ */
+export function float32PairwiseSum(values: ArrayLike<number>, start = 0, n = values.length - start): number {
+  if (n < 8) {
+    let res = 0;
+    for (let i = 0; i < n; i++) res = f32(res + values[start + i]);
+    return res;
+  }
+  if (n <= 128) {
+    const r = new Float32Array(8);
+    for (let j = 0; j < 8; j++) r[j] = values[start + j];
+    let i = 8;
+    for (; i < n - (n % 8); i += 8) {
+      for (let j = 0; j < 8; j++) r[j] += values[start + i + j];
+    }
+    let res = f32(f32(f32(r[0] + r[1]) + f32(r[2] + r[3])) + f32(f32(r[4] + r[5]) + f32(r[6] + r[7])));
+    for (; i < n; i++) res = f32(res + values[start + i]);
+    return res;
+  }
+  let half = Math.floor(n / 2);
+  half -= half % 8;
+  return f32(float32PairwiseSum(values, start, half) + float32PairwiseSum(values, start + half, n - half));
+}
+
+/** `np.mean` of a float32 vector (e.g. a person's joint scores). */
+export function float32Mean(values: ArrayLike<number>): number {
+  return f32(float32PairwiseSum(values) / values.length);
+}
+
+/**
+ * `np.mean(vectors, axis=0)` of float32 vectors: the reduction runs over the outer axis, so
+ * each component is accumulated vector by vector in float32, then divided by the count.
+ */
+export function float32MeanVector(vectors: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(vectors[0].length);
+  for (const v of vectors) {
+    for (let d = 0; d < out.length; d++) out[d] += v[d];
+  }
+  for (let d = 0; d < out.length; d++) out[d] /= vectors.length;
+  return out;
+}

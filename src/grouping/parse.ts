@@ -1,0 +1,65 @@
+/**
+ * Associative-embedding grouping of aggregated maps into people (reference
+ * `HeatmapParser.parse`): top-k → tag matching → adjust → person scores → refine.
+ */
+import type { NdArray } from 'ndarray';
+import type { TestSettings } from '../config/experiment.js';
+import type { KeypointDefinition } from '../datasets.js';
+import { DecodeError } from '../aggregate/errors.js';
+import { assertFinite, cOrderData } from '../aggregate/planes.js';
+import { matchByTag, referenceJointOrder } from './match.js';
+import { float32Mean } from './numeric.js';
+import { adjustPeople, refinePerson, type Maps } from './refine.js';
+import { topK } from './topk.js';
+
+export interface Grouping {
+  /** Per person, J rows `[x, y, score, tag...]` in heatmap pixels (after adjust / refine). */
+  grouped: number[][][];
+  /** Per person, the mean joint score before refine (the reference's ranking score). */
+  scores: number[];
+}
+
+/** Validates the maps' shapes against each other, the definition and the settings. */
+function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, settings: TestSettings, def: KeypointDefinition): Maps {
+  const numJoints = def.names.length;
+  const hs = heatmaps.shape;
+  const ts = tags.shape;
+  if (hs.length !== 4 || hs[0] !== 1) throw new DecodeError(`heatmaps must have shape [1, J, H, W], got [${hs.join(', ')}]`);
+  if (hs[1] !== numJoints) throw new DecodeError(`heatmaps have ${hs[1]} joints but the ${def.kind} keypoints are ${numJoints}`);
+  if (ts.length !== 5 || ts[0] !== 1) throw new DecodeError(`tags must have shape [1, T, H, W, K], got [${ts.join(', ')}]`);
+  if (ts[1] !== numJoints && ts[1] !== 1) throw new DecodeError(`tags have ${ts[1]} maps per position; expected ${numJoints} (one per joint) or 1`);
+  if (ts[2] !== hs[2] || ts[3] !== hs[3]) throw new DecodeError(`tags are ${ts[2]}x${ts[3]} but heatmaps ${hs[2]}x${hs[3]}`);
+  if (ts[4] < 1) throw new DecodeError('tags have no tag values (last axis is empty)');
+  if (settings.nmsKernel !== 2 * settings.nmsPadding + 1) {
+    throw new DecodeError(`NMS kernel ${settings.nmsKernel} with padding ${settings.nmsPadding} changes the heatmap size; the kernel must be 2 * padding + 1`);
+  }
+  if (settings.maxNumPeople > hs[2] * hs[3]) throw new DecodeError(`maxNumPeople ${settings.maxNumPeople} exceeds the ${hs[2] * hs[3]} heatmap positions`);
+  const det = cOrderData(heatmaps);
+  const tagData = cOrderData(tags);
+  assertFinite(det, 'heatmaps', hs);
+  assertFinite(tagData, 'tags', ts);
+  return { det, numJoints, height: hs[2], width: hs[3], tags: tagData, tagChannels: ts[1], tagDim: ts[4] };
+}
+
+/**
+ * Groups heatmaps `[1, J, H, W]` and tag maps `[1, T, H, W, K]` into people, as the reference
+ * `HeatmapParser.parse(det, tag, adjust, refine)` does for one image.
+ */
+export function group(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, settings: TestSettings, def: KeypointDefinition): Grouping {
+  const maps = mapsFrom(heatmaps, tags, settings, def);
+  const jointOrder = referenceJointOrder(maps.numJoints);
+  if (!jointOrder) throw new DecodeError(`the reference joint order does not cover ${maps.numJoints} joints`);
+  const candidates = topK(maps, settings.maxNumPeople, settings.nmsKernel, settings.nmsPadding);
+  const grouped = matchByTag(candidates, {
+    maxNumPeople: settings.maxNumPeople,
+    detectionThreshold: settings.detectionThreshold,
+    tagThreshold: settings.tagThreshold,
+    useDetectionVal: settings.useDetectionVal,
+    ignoreTooMuch: settings.ignoreTooMuch,
+    jointOrder,
+  });
+  if (settings.adjust) adjustPeople(grouped, maps);
+  const scores = grouped.map((person) => float32Mean(person.map((joint) => joint[2])));
+  if (settings.refine) for (const person of grouped) refinePerson(person, maps);
+  return { grouped, scores };
+}

@@ -1,0 +1,157 @@
+/**
+ * Drawing poses on RGB images: skeleton lines, joint dots and a label with the person's
+ * score (and track id), in plain typed-array writes (no anti-aliasing) so that it keeps up
+ * with video. Text uses a built-in 3×5 pixel font of digits, '.', and '#'.
+ */
+import type { KeypointDefinition } from '../datasets.js';
+import type { Person, RgbImage } from '../types.js';
+
+export type Rgb = readonly [number, number, number];
+
+export interface OverlayOptions {
+  /** Joints scoring below this are not drawn, nor lines touching them; default 0.1. */
+  minScore?: number;
+  /** Line width in pixels; default scales with the image (1 px up to 400 px). */
+  lineWidth?: number;
+  /** Joint dot radius in pixels; default scales with the image. */
+  radius?: number;
+  /** Label with score (and `#id` when tracked); default true. */
+  label?: boolean;
+  /** Outline the person's box; default false. */
+  box?: boolean;
+  /** Colour by track id (people without one fall back to their index) or by index; default 'track'. */
+  colorBy?: 'track' | 'person';
+  /** Colours to cycle through. */
+  palette?: readonly Rgb[];
+}
+
+export const DEFAULT_PALETTE: readonly Rgb[] = [
+  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
+  [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [170, 110, 40],
+];
+
+/** The colour of a person: by track id when it has one and `colorBy` is 'track', else by position. */
+export function personColor(person: Person, index: number, options: OverlayOptions = {}): Rgb {
+  const palette = options.palette ?? DEFAULT_PALETTE;
+  const key = (options.colorBy ?? 'track') === 'track' && person.id !== undefined ? person.id : index;
+  return palette[((key % palette.length) + palette.length) % palette.length]!;
+}
+
+/** A new image: `image` with `people` drawn on it. */
+export function drawPoses(image: RgbImage, people: readonly Person[], def: KeypointDefinition, options: OverlayOptions = {}): RgbImage {
+  const out: RgbImage = { data: new Uint8Array(image.data), width: image.width, height: image.height };
+  const side = Math.min(image.width, image.height);
+  const lineWidth = options.lineWidth ?? Math.max(1, Math.round(side / 400));
+  const radius = options.radius ?? Math.max(2, Math.round(side / 160));
+  const minScore = options.minScore ?? 0.1;
+  const canvas = new Canvas(out);
+  people.forEach((person, index) => {
+    const color = personColor(person, index, options);
+    const kps = person.keypoints;
+    const shown = (j: number): boolean => kps[j] !== undefined && kps[j]!.score >= minScore;
+    if (options.box) {
+      const { xMin, yMin, xMax, yMax } = person.box;
+      canvas.line(xMin, yMin, xMax, yMin, lineWidth, color);
+      canvas.line(xMax, yMin, xMax, yMax, lineWidth, color);
+      canvas.line(xMax, yMax, xMin, yMax, lineWidth, color);
+      canvas.line(xMin, yMax, xMin, yMin, lineWidth, color);
+    }
+    for (const [a, b] of def.skeleton) {
+      if (shown(a) && shown(b)) canvas.line(kps[a]!.x, kps[a]!.y, kps[b]!.x, kps[b]!.y, lineWidth, color);
+    }
+    kps.forEach((k, j) => {
+      if (!shown(j)) return;
+      canvas.disc(k.x, k.y, radius + 1, [255, 255, 255]);
+      canvas.disc(k.x, k.y, radius, color);
+    });
+    if (options.label ?? true) {
+      const text = `${person.id !== undefined ? `#${person.id} ` : ''}${person.score.toFixed(2)}`;
+      const scale = Math.max(1, Math.round(side / 240));
+      const height = 7 * scale;
+      const x = Math.round(person.box.xMin);
+      const y = Math.round(person.box.yMin) - height >= 0 ? Math.round(person.box.yMin) - height : Math.round(person.box.yMin);
+      canvas.text(x, y, text, scale, color);
+    }
+  });
+  return out;
+}
+
+/** 3×5 glyphs, row-major bits from the top-left (bit 14) to the bottom-right (bit 0). */
+const GLYPHS: Record<string, number> = {
+  '0': 0b111101101101111, '1': 0b010110010010111, '2': 0b111001111100111, '3': 0b111001111001111,
+  '4': 0b101101111001001, '5': 0b111100111001111, '6': 0b111100111101111, '7': 0b111001001001001,
+  '8': 0b111101111101111, '9': 0b111101111001111, '.': 0b000000000000010, '#': 0b101111101111101,
+  '-': 0b000000111000000, ' ': 0,
+};
+
+/** Clipped drawing primitives on one image. */
+class Canvas {
+  constructor(private readonly image: RgbImage) {}
+
+  fillRect(x0: number, y0: number, x1: number, y1: number, color: Rgb): void {
+    const { data, width, height } = this.image;
+    const xa = Math.max(0, Math.floor(x0));
+    const xb = Math.min(width - 1, Math.floor(x1));
+    const ya = Math.max(0, Math.floor(y0));
+    const yb = Math.min(height - 1, Math.floor(y1));
+    for (let y = ya; y <= yb; y++) {
+      for (let x = xa, o = (y * width + xa) * 3; x <= xb; x++, o += 3) {
+        data[o] = color[0];
+        data[o + 1] = color[1];
+        data[o + 2] = color[2];
+      }
+    }
+  }
+
+  disc(cx: number, cy: number, r: number, color: Rgb): void {
+    const { data, width, height } = this.image;
+    if (!Number.isFinite(cx) || !Number.isFinite(cy)) return;
+    const r2 = (r + 0.5) ** 2;
+    const ya = Math.max(0, Math.floor(cy - r));
+    const yb = Math.min(height - 1, Math.ceil(cy + r));
+    const xa = Math.max(0, Math.floor(cx - r));
+    const xb = Math.min(width - 1, Math.ceil(cx + r));
+    for (let y = ya; y <= yb; y++) {
+      for (let x = xa; x <= xb; x++) {
+        if ((x - cx) ** 2 + (y - cy) ** 2 > r2) continue;
+        const o = (y * width + x) * 3;
+        data[o] = color[0];
+        data[o + 1] = color[1];
+        data[o + 2] = color[2];
+      }
+    }
+  }
+
+  /** A line `width` pixels wide: square stamps along its longer axis. */
+  line(x0: number, y0: number, x1: number, y1: number, width: number, color: Rgb): void {
+    if (![x0, y0, x1, y1].every(Number.isFinite)) return;
+    const { width: w, height: h } = this.image;
+    // Skip lines entirely outside the image rather than stepping along them.
+    if ((x0 < 0 && x1 < 0) || (y0 < 0 && y1 < 0) || (x0 >= w && x1 >= w) || (y0 >= h && y1 >= h)) return;
+    const steps = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
+    const half = (width - 1) / 2;
+    for (let i = 0; i <= steps; i++) {
+      const x = Math.round(x0 + ((x1 - x0) * i) / steps);
+      const y = Math.round(y0 + ((y1 - y0) * i) / steps);
+      this.fillRect(x - Math.floor(half), y - Math.floor(half), x + Math.ceil(half), y + Math.ceil(half), color);
+    }
+  }
+
+  /** Text on a dark background box, top-left at (x, y), glyph pixels `scale`×`scale`. */
+  text(x: number, y: number, text: string, scale: number, color: Rgb): void {
+    const advance = 4 * scale;
+    this.fillRect(x, y, x + text.length * advance + scale - 1, y + 7 * scale - 1, [0, 0, 0]);
+    [...text].forEach((ch, i) => {
+      const bits = GLYPHS[ch] ?? 0;
+      for (let row = 0; row < 5; row++) {
+        for (let col = 0; col < 3; col++) {
+          if ((bits >> (14 - (row * 3 + col))) & 1) {
+            const px = x + scale + i * advance + col * scale;
+            const py = y + scale + row * scale;
+            this.fillRect(px, py, px + scale - 1, py + scale - 1, color);
+          }
+        }
+      }
+    });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * One-Euro filter (Casiez, Roussel & Vogel, CHI 2012): a low-pass filter whose cutoff rises
+ * with the signal's speed, so still keypoints lose their jitter and moving ones keep up.
+ * Plus keypoint smoothing per track, one filter per coordinate.
+ */
+import type { BoundingBox, Keypoint, Person } from '../types.js';
+
+export interface OneEuroOptions {
+  /** Cutoff (Hz) at zero speed: lower removes more jitter. Default 1. */
+  minCutoff?: number;
+  /** Cutoff increase per unit/s of speed: higher follows fast moves with less lag. Default 0. */
+  beta?: number;
+  /** Cutoff (Hz) of the speed estimate. Default 1. */
+  dCutoff?: number;
+}
+
+/** Smoothing factor of a first-order low-pass filter with cutoff `cutoff` Hz over `dt` s. */
+function alpha(dt: number, cutoff: number): number {
+  const tau = 1 / (2 * Math.PI * cutoff);
+  return 1 / (1 + tau / dt);
+}
+
+export class OneEuroFilter {
+  private readonly minCutoff: number;
+  private readonly beta: number;
+  private readonly dCutoff: number;
+  private last: { value: number; speed: number; time: number } | undefined;
+
+  constructor(options: OneEuroOptions = {}) {
+    this.minCutoff = options.minCutoff ?? 1;
+    this.beta = options.beta ?? 0;
+    this.dCutoff = options.dCutoff ?? 1;
+    if (!(this.minCutoff > 0 && this.dCutoff > 0 && this.beta >= 0)) {
+      throw new RangeError(`OneEuroFilter: minCutoff and dCutoff must be > 0 and beta ≥ 0, got ${JSON.stringify(options)}`);
+    }
+  }
+
+  /** Filters `value` observed at `timestamp` seconds; the first value passes unchanged. */
+  apply(value: number, timestamp: number): number {
+    const last = this.last;
+    if (!last) {
+      this.last = { value, speed: 0, time: timestamp };
+      return value;
+    }
+    const dt = timestamp - last.time;
+    // A repeated or out-of-order timestamp carries no rate information: keep the estimate.
+    if (!(dt > 0)) return last.value;
+    const a = alpha(dt, this.dCutoff);
+    const speed = a * ((value - last.value) / dt) + (1 - a) * last.speed;
+    const b = alpha(dt, this.minCutoff + this.beta * Math.abs(speed));
+    const filtered = b * value + (1 - b) * last.value;
+    this.last = { value: filtered, speed, time: timestamp };
+    return filtered;
+  }
+
+  reset(): void {
+    this.last = undefined;
+  }
+}
+
+/**
+ * Smooths the keypoints and boxes of tracked people: one filter per track, keypoint and
+ * coordinate. People need ids (run the tracker first); people without an id pass unchanged.
+ * Filters of tracks not seen for `forgetAfter` seconds are dropped, so a reused or new id
+ * starts fresh and memory does not grow over a long video. Scores are not smoothed.
+ */
+export class PoseSmoother {
+  private readonly tracks = new Map<number, { filters: OneEuroFilter[]; lastSeen: number }>();
+
+  constructor(
+    private readonly options: OneEuroOptions & { forgetAfter?: number } = {},
+  ) {}
+
+  /** Smoothed copies of `people` observed at `timestamp` seconds. */
+  apply(people: readonly Person[], timestamp: number): Person[] {
+    const forgetAfter = this.options.forgetAfter ?? 1;
+    for (const [id, track] of this.tracks) {
+      if (timestamp - track.lastSeen > forgetAfter) this.tracks.delete(id);
+    }
+    return people.map((person) => {
+      if (person.id === undefined) return person;
+      const size = person.keypoints.length * 2 + 4;
+      let track = this.tracks.get(person.id);
+      if (!track || track.filters.length !== size) {
+        track = { filters: Array.from({ length: size }, () => new OneEuroFilter(this.options)), lastSeen: timestamp };
+        this.tracks.set(person.id, track);
+      }
+      track.lastSeen = timestamp;
+      const f = track.filters;
+      const keypoints: Keypoint[] = person.keypoints.map((k, j) => ({
+        ...k,
+        x: f[2 * j]!.apply(k.x, timestamp),
+        y: f[2 * j + 1]!.apply(k.y, timestamp),
+      }));
+      const o = person.keypoints.length * 2;
+      const xMin = f[o]!.apply(person.box.xMin, timestamp);
+      const yMin = f[o + 1]!.apply(person.box.yMin, timestamp);
+      const xMax = f[o + 2]!.apply(person.box.xMax, timestamp);
+      const yMax = f[o + 3]!.apply(person.box.yMax, timestamp);
+      const box: BoundingBox = { xMin, yMin, xMax, yMax, width: xMax - xMin, height: yMax - yMin };
+      return { ...person, keypoints, box };
+    });
+  }
+
+  reset(): void {
+    this.tracks.clear();
+  }
+}

@@ -1,0 +1,512 @@
+/**
+ * Video decoding with an `ffmpeg` child process: raw `rgb24` frames come over stdout and
+ * are handed out one at a time as an async iterable.
+ *
+ * Backpressure: stdout is only read while the consumer asks for the next frame, so when the
+ * consumer is busy the pipe fills and ffmpeg blocks on its write. Memory stays at about one
+ * frame plus the pipe buffers however long the video is.
+ *
+ * Timestamps: ffmpeg runs with a `showinfo` filter last in the chain and `-vsync passthrough`,
+ * so every frame on stdout has one `showinfo` line on stderr giving its exact presentation
+ * time and size (after autorotation and sampling). Times are therefore right for
+ * variable-frame-rate input too, and count from the start of the input (ffmpeg subtracts the
+ * container's start time), `start` included.
+ *
+ * Inputs: a file path is probed with `ffprobe`. A `Readable` is probed by reading its first
+ * `probeBytes` into memory, giving them to `ffprobe`, then replaying them into ffmpeg ahead of
+ * the rest of the stream; this needs a container that can be read front to back (MPEG-TS,
+ * Matroska/WebM, fragmented or `faststart` MP4, …). The stream is consumed, and destroyed if
+ * decoding stops early.
+ *
+ * Binaries: `ffmpegPath`/`ffprobePath` options, else `$HIGHER_POSE_FFMPEG`/`$HIGHER_POSE_FFPROBE`,
+ * else `ffmpeg`/`ffprobe` on the PATH.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { RgbImage } from '../types.js';
+
+/** A video could not be read or written; `file` names it (undefined for a stream). */
+export class VideoError extends Error {
+  override name = 'VideoError';
+  constructor(message: string, readonly file?: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+export interface FfmpegPaths {
+  ffmpegPath?: string;
+  ffprobePath?: string;
+}
+
+export function ffmpegBinary(paths: FfmpegPaths = {}): string {
+  return paths.ffmpegPath ?? process.env.HIGHER_POSE_FFMPEG ?? 'ffmpeg';
+}
+
+export function ffprobeBinary(paths: FfmpegPaths = {}): string {
+  return paths.ffprobePath ?? process.env.HIGHER_POSE_FFPROBE ?? 'ffprobe';
+}
+
+/** Turns a spawn failure into a VideoError that says how to get FFmpeg. */
+export function spawnError(err: NodeJS.ErrnoException, binary: string, file?: string): VideoError {
+  if (err.code === 'ENOENT' || err.code === 'EACCES') {
+    return new VideoError(
+      `cannot run "${binary}" (${err.code}): video support needs FFmpeg. Install it ` +
+        '(Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg; others: https://ffmpeg.org/download.html) ' +
+        'or point $HIGHER_POSE_FFMPEG / $HIGHER_POSE_FFPROBE at the binaries',
+      file,
+      { cause: err },
+    );
+  }
+  return new VideoError(`cannot run "${binary}": ${err.message}`, file, { cause: err });
+}
+
+/** Resolves when the child has exited and its pipes are closed; rejects if it could not start. */
+export function childExit(
+  child: ChildProcess,
+  binary: string,
+  file?: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    child.once('error', (err) => reject(spawnError(err, binary, file)));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** Keeps the end of a child's stderr: enough for the error message, bounded for long runs. */
+export class StderrTail {
+  private text = '';
+  constructor(private readonly limit = 16_384) {}
+  push(chunk: string): void {
+    this.text = (this.text + chunk).slice(-this.limit);
+  }
+  /**
+   * The last few lines logged as errors (ffmpeg's `level` log flag tags them), else the last
+   * few lines; `[component @ 0x…]` prefixes and level tags removed.
+   */
+  message(count = 4): string {
+    const lines = this.text
+      .split('\n')
+      .map((l) => l.replace(/^\[[^\]]+ @ 0x[0-9a-f]+\]\s*/, '').trim())
+      .filter((l) => l !== '');
+    const errors = lines.filter((l) => /^\[(error|fatal|panic)\]/.test(l));
+    return (errors.length > 0 ? errors : lines)
+      .slice(-count)
+      .map((l) => l.replace(/^\[(trace|debug|verbose|info|warning|error|fatal|panic)\]\s*/, ''))
+      .join('; ');
+  }
+}
+
+export interface VideoInfo {
+  /** Frame size after the container's rotation is applied (as ffmpeg autorotates). */
+  width: number;
+  height: number;
+  /** Average frame rate (frames per second). */
+  fps: number;
+  /** Seconds, when the container says. */
+  duration?: number;
+  /** Frames in the stream, when the container says. */
+  frameCount?: number;
+  codec: string;
+}
+
+export interface DecodeOptions extends FfmpegPaths {
+  /** Keep every Nth frame (after `fps` resampling); default 1. */
+  every?: number;
+  /** Resample to this many frames per second (ffmpeg `fps` filter). */
+  fps?: number;
+  /** Seconds to skip at the start. */
+  start?: number;
+  /** Seconds to decode from `start`. */
+  duration?: number;
+  /** Stop after this many frames. */
+  maxFrames?: number;
+  /** Bytes of a stream input read ahead for probing; default 5 MiB. */
+  probeBytes?: number;
+  /** Aborting kills ffmpeg; iteration then throws the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export interface VideoFrame {
+  /** 0, 1, 2, … in the order frames are yielded (after sampling). */
+  index: number;
+  /** Seconds from the start of the input. */
+  time: number;
+  image: RgbImage;
+}
+
+export interface VideoSource extends AsyncIterable<VideoFrame> {
+  readonly info: VideoInfo;
+  /** Nominal rate of the yielded frames: `(fps ?? info.fps) / every`. */
+  readonly outputFps: number;
+  /** Frames the options should give for the probed duration (for progress bars); undefined when unknown. */
+  readonly expectedFrames?: number;
+  /** Live counters: frames ffmpeg has produced and frames handed to the consumer. */
+  readonly counts: { readonly decoded: number; readonly delivered: number };
+}
+
+const DEFAULT_PROBE_BYTES = 5 * 1024 * 1024;
+
+/** Probes a video file with ffprobe. */
+export async function probeVideo(path: string, paths: FfmpegPaths = {}): Promise<VideoInfo> {
+  await assertReadableFile(path);
+  return runProbe(ffprobeBinary(paths), `file:${path}`, path);
+}
+
+/**
+ * Probes `input` and returns a source to iterate once. ffmpeg starts when iteration starts and
+ * is killed when it ends, early or not.
+ */
+export async function openVideo(input: string | Readable, options: DecodeOptions = {}): Promise<VideoSource> {
+  const file = typeof input === 'string' ? input : undefined;
+  const sampling = checkOptions(options, file);
+  options.signal?.throwIfAborted();
+  let info: VideoInfo;
+  let prefix: StreamPrefix | undefined;
+  if (typeof input === 'string') {
+    info = await probeVideo(input, options);
+  } else {
+    prefix = await readPrefix(input, options.probeBytes ?? DEFAULT_PROBE_BYTES);
+    info = await runProbe(ffprobeBinary(options), 'pipe:0', undefined, prefix.bytes, options.probeBytes ?? DEFAULT_PROBE_BYTES);
+  }
+  const outputFps = (options.fps ?? info.fps) / sampling.every;
+  const counts = { decoded: 0, delivered: 0 };
+  let started = false;
+  return {
+    info,
+    outputFps,
+    expectedFrames: expectedFrames(info, options, outputFps),
+    counts,
+    [Symbol.asyncIterator]() {
+      if (started) throw new VideoError(`${label(file)}: a video source can be iterated only once`, file);
+      started = true;
+      return decodeFrames(input, prefix, options, sampling.every, outputFps, counts);
+    },
+  };
+}
+
+/** Convenience: `openVideo` then its frames. */
+export async function* decodeVideo(input: string | Readable, options: DecodeOptions = {}): AsyncGenerator<VideoFrame> {
+  yield* await openVideo(input, options);
+}
+
+function label(file: string | undefined): string {
+  return file ?? 'video stream';
+}
+
+function checkOptions(options: DecodeOptions, file: string | undefined): { every: number } {
+  const bad = (what: string): never => {
+    throw new VideoError(`${label(file)}: ${what}`, file);
+  };
+  const every = options.every ?? 1;
+  if (!Number.isInteger(every) || every < 1) bad(`every must be a positive integer, got ${every}`);
+  if (options.fps !== undefined && !(options.fps > 0 && Number.isFinite(options.fps))) bad(`fps must be a positive number, got ${options.fps}`);
+  if (options.start !== undefined && !(options.start >= 0 && Number.isFinite(options.start))) bad(`start must be a non-negative number of seconds, got ${options.start}`);
+  if (options.duration !== undefined && !(options.duration > 0 && Number.isFinite(options.duration))) bad(`duration must be a positive number of seconds, got ${options.duration}`);
+  if (options.maxFrames !== undefined && !(Number.isInteger(options.maxFrames) && options.maxFrames >= 1)) bad(`maxFrames must be a positive integer, got ${options.maxFrames}`);
+  return { every };
+}
+
+function expectedFrames(info: VideoInfo, options: DecodeOptions, outputFps: number): number | undefined {
+  if (info.duration === undefined) return options.maxFrames;
+  const span = Math.max(0, Math.min(info.duration - (options.start ?? 0), options.duration ?? Infinity));
+  const frames = Math.ceil(span * outputFps - 1e-6);
+  return options.maxFrames === undefined ? frames : Math.min(frames, options.maxFrames);
+}
+
+async function assertReadableFile(path: string): Promise<void> {
+  let isFile: boolean;
+  try {
+    isFile = (await stat(path)).isFile();
+  } catch (err) {
+    throw new VideoError(`${path}: cannot read video file (${(err as Error).message})`, path, { cause: err });
+  }
+  if (!isFile) throw new VideoError(`${path}: not a file`, path);
+}
+
+interface StreamPrefix {
+  bytes: Buffer;
+  /** The stream ended within the prefix. */
+  ended: boolean;
+  stream: Readable;
+}
+
+/** Reads up to `limit` bytes from the stream, leaving it paused with the rest unread. */
+function readPrefix(stream: Readable, limit: number): Promise<StreamPrefix> {
+  if (stream.errored) return Promise.reject(new VideoError(`video stream: reading failed: ${stream.errored.message}`, undefined, { cause: stream.errored }));
+  if (stream.readableEnded) return Promise.resolve({ bytes: Buffer.alloc(0), ended: true, stream });
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (ended: boolean): void => {
+      stream.off('data', onData).off('end', onEnd).off('error', onError);
+      stream.pause();
+      resolve({ bytes: Buffer.concat(chunks), ended, stream });
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      chunks.push(bytes);
+      size += bytes.length;
+      if (size >= limit) finish(false);
+    };
+    const onEnd = (): void => finish(true);
+    const onError = (err: Error): void => {
+      stream.off('data', onData).off('end', onEnd).off('error', onError);
+      reject(new VideoError(`video stream: reading failed: ${err.message}`, undefined, { cause: err }));
+    };
+    stream.on('data', onData).once('end', onEnd).once('error', onError);
+  });
+}
+
+async function runProbe(binary: string, target: string, file: string | undefined, stdin?: Buffer, probeBytes?: number): Promise<VideoInfo> {
+  const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-select_streams', 'v'];
+  if (probeBytes !== undefined) args.push('-probesize', String(probeBytes));
+  const child = spawn(binary, [...args, '-i', target], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const exit = childExit(child, binary, file);
+  let stdout = '';
+  const stderr = new StderrTail();
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
+  if (stdin) {
+    // ffprobe stops reading once it knows enough: the broken pipe that follows is expected.
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(stdin);
+  }
+  const { code } = await exit;
+  const where = label(file);
+  if (code !== 0) {
+    const message = stderr.message().replaceAll(`${target}: `, '') || `exit code ${code}`;
+    throw new VideoError(`${where}: not a readable video (ffprobe: ${message})`, file);
+  }
+  let parsed: ProbeJson;
+  try {
+    parsed = JSON.parse(stdout) as ProbeJson;
+  } catch {
+    throw new VideoError(`${where}: ffprobe printed no JSON (${stderr.message()})`, file);
+  }
+  const formatName = parsed.format?.format_name ?? '';
+  if (TEXT_ART_FORMATS.has(formatName)) {
+    throw new VideoError(`${where}: not a video (ffprobe reads it as text art, format ${formatName})`, file);
+  }
+  const stream = (parsed.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!stream) throw new VideoError(`${where}: no video stream found${formatName ? ` (format: ${formatName})` : ''}`, file);
+  if (!stream.width || !stream.height) {
+    const hint = file === undefined && formatName.includes('mp4')
+      ? '; an MP4 read from a stream must have its index first (ffmpeg -movflags +faststart), or pass the file path'
+      : '';
+    throw new VideoError(`${where}: ffprobe found no frame size for the video stream${hint}`, file);
+  }
+  const fps = parseRate(stream.avg_frame_rate) ?? parseRate(stream.r_frame_rate);
+  if (fps === undefined) throw new VideoError(`${where}: the video stream has no frame rate`, file);
+  const rotation = Number(stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? stream.tags?.rotate ?? 0);
+  const swap = Math.abs(rotation) % 180 === 90;
+  return {
+    width: swap ? stream.height : stream.width,
+    height: swap ? stream.width : stream.height,
+    fps,
+    duration: positive(stream.duration) ?? positive(parsed.format?.duration),
+    frameCount: positive(stream.nb_frames),
+    codec: stream.codec_name ?? 'unknown',
+  };
+}
+
+/**
+ * ffmpeg demuxers that turn text files into pictures (ANSI/ASCII art, chosen by extensions
+ * such as .txt): a text file is not a video to estimate poses in.
+ */
+const TEXT_ART_FORMATS = new Set(['tty', 'bin', 'adf', 'idf', 'xbin']);
+
+interface ProbeJson {
+  streams?: {
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
+    duration?: string;
+    nb_frames?: string;
+    disposition?: { attached_pic?: number };
+    side_data_list?: { rotation?: number | string }[];
+    tags?: { rotate?: string };
+  }[];
+  format?: { format_name?: string; duration?: string };
+}
+
+function parseRate(rate: string | undefined): number | undefined {
+  const [num, den] = (rate ?? '').split('/').map(Number);
+  const value = den === undefined ? num : num / den;
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+function positive(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/** Arguments of the decoding ffmpeg (input `target`: `file:…` or `pipe:0`). */
+function decodeArgs(target: string, options: DecodeOptions, every: number, isFile: boolean): string[] {
+  const filters: string[] = [];
+  if (options.fps !== undefined) filters.push(`fps=${options.fps}`);
+  if (every > 1) filters.push(`select=not(mod(n\\,${every}))`);
+  // Last, so that it reports exactly the frames written to stdout.
+  filters.push('showinfo');
+  return [
+    '-hide_banner', '-nostats', '-loglevel', 'level+info',
+    ...(isFile ? ['-nostdin'] : []),
+    ...(options.start !== undefined ? ['-ss', String(options.start)] : []),
+    ...(options.duration !== undefined ? ['-t', String(options.duration)] : []),
+    '-i', target,
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', filters.join(','),
+    // Without it the rawvideo muxer duplicates frames to a constant rate.
+    '-vsync', 'passthrough',
+    ...(options.maxFrames !== undefined ? ['-frames:v', String(options.maxFrames)] : []),
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+  ];
+}
+
+interface FrameMeta {
+  time: number;
+  width: number;
+  height: number;
+}
+
+const SHOWINFO = /\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(\S+).*?\bs:(\d+)x(\d+)/;
+
+/** Frame metadata from the `showinfo` lines, in order, with a way to wait for the next one. */
+class MetaQueue {
+  private items: FrameMeta[] = [];
+  /** Frames reported so far, i.e. produced by ffmpeg. */
+  produced = 0;
+  private closed = false;
+  private wake: (() => void) | undefined;
+  private partial = '';
+  constructor(private readonly tail: StderrTail) {}
+  push(text: string): void {
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = SHOWINFO.exec(line);
+      if (m) this.add({ time: Number(m[1]), width: Number(m[2]), height: Number(m[3]) });
+      else if (!line.includes('Parsed_showinfo')) this.tail.push(`${line}\n`);
+    }
+  }
+  close(): void {
+    this.push('\n');
+    this.closed = true;
+    this.notify();
+  }
+  /** The next frame's metadata; undefined when stderr ended without one. */
+  async next(): Promise<FrameMeta | undefined> {
+    while (this.items.length === 0 && !this.closed) await new Promise<void>((r) => (this.wake = r));
+    return this.items.shift();
+  }
+  private add(meta: FrameMeta): void {
+    this.items.push(meta);
+    this.produced++;
+    this.notify();
+  }
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+async function* decodeFrames(
+  input: string | Readable,
+  prefix: StreamPrefix | undefined,
+  options: DecodeOptions,
+  every: number,
+  outputFps: number,
+  counts: { decoded: number; delivered: number },
+): AsyncGenerator<VideoFrame> {
+  const file = typeof input === 'string' ? input : undefined;
+  const where = label(file);
+  const binary = ffmpegBinary(options);
+  const args = decodeArgs(file !== undefined ? `file:${file}` : 'pipe:0', options, every, file !== undefined);
+  const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const exit = childExit(child, binary, file);
+  // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.
+  exit.catch(() => {});
+  const tail = new StderrTail();
+  const metas = new MetaQueue(tail);
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    metas.push(s);
+    counts.decoded = metas.produced;
+  });
+  child.stderr!.once('close', () => metas.close());
+  let inputError: Error | undefined;
+  if (prefix) {
+    child.stdin!.on('error', () => {}); // ffmpeg may exit before reading everything (maxFrames, early stop).
+    const { bytes, ended, stream } = prefix;
+    pipeline(async function* () {
+      yield bytes;
+      if (ended) return;
+      try {
+        for await (const chunk of stream) yield chunk as Buffer;
+      } catch (err) {
+        inputError = err as Error;
+        throw err;
+      }
+    }, child.stdin!).catch(() => {});
+  }
+  const kill = (): void => {
+    child.kill('SIGKILL');
+  };
+  options.signal?.addEventListener('abort', kill, { once: true });
+  const start = options.start ?? 0;
+  let previousTime = start - 1 / outputFps;
+  let finished = false;
+  try {
+    let meta: FrameMeta | undefined;
+    let frame: Uint8Array | undefined;
+    let filled = 0;
+    for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
+      let offset = 0;
+      while (offset < chunk.length) {
+        if (!frame) {
+          meta = await metas.next();
+          if (!meta) throw new VideoError(`${where}: ffmpeg wrote frame data without frame information`, file);
+          frame = new Uint8Array(meta.width * meta.height * 3);
+          filled = 0;
+        }
+        const n = Math.min(frame.length - filled, chunk.length - offset);
+        frame.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === frame.length) {
+          // A frame without a timestamp (showinfo prints NOPTS) follows the previous one at the nominal rate.
+          const time = Number.isFinite(meta!.time) ? start + meta!.time : previousTime + 1 / outputFps;
+          previousTime = time;
+          const out: VideoFrame = {
+            index: counts.delivered,
+            time: Math.round(time * 1e6) / 1e6,
+            image: { data: frame, width: meta!.width, height: meta!.height },
+          };
+          frame = undefined;
+          counts.delivered++;
+          yield out;
+        }
+      }
+    }
+    const { code, signal } = await exit;
+    options.signal?.throwIfAborted();
+    if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, file, { cause: inputError });
+    if (code !== 0) {
+      throw new VideoError(`${where}: ffmpeg could not decode it (${tail.message() || `exit code ${code ?? signal}`})`, file);
+    }
+    if (frame) throw new VideoError(`${where}: ffmpeg output ended in the middle of a frame`, file);
+    finished = true;
+  } finally {
+    options.signal?.removeEventListener('abort', kill);
+    if (!finished) {
+      // Early stop or error: nothing more is wanted from ffmpeg or from the input stream.
+      child.kill('SIGKILL');
+      prefix?.stream.destroy();
+      await exit.catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * Pose estimation over a video: decode → estimate → track/smooth → (render + encode) → yield,
+ * one frame at a time.
+ *
+ * Decoding runs ahead of inference by at most `queueSize` frames (the next frames are asked
+ * for while the estimator works on the current one), so the two overlap without unbounded
+ * buffering. Stage times are collected while it runs; `timings()` gives them at the end.
+ */
+import type { Readable } from 'node:stream';
+import type { KeypointDefinition } from '../datasets.js';
+import { drawPoses, type OverlayOptions } from '../render/overlay.js';
+import { PoseSmoother, type OneEuroOptions } from '../tracking/one-euro.js';
+import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
+import type { Person, PoseEstimator, RgbImage } from '../types.js';
+import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
+import { createVideoEncoder, type EncoderOptions, type VideoEncoder } from './encode.js';
+
+export interface ProcessVideoOptions extends DecodeOptions {
+  /** Give people track ids (true, or tracker settings). */
+  track?: boolean | Omit<TrackerOptions, 'keypoints'>;
+  /** Smooth keypoints and boxes per track with One-Euro filters (true, or filter settings); implies `track`. */
+  smooth?: boolean | (OneEuroOptions & { forgetAfter?: number });
+  /** Keypoint definition for tracking and rendering; default the estimator's `keypoints`. */
+  keypoints?: KeypointDefinition;
+  /** Write an overlay video (MP4) here, at the rate of the processed frames (see `VideoSource.outputFps`). */
+  render?: string;
+  renderOptions?: OverlayOptions & { codec?: EncoderOptions['codec'] };
+  /** Frames decoded ahead of inference; default 3. */
+  queueSize?: number;
+  /** Called once the input is probed, before the first frame. */
+  onStart?: (source: Pick<VideoSource, 'info' | 'outputFps' | 'expectedFrames' | 'counts'>) => void;
+}
+
+export interface FrameResult {
+  /** Index of the processed frame (0, 1, 2, … after sampling). */
+  frame: number;
+  /** Seconds from the start of the input. */
+  time: number;
+  people: Person[];
+  /** The decoded frame (without overlay). */
+  image: RgbImage;
+}
+
+export interface StageTiming {
+  /** Busy seconds of the stage. */
+  seconds: number;
+  /** Frames per busy second (0 before any frame). */
+  fps: number;
+}
+
+export interface VideoTimings {
+  frames: number;
+  wallSeconds: number;
+  /** Frames per wall-clock second, end to end. */
+  fps: number;
+  decode: StageTiming;
+  infer: StageTiming;
+  /** Tracking and smoothing. */
+  track: StageTiming;
+  /** Drawing and encoding, when rendering. */
+  encode?: StageTiming;
+}
+
+export interface VideoRun extends AsyncIterable<FrameResult> {
+  /** Stage timings so far; complete once iteration has ended. */
+  timings(): VideoTimings;
+}
+
+interface Clock {
+  frames: number;
+  wall: number;
+  decode: number;
+  infer: number;
+  track: number;
+  encode: number;
+}
+
+/** Runs `estimator` over the frames of `input` (a file path or a stream); iterate once. */
+export function processVideo(
+  estimator: PoseEstimator & { keypoints?: KeypointDefinition },
+  input: string | Readable,
+  options: ProcessVideoOptions = {},
+): VideoRun {
+  const clock: Clock = { frames: 0, wall: 0, decode: 0, infer: 0, track: 0, encode: 0 };
+  let started = false;
+  return {
+    [Symbol.asyncIterator]() {
+      if (started) throw new VideoError('processVideo: a run can be iterated only once', typeof input === 'string' ? input : undefined);
+      started = true;
+      return run(estimator, input, options, clock);
+    },
+    timings() {
+      const stage = (seconds: number): StageTiming => ({ seconds, fps: seconds > 0 ? clock.frames / seconds : 0 });
+      return {
+        frames: clock.frames,
+        wallSeconds: clock.wall,
+        fps: clock.wall > 0 ? clock.frames / clock.wall : 0,
+        decode: stage(clock.decode),
+        infer: stage(clock.infer),
+        track: stage(clock.track),
+        ...(options.render !== undefined ? { encode: stage(clock.encode) } : {}),
+      };
+    },
+  };
+}
+
+const seconds = (since: number): number => (performance.now() - since) / 1000;
+
+/** `frames`, adding the time spent waiting for each one to `clock.decode`. */
+async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGenerator<VideoFrame> {
+  try {
+    for (;;) {
+      const t = performance.now();
+      const next = await frames.next();
+      clock.decode += seconds(t);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await frames.return?.();
+  }
+}
+
+async function* run(
+  estimator: PoseEstimator & { keypoints?: KeypointDefinition },
+  input: string | Readable,
+  options: ProcessVideoOptions,
+  clock: Clock,
+): AsyncGenerator<FrameResult> {
+  const begin = performance.now();
+  const file = typeof input === 'string' ? input : undefined;
+  const keypoints = options.keypoints ?? estimator.keypoints;
+  const tracking = Boolean(options.track || options.smooth);
+  if ((tracking || options.render !== undefined) && !keypoints) {
+    throw new VideoError('processVideo: tracking and rendering need a keypoint definition (options.keypoints)', file);
+  }
+  const queueSize = options.queueSize ?? 3;
+  if (!(Number.isInteger(queueSize) && queueSize >= 1)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${queueSize}`, file);
+  // Aborted on the way out, so that ffmpeg dies at once even with frames still requested.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const source = await openVideo(input, { ...options, signal });
+  options.onStart?.(source);
+  const tracker = tracking
+    ? new PoseTracker({ ...(typeof options.track === 'object' ? options.track : {}), keypoints: keypoints! })
+    : undefined;
+  const smoother = options.smooth ? new PoseSmoother(typeof options.smooth === 'object' ? options.smooth : {}) : undefined;
+  const frames = timed(source[Symbol.asyncIterator](), clock);
+  const pending: Promise<IteratorResult<VideoFrame>>[] = [];
+  let encoder: VideoEncoder | undefined;
+  let completed = false;
+  try {
+    for (;;) {
+      // Async generators queue next() calls: the decoder works through them while we infer.
+      while (pending.length < queueSize) {
+        const next = frames.next();
+        next.catch(() => {}); // a failure is raised when this promise's turn comes
+        pending.push(next);
+      }
+      const next = await pending.shift()!;
+      if (next.done) break;
+      const { index, time, image } = next.value;
+      let t = performance.now();
+      let people = await estimator.estimatePoses(image);
+      clock.infer += seconds(t);
+      t = performance.now();
+      if (tracker) people = tracker.update(people);
+      if (smoother) people = smoother.apply(people, time);
+      clock.track += seconds(t);
+      if (options.render !== undefined) {
+        t = performance.now();
+        encoder ??= await createVideoEncoder(options.render, {
+          width: image.width,
+          height: image.height,
+          fps: source.outputFps,
+          codec: options.renderOptions?.codec,
+          ffmpegPath: options.ffmpegPath,
+        });
+        await encoder.write(drawPoses(image, people, keypoints!, options.renderOptions));
+        clock.encode += seconds(t);
+      }
+      clock.frames++;
+      clock.wall = seconds(begin);
+      yield { frame: index, time, people, image };
+    }
+    if (options.render !== undefined) {
+      if (!encoder) throw new VideoError(`${options.render}: no frames were decoded, so no video was written`, options.render);
+      const t = performance.now();
+      await encoder.finish();
+      clock.encode += seconds(t);
+    }
+    completed = true;
+  } finally {
+    stop.abort();
+    await frames.return(undefined).catch(() => {});
+    if (!completed) await encoder?.abort();
+    clock.wall = seconds(begin);
+  }
+}

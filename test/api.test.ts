@@ -1,0 +1,140 @@
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js';
+import { ConfigError } from '../src/config/experiment.js';
+import { StateDictMismatchError } from '../src/checkpoint/index.js';
+import { BackendError } from '../src/backend/onnx/session.js';
+import { ImageError } from '../src/io/image.js';
+import { PreprocessError } from '../src/preprocess/index.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { buildProgram } from '../src/cli/main.js';
+import { readNpy } from '../src/io/npy.js';
+
+/** Runs the CLI in-process; returns the exit code it set. */
+async function cli(...args: string[]): Promise<number> {
+  const saved = process.exitCode;
+  process.exitCode = undefined;
+  const log = console.log;
+  const error = console.error;
+  const write = process.stdout.write;
+  console.log = () => {};
+  console.error = () => {};
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    await buildProgram().exitOverride().parseAsync(['node', 'higher-pose', ...args]);
+    return Number(process.exitCode ?? 0);
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stdout.write = write;
+    process.exitCode = saved;
+  }
+}
+
+describe('estimator API with the bundled tiny model', () => {
+  let estimator: HigherHRNetEstimator;
+  let dir: string;
+  before(async () => {
+    estimator = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-api-'));
+  });
+  after(async () => {
+    await estimator.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds people with named keypoints inside the image, best first', async () => {
+    const people = await estimator.estimatePoses(DEMO_IMAGE());
+    expect(people.length).to.be.within(1, 30);
+    expect(people[0].keypoints.map((k) => k.name)).to.deep.equal([...estimator.keypoints.names]);
+    for (let i = 1; i < people.length; i++) expect(people[i - 1].score).to.be.at.least(people[i].score);
+    for (const k of people.flatMap((p) => p.keypoints)) {
+      expect(k.x).to.be.within(-100, 740);
+      expect(k.y).to.be.within(-100, 580);
+    }
+  });
+
+  it('accepts a path, encoded bytes and RGB pixels alike', async () => {
+    const bytes = readFileSync(DEMO_IMAGE());
+    const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+    const fromPath = await estimator.estimatePoses(DEMO_IMAGE());
+    expect(await estimator.estimatePoses(bytes)).to.deep.equal(fromPath);
+    expect(await estimator.estimatePoses({ data: new Uint8Array(data), width: info.width, height: info.height })).to.deep.equal(fromPath);
+  });
+
+  it('BAD CALL - corrupt image bytes give an ImageError', async () => {
+    const err = await estimator.estimatePoses(new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3])).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ImageError);
+  });
+
+  it('BAD CALL - an image too small for the network gives a PreprocessError', async () => {
+    const err = await estimator.estimatePoses({ data: new Uint8Array(2 * 2 * 3), width: 2, height: 2 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(PreprocessError);
+    expect((err as Error).message).to.match(/too small/);
+  });
+
+  it('BAD CALL - options out of range name the field', async () => {
+    const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
+    await expectRejection(createEstimator({ ...base, scales: [] }), ConfigError, /scales/);
+    await expectRejection(createEstimator({ ...base, inputSize: 300 }), ConfigError, /inputSize: 300\. Must be a multiple of 64/);
+    await expectRejection(createEstimator({ ...base, maxPeople: 0 }), ConfigError, /maxPeople/);
+    await expectRejection(createEstimator({ ...base, backend: 'torch' as 'onnxruntime' }), ConfigError, /Unsupported backend: torch/);
+    await expectRejection(createEstimator({ preset: 'tiny_coco' } as never), ConfigError, /weights is required/);
+  });
+
+  it('BAD CALL - a checkpoint that does not fit the configuration lists the mismatched tensors', async () => {
+    await expectRejection(createEstimator({ preset: 'tiny_crowdpose', weights: TINY_COCO_CHECKPOINT() }), StateDictMismatchError, /final_layers\.0\.weight \[34,8,1,1\] \(expected \[28,8,1,1\]\)/);
+  });
+
+  it('export-onnx writes a model that runs with the same results, and refuses a mismatched configuration', async () => {
+    const onnx = join(dir, 'tiny.onnx');
+    expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', onnx)).to.equal(0);
+    const fromOnnx = await createEstimator({ preset: 'tiny_coco', weights: onnx, inputSize: 256 });
+    try {
+      expect(await fromOnnx.estimatePoses(DEMO_IMAGE())).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));
+    } finally {
+      await fromOnnx.dispose();
+    }
+    const wrong = await createEstimator({ preset: 'tiny_crowdpose', weights: onnx, inputSize: 256 });
+    try {
+      await expectRejection(wrong.estimatePoses(DEMO_IMAGE()), BackendError, /output 0 has 34 channels; the configuration expects 28/);
+    } finally {
+      await wrong.dispose();
+    }
+  });
+
+  it('predict writes COCO results, continues past bad images and reports them', async () => {
+    const bad = join(dir, 'broken.jpg');
+    const empty = join(dir, 'empty.png');
+    writeFileSync(bad, 'not an image');
+    writeFileSync(empty, '');
+    const out = join(dir, 'results.json');
+    const render = join(dir, 'drawn');
+    const code = await cli('predict', DEMO_IMAGE(), bad, empty, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--out', out, '--render', render);
+    expect(code).to.equal(1);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as { image_id: unknown; category_id: number; keypoints: number[]; score: number }[];
+    const expected = await estimator.estimatePoses(DEMO_IMAGE());
+    expect(results).to.have.length(expected.length);
+    expect(results[0].keypoints).to.have.length(17 * 3);
+    expect(results[0].score).to.equal(expected[0].score);
+    expect(readdirSync(render)).to.deep.equal(['sample.png']);
+    expect(readdirSync(dir).filter((f) => f.includes('tmp') || f.includes('partial'))).to.deep.equal([]);
+  });
+
+  it('heatmaps writes the raw outputs and pictures', async () => {
+    const out = join(dir, 'maps');
+    expect(await cli('heatmaps', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--out', out)).to.equal(0);
+    expect(readNpy(join(out, 'output_0.npy')).shape).to.deep.equal([1, 34, 64, 96]);
+    expect(readNpy(join(out, 'output_1.npy')).shape).to.deep.equal([1, 17, 128, 192]);
+    expect(existsSync(join(out, 'heatmaps_1.png'))).to.equal(true);
+  });
+});
+
+async function expectRejection(promise: Promise<unknown>, type: new (...args: never[]) => Error, message: RegExp): Promise<void> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err, `expected a ${type.name}`).to.be.instanceOf(type);
+  expect((err as Error).message).to.match(message);
+}

@@ -1,0 +1,87 @@
+import { expect } from 'chai';
+import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS } from '../src/datasets.js';
+import { DEFAULT_PALETTE, drawPoses, personColor } from '../src/render/overlay.js';
+import type { Person, RgbImage } from '../src/types.js';
+
+function blank(width: number, height: number, value = 40): RgbImage {
+  return { data: new Uint8Array(width * height * 3).fill(value), width, height };
+}
+
+function pixel(image: RgbImage, x: number, y: number): number[] {
+  const o = (Math.round(y) * image.width + Math.round(x)) * 3;
+  return [...image.data.subarray(o, o + 3)];
+}
+
+function changed(a: RgbImage, b: RgbImage, x0: number, y0: number, x1: number, y1: number): number {
+  let n = 0;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (pixel(a, x, y).join() !== pixel(b, x, y).join()) n++;
+  return n;
+}
+
+/** A person whose joints lie on a vertical line at x, 12 px apart from y0. */
+function person(x: number, y0: number, extra: Partial<Person> = {}, names = COCO_KEYPOINTS.names): Person {
+  const keypoints = names.map((name, j) => ({ name, x, y: y0 + j * 12, score: 0.9 }));
+  const yMax = y0 + (names.length - 1) * 12;
+  return { score: 0.87, keypoints, box: { xMin: x - 5, yMin: y0, xMax: x + 5, yMax, width: 10, height: yMax - y0 }, ...extra };
+}
+
+describe('render', () => {
+  it('draws joints and limbs in the person colour on a copy', () => {
+    const image = blank(200, 250);
+    const before = new Uint8Array(image.data);
+    const p = person(60, 20);
+    const out = drawPoses(image, [p], COCO_KEYPOINTS, { label: false });
+    expect(image.data).to.deep.equal(before);
+    expect(out).to.not.equal(image);
+    const color = [...personColor(p, 0)];
+    expect(pixel(out, 60, 20)).to.deep.equal(color); // nose
+    // Skeleton edge [15, 13] (left ankle–left knee): its midpoint is on the line.
+    expect(pixel(out, 60, 20 + 14 * 12)).to.deep.equal(color);
+    expect(pixel(out, 150, 100)).to.deep.equal([40, 40, 40]);
+  });
+
+  it('skips joints below the score threshold and the lines that touch them', () => {
+    const p = person(60, 20);
+    p.keypoints[0] = { ...p.keypoints[0]!, x: 150, y: 30, score: 0.05 };
+    const out = drawPoses(blank(200, 250), [p], COCO_KEYPOINTS, { label: false });
+    expect(pixel(out, 150, 30)).to.deep.equal([40, 40, 40]);
+    // Edge [0, 1] nose–left eye would cross here.
+    expect(pixel(out, 105, 31)).to.deep.equal([40, 40, 40]);
+    const lowered = drawPoses(blank(200, 250), [p], COCO_KEYPOINTS, { label: false, minScore: 0.01 });
+    expect(pixel(lowered, 150, 30)).to.deep.equal([...personColor(p, 0)]);
+  });
+
+  it('colours by track id so that a person keeps its colour, else by position', () => {
+    const a = person(40, 20, { id: 7 });
+    const b = person(120, 20, { id: 3 });
+    const first = drawPoses(blank(200, 250), [a, b], COCO_KEYPOINTS, { label: false });
+    const swapped = drawPoses(blank(200, 250), [b, a], COCO_KEYPOINTS, { label: false });
+    expect(pixel(first, 40, 20)).to.deep.equal([...DEFAULT_PALETTE[7]!]);
+    expect(pixel(swapped, 40, 20)).to.deep.equal(pixel(first, 40, 20));
+    expect(pixel(first, 40, 20)).to.not.deep.equal(pixel(first, 120, 20));
+    const byPerson = drawPoses(blank(200, 250), [b, a], COCO_KEYPOINTS, { label: false, colorBy: 'person' });
+    expect(pixel(byPerson, 40, 20)).to.deep.equal([...DEFAULT_PALETTE[1]!]);
+  });
+
+  it('labels the score (and id) above the box when asked', () => {
+    const p = person(60, 60, { id: 2 });
+    const plain = drawPoses(blank(200, 300), [p], COCO_KEYPOINTS, { label: false });
+    const labelled = drawPoses(blank(200, 300), [p], COCO_KEYPOINTS);
+    expect(changed(plain, labelled, 0, 0, 200, 60)).to.be.greaterThan(20);
+    expect(changed(plain, labelled, 0, 61, 200, 300)).to.equal(0);
+  });
+
+  it('clips poses partly outside the image and draws CrowdPose skeletons', () => {
+    const p = person(-20, -50, {}, CROWDPOSE_KEYPOINTS.names);
+    p.keypoints[3] = { ...p.keypoints[3]!, x: 5000, y: Number.NaN };
+    expect(() => drawPoses(blank(64, 48), [p, person(30, 5, {}, CROWDPOSE_KEYPOINTS.names)], CROWDPOSE_KEYPOINTS, { box: true })).to.not.throw();
+  });
+
+  it('is fast enough for video', () => {
+    const image = blank(1280, 720);
+    const people = Array.from({ length: 10 }, (_, i) => person(60 + i * 110, 100, { id: i }));
+    const t = performance.now();
+    for (let i = 0; i < 10; i++) drawPoses(image, people, COCO_KEYPOINTS);
+    expect((performance.now() - t) / 10).to.be.below(40);
+  });
+});

@@ -1,0 +1,227 @@
+import { expect } from 'chai';
+import { COCO_KEYPOINTS } from '../src/datasets.js';
+import { minCostAssignment } from '../src/tracking/assignment.js';
+import { OneEuroFilter, PoseSmoother } from '../src/tracking/one-euro.js';
+import { poseOks, PoseTracker } from '../src/tracking/tracker.js';
+import type { Person } from '../src/types.js';
+
+/** Deterministic pseudo-random numbers in [0, 1). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** A standing figure of height `h` centred at (cx, cy), COCO joints. */
+function figure(cx: number, cy: number, h = 100, score = 0.9): Person {
+  const u = h / 10;
+  const layout: [number, number][] = [
+    [0, -4.5], [-0.3, -4.8], [0.3, -4.8], [-0.7, -4.6], [0.7, -4.6], [-1.5, -3], [1.5, -3], [-2, -1], [2, -1],
+    [-2.2, 1], [2.2, 1], [-1, 0.5], [1, 0.5], [-1, 3], [1, 3], [-1, 5], [1, 5],
+  ];
+  const keypoints = layout.map(([x, y], j) => ({ name: COCO_KEYPOINTS.names[j]!, x: cx + x * u, y: cy + y * u, score }));
+  const xs = keypoints.map((k) => k.x);
+  const ys = keypoints.map((k) => k.y);
+  const box = { xMin: Math.min(...xs), yMin: Math.min(...ys), xMax: Math.max(...xs), yMax: Math.max(...ys), width: 0, height: 0 };
+  box.width = box.xMax - box.xMin;
+  box.height = box.yMax - box.yMin;
+  return { score, keypoints, box };
+}
+
+const ids = (people: Person[]): (number | undefined)[] => people.map((p) => p.id);
+
+describe('tracking', () => {
+  describe('minCostAssignment', () => {
+    function bruteForce(cost: number[][]): number {
+      const rows = cost.length;
+      const cols = cost[0]!.length;
+      const k = Math.min(rows, cols);
+      let best = Infinity;
+      const walk = (i: number, used: Set<number>, skipped: number, total: number): void => {
+        if (i === rows) {
+          if (used.size === k) best = Math.min(best, total);
+          return;
+        }
+        if (skipped < rows - k) walk(i + 1, used, skipped + 1, total);
+        for (let j = 0; j < cols; j++) {
+          if (used.has(j)) continue;
+          used.add(j);
+          walk(i + 1, used, skipped, total + cost[i]![j]!);
+          used.delete(j);
+        }
+      };
+      walk(0, new Set(), 0, 0);
+      return best;
+    }
+
+    it('solves a known square case', () => {
+      expect(minCostAssignment([[4, 1, 3], [2, 0, 5], [3, 2, 2]])).to.deep.equal([1, 0, 2]);
+    });
+
+    it('matches brute force on random rectangular matrices', () => {
+      const rnd = random(7);
+      for (let trial = 0; trial < 200; trial++) {
+        const rows = 1 + Math.floor(rnd() * 5);
+        const cols = 1 + Math.floor(rnd() * 5);
+        const cost = Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.round(rnd() * 20) / 2));
+        const result = minCostAssignment(cost);
+        const assigned = result.filter((j) => j >= 0);
+        expect(assigned).to.have.length(Math.min(rows, cols));
+        expect(new Set(assigned).size).to.equal(assigned.length);
+        const total = result.reduce((sum, j, i) => (j >= 0 ? sum + cost[i]![j]! : sum), 0);
+        expect(total).to.be.closeTo(bruteForce(cost), 1e-9);
+      }
+    });
+
+    it('handles empty matrices', () => {
+      expect(minCostAssignment([])).to.deep.equal([]);
+      expect(minCostAssignment([[], []])).to.deep.equal([-1, -1]);
+    });
+  });
+
+  describe('poseOks', () => {
+    const sigmas = COCO_KEYPOINTS.sigmas;
+    it('is 1 for the same pose, small for distant poses, and symmetric', () => {
+      const a = figure(100, 100);
+      expect(poseOks(a, a, sigmas)).to.equal(1);
+      expect(poseOks(a, figure(400, 100), sigmas)).to.be.below(1e-6);
+      const b = figure(104, 102, 90);
+      expect(poseOks(a, b, sigmas)).to.equal(poseOks(b, a, sigmas));
+      expect(poseOks(a, b, sigmas)).to.be.within(0.3, 1);
+    });
+
+    it('leaves out joints scored below the threshold', () => {
+      const a = figure(100, 100);
+      const b = figure(100, 100);
+      b.keypoints[9] = { ...b.keypoints[9]!, x: 500, score: 0.01 };
+      expect(poseOks(a, b, sigmas)).to.equal(1);
+      expect(poseOks(a, b, sigmas, 0)).to.be.below(1);
+    });
+  });
+
+  describe('PoseTracker', () => {
+    const tracker = (opts: { maxMissed?: number } = {}): PoseTracker => new PoseTracker({ keypoints: COCO_KEYPOINTS, ...opts });
+
+    it('keeps ids when people cross, and hands out new ids to new people', () => {
+      const t = tracker();
+      // A walks right, B walks left at the same height; they overlap at frame 10.
+      for (let f = 0; f <= 20; f++) {
+        const a = figure(100 + f * 10, 100);
+        const b = figure(300 - f * 10, 100);
+        // Detection order varies, as a bottom-up detector sorts by score.
+        const people = f % 2 === 0 ? [a, b] : [b, a];
+        const out = t.update(people);
+        expect(ids(out), `frame ${f}`).to.deep.equal(f % 2 === 0 ? [1, 2] : [2, 1]);
+      }
+      const out = t.update([figure(300, 100), figure(100, 100), figure(600, 300)]);
+      expect(ids(out)).to.deep.equal([1, 2, 3]);
+    });
+
+    it('keeps a track through missed detections for maxMissed frames, then gives a new id', () => {
+      const t = tracker({ maxMissed: 3 });
+      expect(ids(t.update([figure(100, 100), figure(300, 100)]))).to.deep.equal([1, 2]);
+      // B is missed for 3 frames: still id 2 when it comes back.
+      for (let f = 0; f < 3; f++) expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);
+      expect(t.activeIds).to.deep.equal([1, 2]);
+      expect(ids(t.update([figure(300, 100), figure(100, 100)]))).to.deep.equal([2, 1]);
+      // B leaves for 4 frames: its track is dropped and it re-enters as a new person.
+      for (let f = 0; f < 4; f++) t.update([figure(100, 100)]);
+      expect(t.activeIds).to.deep.equal([1]);
+      expect(ids(t.update([figure(100, 100), figure(300, 100)]))).to.deep.equal([1, 3]);
+    });
+
+    it('does not pass an id to a different person at another place', () => {
+      const t = tracker();
+      expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);
+      // The first person vanishes and someone appears far away in the same frame.
+      expect(ids(t.update([figure(500, 300)]))).to.deep.equal([2]);
+      expect(ids(t.update([figure(100, 100), figure(500, 300)]))).to.deep.equal([1, 2]);
+    });
+
+    it('never gives one id to two people of a frame, and returns copies', () => {
+      const t = tracker();
+      const people = [figure(100, 100), figure(102, 101)];
+      t.update([figure(101, 100)]);
+      const out = t.update(people);
+      expect(new Set(ids(out)).size).to.equal(2);
+      expect(people[0]!.id).to.equal(undefined);
+      t.reset();
+      expect(ids(t.update([figure(0, 0)]))).to.deep.equal([1]);
+    });
+  });
+
+  describe('OneEuroFilter', () => {
+    it('passes the first value and smooths jitter', () => {
+      const rnd = random(3);
+      const filter = new OneEuroFilter({ minCutoff: 1, beta: 0.01 });
+      expect(filter.apply(5, 0)).to.equal(5);
+      const raw: number[] = [];
+      const smooth: number[] = [];
+      for (let i = 1; i <= 300; i++) {
+        const v = 5 + (rnd() - 0.5) * 2;
+        raw.push(v);
+        smooth.push(filter.apply(v, i / 30));
+      }
+      const sd = (xs: number[]): number => {
+        const tail = xs.slice(30);
+        const mean = tail.reduce((a, b) => a + b, 0) / tail.length;
+        return Math.sqrt(tail.reduce((a, b) => a + (b - mean) ** 2, 0) / tail.length);
+      };
+      expect(sd(smooth)).to.be.below(sd(raw) / 3);
+    });
+
+    it('follows a step, faster with a higher beta', () => {
+      const settle = (beta: number): number => {
+        const filter = new OneEuroFilter({ minCutoff: 1, beta });
+        for (let i = 0; i < 30; i++) filter.apply(0, i / 30);
+        for (let i = 30; i < 300; i++) if (filter.apply(100, i / 30) > 95) return i - 30;
+        return Infinity;
+      };
+      expect(settle(0)).to.be.below(30);
+      expect(settle(0.1)).to.be.below(settle(0));
+    });
+
+    it('ignores repeated timestamps and forgets on reset', () => {
+      const filter = new OneEuroFilter();
+      filter.apply(0, 0);
+      const v = filter.apply(10, 0.1);
+      expect(filter.apply(1000, 0.1)).to.equal(v);
+      filter.reset();
+      expect(filter.apply(1000, 0.2)).to.equal(1000);
+      expect(() => new OneEuroFilter({ minCutoff: 0 })).to.throw(RangeError);
+    });
+  });
+
+  describe('PoseSmoother', () => {
+    it('smooths keypoints per track and leaves people without an id alone', () => {
+      const rnd = random(11);
+      const smoother = new PoseSmoother({ minCutoff: 0.5 });
+      const errRaw: number[] = [];
+      const errSmooth: number[] = [];
+      for (let f = 0; f < 60; f++) {
+        const jittered = figure(200 + (rnd() - 0.5) * 6, 100 + (rnd() - 0.5) * 6);
+        const other = figure(400, 100);
+        const [out, untouched] = smoother.apply([{ ...jittered, id: 4 }, other], f / 30);
+        expect(out!.id).to.equal(4);
+        expect(untouched).to.equal(other);
+        if (f >= 10) {
+          errRaw.push(Math.abs(jittered.keypoints[0]!.x - 200));
+          errSmooth.push(Math.abs(out!.keypoints[0]!.x - 200));
+          expect(out!.box.width).to.be.closeTo(out!.box.xMax - out!.box.xMin, 1e-9);
+          expect(out!.keypoints[0]!.score).to.equal(jittered.keypoints[0]!.score);
+        }
+      }
+      const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(errSmooth)).to.be.below(mean(errRaw) / 2);
+    });
+
+    it('starts a track afresh after it was gone for forgetAfter seconds', () => {
+      const smoother = new PoseSmoother({ forgetAfter: 0.5 });
+      smoother.apply([{ ...figure(100, 100), id: 1 }], 0);
+      const [back] = smoother.apply([{ ...figure(300, 100), id: 1 }], 1);
+      expect(back!.keypoints[0]!.x).to.equal(figure(300, 100).keypoints[0]!.x);
+    });
+  });
+});

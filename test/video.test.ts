@@ -1,0 +1,390 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { registerVideo } from '../src/cli/commands/video.js';
+import { ConfigError } from '../src/config/experiment.js';
+import { COCO_KEYPOINTS, type KeypointDefinition } from '../src/datasets.js';
+import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
+import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
+import { createVideoEncoder } from '../src/video/encode.js';
+import { processVideo } from '../src/video/process.js';
+
+const hasFfmpeg = ['ffmpeg', 'ffprobe'].every((bin) => spawnSync(bin, ['-version'], { stdio: 'ignore' }).status === 0);
+
+function ffmpeg(...args: string[]): void {
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
+  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+function ffprobe(...args: string[]): string {
+  const r = spawnSync('ffprobe', ['-v', 'error', ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffprobe failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Presentation times of the frames of a file, as ffprobe reports them. */
+function probeTimes(file: string): number[] {
+  return ffprobe('-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp_time', '-of', 'csv=p=0', file)
+    .split('\n').filter((l) => l.trim() !== '').map((l) => Number(l.replace(/,$/, '')));
+}
+
+/** Frames, size and frame rate of a file, decoded by ffprobe. */
+function probeStream(file: string): { frames: number; width: number; height: number; rate: string; codec: string } {
+  const [codec, width, height, rate, frames] = ffprobe(
+    '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,r_frame_rate,nb_read_frames', '-of', 'csv=p=0', file,
+  ).split(',');
+  return { codec: codec!, width: Number(width), height: Number(height), rate: rate!, frames: Number(frames) };
+}
+
+async function collect(input: Parameters<typeof openVideo>[0], options: DecodeOptions = {}): Promise<VideoFrame[]> {
+  const frames: VideoFrame[] = [];
+  for await (const frame of await openVideo(input, options)) frames.push(frame);
+  return frames;
+}
+
+const times = (frames: { time: number }[]): number[] => frames.map((f) => f.time);
+
+/** Command lines of running processes that mention `text` (Linux /proc; undefined elsewhere). */
+function processesMentioning(text: string): string[] | undefined {
+  if (!existsSync('/proc/self/cmdline')) return undefined;
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmd.includes(text) && pid !== String(process.pid)) found.push(cmd);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return found;
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A pose around (cx, cy) with COCO joint names. */
+function person(cx: number, cy: number, score = 0.9): Person {
+  const keypoints = COCO_KEYPOINTS.names.map((name, j) => ({ name, x: cx + ((j % 3) - 1) * 8, y: cy - 30 + j * 4, score }));
+  return { score, keypoints, box: { xMin: cx - 8, yMin: cy - 30, xMax: cx + 8, yMax: cy + 34, width: 16, height: 64 } };
+}
+
+/** Two people walking right; records how far decoding was ahead at each call. */
+function fakeEstimator(onCall?: (call: number) => void): PoseEstimator & { keypoints: KeypointDefinition; calls: number; disposed: boolean } {
+  return {
+    keypoints: COCO_KEYPOINTS,
+    calls: 0,
+    disposed: false,
+    async estimatePoses(image) {
+      const call = this.calls++;
+      onCall?.(call);
+      const { width } = image as RgbImage;
+      return [person(30 + call * 2, 60), person(width - 30, 60, 0.7)];
+    },
+    async dispose() {
+      this.disposed = true;
+    },
+  };
+}
+
+if (!hasFfmpeg) {
+  describe('video', () => {
+    console.log('    video tests skipped: ffmpeg/ffprobe not found on the PATH (apt-get install ffmpeg / brew install ffmpeg)');
+    it('skipped: ffmpeg/ffprobe not installed');
+  });
+} else {
+  describe('video', function () {
+    let dir: string;
+    let clip: string; // 160x120, 10 frames at 10 fps, faststart
+    let long: string; // 320x240, 100 frames at 25 fps, index (moov) last
+    let clipPixels: Buffer; // all frames of clip as ffmpeg decodes them
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'higher-pose-video-'));
+      clip = join(dir, 'clip.mp4');
+      long = join(dir, 'long.mp4');
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', clip);
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '4', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', long);
+      clipPixels = spawnSync('ffmpeg', ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 }).stdout;
+      expect(clipPixels.length).to.equal(10 * 57600);
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    const leftovers = (sub: string): string[] => readdirSync(join(dir, sub));
+
+    describe('decode', () => {
+      it('probes size, rate, duration and frame count as ffprobe does', async () => {
+        const info = await probeVideo(clip);
+        expect(info).to.include({ width: 160, height: 120, fps: 10, duration: 1, frameCount: 10, codec: 'h264' });
+      });
+
+      it('yields every frame with ffprobe timestamps and ffmpeg pixels', async () => {
+        const frames = await collect(clip);
+        expect(frames.map((f) => f.index)).to.deep.equal([...Array(10).keys()]);
+        expect(times(frames)).to.deep.equal(probeTimes(clip));
+        expect(frames.every((f) => f.image.width === 160 && f.image.height === 120)).to.equal(true);
+        expect(frames.every((f, i) => Buffer.from(f.image.data).equals(clipPixels.subarray(i * 57600, (i + 1) * 57600)))).to.equal(true);
+      });
+
+      it('samples with every, fps, start, duration and maxFrames', async () => {
+        const [every, fps, window, mixed, source] = await Promise.all([
+          collect(clip, { every: 3 }),
+          collect(clip, { fps: 5 }),
+          collect(clip, { start: 0.35, duration: 0.3 }),
+          collect(clip, { start: 0.2, every: 2, maxFrames: 2 }),
+          openVideo(clip, { fps: 5, every: 2 }),
+        ]);
+        expect(times(every)).to.deep.equal([0, 0.3, 0.6, 0.9]);
+        expect(times(fps)).to.deep.equal([0, 0.2, 0.4, 0.6, 0.8]);
+        expect(times(window)).to.deep.equal([0.4, 0.5, 0.6]);
+        expect(mixed.map((f) => [f.index, f.time])).to.deep.equal([[0, 0.2], [1, 0.4]]);
+        expect(source.outputFps).to.equal(2.5);
+        expect(source.expectedFrames).to.equal(3);
+      });
+
+      it('reads a stream as it reads the file', async () => {
+        const [frames, sampled] = await Promise.all([
+          collect(createReadStream(clip)),
+          collect(createReadStream(clip), { start: 0.5, every: 2 }),
+        ]);
+        expect(times(frames)).to.deep.equal(probeTimes(clip));
+        expect(frames.every((f, i) => Buffer.from(f.image.data).equals(clipPixels.subarray(i * 57600, (i + 1) * 57600)))).to.equal(true);
+        expect(times(sampled)).to.deep.equal([0.5, 0.7, 0.9]);
+      });
+
+      it('keeps ffmpeg at most a few frames ahead of a slow consumer', async () => {
+        const source = await openVideo(long);
+        const frameBytes = 320 * 240 * 3;
+        let consumed = 0;
+        for await (const frame of source) {
+          expect(frame.image.data.length).to.equal(frameBytes);
+          consumed++;
+          await new Promise((r) => setTimeout(r, 40));
+          if (consumed === 5) break;
+        }
+        expect(source.counts.delivered).to.equal(5);
+        // 100 frames were available; a pipe buffer and ffmpeg's own queues hold only a few.
+        expect(source.counts.decoded).to.be.at.most(consumed + 8);
+      });
+
+      it('kills ffmpeg and destroys the input stream when the consumer stops early', async () => {
+        for await (const frame of await openVideo(long)) if (frame.index === 1) break;
+        expect(processesMentioning(long) ?? []).to.deep.equal([]);
+        const stream = createReadStream(clip);
+        for await (const frame of await openVideo(stream)) if (frame.index === 1) break;
+        expect(stream.destroyed).to.equal(true);
+      });
+
+      it('BAD CALL - corrupt, empty and non-video inputs give VideoError with ffmpeg\'s message', async () => {
+        const corrupt = join(dir, 'corrupt.mp4');
+        writeFileSync(corrupt, readFileSync(long).subarray(0, 3000));
+        const empty = join(dir, 'empty.mp4');
+        writeFileSync(empty, '');
+        const text = join(dir, 'notes.txt');
+        writeFileSync(text, 'these are not the frames you are looking for\n'.repeat(20));
+        const audio = join(dir, 'tone.wav');
+        ffmpeg('-f', 'lavfi', '-i', 'sine=duration=0.2', audio);
+        const cases: [string, RegExp][] = [
+          [corrupt, /corrupt\.mp4: not a readable video \(ffprobe: .*moov atom not found/],
+          [empty, /empty\.mp4: not a readable video \(ffprobe: .*Invalid data/],
+          [text, /notes\.txt: not a video \(ffprobe reads it as text art/],
+          [audio, /tone\.wav: no video stream found \(format: wav\)/],
+          [join(dir, 'missing.mp4'), /missing\.mp4: cannot read video file/],
+        ];
+        const errors = await Promise.all([...cases.map(([file]) => rejection(collect(file))),
+          rejection(collect(createReadStream(text))), rejection(collect(createReadStream(long)))]);
+        cases.forEach(([file, message], i) => {
+          expect(errors[i], file).to.be.instanceOf(VideoError);
+          expect(errors[i]!.message).to.match(message);
+          expect((errors[i] as VideoError).file).to.equal(file);
+        });
+        const [textStream, indexLast] = errors.slice(cases.length);
+        expect(textStream).to.be.instanceOf(VideoError);
+        expect(textStream!.message).to.match(/video stream: not a readable video/);
+        expect(indexLast!.message).to.match(/video stream: ffprobe found no frame size .* -movflags \+faststart/);
+      });
+
+      it('BAD CALL - a missing ffmpeg binary says how to install it', async () => {
+        const err = await rejection(collect(clip, { ffmpegPath: join(dir, 'no-such-ffmpeg') }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/no-such-ffmpeg.*ENOENT.*apt-get install ffmpeg.*brew install ffmpeg.*ffmpeg\.org/);
+        const saved = process.env.HIGHER_POSE_FFPROBE;
+        process.env.HIGHER_POSE_FFPROBE = join(dir, 'no-such-ffprobe');
+        try {
+          expect((await rejection(probeVideo(clip))).message).to.match(/no-such-ffprobe.*apt-get install ffmpeg/);
+        } finally {
+          if (saved === undefined) delete process.env.HIGHER_POSE_FFPROBE;
+          else process.env.HIGHER_POSE_FFPROBE = saved;
+        }
+      });
+
+      it('BAD CALL - invalid sampling options', async () => {
+        expect((await rejection(openVideo(clip, { every: 0 }))).message).to.match(/every must be a positive integer/);
+        expect((await rejection(openVideo(clip, { fps: -1 }))).message).to.match(/fps must be a positive number/);
+        expect((await rejection(openVideo(clip, { maxFrames: 1.5 }))).message).to.match(/maxFrames must be a positive integer/);
+      });
+    });
+
+    describe('encode', () => {
+      it('writes an mp4 with even dimensions under a temporary name until finished', async () => {
+        const sub = 'encode-ok';
+        const out = join(dir, sub, 'out.mp4');
+        rmSync(join(dir, sub), { recursive: true, force: true });
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const encoder = await createVideoEncoder(out, { width: 161, height: 121, fps: 5 });
+        for (let i = 0; i < 7; i++) {
+          await encoder.write({ data: new Uint8Array(161 * 121 * 3).fill(i * 30), width: 161, height: 121 });
+        }
+        expect(existsSync(out)).to.equal(false);
+        expect(leftovers(sub)).to.have.length(1);
+        await encoder.finish();
+        expect(leftovers(sub)).to.deep.equal(['out.mp4']);
+        const probed = probeStream(out);
+        expect(probed).to.deep.include({ frames: 7, width: 162, height: 122, rate: '5/1' });
+        expect(probed.codec).to.equal(encoder.codec === 'libx264' ? 'h264' : 'mpeg4');
+      });
+
+      it('BAD CALL - a wrong frame size or an abort leaves no file', async () => {
+        const sub = 'encode-bad';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const out = join(dir, sub, 'bad.mp4');
+        const encoder = await createVideoEncoder(out, { width: 64, height: 48, fps: 10, codec: 'mpeg4' });
+        await encoder.write({ data: new Uint8Array(64 * 48 * 3), width: 64, height: 48 });
+        const err = await rejection(encoder.write({ data: new Uint8Array(10 * 10 * 3), width: 10, height: 10 }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/bad\.mp4: frame is 10x10, the video is 64x48/);
+        await encoder.abort();
+        expect(leftovers(sub)).to.deep.equal([]);
+        const missing = await rejection(createVideoEncoder(out, { width: 64, height: 48, fps: 10, ffmpegPath: join(dir, 'nope') }));
+        expect(missing.message).to.match(/apt-get install ffmpeg/);
+      });
+    });
+
+    describe('processVideo', () => {
+      it('estimates, tracks and renders with decoding a bounded number of frames ahead', async () => {
+        const sub = 'process-ok';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const render = join(dir, sub, 'overlay.mp4');
+        let counts: { decoded: number; delivered: number } | undefined;
+        const ahead: number[] = [];
+        const estimator = fakeEstimator((call) => ahead.push(counts!.delivered - (call + 1)));
+        const run = processVideo(estimator, clip, {
+          track: true,
+          smooth: true,
+          every: 2,
+          render,
+          queueSize: 2,
+          onStart: (source) => (counts = source.counts),
+        });
+        const results = [];
+        for await (const r of run) results.push(r);
+        expect(results.map((r) => r.frame)).to.deep.equal([0, 1, 2, 3, 4]);
+        expect(times(results)).to.deep.equal([0, 0.2, 0.4, 0.6, 0.8]);
+        expect(results.map((r) => r.people.map((p) => p.id))).to.deep.equal(Array(5).fill([1, 2]));
+        expect(Math.max(...ahead)).to.be.at.most(2);
+        const probed = probeStream(render);
+        expect(probed).to.deep.include({ frames: 5, width: 160, height: 120, rate: '5/1' });
+        expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
+        const t = run.timings();
+        expect(t.frames).to.equal(5);
+        for (const stage of [t.decode, t.infer, t.track, t.encode!]) expect(stage.fps).to.be.greaterThan(0);
+      });
+
+      it('BAD CALL - an estimator failure or an early stop leaves no rendered file and no ffmpeg', async () => {
+        const sub = 'process-bad';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const render = join(dir, sub, 'overlay.mp4');
+        const failing = fakeEstimator((call) => {
+          if (call === 3) throw new Error('inference exploded');
+        });
+        const err = await rejection((async () => {
+          for await (const _ of processVideo(failing, clip, { render })) void _;
+        })());
+        expect(err.message).to.equal('inference exploded');
+        for await (const r of processVideo(fakeEstimator(), long, { render })) if (r.frame === 2) break;
+        const interrupt = new AbortController();
+        const aborted = await rejection((async () => {
+          for await (const r of processVideo(fakeEstimator(), long, { render, signal: interrupt.signal })) {
+            if (r.frame === 1) interrupt.abort(new VideoError('interrupted by SIGINT'));
+          }
+        })());
+        expect(aborted.message).to.equal('interrupted by SIGINT');
+        expect(leftovers(sub)).to.deep.equal([]);
+        expect(processesMentioning(sub) ?? []).to.deep.equal([]);
+        expect(processesMentioning(long) ?? []).to.deep.equal([]);
+      });
+    });
+
+    describe('video command', () => {
+      function program(estimator = fakeEstimator()): { program: Command; requests: unknown[]; logs: string[] } {
+        const requests: unknown[] = [];
+        const logs: string[] = [];
+        const p = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+        registerVideo(p, {
+          createEstimator: async (opts) => {
+            requests.push(opts);
+            return estimator;
+          },
+          log: (line) => logs.push(line),
+        });
+        return { program: p, requests, logs };
+      }
+
+      it('writes one JSON line per frame and an overlay video', async () => {
+        const sub = 'cli-ok';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const out = join(dir, sub, 'poses.jsonl');
+        const render = join(dir, sub, 'overlay.mp4');
+        const estimator = fakeEstimator();
+        const { program: p, requests, logs } = program(estimator);
+        await p.parseAsync(['video', clip, '--preset', 'w32_512', '--weights', 'w.pth', '--scales', '1,0.5', '--no-flip',
+          '--out', out, '--render', render, '--track', '--every', '3', '--max-frames', '3'], { from: 'user' });
+        expect(requests).to.have.length(1);
+        expect(requests[0]).to.deep.include({ preset: 'w32_512', weights: 'w.pth', flipTest: false, scales: [1, 0.5] });
+        const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        expect(lines.map((l) => [l.frame, l.time])).to.deep.equal([[0, 0], [1, 0.3], [2, 0.6]]);
+        const first = (lines[0]!.people as Record<string, unknown>[])[0]!;
+        expect(Object.keys(first)).to.deep.equal(['id', 'score', 'keypoints', 'box']);
+        expect(first.id).to.equal(1);
+        const kps = first.keypoints as Record<string, unknown>[];
+        expect(kps).to.have.length(17);
+        expect(kps[0]).to.have.all.keys('name', 'x', 'y', 'score');
+        expect(kps[0]!.name).to.equal('nose');
+        expect(first.box).to.have.all.keys('xMin', 'yMin', 'xMax', 'yMax', 'width', 'height');
+        expect(probeStream(render)).to.deep.include({ frames: 3, rate: '10/3' });
+        expect(leftovers(sub).sort()).to.deep.equal(['overlay.mp4', 'poses.jsonl']);
+        expect(logs.join('\n')).to.match(/3 frames in .* decode [\d.]+, infer [\d.]+, track [\d.]+, encode [\d.]+/);
+        expect(estimator.disposed).to.equal(true);
+      });
+
+      it('BAD CALL - a corrupt input leaves neither output under its final name', async () => {
+        const sub = 'cli-bad';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const corrupt = join(dir, 'truncated.mp4');
+        writeFileSync(corrupt, readFileSync(long).subarray(0, 5000));
+        const { program: p } = program();
+        const err = await rejection(p.parseAsync(['video', corrupt, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
+          '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/truncated\.mp4: not a readable video/);
+        expect(leftovers(sub)).to.deep.equal([]);
+      });
+
+      it('BAD CALL - needs --weights, and valid numbers', async () => {
+        const err = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p'], { from: 'user' }));
+        expect(err).to.be.instanceOf(ConfigError);
+        expect(err.message).to.match(/--weights is required/);
+        const bad = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--every', '0'], { from: 'user' }));
+        expect(bad).to.be.instanceOf(CommanderError);
+        expect(bad.message).to.match(/--every <n>.*expected a positive integer, got 0/);
+      });
+    });
+  });
+}

@@ -4,6 +4,7 @@
  * people in image pixels.
  */
 import ndarray from 'ndarray';
+import type { Readable } from 'node:stream';
 import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { readImage } from './io/image.js';
@@ -13,6 +14,7 @@ import { createOnnxNetwork, resolveConfig, type ConfigChoice } from './model/loa
 import type { Weights } from './model/weights.js';
 import type { Network } from './backend/network.js';
 import type { ExecutionProvider } from './backend/onnx/session.js';
+import { processVideo, type ProcessVideoOptions, type VideoRun } from './video/process.js';
 import type { ImageInput, OutputTensor, Person, PoseEstimator } from './types.js';
 
 export type BackendName = 'onnxruntime';
@@ -58,6 +60,12 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   /** People in each image, best first. */
   estimatePoses(image: ImageInput): Promise<Person[]>;
   estimatePoses(images: ImageInput[]): Promise<Person[][]>;
+  /**
+   * Poses for every (sampled) frame of a video file or stream, decoded by ffmpeg, with
+   * optional tracking (stable `id`s), smoothing and an overlay video. Decoding stays a few
+   * frames ahead of inference at most.
+   */
+  processVideo(input: string | Readable, options?: ProcessVideoOptions): VideoRun;
 }
 
 function check(condition: boolean, field: string, allowed: string, value: unknown): void {
@@ -173,10 +181,12 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     return estimateOne(input);
   }
 
-  return {
+  const estimator: HigherHRNetEstimator = {
     keypoints,
     config,
     estimatePoses,
+    processVideo: (input, videoOptions = {}) => processVideo(estimator, input, { keypoints, ...videoOptions }),
     dispose: () => network.dispose(),
   };
+  return estimator;
 }

@@ -17,3 +17,7 @@ export { testScaleInputs, toNetworkInput, PreprocessError } from './preprocess/i
 export { drawPoses } from './render/overlay.js';
 export { ZOO, findEntry, ZooError } from './zoo/catalog.js';
 export { fetchWeights } from './zoo/download.js';
+export type { ProcessVideoOptions, VideoRun, FrameResult, VideoTimings } from './video/process.js';
+export { VideoError } from './video/decode.js';
+export { PoseTracker } from './tracking/tracker.js';
+export { OneEuroFilter } from './tracking/one-euro.js';

@@ -4,7 +4,9 @@ import { registerDemo } from './commands/demo.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerHeatmaps } from './commands/heatmaps.js';
 import { registerPredict } from './commands/predict.js';
+import { registerVideo } from './commands/video.js';
 import { registerWeights } from './commands/weights.js';
+import { createEstimator } from '../estimator.js';
 
 export function buildProgram(): Command {
   const program = new Command('higher-pose')
@@ -14,6 +16,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerExportOnnx(program);
   registerHeatmaps(program);
+  registerVideo(program, { createEstimator });
   registerWeights(program);
   return program;
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -138,3 +139,39 @@ async function expectRejection(promise: Promise<unknown>, type: new (...args: ne
   expect(err, `expected a ${type.name}`).to.be.instanceOf(type);
   expect((err as Error).message).to.match(message);
 }
+
+describe('estimator.processVideo with the bundled tiny model', function () {
+  const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;
+  let dir: string;
+  before(function () {
+    if (!hasFfmpeg) {
+      console.log('    skipped: ffmpeg is not installed (apt-get install ffmpeg)');
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-video-'));
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives every frame the same people as estimatePoses on that frame, with track ids', async () => {
+    const clip = join(dir, 'still.mp4');
+    // Three frames of the sample image, losslessly (so each frame decodes to the same pixels).
+    const made = spawnSync('ffmpeg', ['-v', 'error', '-loop', '1', '-i', DEMO_IMAGE(), '-frames:v', '3', '-r', '5', '-c:v', 'libx264rgb', '-qp', '0', '-pix_fmt', 'rgb24', clip]);
+    expect(made.status, made.stderr.toString()).to.equal(0);
+    const estimator = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, flipTest: false });
+    try {
+      const frames = [];
+      for await (const frame of estimator.processVideo(clip, { track: true })) frames.push(frame);
+      expect(frames.map((f) => [f.frame, f.time])).to.deep.equal([[0, 0], [1, 0.2], [2, 0.4]]);
+      const still = await estimator.estimatePoses(frames[0].image);
+      expect(frames[0].people.map((p) => p.keypoints)).to.deep.equal(still.map((p) => p.keypoints));
+      // A still scene: everyone keeps their id from frame to frame.
+      const ids = frames.map((f) => f.people.map((p) => p.id).sort((a, b) => a! - b!));
+      expect(ids[1]).to.deep.equal(ids[0]);
+      expect(ids[2]).to.deep.equal(ids[0]);
+    } finally {
+      await estimator.dispose();
+    }
+  });
+});

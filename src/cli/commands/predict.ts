@@ -8,7 +8,7 @@ import { expandImageArguments } from '../inputs.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
-import { writeFileAtomic } from '../../eval/benchmark.js';
+import { writeFileAtomic } from '../../io/atomic.js';
 import type { Person } from '../../types.js';
 
 export interface PredictOptions extends PoseCliOptions {

@@ -43,12 +43,17 @@ function parseDevice(value: string): 'cpu' | 'cuda' {
   return value;
 }
 
-/** `--config | --preset`, `--weights`, `--input-size`, `--device`, `--threads`. */
-export function addModelOptions(command: Command): Command {
+/** Which model: `--config | --preset` and `--weights`. */
+export function addModelSourceOptions(command: Command): Command {
   return command
     .option('--config <yaml>', 'official experiment configuration (YAML)')
     .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`)
-    .option('--weights <file>', 'checkpoint (.pth from the model zoo, see `higher-pose weights list`) or an ONNX export (.onnx)')
+    .option('--weights <file>', 'checkpoint (.pth from the model zoo, see `higher-pose weights list`) or an ONNX export (.onnx)');
+}
+
+/** The model and how to run it: adds `--input-size`, `--device`, `--threads`. */
+export function addModelOptions(command: Command): Command {
+  return addModelSourceOptions(command)
     .option('--input-size <n>', 'network input size (overrides the configuration)', parsePositiveInteger)
     .option('--device <device>', 'cpu, or cuda with the CUDA build of onnxruntime-node', parseDevice)
     .option('--threads <n>', 'ONNX Runtime threads per operator', parsePositiveInteger);

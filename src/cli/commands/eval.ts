@@ -1,0 +1,215 @@
+/**
+ * `higher-pose eval`: benchmark a model on COCO or CrowdPose annotations (resumable, progress
+ * on stderr), or score an existing results file with `--results`. The statistics table goes to
+ * the command's stdout writer; progress, timing and problems to its stderr writer.
+ */
+import { Writable } from 'node:stream';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { ConfigError, loadConfigFile, type DatasetKind } from '../../config/experiment.js';
+import { PRESET_NAMES, presetConfig } from '../../config/presets.js';
+import { EvalError } from '../../eval/errors.js';
+import { evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
+import type { Person } from '../../types.js';
+
+/** What `eval` asks of the estimator factory (everything the user chose on the command line). */
+export interface EvalEstimatorOptions {
+  config?: string;
+  preset?: string;
+  weights?: string;
+  /** Undefined: the configuration's `TEST.FLIP_TEST`. */
+  flip?: boolean;
+  /** Undefined: the configuration's `TEST.SCALE_FACTOR`. */
+  scales?: number[];
+  dataset: DatasetKind;
+}
+
+export interface EvalDeps {
+  createEstimate: (opts: EvalEstimatorOptions) => Promise<{ estimate: (path: string) => Promise<Person[]>; dispose(): Promise<void> }>;
+}
+
+interface EvalCliOptions {
+  images?: string;
+  annotations: string;
+  config?: string;
+  preset?: string;
+  weights?: string;
+  flip?: boolean;
+  scales?: number[];
+  out: string;
+  journal?: string;
+  results?: string;
+  limit?: number;
+  dataset?: DatasetKind;
+}
+
+function parseScales(value: string): number[] {
+  const scales = value.split(',').map((s) => Number(s.trim()));
+  if (scales.length === 0 || scales.some((s) => !Number.isFinite(s) || s <= 0)) {
+    throw new InvalidArgumentError('expected positive numbers separated by commas, e.g. 2,1,0.5');
+  }
+  return scales;
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+export function registerEval(program: Command, deps: EvalDeps): void {
+  program
+    .command('eval')
+    .description('benchmark a model on COCO / CrowdPose keypoint annotations, or score a results file')
+    .requiredOption('--annotations <file>', 'ground-truth annotation file (COCO format, e.g. person_keypoints_val2017.json)')
+    .option('--images <dir>', 'folder of the annotated images (not needed with --results)')
+    .addOption(new Option('--config <file>', 'experiment YAML of the model').conflicts('preset'))
+    .addOption(new Option('--preset <name>', 'built-in configuration').choices(PRESET_NAMES))
+    .option('--weights <file>', 'checkpoint to evaluate')
+    .option('--flip', 'flip test (default: as the configuration says)')
+    .option('--no-flip', 'no flip test')
+    .option('--scales <list>', 'test scales, e.g. 2,1,0.5 (default: as the configuration says)', parseScales)
+    .option('--out <file>', 'results file to write (COCO results format)', 'results.json')
+    .option('--journal <file>', 'resume journal (default: <out>.journal)')
+    .option('--results <file>', 'score this existing results file instead of running the model')
+    .option('--limit <n>', 'only the first N images (by id)', parseLimit)
+    .addOption(new Option('--dataset <kind>', 'evaluation (default: from --config/--preset, else coco)').choices(['coco', 'crowdpose']))
+    .action(async (options: EvalCliOptions, command: Command) => {
+      try {
+        await runEval(options, command, deps);
+      } catch (error) {
+        // Bad inputs are the user's to fix: print them plainly, without a stack trace.
+        if (error instanceof EvalError || error instanceof ConfigError) {
+          command.error(`error: ${error.message}`, { code: 'higher-pose.eval', exitCode: 1 });
+        }
+        throw error;
+      }
+    });
+}
+
+/** `--dataset`, else the dataset of the chosen configuration, else COCO. */
+function resolveDataset(options: EvalCliOptions): DatasetKind {
+  if (options.dataset) return options.dataset;
+  if (options.preset) return presetConfig(options.preset).dataset.kind;
+  if (options.config) return loadConfigFile(options.config).dataset.kind;
+  return 'coco';
+}
+
+async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps): Promise<void> {
+  const out = writers(command);
+  const dataset = resolveDataset(options);
+  if (options.results) {
+    out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, dataset))}\n`);
+    return;
+  }
+  if (!options.images) throw new EvalError('eval needs --images DIR (or --results FILE to score an existing results file)');
+  const estimatorOptions: EvalEstimatorOptions = {
+    config: options.config, preset: options.preset, weights: options.weights, flip: options.flip, scales: options.scales, dataset,
+  };
+  const journalPath = options.journal ?? `${options.out}.journal`;
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new EvalError('interrupted'));
+  const estimator = await deps.createEstimate(estimatorOptions);
+  const progress = new ProgressBar(out.stderr);
+  process.once('SIGINT', onSigint);
+  try {
+    const report = await runBenchmark({
+      imagesDir: options.images,
+      annotations: options.annotations,
+      estimate: (path) => estimator.estimate(path),
+      journalPath,
+      outPath: options.out,
+      dataset,
+      limit: options.limit,
+      settings: estimatorOptions,
+      signal: controller.signal,
+      onProgress: (p) => progress.update(p),
+    });
+    progress.stop();
+    out.stdout(`${formatStatsTable(report.stats)}\n`);
+    out.stderr(summary(report));
+  } catch (error) {
+    progress.stop();
+    if (!controller.signal.aborted) throw error;
+    out.stderr(`Interrupted. Finished images are kept in ${journalPath}; run the same command again to resume.\n`);
+    process.exitCode = 130;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await estimator.dispose();
+  }
+}
+
+function writers(command: Command): { stdout: (s: string) => void; stderr: (s: string) => void } {
+  const config = command.configureOutput();
+  return {
+    stdout: config.writeOut ?? ((s) => process.stdout.write(s)),
+    stderr: config.writeErr ?? ((s) => process.stderr.write(s)),
+  };
+}
+
+function summary(r: BenchmarkReport): string {
+  const lines = [
+    `${r.dataset}: ${r.images} images (${r.estimated} estimated, ${r.resumed} resumed), ${r.people} people -> ${r.resultsPath}`,
+    `time: ${r.totalSeconds.toFixed(1)} s, ${r.meanImageMs.toFixed(1)} ms per image`,
+  ];
+  for (const [what, list] of [['missing', r.missing], ['failed', r.failed]] as const) {
+    if (list.length === 0) continue;
+    lines.push(`${what}: ${list.length} image(s), scored as finding nobody`);
+    lines.push(...list.slice(0, 10).map((p) => `  ${p.file} (id ${p.imageId}): ${p.error}`));
+    if (list.length > 10) lines.push(`  … and ${list.length - 10} more`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * cli-progress bar: redrawn in place on a terminal, printed as a line every 10 s otherwise
+ * (CI logs). Started on the first finished image, when the number resumed is known.
+ */
+class ProgressBar {
+  private bar?: cliProgress.SingleBar;
+  private readonly started = performance.now();
+
+  constructor(private readonly write: (s: string) => void) {}
+
+  update(p: BenchmarkProgress): void {
+    const seconds = (performance.now() - this.started) / 1000;
+    const rate = (p.done - p.resumed) / seconds;
+    const payload = { rate: rate.toFixed(2), eta: formatSeconds((p.total - p.done) / rate) };
+    if (!this.bar) {
+      this.bar = new cliProgress.SingleBar({
+        format: 'eval |{bar}| {value}/{total} images | {rate} images/s | ETA {eta}',
+        stream: this.stream(),
+        noTTYOutput: true,
+        notTTYSchedule: 10_000,
+        gracefulExit: false,
+        hideCursor: true,
+      }, cliProgress.Presets.shades_classic);
+      this.bar.start(p.total, p.done, payload);
+    } else {
+      this.bar.update(p.done, payload);
+    }
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+
+  /** process.stderr when it is a terminal; otherwise the command's stderr writer, as lines. */
+  private stream(): NodeJS.WritableStream {
+    if (process.stderr.isTTY) return process.stderr;
+    const write = this.write;
+    return new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        write(chunk.toString());
+        callback();
+      },
+    });
+  }
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const whole = Math.round(s);
+  return whole >= 60 ? `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s` : `${whole}s`;
+}

@@ -1,6 +1,7 @@
 /** The `higher-pose` command line. */
 import { Command } from 'commander';
 import { registerDemo } from './commands/demo.js';
+import { registerEval } from './commands/eval.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerHeatmaps } from './commands/heatmaps.js';
 import { registerPredict } from './commands/predict.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerExportOnnx(program);
   registerHeatmaps(program);
   registerVideo(program, { createEstimator });
+  registerEval(program, { createEstimator });
   registerWeights(program);
   return program;
 }

@@ -4,38 +4,24 @@
  * the command's stdout writer; progress, timing and problems to its stderr writer.
  */
 import { Writable } from 'node:stream';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfigFile, type DatasetKind } from '../../config/experiment.js';
-import { PRESET_NAMES, presetConfig } from '../../config/presets.js';
+import { presetConfig } from '../../config/presets.js';
 import { EvalError } from '../../eval/errors.js';
 import { evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
-import type { Person } from '../../types.js';
-
-/** What `eval` asks of the estimator factory (everything the user chose on the command line). */
-export interface EvalEstimatorOptions {
-  config?: string;
-  preset?: string;
-  weights?: string;
-  /** Undefined: the configuration's `TEST.FLIP_TEST`. */
-  flip?: boolean;
-  /** Undefined: the configuration's `TEST.SCALE_FACTOR`. */
-  scales?: number[];
-  dataset: DatasetKind;
-}
+import type { PoseEstimator } from '../../types.js';
+import type { EstimatorOptions } from '../../estimator.js';
+import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { parsePositiveInteger } from '../options.js';
 
 export interface EvalDeps {
-  createEstimate: (opts: EvalEstimatorOptions) => Promise<{ estimate: (path: string) => Promise<Person[]>; dispose(): Promise<void> }>;
+  createEstimator: (options: EstimatorOptions) => Promise<Pick<PoseEstimator, 'estimatePoses' | 'dispose'>>;
 }
 
-interface EvalCliOptions {
+interface EvalCliOptions extends PoseCliOptions {
   images?: string;
   annotations: string;
-  config?: string;
-  preset?: string;
-  weights?: string;
-  flip?: boolean;
-  scales?: number[];
   out: string;
   journal?: string;
   results?: string;
@@ -43,36 +29,15 @@ interface EvalCliOptions {
   dataset?: DatasetKind;
 }
 
-function parseScales(value: string): number[] {
-  const scales = value.split(',').map((s) => Number(s.trim()));
-  if (scales.length === 0 || scales.some((s) => !Number.isFinite(s) || s <= 0)) {
-    throw new InvalidArgumentError('expected positive numbers separated by commas, e.g. 2,1,0.5');
-  }
-  return scales;
-}
-
-function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
 export function registerEval(program: Command, deps: EvalDeps): void {
-  program
-    .command('eval')
+  addPoseOptions(program.command('eval'))
     .description('benchmark a model on COCO / CrowdPose keypoint annotations, or score a results file')
     .requiredOption('--annotations <file>', 'ground-truth annotation file (COCO format, e.g. person_keypoints_val2017.json)')
     .option('--images <dir>', 'folder of the annotated images (not needed with --results)')
-    .addOption(new Option('--config <file>', 'experiment YAML of the model').conflicts('preset'))
-    .addOption(new Option('--preset <name>', 'built-in configuration').choices(PRESET_NAMES))
-    .option('--weights <file>', 'checkpoint to evaluate')
-    .option('--flip', 'flip test (default: as the configuration says)')
-    .option('--no-flip', 'no flip test')
-    .option('--scales <list>', 'test scales, e.g. 2,1,0.5 (default: as the configuration says)', parseScales)
     .option('--out <file>', 'results file to write (COCO results format)', 'results.json')
     .option('--journal <file>', 'resume journal (default: <out>.journal)')
     .option('--results <file>', 'score this existing results file instead of running the model')
-    .option('--limit <n>', 'only the first N images (by id)', parseLimit)
+    .option('--limit <n>', 'only the first N images (by id)', parsePositiveInteger)
     .addOption(new Option('--dataset <kind>', 'evaluation (default: from --config/--preset, else coco)').choices(['coco', 'crowdpose']))
     .action(async (options: EvalCliOptions, command: Command) => {
       try {
@@ -103,25 +68,24 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     return;
   }
   if (!options.images) throw new EvalError('eval needs --images DIR (or --results FILE to score an existing results file)');
-  const estimatorOptions: EvalEstimatorOptions = {
-    config: options.config, preset: options.preset, weights: options.weights, flip: options.flip, scales: options.scales, dataset,
-  };
+  // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
+  const estimatorSettings = estimatorOptions(options, { exifOrientation: false });
   const journalPath = options.journal ?? `${options.out}.journal`;
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalError('interrupted'));
-  const estimator = await deps.createEstimate(estimatorOptions);
+  const estimator = await deps.createEstimator(estimatorSettings);
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
   try {
     const report = await runBenchmark({
       imagesDir: options.images,
       annotations: options.annotations,
-      estimate: (path) => estimator.estimate(path),
+      estimate: (path) => estimator.estimatePoses(path),
       journalPath,
       outPath: options.out,
       dataset,
       limit: options.limit,
-      settings: estimatorOptions,
+      settings: estimatorSettings,
       signal: controller.signal,
       onProgress: (p) => progress.update(p),
     });
@@ -174,10 +138,11 @@ class ProgressBar {
   update(p: BenchmarkProgress): void {
     const seconds = (performance.now() - this.started) / 1000;
     const rate = (p.done - p.resumed) / seconds;
-    const payload = { rate: rate.toFixed(2), eta: formatSeconds((p.total - p.done) / rate) };
+    // Own rate and ETA: cli-progress's would count the resumed images as done in no time.
+    const payload = { imagesPerSecond: rate.toFixed(2), timeLeft: formatSeconds((p.total - p.done) / rate) };
     if (!this.bar) {
       this.bar = new cliProgress.SingleBar({
-        format: 'eval |{bar}| {value}/{total} images | {rate} images/s | ETA {eta}',
+        format: 'eval |{bar}| {value}/{total} images | {imagesPerSecond} images/s | ETA {timeLeft}',
         stream: this.stream(),
         noTTYOutput: true,
         notTTYSchedule: 10_000,

@@ -1,12 +1,12 @@
 /** `higher-pose export-tfjs`: compile a checkpoint to a TensorFlow.js graph model for the browser. */
 import type { Command } from 'commander';
-import { addModelOptions, type ModelCliOptions } from '../options.js';
+import { addModelSourceOptions, type ModelCliOptions } from '../options.js';
 import { isOnnxFile, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { exportTfjsModel } from '../../backend/tfjs/export.js';
 
 export function registerExportTfjs(program: Command): void {
-  addModelOptions(program.command('export-tfjs'))
+  addModelSourceOptions(program.command('export-tfjs'))
     .description('compile a checkpoint to a TensorFlow.js graph model (model.json + 4 MB weight shards) for tf.loadGraphModel')
     .requiredOption('--out <dir>', 'folder to write model.json and the weight shards to (replaced if it holds an earlier export)')
     .action((options: ModelCliOptions & { out: string }) => {

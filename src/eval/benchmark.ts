@@ -1,0 +1,206 @@
+/**
+ * The benchmark runner behind `higher-pose eval`: runs an estimate function over every image
+ * of an annotation file, writes the people found as a COCO results file (as HigherHRNet's
+ * `dataset.evaluate` writes them) and scores it. It knows nothing about the network, so it can
+ * be driven by a fake estimator in tests. Runs are resumable through a journal.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DatasetKind } from '../config/experiment.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { Person } from '../types.js';
+import { evaluateCoco, type CocoStats, type EvaluateOptions } from './coco.js';
+import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
+import { loadGroundTruth, loadResults, parseResults, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
+import { EvalError } from './errors.js';
+import { Journal, type JournalEntry } from './journal.js';
+
+export type EvalStats = CocoStats | CrowdPoseStats;
+
+/** Both datasets label people as category 1, the id HigherHRNet writes. */
+const PERSON_CATEGORY_ID = 1;
+
+export interface BenchmarkProgress {
+  /** Images finished, including those taken from the journal. */
+  done: number;
+  total: number;
+  /** Images taken from the journal of an earlier run. */
+  resumed: number;
+  imageId: number;
+  status: JournalEntry['status'];
+}
+
+export interface BenchmarkOptions {
+  /** Folder holding the images named by the annotation file's `file_name`. */
+  imagesDir: string;
+  /** Ground-truth annotation file (COCO format). */
+  annotations: string;
+  /** People in one image, keypoints in image pixels. A throw is recorded for that image, not fatal. */
+  estimate: (imagePath: string, imageId: number) => Promise<Person[]>;
+  /** Resume journal; an interrupted run restarted with the same journal skips finished images. */
+  journalPath: string;
+  /** Results file (COCO results format), written atomically at the end. */
+  outPath: string;
+  /** @defaultValue 'coco' */
+  dataset?: DatasetKind;
+  /** Only the first `limit` images (by id); the evaluation is then restricted to them. */
+  limit?: number;
+  /** The estimator's settings (any JSON): a journal written under other settings is refused. */
+  settings?: unknown;
+  /** Stops the run before the next image; the journal keeps what was done. */
+  signal?: AbortSignal;
+  onProgress?: (progress: BenchmarkProgress) => void;
+}
+
+export interface ImageProblem {
+  imageId: number;
+  file: string;
+  error: string;
+}
+
+export interface BenchmarkReport {
+  dataset: DatasetKind;
+  stats: EvalStats;
+  /** Images evaluated. */
+  images: number;
+  /** Images estimated by this run. */
+  estimated: number;
+  /** Images taken from the journal of an interrupted run. */
+  resumed: number;
+  /** People written to the results file. */
+  people: number;
+  /** Image files that do not exist. */
+  missing: ImageProblem[];
+  /** Images whose estimate threw (unreadable or corrupt files, typically). */
+  failed: ImageProblem[];
+  /** Wall time of this run. */
+  totalSeconds: number;
+  /** Mean wall time of one estimate call, over every estimated image including resumed ones. */
+  meanImageMs: number;
+  resultsPath: string;
+}
+
+/** Scores validated results with the dataset's official evaluation. */
+export function evaluateKeypoints(dataset: DatasetKind, gt: GroundTruth, results: readonly KeypointResult[], options?: EvaluateOptions): EvalStats {
+  return dataset === 'coco' ? evaluateCoco(gt, results, options) : evaluateCrowdPose(gt, results, options);
+}
+
+/** `--results` mode: scores an existing results file. */
+export function evaluateResultsFile(resultsPath: string, annotationsPath: string, dataset: DatasetKind = 'coco'): EvalStats {
+  const gt = loadGroundTruth(annotationsPath, dataset);
+  return evaluateKeypoints(dataset, gt, loadResults(resultsPath, gt));
+}
+
+/**
+ * One person as a results entry, as HigherHRNet writes it: `[x, y, joint score]` per joint,
+ * and the person score (mean joint score) as `score`.
+ */
+export function personToResult(person: Person, imageId: number, joints: number): KeypointResult {
+  if (person.keypoints.length !== joints) {
+    throw new EvalError(`estimate returned a person with ${person.keypoints.length} keypoints for image ${imageId}; the dataset has ${joints} joints`);
+  }
+  const keypoints = person.keypoints.flatMap((k) => [k.x, k.y, k.score]);
+  const bad = [...keypoints, person.score].find((v) => !Number.isFinite(v));
+  if (bad !== undefined) throw new EvalError(`estimate returned a person with a non-finite value (${bad}) for image ${imageId}`);
+  return { image_id: imageId, category_id: PERSON_CATEGORY_ID, keypoints, score: person.score };
+}
+
+/** Results as JSON text, one person per line: stable bytes for identical runs. */
+export function formatResultsJson(results: readonly KeypointResult[]): string {
+  return results.length === 0 ? '[]\n' : `[\n${results.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`;
+}
+
+async function estimateImage(opts: BenchmarkOptions, image: GtImage, joints: number): Promise<JournalEntry> {
+  const path = join(opts.imagesDir, image.fileName);
+  if (!existsSync(path)) return { imageId: image.id, status: 'missing', error: `${path} does not exist` };
+  const start = performance.now();
+  let people: Person[];
+  try {
+    people = await opts.estimate(path, image.id);
+  } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    return { imageId: image.id, status: 'failed', error: err instanceof Error ? err.message : String(err) };
+  }
+  const ms = performance.now() - start;
+  // Malformed people are a bug of the estimator or a wrong dataset, not a bad image: fatal.
+  return { imageId: image.id, status: 'ok', ms, results: people.map((p) => personToResult(p, image.id, joints)) };
+}
+
+function selectImages(gt: GroundTruth, limit?: number): GtImage[] {
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+    throw new EvalError(`limit must be a positive integer, got ${limit}`);
+  }
+  return [...gt.images].sort((a, b) => a.id - b.id).slice(0, limit);
+}
+
+function problems(images: GtImage[], entries: Map<number, JournalEntry>, status: 'missing' | 'failed'): ImageProblem[] {
+  return images.flatMap((im) => {
+    const e = entries.get(im.id);
+    return e?.status === status ? [{ imageId: im.id, file: im.fileName, error: e.error }] : [];
+  });
+}
+
+/**
+ * Runs `estimate` over every image the annotation file lists, in id order, skipping those a
+ * previous run's journal holds results for; then writes the results file and scores it.
+ */
+export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkReport> {
+  const started = performance.now();
+  const dataset = opts.dataset ?? 'coco';
+  const gt = loadGroundTruth(opts.annotations, dataset);
+  const images = selectImages(gt, opts.limit);
+  const annotationsSha256 = createHash('sha256').update(readFileSync(opts.annotations)).digest('hex');
+  const { journal, entries } = await Journal.open(opts.journalPath, { annotationsSha256, dataset, settings: opts.settings ?? null });
+  // Failed and missing images are tried again: the file may have been fixed since.
+  const isDone = (id: number) => entries.get(id)?.status === 'ok';
+  const resumed = images.filter((im) => isDone(im.id)).length;
+  let done = resumed;
+  try {
+    for (const image of images) {
+      if (isDone(image.id)) continue;
+      opts.signal?.throwIfAborted();
+      const entry = await estimateImage(opts, image, gt.numJoints);
+      await journal.append(entry);
+      entries.set(image.id, entry);
+      opts.onProgress?.({ done: ++done, total: images.length, resumed, imageId: image.id, status: entry.status });
+    }
+  } finally {
+    await journal.close();
+  }
+  const finished = images.map((im) => entries.get(im.id)!);
+  const results = parseResults(finished.flatMap((e) => (e.status === 'ok' ? e.results : [])), opts.journalPath, gt);
+  await writeFileAtomic(opts.outPath, formatResultsJson(results));
+  await journal.remove();
+  const timed = finished.flatMap((e) => (e.status === 'ok' ? [e.ms] : []));
+  return {
+    dataset,
+    stats: evaluateKeypoints(dataset, gt, results, { imageIds: images.map((im) => im.id) }),
+    images: images.length,
+    estimated: images.length - resumed,
+    resumed,
+    people: results.length,
+    missing: problems(images, entries, 'missing'),
+    failed: problems(images, entries, 'failed'),
+    totalSeconds: (performance.now() - started) / 1000,
+    meanImageMs: timed.length ? timed.reduce((a, b) => a + b, 0) / timed.length : 0,
+    resultsPath: opts.outPath,
+  };
+}
+
+/** Paper column labels: 'AP .5' → 'AP50', 'AP (M)' → 'APM'. */
+function paperLabel(name: string): string {
+  return name.replace(' .5', '50').replace(' .75', '75').replace(/ \((\w)\)/, '$1');
+}
+
+/** The statistics as a table in the paper's layout (percent, one decimal; '-' where undefined). */
+export function formatStatsTable(stats: EvalStats): string {
+  const columns = Object.entries(stats).map(([name, value]) => {
+    const cell = value === -1 ? '-' : (value * 100).toFixed(1);
+    const label = paperLabel(name);
+    const width = Math.max(label.length, cell.length);
+    return { label: label.padStart(width), cell: cell.padStart(width), rule: '-'.repeat(width) };
+  });
+  const row = (key: 'label' | 'cell' | 'rule') => `| ${columns.map((c) => c[key]).join(' | ')} |`;
+  return [row('label'), row('rule'), row('cell')].join('\n');
+}

@@ -1,0 +1,221 @@
+/**
+ * Loading and validating the two JSON inputs of a keypoint evaluation: the ground truth (COCO
+ * annotation format, as `person_keypoints_val2017.json` or `crowdpose_val.json`) and a results
+ * file (COCO results format). Everything the evaluation reads is checked here, so a bad file
+ * fails with an error naming the file and the field instead of a wrong number later.
+ */
+import { readFileSync } from 'node:fs';
+import type { DatasetKind } from '../config/experiment.js';
+import { keypointDefinition } from '../datasets.js';
+import { EvalError } from './errors.js';
+
+export interface GtImage {
+  id: number;
+  fileName: string;
+  /** CrowdPose only: the image's crowd index, which decides its easy/medium/hard split. */
+  crowdIndex?: number;
+}
+
+export interface GtAnnotation {
+  id: number;
+  imageId: number;
+  categoryId: number;
+  /** `[x, y, v] * J`, v > 0 for labelled joints. */
+  keypoints: number[];
+  numKeypoints: number;
+  iscrowd: boolean;
+  /** Segmentation area; required by COCO (OKS scale and area ranges), absent in CrowdPose. */
+  area?: number;
+  /** `[x, y, width, height]`. */
+  bbox: [number, number, number, number];
+}
+
+export interface GroundTruth {
+  /** Where it was read from, for error messages. */
+  source: string;
+  dataset: DatasetKind;
+  numJoints: number;
+  images: GtImage[];
+  annotations: GtAnnotation[];
+  /** Category ids, ascending (the reference evaluates every category of the file). */
+  categoryIds: number[];
+}
+
+/** One entry of a COCO keypoint results file. */
+export interface KeypointResult {
+  image_id: number;
+  category_id: number;
+  /** `[x, y, score] * J` in image pixels. */
+  keypoints: number[];
+  score: number;
+  /** Optional `[x, y, w, h]`; when the first result has one, the reference takes areas from it. */
+  bbox?: number[];
+}
+
+type Json = Record<string, unknown>;
+
+/** Checks one JSON document, building error messages as `source: path message`. */
+class Checker {
+  constructor(readonly source: string) {}
+
+  fail(path: string, message: string): never {
+    throw new EvalError(`${this.source}: ${path} ${message}`);
+  }
+
+  object(v: unknown, path: string): Json {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) this.fail(path, `must be an object, got ${describe(v)}`);
+    return v as Json;
+  }
+
+  array(v: unknown, path: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(path, `must be an array, got ${describe(v)}`);
+    return v;
+  }
+
+  number(v: unknown, path: string): number {
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(path, `must be a finite number, got ${describe(v)}`);
+    return v;
+  }
+
+  integer(v: unknown, path: string): number {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(path, `must be an integer, got ${describe(v)}`);
+    return v;
+  }
+
+  numbers(v: unknown, path: string, length: number, what: string): number[] {
+    const values = this.array(v, path);
+    if (values.length !== length) this.fail(path, `has ${values.length} values, expected ${length} (${what})`);
+    return values.map((x, i) => this.number(x, `${path}[${i}]`));
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'number') return String(v); // JSON.stringify would print NaN as null
+  if (v === undefined) return 'nothing';
+  const text = JSON.stringify(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+function jointsText(dataset: DatasetKind, joints: number): string {
+  return `${joints} joints x 3 for ${dataset}`;
+}
+
+/** Reads and parses a JSON file; unreadable or malformed files are EvalErrors naming the path. */
+export function readJsonFile(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new EvalError(`Cannot read ${what} ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new EvalError(`${path}: ${what} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function parseImage(c: Checker, v: unknown, path: string, dataset: DatasetKind): GtImage {
+  const o = c.object(v, path);
+  const image: GtImage = { id: c.integer(o.id, `${path}.id`), fileName: '' };
+  if (typeof o.file_name !== 'string') c.fail(`${path}.file_name`, `must be a string, got ${describe(o.file_name)}`);
+  image.fileName = o.file_name;
+  if (dataset === 'crowdpose') {
+    if (o.crowdIndex === undefined) c.fail(`${path}.crowdIndex`, 'is missing: the CrowdPose evaluation needs each image\'s crowd index (is this a CrowdPose annotation file?)');
+    image.crowdIndex = c.number(o.crowdIndex, `${path}.crowdIndex`);
+  }
+  return image;
+}
+
+function parseAnnotation(c: Checker, v: unknown, path: string, dataset: DatasetKind, joints: number): GtAnnotation {
+  const o = c.object(v, path);
+  const iscrowd = o.iscrowd;
+  if (iscrowd !== 0 && iscrowd !== 1 && typeof iscrowd !== 'boolean') {
+    c.fail(`${path}.iscrowd`, `must be 0 or 1, got ${describe(iscrowd)}`);
+  }
+  const [x, y, w, h] = c.numbers(o.bbox, `${path}.bbox`, 4, 'x, y, width, height');
+  const ann: GtAnnotation = {
+    id: c.integer(o.id, `${path}.id`),
+    imageId: c.integer(o.image_id, `${path}.image_id`),
+    categoryId: c.integer(o.category_id, `${path}.category_id`),
+    keypoints: c.numbers(o.keypoints, `${path}.keypoints`, joints * 3, jointsText(dataset, joints)),
+    numKeypoints: c.integer(o.num_keypoints, `${path}.num_keypoints`),
+    iscrowd: Boolean(iscrowd),
+    bbox: [x!, y!, w!, h!],
+  };
+  // COCO scales OKS by the segmentation area; CrowdPose derives its scale from the box.
+  if (dataset === 'coco') ann.area = c.number(o.area, `${path}.area`);
+  return ann;
+}
+
+function uniqueIds(c: Checker, ids: number[], path: string): Set<number> {
+  const seen = new Set<number>();
+  ids.forEach((id, i) => {
+    if (seen.has(id)) c.fail(`${path}[${i}].id`, `${id} is a duplicate`);
+    seen.add(id);
+  });
+  return seen;
+}
+
+/**
+ * Validates a ground-truth document. Every annotation needs the fields the official
+ * evaluation reads (`keypoints` with 3·J values, `num_keypoints`, `iscrowd`, `bbox`, and for
+ * COCO `area`); CrowdPose images need `crowdIndex`.
+ */
+export function parseGroundTruth(doc: unknown, source: string, dataset: DatasetKind): GroundTruth {
+  const c = new Checker(source);
+  const joints = keypointDefinition(dataset).sigmas.length;
+  const root = c.object(doc, 'ground truth');
+  const images = c.array(root.images, 'images').map((v, i) => parseImage(c, v, `images[${i}]`, dataset));
+  const categories = c.array(root.categories, 'categories').map((v, i) => c.integer(c.object(v, `categories[${i}]`).id, `categories[${i}].id`));
+  const annotations = c.array(root.annotations, 'annotations').map((v, i) => parseAnnotation(c, v, `annotations[${i}]`, dataset, joints));
+  const imageIds = uniqueIds(c, images.map((im) => im.id), 'images');
+  const categoryIds = uniqueIds(c, categories, 'categories');
+  uniqueIds(c, annotations.map((a) => a.id), 'annotations');
+  annotations.forEach((a, i) => {
+    if (!imageIds.has(a.imageId)) c.fail(`annotations[${i}].image_id`, `${a.imageId} is not in images`);
+    if (!categoryIds.has(a.categoryId)) c.fail(`annotations[${i}].category_id`, `${a.categoryId} is not in categories`);
+  });
+  return { source, dataset, numJoints: joints, images, annotations, categoryIds: [...categoryIds].sort((a, b) => a - b) };
+}
+
+/** Reads and validates a ground-truth annotation file. */
+export function loadGroundTruth(path: string, dataset: DatasetKind): GroundTruth {
+  return parseGroundTruth(readJsonFile(path, 'annotation file'), path, dataset);
+}
+
+function parseResult(c: Checker, v: unknown, path: string, gt: GroundTruth, images: Set<number>, cats: Set<number>): KeypointResult {
+  const o = c.object(v, path);
+  const result: KeypointResult = {
+    image_id: c.integer(o.image_id, `${path}.image_id`),
+    category_id: c.integer(o.category_id, `${path}.category_id`),
+    keypoints: c.numbers(o.keypoints, `${path}.keypoints`, gt.numJoints * 3, jointsText(gt.dataset, gt.numJoints)),
+    score: c.number(o.score, `${path}.score`),
+  };
+  if (!images.has(result.image_id)) c.fail(`${path}.image_id`, `${result.image_id} is not an image of ${gt.source}`);
+  if (!cats.has(result.category_id)) c.fail(`${path}.category_id`, `${result.category_id} is not a category of ${gt.source}`);
+  if (o.bbox !== undefined) result.bbox = c.numbers(o.bbox, `${path}.bbox`, 4, 'x, y, width, height');
+  return result;
+}
+
+/**
+ * Validates results against the ground truth they will be scored on: known image and
+ * category ids (the reference refuses results for images outside the ground truth), J
+ * keypoints, finite numbers. Returns checked copies.
+ */
+export function parseResults(doc: unknown, source: string, gt: GroundTruth): KeypointResult[] {
+  const c = new Checker(source);
+  const images = new Set(gt.images.map((im) => im.id));
+  const cats = new Set(gt.categoryIds);
+  const results = c.array(doc, 'results').map((v, i) => parseResult(c, v, `results[${i}]`, gt, images, cats));
+  // The reference decides from the first result whether areas come from boxes or keypoints.
+  if (results[0]?.bbox !== undefined) {
+    results.forEach((r, i) => r.bbox ?? c.fail(`results[${i}].bbox`, 'is missing (results[0] has a bbox, so every result needs one)'));
+  }
+  return results;
+}
+
+/** Reads and validates a COCO results file against the ground truth. */
+export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
+  return parseResults(readJsonFile(path, 'results file'), path, gt);
+}

@@ -1,0 +1,297 @@
+import { expect } from 'chai';
+import { Command, CommanderError } from 'commander';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { registerEval } from '../src/cli/commands/eval.js';
+import type { EstimatorOptions } from '../src/estimator.js';
+import { evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkOptions, type BenchmarkProgress } from '../src/eval/benchmark.js';
+import { COCO_STAT_NAMES, type CocoStats } from '../src/eval/coco.js';
+import { loadGroundTruth, loadResults, type GroundTruth } from '../src/eval/data.js';
+import { EvalError } from '../src/eval/errors.js';
+import { COCO_KEYPOINTS } from '../src/datasets.js';
+import type { Person } from '../src/types.js';
+import { cocoRoot, describeFixtures } from './helpers/fixtures.js';
+
+/** The error a promise rejects with (fails the test when it resolves). */
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Asserts that `promise` rejects with `type` and a message matching `message`. */
+async function expectRejects(promise: Promise<unknown>, type: new (...args: never[]) => Error, message: string | RegExp): Promise<void> {
+  const error = await rejection(promise);
+  expect(error).to.be.instanceOf(type);
+  if (typeof message === 'string') expect(error.message).to.equal(message);
+  else expect(error.message).to.match(message);
+}
+
+/** The ground-truth people that count, as an estimator would return them (joint score 1 where labelled). */
+function groundTruthPeople(gt: GroundTruth, imageId: number): Person[] {
+  return gt.annotations
+    .filter((a) => a.imageId === imageId && !a.iscrowd && a.numKeypoints > 0)
+    .map((a) => {
+      const keypoints = COCO_KEYPOINTS.names.map((name, j) => ({ name, x: a.keypoints[3 * j]!, y: a.keypoints[3 * j + 1]!, score: a.keypoints[3 * j + 2]! > 0 ? 1 : 0 }));
+      const [x, y, width, height] = a.bbox;
+      return { score: 1, keypoints, box: { xMin: x, yMin: y, xMax: x + width, yMax: y + height, width, height } };
+    });
+}
+
+/** A fake estimator over `gt` that counts its calls per image and can stop the run after `abortAfter` images. */
+function fakeEstimator(gt: GroundTruth, abortAfter?: { count: number; controller: AbortController }) {
+  const calls: number[] = [];
+  const estimate = async (_path: string, imageId: number): Promise<Person[]> => {
+    calls.push(imageId);
+    if (abortAfter && calls.length === abortAfter.count) abortAfter.controller.abort();
+    return groundTruthPeople(gt, imageId);
+  };
+  return { calls, estimate };
+}
+
+function personKeypoints(x: number, y: number): number[] {
+  return Array.from({ length: 17 }, (_, j) => [x + (j % 5) * 10, y + j * 10, 2]).flat();
+}
+
+/** Three images 1..3; image files are created for 1 and 2 only. */
+function syntheticSetup(dir: string): string {
+  const annotations = join(dir, 'gt.json');
+  writeFileSync(annotations, JSON.stringify({
+    images: [3, 1, 2].map((id) => ({ id, file_name: `${id}.jpg` })),
+    categories: [{ id: 1, name: 'person' }],
+    annotations: [1, 2, 3].map((id) => ({
+      id: 100 + id, image_id: id, category_id: 1, iscrowd: 0, num_keypoints: 17, area: 8000, bbox: [10 * id, 10, 50, 170], keypoints: personKeypoints(10 * id, 10),
+    })),
+  }));
+  mkdirImages(dir, ['1.jpg', '2.jpg']);
+  return annotations;
+}
+
+function mkdirImages(dir: string, names: string[]): void {
+  for (const name of names) writeFileSync(join(dir, name), 'not really a jpeg');
+}
+
+describe('benchmark runner', () => {
+  let dir: string;
+  let annotations: string;
+  let gt: GroundTruth;
+  const options = (extra: Partial<BenchmarkOptions> = {}): BenchmarkOptions => ({
+    imagesDir: dir,
+    annotations,
+    estimate: fakeEstimator(gt).estimate,
+    journalPath: join(dir, 'out', 'results.json.journal'),
+    outPath: join(dir, 'out', 'results.json'),
+    ...extra,
+  });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-bench-'));
+    annotations = syntheticSetup(dir);
+    gt = loadGroundTruth(annotations, 'coco');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('estimates every image in id order, writes the results and records missing and failing images', async () => {
+    const seen: number[] = [];
+    const report = await runBenchmark(options({
+      estimate: async (path, imageId) => {
+        seen.push(imageId);
+        if (imageId === 2) throw new Error('corrupt JPEG');
+        expect(path).to.equal(join(dir, `${imageId}.jpg`));
+        return groundTruthPeople(gt, imageId);
+      },
+    }));
+    expect(seen).to.deep.equal([1, 2]);
+    expect(report.missing).to.deep.equal([{ imageId: 3, file: '3.jpg', error: `${join(dir, '3.jpg')} does not exist` }]);
+    expect(report.failed).to.deep.equal([{ imageId: 2, file: '2.jpg', error: 'corrupt JPEG' }]);
+    expect(report).to.include({ images: 3, estimated: 3, resumed: 0, people: 1 });
+    expect((report.stats as CocoStats).AR).to.be.closeTo(1 / 3, 1e-12); // one person of three found
+    const written = loadResults(report.resultsPath, gt);
+    expect(written).to.have.length(1);
+    expect(written[0]).to.include({ image_id: 1, category_id: 1, score: 1 });
+    expect(written[0]!.keypoints.slice(0, 3)).to.deep.equal([10, 10, 1]);
+    expect(existsSync(options().journalPath)).to.equal(false);
+  });
+
+  it('resumes an interrupted run without redoing finished images, giving the same bytes', async () => {
+    mkdirImages(dir, ['3.jpg']);
+    await runBenchmark(options({ outPath: join(dir, 'straight.json'), journalPath: join(dir, 'straight.journal') }));
+    const controller = new AbortController();
+    const first = fakeEstimator(gt, { count: 2, controller });
+    const interrupted = runBenchmark(options({ estimate: first.estimate, signal: controller.signal }));
+    await rejection(interrupted);
+    expect(first.calls).to.deep.equal([1, 2]);
+    const second = fakeEstimator(gt);
+    const report = await runBenchmark(options({ estimate: second.estimate }));
+    expect(second.calls).to.deep.equal([3]);
+    expect(report).to.include({ estimated: 1, resumed: 2 });
+    expect(readFileSync(options().outPath)).to.deep.equal(readFileSync(join(dir, 'straight.json')));
+  });
+
+  it('tries images that failed again when resuming', async () => {
+    const controller = new AbortController();
+    const first = fakeEstimator(gt);
+    const failing = async (path: string, imageId: number) => {
+      await first.estimate(path, imageId);
+      if (imageId === 2) throw new Error('disk hiccup');
+      return groundTruthPeople(gt, imageId);
+    };
+    // Stop once image 2's failure is in the journal.
+    const onProgress = (p: BenchmarkProgress) => p.imageId === 2 && controller.abort();
+    await rejection(runBenchmark(options({ estimate: failing, signal: controller.signal, onProgress })));
+    const second = fakeEstimator(gt);
+    const report = await runBenchmark(options({ estimate: second.estimate }));
+    expect(first.calls).to.deep.equal([1, 2]);
+    expect(second.calls).to.deep.equal([2]);
+    expect(report).to.include({ resumed: 1, estimated: 2, people: 2 });
+    expect(report.failed).to.deep.equal([]);
+  });
+
+  it('drops a journal line the previous run did not finish writing', async () => {
+    const controller = new AbortController();
+    const first = fakeEstimator(gt, { count: 1, controller });
+    await runBenchmark(options({ estimate: first.estimate, signal: controller.signal })).catch(() => undefined);
+    appendFileSync(options().journalPath, '{"imageId":2,"status":"ok","ms":1,"resu');
+    const second = fakeEstimator(gt);
+    await runBenchmark(options({ estimate: second.estimate }));
+    expect(second.calls).to.deep.equal([2]);
+  });
+
+  it('evaluates only the first images with --limit', async () => {
+    const report = await runBenchmark(options({ limit: 1 }));
+    expect(report.images).to.equal(1);
+    expect((report.stats as CocoStats).AP).to.be.closeTo(1, 1e-12);
+  });
+
+  it('scores a results file in --results mode', async () => {
+    const report = await runBenchmark(options());
+    expect(evaluateResultsFile(report.resultsPath, annotations, 'coco')).to.deep.equal(report.stats);
+  });
+
+  it('BAD CALL - a journal written for other settings', async () => {
+    const controller = new AbortController();
+    const first = fakeEstimator(gt, { count: 1, controller });
+    await runBenchmark(options({ estimate: first.estimate, signal: controller.signal, settings: { flip: true } })).catch(() => undefined);
+    await expectRejects(runBenchmark(options({ settings: { flip: false } })), EvalError, /results\.json\.journal is the journal of a different run/);
+  });
+
+  it('BAD CALL - an estimator returning the wrong number of keypoints', async () => {
+    const estimate = async () => [{ ...groundTruthPeople(gt, 1)[0]!, keypoints: groundTruthPeople(gt, 1)[0]!.keypoints.slice(0, 14) }];
+    await expectRejects(runBenchmark(options({ estimate })), EvalError, 'estimate returned a person with 14 keypoints for image 1; the dataset has 17 joints');
+  });
+
+  it('BAD CALL - an estimator returning NaN', async () => {
+    const estimate = async () => [{ ...groundTruthPeople(gt, 1)[0]!, score: NaN }];
+    await expectRejects(runBenchmark(options({ estimate })), EvalError, 'estimate returned a person with a non-finite value (NaN) for image 1');
+  });
+
+  it('BAD CALL - a limit that is not a positive integer', async () => {
+    await expectRejects(runBenchmark(options({ limit: 0 })), EvalError, 'limit must be a positive integer, got 0');
+  });
+
+  it('formats the statistics in the paper layout', () => {
+    const stats = Object.fromEntries(COCO_STAT_NAMES.map((n, i) => [n, i === 3 ? -1 : 0.671 - i / 100])) as CocoStats;
+    expect(formatStatsTable(stats).split('\n')).to.deep.equal([
+      '|   AP | AP50 | AP75 | APM |  APL |   AR | AR50 | AR75 |  ARM |  ARL |',
+      '| ---- | ---- | ---- | --- | ---- | ---- | ---- | ---- | ---- | ---- |',
+      '| 67.1 | 66.1 | 65.1 |   - | 63.1 | 62.1 | 61.1 | 60.1 | 59.1 | 58.1 |',
+    ]);
+  });
+});
+
+describeFixtures('benchmark on coco-mini', 'coco', () => {
+  const annotations = join(cocoRoot(), 'annotations', 'person_keypoints_val2017.json');
+  const imagesDir = join(cocoRoot(), 'val2017');
+  if (!existsSync(annotations)) {
+    it(`skipped: coco-mini not found at ${annotations} (set HIGHER_POSE_COCO)`);
+    return;
+  }
+  const gt = loadGroundTruth(annotations, 'coco');
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-coco-mini-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (name: string, extra: Partial<BenchmarkOptions>) =>
+    runBenchmark({ imagesDir, annotations, estimate: fakeEstimator(gt).estimate, journalPath: join(dir, `${name}.journal`), outPath: join(dir, `${name}.json`), ...extra });
+
+  it('completes with a ground-truth estimator, writes a valid results file and scores AP 1', async () => {
+    const fake = fakeEstimator(gt);
+    const report = await run('full', { estimate: fake.estimate });
+    expect(fake.calls).to.deep.equal(gt.images.map((im) => im.id).sort((a, b) => a - b));
+    expect(report).to.include({ images: 79, people: 68 });
+    expect(report.missing).to.deep.equal([]);
+    expect(loadResults(report.resultsPath, gt)).to.have.length(68);
+    for (const name of COCO_STAT_NAMES) expect((report.stats as CocoStats)[name], name).to.be.closeTo(1, 1e-12);
+    expect(formatStatsTable(report.stats)).to.contain('| 100.0 |');
+  });
+
+  it('interrupted halfway, finishes on restart without redoing images and writes identical bytes', async () => {
+    await run('straight', {});
+    const controller = new AbortController();
+    const first = fakeEstimator(gt, { count: 40, controller });
+    await rejection(run('resumed', { estimate: first.estimate, signal: controller.signal }));
+    const second = fakeEstimator(gt);
+    const report = await run('resumed', { estimate: second.estimate });
+    expect(first.calls).to.have.length(40);
+    expect(second.calls).to.have.length(39);
+    expect(new Set([...first.calls, ...second.calls]).size).to.equal(79);
+    expect(report).to.include({ resumed: 40, estimated: 39 });
+    expect(readFileSync(join(dir, 'resumed.json'))).to.deep.equal(readFileSync(join(dir, 'straight.json')));
+  });
+
+  describe('higher-pose eval', () => {
+    function cli() {
+      const out: string[] = [];
+      const err: string[] = [];
+      const created: EstimatorOptions[] = [];
+      let disposed = 0;
+      const byFile = new Map(gt.images.map((im) => [im.fileName, im.id]));
+      const program = new Command().exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
+      registerEval(program, {
+        createEstimator: async (opts) => {
+          created.push(opts);
+          return { estimatePoses: async (path) => groundTruthPeople(gt, byFile.get(basename(path as string))!), dispose: async () => void disposed++ };
+        },
+      });
+      const parse = (args: string[]) => program.parseAsync(['eval', ...args], { from: 'user' });
+      return { out, err, created, parse, disposed: () => disposed };
+    }
+
+    it('runs the benchmark and prints the table, timing and the estimator it asked for', async () => {
+      const c = cli();
+      const outPath = join(dir, 'cli.json');
+      await c.parse(['--images', imagesDir, '--annotations', annotations, '--out', outPath, '--limit', '10', '--preset', 'tiny_coco', '--weights', 'w.pth', '--no-flip', '--scales', '2,1,0.5']);
+      expect(c.created).to.have.length(1);
+      expect(c.created[0]).to.deep.include({ preset: 'tiny_coco', weights: 'w.pth', flipTest: false, scales: [2, 1, 0.5], exifOrientation: false });
+      expect(c.disposed()).to.equal(1);
+      expect(c.out.join('')).to.match(/^\|\s+AP \|\s+AP50 \|\s+AP75 \|\s+APM \|\s+APL \|\s+AR \|/);
+      expect(c.err.join('')).to.match(/coco: 10 images \(10 estimated, 0 resumed\), \d+ people/).and.match(/ms per image/);
+      expect(c.err.join('')).to.match(/eval \|.*\| 10\/10 images/);
+      expect(loadResults(outPath, gt).length).to.be.greaterThan(0);
+    });
+
+    it('scores an existing results file with --results', async () => {
+      const report = await run('existing', { limit: 5 });
+      const c = cli();
+      await c.parse(['--results', report.resultsPath, '--annotations', annotations]);
+      expect(c.created).to.have.length(0);
+      expect(c.out.join('')).to.equal(`${formatStatsTable(evaluateResultsFile(report.resultsPath, annotations))}\n`);
+    });
+
+    it('BAD CALL - neither --images nor --results', async () => {
+      const c = cli();
+      await expectRejects(c.parse(['--annotations', annotations]), CommanderError, /eval needs --images DIR \(or --results FILE/);
+      expect(c.err.join('')).to.contain('error: eval needs --images DIR');
+    });
+
+    it('BAD CALL - malformed --scales', async () => {
+      const c = cli();
+      await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--scales', '2,x']), CommanderError, /--scales <list>.*expected comma-separated positive scales/);
+    });
+  });
+});

@@ -1,0 +1,228 @@
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COCO_STAT_NAMES, evaluateCoco } from '../src/eval/coco.js';
+import { evaluateCrowdPose } from '../src/eval/crowdpose.js';
+import { loadGroundTruth, loadResults, parseGroundTruth, parseResults, type GroundTruth, type KeypointResult } from '../src/eval/data.js';
+import { EvalError } from '../src/eval/errors.js';
+import { OKS_THRESHOLDS, RECALL_THRESHOLDS, oks } from '../src/eval/cocoeval.js';
+import { argsortDescending, npRound, pairwiseSum } from '../src/eval/numeric.js';
+import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
+
+const TOLERANCE = 1e-9;
+
+interface ExpectedSets {
+  sets: Record<string, { predictions: string; num_predictions: number; stats: Record<string, number> }>;
+}
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}
+
+/** Ground-truth people that count (not crowd, with labelled joints) written as perfect predictions. */
+function groundTruthAsResults(gt: GroundTruth): KeypointResult[] {
+  return gt.annotations
+    .filter((a) => !a.iscrowd && a.numKeypoints > 0)
+    .map((a) => ({ image_id: a.imageId, category_id: a.categoryId, keypoints: [...a.keypoints], score: 1 }));
+}
+
+function expectStats(actual: Record<string, number>, expected: Record<string, number>): void {
+  expect(Object.keys(actual)).to.deep.equal(Object.keys(expected));
+  for (const [name, value] of Object.entries(expected)) {
+    expect(actual[name], name).to.be.closeTo(value, TOLERANCE);
+  }
+}
+
+describeFixtures('COCO keypoint evaluation (pycocotools parity)', 'coco', () => {
+  const annotations = join(cocoRoot(), 'annotations', 'person_keypoints_val2017.json');
+  if (!existsSync(annotations)) {
+    it(`skipped: coco-mini not found at ${annotations} (set HIGHER_POSE_COCO)`);
+    return;
+  }
+  const gt = loadGroundTruth(annotations, 'coco');
+  const expected = readJson<ExpectedSets>(join(fixturesRoot(), 'coco', 'eval_expected.json'));
+  for (const [name, set] of Object.entries(expected.sets)) {
+    it(`prediction set "${name}" gives the reference statistics`, () => {
+      const results = loadResults(join(fixturesRoot(), 'coco', set.predictions), gt);
+      expect(results).to.have.length(set.num_predictions);
+      expectStats(evaluateCoco(gt, results), set.stats);
+    });
+  }
+  it('ground truth written as predictions scores 1 everywhere', () => {
+    const stats = evaluateCoco(gt, groundTruthAsResults(gt));
+    for (const name of COCO_STAT_NAMES) expect(stats[name], name).to.be.closeTo(1, 1e-12);
+  });
+});
+
+describeFixtures('CrowdPose keypoint evaluation (crowdposetools parity)', 'crowdpose', () => {
+  const dir = join(fixturesRoot(), 'crowdpose');
+  const gt = loadGroundTruth(join(dir, 'crowdpose_val_quarter.json'), 'crowdpose');
+  const expected = readJson<ExpectedSets>(join(dir, 'crowdpose_eval_expected.json'));
+  for (const [name, set] of Object.entries(expected.sets)) {
+    it(`prediction set "${name}" gives the reference statistics`, () => {
+      const results = loadResults(join(dir, set.predictions), gt);
+      expect(results).to.have.length(set.num_predictions);
+      expectStats(evaluateCrowdPose(gt, results), set.stats);
+    });
+  }
+  it('ground truth written as predictions scores 1 everywhere', () => {
+    const stats = evaluateCrowdPose(gt, groundTruthAsResults(gt));
+    for (const value of Object.values(stats)) expect(value).to.be.closeTo(1, 1e-12);
+  });
+});
+
+/** 17 labelled joints spread over a box. */
+function personKeypoints(x: number, y: number, w: number, h: number): number[] {
+  return Array.from({ length: 17 }, (_, j) => [x + ((j * 7) % 17) * (w / 17), y + j * (h / 17), 2]).flat();
+}
+
+/**
+ * Three images: a medium person plus a crowd region, a person without labelled joints (to be
+ * ignored), and a large person.
+ */
+function syntheticDoc(): Record<string, unknown> {
+  const base = { category_id: 1, segmentation: [] };
+  return {
+    images: [1, 2, 3].map((id) => ({ id, file_name: `${id}.jpg`, width: 640, height: 480 })),
+    categories: [{ id: 1, name: 'person' }],
+    annotations: [
+      { ...base, id: 10, image_id: 1, iscrowd: 0, num_keypoints: 17, area: 5000, bbox: [10, 10, 50, 100], keypoints: personKeypoints(10, 10, 50, 100) },
+      { ...base, id: 11, image_id: 1, iscrowd: 1, num_keypoints: 0, area: 20000, bbox: [300, 10, 100, 200], keypoints: new Array(51).fill(0) },
+      { ...base, id: 12, image_id: 2, iscrowd: 0, num_keypoints: 0, area: 3000, bbox: [100, 100, 40, 75], keypoints: new Array(51).fill(0) },
+      { ...base, id: 13, image_id: 3, iscrowd: 0, num_keypoints: 17, area: 20000, bbox: [50, 50, 100, 200], keypoints: personKeypoints(50, 50, 100, 200) },
+    ],
+  };
+}
+
+describe('keypoint evaluation semantics', () => {
+  const gt = parseGroundTruth(syntheticDoc(), 'synthetic.json', 'coco');
+  const perfect = groundTruthAsResults(gt);
+
+  it('scores perfect predictions 1 in every statistic, medium and large included', () => {
+    const stats = evaluateCoco(gt, perfect);
+    for (const name of COCO_STAT_NAMES) expect(stats[name], name).to.be.closeTo(1, 1e-12);
+  });
+
+  it('does not count a detection on a person without labelled joints (box-based OKS) as a false positive', () => {
+    // Inside the doubled box of annotation 12 every distance is 0, so OKS is 1 and the match is
+    // ignored; ranked above every true positive, a false positive would lower the precision.
+    const onIgnored = { image_id: 2, category_id: 1, keypoints: personKeypoints(100, 100, 40, 75), score: 2 };
+    expect(evaluateCoco(gt, [...perfect, onIgnored]).AP).to.be.closeTo(1, 1e-12);
+    const elsewhere = { ...onIgnored, keypoints: personKeypoints(500, 300, 40, 75) };
+    expect(evaluateCoco(gt, [...perfect, elsewhere]).AP).to.be.below(1);
+  });
+
+  it('lets several detections match one crowd region without counting them', () => {
+    const inCrowd = { image_id: 1, category_id: 1, keypoints: personKeypoints(300, 10, 100, 200), score: 2 };
+    // A crowd region has no labelled joints, so it is matched by box like annotation 12.
+    expect(evaluateCoco(gt, [...perfect, inCrowd, { ...inCrowd, score: 3 }]).AP).to.be.closeTo(1, 1e-12);
+  });
+
+  it('evaluates only the requested images', () => {
+    const onlyImage3 = evaluateCoco(gt, perfect.filter((r) => r.image_id === 3), { imageIds: [3] });
+    expect(onlyImage3.AP).to.be.closeTo(1, 1e-12);
+    expect(onlyImage3['AP (M)']).to.equal(-1); // no medium person in image 3: undefined, as the reference reports
+    expect(evaluateCoco(gt, perfect.filter((r) => r.image_id === 3)).AR).to.be.closeTo(0.5, 1e-12);
+  });
+
+  it('gives 0 for no results at all', () => {
+    expect(evaluateCoco(gt, []).AP).to.equal(0);
+  });
+
+  it('computes OKS 1 for an exact prediction and decays with distance', () => {
+    const sigmas = new Array(17).fill(0.05);
+    const vars = sigmas.map((s) => (s * 2) ** 2);
+    const person = { id: 1, imageId: 1, categoryId: 1, keypoints: personKeypoints(0, 0, 50, 100), bbox: [0, 0, 50, 100], area: 5000, ignore: false, iscrowd: false };
+    expect(oks(person, person.keypoints, vars)).to.equal(1);
+    const shifted = person.keypoints.map((v, i) => (i % 3 === 0 ? v + 5 : v));
+    expect(oks(person, shifted, vars)).to.be.closeTo(Math.exp(-25 / 0.01 / 5000 / 2), 1e-15);
+  });
+});
+
+describe('evaluation arithmetic (NumPy parity)', () => {
+  it('builds the thresholds as np.linspace does', () => {
+    expect(Array.from(OKS_THRESHOLDS)).to.deep.equal([0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95]);
+    expect(RECALL_THRESHOLDS[35]).to.equal(0.35000000000000003);
+    expect(RECALL_THRESHOLDS[100]).to.equal(1);
+  });
+  it('rounds halves to even like np.round', () => {
+    expect([0.5, 1.5, 2.5, -2.5].map((x) => npRound(x, 0))).to.deep.equal([0, 2, 2, -2]);
+    expect(npRound(0.88844, 4)).to.equal(0.8884);
+  });
+  it('sorts by descending score keeping ties in input order (mergesort)', () => {
+    expect(argsortDescending([0.5, 0.9, 0.5, 0.9, 0.1])).to.deep.equal([1, 3, 0, 2, 4]);
+  });
+  it('sums pairwise like np.sum', () => {
+    // Differs from a left-to-right sum: 1e16 swallows the 1s added one at a time.
+    const values = [1e16, ...new Array(15).fill(1)];
+    expect(pairwiseSum(values)).to.equal(1e16 + 14);
+    expect(values.reduce((a, b) => a + b, 0)).to.equal(1e16);
+  });
+});
+
+describe('evaluation input errors', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-eval-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const gt = () => parseGroundTruth(syntheticDoc(), 'synthetic.json', 'coco');
+  const result = (): Record<string, unknown> => ({ image_id: 1, category_id: 1, keypoints: personKeypoints(10, 10, 50, 100), score: 0.5 });
+
+  it('BAD CALL - malformed annotation JSON', () => {
+    const path = join(dir, 'broken.json');
+    writeFileSync(path, '{"images": [');
+    expect(() => loadGroundTruth(path, 'coco')).to.throw(EvalError, /broken\.json: annotation file is not valid JSON/);
+  });
+  it('BAD CALL - annotation file that does not exist', () => {
+    expect(() => loadGroundTruth(join(dir, 'nope.json'), 'coco')).to.throw(EvalError, /Cannot read annotation file .*nope\.json/);
+  });
+  it('BAD CALL - annotation without the fields the evaluation reads', () => {
+    const doc = syntheticDoc();
+    delete (doc.annotations as Record<string, unknown>[])[2]!.num_keypoints;
+    expect(() => parseGroundTruth(doc, 'gt.json', 'coco')).to.throw(EvalError, 'gt.json: annotations[2].num_keypoints must be an integer, got nothing');
+  });
+  it('BAD CALL - COCO annotations loaded as CrowdPose', () => {
+    expect(() => parseGroundTruth(syntheticDoc(), 'gt.json', 'crowdpose')).to.throw(EvalError, /gt\.json: images\[0\]\.crowdIndex is missing: the CrowdPose evaluation needs each image's crowd index/);
+  });
+  it('BAD CALL - duplicate annotation ids', () => {
+    const doc = syntheticDoc();
+    (doc.annotations as Record<string, unknown>[])[1]!.id = 10;
+    expect(() => parseGroundTruth(doc, 'gt.json', 'coco')).to.throw(EvalError, 'gt.json: annotations[1].id 10 is a duplicate');
+  });
+  it('BAD CALL - results for unknown image ids', () => {
+    expect(() => parseResults([result(), { ...result(), image_id: 999 }], 'res.json', gt()))
+      .to.throw(EvalError, 'res.json: results[1].image_id 999 is not an image of synthetic.json');
+  });
+  it('BAD CALL - results with the wrong keypoint count', () => {
+    expect(() => parseResults([{ ...result(), keypoints: new Array(42).fill(1) }], 'res.json', gt()))
+      .to.throw(EvalError, 'res.json: results[0].keypoints has 42 values, expected 51 (17 joints x 3 for coco)');
+  });
+  it('BAD CALL - NaN in results', () => {
+    const keypoints = personKeypoints(10, 10, 50, 100);
+    keypoints[7] = NaN;
+    expect(() => parseResults([{ ...result(), keypoints }], 'res.json', gt()))
+      .to.throw(EvalError, 'res.json: results[0].keypoints[7] must be a finite number, got NaN');
+    expect(() => parseResults([{ ...result(), score: NaN }], 'res.json', gt()))
+      .to.throw(EvalError, 'res.json: results[0].score must be a finite number, got NaN');
+  });
+  it('BAD CALL - NaN written by Python into a results file', () => {
+    const path = join(dir, 'nan.json');
+    writeFileSync(path, '[{"image_id": 1, "category_id": 1, "keypoints": [NaN], "score": 1}]');
+    expect(() => loadResults(path, gt())).to.throw(EvalError, /nan\.json: results file is not valid JSON/);
+  });
+  it('BAD CALL - results that are not a list', () => {
+    expect(() => parseResults({ image_id: 1 }, 'res.json', gt())).to.throw(EvalError, /res\.json: results must be an array/);
+  });
+  it('BAD CALL - unknown category', () => {
+    expect(() => parseResults([{ ...result(), category_id: 2 }], 'res.json', gt()))
+      .to.throw(EvalError, 'res.json: results[0].category_id 2 is not a category of synthetic.json');
+  });
+  it('BAD CALL - CrowdPose evaluation of COCO ground truth', () => {
+    expect(() => evaluateCrowdPose(gt(), [])).to.throw(EvalError, /loaded as coco ground truth; the crowdpose evaluation needs crowdpose ground truth/);
+  });
+  it('BAD CALL - evaluating an image outside the ground truth', () => {
+    expect(() => evaluateCoco(gt(), [], { imageIds: [1, 42] })).to.throw(EvalError, 'Image id 42 is not an image of synthetic.json');
+  });
+});

@@ -10,14 +10,13 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { readImage } from './io/image.js';
 import { testScaleInputs, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { decodePoses, type DecodeResult, type ScaleOutputs } from './decode.js';
-import { createOnnxNetwork, resolveConfig, type ConfigChoice } from './model/load.js';
+import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
+import type { TfjsBackendName } from './backend/tfjs/runtime.js';
 import type { Weights } from './model/weights.js';
 import type { Network } from './backend/network.js';
 import type { ExecutionProvider } from './backend/onnx/session.js';
 import { processVideo, type ProcessVideoOptions, type VideoRun } from './video/process.js';
 import type { ImageInput, OutputTensor, Person, PoseEstimator } from './types.js';
-
-export type BackendName = 'onnxruntime';
 
 export interface EstimatorOptions extends ConfigChoice {
   /**
@@ -25,8 +24,13 @@ export interface EstimatorOptions extends ConfigChoice {
    * network (`.onnx`), or weights already in memory.
    */
   weights: string | Weights;
-  /** Inference engine. Default `'onnxruntime'`. */
+  /**
+   * Inference engine: `'onnxruntime'` (default), `'tfjs'` (TensorFlow.js: tfjs-node-gpu,
+   * tfjs-node, or @tensorflow/tfjs with wasm/cpu, whichever is installed), or `'auto'`.
+   */
   backend?: BackendName;
+  /** With the tfjs backend, use only this tfjs backend. */
+  tfjsBackend?: TfjsBackendName;
   /** `'cuda'` needs the CUDA build of onnxruntime-node. Default `'cpu'`. */
   device?: ExecutionProvider;
   /** ONNX Runtime threads per operator (default: its own choice, the physical cores). */
@@ -132,15 +136,6 @@ export async function inferAndDecode(network: Network, inputs: readonly ScaledIn
   return decodePoses(perScale, { baseSize, center: last.center, scale: last.scaleWH }, settings, keypoints);
 }
 
-async function createNetwork(config: ExperimentConfig, options: EstimatorOptions): Promise<Network> {
-  const backend = options.backend ?? 'onnxruntime';
-  if (backend !== 'onnxruntime') throw new ConfigError(`Unsupported backend: ${String(backend)}. Must be one of [onnxruntime]`);
-  return createOnnxNetwork(config, options.weights, {
-    executionProviders: [options.device ?? 'cpu'],
-    intraOpNumThreads: options.threads,
-  });
-}
-
 /**
  * Creates a pose estimator.
  *
@@ -160,7 +155,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const settings = testSettings(base, options);
   const config: ExperimentConfig = { ...base, test: settings };
   const keypoints = keypointDefinition(config.dataset.kind);
-  const network = await createNetwork(config, options);
+  const network = await createNetwork(config, options.weights, options);
 
   const estimateOne = async (image: ImageInput): Promise<Person[]> => {
     const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });

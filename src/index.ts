@@ -1,5 +1,5 @@
 /** higher-pose: HigherHRNet bottom-up multi-person pose estimation for Node.js. */
-export { createEstimator, testSettings, type EstimatorOptions, type HigherHRNetEstimator, type BackendName } from './estimator.js';
+export { createEstimator, testSettings, type EstimatorOptions, type HigherHRNetEstimator } from './estimator.js';
 export { decodePoses, aggregate, group, toImageCoordinates, DecodeError, type DecodeResult, type ImageGeometry, type ScaleOutputs } from './decode.js';
 export type { Person, Keypoint, BoundingBox, RgbImage, ImageInput, OutputTensor, PoseEstimator } from './types.js';
 export { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, keypointDefinition, type KeypointDefinition } from './datasets.js';
@@ -8,7 +8,7 @@ export { presetConfig, PRESET_NAMES, type PresetName } from './config/presets.js
 export { buildNetworkGraph } from './higher/network.js';
 export type { LayerGraph, LayerNode } from './backbone/graph.js';
 export { loadStateDict, readCheckpoint, validateStateDict, CheckpointError, StateDictMismatchError } from './checkpoint/index.js';
-export { compileModel, createOnnxNetwork, resolveConfig } from './model/load.js';
+export { compileModel, createNetwork, createOnnxNetwork, resolveConfig, type BackendName, type NetworkOptions } from './model/load.js';
 export { randomWeights, type Weights, type WeightTensor } from './model/weights.js';
 export { BackendError, type OnnxSessionOptions } from './backend/onnx/session.js';
 export type { Network } from './backend/network.js';

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { presetConfig } from '../src/config/presets.js';
 import type { TestSettings } from '../src/config/experiment.js';
 import { keypointDefinition } from '../src/datasets.js';
-import { createOnnxNetwork } from '../src/model/load.js';
+import { createNetwork, createOnnxNetwork } from '../src/model/load.js';
 import { readImage } from '../src/io/image.js';
 import { testScaleInputs, type ScaledInput } from '../src/preprocess/index.js';
 import { createEstimator, inferAndDecode } from '../src/estimator.js';
@@ -87,16 +87,22 @@ function roundingToFloat16(network: Network): Network {
   };
 }
 
+/** ONNX Runtime, and TensorFlow.js through its wasm backend (the plain @tensorflow/tfjs package). */
+const BACKENDS = ['onnxruntime', 'tfjs-wasm'] as const;
+type Backend = (typeof BACKENDS)[number];
+
 const scaleName = (s: number): string => `resized_s${s}.png`;
 
 describeFixtures('end to end against pipeline/* with the tiny models', 'pipeline', () => {
   const networks = new Map<string, Promise<Network>>();
-  const networkFor = (model: string): Promise<Network> => {
-    if (!networks.has(model)) {
-      const network = createOnnxNetwork(presetConfig(model), join(fixturesRoot(), 'models', `${model}.zip.pth`));
-      networks.set(model, network.then(roundingToFloat16));
+  const networkFor = (model: string, backend: Backend = 'onnxruntime'): Promise<Network> => {
+    const key = `${model}/${backend}`;
+    if (!networks.has(key)) {
+      const options = backend === 'tfjs-wasm' ? { backend: 'tfjs', tfjsBackend: 'wasm' } as const : { backend };
+      const network = createNetwork(presetConfig(model), join(fixturesRoot(), 'models', `${model}.zip.pth`), options);
+      networks.set(key, network.then(roundingToFloat16));
     }
-    return networks.get(model)!;
+    return networks.get(key)!;
   };
   after(async () => {
     for (const network of networks.values()) await (await network).dispose();
@@ -107,16 +113,18 @@ describeFixtures('end to end against pipeline/* with the tiny models', 'pipeline
     const settings = settingsOf(expected);
     const keypoints = keypointDefinition(presetConfig(expected.model).dataset.kind);
 
-    it(`${basename(dir)}: from the reference's resized inputs, ≥ 95% of keypoints within 1 px`, async () => {
-      const inputs: ScaledInput[] = [];
-      for (const s of expected.scales) {
-        const resized = await readImage(join(dir, scaleName(s.scale)));
-        inputs.push({ scale: s.scale, width: resized.width, height: resized.height, center: s.center, scaleWH: s.scale_wh, matrix: [0, 0, 0, 0, 0, 0], resized });
-      }
-      const result = await inferAndDecode(await networkFor(expected.model), inputs, expected.base_size, settings, keypoints);
-      expect(result.final).to.have.length(expected.final.length);
-      expect(agreement(result.final, expected.final)).to.be.at.least(0.95);
-    });
+    for (const backend of BACKENDS) {
+      it(`${basename(dir)}: from the reference's resized inputs on ${backend}, ≥ 95% of keypoints within 1 px`, async () => {
+        const inputs: ScaledInput[] = [];
+        for (const s of expected.scales) {
+          const resized = await readImage(join(dir, scaleName(s.scale)));
+          inputs.push({ scale: s.scale, width: resized.width, height: resized.height, center: s.center, scaleWH: s.scale_wh, matrix: [0, 0, 0, 0, 0, 0], resized });
+        }
+        const result = await inferAndDecode(await networkFor(expected.model, backend), inputs, expected.base_size, settings, keypoints);
+        expect(result.final).to.have.length(expected.final.length);
+        expect(agreement(result.final, expected.final)).to.be.at.least(0.95);
+      });
+    }
 
     it(`${basename(dir)}: from ${expected.image} with our resize, ≥ 95% of keypoints within 1 px`, async function () {
       const image = await readImage(join(fixturesRoot(), 'pipeline', expected.image));

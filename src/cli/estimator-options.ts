@@ -39,6 +39,8 @@ export function estimatorOptions(options: PoseCliOptions, extra: Partial<Estimat
     config: options.config,
     preset: options.config === undefined ? (options.preset ?? undefined) : options.preset,
     weights: options.weights,
+    backend: options.backend,
+    tfjsBackend: options.tfjsBackend,
     device: options.device,
     threads: options.threads,
     inputSize: options.inputSize,

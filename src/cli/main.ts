@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
+import { registerExportTfjs } from './commands/export-tfjs.js';
 import { registerHeatmaps } from './commands/heatmaps.js';
 import { registerPredict } from './commands/predict.js';
 import { registerVideo } from './commands/video.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerDemo(program);
   registerExportOnnx(program);
+  registerExportTfjs(program);
   registerHeatmaps(program);
   registerVideo(program, { createEstimator });
   registerEval(program, { createEstimator });

@@ -1,12 +1,16 @@
 /** Option parsing shared by the commands that run a model. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { PRESET_NAMES } from '../config/presets.js';
+import type { BackendName } from '../model/load.js';
+import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
 
 export interface ModelCliOptions {
   config?: string;
   preset?: string;
   weights?: string;
   inputSize?: number;
+  backend?: BackendName;
+  tfjsBackend?: TfjsBackendName;
   device?: 'cpu' | 'cuda';
   threads?: number;
 }
@@ -38,9 +42,11 @@ export function parseScales(value: string): number[] {
   return scales;
 }
 
-function parseDevice(value: string): 'cpu' | 'cuda' {
-  if (value !== 'cpu' && value !== 'cuda') throw new InvalidArgumentError(`Unsupported device: ${value}. Must be one of [cpu, cuda]`);
-  return value;
+function choice<T extends string>(what: string, allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`Unsupported ${what}: ${value}. Must be one of [${allowed.join(', ')}]`);
+    return value as T;
+  };
 }
 
 /** Which model: `--config | --preset` and `--weights`. */
@@ -55,6 +61,8 @@ export function addModelSourceOptions(command: Command): Command {
 export function addModelOptions(command: Command): Command {
   return addModelSourceOptions(command)
     .option('--input-size <n>', 'network input size (overrides the configuration)', parsePositiveInteger)
-    .option('--device <device>', 'cpu, or cuda with the CUDA build of onnxruntime-node', parseDevice)
+    .option('--backend <name>', 'onnxruntime (default), tfjs (TensorFlow.js, if installed) or auto', choice<BackendName>('backend', ['onnxruntime', 'tfjs', 'auto']))
+    .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow (tfjs-node[-gpu]), wasm or cpu', choice<TfjsBackendName>('tfjs backend', ['tensorflow', 'wasm', 'cpu']))
+    .option('--device <device>', 'cpu, or cuda with the CUDA build of onnxruntime-node (or tfjs-node-gpu)', choice<'cpu' | 'cuda'>('device', ['cpu', 'cuda']))
     .option('--threads <n>', 'ONNX Runtime threads per operator', parsePositiveInteger);
 }

@@ -9,7 +9,8 @@ import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
 import { loadStateDict, toFloat32, validateStateDict } from '../checkpoint/index.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
-import { BackendError, OnnxNetwork, type OnnxSessionOptions } from '../backend/onnx/session.js';
+import { BackendError, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
+import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
 import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
 
@@ -90,4 +91,53 @@ function checkedOutputs(network: Network, config: ExperimentConfig, source: stri
     },
     dispose: () => network.dispose(),
   };
+}
+
+export type BackendName = 'onnxruntime' | 'tfjs' | 'auto';
+
+export interface NetworkOptions {
+  /**
+   * `'onnxruntime'` (default), `'tfjs'`, or `'auto'`: the fastest that loads — ONNX Runtime
+   * (with CUDA when `device` is `'cuda'`), else TensorFlow.js (`tfjs-node-gpu` for `'cuda'`;
+   * `tfjs-node`, wasm or cpu otherwise).
+   */
+  backend?: BackendName;
+  device?: ExecutionProvider;
+  /** ONNX Runtime threads per operator. */
+  threads?: number;
+  /** Restrict TensorFlow.js to one of its backends. */
+  tfjsBackend?: TfjsBackendName;
+}
+
+/** The layer graph compiled to TensorFlow.js (the packages are imported only here, on demand). */
+async function createTfjsModelNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions): Promise<Network> {
+  if (typeof weights === 'string' && isOnnxFile(weights)) {
+    throw new BackendError(`${weights}: the tfjs backend cannot run ONNX models; give the .pth checkpoint, or use backend onnxruntime`);
+  }
+  const graph = buildNetworkGraph(config.model);
+  const tensors = typeof weights === 'string' ? loadCheckpointWeights(weights, graph) : weights;
+  const { createTfjsNetwork } = await import('../backend/tfjs/network.js');
+  const tfjsBackend = options.tfjsBackend ?? (options.device === 'cuda' ? 'tensorflow' : undefined);
+  return createTfjsNetwork(graph, tensors, { backend: tfjsBackend });
+}
+
+/** A network on the chosen backend; `'auto'` tries them in order and reports every failure. */
+export async function createNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions = {}): Promise<Network> {
+  const backend = options.backend ?? 'onnxruntime';
+  const onnx = () => createOnnxNetwork(config, weights, { executionProviders: [options.device ?? 'cpu'], intraOpNumThreads: options.threads });
+  const tfjs = () => createTfjsModelNetwork(config, weights, options);
+  if (backend === 'onnxruntime') return onnx();
+  if (backend === 'tfjs') return tfjs();
+  if (backend !== 'auto') throw new ConfigError(`Unsupported backend: ${String(backend)}. Must be one of [onnxruntime, tfjs, auto]`);
+  const failures: string[] = [];
+  for (const [name, attempt] of [['onnxruntime', onnx], ['tfjs', tfjs]] as const) {
+    try {
+      return await attempt();
+    } catch (err) {
+      // A checkpoint that does not fit fails the same way on every backend: report it as it is.
+      if (!(err instanceof BackendError)) throw err;
+      failures.push(`${name}: ${err.message}`);
+    }
+  }
+  throw new BackendError(`No inference backend could be loaded:\n  ${failures.join('\n  ')}`);
 }

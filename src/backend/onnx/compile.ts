@@ -3,12 +3,9 @@
  * preceding convolution, dynamic batch/height/width, outputs named `output_0..n`.
  */
 import type { BatchNormNode, ConvNode, ConvTransposeNode, LayerGraph, LayerNode } from '../../backbone/graph.js';
-import type { Weights, WeightTensor } from '../../model/weights.js';
+import type { Weights } from '../../model/weights.js';
+import { batchNormParameters, CompileError, convolutionWeights } from '../fold.js';
 import { dynamicImageValue, floatTensor, intAttr, intsAttr, node, onnx, stringAttr, type NodeProto, type TensorProto } from './proto.js';
-
-export class CompileError extends Error {
-  override name = 'CompileError';
-}
 
 /** ONNX opset the emitted models use (Resize-13 semantics; supported by every current runtime). */
 export const OPSET = 17;
@@ -18,55 +15,12 @@ export interface CompileOptions {
   description?: string;
 }
 
-function tensor(weights: Weights, name: string): WeightTensor {
-  const t = weights.get(name);
-  if (!t) throw new CompileError(`Weight ${name} is missing`);
-  return t;
-}
-
-/**
- * Folds BatchNorm (inference statistics) into a convolution's weight and bias, in float64:
- * w' = w·γ/√(σ²+ε) per output channel, b' = (b − μ)·γ/√(σ²+ε) + β.
- */
-export function foldBatchNorm(
-  weight: Float32Array,
-  bias: Float32Array | undefined,
-  bn: { gamma: Float32Array; beta: Float32Array; mean: Float32Array; variance: Float32Array; epsilon: number },
-  outputChannel: (index: number) => number,
-): { weight: Float32Array; bias: Float32Array } {
-  const channels = bn.gamma.length;
-  const scale = new Float64Array(channels);
-  for (let c = 0; c < channels; c++) scale[c] = bn.gamma[c] / Math.sqrt(bn.variance[c] + bn.epsilon);
-  const folded = new Float32Array(weight.length);
-  for (let i = 0; i < weight.length; i++) folded[i] = weight[i] * scale[outputChannel(i)];
-  const foldedBias = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) foldedBias[c] = ((bias ? bias[c] : 0) - bn.mean[c]) * scale[c] + bn.beta[c];
-  return { weight: folded, bias: foldedBias };
-}
-
-function batchNormParameters(weights: Weights, bn: BatchNormNode) {
-  return {
-    gamma: tensor(weights, `${bn.prefix}.weight`).data,
-    beta: tensor(weights, `${bn.prefix}.bias`).data,
-    mean: tensor(weights, `${bn.prefix}.running_mean`).data,
-    variance: tensor(weights, `${bn.prefix}.running_var`).data,
-    epsilon: bn.epsilon,
-  };
-}
-
 /** Emits one convolution (plain or transposed), with the BatchNorm that follows it folded in. */
 function emitConvolution(conv: ConvNode | ConvTransposeNode, bn: BatchNormNode | undefined, weights: Weights, output: string, initializers: TensorProto[]): NodeProto {
-  const w = tensor(weights, conv.weight);
-  const b = conv.op === 'conv' && conv.bias ? tensor(weights, conv.bias).data : undefined;
+  const folded = convolutionWeights(conv, bn, weights);
   const k = conv.kernel;
-  // PyTorch stores conv weights [out, in, k, k] and transposed ones [in, out, k, k].
-  const perChannel = k * k;
-  const outputChannel = conv.op === 'conv'
-    ? (i: number) => Math.floor(i / (conv.inChannels * perChannel))
-    : (i: number) => Math.floor(i / perChannel) % conv.outChannels;
-  const folded = bn ? foldBatchNorm(w.data, b, batchNormParameters(weights, bn), outputChannel) : { weight: w.data, bias: b };
   const weightName = bn ? `${conv.weight}+${bn.prefix}` : conv.weight;
-  initializers.push(floatTensor(weightName, w.shape, folded.weight));
+  initializers.push(floatTensor(weightName, folded.shape, folded.weight));
   const inputs = [conv.input, weightName];
   if (folded.bias) {
     const biasName = `${weightName}.bias`;

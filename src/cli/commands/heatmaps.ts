@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { addModelOptions, type ModelCliOptions } from '../options.js';
-import { createOnnxNetwork, resolveConfig } from '../../model/load.js';
+import { createNetwork, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
@@ -20,7 +20,7 @@ export function registerHeatmaps(program: Command): void {
       const inputSize = options.inputSize ?? config.dataset.inputSize;
       const image = await readImage(imagePath);
       const [input] = testScaleInputs(image, inputSize, [1]).inputs;
-      const network = await createOnnxNetwork(config, options.weights, { executionProviders: [options.device ?? 'cpu'], intraOpNumThreads: options.threads });
+      const network = await createNetwork(config, options.weights, options);
       try {
         const outputs = await network.run(toNetworkInput(input.resized), [1, 3, input.height, input.width]);
         mkdirSync(options.out, { recursive: true });

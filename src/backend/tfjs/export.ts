@@ -1,0 +1,122 @@
+/**
+ * TensorFlow.js graph-model files: `model.json` plus 4 MB weight shards, the layout
+ * `tf.loadGraphModel` reads over HTTP in the browser. Writing needs no tfjs package; reading
+ * back from disk (plain `@tensorflow/tfjs` has no `file://` loader) is `tfjsFileHandler`.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { ExperimentConfig } from '../../config/experiment.js';
+import { buildNetworkGraph } from '../../higher/network.js';
+import { loadCheckpointWeights } from '../../model/load.js';
+import type { Weights } from '../../model/weights.js';
+import { BackendError } from '../onnx/session.js';
+import { compileToTfjsGraph, type TfjsGraphArtifacts, type WeightSpec } from './graph-model.js';
+
+export class TfjsExportError extends Error {
+  override name = 'TfjsExportError';
+}
+
+/** The shard size of the TensorFlow.js converter. */
+export const SHARD_BYTES = 4 * 1024 * 1024;
+export const MODEL_JSON = 'model.json';
+
+interface ModelJson extends Omit<TfjsGraphArtifacts, 'weightSpecs' | 'weightData'> {
+  weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
+}
+
+export interface WriteOptions {
+  /** Bytes per weight shard; default 4 MB. */
+  shardBytes?: number;
+}
+
+export interface WrittenModel {
+  dir: string;
+  /** File names inside `dir`: `model.json` then the shards. */
+  files: string[];
+  weightBytes: number;
+}
+
+/**
+ * Writes graph-model artifacts to `dir` atomically: everything goes to a temporary sibling
+ * folder that is renamed into place. An existing export in `dir` is replaced; any other
+ * non-empty folder is left alone.
+ */
+export function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, options: WriteOptions = {}): WrittenModel {
+  const shardBytes = options.shardBytes ?? SHARD_BYTES;
+  if (!Number.isInteger(shardBytes) || shardBytes <= 0) throw new TfjsExportError(`Shard size must be a positive integer, got ${shardBytes}`);
+  const target = resolve(dir);
+  checkReplaceable(target);
+  const { weightSpecs, weightData, ...rest } = artifacts;
+  const data = new Uint8Array(weightData);
+  const count = Math.max(1, Math.ceil(data.byteLength / shardBytes));
+  const shards = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
+  const json: ModelJson = { ...rest, weightsManifest: [{ paths: shards, weights: weightSpecs }] };
+
+  mkdirSync(dirname(target), { recursive: true });
+  const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.partial-`));
+  try {
+    shards.forEach((file, i) => writeSynced(join(staging, file), data.subarray(i * shardBytes, (i + 1) * shardBytes)));
+    writeSynced(join(staging, MODEL_JSON), Buffer.from(JSON.stringify(json)));
+    if (existsSync(target)) {
+      const previous = `${staging}.previous`;
+      renameSync(target, previous);
+      renameSync(staging, target);
+      rmSync(previous, { recursive: true, force: true });
+    } else {
+      renameSync(staging, target);
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return { dir: target, files: [MODEL_JSON, ...shards], weightBytes: data.byteLength };
+}
+
+/** Writes and flushes a file, so that the folder renamed into place is complete on disk. */
+function writeSynced(path: string, data: Uint8Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    writeSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkReplaceable(target: string): void {
+  if (!existsSync(target)) return;
+  if (!statSync(target).isDirectory()) throw new TfjsExportError(`${target} exists and is not a folder`);
+  const entries = readdirSync(target);
+  if (entries.length > 0 && !entries.includes(MODEL_JSON)) {
+    throw new TfjsExportError(`${target} is a non-empty folder without a ${MODEL_JSON}; refusing to replace it`);
+  }
+}
+
+/** Compiles a configuration's network with a checkpoint path or weights and writes it to `dir`. */
+export function exportTfjsModel(config: ExperimentConfig, weights: string | Weights, dir: string, options: WriteOptions = {}): WrittenModel {
+  const graph = buildNetworkGraph(config.model);
+  const tensors = typeof weights === 'string' ? loadCheckpointWeights(weights, graph) : weights;
+  const artifacts = compileToTfjsGraph(graph, tensors, { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
+  return writeTfjsGraphModel(artifacts, dir, options);
+}
+
+/** Reads a graph model written by `writeTfjsGraphModel` (or the TensorFlow.js converter's layout). */
+export function readTfjsGraphModel(dir: string): TfjsGraphArtifacts {
+  const path = join(dir, MODEL_JSON);
+  let json: ModelJson;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8')) as ModelJson;
+  } catch (err) {
+    throw new BackendError(`Cannot read the TensorFlow.js model ${path}: ${(err as Error).message}`);
+  }
+  if (json.format !== 'graph-model' || !Array.isArray(json.weightsManifest)) {
+    throw new BackendError(`${path} is not a TensorFlow.js graph model (format ${JSON.stringify(json.format)})`);
+  }
+  const { weightsManifest, ...rest } = json;
+  const shards = weightsManifest.flatMap((group) => group.paths.map((file) => readFileSync(join(dir, file))));
+  return { ...rest, weightSpecs: weightsManifest.flatMap((group) => group.weights), weightData: new Uint8Array(Buffer.concat(shards)).buffer };
+}
+
+/** A `tf.io` load handler over an exported folder: `tf.loadGraphModel(tfjsFileHandler(dir))`. */
+export function tfjsFileHandler(dir: string): { load(): Promise<TfjsGraphArtifacts> } {
+  return { load: async () => readTfjsGraphModel(dir) };
+}

@@ -1,0 +1,66 @@
+/**
+ * The TensorFlow.js backend: the layer graph compiled to a tfjs graph model (see
+ * graph-model.ts) and run in process on tfjs-node(-gpu), wasm or cpu.
+ */
+import type * as Tf from '@tensorflow/tfjs';
+import ndarray from 'ndarray';
+import type { LayerGraph } from '../../backbone/graph.js';
+import type { Weights } from '../../model/weights.js';
+import type { OutputTensor } from '../../types.js';
+import type { Network } from '../network.js';
+import { BackendError } from '../onnx/session.js';
+import { compileToTfjsGraph, type TfjsCompileOptions, type TfjsGraphArtifacts } from './graph-model.js';
+import { resolveTfjsRuntime, type TfjsResolveOptions, type TfjsRuntime } from './runtime.js';
+
+export interface TfjsNetworkOptions extends TfjsResolveOptions, TfjsCompileOptions {}
+
+/** A loaded tfjs graph model behind the `Network` interface: NCHW float32 in, NCHW outputs out. */
+export class TfjsNetwork implements Network {
+  private constructor(
+    readonly runtime: TfjsRuntime,
+    private readonly model: Tf.GraphModel,
+    private readonly inputName: string,
+    readonly outputNames: readonly string[],
+  ) {}
+
+  /** Loads graph-model artifacts (compiled here, or read from an export) on a resolved runtime. */
+  static async load(artifacts: TfjsGraphArtifacts, options: TfjsResolveOptions = {}): Promise<TfjsNetwork> {
+    const runtime = await resolveTfjsRuntime(options);
+    const { tf } = runtime;
+    let model: Tf.GraphModel;
+    try {
+      model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+    } catch (err) {
+      throw new BackendError(`TensorFlow.js could not load the compiled model: ${(err as Error).message}`);
+    }
+    const { inputName, outputNames } = artifacts.userDefinedMetadata;
+    return new TfjsNetwork(runtime, model, inputName, outputNames);
+  }
+
+  async run(input: Float32Array, dims: readonly [number, number, number, number]): Promise<OutputTensor[]> {
+    const [n, c, h, w] = dims;
+    if (c !== 3 || input.length !== n * c * h * w) {
+      throw new BackendError(`Network input must be [N, 3, H, W] float32; got dims [${dims.join(', ')}] for ${input.length} values`);
+    }
+    const { tf, backend } = this.runtime;
+    // The tfjs engine is global: another user may have switched backends since loading.
+    if (tf.getBackend() !== backend) await tf.setBackend(backend);
+    // execute() returns a bare tensor when asked for a single output.
+    const outputs = tf.tidy(() => [this.model.execute({ [this.inputName]: tf.tensor4d(input, [n, c, h, w]) }, [...this.outputNames])].flat());
+    try {
+      const values = await Promise.all(outputs.map((t) => t.data<'float32'>()));
+      return outputs.map((t, i) => ndarray(values[i], t.shape));
+    } finally {
+      tf.dispose(outputs);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.model.dispose();
+  }
+}
+
+/** Compiles `graph` with `weights` (BatchNorm folded) and loads it on the best available tfjs runtime. */
+export async function createTfjsNetwork(graph: LayerGraph, weights: Weights, options: TfjsNetworkOptions = {}): Promise<Network> {
+  return TfjsNetwork.load(compileToTfjsGraph(graph, weights, options), options);
+}

@@ -1,0 +1,94 @@
+/**
+ * Finding a TensorFlow.js runtime. Every tfjs package is an optional peer dependency, loaded
+ * on first use (never at module import), best first: the native CUDA build, the native CPU
+ * build, then the pure-JavaScript package with the WebAssembly backend or the plain cpu one.
+ */
+import type * as Tf from '@tensorflow/tfjs';
+import { BackendError } from '../onnx/session.js';
+
+export type TfjsModule = typeof Tf;
+
+/** A backend the resolver can activate: `tensorflow` is tfjs-node's (native TensorFlow). */
+export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface TfjsCandidate {
+  /** The package providing the tfjs API. */
+  module: string;
+  /** A package to import first that registers `backend` (the WebAssembly backend). */
+  backendModule?: string;
+  backend: TfjsBackendName;
+}
+
+export const TFJS_CANDIDATES: readonly TfjsCandidate[] = [
+  { module: '@tensorflow/tfjs-node-gpu', backend: 'tensorflow' },
+  { module: '@tensorflow/tfjs-node', backend: 'tensorflow' },
+  { module: '@tensorflow/tfjs', backendModule: '@tensorflow/tfjs-backend-wasm', backend: 'wasm' },
+  { module: '@tensorflow/tfjs', backend: 'cpu' },
+];
+
+export const TFJS_INSTALL_HINT =
+  'install one: npm install @tensorflow/tfjs (pure JavaScript; add @tensorflow/tfjs-backend-wasm for the faster '
+  + 'WebAssembly backend), npm install @tensorflow/tfjs-node (native TensorFlow on the CPU) or '
+  + 'npm install @tensorflow/tfjs-node-gpu (native TensorFlow with CUDA)';
+
+export interface TfjsResolveOptions {
+  /** Restricts the search to one backend; default: the first candidate that loads. */
+  backend?: TfjsBackendName;
+  /** Candidates in order of preference; default `TFJS_CANDIDATES`. */
+  candidates?: readonly TfjsCandidate[];
+  /** Imports a package by name; replaceable (e.g. to simulate missing packages). */
+  importModule?: (name: string) => Promise<unknown>;
+}
+
+export interface TfjsRuntime {
+  tf: TfjsModule;
+  /** The active backend's name, as `tf.getBackend()` reports it. */
+  backend: TfjsBackendName;
+  /** The package the API came from. */
+  module: string;
+}
+
+const importPackage = (name: string): Promise<unknown> => import(name);
+
+/** tfjs' CommonJS entry points come through `import()` with their API on the namespace or its default. */
+function asTfjs(namespace: unknown): TfjsModule {
+  const candidate = namespace as Partial<TfjsModule> & { default?: Partial<TfjsModule> };
+  const api = typeof candidate.setBackend === 'function' ? candidate : candidate.default;
+  if (!api || typeof api.setBackend !== 'function' || typeof api.loadGraphModel !== 'function') {
+    throw new Error('the package does not export the TensorFlow.js API (setBackend, loadGraphModel)');
+  }
+  return api as TfjsModule;
+}
+
+async function load(candidate: TfjsCandidate, importModule: (name: string) => Promise<unknown>): Promise<TfjsRuntime> {
+  const tf = asTfjs(await importModule(candidate.module));
+  if (candidate.backendModule) await importModule(candidate.backendModule);
+  // setBackend resolves false (after logging) when a registered backend fails to initialise.
+  if (!(await tf.setBackend(candidate.backend))) throw new Error(`backend ${candidate.backend} failed to initialise`);
+  await tf.ready();
+  return { tf, backend: candidate.backend, module: candidate.module };
+}
+
+/**
+ * Loads the first TensorFlow.js runtime that works and makes its backend the active one.
+ * Throws one `BackendError` listing why each candidate failed and what to install.
+ */
+export async function resolveTfjsRuntime(options: TfjsResolveOptions = {}): Promise<TfjsRuntime> {
+  const candidates = (options.candidates ?? TFJS_CANDIDATES).filter((c) => options.backend === undefined || c.backend === options.backend);
+  const importModule = options.importModule ?? importPackage;
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    try {
+      return await load(candidate, importModule);
+    } catch (err) {
+      const what = candidate.backendModule ? `${candidate.module} + ${candidate.backendModule}` : candidate.module;
+      failures.push(`  ${what} (${candidate.backend}): ${firstLine(err)}`);
+    }
+  }
+  const wanted = options.backend ? `with the ${options.backend} backend ` : '';
+  throw new BackendError(`No TensorFlow.js runtime ${wanted}could be loaded:\n${failures.join('\n')}\nTo use the tfjs backend, ${TFJS_INSTALL_HINT}`);
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
+}

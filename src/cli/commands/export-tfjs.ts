@@ -1,0 +1,21 @@
+/** `higher-pose export-tfjs`: compile a checkpoint to a TensorFlow.js graph model for the browser. */
+import type { Command } from 'commander';
+import { addModelSourceOptions, type ModelCliOptions } from '../options.js';
+import { isOnnxFile, resolveConfig } from '../../model/load.js';
+import { ConfigError } from '../../config/experiment.js';
+import { exportTfjsModel } from '../../backend/tfjs/export.js';
+
+export function registerExportTfjs(program: Command): void {
+  addModelSourceOptions(program.command('export-tfjs'))
+    .description('compile a checkpoint to a TensorFlow.js graph model (model.json + 4 MB weight shards) for tf.loadGraphModel')
+    .requiredOption('--out <dir>', 'folder to write model.json and the weight shards to (replaced if it holds an earlier export)')
+    .action((options: ModelCliOptions & { out: string }) => {
+      if (!options.weights) throw new ConfigError('--weights <checkpoint.pth> is required');
+      if (isOnnxFile(options.weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
+      const config = resolveConfig(options);
+      const written = exportTfjsModel(config, options.weights, options.out);
+      const outputs = Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ');
+      console.log(`wrote ${written.dir} (${written.files.join(', ')}; ${(written.weightBytes / 1e6).toFixed(1)} MB of weights): `
+        + `input "image" [N,3,H,W] (H, W multiples of 32), outputs ${outputs} (NCHW)`);
+    });
+}

@@ -37,6 +37,12 @@ export interface EstimatorOptions extends ConfigChoice {
   threads?: number;
   /** Average with the mirrored image (the paper's test protocol). Default: the configuration's `TEST.FLIP_TEST`. */
   flipTest?: boolean;
+  /**
+   * With flip test, run the plain and the mirrored input as one batch of two (default) or as
+   * two runs (`false`): the same outputs, and half the activation memory at a small cost in
+   * speed on the CPU (`npm run bench` measures both; see README, Speed).
+   */
+  flipBatch?: boolean;
   /** Test scales, e.g. `[2, 1, 0.5]`. Default: `TEST.SCALE_FACTOR` (`[1]`). */
   scales?: number[];
   /** Sub-pixel adjustment of joint positions. Default `TEST.ADJUST`. */
@@ -107,31 +113,43 @@ function batchItem(output: OutputTensor, index: number): OutputTensor {
   return ndarray(output.data.subarray(start, start + size), [1, c, h, w]);
 }
 
-/** Runs one test scale: the plain input and, with flip test, the mirrored one in the same batch. */
-async function runScale(network: Network, input: ScaledInput, flip: boolean): Promise<ScaleOutputs> {
+/** Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a second run). */
+async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean): Promise<ScaleOutputs> {
   const plain = toNetworkInput(input.resized);
-  const dims = [flip ? 2 : 1, 3, input.height, input.width] as const;
-  let batch = plain;
-  if (flip) {
-    batch = new Float32Array(2 * plain.length);
-    batch.set(plain);
-    batch.set(toNetworkInput(input.resized, true), plain.length);
+  const dims = [1, 3, input.height, input.width] as const;
+  if (!flip) return { scale: input.scale, outputs: await network.run(plain, dims) };
+  const mirrored = toNetworkInput(input.resized, true);
+  if (!flipBatch) {
+    const outputs = await network.run(plain, dims);
+    return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims) };
   }
-  const outputs = await network.run(batch, dims);
-  return {
-    scale: input.scale,
-    outputs: outputs.map((o) => batchItem(o, 0)),
-    flipped: flip ? outputs.map((o) => batchItem(o, 1)) : undefined,
-  };
+  const batch = new Float32Array(2 * plain.length);
+  batch.set(plain);
+  batch.set(mirrored, plain.length);
+  const outputs = await network.run(batch, [2, 3, input.height, input.width]);
+  return { scale: input.scale, outputs: outputs.map((o) => batchItem(o, 0)), flipped: outputs.map((o) => batchItem(o, 1)) };
+}
+
+/** How `inferAndDecode` runs the network. */
+export interface InferenceOptions {
+  /** Plain and mirrored input in one batch (see `EstimatorOptions.flipBatch`). Default true. */
+  flipBatch?: boolean;
 }
 
 /**
  * Network and post-processing for prepared inputs (largest scale first). People come in the
  * reference's order; projected back with the last (smallest) scale's affine parameters.
  */
-export async function inferAndDecode(network: Network, inputs: readonly ScaledInput[], baseSize: [number, number], settings: TestSettings, keypoints: KeypointDefinition): Promise<DecodeResult> {
+export async function inferAndDecode(
+  network: Network,
+  inputs: readonly ScaledInput[],
+  baseSize: [number, number],
+  settings: TestSettings,
+  keypoints: KeypointDefinition,
+  options: InferenceOptions = {},
+): Promise<DecodeResult> {
   const perScale: ScaleOutputs[] = [];
-  for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest));
+  for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest, options.flipBatch ?? true));
   const last = inputs[inputs.length - 1];
   return decodePoses(perScale, { baseSize, center: last.center, scale: last.scaleWH }, settings, keypoints);
 }
@@ -156,11 +174,12 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const config: ExperimentConfig = { ...base, test: settings };
   const keypoints = keypointDefinition(config.dataset.kind);
   const network = await createNetwork(config, options.weights, options);
+  const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true };
 
   const estimateOne = async (image: ImageInput): Promise<Person[]> => {
     const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
     const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor);
-    const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints);
+    const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints, inference);
     // Stable: equal scores keep the reference's order.
     return people.sort((a, b) => b.score - a.score);
   };

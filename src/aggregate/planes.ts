@@ -1,9 +1,7 @@
 /**
- * Channel-major float32 image stacks (`[C, H, W]`, contiguous) used inside aggregation, and the
- * conversions between them and the public `ndarray` tensors. All arithmetic here is float32,
- * one rounding per operation, as torch performs it on float32 tensors.
+ * Channel-major float32 image stacks (`[C, H, W]`, contiguous) used inside aggregation, and
+ * their validated construction from the public `ndarray` tensors.
  */
-import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import { DecodeError } from './errors.js';
 
@@ -77,53 +75,20 @@ export function channelRange(p: Planes, from: number, to: number): Planes {
   return { data: p.data.subarray(from * plane, to * plane), channels: to - from, height: p.height, width: p.width };
 }
 
-/** Channel j of the result is channel index[j] of the input (torch `x[:, index]`). */
-export function permuteChannels(p: Planes, index: readonly number[]): Planes {
-  const plane = p.height * p.width;
-  const out = new Float32Array(index.length * plane);
-  index.forEach((src, j) => out.set(p.data.subarray(src * plane, (src + 1) * plane), j * plane));
-  return { data: out, channels: index.length, height: p.height, width: p.width };
-}
-
-/** Mirrors every plane left-right (torch `flip(x, [3])`). */
-export function flipWidth(p: Planes): Planes {
+/**
+ * Every plane mirrored left-right (torch `flip(x, [3])`), then with `index` the channels
+ * permuted: channel j of the result is channel index[j] (torch `x[:, index]`).
+ */
+export function mirrorChannels(p: Planes, index: readonly number[] | null): Planes {
   const { width } = p;
+  const plane = p.height * width;
   const out = new Float32Array(p.data.length);
-  for (let row = 0; row < p.data.length; row += width) {
-    for (let x = 0; x < width; x++) out[row + x] = p.data[row + width - 1 - x];
+  for (let j = 0; j < p.channels; j++) {
+    const from = (index ? index[j] : j) * plane;
+    const to = j * plane;
+    for (let row = 0; row < plane; row += width) {
+      for (let x = 0; x < width; x++) out[to + row + x] = p.data[from + row + width - 1 - x];
+    }
   }
   return { ...p, data: out };
-}
-
-/** Element-wise float32 sum of equally shaped planes. */
-export function addPlanes(a: Planes, b: Planes): Planes {
-  const out = new Float32Array(a.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
-  return { ...a, data: out };
-}
-
-/** Element-wise float32 division by a scalar (torch `x / n`). */
-export function dividePlanes(p: Planes, divisor: number): Planes {
-  const out = new Float32Array(p.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = p.data[i] / divisor;
-  return { ...p, data: out };
-}
-
-/** `[1, C, H, W]` ndarray over the planes' data. */
-export function planesToNdArray(p: Planes): NdArray<Float32Array> {
-  return ndarray(p.data, [1, p.channels, p.height, p.width]);
-}
-
-/**
- * Stacks K equally shaped planes on a new last axis: `[1, C, H, W, K]`, as the reference
- * `torch.cat([t.unsqueeze(4) for t in tags], dim=4)`.
- */
-export function stackLastAxis(list: readonly Planes[]): NdArray<Float32Array> {
-  const [first] = list;
-  const k = list.length;
-  const out = new Float32Array(first.data.length * k);
-  list.forEach((p, j) => {
-    for (let i = 0; i < p.data.length; i++) out[i * k + j] = p.data[i];
-  });
-  return ndarray(out, [1, first.channels, first.height, first.width, k]);
 }

@@ -25,18 +25,28 @@ function nextFloat32(r: number, toward: number): number {
 
 /**
  * float32 `fmaf(a, b, c)`: a * b + c rounded once. The product of two float32 is exact in a
- * double; the double sum's rounding error (TwoSum) settles the one case where rounding the
- * double sum to float32 could differ from rounding the exact sum: a sum exactly halfway
- * between two float32 values.
+ * double; when the double sum is exact too (TwoSum error 0, the common case) rounding it to
+ * float32 is the single rounding. Otherwise see `inexactSum`. Kept small so that V8 inlines it
+ * into the resize loops.
  */
 export function fmaf(a: number, b: number, c: number): number {
   const p = a * b;
   const s = p + c;
+  const v = s - p;
+  if (p - (s - v) + (c - v) === 0) return f32(s);
+  return inexactSum(p, c, s, v);
+}
+
+/**
+ * Rounds the exact sum p + c to float32 when the double sum `s` (with `v = s - p`) is not
+ * exact: its rounding error (TwoSum) settles the one case where rounding the double sum to
+ * float32 could differ from rounding the exact sum: a sum exactly halfway between two float32
+ * values.
+ */
+function inexactSum(p: number, c: number, s: number, v: number): number {
   const r = f32(s);
   if (r === s || !Number.isFinite(r)) return r;
-  const v = s - p;
   const err = p - (s - v) + (c - v);
-  if (err === 0) return r;
   const other = nextFloat32(r, s);
   if (s !== (r + other) / 2) return r;
   // Exactly halfway in double: the exact sum lies on the side of the error.
@@ -82,33 +92,72 @@ function axisTaps(inSize: number, outSize: number): AxisTaps {
   return taps;
 }
 
-/** Resizes every channel to `height` x `width`. */
-export function resizeBilinear(p: Planes, height: number, width: number): Planes {
-  const rows = axisTaps(p.height, height);
-  const cols = axisTaps(p.width, width);
-  const inPlane = p.height * p.width;
-  const outPlane = height * width;
-  const out = new Float32Array(p.channels * outPlane);
-  const src = p.data;
-  for (let c = 0; c < p.channels; c++) {
-    const inBase = c * inPlane;
-    const outBase = c * outPlane;
-    for (let y = 0; y < height; y++) {
-      const row0 = inBase + rows.index0[y] * p.width;
-      const row1 = inBase + rows.index1[y] * p.width;
-      const wy0 = rows.weight0[y];
-      const wy1 = rows.weight1[y];
-      for (let x = 0; x < width; x++) {
-        const x0 = cols.index0[x];
-        const x1 = cols.index1[x];
-        const wx0 = cols.weight0[x];
-        const wx1 = cols.weight1[x];
-        // ATen Interpolate<2>: t0 * w0 + t1 * w1 = fma(t0, w0, t1 * w1) along width, then height.
-        const top = fmaf(src[row0 + x0], wx0, f32(src[row0 + x1] * wx1));
-        const bottom = fmaf(src[row1 + x0], wx0, f32(src[row1 + x1] * wx1));
-        out[outBase + y * width + x] = fmaf(top, wy0, f32(bottom * wy1));
+/**
+ * One resize, `inHeight` x `inWidth` to `outHeight` x `outWidth`, applied plane by plane with
+ * taps computed once. Separable as ATen is: two source rows are interpolated along the width,
+ * then those two rows along the height; the width pass of a source row is the same for every
+ * output row that reads it, so it is computed once per plane (into a scratch of source rows x
+ * output width) instead of twice per output row. Element for element the operations and their
+ * roundings are ATen's.
+ */
+export class Resizer {
+  private readonly rows: AxisTaps;
+  private readonly cols: AxisTaps;
+  /** Source rows some output row reads (all of them unless downsampling). */
+  private readonly used: Uint8Array;
+  private readonly across: Float32Array;
+  /** Same size: ATen copies (weights 1 and 0 reproduce every value, signed zeros included). */
+  private readonly identity: boolean;
+
+  constructor(
+    readonly inHeight: number,
+    readonly inWidth: number,
+    readonly outHeight: number,
+    readonly outWidth: number,
+  ) {
+    this.rows = axisTaps(inHeight, outHeight);
+    this.cols = axisTaps(inWidth, outWidth);
+    this.used = new Uint8Array(inHeight);
+    for (let y = 0; y < outHeight; y++) this.used[this.rows.index0[y]] = this.used[this.rows.index1[y]] = 1;
+    this.identity = inHeight === outHeight && inWidth === outWidth;
+    this.across = new Float32Array(this.identity ? 0 : inHeight * outWidth);
+  }
+
+  /** Resizes the plane starting at `src[srcOffset]` into `dst` from `dstOffset` (both C order, no padding). */
+  plane(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number): void {
+    const { inHeight, inWidth, outHeight, outWidth, across, used } = this;
+    if (this.identity) {
+      dst.set(src.subarray(srcOffset, srcOffset + inHeight * inWidth), dstOffset);
+      return;
+    }
+    const { index0: c0, index1: c1, weight0: cw0, weight1: cw1 } = this.cols;
+    for (let sy = 0; sy < inHeight; sy++) {
+      if (!used[sy]) continue;
+      const row = srcOffset + sy * inWidth;
+      const at = sy * outWidth;
+      for (let x = 0; x < outWidth; x++) {
+        // ATen Interpolate<2>: t0 * w0 + t1 * w1 = fma(t0, w0, t1 * w1).
+        across[at + x] = fmaf(src[row + c0[x]], cw0[x], f32(src[row + c1[x]] * cw1[x]));
       }
     }
+    const { index0: r0, index1: r1, weight0: rw0, weight1: rw1 } = this.rows;
+    let o = dstOffset;
+    for (let y = 0; y < outHeight; y++) {
+      const top = r0[y] * outWidth;
+      const bottom = r1[y] * outWidth;
+      const wy0 = rw0[y];
+      const wy1 = rw1[y];
+      for (let x = 0; x < outWidth; x++, o++) dst[o] = fmaf(across[top + x], wy0, f32(across[bottom + x] * wy1));
+    }
   }
+}
+
+/** Resizes every channel to `height` x `width`. */
+export function resizeBilinear(p: Planes, height: number, width: number): Planes {
+  const resizer = new Resizer(p.height, p.width, height, width);
+  const out = new Float32Array(p.channels * height * width);
+  const inPlane = p.height * p.width;
+  const outPlane = height * width;
+  for (let c = 0; c < p.channels; c++) resizer.plane(p.data, c * inPlane, out, c * outPlane);
   return { data: out, channels: p.channels, height, width };
 }

@@ -9,7 +9,7 @@ import { DecodeError } from '../aggregate/errors.js';
 import { assertFinite, cOrderData } from '../aggregate/planes.js';
 import { matchByTag, referenceJointOrder } from './match.js';
 import { float32Mean } from './numeric.js';
-import { adjustPeople, refinePerson, type Maps } from './refine.js';
+import { adjustPeople, RefineIndex, refinePerson, type Maps } from './refine.js';
 import { topK } from './topk.js';
 
 export interface Grouping {
@@ -60,6 +60,9 @@ export function group(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Arra
   });
   if (settings.adjust) adjustPeople(grouped, maps);
   const scores = grouped.map((person) => float32Mean(person.map((joint) => joint[2])));
-  if (settings.refine) for (const person of grouped) refinePerson(person, maps);
+  if (settings.refine) {
+    const index = new RefineIndex(maps);
+    for (const person of grouped) refinePerson(person, maps, index);
+  }
   return { grouped, scores };
 }

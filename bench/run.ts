@@ -1,0 +1,222 @@
+/**
+ * `npm run bench`: speed of the pipeline on this machine with deterministic random full-size
+ * weights (speed does not depend on weight values). Prints a table, then one JSON line with
+ * every figure (`--json`: only that line). See README, "Speed".
+ *
+ * Times are min / median over `--repeat` runs after `--warmup` runs. Ratios use the minima:
+ * on a shared machine the minimum is the run with the least interference.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import ndarray from 'ndarray';
+import sharp from 'sharp';
+import * as ort from 'onnxruntime-node';
+import { presetConfig } from '../src/config/presets.js';
+import { keypointDefinition } from '../src/datasets.js';
+import { buildNetworkGraph } from '../src/higher/network.js';
+import { randomWeights, type Weights } from '../src/model/weights.js';
+import { compileModel } from '../src/model/load.js';
+import { readImage } from '../src/io/image.js';
+import { testScaleInputs, toNetworkInput } from '../src/preprocess/index.js';
+import { aggregate } from '../src/aggregate/aggregate.js';
+import { group } from '../src/grouping/parse.js';
+import { createEstimator, type EstimatorOptions } from '../src/estimator.js';
+import type { RgbImage } from '../src/types.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const COCO = resolve(process.env.HIGHER_POSE_COCO ?? join(here, '..', '..', 'shared', 'coco-mini'));
+
+interface Options {
+  preset: string;
+  repeat: number;
+  warmup: number;
+  batch: number;
+  threads?: number;
+  json: boolean;
+  measureRss?: string;
+}
+
+interface Timing {
+  min: number;
+  median: number;
+}
+
+const log = (opts: Options, line: string): void => {
+  if (!opts.json) console.log(line);
+};
+
+async function time(opts: Options, run: () => Promise<unknown> | unknown): Promise<Timing> {
+  for (let i = 0; i < opts.warmup; i++) await run();
+  const times: number[] = [];
+  for (let i = 0; i < opts.repeat; i++) {
+    const start = performance.now();
+    await run();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return { min: round(times[0]), median: round(times[Math.floor(times.length / 2)]) };
+}
+
+const round = (v: number, digits = 1): number => Number(v.toFixed(digits));
+const show = (t: Timing): string => `${t.min.toFixed(0).padStart(6)} ms min ${t.median.toFixed(0).padStart(6)} ms median`;
+
+/** A deterministic picture with structure at several scales (gradients, discs, stripes). */
+function syntheticImage(width: number, height: number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const disc = Math.hypot(x - width * 0.4, y - height * 0.5) < height * 0.2 ? 90 : 0;
+      const stripes = (Math.floor(x / 24) + Math.floor(y / 32)) % 2 === 0 ? 40 : 0;
+      const at = (y * width + x) * 3;
+      data[at] = (x * 255) / width / 2 + disc + stripes;
+      data[at + 1] = (y * 255) / height / 2 + stripes;
+      data[at + 2] = 128 + disc / 2 - stripes;
+    }
+  }
+  return { data, width, height };
+}
+
+/** The first 640x480 picture of the COCO slice, or a generated one. */
+async function photo640x480(): Promise<{ source: string; image: string | RgbImage }> {
+  const dir = join(COCO, 'val2017');
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort()) {
+      const meta = await sharp(join(dir, name)).metadata();
+      if (meta.width === 640 && meta.height === 480 && (meta.orientation ?? 1) === 1) return { source: name, image: join(dir, name) };
+    }
+  }
+  return { source: 'generated 640x480', image: syntheticImage(640, 480) };
+}
+
+/** Peak RSS of a fresh process that builds the estimator and runs one flip-test estimate on `image`. */
+function peakRssMb(opts: Options, image: string): number {
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--preset', opts.preset, '--measure-rss', image];
+  if (opts.threads !== undefined) args.push('--threads', String(opts.threads));
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`RSS measurement failed: ${child.stderr}`);
+  return Number(child.stdout.trim().split('\n').pop());
+}
+
+function estimatorOptions(opts: Options, weights: Weights): EstimatorOptions {
+  return { preset: opts.preset, weights, flipTest: true, threads: opts.threads };
+}
+
+async function measureRss(opts: Options, image: string): Promise<void> {
+  const config = presetConfig(opts.preset);
+  const estimator = await createEstimator(estimatorOptions(opts, randomWeights(buildNetworkGraph(config.model))));
+  await estimator.estimatePoses(image === 'generated' ? syntheticImage(640, 480) : image);
+  await estimator.dispose();
+  console.log(round(process.resourceUsage().maxRSS / 1024));
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .option('--preset <name>', 'model configuration', 'coco_w32_512')
+    .option('--repeat <n>', 'timed runs per figure', (v) => Number.parseInt(v, 10), 3)
+    .option('--warmup <n>', 'untimed runs first', (v) => Number.parseInt(v, 10), 1)
+    .option('--batch <n>', 'images in the images/s run', (v) => Number.parseInt(v, 10), 3)
+    .option('--threads <n>', 'ONNX Runtime threads per operator (default: its choice)', (v) => Number.parseInt(v, 10))
+    .option('--json', 'print only the JSON line', false)
+    .option('--measure-rss <image>', '(internal) one estimate, then print the peak RSS in MB')
+    .parse();
+  const opts = program.opts<Options>();
+  if (opts.measureRss) return measureRss(opts, opts.measureRss);
+
+  const config = presetConfig(opts.preset);
+  const settings = { ...config.test, flipTest: true };
+  const keypoints = keypointDefinition(config.dataset.kind);
+  const weights = randomWeights(buildNetworkGraph(config.model));
+  const model = compileModel(config, weights);
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+  };
+  const session = await ort.InferenceSession.create(model, sessionOptions);
+  const inputName = session.inputNames[0];
+  const { source, image: photo } = await photo640x480();
+  log(opts, `higher-pose bench: ${opts.preset}, random weights, ${opts.repeat} runs after ${opts.warmup} warm-up, node ${process.version}, onnxruntime-node ${ort.env.versions.common}`);
+  log(opts, `photo: ${source}`);
+
+  const figures: Record<string, number | string | boolean> = { preset: opts.preset, photo: source };
+  const inputs = [
+    { name: '512x512', rgb: syntheticImage(512, 512) },
+    { name: '640x480', rgb: await readImage(photo, { exifOrientation: false }) },
+  ];
+  for (const { name, rgb } of inputs) {
+    const [scaled] = testScaleInputs(rgb, config.test.inputSize, [1]).inputs;
+    const { width: w, height: h } = scaled;
+    const plain = new ort.Tensor('float32', toNetworkInput(scaled.resized), [1, 3, h, w]);
+    const mirrored = new ort.Tensor('float32', toNetworkInput(scaled.resized, true), [1, 3, h, w]);
+    const pair = new Float32Array(2 * 3 * h * w);
+    pair.set(plain.data as Float32Array);
+    pair.set(mirrored.data as Float32Array, 3 * h * w);
+    const batched = new ort.Tensor('float32', pair, [2, 3, h, w]);
+    const single = await time(opts, () => session.run({ [inputName]: plain }));
+    const separate = await time(opts, async () => {
+      await session.run({ [inputName]: plain });
+      await session.run({ [inputName]: mirrored });
+    });
+    const batch = await time(opts, () => session.run({ [inputName]: batched }));
+    const key = `${name.replace('x', '_')}`;
+    log(opts, `${name} (network input ${w}x${h})`);
+    log(opts, `  network, one forward            ${show(single)}`);
+    log(opts, `  network, flip pair as 2 runs    ${show(separate)}`);
+    log(opts, `  network, flip pair as 1 batch   ${show(batch)}`);
+    figures[`network_single_ms_${key}`] = single.min;
+    figures[`network_flip_separate_ms_${key}`] = separate.min;
+    figures[`network_flip_batched_ms_${key}`] = batch.min;
+    figures[`flip_batch_speedup_${key}`] = round(separate.min / batch.min, 3);
+  }
+
+  // Post-processing and end to end on the photo.
+  const prepared = testScaleInputs(inputs[1].rgb, config.test.inputSize, [1]);
+  const [scaled] = prepared.inputs;
+  const { width: w, height: h } = scaled;
+  const asNd = async (flip: boolean) => {
+    const out = await session.run({ [inputName]: new ort.Tensor('float32', toNetworkInput(scaled.resized, flip), [1, 3, h, w]) });
+    return session.outputNames.map((n) => ndarray(out[n].data as Float32Array, out[n].dims.map(Number)));
+  };
+  const perScale = [{ scale: 1, outputs: await asNd(false), flipped: await asNd(true) }];
+  let maps = aggregate(perScale, settings, keypoints, prepared.baseSize);
+  const aggregation = await time(opts, () => {
+    maps = aggregate(perScale, settings, keypoints, prepared.baseSize);
+  });
+  let people = 0;
+  const grouping = await time(opts, () => {
+    people = group(maps.heatmaps, maps.tags, settings, keypoints).grouped.length;
+  });
+
+  const estimator = await createEstimator(estimatorOptions(opts, weights));
+  // The estimator's default (EstimatorOptions.flipBatch).
+  const flipBatch = true;
+  const bare = flipBatch ? figures.network_flip_batched_ms_640_480 : figures.network_flip_separate_ms_640_480;
+  const endToEnd = await time(opts, () => estimator.estimatePoses(photo));
+  const images = Array.from({ length: opts.batch }, () => photo);
+  const many = await time({ ...opts, repeat: 1 }, () => estimator.estimatePoses(images));
+  await estimator.dispose();
+  await session.release();
+
+  log(opts, `640x480 post-processing (${people} people grouped)`);
+  log(opts, `  aggregation                     ${show(aggregation)}`);
+  log(opts, `  grouping                        ${show(grouping)}`);
+  log(opts, `  estimatePoses, end to end       ${show(endToEnd)}`);
+  log(opts, `  ${opts.batch} images                        ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
+  figures.aggregation_ms = aggregation.min;
+  figures.grouping_ms = grouping.min;
+  figures.people_grouped = people;
+  figures.estimate_poses_ms = endToEnd.min;
+  figures.images_per_s = round(opts.batch / (many.min / 1000), 3);
+  figures.flip_batch_speedup = figures.flip_batch_speedup_640_480;
+  figures.estimator_flip_batch = flipBatch;
+  figures.postprocess_ratio = round((aggregation.min + grouping.min) / Number(bare), 3);
+  figures.overhead_ratio = round(endToEnd.min / Number(bare), 3);
+  figures.peak_rss_mb = peakRssMb(opts, typeof photo === 'string' ? photo : 'generated');
+  log(opts, `  peak RSS (W32 flip test, fresh process) ${figures.peak_rss_mb} MB`);
+  console.log(JSON.stringify(figures));
+}
+
+await main();

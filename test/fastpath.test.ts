@@ -1,0 +1,135 @@
+/**
+ * The fast paths of the post-processing give exactly what the plain reference formulas give:
+ * each is compared with a direct, element-by-element version written here.
+ */
+import { expect } from 'chai';
+import { presetConfig } from '../src/config/presets.js';
+import { buildNetworkGraph } from '../src/higher/network.js';
+import { randomWeights } from '../src/model/weights.js';
+import { createEstimator } from '../src/estimator.js';
+import { fmaf, resizeBilinear } from '../src/aggregate/resize.js';
+import { suppressNonMaxima } from '../src/grouping/nms.js';
+import { topK } from '../src/grouping/topk.js';
+import { float32MeanVector, roundHalfEven } from '../src/grouping/numeric.js';
+import { RefineIndex, refinePerson, type Maps } from '../src/grouping/refine.js';
+import type { RgbImage } from '../src/types.js';
+
+const f32 = Math.fround;
+
+/** Deterministic pseudo-random values in [lo, hi). */
+function noise(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return lo + ((hi - lo) * s) / 2 ** 32;
+  });
+}
+
+/** ATen's bilinear resize written per output element (two width interpolations, then one along the height). */
+function directResize(src: Float32Array, inH: number, inW: number, outH: number, outW: number): Float32Array {
+  const taps = (inSize: number, outSize: number, i: number): [number, number, number, number] => {
+    if (inSize === outSize) return [i, i, 1, 0];
+    let real = fmaf(f32(inSize / outSize), f32(i + 0.5), -0.5);
+    if (real < 0) real = 0;
+    const i0 = Math.min(Math.floor(real), inSize - 1);
+    const l1 = Math.min(Math.max(f32(real - i0), 0), 1);
+    return [i0, i0 < inSize - 1 ? i0 + 1 : i0, f32(1 - l1), l1];
+  };
+  const out = new Float32Array(outH * outW);
+  for (let y = 0; y < outH; y++) {
+    const [r0, r1, wy0, wy1] = taps(inH, outH, y);
+    for (let x = 0; x < outW; x++) {
+      const [c0, c1, wx0, wx1] = taps(inW, outW, x);
+      const top = fmaf(src[r0 * inW + c0], wx0, f32(src[r0 * inW + c1] * wx1));
+      const bottom = fmaf(src[r1 * inW + c0], wx0, f32(src[r1 * inW + c1] * wx1));
+      out[y * outW + x] = fmaf(top, wy0, f32(bottom * wy1));
+    }
+  }
+  return out;
+}
+
+describe('fast paths equal the direct formulas', () => {
+  it('separable resize: up, down, uneven ratios and same-size axes, value for value', () => {
+    const cases = [[4, 6, 8, 12], [128, 176, 512, 704], [7, 5, 3, 11], [16, 16, 16, 9], [9, 13, 9, 13]];
+    cases.forEach(([inH, inW, outH, outW], i) => {
+      const src = noise(2 * inH * inW, 10 + i, -30, 30);
+      const got = resizeBilinear({ data: src, channels: 2, height: inH, width: inW }, outH, outW);
+      for (let c = 0; c < 2; c++) {
+        const want = directResize(src.subarray(c * inH * inW), inH, inW, outH, outW);
+        expect(Buffer.compare(Buffer.from(got.data.buffer, c * outH * outW * 4, outH * outW * 4), Buffer.from(want.buffer))).to.equal(0, `case ${i} channel ${c}`);
+      }
+    });
+  });
+
+  it('top-k by thresholded local-maximum search equals full NMS + sort, with few or many maxima and ties', () => {
+    const [H, W, J, k] = [24, 40, 4, 30];
+    const det = noise(J * H * W, 3, -1, 1);
+    for (let i = 0; i < H * W; i++) det[i] = f32(Math.round(det[i] * 4) / 4); // joint 0: many ties
+    for (let i = H * W; i < 2 * H * W; i++) det[i] = -Math.abs(det[i]); // joint 1: no positive value
+    for (let i = 2 * H * W; i < 3 * H * W; i++) det[i] = i % 97 === 0 ? 0.5 : -0.25; // joint 2: few maxima
+    const tags = noise(J * H * W * 2, 4);
+    const c = topK({ det, numJoints: J, height: H, width: W, tags, tagChannels: J, tagDim: 2 }, k, 5, 2);
+    const suppressed = new Float32Array(H * W);
+    for (let j = 0; j < J; j++) {
+      suppressNonMaxima(det.subarray(j * H * W, (j + 1) * H * W), H, W, 5, 2, suppressed);
+      const order = Array.from({ length: H * W }, (_, i) => i).sort((a, b) => suppressed[b] - suppressed[a] || a - b).slice(0, k);
+      expect([...c.val.subarray(j * k, (j + 1) * k)], `values of joint ${j}`).to.deep.equal(order.map((i) => suppressed[i]));
+      expect([...c.x.subarray(j * k, (j + 1) * k)], `x of joint ${j}`).to.deep.equal(order.map((i) => i % W));
+      expect([...c.y.subarray(j * k, (j + 1) * k)], `y of joint ${j}`).to.deep.equal(order.map((i) => Math.floor(i / W)));
+      expect(c.tag[(j * k + 3) * 2 + 1]).to.equal(tags[(j * H * W + order[3]) * 2 + 1]);
+    }
+  });
+
+  it('refine with the block index picks the first maximum of det - round(distance), as a full scan does', () => {
+    const [H, W, J] = [70, 90, 3];
+    const det = noise(J * H * W, 5, -2, 6);
+    for (let i = 0; i < H * W; i++) det[i] = f32(Math.round(det[i])); // joint 0: plateaus, first maximum matters
+    const tags = noise(J * H * W * 2, 6, -8, 8);
+    const maps: Maps = { det, numJoints: J, height: H, width: W, tags, tagChannels: J, tagDim: 2 };
+    const index = new RefineIndex(maps);
+    const anchors = noise(40, 7, 0, 1);
+    for (let n = 0; n < 20; n++) {
+      const [ax, ay] = [Math.floor(anchors[2 * n] * W), Math.floor(anchors[2 * n + 1] * H)];
+      const person = [[ax, ay, 1, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]];
+      const expected = person.map((r) => [...r]);
+      const at = (ay * W + ax) * 2;
+      const mean = float32MeanVector([tags.slice(at, at + 2)]);
+      for (const j of [1, 2]) {
+        let best = 0;
+        let bestValue = -Infinity;
+        for (let p = 0; p < H * W; p++) {
+          const d0 = f32(tags[(j * H * W + p) * 2] - mean[0]);
+          const d1 = f32(tags[(j * H * W + p) * 2 + 1] - mean[1]);
+          const score = f32(det[j * H * W + p] - roundHalfEven(f32(Math.sqrt(f32(f32(d0 * d0) + f32(d1 * d1))))));
+          if (score > bestValue) [best, bestValue] = [p, score];
+        }
+        if (det[j * H * W + best] > 0) expected[j] = [-1, -1, det[j * H * W + best], 0, 0, best];
+      }
+      refinePerson(person, maps, index);
+      [1, 2].forEach((j) => {
+        if (expected[j].length === 6) {
+          const best = expected[j][5];
+          expect(Math.trunc(person[j][0]), `person ${n} joint ${j} x`).to.equal(best % W);
+          expect(Math.trunc(person[j][1]), `person ${n} joint ${j} y`).to.equal(Math.floor(best / W));
+          expect(person[j][2]).to.equal(expected[j][2]);
+        } else {
+          expect(person[j]).to.deep.equal(expected[j]);
+        }
+      });
+    }
+  });
+
+  it('flip test as one batch or as two runs gives the same people', async () => {
+    const config = presetConfig('tiny_coco');
+    const weights = randomWeights(buildNetworkGraph(config.model), 3);
+    const image: RgbImage = { data: Uint8Array.from(noise(200 * 150 * 3, 8, 0, 255), Math.floor), width: 200, height: 150 };
+    const results = [];
+    for (const flipBatch of [true, false]) {
+      const estimator = await createEstimator({ preset: 'tiny_coco', weights, flipTest: true, inputSize: 128, flipBatch });
+      results.push(await estimator.estimatePoses(image));
+      await estimator.dispose();
+    }
+    expect(results[0].length).to.be.greaterThan(0);
+    expect(results[1]).to.deep.equal(results[0]);
+  });
+});

@@ -11,7 +11,8 @@ import { fmaf, resizeBilinear } from '../src/aggregate/resize.js';
 import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
 import { float32MeanVector, roundHalfEven } from '../src/grouping/numeric.js';
-import { RefineIndex, refinePerson, type Maps } from '../src/grouping/refine.js';
+import { RefineIndex, refinePerson } from '../src/grouping/refine.js';
+import type { GroupingMaps as Maps } from '../src/grouping/maps.js';
 import type { RgbImage } from '../src/types.js';
 
 const f32 = Math.fround;

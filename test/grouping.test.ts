@@ -11,7 +11,8 @@ import { matchByTag, referenceJointOrder, type Candidates } from '../src/groupin
 import { float32Mean, float32PairwiseSum, roundHalfEven } from '../src/grouping/numeric.js';
 import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
-import { adjustPeople, refinePerson, type Maps } from '../src/grouping/refine.js';
+import { adjustPeople, refinePerson } from '../src/grouping/refine.js';
+import type { GroupingMaps as Maps } from '../src/grouping/maps.js';
 import { group } from '../src/grouping/parse.js';
 import { toImageCoordinates } from '../src/grouping/transform.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';

@@ -9,7 +9,8 @@ import { DecodeError } from '../aggregate/errors.js';
 import { assertFinite, cOrderData } from '../aggregate/planes.js';
 import { matchByTag, referenceJointOrder } from './match.js';
 import { float32Mean } from './numeric.js';
-import { adjustPeople, RefineIndex, refinePerson, type Maps } from './refine.js';
+import { adjustPeople, RefineIndex, refinePerson } from './refine.js';
+import type { GroupingMaps } from './maps.js';
 import { topK } from './topk.js';
 
 export interface Grouping {
@@ -20,7 +21,7 @@ export interface Grouping {
 }
 
 /** Validates the maps' shapes against each other, the definition and the settings. */
-function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, settings: TestSettings, def: KeypointDefinition): Maps {
+function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, settings: TestSettings, def: KeypointDefinition): GroupingMaps {
   const numJoints = def.names.length;
   const hs = heatmaps.shape;
   const ts = tags.shape;

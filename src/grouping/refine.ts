@@ -2,20 +2,10 @@
  * Sub-pixel adjustment and refinement of grouped people (reference `HeatmapParser.adjust` and
  * `HeatmapParser.refine`). A person is J rows `[x, y, score, tag...]` in heatmap pixels.
  */
+import type { GroupingMaps } from './maps.js';
 import { float32MeanVector, roundHalfEven } from './numeric.js';
 
 const f32 = Math.fround;
-
-/** Heatmaps `[J, H, W]` and tag maps `[T, H, W, K]` (T = J, or 1 when shared by all joints). */
-export interface Maps {
-  det: Float32Array;
-  numJoints: number;
-  height: number;
-  width: number;
-  tags: Float32Array;
-  tagChannels: number;
-  tagDim: number;
-}
 
 /**
  * The ±0.25 rule: a quarter pixel towards the larger of the two horizontal neighbours (left
@@ -31,7 +21,7 @@ function quarterOffset(det: Float32Array, base: number, width: number, height: n
 }
 
 /** `adjust`: moves every detected joint (score > 0) of every person by the ±0.25 rule. */
-export function adjustPeople(people: number[][][], maps: Maps): void {
+export function adjustPeople(people: number[][][], maps: GroupingMaps): void {
   const plane = maps.height * maps.width;
   for (const person of people) {
     person.forEach((joint, j) => {
@@ -92,7 +82,7 @@ function cellBound(s: Summary, cell: number, tagDim: number, meanTag: Float32Arr
 export class RefineIndex {
   private readonly joints = new Map<number, { blocks: Summary; groups: Summary }>();
 
-  constructor(readonly maps: Maps) {}
+  constructor(readonly maps: GroupingMaps) {}
 
   summaries(joint: number): { blocks: Summary; groups: Summary } {
     let s = this.joints.get(joint);
@@ -225,7 +215,7 @@ function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array):
  * The mean tag is read at the detected joints' truncated positions. Tags of added joints stay 0.
  * Pass one `index` for all the people of an image.
  */
-export function refinePerson(person: number[][], maps: Maps, index = new RefineIndex(maps)): void {
+export function refinePerson(person: number[][], maps: GroupingMaps, index = new RefineIndex(maps)): void {
   const { det, width, height, tags, tagDim } = maps;
   const plane = height * width;
   const tagPlane = (j: number): number => (maps.tagChannels === 1 ? 0 : j) * plane;

@@ -2,20 +2,9 @@
  * Top-k detections per joint type (reference `HeatmapParser.top_k`): NMS, then the k largest
  * suppressed values of each heatmap with their positions and the tag values there.
  */
+import type { GroupingMaps } from './maps.js';
 import type { Candidates } from './match.js';
 import { suppressNonMaxima } from './nms.js';
-
-export interface TopKInput {
-  /** `[J, H, W]` heatmaps. */
-  det: Float32Array;
-  numJoints: number;
-  height: number;
-  width: number;
-  /** `[T, H, W, K]` tag maps; T = J, or 1 when one tag map is shared by all joints. */
-  tags: Float32Array;
-  tagChannels: number;
-  tagDim: number;
-}
 
 /**
  * Indices of the k largest values, largest first. Equal values keep index order (the first
@@ -82,7 +71,7 @@ function positiveMaxima(det: Float32Array, from: number, height: number, width: 
   return size;
 }
 
-export function topK(input: TopKInput, k: number, nmsKernel: number, nmsPadding: number): Candidates {
+export function topK(input: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number): Candidates {
   const { numJoints, height, width, tagDim } = input;
   const plane = height * width;
   const out: Candidates = {

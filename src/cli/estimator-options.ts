@@ -4,14 +4,10 @@ import { ConfigError } from '../config/experiment.js';
 import { addModelOptions, parseNonNegativeNumber, parsePositiveInteger, parseScales, type ModelCliOptions } from './options.js';
 import type { EstimatorOptions } from '../estimator.js';
 
-export interface PoseCliOptions extends ModelCliOptions {
+/** The test-time settings keep the estimator's option names, except `--flip` for `flipTest`. */
+export interface PoseCliOptions
+  extends ModelCliOptions, Pick<EstimatorOptions, 'scales' | 'adjust' | 'refine' | 'detectionThreshold' | 'tagThreshold' | 'maxPeople'> {
   flip?: boolean;
-  scales?: number[];
-  adjust?: boolean;
-  refine?: boolean;
-  detectionThreshold?: number;
-  tagThreshold?: number;
-  maxPeople?: number;
 }
 
 /** Model options plus the test-time settings. */

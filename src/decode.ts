@@ -8,9 +8,9 @@ import type { NdArray } from 'ndarray';
 import type { TestSettings } from './config/experiment.js';
 import type { KeypointDefinition } from './datasets.js';
 import type { BoundingBox, Person } from './types.js';
-import { aggregate, type AggregatedMaps, type ScaleOutputs } from './aggregate/aggregate.js';
+import { aggregate, aggregateOnDemand, completeMaps, type AggregatedMaps, type ScaleOutputs } from './aggregate/aggregate.js';
 import { DecodeError } from './aggregate/errors.js';
-import { group } from './grouping/parse.js';
+import { group, groupMaps } from './grouping/parse.js';
 import { toImageCoordinates } from './grouping/transform.js';
 
 export { aggregate, DecodeError, group, toImageCoordinates };
@@ -37,9 +37,12 @@ export interface DecodeResult {
   scores: number[];
   /** `grouped` with x, y in image pixels (reference `get_final_preds`). */
   final: number[][][];
-  /** The aggregated maps `grouped` was computed from. */
-  heatmaps: NdArray<Float32Array>;
-  tags: NdArray<Float32Array>;
+  /**
+   * The aggregated maps `grouped` was computed from. Grouping computes only the parts of them
+   * it reads; the rest is computed on first access to these.
+   */
+  readonly heatmaps: NdArray<Float32Array>;
+  readonly tags: NdArray<Float32Array>;
 }
 
 /** Box around a person's detected joints (score > 0); a zero box at the origin when none is. */
@@ -69,9 +72,20 @@ export function toPeople(final: readonly (readonly (readonly number[])[])[], sco
  * the joint count, or settings the reference could not run.
  */
 export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGeometry, settings: TestSettings, def: KeypointDefinition): DecodeResult {
-  const { heatmaps, tags } = aggregate(perScale, settings, def, geometry.baseSize);
-  const { grouped, scores } = group(heatmaps, tags, settings, def);
-  const heatmapSize: [number, number] = [heatmaps.shape[3], heatmaps.shape[2]];
-  const final = toImageCoordinates(grouped, geometry.center, geometry.scale, heatmapSize);
-  return { people: toPeople(final, scores, def), grouped, scores, final, heatmaps, tags };
+  const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize);
+  const { grouped, scores } = groupMaps(maps, settings);
+  const final = toImageCoordinates(grouped, geometry.center, geometry.scale, [maps.width, maps.height]);
+  let complete: AggregatedMaps | undefined;
+  return {
+    people: toPeople(final, scores, def),
+    grouped,
+    scores,
+    final,
+    get heatmaps() {
+      return (complete ??= completeMaps(maps)).heatmaps;
+    },
+    get tags() {
+      return (complete ??= completeMaps(maps)).tags;
+    },
+  };
 }

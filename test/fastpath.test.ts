@@ -12,7 +12,7 @@ import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
 import { float32MeanVector, roundHalfEven } from '../src/grouping/numeric.js';
 import { RefineIndex, refinePerson } from '../src/grouping/refine.js';
-import type { GroupingMaps as Maps } from '../src/grouping/maps.js';
+import { denseMaps, type GroupingMaps as Maps } from '../src/grouping/maps.js';
 import type { RgbImage } from '../src/types.js';
 
 const f32 = Math.fround;
@@ -69,7 +69,7 @@ describe('fast paths equal the direct formulas', () => {
     for (let i = H * W; i < 2 * H * W; i++) det[i] = -Math.abs(det[i]); // joint 1: no positive value
     for (let i = 2 * H * W; i < 3 * H * W; i++) det[i] = i % 97 === 0 ? 0.5 : -0.25; // joint 2: few maxima
     const tags = noise(J * H * W * 2, 4);
-    const c = topK({ det, numJoints: J, height: H, width: W, tags, tagChannels: J, tagDim: 2 }, k, 5, 2);
+    const c = topK(denseMaps({ det, numJoints: J, height: H, width: W, tags, tagChannels: J, tagDim: 2 }), k, 5, 2);
     const suppressed = new Float32Array(H * W);
     for (let j = 0; j < J; j++) {
       suppressNonMaxima(det.subarray(j * H * W, (j + 1) * H * W), H, W, 5, 2, suppressed);
@@ -86,7 +86,7 @@ describe('fast paths equal the direct formulas', () => {
     const det = noise(J * H * W, 5, -2, 6);
     for (let i = 0; i < H * W; i++) det[i] = f32(Math.round(det[i])); // joint 0: plateaus, first maximum matters
     const tags = noise(J * H * W * 2, 6, -8, 8);
-    const maps: Maps = { det, numJoints: J, height: H, width: W, tags, tagChannels: J, tagDim: 2 };
+    const maps: Maps = denseMaps({ det, numJoints: J, height: H, width: W, tags, tagChannels: J, tagDim: 2 });
     const index = new RefineIndex(maps);
     const anchors = noise(40, 7, 0, 1);
     for (let n = 0; n < 20; n++) {

@@ -12,7 +12,7 @@ import { float32Mean, float32PairwiseSum, roundHalfEven } from '../src/grouping/
 import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
 import { adjustPeople, refinePerson } from '../src/grouping/refine.js';
-import type { GroupingMaps as Maps } from '../src/grouping/maps.js';
+import { denseMaps, type GroupingMaps as Maps } from '../src/grouping/maps.js';
 import { group } from '../src/grouping/parse.js';
 import { toImageCoordinates } from '../src/grouping/transform.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
@@ -84,7 +84,7 @@ describe('heatmap NMS and top-k', () => {
     det[3] = 0.5; det[20] = 0.9; det[30] = 0.5; // joint 0
     det[32 + 9] = 0.7; // joint 1
     const tags = Float32Array.from({ length: 2 * 32 }, (_, i) => i);
-    const c = topK({ det, numJoints: 2, height: 4, width: 8, tags, tagChannels: 2, tagDim: 1 }, 3, 3, 1);
+    const c = topK(denseMaps({ det, numJoints: 2, height: 4, width: 8, tags, tagChannels: 2, tagDim: 1 }), 3, 3, 1);
     expect([...c.val.subarray(0, 3)].map((v) => +v.toFixed(3))).to.deep.equal([0.9, 0.5, 0.5]);
     expect([...c.x.subarray(0, 3)]).to.deep.equal([4, 3, 6]);
     expect([...c.y.subarray(0, 3)]).to.deep.equal([2, 0, 3]);
@@ -96,7 +96,7 @@ describe('adjust and refine', () => {
   const maps = (): Maps => {
     const det = new Float32Array(1 * 5 * 5);
     det[2 * 5 + 2] = 1; det[2 * 5 + 3] = 0.5; det[1 * 5 + 2] = 0.4; det[3 * 5 + 2] = 0.2;
-    return { det, numJoints: 1, height: 5, width: 5, tags: new Float32Array(25), tagChannels: 1, tagDim: 1 };
+    return denseMaps({ det, numJoints: 1, height: 5, width: 5, tags: new Float32Array(25), tagChannels: 1, tagDim: 1 });
   };
 
   it('moves a joint a quarter pixel towards its larger neighbours and to the pixel centre', () => {
@@ -107,8 +107,9 @@ describe('adjust and refine', () => {
 
   it('places an undetected joint at the best heatmap position of the person tag', () => {
     const m = maps();
-    const two: Maps = { ...m, numJoints: 2, det: Float32Array.from([...new Float32Array(25), ...m.det]), tags: new Float32Array(50) };
-    two.det[2 * 5 + 2] = 0.3; // joint 0 detected there
+    const det = Float32Array.from([...new Float32Array(25), ...m.det]);
+    det[2 * 5 + 2] = 0.3; // joint 0 detected there
+    const two = denseMaps({ det, numJoints: 2, height: 5, width: 5, tags: new Float32Array(50), tagChannels: 1, tagDim: 1 });
     const person = [[2.75, 2.25, 0.3, 0], [0, 0, 0, 0]];
     refinePerson(person, two);
     expect(person[1]).to.deep.equal([2.75, 2.25, 1, 0]);

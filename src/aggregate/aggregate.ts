@@ -5,9 +5,10 @@
  * index, everything optionally resized to the image's base size), then `aggregate_results`
  * across scales (largest first) and the final division by the number of scales.
  *
- * The reference's sequence of whole-tensor operations is fused plane by plane (each resized
- * plane is combined while it is in cache, written once into the result), which changes no
- * value: every element goes through the same float32 operations in the same order.
+ * The work at the network's resolution is done here in full; the final resize to the result's
+ * size, and the combination of passes and scales there, is left to `OnDemandMaps`, which
+ * computes it tile by tile as grouping reads it. Neither changes a value: every element goes
+ * through the reference's float32 operations in the reference's order.
  */
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
@@ -17,6 +18,7 @@ import type { OutputTensor } from '../types.js';
 import { DecodeError } from './errors.js';
 import { channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
 import { Resizer, resizeBilinear } from './resize.js';
+import { OnDemandMaps, type HeatmapTerm } from './on-demand.js';
 
 const f32 = Math.fround;
 
@@ -132,19 +134,15 @@ function scaleMaps(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinit
   return passes;
 }
 
-/** Resizers by size, built on first use (each holds its taps and a scratch row buffer). */
+/** Resizers by size, built on first use (each holds its taps and scratch buffers). */
 class Resizers {
   private readonly cache = new Map<string, Resizer>();
 
-  /** Resizes `p`'s plane `c` to `height` x `width` into `dst` at `dstOffset`. */
-  plane(p: Planes, c: number, height: number, width: number, dst: Float32Array, dstOffset = 0): void {
-    const key = `${p.height}x${p.width}>${height}x${width}`;
+  get(from: Planes, height: number, width: number): Resizer {
+    const key = `${from.height}x${from.width}>${height}x${width}`;
     let resizer = this.cache.get(key);
-    if (!resizer) {
-      resizer = new Resizer(p.height, p.width, height, width);
-      this.cache.set(key, resizer);
-    }
-    resizer.plane(p.data, c * p.height * p.width, dst, dstOffset);
+    if (!resizer) this.cache.set(key, (resizer = new Resizer(from.height, from.width, height, width)));
+    return resizer;
   }
 }
 
@@ -164,112 +162,66 @@ function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, de
 
 /**
  * Aggregates the network outputs of every test scale into final heatmaps and tag maps
- * (reference `get_multi_stage_outputs` + `aggregate_results` + the division in `valid.py`).
- * Scales are processed largest first whatever the order given. Tag maps are kept from scale 1
- * only when several scales are tested (from the single scale otherwise), as the reference does;
- * without PROJECT2IMAGE they are resized to the first (largest) scale's heatmap size.
- * `baseSize` `[w, h]` is the input size at scale 1 (`get_multi_scale_size`).
+ * (reference `get_multi_stage_outputs` + `aggregate_results` + the division in `valid.py`),
+ * leaving the full-resolution maps to be computed tile by tile as grouping reads them (see
+ * `OnDemandMaps`; `complete()` computes them all). Scales are processed largest first whatever
+ * the order given. Tag maps are kept from scale 1 only when several scales are tested (from
+ * the single scale otherwise), as the reference does; without PROJECT2IMAGE they are resized
+ * to the first (largest) scale's heatmap size. `baseSize` `[w, h]` is the input size at scale 1
+ * (`get_multi_scale_size`).
  */
-export function aggregate(
+export function aggregateOnDemand(
   perScale: readonly ScaleOutputs[],
   settings: TestSettings,
   def: KeypointDefinition,
   baseSize: readonly [number, number],
-): AggregatedMaps {
+): OnDemandMaps {
   checkCall(perScale, settings, def, baseSize);
+  if (perScale.length === 0) throw new DecodeError('no network outputs given');
   const ordered = [...perScale].sort((a, b) => b.scale - a.scale);
-  const numJoints = def.names.length;
   const resizers = new Resizers();
+  const terms: HeatmapTerm[] = [];
+  const kept: Planes[] = [];
   // The result's size: the base size with PROJECT2IMAGE, else the first (largest) scale's.
   let height = 0;
   let width = 0;
-  let final: Float32Array | null = null;
-  const kept: Planes[] = [];
   for (const s of ordered) {
     const passes = scaleMaps(s, settings, def);
-    const first = final === null;
-    if (final === null) {
-      [height, width] = settings.project2image ? [baseSize[1], baseSize[0]] : [passes[0].heatmaps.height, passes[0].heatmaps.width];
-      final = new Float32Array(numJoints * height * width);
-    }
+    const [plain, flipped] = passes.map((p) => p.heatmaps);
+    if (terms.length === 0) [height, width] = settings.project2image ? [baseSize[1], baseSize[0]] : [plain.height, plain.width];
     if (s.scale === 1 || ordered.length === 1) kept.push(...passes.flatMap((p) => p.tags));
-    accumulateHeatmaps(final, first, passes, settings.project2image, height, width, resizers);
+    // With PROJECT2IMAGE each pass is resized, then the two averaged; without, the reverse.
+    const sources = settings.project2image || !flipped ? passes.map((p) => p.heatmaps) : [averagePasses(plain, flipped)];
+    terms.push({ sources, resizer: resizers.get(plain, height, width) });
   }
-  if (final === null) throw new DecodeError('no network outputs given');
   if (kept.length === 0) {
     throw new DecodeError(
       'no tag maps to group with: the reference keeps tags only from scale 1 when several scales are tested, ' +
         'and only from outputs selected by settings.withAe that carry tag channels',
     );
   }
-  if (ordered.length > 1) for (let k = 0; k < final.length; k++) final[k] = f32(final[k] / ordered.length);
-  return { heatmaps: ndarray(final, [1, numJoints, height, width]), tags: stackTags(kept, height, width, resizers) };
+  return new OnDemandMaps(def.names.length, height, width, terms, kept, resizers.get(kept[0], height, width));
 }
 
-/**
- * Adds one scale's heatmaps into `final` (`height` x `width`), plane by plane: each pass's
- * plane resized with PROJECT2IMAGE, the passes averaged (`(plain + flipped) / 2`), that
- * average resized to the result's size without PROJECT2IMAGE, then stored (first scale) or
- * added.
- */
-function accumulateHeatmaps(final: Float32Array, first: boolean, passes: PassMaps[], project2image: boolean, height: number, width: number, resizers: Resizers): void {
-  const plane = height * width;
-  const [plain, flipped] = passes.map((p) => p.heatmaps);
-  const passPlane = plain.height * plain.width;
-  const projected = project2image ? [new Float32Array(plane), new Float32Array(plane)] : null;
-  const average = new Float32Array(project2image ? plane : passPlane);
-  const resized = project2image || (plain.height === height && plain.width === width) ? null : new Float32Array(plane);
-  for (let j = 0; j < plain.channels; j++) {
-    let avg: Float32Array;
-    if (projected) {
-      resizers.plane(plain, j, height, width, projected[0]);
-      if (flipped) resizers.plane(flipped, j, height, width, projected[1]);
-      avg = flipped ? averageInto(average, projected[0], 0, projected[1], 0) : projected[0];
-    } else {
-      avg = flipped
-        ? averageInto(average, plain.data, j * passPlane, flipped.data, j * passPlane)
-        : plain.data.subarray(j * passPlane, (j + 1) * passPlane);
-    }
-    if (resized) {
-      resizers.plane({ data: avg, channels: 1, height: plain.height, width: plain.width }, 0, height, width, resized);
-      avg = resized;
-    }
-    if (first) final.set(avg, j * plane);
-    else addInto(final, j * plane, avg);
-  }
+/** `aggregateOnDemand` with every value computed: `[1, J, H, W]` heatmaps and `[1, T, H, W, K]` tags. */
+export function aggregate(
+  perScale: readonly ScaleOutputs[],
+  settings: TestSettings,
+  def: KeypointDefinition,
+  baseSize: readonly [number, number],
+): AggregatedMaps {
+  return completeMaps(aggregateOnDemand(perScale, settings, def, baseSize));
 }
 
-/** `out = (a + b) / 2` in float32 over `out.length` values from the given offsets; returns `out`. */
-function averageInto(out: Float32Array, a: Float32Array, aFrom: number, b: Float32Array, bFrom: number): Float32Array {
-  for (let k = 0; k < out.length; k++) out[k] = f32(f32(a[aFrom + k] + b[bFrom + k]) / 2);
-  return out;
+/** The whole maps of `maps` as ndarrays (the reference's `final_heatmaps`, `tags`). */
+export function completeMaps(maps: OnDemandMaps): AggregatedMaps {
+  const { det, tags, numJoints, height, width, tagChannels, tagDim } = maps.complete();
+  return { heatmaps: ndarray(det, [1, numJoints, height, width]), tags: ndarray(tags, [1, tagChannels, height, width, tagDim]) };
 }
 
-/** `dst[to..] += src` in float32. */
-function addInto(dst: Float32Array, to: number, src: Float32Array): void {
-  for (let k = 0; k < src.length; k++) dst[to + k] = f32(dst[to + k] + src[k]);
-}
-
-/**
- * The kept tag maps resized to the result's size and stacked on a new last axis: `[1, T, H, W, K]`,
- * as the reference `torch.cat([t.unsqueeze(4) for t in tags], dim=4)`.
- */
-function stackTags(kept: Planes[], height: number, width: number, resizers: Resizers): NdArray<Float32Array> {
-  const plane = height * width;
-  const channels = kept[0].channels;
-  const k = kept.length;
-  const out = new Float32Array(channels * plane * k);
-  const scratch = new Float32Array(plane);
-  for (let m = 0; m < k; m++) {
-    for (let c = 0; c < channels; c++) {
-      resizers.plane(kept[m], c, height, width, scratch);
-      interleave(out, c * plane * k + m, k, scratch);
-    }
-  }
-  return ndarray(out, [1, channels, height, width, k]);
-}
-
-/** `dst[from + i * stride] = src[i]`. */
-function interleave(dst: Float32Array, from: number, stride: number, src: Float32Array): void {
-  for (let i = 0, o = from; i < src.length; i++, o += stride) dst[o] = src[i];
+/** `(plain + flipped) / 2` in float32, at the passes' resolution. */
+function averagePasses(plain: Planes, flipped: Planes): Planes {
+  const data = new Float32Array(plain.data.length);
+  for (let k = 0; k < data.length; k++) data[k] = f32(f32(plain.data[k] + flipped.data[k]) / 2);
+  return { ...plain, data };
 }

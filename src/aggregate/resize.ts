@@ -92,6 +92,12 @@ function axisTaps(inSize: number, outSize: number): AxisTaps {
   return taps;
 }
 
+/** The source rows (or columns) output rows [from, to) read: `[first, last]`, inclusive. */
+function sourceSpan(taps: AxisTaps, from: number, to: number): [number, number] {
+  // Both indices grow with the output index.
+  return [taps.index0[from], taps.index1[to - 1]];
+}
+
 /**
  * One resize, `inHeight` x `inWidth` to `outHeight` x `outWidth`, applied plane by plane with
  * taps computed once. Separable as ATen is: two source rows are interpolated along the width,
@@ -108,6 +114,8 @@ export class Resizer {
   private readonly across: Float32Array;
   /** Same size: ATen copies (weights 1 and 0 reproduce every value, signed zeros included). */
   private readonly identity: boolean;
+  /** Width-interpolated source rows of one `region` call. */
+  private scratch = new Float32Array(0);
 
   constructor(
     readonly inHeight: number,
@@ -149,6 +157,50 @@ export class Resizer {
       const wy1 = rw1[y];
       for (let x = 0; x < outWidth; x++, o++) dst[o] = fmaf(across[top + x], wy0, f32(across[bottom + x] * wy1));
     }
+  }
+
+  /**
+   * Resizes only the output rectangle [y0, y1) x [x0, x1) of the plane at `src[srcOffset]`,
+   * into `dst` from `dstOffset` with `dstStride` values per output row. The values are those
+   * `plane` computes (the same operations on the same source values).
+   */
+  region(src: Float32Array, srcOffset: number, y0: number, y1: number, x0: number, x1: number, dst: Float32Array, dstOffset: number, dstStride: number): void {
+    const { inWidth } = this;
+    if (this.identity) {
+      for (let y = y0; y < y1; y++) {
+        const from = srcOffset + y * inWidth;
+        dst.set(src.subarray(from + x0, from + x1), dstOffset + (y - y0) * dstStride);
+      }
+      return;
+    }
+    const { index0: c0, index1: c1, weight0: cw0, weight1: cw1 } = this.cols;
+    const { index0: r0, index1: r1, weight0: rw0, weight1: rw1 } = this.rows;
+    const [firstRow, lastRow] = sourceSpan(this.rows, y0, y1);
+    const span = x1 - x0;
+    const across = this.regionScratch(lastRow - firstRow + 1, span);
+    for (let sy = firstRow; sy <= lastRow; sy++) {
+      const row = srcOffset + sy * inWidth;
+      const at = (sy - firstRow) * span - x0;
+      for (let x = x0; x < x1; x++) across[at + x] = fmaf(src[row + c0[x]], cw0[x], f32(src[row + c1[x]] * cw1[x]));
+    }
+    for (let y = y0; y < y1; y++) {
+      const top = (r0[y] - firstRow) * span;
+      const bottom = (r1[y] - firstRow) * span;
+      const wy0 = rw0[y];
+      const wy1 = rw1[y];
+      const o = dstOffset + (y - y0) * dstStride;
+      for (let i = 0; i < span; i++) dst[o + i] = fmaf(across[top + i], wy0, f32(across[bottom + i] * wy1));
+    }
+  }
+
+  /** Source rows read by output rows [y0, y1) and source columns read by output columns [x0, x1), inclusive. */
+  sourceRect(y0: number, y1: number, x0: number, x1: number): { rows: [number, number]; columns: [number, number] } {
+    return { rows: sourceSpan(this.rows, y0, y1), columns: sourceSpan(this.cols, x0, x1) };
+  }
+
+  private regionScratch(rows: number, columns: number): Float32Array {
+    if (this.scratch.length < rows * columns) this.scratch = new Float32Array(rows * columns);
+    return this.scratch;
   }
 }
 

@@ -10,7 +10,7 @@ import { assertFinite, cOrderData } from '../aggregate/planes.js';
 import { matchByTag, referenceJointOrder } from './match.js';
 import { float32Mean } from './numeric.js';
 import { adjustPeople, RefineIndex, refinePerson } from './refine.js';
-import type { GroupingMaps } from './maps.js';
+import { denseMaps, type GroupingMaps } from './maps.js';
 import { topK } from './topk.js';
 
 export interface Grouping {
@@ -20,8 +20,16 @@ export interface Grouping {
   scores: number[];
 }
 
-/** Validates the maps' shapes against each other, the definition and the settings. */
-function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, settings: TestSettings, def: KeypointDefinition): GroupingMaps {
+/** Refuses settings the reference could not run on maps of `height` x `width`. */
+function checkSettings(settings: TestSettings, height: number, width: number): void {
+  if (settings.nmsKernel !== 2 * settings.nmsPadding + 1) {
+    throw new DecodeError(`NMS kernel ${settings.nmsKernel} with padding ${settings.nmsPadding} changes the heatmap size; the kernel must be 2 * padding + 1`);
+  }
+  if (settings.maxNumPeople > height * width) throw new DecodeError(`maxNumPeople ${settings.maxNumPeople} exceeds the ${height * width} heatmap positions`);
+}
+
+/** Validates the maps' shapes against each other and the definition. */
+function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, def: KeypointDefinition): GroupingMaps {
   const numJoints = def.names.length;
   const hs = heatmaps.shape;
   const ts = tags.shape;
@@ -31,15 +39,11 @@ function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, 
   if (ts[1] !== numJoints && ts[1] !== 1) throw new DecodeError(`tags have ${ts[1]} maps per position; expected ${numJoints} (one per joint) or 1`);
   if (ts[2] !== hs[2] || ts[3] !== hs[3]) throw new DecodeError(`tags are ${ts[2]}x${ts[3]} but heatmaps ${hs[2]}x${hs[3]}`);
   if (ts[4] < 1) throw new DecodeError('tags have no tag values (last axis is empty)');
-  if (settings.nmsKernel !== 2 * settings.nmsPadding + 1) {
-    throw new DecodeError(`NMS kernel ${settings.nmsKernel} with padding ${settings.nmsPadding} changes the heatmap size; the kernel must be 2 * padding + 1`);
-  }
-  if (settings.maxNumPeople > hs[2] * hs[3]) throw new DecodeError(`maxNumPeople ${settings.maxNumPeople} exceeds the ${hs[2] * hs[3]} heatmap positions`);
   const det = cOrderData(heatmaps);
   const tagData = cOrderData(tags);
   assertFinite(det, 'heatmaps', hs);
   assertFinite(tagData, 'tags', ts);
-  return { det, numJoints, height: hs[2], width: hs[3], tags: tagData, tagChannels: ts[1], tagDim: ts[4] };
+  return denseMaps({ det, numJoints, height: hs[2], width: hs[3], tags: tagData, tagChannels: ts[1], tagDim: ts[4] });
 }
 
 /**
@@ -47,7 +51,12 @@ function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, 
  * `HeatmapParser.parse(det, tag, adjust, refine)` does for one image.
  */
 export function group(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, settings: TestSettings, def: KeypointDefinition): Grouping {
-  const maps = mapsFrom(heatmaps, tags, settings, def);
+  return groupMaps(mapsFrom(heatmaps, tags, def), settings);
+}
+
+/** `group` on maps that may still be computed on demand (see `GroupingMaps`). */
+export function groupMaps(maps: GroupingMaps, settings: TestSettings): Grouping {
+  checkSettings(settings, maps.height, maps.width);
   const jointOrder = referenceJointOrder(maps.numJoints);
   if (!jointOrder) throw new DecodeError(`the reference joint order does not cover ${maps.numJoints} joints`);
   const candidates = topK(maps, settings.maxNumPeople, settings.nmsKernel, settings.nmsPadding);

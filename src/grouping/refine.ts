@@ -2,7 +2,8 @@
  * Sub-pixel adjustment and refinement of grouped people (reference `HeatmapParser.adjust` and
  * `HeatmapParser.refine`). A person is J rows `[x, y, score, tag...]` in heatmap pixels.
  */
-import type { GroupingMaps } from './maps.js';
+import { ensurePixel, ensureRect, tagPlaneOf, TILE, type GroupingMaps } from './maps.js';
+import { MaxHeap } from './heap.js';
 import { float32MeanVector, roundHalfEven } from './numeric.js';
 
 const f32 = Math.fround;
@@ -12,200 +13,289 @@ const f32 = Math.fround;
  * on a tie), the same vertically, then +0.5 to the pixel centre. Indices are clamped at the
  * border and the position truncated to integers first, as the reference does.
  */
-function quarterOffset(det: Float32Array, base: number, width: number, height: number, col: number, row: number): [number, number] {
-  const right = det[base + row * width + Math.min(col + 1, width - 1)];
-  const left = det[base + row * width + Math.max(col - 1, 0)];
-  const below = det[base + Math.min(row + 1, height - 1) * width + col];
-  const above = det[base + Math.max(row - 1, 0) * width + col];
+function quarterOffset(maps: GroupingMaps, joint: number, col: number, row: number): [number, number] {
+  const { det, width, height } = maps;
+  const base = joint * width * height;
+  const [x0, x1, y0, y1] = [Math.max(col - 1, 0), Math.min(col + 1, width - 1), Math.max(row - 1, 0), Math.min(row + 1, height - 1)];
+  ensureRect(maps, joint, x0, y0, x1, y1);
+  const right = det[base + row * width + x1];
+  const left = det[base + row * width + x0];
+  const below = det[base + y1 * width + col];
+  const above = det[base + y0 * width + col];
   return [col + (right > left ? 0.25 : -0.25) + 0.5, row + (below > above ? 0.25 : -0.25) + 0.5];
 }
 
 /** `adjust`: moves every detected joint (score > 0) of every person by the ±0.25 rule. */
 export function adjustPeople(people: number[][][], maps: GroupingMaps): void {
-  const plane = maps.height * maps.width;
   for (const person of people) {
     person.forEach((joint, j) => {
       if (!(joint[2] > 0)) return;
-      const [x, y] = quarterOffset(maps.det, j * plane, maps.width, maps.height, Math.trunc(joint[0]), Math.trunc(joint[1]));
+      const [x, y] = quarterOffset(maps, j, Math.trunc(joint[0]), Math.trunc(joint[1]));
       joint[0] = x;
       joint[1] = y;
     });
   }
 }
 
-/** Side of the square blocks `RefineIndex` summarises, and of the groups of blocks summarised again. */
-const BLOCK = 8;
-const GROUP = 8;
+/** Children per inner node of the tag-space hierarchy. */
+const FANOUT = 4;
 
-/** The largest det and the box of the tag values over each cell of a grid. */
-interface Summary {
-  columns: number;
-  rows: number;
-  maxDet: Float32Array;
-  /** `[cell * tagDim + d]`: the smallest and largest tag value d in the cell. */
-  low: Float32Array;
-  high: Float32Array;
+/**
+ * A hierarchy of one joint's tiles by heatmap bound and tag values: tiles are ordered along a
+ * Z-order curve of (bound, tag-box centre) and packed into nodes of FANOUT, level by level,
+ * each node holding the largest heatmap bound and the tag box of what it covers. Tiles whose
+ * tags are far from a person's mean tag, or whose heatmap is low, are then ruled out a node at
+ * a time. Leaves are tiles; their bounds are refreshed (up to the root) when a tile is
+ * computed and its exact extremes replace the estimates.
+ */
+interface TagHierarchy {
+  /** Per node, the largest heatmap bound below it. */
+  maxDet: Float64Array;
+  /** `[node * K + d]`: the tag box below each node. */
+  low: Float64Array;
+  high: Float64Array;
+  /** Nodes `[0, leaves)` are tiles (`tile[node]`); inner nodes have children `[first[n], first[n] + count[n])`. */
+  leaves: number;
+  tile: Int32Array;
+  leafOf: Int32Array;
+  first: Int32Array;
+  count: Int32Array;
+  parent: Int32Array;
+  root: number;
+  /** Per tile, whether its leaf holds the bounds of the computed tile. */
+  refreshed: Uint8Array;
 }
 
-function emptySummary(columns: number, rows: number, tagDim: number): Summary {
-  return {
-    columns,
-    rows,
-    maxDet: new Float32Array(columns * rows).fill(-Infinity),
-    low: new Float32Array(columns * rows * tagDim).fill(Infinity),
-    high: new Float32Array(columns * rows * tagDim).fill(-Infinity),
+/** Spreads the low 10 bits of v to every third bit (for a 3-D Z-order key). */
+function spread10(v: number): number {
+  let x = v & 0x3ff;
+  x = (x | (x << 16)) & 0x030000ff;
+  x = (x | (x << 8)) & 0x0300f00f;
+  x = (x | (x << 4)) & 0x030c30c3;
+  x = (x | (x << 2)) & 0x09249249;
+  return x >>> 0;
+}
+
+/** `values` scaled linearly to [0, 1023]. */
+function quantise10(values: Float64Array): Uint16Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const scale = hi > lo ? 1023 / (hi - lo) : 0;
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.floor((values[i] - lo) * scale);
+  return out;
+}
+
+/** Copies the maps' current bounds of `tile` into its leaf. */
+function loadLeaf(h: TagHierarchy, k: number, detBound: Float64Array, low: Float64Array, high: Float64Array, tile: number): void {
+  const n = h.leafOf[tile];
+  h.maxDet[n] = detBound[tile];
+  for (let d = 0; d < k; d++) {
+    h.low[n * k + d] = low[tile * k + d];
+    h.high[n * k + d] = high[tile * k + d];
+  }
+}
+
+/** Recomputes inner node `n` from its children. */
+function mergeChildren(h: TagHierarchy, k: number, n: number): void {
+  let top = -Infinity;
+  for (let d = 0; d < k; d++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let c = h.first[n]; c < h.first[n] + h.count[n]; c++) {
+      lo = Math.min(lo, h.low[c * k + d]);
+      hi = Math.max(hi, h.high[c * k + d]);
+    }
+    h.low[n * k + d] = lo;
+    h.high[n * k + d] = hi;
+  }
+  for (let c = h.first[n]; c < h.first[n] + h.count[n]; c++) top = Math.max(top, h.maxDet[c]);
+  h.maxDet[n] = top;
+}
+
+function buildHierarchy(maps: GroupingMaps, joint: number): TagHierarchy {
+  const k = maps.tagDim;
+  const detBound = maps.detBounds(joint);
+  const { low, high } = maps.tagBounds(joint);
+  const tiles = detBound.length;
+  const coordinates = [detBound];
+  for (let d = 0; d < Math.min(k, 2); d++) {
+    const centre = new Float64Array(tiles);
+    for (let t = 0; t < tiles; t++) centre[t] = low[t * k + d] + high[t * k + d];
+    coordinates.push(centre);
+  }
+  const quantised = coordinates.map(quantise10);
+  // Sort by (Z-order key, tile) packed into one float64: a native numeric sort.
+  const packed = new Float64Array(tiles);
+  for (let t = 0; t < tiles; t++) {
+    let key = 0;
+    for (let d = 0; d < quantised.length; d++) key = (key | (spread10(quantised[d][t]) << d)) >>> 0;
+    packed[t] = key * tiles + t;
+  }
+  packed.sort();
+  let total = tiles;
+  for (let n = tiles; n > 1; n = Math.ceil(n / FANOUT)) total += Math.ceil(n / FANOUT);
+  const h: TagHierarchy = {
+    maxDet: new Float64Array(total),
+    low: new Float64Array(total * k),
+    high: new Float64Array(total * k),
+    leaves: tiles,
+    tile: new Int32Array(tiles),
+    leafOf: new Int32Array(tiles),
+    first: new Int32Array(total),
+    count: new Int32Array(total),
+    parent: new Int32Array(total).fill(-1),
+    root: total - 1,
+    refreshed: new Uint8Array(tiles),
   };
+  for (let n = 0; n < tiles; n++) {
+    h.tile[n] = packed[n] % tiles;
+    h.leafOf[h.tile[n]] = n;
+  }
+  for (let t = 0; t < tiles; t++) loadLeaf(h, k, detBound, low, high, t);
+  let levelStart = 0;
+  let levelSize = tiles;
+  let next = tiles;
+  while (levelSize > 1) {
+    const parents = Math.ceil(levelSize / FANOUT);
+    for (let p = 0; p < parents; p++, next++) {
+      h.first[next] = levelStart + p * FANOUT;
+      h.count[next] = Math.min(FANOUT, levelStart + levelSize - h.first[next]);
+      for (let c = h.first[next]; c < h.first[next] + h.count[next]; c++) h.parent[c] = next;
+      mergeChildren(h, k, next);
+    }
+    levelStart += levelSize;
+    levelSize = parents;
+  }
+  return h;
+}
+
+/** Takes the maps' current (possibly tightened) bounds of `tile` into the hierarchy, up to the root. */
+function refreshTile(h: TagHierarchy, maps: GroupingMaps, joint: number, tile: number): void {
+  if (h.refreshed[tile]) return;
+  h.refreshed[tile] = 1;
+  const k = maps.tagDim;
+  const { low, high } = maps.tagBounds(joint);
+  loadLeaf(h, k, maps.detBounds(joint), low, high, tile);
+  for (let n = h.parent[h.leafOf[tile]]; n >= 0; n = h.parent[n]) mergeChildren(h, k, n);
 }
 
 /**
- * An upper bound of `det - round(|tag - mean|)` over a cell: its largest det minus the rounded
- * distance from the mean to the box of its tags. Computed with the float32 operations of the
- * exact score, each monotone, so it is never below the score of a pixel in the cell.
+ * An upper bound of `det - round(|tag - mean|)` below a node: its largest heatmap bound minus
+ * the rounded distance from the mean to its tag box, with the float32 operations of the exact
+ * score, each monotone, so it is never below the score of a pixel it covers.
  */
-function cellBound(s: Summary, cell: number, tagDim: number, meanTag: Float32Array): number {
+function nodeBound(h: TagHierarchy, node: number, k: number, meanTag: Float32Array): number {
   let sq = 0;
-  for (let d = 0; d < tagDim; d++) {
+  for (let d = 0; d < k; d++) {
     const m = meanTag[d];
-    const lo = s.low[cell * tagDim + d];
-    const hi = s.high[cell * tagDim + d];
+    const lo = h.low[node * k + d];
+    const hi = h.high[node * k + d];
     const diff = m < lo ? f32(lo - m) : m > hi ? f32(hi - m) : 0;
     sq = f32(sq + f32(diff * diff));
   }
-  return f32(s.maxDet[cell] - roundHalfEven(f32(Math.sqrt(sq))));
+  return f32(h.maxDet[node] - roundHalfEven(f32(Math.sqrt(sq))));
 }
 
-/**
- * Two-level block summaries that let refine's per-person argmax skip most of the heatmap
- * without changing its result (see `cellBound`). Built per joint on first use and shared by
- * every person of one image.
- */
+/** Tag hierarchies of one image's joints, built on first use and shared by all its people. */
 export class RefineIndex {
-  private readonly joints = new Map<number, { blocks: Summary; groups: Summary }>();
+  private readonly hierarchies = new Map<number, TagHierarchy>();
+  /** The search's priority queue, reused across searches. */
+  readonly queue = new MaxHeap();
 
   constructor(readonly maps: GroupingMaps) {}
 
-  summaries(joint: number): { blocks: Summary; groups: Summary } {
-    let s = this.joints.get(joint);
-    if (!s) {
-      s = this.summarise(joint);
-      this.joints.set(joint, s);
-    }
-    return s;
-  }
-
-  private summarise(joint: number): { blocks: Summary; groups: Summary } {
-    const { det, width, height, tags, tagDim, tagChannels } = this.maps;
-    const plane = height * width;
-    const blocks = emptySummary(Math.ceil(width / BLOCK), Math.ceil(height / BLOCK), tagDim);
-    const groups = emptySummary(Math.ceil(blocks.columns / GROUP), Math.ceil(blocks.rows / GROUP), tagDim);
-    const base = joint * plane;
-    const tagBase = (tagChannels === 1 ? 0 : joint) * plane;
-    for (let y = 0; y < height; y++) {
-      for (let bx = 0; bx < blocks.columns; bx++) {
-        const b = Math.floor(y / BLOCK) * blocks.columns + bx;
-        const end = y * width + Math.min((bx + 1) * BLOCK, width);
-        let top = blocks.maxDet[b];
-        for (let p = y * width + bx * BLOCK; p < end; p++) if (det[base + p] > top) top = det[base + p];
-        blocks.maxDet[b] = top;
-        for (let d = 0; d < tagDim; d++) {
-          let lo = blocks.low[b * tagDim + d];
-          let hi = blocks.high[b * tagDim + d];
-          for (let p = y * width + bx * BLOCK; p < end; p++) {
-            const t = tags[(tagBase + p) * tagDim + d];
-            if (t < lo) lo = t;
-            if (t > hi) hi = t;
-          }
-          blocks.low[b * tagDim + d] = lo;
-          blocks.high[b * tagDim + d] = hi;
-        }
-      }
-    }
-    for (let b = 0; b < blocks.maxDet.length; b++) {
-      const g = Math.floor(Math.floor(b / blocks.columns) / GROUP) * groups.columns + Math.floor((b % blocks.columns) / GROUP);
-      if (blocks.maxDet[b] > groups.maxDet[g]) groups.maxDet[g] = blocks.maxDet[b];
-      for (let d = 0; d < tagDim; d++) {
-        groups.low[g * tagDim + d] = Math.min(groups.low[g * tagDim + d], blocks.low[b * tagDim + d]);
-        groups.high[g * tagDim + d] = Math.max(groups.high[g * tagDim + d], blocks.high[b * tagDim + d]);
-      }
-    }
-    return { blocks, groups };
+  hierarchy(joint: number): TagHierarchy {
+    let h = this.hierarchies.get(joint);
+    if (!h) this.hierarchies.set(joint, (h = buildHierarchy(this.maps, joint)));
+    return h;
   }
 }
 
-/** The block of group `g` with the largest bound. */
-function bestBlock(blocks: Summary, groups: Summary, g: number, tagDim: number, meanTag: Float32Array): number {
-  const gx = (g % groups.columns) * GROUP;
-  const gy = Math.floor(g / groups.columns) * GROUP;
-  let best = -1;
-  let bestBound = -Infinity;
-  for (let by = gy; by < Math.min(gy + GROUP, blocks.rows); by++) {
-    for (let bx = gx; bx < Math.min(gx + GROUP, blocks.columns); bx++) {
-      const bound = cellBound(blocks, by * blocks.columns + bx, tagDim, meanTag);
-      if (best < 0 || bound > bestBound) {
-        best = by * blocks.columns + bx;
-        bestBound = bound;
+/** The best pixel so far of a refine search and its score. */
+interface Found {
+  index: number;
+  score: number;
+}
+
+/**
+ * Scores the pixels of computed tile `t` whose heatmap value reaches the best score so far
+ * (the rounded distance is >= 0), updating `found`; equal scores keep the smaller index.
+ */
+function scanTile(maps: GroupingMaps, joint: number, t: number, meanTag: Float32Array, found: Found): void {
+  const { det, width, height, tags, tagDim } = maps;
+  const plane = height * width;
+  const base = joint * plane;
+  const tagBase = tagPlaneOf(maps, joint) * plane;
+  const columns = Math.ceil(width / TILE);
+  const tx = (t % columns) * TILE;
+  const ty = Math.floor(t / columns) * TILE;
+  const x1 = Math.min(tx + TILE, width);
+  const y1 = Math.min(ty + TILE, height);
+  let { index, score: bestScore } = found;
+  for (let y = ty; y < y1; y++) {
+    for (let p = y * width + tx; p < y * width + x1; p++) {
+      const value = det[base + p];
+      if (value < bestScore) continue;
+      // ((tag - mean) ** 2).sum(axis=2) ** 0.5 in float32, then det - np.round(distance).
+      let dist = 0;
+      for (let d = 0; d < tagDim; d++) {
+        const diff = f32(tags[(tagBase + p) * tagDim + d] - meanTag[d]);
+        dist = f32(dist + f32(diff * diff));
+      }
+      const score = f32(value - roundHalfEven(f32(Math.sqrt(dist))));
+      if (score > bestScore || (score === bestScore && p < index)) {
+        index = p;
+        bestScore = score;
       }
     }
   }
-  return best;
+  found.index = index;
+  found.score = bestScore;
 }
 
 /**
  * The first (row-major) maximum of `det - round(|tag - meanTag|)` over joint `joint`'s plane, as
- * the reference's `np.argmax`. Groups of blocks are visited by decreasing bound, until the
- * bound falls below the best score found; inside a group, blocks whose bound is below it are
- * skipped, and inside a block, pixels whose det is below it (the rounded distance is >= 0).
- * Equal scores keep the smaller index, so the visiting order does not change the result.
+ * the reference's `np.argmax`. The hierarchy is searched depth first, the most promising child
+ * first; a node whose bound is below the best score found is skipped, and inside a tile, pixels
+ * whose heatmap value is below it (the rounded distance is >= 0). Equal scores keep the
+ * smaller index, so the visiting order does not change the result.
  */
 function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array): number {
-  const { det, width, height, tags, tagDim, tagChannels } = index.maps;
-  const plane = height * width;
-  const base = joint * plane;
-  const tagBase = (tagChannels === 1 ? 0 : joint) * plane;
-  const { blocks, groups } = index.summaries(joint);
-  const groupBound = Float64Array.from({ length: groups.maxDet.length }, (_, g) => cellBound(groups, g, tagDim, meanTag));
-  const order = Int32Array.from({ length: groupBound.length }, (_, g) => g).sort((a, b) => groupBound[b] - groupBound[a]);
-  let best = -1;
-  let bestValue = -Infinity;
-  const scan = (block: number): void => {
-    const bx = block % blocks.columns;
-    const by = Math.floor(block / blocks.columns);
-    const x1 = Math.min((bx + 1) * BLOCK, width);
-    for (let y = by * BLOCK; y < Math.min((by + 1) * BLOCK, height); y++) {
-      for (let p = y * width + bx * BLOCK; p < y * width + x1; p++) {
-        const value = det[base + p];
-        if (value < bestValue) continue;
-        // ((tag - mean) ** 2).sum(axis=2) ** 0.5 in float32, then det - np.round(distance).
-        let dist = 0;
-        for (let d = 0; d < tagDim; d++) {
-          const diff = f32(tags[(tagBase + p) * tagDim + d] - meanTag[d]);
-          dist = f32(dist + f32(diff * diff));
-        }
-        const score = f32(value - roundHalfEven(f32(Math.sqrt(dist))));
-        if (score > bestValue || (score === bestValue && p < best)) {
-          best = p;
-          bestValue = score;
-        }
-      }
+  const { maps } = index;
+  const { tagDim } = maps;
+  const h = index.hierarchy(joint);
+  const found: Found = { index: -1, score: -Infinity };
+  // Best first: the node with the largest bound next, until no bound reaches the best score.
+  const queue = index.queue;
+  queue.clear();
+  queue.push(h.root, nodeBound(h, h.root, tagDim, meanTag));
+  while (queue.size > 0 && queue.topKey() >= found.score) {
+    const node = queue.pop();
+    if (node < 0) {
+      scanTile(maps, joint, -1 - node, meanTag, found);
+      continue;
     }
-  };
-  // Seed the best score with the most promising block of the most promising group, so that
-  // the bounds prune from the start.
-  const seed = bestBlock(blocks, groups, order[0], tagDim, meanTag);
-  scan(seed);
-  for (let i = 0; i < order.length; i++) {
-    const g = order[i];
-    if (groupBound[g] < bestValue) break;
-    const gx = (g % groups.columns) * GROUP;
-    const gy = Math.floor(g / groups.columns) * GROUP;
-    for (let by = gy; by < Math.min(gy + GROUP, blocks.rows); by++) {
-      for (let bx = gx; bx < Math.min(gx + GROUP, blocks.columns); bx++) {
-        const b = by * blocks.columns + bx;
-        if (b !== seed && cellBound(blocks, b, tagDim, meanTag) >= bestValue) scan(b);
-      }
+    if (node < h.leaves) {
+      // A computed tile's bounds are its exact extremes, usually much tighter: refresh the
+      // hierarchy and queue the tile again by its exact bound (as -1 - tile).
+      const t = h.tile[node];
+      maps.ensureTile(joint, t);
+      refreshTile(h, maps, joint, t);
+      const exact = nodeBound(h, node, tagDim, meanTag);
+      if (exact >= found.score) queue.push(-1 - t, exact);
+      continue;
+    }
+    for (let c = h.first[node]; c < h.first[node] + h.count[node]; c++) {
+      const bound = nodeBound(h, c, tagDim, meanTag);
+      if (bound >= found.score) queue.push(c, bound);
     }
   }
-  return best;
+  return found.index;
 }
 
 /**
@@ -218,11 +308,12 @@ function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array):
 export function refinePerson(person: number[][], maps: GroupingMaps, index = new RefineIndex(maps)): void {
   const { det, width, height, tags, tagDim } = maps;
   const plane = height * width;
-  const tagPlane = (j: number): number => (maps.tagChannels === 1 ? 0 : j) * plane;
   const detected: Float32Array[] = [];
   person.forEach((joint, j) => {
     if (!(joint[2] > 0)) return;
-    const at = (tagPlane(j) + Math.trunc(joint[1]) * width + Math.trunc(joint[0])) * tagDim;
+    const p = Math.trunc(joint[1]) * width + Math.trunc(joint[0]);
+    ensurePixel(maps, j, p);
+    const at = (tagPlaneOf(maps, j) * plane + p) * tagDim;
     detected.push(tags.slice(at, at + tagDim));
   });
   if (detected.length === 0) return;
@@ -230,10 +321,9 @@ export function refinePerson(person: number[][], maps: GroupingMaps, index = new
   person.forEach((joint, j) => {
     if (joint[2] !== 0) return;
     const best = bestPosition(index, j, meanTag);
-    const base = j * plane;
-    const value = det[base + best];
+    const value = det[j * plane + best];
     if (!(value > 0)) return;
-    const [x, y] = quarterOffset(det, base, width, height, best % width, Math.floor(best / width));
+    const [x, y] = quarterOffset(maps, j, best % width, Math.floor(best / width));
     joint[0] = x;
     joint[1] = y;
     joint[2] = value;

@@ -2,7 +2,8 @@
  * Top-k detections per joint type (reference `HeatmapParser.top_k`): NMS, then the k largest
  * suppressed values of each heatmap with their positions and the tag values there.
  */
-import type { GroupingMaps } from './maps.js';
+import { ensurePixel, ensureRect, tagPlaneOf, tileGrid, TILE, type GroupingMaps } from './maps.js';
+import { MaxHeap } from './heap.js';
 import type { Candidates } from './match.js';
 import { suppressNonMaxima } from './nms.js';
 
@@ -27,52 +28,114 @@ function largestIndices(values: Float32Array, k: number): Int32Array {
   return best;
 }
 
-/**
- * The k largest positive local maxima of one heatmap (the positive values NMS keeps), largest
- * first, equal values in index order; fewer than k when the map has fewer. A pixel is kept by
- * NMS exactly when no value in its window exceeds it (max pooling is exact), so only pixels
- * that beat the current k-th value need the window check: after the first few, almost none.
- */
-function positiveMaxima(det: Float32Array, from: number, height: number, width: number, k: number, kernel: number, padding: number, best: Int32Array, bestValue: Float32Array): number {
-  let size = 0;
-  let floor = 0;
-  for (let y = 0; y < height; y++) {
-    const y0 = Math.max(0, y - padding);
-    const y1 = Math.min(height - 1, y - padding + kernel - 1);
-    for (let x = 0; x < width; x++) {
-      const v = det[from + y * width + x];
-      if (!(v > floor)) continue;
-      const x0 = Math.max(0, x - padding);
-      const x1 = Math.min(width - 1, x - padding + kernel - 1);
-      let isMax = true;
-      for (let wy = y0; wy <= y1 && isMax; wy++) {
-        const row = from + wy * width;
-        for (let wx = x0; wx <= x1; wx++) {
-          if (det[row + wx] > v) {
-            isMax = false;
-            break;
-          }
-        }
-      }
-      if (!isMax) continue;
-      // Insert after the equal values already held: they come first in index order.
-      let at = size < k ? size : k - 1;
-      while (at > 0 && v > bestValue[at - 1]) {
-        best[at] = best[at - 1];
-        bestValue[at] = bestValue[at - 1];
-        at -= 1;
-      }
-      best[at] = y * width + x;
-      bestValue[at] = v;
-      if (size < k) size += 1;
-      if (size === k) floor = bestValue[k - 1];
-    }
+/** Up to k entries ranked by value (descending), then index (ascending): torch.topk's order on the fixtures. */
+class Ranking {
+  size = 0;
+  readonly index: Int32Array;
+  readonly value: Float32Array;
+
+  constructor(readonly k: number) {
+    this.index = new Int32Array(k);
+    this.value = new Float32Array(k);
   }
-  return size;
+
+  /** Whether (v, p) would enter the ranking. */
+  admits(v: number, p: number): boolean {
+    if (this.size < this.k) return true;
+    const last = this.value[this.k - 1];
+    return v > last || (v === last && p < this.index[this.k - 1]);
+  }
+
+  insert(v: number, p: number): void {
+    let at = this.size < this.k ? this.size : this.k - 1;
+    while (at > 0 && (v > this.value[at - 1] || (v === this.value[at - 1] && p < this.index[at - 1]))) {
+      this.index[at] = this.index[at - 1];
+      this.value[at] = this.value[at - 1];
+      at -= 1;
+    }
+    this.index[at] = p;
+    this.value[at] = v;
+    if (this.size < this.k) this.size += 1;
+  }
 }
 
-export function topK(input: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number): Candidates {
-  const { numJoints, height, width, tagDim } = input;
+/** Whether NMS keeps pixel (x, y) of `joint`: no value in its window exceeds it (max pooling is exact). */
+function isLocalMaximum(maps: GroupingMaps, joint: number, x: number, y: number, kernel: number, padding: number): boolean {
+  const { det, height, width } = maps;
+  const from = joint * height * width;
+  const v = det[from + y * width + x];
+  const x0 = Math.max(0, x - padding);
+  const x1 = Math.min(width - 1, x - padding + kernel - 1);
+  const y0 = Math.max(0, y - padding);
+  const y1 = Math.min(height - 1, y - padding + kernel - 1);
+  ensureRect(maps, joint, x0, y0, x1, y1);
+  for (let wy = y0; wy <= y1; wy++) {
+    const row = from + wy * width;
+    for (let wx = x0; wx <= x1; wx++) if (det[row + wx] > v) return false;
+  }
+  return true;
+}
+
+/**
+ * The k largest positive local maxima of one heatmap (the positive values NMS keeps). Only
+ * pixels that could enter the ranking need the window check. Tiles are visited by decreasing
+ * bound (a heap) and the search stops at the first tile whose bound cannot beat the k-th entry; the
+ * ranking's order makes the result independent of the visiting order.
+ */
+function positiveMaxima(maps: GroupingMaps, joint: number, kernel: number, padding: number, ranking: Ranking, queue: MaxHeap): void {
+  const { det, height, width } = maps;
+  const from = joint * height * width;
+  const { columns } = tileGrid(height, width);
+  const bounds = maps.detBounds(joint);
+  const candidates = Int32Array.from({ length: bounds.length }, (_, t) => t).filter((t) => bounds[t] > 0);
+  // Keys are a snapshot: the live bounds tighten as tiles are computed.
+  queue.fill(candidates, Float64Array.from(candidates, (t) => bounds[t]));
+  while (queue.size > 0) {
+    if (ranking.size === ranking.k && queue.topKey() < ranking.value[ranking.k - 1]) break;
+    const t = queue.pop();
+    maps.ensureTile(joint, t);
+    const tx = (t % columns) * TILE;
+    const ty = Math.floor(t / columns) * TILE;
+    for (let y = ty; y < Math.min(ty + TILE, height); y++) {
+      for (let x = tx; x < Math.min(tx + TILE, width); x++) {
+        const p = y * width + x;
+        const v = det[from + p];
+        if (v > 0 && ranking.admits(v, p) && isLocalMaximum(maps, joint, x, y, kernel, padding)) ranking.insert(v, p);
+      }
+    }
+  }
+}
+
+/**
+ * Completes a ranking of fewer than k positive maxima with the next values of the suppressed
+ * map: its zeros (every pixel NMS suppresses, and kept zeros) rank next, in index order, so a
+ * raster scan from the start finds them, usually within the first rows. Returns false when the
+ * map has too few zeros (negative maxima would rank next: the caller sorts the whole map).
+ */
+function appendZeros(maps: GroupingMaps, joint: number, kernel: number, padding: number, ranking: Ranking): boolean {
+  const { det, height, width } = maps;
+  const from = joint * height * width;
+  const positives = ranking.size;
+  for (let p = 0; p < height * width && ranking.size < ranking.k; p++) {
+    const x = p % width;
+    const y = (p - x) / width;
+    ensurePixel(maps, joint, p);
+    const v = det[from + p];
+    // Positive maxima are ranked already; a positive pixel NMS suppresses becomes a zero.
+    if (v > 0 && isLocalMaximum(maps, joint, x, y, kernel, padding)) continue;
+    if (v === 0 || !isLocalMaximum(maps, joint, x, y, kernel, padding)) {
+      ranking.index[ranking.size] = p;
+      ranking.value[ranking.size] = v * 0;
+      ranking.size += 1;
+    }
+  }
+  if (ranking.size === ranking.k) return true;
+  ranking.size = positives;
+  return false;
+}
+
+export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number): Candidates {
+  const { numJoints, height, width, tagDim } = maps;
   const plane = height * width;
   const out: Candidates = {
     numJoints,
@@ -84,32 +147,31 @@ export function topK(input: GroupingMaps, k: number, nmsKernel: number, nmsPaddi
     tag: new Float32Array(numJoints * k * tagDim),
   };
   let suppressed: Float32Array | null = null;
-  const best = new Int32Array(k);
-  const bestValue = new Float32Array(k);
+  const queue = new MaxHeap();
   for (let j = 0; j < numJoints; j++) {
-    let indices: Int32Array;
-    let values: Float32Array;
-    if (positiveMaxima(input.det, j * plane, height, width, k, nmsKernel, nmsPadding, best, bestValue) === k) {
-      // k positive maxima: every other value of the suppressed map is smaller, zero or negative.
-      indices = best;
-      values = bestValue;
-    } else {
-      // The zeros of suppressed pixels (and negative maxima) rank too: the whole suppressed map.
+    const ranking = new Ranking(k);
+    positiveMaxima(maps, j, nmsKernel, nmsPadding, ranking, queue);
+    let indices: Int32Array = ranking.index;
+    let values: Float32Array = ranking.value;
+    if (ranking.size < k && !appendZeros(maps, j, nmsKernel, nmsPadding, ranking)) {
+      // Too few zeros: negative maxima rank too, so the whole suppressed map is needed.
+      ensureRect(maps, j, 0, 0, width - 1, height - 1);
       suppressed ??= new Float32Array(plane);
-      suppressNonMaxima(input.det.subarray(j * plane, (j + 1) * plane), height, width, nmsKernel, nmsPadding, suppressed);
+      suppressNonMaxima(maps.det.subarray(j * plane, (j + 1) * plane), height, width, nmsKernel, nmsPadding, suppressed);
       indices = largestIndices(suppressed, k);
-      values = suppressed;
+      values = Float32Array.from(indices, (i) => (suppressed as Float32Array)[i]);
     }
     // Shared tag maps (MODEL.TAG_PER_JOINT off) are expanded to every joint.
-    const tagPlane = input.tagChannels === 1 ? 0 : j;
+    const tagPlane = tagPlaneOf(maps, j);
     for (let m = 0; m < k; m++) {
       const index = indices[m];
       const at = j * k + m;
-      out.val[at] = values === bestValue ? bestValue[m] : values[index];
+      ensurePixel(maps, j, index);
+      out.val[at] = values[m];
       out.x[at] = index % width;
       out.y[at] = Math.floor(index / width);
       const tagAt = (tagPlane * plane + index) * tagDim;
-      out.tag.set(input.tags.subarray(tagAt, tagAt + tagDim), at * tagDim);
+      out.tag.set(maps.tags.subarray(tagAt, tagAt + tagDim), at * tagDim);
     }
   }
   return out;

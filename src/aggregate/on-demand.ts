@@ -1,0 +1,276 @@
+/**
+ * The final, full-resolution maps of the aggregation computed tile by tile when grouping asks
+ * for them (see `GroupingMaps`). Everything at the network's output resolution (stage
+ * combination, flip-back, the average of the passes without PROJECT2IMAGE) is computed in
+ * full first; what is deferred is the last step, the resize of each scale to the final size
+ * and the combination of passes and scales there, which is most of the aggregation's work
+ * and most of its memory traffic. A computed tile holds exactly what the whole-map
+ * computation would hold: every value goes through the same float32 operations.
+ *
+ * Bounds per tile come from the source values a tile reads: a bilinear value is a convex
+ * combination of its source values, so it lies between their minimum and maximum, up to the
+ * float32 rounding of the combination, which `widen` covers.
+ */
+import { tagPlaneOf, tileGrid, TILE, type GroupingMaps } from '../grouping/maps.js';
+import type { Planes } from './planes.js';
+import { Resizer } from './resize.js';
+
+const f32 = Math.fround;
+
+/**
+ * One scale's heatmaps at the final size: `sources` resized by `resizer`, averaged as
+ * `(a + b) / 2` when there are two (plain and flipped with PROJECT2IMAGE).
+ */
+export interface HeatmapTerm {
+  sources: Planes[];
+  resizer: Resizer;
+}
+
+/** A few rounding errors of the values in [lo, hi] (relative 2^-20, 16 float32 ulps), and underflow. */
+function widen(lo: number, hi: number): [number, number] {
+  const slack = (Math.abs(lo) + Math.abs(hi)) * 2 ** -20 + 2 ** -126;
+  return [lo - slack, hi + slack];
+}
+
+/**
+ * Smallest and largest source value each tile of a resized plane reads: `[tile]` lows and
+ * highs of `values` (one `h` x `w` source plane) over the source rectangle of each tile of the
+ * `height` x `width` result.
+ */
+function tileRanges(values: ArrayLike<number>, h: number, w: number, resizer: Resizer, height: number, width: number): { low: Float64Array; high: Float64Array } {
+  const { columns, rows } = tileGrid(height, width);
+  // Along rows first: per source row and tile column.
+  const rowLow = new Float64Array(h * columns);
+  const rowHigh = new Float64Array(h * columns);
+  for (let tx = 0; tx < columns; tx++) {
+    const [c0, c1] = resizer.sourceRect(0, 1, tx * TILE, Math.min((tx + 1) * TILE, width)).columns;
+    for (let sy = 0; sy < h; sy++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let sx = c0; sx <= c1; sx++) {
+        const v = values[sy * w + sx];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      rowLow[sy * columns + tx] = lo;
+      rowHigh[sy * columns + tx] = hi;
+    }
+  }
+  const low = new Float64Array(columns * rows);
+  const high = new Float64Array(columns * rows);
+  for (let ty = 0; ty < rows; ty++) {
+    const [r0, r1] = resizer.sourceRect(ty * TILE, Math.min((ty + 1) * TILE, height), 0, 1).rows;
+    for (let tx = 0; tx < columns; tx++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let sy = r0; sy <= r1; sy++) {
+        lo = Math.min(lo, rowLow[sy * columns + tx]);
+        hi = Math.max(hi, rowHigh[sy * columns + tx]);
+      }
+      low[ty * columns + tx] = lo;
+      high[ty * columns + tx] = hi;
+    }
+  }
+  return { low, high };
+}
+
+/** Channel `channel` of `p`. */
+function planeOf(p: Planes, channel: number): Float32Array {
+  return p.data.subarray(channel * p.height * p.width, (channel + 1) * p.height * p.width);
+}
+
+export class OnDemandMaps implements GroupingMaps {
+  readonly det: Float32Array;
+  readonly tags: Float32Array;
+  readonly tagChannels: number;
+  readonly tagDim: number;
+  private readonly columns: number;
+  private readonly rows: number;
+  private readonly detReady: Uint8Array;
+  private readonly tagReady: Uint8Array;
+  private readonly detCache = new Map<number, Float64Array>();
+  private readonly tagCache = new Map<number, { low: Float64Array; high: Float64Array }>();
+  /** One tile of each source of a term (and of each tag map). */
+  private readonly scratch: Float32Array[];
+
+  /**
+   * @param terms one per scale, largest first; their sum is divided by their count when there
+   *   are several (the reference's `aggregate_results` and final division).
+   * @param keptTags the tag maps kept (`[T, h, w]` each), resized by `tagResizer`, stacked on the last axis.
+   */
+  constructor(
+    readonly numJoints: number,
+    readonly height: number,
+    readonly width: number,
+    private readonly terms: readonly HeatmapTerm[],
+    private readonly keptTags: readonly Planes[],
+    private readonly tagResizer: Resizer,
+  ) {
+    const plane = height * width;
+    this.tagChannels = keptTags[0].channels;
+    this.tagDim = keptTags.length;
+    this.det = new Float32Array(numJoints * plane);
+    this.tags = new Float32Array(this.tagChannels * plane * this.tagDim);
+    ({ columns: this.columns, rows: this.rows } = tileGrid(height, width));
+    this.detReady = new Uint8Array(numJoints * this.columns * this.rows);
+    this.tagReady = new Uint8Array(this.tagChannels * this.columns * this.rows);
+    const sources = Math.max(this.tagDim, ...terms.map((t) => t.sources.length));
+    this.scratch = Array.from({ length: sources }, () => new Float32Array(TILE * TILE));
+  }
+
+  ensureTile(joint: number, tile: number): void {
+    const tiles = this.columns * this.rows;
+    if (!this.detReady[joint * tiles + tile]) {
+      this.computeHeatmapTile(joint, tile);
+      this.detReady[joint * tiles + tile] = 1;
+    }
+    const t = tagPlaneOf(this, joint);
+    if (!this.tagReady[t * tiles + tile]) {
+      this.computeTagTile(t, tile);
+      this.tagReady[t * tiles + tile] = 1;
+    }
+  }
+
+  /** Tiles per plane. */
+  get tileCount(): number {
+    return this.columns * this.rows;
+  }
+
+  /** Heatmap tiles computed so far, over all joints (`numJoints * tileCount` when complete). */
+  get tilesComputed(): number {
+    return this.detReady.reduce((sum, ready) => sum + ready, 0);
+  }
+
+  /** Computes every tile: the whole maps, as the reference holds them. */
+  complete(): this {
+    for (let j = 0; j < this.numJoints; j++) for (let t = 0; t < this.columns * this.rows; t++) this.ensureTile(j, t);
+    return this;
+  }
+
+  private tileRect(tile: number): [number, number, number, number] {
+    const x0 = (tile % this.columns) * TILE;
+    const y0 = Math.floor(tile / this.columns) * TILE;
+    return [x0, y0, Math.min(x0 + TILE, this.width), Math.min(y0 + TILE, this.height)];
+  }
+
+  private computeHeatmapTile(joint: number, tile: number): void {
+    const [x0, y0, x1, y1] = this.tileRect(tile);
+    const { det, width, terms, scratch } = this;
+    const out = joint * this.height * width;
+    terms.forEach((term, s) => {
+      term.sources.forEach((src, i) => term.resizer.region(src.data, joint * src.height * src.width, y0, y1, x0, x1, scratch[i], 0, TILE));
+      const [a, b] = scratch;
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) {
+          const i = (y - y0) * TILE + (x - x0);
+          const v = term.sources.length === 2 ? f32(f32(a[i] + b[i]) / 2) : a[i];
+          const at = out + y * width + x;
+          det[at] = s === 0 ? v : f32(det[at] + v);
+        }
+      }
+    });
+    if (terms.length > 1) {
+      for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) det[out + y * width + x] = f32(det[out + y * width + x] / terms.length);
+    }
+    const bounds = this.detCache.get(joint);
+    if (bounds) bounds[tile] = this.exactTileMax(joint, tile);
+  }
+
+  /** The largest heatmap value of a computed tile. */
+  private exactTileMax(joint: number, tile: number): number {
+    const [x0, y0, x1, y1] = this.tileRect(tile);
+    const base = joint * this.height * this.width;
+    let max = -Infinity;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) max = Math.max(max, this.det[base + y * this.width + x]);
+    return max;
+  }
+
+  /** Writes the exact ranges of a computed tag tile into `bounds`. */
+  private exactTagRanges(tagPlane: number, tile: number, bounds: { low: Float64Array; high: Float64Array }): void {
+    const [x0, y0, x1, y1] = this.tileRect(tile);
+    const { tagDim: k, tags, width } = this;
+    const base = tagPlane * this.height * width;
+    for (let m = 0; m < k; m++) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) {
+          const v = tags[(base + y * width + x) * k + m];
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+      bounds.low[tile * k + m] = lo;
+      bounds.high[tile * k + m] = hi;
+    }
+  }
+
+  private computeTagTile(tagPlane: number, tile: number): void {
+    const [x0, y0, x1, y1] = this.tileRect(tile);
+    const { tags, width, tagDim, scratch } = this;
+    const plane = this.height * width;
+    this.keptTags.forEach((kept, m) => {
+      this.tagResizer.region(kept.data, tagPlane * kept.height * kept.width, y0, y1, x0, x1, scratch[m], 0, TILE);
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) tags[(tagPlane * plane + y * width + x) * tagDim + m] = scratch[m][(y - y0) * TILE + (x - x0)];
+      }
+    });
+    const bounds = this.tagCache.get(tagPlane);
+    if (bounds) this.exactTagRanges(tagPlane, tile, bounds);
+  }
+
+  /**
+   * Resizing is linear, so a term's resized average lies under the largest average of the
+   * sources over a tile's source rectangle, up to rounding: a few float32 ulps of the sources'
+   * magnitudes (bilinear weights sum to 1 within an ulp). The average is exact in float64.
+   */
+  detBounds(joint: number): Float64Array {
+    let bounds = this.detCache.get(joint);
+    if (bounds) return bounds;
+    const { height, width, terms } = this;
+    bounds = new Float64Array(this.columns * this.rows);
+    const magnitude = new Float64Array(bounds.length);
+    for (const term of terms) {
+      const sources = term.sources.map((src) => planeOf(src, joint));
+      const { height: h, width: w } = term.sources[0];
+      const average = new Float64Array(h * w);
+      const size = new Float64Array(h * w);
+      for (const src of sources) {
+        for (let i = 0; i < average.length; i++) {
+          average[i] += src[i] / sources.length;
+          size[i] += Math.abs(src[i]);
+        }
+      }
+      const highs = tileRanges(average, h, w, term.resizer, height, width).high;
+      const sizes = tileRanges(size, h, w, term.resizer, height, width).high;
+      for (let t = 0; t < bounds.length; t++) {
+        bounds[t] += highs[t];
+        magnitude[t] += sizes[t];
+      }
+    }
+    for (let t = 0; t < bounds.length; t++) {
+      bounds[t] = this.detReady[joint * bounds.length + t] ? this.exactTileMax(joint, t) : bounds[t] / terms.length + magnitude[t] * 2 ** -20 + 2 ** -126;
+    }
+    this.detCache.set(joint, bounds);
+    return bounds;
+  }
+
+  /** Bounds of each kept tag map over the tiles, widened by a few float32 ulps of their magnitude. */
+  tagBounds(joint: number): { low: Float64Array; high: Float64Array } {
+    const t = tagPlaneOf(this, joint);
+    let bounds = this.tagCache.get(t);
+    if (bounds) return bounds;
+    const tiles = this.columns * this.rows;
+    const k = this.tagDim;
+    bounds = { low: new Float64Array(tiles * k), high: new Float64Array(tiles * k) };
+    this.keptTags.forEach((kept, m) => {
+      const { low, high } = tileRanges(planeOf(kept, t), kept.height, kept.width, this.tagResizer, this.height, this.width);
+      for (let tile = 0; tile < tiles; tile++) {
+        [(bounds as { low: Float64Array }).low[tile * k + m], (bounds as { high: Float64Array }).high[tile * k + m]] = widen(low[tile], high[tile]);
+      }
+    });
+    for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) this.exactTagRanges(t, tile, bounds);
+    this.tagCache.set(t, bounds);
+    return bounds;
+  }
+}

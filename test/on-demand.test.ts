@@ -1,0 +1,156 @@
+/**
+ * Maps computed on demand (src/aggregate/on-demand.ts) against the whole-map aggregation: the
+ * same values tile by tile, bounds that hold, the same people, and less of the maps computed.
+ */
+import { expect } from 'chai';
+import ndarray from 'ndarray';
+import type { NdArray } from 'ndarray';
+import { presetConfig } from '../src/config/presets.js';
+import type { TestSettings } from '../src/config/experiment.js';
+import { COCO_KEYPOINTS } from '../src/datasets.js';
+import { aggregate, aggregateOnDemand, type ScaleOutputs } from '../src/aggregate/aggregate.js';
+import { group, groupMaps } from '../src/grouping/parse.js';
+import { denseMaps, tileGrid, TILE } from '../src/grouping/maps.js';
+import { topK } from '../src/grouping/topk.js';
+
+const J = 17;
+
+/** Smooth pseudo-random maps: sums of a few bumps and waves per channel, plus noise, in [-amp, amp]. */
+function smoothOutput(c: number, h: number, w: number, seed: number, amp: number): NdArray<Float32Array> {
+  let s = seed >>> 0;
+  const rand = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const data = new Float32Array(c * h * w);
+  for (let ch = 0; ch < c; ch++) {
+    const waves = Array.from({ length: 3 }, () => [rand() * 0.5, rand() * 0.5, rand() * 6, rand()]);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        let v = 0;
+        for (const [fx, fy, phase, weight] of waves) v += weight * Math.sin(fx * x + fy * y + phase);
+        data[(ch * h + y) * w + x] = (amp * (v / 3 + 0.1 * (rand() - 0.5))) / 1.1;
+      }
+    }
+  }
+  return ndarray(data, [1, c, h, w]);
+}
+
+/** Network outputs of one scale: `[1, 2J, h, w]` (heatmaps + tags) and `[1, J, 2h, 2w]`. */
+function outputs(h: number, w: number, seed: number, amp = 1): NdArray<Float32Array>[] {
+  return [smoothOutput(2 * J, h, w, seed, amp), smoothOutput(J, 2 * h, 2 * w, seed + 1, amp)];
+}
+
+/** The outputs with every heatmap channel made negative (tags kept). */
+function negativeHeatmaps(out: NdArray<Float32Array>[]): NdArray<Float32Array>[] {
+  return out.map((t) => {
+    const data = t.data.slice();
+    const heatmapValues = J * t.shape[2] * t.shape[3];
+    for (let i = 0; i < heatmapValues; i++) data[i] = -Math.abs(data[i]) - 0.01;
+    return ndarray(data, t.shape);
+  });
+}
+
+const settingsWith = (overrides: Partial<TestSettings>): TestSettings => ({ ...presetConfig('tiny_coco').test, ...overrides });
+
+interface Case {
+  name: string;
+  settings: TestSettings;
+  perScale: ScaleOutputs[];
+  baseSize: [number, number];
+}
+
+const cases: Case[] = [
+  {
+    name: 'flip test, PROJECT2IMAGE, uneven size',
+    settings: settingsWith({ flipTest: true, project2image: true, scaleFactor: [1] }),
+    perScale: [{ scale: 1, outputs: outputs(13, 21, 1), flipped: outputs(13, 21, 2) }],
+    baseSize: [84, 52],
+  },
+  {
+    name: 'no flip, heatmaps far above the detection threshold',
+    settings: settingsWith({ flipTest: false, project2image: true, scaleFactor: [1] }),
+    perScale: [{ scale: 1, outputs: outputs(16, 16, 3, 6) }],
+    baseSize: [64, 64],
+  },
+  {
+    name: 'flip test, three scales',
+    settings: settingsWith({ flipTest: true, project2image: true, scaleFactor: [2, 1, 0.5] }),
+    perScale: [
+      { scale: 0.5, outputs: outputs(6, 8, 4), flipped: outputs(6, 8, 5) },
+      { scale: 1, outputs: outputs(12, 16, 6), flipped: outputs(12, 16, 7) },
+      { scale: 2, outputs: outputs(24, 32, 8), flipped: outputs(24, 32, 9) },
+    ],
+    baseSize: [64, 48],
+  },
+  {
+    name: 'flip test without PROJECT2IMAGE, two scales',
+    settings: settingsWith({ flipTest: true, project2image: false, scaleFactor: [1, 0.5] }),
+    perScale: [
+      { scale: 1, outputs: outputs(12, 16, 10), flipped: outputs(12, 16, 11) },
+      { scale: 0.5, outputs: outputs(6, 8, 12), flipped: outputs(6, 8, 13) },
+    ],
+    baseSize: [64, 48],
+  },
+  {
+    name: 'all heatmaps negative (top-k ranks the suppressed zeros)',
+    settings: settingsWith({ flipTest: true, project2image: true, scaleFactor: [1] }),
+    perScale: [
+      {
+        scale: 1,
+        outputs: negativeHeatmaps(outputs(12, 16, 14)),
+        flipped: negativeHeatmaps(outputs(12, 16, 15)),
+      },
+    ],
+    baseSize: [64, 48],
+  },
+];
+
+describe('aggregation on demand', () => {
+  for (const c of cases) {
+    it(`${c.name}: bounds hold for every tile, and tiles equal the whole maps bit for bit`, () => {
+      const whole = aggregate(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize);
+      const maps = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize);
+      const { height, width, tagDim } = maps;
+      const { columns, rows } = tileGrid(height, width);
+      const tagPlanes = whole.tags.shape[1];
+      let [differing, outOfBounds] = [0, 0];
+      for (let j = 0; j < J; j++) {
+        const detBound = maps.detBounds(j).slice();
+        const { low, high } = maps.tagBounds(j);
+        const [tagLow, tagHigh] = [low.slice(), high.slice()];
+        const tagPlane = tagPlanes === 1 ? 0 : j;
+        for (let t = 0; t < columns * rows; t++) {
+          maps.ensureTile(j, t);
+          const [x0, y0] = [(t % columns) * TILE, Math.floor(t / columns) * TILE];
+          for (let y = y0; y < Math.min(y0 + TILE, height); y++) {
+            for (let x = x0; x < Math.min(x0 + TILE, width); x++) {
+              const p = (j * height + y) * width + x;
+              if (!Object.is(maps.det[p], whole.heatmaps.data[p])) differing += 1;
+              if (!(maps.det[p] <= detBound[t])) outOfBounds += 1;
+              for (let d = 0; d < tagDim; d++) {
+                const at = ((tagPlane * height + y) * width + x) * tagDim + d;
+                if (!Object.is(maps.tags[at], whole.tags.data[at])) differing += 1;
+                if (!(maps.tags[at] >= tagLow[t * tagDim + d] && maps.tags[at] <= tagHigh[t * tagDim + d])) outOfBounds += 1;
+              }
+            }
+          }
+        }
+      }
+      expect(differing, 'values that differ from the whole maps').to.equal(0);
+      expect(outOfBounds, 'values outside their tile bounds').to.equal(0);
+    });
+
+    it(`${c.name}: finds the same candidates and groups the same people as the whole maps, computing less of them`, () => {
+      const whole = aggregate(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize);
+      const expected = group(whole.heatmaps, whole.tags, c.settings, COCO_KEYPOINTS);
+      const maps = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize);
+      const dense = denseMaps({ det: whole.heatmaps.data, tags: whole.tags.data, numJoints: J, height: maps.height, width: maps.width, tagChannels: maps.tagChannels, tagDim: maps.tagDim });
+      const { maxNumPeople: k, nmsKernel, nmsPadding } = c.settings;
+      expect(topK(maps, k, nmsKernel, nmsPadding)).to.deep.equal(topK(dense, k, nmsKernel, nmsPadding));
+      const got = groupMaps(maps, c.settings);
+      expect(got).to.deep.equal(expected);
+      expect(maps.tilesComputed).to.be.lessThan(J * maps.tileCount);
+    });
+  }
+});

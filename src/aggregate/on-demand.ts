@@ -33,42 +33,45 @@ function widen(lo: number, hi: number): [number, number] {
 }
 
 /**
- * Smallest and largest source value each tile of a resized plane reads: `[tile]` lows and
- * highs of `values` (one `h` x `w` source plane) over the source rectangle of each tile of the
- * `height` x `width` result.
+ * Largest (and with `withLow` smallest) source value each tile of a resized plane reads:
+ * `[tile]` highs and lows of `values` (one `h` x `w` source plane) over the source rectangle
+ * of each tile of the `height` x `width` result.
  */
-function tileRanges(values: ArrayLike<number>, h: number, w: number, resizer: Resizer, height: number, width: number): { low: Float64Array; high: Float64Array } {
+function tileRanges(values: Float64Array, h: number, w: number, resizer: Resizer, height: number, width: number, withLow: boolean): { low: Float64Array; high: Float64Array } {
   const { columns, rows } = tileGrid(height, width);
+  const first = new Int32Array(columns);
+  const last = new Int32Array(columns);
+  for (let tx = 0; tx < columns; tx++) [first[tx], last[tx]] = resizer.sourceRect(0, 1, tx * TILE, Math.min((tx + 1) * TILE, width)).columns;
   // Along rows first: per source row and tile column.
-  const rowLow = new Float64Array(h * columns);
+  const rowLow = new Float64Array(withLow ? h * columns : 0);
   const rowHigh = new Float64Array(h * columns);
-  for (let tx = 0; tx < columns; tx++) {
-    const [c0, c1] = resizer.sourceRect(0, 1, tx * TILE, Math.min((tx + 1) * TILE, width)).columns;
-    for (let sy = 0; sy < h; sy++) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let sx = c0; sx <= c1; sx++) {
-        const v = values[sy * w + sx];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      rowLow[sy * columns + tx] = lo;
+  for (let sy = 0; sy < h; sy++) {
+    const row = sy * w;
+    for (let tx = 0; tx < columns; tx++) {
+      const c0 = first[tx];
+      const c1 = last[tx];
+      let hi = values[row + c0];
+      for (let sx = c0 + 1; sx <= c1; sx++) if (values[row + sx] > hi) hi = values[row + sx];
       rowHigh[sy * columns + tx] = hi;
+      if (!withLow) continue;
+      let lo = values[row + c0];
+      for (let sx = c0 + 1; sx <= c1; sx++) if (values[row + sx] < lo) lo = values[row + sx];
+      rowLow[sy * columns + tx] = lo;
     }
   }
-  const low = new Float64Array(columns * rows);
+  const low = new Float64Array(withLow ? columns * rows : 0);
   const high = new Float64Array(columns * rows);
   for (let ty = 0; ty < rows; ty++) {
     const [r0, r1] = resizer.sourceRect(ty * TILE, Math.min((ty + 1) * TILE, height), 0, 1).rows;
     for (let tx = 0; tx < columns; tx++) {
-      let lo = Infinity;
       let hi = -Infinity;
+      let lo = Infinity;
       for (let sy = r0; sy <= r1; sy++) {
-        lo = Math.min(lo, rowLow[sy * columns + tx]);
-        hi = Math.max(hi, rowHigh[sy * columns + tx]);
+        if (rowHigh[sy * columns + tx] > hi) hi = rowHigh[sy * columns + tx];
+        if (withLow && rowLow[sy * columns + tx] < lo) lo = rowLow[sy * columns + tx];
       }
-      low[ty * columns + tx] = lo;
       high[ty * columns + tx] = hi;
+      if (withLow) low[ty * columns + tx] = lo;
     }
   }
   return { low, high };
@@ -157,18 +160,22 @@ export class OnDemandMaps implements GroupingMaps {
     const [x0, y0, x1, y1] = this.tileRect(tile);
     const { det, width, terms, scratch } = this;
     const out = joint * this.height * width;
-    terms.forEach((term, s) => {
-      term.sources.forEach((src, i) => term.resizer.region(src.data, joint * src.height * src.width, y0, y1, x0, x1, scratch[i], 0, TILE));
-      const [a, b] = scratch;
+    const [a, b] = scratch;
+    for (let s = 0; s < terms.length; s++) {
+      const { sources, resizer } = terms[s];
+      for (let i = 0; i < sources.length; i++) {
+        const src = sources[i];
+        resizer.region(src.data, joint * src.height * src.width, y0, y1, x0, x1, scratch[i], 0, TILE);
+      }
+      const pair = sources.length === 2;
       for (let y = y0; y < y1; y++) {
-        for (let x = x0; x < x1; x++) {
-          const i = (y - y0) * TILE + (x - x0);
-          const v = term.sources.length === 2 ? f32(f32(a[i] + b[i]) / 2) : a[i];
-          const at = out + y * width + x;
-          det[at] = s === 0 ? v : f32(det[at] + v);
+        const row = out + y * width;
+        for (let x = x0, i = (y - y0) * TILE; x < x1; x++, i++) {
+          const v = pair ? f32(f32(a[i] + b[i]) / 2) : a[i];
+          det[row + x] = s === 0 ? v : f32(det[row + x] + v);
         }
       }
-    });
+    }
     if (terms.length > 1) {
       for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) det[out + y * width + x] = f32(det[out + y * width + x] / terms.length);
     }
@@ -207,14 +214,16 @@ export class OnDemandMaps implements GroupingMaps {
 
   private computeTagTile(tagPlane: number, tile: number): void {
     const [x0, y0, x1, y1] = this.tileRect(tile);
-    const { tags, width, tagDim, scratch } = this;
-    const plane = this.height * width;
-    this.keptTags.forEach((kept, m) => {
-      this.tagResizer.region(kept.data, tagPlane * kept.height * kept.width, y0, y1, x0, x1, scratch[m], 0, TILE);
+    const { tags, width, tagDim, scratch, keptTags } = this;
+    const base = tagPlane * this.height * width;
+    for (let m = 0; m < keptTags.length; m++) {
+      const kept = keptTags[m];
+      const values = scratch[m];
+      this.tagResizer.region(kept.data, tagPlane * kept.height * kept.width, y0, y1, x0, x1, values, 0, TILE);
       for (let y = y0; y < y1; y++) {
-        for (let x = x0; x < x1; x++) tags[(tagPlane * plane + y * width + x) * tagDim + m] = scratch[m][(y - y0) * TILE + (x - x0)];
+        for (let x = x0, i = (y - y0) * TILE; x < x1; x++, i++) tags[(base + y * width + x) * tagDim + m] = values[i];
       }
-    });
+    }
     const bounds = this.tagCache.get(tagPlane);
     if (bounds) this.exactTagRanges(tagPlane, tile, bounds);
   }
@@ -229,27 +238,26 @@ export class OnDemandMaps implements GroupingMaps {
     if (bounds) return bounds;
     const { height, width, terms } = this;
     bounds = new Float64Array(this.columns * this.rows);
-    const magnitude = new Float64Array(bounds.length);
+    // Rounding is relative to the sources' magnitudes: bounded by their largest, over the plane.
+    let magnitude = 0;
     for (const term of terms) {
-      const sources = term.sources.map((src) => planeOf(src, joint));
+      const [a, b] = term.sources.map((src) => planeOf(src, joint));
       const { height: h, width: w } = term.sources[0];
-      const average = new Float64Array(h * w);
-      const size = new Float64Array(h * w);
-      for (const src of sources) {
-        for (let i = 0; i < average.length; i++) {
-          average[i] += src[i] / sources.length;
-          size[i] += Math.abs(src[i]);
+      // Float64 holds the average of two float32 exactly.
+      const average = Float64Array.from(a);
+      if (b) for (let i = 0; i < average.length; i++) average[i] = (average[i] + b[i]) / 2;
+      for (const src of b ? [a, b] : [a]) {
+        for (let i = 0; i < src.length; i++) {
+          const v = src[i] < 0 ? -src[i] : src[i];
+          if (v > magnitude) magnitude = v;
         }
       }
-      const highs = tileRanges(average, h, w, term.resizer, height, width).high;
-      const sizes = tileRanges(size, h, w, term.resizer, height, width).high;
-      for (let t = 0; t < bounds.length; t++) {
-        bounds[t] += highs[t];
-        magnitude[t] += sizes[t];
-      }
+      const highs = tileRanges(average, h, w, term.resizer, height, width, false).high;
+      for (let t = 0; t < bounds.length; t++) bounds[t] += highs[t];
     }
+    const slack = 2 * magnitude * 2 ** -20 + 2 ** -126;
     for (let t = 0; t < bounds.length; t++) {
-      bounds[t] = this.detReady[joint * bounds.length + t] ? this.exactTileMax(joint, t) : bounds[t] / terms.length + magnitude[t] * 2 ** -20 + 2 ** -126;
+      bounds[t] = this.detReady[joint * bounds.length + t] ? this.exactTileMax(joint, t) : bounds[t] / terms.length + slack;
     }
     this.detCache.set(joint, bounds);
     return bounds;
@@ -264,7 +272,7 @@ export class OnDemandMaps implements GroupingMaps {
     const k = this.tagDim;
     bounds = { low: new Float64Array(tiles * k), high: new Float64Array(tiles * k) };
     this.keptTags.forEach((kept, m) => {
-      const { low, high } = tileRanges(planeOf(kept, t), kept.height, kept.width, this.tagResizer, this.height, this.width);
+      const { low, high } = tileRanges(Float64Array.from(planeOf(kept, t)), kept.height, kept.width, this.tagResizer, this.height, this.width, true);
       for (let tile = 0; tile < tiles; tile++) {
         [(bounds as { low: Float64Array }).low[tile * k + m], (bounds as { high: Float64Array }).high[tile * k + m]] = widen(low[tile], high[tile]);
       }

@@ -5,6 +5,9 @@
  *
  * Times are min / median over `--repeat` runs after `--warmup` runs. Ratios use the minima:
  * on a shared machine the minimum is the run with the least interference.
+ *
+ * The int8 figures (`low_precision_*`) come from a model calibrated on a few other photos of
+ * the COCO slice and compared with float32 on the timed photo (README, Reduced precision).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -21,10 +24,15 @@ import { randomWeights, type Weights } from '../src/model/weights.js';
 import { compileModel } from '../src/model/load.js';
 import { readImage } from '../src/io/image.js';
 import { testScaleInputs, toNetworkInput } from '../src/preprocess/index.js';
-import { aggregate } from '../src/aggregate/aggregate.js';
-import { group } from '../src/grouping/parse.js';
+import { aggregateOnDemand } from '../src/aggregate/aggregate.js';
+import type { OnDemandMaps } from '../src/aggregate/on-demand.js';
+import { groupMaps } from '../src/grouping/parse.js';
 import { createEstimator, type EstimatorOptions } from '../src/estimator.js';
-import type { RgbImage } from '../src/types.js';
+import { decodePoses, type ScaleOutputs } from '../src/decode.js';
+import { quantizeForImages } from '../src/model/quantize.js';
+import { exactInt8SessionOptions } from '../src/backend/onnx/session.js';
+import type { ImageInput, RgbImage } from '../src/types.js';
+import { heatmapError, keypointAgreement } from './fidelity.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const COCO = resolve(process.env.HIGHER_POSE_COCO ?? join(here, '..', '..', 'shared', 'coco-mini'));
@@ -89,6 +97,14 @@ async function photo640x480(): Promise<{ source: string; image: string | RgbImag
     }
   }
   return { source: 'generated 640x480', image: syntheticImage(640, 480) };
+}
+
+/** Photos of the COCO slice other than the timed one (at most `count`); else the timed picture itself. */
+function calibrationPhotos(timed: string | RgbImage, count: number): ImageInput[] {
+  const dir = join(COCO, 'val2017');
+  if (!existsSync(dir)) return [timed];
+  const others = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(dir, f)).filter((f) => f !== timed);
+  return others.length > 0 ? others.slice(0, count) : [timed];
 }
 
 /** Peak RSS of a fresh process that builds the estimator and runs one flip-test estimate on `image`. */
@@ -176,18 +192,21 @@ async function main(): Promise<void> {
   const prepared = testScaleInputs(inputs[1].rgb, config.test.inputSize, [1]);
   const [scaled] = prepared.inputs;
   const { width: w, height: h } = scaled;
-  const asNd = async (flip: boolean) => {
-    const out = await session.run({ [inputName]: new ort.Tensor('float32', toNetworkInput(scaled.resized, flip), [1, 3, h, w]) });
-    return session.outputNames.map((n) => ndarray(out[n].data as Float32Array, out[n].dims.map(Number)));
+  const asNd = async (flip: boolean, on = session) => {
+    const out = await on.run({ [inputName]: new ort.Tensor('float32', toNetworkInput(scaled.resized, flip), [1, 3, h, w]) });
+    return on.outputNames.map((n) => ndarray(out[n].data as Float32Array, out[n].dims.map(Number)));
   };
-  const perScale = [{ scale: 1, outputs: await asNd(false), flipped: await asNd(true) }];
-  let maps = aggregate(perScale, settings, keypoints, prepared.baseSize);
-  const aggregation = await time(opts, () => {
-    maps = aggregate(perScale, settings, keypoints, prepared.baseSize);
-  });
+  const perScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false), flipped: await asNd(true) }];
+  // Aggregation to the network's resolution; the full-resolution maps are computed during
+  // grouping, on demand, so grouping runs on fresh maps each time.
+  const aggregation = await time(opts, () => aggregateOnDemand(perScale, settings, keypoints, prepared.baseSize));
+  const fresh = Array.from({ length: opts.warmup + opts.repeat }, () => aggregateOnDemand(perScale, settings, keypoints, prepared.baseSize));
   let people = 0;
+  let computed = 0;
   const grouping = await time(opts, () => {
-    people = group(maps.heatmaps, maps.tags, settings, keypoints).grouped.length;
+    const maps = fresh.pop() as OnDemandMaps;
+    people = groupMaps(maps, settings).grouped.length;
+    computed = maps.tilesComputed / (maps.numJoints * maps.tileCount);
   });
 
   const estimator = await createEstimator(estimatorOptions(opts, weights));
@@ -200,14 +219,15 @@ async function main(): Promise<void> {
   await estimator.dispose();
   await session.release();
 
-  log(opts, `640x480 post-processing (${people} people grouped)`);
-  log(opts, `  aggregation                     ${show(aggregation)}`);
-  log(opts, `  grouping                        ${show(grouping)}`);
+  log(opts, `640x480 post-processing (${people} people grouped, ${(100 * computed).toFixed(0)}% of the full-resolution maps computed)`);
+  log(opts, `  aggregation (network resolution)${show(aggregation)}`);
+  log(opts, `  grouping (+ full-res on demand) ${show(grouping)}`);
   log(opts, `  estimatePoses, end to end       ${show(endToEnd)}`);
   log(opts, `  ${opts.batch} images                        ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
   figures.aggregation_ms = aggregation.min;
   figures.grouping_ms = grouping.min;
   figures.people_grouped = people;
+  figures.full_resolution_fraction = round(computed, 3);
   figures.estimate_poses_ms = endToEnd.min;
   figures.images_per_s = round(opts.batch / (many.min / 1000), 3);
   figures.flip_batch_speedup = figures.flip_batch_speedup_640_480;
@@ -216,6 +236,28 @@ async function main(): Promise<void> {
   figures.overhead_ratio = round(endToEnd.min / Number(bare), 3);
   figures.peak_rss_mb = peakRssMb(opts, typeof photo === 'string' ? photo : 'generated');
   log(opts, `  peak RSS (W32 flip test, fresh process) ${figures.peak_rss_mb} MB`);
+
+  // int8: timed like the float32 flip pair, compared with it on the same photo.
+  const calibration = calibrationPhotos(photo, 4);
+  const int8Model = await quantizeForImages(model, { images: calibration, settings, exifOrientation: false, threads: opts.threads });
+  const int8Session = await ort.InferenceSession.create(int8Model, { ...sessionOptions, ...exactInt8SessionOptions() });
+  const pair = new Float32Array(2 * 3 * h * w);
+  pair.set(toNetworkInput(scaled.resized));
+  pair.set(toNetworkInput(scaled.resized, true), 3 * h * w);
+  const int8Batch = await time(opts, () => int8Session.run({ [inputName]: new ort.Tensor('float32', pair, [2, 3, h, w]) }));
+  const int8PerScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false, int8Session), flipped: await asNd(true, int8Session) }];
+  await int8Session.release();
+  const geometry = { baseSize: prepared.baseSize, center: scaled.center, scale: scaled.scaleWH };
+  const reference = decodePoses(perScale, geometry, settings, keypoints);
+  const reduced = decodePoses(int8PerScale, geometry, settings, keypoints);
+  figures.low_precision_calibration_images = calibration.length;
+  figures.low_precision_network_flip_batched_ms_640_480 = int8Batch.min;
+  figures.low_precision_speedup = round(Number(figures.network_flip_batched_ms_640_480) / int8Batch.min, 3);
+  figures.low_precision_heatmap_error = Number(heatmapError(reference.heatmaps.data, reduced.heatmaps.data).toExponential(3));
+  figures.low_precision_keypoint_agreement = round(keypointAgreement(reference.people, reduced.people), 4);
+  log(opts, `640x480 int8 (calibrated on ${calibration.length} image${calibration.length === 1 ? '' : 's'})`);
+  log(opts, `  network, flip pair as 1 batch   ${show(int8Batch)}   speedup ${figures.low_precision_speedup}x`);
+  log(opts, `  heatmap error ${figures.low_precision_heatmap_error}, keypoints within 1 px of fp32 ${figures.low_precision_keypoint_agreement} (${reference.people.length} / ${reduced.people.length} people)`);
   console.log(JSON.stringify(figures));
 }
 

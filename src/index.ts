@@ -8,7 +8,9 @@ export { presetConfig, PRESET_NAMES, type PresetName } from './config/presets.js
 export { buildNetworkGraph } from './higher/network.js';
 export type { LayerGraph, LayerNode } from './backbone/graph.js';
 export { loadStateDict, readCheckpoint, validateStateDict, CheckpointError, StateDictMismatchError } from './checkpoint/index.js';
-export { compileModel, createNetwork, createOnnxNetwork, resolveConfig, type BackendName, type NetworkOptions } from './model/load.js';
+export { compileModel, createNetwork, createOnnxNetwork, resolveConfig, type BackendName, type NetworkOptions, type PrecisionOptions } from './model/load.js';
+export { quantizeForImages, calibrationInputs, type CalibrationOptions, type Precision } from './model/quantize.js';
+export { quantizeModel, isQuantizedModel, QuantizationError, type ActivationRange, type ActivationRanges } from './backend/onnx/quantize.js';
 export { randomWeights, type Weights, type WeightTensor } from './model/weights.js';
 export { BackendError, type OnnxSessionOptions } from './backend/onnx/session.js';
 export type { Network } from './backend/network.js';

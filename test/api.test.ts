@@ -11,29 +11,8 @@ import { BackendError } from '../src/backend/onnx/session.js';
 import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
-import { buildProgram } from '../src/cli/main.js';
+import { cli, expectRejection } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
-
-/** Runs the CLI in-process; returns the exit code it set. */
-async function cli(...args: string[]): Promise<number> {
-  const saved = process.exitCode;
-  process.exitCode = undefined;
-  const log = console.log;
-  const error = console.error;
-  const write = process.stdout.write;
-  console.log = () => {};
-  console.error = () => {};
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  try {
-    await buildProgram().exitOverride().parseAsync(['node', 'higher-pose', ...args]);
-    return Number(process.exitCode ?? 0);
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stdout.write = write;
-    process.exitCode = saved;
-  }
-}
 
 describe('estimator API with the bundled tiny model', () => {
   let estimator: HigherHRNetEstimator;
@@ -133,12 +112,6 @@ describe('estimator API with the bundled tiny model', () => {
     expect(existsSync(join(out, 'heatmaps_1.png'))).to.equal(true);
   });
 });
-
-async function expectRejection(promise: Promise<unknown>, type: new (...args: never[]) => Error, message: RegExp): Promise<void> {
-  const err = await promise.then(() => undefined, (e: unknown) => e);
-  expect(err, `expected a ${type.name}`).to.be.instanceOf(type);
-  expect((err as Error).message).to.match(message);
-}
 
 describe('estimator.processVideo with the bundled tiny model', function () {
   const hasFfmpeg = spawnSync('ffmpeg', ['-version']).status === 0;

@@ -1,18 +1,19 @@
 /** From command-line options to `createEstimator` options, shared by predict, eval and video. */
 import type { Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
-import { addModelOptions, parseNonNegativeNumber, parsePositiveInteger, parseScales, type ModelCliOptions } from './options.js';
+import { addModelOptions, addPrecisionOptions, parseNonNegativeNumber, parsePositiveInteger, parseScales, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
+import { expandImageArguments } from './inputs.js';
 import type { EstimatorOptions } from '../estimator.js';
 
 /** The test-time settings keep the estimator's option names, except `--flip` for `flipTest`. */
 export interface PoseCliOptions
-  extends ModelCliOptions, Pick<EstimatorOptions, 'scales' | 'adjust' | 'refine' | 'detectionThreshold' | 'tagThreshold' | 'maxPeople'> {
+  extends ModelCliOptions, PrecisionCliOptions, Pick<EstimatorOptions, 'scales' | 'adjust' | 'refine' | 'detectionThreshold' | 'tagThreshold' | 'maxPeople'> {
   flip?: boolean;
 }
 
-/** Model options plus the test-time settings. */
+/** Model options, precision, plus the test-time settings. */
 export function addPoseOptions(command: Command): Command {
-  return addModelOptions(command)
+  return addPrecisionOptions(addModelOptions(command))
     .option('--flip', 'flip test: average with the mirrored image (configuration default)')
     .option('--no-flip', 'no flip test')
     .option('--scales <list>', 'test scales, e.g. 2,1,0.5 (default: the configuration, 1)', parseScales)
@@ -23,14 +24,22 @@ export function addPoseOptions(command: Command): Command {
     .option('--max-people <n>', 'maximum people per image', parsePositiveInteger);
 }
 
+/** The images named by the `--calibrate` arguments; none found is an error, not an uncalibrated model. */
+export async function calibrationImages(paths: readonly string[]): Promise<string[]> {
+  const files = await expandImageArguments(paths);
+  if (files.length === 0) throw new ConfigError(`--calibrate ${paths.join(' ')}: no images found`);
+  return files;
+}
+
 /**
  * commander sets `adjust`/`refine` to true when their `--no-` form is absent and `flip` only
  * when given; leave unset options to the configuration.
  */
-export function estimatorOptions(options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): EstimatorOptions {
+export async function estimatorOptions(options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): Promise<EstimatorOptions> {
   if (!options.weights) {
     throw new ConfigError('--weights is required: a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export');
   }
+  if (options.calibrate && options.precision !== 'int8') throw new ConfigError('--calibrate calibrates an int8 model: add --precision int8');
   return {
     config: options.config,
     preset: options.config === undefined ? (options.preset ?? undefined) : options.preset,
@@ -39,6 +48,8 @@ export function estimatorOptions(options: PoseCliOptions, extra: Partial<Estimat
     tfjsBackend: options.tfjsBackend,
     device: options.device,
     threads: options.threads,
+    precision: options.precision,
+    calibrationImages: options.calibrate ? await calibrationImages(options.calibrate) : undefined,
     inputSize: options.inputSize,
     flipTest: options.flip,
     scales: options.scales,

@@ -3,6 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { PRESET_NAMES } from '../config/presets.js';
 import type { BackendName } from '../model/load.js';
 import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
+import { PRECISIONS, type Precision } from '../model/quantize.js';
 
 export interface ModelCliOptions {
   config?: string;
@@ -47,6 +48,19 @@ function choice<T extends string>(what: string, allowed: readonly T[]) {
     if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`Unsupported ${what}: ${value}. Must be one of [${allowed.join(', ')}]`);
     return value as T;
   };
+}
+
+/** `--precision` and the repeatable `--calibrate`. */
+export interface PrecisionCliOptions {
+  precision?: Precision;
+  calibrate?: string[];
+}
+
+/** `--precision fp32|int8` and `--calibrate PATH` (repeatable: files, folders, glob patterns). */
+export function addPrecisionOptions(command: Command): Command {
+  return command
+    .option('--precision <p>', 'fp32 (default) or int8: 8-bit weights and activations calibrated on --calibrate images (README, Reduced precision)', choice<Precision>('precision', PRECISIONS))
+    .option('--calibrate <path>', 'with --precision int8: calibration images, a file, folder or glob pattern (repeatable)', (value: string, previous: string[] = []) => [...previous, value]);
 }
 
 /** Which model: `--config | --preset` and `--weights`. */

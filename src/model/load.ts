@@ -2,6 +2,7 @@
  * From what a user names (a preset or YAML config, a checkpoint or ONNX file) to a
  * configuration and a ready network.
  */
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ConfigError, loadConfigFile, outputChannels, type ExperimentConfig } from '../config/experiment.js';
 import { presetConfig } from '../config/presets.js';
@@ -10,9 +11,12 @@ import type { LayerGraph } from '../backbone/graph.js';
 import { loadStateDict, toFloat32, validateStateDict } from '../checkpoint/index.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
+import { isQuantizedModel } from '../backend/onnx/quantize.js';
 import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
 import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
+import { PRECISIONS, quantizeForImages, type Precision } from './quantize.js';
+import type { ImageInput } from '../types.js';
 
 export interface ConfigChoice {
   /** A built-in configuration name, e.g. `coco_w32_512`. */
@@ -59,13 +63,53 @@ export function compileModel(config: ExperimentConfig, weights: string | Weights
   return compileToOnnx(graph, tensors, { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
 }
 
+/** The arithmetic the network runs in. */
+export interface PrecisionOptions {
+  /**
+   * `'fp32'` (default), or `'int8'`: weights and activations quantized to 8 bits, activation
+   * ranges calibrated on `calibrationImages` (ONNX Runtime only; see README, Reduced precision).
+   * An `.onnx` model that is already quantized runs as it is, whatever this says.
+   */
+  precision?: Precision;
+  /** With `precision: 'int8'`: a few images like those the model will see (paths, encoded bytes or RGB pixels). */
+  calibrationImages?: readonly ImageInput[];
+  /** Apply JPEG EXIF orientation to calibration images, as to inputs (default true). */
+  exifOrientation?: boolean;
+}
+
+/** The int8 model: a quantized `.onnx` file as it is, else the float model quantized with calibration. */
+async function int8Model(config: ExperimentConfig, weights: string | Weights, options: PrecisionOptions & OnnxSessionOptions): Promise<Uint8Array> {
+  let exported: Uint8Array | undefined;
+  if (typeof weights === 'string' && isOnnxFile(weights)) {
+    try {
+      exported = await readFile(weights);
+    } catch (err) {
+      throw new BackendError(`Could not read ${weights}: ${(err as Error).message}`);
+    }
+    if (isQuantizedModel(exported)) return exported;
+  }
+  const images = options.calibrationImages ?? [];
+  if (images.length === 0) {
+    throw new ConfigError("precision 'int8' needs calibrationImages (--calibrate): a few images like those the model will see, to calibrate the activation ranges; or give an .onnx model written by export-onnx --precision int8");
+  }
+  return quantizeForImages(exported ?? compileModel(config, weights), {
+    images,
+    settings: config.test,
+    exifOrientation: options.exifOrientation,
+    threads: options.intraOpNumThreads,
+  });
+}
+
 /**
  * A runnable network on ONNX Runtime: compiled from a checkpoint or weights, or a user's own
- * `.onnx` export, whose outputs are checked against the configuration on first use.
+ * `.onnx` export, whose outputs are checked against the configuration on first use. With
+ * `precision: 'int8'`, quantized after calibration on `calibrationImages` with the
+ * configuration's test settings (input size, scales, flip test).
  */
-export async function createOnnxNetwork(config: ExperimentConfig, weights: string | Weights, options: OnnxSessionOptions = {}): Promise<Network> {
+export async function createOnnxNetwork(config: ExperimentConfig, weights: string | Weights, options: OnnxSessionOptions & PrecisionOptions = {}): Promise<Network> {
+  const int8 = checkedPrecision(options.precision) === 'int8';
   if (typeof weights === 'string' && isOnnxFile(weights)) {
-    const network = await OnnxNetwork.create(weights, options);
+    const network = await OnnxNetwork.create(int8 ? await int8Model(config, weights, options) : weights, options);
     const expected = config.model.deconv.numDeconvs + 1;
     if (network.outputNames.length !== expected) {
       await network.dispose();
@@ -73,7 +117,13 @@ export async function createOnnxNetwork(config: ExperimentConfig, weights: strin
     }
     return checkedOutputs(network, config, weights);
   }
-  return OnnxNetwork.create(compileModel(config, weights), options);
+  return OnnxNetwork.create(int8 ? await int8Model(config, weights, options) : compileModel(config, weights), options);
+}
+
+function checkedPrecision(precision: Precision | undefined): Precision {
+  const value = precision ?? 'fp32';
+  if (!PRECISIONS.includes(value)) throw new ConfigError(`Unsupported precision: ${String(value)}. Must be one of [${PRECISIONS.join(', ')}]`);
+  return value;
 }
 
 /** Wraps a foreign network so that outputs of the wrong channel count fail with a clear message. */
@@ -95,7 +145,7 @@ function checkedOutputs(network: Network, config: ExperimentConfig, source: stri
 
 export type BackendName = 'onnxruntime' | 'tfjs' | 'auto';
 
-export interface NetworkOptions {
+export interface NetworkOptions extends PrecisionOptions {
   /**
    * `'onnxruntime'` (default), `'tfjs'`, or `'auto'`: the fastest that loads — ONNX Runtime
    * (with CUDA when `device` is `'cuda'`), else TensorFlow.js (`tfjs-node-gpu` for `'cuda'`;
@@ -121,14 +171,29 @@ async function createTfjsModelNetwork(config: ExperimentConfig, weights: string 
   return createTfjsNetwork(graph, tensors, { backend: tfjsBackend });
 }
 
-/** A network on the chosen backend; `'auto'` tries them in order and reports every failure. */
+/**
+ * A network on the chosen backend; `'auto'` tries them in order and reports every failure.
+ * int8 runs on ONNX Runtime only (`'auto'` then means ONNX Runtime).
+ */
 export async function createNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions = {}): Promise<Network> {
   const backend = options.backend ?? 'onnxruntime';
-  const onnx = () => createOnnxNetwork(config, weights, { executionProviders: [options.device ?? 'cpu'], intraOpNumThreads: options.threads });
+  if (!(['onnxruntime', 'tfjs', 'auto'] as const).includes(backend)) {
+    throw new ConfigError(`Unsupported backend: ${String(backend)}. Must be one of [onnxruntime, tfjs, auto]`);
+  }
+  const int8 = checkedPrecision(options.precision) === 'int8';
+  if (int8 && backend === 'tfjs') {
+    throw new ConfigError("precision 'int8' runs on ONNX Runtime only: use backend 'onnxruntime' (the tfjs backend computes in float32)");
+  }
+  const onnx = () => createOnnxNetwork(config, weights, {
+    executionProviders: [options.device ?? 'cpu'],
+    intraOpNumThreads: options.threads,
+    precision: options.precision,
+    calibrationImages: options.calibrationImages,
+    exifOrientation: options.exifOrientation,
+  });
   const tfjs = () => createTfjsModelNetwork(config, weights, options);
-  if (backend === 'onnxruntime') return onnx();
+  if (backend === 'onnxruntime' || int8) return onnx();
   if (backend === 'tfjs') return tfjs();
-  if (backend !== 'auto') throw new ConfigError(`Unsupported backend: ${String(backend)}. Must be one of [onnxruntime, tfjs, auto]`);
   const failures: string[] = [];
   for (const [name, attempt] of [['onnxruntime', onnx], ['tfjs', tfjs]] as const) {
     try {

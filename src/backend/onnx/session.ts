@@ -6,6 +6,7 @@ import type * as Ort from 'onnxruntime-node';
 import ndarray from 'ndarray';
 import type { OutputTensor } from '../../types.js';
 import type { Network } from '../network.js';
+import { u8s8CanSaturate } from './cpu.js';
 
 export class BackendError extends Error {
   override name = 'BackendError';
@@ -22,8 +23,18 @@ export interface OnnxSessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
+/**
+ * For int8 models on CPUs where uint8 × int8 products can saturate (see `cpu.ts`): ONNX
+ * Runtime then moves weights outside 7 bits to its exact, slower uint8 × uint8 kernels. Only
+ * there: it would take the same detour on VNNI CPUs, at half the speed.
+ */
+export function exactInt8SessionOptions(): Pick<Ort.InferenceSession.SessionOptions, 'extra'> {
+  return u8s8CanSaturate() ? { extra: { session: { x64quantprecision: '1' } } } : {};
+}
+
 let runtime: Promise<typeof Ort> | undefined;
-function loadRuntime(): Promise<typeof Ort> {
+/** onnxruntime-node, imported on first use. */
+export function loadRuntime(): Promise<typeof Ort> {
   runtime ??= import('onnxruntime-node').catch((err: Error) => {
     runtime = undefined;
     throw new BackendError(`onnxruntime-node could not be loaded (${err.message}); reinstall the package with npm install onnxruntime-node`);
@@ -45,6 +56,7 @@ export class OnnxNetwork implements Network {
     const sessionOptions: Ort.InferenceSession.SessionOptions = {
       executionProviders: options.executionProviders ?? ['cpu'],
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+      ...exactInt8SessionOptions(),
       ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
     };
     let session: Ort.InferenceSession;

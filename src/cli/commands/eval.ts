@@ -69,7 +69,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   }
   if (!options.images) throw new EvalError('eval needs --images DIR (or --results FILE to score an existing results file)');
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
-  const estimatorSettings = estimatorOptions(options, { exifOrientation: false });
+  const estimatorSettings = await estimatorOptions(options, { exifOrientation: false });
   const journalPath = options.journal ?? `${options.out}.journal`;
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalError('interrupted'));

@@ -1,19 +1,49 @@
-/** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model. */
-import type { Command } from 'commander';
-import { addModelSourceOptions, type ModelCliOptions } from '../options.js';
-import { compileModel, resolveConfig } from '../../model/load.js';
+/** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model, float32 or int8. */
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { addModelSourceOptions, addPrecisionOptions, parsePositiveInteger, parseScales, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
+import { calibrationImages } from '../estimator-options.js';
+import { compileModel, isOnnxFile, resolveConfig } from '../../model/load.js';
+import { quantizeForImages } from '../../model/quantize.js';
+import { safeWeightBits } from '../../backend/onnx/cpu.js';
+import { testSettings } from '../../estimator.js';
 import { ConfigError } from '../../config/experiment.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 
+interface ExportOnnxOptions extends ModelCliOptions, PrecisionCliOptions {
+  out: string;
+  scales?: number[];
+  weightBits?: 7 | 8;
+}
+
+function parseWeightBits(value: string): 7 | 8 {
+  if (value !== '7' && value !== '8') throw new InvalidArgumentError(`Unsupported weight bits: ${value}. Must be one of [7, 8]`);
+  return Number(value) as 7 | 8;
+}
+
 export function registerExportOnnx(program: Command): void {
-  addModelSourceOptions(program.command('export-onnx'))
-    .description('compile a checkpoint to an ONNX model (BatchNorm folded, dynamic batch/height/width)')
+  addPrecisionOptions(addModelSourceOptions(program.command('export-onnx')))
+    .description('compile a checkpoint to an ONNX model (BatchNorm folded, dynamic batch/height/width); int8 with --precision int8 --calibrate IMAGES')
     .requiredOption('--out <file>', 'where to write the .onnx model')
-    .action(async (options: ModelCliOptions & { out: string }) => {
-      if (!options.weights) throw new ConfigError('--weights <checkpoint.pth> is required');
+    .option('--input-size <n>', 'with --precision int8: the input size inference will use (default: the configuration)', parsePositiveInteger)
+    .option('--scales <list>', 'with --precision int8: the test scales inference will use, e.g. 2,1,0.5 (default: the configuration)', parseScales)
+    .option('--weight-bits <n>', 'with --precision int8: 8, or 7 for x86 CPUs without VNNI (default: what suits this CPU; README, Reduced precision)', parseWeightBits)
+    .action(async (options: ExportOnnxOptions) => {
+      if (!options.weights) throw new ConfigError('--weights <checkpoint.pth|model.onnx> is required');
+      const int8 = options.precision === 'int8';
+      if (int8 && !options.calibrate) throw new ConfigError('--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
+      if (!int8 && options.calibrate) throw new ConfigError('--calibrate calibrates an int8 model: add --precision int8');
       const config = resolveConfig(options);
-      const bytes = compileModel(config, options.weights);
+      // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
+      const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
+      const images = int8 ? await calibrationImages(options.calibrate ?? []) : [];
+      // An .onnx export is taken as the float model (to quantize it).
+      const floatModel = isOnnxFile(options.weights) ? await readFile(options.weights) : compileModel(config, options.weights);
+      const weightBits = options.weightBits ?? safeWeightBits();
+      const bytes = int8 ? await quantizeForImages(floatModel, { images, settings, weightBits }) : floatModel;
       await writeFileAtomic(options.out, bytes);
-      console.log(`wrote ${options.out} (${(bytes.length / 1e6).toFixed(1)} MB): input "image" [N,3,H,W], outputs ${Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ')}`);
+      const outputs = Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ');
+      const calibrated = int8 ? `, int8 with ${weightBits}-bit weights, calibrated on ${images.length} image${images.length === 1 ? '' : 's'}` : '';
+      console.log(`wrote ${options.out} (${(bytes.length / 1e6).toFixed(1)} MB${calibrated}): input "image" [N,3,H,W], outputs ${outputs}`);
     });
 }

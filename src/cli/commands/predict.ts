@@ -80,7 +80,7 @@ export async function predictFiles(estimator: HigherHRNetEstimator, files: reado
 export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
   const files = await expandImageArguments(images);
   if (files.length === 0) throw new Error(`No images found in ${images.join(', ')}`);
-  const estimator = await createEstimator(estimatorOptions(options, extra));
+  const estimator = await createEstimator(await estimatorOptions(options, extra));
   try {
     const summary = await predictFiles(estimator, files, { out: options.out, render: options.render, progress: true });
     const people = summary.records.length;

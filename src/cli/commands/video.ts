@@ -61,7 +61,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
 
 async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommandDeps): Promise<void> {
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const estimator = await deps.createEstimator(estimatorOptions(opts));
+  const estimator = await deps.createEstimator(await estimatorOptions(opts));
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoError(`interrupted by ${signal}`, input));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);

@@ -1,0 +1,54 @@
+/**
+ * int8 models calibrated from images: the calibration inputs are prepared exactly as the
+ * estimator prepares its inputs (every test scale; plain and mirrored with flip test), so the
+ * observed activation ranges are those that inference will meet.
+ */
+import type { TestSettings } from '../config/experiment.js';
+import { ConfigError } from '../config/experiment.js';
+import { readImage } from '../io/image.js';
+import { testScaleInputs, toNetworkInput } from '../preprocess/index.js';
+import { observeActivationRanges, type NetworkInput } from '../backend/onnx/calibrate.js';
+import { quantizeModel, type QuantizeOptions } from '../backend/onnx/quantize.js';
+import { safeWeightBits } from '../backend/onnx/cpu.js';
+import type { ImageInput } from '../types.js';
+
+export type Precision = 'fp32' | 'int8';
+export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
+
+/** `weightBits` defaults to what cannot saturate on this CPU (`safeWeightBits`: 8 with VNNI). */
+export interface CalibrationOptions extends QuantizeOptions {
+  /** Images whose activations set the quantization ranges: paths, encoded bytes or RGB pixels. */
+  images: readonly ImageInput[];
+  /** The test settings inference will use (input size, scales, flip test). */
+  settings: Pick<TestSettings, 'inputSize' | 'scaleFactor' | 'flipTest'>;
+  /** Apply JPEG EXIF orientation, as the estimator does (default true). */
+  exifOrientation?: boolean;
+  /** ONNX Runtime threads per operator during calibration. */
+  threads?: number;
+}
+
+/**
+ * The network inputs of `images`, one `[1, 3, H, W]` batch at a time (the mirrored input as
+ * its own batch: ranges do not depend on batching), each image decoded only when reached.
+ */
+export async function* calibrationInputs(options: CalibrationOptions): AsyncGenerator<NetworkInput> {
+  const { settings } = options;
+  for (const image of options.images) {
+    const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
+    for (const input of testScaleInputs(rgb, settings.inputSize, settings.scaleFactor).inputs) {
+      const dims = [1, 3, input.height, input.width] as const;
+      yield { data: toNetworkInput(input.resized), dims };
+      if (settings.flipTest) yield { data: toNetworkInput(input.resized, true), dims };
+    }
+  }
+}
+
+/**
+ * The int8 QDQ model of a float model, its activation ranges calibrated on `options.images`,
+ * its weights 8-bit where this CPU's int8 kernels cannot saturate, else 7-bit.
+ */
+export async function quantizeForImages(floatModel: Uint8Array, options: CalibrationOptions): Promise<Uint8Array> {
+  if (options.images.length === 0) throw new ConfigError('int8 quantization needs at least one calibration image');
+  const ranges = await observeActivationRanges(floatModel, calibrationInputs(options), { intraOpNumThreads: options.threads });
+  return quantizeModel(floatModel, ranges, { weightBits: options.weightBits ?? safeWeightBits() });
+}

@@ -1,0 +1,31 @@
+/** Running the CLI in-process and checking rejections, shared by the suites that drive the API and the commands. */
+import { expect } from 'chai';
+import { buildProgram } from '../../src/cli/main.js';
+
+/** Runs the CLI in-process with its output silenced; returns the exit code it set. */
+export async function cli(...args: string[]): Promise<number> {
+  const saved = process.exitCode;
+  process.exitCode = undefined;
+  const log = console.log;
+  const error = console.error;
+  const write = process.stdout.write;
+  console.log = () => {};
+  console.error = () => {};
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    await buildProgram().exitOverride().parseAsync(['node', 'higher-pose', ...args]);
+    return Number(process.exitCode ?? 0);
+  } finally {
+    console.log = log;
+    console.error = error;
+    process.stdout.write = write;
+    process.exitCode = saved;
+  }
+}
+
+/** `promise` rejects with an instance of `type` whose message matches `message`. */
+export async function expectRejection(promise: Promise<unknown>, type: new (...args: never[]) => Error, message: RegExp): Promise<void> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  expect(err, `expected a ${type.name}`).to.be.instanceOf(type);
+  expect((err as Error).message).to.match(message);
+}

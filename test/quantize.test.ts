@@ -1,0 +1,245 @@
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { presetConfig } from '../src/config/presets.js';
+import { ConfigError } from '../src/config/experiment.js';
+import { compileModel } from '../src/model/load.js';
+import { calibrationInputs, quantizeForImages } from '../src/model/quantize.js';
+import { observeActivationRanges, type NetworkInput } from '../src/backend/onnx/calibrate.js';
+import {
+  activationParameters,
+  isQuantizedModel,
+  quantizeModel,
+  quantizedActivations,
+  quantizeWeight,
+  QuantizationError,
+  type ActivationRange,
+} from '../src/backend/onnx/quantize.js';
+import { floatValue, onnx } from '../src/backend/onnx/proto.js';
+import { OnnxNetwork } from '../src/backend/onnx/session.js';
+import { hasWideInt8Accumulation } from '../src/backend/onnx/cpu.js';
+import { createEstimator } from '../src/estimator.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { cli, expectRejection } from './helpers/cli.js';
+
+const { DataType } = onnx.TensorProto;
+const config = presetConfig('tiny_coco');
+const settings = { ...config.test, inputSize: 256 };
+
+/** Mean |int8 − fp32| over the largest |fp32| value, per network output, worst over the inputs. */
+async function relativeErrors(floatModel: Uint8Array, int8Model: Uint8Array, inputs: NetworkInput[]): Promise<number[]> {
+  const [reference, quantized] = await Promise.all([floatModel, int8Model].map((m) => OnnxNetwork.create(m)));
+  try {
+    const errors = reference.outputNames.map(() => 0);
+    for (const input of inputs) {
+      const [a, b] = await Promise.all([reference.run(input.data, input.dims), quantized.run(input.data, input.dims)]);
+      a.forEach((output, i) => {
+        const x = output.data;
+        const y = b[i].data;
+        let sum = 0;
+        let largest = 0;
+        for (let k = 0; k < x.length; k++) {
+          sum += Math.abs(x[k] - y[k]);
+          largest = Math.max(largest, Math.abs(x[k]));
+        }
+        errors[i] = Math.max(errors[i], sum / x.length / largest);
+      });
+    }
+    return errors;
+  } finally {
+    await Promise.all([reference.dispose(), quantized.dispose()]);
+  }
+}
+
+/** Every tensor of `names`, fetched by running the float model with them as extra outputs. */
+async function fetchTensors(model: Uint8Array, names: string[], input: NetworkInput): Promise<Map<string, Float32Array>> {
+  const proto = onnx.ModelProto.decode(model);
+  const outputs = new Set(proto.graph!.output!.map((v) => v.name));
+  proto.graph!.output!.push(...names.filter((n) => !outputs.has(n) && n !== 'image').map(floatValue));
+  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(proto).finish());
+  try {
+    const results = await session.run({ image: new ort.Tensor('float32', input.data, input.dims) });
+    return new Map(names.map((n) => [n, n === 'image' ? input.data : (results[n].data as Float32Array)]));
+  } finally {
+    await session.release();
+  }
+}
+
+/** The largest |value| among the 4-D int8 initializers (convolution weights) of a model. */
+function largestWeight(model: Uint8Array): number {
+  const weights = onnx.ModelProto.decode(model).graph!.initializer!.filter((t) => t.dataType === DataType.INT8 && t.dims!.length === 4);
+  expect(weights).to.not.be.empty;
+  return weights.reduce((largest, t) => new Int8Array(t.rawData!.buffer, t.rawData!.byteOffset, t.rawData!.length).reduce((m, v) => Math.max(m, Math.abs(v)), largest), 0);
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+describe('int8 quantization (tiny_coco, sample image)', () => {
+  let floatModel: Uint8Array;
+  let inputs: NetworkInput[];
+  let ranges: Map<string, ActivationRange>;
+  let int8Model: Uint8Array;
+  let dir: string;
+  before(async () => {
+    floatModel = compileModel(config, TINY_COCO_CHECKPOINT());
+    inputs = await collect(calibrationInputs({ images: [DEMO_IMAGE()], settings }));
+    ranges = await observeActivationRanges(floatModel, inputs);
+    int8Model = quantizeModel(floatModel, ranges);
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-int8-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prepares calibration inputs as the estimator does: each scale plain and mirrored', async () => {
+    const multiScale = await collect(calibrationInputs({ images: [DEMO_IMAGE()], settings: { ...settings, scaleFactor: [1, 0.5] } }));
+    expect(multiScale.map((i) => i.dims)).to.deep.equal([[1, 3, 256, 384], [1, 3, 256, 384], [1, 3, 128, 192], [1, 3, 128, 192]]);
+    const [plain, mirrored] = multiScale;
+    // The second of each pair is the first mirrored left-right.
+    expect(mirrored.data[383]).to.equal(plain.data[0]);
+    expect(mirrored.data[384]).to.equal(plain.data[767]);
+    expect(await collect(calibrationInputs({ images: [DEMO_IMAGE()], settings: { ...settings, flipTest: false } }))).to.have.length(1);
+  });
+
+  it('calibrated ranges are the extremes of every quantized activation over the inputs', async () => {
+    const names = quantizedActivations(floatModel);
+    expect(names[0]).to.equal('image');
+    expect(names).to.include('output_0');
+    expect([...ranges.keys()].sort()).to.deep.equal([...names].sort());
+    const seen = new Map<string, ActivationRange>();
+    for (const input of inputs) {
+      for (const [name, data] of await fetchTensors(floatModel, names, input)) {
+        const min = data.reduce((a, b) => Math.min(a, b), Infinity);
+        const max = data.reduce((a, b) => Math.max(a, b), -Infinity);
+        const before = seen.get(name);
+        seen.set(name, { min: Math.min(before?.min ?? Infinity, min), max: Math.max(before?.max ?? -Infinity, max) });
+      }
+    }
+    // Within float rounding: calibration runs without ONNX Runtime's layout optimisations.
+    for (const name of names) {
+      const [calibrated, observed] = [ranges.get(name)!, seen.get(name)!];
+      const tolerance = 1e-5 * (observed.max - observed.min);
+      expect(calibrated.min, `${name} min`).to.be.closeTo(observed.min, tolerance);
+      expect(calibrated.max, `${name} max`).to.be.closeTo(observed.max, tolerance);
+    }
+  });
+
+  it('emits Q/DQ pairs, int8 weights per output channel and int32 biases; the outputs stay float', () => {
+    const graph = onnx.ModelProto.decode(int8Model).graph!;
+    const ops = graph.node!.map((n) => n.opType);
+    const activations = quantizedActivations(floatModel).length;
+    expect(ops.filter((op) => op === 'QuantizeLinear')).to.have.length(activations);
+    const convs = graph.node!.filter((n) => n.opType === 'Conv');
+    const initializers = new Map(graph.initializer!.map((t) => [t.name, t]));
+    const dequantized = new Map(graph.node!.filter((n) => n.opType === 'DequantizeLinear').map((n) => [n.output![0], initializers.get(n.input![0])]));
+    const integerConvs = convs.filter((n) => dequantized.get(n.input![1])?.dataType === DataType.INT8);
+    // Every convolution but the two final layers (network outputs) reads int8 weights and an int32 bias.
+    expect(integerConvs).to.have.length(convs.length - 2);
+    for (const conv of integerConvs) {
+      expect(dequantized.get(conv.input![1])!.dims).to.have.length(4);
+      expect(dequantized.get(conv.input![2])!.dataType).to.equal(DataType.INT32);
+    }
+    const finalLayers = convs.filter((n) => n.output![0].startsWith('output_'));
+    expect(finalLayers.map((n) => n.input![1])).to.deep.equal(['final_layers.0.weight', 'final_layers.1.weight']);
+    expect(graph.output!.map((v) => [v.name, v.type!.tensorType!.elemType])).to.deep.equal([['output_0', DataType.FLOAT], ['output_1', DataType.FLOAT]]);
+    expect(isQuantizedModel(int8Model)).to.equal(true);
+    expect(isQuantizedModel(floatModel)).to.equal(false);
+  });
+
+  it('ONNX Runtime runs every quantized convolution as QLinearConv', async () => {
+    const optimized = join(dir, 'optimized.onnx');
+    const session = await ort.InferenceSession.create(int8Model, { graphOptimizationLevel: 'all', optimizedModelFilePath: optimized, logSeverityLevel: 3 });
+    await session.release();
+    const ops = onnx.ModelProto.decode(readFileSync(optimized)).graph!.node!.map((n) => n.opType);
+    const int8Weights = onnx.ModelProto.decode(int8Model).graph!.initializer!.filter((t) => t.dataType === DataType.INT8 && t.dims!.length === 4);
+    expect(ops.filter((op) => op === 'QLinearConv')).to.have.length(int8Weights.length);
+    expect(ops).to.include.members(['QLinearAdd', 'QLinearConcat']);
+    // Only what stays float on purpose: the two final layers and the transposed convolution.
+    expect(ops.filter((op) => op === 'Conv' || op === 'ConvTranspose')).to.have.length(3);
+  });
+
+  it('int8 outputs stay within 2% (mean |Δ| over max |fp32|) of fp32; ranges 3x too narrow do not', async () => {
+    const errors = await relativeErrors(floatModel, int8Model, inputs);
+    for (const e of errors) expect(e).to.be.below(0.02);
+    const narrow = new Map([...ranges].map(([name, r]) => [name, { min: r.min / 3, max: r.max / 3 }]));
+    const broken = await relativeErrors(floatModel, quantizeModel(floatModel, narrow), inputs);
+    expect(Math.max(...broken)).to.be.above(0.02);
+  });
+
+  it('quantizes weights symmetrically per output channel, 7 bits on request', () => {
+    const weight = new Float32Array([0.5, -1, 0.25, 0, 0, 0, 2, 1, -2]);
+    const eight = quantizeWeight(weight, 3, 8);
+    expect(Array.from(eight.values)).to.deep.equal([64, -127, 32, 0, 0, 0, 127, 64, -127]);
+    expect(Array.from(eight.scales)).to.deep.equal([Math.fround(1 / 127), 1, Math.fround(2 / 127)]);
+    expect(Array.from(quantizeWeight(weight, 3, 7).values)).to.deep.equal([32, -64, 16, 0, 0, 0, 64, 32, -64]);
+  });
+
+  it('tells CPUs whose int8 kernels cannot saturate (VNNI, AMX) from those that can', () => {
+    const cpuinfo = (flags: string) => `processor\t: 0\nmodel name\t: x\nflags\t\t: fpu sse4_1 avx2 ${flags}\n`;
+    expect(hasWideInt8Accumulation(cpuinfo('avx512f avx512bw avx512_vnni'))).to.equal(true);
+    expect(hasWideInt8Accumulation(cpuinfo('avx_vnni'))).to.equal(true);
+    expect(hasWideInt8Accumulation(cpuinfo('amx_tile amx_int8'))).to.equal(true);
+    expect(hasWideInt8Accumulation(cpuinfo('avx512f avx512bw avx512_bf16'))).to.equal(false);
+    expect(hasWideInt8Accumulation('')).to.equal(false);
+  });
+
+  it('represents zero exactly in every activation range (padding, ReLU)', () => {
+    expect(activationParameters({ min: 0, max: 5.1 })).to.deep.equal({ scale: Math.fround(0.02), zeroPoint: 0 });
+    const { scale, zeroPoint } = activationParameters({ min: -1, max: 3 });
+    expect(zeroPoint * scale).to.be.closeTo(1, scale / 2);
+    expect(activationParameters({ min: 0.5, max: 2 }).zeroPoint).to.equal(0);
+    expect(activationParameters({ min: 0, max: 0 })).to.deep.equal({ scale: 1, zeroPoint: 0 });
+  });
+
+  it('BAD CALL - a missing range or an already quantized model is refused by name', () => {
+    const partial = new Map(ranges);
+    partial.delete('output_0');
+    expect(() => quantizeModel(floatModel, partial)).to.throw(QuantizationError, /No calibrated range for tensor output_0/);
+    expect(() => quantizeModel(int8Model, ranges)).to.throw(QuantizationError, /already quantized/);
+  });
+
+  it('estimator and export-onnx give the same int8 model from a checkpoint or a float .onnx; a quantized .onnx loads as is; --weight-bits 7', async () => {
+    const exported = join(dir, 'tiny.int8.onnx');
+    expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--input-size', '256', '--out', exported)).to.equal(0);
+    expect(readFileSync(exported)).to.deep.equal(Buffer.from(await quantizeForImages(floatModel, { images: [DEMO_IMAGE()], settings })));
+    const sevenBits = join(dir, 'tiny.int7.onnx');
+    expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--weight-bits', '7', '--out', sevenBits)).to.equal(0);
+    expect(largestWeight(readFileSync(sevenBits))).to.equal(64);
+    expect(largestWeight(int8Model)).to.equal(127);
+    // A float .onnx export quantizes to the same model, from the CLI and in the estimator.
+    const floatExport = join(dir, 'tiny.onnx');
+    const fromFloatExport = join(dir, 'tiny.from-onnx.int8.onnx');
+    expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', floatExport)).to.equal(0);
+    expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', floatExport, '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--input-size', '256', '--out', fromFloatExport)).to.equal(0);
+    expect(readFileSync(fromFloatExport)).to.deep.equal(readFileSync(exported));
+    const base = { preset: 'tiny_coco', inputSize: 256 };
+    const estimators = await Promise.all([
+      createEstimator({ ...base, weights: TINY_COCO_CHECKPOINT(), precision: 'int8', calibrationImages: [DEMO_IMAGE()] }),
+      createEstimator({ ...base, weights: floatExport, precision: 'int8', calibrationImages: [DEMO_IMAGE()] }),
+      createEstimator({ ...base, weights: exported }),
+    ]);
+    try {
+      const [people, ...others] = await Promise.all(estimators.map((e) => e.estimatePoses(DEMO_IMAGE())));
+      expect(people.length).to.be.above(0);
+      for (const other of others) expect(other).to.deep.equal(people);
+    } finally {
+      await Promise.all(estimators.map((e) => e.dispose()));
+    }
+  });
+
+  it('BAD CALL - int8 without calibration images, on tfjs, or an unknown precision is a ConfigError naming the option', async () => {
+    const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
+    await expectRejection(createEstimator({ ...base, precision: 'int8' }), ConfigError, /int8' needs calibrationImages/);
+    await expectRejection(createEstimator({ ...base, precision: 'int8', calibrationImages: [] }), ConfigError, /calibrationImages/);
+    await expectRejection(createEstimator({ ...base, precision: 'int8', calibrationImages: [DEMO_IMAGE()], backend: 'tfjs' }), ConfigError, /ONNX Runtime only/);
+    await expectRejection(createEstimator({ ...base, precision: 'int4' as 'int8' }), ConfigError, /Unsupported precision: int4\. Must be one of \[fp32, int8\]/);
+    const out = join(dir, 'never.onnx');
+    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--out', out), ConfigError, /--calibrate/);
+    await expectRejection(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--calibrate', DEMO_IMAGE()), ConfigError, /--precision int8/);
+    await expectRejection(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--calibrate', join(dir, 'none', '*.jpg')), ConfigError, /no images found/);
+  });
+});

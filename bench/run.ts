@@ -18,7 +18,8 @@ import ndarray from 'ndarray';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { presetConfig } from '../src/config/presets.js';
-import { keypointDefinition } from '../src/datasets.js';
+import type { TestSettings } from '../src/config/experiment.js';
+import { keypointDefinition, type KeypointDefinition } from '../src/datasets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights, type Weights } from '../src/model/weights.js';
 import { compileModel } from '../src/model/load.js';
@@ -33,6 +34,7 @@ import { quantizeForImages } from '../src/model/quantize.js';
 import { exactInt8SessionOptions } from '../src/backend/onnx/session.js';
 import type { ImageInput, RgbImage } from '../src/types.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
+import { plantedOutputs } from './planted.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const COCO = resolve(process.env.HIGHER_POSE_COCO ?? join(here, '..', '..', 'shared', 'coco-mini'));
@@ -128,6 +130,23 @@ async function measureRss(opts: Options, image: string): Promise<void> {
   console.log(round(process.resourceUsage().maxRSS / 1024));
 }
 
+/**
+ * Aggregation to the network's resolution, then grouping, which computes the full-resolution
+ * maps on demand: each grouping run gets fresh maps.
+ */
+async function timePostprocessing(opts: Options, perScale: ScaleOutputs[], settings: TestSettings, keypoints: KeypointDefinition, baseSize: [number, number]) {
+  const aggregation = await time(opts, () => aggregateOnDemand(perScale, settings, keypoints, baseSize));
+  const fresh = Array.from({ length: opts.warmup + opts.repeat }, () => aggregateOnDemand(perScale, settings, keypoints, baseSize));
+  let people = 0;
+  let computed = 0;
+  const grouping = await time(opts, () => {
+    const maps = fresh.pop() as OnDemandMaps;
+    people = groupMaps(maps, settings).grouped.length;
+    computed = maps.tilesComputed / (maps.numJoints * maps.tileCount);
+  });
+  return { aggregation, grouping, people, computed };
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .option('--preset <name>', 'model configuration', 'coco_w32_512')
@@ -197,17 +216,9 @@ async function main(): Promise<void> {
     return on.outputNames.map((n) => ndarray(out[n].data as Float32Array, out[n].dims.map(Number)));
   };
   const perScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false), flipped: await asNd(true) }];
-  // Aggregation to the network's resolution; the full-resolution maps are computed during
-  // grouping, on demand, so grouping runs on fresh maps each time.
-  const aggregation = await time(opts, () => aggregateOnDemand(perScale, settings, keypoints, prepared.baseSize));
-  const fresh = Array.from({ length: opts.warmup + opts.repeat }, () => aggregateOnDemand(perScale, settings, keypoints, prepared.baseSize));
-  let people = 0;
-  let computed = 0;
-  const grouping = await time(opts, () => {
-    const maps = fresh.pop() as OnDemandMaps;
-    people = groupMaps(maps, settings).grouped.length;
-    computed = maps.tilesComputed / (maps.numJoints * maps.tileCount);
-  });
+  const post = await timePostprocessing(opts, perScale, settings, keypoints, prepared.baseSize);
+  const { aggregation, grouping, people, computed } = post;
+  const planted = await timePostprocessing(opts, [{ scale: 1, ...plantedOutputs(w, h, keypoints.names.length, keypoints.flipIndex) }], settings, keypoints, prepared.baseSize);
 
   const estimator = await createEstimator(estimatorOptions(opts, weights));
   // The estimator's default (EstimatorOptions.flipBatch).
@@ -233,6 +244,13 @@ async function main(): Promise<void> {
   figures.flip_batch_speedup = figures.flip_batch_speedup_640_480;
   figures.estimator_flip_batch = flipBatch;
   figures.postprocess_ratio = round((aggregation.min + grouping.min) / Number(bare), 3);
+  log(opts, `640x480 post-processing of planted outputs shaped like a trained network's (${planted.people} people grouped, ${(100 * planted.computed).toFixed(0)}% of the full-resolution maps computed)`);
+  log(opts, `  aggregation (network resolution)${show(planted.aggregation)}`);
+  log(opts, `  grouping (+ full-res on demand) ${show(planted.grouping)}`);
+  figures.planted_people_grouped = planted.people;
+  figures.planted_full_resolution_fraction = round(planted.computed, 3);
+  figures.planted_postprocess_ms = round(planted.aggregation.min + planted.grouping.min);
+  figures.planted_postprocess_ratio = round((planted.aggregation.min + planted.grouping.min) / Number(bare), 3);
   figures.overhead_ratio = round(endToEnd.min / Number(bare), 3);
   figures.peak_rss_mb = peakRssMb(opts, typeof photo === 'string' ? photo : 'generated');
   log(opts, `  peak RSS (W32 flip test, fresh process) ${figures.peak_rss_mb} MB`);

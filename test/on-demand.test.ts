@@ -122,6 +122,7 @@ describe('aggregation on demand', () => {
         const tagPlane = tagPlanes === 1 ? 0 : j;
         for (let t = 0; t < columns * rows; t++) {
           maps.ensureTile(j, t);
+          maps.ensureTagTile(j, t);
           const [x0, y0] = [(t % columns) * TILE, Math.floor(t / columns) * TILE];
           for (let y = y0; y < Math.min(y0 + TILE, height); y++) {
             for (let x = x0; x < Math.min(x0 + TILE, width); x++) {

@@ -122,16 +122,18 @@ export class OnDemandMaps implements GroupingMaps {
   }
 
   ensureTile(joint: number, tile: number): void {
-    const tiles = this.columns * this.rows;
-    if (!this.detReady[joint * tiles + tile]) {
-      this.computeHeatmapTile(joint, tile);
-      this.detReady[joint * tiles + tile] = 1;
-    }
+    const at = joint * this.columns * this.rows + tile;
+    if (this.detReady[at]) return;
+    this.computeHeatmapTile(joint, tile);
+    this.detReady[at] = 1;
+  }
+
+  ensureTagTile(joint: number, tile: number): void {
     const t = tagPlaneOf(this, joint);
-    if (!this.tagReady[t * tiles + tile]) {
-      this.computeTagTile(t, tile);
-      this.tagReady[t * tiles + tile] = 1;
-    }
+    const at = t * this.columns * this.rows + tile;
+    if (this.tagReady[at]) return;
+    this.computeTagTile(t, tile);
+    this.tagReady[at] = 1;
   }
 
   /** Tiles per plane. */
@@ -146,7 +148,12 @@ export class OnDemandMaps implements GroupingMaps {
 
   /** Computes every tile: the whole maps, as the reference holds them. */
   complete(): this {
-    for (let j = 0; j < this.numJoints; j++) for (let t = 0; t < this.columns * this.rows; t++) this.ensureTile(j, t);
+    for (let j = 0; j < this.numJoints; j++) {
+      for (let t = 0; t < this.columns * this.rows; t++) {
+        this.ensureTile(j, t);
+        this.ensureTagTile(j, t);
+      }
+    }
     return this;
   }
 

@@ -17,12 +17,14 @@ export interface GroupingMaps {
   readonly numJoints: number;
   readonly height: number;
   readonly width: number;
-  /** `[T, H, W, K]` tag maps; T = J, or 1 when one tag map is shared by all joints. */
+  /** `[T, H, W, K]` tag maps (T = J, or 1 when one tag map is shared by all joints); exact once `ensureTagTile` returned. */
   readonly tags: Float32Array;
   readonly tagChannels: number;
   readonly tagDim: number;
-  /** Makes the heatmap of `joint` and its tag values exact over tile `tile` (row-major tile index). */
+  /** Makes the heatmap of `joint` exact over tile `tile` (row-major tile index). */
   ensureTile(joint: number, tile: number): void;
+  /** Makes the tag values of `joint` exact over tile `tile`. */
+  ensureTagTile(joint: number, tile: number): void;
   /**
    * Per tile, a value no heatmap value of `joint` in the tile exceeds. The array is live: a
    * bound may tighten to the exact maximum when its tile is computed.
@@ -37,15 +39,24 @@ export function tileGrid(height: number, width: number): { columns: number; rows
   return { columns: Math.ceil(width / TILE), rows: Math.ceil(height / TILE) };
 }
 
-/** Makes the heatmap and tags of `joint` exact at pixel `p`. */
-export function ensurePixel(maps: GroupingMaps, joint: number, p: number): void {
-  const columns = Math.ceil(maps.width / TILE);
+/** The tile of pixel `p`. */
+function tileOf(maps: GroupingMaps, p: number): number {
   const x = p % maps.width;
   const y = (p - x) / maps.width;
-  maps.ensureTile(joint, Math.floor(y / TILE) * columns + Math.floor(x / TILE));
+  return Math.floor(y / TILE) * Math.ceil(maps.width / TILE) + Math.floor(x / TILE);
 }
 
-/** Makes the heatmap and tags of `joint` exact over the rectangle [x0, x1] x [y0, y1] (inclusive). */
+/** Makes the heatmap of `joint` exact at pixel `p`. */
+export function ensurePixel(maps: GroupingMaps, joint: number, p: number): void {
+  maps.ensureTile(joint, tileOf(maps, p));
+}
+
+/** Makes the tag values of `joint` exact at pixel `p`. */
+export function ensureTagPixel(maps: GroupingMaps, joint: number, p: number): void {
+  maps.ensureTagTile(joint, tileOf(maps, p));
+}
+
+/** Makes the heatmap of `joint` exact over the rectangle [x0, x1] x [y0, y1] (inclusive). */
 export function ensureRect(maps: GroupingMaps, joint: number, x0: number, y0: number, x1: number, y1: number): void {
   const columns = Math.ceil(maps.width / TILE);
   for (let ty = Math.floor(y0 / TILE); ty <= Math.floor(y1 / TILE); ty++) {
@@ -92,7 +103,7 @@ function tileTagRanges(tags: Float32Array, height: number, width: number, k: num
 }
 
 /** Maps whose every value is already exact; bounds are the exact tile extremes, computed on first use. */
-export function denseMaps(shape: Omit<GroupingMaps, 'ensureTile' | 'detBounds' | 'tagBounds'>): GroupingMaps {
+export function denseMaps(shape: Omit<GroupingMaps, 'ensureTile' | 'ensureTagTile' | 'detBounds' | 'tagBounds'>): GroupingMaps {
   const { det, tags, height, width, tagDim } = shape;
   const plane = height * width;
   const detCache = new Map<number, Float64Array>();
@@ -100,6 +111,7 @@ export function denseMaps(shape: Omit<GroupingMaps, 'ensureTile' | 'detBounds' |
   return {
     ...shape,
     ensureTile: () => {},
+    ensureTagTile: () => {},
     detBounds(joint) {
       let b = detCache.get(joint);
       if (!b) detCache.set(joint, (b = tileMaxima(det.subarray(joint * plane, (joint + 1) * plane), height, width)));

@@ -2,7 +2,7 @@
  * Sub-pixel adjustment and refinement of grouped people (reference `HeatmapParser.adjust` and
  * `HeatmapParser.refine`). A person is J rows `[x, y, score, tag...]` in heatmap pixels.
  */
-import { ensurePixel, ensureRect, tagPlaneOf, TILE, type GroupingMaps } from './maps.js';
+import { ensureRect, ensureTagPixel, tagPlaneOf, TILE, type GroupingMaps } from './maps.js';
 import { MaxHeap } from './heap.js';
 import { float32MeanVector, roundHalfEven } from './numeric.js';
 
@@ -277,12 +277,13 @@ function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array):
   while (queue.size > 0 && queue.topKey() >= found.score) {
     const node = queue.pop();
     if (node < 0) {
+      maps.ensureTagTile(joint, -1 - node);
       scanTile(maps, joint, -1 - node, meanTag, found);
       continue;
     }
     if (node < h.leaves) {
-      // A computed tile's bounds are its exact extremes, usually much tighter: refresh the
-      // hierarchy and queue the tile again by its exact bound (as -1 - tile).
+      // A computed tile's heatmap bound is its exact maximum, usually much tighter: refresh the
+      // hierarchy and queue the tile again by that bound (as -1 - tile).
       const t = h.tile[node];
       maps.ensureTile(joint, t);
       refreshTile(h, maps, joint, t);
@@ -312,7 +313,7 @@ export function refinePerson(person: number[][], maps: GroupingMaps, index = new
   person.forEach((joint, j) => {
     if (!(joint[2] > 0)) return;
     const p = Math.trunc(joint[1]) * width + Math.trunc(joint[0]);
-    ensurePixel(maps, j, p);
+    ensureTagPixel(maps, j, p);
     const at = (tagPlaneOf(maps, j) * plane + p) * tagDim;
     detected.push(tags.slice(at, at + tagDim));
   });

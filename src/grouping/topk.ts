@@ -2,7 +2,7 @@
  * Top-k detections per joint type (reference `HeatmapParser.top_k`): NMS, then the k largest
  * suppressed values of each heatmap with their positions and the tag values there.
  */
-import { ensurePixel, ensureRect, tagPlaneOf, tileGrid, TILE, type GroupingMaps } from './maps.js';
+import { ensurePixel, ensureRect, ensureTagPixel, tagPlaneOf, tileGrid, TILE, type GroupingMaps } from './maps.js';
 import { MaxHeap } from './heap.js';
 import type { Candidates } from './match.js';
 import { suppressNonMaxima } from './nms.js';
@@ -166,7 +166,7 @@ export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPaddin
     for (let m = 0; m < k; m++) {
       const index = indices[m];
       const at = j * k + m;
-      ensurePixel(maps, j, index);
+      ensureTagPixel(maps, j, index);
       out.val[at] = values[m];
       out.x[at] = index % width;
       out.y[at] = Math.floor(index / width);

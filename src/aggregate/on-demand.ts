@@ -37,7 +37,7 @@ function widen(lo: number, hi: number): [number, number] {
  * `[tile]` highs and lows of `values` (one `h` x `w` source plane) over the source rectangle
  * of each tile of the `height` x `width` result.
  */
-function tileRanges(values: Float64Array, h: number, w: number, resizer: Resizer, height: number, width: number, withLow: boolean): { low: Float64Array; high: Float64Array } {
+function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer, height: number, width: number, withLow: boolean): { low: Float64Array; high: Float64Array } {
   const { columns, rows } = tileGrid(height, width);
   const first = new Int32Array(columns);
   const last = new Int32Array(columns);
@@ -238,7 +238,7 @@ export class OnDemandMaps implements GroupingMaps {
   /**
    * Resizing is linear, so a term's resized average lies under the largest average of the
    * sources over a tile's source rectangle, up to rounding: a few float32 ulps of the sources'
-   * magnitudes (bilinear weights sum to 1 within an ulp). The average is exact in float64.
+   * magnitudes (bilinear weights sum to 1 within an ulp), which the slack covers.
    */
   detBounds(joint: number): Float64Array {
     let bounds = this.detCache.get(joint);
@@ -250,14 +250,13 @@ export class OnDemandMaps implements GroupingMaps {
     for (const term of terms) {
       const [a, b] = term.sources.map((src) => planeOf(src, joint));
       const { height: h, width: w } = term.sources[0];
-      // Float64 holds the average of two float32 exactly.
-      const average = Float64Array.from(a);
-      if (b) for (let i = 0; i < average.length; i++) average[i] = (average[i] + b[i]) / 2;
-      for (const src of b ? [a, b] : [a]) {
-        for (let i = 0; i < src.length; i++) {
-          const v = src[i] < 0 ? -src[i] : src[i];
-          if (v > magnitude) magnitude = v;
-        }
+      // Rounding the average to float32 moves it by half an ulp at most, well within the slack.
+      const average = new Float32Array(a.length);
+      for (let i = 0; i < a.length; i++) {
+        const va = a[i];
+        const vb = b ? b[i] : va;
+        average[i] = (va + vb) / 2;
+        magnitude = Math.max(magnitude, Math.abs(va), Math.abs(vb));
       }
       const highs = tileRanges(average, h, w, term.resizer, height, width, false).high;
       for (let t = 0; t < bounds.length; t++) bounds[t] += highs[t];
@@ -279,7 +278,7 @@ export class OnDemandMaps implements GroupingMaps {
     const k = this.tagDim;
     bounds = { low: new Float64Array(tiles * k), high: new Float64Array(tiles * k) };
     this.keptTags.forEach((kept, m) => {
-      const { low, high } = tileRanges(Float64Array.from(planeOf(kept, t)), kept.height, kept.width, this.tagResizer, this.height, this.width, true);
+      const { low, high } = tileRanges(planeOf(kept, t), kept.height, kept.width, this.tagResizer, this.height, this.width, true);
       for (let tile = 0; tile < tiles; tile++) {
         [(bounds as { low: Float64Array }).low[tile * k + m], (bounds as { high: Float64Array }).high[tile * k + m]] = widen(low[tile], high[tile]);
       }

@@ -87,9 +87,17 @@ function positiveMaxima(maps: GroupingMaps, joint: number, kernel: number, paddi
   const from = joint * height * width;
   const { columns } = tileGrid(height, width);
   const bounds = maps.detBounds(joint);
-  const candidates = Int32Array.from({ length: bounds.length }, (_, t) => t).filter((t) => bounds[t] > 0);
-  // Keys are a snapshot: the live bounds tighten as tiles are computed.
-  queue.fill(candidates, Float64Array.from(candidates, (t) => bounds[t]));
+  // Tiles that may hold a positive value, keyed by a snapshot of their bounds (the live bounds
+  // tighten as tiles are computed).
+  const tiles = new Int32Array(bounds.length);
+  const keys = new Float64Array(bounds.length);
+  let count = 0;
+  for (let t = 0; t < bounds.length; t++) {
+    if (!(bounds[t] > 0)) continue;
+    tiles[count] = t;
+    keys[count++] = bounds[t];
+  }
+  queue.fill(tiles.subarray(0, count), keys.subarray(0, count));
   while (queue.size > 0) {
     if (ranking.size === ranking.k && queue.topKey() < ranking.value[ranking.k - 1]) break;
     const t = queue.pop();

@@ -8,19 +8,8 @@
  * permuted with the flip index (a flip-equivariant network), with their own noise.
  */
 import ndarray from 'ndarray';
+import { seededRandom } from '../src/model/weights.js';
 import type { OutputTensor } from '../src/types.js';
-
-/** A small, fast deterministic generator (mulberry32). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface PlantedJoint {
   /** Position as a fraction of the width and height. */
@@ -82,7 +71,7 @@ function render(people: PlantedPerson[], numJoints: number, h: number, w: number
  * and `[1, J, H/2, W/2]` each.
  */
 export function plantedOutputs(width: number, height: number, numJoints: number, flipIndex: readonly number[], people = 12, seed = 7): { outputs: OutputTensor[]; flipped: OutputTensor[] } {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const planted = plantPeople(people, numJoints, random);
   const pass = (mirror: boolean): OutputTensor[] => [
     render(planted, numJoints, height / 4, width / 4, true, mirror ? flipIndex : null, random),

@@ -11,8 +11,8 @@ export interface WeightTensor {
 
 export type Weights = ReadonlyMap<string, WeightTensor>;
 
-/** A small, fast deterministic generator (mulberry32); weights only need to be repeatable. */
-function generator(seed: number): () => number {
+/** A small, fast deterministic generator (mulberry32) of values in [0, 1); weights only need to be repeatable. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -29,7 +29,7 @@ function generator(seed: number): () => number {
  * of the full-size networks. Speed does not depend on weight values.
  */
 export function randomWeights(graph: LayerGraph, seed = 1): Map<string, WeightTensor> {
-  const random = generator(seed);
+  const random = seededRandom(seed);
   const weights = new Map<string, WeightTensor>();
   for (const { name, shape } of graph.parameters) {
     const size = shape.reduce((a, b) => a * b, 1);

@@ -11,7 +11,7 @@
  * combination of its source values, so it lies between their minimum and maximum, up to the
  * float32 rounding of the combination, which `widen` covers.
  */
-import { tagPlaneOf, tileGrid, TILE, type GroupingMaps } from '../grouping/maps.js';
+import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, type GroupingMaps } from '../grouping/maps.js';
 import type { Planes } from './planes.js';
 import { Resizer } from './resize.js';
 
@@ -157,14 +157,8 @@ export class OnDemandMaps implements GroupingMaps {
     return this;
   }
 
-  private tileRect(tile: number): [number, number, number, number] {
-    const x0 = (tile % this.columns) * TILE;
-    const y0 = Math.floor(tile / this.columns) * TILE;
-    return [x0, y0, Math.min(x0 + TILE, this.width), Math.min(y0 + TILE, this.height)];
-  }
-
   private computeHeatmapTile(joint: number, tile: number): void {
-    const [x0, y0, x1, y1] = this.tileRect(tile);
+    const [x0, y0, x1, y1] = tileRect(tile, this.height, this.width);
     const { det, width, terms, scratch } = this;
     const out = joint * this.height * width;
     const [a, b] = scratch;
@@ -187,40 +181,11 @@ export class OnDemandMaps implements GroupingMaps {
       for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) det[out + y * width + x] = f32(det[out + y * width + x] / terms.length);
     }
     const bounds = this.detCache.get(joint);
-    if (bounds) bounds[tile] = this.exactTileMax(joint, tile);
-  }
-
-  /** The largest heatmap value of a computed tile. */
-  private exactTileMax(joint: number, tile: number): number {
-    const [x0, y0, x1, y1] = this.tileRect(tile);
-    const base = joint * this.height * this.width;
-    let max = -Infinity;
-    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) max = Math.max(max, this.det[base + y * this.width + x]);
-    return max;
-  }
-
-  /** Writes the exact ranges of a computed tag tile into `bounds`. */
-  private exactTagRanges(tagPlane: number, tile: number, bounds: { low: Float64Array; high: Float64Array }): void {
-    const [x0, y0, x1, y1] = this.tileRect(tile);
-    const { tagDim: k, tags, width } = this;
-    const base = tagPlane * this.height * width;
-    for (let m = 0; m < k; m++) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let y = y0; y < y1; y++) {
-        for (let x = x0; x < x1; x++) {
-          const v = tags[(base + y * width + x) * k + m];
-          if (v < lo) lo = v;
-          if (v > hi) hi = v;
-        }
-      }
-      bounds.low[tile * k + m] = lo;
-      bounds.high[tile * k + m] = hi;
-    }
+    if (bounds) bounds[tile] = exactTileMax(this, joint, tile);
   }
 
   private computeTagTile(tagPlane: number, tile: number): void {
-    const [x0, y0, x1, y1] = this.tileRect(tile);
+    const [x0, y0, x1, y1] = tileRect(tile, this.height, this.width);
     const { tags, width, tagDim, scratch, keptTags } = this;
     const base = tagPlane * this.height * width;
     for (let m = 0; m < keptTags.length; m++) {
@@ -232,7 +197,7 @@ export class OnDemandMaps implements GroupingMaps {
       }
     }
     const bounds = this.tagCache.get(tagPlane);
-    if (bounds) this.exactTagRanges(tagPlane, tile, bounds);
+    if (bounds) exactTagRanges(this, tagPlane, tile, bounds);
   }
 
   /**
@@ -263,7 +228,7 @@ export class OnDemandMaps implements GroupingMaps {
     }
     const slack = 2 * magnitude * 2 ** -20 + 2 ** -126;
     for (let t = 0; t < bounds.length; t++) {
-      bounds[t] = this.detReady[joint * bounds.length + t] ? this.exactTileMax(joint, t) : bounds[t] / terms.length + slack;
+      bounds[t] = this.detReady[joint * bounds.length + t] ? exactTileMax(this, joint, t) : bounds[t] / terms.length + slack;
     }
     this.detCache.set(joint, bounds);
     return bounds;
@@ -283,7 +248,7 @@ export class OnDemandMaps implements GroupingMaps {
         [(bounds as { low: Float64Array }).low[tile * k + m], (bounds as { high: Float64Array }).high[tile * k + m]] = widen(low[tile], high[tile]);
       }
     });
-    for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) this.exactTagRanges(t, tile, bounds);
+    for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) exactTagRanges(this, t, tile, bounds);
     this.tagCache.set(t, bounds);
     return bounds;
   }

@@ -69,43 +69,49 @@ export function tagPlaneOf(maps: Pick<GroupingMaps, 'tagChannels'>, joint: numbe
   return maps.tagChannels === 1 ? 0 : joint;
 }
 
-/** Largest value of each tile of one `height` x `width` plane. */
-function tileMaxima(plane: Float32Array, height: number, width: number): Float64Array {
-  const { columns, rows } = tileGrid(height, width);
-  const out = new Float64Array(columns * rows).fill(-Infinity);
-  for (let y = 0; y < height; y++) {
-    const rowBase = Math.floor(y / TILE) * columns;
-    for (let x = 0; x < width; x++) {
-      const t = rowBase + Math.floor(x / TILE);
-      if (plane[y * width + x] > out[t]) out[t] = plane[y * width + x];
-    }
-  }
-  return out;
+/** The pixel rectangle `[x0, y0, x1, y1)` of `tile` in an image of `width` x `height`. */
+export function tileRect(tile: number, height: number, width: number): [number, number, number, number] {
+  const columns = Math.ceil(width / TILE);
+  const x0 = (tile % columns) * TILE;
+  const y0 = Math.floor(tile / columns) * TILE;
+  return [x0, y0, Math.min(x0 + TILE, width), Math.min(y0 + TILE, height)];
 }
 
-/** Smallest and largest value of each tag component over each tile of one `[H, W, K]` tag plane. */
-function tileTagRanges(tags: Float32Array, height: number, width: number, k: number): { low: Float64Array; high: Float64Array } {
-  const { columns, rows } = tileGrid(height, width);
-  const low = new Float64Array(columns * rows * k).fill(Infinity);
-  const high = new Float64Array(columns * rows * k).fill(-Infinity);
-  for (let y = 0; y < height; y++) {
-    const rowBase = Math.floor(y / TILE) * columns;
-    for (let x = 0; x < width; x++) {
-      const t = (rowBase + Math.floor(x / TILE)) * k;
-      for (let d = 0; d < k; d++) {
-        const v = tags[(y * width + x) * k + d];
-        if (v < low[t + d]) low[t + d] = v;
-        if (v > high[t + d]) high[t + d] = v;
+type Shape = Pick<GroupingMaps, 'det' | 'tags' | 'height' | 'width' | 'tagDim'>;
+
+/** The largest heatmap value of `joint` over `tile` (exact values required there). */
+export function exactTileMax(maps: Shape, joint: number, tile: number): number {
+  const [x0, y0, x1, y1] = tileRect(tile, maps.height, maps.width);
+  const base = joint * maps.height * maps.width;
+  let max = -Infinity;
+  for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) max = Math.max(max, maps.det[base + y * maps.width + x]);
+  return max;
+}
+
+/** Writes the extremes of each tag component of tag map `tagPlane` over `tile` into `bounds` (at `tile * K + d`). */
+export function exactTagRanges(maps: Shape, tagPlane: number, tile: number, bounds: { low: Float64Array; high: Float64Array }): void {
+  const [x0, y0, x1, y1] = tileRect(tile, maps.height, maps.width);
+  const { tagDim: k, tags, width } = maps;
+  const base = tagPlane * maps.height * width;
+  for (let d = 0; d < k; d++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
+        const v = tags[(base + y * width + x) * k + d];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
       }
     }
+    bounds.low[tile * k + d] = lo;
+    bounds.high[tile * k + d] = hi;
   }
-  return { low, high };
 }
 
 /** Maps whose every value is already exact; bounds are the exact tile extremes, computed on first use. */
 export function denseMaps(shape: Omit<GroupingMaps, 'ensureTile' | 'ensureTagTile' | 'detBounds' | 'tagBounds'>): GroupingMaps {
-  const { det, tags, height, width, tagDim } = shape;
-  const plane = height * width;
+  const { columns, rows } = tileGrid(shape.height, shape.width);
+  const tiles = columns * rows;
   const detCache = new Map<number, Float64Array>();
   const tagCache = new Map<number, { low: Float64Array; high: Float64Array }>();
   return {
@@ -114,13 +120,17 @@ export function denseMaps(shape: Omit<GroupingMaps, 'ensureTile' | 'ensureTagTil
     ensureTagTile: () => {},
     detBounds(joint) {
       let b = detCache.get(joint);
-      if (!b) detCache.set(joint, (b = tileMaxima(det.subarray(joint * plane, (joint + 1) * plane), height, width)));
+      if (!b) detCache.set(joint, (b = Float64Array.from({ length: tiles }, (_, t) => exactTileMax(shape, joint, t))));
       return b;
     },
     tagBounds(joint) {
       const t = tagPlaneOf(shape, joint);
       let b = tagCache.get(t);
-      if (!b) tagCache.set(t, (b = tileTagRanges(tags.subarray(t * plane * tagDim, (t + 1) * plane * tagDim), height, width, tagDim)));
+      if (!b) {
+        b = { low: new Float64Array(tiles * shape.tagDim), high: new Float64Array(tiles * shape.tagDim) };
+        for (let tile = 0; tile < tiles; tile++) exactTagRanges(shape, t, tile, b);
+        tagCache.set(t, b);
+      }
       return b;
     },
   };

@@ -2,7 +2,7 @@
  * Sub-pixel adjustment and refinement of grouped people (reference `HeatmapParser.adjust` and
  * `HeatmapParser.refine`). A person is J rows `[x, y, score, tag...]` in heatmap pixels.
  */
-import { ensureRect, ensureTagPixel, tagPlaneOf, TILE, type GroupingMaps } from './maps.js';
+import { ensureRect, ensureTagPixel, tagPlaneOf, tileRect, type GroupingMaps } from './maps.js';
 import { MaxHeap } from './heap.js';
 import { float32MeanVector, roundHalfEven } from './numeric.js';
 
@@ -231,11 +231,7 @@ function scanTile(maps: GroupingMaps, joint: number, t: number, meanTag: Float32
   const plane = height * width;
   const base = joint * plane;
   const tagBase = tagPlaneOf(maps, joint) * plane;
-  const columns = Math.ceil(width / TILE);
-  const tx = (t % columns) * TILE;
-  const ty = Math.floor(t / columns) * TILE;
-  const x1 = Math.min(tx + TILE, width);
-  const y1 = Math.min(ty + TILE, height);
+  const [tx, ty, x1, y1] = tileRect(t, height, width);
   let { index, score: bestScore } = found;
   for (let y = ty; y < y1; y++) {
     for (let p = y * width + tx; p < y * width + x1; p++) {

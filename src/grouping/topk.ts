@@ -2,7 +2,7 @@
  * Top-k detections per joint type (reference `HeatmapParser.top_k`): NMS, then the k largest
  * suppressed values of each heatmap with their positions and the tag values there.
  */
-import { ensurePixel, ensureRect, ensureTagPixel, tagPlaneOf, tileGrid, TILE, type GroupingMaps } from './maps.js';
+import { ensurePixel, ensureRect, ensureTagPixel, tagPlaneOf, tileRect, type GroupingMaps } from './maps.js';
 import { MaxHeap } from './heap.js';
 import type { Candidates } from './match.js';
 import { suppressNonMaxima } from './nms.js';
@@ -85,7 +85,6 @@ function isLocalMaximum(maps: GroupingMaps, joint: number, x: number, y: number,
 function positiveMaxima(maps: GroupingMaps, joint: number, kernel: number, padding: number, ranking: Ranking, queue: MaxHeap): void {
   const { det, height, width } = maps;
   const from = joint * height * width;
-  const { columns } = tileGrid(height, width);
   const bounds = maps.detBounds(joint);
   // Tiles that may hold a positive value, keyed by a snapshot of their bounds (the live bounds
   // tighten as tiles are computed).
@@ -102,10 +101,9 @@ function positiveMaxima(maps: GroupingMaps, joint: number, kernel: number, paddi
     if (ranking.size === ranking.k && queue.topKey() < ranking.value[ranking.k - 1]) break;
     const t = queue.pop();
     maps.ensureTile(joint, t);
-    const tx = (t % columns) * TILE;
-    const ty = Math.floor(t / columns) * TILE;
-    for (let y = ty; y < Math.min(ty + TILE, height); y++) {
-      for (let x = tx; x < Math.min(tx + TILE, width); x++) {
+    const [x0, y0, x1, y1] = tileRect(t, height, width);
+    for (let y = y0; y < y1; y++) {
+      for (let x = x0; x < x1; x++) {
         const p = y * width + x;
         const v = det[from + p];
         if (v > 0 && ranking.admits(v, p) && isLocalMaximum(maps, joint, x, y, kernel, padding)) ranking.insert(v, p);

@@ -12,7 +12,7 @@
  * float32 rounding of the combination, which `widen` covers.
  */
 import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, type GroupingMaps } from '../grouping/maps.js';
-import type { Planes } from './planes.js';
+import { channelRange, type Planes } from './planes.js';
 import { Resizer } from './resize.js';
 
 const f32 = Math.fround;
@@ -75,11 +75,6 @@ function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer
     }
   }
   return { low, high };
-}
-
-/** Channel `channel` of `p`. */
-function planeOf(p: Planes, channel: number): Float32Array {
-  return p.data.subarray(channel * p.height * p.width, (channel + 1) * p.height * p.width);
 }
 
 export class OnDemandMaps implements GroupingMaps {
@@ -213,7 +208,7 @@ export class OnDemandMaps implements GroupingMaps {
     // Rounding is relative to the sources' magnitudes: bounded by their largest, over the plane.
     let magnitude = 0;
     for (const term of terms) {
-      const [a, b] = term.sources.map((src) => planeOf(src, joint));
+      const [a, b] = term.sources.map((src) => channelRange(src, joint, joint + 1).data);
       const { height: h, width: w } = term.sources[0];
       // Rounding the average to float32 moves it by half an ulp at most, well within the slack.
       const average = new Float32Array(a.length);
@@ -243,7 +238,7 @@ export class OnDemandMaps implements GroupingMaps {
     const k = this.tagDim;
     bounds = { low: new Float64Array(tiles * k), high: new Float64Array(tiles * k) };
     this.keptTags.forEach((kept, m) => {
-      const { low, high } = tileRanges(planeOf(kept, t), kept.height, kept.width, this.tagResizer, this.height, this.width, true);
+      const { low, high } = tileRanges(channelRange(kept, t, t + 1).data, kept.height, kept.width, this.tagResizer, this.height, this.width, true);
       for (let tile = 0; tile < tiles; tile++) {
         [(bounds as { low: Float64Array }).low[tile * k + m], (bounds as { high: Float64Array }).high[tile * k + m]] = widen(low[tile], high[tile]);
       }

@@ -24,10 +24,15 @@ export function addPoseOptions(command: Command): Command {
     .option('--max-people <n>', 'maximum people per image', parsePositiveInteger);
 }
 
-/** The images named by the `--calibrate` arguments; none found is an error, not an uncalibrated model. */
-export async function calibrationImages(paths: readonly string[]): Promise<string[]> {
-  const files = await expandImageArguments(paths);
-  if (files.length === 0) throw new ConfigError(`--calibrate ${paths.join(' ')}: no images found`);
+/**
+ * The images named by `--calibrate`, undefined without it. `--calibrate` without `--precision
+ * int8`, or naming no image, is an error, not a silently uncalibrated or float model.
+ */
+export async function calibrationImages(options: PrecisionCliOptions): Promise<string[] | undefined> {
+  if (!options.calibrate) return undefined;
+  if (options.precision !== 'int8') throw new ConfigError('--calibrate calibrates an int8 model: add --precision int8');
+  const files = await expandImageArguments(options.calibrate);
+  if (files.length === 0) throw new ConfigError(`--calibrate ${options.calibrate.join(' ')}: no images found`);
   return files;
 }
 
@@ -39,7 +44,7 @@ export async function estimatorOptions(options: PoseCliOptions, extra: Partial<E
   if (!options.weights) {
     throw new ConfigError('--weights is required: a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export');
   }
-  if (options.calibrate && options.precision !== 'int8') throw new ConfigError('--calibrate calibrates an int8 model: add --precision int8');
+  const calibration = await calibrationImages(options);
   return {
     config: options.config,
     preset: options.config === undefined ? (options.preset ?? undefined) : options.preset,
@@ -49,7 +54,7 @@ export async function estimatorOptions(options: PoseCliOptions, extra: Partial<E
     device: options.device,
     threads: options.threads,
     precision: options.precision,
-    calibrationImages: options.calibrate ? await calibrationImages(options.calibrate) : undefined,
+    calibrationImages: calibration,
     inputSize: options.inputSize,
     flipTest: options.flip,
     scales: options.scales,

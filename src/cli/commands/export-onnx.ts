@@ -32,11 +32,10 @@ export function registerExportOnnx(program: Command): void {
       if (!options.weights) throw new ConfigError('--weights <checkpoint.pth|model.onnx> is required');
       const int8 = options.precision === 'int8';
       if (int8 && !options.calibrate) throw new ConfigError('--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
-      if (!int8 && options.calibrate) throw new ConfigError('--calibrate calibrates an int8 model: add --precision int8');
+      const images = (await calibrationImages(options)) ?? [];
       const config = resolveConfig(options);
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
-      const images = int8 ? await calibrationImages(options.calibrate ?? []) : [];
       // An .onnx export is taken as the float model (to quantize it).
       const floatModel = isOnnxFile(options.weights) ? await readFile(options.weights) : compileModel(config, options.weights);
       const weightBits = options.weightBits ?? safeWeightBits();

@@ -153,5 +153,20 @@ describe('aggregation on demand', () => {
       expect(got).to.deep.equal(expected);
       expect(maps.tilesComputed).to.be.lessThan(J * maps.tileCount);
     });
+
+    it(`${c.name}: top-k with the detection threshold as floor keeps exactly the candidates above it`, () => {
+      const { maxNumPeople: k, nmsKernel, nmsPadding, detectionThreshold: floor } = c.settings;
+      const all = topK(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), k, nmsKernel, nmsPadding);
+      const maps = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize);
+      const above = topK(maps, k, nmsKernel, nmsPadding, floor);
+      for (let at = 0; at < J * k; at++) {
+        if (all.val[at] > floor) {
+          expect([above.val[at], above.x[at], above.y[at]], `entry ${at}`).to.deep.equal([all.val[at], all.x[at], all.y[at]]);
+          expect(above.tag.subarray(at * all.tagDim, (at + 1) * all.tagDim)).to.deep.equal(all.tag.subarray(at * all.tagDim, (at + 1) * all.tagDim));
+        } else {
+          expect(above.val[at], `entry ${at}`).to.equal(-Infinity);
+        }
+      }
+    });
   }
 });

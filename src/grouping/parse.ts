@@ -59,7 +59,7 @@ export function groupMaps(maps: GroupingMaps, settings: TestSettings): Grouping 
   checkSettings(settings, maps.height, maps.width);
   const jointOrder = referenceJointOrder(maps.numJoints);
   if (!jointOrder) throw new DecodeError(`the reference joint order does not cover ${maps.numJoints} joints`);
-  const candidates = topK(maps, settings.maxNumPeople, settings.nmsKernel, settings.nmsPadding);
+  const candidates = topK(maps, settings.maxNumPeople, settings.nmsKernel, settings.nmsPadding, settings.detectionThreshold);
   const grouped = matchByTag(candidates, {
     maxNumPeople: settings.maxNumPeople,
     detectionThreshold: settings.detectionThreshold,

@@ -77,28 +77,28 @@ function isLocalMaximum(maps: GroupingMaps, joint: number, x: number, y: number,
 }
 
 /**
- * The k largest positive local maxima of one heatmap (the positive values NMS keeps). Only
+ * The k largest local maxima of one heatmap above `floor` (>= 0: values NMS keeps). Only
  * pixels that could enter the ranking need the window check. Tiles are visited by decreasing
- * bound (a heap) and the search stops at the first tile whose bound cannot beat the k-th entry; the
- * ranking's order makes the result independent of the visiting order.
+ * bound (a heap) and the search stops at the first tile whose bound cannot beat the k-th entry
+ * or exceed the floor; the ranking's order makes the result independent of the visiting order.
  */
-function positiveMaxima(maps: GroupingMaps, joint: number, kernel: number, padding: number, ranking: Ranking, queue: MaxHeap): void {
+function maximaAbove(floor: number, maps: GroupingMaps, joint: number, kernel: number, padding: number, ranking: Ranking, queue: MaxHeap): void {
   const { det, height, width } = maps;
   const from = joint * height * width;
   const bounds = maps.detBounds(joint);
-  // Tiles that may hold a positive value, keyed by a snapshot of their bounds (the live bounds
+  // Tiles that may hold a value above the floor, keyed by a snapshot of their bounds (the live bounds
   // tighten as tiles are computed).
   const tiles = new Int32Array(bounds.length);
   const keys = new Float64Array(bounds.length);
   let count = 0;
   for (let t = 0; t < bounds.length; t++) {
-    if (!(bounds[t] > 0)) continue;
+    if (!(bounds[t] > floor)) continue;
     tiles[count] = t;
     keys[count++] = bounds[t];
   }
   queue.fill(tiles.subarray(0, count), keys.subarray(0, count));
   while (queue.size > 0) {
-    if (ranking.size === ranking.k && queue.topKey() < ranking.value[ranking.k - 1]) break;
+    if (!(queue.topKey() > floor) || (ranking.size === ranking.k && queue.topKey() < ranking.value[ranking.k - 1])) break;
     const t = queue.pop();
     maps.ensureTile(joint, t);
     const [x0, y0, x1, y1] = tileRect(t, height, width);
@@ -106,7 +106,7 @@ function positiveMaxima(maps: GroupingMaps, joint: number, kernel: number, paddi
       for (let x = x0; x < x1; x++) {
         const p = y * width + x;
         const v = det[from + p];
-        if (v > 0 && ranking.admits(v, p) && isLocalMaximum(maps, joint, x, y, kernel, padding)) ranking.insert(v, p);
+        if (v > floor && ranking.admits(v, p) && isLocalMaximum(maps, joint, x, y, kernel, padding)) ranking.insert(v, p);
       }
     }
   }
@@ -140,7 +140,13 @@ function appendZeros(maps: GroupingMaps, joint: number, kernel: number, padding:
   return false;
 }
 
-export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number): Candidates {
+/**
+ * The reference's `top_k` for every joint: the k largest values of the NMS-suppressed heatmaps
+ * with their positions and tags. With a `floor` >= 0 (the detection threshold: matching drops
+ * the detections at or below it), values at or below it are not searched for; their entries
+ * hold value -Infinity at position (0, 0) with zero tags.
+ */
+export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number, floor = -Infinity): Candidates {
   const { numJoints, height, width, tagDim } = maps;
   const plane = height * width;
   const out: Candidates = {
@@ -156,10 +162,14 @@ export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPaddin
   const queue = new MaxHeap();
   for (let j = 0; j < numJoints; j++) {
     const ranking = new Ranking(k);
-    positiveMaxima(maps, j, nmsKernel, nmsPadding, ranking, queue);
+    maximaAbove(Math.max(floor, 0), maps, j, nmsKernel, nmsPadding, ranking, queue);
     let indices: Int32Array = ranking.index;
     let values: Float32Array = ranking.value;
-    if (ranking.size < k && !appendZeros(maps, j, nmsKernel, nmsPadding, ranking)) {
+    let found = k;
+    if (floor >= 0) {
+      found = ranking.size;
+      out.val.fill(-Infinity, j * k + found, (j + 1) * k);
+    } else if (ranking.size < k && !appendZeros(maps, j, nmsKernel, nmsPadding, ranking)) {
       // Too few zeros: negative maxima rank too, so the whole suppressed map is needed.
       ensureRect(maps, j, 0, 0, width - 1, height - 1);
       suppressed ??= new Float32Array(plane);
@@ -169,7 +179,7 @@ export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPaddin
     }
     // Shared tag maps (MODEL.TAG_PER_JOINT off) are expanded to every joint.
     const tagPlane = tagPlaneOf(maps, j);
-    for (let m = 0; m < k; m++) {
+    for (let m = 0; m < found; m++) {
       const index = indices[m];
       const at = j * k + m;
       ensureTagPixel(maps, j, index);

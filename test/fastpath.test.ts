@@ -26,6 +26,41 @@ function noise(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   });
 }
 
+/** A finite double as an exact integer mantissa and a power-of-two exponent. */
+function exactParts(v: number): [bigint, number] {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, v);
+  const bits = view.getBigUint64(0);
+  const biased = Number((bits >> 52n) & 0x7ffn);
+  const fraction = bits & ((1n << 52n) - 1n);
+  const mantissa = biased === 0 ? fraction : fraction | (1n << 52n);
+  return [bits >> 63n ? -mantissa : mantissa, (biased === 0 ? 1 : biased) - 1075];
+}
+
+/** a * b + c computed exactly (big integers), then rounded once to float32, ties to even. */
+function exactFmaf(a: number, b: number, c: number): number {
+  const [ma, ea] = exactParts(a);
+  const [mb, eb] = exactParts(b);
+  const [mc, ec] = exactParts(c);
+  const e = Math.min(ea + eb, ec);
+  const sum = ((ma * mb) << BigInt(ea + eb - e)) + (mc << BigInt(ec - e));
+  if (sum === 0n) return a * b + c;
+  const negative = sum < 0n;
+  let m = negative ? -sum : sum;
+  // Keep 24 significant bits, or fewer below the float32 normal range (2^-149 is the last bit).
+  const drop = Math.max(m.toString(2).length - 24, -149 - e);
+  let exponent = e;
+  if (drop > 0) {
+    const half = 1n << BigInt(drop - 1);
+    const rest = m & ((1n << BigInt(drop)) - 1n);
+    m >>= BigInt(drop);
+    if (rest > half || (rest === half && (m & 1n) === 1n)) m += 1n;
+    exponent += drop;
+  }
+  const value = f32(Number(m) * 2 ** exponent);
+  return negative ? -value : value;
+}
+
 /** ATen's bilinear resize written per output element (two width interpolations, then one along the height). */
 function directResize(src: Float32Array, inH: number, inW: number, outH: number, outW: number): Float32Array {
   const taps = (inSize: number, outSize: number, i: number): [number, number, number, number] => {
@@ -60,6 +95,29 @@ describe('fast paths equal the direct formulas', () => {
         expect(Buffer.compare(Buffer.from(got.data.buffer, c * outH * outW * 4, outH * outW * 4), Buffer.from(want.buffer))).to.equal(0, `case ${i} channel ${c}`);
       }
     });
+  });
+
+  it('fmaf rounds a * b + c once, sums halfway between two float32 values included', () => {
+    const values = noise(3 * 20000, 7);
+    const cases: [number, number, number][] = [];
+    for (let i = 0; i < 20000; i++) {
+      const scale = 2 ** ((i % 40) - 20);
+      cases.push([f32(values[3 * i] * scale), f32(Math.abs(values[3 * i + 1])), f32(values[3 * i + 2] * f32(Math.abs(values[3 * i + 1])))]);
+    }
+    // a * b just below (or above) half a float32 ulp of c: the double sum is exactly halfway.
+    for (let e = -20; e < 40; e++) {
+      for (const odd of [1, 3, 5]) {
+        for (const sign of [1, -1]) {
+          const c = f32(sign * 2 ** e * (1 + odd * 2 ** -23));
+          cases.push([f32(1 + 2 ** -23), f32(2 ** (e - 24) * (1 - 2 ** -23)), c], [f32(1 + 2 ** -23), f32(-(2 ** (e - 24)) * (1 - 2 ** -23)), c]);
+          cases.push([f32(1 + 2 ** -23), f32(2 ** (e - 24) * (1 + 2 ** -23)), c], [f32(1 - 2 ** -24), f32(2 ** (e - 24)), c]);
+        }
+      }
+    }
+    const wrong = cases.filter(([a, b, c]) => !Object.is(fmaf(a, b, c), exactFmaf(a, b, c)));
+    expect(wrong.slice(0, 5), `${wrong.length} of ${cases.length} sums rounded wrongly`).to.deep.equal([]);
+    // The plain double sum rounded to float32 gets some of the halfway cases wrong: they are tested.
+    expect(cases.some(([a, b, c]) => f32(a * b + c) !== exactFmaf(a, b, c))).to.equal(true);
   });
 
   it('top-k by thresholded local-maximum search equals full NMS + sort, with few or many maxima and ties', () => {

@@ -12,44 +12,33 @@ import type { Planes } from './planes.js';
 
 const f32 = Math.fround;
 
-const bits = new Float32Array(1);
-const bitsInt = new Int32Array(bits.buffer);
-
-/** The float32 next to finite `r` in the direction of `toward`. */
-function nextFloat32(r: number, toward: number): number {
-  if (r === 0) return toward > 0 ? 2 ** -149 : -(2 ** -149);
-  bits[0] = r;
-  bitsInt[0] += (toward > r) === (r > 0) ? 1 : -1;
-  return bits[0];
-}
-
 /**
  * float32 `fmaf(a, b, c)`: a * b + c rounded once. The product of two float32 is exact in a
- * double; when the double sum is exact too (TwoSum error 0, the common case) rounding it to
- * float32 is the single rounding. Otherwise see `inexactSum`. Kept small so that V8 inlines it
- * into the resize loops.
+ * double, so the only error of rounding the double sum to float32 is double rounding, which
+ * happens only when the double sum lands exactly halfway between two float32 values (`tie`).
+ * Kept small so that V8 inlines it into the resize loops.
  */
 export function fmaf(a: number, b: number, c: number): number {
   const p = a * b;
   const s = p + c;
-  const v = s - p;
-  if (p - (s - v) + (c - v) === 0) return f32(s);
-  return inexactSum(p, c, s, v);
+  const r = f32(s);
+  const d = s - r;
+  if (d === 0) return r;
+  // `other`, the float32 on the far side of s, is one exactly when s is halfway.
+  const other = r + 2 * d;
+  if (f32(other) !== other) return r;
+  return tie(p, c, s, r, other);
 }
 
 /**
- * Rounds the exact sum p + c to float32 when the double sum `s` (with `v = s - p`) is not
- * exact: its rounding error (TwoSum) settles the one case where rounding the double sum to
- * float32 could differ from rounding the exact sum: a sum exactly halfway between two float32
- * values.
+ * Rounds the exact sum p + c to float32 when its double rounding `s` is halfway between the
+ * float32 values r and other: the sum's rounding error (TwoSum) says which side the exact sum
+ * lies on; without one, it is the tie itself, which `r` (ties to even) resolves.
  */
-function inexactSum(p: number, c: number, s: number, v: number): number {
-  const r = f32(s);
-  if (r === s || !Number.isFinite(r)) return r;
+function tie(p: number, c: number, s: number, r: number, other: number): number {
+  const v = s - p;
   const err = p - (s - v) + (c - v);
-  const other = nextFloat32(r, s);
-  if (s !== (r + other) / 2) return r;
-  // Exactly halfway in double: the exact sum lies on the side of the error.
+  if (err === 0) return r;
   return err > 0 === other > r ? other : r;
 }
 

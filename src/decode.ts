@@ -12,6 +12,7 @@ import { aggregate, aggregateOnDemand, completeMaps, type AggregatedMaps, type S
 import { DecodeError } from './aggregate/errors.js';
 import { group, groupMaps } from './grouping/parse.js';
 import { toImageCoordinates } from './grouping/transform.js';
+import { Workspace } from './workspace.js';
 
 export { aggregate, DecodeError, group, toImageCoordinates };
 export type { AggregatedMaps, ScaleOutputs };
@@ -70,10 +71,13 @@ export function toPeople(final: readonly (readonly (readonly number[])[])[], sco
  * network was run with; `def` the dataset's keypoints (its flip index un-mirrors flipped outputs).
  * Throws `DecodeError` for NaN/Infinity in the outputs, shapes that do not fit the settings or
  * the joint count, or settings the reference could not run.
+ *
+ * A `workspace` passed for reuse from image to image holds the maps: the result's `heatmaps`
+ * and `tags` are then valid only until it decodes the next image.
  */
-export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGeometry, settings: TestSettings, def: KeypointDefinition): DecodeResult {
-  const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize);
-  const { grouped, scores } = groupMaps(maps, settings);
+export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGeometry, settings: TestSettings, def: KeypointDefinition, workspace = new Workspace()): DecodeResult {
+  const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
+  const { grouped, scores } = groupMaps(maps, settings, workspace);
   const final = toImageCoordinates(grouped, geometry.center, geometry.scale, [maps.width, maps.height]);
   let complete: AggregatedMaps | undefined;
   return {

@@ -9,6 +9,7 @@ import { ConfigError, type ExperimentConfig, type TestSettings } from './config/
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { readImage } from './io/image.js';
 import { testScaleInputs, toNetworkInput, type ScaledInput } from './preprocess/index.js';
+import { Workspace } from './workspace.js';
 import { decodePoses, type DecodeResult, type ScaleOutputs } from './decode.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/runtime.js';
@@ -126,19 +127,22 @@ function batchItem(output: OutputTensor, index: number): OutputTensor {
   return ndarray(output.data.subarray(start, start + size), [1, c, h, w]);
 }
 
-/** Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a second run). */
-async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean): Promise<ScaleOutputs> {
-  const plain = toNetworkInput(input.resized);
+/**
+ * Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a
+ * second run). Inputs are written into `workspace` buffers.
+ */
+async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean, workspace: Workspace): Promise<ScaleOutputs> {
+  const size = 3 * input.height * input.width;
+  // Plain and mirrored input side by side: one batch, or two runs on the halves.
+  const batch = workspace.float32(`input${input.scale}`, flip ? 2 * size : size);
+  const plain = toNetworkInput(input.resized, false, batch.subarray(0, size));
   const dims = [1, 3, input.height, input.width] as const;
   if (!flip) return { scale: input.scale, outputs: await network.run(plain, dims) };
-  const mirrored = toNetworkInput(input.resized, true);
+  const mirrored = toNetworkInput(input.resized, true, batch.subarray(size));
   if (!flipBatch) {
     const outputs = await network.run(plain, dims);
     return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims) };
   }
-  const batch = new Float32Array(2 * plain.length);
-  batch.set(plain);
-  batch.set(mirrored, plain.length);
   const outputs = await network.run(batch, [2, 3, input.height, input.width]);
   return { scale: input.scale, outputs: outputs.map((o) => batchItem(o, 0)), flipped: outputs.map((o) => batchItem(o, 1)) };
 }
@@ -147,6 +151,11 @@ async function runScale(network: Network, input: ScaledInput, flip: boolean, fli
 export interface InferenceOptions {
   /** Plain and mirrored input in one batch (see `EstimatorOptions.flipBatch`). Default true. */
   flipBatch?: boolean;
+  /**
+   * Buffers to reuse from one image to the next (see `Workspace`): the result's `heatmaps` and
+   * `tags` are then valid only until the workspace serves the next image.
+   */
+  workspace?: Workspace;
 }
 
 /**
@@ -161,10 +170,11 @@ export async function inferAndDecode(
   keypoints: KeypointDefinition,
   options: InferenceOptions = {},
 ): Promise<DecodeResult> {
+  const workspace = options.workspace ?? new Workspace();
   const perScale: ScaleOutputs[] = [];
-  for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest, options.flipBatch ?? true));
+  for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest, options.flipBatch ?? true, workspace));
   const last = inputs[inputs.length - 1];
-  return decodePoses(perScale, { baseSize, center: last.center, scale: last.scaleWH }, settings, keypoints);
+  return decodePoses(perScale, { baseSize, center: last.center, scale: last.scaleWH }, settings, keypoints, workspace);
 }
 
 /**
@@ -187,14 +197,21 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const config: ExperimentConfig = { ...base, test: settings };
   const keypoints = keypointDefinition(config.dataset.kind);
   const network = await createNetwork(config, options.weights, options);
-  const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true };
+  // One workspace per estimate in flight, kept for the next ones.
+  const idle: Workspace[] = [];
 
   const estimateOne = async (image: ImageInput): Promise<Person[]> => {
     const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
     const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor);
-    const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints, inference);
-    // Stable: equal scores keep the reference's order.
-    return people.sort((a, b) => b.score - a.score);
+    const workspace = idle.pop() ?? new Workspace();
+    try {
+      const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true, workspace };
+      const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints, inference);
+      // Stable: equal scores keep the reference's order.
+      return people.sort((a, b) => b.score - a.score);
+    } finally {
+      idle.push(workspace);
+    }
   };
 
   async function estimatePoses(image: ImageInput): Promise<Person[]>;

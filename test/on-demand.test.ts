@@ -12,6 +12,7 @@ import { aggregate, aggregateOnDemand, type ScaleOutputs } from '../src/aggregat
 import { group, groupMaps } from '../src/grouping/parse.js';
 import { denseMaps, tileGrid, TILE } from '../src/grouping/maps.js';
 import { topK } from '../src/grouping/topk.js';
+import { Workspace } from '../src/workspace.js';
 
 const J = 17;
 
@@ -169,4 +170,13 @@ describe('aggregation on demand', () => {
       }
     });
   }
+  it('one workspace reused image after image (sizes and settings changing) groups each as fresh buffers do', () => {
+    const workspace = new Workspace();
+    // Twice through: the second round reuses buffers sized by larger images before.
+    for (const c of [...cases, ...[...cases].reverse()]) {
+      const fresh = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings);
+      const reused = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace), c.settings, workspace);
+      expect(reused, c.name).to.deep.equal(fresh);
+    }
+  });
 });

@@ -17,8 +17,9 @@ import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { DecodeError } from './errors.js';
 import { channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
-import { Resizer, resizeBilinear } from './resize.js';
+import { Resizer } from './resize.js';
 import { OnDemandMaps, type HeatmapTerm } from './on-demand.js';
+import { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
 
@@ -54,16 +55,18 @@ interface PassMaps {
  * order and divided by their count; tag maps of the stages with `withAe` are collected. For
  * the flipped pass (`flipIndex` given) each upsampled output is mirrored and its heatmaps (and
  * per-joint tags) permuted with the flip index, as in the reference; mirroring and permuting
- * only move values, so they are done by reading, in one copy.
+ * only move values, so they are done by reading, in one copy. Buffers come from `workspace`
+ * under keys starting with `key`.
  */
-function combineStages(outputs: Planes[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null): PassMaps {
+function combineStages(outputs: Planes[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace, key: string): PassMaps {
   const { height, width } = outputs[outputs.length - 1];
   const plane = height * width;
-  const sum = new Float32Array(numJoints * plane);
+  const sum = workspace.float32(`${key}:heatmaps`, numJoints * plane);
   let count = 0;
   const tags: Planes[] = [];
   for (let i = 0; i < outputs.length; i++) {
-    const stage = i === outputs.length - 1 ? outputs[i] : resizeBilinear(outputs[i], height, width);
+    const output = outputs[i];
+    const stage = i === outputs.length - 1 ? output : resizerFor(workspace, output, height, width).planes(output, workspace.float32(`${key}:stage${i}`, output.channels * plane));
     if (settings.withHeatmaps[i]) {
       for (let j = 0; j < numJoints; j++) {
         addStagePlane(sum, j * plane, stage.data, (flipIndex ? flipIndex[j] : j) * plane, plane, width, flipIndex !== null, count === 0);
@@ -73,7 +76,8 @@ function combineStages(outputs: Planes[], settings: TestSettings, numJoints: num
     if (settings.withAe[i] && stage.channels > numJoints) {
       const tagMaps = channelRange(stage, numJoints, stage.channels);
       // Tags are permuted only when there is one tag map per joint (MODEL.TAG_PER_JOINT).
-      tags.push(flipIndex ? mirrorChannels(tagMaps, tagMaps.channels === numJoints ? flipIndex : null) : tagMaps);
+      const index = tagMaps.channels === numJoints ? flipIndex : null;
+      tags.push(flipIndex ? mirrorChannels(tagMaps, index, workspace.float32(`${key}:tags${i}`, tagMaps.data.length)) : tagMaps);
     }
   }
   if (count === 0) throw new DecodeError('settings.withHeatmaps selects no network output: nothing to average');
@@ -119,31 +123,24 @@ function sameShapes(a: Planes[], b: Planes[]): boolean {
 }
 
 /** The passes of one test scale at the network's output resolution: plain, then flipped with flip test. */
-function scaleMaps(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinition): PassMaps[] {
+function scaleMaps(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinition, workspace: Workspace): PassMaps[] {
   const numJoints = def.names.length;
   const plain = passPlanes(s.outputs, settings, numJoints, `at scale ${s.scale}`);
-  const passes = [combineStages(plain, settings, numJoints, null)];
+  const passes = [combineStages(plain, settings, numJoints, null, workspace, `scale${s.scale}:plain`)];
   if (settings.flipTest) {
     if (!s.flipped) throw new DecodeError(`settings.flipTest is on but scale ${s.scale} has no flipped outputs`);
     const flipped = passPlanes(s.flipped, settings, numJoints, `at scale ${s.scale} (flipped)`);
     if (!sameShapes(plain, flipped)) throw new DecodeError(`flipped outputs at scale ${s.scale} differ in shape from the plain ones`);
-    passes.push(combineStages(flipped, settings, numJoints, def.flipIndex));
+    passes.push(combineStages(flipped, settings, numJoints, def.flipIndex, workspace, `scale${s.scale}:flipped`));
   } else if (s.flipped) {
     throw new DecodeError(`scale ${s.scale} has flipped outputs but settings.flipTest is off`);
   }
   return passes;
 }
 
-/** Resizers by size, built on first use (each holds its taps and scratch buffers). */
-class Resizers {
-  private readonly cache = new Map<string, Resizer>();
-
-  get(from: Planes, height: number, width: number): Resizer {
-    const key = `${from.height}x${from.width}>${height}x${width}`;
-    let resizer = this.cache.get(key);
-    if (!resizer) this.cache.set(key, (resizer = new Resizer(from.height, from.width, height, width)));
-    return resizer;
-  }
+/** The resizer from `from`'s size to `height` x `width`, one per size pair in the workspace (each holds its taps and scratch buffers). */
+function resizerFor(workspace: Workspace, from: Planes, height: number, width: number): Resizer {
+  return workspace.keep(`resizer:${from.height}x${from.width}>${height}x${width}`, () => new Resizer(from.height, from.width, height, width));
 }
 
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {
@@ -168,31 +165,32 @@ function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, de
  * the order given. Tag maps are kept from scale 1 only when several scales are tested (from
  * the single scale otherwise), as the reference does; without PROJECT2IMAGE they are resized
  * to the first (largest) scale's heatmap size. `baseSize` `[w, h]` is the input size at scale 1
- * (`get_multi_scale_size`).
+ * (`get_multi_scale_size`). The maps live in `workspace`'s buffers: valid until it serves the
+ * next image.
  */
 export function aggregateOnDemand(
   perScale: readonly ScaleOutputs[],
   settings: TestSettings,
   def: KeypointDefinition,
   baseSize: readonly [number, number],
+  workspace = new Workspace(),
 ): OnDemandMaps {
   checkCall(perScale, settings, def, baseSize);
   if (perScale.length === 0) throw new DecodeError('no network outputs given');
   const ordered = [...perScale].sort((a, b) => b.scale - a.scale);
-  const resizers = new Resizers();
   const terms: HeatmapTerm[] = [];
   const kept: Planes[] = [];
   // The result's size: the base size with PROJECT2IMAGE, else the first (largest) scale's.
   let height = 0;
   let width = 0;
   for (const s of ordered) {
-    const passes = scaleMaps(s, settings, def);
+    const passes = scaleMaps(s, settings, def, workspace);
     const [plain, flipped] = passes.map((p) => p.heatmaps);
     if (terms.length === 0) [height, width] = settings.project2image ? [baseSize[1], baseSize[0]] : [plain.height, plain.width];
     if (s.scale === 1 || ordered.length === 1) kept.push(...passes.flatMap((p) => p.tags));
     // With PROJECT2IMAGE each pass is resized, then the two averaged; without, the reverse.
-    const sources = settings.project2image || !flipped ? passes.map((p) => p.heatmaps) : [averagePasses(plain, flipped)];
-    terms.push({ sources, resizer: resizers.get(plain, height, width) });
+    const sources = settings.project2image || !flipped ? passes.map((p) => p.heatmaps) : [averagePasses(plain, flipped, workspace.float32(`scale${s.scale}:average`, plain.data.length))];
+    terms.push({ sources, resizer: resizerFor(workspace, plain, height, width) });
   }
   if (kept.length === 0) {
     throw new DecodeError(
@@ -200,7 +198,7 @@ export function aggregateOnDemand(
         'and only from outputs selected by settings.withAe that carry tag channels',
     );
   }
-  return new OnDemandMaps(def.names.length, height, width, terms, kept, resizers.get(kept[0], height, width));
+  return new OnDemandMaps(def.names.length, height, width, terms, kept, resizerFor(workspace, kept[0], height, width), workspace);
 }
 
 /** `aggregateOnDemand` with every value computed: `[1, J, H, W]` heatmaps and `[1, T, H, W, K]` tags. */
@@ -219,9 +217,8 @@ export function completeMaps(maps: OnDemandMaps): AggregatedMaps {
   return { heatmaps: ndarray(det, [1, numJoints, height, width]), tags: ndarray(tags, [1, tagChannels, height, width, tagDim]) };
 }
 
-/** `(plain + flipped) / 2` in float32, at the passes' resolution. */
-function averagePasses(plain: Planes, flipped: Planes): Planes {
-  const data = new Float32Array(plain.data.length);
+/** `(plain + flipped) / 2` in float32, at the passes' resolution, into `data`. */
+function averagePasses(plain: Planes, flipped: Planes, data: Float32Array): Planes {
   for (let k = 0; k < data.length; k++) data[k] = f32(f32(plain.data[k] + flipped.data[k]) / 2);
   return { ...plain, data };
 }

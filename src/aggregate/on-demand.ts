@@ -14,6 +14,7 @@
 import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, type GroupingMaps } from '../grouping/maps.js';
 import { channelRange, type Planes } from './planes.js';
 import { Resizer } from './resize.js';
+import type { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
 
@@ -35,16 +36,17 @@ function widen(lo: number, hi: number): [number, number] {
 /**
  * Largest (and with `withLow` smallest) source value each tile of a resized plane reads:
  * `[tile]` highs and lows of `values` (one `h` x `w` source plane) over the source rectangle
- * of each tile of the `height` x `width` result.
+ * of each tile of the `height` x `width` result. The results are `workspace` buffers, valid
+ * until the next call.
  */
-function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer, height: number, width: number, withLow: boolean): { low: Float64Array; high: Float64Array } {
+function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer, height: number, width: number, withLow: boolean, workspace: Workspace): { low: Float64Array; high: Float64Array } {
   const { columns, rows } = tileGrid(height, width);
   const first = new Int32Array(columns);
   const last = new Int32Array(columns);
   for (let tx = 0; tx < columns; tx++) [first[tx], last[tx]] = resizer.sourceRect(0, 1, tx * TILE, Math.min((tx + 1) * TILE, width)).columns;
   // Along rows first: per source row and tile column.
-  const rowLow = new Float64Array(withLow ? h * columns : 0);
-  const rowHigh = new Float64Array(h * columns);
+  const rowLow = workspace.float64('ranges:row-low', withLow ? h * columns : 0);
+  const rowHigh = workspace.float64('ranges:row-high', h * columns);
   for (let sy = 0; sy < h; sy++) {
     const row = sy * w;
     for (let tx = 0; tx < columns; tx++) {
@@ -59,8 +61,8 @@ function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer
       rowLow[sy * columns + tx] = lo;
     }
   }
-  const low = new Float64Array(withLow ? columns * rows : 0);
-  const high = new Float64Array(columns * rows);
+  const low = workspace.float64('ranges:low', withLow ? columns * rows : 0);
+  const high = workspace.float64('ranges:high', columns * rows);
   for (let ty = 0; ty < rows; ty++) {
     const [r0, r1] = resizer.sourceRect(ty * TILE, Math.min((ty + 1) * TILE, height), 0, 1).rows;
     for (let tx = 0; tx < columns; tx++) {
@@ -95,6 +97,7 @@ export class OnDemandMaps implements GroupingMaps {
    * @param terms one per scale, largest first; their sum is divided by their count when there
    *   are several (the reference's `aggregate_results` and final division).
    * @param keptTags the tag maps kept (`[T, h, w]` each), resized by `tagResizer`, stacked on the last axis.
+   * @param workspace holds the maps and their bounds.
    */
   constructor(
     readonly numJoints: number,
@@ -103,15 +106,17 @@ export class OnDemandMaps implements GroupingMaps {
     private readonly terms: readonly HeatmapTerm[],
     private readonly keptTags: readonly Planes[],
     private readonly tagResizer: Resizer,
+    private readonly workspace: Workspace,
   ) {
     const plane = height * width;
     this.tagChannels = keptTags[0].channels;
     this.tagDim = keptTags.length;
-    this.det = new Float32Array(numJoints * plane);
-    this.tags = new Float32Array(this.tagChannels * plane * this.tagDim);
+    // Values are read only where computed: the buffers need no clearing, the flags do.
+    this.det = workspace.float32('maps:det', numJoints * plane);
+    this.tags = workspace.float32('maps:tags', this.tagChannels * plane * this.tagDim);
     ({ columns: this.columns, rows: this.rows } = tileGrid(height, width));
-    this.detReady = new Uint8Array(numJoints * this.columns * this.rows);
-    this.tagReady = new Uint8Array(this.tagChannels * this.columns * this.rows);
+    this.detReady = workspace.uint8('maps:det-ready', numJoints * this.columns * this.rows).fill(0);
+    this.tagReady = workspace.uint8('maps:tag-ready', this.tagChannels * this.columns * this.rows).fill(0);
     const sources = Math.max(this.tagDim, ...terms.map((t) => t.sources.length));
     this.scratch = Array.from({ length: sources }, () => new Float32Array(TILE * TILE));
   }
@@ -203,22 +208,22 @@ export class OnDemandMaps implements GroupingMaps {
   detBounds(joint: number): Float64Array {
     let bounds = this.detCache.get(joint);
     if (bounds) return bounds;
-    const { height, width, terms } = this;
-    bounds = new Float64Array(this.columns * this.rows);
+    const { height, width, terms, workspace } = this;
+    bounds = workspace.float64(`maps:det-bounds${joint}`, this.columns * this.rows).fill(0);
     // Rounding is relative to the sources' magnitudes: bounded by their largest, over the plane.
     let magnitude = 0;
     for (const term of terms) {
       const [a, b] = term.sources.map((src) => channelRange(src, joint, joint + 1).data);
       const { height: h, width: w } = term.sources[0];
       // Rounding the average to float32 moves it by half an ulp at most, well within the slack.
-      const average = new Float32Array(a.length);
+      const average = workspace.float32('maps:source-average', a.length);
       for (let i = 0; i < a.length; i++) {
         const va = a[i];
         const vb = b ? b[i] : va;
         average[i] = (va + vb) / 2;
         magnitude = Math.max(magnitude, Math.abs(va), Math.abs(vb));
       }
-      const highs = tileRanges(average, h, w, term.resizer, height, width, false).high;
+      const highs = tileRanges(average, h, w, term.resizer, height, width, false, workspace).high;
       for (let t = 0; t < bounds.length; t++) bounds[t] += highs[t];
     }
     const slack = 2 * magnitude * 2 ** -20 + 2 ** -126;
@@ -236,9 +241,9 @@ export class OnDemandMaps implements GroupingMaps {
     if (bounds) return bounds;
     const tiles = this.columns * this.rows;
     const k = this.tagDim;
-    bounds = { low: new Float64Array(tiles * k), high: new Float64Array(tiles * k) };
+    bounds = { low: this.workspace.float64(`maps:tag-low${t}`, tiles * k), high: this.workspace.float64(`maps:tag-high${t}`, tiles * k) };
     this.keptTags.forEach((kept, m) => {
-      const { low, high } = tileRanges(channelRange(kept, t, t + 1).data, kept.height, kept.width, this.tagResizer, this.height, this.width, true);
+      const { low, high } = tileRanges(channelRange(kept, t, t + 1).data, kept.height, kept.width, this.tagResizer, this.height, this.width, true, this.workspace);
       for (let tile = 0; tile < tiles; tile++) {
         [(bounds as { low: Float64Array }).low[tile * k + m], (bounds as { high: Float64Array }).high[tile * k + m]] = widen(low[tile], high[tile]);
       }

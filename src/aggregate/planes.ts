@@ -77,12 +77,11 @@ export function channelRange(p: Planes, from: number, to: number): Planes {
 
 /**
  * Every plane mirrored left-right (torch `flip(x, [3])`), then with `index` the channels
- * permuted: channel j of the result is channel index[j] (torch `x[:, index]`).
+ * permuted: channel j of the result is channel index[j] (torch `x[:, index]`), into `out`.
  */
-export function mirrorChannels(p: Planes, index: readonly number[] | null): Planes {
+export function mirrorChannels(p: Planes, index: readonly number[] | null, out: Float32Array = new Float32Array(p.data.length)): Planes {
   const { width } = p;
   const plane = p.height * width;
-  const out = new Float32Array(p.data.length);
   for (let j = 0; j < p.channels; j++) {
     const from = (index ? index[j] : j) * plane;
     const to = j * plane;

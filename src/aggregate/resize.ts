@@ -148,6 +148,14 @@ export class Resizer {
     }
   }
 
+  /** Resizes every channel of `p` (of this resizer's input size) into `out`. */
+  planes(p: Planes, out: Float32Array): Planes {
+    const inPlane = this.inHeight * this.inWidth;
+    const outPlane = this.outHeight * this.outWidth;
+    for (let c = 0; c < p.channels; c++) this.plane(p.data, c * inPlane, out, c * outPlane);
+    return { data: out, channels: p.channels, height: this.outHeight, width: this.outWidth };
+  }
+
   /**
    * Resizes only the output rectangle [y0, y1) x [x0, x1) of the plane at `src[srcOffset]`,
    * into `dst` from `dstOffset` with `dstStride` values per output row. The values are those
@@ -195,10 +203,5 @@ export class Resizer {
 
 /** Resizes every channel to `height` x `width`. */
 export function resizeBilinear(p: Planes, height: number, width: number): Planes {
-  const resizer = new Resizer(p.height, p.width, height, width);
-  const out = new Float32Array(p.channels * height * width);
-  const inPlane = p.height * p.width;
-  const outPlane = height * width;
-  for (let c = 0; c < p.channels; c++) resizer.plane(p.data, c * inPlane, out, c * outPlane);
-  return { data: out, channels: p.channels, height, width };
+  return new Resizer(p.height, p.width, height, width).planes(p, new Float32Array(p.channels * height * width));
 }

@@ -12,6 +12,7 @@ import { float32Mean } from './numeric.js';
 import { adjustPeople, RefineIndex, refinePerson } from './refine.js';
 import { denseMaps, type GroupingMaps } from './maps.js';
 import { topK } from './topk.js';
+import { Workspace } from '../workspace.js';
 
 export interface Grouping {
   /** Per person, J rows `[x, y, score, tag...]` in heatmap pixels (after adjust / refine). */
@@ -54,8 +55,8 @@ export function group(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Arra
   return groupMaps(mapsFrom(heatmaps, tags, def), settings);
 }
 
-/** `group` on maps that may still be computed on demand (see `GroupingMaps`). */
-export function groupMaps(maps: GroupingMaps, settings: TestSettings): Grouping {
+/** `group` on maps that may still be computed on demand (see `GroupingMaps`); `workspace` holds the search structures. */
+export function groupMaps(maps: GroupingMaps, settings: TestSettings, workspace = new Workspace()): Grouping {
   checkSettings(settings, maps.height, maps.width);
   const jointOrder = referenceJointOrder(maps.numJoints);
   if (!jointOrder) throw new DecodeError(`the reference joint order does not cover ${maps.numJoints} joints`);
@@ -71,7 +72,7 @@ export function groupMaps(maps: GroupingMaps, settings: TestSettings): Grouping 
   if (settings.adjust) adjustPeople(grouped, maps);
   const scores = grouped.map((person) => float32Mean(person.map((joint) => joint[2])));
   if (settings.refine) {
-    const index = new RefineIndex(maps);
+    const index = new RefineIndex(maps, workspace);
     for (const person of grouped) refinePerson(person, maps, index);
   }
   return { grouped, scores };

@@ -5,6 +5,7 @@
 import { ensureRect, ensureTagPixel, tagPlaneOf, tileRect, type GroupingMaps } from './maps.js';
 import { MaxHeap } from './heap.js';
 import { float32MeanVector, roundHalfEven } from './numeric.js';
+import { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
 
@@ -76,8 +77,8 @@ function spread10(v: number): number {
   return x >>> 0;
 }
 
-/** `values` scaled linearly to [0, 1023]. */
-function quantise10(values: Float64Array): Uint16Array {
+/** `values` scaled linearly to [0, 1023], into `out`. */
+function quantise10(values: Float64Array, out: Int32Array): Int32Array {
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of values) {
@@ -85,7 +86,6 @@ function quantise10(values: Float64Array): Uint16Array {
     if (v > hi) hi = v;
   }
   const scale = hi > lo ? 1023 / (hi - lo) : 0;
-  const out = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = Math.floor((values[i] - lo) * scale);
   return out;
 }
@@ -117,20 +117,20 @@ function mergeChildren(h: TagHierarchy, k: number, n: number): void {
   h.maxDet[n] = top;
 }
 
-function buildHierarchy(maps: GroupingMaps, joint: number): TagHierarchy {
+function buildHierarchy(maps: GroupingMaps, joint: number, workspace: Workspace): TagHierarchy {
   const k = maps.tagDim;
   const detBound = maps.detBounds(joint);
   const { low, high } = maps.tagBounds(joint);
   const tiles = detBound.length;
   const coordinates = [detBound];
   for (let d = 0; d < Math.min(k, 2); d++) {
-    const centre = new Float64Array(tiles);
+    const centre = workspace.float64(`hierarchy:centre${d}`, tiles);
     for (let t = 0; t < tiles; t++) centre[t] = low[t * k + d] + high[t * k + d];
     coordinates.push(centre);
   }
-  const quantised = coordinates.map(quantise10);
+  const quantised = coordinates.map((values, d) => quantise10(values, workspace.int32(`hierarchy:quantised${d}`, tiles)));
   // Sort by (Z-order key, tile) packed into one float64: a native numeric sort.
-  const packed = new Float64Array(tiles);
+  const packed = workspace.float64('hierarchy:packed', tiles);
   for (let t = 0; t < tiles; t++) {
     let key = 0;
     for (let d = 0; d < quantised.length; d++) key = (key | (spread10(quantised[d][t]) << d)) >>> 0;
@@ -139,18 +139,19 @@ function buildHierarchy(maps: GroupingMaps, joint: number): TagHierarchy {
   packed.sort();
   let total = tiles;
   for (let n = tiles; n > 1; n = Math.ceil(n / FANOUT)) total += Math.ceil(n / FANOUT);
+  const key = `hierarchy${joint}`;
   const h: TagHierarchy = {
-    maxDet: new Float64Array(total),
-    low: new Float64Array(total * k),
-    high: new Float64Array(total * k),
+    maxDet: workspace.float64(`${key}:max`, total),
+    low: workspace.float64(`${key}:low`, total * k),
+    high: workspace.float64(`${key}:high`, total * k),
     leaves: tiles,
-    tile: new Int32Array(tiles),
-    leafOf: new Int32Array(tiles),
-    first: new Int32Array(total),
-    count: new Int32Array(total),
-    parent: new Int32Array(total).fill(-1),
+    tile: workspace.int32(`${key}:tile`, tiles),
+    leafOf: workspace.int32(`${key}:leaf`, tiles),
+    first: workspace.int32(`${key}:first`, total),
+    count: workspace.int32(`${key}:count`, total),
+    parent: workspace.int32(`${key}:parent`, total).fill(-1),
     root: total - 1,
-    refreshed: new Uint8Array(tiles),
+    refreshed: workspace.uint8(`${key}:refreshed`, tiles).fill(0),
   };
   for (let n = 0; n < tiles; n++) {
     h.tile[n] = packed[n] % tiles;
@@ -207,11 +208,15 @@ export class RefineIndex {
   /** The search's priority queue, reused across searches. */
   readonly queue = new MaxHeap();
 
-  constructor(readonly maps: GroupingMaps) {}
+  /** @param workspace holds the hierarchies. */
+  constructor(
+    readonly maps: GroupingMaps,
+    private readonly workspace = new Workspace(),
+  ) {}
 
   hierarchy(joint: number): TagHierarchy {
     let h = this.hierarchies.get(joint);
-    if (!h) this.hierarchies.set(joint, (h = buildHierarchy(this.maps, joint)));
+    if (!h) this.hierarchies.set(joint, (h = buildHierarchy(this.maps, joint, this.workspace)));
     return h;
   }
 }

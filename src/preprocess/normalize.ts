@@ -26,13 +26,14 @@ const TABLE: Float32Array = (() => {
 /**
  * `[1, 3, H, W]` float32 input for an RGB image. With `flip`, the image mirrored left-right:
  * the reference's flip test feeds `torch.flip(image, [3])`, and flipping commutes with the
- * per-pixel normalisation, so the values are the same.
+ * per-pixel normalisation, so the values are the same. Written into `out` when given (3 * H * W values).
  */
-export function toNetworkInput(img: RgbImage, flip = false): Float32Array {
+export function toNetworkInput(img: RgbImage, flip = false, out?: Float32Array): Float32Array {
   const { width: w, height: h, data } = img;
   if (data.length !== w * h * 3) throw new RangeError(`toNetworkInput: ${data.length} bytes do not hold a ${w}x${h} RGB image`);
   const plane = w * h;
-  const out = new Float32Array(3 * plane);
+  if (out && out.length !== 3 * plane) throw new RangeError(`toNetworkInput: the output holds ${out.length} values, not 3 x ${h} x ${w}`);
+  out ??= new Float32Array(3 * plane);
   for (let y = 0; y < h; y++) {
     const row = y * w;
     for (let x = 0; x < w; x++) {

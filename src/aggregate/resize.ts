@@ -14,31 +14,21 @@ const f32 = Math.fround;
 
 /**
  * float32 `fmaf(a, b, c)`: a * b + c rounded once. The product of two float32 is exact in a
- * double, so the only error of rounding the double sum to float32 is double rounding, which
- * happens only when the double sum lands exactly halfway between two float32 values (`tie`).
- * Kept small so that V8 inlines it into the resize loops.
+ * double; when the double sum is exact too (TwoSum error 0, the common case for the
+ * power-of-two ratios) rounding it to float32 is the single rounding. Otherwise rounding the
+ * double sum errs only when it lands exactly halfway between two float32 values, which the
+ * sign of the error then resolves. Kept small so that V8 inlines it into the resize loops.
  */
 export function fmaf(a: number, b: number, c: number): number {
   const p = a * b;
   const s = p + c;
   const r = f32(s);
-  const d = s - r;
-  if (d === 0) return r;
-  // `other`, the float32 on the far side of s, is one exactly when s is halfway.
-  const other = r + 2 * d;
-  if (f32(other) !== other) return r;
-  return tie(p, c, s, r, other);
-}
-
-/**
- * Rounds the exact sum p + c to float32 when its double rounding `s` is halfway between the
- * float32 values r and other: the sum's rounding error (TwoSum) says which side the exact sum
- * lies on; without one, it is the tie itself, which `r` (ties to even) resolves.
- */
-function tie(p: number, c: number, s: number, r: number, other: number): number {
   const v = s - p;
   const err = p - (s - v) + (c - v);
   if (err === 0) return r;
+  // `other`, the float32 on the far side of s, is one exactly when s is halfway.
+  const other = r + 2 * (s - r);
+  if (other === r || f32(other) !== other) return r;
   return err > 0 === other > r ? other : r;
 }
 

@@ -11,7 +11,7 @@ import { matchByTag, referenceJointOrder, type Candidates } from '../src/groupin
 import { float32Mean, float32PairwiseSum, roundHalfEven } from '../src/grouping/numeric.js';
 import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
-import { adjustPeople, refinePerson } from '../src/grouping/refine.js';
+import { adjustPeople, refinePeople } from '../src/grouping/refine.js';
 import { denseMaps, type GroupingMaps as Maps } from '../src/grouping/maps.js';
 import { group } from '../src/grouping/parse.js';
 import { toImageCoordinates } from '../src/grouping/transform.js';
@@ -111,7 +111,7 @@ describe('adjust and refine', () => {
     det[2 * 5 + 2] = 0.3; // joint 0 detected there
     const two = denseMaps({ det, numJoints: 2, height: 5, width: 5, tags: new Float32Array(50), tagChannels: 1, tagDim: 1 });
     const person = [[2.75, 2.25, 0.3, 0], [0, 0, 0, 0]];
-    refinePerson(person, two);
+    refinePeople([person], two);
     expect(person[1]).to.deep.equal([2.75, 2.25, 1, 0]);
   });
 });

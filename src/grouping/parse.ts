@@ -9,7 +9,7 @@ import { DecodeError } from '../aggregate/errors.js';
 import { assertFinite, cOrderData } from '../aggregate/planes.js';
 import { matchByTag, referenceJointOrder } from './match.js';
 import { float32Mean } from './numeric.js';
-import { adjustPeople, RefineIndex, refinePerson } from './refine.js';
+import { adjustPeople, RefineIndex, refinePeople } from './refine.js';
 import { denseMaps, type GroupingMaps } from './maps.js';
 import { topK } from './topk.js';
 import { Workspace } from '../workspace.js';
@@ -72,8 +72,7 @@ export function groupMaps(maps: GroupingMaps, settings: TestSettings, workspace 
   if (settings.adjust) adjustPeople(grouped, maps);
   const scores = grouped.map((person) => float32Mean(person.map((joint) => joint[2])));
   if (settings.refine) {
-    const index = new RefineIndex(maps, workspace);
-    for (const person of grouped) refinePerson(person, maps, index);
+    refinePeople(grouped, maps, new RefineIndex(maps, workspace));
   }
   return { grouped, scores };
 }

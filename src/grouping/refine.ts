@@ -2,7 +2,7 @@
  * Sub-pixel adjustment and refinement of grouped people (reference `HeatmapParser.adjust` and
  * `HeatmapParser.refine`). A person is J rows `[x, y, score, tag...]` in heatmap pixels.
  */
-import { ensureRect, ensureTagPixel, tagPlaneOf, tileRect, type GroupingMaps } from './maps.js';
+import { ensurePixel, ensureRect, ensureTagPixel, tagPlaneOf, tileRect, type GroupingMaps } from './maps.js';
 import { MaxHeap } from './heap.js';
 import { float32MeanVector, roundHalfEven } from './numeric.js';
 import { Workspace } from '../workspace.js';
@@ -228,8 +228,25 @@ interface Found {
 }
 
 /**
- * Scores the pixels of computed tile `t` whose heatmap value reaches the best score so far
- * (the rounded distance is >= 0), updating `found`; equal scores keep the smaller index.
+ * The reference's refine score of a pixel with heatmap value `value` and tag values
+ * `tags[at..at + K)`: `((tag - mean) ** 2).sum(axis=2) ** 0.5` in float32, then
+ * `det - np.round(distance)`.
+ */
+function refineScore(value: number, tags: Float32Array, at: number, meanTag: Float32Array): number {
+  let dist = 0;
+  for (let d = 0; d < meanTag.length; d++) {
+    const diff = f32(tags[at + d] - meanTag[d]);
+    dist = f32(dist + f32(diff * diff));
+  }
+  return f32(value - roundHalfEven(f32(Math.sqrt(dist))));
+}
+
+/**
+ * Scores the pixels of computed tile `t` that can reach the best score so far, updating
+ * `found`; equal scores keep the smaller index. A pixel can reach it only when its heatmap
+ * value does (the rounded distance is >= 0) and its tag distance is within that margin plus
+ * a half for the rounding; the margin is tested first on the float64 distance, widened far
+ * beyond the float32 rounding of the exact score, which only the pixels passing it get.
  */
 function scanTile(maps: GroupingMaps, joint: number, t: number, meanTag: Float32Array, found: Found): void {
   const { det, width, height, tags, tagDim } = maps;
@@ -241,14 +258,16 @@ function scanTile(maps: GroupingMaps, joint: number, t: number, meanTag: Float32
   for (let y = ty; y < y1; y++) {
     for (let p = y * width + tx; p < y * width + x1; p++) {
       const value = det[base + p];
-      if (value < bestScore) continue;
-      // ((tag - mean) ** 2).sum(axis=2) ** 0.5 in float32, then det - np.round(distance).
-      let dist = 0;
+      const margin = value - bestScore;
+      if (margin < 0) continue;
+      let square = 0;
       for (let d = 0; d < tagDim; d++) {
-        const diff = f32(tags[(tagBase + p) * tagDim + d] - meanTag[d]);
-        dist = f32(dist + f32(diff * diff));
+        const diff = tags[(tagBase + p) * tagDim + d] - meanTag[d];
+        square += diff * diff;
       }
-      const score = f32(value - roundHalfEven(f32(Math.sqrt(dist))));
+      const reach = (margin + 1 + Math.abs(value) * 2 ** -20) * (1 + 2 ** -16);
+      if (square > reach * reach) continue;
+      const score = refineScore(value, tags, (tagBase + p) * tagDim, meanTag);
       if (score > bestScore || (score === bestScore && p < index)) {
         index = p;
         bestScore = score;
@@ -264,13 +283,22 @@ function scanTile(maps: GroupingMaps, joint: number, t: number, meanTag: Float32
  * the reference's `np.argmax`. The hierarchy is searched depth first, the most promising child
  * first; a node whose bound is below the best score found is skipped, and inside a tile, pixels
  * whose heatmap value is below it (the rounded distance is >= 0). Equal scores keep the
- * smaller index, so the visiting order does not change the result.
+ * smaller index, so the visiting order does not change the result. The search starts from the
+ * score of pixel `start` when one is given (the answer of a similar tag): any pixel's score is
+ * a valid starting point, and a close one rules most of the hierarchy out at once.
  */
-function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array): number {
+function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array, start: number): number {
   const { maps } = index;
   const { tagDim } = maps;
   const h = index.hierarchy(joint);
   const found: Found = { index: -1, score: -Infinity };
+  if (start >= 0) {
+    const plane = maps.height * maps.width;
+    ensurePixel(maps, joint, start);
+    ensureTagPixel(maps, joint, start);
+    found.index = start;
+    found.score = refineScore(maps.det[joint * plane + start], maps.tags, (tagPlaneOf(maps, joint) * plane + start) * tagDim, meanTag);
+  }
   // Best first: the node with the largest bound next, until no bound reaches the best score.
   const queue = index.queue;
   queue.clear();
@@ -300,34 +328,54 @@ function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array):
   return found.index;
 }
 
-/**
- * `refine` for one person: every undetected joint (score 0) is placed at the maximum of its
- * heatmap minus the rounded distance to the person's mean tag (first maximum in row-major
- * order, as `np.argmax`), offset by the ±0.25 rule, when the heatmap value there is positive.
- * The mean tag is read at the detected joints' truncated positions. Tags of added joints stay 0.
- * Pass one `index` for all the people of an image.
- */
-export function refinePerson(person: number[][], maps: GroupingMaps, index = new RefineIndex(maps)): void {
-  const { det, width, height, tags, tagDim } = maps;
-  const plane = height * width;
+/** The mean of a person's tags at its detected joints' truncated positions; null without any. */
+function meanTagOf(person: number[][], maps: GroupingMaps): Float32Array | null {
+  const { width, height, tags, tagDim } = maps;
   const detected: Float32Array[] = [];
   person.forEach((joint, j) => {
     if (!(joint[2] > 0)) return;
     const p = Math.trunc(joint[1]) * width + Math.trunc(joint[0]);
     ensureTagPixel(maps, j, p);
-    const at = (tagPlaneOf(maps, j) * plane + p) * tagDim;
+    const at = (tagPlaneOf(maps, j) * height * width + p) * tagDim;
     detected.push(tags.slice(at, at + tagDim));
   });
-  if (detected.length === 0) return;
-  const meanTag = float32MeanVector(detected);
-  person.forEach((joint, j) => {
-    if (joint[2] !== 0) return;
-    const best = bestPosition(index, j, meanTag);
-    const value = det[j * plane + best];
-    if (!(value > 0)) return;
-    const [x, y] = quarterOffset(maps, j, best % width, Math.floor(best / width));
-    joint[0] = x;
-    joint[1] = y;
-    joint[2] = value;
-  });
+  return detected.length > 0 ? float32MeanVector(detected) : null;
+}
+
+/**
+ * `refine` for every person of an image: each undetected joint (score 0) is placed at the
+ * maximum of its heatmap minus the rounded distance to the person's mean tag (first maximum
+ * in row-major order, as `np.argmax`), offset by the ±0.25 rule, when the heatmap value there
+ * is positive. The mean tag is read at the detected joints' truncated positions; people without
+ * any are left as they are. Tags of added joints stay 0.
+ *
+ * Joint by joint, people are taken in the order of their mean tags, each search starting from
+ * the previous answer; the answers do not depend on that order.
+ */
+export function refinePeople(people: number[][][], maps: GroupingMaps, index = new RefineIndex(maps)): void {
+  const { det, width, height } = maps;
+  const means = people.map((person) => meanTagOf(person, maps));
+  const refined = people.map((_, i) => i).filter((i) => means[i] !== null);
+  refined.sort((a, b) => compareTags(means[a] as Float32Array, means[b] as Float32Array));
+  for (let j = 0; j < maps.numJoints; j++) {
+    let previous = -1;
+    for (const i of refined) {
+      const joint = people[i][j];
+      if (joint[2] !== 0) continue;
+      const best = bestPosition(index, j, means[i] as Float32Array, previous);
+      previous = best;
+      const value = det[j * height * width + best];
+      if (!(value > 0)) continue;
+      const [x, y] = quarterOffset(maps, j, best % width, Math.floor(best / width));
+      joint[0] = x;
+      joint[1] = y;
+      joint[2] = value;
+    }
+  }
+}
+
+/** Lexicographic order of tag vectors. */
+function compareTags(a: Float32Array, b: Float32Array): number {
+  for (let d = 0; d < a.length; d++) if (a[d] !== b[d]) return a[d] - b[d];
+  return 0;
 }

@@ -53,11 +53,18 @@ function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer
       const c0 = first[tx];
       const c1 = last[tx];
       let hi = values[row + c0];
-      for (let sx = c0 + 1; sx <= c1; sx++) if (values[row + sx] > hi) hi = values[row + sx];
+      if (!withLow) {
+        for (let sx = c0 + 1; sx <= c1; sx++) if (values[row + sx] > hi) hi = values[row + sx];
+        rowHigh[sy * columns + tx] = hi;
+        continue;
+      }
+      let lo = hi;
+      for (let sx = c0 + 1; sx <= c1; sx++) {
+        const v = values[row + sx];
+        if (v > hi) hi = v;
+        else if (v < lo) lo = v;
+      }
       rowHigh[sy * columns + tx] = hi;
-      if (!withLow) continue;
-      let lo = values[row + c0];
-      for (let sx = c0 + 1; sx <= c1; sx++) if (values[row + sx] < lo) lo = values[row + sx];
       rowLow[sy * columns + tx] = lo;
     }
   }
@@ -65,15 +72,14 @@ function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer
   const high = workspace.float64('ranges:high', columns * rows);
   for (let ty = 0; ty < rows; ty++) {
     const [r0, r1] = resizer.sourceRect(ty * TILE, Math.min((ty + 1) * TILE, height), 0, 1).rows;
-    for (let tx = 0; tx < columns; tx++) {
-      let hi = -Infinity;
-      let lo = Infinity;
-      for (let sy = r0; sy <= r1; sy++) {
-        if (rowHigh[sy * columns + tx] > hi) hi = rowHigh[sy * columns + tx];
-        if (withLow && rowLow[sy * columns + tx] < lo) lo = rowLow[sy * columns + tx];
+    // Row by row over the tile row's source rows: contiguous reads.
+    high.fill(-Infinity, ty * columns, (ty + 1) * columns);
+    if (withLow) low.fill(Infinity, ty * columns, (ty + 1) * columns);
+    for (let sy = r0; sy <= r1; sy++) {
+      for (let tx = 0, at = ty * columns, from = sy * columns; tx < columns; tx++, at++, from++) {
+        if (rowHigh[from] > high[at]) high[at] = rowHigh[from];
+        if (withLow && rowLow[from] < low[at]) low[at] = rowLow[from];
       }
-      high[ty * columns + tx] = hi;
-      if (withLow) low[ty * columns + tx] = lo;
     }
   }
   return { low, high };

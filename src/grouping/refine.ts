@@ -285,7 +285,7 @@ function scanTile(maps: GroupingMaps, joint: number, t: number, meanTag: Float32
  * whose heatmap value is below it (the rounded distance is >= 0). Equal scores keep the
  * smaller index, so the visiting order does not change the result. The search starts from the
  * score of pixel `start` when one is given (the answer of a similar tag): any pixel's score is
- * a valid starting point, and a close one rules most of the hierarchy out at once.
+ * a valid starting point, and a close one lets nodes be skipped from the first step.
  */
 function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array, start: number): number {
   const { maps } = index;

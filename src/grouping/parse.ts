@@ -7,11 +7,11 @@ import type { TestSettings } from '../config/experiment.js';
 import type { KeypointDefinition } from '../datasets.js';
 import { DecodeError } from '../aggregate/errors.js';
 import { assertFinite, cOrderData } from '../aggregate/planes.js';
-import { matchByTag, referenceJointOrder } from './match.js';
+import { matchByTag, referenceJointOrder, type Candidates } from './match.js';
 import { float32Mean } from './numeric.js';
 import { adjustPeople, RefineIndex, refinePeople } from './refine.js';
 import { denseMaps, type GroupingMaps } from './maps.js';
-import { topK } from './topk.js';
+import { everyJoint, topK } from './topk.js';
 import { Workspace } from '../workspace.js';
 
 export interface Grouping {
@@ -55,24 +55,40 @@ export function group(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Arra
   return groupMaps(mapsFrom(heatmaps, tags, def), settings);
 }
 
-/** `group` on maps that may still be computed on demand (see `GroupingMaps`); `workspace` holds the search structures. */
-export function groupMaps(maps: GroupingMaps, settings: TestSettings, workspace = new Workspace()): Grouping {
+/**
+ * Step one of grouping: the top-k candidates of `joints` (each joint's alone, so the joints can
+ * be split between threads). Refuses settings and joint counts the reference could not run.
+ */
+export function detectJoints(maps: GroupingMaps, settings: TestSettings, joints = everyJoint(maps.numJoints)): Candidates {
   checkSettings(settings, maps.height, maps.width);
-  const jointOrder = referenceJointOrder(maps.numJoints);
-  if (!jointOrder) throw new DecodeError(`the reference joint order does not cover ${maps.numJoints} joints`);
-  const candidates = topK(maps, settings.maxNumPeople, settings.nmsKernel, settings.nmsPadding, settings.detectionThreshold);
+  jointOrderOf(maps.numJoints);
+  return topK(maps, settings.maxNumPeople, settings.nmsKernel, settings.nmsPadding, settings.detectionThreshold, joints);
+}
+
+function jointOrderOf(numJoints: number): number[] {
+  const jointOrder = referenceJointOrder(numJoints);
+  if (!jointOrder) throw new DecodeError(`the reference joint order does not cover ${numJoints} joints`);
+  return jointOrder;
+}
+
+/** Step two: tag matching of every joint's candidates, adjust, and the people's scores (refine comes next). */
+export function assemblePeople(candidates: Candidates, maps: GroupingMaps, settings: TestSettings): Grouping {
   const grouped = matchByTag(candidates, {
     maxNumPeople: settings.maxNumPeople,
     detectionThreshold: settings.detectionThreshold,
     tagThreshold: settings.tagThreshold,
     useDetectionVal: settings.useDetectionVal,
     ignoreTooMuch: settings.ignoreTooMuch,
-    jointOrder,
+    jointOrder: jointOrderOf(maps.numJoints),
   });
   if (settings.adjust) adjustPeople(grouped, maps);
   const scores = grouped.map((person) => float32Mean(person.map((joint) => joint[2])));
-  if (settings.refine) {
-    refinePeople(grouped, maps, new RefineIndex(maps, workspace));
-  }
   return { grouped, scores };
+}
+
+/** `group` on maps that may still be computed on demand (see `GroupingMaps`); `workspace` holds the search structures. */
+export function groupMaps(maps: GroupingMaps, settings: TestSettings, workspace = new Workspace()): Grouping {
+  const grouping = assemblePeople(detectJoints(maps, settings), maps, settings);
+  if (settings.refine) refinePeople(grouping.grouped, maps, new RefineIndex(maps, workspace));
+  return grouping;
 }

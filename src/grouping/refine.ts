@@ -6,6 +6,7 @@ import { ensurePixel, ensureRect, ensureTagPixel, tagPlaneOf, tileRect, type Gro
 import { MaxHeap } from './heap.js';
 import { float32MeanVector, roundHalfEven } from './numeric.js';
 import { Workspace } from '../workspace.js';
+import { everyJoint } from './topk.js';
 
 const f32 = Math.fround;
 
@@ -343,6 +344,74 @@ function meanTagOf(person: number[][], maps: GroupingMaps): Float32Array | null 
 }
 
 /**
+ * The refine searches of an image's people, in a form that can be split by joint (and sent to
+ * another thread): who is searched for which joint, with which mean tag.
+ */
+export interface RefineQueries {
+  numJoints: number;
+  tagDim: number;
+  /** The people with a mean tag, in mean-tag order (each search starts from the previous answer). */
+  order: Int32Array;
+  /** `[person * K + d]`: mean tags (of the people in `order`). */
+  means: Float32Array;
+  /** `[person * J + joint]`: 1 where the joint is undetected (score 0). */
+  missing: Uint8Array;
+}
+
+/** The refine queries of `people`: mean tags read at the detected joints' truncated positions. */
+export function refineQueries(people: number[][][], maps: GroupingMaps): RefineQueries {
+  const { numJoints, tagDim } = maps;
+  const meanTags = people.map((person) => meanTagOf(person, maps));
+  const order = people.map((_, i) => i).filter((i) => meanTags[i] !== null);
+  order.sort((a, b) => compareTags(meanTags[a] as Float32Array, meanTags[b] as Float32Array));
+  const means = new Float32Array(people.length * tagDim);
+  const missing = new Uint8Array(people.length * numJoints);
+  people.forEach((person, i) => {
+    if (meanTags[i]) means.set(meanTags[i] as Float32Array, i * tagDim);
+    person.forEach((joint, j) => (missing[i * numJoints + j] = joint[2] === 0 ? 1 : 0));
+  });
+  return { numJoints, tagDim, order: Int32Array.from(order), means, missing };
+}
+
+/**
+ * The refine searches for `joints`: per query, the first maximum of the joint's heatmap minus
+ * the rounded distance to the mean tag (row-major, as `np.argmax`), offset by the ±0.25 rule,
+ * when the heatmap value there is positive. Returns `[(person * J + joint) * 3 + i]` = x, y,
+ * value of each placed joint, NaN elsewhere.
+ */
+export function refineJoints(index: RefineIndex, queries: RefineQueries, joints: readonly number[]): Float32Array {
+  const { maps } = index;
+  const { det, width, height } = maps;
+  const { numJoints, tagDim, order, means, missing } = queries;
+  const placed = new Float32Array((means.length / tagDim) * numJoints * 3).fill(NaN);
+  for (const j of joints) {
+    let previous = -1;
+    for (const i of order) {
+      if (!missing[i * numJoints + j]) continue;
+      const best = bestPosition(index, j, means.subarray(i * tagDim, (i + 1) * tagDim), previous);
+      previous = best;
+      const value = det[j * height * width + best];
+      if (!(value > 0)) continue;
+      const at = (i * numJoints + j) * 3;
+      [placed[at], placed[at + 1]] = quarterOffset(maps, j, best % width, Math.floor(best / width));
+      placed[at + 2] = value;
+    }
+  }
+  return placed;
+}
+
+/** Moves the joints `refineJoints` placed (tags of added joints stay 0). */
+export function applyPlacements(people: number[][][], placed: Float32Array): void {
+  people.forEach((person, i) =>
+    person.forEach((joint, j) => {
+      const at = (i * person.length + j) * 3;
+      if (Number.isNaN(placed[at])) return;
+      [joint[0], joint[1], joint[2]] = [placed[at], placed[at + 1], placed[at + 2]];
+    }),
+  );
+}
+
+/**
  * `refine` for every person of an image: each undetected joint (score 0) is placed at the
  * maximum of its heatmap minus the rounded distance to the person's mean tag (first maximum
  * in row-major order, as `np.argmax`), offset by the ±0.25 rule, when the heatmap value there
@@ -353,25 +422,7 @@ function meanTagOf(person: number[][], maps: GroupingMaps): Float32Array | null 
  * the previous answer; the answers do not depend on that order.
  */
 export function refinePeople(people: number[][][], maps: GroupingMaps, index = new RefineIndex(maps)): void {
-  const { det, width, height } = maps;
-  const means = people.map((person) => meanTagOf(person, maps));
-  const refined = people.map((_, i) => i).filter((i) => means[i] !== null);
-  refined.sort((a, b) => compareTags(means[a] as Float32Array, means[b] as Float32Array));
-  for (let j = 0; j < maps.numJoints; j++) {
-    let previous = -1;
-    for (const i of refined) {
-      const joint = people[i][j];
-      if (joint[2] !== 0) continue;
-      const best = bestPosition(index, j, means[i] as Float32Array, previous);
-      previous = best;
-      const value = det[j * height * width + best];
-      if (!(value > 0)) continue;
-      const [x, y] = quarterOffset(maps, j, best % width, Math.floor(best / width));
-      joint[0] = x;
-      joint[1] = y;
-      joint[2] = value;
-    }
-  }
+  applyPlacements(people, refineJoints(index, refineQueries(people, maps), everyJoint(maps.numJoints)));
 }
 
 /** Lexicographic order of tag vectors. */

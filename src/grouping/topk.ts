@@ -144,9 +144,10 @@ function appendZeros(maps: GroupingMaps, joint: number, kernel: number, padding:
  * The reference's `top_k` for every joint: the k largest values of the NMS-suppressed heatmaps
  * with their positions and tags. With a `floor` >= 0 (the detection threshold: matching drops
  * the detections at or below it), values at or below it are not searched for; their entries
- * hold value -Infinity at position (0, 0) with zero tags.
+ * hold value -Infinity at position (0, 0) with zero tags. Only `joints` are searched (the
+ * entries of the others stay zero).
  */
-export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number, floor = -Infinity): Candidates {
+export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number, floor = -Infinity, joints: readonly number[] = everyJoint(maps.numJoints)): Candidates {
   const { numJoints, height, width, tagDim } = maps;
   const plane = height * width;
   const out: Candidates = {
@@ -160,7 +161,7 @@ export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPaddin
   };
   let suppressed: Float32Array | null = null;
   const queue = new MaxHeap();
-  for (let j = 0; j < numJoints; j++) {
+  for (const j of joints) {
     const ranking = new Ranking(k);
     maximaAbove(Math.max(floor, 0), maps, j, nmsKernel, nmsPadding, ranking, queue);
     let indices: Int32Array = ranking.index;
@@ -191,4 +192,9 @@ export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPaddin
     }
   }
   return out;
+}
+
+/** Joints 0 to J-1. */
+export function everyJoint(numJoints: number): number[] {
+  return Array.from({ length: numJoints }, (_, j) => j);
 }

@@ -10,7 +10,9 @@ import type { KeypointDefinition } from './datasets.js';
 import type { BoundingBox, Person } from './types.js';
 import { aggregate, aggregateOnDemand, completeMaps, type AggregatedMaps, type ScaleOutputs } from './aggregate/aggregate.js';
 import { DecodeError } from './aggregate/errors.js';
-import { group, groupMaps } from './grouping/parse.js';
+import { group, groupMaps, type Grouping } from './grouping/parse.js';
+import type { ParallelGrouping } from './grouping/parallel.js';
+import type { OnDemandMaps } from './aggregate/on-demand.js';
 import { toImageCoordinates } from './grouping/transform.js';
 import { Workspace } from './workspace.js';
 
@@ -77,7 +79,27 @@ export function toPeople(final: readonly (readonly (readonly number[])[])[], sco
  */
 export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGeometry, settings: TestSettings, def: KeypointDefinition, workspace = new Workspace()): DecodeResult {
   const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
-  const { grouped, scores } = groupMaps(maps, settings, workspace);
+  return decodeResult(maps, groupMaps(maps, settings, workspace), geometry, def);
+}
+
+/**
+ * `decodePoses` with the grouping shared between this thread and `grouping`'s worker (the same
+ * people). A shared `workspace` (`new Workspace({ shared: true })`) lets the worker read the
+ * maps without a copy.
+ */
+export async function decodePosesInParallel(
+  perScale: readonly ScaleOutputs[],
+  geometry: ImageGeometry,
+  settings: TestSettings,
+  def: KeypointDefinition,
+  workspace: Workspace,
+  grouping: ParallelGrouping,
+): Promise<DecodeResult> {
+  const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
+  return decodeResult(maps, await grouping.group(maps, settings, workspace), geometry, def);
+}
+
+function decodeResult(maps: OnDemandMaps, { grouped, scores }: Grouping, geometry: ImageGeometry, def: KeypointDefinition): DecodeResult {
   const final = toImageCoordinates(grouped, geometry.center, geometry.scale, [maps.width, maps.height]);
   let complete: AggregatedMaps | undefined;
   return {

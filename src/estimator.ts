@@ -4,13 +4,15 @@
  * people in image pixels.
  */
 import ndarray from 'ndarray';
+import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { readImage } from './io/image.js';
 import { testScaleInputs, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
-import { decodePoses, type DecodeResult, type ScaleOutputs } from './decode.js';
+import { decodePoses, decodePosesInParallel, type DecodeResult, type ScaleOutputs } from './decode.js';
+import { ParallelGrouping } from './grouping/parallel.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/runtime.js';
 import type { Weights } from './model/weights.js';
@@ -73,6 +75,11 @@ export interface EstimatorOptions extends ConfigChoice {
   inputSize?: number;
   /** Apply the EXIF orientation of JPEGs (default true). The COCO benchmark turns it off, as the reference does. */
   exifOrientation?: boolean;
+  /**
+   * Group on two threads: a worker takes half of the joints' top-k and refine searches (the same
+   * people; see README, Speed). Default true when the machine has more than one CPU.
+   */
+  parallelGrouping?: boolean;
 }
 
 /** A HigherHRNet pose estimator. */
@@ -134,7 +141,8 @@ function batchItem(output: OutputTensor, index: number): OutputTensor {
 async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean, workspace: Workspace): Promise<ScaleOutputs> {
   const size = 3 * input.height * input.width;
   // Plain and mirrored input side by side: one batch, or two runs on the halves.
-  const batch = workspace.float32(`input${input.scale}`, flip ? 2 * size : size);
+  // Not shared memory: ONNX Runtime refuses SharedArrayBuffer inputs.
+  const batch = workspace.float32(`input${input.scale}`, flip ? 2 * size : size, false);
   const plain = toNetworkInput(input.resized, false, batch.subarray(0, size));
   const dims = [1, 3, input.height, input.width] as const;
   if (!flip) return { scale: input.scale, outputs: await network.run(plain, dims) };
@@ -156,6 +164,8 @@ export interface InferenceOptions {
    * `tags` are then valid only until the workspace serves the next image.
    */
   workspace?: Workspace;
+  /** Group on this thread and `grouping`'s worker (see `EstimatorOptions.parallelGrouping`). */
+  grouping?: ParallelGrouping;
 }
 
 /**
@@ -174,7 +184,9 @@ export async function inferAndDecode(
   const perScale: ScaleOutputs[] = [];
   for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest, options.flipBatch ?? true, workspace));
   const last = inputs[inputs.length - 1];
-  return decodePoses(perScale, { baseSize, center: last.center, scale: last.scaleWH }, settings, keypoints, workspace);
+  const geometry = { baseSize, center: last.center, scale: last.scaleWH };
+  if (options.grouping) return decodePosesInParallel(perScale, geometry, settings, keypoints, workspace, options.grouping);
+  return decodePoses(perScale, geometry, settings, keypoints, workspace);
 }
 
 /**
@@ -197,15 +209,16 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const config: ExperimentConfig = { ...base, test: settings };
   const keypoints = keypointDefinition(config.dataset.kind);
   const network = await createNetwork(config, options.weights, options);
-  // One workspace per estimate in flight, kept for the next ones.
+  const grouping = (options.parallelGrouping ?? availableParallelism() > 1) ? new ParallelGrouping() : undefined;
+  // One workspace per estimate in flight, kept for the next ones (shared memory for the grouping worker).
   const idle: Workspace[] = [];
 
   const estimateOne = async (image: ImageInput): Promise<Person[]> => {
     const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
     const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor);
-    const workspace = idle.pop() ?? new Workspace();
+    const workspace = idle.pop() ?? new Workspace({ shared: grouping !== undefined });
     try {
-      const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true, workspace };
+      const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true, workspace, grouping };
       const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints, inference);
       // Stable: equal scores keep the reference's order.
       return people.sort((a, b) => b.score - a.score);
@@ -230,7 +243,10 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     config,
     estimatePoses,
     processVideo: (input, videoOptions = {}) => processVideo(estimator, input, { keypoints, ...videoOptions }),
-    dispose: () => network.dispose(),
+    dispose: async () => {
+      await grouping?.dispose();
+      await network.dispose();
+    },
   };
   return estimator;
 }

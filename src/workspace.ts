@@ -6,29 +6,33 @@
  * each buffer under a key and hands out the same memory again when it is large enough.
  *
  * What a workspace hands out is valid until the next request under the same key: one image at
- * a time per workspace. Contents are not cleared: callers write before they read.
+ * a time per workspace. Contents are not cleared: callers write before they read. A `shared`
+ * workspace hands out SharedArrayBuffer memory, which worker threads can read without a copy.
  */
-type TypedArrayConstructor<T> = { new (length: number): T; readonly BYTES_PER_ELEMENT: number };
+type TypedArrayConstructor<T> = { new (length: number): T; new (buffer: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
 type Sliceable<T> = T & { readonly length: number; subarray(begin: number, end: number): T };
 
 export class Workspace {
   private readonly arrays = new Map<string, unknown>();
   private readonly objects = new Map<string, unknown>();
 
-  float32(key: string, length: number): Float32Array {
-    return this.take(key, length, Float32Array);
+  constructor(readonly options: { shared?: boolean } = {}) {}
+
+  /** `shared: false` for memory handed to native code that refuses SharedArrayBuffers (ONNX Runtime's inputs). */
+  float32(key: string, length: number, shared = this.options.shared ?? false): Float32Array {
+    return this.take(key, length, Float32Array, shared);
   }
 
   float64(key: string, length: number): Float64Array {
-    return this.take(key, length, Float64Array);
+    return this.take(key, length, Float64Array, this.options.shared ?? false);
   }
 
   int32(key: string, length: number): Int32Array {
-    return this.take(key, length, Int32Array);
+    return this.take(key, length, Int32Array, this.options.shared ?? false);
   }
 
   uint8(key: string, length: number): Uint8Array {
-    return this.take(key, length, Uint8Array);
+    return this.take(key, length, Uint8Array, this.options.shared ?? false);
   }
 
   /** The object kept under `key`, made by `make` on first request. */
@@ -37,10 +41,11 @@ export class Workspace {
     return this.objects.get(key) as T;
   }
 
-  private take<T>(key: string, length: number, type: TypedArrayConstructor<Sliceable<T>>): T {
+  private take<T>(key: string, length: number, type: TypedArrayConstructor<Sliceable<T>>, shared: boolean): T {
     const kept = this.arrays.get(key);
-    if (kept instanceof type && (kept as Sliceable<T>).length >= length) return (kept as Sliceable<T>).subarray(0, length);
-    const fresh = new type(length);
+    const fits = kept instanceof type && (kept as Sliceable<T>).length >= length && (kept as Sliceable<T> & { buffer: ArrayBufferLike }).buffer instanceof SharedArrayBuffer === shared;
+    if (fits) return (kept as Sliceable<T>).subarray(0, length);
+    const fresh = shared ? new type(new SharedArrayBuffer(length * type.BYTES_PER_ELEMENT)) : new type(length);
     this.arrays.set(key, fresh);
     return fresh;
   }

@@ -198,4 +198,22 @@ describe('fast paths equal the direct formulas', () => {
     expect(results[0].length).to.be.greaterThan(0);
     expect(results[1]).to.deep.equal(results[0]);
   });
+
+  it('grouping on two threads or one gives the same people, image after image', async () => {
+    const config = presetConfig('tiny_coco');
+    const weights = randomWeights(buildNetworkGraph(config.model), 4);
+    const images: RgbImage[] = [[200, 150, 9], [120, 160, 10], [200, 150, 11]].map(([width, height, seed]) => ({
+      data: Uint8Array.from(noise(width * height * 3, seed, 0, 255), Math.floor),
+      width,
+      height,
+    }));
+    const results = [];
+    for (const parallelGrouping of [true, false]) {
+      const estimator = await createEstimator({ preset: 'tiny_coco', weights, flipTest: true, inputSize: 128, parallelGrouping });
+      results.push(await estimator.estimatePoses(images));
+      await estimator.dispose();
+    }
+    expect(results[0].every((people) => people.length > 0)).to.equal(true);
+    expect(results[0]).to.deep.equal(results[1]);
+  });
 });

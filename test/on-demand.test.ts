@@ -13,6 +13,8 @@ import { group, groupMaps } from '../src/grouping/parse.js';
 import { denseMaps, tileGrid, TILE } from '../src/grouping/maps.js';
 import { topK } from '../src/grouping/topk.js';
 import { Workspace } from '../src/workspace.js';
+import { ParallelGrouping } from '../src/grouping/parallel.js';
+import { DecodeError } from '../src/aggregate/errors.js';
 
 const J = 17;
 
@@ -177,6 +179,28 @@ describe('aggregation on demand', () => {
       const fresh = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings);
       const reused = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace), c.settings, workspace);
       expect(reused, c.name).to.deep.equal(fresh);
+    }
+  });
+  it('grouping on two threads (one worker, shared maps) gives the people of one thread, case after case', async () => {
+    const parallel = new ParallelGrouping();
+    const workspace = new Workspace({ shared: true });
+    try {
+      for (const c of [...cases, ...cases]) {
+        const expected = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings);
+        const maps = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
+        expect(await parallel.group(maps, c.settings, workspace), c.name).to.deep.equal(expected);
+      }
+      // A refused setting is reported, and the worker goes on with the next image.
+      const [c] = cases;
+      const bad = { ...c.settings, nmsKernel: 4 };
+      const maps = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
+      let error: unknown;
+      await parallel.group(maps, bad, workspace).catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(DecodeError);
+      const again = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
+      expect(await parallel.group(again, c.settings, workspace)).to.deep.equal(groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings));
+    } finally {
+      await parallel.dispose();
     }
   });
 });

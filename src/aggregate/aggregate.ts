@@ -17,8 +17,8 @@ import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { DecodeError } from './errors.js';
 import { channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
-import { Resizer } from './resize.js';
-import { OnDemandMaps, type HeatmapTerm } from './on-demand.js';
+import { keptResizer } from './resize.js';
+import { OnDemandMaps } from './on-demand.js';
 import { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
@@ -66,7 +66,7 @@ function combineStages(outputs: Planes[], settings: TestSettings, numJoints: num
   const tags: Planes[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const output = outputs[i];
-    const stage = i === outputs.length - 1 ? output : resizerFor(workspace, output, height, width).planes(output, workspace.float32(`${key}:stage${i}`, output.channels * plane));
+    const stage = i === outputs.length - 1 ? output : keptResizer(workspace, output, height, width).planes(output, workspace.float32(`${key}:stage${i}`, output.channels * plane));
     if (settings.withHeatmaps[i]) {
       for (let j = 0; j < numJoints; j++) {
         addStagePlane(sum, j * plane, stage.data, (flipIndex ? flipIndex[j] : j) * plane, plane, width, flipIndex !== null, count === 0);
@@ -138,11 +138,6 @@ function scaleMaps(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinit
   return passes;
 }
 
-/** The resizer from `from`'s size to `height` x `width`, one per size pair in the workspace (each holds its taps and scratch buffers). */
-function resizerFor(workspace: Workspace, from: Planes, height: number, width: number): Resizer {
-  return workspace.keep(`resizer:${from.height}x${from.width}>${height}x${width}`, () => new Resizer(from.height, from.width, height, width));
-}
-
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {
   if (def.flipIndex.length !== def.names.length) {
     throw new DecodeError(`keypoint definition has ${def.names.length} names but a flip index of ${def.flipIndex.length}`);
@@ -178,7 +173,7 @@ export function aggregateOnDemand(
   checkCall(perScale, settings, def, baseSize);
   if (perScale.length === 0) throw new DecodeError('no network outputs given');
   const ordered = [...perScale].sort((a, b) => b.scale - a.scale);
-  const terms: HeatmapTerm[] = [];
+  const terms: Planes[][] = [];
   const kept: Planes[] = [];
   // The result's size: the base size with PROJECT2IMAGE, else the first (largest) scale's.
   let height = 0;
@@ -190,7 +185,7 @@ export function aggregateOnDemand(
     if (s.scale === 1 || ordered.length === 1) kept.push(...passes.flatMap((p) => p.tags));
     // With PROJECT2IMAGE each pass is resized, then the two averaged; without, the reverse.
     const sources = settings.project2image || !flipped ? passes.map((p) => p.heatmaps) : [averagePasses(plain, flipped, workspace.float32(`scale${s.scale}:average`, plain.data.length))];
-    terms.push({ sources, resizer: resizerFor(workspace, plain, height, width) });
+    terms.push(sources);
   }
   if (kept.length === 0) {
     throw new DecodeError(
@@ -198,7 +193,7 @@ export function aggregateOnDemand(
         'and only from outputs selected by settings.withAe that carry tag channels',
     );
   }
-  return new OnDemandMaps(def.names.length, height, width, terms, kept, resizerFor(workspace, kept[0], height, width), workspace);
+  return new OnDemandMaps({ numJoints: def.names.length, height, width, terms, keptTags: kept }, workspace);
 }
 
 /** `aggregateOnDemand` with every value computed: `[1, J, H, W]` heatmaps and `[1, T, H, W, K]` tags. */

@@ -13,7 +13,7 @@
  */
 import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, type GroupingMaps } from '../grouping/maps.js';
 import { channelRange, type Planes } from './planes.js';
-import { Resizer } from './resize.js';
+import { keptResizer, type Resizer } from './resize.js';
 import type { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
@@ -22,9 +22,28 @@ const f32 = Math.fround;
  * One scale's heatmaps at the final size: `sources` resized by `resizer`, averaged as
  * `(a + b) / 2` when there are two (plain and flipped with PROJECT2IMAGE).
  */
-export interface HeatmapTerm {
-  sources: Planes[];
+interface HeatmapTerm {
+  sources: readonly Planes[];
   resizer: Resizer;
+}
+
+/**
+ * What the maps are computed from: the network-resolution planes and the final size. With
+ * SharedArrayBuffer planes it can be posted to a worker thread, which builds its own maps from
+ * it (`new OnDemandMaps(source, workspace)`) without copying them.
+ */
+export interface MapsSource {
+  numJoints: number;
+  height: number;
+  width: number;
+  /**
+   * One per scale, largest first: the heatmaps of the scale's passes, each resized and the two
+   * averaged as `(a + b) / 2`; the terms' sum is divided by their count when there are several
+   * (the reference's `aggregate_results` and final division).
+   */
+  terms: readonly (readonly Planes[])[];
+  /** The tag maps kept (`[T, h, w]` each), resized and stacked on the last axis. */
+  keptTags: readonly Planes[];
 }
 
 /** A few rounding errors of the values in [lo, hi] (relative 2^-20, 16 float32 ulps), and underflow. */
@@ -99,21 +118,22 @@ export class OnDemandMaps implements GroupingMaps {
   /** One tile of each source of a term (and of each tag map). */
   private readonly scratch: Float32Array[];
 
-  /**
-   * @param terms one per scale, largest first; their sum is divided by their count when there
-   *   are several (the reference's `aggregate_results` and final division).
-   * @param keptTags the tag maps kept (`[T, h, w]` each), resized by `tagResizer`, stacked on the last axis.
-   * @param workspace holds the maps and their bounds.
-   */
+  readonly numJoints: number;
+  readonly height: number;
+  readonly width: number;
+  private readonly terms: readonly HeatmapTerm[];
+  private readonly keptTags: readonly Planes[];
+  private readonly tagResizer: Resizer;
+
+  /** @param workspace holds the maps, their bounds and the resizers. */
   constructor(
-    readonly numJoints: number,
-    readonly height: number,
-    readonly width: number,
-    private readonly terms: readonly HeatmapTerm[],
-    private readonly keptTags: readonly Planes[],
-    private readonly tagResizer: Resizer,
+    readonly source: MapsSource,
     private readonly workspace: Workspace,
   ) {
+    const { numJoints, height, width, keptTags } = source;
+    [this.numJoints, this.height, this.width, this.keptTags] = [numJoints, height, width, keptTags];
+    this.terms = source.terms.map((sources) => ({ sources, resizer: keptResizer(workspace, sources[0], height, width) }));
+    this.tagResizer = keptResizer(workspace, keptTags[0], height, width);
     const plane = height * width;
     this.tagChannels = keptTags[0].channels;
     this.tagDim = keptTags.length;
@@ -123,7 +143,7 @@ export class OnDemandMaps implements GroupingMaps {
     ({ columns: this.columns, rows: this.rows } = tileGrid(height, width));
     this.detReady = workspace.uint8('maps:det-ready', numJoints * this.columns * this.rows).fill(0);
     this.tagReady = workspace.uint8('maps:tag-ready', this.tagChannels * this.columns * this.rows).fill(0);
-    const sources = Math.max(this.tagDim, ...terms.map((t) => t.sources.length));
+    const sources = Math.max(this.tagDim, ...source.terms.map((t) => t.length));
     this.scratch = Array.from({ length: sources }, () => new Float32Array(TILE * TILE));
   }
 

@@ -9,6 +9,7 @@
  * same way; for the power-of-two ratios of the fixtures both forms are exact.
  */
 import type { Planes } from './planes.js';
+import type { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
 
@@ -189,6 +190,11 @@ export class Resizer {
     if (this.scratch.length < rows * columns) this.scratch = new Float32Array(rows * columns);
     return this.scratch;
   }
+}
+
+/** The resizer from `from`'s size to `height` x `width` kept in `workspace`: one per size pair (it holds taps and scratch buffers). */
+export function keptResizer(workspace: Workspace, from: Pick<Planes, 'height' | 'width'>, height: number, width: number): Resizer {
+  return workspace.keep(`resizer:${from.height}x${from.width}>${height}x${width}`, () => new Resizer(from.height, from.width, height, width));
 }
 
 /** Resizes every channel to `height` x `width`. */

@@ -1,0 +1,36 @@
+/**
+ * The worker thread of `ParallelGrouping`: builds on-demand maps from the shared
+ * network-resolution planes it is sent, finds the candidates of its joints, then runs the
+ * refine searches of its joints for the people it is sent. Its maps and refine hierarchies
+ * live in its own workspace, reused from image to image.
+ */
+import { parentPort } from 'node:worker_threads';
+import { OnDemandMaps } from '../aggregate/on-demand.js';
+import { Workspace } from '../workspace.js';
+import { detectJoints } from './parse.js';
+import { RefineIndex, refineJoints } from './refine.js';
+import type { Job, Reply } from './parallel.js';
+
+const port = parentPort;
+if (!port) throw new Error('src/grouping/worker.ts runs as a worker thread (see ParallelGrouping)');
+const workspace = new Workspace();
+// The image being grouped: refine jobs continue the last detect job.
+let index: RefineIndex | null = null;
+
+function answer(job: Job): Reply {
+  if (job.kind === 'detect') {
+    const maps = new OnDemandMaps(job.source, workspace);
+    index = new RefineIndex(maps, workspace);
+    return { candidates: detectJoints(maps, job.settings, job.joints) };
+  }
+  if (!index) throw new Error('a refine job came before any detect job');
+  return { placed: refineJoints(index, job.queries, job.joints) };
+}
+
+port.on('message', ({ id, job }: { id: number; job: Job }) => {
+  try {
+    port.postMessage({ id, ...answer(job) });
+  } catch (error) {
+    port.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
+  }
+});

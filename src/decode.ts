@@ -83,9 +83,9 @@ export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGe
 }
 
 /**
- * `decodePoses` with the grouping shared between this thread and `grouping`'s worker (the same
- * people). A shared `workspace` (`new Workspace({ shared: true })`) lets the worker read the
- * maps without a copy.
+ * `decodePoses` with the post-processing shared between this thread and `grouping`'s worker
+ * (the same people). A shared `workspace` (`new Workspace({ shared: true })`) lets the worker
+ * read the maps without a copy.
  */
 export async function decodePosesInParallel(
   perScale: readonly ScaleOutputs[],
@@ -95,8 +95,8 @@ export async function decodePosesInParallel(
   workspace: Workspace,
   grouping: ParallelGrouping,
 ): Promise<DecodeResult> {
-  const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
-  return decodeResult(maps, await grouping.group(maps, settings, workspace), geometry, def);
+  const { maps, grouping: people } = await grouping.decode(perScale, settings, def, geometry.baseSize, workspace);
+  return decodeResult(maps, people, geometry, def);
 }
 
 function decodeResult(maps: OnDemandMaps, { grouped, scores }: Grouping, geometry: ImageGeometry, def: KeypointDefinition): DecodeResult {

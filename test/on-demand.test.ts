@@ -8,7 +8,7 @@ import type { NdArray } from 'ndarray';
 import { presetConfig } from '../src/config/presets.js';
 import type { TestSettings } from '../src/config/experiment.js';
 import { COCO_KEYPOINTS } from '../src/datasets.js';
-import { aggregate, aggregateOnDemand, type ScaleOutputs } from '../src/aggregate/aggregate.js';
+import { aggregate, aggregateOnDemand, completeMaps, type ScaleOutputs } from '../src/aggregate/aggregate.js';
 import { group, groupMaps } from '../src/grouping/parse.js';
 import { denseMaps, tileGrid, TILE } from '../src/grouping/maps.js';
 import { topK } from '../src/grouping/topk.js';
@@ -181,14 +181,18 @@ describe('aggregation on demand', () => {
       expect(reused, c.name).to.deep.equal(fresh);
     }
   });
-  it('grouping on two threads (one worker, shared maps) gives the people of one thread, case after case', async () => {
+  it('aggregation and grouping on two threads (one worker, shared maps) give the maps and people of one thread, case after case', async () => {
     const parallel = new ParallelGrouping();
     const workspace = new Workspace({ shared: true });
     try {
       for (const c of [...cases, ...cases]) {
         const expected = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings);
-        const maps = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
-        expect(await parallel.group(maps, c.settings, workspace), c.name).to.deep.equal(expected);
+        const { maps, grouping } = await parallel.decode(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
+        expect(grouping, c.name).to.deep.equal(expected);
+        const whole = aggregate(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize);
+        const { heatmaps, tags } = completeMaps(maps);
+        expect(Buffer.from(heatmaps.data.buffer, heatmaps.data.byteOffset, heatmaps.data.byteLength).equals(Buffer.from(whole.heatmaps.data.buffer, whole.heatmaps.data.byteOffset, whole.heatmaps.data.byteLength)), `${c.name}: heatmaps`).to.equal(true);
+        expect(Buffer.from(tags.data.buffer, tags.data.byteOffset, tags.data.byteLength).equals(Buffer.from(whole.tags.data.buffer, whole.tags.data.byteOffset, whole.tags.data.byteLength)), `${c.name}: tags`).to.equal(true);
       }
       // A refused setting is reported, and the worker goes on with the next image.
       const [c] = cases;

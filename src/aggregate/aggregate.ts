@@ -44,7 +44,7 @@ export interface AggregatedMaps {
 }
 
 /** Heatmaps and tag maps of one forward pass after combining its stage outputs. */
-interface PassMaps {
+export interface PassMaps {
   heatmaps: Planes;
   tags: Planes[];
 }
@@ -58,7 +58,7 @@ interface PassMaps {
  * only move values, so they are done by reading, in one copy. Buffers come from `workspace`
  * under keys starting with `key`.
  */
-function combineStages(outputs: Planes[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace, key: string): PassMaps {
+export function combineStages(outputs: Planes[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace, key: string): PassMaps {
   const { height, width } = outputs[outputs.length - 1];
   const plane = height * width;
   const sum = workspace.float32(`${key}:heatmaps`, numJoints * plane);
@@ -122,20 +122,40 @@ function sameShapes(a: Planes[], b: Planes[]): boolean {
   return a.every((p, i) => p.channels === b[i].channels && p.height === b[i].height && p.width === b[i].width);
 }
 
-/** The passes of one test scale at the network's output resolution: plain, then flipped with flip test. */
-function scaleMaps(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinition, workspace: Workspace): PassMaps[] {
+/** One test scale's validated outputs: the plain pass's, and the flipped pass's with flip test. */
+export interface ScalePlanes {
+  scale: number;
+  plain: Planes[];
+  flipped: Planes[] | null;
+}
+
+/** Validates one test scale's outputs against the settings, the keypoints and each other. */
+function scalePlanes(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinition): ScalePlanes {
   const numJoints = def.names.length;
   const plain = passPlanes(s.outputs, settings, numJoints, `at scale ${s.scale}`);
-  const passes = [combineStages(plain, settings, numJoints, null, workspace, `scale${s.scale}:plain`)];
-  if (settings.flipTest) {
-    if (!s.flipped) throw new DecodeError(`settings.flipTest is on but scale ${s.scale} has no flipped outputs`);
-    const flipped = passPlanes(s.flipped, settings, numJoints, `at scale ${s.scale} (flipped)`);
-    if (!sameShapes(plain, flipped)) throw new DecodeError(`flipped outputs at scale ${s.scale} differ in shape from the plain ones`);
-    passes.push(combineStages(flipped, settings, numJoints, def.flipIndex, workspace, `scale${s.scale}:flipped`));
-  } else if (s.flipped) {
-    throw new DecodeError(`scale ${s.scale} has flipped outputs but settings.flipTest is off`);
+  if (!settings.flipTest) {
+    if (s.flipped) throw new DecodeError(`scale ${s.scale} has flipped outputs but settings.flipTest is off`);
+    return { scale: s.scale, plain, flipped: null };
   }
-  return passes;
+  if (!s.flipped) throw new DecodeError(`settings.flipTest is on but scale ${s.scale} has no flipped outputs`);
+  const flipped = passPlanes(s.flipped, settings, numJoints, `at scale ${s.scale} (flipped)`);
+  if (!sameShapes(plain, flipped)) throw new DecodeError(`flipped outputs at scale ${s.scale} differ in shape from the plain ones`);
+  return { scale: s.scale, plain, flipped };
+}
+
+/** The workspace key prefix of a pass's combined maps. */
+export function passKey(scale: number, flipped: boolean): string {
+  return `scale${scale}:${flipped ? 'flipped' : 'plain'}`;
+}
+
+/**
+ * Validates the outputs of every test scale (see `aggregateOnDemand`) and returns them largest
+ * scale first, as the aggregation takes them.
+ */
+export function validatedScales(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): ScalePlanes[] {
+  checkCall(perScale, settings, def, baseSize);
+  if (perScale.length === 0) throw new DecodeError('no network outputs given');
+  return [...perScale].sort((a, b) => b.scale - a.scale).map((s) => scalePlanes(s, settings, def));
 }
 
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {
@@ -170,23 +190,41 @@ export function aggregateOnDemand(
   baseSize: readonly [number, number],
   workspace = new Workspace(),
 ): OnDemandMaps {
-  checkCall(perScale, settings, def, baseSize);
-  if (perScale.length === 0) throw new DecodeError('no network outputs given');
-  const ordered = [...perScale].sort((a, b) => b.scale - a.scale);
+  const numJoints = def.names.length;
+  const scales = validatedScales(perScale, settings, def, baseSize);
+  const passes = scales.map(({ scale, plain, flipped }) => {
+    const combined = [combineStages(plain, settings, numJoints, null, workspace, passKey(scale, false))];
+    if (flipped) combined.push(combineStages(flipped, settings, numJoints, def.flipIndex, workspace, passKey(scale, true)));
+    return combined;
+  });
+  return mapsFromPasses(scales, passes, settings, def, baseSize, workspace);
+}
+
+/**
+ * The last part of `aggregateOnDemand`: from the combined passes of every scale (`passes[i]`
+ * for `scales[i]`: plain, then flipped) to the maps.
+ */
+export function mapsFromPasses(
+  scales: readonly ScalePlanes[],
+  passes: readonly PassMaps[][],
+  settings: TestSettings,
+  def: KeypointDefinition,
+  baseSize: readonly [number, number],
+  workspace: Workspace,
+): OnDemandMaps {
   const terms: Planes[][] = [];
   const kept: Planes[] = [];
   // The result's size: the base size with PROJECT2IMAGE, else the first (largest) scale's.
   let height = 0;
   let width = 0;
-  for (const s of ordered) {
-    const passes = scaleMaps(s, settings, def, workspace);
-    const [plain, flipped] = passes.map((p) => p.heatmaps);
+  scales.forEach((s, i) => {
+    const [plain, flipped] = passes[i].map((p) => p.heatmaps);
     if (terms.length === 0) [height, width] = settings.project2image ? [baseSize[1], baseSize[0]] : [plain.height, plain.width];
-    if (s.scale === 1 || ordered.length === 1) kept.push(...passes.flatMap((p) => p.tags));
+    if (s.scale === 1 || scales.length === 1) kept.push(...passes[i].flatMap((p) => p.tags));
     // With PROJECT2IMAGE each pass is resized, then the two averaged; without, the reverse.
-    const sources = settings.project2image || !flipped ? passes.map((p) => p.heatmaps) : [averagePasses(plain, flipped, workspace.float32(`scale${s.scale}:average`, plain.data.length))];
+    const sources = settings.project2image || !flipped ? passes[i].map((p) => p.heatmaps) : [averagePasses(plain, flipped, workspace.float32(`scale${s.scale}:average`, plain.data.length))];
     terms.push(sources);
-  }
+  });
   if (kept.length === 0) {
     throw new DecodeError(
       'no tag maps to group with: the reference keeps tags only from scale 1 when several scales are tested, ' +

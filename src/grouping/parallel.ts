@@ -1,10 +1,12 @@
 /**
- * Grouping on two threads: this one and a worker (`worker.ts`). The CPU is idle while grouping
- * runs on one thread, and most of its work splits by joint: each joint's top-k and refine
- * searches read only that joint's maps. So the worker takes half of the joints for both; tag
- * matching, adjust and the people's scores stay here. The worker builds its own on-demand maps
- * from the network-resolution planes, which a shared workspace keeps in SharedArrayBuffers, so
- * nothing large is copied. The people are those of `groupMaps` (tested).
+ * The post-processing on two threads: this one and a worker (`worker.ts`). The CPU is idle
+ * while it runs on one thread, and most of its work splits in two: at the network's resolution
+ * the plain and the flipped pass are combined separately (the worker takes the flipped one),
+ * and in grouping each joint's top-k and refine searches read only that joint's maps (the
+ * worker takes half of the joints; tag matching, adjust and the people's scores stay here).
+ * The worker builds its own on-demand maps from the network-resolution planes, which shared
+ * workspaces keep in SharedArrayBuffers, so nothing large is copied but the flipped outputs.
+ * Maps and people are those of `aggregateOnDemand` and `groupMaps` (tested).
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -13,15 +15,20 @@ import type { TestSettings } from '../config/experiment.js';
 import { DecodeError } from '../aggregate/errors.js';
 import type { MapsSource, OnDemandMaps } from '../aggregate/on-demand.js';
 import type { Planes } from '../aggregate/planes.js';
+import { combineStages, mapsFromPasses, passKey, validatedScales, type PassMaps, type ScaleOutputs } from '../aggregate/aggregate.js';
+import type { KeypointDefinition } from '../datasets.js';
 import type { Workspace } from '../workspace.js';
 import type { Candidates } from './match.js';
 import { assemblePeople, detectJoints, type Grouping } from './parse.js';
 import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQueries } from './refine.js';
 import { everyJoint } from './topk.js';
 
-/** What the worker is asked: the candidates of `joints`, or their refine searches. */
-export type Job = { kind: 'detect'; source: MapsSource; settings: TestSettings; joints: number[] } | { kind: 'refine'; queries: RefineQueries; joints: number[] };
-export type Reply = { candidates: Candidates } | { placed: Float32Array };
+/** What the worker is asked: to combine passes' stage outputs, the candidates of `joints`, or their refine searches. */
+export type Job =
+  | { kind: 'combine'; passes: { outputs: Planes[]; key: string }[]; settings: TestSettings; numJoints: number; flipIndex: readonly number[] }
+  | { kind: 'detect'; source: MapsSource; settings: TestSettings; joints: number[] }
+  | { kind: 'refine'; queries: RefineQueries; joints: number[] };
+export type Reply = { passes: PassMaps[] } | { candidates: Candidates } | { placed: Float32Array };
 
 /**
  * Starts the worker. From the TypeScript sources (tests and bench run under tsx) the worker
@@ -40,10 +47,10 @@ function startWorker(): Worker {
   return new Worker(boot, { eval: true, workerData: { entry, loader } });
 }
 
-/** The planes as they are when already in shared memory, else copied into it. */
-function shared(p: Planes): Planes {
+/** The planes as they are when already in shared memory, else copied into `workspace`'s shared buffer `key`. */
+function inSharedMemory(p: Planes, workspace: Workspace, key: string): Planes {
   if (p.data.buffer instanceof SharedArrayBuffer) return p;
-  const data = new Float32Array(new SharedArrayBuffer(p.data.byteLength));
+  const data = workspace.float32(key, p.data.length, true);
   data.set(p.data);
   return { ...p, data };
 }
@@ -86,9 +93,26 @@ export class ParallelGrouping {
     return worker;
   }
 
+  /**
+   * `aggregateOnDemand(perScale, settings, def, baseSize, workspace)`, then `groupMaps` of the
+   * maps, with the worker taking the flipped passes and half of the joints. The maps are valid
+   * until the next call.
+   */
+  decode(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<{ maps: OnDemandMaps; grouping: Grouping }> {
+    return this.enqueue(async () => {
+      const maps = await this.aggregateNow(perScale, settings, def, baseSize, workspace);
+      return { maps, grouping: await this.groupNow(maps, settings, workspace) };
+    });
+  }
+
   /** `groupMaps(maps, settings, workspace)` with the worker taking half of the joints. */
   group(maps: OnDemandMaps, settings: TestSettings, workspace: Workspace): Promise<Grouping> {
-    const run = this.queue.then(() => this.groupNow(maps, settings, workspace));
+    return this.enqueue(() => this.groupNow(maps, settings, workspace));
+  }
+
+  /** Images are processed one at a time: the worker holds one image's maps. */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -98,12 +122,32 @@ export class ParallelGrouping {
     await this.started?.terminate();
   }
 
+  private async aggregateNow(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<OnDemandMaps> {
+    const numJoints = def.names.length;
+    const scales = validatedScales(perScale, settings, def, baseSize);
+    const flipped = scales.flatMap(({ scale, flipped: outputs }) => {
+      if (!outputs) return [];
+      const key = passKey(scale, true);
+      return [{ key, outputs: outputs.map((p, i) => inSharedMemory(p, workspace, `${key}:output${i}`)) }];
+    });
+    const combined = flipped.length > 0 ? this.request({ kind: 'combine', passes: flipped, settings, numJoints, flipIndex: def.flipIndex }) : Promise.resolve({ passes: [] });
+    const plain = await alongside(combined, () => scales.map(({ scale, plain: outputs }) => combineStages(outputs, settings, numJoints, null, workspace, passKey(scale, false))));
+    const flippedPasses = ((await combined) as { passes: PassMaps[] }).passes;
+    let next = 0;
+    const passes = scales.map((s, i) => (s.flipped ? [plain[i], flippedPasses[next++]] : [plain[i]]));
+    return mapsFromPasses(scales, passes, settings, def, baseSize, workspace);
+  }
+
   private async groupNow(maps: OnDemandMaps, settings: TestSettings, workspace: Workspace): Promise<Grouping> {
     const joints = everyJoint(maps.numJoints);
     const mine = joints.filter((j) => j % 2 === 0);
     const theirs = joints.filter((j) => j % 2 === 1);
     const { source } = maps;
-    const sharedSource: MapsSource = { ...source, terms: source.terms.map((t) => t.map(shared)), keptTags: source.keptTags.map(shared) };
+    const sharedSource: MapsSource = {
+      ...source,
+      terms: source.terms.map((t, i) => t.map((p, j) => inSharedMemory(p, workspace, `share:term${i}:${j}`))),
+      keptTags: source.keptTags.map((p, i) => inSharedMemory(p, workspace, `share:tags${i}`)),
+    };
     const detected = this.request({ kind: 'detect', source: sharedSource, settings, joints: theirs });
     const candidates = await alongside(detected, () => detectJoints(maps, settings, mine));
     mergeCandidates(candidates, ((await detected) as { candidates: Candidates }).candidates, theirs);

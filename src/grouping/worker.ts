@@ -1,11 +1,12 @@
 /**
- * The worker thread of `ParallelGrouping`: builds on-demand maps from the shared
- * network-resolution planes it is sent, finds the candidates of its joints, then runs the
- * refine searches of its joints for the people it is sent. Its maps and refine hierarchies
- * live in its own workspace, reused from image to image.
+ * The worker thread of `ParallelGrouping`: combines the stage outputs of the passes it is sent
+ * (the flipped ones), builds on-demand maps from the shared network-resolution planes it is
+ * sent, finds the candidates of its joints, then runs the refine searches of its joints for
+ * the people it is sent. Its buffers live in its own workspace, reused from image to image.
  */
 import { parentPort } from 'node:worker_threads';
 import { OnDemandMaps } from '../aggregate/on-demand.js';
+import { combineStages } from '../aggregate/aggregate.js';
 import { Workspace } from '../workspace.js';
 import { detectJoints } from './parse.js';
 import { RefineIndex, refineJoints } from './refine.js';
@@ -13,11 +14,16 @@ import type { Job, Reply } from './parallel.js';
 
 const port = parentPort;
 if (!port) throw new Error('src/grouping/worker.ts runs as a worker thread (see ParallelGrouping)');
-const workspace = new Workspace();
+// Shared: the passes it combines are read by the main thread.
+const workspace = new Workspace({ shared: true });
 // The image being grouped: refine jobs continue the last detect job.
 let index: RefineIndex | null = null;
 
 function answer(job: Job): Reply {
+  if (job.kind === 'combine') {
+    const { settings, numJoints, flipIndex } = job;
+    return { passes: job.passes.map(({ outputs, key }) => combineStages(outputs, settings, numJoints, flipIndex, workspace, key)) };
+  }
   if (job.kind === 'detect') {
     const maps = new OnDemandMaps(job.source, workspace);
     index = new RefineIndex(maps, workspace);

@@ -312,9 +312,15 @@ function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array, 
       continue;
     }
     if (node < h.leaves) {
+      const t = h.tile[node];
+      if (h.refreshed[t]) {
+        // Its bound was exact already: this is the tile to scan next.
+        maps.ensureTagTile(joint, t);
+        scanTile(maps, joint, t, meanTag, found);
+        continue;
+      }
       // A computed tile's heatmap bound is its exact maximum, usually much tighter: refresh the
       // hierarchy and queue the tile again by that bound (as -1 - tile).
-      const t = h.tile[node];
       maps.ensureTile(joint, t);
       refreshTile(h, maps, joint, t);
       const exact = nodeBound(h, node, tagDim, meanTag);

@@ -85,7 +85,8 @@ export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGe
 /**
  * `decodePoses` with the post-processing shared between this thread and `grouping`'s worker
  * (the same people). A shared `workspace` (`new Workspace({ shared: true })`) lets the worker
- * read the maps without a copy.
+ * read the maps without a copy. Part of the maps lives in the worker's buffers: the result's
+ * `heatmaps` and `tags` are valid until `grouping` decodes the next image.
  */
 export async function decodePosesInParallel(
   perScale: readonly ScaleOutputs[],

@@ -185,7 +185,16 @@ export async function inferAndDecode(
   for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest, options.flipBatch ?? true, workspace));
   const last = inputs[inputs.length - 1];
   const geometry = { baseSize, center: last.center, scale: last.scaleWH };
-  if (options.grouping) return decodePosesInParallel(perScale, geometry, settings, keypoints, workspace, options.grouping);
+  const { grouping } = options;
+  if (grouping && !grouping.broken) {
+    try {
+      return await decodePosesInParallel(perScale, geometry, settings, keypoints, workspace, grouping);
+    } catch (error) {
+      // A worker that could not start or stopped (a bundler that dropped worker.js, memory):
+      // this image and the next ones on this thread. Errors about the outputs are rethrown.
+      if (!grouping.broken) throw error;
+    }
+  }
   return decodePoses(perScale, geometry, settings, keypoints, workspace);
 }
 

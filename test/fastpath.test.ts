@@ -6,7 +6,13 @@ import { expect } from 'chai';
 import { presetConfig } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
-import { createEstimator } from '../src/estimator.js';
+import { createEstimator, inferAndDecode } from '../src/estimator.js';
+import { createNetwork } from '../src/model/load.js';
+import { testScaleInputs } from '../src/preprocess/index.js';
+import { keypointDefinition } from '../src/datasets.js';
+import { ParallelGrouping } from '../src/grouping/parallel.js';
+import { Workspace } from '../src/workspace.js';
+import { Worker } from 'node:worker_threads';
 import { fmaf, resizeBilinear } from '../src/aggregate/resize.js';
 import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
@@ -215,5 +221,24 @@ describe('fast paths equal the direct formulas', () => {
     }
     expect(results[0].every((people) => people.length > 0)).to.equal(true);
     expect(results[0]).to.deep.equal(results[1]);
+  });
+
+  it('a grouping worker that cannot start leaves the image to the calling thread, with the same people', async () => {
+    const config = { ...presetConfig('tiny_coco') };
+    config.test = { ...config.test, flipTest: true, inputSize: 128 };
+    const network = await createNetwork(config, randomWeights(buildNetworkGraph(config.model), 5));
+    const image: RgbImage = { data: Uint8Array.from(noise(160 * 120 * 3, 12, 0, 255), Math.floor), width: 160, height: 120 };
+    const prepared = testScaleInputs(image, 128, [1]);
+    const keypoints = keypointDefinition(config.dataset.kind);
+    try {
+      const expected = await inferAndDecode(network, prepared.inputs, prepared.baseSize, config.test, keypoints);
+      const failing = new ParallelGrouping(() => new Worker('throw new Error("no worker here")', { eval: true }));
+      const got = await inferAndDecode(network, prepared.inputs, prepared.baseSize, config.test, keypoints, { grouping: failing, workspace: new Workspace({ shared: true }) });
+      expect(failing.broken).to.equal(true);
+      expect(expected.people.length).to.be.greaterThan(0);
+      expect(got.people).to.deep.equal(expected.people);
+    } finally {
+      await network.dispose();
+    }
   });
 });

@@ -34,7 +34,7 @@ export type Reply = { passes: PassMaps[] } | { candidates: Candidates } | { plac
  * Starts the worker. From the TypeScript sources (tests and bench run under tsx) the worker
  * registers tsx's loader before it imports its module.
  */
-function startWorker(): Worker {
+function startGroupingWorker(): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
   // tsx's ESM API, found through its package.json (its `require` build fails to register).
@@ -73,12 +73,20 @@ export class ParallelGrouping {
   /** Images are grouped one at a time: the worker holds one image's maps. */
   private queue: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
+
+  /** @param startWorker starts the worker thread (on the first image). */
+  constructor(private readonly startWorker: () => Worker = startGroupingWorker) {}
+
+  /** Whether the worker failed or stopped: the next images need the one-thread path. */
+  get broken(): boolean {
+    return this.failure !== null;
+  }
   /** Started on the first image. */
   private started: Worker | null = null;
 
   private get worker(): Worker {
     if (this.started) return this.started;
-    const worker = (this.started = startWorker());
+    const worker = (this.started = this.startWorker());
     worker.on('message', ({ id, error, ...reply }: { id: number; error?: string } & Reply) => {
       const request = this.pending.get(id);
       this.pending.delete(id);

@@ -148,8 +148,9 @@ export class ParallelGrouping {
 
   private async groupNow(maps: OnDemandMaps, settings: TestSettings, workspace: Workspace): Promise<Grouping> {
     const joints = everyJoint(maps.numJoints);
-    const mine = joints.filter((j) => j % 2 === 0);
-    const theirs = joints.filter((j) => j % 2 === 1);
+    // The worker takes the larger half: it builds its refine hierarchies while this thread matches.
+    const mine = joints.filter((j) => j % 2 === 1);
+    const theirs = joints.filter((j) => j % 2 === 0);
     const { source } = maps;
     const sharedSource: MapsSource = {
       ...source,

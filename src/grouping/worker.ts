@@ -38,5 +38,8 @@ port.on('message', ({ id, job }: { id: number; job: Job }) => {
     port.postMessage({ id, ...answer(job) });
   } catch (error) {
     port.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
+    return;
   }
+  // While the main thread matches the candidates, build the refine hierarchies of these joints.
+  if (job.kind === 'detect' && job.settings.refine) for (const j of job.joints) index?.hierarchy(j);
 });

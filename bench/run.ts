@@ -29,7 +29,7 @@ import { testScaleInputs, toNetworkInput } from '../src/preprocess/index.js';
 import { aggregateOnDemand } from '../src/aggregate/aggregate.js';
 import { groupMaps } from '../src/grouping/parse.js';
 import { Workspace } from '../src/workspace.js';
-import { ParallelGrouping } from '../src/grouping/parallel.js';
+import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
 import { createEstimator, type EstimatorOptions } from '../src/estimator.js';
 import { decodePoses, type ScaleOutputs } from '../src/decode.js';
 import { quantizeForImages } from '../src/model/quantize.js';
@@ -174,9 +174,9 @@ function timePhases(opts: Options, perScale: ScaleOutputs[], settings: TestSetti
 
 /**
  * The post-processing as the estimator runs it: on this thread and `parallel`'s worker when
- * there are two CPUs or more (`EstimatorOptions.parallelGrouping`), else on this one.
+ * there are two CPUs or more (`EstimatorOptions.parallelPostprocessing`), else on this one.
  */
-async function timePostprocessing(opts: Options, perScale: ScaleOutputs[], settings: TestSettings, keypoints: KeypointDefinition, baseSize: [number, number], parallel?: ParallelGrouping): Promise<Timing> {
+async function timePostprocessing(opts: Options, perScale: ScaleOutputs[], settings: TestSettings, keypoints: KeypointDefinition, baseSize: [number, number], parallel?: ParallelPostprocessing): Promise<Timing> {
   if (!parallel) {
     const { aggregation, grouping } = timePhases(opts, perScale, settings, keypoints, baseSize);
     return { min: round(aggregation.min + grouping.min), median: round(aggregation.median + grouping.median) };
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
     return on.outputNames.map((n) => ndarray(out[n].data as Float32Array, out[n].dims.map(Number)));
   };
   const perScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false), flipped: await asNd(true) }];
-  const parallel = availableParallelism() > 1 ? new ParallelGrouping() : undefined;
+  const parallel = availableParallelism() > 1 ? new ParallelPostprocessing() : undefined;
   const threads = parallel ? 2 : 1;
   const { aggregation, grouping, people, computed } = timePhases(opts, perScale, settings, keypoints, prepared.baseSize);
   const post = await timePostprocessing(opts, perScale, settings, keypoints, prepared.baseSize, parallel);

@@ -11,7 +11,7 @@ import type { BoundingBox, Person } from './types.js';
 import { aggregate, aggregateOnDemand, completeMaps, type AggregatedMaps, type ScaleOutputs } from './aggregate/aggregate.js';
 import { DecodeError } from './aggregate/errors.js';
 import { group, groupMaps, type Grouping } from './grouping/parse.js';
-import type { ParallelGrouping } from './grouping/parallel.js';
+import type { ParallelPostprocessing } from './parallel/postprocess.js';
 import type { OnDemandMaps } from './aggregate/on-demand.js';
 import { toImageCoordinates } from './grouping/transform.js';
 import { Workspace } from './workspace.js';
@@ -83,10 +83,10 @@ export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGe
 }
 
 /**
- * `decodePoses` with the post-processing shared between this thread and `grouping`'s worker
+ * `decodePoses` with the post-processing shared between this thread and `postprocessing`'s worker
  * (the same people). A shared `workspace` (`new Workspace({ shared: true })`) lets the worker
  * read the maps without a copy. Part of the maps lives in the worker's buffers: the result's
- * `heatmaps` and `tags` are valid until `grouping` decodes the next image.
+ * `heatmaps` and `tags` are valid until `postprocessing` decodes the next image.
  */
 export async function decodePosesInParallel(
   perScale: readonly ScaleOutputs[],
@@ -94,10 +94,10 @@ export async function decodePosesInParallel(
   settings: TestSettings,
   def: KeypointDefinition,
   workspace: Workspace,
-  grouping: ParallelGrouping,
+  postprocessing: ParallelPostprocessing,
 ): Promise<DecodeResult> {
-  const { maps, grouping: people } = await grouping.decode(perScale, settings, def, geometry.baseSize, workspace);
-  return decodeResult(maps, people, geometry, def);
+  const { maps, grouping } = await postprocessing.decode(perScale, settings, def, geometry.baseSize, workspace);
+  return decodeResult(maps, grouping, geometry, def);
 }
 
 function decodeResult(maps: OnDemandMaps, { grouped, scores }: Grouping, geometry: ImageGeometry, def: KeypointDefinition): DecodeResult {

@@ -12,7 +12,7 @@ import { readImage } from './io/image.js';
 import { testScaleInputs, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type ScaleOutputs } from './decode.js';
-import { ParallelGrouping } from './grouping/parallel.js';
+import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/runtime.js';
 import type { Weights } from './model/weights.js';
@@ -76,10 +76,11 @@ export interface EstimatorOptions extends ConfigChoice {
   /** Apply the EXIF orientation of JPEGs (default true). The COCO benchmark turns it off, as the reference does. */
   exifOrientation?: boolean;
   /**
-   * Group on two threads: a worker takes half of the joints' top-k and refine searches (the same
-   * people; see README, Speed). Default true when the machine has more than one CPU.
+   * Post-process on two threads: a worker combines the flipped pass's outputs and takes half of
+   * the joints' top-k and refine searches (the same people; see README, Speed). Default true
+   * when the machine has more than one CPU.
    */
-  parallelGrouping?: boolean;
+  parallelPostprocessing?: boolean;
 }
 
 /** A HigherHRNet pose estimator. */
@@ -164,8 +165,8 @@ export interface InferenceOptions {
    * `tags` are then valid only until the workspace serves the next image.
    */
   workspace?: Workspace;
-  /** Group on this thread and `grouping`'s worker (see `EstimatorOptions.parallelGrouping`). */
-  grouping?: ParallelGrouping;
+  /** Post-process on this thread and `postprocessing`'s worker (see `EstimatorOptions.parallelPostprocessing`). */
+  postprocessing?: ParallelPostprocessing;
 }
 
 /**
@@ -185,14 +186,14 @@ export async function inferAndDecode(
   for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest, options.flipBatch ?? true, workspace));
   const last = inputs[inputs.length - 1];
   const geometry = { baseSize, center: last.center, scale: last.scaleWH };
-  const { grouping } = options;
-  if (grouping && !grouping.broken) {
+  const { postprocessing } = options;
+  if (postprocessing && !postprocessing.broken) {
     try {
-      return await decodePosesInParallel(perScale, geometry, settings, keypoints, workspace, grouping);
+      return await decodePosesInParallel(perScale, geometry, settings, keypoints, workspace, postprocessing);
     } catch (error) {
       // A worker that could not start or stopped (a bundler that dropped worker.js, memory):
       // this image and the next ones on this thread. Errors about the outputs are rethrown.
-      if (!grouping.broken) throw error;
+      if (!postprocessing.broken) throw error;
     }
   }
   return decodePoses(perScale, geometry, settings, keypoints, workspace);
@@ -218,16 +219,16 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const config: ExperimentConfig = { ...base, test: settings };
   const keypoints = keypointDefinition(config.dataset.kind);
   const network = await createNetwork(config, options.weights, options);
-  const grouping = (options.parallelGrouping ?? availableParallelism() > 1) ? new ParallelGrouping() : undefined;
-  // One workspace per estimate in flight, kept for the next ones (shared memory for the grouping worker).
+  const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
+  // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
   const idle: Workspace[] = [];
 
   const estimateOne = async (image: ImageInput): Promise<Person[]> => {
     const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
     const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor);
-    const workspace = idle.pop() ?? new Workspace({ shared: grouping !== undefined });
+    const workspace = idle.pop() ?? new Workspace({ shared: postprocessing !== undefined });
     try {
-      const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true, workspace, grouping };
+      const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true, workspace, postprocessing };
       const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints, inference);
       // Stable: equal scores keep the reference's order.
       return people.sort((a, b) => b.score - a.score);
@@ -253,7 +254,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     estimatePoses,
     processVideo: (input, videoOptions = {}) => processVideo(estimator, input, { keypoints, ...videoOptions }),
     dispose: async () => {
-      await grouping?.dispose();
+      await postprocessing?.dispose();
       await network.dispose();
     },
   };

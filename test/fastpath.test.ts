@@ -10,7 +10,7 @@ import { createEstimator, inferAndDecode } from '../src/estimator.js';
 import { createNetwork } from '../src/model/load.js';
 import { testScaleInputs } from '../src/preprocess/index.js';
 import { keypointDefinition } from '../src/datasets.js';
-import { ParallelGrouping } from '../src/grouping/parallel.js';
+import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
 import { Workspace } from '../src/workspace.js';
 import { Worker } from 'node:worker_threads';
 import { fmaf, resizeBilinear } from '../src/aggregate/resize.js';
@@ -205,7 +205,7 @@ describe('fast paths equal the direct formulas', () => {
     expect(results[1]).to.deep.equal(results[0]);
   });
 
-  it('grouping on two threads or one gives the same people, image after image', async () => {
+  it('post-processing on two threads or one gives the same people, image after image', async () => {
     const config = presetConfig('tiny_coco');
     const weights = randomWeights(buildNetworkGraph(config.model), 4);
     const images: RgbImage[] = [[200, 150, 9], [120, 160, 10], [200, 150, 11]].map(([width, height, seed]) => ({
@@ -214,8 +214,8 @@ describe('fast paths equal the direct formulas', () => {
       height,
     }));
     const results = [];
-    for (const parallelGrouping of [true, false]) {
-      const estimator = await createEstimator({ preset: 'tiny_coco', weights, flipTest: true, inputSize: 128, parallelGrouping });
+    for (const parallelPostprocessing of [true, false]) {
+      const estimator = await createEstimator({ preset: 'tiny_coco', weights, flipTest: true, inputSize: 128, parallelPostprocessing });
       results.push(await estimator.estimatePoses(images));
       await estimator.dispose();
     }
@@ -223,7 +223,7 @@ describe('fast paths equal the direct formulas', () => {
     expect(results[0]).to.deep.equal(results[1]);
   });
 
-  it('a grouping worker that cannot start leaves the image to the calling thread, with the same people', async () => {
+  it('a post-processing worker that cannot start leaves the image to the calling thread, with the same people', async () => {
     const config = { ...presetConfig('tiny_coco') };
     config.test = { ...config.test, flipTest: true, inputSize: 128 };
     const network = await createNetwork(config, randomWeights(buildNetworkGraph(config.model), 5));
@@ -232,8 +232,8 @@ describe('fast paths equal the direct formulas', () => {
     const keypoints = keypointDefinition(config.dataset.kind);
     try {
       const expected = await inferAndDecode(network, prepared.inputs, prepared.baseSize, config.test, keypoints);
-      const failing = new ParallelGrouping(() => new Worker('throw new Error("no worker here")', { eval: true }));
-      const got = await inferAndDecode(network, prepared.inputs, prepared.baseSize, config.test, keypoints, { grouping: failing, workspace: new Workspace({ shared: true }) });
+      const failing = new ParallelPostprocessing(() => new Worker('throw new Error("no worker here")', { eval: true }));
+      const got = await inferAndDecode(network, prepared.inputs, prepared.baseSize, config.test, keypoints, { postprocessing: failing, workspace: new Workspace({ shared: true }) });
       expect(failing.broken).to.equal(true);
       expect(expected.people.length).to.be.greaterThan(0);
       expect(got.people).to.deep.equal(expected.people);

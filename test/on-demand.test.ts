@@ -13,7 +13,7 @@ import { group, groupMaps } from '../src/grouping/parse.js';
 import { denseMaps, tileGrid, TILE } from '../src/grouping/maps.js';
 import { topK } from '../src/grouping/topk.js';
 import { Workspace } from '../src/workspace.js';
-import { ParallelGrouping } from '../src/grouping/parallel.js';
+import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 
 const J = 17;
@@ -182,7 +182,7 @@ describe('aggregation on demand', () => {
     }
   });
   it('aggregation and grouping on two threads (one worker, shared maps) give the maps and people of one thread, case after case', async () => {
-    const parallel = new ParallelGrouping();
+    const parallel = new ParallelPostprocessing();
     const workspace = new Workspace({ shared: true });
     try {
       for (const c of [...cases, ...cases]) {

@@ -1,5 +1,5 @@
 /**
- * The worker thread of `ParallelGrouping`: combines the stage outputs of the passes it is sent
+ * The worker thread of `ParallelPostprocessing`: combines the stage outputs of the passes it is sent
  * (the flipped ones), builds on-demand maps from the shared network-resolution planes it is
  * sent, finds the candidates of its joints, then runs the refine searches of its joints for
  * the people it is sent. Its buffers live in its own workspace, reused from image to image.
@@ -8,12 +8,12 @@ import { parentPort } from 'node:worker_threads';
 import { OnDemandMaps } from '../aggregate/on-demand.js';
 import { combineStages } from '../aggregate/aggregate.js';
 import { Workspace } from '../workspace.js';
-import { detectJoints } from './parse.js';
-import { RefineIndex, refineJoints } from './refine.js';
-import type { Job, Reply } from './parallel.js';
+import { detectJoints } from '../grouping/parse.js';
+import { RefineIndex, refineJoints } from '../grouping/refine.js';
+import type { Job, Reply } from './postprocess.js';
 
 const port = parentPort;
-if (!port) throw new Error('src/grouping/worker.ts runs as a worker thread (see ParallelGrouping)');
+if (!port) throw new Error('src/parallel/worker.ts runs as a worker thread (see ParallelPostprocessing)');
 // Shared: the passes it combines are read by the main thread.
 const workspace = new Workspace({ shared: true });
 // The image being grouped: refine jobs continue the last detect job.

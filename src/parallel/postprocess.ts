@@ -18,10 +18,10 @@ import type { Planes } from '../aggregate/planes.js';
 import { combineStages, mapsFromPasses, passKey, validatedScales, type PassMaps, type ScaleOutputs } from '../aggregate/aggregate.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { Workspace } from '../workspace.js';
-import type { Candidates } from './match.js';
-import { assemblePeople, detectJoints, type Grouping } from './parse.js';
-import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQueries } from './refine.js';
-import { everyJoint } from './topk.js';
+import type { Candidates } from '../grouping/match.js';
+import { assemblePeople, detectJoints, type Grouping } from '../grouping/parse.js';
+import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQueries } from '../grouping/refine.js';
+import { everyJoint } from '../grouping/topk.js';
 
 /** What the worker is asked: to combine passes' stage outputs, the candidates of `joints`, or their refine searches. */
 export type Job =
@@ -34,7 +34,7 @@ export type Reply = { passes: PassMaps[] } | { candidates: Candidates } | { plac
  * Starts the worker. From the TypeScript sources (tests and bench run under tsx) the worker
  * registers tsx's loader before it imports its module.
  */
-function startGroupingWorker(): Worker {
+function startWorkerThread(): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
   // tsx's ESM API, found through its package.json (its `require` build fails to register).
@@ -67,22 +67,23 @@ function mergeCandidates(to: Candidates, from: Candidates, joints: readonly numb
   }
 }
 
-export class ParallelGrouping {
+/** The post-processing of images, one at a time, on the calling thread and a worker (see above). */
+export class ParallelPostprocessing {
   private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   private nextId = 0;
-  /** Images are grouped one at a time: the worker holds one image's maps. */
+  /** Images are processed one at a time: the worker holds one image's maps. */
   private queue: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
+  /** Started on the first image. */
+  private started: Worker | null = null;
 
   /** @param startWorker starts the worker thread (on the first image). */
-  constructor(private readonly startWorker: () => Worker = startGroupingWorker) {}
+  constructor(private readonly startWorker: () => Worker = startWorkerThread) {}
 
   /** Whether the worker failed or stopped: the next images need the one-thread path. */
   get broken(): boolean {
     return this.failure !== null;
   }
-  /** Started on the first image. */
-  private started: Worker | null = null;
 
   private get worker(): Worker {
     if (this.started) return this.started;
@@ -91,11 +92,11 @@ export class ParallelGrouping {
       const request = this.pending.get(id);
       this.pending.delete(id);
       if (this.pending.size === 0) worker.unref();
-      if (error !== undefined) request?.reject(new DecodeError(`grouping worker: ${error}`));
+      if (error !== undefined) request?.reject(new DecodeError(`post-processing worker: ${error}`));
       else request?.resolve(reply as Reply);
     });
-    worker.on('error', (error) => this.fail(new DecodeError(`grouping worker failed: ${error.message}`)));
-    worker.on('exit', () => this.fail(new DecodeError('grouping worker stopped')));
+    worker.on('error', (error) => this.fail(new DecodeError(`post-processing worker failed: ${error.message}`)));
+    worker.on('exit', () => this.fail(new DecodeError('post-processing worker stopped')));
     // An idle worker does not keep the process alive; one with requests in flight does.
     worker.unref();
     return worker;
@@ -118,7 +119,6 @@ export class ParallelGrouping {
     return this.enqueue(() => this.groupNow(maps, settings, workspace));
   }
 
-  /** Images are processed one at a time: the worker holds one image's maps. */
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);

@@ -174,13 +174,20 @@ function timePhases(opts: Options, perScale: ScaleOutputs[], settings: TestSetti
 
 /**
  * The post-processing as the estimator runs it: on this thread and `parallel`'s worker when
- * there are two CPUs or more (`EstimatorOptions.parallelPostprocessing`), else on this one.
+ * there are two CPUs or more (`EstimatorOptions.parallelPostprocessing`), else on this one,
+ * where it is the sum of the `phases` timed already.
  */
-async function timePostprocessing(opts: Options, perScale: ScaleOutputs[], settings: TestSettings, keypoints: KeypointDefinition, baseSize: [number, number], parallel?: ParallelPostprocessing): Promise<Timing> {
-  if (!parallel) {
-    const { aggregation, grouping } = timePhases(opts, perScale, settings, keypoints, baseSize);
-    return { min: round(aggregation.min + grouping.min), median: round(aggregation.median + grouping.median) };
-  }
+async function timePostprocessing(
+  opts: Options,
+  phases: { aggregation: Timing; grouping: Timing },
+  perScale: ScaleOutputs[],
+  settings: TestSettings,
+  keypoints: KeypointDefinition,
+  baseSize: [number, number],
+  parallel?: ParallelPostprocessing,
+): Promise<Timing> {
+  const { aggregation, grouping } = phases;
+  if (!parallel) return { min: round(aggregation.min + grouping.min), median: round(aggregation.median + grouping.median) };
   const workspace = new Workspace({ shared: true });
   return time(opts, () => parallel.decode(perScale, settings, keypoints, baseSize, workspace));
 }
@@ -259,11 +266,12 @@ async function main(): Promise<void> {
   const perScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false), flipped: await asNd(true) }];
   const parallel = availableParallelism() > 1 ? new ParallelPostprocessing() : undefined;
   const threads = parallel ? 2 : 1;
-  const { aggregation, grouping, people, computed } = timePhases(opts, perScale, settings, keypoints, prepared.baseSize);
-  const post = await timePostprocessing(opts, perScale, settings, keypoints, prepared.baseSize, parallel);
+  const phases = timePhases(opts, perScale, settings, keypoints, prepared.baseSize);
+  const { aggregation, grouping, people, computed } = phases;
+  const post = await timePostprocessing(opts, phases, perScale, settings, keypoints, prepared.baseSize, parallel);
   const plantedScale: ScaleOutputs[] = [{ scale: 1, ...plantedOutputs(w, h, keypoints.names.length, keypoints.flipIndex) }];
   const plantedPhases = timePhases(opts, plantedScale, settings, keypoints, prepared.baseSize);
-  const planted = await timePostprocessing(opts, plantedScale, settings, keypoints, prepared.baseSize, parallel);
+  const planted = await timePostprocessing(opts, plantedPhases, plantedScale, settings, keypoints, prepared.baseSize, parallel);
   await parallel?.dispose();
 
   const estimator = await createEstimator(estimatorOptions(opts, weights));

@@ -197,12 +197,11 @@ describe('aggregation on demand', () => {
       // A refused setting is reported, and the worker goes on with the next image.
       const [c] = cases;
       const bad = { ...c.settings, nmsKernel: 4 };
-      const maps = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
       let error: unknown;
-      await parallel.group(maps, bad, workspace).catch((e: unknown) => (error = e));
+      await parallel.decode(c.perScale, bad, COCO_KEYPOINTS, c.baseSize, workspace).catch((e: unknown) => (error = e));
       expect(error).to.be.instanceOf(DecodeError);
-      const again = aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
-      expect(await parallel.group(again, c.settings, workspace)).to.deep.equal(groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings));
+      const again = await parallel.decode(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
+      expect(again.grouping).to.deep.equal(groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings));
     } finally {
       await parallel.dispose();
     }

@@ -281,10 +281,10 @@ function scanTile(maps: GroupingMaps, joint: number, t: number, meanTag: Float32
 
 /**
  * The first (row-major) maximum of `det - round(|tag - meanTag|)` over joint `joint`'s plane, as
- * the reference's `np.argmax`. The hierarchy is searched depth first, the most promising child
- * first; a node whose bound is below the best score found is skipped, and inside a tile, pixels
- * whose heatmap value is below it (the rounded distance is >= 0). Equal scores keep the
- * smaller index, so the visiting order does not change the result. The search starts from the
+ * the reference's `np.argmax`. The hierarchy is searched best first (the node with the largest
+ * bound next, from a heap); a node whose bound is below the best score found is skipped, and
+ * inside a tile, the pixels that cannot reach it (`scanTile`). Equal scores keep the smaller
+ * index, so the visiting order does not change the result. The search starts from the
  * score of pixel `start` when one is given (the answer of a similar tag): any pixel's score is
  * a valid starting point, and a close one lets nodes be skipped from the first step.
  */

@@ -114,11 +114,6 @@ export class ParallelPostprocessing {
     });
   }
 
-  /** `groupMaps(maps, settings, workspace)` with the worker taking half of the joints. */
-  group(maps: OnDemandMaps, settings: TestSettings, workspace: Workspace): Promise<Grouping> {
-    return this.enqueue(() => this.groupNow(maps, settings, workspace));
-  }
-
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);

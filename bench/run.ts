@@ -34,6 +34,7 @@ import { createEstimator, type EstimatorOptions } from '../src/estimator.js';
 import { decodePoses, type ScaleOutputs } from '../src/decode.js';
 import { quantizeForImages } from '../src/model/quantize.js';
 import { exactInt8SessionOptions } from '../src/backend/onnx/session.js';
+import { physicalCores } from '../src/backend/onnx/cpu.js';
 import type { ImageInput, RgbImage } from '../src/types.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
 import { plantedOutputs } from './planted.js';
@@ -198,7 +199,7 @@ async function main(): Promise<void> {
     .option('--repeat <n>', 'timed runs per figure', (v) => Number.parseInt(v, 10), 3)
     .option('--warmup <n>', 'untimed runs first', (v) => Number.parseInt(v, 10), 1)
     .option('--batch <n>', 'images in the images/s run', (v) => Number.parseInt(v, 10), 3)
-    .option('--threads <n>', 'ONNX Runtime threads per operator (default: its choice)', (v) => Number.parseInt(v, 10))
+    .option('--threads <n>', 'ONNX Runtime threads per operator (default: the physical cores, as the estimator)', (v) => Number.parseInt(v, 10))
     .option('--json', 'print only the JSON line', false)
     .option('--measure-rss <image>', '(internal) one estimate, then print the peak RSS in MB')
     .parse();
@@ -213,15 +214,15 @@ async function main(): Promise<void> {
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
-    ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+    intraOpNumThreads: opts.threads ?? physicalCores(),
   };
   const session = await ort.InferenceSession.create(model, sessionOptions);
   const inputName = session.inputNames[0];
   const { source, image: photo } = await photo640x480();
-  log(opts, `higher-pose bench: ${opts.preset}, random weights, ${opts.repeat} runs after ${opts.warmup} warm-up, node ${process.version}, onnxruntime-node ${ort.env.versions.common}`);
+  log(opts, `higher-pose bench: ${opts.preset}, random weights, ${opts.repeat} runs after ${opts.warmup} warm-up, node ${process.version}, onnxruntime-node ${ort.env.versions.common}, ${sessionOptions.intraOpNumThreads} network threads`);
   log(opts, `photo: ${source}`);
 
-  const figures: Record<string, number | string | boolean> = { preset: opts.preset, photo: source };
+  const figures: Record<string, number | string | boolean> = { preset: opts.preset, photo: source, network_threads: sessionOptions.intraOpNumThreads as number };
   const inputs = [
     { name: '512x512', rgb: syntheticImage(512, 512) },
     { name: '640x480', rgb: await readImage(photo, { exifOrientation: false }) },

@@ -37,7 +37,7 @@ export interface EstimatorOptions extends ConfigChoice {
   tfjsBackend?: TfjsBackendName;
   /** `'cuda'` needs the CUDA build of onnxruntime-node. Default `'cpu'`. */
   device?: ExecutionProvider;
-  /** ONNX Runtime threads per operator (default: its own choice, the physical cores). */
+  /** ONNX Runtime threads per operator (default: the physical cores). */
   threads?: number;
   /**
    * `'fp32'` (default) or `'int8'`: 8-bit weights and activations, 2.7–3x faster on CPUs

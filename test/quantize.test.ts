@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { presetConfig } from '../src/config/presets.js';
@@ -19,7 +19,7 @@ import {
 } from '../src/backend/onnx/quantize.js';
 import { floatValue, onnx } from '../src/backend/onnx/proto.js';
 import { OnnxNetwork } from '../src/backend/onnx/session.js';
-import { hasWideInt8Accumulation } from '../src/backend/onnx/cpu.js';
+import { coreCount, hasWideInt8Accumulation, physicalCores } from '../src/backend/onnx/cpu.js';
 import { createEstimator } from '../src/estimator.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { cli, expectRejection } from './helpers/cli.js';
@@ -185,6 +185,15 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     expect(hasWideInt8Accumulation(cpuinfo('amx_tile amx_int8'))).to.equal(true);
     expect(hasWideInt8Accumulation(cpuinfo('avx512f avx512bw avx512_bf16'))).to.equal(false);
     expect(hasWideInt8Accumulation('')).to.equal(false);
+  });
+
+  it('counts physical cores for the ONNX Runtime threads: SMT siblings once, within the CPUs the process may use', () => {
+    expect(coreCount(['0:0', '0:1'], 2)).to.equal(2);
+    expect(coreCount(['0:0', '0:0', '0:1', '0:1'], 4)).to.equal(2);
+    expect(coreCount(['0:0', '1:0', '0:1', '1:1'], 4)).to.equal(4);
+    expect(coreCount(['0:0', '0:1', '0:2', '0:3'], 2)).to.equal(2);
+    expect(coreCount([], 3)).to.equal(3);
+    expect(physicalCores()).to.be.within(1, availableParallelism());
   });
 
   it('represents zero exactly in every activation range (padding, ReLU)', () => {

@@ -5,6 +5,7 @@
  * needs no more memory than an inference.
  */
 import { BackendError, loadRuntime, type OnnxSessionOptions } from './session.js';
+import { physicalCores } from './cpu.js';
 import { quantizedActivations, rangeOutputNames, withRangeOutputs, type ActivationRange } from './quantize.js';
 
 /** One network input batch, `[N, 3, H, W]` float32. */
@@ -31,7 +32,7 @@ export async function observeActivationRanges(
       // Higher levels replace nodes (NCHWc convolutions), which breaks the node order that
       // `withRangeOutputs` relies on to keep memory bounded (peak 2.9 GB instead of 0.7 for W32).
       graphOptimizationLevel: 'basic',
-      ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+      intraOpNumThreads: options.intraOpNumThreads ?? physicalCores(),
     });
   } catch (err) {
     throw new BackendError(`ONNX Runtime could not load the calibration model: ${(err as Error).message}`);

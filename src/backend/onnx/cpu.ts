@@ -1,10 +1,11 @@
 /**
- * What int8 inference needs to know about the CPU. ONNX Runtime's uint8 × int8 kernels on x86
- * CPUs without VNNI (SSE4.1, AVX2, AVX-512 without VNNI) add pairs of products in 16 bits,
+ * What ONNX Runtime needs to know about the CPU: how many cores to run on and, for int8
+ * inference, how products accumulate. Its uint8 × int8 kernels on x86 CPUs without VNNI (SSE4.1, AVX2, AVX-512 without VNNI) add pairs of products in 16 bits,
  * which saturates when both are large (2 × 255 × 127 > 32767). VNNI and AMX accumulate in 32
  * bits; ARM kernels widen first.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 
 /** /proc/cpuinfo flags of the x86 extensions that accumulate uint8 × int8 in 32 bits. */
 const WIDE_ACCUMULATION_FLAGS = ['avx512_vnni', 'avx_vnni', 'amx_int8'];
@@ -39,4 +40,39 @@ export function u8s8CanSaturate(): boolean {
  */
 export function safeWeightBits(): 7 | 8 {
   return u8s8CanSaturate() ? 7 : 8;
+}
+
+/**
+ * Physical cores from the `package:core` topology of each logical CPU (SMT siblings share
+ * one), at most the `logical` CPUs the process may use; `logical` without a topology.
+ */
+export function coreCount(topology: readonly string[], logical: number): number {
+  return topology.length > 0 ? Math.min(new Set(topology).size, logical) : logical;
+}
+
+let cores: number | undefined;
+
+/**
+ * Physical cores this process can use, from the online CPUs' topology in /sys on Linux (see
+ * `coreCount`), else `os.availableParallelism()`. ONNX Runtime's own default counted one core
+ * on the two-core VMs we measure on (one of two CPUs busy, the network at half speed), so
+ * sessions are given this count instead.
+ */
+export function physicalCores(): number {
+  if (cores !== undefined) return cores;
+  const root = '/sys/devices/system/cpu';
+  const topology: string[] = [];
+  try {
+    for (const cpu of readdirSync(root).filter((name) => /^cpu\d+$/.test(name))) {
+      try {
+        const read = (file: string): string => readFileSync(`${root}/${cpu}/topology/${file}`, 'utf8').trim();
+        topology.push(`${read('physical_package_id')}:${read('core_id')}`);
+      } catch {
+        // An offline CPU has no topology.
+      }
+    }
+  } catch {
+    // Not Linux.
+  }
+  return (cores = coreCount(topology, availableParallelism()));
 }

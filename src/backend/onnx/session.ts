@@ -6,7 +6,7 @@ import type * as Ort from 'onnxruntime-node';
 import ndarray from 'ndarray';
 import type { OutputTensor } from '../../types.js';
 import type { Network } from '../network.js';
-import { u8s8CanSaturate } from './cpu.js';
+import { physicalCores, u8s8CanSaturate } from './cpu.js';
 
 export class BackendError extends Error {
   override name = 'BackendError';
@@ -17,7 +17,7 @@ export type ExecutionProvider = 'cpu' | 'cuda';
 export interface OnnxSessionOptions {
   /** Execution providers in order of preference. Default `['cpu']`; `'cuda'` needs the CUDA build of onnxruntime-node. */
   executionProviders?: ExecutionProvider[];
-  /** Threads for one operator; default: ONNX Runtime's choice (the number of physical cores). */
+  /** Threads for one operator; default: the physical cores (`physicalCores()`). */
   intraOpNumThreads?: number;
   /** ONNX Runtime graph optimisation level. Default `'all'`. */
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
@@ -57,7 +57,7 @@ export class OnnxNetwork implements Network {
       executionProviders: options.executionProviders ?? ['cpu'],
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       ...exactInt8SessionOptions(),
-      ...(options.intraOpNumThreads !== undefined ? { intraOpNumThreads: options.intraOpNumThreads } : {}),
+      intraOpNumThreads: options.intraOpNumThreads ?? physicalCores(),
     };
     let session: Ort.InferenceSession;
     try {

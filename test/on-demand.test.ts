@@ -14,6 +14,8 @@ import { denseMaps, tileGrid, TILE } from '../src/grouping/maps.js';
 import { topK } from '../src/grouping/topk.js';
 import { Workspace } from '../src/workspace.js';
 import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
+import { jointQueue, takeJoints } from '../src/parallel/joint-queue.js';
+import { Worker } from 'node:worker_threads';
 import { DecodeError } from '../src/aggregate/errors.js';
 
 const J = 17;
@@ -205,5 +207,48 @@ describe('aggregation on demand', () => {
     } finally {
       await parallel.dispose();
     }
+  });
+
+  it('shares joints out between two threads: each its own first, in order, then the other\'s from the far end, every joint once', async () => {
+    const workspace = new Workspace({ shared: true });
+    const queue = jointQueue([1, 3, 5], [0, 2, 4, 6], workspace, 'queue');
+    const [low, high]: number[][] = [[], []];
+    const fromLow = takeJoints(queue, 'low', low);
+    const fromHigh = takeJoints(queue, 'high', high);
+    expect([fromLow.next().value, fromLow.next().value, fromHigh.next().value]).to.deep.equal([1, 3, 0]);
+    expect([...fromLow]).to.deep.equal([5, 6, 4, 2]);
+    expect([...fromHigh]).to.deep.equal([]);
+    expect([low, high]).to.deep.equal([[1, 3, 5, 6, 4, 2], [0]]);
+    expect([...takeJoints(jointQueue([], [], workspace, 'empty'), 'low', [])]).to.deep.equal([]);
+    expect(() => jointQueue([0], [1], new Workspace(), 'unshared')).to.throw(/shared/);
+
+    // Two threads racing through a long queue take every entry exactly once. The worker takes
+    // from the high end as the post-processing worker does (one compare-and-swap per entry).
+    const many = Array.from({ length: 60000 }, (_, i) => i);
+    const race = jointQueue(many.slice(0, 30000), many.slice(30000), workspace, 'race');
+    const start = new Int32Array(new SharedArrayBuffer(8));
+    const worker = new Worker(
+      `const { parentPort, workerData: { slots, start } } = require('node:worker_threads');
+       const taken = [];
+       Atomics.store(start, 0, 1);
+       Atomics.notify(start, 0);
+       while (Atomics.load(start, 1) === 0);
+       for (;;) {
+         const bounds = Atomics.load(slots, 0); const low = bounds & 0xffff; const high = bounds >>> 16;
+         if (low >= high) break;
+         if (Atomics.compareExchange(slots, 0, bounds, low | ((high - 1) << 16)) === bounds) taken.push(slots[high]);
+       }
+       parentPort.postMessage(taken);`,
+      { eval: true, workerData: { slots: race, start } },
+    );
+    const theirs = new Promise<number[]>((resolve) => worker.once('message', resolve));
+    Atomics.wait(start, 0, 0, 10000);
+    Atomics.store(start, 1, 1);
+    const mine = [...takeJoints(race, 'low', [])];
+    const other = await theirs;
+    await worker.terminate();
+    expect(mine.length, 'both threads took entries').to.be.above(0);
+    expect(other.length, 'both threads took entries').to.be.above(0);
+    expect([...mine, ...other].sort((a, b) => a - b)).to.deep.equal(many);
   });
 });

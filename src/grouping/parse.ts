@@ -59,7 +59,7 @@ export function group(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Arra
  * Step one of grouping: the top-k candidates of `joints` (each joint's alone, so the joints can
  * be split between threads). Refuses settings and joint counts the reference could not run.
  */
-export function detectJoints(maps: GroupingMaps, settings: TestSettings, joints = everyJoint(maps.numJoints)): Candidates {
+export function detectJoints(maps: GroupingMaps, settings: TestSettings, joints: Iterable<number> = everyJoint(maps.numJoints)): Candidates {
   checkSettings(settings, maps.height, maps.width);
   jointOrderOf(maps.numJoints);
   return topK(maps, settings.maxNumPeople, settings.nmsKernel, settings.nmsPadding, settings.detectionThreshold, joints);

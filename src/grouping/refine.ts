@@ -261,14 +261,15 @@ function scanTile(maps: GroupingMaps, joint: number, t: number, meanTag: Float32
       const value = det[base + p];
       const margin = value - bestScore;
       if (margin < 0) continue;
+      const at = (tagBase + p) * tagDim;
       let square = 0;
       for (let d = 0; d < tagDim; d++) {
-        const diff = tags[(tagBase + p) * tagDim + d] - meanTag[d];
+        const diff = tags[at + d] - meanTag[d];
         square += diff * diff;
       }
       const reach = (margin + 1 + Math.abs(value) * 2 ** -20) * (1 + 2 ** -16);
       if (square > reach * reach) continue;
-      const score = refineScore(value, tags, (tagBase + p) * tagDim, meanTag);
+      const score = refineScore(value, tags, at, meanTag);
       if (score > bestScore || (score === bestScore && p < index)) {
         index = p;
         bestScore = score;
@@ -385,7 +386,7 @@ export function refineQueries(people: number[][][], maps: GroupingMaps): RefineQ
  * when the heatmap value there is positive. Returns `[(person * J + joint) * 3 + i]` = x, y,
  * value of each placed joint, NaN elsewhere.
  */
-export function refineJoints(index: RefineIndex, queries: RefineQueries, joints: readonly number[]): Float32Array {
+export function refineJoints(index: RefineIndex, queries: RefineQueries, joints: Iterable<number>): Float32Array {
   const { maps } = index;
   const { det, width, height } = maps;
   const { numJoints, tagDim, order, means, missing } = queries;

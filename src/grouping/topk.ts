@@ -147,7 +147,7 @@ function appendZeros(maps: GroupingMaps, joint: number, kernel: number, padding:
  * hold value -Infinity at position (0, 0) with zero tags. Only `joints` are searched (the
  * entries of the others stay zero).
  */
-export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number, floor = -Infinity, joints: readonly number[] = everyJoint(maps.numJoints)): Candidates {
+export function topK(maps: GroupingMaps, k: number, nmsKernel: number, nmsPadding: number, floor = -Infinity, joints: Iterable<number> = everyJoint(maps.numJoints)): Candidates {
   const { numJoints, height, width, tagDim } = maps;
   const plane = height * width;
   const out: Candidates = {

@@ -3,7 +3,8 @@
  * while it runs on one thread, and most of its work splits in two: at the network's resolution
  * the plain and the flipped pass are combined separately (the worker takes the flipped one),
  * and in grouping each joint's top-k and refine searches read only that joint's maps (the
- * worker takes half of the joints; tag matching, adjust and the people's scores stay here).
+ * joints are shared out as the threads go, `joint-queue.ts`; tag matching, adjust and the
+ * people's scores stay here).
  * The worker builds its own on-demand maps from the network-resolution planes, which shared
  * workspaces keep in SharedArrayBuffers, so nothing large is copied but the flipped outputs.
  * Maps and people are those of `aggregateOnDemand` and `groupMaps` (tested).
@@ -22,13 +23,15 @@ import type { Candidates } from '../grouping/match.js';
 import { assemblePeople, detectJoints, type Grouping } from '../grouping/parse.js';
 import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQueries } from '../grouping/refine.js';
 import { everyJoint } from '../grouping/topk.js';
+import { jointQueue, takeJoints } from './joint-queue.js';
 
 /** What the worker is asked: to combine passes' stage outputs, the candidates of `joints`, or their refine searches. */
 export type Job =
   | { kind: 'combine'; passes: { outputs: Planes[]; key: string }[]; settings: TestSettings; numJoints: number; flipIndex: readonly number[] }
-  | { kind: 'detect'; source: MapsSource; settings: TestSettings; joints: number[] }
-  | { kind: 'refine'; queries: RefineQueries; joints: number[] };
-export type Reply = { passes: PassMaps[] } | { candidates: Candidates } | { placed: Float32Array };
+  | { kind: 'detect'; source: MapsSource; settings: TestSettings; queue: Int32Array }
+  | { kind: 'refine'; queries: RefineQueries; queue: Int32Array };
+/** Detect and refine replies name the joints the worker took from the queue. */
+export type Reply = { passes: PassMaps[] } | { candidates: Candidates; joints: number[] } | { placed: Float32Array; joints: number[] };
 
 /**
  * Starts the worker. From the TypeScript sources (tests and bench run under tsx) the worker
@@ -143,23 +146,26 @@ export class ParallelPostprocessing {
 
   private async groupNow(maps: OnDemandMaps, settings: TestSettings, workspace: Workspace): Promise<Grouping> {
     const joints = everyJoint(maps.numJoints);
-    // The worker takes the larger half: it builds its refine hierarchies while this thread matches.
-    const mine = joints.filter((j) => j % 2 === 1);
-    const theirs = joints.filter((j) => j % 2 === 0);
     const { source } = maps;
     const sharedSource: MapsSource = {
       ...source,
       terms: source.terms.map((t, i) => t.map((p, j) => inSharedMemory(p, workspace, `share:term${i}:${j}`))),
       keptTags: source.keptTags.map((p, i) => inSharedMemory(p, workspace, `share:tags${i}`)),
     };
-    const detected = this.request({ kind: 'detect', source: sharedSource, settings, joints: theirs });
-    const candidates = await alongside(detected, () => detectJoints(maps, settings, mine));
-    mergeCandidates(candidates, ((await detected) as { candidates: Candidates }).candidates, theirs);
+    // Every other joint each to start with; whoever is done first takes the other's remaining ones.
+    const toDetect = jointQueue(joints.filter((j) => j % 2 === 1), joints.filter((j) => j % 2 === 0), workspace, 'queue:detect');
+    const detected = this.request({ kind: 'detect', source: sharedSource, settings, queue: toDetect });
+    const mine: number[] = [];
+    const candidates = await alongside(detected, () => detectJoints(maps, settings, takeJoints(toDetect, 'low', mine)));
+    const theirs = (await detected) as { candidates: Candidates; joints: number[] };
+    mergeCandidates(candidates, theirs.candidates, theirs.joints);
     const grouping = assemblePeople(candidates, maps, settings);
     if (!settings.refine) return grouping;
     const queries = refineQueries(grouping.grouped, maps);
-    const refined = this.request({ kind: 'refine', queries, joints: theirs });
-    const placed = await alongside(refined, () => refineJoints(new RefineIndex(maps, workspace), queries, mine));
+    // Each thread starts with the joints it detected: the worker has built their refine hierarchies while this thread matched.
+    const toRefine = jointQueue(mine, theirs.joints, workspace, 'queue:refine');
+    const refined = this.request({ kind: 'refine', queries, queue: toRefine });
+    const placed = await alongside(refined, () => refineJoints(new RefineIndex(maps, workspace), queries, takeJoints(toRefine, 'low', [])));
     applyPlacements(grouping.grouped, placed);
     applyPlacements(grouping.grouped, ((await refined) as { placed: Float32Array }).placed);
     return grouping;

@@ -1,8 +1,9 @@
 /**
- * The worker thread of `ParallelPostprocessing`: combines the stage outputs of the passes it is sent
- * (the flipped ones), builds on-demand maps from the shared network-resolution planes it is
- * sent, finds the candidates of its joints, then runs the refine searches of its joints for
- * the people it is sent. Its buffers live in its own workspace, reused from image to image.
+ * The worker thread of `ParallelPostprocessing`: combines the stage outputs of the passes it is
+ * sent (the flipped ones), builds on-demand maps from the shared network-resolution planes it
+ * is sent, finds the candidates of the joints it takes from the shared queue, then runs the
+ * refine searches of the joints it takes for the people it is sent. Its buffers live in its
+ * own workspace, reused from image to image.
  */
 import { parentPort } from 'node:worker_threads';
 import { OnDemandMaps } from '../aggregate/on-demand.js';
@@ -11,6 +12,7 @@ import { Workspace } from '../workspace.js';
 import { detectJoints } from '../grouping/parse.js';
 import { RefineIndex, refineJoints } from '../grouping/refine.js';
 import type { Job, Reply } from './postprocess.js';
+import { takeJoints } from './joint-queue.js';
 
 const port = parentPort;
 if (!port) throw new Error('src/parallel/worker.ts runs as a worker thread (see ParallelPostprocessing)');
@@ -24,22 +26,26 @@ function answer(job: Job): Reply {
     const { settings, numJoints, flipIndex } = job;
     return { passes: job.passes.map(({ outputs, key }) => combineStages(outputs, settings, numJoints, flipIndex, workspace, key)) };
   }
+  const joints: number[] = [];
   if (job.kind === 'detect') {
     const maps = new OnDemandMaps(job.source, workspace);
     index = new RefineIndex(maps, workspace);
-    return { candidates: detectJoints(maps, job.settings, job.joints) };
+    return { candidates: detectJoints(maps, job.settings, takeJoints(job.queue, 'high', joints)), joints };
   }
   if (!index) throw new Error('a refine job came before any detect job');
-  return { placed: refineJoints(index, job.queries, job.joints) };
+  return { placed: refineJoints(index, job.queries, takeJoints(job.queue, 'high', joints)), joints };
 }
 
 port.on('message', ({ id, job }: { id: number; job: Job }) => {
+  let reply: Reply;
   try {
-    port.postMessage({ id, ...answer(job) });
+    reply = answer(job);
+    port.postMessage({ id, ...reply });
   } catch (error) {
     port.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
     return;
   }
-  // While the main thread matches the candidates, build the refine hierarchies of these joints.
-  if (job.kind === 'detect' && job.settings.refine) for (const j of job.joints) index?.hierarchy(j);
+  // While the main thread matches the candidates, build the refine hierarchies of the joints
+  // detected here: the refine queue gives them to this thread first.
+  if (job.kind === 'detect' && job.settings.refine && 'joints' in reply) for (const j of reply.joints) index?.hierarchy(j);
 });

@@ -42,13 +42,18 @@ export function adjustPeople(people: number[][][], maps: GroupingMaps): void {
 /** Children per inner node of the tag-space hierarchy. */
 const FANOUT = 4;
 
+/** How exact a leaf's bounds are: estimates, the computed heatmap tile's maximum, or that and the computed tag tile's box. */
+const ESTIMATED = 0;
+const EXACT_HEATMAP = 1;
+const EXACT = 2;
+
 /**
  * A hierarchy of one joint's tiles by heatmap bound and tag values: tiles are ordered along a
  * Z-order curve of (bound, tag-box centre) and packed into nodes of FANOUT, level by level,
  * each node holding the largest heatmap bound and the tag box of what it covers. Tiles whose
  * tags are far from a person's mean tag, or whose heatmap is low, are then ruled out a node at
- * a time. Leaves are tiles; their bounds are refreshed (up to the root) when a tile is
- * computed and its exact extremes replace the estimates.
+ * a time. Leaves are tiles; their bounds are refreshed (up to the root) when a tile's heatmap,
+ * then its tags, are computed and their exact extremes replace the estimates.
  */
 interface TagHierarchy {
   /** Per node, the largest heatmap bound below it. */
@@ -64,8 +69,11 @@ interface TagHierarchy {
   count: Int32Array;
   parent: Int32Array;
   root: number;
-  /** Per tile, whether its leaf holds the bounds of the computed tile. */
-  refreshed: Uint8Array;
+  /**
+   * Per tile, how exact its leaf's bounds are: `ESTIMATED`, `EXACT_HEATMAP` (the heatmap tile is
+   * computed), `EXACT` (the tag tile too).
+   */
+  exactness: Uint8Array;
 }
 
 /** Spreads the low 10 bits of v to every third bit (for a 3-D Z-order key). */
@@ -152,7 +160,7 @@ function buildHierarchy(maps: GroupingMaps, joint: number, workspace: Workspace)
     count: workspace.int32(`${key}:count`, total),
     parent: workspace.int32(`${key}:parent`, total).fill(-1),
     root: total - 1,
-    refreshed: workspace.uint8(`${key}:refreshed`, tiles).fill(0),
+    exactness: workspace.uint8(`${key}:exactness`, tiles).fill(ESTIMATED),
   };
   for (let n = 0; n < tiles; n++) {
     h.tile[n] = packed[n] % tiles;
@@ -176,10 +184,10 @@ function buildHierarchy(maps: GroupingMaps, joint: number, workspace: Workspace)
   return h;
 }
 
-/** Takes the maps' current (possibly tightened) bounds of `tile` into the hierarchy, up to the root. */
-function refreshTile(h: TagHierarchy, maps: GroupingMaps, joint: number, tile: number): void {
-  if (h.refreshed[tile]) return;
-  h.refreshed[tile] = 1;
+/** Takes the maps' bounds of `tile`, now `exactness` exact, into the hierarchy, up to the root. */
+function refreshTile(h: TagHierarchy, maps: GroupingMaps, joint: number, tile: number, exactness: number): void {
+  if (h.exactness[tile] >= exactness) return;
+  h.exactness[tile] = exactness;
   const k = maps.tagDim;
   const { low, high } = maps.tagBounds(joint);
   loadLeaf(h, k, maps.detBounds(joint), low, high, tile);
@@ -307,25 +315,25 @@ function bestPosition(index: RefineIndex, joint: number, meanTag: Float32Array, 
   queue.push(h.root, nodeBound(h, h.root, tagDim, meanTag));
   while (queue.size > 0 && queue.topKey() >= found.score) {
     const node = queue.pop();
-    if (node < 0) {
-      maps.ensureTagTile(joint, -1 - node);
-      scanTile(maps, joint, -1 - node, meanTag, found);
-      continue;
-    }
-    if (node < h.leaves) {
-      const t = h.tile[node];
-      if (h.refreshed[t]) {
-        // Its bound was exact already: this is the tile to scan next.
-        maps.ensureTagTile(joint, t);
-        scanTile(maps, joint, t, meanTag, found);
+    if (node < 0 || node < h.leaves) {
+      // A tile (queued again as -1 - tile once its heatmap is exact). Computing it tightens its
+      // bounds, usually a lot: its heatmap first (the maximum), then its tags (the tag box),
+      // each refreshed in the hierarchy for the searches to come; then it is scanned if its
+      // exact bound still reaches the best score.
+      const t = node < 0 ? -1 - node : h.tile[node];
+      if (h.exactness[t] === ESTIMATED) {
+        maps.ensureTile(joint, t);
+        refreshTile(h, maps, joint, t, EXACT_HEATMAP);
+        const bound = nodeBound(h, h.leafOf[t], tagDim, meanTag);
+        if (bound >= found.score) queue.push(-1 - t, bound);
         continue;
       }
-      // A computed tile's heatmap bound is its exact maximum, usually much tighter: refresh the
-      // hierarchy and queue the tile again by that bound (as -1 - tile).
-      maps.ensureTile(joint, t);
-      refreshTile(h, maps, joint, t);
-      const exact = nodeBound(h, node, tagDim, meanTag);
-      if (exact >= found.score) queue.push(-1 - t, exact);
+      if (h.exactness[t] === EXACT_HEATMAP) {
+        maps.ensureTagTile(joint, t);
+        refreshTile(h, maps, joint, t, EXACT);
+        if (nodeBound(h, h.leafOf[t], tagDim, meanTag) < found.score) continue;
+      }
+      scanTile(maps, joint, t, meanTag, found);
       continue;
     }
     for (let c = h.first[node]; c < h.first[node] + h.count[node]; c++) {

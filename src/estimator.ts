@@ -40,7 +40,7 @@ export interface EstimatorOptions extends ConfigChoice {
   /** ONNX Runtime threads per operator (default: the physical cores). */
   threads?: number;
   /**
-   * `'fp32'` (default) or `'int8'`: 8-bit weights and activations, 2.7–3x faster on CPUs
+   * `'fp32'` (default) or `'int8'`: 8-bit weights and activations, 2.3–3x faster on CPUs
    * with VNNI, ranges calibrated on `calibrationImages` (ONNX Runtime only; see README,
    * Reduced precision). An `.onnx` model already quantized (`export-onnx --precision int8`)
    * runs as it is.

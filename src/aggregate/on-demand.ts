@@ -15,6 +15,7 @@ import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, typ
 import { channelRange, type Planes } from './planes.js';
 import { keptResizer, type Resizer } from './resize.js';
 import type { Workspace } from '../workspace.js';
+import { tileExtremes, type Spans } from '../kernels/index.js';
 
 const f32 = Math.fround;
 
@@ -53,54 +54,24 @@ function widen(lo: number, hi: number): [number, number] {
 }
 
 /**
- * Largest (and with `withLow` smallest) source value each tile of a resized plane reads:
- * `[tile]` highs and lows of `values` (one `h` x `w` source plane) over the source rectangle
- * of each tile of the `height` x `width` result. The results are `workspace` buffers, valid
- * until the next call.
+ * Largest and smallest source value each tile of a resized plane reads: `[tile]` highs and
+ * lows of `values` (one `h` x `w` source plane) over the source rectangle of each tile of the
+ * `height` x `width` result (a WebAssembly kernel, `src/kernels`). The results are `workspace`
+ * buffers, valid until the next call.
  */
-function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer, height: number, width: number, withLow: boolean, workspace: Workspace): { low: Float64Array; high: Float64Array } {
+function tileRanges(values: Float32Array, h: number, w: number, resizer: Resizer, height: number, width: number, workspace: Workspace): { low: Float64Array; high: Float64Array } {
   const { columns, rows } = tileGrid(height, width);
-  const first = new Int32Array(columns);
-  const last = new Int32Array(columns);
-  for (let tx = 0; tx < columns; tx++) [first[tx], last[tx]] = resizer.sourceRect(0, 1, tx * TILE, Math.min((tx + 1) * TILE, width)).columns;
-  // Along rows first: per source row and tile column.
-  const rowLow = workspace.float64('ranges:row-low', withLow ? h * columns : 0);
-  const rowHigh = workspace.float64('ranges:row-high', h * columns);
-  for (let sy = 0; sy < h; sy++) {
-    const row = sy * w;
-    for (let tx = 0; tx < columns; tx++) {
-      const c0 = first[tx];
-      const c1 = last[tx];
-      let hi = values[row + c0];
-      if (!withLow) {
-        for (let sx = c0 + 1; sx <= c1; sx++) if (values[row + sx] > hi) hi = values[row + sx];
-        rowHigh[sy * columns + tx] = hi;
-        continue;
-      }
-      let lo = hi;
-      for (let sx = c0 + 1; sx <= c1; sx++) {
-        const v = values[row + sx];
-        if (v > hi) hi = v;
-        else if (v < lo) lo = v;
-      }
-      rowHigh[sy * columns + tx] = hi;
-      rowLow[sy * columns + tx] = lo;
-    }
-  }
-  const low = workspace.float64('ranges:low', withLow ? columns * rows : 0);
+  const spans = (count: number, key: string, span: (i: number) => [number, number]): Spans => {
+    const first = workspace.int32(`ranges:${key}-first`, count);
+    const last = workspace.int32(`ranges:${key}-last`, count);
+    for (let i = 0; i < count; i++) [first[i], last[i]] = span(i);
+    return { first, last };
+  };
+  const tileRows = spans(rows, 'rows', (ty) => resizer.sourceRect(ty * TILE, Math.min((ty + 1) * TILE, height), 0, 1).rows);
+  const tileColumns = spans(columns, 'columns', (tx) => resizer.sourceRect(0, 1, tx * TILE, Math.min((tx + 1) * TILE, width)).columns);
+  const low = workspace.float64('ranges:low', columns * rows);
   const high = workspace.float64('ranges:high', columns * rows);
-  for (let ty = 0; ty < rows; ty++) {
-    const [r0, r1] = resizer.sourceRect(ty * TILE, Math.min((ty + 1) * TILE, height), 0, 1).rows;
-    // Row by row over the tile row's source rows: contiguous reads.
-    high.fill(-Infinity, ty * columns, (ty + 1) * columns);
-    if (withLow) low.fill(Infinity, ty * columns, (ty + 1) * columns);
-    for (let sy = r0; sy <= r1; sy++) {
-      for (let tx = 0, at = ty * columns, from = sy * columns; tx < columns; tx++, at++, from++) {
-        if (rowHigh[from] > high[at]) high[at] = rowHigh[from];
-        if (withLow && rowLow[from] < low[at]) low[at] = rowLow[from];
-      }
-    }
-  }
+  tileExtremes(values, h, w, tileRows, tileColumns, high, low);
   return { low, high };
 }
 
@@ -249,7 +220,7 @@ export class OnDemandMaps implements GroupingMaps {
         average[i] = (va + vb) / 2;
         magnitude = Math.max(magnitude, Math.abs(va), Math.abs(vb));
       }
-      const highs = tileRanges(average, h, w, term.resizer, height, width, false, workspace).high;
+      const highs = tileRanges(average, h, w, term.resizer, height, width, workspace).high;
       for (let t = 0; t < bounds.length; t++) bounds[t] += highs[t];
     }
     const slack = 2 * magnitude * 2 ** -20 + 2 ** -126;
@@ -269,7 +240,7 @@ export class OnDemandMaps implements GroupingMaps {
     const k = this.tagDim;
     bounds = { low: this.workspace.float64(`maps:tag-low${t}`, tiles * k), high: this.workspace.float64(`maps:tag-high${t}`, tiles * k) };
     this.keptTags.forEach((kept, m) => {
-      const { low, high } = tileRanges(channelRange(kept, t, t + 1).data, kept.height, kept.width, this.tagResizer, this.height, this.width, true, this.workspace);
+      const { low, high } = tileRanges(channelRange(kept, t, t + 1).data, kept.height, kept.width, this.tagResizer, this.height, this.width, this.workspace);
       for (let tile = 0; tile < tiles; tile++) {
         [(bounds as { low: Float64Array }).low[tile * k + m], (bounds as { high: Float64Array }).high[tile * k + m]] = widen(low[tile], high[tile]);
       }

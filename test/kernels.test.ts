@@ -1,0 +1,58 @@
+/** The WebAssembly kernels (src/kernels) against plain JavaScript, and the embedded build against its source. */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { tileExtremes, type Spans } from '../src/kernels/index.js';
+
+/** A deterministic pseudo-random generator (LCG) in [0, 1). */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+function naiveExtremes(values: Float32Array, w: number, rows: Spans, columns: Spans): { high: number[]; low: number[] } {
+  const high: number[] = [];
+  const low: number[] = [];
+  for (let ty = 0; ty < rows.first.length; ty++) {
+    for (let tx = 0; tx < columns.first.length; tx++) {
+      let [hi, lo] = [-Infinity, Infinity];
+      for (let y = rows.first[ty]; y <= rows.last[ty]; y++) {
+        for (let x = columns.first[tx]; x <= columns.last[tx]; x++) [hi, lo] = [Math.max(hi, values[y * w + x]), Math.min(lo, values[y * w + x])];
+      }
+      high.push(hi);
+      low.push(lo);
+    }
+  }
+  return { high, low };
+}
+
+/** Spans of `count` tiles over `size` source values: start and length drawn at random. */
+function randomSpans(count: number, size: number, next: () => number): Spans {
+  const first = Int32Array.from({ length: count }, () => Math.floor(next() * size));
+  const last = first.map((f) => Math.min(size - 1, f + Math.floor(next() * 7)));
+  return { first, last };
+}
+
+describe('WebAssembly kernels', () => {
+  it('the embedded module is the build of kernels/ (npm run build:kernels)', () => {
+    const check = spawnSync(process.execPath, ['kernels/build.mjs', '--check'], { encoding: 'utf8' });
+    expect(check.status, check.stderr).to.equal(0);
+  });
+
+  it('tile extremes equal a direct scan: odd widths, overlapping and one-value spans, planes that grow the memory', () => {
+    const next = random(7);
+    for (const [h, w, rows, columns] of [[1, 1, 1, 1], [7, 13, 3, 5], [5, 4, 6, 2], [256, 352, 64, 88], [1030, 1021, 40, 37]]) {
+      const values = Float32Array.from({ length: h * w }, () => (next() - 0.5) * 200);
+      const rowSpans = randomSpans(rows, h, next);
+      const columnSpans = randomSpans(columns, w, next);
+      const high = new Float64Array(rows * columns);
+      const low = new Float64Array(rows * columns);
+      tileExtremes(values, h, w, rowSpans, columnSpans, high, low);
+      const expected = naiveExtremes(values, w, rowSpans, columnSpans);
+      expect(Array.from(high), `${h}x${w} highs`).to.deep.equal(expected.high);
+      expect(Array.from(low), `${h}x${w} lows`).to.deep.equal(expected.low);
+    }
+  });
+});

@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { tileExtremes, type Spans } from '../src/kernels/index.js';
+import { Resizer } from '../src/aggregate/resize.js';
 
 /** A deterministic pseudo-random generator (LCG) in [0, 1). */
 function random(seed: number): () => number {
@@ -53,6 +54,22 @@ describe('WebAssembly kernels', () => {
       const expected = naiveExtremes(values, w, rowSpans, columnSpans);
       expect(Array.from(high), `${h}x${w} highs`).to.deep.equal(expected.high);
       expect(Array.from(low), `${h}x${w} lows`).to.deep.equal(expected.low);
+    }
+  });
+
+  it('the plane resize equals the JavaScript region resize bit for bit, sums TwoSum finds inexact included', () => {
+    const next = random(11);
+    // Magnitudes spread over 2^-40..2^20 make many double sums inexact (the kernel's slow lanes).
+    const value = (): number => Math.fround((next() - 0.5) * 2 ** Math.floor(next() * 60 - 40));
+    for (const [inH, inW, outH, outW] of [[128, 176, 256, 352], [256, 352, 512, 704], [256, 352, 480, 640], [7, 5, 3, 11], [1, 9, 4, 9], [33, 40, 16, 20]]) {
+      const resizer = new Resizer(inH, inW, outH, outW);
+      const src = Float32Array.from({ length: inH * inW }, value);
+      const kernel = new Float32Array(outH * outW);
+      const script = new Float32Array(outH * outW);
+      resizer.plane(src, 0, kernel, 0);
+      resizer.region(src, 0, 0, outH, 0, outW, script, 0, outW);
+      const differing = kernel.findIndex((v, i) => !Object.is(v, script[i]));
+      expect(differing, `${inH}x${inW} -> ${outH}x${outW}: first differing value`).to.equal(-1);
     }
   });
 });

@@ -9,6 +9,7 @@
  * same way; for the power-of-two ratios of the fixtures both forms are exact.
  */
 import type { Planes } from './planes.js';
+import { resizePlane, type AxisTaps } from '../kernels/index.js';
 import type { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
@@ -34,13 +35,6 @@ export function fmaf(a: number, b: number, c: number): number {
 }
 
 /** Source indices and weights of one output axis (ATen `compute_source_index_and_lambda`). */
-interface AxisTaps {
-  index0: Int32Array;
-  index1: Int32Array;
-  weight0: Float32Array;
-  weight1: Float32Array;
-}
-
 function axisTaps(inSize: number, outSize: number): AxisTaps {
   const taps: AxisTaps = {
     index0: new Int32Array(outSize),
@@ -91,7 +85,6 @@ export class Resizer {
   private readonly cols: AxisTaps;
   /** Source rows some output row reads (all of them unless downsampling). */
   private readonly used: Uint8Array;
-  private readonly across: Float32Array;
   /** Same size: ATen copies (weights 1 and 0 reproduce every value, signed zeros included). */
   private readonly identity: boolean;
   /** Width-interpolated source rows of one `region` call. */
@@ -108,35 +101,18 @@ export class Resizer {
     this.used = new Uint8Array(inHeight);
     for (let y = 0; y < outHeight; y++) this.used[this.rows.index0[y]] = this.used[this.rows.index1[y]] = 1;
     this.identity = inHeight === outHeight && inWidth === outWidth;
-    this.across = new Float32Array(this.identity ? 0 : inHeight * outWidth);
   }
 
-  /** Resizes the plane starting at `src[srcOffset]` into `dst` from `dstOffset` (both C order, no padding). */
+  /**
+   * Resizes the plane starting at `src[srcOffset]` into `dst` from `dstOffset` (both C order, no
+   * padding): in WebAssembly (`src/kernels`), the same operations as `region`.
+   */
   plane(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number): void {
-    const { inHeight, inWidth, outHeight, outWidth, across, used } = this;
-    if (this.identity) {
-      dst.set(src.subarray(srcOffset, srcOffset + inHeight * inWidth), dstOffset);
-      return;
-    }
-    const { index0: c0, index1: c1, weight0: cw0, weight1: cw1 } = this.cols;
-    for (let sy = 0; sy < inHeight; sy++) {
-      if (!used[sy]) continue;
-      const row = srcOffset + sy * inWidth;
-      const at = sy * outWidth;
-      for (let x = 0; x < outWidth; x++) {
-        // ATen Interpolate<2>: t0 * w0 + t1 * w1 = fma(t0, w0, t1 * w1).
-        across[at + x] = fmaf(src[row + c0[x]], cw0[x], f32(src[row + c1[x]] * cw1[x]));
-      }
-    }
-    const { index0: r0, index1: r1, weight0: rw0, weight1: rw1 } = this.rows;
-    let o = dstOffset;
-    for (let y = 0; y < outHeight; y++) {
-      const top = r0[y] * outWidth;
-      const bottom = r1[y] * outWidth;
-      const wy0 = rw0[y];
-      const wy1 = rw1[y];
-      for (let x = 0; x < outWidth; x++, o++) dst[o] = fmaf(across[top + x], wy0, f32(across[bottom + x] * wy1));
-    }
+    const { inHeight, inWidth, outHeight, outWidth } = this;
+    const from = src.subarray(srcOffset, srcOffset + inHeight * inWidth);
+    const to = dst.subarray(dstOffset, dstOffset + outHeight * outWidth);
+    if (this.identity) to.set(from);
+    else resizePlane(from, inHeight, inWidth, this.used, this.cols, this.rows, to);
   }
 
   /** Resizes every channel of `p` (of this resizer's input size) into `out`. */

@@ -21,6 +21,12 @@ interface Exports {
     rowFirst: number, rowLast: number, columnFirst: number, columnLast: number,
     columnHigh: number, columnLow: number, high: number, low: number,
   ): void;
+  resizePlane(
+    src: number, inW: number, outH: number, outW: number, inH: number, used: number,
+    columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
+    rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
+    across: number, dst: number,
+  ): void;
 }
 
 let instance: Exports | undefined;
@@ -71,4 +77,38 @@ export function tileExtremes(values: Float32Array, h: number, w: number, rows: S
   k.tileExtremes(at, h, w, nr, nc, rowFirst, rowLast, columnFirst, columnLast, columnHigh, columnLow, highAt, lowAt);
   high.set(new Float64Array(buffer, highAt, nr * nc));
   low.set(new Float64Array(buffer, lowAt, nr * nc));
+}
+
+/** Source indices and weights of one output axis of a bilinear resize (see `Resizer`). */
+export interface AxisTaps {
+  index0: Int32Array;
+  index1: Int32Array;
+  weight0: Float32Array;
+  weight1: Float32Array;
+}
+
+/**
+ * The torch-exact bilinear resize of `Resizer.plane` (src/aggregate/resize.ts): the `inH` x
+ * `inW` plane `src` to `dst` (`outH` x `outW` = the taps' lengths), reading only the source
+ * rows marked in `used`.
+ */
+export function resizePlane(src: Float32Array, inH: number, inW: number, used: Uint8Array, columns: AxisTaps, rows: AxisTaps, dst: Float32Array): void {
+  const k = kernels();
+  const [outH, outW] = [rows.index0.length, columns.index0.length];
+  const [srcAt, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt] = reserve(k, [
+    inH * inW * 4, inH, ...[0, 0, 0, 0].map(() => outW * 4), ...[0, 0, 0, 0].map(() => outH * 4), inH * outW * 4, outH * outW * 4,
+  ]);
+  const { buffer } = k.memory;
+  new Float32Array(buffer, srcAt, inH * inW).set(src.subarray(0, inH * inW));
+  new Uint8Array(buffer, usedAt, inH).set(used);
+  const put = (taps: AxisTaps, length: number, [i0, i1, w0, w1]: readonly number[]): void => {
+    new Int32Array(buffer, i0, length).set(taps.index0);
+    new Int32Array(buffer, i1, length).set(taps.index1);
+    new Float32Array(buffer, w0, length).set(taps.weight0);
+    new Float32Array(buffer, w1, length).set(taps.weight1);
+  };
+  put(columns, outW, [ci0, ci1, cw0, cw1]);
+  put(rows, outH, [ri0, ri1, rw0, rw1]);
+  k.resizePlane(srcAt, inW, outH, outW, inH, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt);
+  dst.set(new Float32Array(buffer, dstAt, outH * outW));
 }

@@ -19,9 +19,18 @@
   return (err > 0) == (other > r) ? other : r;
 }
 
+/** One output of the height pass, the scalar way. */
+// @ts-ignore: decorator
+@inline function heightPass(top: usize, bottom: usize, w0: f64, w1: f64, out: usize, outW: i32, x: i32, mirror: i32): void {
+  const at = <usize>x << 2;
+  const c = <f64><f32>(<f64>load<f32>(bottom + at) * w1);
+  store<f32>(out + (<usize>(mirror == 0 ? x : outW - 1 - x) << 2), <f32>fmaf(<f64>load<f32>(top + at), w0, c));
+}
+
 /**
- * Resizes the `inH` x `inW` float32 plane at `src` to `outH` x `outW` at `dst`: per used source
- * row (`used[sy]` != 0) the width pass into `across` (`inH` x `outW`), then the height pass.
+ * Resizes the `inH` x `inW` float32 plane at `src` to `outH` x `outW` at `dst`, mirrored
+ * left-right when `mirror` != 0: per used source row (`used[sy]` != 0) the width pass into
+ * `across` (`inH` x `outW`), then the height pass, which writes the mirrored positions.
  * Taps: per output column `columnIndex0/1` (i32) and `columnWeight0/1` (f32), per output row
  * `rowIndex0/1` and `rowWeight0/1`.
  */
@@ -29,7 +38,7 @@ export function resizePlane(
   src: usize, inW: i32, outH: i32, outW: i32, inH: i32, used: usize,
   columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize,
   rowIndex0: usize, rowIndex1: usize, rowWeight0: usize, rowWeight1: usize,
-  across: usize, dst: usize,
+  across: usize, dst: usize, mirror: i32,
 ): void {
   for (let sy = 0; sy < inH; sy++) {
     if (load<u8>(used + <usize>sy) == 0) continue;
@@ -63,20 +72,19 @@ export function resizePlane(
       const v = f64x2.sub(s, p);
       const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
       if (!v128.any_true(f64x2.ne(err, zero))) {
-        v128.store64_lane(out + at, f32x4.demote_f64x2_zero(s), 0);
+        const r = f32x4.demote_f64x2_zero(s);
+        if (mirror == 0) {
+          v128.store64_lane(out + at, r, 0);
+        } else {
+          v128.store32_lane(out + (<usize>(outW - 1 - x) << 2), r, 0);
+          v128.store32_lane(out + (<usize>(outW - 2 - x) << 2), r, 1);
+        }
         continue;
       }
       // A sum TwoSum finds inexact (rare): both lanes the scalar way.
-      for (let i = 0; i < 2; i++) {
-        const lane = at + (<usize>i << 2);
-        const cs = <f64><f32>(<f64>load<f32>(bottom + lane) * w1);
-        store<f32>(out + lane, <f32>fmaf(<f64>load<f32>(top + lane), w0, cs));
-      }
+      heightPass(top, bottom, w0, w1, out, outW, x, mirror);
+      heightPass(top, bottom, w0, w1, out, outW, x + 1, mirror);
     }
-    for (; x < outW; x++) {
-      const at = <usize>x << 2;
-      const cs = <f64><f32>(<f64>load<f32>(bottom + at) * w1);
-      store<f32>(out + at, <f32>fmaf(<f64>load<f32>(top + at), w0, cs));
-    }
+    for (; x < outW; x++) heightPass(top, bottom, w0, w1, out, outW, x, mirror);
   }
 }

@@ -57,11 +57,11 @@ describe('WebAssembly kernels', () => {
     }
   });
 
-  it('the plane resize equals the JavaScript region resize bit for bit, sums TwoSum finds inexact included', () => {
+  it('the plane resize equals the JavaScript region resize bit for bit (mirrored too), sums TwoSum finds inexact included', () => {
     const next = random(11);
     // Magnitudes spread over 2^-40..2^20 make many double sums inexact (the kernel's slow lanes).
     const value = (): number => Math.fround((next() - 0.5) * 2 ** Math.floor(next() * 60 - 40));
-    for (const [inH, inW, outH, outW] of [[128, 176, 256, 352], [256, 352, 512, 704], [256, 352, 480, 640], [7, 5, 3, 11], [1, 9, 4, 9], [33, 40, 16, 20]]) {
+    for (const [inH, inW, outH, outW] of [[128, 176, 256, 352], [256, 352, 512, 704], [256, 352, 480, 640], [7, 5, 3, 11], [1, 9, 4, 9], [33, 40, 16, 20], [6, 9, 6, 9]]) {
       const resizer = new Resizer(inH, inW, outH, outW);
       const src = Float32Array.from({ length: inH * inW }, value);
       const kernel = new Float32Array(outH * outW);
@@ -70,6 +70,11 @@ describe('WebAssembly kernels', () => {
       resizer.region(src, 0, 0, outH, 0, outW, script, 0, outW);
       const differing = kernel.findIndex((v, i) => !Object.is(v, script[i]));
       expect(differing, `${inH}x${inW} -> ${outH}x${outW}: first differing value`).to.equal(-1);
+      const mirrored = new Float32Array(outH * outW);
+      resizer.plane(src, 0, mirrored, 0, true);
+      const unmirrored = mirrored.map((_, i) => mirrored[i - (i % outW) + outW - 1 - (i % outW)]);
+      const differingMirrored = unmirrored.findIndex((v, i) => !Object.is(v, script[i]));
+      expect(differingMirrored, `${inH}x${inW} -> ${outH}x${outW} mirrored: first differing value`).to.equal(-1);
     }
   });
 });

@@ -55,8 +55,8 @@ export interface PassMaps {
  * order and divided by their count; tag maps of the stages with `withAe` are collected. For
  * the flipped pass (`flipIndex` given) each upsampled output is mirrored and its heatmaps (and
  * per-joint tags) permuted with the flip index, as in the reference; mirroring and permuting
- * only move values, so they are done by reading, in one copy. Buffers come from `workspace`
- * under keys starting with `key`.
+ * only move values, so they are done as the resize writes them (for the last output, which is
+ * not resized, by reading it). Buffers come from `workspace` under keys starting with `key`.
  */
 export function combineStages(outputs: Planes[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace, key: string): PassMaps {
   const { height, width } = outputs[outputs.length - 1];
@@ -66,23 +66,37 @@ export function combineStages(outputs: Planes[], settings: TestSettings, numJoin
   const tags: Planes[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const output = outputs[i];
-    const stage = i === outputs.length - 1 ? output : keptResizer(workspace, output, height, width).planes(output, workspace.float32(`${key}:stage${i}`, output.channels * plane));
+    const resized = i < outputs.length - 1;
+    // An upsampled output of the flipped pass is flipped back as the resize writes it.
+    const stage = resized
+      ? keptResizer(workspace, output, height, width).planes(output, workspace.float32(`${key}:stage${i}`, output.channels * plane), flipIndex ? flipOrder(output.channels, numJoints, flipIndex) : undefined)
+      : output;
+    const flipBack = flipIndex !== null && !resized ? flipIndex : null;
     if (settings.withHeatmaps[i]) {
       for (let j = 0; j < numJoints; j++) {
-        addStagePlane(sum, j * plane, stage.data, (flipIndex ? flipIndex[j] : j) * plane, plane, width, flipIndex !== null, count === 0);
+        addStagePlane(sum, j * plane, stage.data, (flipBack ? flipBack[j] : j) * plane, plane, width, flipBack !== null, count === 0);
       }
       count += 1;
     }
     if (settings.withAe[i] && stage.channels > numJoints) {
       const tagMaps = channelRange(stage, numJoints, stage.channels);
       // Tags are permuted only when there is one tag map per joint (MODEL.TAG_PER_JOINT).
-      const index = tagMaps.channels === numJoints ? flipIndex : null;
-      tags.push(flipIndex ? mirrorChannels(tagMaps, index, workspace.float32(`${key}:tags${i}`, tagMaps.data.length)) : tagMaps);
+      const index = tagMaps.channels === numJoints ? flipBack : null;
+      tags.push(flipBack ? mirrorChannels(tagMaps, index, workspace.float32(`${key}:tags${i}`, tagMaps.data.length)) : tagMaps);
     }
   }
   if (count === 0) throw new DecodeError('settings.withHeatmaps selects no network output: nothing to average');
   for (let k = 0; k < sum.length; k++) sum[k] = f32(sum[k] / count);
   return { heatmaps: { data: sum, channels: numJoints, height, width }, tags };
+}
+
+/**
+ * The source channel of each channel of a flipped-back output of `channels` channels: the
+ * flip index for the heatmaps, and for the tags too when there is one per joint.
+ */
+function flipOrder(channels: number, numJoints: number, flipIndex: readonly number[]): number[] {
+  const perJointTags = channels === 2 * numJoints;
+  return Array.from({ length: channels }, (_, c) => (c < numJoints ? flipIndex[c] : perJointTags ? numJoints + flipIndex[c - numJoints] : c));
 }
 
 /** `sum[to..] (+)= src[from..]` over one plane, the source read mirrored when `mirror`; `store` for the first stage. */

@@ -105,21 +105,27 @@ export class Resizer {
 
   /**
    * Resizes the plane starting at `src[srcOffset]` into `dst` from `dstOffset` (both C order, no
-   * padding): in WebAssembly (`src/kernels`), the same operations as `region`.
+   * padding), mirrored left-right with `mirror`: in WebAssembly (`src/kernels`), the same
+   * operations as `region`.
    */
-  plane(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number): void {
+  plane(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, mirror = false): void {
     const { inHeight, inWidth, outHeight, outWidth } = this;
     const from = src.subarray(srcOffset, srcOffset + inHeight * inWidth);
     const to = dst.subarray(dstOffset, dstOffset + outHeight * outWidth);
-    if (this.identity) to.set(from);
-    else resizePlane(from, inHeight, inWidth, this.used, this.cols, this.rows, to);
+    if (!this.identity) resizePlane(from, inHeight, inWidth, this.used, this.cols, this.rows, to, mirror);
+    else if (!mirror) to.set(from);
+    else for (let row = 0; row < from.length; row += inWidth) for (let x = 0; x < inWidth; x++) to[row + x] = from[row + inWidth - 1 - x];
   }
 
-  /** Resizes every channel of `p` (of this resizer's input size) into `out`. */
-  planes(p: Planes, out: Float32Array): Planes {
+  /**
+   * Resizes every channel of `p` (of this resizer's input size) into `out`. With `mirrorFrom`,
+   * channel c of the result is channel `mirrorFrom[c]` resized and mirrored left-right (the
+   * flip-back of a mirrored pass, done as the values are written).
+   */
+  planes(p: Planes, out: Float32Array, mirrorFrom?: readonly number[]): Planes {
     const inPlane = this.inHeight * this.inWidth;
     const outPlane = this.outHeight * this.outWidth;
-    for (let c = 0; c < p.channels; c++) this.plane(p.data, c * inPlane, out, c * outPlane);
+    for (let c = 0; c < p.channels; c++) this.plane(p.data, (mirrorFrom ? mirrorFrom[c] : c) * inPlane, out, c * outPlane, mirrorFrom !== undefined);
     return { data: out, channels: p.channels, height: this.outHeight, width: this.outWidth };
   }
 

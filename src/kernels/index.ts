@@ -25,7 +25,7 @@ interface Exports {
     src: number, inW: number, outH: number, outW: number, inH: number, used: number,
     columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
     rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
-    across: number, dst: number,
+    across: number, dst: number, mirror: number,
   ): void;
 }
 
@@ -89,10 +89,10 @@ export interface AxisTaps {
 
 /**
  * The torch-exact bilinear resize of `Resizer.plane` (src/aggregate/resize.ts): the `inH` x
- * `inW` plane `src` to `dst` (`outH` x `outW` = the taps' lengths), reading only the source
- * rows marked in `used`.
+ * `inW` plane `src` to `dst` (`outH` x `outW` = the taps' lengths), mirrored left-right with
+ * `mirror`, reading only the source rows marked in `used`.
  */
-export function resizePlane(src: Float32Array, inH: number, inW: number, used: Uint8Array, columns: AxisTaps, rows: AxisTaps, dst: Float32Array): void {
+export function resizePlane(src: Float32Array, inH: number, inW: number, used: Uint8Array, columns: AxisTaps, rows: AxisTaps, dst: Float32Array, mirror: boolean): void {
   const k = kernels();
   const [outH, outW] = [rows.index0.length, columns.index0.length];
   const [srcAt, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt] = reserve(k, [
@@ -109,6 +109,6 @@ export function resizePlane(src: Float32Array, inH: number, inW: number, used: U
   };
   put(columns, outW, [ci0, ci1, cw0, cw1]);
   put(rows, outH, [ri0, ri1, rw0, rw1]);
-  k.resizePlane(srcAt, inW, outH, outW, inH, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt);
+  k.resizePlane(srcAt, inW, outH, outW, inH, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt, mirror ? 1 : 0);
   dst.set(new Float32Array(buffer, dstAt, outH * outW));
 }

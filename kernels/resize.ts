@@ -35,7 +35,7 @@
  * `rowIndex0/1` and `rowWeight0/1`.
  */
 export function resizePlane(
-  src: usize, inW: i32, outH: i32, outW: i32, inH: i32, used: usize,
+  src: usize, inH: i32, inW: i32, outH: i32, outW: i32, used: usize,
   columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize,
   rowIndex0: usize, rowIndex1: usize, rowWeight0: usize, rowWeight1: usize,
   across: usize, dst: usize, mirror: i32,

@@ -22,7 +22,7 @@ interface Exports {
     columnHigh: number, columnLow: number, high: number, low: number,
   ): void;
   resizePlane(
-    src: number, inW: number, outH: number, outW: number, inH: number, used: number,
+    src: number, inH: number, inW: number, outH: number, outW: number, used: number,
     columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
     rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
     across: number, dst: number, mirror: number,
@@ -109,6 +109,6 @@ export function resizePlane(src: Float32Array, inH: number, inW: number, used: U
   };
   put(columns, outW, [ci0, ci1, cw0, cw1]);
   put(rows, outH, [ri0, ri1, rw0, rw1]);
-  k.resizePlane(srcAt, inW, outH, outW, inH, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt, mirror ? 1 : 0);
+  k.resizePlane(srcAt, inH, inW, outH, outW, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt, mirror ? 1 : 0);
   dst.set(new Float32Array(buffer, dstAt, outH * outW));
 }

@@ -1,8 +1,9 @@
 /**
  * What ONNX Runtime needs to know about the CPU: how many cores to run on and, for int8
- * inference, how products accumulate. Its uint8 × int8 kernels on x86 CPUs without VNNI (SSE4.1, AVX2, AVX-512 without VNNI) add pairs of products in 16 bits,
- * which saturates when both are large (2 × 255 × 127 > 32767). VNNI and AMX accumulate in 32
- * bits; ARM kernels widen first.
+ * inference, how products accumulate. Its uint8 × int8 kernels on x86 CPUs without VNNI
+ * (SSE4.1, AVX2, AVX-512 without VNNI) add pairs of products in 16 bits, which saturates when
+ * both are large (2 × 255 × 127 > 32767). VNNI and AMX accumulate in 32 bits; ARM kernels
+ * widen first.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

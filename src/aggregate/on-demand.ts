@@ -9,7 +9,7 @@
  *
  * Bounds per tile come from the source values a tile reads: a bilinear value is a convex
  * combination of its source values, so it lies between their minimum and maximum, up to the
- * float32 rounding of the combination, which `widen` covers.
+ * float32 rounding of the combination, which `slackOf` covers.
  */
 import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, type GroupingMaps } from '../grouping/maps.js';
 import { channelRange, type Planes } from './planes.js';
@@ -47,10 +47,9 @@ export interface MapsSource {
   keptTags: readonly Planes[];
 }
 
-/** A few rounding errors of the values in [lo, hi] (relative 2^-20, 16 float32 ulps), and underflow. */
-function widen(lo: number, hi: number): [number, number] {
-  const slack = (Math.abs(lo) + Math.abs(hi)) * 2 ** -20 + 2 ** -126;
-  return [lo - slack, hi + slack];
+/** A few rounding errors of the values in [lo, hi] (relative 2^-20, 16 float32 ulps), and underflow: the bounds move out by it. */
+function slackOf(lo: number, hi: number): number {
+  return (Math.abs(lo) + Math.abs(hi)) * 2 ** -20 + 2 ** -126;
 }
 
 /**
@@ -234,19 +233,22 @@ export class OnDemandMaps implements GroupingMaps {
   /** Bounds of each kept tag map over the tiles, widened by a few float32 ulps of their magnitude. */
   tagBounds(joint: number): { low: Float64Array; high: Float64Array } {
     const t = tagPlaneOf(this, joint);
-    let bounds = this.tagCache.get(t);
-    if (bounds) return bounds;
+    const cached = this.tagCache.get(t);
+    if (cached) return cached;
     const tiles = this.columns * this.rows;
     const k = this.tagDim;
-    bounds = { low: this.workspace.float64(`maps:tag-low${t}`, tiles * k), high: this.workspace.float64(`maps:tag-high${t}`, tiles * k) };
+    const bounds = { low: this.workspace.float64(`maps:tag-low${t}`, tiles * k), high: this.workspace.float64(`maps:tag-high${t}`, tiles * k) };
     this.keptTags.forEach((kept, m) => {
       const { low, high } = tileRanges(channelRange(kept, t, t + 1).data, kept.height, kept.width, this.tagResizer, this.height, this.width, this.workspace);
       for (let tile = 0; tile < tiles; tile++) {
-        [(bounds as { low: Float64Array }).low[tile * k + m], (bounds as { high: Float64Array }).high[tile * k + m]] = widen(low[tile], high[tile]);
+        const slack = slackOf(low[tile], high[tile]);
+        bounds.low[tile * k + m] = low[tile] - slack;
+        bounds.high[tile * k + m] = high[tile] + slack;
       }
     });
     for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) exactTagRanges(this, t, tile, bounds);
     this.tagCache.set(t, bounds);
     return bounds;
   }
+
 }

@@ -113,9 +113,9 @@ function sortByKey(keys: Int32Array, workspace: Workspace): Int32Array {
 function quantise10(values: Float64Array, out: Int32Array): Int32Array {
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
+  for (let i = 0; i < values.length; i++) {
+    lo = Math.min(lo, values[i]);
+    hi = Math.max(hi, values[i]);
   }
   const scale = hi > lo ? 1023 / (hi - lo) : 0;
   for (let i = 0; i < values.length; i++) out[i] = Math.floor((values[i] - lo) * scale);

@@ -96,7 +96,7 @@ export function resizePlane(src: Float32Array, inH: number, inW: number, used: U
   const k = kernels();
   const [outH, outW] = [rows.index0.length, columns.index0.length];
   const [srcAt, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt] = reserve(k, [
-    inH * inW * 4, inH, ...[0, 0, 0, 0].map(() => outW * 4), ...[0, 0, 0, 0].map(() => outH * 4), inH * outW * 4, outH * outW * 4,
+    inH * inW * 4, inH, ...Array<number>(4).fill(outW * 4), ...Array<number>(4).fill(outH * 4), inH * outW * 4, outH * outW * 4,
   ]);
   const { buffer } = k.memory;
   new Float32Array(buffer, srcAt, inH * inW).set(src.subarray(0, inH * inW));

@@ -19,7 +19,7 @@ import {
 } from '../src/backend/onnx/quantize.js';
 import { floatValue, onnx } from '../src/backend/onnx/proto.js';
 import { OnnxNetwork } from '../src/backend/onnx/session.js';
-import { coreCount, hasWideInt8Accumulation, physicalCores } from '../src/backend/onnx/cpu.js';
+import { coreCount, hasWideInt8Accumulation, physicalCores, quotaCpus } from '../src/backend/onnx/cpu.js';
 import { createEstimator } from '../src/estimator.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { cli, expectRejection } from './helpers/cli.js';
@@ -194,6 +194,15 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     expect(coreCount(['0:0', '0:1', '0:2', '0:3'], 2)).to.equal(2);
     expect(coreCount([], 3)).to.equal(3);
     expect(physicalCores()).to.be.within(1, availableParallelism());
+  });
+
+  it('reads cgroup CPU quotas (v2 cpu.max, v1 quota and period) as a number of CPUs', () => {
+    expect(quotaCpus('200000 100000\n')).to.equal(2);
+    expect(quotaCpus('150000 100000')).to.equal(2);
+    expect(quotaCpus('50000 100000')).to.equal(1);
+    expect(quotaCpus('max 100000')).to.equal(Infinity);
+    expect(quotaCpus('-1\n 100000\n')).to.equal(Infinity);
+    expect(quotaCpus('')).to.equal(Infinity);
   });
 
   it('represents zero exactly in every activation range (padding, ReLU)', () => {

@@ -51,13 +51,42 @@ export function coreCount(topology: readonly string[], logical: number): number 
   return topology.length > 0 ? Math.min(new Set(topology).size, logical) : logical;
 }
 
+/**
+ * The CPUs a cgroup CPU quota allows, rounded up: from cgroup v2's `cpu.max` ("200000 100000",
+ * or "max 100000" for none) or cgroup v1's `cpu.cfs_quota_us` and `cpu.cfs_period_us` (-1 for
+ * none) joined by a space. Infinity without a quota or when the text is not one of these.
+ */
+export function quotaCpus(text: string): number {
+  const [quota, period] = text.trim().split(/\s+/).map(Number);
+  return quota > 0 && period > 0 ? Math.ceil(quota / period) : Infinity;
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** The CPU quota of this process's cgroup (v2, else v1 at the root of the cpu controller); Infinity without one. */
+function cgroupCpuLimit(): number {
+  const own = readText('/proc/self/cgroup')?.match(/^0::(\S*)$/m)?.[1] ?? '';
+  const v2 = readText(`/sys/fs/cgroup${own === '/' ? '' : own}/cpu.max`) ?? readText('/sys/fs/cgroup/cpu.max');
+  if (v2 !== null) return quotaCpus(v2);
+  const quota = readText('/sys/fs/cgroup/cpu/cpu.cfs_quota_us');
+  const period = readText('/sys/fs/cgroup/cpu/cpu.cfs_period_us');
+  return quota !== null && period !== null ? quotaCpus(`${quota} ${period}`) : Infinity;
+}
+
 let cores: number | undefined;
 
 /**
  * Physical cores this process can use, from the online CPUs' topology in /sys on Linux (see
- * `coreCount`), else `os.availableParallelism()`. ONNX Runtime's own default counted one core
- * on the two-core VMs we measure on (one of two CPUs busy, the network at half speed), so
- * sessions are given this count instead.
+ * `coreCount`), else `os.availableParallelism()`, and at most its cgroup's CPU quota (a
+ * container limited by quota rather than by CPU set). ONNX Runtime's own default counted one
+ * core on the two-core VMs we measure on (one of two CPUs busy, the network at half speed),
+ * so sessions are given this count instead.
  */
 export function physicalCores(): number {
   if (cores !== undefined) return cores;
@@ -65,15 +94,13 @@ export function physicalCores(): number {
   const topology: string[] = [];
   try {
     for (const cpu of readdirSync(root).filter((name) => /^cpu\d+$/.test(name))) {
-      try {
-        const read = (file: string): string => readFileSync(`${root}/${cpu}/topology/${file}`, 'utf8').trim();
-        topology.push(`${read('physical_package_id')}:${read('core_id')}`);
-      } catch {
-        // An offline CPU has no topology.
-      }
+      const packageId = readText(`${root}/${cpu}/topology/physical_package_id`);
+      const coreId = readText(`${root}/${cpu}/topology/core_id`);
+      // An offline CPU has no topology.
+      if (packageId !== null && coreId !== null) topology.push(`${packageId.trim()}:${coreId.trim()}`);
     }
   } catch {
     // Not Linux.
   }
-  return (cores = coreCount(topology, availableParallelism()));
+  return (cores = Math.max(1, Math.min(coreCount(topology, availableParallelism()), cgroupCpuLimit())));
 }

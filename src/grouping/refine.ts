@@ -132,21 +132,26 @@ function loadLeaf(h: TagHierarchy, k: number, detBound: Float64Array, low: Float
   }
 }
 
-/** Recomputes inner node `n` from its children. */
-function mergeChildren(h: TagHierarchy, k: number, n: number): void {
-  let top = -Infinity;
+/** Recomputes inner node `n` from its children; whether it changed. */
+function mergeChildren(h: TagHierarchy, k: number, n: number): boolean {
+  let changed = false;
+  const [first, end] = [h.first[n], h.first[n] + h.count[n]];
   for (let d = 0; d < k; d++) {
     let lo = Infinity;
     let hi = -Infinity;
-    for (let c = h.first[n]; c < h.first[n] + h.count[n]; c++) {
+    for (let c = first; c < end; c++) {
       lo = Math.min(lo, h.low[c * k + d]);
       hi = Math.max(hi, h.high[c * k + d]);
     }
+    changed ||= h.low[n * k + d] !== lo || h.high[n * k + d] !== hi;
     h.low[n * k + d] = lo;
     h.high[n * k + d] = hi;
   }
-  for (let c = h.first[n]; c < h.first[n] + h.count[n]; c++) top = Math.max(top, h.maxDet[c]);
+  let top = -Infinity;
+  for (let c = first; c < end; c++) top = Math.max(top, h.maxDet[c]);
+  changed ||= h.maxDet[n] !== top;
   h.maxDet[n] = top;
+  return changed;
 }
 
 function buildHierarchy(maps: GroupingMaps, joint: number, workspace: Workspace): TagHierarchy {
@@ -213,13 +218,15 @@ function refreshTile(h: TagHierarchy, maps: GroupingMaps, joint: number, tile: n
   const k = maps.tagDim;
   const { low, high } = maps.tagBounds(joint);
   loadLeaf(h, k, maps.detBounds(joint), low, high, tile);
-  for (let n = h.parent[h.leafOf[tile]]; n >= 0; n = h.parent[n]) mergeChildren(h, k, n);
+  // Bounds only tighten: an ancestor that does not change leaves those above it as they are.
+  for (let n = h.parent[h.leafOf[tile]]; n >= 0 && mergeChildren(h, k, n); n = h.parent[n]);
 }
 
 /**
  * An upper bound of `det - round(|tag - mean|)` below a node: its largest heatmap bound minus
- * the rounded distance from the mean to its tag box, with the float32 operations of the exact
- * score, each monotone, so it is never below the score of a pixel it covers.
+ * the rounded distance from the mean to its tag box. A pixel's float32 distance is at least the
+ * box distance less a few ulps (2^-20 relative covers them), and its rounding (half to even) at
+ * least `ceil(distance - 0.5)`; rounding the difference to float32 keeps the order.
  */
 function nodeBound(h: TagHierarchy, node: number, k: number, meanTag: Float32Array): number {
   let sq = 0;
@@ -227,10 +234,10 @@ function nodeBound(h: TagHierarchy, node: number, k: number, meanTag: Float32Arr
     const m = meanTag[d];
     const lo = h.low[node * k + d];
     const hi = h.high[node * k + d];
-    const diff = m < lo ? f32(lo - m) : m > hi ? f32(hi - m) : 0;
-    sq = f32(sq + f32(diff * diff));
+    const diff = m < lo ? lo - m : m > hi ? m - hi : 0;
+    sq += diff * diff;
   }
-  return f32(h.maxDet[node] - roundHalfEven(f32(Math.sqrt(sq))));
+  return f32(h.maxDet[node] - Math.ceil(Math.sqrt(sq) * (1 - 2 ** -20) - 0.5));
 }
 
 /** Tag hierarchies of one image's joints, built on first use and shared by all its people. */

@@ -28,6 +28,60 @@
 }
 
 /**
+ * The width pass of source row `row`: output columns `[x0, x1)` into `out` (contiguous).
+ * Taps: per output column `columnIndex0/1` (i32) and `columnWeight0/1` (f32).
+ */
+// @ts-ignore: decorator
+@inline function widthPass(
+  row: usize, x0: i32, x1: i32, columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize, out: usize,
+): void {
+  for (let x = x0; x < x1; x++) {
+    const at = <usize>x << 2;
+    const t0 = <f64>load<f32>(row + (<usize>load<i32>(columnIndex0 + at) << 2));
+    const t1 = <f64>load<f32>(row + (<usize>load<i32>(columnIndex1 + at) << 2));
+    const c = <f64><f32>(t1 * <f64>load<f32>(columnWeight1 + at));
+    store<f32>(out + (<usize>(x - x0) << 2), <f32>fmaf(t0, <f64>load<f32>(columnWeight0 + at), c));
+  }
+}
+
+/**
+ * The height pass of one output row: `n` values from the width-interpolated rows `top` and
+ * `bottom` with weights `w0` and `w1`, into `out`, mirrored (`out[n - 1 - x]`) when `mirror`
+ * != 0. Two outputs at a time in f64x2 lanes; a pair whose sums TwoSum finds inexact (rare)
+ * the scalar way.
+ */
+// @ts-ignore: decorator
+@inline function heightRow(top: usize, bottom: usize, w0: f64, w1: f64, out: usize, n: i32, mirror: i32): void {
+  const zero = f64x2.splat(0);
+  const w0x2 = f64x2.splat(w0);
+  const w1x2 = f64x2.splat(w1);
+  let x = 0;
+  for (; x + 2 <= n; x += 2) {
+    const at = <usize>x << 2;
+    const a = f64x2.promote_low_f32x4(v128.load64_zero(top + at));
+    const b = f64x2.promote_low_f32x4(v128.load64_zero(bottom + at));
+    const c = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(b, w1x2)));
+    const p = f64x2.mul(a, w0x2);
+    const s = f64x2.add(p, c);
+    const v = f64x2.sub(s, p);
+    const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
+    if (!v128.any_true(f64x2.ne(err, zero))) {
+      const r = f32x4.demote_f64x2_zero(s);
+      if (mirror == 0) {
+        v128.store64_lane(out + at, r, 0);
+      } else {
+        v128.store32_lane(out + (<usize>(n - 1 - x) << 2), r, 0);
+        v128.store32_lane(out + (<usize>(n - 2 - x) << 2), r, 1);
+      }
+      continue;
+    }
+    heightPass(top, bottom, w0, w1, out, n, x, mirror);
+    heightPass(top, bottom, w0, w1, out, n, x + 1, mirror);
+  }
+  for (; x < n; x++) heightPass(top, bottom, w0, w1, out, n, x, mirror);
+}
+
+/**
  * Resizes the `inH` x `inW` float32 plane at `src` to `outH` x `outW` at `dst`, mirrored
  * left-right when `mirror` != 0: per used source row (`used[sy]` != 0) the width pass into
  * `across` (`inH` x `outW`), then the height pass, which writes the mirrored positions.
@@ -42,49 +96,37 @@ export function resizePlane(
 ): void {
   for (let sy = 0; sy < inH; sy++) {
     if (load<u8>(used + <usize>sy) == 0) continue;
-    const row = src + (<usize>(sy * inW) << 2);
-    const out = across + (<usize>(sy * outW) << 2);
-    for (let x = 0; x < outW; x++) {
-      const at = <usize>x << 2;
-      const t0 = <f64>load<f32>(row + (<usize>load<i32>(columnIndex0 + at) << 2));
-      const t1 = <f64>load<f32>(row + (<usize>load<i32>(columnIndex1 + at) << 2));
-      const c = <f64><f32>(t1 * <f64>load<f32>(columnWeight1 + at));
-      store<f32>(out + at, <f32>fmaf(t0, <f64>load<f32>(columnWeight0 + at), c));
-    }
+    widthPass(src + (<usize>(sy * inW) << 2), 0, outW, columnIndex0, columnIndex1, columnWeight0, columnWeight1, across + (<usize>(sy * outW) << 2));
   }
-  const zero = f64x2.splat(0);
   for (let y = 0; y < outH; y++) {
-    const top = across + (<usize>(load<i32>(rowIndex0 + (<usize>y << 2)) * outW) << 2);
-    const bottom = across + (<usize>(load<i32>(rowIndex1 + (<usize>y << 2)) * outW) << 2);
-    const w0 = <f64>load<f32>(rowWeight0 + (<usize>y << 2));
-    const w1 = <f64>load<f32>(rowWeight1 + (<usize>y << 2));
-    const w0x2 = f64x2.splat(w0);
-    const w1x2 = f64x2.splat(w1);
-    const out = dst + (<usize>(y * outW) << 2);
-    let x = 0;
-    for (; x + 2 <= outW; x += 2) {
-      const at = <usize>x << 2;
-      const a = f64x2.promote_low_f32x4(v128.load64_zero(top + at));
-      const b = f64x2.promote_low_f32x4(v128.load64_zero(bottom + at));
-      const c = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(b, w1x2)));
-      const p = f64x2.mul(a, w0x2);
-      const s = f64x2.add(p, c);
-      const v = f64x2.sub(s, p);
-      const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
-      if (!v128.any_true(f64x2.ne(err, zero))) {
-        const r = f32x4.demote_f64x2_zero(s);
-        if (mirror == 0) {
-          v128.store64_lane(out + at, r, 0);
-        } else {
-          v128.store32_lane(out + (<usize>(outW - 1 - x) << 2), r, 0);
-          v128.store32_lane(out + (<usize>(outW - 2 - x) << 2), r, 1);
-        }
-        continue;
-      }
-      // A sum TwoSum finds inexact (rare): both lanes the scalar way.
-      heightPass(top, bottom, w0, w1, out, outW, x, mirror);
-      heightPass(top, bottom, w0, w1, out, outW, x + 1, mirror);
-    }
-    for (; x < outW; x++) heightPass(top, bottom, w0, w1, out, outW, x, mirror);
+    const at = <usize>y << 2;
+    const top = across + (<usize>(load<i32>(rowIndex0 + at) * outW) << 2);
+    const bottom = across + (<usize>(load<i32>(rowIndex1 + at) * outW) << 2);
+    heightRow(top, bottom, <f64>load<f32>(rowWeight0 + at), <f64>load<f32>(rowWeight1 + at), dst + (<usize>(y * outW) << 2), outW, mirror);
+  }
+}
+
+/**
+ * The output rectangle `[y0, y1)` x `[x0, x1)` of the same resize of the plane at `src` (`inW`
+ * values per row), into `dst` with `dstStride` values per row: the width pass of the source
+ * rows the rectangle reads into `across`, then the height pass.
+ */
+export function resizeRegion(
+  src: usize, inW: i32,
+  columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize,
+  rowIndex0: usize, rowIndex1: usize, rowWeight0: usize, rowWeight1: usize,
+  y0: i32, y1: i32, x0: i32, x1: i32, across: usize, dst: usize, dstStride: i32,
+): void {
+  const firstRow = load<i32>(rowIndex0 + (<usize>y0 << 2));
+  const lastRow = load<i32>(rowIndex1 + (<usize>(y1 - 1) << 2));
+  const span = x1 - x0;
+  for (let sy = firstRow; sy <= lastRow; sy++) {
+    widthPass(src + (<usize>(sy * inW) << 2), x0, x1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, across + (<usize>((sy - firstRow) * span) << 2));
+  }
+  for (let y = y0; y < y1; y++) {
+    const at = <usize>y << 2;
+    const top = across + (<usize>((load<i32>(rowIndex0 + at) - firstRow) * span) << 2);
+    const bottom = across + (<usize>((load<i32>(rowIndex1 + at) - firstRow) * span) << 2);
+    heightRow(top, bottom, <f64>load<f32>(rowWeight0 + at), <f64>load<f32>(rowWeight1 + at), dst + (<usize>((y - y0) * dstStride) << 2), span, 0);
   }
 }

@@ -1,8 +1,8 @@
 /** The WebAssembly kernels (src/kernels) against plain JavaScript, and the embedded build against its source. */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { tileExtremes, type Spans } from '../src/kernels/index.js';
-import { Resizer } from '../src/aggregate/resize.js';
+import { RegionResizer, tileExtremes, type Spans } from '../src/kernels/index.js';
+import { fmaf, Resizer } from '../src/aggregate/resize.js';
 
 /** A deterministic pseudo-random generator (LCG) in [0, 1). */
 function random(seed: number): () => number {
@@ -27,6 +27,23 @@ function naiveExtremes(values: Float32Array, w: number, rows: Spans, columns: Sp
     }
   }
   return { high, low };
+}
+
+/**
+ * ATen's bilinear resize output by output, from the resizer's taps: the width interpolation of
+ * the two source rows, then the height interpolation, each `fmaf(v0, w0, v1 * w1)` in float32.
+ */
+function naiveResize(src: Float32Array, resizer: Resizer): Float32Array {
+  const { inWidth, outHeight, outWidth, rows, columns } = resizer;
+  const out = new Float32Array(outHeight * outWidth);
+  const across = (sy: number, x: number): number =>
+    fmaf(src[sy * inWidth + columns.index0[x]], columns.weight0[x], Math.fround(src[sy * inWidth + columns.index1[x]] * columns.weight1[x]));
+  for (let y = 0; y < outHeight; y++) {
+    for (let x = 0; x < outWidth; x++) {
+      out[y * outWidth + x] = fmaf(across(rows.index0[y], x), rows.weight0[y], Math.fround(across(rows.index1[y], x) * rows.weight1[y]));
+    }
+  }
+  return out;
 }
 
 /** Spans of `count` tiles over `size` source values: start and length drawn at random. */
@@ -57,24 +74,67 @@ describe('WebAssembly kernels', () => {
     }
   });
 
-  it('the plane resize equals the JavaScript region resize bit for bit (mirrored too), sums TwoSum finds inexact included', () => {
-    const next = random(11);
-    // Magnitudes spread over 2^-40..2^20 make many double sums inexact (the kernel's slow lanes).
-    const value = (): number => Math.fround((next() - 0.5) * 2 ** Math.floor(next() * 60 - 40));
-    for (const [inH, inW, outH, outW] of [[128, 176, 256, 352], [256, 352, 512, 704], [256, 352, 480, 640], [7, 5, 3, 11], [1, 9, 4, 9], [33, 40, 16, 20], [6, 9, 6, 9]]) {
+  // Magnitudes spread over 2^-40..2^20 make many double sums inexact (the kernels' slow lanes).
+  const spread = (next: () => number) => (): number => Math.fround((next() - 0.5) * 2 ** Math.floor(next() * 60 - 40));
+  const sizes = [[128, 176, 256, 352], [256, 352, 512, 704], [256, 352, 480, 640], [7, 5, 3, 11], [1, 9, 4, 9], [33, 40, 16, 20], [6, 9, 6, 9]];
+
+  it('the plane resize equals the operations of ATen output by output, bit for bit (mirrored too), sums TwoSum finds inexact included', () => {
+    const value = spread(random(11));
+    for (const [inH, inW, outH, outW] of sizes) {
       const resizer = new Resizer(inH, inW, outH, outW);
       const src = Float32Array.from({ length: inH * inW }, value);
       const kernel = new Float32Array(outH * outW);
-      const script = new Float32Array(outH * outW);
+      const expected = naiveResize(src, resizer);
       resizer.plane(src, 0, kernel, 0);
-      resizer.region(src, 0, 0, outH, 0, outW, script, 0, outW);
-      const differing = kernel.findIndex((v, i) => !Object.is(v, script[i]));
+      const differing = kernel.findIndex((v, i) => !Object.is(v, expected[i]));
       expect(differing, `${inH}x${inW} -> ${outH}x${outW}: first differing value`).to.equal(-1);
       const mirrored = new Float32Array(outH * outW);
       resizer.plane(src, 0, mirrored, 0, true);
       const unmirrored = mirrored.map((_, i) => mirrored[i - (i % outW) + outW - 1 - (i % outW)]);
-      const differingMirrored = unmirrored.findIndex((v, i) => !Object.is(v, script[i]));
+      const differingMirrored = unmirrored.findIndex((v, i) => !Object.is(v, expected[i]));
       expect(differingMirrored, `${inH}x${inW} -> ${outH}x${outW} mirrored: first differing value`).to.equal(-1);
+    }
+  });
+
+  it('region resizes of resident planes equal the whole resize, two resizers taking the memory in turn', () => {
+    const value = spread(random(13));
+    const cases = sizes.map(([inH, inW, outH, outW]) => {
+      const resizer = new Resizer(inH, inW, outH, outW);
+      const stack = { data: Float32Array.from({ length: 3 * inH * inW }, value), channels: 3, height: inH, width: inW };
+      const expected = [0, 1, 2].map((c) => naiveResize(stack.data.subarray(c * inH * inW, (c + 1) * inH * inW), resizer));
+      // A second stack at the same size, and the identity (a copy), exercise stack and resize indices.
+      const other = { data: stack.data.map((v) => -v), channels: 3, height: inH, width: inW };
+      const same = new Resizer(inH, inW, inH, inW);
+      return { resizer, regions: new RegionResizer([stack, other], [same, resizer], 8, 8, 2), expected, other };
+    });
+    for (let round = 0; round < 2; round++) {
+      for (const { resizer, regions, expected, other } of cases) {
+        const { outHeight: outH, outWidth: outW, inHeight: inH, inWidth: inW } = resizer;
+        for (let y0 = 0; y0 < outH; y0 += 8) {
+          for (let x0 = 0; x0 < outW; x0 += 8) {
+            const [y1, x1] = [Math.min(y0 + 8, outH), Math.min(x0 + 8, outW)];
+            const c = (y0 + x0) % 3;
+            const got = regions.region(0, c, 1, y0, y1, x0, x1, 0);
+            const negated = regions.region(1, c, 1, y0, y1, x0, x1, 1);
+            for (let y = y0; y < y1; y++) {
+              for (let x = x0; x < x1; x++) {
+                const i = (y - y0) * 8 + x - x0;
+                const want = expected[c][y * outW + x];
+                if (!Object.is(got[i], want) || !Object.is(negated[i], -want)) expect.fail(`${inH}x${inW} -> ${outH}x${outW} channel ${c} at ${x},${y}: ${got[i]} / ${negated[i]}, not ${want}`);
+              }
+            }
+            if (y0 < inH && x0 < inW) {
+              const [cy1, cx1] = [Math.min(y1, inH), Math.min(x1, inW)];
+              const copy = regions.region(1, c, 0, y0, cy1, x0, cx1, 0);
+              for (let y = y0; y < cy1; y++) {
+                for (let x = x0; x < cx1; x++) {
+                  if (!Object.is(copy[(y - y0) * 8 + x - x0], other.data[c * inH * inW + y * inW + x])) expect.fail(`identity ${inH}x${inW} channel ${c} at ${x},${y}`);
+                }
+              }
+            }
+          }
+        }
+      }
     }
   });
 });

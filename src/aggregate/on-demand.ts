@@ -15,7 +15,7 @@ import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, typ
 import { channelRange, type Planes } from './planes.js';
 import { keptResizer, type Resizer } from './resize.js';
 import type { Workspace } from '../workspace.js';
-import { tileExtremes, type Spans } from '../kernels/index.js';
+import { RegionResizer, tileExtremes, type Spans } from '../kernels/index.js';
 
 const f32 = Math.fround;
 
@@ -85,8 +85,11 @@ export class OnDemandMaps implements GroupingMaps {
   private readonly tagReady: Uint8Array;
   private readonly detCache = new Map<number, Float64Array>();
   private readonly tagCache = new Map<number, { low: Float64Array; high: Float64Array }>();
-  /** One tile of each source of a term (and of each tag map). */
-  private readonly scratch: Float32Array[];
+  /** Tiles of the sources resized in WebAssembly: stacks are the terms' sources, then the kept tag maps; resizes the terms', then the tags'. */
+  private readonly regions: RegionResizer;
+  /** Per term, the stack of its first source; then the stack of the first kept tag map. */
+  private readonly termStacks: number[];
+  private readonly tagStack: number;
 
   readonly numJoints: number;
   readonly height: number;
@@ -113,8 +116,11 @@ export class OnDemandMaps implements GroupingMaps {
     ({ columns: this.columns, rows: this.rows } = tileGrid(height, width));
     this.detReady = workspace.uint8('maps:det-ready', numJoints * this.columns * this.rows).fill(0);
     this.tagReady = workspace.uint8('maps:tag-ready', this.tagChannels * this.columns * this.rows).fill(0);
-    const sources = Math.max(this.tagDim, ...source.terms.map((t) => t.length));
-    this.scratch = Array.from({ length: sources }, () => new Float32Array(TILE * TILE));
+    const stacks = [...source.terms.flat(), ...keptTags];
+    this.termStacks = source.terms.map((_, s) => source.terms.slice(0, s).reduce((sum, t) => sum + t.length, 0));
+    this.tagStack = source.terms.reduce((sum, t) => sum + t.length, 0);
+    const outputs = Math.max(this.tagDim, ...source.terms.map((t) => t.length));
+    this.regions = new RegionResizer(stacks, [...this.terms.map((t) => t.resizer), this.tagResizer], TILE, TILE, outputs);
   }
 
   ensureTile(joint: number, tile: number): void {
@@ -155,20 +161,16 @@ export class OnDemandMaps implements GroupingMaps {
 
   private computeHeatmapTile(joint: number, tile: number): void {
     const [x0, y0, x1, y1] = tileRect(tile, this.height, this.width);
-    const { det, width, terms, scratch } = this;
+    const { det, width, terms, regions } = this;
     const out = joint * this.height * width;
-    const [a, b] = scratch;
     for (let s = 0; s < terms.length; s++) {
-      const { sources, resizer } = terms[s];
-      for (let i = 0; i < sources.length; i++) {
-        const src = sources[i];
-        resizer.region(src.data, joint * src.height * src.width, y0, y1, x0, x1, scratch[i], 0, TILE);
-      }
-      const pair = sources.length === 2;
+      const stack = this.termStacks[s];
+      const a = regions.region(stack, joint, s, y0, y1, x0, x1, 0);
+      const b = terms[s].sources.length === 2 ? regions.region(stack + 1, joint, s, y0, y1, x0, x1, 1) : null;
       for (let y = y0; y < y1; y++) {
         const row = out + y * width;
         for (let x = x0, i = (y - y0) * TILE; x < x1; x++, i++) {
-          const v = pair ? f32(f32(a[i] + b[i]) / 2) : a[i];
+          const v = b ? f32(f32(a[i] + b[i]) / 2) : a[i];
           det[row + x] = s === 0 ? v : f32(det[row + x] + v);
         }
       }
@@ -182,12 +184,10 @@ export class OnDemandMaps implements GroupingMaps {
 
   private computeTagTile(tagPlane: number, tile: number): void {
     const [x0, y0, x1, y1] = tileRect(tile, this.height, this.width);
-    const { tags, width, tagDim, scratch, keptTags } = this;
+    const { tags, width, tagDim, regions } = this;
     const base = tagPlane * this.height * width;
-    for (let m = 0; m < keptTags.length; m++) {
-      const kept = keptTags[m];
-      const values = scratch[m];
-      this.tagResizer.region(kept.data, tagPlane * kept.height * kept.width, y0, y1, x0, x1, values, 0, TILE);
+    for (let m = 0; m < tagDim; m++) {
+      const values = regions.region(this.tagStack + m, tagPlane, this.terms.length, y0, y1, x0, x1, m);
       for (let y = y0; y < y1; y++) {
         for (let x = x0, i = (y - y0) * TILE; x < x1; x++, i++) tags[(base + y * width + x) * tagDim + m] = values[i];
       }

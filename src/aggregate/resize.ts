@@ -9,7 +9,7 @@
  * same way; for the power-of-two ratios of the fixtures both forms are exact.
  */
 import type { Planes } from './planes.js';
-import { resizePlane, type AxisTaps } from '../kernels/index.js';
+import { resizePlane, type AxisTaps, type RegionResize } from '../kernels/index.js';
 import type { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
@@ -78,17 +78,16 @@ function sourceSpan(taps: AxisTaps, from: number, to: number): [number, number] 
  * then those two rows along the height; the width pass of a source row is the same for every
  * output row that reads it, so it is computed once per plane (into a scratch of source rows x
  * output width) instead of twice per output row. Element for element the operations and their
- * roundings are ATen's.
+ * roundings are ATen's. The resizes run in WebAssembly (`src/kernels`): whole planes here,
+ * rectangles of planes through a `RegionResizer` given this resizer's taps.
  */
-export class Resizer {
-  private readonly rows: AxisTaps;
-  private readonly cols: AxisTaps;
+export class Resizer implements RegionResize {
+  readonly rows: AxisTaps;
+  readonly columns: AxisTaps;
   /** Source rows some output row reads (all of them unless downsampling). */
   private readonly used: Uint8Array;
-  /** Same size: ATen copies (weights 1 and 0 reproduce every value, signed zeros included). */
-  private readonly identity: boolean;
-  /** Width-interpolated source rows of one `region` call. */
-  private scratch = new Float32Array(0);
+  /** Same size: ATen copies. */
+  readonly identity: boolean;
 
   constructor(
     readonly inHeight: number,
@@ -97,7 +96,7 @@ export class Resizer {
     readonly outWidth: number,
   ) {
     this.rows = axisTaps(inHeight, outHeight);
-    this.cols = axisTaps(inWidth, outWidth);
+    this.columns = axisTaps(inWidth, outWidth);
     this.used = new Uint8Array(inHeight);
     for (let y = 0; y < outHeight; y++) this.used[this.rows.index0[y]] = this.used[this.rows.index1[y]] = 1;
     this.identity = inHeight === outHeight && inWidth === outWidth;
@@ -105,14 +104,13 @@ export class Resizer {
 
   /**
    * Resizes the plane starting at `src[srcOffset]` into `dst` from `dstOffset` (both C order, no
-   * padding), mirrored left-right with `mirror`: in WebAssembly (`src/kernels`), the same
-   * operations as `region`.
+   * padding), mirrored left-right with `mirror`.
    */
   plane(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, mirror = false): void {
     const { inHeight, inWidth, outHeight, outWidth } = this;
     const from = src.subarray(srcOffset, srcOffset + inHeight * inWidth);
     const to = dst.subarray(dstOffset, dstOffset + outHeight * outWidth);
-    if (!this.identity) resizePlane(from, inHeight, inWidth, this.used, this.cols, this.rows, to, mirror);
+    if (!this.identity) resizePlane(from, inHeight, inWidth, this.used, this.columns, this.rows, to, mirror);
     else if (!mirror) to.set(from);
     else for (let row = 0; row < from.length; row += inWidth) for (let x = 0; x < inWidth; x++) to[row + x] = from[row + inWidth - 1 - x];
   }
@@ -129,48 +127,9 @@ export class Resizer {
     return { data: out, channels: p.channels, height: this.outHeight, width: this.outWidth };
   }
 
-  /**
-   * Resizes only the output rectangle [y0, y1) x [x0, x1) of the plane at `src[srcOffset]`,
-   * into `dst` from `dstOffset` with `dstStride` values per output row. The values are those
-   * `plane` computes (the same operations on the same source values).
-   */
-  region(src: Float32Array, srcOffset: number, y0: number, y1: number, x0: number, x1: number, dst: Float32Array, dstOffset: number, dstStride: number): void {
-    const { inWidth } = this;
-    if (this.identity) {
-      for (let y = y0; y < y1; y++) {
-        const from = srcOffset + y * inWidth;
-        dst.set(src.subarray(from + x0, from + x1), dstOffset + (y - y0) * dstStride);
-      }
-      return;
-    }
-    const { index0: c0, index1: c1, weight0: cw0, weight1: cw1 } = this.cols;
-    const { index0: r0, index1: r1, weight0: rw0, weight1: rw1 } = this.rows;
-    const [firstRow, lastRow] = sourceSpan(this.rows, y0, y1);
-    const span = x1 - x0;
-    const across = this.regionScratch(lastRow - firstRow + 1, span);
-    for (let sy = firstRow; sy <= lastRow; sy++) {
-      const row = srcOffset + sy * inWidth;
-      const at = (sy - firstRow) * span - x0;
-      for (let x = x0; x < x1; x++) across[at + x] = fmaf(src[row + c0[x]], cw0[x], f32(src[row + c1[x]] * cw1[x]));
-    }
-    for (let y = y0; y < y1; y++) {
-      const top = (r0[y] - firstRow) * span;
-      const bottom = (r1[y] - firstRow) * span;
-      const wy0 = rw0[y];
-      const wy1 = rw1[y];
-      const o = dstOffset + (y - y0) * dstStride;
-      for (let i = 0; i < span; i++) dst[o + i] = fmaf(across[top + i], wy0, f32(across[bottom + i] * wy1));
-    }
-  }
-
   /** Source rows read by output rows [y0, y1) and source columns read by output columns [x0, x1), inclusive. */
   sourceRect(y0: number, y1: number, x0: number, x1: number): { rows: [number, number]; columns: [number, number] } {
-    return { rows: sourceSpan(this.rows, y0, y1), columns: sourceSpan(this.cols, x0, x1) };
-  }
-
-  private regionScratch(rows: number, columns: number): Float32Array {
-    if (this.scratch.length < rows * columns) this.scratch = new Float32Array(rows * columns);
-    return this.scratch;
+    return { rows: sourceSpan(this.rows, y0, y1), columns: sourceSpan(this.columns, x0, x1) };
   }
 }
 

@@ -2,7 +2,9 @@
  * Kernels in WebAssembly (with 128-bit SIMD), for the loops JavaScript runs slowest: one
  * instance per thread, built on first use from the module embedded in `binary.ts` (compiled
  * from kernels/ by `npm run build:kernels`). Inputs are copied into the instance's memory and
- * results out; the memory grows to the largest call and is kept.
+ * results out; the memory grows to the largest call and is kept. `RegionResizer` keeps its
+ * planes there between calls: the space just above the module's data belongs to one of them
+ * at a time, the others copying theirs in again when they next run.
  */
 import { KERNELS_WASM } from './binary.js';
 
@@ -27,6 +29,12 @@ interface Exports {
     rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
     across: number, dst: number, mirror: number,
   ): void;
+  resizeRegion(
+    src: number, inW: number,
+    columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
+    rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
+    y0: number, y1: number, x0: number, x1: number, across: number, dst: number, dstStride: number,
+  ): void;
 }
 
 let instance: Exports | undefined;
@@ -38,16 +46,30 @@ function kernels(): Exports {
   return instance;
 }
 
-/** Lays out consecutive 16-byte-aligned blocks of the given byte sizes in the instance's memory (grown as needed); returns their offsets. */
-function reserve(k: Exports, sizes: readonly number[]): number[] {
-  let at = k.freeMemory();
+/** The `RegionResizer` whose planes the memory above the module's data holds, and where they end. */
+let resident: { owner: RegionResizer; end: number } | null = null;
+
+/** 16-byte-aligned offsets of consecutive blocks of the given byte sizes from `start`, and their end. */
+function layout(start: number, sizes: readonly number[]): { offsets: number[]; end: number } {
+  let end = start;
   const offsets = sizes.map((bytes) => {
-    const offset = at;
-    at += (bytes + 15) & ~15;
+    const offset = end;
+    end += (bytes + 15) & ~15;
     return offset;
   });
-  const missing = at - k.memory.buffer.byteLength;
+  return { offsets, end };
+}
+
+/** Grows the instance's memory to at least `bytes`. */
+function growTo(k: Exports, bytes: number): void {
+  const missing = bytes - k.memory.buffer.byteLength;
   if (missing > 0) k.memory.grow(Math.ceil(missing / 65536));
+}
+
+/** Lays out blocks of the given byte sizes above the resident planes (memory grown as needed); returns their offsets. */
+function reserve(k: Exports, sizes: readonly number[]): number[] {
+  const { offsets, end } = layout(resident?.end ?? k.freeMemory(), sizes);
+  growTo(k, end);
   return offsets;
 }
 
@@ -111,4 +133,117 @@ export function resizePlane(src: Float32Array, inH: number, inW: number, used: U
   put(rows, outH, [ri0, ri1, rw0, rw1]);
   k.resizePlane(srcAt, inH, inW, outH, outW, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt, mirror ? 1 : 0);
   dst.set(new Float32Array(buffer, dstAt, outH * outW));
+}
+
+/** A stack of planes: `channels` planes of `height` x `width` float32 values in `data`, C order. */
+export interface PlaneStack {
+  data: Float32Array;
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** One bilinear resize of a `RegionResizer`: its taps, and whether it is the identity (ATen copies then). */
+export interface RegionResize {
+  columns: AxisTaps;
+  rows: AxisTaps;
+  identity: boolean;
+}
+
+/**
+ * Rectangles of the torch-exact bilinear resize of `resizePlane`, of planes kept in the kernels'
+ * memory: each plane is copied in when a rectangle of it is first asked for (and again after
+ * another `RegionResizer` of the thread has taken the memory). Results go to one of `outputs`
+ * buffers of `maxRows` x `maxColumns` values, read through views valid until the next call.
+ */
+export class RegionResizer {
+  /** Offsets relative to the start of the resident space: per resize its 8 taps arrays, per stack its planes, then scratch and outputs. */
+  private readonly taps: number[][];
+  private readonly planes: number[];
+  private readonly across: number;
+  private readonly outputAt: number[];
+  private readonly size: number;
+  /** Per stack and channel (`firstChannel[stack] + channel`), whether the plane is in place. */
+  private readonly firstChannel: number[];
+  private readonly copied: Uint8Array;
+  private base = 0;
+  private views: Float32Array[] = [];
+
+  constructor(
+    private readonly stacks: readonly PlaneStack[],
+    private readonly resizes: readonly RegionResize[],
+    private readonly maxRows: number,
+    private readonly maxColumns: number,
+    outputs: number,
+  ) {
+    // The source rows a rectangle reads: at most those of its first and last output rows' span.
+    const rowsRead = Math.max(1, ...resizes.map(({ rows }) => maxSpan(rows, maxRows)));
+    const tapBytes = resizes.flatMap(({ columns, rows }) => [columns, rows].flatMap((t) => [t.index0, t.index1, t.weight0, t.weight1].map((a) => a.byteLength)));
+    const planeBytes = stacks.map((s) => s.channels * s.height * s.width * 4);
+    const { offsets, end } = layout(0, [...tapBytes, ...planeBytes, rowsRead * maxColumns * 4, ...Array<number>(outputs).fill(maxRows * maxColumns * 4)]);
+    this.taps = resizes.map((_, r) => offsets.slice(8 * r, 8 * r + 8));
+    this.planes = offsets.slice(tapBytes.length, tapBytes.length + stacks.length);
+    this.across = offsets[tapBytes.length + stacks.length];
+    this.outputAt = offsets.slice(tapBytes.length + stacks.length + 1);
+    this.size = end;
+    this.firstChannel = stacks.map((_, i) => stacks.slice(0, i).reduce((sum, s) => sum + s.channels, 0));
+    this.copied = new Uint8Array(stacks.reduce((sum, s) => sum + s.channels, 0));
+  }
+
+  /**
+   * Rows `[y0, y1)` and columns `[x0, x1)` of channel `channel` of `stacks[stack]` resized by
+   * `resizes[resize]`, into output `output`: a view of `maxRows` x `maxColumns` values, the
+   * rectangle's rows `maxColumns` apart.
+   */
+  region(stack: number, channel: number, resize: number, y0: number, y1: number, x0: number, x1: number, output: number): Float32Array {
+    const k = kernels();
+    if (resident?.owner !== this) this.takeMemory(k);
+    const { data, height, width } = this.stacks[stack];
+    const plane = height * width;
+    const at = this.base + this.planes[stack] + channel * plane * 4;
+    if (!this.copied[this.firstChannel[stack] + channel]) {
+      new Float32Array(k.memory.buffer, at, plane).set(data.subarray(channel * plane, (channel + 1) * plane));
+      this.copied[this.firstChannel[stack] + channel] = 1;
+    }
+    const view = this.output(k, output);
+    if (this.resizes[resize].identity) {
+      for (let y = y0; y < y1; y++) view.set(data.subarray(channel * plane + y * width + x0, channel * plane + y * width + x1), (y - y0) * this.maxColumns);
+      return view;
+    }
+    const [ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1] = this.taps[resize];
+    const b = this.base;
+    k.resizeRegion(at, width, b + ci0, b + ci1, b + cw0, b + cw1, b + ri0, b + ri1, b + rw0, b + rw1, y0, y1, x0, x1, b + this.across, view.byteOffset, this.maxColumns);
+    return view;
+  }
+
+  /** Output `output`'s view, made again when the memory has grown (which replaces its buffer). */
+  private output(k: Exports, output: number): Float32Array {
+    const view = this.views[output];
+    if (view?.buffer === k.memory.buffer) return view;
+    return (this.views[output] = new Float32Array(k.memory.buffer, this.base + this.outputAt[output], this.maxRows * this.maxColumns));
+  }
+
+  /** Makes the resident space this resizer's: its taps copied in, its planes marked absent. */
+  private takeMemory(k: Exports): void {
+    this.base = k.freeMemory();
+    growTo(k, this.base + this.size);
+    resident = { owner: this, end: this.base + this.size };
+    this.views = [];
+    this.copied.fill(0);
+    const { buffer } = k.memory;
+    this.resizes.forEach(({ columns, rows }, r) => {
+      const arrays = [columns.index0, columns.index1, columns.weight0, columns.weight1, rows.index0, rows.index1, rows.weight0, rows.weight1];
+      arrays.forEach((a, i) => new Uint8Array(buffer, this.base + this.taps[r][i], a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+    });
+  }
+}
+
+/** The most source rows (or columns) any `count` consecutive outputs of `taps` read. */
+function maxSpan(taps: AxisTaps, count: number): number {
+  let most = 0;
+  for (let i = 0; i < taps.index0.length; i++) {
+    const last = Math.min(i + count, taps.index0.length) - 1;
+    most = Math.max(most, taps.index1[last] - taps.index0[i] + 1);
+  }
+  return most;
 }

@@ -216,10 +216,13 @@ export class RegionResizer {
     return view;
   }
 
-  /** Output `output`'s view, made again when the memory has grown (which replaces its buffer). */
+  /**
+   * Output `output`'s view, made again when the memory has grown (which detaches the old
+   * buffer: its views read as empty; asking the memory for its buffer costs more).
+   */
   private output(k: Exports, output: number): Float32Array {
     const view = this.views[output];
-    if (view?.buffer === k.memory.buffer) return view;
+    if (view !== undefined && view.length > 0) return view;
     return (this.views[output] = new Float32Array(k.memory.buffer, this.base + this.outputAt[output], this.maxRows * this.maxColumns));
   }
 

@@ -61,3 +61,73 @@ export function tileExtremes(
     }
   }
 }
+
+/**
+ * For each tile (`tile` x `tile` outputs, row-major grid) of the `outH` x `outW` bilinear resize
+ * of the plane at `values` (`inW` values per row), the largest and smallest resized value, as
+ * float64 at `high` and `low`. The resize is computed in plain float32 arithmetic, not ATen's
+ * exact roundings: callers widen the results by a few ulps of the values' magnitude. Taps as
+ * in resize.ts; the width pass of every source row goes to `across` (`inH` x `outW`), each
+ * tile row's column extremes to `columnHigh` / `columnLow` (`outW` each).
+ */
+export function resizedTileExtremes(
+  values: usize, inH: i32, inW: i32, outH: i32, outW: i32, tile: i32,
+  columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize,
+  rowIndex0: usize, rowIndex1: usize, rowWeight0: usize, rowWeight1: usize,
+  across: usize, columnHigh: usize, columnLow: usize, high: usize, low: usize,
+): void {
+  for (let sy = 0; sy < inH; sy++) {
+    const row = values + (<usize>(sy * inW) << 2);
+    const out = across + (<usize>(sy * outW) << 2);
+    for (let x = 0; x < outW; x++) {
+      const at = <usize>x << 2;
+      const t0 = load<f32>(row + (<usize>load<i32>(columnIndex0 + at) << 2));
+      const t1 = load<f32>(row + (<usize>load<i32>(columnIndex1 + at) << 2));
+      store<f32>(out + at, t0 * load<f32>(columnWeight0 + at) + t1 * load<f32>(columnWeight1 + at));
+    }
+  }
+  const columns = (outW + tile - 1) / tile;
+  for (let y0 = 0, ty = 0; y0 < outH; y0 += tile, ty++) {
+    const y1 = min(y0 + tile, outH);
+    for (let y = y0; y < y1; y++) {
+      const at = <usize>y << 2;
+      const top = across + (<usize>(load<i32>(rowIndex0 + at) * outW) << 2);
+      const bottom = across + (<usize>(load<i32>(rowIndex1 + at) * outW) << 2);
+      const w0 = load<f32>(rowWeight0 + at);
+      const w1 = load<f32>(rowWeight1 + at);
+      const w0x4 = f32x4.splat(w0);
+      const w1x4 = f32x4.splat(w1);
+      let x = 0;
+      for (; x + 4 <= outW; x += 4) {
+        const o = <usize>x << 2;
+        const v = f32x4.add(f32x4.mul(v128.load(top + o), w0x4), f32x4.mul(v128.load(bottom + o), w1x4));
+        if (y == y0) {
+          v128.store(columnHigh + o, v);
+          v128.store(columnLow + o, v);
+        } else {
+          v128.store(columnHigh + o, f32x4.max(v128.load(columnHigh + o), v));
+          v128.store(columnLow + o, f32x4.min(v128.load(columnLow + o), v));
+        }
+      }
+      for (; x < outW; x++) {
+        const o = <usize>x << 2;
+        const v = load<f32>(top + o) * w0 + load<f32>(bottom + o) * w1;
+        store<f32>(columnHigh + o, y == y0 ? v : max(load<f32>(columnHigh + o), v));
+        store<f32>(columnLow + o, y == y0 ? v : min(load<f32>(columnLow + o), v));
+      }
+    }
+    for (let tx = 0; tx < columns; tx++) {
+      const x0 = tx * tile;
+      const x1 = min(x0 + tile, outW);
+      let hi = load<f32>(columnHigh + (<usize>x0 << 2));
+      let lo = load<f32>(columnLow + (<usize>x0 << 2));
+      for (let x = x0 + 1; x < x1; x++) {
+        hi = max(hi, load<f32>(columnHigh + (<usize>x << 2)));
+        lo = min(lo, load<f32>(columnLow + (<usize>x << 2)));
+      }
+      const at = <usize>(ty * columns + tx) << 3;
+      store<f64>(high + at, <f64>hi);
+      store<f64>(low + at, <f64>lo);
+    }
+  }
+}

@@ -1,7 +1,7 @@
 /** The WebAssembly kernels (src/kernels) against plain JavaScript, and the embedded build against its source. */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { RegionResizer, tileExtremes, type Spans } from '../src/kernels/index.js';
+import { RegionResizer, resizedTileExtremes, tileExtremes, type Spans } from '../src/kernels/index.js';
 import { fmaf, Resizer } from '../src/aggregate/resize.js';
 
 /** A deterministic pseudo-random generator (LCG) in [0, 1). */
@@ -93,6 +93,32 @@ describe('WebAssembly kernels', () => {
       const unmirrored = mirrored.map((_, i) => mirrored[i - (i % outW) + outW - 1 - (i % outW)]);
       const differingMirrored = unmirrored.findIndex((v, i) => !Object.is(v, expected[i]));
       expect(differingMirrored, `${inH}x${inW} -> ${outH}x${outW} mirrored: first differing value`).to.equal(-1);
+    }
+  });
+
+  it('resized tile extremes are those of the exact resize within a few float32 ulps of the magnitude', () => {
+    const next = random(17);
+    for (const [inH, inW, outH, outW, tile] of [[256, 352, 512, 704, 8], [7, 5, 3, 11, 2], [33, 40, 16, 20, 3], [6, 9, 6, 9, 4], [5, 6, 23, 29, 8]]) {
+      const resizer = new Resizer(inH, inW, outH, outW);
+      const src = Float32Array.from({ length: inH * inW }, () => Math.fround((next() - 0.5) * 40));
+      const exact = naiveResize(src, resizer);
+      const [rows, columns] = [Math.ceil(outH / tile), Math.ceil(outW / tile)];
+      const high = new Float64Array(rows * columns);
+      const low = new Float64Array(rows * columns);
+      resizedTileExtremes(src, inH, inW, resizer.columns, resizer.rows, tile, high, low);
+      const tolerance = 20 * 2 ** -24 * src.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      for (let ty = 0; ty < rows; ty++) {
+        for (let tx = 0; tx < columns; tx++) {
+          let [hi, lo] = [-Infinity, Infinity];
+          for (let y = ty * tile; y < Math.min((ty + 1) * tile, outH); y++) {
+            for (let x = tx * tile; x < Math.min((tx + 1) * tile, outW); x++) [hi, lo] = [Math.max(hi, exact[y * outW + x]), Math.min(lo, exact[y * outW + x])];
+          }
+          const t = ty * columns + tx;
+          if (!(Math.abs(high[t] - hi) <= tolerance && Math.abs(low[t] - lo) <= tolerance)) {
+            expect.fail(`${inH}x${inW} -> ${outH}x${outW}, tile ${tile} at ${tx},${ty}: [${low[t]}, ${high[t]}], exact [${lo}, ${hi}]`);
+          }
+        }
+      }
     }
   });
 

@@ -7,15 +7,17 @@
  * and most of its memory traffic. A computed tile holds exactly what the whole-map
  * computation would hold: every value goes through the same float32 operations.
  *
- * Bounds per tile come from the source values a tile reads: a bilinear value is a convex
- * combination of its source values, so it lies between their minimum and maximum, up to the
- * float32 rounding of the combination, which `slackOf` covers.
+ * Bounds per tile: for the heatmaps, the maxima of a plain float32 resize of the passes'
+ * average (resizing is linear, so it differs from the exact maps by rounding only), which the
+ * searches prune with almost as well as with the exact maps, at a fraction of their cost; for
+ * the tag maps, the extremes of the source values a tile reads (a bilinear value is a convex
+ * combination of them). Both are widened by a few float32 ulps of the values' magnitude.
  */
 import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, type GroupingMaps } from '../grouping/maps.js';
 import { channelRange, type Planes } from './planes.js';
 import { keptResizer, type Resizer } from './resize.js';
 import type { Workspace } from '../workspace.js';
-import { RegionResizer, tileExtremes, type Spans } from '../kernels/index.js';
+import { RegionResizer, resizedTileExtremes, tileExtremes, type Spans } from '../kernels/index.js';
 
 const f32 = Math.fround;
 
@@ -197,9 +199,9 @@ export class OnDemandMaps implements GroupingMaps {
   }
 
   /**
-   * Resizing is linear, so a term's resized average lies under the largest average of the
-   * sources over a tile's source rectangle, up to rounding: a few float32 ulps of the sources'
-   * magnitudes (bilinear weights sum to 1 within an ulp), which the slack covers.
+   * Resizing is linear, so the exact tile maxima of a term differ from those of the resized
+   * average of its sources by rounding only: a few float32 ulps of the sources' magnitudes
+   * (in the exact resizes, the average, and the plain float32 resize), which the slack covers.
    */
   detBounds(joint: number): Float64Array {
     let bounds = this.detCache.get(joint);
@@ -207,6 +209,8 @@ export class OnDemandMaps implements GroupingMaps {
     const { height, width, terms, workspace } = this;
     bounds = workspace.float64(`maps:det-bounds${joint}`, this.columns * this.rows).fill(0);
     // Rounding is relative to the sources' magnitudes: bounded by their largest, over the plane.
+    const highs = workspace.float64('maps:resized-high', bounds.length);
+    const lows = workspace.float64('maps:resized-low', bounds.length);
     let magnitude = 0;
     for (const term of terms) {
       const [a, b] = term.sources.map((src) => channelRange(src, joint, joint + 1).data);
@@ -219,7 +223,7 @@ export class OnDemandMaps implements GroupingMaps {
         average[i] = (va + vb) / 2;
         magnitude = Math.max(magnitude, Math.abs(va), Math.abs(vb));
       }
-      const highs = tileRanges(average, h, w, term.resizer, height, width, workspace).high;
+      resizedTileExtremes(average, h, w, term.resizer.columns, term.resizer.rows, TILE, highs, lows);
       for (let t = 0; t < bounds.length; t++) bounds[t] += highs[t];
     }
     const slack = 2 * magnitude * 2 ** -20 + 2 ** -126;
@@ -245,8 +249,7 @@ export class OnDemandMaps implements GroupingMaps {
         bounds.low[tile * k + m] = low[tile] - slack;
         bounds.high[tile * k + m] = high[tile] + slack;
       }
-    });
-    for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) exactTagRanges(this, t, tile, bounds);
+    });    for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) exactTagRanges(this, t, tile, bounds);
     this.tagCache.set(t, bounds);
     return bounds;
   }

@@ -23,6 +23,12 @@ interface Exports {
     rowFirst: number, rowLast: number, columnFirst: number, columnLast: number,
     columnHigh: number, columnLow: number, high: number, low: number,
   ): void;
+  resizedTileExtremes(
+    values: number, inH: number, inW: number, outH: number, outW: number, tile: number,
+    columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
+    rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
+    across: number, columnHigh: number, columnLow: number, high: number, low: number,
+  ): void;
   resizePlane(
     src: number, inH: number, inW: number, outH: number, outW: number, used: number,
     columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
@@ -101,6 +107,37 @@ export function tileExtremes(values: Float32Array, h: number, w: number, rows: S
   low.set(new Float64Array(buffer, lowAt, nr * nc));
 }
 
+/**
+ * Per `tile` x `tile` tile of the bilinear resize of the `inH` x `inW` plane `values` by the
+ * taps `columns` and `rows` (row-major grid over the result), the largest and smallest resized
+ * value into `high` and `low`. Computed in plain float32 arithmetic, not ATen's exact roundings:
+ * within a few float32 ulps of the values' largest magnitude, which callers add. Values must be
+ * finite.
+ */
+export function resizedTileExtremes(values: Float32Array, inH: number, inW: number, columns: AxisTaps, rows: AxisTaps, tile: number, high: Float64Array, low: Float64Array): void {
+  const k = kernels();
+  const [outH, outW] = [rows.index0.length, columns.index0.length];
+  const tiles = Math.ceil(outH / tile) * Math.ceil(outW / tile);
+  const [at, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, columnHigh, columnLow, highAt, lowAt] = reserve(k, [
+    inH * inW * 4, ...Array<number>(4).fill(outW * 4), ...Array<number>(4).fill(outH * 4), inH * outW * 4, outW * 4, outW * 4, tiles * 8, tiles * 8,
+  ]);
+  const { buffer } = k.memory;
+  new Float32Array(buffer, at, inH * inW).set(values.subarray(0, inH * inW));
+  putTaps(buffer, columns, [ci0, ci1, cw0, cw1]);
+  putTaps(buffer, rows, [ri0, ri1, rw0, rw1]);
+  k.resizedTileExtremes(at, inH, inW, outH, outW, tile, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, columnHigh, columnLow, highAt, lowAt);
+  high.set(new Float64Array(buffer, highAt, tiles));
+  low.set(new Float64Array(buffer, lowAt, tiles));
+}
+
+/** Copies `taps` into the kernels' memory at the offsets of its index0, index1, weight0 and weight1 arrays. */
+function putTaps(buffer: ArrayBuffer, taps: AxisTaps, [i0, i1, w0, w1]: readonly number[]): void {
+  new Int32Array(buffer, i0, taps.index0.length).set(taps.index0);
+  new Int32Array(buffer, i1, taps.index1.length).set(taps.index1);
+  new Float32Array(buffer, w0, taps.weight0.length).set(taps.weight0);
+  new Float32Array(buffer, w1, taps.weight1.length).set(taps.weight1);
+}
+
 /** Source indices and weights of one output axis of a bilinear resize (see `Resizer`). */
 export interface AxisTaps {
   index0: Int32Array;
@@ -123,14 +160,8 @@ export function resizePlane(src: Float32Array, inH: number, inW: number, used: U
   const { buffer } = k.memory;
   new Float32Array(buffer, srcAt, inH * inW).set(src.subarray(0, inH * inW));
   new Uint8Array(buffer, usedAt, inH).set(used);
-  const put = (taps: AxisTaps, length: number, [i0, i1, w0, w1]: readonly number[]): void => {
-    new Int32Array(buffer, i0, length).set(taps.index0);
-    new Int32Array(buffer, i1, length).set(taps.index1);
-    new Float32Array(buffer, w0, length).set(taps.weight0);
-    new Float32Array(buffer, w1, length).set(taps.weight1);
-  };
-  put(columns, outW, [ci0, ci1, cw0, cw1]);
-  put(rows, outH, [ri0, ri1, rw0, rw1]);
+  putTaps(buffer, columns, [ci0, ci1, cw0, cw1]);
+  putTaps(buffer, rows, [ri0, ri1, rw0, rw1]);
   k.resizePlane(srcAt, inH, inW, outH, outW, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt, mirror ? 1 : 0);
   dst.set(new Float32Array(buffer, dstAt, outH * outW));
 }

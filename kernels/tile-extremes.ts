@@ -79,7 +79,23 @@ export function resizedTileExtremes(
   for (let sy = 0; sy < inH; sy++) {
     const row = values + (<usize>(sy * inW) << 2);
     const out = across + (<usize>(sy * outW) << 2);
-    for (let x = 0; x < outW; x++) {
+    // Four outputs at a time, their source values gathered lane by lane.
+    let x = 0;
+    for (; x + 4 <= outW; x += 4) {
+      const at = <usize>x << 2;
+      const i0 = v128.load(columnIndex0 + at);
+      const i1 = v128.load(columnIndex1 + at);
+      let t0 = f32x4.splat(load<f32>(row + (<usize>i32x4.extract_lane(i0, 0) << 2)));
+      t0 = f32x4.replace_lane(t0, 1, load<f32>(row + (<usize>i32x4.extract_lane(i0, 1) << 2)));
+      t0 = f32x4.replace_lane(t0, 2, load<f32>(row + (<usize>i32x4.extract_lane(i0, 2) << 2)));
+      t0 = f32x4.replace_lane(t0, 3, load<f32>(row + (<usize>i32x4.extract_lane(i0, 3) << 2)));
+      let t1 = f32x4.splat(load<f32>(row + (<usize>i32x4.extract_lane(i1, 0) << 2)));
+      t1 = f32x4.replace_lane(t1, 1, load<f32>(row + (<usize>i32x4.extract_lane(i1, 1) << 2)));
+      t1 = f32x4.replace_lane(t1, 2, load<f32>(row + (<usize>i32x4.extract_lane(i1, 2) << 2)));
+      t1 = f32x4.replace_lane(t1, 3, load<f32>(row + (<usize>i32x4.extract_lane(i1, 3) << 2)));
+      v128.store(out + at, f32x4.add(f32x4.mul(t0, v128.load(columnWeight0 + at)), f32x4.mul(t1, v128.load(columnWeight1 + at))));
+    }
+    for (; x < outW; x++) {
       const at = <usize>x << 2;
       const t0 = load<f32>(row + (<usize>load<i32>(columnIndex0 + at) << 2));
       const t1 = load<f32>(row + (<usize>load<i32>(columnIndex1 + at) << 2));

@@ -1,7 +1,7 @@
 /** The WebAssembly kernels (src/kernels) against plain JavaScript, and the embedded build against its source. */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { RegionResizer, resizedTileExtremes, tileExtremes, type Spans } from '../src/kernels/index.js';
+import { averagePlanes, RegionResizer, resizedTileExtremes, tileExtremes, type Spans } from '../src/kernels/index.js';
 import { fmaf, Resizer } from '../src/aggregate/resize.js';
 
 /** A deterministic pseudo-random generator (LCG) in [0, 1). */
@@ -118,6 +118,27 @@ describe('WebAssembly kernels', () => {
             expect.fail(`${inH}x${inW} -> ${outH}x${outW}, tile ${tile} at ${tx},${ty}: [${low[t]}, ${high[t]}], exact [${lo}, ${hi}]`);
           }
         }
+      }
+    }
+  });
+
+  it('plane averages equal float32 sums in order and a division, mirrored reads included', () => {
+    const next = random(19);
+    for (const [height, width, count] of [[5, 7, 1], [4, 9, 2], [3, 13, 3], [256, 352, 2]]) {
+      const n = height * width;
+      const stacks = Array.from({ length: count }, () => Float32Array.from({ length: 2 * n }, () => Math.fround((next() - 0.5) * 2 ** Math.floor(next() * 40 - 20))));
+      const planes = stacks.map((data, i) => ({ data, offset: (i % 2) * n, mirror: i === count - 1 }));
+      const out = new Float32Array(n + 3);
+      averagePlanes(planes, height, width, out, 3);
+      for (let p = 0; p < n; p++) {
+        const [y, x] = [Math.floor(p / width), p % width];
+        let sum = 0;
+        planes.forEach(({ data, offset, mirror }, i) => {
+          const v = data[offset + y * width + (mirror ? width - 1 - x : x)];
+          sum = i === 0 ? v : Math.fround(sum + v);
+        });
+        const expected = Math.fround(sum / count);
+        if (!Object.is(out[3 + p], expected)) expect.fail(`${height}x${width}, ${count} planes, at ${x},${y}: ${out[3 + p]}, not ${expected}`);
       }
     }
   });

@@ -18,10 +18,9 @@ import type { OutputTensor } from '../types.js';
 import { DecodeError } from './errors.js';
 import { channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
 import { keptResizer } from './resize.js';
+import { averagePlanes } from '../kernels/index.js';
 import { OnDemandMaps } from './on-demand.js';
 import { Workspace } from '../workspace.js';
-
-const f32 = Math.fround;
 
 /** The raw network outputs of one test scale. */
 export interface ScaleOutputs {
@@ -61,8 +60,8 @@ export interface PassMaps {
 export function combineStages(outputs: Planes[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace, key: string): PassMaps {
   const { height, width } = outputs[outputs.length - 1];
   const plane = height * width;
-  const sum = workspace.float32(`${key}:heatmaps`, numJoints * plane);
-  let count = 0;
+  // Per stage with heatmaps, where each joint's plane is read (the last output of the flipped pass with the flip index, mirrored).
+  const heatmapStages: { data: Float32Array; channel: (joint: number) => number; mirror: boolean }[] = [];
   const tags: Planes[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const output = outputs[i];
@@ -72,12 +71,7 @@ export function combineStages(outputs: Planes[], settings: TestSettings, numJoin
       ? keptResizer(workspace, output, height, width).planes(output, workspace.float32(`${key}:stage${i}`, output.channels * plane), flipIndex ? flipOrder(output.channels, numJoints, flipIndex) : undefined)
       : output;
     const flipBack = flipIndex !== null && !resized ? flipIndex : null;
-    if (settings.withHeatmaps[i]) {
-      for (let j = 0; j < numJoints; j++) {
-        addStagePlane(sum, j * plane, stage.data, (flipBack ? flipBack[j] : j) * plane, plane, width, flipBack !== null, count === 0);
-      }
-      count += 1;
-    }
+    if (settings.withHeatmaps[i]) heatmapStages.push({ data: stage.data, channel: (j) => (flipBack ? flipBack[j] : j), mirror: flipBack !== null });
     if (settings.withAe[i] && stage.channels > numJoints) {
       const tagMaps = channelRange(stage, numJoints, stage.channels);
       // Tags are permuted only when there is one tag map per joint (MODEL.TAG_PER_JOINT).
@@ -85,8 +79,11 @@ export function combineStages(outputs: Planes[], settings: TestSettings, numJoin
       tags.push(flipBack ? mirrorChannels(tagMaps, index, workspace.float32(`${key}:tags${i}`, tagMaps.data.length)) : tagMaps);
     }
   }
-  if (count === 0) throw new DecodeError('settings.withHeatmaps selects no network output: nothing to average');
-  for (let k = 0; k < sum.length; k++) sum[k] = f32(sum[k] / count);
+  if (heatmapStages.length === 0) throw new DecodeError('settings.withHeatmaps selects no network output: nothing to average');
+  const sum = workspace.float32(`${key}:heatmaps`, numJoints * plane);
+  for (let j = 0; j < numJoints; j++) {
+    averagePlanes(heatmapStages.map(({ data, channel, mirror }) => ({ data, offset: channel(j) * plane, mirror })), height, width, sum, j * plane);
+  }
   return { heatmaps: { data: sum, channels: numJoints, height, width }, tags };
 }
 
@@ -97,18 +94,6 @@ export function combineStages(outputs: Planes[], settings: TestSettings, numJoin
 function flipOrder(channels: number, numJoints: number, flipIndex: readonly number[]): number[] {
   const perJointTags = channels === 2 * numJoints;
   return Array.from({ length: channels }, (_, c) => (c < numJoints ? flipIndex[c] : perJointTags ? numJoints + flipIndex[c - numJoints] : c));
-}
-
-/** `sum[to..] (+)= src[from..]` over one plane, the source read mirrored when `mirror`; `store` for the first stage. */
-function addStagePlane(sum: Float32Array, to: number, src: Float32Array, from: number, plane: number, width: number, mirror: boolean, store: boolean): void {
-  for (let row = 0; row < plane; row += width) {
-    const o = to + row;
-    const i = from + row;
-    if (mirror && store) for (let x = 0; x < width; x++) sum[o + x] = src[i + width - 1 - x];
-    else if (mirror) for (let x = 0; x < width; x++) sum[o + x] = f32(sum[o + x] + src[i + width - 1 - x]);
-    else if (store) for (let x = 0; x < width; x++) sum[o + x] = src[i + x];
-    else for (let x = 0; x < width; x++) sum[o + x] = f32(sum[o + x] + src[i + x]);
-  }
 }
 
 /** Validates one pass's outputs against the settings and the keypoint definition. */
@@ -266,6 +251,10 @@ export function completeMaps(maps: OnDemandMaps): AggregatedMaps {
 
 /** `(plain + flipped) / 2` in float32, at the passes' resolution, into `data`. */
 function averagePasses(plain: Planes, flipped: Planes, data: Float32Array): Planes {
-  for (let k = 0; k < data.length; k++) data[k] = f32(f32(plain.data[k] + flipped.data[k]) / 2);
+  const plane = plain.height * plain.width;
+  for (let c = 0; c < plain.channels; c++) {
+    const passes = [plain, flipped].map((p) => ({ data: p.data, offset: c * plane, mirror: false }));
+    averagePlanes(passes, plain.height, plain.width, data, c * plane);
+  }
   return { ...plain, data };
 }

@@ -23,6 +23,8 @@ interface Exports {
     rowFirst: number, rowLast: number, columnFirst: number, columnLast: number,
     columnHigh: number, columnLow: number, high: number, low: number,
   ): void;
+  accumulatePlane(dst: number, src: number, height: number, width: number, mirror: number, first: number): void;
+  dividePlane(values: number, n: number, divisor: number): void;
   resizedTileExtremes(
     values: number, inH: number, inW: number, outH: number, outW: number, tile: number,
     columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
@@ -136,6 +138,32 @@ function putTaps(buffer: ArrayBuffer, taps: AxisTaps, [i0, i1, w0, w1]: readonly
   new Int32Array(buffer, i1, taps.index1.length).set(taps.index1);
   new Float32Array(buffer, w0, taps.weight0.length).set(taps.weight0);
   new Float32Array(buffer, w1, taps.weight1.length).set(taps.weight1);
+}
+
+/** One `height` x `width` plane of a stack: `data` from `offset`, read mirrored left-right with `mirror`. */
+export interface PlaneView {
+  data: Float32Array;
+  offset: number;
+  mirror: boolean;
+}
+
+/**
+ * The float32 average of `planes` (each `height` x `width`) into `out` from `outOffset`: summed
+ * in order, `((p0 + p1) + p2) ...`, then divided by their count, as `combineStages` averages
+ * its stages.
+ */
+export function averagePlanes(planes: readonly PlaneView[], height: number, width: number, out: Float32Array, outOffset: number): void {
+  const k = kernels();
+  const n = height * width;
+  const [sum, src] = reserve(k, [n * 4, n * 4]);
+  const { buffer } = k.memory;
+  const staged = new Float32Array(buffer, src, n);
+  planes.forEach(({ data, offset, mirror }, i) => {
+    staged.set(data.subarray(offset, offset + n));
+    k.accumulatePlane(sum, src, height, width, mirror ? 1 : 0, i === 0 ? 1 : 0);
+  });
+  k.dividePlane(sum, n, planes.length);
+  out.set(new Float32Array(buffer, sum, n), outOffset);
 }
 
 /** Source indices and weights of one output axis of a bilinear resize (see `Resizer`). */

@@ -80,13 +80,13 @@ function findUncoveredZero(s: State, i0: number, j0: number): [number, number] {
   const { n, cost } = s;
   let i = i0;
   do {
-    let found = -1;
-    let j = j0;
-    do {
-      if (cost[i * n + j] === 0 && !s.rowCovered[i] && !s.colCovered[j]) found = j;
-      j = (j + 1) % n;
-    } while (j !== j0);
-    if (found >= 0) return [i, found];
+    // A covered row holds no uncovered zero: skipped whole.
+    if (!s.rowCovered[i]) {
+      let found = -1;
+      for (let j = j0; j < n; j++) if (cost[i * n + j] === 0 && !s.colCovered[j]) found = j;
+      for (let j = 0; j < j0; j++) if (cost[i * n + j] === 0 && !s.colCovered[j]) found = j;
+      if (found >= 0) return [i, found];
+    }
     i = (i + 1) % n;
   } while (i !== i0);
   return [-1, -1];

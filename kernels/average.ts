@@ -32,3 +32,35 @@ export function dividePlane(values: usize, n: i32, divisor: f32): void {
   for (; i + 4 <= n; i += 4) v128.store(values + (<usize>i << 2), f32x4.div(v128.load(values + (<usize>i << 2)), d));
   for (; i < n; i++) store<f32>(values + (<usize>i << 2), load<f32>(values + (<usize>i << 2)) / divisor);
 }
+
+/**
+ * `dst = (a + b) / 2` in float32 over `n` values (`dst = a` when `b` is 0); returns the largest
+ * magnitude of the values read.
+ */
+export function averageMagnitude(a: usize, b: usize, n: i32, dst: usize): f32 {
+  let magnitude = f32x4.splat(0);
+  const half = f32x4.splat(0.5);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const at = <usize>i << 2;
+    const va = v128.load(a + at);
+    magnitude = f32x4.max(magnitude, f32x4.abs(va));
+    if (b == 0) {
+      v128.store(dst + at, va);
+      continue;
+    }
+    const vb = v128.load(b + at);
+    magnitude = f32x4.max(magnitude, f32x4.abs(vb));
+    v128.store(dst + at, f32x4.mul(f32x4.add(va, vb), half));
+  }
+  magnitude = f32x4.max(magnitude, v128.shuffle<f32>(magnitude, magnitude, 2, 3, 0, 1));
+  magnitude = f32x4.max(magnitude, v128.shuffle<f32>(magnitude, magnitude, 1, 0, 3, 2));
+  let largest = f32x4.extract_lane(magnitude, 0);
+  for (; i < n; i++) {
+    const va = load<f32>(a + (<usize>i << 2));
+    const vb = b == 0 ? va : load<f32>(b + (<usize>i << 2));
+    largest = max(largest, max(abs(va), abs(vb)));
+    store<f32>(dst + (<usize>i << 2), b == 0 ? va : (va + vb) * 0.5);
+  }
+  return largest;
+}

@@ -96,17 +96,21 @@ describe('WebAssembly kernels', () => {
     }
   });
 
-  it('resized tile extremes are those of the exact resize within a few float32 ulps of the magnitude', () => {
+  it('resized tile extremes of one plane, or of the average of two, are the exact ones within a few float32 ulps of the magnitude', () => {
     const next = random(17);
-    for (const [inH, inW, outH, outW, tile] of [[256, 352, 512, 704, 8], [7, 5, 3, 11, 2], [33, 40, 16, 20, 3], [6, 9, 6, 9, 4], [5, 6, 23, 29, 8]]) {
+    const cases = [[256, 352, 512, 704, 8, 2], [7, 5, 3, 11, 2, 1], [33, 40, 16, 20, 3, 2], [6, 9, 6, 9, 4, 1], [5, 6, 23, 29, 8, 2]];
+    for (const [inH, inW, outH, outW, tile, count] of cases) {
       const resizer = new Resizer(inH, inW, outH, outW);
-      const src = Float32Array.from({ length: inH * inW }, () => Math.fround((next() - 0.5) * 40));
-      const exact = naiveResize(src, resizer);
+      const planes = Array.from({ length: count }, () => Float32Array.from({ length: inH * inW }, () => Math.fround((next() - 0.5) * 40)));
+      // The maps' values: each plane resized exactly, then the float32 average.
+      const [a, b] = planes.map((p) => naiveResize(p, resizer));
+      const exact = b ? a.map((v, i) => Math.fround(Math.fround(v + b[i]) / 2)) : a;
       const [rows, columns] = [Math.ceil(outH / tile), Math.ceil(outW / tile)];
       const high = new Float64Array(rows * columns);
       const low = new Float64Array(rows * columns);
-      resizedTileExtremes(src, inH, inW, resizer.columns, resizer.rows, tile, high, low);
-      const tolerance = 20 * 2 ** -24 * src.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      const magnitude = resizedTileExtremes(planes, inH, inW, resizer.columns, resizer.rows, tile, high, low);
+      expect(magnitude, 'magnitude').to.equal(Math.max(...planes.map((p) => p.reduce((m, v) => Math.max(m, Math.abs(v)), 0))));
+      const tolerance = 20 * 2 ** -24 * magnitude;
       for (let ty = 0; ty < rows; ty++) {
         for (let tx = 0; tx < columns; tx++) {
           let [hi, lo] = [-Infinity, Infinity];
@@ -115,7 +119,7 @@ describe('WebAssembly kernels', () => {
           }
           const t = ty * columns + tx;
           if (!(Math.abs(high[t] - hi) <= tolerance && Math.abs(low[t] - lo) <= tolerance)) {
-            expect.fail(`${inH}x${inW} -> ${outH}x${outW}, tile ${tile} at ${tx},${ty}: [${low[t]}, ${high[t]}], exact [${lo}, ${hi}]`);
+            expect.fail(`${inH}x${inW} -> ${outH}x${outW}, tile ${tile}, ${count} planes, at ${tx},${ty}: [${low[t]}, ${high[t]}], exact [${lo}, ${hi}]`);
           }
         }
       }

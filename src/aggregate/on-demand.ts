@@ -213,17 +213,10 @@ export class OnDemandMaps implements GroupingMaps {
     const lows = workspace.float64('maps:resized-low', bounds.length);
     let magnitude = 0;
     for (const term of terms) {
-      const [a, b] = term.sources.map((src) => channelRange(src, joint, joint + 1).data);
+      const planes = term.sources.map((src) => channelRange(src, joint, joint + 1).data);
       const { height: h, width: w } = term.sources[0];
-      // Rounding the average to float32 moves it by half an ulp at most, well within the slack.
-      const average = workspace.float32('maps:source-average', a.length);
-      for (let i = 0; i < a.length; i++) {
-        const va = a[i];
-        const vb = b ? b[i] : va;
-        average[i] = (va + vb) / 2;
-        magnitude = Math.max(magnitude, Math.abs(va), Math.abs(vb));
-      }
-      resizedTileExtremes(average, h, w, term.resizer.columns, term.resizer.rows, TILE, highs, lows);
+      // The average rounded to float32 moves by half an ulp at most, well within the slack.
+      magnitude = Math.max(magnitude, resizedTileExtremes(planes, h, w, term.resizer.columns, term.resizer.rows, TILE, highs, lows));
       for (let t = 0; t < bounds.length; t++) bounds[t] += highs[t];
     }
     const slack = 2 * magnitude * 2 ** -20 + 2 ** -126;

@@ -25,6 +25,7 @@ interface Exports {
   ): void;
   accumulatePlane(dst: number, src: number, height: number, width: number, mirror: number, first: number): void;
   dividePlane(values: number, n: number, divisor: number): void;
+  averageMagnitude(a: number, b: number, n: number, dst: number): number;
   resizedTileExtremes(
     values: number, inH: number, inW: number, outH: number, outW: number, tile: number,
     columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
@@ -96,7 +97,7 @@ export function tileExtremes(values: Float32Array, h: number, w: number, rows: S
   const k = kernels();
   const [nr, nc] = [rows.first.length, columns.first.length];
   const [at, rowFirst, rowLast, columnFirst, columnLast, columnHigh, columnLow, highAt, lowAt] = reserve(k, [
-    h * w * 4, nr * 4, nr * 4, nc * 4, nc * 4, w * 4, w * 4, nr * nc * 8, nr * nc * 8,
+    h * w * 4, nr * 4, nr * 4, nc * 4, nc * 4, w * 4 + 16, w * 4 + 16, nr * nc * 8, nr * nc * 8,
   ]);
   const { buffer } = k.memory;
   new Float32Array(buffer, at, h * w).set(values.subarray(0, h * w));
@@ -110,26 +111,30 @@ export function tileExtremes(values: Float32Array, h: number, w: number, rows: S
 }
 
 /**
- * Per `tile` x `tile` tile of the bilinear resize of the `inH` x `inW` plane `values` by the
- * taps `columns` and `rows` (row-major grid over the result), the largest and smallest resized
- * value into `high` and `low`. Computed in plain float32 arithmetic, not ATen's exact roundings:
- * within a few float32 ulps of the values' largest magnitude, which callers add. Values must be
- * finite.
+ * Per `tile` x `tile` tile of the bilinear resize of the average of `planes` (one or two
+ * `inH` x `inW` planes) by the taps `columns` and `rows` (row-major grid over the result), the
+ * largest and smallest resized value into `high` and `low`; returns the largest magnitude of the
+ * planes' values. Computed in plain float32 arithmetic, not ATen's exact roundings: within a few
+ * float32 ulps of that magnitude, which callers add. Values must be finite.
  */
-export function resizedTileExtremes(values: Float32Array, inH: number, inW: number, columns: AxisTaps, rows: AxisTaps, tile: number, high: Float64Array, low: Float64Array): void {
+export function resizedTileExtremes(planes: readonly Float32Array[], inH: number, inW: number, columns: AxisTaps, rows: AxisTaps, tile: number, high: Float64Array, low: Float64Array): number {
   const k = kernels();
   const [outH, outW] = [rows.index0.length, columns.index0.length];
+  const n = inH * inW;
   const tiles = Math.ceil(outH / tile) * Math.ceil(outW / tile);
-  const [at, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, columnHigh, columnLow, highAt, lowAt] = reserve(k, [
-    inH * inW * 4, ...Array<number>(4).fill(outW * 4), ...Array<number>(4).fill(outH * 4), inH * outW * 4, outW * 4, outW * 4, tiles * 8, tiles * 8,
+  const [a, b, at, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, columnHigh, columnLow, highAt, lowAt] = reserve(k, [
+    n * 4, n * 4, n * 4, ...Array<number>(4).fill(outW * 4), ...Array<number>(4).fill(outH * 4), inH * outW * 4, outW * 4 + 16, outW * 4 + 16, tiles * 8, tiles * 8,
   ]);
   const { buffer } = k.memory;
-  new Float32Array(buffer, at, inH * inW).set(values.subarray(0, inH * inW));
+  new Float32Array(buffer, a, n).set(planes[0].subarray(0, n));
+  if (planes.length > 1) new Float32Array(buffer, b, n).set(planes[1].subarray(0, n));
+  const magnitude = k.averageMagnitude(a, planes.length > 1 ? b : 0, n, at);
   putTaps(buffer, columns, [ci0, ci1, cw0, cw1]);
   putTaps(buffer, rows, [ri0, ri1, rw0, rw1]);
   k.resizedTileExtremes(at, inH, inW, outH, outW, tile, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, columnHigh, columnLow, highAt, lowAt);
   high.set(new Float64Array(buffer, highAt, tiles));
   low.set(new Float64Array(buffer, lowAt, tiles));
+  return magnitude;
 }
 
 /** Copies `taps` into the kernels' memory at the offsets of its index0, index1, weight0 and weight1 arrays. */

@@ -132,7 +132,16 @@ export function matchByTag(c: Candidates, params: MatchParams): number[][][] {
     }
   });
   const width = 3 + c.tagDim;
-  return [...people.values()].map((g) =>
-    Array.from({ length: c.numJoints }, (_, j) => Array.from(g.joints.subarray(j * width, (j + 1) * width))),
-  );
+  // Plain loops: Array.from over typed arrays goes through iterators, most of this function's allocations.
+  const result: number[][][] = [];
+  for (const { joints } of people.values()) {
+    const person: number[][] = [];
+    for (let j = 0; j < c.numJoints; j++) {
+      const row: number[] = [];
+      for (let i = 0; i < width; i++) row.push(joints[j * width + i]);
+      person.push(row);
+    }
+    result.push(person);
+  }
+  return result;
 }

@@ -135,7 +135,8 @@ function loadLeaf(h: TagHierarchy, k: number, detBound: Float64Array, low: Float
 /** Recomputes inner node `n` from its children; whether it changed. */
 function mergeChildren(h: TagHierarchy, k: number, n: number): boolean {
   let changed = false;
-  const [first, end] = [h.first[n], h.first[n] + h.count[n]];
+  const first = h.first[n];
+  const end = first + h.count[n];
   for (let d = 0; d < k; d++) {
     let lo = Infinity;
     let hi = -Infinity;
@@ -428,11 +429,13 @@ export function refineJoints(index: RefineIndex, queries: RefineQueries, joints:
   const { det, width, height } = maps;
   const { numJoints, tagDim, order, means, missing } = queries;
   const placed = new Float32Array((means.length / tagDim) * numJoints * 3).fill(NaN);
+  const meanTag = new Float32Array(tagDim);
   for (const j of joints) {
     let previous = -1;
     for (const i of order) {
       if (!missing[i * numJoints + j]) continue;
-      const best = bestPosition(index, j, means.subarray(i * tagDim, (i + 1) * tagDim), previous);
+      for (let d = 0; d < tagDim; d++) meanTag[d] = means[i * tagDim + d];
+      const best = bestPosition(index, j, meanTag, previous);
       previous = best;
       const value = det[j * height * width + best];
       if (!(value > 0)) continue;

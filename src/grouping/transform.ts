@@ -12,9 +12,12 @@ import { affineTransform, applyAffine, type Point } from '../preprocess/affine.j
 export function toImageCoordinates(grouped: readonly (readonly (readonly number[])[])[], center: Point, scale: Point, heatmapSize: Point): number[][][] {
   const inverse = affineTransform(center, scale, heatmapSize, true);
   return grouped.map((person) =>
-    person.map(([x, y, ...rest]) => {
-      const [u, v] = applyAffine(inverse, x, y);
-      return [Math.fround(u), Math.fround(v), ...rest];
+    person.map((row) => {
+      const [u, v] = applyAffine(inverse, row[0], row[1]);
+      const out = row.slice();
+      out[0] = Math.fround(u);
+      out[1] = Math.fround(v);
+      return out;
     }),
   );
 }

@@ -1,6 +1,7 @@
-// The plane resize of src/aggregate/resize.ts (`Resizer.plane`), torch-exact: the same float32
-// roundings, the fused multiply-add emulated as there. The vertical pass, over contiguous rows,
-// runs two outputs at a time in f64x2 lanes.
+// The torch-exact bilinear resize of src/aggregate/resize.ts, of whole planes (`Resizer.plane`)
+// and of rectangles (`RegionResizer` in src/kernels): ATen's float32 roundings, the fused
+// multiply-add emulated as `fmaf` there. The vertical pass, over contiguous rows, runs two
+// outputs at a time in f64x2 lanes.
 
 /**
  * float32 `fmaf(a, b, c)` for float32 a, b, c, as `fmaf` in src/aggregate/resize.ts: the

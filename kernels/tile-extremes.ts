@@ -1,6 +1,7 @@
-// AssemblyScript source of the tile-extremes kernel (compiled by `npm run build:kernels` into
-// src/kernels/binary.ts). JavaScript's scalar loops took ~1 ms per 352x256 plane; with 128-bit
-// SIMD this takes ~0.1 ms, copies in and out included.
+// AssemblyScript source of the tile-extremes kernels (compiled by `npm run build:kernels` into
+// src/kernels/binary.ts): per tile of a resized plane, the extremes of the source values it
+// reads (JavaScript's scalar loops took ~1 ms per 352x256 plane; this takes ~0.1 ms, copies in
+// and out included), or those of the resized values themselves, computed in plain float32.
 
 /**
  * The largest and smallest of `columnHigh[c0..c1]` and `columnLow[c0..c1]` (inclusive), into

@@ -242,7 +242,8 @@ export class OnDemandMaps implements GroupingMaps {
         bounds.low[tile * k + m] = low[tile] - slack;
         bounds.high[tile * k + m] = high[tile] + slack;
       }
-    });    for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) exactTagRanges(this, t, tile, bounds);
+    });
+    for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) exactTagRanges(this, t, tile, bounds);
     this.tagCache.set(t, bounds);
     return bounds;
   }

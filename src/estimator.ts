@@ -225,9 +225,9 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
 
   const estimateOne = async (image: ImageInput): Promise<Person[]> => {
     const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
-    const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor);
     const workspace = idle.pop() ?? new Workspace({ shared: postprocessing !== undefined });
     try {
+      const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor, workspace);
       const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true, workspace, postprocessing };
       const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints, inference);
       // Stable: equal scores keep the reference's order.

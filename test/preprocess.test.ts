@@ -296,6 +296,16 @@ describe('preprocess: warpAffine (OpenCV INTER_LINEAR, BORDER_CONSTANT 0)', () =
     }
   });
 
+  it('writes every byte of a given output buffer (a reused one holds the previous image)', () => {
+    const img = noise(37, 23, 7);
+    const m = affineTransform([18, 11], [0.2, 0.2], [50, 40]);
+    const out = new Uint8Array(45 * 33 * 3).fill(255);
+    const result = warpAffineBilinear(img, m, 45, 33, out);
+    expect(result.data).to.equal(out);
+    expect(Array.from(out)).to.deep.equal(Array.from(opencvTableWarp(img, m, 45, 33)));
+    expect(() => warpAffineBilinear(img, m, 45, 32, out)).to.throw(RangeError, /holds 4455 bytes, not 45x32x3/);
+  });
+
   it('BAD CALL - invalid output size or matrix throws RangeError', () => {
     const img = solid(4, 4, [1, 2, 3]);
     expect(() => warpAffineBilinear(img, [1, 0, 0, 0, 1, 0], 0, 4)).to.throw(RangeError, /output size 0x4/);

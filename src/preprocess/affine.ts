@@ -159,8 +159,9 @@ const ROUND_DELTA = AB_SCALE / INTER_TAB_SIZE / 2;
  * is the same integer. (OpenCV's table entry for fx = fy = 0 is `[32767, 0, 0, 1]` after its
  * saturate/fix-up step; with 8-bit values that rounds to the same result as `[32768, 0, 0, 0]`.)
  * Neighbours outside the source read 0; a pixel whose whole neighbourhood is outside is 0.
+ * Written into `out` when given (`width * height * 3` bytes).
  */
-export function warpAffineBilinear(src: RgbImage, matrix: readonly number[], width: number, height: number): RgbImage {
+export function warpAffineBilinear(src: RgbImage, matrix: readonly number[], width: number, height: number, out: Uint8Array = new Uint8Array(width * height * 3)): RgbImage {
   if (matrix.length !== 6 || !matrix.every(Number.isFinite)) throw new RangeError('warpAffineBilinear: matrix must be 6 finite numbers (2x3, row-major)');
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new RangeError(`warpAffineBilinear: output size ${width}x${height} must be positive integers`);
@@ -170,7 +171,7 @@ export function warpAffineBilinear(src: RgbImage, matrix: readonly number[], wid
   const sh = src.height;
   const s = src.data;
   const stride = sw * 3;
-  const out = new Uint8Array(width * height * 3);
+  if (out.length !== width * height * 3) throw new RangeError(`warpAffineBilinear: the output holds ${out.length} bytes, not ${width}x${height}x3`);
 
   const adelta = new Int32Array(width);
   const bdelta = new Int32Array(width);
@@ -205,7 +206,8 @@ export function warpAffineBilinear(src: RgbImage, matrix: readonly number[], wid
         out[o + 1] = (s[p + 1]! * w00 + s[p + 4]! * w01 + s[q + 1]! * w10 + s[q + 4]! * w11 + 512) >> 10;
         out[o + 2] = (s[p + 2]! * w00 + s[p + 5]! * w01 + s[q + 2]! * w10 + s[q + 5]! * w11 + 512) >> 10;
       } else if (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
-        // Entirely outside: the border value 0 (the output is zero-initialised).
+        // Entirely outside: the border value 0.
+        out[o] = out[o + 1] = out[o + 2] = 0;
       } else {
         // Partly outside: each of the four neighbours is read or replaced by 0.
         const x0in = sx >= 0 && sx < sw;

@@ -299,8 +299,9 @@ export class RegionResizer {
     this.copied.fill(0);
     const { buffer } = k.memory;
     this.resizes.forEach(({ columns, rows }, r) => {
-      const arrays = [columns.index0, columns.index1, columns.weight0, columns.weight1, rows.index0, rows.index1, rows.weight0, rows.weight1];
-      arrays.forEach((a, i) => new Uint8Array(buffer, this.base + this.taps[r][i], a.byteLength).set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)));
+      const at = this.taps[r].map((offset) => this.base + offset);
+      putTaps(buffer, columns, at.slice(0, 4));
+      putTaps(buffer, rows, at.slice(4));
     });
   }
 }

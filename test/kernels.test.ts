@@ -109,6 +109,7 @@ describe('WebAssembly kernels', () => {
       const high = new Float64Array(rows * columns);
       const low = new Float64Array(rows * columns);
       const magnitude = resizedTileExtremes(planes, inH, inW, resizer.columns, resizer.rows, tile, high, low);
+      expect(() => resizedTileExtremes([planes[0], planes[0], planes[0]], inH, inW, resizer.columns, resizer.rows, tile, high, low)).to.throw(RangeError, /one or two planes/);
       expect(magnitude, 'magnitude').to.equal(Math.max(...planes.map((p) => p.reduce((m, v) => Math.max(m, Math.abs(v)), 0))));
       const tolerance = 20 * 2 ** -24 * magnitude;
       for (let ty = 0; ty < rows; ty++) {
@@ -145,6 +146,7 @@ describe('WebAssembly kernels', () => {
         if (!Object.is(out[3 + p], expected)) expect.fail(`${height}x${width}, ${count} planes, at ${x},${y}: ${out[3 + p]}, not ${expected}`);
       }
     }
+    expect(() => averagePlanes([], 2, 2, new Float32Array(4), 0)).to.throw(RangeError, /no planes/);
   });
 
   it('region resizes of resident planes equal the whole resize, two resizers taking the memory in turn', () => {

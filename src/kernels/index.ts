@@ -118,6 +118,7 @@ export function tileExtremes(values: Float32Array, h: number, w: number, rows: S
  * float32 ulps of that magnitude, which callers add. Values must be finite.
  */
 export function resizedTileExtremes(planes: readonly Float32Array[], inH: number, inW: number, columns: AxisTaps, rows: AxisTaps, tile: number, high: Float64Array, low: Float64Array): number {
+  if (planes.length !== 1 && planes.length !== 2) throw new RangeError(`resizedTileExtremes: one or two planes, not ${planes.length}`);
   const k = kernels();
   const [outH, outW] = [rows.index0.length, columns.index0.length];
   const n = inH * inW;
@@ -158,6 +159,7 @@ export interface PlaneView {
  * its stages.
  */
 export function averagePlanes(planes: readonly PlaneView[], height: number, width: number, out: Float32Array, outOffset: number): void {
+  if (planes.length === 0) throw new RangeError('averagePlanes: no planes to average');
   const k = kernels();
   const n = height * width;
   const [sum, src] = reserve(k, [n * 4, n * 4]);

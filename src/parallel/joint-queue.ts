@@ -1,7 +1,7 @@
 /**
  * Joints shared out between the two post-processing threads as they go: each works through its
  * own joints first, then takes the other's remaining ones from the far end, so a thread that
- * finishes early does not wait (a joint's top-k or refine searches take from 5 to 40 ms, by
+ * finishes early does not wait (a joint's top-k or refine searches take from 2 to 20 ms, by
  * image and joint). The queue lives in shared memory; taking a joint is one compare-and-swap.
  *
  * Layout (Int32Array on a SharedArrayBuffer): `[0]` packs the bounds `low | high << 16` of the

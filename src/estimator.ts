@@ -137,7 +137,7 @@ function batchItem(output: OutputTensor, index: number): OutputTensor {
 
 /**
  * Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a
- * second run). Inputs are written into `workspace` buffers.
+ * second run). Inputs and outputs are written into `workspace` buffers.
  */
 async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean, workspace: Workspace): Promise<ScaleOutputs> {
   const size = 3 * input.height * input.width;
@@ -146,13 +146,14 @@ async function runScale(network: Network, input: ScaledInput, flip: boolean, fli
   const batch = workspace.float32(`input${input.scale}`, flip ? 2 * size : size, false);
   const plain = toNetworkInput(input.resized, false, batch.subarray(0, size));
   const dims = [1, 3, input.height, input.width] as const;
-  if (!flip) return { scale: input.scale, outputs: await network.run(plain, dims) };
+  const into = (pass: string) => ({ workspace, key: `output${input.scale}:${pass}` });
+  if (!flip) return { scale: input.scale, outputs: await network.run(plain, dims, into('plain')) };
   const mirrored = toNetworkInput(input.resized, true, batch.subarray(size));
   if (!flipBatch) {
-    const outputs = await network.run(plain, dims);
-    return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims) };
+    const outputs = await network.run(plain, dims, into('plain'));
+    return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims, into('flipped')) };
   }
-  const outputs = await network.run(batch, [2, 3, input.height, input.width]);
+  const outputs = await network.run(batch, [2, 3, input.height, input.width], into('pair'));
   return { scale: input.scale, outputs: outputs.map((o) => batchItem(o, 0)), flipped: outputs.map((o) => batchItem(o, 1)) };
 }
 

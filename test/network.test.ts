@@ -12,6 +12,7 @@ import { createOnnxNetwork } from '../src/model/load.js';
 import { StateDictMismatchError } from '../src/checkpoint/index.js';
 import { readImage } from '../src/io/image.js';
 import { toNetworkInput } from '../src/preprocess/index.js';
+import { Workspace } from '../src/workspace.js';
 import { readNpy } from '../src/io/npy.js';
 import { caseDirs, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
@@ -61,6 +62,34 @@ describe('full-size network', () => {
       expect(Array.from(low.data).every(Number.isFinite)).to.equal(true);
       const values = Array.from(high.data);
       expect(values.reduce((a, b) => Math.max(a, b)) - values.reduce((a, b) => Math.min(a, b))).to.be.greaterThan(0);
+    } finally {
+      await network.dispose();
+    }
+  });
+});
+
+describe('network outputs in a workspace', () => {
+  it('are written into the workspace buffers under the given key, equal to outputs ONNX Runtime allocates', async () => {
+    const graph = buildNetworkGraph(presetConfig('coco_w32_512').model);
+    const network = await OnnxNetwork.create(compileToOnnx(graph, randomWeights(graph, 3)));
+    try {
+      const dims = [2, 3, 64, 96] as const;
+      const input = new Float32Array(2 * 3 * 64 * 96).map((_, i) => Math.cos(i / 311));
+      const expected = await network.run(input, dims);
+      const workspace = new Workspace();
+      const first = await network.run(input, dims, { workspace, key: 'a' });
+      const second = await network.run(input, dims, { workspace, key: 'a' });
+      const other = await network.run(input, dims, { workspace, key: 'b' });
+      for (const [i, e] of expected.entries()) {
+        for (const outputs of [first, second, other]) {
+          expect(outputs[i].shape).to.deep.equal(e.shape);
+          expect(Array.from(outputs[i].data)).to.deep.equal(Array.from(e.data));
+        }
+        const size = e.shape.reduce((a, b) => a * b);
+        expect(second[i].data.buffer).to.equal(workspace.float32(`a:${i}`, size, false).buffer);
+        expect(other[i].data.buffer).to.equal(workspace.float32(`b:${i}`, size, false).buffer);
+        expect(other[i].data.buffer).to.not.equal(second[i].data.buffer);
+      }
     } finally {
       await network.dispose();
     }

@@ -129,8 +129,8 @@ function checkedPrecision(precision: Precision | undefined): Precision {
 /** Wraps a foreign network so that outputs of the wrong channel count fail with a clear message. */
 function checkedOutputs(network: Network, config: ExperimentConfig, source: string): Network {
   return {
-    async run(input, dims) {
-      const outputs = await network.run(input, dims);
+    async run(input, dims, into) {
+      const outputs = await network.run(input, dims, into);
       outputs.forEach((t, i) => {
         const channels = outputChannels(config.model, i);
         if (t.shape[1] !== channels) {

@@ -90,18 +90,16 @@ export class OnnxNetwork implements Network {
     }
     const feeds = { [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, c, h, w]) };
     const shapesKey = dims.join('x');
-    const shapes = into && this.outputShapes.get(shapesKey);
-    const buffers = shapes?.map((shape, i) => into!.workspace.float32(`${into!.key}:${i}`, shape.reduce((a, b) => a * b), false));
-    const fetches = buffers && Object.fromEntries(this.outputNames.map((name, i) => [name, new this.ort.Tensor('float32', buffers[i], shapes![i])]));
-    const results = fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds);
+    const given = into && this.outputShapes.get(shapesKey)?.map((shape, i) => new this.ort.Tensor('float32', into.workspace.float32(`${into.key}:${i}`, shape.reduce((a, b) => a * b), false), shape));
+    const results = given ? await this.session.run(feeds, Object.fromEntries(this.outputNames.map((name, i) => [name, given[i]]))) : await this.session.run(feeds);
     const outputs = this.outputNames.map((name, i) => {
       const t = results[name];
       if (t.type !== 'float32' || t.dims.length !== 4) {
         throw new BackendError(`Output ${name} must be a 4-D float32 tensor; got ${t.type} [${t.dims.join(', ')}]`);
       }
-      return ndarray(buffers?.[i] ?? (t.data as Float32Array), t.dims.map(Number));
+      return ndarray((given?.[i] ?? t).data as Float32Array, t.dims.map(Number));
     });
-    if (!shapes) this.outputShapes.set(shapesKey, outputs.map((o) => o.shape));
+    if (!this.outputShapes.has(shapesKey)) this.outputShapes.set(shapesKey, outputs.map((o) => o.shape));
     return outputs;
   }
 

@@ -173,7 +173,7 @@ function timePhases(opts: Options, perScale: ScaleOutputs[], settings: TestSetti
     const start = performance.now();
     const maps = aggregateOnDemand(perScale, settings, keypoints, baseSize, workspace);
     const aggregated = performance.now();
-    people = groupMaps(maps, settings, workspace).grouped.length;
+    people = groupMaps(maps, settings).grouped.length;
     if (i < opts.warmup) continue;
     aggregationTimes.push(aggregated - start);
     groupingTimes.push(performance.now() - aggregated);

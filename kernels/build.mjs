@@ -1,6 +1,8 @@
 // `npm run build:kernels`: compiles the AssemblyScript kernels of kernels/ into one WebAssembly
 // module and writes it, base64, into src/kernels/binary.ts (so that the library, its worker
-// and bundlers need no .wasm file beside the JavaScript). `--check` compares instead of writing.
+// and bundlers need no .wasm file beside the JavaScript). `--check` compares instead of writing;
+// `--names` keeps the functions' names, for CPU profiles (not to be committed: the kernels test
+// compares the embedded module with the plain build).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
@@ -12,7 +14,7 @@ const target = fileURLToPath(new URL('../src/kernels/binary.ts', import.meta.url
 export async function compileKernels() {
   let binary = null;
   const { error, stderr } = await asc.main(
-    ['tile-extremes.ts', 'resize.ts', 'average.ts', '--outFile', 'kernels.wasm', '-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert', '--initialMemory', '1', '--baseDir', here],
+    ['tile-extremes.ts', 'resize.ts', 'average.ts', 'refine.ts', '--outFile', 'kernels.wasm', '-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert', ...(process.argv.includes('--names') ? ['--debug'] : []), '--initialMemory', '1', '--baseDir', here],
     { writeFile: (name, contents) => { if (name.endsWith('.wasm')) binary = contents; } },
   );
   if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);

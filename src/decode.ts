@@ -79,7 +79,7 @@ export function toPeople(final: readonly (readonly (readonly number[])[])[], sco
  */
 export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGeometry, settings: TestSettings, def: KeypointDefinition, workspace = new Workspace()): DecodeResult {
   const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
-  return decodeResult(maps, groupMaps(maps, settings, workspace), geometry, def);
+  return decodeResult(maps, groupMaps(maps, settings), geometry, def);
 }
 
 /**

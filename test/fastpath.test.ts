@@ -145,50 +145,66 @@ describe('fast paths equal the direct formulas', () => {
     }
   });
 
-  it('refine with the block index picks the first maximum of det - round(distance), as a full scan does', () => {
-    const [H, W, J] = [70, 90, 3];
-    const det = noise(J * H * W, 5, -2, 6);
-    for (let i = 0; i < H * W; i++) det[i] = f32(Math.round(det[i])); // joint 0: plateaus, first maximum matters
-    const tags = noise(J * H * W * 2, 6, -8, 8);
-    const maps: Maps = denseMaps({ det, numJoints: J, height: H, width: W, tags, tagChannels: J, tagDim: 2 });
-    const anchors = noise(40, 7, 0, 1);
+  /**
+   * People anchored at random pixels of joint 0 (their mean tag is the tag there), to be
+   * refined at joints 1 and 2, and what a full row-major scan of `det - round(|tag - mean|)`
+   * gives for each (as `np.argmax`): `[x, y, value]` of the first maximum, null when its value
+   * is not positive.
+   */
+  function refineCase(seed: number, H: number, W: number, tagChannels: number, tagDim: number) {
+    const J = 3;
+    const det = noise(J * H * W, seed, -2, 6);
+    for (let i = 0; i < H * W * J; i += 2) det[i] = f32(Math.round(det[i])); // plateaus: the first maximum matters
+    const tags = noise(tagChannels * H * W * tagDim, seed + 1, -8, 8);
+    const maps: Maps = denseMaps({ det, numJoints: J, height: H, width: W, tags, tagChannels, tagDim });
+    const anchors = noise(40, seed + 2, 0, 1);
     const people: number[][][] = [];
-    const expectations: number[][][] = [];
+    const expected: ([number, number, number] | null)[][] = [];
     for (let n = 0; n < 20; n++) {
       const [ax, ay] = [Math.floor(anchors[2 * n] * W), Math.floor(anchors[2 * n + 1] * H)];
-      const person = [[ax, ay, 1, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]];
-      const expected = person.map((r) => [...r]);
-      const at = (ay * W + ax) * 2;
-      const mean = float32MeanVector([tags.slice(at, at + 2)]);
-      for (const j of [1, 2]) {
-        let best = 0;
-        let bestValue = -Infinity;
+      people.push([[ax, ay, 1, 0, 0], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]]);
+      const at = (ay * W + ax) * tagDim;
+      const mean = float32MeanVector([tags.slice(at, at + tagDim)]);
+      expected.push([1, 2].map((j) => {
+        const plane = tagChannels === 1 ? 0 : j;
+        let [best, bestScore] = [0, -Infinity];
         for (let p = 0; p < H * W; p++) {
-          const d0 = f32(tags[(j * H * W + p) * 2] - mean[0]);
-          const d1 = f32(tags[(j * H * W + p) * 2 + 1] - mean[1]);
-          const score = f32(det[j * H * W + p] - roundHalfEven(f32(Math.sqrt(f32(f32(d0 * d0) + f32(d1 * d1))))));
-          if (score > bestValue) [best, bestValue] = [p, score];
+          let distance = 0;
+          for (let d = 0; d < tagDim; d++) distance = f32(distance + f32(f32(tags[(plane * H * W + p) * tagDim + d] - mean[d]) ** 2));
+          const score = f32(det[j * H * W + p] - roundHalfEven(f32(Math.sqrt(distance))));
+          if (score > bestScore) [best, bestScore] = [p, score];
         }
-        if (det[j * H * W + best] > 0) expected[j] = [-1, -1, det[j * H * W + best], 0, 0, best];
-      }
-      people.push(person);
-      expectations.push(expected);
+        const value = det[j * H * W + best];
+        return value > 0 ? [best % W, Math.floor(best / W), value] : null;
+      }));
     }
-    // All at once: each search starts from the answer for a similar tag.
-    refinePeople(people, maps, new RefineIndex(maps));
-    people.forEach((person, n) => {
-      const expected = expectations[n];
-      [1, 2].forEach((j) => {
-        if (expected[j].length === 6) {
-          const best = expected[j][5];
-          expect(Math.trunc(person[j][0]), `person ${n} joint ${j} x`).to.equal(best % W);
-          expect(Math.trunc(person[j][1]), `person ${n} joint ${j} y`).to.equal(Math.floor(best / W));
-          expect(person[j][2]).to.equal(expected[j][2]);
-        } else {
-          expect(person[j]).to.deep.equal(expected[j]);
-        }
-      });
-    });
+    return { maps, people, expected };
+  }
+
+  function expectRefined(people: number[][][], expected: ([number, number, number] | null)[][], what: string): void {
+    people.forEach((person, n) => [1, 2].forEach((j, i) => {
+      const want = expected[n][i];
+      const got = want ? [Math.trunc(person[j][0]), Math.trunc(person[j][1]), person[j][2]] : person[j];
+      expect(got, `${what}: person ${n} joint ${j}`).to.deep.equal(want ?? [0, 0, 0, 0, 0]);
+    }));
+  }
+
+  it('refine picks the first maximum of det - round(distance), as a full scan does: one to three tag values, a shared tag map, edge tiles', () => {
+    for (const [seed, H, W, tagChannels, tagDim] of [[5, 70, 90, 3, 2], [11, 33, 61, 1, 1], [17, 41, 29, 3, 3], [23, 8, 8, 1, 2]]) {
+      const { maps, people, expected } = refineCase(seed, H, W, tagChannels, tagDim);
+      // All at once: each search starts from the answer for a similar tag.
+      refinePeople(people, maps, new RefineIndex(maps));
+      expectRefined(people, expected, `${H}x${W}, ${tagChannels} tag maps of ${tagDim}`);
+    }
+  });
+
+  it('refine indexes of two images used in turn on one thread each give their own answers', () => {
+    const cases = [refineCase(29, 50, 77, 3, 2), refineCase(31, 64, 40, 1, 3)];
+    const indexes = cases.map(({ maps }) => new RefineIndex(maps));
+    for (let n = 0; n < 20; n++) {
+      for (const [c, { people }] of cases.entries()) refinePeople([people[n]], cases[c].maps, indexes[c]);
+    }
+    cases.forEach(({ people, expected }, c) => expectRefined(people, expected, `image ${c}`));
   });
 
   it('flip test as one batch or as two runs gives the same people', async () => {

@@ -179,7 +179,7 @@ describe('aggregation on demand', () => {
     // Twice through: the second round reuses buffers sized by larger images before.
     for (const c of [...cases, ...[...cases].reverse()]) {
       const fresh = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings);
-      const reused = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace), c.settings, workspace);
+      const reused = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace), c.settings);
       expect(reused, c.name).to.deep.equal(fresh);
     }
   });

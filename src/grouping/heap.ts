@@ -1,4 +1,4 @@
-/** A priority queue for the branch-and-bound searches of top-k and refine. */
+/** A priority queue for the branch-and-bound search of top-k. */
 
 /** A binary max-heap of integer items by float keys. */
 export class MaxHeap {

@@ -8,7 +8,7 @@
  * complete (`denseMaps`) answer every request at once.
  */
 
-/** Side of the square tiles the maps are computed and bounded by. */
+/** Side of the square tiles the maps are computed and bounded by (kernels/refine.ts assumes 8). */
 export const TILE = 8;
 
 export interface GroupingMaps {
@@ -40,7 +40,7 @@ export function tileGrid(height: number, width: number): { columns: number; rows
 }
 
 /** The tile of pixel `p`. */
-function tileOf(maps: GroupingMaps, p: number): number {
+export function tileOf(maps: GroupingMaps, p: number): number {
   const x = p % maps.width;
   const y = (p - x) / maps.width;
   return Math.floor(y / TILE) * Math.ceil(maps.width / TILE) + Math.floor(x / TILE);

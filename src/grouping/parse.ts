@@ -12,7 +12,6 @@ import { float32Mean } from './numeric.js';
 import { adjustPeople, RefineIndex, refinePeople } from './refine.js';
 import { denseMaps, type GroupingMaps } from './maps.js';
 import { everyJoint, topK } from './topk.js';
-import { Workspace } from '../workspace.js';
 
 export interface Grouping {
   /** Per person, J rows `[x, y, score, tag...]` in heatmap pixels (after adjust / refine). */
@@ -86,9 +85,9 @@ export function assemblePeople(candidates: Candidates, maps: GroupingMaps, setti
   return { grouped, scores };
 }
 
-/** `group` on maps that may still be computed on demand (see `GroupingMaps`); `workspace` holds the search structures. */
-export function groupMaps(maps: GroupingMaps, settings: TestSettings, workspace = new Workspace()): Grouping {
+/** `group` on maps that may still be computed on demand (see `GroupingMaps`). */
+export function groupMaps(maps: GroupingMaps, settings: TestSettings): Grouping {
   const grouping = assemblePeople(detectJoints(maps, settings), maps, settings);
-  if (settings.refine) refinePeople(grouping.grouped, maps, new RefineIndex(maps, workspace));
+  if (settings.refine) refinePeople(grouping.grouped, maps, new RefineIndex(maps));
   return grouping;
 }

@@ -46,13 +46,44 @@ interface Exports {
   ): void;
 }
 
+/** The refine search of kernels/refine.ts (documented there), in an instance of its own: see `refineKernels`. */
+export interface RefineExports {
+  memory: { buffer: ArrayBuffer };
+  refineBegin(width: number, height: number, tagDim: number): void;
+  refineMeanInput(): number;
+  refineTileInput(): number;
+  refineBoundsInput(): number;
+  buildHierarchy(): number;
+  tileExactness(hierarchy: number, tile: number): number;
+  provideHeatmap(hierarchy: number, tile: number): void;
+  provideTags(hierarchy: number, tile: number): void;
+  refineSearch(hierarchy: number, start: number): number;
+  refineResume(): number;
+}
+
+let compiled: object | undefined;
+
+function instantiate(): unknown {
+  compiled ??= new wasm.Module(Buffer.from(KERNELS_WASM, 'base64'));
+  return new wasm.Instance(compiled, { env: { abort: () => { throw new Error('kernel aborted'); } } }).exports;
+}
+
 let instance: Exports | undefined;
 
 function kernels(): Exports {
-  instance ??= new wasm.Instance(new wasm.Module(Buffer.from(KERNELS_WASM, 'base64')), {
-    env: { abort: () => { throw new Error('kernel aborted'); } },
-  }).exports as unknown as Exports;
+  instance ??= instantiate() as Exports;
   return instance;
+}
+
+let refineInstance: RefineExports | undefined;
+
+/**
+ * This thread's instance for the refine search: its own, since the search keeps an image's
+ * hierarchies and tiles in its memory from call to call, laid out as it goes.
+ */
+export function refineKernels(): RefineExports {
+  refineInstance ??= instantiate() as RefineExports;
+  return refineInstance;
 }
 
 /** The `RegionResizer` whose planes the memory above the module's data holds, and where they end. */

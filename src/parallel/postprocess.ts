@@ -165,7 +165,7 @@ export class ParallelPostprocessing {
     // Each thread starts with the joints it detected: the worker has built their refine hierarchies while this thread matched.
     const toRefine = jointQueue(mine, theirs.joints, workspace, 'queue:refine');
     const refined = this.request({ kind: 'refine', queries, queue: toRefine });
-    const placed = await alongside(refined, () => refineJoints(new RefineIndex(maps, workspace), queries, takeJoints(toRefine, 'low', [])));
+    const placed = await alongside(refined, () => refineJoints(new RefineIndex(maps), queries, takeJoints(toRefine, 'low', [])));
     applyPlacements(grouping.grouped, placed);
     applyPlacements(grouping.grouped, ((await refined) as { placed: Float32Array }).placed);
     return grouping;

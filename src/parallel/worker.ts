@@ -29,7 +29,7 @@ function answer(job: Job): Reply {
   const joints: number[] = [];
   if (job.kind === 'detect') {
     const maps = new OnDemandMaps(job.source, workspace);
-    index = new RefineIndex(maps, workspace);
+    index = new RefineIndex(maps);
     return { candidates: detectJoints(maps, job.settings, takeJoints(job.queue, 'high', joints)), joints };
   }
   if (!index) throw new Error('a refine job came before any detect job');

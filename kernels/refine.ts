@@ -1,0 +1,568 @@
+// AssemblyScript source of the refine search (compiled by `npm run build:kernels` into
+// src/kernels/binary.ts), driven by `RefineIndex` in src/grouping/refine.ts, which documents
+// the search. It runs in an instance of its own per thread, whose memory holds one image:
+// per joint a hierarchy of its 8x8 tiles by heatmap bound and tag box, and the tiles the
+// searches computed, copied in by JavaScript when a search asks for them. In JavaScript the
+// search took ~15 us per person and joint, most of it in bounds and in scanning tiles pixel by
+// pixel; here a tile's 64 exact scores take 16 SIMD steps.
+
+// @ts-ignore: decorator
+@inline const TILE_PIXELS = 64;
+// @ts-ignore: decorator
+@inline const FANOUT = 4;
+
+/** How exact a tile's leaf is: estimated bounds, its heatmap copied in (exact maximum), its tags too. */
+// @ts-ignore: decorator
+@inline const ESTIMATED: u8 = 0;
+// @ts-ignore: decorator
+@inline const EXACT_HEATMAP: u8 = 1;
+// @ts-ignore: decorator
+@inline const EXACT: u8 = 2;
+
+/** A hierarchy's header: addresses of its arrays (see `buildHierarchy`). */
+// @ts-ignore: decorator
+@inline const MAX_DET = 0;
+// @ts-ignore: decorator
+@inline const LOW = 4;
+// @ts-ignore: decorator
+@inline const HIGH = 8;
+// @ts-ignore: decorator
+@inline const TILE_OF_LEAF = 12;
+// @ts-ignore: decorator
+@inline const LEAF_OF_TILE = 16;
+// @ts-ignore: decorator
+@inline const FIRST_CHILD = 20;
+// @ts-ignore: decorator
+@inline const CHILD_COUNT = 24;
+// @ts-ignore: decorator
+@inline const PARENT = 28;
+// @ts-ignore: decorator
+@inline const EXACTNESS = 32;
+// @ts-ignore: decorator
+@inline const SLOT = 36;
+// @ts-ignore: decorator
+@inline const HEADER_BYTES = 40;
+
+/** What the search last asked for, to take up when resumed. */
+// @ts-ignore: decorator
+@inline const ASKED_NOTHING = 0;
+// @ts-ignore: decorator
+@inline const ASKED_HEATMAP = 1;
+// @ts-ignore: decorator
+@inline const ASKED_TAGS = 2;
+
+let width = 0;
+let height = 0;
+let columns = 0;
+let tiles = 0;
+let tagDim = 0;
+/** Nodes of a hierarchy: the tiles, then the inner nodes level by level, the root last. */
+let nodes = 0;
+/** The next free byte (the image's blocks are allocated upwards from the module's data). */
+let top: usize = 0;
+
+/** Written by JavaScript: the mean tag of a search (K float32). */
+let meanInput: usize = 0;
+/** Written by JavaScript: a tile's heatmap (64 float32, row-major) or tags (K x 64 float32). */
+let tileInput: usize = 0;
+/** Written by JavaScript: per tile the heatmap bound (float64), then the tag boxes' lows and highs (`[tile * K + d]`). */
+let boundsInput: usize = 0;
+/** Scratch of `buildHierarchy`. */
+let sortKeys: usize = 0;
+let sortOrder: usize = 0;
+let sortSpare: usize = 0;
+let sortCounts: usize = 0;
+let coordinates: usize = 0;
+let quantised: usize = 0;
+/** Scratch of `scanTile`: the tile's 64 scores. */
+let scores: usize = 0;
+/** The search's max-heap of nodes by bound. */
+let heapItems: usize = 0;
+let heapKeys: usize = 0;
+let heapSize = 0;
+
+/** The search under way. */
+let searching: usize = 0;
+let bestIndex = -1;
+let bestScore: f32 = -Infinity;
+let asked = ASKED_NOTHING;
+let askedTile = 0;
+
+/** `bytes` of memory, 16-byte aligned, the memory grown as needed. */
+function allocate(bytes: usize): usize {
+  const at = top;
+  top = (top + bytes + 15) & ~15;
+  const pages = <i32>((top + 0xffff) >>> 16);
+  if (pages > memory.size() && memory.grow(pages - memory.size()) < 0) unreachable();
+  return at;
+}
+
+/**
+ * Starts an image of `w` x `h` pixels with `k` tag values per pixel: everything of the previous
+ * image is dropped. The inputs JavaScript writes are then at the getters' addresses below.
+ */
+export function refineBegin(w: i32, h: i32, k: i32): void {
+  width = w;
+  height = h;
+  tagDim = k;
+  columns = (w + 7) >> 3;
+  tiles = columns * ((h + 7) >> 3);
+  nodes = tiles;
+  for (let n = tiles; n > 1; n = (n + FANOUT - 1) / FANOUT) nodes += (n + FANOUT - 1) / FANOUT;
+  top = (__heap_base + 15) & ~15;
+  meanInput = allocate(<usize>k << 2);
+  meanTag = allocate(<usize>k << 3);
+  tileInput = allocate(<usize>(k * TILE_PIXELS) << 2);
+  boundsInput = allocate(<usize>(tiles * (1 + 2 * k)) << 3);
+  sortKeys = allocate(<usize>tiles << 2);
+  sortOrder = allocate(<usize>tiles << 2);
+  sortSpare = allocate(<usize>tiles << 2);
+  sortCounts = allocate(1024 << 2);
+  coordinates = allocate(<usize>(2 * tiles) << 3);
+  quantised = allocate(<usize>(3 * tiles) << 2);
+  scores = allocate(TILE_PIXELS << 2);
+  // A search pushes each node at most once, and each tile once more once its heatmap is exact.
+  heapItems = allocate(<usize>(nodes + tiles) << 2);
+  heapKeys = allocate(<usize>(nodes + tiles) << 3);
+}
+
+export function refineMeanInput(): usize {
+  return meanInput;
+}
+
+export function refineTileInput(): usize {
+  return tileInput;
+}
+
+export function refineBoundsInput(): usize {
+  return boundsInput;
+}
+
+// @ts-ignore: decorator
+@inline function field(h: usize, at: usize): usize {
+  return load<usize>(h + at);
+}
+
+// @ts-ignore: decorator
+@inline function f64At(array: usize, i: i32): f64 {
+  return load<f64>(array + (<usize>i << 3));
+}
+
+// @ts-ignore: decorator
+@inline function i32At(array: usize, i: i32): i32 {
+  return load<i32>(array + (<usize>i << 2));
+}
+
+/** Spreads the low 10 bits of v to every third bit (for a 3-D Z-order key). */
+function spread10(v: i32): i32 {
+  let x = v & 0x3ff;
+  x = (x | (x << 16)) & 0x030000ff;
+  x = (x | (x << 8)) & 0x0300f00f;
+  x = (x | (x << 4)) & 0x030c30c3;
+  x = (x | (x << 2)) & 0x09249249;
+  return x;
+}
+
+/** The `tiles` values at `values` (float64) scaled linearly to [0, 1023], into `out` (int32). */
+function quantise10(values: usize, out: usize): void {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < tiles; i++) {
+    lo = min(lo, f64At(values, i));
+    hi = max(hi, f64At(values, i));
+  }
+  const scale = hi > lo ? 1023 / (hi - lo) : 0;
+  for (let i = 0; i < tiles; i++) store<i32>(out + (<usize>i << 2), <i32>floor((f64At(values, i) - lo) * scale));
+}
+
+/**
+ * The tile indices in increasing order of the keys at `sortKeys` (30-bit), equal keys in index
+ * order: a radix sort of three 10-bit passes. Returns the address of the order.
+ */
+function sortByKey(): usize {
+  let order = sortOrder;
+  let spare = sortSpare;
+  for (let i = 0; i < tiles; i++) store<i32>(order + (<usize>i << 2), i);
+  for (let shift = 0; shift < 30; shift += 10) {
+    memory.fill(sortCounts, 0, 1024 << 2);
+    for (let i = 0; i < tiles; i++) {
+      const bucket = sortCounts + (<usize>((i32At(sortKeys, i) >>> shift) & 1023) << 2);
+      store<i32>(bucket, load<i32>(bucket) + 1);
+    }
+    let sum = 0;
+    for (let b = 0; b < 1024; b++) {
+      const count = i32At(sortCounts, b);
+      store<i32>(sortCounts + (<usize>b << 2), sum);
+      sum += count;
+    }
+    for (let i = 0; i < tiles; i++) {
+      const item = i32At(order, i);
+      const bucket = sortCounts + (<usize>((i32At(sortKeys, item) >>> shift) & 1023) << 2);
+      const at = load<i32>(bucket);
+      store<i32>(bucket, at + 1);
+      store<i32>(spare + (<usize>at << 2), item);
+    }
+    const swap = order;
+    order = spare;
+    spare = swap;
+  }
+  return order;
+}
+
+/** Recomputes inner node `n` of `h` from its children; whether it changed. */
+function mergeChildren(h: usize, n: i32): bool {
+  const maxDet = field(h, MAX_DET);
+  const low = field(h, LOW);
+  const high = field(h, HIGH);
+  const first = i32At(field(h, FIRST_CHILD), n);
+  const end = first + i32At(field(h, CHILD_COUNT), n);
+  let changed = false;
+  for (let d = 0; d < tagDim; d++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let c = first; c < end; c++) {
+      lo = min(lo, f64At(low, c * tagDim + d));
+      hi = max(hi, f64At(high, c * tagDim + d));
+    }
+    const at = <usize>(n * tagDim + d) << 3;
+    changed = changed || load<f64>(low + at) != lo || load<f64>(high + at) != hi;
+    store<f64>(low + at, lo);
+    store<f64>(high + at, hi);
+  }
+  let best = -Infinity;
+  for (let c = first; c < end; c++) best = max(best, f64At(maxDet, c));
+  changed = changed || f64At(maxDet, n) != best;
+  store<f64>(maxDet + (<usize>n << 3), best);
+  return changed;
+}
+
+/** Recomputes the ancestors of `leaf` up to the first that does not change (bounds only tighten). */
+function propagate(h: usize, leaf: i32): void {
+  const parent = field(h, PARENT);
+  for (let n = i32At(parent, leaf); n >= 0 && mergeChildren(h, n); n = i32At(parent, n));
+}
+
+/**
+ * Builds the hierarchy of one joint from the bounds at `boundsInput`; returns its address.
+ * Tiles are ordered along a Z-order curve of (heatmap bound, tag-box centre) and packed into
+ * nodes of FANOUT, level by level, each node holding the largest heatmap bound and the tag box
+ * of what it covers.
+ */
+export function buildHierarchy(): usize {
+  const k = tagDim;
+  const detBound = boundsInput;
+  const low = boundsInput + (<usize>tiles << 3);
+  const high = low + (<usize>(tiles * k) << 3);
+  const axes = min(k, 2);
+  quantise10(detBound, quantised);
+  for (let d = 0; d < axes; d++) {
+    const centre = coordinates + (<usize>(d * tiles) << 3);
+    for (let t = 0; t < tiles; t++) store<f64>(centre + (<usize>t << 3), f64At(low, t * k + d) + f64At(high, t * k + d));
+    quantise10(centre, quantised + (<usize>((d + 1) * tiles) << 2));
+  }
+  for (let t = 0; t < tiles; t++) {
+    let key = 0;
+    for (let a = 0; a <= axes; a++) key |= spread10(i32At(quantised, a * tiles + t)) << a;
+    store<i32>(sortKeys + (<usize>t << 2), key);
+  }
+  const order = sortByKey();
+
+  const h = allocate(HEADER_BYTES);
+  const maxDet = allocate(<usize>nodes << 3);
+  const nodeLow = allocate(<usize>(nodes * k) << 3);
+  const nodeHigh = allocate(<usize>(nodes * k) << 3);
+  const tileOfLeaf = allocate(<usize>tiles << 2);
+  const leafOfTile = allocate(<usize>tiles << 2);
+  const first = allocate(<usize>nodes << 2);
+  const count = allocate(<usize>nodes << 2);
+  const parent = allocate(<usize>nodes << 2);
+  const exactness = allocate(<usize>tiles);
+  const slot = allocate(<usize>tiles << 2);
+  store<usize>(h + MAX_DET, maxDet);
+  store<usize>(h + LOW, nodeLow);
+  store<usize>(h + HIGH, nodeHigh);
+  store<usize>(h + TILE_OF_LEAF, tileOfLeaf);
+  store<usize>(h + LEAF_OF_TILE, leafOfTile);
+  store<usize>(h + FIRST_CHILD, first);
+  store<usize>(h + CHILD_COUNT, count);
+  store<usize>(h + PARENT, parent);
+  store<usize>(h + EXACTNESS, exactness);
+  store<usize>(h + SLOT, slot);
+  memory.fill(parent, 0xff, <usize>nodes << 2);
+  memory.fill(exactness, ESTIMATED, <usize>tiles);
+  memory.fill(slot, 0xff, <usize>tiles << 2);
+
+  for (let n = 0; n < tiles; n++) {
+    const t = i32At(order, n);
+    store<i32>(tileOfLeaf + (<usize>n << 2), t);
+    store<i32>(leafOfTile + (<usize>t << 2), n);
+    store<f64>(maxDet + (<usize>n << 3), f64At(detBound, t));
+    memory.copy(nodeLow + (<usize>(n * k) << 3), low + (<usize>(t * k) << 3), <usize>k << 3);
+    memory.copy(nodeHigh + (<usize>(n * k) << 3), high + (<usize>(t * k) << 3), <usize>k << 3);
+  }
+  let levelStart = 0;
+  let levelSize = tiles;
+  let next = tiles;
+  while (levelSize > 1) {
+    const parents = (levelSize + FANOUT - 1) / FANOUT;
+    for (let p = 0; p < parents; p++, next++) {
+      const firstChild = levelStart + p * FANOUT;
+      const children = min(FANOUT, levelStart + levelSize - firstChild);
+      store<i32>(first + (<usize>next << 2), firstChild);
+      store<i32>(count + (<usize>next << 2), children);
+      for (let c = firstChild; c < firstChild + children; c++) store<i32>(parent + (<usize>c << 2), next);
+      mergeChildren(h, next);
+    }
+    levelStart += levelSize;
+    levelSize = parents;
+  }
+  return h;
+}
+
+/** How exact `tile`'s leaf in `h` is (`ESTIMATED`, `EXACT_HEATMAP`, `EXACT`). */
+export function tileExactness(h: usize, tile: i32): u8 {
+  return load<u8>(field(h, EXACTNESS) + <usize>tile);
+}
+
+/** The rows and columns of `tile` inside the image. */
+// @ts-ignore: decorator
+@inline function tileRows(tile: i32): i32 {
+  return min(8, height - (tile / columns) * 8);
+}
+
+// @ts-ignore: decorator
+@inline function tileColumns(tile: i32): i32 {
+  return min(8, width - (tile % columns) * 8);
+}
+
+/** Where `tile`'s values are kept: its heatmap (64 float32), then its tags (K x 64). */
+// @ts-ignore: decorator
+@inline function tileValues(h: usize, tile: i32): usize {
+  return <usize>i32At(field(h, SLOT), tile);
+}
+
+/**
+ * Takes the heatmap of `tile` from `tileInput` (row-major, 8 values a row; pixels outside the
+ * image become -Infinity, never an answer) and its exact maximum into the hierarchy.
+ */
+export function provideHeatmap(h: usize, tile: i32): void {
+  const at = allocate(<usize>((1 + tagDim) * TILE_PIXELS) << 2);
+  store<i32>(field(h, SLOT) + (<usize>tile << 2), <i32>at);
+  const rowCount = tileRows(tile);
+  const columnCount = tileColumns(tile);
+  let best: f32 = -Infinity;
+  for (let i = 0; i < TILE_PIXELS; i++) {
+    const inside = (i >> 3) < rowCount && (i & 7) < columnCount;
+    const value = inside ? load<f32>(tileInput + (<usize>i << 2)) : -Infinity;
+    store<f32>(at + (<usize>i << 2), value);
+    best = max(best, value);
+  }
+  const leaf = i32At(field(h, LEAF_OF_TILE), tile);
+  store<f64>(field(h, MAX_DET) + (<usize>leaf << 3), <f64>best);
+  store<u8>(field(h, EXACTNESS) + <usize>tile, EXACT_HEATMAP);
+  propagate(h, leaf);
+}
+
+/**
+ * Takes the tags of `tile` (heatmap provided before) from `tileInput` (tag value d of pixel i at
+ * `d * 64 + i`; pixels outside the image become 0) and its exact tag box into the hierarchy.
+ */
+export function provideTags(h: usize, tile: i32): void {
+  const at = tileValues(h, tile) + (TILE_PIXELS << 2);
+  const rowCount = tileRows(tile);
+  const columnCount = tileColumns(tile);
+  const leaf = i32At(field(h, LEAF_OF_TILE), tile);
+  for (let d = 0; d < tagDim; d++) {
+    let lo: f32 = Infinity;
+    let hi: f32 = -Infinity;
+    for (let i = 0; i < TILE_PIXELS; i++) {
+      const offset = <usize>(d * TILE_PIXELS + i) << 2;
+      const inside = (i >> 3) < rowCount && (i & 7) < columnCount;
+      const value: f32 = inside ? load<f32>(tileInput + offset) : 0;
+      store<f32>(at + offset, value);
+      if (inside) {
+        lo = min(lo, value);
+        hi = max(hi, value);
+      }
+    }
+    store<f64>(field(h, LOW) + (<usize>(leaf * tagDim + d) << 3), <f64>lo);
+    store<f64>(field(h, HIGH) + (<usize>(leaf * tagDim + d) << 3), <f64>hi);
+  }
+  store<u8>(field(h, EXACTNESS) + <usize>tile, EXACT);
+  propagate(h, leaf);
+}
+
+/** The search's hierarchy arrays and mean tag (float64), set when it starts. */
+let nodeMaxDet: usize = 0;
+let nodeLow: usize = 0;
+let nodeHigh: usize = 0;
+let meanTag: usize = 0;
+
+/**
+ * An upper bound of `det - round(|tag - mean|)` below `node`: its largest heatmap bound minus
+ * the rounded distance from the mean to its tag box (float32 distances are at least the box
+ * distance less a few ulps, covered by 2^-20 relative; rounding half to even gives at least
+ * `ceil(distance - 0.5)`), rounded to float32 as scores are.
+ */
+function nodeBound(node: i32): f64 {
+  let square = 0.0;
+  const at = <usize>(node * tagDim) << 3;
+  for (let d = 0; d < tagDim; d++) {
+    const offset = at + (<usize>d << 3);
+    const m = load<f64>(meanTag + (<usize>d << 3));
+    const lo = load<f64>(nodeLow + offset);
+    const hi = load<f64>(nodeHigh + offset);
+    const gap = m < lo ? lo - m : m > hi ? m - hi : 0;
+    square += gap * gap;
+  }
+  return <f64><f32>(f64At(nodeMaxDet, node) - ceil(sqrt(square) * (1 - 1.0 / 1048576) - 0.5));
+}
+
+/** The reference's score of pixel `i` of a tile's values at `values`: `det - np.round(|tag - mean|)` in float32. */
+function pixelScore(values: usize, i: i32): f32 {
+  let distance: f32 = 0;
+  for (let d = 0; d < tagDim; d++) {
+    const diff = load<f32>(values + (<usize>((1 + d) * TILE_PIXELS + i) << 2)) - load<f32>(meanInput + (<usize>d << 2));
+    distance = distance + diff * diff;
+  }
+  return load<f32>(values + (<usize>i << 2)) - nearest(sqrt(distance));
+}
+
+/** The image pixel of pixel `i` of `tile`. */
+// @ts-ignore: decorator
+@inline function pixelOf(tile: i32, i: i32): i32 {
+  return ((tile / columns) * 8 + (i >> 3)) * width + (tile % columns) * 8 + (i & 7);
+}
+
+/**
+ * Scores the 64 pixels of `tile` (exact), four at a time with the same float32 operations as
+ * `pixelScore`, and takes its first best pixel when it beats the best so far (equal scores:
+ * the smaller pixel index).
+ */
+function scanTile(h: usize, tile: i32): void {
+  const values = tileValues(h, tile);
+  let most = f32x4.splat(-Infinity);
+  for (let i = 0; i < TILE_PIXELS; i += 4) {
+    let distance = f32x4.splat(0);
+    for (let d = 0; d < tagDim; d++) {
+      const diff = f32x4.sub(v128.load(values + (<usize>((1 + d) * TILE_PIXELS + i) << 2)), f32x4.splat(load<f32>(meanInput + (<usize>d << 2))));
+      distance = d == 0 ? f32x4.mul(diff, diff) : f32x4.add(distance, f32x4.mul(diff, diff));
+    }
+    const score = f32x4.sub(v128.load(values + (<usize>i << 2)), f32x4.nearest(f32x4.sqrt(distance)));
+    v128.store(scores + (<usize>i << 2), score);
+    most = f32x4.max(most, score);
+  }
+  most = f32x4.max(most, v128.shuffle<f32>(most, most, 2, 3, 0, 1));
+  most = f32x4.max(most, v128.shuffle<f32>(most, most, 1, 0, 3, 2));
+  const tileBest = f32x4.extract_lane(most, 0);
+  if (tileBest < bestScore) return;
+  let i = 0;
+  while (load<f32>(scores + (<usize>i << 2)) != tileBest) i++;
+  const p = pixelOf(tile, i);
+  if (tileBest > bestScore || p < bestIndex) {
+    bestScore = tileBest;
+    bestIndex = p;
+  }
+}
+
+function heapPush(item: i32, key: f64): void {
+  let at = heapSize++;
+  while (at > 0) {
+    const parent = (at - 1) >> 1;
+    const parentKey = f64At(heapKeys, parent);
+    if (parentKey >= key) break;
+    store<i32>(heapItems + (<usize>at << 2), i32At(heapItems, parent));
+    store<f64>(heapKeys + (<usize>at << 3), parentKey);
+    at = parent;
+  }
+  store<i32>(heapItems + (<usize>at << 2), item);
+  store<f64>(heapKeys + (<usize>at << 3), key);
+}
+
+function heapPop(): i32 {
+  const top = i32At(heapItems, 0);
+  heapSize -= 1;
+  const item = i32At(heapItems, heapSize);
+  const key = f64At(heapKeys, heapSize);
+  let at = 0;
+  for (;;) {
+    let child = 2 * at + 1;
+    if (child >= heapSize) break;
+    if (child + 1 < heapSize && f64At(heapKeys, child + 1) > f64At(heapKeys, child)) child += 1;
+    const childKey = f64At(heapKeys, child);
+    if (childKey <= key) break;
+    store<i32>(heapItems + (<usize>at << 2), i32At(heapItems, child));
+    store<f64>(heapKeys + (<usize>at << 3), childKey);
+    at = child;
+  }
+  store<i32>(heapItems + (<usize>at << 2), item);
+  store<f64>(heapKeys + (<usize>at << 3), key);
+  return top;
+}
+
+/**
+ * Starts the search of joint hierarchy `h` for the mean tag at `meanInput`, from the score of
+ * pixel `start` when it is not negative (its tile provided, heatmap and tags). Returns what
+ * `refineResume` returns.
+ */
+export function refineSearch(h: usize, start: i32): i32 {
+  searching = h;
+  nodeMaxDet = field(h, MAX_DET);
+  nodeLow = field(h, LOW);
+  nodeHigh = field(h, HIGH);
+  for (let d = 0; d < tagDim; d++) store<f64>(meanTag + (<usize>d << 3), <f64>load<f32>(meanInput + (<usize>d << 2)));
+  bestIndex = -1;
+  bestScore = -Infinity;
+  if (start >= 0) {
+    const tile = ((start / width) >> 3) * columns + (start % width >> 3);
+    bestIndex = start;
+    bestScore = pixelScore(tileValues(h, tile), ((start / width) & 7) * 8 + (start % width & 7));
+  }
+  heapSize = 0;
+  heapPush(nodes - 1, nodeBound(nodes - 1));
+  asked = ASKED_NOTHING;
+  return refineResume();
+}
+
+/**
+ * Runs the search until it ends, returning the answer (a pixel index), or until it needs a
+ * tile: returns `-1 - 2 * tile` for its heatmap, `-2 - 2 * tile` for its tags, to be given with
+ * `provideHeatmap` / `provideTags` before resuming.
+ */
+export function refineResume(): i32 {
+  const h = searching;
+  const leafOfTile = field(h, LEAF_OF_TILE);
+  if (asked == ASKED_HEATMAP) {
+    // Its exact heatmap tightened its bound: queued again (as -1 - tile) if it still reaches the best.
+    const bound = nodeBound(i32At(leafOfTile, askedTile));
+    if (bound >= <f64>bestScore) heapPush(-1 - askedTile, bound);
+  } else if (asked == ASKED_TAGS && nodeBound(i32At(leafOfTile, askedTile)) >= <f64>bestScore) {
+    scanTile(h, askedTile);
+  }
+  asked = ASKED_NOTHING;
+  const tileOfLeaf = field(h, TILE_OF_LEAF);
+  const first = field(h, FIRST_CHILD);
+  const count = field(h, CHILD_COUNT);
+  while (heapSize > 0 && f64At(heapKeys, 0) >= <f64>bestScore) {
+    const node = heapPop();
+    if (node < tiles) {
+      const tile = node < 0 ? -1 - node : i32At(tileOfLeaf, node);
+      const exactness = tileExactness(h, tile);
+      if (exactness == EXACT) {
+        scanTile(h, tile);
+        continue;
+      }
+      askedTile = tile;
+      asked = exactness == ESTIMATED ? ASKED_HEATMAP : ASKED_TAGS;
+      return exactness == ESTIMATED ? -1 - 2 * tile : -2 - 2 * tile;
+    }
+    const end = i32At(first, node) + i32At(count, node);
+    for (let c = i32At(first, node); c < end; c++) {
+      // The rounded distance is not negative: a heatmap bound below the best rules a node out.
+      if (f64At(nodeMaxDet, c) < <f64>bestScore) continue;
+      const bound = nodeBound(c);
+      if (bound >= <f64>bestScore) heapPush(c, bound);
+    }
+  }
+  return bestIndex;
+}

@@ -297,8 +297,11 @@ export function buildHierarchy(): usize {
     store<i32>(tileOfLeaf + (<usize>n << 2), t);
     store<i32>(leafOfTile + (<usize>t << 2), n);
     store<f64>(maxDet + (<usize>n << 3), f64At(detBound, t));
-    memory.copy(nodeLow + (<usize>(n * k) << 3), low + (<usize>(t * k) << 3), <usize>k << 3);
-    memory.copy(nodeHigh + (<usize>(n * k) << 3), high + (<usize>(t * k) << 3), <usize>k << 3);
+    // A loop, not memory.copy: V8 calls out of the module for each memory.copy.
+    for (let d = 0; d < k; d++) {
+      store<f64>(nodeLow + (<usize>(n * k + d) << 3), f64At(low, t * k + d));
+      store<f64>(nodeHigh + (<usize>(n * k + d) << 3), f64At(high, t * k + d));
+    }
   }
   let levelStart = 0;
   let levelSize = tiles;
@@ -393,9 +396,9 @@ export function provideTags(h: usize, tile: i32): void {
 }
 
 /** The search's hierarchy arrays and mean tag (float64), set when it starts. */
-let nodeMaxDet: usize = 0;
-let nodeLow: usize = 0;
-let nodeHigh: usize = 0;
+let searchMaxDet: usize = 0;
+let searchLow: usize = 0;
+let searchHigh: usize = 0;
 let meanTag: usize = 0;
 
 /**
@@ -410,12 +413,12 @@ function nodeBound(node: i32): f64 {
   for (let d = 0; d < tagDim; d++) {
     const offset = at + (<usize>d << 3);
     const m = load<f64>(meanTag + (<usize>d << 3));
-    const lo = load<f64>(nodeLow + offset);
-    const hi = load<f64>(nodeHigh + offset);
+    const lo = load<f64>(searchLow + offset);
+    const hi = load<f64>(searchHigh + offset);
     const gap = m < lo ? lo - m : m > hi ? m - hi : 0;
     square += gap * gap;
   }
-  return <f64><f32>(f64At(nodeMaxDet, node) - ceil(sqrt(square) * (1 - 1.0 / 1048576) - 0.5));
+  return <f64><f32>(f64At(searchMaxDet, node) - ceil(sqrt(square) * (1 - 1.0 / 1048576) - 0.5));
 }
 
 /** The reference's score of pixel `i` of a tile's values at `values`: `det - np.round(|tag - mean|)` in float32. */
@@ -507,9 +510,9 @@ function heapPop(): i32 {
  */
 export function refineSearch(h: usize, start: i32): i32 {
   searching = h;
-  nodeMaxDet = field(h, MAX_DET);
-  nodeLow = field(h, LOW);
-  nodeHigh = field(h, HIGH);
+  searchMaxDet = field(h, MAX_DET);
+  searchLow = field(h, LOW);
+  searchHigh = field(h, HIGH);
   for (let d = 0; d < tagDim; d++) store<f64>(meanTag + (<usize>d << 3), <f64>load<f32>(meanInput + (<usize>d << 2)));
   bestIndex = -1;
   bestScore = -Infinity;
@@ -559,7 +562,7 @@ export function refineResume(): i32 {
     const end = i32At(first, node) + i32At(count, node);
     for (let c = i32At(first, node); c < end; c++) {
       // The rounded distance is not negative: a heatmap bound below the best rules a node out.
-      if (f64At(nodeMaxDet, c) < <f64>bestScore) continue;
+      if (f64At(searchMaxDet, c) < <f64>bestScore) continue;
       const bound = nodeBound(c);
       if (bound >= <f64>bestScore) heapPush(c, bound);
     }

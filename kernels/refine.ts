@@ -9,7 +9,7 @@
 // @ts-ignore: decorator
 @inline const TILE_PIXELS = 64;
 // @ts-ignore: decorator
-@inline const FANOUT = 4;
+@inline const FANOUT = 8; // 8 took ~10% less search time than 4 on random weights, 16 and 2 more
 
 /** How exact a tile's leaf is: estimated bounds, its heatmap copied in (exact maximum), its tags too. */
 // @ts-ignore: decorator

@@ -47,7 +47,7 @@ let holder: RefineIndex | null = null;
  * The refine searches of one image: the first (row-major) maximum of `det - round(|tag - mean|)`
  * over a joint's plane, as the reference's `np.argmax`, for a mean tag. They run in
  * WebAssembly (kernels/refine.ts), which keeps per joint a hierarchy of its 8x8 tiles: tiles
- * ordered along a Z-order curve of (heatmap bound, tag-box centre) and packed into nodes of 4,
+ * ordered along a Z-order curve of (heatmap bound, tag-box centre) and packed into nodes of 8,
  * level by level, each node holding the largest heatmap bound and the tag box of what it covers.
  * A search takes the node with the largest bound next (the largest heatmap bound minus the
  * rounded distance from the mean to the tag box) and skips those below the best score found.

@@ -34,14 +34,15 @@ export function exactInt8SessionOptions(): Pick<Ort.InferenceSession.SessionOpti
 }
 
 /**
- * The estimator's session configuration: `exactInt8SessionOptions`, and the intra-op threads'
+ * The session configuration of `OnnxNetwork` (and of the bench's bare session):
+ * `exactInt8SessionOptions`, and the intra-op threads'
  * spinning stopped at the end of each run. They spin through a run (waking them per operator
  * would cost more), but after it, by default, ONNX Runtime's second thread spins ~20 ms more,
  * on one of the two CPUs the post-processing's two threads need (measured in alternating
  * processes: post-processing inside `estimatePoses` 5-13 ms lower in median, the network
  * unchanged).
  */
-function runtimeConfig(): Pick<Ort.InferenceSession.SessionOptions, 'extra'> {
+export function sessionConfig(): Pick<Ort.InferenceSession.SessionOptions, 'extra'> {
   const int8 = exactInt8SessionOptions().extra as { session?: Record<string, string> } | undefined;
   return { extra: { session: { ...int8?.session, force_spinning_stop: '1' } } };
 }
@@ -70,7 +71,7 @@ export class OnnxNetwork implements Network {
     const sessionOptions: Ort.InferenceSession.SessionOptions = {
       executionProviders: options.executionProviders ?? ['cpu'],
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-      ...runtimeConfig(),
+      ...sessionConfig(),
       intraOpNumThreads: options.intraOpNumThreads ?? physicalCores(),
     };
     let session: Ort.InferenceSession;

@@ -35,12 +35,11 @@ export function exactInt8SessionOptions(): Pick<Ort.InferenceSession.SessionOpti
 
 /**
  * The session configuration of `OnnxNetwork` (and of the bench's bare session):
- * `exactInt8SessionOptions`, and the intra-op threads'
- * spinning stopped at the end of each run. They spin through a run (waking them per operator
- * would cost more), but after it, by default, ONNX Runtime's second thread spins ~20 ms more,
- * on one of the two CPUs the post-processing's two threads need (measured in alternating
- * processes: post-processing inside `estimatePoses` 5-13 ms lower in median, the network
- * unchanged).
+ * `exactInt8SessionOptions`, and the intra-op threads' spinning stopped at the end of each run.
+ * They spin through a run (waking them per operator would cost more), but after it, by default,
+ * ONNX Runtime's second thread spins ~20 ms more, on one of the two CPUs the post-processing's
+ * two threads need (measured in alternating processes: post-processing inside `estimatePoses`
+ * 5-13 ms lower in median, the network unchanged).
  */
 export function sessionConfig(): Pick<Ort.InferenceSession.SessionOptions, 'extra'> {
   const int8 = exactInt8SessionOptions().extra as { session?: Record<string, string> } | undefined;

@@ -11,13 +11,11 @@
 // @ts-ignore: decorator
 @inline const FANOUT = 8; // 8 took ~10% less search time than 4 on random weights, 16 and 2 more
 
-/** How exact a tile's leaf is: estimated bounds, its heatmap copied in (exact maximum), its tags too. */
+/** How exact a tile's leaf is: estimated bounds, or its values copied in (exact maximum and tag box). */
 // @ts-ignore: decorator
 @inline const ESTIMATED: u8 = 0;
 // @ts-ignore: decorator
-@inline const EXACT_HEATMAP: u8 = 1;
-// @ts-ignore: decorator
-@inline const EXACT: u8 = 2;
+@inline const EXACT: u8 = 1;
 
 /** A hierarchy's header: addresses of its arrays (see `buildHierarchy`). */
 // @ts-ignore: decorator
@@ -43,13 +41,9 @@
 // @ts-ignore: decorator
 @inline const HEADER_BYTES = 40;
 
-/** What the search last asked for, to take up when resumed. */
+/** The search asked for no tile (see `askedTile`). */
 // @ts-ignore: decorator
-@inline const ASKED_NOTHING = 0;
-// @ts-ignore: decorator
-@inline const ASKED_HEATMAP = 1;
-// @ts-ignore: decorator
-@inline const ASKED_TAGS = 2;
+@inline const ASKED_NOTHING = -1;
 
 let width = 0;
 let height = 0;
@@ -63,7 +57,7 @@ let top: usize = 0;
 
 /** Written by JavaScript: the mean tag of a search (K float32). */
 let meanInput: usize = 0;
-/** Written by JavaScript: a tile's heatmap (64 float32, row-major) or tags (K x 64 float32). */
+/** Written by JavaScript: a tile's heatmap (64 float32, row-major), then its tags (K x 64 float32). */
 let tileInput: usize = 0;
 /** Written by JavaScript: per tile the heatmap bound (float64), then the tag boxes' lows and highs (`[tile * K + d]`). */
 let boundsInput: usize = 0;
@@ -85,8 +79,8 @@ let heapSize = 0;
 let searching: usize = 0;
 let bestIndex = -1;
 let bestScore: f32 = -Infinity;
-let asked = ASKED_NOTHING;
-let askedTile = 0;
+/** The tile the search waits for, or ASKED_NOTHING. */
+let askedTile = ASKED_NOTHING;
 
 /** `bytes` of memory, 16-byte aligned, the memory grown as needed. */
 function allocate(bytes: usize): usize {
@@ -112,7 +106,7 @@ export function refineBegin(w: i32, h: i32, k: i32): void {
   top = (__heap_base + 15) & ~15;
   meanInput = allocate(<usize>k << 2);
   meanTag = allocate(<usize>k << 3);
-  tileInput = allocate(<usize>(k * TILE_PIXELS) << 2);
+  tileInput = allocate(<usize>((1 + k) * TILE_PIXELS) << 2);
   boundsInput = allocate(<usize>(tiles * (1 + 2 * k)) << 3);
   sortKeys = allocate(<usize>tiles << 2);
   sortOrder = allocate(<usize>tiles << 2);
@@ -121,9 +115,9 @@ export function refineBegin(w: i32, h: i32, k: i32): void {
   coordinates = allocate(<usize>(2 * tiles) << 3);
   quantised = allocate(<usize>(3 * tiles) << 2);
   scores = allocate(TILE_PIXELS << 2);
-  // A search pushes each node at most once, and each tile once more once its heatmap is exact.
-  heapItems = allocate(<usize>(nodes + tiles) << 2);
-  heapKeys = allocate(<usize>(nodes + tiles) << 3);
+  // A search pushes each node at most once.
+  heapItems = allocate(<usize>nodes << 2);
+  heapKeys = allocate(<usize>nodes << 3);
 }
 
 export function refineMeanInput(): usize {
@@ -322,7 +316,7 @@ export function buildHierarchy(): usize {
   return h;
 }
 
-/** How exact `tile`'s leaf in `h` is (`ESTIMATED`, `EXACT_HEATMAP`, `EXACT`). */
+/** How exact `tile`'s leaf in `h` is (`ESTIMATED`, `EXACT`). */
 export function tileExactness(h: usize, tile: i32): u8 {
   return load<u8>(field(h, EXACTNESS) + <usize>tile);
 }
@@ -345,14 +339,17 @@ export function tileExactness(h: usize, tile: i32): u8 {
 }
 
 /**
- * Takes the heatmap of `tile` from `tileInput` (row-major, 8 values a row; pixels outside the
- * image become -Infinity, never an answer) and its exact maximum into the hierarchy.
+ * Takes the values of `tile` from `tileInput`: its heatmap (row-major, 8 values a row; pixels
+ * outside the image become -Infinity, never an answer), then its tags (tag value d of pixel i
+ * at `64 + d * 64 + i`; 0 outside the image), and its exact maximum and tag box into the
+ * hierarchy.
  */
-export function provideHeatmap(h: usize, tile: i32): void {
+export function provideTile(h: usize, tile: i32): void {
   const at = allocate(<usize>((1 + tagDim) * TILE_PIXELS) << 2);
   store<i32>(field(h, SLOT) + (<usize>tile << 2), <i32>at);
   const rowCount = tileRows(tile);
   const columnCount = tileColumns(tile);
+  const leaf = i32At(field(h, LEAF_OF_TILE), tile);
   let best: f32 = -Infinity;
   for (let i = 0; i < TILE_PIXELS; i++) {
     const inside = (i >> 3) < rowCount && (i & 7) < columnCount;
@@ -360,26 +357,12 @@ export function provideHeatmap(h: usize, tile: i32): void {
     store<f32>(at + (<usize>i << 2), value);
     best = max(best, value);
   }
-  const leaf = i32At(field(h, LEAF_OF_TILE), tile);
   store<f64>(field(h, MAX_DET) + (<usize>leaf << 3), <f64>best);
-  store<u8>(field(h, EXACTNESS) + <usize>tile, EXACT_HEATMAP);
-  propagate(h, leaf);
-}
-
-/**
- * Takes the tags of `tile` (heatmap provided before) from `tileInput` (tag value d of pixel i at
- * `d * 64 + i`; pixels outside the image become 0) and its exact tag box into the hierarchy.
- */
-export function provideTags(h: usize, tile: i32): void {
-  const at = tileValues(h, tile) + (TILE_PIXELS << 2);
-  const rowCount = tileRows(tile);
-  const columnCount = tileColumns(tile);
-  const leaf = i32At(field(h, LEAF_OF_TILE), tile);
   for (let d = 0; d < tagDim; d++) {
     let lo: f32 = Infinity;
     let hi: f32 = -Infinity;
     for (let i = 0; i < TILE_PIXELS; i++) {
-      const offset = <usize>(d * TILE_PIXELS + i) << 2;
+      const offset = <usize>((1 + d) * TILE_PIXELS + i) << 2;
       const inside = (i >> 3) < rowCount && (i & 7) < columnCount;
       const value: f32 = inside ? load<f32>(tileInput + offset) : 0;
       store<f32>(at + offset, value);
@@ -523,41 +506,32 @@ export function refineSearch(h: usize, start: i32): i32 {
   }
   heapSize = 0;
   heapPush(nodes - 1, nodeBound(nodes - 1));
-  asked = ASKED_NOTHING;
+  askedTile = ASKED_NOTHING;
   return refineResume();
 }
 
 /**
  * Runs the search until it ends, returning the answer (a pixel index), or until it needs a
- * tile: returns `-1 - 2 * tile` for its heatmap, `-2 - 2 * tile` for its tags, to be given with
- * `provideHeatmap` / `provideTags` before resuming.
+ * tile: returns `-1 - tile`, to be given with `provideTile` before resuming.
  */
 export function refineResume(): i32 {
   const h = searching;
-  const leafOfTile = field(h, LEAF_OF_TILE);
-  if (asked == ASKED_HEATMAP) {
-    // Its exact heatmap tightened its bound: queued again (as -1 - tile) if it still reaches the best.
-    const bound = nodeBound(i32At(leafOfTile, askedTile));
-    if (bound >= <f64>bestScore) heapPush(-1 - askedTile, bound);
-  } else if (asked == ASKED_TAGS && nodeBound(i32At(leafOfTile, askedTile)) >= <f64>bestScore) {
-    scanTile(h, askedTile);
-  }
-  asked = ASKED_NOTHING;
+  // Scanned at once if its exact bound still reaches the best: a scan costs less than waiting its turn in the heap.
+  if (askedTile != ASKED_NOTHING && nodeBound(i32At(field(h, LEAF_OF_TILE), askedTile)) >= <f64>bestScore) scanTile(h, askedTile);
+  askedTile = ASKED_NOTHING;
   const tileOfLeaf = field(h, TILE_OF_LEAF);
   const first = field(h, FIRST_CHILD);
   const count = field(h, CHILD_COUNT);
   while (heapSize > 0 && f64At(heapKeys, 0) >= <f64>bestScore) {
     const node = heapPop();
     if (node < tiles) {
-      const tile = node < 0 ? -1 - node : i32At(tileOfLeaf, node);
-      const exactness = tileExactness(h, tile);
-      if (exactness == EXACT) {
+      const tile = i32At(tileOfLeaf, node);
+      if (tileExactness(h, tile) == EXACT) {
         scanTile(h, tile);
         continue;
       }
       askedTile = tile;
-      asked = exactness == ESTIMATED ? ASKED_HEATMAP : ASKED_TAGS;
-      return exactness == ESTIMATED ? -1 - 2 * tile : -2 - 2 * tile;
+      return -1 - tile;
     }
     const end = i32At(first, node) + i32At(count, node);
     for (let c = i32At(first, node); c < end; c++) {

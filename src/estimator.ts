@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { readImage } from './io/image.js';
-import { testScaleInputs, toNetworkInput, type ScaledInput } from './preprocess/index.js';
+import { testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type ScaleOutputs } from './decode.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
@@ -144,11 +144,11 @@ async function runScale(network: Network, input: ScaledInput, flip: boolean, fli
   // Plain and mirrored input side by side: one batch, or two runs on the halves.
   // Not shared memory: ONNX Runtime refuses SharedArrayBuffer inputs.
   const batch = workspace.float32(`input${input.scale}`, flip ? 2 * size : size, false);
-  const plain = toNetworkInput(input.resized, false, batch.subarray(0, size));
   const dims = [1, 3, input.height, input.width] as const;
   const into = (pass: string) => ({ workspace, key: `output${input.scale}:${pass}` });
-  if (!flip) return { scale: input.scale, outputs: await network.run(plain, dims, into('plain')) };
-  const mirrored = toNetworkInput(input.resized, true, batch.subarray(size));
+  if (!flip) return { scale: input.scale, outputs: await network.run(toNetworkInput(input.resized, false, batch), dims, into('plain')) };
+  toFlipPairInput(input.resized, batch);
+  const [plain, mirrored] = [batch.subarray(0, size), batch.subarray(size)];
   if (!flipBatch) {
     const outputs = await network.run(plain, dims, into('plain'));
     return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims, into('flipped')) };

@@ -16,7 +16,7 @@ export { randomWeights, type Weights, type WeightTensor } from './model/weights.
 export { BackendError, type OnnxSessionOptions } from './backend/onnx/session.js';
 export type { Network } from './backend/network.js';
 export { readImage, ImageError } from './io/image.js';
-export { testScaleInputs, toNetworkInput, PreprocessError } from './preprocess/index.js';
+export { testScaleInputs, toNetworkInput, toFlipPairInput, PreprocessError } from './preprocess/index.js';
 export { drawPoses } from './render/overlay.js';
 export { ZOO, findEntry, ZooError } from './zoo/catalog.js';
 export { fetchWeights } from './zoo/download.js';

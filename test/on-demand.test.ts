@@ -10,7 +10,7 @@ import type { TestSettings } from '../src/config/experiment.js';
 import { COCO_KEYPOINTS } from '../src/datasets.js';
 import { aggregate, aggregateOnDemand, completeMaps, type ScaleOutputs } from '../src/aggregate/aggregate.js';
 import { group, groupMaps } from '../src/grouping/parse.js';
-import { denseMaps, tileGrid, TILE } from '../src/grouping/maps.js';
+import { denseMaps, exactTagRanges, exactTileMax, tileGrid, TILE } from '../src/grouping/maps.js';
 import { topK } from '../src/grouping/topk.js';
 import { Workspace } from '../src/workspace.js';
 import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
@@ -145,6 +145,19 @@ describe('aggregation on demand', () => {
       }
       expect(differing, 'values that differ from the whole maps').to.equal(0);
       expect(outOfBounds, 'values outside their tile bounds').to.equal(0);
+      // Asked for again, the bounds of the tiles computed since are their exact extremes.
+      let loose = 0;
+      for (let j = 0; j < J; j++) {
+        const detBound = maps.detBounds(j);
+        const { low, high } = maps.tagBounds(j);
+        for (let t = 0; t < columns * rows; t++) {
+          if (detBound[t] !== exactTileMax(maps, j, t)) loose += 1;
+          const exact = { low: new Float64Array(columns * rows * tagDim), high: new Float64Array(columns * rows * tagDim) };
+          exactTagRanges(maps, tagPlanes === 1 ? 0 : j, t, exact);
+          for (let d = 0; d < tagDim; d++) if (low[t * tagDim + d] !== exact.low[t * tagDim + d] || high[t * tagDim + d] !== exact.high[t * tagDim + d]) loose += 1;
+        }
+      }
+      expect(loose, 'bounds of computed tiles that are not exact').to.equal(0);
     });
 
     it(`${c.name}: finds the same candidates and groups the same people as the whole maps, computing less of them`, () => {

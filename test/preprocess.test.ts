@@ -10,6 +10,7 @@ import {
   PreprocessError,
   testScaleInputs,
   toNetworkInput,
+  toFlipPairInput,
   warpAffineBilinear,
   type AffineMatrix,
 } from '../src/preprocess/index.js';
@@ -335,7 +336,17 @@ describe('preprocess: network input', () => {
     }
   });
 
+  it('the flip pair is the plain input then the mirrored one, written into the buffer given', () => {
+    const img = noise(7, 4, 11);
+    const out = new Float32Array(2 * 3 * 7 * 4).fill(NaN);
+    expect(toFlipPairInput(img, out)).to.equal(out);
+    expect(Array.from(out.subarray(0, 84))).to.deep.equal(Array.from(toNetworkInput(img)));
+    expect(Array.from(out.subarray(84))).to.deep.equal(Array.from(toNetworkInput(img, true)));
+  });
+
   it('BAD CALL - data not matching width x height x 3 throws RangeError', () => {
     expect(() => toNetworkInput({ data: new Uint8Array(10), width: 2, height: 2 })).to.throw(RangeError, /10 bytes do not hold a 2x2 RGB image/);
+    expect(() => toFlipPairInput({ data: new Uint8Array(10), width: 2, height: 2 })).to.throw(RangeError, /toFlipPairInput: 10 bytes/);
+    expect(() => toFlipPairInput(noise(2, 2, 1), new Float32Array(12))).to.throw(RangeError, /holds 12 values, not 2 x 3 x 2 x 2/);
   });
 });

@@ -85,8 +85,9 @@ export class OnDemandMaps implements GroupingMaps {
   private readonly rows: number;
   private readonly detReady: Uint8Array;
   private readonly tagReady: Uint8Array;
-  private readonly detCache = new Map<number, Float64Array>();
-  private readonly tagCache = new Map<number, { low: Float64Array; high: Float64Array }>();
+  /** Per joint (tag plane), its bounds once asked for, and the tiles computed since they were last brought up to date. */
+  private readonly detCache = new Map<number, { bounds: Float64Array; computed: number[] }>();
+  private readonly tagCache = new Map<number, { bounds: { low: Float64Array; high: Float64Array }; computed: number[] }>();
   /** Tiles of the sources resized in WebAssembly: stacks are the terms' sources, then the kept tag maps; resizes the terms', then the tags'. */
   private readonly regions: RegionResizer;
   /** Per term, the stack of its first source; then the stack of the first kept tag map. */
@@ -180,8 +181,7 @@ export class OnDemandMaps implements GroupingMaps {
     if (terms.length > 1) {
       for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) det[out + y * width + x] = f32(det[out + y * width + x] / terms.length);
     }
-    const bounds = this.detCache.get(joint);
-    if (bounds) bounds[tile] = exactTileMax(this, joint, tile);
+    this.detCache.get(joint)?.computed.push(tile);
   }
 
   private computeTagTile(tagPlane: number, tile: number): void {
@@ -194,8 +194,7 @@ export class OnDemandMaps implements GroupingMaps {
         for (let x = x0, i = (y - y0) * TILE; x < x1; x++, i++) tags[(base + y * width + x) * tagDim + m] = values[i];
       }
     }
-    const bounds = this.tagCache.get(tagPlane);
-    if (bounds) exactTagRanges(this, tagPlane, tile, bounds);
+    this.tagCache.get(tagPlane)?.computed.push(tile);
   }
 
   /**
@@ -204,10 +203,15 @@ export class OnDemandMaps implements GroupingMaps {
    * (in the exact resizes, the average, and the plain float32 resize), which the slack covers.
    */
   detBounds(joint: number): Float64Array {
-    let bounds = this.detCache.get(joint);
-    if (bounds) return bounds;
+    const cached = this.detCache.get(joint);
+    if (cached) {
+      // Tightened when asked for, not as tiles are computed: most are computed after the last call.
+      for (const tile of cached.computed) cached.bounds[tile] = exactTileMax(this, joint, tile);
+      cached.computed.length = 0;
+      return cached.bounds;
+    }
     const { height, width, terms, workspace } = this;
-    bounds = workspace.float64(`maps:det-bounds${joint}`, this.columns * this.rows).fill(0);
+    const bounds = workspace.float64(`maps:det-bounds${joint}`, this.columns * this.rows).fill(0);
     // Rounding is relative to the sources' magnitudes: bounded by their largest, over the plane.
     const highs = workspace.float64('maps:resized-high', bounds.length);
     const lows = workspace.float64('maps:resized-low', bounds.length);
@@ -223,7 +227,7 @@ export class OnDemandMaps implements GroupingMaps {
     for (let t = 0; t < bounds.length; t++) {
       bounds[t] = this.detReady[joint * bounds.length + t] ? exactTileMax(this, joint, t) : bounds[t] / terms.length + slack;
     }
-    this.detCache.set(joint, bounds);
+    this.detCache.set(joint, { bounds, computed: [] });
     return bounds;
   }
 
@@ -231,7 +235,11 @@ export class OnDemandMaps implements GroupingMaps {
   tagBounds(joint: number): { low: Float64Array; high: Float64Array } {
     const t = tagPlaneOf(this, joint);
     const cached = this.tagCache.get(t);
-    if (cached) return cached;
+    if (cached) {
+      for (const tile of cached.computed) exactTagRanges(this, t, tile, cached.bounds);
+      cached.computed.length = 0;
+      return cached.bounds;
+    }
     const tiles = this.columns * this.rows;
     const k = this.tagDim;
     const bounds = { low: this.workspace.float64(`maps:tag-low${t}`, tiles * k), high: this.workspace.float64(`maps:tag-high${t}`, tiles * k) };
@@ -244,7 +252,7 @@ export class OnDemandMaps implements GroupingMaps {
       }
     });
     for (let tile = 0; tile < tiles; tile++) if (this.tagReady[t * tiles + tile]) exactTagRanges(this, t, tile, bounds);
-    this.tagCache.set(t, bounds);
+    this.tagCache.set(t, { bounds, computed: [] });
     return bounds;
   }
 

@@ -26,11 +26,11 @@ export interface GroupingMaps {
   /** Makes the tag values of `joint` exact over tile `tile`. */
   ensureTagTile(joint: number, tile: number): void;
   /**
-   * Per tile, a value no heatmap value of `joint` in the tile exceeds. The array is live: a
-   * bound may tighten to the exact maximum when its tile is computed.
+   * Per tile, a value no heatmap value of `joint` in the tile exceeds: the exact maximum for the
+   * tiles computed before the call. The array belongs to the maps (each call updates it).
    */
   detBounds(joint: number): Float64Array;
-  /** Per tile, `[tile * K + d]`: bounds of tag value d of `joint`'s tag map over the tile (live, as `detBounds`). */
+  /** Per tile, `[tile * K + d]`: bounds of tag value d of `joint`'s tag map over the tile (exact and owned as `detBounds`). */
   tagBounds(joint: number): { low: Float64Array; high: Float64Array };
 }
 

@@ -36,9 +36,8 @@ export function adjustPeople(people: number[][][], maps: GroupingMaps): void {
   }
 }
 
-/** How exact a tile is in a joint's hierarchy (kernels/refine.ts): estimated bounds, its heatmap copied in, its tags too. */
+/** A tile of a joint's hierarchy whose values are not copied in yet (`tileExactness` in kernels/refine.ts). */
 const ESTIMATED = 0;
-const EXACT_HEATMAP = 1;
 
 /** The index whose image this thread's refine instance holds. */
 let holder: RefineIndex | null = null;
@@ -51,11 +50,12 @@ let holder: RefineIndex | null = null;
  * level by level, each node holding the largest heatmap bound and the tag box of what it covers.
  * A search takes the node with the largest bound next (the largest heatmap bound minus the
  * rounded distance from the mean to the tag box) and skips those below the best score found.
- * A tile is computed when a search reaches it, its heatmap first (its exact maximum usually
- * lowers its bound a lot, and it waits its turn again), then its tags; the kernel asks for
- * each and this class copies it in from the maps, which compute it on demand. Its 64 exact
- * scores are then compared with the best; equal scores keep the smaller index, so the
- * visiting order does not change the answer.
+ * A tile is computed when a search first reaches it: the kernel asks for it, and this class
+ * copies its heatmap and tags in from the maps, which compute them on demand. (Asking for the
+ * heatmap first, in case its exact maximum ruled the tile out, saved no tags on random
+ * weights.) Its 64 exact scores are then compared with the best if its exact bound still
+ * reaches it; equal scores keep the smaller index, so the visiting order does not change the
+ * answer.
  */
 export class RefineIndex {
   /** Per joint, its hierarchy's address in the instance's memory. */
@@ -80,7 +80,7 @@ export class RefineIndex {
     if (this.tileInput.length > 0) return;
     const { buffer } = this.kernel.memory;
     this.meanInput = new Float32Array(buffer, this.kernel.refineMeanInput(), this.maps.tagDim);
-    this.tileInput = new Float32Array(buffer, this.kernel.refineTileInput(), this.maps.tagDim * TILE * TILE);
+    this.tileInput = new Float32Array(buffer, this.kernel.refineTileInput(), (1 + this.maps.tagDim) * TILE * TILE);
   }
 
   /** The hierarchy of `joint`, built from the maps' current bounds on first use. */
@@ -106,52 +106,41 @@ export class RefineIndex {
     const k = this.kernel;
     if (start >= 0) {
       const tile = tileOf(this.maps, start);
-      if (k.tileExactness(h, tile) === ESTIMATED) this.provideHeatmap(joint, h, tile);
-      if (k.tileExactness(h, tile) === EXACT_HEATMAP) this.provideTags(joint, h, tile);
+      if (k.tileExactness(h, tile) === ESTIMATED) this.provideTile(joint, h, tile);
     }
     this.viewInputs();
     this.meanInput.set(meanTag);
     let answer = k.refineSearch(h, start);
     while (answer < 0) {
-      const asked = -1 - answer;
-      if (asked % 2 === 0) this.provideHeatmap(joint, h, asked >> 1);
-      else this.provideTags(joint, h, asked >> 1);
+      this.provideTile(joint, h, -1 - answer);
       answer = k.refineResume();
     }
     return answer;
   }
 
-  /** Computes the heatmap of `joint` over `tile` and copies it in, row-major, 8 values a row. */
-  private provideHeatmap(joint: number, h: number, tile: number): void {
+  /**
+   * Computes the heatmap and tags of `joint` over `tile` and copies them in: the heatmap
+   * row-major, 8 values a row, then tag value d of pixel i at `64 + d * 64 + i`.
+   */
+  private provideTile(joint: number, h: number, tile: number): void {
     const { maps } = this;
     maps.ensureTile(joint, tile);
-    this.viewInputs();
-    const { tileInput } = this;
-    const [x0, y0, x1, y1] = tileRect(tile, maps.height, maps.width);
-    const base = joint * maps.height * maps.width;
-    for (let y = y0; y < y1; y++) {
-      for (let x = x0; x < x1; x++) tileInput[(y - y0) * TILE + x - x0] = maps.det[base + y * maps.width + x];
-    }
-    this.kernel.provideHeatmap(h, tile);
-  }
-
-  /** Computes the tags of `joint` over `tile` and copies them in, tag value d of pixel i at `d * 64 + i`. */
-  private provideTags(joint: number, h: number, tile: number): void {
-    const { maps } = this;
     maps.ensureTagTile(joint, tile);
     this.viewInputs();
     const { tileInput } = this;
-    const { tags, tagDim: k, width } = maps;
+    const { det, tags, tagDim: k, width } = maps;
     const [x0, y0, x1, y1] = tileRect(tile, maps.height, width);
-    const base = tagPlaneOf(maps, joint) * maps.height * width;
+    const heatBase = joint * maps.height * width;
+    const tagBase = tagPlaneOf(maps, joint) * maps.height * width;
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
-        const at = (base + y * width + x) * k;
         const i = (y - y0) * TILE + x - x0;
-        for (let d = 0; d < k; d++) tileInput[d * TILE * TILE + i] = tags[at + d];
+        tileInput[i] = det[heatBase + y * width + x];
+        const at = (tagBase + y * width + x) * k;
+        for (let d = 0; d < k; d++) tileInput[(1 + d) * TILE * TILE + i] = tags[at + d];
       }
     }
-    this.kernel.provideTags(h, tile);
+    this.kernel.provideTile(h, tile);
   }
 }
 

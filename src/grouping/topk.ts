@@ -86,8 +86,7 @@ function maximaAbove(floor: number, maps: GroupingMaps, joint: number, kernel: n
   const { det, height, width } = maps;
   const from = joint * height * width;
   const bounds = maps.detBounds(joint);
-  // Tiles that may hold a value above the floor, keyed by a snapshot of their bounds (the live bounds
-  // tighten as tiles are computed).
+  // Tiles that may hold a value above the floor, keyed by their bounds.
   const tiles = new Int32Array(bounds.length);
   const keys = new Float64Array(bounds.length);
   let count = 0;

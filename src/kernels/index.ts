@@ -55,8 +55,7 @@ export interface RefineExports {
   refineBoundsInput(): number;
   buildHierarchy(): number;
   tileExactness(hierarchy: number, tile: number): number;
-  provideHeatmap(hierarchy: number, tile: number): void;
-  provideTags(hierarchy: number, tile: number): void;
+  provideTile(hierarchy: number, tile: number): void;
   refineSearch(hierarchy: number, start: number): number;
   refineResume(): number;
 }

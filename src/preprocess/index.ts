@@ -17,4 +17,4 @@ export {
   type ScaledInput,
   type TestScaleInputs,
 } from './scale.js';
-export { toNetworkInput, IMAGENET_MEAN, IMAGENET_STD } from './normalize.js';
+export { toNetworkInput, toFlipPairInput, IMAGENET_MEAN, IMAGENET_STD } from './normalize.js';

@@ -217,6 +217,26 @@ describe('aggregation on demand', () => {
       expect(error).to.be.instanceOf(DecodeError);
       const again = await parallel.decode(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
       expect(again.grouping).to.deep.equal(groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings));
+      // NaN in a plain or a flipped output: the error of one thread (checked while the worker combines).
+      const flipCase = cases.find((k) => k.perScale[0].flipped) as (typeof cases)[number];
+      for (const pass of ['outputs', 'flipped'] as const) {
+        const [first] = flipCase.perScale;
+        const poisoned = first[pass]!.map((t) => ndarray(Float32Array.from(t.data), t.shape));
+        poisoned[1].set(0, 3, 2, 1, NaN);
+        const perScale = [{ ...first, [pass]: poisoned }, ...flipCase.perScale.slice(1)];
+        const expected = (() => {
+          try {
+            aggregateOnDemand(perScale, flipCase.settings, COCO_KEYPOINTS, flipCase.baseSize);
+          } catch (e) {
+            return (e as Error).message;
+          }
+          return 'no error';
+        })();
+        expect(expected).to.match(new RegExp(`network output 1 at scale ${first.scale}${pass === 'flipped' ? ' \\(flipped\\)' : ''} contains NaN`));
+        const failed = await parallel.decode(perScale, flipCase.settings, COCO_KEYPOINTS, flipCase.baseSize, workspace).then(() => null, (e: unknown) => e);
+        expect(failed).to.be.instanceOf(DecodeError);
+        expect((failed as Error).message).to.equal(expected);
+      }
     } finally {
       await parallel.dispose();
     }

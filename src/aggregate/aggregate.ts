@@ -16,7 +16,7 @@ import type { TestSettings } from '../config/experiment.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { DecodeError } from './errors.js';
-import { channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
+import { assertFinitePlanes, channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
 import { keptResizer } from './resize.js';
 import { averagePlanes } from '../kernels/index.js';
 import { OnDemandMaps } from './on-demand.js';
@@ -96,8 +96,14 @@ function flipOrder(channels: number, numJoints: number, flipIndex: readonly numb
   return Array.from({ length: channels }, (_, c) => (c < numJoints ? flipIndex[c] : perJointTags ? numJoints + flipIndex[c - numJoints] : c));
 }
 
-/** Validates one pass's outputs against the settings and the keypoint definition. */
-function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: number, label: string): Planes[] {
+/** The name of output `index` of a pass in errors. */
+function outputName(index: number, scale: number, flipped: boolean): string {
+  return `network output ${index} at scale ${scale}${flipped ? ' (flipped)' : ''}`;
+}
+
+/** Validates one pass's outputs against the settings and the keypoint definition (their values too with `checkFinite`). */
+function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: number, scale: number, flipped: boolean, checkFinite: boolean): Planes[] {
+  const label = `at scale ${scale}${flipped ? ' (flipped)' : ''}`;
   const expected = settings.withHeatmaps.length;
   if (outputs.length !== expected || settings.withAe.length !== expected) {
     throw new DecodeError(
@@ -105,7 +111,7 @@ function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: 
     );
   }
   return outputs.map((t, i) => {
-    const p = planesFromOutput(t, `network output ${i} ${label}`);
+    const p = planesFromOutput(t, outputName(i, scale, flipped), checkFinite);
     const extra = p.channels - numJoints;
     if (extra !== 0 && extra !== 1 && extra !== numJoints) {
       throw new DecodeError(
@@ -129,15 +135,15 @@ export interface ScalePlanes {
 }
 
 /** Validates one test scale's outputs against the settings, the keypoints and each other. */
-function scalePlanes(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinition): ScalePlanes {
+function scalePlanes(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinition, checkFinite: boolean): ScalePlanes {
   const numJoints = def.names.length;
-  const plain = passPlanes(s.outputs, settings, numJoints, `at scale ${s.scale}`);
+  const plain = passPlanes(s.outputs, settings, numJoints, s.scale, false, checkFinite);
   if (!settings.flipTest) {
     if (s.flipped) throw new DecodeError(`scale ${s.scale} has flipped outputs but settings.flipTest is off`);
     return { scale: s.scale, plain, flipped: null };
   }
   if (!s.flipped) throw new DecodeError(`settings.flipTest is on but scale ${s.scale} has no flipped outputs`);
-  const flipped = passPlanes(s.flipped, settings, numJoints, `at scale ${s.scale} (flipped)`);
+  const flipped = passPlanes(s.flipped, settings, numJoints, s.scale, true, checkFinite);
   if (!sameShapes(plain, flipped)) throw new DecodeError(`flipped outputs at scale ${s.scale} differ in shape from the plain ones`);
   return { scale: s.scale, plain, flipped };
 }
@@ -149,12 +155,27 @@ export function passKey(scale: number, flipped: boolean): string {
 
 /**
  * Validates the outputs of every test scale (see `aggregateOnDemand`) and returns them largest
- * scale first, as the aggregation takes them.
+ * scale first, as the aggregation takes them. With `checkFinite: false` their values are left
+ * to `assertFiniteScales`.
  */
-export function validatedScales(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): ScalePlanes[] {
+export function validatedScales(
+  perScale: readonly ScaleOutputs[],
+  settings: TestSettings,
+  def: KeypointDefinition,
+  baseSize: readonly [number, number],
+  { checkFinite = true } = {},
+): ScalePlanes[] {
   checkCall(perScale, settings, def, baseSize);
   if (perScale.length === 0) throw new DecodeError('no network outputs given');
-  return [...perScale].sort((a, b) => b.scale - a.scale).map((s) => scalePlanes(s, settings, def));
+  return [...perScale].sort((a, b) => b.scale - a.scale).map((s) => scalePlanes(s, settings, def, checkFinite));
+}
+
+/** Throws for the first NaN or Infinity in the validated outputs, in the order `validatedScales` checks them. */
+export function assertFiniteScales(scales: readonly ScalePlanes[]): void {
+  for (const { scale, plain, flipped } of scales) {
+    plain.forEach((p, i) => assertFinitePlanes(p, outputName(i, scale, false)));
+    flipped?.forEach((p, i) => assertFinitePlanes(p, outputName(i, scale, true)));
+  }
 }
 
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {

@@ -71,16 +71,24 @@ export function assertFinite(data: Float32Array, what: string, shape: readonly n
   }
 }
 
-/** A validated network output `[1, C, H, W]` as planes (`what` names it in errors). */
-export function planesFromOutput(t: NdArray<Float32Array>, what: string): Planes {
+/**
+ * A validated network output `[1, C, H, W]` as planes (`what` names it in errors); its values
+ * are checked to be finite unless `checkFinite` is false (`assertFinitePlanes` then).
+ */
+export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFinite = true): Planes {
   if (t.shape.length !== 4 || t.shape[0] !== 1) {
     throw new DecodeError(`${what} must have shape [1, C, H, W], got [${t.shape.join(', ')}]`);
   }
   const [, channels, height, width] = t.shape;
   if (channels < 1 || height < 1 || width < 1) throw new DecodeError(`${what} is empty: shape [${t.shape.join(', ')}]`);
   const data = cOrderData(t);
-  assertFinite(data, what, t.shape);
+  if (checkFinite) assertFinite(data, what, t.shape);
   return { data, channels, height, width };
+}
+
+/** `assertFinite` of planes made from a network output (`what` names it, as in `planesFromOutput`). */
+export function assertFinitePlanes(p: Planes, what: string): void {
+  assertFinite(p.data, what, [1, p.channels, p.height, p.width]);
 }
 
 /** Channels [from, to) as a view (torch `x[:, from:to]`). */

@@ -16,7 +16,7 @@ import type { TestSettings } from '../config/experiment.js';
 import { DecodeError } from '../aggregate/errors.js';
 import type { MapsSource, OnDemandMaps } from '../aggregate/on-demand.js';
 import type { Planes } from '../aggregate/planes.js';
-import { combineStages, mapsFromPasses, passKey, validatedScales, type PassMaps, type ScaleOutputs } from '../aggregate/aggregate.js';
+import { assertFiniteScales, combineStages, mapsFromPasses, passKey, validatedScales, type PassMaps, type ScaleOutputs } from '../aggregate/aggregate.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { Workspace } from '../workspace.js';
 import type { Candidates } from '../grouping/match.js';
@@ -130,14 +130,18 @@ export class ParallelPostprocessing {
 
   private async aggregateNow(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<OnDemandMaps> {
     const numJoints = def.names.length;
-    const scales = validatedScales(perScale, settings, def, baseSize);
+    // Values are checked for NaN here while the worker combines (what it combines is then dropped).
+    const scales = validatedScales(perScale, settings, def, baseSize, { checkFinite: false });
     const flipped = scales.flatMap(({ scale, flipped: outputs }) => {
       if (!outputs) return [];
       const key = passKey(scale, true);
       return [{ key, outputs: outputs.map((p, i) => inSharedMemory(p, workspace, `${key}:output${i}`)) }];
     });
     const combined = flipped.length > 0 ? this.request({ kind: 'combine', passes: flipped, settings, numJoints, flipIndex: def.flipIndex }) : Promise.resolve({ passes: [] });
-    const plain = await alongside(combined, () => scales.map(({ scale, plain: outputs }) => combineStages(outputs, settings, numJoints, null, workspace, passKey(scale, false))));
+    const plain = await alongside(combined, () => {
+      assertFiniteScales(scales);
+      return scales.map(({ scale, plain: outputs }) => combineStages(outputs, settings, numJoints, null, workspace, passKey(scale, false)));
+    });
     const flippedPasses = ((await combined) as { passes: PassMaps[] }).passes;
     let next = 0;
     const passes = scales.map((s, i) => (s.flipped ? [plain[i], flippedPasses[next++]] : [plain[i]]));

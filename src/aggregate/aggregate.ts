@@ -96,14 +96,19 @@ function flipOrder(channels: number, numJoints: number, flipIndex: readonly numb
   return Array.from({ length: channels }, (_, c) => (c < numJoints ? flipIndex[c] : perJointTags ? numJoints + flipIndex[c - numJoints] : c));
 }
 
-/** The name of output `index` of a pass in errors. */
+/** A pass in errors. */
+function passLabel(scale: number, flipped: boolean): string {
+  return `at scale ${scale}${flipped ? ' (flipped)' : ''}`;
+}
+
+/** Output `index` of a pass in errors. */
 function outputName(index: number, scale: number, flipped: boolean): string {
-  return `network output ${index} at scale ${scale}${flipped ? ' (flipped)' : ''}`;
+  return `network output ${index} ${passLabel(scale, flipped)}`;
 }
 
 /** Validates one pass's outputs against the settings and the keypoint definition (their values too with `checkFinite`). */
 function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: number, scale: number, flipped: boolean, checkFinite: boolean): Planes[] {
-  const label = `at scale ${scale}${flipped ? ' (flipped)' : ''}`;
+  const label = passLabel(scale, flipped);
   const expected = settings.withHeatmaps.length;
   if (outputs.length !== expected || settings.withAe.length !== expected) {
     throw new DecodeError(

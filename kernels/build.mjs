@@ -14,7 +14,7 @@ const target = fileURLToPath(new URL('../src/kernels/binary.ts', import.meta.url
 export async function compileKernels() {
   let binary = null;
   const { error, stderr } = await asc.main(
-    ['tile-extremes.ts', 'resize.ts', 'average.ts', 'refine.ts', '--outFile', 'kernels.wasm', '-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert', ...(process.argv.includes('--names') ? ['--debug'] : []), '--initialMemory', '1', '--baseDir', here],
+    ['tile-extremes.ts', 'resize.ts', 'average.ts', 'refine.ts', 'preprocess.ts', '--outFile', 'kernels.wasm', '-O3', '--runtime', 'stub', '--enable', 'simd', '--noAssert', ...(process.argv.includes('--names') ? ['--debug'] : []), '--initialMemory', '1', '--baseDir', here],
     { writeFile: (name, contents) => { if (name.endsWith('.wasm')) binary = contents; } },
   );
   if (error) throw new Error(`asc failed: ${error.message}\n${stderr.toString()}`);

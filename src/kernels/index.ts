@@ -44,6 +44,8 @@ interface Exports {
     rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
     y0: number, y1: number, x0: number, x1: number, across: number, dst: number, dstStride: number,
   ): void;
+  warpAffine(src: number, sw: number, sh: number, rowX: number, rowY: number, columnX: number, columnY: number, width: number, height: number, dst: number): void;
+  normalizeImage(rgb: number, w: number, h: number, tables: number, withPlain: number, plain: number, withMirrored: number, mirrored: number): void;
 }
 
 /** The refine search of kernels/refine.ts (documented there), in an instance of its own: see `refineKernels`. */
@@ -201,6 +203,43 @@ export function averagePlanes(planes: readonly PlaneView[], height: number, widt
   });
   k.dividePlane(sum, n, planes.length);
   out.set(new Float32Array(buffer, sum, n), outOffset);
+}
+
+/**
+ * The per-pixel loop of OpenCV's bilinear `warpAffine` on RGB bytes (`warpAffineBilinear` in
+ * src/preprocess/affine.ts computes the fixed-point positions): `out` (`width` x `height` =
+ * `columnX.length` x `rowX.length`) from the `sw` x `sh` image `src`, destination pixel (x, y)
+ * reading the source at `rowX[y] + columnX[x]`, `rowY[y] + columnY[x]` (1/1024 pixels).
+ */
+export function warpAffineRgb(src: Uint8Array, sw: number, sh: number, rowX: Int32Array, rowY: Int32Array, columnX: Int32Array, columnY: Int32Array, out: Uint8Array): void {
+  const k = kernels();
+  const [width, height] = [columnX.length, rowX.length];
+  const [srcAt, rowXAt, rowYAt, columnXAt, columnYAt, dstAt] = reserve(k, [sw * sh * 3 + 1, height * 4, height * 4, width * 4, width * 4, width * height * 3 + 1]);
+  const { buffer } = k.memory;
+  new Uint8Array(buffer, srcAt, sw * sh * 3).set(src.subarray(0, sw * sh * 3));
+  new Int32Array(buffer, rowXAt, height).set(rowX);
+  new Int32Array(buffer, rowYAt, height).set(rowY);
+  new Int32Array(buffer, columnXAt, width).set(columnX);
+  new Int32Array(buffer, columnYAt, width).set(columnY);
+  k.warpAffine(srcAt, sw, sh, rowXAt, rowYAt, columnXAt, columnYAt, width, height, dstAt);
+  out.set(new Uint8Array(buffer, dstAt, width * height * 3));
+}
+
+/**
+ * The `w` x `h` RGB bytes `rgb` as float32 planes R, G, B into `out` (`tables`: per channel
+ * the 256 normalised values, 768 in all): as they are from offset `at`, mirrored left-right
+ * from offset `mirroredAt`, each skipped when negative.
+ */
+export function normalizeRgb(rgb: Uint8Array, w: number, h: number, tables: Float32Array, out: Float32Array, at: number, mirroredAt: number): void {
+  const k = kernels();
+  const size = 3 * w * h;
+  const [rgbAt, tablesAt, plainAt, mirrorAt] = reserve(k, [size, tables.byteLength, size * 4, size * 4]);
+  const { buffer } = k.memory;
+  new Uint8Array(buffer, rgbAt, size).set(rgb.subarray(0, size));
+  new Float32Array(buffer, tablesAt, tables.length).set(tables);
+  k.normalizeImage(rgbAt, w, h, tablesAt, at >= 0 ? 1 : 0, plainAt, mirroredAt >= 0 ? 1 : 0, mirrorAt);
+  if (at >= 0) out.set(new Float32Array(buffer, plainAt, size), at);
+  if (mirroredAt >= 0) out.set(new Float32Array(buffer, mirrorAt, size), mirroredAt);
 }
 
 /** Source indices and weights of one output axis of a bilinear resize (see `Resizer`). */

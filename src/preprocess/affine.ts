@@ -10,6 +10,7 @@
  *   bilinear weights are 15-bit integers and the result is rounded half up (imgwarp.cpp).
  */
 import type { RgbImage } from '../types.js';
+import { warpAffineRgb } from '../kernels/index.js';
 
 /** A 2x3 affine matrix, row-major `[a, b, c, d, e, f]`: `x' = a*x + b*y + c`, `y' = d*x + e*y + f`. */
 export type AffineMatrix = [number, number, number, number, number, number];
@@ -29,10 +30,6 @@ function saturateInt(v: number): number {
   // Math.round rounds .5 up; cvRound rounds to even.
   if (r - v === 0.5 && (r & 1) !== 0) r -= 1;
   return r;
-}
-
-function saturateShort(v: number): number {
-  return v < -32768 ? -32768 : v > 32767 ? 32767 : v;
 }
 
 /**
@@ -144,7 +141,6 @@ const AB_BITS = 10; // MAX(10, INTER_BITS)
 const AB_SCALE = 1 << AB_BITS;
 const INTER_BITS = 5;
 const INTER_TAB_SIZE = 1 << INTER_BITS;
-const INTER_MASK = INTER_TAB_SIZE - 1;
 /** Half of one 1/32-pixel step in AB units: round to the nearest table entry. */
 const ROUND_DELTA = AB_SCALE / INTER_TAB_SIZE / 2;
 
@@ -159,7 +155,8 @@ const ROUND_DELTA = AB_SCALE / INTER_TAB_SIZE / 2;
  * is the same integer. (OpenCV's table entry for fx = fy = 0 is `[32767, 0, 0, 1]` after its
  * saturate/fix-up step; with 8-bit values that rounds to the same result as `[32768, 0, 0, 0]`.)
  * Neighbours outside the source read 0; a pixel whose whole neighbourhood is outside is 0.
- * Written into `out` when given (`width * height * 3` bytes).
+ * The positions are computed here, the pixels in WebAssembly (kernels/preprocess.ts). Written
+ * into `out` when given (`width * height * 3` bytes).
  */
 export function warpAffineBilinear(src: RgbImage, matrix: readonly number[], width: number, height: number, out: Uint8Array = new Uint8Array(width * height * 3)): RgbImage {
   if (matrix.length !== 6 || !matrix.every(Number.isFinite)) throw new RangeError('warpAffineBilinear: matrix must be 6 finite numbers (2x3, row-major)');
@@ -167,64 +164,21 @@ export function warpAffineBilinear(src: RgbImage, matrix: readonly number[], wid
     throw new RangeError(`warpAffineBilinear: output size ${width}x${height} must be positive integers`);
   }
   const M = invertForWarp(matrix as AffineMatrix);
-  const sw = src.width;
-  const sh = src.height;
-  const s = src.data;
-  const stride = sw * 3;
   if (out.length !== width * height * 3) throw new RangeError(`warpAffineBilinear: the output holds ${out.length} bytes, not ${width}x${height}x3`);
 
-  const adelta = new Int32Array(width);
-  const bdelta = new Int32Array(width);
+  // Per column the x terms, per row the rest: the kernel adds them per pixel (as OpenCV does).
+  const columnX = new Int32Array(width);
+  const columnY = new Int32Array(width);
   for (let x = 0; x < width; x++) {
-    adelta[x] = saturateInt(M[0] * x * AB_SCALE);
-    bdelta[x] = saturateInt(M[3] * x * AB_SCALE);
+    columnX[x] = saturateInt(M[0] * x * AB_SCALE);
+    columnY[x] = saturateInt(M[3] * x * AB_SCALE);
   }
-  // remapBilinear's interior test: (unsigned)sx < width-1 && (unsigned)sy < height-1.
-  const w1 = Math.max(sw - 1, 0);
-  const h1 = Math.max(sh - 1, 0);
-
-  let o = 0;
+  const rowX = new Int32Array(height);
+  const rowY = new Int32Array(height);
   for (let y = 0; y < height; y++) {
-    const X0 = saturateInt((M[1] * y + M[2]) * AB_SCALE) + ROUND_DELTA;
-    const Y0 = saturateInt((M[4] * y + M[5]) * AB_SCALE) + ROUND_DELTA;
-    for (let x = 0; x < width; x++, o += 3) {
-      // int arithmetic as in C (`| 0` wraps like the 32-bit sum there).
-      const X = ((X0 + adelta[x]!) | 0) >> (AB_BITS - INTER_BITS);
-      const Y = ((Y0 + bdelta[x]!) | 0) >> (AB_BITS - INTER_BITS);
-      const sx = saturateShort(X >> INTER_BITS);
-      const sy = saturateShort(Y >> INTER_BITS);
-      const fx = X & INTER_MASK;
-      const fy = Y & INTER_MASK;
-      const w00 = (INTER_TAB_SIZE - fy) * (INTER_TAB_SIZE - fx);
-      const w01 = (INTER_TAB_SIZE - fy) * fx;
-      const w10 = fy * (INTER_TAB_SIZE - fx);
-      const w11 = fy * fx;
-      if (sx >= 0 && sx < w1 && sy >= 0 && sy < h1) {
-        const p = sy * stride + sx * 3;
-        const q = p + stride;
-        out[o] = (s[p]! * w00 + s[p + 3]! * w01 + s[q]! * w10 + s[q + 3]! * w11 + 512) >> 10;
-        out[o + 1] = (s[p + 1]! * w00 + s[p + 4]! * w01 + s[q + 1]! * w10 + s[q + 4]! * w11 + 512) >> 10;
-        out[o + 2] = (s[p + 2]! * w00 + s[p + 5]! * w01 + s[q + 2]! * w10 + s[q + 5]! * w11 + 512) >> 10;
-      } else if (sx >= sw || sx + 1 < 0 || sy >= sh || sy + 1 < 0) {
-        // Entirely outside: the border value 0.
-        out[o] = out[o + 1] = out[o + 2] = 0;
-      } else {
-        // Partly outside: each of the four neighbours is read or replaced by 0.
-        const x0in = sx >= 0 && sx < sw;
-        const x1in = sx + 1 >= 0 && sx + 1 < sw;
-        const y0in = sy >= 0 && sy < sh;
-        const y1in = sy + 1 >= 0 && sy + 1 < sh;
-        const p = sy * stride + sx * 3;
-        const q = p + stride;
-        for (let c = 0; c < 3; c++) {
-          const v00 = x0in && y0in ? s[p + c]! : 0;
-          const v01 = x1in && y0in ? s[p + 3 + c]! : 0;
-          const v10 = x0in && y1in ? s[q + c]! : 0;
-          const v11 = x1in && y1in ? s[q + 3 + c]! : 0;
-          out[o + c] = (v00 * w00 + v01 * w01 + v10 * w10 + v11 * w11 + 512) >> 10;
-        }
-      }
-    }
+    rowX[y] = saturateInt((M[1] * y + M[2]) * AB_SCALE) + ROUND_DELTA;
+    rowY[y] = saturateInt((M[4] * y + M[5]) * AB_SCALE) + ROUND_DELTA;
   }
+  warpAffineRgb(src.data, src.width, src.height, rowX, rowY, columnX, columnY, out);
   return { data: out, width, height };
 }

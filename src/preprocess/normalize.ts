@@ -3,53 +3,31 @@
  * tools/valid.py, i.e. `(pixel / 255 - mean) / std` per RGB channel, NCHW float32. Every step
  * is a float32 operation in PyTorch (the byte is converted, divided by 255, then the float32
  * mean subtracted and the float32 std divided), so each value is rounded to float32 after
- * each step here too; a 256-entry table per channel holds the results.
+ * each step here too; a 256-entry table per channel holds the results, which a WebAssembly
+ * kernel (kernels/preprocess.ts) writes out per pixel.
  */
 import type { RgbImage } from '../types.js';
+import { normalizeRgb } from '../kernels/index.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 const f32 = Math.fround;
 
-/** Per RGB channel, `table[v]`: the normalised value of byte `v`. */
-const TABLES: readonly Float32Array[] = [0, 1, 2].map((c) => {
+/** Per RGB channel, the normalised values of the 256 bytes: `[c * 256 + v]`. */
+const TABLES = new Float32Array(3 * 256);
+for (let c = 0; c < 3; c++) {
   const mean = f32(IMAGENET_MEAN[c]!);
   const std = f32(IMAGENET_STD[c]!);
-  return Float32Array.from({ length: 256 }, (_, v) => f32(f32(f32(v / 255) - mean) / std));
-});
+  for (let v = 0; v < 256; v++) TABLES[c * 256 + v] = f32(f32(f32(v / 255) - mean) / std);
+}
 
 /**
  * Normalises `img` into `out`, NCHW: as it is at offset `at`, mirrored left-right at offset
- * `mirroredAt` (each skipped when negative). Each pixel is read once for both.
+ * `mirroredAt` (each skipped when negative), in one pass over the image (WebAssembly).
  */
 function normalizeInto(img: RgbImage, out: Float32Array, at: number, mirroredAt: number): void {
-  const { width: w, height: h, data } = img;
-  const plane = w * h;
-  const red = TABLES[0]!;
-  const green = TABLES[1]!;
-  const blue = TABLES[2]!;
-  // No destructuring in the loop: V8 allocates the arrays before it optimises them away.
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0, p = row * 3; x < w; x++, p += 3) {
-      const r = red[data[p]!]!;
-      const g = green[data[p + 1]!]!;
-      const b = blue[data[p + 2]!]!;
-      if (at >= 0) {
-        const o = at + row + x;
-        out[o] = r;
-        out[plane + o] = g;
-        out[2 * plane + o] = b;
-      }
-      if (mirroredAt >= 0) {
-        const m = mirroredAt + row + w - 1 - x;
-        out[m] = r;
-        out[plane + m] = g;
-        out[2 * plane + m] = b;
-      }
-    }
-  }
+  normalizeRgb(img.data, img.width, img.height, TABLES, out, at, mirroredAt);
 }
 
 /** The output buffer for `batch` inputs of `img`: `out` checked, or a new one. */

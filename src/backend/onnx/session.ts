@@ -131,7 +131,7 @@ export class OnnxNetwork implements Network {
  * to the garbage collector, that memory made V8 run a full collection on nearly every image,
  * in the middle of its post-processing.
  */
-function releaseNow(buffer: ArrayBufferLike): void {
+export function releaseNow(buffer: ArrayBufferLike): void {
   if (!(buffer instanceof ArrayBuffer)) return;
   const { port1, port2 } = new MessageChannel();
   port1.postMessage(null, [buffer]);

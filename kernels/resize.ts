@@ -28,21 +28,49 @@
   store<f32>(out + (<usize>(mirror == 0 ? x : outW - 1 - x) << 2), <f32>fmaf(<f64>load<f32>(top + at), w0, c));
 }
 
+/** One output of the width pass, the scalar way: output column `x` of source row `row` to `out`. */
+// @ts-ignore: decorator
+@inline function widthOutput(row: usize, x: i32, columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize, out: usize): void {
+  const at = <usize>x << 2;
+  const t0 = <f64>load<f32>(row + (<usize>load<i32>(columnIndex0 + at) << 2));
+  const t1 = <f64>load<f32>(row + (<usize>load<i32>(columnIndex1 + at) << 2));
+  const c = <f64><f32>(t1 * <f64>load<f32>(columnWeight1 + at));
+  store<f32>(out, <f32>fmaf(t0, <f64>load<f32>(columnWeight0 + at), c));
+}
+
 /**
  * The width pass of source row `row`: output columns `[x0, x1)` into `out` (contiguous).
- * Taps: per output column `columnIndex0/1` (i32) and `columnWeight0/1` (f32).
+ * Taps: per output column `columnIndex0/1` (i32) and `columnWeight0/1` (f32). Two outputs at a
+ * time in f64x2 lanes, as `heightRow`; a pair whose sums TwoSum finds inexact the scalar way.
  */
 // @ts-ignore: decorator
 @inline function widthPass(
   row: usize, x0: i32, x1: i32, columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize, out: usize,
 ): void {
-  for (let x = x0; x < x1; x++) {
+  const zero = f64x2.splat(0);
+  let x = x0;
+  for (; x + 2 <= x1; x += 2) {
     const at = <usize>x << 2;
-    const t0 = <f64>load<f32>(row + (<usize>load<i32>(columnIndex0 + at) << 2));
-    const t1 = <f64>load<f32>(row + (<usize>load<i32>(columnIndex1 + at) << 2));
-    const c = <f64><f32>(t1 * <f64>load<f32>(columnWeight1 + at));
-    store<f32>(out + (<usize>(x - x0) << 2), <f32>fmaf(t0, <f64>load<f32>(columnWeight0 + at), c));
+    let a = f64x2.splat(<f64>load<f32>(row + (<usize>load<i32>(columnIndex0 + at) << 2)));
+    a = f64x2.replace_lane(a, 1, <f64>load<f32>(row + (<usize>load<i32>(columnIndex0 + at + 4) << 2)));
+    let b = f64x2.splat(<f64>load<f32>(row + (<usize>load<i32>(columnIndex1 + at) << 2)));
+    b = f64x2.replace_lane(b, 1, <f64>load<f32>(row + (<usize>load<i32>(columnIndex1 + at + 4) << 2)));
+    const w0 = f64x2.promote_low_f32x4(v128.load64_zero(columnWeight0 + at));
+    const w1 = f64x2.promote_low_f32x4(v128.load64_zero(columnWeight1 + at));
+    const c = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(b, w1)));
+    const p = f64x2.mul(a, w0);
+    const s = f64x2.add(p, c);
+    const v = f64x2.sub(s, p);
+    const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
+    const to = out + (<usize>(x - x0) << 2);
+    if (!v128.any_true(f64x2.ne(err, zero))) {
+      v128.store64_lane(to, f32x4.demote_f64x2_zero(s), 0);
+      continue;
+    }
+    widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to);
+    widthOutput(row, x + 1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to + 4);
   }
+  for (; x < x1; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>(x - x0) << 2));
 }
 
 /**

@@ -35,7 +35,7 @@ export function dividePlane(values: usize, n: i32, divisor: f32): void {
 
 /**
  * `dst = (a + b) / 2` in float32 over `n` values (`dst = a` when `b` is 0); returns the largest
- * magnitude of the values read.
+ * magnitude of the values read, which are finite (`pmax`: see kernels/tile-extremes.ts).
  */
 export function averageMagnitude(a: usize, b: usize, n: i32, dst: usize): f32 {
   let magnitude = f32x4.splat(0);
@@ -44,17 +44,17 @@ export function averageMagnitude(a: usize, b: usize, n: i32, dst: usize): f32 {
   for (; i + 4 <= n; i += 4) {
     const at = <usize>i << 2;
     const va = v128.load(a + at);
-    magnitude = f32x4.max(magnitude, f32x4.abs(va));
+    magnitude = f32x4.pmax(magnitude, f32x4.abs(va));
     if (b == 0) {
       v128.store(dst + at, va);
       continue;
     }
     const vb = v128.load(b + at);
-    magnitude = f32x4.max(magnitude, f32x4.abs(vb));
+    magnitude = f32x4.pmax(magnitude, f32x4.abs(vb));
     v128.store(dst + at, f32x4.mul(f32x4.add(va, vb), half));
   }
-  magnitude = f32x4.max(magnitude, v128.shuffle<f32>(magnitude, magnitude, 2, 3, 0, 1));
-  magnitude = f32x4.max(magnitude, v128.shuffle<f32>(magnitude, magnitude, 1, 0, 3, 2));
+  magnitude = f32x4.pmax(magnitude, v128.shuffle<f32>(magnitude, magnitude, 2, 3, 0, 1));
+  magnitude = f32x4.pmax(magnitude, v128.shuffle<f32>(magnitude, magnitude, 1, 0, 3, 2));
   let largest = f32x4.extract_lane(magnitude, 0);
   for (; i < n; i++) {
     const va = load<f32>(a + (<usize>i << 2));

@@ -157,13 +157,27 @@ function spread10(v: i32): i32 {
   return x;
 }
 
+/**
+ * The larger and the smaller of two values, which are never NaN: a select each, where `max` and
+ * `min` (NaN and signed-zero rules) cost V8 several instructions (see kernels/tile-extremes.ts).
+ */
+// @ts-ignore: decorator
+@inline function larger<T>(a: T, b: T): T {
+  return a > b ? a : b;
+}
+
+// @ts-ignore: decorator
+@inline function smaller<T>(a: T, b: T): T {
+  return a < b ? a : b;
+}
+
 /** The `tiles` values at `values` (float64) scaled linearly to [0, 1023], into `out` (int32). */
 function quantise10(values: usize, out: usize): void {
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < tiles; i++) {
-    lo = min(lo, f64At(values, i));
-    hi = max(hi, f64At(values, i));
+    lo = smaller(lo, f64At(values, i));
+    hi = larger(hi, f64At(values, i));
   }
   const scale = hi > lo ? 1023 / (hi - lo) : 0;
   for (let i = 0; i < tiles; i++) store<i32>(out + (<usize>i << 2), <i32>floor((f64At(values, i) - lo) * scale));
@@ -215,8 +229,8 @@ function mergeChildren(h: usize, n: i32): bool {
     let lo = Infinity;
     let hi = -Infinity;
     for (let c = first; c < end; c++) {
-      lo = min(lo, f64At(low, c * tagDim + d));
-      hi = max(hi, f64At(high, c * tagDim + d));
+      lo = smaller(lo, f64At(low, c * tagDim + d));
+      hi = larger(hi, f64At(high, c * tagDim + d));
     }
     const at = <usize>(n * tagDim + d) << 3;
     changed = changed || load<f64>(low + at) != lo || load<f64>(high + at) != hi;
@@ -224,7 +238,7 @@ function mergeChildren(h: usize, n: i32): bool {
     store<f64>(high + at, hi);
   }
   let best = -Infinity;
-  for (let c = first; c < end; c++) best = max(best, f64At(maxDet, c));
+  for (let c = first; c < end; c++) best = larger(best, f64At(maxDet, c));
   changed = changed || f64At(maxDet, n) != best;
   store<f64>(maxDet + (<usize>n << 3), best);
   return changed;
@@ -355,7 +369,7 @@ export function provideTile(h: usize, tile: i32): void {
     const inside = (i >> 3) < rowCount && (i & 7) < columnCount;
     const value = inside ? load<f32>(tileInput + (<usize>i << 2)) : -Infinity;
     store<f32>(at + (<usize>i << 2), value);
-    best = max(best, value);
+    best = larger(best, value);
   }
   store<f64>(field(h, MAX_DET) + (<usize>leaf << 3), <f64>best);
   for (let d = 0; d < tagDim; d++) {
@@ -367,8 +381,8 @@ export function provideTile(h: usize, tile: i32): void {
       const value: f32 = inside ? load<f32>(tileInput + offset) : 0;
       store<f32>(at + offset, value);
       if (inside) {
-        lo = min(lo, value);
-        hi = max(hi, value);
+        lo = smaller(lo, value);
+        hi = larger(hi, value);
       }
     }
     store<f64>(field(h, LOW) + (<usize>(leaf * tagDim + d) << 3), <f64>lo);
@@ -436,10 +450,10 @@ function scanTile(h: usize, tile: i32): void {
     }
     const score = f32x4.sub(v128.load(values + (<usize>i << 2)), f32x4.nearest(f32x4.sqrt(distance)));
     v128.store(scores + (<usize>i << 2), score);
-    most = f32x4.max(most, score);
+    most = f32x4.pmax(most, score);
   }
-  most = f32x4.max(most, v128.shuffle<f32>(most, most, 2, 3, 0, 1));
-  most = f32x4.max(most, v128.shuffle<f32>(most, most, 1, 0, 3, 2));
+  most = f32x4.pmax(most, v128.shuffle<f32>(most, most, 2, 3, 0, 1));
+  most = f32x4.pmax(most, v128.shuffle<f32>(most, most, 1, 0, 3, 2));
   const tileBest = f32x4.extract_lane(most, 0);
   if (tileBest < bestScore) return;
   let i = 0;

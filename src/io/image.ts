@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { RgbImage } from '../types.js';
 
 export type ImageErrorCode =
@@ -94,29 +94,12 @@ async function readImageFile(path: string): Promise<Uint8Array> {
 }
 
 async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: boolean, maxPixels: number): Promise<RgbImage> {
-  const open = () =>
-    sharp(bytes, {
-      autoOrient: exifOrientation,
-      ignoreIcc: true,
-      limitInputPixels: false, // checked below with our own message
-      failOn: 'error',
-    });
-  let meta: Metadata;
-  try {
-    meta = await open().metadata();
-  } catch (err) {
-    const msg = errorText(err);
-    if (/unsupported image format/i.test(msg)) throw new ImageError('unsupported', source, 'not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)');
-    throw new ImageError('corrupt', source, `corrupt image data (${msg})`);
-  }
-  const { width, height } = meta;
-  if (!width || !height) throw new ImageError('dimensions', source, `image has no pixels (${width ?? '?'}x${height ?? '?'})`);
-  if (width * height > maxPixels) {
-    throw new ImageError('dimensions', source, `image is ${width}x${height}, over the limit of ${maxPixels} pixels`);
-  }
+  const open = (limitInputPixels: number | false) => sharp(bytes, { autoOrient: exifOrientation, ignoreIcc: true, limitInputPixels, failOn: 'error' });
   let out: { data: Buffer; info: OutputInfo };
   try {
-    out = await open()
+    // Decoded without reading the header first (a round trip to sharp's thread less): sharp
+    // refuses an image over the pixel limit before decoding it.
+    out = await open(Number.isSafeInteger(maxPixels) && maxPixels > 0 ? maxPixels : false)
       // Only the pixel grid matters: a single band (gray) becomes RGB, alpha is dropped,
       // 16 bits become 8 (high byte), CMYK is converted.
       .removeAlpha()
@@ -124,13 +107,31 @@ async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: b
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
+    // The header tells what is wrong, in our words (not an image, no pixels, too many).
+    checkSize(await readHeader(open(false), source), source, maxPixels);
     throw new ImageError('corrupt', source, `corrupt image data (${errorText(err)})`);
   }
   const { info, data } = out;
+  checkSize(info, source, maxPixels);
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
     throw new ImageError('unsupported', source, `decoded to ${info.channels} channels, expected RGB`);
   }
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+}
+
+async function readHeader(image: Sharp, source: string): Promise<Metadata> {
+  try {
+    return await image.metadata();
+  } catch (err) {
+    const msg = errorText(err);
+    if (/unsupported image format/i.test(msg)) throw new ImageError('unsupported', source, 'not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)');
+    throw new ImageError('corrupt', source, `corrupt image data (${msg})`);
+  }
+}
+
+function checkSize({ width, height }: { width?: number; height?: number }, source: string, maxPixels: number): void {
+  if (!width || !height) throw new ImageError('dimensions', source, `image has no pixels (${width ?? '?'}x${height ?? '?'})`);
+  if (width * height > maxPixels) throw new ImageError('dimensions', source, `image is ${width}x${height}, over the limit of ${maxPixels} pixels`);
 }
 
 function errorText(err: unknown): string {

@@ -6,13 +6,17 @@
  * frequent with the reference's rounded tag distances — the same one is returned.
  */
 
-const STAR = 1;
-const PRIME = 2;
-
+/**
+ * The marks as the library keeps them in an n x n matrix, held per row and column instead
+ * (a row or column has one star at most, a row one prime at most): the same steps without
+ * scanning the matrix for them. -1: none.
+ */
 interface State {
   n: number;
   cost: Float64Array; // n x n, row-major
-  marked: Uint8Array; // 0, STAR or PRIME
+  starInRow: Int32Array;
+  starInColumn: Int32Array;
+  primeInRow: Int32Array;
   rowCovered: Uint8Array;
   colCovered: Uint8Array;
 }
@@ -30,6 +34,11 @@ function clearCovers(s: State): void {
   s.colCovered.fill(0);
 }
 
+function star(s: State, row: number, col: number): void {
+  s.starInRow[row] = col;
+  s.starInColumn[col] = row;
+}
+
 /** Step 1: subtract each row's minimum from the row. */
 function reduceRows(s: State): void {
   const { n, cost } = s;
@@ -45,38 +54,36 @@ function starZeros(s: State): void {
   const { n, cost } = s;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
-      if (cost[i * n + j] === 0 && !s.colCovered[j] && !s.rowCovered[i]) {
-        s.marked[i * n + j] = STAR;
-        s.colCovered[j] = 1;
-        s.rowCovered[i] = 1;
+      if (cost[i * n + j] === 0 && s.starInColumn[j] < 0) {
+        star(s, i, j);
         break;
       }
     }
   }
-  clearCovers(s);
 }
 
 /** Step 3: cover the columns holding a star; true when all n are covered (done). */
 function coverStarredColumns(s: State): boolean {
-  const { n } = s;
   let count = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      if (s.marked[i * n + j] === STAR && !s.colCovered[j]) {
-        s.colCovered[j] = 1;
-        count += 1;
-      }
-    }
+  for (let j = 0; j < s.n; j++) {
+    if (s.starInColumn[j] < 0) continue;
+    s.colCovered[j] = 1;
+    count += 1;
   }
-  return count >= n;
+  return count >= s.n;
 }
+
+/** Where `findUncoveredZero` found its zero (row -1: none). */
+let zeroRow = -1;
+let zeroCol = -1;
 
 /**
  * munkres `__find_a_zero(i0, j0)`: scans rows from i0 and, within a row, columns from j0, both
  * wrapping around. The library does not stop at the first hit inside a row: it finishes the
  * row, so the result is the last uncovered zero (in scan order) of the first row holding one.
+ * The result goes to `zeroRow`, `zeroCol`.
  */
-function findUncoveredZero(s: State, i0: number, j0: number): [number, number] {
+function findUncoveredZero(s: State, i0: number, j0: number): void {
   const { n, cost } = s;
   let i = i0;
   do {
@@ -85,55 +92,55 @@ function findUncoveredZero(s: State, i0: number, j0: number): [number, number] {
       let found = -1;
       for (let j = j0; j < n; j++) if (cost[i * n + j] === 0 && !s.colCovered[j]) found = j;
       for (let j = 0; j < j0; j++) if (cost[i * n + j] === 0 && !s.colCovered[j]) found = j;
-      if (found >= 0) return [i, found];
+      if (found >= 0) {
+        zeroRow = i;
+        zeroCol = found;
+        return;
+      }
     }
     i = (i + 1) % n;
   } while (i !== i0);
-  return [-1, -1];
-}
-
-function findInRow(s: State, row: number, mark: number): number {
-  for (let j = 0; j < s.n; j++) if (s.marked[row * s.n + j] === mark) return j;
-  return -1;
-}
-
-function findStarInCol(s: State, col: number): number {
-  for (let i = 0; i < s.n; i++) if (s.marked[i * s.n + col] === STAR) return i;
-  return -1;
+  zeroRow = zeroCol = -1;
 }
 
 /**
  * Step 4: prime uncovered zeros; a primed zero with a star in its row covers the row and
- * uncovers the star's column. Returns the primed zero without a star in its row (go to step
- * 5), or null when no uncovered zero is left (go to step 6).
+ * uncovers the star's column. Returns the row of the primed zero without a star in its row
+ * (go to step 5; its column is `primeInRow[row]`), or -1 when no uncovered zero is left (go
+ * to step 6).
  */
-function primeZeros(s: State): [number, number] | null {
+function primeZeros(s: State): number {
   let row = 0;
   let col = 0;
   for (;;) {
-    [row, col] = findUncoveredZero(s, row, col);
-    if (row < 0) return null;
-    s.marked[row * s.n + col] = PRIME;
-    const starCol = findInRow(s, row, STAR);
-    if (starCol < 0) return [row, col];
+    findUncoveredZero(s, row, col);
+    if (zeroRow < 0) return -1;
+    [row, col] = [zeroRow, zeroCol];
+    s.primeInRow[row] = col;
+    const starCol = s.starInRow[row];
+    if (starCol < 0) return row;
     col = starCol;
     s.rowCovered[row] = 1;
     s.colCovered[col] = 0;
   }
 }
 
-/** Step 5: alternate primes and stars from `start`, flip them, clear covers and primes. */
-function augmentPath(s: State, start: [number, number]): void {
-  const path: [number, number][] = [start];
-  for (;;) {
-    const row = findStarInCol(s, path[path.length - 1][1]);
-    if (row < 0) break;
-    path.push([row, path[path.length - 1][1]]);
-    path.push([row, findInRow(s, row, PRIME)]);
+/**
+ * Step 5: from the primed zero in row `start`, alternate stars (in the prime's column) and
+ * primes (in the star's row); the path's primes become stars and its stars lose theirs. Covers
+ * and primes are cleared.
+ */
+function augmentPath(s: State, start: number): void {
+  const rows: number[] = [];
+  for (let row = start; row >= 0; row = s.starInColumn[s.primeInRow[row]]) rows.push(row);
+  // Unstarred before starring: a star and the prime that replaces it share a column.
+  for (const row of rows) {
+    const col = s.starInRow[row];
+    if (col >= 0) s.starInColumn[col] = s.starInRow[row] = -1;
   }
-  for (const [i, j] of path) s.marked[i * s.n + j] = s.marked[i * s.n + j] === STAR ? 0 : STAR;
+  for (const row of rows) star(s, row, s.primeInRow[row]);
   clearCovers(s);
-  for (let k = 0; k < s.marked.length; k++) if (s.marked[k] === PRIME) s.marked[k] = 0;
+  s.primeInRow.fill(-1);
 }
 
 /** Step 6: add the smallest uncovered value to covered rows, subtract it from uncovered columns. */
@@ -159,22 +166,20 @@ function shiftCosts(s: State): void {
 export function munkres(matrix: readonly (readonly number[])[]): [number, number][] {
   if (matrix.length === 0 || matrix[0].length === 0) return [];
   const { n, cost } = padToSquare(matrix);
-  const s: State = { n, cost, marked: new Uint8Array(n * n), rowCovered: new Uint8Array(n), colCovered: new Uint8Array(n) };
+  const none = () => new Int32Array(n).fill(-1);
+  const s: State = { n, cost, starInRow: none(), starInColumn: none(), primeInRow: none(), rowCovered: new Uint8Array(n), colCovered: new Uint8Array(n) };
   reduceRows(s);
   starZeros(s);
   while (!coverStarredColumns(s)) {
     let start = primeZeros(s);
-    while (start === null) {
+    while (start < 0) {
       shiftCosts(s);
       start = primeZeros(s);
     }
     augmentPath(s, start);
   }
-  const rows = matrix.length;
   const cols = matrix[0].length;
   const pairs: [number, number][] = [];
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) if (s.marked[i * n + j] === STAR) pairs.push([i, j]);
-  }
+  for (let i = 0; i < matrix.length; i++) if (s.starInRow[i] >= 0 && s.starInRow[i] < cols) pairs.push([i, s.starInRow[i]]);
   return pairs;
 }

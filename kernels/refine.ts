@@ -404,7 +404,8 @@ let meanTag: usize = 0;
  * distance less a few ulps, covered by 2^-20 relative; rounding half to even gives at least
  * `ceil(distance - 0.5)`), rounded to float32 as scores are.
  */
-function nodeBound(node: i32): f64 {
+// @ts-ignore: decorator
+@inline function nodeBound(node: i32): f64 {
   let square = 0.0;
   const at = <usize>(node * tagDim) << 3;
   for (let d = 0; d < tagDim; d++) {

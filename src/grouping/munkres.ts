@@ -19,6 +19,9 @@ interface State {
   primeInRow: Int32Array;
   rowCovered: Uint8Array;
   colCovered: Uint8Array;
+  /** Per row, the columns of its zeros in ascending order (`[row * n + k]`, `zeroCount[row]` of them): made again when the costs change. */
+  zeroColumns: Int32Array;
+  zeroCount: Int32Array;
 }
 
 /** munkres `pad_matrix`: squares the matrix with zeros (extra columns right, extra rows below). */
@@ -37,6 +40,16 @@ function clearCovers(s: State): void {
 function star(s: State, row: number, col: number): void {
   s.starInRow[row] = col;
   s.starInColumn[col] = row;
+}
+
+/** Lists each row's zeros (the costs changed). */
+function listZeros(s: State): void {
+  const { n, cost } = s;
+  for (let i = 0; i < n; i++) {
+    let count = 0;
+    for (let j = 0; j < n; j++) if (cost[i * n + j] === 0) s.zeroColumns[i * n + count++] = j;
+    s.zeroCount[i] = count;
+  }
 }
 
 /** Step 1: subtract each row's minimum from the row. */
@@ -84,14 +97,24 @@ let zeroCol = -1;
  * The result goes to `zeroRow`, `zeroCol`.
  */
 function findUncoveredZero(s: State, i0: number, j0: number): void {
-  const { n, cost } = s;
+  const { n } = s;
   let i = i0;
   do {
-    // A covered row holds no uncovered zero: skipped whole.
+    // A covered row holds no uncovered zero: skipped whole. In a row, the last in scan order
+    // is the largest uncovered zero column below j0, else the largest at or above it.
     if (!s.rowCovered[i]) {
       let found = -1;
-      for (let j = j0; j < n; j++) if (cost[i * n + j] === 0 && !s.colCovered[j]) found = j;
-      for (let j = 0; j < j0; j++) if (cost[i * n + j] === 0 && !s.colCovered[j]) found = j;
+      let fromJ0 = -1;
+      for (let k = s.zeroCount[i] - 1; k >= 0; k--) {
+        const j = s.zeroColumns[i * n + k];
+        if (s.colCovered[j]) continue;
+        if (j < j0) {
+          found = j;
+          break;
+        }
+        if (fromJ0 < 0) fromJ0 = j;
+      }
+      if (found < 0) found = fromJ0;
       if (found >= 0) {
         zeroRow = i;
         zeroCol = found;
@@ -167,13 +190,18 @@ export function munkres(matrix: readonly (readonly number[])[]): [number, number
   if (matrix.length === 0 || matrix[0].length === 0) return [];
   const { n, cost } = padToSquare(matrix);
   const none = () => new Int32Array(n).fill(-1);
-  const s: State = { n, cost, starInRow: none(), starInColumn: none(), primeInRow: none(), rowCovered: new Uint8Array(n), colCovered: new Uint8Array(n) };
+  const s: State = {
+    n, cost, starInRow: none(), starInColumn: none(), primeInRow: none(), rowCovered: new Uint8Array(n), colCovered: new Uint8Array(n),
+    zeroColumns: new Int32Array(n * n), zeroCount: new Int32Array(n),
+  };
   reduceRows(s);
+  listZeros(s);
   starZeros(s);
   while (!coverStarredColumns(s)) {
     let start = primeZeros(s);
     while (start < 0) {
       shiftCosts(s);
+      listZeros(s);
       start = primeZeros(s);
     }
     augmentPath(s, start);

@@ -13,7 +13,7 @@ import { DecodeError } from './aggregate/errors.js';
 import { group, groupMaps, type Grouping } from './grouping/parse.js';
 import type { ParallelPostprocessing } from './parallel/postprocess.js';
 import type { OnDemandMaps } from './aggregate/on-demand.js';
-import { toImageCoordinates } from './grouping/transform.js';
+import { imageProjection, toImageCoordinates, type Projection } from './grouping/transform.js';
 import { Workspace } from './workspace.js';
 
 export { aggregate, DecodeError, group, toImageCoordinates };
@@ -38,8 +38,8 @@ export interface DecodeResult {
   grouped: number[][][];
   /** Per person, the mean joint score before refine. */
   scores: number[];
-  /** `grouped` with x, y in image pixels (reference `get_final_preds`). */
-  final: number[][][];
+  /** `grouped` with x, y in image pixels (reference `get_final_preds`), made on first access. */
+  readonly final: number[][][];
   /**
    * The aggregated maps `grouped` was computed from. Grouping computes only the parts of them
    * it reads; the rest is computed on first access to these.
@@ -48,23 +48,33 @@ export interface DecodeResult {
   readonly tags: NdArray<Float32Array>;
 }
 
-/** Box around a person's detected joints (score > 0); a zero box at the origin when none is. */
-function boundingBox(rows: readonly (readonly number[])[]): BoundingBox {
-  const seen = rows.filter((r) => r[2] > 0);
-  if (seen.length === 0) return { xMin: 0, yMin: 0, xMax: 0, yMax: 0, width: 0, height: 0 };
-  const xs = seen.map((r) => r[0]);
-  const ys = seen.map((r) => r[1]);
-  const [xMin, xMax, yMin, yMax] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  return { xMin, yMin, xMax, yMax, width: xMax - xMin, height: yMax - yMin };
-}
-
-/** Names the joints of `final` rows and attaches the person scores. */
-export function toPeople(final: readonly (readonly (readonly number[])[])[], scores: readonly number[], def: KeypointDefinition): Person[] {
-  return final.map((rows, p) => ({
-    score: scores[p],
-    keypoints: rows.map((r, j) => ({ name: def.names[j], x: r[0], y: r[1], score: r[2] })),
-    box: boundingBox(rows),
-  }));
+/**
+ * People from the grouped rows (heatmap pixels; `project` maps them to image pixels): named
+ * joints, the person scores, and the box around the detected joints (score > 0; a zero box at
+ * the origin when none is). Plain loops: one image can hold hundreds of people.
+ */
+export function toPeople(grouped: readonly (readonly (readonly number[])[])[], scores: readonly number[], def: KeypointDefinition, project: Projection): Person[] {
+  const at: [number, number] = [0, 0];
+  return grouped.map((rows, p) => {
+    let xMin = Infinity;
+    let yMin = Infinity;
+    let xMax = -Infinity;
+    let yMax = -Infinity;
+    const keypoints = rows.map((r, j) => {
+      project(r[0], r[1], at);
+      const x = at[0];
+      const y = at[1];
+      if (r[2] > 0) {
+        if (x < xMin) xMin = x;
+        if (x > xMax) xMax = x;
+        if (y < yMin) yMin = y;
+        if (y > yMax) yMax = y;
+      }
+      return { name: def.names[j], x, y, score: r[2] };
+    });
+    const box: BoundingBox = xMin <= xMax ? { xMin, yMin, xMax, yMax, width: xMax - xMin, height: yMax - yMin } : { xMin: 0, yMin: 0, xMax: 0, yMax: 0, width: 0, height: 0 };
+    return { score: scores[p], keypoints, box };
+  });
 }
 
 /**
@@ -101,13 +111,17 @@ export async function decodePosesInParallel(
 }
 
 function decodeResult(maps: OnDemandMaps, { grouped, scores }: Grouping, geometry: ImageGeometry, def: KeypointDefinition): DecodeResult {
-  const final = toImageCoordinates(grouped, geometry.center, geometry.scale, [maps.width, maps.height]);
+  const heatmapSize: [number, number] = [maps.width, maps.height];
   let complete: AggregatedMaps | undefined;
+  let final: number[][][] | undefined;
   return {
-    people: toPeople(final, scores, def),
+    people: toPeople(grouped, scores, def, imageProjection(geometry.center, geometry.scale, heatmapSize)),
     grouped,
     scores,
-    final,
+    // The people have their coordinates already: the rows are projected when asked for.
+    get final() {
+      return (final ??= toImageCoordinates(grouped, geometry.center, geometry.scale, heatmapSize));
+    },
     get heatmaps() {
       return (complete ??= completeMaps(maps)).heatmaps;
     },

@@ -7,7 +7,8 @@ import { presetConfig } from '../src/config/presets.js';
 import type { TestSettings } from '../src/config/experiment.js';
 import { COCO_KEYPOINTS, keypointDefinition } from '../src/datasets.js';
 import { readNpy } from '../src/io/npy.js';
-import { aggregate, decodePoses, DecodeError, type ScaleOutputs } from '../src/decode.js';
+import { aggregate, decodePoses, DecodeError, toPeople, type ScaleOutputs } from '../src/decode.js';
+import { imageProjection, toImageCoordinates } from '../src/grouping/transform.js';
 import { resizeBilinear, fmaf } from '../src/aggregate/resize.js';
 import { caseDirs, describeFixtures } from './helpers/fixtures.js';
 
@@ -177,6 +178,26 @@ describe('decodePoses on planted people', () => {
     expect(right.keypoints[16].x).to.be.closeTo(4 * 25.25, 1e-4);
     expect(right.box.yMax - right.box.yMin).to.be.closeTo(4 * 16, 1e-4);
     expect(r.final[0][0][3]).to.equal(-1);
+  });
+});
+
+describe('toPeople', () => {
+  it('names the joints, projects them as toImageCoordinates does, and boxes the detected ones (a zero box without any)', () => {
+    const names = COCO_KEYPOINTS.names;
+    const row = (j: number, score: number) => [10 + 3 * j, 40 - 2 * j, score, 0.5];
+    const grouped = [names.map((_, j) => row(j, j % 3 === 0 ? 0 : 0.5)), names.map((_, j) => row(j, 0))];
+    const [center, scale, size] = [[64, 48], [0.64, 0.48], [32, 24]] as [number, number][];
+    const people = toPeople(grouped, [0.7, 0.1], COCO_KEYPOINTS, imageProjection(center, scale, size));
+    const final = toImageCoordinates(grouped, center, scale, size);
+    people.forEach((person, p) => {
+      expect(person.keypoints.map((k) => [k.name, k.x, k.y, k.score])).to.deep.equal(final[p].map((r, j) => [names[j], r[0], r[1], r[2]]));
+    });
+    expect(people.map((person) => person.score)).to.deep.equal([0.7, 0.1]);
+    const detected = final[0].filter((r) => r[2] > 0);
+    const [xs, ys] = [detected.map((r) => r[0]), detected.map((r) => r[1])];
+    const [xMin, xMax, yMin, yMax] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    expect(people[0].box).to.deep.equal({ xMin, yMin, xMax, yMax, width: xMax - xMin, height: yMax - yMin });
+    expect(people[1].box).to.deep.equal({ xMin: 0, yMin: 0, xMax: 0, yMax: 0, width: 0, height: 0 });
   });
 });
 

@@ -149,6 +149,26 @@ describe('WebAssembly kernels', () => {
     expect(() => averagePlanes([], 2, 2, new Float32Array(4), 0)).to.throw(RangeError, /no planes/);
   });
 
+  it('plane averages with resized planes equal the resize (mirrored as written) then the average; an identity resize is a copy', () => {
+    const next = random(23);
+    const value = (): number => Math.fround((next() - 0.5) * 2 ** Math.floor(next() * 40 - 20));
+    for (const [inH, inW, height, width] of [[3, 4, 6, 8], [128, 176, 256, 352], [5, 7, 5, 7]]) {
+      const resizer = new Resizer(inH, inW, height, width);
+      const small = { data: Float32Array.from({ length: 2 * inH * inW }, value), channels: 2, height: inH, width: inW };
+      const large = Float32Array.from({ length: height * width }, value);
+      // Channel 1 of the small stack resized and mirrored, then the large plane mirrored.
+      const planes = [{ data: small.data, offset: inH * inW, mirror: true, resize: resizer }, { data: large, offset: 0, mirror: true }];
+      const out = new Float32Array(height * width);
+      averagePlanes(planes, height, width, out, 0);
+      const resized = resizer.planes(small, new Float32Array(2 * height * width), [1, 1]).data;
+      for (let p = 0; p < height * width; p++) {
+        const [y, x] = [Math.floor(p / width), p % width];
+        const expected = Math.fround(Math.fround(resized[p] + large[y * width + width - 1 - x]) / 2);
+        if (!Object.is(out[p], expected)) expect.fail(`${inH}x${inW} -> ${height}x${width} at ${x},${y}: ${out[p]}, not ${expected}`);
+      }
+    }
+  });
+
   it('region resizes of resident planes equal the whole resize, two resizers taking the memory in turn', () => {
     const value = spread(random(13));
     const cases = sizes.map(([inH, inW, outH, outW]) => {

@@ -17,7 +17,7 @@ import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { DecodeError } from './errors.js';
 import { assertFinitePlanes, channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
-import { keptResizer } from './resize.js';
+import { keptResizer, type Resizer } from './resize.js';
 import { averagePlanes } from '../kernels/index.js';
 import { OnDemandMaps } from './on-demand.js';
 import { Workspace } from '../workspace.js';
@@ -60,40 +60,31 @@ export interface PassMaps {
 export function combineStages(outputs: Planes[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace, key: string): PassMaps {
   const { height, width } = outputs[outputs.length - 1];
   const plane = height * width;
-  // Per stage with heatmaps, where each joint's plane is read (the last output of the flipped pass with the flip index, mirrored).
-  const heatmapStages: { data: Float32Array; channel: (joint: number) => number; mirror: boolean }[] = [];
+  // Per stage with heatmaps, where each joint's plane is read: the flipped pass's with the flip
+  // index, mirrored (as the resize writes it, for the upsampled outputs).
+  const heatmapStages: { data: Float32Array; resize?: Resizer }[] = [];
   const tags: Planes[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const output = outputs[i];
-    const resized = i < outputs.length - 1;
-    // An upsampled output of the flipped pass is flipped back as the resize writes it.
-    const stage = resized
-      ? keptResizer(workspace, output, height, width).planes(output, workspace.float32(`${key}:stage${i}`, output.channels * plane), flipIndex ? flipOrder(output.channels, numJoints, flipIndex) : undefined)
-      : output;
-    const flipBack = flipIndex !== null && !resized ? flipIndex : null;
-    if (settings.withHeatmaps[i]) heatmapStages.push({ data: stage.data, channel: (j) => (flipBack ? flipBack[j] : j), mirror: flipBack !== null });
-    if (settings.withAe[i] && stage.channels > numJoints) {
-      const tagMaps = channelRange(stage, numJoints, stage.channels);
+    const resizer = i < outputs.length - 1 ? keptResizer(workspace, output, height, width) : undefined;
+    if (settings.withHeatmaps[i]) heatmapStages.push({ data: output.data, resize: resizer });
+    if (settings.withAe[i] && output.channels > numJoints) {
+      const tagMaps = channelRange(output, numJoints, output.channels);
       // Tags are permuted only when there is one tag map per joint (MODEL.TAG_PER_JOINT).
-      const index = tagMaps.channels === numJoints ? flipBack : null;
-      tags.push(flipBack ? mirrorChannels(tagMaps, index, workspace.float32(`${key}:tags${i}`, tagMaps.data.length)) : tagMaps);
+      const index = flipIndex && tagMaps.channels === numJoints ? flipIndex : null;
+      const out = workspace.float32(`${key}:tags${i}`, tagMaps.channels * plane);
+      if (resizer) tags.push(resizer.planes(tagMaps, out, flipIndex ? Array.from({ length: tagMaps.channels }, (_, c) => (index ? index[c] : c)) : undefined));
+      else tags.push(flipIndex ? mirrorChannels(tagMaps, index, out) : tagMaps);
     }
   }
   if (heatmapStages.length === 0) throw new DecodeError('settings.withHeatmaps selects no network output: nothing to average');
   const sum = workspace.float32(`${key}:heatmaps`, numJoints * plane);
   for (let j = 0; j < numJoints; j++) {
-    averagePlanes(heatmapStages.map(({ data, channel, mirror }) => ({ data, offset: channel(j) * plane, mirror })), height, width, sum, j * plane);
+    const from = flipIndex ? flipIndex[j] : j;
+    const views = heatmapStages.map(({ data, resize }) => ({ data, offset: from * (resize ? resize.inHeight * resize.inWidth : plane), mirror: flipIndex !== null, resize }));
+    averagePlanes(views, height, width, sum, j * plane);
   }
   return { heatmaps: { data: sum, channels: numJoints, height, width }, tags };
-}
-
-/**
- * The source channel of each channel of a flipped-back output of `channels` channels: the
- * flip index for the heatmaps, and for the tags too when there is one per joint.
- */
-function flipOrder(channels: number, numJoints: number, flipIndex: readonly number[]): number[] {
-  const perJointTags = channels === 2 * numJoints;
-  return Array.from({ length: channels }, (_, c) => (c < numJoints ? flipIndex[c] : perJointTags ? numJoints + flipIndex[c - numJoints] : c));
 }
 
 /** A pass in errors. */

@@ -9,7 +9,7 @@
  * same way; for the power-of-two ratios of the fixtures both forms are exact.
  */
 import type { Planes } from './planes.js';
-import { resizePlane, type AxisTaps, type RegionResize } from '../kernels/index.js';
+import { resizePlane, type AxisTaps, type PlaneResize, type RegionResize } from '../kernels/index.js';
 import type { Workspace } from '../workspace.js';
 
 const f32 = Math.fround;
@@ -81,11 +81,11 @@ function sourceSpan(taps: AxisTaps, from: number, to: number): [number, number] 
  * roundings are ATen's. The resizes run in WebAssembly (`src/kernels`): whole planes here,
  * rectangles of planes through a `RegionResizer` given this resizer's taps.
  */
-export class Resizer implements RegionResize {
+export class Resizer implements RegionResize, PlaneResize {
   readonly rows: AxisTaps;
   readonly columns: AxisTaps;
   /** Source rows some output row reads (all of them unless downsampling). */
-  private readonly used: Uint8Array;
+  readonly used: Uint8Array;
   /** Same size: ATen copies. */
   readonly identity: boolean;
 

@@ -178,26 +178,57 @@ function putTaps(buffer: ArrayBuffer, taps: AxisTaps, [i0, i1, w0, w1]: readonly
   new Float32Array(buffer, w1, taps.weight1.length).set(taps.weight1);
 }
 
-/** One `height` x `width` plane of a stack: `data` from `offset`, read mirrored left-right with `mirror`. */
+/** A bilinear resize to the output size, as `resizePlane` runs it (the identity: a copy, as ATen makes). */
+export interface PlaneResize {
+  inHeight: number;
+  inWidth: number;
+  identity: boolean;
+  /** Source rows some output row reads. */
+  used: Uint8Array;
+  columns: AxisTaps;
+  rows: AxisTaps;
+}
+
+/**
+ * One plane of a stack: `data` from `offset`, read mirrored left-right with `mirror`; of the
+ * output size, or of `resize`'s input size and resized first (mirrored as it is written).
+ */
 export interface PlaneView {
   data: Float32Array;
   offset: number;
   mirror: boolean;
+  resize?: PlaneResize;
 }
 
 /**
- * The float32 average of `planes` (each `height` x `width`) into `out` from `outOffset`: summed
- * in order, `((p0 + p1) + p2) ...`, then divided by their count, as `combineStages` averages
- * its stages.
+ * The float32 average of `planes` (each `height` x `width`, or resized to it) into `out` from
+ * `outOffset`: summed in order, `((p0 + p1) + p2) ...`, then divided by their count, as
+ * `combineStages` averages its stages. A resized plane goes from its resize into the sum
+ * without leaving the kernels' memory.
  */
 export function averagePlanes(planes: readonly PlaneView[], height: number, width: number, out: Float32Array, outOffset: number): void {
   if (planes.length === 0) throw new RangeError('averagePlanes: no planes to average');
   const k = kernels();
   const n = height * width;
-  const [sum, src] = reserve(k, [n * 4, n * 4]);
+  const resizes = planes.flatMap(({ resize }) => (resize && !resize.identity ? [resize] : []));
+  const inPlane = Math.max(0, ...resizes.map((r) => r.inHeight * r.inWidth));
+  const inRows = Math.max(0, ...resizes.map((r) => r.inHeight));
+  const [sum, src, resizeSrc, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across] = reserve(k, [
+    n * 4, n * 4, inPlane * 4, inRows, ...Array<number>(4).fill(width * 4), ...Array<number>(4).fill(height * 4), inRows * width * 4,
+  ]);
   const { buffer } = k.memory;
   const staged = new Float32Array(buffer, src, n);
-  planes.forEach(({ data, offset, mirror }, i) => {
+  planes.forEach(({ data, offset, mirror, resize }, i) => {
+    if (resize && !resize.identity) {
+      const { inHeight: inH, inWidth: inW } = resize;
+      new Float32Array(buffer, resizeSrc, inH * inW).set(data.subarray(offset, offset + inH * inW));
+      new Uint8Array(buffer, usedAt, inH).set(resize.used);
+      putTaps(buffer, resize.columns, [ci0, ci1, cw0, cw1]);
+      putTaps(buffer, resize.rows, [ri0, ri1, rw0, rw1]);
+      k.resizePlane(resizeSrc, inH, inW, height, width, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, src, mirror ? 1 : 0);
+      k.accumulatePlane(sum, src, height, width, 0, i === 0 ? 1 : 0);
+      return;
+    }
     staged.set(data.subarray(offset, offset + n));
     k.accumulatePlane(sum, src, height, width, mirror ? 1 : 0, i === 0 ? 1 : 0);
   });

@@ -110,7 +110,7 @@ export class Resizer implements RegionResize, PlaneResize {
     const { inHeight, inWidth, outHeight, outWidth } = this;
     const from = src.subarray(srcOffset, srcOffset + inHeight * inWidth);
     const to = dst.subarray(dstOffset, dstOffset + outHeight * outWidth);
-    if (!this.identity) resizePlane(from, inHeight, inWidth, this.used, this.columns, this.rows, to, mirror);
+    if (!this.identity) resizePlane(from, this, to, mirror);
     else if (!mirror) to.set(from);
     else for (let row = 0; row < from.length; row += inWidth) for (let x = 0; x < inWidth; x++) to[row + x] = from[row + inWidth - 1 - x];
   }

@@ -210,22 +210,13 @@ export function averagePlanes(planes: readonly PlaneView[], height: number, widt
   if (planes.length === 0) throw new RangeError('averagePlanes: no planes to average');
   const k = kernels();
   const n = height * width;
-  const resizes = planes.flatMap(({ resize }) => (resize && !resize.identity ? [resize] : []));
-  const inPlane = Math.max(0, ...resizes.map((r) => r.inHeight * r.inWidth));
-  const inRows = Math.max(0, ...resizes.map((r) => r.inHeight));
-  const [sum, src, resizeSrc, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across] = reserve(k, [
-    n * 4, n * 4, inPlane * 4, inRows, ...Array<number>(4).fill(width * 4), ...Array<number>(4).fill(height * 4), inRows * width * 4,
-  ]);
-  const { buffer } = k.memory;
-  const staged = new Float32Array(buffer, src, n);
+  // Room for the largest of the resizes.
+  const resizeSizes = planes.reduce((most, { resize }) => (resize && !resize.identity ? resizeBlockSizes(resize).map((b, i) => Math.max(b, most[i])) : most), resizeBlockSizes(null));
+  const [sum, src, ...blocks] = reserve(k, [n * 4, n * 4, ...resizeSizes]);
+  const staged = new Float32Array(k.memory.buffer, src, n);
   planes.forEach(({ data, offset, mirror, resize }, i) => {
     if (resize && !resize.identity) {
-      const { inHeight: inH, inWidth: inW } = resize;
-      new Float32Array(buffer, resizeSrc, inH * inW).set(data.subarray(offset, offset + inH * inW));
-      new Uint8Array(buffer, usedAt, inH).set(resize.used);
-      putTaps(buffer, resize.columns, [ci0, ci1, cw0, cw1]);
-      putTaps(buffer, resize.rows, [ri0, ri1, rw0, rw1]);
-      k.resizePlane(resizeSrc, inH, inW, height, width, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, src, mirror ? 1 : 0);
+      runResize(k, blocks, data.subarray(offset), resize, src, mirror);
       k.accumulatePlane(sum, src, height, width, 0, i === 0 ? 1 : 0);
       return;
     }
@@ -233,7 +224,7 @@ export function averagePlanes(planes: readonly PlaneView[], height: number, widt
     k.accumulatePlane(sum, src, height, width, mirror ? 1 : 0, i === 0 ? 1 : 0);
   });
   k.dividePlane(sum, n, planes.length);
-  out.set(new Float32Array(buffer, sum, n), outOffset);
+  out.set(new Float32Array(k.memory.buffer, sum, n), outOffset);
 }
 
 /**
@@ -282,23 +273,38 @@ export interface AxisTaps {
 }
 
 /**
- * The torch-exact bilinear resize of `Resizer.plane` (src/aggregate/resize.ts): the `inH` x
- * `inW` plane `src` to `dst` (`outH` x `outW` = the taps' lengths), mirrored left-right with
- * `mirror`, reading only the source rows marked in `used`.
+ * Byte sizes of the kernels' memory blocks a plane resize uses: the source plane, its used
+ * rows, the 8 taps arrays (columns, then rows) and the width pass's scratch (none: all empty).
  */
-export function resizePlane(src: Float32Array, inH: number, inW: number, used: Uint8Array, columns: AxisTaps, rows: AxisTaps, dst: Float32Array, mirror: boolean): void {
-  const k = kernels();
-  const [outH, outW] = [rows.index0.length, columns.index0.length];
-  const [srcAt, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt] = reserve(k, [
-    inH * inW * 4, inH, ...Array<number>(4).fill(outW * 4), ...Array<number>(4).fill(outH * 4), inH * outW * 4, outH * outW * 4,
-  ]);
+function resizeBlockSizes(resize: PlaneResize | null): number[] {
+  const [inH, inW] = resize ? [resize.inHeight, resize.inWidth] : [0, 0];
+  const [outH, outW] = resize ? [resize.rows.index0.length, resize.columns.index0.length] : [0, 0];
+  return [inH * inW * 4, inH, ...Array<number>(4).fill(outW * 4), ...Array<number>(4).fill(outH * 4), inH * outW * 4];
+}
+
+/** Copies the plane at the start of `src`, the used rows and the taps into `blocks` (see `resizeBlockSizes`) and resizes it to `dst` (an address), mirrored with `mirror`. */
+function runResize(k: Exports, blocks: readonly number[], src: Float32Array, resize: PlaneResize, dst: number, mirror: boolean): void {
+  const [srcAt, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt] = blocks;
+  const { inHeight: inH, inWidth: inW, columns, rows } = resize;
   const { buffer } = k.memory;
   new Float32Array(buffer, srcAt, inH * inW).set(src.subarray(0, inH * inW));
-  new Uint8Array(buffer, usedAt, inH).set(used);
+  new Uint8Array(buffer, usedAt, inH).set(resize.used);
   putTaps(buffer, columns, [ci0, ci1, cw0, cw1]);
   putTaps(buffer, rows, [ri0, ri1, rw0, rw1]);
-  k.resizePlane(srcAt, inH, inW, outH, outW, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dstAt, mirror ? 1 : 0);
-  dst.set(new Float32Array(buffer, dstAt, outH * outW));
+  k.resizePlane(srcAt, inH, inW, rows.index0.length, columns.index0.length, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dst, mirror ? 1 : 0);
+}
+
+/**
+ * The torch-exact bilinear resize of `Resizer.planes` (src/aggregate/resize.ts): the plane at
+ * the start of `src` (of `resize`'s input size) to `dst`, mirrored left-right with `mirror`,
+ * reading only the source rows `resize` uses.
+ */
+export function resizePlane(src: Float32Array, resize: PlaneResize, dst: Float32Array, mirror: boolean): void {
+  const k = kernels();
+  const outSize = resize.rows.index0.length * resize.columns.index0.length;
+  const [dstAt, ...blocks] = reserve(k, [outSize * 4, ...resizeBlockSizes(resize)]);
+  runResize(k, blocks, src, resize, dstAt, mirror);
+  dst.set(new Float32Array(k.memory.buffer, dstAt, outSize));
 }
 
 /** A stack of planes: `channels` planes of `height` x `width` float32 values in `data`, C order. */

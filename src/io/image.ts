@@ -145,7 +145,7 @@ export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEF
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
     throw new ImageError('dimensions', source, `width and height must be positive integers (got ${String(width)}x${String(height)})`);
   }
-  if (width * height > maxPixels) throw new ImageError('dimensions', source, `image is ${width}x${height}, over the limit of ${maxPixels} pixels`);
+  checkSize(img, source, maxPixels);
   if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, 'data must be a Uint8Array of 8-bit RGB values');
   if (data.length !== width * height * 3) {
     const channels = data.length / (width * height);

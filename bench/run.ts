@@ -34,7 +34,7 @@ import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
 import { createEstimator, type EstimatorOptions } from '../src/estimator.js';
 import { decodePoses, type ScaleOutputs } from '../src/decode.js';
 import { quantizeForImages } from '../src/model/quantize.js';
-import { exactInt8SessionOptions, releaseNow, sessionConfig } from '../src/backend/onnx/session.js';
+import { EXECUTION_PROVIDERS, exactInt8SessionOptions, releaseNow, sessionConfig, type ExecutionProvider } from '../src/backend/onnx/session.js';
 import { physicalCores } from '../src/backend/onnx/cpu.js';
 import type { ImageInput, RgbImage } from '../src/types.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
@@ -49,6 +49,7 @@ interface Options {
   warmup: number;
   batch: number;
   threads?: number;
+  device: ExecutionProvider;
   json: boolean;
   measureRss?: string;
 }
@@ -155,13 +156,14 @@ function calibrationPhotos(timed: string | RgbImage, count: number): ImageInput[
 function peakRssMb(opts: Options, image: string): number {
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--preset', opts.preset, '--measure-rss', image];
   if (opts.threads !== undefined) args.push('--threads', String(opts.threads));
+  args.push('--device', opts.device);
   const child = spawnSync(process.execPath, args, { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`RSS measurement failed: ${child.stderr}`);
   return Number(child.stdout.trim().split('\n').pop());
 }
 
 function estimatorOptions(opts: Options, weights: Weights): EstimatorOptions {
-  return { preset: opts.preset, weights, flipTest: true, threads: opts.threads };
+  return { preset: opts.preset, weights, flipTest: true, threads: opts.threads, device: opts.device };
 }
 
 async function measureRss(opts: Options, image: string): Promise<void> {
@@ -222,10 +224,12 @@ async function main(): Promise<void> {
     .option('--warmup <n>', 'untimed runs first', (v) => Number.parseInt(v, 10), 1)
     .option('--batch <n>', 'images in the images/s run', (v) => Number.parseInt(v, 10), 3)
     .option('--threads <n>', 'ONNX Runtime threads per operator (default: the physical cores, as the estimator)', (v) => Number.parseInt(v, 10))
+    .option('--device <name>', `where the network runs: ${EXECUTION_PROVIDERS.join(', ')} (as the estimator's device; int8 is timed on the cpu only)`, 'cpu')
     .option('--json', 'print only the JSON line', false)
     .option('--measure-rss <image>', '(internal) one estimate, then print the peak RSS in MB')
     .parse();
   const opts = program.opts<Options>();
+  if (!EXECUTION_PROVIDERS.includes(opts.device)) throw new Error(`--device must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
   if (opts.measureRss) return measureRss(opts, opts.measureRss);
 
   const config = presetConfig(opts.preset);
@@ -235,7 +239,7 @@ async function main(): Promise<void> {
   const model = compileModel(config, weights);
   // The estimator's session configuration: the bare network is the one estimatePoses runs.
   const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
+    executionProviders: [opts.device],
     graphOptimizationLevel: 'all',
     ...sessionConfig(),
     intraOpNumThreads: opts.threads ?? physicalCores(),
@@ -243,10 +247,10 @@ async function main(): Promise<void> {
   const session = await ort.InferenceSession.create(model, sessionOptions);
   const inputName = session.inputNames[0];
   const { source, image: photo } = await photo640x480();
-  log(opts, `higher-pose bench: ${opts.preset}, random weights, ${opts.repeat} runs after ${opts.warmup} warm-up (${Math.max(opts.warmup, WORKER_WARMUP)} with the post-processing worker), node ${process.version}, onnxruntime-node ${ort.env.versions.common}, ${sessionOptions.intraOpNumThreads} network threads`);
+  log(opts, `higher-pose bench: ${opts.preset}, random weights, device ${opts.device}, ${opts.repeat} runs after ${opts.warmup} warm-up (${Math.max(opts.warmup, WORKER_WARMUP)} with the post-processing worker), node ${process.version}, onnxruntime-node ${ort.env.versions.common}, ${sessionOptions.intraOpNumThreads} network threads`);
   log(opts, `photo: ${source}`);
 
-  const figures: Record<string, number | string | boolean> = { preset: opts.preset, photo: source, network_threads: sessionOptions.intraOpNumThreads as number };
+  const figures: Record<string, number | string | boolean> = { preset: opts.preset, device: opts.device, photo: source, network_threads: sessionOptions.intraOpNumThreads as number };
   const inputs = [
     { name: '512x512', rgb: syntheticImage(512, 512) },
     { name: '640x480', rgb: await readImage(photo, { exifOrientation: false }) },
@@ -343,6 +347,10 @@ async function main(): Promise<void> {
   figures.peak_rss_mb = peakRssMb(opts, typeof photo === 'string' ? photo : 'generated');
   log(opts, `  peak RSS (W32 flip test, fresh process) ${figures.peak_rss_mb} MB`);
 
+  if (opts.device !== 'cpu') {
+    console.log(JSON.stringify(figures));
+    return;
+  }
   // int8: timed like the float32 flip pair, compared with it on the same photo.
   const calibration = calibrationPhotos(photo, 4);
   const int8Model = await quantizeForImages(model, { images: calibration, settings, exifOrientation: false, threads: opts.threads });

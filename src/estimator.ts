@@ -35,7 +35,10 @@ export interface EstimatorOptions extends ConfigChoice {
   backend?: BackendName;
   /** With the tfjs backend, use only this tfjs backend. */
   tfjsBackend?: TfjsBackendName;
-  /** `'cuda'` needs the CUDA build of onnxruntime-node. Default `'cpu'`. */
+  /**
+   * `'cpu'` (default); `'webgpu'`: a GPU through ONNX Runtime's WebGPU provider, shipped with
+   * the npm package (Vulkan on Linux); `'cuda'`: needs the CUDA build of onnxruntime-node.
+   */
   device?: ExecutionProvider;
   /** ONNX Runtime threads per operator (default: the physical cores). */
   threads?: number;

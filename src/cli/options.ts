@@ -4,6 +4,7 @@ import { PRESET_NAMES } from '../config/presets.js';
 import type { BackendName } from '../model/load.js';
 import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
 import { PRECISIONS, type Precision } from '../model/quantize.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../backend/onnx/session.js';
 
 export interface ModelCliOptions {
   config?: string;
@@ -12,7 +13,7 @@ export interface ModelCliOptions {
   inputSize?: number;
   backend?: BackendName;
   tfjsBackend?: TfjsBackendName;
-  device?: 'cpu' | 'cuda';
+  device?: ExecutionProvider;
   threads?: number;
 }
 
@@ -77,6 +78,6 @@ export function addModelOptions(command: Command): Command {
     .option('--input-size <n>', 'network input size (overrides the configuration)', parsePositiveInteger)
     .option('--backend <name>', 'onnxruntime (default), tfjs (TensorFlow.js, if installed) or auto', choice<BackendName>('backend', ['onnxruntime', 'tfjs', 'auto']))
     .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow (tfjs-node[-gpu]), wasm or cpu', choice<TfjsBackendName>('tfjs backend', ['tensorflow', 'wasm', 'cpu']))
-    .option('--device <device>', 'cpu, or cuda with the CUDA build of onnxruntime-node (or tfjs-node-gpu)', choice<'cpu' | 'cuda'>('device', ['cpu', 'cuda']))
+    .option('--device <device>', 'cpu, webgpu (a GPU through Vulkan on Linux), or cuda with the CUDA build of onnxruntime-node (or tfjs-node-gpu)', choice<ExecutionProvider>('device', EXECUTION_PROVIDERS))
     .option('--threads <n>', 'ONNX Runtime threads per operator', parsePositiveInteger);
 }

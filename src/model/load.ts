@@ -10,7 +10,7 @@ import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
 import { loadStateDict, toFloat32, validateStateDict } from '../checkpoint/index.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
-import { BackendError, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
+import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { isQuantizedModel } from '../backend/onnx/quantize.js';
 import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
 import type { Network } from '../backend/network.js';
@@ -148,10 +148,11 @@ export type BackendName = 'onnxruntime' | 'tfjs' | 'auto';
 export interface NetworkOptions extends PrecisionOptions {
   /**
    * `'onnxruntime'` (default), `'tfjs'`, or `'auto'`: the fastest that loads — ONNX Runtime
-   * (with CUDA when `device` is `'cuda'`), else TensorFlow.js (`tfjs-node-gpu` for `'cuda'`;
-   * `tfjs-node`, wasm or cpu otherwise).
+   * (on `device`), else TensorFlow.js (`tfjs-node-gpu` for `'cuda'`; `tfjs-node`, wasm or cpu
+   * for `'cpu'`; none for `'webgpu'`).
    */
   backend?: BackendName;
+  /** Default `'cpu'` (see `ExecutionProvider`). */
   device?: ExecutionProvider;
   /** ONNX Runtime threads per operator. */
   threads?: number;
@@ -163,6 +164,9 @@ export interface NetworkOptions extends PrecisionOptions {
 async function createTfjsModelNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions): Promise<Network> {
   if (typeof weights === 'string' && isOnnxFile(weights)) {
     throw new BackendError(`${weights}: the tfjs backend cannot run ONNX models; give the .pth checkpoint, or use backend onnxruntime`);
+  }
+  if (options.device === 'webgpu') {
+    throw new BackendError("TensorFlow.js has no WebGPU backend in Node: device 'webgpu' runs on ONNX Runtime (backend 'onnxruntime')");
   }
   const graph = buildNetworkGraph(config.model);
   const tensors = typeof weights === 'string' ? loadCheckpointWeights(weights, graph) : weights;
@@ -180,9 +184,16 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
   if (!(['onnxruntime', 'tfjs', 'auto'] as const).includes(backend)) {
     throw new ConfigError(`Unsupported backend: ${String(backend)}. Must be one of [onnxruntime, tfjs, auto]`);
   }
+  if (options.device !== undefined && !EXECUTION_PROVIDERS.includes(options.device)) {
+    throw new ConfigError(`Unsupported device: ${String(options.device)}. Must be one of [${EXECUTION_PROVIDERS.join(', ')}]`);
+  }
   const int8 = checkedPrecision(options.precision) === 'int8';
   if (int8 && backend === 'tfjs') {
     throw new ConfigError("precision 'int8' runs on ONNX Runtime only: use backend 'onnxruntime' (the tfjs backend computes in float32)");
+  }
+  if (int8 && options.device === 'webgpu') {
+    // Measured on an H200: ONNX Runtime's WebGPU provider leaves the quantized operators to the CPU, 14x slower than float32 on the GPU.
+    throw new ConfigError("precision 'int8' is a CPU mode: on device 'webgpu' the quantized operators fall back to the CPU; use precision 'fp32' there");
   }
   const onnx = () => createOnnxNetwork(config, weights, {
     executionProviders: [options.device ?? 'cpu'],

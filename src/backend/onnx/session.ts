@@ -13,10 +13,33 @@ export class BackendError extends Error {
   override name = 'BackendError';
 }
 
-export type ExecutionProvider = 'cpu' | 'cuda';
+/**
+ * Where the network runs: `'cpu'`; `'webgpu'`, any GPU through ONNX Runtime's WebGPU execution
+ * provider, which the npm package ships (on Linux it runs on Vulkan: the GPU's driver and the
+ * Vulkan loader, libvulkan1); `'cuda'`, NVIDIA GPUs, with the CUDA build of onnxruntime-node.
+ */
+export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
+
+/**
+ * What to do about a session that could not start on `provider`, from ONNX Runtime's message;
+ * null when the message is not about the provider being unavailable.
+ */
+export function providerUnavailable(provider: ExecutionProvider, message: string): string | null {
+  if (provider === 'cuda' && /Cuda: Failed to load shared library|providers_(shared|cuda)/i.test(message)) {
+    return "device 'cuda': onnxruntime-node's CUDA execution provider is not installed (the npm package ships the CPU and WebGPU ones). "
+      + 'On a machine with CUDA 12: npm install onnxruntime-node --onnxruntime-node-install=cuda12 (README, GPU); '
+      + "or use device 'webgpu'";
+  }
+  if (provider === 'webgpu' && /WebGPU adapter|No supported adapters/i.test(message)) {
+    return "device 'webgpu': ONNX Runtime found no GPU it can use through WebGPU. On Linux it needs the GPU's Vulkan driver "
+      + 'and the Vulkan loader (Debian/Ubuntu package libvulkan1); software renderers are not enough (README, GPU)';
+  }
+  return null;
+}
 
 export interface OnnxSessionOptions {
-  /** Execution providers in order of preference. Default `['cpu']`; `'cuda'` needs the CUDA build of onnxruntime-node. */
+  /** Execution providers in order of preference. Default `['cpu']` (see `ExecutionProvider`). */
   executionProviders?: ExecutionProvider[];
   /** Threads for one operator; default: the physical cores (`physicalCores()`). */
   intraOpNumThreads?: number;
@@ -67,8 +90,9 @@ export class OnnxNetwork implements Network {
   /** Creates a session from ONNX model bytes or a `.onnx` file path. */
   static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxNetwork> {
     const ort = await loadRuntime();
+    const providers = options.executionProviders ?? ['cpu'];
     const sessionOptions: Ort.InferenceSession.SessionOptions = {
-      executionProviders: options.executionProviders ?? ['cpu'],
+      executionProviders: providers,
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       ...sessionConfig(),
       intraOpNumThreads: options.intraOpNumThreads ?? physicalCores(),
@@ -79,8 +103,11 @@ export class OnnxNetwork implements Network {
         ? await ort.InferenceSession.create(model, sessionOptions)
         : await ort.InferenceSession.create(model, sessionOptions);
     } catch (err) {
+      const { message } = err as Error;
+      const unavailable = providers.map((p) => providerUnavailable(p, message)).find((m) => m !== null);
+      if (unavailable) throw new BackendError(unavailable);
       const what = typeof model === 'string' ? model : 'the compiled model';
-      throw new BackendError(`ONNX Runtime could not load ${what}: ${(err as Error).message}`);
+      throw new BackendError(`ONNX Runtime could not load ${what}: ${message}`);
     }
     if (session.inputNames.length !== 1) {
       throw new BackendError(`Expected a network with one image input, found inputs [${session.inputNames.join(', ')}]`);

@@ -1,0 +1,94 @@
+/**
+ * Devices other than the CPU: where the machine has the GPU (and, for CUDA, onnxruntime-node's
+ * CUDA build), the same people as on the CPU; where it does not, a BackendError that says what
+ * is missing instead of ONNX Runtime's internal message.
+ */
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js';
+import { ConfigError } from '../src/config/experiment.js';
+import { BackendError, providerUnavailable, type ExecutionProvider } from '../src/backend/onnx/session.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import type { Person } from '../src/types.js';
+import { expectRejection } from './helpers/cli.js';
+
+const tiny = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 };
+
+/** Whether onnxruntime-node's CUDA provider library is installed beside its binding. */
+function cudaProviderInstalled(): boolean {
+  const root = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  return existsSync(join(root, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+}
+
+/** The people on `device`, or the error creating the estimator gave. */
+async function peopleOn(device: ExecutionProvider): Promise<Person[] | Error> {
+  let estimator: HigherHRNetEstimator;
+  try {
+    estimator = await createEstimator({ ...tiny, device });
+  } catch (err) {
+    return err as Error;
+  }
+  try {
+    return await estimator.estimatePoses(DEMO_IMAGE());
+  } finally {
+    await estimator.dispose();
+  }
+}
+
+/**
+ * As many people, nearly every keypoint within a pixel of the CPU's: GPU kernels round
+ * differently (outputs within ~1e-6 relative), which can move the maximum of a flat heatmap.
+ */
+function expectSamePeople(actual: Person[], expected: Person[]): void {
+  expect(actual).to.have.length(expected.length);
+  const pairs = actual.flatMap((person, i) => person.keypoints.map((k, j) => [k, expected[i].keypoints[j]] as const));
+  const close = pairs.filter(([k, e]) => Math.hypot(k.x - e.x, k.y - e.y) <= 1).length;
+  expect(close / pairs.length).to.be.at.least(0.95);
+}
+
+describe('devices', () => {
+  let onCpu: Person[];
+  before(async () => {
+    onCpu = (await peopleOn('cpu')) as Person[];
+  });
+
+  it('turns ONNX Runtime 1.30\'s messages for a missing provider into what to install', () => {
+    const cuda = providerUnavailable('cuda', 'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library');
+    expect(cuda).to.match(/--onnxruntime-node-install=cuda12/);
+    const webgpu = providerUnavailable('webgpu', 'webgpu_context.cc:136 ... Failed to get a WebGPU adapter: No supported adapters');
+    expect(webgpu).to.match(/Vulkan driver/);
+    // Other failures (a broken model, say) keep ONNX Runtime's own message.
+    expect(providerUnavailable('cuda', 'Load model from x.onnx failed: Protobuf parsing failed')).to.equal(null);
+    expect(providerUnavailable('cpu', 'Failed to get a WebGPU adapter: No supported adapters')).to.equal(null);
+  });
+
+  it('BAD CALL - an unknown device, TensorFlow.js or int8 on WebGPU is refused by name', async () => {
+    await expectRejection(createEstimator({ ...tiny, device: 'tpu' as ExecutionProvider }), ConfigError, /Unsupported device: tpu\. Must be one of \[cpu, cuda, webgpu\]/);
+    await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', device: 'webgpu' }), BackendError, /no WebGPU backend/);
+    await expectRejection(createEstimator({ ...tiny, device: 'webgpu', precision: 'int8' }), ConfigError, /precision 'int8' is a CPU mode/);
+  });
+
+  it("device 'webgpu': the CPU's people where a GPU is found, else a BackendError saying what is missing", async () => {
+    const result = await peopleOn('webgpu');
+    if (result instanceof Error) {
+      expect(result).to.be.instanceOf(BackendError);
+      expect(result.message).to.match(/^device 'webgpu': ONNX Runtime found no GPU/);
+    } else {
+      expectSamePeople(result, onCpu);
+    }
+  });
+
+  it("device 'cuda': the CPU's people with the CUDA build, else a BackendError naming the install option", async function () {
+    const result = await peopleOn('cuda');
+    if (!cudaProviderInstalled()) {
+      expect(result).to.be.instanceOf(BackendError);
+      expect((result as Error).message).to.match(/^device 'cuda': .*--onnxruntime-node-install=cuda12/);
+      return;
+    }
+    // Installed, it needs an NVIDIA GPU and CUDA 12 libraries too; without them ONNX Runtime's own message stands.
+    if (result instanceof Error) this.skip();
+    expectSamePeople(result, onCpu);
+  });
+});

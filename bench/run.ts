@@ -291,10 +291,14 @@ async function main(): Promise<void> {
   };
   const perScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false), flipped: await asNd(true) }];
   const parallel = availableParallelism() > 1 ? new ParallelPostprocessing() : undefined;
-  const threads = parallel ? 2 : 1;
+  const threads = parallel ? 1 + parallel.workerCount : 1;
   const phases = timePhases(opts, perScale, settings, keypoints, prepared.baseSize);
   const { aggregation, grouping, people, computed } = phases;
   const post = await timePostprocessing(opts, phases, perScale, settings, keypoints, prepared.baseSize, parallel);
+  // Beside more than two threads, two, as the 2-core machines run it.
+  const pairOfThreads = parallel && parallel.workerCount > 1 ? new ParallelPostprocessing(undefined, 1) : undefined;
+  const postOnTwo = pairOfThreads && (await timePostprocessing(opts, phases, perScale, settings, keypoints, prepared.baseSize, pairOfThreads));
+  await pairOfThreads?.dispose();
   const plantedScale: ScaleOutputs[] = [{ scale: 1, ...plantedOutputs(w, h, keypoints.names.length, keypoints.flipIndex) }];
   const plantedPhases = timePhases(opts, plantedScale, settings, keypoints, prepared.baseSize);
   const planted = await timePostprocessing(opts, plantedPhases, plantedScale, settings, keypoints, prepared.baseSize, parallel);
@@ -320,6 +324,7 @@ async function main(): Promise<void> {
   log(opts, `  aggregation (network resolution, one thread) ${show(aggregation)}`);
   log(opts, `  grouping (+ full-res on demand, one thread)  ${show(grouping)}`);
   log(opts, `  both, on ${threads} thread${threads > 1 ? 's' : ''} as estimatePoses runs them ${show(post)}`);
+  if (postOnTwo) log(opts, `  both, on 2 threads                             ${show(postOnTwo)}`);
   log(opts, `  estimatePoses, end to end       ${show(endToEnd)}`);
   log(opts, `  network, flip pair, alongside   ${show(bareAlongside)}`);
   log(opts, `  ${opts.batch} images                        ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
@@ -327,6 +332,7 @@ async function main(): Promise<void> {
   figures.grouping_ms = grouping.min;
   figures.postprocess_ms = post.min;
   figures.postprocess_threads = threads;
+  if (postOnTwo) figures.postprocess_ms_2_threads = postOnTwo.min;
   figures.people_grouped = people;
   figures.full_resolution_fraction = round(computed, 3);
   figures.estimate_poses_ms = endToEnd.min;

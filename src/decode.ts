@@ -93,9 +93,9 @@ export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGe
 }
 
 /**
- * `decodePoses` with the post-processing shared between this thread and `postprocessing`'s worker
- * (the same people). A shared `workspace` (`new Workspace({ shared: true })`) lets the worker
- * read the maps without a copy. Part of the maps lives in the worker's buffers: the result's
+ * `decodePoses` with the post-processing shared between this thread and `postprocessing`'s workers
+ * (the same people). A shared `workspace` (`new Workspace({ shared: true })`) lets the workers
+ * read the maps without a copy. Part of the maps lives in the workers' buffers: the result's
  * `heatmaps` and `tags` are valid until `postprocessing` decodes the next image.
  */
 export async function decodePosesInParallel(

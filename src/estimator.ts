@@ -79,9 +79,9 @@ export interface EstimatorOptions extends ConfigChoice {
   /** Apply the EXIF orientation of JPEGs (default true). The COCO benchmark turns it off, as the reference does. */
   exifOrientation?: boolean;
   /**
-   * Post-process on two threads: a worker combines the flipped pass's outputs and takes half of
-   * the joints' top-k and refine searches (the same people; see README, Speed). Default true
-   * when the machine has more than one CPU.
+   * Post-process on one thread per CPU, up to four: worker threads combine the flipped pass's
+   * outputs and take their share of the joints' top-k and refine searches (the same people;
+   * see README, Speed). Default true when the machine has more than one CPU.
    */
   parallelPostprocessing?: boolean;
 }

@@ -196,8 +196,21 @@ describe('aggregation on demand', () => {
       expect(reused, c.name).to.deep.equal(fresh);
     }
   });
+  it('aggregation and grouping on four threads (three workers, shared maps) give the maps and people of one thread', async () => {
+    const parallel = new ParallelPostprocessing(undefined, 3);
+    const workspace = new Workspace({ shared: true });
+    try {
+      for (const c of cases) {
+        const expected = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings);
+        expect((await parallel.decode(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace)).grouping, c.name).to.deep.equal(expected);
+      }
+    } finally {
+      await parallel.dispose();
+    }
+  });
+
   it('aggregation and grouping on two threads (one worker, shared maps) give the maps and people of one thread, case after case', async () => {
-    const parallel = new ParallelPostprocessing();
+    const parallel = new ParallelPostprocessing(undefined, 1);
     const workspace = new Workspace({ shared: true });
     try {
       for (const c of [...cases, ...cases]) {
@@ -242,23 +255,28 @@ describe('aggregation on demand', () => {
     }
   });
 
-  it('shares joints out between two threads: each its own first, in order, then the other\'s from the far end, every joint once', async () => {
+  it('shares joints out between threads: each its own first, in order, then the others\' from the far end, every joint once', async () => {
     const workspace = new Workspace({ shared: true });
-    const queue = jointQueue([1, 3, 5], [0, 2, 4, 6], workspace, 'queue');
-    const [low, high]: number[][] = [[], []];
-    const fromLow = takeJoints(queue, 'low', low);
-    const fromHigh = takeJoints(queue, 'high', high);
-    expect([fromLow.next().value, fromLow.next().value, fromHigh.next().value]).to.deep.equal([1, 3, 0]);
-    expect([...fromLow]).to.deep.equal([5, 6, 4, 2]);
-    expect([...fromHigh]).to.deep.equal([]);
-    expect([low, high]).to.deep.equal([[1, 3, 5, 6, 4, 2], [0]]);
-    expect([...takeJoints(jointQueue([], [], workspace, 'empty'), 'low', [])]).to.deep.equal([]);
-    expect(() => jointQueue([0], [1], new Workspace(), 'unshared')).to.throw(/shared/);
+    const queue = jointQueue([[1, 3, 5], [0, 2, 4, 6]], workspace, 'queue');
+    const [first, second]: number[][] = [[], []];
+    const fromFirst = takeJoints(queue, 0, first);
+    const fromSecond = takeJoints(queue, 1, second);
+    expect([fromFirst.next().value, fromFirst.next().value, fromSecond.next().value]).to.deep.equal([1, 3, 0]);
+    expect([...fromFirst]).to.deep.equal([5, 6, 4, 2]);
+    expect([...fromSecond]).to.deep.equal([]);
+    expect([first, second]).to.deep.equal([[1, 3, 5, 6, 4, 2], [0]]);
+    // Three segments: a thread done with its own goes round the others, the next one first.
+    const three = jointQueue([[0, 3], [1, 4], [2, 5]], workspace, 'three');
+    const third: number[] = [];
+    expect([...takeJoints(three, 2, third)]).to.deep.equal([2, 5, 3, 0, 4, 1]);
+    expect([...takeJoints(three, 0, [])]).to.deep.equal([]);
+    expect([...takeJoints(jointQueue([[], []], workspace, 'empty'), 0, [])]).to.deep.equal([]);
+    expect(() => jointQueue([[0], [1]], new Workspace(), 'unshared')).to.throw(/shared/);
 
-    // Two threads racing through a long queue take every entry exactly once. The worker takes
-    // from the high end as the post-processing worker does (one compare-and-swap per entry).
+    // Two threads racing through a long queue take every entry exactly once. The other thread
+    // takes its segment from the high end, then this thread's (one compare-and-swap per entry).
     const many = Array.from({ length: 60000 }, (_, i) => i);
-    const race = jointQueue(many.slice(0, 30000), many.slice(30000), workspace, 'race');
+    const race = jointQueue([many.slice(0, 30000), many.slice(30000)], workspace, 'race');
     const start = new Int32Array(new SharedArrayBuffer(8));
     const worker = new Worker(
       `const { parentPort, workerData: { slots, start } } = require('node:worker_threads');
@@ -266,10 +284,10 @@ describe('aggregation on demand', () => {
        Atomics.store(start, 0, 1);
        Atomics.notify(start, 0);
        while (Atomics.load(start, 1) === 0);
-       for (;;) {
-         const bounds = Atomics.load(slots, 0); const low = bounds & 0xffff; const high = bounds >>> 16;
+       for (const at of [2, 1]) for (;;) {
+         const bounds = Atomics.load(slots, at); const low = bounds & 0xffff; const high = bounds >>> 16;
          if (low >= high) break;
-         if (Atomics.compareExchange(slots, 0, bounds, low | ((high - 1) << 16)) === bounds) taken.push(slots[high]);
+         if (Atomics.compareExchange(slots, at, bounds, low | ((high - 1) << 16)) === bounds) taken.push(slots[high - 1]);
        }
        parentPort.postMessage(taken);`,
       { eval: true, workerData: { slots: race, start } },
@@ -277,7 +295,7 @@ describe('aggregation on demand', () => {
     const theirs = new Promise<number[]>((resolve) => worker.once('message', resolve));
     Atomics.wait(start, 0, 0, 10000);
     Atomics.store(start, 1, 1);
-    const mine = [...takeJoints(race, 'low', [])];
+    const mine = [...takeJoints(race, 0, [])];
     const other = await theirs;
     await worker.terminate();
     expect(mine.length, 'both threads took entries').to.be.above(0);

@@ -1,15 +1,16 @@
 /**
- * The post-processing on two threads: this one and a worker (`worker.ts`). The CPU is idle
- * while it runs on one thread, and most of its work splits in two: at the network's resolution
- * the plain and the flipped pass are combined separately (the worker takes the flipped one),
- * and in grouping each joint's top-k and refine searches read only that joint's maps (the
- * joints are shared out as the threads go, `joint-queue.ts`; tag matching, adjust and the
- * people's scores stay here).
- * The worker builds its own on-demand maps from the network-resolution planes, which shared
+ * The post-processing on several threads: this one and one to three workers (`worker.ts`), one
+ * thread per CPU core up to four. The CPU is idle while it runs on one thread, and most of its
+ * work splits: at the network's resolution the plain and the flipped pass are combined
+ * separately (the first worker takes the flipped one), and in grouping each joint's top-k and
+ * refine searches read only that joint's maps (the joints are shared out as the threads go,
+ * `joint-queue.ts`; tag matching, adjust and the people's scores stay here).
+ * Each worker builds its own on-demand maps from the network-resolution planes, which shared
  * workspaces keep in SharedArrayBuffers, so nothing large is copied but the flipped outputs.
  * Maps and people are those of `aggregateOnDemand` and `groupMaps` (tested).
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TestSettings } from '../config/experiment.js';
@@ -25,11 +26,14 @@ import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQ
 import { everyJoint } from '../grouping/topk.js';
 import { jointQueue, takeJoints } from './joint-queue.js';
 
-/** What the worker is asked: to combine passes' stage outputs, the candidates of `joints`, or their refine searches. */
+/**
+ * What a worker is asked: to combine passes' stage outputs, or the candidates or refine
+ * searches of the joints it takes from `queue`, its own `segment` first.
+ */
 export type Job =
   | { kind: 'combine'; passes: { outputs: Planes[]; key: string }[]; settings: TestSettings; numJoints: number; flipIndex: readonly number[] }
-  | { kind: 'detect'; source: MapsSource; settings: TestSettings; queue: Int32Array }
-  | { kind: 'refine'; queries: RefineQueries; queue: Int32Array };
+  | { kind: 'detect'; source: MapsSource; settings: TestSettings; queue: Int32Array; segment: number }
+  | { kind: 'refine'; queries: RefineQueries; queue: Int32Array; segment: number };
 /** Detect and refine replies name the joints the worker took from the queue. */
 export type Reply = { passes: PassMaps[] } | { candidates: Candidates; joints: number[] } | { placed: Float32Array; joints: number[] };
 
@@ -70,31 +74,48 @@ function mergeCandidates(to: Candidates, from: Candidates, joints: readonly numb
   }
 }
 
-/** The post-processing of images, one at a time, on the calling thread and a worker (see above). */
+/**
+ * Workers beside the calling thread: one per further CPU, at most 3. Past four threads the
+ * grouping's serial part (tag matching) and the 17 joints' uneven costs leave little to gain.
+ */
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(availableParallelism() - 1, 3));
+}
+
+/** The post-processing of images, one at a time, on the calling thread and workers (see above). */
 export class ParallelPostprocessing {
-  private readonly pending = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { worker: number; resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
   private nextId = 0;
-  /** Images are processed one at a time: the worker holds one image's maps. */
+  /** Images are processed one at a time: the workers hold one image's maps. */
   private queue: Promise<unknown> = Promise.resolve();
   private failure: Error | null = null;
-  /** Started on the first image. */
-  private started: Worker | null = null;
+  /** Started on first use. */
+  private readonly started: (Worker | undefined)[] = [];
 
-  /** @param startWorker starts the worker thread (on the first image). */
-  constructor(private readonly startWorker: () => Worker = startWorkerThread) {}
+  /**
+   * @param startWorker starts a worker thread (on the first image).
+   * @param workerCount workers beside the calling thread.
+   */
+  constructor(
+    private readonly startWorker: () => Worker = startWorkerThread,
+    readonly workerCount = defaultWorkerCount(),
+  ) {
+    if (!(Number.isInteger(workerCount) && workerCount >= 1)) throw new RangeError(`workerCount must be a positive integer, got ${workerCount}`);
+  }
 
-  /** Whether the worker failed or stopped: the next images need the one-thread path. */
+  /** Whether a worker failed or stopped: the next images need the one-thread path. */
   get broken(): boolean {
     return this.failure !== null;
   }
 
-  private get worker(): Worker {
-    if (this.started) return this.started;
-    const worker = (this.started = this.startWorker());
+  private worker(index: number): Worker {
+    const running = this.started[index];
+    if (running) return running;
+    const worker = (this.started[index] = this.startWorker());
     worker.on('message', ({ id, error, ...reply }: { id: number; error?: string } & Reply) => {
       const request = this.pending.get(id);
       this.pending.delete(id);
-      if (this.pending.size === 0) worker.unref();
+      if (![...this.pending.values()].some((p) => p.worker === index)) worker.unref();
       if (error !== undefined) request?.reject(new DecodeError(`post-processing worker: ${error}`));
       else request?.resolve(reply as Reply);
     });
@@ -123,9 +144,9 @@ export class ParallelPostprocessing {
     return run;
   }
 
-  /** Stops the worker. */
+  /** Stops the workers. */
   async dispose(): Promise<void> {
-    await this.started?.terminate();
+    await Promise.all(this.started.map((worker) => worker?.terminate()));
   }
 
   private async aggregateNow(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<OnDemandMaps> {
@@ -137,7 +158,7 @@ export class ParallelPostprocessing {
       const key = passKey(scale, true);
       return [{ key, outputs: outputs.map((p, i) => inSharedMemory(p, workspace, `${key}:output${i}`)) }];
     });
-    const combined = flipped.length > 0 ? this.request({ kind: 'combine', passes: flipped, settings, numJoints, flipIndex: def.flipIndex }) : Promise.resolve({ passes: [] });
+    const combined = flipped.length > 0 ? this.request(0, { kind: 'combine', passes: flipped, settings, numJoints, flipIndex: def.flipIndex }) : Promise.resolve({ passes: [] });
     const plain = await alongside(combined, () => {
       assertFiniteScales(scales);
       return scales.map(({ scale, plain: outputs }) => combineStages(outputs, settings, numJoints, null, workspace, passKey(scale, false)));
@@ -156,32 +177,36 @@ export class ParallelPostprocessing {
       terms: source.terms.map((t, i) => t.map((p, j) => inSharedMemory(p, workspace, `share:term${i}:${j}`))),
       keptTags: source.keptTags.map((p, i) => inSharedMemory(p, workspace, `share:tags${i}`)),
     };
-    // Every other joint each to start with; whoever is done first takes the other's remaining ones.
-    const toDetect = jointQueue(joints.filter((j) => j % 2 === 1), joints.filter((j) => j % 2 === 0), workspace, 'queue:detect');
-    const detected = this.request({ kind: 'detect', source: sharedSource, settings, queue: toDetect });
+    // Thread t (this one is 0, worker w is w) starts with every T-th joint (with two threads, this
+    // one the odd ones); whoever is done first takes the others' remaining ones.
+    const threads = 1 + this.workerCount;
+    const toDetect = jointQueue(Array.from({ length: threads }, (_, t) => joints.filter((j) => (j + 1) % threads === t)), workspace, 'queue:detect');
+    const workers = Array.from({ length: this.workerCount }, (_, w) => w);
+    const detected = Promise.all(workers.map((w) => this.request(w, { kind: 'detect', source: sharedSource, settings, queue: toDetect, segment: w + 1 })));
     const mine: number[] = [];
-    const candidates = await alongside(detected, () => detectJoints(maps, settings, takeJoints(toDetect, 'low', mine)));
-    const theirs = (await detected) as { candidates: Candidates; joints: number[] };
-    mergeCandidates(candidates, theirs.candidates, theirs.joints);
+    const candidates = await alongside(detected, () => detectJoints(maps, settings, takeJoints(toDetect, 0, mine)));
+    const theirs = (await detected) as { candidates: Candidates; joints: number[] }[];
+    for (const reply of theirs) mergeCandidates(candidates, reply.candidates, reply.joints);
     const grouping = assemblePeople(candidates, maps, settings);
     if (!settings.refine) return grouping;
     const queries = refineQueries(grouping.grouped, maps);
-    // Each thread starts with the joints it detected: the worker has built their refine hierarchies while this thread matched.
-    const toRefine = jointQueue(mine, theirs.joints, workspace, 'queue:refine');
-    const refined = this.request({ kind: 'refine', queries, queue: toRefine });
-    const placed = await alongside(refined, () => refineJoints(new RefineIndex(maps), queries, takeJoints(toRefine, 'low', [])));
+    // Each thread starts with the joints it detected: the workers have built their refine hierarchies while this thread matched.
+    const toRefine = jointQueue([mine, ...theirs.map((reply) => reply.joints)], workspace, 'queue:refine');
+    const refined = Promise.all(workers.map((w) => this.request(w, { kind: 'refine', queries, queue: toRefine, segment: w + 1 })));
+    const placed = await alongside(refined, () => refineJoints(new RefineIndex(maps), queries, takeJoints(toRefine, 0, [])));
     applyPlacements(grouping.grouped, placed);
-    applyPlacements(grouping.grouped, ((await refined) as { placed: Float32Array }).placed);
+    for (const reply of (await refined) as { placed: Float32Array }[]) applyPlacements(grouping.grouped, reply.placed);
     return grouping;
   }
 
-  private request(job: Job): Promise<Reply> {
+  private request(index: number, job: Job): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
-    this.worker.ref();
+    const worker = this.worker(index);
+    worker.ref();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, job });
+      this.pending.set(id, { worker: index, resolve, reject });
+      worker.postMessage({ id, job });
     });
   }
 
@@ -192,8 +217,8 @@ export class ParallelPostprocessing {
   }
 }
 
-/** Runs `work` here while the worker answers `request`; when `work` throws, waits for the answer first (its outcome dropped). */
-async function alongside<T>(request: Promise<Reply>, work: () => T): Promise<T> {
+/** Runs `work` here while the workers answer `request`; when `work` throws, waits for the answers first (their outcome dropped). */
+async function alongside<T>(request: Promise<unknown>, work: () => T): Promise<T> {
   try {
     return work();
   } catch (error) {

@@ -1,6 +1,6 @@
 /**
- * The worker thread of `ParallelPostprocessing`: combines the stage outputs of the passes it is
- * sent (the flipped ones), builds on-demand maps from the shared network-resolution planes it
+ * A worker thread of `ParallelPostprocessing`: combines the stage outputs of the passes it is
+ * sent (the flipped ones, first worker only), builds on-demand maps from the shared network-resolution planes it
  * is sent, finds the candidates of the joints it takes from the shared queue, then runs the
  * refine searches of the joints it takes for the people it is sent. Its buffers live in its
  * own workspace, reused from image to image.
@@ -30,10 +30,10 @@ function answer(job: Job): Reply {
   if (job.kind === 'detect') {
     const maps = new OnDemandMaps(job.source, workspace);
     index = new RefineIndex(maps);
-    return { candidates: detectJoints(maps, job.settings, takeJoints(job.queue, 'high', joints)), joints };
+    return { candidates: detectJoints(maps, job.settings, takeJoints(job.queue, job.segment, joints)), joints };
   }
   if (!index) throw new Error('a refine job came before any detect job');
-  return { placed: refineJoints(index, job.queries, takeJoints(job.queue, 'high', joints)), joints };
+  return { placed: refineJoints(index, job.queries, takeJoints(job.queue, job.segment, joints)), joints };
 }
 
 port.on('message', ({ id, job }: { id: number; job: Job }) => {

@@ -317,6 +317,12 @@ async function main(): Promise<void> {
   ]);
   const images = Array.from({ length: opts.batch }, () => photo);
   const many = await time({ ...opts, repeat: 1 }, () => estimator.estimatePoses(images));
+  // With several images in flight (off the CPU), one at a time too.
+  const oneAtATime = estimator.imagesInFlight > 1
+    ? await time({ ...opts, repeat: 1 }, async () => {
+      for (const image of images) await estimator.estimatePoses(image);
+    })
+    : undefined;
   await estimator.dispose();
   await session.release();
 
@@ -327,7 +333,8 @@ async function main(): Promise<void> {
   if (postOnTwo) log(opts, `  both, on 2 threads                             ${show(postOnTwo)}`);
   log(opts, `  estimatePoses, end to end       ${show(endToEnd)}`);
   log(opts, `  network, flip pair, alongside   ${show(bareAlongside)}`);
-  log(opts, `  ${opts.batch} images                        ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
+  log(opts, `  ${opts.batch} images, ${estimator.imagesInFlight} in flight           ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
+  if (oneAtATime) log(opts, `  ${opts.batch} images, one at a time          ${(opts.batch / (oneAtATime.min / 1000)).toFixed(3)} images/s`);
   figures.aggregation_ms = aggregation.min;
   figures.grouping_ms = grouping.min;
   figures.postprocess_ms = post.min;
@@ -337,6 +344,8 @@ async function main(): Promise<void> {
   figures.full_resolution_fraction = round(computed, 3);
   figures.estimate_poses_ms = endToEnd.min;
   figures.images_per_s = round(opts.batch / (many.min / 1000), 3);
+  figures.images_in_flight = estimator.imagesInFlight;
+  if (oneAtATime) figures.images_per_s_one_at_a_time = round(opts.batch / (oneAtATime.min / 1000), 3);
   figures.flip_batch_speedup = figures.flip_batch_speedup_640_480;
   figures.estimator_flip_batch = flipBatch;
   figures.postprocess_ratio = round(post.min / Number(bare), 3);

@@ -84,12 +84,25 @@ export interface EstimatorOptions extends ConfigChoice {
    * see README, Speed). Default true when the machine has more than one CPU.
    */
   parallelPostprocessing?: boolean;
+  /**
+   * Run ONNX Runtime on a thread of its own, so that this thread prepares the next image and
+   * post-processes the previous one while the network runs (see `imagesInFlight`). Default:
+   * when `device` is not the CPU (on the CPU, the network's threads take every core already).
+   */
+  networkThread?: boolean;
+  /**
+   * Images of `estimatePoses([...])` and frames of `processVideo` in flight at once. Default 2
+   * with `networkThread`, else 1 (README, GPU).
+   */
+  imagesInFlight?: number;
 }
 
 /** A HigherHRNet pose estimator. */
 export interface HigherHRNetEstimator extends PoseEstimator {
   /** Names, skeleton and flip order of the keypoints this model predicts. */
   readonly keypoints: KeypointDefinition;
+  /** Images `estimatePoses([...])` and `processVideo` keep in flight (`EstimatorOptions.imagesInFlight`). */
+  readonly imagesInFlight: number;
   /** The configuration in effect, test settings included. */
   readonly config: ExperimentConfig;
   /** People in each image, best first. */
@@ -204,6 +217,30 @@ export async function inferAndDecode(
 }
 
 /**
+ * `estimate` of every item, at most `inFlight` at once, results in input order. After a
+ * failure no further item starts; once the started ones are done, the error of the first
+ * failed item is thrown, as one at a time would.
+ */
+async function inOrder<T, R>(items: readonly T[], inFlight: number, estimate: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  const failures = new Map<number, unknown>();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (failures.size === 0 && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await estimate(items[i]);
+      } catch (error) {
+        failures.set(i, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, items.length) }, lane));
+  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
+  return results;
+}
+
+/**
  * Creates a pose estimator.
  *
  * @example
@@ -222,6 +259,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const settings = testSettings(base, options);
   const config: ExperimentConfig = { ...base, test: settings };
   const keypoints = keypointDefinition(config.dataset.kind);
+  const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
+  check(Number.isInteger(imagesInFlight) && imagesInFlight >= 1, 'imagesInFlight', 'a positive integer', imagesInFlight);
   const network = await createNetwork(config, options.weights, options);
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
@@ -244,16 +283,13 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   async function estimatePoses(image: ImageInput): Promise<Person[]>;
   async function estimatePoses(images: ImageInput[]): Promise<Person[][]>;
   async function estimatePoses(input: ImageInput | ImageInput[]): Promise<Person[] | Person[][]> {
-    if (Array.isArray(input)) {
-      const results: Person[][] = [];
-      for (const image of input) results.push(await estimateOne(image));
-      return results;
-    }
+    if (Array.isArray(input)) return inOrder(input, imagesInFlight, estimateOne);
     return estimateOne(input);
   }
 
   const estimator: HigherHRNetEstimator = {
     keypoints,
+    imagesInFlight,
     config,
     estimatePoses,
     processVideo: (input, videoOptions = {}) => processVideo(estimator, input, { keypoints, ...videoOptions }),

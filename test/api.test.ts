@@ -45,6 +45,27 @@ describe('estimator API with the bundled tiny model', () => {
     expect(await estimator.estimatePoses({ data: new Uint8Array(data), width: info.width, height: info.height })).to.deep.equal(fromPath);
   });
 
+  it('estimates several images two at a time as one at a time, and stops at a failed one as one at a time does', async () => {
+    const twoAtOnce = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, imagesInFlight: 2 });
+    try {
+      expect(twoAtOnce.imagesInFlight).to.equal(2);
+      expect(estimator.imagesInFlight, 'the default on the CPU').to.equal(1);
+      const { data, info } = await sharp(DEMO_IMAGE()).flop().raw().toBuffer({ resolveWithObject: true });
+      const mirrored = { data: new Uint8Array(data), width: info.width, height: info.height };
+      const images = [DEMO_IMAGE(), mirrored, DEMO_IMAGE(), mirrored];
+      const one = await Promise.all(images.map((image) => estimator.estimatePoses(image)));
+      expect(one[1]).to.not.deep.equal(one[0]);
+      expect(await twoAtOnce.estimatePoses(images)).to.deep.equal(one);
+      const corrupt = new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3]);
+      const tooSmall = { data: new Uint8Array(2 * 2 * 3), width: 2, height: 2 };
+      // As one at a time: the corrupt image fails, and the one too small (a PreprocessError) is never started.
+      await expectRejection(twoAtOnce.estimatePoses([DEMO_IMAGE(), corrupt, DEMO_IMAGE(), tooSmall]), ImageError, /./);
+      await expectRejection(createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), imagesInFlight: 0 }), ConfigError, /imagesInFlight/);
+    } finally {
+      await twoAtOnce.dispose();
+    }
+  });
+
   it('BAD CALL - corrupt image bytes give an ImageError', async () => {
     const err = await estimator.estimatePoses(new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3])).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ImageError);

@@ -11,6 +11,8 @@ import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js'
 import { ConfigError } from '../src/config/experiment.js';
 import { BackendError, providerUnavailable, type ExecutionProvider } from '../src/backend/onnx/session.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { createOnnxNetwork } from '../src/model/load.js';
+import { presetConfig } from '../src/config/presets.js';
 import type { Person } from '../src/types.js';
 import { expectRejection } from './helpers/cli.js';
 
@@ -68,6 +70,26 @@ describe('devices', () => {
     await expectRejection(createEstimator({ ...tiny, device: 'tpu' as ExecutionProvider }), ConfigError, /Unsupported device: tpu\. Must be one of \[cpu, cuda, webgpu\]/);
     await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', device: 'webgpu' }), BackendError, /no WebGPU backend/);
     await expectRejection(createEstimator({ ...tiny, device: 'webgpu', precision: 'int8' }), ConfigError, /precision 'int8' is a CPU mode/);
+  });
+
+  it('networkThread: ONNX Runtime on a thread of its own gives the same people, two images in flight', async () => {
+    const threaded = await createEstimator({ ...tiny, networkThread: true });
+    try {
+      expect(threaded.imagesInFlight).to.equal(2);
+      expect(await threaded.estimatePoses(DEMO_IMAGE())).to.deep.equal(onCpu);
+      // Later runs with these dims come back in the workspace's shared buffers.
+      expect(await threaded.estimatePoses([DEMO_IMAGE(), DEMO_IMAGE(), DEMO_IMAGE()])).to.deep.equal([onCpu, onCpu, onCpu]);
+    } finally {
+      await threaded.dispose();
+    }
+    // Errors of the thread's session come back as they are.
+    const network = await createOnnxNetwork(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT(), { networkThread: true });
+    try {
+      await expectRejection(network.run(new Float32Array(5), [1, 3, 2, 2]), BackendError, /Network input must be \[N, 3, H, W\] float32; got dims \[1, 3, 2, 2\] for 5 values/);
+      expect((await network.run(new Float32Array(3 * 64 * 64), [1, 3, 64, 64])).map((o) => o.shape[1])).to.deep.equal([34, 17]);
+    } finally {
+      await network.dispose();
+    }
   });
 
   it("device 'webgpu': the CPU's people where a GPU is found, else a BackendError saying what is missing", async () => {

@@ -297,6 +297,32 @@ if (!hasFfmpeg) {
         for (const stage of [t.decode, t.infer, t.track, t.encode!]) expect(stage.fps).to.be.greaterThan(0);
       });
 
+      it('keeps imagesInFlight frames estimating at once and yields them in order', async () => {
+        for (const imagesInFlight of [1, 2, 3]) {
+          let running = 0;
+          let most = 0;
+          const base = fakeEstimator();
+          // Even calls take longer, so that later frames finish first when several are in flight.
+          const estimator = {
+            ...base,
+            imagesInFlight,
+            async estimatePoses(image: RgbImage) {
+              const call = base.calls;
+              most = Math.max(most, ++running);
+              const people = await base.estimatePoses.call(base, image);
+              await new Promise((resolve) => setTimeout(resolve, call % 2 === 0 ? 30 : 1));
+              running--;
+              return people;
+            },
+          };
+          const results = [];
+          for await (const r of processVideo(estimator, clip, { every: 2 })) results.push(r);
+          expect(results.map((r) => r.frame), `${imagesInFlight} in flight`).to.deep.equal([0, 1, 2, 3, 4]);
+          expect(results.map((r) => r.people[0].keypoints[0].x)).to.deep.equal([0, 1, 2, 3, 4].map((k) => person(30 + k * 2, 60).keypoints[0].x));
+          expect(most).to.equal(imagesInFlight);
+        }
+      });
+
       it('BAD CALL - an estimator failure or an early stop leaves no rendered file and no ffmpeg', async () => {
         const sub = 'process-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);

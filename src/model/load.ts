@@ -11,6 +11,7 @@ import type { LayerGraph } from '../backbone/graph.js';
 import { loadStateDict, toFloat32, validateStateDict } from '../checkpoint/index.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
+import { OnnxNetworkThread } from '../backend/onnx/thread.js';
 import { isQuantizedModel } from '../backend/onnx/quantize.js';
 import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
 import type { Network } from '../backend/network.js';
@@ -106,10 +107,11 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
  * `precision: 'int8'`, quantized after calibration on `calibrationImages` with the
  * configuration's test settings (input size, scales, flip test).
  */
-export async function createOnnxNetwork(config: ExperimentConfig, weights: string | Weights, options: OnnxSessionOptions & PrecisionOptions = {}): Promise<Network> {
+export async function createOnnxNetwork(config: ExperimentConfig, weights: string | Weights, options: OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean } = {}): Promise<Network> {
   const int8 = checkedPrecision(options.precision) === 'int8';
+  const open = (model: Uint8Array | string) => (options.networkThread ? OnnxNetworkThread.create(model, options) : OnnxNetwork.create(model, options));
   if (typeof weights === 'string' && isOnnxFile(weights)) {
-    const network = await OnnxNetwork.create(int8 ? await int8Model(config, weights, options) : weights, options);
+    const network = await open(int8 ? await int8Model(config, weights, options) : weights);
     const expected = config.model.deconv.numDeconvs + 1;
     if (network.outputNames.length !== expected) {
       await network.dispose();
@@ -117,7 +119,7 @@ export async function createOnnxNetwork(config: ExperimentConfig, weights: strin
     }
     return checkedOutputs(network, config, weights);
   }
-  return OnnxNetwork.create(int8 ? await int8Model(config, weights, options) : compileModel(config, weights), options);
+  return open(int8 ? await int8Model(config, weights, options) : compileModel(config, weights));
 }
 
 function checkedPrecision(precision: Precision | undefined): Precision {
@@ -154,6 +156,11 @@ export interface NetworkOptions extends PrecisionOptions {
   backend?: BackendName;
   /** Default `'cpu'` (see `ExecutionProvider`). */
   device?: ExecutionProvider;
+  /**
+   * Run ONNX Runtime on a thread of its own (`OnnxNetworkThread`), so that the calling thread
+   * is free while the network runs. Default: when `device` is not the CPU.
+   */
+  networkThread?: boolean;
   /** ONNX Runtime threads per operator. */
   threads?: number;
   /** Restrict TensorFlow.js to one of its backends. */
@@ -197,6 +204,7 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
   }
   const onnx = () => createOnnxNetwork(config, weights, {
     executionProviders: [options.device ?? 'cpu'],
+    networkThread: options.networkThread ?? (options.device ?? 'cpu') !== 'cpu',
     intraOpNumThreads: options.threads,
     precision: options.precision,
     calibrationImages: options.calibrationImages,

@@ -9,10 +9,8 @@
  * workspaces keep in SharedArrayBuffers, so nothing large is copied but the flipped outputs.
  * Maps and people are those of `aggregateOnDemand` and `groupMaps` (tested).
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { TestSettings } from '../config/experiment.js';
 import { DecodeError } from '../aggregate/errors.js';
 import type { MapsSource, OnDemandMaps } from '../aggregate/on-demand.js';
@@ -25,6 +23,7 @@ import { assemblePeople, detectJoints, type Grouping } from '../grouping/parse.j
 import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQueries } from '../grouping/refine.js';
 import { everyJoint } from '../grouping/topk.js';
 import { jointQueue, takeJoints } from './joint-queue.js';
+import { startModuleWorker } from './start-worker.js';
 
 /**
  * What a worker is asked: to combine passes' stage outputs, or the candidates or refine
@@ -37,21 +36,9 @@ export type Job =
 /** Detect and refine replies name the joints the worker took from the queue. */
 export type Reply = { passes: PassMaps[] } | { candidates: Candidates; joints: number[] } | { placed: Float32Array; joints: number[] };
 
-/**
- * Starts the worker. From the TypeScript sources (tests and bench run under tsx) the worker
- * registers tsx's loader before it imports its module.
- */
+/** Starts the post-processing worker (`worker.ts`). */
 function startWorkerThread(): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
-  // tsx's ESM API, found through its package.json (its `require` build fails to register).
-  const loader = fromSource ? new URL('dist/esm/api/index.mjs', pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'))).href : null;
-  const boot = `const { workerData } = require('node:worker_threads');
-(async () => {
-  if (workerData.loader) (await import(workerData.loader)).register();
-  await import(workerData.entry);
-})();`;
-  return new Worker(boot, { eval: true, workerData: { entry, loader } });
+  return startModuleWorker('worker', import.meta.url);
 }
 
 /** The planes as they are when already in shared memory, else copied into `workspace`'s shared buffer `key`. */

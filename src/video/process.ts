@@ -75,9 +75,15 @@ interface Clock {
   encode: number;
 }
 
+/**
+ * What `processVideo` runs: an estimator, with the keypoint definition tracking and rendering
+ * need, and how many frames it keeps in flight (default 1; see `EstimatorOptions.imagesInFlight`).
+ */
+export type VideoEstimator = PoseEstimator & { keypoints?: KeypointDefinition; imagesInFlight?: number };
+
 /** Runs `estimator` over the frames of `input` (a file path or a stream); iterate once. */
 export function processVideo(
-  estimator: PoseEstimator & { keypoints?: KeypointDefinition },
+  estimator: VideoEstimator,
   input: string | Readable,
   options: ProcessVideoOptions = {},
 ): VideoRun {
@@ -122,7 +128,7 @@ async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGen
 }
 
 async function* run(
-  estimator: PoseEstimator & { keypoints?: KeypointDefinition },
+  estimator: VideoEstimator,
   input: string | Readable,
   options: ProcessVideoOptions,
   clock: Clock,
@@ -147,21 +153,35 @@ async function* run(
   const smoother = options.smooth ? new PoseSmoother(typeof options.smooth === 'object' ? options.smooth : {}) : undefined;
   const frames = timed(source[Symbol.asyncIterator](), clock);
   const pending: Promise<IteratorResult<VideoFrame>>[] = [];
+  // Frames whose estimate has started, in order.
+  const estimating: { frame: VideoFrame; people: Promise<Person[]> }[] = [];
+  const inFlight = estimator.imagesInFlight ?? 1;
+  let decoded = false;
   let encoder: VideoEncoder | undefined;
   let completed = false;
   try {
     for (;;) {
-      // Async generators queue next() calls: the decoder works through them while we infer.
-      while (pending.length < queueSize) {
-        const next = frames.next();
-        next.catch(() => {}); // a failure is raised when this promise's turn comes
-        pending.push(next);
+      while (!decoded && estimating.length < inFlight) {
+        // Async generators queue next() calls: the decoder works through them while we infer.
+        while (pending.length < queueSize) {
+          const next = frames.next();
+          next.catch(() => {}); // a failure is raised when this promise's turn comes
+          pending.push(next);
+        }
+        const next = await pending.shift()!;
+        if (next.done) decoded = true;
+        else {
+          const people = estimator.estimatePoses(next.value.image);
+          people.catch(() => {}); // likewise
+          estimating.push({ frame: next.value, people });
+        }
       }
-      const next = await pending.shift()!;
-      if (next.done) break;
-      const { index, time, image } = next.value;
+      const current = estimating.shift();
+      if (!current) break;
+      const { index, time, image } = current.frame;
       let t = performance.now();
-      let people = await estimator.estimatePoses(image);
+      // The time waited for the estimate (all of it, with one frame in flight).
+      let people = await current.people;
       clock.infer += seconds(t);
       t = performance.now();
       if (tracker) people = tracker.update(people);

@@ -159,7 +159,8 @@ export class OnnxNetwork implements Network {
  * in the middle of its post-processing.
  */
 export function releaseNow(buffer: ArrayBufferLike): void {
-  if (!(buffer instanceof ArrayBuffer)) return;
+  // Not shared memory, and not a buffer already released (outputs may share one).
+  if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return;
   const { port1, port2 } = new MessageChannel();
   port1.postMessage(null, [buffer]);
   port1.close();

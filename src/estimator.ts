@@ -13,6 +13,7 @@ import { testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } fr
 import { Workspace } from './workspace.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type ScaleOutputs } from './decode.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
+import { inOrder, valueOf } from './parallel/in-order.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/runtime.js';
 import type { Weights } from './model/weights.js';
@@ -91,8 +92,8 @@ export interface EstimatorOptions extends ConfigChoice {
    */
   networkThread?: boolean;
   /**
-   * Images of `estimatePoses([...])` and frames of `processVideo` in flight at once. Default 2
-   * with `networkThread`, else 1 (README, GPU).
+   * Images of `estimatePoses([...])` and frames of `processVideo` (and images of the CLI's
+   * `predict` and `eval`) in flight at once. Default 2 with `networkThread`, else 1 (README, GPU).
    */
   imagesInFlight?: number;
 }
@@ -217,30 +218,6 @@ export async function inferAndDecode(
 }
 
 /**
- * `estimate` of every item, at most `inFlight` at once, results in input order. After a
- * failure no further item starts; once the started ones are done, the error of the first
- * failed item is thrown, as one at a time would.
- */
-async function inOrder<T, R>(items: readonly T[], inFlight: number, estimate: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  const failures = new Map<number, unknown>();
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (failures.size === 0 && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await estimate(items[i]);
-      } catch (error) {
-        failures.set(i, error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(inFlight, items.length) }, lane));
-  if (failures.size > 0) throw failures.get(Math.min(...failures.keys()));
-  return results;
-}
-
-/**
  * Creates a pose estimator.
  *
  * @example
@@ -283,8 +260,11 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   async function estimatePoses(image: ImageInput): Promise<Person[]>;
   async function estimatePoses(images: ImageInput[]): Promise<Person[][]>;
   async function estimatePoses(input: ImageInput | ImageInput[]): Promise<Person[] | Person[][]> {
-    if (Array.isArray(input)) return inOrder(input, imagesInFlight, estimateOne);
-    return estimateOne(input);
+    if (!Array.isArray(input)) return estimateOne(input);
+    // As one at a time: the first image that fails stops the run with its error.
+    const results: Person[][] = [];
+    for await (const { outcome } of inOrder(input, imagesInFlight, estimateOne)) results.push(valueOf(outcome));
+    return results;
   }
 
   const estimator: HigherHRNetEstimator = {

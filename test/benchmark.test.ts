@@ -132,6 +132,42 @@ describe('benchmark runner', () => {
     expect(readFileSync(options().outPath)).to.deep.equal(readFileSync(join(dir, 'straight.json')));
   });
 
+  it('with two images in flight, journals and writes what one at a time does, in id order', async () => {
+    mkdirImages(dir, ['3.jpg']);
+    await runBenchmark(options({ outPath: join(dir, 'straight.json'), journalPath: join(dir, 'straight.journal') }));
+    let running = 0;
+    let most = 0;
+    const order: number[] = [];
+    const report = await runBenchmark(options({
+      imagesInFlight: 2,
+      // Image 1 is the slowest: 2 (and then 3) finish first.
+      estimate: async (_path, imageId) => {
+        most = Math.max(most, ++running);
+        await new Promise((resolve) => setTimeout(resolve, imageId === 1 ? 40 : 5));
+        running--;
+        return groundTruthPeople(gt, imageId);
+      },
+      onProgress: (p) => order.push(p.imageId),
+    }));
+    expect(most).to.equal(2);
+    expect(order).to.deep.equal([1, 2, 3]);
+    expect(report).to.include({ estimated: 3, people: 3 });
+    expect(readFileSync(options().outPath)).to.deep.equal(readFileSync(join(dir, 'straight.json')));
+    await expectRejects(runBenchmark(options({ imagesInFlight: 0 })), EvalError, 'imagesInFlight must be a positive integer, got 0');
+  });
+
+  it('stops at an abort with images in flight, journaling those started', async () => {
+    mkdirImages(dir, ['3.jpg']);
+    const controller = new AbortController();
+    // Aborted by image 2's estimate, which started while image 1's was in flight.
+    const first = fakeEstimator(gt, { count: 2, controller });
+    await rejection(runBenchmark(options({ estimate: first.estimate, signal: controller.signal, imagesInFlight: 2 })));
+    expect(first.calls).to.deep.equal([1, 2]);
+    const second = fakeEstimator(gt);
+    expect(await runBenchmark(options({ estimate: second.estimate }))).to.include({ resumed: 2, estimated: 1 });
+    expect(second.calls).to.deep.equal([3]);
+  });
+
   it('tries images that failed again when resuming', async () => {
     const controller = new AbortController();
     const first = fakeEstimator(gt);

@@ -15,6 +15,7 @@ import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
 import { loadGroundTruth, loadResults, parseResults, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
 import { EvalError } from './errors.js';
 import { Journal, type JournalEntry } from './journal.js';
+import { inOrder, valueOf } from '../parallel/in-order.js';
 
 export type EvalStats = CocoStats | CrowdPoseStats;
 
@@ -48,8 +49,13 @@ export interface BenchmarkOptions {
   limit?: number;
   /** The estimator's settings (any JSON): a journal written under other settings is refused. */
   settings?: unknown;
-  /** Stops the run before the next image; the journal keeps what was done. */
+  /** Stops the run before the next image; the journal keeps what was done, estimates in flight included. */
   signal?: AbortSignal;
+  /**
+   * Images estimated at once (default 1; the estimator's `imagesInFlight`). Results are
+   * journaled and reported in id order all the same.
+   */
+  imagesInFlight?: number;
   onProgress?: (progress: BenchmarkProgress) => void;
 }
 
@@ -146,7 +152,9 @@ function problems(images: GtImage[], entries: Map<number, JournalEntry>, status:
  * previous run's journal holds results for; then writes the results file and scores it.
  */
 export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkReport> {
-  const started = performance.now();
+  const startTime = performance.now();
+  const inFlight = opts.imagesInFlight ?? 1;
+  if (!(Number.isInteger(inFlight) && inFlight >= 1)) throw new EvalError(`imagesInFlight must be a positive integer, got ${inFlight}`);
   const dataset = opts.dataset ?? 'coco';
   const gt = loadGroundTruth(opts.annotations, dataset);
   const images = selectImages(gt, opts.limit);
@@ -156,15 +164,25 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   const isDone = (id: number) => entries.get(id)?.status === 'ok';
   const resumed = images.filter((im) => isDone(im.id)).length;
   let done = resumed;
-  try {
-    for (const image of images) {
-      if (isDone(image.id)) continue;
-      opts.signal?.throwIfAborted();
-      const entry = await estimateImage(opts, image, gt.numJoints);
-      await journal.append(entry);
-      entries.set(image.id, entry);
-      opts.onProgress?.({ done: ++done, total: images.length, resumed, imageId: image.id, status: entry.status });
+  const todo = images.filter((im) => !isDone(im.id));
+  let started = 0;
+  // The images to estimate, until the run is stopped.
+  function* untilStopped(): Generator<GtImage> {
+    for (const image of todo) {
+      if (opts.signal?.aborted) return;
+      started++;
+      yield image;
     }
+  }
+  try {
+    for await (const { outcome } of inOrder(untilStopped(), inFlight, (image) => estimateImage(opts, image, gt.numJoints))) {
+      // estimateImage records an image's failure; it throws only when the run is stopped.
+      const entry = valueOf(outcome);
+      await journal.append(entry);
+      entries.set(entry.imageId, entry);
+      opts.onProgress?.({ done: ++done, total: images.length, resumed, imageId: entry.imageId, status: entry.status });
+    }
+    if (started < todo.length) opts.signal?.throwIfAborted();
   } finally {
     await journal.close();
   }
@@ -182,7 +200,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
     people: results.length,
     missing: problems(images, entries, 'missing'),
     failed: problems(images, entries, 'failed'),
-    totalSeconds: (performance.now() - started) / 1000,
+    totalSeconds: (performance.now() - startTime) / 1000,
     meanImageMs: timed.length ? timed.reduce((a, b) => a + b, 0) / timed.length : 0,
     resultsPath: opts.outPath,
   };

@@ -14,6 +14,7 @@ import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
 import { createVideoEncoder, type EncoderOptions, type VideoEncoder } from './encode.js';
+import { inOrder, valueOf } from '../parallel/in-order.js';
 
 export interface ProcessVideoOptions extends DecodeOptions {
   /** Give people track ids (true, or tracker settings). */
@@ -112,6 +113,24 @@ export function processVideo(
 
 const seconds = (since: number): number => (performance.now() - since) / 1000;
 
+/**
+ * `frames` with `count` calls of `next()` kept waiting (async generators queue them), so that
+ * the decoder works through them while earlier frames are estimated.
+ */
+async function* decodedAhead(frames: AsyncGenerator<VideoFrame>, count: number): AsyncGenerator<VideoFrame> {
+  const pending: Promise<IteratorResult<VideoFrame>>[] = [];
+  for (;;) {
+    while (pending.length < count) {
+      const next = frames.next();
+      next.catch(() => {}); // a failure is raised when this promise's turn comes
+      pending.push(next);
+    }
+    const next = await pending.shift()!;
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
 /** `frames`, adding the time spent waiting for each one to `clock.decode`. */
 async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGenerator<VideoFrame> {
   try {
@@ -152,37 +171,18 @@ async function* run(
     : undefined;
   const smoother = options.smooth ? new PoseSmoother(typeof options.smooth === 'object' ? options.smooth : {}) : undefined;
   const frames = timed(source[Symbol.asyncIterator](), clock);
-  const pending: Promise<IteratorResult<VideoFrame>>[] = [];
-  // Frames whose estimate has started, in order.
-  const estimating: { frame: VideoFrame; people: Promise<Person[]> }[] = [];
-  const inFlight = estimator.imagesInFlight ?? 1;
-  let decoded = false;
+  const estimates = inOrder(decodedAhead(frames, queueSize), estimator.imagesInFlight ?? 1, (frame) => estimator.estimatePoses(frame.image));
   let encoder: VideoEncoder | undefined;
   let completed = false;
   try {
     for (;;) {
-      while (!decoded && estimating.length < inFlight) {
-        // Async generators queue next() calls: the decoder works through them while we infer.
-        while (pending.length < queueSize) {
-          const next = frames.next();
-          next.catch(() => {}); // a failure is raised when this promise's turn comes
-          pending.push(next);
-        }
-        const next = await pending.shift()!;
-        if (next.done) decoded = true;
-        else {
-          const people = estimator.estimatePoses(next.value.image);
-          people.catch(() => {}); // likewise
-          estimating.push({ frame: next.value, people });
-        }
-      }
-      const current = estimating.shift();
-      if (!current) break;
-      const { index, time, image } = current.frame;
       let t = performance.now();
-      // The time waited for the estimate (all of it, with one frame in flight).
-      let people = await current.people;
+      // The time waited for the next frame's estimate (all of it, with one frame in flight).
+      const next = await estimates.next();
       clock.infer += seconds(t);
+      if (next.done) break;
+      const { index, time, image } = next.value.item;
+      let people = valueOf(next.value.outcome);
       t = performance.now();
       if (tracker) people = tracker.update(people);
       if (smoother) people = smoother.apply(people, time);
@@ -212,6 +212,7 @@ async function* run(
     completed = true;
   } finally {
     stop.abort();
+    await estimates.return(undefined).catch(() => {});
     await frames.return(undefined).catch(() => {});
     if (!completed) await encoder?.abort();
     clock.wall = seconds(begin);

@@ -16,7 +16,7 @@ import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estima
 import { parsePositiveInteger } from '../options.js';
 
 export interface EvalDeps {
-  createEstimator: (options: EstimatorOptions) => Promise<Pick<PoseEstimator, 'estimatePoses' | 'dispose'>>;
+  createEstimator: (options: EstimatorOptions) => Promise<Pick<PoseEstimator, 'estimatePoses' | 'dispose'> & { imagesInFlight?: number }>;
 }
 
 interface EvalCliOptions extends PoseCliOptions {
@@ -81,6 +81,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       imagesDir: options.images,
       annotations: options.annotations,
       estimate: (path) => estimator.estimatePoses(path),
+      imagesInFlight: estimator.imagesInFlight,
       journalPath,
       outPath: options.out,
       dataset,

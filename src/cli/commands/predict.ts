@@ -9,6 +9,7 @@ import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } fro
 import { readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { inOrder, valueOf } from '../../parallel/in-order.js';
 import type { Person } from '../../types.js';
 
 export interface PredictOptions extends PoseCliOptions {
@@ -47,8 +48,8 @@ export interface PredictSummary {
 }
 
 /**
- * Runs the estimator over `files`, continuing past bad images; writes the drawings to
- * `render` and the results to `out` (atomically) when given.
+ * Runs the estimator over `files` (its `imagesInFlight` at once, results in order), continuing
+ * past bad images; writes the drawings to `render` and the results to `out` (atomically) when given.
  */
 export async function predictFiles(estimator: HigherHRNetEstimator, files: readonly string[], options: { out?: string; render?: string; progress?: boolean }): Promise<PredictSummary> {
   const summary: PredictSummary = { records: [], failures: [] };
@@ -58,10 +59,14 @@ export async function predictFiles(estimator: HigherHRNetEstimator, files: reado
     : undefined;
   const started = Date.now();
   bar?.start(files.length, 0, { rate: '0.0' });
-  for (const [i, file] of files.entries()) {
+  const estimate = async (file: string) => {
+    const image = await readImage(file);
+    return { image, people: await estimator.estimatePoses(image) };
+  };
+  let done = 0;
+  for await (const { item: file, outcome } of inOrder(files, estimator.imagesInFlight, estimate)) {
     try {
-      const image = await readImage(file);
-      const people = await estimator.estimatePoses(image);
+      const { image, people } = valueOf(outcome);
       summary.records.push(...toRecords(file, people));
       if (options.render) {
         const drawn = drawPoses(image, people, estimator.keypoints);
@@ -70,7 +75,8 @@ export async function predictFiles(estimator: HigherHRNetEstimator, files: reado
     } catch (err) {
       summary.failures.push({ file, error: `${(err as Error).name}: ${(err as Error).message}` });
     }
-    bar?.update(i + 1, { rate: ((i + 1) / ((Date.now() - started) / 1000)).toFixed(1) });
+    done++;
+    bar?.update(done, { rate: (done / ((Date.now() - started) / 1000)).toFixed(1) });
   }
   bar?.stop();
   if (options.out) await writeFileAtomic(options.out, `${JSON.stringify(summary.records, null, 1)}\n`);

@@ -1,0 +1,59 @@
+import { expect } from 'chai';
+import { inOrder, valueOf } from '../src/parallel/in-order.js';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('tasks in flight, outcomes in order (inOrder)', () => {
+  it('keeps at most inFlight tasks running and yields their outcomes in the items\' order', async () => {
+    for (const inFlight of [1, 2, 3]) {
+      let running = 0;
+      let most = 0;
+      const finished: number[] = [];
+      const seen: [number, PromiseSettledResult<number>][] = [];
+      // Earlier items take longer, so that later ones finish first.
+      for await (const { item, outcome } of inOrder([0, 1, 2, 3, 4], inFlight, async (i) => {
+        most = Math.max(most, ++running);
+        await pause(20 - 4 * i);
+        running--;
+        finished.push(i);
+        if (i === 3) throw new Error('three');
+        return i * 10;
+      })) seen.push([item, outcome]);
+      expect(most, `${inFlight} in flight`).to.equal(inFlight);
+      expect(seen.map(([item]) => item)).to.deep.equal([0, 1, 2, 3, 4]);
+      expect(seen.map(([, o]) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).to.deep.equal([0, 10, 20, 'three', 40]);
+      if (inFlight > 1) expect(finished).to.not.deep.equal([0, 1, 2, 3, 4]);
+    }
+  });
+
+  it('starts nothing more once the consumer stops, and waits for the tasks still running', async () => {
+    const started: number[] = [];
+    const done: number[] = [];
+    for await (const { outcome } of inOrder([0, 1, 2, 3, 4, 5], 2, async (i) => {
+      started.push(i);
+      await pause(i === 1 ? 30 : 1);
+      done.push(i);
+      return i;
+    })) if (valueOf(outcome) === 0) break;
+    expect(started).to.deep.equal([0, 1]);
+    expect(done.sort()).to.deep.equal([0, 1]);
+    expect(() => valueOf({ status: 'rejected', reason: new RangeError('no') })).to.throw(RangeError, 'no');
+  });
+
+  it('throws an error of the items after the outcomes of the items before it', async () => {
+    async function* items(): AsyncGenerator<number> {
+      yield 0;
+      yield 1;
+      throw new Error('decoding failed');
+    }
+    const seen: number[] = [];
+    let error: unknown;
+    try {
+      for await (const { item } of inOrder(items(), 3, async (i) => i)) seen.push(item);
+    } catch (e) {
+      error = e;
+    }
+    expect(seen).to.deep.equal([0, 1]);
+    expect((error as Error).message).to.equal('decoding failed');
+  });
+});

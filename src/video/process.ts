@@ -43,7 +43,7 @@ export interface FrameResult {
 }
 
 export interface StageTiming {
-  /** Busy seconds of the stage. */
+  /** Busy seconds of the stage (frames estimated at once add up theirs). */
   seconds: number;
   /** Frames per busy second (0 before any frame). */
   fps: number;
@@ -171,19 +171,24 @@ async function* run(
     : undefined;
   const smoother = options.smooth ? new PoseSmoother(typeof options.smooth === 'object' ? options.smooth : {}) : undefined;
   const frames = timed(source[Symbol.asyncIterator](), clock);
-  const estimates = inOrder(decodedAhead(frames, queueSize), estimator.imagesInFlight ?? 1, (frame) => estimator.estimatePoses(frame.image));
+  const estimate = async (frame: VideoFrame): Promise<Person[]> => {
+    const t = performance.now();
+    try {
+      return await estimator.estimatePoses(frame.image);
+    } finally {
+      clock.infer += seconds(t);
+    }
+  };
+  const estimates = inOrder(decodedAhead(frames, queueSize), estimator.imagesInFlight ?? 1, estimate);
   let encoder: VideoEncoder | undefined;
   let completed = false;
   try {
     for (;;) {
-      let t = performance.now();
-      // The time waited for the next frame's estimate (all of it, with one frame in flight).
       const next = await estimates.next();
-      clock.infer += seconds(t);
       if (next.done) break;
       const { index, time, image } = next.value.item;
       let people = valueOf(next.value.outcome);
-      t = performance.now();
+      let t = performance.now();
       if (tracker) people = tracker.update(people);
       if (smoother) people = smoother.apply(people, time);
       clock.track += seconds(t);

@@ -23,7 +23,7 @@ import { assemblePeople, detectJoints, type Grouping } from '../grouping/parse.j
 import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQueries } from '../grouping/refine.js';
 import { everyJoint } from '../grouping/topk.js';
 import { jointQueue, takeJoints } from './joint-queue.js';
-import { startModuleWorker } from './start-worker.js';
+import { startModuleWorker, WorkerRequests } from './worker-thread.js';
 
 /**
  * What a worker is asked: to combine passes' stage outputs, or the candidates or refine
@@ -71,13 +71,10 @@ export function defaultWorkerCount(): number {
 
 /** The post-processing of images, one at a time, on the calling thread and workers (see above). */
 export class ParallelPostprocessing {
-  private readonly pending = new Map<number, { worker: number; resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
-  private nextId = 0;
   /** Images are processed one at a time: the workers hold one image's maps. */
   private queue: Promise<unknown> = Promise.resolve();
-  private failure: Error | null = null;
   /** Started on first use. */
-  private readonly started: (Worker | undefined)[] = [];
+  private readonly workers: (WorkerRequests<Job, Reply> | undefined)[] = [];
 
   /**
    * @param startWorker starts a worker thread (on the first image).
@@ -92,31 +89,22 @@ export class ParallelPostprocessing {
 
   /** Whether a worker failed or stopped: the next images need the one-thread path. */
   get broken(): boolean {
-    return this.failure !== null;
+    return this.workers.some((w) => w?.broken);
   }
 
-  private worker(index: number): Worker {
-    const running = this.started[index];
-    if (running) return running;
-    const worker = (this.started[index] = this.startWorker());
-    worker.on('message', ({ id, error, ...reply }: { id: number; error?: string } & Reply) => {
-      const request = this.pending.get(id);
-      this.pending.delete(id);
-      if (![...this.pending.values()].some((p) => p.worker === index)) worker.unref();
-      if (error !== undefined) request?.reject(new DecodeError(`post-processing worker: ${error}`));
-      else request?.resolve(reply as Reply);
-    });
-    worker.on('error', (error) => this.fail(new DecodeError(`post-processing worker failed: ${error.message}`)));
-    worker.on('exit', () => this.fail(new DecodeError('post-processing worker stopped')));
-    // An idle worker does not keep the process alive; one with requests in flight does.
-    worker.unref();
-    return worker;
+  private request(index: number, job: Job): Promise<Reply> {
+    const worker = (this.workers[index] ??= new WorkerRequests<Job, Reply>(
+      this.startWorker(),
+      (error) => new DecodeError(`post-processing worker: ${error.message}`),
+      (what) => new DecodeError(`post-processing worker ${what}`),
+    ));
+    return worker.request(job);
   }
 
   /**
    * `aggregateOnDemand(perScale, settings, def, baseSize, workspace)`, then `groupMaps` of the
-   * maps, with the worker taking the flipped passes and half of the joints. The maps are valid
-   * until the next call.
+   * maps, with the first worker taking the flipped passes and the workers their share of the
+   * joints. The maps are valid until the next call.
    */
   decode(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<{ maps: OnDemandMaps; grouping: Grouping }> {
     return this.enqueue(async () => {
@@ -133,7 +121,7 @@ export class ParallelPostprocessing {
 
   /** Stops the workers. */
   async dispose(): Promise<void> {
-    await Promise.all(this.started.map((worker) => worker?.terminate()));
+    await Promise.all(this.workers.map((w) => w?.worker.terminate()));
   }
 
   private async aggregateNow(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<OnDemandMaps> {
@@ -184,23 +172,6 @@ export class ParallelPostprocessing {
     applyPlacements(grouping.grouped, placed);
     for (const reply of (await refined) as { placed: Float32Array }[]) applyPlacements(grouping.grouped, reply.placed);
     return grouping;
-  }
-
-  private request(index: number, job: Job): Promise<Reply> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    const worker = this.worker(index);
-    worker.ref();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { worker: index, resolve, reject });
-      worker.postMessage({ id, job });
-    });
-  }
-
-  private fail(error: Error): void {
-    this.failure ??= error;
-    for (const { reject } of this.pending.values()) reject(error);
-    this.pending.clear();
   }
 }
 

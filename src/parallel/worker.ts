@@ -13,6 +13,7 @@ import { detectJoints } from '../grouping/parse.js';
 import { RefineIndex, refineJoints } from '../grouping/refine.js';
 import type { Job, Reply } from './postprocess.js';
 import { takeJoints } from './joint-queue.js';
+import { workerError } from './worker-thread.js';
 
 const port = parentPort;
 if (!port) throw new Error('src/parallel/worker.ts runs as a worker thread (see ParallelPostprocessing)');
@@ -42,7 +43,7 @@ port.on('message', ({ id, job }: { id: number; job: Job }) => {
     reply = answer(job);
     port.postMessage({ id, ...reply });
   } catch (error) {
-    port.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
+    port.postMessage({ id, error: workerError(error) });
     return;
   }
   // While the main thread matches the candidates, build the refine hierarchies of the joints

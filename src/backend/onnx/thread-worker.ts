@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { OnnxNetwork, releaseNow } from './session.js';
 import type { NetworkJob, NetworkReply } from './thread.js';
+import { workerError } from '../../parallel/worker-thread.js';
 
 const port = parentPort;
 if (!port) throw new Error('src/backend/onnx/thread-worker.ts runs as a worker thread (see OnnxNetworkThread)');
@@ -42,8 +43,7 @@ port.on('message', ({ id, job }: { id: number; job: NetworkJob }) => {
       const { reply, transfer } = await answer(job);
       port.postMessage({ id, ...reply }, transfer);
     } catch (error) {
-      const { name, message } = error instanceof Error ? error : new Error(String(error));
-      port.postMessage({ id, error: { name, message } });
+      port.postMessage({ id, error: workerError(error) });
     }
   });
 });

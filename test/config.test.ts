@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig, ConfigError, outputChannels } from '../src/config/experiment.js';
 import { presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
@@ -12,6 +13,19 @@ describeFixtures('experiment configuration', 'configs', () => {
       expect(presetConfig(name)).to.deep.equal(yaml);
     });
   }
+
+  it('reads the official files as the reference does: Python tuples in strings, fields left to lib/config/default.py', () => {
+    // The fixture is a complete dump; the files of the official repository leave out the fields
+    // that have defaults and write some lists as Python tuples, which yacs evaluates.
+    const dump = parseYaml(readFileSync(join(fixturesRoot(), 'configs', 'coco_w32_512.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(dump.TEST).to.include({ ADJUST: true, REFINE: true, TAG_THRESHOLD: 1, USE_DETECTION_VAL: true, IGNORE_TOO_MUCH: false });
+    for (const field of ['ADJUST', 'REFINE', 'TAG_THRESHOLD', 'USE_DETECTION_VAL', 'IGNORE_TOO_MUCH']) delete dump.TEST[field];
+    dump.TEST.WITH_HEATMAPS = '(True, True)';
+    dump.TEST.WITH_AE = '(True, False)';
+    dump.TEST.SCALE_FACTOR = '[1]';
+    dump.DATASET.INPUT_SIZE = '512';
+    expect(parseConfig(stringifyYaml(dump))).to.deep.equal(presetConfig('coco_w32_512'));
+  });
 });
 
 describe('experiment configuration errors', () => {
@@ -41,7 +55,22 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     expect(() => parseConfig(base.replace('NUM_JOINTS: 17, INPUT', 'NUM_JOINTS: 14, INPUT'))).to.throw(ConfigError, /disagree/);
   });
   it('BAD CALL - missing field names its path', () => {
-    expect(() => parseConfig(base.replace('NMS_KERNEL: 5, ', ''))).to.throw(ConfigError, /TEST\.NMS_KERNEL/);
+    expect(() => parseConfig(base.replace('STEM_INPLANES: 64, ', ''))).to.throw(ConfigError, /Missing configuration field MODEL\.EXTRA\.STEM_INPLANES/);
+  });
+  it('fields the reference has defaults for take them (lib/config/default.py)', () => {
+    const cfg = parseConfig(base.replace('NMS_KERNEL: 5, NMS_PADDING: 2,', '').replace('DETECTION_THRESHOLD: 0.1, TAG_THRESHOLD: 1.0,', ''));
+    expect(cfg.test).to.include({ nmsKernel: 3, nmsPadding: 1, detectionThreshold: 0.2, tagThreshold: 1, useDetectionVal: true, ignoreTooMuch: false });
+  });
+  it('Python literals in strings: (x,) and [x] are lists, (x) is x, other strings stay strings', () => {
+    expect(parseConfig(base.replace('WITH_HEATMAPS: [true, true]', "WITH_HEATMAPS: '(True, True,)'")).test.withHeatmaps).to.deep.equal([true, true]);
+    expect(parseConfig(base.replace('SCALE_FACTOR: [1]', "SCALE_FACTOR: '(2, 1, 0.5)'")).test.scaleFactor).to.deep.equal([2, 1, 0.5]);
+    expect(parseConfig(base.replace('NMS_KERNEL: 5', "NMS_KERNEL: '(5)'")).test.nmsKernel).to.equal(5);
+    expect(() => parseConfig(base.replace('SCALE_FACTOR: [1]', "SCALE_FACTOR: '(1)'"))).to.throw(ConfigError, /TEST\.SCALE_FACTOR must be a list of positive numbers, got 1/);
+    expect(() => parseConfig(base.replace('WITH_AE: [true, false]', "WITH_AE: '(True, maybe)'"))).to.throw(ConfigError, /TEST\.WITH_AE must be a list of booleans, got "\(True, maybe\)"/);
+  });
+  it('BAD CALL - a joint count the dataset does not have', () => {
+    const crowd = base.replace('DATASET: coco_kpt', 'DATASET: crowd_pose_kpt');
+    expect(() => parseConfig(crowd)).to.throw(ConfigError, /NUM_JOINTS is 17, but DATASET\.DATASET "crowd_pose_kpt" has 14 keypoints/);
   });
   it('BAD CALL - not YAML', () => {
     expect(() => parseConfig('MODEL: [unclosed')).to.throw(ConfigError, /YAML/);

@@ -75,15 +75,80 @@ export interface ExperimentConfig {
 
 type Yaml = Record<string, unknown>;
 
+/**
+ * The reference's defaults (lib/config/default.py) for the fields read here that it has one
+ * for: the official YAML files leave some out (TEST.ADJUST, TEST.REFINE, TEST.TAG_THRESHOLD, ...).
+ * MODEL.EXTRA has none there, so the architecture must be spelled out.
+ */
+const REFERENCE_DEFAULTS: Readonly<Record<string, unknown>> = {
+  'MODEL.NUM_JOINTS': 17,
+  'MODEL.TAG_PER_JOINT': true,
+  'LOSS.WITH_AE_LOSS': [true],
+  'DATASET.DATASET': 'coco_kpt',
+  'DATASET.NUM_JOINTS': 17,
+  'DATASET.MAX_NUM_PEOPLE': 30,
+  'DATASET.INPUT_SIZE': 512,
+  'TEST.FLIP_TEST': false,
+  'TEST.ADJUST': true,
+  'TEST.REFINE': true,
+  'TEST.SCALE_FACTOR': [1],
+  'TEST.DETECTION_THRESHOLD': 0.2,
+  'TEST.TAG_THRESHOLD': 1,
+  'TEST.USE_DETECTION_VAL': true,
+  'TEST.IGNORE_TOO_MUCH': false,
+  'TEST.NMS_KERNEL': 3,
+  'TEST.NMS_PADDING': 1,
+  'TEST.PROJECT2IMAGE': false,
+  'TEST.WITH_HEATMAPS': [true],
+  'TEST.WITH_AE': [true],
+};
+
+/** Joints of each dataset's keypoint definition. */
+const DATASET_JOINTS: Readonly<Record<DatasetKind, number>> = { coco: 17, crowdpose: 14 };
+
+const PYTHON_SCALARS: Readonly<Record<string, unknown>> = { True: true, False: false, None: null };
+
+/**
+ * A string value as yacs reads it: the reference evaluates every string of a YAML file as a
+ * Python literal when it can (`ast.literal_eval`), so the official files' `(True, True)` is a
+ * tuple. Scalars and flat tuples or lists of them are decoded; anything else stays a string.
+ */
+function pythonLiteral(text: string): unknown {
+  const scalar = (s: string): { value: unknown } | undefined => {
+    const t = s.trim();
+    if (Object.hasOwn(PYTHON_SCALARS, t)) return { value: PYTHON_SCALARS[t] };
+    if (/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return { value: Number(t) };
+    const quoted = /^'([^'\\]*)'$|^"([^"\\]*)"$/.exec(t);
+    return quoted ? { value: quoted[1] ?? quoted[2] } : undefined;
+  };
+  const t = text.trim();
+  const tuple = /^\((.*)\)$/s.exec(t);
+  const inner = tuple?.[1] ?? /^\[(.*)\]$/s.exec(t)?.[1];
+  if (inner === undefined) {
+    const decoded = scalar(t);
+    return decoded ? decoded.value : text;
+  }
+  if (inner.trim() === '') return [];
+  const items = inner.split(',');
+  const trailingComma = items.length > 1 && items.at(-1)!.trim() === '';
+  if (trailingComma) items.pop();
+  const values = items.map(scalar);
+  if (!values.every((v) => v !== undefined)) return text;
+  // In Python, parentheses around one item without a comma are only grouping: (1) is 1.
+  if (tuple && values.length === 1 && !trailingComma) return values[0]!.value;
+  return values.map((v) => v!.value);
+}
+
 function at(root: Yaml, path: string): unknown {
   let node: unknown = root;
   for (const key of path.split('.')) {
     if (node === null || typeof node !== 'object' || !(key in (node as Yaml))) {
+      if (path in REFERENCE_DEFAULTS) return REFERENCE_DEFAULTS[path];
       throw new ConfigError(`Missing configuration field ${path}`);
     }
     node = (node as Yaml)[key];
   }
-  return node;
+  return typeof node === 'string' ? pythonLiteral(node) : node;
 }
 
 function optional(root: Yaml, path: string): unknown {
@@ -102,16 +167,16 @@ function int(root: Yaml, path: string, min = 0): number {
   return v;
 }
 
-function num(root: Yaml, path: string, fallback?: number): number {
-  const v = fallback === undefined ? at(root, path) : (optional(root, path) ?? fallback);
+function num(root: Yaml, path: string): number {
+  const v = at(root, path);
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     throw new ConfigError(`${path} must be a number, got ${JSON.stringify(v)}`);
   }
   return v;
 }
 
-function bool(root: Yaml, path: string, fallback?: boolean): boolean {
-  const v = fallback === undefined ? at(root, path) : (optional(root, path) ?? fallback);
+function bool(root: Yaml, path: string): boolean {
+  const v = at(root, path);
   if (typeof v !== 'boolean') throw new ConfigError(`${path} must be true or false, got ${JSON.stringify(v)}`);
   return v;
 }
@@ -148,7 +213,7 @@ function stage(root: Yaml, name: string): StageSpec {
 }
 
 function datasetKind(root: Yaml): DatasetKind {
-  const name = String(optional(root, 'DATASET.DATASET') ?? 'coco_kpt').toLowerCase();
+  const name = String(at(root, 'DATASET.DATASET')).toLowerCase();
   if (name.startsWith('coco')) return 'coco';
   if (name.startsWith('crowd')) return 'crowdpose';
   throw new ConfigError(`DATASET.DATASET ${JSON.stringify(name)} is not supported; must be one of [coco_kpt, crowd_pose_kpt]`);
@@ -164,6 +229,10 @@ export function configFromYaml(doc: unknown): ExperimentConfig {
   const datasetJoints = int(root, 'DATASET.NUM_JOINTS', 1);
   if (numJoints !== datasetJoints) {
     throw new ConfigError(`MODEL.NUM_JOINTS (${numJoints}) and DATASET.NUM_JOINTS (${datasetJoints}) disagree`);
+  }
+  const kind = datasetKind(root);
+  if (numJoints !== DATASET_JOINTS[kind]) {
+    throw new ConfigError(`NUM_JOINTS is ${numJoints}, but DATASET.DATASET ${JSON.stringify(at(root, 'DATASET.DATASET'))} has ${DATASET_JOINTS[kind]} keypoints`);
   }
   const deconvPath = 'MODEL.EXTRA.DECONV';
   const numDeconvs = int(root, `${deconvPath}.NUM_DECONVS`);
@@ -197,7 +266,7 @@ export function configFromYaml(doc: unknown): ExperimentConfig {
   const model: ModelSpec = {
     name: String(optional(root, 'MODEL.NAME') ?? 'pose_higher_hrnet'),
     numJoints,
-    tagPerJoint: bool(root, 'MODEL.TAG_PER_JOINT', true),
+    tagPerJoint: bool(root, 'MODEL.TAG_PER_JOINT'),
     stemInplanes: int(root, 'MODEL.EXTRA.STEM_INPLANES', 1),
     stages: ['STAGE2', 'STAGE3', 'STAGE4'].map((s) => stage(root, s)),
     finalConvKernel,
@@ -219,13 +288,13 @@ export function configFromYaml(doc: unknown): ExperimentConfig {
     nmsKernel: int(root, 'TEST.NMS_KERNEL', 1),
     nmsPadding: int(root, 'TEST.NMS_PADDING'),
     maxNumPeople,
-    useDetectionVal: bool(root, 'TEST.USE_DETECTION_VAL', true),
-    ignoreTooMuch: bool(root, 'TEST.IGNORE_TOO_MUCH', false),
+    useDetectionVal: bool(root, 'TEST.USE_DETECTION_VAL'),
+    ignoreTooMuch: bool(root, 'TEST.IGNORE_TOO_MUCH'),
     withHeatmaps: perOutput('TEST.WITH_HEATMAPS'),
     withAe: perOutput('TEST.WITH_AE'),
     inputSize,
   };
-  return { model, dataset: { kind: datasetKind(root), numJoints, inputSize, maxNumPeople }, test };
+  return { model, dataset: { kind, numJoints, inputSize, maxNumPeople }, test };
 }
 
 /** Parses experiment YAML text. */

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js';
 import { ConfigError } from '../src/config/experiment.js';
-import { StateDictMismatchError } from '../src/checkpoint/index.js';
+import { CheckpointError, StateDictMismatchError } from '../src/checkpoint/index.js';
+import { presetConfig } from '../src/config/presets.js';
+import { buildNetworkGraph } from '../src/higher/network.js';
+import { randomWeights } from '../src/model/weights.js';
 import { BackendError } from '../src/backend/onnx/session.js';
 import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
@@ -88,6 +91,15 @@ describe('estimator API with the bundled tiny model', () => {
 
   it('BAD CALL - a checkpoint that does not fit the configuration lists the mismatched tensors', async () => {
     await expectRejection(createEstimator({ preset: 'tiny_crowdpose', weights: TINY_COCO_CHECKPOINT() }), StateDictMismatchError, /final_layers\.0\.weight \[34,8,1,1\] \(expected \[28,8,1,1\]\)/);
+  });
+
+  it('BAD CALL - weights in memory are checked as a checkpoint is, on every backend', async () => {
+    const coco = randomWeights(buildNetworkGraph(presetConfig('tiny_coco').model));
+    for (const backend of ['onnxruntime', 'tfjs'] as const) {
+      await expectRejection(createEstimator({ preset: 'tiny_crowdpose', weights: coco, backend }), StateDictMismatchError, /^weights: state dict does not match[^]*final_layers\.0\.weight \[34,8,1,1\] \(expected \[28,8,1,1\]\)/);
+      const short = new Map(coco).set('final_layers.1.weight', { shape: [17, 8, 1, 1], data: new Float32Array(100) });
+      await expectRejection(createEstimator({ preset: 'tiny_coco', weights: short, backend }), CheckpointError, /weights: final_layers\.1\.weight must hold 136 float32 values for its shape \[17, 8, 1, 1\]; got 100/);
+    }
   });
 
   it('export-onnx writes a model that runs with the same results, and refuses a mismatched configuration', async () => {

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { GraphBuilder, type LayerGraph } from '../src/backbone/graph.js';
 import { presetConfig } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
-import { loadCheckpointWeights } from '../src/model/load.js';
+import { networkWeights } from '../src/model/load.js';
 import { randomWeights, type WeightTensor } from '../src/model/weights.js';
 import { BackendError } from '../src/backend/onnx/session.js';
 import { resolveTfjsRuntime, type TfjsBackendName } from '../src/backend/tfjs/runtime.js';
@@ -250,7 +250,7 @@ describe('TensorFlow.js backend', () => {
         it(`${basename(dir)} on ${backend}: outputs within 1e-4`, async function () {
           if (!backends.includes(backend)) this.skip();
           const graph = buildNetworkGraph(presetConfig(model).model);
-          const network = await createTfjsNetwork(graph, loadCheckpointWeights(join(fixturesRoot(), 'models', `${model}.zip.pth`), graph), { backend });
+          const network = await createTfjsNetwork(graph, networkWeights(join(fixturesRoot(), 'models', `${model}.zip.pth`), graph), { backend });
           try {
             expectReference(await runImage(network, dir), dir);
           } finally {
@@ -314,6 +314,14 @@ describe('TensorFlow.js backend', () => {
       writeFileSync(join(out, 'notes.txt'), 'keep me');
       expect(() => exportTfjsModel(presetConfig(model), checkpoint, out)).to.throw(TfjsExportError, 'non-empty folder without a model.json');
       expect(readdirSync(out)).to.deep.equal(['notes.txt']);
+    });
+
+    it('BAD CALL - an export beside other files (a web app folder) is not replaced', () => {
+      exportTfjsModel(presetConfig(model), checkpoint, out);
+      writeFileSync(join(out, 'index.html'), '<html></html>');
+      const before = readdirSync(out).sort();
+      expect(() => exportTfjsModel(presetConfig(model), checkpoint, out)).to.throw(TfjsExportError, 'holds other files than an export (index.html)');
+      expect(readdirSync(out).sort()).to.deep.equal(before);
     });
 
     it('higher-pose export-tfjs writes a model that the tfjs backend loads', async () => {

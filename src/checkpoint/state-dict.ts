@@ -108,7 +108,7 @@ export class StateDictMismatchError extends CheckpointError {
  * naming every missing, unexpected and wrongly shaped tensor.
  */
 export function validateStateDict(
-  sd: Map<string, { shape: readonly number[] }>,
+  sd: ReadonlyMap<string, { shape: readonly number[] }>,
   expected: readonly ExpectedTensor[],
   source = 'checkpoint',
 ): void {

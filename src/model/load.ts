@@ -8,7 +8,7 @@ import { ConfigError, loadConfigFile, outputChannels, type ExperimentConfig } fr
 import { presetConfig } from '../config/presets.js';
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
-import { loadStateDict, toFloat32, validateStateDict } from '../checkpoint/index.js';
+import { CheckpointError, loadStateDict, toFloat32, validateStateDict } from '../checkpoint/index.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
@@ -39,18 +39,28 @@ export function resolveConfig(choice: ConfigChoice): ExperimentConfig {
 }
 
 /**
- * Loads a PyTorch checkpoint as float32 weights for `graph`, after checking every tensor
- * name and shape against it (mismatches are listed by name).
+ * Float32 weights for `graph`: a PyTorch checkpoint's, or weights already in memory, after
+ * checking every tensor name and shape against it (mismatches are listed by name).
  */
-export function loadCheckpointWeights(path: string, graph: LayerGraph): Map<string, WeightTensor> {
-  const stateDict = loadStateDict(path);
-  validateStateDict(stateDict, graph.parameters, path);
-  const weights = new Map<string, WeightTensor>();
+export function networkWeights(weights: string | Weights, graph: LayerGraph): Weights {
+  if (typeof weights !== 'string') {
+    validateStateDict(weights, graph.parameters, 'weights');
+    for (const [name, { shape, data }] of weights) {
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (!(data instanceof Float32Array) || data.length !== size) {
+        throw new CheckpointError(`weights: ${name} must hold ${size} float32 values for its shape [${shape.join(', ')}]; got ${data instanceof Float32Array ? data.length : String(data)}`);
+      }
+    }
+    return weights;
+  }
+  const stateDict = loadStateDict(weights);
+  validateStateDict(stateDict, graph.parameters, weights);
+  const tensors = new Map<string, WeightTensor>();
   for (const { name } of graph.parameters) {
     const tensor = stateDict.get(name);
-    if (tensor) weights.set(name, { shape: tensor.shape, data: toFloat32(tensor) });
+    if (tensor) tensors.set(name, { shape: tensor.shape, data: toFloat32(tensor) });
   }
-  return weights;
+  return tensors;
 }
 
 export function isOnnxFile(path: string): boolean {
@@ -60,8 +70,7 @@ export function isOnnxFile(path: string): boolean {
 /** The ONNX model bytes for a configuration and a checkpoint path or weights. */
 export function compileModel(config: ExperimentConfig, weights: string | Weights): Uint8Array {
   const graph = buildNetworkGraph(config.model);
-  const tensors = typeof weights === 'string' ? loadCheckpointWeights(weights, graph) : weights;
-  return compileToOnnx(graph, tensors, { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
+  return compileToOnnx(graph, networkWeights(weights, graph), { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
 }
 
 /** The arithmetic the network runs in. */
@@ -176,7 +185,7 @@ async function createTfjsModelNetwork(config: ExperimentConfig, weights: string 
     throw new BackendError("TensorFlow.js has no WebGPU backend in Node: device 'webgpu' runs on ONNX Runtime (backend 'onnxruntime')");
   }
   const graph = buildNetworkGraph(config.model);
-  const tensors = typeof weights === 'string' ? loadCheckpointWeights(weights, graph) : weights;
+  const tensors = networkWeights(weights, graph);
   const { createTfjsNetwork } = await import('../backend/tfjs/network.js');
   const tfjsBackend = options.tfjsBackend ?? (options.device === 'cuda' ? 'tensorflow' : undefined);
   return createTfjsNetwork(graph, tensors, { backend: tfjsBackend });

@@ -7,7 +7,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rea
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ExperimentConfig } from '../../config/experiment.js';
 import { buildNetworkGraph } from '../../higher/network.js';
-import { loadCheckpointWeights } from '../../model/load.js';
+import { networkWeights } from '../../model/load.js';
 import type { Weights } from '../../model/weights.js';
 import { BackendError } from '../onnx/session.js';
 import { compileToTfjsGraph, type TfjsGraphArtifacts, type WeightSpec } from './graph-model.js';
@@ -38,8 +38,8 @@ export interface WrittenModel {
 
 /**
  * Writes graph-model artifacts to `dir` atomically: everything goes to a temporary sibling
- * folder that is renamed into place. An existing export in `dir` is replaced; any other
- * non-empty folder is left alone.
+ * folder that is renamed into place. An existing export in `dir` (`model.json` and shards, nothing
+ * else) is replaced; any other non-empty folder is left alone.
  */
 export function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, options: WriteOptions = {}): WrittenModel {
   const shardBytes = options.shardBytes ?? SHARD_BYTES;
@@ -89,13 +89,17 @@ function checkReplaceable(target: string): void {
   if (entries.length > 0 && !entries.includes(MODEL_JSON)) {
     throw new TfjsExportError(`${target} is a non-empty folder without a ${MODEL_JSON}; refusing to replace it`);
   }
+  // The whole folder is replaced: it must hold an export and nothing else.
+  const others = entries.filter((name) => name !== MODEL_JSON && !/^group\d+-shard\d+of\d+\.bin$/.test(name));
+  if (others.length > 0) {
+    throw new TfjsExportError(`${target} holds other files than an export (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); refusing to replace it`);
+  }
 }
 
 /** Compiles a configuration's network with a checkpoint path or weights and writes it to `dir`. */
 export function exportTfjsModel(config: ExperimentConfig, weights: string | Weights, dir: string, options: WriteOptions = {}): WrittenModel {
   const graph = buildNetworkGraph(config.model);
-  const tensors = typeof weights === 'string' ? loadCheckpointWeights(weights, graph) : weights;
-  const artifacts = compileToTfjsGraph(graph, tensors, { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
+  const artifacts = compileToTfjsGraph(graph, networkWeights(weights, graph), { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
   return writeTfjsGraphModel(artifacts, dir, options);
 }
 

@@ -262,6 +262,19 @@ describe('checkpoint: wrappers and official names', () => {
     expect((sd.get('final_layers.0.weight') as CheckpointTensor).name).to.equal('final_layers.0.weight');
   });
 
+  it('reads sets and empty bytes as Python 3 pickles them at protocol 2 (__builtin__ globals)', () => {
+    const tensors: Record<string, TensorSpec> = { 'conv1.weight': { key: '0', numel: 6, shape: [6] } };
+    const list = (...items: Part[]): Part => [0x5d, MARK, items, 0x65];
+    const set: Part = [glob('__builtin__', 'set'), tuple(list(str('a'), str('b'))), REDUCE];
+    const emptyBytes: Part = [glob('__builtin__', 'bytes'), EMPTY_TUPLE, REDUCE];
+    const meta = dict([[str('tags'), set], [str('blob'), emptyBytes]]);
+    const body = dict([[str('meta'), meta], [str('state_dict'), stateDict(tensors)]]);
+    const sd = loadStateDict(zipCheckpoint(pickle(body), { '0': f32(1, 2, 3, 4, 5, 6) }));
+    expect(Array.from(toFloat32(sd.get('conv1.weight')!))).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    const withArgument = dict([[str('blob'), [glob('__builtin__', 'bytes'), tuple(str('x')), REDUCE]], [str('state_dict'), stateDict(tensors)]]);
+    expectCheckpointError(() => loadStateDict(zipCheckpoint(pickle(withArgument), { '0': f32(1, 2, 3, 4, 5, 6) })), /bytes called with 1 arguments/);
+  });
+
   it('accepts a state dict matching {name, shape} or manifest rows; num_batches_tracked is optional', () => {
     const sd = loadStateDict(smallZip());
     validateStateDict(sd, [{ name: 'conv.weight', shape: [2, 3] }, { name: 'bn.num_batches_tracked', shape: [] }]);

@@ -226,6 +226,8 @@ const ALLOWED_GLOBALS: ReadonlyMap<string, Constructor> = new Map<string, Constr
     (a) => (arity('_rebuild_parameter_with_state', a, 4, 4), asTensorRef(a[0], 'parameter data')),
   ],
   ['_codecs.encode', codecsEncode],
+  // Protocol 2 writes an empty bytes object as a call of bytes() without arguments.
+  ['builtins.bytes', (a) => (arity('bytes', a, 0, 0), new Uint8Array(0))],
   ['builtins.set', setOf],
   ['builtins.frozenset', setOf],
   ['argparse.Namespace', () => new AttributeBag('argparse.Namespace')],
@@ -236,7 +238,8 @@ const ALLOWED_GLOBALS: ReadonlyMap<string, Constructor> = new Map<string, Constr
 
 /** Resolves GLOBAL / STACK_GLOBAL against the allow-list. */
 function resolveGlobal(module: string, name: string): PickleObject {
-  const qualifiedName = `${module}.${name}`;
+  // Python 3 writes `builtins` as Python 2's `__builtin__` at protocols 0-2 (torch.save's default is 2).
+  const qualifiedName = `${module === '__builtin__' ? 'builtins' : module}.${name}`;
   if (module === 'torch' && Object.hasOwn(STORAGE_DTYPES, name)) {
     return new StorageType(qualifiedName, STORAGE_DTYPES[name]);
   }

@@ -72,6 +72,7 @@ class TestServer {
     if (req.url === '/moved/' + FILE) return void res.writeHead(302, { Location: '/files/' + FILE }).end();
     if (req.url !== '/files/' + FILE) return void res.writeHead(404).end();
     const start = this.rangeStart(req);
+    if (start >= PAYLOAD.length) return void res.writeHead(416, { 'Content-Range': `bytes */${PAYLOAD.length}` }).end();
     const body = PAYLOAD.subarray(start);
     const headers: Record<string, string | number> = { 'Content-Length': body.length, 'Accept-Ranges': 'bytes' };
     if (start > 0) headers['Content-Range'] = `bytes ${start}-${PAYLOAD.length - 1}/${PAYLOAD.length}`;
@@ -217,6 +218,14 @@ describe('model zoo', () => {
       const path = await fetchWeights(entry, options({ retries: 0 }));
       expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
       expect(server.requests[1].range).to.equal(`bytes=${kept}-`);
+    });
+
+    it('verifies a partial file that is already whole (HTTP 416) without downloading it again', async () => {
+      writeFileSync(join(cacheDir, `${FILE}.partial`), PAYLOAD);
+      const path = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options());
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(server.requests).to.deep.equal([{ url: `/files/${FILE}`, range: `bytes=${PAYLOAD.length}-` }]);
+      expect(existsSync(join(cacheDir, `${FILE}.partial`))).to.equal(false);
     });
 
     it('restarts from the beginning when the server ignores Range', async () => {

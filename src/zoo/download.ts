@@ -153,6 +153,11 @@ async function downloadOnce(url: string, partial: string, options: FetchWeightsO
     headers: { 'Accept-Encoding': 'identity', ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) },
     redirect: 'follow',
   });
+  if (offset > 0 && response.status === 416 && unsatisfiedRangeTotal(response) === offset) {
+    // The partial file is already whole: a run stopped between the transfer and its checksum.
+    await response.body?.cancel();
+    return;
+  }
   const start = await startOffset(response, offset, partial, url);
   const total = totalSize(response, start);
   await appendBody(response, partial, start, total, options.onProgress);
@@ -185,6 +190,12 @@ function contentRange(response: Response): { start: number; total?: number } | u
   const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(response.headers.get('content-range') ?? '');
   if (!match) return undefined;
   return { start: Number(match[1]), total: match[2] === '*' ? undefined : Number(match[2]) };
+}
+
+/** The file size in the `Content-Range: bytes *\/TOTAL` of a 416 (range not satisfiable). */
+function unsatisfiedRangeTotal(response: Response): number | undefined {
+  const match = /^bytes \*\/(\d+)$/.exec(response.headers.get('content-range') ?? '');
+  return match ? Number(match[1]) : undefined;
 }
 
 function totalSize(response: Response, start: number): number | undefined {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,7 +134,23 @@ describe('estimator API with the bundled tiny model', () => {
     expect(results[0].keypoints).to.have.length(17 * 3);
     expect(results[0].score).to.equal(expected[0].score);
     expect(readdirSync(render)).to.deep.equal(['sample.png']);
+    expect(results[0]).to.include({ image_id: 'sample.jpg', file_name: DEMO_IMAGE() });
     expect(readdirSync(dir).filter((f) => f.includes('tmp') || f.includes('partial'))).to.deep.equal([]);
+  });
+
+  it('BAD CALL - predict refuses two images that would be drawn to one file, and a folder without images', async () => {
+    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    for (const sub of [a, b]) {
+      mkdirSync(sub);
+      copyFileSync(DEMO_IMAGE(), join(sub, 'photo.jpg'));
+    }
+    const render = join(dir, 'drawn-twice');
+    const args = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+    await expectRejection(cli('predict', a, b, ...args, '--render', render), ConfigError, /--render: .*a\/photo\.jpg and .*b\/photo\.jpg would both be drawn to .*drawn-twice\/photo\.png/);
+    expect(existsSync(render)).to.equal(false);
+    const none = join(dir, 'no-images');
+    mkdirSync(none);
+    await expectRejection(cli('predict', none, ...args), ConfigError, /No images found in .*no-images/);
   });
 
   it('heatmaps writes the raw outputs and pictures', async () => {

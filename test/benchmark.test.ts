@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Command, CommanderError } from 'commander';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { registerEval } from '../src/cli/commands/eval.js';
@@ -114,6 +114,14 @@ describe('benchmark runner', () => {
     expect(written).to.have.length(1);
     expect(written[0]).to.include({ image_id: 1, category_id: 1, score: 1 });
     expect(written[0]!.keypoints.slice(0, 3)).to.deep.equal([10, 10, 1]);
+    expect(existsSync(options().journalPath)).to.equal(false);
+  });
+
+  it('BAD CALL - no image could be estimated: an EvalError, no results file', async () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    await expectRejects(runBenchmark(options({ imagesDir: empty })), EvalError, `None of the 3 images could be estimated (is ${empty} the folder of the annotated images?); the first: ${join(empty, '1.jpg')} does not exist`);
+    expect(existsSync(options().outPath)).to.equal(false);
     expect(existsSync(options().journalPath)).to.equal(false);
   });
 
@@ -309,6 +317,24 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(c.err.join('')).to.match(/coco: 10 images \(10 estimated, 0 resumed\), \d+ people/).and.match(/ms per image/);
       expect(c.err.join('')).to.match(/eval \|.*\| 10\/10 images/);
       expect(loadResults(outPath, gt).length).to.be.greaterThan(0);
+    });
+
+    it('exits with 1 when an image is missing, after scoring the others', async () => {
+      const some = join(dir, 'some-images');
+      mkdirSync(some);
+      const [first, second] = [...gt.images].sort((a, b) => a.id - b.id);
+      copyFileSync(join(imagesDir, first!.fileName), join(some, first!.fileName));
+      const c = cli();
+      const saved = process.exitCode;
+      try {
+        process.exitCode = undefined;
+        await c.parse(['--images', some, '--annotations', annotations, '--out', join(dir, 'some.json'), '--limit', '2', '--preset', 'tiny_coco', '--weights', 'w.pth']);
+        expect(process.exitCode).to.equal(1);
+      } finally {
+        process.exitCode = saved;
+      }
+      expect(c.err.join('')).to.contain(`missing: 1 image(s), scored as finding nobody\n  ${second!.fileName}`);
+      expect(existsSync(join(dir, 'some.json'))).to.equal(true);
     });
 
     it('scores an existing results file with --results', async () => {

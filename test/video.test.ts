@@ -403,6 +403,38 @@ if (!hasFfmpeg) {
         expect(leftovers(sub)).to.deep.equal([]);
       });
 
+      it('BAD CALL - a video cut short after its index: an error for the damage, no outputs', async () => {
+        const sub = 'cli-cut';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const indexed = join(dir, 'indexed.mp4');
+        ffmpeg('-i', long, '-c', 'copy', '-movflags', '+faststart', indexed);
+        const cut = join(dir, 'cut.mp4');
+        const bytes = readFileSync(indexed);
+        writeFileSync(cut, bytes.subarray(0, bytes.length / 2));
+        const { program: p } = program();
+        const err = await rejection(p.parseAsync(['video', cut, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
+          '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/cut\.mp4: ffmpeg could not decode it \(corrupt input packet/);
+        expect(leftovers(sub)).to.deep.equal([]);
+      });
+
+      it('BAD CALL - no frame in the range asked for, or an output that is a folder: an error, no outputs', async () => {
+        const sub = 'cli-none';
+        spawnSync('mkdir', ['-p', join(dir, sub, 'folder')]);
+        const out = join(dir, sub, 'poses.jsonl');
+        const late = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', out, '--start', '5'], { from: 'user' }));
+        expect(late).to.be.instanceOf(VideoError);
+        expect(late.message).to.match(/clip\.mp4: no frames were decoded \(is --start 5 s past its end\?\)/);
+        const estimator = fakeEstimator();
+        const folder = await rejection(program(estimator).program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth',
+          '--out', join(dir, sub, 'folder'), '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        expect(folder).to.be.instanceOf(VideoError);
+        expect(folder.message).to.match(/folder: is a folder; give a file name for the output/);
+        expect(estimator.calls).to.equal(0);
+        expect(leftovers(sub)).to.deep.equal(['folder']);
+      });
+
       it('BAD CALL - needs --weights, and valid numbers', async () => {
         const err = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p'], { from: 'user' }));
         expect(err).to.be.instanceOf(ConfigError);

@@ -354,6 +354,8 @@ function decodeArgs(target: string, options: DecodeOptions, every: number, isFil
   filters.push('showinfo');
   return [
     '-hide_banner', '-nostats', '-loglevel', 'level+info',
+    // A damaged or truncated input is an error, not a video that ends early (ffmpeg would exit 0).
+    '-xerror',
     ...(isFile ? ['-nostdin'] : []),
     ...(options.start !== undefined ? ['-ss', String(options.start)] : []),
     ...(options.duration !== undefined ? ['-t', String(options.duration)] : []),
@@ -426,7 +428,8 @@ async function* decodeFrames(
   const file = typeof input === 'string' ? input : undefined;
   const where = label(file);
   const binary = ffmpegBinary(options);
-  const args = decodeArgs(file !== undefined ? `file:${file}` : 'pipe:0', options, every, file !== undefined);
+  const target = file !== undefined ? `file:${file}` : 'pipe:0';
+  const args = decodeArgs(target, options, every, file !== undefined);
   const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = childExit(child, binary, file);
   // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.
@@ -496,7 +499,9 @@ async function* decodeFrames(
     options.signal?.throwIfAborted();
     if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, file, { cause: inputError });
     if (code !== 0) {
-      throw new VideoError(`${where}: ffmpeg could not decode it (${tail.message() || `exit code ${code ?? signal}`})`, file);
+      // ffmpeg names the input in some messages; ours names it already.
+      const reason = tail.message().replaceAll(`${target}: `, '');
+      throw new VideoError(`${where}: ffmpeg could not decode it (${reason || `exit code ${code ?? signal}`})`, file);
     }
     if (frame) throw new VideoError(`${where}: ffmpeg output ended in the middle of a frame`, file);
     finished = true;

@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RgbImage } from '../types.js';
 import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
@@ -46,8 +46,18 @@ export async function hasLibx264(paths: FfmpegPaths = {}): Promise<boolean> {
   return /^\s*V\S*\s+libx264\s/m.test(out);
 }
 
+/**
+ * Refuses an output path that names a folder, before any work: the finished file is renamed to
+ * it only at the end, when a failure would waste the run (and leave the other outputs alone).
+ */
+export async function checkOutputPath(path: string): Promise<void> {
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) throw new VideoError(`${path}: is a folder; give a file name for the output`, path);
+}
+
 export async function createVideoEncoder(path: string, options: EncoderOptions): Promise<VideoEncoder> {
   const { width, height, fps } = options;
+  await checkOutputPath(path);
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
     throw new VideoError(`${path}: invalid frame size ${width}x${height}`, path);
   }

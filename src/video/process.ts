@@ -208,8 +208,11 @@ async function* run(
       clock.wall = seconds(begin);
       yield { frame: index, time, people, image };
     }
-    if (options.render !== undefined) {
-      if (!encoder) throw new VideoError(`${options.render}: no frames were decoded, so no video was written`, options.render);
+    if (clock.frames === 0) {
+      const range = options.start !== undefined ? ` (is --start ${options.start} s past its end?)` : '';
+      throw new VideoError(`${file ?? 'video stream'}: no frames were decoded${range}${options.render !== undefined ? ', so no video was written' : ''}`, file);
+    }
+    if (encoder) {
       const t = performance.now();
       await encoder.finish();
       clock.encode += seconds(t);

@@ -93,6 +93,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     progress.stop();
     out.stdout(`${formatStatsTable(report.stats)}\n`);
     out.stderr(summary(report));
+    // Scored, but not over every image: as predict does when an image fails.
+    if (report.missing.length + report.failed.length > 0) process.exitCode = 1;
   } catch (error) {
     progress.stop();
     if (!controller.signal.aborted) throw error;

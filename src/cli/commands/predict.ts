@@ -5,6 +5,7 @@ import { basename, extname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { expandImageArguments } from '../inputs.js';
+import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
@@ -17,7 +18,7 @@ export interface PredictOptions extends PoseCliOptions {
   render?: string;
 }
 
-/** One person in the COCO results format, plus the file it was found in. */
+/** One person in the COCO results format, plus the file it was found in (its path as given). */
 export interface PredictionRecord {
   image_id: number | string;
   file_name: string;
@@ -35,7 +36,7 @@ export function imageIdOf(path: string): number | string {
 export function toRecords(path: string, people: readonly Person[]): PredictionRecord[] {
   return people.map((p) => ({
     image_id: imageIdOf(path),
-    file_name: basename(path),
+    file_name: path,
     category_id: 1,
     keypoints: p.keypoints.flatMap((k) => [k.x, k.y, k.score]),
     score: p.score,
@@ -53,6 +54,7 @@ export interface PredictSummary {
  */
 export async function predictFiles(estimator: HigherHRNetEstimator, files: readonly string[], options: { out?: string; render?: string; progress?: boolean }): Promise<PredictSummary> {
   const summary: PredictSummary = { records: [], failures: [] };
+  const drawings = options.render !== undefined ? drawingPaths(files, options.render) : undefined;
   if (options.render) mkdirSync(options.render, { recursive: true });
   const bar = options.progress && files.length > 1
     ? new cliProgress.SingleBar({ format: 'predict [{bar}] {value}/{total} images | {rate} img/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -68,10 +70,7 @@ export async function predictFiles(estimator: HigherHRNetEstimator, files: reado
     try {
       const { image, people } = valueOf(outcome);
       summary.records.push(...toRecords(file, people));
-      if (options.render) {
-        const drawn = drawPoses(image, people, estimator.keypoints);
-        await writeImage(drawn, join(options.render, `${basename(file, extname(file))}.png`));
-      }
+      if (drawings) await writeImage(drawPoses(image, people, estimator.keypoints), drawings.get(file)!);
     } catch (err) {
       summary.failures.push({ file, error: `${(err as Error).name}: ${(err as Error).message}` });
     }
@@ -83,9 +82,25 @@ export async function predictFiles(estimator: HigherHRNetEstimator, files: reado
   return summary;
 }
 
+/** The drawing of each file: `render/NAME.png`; two files that would share one are refused before any work. */
+function drawingPaths(files: readonly string[], render: string): Map<string, string> {
+  const paths = new Map<string, string>();
+  const drawnFrom = new Map<string, string>();
+  for (const file of files) {
+    const path = join(render, `${basename(file, extname(file))}.png`);
+    const other = drawnFrom.get(path);
+    if (other !== undefined && other !== file) {
+      throw new ConfigError(`--render: ${other} and ${file} would both be drawn to ${path}; give them separate runs or rename one`);
+    }
+    drawnFrom.set(path, file);
+    paths.set(file, path);
+  }
+  return paths;
+}
+
 export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
   const files = await expandImageArguments(images);
-  if (files.length === 0) throw new Error(`No images found in ${images.join(', ')}`);
+  if (files.length === 0) throw new ConfigError(`No images found in ${images.join(', ')}`);
   const estimator = await createEstimator(await estimatorOptions(options, extra));
   try {
     const summary = await predictFiles(estimator, files, { out: options.out, render: options.render, progress: true });

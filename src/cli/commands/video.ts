@@ -20,6 +20,7 @@ import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estima
 import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
+import { checkOutputPath } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 
 export interface VideoCommandDeps {
@@ -141,7 +142,13 @@ class LineSink {
 
   async write(text: string): Promise<void> {
     if (this.error) throw this.error;
-    if (!this.stream.write(text)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]).catch(() => {});
+    if (!this.stream.write(text)) {
+      // Whichever comes first; the other's listeners are removed (they would pile up frame by frame).
+      const waiting = new AbortController();
+      const { signal } = waiting;
+      await Promise.race([once(this.stream, 'drain', { signal }), once(this.stream, 'close', { signal })]).catch(() => {});
+      waiting.abort();
+    }
     if (this.error) throw this.error;
   }
 }
@@ -158,6 +165,7 @@ class AtomicFile {
   }
 
   static async create(path: string): Promise<AtomicFile> {
+    await checkOutputPath(path);
     const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${Date.now().toString(36)}.tmp`);
     const stream = createWriteStream(temp, { flags: 'wx' });
     try {
@@ -173,7 +181,12 @@ class AtomicFile {
     // A stream that failed is already closed; its error is in the sink.
     if (!this.stream.closed) await once(this.stream, 'close').catch(() => {});
     if (this.sink.error) throw new VideoError(`${this.path}: writing failed: ${this.sink.error.message}`, this.path, { cause: this.sink.error });
-    await rename(this.temp, this.path);
+    try {
+      await rename(this.temp, this.path);
+    } catch (err) {
+      await rm(this.temp, { force: true });
+      throw new VideoError(`${this.path}: cannot move the finished file into place: ${(err as Error).message}`, this.path, { cause: err });
+    }
   }
 
   async discard(): Promise<void> {

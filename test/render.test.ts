@@ -77,6 +77,16 @@ describe('render', () => {
     expect(() => drawPoses(blank(64, 48), [p, person(30, 5, {}, CROWDPOSE_KEYPOINTS.names)], CROWDPOSE_KEYPOINTS, { box: true })).to.not.throw();
   });
 
+  it('draws the visible part of a limb to a far-off joint, stepping only there', () => {
+    // Skeleton edge [15, 13] (left ankle–left knee); the ankle 1e12 px to the right, on the knee's row.
+    const p = person(60, 20);
+    p.keypoints[15] = { ...p.keypoints[15]!, x: 1e12, y: p.keypoints[13]!.y };
+    const out = drawPoses(blank(200, 250), [p], COCO_KEYPOINTS, { label: false });
+    const color = [...personColor(p, 0)];
+    const row = p.keypoints[13]!.y;
+    for (const x of [61, 100, 150, 199]) expect(pixel(out, x, row), `x ${x}`).to.deep.equal(color);
+  });
+
   it('is fast enough for video', () => {
     const image = blank(1280, 720);
     const people = Array.from({ length: 10 }, (_, i) => person(60 + i * 110, 100, { id: i }));

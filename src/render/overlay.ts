@@ -126,11 +126,13 @@ class Canvas {
   line(x0: number, y0: number, x1: number, y1: number, width: number, color: Rgb): void {
     if (![x0, y0, x1, y1].every(Number.isFinite)) return;
     const { width: w, height: h } = this.image;
-    // Skip lines entirely outside the image rather than stepping along them.
-    if ((x0 < 0 && x1 < 0) || (y0 < 0 && y1 < 0) || (x0 >= w && x1 >= w) || (y0 >= h && y1 >= h)) return;
     const steps = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
     const half = (width - 1) / 2;
-    for (let i = 0; i <= steps; i++) {
+    // Only the steps whose pen can touch the image: a far-off end point would mean billions of them.
+    const margin = Math.ceil(half) + 1;
+    const inside = segmentInside(x0, y0, x1, y1, -margin, -margin, w - 1 + margin, h - 1 + margin);
+    if (!inside) return;
+    for (let i = Math.floor(inside[0] * steps), last = Math.ceil(inside[1] * steps); i <= last; i++) {
       const x = Math.round(x0 + ((x1 - x0) * i) / steps);
       const y = Math.round(y0 + ((y1 - y0) * i) / steps);
       this.fillRect(x - Math.floor(half), y - Math.floor(half), x + Math.ceil(half), y + Math.ceil(half), color);
@@ -154,4 +156,23 @@ class Canvas {
       }
     });
   }
+}
+
+/**
+ * The parameters [t0, t1] (0 at (x0, y0), 1 at (x1, y1)) of the part of a segment inside the box
+ * [xa, xb] × [ya, yb], or null when it misses the box (Liang–Barsky clipping).
+ */
+function segmentInside(x0: number, y0: number, x1: number, y1: number, xa: number, ya: number, xb: number, yb: number): [number, number] | null {
+  let [t0, t1] = [0, 1];
+  const [dx, dy] = [x1 - x0, y1 - y0];
+  for (const [p, q] of [[-dx, x0 - xa], [dx, xb - x0], [-dy, y0 - ya], [dy, yb - y0]] as const) {
+    if (p === 0) {
+      if (q < 0) return null;
+    } else if (p < 0) {
+      t0 = Math.max(t0, q / p);
+    } else {
+      t1 = Math.min(t1, q / p);
+    }
+  }
+  return t0 <= t1 ? [t0, t1] : null;
 }

@@ -88,6 +88,7 @@ export function toPeople(grouped: readonly (readonly (readonly number[])[])[], s
  * and `tags` are then valid only until it decodes the next image.
  */
 export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGeometry, settings: TestSettings, def: KeypointDefinition, workspace = new Workspace()): DecodeResult {
+  checkGeometry(geometry);
   const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
   return decodeResult(maps, groupMaps(maps, settings), geometry, def);
 }
@@ -106,8 +107,15 @@ export async function decodePosesInParallel(
   workspace: Workspace,
   postprocessing: ParallelPostprocessing,
 ): Promise<DecodeResult> {
+  checkGeometry(geometry);
   const { maps, grouping } = await postprocessing.decode(perScale, settings, def, geometry.baseSize, workspace);
   return decodeResult(maps, grouping, geometry, def);
+}
+
+/** Refuses an affine back-projection that would give non-finite or collapsed coordinates. */
+function checkGeometry({ center, scale }: ImageGeometry): void {
+  if (!(center.length === 2 && center.every(Number.isFinite))) throw new DecodeError(`geometry.center must be two finite numbers, got [${center.join(', ')}]`);
+  if (!(scale.length === 2 && scale.every((v) => Number.isFinite(v) && v > 0))) throw new DecodeError(`geometry.scale must be two positive numbers, got [${scale.join(', ')}]`);
 }
 
 function decodeResult(maps: OnDemandMaps, { grouped, scores }: Grouping, geometry: ImageGeometry, def: KeypointDefinition): DecodeResult {

@@ -7,6 +7,7 @@ import ndarray from 'ndarray';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
+import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { readImage } from './io/image.js';
 import { testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
@@ -19,7 +20,7 @@ import type { TfjsBackendName } from './backend/tfjs/runtime.js';
 import type { Weights } from './model/weights.js';
 import type { Precision } from './model/quantize.js';
 import type { Network } from './backend/network.js';
-import type { ExecutionProvider } from './backend/onnx/session.js';
+import { BackendError, type ExecutionProvider } from './backend/onnx/session.js';
 import { processVideo, type ProcessVideoOptions, type VideoRun } from './video/process.js';
 import type { ImageInput, OutputTensor, Person, PoseEstimator } from './types.js';
 
@@ -121,6 +122,9 @@ function check(condition: boolean, field: string, allowed: string, value: unknow
   if (!condition) throw new ConfigError(`Invalid ${field}: ${JSON.stringify(value)}. Must be ${allowed}`);
 }
 
+/** The options that set each test setting, where the names differ. */
+const OPTION_OF_SETTING: Partial<Record<keyof TestSettings, keyof EstimatorOptions>> = { scaleFactor: 'scales', maxNumPeople: 'maxPeople' };
+
 /** The configuration's test settings with the caller's overrides applied and validated. */
 export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOptions, 'weights'>): TestSettings {
   const base = config.test;
@@ -135,12 +139,8 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
     maxNumPeople: options.maxPeople ?? base.maxNumPeople,
     inputSize: options.inputSize ?? base.inputSize,
   };
-  check(settings.scaleFactor.length > 0 && settings.scaleFactor.every((s) => Number.isFinite(s) && s > 0), 'scales', 'a non-empty list of positive numbers', settings.scaleFactor);
-  check(new Set(settings.scaleFactor).size === settings.scaleFactor.length, 'scales', 'a list without repeats', settings.scaleFactor);
-  check(Number.isFinite(settings.detectionThreshold) && settings.detectionThreshold >= 0, 'detectionThreshold', 'a number >= 0', settings.detectionThreshold);
-  check(Number.isFinite(settings.tagThreshold) && settings.tagThreshold > 0, 'tagThreshold', 'a number > 0', settings.tagThreshold);
-  check(Number.isInteger(settings.maxNumPeople) && settings.maxNumPeople > 0, 'maxPeople', 'a positive integer', settings.maxNumPeople);
-  check(Number.isInteger(settings.inputSize) && settings.inputSize >= 64 && settings.inputSize % 64 === 0, 'inputSize', 'a multiple of 64', settings.inputSize);
+  const problem = testSettingsProblem(settings);
+  if (problem) check(false, OPTION_OF_SETTING[problem.field] ?? problem.field, problem.allowed, settings[problem.field]);
   return settings;
 }
 
@@ -236,6 +236,9 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const settings = testSettings(base, options);
   const config: ExperimentConfig = { ...base, test: settings };
   const keypoints = keypointDefinition(config.dataset.kind);
+  for (const flag of ['flipBatch', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
+    check(options[flag] === undefined || typeof options[flag] === 'boolean', flag, 'true or false', options[flag]);
+  }
   const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
   check(Number.isInteger(imagesInFlight) && imagesInFlight >= 1, 'imagesInFlight', 'a positive integer', imagesInFlight);
   const network = await createNetwork(config, options.weights, options);
@@ -243,7 +246,20 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
   const idle: Workspace[] = [];
 
-  const estimateOne = async (image: ImageInput): Promise<Person[]> => {
+  // Set by dispose: later calls are refused, and the network is released once running ones end.
+  let disposed: Promise<void> | undefined;
+  const running = new Set<Promise<unknown>>();
+
+  const estimateOne = (image: ImageInput): Promise<Person[]> => {
+    if (disposed) return Promise.reject(new BackendError('estimatePoses: the estimator has been disposed; create another one'));
+    const estimate = estimateNow(image);
+    running.add(estimate);
+    const forget = () => void running.delete(estimate);
+    estimate.then(forget, forget);
+    return estimate;
+  };
+
+  const estimateNow = async (image: ImageInput): Promise<Person[]> => {
     const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
     const workspace = idle.pop() ?? new Workspace({ shared: postprocessing !== undefined });
     try {
@@ -273,10 +289,11 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     config,
     estimatePoses,
     processVideo: (input, videoOptions = {}) => processVideo(estimator, input, { keypoints, ...videoOptions }),
-    dispose: async () => {
+    dispose: () => (disposed ??= (async () => {
+      await Promise.allSettled(running);
       await postprocessing?.dispose();
       await network.dispose();
-    },
+    })()),
   };
   return estimator;
 }

@@ -10,6 +10,8 @@ import { CheckpointError, StateDictMismatchError } from '../src/checkpoint/index
 import { presetConfig } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
+import { compileModel } from '../src/model/load.js';
+import { onnx } from '../src/backend/onnx/proto.js';
 import { BackendError } from '../src/backend/onnx/session.js';
 import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
@@ -87,6 +89,36 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ ...base, maxPeople: 0 }), ConfigError, /maxPeople/);
     await expectRejection(createEstimator({ ...base, backend: 'torch' as 'onnxruntime' }), ConfigError, /Unsupported backend: torch/);
     await expectRejection(createEstimator({ preset: 'tiny_coco' } as never), ConfigError, /weights is required/);
+    await expectRejection(createEstimator({ ...base, scales: '1' as unknown as number[] }), ConfigError, /Invalid scales: "1"\. Must be a non-empty list of positive numbers/);
+    await expectRejection(createEstimator({ ...base, refine: 'false' as unknown as boolean }), ConfigError, /Invalid refine: "false"\. Must be true or false/);
+    await expectRejection(createEstimator({ ...base, flipBatch: 0 as unknown as boolean }), ConfigError, /Invalid flipBatch: 0\. Must be true or false/);
+    for (const threads of [-1, 1.5, 100000]) {
+      // Not a BackendError: 'auto' would have fallen back to TensorFlow.js.
+      await expectRejection(createEstimator({ ...base, threads, backend: 'auto' }), ConfigError, /Invalid threads: .*\. Must be an integer from 1 to 1024/);
+    }
+  });
+
+  it('dispose waits for the estimates running, refuses later ones and can be called again', async () => {
+    const own = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
+    const running = own.estimatePoses(DEMO_IMAGE());
+    await own.dispose();
+    expect(await running).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));
+    await expectRejection(own.estimatePoses(DEMO_IMAGE()), BackendError, /the estimator has been disposed/);
+    await own.dispose();
+  });
+
+  it('BAD CALL - an .onnx export with a fixed input size says how to export it', async () => {
+    const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
+    model.graph!.input![0]!.type!.tensorType!.shape = { dim: [1, 3, 256, 256].map((dimValue) => ({ dimValue })) };
+    const path = join(dir, 'fixed.onnx');
+    writeFileSync(path, onnx.ModelProto.encode(model).finish());
+    const fixed = await createEstimator({ preset: 'tiny_coco', weights: path, inputSize: 256 });
+    try {
+      await expectRejection(fixed.estimatePoses(DEMO_IMAGE()), BackendError,
+        /could not run the network on a \[2, 3, 256, 384\] input: [^]*model\. The model's input is fixed at \[1, 3, 256, 256\][^]*export it with dynamic batch, height and width/);
+    } finally {
+      await fixed.dispose();
+    }
   });
 
   it('BAD CALL - a checkpoint that does not fit the configuration lists the mismatched tensors', async () => {

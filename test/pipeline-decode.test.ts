@@ -148,6 +148,21 @@ describe('aggregation', () => {
     expect(() => aggregate(outs, s, COCO_KEYPOINTS, [24, 16])).to.throw(DecodeError, /no tag maps/);
   });
 
+  it('BAD CALL - settings the reference cannot run, a flip index that does not order the joints, outputs not in a Float32Array', () => {
+    const s = { ...tiny(), flipTest: false };
+    const call = (settings: TestSettings, def = COCO_KEYPOINTS, outputs = plain) => () => aggregate([{ scale: 1, outputs }], settings, def, [24, 16]);
+    expect(call({ ...s, maxNumPeople: -1 })).to.throw(DecodeError, 'settings.maxNumPeople must be a positive integer, got -1');
+    expect(call({ ...s, maxNumPeople: 1.5 })).to.throw(DecodeError, 'settings.maxNumPeople must be a positive integer, got 1.5');
+    expect(call({ ...s, detectionThreshold: NaN })).to.throw(DecodeError, 'settings.detectionThreshold must be a number >= 0, got null');
+    expect(call({ ...s, tagThreshold: -1 })).to.throw(DecodeError, 'settings.tagThreshold must be a number > 0, got -1');
+    expect(call({ ...s, refine: 'false' as unknown as boolean })).to.throw(DecodeError, 'settings.refine must be true or false, got "false"');
+    const flipIndex = [...COCO_KEYPOINTS.flipIndex];
+    flipIndex[3] = 99;
+    expect(call(s, { ...COCO_KEYPOINTS, flipIndex })).to.throw(DecodeError, /flip index must order the joints 0 to 16, got \[0, 2, 1, 99, /);
+    const plainArray = ndarray(Array.from(plain[0].data), plain[0].shape) as unknown as NdArray<Float32Array>;
+    expect(call(s, COCO_KEYPOINTS, [plainArray, plain[1]])).to.throw(DecodeError, 'network output 0 at scale 1 must hold a Float32Array, got Array');
+  });
+
   it('BAD CALL - a wrong-rank output', () => {
     const flat = ndarray(new Float32Array(2 * J * 24), [2 * J, 4, 6]);
     expect(() => aggregate([{ scale: 1, outputs: [flat, plain[1]] }], { ...tiny(), flipTest: false }, COCO_KEYPOINTS, [24, 16]))
@@ -178,6 +193,14 @@ describe('decodePoses on planted people', () => {
     expect(right.keypoints[16].x).to.be.closeTo(4 * 25.25, 1e-4);
     expect(right.box.yMax - right.box.yMin).to.be.closeTo(4 * 16, 1e-4);
     expect(r.final[0][0][3]).to.equal(-1);
+  });
+
+  it('BAD CALL - a geometry that would give non-finite or collapsed coordinates', () => {
+    const outputs = [tensor(2 * J, 16, 16, 3), tensor(J, 32, 32, 4)];
+    const s = { ...tiny(), flipTest: false, project2image: false };
+    const decode = (center: [number, number], scale: [number, number]) => () => decodePoses([{ scale: 1, outputs }], { baseSize: [64, 64], center, scale }, s, COCO_KEYPOINTS);
+    expect(decode([NaN, 64], [0.64, 0.64])).to.throw(DecodeError, 'geometry.center must be two finite numbers, got [NaN, 64]');
+    expect(decode([64, 64], [0, 0])).to.throw(DecodeError, 'geometry.scale must be two positive numbers, got [0, 0]');
   });
 });
 

@@ -13,6 +13,7 @@
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import type { TestSettings } from '../config/experiment.js';
+import { testSettingsProblem } from '../config/test-settings.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { DecodeError } from './errors.js';
@@ -175,8 +176,14 @@ export function assertFiniteScales(scales: readonly ScalePlanes[]): void {
 }
 
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {
-  if (def.flipIndex.length !== def.names.length) {
-    throw new DecodeError(`keypoint definition has ${def.names.length} names but a flip index of ${def.flipIndex.length}`);
+  const problem = testSettingsProblem(settings);
+  if (problem) throw new DecodeError(`settings.${problem.field} must be ${problem.allowed}, got ${JSON.stringify(settings[problem.field])}`);
+  const joints = def.names.length;
+  if (def.flipIndex.length !== joints) {
+    throw new DecodeError(`keypoint definition has ${joints} names but a flip index of ${def.flipIndex.length}`);
+  }
+  if (new Set(def.flipIndex.filter((j) => Number.isInteger(j) && j >= 0 && j < joints)).size !== joints) {
+    throw new DecodeError(`keypoint definition's flip index must order the joints 0 to ${joints - 1}, got [${def.flipIndex.join(', ')}]`);
   }
   const given = perScale.map((s) => s.scale).sort((a, b) => a - b);
   const wanted = [...settings.scaleFactor].sort((a, b) => a - b);

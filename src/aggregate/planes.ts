@@ -81,6 +81,7 @@ export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFi
   }
   const [, channels, height, width] = t.shape;
   if (channels < 1 || height < 1 || width < 1) throw new DecodeError(`${what} is empty: shape [${t.shape.join(', ')}]`);
+  if (!(t.data instanceof Float32Array)) throw new DecodeError(`${what} must hold a Float32Array, got ${Object.prototype.toString.call(t.data).slice(8, -1)}`);
   const data = cOrderData(t);
   if (checkFinite) assertFinite(data, what, t.shape);
   return { data, channels, height, width };

@@ -5,6 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
+import { isPositive, isPositiveInt } from './test-settings.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -189,9 +190,7 @@ function list<T>(root: Yaml, path: string, check: (x: unknown) => x is T, what: 
   return v;
 }
 
-const isPositiveInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
 const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
-const isPositive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
 
 function stage(root: Yaml, name: string): StageSpec {
   const p = `MODEL.EXTRA.${name}`;

@@ -176,6 +176,9 @@ export interface NetworkOptions extends PrecisionOptions {
   tfjsBackend?: TfjsBackendName;
 }
 
+/** The most threads per operator a network may ask for. */
+const MAX_THREADS = 1024;
+
 /** The layer graph compiled to TensorFlow.js (the packages are imported only here, on demand). */
 async function createTfjsModelNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions): Promise<Network> {
   if (typeof weights === 'string' && isOnnxFile(weights)) {
@@ -202,6 +205,11 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
   }
   if (options.device !== undefined && !EXECUTION_PROVIDERS.includes(options.device)) {
     throw new ConfigError(`Unsupported device: ${String(options.device)}. Must be one of [${EXECUTION_PROVIDERS.join(', ')}]`);
+  }
+  const { threads } = options;
+  // ONNX Runtime takes minutes to start absurd numbers of threads.
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    throw new ConfigError(`Invalid threads: ${JSON.stringify(threads)}. Must be an integer from 1 to ${MAX_THREADS}`);
   }
   const int8 = checkedPrecision(options.precision) === 'int8';
   if (int8 && backend === 'tfjs') {

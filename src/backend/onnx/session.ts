@@ -132,7 +132,12 @@ export class OnnxNetwork implements Network {
     const feeds = { [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, c, h, w]) };
     const shapesKey = dims.join('x');
     const given = into && this.outputShapes.get(shapesKey)?.map((shape, i) => new this.ort.Tensor('float32', into.workspace.float32(`${into.key}:${i}`, shape.reduce((a, b) => a * b), false), shape));
-    const results = given ? await this.session.run(feeds, Object.fromEntries(this.outputNames.map((name, i) => [name, given[i]]))) : await this.session.run(feeds);
+    let results: Ort.InferenceSession.ReturnType;
+    try {
+      results = given ? await this.session.run(feeds, Object.fromEntries(this.outputNames.map((name, i) => [name, given[i]]))) : await this.session.run(feeds);
+    } catch (err) {
+      throw new BackendError(`ONNX Runtime could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${this.fixedSizeHint()}`);
+    }
     const outputs = this.outputNames.map((name, i) => {
       const t = results[name];
       if (t.type !== 'float32' || t.dims.length !== 4) {
@@ -144,6 +149,14 @@ export class OnnxNetwork implements Network {
     });
     if (!this.outputShapes.has(shapesKey)) this.outputShapes.set(shapesKey, outputs.map((o) => o.shape));
     return outputs;
+  }
+
+  /** Advice when the model's input has a fixed batch, height or width (an export without dynamic axes). */
+  private fixedSizeHint(): string {
+    const input = this.session.inputMetadata[0];
+    if (!input?.isTensor || ![0, 2, 3].some((axis) => typeof input.shape[axis] === 'number')) return '';
+    return `. The model's input is fixed at [${input.shape.join(', ')}]; images need any height and width, and flip test a batch of 2: `
+      + 'export it with dynamic batch, height and width (higher-pose export-onnx does)';
   }
 
   async dispose(): Promise<void> {

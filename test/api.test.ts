@@ -192,6 +192,14 @@ describe('estimator API with the bundled tiny model', () => {
     expect(readNpy(join(out, 'output_1.npy')).shape).to.deep.equal([1, 17, 128, 192]);
     expect(existsSync(join(out, 'heatmaps_1.png'))).to.equal(true);
   });
+
+  it('BAD CALL - an output folder that a file is in the way of', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const args = [DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+    await expectRejection(cli('heatmaps', ...args, '--out', file), ConfigError, /--out .*a-file: cannot create the folder \(a file is in the way\)/);
+    await expectRejection(cli('predict', ...args, '--render', join(file, 'sub')), ConfigError, /--render .*a-file\/sub: cannot create the folder \(a file is in the way\)/);
+  });
 });
 
 describe('estimator.processVideo with the bundled tiny model', function () {

@@ -1,5 +1,7 @@
 /** Option parsing shared by the commands that run a model. */
+import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
+import { ConfigError } from '../config/experiment.js';
 import { PRESET_NAMES } from '../config/presets.js';
 import type { BackendName } from '../model/load.js';
 import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
@@ -80,4 +82,15 @@ export function addModelOptions(command: Command): Command {
     .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow (tfjs-node[-gpu]), wasm or cpu', choice<TfjsBackendName>('tfjs backend', ['tensorflow', 'wasm', 'cpu']))
     .option('--device <device>', 'cpu, webgpu (a GPU through Vulkan on Linux), or cuda with the CUDA build of onnxruntime-node (or tfjs-node-gpu)', choice<ExecutionProvider>('device', EXECUTION_PROVIDERS))
     .option('--threads <n>', 'ONNX Runtime threads per operator', parsePositiveInteger);
+}
+
+/** Creates the output folder an option names (with its parents); a path that cannot be one is a ConfigError. */
+export function makeOutputFolder(path: string, option: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? String(err));
+    throw new ConfigError(`${option} ${path}: cannot create the folder (${why})`);
+  }
 }

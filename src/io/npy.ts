@@ -2,7 +2,7 @@
  * NumPy `.npy` (format 1.0/2.0) reading and writing for float32 and float16 arrays, the
  * formats of the reference fixtures and of `higher-pose heatmaps` output.
  */
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 export class NpyError extends Error {
   override name = 'NpyError';
@@ -73,6 +73,11 @@ export function encodeNpy(shape: readonly number[], data: Float32Array): Buffer 
 /** Writes a .npy file atomically (temporary name, then rename). */
 export function writeNpy(path: string, shape: readonly number[], data: Float32Array): void {
   const tmp = `${path}.partial`;
-  writeFileSync(tmp, encodeNpy(shape, data));
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, encodeNpy(shape, data));
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new NpyError(`${path}: cannot write the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }

@@ -157,7 +157,7 @@ export class ParallelPostprocessing {
     const threads = 1 + this.workerCount;
     const toDetect = jointQueue(Array.from({ length: threads }, (_, t) => joints.filter((j) => (j + 1) % threads === t)), workspace, 'queue:detect');
     const workers = Array.from({ length: this.workerCount }, (_, w) => w);
-    const detected = Promise.all(workers.map((w) => this.request(w, { kind: 'detect', source: sharedSource, settings, queue: toDetect, segment: w + 1 })));
+    const detected = allAnswered(workers.map((w) => this.request(w, { kind: 'detect', source: sharedSource, settings, queue: toDetect, segment: w + 1 })));
     const mine: number[] = [];
     const candidates = await alongside(detected, () => detectJoints(maps, settings, takeJoints(toDetect, 0, mine)));
     const theirs = (await detected) as { candidates: Candidates; joints: number[] }[];
@@ -167,12 +167,23 @@ export class ParallelPostprocessing {
     const queries = refineQueries(grouping.grouped, maps);
     // Each thread starts with the joints it detected: the workers have built their refine hierarchies while this thread matched.
     const toRefine = jointQueue([mine, ...theirs.map((reply) => reply.joints)], workspace, 'queue:refine');
-    const refined = Promise.all(workers.map((w) => this.request(w, { kind: 'refine', queries, queue: toRefine, segment: w + 1 })));
+    const refined = allAnswered(workers.map((w) => this.request(w, { kind: 'refine', queries, queue: toRefine, segment: w + 1 })));
     const placed = await alongside(refined, () => refineJoints(new RefineIndex(maps), queries, takeJoints(toRefine, 0, [])));
     applyPlacements(grouping.grouped, placed);
     for (const reply of (await refined) as { placed: Float32Array }[]) applyPlacements(grouping.grouped, reply.placed);
     return grouping;
   }
+}
+
+/**
+ * The workers' answers, once every worker has answered: on a failure the others still take
+ * joints from the shared queue, which the next image's queue reuses.
+ */
+async function allAnswered<T>(requests: Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(requests);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
 /** Runs `work` here while the workers answer `request`; when `work` throws, waits for the answers first (their outcome dropped). */

@@ -1,8 +1,7 @@
 /** `higher-pose heatmaps`: raw network outputs of one image, as .npy arrays and pictures. */
 import type { Command } from 'commander';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { addModelOptions, type ModelCliOptions } from '../options.js';
+import { addModelOptions, makeOutputFolder, type ModelCliOptions } from '../options.js';
 import { createNetwork, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { readImage, writeImage } from '../../io/image.js';
@@ -20,10 +19,10 @@ export function registerHeatmaps(program: Command): void {
       const inputSize = options.inputSize ?? config.dataset.inputSize;
       const image = await readImage(imagePath);
       const [input] = testScaleInputs(image, inputSize, [1]).inputs;
+      makeOutputFolder(options.out, '--out');
       const network = await createNetwork(config, options.weights, options);
       try {
         const outputs = await network.run(toNetworkInput(input.resized), [1, 3, input.height, input.width]);
-        mkdirSync(options.out, { recursive: true });
         await writeImage(input.resized, join(options.out, 'input.png'));
         for (const [i, output] of outputs.entries()) {
           writeNpy(join(options.out, `output_${i}.npy`), output.shape, output.data);

@@ -1,9 +1,9 @@
 /** `higher-pose predict`: poses for images, as COCO results JSON and optional drawings. */
 import type { Command } from 'commander';
-import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { makeOutputFolder } from '../options.js';
 import { expandImageArguments } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
@@ -55,7 +55,7 @@ export interface PredictSummary {
 export async function predictFiles(estimator: HigherHRNetEstimator, files: readonly string[], options: { out?: string; render?: string; progress?: boolean }): Promise<PredictSummary> {
   const summary: PredictSummary = { records: [], failures: [] };
   const drawings = options.render !== undefined ? drawingPaths(files, options.render) : undefined;
-  if (options.render) mkdirSync(options.render, { recursive: true });
+  if (options.render) makeOutputFolder(options.render, '--render');
   const bar = options.progress && files.length > 1
     ? new cliProgress.SingleBar({ format: 'predict [{bar}] {value}/{total} images | {rate} img/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined;

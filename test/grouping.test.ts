@@ -8,7 +8,7 @@ import { COCO_KEYPOINTS } from '../src/datasets.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 import { munkres } from '../src/grouping/munkres.js';
 import { matchByTag, referenceJointOrder, type Candidates } from '../src/grouping/match.js';
-import { float32Mean, float32PairwiseSum, roundHalfEven } from '../src/grouping/numeric.js';
+import { float32Mean, float32MeanVector, float32PairwiseSum, roundHalfEven } from '../src/grouping/numeric.js';
 import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
 import { adjustPeople, refinePeople } from '../src/grouping/refine.js';
@@ -64,6 +64,19 @@ describe('NumPy numerics', () => {
     const expected = f(f(f(f(r[0] + r[1]) + f(r[2] + r[3])) + f(f(r[4] + r[5]) + f(r[6] + r[7]))) + values[16]);
     expect(float32PairwiseSum(values)).to.equal(expected);
     expect(float32Mean(values)).to.equal(Math.fround(expected / 17));
+  });
+
+  it('means float32 vectors as np.mean(axis=0): pairwise for one component, vector by vector for more', () => {
+    // Values and means from NumPy 2.4: one ulp of the one-component mean (a plain float32 sum gives
+    // 0.581439197063446) moved a tag distance across the threshold in grouping.
+    const tags = [0.22925463318824768, 0.7995056509971619, 0.5914214849472046, 0.34070611000061035, 0.4609685242176056, 0.7845117449760437, 0.7386065721511841, 0.7065386176109314];
+    expect([...float32MeanVector(tags.map((t) => Float32Array.of(t)))]).to.deep.equal([0.5814391374588013]);
+    const pairs = [
+      [0.22925463318824768, 0.34070611000061035], [0.8794562220573425, 0.318111389875412], [0.7097057700157166, 0.4987974464893341],
+      [0.44291794300079346, 0.3100351393222809], [0.6453559398651123, 0.1351100504398346], [1.1767675876617432, -0.4850310683250427],
+      [1.1817705631256104, -0.057637207210063934], [1.201115608215332, -0.4085785150527954], [0.41265833377838135, -0.8021510243415833],
+    ];
+    expect([...float32MeanVector(pairs.map((p) => Float32Array.from(p)))]).to.deep.equal([0.7643335461616516, -0.01673753373324871]);
   });
 });
 

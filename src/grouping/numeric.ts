@@ -43,9 +43,11 @@ export function float32Mean(values: ArrayLike<number>): number {
 
 /**
  * `np.mean(vectors, axis=0)` of float32 vectors: the reduction runs over the outer axis, so
- * each component is accumulated vector by vector in float32, then divided by the count.
+ * each component is accumulated vector by vector in float32, then divided by the count. Vectors
+ * of one component (tags without flip test) make one contiguous run, which NumPy sums pairwise.
  */
 export function float32MeanVector(vectors: readonly Float32Array[]): Float32Array {
+  if (vectors[0].length === 1) return Float32Array.of(float32Mean(vectors.map((v) => v[0])));
   const out = new Float32Array(vectors[0].length);
   for (const v of vectors) {
     for (let d = 0; d < out.length; d++) out[d] += v[d];

@@ -9,7 +9,8 @@ import { suppressNonMaxima } from './nms.js';
 
 /**
  * Indices of the k largest values, largest first. Equal values keep index order (the first
- * occurrence ranks higher), which is how the fixtures' torch.topk resolves the ties that matter.
+ * occurrence ranks higher): torch.topk leaves ties to its C++ library's heap, an order that
+ * changes between torch versions (README, exact parity).
  */
 function largestIndices(values: Float32Array, k: number): Int32Array {
   const best = new Int32Array(k);
@@ -28,7 +29,7 @@ function largestIndices(values: Float32Array, k: number): Int32Array {
   return best;
 }
 
-/** Up to k entries ranked by value (descending), then index (ascending): torch.topk's order on the fixtures. */
+/** Up to k entries ranked by value (descending), then index (ascending), as `largestIndices` ranks them. */
 class Ranking {
   size = 0;
   readonly index: Int32Array;

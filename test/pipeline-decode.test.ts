@@ -195,6 +195,13 @@ describe('decodePoses on planted people', () => {
     expect(r.final[0][0][3]).to.equal(-1);
   });
 
+  it('BAD CALL - outputs so large that their sums overflow float32', () => {
+    const huge = (c: number, h: number, w: number) => ndarray(new Float32Array(c * h * w).fill(3e38), [1, c, h, w]);
+    const s = { ...tiny(), flipTest: false, project2image: false };
+    const decode = () => decodePoses([{ scale: 1, outputs: [huge(2 * J, 16, 16), huge(J, 32, 32)] }], { baseSize: [64, 64], center: [64, 64], scale: [0.64, 0.64] }, s, COCO_KEYPOINTS);
+    expect(decode).to.throw(DecodeError, /network output 0 at scale 1 holds 3\.00000\d+e\+38 \(first at index \[0, 0, 0, 0\]\), too large to be averaged in float32 \(the limit is 1\.8e\+28\)/);
+  });
+
   it('BAD CALL - a geometry that would give non-finite or collapsed coordinates', () => {
     const outputs = [tensor(2 * J, 16, 16, 3), tensor(J, 32, 32, 4)];
     const s = { ...tiny(), flipTest: false, project2image: false };

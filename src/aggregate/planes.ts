@@ -42,32 +42,42 @@ export function cOrderData(t: NdArray<Float32Array>): Float32Array {
   return out;
 }
 
-/** Throws when `data` holds NaN or ±Infinity, naming the first offending element. */
+/**
+ * Outputs are refused past this magnitude (~1.8e28): the aggregation sums up to a few dozen of
+ * them in float32, which must not overflow. Trained networks output values of a few units.
+ */
+const MAGNITUDE_TEST_SCALE = 1e280;
+const MAX_OUTPUT_MAGNITUDE = Number.MAX_VALUE / MAGNITUDE_TEST_SCALE;
+
+/** Throws when `data` holds NaN, ±Infinity or a value beyond `MAX_OUTPUT_MAGNITUDE`, naming the first. */
 export function assertFinite(data: Float32Array, what: string, shape: readonly number[]): void {
-  // v * 0 is 0 for finite v and NaN otherwise: four sums of those tell, faster than a test per value.
+  // v * SCALE * 0 is 0 for v within the limit and NaN otherwise (v * SCALE overflows the double):
+  // four sums of those tell, faster than a test per value.
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
   let s3 = 0;
   let i = 0;
   for (; i + 4 <= data.length; i += 4) {
-    s0 += data[i] * 0;
-    s1 += data[i + 1] * 0;
-    s2 += data[i + 2] * 0;
-    s3 += data[i + 3] * 0;
+    s0 += data[i] * MAGNITUDE_TEST_SCALE * 0;
+    s1 += data[i + 1] * MAGNITUDE_TEST_SCALE * 0;
+    s2 += data[i + 2] * MAGNITUDE_TEST_SCALE * 0;
+    s3 += data[i + 3] * MAGNITUDE_TEST_SCALE * 0;
   }
-  for (; i < data.length; i++) s0 += data[i] * 0;
+  for (; i < data.length; i++) s0 += data[i] * MAGNITUDE_TEST_SCALE * 0;
   if (s0 + s1 + s2 + s3 === 0) return;
   for (i = 0; i < data.length; i++) {
     const v = data[i];
-    if (Number.isFinite(v)) continue;
+    if (Number.isFinite(v * MAGNITUDE_TEST_SCALE)) continue;
     const position: number[] = [];
     let rest = i;
     for (let d = shape.length - 1; d >= 0; d--) {
       position.unshift(rest % shape[d]);
       rest = Math.floor(rest / shape[d]);
     }
-    throw new DecodeError(`${what} contains ${Number.isNaN(v) ? 'NaN' : 'Infinity'} (first at index [${position.join(', ')}])`);
+    const at = `(first at index [${position.join(', ')}])`;
+    if (Number.isFinite(v)) throw new DecodeError(`${what} holds ${v} ${at}, too large to be averaged in float32 (the limit is ${MAX_OUTPUT_MAGNITUDE.toPrecision(2)})`);
+    throw new DecodeError(`${what} contains ${Number.isNaN(v) ? 'NaN' : 'Infinity'} ${at}`);
   }
 }
 

@@ -167,6 +167,7 @@ describe('checkpoint: containers and tensors', () => {
   it('reads every supported dtype, and toFloat32 converts each exactly', () => {
     const tensors: Record<string, TensorSpec> = {
       half: { key: 'h', numel: 3, shape: [3], storageType: 'HalfStorage' },
+      brain: { key: 'bf', numel: 3, shape: [3], storageType: 'BFloat16Storage' },
       double: { key: 'd', numel: 2, shape: [2], storageType: 'DoubleStorage' },
       int: { key: 'i', numel: 2, shape: [2], storageType: 'IntStorage' },
       byte: { key: 'b', numel: 2, shape: [2], storageType: 'ByteStorage' },
@@ -175,6 +176,7 @@ describe('checkpoint: containers and tensors', () => {
     };
     const storages = {
       h: new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x0001]).buffer), // 1, -2, 2^-24
+      bf: new Uint8Array(new Uint16Array([0x3f80, 0xc040, 0x0001]).buffer), // 1, -3, 2^-133
       d: new Uint8Array(new Float64Array([0.5, -1.25]).buffer),
       i: new Uint8Array(new Int32Array([-3, 40000]).buffer),
       b: Uint8Array.from([0, 255]),
@@ -183,9 +185,10 @@ describe('checkpoint: containers and tensors', () => {
     };
     const sd = readCheckpoint(zipCheckpoint(pickle(stateDict(tensors)), storages));
     const dtypes = Object.fromEntries([...sd].map(([name, t]) => [name, t.dtype]));
-    expect(dtypes).to.deep.equal({ half: 'float16', double: 'float64', int: 'int32', byte: 'uint8', flag: 'bool', long: 'int64' });
+    expect(dtypes).to.deep.equal({ half: 'float16', brain: 'bfloat16', double: 'float64', int: 'int32', byte: 'uint8', flag: 'bool', long: 'int64' });
     const values = (name: string): number[] => [...toFloat32(sd.get(name) as CheckpointTensor)];
     expect(values('half')).to.deep.equal([1, -2, 2 ** -24]);
+    expect(values('brain')).to.deep.equal([1, -3, 2 ** -133]);
     expect(values('double')).to.deep.equal([0.5, -1.25]);
     expect(values('int')).to.deep.equal([-3, 40000]);
     expect(values('byte')).to.deep.equal([0, 255]);

@@ -46,13 +46,15 @@ export function loadStateDict(source: string | Uint8Array): Map<string, Checkpoi
 }
 
 /**
- * The values as float32 (float16 widened exactly, int64 via Number). A float32 tensor's own
+ * The values as float32 (float16 and bfloat16 widened exactly, int64 via Number). A float32 tensor's own
  * array is returned, not a copy.
  */
 export function toFloat32(t: CheckpointTensor): Float32Array {
   const { data } = t;
   if (t.dtype === 'float32') return data as Float32Array;
   if (t.dtype === 'float16') return Float32Array.from(data as Uint16Array, halfToFloat);
+  // bfloat16 is the high half of a float32.
+  if (t.dtype === 'bfloat16') return new Float32Array(Uint32Array.from(data as Uint16Array, (bits) => bits << 16).buffer);
   if (data instanceof BigInt64Array) return Float32Array.from(data, Number);
   return Float32Array.from(data as Float64Array | Int32Array | Uint8Array);
 }

@@ -13,11 +13,12 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-export type TensorDtype = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
+export type TensorDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
 
 export const ITEM_SIZE: Readonly<Record<TensorDtype, number>> = {
   float32: 4,
   float16: 2,
+  bfloat16: 2,
   float64: 8,
   int64: 8,
   int32: 4,
@@ -109,6 +110,7 @@ export class AllowedGlobal extends PickleObject {
 const STORAGE_DTYPES: Readonly<Record<string, TensorDtype>> = {
   FloatStorage: 'float32',
   HalfStorage: 'float16',
+  BFloat16Storage: 'bfloat16',
   DoubleStorage: 'float64',
   LongStorage: 'int64',
   IntStorage: 'int32',

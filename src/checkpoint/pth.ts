@@ -31,7 +31,7 @@ export interface CheckpointTensor {
   dtype: TensorDtype;
   /**
    * Contiguous (C order) values: Float32Array, Float64Array, BigInt64Array (int64),
-   * Int32Array, Uint16Array (float16 bit patterns) or Uint8Array (uint8, bool as 0/1).
+   * Int32Array, Uint16Array (float16 and bfloat16 bit patterns) or Uint8Array (uint8, bool as 0/1).
    */
   data: TensorData;
 }
@@ -207,6 +207,7 @@ function readLegacyStorages(bytes: Uint8Array, start: number, keys: string[], re
 const TYPED_ARRAY: Record<TensorDtype, new (buffer: ArrayBuffer) => TensorData> = {
   float32: Float32Array,
   float16: Uint16Array,
+  bfloat16: Uint16Array,
   float64: Float64Array,
   int64: BigInt64Array,
   int32: Int32Array,

@@ -5,10 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ConfigError, loadConfigFile, outputChannels, type ExperimentConfig } from '../config/experiment.js';
-import { presetConfig } from '../config/presets.js';
+import { PRESET_NAMES, presetConfig } from '../config/presets.js';
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
-import { CheckpointError, loadStateDict, toFloat32, validateStateDict } from '../checkpoint/index.js';
+import { CheckpointError, loadStateDict, StateDictMismatchError, toFloat32, validateStateDict } from '../checkpoint/index.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
@@ -54,7 +54,21 @@ export function networkWeights(weights: string | Weights, graph: LayerGraph): We
     return weights;
   }
   const stateDict = loadStateDict(weights);
-  validateStateDict(stateDict, graph.parameters, weights);
+  try {
+    validateStateDict(stateDict, graph.parameters, weights);
+  } catch (error) {
+    if (!(error instanceof StateDictMismatchError)) throw error;
+    const fits = PRESET_NAMES.filter((name) => {
+      try {
+        validateStateDict(stateDict, buildNetworkGraph(presetConfig(name).model).parameters);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (fits.length > 0) error.message += `\n  the checkpoint fits preset ${fits.join(', ')}: is that the model it was trained as?`;
+    throw error;
+  }
   const tensors = new Map<string, WeightTensor>();
   for (const { name } of graph.parameters) {
     const tensor = stateDict.get(name);

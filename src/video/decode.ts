@@ -375,7 +375,8 @@ interface FrameMeta {
   height: number;
 }
 
-const SHOWINFO = /\bn:\s*\d+\s+pts:\s*-?\d+\s+pts_time:(\S+).*?\bs:(\d+)x(\d+)/;
+/** A `showinfo` line; a frame without a timestamp has `pts:  NOPTS pts_time:NOPTS` (its time is then NaN). */
+const SHOWINFO = /\bn:\s*\d+\s+pts:\s*(?:-?\d+|NOPTS)\s+pts_time:(\S+).*?\bs:(\d+)x(\d+)/;
 
 /** Frame metadata from the `showinfo` lines, in order, with a way to wait for the next one. */
 class MetaQueue {

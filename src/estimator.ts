@@ -4,6 +4,7 @@
  * people in image pixels.
  */
 import ndarray from 'ndarray';
+import pLimit from 'p-limit';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
@@ -250,9 +251,13 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   let disposed: Promise<void> | undefined;
   const running = new Set<Promise<unknown>>();
 
+  // Estimates beyond imagesInFlight wait their turn (Promise.all over many images): each one
+  // running holds a workspace, and the workspaces are kept for the next images.
+  const slots = pLimit(imagesInFlight);
+
   const estimateOne = (image: ImageInput): Promise<Person[]> => {
     if (disposed) return Promise.reject(new BackendError('estimatePoses: the estimator has been disposed; create another one'));
-    const estimate = estimateNow(image);
+    const estimate = slots(() => estimateNow(image));
     running.add(estimate);
     const forget = () => void running.delete(estimate);
     estimate.then(forget, forget);

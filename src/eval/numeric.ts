@@ -2,6 +2,7 @@
  * Float64 arithmetic exactly as NumPy performs it, so that the evaluators reproduce the
  * reference statistics bit for bit rather than to within rounding.
  */
+import { numpyPairwiseSum } from '../numpy-sum.js';
 
 /** `np.spacing(1)`: the reference adds it to denominators. */
 export const SPACING_1 = Number.EPSILON;
@@ -15,30 +16,9 @@ export function linspace(start: number, stop: number, num: number): Float64Array
   return out;
 }
 
-/**
- * `np.sum` of a float64 vector: NumPy's pairwise summation (8 accumulators, blocks of 128,
- * halves split at multiples of 8), started from the additive identity.
- */
-export function pairwiseSum(a: ArrayLike<number>, begin = 0, n = a.length - begin): number {
-  if (n < 8) {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += a[begin + i]!;
-    return s;
-  }
-  if (n <= 128) {
-    const r = new Float64Array(8);
-    for (let j = 0; j < 8; j++) r[j] = a[begin + j]!;
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) {
-      for (let j = 0; j < 8; j++) r[j]! += a[begin + i + j]!;
-    }
-    let s = ((r[0]! + r[1]!) + (r[2]! + r[3]!)) + ((r[4]! + r[5]!) + (r[6]! + r[7]!));
-    for (; i < n; i++) s += a[begin + i]!;
-    return s;
-  }
-  let n2 = Math.floor(n / 2);
-  n2 -= n2 % 8;
-  return pairwiseSum(a, begin, n2) + pairwiseSum(a, begin + n2, n - n2);
+/** `np.sum` of a float64 vector (NumPy's pairwise summation). */
+export function pairwiseSum(a: ArrayLike<number>): number {
+  return numpyPairwiseSum(a, (x) => x);
 }
 
 /** `np.mean` of a float64 vector (pairwise sum, then one division). */

@@ -2,6 +2,8 @@
  * NumPy's numeric behaviour where the reference's results depend on it: `np.round` (half to
  * even) and float32 sums/means, whose rounding follows NumPy's summation order.
  */
+import { numpyPairwiseSum } from '../numpy-sum.js';
+
 const f32 = Math.fround;
 
 /** `np.round(x)` / `np.rint`: nearest integer, ties to even. */
@@ -10,30 +12,9 @@ export function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/**
- * NumPy's float32 `add.reduce` over a contiguous run of values (`pairwise_sum`): plain
- * accumulation below 8 values, eight interleaved accumulators up to 128, halves beyond.
- */
-export function float32PairwiseSum(values: ArrayLike<number>, start = 0, n = values.length - start): number {
-  if (n < 8) {
-    let res = 0;
-    for (let i = 0; i < n; i++) res = f32(res + values[start + i]);
-    return res;
-  }
-  if (n <= 128) {
-    const r = new Float32Array(8);
-    for (let j = 0; j < 8; j++) r[j] = values[start + j];
-    let i = 8;
-    for (; i < n - (n % 8); i += 8) {
-      for (let j = 0; j < 8; j++) r[j] += values[start + i + j];
-    }
-    let res = f32(f32(f32(r[0] + r[1]) + f32(r[2] + r[3])) + f32(f32(r[4] + r[5]) + f32(r[6] + r[7])));
-    for (; i < n; i++) res = f32(res + values[start + i]);
-    return res;
-  }
-  let half = Math.floor(n / 2);
-  half -= half % 8;
-  return f32(float32PairwiseSum(values, start, half) + float32PairwiseSum(values, start + half, n - half));
+/** NumPy's float32 `add.reduce` over a contiguous run of values (see `numpyPairwiseSum`). */
+export function float32PairwiseSum(values: ArrayLike<number>): number {
+  return numpyPairwiseSum(values, f32);
 }
 
 /** `np.mean` of a float32 vector (e.g. a person's joint scores). */

@@ -425,7 +425,7 @@ if (!hasFfmpeg) {
         const out = join(dir, sub, 'poses.jsonl');
         const late = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', out, '--start', '5'], { from: 'user' }));
         expect(late).to.be.instanceOf(VideoError);
-        expect(late.message).to.match(/clip\.mp4: no frames were decoded \(is --start 5 s past its end\?\)/);
+        expect(late.message).to.match(/clip\.mp4: no frames were decoded \(does it end before the start, 5 s\?\)/);
         const estimator = fakeEstimator();
         const folder = await rejection(program(estimator).program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth',
           '--out', join(dir, sub, 'folder'), '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));

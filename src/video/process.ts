@@ -209,7 +209,7 @@ async function* run(
       yield { frame: index, time, people, image };
     }
     if (clock.frames === 0) {
-      const range = options.start !== undefined ? ` (is --start ${options.start} s past its end?)` : '';
+      const range = options.start !== undefined ? ` (does it end before the start, ${options.start} s?)` : '';
       throw new VideoError(`${file ?? 'video stream'}: no frames were decoded${range}${options.render !== undefined ? ', so no video was written' : ''}`, file);
     }
     if (encoder) {

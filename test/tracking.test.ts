@@ -140,6 +140,24 @@ describe('tracking', () => {
       expect(ids(t.update([figure(100, 100), figure(500, 300)]))).to.deep.equal([1, 2]);
     });
 
+    it('prefers one good match to two poor ones: a person who stays keeps the id', () => {
+      const t = tracker();
+      // A and B stand 11.5 px apart (OKS ~0.4 between them).
+      for (let f = 0; f < 3; f++) expect(ids(t.update([figure(300, 200), figure(311.5, 200)]))).to.deep.equal([1, 2]);
+      // B is gone and someone appears on A's other side; A has not moved. Two pairs of OKS ~0.4
+      // (A's track to the newcomer, B's to A) cost less than A's perfect match alone with
+      // forced pairs; leaving B's track unmatched has its cost too.
+      expect(ids(t.update([figure(300, 200), figure(288.5, 200)]))[0]).to.equal(1);
+    });
+
+    it('keeps the id of a small person moving fast, by box overlap where OKS fails', () => {
+      const t = tracker();
+      const steps = Array.from({ length: 10 }, (_, f) => t.update([figure(100 + 15 * f, 200)])[0]!.id);
+      expect(poseOks(figure(100, 200), figure(115, 200), COCO_KEYPOINTS.sigmas)).to.be.below(0.3);
+      expect(steps).to.deep.equal(new Array(10).fill(1));
+      expect(t.activeIds).to.deep.equal([1]);
+    });
+
     it('never gives one id to two people of a frame, and returns copies', () => {
       const t = tracker();
       const people = [figure(100, 100), figure(102, 101)];
@@ -215,6 +233,22 @@ describe('tracking', () => {
       }
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
       expect(mean(errSmooth)).to.be.below(mean(errRaw) / 2);
+    });
+
+    it('passes an undetected joint (score 0) as it is, without disturbing its filter', () => {
+      const smoother = new PoseSmoother({ minCutoff: 1, beta: 0 });
+      const at = (f: number, missing: boolean): Person => {
+        const p = { ...figure(300, 200), id: 1 };
+        if (missing) p.keypoints[9] = { ...p.keypoints[9]!, x: 0, y: 0, score: 0 };
+        return p;
+      };
+      const wrists = Array.from({ length: 12 }, (_, f) => smoother.apply([at(f, f === 8)], f / 10)[0]!.keypoints[9]!);
+      expect(wrists[8]).to.deep.include({ x: 0, y: 0, score: 0 });
+      const { x, y } = figure(300, 200).keypoints[9]!;
+      for (const f of [9, 10, 11]) {
+        expect(wrists[f]!.x, `frame ${f}`).to.be.closeTo(x, 1e-9);
+        expect(wrists[f]!.y, `frame ${f}`).to.be.closeTo(y, 1e-9);
+      }
     });
 
     it('starts a track afresh after it was gone for forgetAfter seconds', () => {

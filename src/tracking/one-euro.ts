@@ -87,11 +87,12 @@ export class PoseSmoother {
       }
       track.lastSeen = timestamp;
       const f = track.filters;
-      const keypoints: Keypoint[] = person.keypoints.map((k, j) => ({
+      // An undetected joint (score 0) has no position: it passes as it is and leaves its filters alone.
+      const keypoints: Keypoint[] = person.keypoints.map((k, j) => (k.score > 0 ? {
         ...k,
         x: f[2 * j]!.apply(k.x, timestamp),
         y: f[2 * j + 1]!.apply(k.y, timestamp),
-      }));
+      } : k));
       const o = person.keypoints.length * 2;
       const xMin = f[o]!.apply(person.box.xMin, timestamp);
       const yMin = f[o + 1]!.apply(person.box.yMin, timestamp);

@@ -4,9 +4,12 @@
  * as the scale), using a minimum-cost assignment, so ids stay stable while people move.
  *
  * Each track's last pose is moved by the track's velocity (of its box centre, per frame)
- * before matching, which keeps ids right when people cross. A track that finds no match is
- * kept for `maxMissed` frames so that a missed detection or a short occlusion does not
- * change the id; after that the person gets a new id.
+ * before matching, which keeps ids right when people cross. Leaving a track or a person
+ * unmatched has a cost too, so one good match is preferred to two poor ones. Tracks and people
+ * that OKS leaves unmatched are then matched by box overlap (IoU): OKS, scaled by the person's
+ * size, drops fast for a small person moving fast or a video sampled sparsely. A track that
+ * finds no match is kept for `maxMissed` frames so that a missed detection or a short
+ * occlusion does not change the id; after that the person gets a new id.
  */
 import type { KeypointDefinition } from '../datasets.js';
 import type { Person } from '../types.js';
@@ -17,6 +20,8 @@ export interface TrackerOptions {
   keypoints: KeypointDefinition;
   /** Lowest OKS at which a person continues a track; default 0.3. */
   oksThreshold?: number;
+  /** Lowest box IoU at which a person OKS left unmatched continues a track OKS left unmatched; default 0.3. */
+  iouThreshold?: number;
   /** Frames a track survives without a match; default 5. */
   maxMissed?: number;
   /** Joints scoring below this in either pose are left out of OKS (all are used if none pass); default 0.1. */
@@ -60,6 +65,47 @@ export function poseOks(a: Person, b: Person, sigmas: readonly number[], minKeyp
   return count > 0 ? sum / count : sumAll / n;
 }
 
+/** Intersection over union of two people's boxes. */
+export function boxIou(a: Person, b: Person): number {
+  const w = Math.min(a.box.xMax, b.box.xMax) - Math.max(a.box.xMin, b.box.xMin);
+  const h = Math.min(a.box.yMax, b.box.yMax) - Math.max(a.box.yMin, b.box.yMin);
+  if (!(w > 0 && h > 0)) return 0;
+  const union = a.box.width * a.box.height + b.box.width * b.box.height - w * h;
+  return union > 0 ? (w * h) / union : 0;
+}
+
+/**
+ * Pairs of rows and columns by `similarity` (at least `threshold`), as a minimum-cost
+ * assignment where a pair costs 1 - similarity and leaving a row or a column unpaired costs
+ * (1 - threshold) / 2: a pair at the threshold is worth as much as leaving both alone, so
+ * two poor pairs never win over one good pair and two unpaired.
+ */
+function matchBySimilarity(rows: number, cols: number, similarity: (i: number, j: number) => number, threshold: number): [number, number][] {
+  const alone = (1 - threshold) / 2;
+  const forbidden = 1e9;
+  // Rows 0..R-1 are the rows, R..R+C-1 stand for "column j unpaired"; columns likewise.
+  const size = rows + cols;
+  const cost = Array.from({ length: size }, (_, i) => new Array<number>(size).fill(forbidden));
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      const s = similarity(i, j);
+      if (s >= threshold) cost[i]![j] = 1 - s;
+    }
+    cost[i]![cols + i] = alone;
+  }
+  for (let j = 0; j < cols; j++) {
+    cost[rows + j]![j] = alone;
+    for (let i = 0; i < rows; i++) cost[rows + j]![cols + i] = 0;
+  }
+  const assigned = minCostAssignment(cost);
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < rows; i++) {
+    const j = assigned[i]!;
+    if (j >= 0 && j < cols && cost[i]![j]! < forbidden) pairs.push([i, j]);
+  }
+  return pairs;
+}
+
 function centre(p: Person): { x: number; y: number } {
   return { x: (p.box.xMin + p.box.xMax) / 2, y: (p.box.yMin + p.box.yMax) / 2 };
 }
@@ -76,15 +122,19 @@ export class PoseTracker {
   private tracks: Track[] = [];
   private nextId: number;
   private readonly oksThreshold: number;
+  private readonly iouThreshold: number;
   private readonly maxMissed: number;
   private readonly minKeypointScore: number;
 
   constructor(private readonly options: TrackerOptions) {
     this.oksThreshold = options.oksThreshold ?? 0.3;
+    this.iouThreshold = options.iouThreshold ?? 0.3;
     this.maxMissed = options.maxMissed ?? 5;
     this.minKeypointScore = options.minKeypointScore ?? 0.1;
     this.nextId = options.firstId ?? 1;
-    if (!(this.oksThreshold >= 0 && this.oksThreshold <= 1)) throw new RangeError(`PoseTracker: oksThreshold must be in [0, 1], got ${this.oksThreshold}`);
+    for (const [name, value] of [['oksThreshold', this.oksThreshold], ['iouThreshold', this.iouThreshold]] as const) {
+      if (!(value >= 0 && value <= 1)) throw new RangeError(`PoseTracker: ${name} must be in [0, 1], got ${value}`);
+    }
     if (!(Number.isInteger(this.maxMissed) && this.maxMissed >= 0)) throw new RangeError(`PoseTracker: maxMissed must be a non-negative integer, got ${this.maxMissed}`);
   }
 
@@ -95,17 +145,14 @@ export class PoseTracker {
       const steps = t.missed + 1;
       return shifted(t.person, t.velocity.x * steps, t.velocity.y * steps);
     });
-    // Pairs under the threshold get a cost above any allowed pair, so the assignment only
-    // uses them when nothing better exists, and they are dropped below.
-    const cost = predicted.map((p) => people.map((q) => {
-      const similarity = poseOks(p, q, sigmas, this.minKeypointScore);
-      return similarity >= this.oksThreshold ? 1 - similarity : 2;
-    }));
-    const assigned = minCostAssignment(cost);
     const trackOf = new Array<Track | undefined>(people.length).fill(undefined);
-    assigned.forEach((j, i) => {
-      if (j >= 0 && cost[i]![j]! <= 1) trackOf[j] = this.tracks[i];
-    });
+    const byOks = matchBySimilarity(predicted.length, people.length, (i, j) => poseOks(predicted[i]!, people[j]!, sigmas, this.minKeypointScore), this.oksThreshold);
+    for (const [i, j] of byOks) trackOf[j] = this.tracks[i];
+    // What OKS left: by box overlap.
+    const tracksLeft = predicted.flatMap((_, i) => (byOks.some(([t]) => t === i) ? [] : [i]));
+    const peopleLeft = people.flatMap((_, j) => (trackOf[j] ? [] : [j]));
+    const byBox = matchBySimilarity(tracksLeft.length, peopleLeft.length, (a, b) => boxIou(predicted[tracksLeft[a]!]!, people[peopleLeft[b]!]!), this.iouThreshold);
+    for (const [a, b] of byBox) trackOf[peopleLeft[b]!] = this.tracks[tracksLeft[a]!];
     const out = people.map((person, j) => {
       let track = trackOf[j];
       if (track) {

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerVideo } from '../src/cli/commands/video.js';
 import { ConfigError } from '../src/config/experiment.js';
@@ -180,6 +181,49 @@ if (!hasFfmpeg) {
         const stream = createReadStream(clip);
         for await (const frame of await openVideo(stream)) if (frame.index === 1) break;
         expect(stream.destroyed).to.equal(true);
+      });
+
+      it('BAD CALL - a stream that closes early, fails after probing or is no video: a VideoError, the stream released', async () => {
+        const closed = new PassThrough();
+        closed.write(Buffer.alloc(1000));
+        setTimeout(() => closed.destroy(), 50);
+        const early = await rejection(openVideo(closed));
+        expect(early).to.be.instanceOf(VideoError);
+        expect(early.message).to.equal('video stream: the stream closed before it ended');
+
+        // Fails while ffprobe reads the prefix: reported when the frames are read, never uncaught.
+        const failing = new PassThrough();
+        failing.write(readFileSync(clip));
+        const source = await openVideo(failing, { probeBytes: 1024 });
+        failing.destroy(new Error('connection reset'));
+        const late = await rejection((async () => {
+          for await (const frame of source) expect(frame.index).to.be.a('number');
+        })());
+        expect(late).to.be.instanceOf(VideoError);
+        expect(late.message).to.match(/video stream: reading the input stream failed: connection reset/);
+
+        const text = new PassThrough();
+        text.write(Buffer.alloc(200_000, 7));
+        expect(await rejection(openVideo(text, { probeBytes: 64 * 1024 }))).to.be.instanceOf(VideoError);
+        expect(text.destroyed).to.equal(true);
+      });
+
+      it('stops at an abort between probing and the first frame, and while the probe waits for data', async () => {
+        const abort = new AbortController();
+        const source = await openVideo(long, { signal: abort.signal });
+        abort.abort(new Error('stopped'));
+        const seen: VideoFrame[] = [];
+        const stopped = await rejection((async () => {
+          for await (const frame of source) seen.push(frame);
+        })());
+        expect([stopped.message, seen.length]).to.deep.equal(['stopped', 0]);
+
+        const stalled = new PassThrough();
+        stalled.write(Buffer.alloc(1000));
+        const waiting = new AbortController();
+        setTimeout(() => waiting.abort(new Error('gave up')), 50);
+        expect((await rejection(openVideo(stalled, { signal: waiting.signal }))).message).to.equal('gave up');
+        expect(stalled.destroyed).to.equal(true);
       });
 
       it('BAD CALL - corrupt, empty and non-video inputs give VideoError with ffmpeg\'s message', async () => {

@@ -167,8 +167,14 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
   if (typeof input === 'string') {
     info = await probeVideo(input, options);
   } else {
-    prefix = await readPrefix(input, options.probeBytes ?? DEFAULT_PROBE_BYTES);
-    info = await runProbe(ffprobeBinary(options), 'pipe:0', undefined, prefix.bytes, options.probeBytes ?? DEFAULT_PROBE_BYTES);
+    prefix = await readPrefix(input, options.probeBytes ?? DEFAULT_PROBE_BYTES, options.signal);
+    try {
+      info = await runProbe(ffprobeBinary(options), 'pipe:0', undefined, prefix.bytes, options.probeBytes ?? DEFAULT_PROBE_BYTES);
+    } catch (err) {
+      // Nothing more is wanted from it.
+      input.destroy();
+      throw err;
+    }
   }
   const outputFps = (options.fps ?? info.fps) / sampling.every;
   const counts = { decoded: 0, delivered: 0 };
@@ -232,16 +238,27 @@ interface StreamPrefix {
   stream: Readable;
 }
 
-/** Reads up to `limit` bytes from the stream, leaving it paused with the rest unread. */
-function readPrefix(stream: Readable, limit: number): Promise<StreamPrefix> {
-  if (stream.errored) return Promise.reject(new VideoError(`video stream: reading failed: ${stream.errored.message}`, undefined, { cause: stream.errored }));
+/**
+ * Reads up to `limit` bytes from the stream, leaving it paused with the rest unread. An error
+ * of the stream after that is kept (the stream's own `errored`) for the decoding to report: the
+ * stream keeps a listener, so that it is never an uncaught exception. Aborting destroys it.
+ */
+function readPrefix(stream: Readable, limit: number, signal: AbortSignal | undefined): Promise<StreamPrefix> {
+  const failure = (err: Error): VideoError => new VideoError(`video stream: reading failed: ${err.message}`, undefined, { cause: err });
+  if (stream.errored) return Promise.reject(failure(stream.errored));
   if (stream.readableEnded) return Promise.resolve({ bytes: Buffer.alloc(0), ended: true, stream });
+  if (stream.destroyed) return Promise.reject(new VideoError('video stream: the stream was closed before it was read'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (): void => {
+      stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+    };
     const finish = (ended: boolean): void => {
-      stream.off('data', onData).off('end', onEnd).off('error', onError);
+      stop();
       stream.pause();
+      stream.on('error', () => {}); // kept in stream.errored, reported when the frames are read
       resolve({ bytes: Buffer.concat(chunks), ended, stream });
     };
     const onData = (chunk: Buffer | string): void => {
@@ -252,10 +269,21 @@ function readPrefix(stream: Readable, limit: number): Promise<StreamPrefix> {
     };
     const onEnd = (): void => finish(true);
     const onError = (err: Error): void => {
-      stream.off('data', onData).off('end', onEnd).off('error', onError);
-      reject(new VideoError(`video stream: reading failed: ${err.message}`, undefined, { cause: err }));
+      stop();
+      reject(failure(err));
     };
-    stream.on('data', onData).once('end', onEnd).once('error', onError);
+    // Destroyed without an error: 'close' comes without 'end'.
+    const onClose = (): void => {
+      stop();
+      reject(new VideoError('video stream: the stream closed before it ended'));
+    };
+    const onAbort = (): void => {
+      stop();
+      stream.destroy();
+      reject(signal!.reason);
+    };
+    stream.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -428,6 +456,11 @@ async function* decodeFrames(
 ): AsyncGenerator<VideoFrame> {
   const file = typeof input === 'string' ? input : undefined;
   const where = label(file);
+  if (options.signal?.aborted) {
+    // Aborted between probing and the first frame: ffmpeg is not started.
+    prefix?.stream.destroy();
+    options.signal.throwIfAborted();
+  }
   const binary = ffmpegBinary(options);
   const target = file !== undefined ? `file:${file}` : 'pipe:0';
   const args = decodeArgs(target, options, every, file !== undefined);

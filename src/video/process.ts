@@ -165,7 +165,13 @@ async function* run(
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const source = await openVideo(input, { ...options, signal });
-  options.onStart?.(source);
+  try {
+    options.onStart?.(source);
+  } catch (error) {
+    // The frames will not be read: a stream input is released, as when decoding stops early.
+    if (typeof input !== 'string') input.destroy();
+    throw error;
+  }
   const tracker = tracking
     ? new PoseTracker({ ...(typeof options.track === 'object' ? options.track : {}), keypoints: keypoints! })
     : undefined;

@@ -367,6 +367,18 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('smooths at low frame rates too: the filters live as long as the tracks', async () => {
+        // One frame every 2 s: a smoother forgetting after its default second would pass every frame raw.
+        const xs: number[] = [];
+        for await (const { people } of processVideo(fakeEstimator(), long, { fps: 0.5, smooth: true, keypoints: COCO_KEYPOINTS })) {
+          xs.push(people.find((p) => p.id === 1)!.keypoints[0]!.x);
+        }
+        const raw = [0, 1, 2].map((call) => person(30 + call * 2, 60).keypoints[0]!.x);
+        expect(xs).to.have.length(2);
+        expect(xs[0]).to.equal(raw[0]);
+        expect(xs[1]).to.be.above(raw[0]!).and.below(raw[1]!);
+      });
+
       it('BAD CALL - an estimator failure or an early stop leaves no rendered file and no ffmpeg', async () => {
         const sub = 'process-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);

@@ -123,7 +123,8 @@ export class PoseTracker {
   private nextId: number;
   private readonly oksThreshold: number;
   private readonly iouThreshold: number;
-  private readonly maxMissed: number;
+  /** Frames a track survives without a match. */
+  readonly maxMissed: number;
   private readonly minKeypointScore: number;
 
   constructor(private readonly options: TrackerOptions) {

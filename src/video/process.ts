@@ -175,7 +175,12 @@ async function* run(
   const tracker = tracking
     ? new PoseTracker({ ...(typeof options.track === 'object' ? options.track : {}), keypoints: keypoints! })
     : undefined;
-  const smoother = options.smooth ? new PoseSmoother(typeof options.smooth === 'object' ? options.smooth : {}) : undefined;
+  const smoothing = typeof options.smooth === 'object' ? options.smooth : {};
+  // A track's filters live as long as the track may go unseen (smoothing implies tracking): at a
+  // low frame rate, the smoother's default second is less than one frame.
+  const smoother = options.smooth
+    ? new PoseSmoother({ ...smoothing, forgetAfter: smoothing.forgetAfter ?? Math.max(1, (tracker!.maxMissed + 1) / source.outputFps) })
+    : undefined;
   const frames = timed(source[Symbol.asyncIterator](), clock);
   const estimate = async (frame: VideoFrame): Promise<Person[]> => {
     const t = performance.now();

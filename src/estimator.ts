@@ -75,7 +75,10 @@ export interface EstimatorOptions extends ConfigChoice {
   detectionThreshold?: number;
   /** Maximum tag distance for joining a joint to a person. Default `TEST.TAG_THRESHOLD` (1). */
   tagThreshold?: number;
-  /** Maximum number of people per image. Default `DATASET.MAX_NUM_PEOPLE` (30). */
+  /**
+   * Candidates per joint (the reference's top-k), `DATASET.MAX_NUM_PEOPLE`, default 30. Not a cap
+   * on people: joints that join nobody start people of their own.
+   */
   maxPeople?: number;
   /** Network input size (shorter side at scale 1, a multiple of 64). Default `DATASET.INPUT_SIZE`. */
   inputSize?: number;

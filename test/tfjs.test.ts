@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -308,6 +309,9 @@ describe('TensorFlow.js backend', () => {
       expect(readdirSync(target).sort()).to.deep.equal([...written.files].sort());
       expect(readdirSync(out)).to.deep.equal(['model']);
       expect(readTfjsGraphModel(target).weightData.byteLength).to.equal(9 * 1024 * 1024);
+      // Served to browsers: readable by others, as a folder made with the process's umask is.
+      const umask = Number.parseInt(spawnSync('sh', ['-c', 'umask']).stdout.toString().trim(), 8);
+      expect(statSync(target).mode & 0o777).to.equal(0o777 & ~umask);
     });
 
     it('BAD CALL - a non-empty folder that holds no export is not replaced', () => {

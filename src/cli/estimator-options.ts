@@ -21,7 +21,7 @@ export function addPoseOptions(command: Command): Command {
     .option('--no-refine', 'no refinement of undetected joints')
     .option('--detection-threshold <v>', 'minimum heatmap value for a joint', parseNonNegativeNumber)
     .option('--tag-threshold <v>', 'maximum tag distance within a person', parseNonNegativeNumber)
-    .option('--max-people <n>', 'maximum people per image', parsePositiveInteger);
+    .option('--max-people <n>', 'candidates per joint (the reference\'s MAX_NUM_PEOPLE top-k; not a cap on people)', parsePositiveInteger);
 }
 
 /**

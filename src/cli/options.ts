@@ -67,11 +67,11 @@ export function addPrecisionOptions(command: Command): Command {
 }
 
 /** Which model: `--config | --preset` and `--weights`. */
-export function addModelSourceOptions(command: Command): Command {
+export function addModelSourceOptions(command: Command, weights = 'checkpoint (.pth from the model zoo, see `higher-pose weights list`) or an ONNX export (.onnx)'): Command {
   return command
     .option('--config <yaml>', 'official experiment configuration (YAML)')
     .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`)
-    .option('--weights <file>', 'checkpoint (.pth from the model zoo, see `higher-pose weights list`) or an ONNX export (.onnx)');
+    .option('--weights <file>', weights);
 }
 
 /** The model and how to run it: adds `--input-size`, `--device`, `--threads`. */

@@ -3,7 +3,8 @@
  * `tf.loadGraphModel` reads over HTTP in the browser. Writing needs no tfjs package; reading
  * back from disk (plain `@tensorflow/tfjs` has no `file://` loader) is `tfjsFileHandler`.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ExperimentConfig } from '../../config/experiment.js';
 import { buildNetworkGraph } from '../../higher/network.js';
@@ -53,7 +54,9 @@ export function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, 
   const json: ModelJson = { ...rest, weightsManifest: [{ paths: shards, weights: weightSpecs }] };
 
   mkdirSync(dirname(target), { recursive: true });
-  const staging = mkdtempSync(join(dirname(target), `.${basename(target)}.partial-`));
+  // Not mkdtemp: its folders are private (0700), and the export is served to browsers.
+  const staging = join(dirname(target), `.${basename(target)}.partial-${randomBytes(6).toString('hex')}`);
+  mkdirSync(staging);
   try {
     shards.forEach((file, i) => writeSynced(join(staging, file), data.subarray(i * shardBytes, (i + 1) * shardBytes)));
     writeSynced(join(staging, MODEL_JSON), Buffer.from(JSON.stringify(json)));

@@ -6,7 +6,7 @@ import { ConfigError } from '../../config/experiment.js';
 import { exportTfjsModel } from '../../backend/tfjs/export.js';
 
 export function registerExportTfjs(program: Command): void {
-  addModelSourceOptions(program.command('export-tfjs'))
+  addModelSourceOptions(program.command('export-tfjs'), 'checkpoint (.pth from the model zoo, see `higher-pose weights list`)')
     .description('compile a checkpoint to a TensorFlow.js graph model (model.json + 4 MB weight shards) for tf.loadGraphModel')
     .requiredOption('--out <dir>', 'folder to write model.json and the weight shards to (replaced if it holds an earlier export)')
     .action((options: ModelCliOptions & { out: string }) => {

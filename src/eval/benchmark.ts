@@ -189,10 +189,11 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   const finished = images.map((im) => entries.get(im.id)!);
   const unreadable = finished.filter((e) => e.status !== 'ok');
   if (unreadable.length > 0 && unreadable.length === finished.length) {
-    // Nothing to score: a wrong --images folder, most likely. No results file is written.
+    // Nothing to score: a wrong --images folder or a model that fails on every image. No results file is written.
     await journal.remove();
     const first = unreadable[0] as { error: string };
-    throw new EvalError(`None of the ${images.length} images could be estimated (is ${opts.imagesDir} the folder of the annotated images?); the first: ${first.error}`);
+    const folder = unreadable.every((e) => e.status === 'missing') ? ` (is ${opts.imagesDir} the folder of the annotated images?)` : '';
+    throw new EvalError(`None of the ${images.length} images could be estimated${folder}; the first: ${first.error}`);
   }
   const results = parseResults(finished.flatMap((e) => (e.status === 'ok' ? e.results : [])), opts.journalPath, gt);
   await writeFileAtomic(opts.outPath, formatResultsJson(results));

@@ -140,7 +140,16 @@ export async function createOnnxNetwork(config: ExperimentConfig, weights: strin
       await network.dispose();
       throw new BackendError(`${weights} has ${network.outputNames.length} outputs but the configuration's network has ${expected}`);
     }
-    return checkedOutputs(network, config, weights);
+    // ONNX Runtime infers the outputs' channels (a model that leaves them open fails in decoding).
+    const declared = network.declaredChannels;
+    const wrong = declared.findIndex((channels, i) => channels !== undefined && channels !== outputChannels(config.model, i));
+    if (wrong >= 0) {
+      await network.dispose();
+      const fits = PRESET_NAMES.filter((name) => declared.every((channels, i) => channels === undefined || channels === outputChannels(presetConfig(name).model, i)));
+      throw new BackendError(`${weights}: output ${wrong} has ${declared[wrong]} channels; the configuration expects ${outputChannels(config.model, wrong)}`
+        + (fits.length > 0 ? ` (the model fits preset ${fits.join(', ')})` : ''));
+    }
+    return network;
   }
   return open(int8 ? await int8Model(config, weights, options) : compileModel(config, weights));
 }
@@ -149,23 +158,6 @@ function checkedPrecision(precision: Precision | undefined): Precision {
   const value = precision ?? 'fp32';
   if (!PRECISIONS.includes(value)) throw new ConfigError(`Unsupported precision: ${String(value)}. Must be one of [${PRECISIONS.join(', ')}]`);
   return value;
-}
-
-/** Wraps a foreign network so that outputs of the wrong channel count fail with a clear message. */
-function checkedOutputs(network: Network, config: ExperimentConfig, source: string): Network {
-  return {
-    async run(input, dims, into) {
-      const outputs = await network.run(input, dims, into);
-      outputs.forEach((t, i) => {
-        const channels = outputChannels(config.model, i);
-        if (t.shape[1] !== channels) {
-          throw new BackendError(`${source}: output ${i} has ${t.shape[1]} channels; the configuration expects ${channels}`);
-        }
-      });
-      return outputs;
-    },
-    dispose: () => network.dispose(),
-  };
 }
 
 export type BackendName = 'onnxruntime' | 'tfjs' | 'auto';

@@ -87,6 +87,11 @@ export class OnnxNetwork implements Network {
     readonly outputNames: readonly string[],
   ) {}
 
+  /** Channels of each output as the model declares them (undefined where the dimension is symbolic). */
+  get declaredChannels(): (number | undefined)[] {
+    return this.session.outputMetadata.map((m) => (m.isTensor && typeof m.shape[1] === 'number' ? m.shape[1] : undefined));
+  }
+
   /** Creates a session from ONNX model bytes or a `.onnx` file path. */
   static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxNetwork> {
     const ort = await loadRuntime();

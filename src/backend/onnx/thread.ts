@@ -20,7 +20,7 @@ export type NetworkJob =
 
 /** Its answers: output names, outputs (their values in `into` when it was given), or done. */
 export type NetworkReply =
-  | { outputNames: string[] }
+  | { outputNames: string[]; declaredChannels: (number | undefined)[] }
   | { outputs: { shape: number[]; data?: Float32Array }[] }
   | { disposed: true };
 
@@ -31,6 +31,8 @@ export class OnnxNetworkThread implements Network {
   private constructor(
     private readonly thread: WorkerRequests<NetworkJob, NetworkReply>,
     readonly outputNames: readonly string[],
+    /** Channels of each output as the model declares them (see `OnnxNetwork.declaredChannels`). */
+    readonly declaredChannels: readonly (number | undefined)[],
   ) {}
 
   /** Creates a session in a new thread from ONNX model bytes or a `.onnx` file path. */
@@ -41,8 +43,8 @@ export class OnnxNetworkThread implements Network {
       (what) => new BackendError(`network thread ${what}`),
     );
     try {
-      const { outputNames } = (await thread.request({ kind: 'create', model, options })) as { outputNames: string[] };
-      return new OnnxNetworkThread(thread, outputNames);
+      const { outputNames, declaredChannels } = (await thread.request({ kind: 'create', model, options })) as { outputNames: string[]; declaredChannels: (number | undefined)[] };
+      return new OnnxNetworkThread(thread, outputNames, declaredChannels);
     } catch (error) {
       await thread.worker.terminate();
       throw error;

@@ -123,6 +123,11 @@ describe('benchmark runner', () => {
     await expectRejects(runBenchmark(options({ imagesDir: empty })), EvalError, `None of the 3 images could be estimated (is ${empty} the folder of the annotated images?); the first: ${join(empty, '1.jpg')} does not exist`);
     expect(existsSync(options().outPath)).to.equal(false);
     expect(existsSync(options().journalPath)).to.equal(false);
+    mkdirImages(dir, ['3.jpg']);
+    const failing = async (): Promise<Person[]> => {
+      throw new Error('output 0 has 34 channels');
+    };
+    await expectRejects(runBenchmark(options({ estimate: failing })), EvalError, 'None of the 3 images could be estimated; the first: output 0 has 34 channels');
   });
 
   it('resumes an interrupted run without redoing finished images, giving the same bytes', async () => {

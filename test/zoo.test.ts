@@ -290,7 +290,9 @@ describe('model zoo', () => {
     /** Runs the CLI in-process; commander's exit becomes a CommanderError. */
     async function cli(args: string[]): Promise<{ out: string; err: string; exitCode: number }> {
       const captured = { out: '', err: '' };
+      // As buildProgram sets it up: usage mistakes show the help.
       const program = new Command('higher-pose')
+        .showHelpAfterError()
         .exitOverride()
         .configureOutput({ writeOut: (s) => void (captured.out += s), writeErr: (s) => void (captured.err += s) });
       registerWeights(program);
@@ -321,6 +323,8 @@ describe('model zoo', () => {
       const { err, exitCode } = await cli(['weights', 'fetch', 'crowdpose_w48_640', '--cache-dir', cacheDir]);
       expect(exitCode).to.equal(1);
       expect(err).to.contain(join(cacheDir, 'pose_higher_hrnet_w48_640_crowdpose.pth.tar'));
+      // A download to make, not a mistake in the command line: no usage text.
+      expect(err).to.not.contain('Usage:');
     });
 
     it('prints the path of a cached file', async () => {

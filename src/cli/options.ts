@@ -94,3 +94,12 @@ export function makeOutputFolder(path: string, option: string): void {
     throw new ConfigError(`${option} ${path}: cannot create the folder (${why})`);
   }
 }
+
+/**
+ * Reports a problem of the run that the user can fix (a download to make, a wrong folder), as a
+ * plain message without the usage text, which is for mistakes in the command line; exits 1.
+ */
+export function userError(command: Command, message: string, code: string): never {
+  command.showHelpAfterError(false);
+  return command.error(`error: ${message}`, { code, exitCode: 1 });
+}

@@ -13,7 +13,7 @@ import { evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProg
 import type { PoseEstimator } from '../../types.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
-import { parsePositiveInteger } from '../options.js';
+import { parsePositiveInteger, userError } from '../options.js';
 
 export interface EvalDeps {
   createEstimator: (options: EstimatorOptions) => Promise<Pick<PoseEstimator, 'estimatePoses' | 'dispose'> & { imagesInFlight?: number }>;
@@ -45,7 +45,7 @@ export function registerEval(program: Command, deps: EvalDeps): void {
       } catch (error) {
         // Bad inputs are the user's to fix: print them plainly, without a stack trace.
         if (error instanceof EvalError || error instanceof ConfigError) {
-          command.error(`error: ${error.message}`, { code: 'higher-pose.eval', exitCode: 1 });
+          userError(command, error.message, 'higher-pose.eval');
         }
         throw error;
       }

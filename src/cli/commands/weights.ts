@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { findEntry, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
 import { cachedPath, defaultCacheDir, fetchWeights, type DownloadProgress } from '../../zoo/download.js';
+import { userError } from '../options.js';
 
 export function registerWeights(program: Command): void {
   const weights = program.command('weights').description('list and download published HigherHRNet checkpoints');
@@ -29,7 +30,7 @@ export function registerWeights(program: Command): void {
         write(command, `${path}\n`);
       } catch (error) {
         // Zoo errors are the user's to act on: print them plainly, without a stack trace.
-        if (error instanceof ZooError) command.error(`error: ${error.message}`, { code: 'higher-pose.zoo', exitCode: 1 });
+        if (error instanceof ZooError) userError(command, error.message, 'higher-pose.zoo');
         throw error;
       }
     });

@@ -182,6 +182,23 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(cli('predict', none, ...args), ConfigError, /No images found in .*no-images/);
   });
 
+  it('demo runs the bundled tiny model when no W32-512 checkpoint is cached; an image that fails leaves the results alone', async () => {
+    const saved = process.env.HIGHER_POSE_CACHE;
+    process.env.HIGHER_POSE_CACHE = join(dir, 'empty-cache');
+    try {
+      const out = join(dir, 'demo');
+      expect(await cli('demo', '--out', out)).to.equal(0);
+      const results = readFileSync(join(out, 'results.json'), 'utf8');
+      expect((JSON.parse(results) as unknown[]).length).to.equal((await estimator.estimatePoses(DEMO_IMAGE())).length);
+      expect(readdirSync(out).sort()).to.deep.equal(['results.json', 'sample.png']);
+      expect(await cli('demo', '--image', join(dir, 'missing.jpg'), '--out', out)).to.equal(1);
+      expect(readFileSync(join(out, 'results.json'), 'utf8')).to.equal(results);
+    } finally {
+      if (saved === undefined) delete process.env.HIGHER_POSE_CACHE;
+      else process.env.HIGHER_POSE_CACHE = saved;
+    }
+  });
+
   it('heatmaps writes the raw outputs and pictures', async () => {
     const out = join(dir, 'maps');
     expect(await cli('heatmaps', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--out', out)).to.equal(0);

@@ -1,7 +1,8 @@
 /**
- * `higher-pose demo`: the whole pipeline on a built-in image with no arguments. Uses the
- * official W32-512 COCO checkpoint when it is in the weights cache, else the bundled tiny
- * random-weight model (right architecture, meaningless poses).
+ * `higher-pose demo`: the whole pipeline on a built-in image with no arguments. Uses a W32-512
+ * COCO checkpoint when one is in the weights cache (the official one, or mmpose's, which
+ * `weights fetch` downloads), else the bundled tiny random-weight model (right architecture,
+ * meaningless poses).
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -14,13 +15,13 @@ import { findEntry } from '../../zoo/catalog.js';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run pose estimation on a built-in sample image (the model-zoo W32-512 if cached, else a tiny random model)')
+    .description('run pose estimation on a built-in sample image (a model-zoo W32-512 if cached, else a tiny random model)')
     .option('--image <file>', 'image to use instead of the built-in sample')
     .option('--out <dir>', 'output folder', 'higher-pose-demo')
     .action(async (options: { image?: string; out: string }) => {
-      const cached = cachedPath(findEntry('coco_w32_512'));
-      const [preset, weights] = existsSync(cached) ? ['coco_w32_512', cached] : ['tiny_coco', TINY_COCO_CHECKPOINT()];
-      if (preset === 'tiny_coco') {
+      const cached = ['coco_w32_512', 'coco_w32_512_mmpose'].map(findEntry).find((entry) => existsSync(cachedPath(entry)));
+      const [preset, weights] = cached ? [cached.preset, cachedPath(cached)] : ['tiny_coco', TINY_COCO_CHECKPOINT()];
+      if (!cached) {
         console.error('demo: using the bundled tiny model with random weights: the poses are meaningless.');
         console.error('      For real poses get the official weights (`higher-pose weights list`) and run `higher-pose predict IMAGE --preset coco_w32_512 --weights FILE`.');
       }

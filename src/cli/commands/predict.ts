@@ -78,7 +78,8 @@ export async function predictFiles(estimator: HigherHRNetEstimator, files: reado
     bar?.update(done, { rate: (done / ((Date.now() - started) / 1000)).toFixed(1) });
   }
   bar?.stop();
-  if (options.out) await writeFileAtomic(options.out, `${JSON.stringify(summary.records, null, 1)}\n`);
+  // Not when every image failed: an earlier results file is worth more than an empty one.
+  if (options.out && summary.failures.length < files.length) await writeFileAtomic(options.out, `${JSON.stringify(summary.records, null, 1)}\n`);
   return summary;
 }
 

@@ -52,6 +52,13 @@ describe('TensorFlow.js backend', () => {
       }
     });
 
+    it('BAD CALL - a backend asked for that is missing names only what provides it', async () => {
+      const error = await resolveTfjsRuntime({ backend: 'tensorflow', importModule: missing }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error).to.be.instanceOf(BackendError);
+      expect(error!.message).to.match(/To use the tfjs backend, run npm install @tensorflow\/tfjs-node \(native TensorFlow on the CPU\) or npm install @tensorflow\/tfjs-node-gpu \(with CUDA\)$/);
+      expect(error!.message).to.not.include('npm install @tensorflow/tfjs ');
+    });
+
     it('falls back past missing native packages to the pure-JavaScript package', async () => {
       const runtime = await resolveTfjsRuntime({ importModule: (name) => (name.startsWith('@tensorflow/tfjs-node') ? missing(name) : import(name)) });
       expect(runtime.module).to.equal('@tensorflow/tfjs');

@@ -31,6 +31,13 @@ export const TFJS_INSTALL_HINT =
   + 'WebAssembly backend), npm install @tensorflow/tfjs-node (native TensorFlow on the CPU) or '
   + 'npm install @tensorflow/tfjs-node-gpu (native TensorFlow with CUDA)';
 
+/** What provides each backend, when one is asked for. */
+const BACKEND_INSTALL_HINT: Readonly<Record<TfjsBackendName, string>> = {
+  tensorflow: 'run npm install @tensorflow/tfjs-node (native TensorFlow on the CPU) or npm install @tensorflow/tfjs-node-gpu (with CUDA)',
+  wasm: 'run npm install @tensorflow/tfjs @tensorflow/tfjs-backend-wasm',
+  cpu: 'run npm install @tensorflow/tfjs',
+};
+
 export interface TfjsResolveOptions {
   /** Restricts the search to one backend; default: the first candidate that loads. */
   backend?: TfjsBackendName;
@@ -86,7 +93,8 @@ export async function resolveTfjsRuntime(options: TfjsResolveOptions = {}): Prom
     }
   }
   const wanted = options.backend ? `with the ${options.backend} backend ` : '';
-  throw new BackendError(`No TensorFlow.js runtime ${wanted}could be loaded:\n${failures.join('\n')}\nTo use the tfjs backend, ${TFJS_INSTALL_HINT}`);
+  const hint = options.backend ? BACKEND_INSTALL_HINT[options.backend] : TFJS_INSTALL_HINT;
+  throw new BackendError(`No TensorFlow.js runtime ${wanted}could be loaded:\n${failures.join('\n')}\nTo use the tfjs backend, ${hint}`);
 }
 
 function firstLine(err: unknown): string {

@@ -92,6 +92,7 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ ...base, scales: '1' as unknown as number[] }), ConfigError, /Invalid scales: "1"\. Must be a non-empty list of positive numbers/);
     await expectRejection(createEstimator({ ...base, refine: 'false' as unknown as boolean }), ConfigError, /Invalid refine: "false"\. Must be true or false/);
     await expectRejection(createEstimator({ ...base, flipBatch: 0 as unknown as boolean }), ConfigError, /Invalid flipBatch: 0\. Must be true or false/);
+    await expectRejection(createEstimator({ ...base, tfjsBackend: 'cpu' }), ConfigError, /tfjsBackend 'cpu' picks a TensorFlow\.js backend: give backend 'tfjs' \(--backend tfjs\) or 'auto' too/);
     for (const threads of [-1, 1.5, 100000]) {
       // Not a BackendError: 'auto' would have fallen back to TensorFlow.js.
       await expectRejection(createEstimator({ ...base, threads, backend: 'auto' }), ConfigError, /Invalid threads: .*\. Must be an integer from 1 to 1024/);
@@ -138,6 +139,8 @@ describe('estimator API with the bundled tiny model', () => {
   it('export-onnx writes a model that runs with the same results, and refuses a mismatched configuration', async () => {
     const onnx = join(dir, 'tiny.onnx');
     expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', onnx)).to.equal(0);
+    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', join(dir, 'bits.onnx'), '--weight-bits', '7', '--scales', '1'),
+      ConfigError, /--scales, --weight-bits only apply with --precision int8/);
     const fromOnnx = await createEstimator({ preset: 'tiny_coco', weights: onnx, inputSize: 256 });
     try {
       expect(await fromOnnx.estimatePoses(DEMO_IMAGE())).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));

@@ -339,6 +339,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
         process.exitCode = saved;
       }
       expect(c.err.join('')).to.contain(`missing: 1 image(s), scored as finding nobody\n  ${second!.fileName}`);
+      expect(c.err.join('')).to.contain('coco: 2 images (1 estimated, 0 resumed, 1 missing), ');
       expect(existsSync(join(dir, 'some.json'))).to.equal(true);
     });
 

@@ -338,7 +338,7 @@ if (!hasFfmpeg) {
         expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
         const t = run.timings();
         expect(t.frames).to.equal(5);
-        for (const stage of [t.decode, t.infer, t.track, t.encode!]) expect(stage.fps).to.be.greaterThan(0);
+        for (const stage of [t.decode, t.infer, t.track!, t.encode!]) expect(stage.fps).to.be.greaterThan(0);
       });
 
       it('keeps imagesInFlight frames estimating at once and yields them in order', async () => {
@@ -442,7 +442,11 @@ if (!hasFfmpeg) {
         expect(first.box).to.have.all.keys('xMin', 'yMin', 'xMax', 'yMax', 'width', 'height');
         expect(probeStream(render)).to.deep.include({ frames: 3, rate: '10/3' });
         expect(leftovers(sub).sort()).to.deep.equal(['overlay.mp4', 'poses.jsonl']);
+        rmSync(join(dir, sub, 'untracked.jsonl'), { force: true });
         expect(logs.join('\n')).to.match(/3 frames in .* decode [\d.]+, infer [\d.]+, track [\d.]+, encode [\d.]+/);
+        const { program: untracked, logs: untrackedLogs } = program(fakeEstimator());
+        await untracked.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'untracked.jsonl'), '--max-frames', '2'], { from: 'user' });
+        expect(untrackedLogs.join('\n')).to.match(/stages in frames\/s: decode [\d.]+, infer [\d.]+$/);
         expect(estimator.disposed).to.equal(true);
       });
 

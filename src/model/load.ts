@@ -212,6 +212,9 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
   if (options.device !== undefined && !EXECUTION_PROVIDERS.includes(options.device)) {
     throw new ConfigError(`Unsupported device: ${String(options.device)}. Must be one of [${EXECUTION_PROVIDERS.join(', ')}]`);
   }
+  if (options.tfjsBackend !== undefined && backend === 'onnxruntime') {
+    throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' picks a TensorFlow.js backend: give backend 'tfjs' (--backend tfjs) or 'auto' too`);
+  }
   const { threads } = options;
   // ONNX Runtime takes minutes to start absurd numbers of threads.
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {

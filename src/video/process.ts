@@ -56,8 +56,8 @@ export interface VideoTimings {
   fps: number;
   decode: StageTiming;
   infer: StageTiming;
-  /** Tracking and smoothing. */
-  track: StageTiming;
+  /** Tracking and smoothing, when tracking. */
+  track?: StageTiming;
   /** Drawing and encoding, when rendering. */
   encode?: StageTiming;
 }
@@ -104,7 +104,7 @@ export function processVideo(
         fps: clock.wall > 0 ? clock.frames / clock.wall : 0,
         decode: stage(clock.decode),
         infer: stage(clock.infer),
-        track: stage(clock.track),
+        ...(options.track || options.smooth ? { track: stage(clock.track) } : {}),
         ...(options.render !== undefined ? { encode: stage(clock.encode) } : {}),
       };
     },

@@ -128,11 +128,9 @@ async function downloadWithRetries(url: string, partial: string, options: FetchW
       // ZooErrors (404, bad Content-Range...) will not go away by asking again.
       if (error instanceof ZooError) throw error;
       if (attempt >= retries) {
-        throw new ZooError(
-          `Download of ${url} failed after ${attempt + 1} attempt(s): ${errorText(error)}. ` +
-            `${await fileSize(partial)} bytes are kept in ${partial}; run the command again to resume.`,
-          { cause: error },
-        );
+        const kept = await fileSize(partial);
+        const next = kept > 0 ? `${kept} bytes are kept in ${partial}; run the command again to resume.` : 'Run the command again to retry.';
+        throw new ZooError(`Download of ${url} failed after ${attempt + 1} attempt(s): ${errorText(error)}. ${next}`, { cause: error });
       }
       await sleep((attempt + 1) * (options.retryDelayMs ?? 1000));
     }

@@ -116,7 +116,10 @@ function writers(command: Command): { stdout: (s: string) => void; stderr: (s: s
 
 function summary(r: BenchmarkReport): string {
   const lines = [
-    `${r.dataset}: ${r.images} images (${r.estimated} estimated, ${r.resumed} resumed), ${r.people} people -> ${r.resultsPath}`,
+    // Missing and failed images are tried in every run, never resumed.
+    `${r.dataset}: ${r.images} images (${[`${r.estimated - r.missing.length - r.failed.length} estimated`, `${r.resumed} resumed`,
+      ...(r.missing.length > 0 ? [`${r.missing.length} missing`] : []), ...(r.failed.length > 0 ? [`${r.failed.length} failed`] : [])].join(', ')}), `
+      + `${r.people} people -> ${r.resultsPath}`,
     `time: ${r.totalSeconds.toFixed(1)} s, ${r.meanImageMs.toFixed(1)} ms per image`,
   ];
   for (const [what, list] of [['missing', r.missing], ['failed', r.failed]] as const) {

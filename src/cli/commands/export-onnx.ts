@@ -32,6 +32,11 @@ export function registerExportOnnx(program: Command): void {
       if (!options.weights) throw new ConfigError('--weights <checkpoint.pth|model.onnx> is required');
       const int8 = options.precision === 'int8';
       if (int8 && !options.calibrate) throw new ConfigError('--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
+      const int8Only = (['inputSize', 'scales', 'weightBits'] as const).filter((name) => options[name] !== undefined);
+      if (!int8 && int8Only.length > 0) {
+        const flags = { inputSize: '--input-size', scales: '--scales', weightBits: '--weight-bits' };
+        throw new ConfigError(`${int8Only.map((name) => flags[name]).join(', ')} only apply with --precision int8 (a float model takes any input size)`);
+      }
       const images = (await calibrationImages(options)) ?? [];
       const config = resolveConfig(options);
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.

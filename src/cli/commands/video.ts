@@ -128,7 +128,8 @@ export function frameJson(result: Pick<FrameResult, 'frame' | 'time' | 'people'>
 
 function summary(t: VideoTimings): string {
   const fps = (v: number): string => v.toFixed(1);
-  const stages = [`decode ${fps(t.decode.fps)}`, `infer ${fps(t.infer.fps)}`, `track ${fps(t.track.fps)}`];
+  const stages = [`decode ${fps(t.decode.fps)}`, `infer ${fps(t.infer.fps)}`];
+  if (t.track) stages.push(`track ${fps(t.track.fps)}`);
   if (t.encode) stages.push(`encode ${fps(t.encode.fps)}`);
   return `${t.frames} frames in ${t.wallSeconds.toFixed(1)} s (${fps(t.fps)} frames/s); stages in frames/s: ${stages.join(', ')}`;
 }

@@ -219,6 +219,10 @@ describe('benchmark runner', () => {
   it('scores a results file in --results mode', async () => {
     const report = await runBenchmark(options());
     expect(evaluateResultsFile(report.resultsPath, annotations, 'coco')).to.deep.equal(report.stats);
+    // A run with --limit scored again with the same limit: the same images, the same figures.
+    const limited = await runBenchmark(options({ limit: 2, outPath: join(dir, 'limited.json'), journalPath: join(dir, 'limited.journal') }));
+    expect(evaluateResultsFile(limited.resultsPath, annotations, 'coco', 2)).to.deep.equal(limited.stats);
+    expect(evaluateResultsFile(limited.resultsPath, annotations, 'coco')).to.not.deep.equal(limited.stats);
   });
 
   it('BAD CALL - a journal written for other settings', async () => {

@@ -92,10 +92,14 @@ export function evaluateKeypoints(dataset: DatasetKind, gt: GroundTruth, results
   return dataset === 'coco' ? evaluateCoco(gt, results, options) : evaluateCrowdPose(gt, results, options);
 }
 
-/** `--results` mode: scores an existing results file. */
-export function evaluateResultsFile(resultsPath: string, annotationsPath: string, dataset: DatasetKind = 'coco'): EvalStats {
+/**
+ * `--results` mode: scores an existing results file, over every annotated image or, with
+ * `limit`, the first ones by id (as a run with that limit evaluated).
+ */
+export function evaluateResultsFile(resultsPath: string, annotationsPath: string, dataset: DatasetKind = 'coco', limit?: number): EvalStats {
   const gt = loadGroundTruth(annotationsPath, dataset);
-  return evaluateKeypoints(dataset, gt, loadResults(resultsPath, gt));
+  const imageIds = limit === undefined ? undefined : selectImages(gt, limit).map((im) => im.id);
+  return evaluateKeypoints(dataset, gt, loadResults(resultsPath, gt), { imageIds });
 }
 
 /**

@@ -64,7 +64,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const out = writers(command);
   const dataset = resolveDataset(options);
   if (options.results) {
-    out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, dataset))}\n`);
+    out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, dataset, options.limit))}\n`);
     return;
   }
   if (!options.images) throw new EvalError('eval needs --images DIR (or --results FILE to score an existing results file)');

@@ -1,7 +1,7 @@
 /** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model, float32 or int8. */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { addModelSourceOptions, addPrecisionOptions, parsePositiveInteger, parseScales, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
+import { addModelSourceOptions, addPrecisionOptions, parseInputSize, parseScales, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages } from '../estimator-options.js';
 import { compileModel, isOnnxFile, resolveConfig } from '../../model/load.js';
 import { quantizeForImages } from '../../model/quantize.js';
@@ -25,7 +25,7 @@ export function registerExportOnnx(program: Command): void {
   addPrecisionOptions(addModelSourceOptions(program.command('export-onnx')))
     .description('compile a checkpoint to an ONNX model (BatchNorm folded, dynamic batch/height/width); int8 with --precision int8 --calibrate IMAGES')
     .requiredOption('--out <file>', 'where to write the .onnx model')
-    .option('--input-size <n>', 'with --precision int8: the input size inference will use (default: the configuration)', parsePositiveInteger)
+    .option('--input-size <n>', 'with --precision int8: the input size inference will use (default: the configuration)', parseInputSize)
     .option('--scales <list>', 'with --precision int8: the test scales inference will use, e.g. 2,1,0.5 (default: the configuration)', parseScales)
     .option('--weight-bits <n>', 'with --precision int8: 8, or 7 for x86 CPUs without VNNI (default: what suits this CPU; README, Reduced precision)', parseWeightBits)
     .action(async (options: ExportOnnxOptions) => {

@@ -27,8 +27,9 @@ export class Workspace {
     return this.take(key, length, Float64Array, this.options.shared ?? false);
   }
 
-  int32(key: string, length: number): Int32Array {
-    return this.take(key, length, Int32Array, this.options.shared ?? false);
+  /** `shared: true` for memory threads work on together whatever the workspace (a joint queue). */
+  int32(key: string, length: number, shared = this.options.shared ?? false): Int32Array {
+    return this.take(key, length, Int32Array, shared);
   }
 
   uint8(key: string, length: number): Uint8Array {

@@ -203,6 +203,8 @@ describe('aggregation on demand', () => {
       for (const c of cases) {
         const expected = groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings);
         expect((await parallel.decode(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace)).grouping, c.name).to.deep.equal(expected);
+        // A workspace that is not shared works too (what the workers read is copied into shared memory).
+        expect((await parallel.decode(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, new Workspace())).grouping, `${c.name}, plain workspace`).to.deep.equal(expected);
       }
     } finally {
       await parallel.dispose();

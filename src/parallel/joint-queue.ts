@@ -11,12 +11,11 @@
  */
 import type { Workspace } from '../workspace.js';
 
-/** A queue of `segments` (thread t's joints are segment t, in order) in `workspace`'s shared buffer `key`. */
+/** A queue of `segments` (thread t's joints are segment t, in order) in `workspace`'s buffer `key`, shared memory whatever the workspace. */
 export function jointQueue(segments: readonly (readonly number[])[], workspace: Workspace, key: string): Int32Array {
   const size = 1 + segments.length + segments.reduce((sum, s) => sum + s.length, 0);
   if (size > 0xffff) throw new RangeError('a joint queue holds at most 65535 entries');
-  const slots = workspace.int32(key, size);
-  if (!(slots.buffer instanceof SharedArrayBuffer)) throw new TypeError('a joint queue needs a shared workspace');
+  const slots = workspace.int32(key, size, true);
   slots[0] = segments.length;
   let at = 1 + segments.length;
   segments.forEach((joints, s) => {

@@ -47,6 +47,13 @@ port.on('message', ({ id, job }: { id: number; job: Job }) => {
     return;
   }
   // While the main thread matches the candidates, build the refine hierarchies of the joints
-  // detected here: the refine queue gives them to this thread first.
-  if (job.kind === 'detect' && job.settings.refine && 'joints' in reply) for (const j of reply.joints) index?.hierarchy(j);
+  // detected here: the refine queue gives them to this thread first. A failure here (memory)
+  // recurs in the refine job, which reports it.
+  if (job.kind === 'detect' && job.settings.refine && 'joints' in reply) {
+    try {
+      for (const j of reply.joints) index?.hierarchy(j);
+    } catch {
+      // Left to the refine job.
+    }
+  }
 });

@@ -379,6 +379,16 @@ if (!hasFfmpeg) {
         expect(xs[1]).to.be.above(raw[0]!).and.below(raw[1]!);
       });
 
+      it('BAD CALL - a queue size or an estimator\'s imagesInFlight that is not a positive integer', async () => {
+        const run = (options: { queueSize?: number }, imagesInFlight?: number) => rejection((async () => {
+          for await (const result of processVideo({ ...fakeEstimator(), imagesInFlight }, clip, options)) expect(result.frame).to.be.a('number');
+        })());
+        expect((await run({ queueSize: 0 })).message).to.match(/queueSize must be a positive integer, got 0/);
+        const idle = await run({}, 0);
+        expect(idle).to.be.instanceOf(VideoError);
+        expect(idle.message).to.match(/the estimator's imagesInFlight must be a positive integer, got 0/);
+      });
+
       it('BAD CALL - an estimator failure or an early stop leaves no rendered file and no ffmpeg', async () => {
         const sub = 'process-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);

@@ -161,6 +161,8 @@ async function* run(
   }
   const queueSize = options.queueSize ?? 3;
   if (!(Number.isInteger(queueSize) && queueSize >= 1)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${queueSize}`, file);
+  const inFlight = estimator.imagesInFlight ?? 1;
+  if (!(Number.isInteger(inFlight) && inFlight >= 1)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${inFlight}`, file);
   // Aborted on the way out, so that ffmpeg dies at once even with frames still requested.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -190,7 +192,7 @@ async function* run(
       clock.infer += seconds(t);
     }
   };
-  const estimates = inOrder(decodedAhead(frames, queueSize), estimator.imagesInFlight ?? 1, estimate);
+  const estimates = inOrder(decodedAhead(frames, queueSize), inFlight, estimate);
   let encoder: VideoEncoder | undefined;
   let completed = false;
   try {

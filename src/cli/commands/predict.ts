@@ -54,7 +54,7 @@ export interface PredictSummary {
  */
 export async function predictFiles(estimator: HigherHRNetEstimator, files: readonly string[], options: { out?: string; render?: string; progress?: boolean }): Promise<PredictSummary> {
   const summary: PredictSummary = { records: [], failures: [] };
-  const drawings = options.render !== undefined ? drawingPaths(files, options.render) : undefined;
+  const drawings = options.render ? drawingPaths(files, options.render) : undefined;
   if (options.render) makeOutputFolder(options.render, '--render');
   const bar = options.progress && files.length > 1
     ? new cliProgress.SingleBar({ format: 'predict [{bar}] {value}/{total} images | {rate} img/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerVideo } from '../src/cli/commands/video.js';
 import { ConfigError } from '../src/config/experiment.js';
@@ -106,13 +106,16 @@ if (!hasFfmpeg) {
     let dir: string;
     let clip: string; // 160x120, 10 frames at 10 fps, faststart
     let long: string; // 320x240, 100 frames at 25 fps, index (moov) last
+    let matroska: string; // 160x120, 250 frames at 25 fps
     let clipPixels: Buffer; // all frames of clip as ffmpeg decodes them
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'higher-pose-video-'));
       clip = join(dir, 'clip.mp4');
       long = join(dir, 'long.mp4');
+      matroska = join(dir, 'live.mkv');
       ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', clip);
       ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '4', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', long);
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '10', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', matroska);
       clipPixels = spawnSync('ffmpeg', ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 }).stdout;
       expect(clipPixels.length).to.equal(10 * 57600);
     });
@@ -158,6 +161,30 @@ if (!hasFfmpeg) {
         expect(times(frames)).to.deep.equal(probeTimes(clip));
         expect(frames.every((f, i) => Buffer.from(f.image.data).equals(clipPixels.subarray(i * 57600, (i + 1) * 57600)))).to.equal(true);
         expect(times(sampled)).to.deep.equal([0.5, 0.7, 0.9]);
+      });
+
+      it('probes a live stream as its bytes arrive: the first frame comes while the stream is open and far under probeBytes', async () => {
+        const live = new PassThrough();
+        // 10 s of video, ~260 KB: ffprobe needs a fraction of it; probeBytes (5 MiB) would never be reached.
+        live.write(readFileSync(matroska));
+        let timer: NodeJS.Timeout | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('openVideo still waits for more of an open stream than ffprobe needs')), 10_000);
+        });
+        try {
+          const source = await Promise.race([openVideo(live), stalled]);
+          expect(source.info).to.include({ width: 160, height: 120, fps: 25 });
+          const frames = source[Symbol.asyncIterator]();
+          const first = await Promise.race([frames.next(), stalled]);
+          expect(first.value?.index).to.equal(0);
+          live.end();
+          let count = 1;
+          while (!(await frames.next()).done) count++;
+          expect(count).to.equal(250);
+        } finally {
+          clearTimeout(timer);
+          live.destroy();
+        }
       });
 
       it('keeps ffmpeg at most a few frames ahead of a slow consumer', async () => {
@@ -263,6 +290,9 @@ if (!hasFfmpeg) {
         process.env.HIGHER_POSE_FFPROBE = join(dir, 'no-such-ffprobe');
         try {
           expect((await rejection(probeVideo(clip))).message).to.match(/no-such-ffprobe.*apt-get install ffmpeg/);
+          const stream = createReadStream(clip);
+          expect((await rejection(openVideo(stream))).message).to.match(/no-such-ffprobe.*apt-get install ffmpeg/);
+          expect(stream.destroyed).to.equal(true);
         } finally {
           if (saved === undefined) delete process.env.HIGHER_POSE_FFPROBE;
           else process.env.HIGHER_POSE_FFPROBE = saved;
@@ -415,7 +445,7 @@ if (!hasFfmpeg) {
     });
 
     describe('video command', () => {
-      function program(estimator = fakeEstimator()): { program: Command; requests: unknown[]; logs: string[] } {
+      function program(estimator = fakeEstimator(), stdin?: Readable): { program: Command; requests: unknown[]; logs: string[] } {
         const requests: unknown[] = [];
         const logs: string[] = [];
         const p = new Command().exitOverride().configureOutput({ writeErr: () => {} });
@@ -425,6 +455,7 @@ if (!hasFfmpeg) {
             return estimator;
           },
           log: (line) => logs.push(line),
+          stdin,
         });
         return { program: p, requests, logs };
       }
@@ -458,6 +489,25 @@ if (!hasFfmpeg) {
         await untracked.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'untracked.jsonl'), '--max-frames', '2'], { from: 'user' });
         expect(untrackedLogs.join('\n')).to.match(/stages in frames\/s: decode [\d.]+, infer [\d.]+$/);
         expect(estimator.disposed).to.equal(true);
+      });
+
+      it("reads the video from stdin with input '-', and refuses a terminal there", async () => {
+        const sub = 'cli-stdin';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const out = join(dir, sub, 'poses.jsonl');
+        const stdin = createReadStream(matroska);
+        const { program: p } = program(fakeEstimator(), stdin);
+        await p.parseAsync(['video', '-', '--preset', 'p', '--weights', 'w.pth', '--out', out, '--every', '100'], { from: 'user' });
+        const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        expect(lines.map((l) => [l.frame, l.time])).to.deep.equal([[0, 0], [1, 4], [2, 8]]);
+        expect(stdin.destroyed).to.equal(true);
+
+        const terminal = Object.assign(new PassThrough(), { isTTY: true });
+        const { program: q, requests } = program(fakeEstimator(), terminal);
+        const err = await rejection(q.parseAsync(['video', '-', '--preset', 'p', '--weights', 'w.pth'], { from: 'user' }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/stdin is a terminal; pipe a video into it/);
+        expect(requests).to.deep.equal([]);
       });
 
       it('BAD CALL - a corrupt input leaves neither output under its final name', async () => {

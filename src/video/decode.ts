@@ -12,18 +12,18 @@
  * variable-frame-rate input too, and count from the start of the input (ffmpeg subtracts the
  * container's start time), `start` included.
  *
- * Inputs: a file path is probed with `ffprobe`. A `Readable` is probed by reading its first
- * `probeBytes` into memory, giving them to `ffprobe`, then replaying them into ffmpeg ahead of
- * the rest of the stream; this needs a container that can be read front to back (MPEG-TS,
- * Matroska/WebM, fragmented or `faststart` MP4, …). The stream is consumed, and destroyed if
- * decoding stops early.
+ * Inputs: a file path is probed with `ffprobe`. A `Readable` is probed by giving `ffprobe` its
+ * bytes as they arrive, until it answers (at most `probeBytes`), keeping them in memory and
+ * replaying them into ffmpeg ahead of the rest of the stream; this needs a container that can
+ * be read front to back (MPEG-TS, Matroska/WebM, fragmented or `faststart` MP4, …). The stream
+ * is consumed, and destroyed if decoding stops early.
  *
  * Binaries: `ffmpegPath`/`ffprobePath` options, else `$HIGHER_POSE_FFMPEG`/`$HIGHER_POSE_FFPROBE`,
  * else `ffmpeg`/`ffprobe` on the PATH.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
 
@@ -122,7 +122,7 @@ export interface DecodeOptions extends FfmpegPaths {
   duration?: number;
   /** Stop after this many frames. */
   maxFrames?: number;
-  /** Bytes of a stream input read ahead for probing; default 5 MiB. */
+  /** Most bytes of a stream input that ffprobe reads before it answers (`-probesize`); default 5 MiB. */
   probeBytes?: number;
   /** Aborting kills ffmpeg; iteration then throws the signal's reason. */
   signal?: AbortSignal;
@@ -151,7 +151,7 @@ const DEFAULT_PROBE_BYTES = 5 * 1024 * 1024;
 /** Probes a video file with ffprobe. */
 export async function probeVideo(path: string, paths: FfmpegPaths = {}): Promise<VideoInfo> {
   await assertReadableFile(path);
-  return runProbe(ffprobeBinary(paths), `file:${path}`, path);
+  return startProbe(ffprobeBinary(paths), `file:${path}`, path).info;
 }
 
 /**
@@ -162,20 +162,9 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
   const file = typeof input === 'string' ? input : undefined;
   const sampling = checkOptions(options, file);
   options.signal?.throwIfAborted();
-  let info: VideoInfo;
-  let prefix: StreamPrefix | undefined;
-  if (typeof input === 'string') {
-    info = await probeVideo(input, options);
-  } else {
-    prefix = await readPrefix(input, options.probeBytes ?? DEFAULT_PROBE_BYTES, options.signal);
-    try {
-      info = await runProbe(ffprobeBinary(options), 'pipe:0', undefined, prefix.bytes, options.probeBytes ?? DEFAULT_PROBE_BYTES);
-    } catch (err) {
-      // Nothing more is wanted from it.
-      input.destroy();
-      throw err;
-    }
-  }
+  const { info, prefix } = typeof input === 'string'
+    ? { info: await probeVideo(input, options), prefix: undefined }
+    : await probeStream(input, options.probeBytes ?? DEFAULT_PROBE_BYTES, options);
   const outputFps = (options.fps ?? info.fps) / sampling.every;
   const counts = { decoded: 0, delivered: 0 };
   let started = false;
@@ -239,74 +228,114 @@ interface StreamPrefix {
 }
 
 /**
- * Reads up to `limit` bytes from the stream, leaving it paused with the rest unread. An error
- * of the stream after that is kept (the stream's own `errored`) for the decoding to report: the
- * stream keeps a listener, so that it is never an uncaught exception. Aborting destroys it.
+ * Probes a stream as its bytes arrive: each chunk goes to ffprobe as it comes and is kept, to be
+ * given again to the decoding ffmpeg ahead of the rest. ffprobe answers as soon as it has read
+ * what it needs (a few KB of Matroska; about five seconds of MPEG-TS, its analyzeduration), so a
+ * live stream's first frame does not wait for `limit` bytes. Reading stops then, at `limit` bytes
+ * (ffprobe's `-probesize`) or at the stream's end, and pauses while ffprobe has not taken what it
+ * was given; the stream is left paused with the rest unread. An error of the stream after that
+ * is kept (the stream's own `errored`) for the decoding to report: the stream keeps a listener,
+ * so that it is never an uncaught exception. Aborting, a failed probe or a failed stream destroys it.
  */
-function readPrefix(stream: Readable, limit: number, signal: AbortSignal | undefined): Promise<StreamPrefix> {
+function probeStream(stream: Readable, limit: number, options: DecodeOptions): Promise<{ info: VideoInfo; prefix: StreamPrefix }> {
+  const { signal } = options;
   const failure = (err: Error): VideoError => new VideoError(`video stream: reading failed: ${err.message}`, undefined, { cause: err });
   if (stream.errored) return Promise.reject(failure(stream.errored));
-  if (stream.readableEnded) return Promise.resolve({ bytes: Buffer.alloc(0), ended: true, stream });
-  if (stream.destroyed) return Promise.reject(new VideoError('video stream: the stream was closed before it was read'));
+  if (stream.destroyed && !stream.readableEnded) return Promise.reject(new VideoError('video stream: the stream was closed before it was read'));
+  const probe = startProbe(ffprobeBinary(options), 'pipe:0', undefined, limit);
+  const stdin = probe.stdin!;
+  // ffprobe stops reading once it knows enough: the broken pipe that follows is expected.
+  stdin.on('error', () => {});
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let ended = stream.readableEnded;
+    let settled = false;
     const stop = (): void => {
+      settled = true;
       stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      stdin.off('drain', onDrain);
       signal?.removeEventListener('abort', onAbort);
-    };
-    const finish = (ended: boolean): void => {
-      stop();
       stream.pause();
-      stream.on('error', () => {}); // kept in stream.errored, reported when the frames are read
-      resolve({ bytes: Buffer.concat(chunks), ended, stream });
+    };
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      stop();
+      probe.kill();
+      stream.destroy();
+      reject(err);
     };
     const onData = (chunk: Buffer | string): void => {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       chunks.push(bytes);
       size += bytes.length;
-      if (size >= limit) finish(false);
+      if (size >= limit) {
+        // ffprobe reads no further than its -probesize.
+        stream.off('data', onData).pause();
+        stdin.end(bytes);
+      } else if (!stdin.write(bytes)) {
+        stream.pause();
+      }
     };
-    const onEnd = (): void => finish(true);
-    const onError = (err: Error): void => {
-      stop();
-      reject(failure(err));
+    const onDrain = (): void => {
+      if (size < limit && !ended) stream.resume();
     };
+    const onEnd = (): void => {
+      ended = true;
+      stdin.end();
+    };
+    const onError = (err: Error): void => fail(failure(err));
     // Destroyed without an error: 'close' comes without 'end'.
     const onClose = (): void => {
-      stop();
-      reject(new VideoError('video stream: the stream closed before it ended'));
+      if (!ended) fail(new VideoError('video stream: the stream closed before it ended'));
     };
-    const onAbort = (): void => {
-      stop();
-      stream.destroy();
-      reject(signal!.reason);
-    };
-    stream.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+    const onAbort = (): void => fail(signal!.reason);
+    probe.info.then(
+      (info) => {
+        if (settled) return;
+        stop();
+        stream.on('error', () => {}); // kept in stream.errored, reported when the frames are read
+        resolve({ info, prefix: { bytes: Buffer.concat(chunks), ended, stream } });
+      },
+      fail,
+    );
+    stdin.on('drain', onDrain);
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (ended) {
+      stdin.end();
+      return;
+    }
+    stream.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
   });
 }
 
-async function runProbe(binary: string, target: string, file: string | undefined, stdin?: Buffer, probeBytes?: number): Promise<VideoInfo> {
+/**
+ * Starts ffprobe on `target`; `info` is what it found. With a `probeBytes`, its stdin is a pipe
+ * for the caller to fill, and it reads no more than that.
+ */
+function startProbe(binary: string, target: string, file: string | undefined, probeBytes?: number): { info: Promise<VideoInfo>; stdin: Writable | null; kill: () => void } {
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-select_streams', 'v'];
   if (probeBytes !== undefined) args.push('-probesize', String(probeBytes));
-  const child = spawn(binary, [...args, '-i', target], { stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, [...args, '-i', target], { stdio: [probeBytes !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = childExit(child, binary, file);
   let stdout = '';
   const stderr = new StderrTail();
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
-  if (stdin) {
-    // ffprobe stops reading once it knows enough: the broken pipe that follows is expected.
-    child.stdin!.on('error', () => {});
-    child.stdin!.end(stdin);
-  }
-  const { code } = await exit;
+  const info = exit.then(({ code }) => {
+    const where = label(file);
+    if (code !== 0) {
+      const message = stderr.message().replaceAll(`${target}: `, '') || `exit code ${code}`;
+      throw new VideoError(`${where}: not a readable video (ffprobe: ${message})`, file);
+    }
+    return parseProbe(stdout, stderr, file);
+  });
+  return { info, stdin: child.stdin, kill: () => void child.kill('SIGKILL') };
+}
+
+/** The video stream's description from ffprobe's JSON. */
+function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined): VideoInfo {
   const where = label(file);
-  if (code !== 0) {
-    const message = stderr.message().replaceAll(`${target}: `, '') || `exit code ${code}`;
-    throw new VideoError(`${where}: not a readable video (ffprobe: ${message})`, file);
-  }
   let parsed: ProbeJson;
   try {
     parsed = JSON.parse(stdout) as ProbeJson;

@@ -1,6 +1,7 @@
 /**
  * `higher-pose video IN`: poses for every (sampled) frame of a video, as JSON lines, and
- * optionally an overlay video.
+ * optionally an overlay video. IN `-` reads the video from stdin (a pipe from ffmpeg or a
+ * camera, say), as a stream (`openVideo`).
  *
  * Outputs go to temporary files beside their targets and are renamed only when the whole run
  * succeeded, so an interrupted (Ctrl-C) or failed run never leaves a half-written file under
@@ -13,7 +14,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
@@ -27,6 +28,8 @@ export interface VideoCommandDeps {
   createEstimator: (options: EstimatorOptions) => Promise<PoseEstimator & { keypoints: KeypointDefinition }>;
   /** Where the closing summary goes; default stderr. */
   log?: (line: string) => void;
+  /** The video of input `-`; default process.stdin. */
+  stdin?: Readable;
 }
 
 interface VideoCliOptions extends PoseCliOptions {
@@ -44,7 +47,7 @@ interface VideoCliOptions extends PoseCliOptions {
 export function registerVideo(program: Command, deps: VideoCommandDeps): Command {
   return addPoseOptions(program.command('video'))
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
-    .argument('<input>', 'video file')
+    .argument('<input>', "video file, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
     .option('--out <file>', 'JSON lines, one per frame (default: stdout)')
     .option('--render <file>', 'write an overlay video (mp4)')
     .option('--track', 'give people stable ids across frames')
@@ -62,9 +65,11 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
 
 async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommandDeps): Promise<void> {
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const stdin = deps.stdin ?? process.stdin;
+  if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
   const estimator = await deps.createEstimator(await estimatorOptions(opts));
   const interrupt = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoError(`interrupted by ${signal}`, input));
+  const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoError(`interrupted by ${signal}`, input === '-' ? undefined : input));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const bar = new cliProgress.SingleBar(
     { format: 'video {bar} {value}/{total} frames | {rate} frames/s', stream: process.stderr, hideCursor: true },
@@ -75,7 +80,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
     out = opts.out !== undefined ? await AtomicFile.create(opts.out) : undefined;
     const sink = out?.sink ?? new LineSink(process.stdout);
     const started = performance.now();
-    const run = processVideo(estimator, input, {
+    const run = processVideo(estimator, input === '-' ? stdin : input, {
       keypoints: estimator.keypoints,
       track: opts.track,
       smooth: opts.smooth,

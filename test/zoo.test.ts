@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Command, CommanderError } from 'commander';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -38,6 +38,8 @@ interface Behaviour {
    */
   dropWhen?: Promise<void>;
   ignoreRange?: boolean;
+  /** Send the body in 32 KiB pieces this many ms apart (a slow link), instead of at once. */
+  pieceDelayMs?: number;
 }
 
 interface Logged {
@@ -78,6 +80,8 @@ class TestServer {
     if (start > 0) headers['Content-Range'] = `bytes ${start}-${PAYLOAD.length - 1}/${PAYLOAD.length}`;
     res.writeHead(start > 0 ? 206 : 200, headers);
     const drop = this.requests.length === 1 ? this.behaviour.dropFirstAfter : undefined;
+    const { pieceDelayMs } = this.behaviour;
+    if (pieceDelayMs !== undefined) return void sendInPieces(res, body, pieceDelayMs);
     if (drop === undefined) return void res.end(body);
     // end(), not destroy(): a FIN after the data (a reset could discard it); the client then
     // sees the connection close short of Content-Length.
@@ -89,6 +93,15 @@ class TestServer {
     const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     return match && !this.behaviour.ignoreRange ? Number(match[1]) : 0;
   }
+}
+
+function sendInPieces(res: ServerResponse, body: Buffer, delayMs: number): void {
+  const piece = 32 * 1024;
+  const next = (at: number): void => {
+    if (at >= body.length) return void res.end();
+    res.write(body.subarray(at, at + piece), () => void setTimeout(() => next(at + piece), delayMs));
+  };
+  next(0);
 }
 
 /** A timer that does not keep mocha's process alive. */
@@ -266,6 +279,28 @@ describe('model zoo', () => {
       const error = await fetchWeights(entry, options()).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(ZooError).with.property('message').that.contains('HTTP 404');
       expect(server.requests).to.have.length(1);
+    });
+
+    it('downloads a file once when several calls fetch it at the same time: the later ones wait', async () => {
+      server.reset({ pieceDelayMs: 5 });
+      const entry = testEntry({ sha256: PAYLOAD_SHA256 });
+      const waited: string[] = [];
+      const paths = await Promise.all([0, 1, 2].map((i) => delay(i * 20).then(() => fetchWeights(entry, options({ onWait: (lock) => waited.push(lock) })))));
+      expect(paths).to.deep.equal([0, 1, 2].map(() => join(cacheDir, FILE)));
+      expect(readFileSync(paths[0]).equals(PAYLOAD)).to.equal(true);
+      expect(server.requests).to.have.length(1);
+      expect(waited).to.deep.equal([0, 1].map(() => join(cacheDir, `${FILE}.lock`)));
+      expect(readdirSync(cacheDir)).to.deep.equal([FILE]);
+    });
+
+    it('takes over the lock of a download whose process was killed', async () => {
+      const lock = join(cacheDir, `${FILE}.lock`);
+      mkdirSync(lock);
+      const minuteAgo = new Date(Date.now() - 60_000);
+      utimesSync(lock, minuteAgo, minuteAgo);
+      const path = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options());
+      expect(readFileSync(path).equals(PAYLOAD)).to.equal(true);
+      expect(existsSync(lock)).to.equal(false);
     });
 
     it('tells where to download a manual entry and where to put it', async () => {

@@ -1,12 +1,14 @@
 /**
  * Downloading catalogue checkpoints into a cache folder: resumable (HTTP Range on
  * `<file>.partial`), sha256-verified, and moved to the final name by an atomic rename, so
- * a file under the final name is always complete and checked.
+ * a file under the final name is always complete and checked. One download of a file at a
+ * time, across processes too (`<file>.lock`).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
+import lockfile from 'proper-lockfile';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -38,7 +40,15 @@ export interface FetchWeightsOptions {
   retries?: number;
   /** Wait before retry n (1-based) is n times this. Default 1000. */
   retryDelayMs?: number;
+  /** Called when another process (or call) is downloading the same file: this one waits for it to end. */
+  onWait?: (lockPath: string) => void;
 }
+
+/**
+ * A download's lock whose time stamp has not been refreshed for this long is taken over: its
+ * process was killed without removing it. The holder refreshes it every half of this.
+ */
+const STALE_LOCK_MS = 30_000;
 
 /** `$HIGHER_POSE_CACHE`, else `~/.cache/higher-pose`. */
 export function defaultCacheDir(): string {
@@ -69,11 +79,49 @@ export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions
   if (isManual(entry)) throw manualDownloadError(entry, target);
 
   await mkdir(cacheDir, { recursive: true });
-  const partial = `${target}.partial`;
-  await downloadWithRetries(sourceUrl(entry.url, entry.fileName, options.baseUrl), partial, options);
-  await verifyChecksum(entry, partial);
-  await rename(partial, target);
-  return target;
+  const lock = await lockDownload(target, options.onWait);
+  try {
+    // Another process may have completed it while this one waited.
+    if (await isVerifiedFile(entry, target)) return target;
+    const partial = `${target}.partial`;
+    await downloadWithRetries(sourceUrl(entry.url, entry.fileName, options.baseUrl), partial, options);
+    await verifyChecksum(entry, partial);
+    lock.assertHeld();
+    await rename(partial, target);
+    return target;
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Takes `<target>.lock`, waiting while another process or call holds it: two downloads into
+ * one partial file would interleave their bytes.
+ */
+async function lockDownload(target: string, onWait: FetchWeightsOptions['onWait']): Promise<{ assertHeld(): void; release(): Promise<void> }> {
+  const lockPath = `${target}.lock`;
+  let lost: Error | undefined;
+  const options = {
+    realpath: false,
+    lockfilePath: lockPath,
+    stale: STALE_LOCK_MS,
+    // The default throws from a timer; the download reports it instead.
+    onCompromised: (error: Error) => void (lost = error),
+  };
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(target, options);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw new ZooError(`Cannot lock ${lockPath}: ${errorText(error)}`, { cause: error });
+    onWait?.(lockPath);
+    release = await lockfile.lock(target, { ...options, retries: { forever: true, minTimeout: 200, maxTimeout: 2000 } });
+  }
+  return {
+    assertHeld: () => {
+      if (lost) throw new ZooError(`The download lock ${lockPath} was lost (${lost.message}): another process may have written to the same file. Run the command again.`, { cause: lost });
+    },
+    release: () => (lost ? Promise.resolve() : release()),
+  };
 }
 
 /** True if `path` exists and matches the entry's checksum (if it has one). A corrupt file is removed. */

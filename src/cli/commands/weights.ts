@@ -89,6 +89,7 @@ async function fetchWithProgressBar(entry: ZooEntry, cacheDir: string | undefine
   try {
     return await fetchWeights(entry, {
       cacheDir,
+      onWait: (lockPath) => process.stderr.write(`Another download of ${entry.fileName} is running; waiting for it to end (lock: ${lockPath})\n`),
       onProgress: (progress) => {
         const payload = { done: formatBytes(progress.received), size: sizeText(progress), speed: tracker(progress) };
         const total = progress.total ?? progress.received;

@@ -12,6 +12,9 @@
 type TypedArrayConstructor<T> = { new (length: number): T; new (buffer: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
 type Sliceable<T> = T & { readonly length: number; subarray(begin: number, end: number): T };
 
+/** Objects a workspace keeps at most: one image needs a few (a resizer per stage size and scale). */
+const KEPT_OBJECTS = 32;
+
 export class Workspace {
   private readonly arrays = new Map<string, unknown>();
   private readonly objects = new Map<string, unknown>();
@@ -36,10 +39,18 @@ export class Workspace {
     return this.take(key, length, Uint8Array, this.options.shared ?? false);
   }
 
-  /** The object kept under `key`, made by `make` on first request. */
+  /**
+   * The object kept under `key`, made by `make` on first request. The least recently asked for
+   * are dropped past `KEPT_OBJECTS`, so that images of ever new sizes (a resizer per size pair)
+   * do not grow the workspace without bound.
+   */
   keep<T>(key: string, make: () => T): T {
-    if (!this.objects.has(key)) this.objects.set(key, make());
-    return this.objects.get(key) as T;
+    const value = this.objects.has(key) ? this.objects.get(key) : make();
+    // Map order is insertion order: re-inserting makes the key the most recent.
+    this.objects.delete(key);
+    this.objects.set(key, value);
+    if (this.objects.size > KEPT_OBJECTS) this.objects.delete(this.objects.keys().next().value!);
+    return value as T;
   }
 
   private take<T>(key: string, length: number, type: TypedArrayConstructor<Sliceable<T>>, shared: boolean): T {

@@ -13,7 +13,7 @@ import { keypointDefinition } from '../src/datasets.js';
 import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
 import { Workspace } from '../src/workspace.js';
 import { Worker } from 'node:worker_threads';
-import { fmaf, resizeBilinear } from '../src/aggregate/resize.js';
+import { fmaf, keptResizer, resizeBilinear } from '../src/aggregate/resize.js';
 import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
 import { float32MeanVector, roundHalfEven } from '../src/grouping/numeric.js';
@@ -101,6 +101,18 @@ describe('fast paths equal the direct formulas', () => {
         expect(Buffer.compare(Buffer.from(got.data.buffer, c * outH * outW * 4, outH * outW * 4), Buffer.from(want.buffer))).to.equal(0, `case ${i} channel ${c}`);
       }
     });
+  });
+
+  it('a workspace keeps the resizers of recent sizes only: images of ever new sizes do not grow it', () => {
+    const workspace = new Workspace();
+    const resizer = (size: number) => keptResizer(workspace, { height: 16, width: 16 }, size, size);
+    const [first, recent] = [resizer(100), resizer(101)];
+    expect(resizer(100)).to.equal(first);
+    for (let size = 200; size < 240; size++) {
+      resizer(size);
+      expect(resizer(101)).to.equal(recent);
+    }
+    expect(resizer(100)).to.not.equal(first);
   });
 
   it('fmaf rounds a * b + c once, sums halfway between two float32 values included', () => {

@@ -16,7 +16,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import ndarray from 'ndarray';
+import type { NdArray } from 'ndarray';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { presetConfig } from '../src/config/presets.js';
@@ -37,7 +37,9 @@ import { quantizeForImages } from '../src/model/quantize.js';
 import { EXECUTION_PROVIDERS, exactInt8SessionOptions, releaseNow, sessionConfig, type ExecutionProvider } from '../src/backend/onnx/session.js';
 import { physicalCores } from '../src/backend/onnx/cpu.js';
 import type { ImageInput, RgbImage } from '../src/types.js';
+import type { TfjsBackendName } from '../src/backend/tfjs/runtime.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
+import { onnxBareNetwork, tfjsBareNetwork } from './bare.js';
 import { plantedOutputs } from './planted.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -50,6 +52,8 @@ interface Options {
   batch: number;
   threads?: number;
   device: ExecutionProvider;
+  backend: 'onnxruntime' | 'tfjs';
+  tfjsBackend?: TfjsBackendName;
   json: boolean;
   measureRss?: string;
 }
@@ -78,9 +82,11 @@ const log = (opts: Options, line: string): void => {
  * `estimatePoses` that alternates with the bare run.
  */
 function discard(result: unknown): void {
-  if (typeof result !== 'object' || result === null) return;
-  for (const value of Object.values(result)) if (value instanceof ort.Tensor) releaseNow((value.data as Float32Array).buffer);
+  if (!Array.isArray(result)) return;
+  for (const value of result) if (isOutput(value)) releaseNow(value.data.buffer);
 }
+
+const isOutput = (value: unknown): value is NdArray<Float32Array> => (value as NdArray | undefined)?.data instanceof Float32Array;
 
 async function time(opts: Options, run: () => Promise<unknown> | unknown): Promise<Timing> {
   for (let i = 0; i < opts.warmup; i++) discard(await run());
@@ -156,14 +162,15 @@ function calibrationPhotos(timed: string | RgbImage, count: number): ImageInput[
 function peakRssMb(opts: Options, image: string): number {
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--preset', opts.preset, '--measure-rss', image];
   if (opts.threads !== undefined) args.push('--threads', String(opts.threads));
-  args.push('--device', opts.device);
+  args.push('--device', opts.device, '--backend', opts.backend);
+  if (opts.tfjsBackend !== undefined) args.push('--tfjs-backend', opts.tfjsBackend);
   const child = spawnSync(process.execPath, args, { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`RSS measurement failed: ${child.stderr}`);
   return Number(child.stdout.trim().split('\n').pop());
 }
 
 function estimatorOptions(opts: Options, weights: Weights): EstimatorOptions {
-  return { preset: opts.preset, weights, flipTest: true, threads: opts.threads, device: opts.device };
+  return { preset: opts.preset, weights, flipTest: true, threads: opts.threads, device: opts.device, backend: opts.backend, tfjsBackend: opts.tfjsBackend };
 }
 
 async function measureRss(opts: Options, image: string): Promise<void> {
@@ -225,11 +232,14 @@ async function main(): Promise<void> {
     .option('--batch <n>', 'images in the images/s run', (v) => Number.parseInt(v, 10), 3)
     .option('--threads <n>', 'ONNX Runtime threads per operator (default: the physical cores, as the estimator)', (v) => Number.parseInt(v, 10))
     .option('--device <name>', `where the network runs: ${EXECUTION_PROVIDERS.join(', ')} (as the estimator's device; int8 is timed on the cpu only)`, 'cpu')
+    .option('--backend <name>', 'inference backend, as the estimator\'s: onnxruntime or tfjs (int8 is timed on onnxruntime only)', 'onnxruntime')
+    .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow, wasm or cpu (default: the best installed)')
     .option('--json', 'print only the JSON line', false)
     .option('--measure-rss <image>', '(internal) one estimate, then print the peak RSS in MB')
     .parse();
   const opts = program.opts<Options>();
   if (!EXECUTION_PROVIDERS.includes(opts.device)) throw new Error(`--device must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
+  if (!['onnxruntime', 'tfjs'].includes(opts.backend)) throw new Error('--backend must be onnxruntime or tfjs');
   if (opts.measureRss) return measureRss(opts, opts.measureRss);
 
   const config = presetConfig(opts.preset);
@@ -244,13 +254,15 @@ async function main(): Promise<void> {
     ...sessionConfig(),
     intraOpNumThreads: opts.threads ?? physicalCores(),
   };
-  const session = await ort.InferenceSession.create(model, sessionOptions);
-  const inputName = session.inputNames[0];
+  const bare = opts.backend === 'tfjs'
+    ? await tfjsBareNetwork(config, weights, { device: opts.device, tfjsBackend: opts.tfjsBackend })
+    : await onnxBareNetwork(model, sessionOptions);
   const { source, image: photo } = await photo640x480();
-  log(opts, `higher-pose bench: ${opts.preset}, random weights, device ${opts.device}, ${opts.repeat} runs after ${opts.warmup} warm-up (${Math.max(opts.warmup, WORKER_WARMUP)} with the post-processing worker), node ${process.version}, onnxruntime-node ${ort.env.versions.common}, ${sessionOptions.intraOpNumThreads} network threads`);
+  log(opts, `higher-pose bench: ${opts.preset}, random weights, device ${opts.device}, ${opts.repeat} runs after ${opts.warmup} warm-up (${Math.max(opts.warmup, WORKER_WARMUP)} with the post-processing worker), node ${process.version}, ${bare.description}`);
   log(opts, `photo: ${source}`);
 
-  const figures: Record<string, number | string | boolean> = { preset: opts.preset, device: opts.device, photo: source, network_threads: sessionOptions.intraOpNumThreads as number };
+  const figures: Record<string, number | string | boolean> = { preset: opts.preset, device: opts.device, backend: opts.backend, runtime: bare.description, photo: source };
+  if (bare.threads !== undefined) figures.network_threads = bare.threads;
   const inputs = [
     { name: '512x512', rgb: syntheticImage(512, 512) },
     { name: '640x480', rgb: await readImage(photo, { exifOrientation: false }) },
@@ -258,17 +270,18 @@ async function main(): Promise<void> {
   for (const { name, rgb } of inputs) {
     const [scaled] = testScaleInputs(rgb, config.test.inputSize, [1]).inputs;
     const { width: w, height: h } = scaled;
-    const plain = new ort.Tensor('float32', toNetworkInput(scaled.resized), [1, 3, h, w]);
-    const mirrored = new ort.Tensor('float32', toNetworkInput(scaled.resized, true), [1, 3, h, w]);
-    const batched = new ort.Tensor('float32', toFlipPairInput(scaled.resized), [2, 3, h, w]);
-    const single = await time(opts, () => session.run({ [inputName]: plain }));
+    const plain = toNetworkInput(scaled.resized);
+    const mirrored = toNetworkInput(scaled.resized, true);
+    const batched = toFlipPairInput(scaled.resized);
+    const one = [1, 3, h, w] as const;
+    const single = await time(opts, () => bare.run(plain, one));
     // The two ways of running the flip pair alternate, so that the machine's drift favours neither.
     const [separate, batch] = await timeAlternately(opts, [
       async () => {
-        discard(await session.run({ [inputName]: plain }));
-        return session.run({ [inputName]: mirrored });
+        discard(await bare.run(plain, one));
+        return bare.run(mirrored, one);
       },
-      () => session.run({ [inputName]: batched }),
+      () => bare.run(batched, [2, 3, h, w]),
     ]);
     const key = `${name.replace('x', '_')}`;
     log(opts, `${name} (network input ${w}x${h})`);
@@ -285,10 +298,7 @@ async function main(): Promise<void> {
   const prepared = testScaleInputs(inputs[1].rgb, config.test.inputSize, [1]);
   const [scaled] = prepared.inputs;
   const { width: w, height: h } = scaled;
-  const asNd = async (flip: boolean, on = session) => {
-    const out = await on.run({ [inputName]: new ort.Tensor('float32', toNetworkInput(scaled.resized, flip), [1, 3, h, w]) });
-    return on.outputNames.map((n) => ndarray(out[n].data as Float32Array, out[n].dims.map(Number)));
-  };
+  const asNd = (flip: boolean, on = bare) => on.run(toNetworkInput(scaled.resized, flip), [1, 3, h, w]);
   const perScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false), flipped: await asNd(true) }];
   const parallel = availableParallelism() > 1 ? new ParallelPostprocessing() : undefined;
   const threads = parallel ? 1 + parallel.workerCount : 1;
@@ -307,13 +317,13 @@ async function main(): Promise<void> {
   const estimator = await createEstimator(estimatorOptions(opts, weights));
   // The estimator's default (EstimatorOptions.flipBatch).
   const flipBatch = true;
-  const bare = flipBatch ? figures.network_flip_batched_ms_640_480 : figures.network_flip_separate_ms_640_480;
+  const bareFlipMs = Number(flipBatch ? figures.network_flip_batched_ms_640_480 : figures.network_flip_separate_ms_640_480);
   // End to end, alternating with the bare network on the same input, so that the machine's
   // drift between the two measurements does not enter overhead_ratio.
-  const pairTensor = new ort.Tensor('float32', toFlipPairInput(scaled.resized), [2, 3, h, w]);
+  const pair = toFlipPairInput(scaled.resized);
   const [endToEnd, bareAlongside] = await timeAlternately({ ...opts, warmup: Math.max(opts.warmup, WORKER_WARMUP) }, [
     () => estimator.estimatePoses(photo),
-    () => session.run({ [inputName]: pairTensor }),
+    () => bare.run(pair, [2, 3, h, w]),
   ]);
   const images = Array.from({ length: opts.batch }, () => photo);
   const many = await time({ ...opts, repeat: 1 }, () => estimator.estimatePoses(images));
@@ -324,7 +334,7 @@ async function main(): Promise<void> {
     })
     : undefined;
   await estimator.dispose();
-  await session.release();
+  await bare.release();
 
   log(opts, `640x480 post-processing (${people} people grouped, ${(100 * computed).toFixed(0)}% of the full-resolution maps computed)`);
   log(opts, `  aggregation (network resolution, one thread) ${show(aggregation)}`);
@@ -348,7 +358,7 @@ async function main(): Promise<void> {
   if (oneAtATime) figures.images_per_s_one_at_a_time = round(opts.batch / (oneAtATime.min / 1000), 3);
   figures.flip_batch_speedup = figures.flip_batch_speedup_640_480;
   figures.estimator_flip_batch = flipBatch;
-  figures.postprocess_ratio = round(post.min / Number(bare), 3);
+  figures.postprocess_ratio = round(post.min / bareFlipMs, 3);
   log(opts, `640x480 post-processing of planted outputs shaped like a trained network's (${plantedPhases.people} people grouped, ${(100 * plantedPhases.computed).toFixed(0)}% of the full-resolution maps computed)`);
   log(opts, `  aggregation (network resolution, one thread) ${show(plantedPhases.aggregation)}`);
   log(opts, `  grouping (+ full-res on demand, one thread)  ${show(plantedPhases.grouping)}`);
@@ -356,24 +366,23 @@ async function main(): Promise<void> {
   figures.planted_people_grouped = plantedPhases.people;
   figures.planted_full_resolution_fraction = round(plantedPhases.computed, 3);
   figures.planted_postprocess_ms = planted.min;
-  figures.planted_postprocess_ratio = round(planted.min / Number(bare), 3);
+  figures.planted_postprocess_ratio = round(planted.min / bareFlipMs, 3);
   figures.network_flip_batched_ms_alongside = bareAlongside.min;
   figures.overhead_ratio = round(endToEnd.min / bareAlongside.min, 3);
   figures.peak_rss_mb = peakRssMb(opts, typeof photo === 'string' ? photo : 'generated');
-  log(opts, `  peak RSS (W32 flip test, fresh process) ${figures.peak_rss_mb} MB`);
+  log(opts, `  peak RSS (${opts.preset} flip test, fresh process) ${figures.peak_rss_mb} MB`);
 
-  if (opts.device !== 'cpu') {
+  if (opts.device !== 'cpu' || opts.backend !== 'onnxruntime') {
     console.log(JSON.stringify(figures));
     return;
   }
   // int8: timed like the float32 flip pair, compared with it on the same photo.
   const calibration = calibrationPhotos(photo, 4);
   const int8Model = await quantizeForImages(model, { images: calibration, settings, exifOrientation: false, threads: opts.threads });
-  const int8Session = await ort.InferenceSession.create(int8Model, sessionOptions);
-  const pair = new ort.Tensor('float32', toFlipPairInput(scaled.resized), [2, 3, h, w]);
-  const int8Batch = await time(opts, () => int8Session.run({ [inputName]: pair }));
-  const int8PerScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false, int8Session), flipped: await asNd(true, int8Session) }];
-  await int8Session.release();
+  const int8 = await onnxBareNetwork(int8Model, sessionOptions);
+  const int8Batch = await time(opts, () => int8.run(pair, [2, 3, h, w]));
+  const int8PerScale: ScaleOutputs[] = [{ scale: 1, outputs: await asNd(false, int8), flipped: await asNd(true, int8) }];
+  await int8.release();
   const geometry = { baseSize: prepared.baseSize, center: scaled.center, scale: scaled.scaleWH };
   const reference = decodePoses(perScale, geometry, settings, keypoints);
   const reduced = decodePoses(int8PerScale, geometry, settings, keypoints);

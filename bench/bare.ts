@@ -1,0 +1,49 @@
+/**
+ * The network alone, as each backend runs it: what the bench's network figures time and what
+ * `overhead_ratio` divides by. ONNX Runtime's is a bare session with the estimator's session
+ * options; TensorFlow.js's is the compiled graph model on the runtime the estimator would pick.
+ */
+import ndarray, { type NdArray } from 'ndarray';
+import * as ort from 'onnxruntime-node';
+import type { ExperimentConfig } from '../src/config/experiment.js';
+import { createNetwork, type NetworkOptions } from '../src/model/load.js';
+import type { Weights } from '../src/model/weights.js';
+import { TfjsNetwork } from '../src/backend/tfjs/network.js';
+
+export type Dims = readonly [number, number, number, number];
+
+export interface BareNetwork {
+  /** The runtime, for the bench's first line. */
+  readonly description: string;
+  /** ONNX Runtime's threads per operator; undefined for TensorFlow.js. */
+  readonly threads?: number;
+  /** Runs a batch `[N, 3, H, W]`: one output per network output, 1/4 resolution first. */
+  run(input: Float32Array, dims: Dims): Promise<NdArray<Float32Array>[]>;
+  release(): Promise<void>;
+}
+
+export async function onnxBareNetwork(model: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<BareNetwork> {
+  const session = await ort.InferenceSession.create(model, options);
+  const [inputName] = session.inputNames;
+  return {
+    description: `onnxruntime-node ${ort.env.versions.common}, ${options.intraOpNumThreads} network threads`,
+    threads: options.intraOpNumThreads,
+    async run(input, dims) {
+      const out = await session.run({ [inputName]: new ort.Tensor('float32', input, [...dims]) });
+      return session.outputNames.map((name) => ndarray(out[name].data as Float32Array, out[name].dims.map(Number)));
+    },
+    release: () => session.release(),
+  };
+}
+
+/** The network the estimator runs with these options (`backend: 'tfjs'`). */
+export async function tfjsBareNetwork(config: ExperimentConfig, weights: Weights, options: Pick<NetworkOptions, 'device' | 'tfjsBackend'>): Promise<BareNetwork> {
+  const network = await createNetwork(config, weights, { ...options, backend: 'tfjs' });
+  if (!(network instanceof TfjsNetwork)) throw new Error('backend tfjs gave no TensorFlow.js network');
+  const { tf, module, backend } = network.runtime;
+  return {
+    description: `${module} ${tf.version.tfjs}, backend ${backend}`,
+    run: (input, dims) => network.run(input, dims) as Promise<NdArray<Float32Array>[]>,
+    release: () => network.dispose(),
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * `npm run bench` still runs, on both backends, and its JSON line has every figure the speed
+ * targets are read from (README, Speed). The tiny models keep it short; nothing here is timed.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const BENCH = fileURLToPath(new URL('../bench/run.ts', import.meta.url));
+
+function bench(...args: string[]): Record<string, unknown> {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', BENCH, '--preset', 'tiny_coco', '--repeat', '1', '--warmup', '0', '--batch', '1', '--json', ...args], { encoding: 'utf8' });
+  expect(child.status, child.stderr).to.equal(0);
+  const lines = child.stdout.trim().split('\n');
+  expect(lines, '--json prints one line').to.have.length(1);
+  return JSON.parse(lines[0]) as Record<string, unknown>;
+}
+
+const RATIOS = ['flip_batch_speedup', 'postprocess_ratio', 'overhead_ratio'];
+const TIMES = ['network_single_ms_640_480', 'network_flip_separate_ms_640_480', 'network_flip_batched_ms_640_480', 'postprocess_ms', 'estimate_poses_ms', 'peak_rss_mb'];
+
+function expectPositive(figures: Record<string, unknown>, keys: string[]): void {
+  for (const key of keys) expect(figures[key], key).to.be.a('number').that.is.greaterThan(0).and.lessThan(Infinity);
+}
+
+describe('npm run bench', function () {
+  this.timeout(600_000);
+
+  it('times ONNX Runtime: every figure of the targets, int8 included', () => {
+    const figures = bench();
+    expect(figures).to.include({ backend: 'onnxruntime', preset: 'tiny_coco' });
+    expect(figures.runtime).to.match(/^onnxruntime-node /);
+    expectPositive(figures, [...RATIOS, ...TIMES, 'network_threads', 'low_precision_speedup', 'low_precision_keypoint_agreement']);
+  });
+
+  it('times TensorFlow.js with --backend tfjs: the same figures, without int8', () => {
+    const figures = bench('--backend', 'tfjs', '--tfjs-backend', 'wasm');
+    expect(figures).to.include({ backend: 'tfjs' });
+    expect(figures.runtime).to.match(/^@tensorflow\/tfjs [\d.]+, backend wasm$/);
+    expectPositive(figures, [...RATIOS, ...TIMES]);
+    expect(figures).to.not.have.any.keys('low_precision_speedup', 'network_threads');
+  });
+});

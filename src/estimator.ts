@@ -101,6 +101,23 @@ export interface EstimatorOptions extends ConfigChoice {
    * `predict` and `eval`) in flight at once. Default 2 with `networkThread`, else 1 (README, GPU).
    */
   imagesInFlight?: number;
+  /**
+   * Called after each image `estimatePoses` (or `processVideo`) estimated, with the time it
+   * spent in each stage: for a timing summary (the CLI's `eval` prints one) or monitoring.
+   */
+  onStageTimes?: (times: StageTimes) => void;
+}
+
+/** Milliseconds one image spent in each stage of the estimator, in order. */
+export interface StageTimes {
+  /** Reading and decoding the image (sharp). */
+  read: number;
+  /** Resizing to the test scales and normalising (the network inputs). */
+  preprocess: number;
+  /** The network, every scale and the flip test. */
+  network: number;
+  /** Aggregation and grouping. */
+  postprocess: number;
 }
 
 /** A HigherHRNet pose estimator. */
@@ -204,11 +221,29 @@ export async function inferAndDecode(
   options: InferenceOptions = {},
 ): Promise<DecodeResult> {
   const workspace = options.workspace ?? new Workspace();
+  const perScale = await runScales(network, inputs, settings.flipTest, options.flipBatch ?? true, workspace);
+  return decodeScales(perScale, inputs, baseSize, settings, keypoints, workspace, options.postprocessing);
+}
+
+/** The network on every prepared input (`inferAndDecode`'s first half). */
+async function runScales(network: Network, inputs: readonly ScaledInput[], flip: boolean, flipBatch: boolean, workspace: Workspace): Promise<ScaleOutputs[]> {
   const perScale: ScaleOutputs[] = [];
-  for (const input of inputs) perScale.push(await runScale(network, input, settings.flipTest, options.flipBatch ?? true, workspace));
+  for (const input of inputs) perScale.push(await runScale(network, input, flip, flipBatch, workspace));
+  return perScale;
+}
+
+/** Aggregation and grouping of the network's outputs (`inferAndDecode`'s second half). */
+async function decodeScales(
+  perScale: ScaleOutputs[],
+  inputs: readonly ScaledInput[],
+  baseSize: [number, number],
+  settings: TestSettings,
+  keypoints: KeypointDefinition,
+  workspace: Workspace,
+  postprocessing?: ParallelPostprocessing,
+): Promise<DecodeResult> {
   const last = inputs[inputs.length - 1];
   const geometry = { baseSize, center: last.center, scale: last.scaleWH };
-  const { postprocessing } = options;
   if (postprocessing && !postprocessing.broken) {
     try {
       return await decodePosesInParallel(perScale, geometry, settings, keypoints, workspace, postprocessing);
@@ -219,6 +254,15 @@ export async function inferAndDecode(
     }
   }
   return decodePoses(perScale, geometry, settings, keypoints, workspace);
+}
+
+/** An error about the image at path `image` names it (an ImageError does already); the error keeps its class. */
+function namingFile(error: unknown, image: ImageInput): unknown {
+  if (typeof image !== 'string' || !(error instanceof Error) || error.message.includes(image)) return error;
+  const named = `${image}: ${error.message}`;
+  error.stack = error.stack?.replace(error.message, named);
+  error.message = named;
+  return error;
 }
 
 /**
@@ -267,13 +311,22 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     return estimate;
   };
 
-  const estimateNow = async (image: ImageInput): Promise<Person[]> => {
+  const estimateNow = (image: ImageInput): Promise<Person[]> => estimateImage(image).catch((error: unknown) => {
+    throw namingFile(error, image);
+  });
+
+  const estimateImage = async (image: ImageInput): Promise<Person[]> => {
+    const start = performance.now();
     const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
+    const read = performance.now();
     const workspace = idle.pop() ?? new Workspace({ shared: postprocessing !== undefined });
     try {
       const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor, workspace);
-      const inference: InferenceOptions = { flipBatch: options.flipBatch ?? true, workspace, postprocessing };
-      const { people } = await inferAndDecode(network, prepared.inputs, prepared.baseSize, settings, keypoints, inference);
+      const preprocessed = performance.now();
+      const perScale = await runScales(network, prepared.inputs, settings.flipTest, options.flipBatch ?? true, workspace);
+      const inferred = performance.now();
+      const { people } = await decodeScales(perScale, prepared.inputs, prepared.baseSize, settings, keypoints, workspace, postprocessing);
+      options.onStageTimes?.({ read: read - start, preprocess: preprocessed - read, network: inferred - preprocessed, postprocess: performance.now() - inferred });
       // Stable: equal scores keep the reference's order.
       return people.sort((a, b) => b.score - a.score);
     } finally {

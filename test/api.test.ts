@@ -15,8 +15,9 @@ import { onnx } from '../src/backend/onnx/proto.js';
 import { BackendError } from '../src/backend/onnx/session.js';
 import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
+import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
-import { cli, expectRejection } from './helpers/cli.js';
+import { cli, cliReporting, expectRejection } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
 
 describe('estimator API with the bundled tiny model', () => {
@@ -80,6 +81,36 @@ describe('estimator API with the bundled tiny model', () => {
     const err = await estimator.estimatePoses({ data: new Uint8Array(2 * 2 * 3), width: 2, height: 2 }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(PreprocessError);
     expect((err as Error).message).to.match(/too small/);
+  });
+
+  it('BAD CALL - errors about an image file name it, and Promise.allSettled goes on past bad images', async () => {
+    const small = join(dir, 'two.png');
+    await sharp({ create: { width: 2, height: 2, channels: 3, background: 'red' } }).png().toFile(small);
+    const broken = join(dir, 'broken.jpg');
+    writeFileSync(broken, 'not an image');
+    const outcomes = await Promise.allSettled([DEMO_IMAGE(), small, broken, DEMO_IMAGE()].map((image) => estimator.estimatePoses(image)));
+    expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    const [, tooSmall, corrupt] = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error) : undefined));
+    expect(tooSmall).to.be.instanceOf(PreprocessError);
+    expect(tooSmall!.message).to.equal(`${small}: image 2x2 is too small for the network (at least 4x4 pixels)`);
+    expect(tooSmall!.stack).to.contain(tooSmall!.message);
+    expect(corrupt).to.be.instanceOf(ImageError);
+    expect(corrupt!.message.split(broken), 'named once').to.have.length(2);
+
+    // Outputs with NaN (broken weights): the DecodeError names the file too.
+    const graph = buildNetworkGraph(presetConfig('tiny_coco').model);
+    const weights = new Map(randomWeights(graph));
+    const bias = weights.get('final_layers.0.bias')!;
+    weights.set('final_layers.0.bias', { shape: bias.shape, data: bias.data.map(() => NaN) });
+    const broke = await createEstimator({ preset: 'tiny_coco', weights, inputSize: 256 });
+    try {
+      const nan = (await broke.estimatePoses(DEMO_IMAGE()).catch((e: unknown) => e)) as Error;
+      expect(nan).to.be.instanceOf(DecodeError);
+      expect(nan.message).to.match(/network output 0 at scale 1 contains NaN/);
+      expect(nan.message.startsWith(`${DEMO_IMAGE()}: `)).to.equal(true);
+    } finally {
+      await broke.dispose();
+    }
   });
 
   it('BAD CALL - options out of range name the field', async () => {
@@ -158,8 +189,12 @@ describe('estimator API with the bundled tiny model', () => {
     writeFileSync(empty, '');
     const out = join(dir, 'results.json');
     const render = join(dir, 'drawn');
-    const code = await cli('predict', DEMO_IMAGE(), bad, empty, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--out', out, '--render', render);
+    const { code, errors } = await cliReporting('predict', DEMO_IMAGE(), bad, empty, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--out', out, '--render', render);
     expect(code).to.equal(1);
+    expect(errors.slice(1)).to.deep.equal([
+      `  failed: ImageError: ${bad}: not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)`,
+      `  failed: ImageError: ${empty}: zero-size file`,
+    ]);
     const results = JSON.parse(readFileSync(out, 'utf8')) as { image_id: unknown; category_id: number; keypoints: number[]; score: number }[];
     const expected = await estimator.estimatePoses(DEMO_IMAGE());
     expect(results).to.have.length(expected.length);

@@ -44,6 +44,10 @@ describe('higher-pose eval on the COCO slice with the tiny model @fixtures', fun
     expect(run.status, run.stderr).to.equal(0);
     expect(run.stdout).to.match(/AP\s*\|\s*AP50/);
     expect(run.stderr).to.match(new RegExp(`coco: ${LIMIT} images \\(${LIMIT} estimated, 0 resumed\\)`));
+    const stages = /stages, mean over the (\d+) image\(s\) estimated now: read ([\d.]+) ms, preprocess ([\d.]+) ms, network ([\d.]+) ms, post-processing ([\d.]+) ms/.exec(run.stderr);
+    expect(stages, run.stderr).to.not.equal(null);
+    expect(Number(stages![1])).to.equal(LIMIT);
+    expect(stages!.slice(2).map(Number).every((ms) => ms > 0)).to.equal(true);
     const gt = loadGroundTruth(annotations, 'coco');
     expect(loadResults(straight, gt).length).to.be.greaterThan(0);
 
@@ -73,6 +77,7 @@ describe('higher-pose eval on the COCO slice with the tiny model @fixtures', fun
     const rerun = spawnSync(process.execPath, cliArgs(common(resumed)), { encoding: 'utf8' });
     expect(rerun.status, rerun.stderr).to.equal(0);
     expect(rerun.stderr).to.match(new RegExp(`coco: ${LIMIT} images \\(${LIMIT - done} estimated, ${done} resumed\\)`));
+    expect(rerun.stderr).to.match(new RegExp(`stages, mean over the ${LIMIT - done} image\\(s\\) estimated now`));
     expect(readFileSync(resumed)).to.deep.equal(readFileSync(straight));
     expect(existsSync(journal)).to.equal(false);
   });

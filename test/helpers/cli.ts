@@ -4,17 +4,23 @@ import { buildProgram } from '../../src/cli/main.js';
 
 /** Runs the CLI in-process with its output silenced; returns the exit code it set. */
 export async function cli(...args: string[]): Promise<number> {
+  return (await cliReporting(...args)).code;
+}
+
+/** `cli`, with what the command printed with console.error (its summary and problems), a line per call. */
+export async function cliReporting(...args: string[]): Promise<{ code: number; errors: string[] }> {
   const saved = process.exitCode;
   process.exitCode = undefined;
   const log = console.log;
   const error = console.error;
   const write = process.stdout.write;
+  const errors: string[] = [];
   console.log = () => {};
-  console.error = () => {};
+  console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
   process.stdout.write = (() => true) as typeof process.stdout.write;
   try {
     await buildProgram().exitOverride().parseAsync(['node', 'higher-pose', ...args]);
-    return Number(process.exitCode ?? 0);
+    return { code: Number(process.exitCode ?? 0), errors };
   } finally {
     console.log = log;
     console.error = error;

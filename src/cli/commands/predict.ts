@@ -107,7 +107,8 @@ export async function runPredict(images: string[], options: PredictOptions, extr
     const summary = await predictFiles(estimator, files, { out: options.out, render: options.render, progress: true });
     const people = summary.records.length;
     console.error(`${files.length - summary.failures.length}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}`);
-    for (const f of summary.failures) console.error(`  failed: ${f.file}: ${f.error}`);
+    // The estimator's errors name the file already.
+    for (const f of summary.failures) console.error(`  failed: ${f.error.includes(f.file) ? f.error : `${f.file}: ${f.error}`}`);
     if (!options.out) process.stdout.write(`${JSON.stringify(summary.records)}\n`);
     if (summary.failures.length > 0) process.exitCode = 1;
     return summary;

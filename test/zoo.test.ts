@@ -10,6 +10,8 @@ import { registerWeights } from '../src/cli/commands/weights.js';
 import { PRESET_NAMES } from '../src/config/presets.js';
 import { findEntry, isManual, ZOO, ZOO_NAMES, ZooError, type DirectEntry } from '../src/zoo/catalog.js';
 import { cachedPath, fetchWeights, type DownloadProgress, type FetchWeightsOptions } from '../src/zoo/download.js';
+import { createEstimator } from '../src/estimator.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 /** 300 KiB of deterministic bytes: a sha256 chain, so no two blocks are equal. */
 function makePayload(): Buffer {
@@ -40,6 +42,8 @@ interface Behaviour {
   ignoreRange?: boolean;
   /** Send the body in 32 KiB pieces this many ms apart (a slow link), instead of at once. */
   pieceDelayMs?: number;
+  /** The file served; default PAYLOAD. */
+  file?: Buffer;
 }
 
 interface Logged {
@@ -74,10 +78,11 @@ class TestServer {
     if (req.url === '/moved/' + FILE) return void res.writeHead(302, { Location: '/files/' + FILE }).end();
     if (req.url !== '/files/' + FILE) return void res.writeHead(404).end();
     const start = this.rangeStart(req);
-    if (start >= PAYLOAD.length) return void res.writeHead(416, { 'Content-Range': `bytes */${PAYLOAD.length}` }).end();
-    const body = PAYLOAD.subarray(start);
+    const file = this.behaviour.file ?? PAYLOAD;
+    if (start >= file.length) return void res.writeHead(416, { 'Content-Range': `bytes */${file.length}` }).end();
+    const body = file.subarray(start);
     const headers: Record<string, string | number> = { 'Content-Length': body.length, 'Accept-Ranges': 'bytes' };
-    if (start > 0) headers['Content-Range'] = `bytes ${start}-${PAYLOAD.length - 1}/${PAYLOAD.length}`;
+    if (start > 0) headers['Content-Range'] = `bytes ${start}-${file.length - 1}/${file.length}`;
     res.writeHead(start > 0 ? 206 : 200, headers);
     const drop = this.requests.length === 1 ? this.behaviour.dropFirstAfter : undefined;
     const { pieceDelayMs } = this.behaviour;
@@ -279,6 +284,21 @@ describe('model zoo', () => {
       const error = await fetchWeights(entry, options()).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(ZooError).with.property('message').that.contains('HTTP 404');
       expect(server.requests).to.have.length(1);
+    });
+
+    it('downloads the bundled tiny checkpoint from the server, and the estimator runs it as the original', async () => {
+      const checkpoint = readFileSync(TINY_COCO_CHECKPOINT());
+      server.reset({ file: checkpoint });
+      const sha256 = createHash('sha256').update(checkpoint).digest('hex');
+      const path = await fetchWeights(testEntry({ sha256 }), options());
+      const [downloaded, original] = await Promise.all([path, TINY_COCO_CHECKPOINT()].map((weights) => createEstimator({ preset: 'tiny_coco', weights, inputSize: 256 })));
+      try {
+        const people = await downloaded.estimatePoses(DEMO_IMAGE());
+        expect(people.length).to.be.greaterThan(0);
+        expect(people).to.deep.equal(await original.estimatePoses(DEMO_IMAGE()));
+      } finally {
+        await Promise.all([downloaded.dispose(), original.dispose()]);
+      }
     });
 
     it('downloads a file once when several calls fetch it at the same time: the later ones wait', async () => {

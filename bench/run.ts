@@ -37,7 +37,7 @@ import { quantizeForImages } from '../src/model/quantize.js';
 import { EXECUTION_PROVIDERS, exactInt8SessionOptions, releaseNow, sessionConfig, type ExecutionProvider } from '../src/backend/onnx/session.js';
 import { physicalCores } from '../src/backend/onnx/cpu.js';
 import type { ImageInput, RgbImage } from '../src/types.js';
-import type { TfjsBackendName } from '../src/backend/tfjs/runtime.js';
+import type { TfjsBackendName } from '../src/backend/tfjs/backend-name.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
 import { onnxBareNetwork, tfjsBareNetwork } from './bare.js';
 import { plantedOutputs } from './planted.js';

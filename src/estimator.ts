@@ -17,7 +17,7 @@ import { decodePoses, decodePosesInParallel, type DecodeResult, type ScaleOutput
 import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { inOrder, valueOf } from './parallel/in-order.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
-import type { TfjsBackendName } from './backend/tfjs/runtime.js';
+import type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 import type { Weights } from './model/weights.js';
 import type { Precision } from './model/quantize.js';
 import type { Network } from './backend/network.js';

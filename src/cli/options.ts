@@ -4,7 +4,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
 import { PRESET_NAMES } from '../config/presets.js';
 import type { BackendName } from '../model/load.js';
-import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
+import type { TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import { PRECISIONS, type Precision } from '../model/quantize.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../backend/onnx/session.js';
 

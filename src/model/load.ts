@@ -13,7 +13,7 @@ import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
 import { isQuantizedModel } from '../backend/onnx/quantize.js';
-import type { TfjsBackendName } from '../backend/tfjs/runtime.js';
+import type { TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
 import { PRECISIONS, quantizeForImages, type Precision } from './quantize.js';

@@ -5,11 +5,12 @@
  */
 import type * as Tf from '@tensorflow/tfjs';
 import { BackendError } from '../onnx/session.js';
+import type { TfjsBackendName } from './backend-name.js';
+
+export type { TfjsBackendName } from './backend-name.js';
 
 export type TfjsModule = typeof Tf;
 
-/** A backend the resolver can activate: `tensorflow` is tfjs-node's (native TensorFlow). */
-export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
 
 export interface TfjsCandidate {
   /** The package providing the tfjs API. */

@@ -1,0 +1,6 @@
+/**
+ * The TensorFlow.js backends the resolver can activate, apart from `runtime.ts`: the public
+ * options name them, and their declarations must not import the optional tfjs packages.
+ * `tensorflow` is tfjs-node's (native TensorFlow).
+ */
+export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';

@@ -120,6 +120,12 @@ function summary(times: number[]): Timing {
 }
 
 const round = (v: number, digits = 1): number => Number(v.toFixed(digits));
+
+/** A timing on the JSON line: the minimum under `key` (what the ratios use), the median under `key_median`. */
+function setTiming(figures: Record<string, unknown>, key: string, timing: Timing): void {
+  figures[key] = timing.min;
+  figures[`${key}_median`] = timing.median;
+}
 const show = (t: Timing): string => `${t.min.toFixed(0).padStart(6)} ms min ${t.median.toFixed(0).padStart(6)} ms median`;
 
 /** A deterministic picture with structure at several scales (gradients, discs, stripes). */
@@ -288,9 +294,9 @@ async function main(): Promise<void> {
     log(opts, `  network, one forward            ${show(single)}`);
     log(opts, `  network, flip pair as 2 runs    ${show(separate)}`);
     log(opts, `  network, flip pair as 1 batch   ${show(batch)}`);
-    figures[`network_single_ms_${key}`] = single.min;
-    figures[`network_flip_separate_ms_${key}`] = separate.min;
-    figures[`network_flip_batched_ms_${key}`] = batch.min;
+    setTiming(figures, `network_single_ms_${key}`, single);
+    setTiming(figures, `network_flip_separate_ms_${key}`, separate);
+    setTiming(figures, `network_flip_batched_ms_${key}`, batch);
     figures[`flip_batch_speedup_${key}`] = round(separate.min / batch.min, 3);
   }
 
@@ -326,10 +332,10 @@ async function main(): Promise<void> {
     () => bare.run(pair, [2, 3, h, w]),
   ]);
   const images = Array.from({ length: opts.batch }, () => photo);
-  const many = await time({ ...opts, repeat: 1 }, () => estimator.estimatePoses(images));
+  const many = await time(opts, () => estimator.estimatePoses(images));
   // With several images in flight (off the CPU), one at a time too.
   const oneAtATime = estimator.imagesInFlight > 1
-    ? await time({ ...opts, repeat: 1 }, async () => {
+    ? await time(opts, async () => {
       for (const image of images) await estimator.estimatePoses(image);
     })
     : undefined;
@@ -345,15 +351,16 @@ async function main(): Promise<void> {
   log(opts, `  network, flip pair, alongside   ${show(bareAlongside)}`);
   log(opts, `  ${opts.batch} images, ${estimator.imagesInFlight} in flight           ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
   if (oneAtATime) log(opts, `  ${opts.batch} images, one at a time          ${(opts.batch / (oneAtATime.min / 1000)).toFixed(3)} images/s`);
-  figures.aggregation_ms = aggregation.min;
-  figures.grouping_ms = grouping.min;
-  figures.postprocess_ms = post.min;
+  setTiming(figures, 'aggregation_ms', aggregation);
+  setTiming(figures, 'grouping_ms', grouping);
+  setTiming(figures, 'postprocess_ms', post);
   figures.postprocess_threads = threads;
-  if (postOnTwo) figures.postprocess_ms_2_threads = postOnTwo.min;
+  if (postOnTwo) setTiming(figures, 'postprocess_ms_2_threads', postOnTwo);
   figures.people_grouped = people;
   figures.full_resolution_fraction = round(computed, 3);
-  figures.estimate_poses_ms = endToEnd.min;
+  setTiming(figures, 'estimate_poses_ms', endToEnd);
   figures.images_per_s = round(opts.batch / (many.min / 1000), 3);
+  figures.images_per_s_median = round(opts.batch / (many.median / 1000), 3);
   figures.images_in_flight = estimator.imagesInFlight;
   if (oneAtATime) figures.images_per_s_one_at_a_time = round(opts.batch / (oneAtATime.min / 1000), 3);
   figures.flip_batch_speedup = figures.flip_batch_speedup_640_480;
@@ -365,9 +372,9 @@ async function main(): Promise<void> {
   log(opts, `  both, on ${threads} thread${threads > 1 ? 's' : ''} as estimatePoses runs them ${show(planted)}`);
   figures.planted_people_grouped = plantedPhases.people;
   figures.planted_full_resolution_fraction = round(plantedPhases.computed, 3);
-  figures.planted_postprocess_ms = planted.min;
+  setTiming(figures, 'planted_postprocess_ms', planted);
   figures.planted_postprocess_ratio = round(planted.min / bareFlipMs, 3);
-  figures.network_flip_batched_ms_alongside = bareAlongside.min;
+  setTiming(figures, 'network_flip_batched_ms_alongside', bareAlongside);
   figures.overhead_ratio = round(endToEnd.min / bareAlongside.min, 3);
   figures.peak_rss_mb = peakRssMb(opts, typeof photo === 'string' ? photo : 'generated');
   log(opts, `  peak RSS (${opts.preset} flip test, fresh process) ${figures.peak_rss_mb} MB`);
@@ -387,7 +394,7 @@ async function main(): Promise<void> {
   const reference = decodePoses(perScale, geometry, settings, keypoints);
   const reduced = decodePoses(int8PerScale, geometry, settings, keypoints);
   figures.low_precision_calibration_images = calibration.length;
-  figures.low_precision_network_flip_batched_ms_640_480 = int8Batch.min;
+  setTiming(figures, 'low_precision_network_flip_batched_ms_640_480', int8Batch);
   figures.low_precision_speedup = round(Number(figures.network_flip_batched_ms_640_480) / int8Batch.min, 3);
   figures.low_precision_heatmap_error = Number(heatmapError(reference.heatmaps.data, reduced.heatmaps.data).toExponential(3));
   figures.low_precision_keypoint_agreement = round(keypointAgreement(reference.people, reduced.people), 4);

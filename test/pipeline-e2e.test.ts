@@ -126,7 +126,7 @@ describeFixtures('end to end against pipeline/* with the tiny models', 'pipeline
       });
     }
 
-    it(`${basename(dir)}: from ${expected.image} with our resize, ≥ 95% of keypoints within 1 px`, async function () {
+    it(`${basename(dir)}: from ${expected.image} with our resize, on ${BACKENDS.join(' and ')}: ≥ 95% of keypoints within 1 px`, async function () {
       const image = await readImage(join(fixturesRoot(), 'pipeline', expected.image));
       const prepared = testScaleInputs(image, settings.inputSize, settings.scaleFactor);
       const reference = await readImage(join(dir, scaleName(prepared.inputs[0].scale)));
@@ -136,8 +136,10 @@ describeFixtures('end to end against pipeline/* with the tiny models', 'pipeline
         this.skip();
       }
       expect(prepared.baseSize).to.deep.equal(expected.base_size);
-      const result = await inferAndDecode(await networkFor(expected.model), prepared.inputs, prepared.baseSize, settings, keypoints);
-      expect(agreement(result.final, expected.final)).to.be.at.least(0.95);
+      for (const backend of BACKENDS) {
+        const result = await inferAndDecode(await networkFor(expected.model, backend), prepared.inputs, prepared.baseSize, settings, keypoints);
+        expect(agreement(result.final, expected.final), backend).to.be.at.least(0.95);
+      }
     });
   }
 });

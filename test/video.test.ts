@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,6 +185,21 @@ if (!hasFfmpeg) {
           clearTimeout(timer);
           live.destroy();
         }
+      });
+
+      it("reads a live stream on a process's stdin on after the probe (process.stdin stops its pipe a tick after a pause)", async () => {
+        const script = "import('./src/video/decode.ts').then(async ({ openVideo }) => { let n = 0; for await (const f of await openVideo(process.stdin)) n++; console.log(n); })";
+        const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+        const bytes = readFileSync(matroska);
+        // Enough for the probe, then the rest once the probe has answered and frames are read.
+        child.stdin.write(bytes.subarray(0, bytes.length / 2));
+        setTimeout(() => child.stdin.end(bytes.subarray(bytes.length / 2)), 3000);
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+        const timer = setTimeout(() => child.kill(), 60_000);
+        const code = await new Promise((resolve) => child.on('exit', resolve));
+        clearTimeout(timer);
+        expect([code, out.trim()]).to.deep.equal([0, '250']);
       });
 
       it('keeps ffmpeg at most a few frames ahead of a slow consumer', async () => {

@@ -251,12 +251,14 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
     let size = 0;
     let ended = stream.readableEnded;
     let settled = false;
+    // Read in paused mode ('readable', read()), never pause(): process.stdin stops its pipe on
+    // 'pause' a tick later, after the decoding may already have asked it for more.
+    let draining = false;
     const stop = (): void => {
       settled = true;
-      stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+      stream.off('readable', onReadable).off('end', onEnd).off('error', onError).off('close', onClose);
       stdin.off('drain', onDrain);
       signal?.removeEventListener('abort', onAbort);
-      stream.pause();
     };
     const fail = (err: unknown): void => {
       if (settled) return;
@@ -265,20 +267,21 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
       stream.destroy();
       reject(err);
     };
-    const onData = (chunk: Buffer | string): void => {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      chunks.push(bytes);
-      size += bytes.length;
-      if (size >= limit) {
-        // ffprobe reads no further than its -probesize.
-        stream.off('data', onData).pause();
-        stdin.end(bytes);
-      } else if (!stdin.write(bytes)) {
-        stream.pause();
+    const onReadable = (): void => {
+      let chunk: Buffer | string | null;
+      // ffprobe reads no further than its -probesize; while it has not taken what it was
+      // given, the stream's own buffer fills and it stops reading.
+      while (!draining && size < limit && (chunk = stream.read() as Buffer | string | null) !== null) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        chunks.push(bytes);
+        size += bytes.length;
+        if (size >= limit) stdin.end(bytes);
+        else draining = !stdin.write(bytes);
       }
     };
     const onDrain = (): void => {
-      if (size < limit && !ended) stream.resume();
+      draining = false;
+      onReadable();
     };
     const onEnd = (): void => {
       ended = true;
@@ -305,7 +308,7 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
       stdin.end();
       return;
     }
-    stream.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+    stream.on('readable', onReadable).once('end', onEnd).once('error', onError).once('close', onClose);
   });
 }
 

@@ -107,15 +107,18 @@ if (!hasFfmpeg) {
     let clip: string; // 160x120, 10 frames at 10 fps, faststart
     let long: string; // 320x240, 100 frames at 25 fps, index (moov) last
     let matroska: string; // 160x120, 250 frames at 25 fps
+    let transport: string; // 160x120, 100 frames at 25 fps, MPEG-TS, a keyframe a second
     let clipPixels: Buffer; // all frames of clip as ffmpeg decodes them
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'higher-pose-video-'));
       clip = join(dir, 'clip.mp4');
       long = join(dir, 'long.mp4');
       matroska = join(dir, 'live.mkv');
+      transport = join(dir, 'clip.ts');
       ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', clip);
       ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '4', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', long);
       ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '10', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', matroska);
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '4', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '25', '-f', 'mpegts', transport);
       clipPixels = spawnSync('ffmpeg', ['-v', 'error', '-i', clip, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 }).stdout;
       expect(clipPixels.length).to.equal(10 * 57600);
     });
@@ -151,6 +154,17 @@ if (!hasFfmpeg) {
         expect(mixed.map((f) => [f.index, f.time])).to.deep.equal([[0, 0.2], [1, 0.4]]);
         expect(source.outputFps).to.equal(2.5);
         expect(source.expectedFrames).to.equal(3);
+      });
+
+      it('cuts ranges of an MPEG-TS file, where input seeking is not exact, at the frames asked for, pixel for pixel', async () => {
+        expect((await probeVideo(transport)).format).to.equal('mpegts');
+        const [all, cut, from] = await Promise.all([collect(transport), collect(transport, { start: 1.5, duration: 0.2 }), collect(transport, { start: 0.2, maxFrames: 2 })]);
+        expect(times(cut)).to.deep.equal([1.52, 1.56, 1.6, 1.64, 1.68]);
+        expect(times(from)).to.deep.equal([0.2, 0.24]);
+        for (const frame of [...cut, ...from]) {
+          const same = all.find((f) => f.time === frame.time)!;
+          expect(Buffer.from(frame.image.data).equals(Buffer.from(same.image.data)), `frame at ${frame.time} s`).to.equal(true);
+        }
       });
 
       it('reads a stream as it reads the file', async () => {

@@ -109,6 +109,8 @@ export interface VideoInfo {
   /** Frames in the stream, when the container says. */
   frameCount?: number;
   codec: string;
+  /** The container, as ffprobe names it (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`, `mpegts`, ...). */
+  format: string;
 }
 
 export interface DecodeOptions extends FfmpegPaths {
@@ -176,7 +178,7 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
     [Symbol.asyncIterator]() {
       if (started) throw new VideoError(`${label(file)}: a video source can be iterated only once`, file);
       started = true;
-      return decodeFrames(input, prefix, options, sampling.every, outputFps, counts);
+      return decodeFrames(input, prefix, info.format, options, sampling.every, outputFps, counts);
     },
   };
 }
@@ -368,7 +370,17 @@ function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined
     duration: positive(stream.duration) ?? positive(parsed.format?.duration),
     frameCount: positive(stream.nb_frames),
     codec: stream.codec_name ?? 'unknown',
+    format: formatName,
   };
+}
+
+/**
+ * Containers with an index, where ffmpeg's input seeking (`-ss` before `-i`) lands on the frame
+ * asked for. Elsewhere (MPEG-TS: ffmpeg 5.1 started 0.5 s late, on a frame it could not decode
+ * whole) the range is cut by a `trim` filter after decoding from the start, exact but slower.
+ */
+function seeksExactly(format: string): boolean {
+  return format.split(',').some((name) => ['mov', 'mp4', 'matroska', 'webm'].includes(name));
 }
 
 /**
@@ -405,9 +417,17 @@ function positive(text: string | undefined): number | undefined {
   return text !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
 }
 
-/** Arguments of the decoding ffmpeg (input `target`: `file:…` or `pipe:0`). */
-function decodeArgs(target: string, options: DecodeOptions, every: number, isFile: boolean): string[] {
+/**
+ * Arguments of the decoding ffmpeg (input `target`: `file:…` or `pipe:0`); the range by input
+ * seeking with `inputSeek` (times then count from `start`), else by a `trim` filter.
+ */
+function decodeArgs(target: string, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean): string[] {
   const filters: string[] = [];
+  const range = [
+    ...(options.start !== undefined ? [`start=${options.start}`] : []),
+    ...(options.duration !== undefined ? [`duration=${options.duration}`] : []),
+  ];
+  if (!inputSeek && range.length > 0) filters.push(`trim=${range.join(':')}`);
   if (options.fps !== undefined) filters.push(`fps=${options.fps}`);
   if (every > 1) filters.push(`select=not(mod(n\\,${every}))`);
   // Last, so that it reports exactly the frames written to stdout.
@@ -417,8 +437,8 @@ function decodeArgs(target: string, options: DecodeOptions, every: number, isFil
     // A damaged or truncated input is an error, not a video that ends early (ffmpeg would exit 0).
     '-xerror',
     ...(isFile ? ['-nostdin'] : []),
-    ...(options.start !== undefined ? ['-ss', String(options.start)] : []),
-    ...(options.duration !== undefined ? ['-t', String(options.duration)] : []),
+    ...(inputSeek && options.start !== undefined ? ['-ss', String(options.start)] : []),
+    ...(inputSeek && options.duration !== undefined ? ['-t', String(options.duration)] : []),
     '-i', target,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', filters.join(','),
@@ -481,6 +501,7 @@ class MetaQueue {
 async function* decodeFrames(
   input: string | Readable,
   prefix: StreamPrefix | undefined,
+  format: string,
   options: DecodeOptions,
   every: number,
   outputFps: number,
@@ -495,7 +516,8 @@ async function* decodeFrames(
   }
   const binary = ffmpegBinary(options);
   const target = file !== undefined ? `file:${file}` : 'pipe:0';
-  const args = decodeArgs(target, options, every, file !== undefined);
+  const inputSeek = file !== undefined && seeksExactly(format);
+  const args = decodeArgs(target, options, every, file !== undefined, inputSeek);
   const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = childExit(child, binary, file);
   // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.
@@ -527,6 +549,8 @@ async function* decodeFrames(
   };
   options.signal?.addEventListener('abort', kill, { once: true });
   const start = options.start ?? 0;
+  // Input seeking makes the times count from `start`; trimmed, they count from the input's start.
+  const timeOffset = inputSeek ? start : 0;
   let previousTime = start - 1 / outputFps;
   let finished = false;
   try {
@@ -548,7 +572,7 @@ async function* decodeFrames(
         offset += n;
         if (filled === frame.length) {
           // A frame without a timestamp (showinfo prints NOPTS) follows the previous one at the nominal rate.
-          const time = Number.isFinite(meta!.time) ? start + meta!.time : previousTime + 1 / outputFps;
+          const time = Number.isFinite(meta!.time) ? timeOffset + meta!.time : previousTime + 1 / outputFps;
           previousTime = time;
           const out: VideoFrame = {
             index: counts.delivered,

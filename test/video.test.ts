@@ -520,6 +520,24 @@ if (!hasFfmpeg) {
         expect(estimator.disposed).to.equal(true);
       });
 
+      it("splits inference into the network and the post-processing in the summary, as the estimator times them", async () => {
+        const estimator = fakeEstimator();
+        const logs: string[] = [];
+        const p = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+        registerVideo(p, {
+          createEstimator: async (opts) => ({
+            ...estimator,
+            estimatePoses: async (image: Parameters<typeof estimator.estimatePoses>[0]) => {
+              opts.onStageTimes?.({ read: 0, preprocess: 1, network: 20, postprocess: 5 });
+              return estimator.estimatePoses(image);
+            },
+          }) as typeof estimator,
+          log: (line) => logs.push(line),
+        });
+        await p.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, 'stages.jsonl'), '--max-frames', '3'], { from: 'user' });
+        expect(logs.join('\n')).to.match(/stages in frames\/s: decode [\d.]+, infer [\d.]+ \(network 50\.0, post-processing 200\.0\)$/);
+      });
+
       it("reads the video from stdin with input '-', and refuses a terminal there", async () => {
         const sub = 'cli-stdin';
         spawnSync('mkdir', ['-p', join(dir, sub)]);

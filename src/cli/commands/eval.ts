@@ -14,6 +14,7 @@ import type { PoseEstimator } from '../../types.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { parsePositiveInteger, userError } from '../options.js';
+import { StageTotals } from '../stage-times.js';
 
 export interface EvalDeps {
   createEstimator: (options: EstimatorOptions) => Promise<Pick<PoseEstimator, 'estimatePoses' | 'dispose'> & { imagesInFlight?: number }>;
@@ -73,7 +74,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const journalPath = options.journal ?? `${options.out}.journal`;
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalError('interrupted'));
-  const stages = stageTotals();
+  const stages = new StageTotals();
   // Not in estimatorSettings: those are compared with a resumed run's journal.
   const estimator = await deps.createEstimator({ ...estimatorSettings, onStageTimes: stages.add });
   const progress = new ProgressBar(out.stderr);
@@ -95,7 +96,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     progress.stop();
     out.stdout(`${formatStatsTable(report.stats)}\n`);
     out.stderr(summary(report));
-    if (stages.images > 0) out.stderr(`${stages.text()}\n`);
+    if (stages.images > 0) out.stderr(`${stageSummary(stages)}\n`);
     // Scored, but not over every image: as predict does when an image fails.
     if (report.missing.length + report.failed.length > 0) process.exitCode = 1;
   } catch (error) {
@@ -117,24 +118,11 @@ function writers(command: Command): { stdout: (s: string) => void; stderr: (s: s
   };
 }
 
-/** Sums of the estimator's stage times over the images this run estimated. */
-function stageTotals(): { add: (times: StageTimes) => void; readonly images: number; text: () => string } {
-  const sums: StageTimes = { read: 0, preprocess: 0, network: 0, postprocess: 0 };
-  let images = 0;
-  return {
-    add: (times) => {
-      for (const stage of Object.keys(sums) as (keyof StageTimes)[]) sums[stage] += times[stage];
-      images++;
-    },
-    get images() {
-      return images;
-    },
-    text: () => {
-      const mean = (stage: keyof StageTimes): string => `${(sums[stage] / images).toFixed(1)} ms`;
-      return `stages, mean over the ${images} image(s) estimated now: read ${mean('read')}, preprocess ${mean('preprocess')}, `
-        + `network ${mean('network')}, post-processing ${mean('postprocess')}`;
-    },
-  };
+/** The stage times of the images this run estimated, as means. */
+function stageSummary(stages: StageTotals): string {
+  const mean = (stage: keyof StageTimes): string => `${stages.mean(stage).toFixed(1)} ms`;
+  return `stages, mean over the ${stages.images} image(s) estimated now: read ${mean('read')}, preprocess ${mean('preprocess')}, `
+    + `network ${mean('network')}, post-processing ${mean('postprocess')}`;
 }
 
 function summary(r: BenchmarkReport): string {

@@ -23,6 +23,7 @@ import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
 import { checkOutputPath } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
+import { StageTotals } from '../stage-times.js';
 
 export interface VideoCommandDeps {
   createEstimator: (options: EstimatorOptions) => Promise<PoseEstimator & { keypoints: KeypointDefinition }>;
@@ -67,7 +68,8 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stdin = deps.stdin ?? process.stdin;
   if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
-  const estimator = await deps.createEstimator(await estimatorOptions(opts));
+  const stages = new StageTotals();
+  const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts)), onStageTimes: stages.add });
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoError(`interrupted by ${signal}`, input === '-' ? undefined : input));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
@@ -101,7 +103,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
     }
     await out?.commit();
     bar.stop();
-    log(summary(run.timings()));
+    log(summary(run.timings(), stages));
   } catch (err) {
     bar.stop();
     await out?.discard();
@@ -131,9 +133,11 @@ export function frameJson(result: Pick<FrameResult, 'frame' | 'time' | 'people'>
   };
 }
 
-function summary(t: VideoTimings): string {
+function summary(t: VideoTimings, estimator: StageTotals): string {
   const fps = (v: number): string => v.toFixed(1);
-  const stages = [`decode ${fps(t.decode.fps)}`, `infer ${fps(t.infer.fps)}`];
+  // Inference split into its network and post-processing, where the estimator reports them.
+  const parts = estimator.images > 0 ? ` (network ${fps(1000 / estimator.mean('network'))}, post-processing ${fps(1000 / estimator.mean('postprocess'))})` : '';
+  const stages = [`decode ${fps(t.decode.fps)}`, `infer ${fps(t.infer.fps)}${parts}`];
   if (t.track) stages.push(`track ${fps(t.track.fps)}`);
   if (t.encode) stages.push(`encode ${fps(t.encode.fps)}`);
   return `${t.frames} frames in ${t.wallSeconds.toFixed(1)} s (${fps(t.fps)} frames/s); stages in frames/s: ${stages.join(', ')}`;

@@ -256,13 +256,19 @@ async function decodeScales(
   return decodePoses(perScale, geometry, settings, keypoints, workspace);
 }
 
-/** An error about the image at path `image` names it (an ImageError does already); the error keeps its class. */
+/**
+ * An error about the image at path `image`, naming it (an ImageError does already): a copy of
+ * the same class, caused by the original, since one error can reach several images (a network
+ * thread that stopped).
+ */
 function namingFile(error: unknown, image: ImageInput): unknown {
   if (typeof image !== 'string' || !(error instanceof Error) || error.message.includes(image)) return error;
-  const named = `${image}: ${error.message}`;
-  error.stack = error.stack?.replace(error.message, named);
-  error.message = named;
-  return error;
+  const message = `${image}: ${error.message}`;
+  const named = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error);
+  for (const [key, value] of [['message', message], ['stack', error.stack?.replace(error.message, message)], ['cause', error]] as const) {
+    Object.defineProperty(named, key, { value, writable: true, configurable: true });
+  }
+  return named;
 }
 
 /**

@@ -94,6 +94,8 @@ describe('estimator API with the bundled tiny model', () => {
     expect(tooSmall).to.be.instanceOf(PreprocessError);
     expect(tooSmall!.message).to.equal(`${small}: image 2x2 is too small for the network (at least 4x4 pixels)`);
     expect(tooSmall!.stack).to.contain(tooSmall!.message);
+    // A copy caused by the original, which stays as it was (one error may reach several images).
+    expect(tooSmall!.cause).to.be.instanceOf(PreprocessError).and.have.property('message', 'image 2x2 is too small for the network (at least 4x4 pixels)');
     expect(corrupt).to.be.instanceOf(ImageError);
     expect(corrupt!.message.split(broken), 'named once').to.have.length(2);
 

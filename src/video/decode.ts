@@ -234,8 +234,8 @@ interface StreamPrefix {
  * given again to the decoding ffmpeg ahead of the rest. ffprobe answers as soon as it has read
  * what it needs (a few KB of Matroska; about five seconds of MPEG-TS, its analyzeduration), so a
  * live stream's first frame does not wait for `limit` bytes. Reading stops then, at `limit` bytes
- * (ffprobe's `-probesize`) or at the stream's end, and pauses while ffprobe has not taken what it
- * was given; the stream is left paused with the rest unread. An error of the stream after that
+ * (ffprobe's `-probesize`) or at the stream's end, and waits while ffprobe has not taken what it
+ * was given; the rest stays unread in the stream. An error of the stream after that
  * is kept (the stream's own `errored`) for the decoding to report: the stream keeps a listener,
  * so that it is never an uncaught exception. Aborting, a failed probe or a failed stream destroys it.
  */

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import lockfile from 'proper-lockfile';
+import lockfile, { type LockOptions } from 'proper-lockfile';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -108,14 +108,15 @@ async function lockDownload(target: string, onWait: FetchWeightsOptions['onWait'
     // The default throws from a timer; the download reports it instead.
     onCompromised: (error: Error) => void (lost = error),
   };
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(target, options);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw new ZooError(`Cannot lock ${lockPath}: ${errorText(error)}`, { cause: error });
+  const held = (error: unknown): boolean => (error as NodeJS.ErrnoException).code === 'ELOCKED';
+  const acquire = (retries?: LockOptions['retries']) => lockfile.lock(target, { ...options, retries }).catch((error: unknown) => {
+    throw held(error) ? error : new ZooError(`Cannot lock ${lockPath}: ${errorText(error)}`, { cause: error });
+  });
+  const release = await acquire().catch(async (error: unknown) => {
+    if (!held(error)) throw error;
     onWait?.(lockPath);
-    release = await lockfile.lock(target, { ...options, retries: { forever: true, minTimeout: 200, maxTimeout: 2000 } });
-  }
+    return acquire({ forever: true, minTimeout: 200, maxTimeout: 2000 });
+  });
   return {
     assertHeld: () => {
       if (lost) throw new ZooError(`The download lock ${lockPath} was lost (${lost.message}): another process may have written to the same file. Run the command again.`, { cause: lost });

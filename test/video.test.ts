@@ -557,6 +557,22 @@ if (!hasFfmpeg) {
         expect(requests).to.deep.equal([]);
       });
 
+      it('BAD CALL - interrupted, it says so even when a failure of its ffmpeg (Ctrl-C reaches them too) comes first', async () => {
+        const sub = 'cli-interrupted';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const estimator = fakeEstimator((call) => {
+          if (call !== 1) return;
+          // The command's own SIGINT listener (emitting the signal would reach mocha's too).
+          (process.listeners('SIGINT').at(-1) as (signal: NodeJS.Signals) => void)('SIGINT');
+          throw new VideoError('overlay.mp4: ffmpeg could not encode the video (exit code 255)');
+        });
+        const { program: p } = program(estimator);
+        const err = await rejection(p.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
+          '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        expect(err.message).to.equal('interrupted by SIGINT');
+        expect(leftovers(sub)).to.deep.equal([]);
+      });
+
       it('BAD CALL - a corrupt input leaves neither output under its final name', async () => {
         const sub = 'cli-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);

@@ -107,7 +107,8 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
   } catch (err) {
     bar.stop();
     await out?.discard();
-    throw err;
+    // Ctrl-C in a terminal reaches the ffmpeg processes too, and their failure can come first.
+    throw interrupt.signal.aborted ? interrupt.signal.reason : err;
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await estimator.dispose();

@@ -392,12 +392,58 @@ if (!hasFfmpeg) {
         expect(times(results)).to.deep.equal([0, 0.2, 0.4, 0.6, 0.8]);
         expect(results.map((r) => r.people.map((p) => p.id))).to.deep.equal(Array(5).fill([1, 2]));
         expect(Math.max(...ahead)).to.be.at.most(2);
+        // Sampling a file, the overlay has every source frame, at the source's rate.
         const probed = probeStream(render);
-        expect(probed).to.deep.include({ frames: 5, width: 160, height: 120, rate: '5/1' });
+        expect(probed).to.deep.include({ frames: 10, width: 160, height: 120, rate: '10/1' });
         expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
         const t = run.timings();
         expect(t.frames).to.equal(5);
         for (const stage of [t.decode, t.infer, t.track!, t.encode!]) expect(stage.fps).to.be.greaterThan(0);
+      });
+
+      it('draws each source frame between processed ones with the latest people; a sampled stream gives the processed frames', async () => {
+        const sub = 'process-held';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const render = join(dir, sub, 'overlay.mp4');
+        // People on the first processed frame only (frame 0 of the source), none on the next ones (3, 6, 9).
+        const estimator = { ...fakeEstimator(), calls: 0, async estimatePoses(image: RgbImage) {
+          return this.calls++ === 0 ? [person(80, 60)] : [];
+        } };
+        const results = [];
+        for await (const r of processVideo(estimator, clip, { every: 3, render, renderOptions: { codec: 'mpeg4' } })) results.push(r);
+        expect(times(results)).to.deep.equal([0, 0.3, 0.6, 0.9]);
+        expect(probeStream(render)).to.deep.include({ frames: 10, rate: '10/1' });
+        const drawn = spawnSync('ffmpeg', ['-v', 'error', '-i', render, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 }).stdout;
+        const frameBytes = 160 * 120 * 3;
+        // Mean difference from the source frame around the person (x 60..100, y 25..100).
+        const difference = (k: number): number => {
+          let sum = 0;
+          let count = 0;
+          for (let y = 25; y < 100; y++) {
+            for (let x = 60; x < 100; x++) {
+              for (let c = 0; c < 3; c++) {
+                const i = k * frameBytes + (y * 160 + x) * 3 + c;
+                sum += Math.abs(drawn[i]! - clipPixels[i]!);
+                count++;
+              }
+            }
+          }
+          return sum / count;
+        };
+        const differences = Array.from({ length: 10 }, (_, k) => difference(k));
+        const held = differences.slice(0, 3);
+        const plain = differences.slice(3);
+        expect(Math.min(...held), differences.map((d) => d.toFixed(1)).join(' ')).to.be.greaterThan(4 * Math.max(...plain));
+        // Resampled, or from a start: the source frames of the range.
+        for (const [options, frames] of [[{ fps: 4 }, 10], [{ start: 0.2, every: 2 }, 8]] as const) {
+          for await (const _ of processVideo(fakeEstimator(), clip, { ...options, render })) void _;
+          expect(probeStream(render), JSON.stringify(options)).to.deep.include({ frames, rate: '10/1' });
+        }
+        // A stream cannot be read twice: the overlay is the processed frames, at their rate.
+        rmSync(render);
+        for await (const _ of processVideo(fakeEstimator(), createReadStream(transport), { every: 5, maxFrames: 4, render })) void _;
+        expect(probeStream(render)).to.deep.include({ frames: 4, rate: '5/1' });
+        expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
       });
 
       it('keeps imagesInFlight frames estimating at once and yields them in order', async () => {
@@ -459,14 +505,17 @@ if (!hasFfmpeg) {
           for await (const _ of processVideo(failing, clip, { render })) void _;
         })());
         expect(err.message).to.equal('inference exploded');
-        for await (const r of processVideo(fakeEstimator(), long, { render })) if (r.frame === 2) break;
-        const interrupt = new AbortController();
-        const aborted = await rejection((async () => {
-          for await (const r of processVideo(fakeEstimator(), long, { render, signal: interrupt.signal })) {
-            if (r.frame === 1) interrupt.abort(new VideoError('interrupted by SIGINT'));
-          }
-        })());
-        expect(aborted.message).to.equal('interrupted by SIGINT');
+        // Sampled, the source frames between processed ones come from a second ffmpeg.
+        for (const every of [1, 4]) {
+          for await (const r of processVideo(fakeEstimator(), long, { render, every })) if (r.frame === 2) break;
+          const interrupt = new AbortController();
+          const aborted = await rejection((async () => {
+            for await (const r of processVideo(fakeEstimator(), long, { render, every, signal: interrupt.signal })) {
+              if (r.frame === 1) interrupt.abort(new VideoError('interrupted by SIGINT'));
+            }
+          })());
+          expect(aborted.message).to.equal('interrupted by SIGINT');
+        }
         expect(leftovers(sub)).to.deep.equal([]);
         expect(processesMentioning(sub) ?? []).to.deep.equal([]);
         expect(processesMentioning(long) ?? []).to.deep.equal([]);
@@ -510,7 +559,8 @@ if (!hasFfmpeg) {
         expect(kps[0]).to.have.all.keys('name', 'x', 'y', 'score');
         expect(kps[0]!.name).to.equal('nose');
         expect(first.box).to.have.all.keys('xMin', 'yMin', 'xMax', 'yMax', 'width', 'height');
-        expect(probeStream(render)).to.deep.include({ frames: 3, rate: '10/3' });
+        // Frames 0-8 of the source: the last processed frame (6) stands for 6, 7 and 8.
+        expect(probeStream(render)).to.deep.include({ frames: 9, rate: '10/1' });
         expect(leftovers(sub).sort()).to.deep.equal(['overlay.mp4', 'poses.jsonl']);
         rmSync(join(dir, sub, 'untracked.jsonl'), { force: true });
         expect(logs.join('\n')).to.match(/3 frames in .* decode [\d.]+, infer [\d.]+, track [\d.]+, encode [\d.]+/);

@@ -8,12 +8,11 @@
  */
 import type { Readable } from 'node:stream';
 import type { KeypointDefinition } from '../datasets.js';
-import { drawPoses, type OverlayOptions } from '../render/overlay.js';
 import { PoseSmoother, type OneEuroOptions } from '../tracking/one-euro.js';
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
-import { createVideoEncoder, type EncoderOptions, type VideoEncoder } from './encode.js';
+import { overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 
 export interface ProcessVideoOptions extends DecodeOptions {
@@ -23,9 +22,13 @@ export interface ProcessVideoOptions extends DecodeOptions {
   smooth?: boolean | (OneEuroOptions & { forgetAfter?: number });
   /** Keypoint definition for tracking and rendering; default the estimator's `keypoints`. */
   keypoints?: KeypointDefinition;
-  /** Write an overlay video (MP4) here, at the rate of the processed frames (see `VideoSource.outputFps`). */
+  /**
+   * Write an overlay video (MP4) here, at the source's frame rate: sampling a file (`every`,
+   * `fps`), every source frame of the range is drawn with the people of the latest processed
+   * frame; a sampled stream gives the processed frames, at their rate (`VideoSource.outputFps`).
+   */
   render?: string;
-  renderOptions?: OverlayOptions & { codec?: EncoderOptions['codec'] };
+  renderOptions?: RenderOptions;
   /** Frames decoded ahead of inference; default 3. */
   queueSize?: number;
   /** Called once the input is probed, before the first frame. */
@@ -58,7 +61,7 @@ export interface VideoTimings {
   infer: StageTiming;
   /** Tracking and smoothing, when tracking. */
   track?: StageTiming;
-  /** Drawing and encoding, when rendering. */
+  /** Drawing and encoding (and decoding the source frames drawn between processed ones), when rendering. */
   encode?: StageTiming;
 }
 
@@ -193,28 +196,24 @@ async function* run(
     }
   };
   const estimates = inOrder(decodedAhead(frames, queueSize), inFlight, estimate);
-  let encoder: VideoEncoder | undefined;
+  const overlay: OverlayVideo | undefined = options.render !== undefined
+    ? overlayVideo(input, source, { path: options.render, keypoints: keypoints!, render: options.renderOptions, decode: { ...options, signal } })
+    : undefined;
   let completed = false;
   try {
     for (;;) {
       const next = await estimates.next();
       if (next.done) break;
-      const { index, time, image } = next.value.item;
+      const frame = next.value.item;
+      const { index, time, image } = frame;
       let people = valueOf(next.value.outcome);
       let t = performance.now();
       if (tracker) people = tracker.update(people);
       if (smoother) people = smoother.apply(people, time);
       clock.track += seconds(t);
-      if (options.render !== undefined) {
+      if (overlay) {
         t = performance.now();
-        encoder ??= await createVideoEncoder(options.render, {
-          width: image.width,
-          height: image.height,
-          fps: source.outputFps,
-          codec: options.renderOptions?.codec,
-          ffmpegPath: options.ffmpegPath,
-        });
-        await encoder.write(drawPoses(image, people, keypoints!, options.renderOptions));
+        await overlay.add(frame, people);
         clock.encode += seconds(t);
       }
       clock.frames++;
@@ -225,9 +224,9 @@ async function* run(
       const range = options.start !== undefined ? ` (does it end before the start, ${options.start} s?)` : '';
       throw new VideoError(`${file ?? 'video stream'}: no frames were decoded${range}${options.render !== undefined ? ', so no video was written' : ''}`, file);
     }
-    if (encoder) {
+    if (overlay) {
       const t = performance.now();
-      await encoder.finish();
+      await overlay.finish();
       clock.encode += seconds(t);
     }
     completed = true;
@@ -235,7 +234,7 @@ async function* run(
     stop.abort();
     await estimates.return(undefined).catch(() => {});
     await frames.return(undefined).catch(() => {});
-    if (!completed) await encoder?.abort();
+    if (!completed) await overlay?.abort();
     clock.wall = seconds(begin);
   }
 }

@@ -50,7 +50,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
     .argument('<input>', "video file, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
     .option('--out <file>', 'JSON lines, one per frame (default: stdout)')
-    .option('--render <file>', 'write an overlay video (mp4)')
+    .option('--render <file>', 'write an overlay video (mp4) at the source frame rate')
     .option('--track', 'give people stable ids across frames')
     .option('--smooth', 'smooth keypoints over time (implies --track)')
     .option('--every <n>', 'process every Nth frame', parsePositiveInteger)

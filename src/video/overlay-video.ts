@@ -1,0 +1,120 @@
+/**
+ * The overlay video of `processVideo`: people drawn on the frames, encoded at the source's frame
+ * rate.
+ *
+ * When every frame is processed, or the input is a stream (which cannot be read twice), the
+ * processed frames are the video. When a file is sampled (`every`, `fps`), a second ffmpeg
+ * decodes every frame of the same range, and each is drawn with the people of the latest
+ * processed frame at or before it: the overlay plays as smoothly as the source, the poses
+ * updated at the sampled rate.
+ */
+import type { Readable } from 'node:stream';
+import type { KeypointDefinition } from '../datasets.js';
+import { drawPoses, type OverlayOptions } from '../render/overlay.js';
+import type { Person } from '../types.js';
+import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
+import { createVideoEncoder, type EncoderOptions, type VideoEncoder } from './encode.js';
+
+export type RenderOptions = OverlayOptions & { codec?: EncoderOptions['codec'] };
+
+export interface OverlayVideo {
+  /** Draws `people` on the processed `frame` and, sampling a file, on the source frames up to the next processed one. */
+  add(frame: VideoFrame, people: readonly Person[]): Promise<void>;
+  /** Writes what is left and moves the video to its final name. */
+  finish(): Promise<void>;
+  /** Stops; nothing is left under the final name. */
+  abort(): Promise<void>;
+}
+
+export interface OverlayVideoOptions {
+  path: string;
+  keypoints: KeypointDefinition;
+  render?: RenderOptions;
+  /** What the processed frames were decoded with (the range, the sampling, ffmpeg's paths, the abort signal). */
+  decode: DecodeOptions;
+}
+
+/** The overlay video of the frames `processed` yields from `input`. */
+export function overlayVideo(input: string | Readable, processed: Pick<VideoSource, 'info' | 'outputFps'>, options: OverlayVideoOptions): OverlayVideo {
+  const sampled = (options.decode.every ?? 1) > 1 || options.decode.fps !== undefined;
+  return typeof input === 'string' && sampled
+    ? everySourceFrame(input, processed, options)
+    : processedFrames(processed.outputFps, options);
+}
+
+function encoderFor(options: OverlayVideoOptions, frame: VideoFrame, fps: number): Promise<VideoEncoder> {
+  return createVideoEncoder(options.path, {
+    width: frame.image.width,
+    height: frame.image.height,
+    fps,
+    codec: options.render?.codec,
+    ffmpegPath: options.decode.ffmpegPath,
+  });
+}
+
+function processedFrames(fps: number, options: OverlayVideoOptions): OverlayVideo {
+  let encoder: VideoEncoder | undefined;
+  return {
+    async add(frame, people) {
+      encoder ??= await encoderFor(options, frame, fps);
+      await encoder.write(drawPoses(frame.image, people, options.keypoints, options.render));
+    },
+    finish: async () => encoder?.finish(),
+    abort: async () => encoder?.abort(),
+  };
+}
+
+function everySourceFrame(file: string, processed: Pick<VideoSource, 'info' | 'outputFps'>, options: OverlayVideoOptions): OverlayVideo {
+  const { ffmpegPath, ffprobePath, start, duration, signal } = options.decode;
+  const range: DecodeOptions = { ffmpegPath, ffprobePath, start, duration, signal };
+  const sourceFps = processed.info.fps;
+  let frames: AsyncIterator<VideoFrame> | undefined;
+  let encoder: VideoEncoder | undefined;
+  // A source frame read but not drawn yet: it comes at or after the next processed frame.
+  let waiting: VideoFrame | undefined;
+  let held: { time: number; people: readonly Person[] } | undefined;
+
+  /** Draws the source frames before `end` seconds with `people`. */
+  const drawBefore = async (end: number, people: readonly Person[]): Promise<void> => {
+    frames ??= (await openVideo(file, range))[Symbol.asyncIterator]();
+    for (;;) {
+      let frame = waiting;
+      waiting = undefined;
+      if (!frame) {
+        const next = await frames.next();
+        if (next.done) return;
+        frame = next.value;
+      }
+      if (frame.time >= end) {
+        waiting = frame;
+        return;
+      }
+      encoder ??= await encoderFor(options, frame, sourceFps);
+      await encoder.write(drawPoses(frame.image, people, options.keypoints, options.render));
+    }
+  };
+  const stopDecoding = async (): Promise<void> => {
+    await frames?.return?.(undefined).catch(() => {});
+  };
+
+  return {
+    async add(frame, people) {
+      // Source frames before the first processed one (rare: the fps filter's first pick) get its people.
+      await drawBefore(frame.time, held?.people ?? people);
+      held = { time: frame.time, people };
+    },
+    async finish() {
+      if (!held) return;
+      // The last processed frame stands for one sampling period, less half a source frame: the
+      // frames of a range cut by maxFrames end there, those of the whole input with the input.
+      await drawBefore(held.time + 1 / processed.outputFps - 0.5 / sourceFps, held.people);
+      await stopDecoding();
+      if (!encoder) throw new VideoError(`${options.path}: the second decoding of ${file} gave no frames, so no video was written`, file);
+      await encoder.finish();
+    },
+    async abort() {
+      await stopDecoding();
+      await encoder?.abort();
+    },
+  };
+}

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerVideo } from '../src/cli/commands/video.js';
 import { ConfigError } from '../src/config/experiment.js';
@@ -167,6 +167,15 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('reads multipart JPEG (MJPEG over HTTP, as IP cameras send it), whose end ffmpeg calls invalid data', async () => {
+        const multipart = join(dir, 'camera.mpjpeg');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-f', 'mpjpeg', multipart);
+        for (const input of [multipart, createReadStream(multipart)]) {
+          const frames = await collect(input);
+          expect(frames.map((f) => f.index)).to.deep.equal([...Array(10).keys()]);
+        }
+      });
+
       it('reads a stream as it reads the file', async () => {
         const [frames, sampled] = await Promise.all([
           collect(createReadStream(clip)),
@@ -237,6 +246,14 @@ if (!hasFfmpeg) {
         const stream = createReadStream(clip);
         for await (const frame of await openVideo(stream)) if (frame.index === 1) break;
         expect(stream.destroyed).to.equal(true);
+        // ffmpeg stops on its own (maxFrames, the end of a range) while a live stream stays open: released too.
+        for (const options of [{ maxFrames: 3 }, { duration: 0.5 }]) {
+          const live = new PassThrough();
+          live.write(readFileSync(matroska));
+          const frames = await collect(live, options);
+          expect(frames.length, JSON.stringify(options)).to.be.greaterThan(0);
+          expect(live.destroyed, JSON.stringify(options)).to.equal(true);
+        }
       });
 
       it('BAD CALL - a stream that closes early, fails after probing or is no video: a VideoError, the stream released', async () => {
@@ -298,17 +315,23 @@ if (!hasFfmpeg) {
           [audio, /tone\.wav: no video stream found \(format: wav\)/],
           [join(dir, 'missing.mp4'), /missing\.mp4: cannot read video file/],
         ];
+        const pretend = join(dir, 'pretend.jpg');
+        writeFileSync(pretend, 'not an image at all');
+        cases.push([pretend, /pretend\.jpg: not a readable video \(ffprobe found no frame size for its mjpeg video stream, format image2: .*No JPEG data/]);
         const errors = await Promise.all([...cases.map(([file]) => rejection(collect(file))),
-          rejection(collect(createReadStream(text))), rejection(collect(createReadStream(long)))]);
+          rejection(collect(createReadStream(text))), rejection(collect(createReadStream(long))),
+          rejection(collect(createReadStream(long), { probeBytes: 32 * 1024 }))]);
         cases.forEach(([file, message], i) => {
           expect(errors[i], file).to.be.instanceOf(VideoError);
           expect(errors[i]!.message).to.match(message);
           expect((errors[i] as VideoError).file).to.equal(file);
         });
-        const [textStream, indexLast] = errors.slice(cases.length);
+        const [textStream, indexLast, indexBeyondProbe] = errors.slice(cases.length);
         expect(textStream).to.be.instanceOf(VideoError);
         expect(textStream!.message).to.match(/video stream: not a readable video/);
-        expect(indexLast!.message).to.match(/video stream: ffprobe found no frame size .* -movflags \+faststart/);
+        expect(indexLast!.message).to.match(/video stream: not a readable video \(ffprobe found no frame size .* -movflags \+faststart/);
+        // Where ffprobe gives up first, the advice is the same.
+        expect(indexBeyondProbe!.message).to.match(/video stream: not a readable video \(ffprobe: .*moov atom not found.*\); an MP4 read from a stream must have its index first \(ffmpeg -movflags \+faststart\)/);
       });
 
       it('BAD CALL - a missing ffmpeg binary says how to install it', async () => {
@@ -523,7 +546,7 @@ if (!hasFfmpeg) {
     });
 
     describe('video command', () => {
-      function program(estimator = fakeEstimator(), stdin?: Readable): { program: Command; requests: unknown[]; logs: string[] } {
+      function program(estimator = fakeEstimator(), stdin?: Readable, stdout?: Writable): { program: Command; requests: unknown[]; logs: string[] } {
         const requests: unknown[] = [];
         const logs: string[] = [];
         const p = new Command().exitOverride().configureOutput({ writeErr: () => {} });
@@ -534,6 +557,7 @@ if (!hasFfmpeg) {
           },
           log: (line) => logs.push(line),
           stdin,
+          stdout,
         });
         return { program: p, requests, logs };
       }
@@ -623,6 +647,21 @@ if (!hasFfmpeg) {
         expect(leftovers(sub)).to.deep.equal([]);
       });
 
+      it('BAD CALL - interrupted while its JSON lines wait for a reader that does not read: it stops at once', async () => {
+        const sub = 'cli-stalled';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        // A pipe into a process that never reads: no write completes.
+        const stalled = new Writable({ highWaterMark: 1, write: () => {} });
+        const estimator = fakeEstimator((call) => {
+          if (call === 0) setTimeout(() => (process.listeners('SIGINT').at(-1) as (signal: NodeJS.Signals) => void)('SIGINT'), 200);
+        });
+        const { program: p } = program(estimator, undefined, stalled);
+        const err = await rejection(p.parseAsync(['video', long, '--preset', 'p', '--weights', 'w.pth', '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        expect(err.message).to.equal('interrupted by SIGINT');
+        expect(estimator.calls).to.be.at.most(5);
+        expect(leftovers(sub)).to.deep.equal([]);
+      });
+
       it('BAD CALL - a corrupt input leaves neither output under its final name', async () => {
         const sub = 'cli-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);
@@ -666,6 +705,23 @@ if (!hasFfmpeg) {
         expect(folder.message).to.match(/folder: is a folder; give a file name for the output/);
         expect(estimator.calls).to.equal(0);
         expect(leftovers(sub)).to.deep.equal(['folder']);
+        // Outputs that would replace the input, by its name or another link to it, or each other.
+        const input = join(dir, sub, 'input.mp4');
+        writeFileSync(input, readFileSync(clip));
+        linkSync(input, join(dir, sub, 'link.mp4'));
+        const cases: [string[], RegExp][] = [
+          [['--out', input], /input\.mp4: --out names the input video; give another file name/],
+          [['--render', join(dir, sub, 'link.mp4')], /link\.mp4: --render names the input video/],
+          [['--out', join(dir, sub, 'same.mp4'), '--render', join(dir, sub, '.', 'same.mp4')], /same\.mp4: --out and --render name the same file/],
+        ];
+        for (const [outputs, message] of cases) {
+          const err = await rejection(program(estimator).program.parseAsync(['video', input, '--preset', 'p', '--weights', 'w.pth', ...outputs], { from: 'user' }));
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.match(message);
+        }
+        expect(estimator.calls).to.equal(0);
+        expect(readFileSync(input).equals(readFileSync(clip))).to.equal(true);
+        expect(leftovers(sub).sort()).to.deep.equal(['folder', 'input.mp4', 'link.mp4']);
       });
 
       it('BAD CALL - needs --weights, and valid numbers', async () => {

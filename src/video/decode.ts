@@ -331,12 +331,16 @@ function startProbe(binary: string, target: string, file: string | undefined, pr
     const where = label(file);
     if (code !== 0) {
       const message = stderr.message().replaceAll(`${target}: `, '') || `exit code ${code}`;
-      throw new VideoError(`${where}: not a readable video (ffprobe: ${message})`, file);
+      // ffprobe reads a stream front to back: an MP4 whose index comes last fails here.
+      const hint = file === undefined && /moov atom not found/i.test(message) ? `${FASTSTART_HINT}` : '';
+      throw new VideoError(`${where}: not a readable video (ffprobe: ${message})${hint}`, file);
     }
     return parseProbe(stdout, stderr, file);
   });
   return { info, stdin: child.stdin, kill: () => void child.kill('SIGKILL') };
 }
+
+const FASTSTART_HINT = '; an MP4 read from a stream must have its index first (ffmpeg -movflags +faststart), or pass the file path';
 
 /** The video stream's description from ffprobe's JSON. */
 function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined): VideoInfo {
@@ -354,10 +358,9 @@ function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined
   const stream = (parsed.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!stream) throw new VideoError(`${where}: no video stream found${formatName ? ` (format: ${formatName})` : ''}`, file);
   if (!stream.width || !stream.height) {
-    const hint = file === undefined && formatName.includes('mp4')
-      ? '; an MP4 read from a stream must have its index first (ffmpeg -movflags +faststart), or pass the file path'
-      : '';
-    throw new VideoError(`${where}: ffprobe found no frame size for the video stream${hint}`, file);
+    const hint = file === undefined && formatName.includes('mp4') ? FASTSTART_HINT : '';
+    const said = stderr.message();
+    throw new VideoError(`${where}: not a readable video (ffprobe found no frame size for its ${stream.codec_name ?? 'unknown'} video stream, format ${formatName || 'unknown'}${said ? `: ${said}` : ''})${hint}`, file);
   }
   const fps = parseRate(stream.avg_frame_rate) ?? parseRate(stream.r_frame_rate);
   if (fps === undefined) throw new VideoError(`${where}: the video stream has no frame rate`, file);
@@ -421,7 +424,7 @@ function positive(text: string | undefined): number | undefined {
  * Arguments of the decoding ffmpeg (input `target`: `file:…` or `pipe:0`); the range by input
  * seeking with `inputSeek` (times then count from `start`), else by a `trim` filter.
  */
-function decodeArgs(target: string, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean): string[] {
+function decodeArgs(target: string, format: string, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean): string[] {
   const filters: string[] = [];
   const range = [
     ...(options.start !== undefined ? [`start=${options.start}`] : []),
@@ -435,7 +438,8 @@ function decodeArgs(target: string, options: DecodeOptions, every: number, isFil
   return [
     '-hide_banner', '-nostats', '-loglevel', 'level+info',
     // A damaged or truncated input is an error, not a video that ends early (ffmpeg would exit 0).
-    '-xerror',
+    // Not for multipart JPEG (IP cameras' MJPEG over HTTP): its demuxer reports its end as invalid data.
+    ...(format === 'mpjpeg' ? [] : ['-xerror']),
     ...(isFile ? ['-nostdin'] : []),
     ...(inputSeek && options.start !== undefined ? ['-ss', String(options.start)] : []),
     ...(inputSeek && options.duration !== undefined ? ['-t', String(options.duration)] : []),
@@ -517,7 +521,7 @@ async function* decodeFrames(
   const binary = ffmpegBinary(options);
   const target = file !== undefined ? `file:${file}` : 'pipe:0';
   const inputSeek = file !== undefined && seeksExactly(format);
-  const args = decodeArgs(target, options, every, file !== undefined, inputSeek);
+  const args = decodeArgs(target, format, options, every, file !== undefined, inputSeek);
   const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = childExit(child, binary, file);
   // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.
@@ -597,10 +601,12 @@ async function* decodeFrames(
     finished = true;
   } finally {
     options.signal?.removeEventListener('abort', kill);
+    // Nothing more is wanted from the input stream, even where ffmpeg stopped on its own
+    // (maxFrames, the end of a range) while the stream stays open (a live source).
+    prefix?.stream.destroy();
     if (!finished) {
-      // Early stop or error: nothing more is wanted from ffmpeg or from the input stream.
+      // Early stop or error: nor from ffmpeg.
       child.kill('SIGKILL');
-      prefix?.stream.destroy();
       await exit.catch(() => {});
     }
   }

@@ -12,8 +12,8 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
 import type { EstimatorOptions } from '../../estimator.js';
@@ -31,6 +31,8 @@ export interface VideoCommandDeps {
   log?: (line: string) => void;
   /** The video of input `-`; default process.stdin. */
   stdin?: Readable;
+  /** Where the JSON lines go without `--out`; default process.stdout. */
+  stdout?: Writable;
 }
 
 interface VideoCliOptions extends PoseCliOptions {
@@ -68,6 +70,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stdin = deps.stdin ?? process.stdin;
   if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
+  await refuseOverwriting(input, { '--out': opts.out, '--render': opts.render });
   const stages = new StageTotals();
   const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts)), onStageTimes: stages.add });
   const interrupt = new AbortController();
@@ -79,8 +82,8 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
   );
   let out: AtomicFile | undefined;
   try {
-    out = opts.out !== undefined ? await AtomicFile.create(opts.out) : undefined;
-    const sink = out?.sink ?? new LineSink(process.stdout);
+    out = opts.out !== undefined ? await AtomicFile.create(opts.out, interrupt.signal) : undefined;
+    const sink = out?.sink ?? new LineSink(deps.stdout ?? process.stdout, interrupt.signal);
     const started = performance.now();
     const run = processVideo(estimator, input === '-' ? stdin : input, {
       keypoints: estimator.keypoints,
@@ -115,6 +118,23 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
   }
 }
 
+/** Outputs that would replace the input video, or each other, are refused before any work. */
+async function refuseOverwriting(input: string, outputs: Record<string, string | undefined>): Promise<void> {
+  const given = Object.entries(outputs).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  for (const [i, [option, path]] of given.entries()) {
+    if (input !== '-' && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
+    const [other] = given.slice(0, i).find(([, earlier]) => resolve(earlier) === resolve(path)) ?? [];
+    if (other) throw new VideoError(`${path}: ${other} and ${option} name the same file; give them different names`);
+  }
+}
+
+/** The same path, or two names (links) of one existing file. */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  if (resolve(a) === resolve(b)) return true;
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
 /** The JSON line of one frame: coordinates to 0.01 px, scores to 4 decimals. */
@@ -147,19 +167,21 @@ function summary(t: VideoTimings, estimator: StageTotals): string {
 /** Writes with backpressure; a stream error is raised by the next write instead of crashing the process. */
 class LineSink {
   error: Error | undefined;
-  constructor(readonly stream: Writable) {
+  /** `interrupt` ends a wait for a reader that does not read (a pipe into a stalled process): the write then throws its reason. */
+  constructor(readonly stream: Writable, private readonly interrupt?: AbortSignal) {
     stream.on('error', (err: Error) => (this.error ??= err));
   }
 
   async write(text: string): Promise<void> {
     if (this.error) throw this.error;
     if (!this.stream.write(text)) {
-      // Whichever comes first; the other's listeners are removed (they would pile up frame by frame).
+      // Whichever comes first; the others' listeners are removed (they would pile up frame by frame).
       const waiting = new AbortController();
-      const { signal } = waiting;
+      const signal = this.interrupt ? AbortSignal.any([waiting.signal, this.interrupt]) : waiting.signal;
       await Promise.race([once(this.stream, 'drain', { signal }), once(this.stream, 'close', { signal })]).catch(() => {});
       waiting.abort();
     }
+    this.interrupt?.throwIfAborted();
     if (this.error) throw this.error;
   }
 }
@@ -171,11 +193,12 @@ class AtomicFile {
     readonly path: string,
     private readonly temp: string,
     private readonly stream: Writable,
+    interrupt?: AbortSignal,
   ) {
-    this.sink = new LineSink(stream);
+    this.sink = new LineSink(stream, interrupt);
   }
 
-  static async create(path: string): Promise<AtomicFile> {
+  static async create(path: string, interrupt?: AbortSignal): Promise<AtomicFile> {
     await checkOutputPath(path);
     const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${Date.now().toString(36)}.tmp`);
     const stream = createWriteStream(temp, { flags: 'wx' });
@@ -184,7 +207,7 @@ class AtomicFile {
     } catch (err) {
       throw new VideoError(`${path}: cannot create the output file: ${(err as Error).message}`, path, { cause: err });
     }
-    return new AtomicFile(path, temp, stream);
+    return new AtomicFile(path, temp, stream, interrupt);
   }
 
   async commit(): Promise<void> {

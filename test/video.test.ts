@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, linkSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
@@ -164,6 +164,27 @@ if (!hasFfmpeg) {
         for (const frame of [...cut, ...from]) {
           const same = all.find((f) => f.time === frame.time)!;
           expect(Buffer.from(frame.image.data).equals(Buffer.from(same.image.data)), `frame at ${frame.time} s`).to.equal(true);
+        }
+      });
+
+      it('samples with fps the first frame of each period, and its time is the time of its picture', async () => {
+        // testsrc draws a counter, so every frame's pixels differ; MP4 seeks, MPEG-TS is trimmed.
+        for (const file of [long, transport]) {
+          const [all, perSecond, fromStart, faster] = await Promise.all([
+            collect(file),
+            collect(file, { fps: 1 }),
+            collect(file, { fps: 3, start: 0.3, duration: 1 }),
+            openVideo(file, { fps: 100 }),
+          ]);
+          expect(times(perSecond), file).to.deep.equal([0, 1, 2, 3]);
+          expect(times(fromStart), file).to.deep.equal([0.32, 0.64, 1]);
+          for (const frame of [...perSecond, ...fromStart]) {
+            const same = all.find((f) => f.time === frame.time)!;
+            expect(Buffer.from(frame.image.data).equals(Buffer.from(same.image.data)), `${file}: frame at ${frame.time} s`).to.equal(true);
+          }
+          // Above the source's rate, frames are not duplicated.
+          expect(faster.outputFps).to.equal(25);
+          expect(faster.expectedFrames).to.equal(100);
         }
       });
 
@@ -673,6 +694,24 @@ if (!hasFfmpeg) {
         expect(err).to.be.instanceOf(VideoError);
         expect(err.message).to.match(/truncated\.mp4: not a readable video/);
         expect(leftovers(sub)).to.deep.equal([]);
+      });
+
+      it('BAD CALL - JSON lines that cannot be moved into place take the finished overlay with them', async () => {
+        const sub = 'cli-commit';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        const out = join(dir, sub, 'poses.jsonl');
+        const estimator = fakeEstimator();
+        // A folder appears under the JSON lines' name while the run goes on: the final rename fails.
+        const { program: p } = program({ ...estimator, estimatePoses: async (image: Parameters<typeof estimator.estimatePoses>[0]) => {
+          mkdirSync(out, { recursive: true });
+          return estimator.estimatePoses(image);
+        } } as typeof estimator);
+        const err = await rejection(p.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', out,
+          '--render', join(dir, sub, 'overlay.mp4'), '--max-frames', '2'], { from: 'user' }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/poses\.jsonl: cannot move the finished file into place/);
+        expect(leftovers(sub)).to.deep.equal(['poses.jsonl']);
+        expect(leftovers(join(sub, 'poses.jsonl'))).to.deep.equal([]);
       });
 
       it('BAD CALL - a video cut short after its index: an error for the damage, no outputs', async () => {

@@ -114,9 +114,12 @@ export interface VideoInfo {
 }
 
 export interface DecodeOptions extends FfmpegPaths {
-  /** Keep every Nth frame (after `fps` resampling); default 1. */
+  /** Keep every Nth frame (after `fps` sampling); default 1. */
   every?: number;
-  /** Resample to this many frames per second (ffmpeg `fps` filter). */
+  /**
+   * Keep at most this many frames per second: the first frame of each 1/`fps` s from the
+   * range's start, with its own timestamp (frames are not duplicated to reach a higher rate).
+   */
   fps?: number;
   /** Seconds to skip at the start. */
   start?: number;
@@ -140,7 +143,7 @@ export interface VideoFrame {
 
 export interface VideoSource extends AsyncIterable<VideoFrame> {
   readonly info: VideoInfo;
-  /** Nominal rate of the yielded frames: `(fps ?? info.fps) / every`. */
+  /** Nominal rate of the yielded frames: `min(fps, info.fps) / every`. */
   readonly outputFps: number;
   /** Frames the options should give for the probed duration (for progress bars); undefined when unknown. */
   readonly expectedFrames?: number;
@@ -167,7 +170,7 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
   const { info, prefix } = typeof input === 'string'
     ? { info: await probeVideo(input, options), prefix: undefined }
     : await probeStream(input, options.probeBytes ?? DEFAULT_PROBE_BYTES, options);
-  const outputFps = (options.fps ?? info.fps) / sampling.every;
+  const outputFps = Math.min(options.fps ?? Infinity, info.fps) / sampling.every;
   const counts = { decoded: 0, delivered: 0 };
   let started = false;
   return {
@@ -431,7 +434,7 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     ...(options.duration !== undefined ? [`duration=${options.duration}`] : []),
   ];
   if (!inputSeek && range.length > 0) filters.push(`trim=${range.join(':')}`);
-  if (options.fps !== undefined) filters.push(`fps=${options.fps}`);
+  if (options.fps !== undefined) filters.push(firstFramePerSlot(options.fps, inputSeek ? 0 : options.start ?? 0));
   if (every > 1) filters.push(`select=not(mod(n\\,${every}))`);
   // Last, so that it reports exactly the frames written to stdout.
   filters.push('showinfo');
@@ -451,6 +454,19 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     ...(options.maxFrames !== undefined ? ['-frames:v', String(options.maxFrames)] : []),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];
+}
+
+/**
+ * A `select` filter keeping the first frame of each slot of 1/`fps` s counted from `origin`
+ * (the range's start as the filters see it). Unlike ffmpeg's `fps` filter, which stamps the frame
+ * it keeps with the slot's time (at 1 fps, time 0 showed the frame of 0.48 s), the frames keep
+ * their own timestamps, so a frame's time is the time of its picture. At or above the source's
+ * rate every frame is kept: frames are never duplicated.
+ */
+function firstFramePerSlot(fps: number, origin: number): string {
+  // The epsilon keeps a frame that falls on a slot's start in that slot despite rounding.
+  const slot = (time: string): string => `floor((${time}-${origin})*${fps}+1e-6)`;
+  return `select=isnan(prev_selected_t)+gte(${slot('t')}\\,${slot('prev_selected_t')}+1)`;
 }
 
 interface FrameMeta {

@@ -99,8 +99,8 @@ function everySourceFrame(file: string, processed: Pick<VideoSource, 'info' | 'o
 
   return {
     async add(frame, people) {
-      // Source frames before the first processed one (rare: the fps filter's first pick) get its people.
-      await drawBefore(frame.time, held?.people ?? people);
+      // The range's first frame is always processed: no source frame comes before it.
+      if (held) await drawBefore(frame.time, held.people);
       held = { time: frame.time, people };
     },
     async finish() {

@@ -56,7 +56,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--track', 'give people stable ids across frames')
     .option('--smooth', 'smooth keypoints over time (implies --track)')
     .option('--every <n>', 'process every Nth frame', parsePositiveInteger)
-    .option('--fps <f>', 'resample to this frame rate', parsePositiveNumber)
+    .option('--fps <f>', 'keep at most F frames a second (the first frame of each 1/F s)', parsePositiveNumber)
     .option('--start <s>', 'seconds to skip', parseNonNegativeNumber)
     .option('--duration <d>', 'seconds to process', parsePositiveNumber)
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
@@ -81,6 +81,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
     cliProgress.Presets.shades_classic,
   );
   let out: AtomicFile | undefined;
+  let rendered = false;
   try {
     out = opts.out !== undefined ? await AtomicFile.create(opts.out, interrupt.signal) : undefined;
     const sink = out?.sink ?? new LineSink(deps.stdout ?? process.stdout, interrupt.signal);
@@ -104,12 +105,15 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
       done++;
       bar.update(done, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1) });
     }
+    rendered = opts.render !== undefined;
     await out?.commit();
     bar.stop();
     log(summary(run.timings(), stages));
   } catch (err) {
     bar.stop();
     await out?.discard();
+    // The overlay was moved into place with the last frame: without its JSON lines the run is not complete.
+    if (rendered) await rm(opts.render!, { force: true });
     // Ctrl-C in a terminal reaches the ffmpeg processes too, and their failure can come first.
     throw interrupt.signal.aborted ? interrupt.signal.reason : err;
   } finally {

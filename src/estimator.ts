@@ -308,14 +308,14 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   // running holds a workspace, and the workspaces are kept for the next images.
   const slots = pLimit(imagesInFlight);
 
-  const estimateOne = (image: ImageInput): Promise<Person[]> => {
-    if (disposed) return Promise.reject(new BackendError('estimatePoses: the estimator has been disposed; create another one'));
-    const estimate = slots(() => estimateNow(image));
-    running.add(estimate);
-    const forget = () => void running.delete(estimate);
-    estimate.then(forget, forget);
-    return estimate;
+  /** Counts a call among those in progress, which dispose waits for. */
+  const track = (call: Promise<unknown>): void => {
+    running.add(call);
+    const forget = () => void running.delete(call);
+    call.then(forget, forget);
   };
+
+  const estimateOne = (image: ImageInput): Promise<Person[]> => slots(() => estimateNow(image));
 
   const estimateNow = (image: ImageInput): Promise<Person[]> => estimateImage(image).catch((error: unknown) => {
     throw namingFile(error, image);
@@ -343,12 +343,19 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   async function estimatePoses(image: ImageInput): Promise<Person[]>;
   async function estimatePoses(images: ImageInput[]): Promise<Person[][]>;
   async function estimatePoses(input: ImageInput | ImageInput[]): Promise<Person[] | Person[][]> {
-    if (!Array.isArray(input)) return estimateOne(input);
+    if (disposed) throw new BackendError('estimatePoses: the estimator has been disposed; create another one');
+    // A whole array is one call: dispose() waits for its images not yet started too.
+    const call = Array.isArray(input) ? estimateAll(input) : estimateOne(input);
+    track(call);
+    return call;
+  }
+
+  const estimateAll = async (images: ImageInput[]): Promise<Person[][]> => {
     // As one at a time: the first image that fails stops the run with its error.
     const results: Person[][] = [];
-    for await (const { outcome } of inOrder(input, imagesInFlight, estimateOne)) results.push(valueOf(outcome));
+    for await (const { outcome } of inOrder(images, imagesInFlight, estimateOne)) results.push(valueOf(outcome));
     return results;
-  }
+  };
 
   const estimator: HigherHRNetEstimator = {
     keypoints,

@@ -17,7 +17,7 @@ import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
-import { cli, cliReporting, expectRejection } from './helpers/cli.js';
+import { cli, cliFailing, cliReporting, expectRejection } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
 
 describe('estimator API with the bundled tiny model', () => {
@@ -141,6 +141,17 @@ describe('estimator API with the bundled tiny model', () => {
     await own.dispose();
   });
 
+  it('dispose lets an array call made before it finish every image, and refuses later calls', async () => {
+    const own = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
+    const images = [DEMO_IMAGE(), readFileSync(DEMO_IMAGE()), DEMO_IMAGE()];
+    const running = own.estimatePoses(images);
+    const disposed = own.dispose();
+    await expectRejection(own.estimatePoses([DEMO_IMAGE()]), BackendError, /the estimator has been disposed/);
+    const expected = await estimator.estimatePoses(DEMO_IMAGE());
+    expect(await running).to.deep.equal([expected, expected, expected]);
+    await disposed;
+  });
+
   it('BAD CALL - an .onnx export with a fixed input size says how to export it', async () => {
     const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
     model.graph!.input![0]!.type!.tensorType!.shape = { dim: [1, 3, 256, 256].map((dimValue) => ({ dimValue })) };
@@ -172,8 +183,12 @@ describe('estimator API with the bundled tiny model', () => {
   it('export-onnx writes a model that runs with the same results, and refuses a mismatched configuration', async () => {
     const onnx = join(dir, 'tiny.onnx');
     expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', onnx)).to.equal(0);
-    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', join(dir, 'bits.onnx'), '--weight-bits', '7', '--scales', '1'),
-      ConfigError, /--scales, --weight-bits only apply with --precision int8/);
+    const floatExport = ['export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', join(dir, 'bits.onnx')];
+    await expectRejection(cli(...floatExport, '--weight-bits', '7', '--scales', '1'),
+      ConfigError, /^--scales and --weight-bits only apply with --precision int8 \(a float model runs at any input size and scale, and keeps float32 weights\)$/);
+    await expectRejection(cli(...floatExport, '--weight-bits', '7'), ConfigError, /^--weight-bits only applies with --precision int8 \(a float model keeps float32 weights\)$/);
+    await expectRejection(cli(...floatExport, '--input-size', '256', '--scales', '1'),
+      ConfigError, /^--input-size and --scales only apply with --precision int8 \(a float model runs at any input size and scale\)$/);
     const fromOnnx = await createEstimator({ preset: 'tiny_coco', weights: onnx, inputSize: 256 });
     try {
       expect(await fromOnnx.estimatePoses(DEMO_IMAGE())).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));
@@ -207,6 +222,28 @@ describe('estimator API with the bundled tiny model', () => {
     expect(readdirSync(dir).filter((f) => f.includes('tmp') || f.includes('partial'))).to.deep.equal([]);
   });
 
+  it('BAD CALL - predict fails when every image fails: the failures reported, no results claimed or printed', async () => {
+    const bad = join(dir, 'all-bad.jpg');
+    const empty = join(dir, 'all-empty.png');
+    writeFileSync(bad, 'not an image');
+    writeFileSync(empty, '');
+    const out = join(dir, 'all-failed.json');
+    const args = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+    const failures = [
+      `  failed: ImageError: ${bad}: not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)`,
+      `  failed: ImageError: ${empty}: zero-size file`,
+    ];
+    for (const where of [['--out', out], []]) {
+      const { error, errors, stdout } = await cliFailing('predict', bad, empty, ...args, ...where);
+      expect(error).to.be.instanceOf(ConfigError);
+      expect((error as Error).message).to.equal('None of the 2 images could be processed (failures above); no results written');
+      expect(errors).to.deep.equal(failures);
+      expect(stdout).to.equal('');
+    }
+    expect(existsSync(out)).to.equal(false);
+    await expectRejection(cli('predict', bad, ...args), ConfigError, /^The image could not be processed \(failures above\); no results written$/);
+  });
+
   it('BAD CALL - predict refuses two images that would be drawn to one file, and a folder without images', async () => {
     const [a, b] = [join(dir, 'a'), join(dir, 'b')];
     for (const sub of [a, b]) {
@@ -222,7 +259,7 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(cli('predict', none, ...args), ConfigError, /No images found in .*no-images/);
   });
 
-  it('demo runs the bundled tiny model when no W32-512 checkpoint is cached; an image that fails leaves the results alone', async () => {
+  it('demo runs the bundled tiny model when no W32-512 checkpoint is cached; an image that fails is an error that leaves the results alone', async () => {
     const saved = process.env.HIGHER_POSE_CACHE;
     process.env.HIGHER_POSE_CACHE = join(dir, 'empty-cache');
     try {
@@ -231,7 +268,12 @@ describe('estimator API with the bundled tiny model', () => {
       const results = readFileSync(join(out, 'results.json'), 'utf8');
       expect((JSON.parse(results) as unknown[]).length).to.equal((await estimator.estimatePoses(DEMO_IMAGE())).length);
       expect(readdirSync(out).sort()).to.deep.equal(['results.json', 'sample.png']);
-      expect(await cli('demo', '--image', join(dir, 'missing.jpg'), '--out', out)).to.equal(1);
+      const missing = join(dir, 'missing.jpg');
+      const { error, errors, stdout } = await cliFailing('demo', '--image', missing, '--out', out);
+      expect(error).to.be.instanceOf(ConfigError);
+      expect((error as Error).message).to.equal('The image could not be processed (failures above); no results written');
+      expect(errors.filter((line) => !line.startsWith('demo: using the bundled tiny model') && !line.startsWith('      For real poses'))).to.deep.equal([`  failed: ImageError: ${missing}: no such file`]);
+      expect(stdout, 'no success line').to.equal('');
       expect(readFileSync(join(out, 'results.json'), 'utf8')).to.equal(results);
     } finally {
       if (saved === undefined) delete process.env.HIGHER_POSE_CACHE;

@@ -183,8 +183,26 @@ describe('evaluation input errors', () => {
     delete (doc.annotations as Record<string, unknown>[])[2]!.num_keypoints;
     expect(() => parseGroundTruth(doc, 'gt.json', 'coco')).to.throw(EvalError, 'gt.json: annotations[2].num_keypoints must be an integer, got nothing');
   });
-  it('BAD CALL - COCO annotations loaded as CrowdPose', () => {
-    expect(() => parseGroundTruth(syntheticDoc(), 'gt.json', 'crowdpose')).to.throw(EvalError, /gt\.json: images\[0\]\.crowdIndex is missing: the CrowdPose evaluation needs each image's crowd index/);
+  it('BAD CALL - COCO annotations loaded as CrowdPose say so', () => {
+    expect(() => parseGroundTruth(syntheticDoc(), 'gt.json', 'crowdpose')).to.throw(EvalError,
+      "gt.json: annotations[0].keypoints has 51 values, expected 42 (14 joints x 3 for crowdpose); these look like COCO annotations (17 keypoints): evaluate them as dataset 'coco' (--dataset coco)");
+  });
+  it('BAD CALL - CrowdPose annotations loaded as COCO say so; without crowd indices they are refused as CrowdPose', () => {
+    const doc = syntheticDoc();
+    for (const a of doc.annotations as Record<string, unknown>[]) {
+      a.keypoints = (a.keypoints as number[]).slice(0, 14 * 3);
+      delete a.area;
+    }
+    expect(() => parseGroundTruth(doc, 'crowdpose.json', 'coco')).to.throw(EvalError,
+      "crowdpose.json: annotations[0].keypoints has 42 values, expected 51 (17 joints x 3 for coco); these look like CrowdPose annotations (14 keypoints): evaluate them as dataset 'crowdpose' (--dataset crowdpose)");
+    expect(() => parseGroundTruth(doc, 'crowdpose.json', 'crowdpose')).to.throw(EvalError, /crowdpose\.json: images\[0\]\.crowdIndex is missing: the CrowdPose evaluation needs each image's crowd index/);
+    for (const image of doc.images as Record<string, unknown>[]) image.crowdIndex = 0.5;
+    expect(parseGroundTruth(doc, 'crowdpose.json', 'crowdpose').numJoints).to.equal(14);
+  });
+  it('BAD CALL - a keypoint count of neither dataset gives no hint', () => {
+    const doc = syntheticDoc();
+    (doc.annotations as Record<string, unknown>[])[0]!.keypoints = new Array(30).fill(1);
+    expect(() => parseGroundTruth(doc, 'gt.json', 'coco')).to.throw(EvalError, /^gt\.json: annotations\[0\]\.keypoints has 30 values, expected 51 \(17 joints x 3 for coco\)$/);
   });
   it('BAD CALL - duplicate annotation ids', () => {
     const doc = syntheticDoc();

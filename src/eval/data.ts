@@ -82,9 +82,10 @@ class Checker {
     return v;
   }
 
-  numbers(v: unknown, path: string, length: number, what: string): number[] {
+  /** `hint` adds to the error of a wrong count. */
+  numbers(v: unknown, path: string, length: number, what: string, hint: (count: number) => string = () => ''): number[] {
     const values = this.array(v, path);
-    if (values.length !== length) this.fail(path, `has ${values.length} values, expected ${length} (${what})`);
+    if (values.length !== length) this.fail(path, `has ${values.length} values, expected ${length} (${what})${hint(values.length)}`);
     return values.map((x, i) => this.number(x, `${path}[${i}]`));
   }
 }
@@ -98,6 +99,14 @@ function describe(v: unknown): string {
 
 function jointsText(dataset: DatasetKind, joints: number): string {
   return `${joints} joints x 3 for ${dataset}`;
+}
+
+const DATASET_NAMES: Record<DatasetKind, string> = { coco: 'COCO', crowdpose: 'CrowdPose' };
+
+/** When `values` keypoint values are another dataset's joints, says so: the wrong dataset is the likely cause. */
+function otherDatasetHint(values: number, dataset: DatasetKind): string {
+  const other = (['coco', 'crowdpose'] as const).find((kind) => kind !== dataset && keypointDefinition(kind).sigmas.length * 3 === values);
+  return other ? `; these look like ${DATASET_NAMES[other]} annotations (${values / 3} keypoints): evaluate them as dataset '${other}' (--dataset ${other})` : '';
 }
 
 /** Reads and parses a JSON file; unreadable or malformed files are EvalErrors naming the path. */
@@ -138,7 +147,7 @@ function parseAnnotation(c: Checker, v: unknown, path: string, dataset: DatasetK
     id: c.integer(o.id, `${path}.id`),
     imageId: c.integer(o.image_id, `${path}.image_id`),
     categoryId: c.integer(o.category_id, `${path}.category_id`),
-    keypoints: c.numbers(o.keypoints, `${path}.keypoints`, joints * 3, jointsText(dataset, joints)),
+    keypoints: c.numbers(o.keypoints, `${path}.keypoints`, joints * 3, jointsText(dataset, joints), (count) => otherDatasetHint(count, dataset)),
     numKeypoints: c.integer(o.num_keypoints, `${path}.num_keypoints`),
     iscrowd: Boolean(iscrowd),
     bbox: [x!, y!, w!, h!],
@@ -166,9 +175,10 @@ export function parseGroundTruth(doc: unknown, source: string, dataset: DatasetK
   const c = new Checker(source);
   const joints = keypointDefinition(dataset).sigmas.length;
   const root = c.object(doc, 'ground truth');
+  // Annotations first: their keypoint count tells the other dataset's files apart best.
+  const annotations = c.array(root.annotations, 'annotations').map((v, i) => parseAnnotation(c, v, `annotations[${i}]`, dataset, joints));
   const images = c.array(root.images, 'images').map((v, i) => parseImage(c, v, `images[${i}]`, dataset));
   const categories = c.array(root.categories, 'categories').map((v, i) => c.integer(c.object(v, `categories[${i}]`).id, `categories[${i}].id`));
-  const annotations = c.array(root.annotations, 'annotations').map((v, i) => parseAnnotation(c, v, `annotations[${i}]`, dataset, joints));
   const imageIds = uniqueIds(c, images.map((im) => im.id), 'images');
   const categoryIds = uniqueIds(c, categories, 'categories');
   uniqueIds(c, annotations.map((a) => a.id), 'annotations');

@@ -9,18 +9,38 @@ export async function cli(...args: string[]): Promise<number> {
 
 /** `cli`, with what the command printed with console.error (its summary and problems), a line per call. */
 export async function cliReporting(...args: string[]): Promise<{ code: number; errors: string[] }> {
+  const { code, errors, thrown } = await capture(args);
+  if (thrown) throw thrown.error;
+  return { code, errors };
+}
+
+/** A command that throws: its error, with what it printed before: console.error's lines, and stdout (console.log's too). */
+export async function cliFailing(...args: string[]): Promise<{ error: unknown; errors: string[]; stdout: string }> {
+  const { errors, stdout, thrown } = await capture(args);
+  expect(thrown, 'expected the command to throw').to.not.equal(undefined);
+  return { error: thrown!.error, errors, stdout };
+}
+
+/** Runs the CLI in-process with its output captured: the exit code it set, or what it threw. */
+async function capture(args: string[]): Promise<{ code: number; errors: string[]; stdout: string; thrown?: { error: unknown } }> {
   const saved = process.exitCode;
   process.exitCode = undefined;
   const log = console.log;
   const error = console.error;
   const write = process.stdout.write;
   const errors: string[] = [];
-  console.log = () => {};
+  let stdout = '';
+  console.log = (...parts: unknown[]) => void (stdout += `${parts.join(' ')}\n`);
   console.error = (...parts: unknown[]) => void errors.push(parts.join(' '));
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stdout.write;
   try {
     await buildProgram().exitOverride().parseAsync(['node', 'higher-pose', ...args]);
-    return { code: Number(process.exitCode ?? 0), errors };
+    return { code: Number(process.exitCode ?? 0), errors, stdout };
+  } catch (thrown) {
+    return { code: Number(process.exitCode ?? 0), errors, stdout, thrown: { error: thrown } };
   } finally {
     console.log = log;
     console.error = error;

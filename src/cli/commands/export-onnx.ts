@@ -21,6 +21,21 @@ function parseWeightBits(value: string): 7 | 8 {
   return Number(value) as 7 | 8;
 }
 
+/** The options only int8 export uses: their flags, and why a float model needs none of them. */
+const INT8_ONLY = {
+  inputSize: { flag: '--input-size', floatModel: 'runs at any input size and scale' },
+  scales: { flag: '--scales', floatModel: 'runs at any input size and scale' },
+  weightBits: { flag: '--weight-bits', floatModel: 'keeps float32 weights' },
+};
+
+/** E.g. "--input-size and --weight-bits only apply with --precision int8 (a float model ...)". */
+function int8OnlyMessage(names: readonly (keyof typeof INT8_ONLY)[]): string {
+  const flags = names.map((name) => INT8_ONLY[name].flag);
+  const listed = flags.length === 1 ? `${flags[0]} only applies` : `${flags.slice(0, -1).join(', ')} and ${flags.at(-1)} only apply`;
+  const reasons = [...new Set(names.map((name) => INT8_ONLY[name].floatModel))].join(', and ');
+  return `${listed} with --precision int8 (a float model ${reasons})`;
+}
+
 export function registerExportOnnx(program: Command): void {
   addPrecisionOptions(addModelSourceOptions(program.command('export-onnx')))
     .description('compile a checkpoint to an ONNX model (BatchNorm folded, dynamic batch/height/width); int8 with --precision int8 --calibrate IMAGES')
@@ -32,11 +47,8 @@ export function registerExportOnnx(program: Command): void {
       if (!options.weights) throw new ConfigError('--weights <checkpoint.pth|model.onnx> is required');
       const int8 = options.precision === 'int8';
       if (int8 && !options.calibrate) throw new ConfigError('--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
-      const int8Only = (['inputSize', 'scales', 'weightBits'] as const).filter((name) => options[name] !== undefined);
-      if (!int8 && int8Only.length > 0) {
-        const flags = { inputSize: '--input-size', scales: '--scales', weightBits: '--weight-bits' };
-        throw new ConfigError(`${int8Only.map((name) => flags[name]).join(', ')} only apply with --precision int8 (a float model takes any input size)`);
-      }
+      const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);
+      if (!int8 && int8Only.length > 0) throw new ConfigError(int8OnlyMessage(int8Only));
       const images = (await calibrationImages(options)) ?? [];
       const config = resolveConfig(options);
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.

@@ -106,9 +106,15 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   try {
     const summary = await predictFiles(estimator, files, { out: options.out, render: options.render, progress: true });
     const people = summary.records.length;
-    console.error(`${files.length - summary.failures.length}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}`);
+    const estimated = files.length - summary.failures.length;
+    if (estimated > 0) console.error(`${estimated}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}`);
     // The estimator's errors name the file already.
     for (const f of summary.failures) console.error(`  failed: ${f.error.includes(f.file) ? f.error : `${f.file}: ${f.error}`}`);
+    // Every image failed: nothing was written (predictFiles leaves an earlier results file alone), so nothing to claim.
+    if (estimated === 0) {
+      const none = files.length === 1 ? 'The image could not be processed' : `None of the ${files.length} images could be processed`;
+      throw new ConfigError(`${none} (failures above); no results written`);
+    }
     if (!options.out) process.stdout.write(`${JSON.stringify(summary.records)}\n`);
     if (summary.failures.length > 0) process.exitCode = 1;
     return summary;

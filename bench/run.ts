@@ -321,7 +321,7 @@ async function main(): Promise<void> {
   await parallel?.dispose();
 
   const estimator = await createEstimator(estimatorOptions(opts, weights));
-  // The estimator's default (EstimatorOptions.flipBatch).
+  // The estimator's default (EstimatorOptions.flipBatch) at this input size.
   const flipBatch = true;
   const bareFlipMs = Number(flipBatch ? figures.network_flip_batched_ms_640_480 : figures.network_flip_separate_ms_640_480);
   // End to end, alternating with the bare network on the same input, so that the machine's

@@ -60,9 +60,11 @@ export interface EstimatorOptions extends ConfigChoice {
   /** Average with the mirrored image (the paper's test protocol). Default: the configuration's `TEST.FLIP_TEST`. */
   flipTest?: boolean;
   /**
-   * With flip test, run the plain and the mirrored input as one batch of two (default) or as
-   * two runs (`false`): the same outputs, and half the activation memory at a small cost in
-   * speed on the CPU (`npm run bench` measures both; see README, Speed).
+   * With flip test, run the plain and the mirrored input as one batch of two (`true`) or as
+   * two runs (`false`): the same outputs, and half the activation memory, at no measurable cost in
+   * speed on the CPU (`npm run bench` measures both; see README, Speed). Default: one batch for
+   * network inputs up to 1024x1024 pixels (photos at the configurations' input sizes), two runs
+   * for larger ones (panoramas, scale 2), whose activations take gigabytes.
    */
   flipBatch?: boolean;
   /** Test scales, e.g. `[2, 1, 0.5]`. Default: `TEST.SCALE_FACTOR` (`[1]`). */
@@ -177,7 +179,14 @@ function batchItem(output: OutputTensor, index: number): OutputTensor {
  * Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a
  * second run). Inputs and outputs are written into `workspace` buffers.
  */
-async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean, workspace: Workspace): Promise<ScaleOutputs> {
+/**
+ * Largest network input (pixels of one pass) whose flip pair runs as one batch by default: a
+ * 4000x500 panorama's 4096x512 input (2.1 MP) took 2.28 GB at peak as a batch, 1.83 GB as two
+ * runs (W32); photos at 512 or 640 give 0.3-0.6 MP.
+ */
+const FLIP_BATCH_MAX_PIXELS = 1024 * 1024;
+
+async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean | undefined, workspace: Workspace): Promise<ScaleOutputs> {
   const size = 3 * input.height * input.width;
   // Plain and mirrored input side by side: one batch, or two runs on the halves.
   // Not shared memory: ONNX Runtime refuses SharedArrayBuffer inputs.
@@ -187,7 +196,7 @@ async function runScale(network: Network, input: ScaledInput, flip: boolean, fli
   if (!flip) return { scale: input.scale, outputs: await network.run(toNetworkInput(input.resized, false, batch), dims, into('plain')) };
   toFlipPairInput(input.resized, batch);
   const [plain, mirrored] = [batch.subarray(0, size), batch.subarray(size)];
-  if (!flipBatch) {
+  if (!(flipBatch ?? input.width * input.height <= FLIP_BATCH_MAX_PIXELS)) {
     const outputs = await network.run(plain, dims, into('plain'));
     return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims, into('flipped')) };
   }
@@ -197,7 +206,7 @@ async function runScale(network: Network, input: ScaledInput, flip: boolean, fli
 
 /** How `inferAndDecode` runs the network. */
 export interface InferenceOptions {
-  /** Plain and mirrored input in one batch (see `EstimatorOptions.flipBatch`). Default true. */
+  /** Plain and mirrored input in one batch (see `EstimatorOptions.flipBatch`). Default: by the input's size. */
   flipBatch?: boolean;
   /**
    * Buffers to reuse from one image to the next (see `Workspace`): the result's `heatmaps` and
@@ -221,12 +230,12 @@ export async function inferAndDecode(
   options: InferenceOptions = {},
 ): Promise<DecodeResult> {
   const workspace = options.workspace ?? new Workspace();
-  const perScale = await runScales(network, inputs, settings.flipTest, options.flipBatch ?? true, workspace);
+  const perScale = await runScales(network, inputs, settings.flipTest, options.flipBatch, workspace);
   return decodeScales(perScale, inputs, baseSize, settings, keypoints, workspace, options.postprocessing);
 }
 
 /** The network on every prepared input (`inferAndDecode`'s first half). */
-async function runScales(network: Network, inputs: readonly ScaledInput[], flip: boolean, flipBatch: boolean, workspace: Workspace): Promise<ScaleOutputs[]> {
+async function runScales(network: Network, inputs: readonly ScaledInput[], flip: boolean, flipBatch: boolean | undefined, workspace: Workspace): Promise<ScaleOutputs[]> {
   const perScale: ScaleOutputs[] = [];
   for (const input of inputs) perScale.push(await runScale(network, input, flip, flipBatch, workspace));
   return perScale;
@@ -329,7 +338,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     try {
       const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor, workspace);
       const preprocessed = performance.now();
-      const perScale = await runScales(network, prepared.inputs, settings.flipTest, options.flipBatch ?? true, workspace);
+      const perScale = await runScales(network, prepared.inputs, settings.flipTest, options.flipBatch, workspace);
       const inferred = performance.now();
       const { people } = await decodeScales(perScale, prepared.inputs, prepared.baseSize, settings, keypoints, workspace, postprocessing);
       options.onStageTimes?.({ read: read - start, preprocess: preprocessed - read, network: inferred - preprocessed, postprocess: performance.now() - inferred });

@@ -233,6 +233,35 @@ describe('fast paths equal the direct formulas', () => {
     expect(results[1]).to.deep.equal(results[0]);
   });
 
+  it('flip test runs as one batch by default up to 1024x1024 input pixels, as two runs above, with the same people', async () => {
+    const config = { ...presetConfig('tiny_coco') };
+    config.test = { ...config.test, flipTest: true, inputSize: 128 };
+    const network = await createNetwork(config, randomWeights(buildNetworkGraph(config.model), 6));
+    const batches: number[] = [];
+    const recording = Object.assign(Object.create(network) as typeof network, {
+      run: (...args: Parameters<typeof network.run>) => {
+        batches.push(args[1][0]);
+        return network.run(...args);
+      },
+    });
+    const keypoints = keypointDefinition(config.dataset.kind);
+    try {
+      // A photo (160x128 input) and a panorama (8320x128 input: 1.06 MP).
+      for (const [width, height, expected] of [[200, 160, [2]], [8320, 128, [1, 1]]] as const) {
+        const image: RgbImage = { data: Uint8Array.from(noise(width * height * 3, 13, 0, 255), Math.floor), width, height };
+        const prepared = testScaleInputs(image, 128, [1]);
+        batches.length = 0;
+        const byDefault = await inferAndDecode(recording, prepared.inputs, prepared.baseSize, config.test, keypoints);
+        expect(batches, `${width}x${height}`).to.deep.equal(expected);
+        const other = await inferAndDecode(network, prepared.inputs, prepared.baseSize, config.test, keypoints, { flipBatch: expected.length === 2 });
+        expect(byDefault.people.length, `${width}x${height}`).to.be.greaterThan(0);
+        expect(other.people).to.deep.equal(byDefault.people);
+      }
+    } finally {
+      await network.dispose();
+    }
+  });
+
   it('post-processing on two threads or one gives the same people, image after image', async () => {
     const config = presetConfig('tiny_coco');
     const weights = randomWeights(buildNetworkGraph(config.model), 4);

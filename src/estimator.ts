@@ -176,16 +176,16 @@ function batchItem(output: OutputTensor, index: number): OutputTensor {
 }
 
 /**
- * Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a
- * second run). Inputs and outputs are written into `workspace` buffers.
- */
-/**
  * Largest network input (pixels of one pass) whose flip pair runs as one batch by default: a
- * 4000x500 panorama's 4096x512 input (2.1 MP) took 2.28 GB at peak as a batch, 1.83 GB as two
+ * 4000x500 panorama's 4096x512 input (2.1 MP) took 2.18 GB at peak as a batch, 1.78 GB as two
  * runs (W32); photos at 512 or 640 give 0.3-0.6 MP.
  */
 const FLIP_BATCH_MAX_PIXELS = 1024 * 1024;
 
+/**
+ * Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a
+ * second run). Inputs and outputs are written into `workspace` buffers.
+ */
 async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean | undefined, workspace: Workspace): Promise<ScaleOutputs> {
   const size = 3 * input.height * input.width;
   // Plain and mirrored input side by side: one batch, or two runs on the halves.

@@ -335,7 +335,7 @@ function startProbe(binary: string, target: string, file: string | undefined, pr
     if (code !== 0) {
       const message = stderr.message().replaceAll(`${target}: `, '') || `exit code ${code}`;
       // ffprobe reads a stream front to back: an MP4 whose index comes last fails here.
-      const hint = file === undefined && /moov atom not found/i.test(message) ? `${FASTSTART_HINT}` : '';
+      const hint = file === undefined && /moov atom not found/i.test(message) ? FASTSTART_HINT : '';
       throw new VideoError(`${where}: not a readable video (ffprobe: ${message})${hint}`, file);
     }
     return parseProbe(stdout, stderr, file);

@@ -65,8 +65,8 @@ export function exactInt8SessionOptions(): Pick<Ort.InferenceSession.SessionOpti
  * 5-13 ms lower in median, the network unchanged).
  *
  * No memory pattern: with one, the second run of an input size allocates one block for all its
- * activations while the arena still holds the first run's, so memory grows by half as much
- * again: W32 flip pair at 704x512 +240 MB instead of +85; a 4000x500 panorama (4096x512
+ * activations while the arena still holds the first run's, so memory grows two to three times as
+ * much: W32 flip pair at 704x512 +240 MB instead of +85; a 4000x500 panorama (4096x512
  * input) +960 MB instead of +470 per pass; the same speed (alternating runs, 750 ms either way).
  */
 export function sessionConfig(): Pick<Ort.InferenceSession.SessionOptions, 'extra' | 'enableMemPattern'> {

@@ -3,9 +3,10 @@
  * weights (speed does not depend on weight values). Prints a table, then one JSON line with
  * every figure (`--json`: only that line). See README, "Speed".
  *
- * Times are min / median over `--repeat` runs after `--warmup` runs (at least `WORKER_WARMUP`
- * where the post-processing worker runs). Ratios use the minima: on a shared machine the
- * minimum is the run with the least interference.
+ * Times are min / median over `--repeat` runs (at least `POSTPROCESS_RUNS` for the
+ * post-processing alone, `END_TO_END_RUNS` for `estimatePoses` and the network beside it)
+ * after `--warmup` runs (at least `WORKER_WARMUP` where the post-processing worker runs).
+ * Ratios use the minima: on a shared machine the minimum is the run with the least interference.
  *
  * The int8 figures (`low_precision_*`) come from a model calibrated on a few other photos of
  * the COCO slice and compared with float32 on the timed photo (README, Reduced precision).
@@ -70,6 +71,23 @@ interface Timing {
  * service), as for the calling thread.
  */
 const WORKER_WARMUP = 5;
+
+/**
+ * Timed runs of the post-processing alone, at least. One takes 40-100 ms on these machines,
+ * scattered by the two threads' scheduling and garbage collections; the minimum of three runs
+ * often missed the steady state by half. Twenty cost about as much as two network passes.
+ */
+const POSTPROCESS_RUNS = 20;
+
+/**
+ * Timed runs of `estimatePoses` and of the bare network beside it, at least: `estimatePoses` is a
+ * sum of parts that vary apart (decoding, the network, the post-processing), and the minimum of
+ * such a sum needs more runs than one of its parts to come near its steady state.
+ */
+const END_TO_END_RUNS = 10;
+
+/** `opts` for timing the post-processing alone: `POSTPROCESS_RUNS` runs at least, after `warmup` ones. */
+const postprocessRuns = (opts: Options, warmup = opts.warmup): Options => ({ ...opts, warmup, repeat: Math.max(opts.repeat, POSTPROCESS_RUNS) });
 
 const log = (opts: Options, line: string): void => {
   if (!opts.json) console.log(line);
@@ -192,7 +210,8 @@ async function measureRss(opts: Options, image: string): Promise<void> {
  * resolution, then grouping, which computes the full-resolution maps on demand. One workspace
  * is reused run after run, as the estimator does.
  */
-function timePhases(opts: Options, perScale: ScaleOutputs[], settings: TestSettings, keypoints: KeypointDefinition, baseSize: [number, number]) {
+function timePhases(given: Options, perScale: ScaleOutputs[], settings: TestSettings, keypoints: KeypointDefinition, baseSize: [number, number]) {
+  const opts = postprocessRuns(given);
   const workspace = new Workspace();
   const [aggregationTimes, groupingTimes]: number[][] = [[], []];
   let people = 0;
@@ -227,13 +246,13 @@ async function timePostprocessing(
   const { aggregation, grouping } = phases;
   if (!parallel) return { min: round(aggregation.min + grouping.min), median: round(aggregation.median + grouping.median) };
   const workspace = new Workspace({ shared: true });
-  return time({ ...opts, warmup: Math.max(opts.warmup, WORKER_WARMUP) }, () => parallel.decode(perScale, settings, keypoints, baseSize, workspace));
+  return time(postprocessRuns(opts, Math.max(opts.warmup, WORKER_WARMUP)), () => parallel.decode(perScale, settings, keypoints, baseSize, workspace));
 }
 
 async function main(): Promise<void> {
   const program = new Command()
     .option('--preset <name>', 'model configuration', 'coco_w32_512')
-    .option('--repeat <n>', 'timed runs per figure', (v) => Number.parseInt(v, 10), 3)
+    .option('--repeat <n>', `timed runs per figure (the post-processing alone: ${POSTPROCESS_RUNS} at least)`, (v) => Number.parseInt(v, 10), 5)
     .option('--warmup <n>', 'untimed runs first', (v) => Number.parseInt(v, 10), 1)
     .option('--batch <n>', 'images in the images/s run', (v) => Number.parseInt(v, 10), 3)
     .option('--threads <n>', 'ONNX Runtime threads per operator (default: the physical cores, as the estimator)', (v) => Number.parseInt(v, 10))
@@ -264,7 +283,7 @@ async function main(): Promise<void> {
     ? await tfjsBareNetwork(config, weights, { device: opts.device, tfjsBackend: opts.tfjsBackend })
     : await onnxBareNetwork(model, sessionOptions);
   const { source, image: photo } = await photo640x480();
-  log(opts, `higher-pose bench: ${opts.preset}, random weights, device ${opts.device}, ${opts.repeat} runs after ${opts.warmup} warm-up (${Math.max(opts.warmup, WORKER_WARMUP)} with the post-processing worker), node ${process.version}, ${bare.description}`);
+  log(opts, `higher-pose bench: ${opts.preset}, random weights, device ${opts.device}, ${opts.repeat} runs (post-processing alone ${Math.max(opts.repeat, POSTPROCESS_RUNS)}, end to end ${Math.max(opts.repeat, END_TO_END_RUNS)}) after ${opts.warmup} warm-up (${Math.max(opts.warmup, WORKER_WARMUP)} with the post-processing worker), node ${process.version}, ${bare.description}`);
   log(opts, `photo: ${source}`);
 
   const figures: Record<string, number | string | boolean> = { preset: opts.preset, device: opts.device, backend: opts.backend, runtime: bare.description, photo: source };
@@ -327,7 +346,7 @@ async function main(): Promise<void> {
   // End to end, alternating with the bare network on the same input, so that the machine's
   // drift between the two measurements does not enter overhead_ratio.
   const pair = toFlipPairInput(scaled.resized);
-  const [endToEnd, bareAlongside] = await timeAlternately({ ...opts, warmup: Math.max(opts.warmup, WORKER_WARMUP) }, [
+  const [endToEnd, bareAlongside] = await timeAlternately({ ...opts, warmup: Math.max(opts.warmup, WORKER_WARMUP), repeat: Math.max(opts.repeat, END_TO_END_RUNS) }, [
     () => estimator.estimatePoses(photo),
     () => bare.run(pair, [2, 3, h, w]),
   ]);

@@ -12,6 +12,7 @@ import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
 import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
 import { createVideoEncoder } from '../src/video/encode.js';
 import { processVideo } from '../src/video/process.js';
+import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 const hasFfmpeg = ['ffmpeg', 'ffprobe'].every((bin) => spawnSync(bin, ['-version'], { stdio: 'ignore' }).status === 0);
 
@@ -666,6 +667,25 @@ if (!hasFfmpeg) {
           '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
         expect(err.message).to.equal('interrupted by SIGINT');
         expect(leftovers(sub)).to.deep.equal([]);
+      });
+
+      it('BAD CALL - stopped by a signal, the process exits with 128 + its number (130 for SIGINT, 143 for SIGTERM) and leaves no overlay', async function () {
+        this.timeout(120_000);
+        for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+          const sub = `cli-${signal}`;
+          mkdirSync(join(dir, sub));
+          const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+          const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', matroska, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
+            '--render', join(dir, sub, 'overlay.mp4')], { stdio: ['ignore', 'pipe', 'pipe'] });
+          let stderr = '';
+          child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+          // Once the first frame's JSON line is out, the run is under way.
+          child.stdout.once('data', () => child.kill(signal));
+          const code = await new Promise((resolve) => child.on('exit', resolve));
+          expect(code, stderr).to.equal(status);
+          expect(stderr).to.include(`higher-pose: VideoError: interrupted by ${signal}`);
+          expect(leftovers(sub)).to.deep.equal([]);
+        }
       });
 
       it('BAD CALL - interrupted while its JSON lines wait for a reader that does not read: it stops at once', async () => {

@@ -1,4 +1,5 @@
 /** The `higher-pose` command line. */
+import { constants } from 'node:os';
 import { Command } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
@@ -6,7 +7,7 @@ import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerExportTfjs } from './commands/export-tfjs.js';
 import { registerHeatmaps } from './commands/heatmaps.js';
 import { registerPredict } from './commands/predict.js';
-import { registerVideo } from './commands/video.js';
+import { registerVideo, VideoInterrupted } from './commands/video.js';
 import { registerWeights } from './commands/weights.js';
 import { createEstimator } from '../estimator.js';
 
@@ -32,6 +33,11 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     const error = err as Error;
     console.error(`higher-pose: ${error.name}: ${error.message}`);
-    process.exitCode = 1;
+    process.exitCode = exitStatus(error);
   }
+}
+
+/** The exit status of a command that failed with `error`: 128 + the signal's number for one a signal stopped, else 1. */
+export function exitStatus(error: unknown): number {
+  return error instanceof VideoInterrupted ? 128 + constants.signals[error.signal] : 1;
 }

@@ -66,6 +66,16 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
 }
 
 
+/**
+ * The command stopped by a signal (Ctrl-C, `kill`): the CLI exits with 128 + the signal's number,
+ * as a shell reports a process the signal ended, so that a loop over videos stops too.
+ */
+export class VideoInterrupted extends VideoError {
+  constructor(readonly signal: NodeJS.Signals, file?: string) {
+    super(`interrupted by ${signal}`, file);
+  }
+}
+
 async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommandDeps): Promise<void> {
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stdin = deps.stdin ?? process.stdin;
@@ -74,7 +84,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
   const stages = new StageTotals();
   const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts)), onStageTimes: stages.add });
   const interrupt = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoError(`interrupted by ${signal}`, input === '-' ? undefined : input));
+  const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoInterrupted(signal, input === '-' ? undefined : input));
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   const bar = new cliProgress.SingleBar(
     { format: 'video {bar} {value}/{total} frames | {rate} frames/s', stream: process.stderr, hideCursor: true },

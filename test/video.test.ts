@@ -133,6 +133,22 @@ if (!hasFfmpeg) {
         expect(info).to.include({ width: 160, height: 120, fps: 10, duration: 1, frameCount: 10, codec: 'h264' });
       });
 
+      it('counts the duration from the first frame in files whose frames start later (Matroska, MP4, NUT, MPEG-TS, FLV)', async function () {
+        this.timeout(60_000);
+        for (const [ext, codec] of [['mkv', 'mpeg4'], ['mp4', 'mpeg4'], ['nut', 'mpeg4'], ['ts', 'mpeg4'], ['flv', 'flv']]) {
+          // Frames from 10 s on: Matroska, MP4 and NUT headers then give 14 s as the format's duration.
+          const offset = join(dir, `offset.${ext}`);
+          ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=25', '-t', '4', '-pix_fmt', 'yuv420p', '-c:v', codec, '-output_ts_offset', '10', offset);
+          // NUT's ends at the last frame's start.
+          expect((await probeVideo(offset)).duration, ext).to.be.within(3.96, 4);
+          const source = await openVideo(offset, { start: 1 });
+          let frames = 0;
+          for await (const frame of source) if (frame) frames++;
+          expect(frames, ext).to.equal(75);
+          expect(source.expectedFrames, ext).to.be.within(74, 75);
+        }
+      });
+
       it('yields every frame with ffprobe timestamps and ffmpeg pixels', async () => {
         const frames = await collect(clip);
         expect(frames.map((f) => f.index)).to.deep.equal([...Array(10).keys()]);

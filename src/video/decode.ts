@@ -104,7 +104,7 @@ export interface VideoInfo {
   height: number;
   /** Average frame rate (frames per second). */
   fps: number;
-  /** Seconds, when the container says. */
+  /** Seconds from the first frame to the end, when the container says. */
   duration?: number;
   /** Frames in the stream, when the container says. */
   frameCount?: number;
@@ -373,7 +373,7 @@ function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined
     width: swap ? stream.height : stream.width,
     height: swap ? stream.width : stream.height,
     fps,
-    duration: positive(stream.duration) ?? positive(parsed.format?.duration),
+    duration: positive(stream.duration) ?? formatDuration(parsed.format),
     frameCount: positive(stream.nb_frames),
     codec: stream.codec_name ?? 'unknown',
     format: formatName,
@@ -409,7 +409,22 @@ interface ProbeJson {
     side_data_list?: { rotation?: number | string }[];
     tags?: { rotate?: string };
   }[];
-  format?: { format_name?: string; duration?: string };
+  format?: { format_name?: string; duration?: string; start_time?: string };
+}
+
+/**
+ * Containers whose header gives the end time on a timeline from 0 as the format's duration, so
+ * a file whose frames start later (cut from a stream, `-output_ts_offset`) adds its offset; the
+ * others (MPEG-TS, FLV, ...) give the time from the first frame.
+ */
+const DURATION_FROM_ZERO = new Set(['matroska', 'webm', 'mov', 'mp4', 'nut']);
+
+/** The format's duration from its first frame on: what frame counts are computed from. */
+function formatDuration(format: ProbeJson['format']): number | undefined {
+  const duration = positive(format?.duration);
+  const start = Number(format?.start_time);
+  if (duration === undefined || !(start > 0) || !(format?.format_name ?? '').split(',').some((name) => DURATION_FROM_ZERO.has(name))) return duration;
+  return positive(String(duration - start));
 }
 
 function parseRate(rate: string | undefined): number | undefined {

@@ -289,11 +289,11 @@ async function main(): Promise<void> {
   const figures: Record<string, number | string | boolean> = { preset: opts.preset, device: opts.device, backend: opts.backend, runtime: bare.description, photo: source };
   if (bare.threads !== undefined) figures.network_threads = bare.threads;
   const inputs = [
-    { name: '512x512', rgb: syntheticImage(512, 512) },
-    { name: '640x480', rgb: await readImage(photo, { exifOrientation: false }) },
+    { name: '512x512', prepared: testScaleInputs(syntheticImage(512, 512), config.test.inputSize, [1]) },
+    { name: '640x480', prepared: testScaleInputs(await readImage(photo, { exifOrientation: false }), config.test.inputSize, [1]) },
   ];
-  for (const { name, rgb } of inputs) {
-    const [scaled] = testScaleInputs(rgb, config.test.inputSize, [1]).inputs;
+  for (const { name, prepared } of inputs) {
+    const [scaled] = prepared.inputs;
     const { width: w, height: h } = scaled;
     const plain = toNetworkInput(scaled.resized);
     const mirrored = toNetworkInput(scaled.resized, true);
@@ -320,7 +320,7 @@ async function main(): Promise<void> {
   }
 
   // Post-processing and end to end on the photo.
-  const prepared = testScaleInputs(inputs[1].rgb, config.test.inputSize, [1]);
+  const { prepared } = inputs[1];
   const [scaled] = prepared.inputs;
   const { width: w, height: h } = scaled;
   const asNd = (flip: boolean, on = bare) => on.run(toNetworkInput(scaled.resized, flip), [1, 3, h, w]);

@@ -182,6 +182,12 @@ describe('preprocess: aligned multi-scale size', () => {
 
   it('BAD CALL - extreme aspect ratio (huge aligned input) throws PreprocessError', () => {
     expect(() => multiScaleSize(4, 40000, 512, 1, 1)).to.throw(PreprocessError, /aspect ratio too extreme/);
+    // A 300x20000 strip would need 512x34176, ~10 GB; 500x16000 (512x16384) is allowed.
+    expect(() => multiScaleSize(300, 20000, 512, 1, 1)).to.throw(PreprocessError, /300x20000 at test scale 1 needs a 512x34176 network input, over the 16777216 pixels/);
+    expect(multiScaleSize(500, 16000, 512, 1, 1)).to.include({ width: 512, height: 16384 });
+    // 2000x500 at test scale 4 gives exactly the limit, at 5 more.
+    expect(multiScaleSize(2000, 500, 512, 4, 1)).to.include({ width: 8192, height: 2048 });
+    expect(() => multiScaleSize(2000, 500, 512, 5, 1)).to.throw(PreprocessError, /at test scale 5 needs a 10240x2560 network input/);
   });
 });
 

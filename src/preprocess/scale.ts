@@ -17,11 +17,13 @@ export class PreprocessError extends Error {
 /** Images need at least this many pixels per side: anything smaller holds no person. */
 export const MIN_IMAGE_SIDE = 4;
 /**
- * Upper bound on the pixels of one network input (at the largest scale). An extreme aspect
- * ratio (e.g. 4x4000) makes the aligned long side explode, since the short side is scaled
- * to the input size; such inputs are refused instead of allocating gigabytes.
+ * Upper bound on the pixels of one network input (at the largest scale): 16.8 million, which
+ * take about 10 GB with W32 (~0.55 GB per million pixels past ~0.7 GB: 1.8 GB for a 4096x512
+ * input, 2.9 GB for 8192x512). The short side is scaled to the input size, so an extreme aspect
+ * ratio (a 300x20000 strip, 512x34176 at input size 512) makes the long side explode; such
+ * inputs are refused with an error instead of running the machine out of memory.
  */
-export const MAX_INPUT_PIXELS = 1 << 26;
+export const MAX_INPUT_PIXELS = 1 << 24;
 
 export interface MultiScaleSize {
   /** Network input width and height (multiples of 64 times scale / minScale). */
@@ -80,7 +82,8 @@ export function multiScaleSize(
   }
   if (wResized * hResized > MAX_INPUT_PIXELS) {
     throw new PreprocessError(
-      `image ${w}x${h} at test scale ${currentScale} needs a ${wResized}x${hResized} network input (over ${MAX_INPUT_PIXELS} pixels): aspect ratio too extreme`,
+      `image ${w}x${h} at test scale ${currentScale} needs a ${wResized}x${hResized} network input, over the ${MAX_INPUT_PIXELS} pixels `
+        + '(about 10 GB of memory with W32) that one input may have: aspect ratio too extreme; crop the image or cut it into pieces',
     );
   }
   return { width: wResized, height: hResized, center, scale };

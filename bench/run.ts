@@ -252,7 +252,7 @@ async function timePostprocessing(
 async function main(): Promise<void> {
   const program = new Command()
     .option('--preset <name>', 'model configuration', 'coco_w32_512')
-    .option('--repeat <n>', `timed runs per figure (the post-processing alone: ${POSTPROCESS_RUNS} at least)`, (v) => Number.parseInt(v, 10), 5)
+    .option('--repeat <n>', `timed runs per figure (at least ${POSTPROCESS_RUNS} of the post-processing alone, ${END_TO_END_RUNS} end to end)`, (v) => Number.parseInt(v, 10), 5)
     .option('--warmup <n>', 'untimed runs first', (v) => Number.parseInt(v, 10), 1)
     .option('--batch <n>', 'images in the images/s run', (v) => Number.parseInt(v, 10), 3)
     .option('--threads <n>', 'ONNX Runtime threads per operator (default: the physical cores, as the estimator)', (v) => Number.parseInt(v, 10))

@@ -424,7 +424,8 @@ function formatDuration(format: ProbeJson['format']): number | undefined {
   const duration = positive(format?.duration);
   const start = Number(format?.start_time);
   if (duration === undefined || !(start > 0) || !(format?.format_name ?? '').split(',').some((name) => DURATION_FROM_ZERO.has(name))) return duration;
-  return positive(String(duration - start));
+  const fromFirstFrame = duration - start;
+  return fromFirstFrame > 0 ? fromFirstFrame : undefined;
 }
 
 function parseRate(rate: string | undefined): number | undefined {

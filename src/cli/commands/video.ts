@@ -65,7 +65,6 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     });
 }
 
-
 /**
  * The command stopped by a signal (Ctrl-C, `kill`): the CLI exits with 128 + the signal's number,
  * as a shell reports a process the signal ended, so that a loop over videos stops too.

@@ -42,6 +42,7 @@ import type { TfjsBackendName } from '../src/backend/tfjs/backend-name.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
 import { onnxBareNetwork, tfjsBareNetwork } from './bare.js';
 import { plantedOutputs } from './planted.js';
+import { drawPoses } from '../src/render/overlay.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const COCO = resolve(process.env.HIGHER_POSE_COCO ?? join(here, '..', '..', 'shared', 'coco-mini'));
@@ -289,9 +290,9 @@ async function main(): Promise<void> {
   const figures: Record<string, number | string | boolean> = { preset: opts.preset, device: opts.device, backend: opts.backend, runtime: bare.description, photo: source };
   if (bare.threads !== undefined) figures.network_threads = bare.threads;
   const inputs = [
-    { name: '512x512', prepared: testScaleInputs(syntheticImage(512, 512), config.test.inputSize, [1]) },
-    { name: '640x480', prepared: testScaleInputs(await readImage(photo, { exifOrientation: false }), config.test.inputSize, [1]) },
-  ];
+    { name: '512x512', rgb: syntheticImage(512, 512) },
+    { name: '640x480', rgb: await readImage(photo, { exifOrientation: false }) },
+  ].map((input) => ({ ...input, prepared: testScaleInputs(input.rgb, config.test.inputSize, [1]) }));
   for (const { name, prepared } of inputs) {
     const [scaled] = prepared.inputs;
     const { width: w, height: h } = scaled;
@@ -358,6 +359,9 @@ async function main(): Promise<void> {
       for (const image of images) await estimator.estimatePoses(image);
     })
     : undefined;
+  // The video overlay of one frame: the photo's people drawn over it (every one of them, hundreds with random weights).
+  const found = await estimator.estimatePoses(photo);
+  const drawing = await time(postprocessRuns(opts), () => drawPoses(inputs[1].rgb, found, keypoints));
   await estimator.dispose();
   await bare.release();
 
@@ -370,6 +374,8 @@ async function main(): Promise<void> {
   log(opts, `  network, flip pair, alongside   ${show(bareAlongside)}`);
   log(opts, `  ${opts.batch} images, ${estimator.imagesInFlight} in flight           ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
   if (oneAtATime) log(opts, `  ${opts.batch} images, one at a time          ${(opts.batch / (oneAtATime.min / 1000)).toFixed(3)} images/s`);
+  log(opts, `  ${`overlay of its ${found.length} people`.padEnd(32)}${show(drawing)}`);
+  setTiming(figures, 'overlay_draw_ms', drawing);
   setTiming(figures, 'aggregation_ms', aggregation);
   setTiming(figures, 'grouping_ms', grouping);
   setTiming(figures, 'postprocess_ms', post);

@@ -10,14 +10,14 @@ import type { KeypointDefinition } from './datasets.js';
 import type { BoundingBox, Person } from './types.js';
 import { aggregate, aggregateOnDemand, completeMaps, type AggregatedMaps, type ScaleOutputs } from './aggregate/aggregate.js';
 import { DecodeError } from './aggregate/errors.js';
-import { group, groupMaps, type Grouping } from './grouping/parse.js';
+import { group, groupMaps, type Grouping, type PoseSelection } from './grouping/parse.js';
 import type { ParallelPostprocessing } from './parallel/postprocess.js';
 import type { OnDemandMaps } from './aggregate/on-demand.js';
 import { imageProjection, toImageCoordinates, type Projection } from './grouping/transform.js';
 import { Workspace } from './workspace.js';
 
 export { aggregate, DecodeError, group, toImageCoordinates };
-export type { AggregatedMaps, ScaleOutputs };
+export type { AggregatedMaps, PoseSelection, ScaleOutputs };
 
 /** Where the network input came from in the image (`get_multi_scale_size` / `resize_align_multi_scale`). */
 export interface ImageGeometry {
@@ -85,12 +85,20 @@ export function toPeople(grouped: readonly (readonly (readonly number[])[])[], s
  * the joint count, or settings the reference could not run.
  *
  * A `workspace` passed for reuse from image to image holds the maps: the result's `heatmaps`
- * and `tags` are then valid only until it decodes the next image.
+ * and `tags` are then valid only until it decodes the next image. With `selection`, only the
+ * people it keeps are refined and returned (see `PoseSelection`).
  */
-export function decodePoses(perScale: readonly ScaleOutputs[], geometry: ImageGeometry, settings: TestSettings, def: KeypointDefinition, workspace = new Workspace()): DecodeResult {
+export function decodePoses(
+  perScale: readonly ScaleOutputs[],
+  geometry: ImageGeometry,
+  settings: TestSettings,
+  def: KeypointDefinition,
+  workspace = new Workspace(),
+  selection?: PoseSelection,
+): DecodeResult {
   checkGeometry(geometry);
   const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
-  return decodeResult(maps, groupMaps(maps, settings), geometry, def);
+  return decodeResult(maps, groupMaps(maps, settings, selection), geometry, def);
 }
 
 /**
@@ -106,9 +114,10 @@ export async function decodePosesInParallel(
   def: KeypointDefinition,
   workspace: Workspace,
   postprocessing: ParallelPostprocessing,
+  selection?: PoseSelection,
 ): Promise<DecodeResult> {
   checkGeometry(geometry);
-  const { maps, grouping } = await postprocessing.decode(perScale, settings, def, geometry.baseSize, workspace);
+  const { maps, grouping } = await postprocessing.decode(perScale, settings, def, geometry.baseSize, workspace, selection);
   return decodeResult(maps, grouping, geometry, def);
 }
 

@@ -13,7 +13,7 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { readImage } from './io/image.js';
 import { testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
-import { decodePoses, decodePosesInParallel, type DecodeResult, type ScaleOutputs } from './decode.js';
+import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { inOrder, valueOf } from './parallel/in-order.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
@@ -84,6 +84,15 @@ export interface EstimatorOptions extends ConfigChoice {
   maxPeople?: number;
   /** Network input size (shorter side at scale 1, a multiple of 64). Default `DATASET.INPUT_SIZE`. */
   inputSize?: number;
+  /**
+   * Return at most this many people per image, the best by score. Default: every one, as the
+   * reference (which ranks them later: COCO's evaluation keeps 20). The people left out are not
+   * refined, which saves most of the post-processing on crowded or noisy pictures; those kept
+   * are the same as the first of an uncapped run.
+   */
+  maxPoses?: number;
+  /** Return only people scoring at least this (their mean joint score before refine). Default: every one. */
+  minPoseScore?: number;
   /** Apply the EXIF orientation of JPEGs (default true). The COCO benchmark turns it off, as the reference does. */
   exifOrientation?: boolean;
   /**
@@ -142,7 +151,8 @@ export interface HigherHRNetEstimator extends PoseEstimator {
 }
 
 function check(condition: boolean, field: string, allowed: string, value: unknown): void {
-  if (!condition) throw new ConfigError(`Invalid ${field}: ${JSON.stringify(value)}. Must be ${allowed}`);
+  // JSON would show NaN and the infinities as null.
+  if (!condition) throw new ConfigError(`Invalid ${field}: ${typeof value === 'number' ? String(value) : JSON.stringify(value)}. Must be ${allowed}`);
 }
 
 /** The options that set each test setting, where the names differ. */
@@ -215,6 +225,8 @@ export interface InferenceOptions {
   workspace?: Workspace;
   /** Post-process on this thread and `postprocessing`'s worker (see `EstimatorOptions.parallelPostprocessing`). */
   postprocessing?: ParallelPostprocessing;
+  /** The people to keep (see `EstimatorOptions.maxPoses`, `minPoseScore`); every one by default. */
+  selection?: PoseSelection;
 }
 
 /**
@@ -231,7 +243,7 @@ export async function inferAndDecode(
 ): Promise<DecodeResult> {
   const workspace = options.workspace ?? new Workspace();
   const perScale = await runScales(network, inputs, settings.flipTest, options.flipBatch, workspace);
-  return decodeScales(perScale, inputs, baseSize, settings, keypoints, workspace, options.postprocessing);
+  return decodeScales(perScale, inputs, baseSize, settings, keypoints, workspace, options.postprocessing, options.selection);
 }
 
 /** The network on every prepared input (`inferAndDecode`'s first half). */
@@ -250,19 +262,20 @@ async function decodeScales(
   keypoints: KeypointDefinition,
   workspace: Workspace,
   postprocessing?: ParallelPostprocessing,
+  selection?: PoseSelection,
 ): Promise<DecodeResult> {
   const last = inputs[inputs.length - 1];
   const geometry = { baseSize, center: last.center, scale: last.scaleWH };
   if (postprocessing && !postprocessing.broken) {
     try {
-      return await decodePosesInParallel(perScale, geometry, settings, keypoints, workspace, postprocessing);
+      return await decodePosesInParallel(perScale, geometry, settings, keypoints, workspace, postprocessing, selection);
     } catch (error) {
       // A worker that could not start or stopped (a bundler that dropped worker.js, memory):
       // this image and the next ones on this thread. Errors about the outputs are rethrown.
       if (!postprocessing.broken) throw error;
     }
   }
-  return decodePoses(perScale, geometry, settings, keypoints, workspace);
+  return decodePoses(perScale, geometry, settings, keypoints, workspace, selection);
 }
 
 /**
@@ -304,6 +317,10 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   }
   const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
   check(Number.isInteger(imagesInFlight) && imagesInFlight >= 1, 'imagesInFlight', 'a positive integer', imagesInFlight);
+  const { maxPoses, minPoseScore } = options;
+  check(maxPoses === undefined || (Number.isInteger(maxPoses) && maxPoses >= 1), 'maxPoses', 'a positive integer', maxPoses);
+  check(minPoseScore === undefined || Number.isFinite(minPoseScore), 'minPoseScore', 'a finite number', minPoseScore);
+  const selection: PoseSelection = { maxPoses, minPoseScore };
   const network = await createNetwork(config, options.weights, options);
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
@@ -340,7 +357,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
       const preprocessed = performance.now();
       const perScale = await runScales(network, prepared.inputs, settings.flipTest, options.flipBatch, workspace);
       const inferred = performance.now();
-      const { people } = await decodeScales(perScale, prepared.inputs, prepared.baseSize, settings, keypoints, workspace, postprocessing);
+      const { people } = await decodeScales(perScale, prepared.inputs, prepared.baseSize, settings, keypoints, workspace, postprocessing, selection);
       options.onStageTimes?.({ read: read - start, preprocess: preprocessed - read, network: inferred - preprocessed, postprocess: performance.now() - inferred });
       // Stable: equal scores keep the reference's order.
       return people.sort((a, b) => b.score - a.score);

@@ -19,6 +19,7 @@ import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { cli, cliFailing, cliReporting, expectRejection } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
+import { buildProgram } from '../src/cli/main.js';
 
 describe('estimator API with the bundled tiny model', () => {
   let estimator: HigherHRNetEstimator;
@@ -72,6 +73,28 @@ describe('estimator API with the bundled tiny model', () => {
     }
   });
 
+  it('maxPoses and minPoseScore keep the best people, each as an uncapped run gives it, on one thread and on two', async function () {
+    this.timeout(120_000);
+    const all = await estimator.estimatePoses(DEMO_IMAGE());
+    expect(all.length, 'enough people to cut').to.be.at.least(6);
+    const threshold = all[Math.floor(all.length / 2)].score;
+    for (const parallelPostprocessing of [false, true]) {
+      const options = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, parallelPostprocessing };
+      for (const [selection, expected] of [
+        [{ maxPoses: 3 }, all.slice(0, 3)],
+        [{ minPoseScore: threshold }, all.filter((p) => p.score >= threshold)],
+        [{ minPoseScore: threshold, maxPoses: 2 }, all.slice(0, 2)],
+      ] as const) {
+        const capped = await createEstimator({ ...options, ...selection });
+        try {
+          expect(await capped.estimatePoses(DEMO_IMAGE()), `${JSON.stringify(selection)}, parallel ${parallelPostprocessing}`).to.deep.equal(expected);
+        } finally {
+          await capped.dispose();
+        }
+      }
+    }
+  });
+
   it('BAD CALL - corrupt image bytes give an ImageError', async () => {
     const err = await estimator.estimatePoses(new Uint8Array([0xff, 0xd8, 0xff, 1, 2, 3])).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ImageError);
@@ -120,6 +143,9 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ ...base, scales: [] }), ConfigError, /scales/);
     await expectRejection(createEstimator({ ...base, inputSize: 300 }), ConfigError, /inputSize: 300\. Must be a multiple of 64/);
     await expectRejection(createEstimator({ ...base, maxPeople: 0 }), ConfigError, /maxPeople/);
+    await expectRejection(createEstimator({ ...base, maxPoses: 0 }), ConfigError, /Invalid maxPoses: 0\. Must be a positive integer/);
+    await expectRejection(createEstimator({ ...base, maxPoses: 2.5 }), ConfigError, /Invalid maxPoses: 2\.5\. Must be a positive integer/);
+    await expectRejection(createEstimator({ ...base, minPoseScore: NaN }), ConfigError, /Invalid minPoseScore: NaN\. Must be a finite number/);
     await expectRejection(createEstimator({ ...base, backend: 'torch' as 'onnxruntime' }), ConfigError, /Unsupported backend: torch/);
     await expectRejection(createEstimator({ preset: 'tiny_coco' } as never), ConfigError, /weights is required/);
     await expectRejection(createEstimator({ ...base, scales: '1' as unknown as number[] }), ConfigError, /Invalid scales: "1"\. Must be a non-empty list of positive numbers/);
@@ -220,6 +246,21 @@ describe('estimator API with the bundled tiny model', () => {
     expect(readdirSync(render)).to.deep.equal(['sample.png']);
     expect(results[0]).to.include({ image_id: 'sample.jpg', file_name: DEMO_IMAGE() });
     expect(readdirSync(dir).filter((f) => f.includes('tmp') || f.includes('partial'))).to.deep.equal([]);
+  });
+
+  it('predict --max-poses and --min-pose-score report the best people; eval has neither (it scores every person)', async () => {
+    const all = await estimator.estimatePoses(DEMO_IMAGE());
+    const threshold = all[2].score;
+    const out = join(dir, 'capped.json');
+    const args = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--out', out];
+    expect(await cli('predict', DEMO_IMAGE(), ...args, '--max-poses', '2')).to.equal(0);
+    const scores = (): number[] => (JSON.parse(readFileSync(out, 'utf8')) as { score: number }[]).map((r) => r.score);
+    expect(scores()).to.deep.equal(all.slice(0, 2).map((p) => p.score));
+    expect(await cli('predict', DEMO_IMAGE(), ...args, '--min-pose-score', String(threshold))).to.equal(0);
+    expect(scores()).to.deep.equal(all.filter((p) => p.score >= threshold).map((p) => p.score));
+    const flags = (command: string): string[] => buildProgram().commands.find((c) => c.name() === command)!.options.map((o) => o.long!);
+    expect(flags('video')).to.include.members(['--max-poses', '--min-pose-score']);
+    expect(flags('eval')).to.not.include.members(['--max-poses']).and.not.include.members(['--min-pose-score']);
   });
 
   it('BAD CALL - predict fails when every image fails: the failures reported, no results claimed or printed', async () => {

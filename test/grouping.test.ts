@@ -13,7 +13,7 @@ import { suppressNonMaxima } from '../src/grouping/nms.js';
 import { topK } from '../src/grouping/topk.js';
 import { adjustPeople, refinePeople } from '../src/grouping/refine.js';
 import { denseMaps, type GroupingMaps as Maps } from '../src/grouping/maps.js';
-import { group } from '../src/grouping/parse.js';
+import { group, selectPeople } from '../src/grouping/parse.js';
 import { toImageCoordinates } from '../src/grouping/transform.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
@@ -126,6 +126,29 @@ describe('adjust and refine', () => {
     const person = [[2.75, 2.25, 0.3, 0], [0, 0, 0, 0]];
     refinePeople([person], two);
     expect(person[1]).to.deep.equal([2.75, 2.25, 1, 0]);
+  });
+});
+
+describe('selecting people by score', () => {
+  // Five people (one joint each, its row holding the person's number), scores with a tie.
+  const grouping = { grouped: [0, 1, 2, 3, 4].map((i) => [[i, i, 0, 0]]), scores: [0.2, 0.5, 0.1, 0.5, 0.3] };
+  const numbers = (g: { grouped: number[][][] }): number[] => g.grouped.map((person) => person[0][0]);
+
+  it('keeps the best maxPoses in the reference order, the earlier of equal scores first', () => {
+    expect(numbers(selectPeople(grouping, { maxPoses: 3 }))).to.deep.equal([1, 3, 4]);
+    expect(numbers(selectPeople(grouping, { maxPoses: 1 }))).to.deep.equal([1]);
+    expect(selectPeople(grouping, { maxPoses: 2 }).scores).to.deep.equal([0.5, 0.5]);
+  });
+
+  it('keeps those scoring at least minPoseScore, then the best of them', () => {
+    expect(numbers(selectPeople(grouping, { minPoseScore: 0.3 }))).to.deep.equal([1, 3, 4]);
+    expect(numbers(selectPeople(grouping, { minPoseScore: 0.2, maxPoses: 2 }))).to.deep.equal([1, 3]);
+    expect(numbers(selectPeople(grouping, { minPoseScore: 0.6 }))).to.deep.equal([]);
+  });
+
+  it('keeps every person by default, and when the limits leave everyone in', () => {
+    expect(selectPeople(grouping)).to.equal(grouping);
+    expect(selectPeople(grouping, { maxPoses: 5, minPoseScore: 0.1 })).to.equal(grouping);
   });
 });
 

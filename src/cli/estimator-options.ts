@@ -7,7 +7,8 @@ import type { EstimatorOptions } from '../estimator.js';
 
 /** The test-time settings keep the estimator's option names, except `--flip` for `flipTest`. */
 export interface PoseCliOptions
-  extends ModelCliOptions, PrecisionCliOptions, Pick<EstimatorOptions, 'scales' | 'adjust' | 'refine' | 'detectionThreshold' | 'tagThreshold' | 'maxPeople'> {
+  extends ModelCliOptions, PrecisionCliOptions,
+    Pick<EstimatorOptions, 'scales' | 'adjust' | 'refine' | 'detectionThreshold' | 'tagThreshold' | 'maxPeople' | 'maxPoses' | 'minPoseScore'> {
   flip?: boolean;
 }
 
@@ -22,6 +23,16 @@ export function addPoseOptions(command: Command): Command {
     .option('--detection-threshold <v>', 'minimum heatmap value for a joint', parseNonNegativeNumber)
     .option('--tag-threshold <v>', 'maximum tag distance within a person', parseNonNegativeNumber)
     .option('--max-people <n>', 'candidates per joint (the reference\'s MAX_NUM_PEOPLE top-k; not a cap on people)', parsePositiveInteger);
+}
+
+/**
+ * Which people to report (predict, video; not eval, whose scores follow the reference's
+ * output, every person).
+ */
+export function addSelectionOptions(command: Command): Command {
+  return command
+    .option('--max-poses <n>', 'at most N people per image, the best by score (default: every one)', parsePositiveInteger)
+    .option('--min-pose-score <v>', 'only people scoring at least this (default: every one)', parseNonNegativeNumber);
 }
 
 /**
@@ -63,6 +74,8 @@ export async function estimatorOptions(options: PoseCliOptions, extra: Partial<E
     detectionThreshold: options.detectionThreshold,
     tagThreshold: options.tagThreshold,
     maxPeople: options.maxPeople,
+    maxPoses: options.maxPoses,
+    minPoseScore: options.minPoseScore,
     ...extra,
   };
 }

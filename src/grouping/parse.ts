@@ -85,9 +85,31 @@ export function assemblePeople(candidates: Candidates, maps: GroupingMaps, setti
   return { grouped, scores };
 }
 
-/** `group` on maps that may still be computed on demand (see `GroupingMaps`). */
-export function groupMaps(maps: GroupingMaps, settings: TestSettings): Grouping {
-  const grouping = assemblePeople(detectJoints(maps, settings), maps, settings);
+/** The people a caller wants (`EstimatorOptions.maxPoses`, `minPoseScore`); every one by default. */
+export interface PoseSelection {
+  /** At most this many, the best by score. */
+  maxPoses?: number;
+  /** Only people scoring at least this. */
+  minPoseScore?: number;
+}
+
+/**
+ * The people `selection` keeps, in the reference's order: those scoring at least `minPoseScore`,
+ * then the `maxPoses` best (the earlier of equal scores first, as a stable sort by score ranks
+ * them). The scores are those before refine, which refines each person on its own, so the people
+ * left out need no refine and those kept come out as in a run that keeps every one.
+ */
+export function selectPeople(grouping: Grouping, selection: PoseSelection = {}): Grouping {
+  const { maxPoses = Infinity, minPoseScore = -Infinity } = selection;
+  let kept = grouping.scores.flatMap((score, i) => (score >= minPoseScore ? [i] : []));
+  if (kept.length === grouping.scores.length && maxPoses >= kept.length) return grouping;
+  if (maxPoses < kept.length) kept = kept.sort((a, b) => grouping.scores[b] - grouping.scores[a]).slice(0, maxPoses).sort((a, b) => a - b);
+  return { grouped: kept.map((i) => grouping.grouped[i]), scores: kept.map((i) => grouping.scores[i]) };
+}
+
+/** `group` on maps that may still be computed on demand (see `GroupingMaps`), keeping the people `selection` keeps. */
+export function groupMaps(maps: GroupingMaps, settings: TestSettings, selection?: PoseSelection): Grouping {
+  const grouping = selectPeople(assemblePeople(detectJoints(maps, settings), maps, settings), selection);
   if (settings.refine) refinePeople(grouping.grouped, maps, new RefineIndex(maps));
   return grouping;
 }

@@ -19,7 +19,7 @@ import { assertFiniteScales, combineStages, mapsFromPasses, passKey, validatedSc
 import type { KeypointDefinition } from '../datasets.js';
 import type { Workspace } from '../workspace.js';
 import type { Candidates } from '../grouping/match.js';
-import { assemblePeople, detectJoints, type Grouping } from '../grouping/parse.js';
+import { assemblePeople, detectJoints, selectPeople, type Grouping, type PoseSelection } from '../grouping/parse.js';
 import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQueries } from '../grouping/refine.js';
 import { everyJoint } from '../grouping/topk.js';
 import { jointQueue, takeJoints } from './joint-queue.js';
@@ -103,13 +103,20 @@ export class ParallelPostprocessing {
 
   /**
    * `aggregateOnDemand(perScale, settings, def, baseSize, workspace)`, then `groupMaps` of the
-   * maps, with the first worker taking the flipped passes and the workers their share of the
-   * joints. The maps are valid until the next call.
+   * maps with `selection`, with the first worker taking the flipped passes and the workers their
+   * share of the joints. The maps are valid until the next call.
    */
-  decode(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<{ maps: OnDemandMaps; grouping: Grouping }> {
+  decode(
+    perScale: readonly ScaleOutputs[],
+    settings: TestSettings,
+    def: KeypointDefinition,
+    baseSize: readonly [number, number],
+    workspace: Workspace,
+    selection?: PoseSelection,
+  ): Promise<{ maps: OnDemandMaps; grouping: Grouping }> {
     return this.enqueue(async () => {
       const maps = await this.aggregateNow(perScale, settings, def, baseSize, workspace);
-      return { maps, grouping: await this.groupNow(maps, settings, workspace) };
+      return { maps, grouping: await this.groupNow(maps, settings, workspace, selection) };
     });
   }
 
@@ -144,7 +151,7 @@ export class ParallelPostprocessing {
     return mapsFromPasses(scales, passes, settings, def, baseSize, workspace);
   }
 
-  private async groupNow(maps: OnDemandMaps, settings: TestSettings, workspace: Workspace): Promise<Grouping> {
+  private async groupNow(maps: OnDemandMaps, settings: TestSettings, workspace: Workspace, selection?: PoseSelection): Promise<Grouping> {
     const joints = everyJoint(maps.numJoints);
     const { source } = maps;
     const sharedSource: MapsSource = {
@@ -162,7 +169,7 @@ export class ParallelPostprocessing {
     const candidates = await alongside(detected, () => detectJoints(maps, settings, takeJoints(toDetect, 0, mine)));
     const theirs = (await detected) as { candidates: Candidates; joints: number[] }[];
     for (const reply of theirs) mergeCandidates(candidates, reply.candidates, reply.joints);
-    const grouping = assemblePeople(candidates, maps, settings);
+    const grouping = selectPeople(assemblePeople(candidates, maps, settings), selection);
     if (!settings.refine) return grouping;
     const queries = refineQueries(grouping.grouped, maps);
     // Each thread starts with the joints it detected: the workers have built their refine hierarchies while this thread matched.

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { basename, extname, join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { makeOutputFolder } from '../options.js';
 import { expandImageArguments } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
@@ -124,7 +124,7 @@ export async function runPredict(images: string[], options: PredictOptions, extr
 }
 
 export function registerPredict(program: Command): void {
-  addPoseOptions(program.command('predict <images...>'))
+  addSelectionOptions(addPoseOptions(program.command('predict <images...>')))
     .description('estimate poses in images (files, folders or globs); COCO results JSON to --out or stdout')
     .option('--out <file>', 'write results (COCO keypoint results format) to this JSON file')
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')

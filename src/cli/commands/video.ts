@@ -17,7 +17,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
 import type { EstimatorOptions } from '../../estimator.js';
-import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
@@ -48,7 +48,7 @@ interface VideoCliOptions extends PoseCliOptions {
 }
 
 export function registerVideo(program: Command, deps: VideoCommandDeps): Command {
-  return addPoseOptions(program.command('video'))
+  return addSelectionOptions(addPoseOptions(program.command('video')))
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
     .argument('<input>', "video file, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
     .option('--out <file>', 'JSON lines, one per frame (default: stdout)')

@@ -1,6 +1,6 @@
 /** higher-pose: HigherHRNet bottom-up multi-person pose estimation for Node.js. */
 export { createEstimator, testSettings, type EstimatorOptions, type HigherHRNetEstimator, type StageTimes } from './estimator.js';
-export { decodePoses, aggregate, group, toImageCoordinates, DecodeError, type DecodeResult, type ImageGeometry, type ScaleOutputs } from './decode.js';
+export { decodePoses, aggregate, group, toImageCoordinates, DecodeError, type DecodeResult, type ImageGeometry, type PoseSelection, type ScaleOutputs } from './decode.js';
 export { Workspace } from './workspace.js';
 export type { Person, Keypoint, BoundingBox, RgbImage, ImageInput, OutputTensor, PoseEstimator } from './types.js';
 export { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, keypointDefinition, type KeypointDefinition } from './datasets.js';

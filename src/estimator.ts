@@ -87,8 +87,8 @@ export interface EstimatorOptions extends ConfigChoice {
   /**
    * Return at most this many people per image, the best by score. Default: every one, as the
    * reference (which ranks them later: COCO's evaluation keeps 20). The people left out are not
-   * refined, which saves most of the post-processing on crowded or noisy pictures; those kept
-   * are the same as the first of an uncapped run.
+   * refined, which takes up to a third off the post-processing of crowded or noisy pictures;
+   * those kept are the same as the first of an uncapped run.
    */
   maxPoses?: number;
   /** Return only people scoring at least this (their mean joint score before refine). Default: every one. */

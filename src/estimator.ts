@@ -192,6 +192,11 @@ function batchItem(output: OutputTensor, index: number): OutputTensor {
  */
 const FLIP_BATCH_MAX_PIXELS = 1024 * 1024;
 
+/** Whether the flip pair of a `width` x `height` network input runs as one batch by default (`EstimatorOptions.flipBatch`). */
+export function flipBatchByDefault(width: number, height: number): boolean {
+  return width * height <= FLIP_BATCH_MAX_PIXELS;
+}
+
 /**
  * Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a
  * second run). Inputs and outputs are written into `workspace` buffers.
@@ -206,7 +211,7 @@ async function runScale(network: Network, input: ScaledInput, flip: boolean, fli
   if (!flip) return { scale: input.scale, outputs: await network.run(toNetworkInput(input.resized, false, batch), dims, into('plain')) };
   toFlipPairInput(input.resized, batch);
   const [plain, mirrored] = [batch.subarray(0, size), batch.subarray(size)];
-  if (!(flipBatch ?? input.width * input.height <= FLIP_BATCH_MAX_PIXELS)) {
+  if (!(flipBatch ?? flipBatchByDefault(input.width, input.height))) {
     const outputs = await network.run(plain, dims, into('plain'));
     return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims, into('flipped')) };
   }

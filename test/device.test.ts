@@ -58,7 +58,7 @@ describe('devices', () => {
 
   it('turns ONNX Runtime 1.30\'s messages for a missing provider into what to install', () => {
     const cuda = providerUnavailable('cuda', 'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library');
-    expect(cuda).to.match(/--onnxruntime-node-install=cuda12/);
+    expect(cuda).to.match(/ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
     const webgpu = providerUnavailable('webgpu', 'webgpu_context.cc:136 ... Failed to get a WebGPU adapter: No supported adapters');
     expect(webgpu).to.match(/Vulkan driver/);
     // Other failures (a broken model, say) keep ONNX Runtime's own message.
@@ -102,11 +102,11 @@ describe('devices', () => {
     }
   });
 
-  it("device 'cuda': the CPU's people with the CUDA build, else a BackendError naming the install option", async function () {
+  it("device 'cuda': the CPU's people with the CUDA build, else a BackendError naming the install command", async function () {
     const result = await peopleOn('cuda');
     if (!cudaProviderInstalled()) {
       expect(result).to.be.instanceOf(BackendError);
-      expect((result as Error).message).to.match(/^device 'cuda': .*--onnxruntime-node-install=cuda12/);
+      expect((result as Error).message).to.match(/^device 'cuda': .*ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node/);
       return;
     }
     // Installed, it needs an NVIDIA GPU and CUDA 12 libraries too; without them ONNX Runtime's own message stands.

@@ -28,7 +28,7 @@ export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda',
 export function providerUnavailable(provider: ExecutionProvider, message: string): string | null {
   if (provider === 'cuda' && /Cuda: Failed to load shared library|providers_(shared|cuda)/i.test(message)) {
     return "device 'cuda': onnxruntime-node's CUDA execution provider is not installed (the npm package ships the CPU and WebGPU ones). "
-      + 'On a machine with CUDA 12: npm install onnxruntime-node --onnxruntime-node-install=cuda12 (README, GPU); '
+      + 'On a machine with CUDA 12: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (README, GPU); '
       + "or use device 'webgpu'";
   }
   if (provider === 'webgpu' && /WebGPU adapter|No supported adapters/i.test(message)) {

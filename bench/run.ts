@@ -35,7 +35,7 @@ import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
 import { createEstimator, flipBatchByDefault, type EstimatorOptions } from '../src/estimator.js';
 import { decodePoses, type ScaleOutputs } from '../src/decode.js';
 import { quantizeForImages } from '../src/model/quantize.js';
-import { EXECUTION_PROVIDERS, exactInt8SessionOptions, releaseNow, sessionConfig, type ExecutionProvider } from '../src/backend/onnx/session.js';
+import { EXECUTION_PROVIDERS, releaseNow, sessionConfig, type ExecutionProvider } from '../src/backend/onnx/session.js';
 import { physicalCores } from '../src/backend/onnx/cpu.js';
 import type { ImageInput, RgbImage } from '../src/types.js';
 import type { TfjsBackendName } from '../src/backend/tfjs/backend-name.js';

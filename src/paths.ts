@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 let root: string | undefined;
 
 /** The folder holding higher-pose's package.json, from source (tsx) or from dist/. */
-export function packageRoot(): string {
+function packageRoot(): string {
   if (root) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {

@@ -210,7 +210,7 @@ export class OnDemandMaps implements GroupingMaps {
       cached.computed.length = 0;
       return cached.bounds;
     }
-    const { height, width, terms, workspace } = this;
+    const { terms, workspace } = this;
     const bounds = workspace.float64(`maps:det-bounds${joint}`, this.columns * this.rows).fill(0);
     // Rounding is relative to the sources' magnitudes: bounded by their largest, over the plane.
     const highs = workspace.float64('maps:resized-high', bounds.length);

@@ -90,7 +90,7 @@ export interface LayerGraph {
   parameters: ParameterSpec[];
 }
 
-export const BATCH_NORM_EPSILON = 1e-5;
+const BATCH_NORM_EPSILON = 1e-5;
 
 /**
  * Accumulates nodes and their parameters. Tensor names are derived from the state-dict

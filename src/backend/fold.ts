@@ -9,7 +9,7 @@ export class CompileError extends Error {
   override name = 'CompileError';
 }
 
-export function weightTensor(weights: Weights, name: string): WeightTensor {
+function weightTensor(weights: Weights, name: string): WeightTensor {
   const t = weights.get(name);
   if (!t) throw new CompileError(`Weight ${name} is missing`);
   return t;

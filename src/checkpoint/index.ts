@@ -14,7 +14,7 @@ import { normaliseNames, unwrapStateDict } from './state-dict.js';
 
 export { CheckpointError, type TensorDtype } from './pickle.js';
 export type { CheckpointTensor, TensorData } from './pth.js';
-export { officialName, validateStateDict, StateDictMismatchError, type ExpectedTensor } from './state-dict.js';
+export { validateStateDict, StateDictMismatchError, type ExpectedTensor } from './state-dict.js';
 
 /**
  * The tensors of a checkpoint (a file path or its bytes), under their names as stored,

@@ -80,7 +80,7 @@ export class TensorRef extends PickleObject {
 }
 
 /** An `argparse.Namespace` or similar attribute bag, kept as data. */
-export class AttributeBag extends PickleObject {
+class AttributeBag extends PickleObject {
   constructor(
     readonly className: string,
     readonly attributes: PickleDict = new Map(),
@@ -98,7 +98,7 @@ export class NumpyDtype extends PickleObject {
 }
 
 /** An allow-listed global: calling it (REDUCE / NEWOBJ) builds data, never runs foreign code. */
-export class AllowedGlobal extends PickleObject {
+class AllowedGlobal extends PickleObject {
   constructor(
     readonly qualifiedName: string,
     readonly construct: (args: PickleValue[]) => PickleValue,

@@ -51,7 +51,7 @@ const WRAPPER_PREFIXES = ['module.', '1.'];
 const MMPOSE_HEAD_MODULES = ['final_layers.', 'deconv_layers.'];
 
 /** The official name of a checkpoint key (mmpose and wrapper prefixes removed). */
-export function officialName(raw: string): string {
+function officialName(raw: string): string {
   let name = raw;
   for (let stripped = true; stripped; ) {
     const prefix = WRAPPER_PREFIXES.find((p) => name.startsWith(p));

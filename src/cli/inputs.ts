@@ -3,7 +3,7 @@ import { statSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 
-export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp']);
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp']);
 
 const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 

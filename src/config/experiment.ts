@@ -219,7 +219,7 @@ function datasetKind(root: Yaml): DatasetKind {
 }
 
 /** Builds a typed configuration from a parsed experiment YAML document. */
-export function configFromYaml(doc: unknown): ExperimentConfig {
+function configFromYaml(doc: unknown): ExperimentConfig {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError('An experiment configuration must be a YAML mapping with MODEL, DATASET and TEST sections');
   }
@@ -324,7 +324,7 @@ export function loadConfigFile(path: string): ExperimentConfig {
 }
 
 /** Number of tag channels per output: J when tags are per joint, else 1. */
-export function tagDim(model: ModelSpec): number {
+function tagDim(model: ModelSpec): number {
   return model.tagPerJoint ? model.numJoints : 1;
 }
 

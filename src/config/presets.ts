@@ -92,7 +92,7 @@ const BUILDERS: Record<PresetName, () => ExperimentConfig> = {
   tiny_crowdpose: () => build('crowdpose', TINY, 512),
 };
 
-export function isPresetName(name: string): name is PresetName {
+function isPresetName(name: string): name is PresetName {
   return (PRESET_NAMES as readonly string[]).includes(name);
 }
 

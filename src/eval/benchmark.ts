@@ -88,7 +88,7 @@ export interface BenchmarkReport {
 }
 
 /** Scores validated results with the dataset's official evaluation. */
-export function evaluateKeypoints(dataset: DatasetKind, gt: GroundTruth, results: readonly KeypointResult[], options?: EvaluateOptions): EvalStats {
+function evaluateKeypoints(dataset: DatasetKind, gt: GroundTruth, results: readonly KeypointResult[], options?: EvaluateOptions): EvalStats {
   return dataset === 'coco' ? evaluateCoco(gt, results, options) : evaluateCrowdPose(gt, results, options);
 }
 
@@ -106,7 +106,7 @@ export function evaluateResultsFile(resultsPath: string, annotationsPath: string
  * One person as a results entry, as HigherHRNet writes it: `[x, y, joint score]` per joint,
  * and the person score (mean joint score) as `score`.
  */
-export function personToResult(person: Person, imageId: number, joints: number): KeypointResult {
+function personToResult(person: Person, imageId: number, joints: number): KeypointResult {
   if (person.keypoints.length !== joints) {
     throw new EvalError(`estimate returned a person with ${person.keypoints.length} keypoints for image ${imageId}; the dataset has ${joints} joints`);
   }
@@ -117,7 +117,7 @@ export function personToResult(person: Person, imageId: number, joints: number):
 }
 
 /** Results as JSON text, one person per line: stable bytes for identical runs. */
-export function formatResultsJson(results: readonly KeypointResult[]): string {
+function formatResultsJson(results: readonly KeypointResult[]): string {
   return results.length === 0 ? '[]\n' : `[\n${results.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`;
 }
 

@@ -13,7 +13,7 @@ export const COCO_STAT_NAMES = ['AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR
 export type CocoStatName = (typeof COCO_STAT_NAMES)[number];
 export type CocoStats = Record<CocoStatName, number>;
 
-export const COCO_EVAL_PARAMS: EvalParams = {
+const COCO_EVAL_PARAMS: EvalParams = {
   sigmas: COCO_KEYPOINTS.sigmas,
   areaRanges: [[0 ** 2, 1e5 ** 2], [32 ** 2, 96 ** 2], [96 ** 2, 1e5 ** 2]],
 };

@@ -9,15 +9,15 @@ import { assertDataset, selectImageIds, type EvaluateOptions } from './coco.js';
 import { meanOfValid, precisionAt, recallAt, runCocoEval, thresholdIndices, toEvalDts, toEvalGts, type EvalDt, type EvalGt, type EvalParams } from './cocoeval.js';
 import { mean, npRound } from './numeric.js';
 
-export const CROWDPOSE_STAT_NAMES = ['AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP (E)', 'AP (M)', 'AP (H)'] as const;
+const CROWDPOSE_STAT_NAMES = ['AP', 'AP .5', 'AP .75', 'AR', 'AR .5', 'AR .75', 'AP (E)', 'AP (M)', 'AP (H)'] as const;
 export type CrowdPoseStatName = (typeof CROWDPOSE_STAT_NAMES)[number];
 export type CrowdPoseStats = Record<CrowdPoseStatName, number>;
 
 /** Only the 'all' range is reported (crowdposetools' other ranges never reach its statistics). */
-export const CROWDPOSE_EVAL_PARAMS: EvalParams = { sigmas: CROWDPOSE_KEYPOINTS.sigmas, areaRanges: [[0 ** 2, 1e5 ** 2]] };
+const CROWDPOSE_EVAL_PARAMS: EvalParams = { sigmas: CROWDPOSE_KEYPOINTS.sigmas, areaRanges: [[0 ** 2, 1e5 ** 2]] };
 
 /** crowdposetools' `split(first=0.2, second=0.8)` of the images by crowd index. */
-export const CROWD_INDEX_SPLITS = [0.2, 0.8] as const;
+const CROWD_INDEX_SPLITS = [0.2, 0.8] as const;
 
 function crowdSplits(gt: GroundTruth, imageIds: readonly number[]): [number[], number[], number[]] {
   const wanted = new Set(imageIds);

@@ -110,7 +110,7 @@ function otherDatasetHint(values: number, dataset: DatasetKind): string {
 }
 
 /** Reads and parses a JSON file; unreadable or malformed files are EvalErrors naming the path. */
-export function readJsonFile(path: string, what: string): unknown {
+function readJsonFile(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -44,7 +44,7 @@ export class ImageError extends Error {
 }
 
 /** sharp's own default pixel limit (0x3FFF squared), applied to raw pixels as well. */
-export const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
+const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
 
 export interface ReadImageOptions {
   /** Apply the EXIF orientation tag (default true). False keeps the stored pixel grid, as the reference does. */
@@ -139,7 +139,7 @@ function errorText(err: unknown): string {
 }
 
 /** Checks that raw pixels are a well-formed 8-bit RGB image. */
-export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEFAULT_MAX_PIXELS): RgbImage {
+function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEFAULT_MAX_PIXELS): RgbImage {
   if (img === null || typeof img !== 'object') throw new ImageError('invalid-pixels', source, 'expected a path, encoded bytes or { data, width, height }');
   const { data, width, height } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {

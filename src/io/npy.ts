@@ -4,7 +4,7 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
-export class NpyError extends Error {
+class NpyError extends Error {
   override name = 'NpyError';
 }
 
@@ -27,7 +27,7 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
+function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   const bytes = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (bytes.length < 10 || !bytes.subarray(0, 6).equals(MAGIC)) throw new NpyError(`${what} is not a .npy file`);
   const major = bytes[6];
@@ -57,7 +57,7 @@ export function readNpy(path: string): NpyArray {
 }
 
 /** Encodes a float32 array as .npy v1.0. */
-export function encodeNpy(shape: readonly number[], data: Float32Array): Buffer {
+function encodeNpy(shape: readonly number[], data: Float32Array): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const pad = 64 - ((10 + header.length + 1) % 64);

@@ -65,7 +65,7 @@ function mergeCandidates(to: Candidates, from: Candidates, joints: readonly numb
  * Workers beside the calling thread: one per further CPU, at most 3. Past four threads the
  * grouping's serial part (tag matching) and the 17 joints' uneven costs leave little to gain.
  */
-export function defaultWorkerCount(): number {
+function defaultWorkerCount(): number {
   return Math.max(1, Math.min(availableParallelism() - 1, 3));
 }
 

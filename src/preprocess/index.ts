@@ -11,10 +11,8 @@ export {
   multiScaleSize,
   testScaleInputs,
   PreprocessError,
-  MIN_IMAGE_SIDE,
-  MAX_INPUT_PIXELS,
   type MultiScaleSize,
   type ScaledInput,
   type TestScaleInputs,
 } from './scale.js';
-export { toNetworkInput, toFlipPairInput, IMAGENET_MEAN, IMAGENET_STD } from './normalize.js';
+export { toNetworkInput, toFlipPairInput } from './normalize.js';

@@ -9,8 +9,8 @@
 import type { RgbImage } from '../types.js';
 import { normalizeRgb } from '../kernels/index.js';
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
 const f32 = Math.fround;
 

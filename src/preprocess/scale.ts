@@ -15,7 +15,7 @@ export class PreprocessError extends Error {
 }
 
 /** Images need at least this many pixels per side: anything smaller holds no person. */
-export const MIN_IMAGE_SIDE = 4;
+const MIN_IMAGE_SIDE = 4;
 /**
  * Upper bound on the pixels of one network input (at the largest scale): 16.8 million, which
  * take about 10 GB with W32 (~0.55 GB per million pixels past ~0.7 GB: 1.8 GB for a 4096x512
@@ -23,7 +23,7 @@ export const MIN_IMAGE_SIDE = 4;
  * ratio (a 300x20000 strip, 512x34176 at input size 512) makes the long side explode; such
  * inputs are refused with an error instead of running the machine out of memory.
  */
-export const MAX_INPUT_PIXELS = 1 << 24;
+const MAX_INPUT_PIXELS = 1 << 24;
 
 export interface MultiScaleSize {
   /** Network input width and height (multiples of 64 times scale / minScale). */

@@ -66,7 +66,7 @@ export function poseOks(a: Person, b: Person, sigmas: readonly number[], minKeyp
 }
 
 /** Intersection over union of two people's boxes. */
-export function boxIou(a: Person, b: Person): number {
+function boxIou(a: Person, b: Person): number {
   const w = Math.min(a.box.xMax, b.box.xMax) - Math.max(a.box.xMin, b.box.xMin);
   const h = Math.min(a.box.yMax, b.box.yMax) - Math.max(a.box.yMin, b.box.yMin);
   if (!(w > 0 && h > 0)) return 0;

@@ -8,7 +8,7 @@ import { batchNormParameters, CompileError, convolutionWeights } from '../fold.j
 import { dynamicImageValue, floatTensor, intAttr, intsAttr, node, onnx, stringAttr, type NodeProto, type TensorProto } from './proto.js';
 
 /** ONNX opset the emitted models use (Resize-13 semantics; supported by every current runtime). */
-export const OPSET = 17;
+const OPSET = 17;
 
 export interface CompileOptions {
   /** Free text stored in the model's doc string (e.g. the configuration it was built from). */

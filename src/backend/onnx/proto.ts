@@ -34,11 +34,6 @@ export function integerTensor(name: string, dims: number[], data: Int8Array | Ui
   return { name, dims, dataType, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
 }
 
-export function int64Tensor(name: string, values: number[]): TensorProto {
-  const data = BigInt64Array.from(values.map(BigInt));
-  return { name, dims: [values.length], dataType: DataType.INT64, rawData: new Uint8Array(data.buffer) };
-}
-
 export function node(opType: string, inputs: string[], outputs: string[], attribute: AttributeProto[] = [], name = outputs[0]): NodeProto {
   return { opType, input: inputs, output: outputs, attribute, name };
 }

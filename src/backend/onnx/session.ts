@@ -52,7 +52,7 @@ export interface OnnxSessionOptions {
  * Runtime then moves weights outside 7 bits to its exact, slower uint8 × uint8 kernels. Only
  * there: it would take the same detour on VNNI CPUs, at half the speed.
  */
-export function exactInt8SessionOptions(): Pick<Ort.InferenceSession.SessionOptions, 'extra'> {
+function exactInt8SessionOptions(): Pick<Ort.InferenceSession.SessionOptions, 'extra'> {
   return u8s8CanSaturate() ? { extra: { session: { x64quantprecision: '1' } } } : {};
 }
 

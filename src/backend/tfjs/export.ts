@@ -18,8 +18,8 @@ export class TfjsExportError extends Error {
 }
 
 /** The shard size of the TensorFlow.js converter. */
-export const SHARD_BYTES = 4 * 1024 * 1024;
-export const MODEL_JSON = 'model.json';
+const SHARD_BYTES = 4 * 1024 * 1024;
+const MODEL_JSON = 'model.json';
 
 interface ModelJson extends Omit<TfjsGraphArtifacts, 'weightSpecs' | 'weightData'> {
   weightsManifest: { paths: string[]; weights: WeightSpec[] }[];

@@ -20,14 +20,14 @@ export interface TfjsCandidate {
   backend: TfjsBackendName;
 }
 
-export const TFJS_CANDIDATES: readonly TfjsCandidate[] = [
+const TFJS_CANDIDATES: readonly TfjsCandidate[] = [
   { module: '@tensorflow/tfjs-node-gpu', backend: 'tensorflow' },
   { module: '@tensorflow/tfjs-node', backend: 'tensorflow' },
   { module: '@tensorflow/tfjs', backendModule: '@tensorflow/tfjs-backend-wasm', backend: 'wasm' },
   { module: '@tensorflow/tfjs', backend: 'cpu' },
 ];
 
-export const TFJS_INSTALL_HINT =
+const TFJS_INSTALL_HINT =
   'install one: npm install @tensorflow/tfjs (pure JavaScript; add @tensorflow/tfjs-backend-wasm for the faster '
   + 'WebAssembly backend), npm install @tensorflow/tfjs-node (native TensorFlow on the CPU) or '
   + 'npm install @tensorflow/tfjs-node-gpu (native TensorFlow with CUDA)';

@@ -28,12 +28,12 @@ export interface PredictionRecord {
 }
 
 /** COCO image ids are the numeric file names (000000000139.jpg → 139); other files keep their name. */
-export function imageIdOf(path: string): number | string {
+function imageIdOf(path: string): number | string {
   const stem = basename(path, extname(path));
   return /^\d+$/.test(stem) ? Number(stem) : basename(path);
 }
 
-export function toRecords(path: string, people: readonly Person[]): PredictionRecord[] {
+function toRecords(path: string, people: readonly Person[]): PredictionRecord[] {
   return people.map((p) => ({
     image_id: imageIdOf(path),
     file_name: path,
@@ -52,7 +52,7 @@ export interface PredictSummary {
  * Runs the estimator over `files` (its `imagesInFlight` at once, results in order), continuing
  * past bad images; writes the drawings to `render` and the results to `out` (atomically) when given.
  */
-export async function predictFiles(estimator: HigherHRNetEstimator, files: readonly string[], options: { out?: string; render?: string; progress?: boolean }): Promise<PredictSummary> {
+async function predictFiles(estimator: HigherHRNetEstimator, files: readonly string[], options: { out?: string; render?: string; progress?: boolean }): Promise<PredictSummary> {
   const summary: PredictSummary = { records: [], failures: [] };
   const drawings = options.render ? drawingPaths(files, options.render) : undefined;
   if (options.render) makeOutputFolder(options.render, '--render');

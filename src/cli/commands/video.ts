@@ -151,7 +151,7 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));
 
 /** The JSON line of one frame: coordinates to 0.01 px, scores to 4 decimals. */
-export function frameJson(result: Pick<FrameResult, 'frame' | 'time' | 'people'>): object {
+function frameJson(result: Pick<FrameResult, 'frame' | 'time' | 'people'>): object {
   return {
     frame: result.frame,
     time: result.time,

@@ -43,3 +43,51 @@ describe('type declarations', function () {
     expect(tfjs).to.deep.equal([]);
   });
 });
+
+/**
+ * The README's TypeScript examples, each type-checked against the package's sources. A block
+ * without imports gets `createEstimator` from the package, and one that uses `estimator`
+ * without making it gets it declared; `…` (elided code) becomes a comment.
+ */
+function readmeExamples(): string[] {
+  const readme = ts.sys.readFile(join(ROOT, 'README.md')) ?? '';
+  return [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map(([, code]) => {
+    const preamble = [
+      /^import /m.test(code) ? '' : "import { createEstimator, type HigherHRNetEstimator } from 'higher-pose';",
+      /\bestimator\b/.test(code) && !/\bconst estimator\b/.test(code) ? 'declare const estimator: HigherHRNetEstimator;' : '',
+      'export {};',
+    ];
+    return `${preamble.join('\n')}\n${code.replaceAll('…', '/* … */')}`;
+  });
+}
+
+function typeErrors(code: string, name: string): string[] {
+  const file = join(ROOT, 'test', name);
+  const options: ts.CompilerOptions = {
+    strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true, skipLibCheck: true, esModuleInterop: true, types: ['node'], paths: { 'higher-pose': [join(ROOT, 'src/index.ts')] },
+  };
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.fileExists = (path) => resolve(path) === file || fileExists(path);
+  host.readFile = (path) => (resolve(path) === file ? code : readFile(path));
+  host.getSourceFile = (path, language, ...rest) =>
+    resolve(path) === file ? ts.createSourceFile(path, code, language, true) : getSourceFile(path, language, ...rest);
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+describe("the README's TypeScript examples", function () {
+  this.timeout(120_000);
+
+  it('type-check against the public API', () => {
+    const examples = readmeExamples();
+    expect(examples.length).to.be.at.least(3);
+    examples.forEach((code, i) => expect(typeErrors(code, `readme-example-${i + 1}.ts`), code).to.deep.equal([]));
+  });
+
+  it('and the check fails on an example that misuses it', () => {
+    const misuse = "import { createEstimator } from 'higher-pose';\nconst e = await createEstimator({ preset: 'coco_w32_512' });\nconst n: number = (await e.estimatePoses('a.jpg'))[0].keypoints;\n";
+    expect(typeErrors(misuse, 'readme-misuse.ts').join('\n')).to.match(/not assignable to type 'number'/);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The README's examples against the code: its TypeScript blocks type-check against the public
+ * API, and its command lines name commands and options the CLI has, so neither drifts.
+ */
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import ts from 'typescript';
+import { buildProgram } from '../src/cli/main.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+function fencedBlocks(language: string): string[] {
+  return [...README.matchAll(new RegExp(`^\`\`\`${language}\\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map(([, code]) => code);
+}
+
+/**
+ * The README's TypeScript examples, each type-checked against the package's sources. A block
+ * without imports gets `createEstimator` from the package, and one that uses `estimator`
+ * without making it gets it declared; `…` (elided code) becomes a comment.
+ */
+function typeScriptExamples(): string[] {
+  return fencedBlocks('ts').map((code) => {
+    const preamble = [
+      /^import /m.test(code) ? '' : "import { createEstimator, type HigherHRNetEstimator } from 'higher-pose';",
+      /\bestimator\b/.test(code) && !/\bconst estimator\b/.test(code) ? 'declare const estimator: HigherHRNetEstimator;' : '',
+      'export {};',
+    ];
+    return `${preamble.join('\n')}\n${code.replaceAll('…', '/* … */')}`;
+  });
+}
+
+function typeErrors(code: string, name: string): string[] {
+  const file = join(ROOT, 'test', name);
+  const options: ts.CompilerOptions = {
+    strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true, skipLibCheck: true, esModuleInterop: true, types: ['node'], paths: { 'higher-pose': [join(ROOT, 'src/index.ts')] },
+  };
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.fileExists = (path) => resolve(path) === file || fileExists(path);
+  host.readFile = (path) => (resolve(path) === file ? code : readFile(path));
+  host.getSourceFile = (path, language, ...rest) =>
+    resolve(path) === file ? ts.createSourceFile(path, code, language, true) : getSourceFile(path, language, ...rest);
+  const program = ts.createProgram([file], options, host);
+  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+describe("the README's TypeScript examples", function () {
+  this.timeout(120_000);
+
+  it('type-check against the public API', () => {
+    const examples = typeScriptExamples();
+    expect(examples.length).to.be.at.least(3);
+    examples.forEach((code, i) => expect(typeErrors(code, `readme-example-${i + 1}.ts`), code).to.deep.equal([]));
+  });
+
+  it('and the check fails on an example that misuses it', () => {
+    const misuse = "import { createEstimator } from 'higher-pose';\nconst e = await createEstimator({ preset: 'coco_w32_512' });\nconst n: number = (await e.estimatePoses('a.jpg'))[0].keypoints;\n";
+    expect(typeErrors(misuse, 'readme-misuse.ts').join('\n')).to.match(/not assignable to type 'number'/);
+  });
+});
+
+/** Each `higher-pose ...` invocation of the README's shell blocks, continuation lines joined, as words. */
+function commandLines(): string[][] {
+  const lines = fencedBlocks('sh').flatMap((block) => block.replaceAll('\\\n', ' ').split('\n'));
+  return lines.flatMap((line) => line.split(/\||&&/))
+    .map((part) => part.trim().split(/\s+/).map((word) => word.replace(/^['"(]|['":),]$/g, '')))
+    .filter((words) => words[0] === 'higher-pose');
+}
+
+/** What is wrong with one invocation, checked against the program's commands and their options. */
+function unknownParts(words: string[], program: Command): string[] {
+  let command = program;
+  let at = 1;
+  while (at < words.length && !words[at].startsWith('-') && command.commands.length > 0) {
+    const sub = command.commands.find((c) => c.name() === words[at]);
+    if (!sub) return [`no command '${words[at]}' in '${command.name()}'`];
+    command = sub;
+    at += 1;
+  }
+  if (command === program) return ['no command given'];
+  const known = new Set(command.options.map((o) => o.long));
+  return words.slice(at).filter((w) => w.startsWith('--') && !known.has(w.split('=')[0]))
+    .map((w) => `'${command.name()}' has no option ${w}`);
+}
+
+describe("the README's command lines", () => {
+  it('name commands and options the CLI has', () => {
+    const program = buildProgram();
+    const lines = commandLines();
+    expect(lines.length).to.be.at.least(10);
+    expect(lines.flatMap((words) => unknownParts(words, program))).to.deep.equal([]);
+  });
+
+  it('and the check finds a misspelt option or command', () => {
+    const program = buildProgram();
+    expect(unknownParts(['higher-pose', 'predict', 'a.jpg', '--max-pose', '3'], program)).to.deep.equal(["'predict' has no option --max-pose"]);
+    expect(unknownParts(['higher-pose', 'weights', 'get', 'x'], program)).to.deep.equal(["no command 'get' in 'weights'"]);
+    expect(unknownParts(['higher-pose', 'weights', 'fetch', 'x', '--cache-dir', 'd'], program)).to.deep.equal([]);
+  });
+});

@@ -15,6 +15,7 @@ import { adjustPeople, refinePeople } from '../src/grouping/refine.js';
 import { denseMaps, type GroupingMaps as Maps } from '../src/grouping/maps.js';
 import { group, selectPeople } from '../src/grouping/parse.js';
 import { toImageCoordinates } from '../src/grouping/transform.js';
+import { seededRandom } from '../src/model/weights.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 const settings = (): TestSettings => presetConfig('tiny_coco').test;
@@ -102,6 +103,38 @@ describe('heatmap NMS and top-k', () => {
     expect([...c.x.subarray(0, 3)]).to.deep.equal([4, 3, 6]);
     expect([...c.y.subarray(0, 3)]).to.deep.equal([2, 0, 3]);
     expect(c.tag[3]).to.equal(32 + 9);
+  });
+
+  /** Smooth bumps with plateaus (values on a 1/16 grid, so neighbours tie) over a few negative pixels. */
+  function bumpyMap(height: number, width: number, random: () => number): Float32Array {
+    const bumps = Array.from({ length: 12 }, () => [random() * width, random() * height, 0.5 + 3 * random(), random()]);
+    return Float32Array.from({ length: height * width }, (_, p) => {
+      const [x, y] = [p % width, Math.floor(p / width)];
+      const v = bumps.reduce((sum, [bx, by, sigma, peak]) => sum + peak * Math.exp(-((x - bx) ** 2 + (y - by) ** 2) / (2 * sigma * sigma)), 0);
+      return Math.round(16 * (v - 0.05)) / 16;
+    });
+  }
+
+  it('ranks what NMS of the whole map keeps, for every kernel size, with and without a floor', () => {
+    const random = seededRandom(11);
+    const [height, width, k] = [29, 37, 30];
+    for (let trial = 0; trial < 20; trial++) {
+      const det = bumpyMap(height, width, random);
+      const maps = denseMaps({ det, numJoints: 1, height, width, tags: new Float32Array(height * width), tagChannels: 1, tagDim: 1 });
+      for (const kernel of [1, 3, 5, 7]) {
+        const padding = (kernel - 1) / 2;
+        const suppressed = new Float32Array(det.length);
+        suppressNonMaxima(det, height, width, kernel, padding, suppressed);
+        const ranked = Array.from(suppressed, (v, p) => ({ v: v + 0, p })).sort((a, b) => b.v - a.v || a.p - b.p);
+        for (const floor of [-Infinity, 0.1]) {
+          const expected = ranked.filter(({ v }) => v > floor).slice(0, k);
+          const found = topK(maps, k, kernel, padding, floor);
+          const count = floor === -Infinity ? k : expected.length;
+          const got = Array.from({ length: count }, (_, m) => ({ v: found.val[m] + 0, p: found.y[m] * width + found.x[m] }));
+          expect(got, `trial ${trial}, kernel ${kernel}, floor ${floor}`).to.deep.equal(expected);
+        }
+      }
+    }
   });
 });
 

@@ -97,6 +97,9 @@ function maximaAbove(floor: number, maps: GroupingMaps, joint: number, kernel: n
     keys[count++] = bounds[t];
   }
   queue.fill(tiles.subarray(0, count), keys.subarray(0, count));
+  // Whether the window reaches the pixel's left and upper, right and lower neighbours: on a
+  // peak's slopes one of them is larger, which rules the pixel out without the window's scan.
+  const [before, after] = [padding >= 1, kernel - padding >= 2];
   while (queue.size > 0) {
     if (!(queue.topKey() > floor) || (ranking.size === ranking.k && queue.topKey() < ranking.value[ranking.k - 1])) break;
     const t = queue.pop();
@@ -105,8 +108,13 @@ function maximaAbove(floor: number, maps: GroupingMaps, joint: number, kernel: n
     for (let y = y0; y < y1; y++) {
       for (let x = x0; x < x1; x++) {
         const p = y * width + x;
-        const v = det[from + p];
-        if (v > floor && ranking.admits(v, p) && isLocalMaximum(maps, joint, x, y, kernel, padding)) ranking.insert(v, p);
+        const at = from + p;
+        const v = det[at];
+        if (!(v > floor) || !ranking.admits(v, p)) continue;
+        // Neighbours inside this tile are exact already.
+        if (before && ((x > x0 && det[at - 1] > v) || (y > y0 && det[at - width] > v))) continue;
+        if (after && ((x + 1 < x1 && det[at + 1] > v) || (y + 1 < y1 && det[at + width] > v))) continue;
+        if (isLocalMaximum(maps, joint, x, y, kernel, padding)) ranking.insert(v, p);
       }
     }
   }

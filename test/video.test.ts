@@ -171,6 +171,9 @@ if (!hasFfmpeg) {
         expect(mixed.map((f) => [f.index, f.time])).to.deep.equal([[0, 0.2], [1, 0.4]]);
         expect(source.outputFps).to.equal(2.5);
         expect(source.expectedFrames).to.equal(3);
+        // A range shorter than a frame, between two frames, holds none (ffmpeg counts the duration from the next one).
+        const between = await Promise.all([clip, transport].map((file) => collect(file, { start: 0.25, duration: 0.01 })));
+        expect(between.map(times)).to.deep.equal([[], []]);
       });
 
       it('cuts ranges of an MPEG-TS file, where input seeking is not exact, at the frames asked for, pixel for pixel', async () => {
@@ -372,6 +375,21 @@ if (!hasFfmpeg) {
         expect(indexBeyondProbe!.message).to.match(/video stream: not a readable video \(ffprobe: .*moov atom not found.*\); an MP4 read from a stream must have its index first \(ffmpeg -movflags \+faststart\)/);
       });
 
+      it('BAD CALL - a Matroska file cut short, which ffmpeg ends early with exit code 0: a VideoError after the frames it holds, from a file or a stream', async () => {
+        const cut = join(dir, 'cut.mkv');
+        const bytes = readFileSync(matroska);
+        writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 3)));
+        for (const input of [cut, createReadStream(cut)]) {
+          let delivered = 0;
+          const err = await rejection((async () => {
+            for await (const frame of await openVideo(input)) delivered = frame.index + 1;
+          })());
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.match(/: ffmpeg reported damage and stopped early \(File ended prematurely\)/);
+          expect(delivered).to.be.within(1, 249);
+        }
+      });
+
       it('BAD CALL - a missing ffmpeg binary says how to install it', async () => {
         const err = await rejection(collect(clip, { ffmpegPath: join(dir, 'no-such-ffmpeg') }));
         expect(err).to.be.instanceOf(VideoError);
@@ -428,6 +446,23 @@ if (!hasFfmpeg) {
         expect(leftovers(sub)).to.deep.equal([]);
         const missing = await rejection(createVideoEncoder(out, { width: 64, height: 48, fps: 10, ffmpegPath: join(dir, 'nope') }));
         expect(missing.message).to.match(/apt-get install ffmpeg/);
+        const nowhere = await rejection(createVideoEncoder(join(dir, sub, 'missing', 'x.mp4'), { width: 64, height: 48, fps: 10 }));
+        expect(nowhere).to.be.instanceOf(VideoError);
+        expect(nowhere.message).to.match(/x\.mp4: the folder .*missing does not exist/);
+      });
+
+      it('BAD CALL - a folder ffmpeg cannot write in: its reason, not the broken pipe of a write waiting for it', async function () {
+        // Where the folder exists but takes no new file, even for root.
+        if (!existsSync('/proc/self')) this.skip();
+        const [width, height] = [320, 240];
+        const encoder = await createVideoEncoder('/proc/higher-pose-test.mp4', { width, height, fps: 10, codec: 'mpeg4' });
+        // Frames larger than the pipe's buffer: each write waits for ffmpeg to read.
+        const err = await rejection((async () => {
+          for (let i = 0; i < 20; i++) await encoder.write({ data: new Uint8Array(width * height * 3), width, height });
+          await encoder.finish();
+        })());
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/^\/proc\/higher-pose-test\.mp4: ffmpeg could not encode the video \(.*No such file or directory\)$/);
       });
     });
 
@@ -719,6 +754,26 @@ if (!hasFfmpeg) {
         expect(leftovers(sub)).to.deep.equal([]);
       });
 
+      it('stops when the reader of stdout closes it (| head): quietly, or with an error when the overlay it was rendering is lost', async () => {
+        const sub = 'cli-head';
+        spawnSync('mkdir', ['-p', join(dir, sub)]);
+        // A pipe whose reader has gone after the first line.
+        const head = (): Writable => {
+          let lines = 0;
+          return new Writable({ write: (_chunk, _encoding, done) => done(lines++ === 0 ? null : Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
+        };
+        const quiet = program(fakeEstimator(), undefined, head());
+        await quiet.program.parseAsync(['video', long, '--preset', 'p', '--weights', 'w.pth'], { from: 'user' });
+        expect(quiet.logs).to.deep.equal(['stopped after 1 frame: the reader of stdout closed it']);
+        const estimator = fakeEstimator();
+        const { program: p } = program(estimator, undefined, head());
+        const err = await rejection(p.parseAsync(['video', long, '--preset', 'p', '--weights', 'w.pth', '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/^stopped after 1 frame: the reader of stdout closed it, so .*overlay\.mp4 was not written$/);
+        expect(estimator.calls).to.be.below(100);
+        expect(leftovers(sub)).to.deep.equal([]);
+      });
+
       it('BAD CALL - a corrupt input leaves neither output under its final name', async () => {
         const sub = 'cli-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);
@@ -773,6 +828,9 @@ if (!hasFfmpeg) {
         const late = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', out, '--start', '5'], { from: 'user' }));
         expect(late).to.be.instanceOf(VideoError);
         expect(late.message).to.match(/clip\.mp4: no frames were decoded \(does it end before the start, 5 s\?\)/);
+        const between = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', out, '--start', '0.25', '--duration', '0.01'], { from: 'user' }));
+        expect(between).to.be.instanceOf(VideoError);
+        expect(between.message).to.match(/clip\.mp4: no frames were decoded \(no frame lies between 0\.25 s and 0\.26 s\)/);
         const estimator = fakeEstimator();
         const folder = await rejection(program(estimator).program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth',
           '--out', join(dir, sub, 'folder'), '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
@@ -788,11 +846,15 @@ if (!hasFfmpeg) {
           [['--out', input], /input\.mp4: --out names the input video; give another file name/],
           [['--render', join(dir, sub, 'link.mp4')], /link\.mp4: --render names the input video/],
           [['--out', join(dir, sub, 'same.mp4'), '--render', join(dir, sub, '.', 'same.mp4')], /same\.mp4: --out and --render name the same file/],
+          [['--render', join(dir, sub, 'missing', 'overlay.mp4')], /overlay\.mp4: the folder .*missing does not exist/],
+          [['--out', join(dir, sub, 'missing', 'poses.jsonl')], /poses\.jsonl: the folder .*missing does not exist/],
         ];
         for (const [outputs, message] of cases) {
-          const err = await rejection(program(estimator).program.parseAsync(['video', input, '--preset', 'p', '--weights', 'w.pth', ...outputs], { from: 'user' }));
+          const { program: p, requests } = program(estimator);
+          const err = await rejection(p.parseAsync(['video', input, '--preset', 'p', '--weights', 'w.pth', ...outputs], { from: 'user' }));
           expect(err).to.be.instanceOf(VideoError);
           expect(err.message).to.match(message);
+          expect(requests, 'the model is not loaded').to.deep.equal([]);
         }
         expect(estimator.calls).to.equal(0);
         expect(readFileSync(input).equals(readFileSync(clip))).to.equal(true);

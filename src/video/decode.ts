@@ -77,9 +77,12 @@ export function childExit(
 /** Keeps the end of a child's stderr: enough for the error message, bounded for long runs. */
 export class StderrTail {
   private text = '';
+  /** Whether any line logged so far was an error (with ffmpeg's `level` log flag), kept in the tail or not. */
+  errorLogged = false;
   constructor(private readonly limit = 16_384) {}
   push(chunk: string): void {
     this.text = (this.text + chunk).slice(-this.limit);
+    if (/(^|\] )\[(error|fatal|panic)\] /m.test(chunk)) this.errorLogged = true;
   }
   /**
    * The last few lines logged as errors (ffmpeg's `level` log flag tags them), else the last
@@ -211,7 +214,7 @@ function checkOptions(options: DecodeOptions, file: string | undefined): { every
 function expectedFrames(info: VideoInfo, options: DecodeOptions, outputFps: number): number | undefined {
   if (info.duration === undefined) return options.maxFrames;
   const span = Math.max(0, Math.min(info.duration - (options.start ?? 0), options.duration ?? Infinity));
-  const frames = Math.ceil(span * outputFps - 1e-6);
+  const frames = Math.ceil(span * outputFps - TIME_EPSILON);
   return options.maxFrames === undefined ? frames : Math.min(frames, options.maxFrames);
 }
 
@@ -491,6 +494,9 @@ interface FrameMeta {
   height: number;
 }
 
+/** Rounding in times (ffmpeg prints them to the microsecond): a frame at a range's end, give or take this, is outside it. */
+const TIME_EPSILON = 1e-6;
+
 /** A `showinfo` line; a frame without a timestamp has `pts:  NOPTS pts_time:NOPTS` (its time is then NaN). */
 const SHOWINFO = /\bn:\s*\d+\s+pts:\s*(?:-?\d+|NOPTS)\s+pts_time:(\S+).*?\bs:(\d+)x(\d+)/;
 
@@ -588,6 +594,7 @@ async function* decodeFrames(
   // Input seeking makes the times count from `start`; trimmed, they count from the input's start.
   const timeOffset = inputSeek ? start : 0;
   let previousTime = start - 1 / outputFps;
+  const end = options.duration !== undefined ? start + options.duration : Infinity;
   let finished = false;
   try {
     let meta: FrameMeta | undefined;
@@ -610,6 +617,12 @@ async function* decodeFrames(
           // A frame without a timestamp (showinfo prints NOPTS) follows the previous one at the nominal rate.
           const time = Number.isFinite(meta!.time) ? timeOffset + meta!.time : previousTime + 1 / outputFps;
           previousTime = time;
+          // ffmpeg measures the duration from the first frame it keeps, which can lie beyond a
+          // range shorter than a frame: such a frame is not in the range.
+          if (time >= end - TIME_EPSILON) {
+            frame = undefined;
+            continue;
+          }
           const out: VideoFrame = {
             index: counts.delivered,
             time: Math.round(time * 1e6) / 1e6,
@@ -624,11 +637,12 @@ async function* decodeFrames(
     const { code, signal } = await exit;
     options.signal?.throwIfAborted();
     if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, file, { cause: inputError });
-    if (code !== 0) {
-      // ffmpeg names the input in some messages; ours names it already.
-      const reason = tail.message().replaceAll(`${target}: `, '');
-      throw new VideoError(`${where}: ffmpeg could not decode it (${reason || `exit code ${code ?? signal}`})`, file);
-    }
+    // ffmpeg names the input in some messages; ours names it already.
+    const reason = (): string => tail.message().replaceAll(`${target}: `, '');
+    if (code !== 0) throw new VideoError(`${where}: ffmpeg could not decode it (${reason() || `exit code ${code ?? signal}`})`, file);
+    // Some damage ffmpeg logs as an error and ends the video there with exit code 0, -xerror or
+    // not: a Matroska or WebM file cut short ("File ended prematurely").
+    if (tail.errorLogged && format !== 'mpjpeg') throw new VideoError(`${where}: ffmpeg reported damage and stopped early (${reason()})`, file);
     if (frame) throw new VideoError(`${where}: ffmpeg output ended in the middle of a frame`, file);
     finished = true;
   } finally {

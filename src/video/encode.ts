@@ -47,12 +47,15 @@ export async function hasLibx264(paths: FfmpegPaths = {}): Promise<boolean> {
 }
 
 /**
- * Refuses an output path that names a folder, before any work: the finished file is renamed to
- * it only at the end, when a failure would waste the run (and leave the other outputs alone).
+ * Refuses an output path that names a folder, or one in a folder that does not exist, before
+ * any work: the finished file is renamed to it only at the end, when a failure would waste the
+ * run (and leave the other outputs alone).
  */
 export async function checkOutputPath(path: string): Promise<void> {
   const existing = await stat(path).catch(() => undefined);
   if (existing?.isDirectory()) throw new VideoError(`${path}: is a folder; give a file name for the output`, path);
+  const folder = await stat(dirname(path)).catch(() => undefined);
+  if (!folder?.isDirectory()) throw new VideoError(`${path}: the folder ${dirname(path)} does not exist`, path);
 }
 
 export async function createVideoEncoder(path: string, options: EncoderOptions): Promise<VideoEncoder> {
@@ -109,7 +112,8 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
       frames++;
       if (stdin.write(image.data)) return;
       // Wait for the pipe to drain, or for ffmpeg to die (then drain never comes).
-      const drained = await Promise.race([once(stdin, 'drain').then(() => true), exit.then(() => false, () => false)]);
+      // A broken pipe (EPIPE) is ffmpeg dying too: its exit says why.
+      const drained = await Promise.race([once(stdin, 'drain').then(() => true, () => false), exit.then(() => false, () => false)]);
       if (!drained) {
         const err = await failure().catch((e: unknown) => e as Error);
         await abort();

@@ -221,7 +221,10 @@ async function* run(
       yield { frame: index, time, people, image };
     }
     if (clock.frames === 0) {
-      const range = options.start !== undefined ? ` (does it end before the start, ${options.start} s?)` : '';
+      const { start, duration } = options;
+      const range = duration !== undefined
+        ? ` (no frame lies between ${start ?? 0} s and ${+((start ?? 0) + duration).toFixed(6)} s)`
+        : start !== undefined ? ` (does it end before the start, ${start} s?)` : '';
       throw new VideoError(`${file ?? 'video stream'}: no frames were decoded${range}${options.render !== undefined ? ', so no video was written' : ''}`, file);
     }
     if (overlay) {

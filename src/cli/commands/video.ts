@@ -79,7 +79,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stdin = deps.stdin ?? process.stdin;
   if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
-  await refuseOverwriting(input, { '--out': opts.out, '--render': opts.render });
+  await refuseBadOutputs(input, { '--out': opts.out, '--render': opts.render });
   const stages = new StageTotals();
   const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts)), onStageTimes: stages.add });
   const interrupt = new AbortController();
@@ -90,10 +90,12 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
     cliProgress.Presets.shades_classic,
   );
   let out: AtomicFile | undefined;
+  let sink: LineSink | undefined;
+  let done = 0;
   let rendered = false;
   try {
     out = opts.out !== undefined ? await AtomicFile.create(opts.out, interrupt.signal) : undefined;
-    const sink = out?.sink ?? new LineSink(deps.stdout ?? process.stdout, interrupt.signal);
+    sink = out?.sink ?? new LineSink(deps.stdout ?? process.stdout, interrupt.signal);
     const started = performance.now();
     const run = processVideo(estimator, input === '-' ? stdin : input, {
       keypoints: estimator.keypoints,
@@ -108,7 +110,6 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
       signal: interrupt.signal,
       onStart: ({ expectedFrames }) => bar.start(expectedFrames ?? 0, 0, { rate: '0.0' }),
     });
-    let done = 0;
     for await (const result of run) {
       await sink.write(`${JSON.stringify(frameJson(result))}\n`);
       done++;
@@ -124,17 +125,31 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
     // The overlay was moved into place with the last frame: without its JSON lines the run is not complete.
     if (rendered) await rm(opts.render!, { force: true });
     // Ctrl-C in a terminal reaches the ffmpeg processes too, and their failure can come first.
-    throw interrupt.signal.aborted ? interrupt.signal.reason : err;
+    if (interrupt.signal.aborted) throw interrupt.signal.reason;
+    // The reader of stdout has what it wanted (`| head`): a stop, not a failure, unless an overlay was asked for.
+    if (out === undefined && err === sink?.error && (err as NodeJS.ErrnoException).code === 'EPIPE') {
+      const stopped = `stopped after ${done} frame${done === 1 ? '' : 's'}: the reader of stdout closed it`;
+      if (opts.render === undefined) {
+        log(stopped);
+        return;
+      }
+      throw new VideoError(`${stopped}, so ${opts.render} was not written`, input === '-' ? undefined : input);
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await estimator.dispose();
   }
 }
 
-/** Outputs that would replace the input video, or each other, are refused before any work. */
-async function refuseOverwriting(input: string, outputs: Record<string, string | undefined>): Promise<void> {
+/**
+ * Outputs that would replace the input video or each other, that name a folder, or that lie in
+ * a folder that does not exist are refused before any work (the model is not even loaded).
+ */
+async function refuseBadOutputs(input: string, outputs: Record<string, string | undefined>): Promise<void> {
   const given = Object.entries(outputs).filter((entry): entry is [string, string] => entry[1] !== undefined);
   for (const [i, [option, path]] of given.entries()) {
+    await checkOutputPath(path);
     if (input !== '-' && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
     const [other] = given.slice(0, i).find(([, earlier]) => resolve(earlier) === resolve(path)) ?? [];
     if (other) throw new VideoError(`${path}: ${other} and ${option} name the same file; give them different names`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js';
 import { ConfigError } from '../src/config/experiment.js';
-import { CheckpointError, StateDictMismatchError } from '../src/checkpoint/index.js';
+import { CheckpointError, loadStateDict, StateDictMismatchError } from '../src/checkpoint/index.js';
 import { presetConfig } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
@@ -204,6 +204,29 @@ describe('estimator API with the bundled tiny model', () => {
       const short = new Map(coco).set('final_layers.1.weight', { shape: [17, 8, 1, 1], data: new Float32Array(100) });
       await expectRejection(createEstimator({ preset: 'tiny_coco', weights: short, backend }), CheckpointError, /weights: final_layers\.1\.weight must hold 136 float32 values for its shape \[17, 8, 1, 1\]; got 100/);
     }
+  });
+
+  it('BAD CALL - weights holding NaN, infinity or a negative variance are refused when loaded, by tensor name', async () => {
+    const weights = randomWeights(buildNetworkGraph(presetConfig('tiny_coco').model));
+    const damaged = (name: string, at: number, value: number) => {
+      const { shape, data } = weights.get(name)!;
+      const copy = Float32Array.from(data);
+      copy[at] = value;
+      return new Map(weights).set(name, { shape, data: copy });
+    };
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: damaged('final_layers.0.bias', 5, NaN) }), CheckpointError,
+      /^weights: final_layers\.0\.bias holds NaN at index 5: the weights are damaged, or come from a training run that diverged$/);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: damaged('conv1.weight', 0, -Infinity) }), CheckpointError, /conv1\.weight holds -Infinity at index 0/);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: damaged('bn1.running_var', 3, -0.5) }), CheckpointError, /bn1\.running_var holds a negative variance, -0\.5, at index 3/);
+    // A checkpoint file: its first value of conv1.weight overwritten with NaN.
+    const bytes = readFileSync(TINY_COCO_CHECKPOINT());
+    const first = new Uint8Array((loadStateDict(bytes).get('conv1.weight')!.data as Float32Array).buffer.slice(0, 16));
+    const at = bytes.indexOf(first);
+    expect(at).to.be.above(0);
+    bytes.set(new Uint8Array(Float32Array.of(NaN).buffer), at);
+    const file = join(dir, 'diverged.pth');
+    writeFileSync(file, bytes);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: file }), CheckpointError, /diverged\.pth: conv1\.weight holds NaN at index 0/);
   });
 
   it('export-onnx writes a model that runs with the same results, and refuses a mismatched configuration', async () => {

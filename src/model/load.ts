@@ -39,8 +39,26 @@ export function resolveConfig(choice: ConfigChoice): ExperimentConfig {
 }
 
 /**
+ * Refuses weights that would make every output NaN: a value that is NaN or infinite (a training
+ * run that diverged, a damaged file), or a negative BatchNorm variance (folding takes its root).
+ */
+function checkWeightValues(weights: Weights, source: string): void {
+  for (const [name, { data }] of weights) {
+    const variance = name.endsWith('.running_var');
+    // v * 0 is 0 for every finite v, NaN otherwise: one sum tells, faster than a test per value.
+    let probe = 0;
+    for (let i = 0; i < data.length; i++) probe += data[i] * 0;
+    if (probe === 0 && !(variance && data.some((v) => v < 0))) continue;
+    const at = data.findIndex((v) => !Number.isFinite(v) || (variance && v < 0));
+    const what = Number.isFinite(data[at]) ? `a negative variance, ${data[at]},` : data[at];
+    throw new CheckpointError(`${source}: ${name} holds ${what} at index ${at}: the weights are damaged, or come from a training run that diverged`);
+  }
+}
+
+/**
  * Float32 weights for `graph`: a PyTorch checkpoint's, or weights already in memory, after
- * checking every tensor name and shape against it (mismatches are listed by name).
+ * checking every tensor name and shape against it (mismatches are listed by name) and their
+ * values (`checkWeightValues`).
  */
 export function networkWeights(weights: string | Weights, graph: LayerGraph): Weights {
   if (typeof weights !== 'string') {
@@ -51,6 +69,7 @@ export function networkWeights(weights: string | Weights, graph: LayerGraph): We
         throw new CheckpointError(`weights: ${name} must hold ${size} float32 values for its shape [${shape.join(', ')}]; got ${data instanceof Float32Array ? data.length : String(data)}`);
       }
     }
+    checkWeightValues(weights, 'weights');
     return weights;
   }
   const stateDict = loadStateDict(weights);
@@ -74,6 +93,7 @@ export function networkWeights(weights: string | Weights, graph: LayerGraph): We
     const tensor = stateDict.get(name);
     if (tensor) tensors.set(name, { shape: tensor.shape, data: toFloat32(tensor) });
   }
+  checkWeightValues(tensors, weights);
   return tensors;
 }
 

@@ -178,6 +178,14 @@ describe('estimator API with the bundled tiny model', () => {
     await disposed;
   });
 
+  it('BAD CALL - an .onnx file that is no ONNX model is a BackendError naming it, in float32 and int8', async () => {
+    const path = join(dir, 'damaged.onnx');
+    writeFileSync(path, compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()).subarray(0, 5000));
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path }), BackendError, /^ONNX Runtime could not load .*damaged\.onnx: /);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path, precision: 'int8', calibrationImages: [DEMO_IMAGE()] }), BackendError,
+      /damaged\.onnx is not a valid ONNX model \(index out of range/);
+  });
+
   it('BAD CALL - an .onnx export with a fixed input size says how to export it', async () => {
     const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
     model.graph!.input![0]!.type!.tensorType!.shape = { dim: [1, 3, 256, 256].map((dimValue) => ({ dimValue })) };

@@ -130,7 +130,13 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
     } catch (err) {
       throw new BackendError(`Could not read ${weights}: ${(err as Error).message}`);
     }
-    if (isQuantizedModel(exported)) return exported;
+    let quantized: boolean;
+    try {
+      quantized = isQuantizedModel(exported);
+    } catch (err) {
+      throw new BackendError(`${weights} is not a valid ONNX model (${(err as Error).message})`);
+    }
+    if (quantized) return exported;
   }
   const images = options.calibrationImages ?? [];
   if (images.length === 0) {

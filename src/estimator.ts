@@ -174,6 +174,9 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
   };
   const problem = testSettingsProblem(settings);
   if (problem) check(false, OPTION_OF_SETTING[problem.field] ?? problem.field, problem.allowed, settings[problem.field]);
+  if (!config.model.withAeLoss.some((tags, i) => tags && settings.withAe[i])) {
+    throw new ConfigError('No network output gives the tag maps that group joints into people: TEST.WITH_AE must select an output that LOSS.WITH_AE_LOSS gives tags to');
+  }
   return settings;
 }
 

@@ -122,17 +122,17 @@ describe('estimator API with the bundled tiny model', () => {
     expect(corrupt).to.be.instanceOf(ImageError);
     expect(corrupt!.message.split(broken), 'named once').to.have.length(2);
 
-    // Outputs with NaN (broken weights): the DecodeError names the file too.
+    // Outputs too large to average (weights that load, finite, but absurd): the DecodeError names the file too.
     const graph = buildNetworkGraph(presetConfig('tiny_coco').model);
     const weights = new Map(randomWeights(graph));
     const bias = weights.get('final_layers.0.bias')!;
-    weights.set('final_layers.0.bias', { shape: bias.shape, data: bias.data.map(() => NaN) });
+    weights.set('final_layers.0.bias', { shape: bias.shape, data: bias.data.map(() => 1e30) });
     const broke = await createEstimator({ preset: 'tiny_coco', weights, inputSize: 256 });
     try {
-      const nan = (await broke.estimatePoses(DEMO_IMAGE()).catch((e: unknown) => e)) as Error;
-      expect(nan).to.be.instanceOf(DecodeError);
-      expect(nan.message).to.match(/network output 0 at scale 1 contains NaN/);
-      expect(nan.message.startsWith(`${DEMO_IMAGE()}: `)).to.equal(true);
+      const huge = (await broke.estimatePoses(DEMO_IMAGE()).catch((e: unknown) => e)) as Error;
+      expect(huge).to.be.instanceOf(DecodeError);
+      expect(huge.message).to.match(/network output 0 at scale 1 holds 1\.0\d*e\+30 .*too large to be averaged/);
+      expect(huge.message.startsWith(`${DEMO_IMAGE()}: `)).to.equal(true);
     } finally {
       await broke.dispose();
     }
@@ -156,6 +156,16 @@ describe('estimator API with the bundled tiny model', () => {
       // Not a BackendError: 'auto' would have fallen back to TensorFlow.js.
       await expectRejection(createEstimator({ ...base, threads, backend: 'auto' }), ConfigError, /Invalid threads: .*\. Must be an integer from 1 to 1024/);
     }
+    await expectRejection(createEstimator({ ...base, scales: [2, 0.5] }), ConfigError, /Invalid scales: \[2,0\.5\]\. Must be a list holding 1 when it has several scales/);
+  });
+
+  it('BAD CALL - a configuration whose test settings the reference could not run is refused when the estimator is made, not image by image', async () => {
+    const tiny = presetConfig('tiny_coco');
+    const weights = randomWeights(buildNetworkGraph(tiny.model));
+    const withTest = (test: Partial<typeof tiny.test>) => createEstimator({ config: { ...tiny, test: { ...tiny.test, ...test } }, weights });
+    await expectRejection(withTest({ nmsKernel: 4 }), ConfigError, /^Invalid nmsKernel: 4\. Must be 2 \* nmsPadding \+ 1 = 5 \(TEST\.NMS_KERNEL and TEST\.NMS_PADDING\)/);
+    await expectRejection(withTest({ withHeatmaps: [false, false] }), ConfigError, /^Invalid withHeatmaps: \[false,false\]\. Must be a list selecting at least one network output/);
+    await expectRejection(withTest({ withAe: [false, true] }), ConfigError, /^No network output gives the tag maps that group joints into people/);
   });
 
   it('dispose waits for the estimates running, refuses later ones and can be called again', async () => {

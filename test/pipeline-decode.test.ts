@@ -142,10 +142,11 @@ describe('aggregation', () => {
     expect(() => aggregate(scale1([plain[0], tensor(J, 8, 10, 2)]), tiny(), COCO_KEYPOINTS, [24, 16])).to.throw(DecodeError, /differ in shape/);
   });
 
-  it('BAD CALL - several scales without scale 1 leave no tag maps (the reference keeps tags at scale 1 only)', () => {
+  it('BAD CALL - several scales without scale 1, or no output selected for tags, leave no tag maps (the reference keeps tags at scale 1 only)', () => {
     const s = { ...tiny(), flipTest: false, scaleFactor: [2, 0.5] };
     const outs = [{ scale: 2, outputs: plain }, { scale: 0.5, outputs: plain }];
-    expect(() => aggregate(outs, s, COCO_KEYPOINTS, [24, 16])).to.throw(DecodeError, /no tag maps/);
+    expect(() => aggregate(outs, s, COCO_KEYPOINTS, [24, 16])).to.throw(DecodeError, /settings\.scaleFactor must be a list holding 1 when it has several scales \(the tags come from scale 1\)/);
+    expect(() => aggregate(scale1(), { ...tiny(), flipTest: false, withAe: [false, false] }, COCO_KEYPOINTS, [24, 16])).to.throw(DecodeError, /no tag maps to group with/);
   });
 
   it('BAD CALL - settings the reference cannot run, a flip index that does not order the joints, outputs not in a Float32Array', () => {

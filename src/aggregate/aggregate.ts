@@ -250,8 +250,7 @@ export function mapsFromPasses(
   });
   if (kept.length === 0) {
     throw new DecodeError(
-      'no tag maps to group with: the reference keeps tags only from scale 1 when several scales are tested, ' +
-        'and only from outputs selected by settings.withAe that carry tag channels',
+      'no tag maps to group with: the reference keeps tags only from outputs selected by settings.withAe that carry tag channels',
     );
   }
   return new OnDemandMaps({ numJoints: def.names.length, height, width, terms, keptTags: kept }, workspace);

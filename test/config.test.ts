@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { parseConfig, ConfigError, outputChannels } from '../src/config/experiment.js';
 import { presetConfig, PRESET_NAMES } from '../src/config/presets.js';
+import { buildNetworkGraph } from '../src/higher/network.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 describeFixtures('experiment configuration', 'configs', () => {
@@ -55,7 +56,14 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     expect(() => parseConfig(base.replace('NUM_JOINTS: 17, INPUT', 'NUM_JOINTS: 14, INPUT'))).to.throw(ConfigError, /disagree/);
   });
   it('BAD CALL - missing field names its path', () => {
-    expect(() => parseConfig(base.replace('STEM_INPLANES: 64, ', ''))).to.throw(ConfigError, /Missing configuration field MODEL\.EXTRA\.STEM_INPLANES/);
+    expect(() => parseConfig(base.replace('STAGE2: {NUM_MODULES: 1, ', 'STAGE2: {'))).to.throw(ConfigError, /Missing configuration field MODEL\.EXTRA\.STAGE2\.NUM_MODULES/);
+  });
+  it('STEM_INPLANES is not read, as in the reference, whose stem has 64 channels whatever it says', () => {
+    const parameters = (yaml: string) => buildNetworkGraph(parseConfig(yaml).model).parameters;
+    const official = parameters(base);
+    expect(official.find((p) => p.name === 'conv1.weight')?.shape).to.deep.equal([64, 3, 3, 3]);
+    expect(parameters(base.replace('STEM_INPLANES: 64', 'STEM_INPLANES: 32'))).to.deep.equal(official);
+    expect(parameters(base.replace('STEM_INPLANES: 64, ', ''))).to.deep.equal(official);
   });
   it('fields the reference has defaults for take them (lib/config/default.py)', () => {
     const cfg = parseConfig(base.replace('NMS_KERNEL: 5, NMS_PADDING: 2,', '').replace('DETECTION_THRESHOLD: 0.1, TAG_THRESHOLD: 1.0,', ''));

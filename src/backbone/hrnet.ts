@@ -10,6 +10,8 @@ const EXPANSION: Record<BlockType, number> = { BASIC: 1, BOTTLENECK: 4 };
 
 /** Stage 1 is fixed in the reference: four bottlenecks of width 64. */
 const STAGE1_BLOCKS = 4;
+/** Channels of the stem's two convolutions: 64 in the reference, whatever MODEL.EXTRA.STEM_INPLANES says (it is not read). */
+const STEM_CHANNELS = 64;
 const STAGE1_PLANES = 64;
 
 /** BasicBlock: two 3x3 conv-BN, identity or 1x1 projection shortcut, ReLU after the sum. */
@@ -117,9 +119,9 @@ function hrModule(g: GraphBuilder, inputs: string[], inChannels: number[], spec:
  * module of the last stage stops producing the lower-resolution outputs.
  */
 export function buildBackbone(g: GraphBuilder, model: ModelSpec): { features: string; channels: number } {
-  let x = g.relu(g.convBn(g.input, 'conv1', 'bn1', { inChannels: 3, outChannels: model.stemInplanes, kernel: 3, stride: 2, padding: 1 }));
-  x = g.relu(g.convBn(x, 'conv2', 'bn2', { inChannels: model.stemInplanes, outChannels: model.stemInplanes, kernel: 3, stride: 2, padding: 1 }));
-  const [stage1, stage1Channels] = residualBlocks(g, x, 'layer1', 'BOTTLENECK', model.stemInplanes, STAGE1_PLANES, STAGE1_BLOCKS);
+  let x = g.relu(g.convBn(g.input, 'conv1', 'bn1', { inChannels: 3, outChannels: STEM_CHANNELS, kernel: 3, stride: 2, padding: 1 }));
+  x = g.relu(g.convBn(x, 'conv2', 'bn2', { inChannels: STEM_CHANNELS, outChannels: STEM_CHANNELS, kernel: 3, stride: 2, padding: 1 }));
+  const [stage1, stage1Channels] = residualBlocks(g, x, 'layer1', 'BOTTLENECK', STEM_CHANNELS, STAGE1_PLANES, STAGE1_BLOCKS);
 
   let features = [stage1];
   let channels = [stage1Channels];

@@ -37,7 +37,6 @@ export interface ModelSpec {
   name: string;
   numJoints: number;
   tagPerJoint: boolean;
-  stemInplanes: number;
   /** STAGE2, STAGE3, STAGE4 in order. */
   stages: StageSpec[];
   finalConvKernel: number;
@@ -266,7 +265,6 @@ function configFromYaml(doc: unknown): ExperimentConfig {
     name: String(optional(root, 'MODEL.NAME') ?? 'pose_higher_hrnet'),
     numJoints,
     tagPerJoint: bool(root, 'MODEL.TAG_PER_JOINT'),
-    stemInplanes: int(root, 'MODEL.EXTRA.STEM_INPLANES', 1),
     stages: ['STAGE2', 'STAGE3', 'STAGE4'].map((s) => stage(root, s)),
     finalConvKernel,
     deconv,

@@ -55,7 +55,6 @@ function build(dataset: DatasetKind, shape: Shape, inputSize: number): Experimen
       name: 'pose_higher_hrnet',
       numJoints,
       tagPerJoint: true,
-      stemInplanes: 64,
       stages,
       finalConvKernel: 1,
       deconv: { numDeconvs: 1, numChannels: [shape.deconvChannels], kernelSize: [4], numBasicBlocks: shape.deconvBlocks, catOutput: [true] },

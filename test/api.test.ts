@@ -196,6 +196,14 @@ describe('estimator API with the bundled tiny model', () => {
       /damaged\.onnx is not a valid ONNX model \(index out of range/);
   });
 
+  it('BAD CALL - an .onnx model whose input is not [N, 3, H, W] float32 images is refused when loaded', async () => {
+    const path = join(dir, 'gray.onnx');
+    const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
+    model.graph!.input![0]!.type!.tensorType!.shape!.dim![1] = { dimValue: 1 };
+    writeFileSync(path, onnx.ModelProto.encode(model).finish());
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path }), BackendError, /gray\.onnx: its input takes 1 channel \[.*, 1, .*\]; HigherHRNet takes 3 \(RGB\)$/);
+  });
+
   it('BAD CALL - an .onnx export with a fixed input size says how to export it', async () => {
     const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
     model.graph!.input![0]!.type!.tensorType!.shape = { dim: [1, 3, 256, 256].map((dimValue) => ({ dimValue })) };

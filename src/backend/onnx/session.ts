@@ -84,6 +84,16 @@ export function loadRuntime(): Promise<typeof Ort> {
   return runtime;
 }
 
+/** What keeps a model's declared input from taking `[N, 3, H, W]` float32 images, or undefined. */
+function inputProblem(input: Ort.InferenceSession.ValueMetadata | undefined): string | undefined {
+  if (!input?.isTensor) return 'its input is not a tensor; HigherHRNet takes [N, 3, H, W] float32 images';
+  if (input.type !== 'float32') return `its input is ${input.type}; HigherHRNet takes float32 images`;
+  if (input.shape.length !== 4) return `its input has ${input.shape.length} dimensions [${input.shape.join(', ')}]; HigherHRNet takes [N, 3, H, W] images`;
+  const channels = input.shape[1];
+  if (typeof channels === 'number' && channels !== 3) return `its input takes ${channels} channel${channels === 1 ? '' : 's'} [${input.shape.join(', ')}]; HigherHRNet takes 3 (RGB)`;
+  return undefined;
+}
+
 /** A loaded network: NCHW float32 images in, the stage outputs out. */
 export class OnnxNetwork implements Network {
   private constructor(
@@ -121,6 +131,11 @@ export class OnnxNetwork implements Network {
     }
     if (session.inputNames.length !== 1) {
       throw new BackendError(`Expected a network with one image input, found inputs [${session.inputNames.join(', ')}]`);
+    }
+    const problem = inputProblem(session.inputMetadata[0]);
+    if (problem) {
+      await session.release();
+      throw new BackendError(`${typeof model === 'string' ? model : 'the compiled model'}: ${problem}`);
     }
     return new OnnxNetwork(ort, session, session.outputNames);
   }

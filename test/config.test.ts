@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { parseConfig, ConfigError, outputChannels } from '../src/config/experiment.js';
+import { checkedConfig, parseConfig, ConfigError, outputChannels, type ExperimentConfig } from '../src/config/experiment.js';
 import { presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
@@ -57,6 +57,24 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
   });
   it('BAD CALL - missing field names its path', () => {
     expect(() => parseConfig(base.replace('STAGE2: {NUM_MODULES: 1, ', 'STAGE2: {'))).to.throw(ConfigError, /Missing configuration field MODEL\.EXTRA\.STAGE2\.NUM_MODULES/);
+  });
+  it('a configuration object is checked as its YAML would be, naming the YAML fields, with no defaults', () => {
+    for (const name of PRESET_NAMES) expect(checkedConfig(presetConfig(name))).to.deep.equal(presetConfig(name));
+    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
+      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
+      edit(c);
+      return c as unknown as ExperimentConfig;
+    };
+    const cases: [(c: Record<string, any>) => void, RegExp][] = [
+      [(c) => (c.dataset.kind = 'crowdpose'), /^configuration object: NUM_JOINTS is 17, but DATASET\.DATASET "crowd_pose_kpt" has 14 keypoints$/],
+      [(c) => delete c.model.stages, /^configuration object: MODEL\.EXTRA\.STAGE2\.NUM_BRANCHES must be an integer >= 1, got undefined$/],
+      [(c) => delete c.test, /^configuration object: DATASET\.INPUT_SIZE must be an integer >= 1, got undefined$/],
+      [(c) => delete c.test.flipTest, /^configuration object: TEST\.FLIP_TEST must be true or false, got undefined$/],
+      [(c) => (c.test.withAe = [true]), /^configuration object: TEST\.WITH_AE has 1 entries but the network has 2 outputs/],
+      [(c) => (c.model.stages[1].numChannels = [8, 16]), /^configuration object: MODEL\.EXTRA\.STAGE3\.NUM_CHANNELS has 2 entries but NUM_BRANCHES is 3$/],
+    ];
+    for (const [edit, message] of cases) expect(() => checkedConfig(broken(edit))).to.throw(ConfigError, message);
+    expect(() => checkedConfig(undefined as unknown as ExperimentConfig)).to.throw(ConfigError, /^configuration object: /);
   });
   it('STEM_INPLANES is not read, as in the reference, whose stem has 64 channels whatever it says', () => {
     const parameters = (yaml: string) => buildNetworkGraph(parseConfig(yaml).model).parameters;

@@ -294,6 +294,45 @@ function configFromYaml(doc: unknown): ExperimentConfig {
   return { model, dataset: { kind, numJoints, inputSize, maxNumPeople }, test };
 }
 
+/**
+ * A configuration given as an object (JavaScript callers, tools that build one), checked as its
+ * YAML would be, field by field, with no defaults: errors name the YAML fields. Returns the
+ * configuration the YAML reader makes of it (`dataset.inputSize` and `dataset.maxNumPeople`
+ * are those of `test`, which inference uses).
+ */
+export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
+  const { model, dataset, test } = (config ?? {}) as Partial<ExperimentConfig>;
+  const stage = (s: StageSpec | undefined) => ({
+    NUM_MODULES: s?.numModules, NUM_BRANCHES: s?.numBranches, BLOCK: s?.block, NUM_BLOCKS: s?.numBlocks, NUM_CHANNELS: s?.numChannels, FUSE_METHOD: s?.fuseMethod,
+  });
+  const deconv = model?.deconv;
+  const doc = {
+    MODEL: {
+      NAME: model?.name,
+      NUM_JOINTS: model?.numJoints,
+      TAG_PER_JOINT: model?.tagPerJoint,
+      EXTRA: {
+        FINAL_CONV_KERNEL: model?.finalConvKernel,
+        ...Object.fromEntries(['STAGE2', 'STAGE3', 'STAGE4'].map((name, i) => [name, stage(model?.stages?.[i])])),
+        DECONV: { NUM_DECONVS: deconv?.numDeconvs, NUM_CHANNELS: deconv?.numChannels, KERNEL_SIZE: deconv?.kernelSize, NUM_BASIC_BLOCKS: deconv?.numBasicBlocks, CAT_OUTPUT: deconv?.catOutput },
+      },
+    },
+    LOSS: { WITH_AE_LOSS: model?.withAeLoss },
+    DATASET: { DATASET: { coco: 'coco_kpt', crowdpose: 'crowd_pose_kpt' }[dataset?.kind as DatasetKind] ?? dataset?.kind, NUM_JOINTS: dataset?.numJoints, INPUT_SIZE: test?.inputSize, MAX_NUM_PEOPLE: test?.maxNumPeople },
+    TEST: {
+      FLIP_TEST: test?.flipTest, SCALE_FACTOR: test?.scaleFactor, ADJUST: test?.adjust, REFINE: test?.refine, PROJECT2IMAGE: test?.project2image,
+      DETECTION_THRESHOLD: test?.detectionThreshold, TAG_THRESHOLD: test?.tagThreshold, NMS_KERNEL: test?.nmsKernel, NMS_PADDING: test?.nmsPadding,
+      USE_DETECTION_VAL: test?.useDetectionVal, IGNORE_TOO_MUCH: test?.ignoreTooMuch, WITH_HEATMAPS: test?.withHeatmaps, WITH_AE: test?.withAe,
+    },
+  };
+  try {
+    return configFromYaml(structuredClone(doc));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`configuration object: ${err.message}`);
+    throw err;
+  }
+}
+
 /** Parses experiment YAML text. */
 export function parseConfig(yamlText: string): ExperimentConfig {
   let doc: unknown;

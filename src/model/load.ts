@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { ConfigError, loadConfigFile, outputChannels, type ExperimentConfig } from '../config/experiment.js';
+import { checkedConfig, ConfigError, loadConfigFile, outputChannels, type ExperimentConfig } from '../config/experiment.js';
 import { PRESET_NAMES, presetConfig } from '../config/presets.js';
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
@@ -32,7 +32,7 @@ export function resolveConfig(choice: ConfigChoice): ExperimentConfig {
     throw new ConfigError('Give either a config or a preset, not both');
   }
   if (choice.config !== undefined) {
-    return typeof choice.config === 'string' ? loadConfigFile(choice.config) : structuredClone(choice.config);
+    return typeof choice.config === 'string' ? loadConfigFile(choice.config) : checkedConfig(choice.config);
   }
   if (choice.preset !== undefined) return presetConfig(choice.preset);
   throw new ConfigError('No model configuration: give a preset (e.g. coco_w32_512) or an experiment YAML config');

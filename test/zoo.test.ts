@@ -279,6 +279,16 @@ describe('model zoo', () => {
       expect(server.requests).to.have.length(1);
     });
 
+    it('BAD CALL - a folder under the checkpoint\'s name in the cache: a ZooError naming it, direct download or manual', async () => {
+      mkdirSync(join(cacheDir, FILE));
+      const direct = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options()).catch((e: unknown) => e);
+      expect(direct).to.be.instanceOf(ZooError).with.property('message').that.matches(/weights\.pth is not a file \(a folder\?\)/);
+      mkdirSync(join(cacheDir, 'pose_higher_hrnet_w32_512.pth'));
+      const manual = await fetchWeights(findEntry('coco_w32_512'), options()).catch((e: unknown) => e);
+      expect(manual).to.be.instanceOf(ZooError).with.property('message').that.matches(/pose_higher_hrnet_w32_512\.pth is not a file/);
+      expect(server.requests).to.have.length(0);
+    });
+
     it('fails without retrying on HTTP 404', async () => {
       const entry = { ...testEntry({ sha256: PAYLOAD_SHA256 }), fileName: 'missing.pth' };
       const error = await fetchWeights(entry, options()).catch((e: unknown) => e);

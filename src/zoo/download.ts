@@ -155,12 +155,15 @@ function manualDownloadError(entry: ManualEntry, target: string): ZooError {
 
 /** Size of a file in bytes, 0 when it does not exist. */
 async function fileSize(path: string): Promise<number> {
+  let stats;
   try {
-    return (await stat(path)).size;
+    stats = await stat(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
     throw error;
   }
+  if (!stats.isFile()) throw new ZooError(`${path} is not a file (a folder?): move it away, so that the checkpoint can be saved there`);
+  return stats.size;
 }
 
 /** A transfer that may succeed when resumed: dropped connection, short body, server hiccup. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerWeights } from '../src/cli/commands/weights.js';
 import { PRESET_NAMES } from '../src/config/presets.js';
-import { findEntry, isManual, ZOO, ZOO_NAMES, ZooError, type DirectEntry } from '../src/zoo/catalog.js';
+import { findEntry, inputSizeHint, isManual, ZOO, ZOO_NAMES, ZooError, type DirectEntry } from '../src/zoo/catalog.js';
 import { cachedPath, fetchWeights, type DownloadProgress, type FetchWeightsOptions } from '../src/zoo/download.js';
 import { createEstimator } from '../src/estimator.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
@@ -186,6 +186,9 @@ describe('model zoo', () => {
       const entry = findEntry('coco_w48_512_mmpose');
       expect(entry.preset).to.equal('coco_w48_640');
       expect(entry.inputSize).to.equal(512);
+      // weights fetch says how to run it; the others run at their preset's size.
+      expect(inputSizeHint(entry)).to.equal('coco_w48_512_mmpose was trained at input 512: run it with --preset coco_w48_640 --input-size 512 (inputSize: 512 in the API)');
+      expect(ZOO.filter((e) => inputSizeHint(e) !== undefined).map((e) => e.name)).to.deep.equal(['coco_w48_512_mmpose']);
     });
 
     it('rejects an unknown name, listing the valid ones', () => {

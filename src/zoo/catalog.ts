@@ -11,7 +11,7 @@
  *   `NAME-<first 8 hex digits of its sha256>.pth`, which gives the checksum prefixes below.
  * No full sha256 and no file size is published for any of these files, so none is recorded.
  */
-import type { PresetName } from '../config/presets.js';
+import { presetConfig, type PresetName } from '../config/presets.js';
 
 /** A zoo problem the user can act on: unknown name, manual download, bad checksum, HTTP error. */
 export class ZooError extends Error {
@@ -240,4 +240,10 @@ export function findEntry(name: string): ZooEntry {
   const entry = ZOO.find((candidate) => candidate.name === name);
   if (!entry) throw new ZooError(`Unknown model ${JSON.stringify(name)}. Available: ${ZOO_NAMES.join(', ')}`);
   return entry;
+}
+
+/** How to run an entry trained at another input size than its preset's (the mmpose W48 at 512), else undefined. */
+export function inputSizeHint(entry: ZooEntry): string | undefined {
+  if (entry.inputSize === presetConfig(entry.preset).test.inputSize) return undefined;
+  return `${entry.name} was trained at input ${entry.inputSize}: run it with --preset ${entry.preset} --input-size ${entry.inputSize} (inputSize: ${entry.inputSize} in the API)`;
 }

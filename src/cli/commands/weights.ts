@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { findEntry, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
+import { findEntry, inputSizeHint, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
 import { cachedPath, defaultCacheDir, fetchWeights, type DownloadProgress } from '../../zoo/download.js';
 import { userError } from '../options.js';
 
@@ -26,8 +26,11 @@ export function registerWeights(program: Command): void {
     .option('--cache-dir <dir>', 'cache folder (default: $HIGHER_POSE_CACHE or ~/.cache/higher-pose)')
     .action(async (name: string, options: { cacheDir?: string }, command: Command) => {
       try {
-        const path = await fetchWithProgressBar(findEntry(name), options.cacheDir);
+        const entry = findEntry(name);
+        const path = await fetchWithProgressBar(entry, options.cacheDir);
         write(command, `${path}\n`);
+        const hint = inputSizeHint(entry);
+        if (hint) command.configureOutput().writeErr?.(`${hint}\n`);
       } catch (error) {
         // Zoo errors are the user's to act on: print them plainly, without a stack trace.
         if (error instanceof ZooError) userError(command, error.message, 'higher-pose.zoo');

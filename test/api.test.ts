@@ -191,7 +191,10 @@ describe('estimator API with the bundled tiny model', () => {
   it('BAD CALL - an .onnx file that is no ONNX model is a BackendError naming it, in float32 and int8', async () => {
     const path = join(dir, 'damaged.onnx');
     writeFileSync(path, compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()).subarray(0, 5000));
-    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path }), BackendError, /^ONNX Runtime could not load .*damaged\.onnx: /);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path }), BackendError, /damaged\.onnx is not a valid ONNX model \(ONNX Runtime could not parse it\)$/);
+    const empty = join(dir, 'empty.onnx');
+    writeFileSync(empty, '');
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: empty }), BackendError, /empty\.onnx is not a valid ONNX model \(ONNX Runtime could not parse it\)$/);
     await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path, precision: 'int8', calibrationImages: [DEMO_IMAGE()] }), BackendError,
       /damaged\.onnx is not a valid ONNX model \(index out of range/);
   });

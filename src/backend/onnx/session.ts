@@ -127,7 +127,9 @@ export class OnnxNetwork implements Network {
       const unavailable = providers.map((p) => providerUnavailable(p, message)).find((m) => m !== null);
       if (unavailable) throw new BackendError(unavailable);
       const what = typeof model === 'string' ? model : 'the compiled model';
-      throw new BackendError(`ONNX Runtime could not load ${what}: ${message}`);
+      // Bytes that are no ONNX model at all: ONNX Runtime's words for it name its own sources.
+      if (/Protobuf parsing failed|ModelProto does not have a graph/.test(message)) throw new BackendError(`${what} is not a valid ONNX model (ONNX Runtime could not parse it)`);
+      throw new BackendError(`ONNX Runtime could not load ${what}: ${message.replace(/^Load model from .* failed:\s*/, '')}`);
     }
     if (session.inputNames.length !== 1) {
       throw new BackendError(`Expected a network with one image input, found inputs [${session.inputNames.join(', ')}]`);

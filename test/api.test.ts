@@ -191,12 +191,12 @@ describe('estimator API with the bundled tiny model', () => {
   it('BAD CALL - an .onnx file that is no ONNX model is a BackendError naming it, in float32 and int8', async () => {
     const path = join(dir, 'damaged.onnx');
     writeFileSync(path, compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()).subarray(0, 5000));
-    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path }), BackendError, /damaged\.onnx is not a valid ONNX model \(ONNX Runtime could not parse it\)$/);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path }), BackendError, /damaged\.onnx: not a valid ONNX model \(ONNX Runtime could not parse it\)$/);
     const empty = join(dir, 'empty.onnx');
     writeFileSync(empty, '');
-    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: empty }), BackendError, /empty\.onnx is not a valid ONNX model \(ONNX Runtime could not parse it\)$/);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: empty }), BackendError, /empty\.onnx: not a valid ONNX model \(ONNX Runtime could not parse it\)$/);
     await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path, precision: 'int8', calibrationImages: [DEMO_IMAGE()] }), BackendError,
-      /damaged\.onnx is not a valid ONNX model \(index out of range/);
+      /damaged\.onnx: not a valid ONNX model \(protobuf: index out of range/);
   });
 
   it('BAD CALL - an .onnx model whose input is not [N, 3, H, W] float32 images is refused when loaded', async () => {
@@ -350,6 +350,50 @@ describe('estimator API with the bundled tiny model', () => {
     const none = join(dir, 'no-images');
     mkdirSync(none);
     await expectRejection(cli('predict', none, ...args), ConfigError, /No images found in .*no-images/);
+    // Drawings into the folder of the images would replace them (a PNG of the same name).
+    const own = join(dir, 'own');
+    mkdirSync(own);
+    const png = join(own, 'photo.png');
+    await sharp(DEMO_IMAGE()).png().toFile(png);
+    const before = readFileSync(png);
+    await expectRejection(cli('predict', png, ...args, '--render', own), ConfigError, /--render: the drawing of .*own\/photo\.png would replace the image .*own\/photo\.png; draw into another folder/);
+    expect(readFileSync(png).equals(before)).to.equal(true);
+  });
+
+  it('BAD CALL - predict: an image whose drawing cannot be written counts as failed, and its people stay out of the results', async () => {
+    const render = join(dir, 'drawing-blocked');
+    mkdirSync(join(render, 'sample.png'), { recursive: true });
+    const other = join(dir, 'other.png');
+    await sharp(DEMO_IMAGE()).png().toFile(other);
+    const out = join(dir, 'blocked.json');
+    const { code, errors } = await cliReporting('predict', DEMO_IMAGE(), other, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--out', out, '--render', render);
+    expect(code).to.equal(1);
+    expect(errors.at(-1)).to.match(/^ {2}failed: .*sample\.png/);
+    const files = (JSON.parse(readFileSync(out, 'utf8')) as { file_name: string }[]).map((r) => r.file_name);
+    expect(files.length).to.be.above(0);
+    expect(new Set(files)).to.deep.equal(new Set([other]));
+  });
+
+  it('BAD CALL - output files that cannot be written are refused before the model loads, by option (predict, export-onnx)', async () => {
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, 'x');
+    const folder = join(dir, 'a-folder');
+    mkdirSync(folder);
+    const model = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing-weights.pth')];
+    await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name$/);
+    await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', join(file, 'results.json')), ConfigError, /^--out .*plain-file\/results\.json: .*plain-file is a file, not a folder$/);
+    await expectRejection(cli('export-onnx', ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name$/);
+  });
+
+  it('BAD CALL - export-onnx checks an .onnx given as weights as the estimator would load it, before writing anything', async () => {
+    const garbage = join(dir, 'garbage.onnx');
+    writeFileSync(garbage, 'not a model');
+    const out = join(dir, 'copied.onnx');
+    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', garbage, '--out', out), BackendError, /garbage\.onnx: not a valid ONNX model/);
+    const tiny = join(dir, 'tiny-for-export.onnx');
+    expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', tiny)).to.equal(0);
+    await expectRejection(cli('export-onnx', '--preset', 'tiny_crowdpose', '--weights', tiny, '--out', out), BackendError, /output 0 has 34 channels; the configuration expects 28/);
+    expect(existsSync(out)).to.equal(false);
   });
 
   it('demo runs the bundled tiny model when no W32-512 checkpoint is cached; an image that fails is an error that leaves the results alone', async () => {

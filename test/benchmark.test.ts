@@ -361,6 +361,14 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(c.err.join('')).to.contain('error: eval needs --images DIR');
     });
 
+    it('BAD CALL - an --out that cannot be written is refused before the estimator is made', async () => {
+      const c = cli();
+      const folder = join(dir, 'out-folder');
+      mkdirSync(folder);
+      await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', folder, '--preset', 'tiny_coco', '--weights', 'w.pth']), CommanderError, /--out .*out-folder: is a folder; give a file name/);
+      expect(c.created).to.have.length(0);
+    });
+
     it('BAD CALL - malformed --scales', async () => {
       const c = cli();
       await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--scales', '2,x']), CommanderError, /--scales <list>.*expected comma-separated positive scales/);

@@ -1,5 +1,7 @@
 /** Option parsing shared by the commands that run a model. */
 import { mkdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
 import { PRESET_NAMES } from '../config/presets.js';
@@ -89,6 +91,20 @@ export function addModelOptions(command: Command): Command {
     .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow (tfjs-node[-gpu]), wasm or cpu', choice<TfjsBackendName>('tfjs backend', ['tensorflow', 'wasm', 'cpu']))
     .option('--device <device>', 'cpu, webgpu (a GPU through Vulkan on Linux), or cuda with the CUDA build of onnxruntime-node (or tfjs-node-gpu)', choice<ExecutionProvider>('device', EXECUTION_PROVIDERS))
     .option('--threads <n>', 'ONNX Runtime threads per operator', parsePositiveInteger);
+}
+
+/**
+ * Refuses, before any work, an output file that an option names and that could not be written:
+ * a folder under its name, or a file where one of its folders would be (missing folders are
+ * created when it is written).
+ */
+export async function checkOutputFile(path: string, option: string): Promise<void> {
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new ConfigError(`${option} ${path}: is a folder; give a file name`);
+  for (let folder = dirname(path); ; folder = dirname(folder)) {
+    const found = await stat(folder).catch(() => undefined);
+    if (found && !found.isDirectory()) throw new ConfigError(`${option} ${path}: ${folder} is a file, not a folder`);
+    if (found || dirname(folder) === folder) return;
+  }
 }
 
 /** Creates the output folder an option names (with its parents); a path that cannot be one is a ConfigError. */

@@ -134,7 +134,7 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
     try {
       quantized = isQuantizedModel(exported);
     } catch (err) {
-      throw new BackendError(`${weights} is not a valid ONNX model (${(err as Error).message})`);
+      throw new BackendError(`${weights}: ${(err as Error).message}`);
     }
     if (quantized) return exported;
   }

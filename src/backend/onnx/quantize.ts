@@ -53,8 +53,13 @@ function quantizedInputs(n: NodeProto): string[] {
 const QUANTIZED_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'ConvInteger', 'MatMulInteger', 'QLinearMatMul']);
 
 function decode(model: Uint8Array): { proto: ModelProto; graph: GraphProto } {
-  const proto = onnx.ModelProto.decode(model);
-  if (!proto.graph) throw new QuantizationError('The model has no graph');
+  let proto: ModelProto;
+  try {
+    proto = onnx.ModelProto.decode(model);
+  } catch (err) {
+    throw new QuantizationError(`not a valid ONNX model (protobuf: ${(err as Error).message})`);
+  }
+  if (!proto.graph) throw new QuantizationError('not a valid ONNX model (it has no graph)');
   return { proto, graph: proto.graph };
 }
 

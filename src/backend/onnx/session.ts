@@ -128,7 +128,7 @@ export class OnnxNetwork implements Network {
       if (unavailable) throw new BackendError(unavailable);
       const what = typeof model === 'string' ? model : 'the compiled model';
       // Bytes that are no ONNX model at all: ONNX Runtime's words for it name its own sources.
-      if (/Protobuf parsing failed|ModelProto does not have a graph/.test(message)) throw new BackendError(`${what} is not a valid ONNX model (ONNX Runtime could not parse it)`);
+      if (/Protobuf parsing failed|ModelProto does not have a graph/.test(message)) throw new BackendError(`${what}: not a valid ONNX model (ONNX Runtime could not parse it)`);
       throw new BackendError(`ONNX Runtime could not load ${what}: ${message.replace(/^Load model from .* failed:\s*/, '')}`);
     }
     if (session.inputNames.length !== 1) {

@@ -13,7 +13,7 @@ import { evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProg
 import type { PoseEstimator } from '../../types.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
-import { parsePositiveInteger, userError } from '../options.js';
+import { checkOutputFile, parsePositiveInteger, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 
 export interface EvalDeps {
@@ -69,6 +69,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     return;
   }
   if (!options.images) throw new EvalError('eval needs --images DIR (or --results FILE to score an existing results file)');
+  await checkOutputFile(options.out, '--out');
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const estimatorSettings = await estimatorOptions(options, { exifOrientation: false });
   const journalPath = options.journal ?? `${options.out}.journal`;

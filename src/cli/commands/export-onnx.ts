@@ -1,9 +1,9 @@
 /** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model, float32 or int8. */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { addModelSourceOptions, addPrecisionOptions, parseInputSize, parseScales, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
+import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, parseInputSize, parseScales, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages } from '../estimator-options.js';
-import { compileModel, isOnnxFile, resolveConfig } from '../../model/load.js';
+import { compileModel, createOnnxNetwork, isOnnxFile, resolveConfig } from '../../model/load.js';
 import { quantizeForImages } from '../../model/quantize.js';
 import { safeWeightBits } from '../../backend/onnx/cpu.js';
 import { testSettings } from '../../estimator.js';
@@ -49,11 +49,13 @@ export function registerExportOnnx(program: Command): void {
       if (int8 && !options.calibrate) throw new ConfigError('--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
       const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);
       if (!int8 && int8Only.length > 0) throw new ConfigError(int8OnlyMessage(int8Only));
+      await checkOutputFile(options.out, '--out');
       const images = (await calibrationImages(options)) ?? [];
       const config = resolveConfig(options);
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
-      // An .onnx export is taken as the float model (to quantize it).
+      // An .onnx export is taken as the float model (to quantize it), once it loads as the estimator would load it.
+      if (isOnnxFile(options.weights)) await (await createOnnxNetwork(config, options.weights)).dispose();
       const floatModel = isOnnxFile(options.weights) ? await readFile(options.weights) : compileModel(config, options.weights);
       const weightBits = options.weightBits ?? safeWeightBits();
       const bytes = int8 ? await quantizeForImages(floatModel, { images, settings, weightBits }) : floatModel;

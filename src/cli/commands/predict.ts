@@ -1,9 +1,9 @@
 /** `higher-pose predict`: poses for images, as COCO results JSON and optional drawings. */
 import type { Command } from 'commander';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
-import { makeOutputFolder } from '../options.js';
+import { checkOutputFile, makeOutputFolder } from '../options.js';
 import { expandImageArguments } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
@@ -50,12 +50,17 @@ export interface PredictSummary {
 
 /**
  * Runs the estimator over `files` (its `imagesInFlight` at once, results in order), continuing
- * past bad images; writes the drawings to `render` and the results to `out` (atomically) when given.
+ * past bad images; writes the drawings into `render.folder` and the results to `out`
+ * (atomically) when given.
  */
-async function predictFiles(estimator: HigherHRNetEstimator, files: readonly string[], options: { out?: string; render?: string; progress?: boolean }): Promise<PredictSummary> {
+async function predictFiles(
+  estimator: HigherHRNetEstimator,
+  files: readonly string[],
+  options: { out?: string; render?: { folder: string; drawings: Map<string, string> }; progress?: boolean },
+): Promise<PredictSummary> {
   const summary: PredictSummary = { records: [], failures: [] };
-  const drawings = options.render ? drawingPaths(files, options.render) : undefined;
-  if (options.render) makeOutputFolder(options.render, '--render');
+  const drawings = options.render?.drawings;
+  if (options.render) makeOutputFolder(options.render.folder, '--render');
   const bar = options.progress && files.length > 1
     ? new cliProgress.SingleBar({ format: 'predict [{bar}] {value}/{total} images | {rate} img/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined;
@@ -69,8 +74,9 @@ async function predictFiles(estimator: HigherHRNetEstimator, files: readonly str
   for await (const { item: file, outcome } of inOrder(files, estimator.imagesInFlight, estimate)) {
     try {
       const { image, people } = valueOf(outcome);
-      summary.records.push(...toRecords(file, people));
+      // An image whose drawing fails counts as failed: its people are left out of the results too.
       if (drawings) await writeImage(drawPoses(image, people, estimator.keypoints), drawings.get(file)!);
+      summary.records.push(...toRecords(file, people));
     } catch (err) {
       summary.failures.push({ file, error: `${(err as Error).name}: ${(err as Error).message}` });
     }
@@ -83,12 +89,17 @@ async function predictFiles(estimator: HigherHRNetEstimator, files: readonly str
   return summary;
 }
 
-/** The drawing of each file: `render/NAME.png`; two files that would share one are refused before any work. */
+/**
+ * The drawing of each file: `render/NAME.png`. Two files that would share one, or a drawing that
+ * would replace one of the images (a --render folder that holds them), are refused before any work.
+ */
 function drawingPaths(files: readonly string[], render: string): Map<string, string> {
   const paths = new Map<string, string>();
   const drawnFrom = new Map<string, string>();
+  const inputs = new Set(files.map((file) => resolve(file)));
   for (const file of files) {
     const path = join(render, `${basename(file, extname(file))}.png`);
+    if (inputs.has(resolve(path))) throw new ConfigError(`--render: the drawing of ${file} would replace the image ${path}; draw into another folder`);
     const other = drawnFrom.get(path);
     if (other !== undefined && other !== file) {
       throw new ConfigError(`--render: ${other} and ${file} would both be drawn to ${path}; give them separate runs or rename one`);
@@ -102,9 +113,11 @@ function drawingPaths(files: readonly string[], render: string): Map<string, str
 export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
   const files = await expandImageArguments(images);
   if (files.length === 0) throw new ConfigError(`No images found in ${images.join(', ')}`);
+  if (options.out) await checkOutputFile(options.out, '--out');
+  const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;
   const estimator = await createEstimator(await estimatorOptions(options, extra));
   try {
-    const summary = await predictFiles(estimator, files, { out: options.out, render: options.render, progress: true });
+    const summary = await predictFiles(estimator, files, { out: options.out, render, progress: true });
     const people = summary.records.length;
     const estimated = files.length - summary.failures.length;
     if (estimated > 0) console.error(`${estimated}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}`);

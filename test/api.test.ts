@@ -349,7 +349,9 @@ describe('estimator API with the bundled tiny model', () => {
     expect(existsSync(render)).to.equal(false);
     const none = join(dir, 'no-images');
     mkdirSync(none);
-    await expectRejection(cli('predict', none, ...args), ConfigError, /No images found in .*no-images/);
+    await expectRejection(cli('predict', none, ...args), ConfigError, /No images found in .*no-images \(the folder holds no image file: \.jpg, /);
+    // Among other arguments too: a mistake the run over the others would hide.
+    await expectRejection(cli('predict', DEMO_IMAGE(), join(dir, 'nothing-*.jpg'), ...args), ConfigError, /^No images found in .*nothing-\*\.jpg \(the pattern matches no image file/);
     // Drawings into the folder of the images would replace them (a PNG of the same name).
     const own = join(dir, 'own');
     mkdirSync(own);

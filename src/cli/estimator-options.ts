@@ -42,9 +42,11 @@ export function addSelectionOptions(command: Command): Command {
 export async function calibrationImages(options: PrecisionCliOptions): Promise<string[] | undefined> {
   if (!options.calibrate) return undefined;
   if (options.precision !== 'int8') throw new ConfigError('--calibrate calibrates an int8 model: add --precision int8');
-  const files = await expandImageArguments(options.calibrate);
-  if (files.length === 0) throw new ConfigError(`--calibrate ${options.calibrate.join(' ')}: no images found`);
-  return files;
+  try {
+    return await expandImageArguments(options.calibrate);
+  } catch (err) {
+    throw err instanceof ConfigError ? new ConfigError(`--calibrate: ${err.message}`) : err;
+  }
 }
 
 /**

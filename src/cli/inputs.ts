@@ -2,6 +2,7 @@
 import { statSync, readdirSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
+import { ConfigError } from '../config/experiment.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp']);
 
@@ -10,7 +11,8 @@ const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name
 /**
  * Every image named by `args`, in argument order; folders contribute their image files
  * sorted by name. Names that exist but are not images are kept (they fail later with a
- * clear per-file error), missing paths too.
+ * clear per-file error), missing paths too. A folder or a pattern that gives no image is a
+ * ConfigError: most likely a mistake, which a run over the other arguments would hide.
  */
 export async function expandImageArguments(args: readonly string[]): Promise<string[]> {
   const files: string[] = [];
@@ -20,15 +22,20 @@ export async function expandImageArguments(args: readonly string[]): Promise<str
       isDirectory = statSync(arg).isDirectory();
     } catch {
       if (isDynamicPattern(arg)) {
-        files.push(...(await glob(arg, { onlyFiles: true, expandDirectories: false })).filter(isImageName).sort());
+        files.push(...nonEmpty(arg, 'the pattern matches no image file', (await glob(arg, { onlyFiles: true, expandDirectories: false })).filter(isImageName).sort()));
         continue;
       }
     }
     if (isDirectory) {
-      files.push(...readdirSync(arg).filter(isImageName).sort().map((name) => join(arg, name)));
+      files.push(...nonEmpty(arg, 'the folder holds no image file', readdirSync(arg).filter(isImageName).sort().map((name) => join(arg, name))));
     } else {
       files.push(arg);
     }
   }
   return files;
+}
+
+function nonEmpty(arg: string, why: string, found: string[]): string[] {
+  if (found.length === 0) throw new ConfigError(`No images found in ${arg} (${why}: ${[...IMAGE_EXTENSIONS].join(', ')})`);
+  return found;
 }

@@ -112,7 +112,6 @@ function drawingPaths(files: readonly string[], render: string): Map<string, str
 
 export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
   const files = await expandImageArguments(images);
-  if (files.length === 0) throw new ConfigError(`No images found in ${images.join(', ')}`);
   if (options.out) await checkOutputFile(options.out, '--out');
   const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;
   const estimator = await createEstimator(await estimatorOptions(options, extra));

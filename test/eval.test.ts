@@ -204,6 +204,9 @@ describe('evaluation input errors', () => {
     (doc.annotations as Record<string, unknown>[])[0]!.keypoints = new Array(30).fill(1);
     expect(() => parseGroundTruth(doc, 'gt.json', 'coco')).to.throw(EvalError, /^gt\.json: annotations\[0\]\.keypoints has 30 values, expected 51 \(17 joints x 3 for coco\)$/);
   });
+  it('BAD CALL - an annotation file that lists no image: nothing to evaluate', () => {
+    expect(() => parseGroundTruth({ images: [], annotations: [], categories: [] }, 'empty.json', 'coco')).to.throw(EvalError, 'empty.json: images lists no image: there is nothing to evaluate');
+  });
   it('BAD CALL - duplicate annotation ids', () => {
     const doc = syntheticDoc();
     (doc.annotations as Record<string, unknown>[])[1]!.id = 10;

@@ -178,6 +178,7 @@ export function parseGroundTruth(doc: unknown, source: string, dataset: DatasetK
   // Annotations first: their keypoint count tells the other dataset's files apart best.
   const annotations = c.array(root.annotations, 'annotations').map((v, i) => parseAnnotation(c, v, `annotations[${i}]`, dataset, joints));
   const images = c.array(root.images, 'images').map((v, i) => parseImage(c, v, `images[${i}]`, dataset));
+  if (images.length === 0) c.fail('images', 'lists no image: there is nothing to evaluate');
   const categories = c.array(root.categories, 'categories').map((v, i) => c.integer(c.object(v, `categories[${i}]`).id, `categories[${i}].id`));
   const imageIds = uniqueIds(c, images.map((im) => im.id), 'images');
   const categoryIds = uniqueIds(c, categories, 'categories');

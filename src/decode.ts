@@ -122,7 +122,11 @@ export async function decodePosesInParallel(
 }
 
 /** Refuses an affine back-projection that would give non-finite or collapsed coordinates. */
-function checkGeometry({ center, scale }: ImageGeometry): void {
+function checkGeometry(geometry: ImageGeometry): void {
+  const { center, scale, baseSize } = geometry ?? {};
+  if (![center, scale, baseSize].every(Array.isArray)) {
+    throw new DecodeError('geometry must be { baseSize: [w, h], center: [x, y], scale: [w, h] }: the affine parameters at scale 1 (testScaleInputs gives them)');
+  }
   if (!(center.length === 2 && center.every(Number.isFinite))) throw new DecodeError(`geometry.center must be two finite numbers, got [${center.join(', ')}]`);
   if (!(scale.length === 2 && scale.every((v) => Number.isFinite(v) && v > 0))) throw new DecodeError(`geometry.scale must be two positive numbers, got [${scale.join(', ')}]`);
 }

@@ -210,6 +210,26 @@ describe('decodePoses on planted people', () => {
     expect(decode([NaN, 64], [0.64, 0.64])).to.throw(DecodeError, 'geometry.center must be two finite numbers, got [NaN, 64]');
     expect(decode([64, 64], [0, 0])).to.throw(DecodeError, 'geometry.scale must be two positive numbers, got [0, 0]');
   });
+
+  it('BAD CALL - arguments that are not what decodePoses takes: a DecodeError naming each, not a TypeError from inside', () => {
+    const outputs = [tensor(2 * J, 16, 16, 3), tensor(J, 32, 32, 4)];
+    const s = { ...tiny(), flipTest: false };
+    const geometry = { baseSize: [64, 64] as [number, number], center: [64, 64] as [number, number], scale: [0.64, 0.64] as [number, number] };
+    const decode = (perScale: unknown, g: unknown = geometry, settings: unknown = s, def: unknown = COCO_KEYPOINTS) => () =>
+      decodePoses(perScale as ScaleOutputs[], g as typeof geometry, settings as typeof s, def as typeof COCO_KEYPOINTS);
+    expect(decode([{ scale: 1, outputs }])).to.not.throw();
+    const cases: [() => unknown, RegExp][] = [
+      [decode(undefined), /^outputs must be an array with one \{ scale, outputs, flipped\? \} per test scale$/],
+      [decode([{ scale: 1, outputs }], null), /^geometry must be \{ baseSize: \[w, h\], center: \[x, y\], scale: \[w, h\] \}/],
+      [decode([{ scale: 1, outputs }], geometry, null), /^settings must be test settings/],
+      [decode([{ scale: 1, outputs }], geometry, s, null), /^the keypoint definition must have names and a flip index/],
+      [decode([{ scale: 1, outputs: undefined }]), /^scale 1: outputs must be an array of network outputs/],
+      [decode([{ scale: 1, outputs: [{ data: outputs[0].data, shape: outputs[0].shape }, outputs[1]] }]), /^network output 0 at scale 1 must be an ndarray/],
+      [decode([{ scale: 1, outputs: [ndarray(new Float32Array(100), [1, 2 * J, 16, 16]), outputs[1]] }]), /^network output 0 at scale 1 holds 100 values, too few for its shape \[1, 34, 16, 16\]/],
+      [decode([{ scale: 1, outputs }], { ...geometry, baseSize: [200000, 200000] }), /^base size \[200000, 200000\] is larger than the network input at scale 1 can be \(4 times the first output of scale 1, \[64, 64\]\)$/],
+    ];
+    for (const [call, message] of cases) expect(call, String(message)).to.throw(DecodeError, message);
+  });
 });
 
 describe('toPeople', () => {

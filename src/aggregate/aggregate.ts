@@ -133,6 +133,7 @@ export interface ScalePlanes {
 
 /** Validates one test scale's outputs against the settings, the keypoints and each other. */
 function scalePlanes(s: ScaleOutputs, settings: TestSettings, def: KeypointDefinition, checkFinite: boolean): ScalePlanes {
+  if (!Array.isArray(s.outputs)) throw new DecodeError(`scale ${s.scale}: outputs must be an array of network outputs, got ${typeof s.outputs}`);
   const numJoints = def.names.length;
   const plain = passPlanes(s.outputs, settings, numJoints, s.scale, false, checkFinite);
   if (!settings.flipTest) {
@@ -164,7 +165,13 @@ export function validatedScales(
 ): ScalePlanes[] {
   checkCall(perScale, settings, def, baseSize);
   if (perScale.length === 0) throw new DecodeError('no network outputs given');
-  return [...perScale].sort((a, b) => b.scale - a.scale).map((s) => scalePlanes(s, settings, def, checkFinite));
+  const scales = [...perScale].sort((a, b) => b.scale - a.scale).map((s) => scalePlanes(s, settings, def, checkFinite));
+  // The base size is the network input at scale 1: at most 4 times the first output of the largest scale (1 or more).
+  const [{ width, height }] = scales[0].plain;
+  if (settings.project2image && (baseSize[0] > 4 * width || baseSize[1] > 4 * height)) {
+    throw new DecodeError(`base size [${baseSize.join(', ')}] is larger than the network input at scale 1 can be (4 times the first output of scale ${scales[0].scale}, [${4 * width}, ${4 * height}])`);
+  }
+  return scales;
 }
 
 /** Throws for the first NaN or Infinity in the validated outputs, in the order `validatedScales` checks them. */
@@ -176,6 +183,9 @@ export function assertFiniteScales(scales: readonly ScalePlanes[]): void {
 }
 
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {
+  if (!Array.isArray(perScale)) throw new DecodeError('outputs must be an array with one { scale, outputs, flipped? } per test scale');
+  if (typeof settings !== 'object' || settings === null) throw new DecodeError('settings must be test settings (testSettings(config, options) makes them)');
+  if (!Array.isArray(def?.names) || !Array.isArray(def.flipIndex)) throw new DecodeError('the keypoint definition must have names and a flip index (COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS)');
   const problem = testSettingsProblem(settings);
   if (problem) throw new DecodeError(`settings.${problem.field} must be ${problem.allowed}, got ${JSON.stringify(settings[problem.field])}`);
   const joints = def.names.length;
@@ -213,8 +223,8 @@ export function aggregateOnDemand(
   baseSize: readonly [number, number],
   workspace = new Workspace(),
 ): OnDemandMaps {
-  const numJoints = def.names.length;
   const scales = validatedScales(perScale, settings, def, baseSize);
+  const numJoints = def.names.length;
   const passes = scales.map(({ scale, plain, flipped }) => {
     const combined = [combineStages(plain, settings, numJoints, null, workspace, passKey(scale, false))];
     if (flipped) combined.push(combineStages(flipped, settings, numJoints, def.flipIndex, workspace, passKey(scale, true)));

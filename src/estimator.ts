@@ -287,13 +287,13 @@ async function decodeScales(
 }
 
 /**
- * An error about the image at path `image`, naming it (an ImageError does already): a copy of
- * the same class, caused by the original, since one error can reach several images (a network
- * thread that stopped).
+ * An error about an image, naming it by `label` (its path, or its place in an array call) unless
+ * it does already (an ImageError names a path): a copy of the same class, caused by the
+ * original, since one error can reach several images (a network thread that stopped).
  */
-function namingFile(error: unknown, image: ImageInput): unknown {
-  if (typeof image !== 'string' || !(error instanceof Error) || error.message.includes(image)) return error;
-  const message = `${image}: ${error.message}`;
+function naming(error: unknown, label: string): unknown {
+  if (!(error instanceof Error) || error.message.includes(label)) return error;
+  const message = `${label}: ${error.message}`;
   const named = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error);
   for (const [key, value] of [['message', message], ['stack', error.stack?.replace(error.message, message)], ['cause', error]] as const) {
     Object.defineProperty(named, key, { value, writable: true, configurable: true });
@@ -352,7 +352,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const estimateOne = (image: ImageInput): Promise<Person[]> => slots(() => estimateNow(image));
 
   const estimateNow = (image: ImageInput): Promise<Person[]> => estimateImage(image).catch((error: unknown) => {
-    throw namingFile(error, image);
+    throw typeof image === 'string' ? naming(error, image) : error;
   });
 
   const estimateImage = async (image: ImageInput): Promise<Person[]> => {
@@ -387,7 +387,12 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const estimateAll = async (images: ImageInput[]): Promise<Person[][]> => {
     // As one at a time: the first image that fails stops the run with its error.
     const results: Person[][] = [];
-    for await (const { outcome } of inOrder(images, imagesInFlight, estimateOne)) results.push(valueOf(outcome));
+    // An image given as bytes or pixels is named by its place in the array.
+    const numbered = images.map((image, index) => ({ image, index }));
+    const estimateNumbered = ({ image, index }: (typeof numbered)[number]) => estimateOne(image).catch((error: unknown) => {
+      throw typeof image === 'string' ? error : naming(error, `images[${index}]`);
+    });
+    for await (const { outcome } of inOrder(numbered, imagesInFlight, estimateNumbered)) results.push(valueOf(outcome));
     return results;
   };
 

@@ -123,9 +123,9 @@ describe('estimator API with the bundled tiny model', () => {
     expect(corrupt!.message.split(broken), 'named once').to.have.length(2);
     // In an array call, an image given as pixels or bytes is named by its place; a path by itself.
     const pixels = { data: new Uint8Array(10), width: 2, height: 2 };
-    const inArray = await estimator.estimatePoses([DEMO_IMAGE(), pixels]).catch((e: unknown) => e as Error);
+    const inArray = (await estimator.estimatePoses([DEMO_IMAGE(), pixels]).catch((e: unknown) => e)) as Error;
     expect(inArray).to.be.instanceOf(ImageError).and.have.property('message', 'images[1]: RGB image: data holds 10 bytes; a 2x2 RGB image needs 12');
-    const pathInArray = await estimator.estimatePoses([DEMO_IMAGE(), broken]).catch((e: unknown) => e as Error);
+    const pathInArray = (await estimator.estimatePoses([DEMO_IMAGE(), broken]).catch((e: unknown) => e)) as Error;
     expect(pathInArray.message.startsWith(broken)).to.equal(true);
 
     // Outputs too large to average (weights that load, finite, but absurd): the DecodeError names the file too.

@@ -391,9 +391,9 @@ describe('estimator API with the bundled tiny model', () => {
     const folder = join(dir, 'a-folder');
     mkdirSync(folder);
     const model = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing-weights.pth')];
-    await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name$/);
+    await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
     await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', join(file, 'results.json')), ConfigError, /^--out .*plain-file\/results\.json: .*plain-file is a file, not a folder$/);
-    await expectRejection(cli('export-onnx', ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name$/);
+    await expectRejection(cli('export-onnx', ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
   });
 
   it('BAD CALL - export-onnx checks an .onnx given as weights as the estimator would load it, before writing anything', async () => {

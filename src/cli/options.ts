@@ -1,9 +1,8 @@
 /** Option parsing shared by the commands that run a model. */
 import { mkdirSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
+import { outputFileProblem } from '../io/atomic.js';
 import { PRESET_NAMES } from '../config/presets.js';
 import type { BackendName } from '../model/load.js';
 import type { TfjsBackendName } from '../backend/tfjs/backend-name.js';
@@ -99,12 +98,8 @@ export function addModelOptions(command: Command): Command {
  * created when it is written).
  */
 export async function checkOutputFile(path: string, option: string): Promise<void> {
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new ConfigError(`${option} ${path}: is a folder; give a file name`);
-  for (let folder = dirname(path); ; folder = dirname(folder)) {
-    const found = await stat(folder).catch(() => undefined);
-    if (found && !found.isDirectory()) throw new ConfigError(`${option} ${path}: ${folder} is a file, not a folder`);
-    if (found || dirname(folder) === folder) return;
-  }
+  const problem = await outputFileProblem(path);
+  if (problem) throw new ConfigError(`${option} ${path}: ${problem}`);
 }
 
 /** Creates the output folder an option names (with its parents); a path that cannot be one is a ConfigError. */

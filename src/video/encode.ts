@@ -8,10 +8,11 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { rename, rm, stat } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { RgbImage } from '../types.js';
 import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
+import { outputFileProblem } from '../io/atomic.js';
 
 export interface EncoderOptions extends FfmpegPaths {
   width: number;
@@ -52,10 +53,8 @@ export async function hasLibx264(paths: FfmpegPaths = {}): Promise<boolean> {
  * run (and leave the other outputs alone).
  */
 export async function checkOutputPath(path: string): Promise<void> {
-  const existing = await stat(path).catch(() => undefined);
-  if (existing?.isDirectory()) throw new VideoError(`${path}: is a folder; give a file name for the output`, path);
-  const folder = await stat(dirname(path)).catch(() => undefined);
-  if (!folder?.isDirectory()) throw new VideoError(`${path}: the folder ${dirname(path)} does not exist`, path);
+  const problem = await outputFileProblem(path, true);
+  if (problem) throw new VideoError(`${path}: ${problem}`, path);
 }
 
 export async function createVideoEncoder(path: string, options: EncoderOptions): Promise<VideoEncoder> {

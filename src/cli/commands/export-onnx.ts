@@ -7,7 +7,7 @@ import { compileModel, createOnnxNetwork, isOnnxFile, resolveConfig } from '../.
 import { quantizeForImages } from '../../model/quantize.js';
 import { safeWeightBits } from '../../backend/onnx/cpu.js';
 import { testSettings } from '../../estimator.js';
-import { ConfigError } from '../../config/experiment.js';
+import { ConfigError, type ExperimentConfig } from '../../config/experiment.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 
 interface ExportOnnxOptions extends ModelCliOptions, PrecisionCliOptions {
@@ -36,6 +36,12 @@ function int8OnlyMessage(names: readonly (keyof typeof INT8_ONLY)[]): string {
   return `${listed} with --precision int8 (a float model ${reasons})`;
 }
 
+/** An .onnx export given as weights, taken as the float model (to quantize it) once it loads as the estimator would load it. */
+async function checkedOnnxFile(config: ExperimentConfig, path: string): Promise<Uint8Array> {
+  await (await createOnnxNetwork(config, path)).dispose();
+  return readFile(path);
+}
+
 export function registerExportOnnx(program: Command): void {
   addPrecisionOptions(addModelSourceOptions(program.command('export-onnx')))
     .description('compile a checkpoint to an ONNX model (BatchNorm folded, dynamic batch/height/width); int8 with --precision int8 --calibrate IMAGES')
@@ -54,9 +60,7 @@ export function registerExportOnnx(program: Command): void {
       const config = resolveConfig(options);
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
-      // An .onnx export is taken as the float model (to quantize it), once it loads as the estimator would load it.
-      if (isOnnxFile(options.weights)) await (await createOnnxNetwork(config, options.weights)).dispose();
-      const floatModel = isOnnxFile(options.weights) ? await readFile(options.weights) : compileModel(config, options.weights);
+      const floatModel = isOnnxFile(options.weights) ? await checkedOnnxFile(config, options.weights) : compileModel(config, options.weights);
       const weightBits = options.weightBits ?? safeWeightBits();
       const bytes = int8 ? await quantizeForImages(floatModel, { images, settings, weightBits }) : floatModel;
       await writeFileAtomic(options.out, bytes);

@@ -1,8 +1,7 @@
 /** Option parsing shared by the commands that run a model. */
-import { mkdirSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
-import { outputFileProblem } from '../io/atomic.js';
+import { makeFolders, outputFileProblem } from '../io/atomic.js';
 import { PRESET_NAMES } from '../config/presets.js';
 import type { BackendName } from '../model/load.js';
 import type { TfjsBackendName } from '../backend/tfjs/backend-name.js';
@@ -105,7 +104,7 @@ export async function checkOutputFile(path: string, option: string): Promise<voi
 /** Creates the output folder an option names (with its parents); a path that cannot be one is a ConfigError. */
 export function makeOutputFolder(path: string, option: string): void {
   try {
-    mkdirSync(path, { recursive: true });
+    makeFolders(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? String(err));

@@ -3,8 +3,9 @@
  * finished image, each fsynced, so that a run killed at any point loses at most the image in
  * progress and a restart skips everything already written.
  */
-import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeFolders } from '../io/atomic.js';
 import type { KeypointResult } from './data.js';
 import { EvalError } from './errors.js';
 
@@ -64,7 +65,7 @@ export class Journal {
 
   /** Opens (creating if needed) the journal at `path` and returns the entries already recorded. */
   static async open(path: string, header: JournalHeader): Promise<{ journal: Journal; entries: Map<number, JournalEntry> }> {
-    await mkdir(dirname(path), { recursive: true });
+    makeFolders(dirname(path));
     const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return '';
       throw new EvalError(`Cannot read journal ${path}: ${err.message}`);

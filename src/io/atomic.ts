@@ -1,6 +1,7 @@
 /** Writing files so that a reader never sees a half-written file under the final name. */
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 /**
  * Why a file could not be written at `path`, or undefined: a folder under its name, or a file
@@ -17,9 +18,30 @@ export async function outputFileProblem(path: string, foldersMustExist = false):
   }
 }
 
+/**
+ * Creates `folder` and its missing parents, one level at a time. Not mkdir's `recursive`: where
+ * mkdir answers ENOENT below an existing folder (under /proc), Node's recursive mkdir retries
+ * forever instead of failing.
+ */
+export function makeFolders(folder: string): void {
+  const missing: string[] = [];
+  let existing = resolve(folder);
+  for (; !statSync(existing, { throwIfNoEntry: false }); existing = dirname(existing)) missing.push(existing);
+  // A file in the way: mkdir's own error (EEXIST) names it.
+  if (!statSync(existing).isDirectory()) mkdirSync(existing);
+  for (const level of missing.reverse()) {
+    try {
+      mkdirSync(level);
+    } catch (err) {
+      // Another process may have made it meanwhile; anything else in its place is an error.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(level).isDirectory()) throw err;
+    }
+  }
+}
+
 /** Writes `data` to a temporary file beside `path`, syncs it, then renames it over `path`. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  makeFolders(dirname(path));
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     const handle = await open(tmp, 'w');

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import lockfile, { type LockOptions } from 'proper-lockfile';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { makeFolders } from '../io/atomic.js';
 import { isManual, ZooError, type ManualEntry, type ZooEntry } from './catalog.js';
 
 export { ZooError } from './catalog.js';
@@ -78,7 +79,7 @@ export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions
   if (await isVerifiedFile(entry, target)) return target;
   if (isManual(entry)) throw manualDownloadError(entry, target);
 
-  await mkdir(cacheDir, { recursive: true });
+  makeFolders(cacheDir);
   const lock = await lockDownload(target, options.onWait);
   try {
     // Another process may have completed it while this one waited.

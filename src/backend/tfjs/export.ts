@@ -7,6 +7,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ExperimentConfig } from '../../config/experiment.js';
+import { makeFolders } from '../../io/atomic.js';
 import { buildNetworkGraph } from '../../higher/network.js';
 import { networkWeights } from '../../model/load.js';
 import type { Weights } from '../../model/weights.js';
@@ -53,7 +54,7 @@ export function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, 
   const shards = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
   const json: ModelJson = { ...rest, weightsManifest: [{ paths: shards, weights: weightSpecs }] };
 
-  mkdirSync(dirname(target), { recursive: true });
+  makeFolders(dirname(target));
   // Not mkdtemp: its folders are private (0700), and the export is served to browsers.
   const staging = join(dirname(target), `.${basename(target)}.partial-${randomBytes(6).toString('hex')}`);
   mkdirSync(staging);

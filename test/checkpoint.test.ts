@@ -236,6 +236,13 @@ describe('checkpoint: wrappers and official names', () => {
     for (const body of variants) expect(loadStateDict(zipOf(body))).to.deep.equal(expected);
   });
 
+  it('reads a list of 300,000 items (one APPENDS) beside the state dict', () => {
+    // A training history, say; spreading that many items as call arguments overflows the stack.
+    const history: Part = [0x5d, MARK, Array.from({ length: 300_000 }, () => [0x4b, 0]), 0x65];
+    const body = dict([[str('history'), history], [str('state_dict'), prefixed('')]]);
+    expect(loadStateDict(zipOf(body))).to.deep.equal(readCheckpoint(smallZip()));
+  });
+
   it('keeps the stored names in readCheckpoint', () => {
     const sd = readCheckpoint(zipOf(dict([[str('state_dict'), prefixed('module.')]])));
     expect([...sd.keys()]).to.deep.equal(['module.conv.weight', 'module.bn.num_batches_tracked']);

@@ -582,7 +582,9 @@ class Unpickler {
       case OP.APPENDS:
       case OP.ADDITEMS: {
         const items = this.popMark(at);
-        this.sequenceAt(at).push(...items);
+        const sequence = this.sequenceAt(at);
+        // Not push(...items): a long list as call arguments overflows the stack.
+        for (const item of items) sequence.push(item);
         return;
       }
       case OP.SETITEM: {

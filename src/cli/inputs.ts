@@ -15,24 +15,25 @@ const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name
  * ConfigError: most likely a mistake, which a run over the other arguments would hide.
  */
 export async function expandImageArguments(args: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
+  // Lists joined at the end: push(...list) overflows the stack past ~120,000 names.
+  const lists: string[][] = [];
   for (const arg of args) {
     let isDirectory = false;
     try {
       isDirectory = statSync(arg).isDirectory();
     } catch {
       if (isDynamicPattern(arg)) {
-        files.push(...nonEmpty(arg, 'the pattern matches no image file', (await glob(arg, { onlyFiles: true, expandDirectories: false })).filter(isImageName).sort()));
+        lists.push(nonEmpty(arg, 'the pattern matches no image file', (await glob(arg, { onlyFiles: true, expandDirectories: false })).filter(isImageName).sort()));
         continue;
       }
     }
     if (isDirectory) {
-      files.push(...nonEmpty(arg, 'the folder holds no image file', readdirSync(arg).filter(isImageName).sort().map((name) => join(arg, name))));
+      lists.push(nonEmpty(arg, 'the folder holds no image file', readdirSync(arg).filter(isImageName).sort().map((name) => join(arg, name))));
     } else {
-      files.push(arg);
+      lists.push([arg]);
     }
   }
-  return files;
+  return lists.flat();
 }
 
 function nonEmpty(arg: string, why: string, found: string[]): string[] {

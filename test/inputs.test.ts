@@ -1,0 +1,21 @@
+import { expect } from 'chai';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expandImageArguments } from '../src/cli/inputs.js';
+
+describe('CLI image arguments', () => {
+  it('expands a folder of 130,000 images (more than a call can take as arguments)', async function () {
+    this.timeout(120_000);
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-many-'));
+    try {
+      const count = 130_000;
+      for (let i = 0; i < count; i++) closeSync(openSync(join(dir, `${String(i).padStart(6, '0')}.jpg`), 'w'));
+      const files = await expandImageArguments(['first.png', dir, 'last.jpg']);
+      expect(files).to.have.length(count + 2);
+      expect([files[0], files[1], files[count], files[count + 1]]).to.deep.equal(['first.png', join(dir, '000000.jpg'), join(dir, '129999.jpg'), 'last.jpg']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Command, CommanderError } from 'commander';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { registerEval } from '../src/cli/commands/eval.js';
@@ -232,6 +232,31 @@ describe('benchmark runner', () => {
     await expectRejects(runBenchmark(options({ settings: { flip: false } })), EvalError, /results\.json\.journal is the journal of a different run/);
   });
 
+  it('BAD CALL - results, journal and annotations that are one file: refused before any work, the annotations untouched', async () => {
+    const before = readFileSync(annotations);
+    const { calls, estimate } = fakeEstimator(gt);
+    await expectRejects(runBenchmark(options({ estimate, outPath: annotations })), EvalError, `the annotation file and the results file are one file (${annotations}); give each its own path`);
+    // Written and then deleted with the journal, the results would be lost.
+    await expectRejects(runBenchmark(options({ estimate, journalPath: options().outPath })), EvalError, /^the results file and the journal are one file/);
+    symlinkSync(annotations, join(dir, 'link.json'));
+    await expectRejects(runBenchmark(options({ estimate, journalPath: join(dir, 'link.json') })), EvalError, /^the annotation file and the journal are one file/);
+    expect(calls).to.deep.equal([]);
+    expect(readFileSync(annotations)).to.deep.equal(before);
+    expect(existsSync(options().outPath)).to.equal(false);
+  });
+
+  it('BAD CALL - a journal path naming a file that is no journal: refused, the file untouched', async () => {
+    // One line without a newline, like a COCO annotation file: it was taken for a header cut short and replaced.
+    const other = join(dir, 'gt-copy.json');
+    copyFileSync(annotations, other);
+    await expectRejects(runBenchmark(options({ journalPath: other })), EvalError, `${other} is not an eval journal (it holds other data, left untouched); choose another journal path`);
+    expect(readFileSync(other)).to.deep.equal(readFileSync(annotations));
+    // A header cut short is a journal still, begun again.
+    mkdirSync(join(dir, 'out'));
+    writeFileSync(options().journalPath, '{"format":"higher-');
+    expect((await runBenchmark(options())).resumed).to.equal(0);
+  });
+
   it('BAD CALL - an estimator returning the wrong number of keypoints', async () => {
     const estimate = async () => [{ ...groundTruthPeople(gt, 1)[0]!, keypoints: groundTruthPeople(gt, 1)[0]!.keypoints.slice(0, 14) }];
     await expectRejects(runBenchmark(options({ estimate })), EvalError, 'estimate returned a person with 14 keypoints for image 1; the dataset has 17 joints');
@@ -367,6 +392,15 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       mkdirSync(folder);
       await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', folder, '--preset', 'tiny_coco', '--weights', 'w.pth']), CommanderError, /--out .*out-folder: is a folder; give a file name/);
       expect(c.created).to.have.length(0);
+    });
+
+    it('BAD CALL - an --out that is the annotation file is refused before the estimator is made', async () => {
+      const c = cli();
+      const copy = join(dir, 'gt.json');
+      copyFileSync(annotations, copy);
+      await expectRejects(c.parse(['--images', imagesDir, '--annotations', copy, '--out', copy, '--preset', 'tiny_coco', '--weights', 'w.pth']), CommanderError, /the annotation file and the results file are one file/);
+      expect(c.created).to.have.length(0);
+      expect(readFileSync(copy)).to.deep.equal(readFileSync(annotations));
     });
 
     it('BAD CALL - malformed --scales', async () => {

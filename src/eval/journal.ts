@@ -22,6 +22,16 @@ export interface JournalHeader {
 }
 
 const FORMAT = 'higher-pose-eval-journal/1';
+/** How every journal, of any format version, begins. */
+const MARK = '{"format":"higher-pose-eval-journal/';
+
+/**
+ * Whether `text` is (the start of) a journal: a file that holds anything else is someone's data
+ * (a mistyped --journal naming the annotations, an image), never truncated into a journal.
+ */
+function isJournalText(text: string): boolean {
+  return text.startsWith(MARK) || MARK.startsWith(text);
+}
 
 function isEntry(v: unknown): v is JournalEntry {
   if (v === null || typeof v !== 'object') return false;
@@ -70,6 +80,7 @@ export class Journal {
       if (err.code === 'ENOENT') return '';
       throw new EvalError(`Cannot read journal ${path}: ${err.message}`);
     });
+    if (!isJournalText(text)) throw new EvalError(`${path} is not an eval journal (it holds other data, left untouched); choose another journal path`);
     const { lines, validLength } = completeLines(text);
     const handle = await open(path, 'a+');
     const journal = new Journal(path, handle);

@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import { ConfigError, loadConfigFile, type DatasetKind } from '../../config/experiment.js';
 import { presetConfig } from '../../config/presets.js';
 import { EvalError } from '../../eval/errors.js';
-import { evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
+import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
 import type { PoseEstimator } from '../../types.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
@@ -70,9 +70,10 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   }
   if (!options.images) throw new EvalError('eval needs --images DIR (or --results FILE to score an existing results file)');
   await checkOutputFile(options.out, '--out');
+  const journalPath = options.journal ?? `${options.out}.journal`;
+  checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const estimatorSettings = await estimatorOptions(options, { exifOrientation: false });
-  const journalPath = options.journal ?? `${options.out}.journal`;
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalError('interrupted'));
   const stages = new StageTotals();

@@ -292,6 +292,30 @@ describe('model zoo', () => {
       expect(server.requests).to.have.length(0);
     });
 
+    it('BAD CALL - a cache folder that cannot be made (a file in the way): a ZooError naming it', async () => {
+      const file = join(cacheDir, 'not-a-folder');
+      writeFileSync(file, 'x');
+      for (const dir of [file, join(file, 'sub')]) {
+        const error = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options({ cacheDir: dir })).catch((e: unknown) => e);
+        expect(error).to.be.instanceOf(ZooError).with.property('message').that.contains(`Cannot use ${dir} as the weights cache folder`);
+      }
+      expect(server.requests).to.have.length(0);
+    });
+
+    it('BAD CALL - no network: a ZooError naming the URL and where to save the file downloaded by hand; nothing under the final name', async () => {
+      const offline = (async () => {
+        throw new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND example.org') });
+      }) as typeof fetch;
+      const entry = testEntry({ sha256: PAYLOAD_SHA256 });
+      const error = await fetchWeights(entry, options({ fetchImpl: offline, retries: 1 })).catch((e: unknown) => e);
+      const url = `${base}/files/${FILE}`;
+      expect(error).to.be.instanceOf(ZooError).with.property('message').that.equals(
+        `Download of ${url} failed after 2 attempt(s): fetch failed (getaddrinfo ENOTFOUND example.org). Run the command again to retry, `
+          + `or download ${url} by hand and save it as ${join(cacheDir, FILE)} (the next fetch verifies its checksum).`,
+      );
+      expect(readdirSync(cacheDir)).to.deep.equal([]);
+    });
+
     it('fails without retrying on HTTP 404', async () => {
       const entry = { ...testEntry({ sha256: PAYLOAD_SHA256 }), fileName: 'missing.pth' };
       const error = await fetchWeights(entry, options()).catch((e: unknown) => e);

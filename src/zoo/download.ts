@@ -76,22 +76,31 @@ export async function sha256File(path: string): Promise<string> {
 export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions = {}): Promise<string> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const target = cachedPath(entry, cacheDir);
+  await makeCacheDir(cacheDir);
   if (await isVerifiedFile(entry, target)) return target;
   if (isManual(entry)) throw manualDownloadError(entry, target);
 
-  makeFolders(cacheDir);
   const lock = await lockDownload(target, options.onWait);
   try {
     // Another process may have completed it while this one waited.
     if (await isVerifiedFile(entry, target)) return target;
     const partial = `${target}.partial`;
-    await downloadWithRetries(sourceUrl(entry.url, entry.fileName, options.baseUrl), partial, options);
+    await downloadWithRetries(sourceUrl(entry.url, entry.fileName, options.baseUrl), partial, target, options);
     await verifyChecksum(entry, partial);
     lock.assertHeld();
     await rename(partial, target);
     return target;
   } finally {
     await lock.release();
+  }
+}
+
+/** Creates the cache folder; one that cannot be made (a file in the way, no permission) is a ZooError naming it. */
+async function makeCacheDir(cacheDir: string): Promise<void> {
+  try {
+    makeFolders(cacheDir);
+  } catch (error) {
+    throw new ZooError(`Cannot use ${cacheDir} as the weights cache folder (${errorText(error)}); choose another with --cache-dir or $HIGHER_POSE_CACHE`, { cause: error });
   }
 }
 
@@ -172,7 +181,7 @@ class TransientDownloadError extends Error {
   override name = 'TransientDownloadError';
 }
 
-async function downloadWithRetries(url: string, partial: string, options: FetchWeightsOptions): Promise<void> {
+async function downloadWithRetries(url: string, partial: string, target: string, options: FetchWeightsOptions): Promise<void> {
   const retries = options.retries ?? 3;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -182,8 +191,10 @@ async function downloadWithRetries(url: string, partial: string, options: FetchW
       if (error instanceof ZooError) throw error;
       if (attempt >= retries) {
         const kept = await fileSize(partial);
-        const next = kept > 0 ? `${kept} bytes are kept in ${partial}; run the command again to resume.` : 'Run the command again to retry.';
-        throw new ZooError(`Download of ${url} failed after ${attempt + 1} attempt(s): ${errorText(error)}. ${next}`, { cause: error });
+        const next = kept > 0 ? `${kept} bytes are kept in ${partial}; run the command again to resume` : 'Run the command again to retry';
+        // Offline machines: the file can come from elsewhere, and is checked when fetched again.
+        const byHand = `or download ${url} by hand and save it as ${target} (the next fetch verifies its checksum)`;
+        throw new ZooError(`Download of ${url} failed after ${attempt + 1} attempt(s): ${errorText(error)}. ${next}, ${byHand}.`, { cause: error });
       }
       await sleep((attempt + 1) * (options.retryDelayMs ?? 1000));
     }

@@ -1,6 +1,6 @@
 /** The `higher-pose` command line. */
 import { constants } from 'node:os';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
 import { registerExportOnnx } from './commands/export-onnx.js';
@@ -14,7 +14,11 @@ import { createEstimator } from '../estimator.js';
 export function buildProgram(): Command {
   const program = new Command('higher-pose')
     .description('Bottom-up multi-person pose estimation with HigherHRNet')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Set before the commands are added, which inherit it.
+    .exitOverride((error) => {
+      throw withUsageStatus(error);
+    });
   registerPredict(program);
   registerDemo(program);
   registerExportOnnx(program);
@@ -26,11 +30,29 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The exit status of a command line that cannot be parsed, as POSIX utilities (and the reference's argparse) give it. */
+export const USAGE_STATUS = 2;
+
+/**
+ * Commander's own errors (unknown command or option, missing or malformed value, a command
+ * without its subcommand) exit with {@link USAGE_STATUS}, so that a script tells a mistyped
+ * command from a failed run (1); help asked for (0) and the commands' errors keep their status.
+ */
+function withUsageStatus(error: CommanderError): CommanderError {
+  if (!error.code.startsWith('commander.') || error.exitCode === 0) return error;
+  return new CommanderError(USAGE_STATUS, error.code, error.message);
+}
+
 /** Runs the CLI; errors print as one line (with the error type) and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
+    // Commander has printed its message (and the usage where it helps).
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
     const error = err as Error;
     console.error(`higher-pose: ${error.name}: ${error.message}`);
     process.exitCode = exitStatus(error);

@@ -1,0 +1,62 @@
+/** The command line's exit statuses, through `main` as the `higher-pose` binary runs it. */
+import { expect } from 'chai';
+import { main, USAGE_STATUS } from '../src/cli/main.js';
+
+/** Runs `main` with its output captured; the exit status it set and what it wrote to stderr. */
+async function run(...args: string[]): Promise<{ status: number; stderr: string }> {
+  const saved = process.exitCode;
+  const { write: writeOut } = process.stdout;
+  const { write: writeErr } = process.stderr;
+  const error = console.error;
+  let stderr = '';
+  const capture = ((chunk: string | Uint8Array) => {
+    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stderr.write;
+  process.exitCode = undefined;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stderr.write = capture;
+  console.error = (...parts: unknown[]) => void (stderr += `${parts.join(' ')}\n`);
+  try {
+    await main(['node', 'higher-pose', ...args]);
+    return { status: Number(process.exitCode ?? 0), stderr };
+  } finally {
+    process.stdout.write = writeOut;
+    process.stderr.write = writeErr;
+    console.error = error;
+    process.exitCode = saved;
+  }
+}
+
+describe('higher-pose exit statuses', () => {
+  it('BAD CALL - a command line that cannot be parsed exits with 2 and says why, for the program and its commands', async () => {
+    expect(USAGE_STATUS).to.equal(2);
+    const cases: [string[], RegExp][] = [
+      [['bogus'], /unknown command 'bogus'/],
+      [['predict'], /missing required argument 'images'/],
+      [['predict', 'a.jpg', '--frobnicate'], /unknown option '--frobnicate'/],
+      [['predict', 'a.jpg', '--max-people', 'abc'], /'--max-people <n>' argument 'abc' is invalid/],
+      [['eval', '--annotations'], /'--annotations <file>' argument missing/],
+      [['eval', '--results', 'r.json'], /required option '--annotations <file>' not specified/],
+      [['weights'], /Usage: higher-pose weights/],
+      [['weights', 'list', '--cache-dir'], /'--cache-dir <dir>' argument missing/],
+      [['weights', 'fetch'], /missing required argument 'name'/],
+    ];
+    for (const [args, message] of cases) {
+      const { status, stderr } = await run(...args);
+      expect(status, args.join(' ')).to.equal(2);
+      expect(stderr, args.join(' ')).to.match(message);
+    }
+  });
+
+  it('help exits with 0; a run that fails exits with 1', async () => {
+    expect((await run('--help')).status).to.equal(0);
+    expect((await run('eval', '--help')).status).to.equal(0);
+    const unknown = await run('weights', 'fetch', 'nope');
+    expect(unknown.status).to.equal(1);
+    expect(unknown.stderr).to.match(/Unknown model "nope"/);
+    const missing = await run('eval', '--annotations', 'no-such-file.json', '--results', 'r.json');
+    expect(missing.status).to.equal(1);
+    expect(missing.stderr).to.match(/Cannot read annotation file no-such-file\.json/);
+  });
+});

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { checkedConfig, parseConfig, ConfigError, outputChannels, type ExperimentConfig } from '../src/config/experiment.js';
 import { presetConfig, PRESET_NAMES } from '../src/config/presets.js';
+import { testSettings } from '../src/estimator.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
@@ -103,5 +104,12 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
   });
   it('BAD CALL - unknown preset lists the valid ones', () => {
     expect(() => presetConfig('coco_w64')).to.throw(ConfigError, /Unsupported preset: coco_w64\. Must be one of \[coco_w32_512/);
+  });
+  it('BAD CALL - test scales that give a network input side off a multiple of 32 name that side, a single scale rounding off too', () => {
+    const tiny = presetConfig('tiny_coco');
+    // 1856 * 0.01 / 0.01 is 1855.9999999999998 in float64, as in the reference's get_multi_scale_size.
+    expect(() => testSettings(tiny, { scales: [0.01] })).to.throw(ConfigError, /^Invalid scales: \[0\.01\]\. Must be scales that keep every network input side a multiple of 32.*; here a 1856-pixel side at scale 0\.01 becomes int\(1856 \* 0\.01 \/ 0\.01\) = 1855 at scale 0\.01, as the reference computes it in floating point$/);
+    expect(() => testSettings(tiny, { scales: [0.75, 1] })).to.throw(ConfigError, /here a 64-pixel side at scale 0\.75 becomes int\(64 \* 1 \/ 0\.75\) = 85 at scale 1,/);
+    expect(testSettings(tiny, { scales: [2, 1, 0.5] }).scaleFactor).to.deep.equal([2, 1, 0.5]);
   });
 });

@@ -12,13 +12,26 @@ const isFlag = (x: unknown): x is boolean => typeof x === 'boolean';
 const CHECKED_SIDES = 64;
 
 /**
- * Whether every scale gives network input sides that are multiples of 32: at the smallest scale
- * the sides are multiples of 64, and a larger scale multiplies them by scale / smallest, as
- * `multiScaleSize` computes them (in float64, truncated). Others fail inside the network.
+ * The first network input side that is no multiple of 32, or undefined: at the smallest scale
+ * the sides are multiples of 64, and a scale multiplies them by scale / smallest, as
+ * `multiScaleSize` computes them (in float64, truncated). Such sides fail inside the network.
  */
-function keepsNetworkStride(scales: readonly number[]): boolean {
+function strideBreak(scales: readonly number[]): { scale: number; smallest: number; side: number; gives: number } | undefined {
   const smallest = Math.min(...scales);
-  return scales.every((scale) => Array.from({ length: CHECKED_SIDES }, (_, k) => Math.trunc((64 * (k + 1) * scale) / smallest)).every((side) => side % 32 === 0));
+  for (const scale of scales) {
+    for (let side = 64; side <= 64 * CHECKED_SIDES; side += 64) {
+      const gives = Math.trunc((side * scale) / smallest);
+      if (gives % 32 !== 0) return { scale, smallest, side, gives };
+    }
+  }
+  return undefined;
+}
+
+/** What `strideBreak` found, in words: even one scale can break by rounding (0.7: 192 × 0.7 / 0.7 gives 191). */
+function strideText(scales: readonly number[]): string {
+  const rule = 'scales that keep every network input side a multiple of 32, as HRNet\'s downsampling needs: 64 times each scale divided by the smallest a multiple of 32 (as with [2, 1, 0.5], not [0.75, 1])';
+  const b = strideBreak(scales);
+  return b ? `${rule}; here a ${b.side}-pixel side at scale ${b.smallest} becomes int(${b.side} * ${b.scale} / ${b.smallest}) = ${b.gives} at scale ${b.scale}, as the reference computes it in floating point` : rule;
 }
 
 /**
@@ -27,7 +40,8 @@ function keepsNetworkStride(scales: readonly number[]): boolean {
  */
 export function testSettingsProblem(settings: TestSettings): { field: keyof TestSettings; allowed: string } | undefined {
   const s = settings;
-  const rules: [keyof TestSettings, () => boolean, string][] = [
+  // A text made when its rule breaks (it names what broke).
+  const rules: [keyof TestSettings, () => boolean, string | (() => string)][] = [
     ['flipTest', () => isFlag(s.flipTest), 'true or false'],
     ['adjust', () => isFlag(s.adjust), 'true or false'],
     ['refine', () => isFlag(s.refine), 'true or false'],
@@ -35,7 +49,7 @@ export function testSettingsProblem(settings: TestSettings): { field: keyof Test
     ['scaleFactor', () => new Set(s.scaleFactor).size === s.scaleFactor.length, 'a list without repeats'],
     // The reference takes the tags from scale 1 alone when it tests several.
     ['scaleFactor', () => s.scaleFactor.length === 1 || s.scaleFactor.includes(1), 'a list holding 1 when it has several scales (the tags come from scale 1)'],
-    ['scaleFactor', () => keepsNetworkStride(s.scaleFactor), 'scales that keep every network input side a multiple of 32, as HRNet\'s downsampling needs: 64 times each scale divided by the smallest a multiple of 32 (as with [2, 1, 0.5], not [0.75, 1])'],
+    ['scaleFactor', () => strideBreak(s.scaleFactor) === undefined, () => strideText(s.scaleFactor)],
     ['detectionThreshold', () => Number.isFinite(s.detectionThreshold) && s.detectionThreshold >= 0, 'a number >= 0'],
     ['tagThreshold', () => Number.isFinite(s.tagThreshold) && s.tagThreshold > 0, 'a number > 0'],
     ['maxNumPeople', () => isPositiveInt(s.maxNumPeople), 'a positive integer'],
@@ -44,6 +58,6 @@ export function testSettingsProblem(settings: TestSettings): { field: keyof Test
     ['withHeatmaps', () => Array.isArray(s.withHeatmaps) && s.withHeatmaps.some((w) => w === true), 'a list selecting at least one network output (TEST.WITH_HEATMAPS): the heatmaps averaged'],
   ];
   const broken = rules.find(([, holds]) => !holds());
-  return broken && { field: broken[0], allowed: broken[2] };
+  return broken && { field: broken[0], allowed: typeof broken[2] === 'string' ? broken[2] : broken[2]() };
 }
 

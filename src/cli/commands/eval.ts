@@ -8,6 +8,7 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfigFile, type DatasetKind } from '../../config/experiment.js';
 import { presetConfig } from '../../config/presets.js';
+import { keypointDefinition } from '../../datasets.js';
 import { EvalError } from '../../eval/errors.js';
 import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
 import type { PoseEstimator } from '../../types.js';
@@ -53,12 +54,17 @@ export function registerEval(program: Command, deps: EvalDeps): void {
     });
 }
 
-/** `--dataset`, else the dataset of the chosen configuration, else COCO. */
+/**
+ * `--dataset`, else the dataset of the chosen configuration, else COCO. A model is refused
+ * before any work when its configuration is for the other dataset (other joints).
+ */
 function resolveDataset(options: EvalCliOptions): DatasetKind {
-  if (options.dataset) return options.dataset;
-  if (options.preset) return presetConfig(options.preset).dataset.kind;
-  if (options.config) return loadConfigFile(options.config).dataset.kind;
-  return 'coco';
+  const configured = options.preset ? presetConfig(options.preset).dataset.kind : options.config ? loadConfigFile(options.config).dataset.kind : undefined;
+  if (!options.results && options.dataset && configured && options.dataset !== configured) {
+    const model = options.preset ? `preset ${options.preset}` : options.config;
+    throw new ConfigError(`--dataset ${options.dataset}: the model (${model}) is a ${configured} model, with ${keypointDefinition(configured).names.length} joints; evaluate it as --dataset ${configured}`);
+  }
+  return options.dataset ?? configured ?? 'coco';
 }
 
 async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps): Promise<void> {

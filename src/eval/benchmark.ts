@@ -5,10 +5,10 @@
  * be driven by a fake estimator in tests. Runs are resumable through a journal.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DatasetKind } from '../config/experiment.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { sameFile, writeFileAtomic } from '../io/atomic.js';
 import type { Person } from '../types.js';
 import { evaluateCoco, type CocoStats, type EvaluateOptions } from './coco.js';
 import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
@@ -137,30 +137,17 @@ async function estimateImage(opts: BenchmarkOptions, image: GtImage, joints: num
   return { imageId: image.id, status: 'ok', ms, results: people.map((p) => personToResult(p, image.id, joints)) };
 }
 
-function existingFile(path: string): Stats | undefined {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether two paths name one file: the same path, or (links) the same inode. */
-function sameFile(a: string, b: string): boolean {
-  if (resolve(a) === resolve(b)) return true;
-  const [sa, sb] = [a, b].map(existingFile);
-  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
-}
-
 /**
  * Refuses a run whose files collide: results written over the annotations, or a journal that
  * is the annotations or the results file (deleted once the results are written).
  */
-export function checkBenchmarkFiles(opts: Pick<BenchmarkOptions, 'annotations' | 'outPath' | 'journalPath'>): void {
+export async function checkBenchmarkFiles(opts: Pick<BenchmarkOptions, 'annotations' | 'outPath' | 'journalPath'>): Promise<void> {
   const files: [string, string][] = [['the annotation file', opts.annotations], ['the results file', opts.outPath], ['the journal', opts.journalPath]];
-  files.forEach(([what, path], i) => files.slice(i + 1).forEach(([other, otherPath]) => {
-    if (sameFile(path, otherPath)) throw new EvalError(`${what} and ${other} are one file (${otherPath}); give each its own path`);
-  }));
+  for (const [i, [what, path]] of files.entries()) {
+    for (const [other, otherPath] of files.slice(i + 1)) {
+      if (await sameFile(path, otherPath)) throw new EvalError(`${what} and ${other} are one file (${otherPath}); give each its own path`);
+    }
+  }
 }
 
 function selectImages(gt: GroundTruth, limit?: number): GtImage[] {
@@ -185,7 +172,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   const startTime = performance.now();
   const inFlight = opts.imagesInFlight ?? 1;
   if (!(Number.isInteger(inFlight) && inFlight >= 1)) throw new EvalError(`imagesInFlight must be a positive integer, got ${inFlight}`);
-  checkBenchmarkFiles(opts);
+  await checkBenchmarkFiles(opts);
   const dataset = opts.dataset ?? 'coco';
   const gt = loadGroundTruth(opts.annotations, dataset);
   const images = selectImages(gt, opts.limit);

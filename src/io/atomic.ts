@@ -39,6 +39,13 @@ export function makeFolders(folder: string): void {
   }
 }
 
+/** The same path, or two names (links) of one existing file: an output that would replace an input. */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  if (resolve(a) === resolve(b)) return true;
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
 /** Writes `data` to a temporary file beside `path`, syncs it, then renames it over `path`. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   makeFolders(dirname(path));

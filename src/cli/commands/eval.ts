@@ -77,7 +77,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   if (!options.images) throw new EvalError('eval needs --images DIR (or --results FILE to score an existing results file)');
   await checkOutputFile(options.out, '--out');
   const journalPath = options.journal ?? `${options.out}.journal`;
-  checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
+  await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const estimatorSettings = await estimatorOptions(options, { exifOrientation: false });
   const controller = new AbortController();

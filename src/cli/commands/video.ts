@@ -12,10 +12,11 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
+import { sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber } from '../options.js';
@@ -154,13 +155,6 @@ async function refuseBadOutputs(input: string, outputs: Record<string, string | 
     const [other] = given.slice(0, i).find(([, earlier]) => resolve(earlier) === resolve(path)) ?? [];
     if (other) throw new VideoError(`${path}: ${other} and ${option} name the same file; give them different names`);
   }
-}
-
-/** The same path, or two names (links) of one existing file. */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  if (resolve(a) === resolve(b)) return true;
-  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
-  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));

@@ -394,6 +394,11 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
     await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', join(file, 'results.json')), ConfigError, /^--out .*plain-file\/results\.json: .*plain-file is a file, not a folder$/);
     await expectRejection(cli('export-onnx', ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
+    // `predict --out *.jpg`: the shell makes the first image the results file.
+    const image = join(dir, 'first.jpg');
+    copyFileSync(DEMO_IMAGE(), image);
+    await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', image), ConfigError, /^--out .*first\.jpg: the results are JSON, not an image \(did the shell expand --out \*\.jpg\?\); give a \.json file name$/);
+    expect(readFileSync(image)).to.deep.equal(readFileSync(DEMO_IMAGE()));
   });
 
   it('BAD CALL - export-onnx checks an .onnx given as weights as the estimator would load it, before writing anything', async () => {

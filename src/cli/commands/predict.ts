@@ -4,7 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, makeOutputFolder } from '../options.js';
-import { expandImageArguments } from '../inputs.js';
+import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
 import { readImage, writeImage } from '../../io/image.js';
@@ -110,9 +110,18 @@ function drawingPaths(files: readonly string[], render: string): Map<string, str
   return paths;
 }
 
+/**
+ * An --out that could not be written, or named as an image, is refused before any work:
+ * `predict --out *.jpg` makes the shell's first match the results file, overwriting that image.
+ */
+async function checkResultsFile(out: string): Promise<void> {
+  if (isImageName(out)) throw new ConfigError(`--out ${out}: the results are JSON, not an image (did the shell expand --out *.jpg?); give a .json file name`);
+  await checkOutputFile(out, '--out');
+}
+
 export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
   const files = await expandImageArguments(images);
-  if (options.out) await checkOutputFile(options.out, '--out');
+  if (options.out) await checkResultsFile(options.out);
   const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;
   const estimator = await createEstimator(await estimatorOptions(options, extra));
   try {

@@ -11,7 +11,7 @@ import { loadGroundTruth, loadResults, type GroundTruth } from '../src/eval/data
 import { EvalError } from '../src/eval/errors.js';
 import { COCO_KEYPOINTS } from '../src/datasets.js';
 import type { Person } from '../src/types.js';
-import { cocoRoot, describeFixtures } from './helpers/fixtures.js';
+import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 /** The error a promise rejects with (fails the test when it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -323,7 +323,8 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
   });
 
   describe('higher-pose eval', () => {
-    function cli() {
+    /** The eval command over a ground-truth estimator; at image `stopAt` it returns a malformed person, which stops the run as a crash would. */
+    function cli(stopAt?: number) {
       const out: string[] = [];
       const err: string[] = [];
       const created: EstimatorOptions[] = [];
@@ -333,7 +334,11 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       registerEval(program, {
         createEstimator: async (opts) => {
           created.push(opts);
-          return { estimatePoses: async (path) => groundTruthPeople(gt, byFile.get(basename(path as string))!), dispose: async () => void disposed++ };
+          const estimatePoses = async (path: unknown) => {
+            const id = byFile.get(basename(path as string))!;
+            return id === stopAt ? [{ ...groundTruthPeople(gt, id)[0]!, keypoints: [] }] : groundTruthPeople(gt, id);
+          };
+          return { estimatePoses, dispose: async () => void disposed++ };
         },
       });
       const parse = (args: string[]) => program.parseAsync(['eval', ...args], { from: 'user' });
@@ -409,6 +414,32 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', out, '--dataset', 'crowdpose', '--preset', 'tiny_coco', '--weights', 'w.pth']), CommanderError, /--dataset crowdpose: the model \(preset tiny_coco\) is a coco model, with 17 joints; evaluate it as --dataset coco/);
       expect(c.created).to.have.length(0);
       expect(existsSync(`${out}.journal`)).to.equal(false);
+    });
+
+    it('BAD CALL - weights or a configuration changed under the same name since a stopped run: its journal is refused, not mixed in', async () => {
+      const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
+      const weights = join(dir, 'w.pth');
+      const config = join(dir, 'model.yaml');
+      writeFileSync(config, readFileSync(join(fixturesRoot(), 'configs', 'tiny_coco.yaml')));
+      const out = join(dir, 'changed.json');
+      const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--config', config, '--weights', weights];
+      const stopped = async () => {
+        writeFileSync(weights, 'first weights');
+        rmSync(`${out}.journal`, { force: true });
+        await expectRejects(cli(second!.id).parse(args), CommanderError, /with 0 keypoints/);
+        expect(existsSync(`${out}.journal`)).to.equal(true);
+      };
+      await stopped();
+      writeFileSync(weights, 'other weights');
+      await expectRejects(cli().parse(args), CommanderError, /changed\.json\.journal is the journal of a different run/);
+      await stopped();
+      writeFileSync(config, readFileSync(config, 'utf8').replace(/FLIP_TEST: \w+/, 'FLIP_TEST: false'));
+      await expectRejects(cli().parse(args), CommanderError, /changed\.json\.journal is the journal of a different run/);
+      // Unchanged files: the run resumes.
+      await stopped();
+      const resumed = cli();
+      await resumed.parse(args);
+      expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
     });
 
     it('BAD CALL - malformed --scales', async () => {

@@ -12,6 +12,7 @@ import { keypointDefinition } from '../../datasets.js';
 import { EvalError } from '../../eval/errors.js';
 import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
 import type { PoseEstimator } from '../../types.js';
+import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, parsePositiveInteger, userError } from '../options.js';
@@ -85,6 +86,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const stages = new StageTotals();
   // Not in estimatorSettings: those are compared with a resumed run's journal.
   const estimator = await deps.createEstimator({ ...estimatorSettings, onStageTimes: stages.add });
+  // The journal compares the files' content too: a configuration edited or weights replaced under the same name make another run.
+  const journalSettings = { ...estimatorSettings, sha256: { config: await digest(options.config), weights: await digest(options.weights) } };
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
   try {
@@ -97,7 +100,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       outPath: options.out,
       dataset,
       limit: options.limit,
-      settings: estimatorSettings,
+      settings: journalSettings,
       signal: controller.signal,
       onProgress: (p) => progress.update(p),
     });
@@ -116,6 +119,11 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     process.off('SIGINT', onSigint);
     await estimator.dispose();
   }
+}
+
+/** sha256 of a file an option names; null without one, or when it cannot be read (the estimator, which read it, reports problems). */
+async function digest(path: string | undefined): Promise<string | null> {
+  return path === undefined ? null : sha256File(path).catch(() => null);
 }
 
 function writers(command: Command): { stdout: (s: string) => void; stderr: (s: string) => void } {

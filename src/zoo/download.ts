@@ -76,7 +76,7 @@ export async function sha256File(path: string): Promise<string> {
 export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions = {}): Promise<string> {
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const target = cachedPath(entry, cacheDir);
-  await makeCacheDir(cacheDir);
+  makeCacheDir(cacheDir);
   if (await isVerifiedFile(entry, target)) return target;
   if (isManual(entry)) throw manualDownloadError(entry, target);
 
@@ -96,7 +96,7 @@ export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions
 }
 
 /** Creates the cache folder; one that cannot be made (a file in the way, no permission) is a ZooError naming it. */
-async function makeCacheDir(cacheDir: string): Promise<void> {
+function makeCacheDir(cacheDir: string): void {
   try {
     makeFolders(cacheDir);
   } catch (error) {

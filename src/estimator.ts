@@ -11,7 +11,7 @@ import { ConfigError, type ExperimentConfig, type TestSettings } from './config/
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { readImage } from './io/image.js';
-import { testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
+import { inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
@@ -155,6 +155,21 @@ function check(condition: boolean, field: string, allowed: string, value: unknow
   if (!condition) throw new ConfigError(`Invalid ${field}: ${typeof value === 'number' ? String(value) : JSON.stringify(value)}. Must be ${allowed}`);
 }
 
+/** Every option `createEstimator` reads, for refusing the others (a misspelt `maxPose` would be ignored without a word). */
+const OPTION_NAMES: Record<keyof EstimatorOptions, true> = {
+  preset: true, config: true, weights: true, backend: true, tfjsBackend: true, device: true, threads: true, precision: true,
+  calibrationImages: true, flipTest: true, flipBatch: true, scales: true, adjust: true, refine: true, detectionThreshold: true,
+  tagThreshold: true, maxPeople: true, inputSize: true, maxPoses: true, minPoseScore: true, exifOrientation: true,
+  parallelPostprocessing: true, networkThread: true, imagesInFlight: true, onStageTimes: true,
+};
+
+/** Refuses options that are not an object, or that hold a name `createEstimator` does not know. */
+function checkOptionNames(options: EstimatorOptions): void {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('createEstimator needs options: { preset or config, weights, ... }');
+  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(OPTION_NAMES, name));
+  if (unknown.length > 0) throw new ConfigError(`Unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Options are ${Object.keys(OPTION_NAMES).join(', ')}`);
+}
+
 /** The options that set each test setting, where the names differ. */
 const OPTION_OF_SETTING: Partial<Record<keyof TestSettings, keyof EstimatorOptions>> = { scaleFactor: 'scales', maxNumPeople: 'maxPeople' };
 
@@ -174,6 +189,9 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
   };
   const problem = testSettingsProblem(settings);
   if (problem) check(false, OPTION_OF_SETTING[problem.field] ?? problem.field, problem.allowed, settings[problem.field]);
+  // Every image would fail, one by one.
+  const tooLarge = inputSizeProblem(settings.inputSize, settings.scaleFactor);
+  if (tooLarge) throw new ConfigError(`Invalid inputSize: ${settings.inputSize} with scales [${settings.scaleFactor.join(', ')}]: ${tooLarge}`);
   if (!config.model.withAeLoss.some((tags, i) => tags && settings.withAe[i])) {
     throw new ConfigError('No network output gives the tag maps that group joints into people: TEST.WITH_AE must select an output that LOSS.WITH_AE_LOSS gives tags to');
   }
@@ -313,9 +331,16 @@ function naming(error: unknown, label: string): unknown {
  * ```
  */
 export async function createEstimator(options: EstimatorOptions): Promise<HigherHRNetEstimator> {
-  if (options.weights === undefined) {
+  checkOptionNames(options);
+  if (options.weights === undefined || options.weights === '') {
     throw new ConfigError('weights is required: a checkpoint from the model zoo (see `higher-pose weights list`) or an .onnx export');
   }
+  if (typeof options.weights !== 'string' && !(options.weights instanceof Map)) {
+    // Not the value itself: checkpoint bytes would fill the message.
+    const kind = Object.prototype.toString.call(options.weights).slice(8, -1);
+    throw new ConfigError(`Invalid weights, of type ${kind}: must be a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)`);
+  }
+  check(options.onStageTimes === undefined || typeof options.onStageTimes === 'function', 'onStageTimes', 'a function', options.onStageTimes);
   const base = resolveConfig(options);
   const settings = testSettings(base, options);
   const config: ExperimentConfig = { ...base, test: settings };

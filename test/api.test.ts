@@ -168,6 +168,25 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ ...base, scales: [1, 0.3] }), ConfigError, /Invalid scales: \[1,0\.3\]/);
   });
 
+  it('BAD CALL - a misspelt option, options of the wrong kind and an input size no image could run at are refused when the estimator is made', async () => {
+    const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
+    // Ignored, a typo would give every person, or the default threshold, without a word.
+    await expectRejection(createEstimator({ ...base, maxPose: 3 } as never), ConfigError, /^Unknown option maxPose\. Options are preset, config, weights, .*maxPoses/);
+    await expectRejection(createEstimator({ ...base, flip: false, detection_threshold: 0.5 } as never), ConfigError, /^Unknown options flip, detection_threshold\./);
+    await expectRejection(createEstimator(undefined as never), ConfigError, /createEstimator needs options/);
+    await expectRejection(createEstimator({ ...base, weights: 42 as never }), ConfigError, /^Invalid weights, of type Number: must be a checkpoint or \.onnx path, or weights in a Map/);
+    await expectRejection(createEstimator({ ...base, weights: readFileSync(TINY_COCO_CHECKPOINT()) as never }), ConfigError, /^Invalid weights, of type Uint8Array: /);
+    await expectRejection(createEstimator({ ...base, weights: '' }), ConfigError, /weights is required/);
+    // Else a TypeError after the first image had been estimated.
+    await expectRejection(createEstimator({ ...base, onStageTimes: 'log' as never }), ConfigError, /^Invalid onStageTimes: "log"\. Must be a function/);
+    // A float model would have been made without a word; a string is no list of images.
+    await expectRejection(createEstimator({ ...base, calibrationImages: [DEMO_IMAGE()] }), ConfigError, /^calibrationImages calibrate an int8 model: add precision 'int8'/);
+    await expectRejection(createEstimator({ ...base, precision: 'int8', calibrationImages: DEMO_IMAGE() as never }), ConfigError, /^Invalid calibrationImages: ".*sample\.jpg"\. Must be a list of images/);
+    // Else every image would fail, one by one, blaming its aspect ratio.
+    await expectRejection(createEstimator({ ...base, inputSize: 4160 }), ConfigError, /^Invalid inputSize: 4160 with scales \[1\]: even a square image would need a 4160x4160 network input at scale 1, over the 16777216 pixels/);
+    await expectRejection(createEstimator({ ...base, inputSize: 512, scales: [16, 1] }), ConfigError, /^Invalid inputSize: 512 with scales \[16, 1\]: even a square image would need a 8192x8192 network input at scale 16/);
+  });
+
   it('BAD CALL - a configuration whose test settings the reference could not run is refused when the estimator is made, not image by image', async () => {
     const tiny = presetConfig('tiny_coco');
     const weights = randomWeights(buildNetworkGraph(tiny.model));

@@ -188,6 +188,8 @@ describe('preprocess: aligned multi-scale size', () => {
     // 2000x500 at test scale 4 gives exactly the limit, at 5 more.
     expect(multiScaleSize(2000, 500, 512, 4, 1)).to.include({ width: 8192, height: 2048 });
     expect(() => multiScaleSize(2000, 500, 512, 5, 1)).to.throw(PreprocessError, /at test scale 5 needs a 10240x2560 network input/);
+    // Not the aspect ratio: no image could run at this input size.
+    expect(() => multiScaleSize(640, 480, 8192, 1, 1)).to.throw(PreprocessError, /needs a 10944x8192 network input, .*: input size 8192 too large for any image \(a square one needs 8192x8192\)$/);
   });
 });
 

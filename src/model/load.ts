@@ -247,6 +247,14 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
     throw new ConfigError(`Invalid threads: ${JSON.stringify(threads)}. Must be an integer from 1 to ${MAX_THREADS}`);
   }
   const int8 = checkedPrecision(options.precision) === 'int8';
+  const { calibrationImages } = options;
+  // A string would be taken as a list of one-letter paths.
+  if (calibrationImages !== undefined && !Array.isArray(calibrationImages)) {
+    throw new ConfigError(`Invalid calibrationImages: ${JSON.stringify(calibrationImages)?.slice(0, 100)}. Must be a list of images (paths, encoded bytes or RGB pixels)`);
+  }
+  if (calibrationImages !== undefined && !int8) {
+    throw new ConfigError("calibrationImages calibrate an int8 model: add precision 'int8' (--precision int8), or leave them out for float32");
+  }
   if (int8 && backend === 'tfjs') {
     throw new ConfigError("precision 'int8' runs on ONNX Runtime only: use backend 'onnxruntime' (the tfjs backend computes in float32)");
   }

@@ -8,6 +8,7 @@ export {
   type Point,
 } from './affine.js';
 export {
+  inputSizeProblem,
   multiScaleSize,
   testScaleInputs,
   PreprocessError,

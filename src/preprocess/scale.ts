@@ -81,12 +81,31 @@ export function multiScaleSize(
     );
   }
   if (wResized * hResized > MAX_INPUT_PIXELS) {
+    const side = squareInputSide(inputSize, currentScale, minScale);
     throw new PreprocessError(
       `image ${w}x${h} at test scale ${currentScale} needs a ${wResized}x${hResized} network input, over the ${MAX_INPUT_PIXELS} pixels `
-        + '(about 10 GB of memory with W32) that one input may have: aspect ratio too extreme; crop the image or cut it into pieces',
+        + `(about 10 GB of memory with W32) that one input may have: ${side * side > MAX_INPUT_PIXELS
+          ? `input size ${inputSize} too large for any image (a square one needs ${side}x${side})`
+          : 'aspect ratio too extreme; crop the image or cut it into pieces'}`,
     );
   }
   return { width: wResized, height: hResized, center, scale };
+}
+
+/** The network input side of a square image at `scale`, as `multiScaleSize` computes it: the smallest input any image gets. */
+function squareInputSide(inputSize: number, scale: number, minScale: number): number {
+  return Math.trunc((align64(minScale * inputSize) * scale) / minScale);
+}
+
+/**
+ * Why no image at all could be estimated at `inputSize` with `scales`, or undefined: even a
+ * square image's network input at the largest scale would be over `MAX_INPUT_PIXELS`.
+ */
+export function inputSizeProblem(inputSize: number, scales: readonly number[]): string | undefined {
+  const largest = Math.max(...scales);
+  const side = squareInputSide(inputSize, largest, Math.min(...scales));
+  if (side * side <= MAX_INPUT_PIXELS) return undefined;
+  return `even a square image would need a ${side}x${side} network input at scale ${largest}, over the ${MAX_INPUT_PIXELS} pixels (about 10 GB of memory with W32) that one input may have`;
 }
 
 function checkImageSize(w: number, h: number): void {

@@ -461,6 +461,23 @@ describe('estimator API with the bundled tiny model', () => {
     expect(existsSync(join(out, 'heatmaps_1.png'))).to.equal(true);
   });
 
+  it('BAD CALL - heatmaps refuses outputs holding NaN or infinity as estimatePoses does, writing nothing, and names the image in its errors', async () => {
+    // Weights too large for float32: infinities in output 0, NaN in output 1 (whose pictures were plain black).
+    const config = presetConfig('tiny_coco');
+    const weights = new Map(randomWeights(buildNetworkGraph(config.model)));
+    const final = weights.get('final_layers.0.weight')!;
+    weights.set('final_layers.0.weight', { shape: final.shape, data: final.data.map(() => 3e38) });
+    const model = join(dir, 'overflowing.onnx');
+    writeFileSync(model, compileModel(config, weights));
+    const out = join(dir, 'maps-overflowing');
+    const args = ['--preset', 'tiny_coco', '--weights', model, '--input-size', '256', '--out', out];
+    await expectRejection(cli('heatmaps', DEMO_IMAGE(), ...args), DecodeError, new RegExp(`^${DEMO_IMAGE()}: network output 0 contains Infinity \\(first at index \\[0, 0, 0, 0\\]\\)$`));
+    expect(readdirSync(out)).to.deep.equal([]);
+    const small = join(dir, 'three-pixels.png');
+    await sharp({ create: { width: 3, height: 3, channels: 3, background: 'red' } }).png().toFile(small);
+    await expectRejection(cli('heatmaps', small, ...args), PreprocessError, new RegExp(`^${small}: image 3x3 is too small for the network`));
+  });
+
   it('BAD CALL - an output folder that a file is in the way of', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');

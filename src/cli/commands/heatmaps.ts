@@ -5,9 +5,20 @@ import { addModelOptions, makeOutputFolder, type ModelCliOptions } from '../opti
 import { createNetwork, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { readImage, writeImage } from '../../io/image.js';
-import { testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
+import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
+import { planesFromOutput } from '../../aggregate/planes.js';
 import { writeNpy } from '../../io/npy.js';
 import { heatmapOverlay } from '../../render/heatmap.js';
+
+/** `prepare()`, its PreprocessError naming the image (as the estimator's do). */
+function preprocessed<T>(imagePath: string, prepare: () => T): T {
+  try {
+    return prepare();
+  } catch (error) {
+    if (error instanceof PreprocessError) throw new PreprocessError(`${imagePath}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}
 
 export function registerHeatmaps(program: Command): void {
   addModelOptions(program.command('heatmaps <image>'))
@@ -18,11 +29,13 @@ export function registerHeatmaps(program: Command): void {
       const config = resolveConfig(options);
       const inputSize = options.inputSize ?? config.dataset.inputSize;
       const image = await readImage(imagePath);
-      const [input] = testScaleInputs(image, inputSize, [1]).inputs;
+      const [input] = preprocessed(imagePath, () => testScaleInputs(image, inputSize, [1]).inputs);
       makeOutputFolder(options.out, '--out');
       const network = await createNetwork(config, options.weights, options);
       try {
         const outputs = await network.run(toNetworkInput(input.resized), [1, 3, input.height, input.width]);
+        // Refused as estimatePoses refuses them, before anything is written: NaN pictures come out black.
+        outputs.forEach((output, i) => planesFromOutput(output, `${imagePath}: network output ${i}`));
         await writeImage(input.resized, join(options.out, 'input.png'));
         for (const [i, output] of outputs.entries()) {
           writeNpy(join(options.out, `output_${i}.npy`), output.shape, output.data);

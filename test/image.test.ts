@@ -165,6 +165,19 @@ describe('image I/O', () => {
     await expectImageError(readImage({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1 }), 'invalid-pixels', /must be a Uint8Array/);
   });
 
+  it('BAD CALL - an input of another kind says what came, not that its width is missing', async () => {
+    const notImage = (input: unknown) => readImage(input as RgbImage);
+    // fetch(...).arrayBuffer() gives one: it was "width and height must be positive integers (got undefinedxundefined)".
+    await expectImageError(notImage(new ArrayBuffer(8)), 'invalid-pixels', /^RGB image: expected a path, encoded bytes \(a Uint8Array or Buffer\) or \{ data, width, height \}; got ArrayBuffer \(encoded bytes: new Uint8Array\(buffer\)\)$/);
+    await expectImageError(notImage(new URL('file:///tmp/a.jpg')), 'invalid-pixels', /; got URL$/);
+    await expectImageError(notImage({ pixels: new Uint8Array(12), width: 2, height: 2 }), 'invalid-pixels', /; got Object$/);
+    await expectImageError(notImage(null), 'invalid-pixels', /; got Null$/);
+    // A string width was shown as a number: "got 2x2".
+    await expectImageError(notImage({ data: new Uint8Array(12), width: '2', height: 2 }), 'dimensions', /positive integers \(got "2"x2\)$/);
+    await expectImageError(notImage({ data: new Float32Array(12), width: 2, height: 2 }), 'invalid-pixels', /must be a Uint8Array of 8-bit RGB values; got Float32Array$/);
+    await expectImageError(readImage(''), 'missing', /^image path: empty string: no file named$/);
+  });
+
   it('BAD CALL - unsupported output extension', async () => {
     await expectImageError(writeImage(pattern(2, 2), join(dir, 'x.bmp')), 'unsupported', /cannot write "\.bmp" files/);
   });

@@ -62,6 +62,7 @@ export interface ReadImageOptions {
 export async function readImage(input: string | Uint8Array | RgbImage, options: ReadImageOptions = {}): Promise<RgbImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (typeof input === 'string') {
+    if (input === '') throw new ImageError('missing', 'image path', 'empty string: no file named');
     const bytes = await readImageFile(input);
     return decodeImage(bytes, input, options.exifOrientation ?? true, maxPixels);
   }
@@ -140,13 +141,20 @@ function errorText(err: unknown): string {
 
 /** Checks that raw pixels are a well-formed 8-bit RGB image. */
 function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEFAULT_MAX_PIXELS): RgbImage {
-  if (img === null || typeof img !== 'object') throw new ImageError('invalid-pixels', source, 'expected a path, encoded bytes or { data, width, height }');
+  if (img === null || typeof img !== 'object' || !('data' in img)) {
+    // An ArrayBuffer, a URL, an object of another shape: say what came, not that its width is missing.
+    const kind = Object.prototype.toString.call(img).slice(8, -1);
+    const hint = (img as unknown) instanceof ArrayBuffer ? ' (encoded bytes: new Uint8Array(buffer))' : '';
+    throw new ImageError('invalid-pixels', source, `expected a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }; got ${kind}${hint}`);
+  }
   const { data, width, height } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
-    throw new ImageError('dimensions', source, `width and height must be positive integers (got ${String(width)}x${String(height)})`);
+    // A string "10" shown as "10" would look right.
+    const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
+    throw new ImageError('dimensions', source, `width and height must be positive integers (got ${shown(width)}x${shown(height)})`);
   }
   checkSize(img, source, maxPixels);
-  if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, 'data must be a Uint8Array of 8-bit RGB values');
+  if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, `data must be a Uint8Array of 8-bit RGB values; got ${Object.prototype.toString.call(data).slice(8, -1)}`);
   if (data.length !== width * height * 3) {
     const channels = data.length / (width * height);
     throw new ImageError(

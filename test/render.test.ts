@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS } from '../src/datasets.js';
 import { DEFAULT_PALETTE, drawPoses, personColor } from '../src/render/overlay.js';
 import type { Person, RgbImage } from '../src/types.js';
+import { ImageError } from '../src/io/image.js';
 
 function blank(width: number, height: number, value = 40): RgbImage {
   return { data: new Uint8Array(width * height * 3).fill(value), width, height };
@@ -85,5 +86,24 @@ describe('render', () => {
     const color = [...personColor(p, 0)];
     const row = p.keypoints[13]!.y;
     for (const x of [61, 100, 150, 199]) expect(pixel(out, x, row), `x ${x}`).to.deep.equal(color);
+  });
+
+  it('colours a person with a track id that is no integer by position, as one without', () => {
+    // A palette index of 1.5 gave no colour: a TypeError.
+    for (const id of [1.5, Number.NaN]) expect(personColor(person(0, 0, { id }), 2)).to.deep.equal(DEFAULT_PALETTE[2]);
+  });
+
+  it('BAD CALL - pixels that are no RGB image, and options that would draw nothing, are refused by name', () => {
+    const p = [person(30, 5)];
+    // Drawn out of bounds (nothing), or into float pixels, without a word.
+    expect(() => drawPoses({ data: new Uint8Array(10), width: 64, height: 48 }, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: data holds 10 bytes; a 64x48 RGB image needs 9216$/);
+    expect(() => drawPoses({ ...blank(64, 48), data: new Float32Array(64 * 48 * 3) as never }, p, COCO_KEYPOINTS)).to.throw(ImageError, /must be a Uint8Array of 8-bit RGB values; got Float32Array$/);
+    expect(() => drawPoses(blank(64, 48), p, COCO_KEYPOINTS, { palette: [] })).to.throw(RangeError, /^drawPoses: the palette holds no colour$/);
+    // No lines, or no joints, were drawn.
+    for (const lineWidth of [0, -2, Number.NaN]) {
+      expect(() => drawPoses(blank(64, 48), p, COCO_KEYPOINTS, { lineWidth })).to.throw(RangeError, new RegExp(`^drawPoses: lineWidth must be a number of pixels >= 1, got ${lineWidth}$`));
+    }
+    expect(() => drawPoses(blank(64, 48), p, COCO_KEYPOINTS, { radius: -1 })).to.throw(RangeError, /^drawPoses: radius must be a number of pixels >= 0, got -1$/);
+    expect(() => drawPoses(blank(64, 48), p, COCO_KEYPOINTS, { minScore: Number.NaN })).to.throw(RangeError, /^drawPoses: minScore must be a number, got NaN$/);
   });
 });

@@ -139,8 +139,8 @@ function errorText(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
 }
 
-/** Checks that raw pixels are a well-formed 8-bit RGB image. */
-function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEFAULT_MAX_PIXELS): RgbImage {
+/** Checks that raw pixels are a well-formed 8-bit RGB image (an `ImageError` naming `source` else); returns them. */
+export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEFAULT_MAX_PIXELS): RgbImage {
   if (img === null || typeof img !== 'object' || !('data' in img)) {
     // An ArrayBuffer, a URL, an object of another shape: say what came, not that its width is missing.
     const kind = Object.prototype.toString.call(img).slice(8, -1);

@@ -5,6 +5,7 @@
  */
 import type { KeypointDefinition } from '../datasets.js';
 import type { Person, RgbImage } from '../types.js';
+import { validateRgb } from '../io/image.js';
 
 export type Rgb = readonly [number, number, number];
 
@@ -30,15 +31,19 @@ export const DEFAULT_PALETTE: readonly Rgb[] = [
   [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212], [0, 128, 128], [170, 110, 40],
 ];
 
-/** The colour of a person: by track id when it has one and `colorBy` is 'track', else by position. */
+/** The colour of a person: by track id when it has one (an integer) and `colorBy` is 'track', else by position. */
 export function personColor(person: Person, index: number, options: OverlayOptions = {}): Rgb {
   const palette = options.palette ?? DEFAULT_PALETTE;
-  const key = (options.colorBy ?? 'track') === 'track' && person.id !== undefined ? person.id : index;
+  if (palette.length === 0) throw new RangeError('drawPoses: the palette holds no colour');
+  const key = (options.colorBy ?? 'track') === 'track' && Number.isSafeInteger(person.id) ? person.id! : index;
   return palette[((key % palette.length) + palette.length) % palette.length]!;
 }
 
 /** A new image: `image` with `people` drawn on it. */
 export function drawPoses(image: RgbImage, people: readonly Person[], def: KeypointDefinition, options: OverlayOptions = {}): RgbImage {
+  // Pixels of another length or kind would be drawn wrong, or not at all, without a word.
+  validateRgb(image, 'drawPoses image');
+  checkOptions(options);
   const out: RgbImage = { data: new Uint8Array(image.data), width: image.width, height: image.height };
   const side = Math.min(image.width, image.height);
   const lineWidth = options.lineWidth ?? Math.max(1, Math.round(side / 400));
@@ -74,6 +79,16 @@ export function drawPoses(image: RgbImage, people: readonly Person[], def: Keypo
     }
   });
   return out;
+}
+
+/** Refuses sizes and a threshold that would draw nothing, or not what was asked, without a word (NaN, a negative width). */
+function checkOptions({ lineWidth, radius, minScore }: OverlayOptions): void {
+  for (const [name, value, least] of [['lineWidth', lineWidth, 1], ['radius', radius, 0]] as const) {
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= least)) {
+      throw new RangeError(`drawPoses: ${name} must be a number of pixels >= ${least}, got ${String(value)}`);
+    }
+  }
+  if (minScore !== undefined && !(typeof minScore === 'number' && !Number.isNaN(minScore))) throw new RangeError(`drawPoses: minScore must be a number, got ${String(minScore)}`);
 }
 
 /** 3×5 glyphs, row-major bits from the top-left (bit 14) to the bottom-right (bit 0). */

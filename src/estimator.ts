@@ -93,7 +93,7 @@ export interface EstimatorOptions extends ConfigChoice {
   maxPoses?: number;
   /** Return only people scoring at least this (their mean joint score before refine). Default: every one. */
   minPoseScore?: number;
-  /** Apply the EXIF orientation of JPEGs (default true). The COCO benchmark turns it off, as the reference does. */
+  /** Apply the EXIF orientation tag (JPEG, PNG, WebP, TIFF; default true). The COCO benchmark turns it off, as the reference does. */
   exifOrientation?: boolean;
   /**
    * Post-process on one thread per CPU, up to four: worker threads combine the flipped pass's

@@ -101,6 +101,19 @@ describe('image I/O', () => {
     expect(g! + b!).to.be.below(40);
   });
 
+  it('gives the first frame of an animated GIF or WebP and the first page of a multi-page TIFF', async () => {
+    // Three 8x6 frames, red, green, blue, stacked as sharp takes animations.
+    const [w, h] = [8, 6];
+    const raw = new Uint8Array(w * h * 3 * 3);
+    for (let i = 0; i < w * h * 3; i++) raw.set([[255, 0, 0], [0, 255, 0], [0, 0, 255]][Math.floor(i / (w * h))]!, i * 3);
+    const frames = sharp(raw, { raw: { width: w, height: h * 3, channels: 3, pageHeight: h } });
+    for (const bytes of [await frames.clone().gif().toBuffer(), await frames.clone().webp({ lossless: true }).toBuffer(), await frames.clone().tiff({ compression: 'lzw' }).toBuffer()]) {
+      const first = await readImage(bytes);
+      expect([first.width, first.height]).to.deep.equal([w, h]);
+      expect(meanColour(first, 0, 0, w, h)).to.deep.equal([255, 0, 0]);
+    }
+  });
+
   it('passes valid raw RGB through unchanged', async () => {
     const img = pattern(3, 2);
     expect(await readImage(img)).to.equal(img);

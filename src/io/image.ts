@@ -10,9 +10,10 @@
  * - 16-bit images keep the high byte, as libpng's strip-16 under IMREAD_COLOR does;
  * - embedded ICC profiles are ignored (OpenCV ignores them); CMYK goes through libvips' CMYK
  *   to sRGB conversion (OpenCV uses a plain inversion formula there, so CMYK JPEGs can differ);
- * - EXIF orientation is applied by default, which is what a user expects from a photo; the
- *   reference reads with IMREAD_IGNORE_ORIENTATION, and COCO annotations are in the stored
- *   pixel grid, so benchmarks pass `{ exifOrientation: false }`.
+ * - EXIF orientation is applied by default (JPEG, and PNG, WebP or TIFF that carry the tag), which
+ *   is what a user expects from a photo; the reference reads with IMREAD_IGNORE_ORIENTATION, and
+ *   COCO annotations are in the stored pixel grid, so benchmarks pass `{ exifOrientation: false }`;
+ * - an animated GIF or WebP, or a multi-page TIFF, gives its first frame or page (as cv2.imread).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';

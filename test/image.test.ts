@@ -166,6 +166,13 @@ describe('image I/O', () => {
     await expectImageError(readImage(jpeg.subarray(0, jpeg.length >> 1), { name: 'half.jpg' }), 'corrupt', /half\.jpg: corrupt image data/);
   });
 
+  it('BAD CALL - a TIFF cut short is corrupt, not "not an image format" (its directory, written last, is what names it)', async () => {
+    const tiff = await sharp(pattern(64, 64).data, { raw: { width: 64, height: 64, channels: 3 } }).tiff().toBuffer();
+    await expectImageError(readImage(tiff.subarray(0, tiff.length >> 1), { name: 'half.tif' }), 'corrupt', /^half\.tif: corrupt image data \(a TIFF file cut short or damaged\)$/);
+    // Too short to tell: "not an image format" as before.
+    await expectImageError(readImage(tiff.subarray(0, 3), { name: 'three.tif' }), 'unsupported', /three\.tif: not an image format/);
+  });
+
   it('BAD CALL - absurd dimensions (over the pixel limit)', async () => {
     const png = await encodePng(pattern(20, 20));
     await expectImageError(readImage(png, { maxPixels: 100 }), 'dimensions', /image is 20x20, over the limit of 100 pixels/);

@@ -110,7 +110,7 @@ async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: b
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
     // The header tells what is wrong, in our words (not an image, no pixels, too many).
-    checkSize(await readHeader(open(false), source), source, maxPixels);
+    checkSize(await readHeader(open(false), bytes, source), source, maxPixels);
     throw new ImageError('corrupt', source, `corrupt image data (${errorText(err)})`);
   }
   const { info, data } = out;
@@ -121,14 +121,29 @@ async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: b
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
 
-async function readHeader(image: Sharp, source: string): Promise<Metadata> {
+async function readHeader(image: Sharp, bytes: Uint8Array, source: string): Promise<Metadata> {
   try {
     return await image.metadata();
   } catch (err) {
     const msg = errorText(err);
-    if (/unsupported image format/i.test(msg)) throw new ImageError('unsupported', source, 'not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)');
-    throw new ImageError('corrupt', source, `corrupt image data (${msg})`);
+    if (!/unsupported image format/i.test(msg)) throw new ImageError('corrupt', source, `corrupt image data (${msg})`);
+    // A TIFF cut short loses the directory that libvips recognises it by (written last).
+    const format = formatBySignature(bytes);
+    if (format !== undefined) throw new ImageError('corrupt', source, `corrupt image data (a ${format} file cut short or damaged)`);
+    throw new ImageError('unsupported', source, 'not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)');
   }
+}
+
+/** Leading bytes that name an image format, whatever follows them. */
+const SIGNATURES: [format: string, offset: number, bytes: string][] = [
+  ['JPEG', 0, '\xff\xd8\xff'], ['PNG', 0, '\x89PNG\r\n\x1a\n'], ['GIF', 0, 'GIF8'], ['WebP', 8, 'WEBP'],
+  ['TIFF', 0, 'II*\0'], ['TIFF', 0, 'MM\0*'],
+];
+
+/** The format whose signature `bytes` begin with, or undefined. */
+function formatBySignature(bytes: Uint8Array): string | undefined {
+  const matches = (offset: number, signature: string) => [...signature].every((ch, i) => bytes[offset + i] === ch.charCodeAt(0));
+  return SIGNATURES.find(([, offset, signature]) => matches(offset, signature))?.[0];
 }
 
 function checkSize({ width, height }: { width?: number; height?: number }, source: string, maxPixels: number): void {

@@ -180,7 +180,10 @@ describe('image I/O', () => {
 
   it('BAD CALL - raw buffer of the wrong length, 4 channels, or bad dimensions', async () => {
     await expectImageError(readImage({ data: new Uint8Array(11), width: 2, height: 2 }), 'invalid-pixels', /needs 12/);
-    await expectImageError(readImage({ data: new Uint8Array(16), width: 2, height: 2 }), 'invalid-pixels', /looks like 4 channels/);
+    await expectImageError(readImage({ data: new Uint8Array(16), width: 2, height: 2 }), 'invalid-pixels', /needs 12 \(looks like RGBA; only 3-channel RGB is accepted\)$/);
+    await expectImageError(readImage({ data: new Uint8Array(4), width: 2, height: 2 }), 'invalid-pixels', /needs 12 \(looks like gray; only 3-channel RGB is accepted\)$/);
+    // Was "looks like 0 channels" (a buffer transferred away), or 5.
+    await expectImageError(readImage({ data: new Uint8Array(0), width: 2, height: 2 }), 'invalid-pixels', /needs 12$/);
     await expectImageError(readImage({ data: new Uint8Array(12), width: 2.5, height: 2 }), 'dimensions', /positive integers \(got 2\.5x2\)/);
     await expectImageError(readImage({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1 }), 'invalid-pixels', /must be a Uint8Array/);
   });

@@ -177,7 +177,7 @@ export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEF
       'invalid-pixels',
       source,
       `data holds ${data.length} bytes; a ${width}x${height} RGB image needs ${width * height * 3}` +
-        (Number.isInteger(channels) ? ` (looks like ${channels} channels; only 3-channel RGB is accepted)` : ''),
+        (channels === 1 || channels === 2 || channels === 4 ? ` (looks like ${channels === 1 ? 'gray' : channels === 2 ? 'gray and alpha' : 'RGBA'}; only 3-channel RGB is accepted)` : ''),
     );
   }
   return img;

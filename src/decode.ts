@@ -10,7 +10,7 @@ import type { KeypointDefinition } from './datasets.js';
 import type { BoundingBox, Person } from './types.js';
 import { aggregate, aggregateOnDemand, completeMaps, type AggregatedMaps, type ScaleOutputs } from './aggregate/aggregate.js';
 import { DecodeError } from './aggregate/errors.js';
-import { group, groupMaps, type Grouping, type PoseSelection } from './grouping/parse.js';
+import { group, groupMaps, selectionProblem, type Grouping, type PoseSelection } from './grouping/parse.js';
 import type { ParallelPostprocessing } from './parallel/postprocess.js';
 import type { OnDemandMaps } from './aggregate/on-demand.js';
 import { imageProjection, toImageCoordinates, type Projection } from './grouping/transform.js';
@@ -97,6 +97,7 @@ export function decodePoses(
   selection?: PoseSelection,
 ): DecodeResult {
   checkGeometry(geometry);
+  checkSelection(selection);
   const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
   return decodeResult(maps, groupMaps(maps, settings, selection), geometry, def);
 }
@@ -117,6 +118,7 @@ export async function decodePosesInParallel(
   selection?: PoseSelection,
 ): Promise<DecodeResult> {
   checkGeometry(geometry);
+  checkSelection(selection);
   const { maps, grouping } = await postprocessing.decode(perScale, settings, def, geometry.baseSize, workspace, selection);
   return decodeResult(maps, grouping, geometry, def);
 }
@@ -129,6 +131,14 @@ function checkGeometry(geometry: ImageGeometry): void {
   }
   if (!(center.length === 2 && center.every(Number.isFinite))) throw new DecodeError(`geometry.center must be two finite numbers, got [${center.join(', ')}]`);
   if (!(scale.length === 2 && scale.every((v) => Number.isFinite(v) && v > 0))) throw new DecodeError(`geometry.scale must be two positive numbers, got [${scale.join(', ')}]`);
+}
+
+/** Refuses a selection that would keep people wrongly without a word (a negative `maxPoses` dropped the last ones, NaN kept every one or none). */
+function checkSelection(selection: PoseSelection | undefined): void {
+  if (selection === undefined) return;
+  if (typeof selection !== 'object' || selection === null) throw new DecodeError('selection must be { maxPoses?, minPoseScore? }');
+  const problem = selectionProblem(selection);
+  if (problem) throw new DecodeError(`selection.${problem.field} must be ${problem.allowed}, got ${String(selection[problem.field])}`);
 }
 
 function decodeResult(maps: OnDemandMaps, { grouped, scores }: Grouping, geometry: ImageGeometry, def: KeypointDefinition): DecodeResult {

@@ -14,6 +14,7 @@ import { readImage } from './io/image.js';
 import { inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
+import { selectionProblem } from './grouping/parse.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { inOrder, valueOf } from './parallel/in-order.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
@@ -350,10 +351,9 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   }
   const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
   check(Number.isInteger(imagesInFlight) && imagesInFlight >= 1, 'imagesInFlight', 'a positive integer', imagesInFlight);
-  const { maxPoses, minPoseScore } = options;
-  check(maxPoses === undefined || (Number.isInteger(maxPoses) && maxPoses >= 1), 'maxPoses', 'a positive integer', maxPoses);
-  check(minPoseScore === undefined || Number.isFinite(minPoseScore), 'minPoseScore', 'a finite number', minPoseScore);
-  const selection: PoseSelection = { maxPoses, minPoseScore };
+  const selection: PoseSelection = { maxPoses: options.maxPoses, minPoseScore: options.minPoseScore };
+  const badSelection = selectionProblem(selection);
+  if (badSelection) check(false, badSelection.field, badSelection.allowed, selection[badSelection.field]);
   const network = await createNetwork(config, options.weights, options);
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).

@@ -7,7 +7,7 @@ import { presetConfig } from '../src/config/presets.js';
 import type { TestSettings } from '../src/config/experiment.js';
 import { COCO_KEYPOINTS, keypointDefinition } from '../src/datasets.js';
 import { readNpy } from '../src/io/npy.js';
-import { aggregate, decodePoses, DecodeError, toPeople, type ScaleOutputs } from '../src/decode.js';
+import { aggregate, decodePoses, DecodeError, toPeople, type PoseSelection, type ScaleOutputs } from '../src/decode.js';
 import { imageProjection, toImageCoordinates } from '../src/grouping/transform.js';
 import { resizeBilinear, fmaf } from '../src/aggregate/resize.js';
 import { caseDirs, describeFixtures } from './helpers/fixtures.js';
@@ -229,6 +229,21 @@ describe('decodePoses on planted people', () => {
       [decode([{ scale: 1, outputs }], { ...geometry, baseSize: [200000, 200000] }), /^base size \[200000, 200000\] is larger than the network input at scale 1 can be \(4 times the first output of scale 1, \[64, 64\]\)$/],
     ];
     for (const [call, message] of cases) expect(call, String(message)).to.throw(DecodeError, message);
+  });
+
+  it('BAD CALL - a selection out of range, checked as the estimator checks maxPoses and minPoseScore', () => {
+    const outputs = [tensor(2 * J, 16, 16, 3), tensor(J, 32, 32, 4)];
+    const s = { ...tiny(), flipTest: false };
+    const geometry = { baseSize: [64, 64] as [number, number], center: [64, 64] as [number, number], scale: [0.64, 0.64] as [number, number] };
+    const decode = (selection: unknown) => () => decodePoses([{ scale: 1, outputs }], geometry, s, COCO_KEYPOINTS, undefined, selection as PoseSelection);
+    const all = decode(undefined)().people.length;
+    expect(all).to.be.above(2);
+    expect(decode({ maxPoses: 2 })().people).to.have.length(2);
+    // maxPoses -1 kept all but the last person, 0 nobody; a NaN score kept nobody: all without a word.
+    expect(decode({ maxPoses: -1 })).to.throw(DecodeError, /^selection\.maxPoses must be a positive integer, got -1$/);
+    expect(decode({ maxPoses: 0 })).to.throw(DecodeError, /^selection\.maxPoses must be a positive integer, got 0$/);
+    expect(decode({ minPoseScore: Number.NaN })).to.throw(DecodeError, /^selection\.minPoseScore must be a finite number, got NaN$/);
+    expect(decode(null)).to.throw(DecodeError, /^selection must be \{ maxPoses\?, minPoseScore\? \}$/);
   });
 });
 

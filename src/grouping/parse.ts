@@ -93,6 +93,13 @@ export interface PoseSelection {
   minPoseScore?: number;
 }
 
+/** The first field of `selection` out of range, with what it must be, or undefined (the estimator's options and `decodePoses` check it). */
+export function selectionProblem({ maxPoses, minPoseScore }: PoseSelection): { field: keyof PoseSelection; allowed: string } | undefined {
+  if (maxPoses !== undefined && !(Number.isInteger(maxPoses) && maxPoses >= 1)) return { field: 'maxPoses', allowed: 'a positive integer' };
+  if (minPoseScore !== undefined && !Number.isFinite(minPoseScore)) return { field: 'minPoseScore', allowed: 'a finite number' };
+  return undefined;
+}
+
 /**
  * The people `selection` keeps, in the reference's order: those scoring at least `minPoseScore`,
  * then the `maxPoses` best (the earlier of equal scores first, as a stable sort by score ranks

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { readImage } from '../src/io/image.js';
+import { ImageError, readImage } from '../src/io/image.js';
 import {
   affineTransform,
   applyAffine,
@@ -172,6 +172,11 @@ describe('preprocess: aligned multi-scale size', () => {
 
   it('BAD CALL - image too small for the network throws PreprocessError', () => {
     expect(() => testScaleInputs(solid(3, 20, [0, 0, 0]), 512, [1])).to.throw(PreprocessError, /image 3x20 is too small for the network/);
+  });
+
+  it('BAD CALL - pixels that are no 8-bit RGB image of their size are an ImageError, not warped from out of bounds', () => {
+    expect(() => testScaleInputs({ data: new Uint8Array(10), width: 64, height: 64 }, 256, [1])).to.throw(ImageError, /^testScaleInputs image: data holds 10 bytes; a 64x64 RGB image needs 12288$/);
+    expect(() => testScaleInputs({ ...solid(8, 8, [0, 0, 0]), data: new Float32Array(8 * 8 * 3) as never }, 256, [1])).to.throw(ImageError, /got Float32Array$/);
   });
 
   it('BAD CALL - non-positive input size or test scale throws PreprocessError', () => {

@@ -7,6 +7,7 @@
  * pixels, the reference's convention) with the aspect of the network input.
  */
 import type { RgbImage } from '../types.js';
+import { validateRgb } from '../io/image.js';
 import { affineTransform, warpAffineBilinear, type AffineMatrix } from './affine.js';
 import type { Workspace } from '../workspace.js';
 
@@ -146,6 +147,8 @@ export interface TestScaleInputs {
  * 4 KiB, ~4 ms per image on the bench machine.
  */
 export function testScaleInputs(image: RgbImage, inputSize: number, scales: readonly number[], workspace?: Workspace): TestScaleInputs {
+  // Pixels of another length or kind would be warped from out of bounds without a word.
+  validateRgb(image, 'testScaleInputs image');
   if (scales.length === 0) throw new PreprocessError('no test scales given');
   const minScale = Math.min(...scales);
   const base = multiScaleSize(image.width, image.height, inputSize, 1.0, minScale);

@@ -157,6 +157,18 @@ if (!hasFfmpeg) {
         expect(frames.every((f, i) => Buffer.from(f.image.data).equals(clipPixels.subarray(i * 57600, (i + 1) * 57600)))).to.equal(true);
       });
 
+      it('reads a variable-frame-rate video whose frames come closer than a frame of its nominal rate, with their own times', async () => {
+        // 30 fps nominally, every other frame 20 ms late: times 0, 0.053, 0.066, 0.12, … (ffmpeg's
+        // rawvideo muxer, at 1/30 s a tick by default, logged two frames in one tick as an error).
+        const jittered = join(dir, 'jittered.mkv');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=30', '-t', '1', '-vf', 'settb=1/1000,setpts=(N/30+mod(N\\,2)*0.02)/TB',
+          '-vsync', 'passthrough', '-enc_time_base', '1:1000', '-c:v', 'mpeg4', jittered);
+        const frames = await collect(jittered);
+        expect(frames).to.have.length(30);
+        expect(times(frames)).to.deep.equal(probeTimes(jittered));
+        expect(times(frames).slice(0, 4)).to.deep.equal([0, 0.053, 0.066, 0.12]);
+      });
+
       it('samples with every, fps, start, duration and maxFrames', async () => {
         const [every, fps, window, mixed, source] = await Promise.all([
           collect(clip, { every: 3 }),

@@ -470,6 +470,9 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     '-vf', filters.join(','),
     // Without it the rawvideo muxer duplicates frames to a constant rate.
     '-vsync', 'passthrough',
+    // The input's time base, which tells its frames apart; the default, 1/frame rate, put frames of a
+    // variable-frame-rate video closer than a nominal frame in one tick, which the muxer logs as an error.
+    '-enc_time_base', '-1',
     ...(options.maxFrames !== undefined ? ['-frames:v', String(options.maxFrames)] : []),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];

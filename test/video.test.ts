@@ -169,6 +169,26 @@ if (!hasFfmpeg) {
         expect(times(frames).slice(0, 4)).to.deep.equal([0, 0.053, 0.066, 0.12]);
       });
 
+      it("reads a video whose frame size changes midway as ffmpeg does: every frame at the first one's size", async () => {
+        // Streams put end to end (or a browser's recording): ffmpeg scales the frames after the
+        // change to the size it began with, where showinfo gives their size before that.
+        const parts = ['160x120', '200x100'].map((size, i) => {
+          const part = join(dir, `part${i}.ts`);
+          ffmpeg('-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10`, '-t', '0.5', '-c:v', 'mpeg4', '-output_ts_offset', String(i / 2), '-f', 'mpegts', part);
+          return part;
+        });
+        const list = join(dir, 'parts.txt');
+        writeFileSync(list, parts.map((part) => `file '${part}'\n`).join(''));
+        const resized = join(dir, 'resized.ts');
+        ffmpeg('-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', resized);
+        const pixels = spawnSync('ffmpeg', ['-v', 'error', '-i', resized, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 }).stdout;
+        expect(pixels.length).to.equal(10 * 57600);
+        const frames = await collect(resized);
+        expect(times(frames)).to.deep.equal([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+        expect(frames.every((f) => f.image.width === 160 && f.image.height === 120)).to.equal(true);
+        expect(frames.every((f, i) => Buffer.from(f.image.data).equals(pixels.subarray(i * 57600, (i + 1) * 57600)))).to.equal(true);
+      });
+
       it('samples with every, fps, start, duration and maxFrames', async () => {
         const [every, fps, window, mixed, source] = await Promise.all([
           collect(clip, { every: 3 }),

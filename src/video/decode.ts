@@ -8,9 +8,9 @@
  *
  * Timestamps: ffmpeg runs with a `showinfo` filter last in the chain and `-vsync passthrough`,
  * so every frame on stdout has one `showinfo` line on stderr giving its exact presentation
- * time and size (after autorotation and sampling). Times are therefore right for
- * variable-frame-rate input too, and count from the start of the input (ffmpeg subtracts the
- * container's start time), `start` included.
+ * time after sampling (and, the first one, the frame size after autorotation). Times are
+ * therefore right for variable-frame-rate input too, and count from the start of the input
+ * (ffmpeg subtracts the container's start time), `start` included.
  *
  * Inputs: a file path is probed with `ffprobe`. A `Readable` is probed by giving `ffprobe` its
  * bytes as they arrive, until it answers (at most `probeBytes`), keeping them in memory and
@@ -603,13 +603,18 @@ async function* decodeFrames(
     let meta: FrameMeta | undefined;
     let frame: Uint8Array | undefined;
     let filled = 0;
+    // Every frame has the first one's size: where the size changes midway (a browser's
+    // recording, streams put end to end), ffmpeg scales the frames to the size its rawvideo
+    // encoder began with, after the filters, so showinfo gives the size before that scaling.
+    let size: { width: number; height: number } | undefined;
     for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
       let offset = 0;
       while (offset < chunk.length) {
         if (!frame) {
           meta = await metas.next();
           if (!meta) throw new VideoError(`${where}: ffmpeg wrote frame data without frame information`, file);
-          frame = new Uint8Array(meta.width * meta.height * 3);
+          size ??= { width: meta.width, height: meta.height };
+          frame = new Uint8Array(size.width * size.height * 3);
           filled = 0;
         }
         const n = Math.min(frame.length - filled, chunk.length - offset);
@@ -629,7 +634,7 @@ async function* decodeFrames(
           const out: VideoFrame = {
             index: counts.delivered,
             time: Math.round(time * 1e6) / 1e6,
-            image: { data: frame, width: meta!.width, height: meta!.height },
+            image: { data: frame, width: size!.width, height: size!.height },
           };
           frame = undefined;
           counts.delivered++;

@@ -132,6 +132,13 @@ describe('tracking', () => {
       expect(ids(t.update([figure(100, 100), figure(300, 100)]))).to.deep.equal([1, 3]);
     });
 
+    it('BAD CALL - a first id that is no integer, or a minimum keypoint score that is NaN: a RangeError', () => {
+      for (const firstId of [NaN, 1.5, Infinity]) {
+        expect(() => new PoseTracker({ keypoints: COCO_KEYPOINTS, firstId }), String(firstId)).to.throw(RangeError, /firstId must be an integer/);
+      }
+      expect(() => new PoseTracker({ keypoints: COCO_KEYPOINTS, minKeypointScore: NaN })).to.throw(RangeError, /minKeypointScore must be a number/);
+    });
+
     it('does not pass an id to a different person at another place', () => {
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);
@@ -210,6 +217,13 @@ describe('tracking', () => {
       expect(filter.apply(1000, 0.2)).to.equal(1000);
       expect(() => new OneEuroFilter({ minCutoff: 0 })).to.throw(RangeError);
     });
+
+    it('BAD CALL - settings that are not finite numbers in range: a RangeError, not NaN outputs', () => {
+      // An infinite beta made a still point's cutoff Infinity · 0 = NaN, and every output after it NaN.
+      for (const options of [{ beta: Infinity }, { beta: -1 }, { minCutoff: NaN }, { dCutoff: Infinity }]) {
+        expect(() => new OneEuroFilter(options), JSON.stringify(options)).to.throw(RangeError, /must be finite numbers/);
+      }
+    });
   });
 
   describe('PoseSmoother', () => {
@@ -256,6 +270,14 @@ describe('tracking', () => {
       smoother.apply([{ ...figure(100, 100), id: 1 }], 0);
       const [back] = smoother.apply([{ ...figure(300, 100), id: 1 }], 1);
       expect(back!.keypoints[0]!.x).to.equal(figure(300, 100).keypoints[0]!.x);
+    });
+
+    it('BAD CALL - bad settings are refused when it is made, not when the first person comes', () => {
+      expect(() => new PoseSmoother({ minCutoff: -1 })).to.throw(RangeError, /minCutoff/);
+      // NaN kept every track forever; 0 or less forgot each one at once, so nothing was smoothed.
+      for (const forgetAfter of [NaN, 0, -1]) {
+        expect(() => new PoseSmoother({ forgetAfter }), String(forgetAfter)).to.throw(RangeError, /forgetAfter must be a number of seconds > 0, got/);
+      }
     });
   });
 });

@@ -20,6 +20,19 @@ function alpha(dt: number, cutoff: number): number {
   return 1 / (1 + tau / dt);
 }
 
+/**
+ * The settings with their defaults; a RangeError for values out of range. Finite: an infinite
+ * beta times the zero speed of a still point is NaN, and so would be every output after it.
+ */
+function settings(options: OneEuroOptions): Required<OneEuroOptions> {
+  const checked = { minCutoff: options.minCutoff ?? 1, beta: options.beta ?? 0, dCutoff: options.dCutoff ?? 1 };
+  const { minCutoff, beta, dCutoff } = checked;
+  if (!(minCutoff > 0 && dCutoff > 0 && beta >= 0 && Number.isFinite(minCutoff + beta + dCutoff))) {
+    throw new RangeError(`OneEuroFilter: minCutoff and dCutoff must be finite numbers > 0 and beta a finite number ≥ 0, got minCutoff ${minCutoff}, beta ${beta}, dCutoff ${dCutoff}`);
+  }
+  return checked;
+}
+
 export class OneEuroFilter {
   private readonly minCutoff: number;
   private readonly beta: number;
@@ -27,12 +40,7 @@ export class OneEuroFilter {
   private last: { value: number; speed: number; time: number } | undefined;
 
   constructor(options: OneEuroOptions = {}) {
-    this.minCutoff = options.minCutoff ?? 1;
-    this.beta = options.beta ?? 0;
-    this.dCutoff = options.dCutoff ?? 1;
-    if (!(this.minCutoff > 0 && this.dCutoff > 0 && this.beta >= 0)) {
-      throw new RangeError(`OneEuroFilter: minCutoff and dCutoff must be > 0 and beta ≥ 0, got ${JSON.stringify(options)}`);
-    }
+    ({ minCutoff: this.minCutoff, beta: this.beta, dCutoff: this.dCutoff } = settings(options));
   }
 
   /** Filters `value` observed at `timestamp` seconds; the first value passes unchanged. */
@@ -67,15 +75,22 @@ export class OneEuroFilter {
 export class PoseSmoother {
   private readonly tracks = new Map<number, { filters: OneEuroFilter[]; lastSeen: number }>();
 
+  private readonly forgetAfter: number;
+
   constructor(
     private readonly options: OneEuroOptions & { forgetAfter?: number } = {},
-  ) {}
+  ) {
+    // Checked now, not when the first person comes, which may be far into a video.
+    settings(options);
+    this.forgetAfter = options.forgetAfter ?? 1;
+    // Not NaN, which would keep every track forever, nor ≤ 0, which would forget each one at once.
+    if (!(this.forgetAfter > 0)) throw new RangeError(`PoseSmoother: forgetAfter must be a number of seconds > 0, got ${this.forgetAfter}`);
+  }
 
   /** Smoothed copies of `people` observed at `timestamp` seconds. */
   apply(people: readonly Person[], timestamp: number): Person[] {
-    const forgetAfter = this.options.forgetAfter ?? 1;
     for (const [id, track] of this.tracks) {
-      if (timestamp - track.lastSeen > forgetAfter) this.tracks.delete(id);
+      if (timestamp - track.lastSeen > this.forgetAfter) this.tracks.delete(id);
     }
     return people.map((person) => {
       if (person.id === undefined) return person;

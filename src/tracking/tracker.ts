@@ -137,6 +137,9 @@ export class PoseTracker {
       if (!(value >= 0 && value <= 1)) throw new RangeError(`PoseTracker: ${name} must be in [0, 1], got ${value}`);
     }
     if (!(Number.isInteger(this.maxMissed) && this.maxMissed >= 0)) throw new RangeError(`PoseTracker: maxMissed must be a non-negative integer, got ${this.maxMissed}`);
+    // NaN would leave every joint out of OKS unnoticed (all are then used); an id NaN or 1.5 is no id.
+    if (typeof this.minKeypointScore !== 'number' || Number.isNaN(this.minKeypointScore)) throw new RangeError(`PoseTracker: minKeypointScore must be a number, got ${this.minKeypointScore}`);
+    if (!Number.isSafeInteger(this.nextId)) throw new RangeError(`PoseTracker: firstId must be an integer, got ${this.nextId}`);
   }
 
   /** Copies of the next frame's `people` (same order) with their track ids set. */

@@ -372,7 +372,7 @@ if (!hasFfmpeg) {
         expect(stalled.destroyed).to.equal(true);
       });
 
-      it('BAD CALL - corrupt, empty and non-video inputs give VideoError with ffmpeg\'s message', async () => {
+      it('BAD CALL - corrupt, empty and non-video inputs give VideoError with ffmpeg\'s message, or saying they are empty', async () => {
         const corrupt = join(dir, 'corrupt.mp4');
         writeFileSync(corrupt, readFileSync(long).subarray(0, 3000));
         const empty = join(dir, 'empty.mp4');
@@ -383,7 +383,7 @@ if (!hasFfmpeg) {
         ffmpeg('-f', 'lavfi', '-i', 'sine=duration=0.2', audio);
         const cases: [string, RegExp][] = [
           [corrupt, /corrupt\.mp4: not a readable video \(ffprobe: .*moov atom not found/],
-          [empty, /empty\.mp4: not a readable video \(ffprobe: .*Invalid data/],
+          [empty, /empty\.mp4: zero-size file, not a video$/],
           [text, /notes\.txt: not a video \(ffprobe reads it as text art/],
           [audio, /tone\.wav: no video stream found \(format: wav\)/],
           [join(dir, 'missing.mp4'), /missing\.mp4: cannot read video file/],
@@ -393,18 +393,20 @@ if (!hasFfmpeg) {
         cases.push([pretend, /pretend\.jpg: not a readable video \(ffprobe found no frame size for its mjpeg video stream, format image2: .*No JPEG data/]);
         const errors = await Promise.all([...cases.map(([file]) => rejection(collect(file))),
           rejection(collect(createReadStream(text))), rejection(collect(createReadStream(long))),
-          rejection(collect(createReadStream(long), { probeBytes: 32 * 1024 }))]);
+          rejection(collect(createReadStream(long), { probeBytes: 32 * 1024 })), rejection(collect(createReadStream(empty)))]);
         cases.forEach(([file, message], i) => {
           expect(errors[i], file).to.be.instanceOf(VideoError);
           expect(errors[i]!.message).to.match(message);
           expect((errors[i] as VideoError).file).to.equal(file);
         });
-        const [textStream, indexLast, indexBeyondProbe] = errors.slice(cases.length);
+        const [textStream, indexLast, indexBeyondProbe, emptyStream] = errors.slice(cases.length);
         expect(textStream).to.be.instanceOf(VideoError);
         expect(textStream!.message).to.match(/video stream: not a readable video/);
         expect(indexLast!.message).to.match(/video stream: not a readable video \(ffprobe found no frame size .* -movflags \+faststart/);
         // Where ffprobe gives up first, the advice is the same.
         expect(indexBeyondProbe!.message).to.match(/video stream: not a readable video \(ffprobe: .*moov atom not found.*\); an MP4 read from a stream must have its index first \(ffmpeg -movflags \+faststart\)/);
+        expect(emptyStream).to.be.instanceOf(VideoError);
+        expect(emptyStream!.message).to.equal('video stream: the stream ended without any data, not a video');
       });
 
       it('BAD CALL - a Matroska file cut short, which ffmpeg ends early with exit code 0: a VideoError after the frames it holds, from a file or a stream', async () => {

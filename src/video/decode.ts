@@ -23,6 +23,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
@@ -219,13 +220,15 @@ function expectedFrames(info: VideoInfo, options: DecodeOptions, outputFps: numb
 }
 
 async function assertReadableFile(path: string): Promise<void> {
-  let isFile: boolean;
+  let found: Stats;
   try {
-    isFile = (await stat(path)).isFile();
+    found = await stat(path);
   } catch (err) {
     throw new VideoError(`${path}: cannot read video file (${(err as Error).message})`, path, { cause: err });
   }
-  if (!isFile) throw new VideoError(`${path}: not a file`, path);
+  if (!found.isFile()) throw new VideoError(`${path}: not a file`, path);
+  // Not ffprobe's guess from the name ("moov atom not found" for an empty .mp4).
+  if (found.size === 0) throw new VideoError(`${path}: zero-size file, not a video`, path);
 }
 
 interface StreamPrefix {
@@ -308,7 +311,7 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
         stream.on('error', () => {}); // kept in stream.errored, reported when the frames are read
         resolve({ info, prefix: { bytes: Buffer.concat(chunks), ended, stream } });
       },
-      fail,
+      (err: unknown) => fail(ended && size === 0 ? new VideoError('video stream: the stream ended without any data, not a video') : err),
     );
     stdin.on('drain', onDrain);
     signal?.addEventListener('abort', onAbort, { once: true });

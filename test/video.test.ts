@@ -602,6 +602,24 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('renders a variable-frame-rate video on its own timeline: each frame lasts until the next one', async () => {
+        const sub = 'process-vfr';
+        mkdirSync(join(dir, sub));
+        const render = join(dir, sub, 'overlay.mp4');
+        // 10 fps for 0.5 s, then 2 fps: frames at 0, 0.1, …, 0.4, 0.5 and 1 s; 10 fps nominally.
+        const variable = join(dir, 'variable.mkv');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=0.5', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=2:duration=1',
+          '-filter_complex', '[0][1]concat=n=2:v=1', '-vsync', 'vfr', '-enc_time_base', '1:1000', '-c:v', 'mpeg4', variable);
+        expect(probeTimes(variable)).to.deep.equal([0, 0.1, 0.2, 0.3, 0.4, 0.5, 1]);
+        // Every frame, and every other one (the source frames drawn again): at 10 fps, the frame of 0.5 s
+        // is shown 5 times. One frame a period, the overlay lasted 0.7 s.
+        for (const options of [{}, { every: 2 }]) {
+          for await (const _ of processVideo(fakeEstimator(), variable, { ...options, render })) void _;
+          expect(probeStream(render), JSON.stringify(options)).to.deep.include({ frames: 11, rate: '10/1' });
+        }
+        expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
+      });
+
       it('smooths at low frame rates too: the filters live as long as the tracks', async () => {
         // One frame every 2 s: a smoother forgetting after its default second would pass every frame raw.
         const xs: number[] = [];

@@ -1,6 +1,6 @@
 /**
  * The overlay video of `processVideo`: people drawn on the frames, encoded at the source's frame
- * rate.
+ * rate, each frame for the time until the next one (a variable frame rate is made constant).
  *
  * When every frame is processed, or the input is a stream (which cannot be read twice), the
  * processed frames are the video. When a file is sampled (`every`, `fps`), a second ffmpeg
@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import type { KeypointDefinition } from '../datasets.js';
 import { drawPoses, type OverlayOptions } from '../render/overlay.js';
-import type { Person } from '../types.js';
+import type { Person, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
 import { createVideoEncoder, type EncoderOptions, type VideoEncoder } from './encode.js';
 
@@ -39,25 +39,34 @@ export function overlayVideo(input: string | Readable, processed: Pick<VideoSour
   const sampled = (options.decode.every ?? 1) > 1 || options.decode.fps !== undefined;
   return typeof input === 'string' && sampled
     ? everySourceFrame(input, processed, options)
-    : processedFrames(processed.outputFps, options);
+    : timedFrames(processed.outputFps, options);
 }
 
-function encoderFor(options: OverlayVideoOptions, frame: VideoFrame, fps: number): Promise<VideoEncoder> {
-  return createVideoEncoder(options.path, {
-    width: frame.image.width,
-    height: frame.image.height,
-    fps,
-    codec: options.render?.codec,
-    ffmpegPath: options.decode.ffmpegPath,
-  });
-}
-
-function processedFrames(fps: number, options: OverlayVideoOptions): OverlayVideo {
+/**
+ * The overlay video of the frames given: each lasts until the next one's time, as a player shows
+ * it, so it is written again for the frame periods that pass without one, and one that comes in
+ * the period of the frame before it is left out. A video of variable frame rate thus keeps its
+ * timeline (one frame a period played its slow parts too fast).
+ */
+function timedFrames(fps: number, options: OverlayVideoOptions): OverlayVideo & { readonly started: boolean } {
   let encoder: VideoEncoder | undefined;
+  let origin = 0;
+  let last: RgbImage | undefined;
   return {
     async add(frame, people) {
-      encoder ??= await encoderFor(options, frame, fps);
-      await encoder.write(drawPoses(frame.image, people, options.keypoints, options.render));
+      if (!encoder) {
+        const { width, height } = frame.image;
+        encoder = await createVideoEncoder(options.path, { width, height, fps, codec: options.render?.codec, ffmpegPath: options.decode.ffmpegPath });
+        origin = frame.time;
+      }
+      const period = Math.round((frame.time - origin) * fps);
+      if (encoder.frames > period) return;
+      while (encoder.frames < period) await encoder.write(last!);
+      last = drawPoses(frame.image, people, options.keypoints, options.render);
+      await encoder.write(last);
+    },
+    get started() {
+      return encoder !== undefined;
     },
     finish: async () => encoder?.finish(),
     abort: async () => encoder?.abort(),
@@ -69,7 +78,7 @@ function everySourceFrame(file: string, processed: Pick<VideoSource, 'info' | 'o
   const range: DecodeOptions = { ffmpegPath, ffprobePath, start, duration, signal };
   const sourceFps = processed.info.fps;
   let frames: AsyncIterator<VideoFrame> | undefined;
-  let encoder: VideoEncoder | undefined;
+  const encoder = timedFrames(sourceFps, options);
   // A source frame read but not drawn yet: it comes at or after the next processed frame.
   let waiting: VideoFrame | undefined;
   let held: { time: number; people: readonly Person[] } | undefined;
@@ -89,8 +98,7 @@ function everySourceFrame(file: string, processed: Pick<VideoSource, 'info' | 'o
         waiting = frame;
         return;
       }
-      encoder ??= await encoderFor(options, frame, sourceFps);
-      await encoder.write(drawPoses(frame.image, people, options.keypoints, options.render));
+      await encoder.add(frame, people);
     }
   };
   const stopDecoding = async (): Promise<void> => {
@@ -109,12 +117,12 @@ function everySourceFrame(file: string, processed: Pick<VideoSource, 'info' | 'o
       // frames of a range cut by maxFrames end there, those of the whole input with the input.
       await drawBefore(held.time + 1 / processed.outputFps - 0.5 / sourceFps, held.people);
       await stopDecoding();
-      if (!encoder) throw new VideoError(`${options.path}: the second decoding of ${file} gave no frames, so no video was written`, file);
+      if (!encoder.started) throw new VideoError(`${options.path}: the second decoding of ${file} gave no frames, so no video was written`, file);
       await encoder.finish();
     },
     async abort() {
       await stopDecoding();
-      await encoder?.abort();
+      await encoder.abort();
     },
   };
 }

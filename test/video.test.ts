@@ -130,7 +130,7 @@ if (!hasFfmpeg) {
     describe('decode', () => {
       it('probes size, rate, duration and frame count as ffprobe does', async () => {
         const info = await probeVideo(clip);
-        expect(info).to.include({ width: 160, height: 120, fps: 10, duration: 1, frameCount: 10, codec: 'h264' });
+        expect(info).to.include({ width: 160, height: 120, sampleAspectRatio: 1, fps: 10, duration: 1, frameCount: 10, codec: 'h264' });
       });
 
       it('counts the duration from the first frame in files whose frames start later (Matroska, MP4, NUT, MPEG-TS, FLV)', async function () {
@@ -616,6 +616,26 @@ if (!hasFfmpeg) {
         for (const options of [{}, { every: 2 }]) {
           for await (const _ of processVideo(fakeEstimator(), variable, { ...options, render })) void _;
           expect(probeStream(render), JSON.stringify(options)).to.deep.include({ frames: 11, rate: '10/1' });
+        }
+        expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
+      });
+
+      it('renders an anamorphic video (pixels twice as wide as high) with its pixel shape, rotated or not', async () => {
+        const sub = 'process-anamorphic';
+        mkdirSync(join(dir, sub));
+        const render = join(dir, sub, 'overlay.mp4');
+        const wide = join(dir, 'anamorphic.mp4');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '0.3', '-vf', 'setsar=2', '-c:v', 'mpeg4', wide);
+        // Turned a quarter: ffmpeg 6 on sets the display matrix with -display_rotation, earlier ones with the rotate tag.
+        const turned = join(dir, 'anamorphic-turned.mp4');
+        if (spawnSync('ffmpeg', ['-v', 'error', '-y', '-display_rotation', '90', '-i', wide, '-c', 'copy', turned]).status !== 0) {
+          ffmpeg('-i', wide, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', turned);
+        }
+        for (const [file, expected, sar] of [[wide, '160,120,2:1', 2], [turned, '120,160,1:2', 0.5]] as const) {
+          expect(await probeVideo(file), file).to.include({ sampleAspectRatio: sar });
+          for await (const _ of processVideo(fakeEstimator(), file, { render })) void _;
+          // The overlay had square pixels: shown half as wide as its source.
+          expect(ffprobe('-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio', '-of', 'csv=p=0', render), file).to.equal(expected);
         }
         expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
       });

@@ -106,6 +106,11 @@ export interface VideoInfo {
   /** Frame size after the container's rotation is applied (as ffmpeg autorotates). */
   width: number;
   height: number;
+  /**
+   * Width of a pixel over its height, after rotation: 1 for square pixels, else the video is shown
+   * stretched (anamorphic: DV, HDV's 1440x1080 shown as 16:9). Keypoints are in stored pixels.
+   */
+  sampleAspectRatio: number;
   /** Average frame rate (frames per second). */
   fps: number;
   /** Seconds from the first frame to the end, when the container says. */
@@ -375,9 +380,12 @@ function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined
   if (fps === undefined) throw new VideoError(`${where}: the video stream has no frame rate`, file);
   const rotation = Number(stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? stream.tags?.rotate ?? 0);
   const swap = Math.abs(rotation) % 180 === 90;
+  // ffprobe says 0:1 where it does not know, taken as square.
+  const sar = parseRate(stream.sample_aspect_ratio?.replace(':', '/')) ?? 1;
   return {
     width: swap ? stream.height : stream.width,
     height: swap ? stream.width : stream.height,
+    sampleAspectRatio: swap ? 1 / sar : sar,
     fps,
     duration: positive(stream.duration) ?? formatDuration(parsed.format),
     frameCount: positive(stream.nb_frames),
@@ -409,6 +417,7 @@ interface ProbeJson {
     height?: number;
     avg_frame_rate?: string;
     r_frame_rate?: string;
+    sample_aspect_ratio?: string;
     duration?: string;
     nb_frames?: string;
     disposition?: { attached_pic?: number };

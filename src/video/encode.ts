@@ -19,6 +19,8 @@ export interface EncoderOptions extends FfmpegPaths {
   height: number;
   /** Frames per second of the output. */
   fps: number;
+  /** Width of a pixel over its height, as players are told (default 1): that of an anamorphic source keeps its shape. */
+  sampleAspectRatio?: number;
   /** `auto` (default): libx264 if this ffmpeg has it, else mpeg4. */
   codec?: 'auto' | 'libx264' | 'mpeg4';
 }
@@ -64,13 +66,15 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
     throw new VideoError(`${path}: invalid frame size ${width}x${height}`, path);
   }
   if (!(fps > 0 && Number.isFinite(fps))) throw new VideoError(`${path}: invalid frame rate ${fps}`, path);
+  const sar = options.sampleAspectRatio ?? 1;
+  if (!(sar > 0 && Number.isFinite(sar))) throw new VideoError(`${path}: invalid sample aspect ratio ${sar}`, path);
   const codec = options.codec === undefined || options.codec === 'auto' ? ((await hasLibx264(options)) ? 'libx264' : 'mpeg4') : options.codec;
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${Date.now().toString(36)}.tmp`);
   const binary = ffmpegBinary(options);
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'level+error', '-y',
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
-    '-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2',
+    '-vf', `pad=ceil(iw/2)*2:ceil(ih/2)*2,setsar=${sar}`,
     '-c:v', codec,
     ...(codec === 'libx264' ? ['-preset', 'veryfast', '-crf', '23'] : ['-q:v', '4']),
     '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4', temp,

@@ -39,7 +39,7 @@ export function overlayVideo(input: string | Readable, processed: Pick<VideoSour
   const sampled = (options.decode.every ?? 1) > 1 || options.decode.fps !== undefined;
   return typeof input === 'string' && sampled
     ? everySourceFrame(input, processed, options)
-    : timedFrames(processed.outputFps, options);
+    : timedFrames(processed.outputFps, processed.info.sampleAspectRatio, options);
 }
 
 /**
@@ -48,7 +48,7 @@ export function overlayVideo(input: string | Readable, processed: Pick<VideoSour
  * the period of the frame before it is left out. A video of variable frame rate thus keeps its
  * timeline (one frame a period played its slow parts too fast).
  */
-function timedFrames(fps: number, options: OverlayVideoOptions): OverlayVideo & { readonly started: boolean } {
+function timedFrames(fps: number, sampleAspectRatio: number, options: OverlayVideoOptions): OverlayVideo & { readonly started: boolean } {
   let encoder: VideoEncoder | undefined;
   let origin = 0;
   let last: RgbImage | undefined;
@@ -56,7 +56,7 @@ function timedFrames(fps: number, options: OverlayVideoOptions): OverlayVideo & 
     async add(frame, people) {
       if (!encoder) {
         const { width, height } = frame.image;
-        encoder = await createVideoEncoder(options.path, { width, height, fps, codec: options.render?.codec, ffmpegPath: options.decode.ffmpegPath });
+        encoder = await createVideoEncoder(options.path, { width, height, fps, sampleAspectRatio, codec: options.render?.codec, ffmpegPath: options.decode.ffmpegPath });
         origin = frame.time;
       }
       const period = Math.round((frame.time - origin) * fps);
@@ -78,7 +78,7 @@ function everySourceFrame(file: string, processed: Pick<VideoSource, 'info' | 'o
   const range: DecodeOptions = { ffmpegPath, ffprobePath, start, duration, signal };
   const sourceFps = processed.info.fps;
   let frames: AsyncIterator<VideoFrame> | undefined;
-  const encoder = timedFrames(sourceFps, options);
+  const encoder = timedFrames(sourceFps, processed.info.sampleAspectRatio, options);
   // A source frame read but not drawn yet: it comes at or after the next processed frame.
   let waiting: VideoFrame | undefined;
   let held: { time: number; people: readonly Person[] } | undefined;

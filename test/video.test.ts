@@ -445,6 +445,15 @@ if (!hasFfmpeg) {
         expect((await rejection(openVideo(clip, { every: 0 }))).message).to.match(/every must be a positive integer/);
         expect((await rejection(openVideo(clip, { fps: -1 }))).message).to.match(/fps must be a positive number/);
         expect((await rejection(openVideo(clip, { maxFrames: 1.5 }))).message).to.match(/maxFrames must be a positive integer/);
+        // Shorter than ffmpeg's microsecond, a duration is 0 to it: the whole input, for no frame.
+        expect((await rejection(openVideo(clip, { duration: 1e-7 }))).message).to.match(/duration must be at least a microsecond \(ffmpeg's unit\), got 1e-7 s/);
+      });
+
+      it('gives ffmpeg times that JavaScript writes with an exponent (1e-7) in its notation', async () => {
+        // ffmpeg refused "1e-7" as a time (input seeking in the MP4, trim in the MPEG-TS).
+        for (const file of [clip, transport]) {
+          expect(times(await collect(file, { start: 1e-7, duration: 0.15 })), file).to.deep.equal(file === clip ? [0, 0.1] : [0, 0.04, 0.08, 0.12]);
+        }
       });
     });
 

@@ -213,6 +213,8 @@ function checkOptions(options: DecodeOptions, file: string | undefined): { every
   if (options.fps !== undefined && !(options.fps > 0 && Number.isFinite(options.fps))) bad(`fps must be a positive number, got ${options.fps}`);
   if (options.start !== undefined && !(options.start >= 0 && Number.isFinite(options.start))) bad(`start must be a non-negative number of seconds, got ${options.start}`);
   if (options.duration !== undefined && !(options.duration > 0 && Number.isFinite(options.duration))) bad(`duration must be a positive number of seconds, got ${options.duration}`);
+  // Shorter, it is 0 to ffmpeg, which then reads to the end, for no frame.
+  if (options.duration !== undefined && options.duration < 1e-6) bad(`duration must be at least a microsecond (ffmpeg's unit), got ${options.duration} s`);
   if (options.maxFrames !== undefined && !(Number.isInteger(options.maxFrames) && options.maxFrames >= 1)) bad(`maxFrames must be a positive integer, got ${options.maxFrames}`);
   return { every };
 }
@@ -461,8 +463,8 @@ function positive(text: string | undefined): number | undefined {
 function decodeArgs(target: string, format: string, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean): string[] {
   const filters: string[] = [];
   const range = [
-    ...(options.start !== undefined ? [`start=${options.start}`] : []),
-    ...(options.duration !== undefined ? [`duration=${options.duration}`] : []),
+    ...(options.start !== undefined ? [`start=${ffmpegSeconds(options.start)}`] : []),
+    ...(options.duration !== undefined ? [`duration=${ffmpegSeconds(options.duration)}`] : []),
   ];
   if (!inputSeek && range.length > 0) filters.push(`trim=${range.join(':')}`);
   if (options.fps !== undefined) filters.push(firstFramePerSlot(options.fps, inputSeek ? 0 : options.start ?? 0));
@@ -475,8 +477,8 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     // Not for multipart JPEG (IP cameras' MJPEG over HTTP): its demuxer reports its end as invalid data.
     ...(format === 'mpjpeg' ? [] : ['-xerror']),
     ...(isFile ? ['-nostdin'] : []),
-    ...(inputSeek && options.start !== undefined ? ['-ss', String(options.start)] : []),
-    ...(inputSeek && options.duration !== undefined ? ['-t', String(options.duration)] : []),
+    ...(inputSeek && options.start !== undefined ? ['-ss', ffmpegSeconds(options.start)] : []),
+    ...(inputSeek && options.duration !== undefined ? ['-t', ffmpegSeconds(options.duration)] : []),
     '-i', target,
     '-map', '0:v:0', '-an', '-sn', '-dn',
     '-vf', filters.join(','),
@@ -488,6 +490,11 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     ...(options.maxFrames !== undefined ? ['-frames:v', String(options.maxFrames)] : []),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];
+}
+
+/** Seconds as ffmpeg's time options read them: to the microsecond, its unit, and never as 1e-7, which they refuse. */
+function ffmpegSeconds(seconds: number): string {
+  return seconds.toFixed(6);
 }
 
 /**

@@ -487,6 +487,7 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     '-vsync', 'passthrough',
     // The input's time base, which tells its frames apart; the default, 1/frame rate, put frames of a
     // variable-frame-rate video closer than a nominal frame in one tick, which the muxer logs as an error.
+    // -1, not "demux", which ffmpeg before 6.1 refuses (later ones warn that -1 is deprecated).
     '-enc_time_base', '-1',
     ...(options.maxFrames !== undefined ? ['-frames:v', String(options.maxFrames)] : []),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',

@@ -8,7 +8,7 @@ import { compileToOnnx } from '../src/backend/onnx/compile.js';
 import { foldBatchNorm } from '../src/backend/fold.js';
 import { OnnxNetwork } from '../src/backend/onnx/session.js';
 import { randomWeights } from '../src/model/weights.js';
-import { createOnnxNetwork } from '../src/model/load.js';
+import { createNetwork, createOnnxNetwork } from '../src/model/load.js';
 import { StateDictMismatchError } from '../src/checkpoint/index.js';
 import { readImage } from '../src/io/image.js';
 import { toNetworkInput } from '../src/preprocess/index.js';
@@ -66,6 +66,30 @@ describe('full-size network', () => {
       await network.dispose();
     }
   });
+});
+
+describe('network inputs', () => {
+  for (const backend of ['onnxruntime', 'tfjs'] as const) {
+    it(`BAD CALL - ${backend}: sides that are not multiples of 32, or an empty image, are a BackendError saying so`, async () => {
+      const config = presetConfig('tiny_coco');
+      const network = await createNetwork(config, randomWeights(buildNetworkGraph(config.model), 3), { backend, ...(backend === 'tfjs' && { tfjsBackend: 'cpu' }) });
+      const failure = (dims: [number, number, number, number]) => network.run(new Float32Array(dims.reduce((a, b) => a * b)), dims).then(() => undefined, (e: unknown) => e);
+      try {
+        // The branches' sums meet maps 25 and 26 rows high: each runtime failed deep in an addition.
+        // By name: under mocha, tsx gives the tfjs backend's lazy import its own copy of the class.
+        const uneven = await failure([2, 3, 100, 64]);
+        expect(uneven).to.have.property('name', 'BackendError');
+        expect((uneven as Error).message).to.include('on a [2, 3, 100, 64] input: ').and.to.include('HigherHRNet takes heights and widths that are multiples of 32, got 100x64');
+        // TensorFlow.js returned empty outputs for it.
+        const empty = await failure([1, 3, 0, 64]);
+        expect(empty).to.have.property('name', 'BackendError');
+        expect((empty as Error).message).to.equal('Network input must be [N, 3, H, W] float32 with N, H and W positive integers; got dims [1, 3, 0, 64] for 0 values');
+        expect((await network.run(new Float32Array(3 * 64 * 96), [1, 3, 64, 96])).map((o) => o.shape)).to.deep.equal([[1, 34, 16, 24], [1, 17, 32, 48]]);
+      } finally {
+        await network.dispose();
+      }
+    });
+  }
 });
 
 describe('network outputs in a workspace', () => {

@@ -19,3 +19,22 @@ export interface Network {
   run(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]>;
   dispose(): Promise<void>;
 }
+
+/** Why `input` is not a batch of images `[N, 3, H, W]` with those dims, or undefined. */
+export function networkInputProblem(input: Float32Array, dims: readonly [number, number, number, number]): string | undefined {
+  const [n, c, h, w] = dims;
+  const got = `got dims [${dims.join(', ')}] for ${input.length} values`;
+  // An empty image would give empty outputs, and no error, on TensorFlow.js.
+  if (![n, h, w].every((d) => Number.isInteger(d) && d > 0)) return `Network input must be [N, 3, H, W] float32 with N, H and W positive integers; ${got}`;
+  return c === 3 && input.length === n * c * h * w ? undefined : `Network input must be [N, 3, H, W] float32; ${got}`;
+}
+
+/**
+ * What to add to a backend's error on an input whose height or width is not a multiple of 32:
+ * HRNet's lowest branch works at 1/32, and the branches' sums then meet maps one row or column
+ * apart (the runtimes' words for it name an addition deep in the network).
+ */
+export function inputSideHint(dims: readonly [number, number, number, number]): string {
+  const [, , h, w] = dims;
+  return h % 32 === 0 && w % 32 === 0 ? '' : `. HigherHRNet takes heights and widths that are multiples of 32, got ${h}x${w} (testScaleInputs prepares images so)`;
+}

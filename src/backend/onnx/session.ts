@@ -6,7 +6,7 @@ import type * as Ort from 'onnxruntime-node';
 import { MessageChannel } from 'node:worker_threads';
 import ndarray from 'ndarray';
 import type { OutputTensor } from '../../types.js';
-import type { Network, OutputBuffers } from '../network.js';
+import { inputSideHint, networkInputProblem, type Network, type OutputBuffers } from '../network.js';
 import { physicalCores, u8s8CanSaturate } from './cpu.js';
 
 export class BackendError extends Error {
@@ -152,10 +152,9 @@ export class OnnxNetwork implements Network {
    * run, which costs page faults and garbage collections while the image is post-processed.
    */
   async run(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]> {
+    const problem = networkInputProblem(input, dims);
+    if (problem) throw new BackendError(problem);
     const [n, c, h, w] = dims;
-    if (c !== 3 || input.length !== n * c * h * w) {
-      throw new BackendError(`Network input must be [N, 3, H, W] float32; got dims [${dims.join(', ')}] for ${input.length} values`);
-    }
     const feeds = { [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, c, h, w]) };
     const shapesKey = dims.join('x');
     const given = into && this.outputShapes.get(shapesKey)?.map((shape, i) => new this.ort.Tensor('float32', into.workspace.float32(`${into.key}:${i}`, shape.reduce((a, b) => a * b), false), shape));
@@ -163,7 +162,7 @@ export class OnnxNetwork implements Network {
     try {
       results = given ? await this.session.run(feeds, Object.fromEntries(this.outputNames.map((name, i) => [name, given[i]]))) : await this.session.run(feeds);
     } catch (err) {
-      throw new BackendError(`ONNX Runtime could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${this.fixedSizeHint()}`);
+      throw new BackendError(`ONNX Runtime could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(dims) || this.fixedSizeHint()}`);
     }
     const outputs = this.outputNames.map((name, i) => {
       const t = results[name];

@@ -7,7 +7,7 @@ import ndarray from 'ndarray';
 import type { LayerGraph } from '../../backbone/graph.js';
 import type { Weights } from '../../model/weights.js';
 import type { OutputTensor } from '../../types.js';
-import type { Network } from '../network.js';
+import { inputSideHint, networkInputProblem, type Network } from '../network.js';
 import { BackendError } from '../onnx/session.js';
 import { compileToTfjsGraph, type TfjsCompileOptions, type TfjsGraphArtifacts } from './graph-model.js';
 import { resolveTfjsRuntime, type TfjsResolveOptions, type TfjsRuntime } from './runtime.js';
@@ -38,15 +38,18 @@ export class TfjsNetwork implements Network {
   }
 
   async run(input: Float32Array, dims: readonly [number, number, number, number]): Promise<OutputTensor[]> {
-    const [n, c, h, w] = dims;
-    if (c !== 3 || input.length !== n * c * h * w) {
-      throw new BackendError(`Network input must be [N, 3, H, W] float32; got dims [${dims.join(', ')}] for ${input.length} values`);
-    }
+    const problem = networkInputProblem(input, dims);
+    if (problem) throw new BackendError(problem);
     const { tf, backend } = this.runtime;
     // The tfjs engine is global: another user may have switched backends since loading.
     if (tf.getBackend() !== backend) await tf.setBackend(backend);
-    // execute() returns a bare tensor when asked for a single output.
-    const outputs = tf.tidy(() => [this.model.execute({ [this.inputName]: tf.tensor4d(input, [n, c, h, w]) }, [...this.outputNames])].flat());
+    let outputs: Tf.Tensor[];
+    try {
+      // execute() returns a bare tensor when asked for a single output.
+      outputs = tf.tidy(() => [this.model.execute({ [this.inputName]: tf.tensor4d(input, [...dims]) }, [...this.outputNames])].flat());
+    } catch (err) {
+      throw new BackendError(`TensorFlow.js could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(dims)}`);
+    }
     try {
       const values = await Promise.all(outputs.map((t) => t.data<'float32'>()));
       return outputs.map((t, i) => ndarray(values[i], t.shape));

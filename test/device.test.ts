@@ -14,6 +14,7 @@ import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { createOnnxNetwork } from '../src/model/load.js';
 import { presetConfig } from '../src/config/presets.js';
 import type { Person } from '../src/types.js';
+import type { TfjsBackendName } from '../src/backend/tfjs/backend-name.js';
 import { expectRejection } from './helpers/cli.js';
 
 const tiny = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 };
@@ -66,10 +67,15 @@ describe('devices', () => {
     expect(providerUnavailable('cpu', 'Failed to get a WebGPU adapter: No supported adapters')).to.equal(null);
   });
 
-  it('BAD CALL - an unknown device, TensorFlow.js or int8 on WebGPU is refused by name', async () => {
+  it('BAD CALL - an unknown device or tfjs backend, TensorFlow.js or int8 on WebGPU, a CPU tfjs backend on CUDA are refused by name', async () => {
     await expectRejection(createEstimator({ ...tiny, device: 'tpu' as ExecutionProvider }), ConfigError, /Unsupported device: tpu\. Must be one of \[cpu, cuda, webgpu\]/);
     await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', device: 'webgpu' }), BackendError, /no WebGPU backend/);
     await expectRejection(createEstimator({ ...tiny, device: 'webgpu', precision: 'int8' }), ConfigError, /precision 'int8' is a CPU mode/);
+    // 'webgl' had found no candidate and said "To use the tfjs backend, undefined".
+    await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', tfjsBackend: 'webgl' as TfjsBackendName }), ConfigError, /^Unsupported tfjsBackend: webgl\. Must be one of \[tensorflow, wasm, cpu\] \(WebGL and WebGPU are for browsers/);
+    // Both ran on the CPU without a word.
+    await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', device: 'cuda', tfjsBackend: 'wasm' }), ConfigError, /tfjsBackend 'wasm' runs on the CPU: device 'cuda' on TensorFlow\.js is tfjsBackend 'tensorflow'/);
+    await expectRejection(createEstimator({ ...tiny, backend: 'auto', device: 'cuda', tfjsBackend: 'cpu' }), ConfigError, /tfjsBackend 'cpu' runs on the CPU/);
   });
 
   it('networkThread: ONNX Runtime on a thread of its own gives the same people, two images in flight', async () => {

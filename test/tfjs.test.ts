@@ -66,6 +66,17 @@ describe('TensorFlow.js backend', () => {
       expect(runtime.tf.getBackend()).to.equal(runtime.backend);
     });
 
+    it("BAD CALL - device 'cuda' takes only the CUDA build: no silent fallback to a CPU package", async () => {
+      const candidates = [{ module: '@tensorflow/tfjs-node-gpu', backend: 'cpu', cuda: true }, { module: '@tensorflow/tfjs', backend: 'cpu' }] as const;
+      const importModule = (name: string) => (name === '@tensorflow/tfjs-node-gpu' ? missing(name) : import(name));
+      expect((await resolveTfjsRuntime({ candidates, importModule })).module).to.equal('@tensorflow/tfjs');
+      const error = await resolveTfjsRuntime({ candidates, importModule, cuda: true }).then(() => undefined, (e: unknown) => e as Error);
+      expect(error).to.be.instanceOf(BackendError);
+      expect(error!.message).to.equal('No TensorFlow.js runtime on CUDA could be loaded:\n'
+        + "  @tensorflow/tfjs-node-gpu (cpu): Cannot find package '@tensorflow/tfjs-node-gpu' imported from test\n"
+        + 'To use the tfjs backend, run npm install @tensorflow/tfjs-node-gpu (native TensorFlow with CUDA)');
+    });
+
     it('BAD CALL - a package that is not TensorFlow.js is reported as such', async () => {
       try {
         await resolveTfjsRuntime({ candidates: [{ module: 'ndarray', backend: 'cpu' }] });

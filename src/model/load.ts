@@ -13,7 +13,7 @@ import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
 import { isQuantizedModel } from '../backend/onnx/quantize.js';
-import type { TfjsBackendName } from '../backend/tfjs/backend-name.js';
+import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
 import { PRECISIONS, quantizeForImages, type Precision } from './quantize.js';
@@ -222,8 +222,7 @@ async function createTfjsModelNetwork(config: ExperimentConfig, weights: string 
   const graph = buildNetworkGraph(config.model);
   const tensors = networkWeights(weights, graph);
   const { createTfjsNetwork } = await import('../backend/tfjs/network.js');
-  const tfjsBackend = options.tfjsBackend ?? (options.device === 'cuda' ? 'tensorflow' : undefined);
-  return createTfjsNetwork(graph, tensors, { backend: tfjsBackend });
+  return createTfjsNetwork(graph, tensors, { backend: options.tfjsBackend, cuda: options.device === 'cuda' });
 }
 
 /**
@@ -237,6 +236,14 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
   }
   if (options.device !== undefined && !EXECUTION_PROVIDERS.includes(options.device)) {
     throw new ConfigError(`Unsupported device: ${String(options.device)}. Must be one of [${EXECUTION_PROVIDERS.join(', ')}]`);
+  }
+  if (options.tfjsBackend !== undefined && !TFJS_BACKENDS.includes(options.tfjsBackend)) {
+    throw new ConfigError(`Unsupported tfjsBackend: ${String(options.tfjsBackend)}. Must be one of [${TFJS_BACKENDS.join(', ')}]`
+      + ' (WebGL and WebGPU are for browsers: export-tfjs writes a model that they load)');
+  }
+  if (options.device === 'cuda' && options.tfjsBackend !== undefined && options.tfjsBackend !== 'tensorflow') {
+    // It would run on the CPU without a word.
+    throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' runs on the CPU: device 'cuda' on TensorFlow.js is tfjsBackend 'tensorflow' (tfjs-node-gpu)`);
   }
   if (options.tfjsBackend !== undefined && backend === 'onnxruntime') {
     throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' picks a TensorFlow.js backend: give backend 'tfjs' (--backend tfjs) or 'auto' too`);

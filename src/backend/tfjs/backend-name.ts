@@ -4,3 +4,4 @@
  * `tensorflow` is tfjs-node's (native TensorFlow).
  */
 export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const TFJS_BACKENDS: readonly TfjsBackendName[] = ['tensorflow', 'wasm', 'cpu'];

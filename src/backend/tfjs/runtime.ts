@@ -18,10 +18,12 @@ export interface TfjsCandidate {
   /** A package to import first that registers `backend` (the WebAssembly backend). */
   backendModule?: string;
   backend: TfjsBackendName;
+  /** Runs on NVIDIA GPUs (with CUDA). */
+  cuda?: true;
 }
 
 const TFJS_CANDIDATES: readonly TfjsCandidate[] = [
-  { module: '@tensorflow/tfjs-node-gpu', backend: 'tensorflow' },
+  { module: '@tensorflow/tfjs-node-gpu', backend: 'tensorflow', cuda: true },
   { module: '@tensorflow/tfjs-node', backend: 'tensorflow' },
   { module: '@tensorflow/tfjs', backendModule: '@tensorflow/tfjs-backend-wasm', backend: 'wasm' },
   { module: '@tensorflow/tfjs', backend: 'cpu' },
@@ -39,9 +41,13 @@ const BACKEND_INSTALL_HINT: Readonly<Record<TfjsBackendName, string>> = {
   cpu: 'run npm install @tensorflow/tfjs',
 };
 
+const CUDA_INSTALL_HINT = 'run npm install @tensorflow/tfjs-node-gpu (native TensorFlow with CUDA)';
+
 export interface TfjsResolveOptions {
   /** Restricts the search to one backend; default: the first candidate that loads. */
   backend?: TfjsBackendName;
+  /** Only the candidates that run on CUDA (device 'cuda'): tfjs-node, say, would run on the CPU instead. */
+  cuda?: boolean;
   /** Candidates in order of preference; default `TFJS_CANDIDATES`. */
   candidates?: readonly TfjsCandidate[];
   /** Imports a package by name; replaceable (e.g. to simulate missing packages). */
@@ -82,7 +88,7 @@ async function load(candidate: TfjsCandidate, importModule: (name: string) => Pr
  * Throws one `BackendError` listing why each candidate failed and what to install.
  */
 export async function resolveTfjsRuntime(options: TfjsResolveOptions = {}): Promise<TfjsRuntime> {
-  const candidates = (options.candidates ?? TFJS_CANDIDATES).filter((c) => options.backend === undefined || c.backend === options.backend);
+  const candidates = (options.candidates ?? TFJS_CANDIDATES).filter((c) => (options.backend === undefined || c.backend === options.backend) && (!options.cuda || c.cuda));
   const importModule = options.importModule ?? importPackage;
   const failures: string[] = [];
   for (const candidate of candidates) {
@@ -93,8 +99,8 @@ export async function resolveTfjsRuntime(options: TfjsResolveOptions = {}): Prom
       failures.push(`  ${what} (${candidate.backend}): ${firstLine(err)}`);
     }
   }
-  const wanted = options.backend ? `with the ${options.backend} backend ` : '';
-  const hint = options.backend ? BACKEND_INSTALL_HINT[options.backend] : TFJS_INSTALL_HINT;
+  const wanted = `${options.backend ? `with the ${options.backend} backend ` : ''}${options.cuda ? 'on CUDA ' : ''}`;
+  const hint = options.cuda ? CUDA_INSTALL_HINT : options.backend ? BACKEND_INSTALL_HINT[options.backend] : TFJS_INSTALL_HINT;
   throw new BackendError(`No TensorFlow.js runtime ${wanted}could be loaded:\n${failures.join('\n')}\nTo use the tfjs backend, ${hint}`);
 }
 

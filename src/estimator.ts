@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
-import { readImage } from './io/image.js';
+import { naming, readImage } from './io/image.js';
 import { inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
@@ -303,21 +303,6 @@ async function decodeScales(
     }
   }
   return decodePoses(perScale, geometry, settings, keypoints, workspace, selection);
-}
-
-/**
- * An error about an image, naming it by `label` (its path, or its place in an array call) unless
- * it does already (an ImageError names a path): a copy of the same class, caused by the
- * original, since one error can reach several images (a network thread that stopped).
- */
-function naming(error: unknown, label: string): unknown {
-  if (!(error instanceof Error) || error.message.includes(label)) return error;
-  const message = `${label}: ${error.message}`;
-  const named = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error);
-  for (const [key, value] of [['message', message], ['stack', error.stack?.replace(error.message, message)], ['cause', error]] as const) {
-    Object.defineProperty(named, key, { value, writable: true, configurable: true });
-  }
-  return named;
 }
 
 /**

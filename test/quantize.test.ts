@@ -22,6 +22,9 @@ import { OnnxNetwork } from '../src/backend/onnx/session.js';
 import { coreCount, hasWideInt8Accumulation, physicalCores, quotaCpus } from '../src/backend/onnx/cpu.js';
 import { createEstimator } from '../src/estimator.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { ImageError, writeImage } from '../src/io/image.js';
+import { PreprocessError } from '../src/preprocess/index.js';
+import type { ImageInput } from '../src/types.js';
 import { cli, expectRejection } from './helpers/cli.js';
 
 const { DataType } = onnx.TensorProto;
@@ -247,6 +250,22 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     } finally {
       await Promise.all(estimators.map((e) => e.dispose()));
     }
+  });
+
+  it('BAD CALL - a calibration image that cannot be read or prepared is named: by its path, or its place in calibrationImages', async () => {
+    const calibrate = (images: ImageInput[]) => collect(calibrationInputs({ images, settings })).then(() => undefined, (e: unknown) => e as Error);
+    const dot = join(dir, 'dot.png');
+    await writeImage({ width: 1, height: 1, data: new Uint8Array(3) }, dot);
+    // It read "image 1x1 is too small for the network": which of the images?
+    const small = await calibrate([DEMO_IMAGE(), dot]);
+    expect(small).to.be.instanceOf(PreprocessError);
+    expect(small!.message).to.equal(`${dot}: image 1x1 is too small for the network (at least 4x4 pixels)`);
+    const pixels = await calibrate([DEMO_IMAGE(), { width: 1, height: 1, data: new Uint8Array(3) }]);
+    expect(pixels).to.be.instanceOf(PreprocessError);
+    expect(pixels!.message).to.match(/^calibrationImages\[1\]: image 1x1 is too small/);
+    const bytes = await calibrate([DEMO_IMAGE(), new Uint8Array(10)]);
+    expect(bytes).to.be.instanceOf(ImageError);
+    expect(bytes!.message).to.match(/^calibrationImages\[1\]: image buffer: not an image format/);
   });
 
   it('BAD CALL - int8 without calibration images, on tfjs, or an unknown precision is a ConfigError naming the option', async () => {

@@ -224,3 +224,18 @@ async function encode(img: RgbImage, format: 'png' | 'jpeg' | 'webp', source: st
     throw new ImageError('write-failed', source, `cannot encode ${format.toUpperCase()} (${errorText(err)})`);
   }
 }
+
+/**
+ * An error about an image, naming it by `label` (its path, or its place in an array call) unless
+ * it does already (an ImageError names a path): a copy of the same class, caused by the
+ * original, since one error can reach several images (a network thread that stopped).
+ */
+export function naming(error: unknown, label: string): unknown {
+  if (!(error instanceof Error) || error.message.includes(label)) return error;
+  const message = `${label}: ${error.message}`;
+  const named = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error);
+  for (const [key, value] of [['message', message], ['stack', error.stack?.replace(error.message, message)], ['cause', error]] as const) {
+    Object.defineProperty(named, key, { value, writable: true, configurable: true });
+  }
+  return named;
+}

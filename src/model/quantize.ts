@@ -5,7 +5,7 @@
  */
 import type { TestSettings } from '../config/experiment.js';
 import { ConfigError } from '../config/experiment.js';
-import { readImage } from '../io/image.js';
+import { naming, readImage } from '../io/image.js';
 import { testScaleInputs, toNetworkInput } from '../preprocess/index.js';
 import { observeActivationRanges, type NetworkInput } from '../backend/onnx/calibrate.js';
 import { quantizeModel, type QuantizeOptions } from '../backend/onnx/quantize.js';
@@ -33,9 +33,16 @@ export interface CalibrationOptions extends QuantizeOptions {
  */
 export async function* calibrationInputs(options: CalibrationOptions): AsyncGenerator<NetworkInput> {
   const { settings } = options;
-  for (const image of options.images) {
-    const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
-    for (const input of testScaleInputs(rgb, settings.inputSize, settings.scaleFactor).inputs) {
+  for (const [index, image] of options.images.entries()) {
+    let inputs;
+    try {
+      const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
+      inputs = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor).inputs;
+    } catch (error) {
+      // One image among many: which one (an image too small to prepare was not named at all).
+      throw naming(error, typeof image === 'string' ? image : `calibrationImages[${index}]`);
+    }
+    for (const input of inputs) {
       const dims = [1, 3, input.height, input.width] as const;
       yield { data: toNetworkInput(input.resized), dims };
       if (settings.flipTest) yield { data: toNetworkInput(input.resized, true), dims };

@@ -404,7 +404,7 @@ describe('estimator API with the bundled tiny model', () => {
     expect(new Set(files)).to.deep.equal(new Set([other]));
   });
 
-  it('BAD CALL - output files that cannot be written are refused before the model loads, by option (predict, export-onnx)', async () => {
+  it('BAD CALL - output files that cannot be written are refused before the model loads, by option (predict, export-onnx, export-tfjs)', async () => {
     const file = join(dir, 'plain-file');
     writeFileSync(file, 'x');
     const folder = join(dir, 'a-folder');
@@ -413,6 +413,9 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
     await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', join(file, 'results.json')), ConfigError, /^--out .*plain-file\/results\.json: .*plain-file is a file, not a folder$/);
     await expectRejection(cli('export-onnx', ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
+    // export-tfjs writes a folder: a file in its place or above it (mkdir said only EEXIST, after the compile).
+    await expectRejection(cli('export-tfjs', ...model, '--out', join(file, 'web_model')), ConfigError, /^--out .*plain-file\/web_model: .*plain-file is a file, not a folder$/);
+    await expectRejection(cli('export-tfjs', ...model, '--out', file), ConfigError, /^--out .*plain-file: .*plain-file is a file, not a folder$/);
     // `predict --out *.jpg`: the shell makes the first image the results file.
     const image = join(dir, 'first.jpg');
     copyFileSync(DEMO_IMAGE(), image);

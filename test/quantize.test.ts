@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -278,6 +278,12 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--out', out), ConfigError, /--calibrate/);
     await expectRejection(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--calibrate', DEMO_IMAGE()), ConfigError, /--precision int8/);
     await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--calibrate', DEMO_IMAGE(), '--out', out), ConfigError, /--precision int8/);
+    // A quantized .onnx was calibrated on every image (here: failed on the broken one) before 'The model is already quantized', naming no file.
+    const quantized = join(dir, 'quantized.onnx');
+    writeFileSync(quantized, int8Model);
+    const broken = join(dir, 'broken.jpg');
+    writeFileSync(broken, 'not a JPEG');
+    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', quantized, '--precision', 'int8', '--calibrate', broken, '--out', out), ConfigError, /quantized\.onnx is already quantized: --precision int8 quantizes a float model/);
     await expectRejection(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--calibrate', join(dir, 'none', '*.jpg')), ConfigError, /^--calibrate: No images found in .*none\/\*\.jpg \(the pattern matches no image file/);
   });
 });

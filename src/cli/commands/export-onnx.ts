@@ -6,6 +6,7 @@ import { calibrationImages } from '../estimator-options.js';
 import { compileModel, createOnnxNetwork, isOnnxFile, resolveConfig } from '../../model/load.js';
 import { quantizeForImages } from '../../model/quantize.js';
 import { safeWeightBits } from '../../backend/onnx/cpu.js';
+import { isQuantizedModel } from '../../backend/onnx/quantize.js';
 import { testSettings } from '../../estimator.js';
 import { ConfigError, type ExperimentConfig } from '../../config/experiment.js';
 import { writeFileAtomic } from '../../io/atomic.js';
@@ -61,6 +62,10 @@ export function registerExportOnnx(program: Command): void {
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
       const floatModel = isOnnxFile(options.weights) ? await checkedOnnxFile(config, options.weights) : compileModel(config, options.weights);
+      // Before the calibration, which would run over every image first.
+      if (int8 && isQuantizedModel(floatModel)) {
+        throw new ConfigError(`${options.weights} is already quantized: --precision int8 quantizes a float model (the checkpoint, or its float .onnx export); the quantized one runs as it is`);
+      }
       const weightBits = options.weightBits ?? safeWeightBits();
       const bytes = int8 ? await quantizeForImages(floatModel, { images, settings, weightBits }) : floatModel;
       await writeFileAtomic(options.out, bytes);

@@ -67,7 +67,7 @@ describe('devices', () => {
     expect(providerUnavailable('cpu', 'Failed to get a WebGPU adapter: No supported adapters')).to.equal(null);
   });
 
-  it('BAD CALL - an unknown device or tfjs backend, TensorFlow.js or int8 on WebGPU, a CPU tfjs backend on CUDA are refused by name', async () => {
+  it('BAD CALL - an unknown device or tfjs backend, TensorFlow.js or int8 on WebGPU, a CPU tfjs backend on CUDA, ONNX Runtime options on tfjs are refused by name', async () => {
     await expectRejection(createEstimator({ ...tiny, device: 'tpu' as ExecutionProvider }), ConfigError, /Unsupported device: tpu\. Must be one of \[cpu, cuda, webgpu\]/);
     await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', device: 'webgpu' }), BackendError, /no WebGPU backend/);
     await expectRejection(createEstimator({ ...tiny, device: 'webgpu', precision: 'int8' }), ConfigError, /precision 'int8' is a CPU mode/);
@@ -76,6 +76,9 @@ describe('devices', () => {
     // Both ran on the CPU without a word.
     await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', device: 'cuda', tfjsBackend: 'wasm' }), ConfigError, /tfjsBackend 'wasm' runs on the CPU: device 'cuda' on TensorFlow\.js is tfjsBackend 'tensorflow'/);
     await expectRejection(createEstimator({ ...tiny, backend: 'auto', device: 'cuda', tfjsBackend: 'cpu' }), ConfigError, /tfjsBackend 'cpu' runs on the CPU/);
+    // TensorFlow.js ignored them.
+    await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', threads: 1 }), ConfigError, /^threads sets how ONNX Runtime runs: leave it out with backend 'tfjs'/);
+    await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', threads: 1, networkThread: true }), ConfigError, /^threads and networkThread set how ONNX Runtime runs: leave them out/);
   });
 
   it('networkThread: ONNX Runtime on a thread of its own gives the same people, two images in flight', async () => {

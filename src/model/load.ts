@@ -253,6 +253,11 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
     throw new ConfigError(`Invalid threads: ${JSON.stringify(threads)}. Must be an integer from 1 to ${MAX_THREADS}`);
   }
+  // TensorFlow.js would ignore them without a word.
+  const onnxOnly = [threads !== undefined && 'threads', options.networkThread === true && 'networkThread'].filter(Boolean);
+  if (backend === 'tfjs' && onnxOnly.length > 0) {
+    throw new ConfigError(`${onnxOnly.join(' and ')} set${onnxOnly.length === 1 ? 's' : ''} how ONNX Runtime runs: leave ${onnxOnly.length === 1 ? 'it' : 'them'} out with backend 'tfjs', or use backend 'onnxruntime' or 'auto'`);
+  }
   const int8 = checkedPrecision(options.precision) === 'int8';
   const { calibrationImages } = options;
   // A string would be taken as a list of one-letter paths.

@@ -9,7 +9,7 @@ import { safeWeightBits } from '../../backend/onnx/cpu.js';
 import { isQuantizedModel } from '../../backend/onnx/quantize.js';
 import { testSettings } from '../../estimator.js';
 import { ConfigError, type ExperimentConfig } from '../../config/experiment.js';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { sameFile, writeFileAtomic } from '../../io/atomic.js';
 
 interface ExportOnnxOptions extends ModelCliOptions, PrecisionCliOptions {
   out: string;
@@ -57,6 +57,8 @@ export function registerExportOnnx(program: Command): void {
       const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);
       if (!int8 && int8Only.length > 0) throw new ConfigError(int8OnlyMessage(int8Only));
       await checkOutputFile(options.out, '--out');
+      // It replaced the checkpoint (or the float model) with the export.
+      if (await sameFile(options.out, options.weights)) throw new ConfigError(`--out ${options.out} names the --weights file; give the export a file of its own`);
       const images = (await calibrationImages(options)) ?? [];
       const config = resolveConfig(options);
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.

@@ -37,14 +37,14 @@ export interface EstimatorOptions extends ConfigChoice {
    * tfjs-node, or @tensorflow/tfjs with wasm/cpu, whichever is installed), or `'auto'`.
    */
   backend?: BackendName;
-  /** With the tfjs backend, use only this tfjs backend. */
+  /** With the tfjs backend, use only this tfjs backend (`'tensorflow'`, from tfjs-node-gpu, on device `'cuda'`). */
   tfjsBackend?: TfjsBackendName;
   /**
    * `'cpu'` (default); `'webgpu'`: a GPU through ONNX Runtime's WebGPU provider, shipped with
    * the npm package (Vulkan on Linux); `'cuda'`: needs the CUDA build of onnxruntime-node.
    */
   device?: ExecutionProvider;
-  /** ONNX Runtime threads per operator (default: the physical cores). */
+  /** ONNX Runtime threads per operator (default: the physical cores); refused with backend `'tfjs'`. */
   threads?: number;
   /**
    * `'fp32'` (default) or `'int8'`: 8-bit weights and activations, 2.3–3x faster on CPUs

@@ -17,6 +17,7 @@ import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelecti
 import { selectionProblem } from './grouping/parse.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { inOrder, valueOf } from './parallel/in-order.js';
+import { CallsInFlight } from './parallel/in-flight.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 import type { Weights } from './model/weights.js';
@@ -344,20 +345,12 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
   const idle: Workspace[] = [];
 
-  // Set by dispose: later calls are refused, and the network is released once running ones end.
-  let disposed: Promise<void> | undefined;
-  const running = new Set<Promise<unknown>>();
+  // Dispose refuses later calls and releases the network once the running ones end.
+  const calls = new CallsInFlight(() => new BackendError('estimatePoses: the estimator has been disposed; create another one'));
 
   // Estimates beyond imagesInFlight wait their turn (Promise.all over many images): each one
   // running holds a workspace, and the workspaces are kept for the next images.
   const slots = pLimit(imagesInFlight);
-
-  /** Counts a call among those in progress, which dispose waits for. */
-  const track = (call: Promise<unknown>): void => {
-    running.add(call);
-    const forget = () => void running.delete(call);
-    call.then(forget, forget);
-  };
 
   const estimateOne = (image: ImageInput): Promise<Person[]> => slots(() => estimateNow(image));
 
@@ -387,11 +380,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   async function estimatePoses(image: ImageInput): Promise<Person[]>;
   async function estimatePoses(images: ImageInput[]): Promise<Person[][]>;
   async function estimatePoses(input: ImageInput | ImageInput[]): Promise<Person[] | Person[][]> {
-    if (disposed) throw new BackendError('estimatePoses: the estimator has been disposed; create another one');
     // A whole array is one call: dispose() waits for its images not yet started too.
-    const call = Array.isArray(input) ? estimateAll(input) : estimateOne(input);
-    track(call);
-    return call;
+    return calls.run<Person[] | Person[][]>(() => (Array.isArray(input) ? estimateAll(input) : estimateOne(input)));
   }
 
   const estimateAll = async (images: ImageInput[]): Promise<Person[][]> => {
@@ -412,11 +402,10 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     config,
     estimatePoses,
     processVideo: (input, videoOptions = {}) => processVideo(estimator, input, { keypoints, ...videoOptions }),
-    dispose: () => (disposed ??= (async () => {
-      await Promise.allSettled(running);
+    dispose: () => calls.dispose(async () => {
       await postprocessing?.dispose();
       await network.dispose();
-    })()),
+    }),
   };
   return estimator;
 }

@@ -6,9 +6,13 @@ import { buildNetworkGraph } from '../src/higher/network.js';
 import { parameterCount } from '../src/backbone/graph.js';
 import { compileToOnnx } from '../src/backend/onnx/compile.js';
 import { foldBatchNorm } from '../src/backend/fold.js';
-import { OnnxNetwork } from '../src/backend/onnx/session.js';
+import { BackendError, OnnxNetwork } from '../src/backend/onnx/session.js';
 import { randomWeights } from '../src/model/weights.js';
 import { createNetwork, createOnnxNetwork } from '../src/model/load.js';
+import { createTfjsNetwork } from '../src/backend/tfjs/network.js';
+import type { Network } from '../src/backend/network.js';
+import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { expectRejection } from './helpers/cli.js';
 import { StateDictMismatchError } from '../src/checkpoint/index.js';
 import { readImage } from '../src/io/image.js';
 import { toNetworkInput } from '../src/preprocess/index.js';
@@ -88,6 +92,29 @@ describe('network inputs', () => {
       } finally {
         await network.dispose();
       }
+    });
+  }
+});
+
+describe('network lifecycle', () => {
+  const config = presetConfig('tiny_coco');
+  const graph = buildNetworkGraph(config.model);
+  const backends: [string, () => Promise<Network>][] = [
+    ['ONNX Runtime', () => createOnnxNetwork(config, TINY_COCO_CHECKPOINT())],
+    ['ONNX Runtime on a thread of its own', () => createOnnxNetwork(config, TINY_COCO_CHECKPOINT(), { networkThread: true })],
+    // Not through createNetwork: under mocha its dynamic import loads a second BackendError class.
+    ['TensorFlow.js', () => createTfjsNetwork(graph, randomWeights(graph, 3), { backend: 'cpu' })],
+  ];
+  for (const [name, create] of backends) {
+    it(`BAD CALL - ${name}: dispose lets a run in progress finish, can be called again, and a run after it is a BackendError`, async () => {
+      const network = await create();
+      const input = new Float32Array(3 * 64 * 64);
+      const running = network.run(input, [1, 3, 64, 64]);
+      const disposed = network.dispose();
+      expect((await running).map((o) => o.shape)).to.deep.equal([[1, 34, 16, 16], [1, 17, 32, 32]]);
+      await disposed;
+      await network.dispose();
+      await expectRejection(network.run(input, [1, 3, 64, 64]), BackendError, /^run: the network has been disposed; create another one$/);
     });
   }
 });

@@ -8,9 +8,15 @@ import ndarray from 'ndarray';
 import type { OutputTensor } from '../../types.js';
 import { inputSideHint, networkInputProblem, type Network, type OutputBuffers } from '../network.js';
 import { physicalCores, u8s8CanSaturate } from './cpu.js';
+import { CallsInFlight } from '../../parallel/in-flight.js';
 
 export class BackendError extends Error {
   override name = 'BackendError';
+}
+
+/** The error of a network's run after its dispose. */
+export function networkDisposed(): BackendError {
+  return new BackendError('run: the network has been disposed; create another one');
 }
 
 /**
@@ -145,13 +151,19 @@ export class OnnxNetwork implements Network {
   /** Output shapes by input dims, from the first run with those dims: `into` needs them before a run. */
   private readonly outputShapes = new Map<string, number[][]>();
 
+  private readonly calls = new CallsInFlight(networkDisposed);
+
   /**
    * Runs the network on a batch of normalised images, `[N, 3, H, W]`; returns, per output,
    * one `[N, C, h, w]` tensor. With `into`, ONNX Runtime writes the outputs into its buffers
    * (from the second run with these dims on): outputs it allocates itself are new memory every
    * run, which costs page faults and garbage collections while the image is post-processed.
    */
-  async run(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]> {
+  run(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]> {
+    return this.calls.run(() => this.runNow(input, dims, into));
+  }
+
+  private async runNow(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]> {
     const problem = networkInputProblem(input, dims);
     if (problem) throw new BackendError(problem);
     const [n, c, h, w] = dims;
@@ -185,8 +197,9 @@ export class OnnxNetwork implements Network {
       + 'export it with dynamic batch, height and width (higher-pose export-onnx does)';
   }
 
-  async dispose(): Promise<void> {
-    await this.session.release();
+  /** Releases the session once the runs in progress end (ONNX Runtime would fail them, and a second release). */
+  dispose(): Promise<void> {
+    return this.calls.dispose(() => this.session.release());
   }
 }
 

@@ -10,7 +10,8 @@ import ndarray from 'ndarray';
 import type { OutputTensor } from '../../types.js';
 import type { Network, OutputBuffers } from '../network.js';
 import { startModuleWorker, WorkerRequests } from '../../parallel/worker-thread.js';
-import { BackendError, type OnnxSessionOptions } from './session.js';
+import { CallsInFlight } from '../../parallel/in-flight.js';
+import { BackendError, networkDisposed, type OnnxSessionOptions } from './session.js';
 
 /** What the network thread is asked. */
 export type NetworkJob =
@@ -27,6 +28,8 @@ export type NetworkReply =
 export class OnnxNetworkThread implements Network {
   /** Output shapes by input dims, from the first run with those dims: `into` needs them before a run. */
   private readonly outputShapes = new Map<string, number[][]>();
+
+  private readonly calls = new CallsInFlight(networkDisposed);
 
   private constructor(
     private readonly thread: WorkerRequests<NetworkJob, NetworkReply>,
@@ -51,7 +54,11 @@ export class OnnxNetworkThread implements Network {
     }
   }
 
-  async run(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]> {
+  run(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]> {
+    return this.calls.run(() => this.runNow(input, dims, into));
+  }
+
+  private async runNow(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]> {
     const shapesKey = dims.join('x');
     const targets = into && this.outputShapes.get(shapesKey)?.map((shape, i) => into.workspace.float32(`${into.key}:${i}`, shape.reduce((a, b) => a * b), true));
     // A copy of its own, moved to the worker: the caller's buffer may be a view of a larger one.
@@ -61,8 +68,11 @@ export class OnnxNetworkThread implements Network {
     return outputs.map((o, i) => ndarray((targets?.[i] ?? o.data) as Float32Array, o.shape));
   }
 
-  async dispose(): Promise<void> {
-    if (!this.thread.broken) await this.thread.request({ kind: 'dispose' }).catch(() => undefined);
-    await this.thread.worker.terminate();
+  /** Stops the thread once the runs in progress end (a run after it would only hear that the thread stopped). */
+  dispose(): Promise<void> {
+    return this.calls.dispose(async () => {
+      if (!this.thread.broken) await this.thread.request({ kind: 'dispose' }).catch(() => undefined);
+      await this.thread.worker.terminate();
+    });
   }
 }

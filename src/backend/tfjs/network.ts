@@ -8,7 +8,8 @@ import type { LayerGraph } from '../../backbone/graph.js';
 import type { Weights } from '../../model/weights.js';
 import type { OutputTensor } from '../../types.js';
 import { inputSideHint, networkInputProblem, type Network } from '../network.js';
-import { BackendError } from '../onnx/session.js';
+import { BackendError, networkDisposed } from '../onnx/session.js';
+import { CallsInFlight } from '../../parallel/in-flight.js';
 import { compileToTfjsGraph, type TfjsCompileOptions, type TfjsGraphArtifacts } from './graph-model.js';
 import { resolveTfjsRuntime, type TfjsResolveOptions, type TfjsRuntime } from './runtime.js';
 
@@ -37,7 +38,13 @@ export class TfjsNetwork implements Network {
     return new TfjsNetwork(runtime, model, inputName, outputNames);
   }
 
-  async run(input: Float32Array, dims: readonly [number, number, number, number]): Promise<OutputTensor[]> {
+  private readonly calls = new CallsInFlight(networkDisposed);
+
+  run(input: Float32Array, dims: readonly [number, number, number, number]): Promise<OutputTensor[]> {
+    return this.calls.run(() => this.runNow(input, dims));
+  }
+
+  private async runNow(input: Float32Array, dims: readonly [number, number, number, number]): Promise<OutputTensor[]> {
     const problem = networkInputProblem(input, dims);
     if (problem) throw new BackendError(problem);
     const { tf, backend } = this.runtime;
@@ -58,8 +65,9 @@ export class TfjsNetwork implements Network {
     }
   }
 
-  async dispose(): Promise<void> {
-    this.model.dispose();
+  /** Releases the weights once the runs in progress end (a run after it would find its tensors disposed). */
+  dispose(): Promise<void> {
+    return this.calls.dispose(async () => this.model.dispose());
   }
 }
 

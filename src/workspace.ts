@@ -3,7 +3,8 @@
  * megabytes of intermediate maps; taking them fresh each time costs a page fault per 4 KiB
  * touched, which on virtual machines is the larger part of the time (about 3 ms per MB on the
  * bench machine, against 0.04 ms per MB to rewrite memory already mapped). A workspace keeps
- * each buffer under a key and hands out the same memory again when it is large enough.
+ * each buffer under a key and hands out the same memory again when it is large enough (and not
+ * many times too large: see `OVERSIZE`).
  *
  * What a workspace hands out is valid until the next request under the same key: one image at
  * a time per workspace. Contents are not cleared: callers write before they read. A `shared`
@@ -14,6 +15,13 @@ type Sliceable<T> = T & { readonly length: number; subarray(begin: number, end: 
 
 /** Objects a workspace keeps at most: one image needs a few (a resizer per stage size and scale). */
 const KEPT_OBJECTS = 32;
+
+/**
+ * A kept buffer more than this many times the length asked for is replaced by one of that
+ * length: one panorama (an 8192x256 network input left 650 MB of maps) would otherwise stay with
+ * the workspace for good. Photos' network inputs differ by their aspect ratios, well under it.
+ */
+const OVERSIZE = 4;
 
 export class Workspace {
   private readonly arrays = new Map<string, unknown>();
@@ -55,10 +63,15 @@ export class Workspace {
 
   private take<T>(key: string, length: number, type: TypedArrayConstructor<Sliceable<T>>, shared: boolean): T {
     const kept = this.arrays.get(key);
-    const fits = kept instanceof type && (kept as Sliceable<T>).length >= length && (kept as Sliceable<T> & { buffer: ArrayBufferLike }).buffer instanceof SharedArrayBuffer === shared;
+    const fits = kept instanceof type && fitting((kept as Sliceable<T>).length, length) && (kept as Sliceable<T> & { buffer: ArrayBufferLike }).buffer instanceof SharedArrayBuffer === shared;
     if (fits) return (kept as Sliceable<T>).subarray(0, length);
     const fresh = shared ? new type(new SharedArrayBuffer(length * type.BYTES_PER_ELEMENT)) : new type(length);
     this.arrays.set(key, fresh);
     return fresh;
   }
+}
+
+/** Whether a kept buffer of `kept` elements serves a request for `length`: large enough, and not `OVERSIZE` times too large. */
+function fitting(kept: number, length: number): boolean {
+  return kept >= length && kept <= OVERSIZE * length;
 }

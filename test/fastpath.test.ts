@@ -115,6 +115,18 @@ describe('fast paths equal the direct formulas', () => {
     expect(resizer(100)).to.not.equal(first);
   });
 
+  it("a workspace hands out its buffer again to requests up to 4 times smaller, and replaces it for smaller ones: one panorama's maps do not stay", () => {
+    for (const shared of [false, true]) {
+      const workspace = new Workspace({ shared });
+      const panorama = workspace.float32('maps', 16000);
+      expect(workspace.float32('maps', 4000).buffer, 'a quarter').to.equal(panorama.buffer);
+      const after = workspace.float32('maps', 1000);
+      expect([after.length, after.buffer.byteLength]).to.deep.equal([1000, 4000]);
+      expect(after.buffer instanceof SharedArrayBuffer).to.equal(shared);
+      expect(workspace.float32('maps', 900).buffer).to.equal(after.buffer);
+    }
+  });
+
   it('fmaf rounds a * b + c once, sums halfway between two float32 values included', () => {
     const values = noise(3 * 20000, 7);
     const cases: [number, number, number][] = [];

@@ -147,7 +147,7 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   /**
    * Poses for every (sampled) frame of a video file or stream, decoded by ffmpeg, with
    * optional tracking (stable `id`s), smoothing and an overlay video. Decoding stays a few
-   * frames ahead of inference at most.
+   * frames ahead of inference at most. Throws a `BackendError` once the estimator is disposed.
    */
   processVideo(input: string | Readable, options?: ProcessVideoOptions): VideoRun;
 }
@@ -346,7 +346,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const idle: Workspace[] = [];
 
   // Dispose refuses later calls and releases the network once the running ones end.
-  const calls = new CallsInFlight(() => new BackendError('estimatePoses: the estimator has been disposed; create another one'));
+  const disposedError = (call: string) => new BackendError(`${call}: the estimator has been disposed; create another one`);
+  const calls = new CallsInFlight(() => disposedError('estimatePoses'));
 
   // Estimates beyond imagesInFlight wait their turn (Promise.all over many images): each one
   // running holds a workspace, and the workspaces are kept for the next images.
@@ -401,7 +402,11 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     imagesInFlight,
     config,
     estimatePoses,
-    processVideo: (input, videoOptions = {}) => processVideo(estimator, input, { keypoints, ...videoOptions }),
+    processVideo: (input, videoOptions = {}) => {
+      // Refused here, before ffmpeg starts, rather than by the first frame's estimatePoses.
+      if (calls.isDisposed) throw disposedError('processVideo');
+      return processVideo(estimator, input, { keypoints, ...videoOptions });
+    },
     dispose: () => calls.dispose(async () => {
       await postprocessing?.dispose();
       await network.dispose();

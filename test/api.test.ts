@@ -202,6 +202,7 @@ describe('estimator API with the bundled tiny model', () => {
     await own.dispose();
     expect(await running).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));
     await expectRejection(own.estimatePoses(DEMO_IMAGE()), BackendError, /the estimator has been disposed/);
+    expect(() => own.processVideo(DEMO_IMAGE())).to.throw(BackendError, /^processVideo: the estimator has been disposed; create another one$/);
     await own.dispose();
   });
 

@@ -117,6 +117,13 @@ describe('network lifecycle', () => {
       await expectRejection(network.run(input, [1, 3, 64, 64]), BackendError, /^run: the network has been disposed; create another one$/);
     });
   }
+
+  it('BAD CALL - a network thread that died: its runs are a BackendError saying to create another network', async () => {
+    const network = await createOnnxNetwork(config, TINY_COCO_CHECKPOINT(), { networkThread: true });
+    await (network as unknown as { thread: { worker: { terminate(): Promise<number> } } }).thread.worker.terminate();
+    await expectRejection(network.run(new Float32Array(3 * 64 * 64), [1, 3, 64, 64]), BackendError, /^network thread stopped; this network cannot run again, create another one$/);
+    await network.dispose();
+  });
 });
 
 describe('network outputs in a workspace', () => {

@@ -10,6 +10,11 @@ export class CallsInFlight {
   /** @param refusal the error of a call made after dispose. */
   constructor(private readonly refusal: () => Error) {}
 
+  /** Whether dispose was called: for refusing work that does not go through `run`. */
+  get isDisposed(): boolean {
+    return this.disposed !== undefined;
+  }
+
   /** `call()`, counted until it settles; rejected with the refusal once dispose was called. */
   run<T>(call: () => Promise<T>): Promise<T> {
     if (this.disposed) return Promise.reject(this.refusal());

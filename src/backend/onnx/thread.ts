@@ -43,7 +43,8 @@ export class OnnxNetworkThread implements Network {
     const thread = new WorkerRequests<NetworkJob, NetworkReply>(
       startModuleWorker('thread-worker', import.meta.url),
       (error) => (error.name === 'BackendError' ? new BackendError(error.message) : new Error(error.message)),
-      (what) => new BackendError(`network thread ${what}`),
+      // A thread is not restarted: the network's owner must make another.
+      (what) => new BackendError(`network thread ${what}; this network cannot run again, create another one`),
     );
     try {
       const { outputNames, declaredChannels } = (await thread.request({ kind: 'create', model, options })) as { outputNames: string[]; declaredChannels: (number | undefined)[] };

@@ -123,6 +123,18 @@ describe('aggregation', () => {
       .to.throw(DecodeError, /network output 0 at scale 1 has 28 channels; with 17 joints/);
   });
 
+  it('BAD CALL - tag maps kept from several outputs that are per joint in one and shared in another (the reference cannot stack them)', () => {
+    const s = { ...tiny(), flipTest: false, project2image: false, withAe: [true, true] };
+    const message = /^network outputs 0 and 1 at scale 1 carry 17 and 1 tag maps; the tag maps settings\.withAe keeps must be alike/;
+    expect(() => aggregate([{ scale: 1, outputs: [plain[0], tensor(J + 1, 8, 12, 2)] }], s, COCO_KEYPOINTS, [24, 16])).to.throw(DecodeError, message);
+    // The other way round it grouped with the shared map's values as if they were per joint.
+    expect(() => aggregate([{ scale: 1, outputs: [tensor(J + 1, 4, 6, 1), tensor(2 * J, 8, 12, 2)] }], s, COCO_KEYPOINTS, [24, 16]))
+      .to.throw(DecodeError, /^network outputs 0 and 1 at scale 1 carry 1 and 17 tag maps/);
+    // Alike tag maps are stacked; an output whose tags settings.withAe leaves out may differ.
+    expect(aggregate([{ scale: 1, outputs: [plain[0], tensor(2 * J, 8, 12, 2)] }], s, COCO_KEYPOINTS, [24, 16]).tags.shape).to.deep.equal([1, J, 8, 12, 2]);
+    expect(aggregate([{ scale: 1, outputs: [plain[0], tensor(J + 1, 8, 12, 2)] }], { ...s, withAe: [true, false] }, COCO_KEYPOINTS, [24, 16]).tags.shape).to.deep.equal([1, J, 8, 12, 1]);
+  });
+
   it('BAD CALL - a different number of outputs than the settings describe', () => {
     expect(() => aggregate([{ scale: 1, outputs: [plain[0]] }], { ...tiny(), flipTest: false }, COCO_KEYPOINTS, [24, 16]))
       .to.throw(DecodeError, /got 1 network outputs but settings describe 2/);

@@ -107,7 +107,7 @@ function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: 
       `${label}: got ${outputs.length} network outputs but settings describe ${expected} (withHeatmaps) and ${settings.withAe.length} (withAe)`,
     );
   }
-  return outputs.map((t, i) => {
+  const planes = outputs.map((t, i) => {
     const p = planesFromOutput(t, outputName(i, scale, flipped), checkFinite);
     const extra = p.channels - numJoints;
     if (extra !== 0 && extra !== 1 && extra !== numJoints) {
@@ -118,6 +118,17 @@ function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: 
     }
     return p;
   });
+  // The tag maps kept are stacked (the reference's torch.cat): all per joint, or all one shared map.
+  const tagged = planes.flatMap((p, i) => (settings.withAe[i] && p.channels > numJoints ? [i] : []));
+  const other = tagged.find((i) => planes[i].channels !== planes[tagged[0]].channels);
+  if (other !== undefined) {
+    const [a, b] = [tagged[0], other].map((i) => planes[i].channels - numJoints);
+    throw new DecodeError(
+      `network outputs ${tagged[0]} and ${other} ${label} carry ${a} and ${b} tag maps; the tag maps settings.withAe keeps must be alike: ` +
+        `one per joint, or one shared (MODEL.TAG_PER_JOINT)`,
+    );
+  }
+  return planes;
 }
 
 function sameShapes(a: Planes[], b: Planes[]): boolean {

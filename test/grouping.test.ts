@@ -222,7 +222,29 @@ describe('group: BAD CALL handling', () => {
   });
 
   it('BAD CALL - an NMS kernel that changes the map size', () => {
-    expect(() => group(heat(), tags(), { ...settings(), nmsKernel: 5, nmsPadding: 1 }, COCO_KEYPOINTS)).to.throw(DecodeError, /2 \* padding \+ 1/);
+    expect(() => group(heat(), tags(), { ...settings(), nmsKernel: 5, nmsPadding: 1 }, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings\.nmsKernel must be 2 \* nmsPadding \+ 1 = 3/);
+  });
+
+  it('BAD CALL - settings the reference cannot run are refused as decodePoses refuses them (a NaN threshold found nobody, a fractional maxNumPeople grouped garbage)', () => {
+    const peaks = ndarray(Float32Array.from({ length: J * 64 }, (_, i) => (i % 7) / 7), [1, J, 8, 8]);
+    expect(() => group(peaks, tags(), { ...settings(), detectionThreshold: NaN }, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings\.detectionThreshold must be a number >= 0, got null$/);
+    expect(() => group(peaks, tags(), { ...settings(), tagThreshold: NaN }, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings\.tagThreshold must be a number > 0/);
+    expect(() => group(peaks, tags(), { ...settings(), maxNumPeople: 1.5 }, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings\.maxNumPeople must be a positive integer, got 1\.5$/);
+    expect(() => group(peaks, tags(), undefined as unknown as TestSettings, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings must be test settings/);
+  });
+
+  it('BAD CALL - maps that are no float32 ndarrays, or hold too few values for their shape: a DecodeError naming them, not a TypeError or NaN', () => {
+    const call = (h: unknown, t: unknown = tags(), def: unknown = COCO_KEYPOINTS) => () => group(h as ReturnType<typeof heat>, t as ReturnType<typeof tags>, settings(), def as typeof COCO_KEYPOINTS);
+    expect(call(undefined)).to.throw(DecodeError, /^heatmaps must be an ndarray \(ndarray\(data, \[1, J, H, W\]\)\)$/);
+    expect(call(heat(), { data: new Float32Array(J * 64), shape: [1, J, 8, 8, 1] })).to.throw(DecodeError, /^tags must be an ndarray/);
+    expect(call(heat(), tags(), null)).to.throw(DecodeError, /^the keypoint definition must have names/);
+    // Float64 maps were grouped without the float32 rounding of the reference.
+    expect(call(ndarray(new Float64Array(J * 64), [1, J, 8, 8]))).to.throw(DecodeError, /^heatmaps must hold a Float32Array, got Float64Array$/);
+    expect(call(ndarray(new Float32Array(10), [1, J, 8, 8]))).to.throw(DecodeError, /^heatmaps holds 10 values, too few for its shape \[1, 17, 8, 8\]/);
+    expect(call(heat(), ndarray(new Float32Array(J * 64), [1, J, 8, 8, 2]))).to.throw(DecodeError, /^tags holds 1088 values, too few for its shape \[1, 17, 8, 8, 2\]/);
+    // A strided view is read through its strides.
+    const wide = ndarray(new Float32Array(J * 8 * 16), [1, J, 8, 16]).hi(1, J, 8, 8);
+    expect(group(wide, tags(), settings(), COCO_KEYPOINTS)).to.deep.equal({ grouped: [], scores: [] });
   });
 
   it('finds no people in empty maps', () => {

@@ -13,10 +13,9 @@
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import type { TestSettings } from '../config/experiment.js';
-import { testSettingsProblem } from '../config/test-settings.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
-import { DecodeError } from './errors.js';
+import { assertTestSettings, DecodeError } from './errors.js';
 import { assertFinitePlanes, channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
 import { keptResizer, type Resizer } from './resize.js';
 import { averagePlanes } from '../kernels/index.js';
@@ -195,10 +194,8 @@ export function assertFiniteScales(scales: readonly ScalePlanes[]): void {
 
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {
   if (!Array.isArray(perScale)) throw new DecodeError('outputs must be an array with one { scale, outputs, flipped? } per test scale');
-  if (typeof settings !== 'object' || settings === null) throw new DecodeError('settings must be test settings (testSettings(config, options) makes them)');
+  assertTestSettings(settings);
   if (!Array.isArray(def?.names) || !Array.isArray(def.flipIndex)) throw new DecodeError('the keypoint definition must have names and a flip index (COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS)');
-  const problem = testSettingsProblem(settings);
-  if (problem) throw new DecodeError(`settings.${problem.field} must be ${problem.allowed}, got ${JSON.stringify(settings[problem.field])}`);
   const joints = def.names.length;
   if (def.flipIndex.length !== joints) {
     throw new DecodeError(`keypoint definition has ${joints} names but a flip index of ${def.flipIndex.length}`);

@@ -81,19 +81,15 @@ export function assertFinite(data: Float32Array, what: string, shape: readonly n
   }
 }
 
-/**
- * A validated network output `[1, C, H, W]` as planes (`what` names it in errors); its values
- * are checked to be finite unless `checkFinite` is false (`assertFinitePlanes` then).
- */
-export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFinite = true): Planes {
+/** Throws unless `t` is an ndarray (`shape` shows the one wanted in the error); `what` names it. */
+export function assertNdarray(t: NdArray<Float32Array>, what: string, shape: string): void {
   if (!Array.isArray(t?.shape) || !Array.isArray(t.stride) || !Number.isInteger(t.offset)) {
-    throw new DecodeError(`${what} must be an ndarray (ndarray(data, [1, C, H, W]))`);
+    throw new DecodeError(`${what} must be an ndarray (ndarray(data, ${shape}))`);
   }
-  if (t.shape.length !== 4 || t.shape[0] !== 1) {
-    throw new DecodeError(`${what} must have shape [1, C, H, W], got [${t.shape.join(', ')}]`);
-  }
-  const [, channels, height, width] = t.shape;
-  if (channels < 1 || height < 1 || width < 1) throw new DecodeError(`${what} is empty: shape [${t.shape.join(', ')}]`);
+}
+
+/** Throws unless the ndarray `t` holds a Float32Array that every index its shape and strides give lies in. */
+export function assertFloat32Data(t: NdArray<Float32Array>, what: string): void {
   if (!(t.data instanceof Float32Array)) throw new DecodeError(`${what} must hold a Float32Array, got ${Object.prototype.toString.call(t.data).slice(8, -1)}`);
   // The first and last element its strides reach must lie in the data.
   const reach = t.shape.map((n, d) => (n - 1) * t.stride[d]);
@@ -101,6 +97,20 @@ export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFi
   if (first < 0 || last >= t.data.length) {
     throw new DecodeError(`${what} holds ${t.data.length} values, too few for its shape [${t.shape.join(', ')}] (offset ${t.offset}, strides [${t.stride.join(', ')}])`);
   }
+}
+
+/**
+ * A validated network output `[1, C, H, W]` as planes (`what` names it in errors); its values
+ * are checked to be finite unless `checkFinite` is false (`assertFinitePlanes` then).
+ */
+export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFinite = true): Planes {
+  assertNdarray(t, what, '[1, C, H, W]');
+  if (t.shape.length !== 4 || t.shape[0] !== 1) {
+    throw new DecodeError(`${what} must have shape [1, C, H, W], got [${t.shape.join(', ')}]`);
+  }
+  const [, channels, height, width] = t.shape;
+  if (channels < 1 || height < 1 || width < 1) throw new DecodeError(`${what} is empty: shape [${t.shape.join(', ')}]`);
+  assertFloat32Data(t, what);
   const data = cOrderData(t);
   if (checkFinite) assertFinite(data, what, t.shape);
   return { data, channels, height, width };

@@ -5,8 +5,8 @@
 import type { NdArray } from 'ndarray';
 import type { TestSettings } from '../config/experiment.js';
 import type { KeypointDefinition } from '../datasets.js';
-import { DecodeError } from '../aggregate/errors.js';
-import { assertFinite, cOrderData } from '../aggregate/planes.js';
+import { assertTestSettings, DecodeError } from '../aggregate/errors.js';
+import { assertFinite, assertFloat32Data, assertNdarray, cOrderData } from '../aggregate/planes.js';
 import { matchByTag, referenceJointOrder, type Candidates } from './match.js';
 import { float32Mean } from './numeric.js';
 import { adjustPeople, RefineIndex, refinePeople } from './refine.js';
@@ -20,16 +20,16 @@ export interface Grouping {
   scores: number[];
 }
 
-/** Refuses settings the reference could not run on maps of `height` x `width`. */
+/** Refuses settings the reference could not run on maps of `height` x `width` (the settings alone are checked before: `assertTestSettings`). */
 function checkSettings(settings: TestSettings, height: number, width: number): void {
-  if (settings.nmsKernel !== 2 * settings.nmsPadding + 1) {
-    throw new DecodeError(`NMS kernel ${settings.nmsKernel} with padding ${settings.nmsPadding} changes the heatmap size; the kernel must be 2 * padding + 1`);
-  }
   if (settings.maxNumPeople > height * width) throw new DecodeError(`maxNumPeople ${settings.maxNumPeople} exceeds the ${height * width} heatmap positions`);
 }
 
 /** Validates the maps' shapes against each other and the definition. */
 function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, def: KeypointDefinition): GroupingMaps {
+  if (!Array.isArray(def?.names)) throw new DecodeError('the keypoint definition must have names (COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS)');
+  assertNdarray(heatmaps, 'heatmaps', '[1, J, H, W]');
+  assertNdarray(tags, 'tags', '[1, T, H, W, K]');
   const numJoints = def.names.length;
   const hs = heatmaps.shape;
   const ts = tags.shape;
@@ -39,6 +39,8 @@ function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, 
   if (ts[1] !== numJoints && ts[1] !== 1) throw new DecodeError(`tags have ${ts[1]} maps per position; expected ${numJoints} (one per joint) or 1`);
   if (ts[2] !== hs[2] || ts[3] !== hs[3]) throw new DecodeError(`tags are ${ts[2]}x${ts[3]} but heatmaps ${hs[2]}x${hs[3]}`);
   if (ts[4] < 1) throw new DecodeError('tags have no tag values (last axis is empty)');
+  assertFloat32Data(heatmaps, 'heatmaps');
+  assertFloat32Data(tags, 'tags');
   const det = cOrderData(heatmaps);
   const tagData = cOrderData(tags);
   assertFinite(det, 'heatmaps', hs);
@@ -47,10 +49,13 @@ function mapsFrom(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, 
 }
 
 /**
- * Groups heatmaps `[1, J, H, W]` and tag maps `[1, T, H, W, K]` into people, as the reference
- * `HeatmapParser.parse(det, tag, adjust, refine)` does for one image.
+ * Groups heatmaps `[1, J, H, W]` and tag maps `[1, T, H, W, K]` (float32 ndarrays, as `aggregate`
+ * returns them) into people, as the reference `HeatmapParser.parse(det, tag, adjust, refine)`
+ * does for one image. Returns the people in heatmap pixels (`toImageCoordinates` maps them to
+ * the image). Throws `DecodeError` for maps or settings the reference could not group with.
  */
 export function group(heatmaps: NdArray<Float32Array>, tags: NdArray<Float32Array>, settings: TestSettings, def: KeypointDefinition): Grouping {
+  assertTestSettings(settings);
   return groupMaps(mapsFrom(heatmaps, tags, def), settings);
 }
 

@@ -13,7 +13,7 @@ import { DecodeError } from './aggregate/errors.js';
 import { group, groupMaps, selectionProblem, type Grouping, type PoseSelection } from './grouping/parse.js';
 import type { ParallelPostprocessing } from './parallel/postprocess.js';
 import type { OnDemandMaps } from './aggregate/on-demand.js';
-import { imageProjection, toImageCoordinates, type Projection } from './grouping/transform.js';
+import { assertAffine, imageProjection, toImageCoordinates, type Projection } from './grouping/transform.js';
 import { Workspace } from './workspace.js';
 
 export { aggregate, DecodeError, group, toImageCoordinates };
@@ -129,8 +129,7 @@ function checkGeometry(geometry: ImageGeometry): void {
   if (![center, scale, baseSize].every(Array.isArray)) {
     throw new DecodeError('geometry must be { baseSize: [w, h], center: [x, y], scale: [w, h] }: the affine parameters at scale 1 (testScaleInputs gives them)');
   }
-  if (!(center.length === 2 && center.every(Number.isFinite))) throw new DecodeError(`geometry.center must be two finite numbers, got [${center.join(', ')}]`);
-  if (!(scale.length === 2 && scale.every((v) => Number.isFinite(v) && v > 0))) throw new DecodeError(`geometry.scale must be two positive numbers, got [${scale.join(', ')}]`);
+  assertAffine(center, scale, 'geometry.');
 }
 
 /** Refuses a selection that would keep people wrongly without a word (a negative `maxPoses` dropped the last ones, NaN kept every one or none). */

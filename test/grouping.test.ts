@@ -196,6 +196,20 @@ describe('back-projection to the image', () => {
     expect(q[0]).to.be.closeTo(150 - 128 * (300 / 256), 1e-3);
     expect(q[1]).to.be.closeTo(267 - 256 * (300 / 256), 1e-3);
   });
+
+  it('BAD CALL - a scale, centre or heatmap size that would collapse the people or make their coordinates NaN, and rows that are no people', () => {
+    const project = (grouped: unknown, center: unknown, scale: unknown, size: unknown) => () =>
+      toImageCoordinates(grouped as number[][][], center as [number, number], scale as [number, number], size as [number, number]);
+    const rows = [[[128, 256, 0.5]]];
+    // A zero scale put every joint on the centre, a NaN size gave null coordinates.
+    expect(project(rows, [150, 267], [0, 0], [256, 512])).to.throw(DecodeError, /^scale must be two positive numbers, got \[0, 0\]$/);
+    expect(project(rows, [150, 267], [1.5, 3], [NaN, 512])).to.throw(DecodeError, /^heatmapSize must be two positive integers \[w, h\], got \[NaN, 512\]$/);
+    expect(project(rows, [150, 267], [1.5, 3], [0, 0])).to.throw(DecodeError, /^heatmapSize must be two positive integers/);
+    expect(project(rows, undefined, [1.5, 3], [256, 512])).to.throw(DecodeError, /^center must be two finite numbers, got undefined$/);
+    expect(project([[128, 256, 0.5]], [150, 267], [1.5, 3], [256, 512])).to.throw(DecodeError, /^grouped must hold, per person, rows \[x, y, \.\.\.\]/);
+    expect(project(undefined, [150, 267], [1.5, 3], [256, 512])).to.throw(DecodeError, /^grouped must hold/);
+    expect(project([], [150, 267], [1.5, 3], [256, 512])()).to.deep.equal([]);
+  });
 });
 
 describe('group: BAD CALL handling', () => {

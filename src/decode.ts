@@ -36,7 +36,7 @@ export interface DecodeResult {
   people: Person[];
   /** Per person, J rows `[x, y, score, tag...]` in heatmap pixels, as the reference parser returns them. */
   grouped: number[][][];
-  /** Per person, the mean joint score before refine. */
+  /** Per person, the mean score of its J rows (0 for a joint not detected) before refine: `Person.score`. */
   scores: number[];
   /** `grouped` with x, y in image pixels (reference `get_final_preds`), made on first access. */
   readonly final: number[][][];

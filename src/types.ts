@@ -13,7 +13,10 @@ export interface Keypoint {
   /** Image pixels. */
   x: number;
   y: number;
-  /** Heatmap value at the keypoint (0..1 for a trained model). */
+  /**
+   * Heatmap value at the keypoint (0..1 for a trained model). 0 for a joint neither detected nor
+   * found by refine: its x, y are then the image point of heatmap pixel (0, 0), not a position.
+   */
   score: number;
 }
 
@@ -27,7 +30,10 @@ export interface BoundingBox {
 }
 
 export interface Person {
-  /** Mean of the detected joints' scores (before refine), as the reference ranks people. */
+  /**
+   * Mean of the scores of all the dataset's joints, 0 counted for each one not detected, before
+   * refine fills some in: the reference's person score.
+   */
   score: number;
   keypoints: Keypoint[];
   /** Box around the keypoints. */

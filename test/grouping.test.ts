@@ -289,6 +289,21 @@ describe('group: two planted people', () => {
     expect(referenceJointOrder(14)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 11, 12, 7, 8, 9, 10, 13]);
     expect(referenceJointOrder(10)).to.equal(null);
   });
+
+  it('scores a person by the mean over all J joints, 0 for each not detected, before refine fills some in (the reference\'s i[:, 2].mean())', () => {
+    const [J, H, W] = [17, 16, 16];
+    const det = new Float32Array(J * H * W);
+    for (let j = 0; j < 4; j++) det[(j * H + 3 + j) * W + 5] = 0.8;
+    // A weaker peak of a joint the person lacks, which refine takes in.
+    det[(10 * H + 9) * W + 6] = 0.05;
+    const maps = [ndarray(det, [1, J, H, W]), ndarray(new Float32Array(J * H * W), [1, J, H, W, 1])] as const;
+    for (const refine of [false, true]) {
+      const { grouped, scores } = group(...maps, { ...settings(), adjust: false, refine }, COCO_KEYPOINTS);
+      expect(grouped).to.have.length(1);
+      expect(grouped[0].filter((row) => row[2] > 0)).to.have.length(refine ? 5 : 4);
+      expect(scores[0]).to.be.closeTo((4 * 0.8) / J, 1e-7);
+    }
+  });
 });
 
 interface GroupingCase {

@@ -16,7 +16,7 @@ import { everyJoint, topK } from './topk.js';
 export interface Grouping {
   /** Per person, J rows `[x, y, score, tag...]` in heatmap pixels (after adjust / refine). */
   grouped: number[][][];
-  /** Per person, the mean joint score before refine (the reference's ranking score). */
+  /** Per person, the mean score of its J rows (0 for a joint not detected) before refine (the reference's ranking score). */
   scores: number[];
 }
 

@@ -208,6 +208,23 @@ describe('decodePoses on planted people', () => {
     expect(r.final[0][0][3]).to.equal(-1);
   });
 
+  it('reads ndarray views through their strides and offset, as the contiguous copies of their values', () => {
+    const contiguous = (v: NdArray<Float32Array>) => {
+      const [, c, h, w] = v.shape;
+      const out = ndarray(new Float32Array(c * h * w), [1, c, h, w]);
+      for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.set(0, ch, y, x, v.get(0, ch, y, x));
+      return out;
+    };
+    // Transposed, a left and a right crop of a wider map, mirrored by a negative step.
+    const outputs = [tensor(2 * J, 16, 16, 1).transpose(0, 1, 3, 2), tensor(J, 32, 64, 2).hi(1, J, 32, 32)];
+    const flipped = [tensor(2 * J, 16, 16, 3).step(1, 1, 1, -1), tensor(J, 32, 64, 4).lo(0, 0, 0, 32)];
+    const geometry = { baseSize: [64, 64] as [number, number], center: [64, 64] as [number, number], scale: [0.64, 0.64] as [number, number] };
+    const views = decodePoses([{ scale: 1, outputs, flipped }], geometry, tiny(), COCO_KEYPOINTS);
+    const copies = decodePoses([{ scale: 1, outputs: outputs.map(contiguous), flipped: flipped.map(contiguous) }], geometry, tiny(), COCO_KEYPOINTS);
+    expect(views.people.length).to.be.above(2);
+    expect(views.people).to.deep.equal(copies.people);
+  });
+
   it('BAD CALL - outputs so large that their sums overflow float32', () => {
     const huge = (c: number, h: number, w: number) => ndarray(new Float32Array(c * h * w).fill(3e38), [1, c, h, w]);
     const s = { ...tiny(), flipTest: false, project2image: false };

@@ -169,6 +169,12 @@ describe('aggregation', () => {
     expect(call({ ...s, detectionThreshold: NaN })).to.throw(DecodeError, 'settings.detectionThreshold must be a number >= 0, got null');
     expect(call({ ...s, tagThreshold: -1 })).to.throw(DecodeError, 'settings.tagThreshold must be a number > 0, got -1');
     expect(call({ ...s, refine: 'false' as unknown as boolean })).to.throw(DecodeError, 'settings.refine must be true or false, got "false"');
+    // These were read as JavaScript truth values: a project2image left out meant false, 'no' meant true.
+    expect(call({ ...s, project2image: undefined as unknown as boolean })).to.throw(DecodeError, 'settings.project2image must be true or false, got undefined');
+    expect(call({ ...s, useDetectionVal: 'no' as unknown as boolean })).to.throw(DecodeError, 'settings.useDetectionVal must be true or false, got "no"');
+    expect(call({ ...s, ignoreTooMuch: 0 as unknown as boolean })).to.throw(DecodeError, 'settings.ignoreTooMuch must be true or false, got 0');
+    expect(call({ ...s, withHeatmaps: [1, 0] as unknown as boolean[] })).to.throw(DecodeError, /^settings\.withHeatmaps must be a list selecting at least one network output, true or false per output/);
+    expect(call({ ...s, withAe: undefined as unknown as boolean[] })).to.throw(DecodeError, /^settings\.withAe must be a list of true or false per network output, as long as withHeatmaps \(TEST\.WITH_AE\): the tag maps kept, got undefined$/);
     const flipIndex = [...COCO_KEYPOINTS.flipIndex];
     flipIndex[3] = 99;
     expect(call(s, { ...COCO_KEYPOINTS, flipIndex })).to.throw(DecodeError, /flip index must order the joints 0 to 16, got \[0, 2, 1, 99, /);
@@ -253,11 +259,15 @@ describe('decodePoses on planted people', () => {
       [decode([{ scale: 1, outputs }], geometry, null), /^settings must be test settings/],
       [decode([{ scale: 1, outputs }], geometry, s, null), /^the keypoint definition must have names and a flip index/],
       [decode([{ scale: 1, outputs: undefined }]), /^scale 1: outputs must be an array of network outputs/],
+      [decode([null]), /^outputs must be an array with one \{ scale, outputs, flipped\? \} per test scale$/],
+      [decode([{ scale: 1, outputs, flipped: outputs[0] }], geometry, { ...s, flipTest: true }), /^scale 1: flipped must be an array of network outputs, got object$/],
       [decode([{ scale: 1, outputs: [{ data: outputs[0].data, shape: outputs[0].shape }, outputs[1]] }]), /^network output 0 at scale 1 must be an ndarray/],
       [decode([{ scale: 1, outputs: [ndarray(new Float32Array(100), [1, 2 * J, 16, 16]), outputs[1]] }]), /^network output 0 at scale 1 holds 100 values, too few for its shape \[1, 34, 16, 16\]/],
       [decode([{ scale: 1, outputs }], { ...geometry, baseSize: [200000, 200000] }), /^base size \[200000, 200000\] is larger than the network input at scale 1 can be \(4 times the first output of scale 1, \[64, 64\]\)$/],
     ];
     for (const [call, message] of cases) expect(call, String(message)).to.throw(DecodeError, message);
+    expect(() => aggregate([{ scale: 1, outputs }], { ...s, project2image: true }, COCO_KEYPOINTS, undefined as unknown as [number, number]))
+      .to.throw(DecodeError, /^base size must be two positive integers \[w, h\], got undefined$/);
   });
 
   it('BAD CALL - a selection out of range, checked as the estimator checks maxPoses and minPoseScore', () => {

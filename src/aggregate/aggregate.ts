@@ -13,6 +13,7 @@
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import type { TestSettings } from '../config/experiment.js';
+import { isPositiveInt } from '../config/test-settings.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { assertTestSettings, DecodeError } from './errors.js';
@@ -151,6 +152,7 @@ function scalePlanes(s: ScaleOutputs, settings: TestSettings, def: KeypointDefin
     return { scale: s.scale, plain, flipped: null };
   }
   if (!s.flipped) throw new DecodeError(`settings.flipTest is on but scale ${s.scale} has no flipped outputs`);
+  if (!Array.isArray(s.flipped)) throw new DecodeError(`scale ${s.scale}: flipped must be an array of network outputs, got ${typeof s.flipped}`);
   const flipped = passPlanes(s.flipped, settings, numJoints, s.scale, true, checkFinite);
   if (!sameShapes(plain, flipped)) throw new DecodeError(`flipped outputs at scale ${s.scale} differ in shape from the plain ones`);
   return { scale: s.scale, plain, flipped };
@@ -193,7 +195,9 @@ export function assertFiniteScales(scales: readonly ScalePlanes[]): void {
 }
 
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {
-  if (!Array.isArray(perScale)) throw new DecodeError('outputs must be an array with one { scale, outputs, flipped? } per test scale');
+  if (!(Array.isArray(perScale) && perScale.every((s) => typeof s === 'object' && s !== null))) {
+    throw new DecodeError('outputs must be an array with one { scale, outputs, flipped? } per test scale');
+  }
   assertTestSettings(settings);
   if (!Array.isArray(def?.names) || !Array.isArray(def.flipIndex)) throw new DecodeError('the keypoint definition must have names and a flip index (COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS)');
   const joints = def.names.length;
@@ -208,8 +212,8 @@ function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, de
   if (given.length !== wanted.length || given.some((s, i) => s !== wanted[i])) {
     throw new DecodeError(`outputs are given for scales [${given.join(', ')}] but settings.scaleFactor is [${wanted.join(', ')}]`);
   }
-  if (settings.project2image && !baseSize.every((v) => Number.isInteger(v) && v > 0)) {
-    throw new DecodeError(`base size must be two positive integers [w, h], got [${baseSize.join(', ')}]`);
+  if (settings.project2image && !(Array.isArray(baseSize) && baseSize.length === 2 && baseSize.every(isPositiveInt))) {
+    throw new DecodeError(`base size must be two positive integers [w, h], got ${Array.isArray(baseSize) ? `[${baseSize.join(', ')}]` : String(baseSize)}`);
   }
 }
 

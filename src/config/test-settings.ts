@@ -45,6 +45,9 @@ export function testSettingsProblem(settings: TestSettings): { field: keyof Test
     ['flipTest', () => isFlag(s.flipTest), 'true or false'],
     ['adjust', () => isFlag(s.adjust), 'true or false'],
     ['refine', () => isFlag(s.refine), 'true or false'],
+    ['project2image', () => isFlag(s.project2image), 'true or false'],
+    ['useDetectionVal', () => isFlag(s.useDetectionVal), 'true or false'],
+    ['ignoreTooMuch', () => isFlag(s.ignoreTooMuch), 'true or false'],
     ['scaleFactor', () => Array.isArray(s.scaleFactor) && s.scaleFactor.length > 0 && s.scaleFactor.every(isPositive), 'a non-empty list of positive numbers'],
     ['scaleFactor', () => new Set(s.scaleFactor).size === s.scaleFactor.length, 'a list without repeats'],
     // The reference takes the tags from scale 1 alone when it tests several.
@@ -55,7 +58,8 @@ export function testSettingsProblem(settings: TestSettings): { field: keyof Test
     ['maxNumPeople', () => isPositiveInt(s.maxNumPeople), 'a positive integer'],
     ['inputSize', () => Number.isInteger(s.inputSize) && s.inputSize >= 64 && s.inputSize % 64 === 0, 'a multiple of 64'],
     ['nmsKernel', () => isPositiveInt(s.nmsKernel) && s.nmsKernel === 2 * s.nmsPadding + 1, `2 * nmsPadding + 1 = ${2 * s.nmsPadding + 1} (TEST.NMS_KERNEL and TEST.NMS_PADDING), so that NMS keeps the heatmaps' size`],
-    ['withHeatmaps', () => Array.isArray(s.withHeatmaps) && s.withHeatmaps.some((w) => w === true), 'a list selecting at least one network output (TEST.WITH_HEATMAPS): the heatmaps averaged'],
+    ['withHeatmaps', () => Array.isArray(s.withHeatmaps) && s.withHeatmaps.every(isFlag) && s.withHeatmaps.includes(true), 'a list selecting at least one network output, true or false per output (TEST.WITH_HEATMAPS): the heatmaps averaged'],
+    ['withAe', () => Array.isArray(s.withAe) && s.withAe.every(isFlag) && s.withAe.length === s.withHeatmaps.length, 'a list of true or false per network output, as long as withHeatmaps (TEST.WITH_AE): the tag maps kept'],
   ];
   const broken = rules.find(([, holds]) => !holds());
   return broken && { field: broken[0], allowed: typeof broken[2] === 'string' ? broken[2] : broken[2]() };

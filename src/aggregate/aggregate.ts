@@ -27,7 +27,11 @@ import { Workspace } from '../workspace.js';
 export interface ScaleOutputs {
   /** The test scale factor (one of `settings.scaleFactor`). */
   scale: number;
-  /** Every network output `[1, C, H, W]` for the resized input, in network order. */
+  /**
+   * Every network output for the resized input, in network order: float32 ndarrays `[1, C, H, W]`
+   * (views with any strides), C being the J heatmaps, then J tag maps (MODEL.TAG_PER_JOINT), one
+   * shared tag map, or none. One image per call: items of a batch are given apart.
+   */
   outputs: OutputTensor[];
   /**
    * The outputs for the horizontally mirrored input, exactly as the network returns them (not

@@ -327,8 +327,8 @@ describe('checkpoint: errors', () => {
     expectCheckpointError(() => readCheckpoint(pickle(int(5))), /without the torch magic number/);
   });
 
-  it('BAD CALL - a file that does not exist', () => {
-    expectCheckpointError(() => readCheckpoint('/nonexistent/model.pth'), /^\/nonexistent\/model\.pth: .*ENOENT/);
+  it('BAD CALL - a file that does not exist: the error says where checkpoints come from', () => {
+    expectCheckpointError(() => readCheckpoint('/nonexistent/model.pth'), /^\/nonexistent\/model\.pth: no such file\. `higher-pose weights list` .*`higher-pose weights fetch NAME`/);
   });
 
   it('BAD CALL - a disallowed global (os.system via GLOBAL + REDUCE) is rejected, never run', () => {

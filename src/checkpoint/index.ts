@@ -23,12 +23,22 @@ export { validateStateDict, StateDictMismatchError, type ExpectedTensor } from '
 export function readCheckpoint(source: string | Uint8Array): Map<string, CheckpointTensor> {
   const label = typeof source === 'string' ? source : '<checkpoint bytes>';
   try {
-    const container = openCheckpoint(typeof source === 'string' ? readFileSync(source) : source);
+    const container = openCheckpoint(typeof source === 'string' ? readCheckpointFile(source) : source);
     const tensors = new Map<string, CheckpointTensor>();
     for (const [name, ref] of unwrapStateDict(container.root)) tensors.set(name, container.materialize(name, ref));
     return tensors;
   } catch (error) {
     throw labelled(error, label);
+  }
+}
+
+/** The file's bytes; a missing one is most often a checkpoint not yet downloaded, so say where they come from. */
+function readCheckpointFile(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new CheckpointError('no such file. `higher-pose weights list` shows the published checkpoints; `higher-pose weights fetch NAME` downloads one and prints its path', { cause: error });
   }
 }
 

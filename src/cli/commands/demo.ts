@@ -23,7 +23,9 @@ export function registerDemo(program: Command): void {
       const [preset, weights] = cached ? [cached.preset, cachedPath(cached)] : ['tiny_coco', TINY_COCO_CHECKPOINT()];
       if (!cached) {
         console.error('demo: using the bundled tiny model with random weights: the poses are meaningless.');
-        console.error('      For real poses get the official weights (`higher-pose weights list`) and run `higher-pose predict IMAGE --preset coco_w32_512 --weights FILE`.');
+        // The one trained model a newcomer can fetch directly, and that this command then picks up.
+        console.error('      For real poses: `higher-pose weights fetch coco_w32_512_mmpose` downloads a trained W32-512, which the demo then uses;');
+        console.error('      `higher-pose weights list` shows the others, run as `higher-pose predict IMAGE --preset PRESET --weights FILE`.');
       }
       const results = join(options.out, 'results.json');
       const summary = await runPredict([options.image ?? DEMO_IMAGE()], { preset, weights, out: results, render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });

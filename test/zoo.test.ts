@@ -316,6 +316,19 @@ describe('model zoo', () => {
       expect(readdirSync(cacheDir)).to.deep.equal([]);
     });
 
+    it('BAD CALL - no network, and a file saved by hand that is not the checkpoint: the error says it was removed, and why', async () => {
+      const offline = (async () => {
+        throw new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND example.org') });
+      }) as typeof fetch;
+      const saved = Buffer.alloc(1000, 7);
+      writeFileSync(join(cacheDir, FILE), saved);
+      const error = await fetchWeights(testEntry({ sha256: PAYLOAD_SHA256 }), options({ fetchImpl: offline, retries: 0 })).catch((e: unknown) => e);
+      const digest = createHash('sha256').update(saved).digest('hex');
+      expect(error).to.be.instanceOf(ZooError).with.property('message').that.matches(/\(the next fetch verifies its checksum\)\. The file that was under that name was removed: Checksum mismatch/)
+        .and.contains(`expected sha256 ${PAYLOAD_SHA256}, got sha256 ${digest}.`);
+      expect(readdirSync(cacheDir)).to.deep.equal([]);
+    });
+
     it('fails without retrying on HTTP 404', async () => {
       const entry = { ...testEntry({ sha256: PAYLOAD_SHA256 }), fileName: 'missing.pth' };
       const error = await fetchWeights(entry, options()).catch((e: unknown) => e);

@@ -77,15 +77,23 @@ export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const target = cachedPath(entry, cacheDir);
   makeCacheDir(cacheDir);
-  if (await isVerifiedFile(entry, target)) return target;
+  let removed: ZooError | undefined;
+  const onRemoved = (error: ZooError) => void (removed = error);
+  if (await isVerifiedFile(entry, target, onRemoved)) return target;
   if (isManual(entry)) throw manualDownloadError(entry, target);
 
   const lock = await lockDownload(target, options.onWait);
   try {
     // Another process may have completed it while this one waited.
-    if (await isVerifiedFile(entry, target)) return target;
+    if (await isVerifiedFile(entry, target, onRemoved)) return target;
     const partial = `${target}.partial`;
-    await downloadWithRetries(sourceUrl(entry.url, entry.fileName, options.baseUrl), partial, target, options);
+    try {
+      await downloadWithRetries(sourceUrl(entry.url, entry.fileName, options.baseUrl), partial, target, options);
+    } catch (error) {
+      // Offline, the file saved by hand as the error asks must not vanish without a word.
+      if (removed && error instanceof ZooError) error.message += ` The file that was under that name was removed: ${removed.message}.`;
+      throw error;
+    }
     await verifyChecksum(entry, partial);
     lock.assertHeld();
     await rename(partial, target);
@@ -135,8 +143,8 @@ async function lockDownload(target: string, onWait: FetchWeightsOptions['onWait'
   };
 }
 
-/** True if `path` exists and matches the entry's checksum (if it has one). A corrupt file is removed. */
-async function isVerifiedFile(entry: ZooEntry, path: string): Promise<boolean> {
+/** True if `path` exists and matches the entry's checksum (if it has one). A corrupt file is removed (`onRemoved` says why). */
+async function isVerifiedFile(entry: ZooEntry, path: string, onRemoved: (error: ZooError) => void): Promise<boolean> {
   if (!(await fileSize(path))) return false;
   if (!expectedDigest(entry)) return true;
   const actual = await sha256File(path);
@@ -144,6 +152,7 @@ async function isVerifiedFile(entry: ZooEntry, path: string): Promise<boolean> {
   // A manual download under the cache name is the user's file: report it rather than delete it.
   if (isManual(entry)) throw checksumError(entry, path, actual);
   await rm(path, { force: true });
+  onRemoved(checksumError(entry, path, actual));
   return false;
 }
 

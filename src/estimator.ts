@@ -13,6 +13,7 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { naming, readImage } from './io/image.js';
 import { inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
+import { shownValue, typeName } from './values.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
 import { selectionProblem } from './grouping/parse.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
@@ -153,8 +154,7 @@ export interface HigherHRNetEstimator extends PoseEstimator {
 }
 
 function check(condition: boolean, field: string, allowed: string, value: unknown): void {
-  // JSON would show NaN and the infinities as null.
-  if (!condition) throw new ConfigError(`Invalid ${field}: ${typeof value === 'number' ? String(value) : JSON.stringify(value)}. Must be ${allowed}`);
+  if (!condition) throw new ConfigError(`Invalid ${field}: ${shownValue(value)}. Must be ${allowed}`);
 }
 
 /** Every option `createEstimator` reads, for refusing the others (a misspelt `maxPose` would be ignored without a word). */
@@ -324,8 +324,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   }
   if (typeof options.weights !== 'string' && !(options.weights instanceof Map)) {
     // Not the value itself: checkpoint bytes would fill the message.
-    const kind = Object.prototype.toString.call(options.weights).slice(8, -1);
-    throw new ConfigError(`Invalid weights, of type ${kind}: must be a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)`);
+    throw new ConfigError(`Invalid weights, of type ${typeName(options.weights)}: must be a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)`);
   }
   check(options.onStageTimes === undefined || typeof options.onStageTimes === 'function', 'onStageTimes', 'a function', options.onStageTimes);
   const base = resolveConfig(options);

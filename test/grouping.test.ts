@@ -241,7 +241,7 @@ describe('group: BAD CALL handling', () => {
 
   it('BAD CALL - settings the reference cannot run are refused as decodePoses refuses them (a NaN threshold found nobody, a fractional maxNumPeople grouped garbage)', () => {
     const peaks = ndarray(Float32Array.from({ length: J * 64 }, (_, i) => (i % 7) / 7), [1, J, 8, 8]);
-    expect(() => group(peaks, tags(), { ...settings(), detectionThreshold: NaN }, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings\.detectionThreshold must be a number >= 0, got null$/);
+    expect(() => group(peaks, tags(), { ...settings(), detectionThreshold: NaN }, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings\.detectionThreshold must be a number >= 0, got NaN$/);
     expect(() => group(peaks, tags(), { ...settings(), tagThreshold: NaN }, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings\.tagThreshold must be a number > 0/);
     expect(() => group(peaks, tags(), { ...settings(), maxNumPeople: 1.5 }, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings\.maxNumPeople must be a positive integer, got 1\.5$/);
     expect(() => group(peaks, tags(), undefined as unknown as TestSettings, COCO_KEYPOINTS)).to.throw(DecodeError, /^settings must be test settings/);

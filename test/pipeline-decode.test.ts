@@ -166,7 +166,7 @@ describe('aggregation', () => {
     const call = (settings: TestSettings, def = COCO_KEYPOINTS, outputs = plain) => () => aggregate([{ scale: 1, outputs }], settings, def, [24, 16]);
     expect(call({ ...s, maxNumPeople: -1 })).to.throw(DecodeError, 'settings.maxNumPeople must be a positive integer, got -1');
     expect(call({ ...s, maxNumPeople: 1.5 })).to.throw(DecodeError, 'settings.maxNumPeople must be a positive integer, got 1.5');
-    expect(call({ ...s, detectionThreshold: NaN })).to.throw(DecodeError, 'settings.detectionThreshold must be a number >= 0, got null');
+    expect(call({ ...s, detectionThreshold: NaN })).to.throw(DecodeError, 'settings.detectionThreshold must be a number >= 0, got NaN');
     expect(call({ ...s, tagThreshold: -1 })).to.throw(DecodeError, 'settings.tagThreshold must be a number > 0, got -1');
     expect(call({ ...s, refine: 'false' as unknown as boolean })).to.throw(DecodeError, 'settings.refine must be true or false, got "false"');
     // These were read as JavaScript truth values: a project2image left out meant false, 'no' meant true.

@@ -13,7 +13,7 @@
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import type { TestSettings } from '../config/experiment.js';
-import { isPositiveInt } from '../config/test-settings.js';
+import { isPositiveInt } from '../values.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { assertTestSettings, DecodeError } from './errors.js';

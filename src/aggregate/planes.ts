@@ -4,6 +4,7 @@
  */
 import type { NdArray } from 'ndarray';
 import { DecodeError } from './errors.js';
+import { typeName } from '../values.js';
 
 export interface Planes {
   data: Float32Array;
@@ -90,7 +91,7 @@ export function assertNdarray(t: NdArray<Float32Array>, what: string, shape: str
 
 /** Throws unless the ndarray `t` holds a Float32Array that every index its shape and strides give lies in. */
 export function assertFloat32Data(t: NdArray<Float32Array>, what: string): void {
-  if (!(t.data instanceof Float32Array)) throw new DecodeError(`${what} must hold a Float32Array, got ${Object.prototype.toString.call(t.data).slice(8, -1)}`);
+  if (!(t.data instanceof Float32Array)) throw new DecodeError(`${what} must hold a Float32Array, got ${typeName(t.data)}`);
   // The first and last element its strides reach must lie in the data.
   const reach = t.shape.map((n, d) => (n - 1) * t.stride[d]);
   const [first, last] = [reach.reduce((at, r) => at + Math.min(r, 0), t.offset), reach.reduce((at, r) => at + Math.max(r, 0), t.offset)];

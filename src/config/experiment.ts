@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { isPositive, isPositiveInt } from './test-settings.js';
+import { isFlag, isPositive, isPositiveInt, shownValue } from '../values.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -162,7 +162,7 @@ function optional(root: Yaml, path: string): unknown {
 function int(root: Yaml, path: string, min = 0): number {
   const v = at(root, path);
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new ConfigError(`${path} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`${path} must be an integer >= ${min}, got ${shownValue(v)}`);
   }
   return v;
 }
@@ -170,36 +170,34 @@ function int(root: Yaml, path: string, min = 0): number {
 function num(root: Yaml, path: string): number {
   const v = at(root, path);
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ConfigError(`${path} must be a number, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`${path} must be a number, got ${shownValue(v)}`);
   }
   return v;
 }
 
 function bool(root: Yaml, path: string): boolean {
   const v = at(root, path);
-  if (typeof v !== 'boolean') throw new ConfigError(`${path} must be true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ConfigError(`${path} must be true or false, got ${shownValue(v)}`);
   return v;
 }
 
 function list<T>(root: Yaml, path: string, check: (x: unknown) => x is T, what: string): T[] {
   const v = at(root, path);
   if (!Array.isArray(v) || !v.every(check)) {
-    throw new ConfigError(`${path} must be a list of ${what}, got ${JSON.stringify(v)}`);
+    throw new ConfigError(`${path} must be a list of ${what}, got ${shownValue(v)}`);
   }
   return v;
 }
-
-const isBool = (x: unknown): x is boolean => typeof x === 'boolean';
 
 function stage(root: Yaml, name: string): StageSpec {
   const p = `MODEL.EXTRA.${name}`;
   const numBranches = int(root, `${p}.NUM_BRANCHES`, 1);
   const block = at(root, `${p}.BLOCK`);
   if (block !== 'BASIC' && block !== 'BOTTLENECK') {
-    throw new ConfigError(`${p}.BLOCK must be BASIC or BOTTLENECK, got ${JSON.stringify(block)}`);
+    throw new ConfigError(`${p}.BLOCK must be BASIC or BOTTLENECK, got ${shownValue(block)}`);
   }
   const fuse = optional(root, `${p}.FUSE_METHOD`) ?? 'SUM';
-  if (fuse !== 'SUM') throw new ConfigError(`${p}.FUSE_METHOD must be SUM, got ${JSON.stringify(fuse)}`);
+  if (fuse !== 'SUM') throw new ConfigError(`${p}.FUSE_METHOD must be SUM, got ${shownValue(fuse)}`);
   const numBlocks = list(root, `${p}.NUM_BLOCKS`, isPositiveInt, 'positive integers');
   const numChannels = list(root, `${p}.NUM_CHANNELS`, isPositiveInt, 'positive integers');
   for (const [field, values] of [['NUM_BLOCKS', numBlocks], ['NUM_CHANNELS', numChannels]] as const) {
@@ -239,7 +237,7 @@ function configFromYaml(doc: unknown): ExperimentConfig {
     numChannels: numDeconvs ? list(root, `${deconvPath}.NUM_CHANNELS`, isPositiveInt, 'positive integers') : [],
     kernelSize: numDeconvs ? list(root, `${deconvPath}.KERNEL_SIZE`, isPositiveInt, 'positive integers') : [],
     numBasicBlocks: numDeconvs ? int(root, `${deconvPath}.NUM_BASIC_BLOCKS`) : 0,
-    catOutput: numDeconvs ? list(root, `${deconvPath}.CAT_OUTPUT`, isBool, 'booleans') : [],
+    catOutput: numDeconvs ? list(root, `${deconvPath}.CAT_OUTPUT`, isFlag, 'booleans') : [],
   };
   for (const [field, values] of [['NUM_CHANNELS', deconv.numChannels], ['KERNEL_SIZE', deconv.kernelSize], ['CAT_OUTPUT', deconv.catOutput]] as const) {
     if (values.length < numDeconvs) {
@@ -251,7 +249,7 @@ function configFromYaml(doc: unknown): ExperimentConfig {
   }
   const numOutputs = numDeconvs + 1;
   const perOutput = (path: string): boolean[] => {
-    const v = list(root, path, isBool, 'booleans');
+    const v = list(root, path, isFlag, 'booleans');
     if (v.length < numOutputs) {
       throw new ConfigError(`${path} has ${v.length} entries but the network has ${numOutputs} outputs (1 + NUM_DECONVS)`);
     }

@@ -3,10 +3,7 @@
  * post-processing workers load the aggregation.
  */
 import type { TestSettings } from './experiment.js';
-
-export const isPositiveInt = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x > 0;
-export const isPositive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
-const isFlag = (x: unknown): x is boolean => typeof x === 'boolean';
+import { isFlag, isPositive, isPositiveInt } from '../values.js';
 
 /** Sides of the network input at the smallest scale, in steps of 64, that `keepsNetworkStride` checks: images up to 4096 pixels. */
 const CHECKED_SIDES = 64;

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError } from './errors.js';
+import { shownValue } from '../values.js';
 
 export interface GtImage {
   id: number;
@@ -91,9 +92,8 @@ class Checker {
 }
 
 function describe(v: unknown): string {
-  if (typeof v === 'number') return String(v); // JSON.stringify would print NaN as null
   if (v === undefined) return 'nothing';
-  const text = JSON.stringify(v);
+  const text = shownValue(v);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 

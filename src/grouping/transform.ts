@@ -4,7 +4,7 @@
  * stored as float32 (the reference writes into a float32 array).
  */
 import { DecodeError } from '../aggregate/errors.js';
-import { isPositive, isPositiveInt } from '../config/test-settings.js';
+import { isPositive, isPositiveInt } from '../values.js';
 import { affineTransform, applyAffine, type Point } from '../preprocess/affine.js';
 
 /** The back-projection of one test: heatmap pixel `(x, y)` to image pixels, rounded to float32, into `out`. */

@@ -20,6 +20,7 @@ import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { RgbImage } from '../types.js';
+import { shownValue, typeName } from '../values.js';
 
 export type ImageErrorCode =
   | 'missing' // no such file
@@ -159,18 +160,16 @@ function errorText(err: unknown): string {
 export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEFAULT_MAX_PIXELS): RgbImage {
   if (img === null || typeof img !== 'object' || !('data' in img)) {
     // An ArrayBuffer, a URL, an object of another shape: say what came, not that its width is missing.
-    const kind = Object.prototype.toString.call(img).slice(8, -1);
     const hint = (img as unknown) instanceof ArrayBuffer ? ' (encoded bytes: new Uint8Array(buffer))' : '';
-    throw new ImageError('invalid-pixels', source, `expected a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }; got ${kind}${hint}`);
+    throw new ImageError('invalid-pixels', source, `expected a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }; got ${typeName(img)}${hint}`);
   }
   const { data, width, height } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
     // A string "10" shown as "10" would look right.
-    const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
-    throw new ImageError('dimensions', source, `width and height must be positive integers (got ${shown(width)}x${shown(height)})`);
+    throw new ImageError('dimensions', source, `width and height must be positive integers (got ${shownValue(width)}x${shownValue(height)})`);
   }
   checkSize(img, source, maxPixels);
-  if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, `data must be a Uint8Array of 8-bit RGB values; got ${Object.prototype.toString.call(data).slice(8, -1)}`);
+  if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, `data must be a Uint8Array of 8-bit RGB values; got ${typeName(data)}`);
   if (data.length !== width * height * 3) {
     const channels = data.length / (width * height);
     throw new ImageError(

@@ -195,11 +195,6 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
   };
 }
 
-/** Convenience: `openVideo` then its frames. */
-export async function* decodeVideo(input: string | Readable, options: DecodeOptions = {}): AsyncGenerator<VideoFrame> {
-  yield* await openVideo(input, options);
-}
-
 function label(file: string | undefined): string {
   return file ?? 'video stream';
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
 import { makeFolders, outputFileProblem } from '../io/atomic.js';
 import { PRESET_NAMES } from '../config/presets.js';
-import type { BackendName } from '../model/load.js';
+import { BACKENDS, type BackendName } from '../model/load.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import { PRECISIONS, type Precision } from '../model/quantize.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../backend/onnx/session.js';
@@ -85,7 +85,7 @@ export function addModelSourceOptions(command: Command, weights = 'checkpoint (.
 export function addModelOptions(command: Command): Command {
   return addModelSourceOptions(command)
     .option('--input-size <n>', 'network input size, a multiple of 64 (overrides the configuration)', parseInputSize)
-    .option('--backend <name>', 'onnxruntime (default), tfjs (TensorFlow.js, if installed) or auto', choice<BackendName>('backend', ['onnxruntime', 'tfjs', 'auto']))
+    .option('--backend <name>', 'onnxruntime (default), tfjs (TensorFlow.js, if installed) or auto', choice<BackendName>('backend', BACKENDS))
     .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow (tfjs-node[-gpu]), wasm or cpu', choice<TfjsBackendName>('tfjs backend', TFJS_BACKENDS))
     .option('--device <device>', 'cpu, webgpu (a GPU through Vulkan on Linux), or cuda with the CUDA build of onnxruntime-node (or tfjs-node-gpu)', choice<ExecutionProvider>('device', EXECUTION_PROVIDERS))
     .option('--threads <n>', 'ONNX Runtime threads per operator', parsePositiveInteger);

@@ -18,6 +18,7 @@ import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
 import { PRECISIONS, quantizeForImages, type Precision } from './quantize.js';
 import type { ImageInput } from '../types.js';
+import { shownValue } from '../values.js';
 
 export interface ConfigChoice {
   /** A built-in configuration name, e.g. `coco_w32_512`. */
@@ -180,13 +181,19 @@ export async function createOnnxNetwork(config: ExperimentConfig, weights: strin
   return open(int8 ? await int8Model(config, weights, options) : compileModel(config, weights));
 }
 
+/** Throws a ConfigError listing `allowed` unless `value` is one of them (`hint` ends the message). */
+function checkChoice(what: string, value: unknown, allowed: readonly string[], hint = ''): void {
+  if (!allowed.includes(value as string)) throw new ConfigError(`Unsupported ${what}: ${String(value)}. Must be one of [${allowed.join(', ')}]${hint}`);
+}
+
 function checkedPrecision(precision: Precision | undefined): Precision {
   const value = precision ?? 'fp32';
-  if (!PRECISIONS.includes(value)) throw new ConfigError(`Unsupported precision: ${String(value)}. Must be one of [${PRECISIONS.join(', ')}]`);
+  checkChoice('precision', value, PRECISIONS);
   return value;
 }
 
 export type BackendName = 'onnxruntime' | 'tfjs' | 'auto';
+export const BACKENDS: readonly BackendName[] = ['onnxruntime', 'tfjs', 'auto'];
 
 export interface NetworkOptions extends PrecisionOptions {
   /**
@@ -226,20 +233,15 @@ async function createTfjsModelNetwork(config: ExperimentConfig, weights: string 
 }
 
 /**
- * A network on the chosen backend; `'auto'` tries them in order and reports every failure.
- * int8 runs on ONNX Runtime only (`'auto'` then means ONNX Runtime).
+ * Refuses options out of range, and options that do not go together (one would be ignored
+ * without a word); returns the backend and whether the network runs in int8.
  */
-export async function createNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions = {}): Promise<Network> {
+function checkedNetworkOptions(options: NetworkOptions): { backend: BackendName; int8: boolean } {
   const backend = options.backend ?? 'onnxruntime';
-  if (!(['onnxruntime', 'tfjs', 'auto'] as const).includes(backend)) {
-    throw new ConfigError(`Unsupported backend: ${String(backend)}. Must be one of [onnxruntime, tfjs, auto]`);
-  }
-  if (options.device !== undefined && !EXECUTION_PROVIDERS.includes(options.device)) {
-    throw new ConfigError(`Unsupported device: ${String(options.device)}. Must be one of [${EXECUTION_PROVIDERS.join(', ')}]`);
-  }
-  if (options.tfjsBackend !== undefined && !TFJS_BACKENDS.includes(options.tfjsBackend)) {
-    throw new ConfigError(`Unsupported tfjsBackend: ${String(options.tfjsBackend)}. Must be one of [${TFJS_BACKENDS.join(', ')}]`
-      + ' (WebGL and WebGPU are for browsers: export-tfjs writes a model that they load)');
+  checkChoice('backend', backend, BACKENDS);
+  if (options.device !== undefined) checkChoice('device', options.device, EXECUTION_PROVIDERS);
+  if (options.tfjsBackend !== undefined) {
+    checkChoice('tfjsBackend', options.tfjsBackend, TFJS_BACKENDS, ' (WebGL and WebGPU are for browsers: export-tfjs writes a model that they load)');
   }
   if (options.device === 'cuda' && options.tfjsBackend !== undefined && options.tfjsBackend !== 'tensorflow') {
     // It would run on the CPU without a word.
@@ -251,7 +253,7 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
   const { threads } = options;
   // ONNX Runtime takes minutes to start absurd numbers of threads.
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
-    throw new ConfigError(`Invalid threads: ${JSON.stringify(threads)}. Must be an integer from 1 to ${MAX_THREADS}`);
+    throw new ConfigError(`Invalid threads: ${shownValue(threads)}. Must be an integer from 1 to ${MAX_THREADS}`);
   }
   // TensorFlow.js would ignore them without a word.
   const onnxOnly = [threads !== undefined && 'threads', options.networkThread === true && 'networkThread'].filter(Boolean);
@@ -274,6 +276,15 @@ export async function createNetwork(config: ExperimentConfig, weights: string | 
     // Measured on an H200: ONNX Runtime's WebGPU provider leaves the quantized operators to the CPU, 14x slower than float32 on the GPU.
     throw new ConfigError("precision 'int8' is a CPU mode: on device 'webgpu' the quantized operators fall back to the CPU; use precision 'fp32' there");
   }
+  return { backend, int8 };
+}
+
+/**
+ * A network on the chosen backend; `'auto'` tries them in order and reports every failure.
+ * int8 runs on ONNX Runtime only (`'auto'` then means ONNX Runtime).
+ */
+export async function createNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions = {}): Promise<Network> {
+  const { backend, int8 } = checkedNetworkOptions(options);
   const onnx = () => createOnnxNetwork(config, weights, {
     executionProviders: [options.device ?? 'cpu'],
     networkThread: options.networkThread ?? (options.device ?? 'cpu') !== 'cpu',

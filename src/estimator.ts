@@ -13,7 +13,7 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { naming, readImage } from './io/image.js';
 import { inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
-import { shownValue, typeName } from './values.js';
+import { isFlag, isPositiveInt, shownValue, typeName } from './values.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
 import { selectionProblem } from './grouping/parse.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
@@ -332,10 +332,10 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const config: ExperimentConfig = { ...base, test: settings };
   const keypoints = keypointDefinition(config.dataset.kind);
   for (const flag of ['flipBatch', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
-    check(options[flag] === undefined || typeof options[flag] === 'boolean', flag, 'true or false', options[flag]);
+    check(options[flag] === undefined || isFlag(options[flag]), flag, 'true or false', options[flag]);
   }
   const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
-  check(Number.isInteger(imagesInFlight) && imagesInFlight >= 1, 'imagesInFlight', 'a positive integer', imagesInFlight);
+  check(isPositiveInt(imagesInFlight), 'imagesInFlight', 'a positive integer', imagesInFlight);
   const selection: PoseSelection = { maxPoses: options.maxPoses, minPoseScore: options.minPoseScore };
   const badSelection = selectionProblem(selection);
   if (badSelection) check(false, badSelection.field, badSelection.allowed, selection[badSelection.field]);

@@ -1,6 +1,7 @@
 /** What every inference backend provides: normalised NCHW images in, the network's stage outputs out. */
 import type { OutputTensor } from '../types.js';
 import type { Workspace } from '../workspace.js';
+import { isPositiveInt } from '../values.js';
 
 /**
  * Where a run may write its outputs: `workspace`'s buffers under `${key}:${i}` (output i), valid
@@ -25,7 +26,7 @@ export function networkInputProblem(input: Float32Array, dims: readonly [number,
   const [n, c, h, w] = dims;
   const got = `got dims [${dims.join(', ')}] for ${input.length} values`;
   // An empty image would give empty outputs, and no error, on TensorFlow.js.
-  if (![n, h, w].every((d) => Number.isInteger(d) && d > 0)) return `Network input must be [N, 3, H, W] float32 with N, H and W positive integers; ${got}`;
+  if (![n, h, w].every(isPositiveInt)) return `Network input must be [N, 3, H, W] float32 with N, H and W positive integers; ${got}`;
   return c === 3 && input.length === n * c * h * w ? undefined : `Network input must be [N, 3, H, W] float32; ${got}`;
 }
 

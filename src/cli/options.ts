@@ -7,6 +7,7 @@ import { BACKENDS, type BackendName } from '../model/load.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import { PRECISIONS, type Precision } from '../model/quantize.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../backend/onnx/session.js';
+import { isPositiveInt } from '../values.js';
 
 export interface ModelCliOptions {
   config?: string;
@@ -21,7 +22,7 @@ export interface ModelCliOptions {
 
 export function parsePositiveInteger(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
+  if (!isPositiveInt(n)) throw new InvalidArgumentError(`expected a positive integer, got ${value}`);
   return n;
 }
 

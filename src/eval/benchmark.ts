@@ -16,6 +16,7 @@ import { loadGroundTruth, loadResults, parseResults, type GroundTruth, type GtIm
 import { EvalError } from './errors.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
+import { isPositiveInt } from '../values.js';
 
 export type EvalStats = CocoStats | CrowdPoseStats;
 
@@ -151,7 +152,7 @@ export async function checkBenchmarkFiles(opts: Pick<BenchmarkOptions, 'annotati
 }
 
 function selectImages(gt: GroundTruth, limit?: number): GtImage[] {
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+  if (limit !== undefined && !isPositiveInt(limit)) {
     throw new EvalError(`limit must be a positive integer, got ${limit}`);
   }
   return [...gt.images].sort((a, b) => a.id - b.id).slice(0, limit);
@@ -171,7 +172,7 @@ function problems(images: GtImage[], entries: Map<number, JournalEntry>, status:
 export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkReport> {
   const startTime = performance.now();
   const inFlight = opts.imagesInFlight ?? 1;
-  if (!(Number.isInteger(inFlight) && inFlight >= 1)) throw new EvalError(`imagesInFlight must be a positive integer, got ${inFlight}`);
+  if (!isPositiveInt(inFlight)) throw new EvalError(`imagesInFlight must be a positive integer, got ${inFlight}`);
   await checkBenchmarkFiles(opts);
   const dataset = opts.dataset ?? 'coco';
   const gt = loadGroundTruth(opts.annotations, dataset);

@@ -24,6 +24,7 @@ import { applyPlacements, RefineIndex, refineJoints, refineQueries, type RefineQ
 import { everyJoint } from '../grouping/topk.js';
 import { jointQueue, takeJoints } from './joint-queue.js';
 import { startModuleWorker, WorkerRequests } from './worker-thread.js';
+import { isPositiveInt } from '../values.js';
 
 /**
  * What a worker is asked: to combine passes' stage outputs, or the candidates or refine
@@ -84,7 +85,7 @@ export class ParallelPostprocessing {
     private readonly startWorker: () => Worker = startWorkerThread,
     readonly workerCount = defaultWorkerCount(),
   ) {
-    if (!(Number.isInteger(workerCount) && workerCount >= 1)) throw new RangeError(`workerCount must be a positive integer, got ${workerCount}`);
+    if (!isPositiveInt(workerCount)) throw new RangeError(`workerCount must be a positive integer, got ${workerCount}`);
   }
 
   /** Whether a worker failed or stopped: the next images need the one-thread path. */

@@ -13,6 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import type { RgbImage } from '../types.js';
 import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
 import { outputFileProblem } from '../io/atomic.js';
+import { isPositiveInt } from '../values.js';
 
 export interface EncoderOptions extends FfmpegPaths {
   width: number;
@@ -62,7 +63,7 @@ export async function checkOutputPath(path: string): Promise<void> {
 export async function createVideoEncoder(path: string, options: EncoderOptions): Promise<VideoEncoder> {
   const { width, height, fps } = options;
   await checkOutputPath(path);
-  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
+  if (!(isPositiveInt(width) && isPositiveInt(height))) {
     throw new VideoError(`${path}: invalid frame size ${width}x${height}`, path);
   }
   if (!(fps > 0 && Number.isFinite(fps))) throw new VideoError(`${path}: invalid frame rate ${fps}`, path);

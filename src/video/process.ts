@@ -14,6 +14,7 @@ import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
 import { overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
+import { isPositiveInt } from '../values.js';
 
 export interface ProcessVideoOptions extends DecodeOptions {
   /** Give people track ids (true, or tracker settings). */
@@ -163,9 +164,9 @@ async function* run(
     throw new VideoError('processVideo: tracking and rendering need a keypoint definition (options.keypoints)', file);
   }
   const queueSize = options.queueSize ?? 3;
-  if (!(Number.isInteger(queueSize) && queueSize >= 1)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${queueSize}`, file);
+  if (!isPositiveInt(queueSize)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${queueSize}`, file);
   const inFlight = estimator.imagesInFlight ?? 1;
-  if (!(Number.isInteger(inFlight) && inFlight >= 1)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${inFlight}`, file);
+  if (!isPositiveInt(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${inFlight}`, file);
   // Aborted on the way out, so that ffmpeg dies at once even with frames still requested.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;

@@ -13,6 +13,7 @@ import { networkWeights } from '../../model/load.js';
 import type { Weights } from '../../model/weights.js';
 import { BackendError } from '../onnx/session.js';
 import { compileToTfjsGraph, type TfjsGraphArtifacts, type WeightSpec } from './graph-model.js';
+import { isPositiveInt } from '../../values.js';
 
 export class TfjsExportError extends Error {
   override name = 'TfjsExportError';
@@ -45,7 +46,7 @@ export interface WrittenModel {
  */
 export function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, options: WriteOptions = {}): WrittenModel {
   const shardBytes = options.shardBytes ?? SHARD_BYTES;
-  if (!Number.isInteger(shardBytes) || shardBytes <= 0) throw new TfjsExportError(`Shard size must be a positive integer, got ${shardBytes}`);
+  if (!isPositiveInt(shardBytes)) throw new TfjsExportError(`Shard size must be a positive integer, got ${shardBytes}`);
   const target = resolve(dir);
   checkReplaceable(target);
   const { weightSpecs, weightData, ...rest } = artifacts;

@@ -12,6 +12,11 @@ export function shownValue(v: unknown): string {
   return typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
 }
 
+/** The first line of a caught error's message (or of the value thrown), trimmed: stack-like details left out. */
+export function errorLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
+}
+
 /** The built-in type of a value (`Uint8Array`, `ArrayBuffer`, `Object`, `Null`), for errors that should not print the value itself. */
 export function typeName(v: unknown): string {
   return Object.prototype.toString.call(v).slice(8, -1);

@@ -20,7 +20,7 @@ import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { RgbImage } from '../types.js';
-import { shownValue, typeName } from '../values.js';
+import { errorLine, shownValue, typeName } from '../values.js';
 
 export type ImageErrorCode =
   | 'missing' // no such file
@@ -112,7 +112,7 @@ async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: b
   } catch (err) {
     // The header tells what is wrong, in our words (not an image, no pixels, too many).
     checkSize(await readHeader(open(false), bytes, source), source, maxPixels);
-    throw new ImageError('corrupt', source, `corrupt image data (${errorText(err)})`);
+    throw new ImageError('corrupt', source, `corrupt image data (${errorLine(err)})`);
   }
   const { info, data } = out;
   checkSize(info, source, maxPixels);
@@ -126,7 +126,7 @@ async function readHeader(image: Sharp, bytes: Uint8Array, source: string): Prom
   try {
     return await image.metadata();
   } catch (err) {
-    const msg = errorText(err);
+    const msg = errorLine(err);
     if (!/unsupported image format/i.test(msg)) throw new ImageError('corrupt', source, `corrupt image data (${msg})`);
     // A TIFF cut short loses the directory that libvips recognises it by (written last).
     const format = formatBySignature(bytes);
@@ -150,10 +150,6 @@ function formatBySignature(bytes: Uint8Array): string | undefined {
 function checkSize({ width, height }: { width?: number; height?: number }, source: string, maxPixels: number): void {
   if (!width || !height) throw new ImageError('dimensions', source, `image has no pixels (${width ?? '?'}x${height ?? '?'})`);
   if (width * height > maxPixels) throw new ImageError('dimensions', source, `image is ${width}x${height}, over the limit of ${maxPixels} pixels`);
-}
-
-function errorText(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
 }
 
 /** Checks that raw pixels are a well-formed 8-bit RGB image (an `ImageError` naming `source` else); returns them. */
@@ -209,7 +205,7 @@ export async function writeImage(img: RgbImage, path: string): Promise<void> {
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
-    throw new ImageError('write-failed', path, `cannot write the file (${(err as NodeJS.ErrnoException).code ?? errorText(err)})`);
+    throw new ImageError('write-failed', path, `cannot write the file (${(err as NodeJS.ErrnoException).code ?? errorLine(err)})`);
   }
 }
 
@@ -220,7 +216,7 @@ async function encode(img: RgbImage, format: 'png' | 'jpeg' | 'webp', source: st
     if (format === 'jpeg') return await pipeline.jpeg({ quality: 95 }).toBuffer();
     return await pipeline.webp({ quality: 95 }).toBuffer();
   } catch (err) {
-    throw new ImageError('write-failed', source, `cannot encode ${format.toUpperCase()} (${errorText(err)})`);
+    throw new ImageError('write-failed', source, `cannot encode ${format.toUpperCase()} (${errorLine(err)})`);
   }
 }
 

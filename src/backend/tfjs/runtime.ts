@@ -6,6 +6,7 @@
 import type * as Tf from '@tensorflow/tfjs';
 import { BackendError } from '../onnx/session.js';
 import type { TfjsBackendName } from './backend-name.js';
+import { errorLine } from '../../values.js';
 
 export type { TfjsBackendName } from './backend-name.js';
 
@@ -96,14 +97,10 @@ export async function resolveTfjsRuntime(options: TfjsResolveOptions = {}): Prom
       return await load(candidate, importModule);
     } catch (err) {
       const what = candidate.backendModule ? `${candidate.module} + ${candidate.backendModule}` : candidate.module;
-      failures.push(`  ${what} (${candidate.backend}): ${firstLine(err)}`);
+      failures.push(`  ${what} (${candidate.backend}): ${errorLine(err)}`);
     }
   }
   const wanted = `${options.backend ? `with the ${options.backend} backend ` : ''}${options.cuda ? 'on CUDA ' : ''}`;
   const hint = options.cuda ? CUDA_INSTALL_HINT : options.backend ? BACKEND_INSTALL_HINT[options.backend] : TFJS_INSTALL_HINT;
   throw new BackendError(`No TensorFlow.js runtime ${wanted}could be loaded:\n${failures.join('\n')}\nTo use the tfjs backend, ${hint}`);
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }

@@ -1,0 +1,57 @@
+/**
+ * The package as npm packs it (`npm pack --dry-run`): what a consumer installs must hold the
+ * CLI, the files the library reads at run time (the demo's image and tiny model, the worker
+ * threads' modules) and the docs the README links to, and nothing of the repository's sources,
+ * tests or bench.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The files `npm pack` puts in the tarball (without running `prepare`, a build). */
+function packedFiles(): string[] {
+  const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  return (JSON.parse(json) as { files: { path: string }[] }[])[0].files.map(({ path }) => path);
+}
+
+/** The modules `startModuleWorker` starts, as built paths (`dist/src/parallel/worker.js`). */
+function workerEntries(): string[] {
+  const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((path) => path.endsWith('.ts'));
+  return sources.flatMap((path) =>
+    [...readFileSync(join(ROOT, 'src', path), 'utf8').matchAll(/startModuleWorker\('([^']+)', import\.meta\.url\)/g)]
+      .map(([, name]) => join('dist/src', dirname(path), `${name}.js`)));
+}
+
+describe('the npm package', function () {
+  this.timeout(60_000);
+  let files: string[];
+  before(() => {
+    files = packedFiles();
+  });
+
+  it('holds the CLI, the demo image and tiny model, and the docs the README links to', () => {
+    const docs = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#]+)/g)].map(([, path]) => path);
+    expect(docs).to.not.be.empty;
+    const needed = ['package.json', 'README.md', 'bin/higher-pose.js', relative(ROOT, DEMO_IMAGE()), relative(ROOT, TINY_COCO_CHECKPOINT()), ...docs];
+    expect(needed.filter((path) => !files.includes(path))).to.deep.equal([]);
+  });
+
+  it('holds nothing else of the repository', () => {
+    const shipped = /^(dist\/src\/|bin\/|docs\/|fixtures\/(images\/sample\.jpg|models\/tiny_coco\.legacy\.pth)$|package\.json$|README\.md$)/;
+    expect(files.filter((path) => !shipped.test(path))).to.deep.equal([]);
+  });
+
+  it('holds the built entry points, the worker threads\' modules among them', function () {
+    if (!existsSync(join(ROOT, 'dist/src/index.js'))) this.skip(); // not built: `npm run build`
+    const { main, types } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string; types: string };
+    const workers = workerEntries();
+    expect(workers).to.have.length.of.at.least(2);
+    const needed = [main, types, 'dist/src/cli/main.js', ...workers];
+    expect(needed.filter((path) => !files.includes(path))).to.deep.equal([]);
+  });
+});

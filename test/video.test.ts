@@ -633,6 +633,26 @@ if (!hasFfmpeg) {
         expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
       });
 
+      it('renders every frame of a stream sampled by --fps, each in its own slot (12 fps at 10: none dropped, none shown twice)', async () => {
+        const sub = 'process-stream-fps';
+        mkdirSync(join(dir, sub));
+        const render = join(dir, sub, 'overlay.mp4');
+        // Frame n is grey level 20n: which source frame an overlay frame shows is in its pixels.
+        const source = join(dir, 'grey-steps.nut');
+        ffmpeg('-f', 'lavfi', '-i', 'color=black:size=32x32:rate=12:duration=1', '-vf', "geq=lum='20*N':cb=128:cr=128", '-c:v', 'ffv1', source);
+        const processed: number[] = [];
+        for await (const r of processVideo(fakeEstimator(), createReadStream(source), { fps: 10, render })) processed.push(r.time);
+        // The first frame of each 0.1 s slot: 0, 1/12 … — one a slot.
+        expect(processed).to.have.length(10);
+        const grey = async (file: string) => (await collect(file)).map((f) => f.image.data[3 * (16 * 32 + 16)]!);
+        const levels = await grey(source);
+        // The source frame each overlay frame shows, by the nearest grey level (the encoding is lossy).
+        const shown = (await grey(render)).map((v) => levels.reduce((best, l, n) => (Math.abs(l - v) < Math.abs(levels[best]! - v) ? n : best), 0));
+        // Rounded to periods, the frame of 0.25 s went to period 3, the one of 0.333 s was dropped and frame 0 shown twice.
+        expect(shown).to.deep.equal(processed.map((t) => Math.round(t * 12)));
+        expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
+      });
+
       it('renders an anamorphic video (pixels twice as wide as high) with its pixel shape, rotated or not', async () => {
         const sub = 'process-anamorphic';
         mkdirSync(join(dir, sub));

@@ -39,7 +39,20 @@ export function overlayVideo(input: string | Readable, processed: Pick<VideoSour
   const sampled = (options.decode.every ?? 1) > 1 || options.decode.fps !== undefined;
   return typeof input === 'string' && sampled
     ? everySourceFrame(input, processed, options)
-    : timedFrames(processed.outputFps, processed.info.sampleAspectRatio, options);
+    : timedFrames(processed.outputFps, processed.info.sampleAspectRatio, options, slotPeriods(processed, options.decode));
+}
+
+/**
+ * Where the processed frames of a stream sampled by `fps` alone (one frame a slot of 1/fps s from
+ * `start`, the first in it) go: their slots, which differ from frame to frame. Rounding their
+ * times instead put one frame late into the next period and dropped the frame of that period
+ * (12 fps sampled at 10: the frames of 0.25 s and 0.333 s both fell in period 3).
+ */
+function slotPeriods(processed: Pick<VideoSource, 'info' | 'outputFps'>, decode: DecodeOptions): ((time: number) => number) | undefined {
+  const { fps, start = 0 } = decode;
+  if (fps === undefined || (decode.every ?? 1) !== 1 || processed.outputFps !== fps) return undefined;
+  // As the decoder's select filter computes them (its epsilon keeps a frame on a slot's start in that slot).
+  return (time) => Math.floor((time - start) * fps + 1e-6);
 }
 
 /**
@@ -48,7 +61,12 @@ export function overlayVideo(input: string | Readable, processed: Pick<VideoSour
  * the period of the frame before it is left out. A video of variable frame rate thus keeps its
  * timeline (one frame a period played its slow parts too fast).
  */
-function timedFrames(fps: number, sampleAspectRatio: number, options: OverlayVideoOptions): OverlayVideo & { readonly started: boolean } {
+function timedFrames(
+  fps: number,
+  sampleAspectRatio: number,
+  options: OverlayVideoOptions,
+  slotOf?: (time: number) => number,
+): OverlayVideo & { readonly started: boolean } {
   let encoder: VideoEncoder | undefined;
   let origin = 0;
   let last: RgbImage | undefined;
@@ -59,7 +77,7 @@ function timedFrames(fps: number, sampleAspectRatio: number, options: OverlayVid
         encoder = await createVideoEncoder(options.path, { width, height, fps, sampleAspectRatio, codec: options.render?.codec, ffmpegPath: options.decode.ffmpegPath });
         origin = frame.time;
       }
-      const period = Math.round((frame.time - origin) * fps);
+      const period = slotOf ? slotOf(frame.time) - slotOf(origin) : Math.round((frame.time - origin) * fps);
       if (encoder.frames > period) return;
       while (encoder.frames < period) await encoder.write(last!);
       last = drawPoses(frame.image, people, options.keypoints, options.render);

@@ -60,6 +60,6 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 /** The exit status of a command that failed with `error`: 128 + the signal's number for one a signal stopped, else 1. */
-export function exitStatus(error: unknown): number {
+function exitStatus(error: unknown): number {
   return error instanceof VideoInterrupted ? 128 + constants.signals[error.signal] : 1;
 }

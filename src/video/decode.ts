@@ -46,12 +46,12 @@ export function ffmpegBinary(paths: FfmpegPaths = {}): string {
   return paths.ffmpegPath ?? process.env.HIGHER_POSE_FFMPEG ?? 'ffmpeg';
 }
 
-export function ffprobeBinary(paths: FfmpegPaths = {}): string {
+function ffprobeBinary(paths: FfmpegPaths = {}): string {
   return paths.ffprobePath ?? process.env.HIGHER_POSE_FFPROBE ?? 'ffprobe';
 }
 
 /** Turns a spawn failure into a VideoError that says how to get FFmpeg. */
-export function spawnError(err: NodeJS.ErrnoException, binary: string, file?: string): VideoError {
+function spawnError(err: NodeJS.ErrnoException, binary: string, file?: string): VideoError {
   if (err.code === 'ENOENT' || err.code === 'EACCES') {
     return new VideoError(
       `cannot run "${binary}" (${err.code}): video support needs FFmpeg. Install it ` +

@@ -40,7 +40,7 @@ export interface VideoEncoder {
 }
 
 /** Whether this ffmpeg build lists the libx264 encoder. */
-export async function hasLibx264(paths: FfmpegPaths = {}): Promise<boolean> {
+async function hasLibx264(paths: FfmpegPaths = {}): Promise<boolean> {
   const binary = ffmpegBinary(paths);
   const child = spawn(binary, ['-hide_banner', '-encoders'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const exit = childExit(child, binary);

@@ -51,7 +51,7 @@ export function testSettingsProblem(settings: TestSettings): { field: keyof Test
     ['scaleFactor', () => s.scaleFactor.length === 1 || s.scaleFactor.includes(1), 'a list holding 1 when it has several scales (the tags come from scale 1)'],
     ['scaleFactor', () => strideBreak(s.scaleFactor) === undefined, () => strideText(s.scaleFactor)],
     ['detectionThreshold', () => Number.isFinite(s.detectionThreshold) && s.detectionThreshold >= 0, 'a number >= 0'],
-    ['tagThreshold', () => Number.isFinite(s.tagThreshold) && s.tagThreshold > 0, 'a number > 0'],
+    ['tagThreshold', () => isPositive(s.tagThreshold), 'a number > 0'],
     ['maxNumPeople', () => isPositiveInt(s.maxNumPeople), 'a positive integer'],
     ['inputSize', () => Number.isInteger(s.inputSize) && s.inputSize >= 64 && s.inputSize % 64 === 0, 'a multiple of 64'],
     ['nmsKernel', () => isPositiveInt(s.nmsKernel) && s.nmsKernel === 2 * s.nmsPadding + 1, `2 * nmsPadding + 1 = ${2 * s.nmsPadding + 1} (TEST.NMS_KERNEL and TEST.NMS_PADDING), so that NMS keeps the heatmaps' size`],

@@ -27,7 +27,7 @@ import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
-import { isPositiveInt } from '../values.js';
+import { isPositive, isPositiveInt } from '../values.js';
 
 /** A video could not be read or written; `file` names it (undefined for a stream). */
 export class VideoError extends Error {
@@ -206,9 +206,9 @@ function checkOptions(options: DecodeOptions, file: string | undefined): { every
   };
   const every = options.every ?? 1;
   if (!isPositiveInt(every)) bad(`every must be a positive integer, got ${every}`);
-  if (options.fps !== undefined && !(options.fps > 0 && Number.isFinite(options.fps))) bad(`fps must be a positive number, got ${options.fps}`);
+  if (options.fps !== undefined && !isPositive(options.fps)) bad(`fps must be a positive number, got ${options.fps}`);
   if (options.start !== undefined && !(options.start >= 0 && Number.isFinite(options.start))) bad(`start must be a non-negative number of seconds, got ${options.start}`);
-  if (options.duration !== undefined && !(options.duration > 0 && Number.isFinite(options.duration))) bad(`duration must be a positive number of seconds, got ${options.duration}`);
+  if (options.duration !== undefined && !isPositive(options.duration)) bad(`duration must be a positive number of seconds, got ${options.duration}`);
   // Shorter, it is 0 to ffmpeg, which then reads to the end, for no frame.
   if (options.duration !== undefined && options.duration < 1e-6) bad(`duration must be at least a microsecond (ffmpeg's unit), got ${options.duration} s`);
   if (options.maxFrames !== undefined && !isPositiveInt(options.maxFrames)) bad(`maxFrames must be a positive integer, got ${options.maxFrames}`);

@@ -11,7 +11,7 @@ import { ConfigError, type ExperimentConfig, type TestSettings } from './config/
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { naming, readImage } from './io/image.js';
-import { inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
+import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { isFlag, isPositiveInt, shownValue, typeName } from './values.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
@@ -82,7 +82,8 @@ export interface EstimatorOptions extends ConfigChoice {
   tagThreshold?: number;
   /**
    * Candidates per joint (the reference's top-k), `DATASET.MAX_NUM_PEOPLE`, default 30. Not a cap
-   * on people: joints that join nobody start people of their own.
+   * on people: joints that join nobody start people of their own. At most the heatmap positions
+   * of a square image (`inputSize`², with scales below 1 less).
    */
   maxPeople?: number;
   /** Network input size (shorter side at scale 1, a multiple of 64). Default `DATASET.INPUT_SIZE`. */
@@ -194,6 +195,9 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
   // Every image would fail, one by one.
   const tooLarge = inputSizeProblem(settings.inputSize, settings.scaleFactor);
   if (tooLarge) throw new ConfigError(`Invalid inputSize: ${settings.inputSize} with scales [${settings.scaleFactor.join(', ')}]: ${tooLarge}`);
+  const positions = fewestHeatmapPositions(settings.inputSize, settings.scaleFactor);
+  // Top-k would fail on the smaller images, one by one.
+  check(settings.maxNumPeople <= positions, 'maxPeople', `at most ${positions}, the heatmap positions of a square image at inputSize ${settings.inputSize} (candidates per joint, not a cap on people)`, settings.maxNumPeople);
   if (!config.model.withAeLoss.some((tags, i) => tags && settings.withAe[i])) {
     throw new ConfigError('No network output gives the tag maps that group joints into people: TEST.WITH_AE must select an output that LOSS.WITH_AE_LOSS gives tags to');
   }

@@ -149,6 +149,9 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ ...base, scales: [] }), ConfigError, /scales/);
     await expectRejection(createEstimator({ ...base, inputSize: 300 }), ConfigError, /inputSize: 300\. Must be a multiple of 64/);
     await expectRejection(createEstimator({ ...base, maxPeople: 0 }), ConfigError, /maxPeople/);
+    // More candidates per joint than a square image's maps have positions: every such image would fail.
+    await expectRejection(createEstimator({ ...base, inputSize: 256, maxPeople: 65537 }), ConfigError, /^Invalid maxPeople: 65537\. Must be at most 65536, the heatmap positions of a square image at inputSize 256/);
+    await expectRejection(createEstimator({ ...base, maxPeople: 1e9 }), ConfigError, /^Invalid maxPeople: 1000000000\. Must be at most 262144/);
     await expectRejection(createEstimator({ ...base, maxPoses: 0 }), ConfigError, /Invalid maxPoses: 0\. Must be a positive integer/);
     await expectRejection(createEstimator({ ...base, maxPoses: 2.5 }), ConfigError, /Invalid maxPoses: 2\.5\. Must be a positive integer/);
     await expectRejection(createEstimator({ ...base, minPoseScore: NaN }), ConfigError, /Invalid minPoseScore: NaN\. Must be a finite number/);

@@ -8,6 +8,7 @@ export {
   type Point,
 } from './affine.js';
 export {
+  fewestHeatmapPositions,
   inputSizeProblem,
   multiScaleSize,
   testScaleInputs,

@@ -99,6 +99,14 @@ function squareInputSide(inputSize: number, scale: number, minScale: number): nu
 }
 
 /**
+ * Heatmap positions of the smallest image's aggregated maps (a square image's, at the base
+ * size): `maxNumPeople` candidates per joint cannot outnumber them.
+ */
+export function fewestHeatmapPositions(inputSize: number, scales: readonly number[]): number {
+  return squareInputSide(inputSize, 1, Math.min(...scales)) ** 2;
+}
+
+/**
  * Why no image at all could be estimated at `inputSize` with `scales`, or undefined: even a
  * square image's network input at the largest scale would be over `MAX_INPUT_PIXELS`.
  */

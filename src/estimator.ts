@@ -83,7 +83,7 @@ export interface EstimatorOptions extends ConfigChoice {
   /**
    * Candidates per joint (the reference's top-k), `DATASET.MAX_NUM_PEOPLE`, default 30. Not a cap
    * on people: joints that join nobody start people of their own. At most the heatmap positions
-   * of a square image (`inputSize`², with scales below 1 less).
+   * of a square image at `inputSize` (about `inputSize`²; the error names the bound).
    */
   maxPeople?: number;
   /** Network input size (shorter side at scale 1, a multiple of 64). Default `DATASET.INPUT_SIZE`. */

@@ -17,9 +17,9 @@ import { isPositiveInt } from '../values.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { assertTestSettings, DecodeError } from './errors.js';
-import { assertFinitePlanes, channelRange, mirrorChannels, planesFromOutput, type Planes } from './planes.js';
+import { assertFinitePlanes, channelRange, mirrorChannels, planesFromOutput } from './planes.js';
 import { keptResizer, type Resizer } from './resize.js';
-import { averagePlanes } from '../kernels/index.js';
+import { averagePlanes, type PlaneStack } from '../kernels/index.js';
 import { OnDemandMaps } from './on-demand.js';
 import { Workspace } from '../workspace.js';
 
@@ -49,8 +49,8 @@ export interface AggregatedMaps {
 
 /** Heatmaps and tag maps of one forward pass after combining its stage outputs. */
 export interface PassMaps {
-  heatmaps: Planes;
-  tags: Planes[];
+  heatmaps: PlaneStack;
+  tags: PlaneStack[];
 }
 
 /**
@@ -62,13 +62,13 @@ export interface PassMaps {
  * only move values, so they are done as the resize writes them (for the last output, which is
  * not resized, by reading it). Buffers come from `workspace` under keys starting with `key`.
  */
-export function combineStages(outputs: Planes[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace, key: string): PassMaps {
+export function combineStages(outputs: PlaneStack[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace, key: string): PassMaps {
   const { height, width } = outputs[outputs.length - 1];
   const plane = height * width;
   // Per stage with heatmaps, where each joint's plane is read: the flipped pass's with the flip
   // index, mirrored (as the resize writes it, for the upsampled outputs).
   const heatmapStages: { data: Float32Array; resize?: Resizer }[] = [];
-  const tags: Planes[] = [];
+  const tags: PlaneStack[] = [];
   for (let i = 0; i < outputs.length; i++) {
     const output = outputs[i];
     const resizer = i < outputs.length - 1 ? keptResizer(workspace, output, height, width) : undefined;
@@ -103,7 +103,7 @@ function outputName(index: number, scale: number, flipped: boolean): string {
 }
 
 /** Validates one pass's outputs against the settings and the keypoint definition (their values too with `checkFinite`). */
-function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: number, scale: number, flipped: boolean, checkFinite: boolean): Planes[] {
+function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: number, scale: number, flipped: boolean, checkFinite: boolean): PlaneStack[] {
   const label = passLabel(scale, flipped);
   const expected = settings.withHeatmaps.length;
   if (outputs.length !== expected || settings.withAe.length !== expected) {
@@ -135,15 +135,15 @@ function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: 
   return planes;
 }
 
-function sameShapes(a: Planes[], b: Planes[]): boolean {
+function sameShapes(a: PlaneStack[], b: PlaneStack[]): boolean {
   return a.every((p, i) => p.channels === b[i].channels && p.height === b[i].height && p.width === b[i].width);
 }
 
 /** One test scale's validated outputs: the plain pass's, and the flipped pass's with flip test. */
 export interface ScalePlanes {
   scale: number;
-  plain: Planes[];
-  flipped: Planes[] | null;
+  plain: PlaneStack[];
+  flipped: PlaneStack[] | null;
 }
 
 /** Validates one test scale's outputs against the settings, the keypoints and each other. */
@@ -261,8 +261,8 @@ export function mapsFromPasses(
   baseSize: readonly [number, number],
   workspace: Workspace,
 ): OnDemandMaps {
-  const terms: Planes[][] = [];
-  const kept: Planes[] = [];
+  const terms: PlaneStack[][] = [];
+  const kept: PlaneStack[] = [];
   // The result's size: the base size with PROJECT2IMAGE, else the first (largest) scale's.
   let height = 0;
   let width = 0;
@@ -299,7 +299,7 @@ export function completeMaps(maps: OnDemandMaps): AggregatedMaps {
 }
 
 /** `(plain + flipped) / 2` in float32, at the passes' resolution, into `data`. */
-function averagePasses(plain: Planes, flipped: Planes, data: Float32Array): Planes {
+function averagePasses(plain: PlaneStack, flipped: PlaneStack, data: Float32Array): PlaneStack {
   const plane = plain.height * plain.width;
   for (let c = 0; c < plain.channels; c++) {
     const passes = [plain, flipped].map((p) => ({ data: p.data, offset: c * plane, mirror: false }));

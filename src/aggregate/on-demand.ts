@@ -14,10 +14,10 @@
  * combination of them). Both are widened by a few float32 ulps of the values' magnitude.
  */
 import { exactTagRanges, exactTileMax, tagPlaneOf, tileGrid, tileRect, TILE, type GroupingMaps } from '../grouping/maps.js';
-import { channelRange, type Planes } from './planes.js';
+import { channelRange } from './planes.js';
 import { keptResizer, type Resizer } from './resize.js';
 import type { Workspace } from '../workspace.js';
-import { RegionResizer, resizedTileExtremes, tileExtremes, type Spans } from '../kernels/index.js';
+import { RegionResizer, resizedTileExtremes, tileExtremes, type PlaneStack, type Spans } from '../kernels/index.js';
 
 const f32 = Math.fround;
 
@@ -26,7 +26,7 @@ const f32 = Math.fround;
  * `(a + b) / 2` when there are two (plain and flipped with PROJECT2IMAGE).
  */
 interface HeatmapTerm {
-  sources: readonly Planes[];
+  sources: readonly PlaneStack[];
   resizer: Resizer;
 }
 
@@ -44,9 +44,9 @@ export interface MapsSource {
    * averaged as `(a + b) / 2`; the terms' sum is divided by their count when there are several
    * (the reference's `aggregate_results` and final division).
    */
-  terms: readonly (readonly Planes[])[];
+  terms: readonly (readonly PlaneStack[])[];
   /** The tag maps kept (`[T, h, w]` each), resized and stacked on the last axis. */
-  keptTags: readonly Planes[];
+  keptTags: readonly PlaneStack[];
 }
 
 /** A few rounding errors of the values in [lo, hi] (relative 2^-20, 16 float32 ulps), and underflow: the bounds move out by it. */
@@ -98,7 +98,7 @@ export class OnDemandMaps implements GroupingMaps {
   readonly height: number;
   readonly width: number;
   private readonly terms: readonly HeatmapTerm[];
-  private readonly keptTags: readonly Planes[];
+  private readonly keptTags: readonly PlaneStack[];
   private readonly tagResizer: Resizer;
 
   /** @param workspace holds the maps, their bounds and the resizers. */

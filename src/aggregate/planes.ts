@@ -1,17 +1,11 @@
 /**
- * Channel-major float32 image stacks (`[C, H, W]`, contiguous) used inside aggregation, and
+ * Channel-major float32 image stacks (`PlaneStack`: `[C, H, W]`, contiguous) used inside aggregation, and
  * their validated construction from the public `ndarray` tensors.
  */
 import type { NdArray } from 'ndarray';
 import { DecodeError } from './errors.js';
 import { typeName } from '../values.js';
-
-export interface Planes {
-  data: Float32Array;
-  channels: number;
-  height: number;
-  width: number;
-}
+import type { PlaneStack } from '../kernels/index.js';
 
 /** Whether an ndarray is laid out as plain C order starting at offset 0. */
 function isCOrder(t: NdArray<Float32Array>): boolean {
@@ -104,7 +98,7 @@ export function assertFloat32Data(t: NdArray<Float32Array>, what: string): void 
  * A validated network output `[1, C, H, W]` as planes (`what` names it in errors); its values
  * are checked to be finite unless `checkFinite` is false (`assertFinitePlanes` then).
  */
-export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFinite = true): Planes {
+export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFinite = true): PlaneStack {
   assertNdarray(t, what, '[1, C, H, W]');
   if (t.shape.length !== 4 || t.shape[0] !== 1) {
     throw new DecodeError(`${what} must have shape [1, C, H, W], got [${t.shape.join(', ')}]`);
@@ -118,12 +112,12 @@ export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFi
 }
 
 /** `assertFinite` of planes made from a network output (`what` names it, as in `planesFromOutput`). */
-export function assertFinitePlanes(p: Planes, what: string): void {
+export function assertFinitePlanes(p: PlaneStack, what: string): void {
   assertFinite(p.data, what, [1, p.channels, p.height, p.width]);
 }
 
 /** Channels [from, to) as a view (torch `x[:, from:to]`). */
-export function channelRange(p: Planes, from: number, to: number): Planes {
+export function channelRange(p: PlaneStack, from: number, to: number): PlaneStack {
   const plane = p.height * p.width;
   return { data: p.data.subarray(from * plane, to * plane), channels: to - from, height: p.height, width: p.width };
 }
@@ -132,7 +126,7 @@ export function channelRange(p: Planes, from: number, to: number): Planes {
  * Every plane mirrored left-right (torch `flip(x, [3])`), then with `index` the channels
  * permuted: channel j of the result is channel index[j] (torch `x[:, index]`), into `out`.
  */
-export function mirrorChannels(p: Planes, index: readonly number[] | null, out: Float32Array = new Float32Array(p.data.length)): Planes {
+export function mirrorChannels(p: PlaneStack, index: readonly number[] | null, out: Float32Array = new Float32Array(p.data.length)): PlaneStack {
   const { width } = p;
   const plane = p.height * width;
   for (let j = 0; j < p.channels; j++) {

@@ -8,7 +8,7 @@
  * ulp in places). The source coordinate `scale * (i + 0.5) - 0.5` is taken as contracted the
  * same way; for the power-of-two ratios of the fixtures both forms are exact.
  */
-import type { Planes } from './planes.js';
+import type { PlaneStack } from '../kernels/index.js';
 import { resizePlane, type AxisTaps, type PlaneResize, type RegionResize } from '../kernels/index.js';
 import type { Workspace } from '../workspace.js';
 
@@ -120,7 +120,7 @@ export class Resizer implements RegionResize, PlaneResize {
    * channel c of the result is channel `mirrorFrom[c]` resized and mirrored left-right (the
    * flip-back of a mirrored pass, done as the values are written).
    */
-  planes(p: Planes, out: Float32Array, mirrorFrom?: readonly number[]): Planes {
+  planes(p: PlaneStack, out: Float32Array, mirrorFrom?: readonly number[]): PlaneStack {
     const inPlane = this.inHeight * this.inWidth;
     const outPlane = this.outHeight * this.outWidth;
     for (let c = 0; c < p.channels; c++) this.plane(p.data, (mirrorFrom ? mirrorFrom[c] : c) * inPlane, out, c * outPlane, mirrorFrom !== undefined);
@@ -134,11 +134,11 @@ export class Resizer implements RegionResize, PlaneResize {
 }
 
 /** The resizer from `from`'s size to `height` x `width` kept in `workspace`: one per size pair (it holds taps and scratch buffers). */
-export function keptResizer(workspace: Workspace, from: Pick<Planes, 'height' | 'width'>, height: number, width: number): Resizer {
+export function keptResizer(workspace: Workspace, from: Pick<PlaneStack, 'height' | 'width'>, height: number, width: number): Resizer {
   return workspace.keep(`resizer:${from.height}x${from.width}>${height}x${width}`, () => new Resizer(from.height, from.width, height, width));
 }
 
 /** Resizes every channel to `height` x `width`. */
-export function resizeBilinear(p: Planes, height: number, width: number): Planes {
+export function resizeBilinear(p: PlaneStack, height: number, width: number): PlaneStack {
   return new Resizer(p.height, p.width, height, width).planes(p, new Float32Array(p.channels * height * width));
 }

@@ -14,7 +14,7 @@ import type { Worker } from 'node:worker_threads';
 import type { TestSettings } from '../config/experiment.js';
 import { DecodeError } from '../aggregate/errors.js';
 import type { MapsSource, OnDemandMaps } from '../aggregate/on-demand.js';
-import type { Planes } from '../aggregate/planes.js';
+import type { PlaneStack } from '../kernels/index.js';
 import { assertFiniteScales, combineStages, mapsFromPasses, passKey, validatedScales, type PassMaps, type ScaleOutputs } from '../aggregate/aggregate.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { Workspace } from '../workspace.js';
@@ -31,7 +31,7 @@ import { isPositiveInt } from '../values.js';
  * searches of the joints it takes from `queue`, its own `segment` first.
  */
 export type Job =
-  | { kind: 'combine'; passes: { outputs: Planes[]; key: string }[]; settings: TestSettings; numJoints: number; flipIndex: readonly number[] }
+  | { kind: 'combine'; passes: { outputs: PlaneStack[]; key: string }[]; settings: TestSettings; numJoints: number; flipIndex: readonly number[] }
   | { kind: 'detect'; source: MapsSource; settings: TestSettings; queue: Int32Array; segment: number }
   | { kind: 'refine'; queries: RefineQueries; queue: Int32Array; segment: number };
 /** Detect and refine replies name the joints the worker took from the queue. */
@@ -43,7 +43,7 @@ function startWorkerThread(): Worker {
 }
 
 /** The planes as they are when already in shared memory, else copied into `workspace`'s shared buffer `key`. */
-function inSharedMemory(p: Planes, workspace: Workspace, key: string): Planes {
+function inSharedMemory(p: PlaneStack, workspace: Workspace, key: string): PlaneStack {
   if (p.data.buffer instanceof SharedArrayBuffer) return p;
   const data = workspace.float32(key, p.data.length, true);
   data.set(p.data);

@@ -1,10 +1,11 @@
 /** higher-pose: HigherHRNet bottom-up multi-person pose estimation for Node.js. */
 export { createEstimator, testSettings, type EstimatorOptions, type HigherHRNetEstimator, type StageTimes } from './estimator.js';
+export type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 export { decodePoses, aggregate, group, toImageCoordinates, DecodeError, type DecodeResult, type ImageGeometry, type PoseSelection, type ScaleOutputs } from './decode.js';
 export { Workspace } from './workspace.js';
 export type { Person, Keypoint, BoundingBox, RgbImage, ImageInput, OutputTensor, PoseEstimator } from './types.js';
 export { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, keypointDefinition, type KeypointDefinition } from './datasets.js';
-export { parseConfig, loadConfigFile, ConfigError, type ExperimentConfig, type TestSettings, type ModelSpec } from './config/experiment.js';
+export { parseConfig, loadConfigFile, ConfigError, type ExperimentConfig, type TestSettings, type ModelSpec, type DatasetKind } from './config/experiment.js';
 export { presetConfig, PRESET_NAMES, type PresetName } from './config/presets.js';
 export { buildNetworkGraph } from './higher/network.js';
 export type { LayerGraph, LayerNode } from './backbone/graph.js';
@@ -13,14 +14,15 @@ export { compileModel, createNetwork, createOnnxNetwork, resolveConfig, type Bac
 export { quantizeForImages, calibrationInputs, type CalibrationOptions, type Precision } from './model/quantize.js';
 export { quantizeModel, isQuantizedModel, QuantizationError, type ActivationRange, type ActivationRanges } from './backend/onnx/quantize.js';
 export { randomWeights, type Weights, type WeightTensor } from './model/weights.js';
-export { BackendError, type OnnxSessionOptions } from './backend/onnx/session.js';
+export { BackendError, type OnnxSessionOptions, type ExecutionProvider } from './backend/onnx/session.js';
 export type { Network } from './backend/network.js';
-export { readImage, ImageError } from './io/image.js';
-export { testScaleInputs, toNetworkInput, toFlipPairInput, PreprocessError } from './preprocess/index.js';
-export { drawPoses } from './render/overlay.js';
-export { ZOO, findEntry, ZooError } from './zoo/catalog.js';
-export { fetchWeights } from './zoo/download.js';
-export type { ProcessVideoOptions, VideoRun, FrameResult, VideoTimings } from './video/process.js';
-export { VideoError } from './video/decode.js';
-export { PoseTracker } from './tracking/tracker.js';
-export { OneEuroFilter } from './tracking/one-euro.js';
+export { readImage, ImageError, type ReadImageOptions, type ImageErrorCode } from './io/image.js';
+export { testScaleInputs, toNetworkInput, toFlipPairInput, PreprocessError, type TestScaleInputs, type ScaledInput, type AffineMatrix } from './preprocess/index.js';
+export { drawPoses, type OverlayOptions, type Rgb } from './render/overlay.js';
+export { ZOO, findEntry, ZooError, type ZooEntry, type DirectEntry, type ManualEntry, type ManualDownload, type ReportedResults, type StatName, type Naming } from './zoo/catalog.js';
+export { fetchWeights, type FetchWeightsOptions, type DownloadProgress } from './zoo/download.js';
+export type { ProcessVideoOptions, VideoRun, FrameResult, VideoTimings, StageTiming } from './video/process.js';
+export { VideoError, type VideoSource, type VideoFrame, type VideoInfo } from './video/decode.js';
+export type { RenderOptions } from './video/overlay-video.js';
+export { PoseTracker, type TrackerOptions } from './tracking/tracker.js';
+export { OneEuroFilter, type OneEuroOptions } from './tracking/one-euro.js';

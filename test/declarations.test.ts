@@ -1,7 +1,8 @@
 /**
  * The published type declarations: what `import ... from 'higher-pose'` reaches must not import
  * the optional TensorFlow.js packages, and the packages it does import must come with their
- * types, or TypeScript users without them (and without `skipLibCheck`) could not compile.
+ * types, or TypeScript users without them (and without `skipLibCheck`) could not compile. And
+ * every type the public declarations name is exported too, so that users can name it as well.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -11,14 +12,14 @@ import ts from 'typescript';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** The declaration files `tsc -p tsconfig.build.json` would write, by path, computed in memory. */
-function emitDeclarations(): Map<string, string> {
+/** The program of `tsc -p tsconfig.build.json`, and the declaration files it would write, by path, computed in memory. */
+function emitDeclarations(): { program: ts.Program; files: Map<string, string> } {
   const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.build.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
   if (!config) throw new Error('tsconfig.build.json could not be read');
   const program = ts.createProgram(config.fileNames, { ...config.options, emitDeclarationOnly: true, noEmit: false });
   const files = new Map<string, string>();
   program.emit(undefined, (path, text) => files.set(resolve(path), text));
-  return files;
+  return { program, files };
 }
 
 /** The declaration files reached from `entry` through relative imports, with the modules each imports. */
@@ -48,11 +49,66 @@ function hasOwnTypes(name: string): boolean {
   return Boolean(manifest.types ?? manifest.typings);
 }
 
+/**
+ * Exports for building a pipeline of one's own (the layer graph, checkpoints, quantization,
+ * aggregation and grouping apart): the types inside their declarations need not be exported.
+ */
+const BUILDING_BLOCKS = new Set([
+  'buildNetworkGraph', 'LayerGraph', 'LayerNode', 'ModelSpec', 'loadStateDict', 'readCheckpoint', 'validateStateDict',
+  'randomWeights', 'Weights', 'WeightTensor', 'resolveConfig', 'compileModel', 'createNetwork', 'createOnnxNetwork',
+  'NetworkOptions', 'Network', 'quantizeModel', 'quantizeForImages', 'calibrationInputs', 'CalibrationOptions',
+  'aggregate', 'group', 'toImageCoordinates',
+]);
+
+/**
+ * Types declared in the package's sources that the declarations of `entry`'s exports name (a
+ * parameter, a result, a property, a union member) without `entry` exporting them, each with
+ * the declaration that names it. A base an interface extends need not be exported (users name
+ * the interface), nor a type only indexed (`EncoderOptions['codec']`); private members, and
+ * the insides of `BUILDING_BLOCKS`, are not looked into.
+ */
+function unexportedTypes(program: ts.Program, entry: string): Map<string, string> {
+  const checker = program.getTypeChecker();
+  const target = (symbol: ts.Symbol) => (symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol);
+  const exports = checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry)!)!).map(target);
+  const exported = new Set(exports);
+  const sources = join(ROOT, 'src');
+  const missing = new Map<string, string>();
+  const visited = new Set<ts.Symbol>();
+  const isPrivate = (node: ts.Node) => (ts.canHaveModifiers(node) && (ts.getCombinedModifierFlags(node as ts.Declaration) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0)
+    || ((ts.isPropertyDeclaration(node) || ts.isMethodDeclaration(node)) && ts.isPrivateIdentifier(node.name));
+  const visit = (symbol: ts.Symbol, namedBy: string, mustBeExported: boolean): void => {
+    const declarations = (symbol.declarations ?? []).filter((d) => d.getSourceFile().fileName.startsWith(sources) && !ts.isTypeParameterDeclaration(d));
+    if (declarations.length === 0) return;
+    if (mustBeExported && !exported.has(symbol)) missing.set(symbol.name, namedBy);
+    if (visited.has(symbol) || (exported.has(symbol) && BUILDING_BLOCKS.has(symbol.name))) return;
+    visited.add(symbol);
+    const walk = (node: ts.Node, named: boolean): void => {
+      if (isPrivate(node)) return;
+      if (ts.isIndexedAccessTypeNode(node)) return walk(node.indexType, true);
+      if (ts.isHeritageClause(node)) return node.types.forEach((base) => walk(base, false));
+      // A body is code, not declaration; a constant's inferred type names nothing.
+      if (ts.isFunctionLike(node) && 'body' in node && node.body) return [...node.parameters, node.type].forEach((part) => part && walk(part, true));
+      if (ts.isVariableDeclaration(node) && !node.type) return;
+      if (ts.isTypeReferenceNode(node) || ts.isExpressionWithTypeArguments(node)) {
+        const referenced = checker.getSymbolAtLocation(ts.isTypeReferenceNode(node) ? node.typeName : node.expression);
+        if (referenced) visit(target(referenced), symbol.name, named);
+      }
+      ts.forEachChild(node, (child) => walk(child, true));
+    };
+    for (const declaration of declarations) ts.forEachChild(declaration, (child) => walk(child, true));
+  };
+  for (const symbol of exports) visit(symbol, 'the entry', false);
+  return missing;
+}
+
 describe('type declarations', function () {
   this.timeout(120_000);
+  let program: ts.Program;
   let reached: Map<string, string[]>;
   before(() => {
-    const files = emitDeclarations();
+    let files: Map<string, string>;
+    ({ program, files } = emitDeclarations());
     const entry = resolve(ROOT, 'dist/src/index.d.ts');
     expect(files.has(entry), 'index.d.ts emitted').to.equal(true);
     reached = reachedDeclarations(files, entry);
@@ -71,5 +127,10 @@ describe('type declarations', function () {
     expect(packages).to.include('ndarray');
     const untyped = [...packages].filter((name) => !(name in dependencies && (hasOwnTypes(name) || `@types/${name}` in dependencies)));
     expect(untyped, 'not a dependency, or neither typed nor with its @types/ package in dependencies').to.deep.equal([]);
+  });
+
+  it('export every type that the exports\' declarations name', () => {
+    const missing = unexportedTypes(program, join(ROOT, 'src/index.ts'));
+    expect([...missing].map(([name, namedBy]) => `${name}, named by ${namedBy}`)).to.deep.equal([]);
   });
 });

@@ -143,7 +143,10 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   readonly imagesInFlight: number;
   /** The configuration in effect, test settings included. */
   readonly config: ExperimentConfig;
-  /** People in each image, best first. */
+  /**
+   * People in the image, best first; for an array, one such list per image, in its order
+   * (`imagesInFlight` at a time), rejecting with the first image that fails.
+   */
   estimatePoses(image: ImageInput): Promise<Person[]>;
   estimatePoses(images: ImageInput[]): Promise<Person[][]>;
   /**

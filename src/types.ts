@@ -9,6 +9,7 @@ export interface RgbImage {
 }
 
 export interface Keypoint {
+  /** The joint's name in the dataset's keypoint definition (`COCO_KEYPOINTS.names`), in its order. */
   name: string;
   /** Image pixels. */
   x: number;
@@ -36,7 +37,7 @@ export interface Person {
    */
   score: number;
   keypoints: Keypoint[];
-  /** Box around the keypoints. */
+  /** Box around the keypoints found (score > 0); all zeros when none is. */
   box: BoundingBox;
   /** Track id, set by video tracking. */
   id?: number;
@@ -52,6 +53,9 @@ export type ImageInput = string | Uint8Array | RgbImage;
 export interface PoseEstimator {
   /** People in one image, best first, in image pixel coordinates. */
   estimatePoses(image: ImageInput): Promise<Person[]>;
-  /** Releases the inference session. */
+  /**
+   * Lets the calls made before it finish, then releases the network; calls after it reject
+   * with a `BackendError`. Calling it again gives the same promise.
+   */
   dispose(): Promise<void>;
 }

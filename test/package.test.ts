@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -53,5 +53,16 @@ describe('the npm package', function () {
     expect(workers).to.have.length.of.at.least(2);
     const needed = [main, types, 'dist/src/cli/main.js', ...workers];
     expect(needed.filter((path) => !files.includes(path))).to.deep.equal([]);
+  });
+
+  it('loads from its built entry by import and, as the README says, by require (no top-level await)', function () {
+    if (!existsSync(join(ROOT, 'dist/src/index.js'))) this.skip(); // not built: `npm run build`
+    const { main } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { main: string };
+    const entry = join(ROOT, main);
+    const loaded = (code: string, ...flags: string[]) =>
+      execFileSync(process.execPath, [...flags, '-e', code], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    const shown = 'typeof hp.createEstimator + " " + typeof hp.ConfigError';
+    expect(loaded(`import(${JSON.stringify(pathToFileURL(entry).href)}).then((hp) => console.log(${shown}))`)).to.equal('function function');
+    expect(loaded(`const hp = require(${JSON.stringify(entry)}); console.log(${shown})`, '--input-type=commonjs')).to.equal('function function');
   });
 });

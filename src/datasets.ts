@@ -3,7 +3,8 @@
  * left/right flip permutation used by flip test, skeleton edges for drawing, and the
  * per-joint OKS sigmas of the official evaluations.
  */
-import type { DatasetKind } from './config/experiment.js';
+import { ConfigError, type DatasetKind } from './config/experiment.js';
+import { shownValue } from './values.js';
 
 export interface KeypointDefinition {
   kind: DatasetKind;
@@ -45,6 +46,10 @@ export const CROWDPOSE_KEYPOINTS: KeypointDefinition = {
   sigmas: [0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89, 0.79, 0.79].map((s) => s / 10),
 };
 
+const DEFINITIONS: Readonly<Record<DatasetKind, KeypointDefinition>> = { coco: COCO_KEYPOINTS, crowdpose: CROWDPOSE_KEYPOINTS };
+
+/** The keypoints of dataset `kind`; a ConfigError for another name (the reference's `coco_kpt` too). */
 export function keypointDefinition(kind: DatasetKind): KeypointDefinition {
-  return kind === 'coco' ? COCO_KEYPOINTS : CROWDPOSE_KEYPOINTS;
+  if (!Object.hasOwn(DEFINITIONS, kind)) throw new ConfigError(`Unknown dataset kind ${shownValue(kind)}: must be 'coco' or 'crowdpose'`);
+  return DEFINITIONS[kind];
 }

@@ -139,6 +139,12 @@ describe('tracking', () => {
       expect(() => new PoseTracker({ keypoints: COCO_KEYPOINTS, minKeypointScore: NaN })).to.throw(RangeError, /minKeypointScore must be a number/);
     });
 
+    it('BAD CALL - no keypoint definition (`new PoseTracker()` from JavaScript): a TypeError that says what it needs, when it is made', () => {
+      for (const options of [undefined, {}, { keypoints: 'coco' }]) {
+        expect(() => new PoseTracker(options as never), JSON.stringify(options)).to.throw(TypeError, /^PoseTracker needs \{ keypoints \}/);
+      }
+    });
+
     it('does not pass an id to a different person at another place', () => {
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);

@@ -128,6 +128,8 @@ export class PoseTracker {
   private readonly minKeypointScore: number;
 
   constructor(private readonly options: TrackerOptions) {
+    // Else a TypeError from inside the first update.
+    if (!Array.isArray(options?.keypoints?.sigmas)) throw new TypeError('PoseTracker needs { keypoints }: the keypoint definition (COCO_KEYPOINTS, or the estimator\'s keypoints) whose OKS sigmas it matches people with');
     this.oksThreshold = options.oksThreshold ?? 0.3;
     this.iouThreshold = options.iouThreshold ?? 0.3;
     this.maxMissed = options.maxMissed ?? 5;

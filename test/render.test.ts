@@ -106,4 +106,10 @@ describe('render', () => {
     expect(() => drawPoses(blank(64, 48), p, COCO_KEYPOINTS, { radius: -1 })).to.throw(RangeError, /^drawPoses: radius must be a number of pixels >= 0, got -1$/);
     expect(() => drawPoses(blank(64, 48), p, COCO_KEYPOINTS, { minScore: Number.NaN })).to.throw(RangeError, /^drawPoses: minScore must be a number, got NaN$/);
   });
+
+  it('BAD CALL - drawPoses without the keypoint definition, or with one person instead of a list, says so (from JavaScript)', () => {
+    const drawn = drawPoses as (...args: unknown[]) => RgbImage;
+    expect(() => drawn(blank(64, 48), [person(30, 5)])).to.throw(TypeError, /^drawPoses needs the keypoint definition/);
+    expect(() => drawn(blank(64, 48), person(30, 5), COCO_KEYPOINTS)).to.throw(TypeError, /^drawPoses: people must be a list of people \(as estimatePoses gives\), got Object$/);
+  });
 });

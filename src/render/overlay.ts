@@ -6,6 +6,7 @@
 import type { KeypointDefinition } from '../datasets.js';
 import type { Person, RgbImage } from '../types.js';
 import { validateRgb } from '../io/image.js';
+import { typeName } from '../values.js';
 
 export type Rgb = readonly [number, number, number];
 
@@ -43,6 +44,8 @@ export function personColor(person: Person, index: number, options: OverlayOptio
 export function drawPoses(image: RgbImage, people: readonly Person[], def: KeypointDefinition, options: OverlayOptions = {}): RgbImage {
   // Pixels of another length or kind would be drawn wrong, or not at all, without a word.
   validateRgb(image, 'drawPoses image');
+  if (!Array.isArray(people as unknown)) throw new TypeError(`drawPoses: people must be a list of people (as estimatePoses gives), got ${typeName(people)}`);
+  if (!Array.isArray(def?.skeleton)) throw new TypeError('drawPoses needs the keypoint definition of the people (COCO_KEYPOINTS, or the estimator\'s keypoints): its skeleton is drawn');
   checkOptions(options);
   const out: RgbImage = { data: new Uint8Array(image.data), width: image.width, height: image.height };
   const side = Math.min(image.width, image.height);

@@ -141,7 +141,7 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   readonly keypoints: KeypointDefinition;
   /** Images `estimatePoses([...])` and `processVideo` keep in flight (`EstimatorOptions.imagesInFlight`). */
   readonly imagesInFlight: number;
-  /** The configuration in effect, test settings included. */
+  /** The configuration in effect, test settings included (frozen: make another estimator to change it). */
   readonly config: ExperimentConfig;
   /**
    * People in the image, best first; for an array, one such list per image, in its order
@@ -313,6 +313,15 @@ async function decodeScales(
   return decodePoses(perScale, geometry, settings, keypoints, workspace, selection);
 }
 
+/** `value`, frozen to the last nested object and array. */
+function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) frozen(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /**
  * Creates a pose estimator.
  *
@@ -335,8 +344,10 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   }
   check(options.onStageTimes === undefined || typeof options.onStageTimes === 'function', 'onStageTimes', 'a function', options.onStageTimes);
   const base = resolveConfig(options);
-  const settings = testSettings(base, options);
-  const config: ExperimentConfig = { ...base, test: settings };
+  // A frozen copy: changed in place (through `estimator.config`, or the caller's `scales` array)
+  // the settings in use would escape the checks above.
+  const config = frozen(structuredClone<ExperimentConfig>({ ...base, test: testSettings(base, options) }));
+  const settings = config.test;
   const keypoints = keypointDefinition(config.dataset.kind);
   for (const flag of ['flipBatch', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
     check(options[flag] === undefined || isFlag(options[flag]), flag, 'true or false', options[flag]);

@@ -209,6 +209,22 @@ describe('estimator API with the bundled tiny model', () => {
     await own.dispose();
   });
 
+  it('BAD CALL - the settings in effect cannot change under the estimator, unchecked: its config is frozen, and the scales array given is copied', async () => {
+    const scales = [1];
+    const own = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, scales });
+    try {
+      // An input size no network input can have, and a scale that breaks the network's stride.
+      expect(() => { own.config.test.inputSize = 100; }).to.throw(TypeError);
+      expect(() => { own.config.test.scaleFactor.push(0.7); }).to.throw(TypeError);
+      scales.push(0.7);
+      expect(own.config.test.inputSize).to.equal(256);
+      expect(own.config.test.scaleFactor).to.deep.equal([1]);
+      expect(await own.estimatePoses(DEMO_IMAGE())).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));
+    } finally {
+      await own.dispose();
+    }
+  });
+
   it('dispose lets an array call made before it finish every image, and refuses later calls', async () => {
     const own = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
     const images = [DEMO_IMAGE(), readFileSync(DEMO_IMAGE()), DEMO_IMAGE()];

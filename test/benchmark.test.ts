@@ -385,6 +385,18 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(c.out.join('')).to.equal(`${formatStatsTable(evaluateResultsFile(report.resultsPath, annotations))}\n`);
     });
 
+    it('BAD CALL - model options with --results, which runs no model: a usage error naming them, nothing scored', async () => {
+      const report = await run('scored', { limit: 5 });
+      const c = cli();
+      const error = await rejection(c.parse(['--results', report.resultsPath, '--annotations', annotations, '--preset', 'tiny_coco', '--weights', 'w.pth', '--no-flip', '--out', join(dir, 'x.json')]));
+      expect(error).to.be.instanceOf(CommanderError).and.include({ exitCode: 2 });
+      expect(error.message).to.equal('error: --preset, --weights, --no-flip, --out cannot be used with --results, which scores an existing results file without running a model (it reads --annotations, --dataset and --limit)');
+      expect(c.out.join('')).to.equal('');
+      expect(c.created).to.have.length(0);
+      // What scoring reads is accepted.
+      await cli().parse(['--results', report.resultsPath, '--annotations', annotations, '--dataset', 'coco', '--limit', '5']);
+    });
+
     it('BAD CALL - neither --images nor --results', async () => {
       const c = cli();
       await expectRejects(c.parse(['--annotations', annotations]), CommanderError, /eval needs --images DIR \(or --results FILE/);

@@ -43,6 +43,7 @@ export function registerEval(program: Command, deps: EvalDeps): void {
     .option('--limit <n>', 'only the first N images (by id)', parsePositiveInteger)
     .addOption(new Option('--dataset <kind>', 'evaluation (default: from --config/--preset, else coco)').choices(['coco', 'crowdpose']))
     .action(async (options: EvalCliOptions, command: Command) => {
+      refuseUnusedWithResults(options, command);
       try {
         await runEval(options, command, deps);
       } catch (error) {
@@ -55,13 +56,35 @@ export function registerEval(program: Command, deps: EvalDeps): void {
     });
 }
 
+/** What scoring a results file reads; every other option is for a run of a model. */
+const RESULTS_MODE_OPTIONS = new Set(['results', 'annotations', 'dataset', 'limit']);
+
+/**
+ * With `--results` no model runs: options given for one (`--weights`, `--preset`, `--no-flip`,
+ * `--out` …) would be silently ignored, so they are a usage error naming them (exit 2).
+ */
+function refuseUnusedWithResults(options: EvalCliOptions, command: Command): void {
+  if (options.results === undefined) return;
+  const values = options as unknown as Record<string, unknown>;
+  const unused = command.options
+    .filter((o) => {
+      const key = o.attributeName();
+      // `--flip` and `--no-flip` share one value: name the form that was typed.
+      return !RESULTS_MODE_OPTIONS.has(key) && command.getOptionValueSource(key) === 'cli' && o.negate === (values[key] === false);
+    })
+    .map((o) => o.long!);
+  if (unused.length === 0) return;
+  command.error(`error: ${unused.join(', ')} cannot be used with --results, which scores an existing results file without running a model `
+    + '(it reads --annotations, --dataset and --limit)', { code: 'commander.conflictingOption', exitCode: 2 });
+}
+
 /**
  * `--dataset`, else the dataset of the chosen configuration, else COCO. A model is refused
  * before any work when its configuration is for the other dataset (other joints).
  */
 function resolveDataset(options: EvalCliOptions): DatasetKind {
   const configured = options.preset ? presetConfig(options.preset).dataset.kind : options.config ? loadConfigFile(options.config).dataset.kind : undefined;
-  if (!options.results && options.dataset && configured && options.dataset !== configured) {
+  if (options.dataset && configured && options.dataset !== configured) {
     const model = options.preset ? `preset ${options.preset}` : options.config;
     throw new ConfigError(`--dataset ${options.dataset}: the model (${model}) is a ${configured} model, with ${keypointDefinition(configured).names.length} joints; evaluate it as --dataset ${configured}`);
   }

@@ -145,6 +145,23 @@ describe('benchmark runner', () => {
     expect(readFileSync(options().outPath)).to.deep.equal(readFileSync(join(dir, 'straight.json')));
   });
 
+  it('keeps the journal of a longer stopped run when a run with --limit completes, and that run then resumes', async () => {
+    mkdirImages(dir, ['3.jpg']);
+    const controller = new AbortController();
+    const first = fakeEstimator(gt, { count: 2, controller });
+    await rejection(runBenchmark(options({ estimate: first.estimate, signal: controller.signal })));
+    const limited = fakeEstimator(gt);
+    const quick = await runBenchmark(options({ estimate: limited.estimate, limit: 1 }));
+    expect(limited.calls).to.deep.equal([]);
+    expect(quick).to.include({ resumed: 1, journaledBeyond: 1 });
+    expect(existsSync(options().journalPath)).to.equal(true);
+    const full = fakeEstimator(gt);
+    const report = await runBenchmark(options({ estimate: full.estimate }));
+    expect(full.calls).to.deep.equal([3]);
+    expect(report).to.include({ resumed: 2, journaledBeyond: 0 });
+    expect(existsSync(options().journalPath)).to.equal(false);
+  });
+
   it('with two images in flight, journals and writes what one at a time does, in id order', async () => {
     mkdirImages(dir, ['3.jpg']);
     await runBenchmark(options({ outPath: join(dir, 'straight.json'), journalPath: join(dir, 'straight.journal') }));

@@ -81,6 +81,11 @@ export interface BenchmarkReport {
   missing: ImageProblem[];
   /** Images whose estimate threw (unreadable or corrupt files, typically). */
   failed: ImageProblem[];
+  /**
+   * Images outside this run (a run without `limit`, stopped earlier) whose results the journal
+   * holds: it is then kept for the run that includes them, not deleted.
+   */
+  journaledBeyond: number;
   /** Wall time of this run. */
   totalSeconds: number;
   /** Mean wall time of one estimate call, over every estimated image including resumed ones. */
@@ -206,17 +211,21 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
     await journal.close();
   }
   const finished = images.map((im) => entries.get(im.id)!);
+  const selected = new Set(images.map((im) => im.id));
+  const journaledBeyond = [...entries.values()].filter((e) => e.status === 'ok' && !selected.has(e.imageId)).length;
+  // Deleting the journal would lose the results of those images, hours of work on a full set.
+  const removeJournal = async () => journaledBeyond === 0 && journal.remove();
   const unreadable = finished.filter((e) => e.status !== 'ok');
   if (unreadable.length > 0 && unreadable.length === finished.length) {
     // Nothing to score: a wrong --images folder or a model that fails on every image. No results file is written.
-    await journal.remove();
+    await removeJournal();
     const first = unreadable[0] as { error: string };
     const folder = unreadable.every((e) => e.status === 'missing') ? ` (is ${opts.imagesDir} the folder of the annotated images?)` : '';
     throw new EvalError(`None of the ${images.length} images could be estimated${folder}; the first: ${first.error}`);
   }
   const results = parseResults(finished.flatMap((e) => (e.status === 'ok' ? e.results : [])), opts.journalPath, gt);
   await writeFileAtomic(opts.outPath, formatResultsJson(results));
-  await journal.remove();
+  await removeJournal();
   const timed = finished.flatMap((e) => (e.status === 'ok' ? [e.ms] : []));
   return {
     dataset,
@@ -227,6 +236,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
     people: results.length,
     missing: problems(images, entries, 'missing'),
     failed: problems(images, entries, 'failed'),
+    journaledBeyond,
     totalSeconds: (performance.now() - startTime) / 1000,
     meanImageMs: timed.length ? timed.reduce((a, b) => a + b, 0) / timed.length : 0,
     resultsPath: opts.outPath,

@@ -130,6 +130,9 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     progress.stop();
     out.stdout(`${formatStatsTable(report.stats)}\n`);
     out.stderr(summary(report));
+    if (report.journaledBeyond > 0) {
+      out.stderr(`journal kept: ${journalPath} holds ${report.journaledBeyond} more image(s), of a run with a larger or no --limit; that run resumes them\n`);
+    }
     if (stages.images > 0) out.stderr(`${stageSummary(stages)}\n`);
     // Scored, but not over every image: as predict does when an image fails.
     if (report.missing.length + report.failed.length > 0) process.exitCode = 1;

@@ -274,6 +274,25 @@ describe('benchmark runner', () => {
     expect((await runBenchmark(options())).resumed).to.equal(0);
   });
 
+  it('writes people under the annotation file\'s only category when it is not 1, as HigherHRNet does; with no person category, refuses before estimating', async () => {
+    const withCategories = (ids: number[]) => {
+      const doc = JSON.parse(readFileSync(annotations, 'utf8')) as { categories: { id: number }[]; annotations: { category_id: number }[] };
+      doc.categories = ids.map((id) => ({ id }));
+      for (const a of doc.annotations) a.category_id = ids[0]!;
+      writeFileSync(annotations, JSON.stringify(doc));
+    };
+    mkdirImages(dir, ['3.jpg']);
+    withCategories([0]);
+    const report = await runBenchmark(options());
+    expect((report.stats as CocoStats).AP).to.be.closeTo(1, 1e-12);
+    expect(new Set(loadResults(report.resultsPath, loadGroundTruth(annotations, 'coco')).map((r) => r.category_id))).to.deep.equal(new Set([0]));
+    withCategories([2, 3]);
+    const { calls, estimate } = fakeEstimator(gt);
+    await expectRejects(runBenchmark(options({ estimate, outPath: join(dir, 'none.json') })), EvalError,
+      `${annotations}: categories 2, 3 hold no person category: people are written as category 1, or as the file's only category`);
+    expect(calls).to.deep.equal([]);
+  });
+
   it('BAD CALL - an estimator returning the wrong number of keypoints', async () => {
     const estimate = async () => [{ ...groundTruthPeople(gt, 1)[0]!, keypoints: groundTruthPeople(gt, 1)[0]!.keypoints.slice(0, 14) }];
     await expectRejects(runBenchmark(options({ estimate })), EvalError, 'estimate returned a person with 14 keypoints for image 1; the dataset has 17 joints');

@@ -20,8 +20,25 @@ import { isPositiveInt } from '../values.js';
 
 export type EvalStats = CocoStats | CrowdPoseStats;
 
-/** Both datasets label people as category 1, the id HigherHRNet writes. */
+/** Both datasets label people as category 1. */
 const PERSON_CATEGORY_ID = 1;
+
+/** What each results entry of a run carries besides the person: the dataset's joints and the people's category. */
+interface ResultFormat {
+  joints: number;
+  categoryId: number;
+}
+
+/**
+ * The category the people are written under: 1 (COCO's and CrowdPose's person), else the
+ * annotation file's only category, as HigherHRNet takes its ids from the file. Decided before
+ * any image is estimated: results under an id the file lacks would fail only at the end.
+ */
+function personCategoryId(gt: GroundTruth): number {
+  if (gt.categoryIds.includes(PERSON_CATEGORY_ID)) return PERSON_CATEGORY_ID;
+  if (gt.categoryIds.length === 1) return gt.categoryIds[0]!;
+  throw new EvalError(`${gt.source}: categories ${gt.categoryIds.join(', ')} hold no person category: people are written as category ${PERSON_CATEGORY_ID}, or as the file's only category`);
+}
 
 export interface BenchmarkProgress {
   /** Images finished, including those taken from the journal. */
@@ -112,14 +129,14 @@ export function evaluateResultsFile(resultsPath: string, annotationsPath: string
  * One person as a results entry, as HigherHRNet writes it: `[x, y, joint score]` per joint,
  * and the person score (mean joint score) as `score`.
  */
-function personToResult(person: Person, imageId: number, joints: number): KeypointResult {
+function personToResult(person: Person, imageId: number, { joints, categoryId }: ResultFormat): KeypointResult {
   if (person.keypoints.length !== joints) {
     throw new EvalError(`estimate returned a person with ${person.keypoints.length} keypoints for image ${imageId}; the dataset has ${joints} joints`);
   }
   const keypoints = person.keypoints.flatMap((k) => [k.x, k.y, k.score]);
   const bad = [...keypoints, person.score].find((v) => !Number.isFinite(v));
   if (bad !== undefined) throw new EvalError(`estimate returned a person with a non-finite value (${bad}) for image ${imageId}`);
-  return { image_id: imageId, category_id: PERSON_CATEGORY_ID, keypoints, score: person.score };
+  return { image_id: imageId, category_id: categoryId, keypoints, score: person.score };
 }
 
 /** Results as JSON text, one person per line: stable bytes for identical runs. */
@@ -127,7 +144,7 @@ function formatResultsJson(results: readonly KeypointResult[]): string {
   return results.length === 0 ? '[]\n' : `[\n${results.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`;
 }
 
-async function estimateImage(opts: BenchmarkOptions, image: GtImage, joints: number): Promise<JournalEntry> {
+async function estimateImage(opts: BenchmarkOptions, image: GtImage, format: ResultFormat): Promise<JournalEntry> {
   const path = join(opts.imagesDir, image.fileName);
   if (!existsSync(path)) return { imageId: image.id, status: 'missing', error: `${path} does not exist` };
   const start = performance.now();
@@ -140,7 +157,7 @@ async function estimateImage(opts: BenchmarkOptions, image: GtImage, joints: num
   }
   const ms = performance.now() - start;
   // Malformed people are a bug of the estimator or a wrong dataset, not a bad image: fatal.
-  return { imageId: image.id, status: 'ok', ms, results: people.map((p) => personToResult(p, image.id, joints)) };
+  return { imageId: image.id, status: 'ok', ms, results: people.map((p) => personToResult(p, image.id, format)) };
 }
 
 /**
@@ -182,6 +199,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   const dataset = opts.dataset ?? 'coco';
   const gt = loadGroundTruth(opts.annotations, dataset);
   const images = selectImages(gt, opts.limit);
+  const format: ResultFormat = { joints: gt.numJoints, categoryId: personCategoryId(gt) };
   const annotationsSha256 = createHash('sha256').update(readFileSync(opts.annotations)).digest('hex');
   const { journal, entries } = await Journal.open(opts.journalPath, { annotationsSha256, dataset, settings: opts.settings ?? null });
   // Failed and missing images are tried again: the file may have been fixed since.
@@ -199,7 +217,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
     }
   }
   try {
-    for await (const { outcome } of inOrder(untilStopped(), inFlight, (image) => estimateImage(opts, image, gt.numJoints))) {
+    for await (const { outcome } of inOrder(untilStopped(), inFlight, (image) => estimateImage(opts, image, format))) {
       // estimateImage records an image's failure; it throws only when the run is stopped.
       const entry = valueOf(outcome);
       await journal.append(entry);

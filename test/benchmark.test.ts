@@ -249,6 +249,18 @@ describe('benchmark runner', () => {
     await expectRejects(runBenchmark(options({ settings: { flip: false } })), EvalError, /results\.json\.journal is the journal of a different run/);
   });
 
+  it('BAD CALL - a journal of another annotation file or other settings: refused, naming what differs', async () => {
+    const controller = new AbortController();
+    const first = fakeEstimator(gt, { count: 1, controller });
+    await rejection(runBenchmark(options({ estimate: first.estimate, signal: controller.signal, settings: { flipTest: true, scales: [1] } })));
+    const journal = options().journalPath;
+    await expectRejects(runBenchmark(options({ settings: { flipTest: false, scales: [1] } })), EvalError,
+      `${journal} is the journal of a different run (other estimator settings: flipTest); delete it or choose another journal path`);
+    writeFileSync(annotations, readFileSync(annotations, 'utf8').replace('"2.jpg"', '"2b.jpg"'));
+    await expectRejects(runBenchmark(options({ settings: { flipTest: true, scales: [1] } })), EvalError,
+      `${journal} is the journal of a different run (another annotation file, or this one changed since); delete it or choose another journal path`);
+  });
+
   it('BAD CALL - results, journal and annotations that are one file: refused before any work, the annotations untouched', async () => {
     const before = readFileSync(annotations);
     const { calls, estimate } = fakeEstimator(gt);

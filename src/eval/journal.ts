@@ -50,20 +50,42 @@ function completeLines(text: string): { lines: string[]; validLength: number } {
   return { lines: text.slice(0, end).split('\n').slice(0, -1), validLength: Buffer.byteLength(text.slice(0, end)) };
 }
 
+/** What sets the run of a journal's header line apart from the run `header` describes, in words. */
+function runDifference(line: string, header: JournalHeader): string {
+  const written = asRecord(parseOrUndefined(line));
+  if (written.format !== FORMAT) return 'written by another version of higher-pose';
+  const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
+  const reasons: string[] = [];
+  if (written.annotationsSha256 !== header.annotationsSha256) reasons.push('another annotation file, or this one changed since');
+  if (differs(written.settings, header.settings)) {
+    const [before, now] = [asRecord(written.settings), asRecord(header.settings)];
+    const changed = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => differs(before[k], now[k]));
+    reasons.push(`other estimator settings${changed.length > 0 ? `: ${changed.join(', ')}` : ''}`);
+  }
+  return reasons.join('; ') || 'its header differs';
+}
+
+function parseOrUndefined(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+}
+
 function parseJournal(path: string, lines: string[], header: JournalHeader): Map<number, JournalEntry> {
   const expected = JSON.stringify({ format: FORMAT, ...header });
   if (lines[0] !== expected) {
-    throw new EvalError(`${path} is the journal of a different run (format, annotations, dataset or estimator settings differ); delete it or choose another journal path`);
+    throw new EvalError(`${path} is the journal of a different run (${runDifference(lines[0]!, header)}); delete it or choose another journal path`);
   }
   // A later line for the same image (a retried failure) replaces the earlier one.
   const entries = new Map<number, JournalEntry>();
   lines.slice(1).forEach((line, i) => {
-    let entry: unknown;
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      entry = undefined;
-    }
+    const entry = parseOrUndefined(line);
     if (!isEntry(entry)) throw new EvalError(`${path}:${i + 2} is not a valid journal line; delete the journal to start over`);
     entries.set(entry.imageId, entry);
   });

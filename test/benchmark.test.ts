@@ -476,6 +476,13 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(existsSync(`${out}.journal`)).to.equal(false);
     });
 
+    it('BAD CALL - annotations of the other dataset than the model\'s: refused as that mismatch before the estimator is made', async () => {
+      const c = cli();
+      await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', join(dir, 'cp.json'), '--preset', 'tiny_crowdpose', '--weights', 'w.pth']), CommanderError,
+        `error: ${annotations} holds coco annotations, and the model (preset tiny_crowdpose) is a crowdpose model: evaluate a coco model on them, or this one on crowdpose annotations`);
+      expect(c.created).to.have.length(0);
+    });
+
     it('BAD CALL - weights or a configuration changed under the same name since a stopped run: its journal is refused, not mixed in', async () => {
       const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
       const weights = join(dir, 'w.pth');

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
-import { EvalError } from './errors.js';
+import { EvalError, OtherDatasetError } from './errors.js';
 import { shownValue } from '../values.js';
 
 export interface GtImage {
@@ -83,10 +83,9 @@ class Checker {
     return v;
   }
 
-  /** `hint` adds to the error of a wrong count. */
-  numbers(v: unknown, path: string, length: number, what: string, hint: (count: number) => string = () => ''): number[] {
+  numbers(v: unknown, path: string, length: number, what: string): number[] {
     const values = this.array(v, path);
-    if (values.length !== length) this.fail(path, `has ${values.length} values, expected ${length} (${what})${hint(values.length)}`);
+    if (values.length !== length) this.fail(path, `has ${values.length} values, expected ${length} (${what})`);
     return values.map((x, i) => this.number(x, `${path}[${i}]`));
   }
 }
@@ -103,10 +102,18 @@ function jointsText(dataset: DatasetKind, joints: number): string {
 
 const DATASET_NAMES: Record<DatasetKind, string> = { coco: 'COCO', crowdpose: 'CrowdPose' };
 
-/** When `values` keypoint values are another dataset's joints, says so: the wrong dataset is the likely cause. */
-function otherDatasetHint(values: number, dataset: DatasetKind): string {
-  const other = (['coco', 'crowdpose'] as const).find((kind) => kind !== dataset && keypointDefinition(kind).sigmas.length * 3 === values);
-  return other ? `; these look like ${DATASET_NAMES[other]} annotations (${values / 3} keypoints): evaluate them as dataset '${other}' (--dataset ${other})` : '';
+/**
+ * An annotation's keypoints. When their count is another dataset's joints, says so: the wrong
+ * dataset is the likely cause.
+ */
+function annotationKeypoints(c: Checker, v: unknown, path: string, dataset: DatasetKind, joints: number): number[] {
+  const count = Array.isArray(v) ? v.length : undefined;
+  const other = (['coco', 'crowdpose'] as const).find((kind) => kind !== dataset && keypointDefinition(kind).sigmas.length * 3 === count);
+  if (other) {
+    throw new OtherDatasetError(`${c.source}: ${path} has ${count} values, expected ${joints * 3} (${jointsText(dataset, joints)}); `
+      + `these look like ${DATASET_NAMES[other]} annotations (${count! / 3} keypoints): evaluate them as dataset '${other}' (--dataset ${other})`, other);
+  }
+  return c.numbers(v, path, joints * 3, jointsText(dataset, joints));
 }
 
 /** Reads and parses a JSON file; unreadable or malformed files are EvalErrors naming the path. */
@@ -147,7 +154,7 @@ function parseAnnotation(c: Checker, v: unknown, path: string, dataset: DatasetK
     id: c.integer(o.id, `${path}.id`),
     imageId: c.integer(o.image_id, `${path}.image_id`),
     categoryId: c.integer(o.category_id, `${path}.category_id`),
-    keypoints: c.numbers(o.keypoints, `${path}.keypoints`, joints * 3, jointsText(dataset, joints), (count) => otherDatasetHint(count, dataset)),
+    keypoints: annotationKeypoints(c, o.keypoints, `${path}.keypoints`, dataset, joints),
     numKeypoints: c.integer(o.num_keypoints, `${path}.num_keypoints`),
     iscrowd: Boolean(iscrowd),
     bbox: [x!, y!, w!, h!],

@@ -9,7 +9,8 @@ import cliProgress from 'cli-progress';
 import { ConfigError, loadConfigFile, type DatasetKind } from '../../config/experiment.js';
 import { presetConfig } from '../../config/presets.js';
 import { keypointDefinition } from '../../datasets.js';
-import { EvalError } from '../../eval/errors.js';
+import { loadGroundTruth } from '../../eval/data.js';
+import { EvalError, OtherDatasetError } from '../../eval/errors.js';
 import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
 import type { PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
@@ -78,22 +79,44 @@ function refuseUnusedWithResults(options: EvalCliOptions, command: Command): voi
     + '(it reads --annotations, --dataset and --limit)', { code: 'commander.conflictingOption', exitCode: 2 });
 }
 
+/** The evaluation to run; `model` names the model when its configuration chose it. */
+interface DatasetChoice {
+  dataset: DatasetKind;
+  model?: string;
+}
+
 /**
  * `--dataset`, else the dataset of the chosen configuration, else COCO. A model is refused
  * before any work when its configuration is for the other dataset (other joints).
  */
-function resolveDataset(options: EvalCliOptions): DatasetKind {
+function resolveDataset(options: EvalCliOptions): DatasetChoice {
   const configured = options.preset ? presetConfig(options.preset).dataset.kind : options.config ? loadConfigFile(options.config).dataset.kind : undefined;
+  const model = options.preset ? `preset ${options.preset}` : options.config;
   if (options.dataset && configured && options.dataset !== configured) {
-    const model = options.preset ? `preset ${options.preset}` : options.config;
     throw new ConfigError(`--dataset ${options.dataset}: the model (${model}) is a ${configured} model, with ${keypointDefinition(configured).names.length} joints; evaluate it as --dataset ${configured}`);
   }
-  return options.dataset ?? configured ?? 'coco';
+  if (options.dataset) return { dataset: options.dataset };
+  return configured ? { dataset: configured, model } : { dataset: 'coco' };
+}
+
+/**
+ * Reads the annotations before the model is made (which can take minutes). Annotations of the
+ * other dataset than the model's are refused as that mismatch: `--dataset` would not help.
+ */
+function checkAnnotations(path: string, choice: DatasetChoice): void {
+  try {
+    loadGroundTruth(path, choice.dataset);
+  } catch (error) {
+    if (!(error instanceof OtherDatasetError) || choice.model === undefined) throw error;
+    const other = error.annotationsDataset;
+    throw new EvalError(`${path} holds ${other} annotations, and the model (${choice.model}) is a ${choice.dataset} model: evaluate a ${other} model on them, or this one on ${choice.dataset} annotations`);
+  }
 }
 
 async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps): Promise<void> {
   const out = writers(command);
-  const dataset = resolveDataset(options);
+  const choice = resolveDataset(options);
+  const { dataset } = choice;
   if (options.results) {
     out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, dataset, options.limit))}\n`);
     return;
@@ -102,6 +125,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   await checkOutputFile(options.out, '--out');
   const journalPath = options.journal ?? `${options.out}.journal`;
   await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
+  checkAnnotations(options.annotations, choice);
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const estimatorSettings = await estimatorOptions(options, { exifOrientation: false });
   const controller = new AbortController();

@@ -4,13 +4,12 @@
  * people in image pixels.
  */
 import ndarray from 'ndarray';
-import pLimit from 'p-limit';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
-import { naming, readImage } from './io/image.js';
+import { naming, readImage, validateRgb } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { isFlag, isPositiveInt, shownValue, typeName } from './values.js';
@@ -19,6 +18,7 @@ import { selectionProblem } from './grouping/parse.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { inOrder, valueOf } from './parallel/in-order.js';
 import { CallsInFlight } from './parallel/in-flight.js';
+import { Slots } from './parallel/slots.js';
 import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 import type { Weights } from './model/weights.js';
@@ -26,7 +26,7 @@ import type { Precision } from './model/quantize.js';
 import type { Network } from './backend/network.js';
 import { BackendError, type ExecutionProvider } from './backend/onnx/session.js';
 import { processVideo, type ProcessVideoOptions, type VideoRun } from './video/process.js';
-import type { ImageInput, OutputTensor, Person, PoseEstimator } from './types.js';
+import type { ImageInput, OutputTensor, Person, PoseEstimator, RgbImage } from './types.js';
 
 export interface EstimatorOptions extends ConfigChoice {
   /**
@@ -145,7 +145,10 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   readonly config: ExperimentConfig;
   /**
    * People in the image, best first; for an array, one such list per image, in its order
-   * (`imagesInFlight` at a time), rejecting with the first image that fails.
+   * (`imagesInFlight` at a time), rejecting with the first image that fails. An image's bytes or
+   * pixels are read (or copied) before the call returns, so one frame buffer may be refilled at
+   * once, even with calls waiting their turn; the images of an array are read as their turn
+   * comes: leave them be until the call settles.
    */
   estimatePoses(image: ImageInput): Promise<Person[]>;
   estimatePoses(images: ImageInput[]): Promise<Person[][]>;
@@ -205,6 +208,12 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
     throw new ConfigError('No network output gives the tag maps that group joints into people: TEST.WITH_AE must select an output that LOSS.WITH_AE_LOSS gives tags to');
   }
   return settings;
+}
+
+/** Pixels given as `{ data, width, height }` with their data copied; anything else as it is (refused later, as it would be now). */
+function withPixelsCopied(image: string | RgbImage): string | RgbImage {
+  if (typeof image !== 'object' || image === null || !(image.data instanceof Uint8Array)) return image;
+  return { data: new Uint8Array(image.data), width: image.width, height: image.height };
 }
 
 /** Item `index` of a batched output `[N, C, H, W]`, as a `[1, C, H, W]` view. */
@@ -368,9 +377,15 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
 
   // Estimates beyond imagesInFlight wait their turn (Promise.all over many images): each one
   // running holds a workspace, and the workspaces are kept for the next images.
-  const slots = pLimit(imagesInFlight);
+  const slots = new Slots(imagesInFlight);
 
-  const estimateOne = (image: ImageInput): Promise<Person[]> => slots(() => estimateNow(image));
+  // The image is the caller's again once estimatePoses returns (a video loop refills one frame
+  // buffer): sharp decodes bytes later, on its own thread, so they are copied; pixels are warped
+  // before the call's first await when a slot is free, else copied for the call's turn.
+  const estimateOne = (image: ImageInput): Promise<Person[]> => {
+    const own = image instanceof Uint8Array ? new Uint8Array(image) : slots.free ? image : withPixelsCopied(image);
+    return slots.run(() => estimateNow(own));
+  };
 
   const estimateNow = (image: ImageInput): Promise<Person[]> => estimateImage(image).catch((error: unknown) => {
     throw typeof image === 'string' ? naming(error, image) : error;
@@ -378,7 +393,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
 
   const estimateImage = async (image: ImageInput): Promise<Person[]> => {
     const start = performance.now();
-    const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
+    // Pixels as they are now (validated and warped with no await between): see estimateOne.
+    const rgb = typeof image === 'string' || image instanceof Uint8Array ? await readImage(image, { exifOrientation: options.exifOrientation ?? true }) : validateRgb(image);
     const read = performance.now();
     const workspace = idle.pop() ?? new Workspace({ shared: postprocessing !== undefined });
     try {

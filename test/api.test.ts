@@ -52,6 +52,29 @@ describe('estimator API with the bundled tiny model', () => {
     expect(await estimator.estimatePoses({ data: new Uint8Array(data), width: info.width, height: info.height })).to.deep.equal(fromPath);
   });
 
+  it('reads the pixels or bytes of a call before it returns: a caller may reuse its frame buffer at once, queued calls too', async () => {
+    const { data, info } = await sharp(DEMO_IMAGE()).raw().toBuffer({ resolveWithObject: true });
+    const photo = new Uint8Array(data);
+    const other = photo.map((v, i) => (v + i) & 255);
+    const ofPhoto = await estimator.estimatePoses(DEMO_IMAGE());
+    const ofOther = await estimator.estimatePoses({ data: other, width: info.width, height: info.height });
+    expect(ofOther, 'the two pictures give different people').to.not.deep.equal(ofPhoto);
+    // One frame buffer, refilled after each call as a video loop does; one slot, so the second and third calls wait.
+    const frame = { data: photo.slice(), width: info.width, height: info.height };
+    const calls = [estimator.estimatePoses(frame)];
+    frame.data.set(other);
+    calls.push(estimator.estimatePoses(frame));
+    frame.data.set(photo);
+    calls.push(estimator.estimatePoses(frame));
+    frame.data.fill(0);
+    expect(await Promise.all(calls)).to.deep.equal([ofPhoto, ofOther, ofPhoto]);
+    // Encoded bytes too: sharp decodes them later, on its own thread.
+    const bytes = readFileSync(DEMO_IMAGE());
+    const pending = estimator.estimatePoses(bytes);
+    bytes.fill(0);
+    expect(await pending).to.deep.equal(ofPhoto);
+  });
+
   it('estimates several images two at a time as one at a time, and stops at a failed one as one at a time does', async () => {
     const twoAtOnce = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, imagesInFlight: 2 });
     try {

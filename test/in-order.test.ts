@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { inOrder, valueOf } from '../src/parallel/in-order.js';
+import { Slots } from '../src/parallel/slots.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -55,5 +56,34 @@ describe('tasks in flight, outcomes in order (inOrder)', () => {
     }
     expect(seen).to.deep.equal([0, 1]);
     expect((error as Error).message).to.equal('decoding failed');
+  });
+});
+
+describe('slots for tasks in flight (Slots)', () => {
+  it('starts a task inside run when a slot is free, queues the others in order, and frees the slot of one that throws', async () => {
+    const slots = new Slots(1);
+    const started: string[] = [];
+    const task = (name: string, fail = false) => async () => {
+      started.push(name);
+      await pause(5);
+      if (fail) throw new Error(name);
+      return name;
+    };
+    const first = slots.run(task('first', true));
+    expect(started, 'started before run returned').to.deep.equal(['first']);
+    expect(slots.free).to.equal(false);
+    const second = slots.run(task('second'));
+    const third = slots.run(() => {
+      started.push('third');
+      throw new Error('thrown before any await');
+    });
+    expect(started).to.deep.equal(['first']);
+    await first.catch(() => undefined);
+    // A call made as the slot changes hands waits behind those already waiting.
+    const fourth = slots.run(task('fourth'));
+    const outcomes = await Promise.allSettled([second, third, fourth]);
+    expect(started).to.deep.equal(['first', 'second', 'third', 'fourth']);
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).to.deep.equal(['second', 'thrown before any await', 'fourth']);
+    expect(slots.free).to.equal(true);
   });
 });

@@ -32,6 +32,36 @@ function meanColour(img: RgbImage, x0: number, y0: number, x1: number, y1: numbe
   return sum.map((v) => Math.round(v / ((x1 - x0) * (y1 - y0))));
 }
 
+/**
+ * A HEIF file holding one HEVC-coded 32x32 image (what iPhones save), of made-up coded data: the
+ * container is whole, so libheif reads its header and then looks for an HEVC decoder.
+ */
+function heicContainer(): Buffer {
+  const u32 = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+  const u16 = (n: number) => Buffer.from([n >>> 8, n & 255]);
+  const box = (type: string, ...parts: Buffer[]) => {
+    const body = Buffer.concat(parts);
+    return Buffer.concat([u32(8 + body.length), Buffer.from(type, 'latin1'), body]);
+  };
+  const fullBox = (type: string, version: number, ...parts: Buffer[]) => box(type, Buffer.from([version, 0, 0, 0]), ...parts);
+  const coded = Buffer.from([0, 0, 0, 4, 0x26, 1, 0xaf, 0]);
+  const file = (codedAt: number) => Buffer.concat([
+    box('ftyp', Buffer.from('heic'), u32(0), Buffer.from('mif1heic')),
+    fullBox('meta', 0,
+      fullBox('hdlr', 0, u32(0), Buffer.from('pict'), Buffer.alloc(13)),
+      fullBox('pitm', 0, u16(1)),
+      fullBox('iinf', 0, u16(1), fullBox('infe', 2, u16(1), u16(0), Buffer.from('hvc1'), Buffer.alloc(1))),
+      fullBox('iloc', 0, Buffer.from([0x44, 0]), u16(1), u16(1), u16(0), u16(1), u32(codedAt), u32(coded.length)),
+      box('iprp',
+        box('ipco',
+          box('hvcC', Buffer.from([1, 1, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 90, 0xf0, 0, 0xfc, 0xfd, 0xf8, 0xf8, 0, 0, 0x0f, 0])),
+          fullBox('ispe', 0, u32(32), u32(32))),
+        fullBox('ipma', 0, u32(1), u16(1), Buffer.from([2, 0x81, 0x02])))),
+    box('mdat', coded),
+  ]);
+  return file(file(0).length - coded.length);
+}
+
 describe('image I/O', () => {
   let dir: string;
   before(() => {
@@ -154,6 +184,24 @@ describe('image I/O', () => {
     const path = join(dir, 'notes.txt');
     writeFileSync(path, 'this is not an image');
     await expectImageError(readImage(path), 'unsupported', /notes\.txt: not an image format that can be decoded/);
+  });
+
+  it('BAD CALL - formats this build of sharp cannot decode (an iPhone HEIC, a BMP) are unsupported, named, not corrupt or "not an image"', async () => {
+    // Was "corrupt image data (source: bad seek to 1024)": libheif reads the container, sharp's prebuilt libvips has no HEVC decoder
+    // (a libvips that has one lists .heic among its HEIF suffixes, and would call these made-up data corrupt).
+    if (!sharp.format.heif.input.fileSuffix?.includes('.heic')) await expectImageError(readImage(heicContainer(), { name: 'IMG_0001.HEIC' }), 'unsupported', /^IMG_0001\.HEIC: HEIC \(HEVC\) images cannot be decoded: .*convert it to JPEG or PNG$/);
+    // A 4x4 24-bit bitmap; predict picks .bmp files out of folders.
+    const bmp = Buffer.alloc(54 + 4 * 12);
+    bmp.write('BM');
+    bmp.writeUInt32LE(bmp.length, 2);
+    bmp.writeUInt32LE(54, 10);
+    bmp.writeUInt32LE(40, 14);
+    bmp.writeInt32LE(4, 18);
+    bmp.writeInt32LE(4, 22);
+    bmp.writeUInt16LE(1, 26);
+    bmp.writeUInt16LE(24, 28);
+    await expectImageError(readImage(bmp, { name: 'scan.bmp' }), 'unsupported', /^scan\.bmp: BMP images cannot be decoded: .*convert it to PNG$/);
+    await expectImageError(readImage(Buffer.from('BM is not enough to be a bitmap')), 'unsupported', /not an image format that can be decoded/);
   });
 
   it('BAD CALL - corrupt bytes (PNG signature, broken data; truncated JPEG)', async () => {

@@ -111,7 +111,13 @@ async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: b
       .toBuffer({ resolveWithObject: true });
   } catch (err) {
     // The header tells what is wrong, in our words (not an image, no pixels, too many).
-    checkSize(await readHeader(open(false), bytes, source), source, maxPixels);
+    const header = await readHeader(open(false), bytes, source);
+    checkSize(header, source, maxPixels);
+    // An iPhone's HEIC: libheif reads the container, but sharp's prebuilt libvips has no HEVC decoder.
+    if (/has not been built in|no decoding plugin/i.test(String(err))) {
+      const format = header.format === 'heif' && header.compression === 'hevc' ? 'HEIC (HEVC)' : `${header.format ?? 'this'}${header.compression ? ` (${header.compression})` : ''}`;
+      throw new ImageError('unsupported', source, `${format} images cannot be decoded: this build of sharp (libvips) lacks the decoder; convert it to JPEG or PNG`);
+    }
     throw new ImageError('corrupt', source, `corrupt image data (${errorLine(err)})`);
   }
   const { info, data } = out;
@@ -131,6 +137,7 @@ async function readHeader(image: Sharp, bytes: Uint8Array, source: string): Prom
     // A TIFF cut short loses the directory that libvips recognises it by (written last).
     const format = formatBySignature(bytes);
     if (format !== undefined) throw new ImageError('corrupt', source, `corrupt image data (a ${format} file cut short or damaged)`);
+    if (isBmp(bytes)) throw new ImageError('unsupported', source, 'BMP images cannot be decoded: this build of sharp (libvips) lacks the decoder; convert it to PNG');
     throw new ImageError('unsupported', source, 'not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)');
   }
 }
@@ -145,6 +152,12 @@ const SIGNATURES: [format: string, offset: number, bytes: string][] = [
 function formatBySignature(bytes: Uint8Array): string | undefined {
   const matches = (offset: number, signature: string) => [...signature].every((ch, i) => bytes[offset + i] === ch.charCodeAt(0));
   return SIGNATURES.find(([, offset, signature]) => matches(offset, signature))?.[0];
+}
+
+/** A Windows bitmap: "BM", then a DIB header of one of the known sizes at byte 14. */
+function isBmp(bytes: Uint8Array): boolean {
+  const headerSize = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + 14, 4).getUint32(0, true) : 0;
+  return bytes[0] === 0x42 && bytes[1] === 0x4d && [12, 40, 52, 56, 64, 108, 124].includes(headerSize);
 }
 
 function checkSize({ width, height }: { width?: number; height?: number }, source: string, maxPixels: number): void {

@@ -214,6 +214,13 @@ describe('image I/O', () => {
     await expectImageError(readImage(jpeg.subarray(0, jpeg.length >> 1), { name: 'half.jpg' }), 'corrupt', /half\.jpg: corrupt image data/);
   });
 
+  it('BAD CALL - a damaged AVIF gives libheif\'s reason, not the seeks it tried first', async () => {
+    const avif = await sharp(pattern(64, 64).data, { raw: { width: 64, height: 64, channels: 3 } }).avif().toBuffer();
+    // Was "corrupt image data (source: bad seek to 1024)" for each.
+    await expectImageError(readImage(avif.subarray(0, avif.length >> 1), { name: 'half.avif' }), 'corrupt', /^half\.avif: corrupt image data \(heif: Invalid input: .*\)$/);
+    await expectImageError(readImage(avif.subarray(0, avif.length - 8), { name: 'cut.avif' }), 'corrupt', /^cut\.avif: corrupt image data \(heif: Invalid input: .*\)$/);
+  });
+
   it('BAD CALL - a TIFF cut short is corrupt, not "not an image format" (its directory, written last, is what names it)', async () => {
     const tiff = await sharp(pattern(64, 64).data, { raw: { width: 64, height: 64, channels: 3 } }).tiff().toBuffer();
     await expectImageError(readImage(tiff.subarray(0, tiff.length >> 1), { name: 'half.tif' }), 'corrupt', /^half\.tif: corrupt image data \(a TIFF file cut short or damaged\)$/);

@@ -118,7 +118,7 @@ async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: b
       const format = header.format === 'heif' && header.compression === 'hevc' ? 'HEIC (HEVC)' : `${header.format ?? 'this'}${header.compression ? ` (${header.compression})` : ''}`;
       throw new ImageError('unsupported', source, `${format} images cannot be decoded: this build of sharp (libvips) lacks the decoder; convert it to JPEG or PNG`);
     }
-    throw new ImageError('corrupt', source, `corrupt image data (${errorLine(err)})`);
+    throw new ImageError('corrupt', source, `corrupt image data (${decoderReason(err)})`);
   }
   const { info, data } = out;
   checkSize(info, source, maxPixels);
@@ -132,7 +132,7 @@ async function readHeader(image: Sharp, bytes: Uint8Array, source: string): Prom
   try {
     return await image.metadata();
   } catch (err) {
-    const msg = errorLine(err);
+    const msg = decoderReason(err);
     if (!/unsupported image format/i.test(msg)) throw new ImageError('corrupt', source, `corrupt image data (${msg})`);
     // A TIFF cut short loses the directory that libvips recognises it by (written last).
     const format = formatBySignature(bytes);
@@ -140,6 +140,13 @@ async function readHeader(image: Sharp, bytes: Uint8Array, source: string): Prom
     if (isBmp(bytes)) throw new ImageError('unsupported', source, 'BMP images cannot be decoded: this build of sharp (libvips) lacks the decoder; convert it to PNG');
     throw new ImageError('unsupported', source, 'not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)');
   }
+}
+
+/** The line of a libvips error that says why: libheif logs each seek it tried (`source: bad seek to 1024`) before its reason. */
+function decoderReason(err: unknown): string {
+  const lines = (err instanceof Error ? err.message : String(err)).split('\n');
+  const reasons = lines.filter((line) => !/source: bad seek to \d+\s*$/.test(line));
+  return errorLine(reasons.length > 0 ? reasons.join('\n') : err);
 }
 
 /** Leading bytes that name an image format, whatever follows them. */

@@ -172,6 +172,13 @@ describe('image I/O', () => {
     await expectImageError(readImage(path), 'empty', /empty\.png: zero-size file/);
   });
 
+  it('BAD CALL - a URL is no file: the error says to download it', async () => {
+    // Was "https://example.com/crowd.jpg: no such file".
+    await expectImageError(readImage('https://example.com/crowd.jpg'), 'missing', /^https:\/\/example\.com\/crowd\.jpg: no such file: a URL; images are read from local files \(download it, or pass its bytes\)$/);
+    await expectImageError(readImage('file:///tmp/crowd.jpg'), 'missing', /a URL; images are read from local files/);
+    await expectImageError(readImage(join(dir, 'absent.jpg')), 'missing', /absent\.jpg: no such file$/);
+  });
+
   it('BAD CALL - zero-size buffer', async () => {
     await expectImageError(readImage(new Uint8Array(0)), 'empty', /image buffer: zero-size image data/);
   });

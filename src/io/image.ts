@@ -85,7 +85,10 @@ async function readImageFile(path: string): Promise<Uint8Array> {
   } catch (err) {
     if (err instanceof ImageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ImageError('missing', path, 'no such file');
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const url = /^[a-z][a-z\d+.-]+:\/\//i.test(path) ? ': a URL; images are read from local files (download it, or pass its bytes)' : '';
+      throw new ImageError('missing', path, `no such file${url}`);
+    }
     throw new ImageError('unreadable', path, `cannot read the file (${code ?? String(err)})`);
   }
   if (size === 0) throw new ImageError('empty', path, 'zero-size file');

@@ -185,7 +185,8 @@ export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEF
   const { data, width, height } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
     // A string "10" shown as "10" would look right.
-    throw new ImageError('dimensions', source, `width and height must be positive integers (got ${shownValue(width)}x${shownValue(height)})`);
+    const fromSharp = width === undefined && height === undefined && 'info' in img ? "; sharp's { data, info }? pass { data, width: info.width, height: info.height }" : '';
+    throw new ImageError('dimensions', source, `width and height must be positive integers (got ${shownValue(width)}x${shownValue(height)})${fromSharp}`);
   }
   checkSize(img, source, maxPixels);
   if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, `data must be a Uint8Array of 8-bit RGB values; got ${typeName(data)}`);

@@ -193,6 +193,9 @@ describe('preprocess: aligned multi-scale size', () => {
     // 2000x500 at test scale 4 gives exactly the limit, at 5 more.
     expect(multiScaleSize(2000, 500, 512, 4, 1)).to.include({ width: 8192, height: 2048 });
     expect(() => multiScaleSize(2000, 500, 512, 5, 1)).to.throw(PreprocessError, /at test scale 5 needs a 10240x2560 network input/);
+    // A 16:9 photo at input size 1536 with scales [2, 1, 0.5]: cropping was all it suggested, the input size and scale unnamed.
+    expect(() => multiScaleSize(1920, 1080, 1536, 2, 0.5)).to.throw(PreprocessError, /needs a 5632x3072 network input, .*: aspect ratio too extreme for input size 1536 at test scale 2: lower the input size or the scale, or crop the image or cut it into pieces$/);
+    expect(() => multiScaleSize(640, 480, 4096, 1, 1)).to.throw(PreprocessError, /: aspect ratio too extreme for input size 4096: lower the input size, or crop the image or cut it into pieces$/);
     // Not the aspect ratio: no image could run at this input size.
     expect(() => multiScaleSize(640, 480, 8192, 1, 1)).to.throw(PreprocessError, /needs a 10944x8192 network input, .*: input size 8192 too large for any image \(a square one needs 8192x8192\)$/);
   });

@@ -87,7 +87,8 @@ export function multiScaleSize(
       `image ${w}x${h} at test scale ${currentScale} needs a ${wResized}x${hResized} network input, over the ${MAX_INPUT_PIXELS} pixels `
         + `(about 10 GB of memory with W32) that one input may have: ${side * side > MAX_INPUT_PIXELS
           ? `input size ${inputSize} too large for any image (a square one needs ${side}x${side})`
-          : 'aspect ratio too extreme; crop the image or cut it into pieces'}`,
+          : `aspect ratio too extreme for input size ${inputSize}${currentScale === 1 ? '' : ` at test scale ${currentScale}`}: `
+            + `lower the input size${currentScale === 1 ? '' : ' or the scale'}, or crop the image or cut it into pieces`}`,
     );
   }
   return { width: wResized, height: hResized, center, scale };

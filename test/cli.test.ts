@@ -1,6 +1,9 @@
 /** The command line's exit statuses, through `main` as the `higher-pose` binary runs it. */
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 /** Runs `main` with its output captured; the exit status it set and what it wrote to stderr. */
 async function run(...args: string[]): Promise<{ status: number; stderr: string }> {
@@ -58,5 +61,43 @@ describe('higher-pose exit statuses', () => {
     const missing = await run('eval', '--annotations', 'no-such-file.json', '--results', 'r.json');
     expect(missing.status).to.equal(1);
     expect(missing.stderr).to.match(/Cannot read annotation file no-such-file\.json/);
+  });
+});
+
+/** The CLI in a process of its own, with `stdout` as its standard output; its exit status and stderr. */
+function spawnCli(args: string[], stdout: 'pipe' | number, onStart: (child: ReturnType<typeof spawn>) => void = () => {}): Promise<{ status: number | null; stderr: string }> {
+  const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', stdout, 'pipe'] });
+  onStart(child);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr })));
+}
+
+describe('higher-pose in pipelines', function () {
+  this.timeout(60_000);
+  const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+
+  it('predict into a reader that has gone (| head -1) ends quietly, with the run\'s status', async () => {
+    // The read end closed before the results come: their write fails with EPIPE.
+    const { status, stderr } = await spawnCli(['predict', DEMO_IMAGE(), ...model], 'pipe', (child) => child.stdout!.destroy());
+    expect(stderr).to.not.match(/EPIPE|Error|\n\s+at /);
+    expect(stderr).to.match(/^1\/1 images, \d+ people\n$/);
+    expect(status).to.equal(0);
+  });
+
+  it('BAD CALL - output that cannot be written (> /dev/full) is an error in one line and exit status 1, for predict and help alike', async function () {
+    if (!existsSync('/dev/full')) this.skip();
+    const full = openSync('/dev/full', 'w');
+    try {
+      for (const args of [['predict', DEMO_IMAGE(), ...model], ['predict', '--help']]) {
+        const { status, stderr } = await spawnCli(args, full);
+        expect(stderr, args.join(' ')).to.match(/^higher-pose: cannot write to stdout: ENOSPC: no space left on device/m);
+        expect(stderr, args.join(' ')).to.not.match(/\n\s+at /);
+        expect(status, args.join(' ')).to.equal(1);
+      }
+    } finally {
+      closeSync(full);
+    }
   });
 });

@@ -9,6 +9,7 @@ import { registerHeatmaps } from './commands/heatmaps.js';
 import { registerPredict } from './commands/predict.js';
 import { registerVideo, VideoInterrupted } from './commands/video.js';
 import { registerWeights } from './commands/weights.js';
+import { watchOutputErrors } from './output-errors.js';
 import { createEstimator } from '../estimator.js';
 
 export function buildProgram(): Command {
@@ -45,6 +46,7 @@ function withUsageStatus(error: CommanderError): CommanderError {
 
 /** Runs the CLI; errors print as one line (with the error type) and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {
+  watchOutputErrors();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

@@ -1,4 +1,4 @@
-/** Files shipped with the package (demo image, tiny model), found from the installed location. */
+/** Files shipped with the package (demo image, tiny model, its manifest), found from the installed location. */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,3 +24,5 @@ function packageRoot(): string {
 export const DEMO_IMAGE = (): string => join(packageRoot(), 'fixtures', 'images', 'sample.jpg');
 /** The tiny random-weight model of the official architecture (17 joints), in the paper's checkpoint format. */
 export const TINY_COCO_CHECKPOINT = (): string => join(packageRoot(), 'fixtures', 'models', 'tiny_coco.legacy.pth');
+/** The version in higher-pose's package.json, which `higher-pose --version` prints. */
+export const PACKAGE_VERSION = (): string => (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;

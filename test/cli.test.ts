@@ -1,28 +1,26 @@
 /** The command line's exit statuses, through `main` as the `higher-pose` binary runs it. */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
-/** Runs `main` with its output captured; the exit status it set and what it wrote to stderr. */
-async function run(...args: string[]): Promise<{ status: number; stderr: string }> {
+/** Runs `main` with its output captured; the exit status it set and what it wrote to stderr and stdout. */
+async function run(...args: string[]): Promise<{ status: number; stderr: string; stdout: string }> {
   const saved = process.exitCode;
   const { write: writeOut } = process.stdout;
   const { write: writeErr } = process.stderr;
   const error = console.error;
   let stderr = '';
-  const capture = ((chunk: string | Uint8Array) => {
-    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stderr.write;
+  let stdout = '';
+  const text = (chunk: string | Uint8Array): string => (typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
   process.exitCode = undefined;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  process.stderr.write = capture;
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += text(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += text(chunk)), true)) as typeof process.stderr.write;
   console.error = (...parts: unknown[]) => void (stderr += `${parts.join(' ')}\n`);
   try {
     await main(['node', 'higher-pose', ...args]);
-    return { status: Number(process.exitCode ?? 0), stderr };
+    return { status: Number(process.exitCode ?? 0), stderr, stdout };
   } finally {
     process.stdout.write = writeOut;
     process.stderr.write = writeErr;
@@ -55,6 +53,8 @@ describe('higher-pose exit statuses', () => {
   it('help exits with 0; a run that fails exits with 1', async () => {
     expect((await run('--help')).status).to.equal(0);
     expect((await run('eval', '--help')).status).to.equal(0);
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) expect(await run(flag), flag).to.deep.equal({ status: 0, stdout: `${version}\n`, stderr: '' });
     const unknown = await run('weights', 'fetch', 'nope');
     expect(unknown.status).to.equal(1);
     expect(unknown.stderr).to.match(/Unknown model "nope"/);

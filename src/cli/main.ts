@@ -11,10 +11,12 @@ import { registerVideo, VideoInterrupted } from './commands/video.js';
 import { registerWeights } from './commands/weights.js';
 import { watchOutputErrors } from './output-errors.js';
 import { createEstimator } from '../estimator.js';
+import { PACKAGE_VERSION } from '../paths.js';
 
 export function buildProgram(): Command {
   const program = new Command('higher-pose')
     .description('Bottom-up multi-person pose estimation with HigherHRNet')
+    .version(PACKAGE_VERSION(), '-V, --version', 'print the version of higher-pose')
     .showHelpAfterError()
     // Set before the commands are added, which inherit it.
     .exitOverride((error) => {

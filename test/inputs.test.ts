@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandImageArguments } from '../src/cli/inputs.js';
@@ -14,6 +14,18 @@ describe('CLI image arguments', () => {
       const files = await expandImageArguments(['first.png', dir, 'last.jpg']);
       expect(files).to.have.length(count + 2);
       expect([files[0], files[1], files[count], files[count + 1]]).to.deep.equal(['first.png', join(dir, '000000.jpg'), join(dir, '129999.jpg'), 'last.jpg']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('gives an image named twice (a folder and a pattern over it, a path spelt two ways) once, where it first came', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-twice-'));
+    try {
+      for (const name of ['a.jpg', 'b.png']) closeSync(openSync(join(dir, name), 'w'));
+      mkdirSync(join(dir, 'sub'));
+      const files = await expandImageArguments([join(dir, 'b.png'), dir, join(dir, '*.jpg'), join(dir, 'sub', '..', 'a.jpg'), join(dir, 'b.png')]);
+      expect(files).to.deep.equal([join(dir, 'b.png'), join(dir, 'a.jpg')]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 /** Expanding image arguments: files, folders (their images, sorted) and glob patterns. */
 import { statSync, readdirSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { ConfigError } from '../config/experiment.js';
 
@@ -9,9 +9,10 @@ const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.ti
 export const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 
 /**
- * Every image named by `args`, in argument order; folders contribute their image files
- * sorted by name. Names that exist but are not images are kept (they fail later with a
- * clear per-file error), missing paths too. A folder or a pattern that gives no image is a
+ * Every image named by `args`, in argument order, each once (a file named again, by a folder
+ * and a pattern over it say, would be estimated twice and its people reported twice); folders
+ * contribute their image files sorted by name. Names that exist but are not images are kept
+ * (they fail later with a clear per-file error), missing paths too. A folder or a pattern that gives no image is a
  * ConfigError: most likely a mistake, which a run over the other arguments would hide.
  */
 export async function expandImageArguments(args: readonly string[]): Promise<string[]> {
@@ -33,7 +34,13 @@ export async function expandImageArguments(args: readonly string[]): Promise<str
       lists.push([arg]);
     }
   }
-  return lists.flat();
+  const seen = new Set<string>();
+  return lists.flat().filter((file) => {
+    const path = resolve(file);
+    if (seen.has(path)) return false;
+    seen.add(path);
+    return true;
+  });
 }
 
 function nonEmpty(arg: string, why: string, found: string[]): string[] {

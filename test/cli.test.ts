@@ -1,7 +1,9 @@
 /** The command line's exit statuses, through `main` as the `higher-pose` binary runs it. */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
@@ -89,15 +91,22 @@ describe('higher-pose in pipelines', function () {
   it('BAD CALL - output that cannot be written (> /dev/full) is an error in one line and exit status 1, for predict and help alike', async function () {
     if (!existsSync('/dev/full')) this.skip();
     const full = openSync('/dev/full', 'w');
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-full-'));
     try {
-      for (const args of [['predict', DEMO_IMAGE(), ...model], ['predict', '--help']]) {
+      const runs = [['predict', DEMO_IMAGE(), ...model], ['predict', '--help']];
+      // video writes its lines with checks of its own, and throws the failure too: still said once.
+      const clip = join(dir, 'clip.mp4');
+      if (spawnSync('ffmpeg', ['-v', 'error', '-loop', '1', '-i', DEMO_IMAGE(), '-frames:v', '2', '-vf', 'scale=160:120', '-pix_fmt', 'yuv420p', clip]).status === 0) runs.push(['video', clip, ...model]);
+      for (const args of runs) {
         const { status, stderr } = await spawnCli(args, full);
         expect(stderr, args.join(' ')).to.match(/^higher-pose: cannot write to stdout: ENOSPC: no space left on device/m);
+        expect(stderr.match(/ENOSPC/g), args.join(' ')).to.have.length(1);
         expect(stderr, args.join(' ')).to.not.match(/\n\s+at /);
         expect(status, args.join(' ')).to.equal(1);
       }
     } finally {
       closeSync(full);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -9,7 +9,7 @@ import { registerHeatmaps } from './commands/heatmaps.js';
 import { registerPredict } from './commands/predict.js';
 import { registerVideo, VideoInterrupted } from './commands/video.js';
 import { registerWeights } from './commands/weights.js';
-import { watchOutputErrors } from './output-errors.js';
+import { isReportedOutputError, watchOutputErrors } from './output-errors.js';
 import { createEstimator } from '../estimator.js';
 import { PACKAGE_VERSION } from '../paths.js';
 
@@ -58,7 +58,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const error = err as Error;
-    console.error(`higher-pose: ${error.name}: ${error.message}`);
+    if (!isReportedOutputError(error)) console.error(`higher-pose: ${error.name}: ${error.message}`);
     process.exitCode = exitStatus(error);
   }
 }

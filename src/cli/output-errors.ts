@@ -5,6 +5,7 @@
  */
 
 let watched = false;
+let stdoutFailure: Error | undefined;
 
 /**
  * Hears the errors of stdout and stderr for the rest of the process. A reader that closed the
@@ -15,12 +16,14 @@ let watched = false;
 export function watchOutputErrors(): void {
   if (watched) return;
   watched = true;
-  let reported = false;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE' || reported) return;
-    reported = true;
+    if (err.code === 'EPIPE' || stdoutFailure) return;
+    stdoutFailure = err;
     process.exitCode = 1;
     process.stderr.write(`higher-pose: cannot write to stdout: ${err.message}\n`);
   });
   process.stderr.on('error', () => {});
 }
+
+/** Whether `error` is the failure of stdout already reported (a command that wrote with its own checks, as `video`, throws it too). */
+export const isReportedOutputError = (error: unknown): boolean => error !== undefined && error === stdoutFailure;

@@ -67,13 +67,16 @@ describe('higher-pose exit statuses', () => {
 });
 
 /** The CLI in a process of its own, with `stdout` as its standard output; its exit status and stderr. */
-function spawnCli(args: string[], stdout: 'pipe' | number, onStart: (child: ReturnType<typeof spawn>) => void = () => {}): Promise<{ status: number | null; stderr: string }> {
+function spawnCli(args: string[], stdout: 'pipe' | number, onStart: (child: ReturnType<typeof spawn>) => void = () => {}, stdin?: Uint8Array): Promise<{ status: number | null; stderr: string; stdout: string }> {
   const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', stdout, 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: [stdin ? 'pipe' : 'ignore', stdout, 'pipe'] });
+  child.stdin?.end(stdin);
   onStart(child);
   let stderr = '';
+  let output = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr })));
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr, stdout: output })));
 }
 
 describe('higher-pose in pipelines', function () {
@@ -86,6 +89,21 @@ describe('higher-pose in pipelines', function () {
     expect(stderr).to.not.match(/EPIPE|Error|\n\s+at /);
     expect(stderr).to.match(/^1\/1 images, \d+ people\n$/);
     expect(status).to.equal(0);
+  });
+
+  it("predict - estimates the image piped into stdin, as from its file, and draws it as stdin.png", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-stdin-'));
+    try {
+      const piped = await spawnCli(['predict', '-', ...model, '--render', dir], 'pipe', undefined, readFileSync(DEMO_IMAGE()));
+      expect(piped.status, piped.stderr).to.equal(0);
+      const fromFile = await spawnCli(['predict', DEMO_IMAGE(), ...model], 'pipe');
+      const people = (out: string) => (JSON.parse(out) as { keypoints: number[]; score: number }[]).map(({ keypoints, score }) => ({ keypoints, score }));
+      expect(people(piped.stdout)).to.deep.equal(people(fromFile.stdout)).and.to.have.length.above(0);
+      expect((JSON.parse(piped.stdout) as { file_name: string }[])[0]!.file_name).to.equal('-');
+      expect(existsSync(join(dir, 'stdin.png'))).to.equal(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('BAD CALL - output that cannot be written (> /dev/full) is an error in one line and exit status 1, for predict and help alike', async function () {

@@ -1,6 +1,7 @@
 /** `higher-pose predict`: poses for images, as COCO results JSON and optional drawings. */
 import type { Command } from 'commander';
 import { basename, extname, join, resolve } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, makeOutputFolder } from '../options.js';
@@ -43,6 +44,18 @@ function toRecords(path: string, people: readonly Person[]): PredictionRecord[] 
   }));
 }
 
+/** The image argument that stands for one image piped into stdin (`curl URL | higher-pose predict -`). */
+const STDIN = '-';
+
+/** Where the image of `file` is drawn: the stdin image as `stdin.png`. */
+const drawingName = (file: string): string => `${file === STDIN ? 'stdin' : basename(file, extname(file))}.png`;
+
+/** The bytes piped into stdin, read whole before the model loads; a terminal is refused rather than waited on. */
+async function stdinImage(): Promise<Uint8Array> {
+  if (process.stdin.isTTY) throw new ConfigError(`predict ${STDIN}: stdin is a terminal; pipe an image into it (curl URL | higher-pose predict ${STDIN} ...)`);
+  return buffer(process.stdin);
+}
+
 export interface PredictSummary {
   records: PredictionRecord[];
   failures: { file: string; error: string }[];
@@ -56,7 +69,7 @@ export interface PredictSummary {
 async function predictFiles(
   estimator: HigherHRNetEstimator,
   files: readonly string[],
-  options: { out?: string; render?: { folder: string; drawings: Map<string, string> }; progress?: boolean },
+  options: { out?: string; render?: { folder: string; drawings: Map<string, string> }; progress?: boolean; stdin?: Uint8Array },
 ): Promise<PredictSummary> {
   const summary: PredictSummary = { records: [], failures: [] };
   const drawings = options.render?.drawings;
@@ -67,7 +80,7 @@ async function predictFiles(
   const started = Date.now();
   bar?.start(files.length, 0, { rate: '0.0' });
   const estimate = async (file: string) => {
-    const image = await readImage(file);
+    const image = file === STDIN ? await readImage(options.stdin!, { name: 'stdin' }) : await readImage(file);
     return { image, people: await estimator.estimatePoses(image) };
   };
   let done = 0;
@@ -98,7 +111,7 @@ function drawingPaths(files: readonly string[], render: string): Map<string, str
   const drawnFrom = new Map<string, string>();
   const inputs = new Set(files.map((file) => resolve(file)));
   for (const file of files) {
-    const path = join(render, `${basename(file, extname(file))}.png`);
+    const path = join(render, drawingName(file));
     if (inputs.has(resolve(path))) throw new ConfigError(`--render: the drawing of ${file} would replace the image ${path}; draw into another folder`);
     const other = drawnFrom.get(path);
     if (other !== undefined && other !== file) {
@@ -123,9 +136,10 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   const files = await expandImageArguments(images);
   if (options.out) await checkResultsFile(options.out);
   const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;
+  const stdin = files.includes(STDIN) ? await stdinImage() : undefined;
   const estimator = await createEstimator(await estimatorOptions(options, extra));
   try {
-    const summary = await predictFiles(estimator, files, { out: options.out, render, progress: true });
+    const summary = await predictFiles(estimator, files, { out: options.out, render, progress: true, stdin });
     const people = summary.records.length;
     const estimated = files.length - summary.failures.length;
     if (estimated > 0) console.error(`${estimated}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}`);
@@ -146,7 +160,7 @@ export async function runPredict(images: string[], options: PredictOptions, extr
 
 export function registerPredict(program: Command): void {
   addSelectionOptions(addPoseOptions(program.command('predict <images...>')))
-    .description('estimate poses in images (files, folders or globs); COCO results JSON to --out or stdout')
+    .description("estimate poses in images (files, folders or globs; '-' for one piped into stdin); COCO results JSON to --out or stdout")
     .option('--out <file>', 'write results (COCO keypoint results format) to this JSON file')
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
     .action(async (images: string[], options: PredictOptions) => {

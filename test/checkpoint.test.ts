@@ -114,6 +114,33 @@ const SMALL_TENSORS: Record<string, TensorSpec> = {
 const SMALL_STORAGES = { '0': f32(1, 2, 3, 4, 5, 6), '1': i64(7n) };
 const smallZip = (): Buffer => zipCheckpoint(pickle(stateDict(SMALL_TENSORS)), SMALL_STORAGES);
 
+interface SafetensorsEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** A safetensors file: the JSON header's length (u64), the header, then every tensor's bytes. */
+function safetensorsFile(tensors: SafetensorsEntry[], metadata?: Record<string, string>): Buffer {
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  return Buffer.concat([length, json, ...tensors.map((t) => t.data)]);
+}
+
+/** SMALL_TENSORS as a safetensors file. */
+const smallSafetensors = (): Buffer => safetensorsFile([
+  { name: 'conv.weight', dtype: 'F32', shape: [2, 3], data: SMALL_STORAGES['0'] },
+  { name: 'bn.num_batches_tracked', dtype: 'I64', shape: [], data: SMALL_STORAGES['1'] },
+], { format: 'pt' });
+
 function expectCheckpointError(fn: () => unknown, pattern: RegExp): CheckpointError {
   let caught: unknown;
   try {
@@ -217,6 +244,31 @@ describe('checkpoint: containers and tensors', () => {
     const pkl = bytesOf([0x80, 4], [0x95, u32(inner.length + 1), u32(0)], inner, STOP);
     const sd = readCheckpoint(zipCheckpoint(pkl, { '0': f32(3, 4) }));
     expect([...(sd.get('w') as CheckpointTensor).data]).to.deep.equal([3, 4]);
+  });
+});
+
+describe('checkpoint: safetensors', () => {
+  it('reads a safetensors file (one renamed .pth too) to the tensors of the same zip checkpoint', () => {
+    expect(readCheckpoint(smallSafetensors())).to.deep.equal(readCheckpoint(smallZip()));
+    const half = readCheckpoint(safetensorsFile([{ name: 'w', dtype: 'F16', shape: [2], data: new Uint8Array(new Uint16Array([0x3c00, 0xc000]).buffer) }]));
+    expect([...toFloat32(half.get('w') as CheckpointTensor)]).to.deep.equal([1, -2]);
+  });
+
+  it('maps mmpose and module. names as in a torch checkpoint', () => {
+    const file = safetensorsFile([
+      { name: 'backbone.conv1.weight', dtype: 'F32', shape: [1], data: f32(1) },
+      { name: 'keypoint_head.final_layers.0.bias', dtype: 'F32', shape: [1], data: f32(2) },
+    ]);
+    expect([...loadStateDict(file).keys()]).to.deep.equal(['conv1.weight', 'final_layers.0.bias']);
+  });
+
+  it('BAD CALL - a truncated safetensors file, an unsupported dtype, a shape that is not its bytes', () => {
+    const whole = smallSafetensors();
+    expectCheckpointError(() => readCheckpoint(whole.subarray(0, whole.length - 4)), /^<checkpoint bytes>: file is truncated: tensor bn\.num_batches_tracked needs bytes 24 to 32 of the data, which has 28$/);
+    const int8 = safetensorsFile([{ name: 'w', dtype: 'I8', shape: [2], data: new Uint8Array(2) }]);
+    expectCheckpointError(() => readCheckpoint(int8), /tensor w: safetensors dtype "I8" is not supported/);
+    const short = safetensorsFile([{ name: 'w', dtype: 'F32', shape: [3], data: f32(1, 2) }]);
+    expectCheckpointError(() => readCheckpoint(short), /tensor w: 8 bytes of data for shape \[3\] of F32/);
   });
 });
 
@@ -450,6 +502,15 @@ describeFixtures('checkpoint: tiny reference models', 'models', () => {
           }
         });
       }
+
+      it('the same tensors saved as safetensors load identically', () => {
+        const reference = loadStateDict(path('zip'));
+        const safetensorsDtype: Record<string, string> = { float32: 'F32', int64: 'I64' };
+        const file = safetensorsFile([...reference.values()].map((t) => ({
+          name: t.name, dtype: safetensorsDtype[t.dtype], shape: t.shape, data: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+        })));
+        expect(loadStateDict(file)).to.deep.equal(reference);
+      });
 
       it('readCheckpoint keeps the module. and mmpose prefixes', () => {
         expect([...readCheckpoint(path('checkpoint')).keys()].every((n) => n.startsWith('module.'))).to.equal(true);

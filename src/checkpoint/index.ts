@@ -2,7 +2,7 @@
  * Loading PyTorch `.pth` checkpoints without Python.
  *
  * Reads both `torch.save` containers (zip, and the legacy format of the paper's release),
- * through a restricted unpickler that never executes anything. All functions are
+ * through a restricted unpickler that never executes anything, and safetensors files. All functions are
  * synchronous: a checkpoint is read whole (a 115 MB W32 file takes about a second).
  * Every failure is a `CheckpointError` whose message starts with the file it concerns.
  */

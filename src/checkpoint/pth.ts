@@ -1,5 +1,5 @@
 /**
- * The two container formats of `torch.save`, read without Python:
+ * The two container formats of `torch.save`, and safetensors, read without Python:
  *
  * - zip (torch >= 1.6): `<archive>/data.pkl` holds the object pickle, each storage is the
  *   raw entry `<archive>/data/<key>`, and an optional `<archive>/byteorder` says 'little'/'big'.
@@ -9,8 +9,12 @@
  *
  * In both, tensors appear in the object pickle as persistent ids naming a storage; the
  * unpickler returns `TensorRef`s and this module copies them out as contiguous typed arrays.
+ *
+ * - safetensors: an 8-byte header length, a JSON header giving each tensor's dtype, shape and
+ *   byte range, then the data. Opened as a state dict of `TensorRef`s, one storage per tensor.
  */
 import AdmZip from 'adm-zip';
+import { errorLine, shownValue } from '../values.js';
 import {
   CheckpointError,
   ITEM_SIZE,
@@ -19,6 +23,7 @@ import {
   TensorRef,
   describe,
   unpickle,
+  type PickleDict,
   type PickleValue,
   type TensorDtype,
 } from './pickle.js';
@@ -60,6 +65,8 @@ export function openCheckpoint(bytes: Uint8Array): CheckpointContainer {
     return openZip(bytes);
   }
   if (bytes.byteLength >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return openLegacy(bytes);
+  const headerLength = safetensorsHeaderLength(bytes);
+  if (headerLength !== undefined) return openSafetensors(bytes, headerLength);
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
   return fail(`not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with ${head || 'nothing'})`);
 }
@@ -202,6 +209,64 @@ function readLegacyStorages(bytes: Uint8Array, start: number, keys: string[], re
     pos += byteLength;
   }
   return storages;
+}
+
+/** safetensors' dtype names of the types a checkpoint's tensors may have. */
+const SAFETENSORS_DTYPES: Readonly<Record<string, TensorDtype>> = {
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  F64: 'float64',
+  I64: 'int64',
+  I32: 'int32',
+  U8: 'uint8',
+  BOOL: 'bool',
+};
+
+/** The JSON header's length when `bytes` look like a safetensors file (a little-endian u64 length, then `{`). */
+function safetensorsHeaderLength(bytes: Uint8Array): number | undefined {
+  if (bytes.byteLength < 10) return undefined;
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
+  return length >= 2n && length <= BigInt(bytes.byteLength - 8) && bytes[8] === 0x7b ? Number(length) : undefined;
+}
+
+function openSafetensors(bytes: Uint8Array, headerLength: number): CheckpointContainer {
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+  } catch (error) {
+    return fail(`safetensors header is not valid JSON: ${errorLine(error)}`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) return fail('safetensors header is not a JSON object');
+  const data = bytes.subarray(8 + headerLength);
+  const root: PickleDict = new Map();
+  const storages = new Map<string, Uint8Array>();
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') continue;
+    const { dtype, shape, data_offsets: range } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPES, dtype)) {
+      fail(`tensor ${name}: safetensors dtype ${shownValue(dtype)} is not supported (${Object.keys(SAFETENSORS_DTYPES).join(', ')})`);
+    }
+    const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+    if (!Array.isArray(shape) || !shape.every(isCount)) fail(`tensor ${name}: invalid shape ${shownValue(shape)}`);
+    if (!Array.isArray(range) || range.length !== 2 || !range.every(isCount) || range[0] > range[1]) {
+      fail(`tensor ${name}: invalid data_offsets ${shownValue(range)}`);
+    }
+    const [begin, end] = range as [number, number];
+    if (end > data.byteLength) fail(`file is truncated: tensor ${name} needs bytes ${begin} to ${end} of the data, which has ${data.byteLength}`);
+    const tensorDtype = SAFETENSORS_DTYPES[dtype];
+    const count = elementCount(name, shape, ITEM_SIZE[tensorDtype]);
+    if (end - begin !== count * ITEM_SIZE[tensorDtype]) fail(`tensor ${name}: ${end - begin} bytes of data for shape [${shape}] of ${dtype}`);
+    storages.set(name, data.subarray(begin, end));
+    root.set(name, new TensorRef(new StorageRef(name, tensorDtype, count), 0, shape, contiguousStrides(shape)));
+  }
+  return { root, materialize: (name, ref) => copyTensor(name, ref, storages.get(ref.storage.key) as Uint8Array) };
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = shape.map(() => 1);
+  for (let i = shape.length - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
 }
 
 const TYPED_ARRAY: Record<TensorDtype, new (buffer: ArrayBuffer) => TensorData> = {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import AdmZip from 'adm-zip';
 import { expect } from 'chai';
@@ -377,6 +378,28 @@ describe('checkpoint: errors', () => {
     expectCheckpointError(() => readCheckpoint(png), /not a PyTorch checkpoint: neither a zip archive nor a pickle \(starts with 89 50 4e 47/);
     expectCheckpointError(() => readCheckpoint(new Uint8Array(0)), /not a PyTorch checkpoint/);
     expectCheckpointError(() => readCheckpoint(pickle(int(5))), /without the torch magic number/);
+  });
+
+  it('BAD CALL - a web page, a gzip or tar file, a TensorFlow.js model.json: the error says what the file is', () => {
+    const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+    expectCheckpointError(() => readCheckpoint(text('\n<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>')), /^<checkpoint bytes>: not a PyTorch checkpoint but an HTML page: the download saved a web page/);
+    expectCheckpointError(() => readCheckpoint(Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])), /not a PyTorch checkpoint but a gzip-compressed file: decompress it/);
+    const tar = new Uint8Array(1024);
+    tar.set(text('pose_higher_hrnet_w32_512.pth'), 0);
+    tar.set(text('ustar'), 257);
+    expectCheckpointError(() => readCheckpoint(tar), /not a PyTorch checkpoint but a tar archive: extract it/);
+    expectCheckpointError(() => readCheckpoint(text('{"format":"graph-model","generatedBy":"higher-pose"}')), /not a PyTorch checkpoint but a TensorFlow\.js graph model's model\.json/);
+  });
+
+  it('BAD CALL - a folder, and an export-tfjs folder, given as the checkpoint', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-folder-'));
+    try {
+      expectCheckpointError(() => readCheckpoint(dir), /: a folder, not a checkpoint file$/);
+      writeFileSync(join(dir, 'model.json'), '{"format":"graph-model"}');
+      expectCheckpointError(() => readCheckpoint(dir), /: a folder, not a checkpoint file \(a TensorFlow\.js graph model, as export-tfjs writes/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('BAD CALL - a file that does not exist: the error says where checkpoints come from', () => {

@@ -6,7 +6,8 @@
  * synchronous: a checkpoint is read whole (a 115 MB W32 file takes about a second).
  * Every failure is a `CheckpointError` whose message starts with the file it concerns.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { halfToFloat } from '../io/npy.js';
 import { CheckpointError } from './pickle.js';
 import { openCheckpoint, type CheckpointTensor } from './pth.js';
@@ -37,7 +38,12 @@ function readCheckpointFile(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'EISDIR') {
+      const tfjs = existsSync(join(path, 'model.json')) ? ' (a TensorFlow.js graph model, as export-tfjs writes for browsers: give the checkpoint it was exported from)' : '';
+      throw new CheckpointError(`a folder, not a checkpoint file${tfjs}`, { cause: error });
+    }
+    if (code !== 'ENOENT') throw error;
     throw new CheckpointError('no such file. `higher-pose weights list` shows the published checkpoints; `higher-pose weights fetch NAME` downloads one and prints its path', { cause: error });
   }
 }

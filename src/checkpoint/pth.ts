@@ -68,7 +68,27 @@ export function openCheckpoint(bytes: Uint8Array): CheckpointContainer {
   const headerLength = safetensorsHeaderLength(bytes);
   if (headerLength !== undefined) return openSafetensors(bytes, headerLength);
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  return fail(`not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with ${head || 'nothing'})`);
+  const foreign = foreignFormat(bytes);
+  return fail(foreign ? `not a PyTorch checkpoint but ${foreign}` : `not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with ${head || 'nothing'})`);
+}
+
+/**
+ * What a file that is no checkpoint is, where its first bytes tell, and what to do about it;
+ * undefined otherwise. These are what a download or a mix-up most often leaves under a `.pth` name.
+ */
+function foreignFormat(bytes: Uint8Array): string | undefined {
+  const text = new TextDecoder().decode(bytes.subarray(0, 512)).trimStart().toLowerCase();
+  if (text.startsWith('<!doctype html') || text.startsWith('<html')) {
+    return 'an HTML page: the download saved a web page instead of the file (Google Drive and OneDrive answer a large download with a confirmation page); download the file itself from that page in a browser';
+  }
+  if (text.startsWith('{') && text.includes('"graph-model"')) {
+    return "a TensorFlow.js graph model's model.json (export-tfjs writes it for browsers); give the checkpoint it was exported from";
+  }
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return 'a gzip-compressed file: decompress it (gunzip) and give the checkpoint inside';
+  if (new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar') {
+    return "a tar archive: extract it (tar -xf) and give the checkpoint inside (PyTorch's own tar format, before version 0.1.10, is not supported)";
+  }
+  return undefined;
 }
 
 /** `('storage', StorageType, key, location, numel[, view_metadata])` → a storage reference. */

@@ -402,6 +402,15 @@ describe('checkpoint: errors', () => {
     }
   });
 
+  it('BAD CALL - a TorchScript archive (torch.jit.save) says how to save its state dict', () => {
+    const module = pickle([glob('__torch__.models.pose_higher_hrnet', 'PoseHigherResolutionNet'), EMPTY_TUPLE, 0x81, dict([[str('training'), NEWFALSE]]), BUILD]);
+    const zip = new AdmZip();
+    zip.addFile('model/data.pkl', Buffer.from(module));
+    zip.addFile('model/constants.pkl', Buffer.from(pickle(EMPTY_TUPLE)));
+    zip.addFile('model/code/__torch__/models/pose_higher_hrnet.py', Buffer.from('class PoseHigherResolutionNet(Module):\n'));
+    expectCheckpointError(() => readCheckpoint(zip.toBuffer()), /^<checkpoint bytes>: a TorchScript archive \(torch\.jit\.save\), not a state dict: .*torch\.save\(torch\.jit\.load\('model\.pt'\)\.state_dict\(\), 'weights\.pth'\)/);
+  });
+
   it('BAD CALL - a file that does not exist: the error says where checkpoints come from', () => {
     expectCheckpointError(() => readCheckpoint('/nonexistent/model.pth'), /^\/nonexistent\/model\.pth: no such file\. `higher-pose weights list` .*`higher-pose weights fetch NAME`/);
   });

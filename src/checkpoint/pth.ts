@@ -158,6 +158,11 @@ function openZip(bytes: Uint8Array): CheckpointContainer {
   const pickles = zip.getEntries().filter((e) => /^[^/]+\/data\.pkl$/.test(e.entryName));
   if (pickles.length !== 1) fail(`zip archive is not a torch checkpoint: expected one <archive>/data.pkl, found ${pickles.length}`);
   const prefix = pickles[0].entryName.slice(0, -'data.pkl'.length);
+  // torch.jit.save writes the module's compiled code and constants beside its data.pkl.
+  if (zip.getEntries().some((e) => e.entryName === `${prefix}constants.pkl` || e.entryName.startsWith(`${prefix}code/`))) {
+    fail('a TorchScript archive (torch.jit.save), not a state dict: save its weights in Python with '
+      + "torch.save(torch.jit.load('model.pt').state_dict(), 'weights.pth') and give weights.pth");
+  }
   const entryData = (name: string): Buffer | undefined => zipCall(prefix + name, () => zip.getEntry(prefix + name)?.getData());
 
   const byteOrder = entryData('byteorder')?.toString('latin1').trim() ?? 'little';

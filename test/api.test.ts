@@ -292,6 +292,19 @@ describe('estimator API with the bundled tiny model', () => {
     }
   });
 
+  it('an .onnx export whose batch is fixed at 1 (dynamic height and width) runs flip test image by image, as a dynamic one', async () => {
+    const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
+    model.graph!.input![0]!.type!.tensorType!.shape!.dim![0] = { dimValue: 1 };
+    const path = join(dir, 'batch1.onnx');
+    writeFileSync(path, onnx.ModelProto.encode(model).finish());
+    const oneAtATime = await createEstimator({ preset: 'tiny_coco', weights: path, inputSize: 256, flipTest: true });
+    try {
+      expect(await oneAtATime.estimatePoses(DEMO_IMAGE())).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));
+    } finally {
+      await oneAtATime.dispose();
+    }
+  });
+
   it('BAD CALL - a checkpoint that does not fit the configuration lists the mismatched tensors', async () => {
     await expectRejection(createEstimator({ preset: 'tiny_crowdpose', weights: TINY_COCO_CHECKPOINT() }), StateDictMismatchError,
       /final_layers\.0\.weight \[34,8,1,1\] \(expected \[28,8,1,1\]\)[^]*\n {2}the checkpoint fits preset tiny_coco: is that the model it was trained as\?$/);

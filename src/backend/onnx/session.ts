@@ -106,6 +106,8 @@ export class OnnxNetwork implements Network {
     private readonly ort: typeof Ort,
     private readonly session: Ort.InferenceSession,
     readonly outputNames: readonly string[],
+    /** The model's input takes one image at a time (exported without a dynamic batch): batches run image by image. */
+    private readonly oneImageAtATime = false,
   ) {}
 
   /** Channels of each output as the model declares them (undefined where the dimension is symbolic). */
@@ -145,7 +147,8 @@ export class OnnxNetwork implements Network {
       await session.release();
       throw new BackendError(`${typeof model === 'string' ? model : 'the compiled model'}: ${problem}`);
     }
-    return new OnnxNetwork(ort, session, session.outputNames);
+    const batch = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape[0] : undefined;
+    return new OnnxNetwork(ort, session, session.outputNames, batch === 1);
   }
 
   /** Output shapes by input dims, from the first run with those dims: `into` needs them before a run. */
@@ -169,10 +172,12 @@ export class OnnxNetwork implements Network {
     const [n, c, h, w] = dims;
     const feeds = { [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, c, h, w]) };
     const shapesKey = dims.join('x');
-    const given = into && this.outputShapes.get(shapesKey)?.map((shape, i) => new this.ort.Tensor('float32', into.workspace.float32(`${into.key}:${i}`, shape.reduce((a, b) => a * b), false), shape));
+    const imageByImage = this.oneImageAtATime && n > 1;
+    const given = imageByImage ? undefined : into && this.outputShapes.get(shapesKey)?.map((shape, i) => new this.ort.Tensor('float32', into.workspace.float32(`${into.key}:${i}`, shape.reduce((a, b) => a * b), false), shape));
     let results: Ort.InferenceSession.ReturnType;
     try {
-      results = given ? await this.session.run(feeds, Object.fromEntries(this.outputNames.map((name, i) => [name, given[i]]))) : await this.session.run(feeds);
+      if (imageByImage) results = await this.runImageByImage(input, dims);
+      else results = given ? await this.session.run(feeds, Object.fromEntries(this.outputNames.map((name, i) => [name, given[i]]))) : await this.session.run(feeds);
     } catch (err) {
       throw new BackendError(`ONNX Runtime could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(dims) || this.fixedSizeHint()}`);
     }
@@ -189,11 +194,30 @@ export class OnnxNetwork implements Network {
     return outputs;
   }
 
+  /** Runs each image of the batch alone and stacks the outputs, as one run of the batch would give them. */
+  private async runImageByImage(input: Float32Array, dims: readonly [number, number, number, number]): Promise<Ort.InferenceSession.ReturnType> {
+    const [n, c, h, w] = dims;
+    const size = c * h * w;
+    const runs: Ort.InferenceSession.ReturnType[] = [];
+    for (let i = 0; i < n; i++) {
+      runs.push(await this.session.run({ [this.session.inputNames[0]]: new this.ort.Tensor('float32', input.subarray(i * size, (i + 1) * size), [1, c, h, w]) }));
+    }
+    const stacked = Object.fromEntries(this.outputNames.map((name) => {
+      const first = runs[0][name];
+      if (first.type !== 'float32') throw new BackendError(`output ${name} is ${first.type}, not float32`);
+      const data = new Float32Array(n * first.size);
+      runs.forEach((run, i) => data.set(run[name].data as Float32Array, i * first.size));
+      return [name, new this.ort.Tensor('float32', data, [n, ...first.dims.slice(1)])];
+    }));
+    for (const run of runs) for (const name of this.outputNames) releaseNow((run[name].data as Float32Array).buffer);
+    return stacked;
+  }
+
   /** Advice when the model's input has a fixed batch, height or width (an export without dynamic axes). */
   private fixedSizeHint(): string {
     const input = this.session.inputMetadata[0];
     if (!input?.isTensor || ![0, 2, 3].some((axis) => typeof input.shape[axis] === 'number')) return '';
-    return `. The model's input is fixed at [${input.shape.join(', ')}]; images need any height and width, and flip test a batch of 2: `
+    return `. The model's input is fixed at [${input.shape.join(', ')}]; images need any height and width: `
       + 'export it with dynamic batch, height and width (higher-pose export-onnx does)';
   }
 

@@ -169,6 +169,21 @@ if (!hasFfmpeg) {
         expect(times(frames).slice(0, 4)).to.deep.equal([0, 0.053, 0.066, 0.12]);
       });
 
+      it('reads a video whose frames repeat a timestamp: each frame once, with the time the file gives it, from a file or a stream', async () => {
+        // The fourth frame stamped with the third's time (0.2 s), as Matroska keeps it: ffmpeg's
+        // rawvideo muxer logged the repeat as an error, taken for damage, though it wrote the frame.
+        const repeated = join(dir, 'repeated.mkv');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-c:v', 'mpeg4', '-bsf:v', 'setts=ts=if(eq(N\\,3)\\,PREV_OUTPTS\\,PTS)', repeated);
+        expect(probeTimes(repeated).slice(2, 5)).to.deep.equal([0.2, 0.2, 0.4]);
+        const pixels = spawnSync('ffmpeg', ['-v', 'error', '-i', repeated, '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 }).stdout;
+        expect(pixels.length).to.equal(10 * 57600);
+        for (const input of [repeated, createReadStream(repeated)]) {
+          const frames = await collect(input);
+          expect(times(frames)).to.deep.equal(probeTimes(repeated));
+          expect(frames.every((f, i) => Buffer.from(f.image.data).equals(pixels.subarray(i * 57600, (i + 1) * 57600)))).to.equal(true);
+        }
+      });
+
       it("reads a video whose frame size changes midway as ffmpeg does: every frame at the first one's size", async () => {
         // Streams put end to end (or a browser's recording): ffmpeg scales the frames after the
         // change to the size it began with, where showinfo gives their size before that.

@@ -6,7 +6,7 @@
  * consumer is busy the pipe fills and ffmpeg blocks on its write. Memory stays at about one
  * frame plus the pipe buffers however long the video is.
  *
- * Timestamps: ffmpeg runs with a `showinfo` filter last in the chain and `-vsync passthrough`,
+ * Timestamps: ffmpeg runs with a `showinfo` filter at the end of the chain and `-vsync passthrough`,
  * so every frame on stdout has one `showinfo` line on stderr giving its exact presentation
  * time after sampling (and, the first one, the frame size after autorotation). Times are
  * therefore right for variable-frame-rate input too, and count from the start of the input
@@ -466,8 +466,12 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
   if (!inputSeek && range.length > 0) filters.push(`trim=${range.join(':')}`);
   if (options.fps !== undefined) filters.push(firstFramePerSlot(options.fps, inputSeek ? 0 : options.start ?? 0));
   if (every > 1) filters.push(`select=not(mod(n\\,${every}))`);
-  // Last, so that it reports exactly the frames written to stdout.
+  // Last but for setpts, so that it reports exactly the frames written to stdout, with their own times.
   filters.push('showinfo');
+  // Then times that always increase, for the rawvideo muxer: a frame with the time of the one
+  // before it (a Matroska file whose timestamps repeat) it logs as an error, which read as damage.
+  // Not the frame number: it starts again at 0 where ffmpeg rebuilds the filters (the size changes).
+  filters.push('setpts=if(isnan(PREV_OUTPTS)\\,PTS\\,max(PTS\\,PREV_OUTPTS+1))');
   return [
     '-hide_banner', '-nostats', '-loglevel', 'level+info',
     // A damaged or truncated input is an error, not a video that ends early (ffmpeg would exit 0).
@@ -481,8 +485,8 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     '-vf', filters.join(','),
     // Without it the rawvideo muxer duplicates frames to a constant rate.
     '-vsync', 'passthrough',
-    // The input's time base, which tells its frames apart; the default, 1/frame rate, put frames of a
-    // variable-frame-rate video closer than a nominal frame in one tick, which the muxer logs as an error.
+    // The input's time base, that of the filters, where setpts keeps frames a tick apart; the default,
+    // 1/frame rate, rounds several into one, which the muxer logs as an error.
     // -1, not "demux", which ffmpeg before 6.1 refuses (later ones warn that -1 is deprecated).
     '-enc_time_base', '-1',
     ...(options.maxFrames !== undefined ? ['-frames:v', String(options.maxFrames)] : []),

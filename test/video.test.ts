@@ -710,6 +710,25 @@ if (!hasFfmpeg) {
         expect(idle.message).to.match(/the estimator's imagesInFlight must be a positive integer, got 0/);
       });
 
+      it('BAD CALL - an overlay video that names the input video (or a link to it): an error before any frame, the input untouched', async () => {
+        const sub = 'render-over-input';
+        mkdirSync(join(dir, sub));
+        const input = join(dir, sub, 'input.mp4');
+        writeFileSync(input, readFileSync(clip));
+        linkSync(input, join(dir, sub, 'link.mp4'));
+        for (const render of [input, join(dir, sub, 'link.mp4')]) {
+          const estimator = fakeEstimator();
+          const err = await rejection((async () => {
+            for await (const result of processVideo(estimator, input, { render })) expect(result.frame).to.be.a('number');
+          })());
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`${render}: the overlay video (render) names the input video; give another file name`);
+          expect(estimator.calls).to.equal(0);
+        }
+        expect(readFileSync(input).equals(readFileSync(clip))).to.equal(true);
+        expect(leftovers(sub).sort()).to.deep.equal(['input.mp4', 'link.mp4']);
+      });
+
       it('BAD CALL - an estimator failure or an early stop leaves no rendered file and no ffmpeg', async () => {
         const sub = 'process-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);

@@ -184,6 +184,34 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('reads the video of an MP4 whose cover picture ffmpeg lists first, not the cover', async () => {
+        // Cover art (udta) ahead of the tracks in the index, as some taggers write it: ffmpeg's
+        // first video stream is then the cover, which gave its one picture as the whole video.
+        const tagged = join(dir, 'tagged.mp4');
+        const cover = join(dir, 'cover.jpg');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', cover);
+        ffmpeg('-i', clip, '-i', cover, '-map', '0', '-map', '1', '-c', 'copy', '-disposition:v:1', 'attached_pic', '-movflags', '+faststart', tagged);
+        // Boxes: 4-byte size, 4-byte type. The index (moov) comes before the data, so its offsets stay right.
+        const file = readFileSync(tagged);
+        const boxes = (from: number, to: number): Buffer[] => {
+          const found: Buffer[] = [];
+          for (let at = from; at < to; at += file.readUInt32BE(at)) found.push(file.subarray(at, at + file.readUInt32BE(at)));
+          return found;
+        };
+        const moov = boxes(0, file.length).find((box) => box.toString('latin1', 4, 8) === 'moov')!;
+        const moovAt = moov.byteOffset - file.byteOffset;
+        const children = boxes(moovAt + 8, moovAt + moov.length);
+        const isTrack = (box: Buffer): boolean => box.toString('latin1', 4, 8) === 'trak';
+        const reordered = Buffer.concat([...children.filter((box) => !isTrack(box)), ...children.filter(isTrack)]);
+        writeFileSync(tagged, Buffer.concat([file.subarray(0, moovAt + 8), reordered, file.subarray(moovAt + moov.length)]));
+        expect(ffprobe('-show_entries', 'stream=codec_name', '-of', 'csv=p=0', tagged).split('\n')).to.deep.equal(['mjpeg', 'h264']);
+        for (const input of [tagged, createReadStream(tagged)]) {
+          const frames = await collect(input);
+          expect(frames).to.have.length(10);
+          expect(frames.every((f, i) => Buffer.from(f.image.data).equals(clipPixels.subarray(i * 57600, (i + 1) * 57600)))).to.equal(true);
+        }
+      });
+
       it("reads a video whose frame size changes midway as ffmpeg does: every frame at the first one's size", async () => {
         // Streams put end to end (or a browser's recording): ffmpeg scales the frames after the
         // change to the size it began with, where showinfo gives their size before that.

@@ -481,7 +481,9 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     ...(inputSeek && options.start !== undefined ? ['-ss', ffmpegSeconds(options.start)] : []),
     ...(inputSeek && options.duration !== undefined ? ['-t', ffmpegSeconds(options.duration)] : []),
     '-i', target,
-    '-map', '0:v:0', '-an', '-sn', '-dn',
+    // The stream probed: the first video stream that is not a cover picture ('v' may be the cover,
+    // where an MP4 lists it first, and give its one picture as the video).
+    '-map', '0:V:0', '-an', '-sn', '-dn',
     '-vf', filters.join(','),
     // Without it the rawvideo muxer duplicates frames to a constant rate.
     '-vsync', 'passthrough',

@@ -496,6 +496,29 @@ if (!hasFfmpeg) {
         expect((await rejection(openVideo(clip, { duration: 1e-7 }))).message).to.match(/duration must be at least a microsecond \(ffmpeg's unit\), got 1e-7 s/);
       });
 
+      it('BAD CALL - an input that is neither a path nor a stream (bytes, a URL, a web stream, nothing): a VideoError saying what to give, before any ffprobe', async () => {
+        const bytes = readFileSync(clip);
+        const cases: [unknown, string][] = [
+          [bytes, 'got Uint8Array (for bytes in memory: Readable.from([bytes]))'],
+          [new URL(`file://${clip}`), 'got URL (for a file: URL: fileURLToPath(url))'],
+          [new Blob([bytes]).stream(), 'got ReadableStream (for a web ReadableStream: Readable.fromWeb(stream))'],
+          [undefined, 'got Undefined'],
+          [42, 'got Number'],
+        ];
+        // A started ffprobe would fail on this binary instead (it used to be started, then wait for bytes as long as the process lived).
+        const ffprobePath = join(dir, 'no-such-ffprobe');
+        for (const [input, said] of cases) {
+          const err = await rejection(openVideo(input as Readable, { ffprobePath }));
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`video input must be a file path or a Readable stream, ${said}`);
+          const run = await rejection((async () => {
+            for await (const result of processVideo(fakeEstimator(), input as Readable, { ffprobePath })) expect(result.frame).to.be.a('number');
+          })());
+          expect(run.message).to.equal(err.message);
+        }
+        expect((await rejection(openVideo('', { ffprobePath }))).message).to.equal('video input is an empty string, not a file path');
+      });
+
       it('gives ffmpeg times that JavaScript writes with an exponent (1e-7) in its notation', async () => {
         // ffmpeg refused "1e-7" as a time (input seeking in the MP4, trim in the MPEG-TS).
         for (const file of [clip, transport]) {

@@ -27,7 +27,7 @@ import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
-import { isPositive, isPositiveInt } from '../values.js';
+import { isPositive, isPositiveInt, typeName } from '../values.js';
 
 /** A video could not be read or written; `file` names it (undefined for a stream). */
 export class VideoError extends Error {
@@ -174,6 +174,7 @@ export async function probeVideo(path: string, paths: FfmpegPaths = {}): Promise
  * is killed when it ends, early or not.
  */
 export async function openVideo(input: string | Readable, options: DecodeOptions = {}): Promise<VideoSource> {
+  checkInput(input);
   const file = typeof input === 'string' ? input : undefined;
   const sampling = checkOptions(options, file);
   options.signal?.throwIfAborted();
@@ -194,6 +195,22 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
       return decodeFrames(input, prefix, info.format, options, sampling.every, outputFps, counts);
     },
   };
+}
+
+/**
+ * Refuses an input that is neither a path nor a Node stream before any ffprobe starts (one
+ * started for a stream it cannot read would wait for its bytes as long as the process lives).
+ */
+function checkInput(input: unknown): asserts input is string | Readable {
+  if (input === '') throw new VideoError('video input is an empty string, not a file path');
+  if (typeof input === 'string') return;
+  const stream = input as Partial<Readable> | null;
+  if (typeof stream?.read === 'function' && typeof stream.on === 'function' && typeof stream.destroy === 'function') return;
+  const hint = input instanceof Uint8Array ? ' (for bytes in memory: Readable.from([bytes]))'
+    : input instanceof URL ? ' (for a file: URL: fileURLToPath(url))'
+    : typeof (input as { getReader?: unknown } | null)?.getReader === 'function' ? ' (for a web ReadableStream: Readable.fromWeb(stream))'
+    : '';
+  throw new VideoError(`video input must be a file path or a Readable stream, got ${typeName(input)}${hint}`);
 }
 
 function label(file: string | undefined): string {

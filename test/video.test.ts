@@ -761,6 +761,18 @@ if (!hasFfmpeg) {
         expect(idle.message).to.match(/the estimator's imagesInFlight must be a positive integer, got 0/);
       });
 
+      it('BAD CALL - an overlay video path that is empty or not a string: an error before any frame', async () => {
+        for (const [render, said] of [['', 'an empty string'], [5, 'Number'], [{ path: 'overlay.mp4' }, 'Object']] as const) {
+          const estimator = fakeEstimator();
+          const err = await rejection((async () => {
+            for await (const result of processVideo(estimator, clip, { render: render as string })) expect(result.frame).to.be.a('number');
+          })());
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`processVideo: render must be a file path, got ${said}`);
+          expect(estimator.calls).to.equal(0);
+        }
+      });
+
       it('BAD CALL - an overlay video that names the input video (or a link to it): an error before any frame, the input untouched', async () => {
         const sub = 'render-over-input';
         mkdirSync(join(dir, sub));
@@ -1038,6 +1050,9 @@ if (!hasFfmpeg) {
           [['--out', join(dir, sub, 'same.mp4'), '--render', join(dir, sub, '.', 'same.mp4')], /same\.mp4: --out and --render name the same file/],
           [['--render', join(dir, sub, 'missing', 'overlay.mp4')], /overlay\.mp4: the folder .*missing does not exist/],
           [['--out', join(dir, sub, 'missing', 'poses.jsonl')], /poses\.jsonl: the folder .*missing does not exist/],
+          // It used to pass, and the run to fail only at the end, renaming the finished file to ''.
+          [['--out', ''], /^--out must be a file path, got an empty string$/],
+          [['--render', ''], /^--render must be a file path, got an empty string$/],
         ];
         for (const [outputs, message] of cases) {
           const { program: p, requests } = program(estimator);

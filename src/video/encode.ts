@@ -13,7 +13,7 @@ import { basename, dirname, join } from 'node:path';
 import type { RgbImage } from '../types.js';
 import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
 import { outputFileProblem } from '../io/atomic.js';
-import { isPositiveInt } from '../values.js';
+import { isPositiveInt, typeName } from '../values.js';
 
 export interface EncoderOptions extends FfmpegPaths {
   width: number;
@@ -55,7 +55,11 @@ async function hasLibx264(paths: FfmpegPaths = {}): Promise<boolean> {
  * any work: the finished file is renamed to it only at the end, when a failure would waste the
  * run (and leave the other outputs alone).
  */
-export async function checkOutputPath(path: string): Promise<void> {
+export async function checkOutputPath(path: string, what = 'an output'): Promise<void> {
+  // An empty name passed every check and failed only at the rename, after the whole run.
+  if (typeof path !== 'string' || path === '') {
+    throw new VideoError(`${what} must be a file path, got ${typeof path === 'string' ? 'an empty string' : typeName(path)}`);
+  }
   const problem = await outputFileProblem(path, true);
   if (problem) throw new VideoError(`${path}: ${problem}`, path);
 }

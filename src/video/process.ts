@@ -12,6 +12,7 @@ import { PoseSmoother, type OneEuroOptions } from '../tracking/one-euro.js';
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
+import { checkOutputPath } from './encode.js';
 import { overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
@@ -168,9 +169,13 @@ async function* run(
   if (!isPositiveInt(queueSize)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${queueSize}`, file);
   const inFlight = estimator.imagesInFlight ?? 1;
   if (!isPositiveInt(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${inFlight}`, file);
-  // The overlay is renamed into place at the end: over the input, the source video would be lost.
-  if (options.render !== undefined && file !== undefined && (await sameFile(options.render, file))) {
-    throw new VideoError(`${options.render}: the overlay video (render) names the input video; give another file name`, file);
+  if (options.render !== undefined) {
+    // Before any work, rather than at the first frame or the final rename.
+    await checkOutputPath(options.render, 'processVideo: render');
+    // The overlay is renamed into place at the end: over the input, the source video would be lost.
+    if (file !== undefined && (await sameFile(options.render, file))) {
+      throw new VideoError(`${options.render}: the overlay video (render) names the input video; give another file name`, file);
+    }
   }
   // Aborted on the way out, so that ffmpeg dies at once even with frames still requested.
   const stop = new AbortController();

@@ -150,7 +150,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
 async function refuseBadOutputs(input: string, outputs: Record<string, string | undefined>): Promise<void> {
   const given = Object.entries(outputs).filter((entry): entry is [string, string] => entry[1] !== undefined);
   for (const [i, [option, path]] of given.entries()) {
-    await checkOutputPath(path);
+    await checkOutputPath(path, option);
     if (input !== '-' && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
     const [other] = given.slice(0, i).find(([, earlier]) => resolve(earlier) === resolve(path)) ?? [];
     if (other) throw new VideoError(`${path}: ${other} and ${option} name the same file; give them different names`);

@@ -492,6 +492,14 @@ if (!hasFfmpeg) {
         expect((await rejection(openVideo(clip, { every: 0 }))).message).to.match(/every must be a positive integer/);
         expect((await rejection(openVideo(clip, { fps: -1 }))).message).to.match(/fps must be a positive number/);
         expect((await rejection(openVideo(clip, { maxFrames: 1.5 }))).message).to.match(/maxFrames must be a positive integer/);
+        // ffprobe refused these, which read as a stream that was no video.
+        for (const [probeBytes, shown] of [[0, '0'], [NaN, 'NaN'], [31, '31'], [1.5, '1.5'], ['4096', '"4096"']] as const) {
+          const stream = createReadStream(clip);
+          const err = await rejection(openVideo(stream, { probeBytes: probeBytes as number }));
+          stream.destroy();
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`video stream: probeBytes must be an integer of at least 32 (ffprobe's least -probesize), got ${shown}`);
+        }
         // Shorter than ffmpeg's microsecond, a duration is 0 to it: the whole input, for no frame.
         expect((await rejection(openVideo(clip, { duration: 1e-7 }))).message).to.match(/duration must be at least a microsecond \(ffmpeg's unit\), got 1e-7 s/);
       });

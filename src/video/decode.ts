@@ -27,7 +27,7 @@ import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
-import { isPositive, isPositiveInt, typeName } from '../values.js';
+import { isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
 
 /** A video could not be read or written; `file` names it (undefined for a stream). */
 export class VideoError extends Error {
@@ -162,6 +162,7 @@ export interface VideoSource extends AsyncIterable<VideoFrame> {
 }
 
 const DEFAULT_PROBE_BYTES = 5 * 1024 * 1024;
+const MIN_PROBE_BYTES = 32;
 
 /** Probes a video file with ffprobe. */
 export async function probeVideo(path: string, paths: FfmpegPaths = {}): Promise<VideoInfo> {
@@ -229,6 +230,10 @@ function checkOptions(options: DecodeOptions, file: string | undefined): { every
   // Shorter, it is 0 to ffmpeg, which then reads to the end, for no frame.
   if (options.duration !== undefined && options.duration < 1e-6) bad(`duration must be at least a microsecond (ffmpeg's unit), got ${options.duration} s`);
   if (options.maxFrames !== undefined && !isPositiveInt(options.maxFrames)) bad(`maxFrames must be a positive integer, got ${options.maxFrames}`);
+  // Else ffprobe refuses it, which read as a video it could not read.
+  if (options.probeBytes !== undefined && !(isPositiveInt(options.probeBytes) && options.probeBytes >= MIN_PROBE_BYTES)) {
+    bad(`probeBytes must be an integer of at least ${MIN_PROBE_BYTES} (ffprobe's least -probesize), got ${shownValue(options.probeBytes)}`);
+  }
   return { every };
 }
 

@@ -532,6 +532,12 @@ if (!hasFfmpeg) {
         for (const file of [clip, transport]) {
           expect(times(await collect(file, { start: 1e-7, duration: 0.15 })), file).to.deep.equal(file === clip ? [0, 0.1] : [0, 0.04, 0.08, 0.12]);
         }
+        // Nor, past its 64-bit microseconds, "1e+21" or 1e15 s ("could not decode it: Invalid duration specification"):
+        // such a duration runs to the end, such a start is past it.
+        for (const file of [clip, transport]) {
+          for (const duration of [1e15, 1e21]) expect(await collect(file, { start: 0.5, duration }), file).to.have.length(file === clip ? 5 : 87);
+          expect(await collect(file, { start: 1e21 }), file).to.deep.equal([]);
+        }
       });
     });
 

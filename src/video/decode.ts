@@ -518,9 +518,18 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
   ];
 }
 
-/** Seconds as ffmpeg's time options read them: to the microsecond, its unit, and never as 1e-7, which they refuse. */
+/**
+ * The most seconds given to ffmpeg: its times are 64-bit counts of microseconds (at most about
+ * 9.2e12 s), and it refused a time beyond as invalid. Any video ends long before.
+ */
+const LONGEST_SECONDS = 9e12;
+
+/**
+ * Seconds as ffmpeg's time options read them: to the microsecond, its unit, never as 1e-7 or
+ * 1e+21, which they refuse, and no more than it can count.
+ */
 function ffmpegSeconds(seconds: number): string {
-  return seconds.toFixed(6);
+  return Math.min(seconds, LONGEST_SECONDS).toFixed(6);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Writing files so that a reader never sees a half-written file under the final name. */
-import { mkdirSync, statSync } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -46,21 +46,94 @@ export async function sameFile(a: string, b: string): Promise<boolean> {
   return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
-/** Writes `data` to a temporary file beside `path`, syncs it, then renames it over `path`. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  makeFolders(dirname(path));
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
+/** How much text a writer gathers before writing it out: few system calls for many small records. */
+const WRITE_BATCH_CHARS = 1 << 20;
+
+/**
+ * A file written piece by piece under a temporary name beside `path`, synced and renamed to
+ * `path` by `commit`: a reader never sees it half-written, and output larger than one string can
+ * hold (V8's ~512 MiB) is never in memory whole.
+ */
+export class AtomicFileWriter {
+  private pending: string[] = [];
+  private pendingChars = 0;
+
+  private constructor(readonly path: string, readonly temp: string, private readonly handle: FileHandle) {}
+
+  static async open(path: string): Promise<AtomicFileWriter> {
+    makeFolders(dirname(path));
+    const temp = `${path}.${process.pid}.tmp`;
+    return new AtomicFileWriter(path, temp, await open(temp, 'w'));
+  }
+
+  async write(data: string | Uint8Array): Promise<void> {
+    if (typeof data !== 'string') {
+      await this.flush();
+      await this.handle.writeFile(data);
+      return;
     }
-    await rename(tmp, path);
+    this.pending.push(data);
+    this.pendingChars += data.length;
+    if (this.pendingChars >= WRITE_BATCH_CHARS) await this.flush();
+  }
+
+  /** Writes what is left, syncs, and renames the file into place; on failure the temporary file is removed. */
+  async commit(): Promise<void> {
+    try {
+      await this.flush();
+      await this.handle.sync();
+      await this.handle.close();
+      await rename(this.temp, this.path);
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+  }
+
+  /** Abandons the file: nothing is left under either name. */
+  async discard(): Promise<void> {
+    this.pending = [];
+    await this.handle.close().catch(() => {});
+    await rm(this.temp, { force: true });
+  }
+
+  /**
+   * Until `commit` or `discard`, a signal that would end the process (Ctrl-C, `kill`) first
+   * removes the temporary file, then ends it as the signal would have (the shell reports 130, 143).
+   * Returns the function that stops watching.
+   */
+  removedOnSignal(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): () => void {
+    const stop = () => signals.forEach((s) => process.off(s, onSignal));
+    const onSignal = (signal: NodeJS.Signals) => {
+      stop();
+      rmSync(this.temp, { force: true });
+      process.kill(process.pid, signal);
+    };
+    signals.forEach((s) => process.on(s, onSignal));
+    return stop;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingChars === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    await this.handle.writeFile(text);
+  }
+}
+
+/**
+ * Writes `data` to a temporary file beside `path`, syncs it, then renames it over `path`. Pieces
+ * (a generator of records' text) are written as they come, never joined into one string.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string>): Promise<void> {
+  const writer = await AtomicFileWriter.open(path);
+  try {
+    if (typeof data === 'string' || data instanceof Uint8Array) await writer.write(data);
+    else for (const piece of data) await writer.write(piece);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await writer.discard();
     throw err;
   }
+  await writer.commit();
 }

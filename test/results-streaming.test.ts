@@ -1,0 +1,110 @@
+/**
+ * Results of long runs are written record by record: one string of them all fails past V8's
+ * longest string (~512 MiB, `RangeError: Invalid string length`), after all the work.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { JsonArrayText, jsonArrayPieces, type JsonArrayLayout } from '../src/io/json-array.js';
+
+/** V8's longest string on 64-bit platforms: 2^29 - 24 characters. */
+const LONGEST_STRING = 2 ** 29 - 24;
+
+const joined = (values: unknown[], layout: JsonArrayLayout): string => [...jsonArrayPieces(values, layout)].join('');
+
+/** `length` bytes of a file from `position`, as text. */
+function fileText(path: string, position: number, length: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, length, position));
+  } finally {
+    closeSync(fd);
+  }
+}
+const fileStart = (path: string, length: number): string => fileText(path, 0, length);
+const fileEnd = (path: string, length: number): string => fileText(path, statSync(path).size - length, length);
+
+describe('results written piece by piece', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'higher-pose-streaming-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the bytes JSON.stringify gives the whole array, in each layout', () => {
+    const record = (i: number) => ({
+      image_id: i, file_name: `dir/a "b"\n\u00e9\u{1f600}.jpg`, category_id: 1, keypoints: [i / 3, -0, 1e-7, 1e21], score: i / 7,
+      nested: { empty: [], none: {}, list: [[1, [2]], { x: null }] },
+    });
+    for (const values of [[], [record(1)], [record(1), record(2), record(3)], [undefined, () => 1, 'text', 5]]) {
+      for (const indent of [0, 1, 2]) expect(joined(values, { indent }), `indent ${indent}`).to.equal(JSON.stringify(values, null, indent));
+      // eval's results file: one compact element a line.
+      const lines = values.length === 0 ? '[]' : `[\n${values.map((v) => JSON.stringify(v) ?? 'null').join(',\n')}\n]`;
+      expect(joined(values, 'line per element')).to.equal(lines);
+    }
+    const text = new JsonArrayText({ indent: 1 });
+    expect([text.element(1), text.element(2), text.end(), text.count]).to.deep.equal(['[\n 1', ',\n 2', '\n]', 2]);
+  });
+
+  it('writes results longer than the longest string, memory bounded, into place atomically', async () => {
+    // Lazily made records sharing one long string: fast to make, ~540 MB of JSON.
+    const filler = 'x'.repeat(100_000);
+    const count = Math.ceil(LONGEST_STRING / filler.length) + 2;
+    function* records(): Generator<object> {
+      for (let i = 0; i < count; i++) yield { image_id: i, file_name: filler, category_id: 1, keypoints: [i / 7, 1, 0.5], score: i / 3 };
+    }
+    const path = join(dir, 'results.json');
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    try {
+      await writeFileAtomic(path, jsonArrayPieces(records(), { indent: 1 }, '\n'));
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(statSync(path).size).to.be.above(LONGEST_STRING);
+    expect(peak - before, 'memory grown while writing').to.be.below(200 * 2 ** 20);
+    expect(readdirSync(dir)).to.deep.equal(['results.json']);
+    // Its first and last records as in JSON.stringify(records, null, 1).
+    const [first, last] = [records().next().value, [...records()].at(-1)];
+    const head = fileStart(path, 2 * filler.length);
+    expect(head.startsWith(`${JSON.stringify([first], null, 1).slice(0, -2)},\n`)).to.equal(true);
+    expect(fileEnd(path, 2 * filler.length).endsWith(`,${JSON.stringify([last], null, 1).slice(1)}\n`)).to.equal(true);
+  });
+
+  it('BAD CALL - pieces that fail midway leave nothing under either name, and an earlier file untouched', async () => {
+    const path = join(dir, 'results.json');
+    await writeFileAtomic(path, 'earlier\n');
+    function* failing(): Generator<string> {
+      yield 'x'.repeat(3 << 20);
+      throw new Error('estimate failed');
+    }
+    let caught: unknown;
+    await writeFileAtomic(path, failing()).catch((err: unknown) => (caught = err));
+    expect((caught as Error).message).to.equal('estimate failed');
+    expect(readdirSync(dir)).to.deep.equal(['results.json']);
+    expect(readFileSync(path, 'utf8')).to.equal('earlier\n');
+  });
+
+  it('a signal while a file is being written removes its temporary file and ends the process as the signal does', async () => {
+    const path = join(dir, 'results.json');
+    const script = `import { AtomicFileWriter } from './src/io/atomic.ts';
+      const writer = await AtomicFileWriter.open(${JSON.stringify(path)});
+      writer.removedOnSignal();
+      await writer.write('x'.repeat(2 << 20));
+      console.log('writing');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(child.stdout!, 'data');
+    expect(readdirSync(dir)).to.have.length(1);
+    child.kill('SIGINT');
+    const [status, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+    expect({ status, signal }).to.deep.equal({ status: null, signal: 'SIGINT' });
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+});

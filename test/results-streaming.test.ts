@@ -4,12 +4,14 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { JsonArrayText, jsonArrayPieces, type JsonArrayLayout } from '../src/io/json-array.js';
+import { runPredict } from '../src/cli/commands/predict.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 /** V8's longest string on 64-bit platforms: 2^29 - 24 characters. */
 const LONGEST_STRING = 2 ** 29 - 24;
@@ -107,4 +109,61 @@ describe('results written piece by piece', function () {
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 
+});
+
+describe('predict writes each image\'s people as soon as it is done', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'higher-pose-predict-stream-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+
+  it('on stdout, before the next images are estimated, in the bytes of JSON.stringify', async () => {
+    const images = ['a.jpg', 'b.jpg', 'c.jpg'].map((name) => join(dir, name));
+    for (const image of images) copyFileSync(DEMO_IMAGE(), image);
+    const { write } = process.stdout;
+    const error = console.error;
+    let stdout = '';
+    const printedWhenEstimated: number[] = [];
+    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+    console.error = () => {};
+    try {
+      await runPredict(images, { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 }, { onStageTimes: () => printedWhenEstimated.push(stdout.length) });
+    } finally {
+      process.stdout.write = write;
+      console.error = error;
+    }
+    const records = JSON.parse(stdout) as { file_name: string }[];
+    expect(stdout).to.equal(`${JSON.stringify(records)}\n`);
+    expect(records.length).to.be.above(0);
+    // When the last image is estimated, the people of the first are out (held back, they would all wait for the end).
+    const firstImage = JSON.stringify(records.filter((r) => r.file_name === images[0])).slice(0, -1);
+    expect(printedWhenEstimated).to.have.length(3);
+    expect(printedWhenEstimated[2]).to.be.at.least(firstImage.length);
+    expect(stdout.startsWith(firstImage)).to.equal(true);
+  });
+
+  it('--out: the file JSON.stringify(records, null, 1) gives; Ctrl-C during the run leaves no file, and ends by the signal', async () => {
+    const images = ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg'].map((name) => join(dir, name));
+    for (const image of images) copyFileSync(DEMO_IMAGE(), image);
+    const out = join(dir, 'out', 'results.json');
+    const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+    const start = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', '-e', script, 'predict', ...args, ...model, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const done = start(images.slice(0, 2));
+    const [status] = await once(done, 'exit') as [number];
+    expect(status).to.equal(0);
+    const text = readFileSync(out, 'utf8');
+    expect(text).to.equal(`${JSON.stringify(JSON.parse(text), null, 1)}\n`);
+    rmSync(join(dir, 'out'), { recursive: true });
+
+    const stopped = start(images);
+    // Stopped once the results file is being written (its temporary file made), with images left to estimate.
+    let stderr = '';
+    stopped.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    while (!existsSync(join(dir, 'out')) || readdirSync(join(dir, 'out')).length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    stopped.kill('SIGINT');
+    const [, signal] = await once(stopped, 'exit') as [number | null, NodeJS.Signals | null];
+    expect(signal, stderr).to.equal('SIGINT');
+    expect(readdirSync(join(dir, 'out'))).to.deep.equal([]);
+  });
 });

@@ -29,6 +29,6 @@ export function registerDemo(program: Command): void {
       }
       const results = join(options.out, 'results.json');
       const summary = await runPredict([options.image ?? DEMO_IMAGE()], { preset, weights, out: results, render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });
-      console.log(`demo: ${summary.records.length} people found; results in ${results}, drawing in ${options.out}/`);
+      console.log(`demo: ${summary.people} people found; results in ${results}, drawing in ${options.out}/`);
     });
 }

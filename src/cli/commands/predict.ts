@@ -10,7 +10,9 @@ import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
-import { writeFileAtomic } from '../../io/atomic.js';
+import { AtomicFileWriter } from '../../io/atomic.js';
+import { JsonArrayText, type JsonArrayLayout } from '../../io/json-array.js';
+import { LineSink } from '../line-sink.js';
 import { inOrder, valueOf } from '../../parallel/in-order.js';
 import type { Person } from '../../types.js';
 
@@ -57,21 +59,62 @@ async function stdinImage(): Promise<Uint8Array> {
 }
 
 export interface PredictSummary {
-  records: PredictionRecord[];
+  /** People written to the results. */
+  people: number;
   failures: { file: string; error: string }[];
+}
+
+/** Where the results go as they come: the `--out` file, renamed into place when complete, or stdout. */
+interface ResultsOutput {
+  write(text: string): Promise<void>;
+  /** The results are complete. */
+  commit(): Promise<void>;
+  /** No results after all (every image failed, or the run failed): an --out file is not written. */
+  discard(): Promise<void>;
+}
+
+async function resultsFile(out: string): Promise<ResultsOutput> {
+  const writer = await AtomicFileWriter.open(out);
+  // Ctrl-C or kill during the run leaves no temporary file behind.
+  const stopWatching = writer.removedOnSignal();
+  return {
+    write: (text) => writer.write(text),
+    commit: async () => {
+      stopWatching();
+      await writer.commit();
+    },
+    discard: async () => {
+      stopWatching();
+      await writer.discard();
+    },
+  };
+}
+
+/** stdout, at its reader's pace; a reader that has gone (`| head -1`, EPIPE) ends the writing, not the run. */
+function resultsToStdout(): ResultsOutput {
+  const sink = new LineSink(process.stdout);
+  return {
+    write: (text) => sink.write(text).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    }),
+    commit: async () => {},
+    discard: async () => {},
+  };
 }
 
 /**
  * Runs the estimator over `files` (its `imagesInFlight` at once, results in order), continuing
- * past bad images; writes the drawings into `render.folder` and the results to `out`
- * (atomically) when given.
+ * past bad images; writes the drawings into `render.folder` and each image's people to `output`
+ * as soon as it is done (a COCO results array: the whole of it is never held in memory).
  */
 async function predictFiles(
   estimator: HigherHRNetEstimator,
   files: readonly string[],
-  options: { out?: string; render?: { folder: string; drawings: Map<string, string> }; progress?: boolean; stdin?: Uint8Array },
+  output: ResultsOutput,
+  options: { render?: { folder: string; drawings: Map<string, string> }; progress?: boolean; stdin?: Uint8Array; layout: JsonArrayLayout },
 ): Promise<PredictSummary> {
-  const summary: PredictSummary = { records: [], failures: [] };
+  const failures: PredictSummary['failures'] = [];
+  const results = new JsonArrayText(options.layout);
   const drawings = options.render?.drawings;
   if (options.render) makeOutputFolder(options.render.folder, '--render');
   const bar = options.progress && files.length > 1
@@ -84,22 +127,36 @@ async function predictFiles(
     return { image, people: await estimator.estimatePoses(image) };
   };
   let done = 0;
-  for await (const { item: file, outcome } of inOrder(files, estimator.imagesInFlight, estimate)) {
-    try {
-      const { image, people } = valueOf(outcome);
-      // An image whose drawing fails counts as failed: its people are left out of the results too.
-      if (drawings) await writeImage(drawPoses(image, people, estimator.keypoints), drawings.get(file)!);
-      summary.records.push(...toRecords(file, people));
-    } catch (err) {
-      summary.failures.push({ file, error: `${(err as Error).name}: ${(err as Error).message}` });
+  try {
+    for await (const { item: file, outcome } of inOrder(files, estimator.imagesInFlight, estimate)) {
+      let people: Person[] = [];
+      try {
+        const { image, people: found } = valueOf(outcome);
+        // An image whose drawing fails counts as failed: its people are left out of the results too.
+        if (drawings) await writeImage(drawPoses(image, found, estimator.keypoints), drawings.get(file)!);
+        people = found;
+      } catch (err) {
+        failures.push({ file, error: `${(err as Error).name}: ${(err as Error).message}` });
+      }
+      // Outside the image's try: results that cannot be written end the run.
+      for (const record of toRecords(file, people)) await output.write(results.element(record));
+      done++;
+      bar?.update(done, { rate: (done / ((Date.now() - started) / 1000)).toFixed(1) });
     }
-    done++;
-    bar?.update(done, { rate: (done / ((Date.now() - started) / 1000)).toFixed(1) });
+    bar?.stop();
+    // Not when every image failed: an earlier results file is worth more than an empty one.
+    if (failures.length === files.length) {
+      await output.discard();
+    } else {
+      await output.write(`${results.end()}\n`);
+      await output.commit();
+    }
+  } catch (err) {
+    bar?.stop();
+    await output.discard();
+    throw err;
   }
-  bar?.stop();
-  // Not when every image failed: an earlier results file is worth more than an empty one.
-  if (options.out && summary.failures.length < files.length) await writeFileAtomic(options.out, `${JSON.stringify(summary.records, null, 1)}\n`);
-  return summary;
+  return { people: results.count, failures };
 }
 
 /**
@@ -139,8 +196,10 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   const stdin = files.includes(STDIN) ? await stdinImage() : undefined;
   const estimator = await createEstimator(await estimatorOptions(options, extra));
   try {
-    const summary = await predictFiles(estimator, files, { out: options.out, render, progress: true, stdin });
-    const people = summary.records.length;
+    const output = options.out ? await resultsFile(options.out) : resultsToStdout();
+    // The file as JSON.stringify(records, null, 1) lays it out, stdout on one line.
+    const summary = await predictFiles(estimator, files, output, { render, progress: true, stdin, layout: { indent: options.out ? 1 : 0 } });
+    const { people } = summary;
     const estimated = files.length - summary.failures.length;
     if (estimated > 0) console.error(`${estimated}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}`);
     // The estimator's errors name the file already.
@@ -150,7 +209,6 @@ export async function runPredict(images: string[], options: PredictOptions, extr
       const none = files.length === 1 ? 'The image could not be processed' : `None of the ${files.length} images could be processed`;
       throw new ConfigError(`${none} (failures above); no results written`);
     }
-    if (!options.out) process.stdout.write(`${JSON.stringify(summary.records)}\n`);
     if (summary.failures.length > 0) process.exitCode = 1;
     return summary;
   } finally {

@@ -24,6 +24,7 @@ import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
 import { checkOutputPath } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
+import { LineSink } from '../line-sink.js';
 import { StageTotals } from '../stage-times.js';
 
 export interface VideoCommandDeps {
@@ -184,28 +185,6 @@ function summary(t: VideoTimings, estimator: StageTotals): string {
   if (t.track) stages.push(`track ${fps(t.track.fps)}`);
   if (t.encode) stages.push(`encode ${fps(t.encode.fps)}`);
   return `${t.frames} frames in ${t.wallSeconds.toFixed(1)} s (${fps(t.fps)} frames/s); stages in frames/s: ${stages.join(', ')}`;
-}
-
-/** Writes with backpressure; a stream error is raised by the next write instead of crashing the process. */
-class LineSink {
-  error: Error | undefined;
-  /** `interrupt` ends a wait for a reader that does not read (a pipe into a stalled process): the write then throws its reason. */
-  constructor(readonly stream: Writable, private readonly interrupt?: AbortSignal) {
-    stream.on('error', (err: Error) => (this.error ??= err));
-  }
-
-  async write(text: string): Promise<void> {
-    if (this.error) throw this.error;
-    if (!this.stream.write(text)) {
-      // Whichever comes first; the others' listeners are removed (they would pile up frame by frame).
-      const waiting = new AbortController();
-      const signal = this.interrupt ? AbortSignal.any([waiting.signal, this.interrupt]) : waiting.signal;
-      await Promise.race([once(this.stream, 'drain', { signal }), once(this.stream, 'close', { signal })]).catch(() => {});
-      waiting.abort();
-    }
-    this.interrupt?.throwIfAborted();
-    if (this.error) throw this.error;
-  }
 }
 
 /** A file written under a temporary name beside `path` and renamed to it on `commit`. */

@@ -4,12 +4,13 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, createWriteStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { JsonArrayText, jsonArrayPieces, type JsonArrayLayout } from '../src/io/json-array.js';
+import { Journal } from '../src/eval/journal.js';
 import { runPredict } from '../src/cli/commands/predict.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
@@ -109,6 +110,27 @@ describe('results written piece by piece', function () {
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 
+  it('an eval journal longer than the longest string still resumes', async () => {
+    const path = join(dir, 'results.json.journal');
+    const header = { annotationsSha256: 'a'.repeat(64), dataset: 'coco', settings: null };
+    const { journal } = await Journal.open(path, header);
+    await journal.close();
+    // Retried failures of one image, each line replacing the last: a long file, one entry.
+    const stream = createWriteStream(path, { flags: 'a' });
+    const line = `${JSON.stringify({ imageId: 7, status: 'failed', error: 'y'.repeat(1 << 20) })}\n`;
+    for (let written = 0; written <= LONGEST_STRING; written += line.length) {
+      if (!stream.write(line)) await once(stream, 'drain');
+    }
+    stream.write(`${JSON.stringify({ imageId: 7, status: 'ok', ms: 5, results: [] })}\n{"imageId": 8, "sta`);
+    stream.end();
+    await once(stream, 'close');
+    const size = statSync(path).size;
+    const { journal: resumed, entries } = await Journal.open(path, header);
+    await resumed.close();
+    expect([...entries.values()]).to.deep.equal([{ imageId: 7, status: 'ok', ms: 5, results: [] }]);
+    // The unfinished last line is cut off.
+    expect(statSync(path).size).to.equal(size - '{"imageId": 8, "sta'.length);
+  });
 });
 
 describe('predict writes each image\'s people as soon as it is done', function () {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetKind } from '../config/experiment.js';
 import { sameFile, writeFileAtomic } from '../io/atomic.js';
+import { jsonArrayPieces } from '../io/json-array.js';
 import type { Person } from '../types.js';
 import { evaluateCoco, type CocoStats, type EvaluateOptions } from './coco.js';
 import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
@@ -139,11 +140,6 @@ function personToResult(person: Person, imageId: number, { joints, categoryId }:
   return { image_id: imageId, category_id: categoryId, keypoints, score: person.score };
 }
 
-/** Results as JSON text, one person per line: stable bytes for identical runs. */
-function formatResultsJson(results: readonly KeypointResult[]): string {
-  return results.length === 0 ? '[]\n' : `[\n${results.map((r) => JSON.stringify(r)).join(',\n')}\n]\n`;
-}
-
 async function estimateImage(opts: BenchmarkOptions, image: GtImage, format: ResultFormat): Promise<JournalEntry> {
   const path = join(opts.imagesDir, image.fileName);
   if (!existsSync(path)) return { imageId: image.id, status: 'missing', error: `${path} does not exist` };
@@ -242,7 +238,8 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
     throw new EvalError(`None of the ${images.length} images could be estimated${folder}; the first: ${first.error}`);
   }
   const results = parseResults(finished.flatMap((e) => (e.status === 'ok' ? e.results : [])), opts.journalPath, gt);
-  await writeFileAtomic(opts.outPath, formatResultsJson(results));
+  // One person per line, stable bytes for identical runs; written as it is made: one string of it all fails past ~512 MiB.
+  await writeFileAtomic(opts.outPath, jsonArrayPieces(results, 'line per element', '\n'));
   await removeJournal();
   const timed = finished.flatMap((e) => (e.status === 'ok' ? [e.ms] : []));
   return {

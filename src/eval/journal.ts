@@ -3,7 +3,8 @@
  * finished image, each fsynced, so that a run killed at any point loses at most the image in
  * progress and a restart skips everything already written.
  */
-import { open, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { makeFolders } from '../io/atomic.js';
 import type { KeypointResult } from './data.js';
@@ -42,12 +43,25 @@ function isEntry(v: unknown): v is JournalEntry {
 }
 
 /**
- * Splits journal text into complete lines. A last line without its newline is a write the
- * previous run did not finish; it is dropped (and the file truncated to `validLength`).
+ * The lines of the file at `path` that end with a newline, each with the file's length up to its
+ * end; a last line without one is a write the previous run did not finish, left out. Read piece by
+ * piece: a journal can outgrow the longest string (~512 MiB), which reading it whole would need.
  */
-function completeLines(text: string): { lines: string[]; validLength: number } {
-  const end = text.lastIndexOf('\n') + 1;
-  return { lines: text.slice(0, end).split('\n').slice(0, -1), validLength: Buffer.byteLength(text.slice(0, end)) };
+async function* completeLines(path: string): AsyncGenerator<{ line: string; end: number }> {
+  let unfinished: Buffer[] = [];
+  let chunkStart = 0;
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      const piece = chunk.subarray(start, newline);
+      const line = unfinished.length === 0 ? piece : Buffer.concat([...unfinished, piece]);
+      unfinished = [];
+      yield { line: line.toString('utf8'), end: chunkStart + newline + 1 };
+      start = newline + 1;
+    }
+    if (start < chunk.length) unfinished.push(chunk.subarray(start));
+    chunkStart += chunk.length;
+  }
 }
 
 /** What sets the run of a journal's header line apart from the run `header` describes, in words. */
@@ -77,19 +91,43 @@ function asRecord(v: unknown): Record<string, unknown> {
   return v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
 }
 
-function parseJournal(path: string, lines: string[], header: JournalHeader): Map<number, JournalEntry> {
+/**
+ * The entries of the journal at `path`, and its length up to the last complete line (0: no line
+ * yet); a journal of another run is refused.
+ */
+async function readJournal(path: string, header: JournalHeader): Promise<{ entries: Map<number, JournalEntry>; validLength: number }> {
   const expected = JSON.stringify({ format: FORMAT, ...header });
-  if (lines[0] !== expected) {
-    throw new EvalError(`${path} is the journal of a different run (${runDifference(lines[0]!, header)}); delete it or choose another journal path`);
-  }
   // A later line for the same image (a retried failure) replaces the earlier one.
   const entries = new Map<number, JournalEntry>();
-  lines.slice(1).forEach((line, i) => {
-    const entry = parseOrUndefined(line);
-    if (!isEntry(entry)) throw new EvalError(`${path}:${i + 2} is not a valid journal line; delete the journal to start over`);
-    entries.set(entry.imageId, entry);
+  let validLength = 0;
+  let lineNumber = 0;
+  for await (const { line, end } of completeLines(path)) {
+    lineNumber++;
+    if (lineNumber === 1) {
+      if (line !== expected) throw new EvalError(`${path} is the journal of a different run (${runDifference(line, header)}); delete it or choose another journal path`);
+    } else {
+      const entry = parseOrUndefined(line);
+      if (!isEntry(entry)) throw new EvalError(`${path}:${lineNumber} is not a valid journal line; delete the journal to start over`);
+      entries.set(entry.imageId, entry);
+    }
+    validLength = end;
+  }
+  return { entries, validLength };
+}
+
+/** The first `length` bytes of the file at `path` as text; '' when there is no file. */
+async function fileStart(path: string, length: number): Promise<string> {
+  const handle = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
   });
-  return entries;
+  if (!handle) return '';
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, 0);
+    return buffer.toString('utf8', 0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 export class Journal {
@@ -98,27 +136,19 @@ export class Journal {
   /** Opens (creating if needed) the journal at `path` and returns the entries already recorded. */
   static async open(path: string, header: JournalHeader): Promise<{ journal: Journal; entries: Map<number, JournalEntry> }> {
     makeFolders(dirname(path));
-    const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '';
-      throw new EvalError(`Cannot read journal ${path}: ${err.message}`);
+    const cannotRead = (err: NodeJS.ErrnoException) => new EvalError(`Cannot read journal ${path}: ${err.message}`);
+    const start = await fileStart(path, MARK.length).catch((err: NodeJS.ErrnoException) => {
+      throw cannotRead(err);
     });
-    if (!isJournalText(text)) throw new EvalError(`${path} is not an eval journal (it holds other data, left untouched); choose another journal path`);
-    const { lines, validLength } = completeLines(text);
+    if (!isJournalText(start)) throw new EvalError(`${path} is not an eval journal (it holds other data, left untouched); choose another journal path`);
+    const { entries, validLength } = start === '' ? { entries: new Map<number, JournalEntry>(), validLength: 0 } : await readJournal(path, header).catch((err: unknown) => {
+      throw err instanceof EvalError ? err : cannotRead(err as NodeJS.ErrnoException);
+    });
     const handle = await open(path, 'a+');
     const journal = new Journal(path, handle);
-    if (lines.length === 0) {
-      await handle.truncate(0);
-      await journal.writeLine({ format: FORMAT, ...header });
-      return { journal, entries: new Map() };
-    }
-    try {
-      const entries = parseJournal(path, lines, header);
-      await handle.truncate(validLength);
-      return { journal, entries };
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    await handle.truncate(validLength);
+    if (validLength === 0) await journal.writeLine({ format: FORMAT, ...header });
+    return { journal, entries };
   }
 
   /** Appends one image's entry and forces it to disk before returning. */

@@ -149,12 +149,21 @@ describe('predict writes each image\'s people as soon as it is done', function (
     const printedWhenEstimated: number[] = [];
     process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
     console.error = () => {};
+    const listeners: number[] = [];
     try {
       await runPredict(images, { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 }, { onStageTimes: () => printedWhenEstimated.push(stdout.length) });
+      // Another run in this process hears stdout's errors with the listener the first added.
+      listeners.push(process.stdout.listenerCount('error'));
+      await runPredict(images.slice(0, 1), { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, maxPoses: 1 });
+      listeners.push(process.stdout.listenerCount('error'));
     } finally {
       process.stdout.write = write;
       console.error = error;
     }
+    expect(listeners[1]).to.equal(listeners[0]);
+    const [allText, secondRun] = stdout.split('\n');
+    expect(JSON.parse(secondRun!)).to.have.length(1);
+    stdout = `${allText}\n`;
     const records = JSON.parse(stdout) as { file_name: string }[];
     expect(stdout).to.equal(`${JSON.stringify(records)}\n`);
     expect(records.length).to.be.above(0);

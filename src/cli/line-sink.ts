@@ -2,12 +2,32 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 
+/**
+ * The first error of each stream written to, heard by one listener however many sinks write to it
+ * (runs of a command in one process): a stream that failed stays failed.
+ */
+const streamErrors = new WeakMap<Writable, { error?: Error }>();
+
+function errorsOf(stream: Writable): { error?: Error } {
+  let heard = streamErrors.get(stream);
+  if (!heard) {
+    const errors: { error?: Error } = {};
+    stream.on('error', (err: Error) => (errors.error ??= err));
+    streamErrors.set(stream, (heard = errors));
+  }
+  return heard;
+}
+
 /** Writes with backpressure; a stream error is raised by the next write instead of crashing the process. */
 export class LineSink {
-  error: Error | undefined;
+  private readonly heard: { error?: Error };
   /** `interrupt` ends a wait for a reader that does not read (a pipe into a stalled process): the write then throws its reason. */
   constructor(readonly stream: Writable, private readonly interrupt?: AbortSignal) {
-    stream.on('error', (err: Error) => (this.error ??= err));
+    this.heard = errorsOf(stream);
+  }
+
+  get error(): Error | undefined {
+    return this.heard.error;
   }
 
   async write(text: string): Promise<void> {

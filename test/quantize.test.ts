@@ -268,6 +268,17 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     expect(bytes!.message).to.match(/^calibrationImages\[1\]: image buffer: not an image format/);
   });
 
+  it('BAD CALL - a float model that computes NaN on a calibration image is refused naming the image and the tensor', async () => {
+    // As a damaged float .onnx would be: every weight of the first convolution NaN.
+    const proto = onnx.ModelProto.decode(floatModel);
+    const weight = proto.graph!.initializer!.find((t) => t.dims!.length === 4)!;
+    weight.rawData = new Uint8Array(new Float32Array(weight.rawData!.length / 4).fill(NaN).buffer);
+    const damaged = onnx.ModelProto.encode(proto).finish();
+    // It read "Range [NaN, NaN] is not finite": of which tensor, on which image?
+    await expectRejection(quantizeForImages(damaged, { images: [DEMO_IMAGE()], settings }), QuantizationError,
+      new RegExp(`^${DEMO_IMAGE().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the float model's tensor \\S+ reaches \\[NaN, NaN\\]: its weights are damaged`));
+  });
+
   it('BAD CALL - int8 without calibration images, on tfjs, or an unknown precision is a ConfigError naming the option', async () => {
     const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
     await expectRejection(createEstimator({ ...base, precision: 'int8' }), ConfigError, /int8' needs calibrationImages/);

@@ -34,18 +34,19 @@ export interface CalibrationOptions extends QuantizeOptions {
 export async function* calibrationInputs(options: CalibrationOptions): AsyncGenerator<NetworkInput> {
   const { settings } = options;
   for (const [index, image] of options.images.entries()) {
+    const source = typeof image === 'string' ? image : `calibrationImages[${index}]`;
     let inputs;
     try {
       const rgb = await readImage(image, { exifOrientation: options.exifOrientation ?? true });
       inputs = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor).inputs;
     } catch (error) {
       // One image among many: which one (an image too small to prepare was not named at all).
-      throw naming(error, typeof image === 'string' ? image : `calibrationImages[${index}]`);
+      throw naming(error, source);
     }
     for (const input of inputs) {
       const dims = [1, 3, input.height, input.width] as const;
-      yield { data: toNetworkInput(input.resized), dims };
-      if (settings.flipTest) yield { data: toNetworkInput(input.resized, true), dims };
+      yield { data: toNetworkInput(input.resized), dims, source };
+      if (settings.flipTest) yield { data: toNetworkInput(input.resized, true), dims, source };
     }
   }
 }

@@ -6,12 +6,14 @@
  */
 import { BackendError, loadRuntime, type OnnxSessionOptions } from './session.js';
 import { physicalCores } from './cpu.js';
-import { quantizedActivations, rangeOutputNames, withRangeOutputs, type ActivationRange } from './quantize.js';
+import { QuantizationError, quantizedActivations, rangeOutputNames, withRangeOutputs, type ActivationRange } from './quantize.js';
 
 /** One network input batch, `[N, 3, H, W]` float32. */
 export interface NetworkInput {
   data: Float32Array;
   dims: readonly [number, number, number, number];
+  /** What the input was prepared from (an image's path), for error messages. */
+  source?: string;
 }
 
 /**
@@ -49,6 +51,11 @@ export async function observeActivationRanges(
         const observed = rangeOutputNames(name);
         const min = (results[observed.min].data as Float32Array)[0];
         const max = (results[observed.max].data as Float32Array)[0];
+        // NaN would pass through min/max unseen, and only fail later as a range with no tensor or image to it.
+        if (!Number.isFinite(min) || !Number.isFinite(max)) {
+          throw new QuantizationError(`${input.source ?? `calibration input ${count}`}: the float model's tensor ${name} reaches [${min}, ${max}]: `
+            + 'its weights are damaged or overflow, and it gives no usable output in float32 either');
+        }
         const seen = ranges.get(name);
         ranges.set(name, seen ? { min: Math.min(seen.min, min), max: Math.max(seen.max, max) } : { min, max });
       }

@@ -58,6 +58,7 @@ export interface EstimatorOptions extends ConfigChoice {
   /**
    * With `precision: 'int8'`: a few images like those the model will see, prepared as inputs
    * are (this estimator's input size, scales and flip test) to calibrate the activation ranges.
+   * Refused with an `.onnx` model already quantized (calibrated when exported).
    */
   calibrationImages?: ImageInput[];
   /** Average with the mirrored image (the paper's test protocol). Default: the configuration's `TEST.FLIP_TEST`. */

@@ -279,6 +279,17 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
       new RegExp(`^${DEMO_IMAGE().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the float model's tensor \\S+ reaches \\[NaN, NaN\\]: its weights are damaged`));
   });
 
+  it('BAD CALL - calibration images given with an already quantized .onnx are refused, not left unused', async () => {
+    const quantized = join(dir, 'calibrated.int8.onnx');
+    writeFileSync(quantized, int8Model);
+    const options = { preset: 'tiny_coco', weights: quantized, inputSize: 256, precision: 'int8' as const };
+    await expectRejection(createEstimator({ ...options, calibrationImages: [DEMO_IMAGE()] }), ConfigError, /calibrated\.int8\.onnx is already quantized, its ranges calibrated when it was exported: leave calibrationImages \(--calibrate\) out/);
+    await expectRejection(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', quantized, '--precision', 'int8', '--calibrate', DEMO_IMAGE()), ConfigError, /is already quantized/);
+    // Without them it runs as it is.
+    const estimator = await createEstimator(options);
+    await estimator.dispose();
+  });
+
   it('BAD CALL - int8 without calibration images, on tfjs, or an unknown precision is a ConfigError naming the option', async () => {
     const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
     await expectRejection(createEstimator({ ...base, precision: 'int8' }), ConfigError, /int8' needs calibrationImages/);

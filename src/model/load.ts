@@ -137,7 +137,13 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
     } catch (err) {
       throw new BackendError(`${weights}: ${(err as Error).message}`);
     }
-    if (quantized) return exported;
+    if (quantized) {
+      // They would go unused: the user would believe the model recalibrated on them.
+      if ((options.calibrationImages ?? []).length > 0) {
+        throw new ConfigError(`${weights} is already quantized, its ranges calibrated when it was exported: leave calibrationImages (--calibrate) out, or give the float model (checkpoint or float .onnx) to calibrate on them`);
+      }
+      return exported;
+    }
   }
   const images = options.calibrationImages ?? [];
   if (images.length === 0) {

@@ -18,7 +18,7 @@ import {
   type ActivationRange,
 } from '../src/backend/onnx/quantize.js';
 import { floatValue, onnx } from '../src/backend/onnx/proto.js';
-import { OnnxNetwork } from '../src/backend/onnx/session.js';
+import { BackendError, OnnxNetwork } from '../src/backend/onnx/session.js';
 import { coreCount, hasWideInt8Accumulation, physicalCores, quotaCpus } from '../src/backend/onnx/cpu.js';
 import { createEstimator } from '../src/estimator.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
@@ -288,6 +288,14 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     // Without them it runs as it is.
     const estimator = await createEstimator(options);
     await estimator.dispose();
+  });
+
+  it('BAD CALL - a float .onnx that does not fit the configuration is refused before calibration', async () => {
+    const floatExport = join(dir, 'coco.onnx');
+    writeFileSync(floatExport, floatModel);
+    // Calibration ran first: it failed on the broken image, or ran in full and only then came the mismatch.
+    await expectRejection(createEstimator({ preset: 'tiny_crowdpose', weights: floatExport, precision: 'int8', calibrationImages: [new Uint8Array(10)] }),
+      BackendError, /coco\.onnx: output 0 has 34 channels; the configuration expects 28/);
   });
 
   it('BAD CALL - int8 without calibration images, on tfjs, or an unknown precision is a ConfigError naming the option', async () => {

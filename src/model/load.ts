@@ -149,6 +149,11 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
   if (images.length === 0) {
     throw new ConfigError("precision 'int8' needs calibrationImages (--calibrate): a few images like those the model will see, to calibrate the activation ranges; or give an .onnx model written by export-onnx --precision int8");
   }
+  if (exported) {
+    // Checked as float32 would check it: a model that does not fit the configuration was calibrated
+    // in full before it was refused, or failed inside ONNX Runtime (another input shape).
+    await (await createOnnxNetwork(config, weights, { intraOpNumThreads: options.intraOpNumThreads })).dispose();
+  }
   return quantizeForImages(exported ?? compileModel(config, weights), {
     images,
     settings: config.test,

@@ -298,6 +298,17 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
       BackendError, /coco\.onnx: output 0 has 34 channels; the configuration expects 28/);
   });
 
+  it('BAD CALL - a float .onnx exported with a fixed input size fails calibration with a BackendError naming the image and the fix', async () => {
+    const proto = onnx.ModelProto.decode(floatModel);
+    const dims = proto.graph!.input![0].type!.tensorType!.shape!.dim!;
+    for (const axis of [0, 2, 3]) dims[axis] = { dimValue: axis === 0 ? 1 : 512 };
+    const fixed = join(dir, 'fixed.onnx');
+    writeFileSync(fixed, onnx.ModelProto.encode(proto).finish());
+    // It was ONNX Runtime's bare Error "Got invalid dimensions for input: image ...".
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: fixed, inputSize: 256, precision: 'int8', calibrationImages: [DEMO_IMAGE()] }), BackendError,
+      /sample\.jpg: ONNX Runtime could not run the calibration model on a \[1, 3, 256, 384\] input: [^]*The model's input is fixed at \[1, 3, 512, 512\]/);
+  });
+
   it('BAD CALL - int8 without calibration images, on tfjs, or an unknown precision is a ConfigError naming the option', async () => {
     const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
     await expectRejection(createEstimator({ ...base, precision: 'int8' }), ConfigError, /int8' needs calibrationImages/);

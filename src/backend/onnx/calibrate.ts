@@ -4,7 +4,8 @@
  * the union of the ranges is kept. Inputs are consumed one at a time; a calibration run
  * needs no more memory than an inference.
  */
-import { BackendError, loadRuntime, type OnnxSessionOptions } from './session.js';
+import { BackendError, fixedSizeHint, loadRuntime, type OnnxSessionOptions } from './session.js';
+import { inputSideHint } from '../network.js';
 import { physicalCores } from './cpu.js';
 import { QuantizationError, quantizedActivations, rangeOutputNames, withRangeOutputs, type ActivationRange } from './quantize.js';
 
@@ -46,7 +47,14 @@ export async function observeActivationRanges(
   try {
     for await (const input of inputs) {
       count++;
-      const results = await session.run({ [inputName]: new ort.Tensor('float32', input.data, input.dims) }, fetches);
+      let results;
+      try {
+        results = await session.run({ [inputName]: new ort.Tensor('float32', input.data, input.dims) }, fetches);
+      } catch (err) {
+        // As an inference would report it (a model exported with a fixed input size), not in ONNX Runtime's bare words.
+        throw new BackendError(`${input.source ?? `calibration input ${count}`}: ONNX Runtime could not run the calibration model on a [${input.dims.join(', ')}] input: `
+          + `${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(input.dims) || fixedSizeHint(session)}`);
+      }
       for (const name of activations) {
         const observed = rangeOutputNames(name);
         const min = (results[observed.min].data as Float32Array)[0];

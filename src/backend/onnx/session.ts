@@ -100,6 +100,14 @@ function inputProblem(input: Ort.InferenceSession.ValueMetadata | undefined): st
   return undefined;
 }
 
+/** Advice when a session's input has a fixed batch, height or width (an export without dynamic axes). */
+export function fixedSizeHint(session: Pick<Ort.InferenceSession, 'inputMetadata'>): string {
+  const input = session.inputMetadata[0];
+  if (!input?.isTensor || ![0, 2, 3].some((axis) => typeof input.shape[axis] === 'number')) return '';
+  return `. The model's input is fixed at [${input.shape.join(', ')}]; images need any height and width: `
+    + 'export it with dynamic batch, height and width (higher-pose export-onnx does)';
+}
+
 /** A loaded network: NCHW float32 images in, the stage outputs out. */
 export class OnnxNetwork implements Network {
   private constructor(
@@ -179,7 +187,7 @@ export class OnnxNetwork implements Network {
       if (imageByImage) results = await this.runImageByImage(input, dims);
       else results = given ? await this.session.run(feeds, Object.fromEntries(this.outputNames.map((name, i) => [name, given[i]]))) : await this.session.run(feeds);
     } catch (err) {
-      throw new BackendError(`ONNX Runtime could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(dims) || this.fixedSizeHint()}`);
+      throw new BackendError(`ONNX Runtime could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(dims) || fixedSizeHint(this.session)}`);
     }
     const outputs = this.outputNames.map((name, i) => {
       const t = results[name];
@@ -211,14 +219,6 @@ export class OnnxNetwork implements Network {
     }));
     for (const run of runs) for (const name of this.outputNames) releaseNow((run[name].data as Float32Array).buffer);
     return stacked;
-  }
-
-  /** Advice when the model's input has a fixed batch, height or width (an export without dynamic axes). */
-  private fixedSizeHint(): string {
-    const input = this.session.inputMetadata[0];
-    if (!input?.isTensor || ![0, 2, 3].some((axis) => typeof input.shape[axis] === 'number')) return '';
-    return `. The model's input is fixed at [${input.shape.join(', ')}]; images need any height and width: `
-      + 'export it with dynamic batch, height and width (higher-pose export-onnx does)';
   }
 
   /** Releases the session once the runs in progress end (ONNX Runtime would fail them, and a second release). */

@@ -290,6 +290,15 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     await estimator.dispose();
   });
 
+  it('BAD CALL - an int8 .onnx on WebGPU is refused as precision int8 is there (its quantized operators fall back to the CPU)', async () => {
+    const quantized = join(dir, 'webgpu.int8.onnx');
+    writeFileSync(quantized, int8Model);
+    // It ran, 14x slower than float32 on the GPU (here, without a GPU: "found no GPU").
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: quantized, device: 'webgpu' }), ConfigError,
+      /webgpu\.int8\.onnx is quantized \(int8\), a CPU model: on device 'webgpu' the quantized operators fall back to the CPU/);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: quantized, device: 'webgpu', precision: 'int8' }), ConfigError, /precision 'int8' is a CPU mode/);
+  });
+
   it('BAD CALL - a float .onnx that does not fit the configuration is refused before calibration', async () => {
     const floatExport = join(dir, 'coco.onnx');
     writeFileSync(floatExport, floatModel);

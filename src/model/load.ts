@@ -122,21 +122,30 @@ export interface PrecisionOptions {
   exifOrientation?: boolean;
 }
 
+/** An `.onnx` file's bytes, and whether its model is already quantized. */
+async function readOnnxModel(path: string): Promise<{ bytes: Uint8Array; quantized: boolean }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new BackendError(`Could not read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return { bytes, quantized: isQuantizedModel(bytes) };
+  } catch (err) {
+    throw new BackendError(`${path}: ${(err as Error).message}`);
+  }
+}
+
+// Measured on an H200: ONNX Runtime's WebGPU provider leaves the quantized operators to the CPU, 14x slower than float32 on the GPU.
+const INT8_ON_WEBGPU = "on device 'webgpu' the quantized operators fall back to the CPU";
+
 /** The int8 model: a quantized `.onnx` file as it is, else the float model quantized with calibration. */
 async function int8Model(config: ExperimentConfig, weights: string | Weights, options: PrecisionOptions & OnnxSessionOptions): Promise<Uint8Array> {
   let exported: Uint8Array | undefined;
   if (typeof weights === 'string' && isOnnxFile(weights)) {
-    try {
-      exported = await readFile(weights);
-    } catch (err) {
-      throw new BackendError(`Could not read ${weights}: ${(err as Error).message}`);
-    }
-    let quantized: boolean;
-    try {
-      quantized = isQuantizedModel(exported);
-    } catch (err) {
-      throw new BackendError(`${weights}: ${(err as Error).message}`);
-    }
+    const { bytes, quantized } = await readOnnxModel(weights);
+    exported = bytes;
     if (quantized) {
       // They would go unused: the user would believe the model recalibrated on them.
       if ((options.calibrationImages ?? []).length > 0) {
@@ -172,6 +181,10 @@ export async function createOnnxNetwork(config: ExperimentConfig, weights: strin
   const int8 = checkedPrecision(options.precision) === 'int8';
   const open = (model: Uint8Array | string) => (options.networkThread ? OnnxNetworkThread.create(model, options) : OnnxNetwork.create(model, options));
   if (typeof weights === 'string' && isOnnxFile(weights)) {
+    // An int8 export runs whatever precision says: on WebGPU it is refused as precision 'int8' is.
+    if (!int8 && options.executionProviders?.includes('webgpu') && (await readOnnxModel(weights)).quantized) {
+      throw new ConfigError(`${weights} is quantized (int8), a CPU model: ${INT8_ON_WEBGPU}; give its float model (checkpoint or float .onnx) there, or use device 'cpu'`);
+    }
     const network = await open(int8 ? await int8Model(config, weights, options) : weights);
     const expected = config.model.deconv.numDeconvs + 1;
     if (network.outputNames.length !== expected) {
@@ -284,8 +297,7 @@ function checkedNetworkOptions(options: NetworkOptions): { backend: BackendName;
     throw new ConfigError("precision 'int8' runs on ONNX Runtime only: use backend 'onnxruntime' (the tfjs backend computes in float32)");
   }
   if (int8 && options.device === 'webgpu') {
-    // Measured on an H200: ONNX Runtime's WebGPU provider leaves the quantized operators to the CPU, 14x slower than float32 on the GPU.
-    throw new ConfigError("precision 'int8' is a CPU mode: on device 'webgpu' the quantized operators fall back to the CPU; use precision 'fp32' there");
+    throw new ConfigError(`precision 'int8' is a CPU mode: ${INT8_ON_WEBGPU}; use precision 'fp32' there`);
   }
   return { backend, int8 };
 }

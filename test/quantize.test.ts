@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -171,6 +172,14 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     const narrow = new Map([...ranges].map(([name, r]) => [name, { min: r.min / 3, max: r.max / 3 }]));
     const broken = await relativeErrors(floatModel, quantizeModel(floatModel, narrow), inputs);
     expect(Math.max(...broken)).to.be.above(0.02);
+  });
+
+  it('calibration over photos of several sizes needs no more memory than inference over them', () => {
+    // Each in a fresh process, whose peak RSS is its own.
+    const grown = (mode: string) => Number(execFileSync(process.execPath, ['--import', 'tsx', 'test/helpers/calibration-memory.ts', mode], { encoding: 'utf8' }));
+    const [inference, calibration] = [grown('infer'), grown('calibrate')];
+    // With a memory pattern per input size it rose 1.6x as much (290 MB against 180).
+    expect(calibration).to.be.below(inference * 1.3);
   });
 
   it('quantizes weights symmetrically per output channel, 7 bits on request', () => {

@@ -35,6 +35,9 @@ export async function observeActivationRanges(
       // Higher levels replace nodes (NCHWc convolutions), which breaks the node order that
       // `withRangeOutputs` relies on to keep memory bounded (peak 2.9 GB instead of 0.7 for W32).
       graphOptimizationLevel: 'basic',
+      // As in inference (`sessionConfig`): with a memory pattern, each new input size (calibration
+      // photos of several sizes) held a block of its own beside the arena, 1.6x the memory.
+      enableMemPattern: false,
       intraOpNumThreads: options.intraOpNumThreads ?? physicalCores(),
     });
   } catch (err) {

@@ -224,6 +224,27 @@ describe('tracking', () => {
       expect(() => new OneEuroFilter({ minCutoff: 0 })).to.throw(RangeError);
     });
 
+    it('BAD CALL - a value or time that is not a finite number: a RangeError, and the filter goes on as before', () => {
+      // A NaN taken in made every later output NaN; a NaN first time held the first value forever.
+      const filter = new OneEuroFilter();
+      const reference = new OneEuroFilter();
+      filter.apply(1, 0);
+      reference.apply(1, 0);
+      for (const [value, time] of [[NaN, 0.1], [Infinity, 0.1], [2, NaN], [2, -Infinity]] as const) {
+        expect(() => filter.apply(value, time), `${value} at ${time}`).to.throw(RangeError, /must be finite numbers, got value/);
+      }
+      expect(filter.apply(2, 0.1)).to.equal(reference.apply(2, 0.1));
+      expect(filter.apply(3, 0.2)).to.be.within(2, 3);
+    });
+
+    it('starts afresh when time goes back (a seek), instead of holding the old estimate until time catches up', () => {
+      const filter = new OneEuroFilter();
+      for (let i = 0; i <= 100; i++) filter.apply(100, i / 10);
+      expect(filter.apply(500, 0)).to.equal(500);
+      expect(filter.apply(500, 0.1)).to.equal(500);
+      expect(filter.apply(600, 0.2)).to.be.within(500, 600);
+    });
+
     it('BAD CALL - settings that are not finite numbers in range: a RangeError, not NaN outputs', () => {
       // An infinite beta made a still point's cutoff Infinity · 0 = NaN, and every output after it NaN.
       for (const options of [{ beta: Infinity }, { beta: -1 }, { minCutoff: NaN }, { dCutoff: Infinity }]) {
@@ -269,6 +290,38 @@ describe('tracking', () => {
         expect(wrists[f]!.x, `frame ${f}`).to.be.closeTo(x, 1e-9);
         expect(wrists[f]!.y, `frame ${f}`).to.be.closeTo(y, 1e-9);
       }
+    });
+
+    it('passes the zero box of a person with no joint found as it is, without dragging later boxes toward the origin', () => {
+      const smoother = new PoseSmoother({ minCutoff: 1, beta: 0 });
+      for (let f = 0; f < 5; f++) smoother.apply([{ ...figure(300, 300), id: 1 }], f / 10);
+      const none = figure(300, 300, 100, 0);
+      none.box = { xMin: 0, yMin: 0, xMax: 0, yMax: 0, width: 0, height: 0 };
+      expect(smoother.apply([{ ...none, id: 1 }], 0.5)[0]!.box).to.deep.equal(none.box);
+      const { box } = smoother.apply([{ ...figure(300, 300), id: 1 }], 0.6)[0]!;
+      for (const side of ['xMin', 'yMin', 'xMax', 'yMax'] as const) expect(box[side], side).to.be.closeTo(figure(300, 300).box[side], 1e-9);
+    });
+
+    it('starts every track afresh when time goes back (a seek)', () => {
+      const smoother = new PoseSmoother();
+      for (let f = 0; f <= 100; f++) smoother.apply([{ ...figure(100, 100), id: 1 }], f / 10);
+      const [back] = smoother.apply([{ ...figure(300, 100), id: 1 }], 0);
+      expect(back!.keypoints[0]!.x).to.equal(figure(300, 100).keypoints[0]!.x);
+      expect(back!.box.xMin).to.equal(figure(300, 100).box.xMin);
+    });
+
+    it('BAD CALL - a coordinate, score or time that is not a finite number: a RangeError naming it, no filter touched', () => {
+      const smoother = new PoseSmoother();
+      smoother.apply([{ ...figure(100, 100), id: 1 }], 0);
+      const bad = { ...figure(100, 100), id: 1 };
+      bad.keypoints[9] = { ...bad.keypoints[9]!, y: NaN };
+      expect(() => smoother.apply([{ ...figure(100, 100), id: 1 }, bad], 0.1)).to.throw(RangeError, /PoseSmoother: person 1's keypoint left_wrist has y NaN/);
+      const badBox = { ...figure(100, 100), id: 1 };
+      badBox.box = { ...badBox.box, xMax: Infinity };
+      expect(() => smoother.apply([badBox], 0.1)).to.throw(RangeError, /person 0's box has xMax Infinity/);
+      expect(() => smoother.apply([{ ...figure(100, 100), id: 1 }], NaN)).to.throw(RangeError, /timestamp must be a finite number of seconds, got NaN/);
+      // The filters were left as they were: a still person stays where it is.
+      expect(smoother.apply([{ ...figure(100, 100), id: 1 }], 0.1)[0]!.keypoints[9]!.y).to.be.closeTo(figure(100, 100).keypoints[9]!.y, 1e-9);
     });
 
     it('starts a track afresh after it was gone for forgetAfter seconds', () => {

@@ -4,6 +4,7 @@
  * Plus keypoint smoothing per track, one filter per coordinate.
  */
 import type { BoundingBox, Keypoint, Person } from '../types.js';
+import { checkFinite } from './people.js';
 
 export interface OneEuroOptions {
   /** Cutoff (Hz) at zero speed: lower removes more jitter. Default 1. */
@@ -43,16 +44,25 @@ export class OneEuroFilter {
     ({ minCutoff: this.minCutoff, beta: this.beta, dCutoff: this.dCutoff } = settings(options));
   }
 
-  /** Filters `value` observed at `timestamp` seconds; the first value passes unchanged. */
+  /**
+   * Filters `value` observed at `timestamp` seconds; the first value passes unchanged, and so
+   * does one at an earlier time than the last (a seek back), which starts the filter afresh.
+   * A value or time that is not a finite number is a RangeError and leaves the filter as it was:
+   * taken in, it would make every later output NaN (or, for a time, the same value).
+   */
   apply(value: number, timestamp: number): number {
+    if (!Number.isFinite(value) || !Number.isFinite(timestamp)) {
+      throw new RangeError(`OneEuroFilter: the value and its timestamp must be finite numbers, got value ${value} at ${timestamp} s`);
+    }
     const last = this.last;
-    if (!last) {
+    if (!last || timestamp < last.time) {
+      // Kept until the time passes the last one, the old estimate would stand for every frame until then.
       this.last = { value, speed: 0, time: timestamp };
       return value;
     }
     const dt = timestamp - last.time;
-    // A repeated or out-of-order timestamp carries no rate information: keep the estimate.
-    if (!(dt > 0)) return last.value;
+    // A repeated timestamp carries no rate information: keep the estimate.
+    if (dt === 0) return last.value;
     const a = alpha(dt, this.dCutoff);
     const speed = a * ((value - last.value) / dt) + (1 - a) * last.speed;
     const b = alpha(dt, this.minCutoff + this.beta * Math.abs(speed));
@@ -77,6 +87,8 @@ export class PoseSmoother {
 
   private readonly forgetAfter: number;
 
+  private lastTime = -Infinity;
+
   constructor(
     private readonly options: OneEuroOptions & { forgetAfter?: number } = {},
   ) {
@@ -87,8 +99,16 @@ export class PoseSmoother {
     if (!(this.forgetAfter > 0)) throw new RangeError(`PoseSmoother: forgetAfter must be a number of seconds > 0, got ${this.forgetAfter}`);
   }
 
-  /** Smoothed copies of `people` observed at `timestamp` seconds. */
+  /**
+   * Smoothed copies of `people` observed at `timestamp` seconds. A time before the last one (a
+   * seek back) starts every track afresh. Coordinates, scores or a time that are not finite
+   * numbers are a RangeError, before any filter takes them in.
+   */
   apply(people: readonly Person[], timestamp: number): Person[] {
+    if (!Number.isFinite(timestamp)) throw new RangeError(`PoseSmoother: the timestamp must be a finite number of seconds, got ${timestamp}`);
+    checkFinite(people, 'PoseSmoother');
+    if (timestamp < this.lastTime) this.tracks.clear();
+    this.lastTime = timestamp;
     for (const [id, track] of this.tracks) {
       if (timestamp - track.lastSeen > this.forgetAfter) this.tracks.delete(id);
     }
@@ -108,6 +128,8 @@ export class PoseSmoother {
         x: f[2 * j]!.apply(k.x, timestamp),
         y: f[2 * j + 1]!.apply(k.y, timestamp),
       } : k));
+      // No joint found: the box is all zeros, no position either.
+      if (!person.keypoints.some((k) => k.score > 0)) return { ...person, keypoints };
       const o = person.keypoints.length * 2;
       const xMin = f[o]!.apply(person.box.xMin, timestamp);
       const yMin = f[o + 1]!.apply(person.box.yMin, timestamp);
@@ -120,5 +142,6 @@ export class PoseSmoother {
 
   reset(): void {
     this.tracks.clear();
+    this.lastTime = -Infinity;
   }
 }

@@ -145,6 +145,20 @@ describe('tracking', () => {
       }
     });
 
+    it('BAD CALL - a coordinate or score that is not a finite number: a RangeError naming it, the tracks kept as they were', () => {
+      // A NaN box made the track's velocity NaN: the person lost the id the frame after.
+      const t = tracker();
+      expect(ids(t.update([figure(100, 100), figure(300, 100)]))).to.deep.equal([1, 2]);
+      const bad = figure(101, 100);
+      bad.box = { ...bad.box, xMin: NaN };
+      expect(() => t.update([bad, figure(300, 100)])).to.throw(RangeError, /PoseTracker: person 0's box has xMin NaN/);
+      const badJoint = figure(101, 100);
+      badJoint.keypoints[0] = { ...badJoint.keypoints[0]!, score: NaN };
+      expect(() => t.update([badJoint])).to.throw(RangeError, /person 0's keypoint nose has score NaN/);
+      expect(ids(t.update([figure(102, 100), figure(300, 100)]))).to.deep.equal([1, 2]);
+      expect(ids(t.update([figure(104, 100), figure(300, 100)]))).to.deep.equal([1, 2]);
+    });
+
     it('does not pass an id to a different person at another place', () => {
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);

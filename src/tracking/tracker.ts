@@ -14,6 +14,7 @@
 import type { KeypointDefinition } from '../datasets.js';
 import type { Person } from '../types.js';
 import { minCostAssignment } from './assignment.js';
+import { checkFinite } from './people.js';
 
 export interface TrackerOptions {
   /** Keypoint definition (its OKS sigmas). */
@@ -151,8 +152,13 @@ export class PoseTracker {
     if (!Number.isSafeInteger(this.nextId)) throw new RangeError(`PoseTracker: firstId must be an integer, got ${this.nextId}`);
   }
 
-  /** Copies of the next frame's `people` (same order) with their track ids set. */
+  /**
+   * Copies of the next frame's `people` (same order) with their track ids set. Coordinates or
+   * scores that are not finite numbers are a RangeError, with the tracks left as they were.
+   */
   update(people: readonly Person[]): Person[] {
+    // Taken in, a NaN box makes its track's velocity, and so every later prediction, NaN.
+    checkFinite(people, 'PoseTracker');
     const sigmas = this.options.keypoints.sigmas;
     const predicted = this.tracks.map((t) => {
       const steps = t.missed + 1;

@@ -806,6 +806,19 @@ if (!hasFfmpeg) {
         expect(leftovers(sub).sort()).to.deep.equal(['input.mp4', 'link.mp4']);
       });
 
+      it('BAD CALL - tracker or smoother settings out of range: a RangeError before the input is probed or onStart called', async () => {
+        // They were checked after onStart had told the caller that the run started.
+        for (const options of [{ track: { maxMissed: -1 } }, { smooth: { beta: -1 } }, { smooth: { forgetAfter: 0 } }]) {
+          let started = false;
+          const err = await rejection((async () => {
+            for await (const _ of processVideo(fakeEstimator(), clip, { ...options, onStart: () => (started = true) })) void _;
+          })());
+          expect(err, JSON.stringify(options)).to.be.instanceOf(RangeError);
+          expect(err.message).to.match(/maxMissed|beta|forgetAfter/);
+          expect(started, JSON.stringify(options)).to.equal(false);
+        }
+      });
+
       it('BAD CALL - an estimator failure or an early stop leaves no rendered file and no ffmpeg', async () => {
         const sub = 'process-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);

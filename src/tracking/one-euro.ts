@@ -76,6 +76,14 @@ export class OneEuroFilter {
   }
 }
 
+/** A RangeError for a PoseSmoother setting out of range. */
+export function checkSmootherOptions(options: OneEuroOptions & { forgetAfter?: number }): void {
+  settings(options);
+  const { forgetAfter } = options;
+  // Not NaN, which would keep every track forever, nor ≤ 0, which would forget each one at once.
+  if (forgetAfter !== undefined && !(forgetAfter > 0)) throw new RangeError(`PoseSmoother: forgetAfter must be a number of seconds > 0, got ${forgetAfter}`);
+}
+
 /**
  * Smooths the keypoints and boxes of tracked people: one filter per track, keypoint and
  * coordinate. People need ids (run the tracker first); people without an id pass unchanged.
@@ -93,10 +101,8 @@ export class PoseSmoother {
     private readonly options: OneEuroOptions & { forgetAfter?: number } = {},
   ) {
     // Checked now, not when the first person comes, which may be far into a video.
-    settings(options);
+    checkSmootherOptions(options);
     this.forgetAfter = options.forgetAfter ?? 1;
-    // Not NaN, which would keep every track forever, nor ≤ 0, which would forget each one at once.
-    if (!(this.forgetAfter > 0)) throw new RangeError(`PoseSmoother: forgetAfter must be a number of seconds > 0, got ${this.forgetAfter}`);
   }
 
   /**

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { KeypointDefinition } from '../datasets.js';
-import { PoseSmoother, type OneEuroOptions } from '../tracking/one-euro.js';
+import { checkSmootherOptions, PoseSmoother, type OneEuroOptions } from '../tracking/one-euro.js';
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
@@ -177,6 +177,12 @@ async function* run(
       throw new VideoError(`${options.render}: the overlay video (render) names the input video; give another file name`, file);
     }
   }
+  // Settings checked before the input is probed and onStart told that the run starts.
+  const tracker = tracking
+    ? new PoseTracker({ ...(typeof options.track === 'object' ? options.track : {}), keypoints: keypoints! })
+    : undefined;
+  const smoothing = typeof options.smooth === 'object' ? options.smooth : {};
+  if (options.smooth) checkSmootherOptions(smoothing);
   // Aborted on the way out, so that ffmpeg dies at once even with frames still requested.
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
@@ -188,10 +194,6 @@ async function* run(
     if (typeof input !== 'string') input.destroy();
     throw error;
   }
-  const tracker = tracking
-    ? new PoseTracker({ ...(typeof options.track === 'object' ? options.track : {}), keypoints: keypoints! })
-    : undefined;
-  const smoothing = typeof options.smooth === 'object' ? options.smooth : {};
   // A track's filters live as long as the track may go unseen (smoothing implies tracking): at a
   // low frame rate, the smoother's default second is less than one frame.
   const smoother = options.smooth

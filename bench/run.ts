@@ -43,6 +43,7 @@ import { heatmapError, keypointAgreement } from './fidelity.js';
 import { onnxBareNetwork, tfjsBareNetwork } from './bare.js';
 import { plantedOutputs } from './planted.js';
 import { drawPoses } from '../src/render/overlay.js';
+import { PoseTracker } from '../src/tracking/tracker.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const COCO = resolve(process.env.HIGHER_POSE_COCO ?? join(here, '..', '..', 'shared', 'coco-mini'));
@@ -370,6 +371,10 @@ async function main(): Promise<void> {
   // The video overlay of one frame: the photo's people drawn over it (every one of them, hundreds with random weights).
   const found = await estimator.estimatePoses(photo);
   const drawing = await time(postprocessRuns(opts), () => drawPoses(inputs[1].rgb, found, keypoints));
+  // Video tracking of those people: each update is the next frame, the same people in it.
+  const tracker = new PoseTracker({ keypoints });
+  tracker.update(found);
+  const tracking = await time(postprocessRuns(opts), () => tracker.update(found));
   await estimator.dispose();
   await bare.release();
 
@@ -383,7 +388,9 @@ async function main(): Promise<void> {
   log(opts, `  ${opts.batch} images, ${estimator.imagesInFlight} in flight           ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
   if (oneAtATime) log(opts, `  ${opts.batch} images, one at a time          ${(opts.batch / (oneAtATime.min / 1000)).toFixed(3)} images/s`);
   log(opts, `  ${`overlay of its ${found.length} people`.padEnd(32)}${show(drawing)}`);
+  log(opts, `  ${`tracking of its ${found.length} people`.padEnd(32)}${show(tracking)}`);
   setTiming(figures, 'overlay_draw_ms', drawing);
+  setTiming(figures, 'tracking_ms', tracking);
   setTiming(figures, 'aggregation_ms', aggregation);
   setTiming(figures, 'grouping_ms', grouping);
   setTiming(figures, 'postprocess_ms', post);

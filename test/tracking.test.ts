@@ -185,15 +185,13 @@ describe('tracking', () => {
       expect(t.activeIds).to.deep.equal([1]);
     });
 
-    it('tracks a crowd of 500 in well under a second a frame', () => {
-      // The assignment was solved on a (tracks + people)² matrix: seconds a frame, longer than
-      // the network took (a random-weight model finds ~330 people a frame).
+    it('tracks a crowd of 500, every person keeping its id', () => {
+      // A random-weight model finds ~330 people a frame; the time a crowd takes is a figure of
+      // `npm run bench` (tracking_ms), not something a unit test can time.
       const crowd = (f: number): Person[] => Array.from({ length: 500 }, (_, i) => figure((i % 25) * 60 + f, Math.floor(i / 25) * 120));
       const t = tracker();
       t.update(crowd(0));
-      const start = performance.now();
       expect(ids(t.update(crowd(1)))).to.deep.equal(Array.from({ length: 500 }, (_, i) => i + 1));
-      expect(performance.now() - start).to.be.below(1000);
     });
 
     it('never gives one id to two people of a frame, and returns copies', () => {

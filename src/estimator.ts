@@ -211,10 +211,13 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
   return settings;
 }
 
-/** Pixels given as `{ data, width, height }` with their data copied; anything else as it is (refused later, as it would be now). */
+/**
+ * Pixels given as `{ data, width, height }` with their data copied; anything else as it is (refused
+ * later, as it would be at once). The other properties stay: a mistake's error tells by them (sharp's `info`).
+ */
 function withPixelsCopied(image: string | RgbImage): string | RgbImage {
   if (typeof image !== 'object' || image === null || !(image.data instanceof Uint8Array)) return image;
-  return { data: new Uint8Array(image.data), width: image.width, height: image.height };
+  return { ...image, data: new Uint8Array(image.data) };
 }
 
 /** Item `index` of a batched output `[N, C, H, W]`, as a `[1, C, H, W]` view. */

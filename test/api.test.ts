@@ -17,6 +17,7 @@ import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import type { RgbImage } from '../src/types.js';
 import { cli, cliFailing, cliReporting, expectRejection } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
 import { buildProgram } from '../src/cli/main.js';
@@ -73,6 +74,15 @@ describe('estimator API with the bundled tiny model', () => {
     const pending = estimator.estimatePoses(bytes);
     bytes.fill(0);
     expect(await pending).to.deep.equal(ofPhoto);
+  });
+
+  it('BAD CALL - sharp\'s { data, info } waiting its turn is told how to pass it, as one given at once is', async () => {
+    const { data, info } = await sharp(DEMO_IMAGE()).raw().toBuffer({ resolveWithObject: true });
+    // The one slot is busy: the second call's pixels are copied for its turn.
+    const busy = estimator.estimatePoses(DEMO_IMAGE());
+    const queued = estimator.estimatePoses({ data, info } as unknown as RgbImage);
+    await busy;
+    await expectRejection(queued, ImageError, /sharp's \{ data, info \}\? pass \{ data, width: info\.width, height: info\.height \}$/);
   });
 
   it('estimates several images two at a time as one at a time, and stops at a failed one as one at a time does', async () => {

@@ -11,7 +11,7 @@ import { presetConfig } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
 import { compileModel } from '../src/model/load.js';
-import { onnx } from '../src/backend/onnx/proto.js';
+import { intAttr, node, onnx } from '../src/backend/onnx/proto.js';
 import { BackendError } from '../src/backend/onnx/session.js';
 import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
@@ -312,6 +312,27 @@ describe('estimator API with the bundled tiny model', () => {
       expect(await oneAtATime.estimatePoses(DEMO_IMAGE())).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));
     } finally {
       await oneAtATime.dispose();
+    }
+  });
+
+  it('BAD CALL - an .onnx export with an output that is not float32 is named so, its batch fixed at 1 or not', async () => {
+    for (const batch of [1, undefined]) {
+      const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
+      const graph = model.graph!;
+      if (batch) graph.input![0]!.type!.tensorType!.shape!.dim![0] = { dimValue: batch };
+      // The first output cast to int64 (ONNX's type 7).
+      graph.node!.push(node('Cast', ['output_0'], ['output_0_int64'], [intAttr('to', 7)]));
+      graph.output![0]!.name = 'output_0_int64';
+      graph.output![0]!.type!.tensorType!.elemType = 7;
+      const path = join(dir, `int64-output-${batch ?? 'dynamic'}.onnx`);
+      writeFileSync(path, onnx.ModelProto.encode(model).finish());
+      const cast = await createEstimator({ preset: 'tiny_coco', weights: path, inputSize: 256, flipTest: true });
+      try {
+        // Was, with the batch fixed at 1: 'could not run the network … output output_0_int64 is int64, not float32. The model's input is fixed … export it with dynamic batch'.
+        await expectRejection(cast.estimatePoses(DEMO_IMAGE()), BackendError, /sample\.jpg: Output output_0_int64 must be a 4-D float32 tensor; got int64 \[2, 34, 64, 96\]$/);
+      } finally {
+        await cast.dispose();
+      }
     }
   });
 

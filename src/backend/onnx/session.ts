@@ -108,6 +108,11 @@ export function fixedSizeHint(session: Pick<Ort.InferenceSession, 'inputMetadata
     + 'export it with dynamic batch, height and width (higher-pose export-onnx does)';
 }
 
+/** Refuses an output that is not a 4-D float32 tensor, `[N, C, h, w]`. */
+function checkOutput(name: string, type: string, dims: readonly number[]): void {
+  if (type !== 'float32' || dims.length !== 4) throw new BackendError(`Output ${name} must be a 4-D float32 tensor; got ${type} [${dims.join(', ')}]`);
+}
+
 /** A loaded network: NCHW float32 images in, the stage outputs out. */
 export class OnnxNetwork implements Network {
   private constructor(
@@ -187,13 +192,13 @@ export class OnnxNetwork implements Network {
       if (imageByImage) results = await this.runImageByImage(input, dims);
       else results = given ? await this.session.run(feeds, Object.fromEntries(this.outputNames.map((name, i) => [name, given[i]]))) : await this.session.run(feeds);
     } catch (err) {
+      // Ours already says what is wrong (an output that is no image stack), unlike ONNX Runtime's.
+      if (err instanceof BackendError) throw err;
       throw new BackendError(`ONNX Runtime could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(dims) || fixedSizeHint(this.session)}`);
     }
     const outputs = this.outputNames.map((name, i) => {
       const t = results[name];
-      if (t.type !== 'float32' || t.dims.length !== 4) {
-        throw new BackendError(`Output ${name} must be a 4-D float32 tensor; got ${t.type} [${t.dims.join(', ')}]`);
-      }
+      checkOutput(name, t.type, t.dims);
       const data = (given?.[i] ?? t).data as Float32Array;
       if (t.data !== data) releaseNow((t.data as Float32Array).buffer);
       return ndarray(data, t.dims.map(Number));
@@ -212,7 +217,7 @@ export class OnnxNetwork implements Network {
     }
     const stacked = Object.fromEntries(this.outputNames.map((name) => {
       const first = runs[0][name];
-      if (first.type !== 'float32') throw new BackendError(`output ${name} is ${first.type}, not float32`);
+      checkOutput(name, first.type, [n, ...first.dims.slice(1)]);
       const data = new Float32Array(n * first.size);
       runs.forEach((run, i) => data.set(run[name].data as Float32Array, i * first.size));
       return [name, new this.ort.Tensor('float32', data, [n, ...first.dims.slice(1)])];

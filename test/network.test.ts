@@ -6,7 +6,7 @@ import { buildNetworkGraph } from '../src/higher/network.js';
 import { parameterCount } from '../src/backbone/graph.js';
 import { compileToOnnx } from '../src/backend/onnx/compile.js';
 import { foldBatchNorm } from '../src/backend/fold.js';
-import { BackendError, OnnxNetwork } from '../src/backend/onnx/session.js';
+import { BackendError, fixedSizeHint, OnnxNetwork } from '../src/backend/onnx/session.js';
 import { randomWeights } from '../src/model/weights.js';
 import { createNetwork, createOnnxNetwork } from '../src/model/load.js';
 import { createTfjsNetwork } from '../src/backend/tfjs/network.js';
@@ -94,6 +94,17 @@ describe('network inputs', () => {
       }
     });
   }
+});
+
+describe('advice on a failed run', () => {
+  it('says to export with dynamic axes only for a fixed size a run cannot work around: a batch fixed at 1 runs image by image', () => {
+    const hint = (shape: (number | string)[]) => fixedSizeHint({ inputMetadata: [{ name: 'image', isTensor: true, type: 'float32', shape }] });
+    // Was "The model's input is fixed at [1, 3, h, w]; images need any height and width", which they had.
+    expect(hint([1, 3, 'h', 'w'])).to.equal('');
+    expect(hint(['batch', 3, 'h', 'w'])).to.equal('');
+    expect(hint([2, 3, 'h', 'w'])).to.match(/^\. The model's input is fixed at \[2, 3, h, w\]; .*export it with dynamic batch, height and width/);
+    expect(hint([1, 3, 512, 512])).to.match(/fixed at \[1, 3, 512, 512\]/);
+  });
 });
 
 describe('network lifecycle', () => {

@@ -100,10 +100,15 @@ function inputProblem(input: Ort.InferenceSession.ValueMetadata | undefined): st
   return undefined;
 }
 
-/** Advice when a session's input has a fixed batch, height or width (an export without dynamic axes). */
+/**
+ * Advice when a session's input has a fixed height or width, or a batch fixed at more than 1 (an
+ * export without dynamic axes); a batch of 1 is not in the way: batches then run image by image.
+ */
 export function fixedSizeHint(session: Pick<Ort.InferenceSession, 'inputMetadata'>): string {
   const input = session.inputMetadata[0];
-  if (!input?.isTensor || ![0, 2, 3].some((axis) => typeof input.shape[axis] === 'number')) return '';
+  if (!input?.isTensor) return '';
+  const [batch, , height, width] = input.shape;
+  if (![height, width].some((side) => typeof side === 'number') && !(typeof batch === 'number' && batch !== 1)) return '';
   return `. The model's input is fixed at [${input.shape.join(', ')}]; images need any height and width: `
     + 'export it with dynamic batch, height and width (higher-pose export-onnx does)';
 }

@@ -9,6 +9,7 @@ import type { ExperimentConfig } from '../src/config/experiment.js';
 import { createNetwork, type NetworkOptions } from '../src/model/load.js';
 import type { Weights } from '../src/model/weights.js';
 import { TfjsNetwork } from '../src/backend/tfjs/network.js';
+import { BackendError, providerUnavailable, type ExecutionProvider } from '../src/backend/onnx/session.js';
 
 export type Dims = readonly [number, number, number, number];
 
@@ -23,7 +24,14 @@ export interface BareNetwork {
 }
 
 export async function onnxBareNetwork(model: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<BareNetwork> {
-  const session = await ort.InferenceSession.create(model, options);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(model, options);
+  } catch (err) {
+    // A device without its execution provider, said as the estimator says it.
+    const unavailable = (options.executionProviders ?? []).map((p) => providerUnavailable((typeof p === 'string' ? p : p.name) as ExecutionProvider, (err as Error).message)).find((m) => m !== null);
+    throw unavailable ? new BackendError(unavailable) : err;
+  }
   const [inputName] = session.inputNames;
   return {
     description: `onnxruntime-node ${ort.env.versions.common}, ${options.intraOpNumThreads} network threads`,

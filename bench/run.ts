@@ -16,7 +16,6 @@ import { availableParallelism } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import type { NdArray } from 'ndarray';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
@@ -35,31 +34,19 @@ import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
 import { createEstimator, flipBatchByDefault, type EstimatorOptions } from '../src/estimator.js';
 import { decodePoses, type ScaleOutputs } from '../src/decode.js';
 import { quantizeForImages } from '../src/model/quantize.js';
-import { EXECUTION_PROVIDERS, releaseNow, sessionConfig, type ExecutionProvider } from '../src/backend/onnx/session.js';
+import { releaseNow, sessionConfig } from '../src/backend/onnx/session.js';
 import { physicalCores } from '../src/backend/onnx/cpu.js';
 import type { ImageInput, RgbImage } from '../src/types.js';
-import type { TfjsBackendName } from '../src/backend/tfjs/backend-name.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
 import { onnxBareNetwork, tfjsBareNetwork } from './bare.js';
 import { plantedOutputs } from './planted.js';
 import { drawPoses } from '../src/render/overlay.js';
 import { PoseTracker } from '../src/tracking/tracker.js';
+import { errorLine } from '../src/values.js';
+import { benchOptions, END_TO_END_RUNS, POSTPROCESS_RUNS, type BenchOptions } from './options.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const COCO = resolve(process.env.HIGHER_POSE_COCO ?? join(here, '..', '..', 'shared', 'coco-mini'));
-
-interface Options {
-  preset: string;
-  repeat: number;
-  warmup: number;
-  batch: number;
-  threads?: number;
-  device: ExecutionProvider;
-  backend: 'onnxruntime' | 'tfjs';
-  tfjsBackend?: TfjsBackendName;
-  json: boolean;
-  measureRss?: string;
-}
 
 interface Timing {
   min: number;
@@ -74,24 +61,10 @@ interface Timing {
  */
 const WORKER_WARMUP = 5;
 
-/**
- * Timed runs of the post-processing alone, at least. One takes 40-100 ms on these machines,
- * scattered by the two threads' scheduling and garbage collections; the minimum of three runs
- * often missed the steady state by half. Twenty cost about as much as two network passes.
- */
-const POSTPROCESS_RUNS = 20;
-
-/**
- * Timed runs of `estimatePoses` and of the bare network beside it, at least: `estimatePoses` is a
- * sum of parts that vary apart (decoding, the network, the post-processing), and the minimum of
- * such a sum needs more runs than one of its parts to come near its steady state.
- */
-const END_TO_END_RUNS = 10;
-
 /** `opts` for timing the post-processing alone: `POSTPROCESS_RUNS` runs at least, after `warmup` ones. */
-const postprocessRuns = (opts: Options, warmup = opts.warmup): Options => ({ ...opts, warmup, repeat: Math.max(opts.repeat, POSTPROCESS_RUNS) });
+const postprocessRuns = (opts: BenchOptions, warmup = opts.warmup): BenchOptions => ({ ...opts, warmup, repeat: Math.max(opts.repeat, POSTPROCESS_RUNS) });
 
-const log = (opts: Options, line: string): void => {
+const log = (opts: BenchOptions, line: string): void => {
   if (!opts.json) console.log(line);
 };
 
@@ -108,7 +81,7 @@ function discard(result: unknown): void {
 
 const isOutput = (value: unknown): value is NdArray<Float32Array> => (value as NdArray | undefined)?.data instanceof Float32Array;
 
-async function time(opts: Options, run: () => Promise<unknown> | unknown): Promise<Timing> {
+async function time(opts: BenchOptions, run: () => Promise<unknown> | unknown): Promise<Timing> {
   for (let i = 0; i < opts.warmup; i++) discard(await run());
   const times: number[] = [];
   for (let i = 0; i < opts.repeat; i++) {
@@ -121,7 +94,7 @@ async function time(opts: Options, run: () => Promise<unknown> | unknown): Promi
 }
 
 /** `time` for several runs taking turns, run after run. */
-async function timeAlternately(opts: Options, runs: (() => Promise<unknown>)[]): Promise<Timing[]> {
+async function timeAlternately(opts: BenchOptions, runs: (() => Promise<unknown>)[]): Promise<Timing[]> {
   const times: number[][] = runs.map(() => []);
   for (let i = 0; i < opts.warmup + opts.repeat; i++) {
     for (const [r, run] of runs.entries()) {
@@ -185,7 +158,7 @@ function calibrationPhotos(timed: string | RgbImage, count: number): ImageInput[
 }
 
 /** Peak RSS of a fresh process that builds the estimator and runs one flip-test estimate on `image`. */
-function peakRssMb(opts: Options, image: string): number {
+function peakRssMb(opts: BenchOptions, image: string): number {
   const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--preset', opts.preset, '--measure-rss', image];
   if (opts.threads !== undefined) args.push('--threads', String(opts.threads));
   args.push('--device', opts.device, '--backend', opts.backend);
@@ -195,11 +168,11 @@ function peakRssMb(opts: Options, image: string): number {
   return Number(child.stdout.trim().split('\n').pop());
 }
 
-function estimatorOptions(opts: Options, weights: Weights): EstimatorOptions {
+function estimatorOptions(opts: BenchOptions, weights: Weights): EstimatorOptions {
   return { preset: opts.preset, weights, flipTest: true, threads: opts.threads, device: opts.device, backend: opts.backend, tfjsBackend: opts.tfjsBackend };
 }
 
-async function measureRss(opts: Options, image: string): Promise<void> {
+async function measureRss(opts: BenchOptions, image: string): Promise<void> {
   const config = presetConfig(opts.preset);
   const estimator = await createEstimator(estimatorOptions(opts, randomWeights(buildNetworkGraph(config.model))));
   await estimator.estimatePoses(image === 'generated' ? syntheticImage(640, 480) : image);
@@ -212,7 +185,7 @@ async function measureRss(opts: Options, image: string): Promise<void> {
  * resolution, then grouping, which computes the full-resolution maps on demand. One workspace
  * is reused run after run, as the estimator does.
  */
-function timePhases(given: Options, perScale: ScaleOutputs[], settings: TestSettings, keypoints: KeypointDefinition, baseSize: [number, number]) {
+function timePhases(given: BenchOptions, perScale: ScaleOutputs[], settings: TestSettings, keypoints: KeypointDefinition, baseSize: [number, number]) {
   const opts = postprocessRuns(given);
   const workspace = new Workspace();
   const [aggregationTimes, groupingTimes]: number[][] = [[], []];
@@ -237,7 +210,7 @@ function timePhases(given: Options, perScale: ScaleOutputs[], settings: TestSett
  * where it is the sum of the `phases` timed already.
  */
 async function timePostprocessing(
-  opts: Options,
+  opts: BenchOptions,
   phases: { aggregation: Timing; grouping: Timing },
   perScale: ScaleOutputs[],
   settings: TestSettings,
@@ -252,21 +225,7 @@ async function timePostprocessing(
 }
 
 async function main(): Promise<void> {
-  const program = new Command()
-    .option('--preset <name>', 'model configuration', 'coco_w32_512')
-    .option('--repeat <n>', `timed runs per figure (at least ${POSTPROCESS_RUNS} of the post-processing alone, ${END_TO_END_RUNS} end to end)`, (v) => Number.parseInt(v, 10), 5)
-    .option('--warmup <n>', 'untimed runs first', (v) => Number.parseInt(v, 10), 1)
-    .option('--batch <n>', 'images in the images/s run', (v) => Number.parseInt(v, 10), 3)
-    .option('--threads <n>', 'ONNX Runtime threads per operator (default: the physical cores, as the estimator)', (v) => Number.parseInt(v, 10))
-    .option('--device <name>', `where the network runs: ${EXECUTION_PROVIDERS.join(', ')} (as the estimator's device; int8 is timed on the cpu only)`, 'cpu')
-    .option('--backend <name>', 'inference backend, as the estimator\'s: onnxruntime or tfjs (int8 is timed on onnxruntime only)', 'onnxruntime')
-    .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow, wasm or cpu (default: the best installed)')
-    .option('--json', 'print only the JSON line', false)
-    .option('--measure-rss <image>', '(internal) one estimate, then print the peak RSS in MB')
-    .parse();
-  const opts = program.opts<Options>();
-  if (!EXECUTION_PROVIDERS.includes(opts.device)) throw new Error(`--device must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
-  if (!['onnxruntime', 'tfjs'].includes(opts.backend)) throw new Error('--backend must be onnxruntime or tfjs');
+  const opts = benchOptions(process.argv);
   if (opts.measureRss) return measureRss(opts, opts.measureRss);
 
   const config = presetConfig(opts.preset);
@@ -444,4 +403,10 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(figures));
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // One line, as the CLI reports its errors; exit at once, as the post-processing workers of a run cut short would keep the process alive.
+  console.error(`higher-pose bench: ${error instanceof Error ? `${error.name}: ` : ''}${errorLine(error)}`);
+  process.exit(1);
+}

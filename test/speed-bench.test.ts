@@ -8,8 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('../bench/run.ts', import.meta.url));
 
+function spawnBench(args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', BENCH, '--preset', 'tiny_coco', '--repeat', '1', '--warmup', '0', '--batch', '1', '--json', ...args], { encoding: 'utf8' });
+}
+
 function bench(...args: string[]): Record<string, unknown> {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', BENCH, '--preset', 'tiny_coco', '--repeat', '1', '--warmup', '0', '--batch', '1', '--json', ...args], { encoding: 'utf8' });
+  return figuresOf(spawnBench(args));
+}
+
+function figuresOf(child: ReturnType<typeof spawnBench>): Record<string, unknown> {
   expect(child.status, child.stderr).to.equal(0);
   const lines = child.stdout.trim().split('\n');
   expect(lines, '--json prints one line').to.have.length(1);
@@ -39,5 +46,17 @@ describe('npm run bench', function () {
     expect(figures.runtime).to.match(/^@tensorflow\/tfjs [\d.]+, backend wasm$/);
     expectPositive(figures, [...RATIOS, ...TIMES]);
     expect(figures).to.not.have.any.keys('low_precision_speedup', 'network_threads');
+  });
+
+  it('stops on a bad option or a refused run with one line on stderr, before any figure', () => {
+    const stderr = [['--repeat', '0'], ['--backend', 'tfjs', '--device', 'webgpu']].map((args) => {
+      const child = spawnBench(args);
+      expect(child.status, args.join(' ')).to.equal(1);
+      expect(child.stdout, args.join(' ')).to.equal('');
+      expect(child.stderr.trim().split('\n'), `${args.join(' ')}: ${child.stderr}`).to.have.length(1);
+      return child.stderr;
+    });
+    expect(stderr[0]).to.match(/^error: option '--repeat <n>' argument '0' is invalid/);
+    expect(stderr[1]).to.match(/^higher-pose bench: BackendError: TensorFlow.js has no WebGPU backend/);
   });
 });

@@ -240,7 +240,7 @@ export interface NetworkOptions extends PrecisionOptions {
 }
 
 /** The most threads per operator a network may ask for. */
-const MAX_THREADS = 1024;
+export const MAX_THREADS = 1024;
 
 /** The layer graph compiled to TensorFlow.js (the packages are imported only here, on demand). */
 async function createTfjsModelNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions): Promise<Network> {

@@ -13,11 +13,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NdArray } from 'ndarray';
-import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { presetConfig } from '../src/config/presets.js';
 import type { TestSettings } from '../src/config/experiment.js';
@@ -36,17 +33,14 @@ import { decodePoses, type ScaleOutputs } from '../src/decode.js';
 import { quantizeForImages } from '../src/model/quantize.js';
 import { releaseNow, sessionConfig } from '../src/backend/onnx/session.js';
 import { physicalCores } from '../src/backend/onnx/cpu.js';
-import type { ImageInput, RgbImage } from '../src/types.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
 import { onnxBareNetwork, tfjsBareNetwork } from './bare.js';
 import { plantedOutputs } from './planted.js';
 import { drawPoses } from '../src/render/overlay.js';
 import { PoseTracker } from '../src/tracking/tracker.js';
 import { errorLine } from '../src/values.js';
+import { calibrationPhotos, COCO_SLICE, photo640x480, syntheticImage } from './photos.js';
 import { benchOptions, END_TO_END_RUNS, POSTPROCESS_RUNS, type BenchOptions } from './options.js';
-
-const here = fileURLToPath(new URL('.', import.meta.url));
-const COCO = resolve(process.env.HIGHER_POSE_COCO ?? join(here, '..', '..', 'shared', 'coco-mini'));
 
 interface Timing {
   min: number;
@@ -66,6 +60,11 @@ const postprocessRuns = (opts: BenchOptions, warmup = opts.warmup): BenchOptions
 
 const log = (opts: BenchOptions, line: string): void => {
   if (!opts.json) console.log(line);
+};
+
+/** What the figures are not what they seem without: on stderr, so that `--json` keeps stdout to the JSON line. */
+const warn = (note: string | undefined): void => {
+  if (note !== undefined) console.error(`higher-pose bench: ${note}`);
 };
 
 /**
@@ -120,42 +119,6 @@ function setTiming(figures: Record<string, unknown>, key: string, timing: Timing
   figures[`${key}_median`] = timing.median;
 }
 const show = (t: Timing): string => `${t.min.toFixed(0).padStart(6)} ms min ${t.median.toFixed(0).padStart(6)} ms median`;
-
-/** A deterministic picture with structure at several scales (gradients, discs, stripes). */
-function syntheticImage(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const disc = Math.hypot(x - width * 0.4, y - height * 0.5) < height * 0.2 ? 90 : 0;
-      const stripes = (Math.floor(x / 24) + Math.floor(y / 32)) % 2 === 0 ? 40 : 0;
-      const at = (y * width + x) * 3;
-      data[at] = (x * 255) / width / 2 + disc + stripes;
-      data[at + 1] = (y * 255) / height / 2 + stripes;
-      data[at + 2] = 128 + disc / 2 - stripes;
-    }
-  }
-  return { data, width, height };
-}
-
-/** The first 640x480 picture of the COCO slice, or a generated one. */
-async function photo640x480(): Promise<{ source: string; image: string | RgbImage }> {
-  const dir = join(COCO, 'val2017');
-  if (existsSync(dir)) {
-    for (const name of readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort()) {
-      const meta = await sharp(join(dir, name)).metadata();
-      if (meta.width === 640 && meta.height === 480 && (meta.orientation ?? 1) === 1) return { source: name, image: join(dir, name) };
-    }
-  }
-  return { source: 'generated 640x480', image: syntheticImage(640, 480) };
-}
-
-/** Photos of the COCO slice other than the timed one (at most `count`); else the timed picture itself. */
-function calibrationPhotos(timed: string | RgbImage, count: number): ImageInput[] {
-  const dir = join(COCO, 'val2017');
-  if (!existsSync(dir)) return [timed];
-  const others = readdirSync(dir).filter((f) => f.endsWith('.jpg')).sort().map((f) => join(dir, f)).filter((f) => f !== timed);
-  return others.length > 0 ? others.slice(0, count) : [timed];
-}
 
 /** Peak RSS of a fresh process that builds the estimator and runs one flip-test estimate on `image`. */
 function peakRssMb(opts: BenchOptions, image: string): number {
@@ -243,7 +206,8 @@ async function main(): Promise<void> {
   const bare = opts.backend === 'tfjs'
     ? await tfjsBareNetwork(config, weights, { device: opts.device, tfjsBackend: opts.tfjsBackend })
     : await onnxBareNetwork(model, sessionOptions);
-  const { source, image: photo } = await photo640x480();
+  const { source, image: photo, note: photoNote } = await photo640x480(COCO_SLICE);
+  warn(photoNote);
   log(opts, `higher-pose bench: ${opts.preset}, random weights, device ${opts.device}, ${opts.repeat} runs (post-processing alone ${Math.max(opts.repeat, POSTPROCESS_RUNS)}, end to end ${Math.max(opts.repeat, END_TO_END_RUNS)}) after ${opts.warmup} warm-up (${Math.max(opts.warmup, WORKER_WARMUP)} with the post-processing worker), node ${process.version}, ${bare.description}`);
   log(opts, `photo: ${source}`);
 
@@ -383,7 +347,8 @@ async function main(): Promise<void> {
     return;
   }
   // int8: timed like the float32 flip pair, compared with it on the same photo.
-  const calibration = calibrationPhotos(photo, 4);
+  const { images: calibration, note: calibrationNote } = calibrationPhotos(COCO_SLICE, photo, 4);
+  warn(calibrationNote);
   const int8Model = await quantizeForImages(model, { images: calibration, settings, exifOrientation: false, threads: opts.threads });
   const int8 = await onnxBareNetwork(int8Model, sessionOptions);
   const int8Batch = await time(opts, () => int8.run(pair, [2, 3, h, w]));

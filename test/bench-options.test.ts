@@ -1,12 +1,14 @@
 /**
  * `npm run bench`'s reporting, without timing anything: its command line is checked before any
- * model is built, and a device
+ * model is built, its fallbacks say so, and a device
  * without its execution provider is named as the estimator names it.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { benchOptions, benchProgram } from '../bench/options.js';
+import { calibrationPhotos, photo640x480 } from '../bench/photos.js';
 import { onnxBareNetwork } from '../bench/bare.js';
 import { presetConfig } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
@@ -74,6 +76,24 @@ describe('npm run bench: options', () => {
     benchProgram().configureOutput({ writeOut: (s) => { help += s; } }).outputHelp();
     const shown = [...help.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1]).filter((flag) => flag !== '--help').sort();
     expect(documented).to.deep.equal(shown);
+  });
+});
+
+describe('npm run bench: without the COCO slice', () => {
+  const missing = join('/nonexistent', 'coco-mini');
+
+  it('times a generated picture and says why', async () => {
+    const photo = await photo640x480(missing);
+    expect(photo.source).to.equal('generated 640x480');
+    expect(photo.image).to.include({ width: 640, height: 480 });
+    expect(photo.note).to.include(join(missing, 'val2017')).and.include('HIGHER_POSE_COCO').and.include('generated');
+  });
+
+  it('calibrates int8 on the timed picture and says so', async () => {
+    const { image } = await photo640x480(missing);
+    const calibration = calibrationPhotos(missing, image, 4);
+    expect(calibration.images).to.deep.equal([image]);
+    expect(calibration.note).to.include('calibrated on the timed picture itself');
   });
 });
 

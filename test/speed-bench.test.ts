@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('../bench/run.ts', import.meta.url));
 
-function spawnBench(args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', BENCH, '--preset', 'tiny_coco', '--repeat', '1', '--warmup', '0', '--batch', '1', '--json', ...args], { encoding: 'utf8' });
+function spawnBench(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync(process.execPath, ['--import', 'tsx', BENCH, '--preset', 'tiny_coco', '--repeat', '1', '--warmup', '0', '--batch', '1', '--json', ...args], { encoding: 'utf8', env });
 }
 
 function bench(...args: string[]): Record<string, unknown> {
@@ -40,9 +40,11 @@ describe('npm run bench', function () {
     expectPositive(figures, [...RATIOS, ...TIMES, 'network_threads', 'low_precision_speedup', 'low_precision_keypoint_agreement']);
   });
 
-  it('times TensorFlow.js with --backend tfjs: the same figures, without int8', () => {
-    const figures = bench('--backend', 'tfjs', '--tfjs-backend', 'wasm');
-    expect(figures).to.include({ backend: 'tfjs' });
+  it('times TensorFlow.js with --backend tfjs: the same figures, without int8 (and without the COCO slice, on a generated picture it names)', () => {
+    const child = spawnBench(['--backend', 'tfjs', '--tfjs-backend', 'wasm'], { ...process.env, HIGHER_POSE_COCO: '/nonexistent/coco-mini' });
+    const figures = figuresOf(child);
+    expect(child.stderr).to.match(/^higher-pose bench: no COCO photos in \/nonexistent\/coco-mini\/val2017 .*generated 640x480 picture$/m);
+    expect(figures).to.include({ backend: 'tfjs', photo: 'generated 640x480' });
     expect(figures.runtime).to.match(/^@tensorflow\/tfjs [\d.]+, backend wasm$/);
     expectPositive(figures, [...RATIOS, ...TIMES]);
     expect(figures).to.not.have.any.keys('low_precision_speedup', 'network_threads');

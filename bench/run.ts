@@ -39,6 +39,7 @@ import { plantedOutputs } from './planted.js';
 import { drawPoses } from '../src/render/overlay.js';
 import { PoseTracker } from '../src/tracking/tracker.js';
 import { errorLine } from '../src/values.js';
+import { figuresLine } from './figures.js';
 import { calibrationPhotos, COCO_SLICE, photo640x480, syntheticImage } from './photos.js';
 import { benchOptions, END_TO_END_RUNS, POSTPROCESS_RUNS, type BenchOptions } from './options.js';
 
@@ -343,7 +344,7 @@ async function main(): Promise<void> {
   log(opts, `  peak RSS (${opts.preset} flip test, fresh process) ${figures.peak_rss_mb} MB`);
 
   if (opts.device !== 'cpu' || opts.backend !== 'onnxruntime') {
-    console.log(JSON.stringify(figures));
+    console.log(figuresLine(figures));
     return;
   }
   // int8: timed like the float32 flip pair, compared with it on the same photo.
@@ -365,7 +366,7 @@ async function main(): Promise<void> {
   log(opts, `640x480 int8 (calibrated on ${calibration.length} image${calibration.length === 1 ? '' : 's'})`);
   log(opts, `  network, flip pair as 1 batch   ${show(int8Batch)}   speedup ${figures.low_precision_speedup}x`);
   log(opts, `  heatmap error ${figures.low_precision_heatmap_error}, keypoints within 1 px of fp32 ${figures.low_precision_keypoint_agreement} (${reference.people.length} / ${reduced.people.length} people)`);
-  console.log(JSON.stringify(figures));
+  console.log(figuresLine(figures));
 }
 
 try {

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`'s reporting, without timing anything: its command line is checked before any
- * model is built, its fallbacks say so, and a device
+ * model is built, its fallbacks say so, its JSON line holds only finite figures, and a device
  * without its execution provider is named as the estimator names it.
  */
 import { expect } from 'chai';
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { benchOptions, benchProgram } from '../bench/options.js';
 import { calibrationPhotos, photo640x480 } from '../bench/photos.js';
+import { figuresLine } from '../bench/figures.js';
 import { onnxBareNetwork } from '../bench/bare.js';
 import { presetConfig } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
@@ -94,6 +95,18 @@ describe('npm run bench: without the COCO slice', () => {
     const calibration = calibrationPhotos(missing, image, 4);
     expect(calibration.images).to.deep.equal([image]);
     expect(calibration.note).to.include('calibrated on the timed picture itself');
+  });
+});
+
+describe('npm run bench: the JSON line', () => {
+  it('is one line of the figures when they are finite', () => {
+    const line = figuresLine({ preset: 'tiny_coco', overhead_ratio: 1.05, estimator_flip_batch: true });
+    expect(line).to.not.include('\n');
+    expect(JSON.parse(line)).to.deep.equal({ preset: 'tiny_coco', overhead_ratio: 1.05, estimator_flip_batch: true });
+  });
+
+  it('refuses a figure that is not a finite number, naming it, rather than writing null', () => {
+    expect(() => figuresLine({ postprocess_ratio: Infinity, peak_rss_mb: NaN, overhead_ratio: 1 })).to.throw(RangeError, /postprocess_ratio Infinity, peak_rss_mb NaN$/);
   });
 });
 

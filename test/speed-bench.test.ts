@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const BENCH = fileURLToPath(new URL('../bench/run.ts', import.meta.url));
@@ -23,6 +24,17 @@ function figuresOf(child: ReturnType<typeof spawnBench>): Record<string, unknown
   return JSON.parse(lines[0]) as Record<string, unknown>;
 }
 
+/** docs/speed.md's table of the JSON line's keys. */
+const JSON_KEYS_DOC = readFileSync(new URL('../docs/speed.md', import.meta.url), 'utf8');
+
+/** Keys of `figures` that docs/speed.md does not name (as themselves, or with `<input>` for the input's size; `_median` beside a time). */
+function undocumented(figures: Record<string, unknown>): string[] {
+  return Object.keys(figures).filter((key) => {
+    const name = key.replace(/_median$/, '');
+    return ![name, name.replace(/_(512_512|640_480)$/, '_<input>')].some((documented) => JSON_KEYS_DOC.includes(`\`${documented}\``));
+  });
+}
+
 const RATIOS = ['flip_batch_speedup', 'postprocess_ratio', 'overhead_ratio'];
 const TIMES = ['network_single_ms_640_480', 'network_flip_separate_ms_640_480', 'network_flip_batched_ms_640_480', 'postprocess_ms', 'estimate_poses_ms', 'peak_rss_mb'];
 
@@ -38,6 +50,7 @@ describe('npm run bench', function () {
     expect(figures).to.include({ backend: 'onnxruntime', preset: 'tiny_coco' });
     expect(figures.runtime).to.match(/^onnxruntime-node /);
     expectPositive(figures, [...RATIOS, ...TIMES, 'network_threads', 'low_precision_speedup', 'low_precision_keypoint_agreement']);
+    expect(undocumented(figures), 'keys docs/speed.md does not list').to.deep.equal([]);
   });
 
   it('times TensorFlow.js with --backend tfjs: the same figures, without int8 (and without the COCO slice, on a generated picture it names)', () => {
@@ -48,6 +61,7 @@ describe('npm run bench', function () {
     expect(figures.runtime).to.match(/^@tensorflow\/tfjs [\d.]+, backend wasm$/);
     expectPositive(figures, [...RATIOS, ...TIMES]);
     expect(figures).to.not.have.any.keys('low_precision_speedup', 'network_threads');
+    expect(undocumented(figures), 'keys docs/speed.md does not list').to.deep.equal([]);
   });
 
   it('stops on a bad option or a refused run with one line on stderr, before any figure', () => {

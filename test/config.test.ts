@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { checkedConfig, parseConfig, ConfigError, outputChannels, type ExperimentConfig } from '../src/config/experiment.js';
+import { checkedConfig, loadConfigFile, parseConfig, ConfigError, outputChannels, type ExperimentConfig } from '../src/config/experiment.js';
 import { presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { testSettings } from '../src/estimator.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
@@ -98,6 +99,29 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
   it('BAD CALL - a joint count the dataset does not have', () => {
     const crowd = base.replace('DATASET: coco_kpt', 'DATASET: crowd_pose_kpt');
     expect(() => parseConfig(crowd)).to.throw(ConfigError, /NUM_JOINTS is 17, but DATASET\.DATASET "crowd_pose_kpt" has 14 keypoints/);
+  });
+  it('BAD CALL - a key the reference does not have (a misspelt FLIP_TES) is refused as yacs does, not left to its default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-config-'));
+    try {
+      const file = join(dir, 'typo.yaml');
+      writeFileSync(file, base.replace('FLIP_TEST: true', 'FLIP_TES: true'));
+      expect(() => loadConfigFile(file)).to.throw(ConfigError, `${file}: Unknown key TEST.FLIP_TES. TEST keys are IMAGES_PER_GPU, FLIP_TEST, `);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+    expect(() => parseConfig(`TSET: {FLIP_TEST: true}\n${base}`)).to.throw(ConfigError, /^Unknown key TSET\. Top-level keys are OUTPUT_DIR, .*TEST/);
+    expect(() => parseConfig(`_BASE_: coco.yaml\n${base}`)).to.throw(ConfigError, /^Unknown key _BASE_ \(inheritance, as in detectron2: the reference's yacs has none/);
+    expect(() => parseConfig(base.replace('LOSS: {WITH_AE_LOSS: [true, false]}', 'LOSS: [true, false]'))).to.throw(ConfigError, /^LOSS must be a mapping of NUM_STAGES, .*, got \[true,false\]$/);
+    // Keys the reference has but inference does not read still load, and MODEL.EXTRA takes any key, as in the reference.
+    expect(parseConfig(base.replace('TEST: {', 'TEST: {LOG_PROGRESS: true, IMAGES_PER_GPU: 1, ').replace('STEM_INPLANES: 64', 'STEM_INPLANES: 64, PRETRAINED_LAYERS: ["*"]'))).to.deep.equal(parseConfig(base));
+  });
+  it('BAD CALL - a configuration of another network (the top-down HRNet\'s pose_hrnet) names MODEL.NAME', () => {
+    const topDown = `MODEL: {NAME: pose_hrnet, NUM_JOINTS: 17, IMAGE_SIZE: [192, 256], HEATMAP_SIZE: [48, 64], EXTRA: {FINAL_CONV_KERNEL: 1}}
+DATASET: {DATASET: coco, TEST_SET: val2017}
+TEST: {FLIP_TEST: true, USE_GT_BBOX: true}
+`;
+    expect(() => parseConfig(topDown)).to.throw(ConfigError, /^MODEL\.NAME must be pose_higher_hrnet \(HigherHRNet\), got "pose_hrnet"/);
+    expect(parseConfig(base.replace('MODEL: {', 'MODEL: {NAME: pose_higher_hrnet, '))).to.deep.equal(parseConfig(base));
   });
   it('BAD CALL - not YAML', () => {
     expect(() => parseConfig('MODEL: [unclosed')).to.throw(ConfigError, /YAML/);

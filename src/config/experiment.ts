@@ -103,6 +103,57 @@ const REFERENCE_DEFAULTS: Readonly<Record<string, unknown>> = {
   'TEST.WITH_AE': [true],
 };
 
+/**
+ * Every key of the reference's configuration (lib/config/default.py), by section: yacs refuses a
+ * file with any other key, so a misspelt `FLIP_TES` fails there instead of leaving FLIP_TEST at
+ * its default. MODEL.EXTRA is open in the reference (`new_allowed`); its fields are read below.
+ */
+const REFERENCE_KEYS: Readonly<Record<string, readonly string[] | null>> = {
+  OUTPUT_DIR: null, LOG_DIR: null, DATA_DIR: null, GPUS: null, WORKERS: null, PRINT_FREQ: null, AUTO_RESUME: null,
+  PIN_MEMORY: null, RANK: null, VERBOSE: null, DIST_BACKEND: null, MULTIPROCESSING_DISTRIBUTED: null,
+  FP16: ['ENABLED', 'STATIC_LOSS_SCALE', 'DYNAMIC_LOSS_SCALE'],
+  CUDNN: ['BENCHMARK', 'DETERMINISTIC', 'ENABLED'],
+  MODEL: ['NAME', 'INIT_WEIGHTS', 'PRETRAINED', 'NUM_JOINTS', 'TAG_PER_JOINT', 'SYNC_BN', 'EXTRA'],
+  LOSS: ['NUM_STAGES', 'WITH_HEATMAPS_LOSS', 'HEATMAPS_LOSS_FACTOR', 'WITH_AE_LOSS', 'AE_LOSS_TYPE', 'PUSH_LOSS_FACTOR', 'PULL_LOSS_FACTOR'],
+  DATASET: [
+    'ROOT', 'DATASET', 'DATASET_TEST', 'NUM_JOINTS', 'MAX_NUM_PEOPLE', 'TRAIN', 'TEST', 'DATA_FORMAT', 'MAX_ROTATION', 'MIN_SCALE',
+    'MAX_SCALE', 'SCALE_TYPE', 'MAX_TRANSLATE', 'INPUT_SIZE', 'OUTPUT_SIZE', 'FLIP', 'SIGMA', 'SCALE_AWARE_SIGMA', 'BASE_SIZE',
+    'BASE_SIGMA', 'INT_SIGMA', 'WITH_CENTER',
+  ],
+  TRAIN: [
+    'LR_FACTOR', 'LR_STEP', 'LR', 'OPTIMIZER', 'MOMENTUM', 'WD', 'NESTEROV', 'GAMMA1', 'GAMMA2', 'BEGIN_EPOCH', 'END_EPOCH', 'RESUME',
+    'CHECKPOINT', 'IMAGES_PER_GPU', 'SHUFFLE',
+  ],
+  TEST: [
+    'IMAGES_PER_GPU', 'FLIP_TEST', 'ADJUST', 'REFINE', 'SCALE_FACTOR', 'DETECTION_THRESHOLD', 'TAG_THRESHOLD', 'USE_DETECTION_VAL',
+    'IGNORE_TOO_MUCH', 'MODEL_FILE', 'IGNORE_CENTER', 'NMS_KERNEL', 'NMS_PADDING', 'PROJECT2IMAGE', 'WITH_HEATMAPS', 'WITH_AE', 'LOG_PROGRESS',
+  ],
+  DEBUG: ['DEBUG', 'SAVE_BATCH_IMAGES_GT', 'SAVE_BATCH_IMAGES_PRED', 'SAVE_HEATMAPS_GT', 'SAVE_HEATMAPS_PRED', 'SAVE_TAGMAPS_PRED'],
+};
+
+/** The network this library builds; the reference builds `models.<MODEL.NAME>`. */
+const MODEL_NAME = 'pose_higher_hrnet';
+
+/** Refuses keys the reference does not have, as yacs does, listing the keys of their section. */
+function checkKeys(root: Yaml): void {
+  for (const [key, value] of Object.entries(root)) {
+    if (!Object.hasOwn(REFERENCE_KEYS, key)) {
+      // fvcore and detectron2 configs inherit with _BASE_; yacs, which the reference uses, has no such key.
+      const hint = key === '_BASE_' ? ' (inheritance, as in detectron2: the reference\'s yacs has none, so write the fields out)' : '';
+      throw new ConfigError(`Unknown key ${key}${hint}. Top-level keys are ${Object.keys(REFERENCE_KEYS).join(', ')}`);
+    }
+    const keys = REFERENCE_KEYS[key];
+    if (!keys) continue;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new ConfigError(`${key} must be a mapping of ${keys.join(', ')}, got ${shownValue(value)}`);
+    }
+    const unknown = Object.keys(value).filter((k) => !keys.includes(k));
+    if (unknown.length > 0) {
+      throw new ConfigError(`Unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${key}.${k}`).join(', ')}. ${key} keys are ${keys.join(', ')}`);
+    }
+  }
+}
+
 /** Joints of each dataset's keypoint definition. */
 const DATASET_JOINTS: Readonly<Record<DatasetKind, number>> = { coco: 17, crowdpose: 14 };
 
@@ -221,6 +272,12 @@ function configFromYaml(doc: unknown): ExperimentConfig {
     throw new ConfigError('An experiment configuration must be a YAML mapping with MODEL, DATASET and TEST sections');
   }
   const root = doc as Yaml;
+  // Before the keys: a top-down HRNet file (pose_hrnet) would otherwise fail on its MODEL.IMAGE_SIZE.
+  const modelName = optional(root, 'MODEL.NAME') ?? MODEL_NAME;
+  if (modelName !== MODEL_NAME) {
+    throw new ConfigError(`MODEL.NAME must be ${MODEL_NAME} (HigherHRNet), got ${shownValue(modelName)}: this library runs no other network (pose_hrnet is the top-down HRNet of deep-high-resolution-net)`);
+  }
+  checkKeys(root);
   const numJoints = int(root, 'MODEL.NUM_JOINTS', 1);
   const datasetJoints = int(root, 'DATASET.NUM_JOINTS', 1);
   if (numJoints !== datasetJoints) {
@@ -260,7 +317,7 @@ function configFromYaml(doc: unknown): ExperimentConfig {
     throw new ConfigError(`MODEL.EXTRA.FINAL_CONV_KERNEL must be 1 or 3, got ${finalConvKernel}`);
   }
   const model: ModelSpec = {
-    name: String(optional(root, 'MODEL.NAME') ?? 'pose_higher_hrnet'),
+    name: MODEL_NAME,
     numJoints,
     tagPerJoint: bool(root, 'MODEL.TAG_PER_JOINT'),
     stages: ['STAGE2', 'STAGE3', 'STAGE4'].map((s) => stage(root, s)),

@@ -123,6 +123,19 @@ TEST: {FLIP_TEST: true, USE_GT_BBOX: true}
     expect(() => parseConfig(topDown)).to.throw(ConfigError, /^MODEL\.NAME must be pose_higher_hrnet \(HigherHRNet\), got "pose_hrnet"/);
     expect(parseConfig(base.replace('MODEL: {', 'MODEL: {NAME: pose_higher_hrnet, '))).to.deep.equal(parseConfig(base));
   });
+  it('BAD CALL - a file\'s test settings that the estimator would refuse are refused at load, naming the file and the YAML key, not an option never given', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-config-'));
+    try {
+      const file = join(dir, 'input500.yaml');
+      writeFileSync(file, base.replace('INPUT_SIZE: 512', 'INPUT_SIZE: 500'));
+      expect(() => loadConfigFile(file)).to.throw(ConfigError, `${file}: DATASET.INPUT_SIZE must be a multiple of 64, got 500`);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+    expect(() => parseConfig(base.replace('SCALE_FACTOR: [1]', 'SCALE_FACTOR: [0.75, 1]'))).to.throw(ConfigError, /^TEST\.SCALE_FACTOR must be scales that keep every network input side a multiple of 32.*, got \[0\.75,1\]$/);
+    expect(() => parseConfig(base.replace('NMS_KERNEL: 5', 'NMS_KERNEL: 3'))).to.throw(ConfigError, /^TEST\.NMS_KERNEL must be 2 \* nmsPadding \+ 1 = 5 .*, got 3$/);
+    expect(() => parseConfig(base.replace('WITH_HEATMAPS: [true, true]', 'WITH_HEATMAPS: [false, false]'))).to.throw(ConfigError, /^TEST\.WITH_HEATMAPS must be a list selecting at least one network output/);
+  });
   it('BAD CALL - not YAML', () => {
     expect(() => parseConfig('MODEL: [unclosed')).to.throw(ConfigError, /YAML/);
   });

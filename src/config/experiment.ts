@@ -6,6 +6,7 @@
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { isFlag, isPositive, isPositiveInt, shownValue } from '../values.js';
+import { testSettingsProblem } from './test-settings.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -388,7 +389,18 @@ export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
   }
 }
 
-/** Parses experiment YAML text. */
+/** The YAML key of each test setting. */
+const TEST_SETTING_KEYS: Readonly<Record<keyof TestSettings, string>> = {
+  flipTest: 'TEST.FLIP_TEST', scaleFactor: 'TEST.SCALE_FACTOR', adjust: 'TEST.ADJUST', refine: 'TEST.REFINE', project2image: 'TEST.PROJECT2IMAGE',
+  detectionThreshold: 'TEST.DETECTION_THRESHOLD', tagThreshold: 'TEST.TAG_THRESHOLD', nmsKernel: 'TEST.NMS_KERNEL', nmsPadding: 'TEST.NMS_PADDING',
+  maxNumPeople: 'DATASET.MAX_NUM_PEOPLE', useDetectionVal: 'TEST.USE_DETECTION_VAL', ignoreTooMuch: 'TEST.IGNORE_TOO_MUCH',
+  withHeatmaps: 'TEST.WITH_HEATMAPS', withAe: 'TEST.WITH_AE', inputSize: 'DATASET.INPUT_SIZE',
+};
+
+/**
+ * Parses experiment YAML text. Test settings the estimator would refuse are refused here, by
+ * their YAML key: a file's mistake is then not reported as an option the user never gave.
+ */
 export function parseConfig(yamlText: string): ExperimentConfig {
   let doc: unknown;
   try {
@@ -396,7 +408,12 @@ export function parseConfig(yamlText: string): ExperimentConfig {
   } catch (err) {
     throw new ConfigError(`Not a valid YAML experiment configuration: ${(err as Error).message}`);
   }
-  return configFromYaml(doc);
+  const config = configFromYaml(doc);
+  const problem = testSettingsProblem(config.test);
+  if (problem) {
+    throw new ConfigError(`${TEST_SETTING_KEYS[problem.field]} must be ${problem.allowed}, got ${shownValue(config.test[problem.field])}`);
+  }
+  return config;
 }
 
 /** Reads an experiment YAML file. */

@@ -136,6 +136,12 @@ TEST: {FLIP_TEST: true, USE_GT_BBOX: true}
     expect(() => parseConfig(base.replace('NMS_KERNEL: 5', 'NMS_KERNEL: 3'))).to.throw(ConfigError, /^TEST\.NMS_KERNEL must be 2 \* nmsPadding \+ 1 = 5 .*, got 3$/);
     expect(() => parseConfig(base.replace('WITH_HEATMAPS: [true, true]', 'WITH_HEATMAPS: [false, false]'))).to.throw(ConfigError, /^TEST\.WITH_HEATMAPS must be a list selecting at least one network output/);
   });
+  it('YAML is read as the reference\'s PyYAML reads it (YAML 1.1): yes/on are true, no/off false, << merges a mapping', () => {
+    const flags = parseConfig(base.replace('FLIP_TEST: true', 'FLIP_TEST: off').replace('ADJUST: true', 'ADJUST: yes').replace('REFINE: true', 'REFINE: On')).test;
+    expect(flags).to.include({ flipTest: false, adjust: true, refine: true });
+    const merged = base.replace('DETECTION_THRESHOLD: 0.1, TAG_THRESHOLD: 1.0,', '').replace('TEST: {', 'TEST: {<<: {DETECTION_THRESHOLD: 0.3, TAG_THRESHOLD: 2.0}, ');
+    expect(parseConfig(merged).test).to.include({ detectionThreshold: 0.3, tagThreshold: 2 });
+  });
   it('BAD CALL - not YAML', () => {
     expect(() => parseConfig('MODEL: [unclosed')).to.throw(ConfigError, /YAML/);
   });

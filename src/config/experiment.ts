@@ -404,7 +404,8 @@ const TEST_SETTING_KEYS: Readonly<Record<keyof TestSettings, string>> = {
 export function parseConfig(yamlText: string): ExperimentConfig {
   let doc: unknown;
   try {
-    doc = parseYaml(yamlText);
+    // YAML 1.1, as the reference's PyYAML reads it: `FLIP_TEST: yes` is true, `<<` merges a mapping.
+    doc = parseYaml(yamlText, { version: '1.1' });
   } catch (err) {
     throw new ConfigError(`Not a valid YAML experiment configuration: ${(err as Error).message}`);
   }

@@ -142,6 +142,19 @@ TEST: {FLIP_TEST: true, USE_GT_BBOX: true}
     const merged = base.replace('DETECTION_THRESHOLD: 0.1, TAG_THRESHOLD: 1.0,', '').replace('TEST: {', 'TEST: {<<: {DETECTION_THRESHOLD: 0.3, TAG_THRESHOLD: 2.0}, ');
     expect(parseConfig(merged).test).to.include({ detectionThreshold: 0.3, tagThreshold: 2 });
   });
+  it('a file in UTF-16 with its byte-order mark (Windows PowerShell\'s >), or UTF-8 with one and CRLF line ends, reads as in UTF-8', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-config-'));
+    try {
+      const file = join(dir, 'windows.yaml');
+      const utf16be = Buffer.from(base, 'utf16le').swap16();
+      for (const bytes of [Buffer.from(`\uFEFF${base}`, 'utf16le'), Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be]), Buffer.from(`\uFEFF${base.replace(/\n/g, '\r\n')}`)]) {
+        writeFileSync(file, bytes);
+        expect(loadConfigFile(file)).to.deep.equal(parseConfig(base));
+      }
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
   it('BAD CALL - not YAML', () => {
     expect(() => parseConfig('MODEL: [unclosed')).to.throw(ConfigError, /YAML/);
   });

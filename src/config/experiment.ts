@@ -417,11 +417,20 @@ export function parseConfig(yamlText: string): ExperimentConfig {
   return config;
 }
 
+/**
+ * A configuration file's text: UTF-8, or UTF-16 by its byte-order mark (what Windows PowerShell's
+ * `>` and Notepad's "Unicode" write), which read as UTF-8 would be no YAML mapping at all.
+ */
+function configText(bytes: Uint8Array): string {
+  const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
+  return new TextDecoder(encoding).decode(bytes);
+}
+
 /** Reads an experiment YAML file. */
 export function loadConfigFile(path: string): ExperimentConfig {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = configText(readFileSync(path));
   } catch (err) {
     throw new ConfigError(`Cannot read configuration ${path}: ${(err as Error).message}`);
   }

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeFolders } from '../src/io/atomic.js';
+import { makeFolders, writeFileAtomic } from '../src/io/atomic.js';
 
 describe('makeFolders', () => {
   let root: string;
@@ -31,5 +31,21 @@ describe('makeFolders', () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
     expect(child.signal, 'timed out').to.equal(null);
     expect(child.stdout.trim()).to.equal('ENOENT');
+  });
+});
+
+describe('writeFileAtomic', () => {
+  let root: string;
+  beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'higher-pose-atomic-')); });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('two writes to one path at once in one process: each whole, the last renamed wins, no temporary file left', async () => {
+    const path = join(root, 'results.json');
+    // The long one is still being written when the short one starts and ends.
+    const long = 'a'.repeat(3_000_000);
+    const short = 'b'.repeat(1000);
+    await Promise.all([writeFileAtomic(path, long), writeFileAtomic(path, short)]);
+    expect([long, short]).to.include(readFileSync(path, 'utf8'));
+    expect(readdirSync(root)).to.deep.equal(['results.json']);
   });
 });

@@ -1,7 +1,8 @@
 /** Writing files so that a reader never sees a half-written file under the final name. */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /**
  * Why a file could not be written at `path`, or undefined: a folder under its name, or a file
@@ -46,6 +47,14 @@ export async function sameFile(a: string, b: string): Promise<boolean> {
   return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
 }
 
+/**
+ * A hidden name beside `path` for its file while being written: the process id and a random part,
+ * so that writes to one path from several processes, or several at once in one, never share it.
+ */
+export function temporaryPathBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
 /** How much text a writer gathers before writing it out: few system calls for many small records. */
 const WRITE_BATCH_CHARS = 1 << 20;
 
@@ -62,8 +71,9 @@ export class AtomicFileWriter {
 
   static async open(path: string): Promise<AtomicFileWriter> {
     makeFolders(dirname(path));
-    const temp = `${path}.${process.pid}.tmp`;
-    return new AtomicFileWriter(path, temp, await open(temp, 'w'));
+    const temp = temporaryPathBeside(path);
+    // 'wx': a name already taken is an error, never a file of another writer truncated and shared.
+    return new AtomicFileWriter(path, temp, await open(temp, 'wx'));
   }
 
   async write(data: string | Uint8Array): Promise<void> {

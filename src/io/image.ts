@@ -15,12 +15,12 @@
  *   COCO annotations are in the stored pixel grid, so benchmarks pass `{ exifOrientation: false }`;
  * - an animated GIF or WebP, or a multi-page TIFF, gives its first frame or page (as cv2.imread).
  */
-import { randomBytes } from 'node:crypto';
 import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { RgbImage } from '../types.js';
 import { errorLine, shownValue, typeName } from '../values.js';
+import { temporaryPathBeside } from './atomic.js';
 
 export type ImageErrorCode =
   | 'missing' // no such file
@@ -223,7 +223,7 @@ export async function writeImage(img: RgbImage, path: string): Promise<void> {
   const format = WRITE_FORMATS[extname(path).toLowerCase()];
   if (format === undefined) throw new ImageError('unsupported', path, `cannot write "${extname(path)}" files (use .png, .jpg, .jpeg or .webp)`);
   const bytes = await encode(validateRgb(img, path), format, path);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = temporaryPathBeside(path);
   try {
     await writeFile(tmp, bytes);
     await rename(tmp, path);

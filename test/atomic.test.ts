@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeFolders, writeFileAtomic } from '../src/io/atomic.js';
@@ -47,5 +47,28 @@ describe('writeFileAtomic', () => {
     await Promise.all([writeFileAtomic(path, long), writeFileAtomic(path, short)]);
     expect([long, short]).to.include(readFileSync(path, 'utf8'));
     expect(readdirSync(root)).to.deep.equal(['results.json']);
+  });
+
+  it('a FIFO or a device in place of the file is written into, not replaced by a plain file', async function () {
+    const fifo = join(root, 'pipe');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();
+    // Non-blocking: the FIFO has a reader (the write would block without one), and a failing test cannot hang.
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await writeFileAtomic(fifo, 'through the pipe');
+      expect(statSync(fifo).isFIFO(), 'still a FIFO').to.equal(true);
+      const got = Buffer.alloc(64);
+      expect(got.toString('utf8', 0, readSync(reader, got))).to.equal('through the pipe');
+    } finally {
+      closeSync(reader);
+    }
+    expect(readdirSync(root)).to.deep.equal(['pipe']);
+    // A full disk is an error (where a rename once replaced /dev/full itself, run as root).
+    if (statSync('/dev/full', { throwIfNoEntry: false })?.isCharacterDevice()) {
+      let failure: unknown;
+      await writeFileAtomic('/dev/full', 'x').catch((err: unknown) => (failure = err));
+      expect((failure as NodeJS.ErrnoException | undefined)?.code).to.equal('ENOSPC');
+      expect(statSync('/dev/full').isCharacterDevice()).to.equal(true);
+    }
   });
 });

@@ -61,15 +61,19 @@ const WRITE_BATCH_CHARS = 1 << 20;
 /**
  * A file written piece by piece under a temporary name beside `path`, synced and renamed to
  * `path` by `commit`: a reader never sees it half-written, and output larger than one string can
- * hold (V8's ~512 MiB) is never in memory whole.
+ * hold (V8's ~512 MiB) is never in memory whole. An existing `path` that is no plain file (a
+ * device such as /dev/stdout, a FIFO) is written straight into: a rename would replace it.
  */
 export class AtomicFileWriter {
   private pending: string[] = [];
   private pendingChars = 0;
 
-  private constructor(readonly path: string, readonly temp: string, private readonly handle: FileHandle) {}
+  /** `temp` undefined: the writes go straight to `path`. */
+  private constructor(readonly path: string, readonly temp: string | undefined, private readonly handle: FileHandle) {}
 
   static async open(path: string): Promise<AtomicFileWriter> {
+    const existing = await stat(path).catch(() => undefined);
+    if (existing && !existing.isFile() && !existing.isDirectory()) return new AtomicFileWriter(path, undefined, await open(path, 'w'));
     makeFolders(dirname(path));
     const temp = temporaryPathBeside(path);
     // 'wx': a name already taken is an error, never a file of another writer truncated and shared.
@@ -91,6 +95,10 @@ export class AtomicFileWriter {
   async commit(): Promise<void> {
     try {
       await this.flush();
+      if (this.temp === undefined) {
+        await this.handle.close();
+        return;
+      }
       await this.handle.sync();
       await this.handle.close();
       await rename(this.temp, this.path);
@@ -104,7 +112,7 @@ export class AtomicFileWriter {
   async discard(): Promise<void> {
     this.pending = [];
     await this.handle.close().catch(() => {});
-    await rm(this.temp, { force: true });
+    if (this.temp !== undefined) await rm(this.temp, { force: true });
   }
 
   /**
@@ -116,7 +124,7 @@ export class AtomicFileWriter {
     const stop = () => signals.forEach((s) => process.off(s, onSignal));
     const onSignal = (signal: NodeJS.Signals) => {
       stop();
-      rmSync(this.temp, { force: true });
+      if (this.temp !== undefined) rmSync(this.temp, { force: true });
       process.kill(process.pid, signal);
     };
     signals.forEach((s) => process.on(s, onSignal));

@@ -2,7 +2,8 @@
  * NumPy `.npy` (format 1.0/2.0) reading and writing for float32 and float16 arrays, the
  * formats of the reference fixtures and of `higher-pose heatmaps` output.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.js';
 
 class NpyError extends Error {
   override name = 'NpyError';
@@ -70,14 +71,11 @@ function encodeNpy(shape: readonly number[], data: Float32Array): Buffer {
   return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
 }
 
-/** Writes a .npy file atomically (temporary name, then rename). */
-export function writeNpy(path: string, shape: readonly number[], data: Float32Array): void {
-  const tmp = `${path}.partial`;
+/** Writes a .npy file atomically (a temporary name of its own, synced, then renamed). */
+export async function writeNpy(path: string, shape: readonly number[], data: Float32Array): Promise<void> {
   try {
-    writeFileSync(tmp, encodeNpy(shape, data));
-    renameSync(tmp, path);
+    await writeFileAtomic(path, encodeNpy(shape, data));
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw new NpyError(`${path}: cannot write the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
 }

@@ -38,7 +38,7 @@ export function registerHeatmaps(program: Command): void {
         outputs.forEach((output, i) => planesFromOutput(output, `${imagePath}: network output ${i}`));
         await writeImage(input.resized, join(options.out, 'input.png'));
         for (const [i, output] of outputs.entries()) {
-          writeNpy(join(options.out, `output_${i}.npy`), output.shape, output.data);
+          await writeNpy(join(options.out, `output_${i}.npy`), output.shape, output.data);
           await writeImage(heatmapOverlay(input.resized, output, config.model.numJoints), join(options.out, `heatmaps_${i}.png`));
           console.log(`output_${i}: [${output.shape.join(', ')}]`);
         }

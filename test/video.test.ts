@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
@@ -1014,6 +1014,26 @@ if (!hasFfmpeg) {
         expect(err).to.be.instanceOf(VideoError);
         expect(err.message).to.match(/truncated\.mp4: not a readable video/);
         expect(leftovers(sub)).to.deep.equal([]);
+      });
+
+      it('--out a FIFO (or a device: /dev/stdout) is written into, not replaced by a plain file', async function () {
+        const sub = 'cli-fifo';
+        mkdirSync(join(dir, sub), { recursive: true });
+        const fifo = join(dir, sub, 'poses.pipe');
+        if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();
+        // Non-blocking: the FIFO has a reader, and a failing test cannot hang.
+        const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+        try {
+          const { program: p } = program();
+          await p.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', fifo, '--max-frames', '2'], { from: 'user' });
+          expect(statSync(fifo).isFIFO(), 'still a FIFO').to.equal(true);
+          const got = Buffer.alloc(1 << 16);
+          const lines = got.toString('utf8', 0, readSync(reader, got)).trim().split('\n');
+          expect(lines.map((l) => (JSON.parse(l) as { frame: number }).frame)).to.deep.equal([0, 1]);
+        } finally {
+          closeSync(reader);
+        }
+        expect(leftovers(sub)).to.deep.equal(['poses.pipe']);
       });
 
       it('BAD CALL - JSON lines that cannot be moved into place take the finished overlay with them', async () => {

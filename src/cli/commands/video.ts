@@ -10,13 +10,11 @@
  */
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
-import { sameFile } from '../../io/atomic.js';
+import { AtomicFileWriter, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber } from '../options.js';
@@ -91,13 +89,13 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
     { format: 'video {bar} {value}/{total} frames | {rate} frames/s', stream: process.stderr, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
-  let out: AtomicFile | undefined;
-  let sink: LineSink | undefined;
+  let out: JsonLinesFile | undefined;
+  let sink: LineSink | JsonLinesFile | undefined;
   let done = 0;
   let rendered = false;
   try {
-    out = opts.out !== undefined ? await AtomicFile.create(opts.out, interrupt.signal) : undefined;
-    sink = out?.sink ?? new LineSink(deps.stdout ?? process.stdout, interrupt.signal);
+    out = opts.out !== undefined ? await JsonLinesFile.create(opts.out) : undefined;
+    sink = out ?? new LineSink(deps.stdout ?? process.stdout, interrupt.signal);
     const started = performance.now();
     const run = processVideo(estimator, input === '-' ? stdin : input, {
       keypoints: estimator.keypoints,
@@ -129,7 +127,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
     // Ctrl-C in a terminal reaches the ffmpeg processes too, and their failure can come first.
     if (interrupt.signal.aborted) throw interrupt.signal.reason;
     // The reader of stdout has what it wanted (`| head`): a stop, not a failure, unless an overlay was asked for.
-    if (out === undefined && err === sink?.error && (err as NodeJS.ErrnoException).code === 'EPIPE') {
+    if (sink instanceof LineSink && err === sink.error && (err as NodeJS.ErrnoException).code === 'EPIPE') {
       const stopped = `stopped after ${done} frame${done === 1 ? '' : 's'}: the reader of stdout closed it`;
       if (opts.render === undefined) {
         log(stopped);
@@ -187,45 +185,36 @@ function summary(t: VideoTimings, estimator: StageTotals): string {
   return `${t.frames} frames in ${t.wallSeconds.toFixed(1)} s (${fps(t.fps)} frames/s); stages in frames/s: ${stages.join(', ')}`;
 }
 
-/** A file written under a temporary name beside `path` and renamed to it on `commit`. */
-class AtomicFile {
-  readonly sink: LineSink;
-  private constructor(
-    readonly path: string,
-    private readonly temp: string,
-    private readonly stream: Writable,
-    interrupt?: AbortSignal,
-  ) {
-    this.sink = new LineSink(stream, interrupt);
-  }
+/**
+ * The JSON lines file: an AtomicFileWriter (temporary name, fsync, rename on `commit`), its
+ * failures as VideoErrors naming the file.
+ */
+class JsonLinesFile {
+  private constructor(private readonly writer: AtomicFileWriter) {}
 
-  static async create(path: string, interrupt?: AbortSignal): Promise<AtomicFile> {
+  static async create(path: string): Promise<JsonLinesFile> {
     await checkOutputPath(path);
-    const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${Date.now().toString(36)}.tmp`);
-    const stream = createWriteStream(temp, { flags: 'wx' });
     try {
-      await once(stream, 'open');
+      return new JsonLinesFile(await AtomicFileWriter.open(path));
     } catch (err) {
       throw new VideoError(`${path}: cannot create the output file: ${(err as Error).message}`, path, { cause: err });
     }
-    return new AtomicFile(path, temp, stream, interrupt);
+  }
+
+  async write(text: string): Promise<void> {
+    await this.writer.write(text).catch((err: Error) => {
+      throw new VideoError(`${this.writer.path}: writing failed: ${err.message}`, this.writer.path, { cause: err });
+    });
   }
 
   async commit(): Promise<void> {
-    this.stream.end();
-    // A stream that failed is already closed; its error is in the sink.
-    if (!this.stream.closed) await once(this.stream, 'close').catch(() => {});
-    if (this.sink.error) throw new VideoError(`${this.path}: writing failed: ${this.sink.error.message}`, this.path, { cause: this.sink.error });
-    try {
-      await rename(this.temp, this.path);
-    } catch (err) {
-      await rm(this.temp, { force: true });
-      throw new VideoError(`${this.path}: cannot move the finished file into place: ${(err as Error).message}`, this.path, { cause: err });
-    }
+    await this.writer.commit().catch((err: NodeJS.ErrnoException) => {
+      const what = err.syscall === 'rename' ? 'cannot move the finished file into place' : 'writing failed';
+      throw new VideoError(`${this.writer.path}: ${what}: ${err.message}`, this.writer.path, { cause: err });
+    });
   }
 
-  async discard(): Promise<void> {
-    this.stream.destroy();
-    await rm(this.temp, { force: true });
+  discard(): Promise<void> {
+    return this.writer.discard();
   }
 }

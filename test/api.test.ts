@@ -180,7 +180,8 @@ describe('estimator API with the bundled tiny model', () => {
   it('BAD CALL - options out of range name the field', async () => {
     const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
     await expectRejection(createEstimator({ ...base, scales: [] }), ConfigError, /scales/);
-    await expectRejection(createEstimator({ ...base, inputSize: 300 }), ConfigError, /inputSize: 300\. Must be a multiple of 64/);
+    await expectRejection(createEstimator({ ...base, inputSize: 300 }), ConfigError, /inputSize: 300\. Must be a positive multiple of 64/);
+    for (const inputSize of [0, -64]) await expectRejection(createEstimator({ ...base, inputSize }), ConfigError, new RegExp(`inputSize: ${inputSize}\\. Must be a positive multiple of 64`));
     await expectRejection(createEstimator({ ...base, maxPeople: 0 }), ConfigError, /maxPeople/);
     // More candidates per joint than a square image's maps have positions: every such image would fail.
     await expectRejection(createEstimator({ ...base, inputSize: 256, maxPeople: 65537 }), ConfigError, /^Invalid maxPeople: 65537\. Must be at most 65536, the heatmap positions of a square image at inputSize 256/);

@@ -512,7 +512,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
     it('BAD CALL - malformed --scales', async () => {
       const c = cli();
       await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--scales', '2,x']), CommanderError, /--scales <list>.*expected comma-separated positive scales/);
-      await expectRejects(cli().parse(['--images', imagesDir, '--annotations', annotations, '--input-size', '250']), CommanderError, /--input-size <n>.*expected a multiple of 64, got 250/);
+      await expectRejects(cli().parse(['--images', imagesDir, '--annotations', annotations, '--input-size', '250']), CommanderError, /--input-size <n>.*expected a positive multiple of 64, got 250/);
     });
   });
 });

@@ -26,10 +26,10 @@ export function parsePositiveInteger(value: string): number {
   return n;
 }
 
-/** A network input size: a multiple of 64 (the reference aligns sides to it). */
+/** A network input size: a positive multiple of 64 (the reference aligns sides to it). */
 export function parseInputSize(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 64 || n % 64 !== 0) throw new InvalidArgumentError(`expected a multiple of 64, got ${value}`);
+  if (!Number.isInteger(n) || n < 64 || n % 64 !== 0) throw new InvalidArgumentError(`expected a positive multiple of 64, got ${value}`);
   return n;
 }
 
@@ -85,7 +85,7 @@ export function addModelSourceOptions(command: Command, weights = 'checkpoint (.
 /** The model and how to run it: adds `--input-size`, `--device`, `--threads`. */
 export function addModelOptions(command: Command): Command {
   return addModelSourceOptions(command)
-    .option('--input-size <n>', 'network input size, a multiple of 64 (overrides the configuration)', parseInputSize)
+    .option('--input-size <n>', 'network input size, a positive multiple of 64 (overrides the configuration)', parseInputSize)
     .option('--backend <name>', 'onnxruntime (default), tfjs (TensorFlow.js, if installed) or auto', choice<BackendName>('backend', BACKENDS))
     .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow (tfjs-node[-gpu]), wasm or cpu', choice<TfjsBackendName>('tfjs backend', TFJS_BACKENDS))
     .option('--device <device>', 'cpu, webgpu (a GPU through Vulkan on Linux), or cuda with the CUDA build of onnxruntime-node (or tfjs-node-gpu)', choice<ExecutionProvider>('device', EXECUTION_PROVIDERS))

@@ -53,7 +53,7 @@ export function testSettingsProblem(settings: TestSettings): { field: keyof Test
     ['detectionThreshold', () => Number.isFinite(s.detectionThreshold) && s.detectionThreshold >= 0, 'a number >= 0'],
     ['tagThreshold', () => isPositive(s.tagThreshold), 'a number > 0'],
     ['maxNumPeople', () => isPositiveInt(s.maxNumPeople), 'a positive integer'],
-    ['inputSize', () => Number.isInteger(s.inputSize) && s.inputSize >= 64 && s.inputSize % 64 === 0, 'a multiple of 64'],
+    ['inputSize', () => Number.isInteger(s.inputSize) && s.inputSize >= 64 && s.inputSize % 64 === 0, 'a positive multiple of 64'],
     ['nmsKernel', () => isPositiveInt(s.nmsKernel) && s.nmsKernel === 2 * s.nmsPadding + 1, `2 * nmsPadding + 1 = ${2 * s.nmsPadding + 1} (TEST.NMS_KERNEL and TEST.NMS_PADDING), so that NMS keeps the heatmaps' size`],
     ['withHeatmaps', () => Array.isArray(s.withHeatmaps) && s.withHeatmaps.every(isFlag) && s.withHeatmaps.includes(true), 'a list selecting at least one network output, true or false per output (TEST.WITH_HEATMAPS): the heatmaps averaged'],
     ['withAe', () => Array.isArray(s.withAe) && s.withAe.every(isFlag) && s.withAe.length === s.withHeatmaps.length, 'a list of true or false per network output, as long as withHeatmaps (TEST.WITH_AE): the tag maps kept'],

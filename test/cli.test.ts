@@ -1,7 +1,7 @@
 /** The command line's exit statuses, through `main` as the `higher-pose` binary runs it. */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
@@ -44,12 +44,31 @@ describe('higher-pose exit statuses', () => {
       [['weights'], /Usage: higher-pose weights/],
       [['weights', 'list', '--cache-dir'], /'--cache-dir <dir>' argument missing/],
       [['weights', 'fetch'], /missing required argument 'name'/],
+      [['help', 'bogus'], /^error: unknown command 'bogus'\n/],
+      // What was typed, though the run would find it only later: a preset name, a value, an option a run needs.
+      [['predict', 'a.jpg', '--preset', 'bogus', '--weights', 'w.pth'], /'--preset <name>' argument 'bogus' is invalid\. Unsupported preset: bogus\. Must be one of \[coco_w32_512/],
+      [['predict', 'a.jpg', '--input-size', '0'], /expected a positive multiple of 64, got 0/],
+      [['predict', DEMO_IMAGE(), '--preset', 'tiny_coco'], /^error: --weights is required/],
+      [['heatmaps', DEMO_IMAGE(), '--preset', 'tiny_coco', '--out', 'maps'], /^error: --weights is required/],
+      [['export-onnx', '--preset', 'tiny_coco', '--out', 'm.onnx'], /^error: --weights is required/],
+      [['export-tfjs', '--preset', 'tiny_coco', '--out', 'm'], /^error: --weights is required/],
+      [['video', 'clip.mp4', '--preset', 'tiny_coco'], /^error: --weights is required/],
+      [['eval', '--annotations', 'a.json', '--preset', 'tiny_coco'], /^error: eval needs --images DIR/],
     ];
     for (const [args, message] of cases) {
       const { status, stderr } = await run(...args);
       expect(status, args.join(' ')).to.equal(2);
       expect(stderr, args.join(' ')).to.match(message);
     }
+  });
+
+  it('--min-pose-score takes any number, as the API\'s minPoseScore: at 0 or below it keeps every person (scores are never negative)', async () => {
+    const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+    const every = await run('predict', DEMO_IMAGE(), ...model);
+    const belowZero = await run('predict', DEMO_IMAGE(), ...model, '--min-pose-score', '-0.5');
+    expect(belowZero.status, belowZero.stderr).to.equal(0);
+    expect(belowZero.stdout).to.equal(every.stdout);
+    expect((JSON.parse(every.stdout) as { score: number }[]).every(({ score }) => score >= 0)).to.equal(true);
   });
 
   it('help exits with 0; a run that fails exits with 1', async () => {
@@ -89,6 +108,29 @@ describe('higher-pose in pipelines', function () {
     expect(stderr).to.not.match(/EPIPE|Error|\n\s+at /);
     expect(stderr).to.match(/^1\/1 images, \d+ people\n$/);
     expect(status).to.equal(0);
+  });
+
+  it('predict into a reader that has gone stops estimating when the results were all it made; with --render it draws every image', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-gone-'));
+    try {
+      const images = join(dir, 'images');
+      mkdirSync(images);
+      const count = 6;
+      for (let i = 0; i < count; i++) copyFileSync(DEMO_IMAGE(), join(images, `${i}.jpg`));
+      const gone = await spawnCli(['predict', images, ...model], 'pipe', (child) => child.stdout!.destroy());
+      expect(gone.stderr).to.not.match(/EPIPE|Error|\n\s+at /);
+      const [, estimated, stoppedAfter] = /^(\d+)\/6 images, \d+ people; stopped after (\d+): the reader of stdout closed it\n$/.exec(gone.stderr) ?? [];
+      expect(Number(stoppedAfter), gone.stderr).to.be.within(1, count - 1).and.equal(Number(estimated));
+      expect(gone.status).to.equal(0);
+      // The drawings still matter: every image is estimated and drawn.
+      const drawn = join(dir, 'drawn');
+      const rendering = await spawnCli(['predict', images, ...model, '--render', drawn], 'pipe', (child) => child.stdout!.destroy());
+      expect(rendering.stderr).to.match(/^6\/6 images, \d+ people, drawings in .*drawn\n$/);
+      expect(readdirSync(drawn)).to.have.length(count);
+      expect(rendering.status).to.equal(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("predict - estimates the image piped into stdin, as from its file, and draws it as stdin.png", async () => {

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerVideo } from '../src/cli/commands/video.js';
-import { ConfigError } from '../src/config/experiment.js';
 import { COCO_KEYPOINTS, type KeypointDefinition } from '../src/datasets.js';
 import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
 import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
@@ -871,10 +870,10 @@ if (!hasFfmpeg) {
         const render = join(dir, sub, 'overlay.mp4');
         const estimator = fakeEstimator();
         const { program: p, requests, logs } = program(estimator);
-        await p.parseAsync(['video', clip, '--preset', 'w32_512', '--weights', 'w.pth', '--scales', '1,0.5', '--no-flip',
+        await p.parseAsync(['video', clip, '--preset', 'coco_w32_512', '--weights', 'w.pth', '--scales', '1,0.5', '--no-flip',
           '--out', out, '--render', render, '--track', '--every', '3', '--max-frames', '3'], { from: 'user' });
         expect(requests).to.have.length(1);
-        expect(requests[0]).to.deep.include({ preset: 'w32_512', weights: 'w.pth', flipTest: false, scales: [1, 0.5] });
+        expect(requests[0]).to.deep.include({ preset: 'coco_w32_512', weights: 'w.pth', flipTest: false, scales: [1, 0.5] });
         const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
         expect(lines.map((l) => [l.frame, l.time])).to.deep.equal([[0, 0], [1, 0.3], [2, 0.6]]);
         const first = (lines[0]!.people as Record<string, unknown>[])[0]!;
@@ -891,7 +890,7 @@ if (!hasFfmpeg) {
         rmSync(join(dir, sub, 'untracked.jsonl'), { force: true });
         expect(logs.join('\n')).to.match(/3 frames in .* decode [\d.]+, infer [\d.]+, track [\d.]+, encode [\d.]+/);
         const { program: untracked, logs: untrackedLogs } = program(fakeEstimator());
-        await untracked.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'untracked.jsonl'), '--max-frames', '2'], { from: 'user' });
+        await untracked.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', join(dir, sub, 'untracked.jsonl'), '--max-frames', '2'], { from: 'user' });
         expect(untrackedLogs.join('\n')).to.match(/stages in frames\/s: decode [\d.]+, infer [\d.]+$/);
         expect(estimator.disposed).to.equal(true);
       });
@@ -910,7 +909,7 @@ if (!hasFfmpeg) {
           }) as typeof estimator,
           log: (line) => logs.push(line),
         });
-        await p.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, 'stages.jsonl'), '--max-frames', '3'], { from: 'user' });
+        await p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', join(dir, 'stages.jsonl'), '--max-frames', '3'], { from: 'user' });
         expect(logs.join('\n')).to.match(/stages in frames\/s: decode [\d.]+, infer [\d.]+ \(network 50\.0, post-processing 200\.0\)$/);
       });
 
@@ -920,14 +919,14 @@ if (!hasFfmpeg) {
         const out = join(dir, sub, 'poses.jsonl');
         const stdin = createReadStream(matroska);
         const { program: p } = program(fakeEstimator(), stdin);
-        await p.parseAsync(['video', '-', '--preset', 'p', '--weights', 'w.pth', '--out', out, '--every', '100'], { from: 'user' });
+        await p.parseAsync(['video', '-', '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', out, '--every', '100'], { from: 'user' });
         const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
         expect(lines.map((l) => [l.frame, l.time])).to.deep.equal([[0, 0], [1, 4], [2, 8]]);
         expect(stdin.destroyed).to.equal(true);
 
         const terminal = Object.assign(new PassThrough(), { isTTY: true });
         const { program: q, requests } = program(fakeEstimator(), terminal);
-        const err = await rejection(q.parseAsync(['video', '-', '--preset', 'p', '--weights', 'w.pth'], { from: 'user' }));
+        const err = await rejection(q.parseAsync(['video', '-', '--preset', 'tiny_coco', '--weights', 'w.pth'], { from: 'user' }));
         expect(err).to.be.instanceOf(VideoError);
         expect(err.message).to.match(/stdin is a terminal; pipe a video into it/);
         expect(requests).to.deep.equal([]);
@@ -943,7 +942,7 @@ if (!hasFfmpeg) {
           throw new VideoError('overlay.mp4: ffmpeg could not encode the video (exit code 255)');
         });
         const { program: p } = program(estimator);
-        const err = await rejection(p.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
+        const err = await rejection(p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
           '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
         expect(err.message).to.equal('interrupted by SIGINT');
         expect(leftovers(sub)).to.deep.equal([]);
@@ -977,7 +976,7 @@ if (!hasFfmpeg) {
           if (call === 0) setTimeout(() => (process.listeners('SIGINT').at(-1) as (signal: NodeJS.Signals) => void)('SIGINT'), 200);
         });
         const { program: p } = program(estimator, undefined, stalled);
-        const err = await rejection(p.parseAsync(['video', long, '--preset', 'p', '--weights', 'w.pth', '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        const err = await rejection(p.parseAsync(['video', long, '--preset', 'tiny_coco', '--weights', 'w.pth', '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
         expect(err.message).to.equal('interrupted by SIGINT');
         expect(estimator.calls).to.be.at.most(5);
         expect(leftovers(sub)).to.deep.equal([]);
@@ -992,11 +991,11 @@ if (!hasFfmpeg) {
           return new Writable({ write: (_chunk, _encoding, done) => done(lines++ === 0 ? null : Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) });
         };
         const quiet = program(fakeEstimator(), undefined, head());
-        await quiet.program.parseAsync(['video', long, '--preset', 'p', '--weights', 'w.pth'], { from: 'user' });
+        await quiet.program.parseAsync(['video', long, '--preset', 'tiny_coco', '--weights', 'w.pth'], { from: 'user' });
         expect(quiet.logs).to.deep.equal(['stopped after 1 frame: the reader of stdout closed it']);
         const estimator = fakeEstimator();
         const { program: p } = program(estimator, undefined, head());
-        const err = await rejection(p.parseAsync(['video', long, '--preset', 'p', '--weights', 'w.pth', '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        const err = await rejection(p.parseAsync(['video', long, '--preset', 'tiny_coco', '--weights', 'w.pth', '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
         expect(err).to.be.instanceOf(VideoError);
         expect(err.message).to.match(/^stopped after 1 frame: the reader of stdout closed it, so .*overlay\.mp4 was not written$/);
         expect(estimator.calls).to.be.below(100);
@@ -1009,7 +1008,7 @@ if (!hasFfmpeg) {
         const corrupt = join(dir, 'truncated.mp4');
         writeFileSync(corrupt, readFileSync(long).subarray(0, 5000));
         const { program: p } = program();
-        const err = await rejection(p.parseAsync(['video', corrupt, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
+        const err = await rejection(p.parseAsync(['video', corrupt, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
           '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
         expect(err).to.be.instanceOf(VideoError);
         expect(err.message).to.match(/truncated\.mp4: not a readable video/);
@@ -1046,7 +1045,7 @@ if (!hasFfmpeg) {
           mkdirSync(out, { recursive: true });
           return estimator.estimatePoses(image);
         } } as typeof estimator);
-        const err = await rejection(p.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', out,
+        const err = await rejection(p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', out,
           '--render', join(dir, sub, 'overlay.mp4'), '--max-frames', '2'], { from: 'user' }));
         expect(err).to.be.instanceOf(VideoError);
         expect(err.message).to.match(/poses\.jsonl: cannot move the finished file into place/);
@@ -1063,7 +1062,7 @@ if (!hasFfmpeg) {
         const bytes = readFileSync(indexed);
         writeFileSync(cut, bytes.subarray(0, bytes.length / 2));
         const { program: p } = program();
-        const err = await rejection(p.parseAsync(['video', cut, '--preset', 'p', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
+        const err = await rejection(p.parseAsync(['video', cut, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', join(dir, sub, 'poses.jsonl'),
           '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
         expect(err).to.be.instanceOf(VideoError);
         expect(err.message).to.match(/cut\.mp4: ffmpeg could not decode it \(corrupt input packet/);
@@ -1074,14 +1073,14 @@ if (!hasFfmpeg) {
         const sub = 'cli-none';
         spawnSync('mkdir', ['-p', join(dir, sub, 'folder')]);
         const out = join(dir, sub, 'poses.jsonl');
-        const late = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', out, '--start', '5'], { from: 'user' }));
+        const late = await rejection(program().program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', out, '--start', '5'], { from: 'user' }));
         expect(late).to.be.instanceOf(VideoError);
         expect(late.message).to.match(/clip\.mp4: no frames were decoded \(does it end before the start, 5 s\?\)/);
-        const between = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', out, '--start', '0.25', '--duration', '0.01'], { from: 'user' }));
+        const between = await rejection(program().program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', out, '--start', '0.25', '--duration', '0.01'], { from: 'user' }));
         expect(between).to.be.instanceOf(VideoError);
         expect(between.message).to.match(/clip\.mp4: no frames were decoded \(no frame lies between 0\.25 s and 0\.26 s\)/);
         const estimator = fakeEstimator();
-        const folder = await rejection(program(estimator).program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth',
+        const folder = await rejection(program(estimator).program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth',
           '--out', join(dir, sub, 'folder'), '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
         expect(folder).to.be.instanceOf(VideoError);
         expect(folder.message).to.match(/folder: is a folder; give a file name for the output/);
@@ -1103,7 +1102,7 @@ if (!hasFfmpeg) {
         ];
         for (const [outputs, message] of cases) {
           const { program: p, requests } = program(estimator);
-          const err = await rejection(p.parseAsync(['video', input, '--preset', 'p', '--weights', 'w.pth', ...outputs], { from: 'user' }));
+          const err = await rejection(p.parseAsync(['video', input, '--preset', 'tiny_coco', '--weights', 'w.pth', ...outputs], { from: 'user' }));
           expect(err).to.be.instanceOf(VideoError);
           expect(err.message).to.match(message);
           expect(requests, 'the model is not loaded').to.deep.equal([]);
@@ -1113,11 +1112,14 @@ if (!hasFfmpeg) {
         expect(leftovers(sub).sort()).to.deep.equal(['folder', 'input.mp4', 'link.mp4']);
       });
 
-      it('BAD CALL - needs --weights, and valid numbers', async () => {
-        const err = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p'], { from: 'user' }));
-        expect(err).to.be.instanceOf(ConfigError);
+      it('BAD CALL - needs --weights, a known preset, and valid numbers: usage errors (exit 2)', async () => {
+        const err = await rejection(program().program.parseAsync(['video', clip, '--preset', 'tiny_coco'], { from: 'user' }));
+        expect(err).to.be.instanceOf(CommanderError).and.include({ exitCode: 2 });
         expect(err.message).to.match(/--weights is required/);
-        const bad = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--every', '0'], { from: 'user' }));
+        const preset = await rejection(program().program.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth'], { from: 'user' }));
+        expect(preset).to.be.instanceOf(CommanderError);
+        expect(preset.message).to.match(/--preset <name>.*Unsupported preset: p\. Must be one of \[coco_w32_512/);
+        const bad = await rejection(program().program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--every', '0'], { from: 'user' }));
         expect(bad).to.be.instanceOf(CommanderError);
         expect(bad.message).to.match(/--every <n>.*expected a positive integer, got 0/);
       });

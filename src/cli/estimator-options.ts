@@ -1,7 +1,7 @@
 /** From command-line options to `createEstimator` options, shared by predict, eval and video. */
 import type { Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
-import { addModelOptions, addPrecisionOptions, parseNonNegativeNumber, parsePositiveInteger, parseScales, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
+import { addModelOptions, addPrecisionOptions, parseFiniteNumber, parseNonNegativeNumber, parsePositiveInteger, parseScales, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
 import { expandImageArguments } from './inputs.js';
 import type { EstimatorOptions } from '../estimator.js';
 
@@ -32,7 +32,8 @@ export function addPoseOptions(command: Command): Command {
 export function addSelectionOptions(command: Command): Command {
   return command
     .option('--max-poses <n>', 'at most N people per image, the best by score (default: every one)', parsePositiveInteger)
-    .option('--min-pose-score <v>', 'only people scoring at least this (default: every one)', parseNonNegativeNumber);
+    // Any number, as the API's minPoseScore: scores are never below 0, so 0 or less keeps every one.
+    .option('--min-pose-score <v>', 'only people scoring at least this (default: every one)', parseFiniteNumber);
 }
 
 /**

@@ -10,6 +10,7 @@ import { registerPredict } from './commands/predict.js';
 import { registerVideo, VideoInterrupted } from './commands/video.js';
 import { registerWeights } from './commands/weights.js';
 import { isReportedOutputError, watchOutputErrors } from './output-errors.js';
+import { USAGE_STATUS, usageError } from './options.js';
 import { createEstimator } from '../estimator.js';
 import { PACKAGE_VERSION } from '../paths.js';
 
@@ -30,11 +31,27 @@ export function buildProgram(): Command {
   registerVideo(program, { createEstimator });
   registerEval(program, { createEstimator });
   registerWeights(program);
+  registerHelp(program);
   return program;
 }
 
-/** The exit status of a command line that cannot be parsed, as POSIX utilities (and the reference's argparse) give it. */
-export const USAGE_STATUS = 2;
+export { USAGE_STATUS };
+
+/**
+ * `help [command]`, as commander's own, except that an unknown command is said to be one (exit 2):
+ * commander's printed the help with exit 2 and no word of what was wrong.
+ */
+function registerHelp(program: Command): void {
+  program.helpCommand(false);
+  program.command('help [command]')
+    .description('display help for command')
+    .action((name: string | undefined) => {
+      if (name === undefined) return program.help();
+      const command = program.commands.find((c) => c.name() === name || c.aliases().includes(name));
+      if (command === undefined) return usageError(program, `unknown command '${name}'`);
+      return command.help();
+    });
+}
 
 /**
  * Commander's own errors (unknown command or option, missing or malformed value, a command

@@ -39,6 +39,13 @@ export function parseNonNegativeNumber(value: string): number {
   return n;
 }
 
+/** Any finite number, negative too: `-0.5` is a value here, not an option. */
+export function parseFiniteNumber(value: string): number {
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got ${value}`);
+  return n;
+}
+
 export function parsePositiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a number > 0, got ${value}`);
@@ -78,7 +85,7 @@ export function addPrecisionOptions(command: Command): Command {
 export function addModelSourceOptions(command: Command, weights = 'checkpoint (.pth from the model zoo, see `higher-pose weights list`) or an ONNX export (.onnx)'): Command {
   return command
     .option('--config <yaml>', 'official experiment configuration (YAML)')
-    .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`)
+    .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`, choice('preset', PRESET_NAMES))
     .option('--weights <file>', weights);
 }
 
@@ -111,6 +118,22 @@ export function makeOutputFolder(path: string, option: string): void {
     const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : (code ?? String(err));
     throw new ConfigError(`${option} ${path}: cannot create the folder (${why})`);
   }
+}
+
+/** The exit status of a command line that cannot be parsed, as POSIX utilities (and the reference's argparse) give it. */
+export const USAGE_STATUS = 2;
+
+/**
+ * Reports a mistake in what was typed (an option a run needs left out, options that do not go
+ * together) as commander reports its own: the message, then the usage; exits {@link USAGE_STATUS}.
+ */
+export function usageError(command: Command, message: string): never {
+  return command.error(`error: ${message}`, { code: 'higher-pose.usage', exitCode: USAGE_STATUS });
+}
+
+/** `--weights`, which a run of a model needs: left out, a usage error saying what to give. */
+export function requireWeights(command: Command, weights: string | undefined, what = 'a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export'): asserts weights is string {
+  if (!weights) usageError(command, `--weights is required: ${what}`);
 }
 
 /**

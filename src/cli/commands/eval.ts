@@ -16,7 +16,7 @@ import type { PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, parsePositiveInteger, userError } from '../options.js';
+import { checkOutputFile, parsePositiveInteger, requireWeights, usageError, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 
 export interface EvalDeps {
@@ -121,7 +121,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, dataset, options.limit))}\n`);
     return;
   }
-  if (!options.images) throw new EvalError('eval needs --images DIR (or --results FILE to score an existing results file)');
+  if (!options.images) usageError(command, 'eval needs --images DIR (or --results FILE to score an existing results file)');
+  requireWeights(command, options.weights);
   await checkOutputFile(options.out, '--out');
   const journalPath = options.journal ?? `${options.out}.journal`;
   await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });

@@ -1,7 +1,7 @@
 /** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model, float32 or int8. */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, parseInputSize, parseScales, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
+import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, requireWeights, parseInputSize, parseScales, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages } from '../estimator-options.js';
 import { compileModel, createOnnxNetwork, isOnnxFile, resolveConfig } from '../../model/load.js';
 import { quantizeForImages } from '../../model/quantize.js';
@@ -50,8 +50,8 @@ export function registerExportOnnx(program: Command): void {
     .option('--input-size <n>', 'with --precision int8: the input size inference will use (default: the configuration)', parseInputSize)
     .option('--scales <list>', 'with --precision int8: the test scales inference will use, e.g. 2,1,0.5 (default: the configuration)', parseScales)
     .option('--weight-bits <n>', 'with --precision int8: 8, or 7 for x86 CPUs without VNNI (default: what suits this CPU; README, Reduced precision)', parseWeightBits)
-    .action(async (options: ExportOnnxOptions) => {
-      if (!options.weights) throw new ConfigError('--weights <checkpoint.pth|model.onnx> is required');
+    .action(async (options: ExportOnnxOptions, command: Command) => {
+      requireWeights(command, options.weights);
       const int8 = options.precision === 'int8';
       if (int8 && !options.calibrate) throw new ConfigError('--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
       const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);

@@ -1,7 +1,7 @@
 /** `higher-pose export-tfjs`: compile a checkpoint to a TensorFlow.js graph model for the browser. */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { addModelSourceOptions, type ModelCliOptions } from '../options.js';
+import { addModelSourceOptions, requireWeights, type ModelCliOptions } from '../options.js';
 import { outputFileProblem } from '../../io/atomic.js';
 import { isOnnxFile, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
@@ -11,8 +11,8 @@ export function registerExportTfjs(program: Command): void {
   addModelSourceOptions(program.command('export-tfjs'), 'checkpoint (.pth from the model zoo, see `higher-pose weights list`)')
     .description('compile a checkpoint to a TensorFlow.js graph model (model.json + 4 MB weight shards) for tf.loadGraphModel')
     .requiredOption('--out <dir>', 'folder to write model.json and the weight shards to (replaced if it holds an earlier export)')
-    .action(async (options: ModelCliOptions & { out: string }) => {
-      if (!options.weights) throw new ConfigError('--weights <checkpoint.pth> is required');
+    .action(async (options: ModelCliOptions & { out: string }, command: Command) => {
+      requireWeights(command, options.weights, 'a model-zoo checkpoint (`higher-pose weights list`)');
       if (isOnnxFile(options.weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
       // A file where the folder or one of its parents would be (mkdir said only EEXIST), before the compile.
       const problem = await outputFileProblem(join(options.out, 'model.json'));

@@ -1,9 +1,8 @@
 /** `higher-pose heatmaps`: raw network outputs of one image, as .npy arrays and pictures. */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { addModelOptions, makeOutputFolder, type ModelCliOptions } from '../options.js';
+import { addModelOptions, makeOutputFolder, requireWeights, type ModelCliOptions } from '../options.js';
 import { createNetwork, resolveConfig } from '../../model/load.js';
-import { ConfigError } from '../../config/experiment.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
 import { planesFromOutput } from '../../aggregate/planes.js';
@@ -24,8 +23,8 @@ export function registerHeatmaps(program: Command): void {
   addModelOptions(program.command('heatmaps <image>'))
     .description('write the raw stage outputs (output_I.npy, as the reference returns them) and heatmap pictures over the resized image')
     .requiredOption('--out <dir>', 'output folder')
-    .action(async (imagePath: string, options: ModelCliOptions & { out: string }) => {
-      if (!options.weights) throw new ConfigError('--weights <checkpoint.pth|model.onnx> is required');
+    .action(async (imagePath: string, options: ModelCliOptions & { out: string }, command: Command) => {
+      requireWeights(command, options.weights);
       const config = resolveConfig(options);
       const inputSize = options.inputSize ?? config.dataset.inputSize;
       const image = await readImage(imagePath);

@@ -4,7 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, makeOutputFolder } from '../options.js';
+import { checkOutputFile, makeOutputFolder, requireWeights } from '../options.js';
 import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
@@ -61,6 +61,8 @@ async function stdinImage(): Promise<Uint8Array> {
 export interface PredictSummary {
   /** People written to the results. */
   people: number;
+  /** Images estimated: all of them, unless the reader of stdout went before the end. */
+  done: number;
   failures: { file: string; error: string }[];
 }
 
@@ -71,6 +73,8 @@ interface ResultsOutput {
   commit(): Promise<void>;
   /** No results after all (every image failed, or the run failed): an --out file is not written. */
   discard(): Promise<void>;
+  /** The reader has gone (`| head -1`): nothing written from now on is read. */
+  readerGone(): boolean;
 }
 
 async function resultsFile(out: string): Promise<ResultsOutput> {
@@ -87,6 +91,7 @@ async function resultsFile(out: string): Promise<ResultsOutput> {
       stopWatching();
       await writer.discard();
     },
+    readerGone: () => false,
   };
 }
 
@@ -99,6 +104,7 @@ function resultsToStdout(): ResultsOutput {
     }),
     commit: async () => {},
     discard: async () => {},
+    readerGone: () => (sink.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE',
   };
 }
 
@@ -142,6 +148,8 @@ async function predictFiles(
       for (const record of toRecords(file, people)) await output.write(results.element(record));
       done++;
       bar?.update(done, { rate: (done / ((Date.now() - started) / 1000)).toFixed(1) });
+      // The results were all there was to make (no drawings): estimating on for no reader would take the whole folder's time.
+      if (!drawings && output.readerGone()) break;
     }
     bar?.stop();
     // Not when every image failed: an earlier results file is worth more than an empty one.
@@ -156,7 +164,7 @@ async function predictFiles(
     await output.discard();
     throw err;
   }
-  return { people: results.count, failures };
+  return { people: results.count, done, failures };
 }
 
 /**
@@ -199,9 +207,10 @@ export async function runPredict(images: string[], options: PredictOptions, extr
     const output = options.out ? await resultsFile(options.out) : resultsToStdout();
     // The file as JSON.stringify(records, null, 1) lays it out, stdout on one line.
     const summary = await predictFiles(estimator, files, output, { render, progress: true, stdin, layout: { indent: options.out ? 1 : 0 } });
-    const { people } = summary;
-    const estimated = files.length - summary.failures.length;
-    if (estimated > 0) console.error(`${estimated}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}`);
+    const { people, done } = summary;
+    const estimated = done - summary.failures.length;
+    const stopped = done < files.length ? `; stopped after ${done}: the reader of stdout closed it` : '';
+    if (estimated > 0) console.error(`${estimated}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}${stopped}`);
     // The estimator's errors name the file already.
     for (const f of summary.failures) console.error(`  failed: ${f.error.includes(f.file) ? f.error : `${f.file}: ${f.error}`}`);
     // Every image failed: nothing was written (predictFiles leaves an earlier results file alone), so nothing to claim.
@@ -221,7 +230,8 @@ export function registerPredict(program: Command): void {
     .description("estimate poses in images (files, folders or globs; '-' for one piped into stdin); COCO results JSON to --out or stdout")
     .option('--out <file>', 'write results (COCO keypoint results format) to this JSON file')
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
-    .action(async (images: string[], options: PredictOptions) => {
+    .action(async (images: string[], options: PredictOptions, command: Command) => {
+      requireWeights(command, options.weights);
       await runPredict(images, options);
     });
 }

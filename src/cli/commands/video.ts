@@ -17,7 +17,7 @@ import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
-import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber } from '../options.js';
+import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
 import { checkOutputPath } from '../../video/encode.js';
@@ -60,7 +60,8 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--start <s>', 'seconds to skip', parseNonNegativeNumber)
     .option('--duration <d>', 'seconds to process', parsePositiveNumber)
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
-    .action(async (input: string, opts: VideoCliOptions) => {
+    .action(async (input: string, opts: VideoCliOptions, command: Command) => {
+      requireWeights(command, opts.weights);
       await runVideo(input, opts, deps);
     });
 }

@@ -128,7 +128,7 @@ TEST: {FLIP_TEST: true, USE_GT_BBOX: true}
     try {
       const file = join(dir, 'input500.yaml');
       writeFileSync(file, base.replace('INPUT_SIZE: 512', 'INPUT_SIZE: 500'));
-      expect(() => loadConfigFile(file)).to.throw(ConfigError, `${file}: DATASET.INPUT_SIZE must be a multiple of 64, got 500`);
+      expect(() => loadConfigFile(file)).to.throw(ConfigError, `${file}: DATASET.INPUT_SIZE must be a positive multiple of 64, got 500`);
     } finally {
       rmSync(dir, { recursive: true });
     }

@@ -1024,7 +1024,7 @@ if (!hasFfmpeg) {
         const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
         try {
           const { program: p } = program();
-          await p.parseAsync(['video', clip, '--preset', 'p', '--weights', 'w.pth', '--out', fifo, '--max-frames', '2'], { from: 'user' });
+          await p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', fifo, '--max-frames', '2'], { from: 'user' });
           expect(statSync(fifo).isFIFO(), 'still a FIFO').to.equal(true);
           const got = Buffer.alloc(1 << 16);
           const lines = got.toString('utf8', 0, readSync(reader, got)).trim().split('\n');

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeFolders, writeFileAtomic } from '../src/io/atomic.js';
+import { AtomicFileWriter, FileWriteError, makeFolders, writeFileAtomic } from '../src/io/atomic.js';
 
 describe('makeFolders', () => {
   let root: string;
@@ -70,5 +70,34 @@ describe('writeFileAtomic', () => {
       expect((failure as NodeJS.ErrnoException | undefined)?.code).to.equal('ENOSPC');
       expect(statSync('/dev/full').isCharacterDevice()).to.equal(true);
     }
+  });
+
+  it('BAD CALL - a failure names the file and the step, not the temporary name, with the system\'s code and error kept', async function () {
+    const failureOf = (promise: Promise<unknown>): Promise<FileWriteError> =>
+      promise.then(() => expect.fail('no error'), (err: unknown) => {
+        expect(err).to.be.instanceOf(FileWriteError);
+        return err as FileWriteError;
+      });
+    // A full disk: /dev/full, written into as a device (never renamed over).
+    if (statSync('/dev/full', { throwIfNoEntry: false })?.isCharacterDevice()) {
+      const full = await failureOf(writeFileAtomic('/dev/full', 'x'));
+      expect(full.message).to.equal('/dev/full: writing failed: ENOSPC: no space left on device');
+      expect(full.code).to.equal('ENOSPC');
+      expect((full.cause as NodeJS.ErrnoException).code).to.equal('ENOSPC');
+    }
+    // A folder that took the name while the file was written: the rename fails.
+    const path = join(root, 'results.json');
+    const writer = await AtomicFileWriter.open(path);
+    await writer.write('[]');
+    mkdirSync(join(path, 'inside'), { recursive: true });
+    const moved = await failureOf(writer.commit());
+    expect(moved.message).to.match(/results\.json: cannot move the finished file into place: E(ISDIR|NOTEMPTY|EXIST): [^,']+$/);
+    expect(moved.code).to.match(/^E(ISDIR|NOTEMPTY|EXIST)$/);
+    expect(readdirSync(root)).to.deep.equal(['results.json']);
+    // A file where a folder of the path would be: that file is named.
+    writeFileSync(join(root, 'file'), '');
+    const created = await failureOf(writeFileAtomic(join(root, 'file', 'out.json'), 'x'));
+    expect(created.message).to.equal(`${join(root, 'file', 'out.json')}: cannot create the file: EEXIST: file already exists (${join(root, 'file')})`);
+    expect(created.code).to.equal('EEXIST');
   });
 });

@@ -55,6 +55,43 @@ export function temporaryPathBeside(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
+/**
+ * A file could not be written: the message names the file and the step that failed (e.g.
+ * `results.json: writing failed: ENOSPC: no space left on device`); `code` is the system's
+ * (ENOSPC, EACCES, ...), as on the original error, which is the `cause`.
+ */
+export class FileWriteError extends Error {
+  override name = 'FileWriteError';
+  readonly code: string | undefined;
+  constructor(readonly path: string, step: string, cause: unknown) {
+    super(`${path}: ${step}: ${systemReason(cause, path)}`, { cause });
+    this.code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  }
+}
+
+/**
+ * An error's reason without the system call and path Node appends (`ENOSPC: ..., write`,
+ * `EISDIR: ..., rename '/x/.y.1.ab.tmp' -> '/x/y'`): the temporary name would mislead. Another
+ * path (the file in the way of a folder) is kept.
+ */
+function systemReason(error: unknown, target: string): string {
+  const { message, syscall, path } = error as NodeJS.ErrnoException;
+  if (typeof message !== 'string') return String(error);
+  const appended = syscall === undefined ? -1 : message.indexOf(`, ${syscall}`);
+  if (appended === -1) return message;
+  const ownName = path === undefined || path === target || (dirname(path) === dirname(target) && basename(path).startsWith(`.${basename(target)}.`));
+  return ownName ? message.slice(0, appended) : `${message.slice(0, appended)} (${path})`;
+}
+
+/** Runs one step of writing `path`; its failure becomes a FileWriteError naming the file and the step. */
+async function step<T>(path: string, what: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (err) {
+    throw err instanceof FileWriteError ? err : new FileWriteError(path, what, err);
+  }
+}
+
 /** How much text a writer gathers before writing it out: few system calls for many small records. */
 const WRITE_BATCH_CHARS = 1 << 20;
 
@@ -63,6 +100,7 @@ const WRITE_BATCH_CHARS = 1 << 20;
  * `path` by `commit`: a reader never sees it half-written, and output larger than one string can
  * hold (V8's ~512 MiB) is never in memory whole. An existing `path` that is no plain file (a
  * device such as /dev/stdout, a FIFO) is written straight into: a rename would replace it.
+ * Failures are FileWriteErrors naming `path`.
  */
 export class AtomicFileWriter {
   private pending: string[] = [];
@@ -72,18 +110,20 @@ export class AtomicFileWriter {
   private constructor(readonly path: string, readonly temp: string | undefined, private readonly handle: FileHandle) {}
 
   static async open(path: string): Promise<AtomicFileWriter> {
-    const existing = await stat(path).catch(() => undefined);
-    if (existing && !existing.isFile() && !existing.isDirectory()) return new AtomicFileWriter(path, undefined, await open(path, 'w'));
-    makeFolders(dirname(path));
-    const temp = temporaryPathBeside(path);
-    // 'wx': a name already taken is an error, never a file of another writer truncated and shared.
-    return new AtomicFileWriter(path, temp, await open(temp, 'wx'));
+    return step(path, 'cannot create the file', async () => {
+      const existing = await stat(path).catch(() => undefined);
+      if (existing && !existing.isFile() && !existing.isDirectory()) return new AtomicFileWriter(path, undefined, await open(path, 'w'));
+      makeFolders(dirname(path));
+      const temp = temporaryPathBeside(path);
+      // 'wx': a name already taken is an error, never a file of another writer truncated and shared.
+      return new AtomicFileWriter(path, temp, await open(temp, 'wx'));
+    });
   }
 
   async write(data: string | Uint8Array): Promise<void> {
     if (typeof data !== 'string') {
       await this.flush();
-      await this.handle.writeFile(data);
+      await step(this.path, 'writing failed', () => this.handle.writeFile(data));
       return;
     }
     this.pending.push(data);
@@ -95,13 +135,16 @@ export class AtomicFileWriter {
   async commit(): Promise<void> {
     try {
       await this.flush();
-      if (this.temp === undefined) {
-        await this.handle.close();
+      const temp = this.temp;
+      if (temp === undefined) {
+        await step(this.path, 'writing failed', () => this.handle.close());
         return;
       }
-      await this.handle.sync();
-      await this.handle.close();
-      await rename(this.temp, this.path);
+      await step(this.path, 'writing failed', async () => {
+        await this.handle.sync();
+        await this.handle.close();
+      });
+      await step(this.path, 'cannot move the finished file into place', () => rename(temp, this.path));
     } catch (err) {
       await this.discard();
       throw err;
@@ -136,7 +179,7 @@ export class AtomicFileWriter {
     const text = this.pending.join('');
     this.pending = [];
     this.pendingChars = 0;
-    await this.handle.writeFile(text);
+    await step(this.path, 'writing failed', () => this.handle.writeFile(text));
   }
 }
 

@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
-import { AtomicFileWriter, sameFile } from '../../io/atomic.js';
+import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
@@ -24,6 +24,11 @@ import { checkOutputPath } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 import { LineSink } from '../line-sink.js';
 import { StageTotals } from '../stage-times.js';
+
+/** A failed write of an output file, as the command's other failures: a VideoError (same message, the original as `cause`). */
+function asVideoError(error: unknown): never {
+  throw error instanceof FileWriteError ? new VideoError(error.message, error.path, { cause: error }) : error;
+}
 
 export interface VideoCommandDeps {
   createEstimator: (options: EstimatorOptions) => Promise<PoseEstimator & { keypoints: KeypointDefinition }>;
@@ -188,31 +193,22 @@ function summary(t: VideoTimings, estimator: StageTotals): string {
 
 /**
  * The JSON lines file: an AtomicFileWriter (temporary name, fsync, rename on `commit`), its
- * failures as VideoErrors naming the file.
+ * failures (FileWriteErrors naming the file and the step) as VideoErrors.
  */
 class JsonLinesFile {
   private constructor(private readonly writer: AtomicFileWriter) {}
 
   static async create(path: string): Promise<JsonLinesFile> {
     await checkOutputPath(path);
-    try {
-      return new JsonLinesFile(await AtomicFileWriter.open(path));
-    } catch (err) {
-      throw new VideoError(`${path}: cannot create the output file: ${(err as Error).message}`, path, { cause: err });
-    }
+    return new JsonLinesFile(await AtomicFileWriter.open(path).catch(asVideoError));
   }
 
   async write(text: string): Promise<void> {
-    await this.writer.write(text).catch((err: Error) => {
-      throw new VideoError(`${this.writer.path}: writing failed: ${err.message}`, this.writer.path, { cause: err });
-    });
+    await this.writer.write(text).catch(asVideoError);
   }
 
   async commit(): Promise<void> {
-    await this.writer.commit().catch((err: NodeJS.ErrnoException) => {
-      const what = err.syscall === 'rename' ? 'cannot move the finished file into place' : 'writing failed';
-      throw new VideoError(`${this.writer.path}: ${what}: ${err.message}`, this.writer.path, { cause: err });
-    });
+    await this.writer.commit().catch(asVideoError);
   }
 
   discard(): Promise<void> {

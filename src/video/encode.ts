@@ -8,11 +8,10 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { rename, rm, stat } from 'node:fs/promises';
 import type { RgbImage } from '../types.js';
 import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
-import { outputFileProblem } from '../io/atomic.js';
+import { outputFileProblem, temporaryPathBeside } from '../io/atomic.js';
 import { isPositiveInt, typeName } from '../values.js';
 
 export interface EncoderOptions extends FfmpegPaths {
@@ -64,9 +63,22 @@ export async function checkOutputPath(path: string, what = 'an output'): Promise
   if (problem) throw new VideoError(`${path}: ${problem}`, path);
 }
 
+/**
+ * `checkOutputPath`, and a FIFO or a device (/dev/stdout) refused: an MP4 is written with seeks
+ * (its index, moved to the front), which a pipe cannot take, and renaming the finished file over
+ * one would replace the FIFO or device itself.
+ */
+export async function checkVideoOutputPath(path: string, what = 'an output'): Promise<void> {
+  await checkOutputPath(path, what);
+  const existing = await stat(path).catch(() => undefined);
+  if (existing && !existing.isFile()) {
+    throw new VideoError(`${path}: is a FIFO or a device, not a file; an MP4 video needs a file (ffmpeg seeks in it), give a file name`, path);
+  }
+}
+
 export async function createVideoEncoder(path: string, options: EncoderOptions): Promise<VideoEncoder> {
   const { width, height, fps } = options;
-  await checkOutputPath(path);
+  await checkVideoOutputPath(path);
   if (!(isPositiveInt(width) && isPositiveInt(height))) {
     throw new VideoError(`${path}: invalid frame size ${width}x${height}`, path);
   }
@@ -74,7 +86,8 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
   const sar = options.sampleAspectRatio ?? 1;
   if (!(sar > 0 && Number.isFinite(sar))) throw new VideoError(`${path}: invalid sample aspect ratio ${sar}`, path);
   const codec = options.codec === undefined || options.codec === 'auto' ? ((await hasLibx264(options)) ? 'libx264' : 'mpeg4') : options.codec;
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}-${Date.now().toString(36)}.tmp`);
+  // Unique to this process and call (a random part), unlike the time in ms it once had.
+  const temp = temporaryPathBeside(path);
   const binary = ffmpegBinary(options);
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'level+error', '-y',

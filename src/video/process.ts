@@ -12,7 +12,7 @@ import { checkSmootherOptions, PoseSmoother, type OneEuroOptions } from '../trac
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
-import { checkOutputPath } from './encode.js';
+import { checkVideoOutputPath } from './encode.js';
 import { overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
@@ -171,7 +171,7 @@ async function* run(
   if (!isPositiveInt(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${inFlight}`, file);
   if (options.render !== undefined) {
     // Before any work, rather than at the first frame or the final rename.
-    await checkOutputPath(options.render, 'processVideo: render');
+    await checkVideoOutputPath(options.render, 'processVideo: render');
     // The overlay is renamed into place at the end: over the input, the source video would be lost.
     if (file !== undefined && (await sameFile(options.render, file))) {
       throw new VideoError(`${options.render}: the overlay video (render) names the input video; give another file name`, file);

@@ -20,7 +20,7 @@ import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOpti
 import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
-import { checkOutputPath } from '../../video/encode.js';
+import { checkOutputPath, checkVideoOutputPath } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 import { LineSink } from '../line-sink.js';
 import { StageTotals } from '../stage-times.js';
@@ -155,7 +155,7 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
 async function refuseBadOutputs(input: string, outputs: Record<string, string | undefined>): Promise<void> {
   const given = Object.entries(outputs).filter((entry): entry is [string, string] => entry[1] !== undefined);
   for (const [i, [option, path]] of given.entries()) {
-    await checkOutputPath(path, option);
+    await (option === '--render' ? checkVideoOutputPath : checkOutputPath)(path, option);
     if (input !== '-' && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
     const [other] = given.slice(0, i).find(([, earlier]) => resolve(earlier) === resolve(path)) ?? [];
     if (other) throw new VideoError(`${path}: ${other} and ${option} name the same file; give them different names`);

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { COCO_KEYPOINTS } from '../src/datasets.js';
 import { minCostAssignment } from '../src/tracking/assignment.js';
-import { OneEuroFilter, PoseSmoother } from '../src/tracking/one-euro.js';
-import { poseOks, PoseTracker } from '../src/tracking/tracker.js';
+// From the package entry: a frame loop of a user's own tracks and smooths as processVideo does.
+import { OneEuroFilter, PoseSmoother, PoseTracker } from '../src/index.js';
+import { poseOks } from '../src/tracking/tracker.js';
 import type { Person } from '../src/types.js';
 
 /** Deterministic pseudo-random numbers in [0, 1). */

@@ -71,6 +71,17 @@ describe('higher-pose exit statuses', () => {
     expect((JSON.parse(every.stdout) as { score: number }[]).every(({ score }) => score >= 0)).to.equal(true);
   });
 
+  it('predict --out - writes the results to stdout, as without --out, and no file named -', async () => {
+    const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+    const plain = await run('predict', DEMO_IMAGE(), ...model);
+    const dash = await run('predict', DEMO_IMAGE(), ...model, '--out', '-');
+    const left = existsSync('-');
+    rmSync('-', { force: true });
+    expect(dash.status, dash.stderr).to.equal(0);
+    expect(dash.stdout).to.equal(plain.stdout);
+    expect(left, 'a file named -').to.equal(false);
+  });
+
   it('help exits with 0; a run that fails exits with 1', async () => {
     expect((await run('--help')).status).to.equal(0);
     expect((await run('eval', '--help')).status).to.equal(0);

@@ -109,6 +109,9 @@ export async function checkOutputFile(path: string, option: string): Promise<voi
   if (problem) throw new ConfigError(`${option} ${path}: ${problem}`);
 }
 
+/** An output file option's value: `-` is standard output (the option's default), as for most Unix tools. */
+export const fileOrStdout = (value: string): string | undefined => (value === '-' ? undefined : value);
+
 /** Creates the output folder an option names (with its parents); a path that cannot be one is a ConfigError. */
 export function makeOutputFolder(path: string, option: string): void {
   try {

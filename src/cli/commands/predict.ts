@@ -4,7 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, makeOutputFolder, requireWeights } from '../options.js';
+import { checkOutputFile, fileOrStdout, makeOutputFolder, requireWeights } from '../options.js';
 import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
@@ -228,7 +228,7 @@ export async function runPredict(images: string[], options: PredictOptions, extr
 export function registerPredict(program: Command): void {
   addSelectionOptions(addPoseOptions(program.command('predict <images...>')))
     .description("estimate poses in images (files, folders or globs; '-' for one piped into stdin); COCO results JSON to --out or stdout")
-    .option('--out <file>', 'write results (COCO keypoint results format) to this JSON file')
+    .option('--out <file>', "write results (COCO keypoint results format) to this JSON file ('-': stdout, the default)", fileOrStdout)
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
     .action(async (images: string[], options: PredictOptions, command: Command) => {
       requireWeights(command, options.weights);

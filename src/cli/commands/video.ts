@@ -17,7 +17,7 @@ import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
-import { parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
+import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath } from '../../video/encode.js';
@@ -56,7 +56,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
   return addSelectionOptions(addPoseOptions(program.command('video')))
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
     .argument('<input>', "video file, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
-    .option('--out <file>', 'JSON lines, one per frame (default: stdout)')
+    .option('--out <file>', "JSON lines, one per frame ('-': stdout, the default)", fileOrStdout)
     .option('--render <file>', 'write an overlay video (mp4) at the source frame rate')
     .option('--track', 'give people stable ids across frames')
     .option('--smooth', 'smooth keypoints over time (implies --track)')

@@ -426,6 +426,24 @@ describe('checkpoint: errors', () => {
     expectCheckpointError(() => readCheckpoint(inLegacy), /global 'posix\.system' is not allowed/);
   });
 
+  it('BAD CALL - a whole model saved with torch.save(model) says to save its state dict instead', () => {
+    const NEWOBJ = 0x81;
+    const modelObject = (module: string, name: string): Part => [glob(module, name), EMPTY_TUPLE, NEWOBJ, dict([[str('training'), NEWFALSE]]), BUILD];
+    const hint = /: it is a model class, so the file holds a whole model pickled by torch\.save\(model\).*torch\.save\(model\.state_dict\(\), 'weights\.pth'\), then give weights\.pth$/;
+    const ownScript = zipCheckpoint(pickle(modelObject('__main__', 'FineTunedNet')), {});
+    const message = expectCheckpointError(() => readCheckpoint(ownScript), hint).message;
+    expect(message).to.match(/^<checkpoint bytes>: global '__main__\.FineTunedNet' is not allowed in a checkpoint: /);
+    const wrapped = legacyCheckpoint(pickle(modelObject('torch.nn.parallel.data_parallel', 'DataParallel')), []);
+    expectCheckpointError(() => readCheckpoint(wrapped), hint);
+    const inTrainingCheckpoint = pickle(dict([[str('epoch'), int(3)], [str('model'), modelObject('lib.models.pose_higher_hrnet', 'PoseHigherResolutionNet')]]));
+    expectCheckpointError(() => readCheckpoint(zipCheckpoint(inTrainingCheckpoint, {})), hint);
+    // Other objects are not models: no advice about them.
+    for (const [module, name] of [['yacs.config', 'CfgNode'], ['os', 'system'], ['models.pose_higher_hrnet', 'get_pose_net']]) {
+      const error = expectCheckpointError(() => readCheckpoint(zipCheckpoint(pickle(modelObject(module, name)), {})), /is not allowed in a checkpoint$/);
+      expect(error.message).to.not.include('state_dict');
+    }
+  });
+
   it('BAD CALL - a pickled model object and disallowed opcodes are rejected by name', () => {
     const model = pickle(dict([[str('model'), [glob('models.pose_higher_hrnet', 'PoseHigherResolutionNet'), EMPTY_TUPLE, 0x81]]]));
     expectCheckpointError(() => readCheckpoint(zipCheckpoint(model, {})), /'models\.pose_higher_hrnet\.PoseHigherResolutionNet' is not allowed/);

@@ -246,8 +246,24 @@ function resolveGlobal(module: string, name: string): PickleObject {
     return new StorageType(qualifiedName, STORAGE_DTYPES[name]);
   }
   const construct = ALLOWED_GLOBALS.get(qualifiedName);
-  if (construct === undefined) return fail(`global '${qualifiedName}' is not allowed in a checkpoint`);
+  if (construct === undefined) {
+    const refused = `global '${qualifiedName}' is not allowed in a checkpoint`;
+    if (!isModelClass(module, name)) return fail(refused);
+    return fail(`${refused}: it is a model class, so the file holds a whole model pickled by torch.save(model), which only Python `
+      + "with the model's code can load; load it there (torch.load(path, weights_only=False)) and save its weights: "
+      + "torch.save(model.state_dict(), 'weights.pth'), then give weights.pth");
+  }
   return new AllowedGlobal(qualifiedName, construct);
+}
+
+/**
+ * Whether a refused global names the class of a model, as `torch.save(model)` pickles it first: a
+ * torch.nn module (or the DataParallel around one), or a class of the training script (`__main__`)
+ * or of a `models` package (the reference's `lib/models`, mmpose's, torchvision's).
+ */
+function isModelClass(module: string, name: string): boolean {
+  const isClassName = /^[A-Z]/.test(name);
+  return isClassName && (/^torch\.nn\.(modules|parallel)\./.test(module) || module === '__main__' || module.split('.').includes('models'));
 }
 
 export function describe(value: PickleValue | undefined): string {

@@ -25,4 +25,4 @@ export type { ProcessVideoOptions, VideoRun, FrameResult, VideoTimings, StageTim
 export { VideoError, type VideoSource, type VideoFrame, type VideoInfo } from './video/decode.js';
 export type { RenderOptions } from './video/overlay-video.js';
 export { PoseTracker, type TrackerOptions } from './tracking/tracker.js';
-export { OneEuroFilter, PoseSmoother, type OneEuroOptions } from './tracking/one-euro.js';
+export { OneEuroFilter, PoseSmoother, type OneEuroOptions, type PoseSmootherOptions } from './tracking/one-euro.js';

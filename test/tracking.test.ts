@@ -355,6 +355,33 @@ describe('tracking', () => {
       expect(back!.keypoints[0]!.x).to.equal(figure(300, 100).keypoints[0]!.x);
     });
 
+    it('BAD CALL - timestamps in milliseconds: a RangeError saying they are seconds, not smoothing silently switched off', () => {
+      // performance.now() at 30 frames/s: gaps of ~33 "seconds" forgot every track before its next frame.
+      const smoother = new PoseSmoother();
+      const start = 1523.4;
+      for (let f = 0; f < 3; f++) smoother.apply([{ ...figure(100, 100), id: 1 }], start + (f * 1000) / 30);
+      expect(() => smoother.apply([{ ...figure(100, 100), id: 1 }], start + 100))
+        .to.throw(RangeError, /PoseSmoother: the first 3 gaps between timestamps \(33\.33, 33\.33, 33\.33\) are each longer than forgetAfter \(1 s\).*Timestamps are seconds: divide milliseconds .* by 1000/);
+      // Again after reset, which starts the check afresh too.
+      smoother.reset();
+      const now = Date.now();
+      for (let f = 0; f < 3; f++) smoother.apply([], now + f * 40);
+      expect(() => smoother.apply([], now + 120)).to.throw(RangeError, /are each longer than forgetAfter/);
+    });
+
+    it('takes seconds whose first frames come slowly, later pauses, and frames far apart within forgetAfter', () => {
+      // A live loop: two slow first frames (the network warming up), then 10 frames/s, then three long pauses.
+      const live = new PoseSmoother();
+      const times = [0, 1.6, 3.1, 3.2, 3.3, 9.3, 15.3, 21.3, 21.4];
+      for (const time of times) expect(() => live.apply([{ ...figure(100, 100), id: 1 }], time), `${time} s`).to.not.throw();
+      const sparse = new PoseSmoother({ forgetAfter: 10 });
+      for (let f = 0; f < 6; f++) sparse.apply([{ ...figure(100 + f, 100), id: 1 }], f * 5);
+      // Turned off (processVideo, whose times are the video's seconds, far apart in a variable frame rate).
+      const unchecked = new PoseSmoother({ checkTimeUnit: false });
+      for (let f = 0; f < 6; f++) unchecked.apply([{ ...figure(100, 100), id: 1 }], f * 33);
+      expect(() => new PoseSmoother({ checkTimeUnit: 'no' as unknown as boolean })).to.throw(RangeError, /checkTimeUnit must be true or false, got "no"/);
+    });
+
     it('BAD CALL - bad settings are refused when it is made, not when the first person comes', () => {
       expect(() => new PoseSmoother({ minCutoff: -1 })).to.throw(RangeError, /minCutoff/);
       // NaN kept every track forever; 0 or less forgot each one at once, so nothing was smoothed.

@@ -4,6 +4,7 @@
  * Plus keypoint smoothing per track, one filter per coordinate.
  */
 import type { BoundingBox, Keypoint, Person } from '../types.js';
+import { isFlag, shownValue } from '../values.js';
 import { checkFinite } from './people.js';
 
 export interface OneEuroOptions {
@@ -76,13 +77,30 @@ export class OneEuroFilter {
   }
 }
 
+export interface PoseSmootherOptions extends OneEuroOptions {
+  /** Seconds after which the filters of a track not seen are dropped. Default 1. */
+  forgetAfter?: number;
+  /**
+   * Whether `apply` refuses timestamps whose first gaps are all longer than `forgetAfter`
+   * (milliseconds given for seconds, most likely), with which nothing would be smoothed. Default true.
+   */
+  checkTimeUnit?: boolean;
+}
+
 /** A RangeError for a PoseSmoother setting out of range. */
-export function checkSmootherOptions(options: OneEuroOptions & { forgetAfter?: number }): void {
+export function checkSmootherOptions(options: PoseSmootherOptions): void {
   settings(options);
-  const { forgetAfter } = options;
+  const { forgetAfter, checkTimeUnit } = options;
   // Not NaN, which would keep every track forever, nor ≤ 0, which would forget each one at once.
   if (forgetAfter !== undefined && !(forgetAfter > 0)) throw new RangeError(`PoseSmoother: forgetAfter must be a number of seconds > 0, got ${forgetAfter}`);
+  if (checkTimeUnit !== undefined && !isFlag(checkTimeUnit)) throw new RangeError(`PoseSmoother: checkTimeUnit must be true or false, got ${shownValue(checkTimeUnit)}`);
 }
+
+/**
+ * How many gaps between the first timestamps must all exceed forgetAfter before they are taken
+ * for milliseconds: more than one, since a live loop's first frames may come slowly (the network warming up).
+ */
+const TIME_UNIT_GAPS = 3;
 
 /**
  * Smooths the keypoints and boxes of tracked people: one filter per track, keypoint and
@@ -97,22 +115,31 @@ export class PoseSmoother {
 
   private lastTime = -Infinity;
 
+  /** The first gaps between timestamps, while each is longer than forgetAfter. */
+  private longGaps: number[] = [];
+
+  /** Whether the timestamps may still be milliseconds: no gap within forgetAfter seen yet. */
+  private timeUnitUnsure: boolean;
+
   constructor(
-    private readonly options: OneEuroOptions & { forgetAfter?: number } = {},
+    private readonly options: PoseSmootherOptions = {},
   ) {
     // Checked now, not when the first person comes, which may be far into a video.
     checkSmootherOptions(options);
     this.forgetAfter = options.forgetAfter ?? 1;
+    this.timeUnitUnsure = options.checkTimeUnit ?? true;
   }
 
   /**
    * Smoothed copies of `people` observed at `timestamp` seconds. A time before the last one (a
    * seek back) starts every track afresh. Coordinates, scores or a time that are not finite
-   * numbers are a RangeError, before any filter takes them in.
+   * numbers are a RangeError, before any filter takes them in; so are timestamps whose first
+   * gaps are all longer than forgetAfter (see `checkTimeUnit`).
    */
   apply(people: readonly Person[], timestamp: number): Person[] {
     if (!Number.isFinite(timestamp)) throw new RangeError(`PoseSmoother: the timestamp must be a finite number of seconds, got ${timestamp}`);
     checkFinite(people, 'PoseSmoother');
+    if (this.timeUnitUnsure) this.checkTimeUnit(timestamp);
     if (timestamp < this.lastTime) this.tracks.clear();
     this.lastTime = timestamp;
     for (const [id, track] of this.tracks) {
@@ -146,8 +173,33 @@ export class PoseSmoother {
     });
   }
 
+  /**
+   * Milliseconds given for seconds (performance.now(), Date.now()) make every gap longer than
+   * forgetAfter: each track would be forgotten before its next frame, and nothing smoothed.
+   */
+  private checkTimeUnit(timestamp: number): void {
+    const gap = timestamp - this.lastTime;
+    // The first time, a repeated one, or a seek back: no gap to judge by.
+    if (!Number.isFinite(gap) || gap <= 0) return;
+    if (gap <= this.forgetAfter) {
+      this.timeUnitUnsure = false;
+      return;
+    }
+    const gaps = [...this.longGaps, gap];
+    if (gaps.length < TIME_UNIT_GAPS) {
+      this.longGaps = gaps;
+      return;
+    }
+    const shown = gaps.map((g) => Number(g.toPrecision(4))).join(', ');
+    throw new RangeError(`PoseSmoother: the first ${gaps.length} gaps between timestamps (${shown}) are each longer than forgetAfter `
+      + `(${this.forgetAfter} s), so every track would be forgotten before its next frame and nothing smoothed. Timestamps are `
+      + 'seconds: divide milliseconds (performance.now(), Date.now()) by 1000; for frames this far apart, give a larger forgetAfter');
+  }
+
   reset(): void {
     this.tracks.clear();
     this.lastTime = -Infinity;
+    this.longGaps = [];
+    this.timeUnitUnsure = this.options.checkTimeUnit ?? true;
   }
 }

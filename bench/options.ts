@@ -4,14 +4,14 @@
  * with NaN figures, a crash in a timing loop or a refusal after minutes of timing.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PRESET_NAMES } from '../src/config/presets.js';
+import { PRESET_NAMES, type PresetName } from '../src/config/presets.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../src/backend/onnx/session.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from '../src/backend/tfjs/backend-name.js';
 import { MAX_THREADS } from '../src/model/load.js';
 import { parsePositiveInteger } from '../src/cli/options.js';
 
 export interface BenchOptions {
-  preset: string;
+  preset: PresetName;
   repeat: number;
   warmup: number;
   batch: number;

@@ -26,7 +26,7 @@ describe('estimator API with the bundled tiny model', () => {
   let estimator: HigherHRNetEstimator;
   let dir: string;
   before(async () => {
-    estimator = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
+    estimator = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
     dir = mkdtempSync(join(tmpdir(), 'higher-pose-api-'));
   });
   after(async () => {
@@ -86,7 +86,7 @@ describe('estimator API with the bundled tiny model', () => {
   });
 
   it('estimates several images two at a time as one at a time, and stops at a failed one as one at a time does', async () => {
-    const twoAtOnce = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, imagesInFlight: 2 });
+    const twoAtOnce = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256, imagesInFlight: 2 });
     try {
       expect(twoAtOnce.imagesInFlight).to.equal(2);
       expect(estimator.imagesInFlight, 'the default on the CPU').to.equal(1);
@@ -100,7 +100,7 @@ describe('estimator API with the bundled tiny model', () => {
       const tooSmall = { data: new Uint8Array(2 * 2 * 3), width: 2, height: 2 };
       // As one at a time: the corrupt image fails, and the one too small (a PreprocessError) is never started.
       await expectRejection(twoAtOnce.estimatePoses([DEMO_IMAGE(), corrupt, DEMO_IMAGE(), tooSmall]), ImageError, /./);
-      await expectRejection(createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), imagesInFlight: 0 }), ConfigError, /imagesInFlight/);
+      await expectRejection(createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), imagesInFlight: 0 }), ConfigError, /imagesInFlight/);
     } finally {
       await twoAtOnce.dispose();
     }
@@ -112,7 +112,7 @@ describe('estimator API with the bundled tiny model', () => {
     expect(all.length, 'enough people to cut').to.be.at.least(6);
     const threshold = all[Math.floor(all.length / 2)].score;
     for (const parallelPostprocessing of [false, true]) {
-      const options = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, parallelPostprocessing };
+      const options = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256, parallelPostprocessing };
       for (const [selection, expected] of [
         [{ maxPoses: 3 }, all.slice(0, 3)],
         [{ minPoseScore: threshold }, all.filter((p) => p.score >= threshold)],
@@ -177,8 +177,13 @@ describe('estimator API with the bundled tiny model', () => {
     }
   });
 
+  it('BAD CALL - a misspelt preset does not compile in TypeScript, and is a ConfigError listing the presets in JavaScript', async () => {
+    // @ts-expect-error: 'coco_w32_521' is no PresetName.
+    await expectRejection(createEstimator({ preset: 'coco_w32_521', weights: TINY_COCO_CHECKPOINT() }), ConfigError, /^Unsupported preset: coco_w32_521\. Must be one of \[coco_w32_512, /);
+  });
+
   it('BAD CALL - options out of range name the field', async () => {
-    const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
+    const base = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT() };
     await expectRejection(createEstimator({ ...base, scales: [] }), ConfigError, /scales/);
     await expectRejection(createEstimator({ ...base, inputSize: 300 }), ConfigError, /inputSize: 300\. Must be a positive multiple of 64/);
     for (const inputSize of [0, -64]) await expectRejection(createEstimator({ ...base, inputSize }), ConfigError, new RegExp(`inputSize: ${inputSize}\\. Must be a positive multiple of 64`));
@@ -206,7 +211,7 @@ describe('estimator API with the bundled tiny model', () => {
   });
 
   it('BAD CALL - a misspelt option, options of the wrong kind and an input size no image could run at are refused when the estimator is made', async () => {
-    const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
+    const base = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT() };
     // Ignored, a typo would give every person, or the default threshold, without a word.
     await expectRejection(createEstimator({ ...base, maxPose: 3 } as never), ConfigError, /^Unknown option maxPose\. Options are preset, config, weights, .*maxPoses/);
     await expectRejection(createEstimator({ ...base, flip: false, detection_threshold: 0.5 } as never), ConfigError, /^Unknown options flip, detection_threshold\./);
@@ -234,7 +239,7 @@ describe('estimator API with the bundled tiny model', () => {
   });
 
   it('dispose waits for the estimates running, refuses later ones and can be called again', async () => {
-    const own = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
+    const own = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
     const running = own.estimatePoses(DEMO_IMAGE());
     await own.dispose();
     expect(await running).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));
@@ -245,7 +250,7 @@ describe('estimator API with the bundled tiny model', () => {
 
   it('BAD CALL - the settings in effect cannot change under the estimator, unchecked: its config is frozen, and the scales array given is copied', async () => {
     const scales = [1];
-    const own = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, scales });
+    const own = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256, scales });
     try {
       // An input size no network input can have, and a scale that breaks the network's stride.
       expect(() => { own.config.test.inputSize = 100; }).to.throw(TypeError);
@@ -260,7 +265,7 @@ describe('estimator API with the bundled tiny model', () => {
   });
 
   it('dispose lets an array call made before it finish every image, and refuses later calls', async () => {
-    const own = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
+    const own = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
     const images = [DEMO_IMAGE(), readFileSync(DEMO_IMAGE()), DEMO_IMAGE()];
     const running = own.estimatePoses(images);
     const disposed = own.dispose();
@@ -604,7 +609,7 @@ describe('estimator.processVideo with the bundled tiny model', function () {
     // Three frames of the sample image, losslessly (so each frame decodes to the same pixels).
     const made = spawnSync('ffmpeg', ['-v', 'error', '-loop', '1', '-i', DEMO_IMAGE(), '-frames:v', '3', '-r', '5', '-c:v', 'libx264rgb', '-qp', '0', '-pix_fmt', 'rgb24', clip]);
     expect(made.status, made.stderr.toString()).to.equal(0);
-    const estimator = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, flipTest: false });
+    const estimator = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256, flipTest: false });
     try {
       const frames = [];
       for await (const frame of estimator.processVideo(clip, { track: true })) frames.push(frame);

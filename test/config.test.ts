@@ -159,6 +159,7 @@ TEST: {FLIP_TEST: true, USE_GT_BBOX: true}
     expect(() => parseConfig('MODEL: [unclosed')).to.throw(ConfigError, /YAML/);
   });
   it('BAD CALL - unknown preset lists the valid ones', () => {
+    // @ts-expect-error: TypeScript refuses an unknown name; JavaScript callers get the ConfigError.
     expect(() => presetConfig('coco_w64')).to.throw(ConfigError, /Unsupported preset: coco_w64\. Must be one of \[coco_w32_512/);
   });
   it('BAD CALL - test scales that give a network input side off a multiple of 32 name that side, a single scale rounding off too', () => {

@@ -17,7 +17,7 @@ import type { Person } from '../src/types.js';
 import type { TfjsBackendName } from '../src/backend/tfjs/backend-name.js';
 import { expectRejection } from './helpers/cli.js';
 
-const tiny = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 };
+const tiny = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256 };
 
 /** Whether onnxruntime-node's CUDA provider library is installed beside its binding. */
 function cudaProviderInstalled(): boolean {

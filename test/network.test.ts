@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { presetConfig } from '../src/config/presets.js';
+import { presetConfig, type PresetName } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { parameterCount } from '../src/backbone/graph.js';
 import { compileToOnnx } from '../src/backend/onnx/compile.js';
@@ -28,7 +28,7 @@ interface Manifest {
 describeFixtures('layer graph against the official manifests', 'manifests', () => {
   const dir = join(fixturesRoot(), 'manifests');
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    const preset = file.replace(/\.json$/, '');
+    const preset = file.replace(/\.json$/, '') as PresetName;
     it(`${preset}: same tensor names, shapes, order and parameter count`, () => {
       const manifest = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Manifest;
       const graph = buildNetworkGraph(presetConfig(preset).model);
@@ -196,7 +196,7 @@ describe('network outputs in a workspace', () => {
 
 describeFixtures('network outputs against the reference (forward/*)', 'forward', () => {
   for (const dir of caseDirs('forward')) {
-    const [model] = basename(dir).split('__');
+    const [model] = basename(dir).split('__') as [PresetName];
     for (const serialisation of ['zip', 'legacy', 'checkpoint', 'mmpose']) {
       it(`${basename(dir)} from ${model}.${serialisation}.pth: outputs within 1e-4`, async () => {
         const config = presetConfig(model);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
-import { presetConfig } from '../src/config/presets.js';
+import { presetConfig, type PresetName } from '../src/config/presets.js';
 import type { TestSettings } from '../src/config/experiment.js';
 import { COCO_KEYPOINTS, keypointDefinition } from '../src/datasets.js';
 import { readNpy } from '../src/io/npy.js';
@@ -307,7 +307,7 @@ describe('toPeople', () => {
 });
 
 interface PipelineExpected {
-  model: string;
+  model: PresetName;
   settings: {
     flip_test: boolean; scale_factor: number[]; adjust: boolean; refine: boolean; project2image: boolean;
     detection_threshold: number; tag_threshold: number; nms_kernel: number; nms_padding: number;

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { presetConfig } from '../src/config/presets.js';
+import { presetConfig, type PresetName } from '../src/config/presets.js';
 import type { TestSettings } from '../src/config/experiment.js';
 import { keypointDefinition } from '../src/datasets.js';
 import { createNetwork, createOnnxNetwork } from '../src/model/load.js';
@@ -29,7 +29,7 @@ interface Expected {
   scales: { scale: number; input_shape: number[]; center: [number, number]; scale_wh: [number, number] }[];
   final: number[][][];
   scores: number[];
-  model: string;
+  model: PresetName;
   image: string;
 }
 
@@ -95,7 +95,7 @@ const scaleName = (s: number): string => `resized_s${s}.png`;
 
 describeFixtures('end to end against pipeline/* with the tiny models', 'pipeline', () => {
   const networks = new Map<string, Promise<Network>>();
-  const networkFor = (model: string, backend: Backend = 'onnxruntime'): Promise<Network> => {
+  const networkFor = (model: PresetName, backend: Backend = 'onnxruntime'): Promise<Network> => {
     const key = `${model}/${backend}`;
     if (!networks.has(key)) {
       const options = backend === 'tfjs-wasm' ? { backend: 'tfjs', tfjsBackend: 'wasm' } as const : { backend };

@@ -246,7 +246,7 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', floatExport)).to.equal(0);
     expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', floatExport, '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--input-size', '256', '--out', fromFloatExport)).to.equal(0);
     expect(readFileSync(fromFloatExport)).to.deep.equal(readFileSync(exported));
-    const base = { preset: 'tiny_coco', inputSize: 256 };
+    const base = { preset: 'tiny_coco' as const, inputSize: 256 };
     const estimators = await Promise.all([
       createEstimator({ ...base, weights: TINY_COCO_CHECKPOINT(), precision: 'int8', calibrationImages: [DEMO_IMAGE()] }),
       createEstimator({ ...base, weights: floatExport, precision: 'int8', calibrationImages: [DEMO_IMAGE()] }),
@@ -291,7 +291,7 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
   it('BAD CALL - calibration images given with an already quantized .onnx are refused, not left unused', async () => {
     const quantized = join(dir, 'calibrated.int8.onnx');
     writeFileSync(quantized, int8Model);
-    const options = { preset: 'tiny_coco', weights: quantized, inputSize: 256, precision: 'int8' as const };
+    const options = { preset: 'tiny_coco' as const, weights: quantized, inputSize: 256, precision: 'int8' as const };
     await expectRejection(createEstimator({ ...options, calibrationImages: [DEMO_IMAGE()] }), ConfigError, /calibrated\.int8\.onnx is already quantized, its ranges calibrated when it was exported: leave calibrationImages \(--calibrate\) out/);
     await expectRejection(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', quantized, '--precision', 'int8', '--calibrate', DEMO_IMAGE()), ConfigError, /is already quantized/);
     // Without them it runs as it is.
@@ -328,7 +328,7 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
   });
 
   it('BAD CALL - int8 without calibration images, on tfjs, or an unknown precision is a ConfigError naming the option', async () => {
-    const base = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT() };
+    const base = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT() };
     await expectRejection(createEstimator({ ...base, precision: 'int8' }), ConfigError, /int8' needs calibrationImages/);
     await expectRejection(createEstimator({ ...base, precision: 'int8', calibrationImages: [] }), ConfigError, /calibrationImages/);
     await expectRejection(createEstimator({ ...base, precision: 'int8', calibrationImages: [DEMO_IMAGE()], backend: 'tfjs' }), ConfigError, /ONNX Runtime only/);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
 import { GraphBuilder, type LayerGraph } from '../src/backbone/graph.js';
-import { presetConfig } from '../src/config/presets.js';
+import { presetConfig, type PresetName } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { networkWeights } from '../src/model/load.js';
 import { randomWeights, type WeightTensor } from '../src/model/weights.js';
@@ -264,7 +264,7 @@ describe('TensorFlow.js backend', () => {
 
   describeFixtures('tfjs backend against the reference (forward/*)', 'forward', () => {
     for (const dir of caseDirs('forward')) {
-      const [model] = basename(dir).split('__');
+      const [model] = basename(dir).split('__') as [PresetName];
       for (const backend of ['cpu', 'wasm'] as const) {
         it(`${basename(dir)} on ${backend}: outputs within 1e-4`, async function () {
           if (!backends.includes(backend)) this.skip();
@@ -282,7 +282,7 @@ describe('TensorFlow.js backend', () => {
 
   describeFixtures('tfjs graph-model export', 'forward', () => {
     const [dir] = caseDirs('forward');
-    const [model] = basename(dir).split('__');
+    const [model] = basename(dir).split('__') as [PresetName];
     const checkpoint = join(fixturesRoot(), 'models', `${model}.zip.pth`);
     let out: string;
     beforeEach(() => { out = mkdtempSync(join(tmpdir(), 'higher-pose-tfjs-')); });

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
 import { makeFolders, outputFileProblem } from '../io/atomic.js';
-import { PRESET_NAMES } from '../config/presets.js';
+import { PRESET_NAMES, type PresetName } from '../config/presets.js';
 import { BACKENDS, type BackendName } from '../model/load.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import { PRECISIONS, type Precision } from '../model/quantize.js';
@@ -11,7 +11,7 @@ import { isPositiveInt } from '../values.js';
 
 export interface ModelCliOptions {
   config?: string;
-  preset?: string;
+  preset?: PresetName;
   weights?: string;
   inputSize?: number;
   backend?: BackendName;
@@ -85,7 +85,7 @@ export function addPrecisionOptions(command: Command): Command {
 export function addModelSourceOptions(command: Command, weights = 'checkpoint (.pth from the model zoo, see `higher-pose weights list`) or an ONNX export (.onnx)'): Command {
   return command
     .option('--config <yaml>', 'official experiment configuration (YAML)')
-    .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`, choice('preset', PRESET_NAMES))
+    .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`, choice<PresetName>('preset', PRESET_NAMES))
     .option('--weights <file>', weights);
 }
 

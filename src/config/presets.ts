@@ -95,8 +95,8 @@ function isPresetName(name: string): name is PresetName {
   return (PRESET_NAMES as readonly string[]).includes(name);
 }
 
-/** A fresh copy of a built-in configuration. */
-export function presetConfig(name: string): ExperimentConfig {
+/** A fresh copy of a built-in configuration (the name is checked at run time too, for JavaScript callers). */
+export function presetConfig(name: PresetName): ExperimentConfig {
   if (!isPresetName(name)) {
     throw new ConfigError(`Unsupported preset: ${name}. Must be one of [${PRESET_NAMES.join(', ')}]`);
   }

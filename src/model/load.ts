@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { checkedConfig, ConfigError, loadConfigFile, outputChannels, type ExperimentConfig } from '../config/experiment.js';
-import { PRESET_NAMES, presetConfig } from '../config/presets.js';
+import { PRESET_NAMES, presetConfig, type PresetName } from '../config/presets.js';
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
 import { CheckpointError, loadStateDict, StateDictMismatchError, toFloat32, validateStateDict } from '../checkpoint/index.js';
@@ -21,8 +21,8 @@ import type { ImageInput } from '../types.js';
 import { shownValue } from '../values.js';
 
 export interface ConfigChoice {
-  /** A built-in configuration name, e.g. `coco_w32_512`. */
-  preset?: string;
+  /** A built-in configuration name, e.g. `coco_w32_512` (`PRESET_NAMES` lists them). */
+  preset?: PresetName;
   /** An official experiment YAML path, or a configuration object. */
   config?: string | ExperimentConfig;
 }

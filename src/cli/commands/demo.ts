@@ -20,7 +20,7 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'output folder', 'higher-pose-demo')
     .action(async (options: { image?: string; out: string }) => {
       const cached = ['coco_w32_512', 'coco_w32_512_mmpose'].map(findEntry).find((entry) => existsSync(cachedPath(entry)));
-      const [preset, weights] = cached ? [cached.preset, cachedPath(cached)] : ['tiny_coco', TINY_COCO_CHECKPOINT()];
+      const [preset, weights] = cached ? [cached.preset, cachedPath(cached)] : ['tiny_coco' as const, TINY_COCO_CHECKPOINT()];
       if (!cached) {
         console.error('demo: using the bundled tiny model with random weights: the poses are meaningless.');
         // The one trained model a newcomer can fetch directly, and that this command then picks up.

@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -64,5 +65,29 @@ describe('the npm package', function () {
     const shown = 'typeof hp.createEstimator + " " + typeof hp.ConfigError';
     expect(loaded(`import(${JSON.stringify(pathToFileURL(entry).href)}).then((hp) => console.log(${shown}))`)).to.equal('function function');
     expect(loaded(`const hp = require(${JSON.stringify(entry)}); console.log(${shown})`, '--input-type=commonjs')).to.equal('function function');
+  });
+
+  it('is reached by its name through package.json exports, by import and require, its internals only by their file paths', function () {
+    if (!existsSync(join(ROOT, 'dist/src/index.js'))) this.skip(); // not built: `npm run build`
+    // Run in the package folder, `higher-pose` names the package itself (Node resolves a self-reference through `exports` alone).
+    const run = (code: string, ...flags: string[]) =>
+      execFileSync(process.execPath, [...flags, '-e', code], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    const shown = 'typeof hp.createEstimator + " " + typeof hp.ConfigError';
+    expect(run(`import('higher-pose').then((hp) => console.log(${shown}))`)).to.equal('function function');
+    expect(run(`const hp = require('higher-pose'); console.log(${shown})`, '--input-type=commonjs')).to.equal('function function');
+    expect(run(`import('higher-pose/package.json', { with: { type: 'json' } }).then(({ default: p }) => console.log(p.name))`)).to.equal('higher-pose');
+    expect(() => run(`import('higher-pose/dist/src/estimator.js')`)).to.throw(/ERR_PACKAGE_PATH_NOT_EXPORTED/);
+  });
+
+  it('gives TypeScript (NodeNext) its declarations by its name', function () {
+    if (!existsSync(join(ROOT, 'dist/src/index.d.ts'))) this.skip(); // not built: `npm run build`
+    const { types } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { types: string };
+    const host = ts.createCompilerHost({});
+    const options = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext };
+    // As from a module of the package (self-reference), both as an ES module and as CommonJS.
+    for (const [from, mode] of [['test/consumer.mts', ts.ModuleKind.ESNext], ['test/consumer.cts', ts.ModuleKind.CommonJS]] as const) {
+      const { resolvedModule } = ts.resolveModuleName('higher-pose', join(ROOT, from), options, host, undefined, undefined, mode);
+      expect(resolvedModule && relative(ROOT, resolvedModule.resolvedFileName), from).to.equal(types);
+    }
   });
 });

@@ -35,15 +35,17 @@ describe('the npm package', function () {
     files = packedFiles();
   });
 
-  it('holds the CLI, the demo image and tiny model, and the docs the README links to', () => {
+  it('holds the CLI, the demo image and tiny model, the docs the README links to and the licence package.json names', () => {
     const docs = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#]+)/g)].map(([, path]) => path);
     expect(docs).to.not.be.empty;
-    const needed = ['package.json', 'README.md', 'bin/higher-pose.js', relative(ROOT, DEMO_IMAGE()), relative(ROOT, TINY_COCO_CHECKPOINT()), ...docs];
+    const needed = ['package.json', 'README.md', 'LICENSE', 'bin/higher-pose.js', relative(ROOT, DEMO_IMAGE()), relative(ROOT, TINY_COCO_CHECKPOINT()), ...docs];
     expect(needed.filter((path) => !files.includes(path))).to.deep.equal([]);
+    const { license } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { license: string };
+    expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).to.match(new RegExp(`^${license} License\n`));
   });
 
   it('holds nothing else of the repository', () => {
-    const shipped = /^(dist\/src\/|bin\/|docs\/|fixtures\/(images\/sample\.jpg|models\/tiny_coco\.legacy\.pth)$|package\.json$|README\.md$)/;
+    const shipped = /^(dist\/src\/|bin\/|docs\/|fixtures\/(images\/sample\.jpg|models\/tiny_coco\.legacy\.pth)$|package\.json$|README\.md$|LICENSE$)/;
     expect(files.filter((path) => !shipped.test(path))).to.deep.equal([]);
   });
 

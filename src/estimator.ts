@@ -26,7 +26,7 @@ import type { Precision } from './model/quantize.js';
 import type { Network } from './backend/network.js';
 import { BackendError, type ExecutionProvider } from './backend/onnx/session.js';
 import { processVideo, type ProcessVideoOptions, type VideoRun } from './video/process.js';
-import type { ImageInput, OutputTensor, Person, PoseEstimator, RgbImage } from './types.js';
+import type { EstimationOptions, ImageInput, OutputTensor, Person, PoseEstimator, RgbImage } from './types.js';
 
 export interface EstimatorOptions extends ConfigChoice {
   /**
@@ -151,8 +151,8 @@ export interface HigherHRNetEstimator extends PoseEstimator {
    * once, even with calls waiting their turn; the images of an array are read as their turn
    * comes: leave them be until the call settles.
    */
-  estimatePoses(image: ImageInput): Promise<Person[]>;
-  estimatePoses(images: ImageInput[]): Promise<Person[][]>;
+  estimatePoses(image: ImageInput, options?: EstimationOptions): Promise<Person[]>;
+  estimatePoses(images: ImageInput[], options?: EstimationOptions): Promise<Person[][]>;
   /**
    * Poses for every (sampled) frame of a video file or stream, decoded by ffmpeg, with
    * optional tracking (stable `id`s), smoothing and an overlay video. Decoding stays a few
@@ -178,6 +178,24 @@ function checkOptionNames(options: EstimatorOptions): void {
   if (typeof options !== 'object' || options === null) throw new ConfigError('createEstimator needs options: { preset or config, weights, ... }');
   const unknown = Object.keys(options).filter((name) => !Object.hasOwn(OPTION_NAMES, name));
   if (unknown.length > 0) throw new ConfigError(`Unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Options are ${Object.keys(OPTION_NAMES).join(', ')}`);
+}
+
+/** Every option of an `estimatePoses` call. */
+const ESTIMATION_OPTION_NAMES: Record<keyof EstimationOptions, true> = { signal: true };
+
+/** Refuses `estimatePoses` options that are not an object, hold a name it does not know (pose-detection's `maxPoses` is an estimator option here) or a signal that is no AbortSignal. */
+function checkEstimationOptions(options: EstimationOptions): void {
+  if (typeof options !== 'object' || options === null) throw new ConfigError(`estimatePoses options must be an object such as { signal }, not ${shownValue(options)}`);
+  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(ESTIMATION_OPTION_NAMES, name));
+  if (unknown.length > 0) {
+    throw new ConfigError(`Unknown estimatePoses option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Its options are ${Object.keys(ESTIMATION_OPTION_NAMES).join(', ')}; the model's are createEstimator's`);
+  }
+  check(options.signal === undefined || options.signal instanceof AbortSignal, 'signal', 'an AbortSignal', options.signal);
+}
+
+/** Whether `error` is the reason `signal` was aborted with: passed on as it is, as fetch does, not named after the image. */
+function isAbortReason(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && error === signal.reason;
 }
 
 /** The options that set each test setting, where the names differ. */
@@ -386,25 +404,29 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   // The image is the caller's again once estimatePoses returns (a video loop refills one frame
   // buffer): sharp decodes bytes later, on its own thread, so they are copied; pixels are warped
   // before the call's first await when a slot is free, else copied for the call's turn.
-  const estimateOne = (image: ImageInput): Promise<Person[]> => {
+  const estimateOne = (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => {
     const own = image instanceof Uint8Array ? new Uint8Array(image) : slots.free ? image : withPixelsCopied(image);
-    return slots.run(() => estimateNow(own));
+    return slots.run(() => estimateNow(own, signal), signal);
   };
 
-  const estimateNow = (image: ImageInput): Promise<Person[]> => estimateImage(image).catch((error: unknown) => {
-    throw typeof image === 'string' ? naming(error, image) : error;
+  const estimateNow = (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => estimateImage(image, signal).catch((error: unknown) => {
+    throw typeof image === 'string' && !isAbortReason(error, signal) ? naming(error, image) : error;
   });
 
-  const estimateImage = async (image: ImageInput): Promise<Person[]> => {
+  const estimateImage = async (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => {
+    // Aborted between the slot's hand-over and now; then after each stage (the network cannot be interrupted).
+    signal?.throwIfAborted();
     const start = performance.now();
     // Pixels as they are now (validated and warped with no await between): see estimateOne.
     const rgb = typeof image === 'string' || image instanceof Uint8Array ? await readImage(image, { exifOrientation: options.exifOrientation ?? true }) : validateRgb(image);
+    signal?.throwIfAborted();
     const read = performance.now();
     const workspace = idle.pop() ?? new Workspace({ shared: postprocessing !== undefined });
     try {
       const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor, workspace);
       const preprocessed = performance.now();
       const perScale = await runScales(network, prepared.inputs, settings.flipTest, options.flipBatch, workspace);
+      signal?.throwIfAborted();
       const inferred = performance.now();
       const { people } = await decodeScales(perScale, prepared.inputs, prepared.baseSize, settings, keypoints, workspace, postprocessing, selection);
       options.onStageTimes?.({ read: read - start, preprocess: preprocessed - read, network: inferred - preprocessed, postprocess: performance.now() - inferred });
@@ -415,20 +437,23 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     }
   };
 
-  async function estimatePoses(image: ImageInput): Promise<Person[]>;
-  async function estimatePoses(images: ImageInput[]): Promise<Person[][]>;
-  async function estimatePoses(input: ImageInput | ImageInput[]): Promise<Person[] | Person[][]> {
+  async function estimatePoses(image: ImageInput, estimation?: EstimationOptions): Promise<Person[]>;
+  async function estimatePoses(images: ImageInput[], estimation?: EstimationOptions): Promise<Person[][]>;
+  async function estimatePoses(input: ImageInput | ImageInput[], estimation: EstimationOptions = {}): Promise<Person[] | Person[][]> {
+    checkEstimationOptions(estimation);
+    const { signal } = estimation;
+    signal?.throwIfAborted();
     // A whole array is one call: dispose() waits for its images not yet started too.
-    return calls.run<Person[] | Person[][]>(() => (Array.isArray(input) ? estimateAll(input) : estimateOne(input)));
+    return calls.run<Person[] | Person[][]>(() => (Array.isArray(input) ? estimateAll(input, signal) : estimateOne(input, signal)));
   }
 
-  const estimateAll = async (images: ImageInput[]): Promise<Person[][]> => {
+  const estimateAll = async (images: ImageInput[], signal: AbortSignal | undefined): Promise<Person[][]> => {
     // As one at a time: the first image that fails stops the run with its error.
     const results: Person[][] = [];
     // An image given as bytes or pixels is named by its place in the array.
     const numbered = images.map((image, index) => ({ image, index }));
-    const estimateNumbered = ({ image, index }: (typeof numbered)[number]) => estimateOne(image).catch((error: unknown) => {
-      throw typeof image === 'string' ? error : naming(error, `images[${index}]`);
+    const estimateNumbered = ({ image, index }: (typeof numbered)[number]) => estimateOne(image, signal).catch((error: unknown) => {
+      throw typeof image === 'string' || isAbortReason(error, signal) ? error : naming(error, `images[${index}]`);
     });
     for await (const { outcome } of inOrder(numbered, imagesInFlight, estimateNumbered)) results.push(valueOf(outcome));
     return results;

@@ -49,10 +49,20 @@ export type OutputTensor = NdArray<Float32Array>;
 /** What `estimatePoses` accepts: a file path, encoded image bytes (JPEG/PNG/WebP…), or RGB pixels. */
 export type ImageInput = string | Uint8Array | RgbImage;
 
+/** Options of one `estimatePoses` call (the model's are `createEstimator`'s). */
+export interface EstimationOptions {
+  /**
+   * Cancels the call: it rejects with `signal.reason` (an `AbortError` DOMException from a bare
+   * `controller.abort()`, as fetch does) when aborted before it starts, while it waits for its
+   * turn (`imagesInFlight`), or between stages; a network run under way finishes first.
+   */
+  signal?: AbortSignal;
+}
+
 /** The estimator returned by `createEstimator` (see src/estimator.ts). */
 export interface PoseEstimator {
   /** People in one image, best first, in image pixel coordinates. */
-  estimatePoses(image: ImageInput): Promise<Person[]>;
+  estimatePoses(image: ImageInput, options?: EstimationOptions): Promise<Person[]>;
   /**
    * Lets the calls made before it finish, then releases the network; calls after it reject
    * with a `BackendError`. Calling it again gives the same promise.

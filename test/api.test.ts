@@ -17,7 +17,7 @@ import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
-import type { RgbImage } from '../src/types.js';
+import type { Person, RgbImage } from '../src/types.js';
 import { cli, cliFailing, cliReporting, expectRejection } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
 import { buildProgram } from '../src/cli/main.js';
@@ -246,6 +246,78 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(own.estimatePoses(DEMO_IMAGE()), BackendError, /the estimator has been disposed/);
     expect(() => own.processVideo(DEMO_IMAGE())).to.throw(BackendError, /^processVideo: the estimator has been disposed; create another one$/);
     await own.dispose();
+  });
+
+  describe('cancelling with an AbortSignal', () => {
+    /** The error a call rejected with (fails when it resolved). */
+    const rejection = (call: Promise<unknown>) => call.then(() => expect.fail('the call resolved'), (error: unknown) => error);
+    const expectAbortError = async (call: Promise<unknown>) => {
+      const error = await rejection(call);
+      expect(error).to.be.instanceOf(DOMException);
+      expect((error as DOMException).name).to.equal('AbortError');
+    };
+    let expected: Person[];
+    before(async () => {
+      expected = await estimator.estimatePoses(DEMO_IMAGE());
+    });
+
+    it('a call whose signal is already aborted rejects with its reason, an AbortError by default, and starts nothing', async () => {
+      await expectAbortError(estimator.estimatePoses(DEMO_IMAGE(), { signal: AbortSignal.abort() }));
+      const reason = new Error('the user left');
+      expect(await rejection(estimator.estimatePoses(readFileSync(DEMO_IMAGE()), { signal: AbortSignal.abort(reason) })), 'the reason itself, not a copy naming the image').to.equal(reason);
+      await expectAbortError(estimator.estimatePoses([DEMO_IMAGE(), DEMO_IMAGE()], { signal: AbortSignal.abort() }));
+      expect(await estimator.estimatePoses(DEMO_IMAGE(), { signal: new AbortController().signal })).to.deep.equal(expected);
+    });
+
+    it('a call waiting its turn leaves the queue when aborted, and the calls behind it still run', async () => {
+      const controller = new AbortController();
+      const settled: string[] = [];
+      // One slot: the second call waits for the first, the third for both.
+      const busy = estimator.estimatePoses(DEMO_IMAGE()).finally(() => settled.push('busy'));
+      const waiting = estimator.estimatePoses(DEMO_IMAGE(), { signal: controller.signal }).finally(() => settled.push('waiting'));
+      const behind = estimator.estimatePoses(DEMO_IMAGE());
+      controller.abort();
+      await expectAbortError(waiting);
+      expect(settled, 'rejected at once, not after the running call').to.deep.equal(['waiting']);
+      expect(await busy).to.deep.equal(expected);
+      expect(await behind).to.deep.equal(expected);
+    });
+
+    it('a call aborted while it runs rejects after the stage in progress (the network is not interrupted), before grouping; the estimator goes on as before', async () => {
+      const { data, info } = await sharp(DEMO_IMAGE()).raw().toBuffer({ resolveWithObject: true });
+      const pixels = { data: new Uint8Array(data), width: info.width, height: info.height };
+      for (const image of [DEMO_IMAGE(), pixels]) {
+        const controller = new AbortController();
+        // Pixels are prepared before the call returns: it is in the network now (a path: reading).
+        const running = estimator.estimatePoses(image, { signal: controller.signal });
+        controller.abort();
+        await expectAbortError(running);
+        expect(await estimator.estimatePoses(image)).to.deep.equal(expected);
+      }
+    });
+
+    it('an array call aborted between its images rejects with the reason as it is, and starts no image after', async () => {
+      const controller = new AbortController();
+      let estimated = 0;
+      const own = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256, onStageTimes: () => {
+        if (++estimated === 1) controller.abort(new Error('enough'));
+      } });
+      try {
+        const error = await rejection(own.estimatePoses([DEMO_IMAGE(), readFileSync(DEMO_IMAGE()), DEMO_IMAGE()], { signal: controller.signal }));
+        expect((error as Error).message, 'the reason as it is, not named images[1]').to.equal('enough');
+        expect(estimated, 'no image after the abort').to.equal(1);
+        expect(await own.estimatePoses([DEMO_IMAGE(), DEMO_IMAGE()])).to.deep.equal([expected, expected]);
+      } finally {
+        await own.dispose();
+      }
+    });
+
+    it('BAD CALL - a signal that is no AbortSignal, or an option estimatePoses does not have, is a ConfigError', async () => {
+      await expectRejection(estimator.estimatePoses(DEMO_IMAGE(), { signal: 'stop' as never }), ConfigError, /^Invalid signal: "stop"\. Must be an AbortSignal/);
+      // pose-detection's per-call options are createEstimator's here: ignored, they would change nothing without a word.
+      await expectRejection(estimator.estimatePoses(DEMO_IMAGE(), { maxPoses: 3 } as never), ConfigError, /^Unknown estimatePoses option maxPoses\. Its options are signal/);
+      await expectRejection(estimator.estimatePoses(DEMO_IMAGE(), 5 as never), ConfigError, /^estimatePoses options must be an object/);
+    });
   });
 
   it('BAD CALL - the settings in effect cannot change under the estimator, unchecked: its config is frozen, and the scales array given is copied', async () => {

@@ -15,14 +15,29 @@ export class Slots {
     return this.running < this.count && this.waiting.length === 0;
   }
 
-  /** `task()` now when a slot is free, else once one is; settles as it does. */
-  run<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * `task()` now when a slot is free, else once one is; settles as it does. Aborting `signal`
+   * before the task starts rejects with its reason, and the task leaves the queue.
+   */
+  run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason as unknown);
     if (this.free) {
       this.running++;
       return this.start(task);
     }
     // The slot is handed over by the task that frees it, still counted as running.
-    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.start(task));
+    return new Promise<void>((resolve, reject) => {
+      const leave = () => {
+        this.waiting.splice(this.waiting.indexOf(handOver), 1);
+        reject(signal!.reason as unknown);
+      };
+      const handOver = () => {
+        signal?.removeEventListener('abort', leave);
+        resolve();
+      };
+      this.waiting.push(handOver);
+      signal?.addEventListener('abort', leave, { once: true });
+    }).then(() => this.start(task));
   }
 
   private start<T>(task: () => Promise<T>): Promise<T> {

@@ -3,7 +3,8 @@ import { COCO_KEYPOINTS } from '../src/datasets.js';
 import { minCostAssignment } from '../src/tracking/assignment.js';
 // From the package entry: a frame loop of a user's own tracks and smooths as processVideo does.
 import { OneEuroFilter, PoseSmoother, PoseTracker } from '../src/index.js';
-import { poseOks } from '../src/tracking/tracker.js';
+import { pairsWithinReach } from '../src/tracking/oks-reach.js';
+import { matchBySimilarity, poseOks } from '../src/tracking/tracker.js';
 import type { Person } from '../src/types.js';
 
 /** Deterministic pseudo-random numbers in [0, 1). */
@@ -204,6 +205,153 @@ describe('tracking', () => {
       expect(people[0]!.id).to.equal(undefined);
       t.reset();
       expect(ids(t.update([figure(0, 0)]))).to.deep.equal([1]);
+    });
+  });
+
+  describe('OKS pairs skipped by distance', () => {
+    /** A pose moved by (dx, dy), box too. */
+    const moved = (p: Person, dx: number, dy: number): Person => ({
+      ...p,
+      keypoints: p.keypoints.map((k) => ({ ...k, x: k.x + dx, y: k.y + dy })),
+      box: { ...p.box, xMin: p.box.xMin + dx, xMax: p.box.xMax + dx, yMin: p.box.yMin + dy, yMax: p.box.yMax + dy },
+    });
+
+    /**
+     * `count` people scattered over a 1920x1080 frame, with the cases a bound on OKS could get
+     * wrong unless `plain`: no joint found (scores 0, a zero box, joints anywhere), every joint
+     * at one point (a box of size 0), the same person twice, joints outside the box, low-scored joints.
+     */
+    function crowd(rand: () => number, count: number, plain = false): Person[] {
+      return Array.from({ length: count }, (_, i) => {
+        const p = figure(rand() * 1920, rand() * 1080, 30 + rand() * 150);
+        const kind = plain ? -1 : i % 10;
+        if (kind === 0) {
+          return { ...p, score: 0, keypoints: p.keypoints.map((k) => ({ ...k, x: rand() * 1920, y: rand() * 1080, score: 0 })), box: { xMin: 0, yMin: 0, xMax: 0, yMax: 0, width: 0, height: 0 } };
+        }
+        if (kind === 1) {
+          const { x, y } = p.keypoints[0]!;
+          return { ...p, keypoints: p.keypoints.map((k) => ({ ...k, x, y })), box: { xMin: x, yMin: y, xMax: x, yMax: y, width: 0, height: 0 } };
+        }
+        if (kind === 2) return { ...p, keypoints: p.keypoints.map((k, j) => (j < 5 ? { ...k, x: k.x + 200 * (rand() - 0.5), score: 0.05 } : k)) };
+        if (kind === 3) return { ...p, keypoints: p.keypoints.map((k) => ({ ...k, score: rand() * 0.3 })) };
+        return p;
+      }).flatMap((p, i) => (!plain && i % 17 === 5 ? [p, p] : [p]));
+    }
+
+    /** The same joints with the box elsewhere: a box need not hold every joint. */
+    const boxMoved = (p: Person, dx: number): Person => ({ ...p, box: { ...p.box, xMin: p.box.xMin + dx, xMax: p.box.xMax + dx } });
+
+    /** The next frame: everyone moved a little, some gone, some new, some boxes far off, in another order. */
+    function nextFrame(rand: () => number, people: Person[]): Person[] {
+      const kept = people
+        .filter(() => rand() > 0.05)
+        .map((p) => (rand() < 0.1 ? p : moved(p, 8 * (rand() - 0.5), 8 * (rand() - 0.5))))
+        .map((p) => (rand() < 0.05 ? boxMoved(p, 300) : p));
+      const all = [...kept, ...crowd(rand, Math.floor(rand() * 8))];
+      for (let i = all.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [all[i], all[j]] = [all[j]!, all[i]!];
+      }
+      return all;
+    }
+
+    it('leaves out only pairs whose OKS is below the threshold, and most pairs of a scattered crowd', () => {
+      const rand = random(11);
+      const sigmas = COCO_KEYPOINTS.sigmas;
+      for (const threshold of [0.3, 0.05, 0.9, 1, 0]) {
+        for (let trial = 0; trial < 2; trial++) {
+          const tracks = crowd(rand, 150);
+          const people = nextFrame(rand, tracks);
+          const reach = pairsWithinReach(tracks, people, sigmas, threshold);
+          const wrong: string[] = [];
+          tracks.forEach((track, i) => {
+            const within = new Set(reach[i]);
+            if (within.size !== reach[i]!.length) wrong.push(`track ${i}: a person twice`);
+            people.forEach((person, j) => {
+              if (!within.has(j) && !(poseOks(track, person, sigmas) < threshold)) wrong.push(`track ${i}, person ${j}`);
+            });
+          });
+          expect(wrong, `threshold ${threshold}`).to.deep.equal([]);
+        }
+      }
+      // Of a crowd as a detector finds it, only near neighbours: a few a person, not 300.
+      const tracks = crowd(rand, 300, true);
+      const people = tracks.map((p) => moved(p, 3, -2));
+      const examined = pairsWithinReach(tracks, people, sigmas, 0.3).reduce((sum, row) => sum + row.length, 0);
+      expect(examined).to.be.below(10 * people.length);
+    });
+
+    it('keeps a pair whose OKS is the threshold exactly', () => {
+      // All sigmas alike and every joint of each pose at one point: the OKS is the bound itself.
+      const keypoints = { ...COCO_KEYPOINTS, sigmas: COCO_KEYPOINTS.sigmas.map(() => 0.1) };
+      const point = (x: number): Person => ({
+        score: 1,
+        keypoints: COCO_KEYPOINTS.names.map((name) => ({ name, x, y: 50, score: 0.9 })),
+        box: { xMin: x, yMin: 50, xMax: x, yMax: 50, width: 0, height: 0 },
+      });
+      for (const step of [0.05, 0.31, 0.6, 1.2]) {
+        const oks = poseOks(point(100), point(100 + step), keypoints.sigmas);
+        expect(pairsWithinReach([point(100)], [point(100 + step)], keypoints.sigmas, oks), `step ${step}`).to.deep.equal([[0]]);
+        // Boxes of size 0 never overlap: only OKS keeps the id.
+        const t = new PoseTracker({ keypoints, oksThreshold: oks });
+        t.update([point(100)]);
+        expect(ids(t.update([point(100 + step)])), `step ${step}`).to.deep.equal([1]);
+      }
+    });
+
+    /** PoseTracker as it was: every pair's OKS computed. */
+    class UnprunedTracker {
+      private tracks: { id: number; person: Person; velocity: { x: number; y: number }; missed: number }[] = [];
+      private nextId = 1;
+      constructor(private readonly oksThreshold: number) {}
+
+      update(people: Person[]): number[] {
+        const sigmas = COCO_KEYPOINTS.sigmas;
+        const centre = (p: Person) => ({ x: (p.box.xMin + p.box.xMax) / 2, y: (p.box.yMin + p.box.yMax) / 2 });
+        const iou = (a: Person, b: Person): number => {
+          const w = Math.min(a.box.xMax, b.box.xMax) - Math.max(a.box.xMin, b.box.xMin);
+          const h = Math.min(a.box.yMax, b.box.yMax) - Math.max(a.box.yMin, b.box.yMin);
+          if (!(w > 0 && h > 0)) return 0;
+          const union = a.box.width * a.box.height + b.box.width * b.box.height - w * h;
+          return union > 0 ? (w * h) / union : 0;
+        };
+        const predicted = this.tracks.map((t) => moved(t.person, t.velocity.x * (t.missed + 1), t.velocity.y * (t.missed + 1)));
+        const trackOf = new Array<(typeof this.tracks)[number] | undefined>(people.length);
+        const byOks = matchBySimilarity(predicted.length, people.length, (i, j) => poseOks(predicted[i]!, people[j]!, sigmas), this.oksThreshold);
+        for (const [i, j] of byOks) trackOf[j] = this.tracks[i];
+        const tracksLeft = predicted.flatMap((_, i) => (byOks.some(([m]) => m === i) ? [] : [i]));
+        const peopleLeft = people.flatMap((_, j) => (trackOf[j] ? [] : [j]));
+        const byBox = matchBySimilarity(tracksLeft.length, peopleLeft.length, (a, b) => iou(predicted[tracksLeft[a]!]!, people[peopleLeft[b]!]!), 0.3);
+        for (const [a, b] of byBox) trackOf[peopleLeft[b]!] = this.tracks[tracksLeft[a]!];
+        const out = people.map((person, j) => {
+          let track = trackOf[j];
+          if (track) {
+            const steps = track.missed + 1;
+            track.velocity = { x: (centre(person).x - centre(track.person).x) / steps, y: (centre(person).y - centre(track.person).y) / steps };
+            Object.assign(track, { person, missed: -1 });
+          } else {
+            track = { id: this.nextId++, person, velocity: { x: 0, y: 0 }, missed: -1 };
+            this.tracks.push(track);
+          }
+          return track.id;
+        });
+        for (const t of this.tracks) t.missed++;
+        this.tracks = this.tracks.filter((t) => t.missed <= 5);
+        return out;
+      }
+    }
+
+    it('gives the ids every pair\'s OKS gives, frame after frame of a changing crowd', () => {
+      const rand = random(5);
+      for (const oksThreshold of [0.3, 0.1]) {
+        const pruned = new PoseTracker({ keypoints: COCO_KEYPOINTS, oksThreshold });
+        const unpruned = new UnprunedTracker(oksThreshold);
+        let people = crowd(rand, 80);
+        for (let frame = 0; frame < 20; frame++) {
+          expect(ids(pruned.update(people)), `threshold ${oksThreshold}, frame ${frame}`).to.deep.equal(unpruned.update(people));
+          people = nextFrame(rand, people);
+        }
+      }
     });
   });
 

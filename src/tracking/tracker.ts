@@ -14,6 +14,7 @@
 import type { KeypointDefinition } from '../datasets.js';
 import type { Person } from '../types.js';
 import { minCostAssignment } from './assignment.js';
+import { boxArea, oksArea, pairsWithinReach } from './oks-reach.js';
 import { checkFinite } from './people.js';
 
 export interface TrackerOptions {
@@ -47,7 +48,7 @@ interface Track {
  */
 export function poseOks(a: Person, b: Person, sigmas: readonly number[], minKeypointScore = 0.1): number {
   const n = Math.min(a.keypoints.length, b.keypoints.length, sigmas.length);
-  const area = Math.max((a.box.width * a.box.height + b.box.width * b.box.height) / 2, 1);
+  const area = oksArea(boxArea(a), boxArea(b));
   let sum = 0;
   let count = 0;
   let sumAll = 0;
@@ -83,15 +84,19 @@ function boxIou(a: Person, b: Person): number {
  * total gain, similarity - threshold, over pairs at the threshold or above: solved on the rows
  * and columns with such a pair alone, any other pair costing 0 as leaving both alone does, so
  * the matrix is rows × columns, not their sum squared (a crowd of 300 took a second a frame).
+ * `candidates[i]`, where given, are the only columns row i can reach the threshold with: the
+ * similarity of the others is not computed (it could only cost 0).
  */
-function matchBySimilarity(rows: number, cols: number, similarity: (i: number, j: number) => number, threshold: number): [number, number][] {
+export function matchBySimilarity(rows: number, cols: number, similarity: (i: number, j: number) => number, threshold: number, candidates?: readonly (readonly number[])[]): [number, number][] {
   const gain: Float64Array[] = [];
   const colPairs = new Uint8Array(cols);
   const pairedRows: number[] = [];
+  const allColumns = candidates ? [] : Array.from({ length: cols }, (_, j) => j);
   for (let i = 0; i < rows; i++) {
-    const row = new Float64Array(cols);
+    // Below the threshold, as every column left out is.
+    const row = new Float64Array(cols).fill(-Infinity);
     let pairs = false;
-    for (let j = 0; j < cols; j++) {
+    for (const j of candidates?.[i] ?? allColumns) {
       row[j] = similarity(i, j) - threshold;
       if (row[j]! >= 0) {
         pairs = true;
@@ -165,7 +170,9 @@ export class PoseTracker {
       return shifted(t.person, t.velocity.x * steps, t.velocity.y * steps);
     });
     const trackOf = new Array<Track | undefined>(people.length).fill(undefined);
-    const byOks = matchBySimilarity(predicted.length, people.length, (i, j) => poseOks(predicted[i]!, people[j]!, sigmas, this.minKeypointScore), this.oksThreshold);
+    // Pairs too far apart for their OKS to reach the threshold are not computed: in a crowd, most.
+    const withinReach = pairsWithinReach(predicted, people, sigmas, this.oksThreshold);
+    const byOks = matchBySimilarity(predicted.length, people.length, (i, j) => poseOks(predicted[i]!, people[j]!, sigmas, this.minKeypointScore), this.oksThreshold, withinReach);
     for (const [i, j] of byOks) trackOf[j] = this.tracks[i];
     // What OKS left: by box overlap.
     const matchedTracks = new Set(byOks.map(([i]) => i));

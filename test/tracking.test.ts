@@ -161,6 +161,18 @@ describe('tracking', () => {
       expect(ids(t.update([figure(104, 100), figure(300, 100)]))).to.deep.equal([1, 2]);
     });
 
+    it('BAD CALL - a box whose width or height is no finite number (a box of a user\'s own without them): a RangeError naming it, not a new id every frame', () => {
+      // OKS and IoU scale by width × height: NaN made every pair unmatched, silently.
+      const t = tracker();
+      expect(ids(t.update([figure(100, 100), figure(300, 100)]))).to.deep.equal([1, 2]);
+      for (const [side, value] of [['width', NaN], ['height', undefined], ['width', Infinity]] as const) {
+        const bad = figure(101, 100);
+        bad.box = { ...bad.box, [side]: value };
+        expect(() => t.update([bad, figure(300, 100)]), `${side} ${value}`).to.throw(RangeError, new RegExp(`^PoseTracker: person 0's box has ${side} ${value}; `));
+      }
+      expect(ids(t.update([figure(102, 100), figure(300, 100)]))).to.deep.equal([1, 2]);
+    });
+
     it('does not pass an id to a different person at another place', () => {
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);

@@ -15,7 +15,7 @@ import type { KeypointDefinition } from '../datasets.js';
 import type { Person } from '../types.js';
 import { minCostAssignment } from './assignment.js';
 import { boxArea, oksArea, pairsWithinReach } from './oks-reach.js';
-import { checkFinite } from './people.js';
+import { BOX_SIDES_AND_SIZE, checkFinite } from './people.js';
 
 export interface TrackerOptions {
   /** Keypoint definition (its OKS sigmas). */
@@ -158,12 +158,14 @@ export class PoseTracker {
   }
 
   /**
-   * Copies of the next frame's `people` (same order) with their track ids set. Coordinates or
-   * scores that are not finite numbers are a RangeError, with the tracks left as they were.
+   * Copies of the next frame's `people` (same order) with their track ids set. Coordinates,
+   * scores or box sizes (width, height) that are not finite numbers are a RangeError, with the
+   * tracks left as they were.
    */
   update(people: readonly Person[]): Person[] {
-    // Taken in, a NaN box makes its track's velocity, and so every later prediction, NaN.
-    checkFinite(people, 'PoseTracker');
+    // Taken in, a NaN box makes its track's velocity, and so every later prediction, NaN; a NaN
+    // width or height makes every OKS and IoU of the person NaN, never a match.
+    checkFinite(people, 'PoseTracker', BOX_SIDES_AND_SIZE);
     const sigmas = this.options.keypoints.sigmas;
     const predicted = this.tracks.map((t) => {
       const steps = t.missed + 1;

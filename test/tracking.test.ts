@@ -173,6 +173,15 @@ describe('tracking', () => {
       expect(ids(t.update([figure(102, 100), figure(300, 100)]))).to.deep.equal([1, 2]);
     });
 
+    it('BAD CALL - people of another keypoint definition (CrowdPose\'s 14 joints, a COCO tracker): a RangeError, not OKS over the shorter list', () => {
+      const t = tracker();
+      expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);
+      const crowdPosePerson = figure(101, 100);
+      crowdPosePerson.keypoints = crowdPosePerson.keypoints.slice(0, 14);
+      expect(() => t.update([figure(300, 100), crowdPosePerson])).to.throw(RangeError, /^PoseTracker: person 1 has 14 keypoints, the tracker's keypoint definition \(coco\) 17: give it the estimator's keypoints$/);
+      expect(ids(t.update([figure(102, 100)]))).to.deep.equal([1]);
+    });
+
     it('does not pass an id to a different person at another place', () => {
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);

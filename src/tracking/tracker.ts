@@ -167,6 +167,10 @@ export class PoseTracker {
     // width or height makes every OKS and IoU of the person NaN, never a match.
     checkFinite(people, 'PoseTracker', BOX_SIDES_AND_SIZE);
     const sigmas = this.options.keypoints.sigmas;
+    // People of another dataset (CrowdPose's 14 joints against COCO's 17) would be matched over
+    // the shorter list with the wrong joints' sigmas, silently.
+    const other = people.findIndex((p) => p.keypoints.length !== sigmas.length);
+    if (other >= 0) throw new RangeError(`PoseTracker: person ${other} has ${people[other]!.keypoints.length} keypoints, the tracker's keypoint definition (${this.options.keypoints.kind}) ${sigmas.length}: give it the estimator's keypoints`);
     const predicted = this.tracks.map((t) => {
       const steps = t.missed + 1;
       return shifted(t.person, t.velocity.x * steps, t.velocity.y * steps);

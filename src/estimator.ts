@@ -19,7 +19,7 @@ import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { inOrder, valueOf } from './parallel/in-order.js';
 import { CallsInFlight } from './parallel/in-flight.js';
 import { Slots } from './parallel/slots.js';
-import { createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
+import { checkedNetworkOptions, createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 import type { Weights } from './model/weights.js';
 import type { Precision } from './model/quantize.js';
@@ -161,8 +161,16 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   processVideo(input: string | Readable, options?: ProcessVideoOptions): VideoRun;
 }
 
-function check(condition: boolean, field: string, allowed: string, value: unknown): void {
-  if (!condition) throw new ConfigError(`Invalid ${field}: ${shownValue(value)}. Must be ${allowed}`);
+/** Refuses `value` of option `field` unless `condition`; `given` false: the value is the configuration's, and no option is at fault. */
+function check(condition: boolean, field: string, allowed: string, value: unknown, given = true): void {
+  if (condition) return;
+  throw new ConfigError(`Invalid ${field}: ${shownValue(value)}. Must be ${allowed}`, given ? { fault: { options: [field], allowed } } : undefined);
+}
+
+/** The options among `names` that the caller gave (a ConfigError's fault): the others are the configuration's. */
+function givenOptions(options: Omit<EstimatorOptions, 'weights'>, names: readonly ('inputSize' | 'scales')[]): { fault: { options: string[] } } | undefined {
+  const given = names.filter((name) => options[name] !== undefined);
+  return given.length > 0 ? { fault: { options: given } } : undefined;
 }
 
 /** Every option `createEstimator` reads, for refusing the others (a misspelt `maxPose` would be ignored without a word). */
@@ -216,13 +224,23 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
     inputSize: options.inputSize ?? base.inputSize,
   };
   const problem = testSettingsProblem(settings);
-  if (problem) check(false, OPTION_OF_SETTING[problem.field] ?? problem.field, problem.allowed, settings[problem.field]);
+  if (problem) {
+    const option = OPTION_OF_SETTING[problem.field] ?? problem.field;
+    check(false, option, problem.allowed, settings[problem.field], options[option as keyof typeof options] !== undefined);
+  }
   // Every image would fail, one by one.
   const tooLarge = inputSizeProblem(settings.inputSize, settings.scaleFactor);
-  if (tooLarge) throw new ConfigError(`Invalid inputSize: ${settings.inputSize} with scales [${settings.scaleFactor.join(', ')}]: ${tooLarge}`);
+  if (tooLarge) {
+    throw new ConfigError(`Invalid inputSize: ${settings.inputSize} with scales [${settings.scaleFactor.join(', ')}]: ${tooLarge}`, givenOptions(options, ['inputSize', 'scales']));
+  }
   const positions = fewestHeatmapPositions(settings.inputSize, settings.scaleFactor);
   // Top-k would fail on the smaller images, one by one.
-  check(settings.maxNumPeople <= positions, 'maxPeople', `at most ${positions}, the heatmap positions of a square image at inputSize ${settings.inputSize} (candidates per joint, not a cap on people)`, settings.maxNumPeople);
+  if (settings.maxNumPeople > positions) {
+    const allowed = `at most ${positions}, the heatmap positions of a square image at inputSize ${settings.inputSize} (candidates per joint, not a cap on people)`;
+    // Without maxPeople, the input size or scales given make the configuration's too many.
+    const fault = options.maxPeople !== undefined ? { fault: { options: ['maxPeople'], allowed } } : givenOptions(options, ['inputSize', 'scales']);
+    throw new ConfigError(`Invalid maxPeople: ${settings.maxNumPeople}. Must be ${allowed}`, fault);
+  }
   if (!config.model.withAeLoss.some((tags, i) => tags && settings.withAe[i])) {
     throw new ConfigError('No network output gives the tag maps that group joints into people: TEST.WITH_AE must select an output that LOSS.WITH_AE_LOSS gives tags to');
   }
@@ -353,6 +371,41 @@ function frozen<T>(value: T): T {
   return value;
 }
 
+/** Images in flight when `imagesInFlight` is not given: two when the network runs on a thread of its own. */
+const defaultImagesInFlight = (options: EstimatorOptions): number => ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
+
+/**
+ * Checks `createEstimator`'s options as it does, without loading the weights or reading an
+ * image: a ConfigError for options it would refuse (its `fault` names them when the options, not
+ * a configuration file, are at fault). Returns the configuration in effect, test settings
+ * included, frozen.
+ */
+export function checkEstimatorOptions(options: EstimatorOptions): ExperimentConfig {
+  checkOptionNames(options);
+  if (options.weights === undefined || options.weights === '') {
+    throw new ConfigError('weights is required: a checkpoint from the model zoo (see `higher-pose weights list`) or an .onnx export', { fault: { options: ['weights'] } });
+  }
+  if (typeof options.weights !== 'string' && !(options.weights instanceof Map)) {
+    // Not the value itself: checkpoint bytes would fill the message.
+    throw new ConfigError(`Invalid weights, of type ${typeName(options.weights)}: must be a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)`, { fault: { options: ['weights'] } });
+  }
+  check(options.onStageTimes === undefined || typeof options.onStageTimes === 'function', 'onStageTimes', 'a function', options.onStageTimes);
+  const base = resolveConfig(options);
+  // A frozen copy: changed in place (through `estimator.config`, or the caller's `scales` array)
+  // the settings in use would escape the checks above.
+  const config = frozen(structuredClone<ExperimentConfig>({ ...base, test: testSettings(base, options) }));
+  for (const flag of ['flipBatch', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
+    check(options[flag] === undefined || isFlag(options[flag]), flag, 'true or false', options[flag]);
+  }
+  const imagesInFlight = options.imagesInFlight ?? defaultImagesInFlight(options);
+  check(isPositiveInt(imagesInFlight), 'imagesInFlight', 'a positive integer', imagesInFlight);
+  const selection: PoseSelection = { maxPoses: options.maxPoses, minPoseScore: options.minPoseScore };
+  const badSelection = selectionProblem(selection);
+  if (badSelection) check(false, badSelection.field, badSelection.allowed, selection[badSelection.field]);
+  checkedNetworkOptions(options, options.weights);
+  return config;
+}
+
 /**
  * Creates a pose estimator.
  *
@@ -365,29 +418,11 @@ function frozen<T>(value: T): T {
  * ```
  */
 export async function createEstimator(options: EstimatorOptions): Promise<HigherHRNetEstimator> {
-  checkOptionNames(options);
-  if (options.weights === undefined || options.weights === '') {
-    throw new ConfigError('weights is required: a checkpoint from the model zoo (see `higher-pose weights list`) or an .onnx export');
-  }
-  if (typeof options.weights !== 'string' && !(options.weights instanceof Map)) {
-    // Not the value itself: checkpoint bytes would fill the message.
-    throw new ConfigError(`Invalid weights, of type ${typeName(options.weights)}: must be a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)`);
-  }
-  check(options.onStageTimes === undefined || typeof options.onStageTimes === 'function', 'onStageTimes', 'a function', options.onStageTimes);
-  const base = resolveConfig(options);
-  // A frozen copy: changed in place (through `estimator.config`, or the caller's `scales` array)
-  // the settings in use would escape the checks above.
-  const config = frozen(structuredClone<ExperimentConfig>({ ...base, test: testSettings(base, options) }));
+  const config = checkEstimatorOptions(options);
   const settings = config.test;
   const keypoints = keypointDefinition(config.dataset.kind);
-  for (const flag of ['flipBatch', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
-    check(options[flag] === undefined || isFlag(options[flag]), flag, 'true or false', options[flag]);
-  }
-  const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
-  check(isPositiveInt(imagesInFlight), 'imagesInFlight', 'a positive integer', imagesInFlight);
+  const imagesInFlight = options.imagesInFlight ?? defaultImagesInFlight(options);
   const selection: PoseSelection = { maxPoses: options.maxPoses, minPoseScore: options.minPoseScore };
-  const badSelection = selectionProblem(selection);
-  if (badSelection) check(false, badSelection.field, badSelection.allowed, selection[badSelection.field]);
   const network = await createNetwork(config, options.weights, options);
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).

@@ -18,7 +18,7 @@ import { PreprocessError } from '../src/preprocess/index.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import type { Person, RgbImage } from '../src/types.js';
-import { cli, cliFailing, cliReporting, expectRejection } from './helpers/cli.js';
+import { cli, cliFailing, cliReporting, expectRejection, expectUsageError } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
 import { buildProgram } from '../src/cli/main.js';
 
@@ -455,11 +455,11 @@ describe('estimator API with the bundled tiny model', () => {
     const onnx = join(dir, 'tiny.onnx');
     expect(await cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', onnx)).to.equal(0);
     const floatExport = ['export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', join(dir, 'bits.onnx')];
-    await expectRejection(cli(...floatExport, '--weight-bits', '7', '--scales', '1'),
-      ConfigError, /^--scales and --weight-bits only apply with --precision int8 \(a float model runs at any input size and scale, and keeps float32 weights\)$/);
-    await expectRejection(cli(...floatExport, '--weight-bits', '7'), ConfigError, /^--weight-bits only applies with --precision int8 \(a float model keeps float32 weights\)$/);
-    await expectRejection(cli(...floatExport, '--input-size', '256', '--scales', '1'),
-      ConfigError, /^--input-size and --scales only apply with --precision int8 \(a float model runs at any input size and scale\)$/);
+    await expectUsageError(cli(...floatExport, '--weight-bits', '7', '--scales', '1'),
+      /^error: --scales and --weight-bits only apply with --precision int8 \(a float model runs at any input size and scale, and keeps float32 weights\)$/);
+    await expectUsageError(cli(...floatExport, '--weight-bits', '7'), /^error: --weight-bits only applies with --precision int8 \(a float model keeps float32 weights\)$/);
+    await expectUsageError(cli(...floatExport, '--input-size', '256', '--scales', '1'),
+      /^error: --input-size and --scales only apply with --precision int8 \(a float model runs at any input size and scale\)$/);
     const fromOnnx = await createEstimator({ preset: 'tiny_coco', weights: onnx, inputSize: 256 });
     try {
       expect(await fromOnnx.estimatePoses(DEMO_IMAGE())).to.deep.equal(await estimator.estimatePoses(DEMO_IMAGE()));

@@ -1,7 +1,7 @@
 /** The command line's exit statuses, through `main` as the `higher-pose` binary runs it. */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
@@ -59,6 +59,52 @@ describe('higher-pose exit statuses', () => {
       const { status, stderr } = await run(...args);
       expect(status, args.join(' ')).to.equal(2);
       expect(stderr, args.join(' ')).to.match(message);
+    }
+  });
+
+  it('BAD CALL - options the estimator refuses exit with 2 before the model loads, naming them as typed; a file that fails to load exits with 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-refused-'));
+    try {
+      // Neither is read: a run that got as far as loading them would fail with 1.
+      const image = join(dir, 'missing.jpg');
+      const model = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing.pth'), '--input-size', '256'];
+      const cases: [string[], RegExp][] = [
+        [['predict', image, ...model, '--scales', '0.75,1'], /^error: --scales 0\.75,1: must be scales that keep every network input side a multiple of 32/],
+        [['predict', image, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1 when it has several scales/],
+        [['predict', image, ...model, '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536, the heatmap positions of a square image at inputSize 256/],
+        [['predict', image, ...model, '--tag-threshold', '0'], /^error: --tag-threshold 0: must be a number > 0\n/],
+        [['predict', image, ...model, '--calibrate', image], /^error: --calibrate: calibrationImages calibrate an int8 model: add precision 'int8' \(--precision int8\)/],
+        [['predict', image, ...model, '--precision', 'int8'], /^error: --precision int8: precision 'int8' needs calibrationImages \(--calibrate\)/],
+        [['predict', image, ...model, '--tfjs-backend', 'wasm'], /^error: --tfjs-backend wasm: tfjsBackend 'wasm' picks a TensorFlow\.js backend/],
+        [['predict', image, ...model, '--threads', '5000'], /^error: --threads 5000: must be an integer from 1 to 1024\n/],
+        [['predict', image, ...model, '--backend', 'tfjs', '--threads', '2'], /^error: --threads 2 with --backend tfjs: threads sets how ONNX Runtime runs/],
+        [['predict', image, ...model, '--config', join(dir, 'missing.yaml')], /^error: --config .*missing\.yaml with --preset tiny_coco: Give either a config or a preset, not both/],
+        [['predict', image, '--weights', join(dir, 'missing.pth')], /^error: missing --preset or --config: No model configuration/],
+        [['video', join(dir, 'clip.mp4'), ...model, '--no-flip', '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536/],
+        [['eval', '--annotations', join(dir, 'a.json'), '--images', dir, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1/],
+        [['heatmaps', image, ...model, '--threads', '5000', '--out', join(dir, 'maps')], /^error: --threads 5000: must be an integer from 1 to 1024\n/],
+        [['export-onnx', ...model.slice(0, 4), '--calibrate', image, '--out', join(dir, 'm.onnx')], /^error: --calibrate: calibrationImages calibrate an int8 model/],
+        [['export-onnx', ...model, '--precision', 'int8', '--calibrate', image, '--scales', '0.75,1', '--out', join(dir, 'm.onnx')], /^error: --scales 0\.75,1: must be scales/],
+      ];
+      for (const [args, message] of cases) {
+        const { status, stderr } = await run(...args);
+        expect(stderr, args.join(' ')).to.match(message);
+        expect(status, args.join(' ')).to.equal(2);
+      }
+      // A run that fails: a checkpoint whose contents cannot be read, a configuration file that is not there.
+      const garbage = join(dir, 'garbage.pth');
+      writeFileSync(garbage, 'not a checkpoint');
+      const failures: [string[], RegExp][] = [
+        [['predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', garbage], /^higher-pose: CheckpointError: .*garbage\.pth/],
+        [['predict', DEMO_IMAGE(), '--config', join(dir, 'missing.yaml'), '--weights', garbage], /^higher-pose: ConfigError: Cannot read configuration .*missing\.yaml/],
+      ];
+      for (const [args, message] of failures) {
+        const { status, stderr } = await run(...args);
+        expect(stderr, args.join(' ')).to.match(message);
+        expect(status, args.join(' ')).to.equal(1);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

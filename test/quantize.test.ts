@@ -26,7 +26,7 @@ import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { ImageError, writeImage } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
 import type { ImageInput } from '../src/types.js';
-import { cli, expectRejection } from './helpers/cli.js';
+import { cli, expectRejection, expectUsageError } from './helpers/cli.js';
 
 const { DataType } = onnx.TensorProto;
 const config = presetConfig('tiny_coco');
@@ -334,9 +334,10 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     await expectRejection(createEstimator({ ...base, precision: 'int8', calibrationImages: [DEMO_IMAGE()], backend: 'tfjs' }), ConfigError, /ONNX Runtime only/);
     await expectRejection(createEstimator({ ...base, precision: 'int4' as 'int8' }), ConfigError, /Unsupported precision: int4\. Must be one of \[fp32, int8\]/);
     const out = join(dir, 'never.onnx');
-    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--out', out), ConfigError, /--calibrate/);
-    await expectRejection(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--calibrate', DEMO_IMAGE()), ConfigError, /--precision int8/);
-    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--calibrate', DEMO_IMAGE(), '--out', out), ConfigError, /--precision int8/);
+    // Mistakes in what was typed: usage errors (exit 2).
+    await expectUsageError(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--out', out), /--calibrate/);
+    await expectUsageError(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--calibrate', DEMO_IMAGE()), /--precision int8/);
+    await expectUsageError(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--calibrate', DEMO_IMAGE(), '--out', out), /--precision int8/);
     // A quantized .onnx was calibrated on every image (here: failed on the broken one) before 'The model is already quantized', naming no file.
     const quantized = join(dir, 'quantized.onnx');
     writeFileSync(quantized, int8Model);

@@ -1,9 +1,9 @@
 /** From command-line options to `createEstimator` options, shared by predict, eval and video. */
 import type { Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
-import { addModelOptions, addPrecisionOptions, parseFiniteNumber, parseNonNegativeNumber, parsePositiveInteger, parseScales, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
+import { addModelOptions, addPrecisionOptions, parseFiniteNumber, parseNonNegativeNumber, parsePositiveInteger, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
 import { expandImageArguments } from './inputs.js';
-import type { EstimatorOptions } from '../estimator.js';
+import { checkEstimatorOptions, type EstimatorOptions } from '../estimator.js';
 
 /** The test-time settings keep the estimator's option names, except `--flip` for `flipTest`. */
 export interface PoseCliOptions
@@ -37,12 +37,11 @@ export function addSelectionOptions(command: Command): Command {
 }
 
 /**
- * The images named by `--calibrate`, undefined without it. `--calibrate` without `--precision
- * int8`, or naming no image, is an error, not a silently uncalibrated or float model.
+ * The images named by `--calibrate`, undefined without it. A folder or pattern naming no image
+ * is an error, not a silently uncalibrated model.
  */
 export async function calibrationImages(options: PrecisionCliOptions): Promise<string[] | undefined> {
   if (!options.calibrate) return undefined;
-  if (options.precision !== 'int8') throw new ConfigError('--calibrate calibrates an int8 model: add --precision int8');
   try {
     return await expandImageArguments(options.calibrate);
   } catch (err) {
@@ -54,15 +53,11 @@ export async function calibrationImages(options: PrecisionCliOptions): Promise<s
  * commander sets `adjust`/`refine` to true when their `--no-` form is absent and `flip` only
  * when given; leave unset options to the configuration.
  */
-export async function estimatorOptions(options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): Promise<EstimatorOptions> {
-  if (!options.weights) {
-    throw new ConfigError('--weights is required: a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export');
-  }
-  const calibration = await calibrationImages(options);
+function toEstimatorOptions(options: PoseCliOptions, calibration: string[] | undefined, extra: Partial<EstimatorOptions>): EstimatorOptions {
   return {
     config: options.config,
-    preset: options.config === undefined ? (options.preset ?? undefined) : options.preset,
-    weights: options.weights,
+    preset: options.preset,
+    weights: options.weights!,
     backend: options.backend,
     tfjsBackend: options.tfjsBackend,
     device: options.device,
@@ -81,4 +76,71 @@ export async function estimatorOptions(options: PoseCliOptions, extra: Partial<E
     minPoseScore: options.minPoseScore,
     ...extra,
   };
+}
+
+/** The `createEstimator` options of a command line, its `--calibrate` arguments expanded to the images they name. */
+export async function estimatorOptions(options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): Promise<EstimatorOptions> {
+  if (!options.weights) {
+    throw new ConfigError('--weights is required: a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export');
+  }
+  return toEstimatorOptions(options, await calibrationImages(options), extra);
+}
+
+/** The estimator's options that the command line names otherwise. */
+const CLI_NAMES: Partial<Record<keyof EstimatorOptions, string>> = { flipTest: 'flip', calibrationImages: 'calibrate' };
+
+/** The commander attribute of estimator option `name`. */
+const cliKey = (name: string): string => CLI_NAMES[name as keyof EstimatorOptions] ?? name;
+
+/** The option of `command` that sets estimator option `name`, as it was typed: `--scales 0.75,1`, `--no-flip`, `--calibrate`. */
+function typedOption(command: Command, name: string): string {
+  const key = cliKey(name);
+  const value: unknown = command.getOptionValue(key);
+  const option = command.options.find((o) => o.attributeName() === key && o.negate === (value === false));
+  const flag = option?.long ?? name;
+  if (typeof value === 'string' || typeof value === 'number') return `${flag} ${value}`;
+  // Scales as typed; a list of paths would fill the line.
+  if (Array.isArray(value) && value.every((v) => typeof v === 'number')) return `${flag} ${value.join(',')}`;
+  return flag;
+}
+
+/** `--name` for estimator option `name`. */
+function flagOf(command: Command, name: string): string {
+  return command.options.find((o) => o.attributeName() === cliKey(name) && !o.negate)?.long ?? name;
+}
+
+/**
+ * The mistake in the command line that `error` reports, in the command line's terms, or
+ * undefined when no option typed is at fault (a configuration file's value, say).
+ */
+function commandLineMistake(command: Command, error: ConfigError, options: EstimatorOptions): string | undefined {
+  const fault = error.fault;
+  if (!fault) return undefined;
+  const typed = fault.options.filter((name) => command.getOptionValueSource(cliKey(name)) === 'cli');
+  if (typed.length > 0) {
+    const what = typed.map((name) => typedOption(command, name)).join(' with ');
+    return fault.allowed !== undefined && fault.options.length === 1 ? `${what}: must be ${fault.allowed}` : `${what}: ${error.message}`;
+  }
+  // Options a run needs, left out (neither --preset nor --config).
+  if (fault.options.every((name) => options[name as keyof EstimatorOptions] === undefined)) {
+    return `missing ${fault.options.map((name) => flagOf(command, name)).join(' or ')}: ${error.message}`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks the model and test options typed, as `createEstimator` checks them, before any work
+ * (reading stdin, images or calibration folders, loading the model): options it would refuse
+ * are a usage error naming them as typed (exit 2). A configuration file it cannot take stays a
+ * ConfigError (a failed run, exit 1).
+ */
+export function checkModelOptions(command: Command, options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): void {
+  const estimatorOptions = toEstimatorOptions(options, options.calibrate, extra);
+  try {
+    checkEstimatorOptions(estimatorOptions);
+  } catch (err) {
+    const mistake = err instanceof ConfigError ? commandLineMistake(command, err, estimatorOptions) : undefined;
+    if (mistake !== undefined) usageError(command, mistake);
+    throw err;
+  }
 }

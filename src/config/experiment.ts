@@ -8,8 +8,25 @@ import { readFileSync } from 'node:fs';
 import { isFlag, isPositive, isPositiveInt, shownValue } from '../values.js';
 import { testSettingsProblem } from './test-settings.js';
 
+/**
+ * What a ConfigError about the options of a call is about: the options, by their API names (the
+ * one to change first), and, for one value out of range, what it must be. A command line names
+ * them as they were typed (`--scales`), and tells such a mistake from a bad file.
+ */
+export interface OptionFault {
+  readonly options: readonly string[];
+  readonly allowed?: string;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** Set when the options given are at fault, not a file's contents. */
+  readonly fault?: OptionFault;
+
+  constructor(message: string, options?: ErrorOptions & { fault?: OptionFault }) {
+    super(message, options);
+    if (options?.fault) this.fault = options.fault;
+  }
 }
 
 export type BlockType = 'BASIC' | 'BOTTLENECK';

@@ -30,13 +30,13 @@ export interface ConfigChoice {
 /** The configuration named by `config` or `preset` (exactly one of them). */
 export function resolveConfig(choice: ConfigChoice): ExperimentConfig {
   if (choice.config !== undefined && choice.preset !== undefined) {
-    throw new ConfigError('Give either a config or a preset, not both');
+    throw new ConfigError('Give either a config or a preset, not both', { fault: { options: ['config', 'preset'] } });
   }
   if (choice.config !== undefined) {
     return typeof choice.config === 'string' ? loadConfigFile(choice.config) : checkedConfig(choice.config);
   }
   if (choice.preset !== undefined) return presetConfig(choice.preset);
-  throw new ConfigError('No model configuration: give a preset (e.g. coco_w32_512) or an experiment YAML config');
+  throw new ConfigError('No model configuration: give a preset (e.g. coco_w32_512) or an experiment YAML config', { fault: { options: ['preset', 'config'] } });
 }
 
 /**
@@ -155,9 +155,7 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
     }
   }
   const images = options.calibrationImages ?? [];
-  if (images.length === 0) {
-    throw new ConfigError("precision 'int8' needs calibrationImages (--calibrate): a few images like those the model will see, to calibrate the activation ranges; or give an .onnx model written by export-onnx --precision int8");
-  }
+  if (images.length === 0) throw uncalibratedInt8();
   if (exported) {
     // Checked as float32 would check it: a model that does not fit the configuration was calibrated
     // in full before it was refused, or failed inside ONNX Runtime (another input shape).
@@ -207,7 +205,8 @@ export async function createOnnxNetwork(config: ExperimentConfig, weights: strin
 
 /** Throws a ConfigError listing `allowed` unless `value` is one of them (`hint` ends the message). */
 function checkChoice(what: string, value: unknown, allowed: readonly string[], hint = ''): void {
-  if (!allowed.includes(value as string)) throw new ConfigError(`Unsupported ${what}: ${String(value)}. Must be one of [${allowed.join(', ')}]${hint}`);
+  if (allowed.includes(value as string)) return;
+  throw new ConfigError(`Unsupported ${what}: ${String(value)}. Must be one of [${allowed.join(', ')}]${hint}`, { fault: { options: [what], allowed: `one of [${allowed.join(', ')}]` } });
 }
 
 function checkedPrecision(precision: Precision | undefined): Precision {
@@ -256,11 +255,18 @@ async function createTfjsModelNetwork(config: ExperimentConfig, weights: string 
   return createTfjsNetwork(graph, tensors, { backend: options.tfjsBackend, cuda: options.device === 'cuda' });
 }
 
+/** int8 without calibration images, for a model that is not quantized already. */
+const uncalibratedInt8 = (): ConfigError => new ConfigError(
+  "precision 'int8' needs calibrationImages (--calibrate): a few images like those the model will see, to calibrate the activation ranges; or give an .onnx model written by export-onnx --precision int8",
+  { fault: { options: ['precision', 'calibrationImages'] } },
+);
+
 /**
  * Refuses options out of range, and options that do not go together (one would be ignored
- * without a word); returns the backend and whether the network runs in int8.
+ * without a word); returns the backend and whether the network runs in int8. An .onnx `weights`
+ * file may be quantized already, which needs no calibration images (`int8Model` reads it).
  */
-function checkedNetworkOptions(options: NetworkOptions): { backend: BackendName; int8: boolean } {
+export function checkedNetworkOptions(options: NetworkOptions, weights?: string | Weights): { backend: BackendName; int8: boolean } {
   const backend = options.backend ?? 'onnxruntime';
   checkChoice('backend', backend, BACKENDS);
   if (options.device !== undefined) checkChoice('device', options.device, EXECUTION_PROVIDERS);
@@ -269,36 +275,40 @@ function checkedNetworkOptions(options: NetworkOptions): { backend: BackendName;
   }
   if (options.device === 'cuda' && options.tfjsBackend !== undefined && options.tfjsBackend !== 'tensorflow') {
     // It would run on the CPU without a word.
-    throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' runs on the CPU: device 'cuda' on TensorFlow.js is tfjsBackend 'tensorflow' (tfjs-node-gpu)`);
+    throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' runs on the CPU: device 'cuda' on TensorFlow.js is tfjsBackend 'tensorflow' (tfjs-node-gpu)`, { fault: { options: ['tfjsBackend', 'device'] } });
   }
   if (options.tfjsBackend !== undefined && backend === 'onnxruntime') {
-    throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' picks a TensorFlow.js backend: give backend 'tfjs' (--backend tfjs) or 'auto' too`);
+    throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' picks a TensorFlow.js backend: give backend 'tfjs' (--backend tfjs) or 'auto' too`, { fault: { options: ['tfjsBackend', 'backend'] } });
   }
   const { threads } = options;
   // ONNX Runtime takes minutes to start absurd numbers of threads.
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
-    throw new ConfigError(`Invalid threads: ${shownValue(threads)}. Must be an integer from 1 to ${MAX_THREADS}`);
+    const allowed = `an integer from 1 to ${MAX_THREADS}`;
+    throw new ConfigError(`Invalid threads: ${shownValue(threads)}. Must be ${allowed}`, { fault: { options: ['threads'], allowed } });
   }
   // TensorFlow.js would ignore them without a word.
-  const onnxOnly = [threads !== undefined && 'threads', options.networkThread === true && 'networkThread'].filter(Boolean);
+  const onnxOnly = [threads !== undefined && 'threads', options.networkThread === true && 'networkThread'].filter((name): name is 'threads' | 'networkThread' => name !== false);
   if (backend === 'tfjs' && onnxOnly.length > 0) {
-    throw new ConfigError(`${onnxOnly.join(' and ')} set${onnxOnly.length === 1 ? 's' : ''} how ONNX Runtime runs: leave ${onnxOnly.length === 1 ? 'it' : 'them'} out with backend 'tfjs', or use backend 'onnxruntime' or 'auto'`);
+    throw new ConfigError(`${onnxOnly.join(' and ')} set${onnxOnly.length === 1 ? 's' : ''} how ONNX Runtime runs: leave ${onnxOnly.length === 1 ? 'it' : 'them'} out with backend 'tfjs', or use backend 'onnxruntime' or 'auto'`, { fault: { options: [...onnxOnly, 'backend'] } });
   }
   const int8 = checkedPrecision(options.precision) === 'int8';
   const { calibrationImages } = options;
   // A string would be taken as a list of one-letter paths.
   if (calibrationImages !== undefined && !Array.isArray(calibrationImages)) {
-    throw new ConfigError(`Invalid calibrationImages: ${JSON.stringify(calibrationImages)?.slice(0, 100)}. Must be a list of images (paths, encoded bytes or RGB pixels)`);
+    const allowed = 'a list of images (paths, encoded bytes or RGB pixels)';
+    throw new ConfigError(`Invalid calibrationImages: ${JSON.stringify(calibrationImages)?.slice(0, 100)}. Must be ${allowed}`, { fault: { options: ['calibrationImages'], allowed } });
   }
   if (calibrationImages !== undefined && !int8) {
-    throw new ConfigError("calibrationImages calibrate an int8 model: add precision 'int8' (--precision int8), or leave them out for float32");
+    throw new ConfigError("calibrationImages calibrate an int8 model: add precision 'int8' (--precision int8), or leave them out for float32", { fault: { options: ['calibrationImages', 'precision'] } });
   }
   if (int8 && backend === 'tfjs') {
-    throw new ConfigError("precision 'int8' runs on ONNX Runtime only: use backend 'onnxruntime' (the tfjs backend computes in float32)");
+    throw new ConfigError("precision 'int8' runs on ONNX Runtime only: use backend 'onnxruntime' (the tfjs backend computes in float32)", { fault: { options: ['precision', 'backend'] } });
   }
   if (int8 && options.device === 'webgpu') {
-    throw new ConfigError(`precision 'int8' is a CPU mode: ${INT8_ON_WEBGPU}; use precision 'fp32' there`);
+    throw new ConfigError(`precision 'int8' is a CPU mode: ${INT8_ON_WEBGPU}; use precision 'fp32' there`, { fault: { options: ['precision', 'device'] } });
   }
+  // Known before any file is read, except for an .onnx model.
+  if (int8 && (calibrationImages ?? []).length === 0 && !(typeof weights === 'string' && isOnnxFile(weights))) throw uncalibratedInt8();
   return { backend, int8 };
 }
 
@@ -307,7 +317,7 @@ function checkedNetworkOptions(options: NetworkOptions): { backend: BackendName;
  * int8 runs on ONNX Runtime only (`'auto'` then means ONNX Runtime).
  */
 export async function createNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions = {}): Promise<Network> {
-  const { backend, int8 } = checkedNetworkOptions(options);
+  const { backend, int8 } = checkedNetworkOptions(options, weights);
   const onnx = () => createOnnxNetwork(config, weights, {
     executionProviders: [options.device ?? 'cpu'],
     networkThread: options.networkThread ?? (options.device ?? 'cpu') !== 'cpu',

@@ -1,5 +1,6 @@
 /** Running the CLI in-process and checking rejections, shared by the suites that drive the API and the commands. */
 import { expect } from 'chai';
+import { CommanderError } from 'commander';
 import { buildProgram } from '../../src/cli/main.js';
 
 /** Runs the CLI in-process with its output silenced; returns the exit code it set. */
@@ -47,6 +48,12 @@ async function capture(args: string[]): Promise<{ code: number; errors: string[]
     process.stdout.write = write;
     process.exitCode = saved;
   }
+}
+
+/** `promise` (a `cli` run) fails as a mistake in the command line: exit status 2, `message` printed. */
+export async function expectUsageError(promise: Promise<unknown>, message: RegExp): Promise<void> {
+  await expectRejection(promise, CommanderError, message);
+  expect((await promise.catch((e: CommanderError) => e) as CommanderError).exitCode).to.equal(2);
 }
 
 /** `promise` rejects with an instance of `type` whose message matches `message`. */

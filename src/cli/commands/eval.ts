@@ -15,7 +15,7 @@ import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmar
 import type { PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
-import { addPoseOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { addPoseOptions, checkModelOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, parsePositiveInteger, requireWeights, usageError, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 
@@ -123,12 +123,14 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   }
   if (!options.images) usageError(command, 'eval needs --images DIR (or --results FILE to score an existing results file)');
   requireWeights(command, options.weights);
+  // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
+  const evalSettings = { exifOrientation: false };
+  checkModelOptions(command, options, evalSettings);
   await checkOutputFile(options.out, '--out');
   const journalPath = options.journal ?? `${options.out}.journal`;
   await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
   checkAnnotations(options.annotations, choice);
-  // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
-  const estimatorSettings = await estimatorOptions(options, { exifOrientation: false });
+  const estimatorSettings = await estimatorOptions(options, evalSettings);
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalError('interrupted'));
   const stages = new StageTotals();

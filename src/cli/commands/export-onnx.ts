@@ -1,8 +1,8 @@
 /** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model, float32 or int8. */
 import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, requireWeights, parseInputSize, parseScales, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
-import { calibrationImages } from '../estimator-options.js';
+import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, requireWeights, parseInputSize, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
+import { calibrationImages, checkModelOptions } from '../estimator-options.js';
 import { compileModel, createOnnxNetwork, isOnnxFile, resolveConfig } from '../../model/load.js';
 import { quantizeForImages } from '../../model/quantize.js';
 import { safeWeightBits } from '../../backend/onnx/cpu.js';
@@ -53,9 +53,11 @@ export function registerExportOnnx(program: Command): void {
     .action(async (options: ExportOnnxOptions, command: Command) => {
       requireWeights(command, options.weights);
       const int8 = options.precision === 'int8';
-      if (int8 && !options.calibrate) throw new ConfigError('--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
+      if (int8 && !options.calibrate) usageError(command, '--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
       const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);
-      if (!int8 && int8Only.length > 0) throw new ConfigError(int8OnlyMessage(int8Only));
+      if (!int8 && int8Only.length > 0) usageError(command, int8OnlyMessage(int8Only));
+      // Calibration prepares the images as the estimator would with these options: the estimator's checks apply.
+      checkModelOptions(command, options);
       await checkOutputFile(options.out, '--out');
       // It replaced the checkpoint (or the float model) with the export.
       if (await sameFile(options.out, options.weights)) throw new ConfigError(`--out ${options.out} names the --weights file; give the export a file of its own`);

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { addModelOptions, makeOutputFolder, requireWeights, type ModelCliOptions } from '../options.js';
+import { checkModelOptions } from '../estimator-options.js';
 import { createNetwork, resolveConfig } from '../../model/load.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
@@ -25,6 +26,8 @@ export function registerHeatmaps(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .action(async (imagePath: string, options: ModelCliOptions & { out: string }, command: Command) => {
       requireWeights(command, options.weights);
+      // The outputs of scale 1 alone.
+      checkModelOptions(command, options, { scales: [1] });
       const config = resolveConfig(options);
       const inputSize = options.inputSize ?? config.dataset.inputSize;
       const image = await readImage(imagePath);

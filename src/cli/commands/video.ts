@@ -16,7 +16,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
-import { addPoseOptions, addSelectionOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
 import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
@@ -67,6 +67,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
     .action(async (input: string, opts: VideoCliOptions, command: Command) => {
       requireWeights(command, opts.weights);
+      checkModelOptions(command, opts);
       await runVideo(input, opts, deps);
     });
 }

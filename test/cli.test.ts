@@ -39,6 +39,7 @@ describe('higher-pose exit statuses', () => {
       [['predict'], /missing required argument 'images'/],
       [['predict', 'a.jpg', '--frobnicate'], /unknown option '--frobnicate'/],
       [['predict', 'a.jpg', '--max-people', 'abc'], /'--max-people <n>' argument 'abc' is invalid/],
+      [['predict', 'a.jpg', '--format', 'xml'], /'--format <format>' argument 'xml' is invalid\. Allowed choices are json, jsonl/],
       [['eval', '--annotations'], /'--annotations <file>' argument missing/],
       [['eval', '--results', 'r.json'], /required option '--annotations <file>' not specified/],
       [['weights'], /Usage: higher-pose weights/],

@@ -14,6 +14,7 @@ import { EvalError } from '../src/eval/errors.js';
 import { loadResults, parseGroundTruth } from '../src/eval/data.js';
 import { Journal } from '../src/eval/journal.js';
 import { runPredict } from '../src/cli/commands/predict.js';
+import { cli } from './helpers/cli.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 /** V8's longest string on 64-bit platforms: 2^29 - 24 characters. */
@@ -286,5 +287,42 @@ describe('predict writes each image\'s people as soon as it is done', function (
     const [, signal] = await once(stopped, 'exit') as [number | null, NodeJS.Signals | null];
     expect(signal, stderr).to.equal('SIGINT');
     expect(readdirSync(join(dir, 'out'))).to.deep.equal([]);
+  });
+
+  it('--format jsonl: each record of the json array on a line of its own, the lines of an image out before the next is estimated; to --out too', async () => {
+    const images = ['a.jpg', 'b.jpg'].map((name) => join(dir, name));
+    for (const image of images) copyFileSync(DEMO_IMAGE(), image);
+    const { write } = process.stdout;
+    const error = console.error;
+    let stdout = '';
+    const printedWhenEstimated: number[] = [];
+    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+    console.error = () => {};
+    const options = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 };
+    let array: unknown[];
+    let lines: string;
+    try {
+      await runPredict(images, options);
+      array = JSON.parse(stdout) as unknown[];
+      stdout = '';
+      await runPredict(images, { ...options, format: 'jsonl' }, { onStageTimes: () => printedWhenEstimated.push(stdout.length) });
+      lines = stdout;
+    } finally {
+      process.stdout.write = write;
+      console.error = error;
+    }
+    expect(array.length).to.be.above(0);
+    expect(lines.endsWith('\n')).to.equal(true);
+    const records = lines.slice(0, -1).split('\n').map((line) => JSON.parse(line) as { file_name: string });
+    expect(records).to.deep.equal(array);
+    // When the second image is estimated, every line of the first is out.
+    const firstImage = records.filter((r) => r.file_name === images[0]).map((r) => `${JSON.stringify(r)}\n`).join('');
+    expect(printedWhenEstimated).to.have.length(2);
+    expect(printedWhenEstimated[1]).to.be.at.least(firstImage.length);
+    expect(lines.startsWith(firstImage)).to.equal(true);
+
+    const out = join(dir, 'results.jsonl');
+    expect(await cli('predict', ...images, ...model, '--format', 'jsonl', '--out', out)).to.equal(0);
+    expect(readFileSync(out, 'utf8')).to.equal(lines);
   });
 });

@@ -47,6 +47,27 @@ export class JsonArrayText {
   }
 }
 
+/** Piece by piece, JSON Lines: each element compact on a line of its own; nothing around them. */
+export class JsonLinesText {
+  private elements = 0;
+
+  /** How many elements have been given. */
+  get count(): number {
+    return this.elements;
+  }
+
+  /** The line of `value`, its newline included. */
+  element(value: unknown): string {
+    this.elements++;
+    return `${JSON.stringify(value) ?? 'null'}\n`;
+  }
+
+  /** Nothing: the last line ended with its element. */
+  end(): string {
+    return '';
+  }
+}
+
 /** The pieces of the array of `values`, then `after`: for a file writer, never joined. */
 export function* jsonArrayPieces(values: Iterable<unknown>, layout: JsonArrayLayout, after = ''): Generator<string> {
   const text = new JsonArrayText(layout);

@@ -1,5 +1,5 @@
 /** `higher-pose predict`: poses for images, as COCO results JSON and optional drawings. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { basename, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
@@ -11,14 +11,19 @@ import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } fro
 import { readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
 import { AtomicFileWriter } from '../../io/atomic.js';
-import { JsonArrayText, type JsonArrayLayout } from '../../io/json-array.js';
+import { JsonArrayText, JsonLinesText, type JsonArrayLayout } from '../../io/json-array.js';
 import { LineSink } from '../line-sink.js';
 import { inOrder, valueOf } from '../../parallel/in-order.js';
 import type { Person } from '../../types.js';
 
+/** `--format`: the results as one JSON array, or as JSON Lines, a record per line. */
+export const RESULTS_FORMATS = ['json', 'jsonl'] as const;
+export type ResultsFormat = (typeof RESULTS_FORMATS)[number];
+
 export interface PredictOptions extends PoseCliOptions {
   out?: string;
   render?: string;
+  format?: ResultsFormat;
 }
 
 /** One person in the COCO results format, plus the file it was found in (its path as given). */
@@ -117,10 +122,10 @@ async function predictFiles(
   estimator: HigherHRNetEstimator,
   files: readonly string[],
   output: ResultsOutput,
-  options: { render?: { folder: string; drawings: Map<string, string> }; progress?: boolean; stdin?: Uint8Array; layout: JsonArrayLayout },
+  options: { render?: { folder: string; drawings: Map<string, string> }; progress?: boolean; stdin?: Uint8Array; layout: JsonArrayLayout | 'json lines' },
 ): Promise<PredictSummary> {
   const failures: PredictSummary['failures'] = [];
-  const results = new JsonArrayText(options.layout);
+  const results = options.layout === 'json lines' ? new JsonLinesText() : new JsonArrayText(options.layout);
   const drawings = options.render?.drawings;
   if (options.render) makeOutputFolder(options.render.folder, '--render');
   const bar = options.progress && files.length > 1
@@ -156,7 +161,9 @@ async function predictFiles(
     if (failures.length === files.length) {
       await output.discard();
     } else {
-      await output.write(`${results.end()}\n`);
+      // JSON Lines end with their last record; the array's closing bracket ends a line of its own.
+      const closing = results.end();
+      await output.write(closing === '' ? '' : `${closing}\n`);
       await output.commit();
     }
   } catch (err) {
@@ -206,7 +213,8 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   try {
     const output = options.out ? await resultsFile(options.out) : resultsToStdout();
     // The file as JSON.stringify(records, null, 1) lays it out, stdout on one line.
-    const summary = await predictFiles(estimator, files, output, { render, progress: true, stdin, layout: { indent: options.out ? 1 : 0 } });
+    const layout = options.format === 'jsonl' ? 'json lines' : { indent: options.out ? 1 : 0 };
+    const summary = await predictFiles(estimator, files, output, { render, progress: true, stdin, layout });
     const { people, done } = summary;
     const estimated = done - summary.failures.length;
     const stopped = done < files.length ? `; stopped after ${done}: the reader of stdout closed it` : '';
@@ -229,6 +237,7 @@ export function registerPredict(program: Command): void {
   addSelectionOptions(addPoseOptions(program.command('predict <images...>')))
     .description("estimate poses in images (files, folders or globs; '-' for one piped into stdin); COCO results JSON to --out or stdout")
     .option('--out <file>', "write results (COCO keypoint results format) to this JSON file ('-': stdout, the default)", fileOrStdout)
+    .addOption(new Option('--format <format>', 'json: the results as one array; jsonl: JSON Lines, each result (a person) on a line of its own, for jq -c or a line-by-line reader').choices(RESULTS_FORMATS).default('json'))
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
     .action(async (images: string[], options: PredictOptions, command: Command) => {
       requireWeights(command, options.weights);

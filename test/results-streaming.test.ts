@@ -298,7 +298,7 @@ describe('predict writes each image\'s people as soon as it is done', function (
     const printedWhenEstimated: number[] = [];
     process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
     console.error = () => {};
-    const options = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 };
+    const options = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256 };
     let array: unknown[];
     let lines: string;
     try {

@@ -60,6 +60,8 @@ describe('higher-pose exit statuses', () => {
       const { status, stderr } = await run(...args);
       expect(status, args.join(' ')).to.equal(2);
       expect(stderr, args.join(' ')).to.match(message);
+      // The mistake, then a hint: the whole help after it scrolled the line saying what was wrong away.
+      if (args.length > 1) expect(stderr, args.join(' ')).to.match(/\n\(add --help for usage\)\n$/).and.not.contain('Usage:');
     }
   });
 

@@ -18,7 +18,8 @@ export function buildProgram(): Command {
   const program = new Command('higher-pose')
     .description('Bottom-up multi-person pose estimation with HigherHRNet')
     .version(PACKAGE_VERSION(), '-V, --version', 'print the version of higher-pose')
-    .showHelpAfterError()
+    // A hint, not the whole help: 50 lines of it scrolled the one line saying what was wrong away.
+    .showHelpAfterError('(add --help for usage)')
     // Set before the commands are added, which inherit it.
     .exitOverride((error) => {
       throw withUsageStatus(error);

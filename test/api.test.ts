@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js';
 import { ConfigError } from '../src/config/experiment.js';
 import { CheckpointError, loadStateDict, StateDictMismatchError } from '../src/checkpoint/index.js';
-import { presetConfig } from '../src/config/presets.js';
+import { isPresetName, presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
 import { compileModel } from '../src/model/load.js';
@@ -180,6 +180,16 @@ describe('estimator API with the bundled tiny model', () => {
   it('BAD CALL - a misspelt preset does not compile in TypeScript, and is a ConfigError listing the presets in JavaScript', async () => {
     // @ts-expect-error: 'coco_w32_521' is no PresetName.
     await expectRejection(createEstimator({ preset: 'coco_w32_521', weights: TINY_COCO_CHECKPOINT() }), ConfigError, /^Unsupported preset: coco_w32_521\. Must be one of \[coco_w32_512, /);
+  });
+
+  it('isPresetName narrows a name read at run time to a PresetName', () => {
+    const fromArgv: string = ['tiny_coco'][0]!;
+    // @ts-expect-error: a string is no PresetName until checked.
+    void (() => createEstimator({ preset: fromArgv, weights: 'w.pth' }));
+    if (!isPresetName(fromArgv)) expect.fail('tiny_coco is a preset');
+    void (() => createEstimator({ preset: fromArgv, weights: 'w.pth' }));
+    expect(PRESET_NAMES.filter(isPresetName)).to.deep.equal([...PRESET_NAMES]);
+    for (const name of ['coco_w32_521', 'TINY_COCO', '', 'toString', undefined, 512, null]) expect(isPresetName(name), String(name)).to.equal(false);
   });
 
   it('BAD CALL - options out of range name the field', async () => {

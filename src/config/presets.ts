@@ -91,8 +91,9 @@ const BUILDERS: Record<PresetName, () => ExperimentConfig> = {
   tiny_crowdpose: () => build('crowdpose', TINY, 512),
 };
 
-function isPresetName(name: string): name is PresetName {
-  return (PRESET_NAMES as readonly string[]).includes(name);
+/** Whether `name` (read at run time: argv, a settings file) is a preset's: narrows it to `PresetName`. */
+export function isPresetName(name: unknown): name is PresetName {
+  return (PRESET_NAMES as readonly unknown[]).includes(name);
 }
 
 /** A fresh copy of a built-in configuration (the name is checked at run time too, for JavaScript callers). */

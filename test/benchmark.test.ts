@@ -468,10 +468,12 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(readFileSync(copy)).to.deep.equal(readFileSync(annotations));
     });
 
-    it('BAD CALL - a --dataset the model is not for is refused before the estimator is made, leaving no journal', async () => {
+    it('BAD CALL - a --dataset the model is not for is refused before the estimator is made, as a usage error (exit 2), leaving no journal', async () => {
       const c = cli();
       const out = join(dir, 'other-dataset.json');
-      await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', out, '--dataset', 'crowdpose', '--preset', 'tiny_coco', '--weights', 'w.pth']), CommanderError, /--dataset crowdpose: the model \(preset tiny_coco\) is a coco model, with 17 joints; evaluate it as --dataset coco/);
+      const error = await rejection(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', out, '--dataset', 'crowdpose', '--preset', 'tiny_coco', '--weights', 'w.pth']));
+      expect(error).to.be.instanceOf(CommanderError).with.property('exitCode', 2);
+      expect(error.message).to.match(/--dataset crowdpose: the model \(preset tiny_coco\) is a coco model, with 17 joints; evaluate it as --dataset coco/);
       expect(c.created).to.have.length(0);
       expect(existsSync(`${out}.journal`)).to.equal(false);
     });

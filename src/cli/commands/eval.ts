@@ -89,11 +89,14 @@ interface DatasetChoice {
  * `--dataset`, else the dataset of the chosen configuration, else COCO. A model is refused
  * before any work when its configuration is for the other dataset (other joints).
  */
-function resolveDataset(options: EvalCliOptions): DatasetChoice {
+function resolveDataset(options: EvalCliOptions, command: Command): DatasetChoice {
   const configured = options.preset ? presetConfig(options.preset).dataset.kind : options.config ? loadConfigFile(options.config).dataset.kind : undefined;
   const model = options.preset ? `preset ${options.preset}` : options.config;
   if (options.dataset && configured && options.dataset !== configured) {
-    throw new ConfigError(`--dataset ${options.dataset}: the model (${model}) is a ${configured} model, with ${keypointDefinition(configured).names.length} joints; evaluate it as --dataset ${configured}`);
+    const message = `--dataset ${options.dataset}: the model (${model}) is a ${configured} model, with ${keypointDefinition(configured).names.length} joints; evaluate it as --dataset ${configured}`;
+    // Two options typed against each other; a configuration file's dataset is the file's to fix.
+    if (options.preset) usageError(command, message);
+    throw new ConfigError(message);
   }
   if (options.dataset) return { dataset: options.dataset };
   return configured ? { dataset: configured, model } : { dataset: 'coco' };
@@ -115,7 +118,7 @@ function checkAnnotations(path: string, choice: DatasetChoice): void {
 
 async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps): Promise<void> {
   const out = writers(command);
-  const choice = resolveDataset(options);
+  const choice = resolveDataset(options, command);
   const { dataset } = choice;
   if (options.results) {
     out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, dataset, options.limit))}\n`);

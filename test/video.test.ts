@@ -559,6 +559,75 @@ if (!hasFfmpeg) {
         expect(probed.codec).to.equal(encoder.codec === 'libx264' ? 'h264' : 'mpeg4');
       });
 
+      it('writes the container its extension names (.mp4, .mov, .mkv, .webm, in any case), each frame at its time', async () => {
+        const sub = 'encode-containers';
+        mkdirSync(join(dir, sub));
+        const cases: [string, string, string[]][] = [
+          ['out.mp4', 'mov,mp4,m4a,3gp,3g2,mj2', ['h264', 'mpeg4']],
+          ['OUT.MP4', 'mov,mp4,m4a,3gp,3g2,mj2', ['h264', 'mpeg4']],
+          ['out.mov', 'mov,mp4,m4a,3gp,3g2,mj2', ['h264', 'mpeg4']],
+          ['out.mkv', 'matroska,webm', ['h264', 'mpeg4']],
+          ['out.webm', 'matroska,webm', ['vp9']],
+        ];
+        for (const [name, format, codecs] of cases) {
+          const out = join(dir, sub, name);
+          const encoder = await createVideoEncoder(out, { width: 64, height: 48, fps: 10 });
+          for (const time of [0, 0.1, 0.7]) await encoder.write({ data: new Uint8Array(64 * 48 * 3).fill(time * 300), width: 64, height: 48 }, time);
+          await encoder.finish();
+          expect(ffprobe('-show_entries', 'format=format_name', '-of', 'default=nw=1:nk=1', out), name).to.equal(format);
+          expect(codecs, name).to.include(probeStream(out).codec);
+          // mov and mp4 share a demuxer: the brand tells them apart.
+          if (name.endsWith('.mov')) expect(ffprobe('-show_entries', 'format_tags=major_brand', '-of', 'default=nw=1:nk=1', out)).to.equal('qt');
+          // So do Matroska and WebM: the header's DocType does.
+          if (format === 'matroska,webm') expect(readFileSync(out).subarray(0, 64).includes(name.endsWith('.webm') ? 'webm' : 'matroska'), name).to.equal(true);
+          probeTimes(out).forEach((time, k) => expect(time, `${name}: frame ${k}`).to.be.closeTo([0, 0.1, 0.7][k]!, 0.001));
+          // The last frame lasts a nominal frame (1/fps), not a tick: a one-frame video had no length.
+          expect(Number(ffprobe('-show_entries', 'format=duration', '-of', 'default=nw=1:nk=1', out)), name).to.be.closeTo(0.8, 0.002);
+        }
+        expect(leftovers(sub).sort()).to.deep.equal(['OUT.MP4', 'out.mkv', 'out.mov', 'out.mp4', 'out.webm']);
+      });
+
+      it('keeps every frame of a source whose times repeat or go back, even before its first one: each just after the frame before', async () => {
+        const sub = 'encode-backwards';
+        mkdirSync(join(dir, sub));
+        const out = join(dir, sub, 'out.mp4');
+        const encoder = await createVideoEncoder(out, { width: 64, height: 48, fps: 10 });
+        for (const time of [0, 0.1, 0.05, 0.1, -0.2, 0.5]) await encoder.write({ data: new Uint8Array(64 * 48 * 3), width: 64, height: 48 }, time);
+        const notATime = await rejection(encoder.write({ data: new Uint8Array(64 * 48 * 3), width: 64, height: 48 }, Number.NaN));
+        expect(notATime).to.be.instanceOf(VideoError);
+        expect(notATime.message).to.match(/out\.mp4: a frame's time must be a number of seconds, got NaN$/);
+        await encoder.finish();
+        const tick = 1 / 50_000;
+        probeTimes(out).forEach((time, k) => expect(time, `frame ${k}`).to.be.closeTo([0, 0.1, 0.1 + tick, 0.1 + 2 * tick, 0.1 + 3 * tick, 0.5][k]!, 1e-6));
+        expect(probeStream(out).frames).to.equal(6);
+      });
+
+      it('BAD CALL - a name whose extension is not a container it writes, a codec the container does not take, WebM without VP9: a VideoError before any frame', async () => {
+        const sub = 'encode-extensions';
+        mkdirSync(join(dir, sub));
+        // An ffmpeg built without libvpx: its list of encoders lacks VP9.
+        const noVp9 = join(dir, sub, 'ffmpeg-without-vp9');
+        writeFileSync(noVp9, '#!/bin/sh\ncase " $* " in *" -encoders "*) ffmpeg "$@" | grep -v libvpx ;; *) exec ffmpeg "$@" ;; esac\n', { mode: 0o755 });
+        const size = { width: 64, height: 48, fps: 10 };
+        const cases: [string, Parameters<typeof createVideoEncoder>[1], RegExp][] = [
+          ['overlay.avi', size, /overlay\.avi: ends in \.avi; the video is written as its extension says: give a name ending in \.mp4, \.mov, \.mkv, \.webm$/],
+          ['overlay', size, /overlay: has no extension; .*give a name ending in \.mp4, \.mov, \.mkv, \.webm$/],
+          ['overlay.webm', { ...size, codec: 'libx264' }, /overlay\.webm: a \.webm video is written with libvpx-vp9, not "libx264"/],
+          ['overlay.mp4', { ...size, codec: 'libvpx-vp9' }, /overlay\.mp4: a \.mp4 video is written with libx264 or mpeg4, not "libvpx-vp9"/],
+          ['overlay.webm', { ...size, ffmpegPath: noVp9 }, /overlay\.webm: this ffmpeg \(.*ffmpeg-without-vp9\) has no VP9 encoder \(libvpx-vp9\), which a WebM video needs; give a name ending in \.mp4, \.mov or \.mkv$/],
+        ];
+        for (const [name, options, message] of cases) {
+          const err = await rejection(createVideoEncoder(join(dir, sub, name), options));
+          expect(err, name).to.be.instanceOf(VideoError);
+          expect(err.message, name).to.match(message);
+          const refused = await rejection((async () => {
+            for await (const _ of processVideo(fakeEstimator(), clip, { render: join(dir, sub, name), renderOptions: { codec: options.codec }, ffmpegPath: options.ffmpegPath })) void _;
+          })());
+          expect(refused.message, `processVideo ${name}`).to.match(message);
+        }
+        expect(leftovers(sub)).to.deep.equal(['ffmpeg-without-vp9']);
+      });
+
       it('BAD CALL - a wrong frame size or an abort leaves no file', async () => {
         const sub = 'encode-bad';
         spawnSync('mkdir', ['-p', join(dir, sub)]);
@@ -694,7 +763,7 @@ if (!hasFfmpeg) {
         }
       });
 
-      it('renders a variable-frame-rate video on its own timeline: each frame lasts until the next one', async () => {
+      it('renders a variable-frame-rate video frame for frame: each overlay frame at the time of its source frame, none dropped or repeated', async () => {
         const sub = 'process-vfr';
         mkdirSync(join(dir, sub));
         const render = join(dir, sub, 'overlay.mp4');
@@ -702,12 +771,27 @@ if (!hasFfmpeg) {
         const variable = join(dir, 'variable.mkv');
         ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=0.5', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=2:duration=1',
           '-filter_complex', '[0][1]concat=n=2:v=1', '-vsync', 'vfr', '-enc_time_base', '1:1000', '-c:v', 'mpeg4', variable);
+        // A burst: 10 frames over 81 s, at 0, 1, 4, 9, … 81 s (a phone's recording of a scene that hardly moves).
+        const bursty = join(dir, 'bursty.mkv');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10:duration=1', '-vf', 'setpts=N*N/TB', '-vsync', 'vfr', '-enc_time_base', '1:1000', '-c:v', 'mpeg4', bursty);
         expect(probeTimes(variable)).to.deep.equal([0, 0.1, 0.2, 0.3, 0.4, 0.5, 1]);
-        // Every frame, and every other one (the source frames drawn again): at 10 fps, the frame of 0.5 s
-        // is shown 5 times. One frame a period, the overlay lasted 0.7 s.
-        for (const options of [{}, { every: 2 }]) {
-          for await (const _ of processVideo(fakeEstimator(), variable, { ...options, render })) void _;
-          expect(probeStream(render), JSON.stringify(options)).to.deep.include({ frames: 11, rate: '10/1' });
+        expect(probeTimes(bursty)).to.deep.equal([0, 1, 4, 9, 16, 25, 36, 49, 64, 81]);
+        const cases: [string | (() => Readable), number[], object][] = [
+          [variable, [0, 0.1, 0.2, 0.3, 0.4, 0.5, 1], {}],
+          // Every other frame processed: every source frame is drawn, at its time.
+          [variable, [0, 0.1, 0.2, 0.3, 0.4, 0.5, 1], { every: 2 }],
+          [() => createReadStream(variable), [0, 0.1, 0.2, 0.3, 0.4, 0.5, 1], {}],
+          [bursty, [0, 1, 4, 9, 16, 25, 36, 49, 64, 81], {}],
+          [() => createReadStream(bursty), [0, 4, 16, 36, 64], { every: 2 }],
+        ];
+        for (const [input, expected, options] of cases) {
+          const what = `${typeof input === 'string' ? input : 'stream'} ${JSON.stringify(options)}`;
+          for await (const _ of processVideo(fakeEstimator(), typeof input === 'string' ? input : input(), { ...options, render })) void _;
+          const shown = probeTimes(render);
+          // One frame a period of the nominal rate, the frames of a slow part were shown again and those of a burst dropped.
+          expect(shown, what).to.have.length(expected.length);
+          shown.forEach((time, k) => expect(time, `${what}: frame ${k}`).to.be.closeTo(expected[k]!, 0.001));
+          expect(probeStream(render).frames, what).to.equal(expected.length);
         }
         expect(leftovers(sub)).to.deep.equal(['overlay.mp4']);
       });
@@ -1033,6 +1117,19 @@ if (!hasFfmpeg) {
           closeSync(reader);
         }
         expect(leftovers(sub)).to.deep.equal(['poses.pipe']);
+      });
+
+      it('BAD CALL - --render with an extension that is not a container it writes (.avi, none) is refused before the model is loaded', async () => {
+        const sub = 'cli-render-extension';
+        mkdirSync(join(dir, sub), { recursive: true });
+        for (const name of ['overlay.avi', 'overlay']) {
+          const { program: p, requests } = program();
+          const err = await rejection(p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--render', join(dir, sub, name)], { from: 'user' }));
+          expect(err, name).to.be.instanceOf(VideoError);
+          expect(err.message, name).to.match(/give a name ending in \.mp4, \.mov, \.mkv, \.webm$/);
+          expect(requests, `${name}: the model was loaded`).to.deep.equal([]);
+        }
+        expect(leftovers(sub)).to.deep.equal([]);
       });
 
       it('BAD CALL - --render a FIFO or a device is refused before the model is loaded, and left as it was', async function () {

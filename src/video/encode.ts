@@ -1,6 +1,8 @@
 /**
- * Writing RGB frames to an MP4 with an `ffmpeg` child process (libx264 when the build has it,
- * else mpeg4; yuv420p, which needs even sizes, so odd sizes get one padding row/column).
+ * Writing RGB frames to a video with an `ffmpeg` child process, each frame at its own time (a
+ * variable frame rate stays variable). The container follows the file's extension: MP4, MOV or
+ * Matroska with libx264 when the build has it, else mpeg4; WebM with VP9 (libvpx-vp9). yuv420p,
+ * which needs even sizes, so odd sizes get one padding row/column.
  *
  * ffmpeg writes to a temporary file beside the target, renamed to the target only when
  * `finish()` succeeds: an error or `abort()` removes it, so a failed run never leaves a
@@ -9,44 +11,115 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rename, rm, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
 import type { RgbImage } from '../types.js';
 import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
 import { outputFileProblem, temporaryPathBeside } from '../io/atomic.js';
-import { isPositiveInt, typeName } from '../values.js';
+import { isPositiveInt, shownValue, typeName } from '../values.js';
+import { matroskaFrameHeader, matroskaHeader, MATROSKA_TICKS_PER_SECOND } from './matroska.js';
+
+export type VideoCodec = 'libx264' | 'mpeg4' | 'libvpx-vp9';
+
+interface Container {
+  /** ffmpeg's name of the muxer. */
+  muxer: string;
+  /** The codecs it is written with, best first: the first this ffmpeg has is used. */
+  codecs: readonly VideoCodec[];
+}
+
+/** The video files the encoder writes, by extension (lower case). */
+const CONTAINERS: Readonly<Record<string, Container>> = {
+  '.mp4': { muxer: 'mp4', codecs: ['libx264', 'mpeg4'] },
+  '.mov': { muxer: 'mov', codecs: ['libx264', 'mpeg4'] },
+  '.mkv': { muxer: 'matroska', codecs: ['libx264', 'mpeg4'] },
+  '.webm': { muxer: 'webm', codecs: ['libvpx-vp9'] },
+};
+
+const CONTAINER_NAMES = Object.keys(CONTAINERS).join(', ');
+
+/** The container `path` names by its extension; another extension (or none) is a VideoError. */
+function containerOf(path: string): Container {
+  const extension = extname(path).toLowerCase();
+  const container = CONTAINERS[extension];
+  if (!container) {
+    const named = extension === '' ? 'has no extension' : `ends in ${extname(path)}`;
+    throw new VideoError(`${path}: ${named}; the video is written as its extension says: give a name ending in ${CONTAINER_NAMES}`, path);
+  }
+  return container;
+}
 
 export interface EncoderOptions extends FfmpegPaths {
   width: number;
   height: number;
-  /** Frames per second of the output. */
+  /** Nominal frames per second: how long the last frame lasts, and the times of frames written without one. */
   fps: number;
   /** Width of a pixel over its height, as players are told (default 1): that of an anamorphic source keeps its shape. */
   sampleAspectRatio?: number;
-  /** `auto` (default): libx264 if this ffmpeg has it, else mpeg4. */
-  codec?: 'auto' | 'libx264' | 'mpeg4';
+  /** `auto` (default): for MP4, MOV and Matroska libx264 if this ffmpeg has it, else mpeg4; for WebM libvpx-vp9. */
+  codec?: 'auto' | VideoCodec;
 }
 
 export interface VideoEncoder {
   /** Codec actually used. */
-  readonly codec: 'libx264' | 'mpeg4';
+  readonly codec: VideoCodec;
   /** Frames written so far. */
   readonly frames: number;
-  /** Queues one frame; resolves when ffmpeg can take more (pipe backpressure). */
-  write(image: RgbImage): Promise<void>;
+  /**
+   * Queues one frame, shown from `time` seconds (default: one nominal frame after the one
+   * before; the video starts at 0); resolves when ffmpeg can take more (pipe backpressure). A
+   * time not after the previous frame's is moved just after it (20 µs), so that every frame is kept.
+   */
+  write(image: RgbImage, time?: number): Promise<void>;
   /** Ends the video and moves it to its final name. */
   finish(): Promise<void>;
   /** Stops ffmpeg and removes the temporary file; safe to call after finish or twice. */
   abort(): Promise<void>;
 }
 
-/** Whether this ffmpeg build lists the libx264 encoder. */
-async function hasLibx264(paths: FfmpegPaths = {}): Promise<boolean> {
+/** Whether this ffmpeg build lists the video encoder `name`. */
+async function hasEncoder(name: VideoCodec, paths: FfmpegPaths = {}): Promise<boolean> {
   const binary = ffmpegBinary(paths);
   const child = spawn(binary, ['-hide_banner', '-encoders'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const exit = childExit(child, binary);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
   await exit;
-  return /^\s*V\S*\s+libx264\s/m.test(out);
+  return new RegExp(`^\\s*V\\S*\\s+${name}\\s`, 'm').test(out);
+}
+
+/**
+ * The codec a video named `path` is written with: `codec` where its container takes it, else
+ * (`auto`) the first of the container's codecs this ffmpeg has. A codec the container does not
+ * take, or a WebM file without ffmpeg's VP9 encoder, is a VideoError.
+ */
+export async function videoCodec(path: string, options: FfmpegPaths & { codec?: EncoderOptions['codec'] } = {}): Promise<VideoCodec> {
+  const container = containerOf(path);
+  const { codec = 'auto' } = options;
+  if (codec !== 'auto') {
+    if (!container.codecs.includes(codec)) {
+      throw new VideoError(`${path}: a ${extname(path)} video is written with ${container.codecs.join(' or ')}, not ${shownValue(codec)}`, path);
+    }
+    return codec;
+  }
+  for (const candidate of container.codecs.slice(0, -1)) {
+    if (await hasEncoder(candidate, options)) return candidate;
+  }
+  // mpeg4 is ffmpeg's own; VP9 comes from a library a build may leave out.
+  const last = container.codecs.at(-1)!;
+  if (last === 'libvpx-vp9' && !(await hasEncoder(last, options))) {
+    throw new VideoError(`${path}: this ffmpeg (${ffmpegBinary(options)}) has no VP9 encoder (libvpx-vp9), which a WebM video needs; give a name ending in .mp4, .mov or .mkv`, path);
+  }
+  return last;
+}
+
+/** ffmpeg's settings of each codec: quick, at a quality where the drawn lines stay sharp. */
+function codecArgs(codec: VideoCodec): string[] {
+  switch (codec) {
+    // No B-frames: with them, frames at irregular times gave MP4 durations shorter than the video.
+    case 'libx264': return ['-preset', 'veryfast', '-crf', '23', '-bf', '0'];
+    case 'mpeg4': return ['-q:v', '4'];
+    case 'libvpx-vp9': return ['-deadline', 'realtime', '-cpu-used', '8', '-row-mt', '1', '-crf', '32', '-b:v', '0'];
+  }
 }
 
 /**
@@ -64,9 +137,10 @@ export async function checkOutputPath(path: string, what = 'an output'): Promise
 }
 
 /**
- * `checkOutputPath`, and a FIFO or a device (/dev/stdout) refused: an MP4 is written with seeks
+ * `checkOutputPath`, a FIFO or a device (/dev/stdout) refused: an MP4 is written with seeks
  * (its index, moved to the front), which a pipe cannot take, and renaming the finished file over
- * one would replace the FIFO or device itself.
+ * one would replace the FIFO or device itself. And a name whose extension is not that of a
+ * container the encoder writes (`.avi`, none): the video would not be what its name says.
  */
 export async function checkVideoOutputPath(path: string, what = 'an output'): Promise<void> {
   await checkOutputPath(path, what);
@@ -74,6 +148,7 @@ export async function checkVideoOutputPath(path: string, what = 'an output'): Pr
   if (existing && !existing.isFile()) {
     throw new VideoError(`${path}: is a FIFO or a device, not a file; an MP4 video needs a file (ffmpeg seeks in it), give a file name`, path);
   }
+  containerOf(path);
 }
 
 export async function createVideoEncoder(path: string, options: EncoderOptions): Promise<VideoEncoder> {
@@ -85,17 +160,22 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
   if (!(fps > 0 && Number.isFinite(fps))) throw new VideoError(`${path}: invalid frame rate ${fps}`, path);
   const sar = options.sampleAspectRatio ?? 1;
   if (!(sar > 0 && Number.isFinite(sar))) throw new VideoError(`${path}: invalid sample aspect ratio ${sar}`, path);
-  const codec = options.codec === undefined || options.codec === 'auto' ? ((await hasLibx264(options)) ? 'libx264' : 'mpeg4') : options.codec;
+  const { muxer } = containerOf(path);
+  const codec = await videoCodec(path, options);
   // Unique to this process and call (a random part), unlike the time in ms it once had.
   const temp = temporaryPathBeside(path);
   const binary = ffmpegBinary(options);
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'level+error', '-y',
-    '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-framerate', String(fps), '-i', 'pipe:0',
+    // Matroska, not raw frames, which carry no time: ffmpeg numbered them at one rate. Its header
+    // says all there is to know: without probing, the file is started at the first frame, not 5 MB on.
+    '-probesize', '32', '-analyzeduration', '0', '-f', 'matroska', '-i', 'pipe:0',
     '-vf', `pad=ceil(iw/2)*2:ceil(ih/2)*2,setsar=${sar}`,
-    '-c:v', codec,
-    ...(codec === 'libx264' ? ['-preset', 'veryfast', '-crf', '23'] : ['-q:v', '4']),
-    '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-f', 'mp4', temp,
+    '-c:v', codec, ...codecArgs(codec), '-pix_fmt', 'yuv420p',
+    // Each frame at its input time, in the input's time base, rather than one a period at a constant rate.
+    '-vsync', 'passthrough', '-enc_time_base', '-1',
+    ...(muxer === 'mp4' || muxer === 'mov' ? ['-movflags', '+faststart'] : []),
+    '-f', muxer, temp,
   ];
   const child = spawn(binary, args, { stdio: ['pipe', 'ignore', 'pipe'] });
   const exit = childExit(child, binary, path);
@@ -105,7 +185,10 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
   const stdin = child.stdin!;
   stdin.on('error', () => {}); // a dying ffmpeg closes its stdin: reported through its exit
   const frameBytes = width * height * 3;
+  const frameTicks = Math.max(1, Math.round(MATROSKA_TICKS_PER_SECOND / fps));
+  stdin.write(matroskaHeader(width, height, frameTicks));
   let frames = 0;
+  let lastTick = -1;
   let state: 'open' | 'finished' | 'aborted' = 'open';
 
   const failure = async (): Promise<VideoError> => {
@@ -125,12 +208,20 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
     get frames() {
       return frames;
     },
-    async write(image) {
+    async write(image, time) {
       if (state !== 'open') throw new VideoError(`${path}: write after the encoder was ${state}`, path);
       if (image.width !== width || image.height !== height || image.data.length !== frameBytes) {
         throw new VideoError(`${path}: frame is ${image.width}x${image.height}, the video is ${width}x${height}`, path);
       }
+      // Not only non-negative: a source whose times go back before its first frame's gives one below 0.
+      if (time !== undefined && !Number.isFinite(time)) {
+        throw new VideoError(`${path}: a frame's time must be a number of seconds, got ${shownValue(time)}`, path);
+      }
+      const wanted = time !== undefined ? Math.round(time * MATROSKA_TICKS_PER_SECOND) : frames === 0 ? 0 : lastTick + frameTicks;
+      const tick = Math.max(lastTick + 1, wanted);
+      lastTick = tick;
       frames++;
+      stdin.write(matroskaFrameHeader(tick, frameTicks, frameBytes));
       if (stdin.write(image.data)) return;
       // Wait for the pipe to drain, or for ffmpeg to die (then drain never comes).
       // A broken pipe (EPIPE) is ffmpeg dying too: its exit says why.

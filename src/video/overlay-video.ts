@@ -1,6 +1,6 @@
 /**
- * The overlay video of `processVideo`: people drawn on the frames, encoded at the source's frame
- * rate, each frame for the time until the next one (a variable frame rate is made constant).
+ * The overlay video of `processVideo`: people drawn on the frames, each encoded at its own time
+ * (from the first frame's), so that a variable frame rate stays as it was.
  *
  * When every frame is processed, or the input is a stream (which cannot be read twice), the
  * processed frames are the video. When a file is sampled (`every`, `fps`), a second ffmpeg
@@ -11,7 +11,7 @@
 import type { Readable } from 'node:stream';
 import type { KeypointDefinition } from '../datasets.js';
 import { drawPoses, type OverlayOptions } from '../render/overlay.js';
-import type { Person, RgbImage } from '../types.js';
+import type { Person } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
 import { createVideoEncoder, type EncoderOptions, type VideoEncoder } from './encode.js';
 
@@ -39,37 +39,16 @@ export function overlayVideo(input: string | Readable, processed: Pick<VideoSour
   const sampled = (options.decode.every ?? 1) > 1 || options.decode.fps !== undefined;
   return typeof input === 'string' && sampled
     ? everySourceFrame(input, processed, options)
-    : timedFrames(processed.outputFps, processed.info.sampleAspectRatio, options, slotPeriods(processed, options.decode));
+    : timedFrames(processed.outputFps, processed.info.sampleAspectRatio, options);
 }
 
 /**
- * Where the processed frames of a stream sampled by `fps` alone (one frame a slot of 1/fps s from
- * `start`, the first in it) go: their slots, which differ from frame to frame. Rounding their
- * times instead put one frame late into the next period and dropped the frame of that period
- * (12 fps sampled at 10: the frames of 0.25 s and 0.333 s both fell in period 3).
+ * The overlay video of the frames given, each at its time from the first one's: one overlay frame
+ * per frame, as the source times them. `fps`, the nominal rate, gives the last frame's duration.
  */
-function slotPeriods(processed: Pick<VideoSource, 'info' | 'outputFps'>, decode: DecodeOptions): ((time: number) => number) | undefined {
-  const { fps, start = 0 } = decode;
-  if (fps === undefined || (decode.every ?? 1) !== 1 || processed.outputFps !== fps) return undefined;
-  // As the decoder's select filter computes them (its epsilon keeps a frame on a slot's start in that slot).
-  return (time) => Math.floor((time - start) * fps + 1e-6);
-}
-
-/**
- * The overlay video of the frames given: each lasts until the next one's time, as a player shows
- * it, so it is written again for the frame periods that pass without one, and one that comes in
- * the period of the frame before it is left out. A video of variable frame rate thus keeps its
- * timeline (one frame a period played its slow parts too fast).
- */
-function timedFrames(
-  fps: number,
-  sampleAspectRatio: number,
-  options: OverlayVideoOptions,
-  slotOf?: (time: number) => number,
-): OverlayVideo & { readonly started: boolean } {
+function timedFrames(fps: number, sampleAspectRatio: number, options: OverlayVideoOptions): OverlayVideo & { readonly started: boolean } {
   let encoder: VideoEncoder | undefined;
   let origin = 0;
-  let last: RgbImage | undefined;
   return {
     async add(frame, people) {
       if (!encoder) {
@@ -77,11 +56,7 @@ function timedFrames(
         encoder = await createVideoEncoder(options.path, { width, height, fps, sampleAspectRatio, codec: options.render?.codec, ffmpegPath: options.decode.ffmpegPath });
         origin = frame.time;
       }
-      const period = slotOf ? slotOf(frame.time) - slotOf(origin) : Math.round((frame.time - origin) * fps);
-      if (encoder.frames > period) return;
-      while (encoder.frames < period) await encoder.write(last!);
-      last = drawPoses(frame.image, people, options.keypoints, options.render);
-      await encoder.write(last);
+      await encoder.write(drawPoses(frame.image, people, options.keypoints, options.render), frame.time - origin);
     },
     get started() {
       return encoder !== undefined;

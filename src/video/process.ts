@@ -12,7 +12,7 @@ import { checkSmootherOptions, PoseSmoother, type OneEuroOptions } from '../trac
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
-import { checkVideoOutputPath } from './encode.js';
+import { checkVideoOutputPath, videoCodec } from './encode.js';
 import { overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
@@ -26,9 +26,9 @@ export interface ProcessVideoOptions extends DecodeOptions {
   /** Keypoint definition for tracking and rendering; default the estimator's `keypoints`. */
   keypoints?: KeypointDefinition;
   /**
-   * Write an overlay video (MP4) here, at the source's frame rate: sampling a file (`every`,
-   * `fps`), every source frame of the range is drawn with the people of the latest processed
-   * frame; a sampled stream gives the processed frames, at their rate (`VideoSource.outputFps`).
+   * Write an overlay video here (MP4, MOV, Matroska or WebM, as the extension says), each frame at
+   * the time of its source frame: sampling a file (`every`, `fps`), every source frame of the range
+   * is drawn with the people of the latest processed frame; a sampled stream gives the processed frames.
    */
   render?: string;
   renderOptions?: RenderOptions;
@@ -172,6 +172,7 @@ async function* run(
   if (options.render !== undefined) {
     // Before any work, rather than at the first frame or the final rename.
     await checkVideoOutputPath(options.render, 'processVideo: render');
+    await videoCodec(options.render, { codec: options.renderOptions?.codec, ffmpegPath: options.ffmpegPath });
     // The overlay is renamed into place at the end: over the input, the source video would be lost.
     if (file !== undefined && (await sameFile(options.render, file))) {
       throw new VideoError(`${options.render}: the overlay video (render) names the input video; give another file name`, file);

@@ -20,7 +20,7 @@ import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOption
 import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
-import { checkOutputPath, checkVideoOutputPath } from '../../video/encode.js';
+import { checkOutputPath, checkVideoOutputPath, videoCodec } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 import { LineSink } from '../line-sink.js';
 import { StageTotals } from '../stage-times.js';
@@ -57,7 +57,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
     .argument('<input>', "video file, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
     .option('--out <file>', "JSON lines, one per frame ('-': stdout, the default)", fileOrStdout)
-    .option('--render <file>', 'write an overlay video (mp4) at the source frame rate')
+    .option('--render <file>', 'write an overlay video, each frame at its source time (.mp4, .mov, .mkv or .webm)')
     .option('--track', 'give people stable ids across frames')
     .option('--smooth', 'smooth keypoints over time (implies --track)')
     .option('--every <n>', 'process every Nth frame', parsePositiveInteger)
@@ -157,6 +157,8 @@ async function refuseBadOutputs(input: string, outputs: Record<string, string | 
   const given = Object.entries(outputs).filter((entry): entry is [string, string] => entry[1] !== undefined);
   for (const [i, [option, path]] of given.entries()) {
     await (option === '--render' ? checkVideoOutputPath : checkOutputPath)(path, option);
+    // A WebM overlay needs ffmpeg's VP9 encoder: known now rather than after the run.
+    if (option === '--render') await videoCodec(path);
     if (input !== '-' && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
     const [other] = given.slice(0, i).find(([, earlier]) => resolve(earlier) === resolve(path)) ?? [];
     if (other) throw new VideoError(`${path}: ${other} and ${option} name the same file; give them different names`);

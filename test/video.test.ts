@@ -1051,6 +1051,32 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('BAD CALL - Ctrl-C twice (or SIGINT then SIGTERM): the process still ends without temporary files of --out or --render', async function () {
+        this.timeout(120_000);
+        for (const second of ['SIGINT', 'SIGTERM'] as const) {
+          const sub = `cli-twice-${second}`;
+          mkdirSync(join(dir, sub));
+          const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+          const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', long, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
+            '--out', join(dir, sub, 'poses.jsonl'), '--render', join(dir, sub, 'overlay.mp4')], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+          const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
+          // Both outputs under way (the overlay's file exists from its first frame), a frame being estimated.
+          while (leftovers(sub).filter((name) => name.endsWith('.tmp')).length < 2) {
+            if (child.exitCode !== null) throw new Error(`the command ended early: ${stderr}`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          child.kill('SIGINT');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          child.kill(second);
+          const [code, signal] = await exited;
+          // Ended by its own status after the cleanup, or by the second signal once the files were gone.
+          expect(code === 130 || signal === second, `${code} ${signal}: ${stderr}`).to.equal(true);
+          expect(leftovers(sub), second).to.deep.equal([]);
+        }
+      });
+
       it('BAD CALL - interrupted while its JSON lines wait for a reader that does not read: it stops at once', async () => {
         const sub = 'cli-stalled';
         spawnSync('mkdir', ['-p', join(dir, sub)]);

@@ -214,10 +214,15 @@ async function* run(
   const overlay: OverlayVideo | undefined = options.render !== undefined
     ? overlayVideo(input, source, { path: options.render, keypoints: keypoints!, render: options.renderOptions, decode: { ...options, signal } })
     : undefined;
+  // Aborted by the caller, the run stops at once rather than after the frames being estimated.
+  const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+  aborted.catch(() => {});
   let completed = false;
   try {
     for (;;) {
-      const next = await estimates.next();
+      const estimated = estimates.next();
+      estimated.catch(() => {}); // raised below, unless the abort came first
+      const next = await Promise.race([estimated, aborted]);
       if (next.done) break;
       const frame = next.value.item;
       const { index, time, image } = frame;
@@ -250,9 +255,14 @@ async function* run(
     completed = true;
   } finally {
     stop.abort();
-    await estimates.return(undefined).catch(() => {});
-    await frames.return(undefined).catch(() => {});
+    // First, so that an interrupted run leaves no temporary file even if it is then killed.
     if (!completed) await overlay?.abort();
+    const closed = (async () => {
+      await estimates.return(undefined).catch(() => {});
+      await frames.return(undefined).catch(() => {});
+    })();
+    // Aborted, the frames in flight finish on their own (a network run cannot be cut short); the estimator's dispose waits for them.
+    if (!options.signal?.aborted) await closed;
     clock.wall = seconds(begin);
   }
 }

@@ -91,7 +91,10 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
   const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts)), onStageTimes: stages.add });
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoInterrupted(signal, input === '-' ? undefined : input));
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  // Not `once`: a second Ctrl-C ended the process before the first one's cleanup, leaving the
+  // outputs' temporary files. Until they are removed a signal stops nothing more; then (during
+  // the estimator's dispose, which waits for the frames in flight) it ends the process.
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   const bar = new cliProgress.SingleBar(
     { format: 'video {bar} {value}/{total} frames | {rate} frames/s', stream: process.stderr, hideCursor: true },
     cliProgress.Presets.shades_classic,

@@ -1216,6 +1216,10 @@ if (!hasFfmpeg) {
         const late = await rejection(program().program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', out, '--start', '5'], { from: 'user' }));
         expect(late).to.be.instanceOf(VideoError);
         expect(late.message).to.match(/clip\.mp4: no frames were decoded \(does it end before the start, 5 s\?\)/);
+        // After the last frame's start (0.9 s) but before the end (1 s): the video does not end before the start.
+        const lastFrame = await rejection(program().program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', out, '--start', '0.95'], { from: 'user' }));
+        expect(lastFrame).to.be.instanceOf(VideoError);
+        expect(lastFrame.message).to.equal(`${clip}: no frames were decoded (no frame starts between 0.95 s and the end of the video, 1 s: the last one starts before 0.95 s)`);
         const between = await rejection(program().program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', out, '--start', '0.25', '--duration', '0.01'], { from: 'user' }));
         expect(between).to.be.instanceOf(VideoError);
         expect(between.message).to.match(/clip\.mp4: no frames were decoded \(no frame lies between 0\.25 s and 0\.26 s\)/);

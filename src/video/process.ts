@@ -242,9 +242,13 @@ async function* run(
     }
     if (clock.frames === 0) {
       const { start, duration } = options;
+      const length = source.info.duration;
       const range = duration !== undefined
         ? ` (no frame lies between ${start ?? 0} s and ${+((start ?? 0) + duration).toFixed(6)} s)`
-        : start !== undefined ? ` (does it end before the start, ${start} s?)` : '';
+        // A start within the last frame's time: the video goes on past it, but no frame begins there.
+        : start !== undefined && length !== undefined && start < length
+          ? ` (no frame starts between ${start} s and the end of the video, ${+length.toFixed(6)} s: the last one starts before ${start} s)`
+          : start !== undefined ? ` (does it end before the start, ${start} s?)` : '';
       throw new VideoError(`${file ?? 'video stream'}: no frames were decoded${range}${options.render !== undefined ? ', so no video was written' : ''}`, file);
     }
     if (overlay) {

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { inOrder, valueOf } from '../src/parallel/in-order.js';
+import { getEventListeners } from 'node:events';
 import { Slots } from '../src/parallel/slots.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -84,6 +85,35 @@ describe('slots for tasks in flight (Slots)', () => {
     const outcomes = await Promise.allSettled([second, third, fourth]);
     expect(started).to.deep.equal(['first', 'second', 'third', 'fourth']);
     expect(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).to.deep.equal(['second', 'thrown before any await', 'fourth']);
+    expect(slots.free).to.equal(true);
+  });
+
+  it('tasks waiting with one signal (Promise.all over a folder, one deadline) hold one abort listener on it, gone once none waits', async () => {
+    const slots = new Slots(1);
+    const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').length;
+    // Node warns of a leak past ten listeners on one signal (MaxListenersExceededWarning).
+    const queueBehindOne = (signal: AbortSignal, count: number) => {
+      const busy = slots.run(() => pause(5));
+      return { busy, waiting: Array.from({ length: count }, (_, i) => slots.run(async () => i, signal)) };
+    };
+    const finishing = new AbortController();
+    const finished = queueBehindOne(finishing.signal, 12);
+    expect(listeners(finishing.signal)).to.equal(1);
+    expect(await Promise.all(finished.waiting)).to.deep.equal([...Array(12).keys()]);
+    expect(listeners(finishing.signal), 'none left once every task started').to.equal(0);
+
+    const aborted = new AbortController();
+    const cancelled = queueBehindOne(aborted.signal, 12);
+    const other = new AbortController();
+    const behind = slots.run(async () => 'behind', other.signal);
+    expect([listeners(aborted.signal), listeners(other.signal)]).to.deep.equal([1, 1]);
+    aborted.abort();
+    const outcomes = await Promise.allSettled(cancelled.waiting);
+    expect(outcomes.every((o) => o.status === 'rejected' && (o.reason as Error).name === 'AbortError'), 'every waiting task of the signal left').to.equal(true);
+    expect(listeners(aborted.signal)).to.equal(0);
+    expect(await behind, 'a task of another signal still runs').to.equal('behind');
+    expect(listeners(other.signal)).to.equal(0);
+    await cancelled.busy;
     expect(slots.free).to.equal(true);
   });
 });

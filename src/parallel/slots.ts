@@ -4,9 +4,21 @@
  * before its first `await` is done when `run` returns (how the estimator reads a caller's pixels
  * before `estimatePoses` returns).
  */
+/** A task waiting for a slot: `start` hands it one; `signal`, when given, can take it out of the queue. */
+interface Waiting {
+  start: () => void;
+  leave: (reason: unknown) => void;
+  signal?: AbortSignal;
+}
+
 export class Slots {
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: Waiting[] = [];
+  /**
+   * One abort listener per signal that tasks wait with, and how many wait with it: a listener per
+   * task would pile up on a signal shared by a whole folder's calls (Node warns past ten).
+   */
+  private readonly watched = new Map<AbortSignal, { waiting: number; onAbort: () => void }>();
 
   constructor(private readonly count: number) {}
 
@@ -27,17 +39,47 @@ export class Slots {
     }
     // The slot is handed over by the task that frees it, still counted as running.
     return new Promise<void>((resolve, reject) => {
-      const leave = () => {
-        this.waiting.splice(this.waiting.indexOf(handOver), 1);
-        reject(signal!.reason as unknown);
+      const waiting: Waiting = {
+        start: () => {
+          if (signal) this.unwatch(signal);
+          resolve();
+        },
+        leave: reject,
+        signal,
       };
-      const handOver = () => {
-        signal?.removeEventListener('abort', leave);
-        resolve();
-      };
-      this.waiting.push(handOver);
-      signal?.addEventListener('abort', leave, { once: true });
+      this.waiting.push(waiting);
+      if (signal) this.watch(signal);
     }).then(() => this.start(task));
+  }
+
+  private watch(signal: AbortSignal): void {
+    const watched = this.watched.get(signal);
+    if (watched) {
+      watched.waiting++;
+      return;
+    }
+    const onAbort = () => {
+      this.watched.delete(signal);
+      // In place, keeping the others' order (no spread: the queue may hold a whole folder).
+      const leaving: Waiting[] = [];
+      let kept = 0;
+      for (const waiting of this.waiting) {
+        if (waiting.signal === signal) leaving.push(waiting);
+        else this.waiting[kept++] = waiting;
+      }
+      this.waiting.length = kept;
+      for (const waiting of leaving) waiting.leave(signal.reason);
+    };
+    this.watched.set(signal, { waiting: 1, onAbort });
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** A task of `signal` got its slot: the last one removes the listener. */
+  private unwatch(signal: AbortSignal): void {
+    const watched = this.watched.get(signal)!;
+    if (--watched.waiting > 0) return;
+    this.watched.delete(signal);
+    signal.removeEventListener('abort', watched.onAbort);
   }
 
   private start<T>(task: () => Promise<T>): Promise<T> {
@@ -49,7 +91,7 @@ export class Slots {
     }
     const release = () => {
       const next = this.waiting.shift();
-      if (next) next();
+      if (next) next.start();
       else this.running--;
     };
     result.then(release, release);

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { JsonArrayText, NotJsonArrayError, jsonArrayPieces, readJsonArrayFile, type JsonArrayLayout } from '../src/io/json-array.js';
+import { JsonArrayText, NotJsonArrayError, jsonArrayPieces, readJsonArrayFile, readJsonLinesFile, type JsonArrayLayout } from '../src/io/json-array.js';
 import { EvalError } from '../src/eval/errors.js';
 import { loadResults, parseGroundTruth } from '../src/eval/data.js';
 import { Journal } from '../src/eval/journal.js';
@@ -196,6 +196,29 @@ describe('results read element by element', function () {
       for (const chunkBytes of [1, 5, undefined]) expect(() => elementsOf(text, chunkBytes), `${text} in chunks of ${chunkBytes}`).to.throw(SyntaxError, message);
     }
     expect(() => elementsOf('{"results": []}')).to.throw(NotJsonArrayError, 'not a JSON array: it starts with "{"');
+  });
+
+  it('eval --results reads predict --format jsonl\'s lines as it reads the json array, line by line; a bad line is named', () => {
+    const gt = parseGroundTruth({ images: [{ id: 1, file_name: '000000000001.jpg' }, { id: 2, file_name: '000000000002.jpg' }], annotations: [], categories: [{ id: 1 }] }, 'gt.json', 'coco');
+    // As predict writes them: the path as given besides the COCO fields, a name past a chunk's end.
+    const records = [1, 2, 2].map((id, i) => ({ image_id: id, file_name: `dir/\u00e9 "${i}".jpg`, category_id: 1, keypoints: new Array(51).fill(i + 0.5), score: i / 3 }));
+    const arrayPath = join(dir, 'results.json');
+    writeFileSync(arrayPath, joined(records, { indent: 1 }));
+    const expected = loadResults(arrayPath, gt);
+    expect(expected).to.have.length(3);
+    const linesPath = join(dir, 'results.jsonl');
+    for (const text of [records.map((r) => `${JSON.stringify(r)}\n`).join(''), `${records.map((r) => JSON.stringify(r)).join('\r\n\n')}`]) {
+      writeFileSync(linesPath, text);
+      expect(loadResults(linesPath, gt), JSON.stringify(text.slice(-20))).to.deep.equal(expected);
+      for (const chunkBytes of [1, 7, 64]) expect([...readJsonLinesFile(linesPath, chunkBytes)], `in chunks of ${chunkBytes}`).to.deep.equal(records);
+    }
+    writeFileSync(linesPath, `${JSON.stringify(records[0])}\n${JSON.stringify(records[1]).slice(0, -1)}\n`);
+    expect(() => loadResults(linesPath, gt)).to.throw(EvalError, /results\.jsonl: results file is not valid JSON \(line 2: /);
+    writeFileSync(linesPath, `${JSON.stringify(records[0])}\n${JSON.stringify({ ...records[1], image_id: 3 })}\n`);
+    expect(() => loadResults(linesPath, gt)).to.throw(EvalError, /results\.jsonl: results\[1\]\.image_id 3 is not an image of gt\.json/);
+    // One object that is no array of results, over several lines: refused as before.
+    writeFileSync(linesPath, JSON.stringify({ results: records }, null, 1));
+    expect(() => loadResults(linesPath, gt)).to.throw(EvalError, /results\.jsonl: results must be an array, got \{/);
   });
 
   it('an eval results file longer than the longest string is scored', function () {

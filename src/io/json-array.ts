@@ -78,6 +78,19 @@ export function* jsonArrayPieces(values: Iterable<unknown>, layout: JsonArrayLay
 /** A file read as a JSON array does not hold one: its first character is another. */
 export class NotJsonArrayError extends SyntaxError {
   override name = 'NotJsonArrayError';
+
+  constructor(readonly firstCharacter: string) {
+    super(`not a JSON array: it starts with ${JSON.stringify(firstCharacter)}`);
+  }
+}
+
+/** A line of a JSON Lines file that is no JSON value. */
+export class JsonLineError extends SyntaxError {
+  override name = 'JsonLineError';
+
+  constructor(readonly line: number, options: ErrorOptions & { cause: Error }) {
+    super(`line ${line}: ${options.cause.message}`, options);
+  }
 }
 
 const BYTE = { space: 0x20, tab: 0x09, newline: 0x0a, return: 0x0d, comma: 0x2c, quote: 0x22, backslash: 0x5c, openBracket: 0x5b, closeBracket: 0x5d, openBrace: 0x7b, closeBrace: 0x7d } as const;
@@ -154,7 +167,7 @@ export function* readJsonArrayFile(path: string, chunkBytes = 1 << 20): Generato
         if (isWhitespace(b)) continue;
         const at = offset + i;
         if (place === 'start') {
-          if (b !== BYTE.openBracket) throw new NotJsonArrayError(`not a JSON array: it starts with ${JSON.stringify(String.fromCharCode(b))}`);
+          if (b !== BYTE.openBracket) throw new NotJsonArrayError(String.fromCharCode(b));
           place = 'first value';
         } else if (place === 'after value') {
           if (b === BYTE.comma) place = 'value';
@@ -181,6 +194,48 @@ export function* readJsonArrayFile(path: string, chunkBytes = 1 << 20): Generato
       offset += length;
     }
     if (place !== 'end') throw new SyntaxError(place === 'start' ? 'the file is empty' : 'the file ends before its array does (cut short?)');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The values of the JSON Lines file at `path` (`predict --format jsonl`), one a line, read
+ * `chunkBytes` at a time as `readJsonArrayFile` reads an array; blank lines are skipped. A line
+ * that is no JSON value is a JsonLineError naming it. A newline never occurs inside a JSON value
+ * (strings escape theirs), so the lines are split at the newline bytes.
+ */
+export function* readJsonLinesFile(path: string, chunkBytes = 1 << 20): Generator<unknown, void, undefined> {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(chunkBytes);
+    // The line being read: its bytes of earlier chunks.
+    let pieces: Buffer[] = [];
+    let line = 0;
+    const parsed = function* (last: Buffer): Generator<unknown> {
+      const text = (pieces.length === 0 ? last : Buffer.concat([...pieces, last])).toString('utf8');
+      pieces = [];
+      line++;
+      if (text.trim() === '') return;
+      try {
+        yield JSON.parse(text);
+      } catch (error) {
+        throw new JsonLineError(line, { cause: error as Error });
+      }
+    };
+    for (;;) {
+      const length = readSync(fd, chunk, 0, chunkBytes, null);
+      if (length === 0) break;
+      let from = 0;
+      for (let end = chunk.indexOf(BYTE.newline, from); end >= 0 && end < length; end = chunk.indexOf(BYTE.newline, from)) {
+        yield* parsed(chunk.subarray(from, end));
+        from = end + 1;
+      }
+      // A line that goes on into the next chunk: its bytes so far, copied (the chunk is reused).
+      if (from < length) pieces.push(Buffer.from(chunk.subarray(from, length)));
+    }
+    // The last line, when no newline ends it.
+    if (pieces.length > 0) yield* parsed(Buffer.alloc(0));
   } finally {
     closeSync(fd);
   }

@@ -40,7 +40,7 @@ export function registerEval(program: Command, deps: EvalDeps): void {
     .option('--images <dir>', 'folder of the annotated images (not needed with --results)')
     .option('--out <file>', 'results file to write (COCO results format)', 'results.json')
     .option('--journal <file>', 'resume journal (default: <out>.journal)')
-    .option('--results <file>', 'score this existing results file instead of running the model')
+    .option('--results <file>', 'score this existing results file (a JSON array, or JSON Lines as predict --format jsonl writes) instead of running the model')
     .option('--limit <n>', 'only the first N images (by id)', parsePositiveInteger)
     .addOption(new Option('--dataset <kind>', 'evaluation (default: from --config/--preset, else coco)').choices(['coco', 'crowdpose']))
     .action(async (options: EvalCliOptions, command: Command) => {

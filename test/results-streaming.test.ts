@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { JsonArrayText, NotJsonArrayError, jsonArrayPieces, readJsonArrayFile, readJsonLinesFile, type JsonArrayLayout } from '../src/io/json-array.js';
 import { EvalError } from '../src/eval/errors.js';
-import { loadResults, parseGroundTruth } from '../src/eval/data.js';
+import { loadGroundTruth, loadResults, parseGroundTruth } from '../src/eval/data.js';
 import { Journal } from '../src/eval/journal.js';
 import { runPredict } from '../src/cli/commands/predict.js';
 import { cli } from './helpers/cli.js';
@@ -219,6 +219,34 @@ describe('results read element by element', function () {
     // One object that is no array of results, over several lines: refused as before.
     writeFileSync(linesPath, JSON.stringify({ results: records }, null, 1));
     expect(() => loadResults(linesPath, gt)).to.throw(EvalError, /results\.jsonl: results must be an array, got \{/);
+  });
+
+  it('a UTF-8 byte order mark (Notepad, PowerShell) is read past, in results and annotations; UTF-16 text is refused naming its encoding', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const record = { image_id: 1, category_id: 1, keypoints: new Array(51).fill(2), score: 0.5 };
+    const gtPath = join(dir, 'gt.json');
+    writeFileSync(gtPath, Buffer.concat([bom, Buffer.from(JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [], categories: [{ id: 1 }] }))]));
+    const gt = loadGroundTruth(gtPath, 'coco');
+    expect(gt.images).to.have.length(1);
+    const path = join(dir, 'results.json');
+    for (const text of [JSON.stringify([record, record]), `${JSON.stringify(record)}\n${JSON.stringify(record)}\n`]) {
+      writeFileSync(path, Buffer.concat([bom, Buffer.from(text)]));
+      expect(loadResults(path, gt), text).to.deep.equal([record, record]);
+    }
+    for (const chunkBytes of [1, 2, undefined]) {
+      writeFileSync(path, Buffer.concat([bom, Buffer.from(' [1, "\u00e9"]')]));
+      expect([...readJsonArrayFile(path, chunkBytes)], `in chunks of ${chunkBytes}`).to.deep.equal([1, '\u00e9']);
+    }
+    // PowerShell 5's `>` writes UTF-16LE: its NULs would be printed in the message of a JSON syntax error.
+    for (const [encoding, mark] of [['UTF-16LE', [0xff, 0xfe]], ['UTF-16BE', [0xfe, 0xff]]] as const) {
+      const utf16 = Buffer.from(JSON.stringify([record]), 'utf16le');
+      if (encoding === 'UTF-16BE') utf16.swap16();
+      for (const file of [path, gtPath]) {
+        writeFileSync(file, Buffer.concat([Buffer.from(mark), utf16]));
+        const message = new RegExp(`is ${encoding} text \\(its byte order mark\\); it is read as UTF-8: convert it`);
+        expect(() => (file === path ? loadResults(path, gt) : loadGroundTruth(gtPath, 'coco')), `${encoding} ${file}`).to.throw(EvalError, message);
+      }
+    }
   });
 
   it('an eval results file longer than the longest string is scored', function () {

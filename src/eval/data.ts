@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError, OtherDatasetError } from './errors.js';
-import { readJsonArrayFile, readJsonLinesFile, JsonLineError, NotJsonArrayError } from '../io/json-array.js';
+import { readJsonArrayFile, readJsonLinesFile, utf8TextStart, JsonLineError, NotJsonArrayError, NotUtf8Error } from '../io/json-array.js';
 import { shownValue } from '../values.js';
 
 export interface GtImage {
@@ -121,8 +121,10 @@ function annotationKeypoints(c: Checker, v: unknown, path: string, dataset: Data
 function readJsonFile(path: string, what: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const bytes = readFileSync(path);
+    text = bytes.toString('utf8', utf8TextStart(bytes));
   } catch (err) {
+    if (err instanceof NotUtf8Error) throw new EvalError(`${path}: ${what} ${err.message}`);
     throw new EvalError(`Cannot read ${what} ${path}: ${(err as Error).message}`);
   }
   try {
@@ -258,6 +260,7 @@ export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
   } catch (err) {
     // Neither: one object over several lines (whose first line is no JSON), a number, another encoding.
     if (err instanceof NotJsonArrayError || (err instanceof JsonLineError && err.line === 1)) return parseResults(readJsonFile(path, 'results file'), path, gt);
+    if (err instanceof NotUtf8Error) throw new EvalError(`${path}: results file ${err.message}`);
     if (err instanceof SyntaxError) throw new EvalError(`${path}: results file is not valid JSON (${err.message})`);
     if (err instanceof EvalError) throw err;
     throw new EvalError(`Cannot read results file ${path}: ${(err as Error).message}`);

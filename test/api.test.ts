@@ -215,6 +215,8 @@ describe('estimator API with the bundled tiny model', () => {
       await expectRejection(createEstimator({ ...base, threads, backend: 'auto' }), ConfigError, /Invalid threads: .*\. Must be an integer from 1 to 1024/);
     }
     await expectRejection(createEstimator({ ...base, scales: [2, 0.5] }), ConfigError, /Invalid scales: \[2,0\.5\]\. Must be a list holding 1 when it has several scales/);
+    // Every image used to fail in the aggregation instead (a DecodeError on the base size).
+    await expectRejection(createEstimator({ ...base, scales: [0.5] }), ConfigError, /^Invalid scales: \[0\.5\]\. Must be a list whose largest scale is at least 1 when the maps are projected to the input \(TEST\.PROJECT2IMAGE\); for a smaller network input, give a smaller inputSize/);
     // Sides that are not multiples of 32 would fail inside the network, image by image.
     await expectRejection(createEstimator({ ...base, scales: [0.75, 1] }), ConfigError, /Invalid scales: \[0\.75,1\]\. Must be scales that keep every network input side a multiple of 32/);
     await expectRejection(createEstimator({ ...base, scales: [1, 0.3] }), ConfigError, /Invalid scales: \[1,0\.3\]/);

@@ -74,6 +74,7 @@ describe('higher-pose exit statuses', () => {
       const cases: [string[], RegExp][] = [
         [['predict', image, ...model, '--scales', '0.75,1'], /^error: --scales 0\.75,1: must be scales that keep every network input side a multiple of 32/],
         [['predict', image, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1 when it has several scales/],
+        [['predict', image, ...model, '--scales', '0.25'], /^error: --scales 0\.25: must be a list whose largest scale is at least 1 /],
         [['predict', image, ...model, '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536, the heatmap positions of a square image at inputSize 256/],
         [['predict', image, ...model, '--tag-threshold', '0'], /^error: --tag-threshold 0: must be a number > 0\n/],
         [['predict', image, ...model, '--calibrate', image], /^error: --calibrate: calibrationImages calibrate an int8 model: add precision 'int8' \(--precision int8\)/],

@@ -50,6 +50,8 @@ export function testSettingsProblem(settings: TestSettings): { field: keyof Test
     // The reference takes the tags from scale 1 alone when it tests several.
     ['scaleFactor', () => s.scaleFactor.length === 1 || s.scaleFactor.includes(1), 'a list holding 1 when it has several scales (the tags come from scale 1)'],
     ['scaleFactor', () => strideBreak(s.scaleFactor) === undefined, () => strideText(s.scaleFactor)],
+    // Projected maps are sized at scale 1 from the largest scale's outputs, which are never enlarged past 4x.
+    ['scaleFactor', () => !s.project2image || Math.max(...s.scaleFactor) >= 1, 'a list whose largest scale is at least 1 when the maps are projected to the input (TEST.PROJECT2IMAGE); for a smaller network input, give a smaller inputSize'],
     ['detectionThreshold', () => Number.isFinite(s.detectionThreshold) && s.detectionThreshold >= 0, 'a number >= 0'],
     ['tagThreshold', () => isPositive(s.tagThreshold), 'a number > 0'],
     ['maxNumPeople', () => isPositiveInt(s.maxNumPeople), 'a positive integer'],

@@ -182,6 +182,25 @@ describe('tracking', () => {
       expect(ids(t.update([figure(102, 100)]))).to.deep.equal([1]);
     });
 
+    it('BAD CALL - people that are not a list of people (an array call\'s list per image, a person without a box): a TypeError naming it, for the smoother too', () => {
+      // Each was a TypeError from inside the check ("person.keypoints is not iterable").
+      const { box: _, ...boxless } = figure(101, 100);
+      const cases: [string, unknown, RegExp][] = [
+        ['one list per image', [[figure(101, 100)]], /: person 0 is a list, not a person: give the people of one image \(estimatePoses of a list of images gives a list per image\)$/],
+        ['a single person', figure(101, 100), /: people must be a list of people \(estimatePoses gives one per image\), got Object$/],
+        ['nothing', [null], /: person 0 must be a person \{ keypoints, box, score \}, got Null$/],
+        ['no box', [boxless], /: person 0 has no box \(its xMin, yMin, xMax, yMax, width and height\), got Undefined$/],
+        ['no keypoints', [{ ...figure(101, 100), keypoints: undefined }], /: person 0 has no keypoints list, got Undefined$/],
+      ];
+      const t = tracker();
+      expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);
+      for (const [name, people, message] of cases) {
+        expect(() => t.update(people as Person[]), name).to.throw(TypeError, new RegExp(`^PoseTracker${message.source}`));
+        expect(() => new PoseSmoother().apply(people as Person[], 0), name).to.throw(TypeError, new RegExp(`^PoseSmoother${message.source}`));
+      }
+      expect(ids(t.update([figure(102, 100)]))).to.deep.equal([1]);
+    });
+
     it('does not pass an id to a different person at another place', () => {
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);

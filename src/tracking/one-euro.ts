@@ -5,7 +5,7 @@
  */
 import type { BoundingBox, Keypoint, Person } from '../types.js';
 import { isFlag, shownValue } from '../values.js';
-import { checkFinite } from './people.js';
+import { checkPeople } from './people.js';
 
 export interface OneEuroOptions {
   /** Cutoff (Hz) at zero speed: lower removes more jitter. Default 1. */
@@ -134,11 +134,12 @@ export class PoseSmoother {
    * Smoothed copies of `people` observed at `timestamp` seconds. A time before the last one (a
    * seek back) starts every track afresh. Coordinates, scores or a time that are not finite
    * numbers are a RangeError, before any filter takes them in; so are timestamps whose first
-   * gaps are all longer than forgetAfter (see `checkTimeUnit`).
+   * gaps are all longer than forgetAfter (see `checkTimeUnit`). People that are not a list of
+   * people with keypoints and a box are a TypeError.
    */
   apply(people: readonly Person[], timestamp: number): Person[] {
     if (!Number.isFinite(timestamp)) throw new RangeError(`PoseSmoother: the timestamp must be a finite number of seconds, got ${timestamp}`);
-    checkFinite(people, 'PoseSmoother');
+    checkPeople(people, 'PoseSmoother');
     if (this.timeUnitUnsure) this.checkTimeUnit(timestamp);
     if (timestamp < this.lastTime) this.tracks.clear();
     this.lastTime = timestamp;

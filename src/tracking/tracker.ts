@@ -15,7 +15,7 @@ import type { KeypointDefinition } from '../datasets.js';
 import type { Person } from '../types.js';
 import { minCostAssignment } from './assignment.js';
 import { boxArea, oksArea, pairsWithinReach } from './oks-reach.js';
-import { BOX_SIDES_AND_SIZE, checkFinite } from './people.js';
+import { BOX_SIDES_AND_SIZE, checkPeople } from './people.js';
 
 export interface TrackerOptions {
   /** Keypoint definition (its OKS sigmas). */
@@ -159,13 +159,13 @@ export class PoseTracker {
 
   /**
    * Copies of the next frame's `people` (same order) with their track ids set. Coordinates,
-   * scores or box sizes (width, height) that are not finite numbers are a RangeError, with the
-   * tracks left as they were.
+   * scores or box sizes (width, height) that are not finite numbers are a RangeError, and people
+   * that are not a list of people with keypoints and a box a TypeError, with the tracks left as they were.
    */
   update(people: readonly Person[]): Person[] {
     // Taken in, a NaN box makes its track's velocity, and so every later prediction, NaN; a NaN
     // width or height makes every OKS and IoU of the person NaN, never a match.
-    checkFinite(people, 'PoseTracker', BOX_SIDES_AND_SIZE);
+    checkPeople(people, 'PoseTracker', BOX_SIDES_AND_SIZE);
     const sigmas = this.options.keypoints.sigmas;
     // People of another dataset (CrowdPose's 14 joints against COCO's 17) would be matched over
     // the shorter list with the wrong joints' sigmas, silently.

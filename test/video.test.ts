@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerVideo } from '../src/cli/commands/video.js';
-import { COCO_KEYPOINTS, type KeypointDefinition } from '../src/datasets.js';
+import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, type KeypointDefinition } from '../src/datasets.js';
 import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
 import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
 import { createVideoEncoder } from '../src/video/encode.js';
@@ -900,6 +900,25 @@ if (!hasFfmpeg) {
           expect(err.message).to.match(/maxMissed|beta|forgetAfter/);
           expect(started, JSON.stringify(options)).to.equal(false);
         }
+      });
+
+      it('BAD CALL - keypoints of another definition than the estimator\'s (CrowdPose\'s for a COCO model): a VideoError before the input is probed', async () => {
+        // Tracking failed at the first frame with people, naming a PoseTracker the caller never made;
+        // rendering alone drew CrowdPose's skeleton over COCO's joints, silently.
+        const sub = 'process-other-keypoints';
+        mkdirSync(join(dir, sub));
+        for (const options of [{ track: true }, { render: join(dir, sub, 'overlay.mp4') }]) {
+          const estimator = fakeEstimator();
+          let started = false;
+          const err = await rejection((async () => {
+            for await (const _ of processVideo(estimator, clip, { ...options, keypoints: CROWDPOSE_KEYPOINTS, onStart: () => (started = true) })) void _;
+          })());
+          expect(err, JSON.stringify(options)).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal('processVideo: keypoints (crowdpose, 14 joints) are not those of the estimator\'s people (coco, 17 joints); leave keypoints out to use the estimator\'s');
+          expect(started).to.equal(false);
+          expect(estimator.calls).to.equal(0);
+        }
+        expect(leftovers(sub)).to.deep.equal([]);
       });
 
       it('BAD CALL - an estimator failure or an early stop leaves no rendered file and no ffmpeg', async () => {

@@ -23,7 +23,7 @@ export interface ProcessVideoOptions extends DecodeOptions {
   track?: boolean | Omit<TrackerOptions, 'keypoints'>;
   /** Smooth keypoints and boxes per track with One-Euro filters (true, or filter settings); implies `track`. */
   smooth?: boolean | (OneEuroOptions & { forgetAfter?: number });
-  /** Keypoint definition for tracking and rendering; default the estimator's `keypoints`. */
+  /** Keypoint definition for tracking and rendering; default the estimator's `keypoints` (another one, of other joints, is a VideoError). */
   keypoints?: KeypointDefinition;
   /**
    * Write an overlay video here (MP4, MOV, Matroska or WebM, as the extension says), each frame at
@@ -164,6 +164,12 @@ async function* run(
   const tracking = Boolean(options.track || options.smooth);
   if ((tracking || options.render !== undefined) && !keypoints) {
     throw new VideoError('processVideo: tracking and rendering need a keypoint definition (options.keypoints)', file);
+  }
+  // Else the tracker refuses the first frame with people, and the overlay draws another skeleton over the joints.
+  const estimatorKeypoints = estimator.keypoints;
+  if (keypoints && estimatorKeypoints && keypoints.names.length !== estimatorKeypoints.names.length) {
+    const shown = (def: KeypointDefinition): string => `${def.kind}, ${def.names.length} joints`;
+    throw new VideoError(`processVideo: keypoints (${shown(keypoints)}) are not those of the estimator's people (${shown(estimatorKeypoints)}); leave keypoints out to use the estimator's`, file);
   }
   const queueSize = options.queueSize ?? 3;
   if (!isPositiveInt(queueSize)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${queueSize}`, file);

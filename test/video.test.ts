@@ -1180,18 +1180,22 @@ if (!hasFfmpeg) {
       it('BAD CALL - --render a FIFO or a device is refused before the model is loaded, and left as it was', async function () {
         const sub = 'cli-render-fifo';
         mkdirSync(join(dir, sub), { recursive: true });
-        const fifo = join(dir, sub, 'overlay.pipe');
-        if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();
-        // Not a device such as /dev/null: a regression run as root would rename a video over it.
-        const { program: p, requests } = program();
-        const err = await rejection(p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--render', fifo], { from: 'user' }));
-        expect(err).to.be.instanceOf(VideoError);
-        expect(err.message).to.equal(`${fifo}: is a FIFO or a device, not a file; an MP4 video needs a file (ffmpeg seeks in it), give a file name`);
-        expect(requests, 'the model was loaded').to.deep.equal([]);
-        // The encoder itself refuses too, as processVideo does.
-        expect((await rejection(createVideoEncoder(fifo, { width: 64, height: 48, fps: 10 }))).message).to.match(/is a FIFO or a device/);
-        expect(statSync(fifo).isFIFO(), 'still a FIFO').to.equal(true);
-        expect(leftovers(sub)).to.deep.equal(['overlay.pipe']);
+        // Whatever the container: the message once said an MP4 needs a file, for a .webm name too.
+        const fifos = ['overlay.pipe', 'overlay.webm'];
+        for (const name of fifos) {
+          const fifo = join(dir, sub, name);
+          if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();
+          // Not a device such as /dev/null: a regression run as root would rename a video over it.
+          const { program: p, requests } = program();
+          const err = await rejection(p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--render', fifo], { from: 'user' }));
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`${fifo}: is a FIFO or a device, not a file; the video is written beside it and then renamed to its name, which would replace it: give a file name`);
+          expect(requests, 'the model was loaded').to.deep.equal([]);
+          // The encoder itself refuses too, as processVideo does.
+          expect((await rejection(createVideoEncoder(fifo, { width: 64, height: 48, fps: 10 }))).message).to.match(/is a FIFO or a device/);
+          expect(statSync(fifo).isFIFO(), 'still a FIFO').to.equal(true);
+        }
+        expect(leftovers(sub).sort()).to.deep.equal(fifos);
       });
 
       it('BAD CALL - JSON lines that cannot be moved into place take the finished overlay with them', async () => {

@@ -137,16 +137,16 @@ export async function checkOutputPath(path: string, what = 'an output'): Promise
 }
 
 /**
- * `checkOutputPath`, a FIFO or a device (/dev/stdout) refused: an MP4 is written with seeks
- * (its index, moved to the front), which a pipe cannot take, and renaming the finished file over
- * one would replace the FIFO or device itself. And a name whose extension is not that of a
+ * `checkOutputPath`, a FIFO or a device (/dev/stdout) refused: the video is written to a file
+ * beside it (MP4 and MOV with seeks, to move their index to the front), and renaming that file
+ * over the FIFO or device would replace it. And a name whose extension is not that of a
  * container the encoder writes (`.avi`, none): the video would not be what its name says.
  */
 export async function checkVideoOutputPath(path: string, what = 'an output'): Promise<void> {
   await checkOutputPath(path, what);
   const existing = await stat(path).catch(() => undefined);
   if (existing && !existing.isFile()) {
-    throw new VideoError(`${path}: is a FIFO or a device, not a file; an MP4 video needs a file (ffmpeg seeks in it), give a file name`, path);
+    throw new VideoError(`${path}: is a FIFO or a device, not a file; the video is written beside it and then renamed to its name, which would replace it: give a file name`, path);
   }
   containerOf(path);
 }

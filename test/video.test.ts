@@ -602,6 +602,30 @@ if (!hasFfmpeg) {
         expect(probeStream(out).frames).to.equal(6);
       });
 
+      it('BAD CALL - frames more than 11.9 hours apart in an MP4 or MOV: a VideoError, not the later frames moved to just after the earlier one', async () => {
+        // ffmpeg's MP4 muxer stores a gap between frames in 31 bits of 20 µs ticks: beyond that it wrote the frame 20 µs on, silently.
+        const sub = 'encode-long-gap';
+        mkdirSync(join(dir, sub));
+        for (const name of ['gap.mp4', 'gap.mov', 'gap.mkv']) {
+          const out = join(dir, sub, name);
+          const encoder = await createVideoEncoder(out, { width: 32, height: 16, fps: 10 });
+          const frame = { data: new Uint8Array(32 * 16 * 3), width: 32, height: 16 };
+          await encoder.write(frame, 0);
+          await encoder.write(frame, 1);
+          if (name.endsWith('.mkv')) {
+            await encoder.write(frame, 43_001);
+            await encoder.finish();
+            probeTimes(out).forEach((time, k) => expect(time, `${name}: frame ${k}`).to.be.closeTo([0, 1, 43_001][k]!, 1e-6));
+            continue;
+          }
+          const err = await rejection(encoder.write(frame, 43_001));
+          expect(err, name).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`${out}: the frame at 43001 s comes 43000 s after the one before, more than an ${name.endsWith('.mov') ? 'MOV' : 'MP4'} video holds between two frames (11.9 h); give a .mkv name`);
+          await encoder.abort();
+        }
+        expect(leftovers(sub)).to.deep.equal(['gap.mkv']);
+      });
+
       it('BAD CALL - a name whose extension is not a container it writes, a codec the container does not take, WebM without VP9: a VideoError before any frame', async () => {
         const sub = 'encode-extensions';
         mkdirSync(join(dir, sub));

@@ -25,12 +25,14 @@ interface Container {
   muxer: string;
   /** The codecs it is written with, best first: the first this ffmpeg has is used. */
   codecs: readonly VideoCodec[];
+  /** The longest time between two frames it holds, in Matroska ticks (ffmpeg's MP4 muxer keeps a gap in 31 bits). */
+  maxGapTicks?: number;
 }
 
 /** The video files the encoder writes, by extension (lower case). */
 const CONTAINERS: Readonly<Record<string, Container>> = {
-  '.mp4': { muxer: 'mp4', codecs: ['libx264', 'mpeg4'] },
-  '.mov': { muxer: 'mov', codecs: ['libx264', 'mpeg4'] },
+  '.mp4': { muxer: 'mp4', codecs: ['libx264', 'mpeg4'], maxGapTicks: 2 ** 31 - 1 },
+  '.mov': { muxer: 'mov', codecs: ['libx264', 'mpeg4'], maxGapTicks: 2 ** 31 - 1 },
   '.mkv': { muxer: 'matroska', codecs: ['libx264', 'mpeg4'] },
   '.webm': { muxer: 'webm', codecs: ['libvpx-vp9'] },
 };
@@ -67,7 +69,8 @@ export interface VideoEncoder {
   /**
    * Queues one frame, shown from `time` seconds (default: one nominal frame after the one
    * before; the video starts at 0); resolves when ffmpeg can take more (pipe backpressure). A
-   * time not after the previous frame's is moved just after it (20 µs), so that every frame is kept.
+   * time not after the previous frame's is moved just after it (20 µs), so that every frame is kept;
+   * one more than 11.9 h after it in an MP4 or MOV, which cannot hold that gap, is a VideoError.
    */
   write(image: RgbImage, time?: number): Promise<void>;
   /** Ends the video and moves it to its final name. */
@@ -160,7 +163,7 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
   if (!(fps > 0 && Number.isFinite(fps))) throw new VideoError(`${path}: invalid frame rate ${fps}`, path);
   const sar = options.sampleAspectRatio ?? 1;
   if (!(sar > 0 && Number.isFinite(sar))) throw new VideoError(`${path}: invalid sample aspect ratio ${sar}`, path);
-  const { muxer } = containerOf(path);
+  const { muxer, maxGapTicks = Infinity } = containerOf(path);
   const codec = await videoCodec(path, options);
   // Unique to this process and call (a random part), unlike the time in ms it once had.
   const temp = temporaryPathBeside(path);
@@ -219,6 +222,11 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
       }
       const wanted = time !== undefined ? Math.round(time * MATROSKA_TICKS_PER_SECOND) : frames === 0 ? 0 : lastTick + frameTicks;
       const tick = Math.max(lastTick + 1, wanted);
+      // Beyond it, ffmpeg wrote the frame (and those after) just after the one before, silently.
+      if (tick - lastTick > maxGapTicks) {
+        const seconds = (ticks: number): number => +(ticks / MATROSKA_TICKS_PER_SECOND).toFixed(6);
+        throw new VideoError(`${path}: the frame at ${seconds(tick)} s comes ${seconds(tick - lastTick)} s after the one before, more than an ${extname(path).slice(1).toUpperCase()} video holds between two frames (${(maxGapTicks / MATROSKA_TICKS_PER_SECOND / 3600).toFixed(1)} h); give a .mkv name`, path);
+      }
       lastTick = tick;
       frames++;
       stdin.write(matroskaFrameHeader(tick, frameTicks, frameBytes));

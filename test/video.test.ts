@@ -11,6 +11,7 @@ import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
 import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
 import { createVideoEncoder } from '../src/video/encode.js';
 import { processVideo } from '../src/video/process.js';
+import { Slots } from '../src/parallel/slots.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 const hasFfmpeg = ['ffmpeg', 'ffprobe'].every((bin) => spawnSync(bin, ['-version'], { stdio: 'ignore' }).status === 0);
@@ -970,6 +971,43 @@ if (!hasFfmpeg) {
         expect(leftovers(sub)).to.deep.equal([]);
         expect(processesMentioning(sub) ?? []).to.deep.equal([]);
         expect(processesMentioning(long) ?? []).to.deep.equal([]);
+      });
+      it('BAD CALL - aborted, frames waiting for a slot of the estimator leave at once, none rejecting unhandled', async () => {
+        // An estimator of one slot with three frames in flight: one estimating, the next waiting.
+        const slots = new Slots(1);
+        const started: number[] = [];
+        let calls = 0;
+        const estimator: PoseEstimator & { keypoints: KeypointDefinition; imagesInFlight: number } = {
+          keypoints: COCO_KEYPOINTS,
+          imagesInFlight: 3,
+          estimatePoses(_image, options) {
+            const call = calls++;
+            return slots.run(async () => {
+              started.push(call);
+              await new Promise((resolve) => setTimeout(resolve, 50));
+              return [];
+            }, options?.signal);
+          },
+          async dispose() {},
+        };
+        const unhandled: unknown[] = [];
+        const onUnhandled = (reason: unknown): number => unhandled.push(reason);
+        process.on('unhandledRejection', onUnhandled);
+        try {
+          const interrupt = new AbortController();
+          const err = await rejection((async () => {
+            for await (const r of processVideo(estimator, long, { signal: interrupt.signal })) {
+              if (r.frame === 0) interrupt.abort(new VideoError('interrupted by SIGINT'));
+            }
+          })());
+          expect(err.message).to.equal('interrupted by SIGINT');
+          // Long enough for the frames in flight to have run, had they stayed.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        } finally {
+          process.off('unhandledRejection', onUnhandled);
+        }
+        expect(started).to.deep.equal([0, 1]);
+        expect(unhandled).to.deep.equal([]);
       });
     });
 

@@ -211,7 +211,8 @@ async function* run(
   const estimate = async (frame: VideoFrame): Promise<Person[]> => {
     const t = performance.now();
     try {
-      return await estimator.estimatePoses(frame.image);
+      // Frames waiting for a slot leave at the abort, or when the run stops early (the stop signal).
+      return await estimator.estimatePoses(frame.image, { signal });
     } finally {
       clock.infer += seconds(t);
     }

@@ -49,6 +49,20 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(root)).to.deep.equal(['results.json']);
   });
 
+  it('BAD CALL - commit with its signal aborted before the rename (Ctrl-C as the file is synced): the reason thrown, no file of it left', async () => {
+    const path = join(root, 'poses.jsonl');
+    writeFileSync(path, 'an earlier run\n');
+    const writer = await AtomicFileWriter.open(path);
+    await writer.write('{"frame":0}\n');
+    const interrupt = new AbortController();
+    const reason = new Error('interrupted by SIGINT');
+    interrupt.abort(reason);
+    const err = await writer.commit(interrupt.signal).then(() => undefined, (e: unknown) => e);
+    expect(err).to.equal(reason);
+    expect(readdirSync(root)).to.deep.equal(['poses.jsonl']);
+    expect(readFileSync(path, 'utf8')).to.equal('an earlier run\n');
+  });
+
   it('a FIFO or a device in place of the file is written into, not replaced by a plain file', async function () {
     const fifo = join(root, 'pipe');
     if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();

@@ -1132,6 +1132,31 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('BAD CALL - a SIGINT to node alone while ffmpeg finishes the overlay: exit 130 and no overlay, not a complete run', async function () {
+        this.timeout(120_000);
+        const sub = 'cli-final-encode';
+        mkdirSync(join(dir, sub));
+        // An encoding ffmpeg that takes its time to end once its frames are in (a long flush, a faststart rewrite).
+        const slowEncoder = join(dir, sub, 'slow-ffmpeg.sh');
+        writeFileSync(slowEncoder, '#!/bin/sh\nffmpeg "$@"; status=$?\ncase "$*" in *"-f matroska -i pipe:0"*) sleep 3;; esac\nexit $status\n', { mode: 0o755 });
+        const overlay = join(dir, sub, 'overlay.mp4');
+        const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+        const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', matroska, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
+          '--input-size', '256', '--max-frames', '3', '--render', overlay], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HIGHER_POSE_FFMPEG: slowEncoder } });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+        // The last frame's JSON line out, its overlay frame is in: ffmpeg is finishing the video.
+        let lines = 0;
+        child.stdout.setEncoding('utf8').on('data', (text: string) => {
+          lines += text.split('\n').length - 1;
+          if (lines === 3) child.kill('SIGINT');
+        });
+        const code = await new Promise((resolve) => child.on('exit', resolve));
+        expect(code, stderr).to.equal(130);
+        expect(stderr).to.include('higher-pose: VideoError: interrupted by SIGINT');
+        expect(readdirSync(join(dir, sub))).to.deep.equal(['slow-ffmpeg.sh']);
+      });
+
       it('BAD CALL - Ctrl-C twice (or SIGINT then SIGTERM): the process still ends without temporary files of --out or --render', async function () {
         this.timeout(120_000);
         for (const second of ['SIGINT', 'SIGTERM'] as const) {

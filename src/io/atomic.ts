@@ -131,8 +131,11 @@ export class AtomicFileWriter {
     if (this.pendingChars >= WRITE_BATCH_CHARS) await this.flush();
   }
 
-  /** Writes what is left, syncs, and renames the file into place; on failure the temporary file is removed. */
-  async commit(): Promise<void> {
+  /**
+   * Writes what is left, syncs, and renames the file into place; on failure, or when `signal` is
+   * aborted before the rename, the temporary file is removed (then the signal's reason is thrown).
+   */
+  async commit(signal?: AbortSignal): Promise<void> {
     try {
       await this.flush();
       const temp = this.temp;
@@ -144,6 +147,7 @@ export class AtomicFileWriter {
         await this.handle.sync();
         await this.handle.close();
       });
+      signal?.throwIfAborted();
       await step(this.path, 'cannot move the finished file into place', () => rename(temp, this.path));
     } catch (err) {
       await this.discard();

@@ -75,7 +75,10 @@ export interface VideoEncoder {
   write(image: RgbImage, time?: number): Promise<void>;
   /** Ends the video and moves it to its final name. */
   finish(): Promise<void>;
-  /** Stops ffmpeg and removes the temporary file; safe to call after finish or twice. */
+  /**
+   * Stops ffmpeg and removes the temporary file; safe to call after finish or twice. Called while
+   * finish moves the video into place, it waits for that: the video is then complete.
+   */
   abort(): Promise<void>;
 }
 
@@ -193,12 +196,15 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
   let frames = 0;
   let lastTick = -1;
   let state: 'open' | 'finished' | 'aborted' = 'open';
+  // Set while finish moves the video into place: an abort then waits for it rather than racing it.
+  let renaming: Promise<void> | undefined;
 
   const failure = async (): Promise<VideoError> => {
     const { code, signal } = await exit;
     return new VideoError(`${path}: ffmpeg could not encode the video (${tail.message() || `exit code ${code ?? signal}`})`, path);
   };
   const abort = async (): Promise<void> => {
+    if (renaming) await renaming.catch(() => {});
     if (state === 'finished') return;
     state = 'aborted';
     child.kill('SIGKILL');
@@ -259,13 +265,18 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
         await abort();
         throw err;
       }
+      // Aborted while ffmpeg was finishing: its file is being removed.
+      if (state !== 'open') throw new VideoError(`${path}: the encoder was ${state} before the video was finished`, path);
       try {
-        await rename(temp, path);
+        renaming = rename(temp, path).then(() => {
+          state = 'finished';
+        });
+        await renaming;
       } catch (err) {
+        renaming = undefined;
         await abort();
         throw new VideoError(`${path}: cannot move the finished video into place: ${(err as Error).message}`, path, { cause: err });
       }
-      state = 'finished';
     },
     abort,
   };

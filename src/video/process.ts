@@ -260,7 +260,7 @@ async function* run(
     }
     if (overlay) {
       const t = performance.now();
-      await overlay.finish();
+      await finishOverlay(overlay, aborted);
       clock.encode += seconds(t);
     }
     completed = true;
@@ -275,5 +275,21 @@ async function* run(
     // Aborted, the frames in flight finish on their own (a network run cannot be cut short); the estimator's dispose waits for them.
     if (!options.signal?.aborted) await closed;
     clock.wall = seconds(begin);
+  }
+}
+
+/**
+ * `overlay.finish()`, stopped by an abort as the frames are: ffmpeg is killed and its file
+ * removed, unless the abort came as the video was being moved into place (then it is complete).
+ */
+async function finishOverlay(overlay: OverlayVideo, aborted: Promise<never>): Promise<void> {
+  const finished = overlay.finish();
+  finished.catch(() => {}); // its failure is raised below, unless the abort came first
+  try {
+    await Promise.race([finished, aborted]);
+  } catch (error) {
+    await overlay.abort();
+    const complete = await finished.then(() => true, () => false);
+    if (!complete) throw error;
   }
 }

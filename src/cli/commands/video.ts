@@ -126,9 +126,12 @@ async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommand
       bar.update(done, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1) });
     }
     rendered = opts.render !== undefined;
-    await out?.commit();
+    // A signal as the overlay was moved into place, or while the JSON lines are synced, still stops
+    // the run (the catch removes the overlay); once they are renamed too, the run is complete.
+    await out?.commit(interrupt.signal);
     bar.stop();
     log(summary(run.timings(), stages));
+    if (interrupt.signal.aborted) log(`${(interrupt.signal.reason as Error).message} after the outputs were written: the run is complete`);
   } catch (err) {
     bar.stop();
     await out?.discard();
@@ -213,8 +216,9 @@ class JsonLinesFile {
     await this.writer.write(text).catch(asVideoError);
   }
 
-  async commit(): Promise<void> {
-    await this.writer.commit().catch(asVideoError);
+  /** Aborted before the rename, the file is discarded and the signal's reason thrown. */
+  async commit(signal?: AbortSignal): Promise<void> {
+    await this.writer.commit(signal).catch(asVideoError);
   }
 
   discard(): Promise<void> {

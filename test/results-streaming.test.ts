@@ -3,13 +3,13 @@
  * longest string (~512 MiB, `RangeError: Invalid string length`), after all the work.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, createWriteStream, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, statfsSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { JsonArrayText, NotJsonArrayError, jsonArrayPieces, readJsonArrayFile, readJsonLinesFile, type JsonArrayLayout } from '../src/io/json-array.js';
+import { JsonArrayText, JsonLineError, OneJsonValueError, jsonArrayPieces, readJsonValues, type JsonArrayLayout } from '../src/io/json-array.js';
 import { EvalError } from '../src/eval/errors.js';
 import { loadGroundTruth, loadResults, parseGroundTruth } from '../src/eval/data.js';
 import { Journal } from '../src/eval/journal.js';
@@ -160,7 +160,7 @@ describe('results read element by element', function () {
   const elementsOf = (text: string, chunkBytes?: number): unknown[] => {
     const path = join(dir, 'array.json');
     writeFileSync(path, text);
-    return [...readJsonArrayFile(path, chunkBytes)];
+    return [...readJsonValues(path, chunkBytes)];
   };
 
   it('gives the elements JSON.parse gives the whole array, whatever the chunks the file is read in', () => {
@@ -195,7 +195,30 @@ describe('results read element by element', function () {
       expect(() => JSON.parse(text), text).to.throw(SyntaxError);
       for (const chunkBytes of [1, 5, undefined]) expect(() => elementsOf(text, chunkBytes), `${text} in chunks of ${chunkBytes}`).to.throw(SyntaxError, message);
     }
-    expect(() => elementsOf('{"results": []}')).to.throw(NotJsonArrayError, 'not a JSON array: it starts with "{"');
+  });
+
+  it('the first character tells the layout: an array, JSON Lines (a value a line) or one value, read whole, whatever the chunks', () => {
+    for (const chunkBytes of [1, 2, 7, undefined]) {
+      const read = `in chunks of ${chunkBytes}`;
+      expect(elementsOf('{"results": []}', chunkBytes), read).to.deep.equal([{ results: [] }]);
+      expect(elementsOf('\n \r\n{"a": 1}\n\n{"a": 2}', chunkBytes), read).to.deep.equal([{ a: 1 }, { a: 2 }]);
+      // Not an array, nor lines of values: one object over several lines (blank lines before it too), a number, a string.
+      for (const text of ['{\n "results": [1,\n 2]\n}\n', '\n\n {"a": 1,\n"b": {}}', ' 5', '"text"\n']) {
+        expect(() => elementsOf(text, chunkBytes), `${JSON.stringify(text)} ${read}`).to.throw(OneJsonValueError).with.property('value').that.deep.equals(JSON.parse(text));
+      }
+      // Such a value that is no JSON: JSON.parse's own error, where it goes wrong in the file.
+      for (const text of ['\n{"a": 1,\n"b" 2}', '{"a": 1,\n"b": ', 'x']) {
+        let parseError: unknown;
+        try {
+          JSON.parse(text);
+        } catch (error) {
+          parseError = error;
+        }
+        expect(() => elementsOf(text, chunkBytes), `${JSON.stringify(text)} ${read}`).to.throw(SyntaxError, (parseError as Error).message);
+      }
+      // A later line that is no JSON is named.
+      expect(() => elementsOf('{"a": 1}\n\n{"a": \n', chunkBytes), read).to.throw(JsonLineError, /^line 3: /);
+    }
   });
 
   it('eval --results reads predict --format jsonl\'s lines as it reads the json array, line by line; a bad line is named', () => {
@@ -210,7 +233,7 @@ describe('results read element by element', function () {
     for (const text of [records.map((r) => `${JSON.stringify(r)}\n`).join(''), `${records.map((r) => JSON.stringify(r)).join('\r\n\n')}`]) {
       writeFileSync(linesPath, text);
       expect(loadResults(linesPath, gt), JSON.stringify(text.slice(-20))).to.deep.equal(expected);
-      for (const chunkBytes of [1, 7, 64]) expect([...readJsonLinesFile(linesPath, chunkBytes)], `in chunks of ${chunkBytes}`).to.deep.equal(records);
+      for (const chunkBytes of [1, 7, 64]) expect([...readJsonValues(linesPath, chunkBytes)], `in chunks of ${chunkBytes}`).to.deep.equal(records);
     }
     writeFileSync(linesPath, `${JSON.stringify(records[0])}\n${JSON.stringify(records[1]).slice(0, -1)}\n`);
     expect(() => loadResults(linesPath, gt)).to.throw(EvalError, /results\.jsonl: results file is not valid JSON \(line 2: /);
@@ -235,7 +258,7 @@ describe('results read element by element', function () {
     }
     for (const chunkBytes of [1, 2, undefined]) {
       writeFileSync(path, Buffer.concat([bom, Buffer.from(' [1, "\u00e9"]')]));
-      expect([...readJsonArrayFile(path, chunkBytes)], `in chunks of ${chunkBytes}`).to.deep.equal([1, '\u00e9']);
+      expect([...readJsonValues(path, chunkBytes)], `in chunks of ${chunkBytes}`).to.deep.equal([1, '\u00e9']);
     }
     // PowerShell 5's `>` writes UTF-16LE: its NULs would be printed in the message of a JSON syntax error.
     for (const [encoding, mark] of [['UTF-16LE', [0xff, 0xfe]], ['UTF-16BE', [0xfe, 0xff]]] as const) {
@@ -247,6 +270,50 @@ describe('results read element by element', function () {
         expect(() => (file === path ? loadResults(path, gt) : loadGroundTruth(gtPath, 'coco')), `${encoding} ${file}`).to.throw(EvalError, message);
       }
     }
+  });
+
+  it('eval --results <(cat results.jsonl), and a FIFO (read once, as they are): an array, JSON Lines and one object read as from the file', function () {
+    if (process.platform === 'win32') this.skip();
+    const gtPath = join(dir, 'gt.json');
+    writeFileSync(gtPath, JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg' }, { id: 2, file_name: 'b.jpg' }], annotations: [], categories: [{ id: 1 }] }));
+    const gt = loadGroundTruth(gtPath, 'coco');
+    // More than a pipe holds (64 KiB) and than a chunk read (1 MiB): the writer waits on the reader.
+    const records = Array.from({ length: 6000 }, (_, i) => ({ image_id: 1 + (i % 2), category_id: 1, keypoints: new Array(51).fill(i / 7), score: i / 6000 }));
+    const files = { array: joined(records, { indent: 1 }), lines: records.map((r) => `${JSON.stringify(r)}\n`).join(''), object: JSON.stringify({ results: records.slice(0, 2) }, null, 1), number: '5\n' };
+    const outcome = (path: string): unknown => {
+      try {
+        return loadResults(path, gt);
+      } catch (error) {
+        return (error as Error).message.replace(path, 'PATH');
+      }
+    };
+    const expected: Record<string, unknown> = {};
+    for (const [name, text] of Object.entries(files)) {
+      writeFileSync(join(dir, name), text);
+      expected[name] = outcome(join(dir, name));
+    }
+    expect(expected.array).to.deep.equal(expected.lines).and.to.have.length(6000);
+    expect(expected.object).to.match(/^PATH: results must be an array, got \{/);
+    // Each file through process substitution, and the JSON Lines through a named pipe; read in another process, which would wait forever on a FIFO opened again.
+    const script = `import { loadGroundTruth, loadResults } from './src/eval/data.ts';
+      const gt = loadGroundTruth(process.argv[1], 'coco');
+      const [names, paths] = [process.argv[2].split(','), process.argv.slice(3)];
+      const outcomes = {};
+      paths.forEach((path, i) => {
+        try {
+          outcomes[names[i]] = loadResults(path, gt);
+        } catch (error) {
+          outcomes[names[i]] = error.message.replace(path, 'PATH');
+        }
+      });
+      console.log(JSON.stringify(outcomes));`;
+    const fifo = join(dir, 'fifo.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    const names = Object.keys(files);
+    const shell = `cat "$1" > "$2" & exec "$3" --import tsx --input-type=module -e "$4" "$5" "$7" ${names.map((name) => `<(cat "$6/${name}")`).join(' ')} "$2"`;
+    const read = spawnSync('bash', ['-c', shell, 'bash', join(dir, 'lines'), fifo, process.execPath, script, gtPath, dir, [...names, 'fifo'].join(',')], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+    expect(read.status, `${read.error ?? ''} ${read.stderr}`).to.equal(0);
+    expect(JSON.parse(read.stdout)).to.deep.equal({ ...expected, fifo: expected.lines });
   });
 
   it('an eval results file longer than the longest string is scored', function () {

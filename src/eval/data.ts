@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError, OtherDatasetError } from './errors.js';
-import { readJsonArrayFile, readJsonLinesFile, utf8TextStart, JsonLineError, NotJsonArrayError, NotUtf8Error } from '../io/json-array.js';
+import { readJsonValues, utf8TextStart, NotUtf8Error, OneJsonValueError } from '../io/json-array.js';
 import { shownValue } from '../values.js';
 
 export interface GtImage {
@@ -249,31 +249,22 @@ function checkedBoxes(c: Checker, results: KeypointResult[]): KeypointResult[] {
  * Reads and validates a COCO results file against the ground truth. Its array is read entry by
  * entry, so that a file past the longest string (~512 MiB: a full val set's results from an
  * untrained model) is read too; so are JSON Lines (`predict --format jsonl`), an entry a line. A
- * file that holds neither is read whole, as other JSON files.
+ * file that holds neither is refused as other JSON files are. The file is read once: a pipe is
+ * read too (`--results <(zcat results.jsonl.gz)`).
  */
 export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
   const c = new Checker(path);
   const parse = resultParser(c, gt);
   const results: KeypointResult[] = [];
   try {
-    for (const value of resultValues(path)) results.push(parse(value, results.length));
+    for (const value of readJsonValues(path)) results.push(parse(value, results.length));
   } catch (err) {
-    // Neither: one object over several lines (whose first line is no JSON), a number, another encoding.
-    if (err instanceof NotJsonArrayError || (err instanceof JsonLineError && err.line === 1)) return parseResults(readJsonFile(path, 'results file'), path, gt);
+    // Neither: one object over several lines (whose first line is no JSON), a number.
+    if (err instanceof OneJsonValueError) return parseResults(err.value, path, gt);
     if (err instanceof NotUtf8Error) throw new EvalError(`${path}: results file ${err.message}`);
     if (err instanceof SyntaxError) throw new EvalError(`${path}: results file is not valid JSON (${err.message})`);
     if (err instanceof EvalError) throw err;
     throw new EvalError(`Cannot read results file ${path}: ${(err as Error).message}`);
   }
   return checkedBoxes(c, results);
-}
-
-/** The entries of the results file at `path`: a JSON array's elements, or JSON Lines' values when it starts with an object. */
-function* resultValues(path: string): Generator<unknown, void, undefined> {
-  try {
-    yield* readJsonArrayFile(path);
-  } catch (err) {
-    if (!(err instanceof NotJsonArrayError && err.firstCharacter === '{')) throw err;
-    yield* readJsonLinesFile(path);
-  }
 }

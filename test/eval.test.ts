@@ -233,6 +233,13 @@ describe('evaluation input errors', () => {
     writeFileSync(path, '[{"image_id": 1, "category_id": 1, "keypoints": [NaN], "score": 1}]');
     expect(() => loadResults(path, gt())).to.throw(EvalError, /nan\.json: results file is not valid JSON/);
   });
+  it('BAD CALL - the annotation file given as the results (on one line, as COCO\'s are, or laid out): named as such', () => {
+    for (const [name, text] of [['one-line.json', JSON.stringify(syntheticDoc())], ['laid-out.json', JSON.stringify(syntheticDoc(), null, 2)]]) {
+      const path = join(dir, name!);
+      writeFileSync(path, text!);
+      expect(() => loadResults(path, gt()), name).to.throw(EvalError, `${path} is an annotation file (it has images and annotations), not results: give it as --annotations, and as --results a JSON array or JSON Lines of {image_id, category_id, keypoints, score}`);
+    }
+  });
   it('BAD CALL - results that are not a list', () => {
     expect(() => parseResults({ image_id: 1 }, 'res.json', gt())).to.throw(EvalError, /res\.json: results must be an array/);
   });

@@ -225,9 +225,20 @@ function parseResult(c: Checker, v: unknown, path: string, gt: GroundTruth, imag
  * keypoints, finite numbers. Returns checked copies.
  */
 export function parseResults(doc: unknown, source: string, gt: GroundTruth): KeypointResult[] {
+  refuseAnnotationFile(doc, source);
   const c = new Checker(source);
   const parse = resultParser(c, gt);
   return checkedBoxes(c, c.array(doc, 'results').map((v, i) => parse(v, i)));
+}
+
+/**
+ * An annotation file given as the results (the two options swapped) is named as such: on one
+ * line, as COCO's are, it reads as one JSON Lines record without an image_id.
+ */
+function refuseAnnotationFile(value: unknown, source: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || 'image_id' in value) return;
+  if (!('annotations' in value || 'images' in value)) return;
+  throw new EvalError(`${source} is an annotation file (it has ${['images', 'annotations'].filter((key) => key in value).join(' and ')}), not results: give it as --annotations, and as --results a JSON array or JSON Lines of {image_id, category_id, keypoints, score}`);
 }
 
 /** Checks of the entries of a results file scored on `gt`, by their index. */
@@ -257,7 +268,10 @@ export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
   const parse = resultParser(c, gt);
   const results: KeypointResult[] = [];
   try {
-    for (const value of readJsonValues(path)) results.push(parse(value, results.length));
+    for (const value of readJsonValues(path)) {
+      if (results.length === 0) refuseAnnotationFile(value, path);
+      results.push(parse(value, results.length));
+    }
   } catch (err) {
     // Neither: one object over several lines (whose first line is no JSON), a number.
     if (err instanceof OneJsonValueError) return parseResults(err.value, path, gt);

@@ -8,6 +8,7 @@ import { closeSync, copyFileSync, createWriteStream, existsSync, mkdtempSync, op
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { JsonArrayText, JsonLineError, OneJsonValueError, jsonArrayPieces, readJsonValues, type JsonArrayLayout } from '../src/io/json-array.js';
 import { EvalError } from '../src/eval/errors.js';
@@ -269,6 +270,24 @@ describe('results read element by element', function () {
         const message = new RegExp(`is ${encoding} text \\(its byte order mark\\); it is read as UTF-8: convert it`);
         expect(() => (file === path ? loadResults(path, gt) : loadGroundTruth(gtPath, 'coco')), `${encoding} ${file}`).to.throw(EvalError, message);
       }
+    }
+  });
+
+  it('a gzip-compressed or zipped file (COCO ships its annotations zipped) is refused saying to decompress it, not as JSON of binary bytes', () => {
+    const record = { image_id: 1, category_id: 1, keypoints: new Array(51).fill(2), score: 0.5 };
+    const gtDoc = { images: [{ id: 1, file_name: 'a.jpg' }], annotations: [], categories: [{ id: 1 }] };
+    const gtPath = join(dir, 'gt.json');
+    writeFileSync(gtPath, JSON.stringify(gtDoc));
+    const gt = loadGroundTruth(gtPath, 'coco');
+    // A zip's local file header: PK\x03\x04, then the rest of an archive.
+    const zip = (text: string) => Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04]), Buffer.from(text)]);
+    for (const [pack, message] of [[gzipSync, /is gzip-compressed: decompress it \(gunzip\), or give it as <\(zcat FILE\)$/], [zip, /is a zip archive: extract it \(unzip\) and give the JSON file inside$/]] as const) {
+      const resultsPath = join(dir, 'results.packed');
+      writeFileSync(resultsPath, pack(JSON.stringify([record])));
+      expect(() => loadResults(resultsPath, gt), `results, ${message}`).to.throw(EvalError, message);
+      const annotationsPath = join(dir, 'gt.packed');
+      writeFileSync(annotationsPath, pack(JSON.stringify(gtDoc)));
+      expect(() => loadGroundTruth(annotationsPath, 'coco'), `annotations, ${message}`).to.throw(EvalError, message);
     }
   });
 

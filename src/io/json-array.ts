@@ -84,26 +84,33 @@ export class JsonLineError extends SyntaxError {
   }
 }
 
-/** Text in another encoding than UTF-8, as its byte order mark tells. */
+/** A file that is not UTF-8 text, as its first bytes tell: another encoding, or compressed. */
 export class NotUtf8Error extends SyntaxError {
   override name = 'NotUtf8Error';
-
-  constructor(readonly encoding: string) {
-    super(`is ${encoding} text (its byte order mark); it is read as UTF-8: convert it (iconv -f ${encoding} -t UTF-8)`);
-  }
 }
 
 /** The byte order marks of the encodings text files come in (Windows' tools write them). */
 const BYTE_ORDER_MARKS = [['UTF-8', [0xef, 0xbb, 0xbf]], ['UTF-16LE', [0xff, 0xfe]], ['UTF-16BE', [0xfe, 0xff]]] as const;
 
+/** What JSON files are shipped in (COCO's annotations come zipped), by their first bytes, and what to do. */
+const PACKED = [
+  ['gzip-compressed', [0x1f, 0x8b], 'decompress it (gunzip), or give it as <(zcat FILE)'],
+  ['a zip archive', [0x50, 0x4b, 0x03], 'extract it (unzip) and give the JSON file inside'],
+] as const;
+
+const startsWith = (head: Uint8Array, bytes: readonly number[]): boolean => bytes.every((b, i) => head[i] === b);
+
 /**
  * Where the UTF-8 text that `head` (a file's first bytes, three or all) begins: after a UTF-8 byte
- * order mark, which JSON.parse would take for a character. A UTF-16 one is a NotUtf8Error.
+ * order mark, which JSON.parse would take for a character. A UTF-16 one, or a compressed file,
+ * is a NotUtf8Error saying what to do.
  */
 export function utf8TextStart(head: Uint8Array): number {
-  const mark = BYTE_ORDER_MARKS.find(([, bytes]) => bytes.every((b, i) => head[i] === b));
+  const packed = PACKED.find(([, bytes]) => startsWith(head, bytes));
+  if (packed !== undefined) throw new NotUtf8Error(`is ${packed[0]}: ${packed[2]}`);
+  const mark = BYTE_ORDER_MARKS.find(([, bytes]) => startsWith(head, bytes));
   if (mark === undefined) return 0;
-  if (mark[0] !== 'UTF-8') throw new NotUtf8Error(mark[0]);
+  if (mark[0] !== 'UTF-8') throw new NotUtf8Error(`is ${mark[0]} text (its byte order mark); it is read as UTF-8: convert it (iconv -f ${mark[0]} -t UTF-8)`);
   return mark[1].length;
 }
 

@@ -371,16 +371,13 @@ function frozen<T>(value: T): T {
   return value;
 }
 
-/** Images in flight when `imagesInFlight` is not given: two when the network runs on a thread of its own. */
-const defaultImagesInFlight = (options: EstimatorOptions): number => ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
-
 /**
  * Checks `createEstimator`'s options as it does, without loading the weights or reading an
  * image: a ConfigError for options it would refuse (its `fault` names them when the options, not
- * a configuration file, are at fault). Returns the configuration in effect, test settings
- * included, frozen.
+ * a configuration file, are at fault). Returns what they come to: the configuration in effect
+ * (test settings included, frozen), the images in flight and the people selected.
  */
-export function checkEstimatorOptions(options: EstimatorOptions): ExperimentConfig {
+export function checkEstimatorOptions(options: EstimatorOptions): { config: ExperimentConfig; imagesInFlight: number; selection: PoseSelection } {
   checkOptionNames(options);
   if (options.weights === undefined || options.weights === '') {
     throw new ConfigError('weights is required: a checkpoint from the model zoo (see `higher-pose weights list`) or an .onnx export', { fault: { options: ['weights'] } });
@@ -397,13 +394,14 @@ export function checkEstimatorOptions(options: EstimatorOptions): ExperimentConf
   for (const flag of ['flipBatch', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
     check(options[flag] === undefined || isFlag(options[flag]), flag, 'true or false', options[flag]);
   }
-  const imagesInFlight = options.imagesInFlight ?? defaultImagesInFlight(options);
+  // Two when the network runs on a thread of its own.
+  const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
   check(isPositiveInt(imagesInFlight), 'imagesInFlight', 'a positive integer', imagesInFlight);
   const selection: PoseSelection = { maxPoses: options.maxPoses, minPoseScore: options.minPoseScore };
   const badSelection = selectionProblem(selection);
   if (badSelection) check(false, badSelection.field, badSelection.allowed, selection[badSelection.field]);
   checkedNetworkOptions(options, options.weights);
-  return config;
+  return { config, imagesInFlight, selection };
 }
 
 /**
@@ -418,11 +416,9 @@ export function checkEstimatorOptions(options: EstimatorOptions): ExperimentConf
  * ```
  */
 export async function createEstimator(options: EstimatorOptions): Promise<HigherHRNetEstimator> {
-  const config = checkEstimatorOptions(options);
+  const { config, imagesInFlight, selection } = checkEstimatorOptions(options);
   const settings = config.test;
   const keypoints = keypointDefinition(config.dataset.kind);
-  const imagesInFlight = options.imagesInFlight ?? defaultImagesInFlight(options);
-  const selection: PoseSelection = { maxPoses: options.maxPoses, minPoseScore: options.minPoseScore };
   const network = await createNetwork(config, options.weights, options);
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).

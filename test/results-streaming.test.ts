@@ -368,26 +368,44 @@ describe('predict writes each image\'s people as soon as it is done', function (
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
 
-  it('on stdout, before the next images are estimated, in the bytes of JSON.stringify', async () => {
-    const images = ['a.jpg', 'b.jpg', 'c.jpg'].map((name) => join(dir, name));
-    for (const image of images) copyFileSync(DEMO_IMAGE(), image);
+  /**
+   * What `body` prints on stdout, captured (console.error silenced) and both restored after it:
+   * `captured.text` is what it has printed so far, `captured.take()` that text, cleared.
+   */
+  async function capturingStdout(body: (captured: { readonly text: string; take(): string }) => Promise<void>): Promise<string> {
     const { write } = process.stdout;
     const error = console.error;
-    let stdout = '';
-    const printedWhenEstimated: number[] = [];
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
+    let text = '';
+    process.stdout.write = ((chunk: string) => ((text += chunk), true)) as typeof process.stdout.write;
     console.error = () => {};
-    const listeners: number[] = [];
     try {
-      await runPredict(images, { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 }, { onStageTimes: () => printedWhenEstimated.push(stdout.length) });
-      // Another run in this process hears stdout's errors with the listener the first added.
-      listeners.push(process.stdout.listenerCount('error'));
-      await runPredict(images.slice(0, 1), { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, maxPoses: 1 });
-      listeners.push(process.stdout.listenerCount('error'));
+      await body({
+        get text() { return text; },
+        take() {
+          const taken = text;
+          text = '';
+          return taken;
+        },
+      });
     } finally {
       process.stdout.write = write;
       console.error = error;
     }
+    return text;
+  }
+
+  it('on stdout, before the next images are estimated, in the bytes of JSON.stringify', async () => {
+    const images = ['a.jpg', 'b.jpg', 'c.jpg'].map((name) => join(dir, name));
+    for (const image of images) copyFileSync(DEMO_IMAGE(), image);
+    const printedWhenEstimated: number[] = [];
+    const listeners: number[] = [];
+    let stdout = await capturingStdout(async (captured) => {
+      await runPredict(images, { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 }, { onStageTimes: () => printedWhenEstimated.push(captured.text.length) });
+      // Another run in this process hears stdout's errors with the listener the first added.
+      listeners.push(process.stdout.listenerCount('error'));
+      await runPredict(images.slice(0, 1), { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, maxPoses: 1 });
+      listeners.push(process.stdout.listenerCount('error'));
+    });
     expect(listeners[1]).to.equal(listeners[0]);
     const [allText, secondRun] = stdout.split('\n');
     expect(JSON.parse(secondRun!)).to.have.length(1);
@@ -429,25 +447,14 @@ describe('predict writes each image\'s people as soon as it is done', function (
   it('--format jsonl: each record of the json array on a line of its own, the lines of an image out before the next is estimated; to --out too', async () => {
     const images = ['a.jpg', 'b.jpg'].map((name) => join(dir, name));
     for (const image of images) copyFileSync(DEMO_IMAGE(), image);
-    const { write } = process.stdout;
-    const error = console.error;
-    let stdout = '';
     const printedWhenEstimated: number[] = [];
-    process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-    console.error = () => {};
     const options = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256 };
-    let array: unknown[];
-    let lines: string;
-    try {
+    let array: unknown[] = [];
+    const lines = await capturingStdout(async (captured) => {
       await runPredict(images, options);
-      array = JSON.parse(stdout) as unknown[];
-      stdout = '';
-      await runPredict(images, { ...options, format: 'jsonl' }, { onStageTimes: () => printedWhenEstimated.push(stdout.length) });
-      lines = stdout;
-    } finally {
-      process.stdout.write = write;
-      console.error = error;
-    }
+      array = JSON.parse(captured.take()) as unknown[];
+      await runPredict(images, { ...options, format: 'jsonl' }, { onStageTimes: () => printedWhenEstimated.push(captured.text.length) });
+    });
     expect(array.length).to.be.above(0);
     expect(lines.endsWith('\n')).to.equal(true);
     const records = lines.slice(0, -1).split('\n').map((line) => JSON.parse(line) as { file_name: string });

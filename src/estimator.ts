@@ -6,7 +6,8 @@
 import ndarray from 'ndarray';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
-import { ConfigError, type ExperimentConfig, type TestSettings } from './config/experiment.js';
+import { ConfigError, optionsError, valueFault, type ExperimentConfig, type TestSettings } from './config/experiment.js';
+import { apiOptionName, type OptionNamer, type OptionWords } from './config/option-names.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { naming, readImage, validateRgb } from './io/image.js';
@@ -162,16 +163,19 @@ export interface HigherHRNetEstimator extends PoseEstimator {
 }
 
 /** Refuses `value` of option `field` unless `condition`; `given` false: the value is the configuration's, and no option is at fault. */
-function check(condition: boolean, field: string, allowed: string, value: unknown, given = true): void {
+function check(condition: boolean, field: string, allowed: string | OptionWords, value: unknown, given = true): void {
   if (condition) return;
-  throw new ConfigError(`Invalid ${field}: ${shownValue(value)}. Must be ${allowed}`, given ? { fault: { options: [field], allowed } } : undefined);
+  const fault = valueFault(field, allowed);
+  throw new ConfigError(`Invalid ${field}: ${shownValue(value)}. Must be ${fault.allowed}`, given ? { fault } : undefined);
 }
 
-/** The options among `names` that the caller gave (a ConfigError's fault): the others are the configuration's. */
-function givenOptions(options: Omit<EstimatorOptions, 'weights'>, names: readonly ('inputSize' | 'scales')[]): { fault: { options: string[] } } | undefined {
-  const given = names.filter((name) => options[name] !== undefined);
-  return given.length > 0 ? { fault: { options: given } } : undefined;
+/** The options among `names` that the caller gave (the others are the configuration's). */
+function givenOptions(options: Omit<EstimatorOptions, 'weights'>, names: readonly ('inputSize' | 'scales')[]): string[] {
+  return names.filter((name) => options[name] !== undefined);
 }
+
+/** `given` named by `name`, as one phrase: `inputSize with scales`. */
+const named = (given: readonly string[], name: OptionNamer): string => given.map((option) => name(option)).join(' with ');
 
 /** Every option `createEstimator` reads, for refusing the others (a misspelt `maxPose` would be ignored without a word). */
 const OPTION_NAMES: Record<keyof EstimatorOptions, true> = {
@@ -231,15 +235,20 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
   // Every image would fail, one by one.
   const tooLarge = inputSizeProblem(settings.inputSize, settings.scaleFactor);
   if (tooLarge) {
-    throw new ConfigError(`Invalid inputSize: ${settings.inputSize} with scales [${settings.scaleFactor.join(', ')}]: ${tooLarge}`, givenOptions(options, ['inputSize', 'scales']));
+    const given = givenOptions(options, ['inputSize', 'scales']);
+    const message = `Invalid inputSize: ${settings.inputSize} with scales [${settings.scaleFactor.join(', ')}]: ${tooLarge}`;
+    throw new ConfigError(message, given.length > 0 ? { fault: { options: given, explain: (name) => `${named(given, name)}: ${tooLarge}` } } : undefined);
   }
   const positions = fewestHeatmapPositions(settings.inputSize, settings.scaleFactor);
   // Top-k would fail on the smaller images, one by one.
   if (settings.maxNumPeople > positions) {
-    const allowed = `at most ${positions}, the heatmap positions of a square image at inputSize ${settings.inputSize} (candidates per joint, not a cap on people)`;
+    const allowed = (name: OptionNamer) => `at most ${positions}, the heatmap positions of a square image at ${name('inputSize', String(settings.inputSize))} (candidates per joint, not a cap on people)`;
+    const message = `Invalid maxPeople: ${settings.maxNumPeople}. Must be ${allowed(apiOptionName)}`;
+    if (options.maxPeople !== undefined) throw new ConfigError(message, { fault: valueFault('maxPeople', allowed) });
     // Without maxPeople, the input size or scales given make the configuration's too many.
-    const fault = options.maxPeople !== undefined ? { fault: { options: ['maxPeople'], allowed } } : givenOptions(options, ['inputSize', 'scales']);
-    throw new ConfigError(`Invalid maxPeople: ${settings.maxNumPeople}. Must be ${allowed}`, fault);
+    const given = givenOptions(options, ['inputSize', 'scales']);
+    const explain = (name: OptionNamer) => `${named(given, name)}: a square image then has ${positions} heatmap positions, fewer than the configuration's ${settings.maxNumPeople} candidates per joint; give ${name('maxPeople')} at most ${positions}`;
+    throw new ConfigError(message, given.length > 0 ? { fault: { options: given, explain } } : undefined);
   }
   if (!config.model.withAeLoss.some((tags, i) => tags && settings.withAe[i])) {
     throw new ConfigError('No network output gives the tag maps that group joints into people: TEST.WITH_AE must select an output that LOSS.WITH_AE_LOSS gives tags to');
@@ -380,11 +389,11 @@ function frozen<T>(value: T): T {
 export function checkEstimatorOptions(options: EstimatorOptions): { config: ExperimentConfig; imagesInFlight: number; selection: PoseSelection } {
   checkOptionNames(options);
   if (options.weights === undefined || options.weights === '') {
-    throw new ConfigError('weights is required: a checkpoint from the model zoo (see `higher-pose weights list`) or an .onnx export', { fault: { options: ['weights'] } });
+    throw optionsError(['weights'], (name) => `${name('weights')} is required: a checkpoint from the model zoo (see \`higher-pose weights list\`) or an .onnx export`);
   }
   if (typeof options.weights !== 'string' && !(options.weights instanceof Map)) {
     // Not the value itself: checkpoint bytes would fill the message.
-    throw new ConfigError(`Invalid weights, of type ${typeName(options.weights)}: must be a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)`, { fault: { options: ['weights'] } });
+    throw new ConfigError(`Invalid weights, of type ${typeName(options.weights)}: must be a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)`, { fault: valueFault('weights', 'a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)') });
   }
   check(options.onStageTimes === undefined || typeof options.onStageTimes === 'function', 'onStageTimes', 'a function', options.onStageTimes);
   const base = resolveConfig(options);

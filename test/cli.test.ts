@@ -31,6 +31,9 @@ async function run(...args: string[]): Promise<{ status: number; stderr: string;
   }
 }
 
+/** The API's names for options that the command line names otherwise, and its way of giving a value (`backend 'tfjs'`). */
+const API_WORDS = /\b(calibrationImages|tfjsBackend|inputSize|maxPeople|maxPoses|minPoseScore|flipTest|detectionThreshold|tagThreshold)\b|(?<![-\w])(precision|backend|device|preset|config|threads) '/;
+
 describe('higher-pose exit statuses', () => {
   it('BAD CALL - a command line that cannot be parsed exits with 2 and says why, for the program and its commands', async () => {
     expect(USAGE_STATUS).to.equal(2);
@@ -74,25 +77,31 @@ describe('higher-pose exit statuses', () => {
       const cases: [string[], RegExp][] = [
         [['predict', image, ...model, '--scales', '0.75,1'], /^error: --scales 0\.75,1: must be scales that keep every network input side a multiple of 32/],
         [['predict', image, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1 when it has several scales/],
-        [['predict', image, ...model, '--scales', '0.25'], /^error: --scales 0\.25: must be a list whose largest scale is at least 1 /],
-        [['predict', image, ...model, '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536, the heatmap positions of a square image at inputSize 256/],
+        [['predict', image, ...model, '--scales', '0.25'], /^error: --scales 0\.25: must be a list whose largest scale is at least 1 .*; for a smaller network input, give a smaller --input-size\n/],
+        [['predict', image, ...model, '--input-size', '8192'], /^error: --input-size 8192: even a square image would need a 8192x8192 network input/],
+        [['predict', image, ...model, '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536, the heatmap positions of a square image at --input-size 256 /],
         [['predict', image, ...model, '--tag-threshold', '0'], /^error: --tag-threshold 0: must be a number > 0\n/],
-        [['predict', image, ...model, '--calibrate', image], /^error: --calibrate: calibrationImages calibrate an int8 model: add precision 'int8' \(--precision int8\)/],
-        [['predict', image, ...model, '--precision', 'int8'], /^error: --precision int8: precision 'int8' needs calibrationImages \(--calibrate\)/],
-        [['predict', image, ...model, '--tfjs-backend', 'wasm'], /^error: --tfjs-backend wasm: tfjsBackend 'wasm' picks a TensorFlow\.js backend/],
+        [['predict', image, ...model, '--calibrate', image], /^error: --calibrate is for calibrating an int8 model: add --precision int8, or leave it out/],
+        [['predict', image, ...model, '--precision', 'int8'], /^error: --precision int8 needs --calibrate: a few images/],
+        [['predict', image, ...model, '--tfjs-backend', 'wasm'], /^error: --tfjs-backend wasm picks a TensorFlow\.js backend: give --backend tfjs or --backend auto too\n/],
+        [['predict', image, ...model, '--backend', 'tfjs', '--tfjs-backend', 'wasm', '--device', 'cuda'], /^error: --tfjs-backend wasm runs on the CPU: --device cuda on TensorFlow\.js is --tfjs-backend tensorflow /],
+        [['predict', image, ...model, '--backend', 'tfjs', '--precision', 'int8', '--calibrate', image], /^error: --precision int8 runs on ONNX Runtime only: use --backend onnxruntime /],
+        [['predict', image, ...model, '--device', 'webgpu', '--precision', 'int8', '--calibrate', image], /^error: --precision int8 is a CPU mode: on --device webgpu the quantized operators fall back to the CPU; use --precision fp32 there\n/],
         [['predict', image, ...model, '--threads', '5000'], /^error: --threads 5000: must be an integer from 1 to 1024\n/],
-        [['predict', image, ...model, '--backend', 'tfjs', '--threads', '2'], /^error: --threads 2 with --backend tfjs: threads sets how ONNX Runtime runs/],
-        [['predict', image, ...model, '--config', join(dir, 'missing.yaml')], /^error: --config .*missing\.yaml with --preset tiny_coco: Give either a config or a preset, not both/],
-        [['predict', image, '--weights', join(dir, 'missing.pth')], /^error: missing --preset or --config: No model configuration/],
+        [['predict', image, ...model, '--backend', 'tfjs', '--threads', '2'], /^error: --threads 2 sets how ONNX Runtime runs: leave it out with --backend tfjs, or use --backend onnxruntime or --backend auto\n/],
+        [['predict', image, ...model, '--config', join(dir, 'missing.yaml')], /^error: give either --config .*missing\.yaml or --preset tiny_coco, not both\n/],
+        [['predict', image, '--weights', join(dir, 'missing.pth')], /^error: no model configuration: give --preset \(e\.g\. coco_w32_512\) or --config /],
         [['video', join(dir, 'clip.mp4'), ...model, '--no-flip', '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536/],
         [['eval', '--annotations', join(dir, 'a.json'), '--images', dir, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1/],
         [['heatmaps', image, ...model, '--threads', '5000', '--out', join(dir, 'maps')], /^error: --threads 5000: must be an integer from 1 to 1024\n/],
-        [['export-onnx', ...model.slice(0, 4), '--calibrate', image, '--out', join(dir, 'm.onnx')], /^error: --calibrate: calibrationImages calibrate an int8 model/],
+        [['export-onnx', ...model.slice(0, 4), '--calibrate', image, '--out', join(dir, 'm.onnx')], /^error: --calibrate is for calibrating an int8 model/],
         [['export-onnx', ...model, '--precision', 'int8', '--calibrate', image, '--scales', '0.75,1', '--out', join(dir, 'm.onnx')], /^error: --scales 0\.75,1: must be scales/],
       ];
       for (const [args, message] of cases) {
         const { status, stderr } = await run(...args);
         expect(stderr, args.join(' ')).to.match(message);
+        // The command line's words only: flags and their values, not the API's option names (calibrationImages, precision 'int8').
+        expect(stderr, args.join(' ')).to.not.match(API_WORDS);
         expect(status, args.join(' ')).to.equal(2);
       }
       // A run that fails: a checkpoint whose contents cannot be read, a configuration file that is not there.

@@ -96,6 +96,10 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     expect(() => parseConfig(base.replace('SCALE_FACTOR: [1]', "SCALE_FACTOR: '(1)'"))).to.throw(ConfigError, /TEST\.SCALE_FACTOR must be a list of positive numbers, got 1/);
     expect(() => parseConfig(base.replace('WITH_AE: [true, false]', "WITH_AE: '(True, maybe)'"))).to.throw(ConfigError, /TEST\.WITH_AE must be a list of booleans, got "\(True, maybe\)"/);
   });
+  it('BAD CALL - a test setting the estimator would refuse names the other settings by their YAML keys too', () => {
+    expect(() => parseConfig(base.replace('SCALE_FACTOR: [1]', 'SCALE_FACTOR: [0.5]')))
+      .to.throw(ConfigError, /^TEST\.SCALE_FACTOR must be a list whose largest scale is at least 1 .*; for a smaller network input, give a smaller DATASET\.INPUT_SIZE, got \[0\.5\]$/);
+  });
   it('BAD CALL - a joint count the dataset does not have', () => {
     const crowd = base.replace('DATASET: coco_kpt', 'DATASET: crowd_pose_kpt');
     expect(() => parseConfig(crowd)).to.throw(ConfigError, /NUM_JOINTS is 17, but DATASET\.DATASET "crowd_pose_kpt" has 14 keypoints/);

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/experiment.js';
 import { addModelOptions, addPrecisionOptions, parseFiniteNumber, parseNonNegativeNumber, parsePositiveInteger, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
 import { expandImageArguments } from './inputs.js';
 import { checkEstimatorOptions, type EstimatorOptions } from '../estimator.js';
+import type { OptionNamer } from '../config/option-names.js';
 
 /** The test-time settings keep the estimator's option names, except `--flip` for `flipTest`. */
 export interface PoseCliOptions
@@ -110,22 +111,27 @@ function flagOf(command: Command, name: string): string {
 }
 
 /**
+ * Estimator options in the command line's words: with a value, `--precision int8`; the options at
+ * fault as typed (`--scales 0.75,1`); others by their flag (`give a smaller --input-size`).
+ */
+function cliOptionName(command: Command, atFault: readonly string[]): OptionNamer {
+  return (name, value) => {
+    if (value !== undefined) return `${flagOf(command, name)} ${value}`;
+    return atFault.includes(name) ? typedOption(command, name) : flagOf(command, name);
+  };
+}
+
+/**
  * The mistake in the command line that `error` reports, in the command line's terms, or
  * undefined when no option typed is at fault (a configuration file's value, say).
  */
 function commandLineMistake(command: Command, error: ConfigError, options: EstimatorOptions): string | undefined {
   const fault = error.fault;
   if (!fault) return undefined;
-  const typed = fault.options.filter((name) => command.getOptionValueSource(cliKey(name)) === 'cli');
-  if (typed.length > 0) {
-    const what = typed.map((name) => typedOption(command, name)).join(' with ');
-    return fault.allowed !== undefined && fault.options.length === 1 ? `${what}: must be ${fault.allowed}` : `${what}: ${error.message}`;
-  }
-  // Options a run needs, left out (neither --preset nor --config).
-  if (fault.options.every((name) => options[name as keyof EstimatorOptions] === undefined)) {
-    return `missing ${fault.options.map((name) => flagOf(command, name)).join(' or ')}: ${error.message}`;
-  }
-  return undefined;
+  const typed = fault.options.some((name) => command.getOptionValueSource(cliKey(name)) === 'cli');
+  // Or options a run needs, left out (neither --preset nor --config).
+  const leftOut = fault.options.every((name) => options[name as keyof EstimatorOptions] === undefined);
+  return typed || leftOut ? fault.explain(cliOptionName(command, fault.options)) : undefined;
 }
 
 /**

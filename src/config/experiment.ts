@@ -7,15 +7,19 @@ import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { isFlag, isPositive, isPositiveInt, shownValue } from '../values.js';
 import { testSettingsProblem } from './test-settings.js';
+import { apiOptionName, type OptionWords } from './option-names.js';
 
 /**
  * What a ConfigError about the options of a call is about: the options, by their API names (the
- * one to change first), and, for one value out of range, what it must be. A command line names
- * them as they were typed (`--scales`), and tells such a mistake from a bad file.
+ * one to change first), and what is wrong in words that name them. A command line names them as
+ * they were typed (`--scales 0.75,1`), and tells such a mistake from a bad file.
  */
 export interface OptionFault {
   readonly options: readonly string[];
+  /** For one value out of range: what it must be, in the API's words. */
   readonly allowed?: string;
+  /** What is wrong, naming the options by `name` (the error's message names them as the API does). */
+  readonly explain: OptionWords;
 }
 
 export class ConfigError extends Error {
@@ -27,6 +31,17 @@ export class ConfigError extends Error {
     super(message, options);
     if (options?.fault) this.fault = options.fault;
   }
+}
+
+/** The fault of option `option`, whose value is not `allowed` (a text that may name other options). */
+export function valueFault(option: string, allowed: string | OptionWords): OptionFault {
+  const words = typeof allowed === 'string' ? () => allowed : allowed;
+  return { options: [option], allowed: words(apiOptionName), explain: (name) => `${name(option)}: must be ${words(name)}` };
+}
+
+/** A ConfigError for `options` that do not go together, or that a call needs and lacks: its message is `explain` in the API's words. */
+export function optionsError(options: readonly string[], explain: OptionWords): ConfigError {
+  return new ConfigError(explain(apiOptionName), { fault: { options, explain } });
 }
 
 export type BlockType = 'BASIC' | 'BOTTLENECK';
@@ -414,6 +429,9 @@ const TEST_SETTING_KEYS: Readonly<Record<keyof TestSettings, string>> = {
   withHeatmaps: 'TEST.WITH_HEATMAPS', withAe: 'TEST.WITH_AE', inputSize: 'DATASET.INPUT_SIZE',
 };
 
+/** A test setting named in a configuration file's words: its YAML key. */
+const yamlKey = (setting: string): string => TEST_SETTING_KEYS[setting as keyof TestSettings] ?? setting;
+
 /**
  * Parses experiment YAML text. Test settings the estimator would refuse are refused here, by
  * their YAML key: a file's mistake is then not reported as an option the user never gave.
@@ -429,7 +447,7 @@ export function parseConfig(yamlText: string): ExperimentConfig {
   const config = configFromYaml(doc);
   const problem = testSettingsProblem(config.test);
   if (problem) {
-    throw new ConfigError(`${TEST_SETTING_KEYS[problem.field]} must be ${problem.allowed}, got ${shownValue(config.test[problem.field])}`);
+    throw new ConfigError(`${TEST_SETTING_KEYS[problem.field]} must be ${problem.allowed(yamlKey)}, got ${shownValue(config.test[problem.field])}`);
   }
   return config;
 }

@@ -4,6 +4,7 @@
  */
 import type { TestSettings } from './experiment.js';
 import { isFlag, isPositive, isPositiveInt } from '../values.js';
+import type { OptionWords } from './option-names.js';
 
 /** Sides of the network input at the smallest scale, in steps of 64, that `keepsNetworkStride` checks: images up to 4096 pixels. */
 const CHECKED_SIDES = 64;
@@ -34,11 +35,12 @@ function strideText(scales: readonly number[]): string {
 /**
  * The first rule `settings` break, by the field it concerns, or undefined: what the estimator's
  * options and `decodePoses` callers must give (the reference would fail or mislead on others).
+ * What the field must be names the other settings in its reader's words (option, YAML key).
  */
-export function testSettingsProblem(settings: TestSettings): { field: keyof TestSettings; allowed: string } | undefined {
+export function testSettingsProblem(settings: TestSettings): { field: keyof TestSettings; allowed: OptionWords } | undefined {
   const s = settings;
-  // A text made when its rule breaks (it names what broke).
-  const rules: [keyof TestSettings, () => boolean, string | (() => string)][] = [
+  // A text made when its rule breaks (it names what broke, and other settings by `name`).
+  const rules: [keyof TestSettings, () => boolean, string | OptionWords][] = [
     ['flipTest', () => isFlag(s.flipTest), 'true or false'],
     ['adjust', () => isFlag(s.adjust), 'true or false'],
     ['refine', () => isFlag(s.refine), 'true or false'],
@@ -51,16 +53,18 @@ export function testSettingsProblem(settings: TestSettings): { field: keyof Test
     ['scaleFactor', () => s.scaleFactor.length === 1 || s.scaleFactor.includes(1), 'a list holding 1 when it has several scales (the tags come from scale 1)'],
     ['scaleFactor', () => strideBreak(s.scaleFactor) === undefined, () => strideText(s.scaleFactor)],
     // Projected maps are sized at scale 1 from the largest scale's outputs, which are never enlarged past 4x.
-    ['scaleFactor', () => !s.project2image || Math.max(...s.scaleFactor) >= 1, 'a list whose largest scale is at least 1 when the maps are projected to the input (TEST.PROJECT2IMAGE); for a smaller network input, give a smaller inputSize'],
+    ['scaleFactor', () => !s.project2image || Math.max(...s.scaleFactor) >= 1, (name) => `a list whose largest scale is at least 1 when the maps are projected to the input (TEST.PROJECT2IMAGE); for a smaller network input, give a smaller ${name('inputSize')}`],
     ['detectionThreshold', () => Number.isFinite(s.detectionThreshold) && s.detectionThreshold >= 0, 'a number >= 0'],
     ['tagThreshold', () => isPositive(s.tagThreshold), 'a number > 0'],
     ['maxNumPeople', () => isPositiveInt(s.maxNumPeople), 'a positive integer'],
     ['inputSize', () => Number.isInteger(s.inputSize) && s.inputSize >= 64 && s.inputSize % 64 === 0, 'a positive multiple of 64'],
     ['nmsKernel', () => isPositiveInt(s.nmsKernel) && s.nmsKernel === 2 * s.nmsPadding + 1, `2 * nmsPadding + 1 = ${2 * s.nmsPadding + 1} (TEST.NMS_KERNEL and TEST.NMS_PADDING), so that NMS keeps the heatmaps' size`],
     ['withHeatmaps', () => Array.isArray(s.withHeatmaps) && s.withHeatmaps.every(isFlag) && s.withHeatmaps.includes(true), 'a list selecting at least one network output, true or false per output (TEST.WITH_HEATMAPS): the heatmaps averaged'],
-    ['withAe', () => Array.isArray(s.withAe) && s.withAe.every(isFlag) && s.withAe.length === s.withHeatmaps.length, 'a list of true or false per network output, as long as withHeatmaps (TEST.WITH_AE): the tag maps kept'],
+    ['withAe', () => Array.isArray(s.withAe) && s.withAe.every(isFlag) && s.withAe.length === s.withHeatmaps.length, (name) => `a list of true or false per network output, as long as ${name('withHeatmaps')} (TEST.WITH_AE): the tag maps kept`],
   ];
   const broken = rules.find(([, holds]) => !holds());
-  return broken && { field: broken[0], allowed: typeof broken[2] === 'string' ? broken[2] : broken[2]() };
+  if (!broken) return undefined;
+  const text = broken[2];
+  return { field: broken[0], allowed: typeof text === 'string' ? () => text : text };
 }
 

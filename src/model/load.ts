@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { checkedConfig, ConfigError, loadConfigFile, outputChannels, type ExperimentConfig } from '../config/experiment.js';
+import { checkedConfig, ConfigError, loadConfigFile, optionsError, outputChannels, valueFault, type ExperimentConfig } from '../config/experiment.js';
+import { apiOptionName, type OptionNamer } from '../config/option-names.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../config/presets.js';
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
@@ -30,13 +31,13 @@ export interface ConfigChoice {
 /** The configuration named by `config` or `preset` (exactly one of them). */
 export function resolveConfig(choice: ConfigChoice): ExperimentConfig {
   if (choice.config !== undefined && choice.preset !== undefined) {
-    throw new ConfigError('Give either a config or a preset, not both', { fault: { options: ['config', 'preset'] } });
+    throw optionsError(['config', 'preset'], (name) => `give either ${name('config')} or ${name('preset')}, not both`);
   }
   if (choice.config !== undefined) {
     return typeof choice.config === 'string' ? loadConfigFile(choice.config) : checkedConfig(choice.config);
   }
   if (choice.preset !== undefined) return presetConfig(choice.preset);
-  throw new ConfigError('No model configuration: give a preset (e.g. coco_w32_512) or an experiment YAML config', { fault: { options: ['preset', 'config'] } });
+  throw optionsError(['preset', 'config'], (name) => `no model configuration: give ${name('preset')} (e.g. coco_w32_512) or ${name('config')} (an official experiment YAML file)`);
 }
 
 /**
@@ -138,7 +139,7 @@ async function readOnnxModel(path: string): Promise<{ bytes: Uint8Array; quantiz
 }
 
 // Measured on an H200: ONNX Runtime's WebGPU provider leaves the quantized operators to the CPU, 14x slower than float32 on the GPU.
-const INT8_ON_WEBGPU = "on device 'webgpu' the quantized operators fall back to the CPU";
+const int8OnWebgpu = (name: OptionNamer): string => `on ${name('device', 'webgpu')} the quantized operators fall back to the CPU`;
 
 /** The int8 model: a quantized `.onnx` file as it is, else the float model quantized with calibration. */
 async function int8Model(config: ExperimentConfig, weights: string | Weights, options: PrecisionOptions & OnnxSessionOptions): Promise<Uint8Array> {
@@ -181,7 +182,7 @@ export async function createOnnxNetwork(config: ExperimentConfig, weights: strin
   if (typeof weights === 'string' && isOnnxFile(weights)) {
     // An int8 export runs whatever precision says: on WebGPU it is refused as precision 'int8' is.
     if (!int8 && options.executionProviders?.includes('webgpu') && (await readOnnxModel(weights)).quantized) {
-      throw new ConfigError(`${weights} is quantized (int8), a CPU model: ${INT8_ON_WEBGPU}; give its float model (checkpoint or float .onnx) there, or use device 'cpu'`);
+      throw new ConfigError(`${weights} is quantized (int8), a CPU model: ${int8OnWebgpu(apiOptionName)}; give its float model (checkpoint or float .onnx) there, or use device 'cpu'`);
     }
     const network = await open(int8 ? await int8Model(config, weights, options) : weights);
     const expected = config.model.deconv.numDeconvs + 1;
@@ -206,7 +207,7 @@ export async function createOnnxNetwork(config: ExperimentConfig, weights: strin
 /** Throws a ConfigError listing `allowed` unless `value` is one of them (`hint` ends the message). */
 function checkChoice(what: string, value: unknown, allowed: readonly string[], hint = ''): void {
   if (allowed.includes(value as string)) return;
-  throw new ConfigError(`Unsupported ${what}: ${String(value)}. Must be one of [${allowed.join(', ')}]${hint}`, { fault: { options: [what], allowed: `one of [${allowed.join(', ')}]` } });
+  throw new ConfigError(`Unsupported ${what}: ${String(value)}. Must be one of [${allowed.join(', ')}]${hint}`, { fault: valueFault(what, `one of [${allowed.join(', ')}]`) });
 }
 
 function checkedPrecision(precision: Precision | undefined): Precision {
@@ -256,10 +257,8 @@ async function createTfjsModelNetwork(config: ExperimentConfig, weights: string 
 }
 
 /** int8 without calibration images, for a model that is not quantized already. */
-const uncalibratedInt8 = (): ConfigError => new ConfigError(
-  "precision 'int8' needs calibrationImages (--calibrate): a few images like those the model will see, to calibrate the activation ranges; or give an .onnx model written by export-onnx --precision int8",
-  { fault: { options: ['precision', 'calibrationImages'] } },
-);
+const uncalibratedInt8 = (): ConfigError => optionsError(['precision', 'calibrationImages'], (name) => `${name('precision', 'int8')} needs ${name('calibrationImages')}: `
+  + 'a few images like those the model will see, to calibrate the activation ranges; or give an .onnx model written by export-onnx --precision int8');
 
 /**
  * Refuses options out of range, and options that do not go together (one would be ignored
@@ -275,37 +274,41 @@ export function checkedNetworkOptions(options: NetworkOptions, weights?: string 
   }
   if (options.device === 'cuda' && options.tfjsBackend !== undefined && options.tfjsBackend !== 'tensorflow') {
     // It would run on the CPU without a word.
-    throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' runs on the CPU: device 'cuda' on TensorFlow.js is tfjsBackend 'tensorflow' (tfjs-node-gpu)`, { fault: { options: ['tfjsBackend', 'device'] } });
+    const { tfjsBackend } = options;
+    throw optionsError(['tfjsBackend', 'device'], (name) => `${name('tfjsBackend', tfjsBackend)} runs on the CPU: ${name('device', 'cuda')} on TensorFlow.js is ${name('tfjsBackend', 'tensorflow')} (tfjs-node-gpu)`);
   }
   if (options.tfjsBackend !== undefined && backend === 'onnxruntime') {
-    throw new ConfigError(`tfjsBackend '${options.tfjsBackend}' picks a TensorFlow.js backend: give backend 'tfjs' (--backend tfjs) or 'auto' too`, { fault: { options: ['tfjsBackend', 'backend'] } });
+    const { tfjsBackend } = options;
+    throw optionsError(['tfjsBackend', 'backend'], (name) => `${name('tfjsBackend', tfjsBackend)} picks a TensorFlow.js backend: give ${name('backend', 'tfjs')} or ${name('backend', 'auto')} too`);
   }
   const { threads } = options;
   // ONNX Runtime takes minutes to start absurd numbers of threads.
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
     const allowed = `an integer from 1 to ${MAX_THREADS}`;
-    throw new ConfigError(`Invalid threads: ${shownValue(threads)}. Must be ${allowed}`, { fault: { options: ['threads'], allowed } });
+    throw new ConfigError(`Invalid threads: ${shownValue(threads)}. Must be ${allowed}`, { fault: valueFault('threads', allowed) });
   }
   // TensorFlow.js would ignore them without a word.
   const onnxOnly = [threads !== undefined && 'threads', options.networkThread === true && 'networkThread'].filter((name): name is 'threads' | 'networkThread' => name !== false);
   if (backend === 'tfjs' && onnxOnly.length > 0) {
-    throw new ConfigError(`${onnxOnly.join(' and ')} set${onnxOnly.length === 1 ? 's' : ''} how ONNX Runtime runs: leave ${onnxOnly.length === 1 ? 'it' : 'them'} out with backend 'tfjs', or use backend 'onnxruntime' or 'auto'`, { fault: { options: [...onnxOnly, 'backend'] } });
+    const [verb, pronoun] = onnxOnly.length === 1 ? ['sets', 'it'] : ['set', 'them'];
+    throw optionsError([...onnxOnly, 'backend'], (name) => `${onnxOnly.map((option) => name(option)).join(' and ')} ${verb} how ONNX Runtime runs: `
+      + `leave ${pronoun} out with ${name('backend', 'tfjs')}, or use ${name('backend', 'onnxruntime')} or ${name('backend', 'auto')}`);
   }
   const int8 = checkedPrecision(options.precision) === 'int8';
   const { calibrationImages } = options;
   // A string would be taken as a list of one-letter paths.
   if (calibrationImages !== undefined && !Array.isArray(calibrationImages)) {
     const allowed = 'a list of images (paths, encoded bytes or RGB pixels)';
-    throw new ConfigError(`Invalid calibrationImages: ${JSON.stringify(calibrationImages)?.slice(0, 100)}. Must be ${allowed}`, { fault: { options: ['calibrationImages'], allowed } });
+    throw new ConfigError(`Invalid calibrationImages: ${JSON.stringify(calibrationImages)?.slice(0, 100)}. Must be ${allowed}`, { fault: valueFault('calibrationImages', allowed) });
   }
   if (calibrationImages !== undefined && !int8) {
-    throw new ConfigError("calibrationImages calibrate an int8 model: add precision 'int8' (--precision int8), or leave them out for float32", { fault: { options: ['calibrationImages', 'precision'] } });
+    throw optionsError(['calibrationImages', 'precision'], (name) => `${name('calibrationImages')} is for calibrating an int8 model: add ${name('precision', 'int8')}, or leave it out for float32`);
   }
   if (int8 && backend === 'tfjs') {
-    throw new ConfigError("precision 'int8' runs on ONNX Runtime only: use backend 'onnxruntime' (the tfjs backend computes in float32)", { fault: { options: ['precision', 'backend'] } });
+    throw optionsError(['precision', 'backend'], (name) => `${name('precision', 'int8')} runs on ONNX Runtime only: use ${name('backend', 'onnxruntime')} (the tfjs backend computes in float32)`);
   }
   if (int8 && options.device === 'webgpu') {
-    throw new ConfigError(`precision 'int8' is a CPU mode: ${INT8_ON_WEBGPU}; use precision 'fp32' there`, { fault: { options: ['precision', 'device'] } });
+    throw optionsError(['precision', 'device'], (name) => `${name('precision', 'int8')} is a CPU mode: ${int8OnWebgpu(name)}; use ${name('precision', 'fp32')} there`);
   }
   // Known before any file is read, except for an .onnx model.
   if (int8 && (calibrationImages ?? []).length === 0 && !(typeof weights === 'string' && isOnnxFile(weights))) throw uncalibratedInt8();

@@ -155,10 +155,21 @@ describe('higher-pose exit statuses', () => {
   });
 });
 
+/** The arguments of node that run the CLI from its sources, the command line's arguments after them. */
+const CLI_PROCESS = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))"];
+
+/**
+ * The CLI with `file` piped into its stdin by the shell: a pipe, which gives its text once (node's
+ * own stdin pipes are sockets, which /dev/stdin cannot open). Killed after a minute: a second read would wait for a writer.
+ */
+function cliWithPipedStdin(file: string, args: string[]): { status: number | null; stderr: string; stdout: string } {
+  const run = spawnSync('sh', ['-c', 'cat "$0" | "$@"', file, process.execPath, ...CLI_PROCESS, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: run.status, stderr: run.stderr, stdout: run.stdout };
+}
+
 /** The CLI in a process of its own, with `stdout` as its standard output; its exit status and stderr. */
 function spawnCli(args: string[], stdout: 'pipe' | number, onStart: (child: ReturnType<typeof spawn>) => void = () => {}, stdin?: Uint8Array): Promise<{ status: number | null; stderr: string; stdout: string }> {
-  const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
-  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: [stdin ? 'pipe' : 'ignore', stdout, 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_PROCESS, ...args], { stdio: [stdin ? 'pipe' : 'ignore', stdout, 'pipe'] });
   child.stdin?.end(stdin);
   onStart(child);
   let stderr = '';
@@ -198,6 +209,38 @@ describe('higher-pose in pipelines', function () {
       expect(rendering.stderr).to.match(/^6\/6 images, \d+ people, drawings in .*drawn\n$/);
       expect(readdirSync(drawn)).to.have.length(count);
       expect(rendering.status).to.equal(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('predict, heatmaps and export-onnx read --config once: a configuration piped in (/dev/stdin, <(...)) runs as the preset it describes', async () => {
+    // The tiny_coco preset, as an experiment file (the other fields take the reference's defaults).
+    const tinyCoco = `MODEL: {NAME: pose_higher_hrnet, NUM_JOINTS: 17, TAG_PER_JOINT: true, EXTRA: {FINAL_CONV_KERNEL: 1,
+  STAGE2: {NUM_MODULES: 1, NUM_BRANCHES: 2, BLOCK: BASIC, NUM_BLOCKS: [1, 1], NUM_CHANNELS: [8, 16], FUSE_METHOD: SUM},
+  STAGE3: {NUM_MODULES: 2, NUM_BRANCHES: 3, BLOCK: BASIC, NUM_BLOCKS: [1, 1, 2], NUM_CHANNELS: [8, 16, 32], FUSE_METHOD: SUM},
+  STAGE4: {NUM_MODULES: 2, NUM_BRANCHES: 4, BLOCK: BASIC, NUM_BLOCKS: [2, 1, 1, 1], NUM_CHANNELS: [8, 16, 32, 64], FUSE_METHOD: SUM},
+  DECONV: {NUM_DECONVS: 1, NUM_CHANNELS: [8], KERNEL_SIZE: [4], NUM_BASIC_BLOCKS: 2, CAT_OUTPUT: [true]}}}
+LOSS: {WITH_AE_LOSS: [true, false]}
+DATASET: {DATASET: coco_kpt, NUM_JOINTS: 17, INPUT_SIZE: 512, MAX_NUM_PEOPLE: 30}
+TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2IMAGE: true, DETECTION_THRESHOLD: 0.1, TAG_THRESHOLD: 1.0,
+  NMS_KERNEL: 5, NMS_PADDING: 2, WITH_HEATMAPS: [true, true], WITH_AE: [true, false]}
+`;
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-piped-config-'));
+    try {
+      const yaml = join(dir, 'tiny_coco.yaml');
+      writeFileSync(yaml, tinyCoco);
+      const piped = ['--config', '/dev/stdin', ...model.slice(2)];
+      const fromPipe = cliWithPipedStdin(yaml, ['predict', DEMO_IMAGE(), ...piped]);
+      expect(fromPipe.status, fromPipe.stderr).to.equal(0);
+      const fromPreset = await run('predict', DEMO_IMAGE(), ...model);
+      expect(fromPipe.stdout).to.equal(fromPreset.stdout).and.match(/^\[\{/);
+      const maps = cliWithPipedStdin(yaml, ['heatmaps', DEMO_IMAGE(), ...piped, '--out', join(dir, 'maps')]);
+      expect(maps.status, maps.stderr).to.equal(0);
+      expect(existsSync(join(dir, 'maps', 'output_0.npy'))).to.equal(true);
+      const exported = cliWithPipedStdin(yaml, ['export-onnx', '--config', '/dev/stdin', '--weights', TINY_COCO_CHECKPOINT(), '--out', join(dir, 'm.onnx')]);
+      expect(exported.status, exported.stderr).to.equal(0);
+      expect(existsSync(join(dir, 'm.onnx'))).to.equal(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

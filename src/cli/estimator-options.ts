@@ -1,6 +1,7 @@
 /** From command-line options to `createEstimator` options, shared by predict, eval and video. */
 import type { Command } from 'commander';
-import { ConfigError } from '../config/experiment.js';
+import { ConfigError, type ExperimentConfig } from '../config/experiment.js';
+import { resolveConfig } from '../model/load.js';
 import { addModelOptions, addPrecisionOptions, parseFiniteNumber, parseNonNegativeNumber, parsePositiveInteger, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
 import { expandImageArguments } from './inputs.js';
 import { checkEstimatorOptions, type EstimatorOptions } from '../estimator.js';
@@ -138,15 +139,27 @@ function commandLineMistake(command: Command, error: ConfigError, options: Estim
  * Checks the model and test options typed, as `createEstimator` checks them, before any work
  * (reading stdin, images or calibration folders, loading the model): options it would refuse
  * are a usage error naming them as typed (exit 2). A configuration file it cannot take stays a
- * ConfigError (a failed run, exit 1).
+ * ConfigError (a failed run, exit 1). Returns the configuration read, for the run to use
+ * (`withConfigRead`) rather than read its file again.
  */
-export function checkModelOptions(command: Command, options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): void {
+export function checkModelOptions(command: Command, options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): ExperimentConfig {
   const estimatorOptions = toEstimatorOptions(options, options.calibrate, extra);
   try {
-    checkEstimatorOptions(estimatorOptions);
+    const config = resolveConfig(estimatorOptions);
+    checkEstimatorOptions({ ...estimatorOptions, ...withConfigRead(options, config) });
+    return config;
   } catch (err) {
     const mistake = err instanceof ConfigError ? commandLineMistake(command, err, estimatorOptions) : undefined;
     if (mistake !== undefined) usageError(command, mistake);
     throw err;
   }
+}
+
+/**
+ * `createEstimator` options that give it the configuration `checkModelOptions` read from the
+ * `--config` file, in place of the file: read twice it could change in between, and a pipe
+ * (`--config <(...)`, `/dev/stdin`) gives its text once. A preset, read from no file, stays a name.
+ */
+export function withConfigRead(options: ModelCliOptions, config: ExperimentConfig): Pick<EstimatorOptions, 'config'> {
+  return options.config === undefined ? {} : { config };
 }

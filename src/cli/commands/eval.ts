@@ -15,7 +15,7 @@ import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmar
 import type { PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
-import { addPoseOptions, checkModelOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, parsePositiveInteger, requireWeights, usageError, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 
@@ -128,7 +128,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   requireWeights(command, options.weights);
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const evalSettings = { exifOrientation: false };
-  checkModelOptions(command, options, evalSettings);
+  const config = checkModelOptions(command, options, evalSettings);
   await checkOutputFile(options.out, '--out');
   const journalPath = options.journal ?? `${options.out}.journal`;
   await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
@@ -137,8 +137,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalError('interrupted'));
   const stages = new StageTotals();
-  // Not in estimatorSettings: those are compared with a resumed run's journal.
-  const estimator = await deps.createEstimator({ ...estimatorSettings, onStageTimes: stages.add });
+  // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config file).
+  const estimator = await deps.createEstimator({ ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add });
   // The journal compares the files' content too: a configuration edited or weights replaced under the same name make another run.
   const journalSettings = { ...estimatorSettings, sha256: { config: await digest(options.config), weights: await digest(options.weights) } };
   const progress = new ProgressBar(out.stderr);

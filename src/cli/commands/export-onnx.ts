@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, requireWeights, parseInputSize, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages, checkModelOptions } from '../estimator-options.js';
-import { compileModel, createOnnxNetwork, isOnnxFile, resolveConfig } from '../../model/load.js';
+import { compileModel, createOnnxNetwork, isOnnxFile } from '../../model/load.js';
 import { quantizeForImages } from '../../model/quantize.js';
 import { safeWeightBits } from '../../backend/onnx/cpu.js';
 import { isQuantizedModel } from '../../backend/onnx/quantize.js';
@@ -57,12 +57,11 @@ export function registerExportOnnx(program: Command): void {
       const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);
       if (!int8 && int8Only.length > 0) usageError(command, int8OnlyMessage(int8Only));
       // Calibration prepares the images as the estimator would with these options: the estimator's checks apply.
-      checkModelOptions(command, options);
+      const config = checkModelOptions(command, options);
       await checkOutputFile(options.out, '--out');
       // It replaced the checkpoint (or the float model) with the export.
       if (await sameFile(options.out, options.weights)) throw new ConfigError(`--out ${options.out} names the --weights file; give the export a file of its own`);
       const images = (await calibrationImages(options)) ?? [];
-      const config = resolveConfig(options);
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
       const floatModel = isOnnxFile(options.weights) ? await checkedOnnxFile(config, options.weights) : compileModel(config, options.weights);

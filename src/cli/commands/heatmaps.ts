@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { addModelOptions, makeOutputFolder, requireWeights, type ModelCliOptions } from '../options.js';
 import { checkModelOptions } from '../estimator-options.js';
-import { createNetwork, resolveConfig } from '../../model/load.js';
+import { createNetwork } from '../../model/load.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
 import { planesFromOutput } from '../../aggregate/planes.js';
@@ -27,8 +27,7 @@ export function registerHeatmaps(program: Command): void {
     .action(async (imagePath: string, options: ModelCliOptions & { out: string }, command: Command) => {
       requireWeights(command, options.weights);
       // The outputs of scale 1 alone.
-      checkModelOptions(command, options, { scales: [1] });
-      const config = resolveConfig(options);
+      const config = checkModelOptions(command, options, { scales: [1] });
       const inputSize = options.inputSize ?? config.dataset.inputSize;
       const image = await readImage(imagePath);
       const [input] = preprocessed(imagePath, () => testScaleInputs(image, inputSize, [1]).inputs);

@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { basename, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
-import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, fileOrStdout, makeOutputFolder, requireWeights } from '../options.js';
 import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
@@ -241,7 +241,7 @@ export function registerPredict(program: Command): void {
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
     .action(async (images: string[], options: PredictOptions, command: Command) => {
       requireWeights(command, options.weights);
-      checkModelOptions(command, options);
-      await runPredict(images, options);
+      const config = checkModelOptions(command, options);
+      await runPredict(images, options, withConfigRead(options, config));
     });
 }

@@ -16,7 +16,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
-import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, type PoseCliOptions } from '../estimator-options.js';
+import type { ExperimentConfig } from '../../config/experiment.js';
+import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
@@ -67,8 +68,8 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
     .action(async (input: string, opts: VideoCliOptions, command: Command) => {
       requireWeights(command, opts.weights);
-      checkModelOptions(command, opts);
-      await runVideo(input, opts, deps);
+      const config = checkModelOptions(command, opts);
+      await runVideo(input, opts, config, deps);
     });
 }
 
@@ -82,13 +83,13 @@ export class VideoInterrupted extends VideoError {
   }
 }
 
-async function runVideo(input: string, opts: VideoCliOptions, deps: VideoCommandDeps): Promise<void> {
+async function runVideo(input: string, opts: VideoCliOptions, config: ExperimentConfig, deps: VideoCommandDeps): Promise<void> {
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stdin = deps.stdin ?? process.stdin;
   if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
   await refuseBadOutputs(input, { '--out': opts.out, '--render': opts.render });
   const stages = new StageTotals();
-  const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts)), onStageTimes: stages.add });
+  const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts, withConfigRead(opts, config))), onStageTimes: stages.add });
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoInterrupted(signal, input === '-' ? undefined : input));
   // Not `once`: a second Ctrl-C ended the process before the first one's cleanup, leaving the

@@ -1060,6 +1060,29 @@ if (!hasFfmpeg) {
         expect(estimator.disposed).to.equal(true);
       });
 
+      it('asks ffmpeg for its encoders once a process, not at each check of --render; a probe that failed is asked again', async () => {
+        const sub = 'cli-encoders';
+        mkdirSync(join(dir, sub));
+        // An ffmpeg that logs how it is called, at a path where there is none yet.
+        const calls = join(dir, sub, 'calls.log');
+        const logging = join(dir, sub, 'ffmpeg-logging');
+        const render = (name: string) => program().program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--max-frames', '2',
+          '--out', join(dir, sub, `${name}.jsonl`), '--render', join(dir, sub, name)], { from: 'user' });
+        const saved = process.env.HIGHER_POSE_FFMPEG;
+        process.env.HIGHER_POSE_FFMPEG = logging;
+        try {
+          expect(await rejection(render('before.mp4'))).to.be.instanceOf(VideoError);
+          // Installed since: asked again, then once for every render after.
+          writeFileSync(logging, `#!/bin/sh\necho "$*" >> '${calls}'\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+          for (const name of ['overlay.mp4', 'overlay.webm', 'again.mp4']) await render(name);
+        } finally {
+          if (saved === undefined) delete process.env.HIGHER_POSE_FFMPEG;
+          else process.env.HIGHER_POSE_FFMPEG = saved;
+        }
+        expect(readFileSync(calls, 'utf8').split('\n').filter((line) => / -encoders$/.test(line))).to.deep.equal(['-hide_banner -encoders']);
+        expect(leftovers(sub).filter((name) => /^(overlay|again)\.(mp4|webm)$/.test(name)).sort()).to.deep.equal(['again.mp4', 'overlay.mp4', 'overlay.webm']);
+      });
+
       it("splits inference into the network and the post-processing in the summary, as the estimator times them", async () => {
         const estimator = fakeEstimator();
         const logs: string[] = [];

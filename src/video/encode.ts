@@ -82,15 +82,40 @@ export interface VideoEncoder {
   abort(): Promise<void>;
 }
 
-/** Whether this ffmpeg build lists the video encoder `name`. */
-async function hasEncoder(name: VideoCodec, paths: FfmpegPaths = {}): Promise<boolean> {
-  const binary = ffmpegBinary(paths);
+/**
+ * What each ffmpeg binary prints for `-encoders`, asked once per process: a render asks three
+ * times (the command line's check, processVideo's, the encoder's). A probe that failed (no
+ * ffmpeg there, or one that exited with an error) is not kept: the next asks again, as after an install.
+ */
+const encoderLists = new Map<string, Promise<string>>();
+
+function encoderList(binary: string): Promise<string> {
+  const known = encoderLists.get(binary);
+  if (known) return known;
+  const forget = () => encoderLists.delete(binary);
+  const list = listEncoders(binary).then(({ out, code }) => {
+    if (code !== 0) forget();
+    return out;
+  }, (error: unknown) => {
+    forget();
+    throw error;
+  });
+  encoderLists.set(binary, list);
+  return list;
+}
+
+async function listEncoders(binary: string): Promise<{ out: string; code: number | null }> {
   const child = spawn(binary, ['-hide_banner', '-encoders'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const exit = childExit(child, binary);
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  await exit;
-  return new RegExp(`^\\s*V\\S*\\s+${name}\\s`, 'm').test(out);
+  const { code } = await exit;
+  return { out, code };
+}
+
+/** Whether this ffmpeg build lists the video encoder `name`. */
+async function hasEncoder(name: VideoCodec, paths: FfmpegPaths = {}): Promise<boolean> {
+  return new RegExp(`^\\s*V\\S*\\s+${name}\\s`, 'm').test(await encoderList(ffmpegBinary(paths)));
 }
 
 /**

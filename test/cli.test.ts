@@ -54,6 +54,7 @@ describe('higher-pose exit statuses', () => {
       [['predict', 'a.jpg', '--input-size', '0'], /expected a positive multiple of 64, got 0/],
       [['predict', DEMO_IMAGE(), '--preset', 'tiny_coco'], /^error: --weights is required/],
       [['heatmaps', DEMO_IMAGE(), '--preset', 'tiny_coco', '--out', 'maps'], /^error: --weights is required/],
+      [['heatmaps', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', 'maps'], /^error: heatmaps reads its image from a file, not stdin \('-'\)/],
       [['export-onnx', '--preset', 'tiny_coco', '--out', 'm.onnx'], /^error: --weights is required/],
       [['export-tfjs', '--preset', 'tiny_coco', '--out', 'm'], /^error: --weights is required/],
       [['video', 'clip.mp4', '--preset', 'tiny_coco'], /^error: --weights is required/],

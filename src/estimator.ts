@@ -153,7 +153,9 @@ export interface HigherHRNetEstimator extends PoseEstimator {
    * comes: leave them be until the call settles.
    */
   estimatePoses(image: ImageInput, options?: EstimationOptions): Promise<Person[]>;
-  estimatePoses(images: ImageInput[], options?: EstimationOptions): Promise<Person[][]>;
+  estimatePoses(images: readonly ImageInput[], options?: EstimationOptions): Promise<Person[][]>;
+  /** A value that may hold either (a helper forwarding its argument): the result is then either too. */
+  estimatePoses(input: ImageInput | readonly ImageInput[], options?: EstimationOptions): Promise<Person[] | Person[][]>;
   /**
    * Poses for every (sampled) frame of a video file or stream, decoded by ffmpeg, with
    * optional tracking (stable `id`s), smoothing and an overlay video. Decoding stays a few
@@ -209,6 +211,9 @@ function checkEstimationOptions(options: EstimationOptions): void {
 function isAbortReason(error: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true && error === signal.reason;
 }
+
+/** Whether `input` is an array of images: `Array.isArray` leaves a read-only array in the other branch too. */
+const isImageList = (input: ImageInput | readonly ImageInput[]): input is readonly ImageInput[] => Array.isArray(input);
 
 /** The options that set each test setting, where the names differ. */
 const OPTION_OF_SETTING: Partial<Record<keyof TestSettings, keyof EstimatorOptions>> = { scaleFactor: 'scales', maxNumPeople: 'maxPeople' };
@@ -478,16 +483,17 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   };
 
   async function estimatePoses(image: ImageInput, estimation?: EstimationOptions): Promise<Person[]>;
-  async function estimatePoses(images: ImageInput[], estimation?: EstimationOptions): Promise<Person[][]>;
-  async function estimatePoses(input: ImageInput | ImageInput[], estimation: EstimationOptions = {}): Promise<Person[] | Person[][]> {
+  async function estimatePoses(images: readonly ImageInput[], estimation?: EstimationOptions): Promise<Person[][]>;
+  async function estimatePoses(input: ImageInput | readonly ImageInput[], estimation?: EstimationOptions): Promise<Person[] | Person[][]>;
+  async function estimatePoses(input: ImageInput | readonly ImageInput[], estimation: EstimationOptions = {}): Promise<Person[] | Person[][]> {
     checkEstimationOptions(estimation);
     const { signal } = estimation;
     signal?.throwIfAborted();
     // A whole array is one call: dispose() waits for its images not yet started too.
-    return calls.run<Person[] | Person[][]>(() => (Array.isArray(input) ? estimateAll(input, signal) : estimateOne(input, signal)));
+    return calls.run<Person[] | Person[][]>(() => (isImageList(input) ? estimateAll(input, signal) : estimateOne(input, signal)));
   }
 
-  const estimateAll = async (images: ImageInput[], signal: AbortSignal | undefined): Promise<Person[][]> => {
+  const estimateAll = async (images: readonly ImageInput[], signal: AbortSignal | undefined): Promise<Person[][]> => {
     // As one at a time: the first image that fails stops the run with its error.
     const results: Person[][] = [];
     // An image given as bytes or pixels is named by its place in the array.

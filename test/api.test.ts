@@ -17,7 +17,7 @@ import { ImageError } from '../src/io/image.js';
 import { PreprocessError } from '../src/preprocess/index.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
-import type { Person, RgbImage } from '../src/types.js';
+import type { ImageInput, Person, RgbImage } from '../src/types.js';
 import { cli, cliFailing, cliReporting, expectRejection, expectUsageError } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
 import { buildProgram } from '../src/cli/main.js';
@@ -104,6 +104,17 @@ describe('estimator API with the bundled tiny model', () => {
     } finally {
       await twoAtOnce.dispose();
     }
+  });
+
+  it('takes an image or an array typed as either, and a read-only array, giving the result the value holds', async () => {
+    // These calls are the test: without the union and read-only overloads, `npm run typecheck` fails on them.
+    const forward = (input: ImageInput | ImageInput[]): Promise<Person[] | Person[][]> => estimator.estimatePoses(input);
+    const paths: readonly string[] = [DEMO_IMAGE(), DEMO_IMAGE()];
+    const one = await estimator.estimatePoses(DEMO_IMAGE());
+    expect(await forward(DEMO_IMAGE())).to.deep.equal(one);
+    expect(await forward([DEMO_IMAGE()])).to.deep.equal([one]);
+    const both: Person[][] = await estimator.estimatePoses(paths);
+    expect(both).to.deep.equal([one, one]);
   });
 
   it('maxPoses and minPoseScore keep the best people, each as an uncapped run gives it, on one thread and on two', async function () {

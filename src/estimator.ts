@@ -14,6 +14,7 @@ import { naming, readImage, validateRgb } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { isFlag, isPositiveInt, shownValue, typeName } from './values.js';
+import { isAbortSignalLike, nodeSignal, shownAsSignal } from './abort-signal.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
 import { selectionProblem } from './grouping/parse.js';
 import { ParallelPostprocessing } from './parallel/postprocess.js';
@@ -197,14 +198,20 @@ function checkOptionNames(options: EstimatorOptions): void {
 /** Every option of an `estimatePoses` call. */
 const ESTIMATION_OPTION_NAMES: Record<keyof EstimationOptions, true> = { signal: true };
 
-/** Refuses `estimatePoses` options that are not an object, hold a name it does not know (pose-detection's `maxPoses` is an estimator option here) or a signal that is no AbortSignal. */
-function checkEstimationOptions(options: EstimationOptions): void {
+/**
+ * Refuses `estimatePoses` options that are not an object, hold a name it does not know (pose-detection's
+ * `maxPoses` is an estimator option here) or a signal that is no AbortSignal; returns the call's signal as Node's.
+ */
+function checkEstimationOptions(options: EstimationOptions): AbortSignal | undefined {
   if (typeof options !== 'object' || options === null) throw new ConfigError(`estimatePoses options must be an object such as { signal }, not ${shownValue(options)}`);
   const unknown = Object.keys(options).filter((name) => !Object.hasOwn(ESTIMATION_OPTION_NAMES, name));
   if (unknown.length > 0) {
     throw new ConfigError(`Unknown estimatePoses option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Its options are ${Object.keys(ESTIMATION_OPTION_NAMES).join(', ')}; the model's are createEstimator's`);
   }
-  check(options.signal === undefined || options.signal instanceof AbortSignal, 'signal', 'an AbortSignal', options.signal);
+  const { signal } = options;
+  if (signal === undefined) return undefined;
+  if (!isAbortSignalLike(signal)) throw new ConfigError(`Invalid signal: ${shownAsSignal(signal)}. Must be an AbortSignal`, { fault: { options: ['signal'], allowed: 'an AbortSignal' } });
+  return nodeSignal(signal);
 }
 
 /** Whether `error` is the reason `signal` was aborted with: passed on as it is, as fetch does, not named after the image. */
@@ -486,8 +493,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   async function estimatePoses(images: readonly ImageInput[], estimation?: EstimationOptions): Promise<Person[][]>;
   async function estimatePoses(input: ImageInput | readonly ImageInput[], estimation?: EstimationOptions): Promise<Person[] | Person[][]>;
   async function estimatePoses(input: ImageInput | readonly ImageInput[], estimation: EstimationOptions = {}): Promise<Person[] | Person[][]> {
-    checkEstimationOptions(estimation);
-    const { signal } = estimation;
+    const signal = checkEstimationOptions(estimation);
     signal?.throwIfAborted();
     // A whole array is one call: dispose() waits for its images not yet started too.
     return calls.run<Person[] | Person[][]>(() => (isImageList(input) ? estimateAll(input, signal) : estimateOne(input, signal)));

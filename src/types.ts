@@ -1,5 +1,6 @@
 /** Plain data types shared by the pipeline stages and the public API. */
 import type { NdArray } from 'ndarray';
+import type { AbortSignalLike } from './abort-signal.js';
 
 /** 8-bit RGB pixels, row-major, 3 bytes per pixel, no padding. */
 export interface RgbImage {
@@ -54,9 +55,10 @@ export interface EstimationOptions {
   /**
    * Cancels the call: it rejects with `signal.reason` (an `AbortError` DOMException from a bare
    * `controller.abort()`, as fetch does) when aborted before it starts, while it waits for its
-   * turn (`imagesInFlight`), or between stages; a network run under way finishes first.
+   * turn (`imagesInFlight`), or between stages; a network run under way finishes first. Another
+   * realm's signal (a jsdom window's) or a polyfill's does as well.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignalLike;
 }
 
 /** The estimator returned by `createEstimator` (see src/estimator.ts). */

@@ -20,6 +20,7 @@ import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import type { ImageInput, Person, RgbImage } from '../src/types.js';
 import { cli, cliFailing, cliReporting, expectRejection, expectUsageError } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
+import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
 import { buildProgram } from '../src/cli/main.js';
 
 describe('estimator API with the bundled tiny model', () => {
@@ -335,8 +336,49 @@ describe('estimator API with the bundled tiny model', () => {
       }
     });
 
+    for (const [kind, controllerOf] of [['another realm\'s signal', otherRealmController], ['a polyfill\'s signal (no reason, no throwIfAborted)', polyfillController]] as const) {
+      it(`takes ${kind} as Node's: aborted before the call, while waiting its turn or while running, with one listener however many calls wait`, async () => {
+        /** Rejected with the signal's reason as it is, or Node's AbortError when it has none. */
+        const expectAbortedBy = async (call: Promise<unknown>, controller: ForeignController) => {
+          if (!('reason' in controller.signal)) return expectAbortError(call);
+          expect(await rejection(call)).to.equal(controller.signal.reason);
+        };
+        expect(await estimator.estimatePoses(DEMO_IMAGE(), { signal: controllerOf().signal })).to.deep.equal(expected);
+
+        const before = controllerOf();
+        before.abort();
+        await expectAbortedBy(estimator.estimatePoses(DEMO_IMAGE(), { signal: before.signal }), before);
+        await expectAbortedBy(estimator.estimatePoses([DEMO_IMAGE()], { signal: before.signal }), before);
+
+        const queued = controllerOf();
+        const settled: string[] = [];
+        const busy = estimator.estimatePoses(DEMO_IMAGE()).finally(() => settled.push('busy'));
+        const waiting = [1, 2].map((n) => estimator.estimatePoses(DEMO_IMAGE(), { signal: queued.signal }).finally(() => settled.push(`waiting ${n}`)));
+        const behind = estimator.estimatePoses(DEMO_IMAGE());
+        expect(queued.listeners(), 'one listener for the two calls').to.equal(1);
+        queued.abort();
+        for (const call of waiting) await expectAbortedBy(call, queued);
+        expect(settled, 'rejected at once, not after the running call').to.deep.equal(['waiting 1', 'waiting 2']);
+        expect(queued.listeners(), 'none left once aborted').to.equal(0);
+        expect(await busy).to.deep.equal(expected);
+        expect(await behind).to.deep.equal(expected);
+
+        const { data, info } = await sharp(DEMO_IMAGE()).raw().toBuffer({ resolveWithObject: true });
+        const running = controllerOf();
+        // Pixels are prepared before the call returns: it is in the network now.
+        const call = estimator.estimatePoses({ data: new Uint8Array(data), width: info.width, height: info.height }, { signal: running.signal });
+        running.abort();
+        await expectAbortedBy(call, running);
+        expect(await estimator.estimatePoses(DEMO_IMAGE())).to.deep.equal(expected);
+      });
+    }
+
     it('BAD CALL - a signal that is no AbortSignal, or an option estimatePoses does not have, is a ConfigError', async () => {
       await expectRejection(estimator.estimatePoses(DEMO_IMAGE(), { signal: 'stop' as never }), ConfigError, /^Invalid signal: "stop"\. Must be an AbortSignal/);
+      await expectRejection(estimator.estimatePoses(DEMO_IMAGE(), { signal: {} as never }), ConfigError, /^Invalid signal: \{\}\. Must be an AbortSignal/);
+      for (const controller of [new AbortController(), polyfillController()]) {
+        await expectRejection(estimator.estimatePoses(DEMO_IMAGE(), { signal: controller as never }), ConfigError, /^Invalid signal: an AbortController \(pass its \.signal\)\. Must be an AbortSignal/);
+      }
       // pose-detection's per-call options are createEstimator's here: ignored, they would change nothing without a word.
       await expectRejection(estimator.estimatePoses(DEMO_IMAGE(), { maxPoses: 3 } as never), ConfigError, /^Unknown estimatePoses option maxPoses\. Its options are signal/);
       await expectRejection(estimator.estimatePoses(DEMO_IMAGE(), 5 as never), ConfigError, /^estimatePoses options must be an object/);

@@ -12,7 +12,9 @@ import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame 
 import { createVideoEncoder } from '../src/video/encode.js';
 import { processVideo } from '../src/video/process.js';
 import { Slots } from '../src/parallel/slots.js';
+import { nodeSignal } from '../src/abort-signal.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
 
 const hasFfmpeg = ['ffmpeg', 'ffprobe'].every((bin) => spawnSync(bin, ['-version'], { stdio: 'ignore' }).status === 0);
 
@@ -986,7 +988,7 @@ if (!hasFfmpeg) {
               started.push(call);
               await new Promise((resolve) => setTimeout(resolve, 50));
               return [];
-            }, options?.signal);
+            }, options?.signal && nodeSignal(options.signal)); // as the estimator takes a signal
           },
           async dispose() {},
         };
@@ -1008,6 +1010,49 @@ if (!hasFfmpeg) {
         }
         expect(started).to.deep.equal([0, 1]);
         expect(unhandled).to.deep.equal([]);
+      });
+
+      for (const [kind, controllerOf] of [['another realm\'s signal', otherRealmController], ['a polyfill\'s signal (no reason, no throwIfAborted)', polyfillController]] as const) {
+        it(`takes ${kind} as Node's: aborted before the run or midway, it stops with the signal's reason (Node's AbortError when it has none) and leaves no overlay`, async () => {
+          const sub = `foreign-signal-${controllerOf.name}`;
+          mkdirSync(join(dir, sub));
+          const render = join(dir, sub, 'overlay.mp4');
+          const expectAbortedBy = (error: Error, controller: ForeignController) => {
+            if ('reason' in controller.signal) expect(error).to.equal(controller.signal.reason);
+            else expect([error instanceof DOMException, error.name]).to.deep.equal([true, 'AbortError']);
+          };
+          const before = controllerOf();
+          before.abort();
+          const estimator = fakeEstimator();
+          expectAbortedBy(await rejection((async () => {
+            for await (const _ of processVideo(estimator, long, { render, signal: before.signal })) void _;
+          })()), before);
+          expect(estimator.calls, 'no frame estimated').to.equal(0);
+
+          const midway = controllerOf();
+          const seen: number[] = [];
+          expectAbortedBy(await rejection((async () => {
+            for await (const r of processVideo(fakeEstimator(), long, { render, signal: midway.signal })) {
+              seen.push(r.frame);
+              if (r.frame === 1) midway.abort();
+            }
+          })()), midway);
+          expect(seen).to.deep.equal([0, 1]);
+          expect(leftovers(sub)).to.deep.equal([]);
+          expect(processesMentioning(sub) ?? []).to.deep.equal([]);
+        });
+      }
+
+      it('BAD CALL - a signal that is no AbortSignal (a string, a controller instead of its signal) is refused before any frame', async () => {
+        for (const [signal, said] of [['stop', '"stop"'], [new AbortController(), 'an AbortController (pass its .signal)'], [polyfillController(), 'an AbortController (pass its .signal)']] as const) {
+          const estimator = fakeEstimator();
+          const err = await rejection((async () => {
+            for await (const _ of processVideo(estimator, clip, { signal: signal as never })) void _;
+          })());
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`processVideo: signal must be an AbortSignal, got ${said}`);
+          expect(estimator.calls).to.equal(0);
+        }
       });
     });
 

@@ -17,8 +17,11 @@ import { overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-v
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
 import { isPositiveInt } from '../values.js';
+import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } from '../abort-signal.js';
 
-export interface ProcessVideoOptions extends DecodeOptions {
+export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
+  /** Aborting stops the run at once (ffmpeg is killed, no output is left); iteration then throws the signal's reason. Another realm's signal or a polyfill's does as well. */
+  signal?: AbortSignalLike;
   /** Give people track ids (true, or tracker settings). */
   track?: boolean | Omit<TrackerOptions, 'keypoints'>;
   /** Smooth keypoints and boxes per track with One-Euro filters (true, or filter settings); implies `track`. */
@@ -175,6 +178,10 @@ async function* run(
   if (!isPositiveInt(queueSize)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${queueSize}`, file);
   const inFlight = estimator.imagesInFlight ?? 1;
   if (!isPositiveInt(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${inFlight}`, file);
+  if (options.signal !== undefined && !isAbortSignalLike(options.signal)) {
+    throw new VideoError(`processVideo: signal must be an AbortSignal, got ${shownAsSignal(options.signal)}`, file);
+  }
+  const callerSignal = options.signal && nodeSignal(options.signal);
   if (options.render !== undefined) {
     // Before any work, rather than at the first frame or the final rename.
     await checkVideoOutputPath(options.render, 'processVideo: render');
@@ -192,7 +199,7 @@ async function* run(
   if (options.smooth) checkSmootherOptions(smoothing);
   // Aborted on the way out, so that ffmpeg dies at once even with frames still requested.
   const stop = new AbortController();
-  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
   const source = await openVideo(input, { ...options, signal });
   try {
     options.onStart?.(source);
@@ -273,7 +280,7 @@ async function* run(
       await frames.return(undefined).catch(() => {});
     })();
     // Aborted, the frames in flight finish on their own (a network run cannot be cut short); the estimator's dispose waits for them.
-    if (!options.signal?.aborted) await closed;
+    if (!callerSignal?.aborted) await closed;
     clock.wall = seconds(begin);
   }
 }

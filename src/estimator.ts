@@ -62,7 +62,7 @@ export interface EstimatorOptions extends ConfigChoice {
    * are (this estimator's input size, scales and flip test) to calibrate the activation ranges.
    * Refused with an `.onnx` model already quantized (calibrated when exported).
    */
-  calibrationImages?: ImageInput[];
+  calibrationImages?: readonly ImageInput[];
   /** Average with the mirrored image (the paper's test protocol). Default: the configuration's `TEST.FLIP_TEST`. */
   flipTest?: boolean;
   /**
@@ -74,7 +74,7 @@ export interface EstimatorOptions extends ConfigChoice {
    */
   flipBatch?: boolean;
   /** Test scales, e.g. `[2, 1, 0.5]`. Default: `TEST.SCALE_FACTOR` (`[1]`). */
-  scales?: number[];
+  scales?: readonly number[];
   /** Sub-pixel adjustment of joint positions. Default `TEST.ADJUST`. */
   adjust?: boolean;
   /** Fill in undetected joints from the person's mean tag. Default `TEST.REFINE`. */
@@ -231,7 +231,8 @@ export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOp
   const settings: TestSettings = {
     ...base,
     flipTest: options.flipTest ?? base.flipTest,
-    scaleFactor: options.scales ?? base.scaleFactor,
+    // Not written to (a value that is no array is refused below, not spread here).
+    scaleFactor: (options.scales as number[] | undefined) ?? base.scaleFactor,
     adjust: options.adjust ?? base.adjust,
     refine: options.refine ?? base.refine,
     detectionThreshold: options.detectionThreshold ?? base.detectionThreshold,

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js';
+import { checkEstimatorOptions, createEstimator, testSettings, type HigherHRNetEstimator } from '../src/estimator.js';
 import { ConfigError } from '../src/config/experiment.js';
 import { CheckpointError, loadStateDict, StateDictMismatchError } from '../src/checkpoint/index.js';
 import { isPresetName, presetConfig, PRESET_NAMES } from '../src/config/presets.js';
@@ -202,6 +202,14 @@ describe('estimator API with the bundled tiny model', () => {
     void (() => createEstimator({ preset: fromArgv, weights: 'w.pth' }));
     expect(PRESET_NAMES.filter(isPresetName)).to.deep.equal([...PRESET_NAMES]);
     for (const name of ['coco_w32_521', 'TINY_COCO', '', 'toString', undefined, 512, null]) expect(isPresetName(name), String(name)).to.equal(false);
+  });
+
+  it('takes an options object written as const, as README says: its arrays read-only', () => {
+    // Compiling is the test: with scales and calibrationImages typed as mutable arrays, `npm run typecheck` fails on these calls.
+    const options = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, scales: [1, 0.5], precision: 'int8', calibrationImages: [DEMO_IMAGE()] } as const;
+    void (() => createEstimator(options));
+    expect(checkEstimatorOptions(options).config.test.scaleFactor).to.deep.equal([1, 0.5]);
+    expect(testSettings(presetConfig('tiny_coco'), options).scaleFactor).to.deep.equal([1, 0.5]);
   });
 
   it('BAD CALL - options out of range name the field', async () => {

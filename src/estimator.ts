@@ -503,8 +503,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const estimateAll = async (images: readonly ImageInput[], signal: AbortSignal | undefined): Promise<Person[][]> => {
     // As one at a time: the first image that fails stops the run with its error.
     const results: Person[][] = [];
-    // An image given as bytes or pixels is named by its place in the array.
-    const numbered = images.map((image, index) => ({ image, index }));
+    // An image given as bytes or pixels is named by its place in the array; a hole is undefined, refused as such.
+    const numbered = Array.from(images, (image, index) => ({ image, index }));
     const estimateNumbered = ({ image, index }: (typeof numbered)[number]) => estimateOne(image, signal).catch((error: unknown) => {
       throw typeof image === 'string' || isAbortReason(error, signal) ? error : naming(error, `images[${index}]`);
     });

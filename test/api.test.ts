@@ -172,6 +172,9 @@ describe('estimator API with the bundled tiny model', () => {
     expect(inArray).to.be.instanceOf(ImageError).and.have.property('message', 'images[1]: RGB image: data holds 10 bytes; a 2x2 RGB image needs 12');
     const pathInArray = (await estimator.estimatePoses([DEMO_IMAGE(), broken]).catch((e: unknown) => e)) as Error;
     expect(pathInArray.message.startsWith(broken)).to.equal(true);
+    // A hole (an array filled in part) is an image missing, as undefined would be, not a TypeError from inside.
+    const holed = (await estimator.estimatePoses([DEMO_IMAGE(), , DEMO_IMAGE()] as string[]).catch((e: unknown) => e)) as Error;
+    expect(holed).to.be.instanceOf(ImageError).and.have.property('message', 'images[1]: RGB image: expected a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }; got Undefined');
 
     // Outputs too large to average (weights that load, finite, but absurd): the DecodeError names the file too.
     const graph = buildNetworkGraph(presetConfig('tiny_coco').model);

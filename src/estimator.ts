@@ -520,7 +520,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     processVideo: (input, videoOptions = {}) => {
       // Refused here, before ffmpeg starts, rather than by the first frame's estimatePoses.
       if (calls.isDisposed) throw disposedError('processVideo');
-      return processVideo(estimator, input, { keypoints, ...videoOptions });
+      // As given (checked by processVideo, null too); the keypoints default to the estimator's.
+      return processVideo(estimator, input, videoOptions);
     },
     dispose: () => calls.dispose(async () => {
       await postprocessing?.dispose();

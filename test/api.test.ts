@@ -14,6 +14,7 @@ import { compileModel } from '../src/model/load.js';
 import { intAttr, node, onnx } from '../src/backend/onnx/proto.js';
 import { BackendError } from '../src/backend/onnx/session.js';
 import { ImageError } from '../src/io/image.js';
+import { VideoError } from '../src/video/decode.js';
 import { PreprocessError } from '../src/preprocess/index.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
@@ -281,6 +282,16 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(own.estimatePoses(DEMO_IMAGE()), BackendError, /the estimator has been disposed/);
     expect(() => own.processVideo(DEMO_IMAGE())).to.throw(BackendError, /^processVideo: the estimator has been disposed; create another one$/);
     await own.dispose();
+  });
+
+  it('BAD CALL - processVideo options that are no object, or a misspelt one, are a VideoError before the video is read, as estimatePoses refuses its own', async () => {
+    for (const [options, message] of [[null, /^processVideo: options must be an object/], [{ evry: 2 }, /^processVideo: unknown option evry\./]] as const) {
+      const run = estimator.processVideo(join(dir, 'no-such-clip.mp4'), options as never);
+      const error = await (async () => {
+        for await (const frame of run) expect.fail(`frame ${frame.frame}`);
+      })().then(() => expect.fail('the run ended'), (e: unknown) => e);
+      expect(error).to.be.instanceOf(VideoError).and.have.property('message').that.matches(message);
+    }
   });
 
   describe('cancelling with an AbortSignal', () => {

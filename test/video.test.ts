@@ -10,7 +10,7 @@ import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, type KeypointDefinition } from '..
 import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
 import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
 import { createVideoEncoder } from '../src/video/encode.js';
-import { processVideo } from '../src/video/process.js';
+import { processVideo, type ProcessVideoOptions } from '../src/video/process.js';
 import { Slots } from '../src/parallel/slots.js';
 import { nodeSignal } from '../src/abort-signal.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
@@ -883,6 +883,26 @@ if (!hasFfmpeg) {
         const idle = await run({}, 0);
         expect(idle).to.be.instanceOf(VideoError);
         expect(idle.message).to.match(/the estimator's imagesInFlight must be a positive integer, got 0/);
+      });
+
+      it('BAD CALL - options that are no object, a misspelt one, or a track, smooth or onStart of the wrong kind: an error before any frame, not a run without them', async () => {
+        const cases: [unknown, string][] = [
+          [null, 'options must be an object such as { every, track, render }, not null'],
+          ['fast', 'options must be an object such as { every, track, render }, not "fast"'],
+          [{ evry: 2 }, 'unknown option evry. Its options are '],
+          [{ track: 'yes' }, 'track must be true, false or tracker settings (an object), got "yes"'],
+          [{ smooth: 5 }, 'smooth must be true, false or filter settings (an object), got 5'],
+          [{ onStart: 'log' }, 'onStart must be a function, got "log"'],
+        ];
+        for (const [options, message] of cases) {
+          const estimator = fakeEstimator();
+          const err = await rejection((async () => {
+            for await (const _ of processVideo(estimator, clip, options as ProcessVideoOptions)) void _;
+          })());
+          expect(err, JSON.stringify(options)).to.be.instanceOf(VideoError);
+          expect(err.message.startsWith(`processVideo: ${message}`), err.message).to.equal(true);
+          expect(estimator.calls).to.equal(0);
+        }
       });
 
       it('BAD CALL - an overlay video path that is empty or not a string: an error before any frame', async () => {

@@ -16,7 +16,7 @@ import { checkVideoOutputPath, videoCodec } from './encode.js';
 import { overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
-import { isPositiveInt } from '../values.js';
+import { isFlag, isPositiveInt, shownValue } from '../values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } from '../abort-signal.js';
 
 export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
@@ -155,6 +155,26 @@ async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGen
   }
 }
 
+/** Every option `processVideo` reads, for refusing the others (a misspelt `evry` would decode every frame without a word). */
+const OPTION_NAMES: Record<keyof ProcessVideoOptions, true> = {
+  ffmpegPath: true, ffprobePath: true, every: true, fps: true, start: true, duration: true, maxFrames: true, probeBytes: true,
+  signal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, onStart: true,
+};
+
+/** Refuses options that are no object, hold a name `processVideo` does not know, or a `track`, `smooth` or `onStart` of the wrong kind (the other options are checked where they are read). */
+function checkOptionKinds(options: ProcessVideoOptions, file: string | undefined): void {
+  const bad = (what: string): never => {
+    throw new VideoError(`processVideo: ${what}`, file);
+  };
+  if (typeof options !== 'object' || options === null) bad(`options must be an object such as { every, track, render }, not ${shownValue(options)}`);
+  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(OPTION_NAMES, name));
+  if (unknown.length > 0) bad(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Its options are ${Object.keys(OPTION_NAMES).join(', ')}`);
+  const isSetting = (value: unknown): boolean => value === undefined || isFlag(value) || (typeof value === 'object' && value !== null);
+  if (!isSetting(options.track)) bad(`track must be true, false or tracker settings (an object), got ${shownValue(options.track)}`);
+  if (!isSetting(options.smooth)) bad(`smooth must be true, false or filter settings (an object), got ${shownValue(options.smooth)}`);
+  if (options.onStart !== undefined && typeof options.onStart !== 'function') bad(`onStart must be a function, got ${shownValue(options.onStart)}`);
+}
+
 async function* run(
   estimator: VideoEstimator,
   input: string | Readable,
@@ -163,6 +183,7 @@ async function* run(
 ): AsyncGenerator<FrameResult> {
   const begin = performance.now();
   const file = typeof input === 'string' ? input : undefined;
+  checkOptionKinds(options, file);
   const keypoints = options.keypoints ?? estimator.keypoints;
   const tracking = Boolean(options.track || options.smooth);
   if ((tracking || options.render !== undefined) && !keypoints) {

@@ -15,6 +15,7 @@ import type { ParallelPostprocessing } from './parallel/postprocess.js';
 import type { OnDemandMaps } from './aggregate/on-demand.js';
 import { assertAffine, imageProjection, toImageCoordinates, type Projection } from './grouping/transform.js';
 import { Workspace } from './workspace.js';
+import { kernelsImageDone } from './kernels/index.js';
 
 export { aggregate, DecodeError, group, toImageCoordinates };
 export type { AggregatedMaps, PoseSelection, ScaleOutputs };
@@ -99,7 +100,9 @@ export function decodePoses(
   checkGeometry(geometry);
   checkSelection(selection);
   const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
-  return decodeResult(maps, groupMaps(maps, settings, selection), geometry, def);
+  const result = decodeResult(maps, groupMaps(maps, settings, selection), geometry, def);
+  imageDone(workspace);
+  return result;
 }
 
 /**
@@ -120,7 +123,15 @@ export async function decodePosesInParallel(
   checkGeometry(geometry);
   checkSelection(selection);
   const { maps, grouping } = await postprocessing.decode(perScale, settings, def, geometry.baseSize, workspace, selection);
-  return decodeResult(maps, grouping, geometry, def);
+  const result = decodeResult(maps, grouping, geometry, def);
+  imageDone(workspace);
+  return result;
+}
+
+/** After an image, gives back the memory a much larger one before it left: in `workspace`, and this thread's kernels'. */
+function imageDone(workspace: Workspace): void {
+  workspace.imageDone();
+  kernelsImageDone();
 }
 
 /** Refuses an affine back-projection that would give non-finite or collapsed coordinates. */

@@ -7,8 +7,10 @@
  * many times too large: see `OVERSIZE`).
  *
  * What a workspace hands out is valid until the next request under the same key: one image at
- * a time per workspace. Contents are not cleared: callers write before they read. A `shared`
- * workspace hands out SharedArrayBuffer memory, which worker threads can read without a copy.
+ * a time per workspace. `imageDone()` after each image gives back the buffers no recent image
+ * asked for (those of a panorama's flip passes, say). Contents are not cleared: callers write
+ * before they read. A `shared` workspace hands out SharedArrayBuffer memory, which worker
+ * threads can read without a copy.
  */
 type TypedArrayConstructor<T> = { new (length: number): T; new (buffer: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
 type Sliceable<T> = T & { readonly length: number; subarray(begin: number, end: number): T };
@@ -21,11 +23,25 @@ const KEPT_OBJECTS = 32;
  * length: one panorama (an 8192x256 network input left 650 MB of maps) would otherwise stay with
  * the workspace for good. Photos' network inputs differ by their aspect ratios, well under it.
  */
-const OVERSIZE = 4;
+export const OVERSIZE = 4;
+
+/**
+ * Images after which a buffer no request asked for is given back. Two, not one: an image that
+ * failed or was aborted half-way leaves the buffers of its later stages unasked.
+ */
+const IDLE_IMAGES = 2;
+
+/** A kept buffer and the number of the last image that asked for it. */
+interface Kept {
+  array: unknown;
+  image: number;
+}
 
 export class Workspace {
-  private readonly arrays = new Map<string, unknown>();
+  private readonly arrays = new Map<string, Kept>();
   private readonly objects = new Map<string, unknown>();
+  /** Images done (`imageDone`). */
+  private images = 0;
 
   constructor(readonly options: { shared?: boolean } = {}) {}
 
@@ -61,12 +77,32 @@ export class Workspace {
     return value as T;
   }
 
+  /** Bytes of the buffers kept. */
+  get bytesHeld(): number {
+    let bytes = 0;
+    for (const { array } of this.arrays.values()) bytes += (array as ArrayBufferView).byteLength;
+    return bytes;
+  }
+
+  /**
+   * Ends an image: the buffers that neither it nor the one before asked for are given back (the
+   * flip passes of a panorama run as two, say, which photos' inputs run as one batch).
+   */
+  imageDone(): void {
+    this.images++;
+    for (const [key, kept] of this.arrays) if (this.images - kept.image > IDLE_IMAGES) this.arrays.delete(key);
+  }
+
   private take<T>(key: string, length: number, type: TypedArrayConstructor<Sliceable<T>>, shared: boolean): T {
     const kept = this.arrays.get(key);
-    const fits = kept instanceof type && fitting((kept as Sliceable<T>).length, length) && (kept as Sliceable<T> & { buffer: ArrayBufferLike }).buffer instanceof SharedArrayBuffer === shared;
-    if (fits) return (kept as Sliceable<T>).subarray(0, length);
+    const array = kept?.array;
+    const fits = array instanceof type && fitting((array as Sliceable<T>).length, length) && (array as Sliceable<T> & { buffer: ArrayBufferLike }).buffer instanceof SharedArrayBuffer === shared;
+    if (fits) {
+      kept!.image = this.images;
+      return (array as Sliceable<T>).subarray(0, length);
+    }
     const fresh = shared ? new type(new SharedArrayBuffer(length * type.BYTES_PER_ELEMENT)) : new type(length);
-    this.arrays.set(key, fresh);
+    this.arrays.set(key, { array: fresh, image: this.images });
     return fresh;
   }
 }

@@ -127,6 +127,22 @@ describe('fast paths equal the direct formulas', () => {
     }
   });
 
+  it('a workspace gives back the buffers two images in a row did not ask for (a panorama\'s flip passes), and keeps those each image asks for', () => {
+    for (const shared of [false, true]) {
+      const workspace = new Workspace({ shared });
+      const maps = workspace.float32('maps', 1000);
+      workspace.float32('panorama:flipped', 50000);
+      workspace.imageDone();
+      for (let image = 1; image <= 2; image++) {
+        expect(workspace.float32('maps', 1000).buffer, `image ${image}`).to.equal(maps.buffer);
+        expect(workspace.bytesHeld, `image ${image}: the panorama's buffer is kept one image more`).to.equal(4 * 51000);
+        workspace.imageDone();
+      }
+      expect(workspace.bytesHeld).to.equal(4000);
+      expect(workspace.float32('maps', 1000).buffer).to.equal(maps.buffer);
+    }
+  });
+
   it('fmaf rounds a * b + c once, sums halfway between two float32 values included', () => {
     const values = noise(3 * 20000, 7);
     const cases: [number, number, number][] = [];

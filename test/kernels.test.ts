@@ -1,7 +1,7 @@
 /** The WebAssembly kernels (src/kernels) against plain JavaScript, and the embedded build against its source. */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { averagePlanes, RegionResizer, resizedTileExtremes, tileExtremes, type Spans } from '../src/kernels/index.js';
+import { averagePlanes, kernelsImageDone, refineKernels, RegionResizer, resizedTileExtremes, tileExtremes, type Spans } from '../src/kernels/index.js';
 import { fmaf, Resizer } from '../src/aggregate/resize.js';
 
 /** A deterministic pseudo-random generator (LCG) in [0, 1). */
@@ -167,6 +167,37 @@ describe('WebAssembly kernels', () => {
         if (!Object.is(out[p], expected)) expect.fail(`${inH}x${inW} -> ${height}x${width} at ${x},${y}: ${out[p]}, not ${expected}`);
       }
     }
+  });
+
+  it("the memory a large image grew is given back after two smaller images, and kept from image to image of one size", () => {
+    // The memory of this thread's instance, as the view a region of a side x side plane lies in.
+    const memoryAfterRegion = (side: number) => {
+      const stack = { data: new Float32Array(side * side), channels: 1, height: side, width: side };
+      return new RegionResizer([stack], [new Resizer(side, side, side, side)], 8, 8, 1).region(0, 0, 0, 0, 8, 0, 8, 0).buffer;
+    };
+    const large = memoryAfterRegion(3000);
+    expect(large.byteLength).to.be.greaterThan(36e6);
+    kernelsImageDone();
+    expect(memoryAfterRegion(3000), 'the same size again').to.equal(large);
+    kernelsImageDone();
+    for (const image of ['first', 'second']) {
+      expect(memoryAfterRegion(100), `the ${image} smaller image`).to.equal(large);
+      kernelsImageDone();
+    }
+    expect(memoryAfterRegion(100).byteLength, 'the third').to.be.lessThan(8e6);
+    kernelsImageDone();
+  });
+
+  it('the refine instance is replaced by a fresh one for an image over 4 times smaller than one it held, not for one of its size', () => {
+    const [side, tagDim] = [6000, 1];
+    const large = refineKernels(side * side * (1 + tagDim));
+    large.refineBegin(side, side, tagDim);
+    expect(large.memory.buffer.byteLength).to.be.greaterThan(40e6);
+    expect(refineKernels(side * side * (1 + tagDim)), 'the same size again').to.equal(large);
+    expect(refineKernels(0.3 * side * side * (1 + tagDim)), 'a third of it').to.equal(large);
+    const fresh = refineKernels(352 * 256 * (1 + tagDim));
+    expect(fresh).to.not.equal(large);
+    expect(fresh.memory.buffer.byteLength).to.be.lessThan(8e6);
   });
 
   it('region resizes of resident planes equal the whole resize, two resizers taking the memory in turn', () => {

@@ -5,7 +5,7 @@
 import { ensureRect, ensureTagPixel, tagPlaneOf, TILE, tileOf, tileRect, type GroupingMaps } from './maps.js';
 import { float32MeanVector } from './numeric.js';
 import { everyJoint } from './topk.js';
-import { refineKernels } from '../kernels/index.js';
+import { refineKernels, type RefineExports } from '../kernels/index.js';
 
 /**
  * The ±0.25 rule: a quarter pixel towards the larger of the two horizontal neighbours (left
@@ -60,7 +60,8 @@ let holder: RefineIndex | null = null;
 export class RefineIndex {
   /** Per joint, its hierarchy's address in the instance's memory. */
   private readonly hierarchies = new Map<number, number>();
-  private readonly kernel = refineKernels();
+  /** This thread's refine instance, as `claim` (which every use follows) found it. */
+  private kernel!: RefineExports;
   private meanInput = new Float32Array(0);
   private tileInput = new Float32Array(0);
 
@@ -72,7 +73,9 @@ export class RefineIndex {
     holder = this;
     this.hierarchies.clear();
     this.tileInput = new Float32Array(0);
-    this.kernel.refineBegin(this.maps.width, this.maps.height, this.maps.tagDim);
+    const { width, height, tagDim } = this.maps;
+    this.kernel = refineKernels(width * height * (1 + tagDim));
+    this.kernel.refineBegin(width, height, tagDim);
   }
 
   /** Makes the views of the kernel's inputs again when its memory has grown (which detaches them) or was claimed. */

@@ -2,11 +2,14 @@
  * Kernels in WebAssembly (with 128-bit SIMD), for the loops JavaScript runs slowest: one
  * instance per thread, built on first use from the module embedded in `binary.ts` (compiled
  * from kernels/ by `npm run build:kernels`). Inputs are copied into the instance's memory and
- * results out; the memory grows to the largest call and is kept. `RegionResizer` keeps its
+ * results out; the memory grows to the largest call and is kept, until `kernelsImageDone` finds
+ * it many times what recent images needed (a WebAssembly memory cannot shrink: the instance is
+ * then dropped, and the next call makes a fresh one). `RegionResizer` keeps its
  * planes there between calls: the space just above the module's data belongs to one of them
  * at a time, the others copying theirs in again when they next run.
  */
 import { KERNELS_WASM } from './binary.js';
+import { OVERSIZE } from '../workspace.js';
 
 /** The part of the WebAssembly API used here (the project's TypeScript libs do not declare it). */
 interface WebAssemblyApi {
@@ -76,14 +79,45 @@ function kernels(): Exports {
   return instance;
 }
 
+/** Memory under which an instance is kept whatever it holds: fresh ones start at a few MB. */
+const KEPT_MEMORY_BYTES = 32 * 2 ** 20;
+
+/** The most memory the calls since the last `kernelsImageDone`, and those before it, needed. */
+let neededNow = 0;
+let neededBefore = 0;
+
+/**
+ * Ends an image's work on this thread: the instance is dropped when its memory is over
+ * `OVERSIZE` times what this image and the one before needed (after a panorama, the second
+ * photo), so that one large image does not hold ~100 MB of memory for good. Two images, since
+ * with two in flight one's preprocessing can fall between the other's post-processing and here.
+ */
+export function kernelsImageDone(): void {
+  const needed = Math.max(neededNow, neededBefore, resident?.end ?? 0);
+  if (instance && instance.memory.buffer.byteLength > Math.max(OVERSIZE * needed, KEPT_MEMORY_BYTES)) {
+    instance = undefined;
+    resident = null;
+  }
+  neededBefore = neededNow;
+  neededNow = 0;
+}
+
 let refineInstance: RefineExports | undefined;
+/** Pixels (times tag values plus one) of the largest image the refine instance has begun. */
+let refineLargest = 0;
 
 /**
  * This thread's instance for the refine search: its own, since the search keeps an image's
- * hierarchies and tiles in its memory from call to call, laid out as it goes.
+ * hierarchies and tiles in its memory from call to call, laid out as it goes. `pixels`, the
+ * size of the image to begin (`width * height * (1 + tagDim)`): an instance that has held an
+ * image over `OVERSIZE` times larger is replaced by a fresh one, so that its memory (grown to that
+ * image, and never shrunk) is given back.
  */
-export function refineKernels(): RefineExports {
+export function refineKernels(pixels: number): RefineExports {
+  if (refineInstance && refineLargest > OVERSIZE * pixels && refineInstance.memory.buffer.byteLength > KEPT_MEMORY_BYTES) refineInstance = undefined;
+  if (!refineInstance) refineLargest = 0;
   refineInstance ??= instantiate() as RefineExports;
+  refineLargest = Math.max(refineLargest, pixels);
   return refineInstance;
 }
 
@@ -103,6 +137,7 @@ function layout(start: number, sizes: readonly number[]): { offsets: number[]; e
 
 /** Grows the instance's memory to at least `bytes`. */
 function growTo(k: Exports, bytes: number): void {
+  if (bytes > neededNow) neededNow = bytes;
   const missing = bytes - k.memory.buffer.byteLength;
   if (missing > 0) k.memory.grow(Math.ceil(missing / 65536));
 }

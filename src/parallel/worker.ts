@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import { OnDemandMaps } from '../aggregate/on-demand.js';
 import { combineStages } from '../aggregate/aggregate.js';
 import { Workspace } from '../workspace.js';
+import { kernelsImageDone } from '../kernels/index.js';
 import { detectJoints } from '../grouping/parse.js';
 import { RefineIndex, refineJoints } from '../grouping/refine.js';
 import type { Job, Reply } from './postprocess.js';
@@ -29,6 +30,9 @@ function answer(job: Job): Reply {
   }
   const joints: number[] = [];
   if (job.kind === 'detect') {
+    // A new image: the memory a much larger one before it left is given back (see decodePoses).
+    workspace.imageDone();
+    kernelsImageDone();
     const maps = new OnDemandMaps(job.source, workspace);
     index = new RefineIndex(maps);
     return { candidates: detectJoints(maps, job.settings, takeJoints(job.queue, job.segment, joints)), joints };

@@ -210,7 +210,7 @@ function checkEstimationOptions(options: EstimationOptions): AbortSignal | undef
   }
   const { signal } = options;
   if (signal === undefined) return undefined;
-  if (!isAbortSignalLike(signal)) throw new ConfigError(`Invalid signal: ${shownAsSignal(signal)}. Must be an AbortSignal`, { fault: { options: ['signal'], allowed: 'an AbortSignal' } });
+  if (!isAbortSignalLike(signal)) throw new ConfigError(`Invalid signal: ${shownAsSignal(signal)}. Must be an AbortSignal`, { fault: valueFault('signal', 'an AbortSignal') });
   return nodeSignal(signal);
 }
 

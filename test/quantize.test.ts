@@ -277,6 +277,22 @@ describe('int8 quantization (tiny_coco, sample image)', () => {
     expect(bytes!.message).to.match(/^calibrationImages\[1\]: image buffer: not an image format/);
   });
 
+  it('BAD CALL - a calibration image that cannot be read at all is refused before any image is calibrated, wherever it is in the list', async () => {
+    // Bytes that fail only when calibration decodes them: an image after them is checked first.
+    const undecodable = new Uint8Array(10);
+    const missing = join(dir, 'missing.jpg');
+    const quantize = (second: unknown) => quantizeForImages(floatModel, { images: [undecodable, second as ImageInput], settings });
+    // It read "calibrationImages[0]: image buffer: not an image format": the missing file came to light only after the images before it had run.
+    await expectRejection(quantize(missing), ImageError, /missing\.jpg: no such file$/);
+    await expectRejection(quantize(dir), ImageError, /: not a regular file$/);
+    await expectRejection(quantize(5), ImageError, /^calibrationImages\[1\]: RGB image: expected a path, .* got Number$/);
+    await expectRejection(quantize({ width: 2, height: 2, data: new Uint8Array(3) }), ImageError, /^calibrationImages\[1\]: RGB image: data holds 3 bytes/);
+    const broken = join(dir, 'first-broken.jpg');
+    writeFileSync(broken, 'not a JPEG');
+    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--precision', 'int8',
+      '--calibrate', broken, '--calibrate', missing, '--out', join(dir, 'never.int8.onnx')), ImageError, /missing\.jpg: no such file$/);
+  });
+
   it('BAD CALL - a float model that computes NaN on a calibration image is refused naming the image and the tensor', async () => {
     // As a damaged float .onnx would be: every weight of the first convolution NaN.
     const proto = onnx.ModelProto.decode(floatModel);

@@ -64,7 +64,6 @@ export interface ReadImageOptions {
 export async function readImage(input: string | Uint8Array | RgbImage, options: ReadImageOptions = {}): Promise<RgbImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (typeof input === 'string') {
-    if (input === '') throw new ImageError('missing', 'image path', 'empty string: no file named');
     const bytes = await readImageFile(input);
     return decodeImage(bytes, input, options.exifOrientation ?? true, maxPixels);
   }
@@ -76,7 +75,21 @@ export async function readImage(input: string | Uint8Array | RgbImage, options: 
   return validateRgb(input, options.name ?? 'RGB image', maxPixels);
 }
 
-async function readImageFile(path: string): Promise<Uint8Array> {
+/**
+ * What `readImage` would refuse of `input` before reading a file's contents or decoding bytes:
+ * a path to no file, to a folder or an empty file; empty bytes; pixels that are not RGB; a value
+ * of another kind. For checking many images up front, before any of them is used.
+ */
+export async function checkImageInput(input: string | Uint8Array | RgbImage, options: Pick<ReadImageOptions, 'maxPixels' | 'name'> = {}): Promise<void> {
+  if (typeof input === 'string') await checkImageFile(input);
+  else if (input instanceof Uint8Array) {
+    if (input.length === 0) throw new ImageError('empty', options.name ?? 'image buffer', 'zero-size image data');
+  } else validateRgb(input, options.name ?? 'RGB image', options.maxPixels ?? DEFAULT_MAX_PIXELS);
+}
+
+/** Refuses a path that names no file, a folder (anything but a regular file) or an empty file. */
+async function checkImageFile(path: string): Promise<void> {
+  if (path === '') throw new ImageError('missing', 'image path', 'empty string: no file named');
   let size: number;
   try {
     const st = await stat(path);
@@ -92,6 +105,10 @@ async function readImageFile(path: string): Promise<Uint8Array> {
     throw new ImageError('unreadable', path, `cannot read the file (${code ?? String(err)})`);
   }
   if (size === 0) throw new ImageError('empty', path, 'zero-size file');
+}
+
+async function readImageFile(path: string): Promise<Uint8Array> {
+  await checkImageFile(path);
   try {
     return await readFile(path);
   } catch (err) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { ConfigError, type ExperimentConfig } from '../config/experiment.js';
 import { resolveConfig } from '../model/load.js';
-import { addModelOptions, addPrecisionOptions, parseFiniteNumber, parseNonNegativeNumber, parsePositiveInteger, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
+import { addModelOptions, addPrecisionOptions, parseFiniteNumber, parseNonNegativeNumber, parsePositiveInteger, parseScales, refuseStdin, usageError, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
 import { expandImageArguments } from './inputs.js';
 import { checkEstimatorOptions, type EstimatorOptions } from '../estimator.js';
 import type { OptionNamer } from '../config/option-names.js';
@@ -143,6 +143,7 @@ function commandLineMistake(command: Command, error: ConfigError, options: Estim
  * (`withConfigRead`) rather than read its file again.
  */
 export function checkModelOptions(command: Command, options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): ExperimentConfig {
+  for (const path of options.calibrate ?? []) refuseStdin(command, path, '--calibrate reads images from files, folders or patterns', 'give their path');
   const estimatorOptions = toEstimatorOptions(options, options.calibrate, extra);
   try {
     const config = resolveConfig(estimatorOptions);

@@ -134,6 +134,15 @@ export function usageError(command: Command, message: string): never {
   return command.error(`error: ${message}`, { code: 'higher-pose.usage', exitCode: USAGE_STATUS });
 }
 
+/**
+ * '-' given where a command reads files by path: stdin for predict and video, elsewhere it was
+ * looked for as a file named '-' after the model loaded. A usage error: `reads` says what the
+ * argument names, `give` what to give instead.
+ */
+export function refuseStdin(command: Command, value: string, reads: string, give: string): void {
+  if (value === '-') usageError(command, `${reads}, not stdin ('-'): ${give}`);
+}
+
 /** `--weights`, which a run of a model needs: left out, a usage error saying what to give. */
 export function requireWeights(command: Command, weights: string | undefined, what = 'a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export'): asserts weights is string {
   if (!weights) usageError(command, `--weights is required: ${what}`);

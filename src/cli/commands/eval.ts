@@ -16,7 +16,7 @@ import type { PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, parsePositiveInteger, requireWeights, usageError, userError } from '../options.js';
+import { checkOutputFile, parsePositiveInteger, refuseStdin, requireWeights, usageError, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 
 export interface EvalDeps {
@@ -125,6 +125,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     return;
   }
   if (!options.images) usageError(command, 'eval needs --images DIR (or --results FILE to score an existing results file)');
+  refuseStdin(command, options.images, 'eval --images names the folder of the annotated images', 'give its path');
   requireWeights(command, options.weights);
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const evalSettings = { exifOrientation: false };

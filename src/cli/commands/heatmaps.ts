@@ -1,7 +1,7 @@
 /** `higher-pose heatmaps`: raw network outputs of one image, as .npy arrays and pictures. */
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { addModelOptions, makeOutputFolder, requireWeights, usageError, type ModelCliOptions } from '../options.js';
+import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, type ModelCliOptions } from '../options.js';
 import { checkModelOptions } from '../estimator-options.js';
 import { createNetwork } from '../../model/load.js';
 import { readImage, writeImage } from '../../io/image.js';
@@ -26,8 +26,7 @@ export function registerHeatmaps(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .action(async (imagePath: string, options: ModelCliOptions & { out: string }, command: Command) => {
       requireWeights(command, options.weights);
-      // As predict and video take it; here it was looked for as a file named '-'.
-      if (imagePath === '-') usageError(command, "heatmaps reads its image from a file, not stdin ('-'): save the image and give its path");
+      refuseStdin(command, imagePath, 'heatmaps reads its image from a file', 'save the image and give its path');
       // The outputs of scale 1 alone.
       const config = checkModelOptions(command, options, { scales: [1] });
       const inputSize = options.inputSize ?? config.dataset.inputSize;

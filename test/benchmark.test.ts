@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Command, CommanderError } from 'commander';
+import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -508,6 +509,46 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       await stopped();
       const resumed = cli();
       await resumed.parse(args);
+      expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+    });
+
+    /**
+     * `text` at `path` as a pipe gives it (`--config <(...)`, `/dev/stdin`): a FIFO whose first
+     * reader gets `text` and every later one nothing, as a file read again would be.
+     */
+    function pipedOnce(path: string, text: string): { close(): void } {
+      execFileSync('mkfifo', [path]);
+      const writer = spawn('sh', ['-c', 'printf %s "$1" > "$0"; while :; do : > "$0"; done', path, text], { stdio: 'ignore' });
+      return {
+        close: () => {
+          writer.kill();
+          rmSync(path, { force: true });
+        },
+      };
+    }
+
+    it('BAD CALL - runs of different piped configurations (--config <(...)) do not share a journal; the same one piped again resumes', async function () {
+      if (process.platform === 'win32') this.skip();
+      const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
+      const weights = join(dir, 'w.pth');
+      writeFileSync(weights, 'weights');
+      const tinyCoco = readFileSync(join(fixturesRoot(), 'configs', 'tiny_coco.yaml'), 'utf8');
+      const out = join(dir, 'piped.json');
+      const fifo = join(dir, 'config.fifo');
+      const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--config', fifo, '--weights', weights];
+      const withPiped = async (yaml: string, run: () => Promise<unknown>) => {
+        const pipe = pipedOnce(fifo, yaml);
+        try {
+          await run();
+        } finally {
+          pipe.close();
+        }
+      };
+      await withPiped(tinyCoco, () => expectRejects(cli(second!.id).parse(args), CommanderError, /with 0 keypoints/));
+      expect(existsSync(`${out}.journal`)).to.equal(true);
+      await withPiped(tinyCoco.replace(/FLIP_TEST: \w+/, 'FLIP_TEST: false'), () => expectRejects(cli().parse(args), CommanderError, /piped\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
+      const resumed = cli();
+      await withPiped(tinyCoco, () => resumed.parse(args));
       expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
     });
 

@@ -3,11 +3,11 @@
  * on stderr), or score an existing results file with `--results`. The statistics table goes to
  * the command's stdout writer; progress, timing and problems to its stderr writer.
  */
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { ConfigError, loadConfigFile, type DatasetKind } from '../../config/experiment.js';
-import { presetConfig } from '../../config/presets.js';
+import { ConfigError, type DatasetKind, type ExperimentConfig } from '../../config/experiment.js';
 import { keypointDefinition } from '../../datasets.js';
 import { loadGroundTruth } from '../../eval/data.js';
 import { EvalError, OtherDatasetError } from '../../eval/errors.js';
@@ -86,20 +86,19 @@ interface DatasetChoice {
 }
 
 /**
- * `--dataset`, else the dataset of the chosen configuration, else COCO. A model is refused
- * before any work when its configuration is for the other dataset (other joints).
+ * `--dataset`, else the dataset of the model's configuration (`config`, as read once). A model
+ * is refused before any work when its configuration is for the other dataset (other joints).
  */
-function resolveDataset(options: EvalCliOptions, command: Command): DatasetChoice {
-  const configured = options.preset ? presetConfig(options.preset).dataset.kind : options.config ? loadConfigFile(options.config).dataset.kind : undefined;
+function resolveDataset(options: EvalCliOptions, command: Command, config: ExperimentConfig): DatasetChoice {
+  const configured = config.dataset.kind;
   const model = options.preset ? `preset ${options.preset}` : options.config;
-  if (options.dataset && configured && options.dataset !== configured) {
+  if (options.dataset && options.dataset !== configured) {
     const message = `--dataset ${options.dataset}: the model (${model}) is a ${configured} model, with ${keypointDefinition(configured).names.length} joints; evaluate it as --dataset ${configured}`;
     // Two options typed against each other; a configuration file's dataset is the file's to fix.
     if (options.preset) usageError(command, message);
     throw new ConfigError(message);
   }
-  if (options.dataset) return { dataset: options.dataset };
-  return configured ? { dataset: configured, model } : { dataset: 'coco' };
+  return options.dataset ? { dataset: options.dataset } : { dataset: configured, model };
 }
 
 /**
@@ -118,10 +117,9 @@ function checkAnnotations(path: string, choice: DatasetChoice): void {
 
 async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps): Promise<void> {
   const out = writers(command);
-  const choice = resolveDataset(options, command);
-  const { dataset } = choice;
   if (options.results) {
-    out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, dataset, options.limit))}\n`);
+    // No --config or --preset with --results (refuseUnusedWithResults): no model to take a dataset from.
+    out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, options.dataset ?? 'coco', options.limit))}\n`);
     return;
   }
   if (!options.images) usageError(command, 'eval needs --images DIR (or --results FILE to score an existing results file)');
@@ -130,6 +128,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const evalSettings = { exifOrientation: false };
   const config = checkModelOptions(command, options, evalSettings);
+  const choice = resolveDataset(options, command, config);
+  const { dataset } = choice;
   await checkOutputFile(options.out, '--out');
   const journalPath = options.journal ?? `${options.out}.journal`;
   await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
@@ -140,8 +140,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const stages = new StageTotals();
   // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config file).
   const estimator = await deps.createEstimator({ ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add });
-  // The journal compares the files' content too: a configuration edited or weights replaced under the same name make another run.
-  const journalSettings = { ...estimatorSettings, sha256: { config: await digest(options.config), weights: await digest(options.weights) } };
+  // The journal compares what the names stand for too: a configuration edited or weights replaced under the same name make another run.
+  const journalSettings = { ...estimatorSettings, sha256: { config: configDigest(options, config), weights: await digest(options.weights) } };
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
   try {
@@ -176,6 +176,15 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     process.off('SIGINT', onSigint);
     await estimator.dispose();
   }
+}
+
+/**
+ * sha256 of the --config configuration as this run read it and runs it (null for a preset): the
+ * file read again could be another (edited meanwhile), or nothing (a pipe, `--config <(...)`,
+ * which would let runs of different piped configurations share a journal).
+ */
+function configDigest(options: EvalCliOptions, config: ExperimentConfig): string | null {
+  return options.config === undefined ? null : createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
 
 /** sha256 of a file an option names; null without one, or when it cannot be read (the estimator, which read it, reports problems). */

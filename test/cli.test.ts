@@ -115,6 +115,7 @@ describe('higher-pose exit statuses', () => {
       const failures: [string[], RegExp][] = [
         [['predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', garbage], /^higher-pose: CheckpointError: .*garbage\.pth/],
         [['predict', DEMO_IMAGE(), '--config', join(dir, 'missing.yaml'), '--weights', garbage], /^higher-pose: ConfigError: Cannot read configuration .*missing\.yaml/],
+        [['predict', DEMO_IMAGE(), '--config', dir, '--weights', garbage], /^higher-pose: ConfigError: Cannot read configuration .*: a folder, not a YAML file\n$/],
       ];
       for (const [args, message] of failures) {
         const { status, stderr } = await run(...args);

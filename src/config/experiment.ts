@@ -467,7 +467,9 @@ export function loadConfigFile(path: string): ExperimentConfig {
   try {
     text = configText(readFileSync(path));
   } catch (err) {
-    throw new ConfigError(`Cannot read configuration ${path}: ${(err as Error).message}`);
+    // Node's words for a folder ('EISDIR: illegal operation on a directory, read') do not say which mistake it is.
+    const why = (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'a folder, not a YAML file' : (err as Error).message;
+    throw new ConfigError(`Cannot read configuration ${path}: ${why}`, { cause: err });
   }
   try {
     return parseConfig(text);

@@ -418,9 +418,9 @@ describe('model zoo', () => {
       expect(out).to.match(/^coco_w48_512_mmpose\s+coco_w48_640\s+512\s+mmpose\s+\?\s+no\s+download\.openmmlab\.com$/m);
     });
 
-    it('reports an unknown name with the valid names', async () => {
+    it('BAD CALL - reports an unknown name with the valid names, as a usage error (exit 2) as an unknown preset is', async () => {
       const { err, exitCode } = await cli(['weights', 'fetch', 'nope', '--cache-dir', cacheDir]);
-      expect(exitCode).to.equal(1);
+      expect(exitCode).to.equal(2);
       expect(err).to.contain('Unknown model "nope"').and.contain(ZOO_NAMES.join(', '));
     });
 

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { findEntry, inputSizeHint, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
 import { cachedPath, defaultCacheDir, fetchWeights, type DownloadProgress } from '../../zoo/download.js';
-import { userError } from '../options.js';
+import { usageError, userError } from '../options.js';
 
 export function registerWeights(program: Command): void {
   const weights = program.command('weights').description('list and download published HigherHRNet checkpoints');
@@ -25,8 +25,8 @@ export function registerWeights(program: Command): void {
     .argument('<name>', 'catalogue name, see `higher-pose weights list`')
     .option('--cache-dir <dir>', 'cache folder (default: $HIGHER_POSE_CACHE or ~/.cache/higher-pose)')
     .action(async (name: string, options: { cacheDir?: string }, command: Command) => {
+      const entry = zooEntry(command, name);
       try {
-        const entry = findEntry(name);
         const path = await fetchWithProgressBar(entry, options.cacheDir);
         write(command, `${path}\n`);
         const hint = inputSizeHint(entry);
@@ -37,6 +37,16 @@ export function registerWeights(program: Command): void {
         throw error;
       }
     });
+}
+
+/** The catalogue entry named `name`; a name not in it is a mistake in what was typed (exit 2), as an unknown --preset is. */
+function zooEntry(command: Command, name: string): ZooEntry {
+  try {
+    return findEntry(name);
+  } catch (error) {
+    if (error instanceof ZooError) usageError(command, error.message);
+    throw error;
+  }
 }
 
 /** Writes through commander's output configuration, so callers (and tests) can redirect it. */

@@ -691,14 +691,19 @@ describe('estimator API with the bundled tiny model', () => {
     expect(existsSync(out)).to.equal(false);
   });
 
-  it('demo runs the bundled tiny model when no W32-512 checkpoint is cached; an image that fails is an error that leaves the results alone', async () => {
+  it('demo runs the bundled tiny model when no W32-512 checkpoint is cached and says what it found once; an image that fails is an error that leaves the results alone', async () => {
     const saved = process.env.HIGHER_POSE_CACHE;
     process.env.HIGHER_POSE_CACHE = join(dir, 'empty-cache');
     try {
       const out = join(dir, 'demo');
-      expect(await cli('demo', '--out', out)).to.equal(0);
+      const run = await cliReporting('demo', '--out', out);
+      expect(run.code).to.equal(0);
       const results = readFileSync(join(out, 'results.json'), 'utf8');
-      expect((JSON.parse(results) as unknown[]).length).to.equal((await estimator.estimatePoses(DEMO_IMAGE())).length);
+      const people = (JSON.parse(results) as unknown[]).length;
+      expect(people).to.equal((await estimator.estimatePoses(DEMO_IMAGE())).length);
+      // It said it twice: predict's line, then one of its own.
+      const summaries = [...run.errors, ...run.stdout.split('\n')].filter((line) => line.includes(' people'));
+      expect(summaries).to.deep.equal([`1/1 images, ${people} people → ${join(out, 'results.json')}, drawings in ${out}`]);
       expect(readdirSync(out).sort()).to.deep.equal(['results.json', 'sample.png']);
       const missing = join(dir, 'missing.jpg');
       const { error, errors, stdout } = await cliFailing('demo', '--image', missing, '--out', out);

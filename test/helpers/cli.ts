@@ -8,11 +8,11 @@ export async function cli(...args: string[]): Promise<number> {
   return (await cliReporting(...args)).code;
 }
 
-/** `cli`, with what the command printed with console.error (its summary and problems), a line per call. */
-export async function cliReporting(...args: string[]): Promise<{ code: number; errors: string[] }> {
-  const { code, errors, thrown } = await capture(args);
+/** `cli`, with what the command printed with console.error (its summary and problems), a line per call, and stdout. */
+export async function cliReporting(...args: string[]): Promise<{ code: number; errors: string[]; stdout: string }> {
+  const { code, errors, stdout, thrown } = await capture(args);
   if (thrown) throw thrown.error;
-  return { code, errors };
+  return { code, errors, stdout };
 }
 
 /** A command that throws: its error, with what it printed before: console.error's lines, and stdout (console.log's too). */

@@ -27,8 +27,7 @@ export function registerDemo(program: Command): void {
         console.error('      For real poses: `higher-pose weights fetch coco_w32_512_mmpose` downloads a trained W32-512, which the demo then uses;');
         console.error('      `higher-pose weights list` shows the others, run as `higher-pose predict IMAGE --preset PRESET --weights FILE`.');
       }
-      const results = join(options.out, 'results.json');
-      const summary = await runPredict([options.image ?? DEMO_IMAGE()], { preset, weights, out: results, render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });
-      console.log(`demo: ${summary.people} people found; results in ${results}, drawing in ${options.out}/`);
+      // predict's summary line says what was found and where it went.
+      await runPredict([options.image ?? DEMO_IMAGE()], { preset, weights, out: join(options.out, 'results.json'), render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });
     });
 }

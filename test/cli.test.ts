@@ -41,6 +41,11 @@ describe('higher-pose exit statuses', () => {
       [['bogus'], /unknown command 'bogus'/],
       [['predict'], /missing required argument 'images'/],
       [['predict', 'a.jpg', '--frobnicate'], /unknown option '--frobnicate'/],
+      // An option of another command: said whose it is.
+      [['predict', 'a.jpg', '--every', '2'], /^error: unknown option '--every'\n\(--every is an option of 'video'\)\n/],
+      [['heatmaps', 'a.jpg', '--out', 'maps', '--render=drawn'], /^error: unknown option '--render=drawn'\n\(--render is an option of 'predict' and 'video'\)\n/],
+      [['weights', 'fetch', 'coco_w32_512', '--limit', '3'], /^error: unknown option '--limit'\n\(--limit is an option of 'eval'\)\n/],
+      [['weights', '--cache-dir', 'c'], /^error: unknown option '--cache-dir'\n\(--cache-dir is an option of 'weights list' and 'weights fetch'\)\n/],
       [['predict', 'a.jpg', '--max-people', 'abc'], /'--max-people <n>' argument 'abc' is invalid/],
       [['predict', 'a.jpg', '--format', 'xml'], /'--format <format>' argument 'xml' is invalid\. Allowed choices are json, jsonl/],
       [['eval', '--annotations'], /'--annotations <file>' argument missing/],

@@ -20,6 +20,7 @@ export function buildProgram(): Command {
     .version(PACKAGE_VERSION(), '-V, --version', 'print the version of higher-pose')
     // A hint, not the whole help: 50 lines of it scrolled the one line saying what was wrong away.
     .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (message, write) => write(withOptionOwners(program, message)) })
     // Set before the commands are added, which inherit it.
     .exitOverride((error) => {
       throw withUsageStatus(error);
@@ -37,6 +38,27 @@ export function buildProgram(): Command {
 }
 
 export { USAGE_STATUS };
+
+/**
+ * commander's "unknown option" error, followed by the commands that do have the option:
+ * `predict x.jpg --every 2` is most likely a flag of `video` given to another command.
+ */
+function withOptionOwners(program: Command, message: string): string {
+  const flag = /^error: unknown option '(--[^'=]+)/.exec(message)?.[1];
+  if (flag === undefined) return message;
+  const owners = commandsWithOption(program, flag);
+  if (owners.length === 0) return message;
+  return `${message}(${flag} is an option of ${new Intl.ListFormat('en').format(owners.map((name) => `'${name}'`))})\n`;
+}
+
+/** The commands under `parent` (as typed: `weights fetch`) that take the option `flag`. */
+function commandsWithOption(parent: Command, flag: string, prefix = ''): string[] {
+  return parent.commands.flatMap((command) => {
+    const name = `${prefix}${command.name()}`;
+    const own = command.options.some((option) => option.long === flag) ? [name] : [];
+    return [...own, ...commandsWithOption(command, flag, `${name} `)];
+  });
+}
 
 /**
  * `help [command]`, as commander's own, except that an unknown command is said to be one (exit 2):

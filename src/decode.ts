@@ -23,13 +23,13 @@ export type { AggregatedMaps, PoseSelection, ScaleOutputs };
 /** Where the network input came from in the image (`get_multi_scale_size` / `resize_align_multi_scale`). */
 export interface ImageGeometry {
   /** `[w, h]` network input size at scale 1: the PROJECT2IMAGE target. */
-  baseSize: [number, number];
+  baseSize: readonly [number, number];
   /**
    * Affine centre and scale (`[w, h]` in units of 200 px) of the last scale processed — the
    * smallest — which the reference uses to map every person back to the image.
    */
-  center: [number, number];
-  scale: [number, number];
+  center: readonly [number, number];
+  scale: readonly [number, number];
 }
 
 export interface DecodeResult {

@@ -10,7 +10,7 @@ import { CheckpointError, loadStateDict, StateDictMismatchError } from '../src/c
 import { isPresetName, presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
-import { compileModel } from '../src/model/load.js';
+import { compileModel, createOnnxNetwork } from '../src/model/load.js';
 import { intAttr, node, onnx } from '../src/backend/onnx/proto.js';
 import { BackendError } from '../src/backend/onnx/session.js';
 import { ImageError } from '../src/io/image.js';
@@ -214,6 +214,9 @@ describe('estimator API with the bundled tiny model', () => {
     void (() => createEstimator(options));
     expect(checkEstimatorOptions(options).config.test.scaleFactor).to.deep.equal([1, 0.5]);
     expect(testSettings(presetConfig('tiny_coco'), options).scaleFactor).to.deep.equal([1, 0.5]);
+    // So for createOnnxNetwork's session options: executionProviders typed as a mutable array failed to compile here.
+    const sessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: 1 } as const;
+    void (() => createOnnxNetwork(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT(), sessionOptions));
   });
 
   it('BAD CALL - options out of range name the field', async () => {

@@ -231,6 +231,17 @@ describe('decodePoses on planted people', () => {
     expect(views.people).to.deep.equal(copies.people);
   });
 
+  it('takes read-only outputs and geometry (a frozen store, `as const`), as the same values in mutable arrays', () => {
+    // Compiling is the test: with ScaleOutputs.outputs / flipped and ImageGeometry's pairs typed as mutable arrays, `npm run typecheck` fails here.
+    const outputs: readonly NdArray<Float32Array>[] = Object.freeze([tensor(2 * J, 16, 16, 5), tensor(J, 32, 32, 6)]);
+    const flipped: readonly NdArray<Float32Array>[] = Object.freeze(outputs.map((t) => mirrored(t, COCO_KEYPOINTS.flipIndex)));
+    const geometry = { baseSize: [64, 64], center: [64, 64], scale: [0.64, 0.64] } as const;
+    const frozen = decodePoses([{ scale: 1, outputs, flipped }], geometry, tiny(), COCO_KEYPOINTS);
+    const mutable = decodePoses([{ scale: 1, outputs: [...outputs], flipped: [...flipped] }], { baseSize: [64, 64], center: [64, 64], scale: [0.64, 0.64] }, tiny(), COCO_KEYPOINTS);
+    expect(frozen.people.length).to.be.above(2);
+    expect(frozen.people).to.deep.equal(mutable.people);
+  });
+
   it('BAD CALL - outputs so large that their sums overflow float32', () => {
     const huge = (c: number, h: number, w: number) => ndarray(new Float32Array(c * h * w).fill(3e38), [1, c, h, w]);
     const s = { ...tiny(), flipTest: false, project2image: false };

@@ -32,12 +32,12 @@ export interface ScaleOutputs {
    * (views with any strides), C being the J heatmaps, then J tag maps (MODEL.TAG_PER_JOINT), one
    * shared tag map, or none. One image per call: items of a batch are given apart.
    */
-  outputs: OutputTensor[];
+  outputs: readonly OutputTensor[];
   /**
    * The outputs for the horizontally mirrored input, exactly as the network returns them (not
    * yet flipped back). Required when `settings.flipTest` is on, refused otherwise.
    */
-  flipped?: OutputTensor[];
+  flipped?: readonly OutputTensor[];
 }
 
 export interface AggregatedMaps {
@@ -103,7 +103,7 @@ function outputName(index: number, scale: number, flipped: boolean): string {
 }
 
 /** Validates one pass's outputs against the settings and the keypoint definition (their values too with `checkFinite`). */
-function passPlanes(outputs: OutputTensor[], settings: TestSettings, numJoints: number, scale: number, flipped: boolean, checkFinite: boolean): PlaneStack[] {
+function passPlanes(outputs: readonly OutputTensor[], settings: TestSettings, numJoints: number, scale: number, flipped: boolean, checkFinite: boolean): PlaneStack[] {
   const label = passLabel(scale, flipped);
   const expected = settings.withHeatmaps.length;
   if (outputs.length !== expected || settings.withAe.length !== expected) {

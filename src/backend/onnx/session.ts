@@ -46,7 +46,7 @@ export function providerUnavailable(provider: ExecutionProvider, message: string
 
 export interface OnnxSessionOptions {
   /** Execution providers in order of preference. Default `['cpu']` (see `ExecutionProvider`). */
-  executionProviders?: ExecutionProvider[];
+  executionProviders?: readonly ExecutionProvider[];
   /** Threads for one operator; default: the physical cores (`physicalCores()`). */
   intraOpNumThreads?: number;
   /** ONNX Runtime graph optimisation level. Default `'all'`. */

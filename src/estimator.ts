@@ -225,14 +225,21 @@ const isImageList = (input: ImageInput | readonly ImageInput[]): input is readon
 /** The options that set each test setting, where the names differ. */
 const OPTION_OF_SETTING: Partial<Record<keyof TestSettings, keyof EstimatorOptions>> = { scaleFactor: 'scales', maxNumPeople: 'maxPeople' };
 
-/** The configuration's test settings with the caller's overrides applied and validated. */
+/** A copy of an array (one that is no array is refused by the checks, not spread here). */
+const arrayCopy = <T>(value: T): T => (Array.isArray(value) ? ([...value] as T) : value);
+
+/**
+ * The configuration's test settings with the caller's overrides applied and validated. Their
+ * lists are copies: the caller's `scales` or configuration changed later leave them as checked.
+ */
 export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOptions, 'weights'>): TestSettings {
   const base = config.test;
   const settings: TestSettings = {
     ...base,
     flipTest: options.flipTest ?? base.flipTest,
-    // Not written to (a value that is no array is refused below, not spread here).
-    scaleFactor: (options.scales as number[] | undefined) ?? base.scaleFactor,
+    scaleFactor: arrayCopy((options.scales as number[] | undefined) ?? base.scaleFactor),
+    withHeatmaps: arrayCopy(base.withHeatmaps),
+    withAe: arrayCopy(base.withAe),
     adjust: options.adjust ?? base.adjust,
     refine: options.refine ?? base.refine,
     detectionThreshold: options.detectionThreshold ?? base.detectionThreshold,

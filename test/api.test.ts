@@ -410,6 +410,21 @@ describe('estimator API with the bundled tiny model', () => {
     });
   });
 
+  it('BAD CALL - testSettings\' result keeps no list of the caller\'s: scales or a configuration changed afterwards leave the settings as checked', () => {
+    const config = presetConfig('tiny_coco');
+    const scales = [1, 0.5];
+    const settings = testSettings(config, { scales });
+    // 0.7 breaks the network's stride: decodePoses would have been given settings testSettings refuses.
+    scales.push(0.7);
+    config.test.scaleFactor.push(0.7);
+    config.test.withHeatmaps.fill(false);
+    config.test.withAe.fill(false);
+    expect(settings.scaleFactor).to.deep.equal([1, 0.5]);
+    expect(settings.withHeatmaps).to.deep.equal(presetConfig('tiny_coco').test.withHeatmaps);
+    expect(settings.withAe).to.deep.equal(presetConfig('tiny_coco').test.withAe);
+    expect(testSettings(presetConfig('tiny_coco'), {}).scaleFactor).to.deep.equal([1]);
+  });
+
   it('BAD CALL - the settings in effect cannot change under the estimator, unchecked: its config is frozen, and the scales array given is copied', async () => {
     const scales = [1];
     const own = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256, scales });

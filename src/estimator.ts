@@ -6,14 +6,14 @@
 import ndarray from 'ndarray';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
-import { ConfigError, optionsError, valueFault, type ExperimentConfig, type TestSettings } from './config/experiment.js';
+import { ConfigError, configArgument, optionsError, valueFault, type ExperimentConfig, type TestSettings } from './config/experiment.js';
 import { apiOptionName, type OptionNamer, type OptionWords } from './config/option-names.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { naming, readImage, validateRgb } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
-import { isFlag, isPositiveInt, shownValue, typeName } from './values.js';
+import { isFlag, isPositiveInt, shownValue } from './values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal } from './abort-signal.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
 import { selectionProblem } from './grouping/parse.js';
@@ -21,7 +21,7 @@ import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { inOrder, valueOf } from './parallel/in-order.js';
 import { CallsInFlight } from './parallel/in-flight.js';
 import { Slots } from './parallel/slots.js';
-import { checkedNetworkOptions, createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
+import { assertWeightsArgument, checkedNetworkOptions, createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 import type { Weights } from './model/weights.js';
 import type { Precision } from './model/quantize.js';
@@ -189,7 +189,7 @@ const OPTION_NAMES: Record<keyof EstimatorOptions, true> = {
 };
 
 /** Refuses options that are not an object, or that hold a name `createEstimator` does not know. */
-function checkOptionNames(options: EstimatorOptions): void {
+function checkOptionNames(options: Omit<EstimatorOptions, 'weights'>): void {
   if (typeof options !== 'object' || options === null) throw new ConfigError('createEstimator needs options: { preset or config, weights, ... }');
   const unknown = Object.keys(options).filter((name) => !Object.hasOwn(OPTION_NAMES, name));
   if (unknown.length > 0) throw new ConfigError(`Unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Options are ${Object.keys(OPTION_NAMES).join(', ')}`);
@@ -232,14 +232,16 @@ const arrayCopy = <T>(value: T): T => (Array.isArray(value) ? ([...value] as T) 
  * The configuration's test settings with the caller's overrides applied and validated. Their
  * lists are copies: the caller's `scales` or configuration changed later leave them as checked.
  */
-export function testSettings(config: ExperimentConfig, options: Omit<EstimatorOptions, 'weights'>): TestSettings {
+export function testSettings(given: ExperimentConfig, options: Omit<EstimatorOptions, 'weights'> = {}): TestSettings {
+  // A checked copy: its lists are the settings' own.
+  const config = configArgument(given, 'testSettings');
+  if (typeof options !== 'object' || options === null) throw new ConfigError(`testSettings: options must be an object such as { flipTest, scales }, not ${shownValue(options)}`);
+  checkOptionNames(options);
   const base = config.test;
   const settings: TestSettings = {
     ...base,
     flipTest: options.flipTest ?? base.flipTest,
-    scaleFactor: arrayCopy((options.scales as number[] | undefined) ?? base.scaleFactor),
-    withHeatmaps: arrayCopy(base.withHeatmaps),
-    withAe: arrayCopy(base.withAe),
+    scaleFactor: arrayCopy(options.scales as number[] | undefined) ?? base.scaleFactor,
     adjust: options.adjust ?? base.adjust,
     refine: options.refine ?? base.refine,
     detectionThreshold: options.detectionThreshold ?? base.detectionThreshold,
@@ -411,10 +413,7 @@ export function checkEstimatorOptions(options: EstimatorOptions): { config: Expe
   if (options.weights === undefined || options.weights === '') {
     throw optionsError(['weights'], (name) => `${name('weights')} is required: a checkpoint from the model zoo (see \`higher-pose weights list\`) or an .onnx export`);
   }
-  if (typeof options.weights !== 'string' && !(options.weights instanceof Map)) {
-    // Not the value itself: checkpoint bytes would fill the message.
-    throw new ConfigError(`Invalid weights, of type ${typeName(options.weights)}: must be a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)`, { fault: valueFault('weights', 'a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)') });
-  }
+  assertWeightsArgument(options.weights);
   check(options.onStageTimes === undefined || typeof options.onStageTimes === 'function', 'onStageTimes', 'a function', options.onStageTimes);
   const base = resolveConfig(options);
   // A frozen copy: changed in place (through `estimator.config`, or the caller's `scales` array)

@@ -10,7 +10,7 @@ import { CheckpointError, loadStateDict, StateDictMismatchError } from '../src/c
 import { isPresetName, presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
-import { compileModel, createOnnxNetwork } from '../src/model/load.js';
+import { compileModel, createNetwork, createOnnxNetwork } from '../src/model/load.js';
 import { intAttr, node, onnx } from '../src/backend/onnx/proto.js';
 import { BackendError } from '../src/backend/onnx/session.js';
 import { ImageError } from '../src/io/image.js';
@@ -423,6 +423,38 @@ describe('estimator API with the bundled tiny model', () => {
     expect(settings.withHeatmaps).to.deep.equal(presetConfig('tiny_coco').test.withHeatmaps);
     expect(settings.withAe).to.deep.equal(presetConfig('tiny_coco').test.withAe);
     expect(testSettings(presetConfig('tiny_coco'), {}).scaleFactor).to.deep.equal([1]);
+  });
+
+  it('BAD CALL - the low-level builders given the wrong configuration, a broken one or weights of the wrong kind: a ConfigError naming the argument, not a TypeError from inside', async () => {
+    const tiny = presetConfig('tiny_coco');
+    const weights = TINY_COCO_CHECKPOINT();
+    const js = <T>(value: unknown) => value as T;
+    // The whole configuration for its model, a preset's name, nothing: TypeErrors from inside the backbone before.
+    expect(() => buildNetworkGraph(js(tiny))).to.throw(ConfigError, /^buildNetworkGraph: model must be the network configuration, config\.model, not the whole experiment configuration$/);
+    expect(() => buildNetworkGraph(js('tiny_coco'))).to.throw(ConfigError, /^buildNetworkGraph: model must be a network configuration \(config\.model\), got the string "tiny_coco": presetConfig\(name\)\.model is a preset's/);
+    expect(() => buildNetworkGraph(js(undefined))).to.throw(ConfigError, /^buildNetworkGraph: model must be a network configuration \(config\.model\), got Undefined/);
+    // NaN or -3 joints built a graph of NaN or negative channels without a word.
+    for (const numJoints of [NaN, -3, 1.5]) {
+      expect(() => buildNetworkGraph({ ...tiny.model, numJoints }), String(numJoints)).to.throw(ConfigError, new RegExp(`^buildNetworkGraph: model object: MODEL\\.NUM_JOINTS must be an integer >= 1, got ${numJoints}$`));
+    }
+    expect(() => buildNetworkGraph({ ...tiny.model, stages: tiny.model.stages.slice(1) })).to.throw(ConfigError, /^buildNetworkGraph: model object: MODEL\.EXTRA\.STAGE4\.NUM_BRANCHES must be an integer >= 1, got undefined$/);
+    // The model part for the whole configuration, or a preset's name.
+    expect(() => compileModel(js(tiny.model), weights)).to.throw(ConfigError, /^compileModel: config must be the whole experiment configuration \{ model, dataset, test \}, got its model part \(config\.model\): give config itself$/);
+    expect(() => compileModel(js('tiny_coco'), weights)).to.throw(ConfigError, /^compileModel: config must be an experiment configuration \{ model, dataset, test \}, got the string "tiny_coco": presetConfig\(name\) is a preset's/);
+    expect(() => compileModel({ ...tiny, model: { ...tiny.model, deconv: js(undefined) } }, weights)).to.throw(ConfigError, /^compileModel: configuration object: MODEL\.EXTRA\.DECONV\.NUM_DECONVS must be an integer >= 0, got undefined$/);
+    // 'sd.has is not a function' before.
+    for (const given of [42, {}, undefined]) {
+      expect(() => compileModel(tiny, js(given)), String(given)).to.throw(ConfigError, /^Invalid weights, of type (Number|Object|Undefined): must be a checkpoint or \.onnx path, or weights in a Map/);
+    }
+    await expectRejection(createNetwork(js(tiny.model), weights), ConfigError, /^createNetwork: config must be the whole experiment configuration/);
+    await expectRejection(createOnnxNetwork(js('tiny_coco'), weights), ConfigError, /^createOnnxNetwork: config must be an experiment configuration/);
+    await expectRejection(createOnnxNetwork(tiny, js(readFileSync(weights))), ConfigError, /^Invalid weights, of type Uint8Array: /);
+    // testSettings: its options left out (a TypeError before), a misspelt one (ignored before), the model part.
+    expect(testSettings(js(tiny)).scaleFactor).to.deep.equal(tiny.test.scaleFactor);
+    expect(() => testSettings(tiny, js({ maxPose: 3 }))).to.throw(ConfigError, /^Unknown option maxPose\. Options are preset, config, weights, /);
+    expect(() => testSettings(tiny, js('flip'))).to.throw(ConfigError, /^testSettings: options must be an object such as \{ flipTest, scales \}, not "flip"$/);
+    expect(() => testSettings(js(tiny.model), {})).to.throw(ConfigError, /^testSettings: config must be the whole experiment configuration/);
+    expect(() => testSettings({ ...tiny, test: { ...tiny.test, flipTest: js('yes') } }, {})).to.throw(ConfigError, /^testSettings: configuration object: TEST\.FLIP_TEST must be true or false, got "yes"$/);
   });
 
   it('BAD CALL - the settings in effect cannot change under the estimator, unchecked: its config is frozen, and the scales array given is copied', async () => {

@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
-import { isFlag, isPositive, isPositiveInt, shownValue } from '../values.js';
+import { isFlag, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
 import { testSettingsProblem } from './test-settings.js';
 import { apiOptionName, type OptionWords } from './option-names.js';
 
@@ -299,6 +299,49 @@ function datasetKind(root: Yaml): DatasetKind {
   throw new ConfigError(`DATASET.DATASET ${JSON.stringify(name)} is not supported; must be one of [coco_kpt, crowd_pose_kpt]`);
 }
 
+/** A true or false per network output (`outputs` of them; a longer list is cut, as the reference reads it). */
+function perOutput(root: Yaml, path: string, outputs: number): boolean[] {
+  const v = list(root, path, isFlag, 'booleans');
+  if (v.length < outputs) {
+    throw new ConfigError(`${path} has ${v.length} entries but the network has ${outputs} outputs (1 + NUM_DECONVS)`);
+  }
+  return v.slice(0, outputs);
+}
+
+/** The network of a parsed configuration (MODEL and LOSS.WITH_AE_LOSS), checked field by field. */
+function modelFromYaml(root: Yaml): ModelSpec {
+  const deconvPath = 'MODEL.EXTRA.DECONV';
+  const numDeconvs = int(root, `${deconvPath}.NUM_DECONVS`);
+  const deconv: DeconvSpec = {
+    numDeconvs,
+    numChannels: numDeconvs ? list(root, `${deconvPath}.NUM_CHANNELS`, isPositiveInt, 'positive integers') : [],
+    kernelSize: numDeconvs ? list(root, `${deconvPath}.KERNEL_SIZE`, isPositiveInt, 'positive integers') : [],
+    numBasicBlocks: numDeconvs ? int(root, `${deconvPath}.NUM_BASIC_BLOCKS`) : 0,
+    catOutput: numDeconvs ? list(root, `${deconvPath}.CAT_OUTPUT`, isFlag, 'booleans') : [],
+  };
+  for (const [field, values] of [['NUM_CHANNELS', deconv.numChannels], ['KERNEL_SIZE', deconv.kernelSize], ['CAT_OUTPUT', deconv.catOutput]] as const) {
+    if (values.length < numDeconvs) {
+      throw new ConfigError(`${deconvPath}.${field} has ${values.length} entries but NUM_DECONVS is ${numDeconvs}`);
+    }
+  }
+  for (const k of deconv.kernelSize) {
+    if (![2, 3, 4].includes(k)) throw new ConfigError(`${deconvPath}.KERNEL_SIZE must be 2, 3 or 4, got ${k}`);
+  }
+  const finalConvKernel = int(root, 'MODEL.EXTRA.FINAL_CONV_KERNEL', 1);
+  if (finalConvKernel !== 1 && finalConvKernel !== 3) {
+    throw new ConfigError(`MODEL.EXTRA.FINAL_CONV_KERNEL must be 1 or 3, got ${finalConvKernel}`);
+  }
+  return {
+    name: MODEL_NAME,
+    numJoints: int(root, 'MODEL.NUM_JOINTS', 1),
+    tagPerJoint: bool(root, 'MODEL.TAG_PER_JOINT'),
+    stages: ['STAGE2', 'STAGE3', 'STAGE4'].map((s) => stage(root, s)),
+    finalConvKernel,
+    deconv,
+    withAeLoss: perOutput(root, 'LOSS.WITH_AE_LOSS', numDeconvs + 1),
+  };
+}
+
 /** Builds a typed configuration from a parsed experiment YAML document. */
 function configFromYaml(doc: unknown): ExperimentConfig {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
@@ -320,44 +363,9 @@ function configFromYaml(doc: unknown): ExperimentConfig {
   if (numJoints !== DATASET_JOINTS[kind]) {
     throw new ConfigError(`NUM_JOINTS is ${numJoints}, but DATASET.DATASET ${JSON.stringify(at(root, 'DATASET.DATASET'))} has ${DATASET_JOINTS[kind]} keypoints`);
   }
-  const deconvPath = 'MODEL.EXTRA.DECONV';
-  const numDeconvs = int(root, `${deconvPath}.NUM_DECONVS`);
-  const deconv: DeconvSpec = {
-    numDeconvs,
-    numChannels: numDeconvs ? list(root, `${deconvPath}.NUM_CHANNELS`, isPositiveInt, 'positive integers') : [],
-    kernelSize: numDeconvs ? list(root, `${deconvPath}.KERNEL_SIZE`, isPositiveInt, 'positive integers') : [],
-    numBasicBlocks: numDeconvs ? int(root, `${deconvPath}.NUM_BASIC_BLOCKS`) : 0,
-    catOutput: numDeconvs ? list(root, `${deconvPath}.CAT_OUTPUT`, isFlag, 'booleans') : [],
-  };
-  for (const [field, values] of [['NUM_CHANNELS', deconv.numChannels], ['KERNEL_SIZE', deconv.kernelSize], ['CAT_OUTPUT', deconv.catOutput]] as const) {
-    if (values.length < numDeconvs) {
-      throw new ConfigError(`${deconvPath}.${field} has ${values.length} entries but NUM_DECONVS is ${numDeconvs}`);
-    }
-  }
-  for (const k of deconv.kernelSize) {
-    if (![2, 3, 4].includes(k)) throw new ConfigError(`${deconvPath}.KERNEL_SIZE must be 2, 3 or 4, got ${k}`);
-  }
-  const numOutputs = numDeconvs + 1;
-  const perOutput = (path: string): boolean[] => {
-    const v = list(root, path, isFlag, 'booleans');
-    if (v.length < numOutputs) {
-      throw new ConfigError(`${path} has ${v.length} entries but the network has ${numOutputs} outputs (1 + NUM_DECONVS)`);
-    }
-    return v.slice(0, numOutputs);
-  };
-  const finalConvKernel = int(root, 'MODEL.EXTRA.FINAL_CONV_KERNEL', 1);
-  if (finalConvKernel !== 1 && finalConvKernel !== 3) {
-    throw new ConfigError(`MODEL.EXTRA.FINAL_CONV_KERNEL must be 1 or 3, got ${finalConvKernel}`);
-  }
-  const model: ModelSpec = {
-    name: MODEL_NAME,
-    numJoints,
-    tagPerJoint: bool(root, 'MODEL.TAG_PER_JOINT'),
-    stages: ['STAGE2', 'STAGE3', 'STAGE4'].map((s) => stage(root, s)),
-    finalConvKernel,
-    deconv,
-    withAeLoss: perOutput('LOSS.WITH_AE_LOSS'),
-  };
+  const model = modelFromYaml(root);
+  const numOutputs = model.deconv.numDeconvs + 1;
+  const perTestOutput = (path: string): boolean[] => perOutput(root, path, numOutputs);
   const inputSize = int(root, 'DATASET.INPUT_SIZE', 1);
   const maxNumPeople = int(root, 'DATASET.MAX_NUM_PEOPLE', 1);
   const scaleFactor = list(root, 'TEST.SCALE_FACTOR', isPositive, 'positive numbers');
@@ -375,8 +383,8 @@ function configFromYaml(doc: unknown): ExperimentConfig {
     maxNumPeople,
     useDetectionVal: bool(root, 'TEST.USE_DETECTION_VAL'),
     ignoreTooMuch: bool(root, 'TEST.IGNORE_TOO_MUCH'),
-    withHeatmaps: perOutput('TEST.WITH_HEATMAPS'),
-    withAe: perOutput('TEST.WITH_AE'),
+    withHeatmaps: perTestOutput('TEST.WITH_HEATMAPS'),
+    withAe: perTestOutput('TEST.WITH_AE'),
     inputSize,
   };
   return { model, dataset: { kind, numJoints, inputSize, maxNumPeople }, test };
@@ -390,22 +398,8 @@ function configFromYaml(doc: unknown): ExperimentConfig {
  */
 export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
   const { model, dataset, test } = (config ?? {}) as Partial<ExperimentConfig>;
-  const stage = (s: StageSpec | undefined) => ({
-    NUM_MODULES: s?.numModules, NUM_BRANCHES: s?.numBranches, BLOCK: s?.block, NUM_BLOCKS: s?.numBlocks, NUM_CHANNELS: s?.numChannels, FUSE_METHOD: s?.fuseMethod,
-  });
-  const deconv = model?.deconv;
   const doc = {
-    MODEL: {
-      NAME: model?.name,
-      NUM_JOINTS: model?.numJoints,
-      TAG_PER_JOINT: model?.tagPerJoint,
-      EXTRA: {
-        FINAL_CONV_KERNEL: model?.finalConvKernel,
-        ...Object.fromEntries(['STAGE2', 'STAGE3', 'STAGE4'].map((name, i) => [name, stage(model?.stages?.[i])])),
-        DECONV: { NUM_DECONVS: deconv?.numDeconvs, NUM_CHANNELS: deconv?.numChannels, KERNEL_SIZE: deconv?.kernelSize, NUM_BASIC_BLOCKS: deconv?.numBasicBlocks, CAT_OUTPUT: deconv?.catOutput },
-      },
-    },
-    LOSS: { WITH_AE_LOSS: model?.withAeLoss },
+    ...modelDoc(model),
     DATASET: { DATASET: { coco: 'coco_kpt', crowdpose: 'crowd_pose_kpt' }[dataset?.kind as DatasetKind] ?? dataset?.kind, NUM_JOINTS: dataset?.numJoints, INPUT_SIZE: test?.inputSize, MAX_NUM_PEOPLE: test?.maxNumPeople },
     TEST: {
       FLIP_TEST: test?.flipTest, SCALE_FACTOR: test?.scaleFactor, ADJUST: test?.adjust, REFINE: test?.refine, PROJECT2IMAGE: test?.project2image,
@@ -417,6 +411,66 @@ export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
     return configFromYaml(structuredClone(doc));
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`configuration object: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The MODEL and LOSS sections of the YAML that `model` would be read from (every field, undefined where missing: no defaults). */
+function modelDoc(model: Partial<ModelSpec> | undefined): Yaml {
+  const stage = (s: StageSpec | undefined) => ({
+    NUM_MODULES: s?.numModules, NUM_BRANCHES: s?.numBranches, BLOCK: s?.block, NUM_BLOCKS: s?.numBlocks, NUM_CHANNELS: s?.numChannels, FUSE_METHOD: s?.fuseMethod,
+  });
+  const deconv = model?.deconv;
+  return {
+    MODEL: {
+      NAME: model?.name,
+      NUM_JOINTS: model?.numJoints,
+      TAG_PER_JOINT: model?.tagPerJoint,
+      EXTRA: {
+        FINAL_CONV_KERNEL: model?.finalConvKernel,
+        ...Object.fromEntries(['STAGE2', 'STAGE3', 'STAGE4'].map((name, i) => [name, stage(model?.stages?.[i])])),
+        DECONV: { NUM_DECONVS: deconv?.numDeconvs, NUM_CHANNELS: deconv?.numChannels, KERNEL_SIZE: deconv?.kernelSize, NUM_BASIC_BLOCKS: deconv?.numBasicBlocks, CAT_OUTPUT: deconv?.catOutput },
+      },
+    },
+    LOSS: { WITH_AE_LOSS: model?.withAeLoss },
+  };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What a configuration argument that is not one was given as, and what gives one (`part`: `.model` for the network's). */
+function misgivenConfig(value: unknown, part = ''): string {
+  if (typeof value === 'string') return `got the string ${JSON.stringify(value)}: presetConfig(name)${part} is a preset's, loadConfigFile(path)${part} a YAML file's`;
+  return `got ${typeName(value)}: presetConfig(name)${part} or loadConfigFile(path)${part} gives one`;
+}
+
+/**
+ * `config` given to the public function `who`, checked as `checkedConfig` checks it, and its
+ * checked copy: a ConfigError naming the argument where a deeper TypeError or a network of NaN
+ * channels would follow. Its model part alone (`config.model` for `config`) is named so.
+ */
+export function configArgument(config: ExperimentConfig, who: string): ExperimentConfig {
+  if (!isObject(config)) throw new ConfigError(`${who}: config must be an experiment configuration { model, dataset, test }, ${misgivenConfig(config)}`);
+  if (!('model' in config) && 'stages' in config) throw new ConfigError(`${who}: config must be the whole experiment configuration { model, dataset, test }, got its model part (config.model): give config itself`);
+  try {
+    return checkedConfig(config);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${who}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** `model` given to the public function `who` (a network configuration, `config.model`), checked as its YAML would be, and its checked copy. */
+export function modelArgument(model: ModelSpec, who: string): ModelSpec {
+  if (!isObject(model)) throw new ConfigError(`${who}: model must be a network configuration (config.model), ${misgivenConfig(model, '.model')}`);
+  if ('model' in model && !('stages' in model)) throw new ConfigError(`${who}: model must be the network configuration, config.model, not the whole experiment configuration`);
+  try {
+    const root = structuredClone(modelDoc(model));
+    const name = at(root, 'MODEL.NAME');
+    if (name !== MODEL_NAME) throw new ConfigError(`MODEL.NAME must be ${MODEL_NAME} (HigherHRNet), got ${shownValue(name)}`);
+    return modelFromYaml(root);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`${who}: model object: ${err.message}`);
     throw err;
   }
 }

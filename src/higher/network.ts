@@ -1,5 +1,5 @@
 /** The whole HigherHRNet network as one layer graph, built from a model configuration. */
-import type { ModelSpec } from '../config/experiment.js';
+import { modelArgument, type ModelSpec } from '../config/experiment.js';
 import { GraphBuilder, type LayerGraph, type ParameterSpec } from '../backbone/graph.js';
 import { buildBackbone } from '../backbone/hrnet.js';
 import { buildHead } from './head.js';
@@ -13,7 +13,9 @@ function stateDictOrder(parameters: ParameterSpec[]): ParameterSpec[] {
   return parameters.map((p, i) => ({ p, i })).sort((a, b) => rank(a.p) - rank(b.p) || a.i - b.i).map(({ p }) => p);
 }
 
-export function buildNetworkGraph(model: ModelSpec): LayerGraph {
+/** The layer graph of the network `model` describes (`config.model`); a ConfigError names a field it cannot be built from. */
+export function buildNetworkGraph(given: ModelSpec): LayerGraph {
+  const model = modelArgument(given, 'buildNetworkGraph');
   const g = new GraphBuilder('image');
   const { features, channels } = buildBackbone(g, model);
   const graph = g.finish(buildHead(g, model, features, channels));

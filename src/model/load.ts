@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { checkedConfig, ConfigError, loadConfigFile, optionsError, outputChannels, valueFault, type ExperimentConfig } from '../config/experiment.js';
+import { checkedConfig, configArgument, ConfigError, loadConfigFile, optionsError, outputChannels, valueFault, type ExperimentConfig } from '../config/experiment.js';
 import { apiOptionName, type OptionNamer } from '../config/option-names.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../config/presets.js';
 import { buildNetworkGraph } from '../higher/network.js';
@@ -19,7 +19,7 @@ import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
 import { PRECISIONS, quantizeForImages, type Precision } from './quantize.js';
 import type { ImageInput } from '../types.js';
-import { shownValue } from '../values.js';
+import { shownValue, typeName } from '../values.js';
 
 export interface ConfigChoice {
   /** A built-in configuration name, e.g. `coco_w32_512` (`PRESET_NAMES` lists them). */
@@ -63,6 +63,7 @@ function checkWeightValues(weights: Weights, source: string): void {
  * values (`checkWeightValues`).
  */
 export function networkWeights(weights: string | Weights, graph: LayerGraph): Weights {
+  assertWeightsArgument(weights);
   if (typeof weights !== 'string') {
     validateStateDict(weights, graph.parameters, 'weights');
     for (const [name, { shape, data }] of weights) {
@@ -99,12 +100,21 @@ export function networkWeights(weights: string | Weights, graph: LayerGraph): We
   return tensors;
 }
 
+const WEIGHTS_ALLOWED = 'a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)';
+
+/** A ConfigError for `weights` that are neither a path nor weights in memory (not shown: checkpoint bytes would fill the message). */
+export function assertWeightsArgument(weights: unknown): void {
+  if (typeof weights === 'string' || weights instanceof Map) return;
+  throw new ConfigError(`Invalid weights, of type ${typeName(weights)}: must be ${WEIGHTS_ALLOWED}`, { fault: valueFault('weights', WEIGHTS_ALLOWED) });
+}
+
 export function isOnnxFile(path: string): boolean {
   return extname(path).toLowerCase() === '.onnx';
 }
 
 /** The ONNX model bytes for a configuration and a checkpoint path or weights. */
-export function compileModel(config: ExperimentConfig, weights: string | Weights): Uint8Array {
+export function compileModel(given: ExperimentConfig, weights: string | Weights): Uint8Array {
+  const config = configArgument(given, 'compileModel');
   const graph = buildNetworkGraph(config.model);
   return compileToOnnx(graph, networkWeights(weights, graph), { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
 }
@@ -176,7 +186,9 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
  * `precision: 'int8'`, quantized after calibration on `calibrationImages` with the
  * configuration's test settings (input size, scales, flip test).
  */
-export async function createOnnxNetwork(config: ExperimentConfig, weights: string | Weights, options: OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean } = {}): Promise<Network> {
+export async function createOnnxNetwork(given: ExperimentConfig, weights: string | Weights, options: OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean } = {}): Promise<Network> {
+  const config = configArgument(given, 'createOnnxNetwork');
+  assertWeightsArgument(weights);
   const int8 = checkedPrecision(options.precision) === 'int8';
   const open = (model: Uint8Array | string) => (options.networkThread ? OnnxNetworkThread.create(model, options) : OnnxNetwork.create(model, options));
   if (typeof weights === 'string' && isOnnxFile(weights)) {
@@ -319,7 +331,9 @@ export function checkedNetworkOptions(options: NetworkOptions, weights?: string 
  * A network on the chosen backend; `'auto'` tries them in order and reports every failure.
  * int8 runs on ONNX Runtime only (`'auto'` then means ONNX Runtime).
  */
-export async function createNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions = {}): Promise<Network> {
+export async function createNetwork(given: ExperimentConfig, weights: string | Weights, options: NetworkOptions = {}): Promise<Network> {
+  const config = configArgument(given, 'createNetwork');
+  assertWeightsArgument(weights);
   const { backend, int8 } = checkedNetworkOptions(options, weights);
   const onnx = () => createOnnxNetwork(config, weights, {
     executionProviders: [options.device ?? 'cpu'],

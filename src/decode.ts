@@ -16,6 +16,7 @@ import type { OnDemandMaps } from './aggregate/on-demand.js';
 import { assertAffine, imageProjection, toImageCoordinates, type Projection } from './grouping/transform.js';
 import { Workspace } from './workspace.js';
 import { kernelsImageDone } from './kernels/index.js';
+import { typeName } from './values.js';
 
 export { aggregate, DecodeError, group, toImageCoordinates };
 export type { AggregatedMaps, PoseSelection, ScaleOutputs };
@@ -98,6 +99,7 @@ export function decodePoses(
   selection?: PoseSelection,
 ): DecodeResult {
   checkGeometry(geometry);
+  checkWorkspace(workspace);
   checkSelection(selection);
   const maps = aggregateOnDemand(perScale, settings, def, geometry.baseSize, workspace);
   const result = decodeResult(maps, groupMaps(maps, settings, selection), geometry, def);
@@ -121,6 +123,7 @@ export async function decodePosesInParallel(
   selection?: PoseSelection,
 ): Promise<DecodeResult> {
   checkGeometry(geometry);
+  checkWorkspace(workspace);
   checkSelection(selection);
   const { maps, grouping } = await postprocessing.decode(perScale, settings, def, geometry.baseSize, workspace, selection);
   const result = decodeResult(maps, grouping, geometry, def);
@@ -143,10 +146,20 @@ function checkGeometry(geometry: ImageGeometry): void {
   assertAffine(center, scale, 'geometry.');
 }
 
-/** Refuses a selection that would keep people wrongly without a word (a negative `maxPoses` dropped the last ones, NaN kept every one or none). */
+/** Refuses a workspace that is none (its options, `{ shared: true }`, given for it): a TypeError from inside otherwise. */
+function checkWorkspace(workspace: Workspace): void {
+  if (!(workspace instanceof Workspace)) throw new DecodeError(`workspace must be a Workspace (new Workspace(), or undefined for a fresh one), got ${typeName(workspace)}`);
+}
+
+/** The fields of a selection: another (a misspelt `maxPose`) would be ignored without a word. */
+const SELECTION_FIELDS: readonly string[] = ['maxPoses', 'minPoseScore'] satisfies (keyof PoseSelection)[];
+
+/** Refuses a selection that would keep people wrongly without a word (a negative `maxPoses` dropped the last ones, NaN kept every one or none, a misspelt field every one). */
 function checkSelection(selection: PoseSelection | undefined): void {
   if (selection === undefined) return;
   if (typeof selection !== 'object' || selection === null) throw new DecodeError('selection must be { maxPoses?, minPoseScore? }');
+  const unknown = Object.keys(selection).filter((field) => !SELECTION_FIELDS.includes(field));
+  if (unknown.length > 0) throw new DecodeError(`selection has no field ${unknown.join(', ')}: its fields are ${SELECTION_FIELDS.join(', ')}`);
   const problem = selectionProblem(selection);
   if (problem) throw new DecodeError(`selection.${problem.field} must be ${problem.allowed}, got ${String(selection[problem.field])}`);
 }

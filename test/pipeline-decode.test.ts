@@ -277,6 +277,11 @@ describe('decodePoses on planted people', () => {
       [decode([{ scale: 1, outputs }], { ...geometry, baseSize: [200000, 200000] }), /^base size \[200000, 200000\] is larger than the network input at scale 1 can be \(4 times the first output of scale 1, \[64, 64\]\)$/],
     ];
     for (const [call, message] of cases) expect(call, String(message)).to.throw(DecodeError, message);
+    // The workspace's options for a workspace: 'workspace.keep is not a function' from inside before.
+    expect(() => decodePoses([{ scale: 1, outputs }], geometry, s, COCO_KEYPOINTS, { shared: true } as never))
+      .to.throw(DecodeError, /^workspace must be a Workspace \(new Workspace\(\), or undefined for a fresh one\), got Object$/);
+    // A scale read from text: reported as 'outputs are given for scales [1] but settings.scaleFactor is [1]' before.
+    expect(decode([{ scale: '1', outputs }])).to.throw(DecodeError, /^the scale of each outputs entry must be a number \(one of settings\.scaleFactor\), got "1"$/);
     expect(() => aggregate([{ scale: 1, outputs }], { ...s, project2image: true }, COCO_KEYPOINTS, undefined as unknown as [number, number]))
       .to.throw(DecodeError, /^base size must be two positive integers \[w, h\], got undefined$/);
   });
@@ -294,6 +299,8 @@ describe('decodePoses on planted people', () => {
     expect(decode({ maxPoses: 0 })).to.throw(DecodeError, /^selection\.maxPoses must be a positive integer, got 0$/);
     expect(decode({ minPoseScore: Number.NaN })).to.throw(DecodeError, /^selection\.minPoseScore must be a finite number, got NaN$/);
     expect(decode(null)).to.throw(DecodeError, /^selection must be \{ maxPoses\?, minPoseScore\? \}$/);
+    // A misspelt field kept every person without a word.
+    expect(decode({ maxPose: 2 })).to.throw(DecodeError, /^selection has no field maxPose: its fields are maxPoses, minPoseScore$/);
   });
 });
 

@@ -13,7 +13,7 @@
 import ndarray from 'ndarray';
 import type { NdArray } from 'ndarray';
 import type { TestSettings } from '../config/experiment.js';
-import { isPositiveInt } from '../values.js';
+import { isPositiveInt, shownValue } from '../values.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { assertTestSettings, DecodeError } from './errors.js';
@@ -203,6 +203,9 @@ function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, de
     throw new DecodeError('outputs must be an array with one { scale, outputs, flipped? } per test scale');
   }
   assertTestSettings(settings);
+  // A string '1' would be reported as scale 1 missing, shown as the 1 asked for.
+  const notNumber = perScale.find((s) => typeof s.scale !== 'number');
+  if (notNumber) throw new DecodeError(`the scale of each outputs entry must be a number (one of settings.scaleFactor), got ${shownValue(notNumber.scale)}`);
   if (!Array.isArray(def?.names) || !Array.isArray(def.flipIndex)) throw new DecodeError('the keypoint definition must have names and a flip index (COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS)');
   const joints = def.names.length;
   if (def.flipIndex.length !== joints) {

@@ -449,6 +449,8 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createNetwork(js(tiny.model), weights), ConfigError, /^createNetwork: config must be the whole experiment configuration/);
     await expectRejection(createOnnxNetwork(js('tiny_coco'), weights), ConfigError, /^createOnnxNetwork: config must be an experiment configuration/);
     await expectRejection(createOnnxNetwork(tiny, js(readFileSync(weights))), ConfigError, /^Invalid weights, of type Uint8Array: /);
+    // 'graph.parameters is not iterable' before.
+    expect(() => randomWeights(js(tiny))).to.throw(ConfigError, /^randomWeights: graph must be a layer graph \(buildNetworkGraph\(config\.model\) builds one\), got Object$/);
     // testSettings: its options left out (a TypeError before), a misspelt one (ignored before), the model part.
     expect(testSettings(js(tiny)).scaleFactor).to.deep.equal(tiny.test.scaleFactor);
     expect(() => testSettings(tiny, js({ maxPose: 3 }))).to.throw(ConfigError, /^Unknown option maxPose\. Options are preset, config, weights, /);

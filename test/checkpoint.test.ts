@@ -371,6 +371,21 @@ describe('checkpoint: errors', () => {
     expectCheckpointError(() => readCheckpoint(noDirectory), /^<checkpoint bytes>: zip archive is truncated or corrupt/);
   });
 
+  it('BAD CALL - a source that is neither a path nor bytes, and validateStateDict given a config or a layer graph: a CheckpointError naming the argument', async () => {
+    const js = <T>(value: unknown) => value as T;
+    // 'First argument to DataView constructor must be an ArrayBuffer' (42, {}) and 'bytes.subarray is not a function' (an ArrayBuffer) before.
+    for (const [source, type] of [[42, 'Number'], [{}, 'Object'], [undefined, 'Undefined']] as const) {
+      expectCheckpointError(() => loadStateDict(js(source)), new RegExp(`^a checkpoint is read from a file path or the file's bytes \\(a Uint8Array or Buffer\\), got ${type}$`));
+    }
+    expectCheckpointError(() => readCheckpoint(js(new ArrayBuffer(8))), /got ArrayBuffer \(new Uint8Array\(buffer\) views an ArrayBuffer\)$/);
+    // 'expected.map is not a function' before: a layer graph for its parameters, a configuration for the state dict.
+    const { buildNetworkGraph } = await import('../src/higher/network.js');
+    const { presetConfig } = await import('../src/config/presets.js');
+    const graph = buildNetworkGraph(presetConfig('tiny_coco').model);
+    expectCheckpointError(() => validateStateDict(new Map(), js(graph), 'w.pth'), /^w\.pth: the expected tensors must be a list of \{ name, shape \} \(buildNetworkGraph\(config\.model\)\.parameters\), got Object: a layer graph's are graph\.parameters$/);
+    expectCheckpointError(() => validateStateDict(js(presetConfig('tiny_coco')), graph.parameters), /^checkpoint: the state dict must be a Map of tensors by name \(loadStateDict gives one\), got Object$/);
+  });
+
   it('BAD CALL - random bytes and a PNG are not checkpoints', () => {
     const random = Uint8Array.from({ length: 256 }, (_, i) => (i * 73 + 41) % 256);
     expectCheckpointError(() => readCheckpoint(random), /not a PyTorch checkpoint/);

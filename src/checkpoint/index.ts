@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { halfToFloat } from '../io/npy.js';
+import { typeName } from '../values.js';
 import { CheckpointError } from './pickle.js';
 import { openCheckpoint, type CheckpointTensor } from './pth.js';
 import { normaliseNames, unwrapStateDict } from './state-dict.js';
@@ -22,6 +23,11 @@ export { validateStateDict, StateDictMismatchError, type ExpectedTensor } from '
  * after unwrapping `{state_dict: …}` / `{model: …}` / `{meta, state_dict}`.
  */
 export function readCheckpoint(source: string | Uint8Array): Map<string, CheckpointTensor> {
+  // Else 'First argument to DataView constructor must be an ArrayBuffer', labelled as checkpoint bytes.
+  if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
+    const hint = (source as unknown) instanceof ArrayBuffer ? ' (new Uint8Array(buffer) views an ArrayBuffer)' : '';
+    throw new CheckpointError(`a checkpoint is read from a file path or the file's bytes (a Uint8Array or Buffer), got ${typeName(source)}${hint}`);
+  }
   const label = typeof source === 'string' ? source : '<checkpoint bytes>';
   try {
     const container = openCheckpoint(typeof source === 'string' ? readCheckpointFile(source) : source);

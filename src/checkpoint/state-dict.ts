@@ -5,6 +5,7 @@
  */
 import { CheckpointError, TensorRef, describe, type PickleValue } from './pickle.js';
 import type { CheckpointTensor } from './pth.js';
+import { typeName } from '../values.js';
 
 /** Keys under which training scripts store the state dict, in order of preference. */
 const WRAPPER_KEYS = ['state_dict', 'model'];
@@ -112,6 +113,12 @@ export function validateStateDict(
   expected: readonly ExpectedTensor[],
   source = 'checkpoint',
 ): void {
+  // Else TypeErrors from inside ('expected.map is not a function' for a whole layer graph).
+  if (!(sd instanceof Map)) throw new CheckpointError(`${source}: the state dict must be a Map of tensors by name (loadStateDict gives one), got ${typeName(sd)}`);
+  if (!Array.isArray(expected)) {
+    const graph = typeof expected === 'object' && expected !== null && 'parameters' in expected ? ': a layer graph\'s are graph.parameters' : '';
+    throw new CheckpointError(`${source}: the expected tensors must be a list of { name, shape } (buildNetworkGraph(config.model).parameters), got ${typeName(expected)}${graph}`);
+  }
   const wanted = new Map(expected.map(expectedEntry));
   const missing = [...wanted.keys()].filter((name) => !sd.has(name) && !isOptional(name));
   const unexpected = [...sd.keys()].filter((name) => !wanted.has(name) && !isOptional(name));

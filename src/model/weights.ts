@@ -3,6 +3,8 @@
  * `src/model/load.ts`) or, for benchmarks, deterministically at random.
  */
 import type { LayerGraph } from '../backbone/graph.js';
+import { ConfigError } from '../config/experiment.js';
+import { typeName } from '../values.js';
 
 export interface WeightTensor {
   shape: number[];
@@ -29,6 +31,8 @@ export function seededRandom(seed: number): () => number {
  * of the full-size networks. Speed does not depend on weight values.
  */
 export function randomWeights(graph: LayerGraph, seed = 1): Map<string, WeightTensor> {
+  // Else 'graph.parameters is not iterable' for the configuration the graph is built from.
+  if (!Array.isArray(graph?.parameters)) throw new ConfigError(`randomWeights: graph must be a layer graph (buildNetworkGraph(config.model) builds one), got ${typeName(graph)}`);
   const random = seededRandom(seed);
   const weights = new Map<string, WeightTensor>();
   for (const { name, shape } of graph.parameters) {

@@ -15,6 +15,7 @@ import {
   type AffineMatrix,
 } from '../src/preprocess/index.js';
 import type { RgbImage } from '../src/types.js';
+import { presetConfig } from '../src/config/presets.js';
 import { caseDirs, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 interface PipelineExpected {
@@ -364,5 +365,14 @@ describe('preprocess: network input', () => {
     expect(() => toNetworkInput({ data: new Uint8Array(10), width: 2, height: 2 })).to.throw(RangeError, /10 bytes do not hold a 2x2 RGB image/);
     expect(() => toFlipPairInput({ data: new Uint8Array(10), width: 2, height: 2 })).to.throw(RangeError, /toFlipPairInput: 10 bytes/);
     expect(() => toFlipPairInput(noise(2, 2, 1), new Float32Array(12))).to.throw(RangeError, /holds 12 values, not 2 x 3 x 2 x 2/);
+  });
+
+  it('BAD CALL - a path or encoded bytes for pixels, and scales left out of testScaleInputs: a typed error naming the argument, not a TypeError from inside', () => {
+    // 'Cannot read properties of undefined (reading length)' before.
+    expect(() => toNetworkInput('photo.jpg' as never)).to.throw(ImageError, /^toNetworkInput image: expected .* \{ data, width, height \}; got String$/);
+    expect(() => toFlipPairInput(new Uint8Array(12) as never)).to.throw(ImageError, /^toFlipPairInput image: .*; got Uint8Array$/);
+    const settings = presetConfig('tiny_coco').test;
+    expect(() => testScaleInputs(noise(64, 64, 1), 256, undefined as never)).to.throw(PreprocessError, /^testScaleInputs: scales must be a list of test scales \(settings\.scaleFactor\), got Undefined$/);
+    expect(() => testScaleInputs(noise(64, 64, 1), settings.inputSize, settings as never)).to.throw(PreprocessError, /^testScaleInputs: scales must be a list of test scales \(settings\.scaleFactor\), got Object$/);
   });
 });

@@ -8,6 +8,7 @@
  */
 import type { RgbImage } from '../types.js';
 import { validateRgb } from '../io/image.js';
+import { typeName } from '../values.js';
 import { affineTransform, warpAffineBilinear, type AffineMatrix } from './affine.js';
 import type { Workspace } from '../workspace.js';
 
@@ -158,6 +159,8 @@ export interface TestScaleInputs {
 export function testScaleInputs(image: RgbImage, inputSize: number, scales: readonly number[], workspace?: Workspace): TestScaleInputs {
   // Pixels of another length or kind would be warped from out of bounds without a word.
   validateRgb(image, 'testScaleInputs image');
+  // Left out, or the settings given for them: a TypeError from inside otherwise.
+  if (!Array.isArray(scales)) throw new PreprocessError(`testScaleInputs: scales must be a list of test scales (settings.scaleFactor), got ${typeName(scales)}`);
   if (scales.length === 0) throw new PreprocessError('no test scales given');
   const minScale = Math.min(...scales);
   const base = multiScaleSize(image.width, image.height, inputSize, 1.0, minScale);

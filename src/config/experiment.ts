@@ -517,6 +517,8 @@ function configText(bytes: Uint8Array): string {
 
 /** Reads an experiment YAML file. */
 export function loadConfigFile(path: string): ExperimentConfig {
+  // fs takes a number for a file descriptor, a URL or a Buffer too: another file, or a TypeError from inside.
+  if (typeof path !== 'string') throw new ConfigError(`loadConfigFile: path must be the path of an experiment YAML file (a string), got ${typeName(path)}`);
   let text: string;
   try {
     text = configText(readFileSync(path));

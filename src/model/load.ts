@@ -30,6 +30,7 @@ export interface ConfigChoice {
 
 /** The configuration named by `config` or `preset` (exactly one of them). */
 export function resolveConfig(choice: ConfigChoice): ExperimentConfig {
+  if (typeof choice !== 'object' || choice === null) throw new ConfigError(`resolveConfig needs { preset } or { config }, got ${typeName(choice)}`);
   if (choice.config !== undefined && choice.preset !== undefined) {
     throw optionsError(['config', 'preset'], (name) => `give either ${name('config')} or ${name('preset')}, not both`);
   }

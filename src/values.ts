@@ -21,3 +21,18 @@ export function errorLine(error: unknown): string {
 export function typeName(v: unknown): string {
   return Object.prototype.toString.call(v).slice(8, -1);
 }
+
+/**
+ * What is wrong with the options object of a call whose option names are the keys of `known`:
+ * no object, or a name it does not know (a misspelt one would be ignored without a word);
+ * undefined when nothing is.
+ */
+export function optionsProblem(options: unknown, known: Readonly<Record<string, true>>): string | undefined {
+  const names = Object.keys(known);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return `options must be an object with any of ${names.join(', ')}; got ${typeof options === 'object' || typeof options === 'function' ? typeName(options) : shownValue(options)}`;
+  }
+  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(known, name));
+  if (unknown.length === 0) return undefined;
+  return `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; its options are ${names.join(', ')}`;
+}

@@ -5,6 +5,9 @@
 import { expect } from 'chai';
 import { ConfigError, loadConfigFile } from '../src/config/experiment.js';
 import { resolveConfig } from '../src/model/load.js';
+import { findEntry, ZooError } from '../src/zoo/catalog.js';
+import { fetchWeights } from '../src/zoo/download.js';
+import { expectRejection } from './helpers/cli.js';
 
 /** A value TypeScript would refuse, as a JavaScript caller may pass it. */
 const js = <T>(value: unknown): T => value as T;
@@ -16,5 +19,14 @@ describe('public functions given arguments of the wrong kind', () => {
     for (const [given, kind] of [[undefined, 'Undefined'], [42, 'Number'], [null, 'Null']] as const) {
       expect(() => resolveConfig(js(given)), String(given)).to.throw(ConfigError, new RegExp(`^resolveConfig needs \\{ preset \\} or \\{ config \\}, got ${kind}$`));
     }
+  });
+
+  it('BAD CALL - fetchWeights of a number or a model\'s name, or options misspelt or of the wrong kind: a ZooError before any folder is made or file fetched', async () => {
+    await expectRejection(fetchWeights(js(42)), ZooError, /^fetchWeights: entry must be a catalogue entry \(findEntry\(name\), or one of ZOO\), got Number$/);
+    await expectRejection(fetchWeights(js('coco_w32_512')), ZooError, /^fetchWeights: entry must be a catalogue entry, got the name "coco_w32_512": findEntry\(name\) gives its entry$/);
+    // The default cache would be used, and written to, without a word.
+    const entry = findEntry('coco_w32_512');
+    await expectRejection(fetchWeights(entry, js({ cachedir: '/nonexistent' })), ZooError, /^fetchWeights: unknown option cachedir; its options are cacheDir, onProgress, /);
+    await expectRejection(fetchWeights(entry, js('/tmp/cache')), ZooError, /^fetchWeights: options must be an object with any of cacheDir, .*; got "\/tmp\/cache"$/);
   });
 });

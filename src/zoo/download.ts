@@ -16,6 +16,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeFolders } from '../io/atomic.js';
 import { isManual, ZooError, type ManualEntry, type ZooEntry } from './catalog.js';
+import { optionsProblem, typeName } from '../values.js';
 
 export { ZooError } from './catalog.js';
 
@@ -74,6 +75,7 @@ export async function sha256File(path: string): Promise<string> {
  * where to put it.
  */
 export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions = {}): Promise<string> {
+  checkFetchArguments(entry, options);
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const target = cachedPath(entry, cacheDir);
   makeCacheDir(cacheDir);
@@ -101,6 +103,21 @@ export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions
   } finally {
     await lock.release();
   }
+}
+
+/** Every option `fetchWeights` reads, for refusing the others (a misspelt `cachedir` would download into the default folder). */
+const FETCH_OPTION_NAMES: Record<keyof FetchWeightsOptions, true> = {
+  cacheDir: true, onProgress: true, baseUrl: true, fetchImpl: true, retries: true, retryDelayMs: true, onWait: true,
+};
+
+/** A ZooError where `entry` is no catalogue entry (a model's name given for it: a TypeError from inside before) or the options are no object or hold an unknown name. */
+function checkFetchArguments(entry: ZooEntry, options: FetchWeightsOptions): void {
+  if (typeof entry === 'string') throw new ZooError(`fetchWeights: entry must be a catalogue entry, got the name ${JSON.stringify(entry)}: findEntry(name) gives its entry`);
+  if (typeof entry !== 'object' || entry === null || typeof entry.fileName !== 'string') {
+    throw new ZooError(`fetchWeights: entry must be a catalogue entry (findEntry(name), or one of ZOO), got ${typeName(entry)}`);
+  }
+  const problem = optionsProblem(options, FETCH_OPTION_NAMES);
+  if (problem) throw new ZooError(`fetchWeights: ${problem}`);
 }
 
 /** Creates the cache folder; one that cannot be made (a file in the way, no permission) is a ZooError naming it. */

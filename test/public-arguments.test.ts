@@ -4,7 +4,9 @@
  */
 import { expect } from 'chai';
 import { ConfigError, loadConfigFile } from '../src/config/experiment.js';
-import { resolveConfig } from '../src/model/load.js';
+import { createOnnxNetwork, resolveConfig } from '../src/model/load.js';
+import { presetConfig } from '../src/config/presets.js';
+import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { findEntry, ZooError } from '../src/zoo/catalog.js';
 import { fetchWeights } from '../src/zoo/download.js';
 import { expectRejection } from './helpers/cli.js';
@@ -28,5 +30,21 @@ describe('public functions given arguments of the wrong kind', () => {
     const entry = findEntry('coco_w32_512');
     await expectRejection(fetchWeights(entry, js({ cachedir: '/nonexistent' })), ZooError, /^fetchWeights: unknown option cachedir; its options are cacheDir, onProgress, /);
     await expectRejection(fetchWeights(entry, js('/tmp/cache')), ZooError, /^fetchWeights: options must be an object with any of cacheDir, .*; got "\/tmp\/cache"$/);
+  });
+
+  it('BAD CALL - createOnnxNetwork options of the wrong kind or misspelt: a ConfigError naming the option before the model is compiled', async () => {
+    const tiny = presetConfig('tiny_coco');
+    const open = (options: unknown) => createOnnxNetwork(tiny, TINY_COCO_CHECKPOINT(), js(options));
+    // 'providers.map is not a function' from inside before.
+    await expectRejection(open({ executionProviders: 'cpu' }), ConfigError, /^createOnnxNetwork: executionProviders must be a list of providers from \[cpu, cuda, webgpu\], such as \['cpu'\], got "cpu"$/);
+    await expectRejection(open({ executionProviders: ['gpu'] }), ConfigError, /^createOnnxNetwork: executionProviders must be a list of providers .*, got \["gpu"\]$/);
+    await expectRejection(open({ executionProviders: [] }), ConfigError, /^createOnnxNetwork: executionProviders must be /);
+    await expectRejection(open({ intraOpNumThreads: '4' }), ConfigError, /^createOnnxNetwork: intraOpNumThreads must be an integer from 1 to 1024, got "4"$/);
+    await expectRejection(open({ graphOptimizationLevel: 'max' }), ConfigError, /^createOnnxNetwork: graphOptimizationLevel must be one of \[disabled, basic, extended, all\], got "max"$/);
+    // A string would be taken as true.
+    await expectRejection(open({ networkThread: 'no' }), ConfigError, /^createOnnxNetwork: networkThread must be true or false, got "no"$/);
+    await expectRejection(open({ precision: 'int8', calibrationImages: 'a.jpg' }), ConfigError, /^createOnnxNetwork: calibrationImages must be a list of images .*, got String$/);
+    await expectRejection(open({ executionProvider: ['cpu'] }), ConfigError, /^createOnnxNetwork: unknown option executionProvider; its options are executionProviders, /);
+    await expectRejection(open('cpu'), ConfigError, /^createOnnxNetwork: options must be an object with any of executionProviders, .*; got "cpu"$/);
   });
 });

@@ -19,7 +19,7 @@ import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
 import { PRECISIONS, quantizeForImages, type Precision } from './quantize.js';
 import type { ImageInput } from '../types.js';
-import { shownValue, typeName } from '../values.js';
+import { isFlag, optionsProblem, shownValue, typeName } from '../values.js';
 
 export interface ConfigChoice {
   /** A built-in configuration name, e.g. `coco_w32_512` (`PRESET_NAMES` lists them). */
@@ -187,9 +187,10 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
  * `precision: 'int8'`, quantized after calibration on `calibrationImages` with the
  * configuration's test settings (input size, scales, flip test).
  */
-export async function createOnnxNetwork(given: ExperimentConfig, weights: string | Weights, options: OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean } = {}): Promise<Network> {
+export async function createOnnxNetwork(given: ExperimentConfig, weights: string | Weights, options: OnnxNetworkOptions = {}): Promise<Network> {
   const config = configArgument(given, 'createOnnxNetwork');
   assertWeightsArgument(weights);
+  checkOnnxNetworkOptions(options);
   const int8 = checkedPrecision(options.precision) === 'int8';
   const open = (model: Uint8Array | string) => (options.networkThread ? OnnxNetworkThread.create(model, options) : OnnxNetwork.create(model, options));
   if (typeof weights === 'string' && isOnnxFile(weights)) {
@@ -215,6 +216,43 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: string
     return network;
   }
   return open(int8 ? await int8Model(config, weights, options) : compileModel(config, weights));
+}
+
+type OnnxNetworkOptions = OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean };
+
+/** Every option `createOnnxNetwork` reads, for refusing the others (a misspelt one would be ignored without a word). */
+const ONNX_NETWORK_OPTION_NAMES: Record<keyof OnnxNetworkOptions, true> = {
+  executionProviders: true, intraOpNumThreads: true, graphOptimizationLevel: true, precision: true, calibrationImages: true, exifOrientation: true, networkThread: true,
+};
+
+const GRAPH_OPTIMIZATION_LEVELS: readonly NonNullable<OnnxSessionOptions['graphOptimizationLevel']>[] = ['disabled', 'basic', 'extended', 'all'];
+
+/**
+ * A ConfigError naming the first of `createOnnxNetwork`'s options of the wrong kind or unknown, which
+ * failed inside (`executionProviders: 'cpu'`: 'providers.map is not a function') or were ignored
+ * (a flag 'yes' taken as true); `precision` is checked where it is read.
+ */
+function checkOnnxNetworkOptions(options: OnnxNetworkOptions): void {
+  const bad = (what: string): never => {
+    throw new ConfigError(`createOnnxNetwork: ${what}`);
+  };
+  const problem = optionsProblem(options, ONNX_NETWORK_OPTION_NAMES);
+  if (problem) bad(problem);
+  const { executionProviders, intraOpNumThreads, graphOptimizationLevel, calibrationImages } = options;
+  const isProvider = (p: unknown): boolean => EXECUTION_PROVIDERS.includes(p as ExecutionProvider);
+  if (executionProviders !== undefined && !(Array.isArray(executionProviders) && executionProviders.length > 0 && executionProviders.every(isProvider))) {
+    bad(`executionProviders must be a list of providers from [${EXECUTION_PROVIDERS.join(', ')}], such as ['cpu'], got ${shownValue(executionProviders)}`);
+  }
+  if (intraOpNumThreads !== undefined && !(Number.isInteger(intraOpNumThreads) && intraOpNumThreads >= 1 && intraOpNumThreads <= MAX_THREADS)) {
+    bad(`intraOpNumThreads must be an integer from 1 to ${MAX_THREADS}, got ${shownValue(intraOpNumThreads)}`);
+  }
+  if (graphOptimizationLevel !== undefined && !GRAPH_OPTIMIZATION_LEVELS.includes(graphOptimizationLevel)) {
+    bad(`graphOptimizationLevel must be one of [${GRAPH_OPTIMIZATION_LEVELS.join(', ')}], got ${shownValue(graphOptimizationLevel)}`);
+  }
+  if (calibrationImages !== undefined && !Array.isArray(calibrationImages)) bad(`calibrationImages must be a list of images (paths, encoded bytes or RGB pixels), got ${typeName(calibrationImages)}`);
+  for (const flag of ['exifOrientation', 'networkThread'] as const) {
+    if (options[flag] !== undefined && !isFlag(options[flag])) bad(`${flag} must be true or false, got ${shownValue(options[flag])}`);
+  }
 }
 
 /** Throws a ConfigError listing `allowed` unless `value` is one of them (`hint` ends the message). */

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { ConfigError, loadConfigFile } from '../src/config/experiment.js';
 import { createOnnxNetwork, resolveConfig } from '../src/model/load.js';
 import { presetConfig } from '../src/config/presets.js';
+import { calibrationInputs, quantizeForImages } from '../src/model/quantize.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { findEntry, ZooError } from '../src/zoo/catalog.js';
 import { fetchWeights } from '../src/zoo/download.js';
@@ -46,5 +47,16 @@ describe('public functions given arguments of the wrong kind', () => {
     await expectRejection(open({ precision: 'int8', calibrationImages: 'a.jpg' }), ConfigError, /^createOnnxNetwork: calibrationImages must be a list of images .*, got String$/);
     await expectRejection(open({ executionProvider: ['cpu'] }), ConfigError, /^createOnnxNetwork: unknown option executionProvider; its options are executionProviders, /);
     await expectRejection(open('cpu'), ConfigError, /^createOnnxNetwork: options must be an object with any of executionProviders, .*; got "cpu"$/);
+  });
+
+  it('BAD CALL - calibrationInputs and quantizeForImages without images or settings, or with a misspelt option: a ConfigError naming it', async () => {
+    const settings = presetConfig('tiny_coco').test;
+    const first = (options: unknown) => calibrationInputs(js(options)).next();
+    // 'Cannot read properties of undefined (reading entries)' before.
+    await expectRejection(first({}), ConfigError, /^calibrationInputs: images must be a list of images \(paths, encoded bytes or RGB pixels\), got Undefined$/);
+    await expectRejection(first({ images: [] }), ConfigError, /^calibrationInputs: settings must be the test settings \{ inputSize, scaleFactor, flipTest \} \(config\.test\), got Undefined$/);
+    await expectRejection(first({ images: [], settings, exifOrientaton: false }), ConfigError, /^calibrationInputs: unknown option exifOrientaton; its options are images, settings, /);
+    await expectRejection(first(undefined), ConfigError, /^calibrationInputs: options must be an object with any of images, .*; got undefined$/);
+    await expectRejection(quantizeForImages(new Uint8Array(0), js({ images: 'a.jpg', settings })), ConfigError, /^quantizeForImages: images must be a list of images .*, got String$/);
   });
 });

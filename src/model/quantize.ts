@@ -11,6 +11,7 @@ import { observeActivationRanges, type NetworkInput } from '../backend/onnx/cali
 import { quantizeModel, type QuantizeOptions } from '../backend/onnx/quantize.js';
 import { safeWeightBits } from '../backend/onnx/cpu.js';
 import type { ImageInput } from '../types.js';
+import { optionsProblem, typeName } from '../values.js';
 
 export type Precision = 'fp32' | 'int8';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
@@ -32,6 +33,7 @@ export interface CalibrationOptions extends QuantizeOptions {
  * its own batch: ranges do not depend on batching), each image decoded only when reached.
  */
 export async function* calibrationInputs(options: CalibrationOptions): AsyncGenerator<NetworkInput> {
+  checkCalibrationOptions(options, 'calibrationInputs');
   const { settings } = options;
   for (const [index, image] of options.images.entries()) {
     const source = calibrationSource(image, index);
@@ -49,6 +51,18 @@ export async function* calibrationInputs(options: CalibrationOptions): AsyncGene
       if (settings.flipTest) yield { data: toNetworkInput(input.resized, true), dims, source };
     }
   }
+}
+
+/** Every option of a calibration, for refusing the others (a misspelt `exifOrientaton` would be ignored without a word). */
+const CALIBRATION_OPTION_NAMES: Record<keyof CalibrationOptions, true> = { images: true, settings: true, exifOrientation: true, threads: true, weightBits: true };
+
+/** A ConfigError from `who` where its options are no object, hold an unknown name, or lack the images list or the settings (a TypeError from inside before). */
+function checkCalibrationOptions(options: CalibrationOptions, who: string): void {
+  const problem = optionsProblem(options, CALIBRATION_OPTION_NAMES);
+  if (problem) throw new ConfigError(`${who}: ${problem}`);
+  if (!Array.isArray(options.images)) throw new ConfigError(`${who}: images must be a list of images (paths, encoded bytes or RGB pixels), got ${typeName(options.images)}`);
+  const { settings } = options;
+  if (typeof settings !== 'object' || settings === null) throw new ConfigError(`${who}: settings must be the test settings { inputSize, scaleFactor, flipTest } (config.test), got ${typeName(settings)}`);
 }
 
 /** How errors name calibration image `index`: by its path, else by its place in the list. */
@@ -74,6 +88,7 @@ async function checkCalibrationImages(images: readonly ImageInput[]): Promise<vo
  * its weights 8-bit where this CPU's int8 kernels cannot saturate, else 7-bit.
  */
 export async function quantizeForImages(floatModel: Uint8Array, options: CalibrationOptions): Promise<Uint8Array> {
+  checkCalibrationOptions(options, 'quantizeForImages');
   if (options.images.length === 0) throw new ConfigError('int8 quantization needs at least one calibration image');
   await checkCalibrationImages(options.images);
   const ranges = await observeActivationRanges(floatModel, calibrationInputs(options), { intraOpNumThreads: options.threads });

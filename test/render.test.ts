@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS } from '../src/datasets.js';
-import { DEFAULT_PALETTE, drawPoses, personColor } from '../src/render/overlay.js';
+import { DEFAULT_PALETTE, drawPoses, personColor, type OverlayOptions } from '../src/render/overlay.js';
 import type { Person, RgbImage } from '../src/types.js';
 import { ImageError } from '../src/io/image.js';
 
@@ -111,5 +111,20 @@ describe('render', () => {
     const drawn = drawPoses as (...args: unknown[]) => RgbImage;
     expect(() => drawn(blank(64, 48), [person(30, 5)])).to.throw(TypeError, /^drawPoses needs the keypoint definition/);
     expect(() => drawn(blank(64, 48), person(30, 5), COCO_KEYPOINTS)).to.throw(TypeError, /^drawPoses: people must be a list of people \(as estimatePoses gives\), got Object$/);
+  });
+
+  it('BAD CALL - drawPoses of a list of lists, or with options misspelt or of the wrong kind, says which (from JavaScript)', () => {
+    const p = [person(30, 5)];
+    const draw = (people: unknown, options: unknown) => () => drawPoses(blank(64, 48), people as Person[], COCO_KEYPOINTS, options as OverlayOptions);
+    // estimatePoses of a list of images: 'Cannot read properties of undefined (reading xMin)' from inside before.
+    expect(draw([[]], {})).to.throw(TypeError, /^drawPoses: person 0 is a list, not a person: give the people of one image/);
+    expect(draw([{ score: 1 }], {})).to.throw(TypeError, /^drawPoses: person 0 has no keypoints list, got Undefined$/);
+    // Each was ignored, or taken as true, or drew black, without a word.
+    expect(draw(p, { lineWidht: 3 })).to.throw(TypeError, /^drawPoses: unknown option lineWidht; its options are minScore, lineWidth, radius, label, box, colorBy, palette$/);
+    expect(draw(p, { label: 'no' })).to.throw(TypeError, /^drawPoses: label must be true or false, got "no"$/);
+    expect(draw(p, { colorBy: 'id' })).to.throw(TypeError, /^drawPoses: colorBy must be one of 'track', 'person', got "id"$/);
+    expect(draw(p, { palette: ['red'] })).to.throw(TypeError, /^drawPoses: palette must be a list of colours \[r, g, b\], each an integer from 0 to 255, got \["red"\]$/);
+    expect(draw(p, { lineWidth: '3' })).to.throw(RangeError, /^drawPoses: lineWidth must be a number of pixels >= 1, got "3"$/);
+    expect(draw(p, 'box')).to.throw(TypeError, /^drawPoses: options must be an object with any of minScore, .*; got "box"$/);
   });
 });

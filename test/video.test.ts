@@ -893,6 +893,9 @@ if (!hasFfmpeg) {
           [{ track: 'yes' }, 'track must be true, false or tracker settings (an object), got "yes"'],
           [{ smooth: 5 }, 'smooth must be true, false or filter settings (an object), got 5'],
           [{ onStart: 'log' }, 'onStart must be a function, got "log"'],
+          // Found at the first frame drawn otherwise, after the encoder started.
+          [{ renderOptions: { lineWidht: 2, codec: 'h264' } }, 'renderOptions: unknown option lineWidht; its options are '],
+          [{ renderOptions: { box: 'yes' } }, 'renderOptions: box must be true or false, got "yes"'],
         ];
         for (const [options, message] of cases) {
           const estimator = fakeEstimator();

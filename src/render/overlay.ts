@@ -6,7 +6,8 @@
 import type { KeypointDefinition } from '../datasets.js';
 import type { Person, RgbImage } from '../types.js';
 import { validateRgb } from '../io/image.js';
-import { typeName } from '../values.js';
+import { isFlag, optionsProblem, shownValue, typeName } from '../values.js';
+import { checkShape } from '../tracking/people.js';
 
 export type Rgb = readonly [number, number, number];
 
@@ -46,7 +47,9 @@ export function drawPoses(image: RgbImage, people: readonly Person[], def: Keypo
   validateRgb(image, 'drawPoses image');
   if (!Array.isArray(people as unknown)) throw new TypeError(`drawPoses: people must be a list of people (as estimatePoses gives), got ${typeName(people)}`);
   if (!Array.isArray(def?.skeleton)) throw new TypeError('drawPoses needs the keypoint definition of the people (COCO_KEYPOINTS, or the estimator\'s keypoints): its skeleton is drawn');
-  checkOptions(options);
+  // A list of lists (estimatePoses of several images) or a person without keypoints: a TypeError from inside the drawing otherwise.
+  checkShape(people, 'drawPoses');
+  checkOverlayOptions(options);
   const out: RgbImage = { data: new Uint8Array(image.data), width: image.width, height: image.height };
   const side = Math.min(image.width, image.height);
   const lineWidth = options.lineWidth ?? Math.max(1, Math.round(side / 400));
@@ -84,14 +87,35 @@ export function drawPoses(image: RgbImage, people: readonly Person[], def: Keypo
   return out;
 }
 
-/** Refuses sizes and a threshold that would draw nothing, or not what was asked, without a word (NaN, a negative width). */
-function checkOptions({ lineWidth, radius, minScore }: OverlayOptions): void {
+/** Every option of `drawPoses`, for refusing the others (a misspelt `lineWidht` would be ignored without a word). */
+const OVERLAY_OPTION_NAMES: Record<keyof OverlayOptions, true> = { minScore: true, lineWidth: true, radius: true, label: true, box: true, colorBy: true, palette: true };
+
+const COLOR_BY: readonly NonNullable<OverlayOptions['colorBy']>[] = ['track', 'person'];
+
+const isColor = (c: unknown): boolean => Array.isArray(c) && c.length === 3 && c.every((v) => Number.isInteger(v) && v >= 0 && v <= 255);
+
+/**
+ * Refuses options unknown or of the wrong kind (a TypeError: a flag 'no' is taken as true, a colour
+ * 'red' draws black), and sizes and a threshold that would draw nothing, or not what was asked,
+ * without a word (a RangeError: NaN, a negative width).
+ */
+export function checkOverlayOptions(options: OverlayOptions): void {
+  const problem = optionsProblem(options, OVERLAY_OPTION_NAMES);
+  if (problem) throw new TypeError(`drawPoses: ${problem}`);
+  const { lineWidth, radius, minScore, colorBy, palette } = options;
+  for (const flag of ['label', 'box'] as const) {
+    if (options[flag] !== undefined && !isFlag(options[flag])) throw new TypeError(`drawPoses: ${flag} must be true or false, got ${shownValue(options[flag])}`);
+  }
+  if (colorBy !== undefined && !COLOR_BY.includes(colorBy)) throw new TypeError(`drawPoses: colorBy must be one of ${COLOR_BY.map((c) => `'${c}'`).join(', ')}, got ${shownValue(colorBy)}`);
+  if (palette !== undefined && !(Array.isArray(palette) && palette.every(isColor))) {
+    throw new TypeError(`drawPoses: palette must be a list of colours [r, g, b], each an integer from 0 to 255, got ${shownValue(palette)}`);
+  }
   for (const [name, value, least] of [['lineWidth', lineWidth, 1], ['radius', radius, 0]] as const) {
     if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= least)) {
-      throw new RangeError(`drawPoses: ${name} must be a number of pixels >= ${least}, got ${String(value)}`);
+      throw new RangeError(`drawPoses: ${name} must be a number of pixels >= ${least}, got ${shownValue(value)}`);
     }
   }
-  if (minScore !== undefined && !(typeof minScore === 'number' && !Number.isNaN(minScore))) throw new RangeError(`drawPoses: minScore must be a number, got ${String(minScore)}`);
+  if (minScore !== undefined && !(typeof minScore === 'number' && !Number.isNaN(minScore))) throw new RangeError(`drawPoses: minScore must be a number, got ${shownValue(minScore)}`);
 }
 
 /** 3×5 glyphs, row-major bits from the top-left (bit 14) to the bottom-right (bit 0). */

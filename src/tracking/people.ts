@@ -14,7 +14,7 @@ const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
  * call's list of lists, a person of a user's own without a box), rather than one from inside the
  * checks below.
  */
-function checkShape(people: unknown, who: string): void {
+export function checkShape(people: unknown, who: string): void {
   if (!Array.isArray(people)) throw new TypeError(`${who}: people must be a list of people (estimatePoses gives one per image), got ${typeName(people)}`);
   people.forEach((person: unknown, p) => {
     if (Array.isArray(person)) throw new TypeError(`${who}: person ${p} is a list, not a person: give the people of one image (estimatePoses of a list of images gives a list per image)`);

@@ -17,6 +17,12 @@ import { createVideoEncoder, type EncoderOptions, type VideoEncoder } from './en
 
 export type RenderOptions = OverlayOptions & { codec?: EncoderOptions['codec'] };
 
+/** The drawing's part of render options: drawPoses refuses `codec` as an option of its own. */
+export function overlayOptions(render: RenderOptions | undefined): OverlayOptions {
+  const { codec, ...overlay } = render ?? {};
+  return overlay;
+}
+
 export interface OverlayVideo {
   /** Draws `people` on the processed `frame` and, sampling a file, on the source frames up to the next processed one. */
   add(frame: VideoFrame, people: readonly Person[]): Promise<void>;
@@ -49,6 +55,7 @@ export function overlayVideo(input: string | Readable, processed: Pick<VideoSour
 function timedFrames(fps: number, sampleAspectRatio: number, options: OverlayVideoOptions): OverlayVideo & { readonly started: boolean } {
   let encoder: VideoEncoder | undefined;
   let origin = 0;
+  const overlay = overlayOptions(options.render);
   return {
     async add(frame, people) {
       if (!encoder) {
@@ -56,7 +63,7 @@ function timedFrames(fps: number, sampleAspectRatio: number, options: OverlayVid
         encoder = await createVideoEncoder(options.path, { width, height, fps, sampleAspectRatio, codec: options.render?.codec, ffmpegPath: options.decode.ffmpegPath });
         origin = frame.time;
       }
-      await encoder.write(drawPoses(frame.image, people, options.keypoints, options.render), frame.time - origin);
+      await encoder.write(drawPoses(frame.image, people, options.keypoints, overlay), frame.time - origin);
     },
     get started() {
       return encoder !== undefined;

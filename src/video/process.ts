@@ -13,10 +13,11 @@ import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
 import { checkVideoOutputPath, videoCodec } from './encode.js';
-import { overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
+import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
+import { checkOverlayOptions } from '../render/overlay.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
-import { isFlag, isPositiveInt, shownValue } from '../values.js';
+import { errorLine, isFlag, isPositiveInt, shownValue } from '../values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } from '../abort-signal.js';
 
 export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
@@ -173,6 +174,12 @@ function checkOptionKinds(options: ProcessVideoOptions, file: string | undefined
   if (!isSetting(options.track)) bad(`track must be true, false or tracker settings (an object), got ${shownValue(options.track)}`);
   if (!isSetting(options.smooth)) bad(`smooth must be true, false or filter settings (an object), got ${shownValue(options.smooth)}`);
   if (options.onStart !== undefined && typeof options.onStart !== 'function') bad(`onStart must be a function, got ${shownValue(options.onStart)}`);
+  try {
+    // Else found at the first frame drawn, after the video was probed and the encoder started.
+    if (options.renderOptions !== undefined) checkOverlayOptions(typeof options.renderOptions === 'object' ? overlayOptions(options.renderOptions) : options.renderOptions);
+  } catch (error) {
+    bad(`renderOptions: ${errorLine(error).replace(/^drawPoses: /, '')}`);
+  }
 }
 
 async function* run(

@@ -141,6 +141,13 @@ describe('tracking', () => {
       expect(() => new PoseTracker({ keypoints: COCO_KEYPOINTS, minKeypointScore: NaN })).to.throw(RangeError, /minKeypointScore must be a number/);
     });
 
+    it('BAD CALL - an option misspelt or given as a string: a TypeError naming it, not its default or a comparison as text', () => {
+      const make = (options: object) => () => new PoseTracker({ keypoints: COCO_KEYPOINTS, ...options } as never);
+      expect(make({ maxMised: 30 })).to.throw(TypeError, /^PoseTracker: unknown option maxMised; its options are keypoints, oksThreshold, iouThreshold, maxMissed, minKeypointScore, firstId$/);
+      expect(make({ oksThreshold: '0.5' })).to.throw(TypeError, /^PoseTracker: oksThreshold must be a number, got "0\.5"$/);
+      expect(make({ minKeypointScore: '0.2' })).to.throw(TypeError, /^PoseTracker: minKeypointScore must be a number, got "0\.2"$/);
+    });
+
     it('BAD CALL - no keypoint definition (`new PoseTracker()` from JavaScript): a TypeError that says what it needs, when it is made', () => {
       for (const options of [undefined, {}, { keypoints: 'coco' }]) {
         expect(() => new PoseTracker(options as never), JSON.stringify(options)).to.throw(TypeError, /^PoseTracker needs \{ keypoints \}/);
@@ -462,6 +469,17 @@ describe('tracking', () => {
       for (const options of [{ beta: Infinity }, { beta: -1 }, { minCutoff: NaN }, { dCutoff: Infinity }]) {
         expect(() => new OneEuroFilter(options), JSON.stringify(options)).to.throw(RangeError, /must be finite numbers/);
       }
+    });
+
+    it('BAD CALL - settings of the wrong kind or misspelt, for the filter and the smoother: named, the string shown as one', () => {
+      const js = <T>(value: unknown) => value as T;
+      // 'x' and a misspelt setting left every default without a word.
+      expect(() => new OneEuroFilter(js('x'))).to.throw(TypeError, /^OneEuroFilter: options must be an object with any of minCutoff, beta, dCutoff; got "x"$/);
+      expect(() => new OneEuroFilter(js({ mincutoff: 0.5 }))).to.throw(TypeError, /^OneEuroFilter: unknown option mincutoff; its options are minCutoff, beta, dCutoff$/);
+      expect(() => new PoseSmoother(js({ forgetafter: 2 }))).to.throw(TypeError, /^PoseSmoother: unknown option forgetafter; its options are minCutoff, beta, dCutoff, forgetAfter, checkTimeUnit$/);
+      // The string "1" was shown as the number 1 it looks like.
+      expect(() => new PoseSmoother(js({ minCutoff: '1' }))).to.throw(RangeError, /got minCutoff "1", beta 0, dCutoff 1$/);
+      expect(() => new PoseSmoother(js({ forgetAfter: '2' }))).to.throw(RangeError, /^PoseSmoother: forgetAfter must be a number of seconds > 0, got "2"$/);
     });
   });
 

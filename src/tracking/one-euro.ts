@@ -4,7 +4,7 @@
  * Plus keypoint smoothing per track, one filter per coordinate.
  */
 import type { BoundingBox, Keypoint, Person } from '../types.js';
-import { isFlag, shownValue } from '../values.js';
+import { isFlag, optionsProblem, shownValue } from '../values.js';
 import { checkPeople } from './people.js';
 
 export interface OneEuroOptions {
@@ -29,10 +29,22 @@ function alpha(dt: number, cutoff: number): number {
 function settings(options: OneEuroOptions): Required<OneEuroOptions> {
   const checked = { minCutoff: options.minCutoff ?? 1, beta: options.beta ?? 0, dCutoff: options.dCutoff ?? 1 };
   const { minCutoff, beta, dCutoff } = checked;
-  if (!(minCutoff > 0 && dCutoff > 0 && beta >= 0 && Number.isFinite(minCutoff + beta + dCutoff))) {
-    throw new RangeError(`OneEuroFilter: minCutoff and dCutoff must be finite numbers > 0 and beta a finite number ≥ 0, got minCutoff ${minCutoff}, beta ${beta}, dCutoff ${dCutoff}`);
+  // A string "1" passes the comparisons, and minCutoff + beta makes "10" of "1" and 0.
+  const numbers = typeof minCutoff === 'number' && typeof beta === 'number' && typeof dCutoff === 'number';
+  if (!(numbers && minCutoff > 0 && dCutoff > 0 && beta >= 0 && Number.isFinite(minCutoff + beta + dCutoff))) {
+    throw new RangeError(`OneEuroFilter: minCutoff and dCutoff must be finite numbers > 0 and beta a finite number ≥ 0, got minCutoff ${shownValue(minCutoff)}, beta ${shownValue(beta)}, dCutoff ${shownValue(dCutoff)}`);
   }
   return checked;
+}
+
+/** Every option of a filter, and of a smoother, for refusing the others (a misspelt `mincutoff` would be left at its default without a word). */
+const FILTER_OPTION_NAMES: Record<keyof OneEuroOptions, true> = { minCutoff: true, beta: true, dCutoff: true };
+const SMOOTHER_OPTION_NAMES: Record<keyof PoseSmootherOptions, true> = { ...FILTER_OPTION_NAMES, forgetAfter: true, checkTimeUnit: true };
+
+/** A TypeError from `who` where `options` are no object or hold a name not in `known`. */
+function checkOptionNames(options: unknown, known: Readonly<Record<string, true>>, who: string): void {
+  const problem = optionsProblem(options, known);
+  if (problem) throw new TypeError(`${who}: ${problem}`);
 }
 
 export class OneEuroFilter {
@@ -42,6 +54,7 @@ export class OneEuroFilter {
   private last: { value: number; speed: number; time: number } | undefined;
 
   constructor(options: OneEuroOptions = {}) {
+    checkOptionNames(options, FILTER_OPTION_NAMES, 'OneEuroFilter');
     ({ minCutoff: this.minCutoff, beta: this.beta, dCutoff: this.dCutoff } = settings(options));
   }
 
@@ -89,10 +102,11 @@ export interface PoseSmootherOptions extends OneEuroOptions {
 
 /** A RangeError for a PoseSmoother setting out of range. */
 export function checkSmootherOptions(options: PoseSmootherOptions): void {
+  checkOptionNames(options, SMOOTHER_OPTION_NAMES, 'PoseSmoother');
   settings(options);
   const { forgetAfter, checkTimeUnit } = options;
   // Not NaN, which would keep every track forever, nor ≤ 0, which would forget each one at once.
-  if (forgetAfter !== undefined && !(forgetAfter > 0)) throw new RangeError(`PoseSmoother: forgetAfter must be a number of seconds > 0, got ${forgetAfter}`);
+  if (forgetAfter !== undefined && !(typeof forgetAfter === 'number' && forgetAfter > 0)) throw new RangeError(`PoseSmoother: forgetAfter must be a number of seconds > 0, got ${shownValue(forgetAfter)}`);
   if (checkTimeUnit !== undefined && !isFlag(checkTimeUnit)) throw new RangeError(`PoseSmoother: checkTimeUnit must be true or false, got ${shownValue(checkTimeUnit)}`);
 }
 
@@ -113,6 +127,9 @@ export class PoseSmoother {
 
   private readonly forgetAfter: number;
 
+  /** The filters' settings alone: a filter refuses the smoother's own (forgetAfter). */
+  private readonly filterSettings: Required<OneEuroOptions>;
+
   private lastTime = -Infinity;
 
   /** The first gaps between timestamps, while each is longer than forgetAfter. */
@@ -126,6 +143,7 @@ export class PoseSmoother {
   ) {
     // Checked now, not when the first person comes, which may be far into a video.
     checkSmootherOptions(options);
+    this.filterSettings = settings(options);
     this.forgetAfter = options.forgetAfter ?? 1;
     this.timeUnitUnsure = options.checkTimeUnit ?? true;
   }
@@ -151,7 +169,7 @@ export class PoseSmoother {
       const size = person.keypoints.length * 2 + 4;
       let track = this.tracks.get(person.id);
       if (!track || track.filters.length !== size) {
-        track = { filters: Array.from({ length: size }, () => new OneEuroFilter(this.options)), lastSeen: timestamp };
+        track = { filters: Array.from({ length: size }, () => new OneEuroFilter(this.filterSettings)), lastSeen: timestamp };
         this.tracks.set(person.id, track);
       }
       track.lastSeen = timestamp;

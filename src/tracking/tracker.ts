@@ -16,6 +16,7 @@ import type { Person } from '../types.js';
 import { minCostAssignment } from './assignment.js';
 import { boxArea, oksArea, pairsWithinReach } from './oks-reach.js';
 import { BOX_SIDES_AND_SIZE, checkPeople } from './people.js';
+import { optionsProblem, shownValue } from '../values.js';
 
 export interface TrackerOptions {
   /** Keypoint definition (its OKS sigmas). */
@@ -131,6 +132,9 @@ function shifted(p: Person, dx: number, dy: number): Person {
   };
 }
 
+/** Every option of the tracker, for refusing the others (a misspelt `maxMised` would be left at its default without a word). */
+const TRACKER_OPTION_NAMES: Record<keyof TrackerOptions, true> = { keypoints: true, oksThreshold: true, iouThreshold: true, maxMissed: true, minKeypointScore: true, firstId: true };
+
 export class PoseTracker {
   private tracks: Track[] = [];
   private nextId: number;
@@ -143,6 +147,11 @@ export class PoseTracker {
   constructor(private readonly options: TrackerOptions) {
     // Else a TypeError from inside the first update.
     if (!Array.isArray(options?.keypoints?.sigmas)) throw new TypeError('PoseTracker needs { keypoints }: the keypoint definition (COCO_KEYPOINTS, or the estimator\'s keypoints) whose OKS sigmas it matches people with');
+    const problem = optionsProblem(options, TRACKER_OPTION_NAMES);
+    if (problem) throw new TypeError(`PoseTracker: ${problem}`);
+    // A string "0.5" passes the range checks below and is compared as text, or added as one.
+    const notNumber = (['oksThreshold', 'iouThreshold', 'maxMissed', 'minKeypointScore', 'firstId'] as const).find((name) => options[name] !== undefined && typeof options[name] !== 'number');
+    if (notNumber) throw new TypeError(`PoseTracker: ${notNumber} must be a number, got ${shownValue(options[notNumber])}`);
     this.oksThreshold = options.oksThreshold ?? 0.3;
     this.iouThreshold = options.iouThreshold ?? 0.3;
     this.maxMissed = options.maxMissed ?? 5;

@@ -12,6 +12,8 @@
  * before they read. A `shared` workspace hands out SharedArrayBuffer memory, which worker
  * threads can read without a copy.
  */
+import { isFlag, optionsProblem, shownValue } from './values.js';
+
 type TypedArrayConstructor<T> = { new (length: number): T; new (buffer: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
 type Sliceable<T> = T & { readonly length: number; subarray(begin: number, end: number): T };
 
@@ -37,13 +39,20 @@ interface Kept {
   image: number;
 }
 
+const WORKSPACE_OPTION_NAMES = { shared: true } as const;
+
 export class Workspace {
   private readonly arrays = new Map<string, Kept>();
   private readonly objects = new Map<string, unknown>();
   /** Images done (`imageDone`). */
   private images = 0;
 
-  constructor(readonly options: { shared?: boolean } = {}) {}
+  constructor(readonly options: { shared?: boolean } = {}) {
+    // new Workspace('x') or { shared: 'yes' } would hand out memory of the other kind without a word.
+    const problem = optionsProblem(options, WORKSPACE_OPTION_NAMES);
+    if (problem) throw new TypeError(`Workspace: ${problem}`);
+    if (options.shared !== undefined && !isFlag(options.shared)) throw new TypeError(`Workspace: shared must be true or false, got ${shownValue(options.shared)}`);
+  }
 
   /** `shared: false` for memory handed to native code that refuses SharedArrayBuffers (ONNX Runtime's inputs). */
   float32(key: string, length: number, shared = this.options.shared ?? false): Float32Array {

@@ -11,6 +11,8 @@ import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { findEntry, ZooError } from '../src/zoo/catalog.js';
 import { fetchWeights } from '../src/zoo/download.js';
 import { expectRejection } from './helpers/cli.js';
+import { Workspace } from '../src/workspace.js';
+import { PreprocessError, toNetworkInput } from '../src/preprocess/index.js';
 
 /** A value TypeScript would refuse, as a JavaScript caller may pass it. */
 const js = <T>(value: unknown): T => value as T;
@@ -58,5 +60,15 @@ describe('public functions given arguments of the wrong kind', () => {
     await expectRejection(first({ images: [], settings, exifOrientaton: false }), ConfigError, /^calibrationInputs: unknown option exifOrientaton; its options are images, settings, /);
     await expectRejection(first(undefined), ConfigError, /^calibrationInputs: options must be an object with any of images, .*; got undefined$/);
     await expectRejection(quantizeForImages(new Uint8Array(0), js({ images: 'a.jpg', settings })), ConfigError, /^quantizeForImages: images must be a list of images .*, got String$/);
+  });
+
+  it('BAD CALL - new Workspace of a string or { shared: \'yes\' }, and toNetworkInput with flip \'yes\' or the buffer in its place: named, not taken as given', () => {
+    expect(() => new Workspace(js('x'))).to.throw(TypeError, /^Workspace: options must be an object with any of shared; got "x"$/);
+    expect(() => new Workspace(js({ shared: 'yes' }))).to.throw(TypeError, /^Workspace: shared must be true or false, got "yes"$/);
+    expect(() => new Workspace(js({ share: true }))).to.throw(TypeError, /^Workspace: unknown option share; its options are shared$/);
+    const image = { data: new Uint8Array(4 * 4 * 3), width: 4, height: 4 };
+    // Mirrored, as true, before.
+    expect(() => toNetworkInput(image, js('yes'))).to.throw(PreprocessError, /^toNetworkInput: flip must be true or false, got "yes"$/);
+    expect(() => toNetworkInput(image, js(new Float32Array(48)))).to.throw(PreprocessError, /^toNetworkInput: flip must be true or false, got Float32Array$/);
   });
 });

@@ -9,6 +9,8 @@
 import type { RgbImage } from '../types.js';
 import { normalizeRgb } from '../kernels/index.js';
 import { validateRgb } from '../io/image.js';
+import { PreprocessError } from './scale.js';
+import { isFlag, shownValue, typeName } from '../values.js';
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
@@ -48,6 +50,8 @@ function inputBuffer(img: RgbImage, batch: number, out: Float32Array | undefined
  * per-pixel normalisation, so the values are the same. Written into `out` when given (3 * H * W values).
  */
 export function toNetworkInput(img: RgbImage, flip = false, out?: Float32Array): Float32Array {
+  // 'yes', or the output buffer given in its place, would mirror the image without a word.
+  if (!isFlag(flip)) throw new PreprocessError(`toNetworkInput: flip must be true or false, got ${typeof flip === 'object' ? typeName(flip) : shownValue(flip)}`);
   const buffer = inputBuffer(img, 1, out, 'toNetworkInput');
   normalizeInto(img, buffer, flip ? -1 : 0, flip ? 0 : -1);
   return buffer;

@@ -717,11 +717,14 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
     await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', join(file, 'results.json')), ConfigError, /^--out .*plain-file\/results\.json: .*plain-file is a file, not a folder$/);
     await expectRejection(cli('export-onnx', ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
-    // The checkpoint was replaced by the ONNX model.
+    // The checkpoint, or the float model being quantized, was replaced by the export.
     const checkpoint = join(dir, 'checkpoint.pth');
     copyFileSync(TINY_COCO_CHECKPOINT(), checkpoint);
-    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', checkpoint, '--out', checkpoint), ConfigError, /^--out .*checkpoint\.pth names the --weights file; give the export a file of its own$/);
+    await expectUsageError(cli('export-onnx', '--preset', 'tiny_coco', '--weights', checkpoint, '--out', checkpoint), /^error: --out .*checkpoint\.pth: name the model's file \.onnx/);
     expect(readFileSync(checkpoint)).to.deep.equal(readFileSync(TINY_COCO_CHECKPOINT()));
+    const floatModel = join(dir, 'float.onnx');
+    writeFileSync(floatModel, compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
+    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', floatModel, '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--out', floatModel), ConfigError, /^--out .*float\.onnx names the --weights file; give the export a file of its own$/);
     // export-tfjs writes a folder: a file in its place or above it (mkdir said only EEXIST, after the compile).
     await expectRejection(cli('export-tfjs', ...model, '--out', join(file, 'web_model')), ConfigError, /^--out .*plain-file\/web_model: .*plain-file is a file, not a folder$/);
     await expectRejection(cli('export-tfjs', ...model, '--out', file), ConfigError, /^--out .*plain-file: .*plain-file is a file, not a folder$/);

@@ -395,7 +395,7 @@ describe('checkpoint: errors', () => {
     expectCheckpointError(() => readCheckpoint(pickle(int(5))), /without the torch magic number/);
   });
 
-  it('BAD CALL - a web page, a gzip or tar file, a TensorFlow.js model.json: the error says what the file is', () => {
+  it('BAD CALL - a web page, a gzip or tar file, a TensorFlow.js model.json, an ONNX model: the error says what the file is', async () => {
     const text = (s: string): Uint8Array => new TextEncoder().encode(s);
     expectCheckpointError(() => readCheckpoint(text('\n<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>')), /^<checkpoint bytes>: not a PyTorch checkpoint but an HTML page: the download saved a web page/);
     expectCheckpointError(() => readCheckpoint(Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])), /not a PyTorch checkpoint but a gzip-compressed file: decompress it/);
@@ -404,6 +404,10 @@ describe('checkpoint: errors', () => {
     tar.set(text('ustar'), 257);
     expectCheckpointError(() => readCheckpoint(tar), /not a PyTorch checkpoint but a tar archive: extract it/);
     expectCheckpointError(() => readCheckpoint(text('{"format":"graph-model","generatedBy":"higher-pose"}')), /not a PyTorch checkpoint but a TensorFlow\.js graph model's model\.json/);
+    // An export saved under another name than .onnx (export-onnx --out model.int8 once wrote one).
+    const { onnx } = await import('../src/backend/onnx/proto.js');
+    const model = onnx.ModelProto.encode({ irVersion: 8, producerName: 'higher-pose', graph: { node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] } }).finish();
+    expectCheckpointError(() => readCheckpoint(model), /not a PyTorch checkpoint but an ONNX model, which runs from a file named \.onnx \(or from its bytes\): rename it$/);
   });
 
   it('BAD CALL - a folder, and an export-tfjs folder, given as the checkpoint', () => {

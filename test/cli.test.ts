@@ -107,6 +107,8 @@ describe('higher-pose exit statuses', () => {
         [['heatmaps', image, ...model, '--threads', '5000', '--out', join(dir, 'maps')], /^error: --threads 5000: must be an integer from 1 to 1024\n/],
         [['export-onnx', ...model.slice(0, 4), '--calibrate', image, '--out', join(dir, 'm.onnx')], /^error: --calibrate is for calibrating an int8 model/],
         [['export-onnx', ...model, '--precision', 'int8', '--calibrate', image, '--scales', '0.75,1', '--out', join(dir, 'm.onnx')], /^error: --scales 0\.75,1: must be scales/],
+        // --weights would read a model under another name as a checkpoint.
+        [['export-onnx', ...model.slice(0, 4), '--out', join(dir, 'model.int8')], /^error: --out .*model\.int8: name the model's file \.onnx \(an int8 one \.int8\.onnx, say\), as --weights takes it\n/],
       ];
       for (const [args, message] of cases) {
         const { status, stderr } = await run(...args);

@@ -84,11 +84,18 @@ function foreignFormat(bytes: Uint8Array): string | undefined {
   if (text.startsWith('{') && text.includes('"graph-model"')) {
     return "a TensorFlow.js graph model's model.json (export-tfjs writes it for browsers); give the checkpoint it was exported from";
   }
+  if (looksLikeOnnx(bytes)) return 'an ONNX model, which runs from a file named .onnx (or from its bytes): rename it';
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) return 'a gzip-compressed file: decompress it (gunzip) and give the checkpoint inside';
   if (new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar') {
     return "a tar archive: extract it (tar -xf) and give the checkpoint inside (PyTorch's own tar format, before version 0.1.10, is not supported)";
   }
   return undefined;
+}
+
+/** ONNX's ModelProto starts with ir_version (field 1, a small varint), then another of its fields: producer, graph, opsets... */
+function looksLikeOnnx(bytes: Uint8Array): boolean {
+  const modelFieldTags = [0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42];
+  return bytes[0] === 0x08 && bytes[1]! >= 1 && bytes[1]! < 0x80 && modelFieldTags.includes(bytes[2]!);
 }
 
 /** `('storage', StorageType, key, location, numel[, view_metadata])` → a storage reference. */

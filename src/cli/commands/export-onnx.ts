@@ -1,5 +1,5 @@
 /** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model, float32 or int8. */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, requireWeights, parseInputSize, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages, checkModelOptions } from '../estimator-options.js';
@@ -43,6 +43,12 @@ async function checkedOnnxFile(config: ExperimentConfig, path: string): Promise<
   return readFile(path);
 }
 
+/** Whether the export would be a file under `path`'s name: not a device or FIFO (`/dev/stdout`), written into directly, nor a folder (refused as one). */
+async function namesModelFile(path: string): Promise<boolean> {
+  const existing = await stat(path).catch(() => undefined);
+  return existing === undefined || existing.isFile();
+}
+
 export function registerExportOnnx(program: Command): void {
   addPrecisionOptions(addModelSourceOptions(program.command('export-onnx')))
     .description('compile a checkpoint to an ONNX model (BatchNorm folded, dynamic batch/height/width); int8 with --precision int8 --calibrate IMAGES')
@@ -52,6 +58,10 @@ export function registerExportOnnx(program: Command): void {
     .option('--weight-bits <n>', 'with --precision int8: 8, or 7 for x86 CPUs without VNNI (default: what suits this CPU; README, Reduced precision)', parseWeightBits)
     .action(async (options: ExportOnnxOptions, command: Command) => {
       requireWeights(command, options.weights);
+      // --weights runs a file as ONNX by its name: under another it would be read as a checkpoint.
+      if (!isOnnxFile(options.out) && (await namesModelFile(options.out))) {
+        usageError(command, `--out ${options.out}: name the model's file .onnx (an int8 one .int8.onnx, say), as --weights takes it`);
+      }
       const int8 = options.precision === 'int8';
       if (int8 && !options.calibrate) usageError(command, '--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
       const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);

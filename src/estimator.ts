@@ -21,9 +21,8 @@ import { ParallelPostprocessing } from './parallel/postprocess.js';
 import { inOrder, valueOf } from './parallel/in-order.js';
 import { CallsInFlight } from './parallel/in-flight.js';
 import { Slots } from './parallel/slots.js';
-import { assertWeightsArgument, checkedNetworkOptions, createNetwork, resolveConfig, type BackendName, type ConfigChoice } from './model/load.js';
+import { assertWeightsArgument, checkedNetworkOptions, createNetwork, resolveConfig, type BackendName, type ConfigChoice, type WeightsSource } from './model/load.js';
 import type { TfjsBackendName } from './backend/tfjs/backend-name.js';
-import type { Weights } from './model/weights.js';
 import type { Precision } from './model/quantize.js';
 import type { Network } from './backend/network.js';
 import { BackendError, type ExecutionProvider } from './backend/onnx/session.js';
@@ -33,9 +32,9 @@ import type { EstimationOptions, ImageInput, OutputTensor, Person, PoseEstimator
 export interface EstimatorOptions extends ConfigChoice {
   /**
    * A model-zoo checkpoint (`.pth`, any of the published wrappings), an ONNX export of the
-   * network (`.onnx`), or weights already in memory.
+   * network (`.onnx`), either's bytes (a Uint8Array, told apart by content), or weights already in memory.
    */
-  weights: string | Weights;
+  weights: WeightsSource;
   /**
    * Inference engine: `'onnxruntime'` (default), `'tfjs'` (TensorFlow.js: tfjs-node-gpu,
    * tfjs-node, or @tensorflow/tfjs with wasm/cpu, whichever is installed), or `'auto'`.

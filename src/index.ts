@@ -12,7 +12,7 @@ export { isPresetName, presetConfig, PRESET_NAMES, type PresetName } from './con
 export { buildNetworkGraph } from './higher/network.js';
 export type { LayerGraph, LayerNode } from './backbone/graph.js';
 export { loadStateDict, readCheckpoint, validateStateDict, CheckpointError, StateDictMismatchError } from './checkpoint/index.js';
-export { compileModel, createNetwork, createOnnxNetwork, resolveConfig, type BackendName, type NetworkOptions, type PrecisionOptions } from './model/load.js';
+export { compileModel, createNetwork, createOnnxNetwork, resolveConfig, type BackendName, type NetworkOptions, type PrecisionOptions, type WeightsSource } from './model/load.js';
 export { quantizeForImages, calibrationInputs, type CalibrationOptions, type Precision } from './model/quantize.js';
 export { quantizeModel, isQuantizedModel, QuantizationError, type ActivationRange, type ActivationRanges } from './backend/onnx/quantize.js';
 export { randomWeights, type Weights, type WeightTensor } from './model/weights.js';

@@ -55,6 +55,21 @@ describe('estimator API with the bundled tiny model', () => {
     expect(await estimator.estimatePoses({ data: new Uint8Array(data), width: info.width, height: info.height })).to.deep.equal(fromPath);
   });
 
+  it("takes a checkpoint's or an ONNX model's bytes for weights, told apart by content, as the files would run (eval gives a piped --weights so)", async () => {
+    const fromPath = await estimator.estimatePoses(DEMO_IMAGE());
+    const config = presetConfig('tiny_coco');
+    for (const weights of [readFileSync(TINY_COCO_CHECKPOINT()), compileModel(config, TINY_COCO_CHECKPOINT())]) {
+      const fromBytes = await createEstimator({ preset: 'tiny_coco', weights, inputSize: 256 });
+      try {
+        expect(await fromBytes.estimatePoses(DEMO_IMAGE())).to.deep.equal(fromPath);
+      } finally {
+        await fromBytes.dispose();
+      }
+    }
+    // Neither: said as of a checkpoint file.
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: new Uint8Array([1, 2, 3]) }), CheckpointError, /^<checkpoint bytes>: not a PyTorch checkpoint/);
+  });
+
   it('reads the pixels or bytes of a call before it returns: a caller may reuse its frame buffer at once, queued calls too', async () => {
     const { data, info } = await sharp(DEMO_IMAGE()).raw().toBuffer({ resolveWithObject: true });
     const photo = new Uint8Array(data);
@@ -256,7 +271,7 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ ...base, flip: false, detection_threshold: 0.5 } as never), ConfigError, /^Unknown options flip, detection_threshold\./);
     await expectRejection(createEstimator(undefined as never), ConfigError, /createEstimator needs options/);
     await expectRejection(createEstimator({ ...base, weights: 42 as never }), ConfigError, /^Invalid weights, of type Number: must be a checkpoint or \.onnx path, or weights in a Map/);
-    await expectRejection(createEstimator({ ...base, weights: readFileSync(TINY_COCO_CHECKPOINT()) as never }), ConfigError, /^Invalid weights, of type Uint8Array: /);
+    await expectRejection(createEstimator({ ...base, weights: readFileSync(TINY_COCO_CHECKPOINT()).buffer as never }), ConfigError, /^Invalid weights, of type ArrayBuffer: .* \(new Uint8Array\(buffer\) views an ArrayBuffer\)$/);
     await expectRejection(createEstimator({ ...base, weights: '' }), ConfigError, /weights is required/);
     // Else a TypeError after the first image had been estimated.
     await expectRejection(createEstimator({ ...base, onStageTimes: 'log' as never }), ConfigError, /^Invalid onStageTimes: "log"\. Must be a function/);
@@ -448,7 +463,7 @@ describe('estimator API with the bundled tiny model', () => {
     }
     await expectRejection(createNetwork(js(tiny.model), weights), ConfigError, /^createNetwork: config must be the whole experiment configuration/);
     await expectRejection(createOnnxNetwork(js('tiny_coco'), weights), ConfigError, /^createOnnxNetwork: config must be an experiment configuration/);
-    await expectRejection(createOnnxNetwork(tiny, js(readFileSync(weights))), ConfigError, /^Invalid weights, of type Uint8Array: /);
+    await expectRejection(createOnnxNetwork(tiny, js(readFileSync(weights).buffer)), ConfigError, /^Invalid weights, of type ArrayBuffer: /);
     // 'graph.parameters is not iterable' before.
     expect(() => randomWeights(js(tiny))).to.throw(ConfigError, /^randomWeights: graph must be a layer graph \(buildNetworkGraph\(config\.model\) builds one\), got Object$/);
     // testSettings: its options left out (a TypeError before), a misspelt one (ignored before), the model part.

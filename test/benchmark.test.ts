@@ -383,6 +383,8 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       registerEval(program, {
         createEstimator: async (opts) => {
           created.push(opts);
+          // Reads its weights as the estimator does: a piped --weights is then empty for any later reader.
+          if (typeof opts.weights === 'string' && existsSync(opts.weights)) readFileSync(opts.weights);
           const estimatePoses = async (path: unknown) => {
             const id = byFile.get(basename(path as string))!;
             return id === stopAt ? [{ ...groundTruthPeople(gt, id)[0]!, keypoints: [] }] : groundTruthPeople(gt, id);
@@ -550,6 +552,31 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const resumed = cli();
       await withPiped(tinyCoco, () => resumed.parse(args));
       expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+    });
+
+    it('BAD CALL - runs of different piped weights (--weights <(...)) do not share a journal; the same piped again resumes, the estimator given the bytes read', async function () {
+      if (process.platform === 'win32') this.skip();
+      const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
+      const out = join(dir, 'piped-weights.json');
+      const fifo = join(dir, 'weights.fifo');
+      const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco', '--weights', fifo];
+      const withPiped = async (weights: string, run: () => Promise<unknown>) => {
+        const pipe = pipedOnce(fifo, weights);
+        try {
+          await run();
+        } finally {
+          pipe.close();
+        }
+      };
+      const first = cli(second!.id);
+      await withPiped('weights A', () => expectRejects(first.parse(args), CommanderError, /with 0 keypoints/));
+      expect(existsSync(`${out}.journal`)).to.equal(true);
+      await withPiped('weights B', () => expectRejects(cli().parse(args), CommanderError, /piped-weights\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
+      const resumed = cli();
+      await withPiped('weights A', () => resumed.parse(args));
+      expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+      // The estimator cannot read the pipe again: it is given what eval read.
+      expect(Buffer.from(first.created[0]!.weights as Uint8Array).toString()).to.equal('weights A');
     });
 
     it('BAD CALL - malformed --scales', async () => {

@@ -13,7 +13,7 @@ import { CheckpointError, loadStateDict, StateDictMismatchError, toFloat32, vali
 import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
-import { isQuantizedModel } from '../backend/onnx/quantize.js';
+import { isOnnxModelBytes, isQuantizedModel } from '../backend/onnx/quantize.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
@@ -63,9 +63,9 @@ function checkWeightValues(weights: Weights, source: string): void {
  * checking every tensor name and shape against it (mismatches are listed by name) and their
  * values (`checkWeightValues`).
  */
-export function networkWeights(weights: string | Weights, graph: LayerGraph): Weights {
+export function networkWeights(weights: WeightsSource, graph: LayerGraph): Weights {
   assertWeightsArgument(weights);
-  if (typeof weights !== 'string') {
+  if (typeof weights !== 'string' && !(weights instanceof Uint8Array)) {
     validateStateDict(weights, graph.parameters, 'weights');
     for (const [name, { shape, data }] of weights) {
       const size = shape.reduce((a, b) => a * b, 1);
@@ -77,8 +77,9 @@ export function networkWeights(weights: string | Weights, graph: LayerGraph): We
     return weights;
   }
   const stateDict = loadStateDict(weights);
+  const source = weightsLabel(weights);
   try {
-    validateStateDict(stateDict, graph.parameters, weights);
+    validateStateDict(stateDict, graph.parameters, source);
   } catch (error) {
     if (!(error instanceof StateDictMismatchError)) throw error;
     const fits = PRESET_NAMES.filter((name) => {
@@ -97,24 +98,40 @@ export function networkWeights(weights: string | Weights, graph: LayerGraph): We
     const tensor = stateDict.get(name);
     if (tensor) tensors.set(name, { shape: tensor.shape, data: toFloat32(tensor) });
   }
-  checkWeightValues(tensors, weights);
+  checkWeightValues(tensors, source);
   return tensors;
 }
 
-const WEIGHTS_ALLOWED = 'a checkpoint or .onnx path, or weights in a Map (as randomWeights gives)';
+/** A checkpoint or `.onnx` path, a checkpoint's or ONNX model's bytes (told apart by their content), or weights in memory. */
+export type WeightsSource = string | Uint8Array | Weights;
 
-/** A ConfigError for `weights` that are neither a path nor weights in memory (not shown: checkpoint bytes would fill the message). */
+const WEIGHTS_ALLOWED = "a checkpoint or .onnx path, or weights in a Map (as randomWeights gives), or a checkpoint's or ONNX model's bytes (a Uint8Array)";
+
+/** A ConfigError for `weights` that are neither a path, bytes nor weights in memory (not shown: checkpoint bytes would fill the message). */
 export function assertWeightsArgument(weights: unknown): void {
-  if (typeof weights === 'string' || weights instanceof Map) return;
-  throw new ConfigError(`Invalid weights, of type ${typeName(weights)}: must be ${WEIGHTS_ALLOWED}`, { fault: valueFault('weights', WEIGHTS_ALLOWED) });
+  if (typeof weights === 'string' || weights instanceof Uint8Array || weights instanceof Map) return;
+  const hint = weights instanceof ArrayBuffer ? ' (new Uint8Array(buffer) views an ArrayBuffer)' : '';
+  throw new ConfigError(`Invalid weights, of type ${typeName(weights)}: must be ${WEIGHTS_ALLOWED}${hint}`, { fault: valueFault('weights', WEIGHTS_ALLOWED) });
 }
 
 export function isOnnxFile(path: string): boolean {
   return extname(path).toLowerCase() === '.onnx';
 }
 
+/** Whether `weights` is an ONNX model: a path by its `.onnx` extension, bytes by their content. */
+export function isOnnxWeights(weights: WeightsSource): weights is string | Uint8Array {
+  if (typeof weights === 'string') return isOnnxFile(weights);
+  return weights instanceof Uint8Array && isOnnxModelBytes(weights);
+}
+
+/** How messages name `weights`: the path, or what the bytes are. */
+function weightsLabel(weights: string | Uint8Array): string {
+  if (typeof weights === 'string') return weights;
+  return isOnnxModelBytes(weights) ? 'weights (ONNX model bytes)' : 'weights (checkpoint bytes)';
+}
+
 /** The ONNX model bytes for a configuration and a checkpoint path or weights. */
-export function compileModel(given: ExperimentConfig, weights: string | Weights): Uint8Array {
+export function compileModel(given: ExperimentConfig, weights: WeightsSource): Uint8Array {
   const config = configArgument(given, 'compileModel');
   const graph = buildNetworkGraph(config.model);
   return compileToOnnx(graph, networkWeights(weights, graph), { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
@@ -134,18 +151,18 @@ export interface PrecisionOptions {
   exifOrientation?: boolean;
 }
 
-/** An `.onnx` file's bytes, and whether its model is already quantized. */
-async function readOnnxModel(path: string): Promise<{ bytes: Uint8Array; quantized: boolean }> {
+/** An ONNX model's bytes (an `.onnx` file read), and whether its model is already quantized. */
+async function readOnnxModel(model: string | Uint8Array): Promise<{ bytes: Uint8Array; quantized: boolean }> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = typeof model === 'string' ? await readFile(model) : model;
   } catch (err) {
-    throw new BackendError(`Could not read ${path}: ${(err as Error).message}`);
+    throw new BackendError(`Could not read ${model}: ${(err as Error).message}`);
   }
   try {
     return { bytes, quantized: isQuantizedModel(bytes) };
   } catch (err) {
-    throw new BackendError(`${path}: ${(err as Error).message}`);
+    throw new BackendError(`${weightsLabel(model)}: ${(err as Error).message}`);
   }
 }
 
@@ -153,15 +170,15 @@ async function readOnnxModel(path: string): Promise<{ bytes: Uint8Array; quantiz
 const int8OnWebgpu = (name: OptionNamer): string => `on ${name('device', 'webgpu')} the quantized operators fall back to the CPU`;
 
 /** The int8 model: a quantized `.onnx` file as it is, else the float model quantized with calibration. */
-async function int8Model(config: ExperimentConfig, weights: string | Weights, options: PrecisionOptions & OnnxSessionOptions): Promise<Uint8Array> {
+async function int8Model(config: ExperimentConfig, weights: WeightsSource, options: PrecisionOptions & OnnxSessionOptions): Promise<Uint8Array> {
   let exported: Uint8Array | undefined;
-  if (typeof weights === 'string' && isOnnxFile(weights)) {
+  if (isOnnxWeights(weights)) {
     const { bytes, quantized } = await readOnnxModel(weights);
     exported = bytes;
     if (quantized) {
       // They would go unused: the user would believe the model recalibrated on them.
       if ((options.calibrationImages ?? []).length > 0) {
-        throw new ConfigError(`${weights} is already quantized, its ranges calibrated when it was exported: leave calibrationImages (--calibrate) out, or give the float model (checkpoint or float .onnx) to calibrate on them`);
+        throw new ConfigError(`${weightsLabel(weights)} is already quantized, its ranges calibrated when it was exported: leave calibrationImages (--calibrate) out, or give the float model (checkpoint or float .onnx) to calibrate on them`);
       }
       return exported;
     }
@@ -187,22 +204,23 @@ async function int8Model(config: ExperimentConfig, weights: string | Weights, op
  * `precision: 'int8'`, quantized after calibration on `calibrationImages` with the
  * configuration's test settings (input size, scales, flip test).
  */
-export async function createOnnxNetwork(given: ExperimentConfig, weights: string | Weights, options: OnnxNetworkOptions = {}): Promise<Network> {
+export async function createOnnxNetwork(given: ExperimentConfig, weights: WeightsSource, options: OnnxNetworkOptions = {}): Promise<Network> {
   const config = configArgument(given, 'createOnnxNetwork');
   assertWeightsArgument(weights);
   checkOnnxNetworkOptions(options);
   const int8 = checkedPrecision(options.precision) === 'int8';
   const open = (model: Uint8Array | string) => (options.networkThread ? OnnxNetworkThread.create(model, options) : OnnxNetwork.create(model, options));
-  if (typeof weights === 'string' && isOnnxFile(weights)) {
+  if (isOnnxWeights(weights)) {
+    const label = weightsLabel(weights);
     // An int8 export runs whatever precision says: on WebGPU it is refused as precision 'int8' is.
     if (!int8 && options.executionProviders?.includes('webgpu') && (await readOnnxModel(weights)).quantized) {
-      throw new ConfigError(`${weights} is quantized (int8), a CPU model: ${int8OnWebgpu(apiOptionName)}; give its float model (checkpoint or float .onnx) there, or use device 'cpu'`);
+      throw new ConfigError(`${label} is quantized (int8), a CPU model: ${int8OnWebgpu(apiOptionName)}; give its float model (checkpoint or float .onnx) there, or use device 'cpu'`);
     }
     const network = await open(int8 ? await int8Model(config, weights, options) : weights);
     const expected = config.model.deconv.numDeconvs + 1;
     if (network.outputNames.length !== expected) {
       await network.dispose();
-      throw new BackendError(`${weights} has ${network.outputNames.length} outputs but the configuration's network has ${expected}`);
+      throw new BackendError(`${label} has ${network.outputNames.length} outputs but the configuration's network has ${expected}`);
     }
     // ONNX Runtime infers the outputs' channels (a model that leaves them open fails in decoding).
     const declared = network.declaredChannels;
@@ -210,7 +228,7 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: string
     if (wrong >= 0) {
       await network.dispose();
       const fits = PRESET_NAMES.filter((name) => declared.every((channels, i) => channels === undefined || channels === outputChannels(presetConfig(name).model, i)));
-      throw new BackendError(`${weights}: output ${wrong} has ${declared[wrong]} channels; the configuration expects ${outputChannels(config.model, wrong)}`
+      throw new BackendError(`${label}: output ${wrong} has ${declared[wrong]} channels; the configuration expects ${outputChannels(config.model, wrong)}`
         + (fits.length > 0 ? ` (the model fits preset ${fits.join(', ')})` : ''));
     }
     return network;
@@ -294,9 +312,9 @@ export interface NetworkOptions extends PrecisionOptions {
 export const MAX_THREADS = 1024;
 
 /** The layer graph compiled to TensorFlow.js (the packages are imported only here, on demand). */
-async function createTfjsModelNetwork(config: ExperimentConfig, weights: string | Weights, options: NetworkOptions): Promise<Network> {
-  if (typeof weights === 'string' && isOnnxFile(weights)) {
-    throw new BackendError(`${weights}: the tfjs backend cannot run ONNX models; give the .pth checkpoint, or use backend onnxruntime`);
+async function createTfjsModelNetwork(config: ExperimentConfig, weights: WeightsSource, options: NetworkOptions): Promise<Network> {
+  if (isOnnxWeights(weights)) {
+    throw new BackendError(`${weightsLabel(weights)}: the tfjs backend cannot run ONNX models; give the .pth checkpoint, or use backend onnxruntime`);
   }
   if (options.device === 'webgpu') {
     throw new BackendError("TensorFlow.js has no WebGPU backend in Node: device 'webgpu' runs on ONNX Runtime (backend 'onnxruntime')");
@@ -316,7 +334,7 @@ const uncalibratedInt8 = (): ConfigError => optionsError(['precision', 'calibrat
  * without a word); returns the backend and whether the network runs in int8. An .onnx `weights`
  * file may be quantized already, which needs no calibration images (`int8Model` reads it).
  */
-export function checkedNetworkOptions(options: NetworkOptions, weights?: string | Weights): { backend: BackendName; int8: boolean } {
+export function checkedNetworkOptions(options: NetworkOptions, weights?: WeightsSource): { backend: BackendName; int8: boolean } {
   const backend = options.backend ?? 'onnxruntime';
   checkChoice('backend', backend, BACKENDS);
   if (options.device !== undefined) checkChoice('device', options.device, EXECUTION_PROVIDERS);
@@ -362,7 +380,7 @@ export function checkedNetworkOptions(options: NetworkOptions, weights?: string 
     throw optionsError(['precision', 'device'], (name) => `${name('precision', 'int8')} is a CPU mode: ${int8OnWebgpu(name)}; use ${name('precision', 'fp32')} there`);
   }
   // Known before any file is read, except for an .onnx model.
-  if (int8 && (calibrationImages ?? []).length === 0 && !(typeof weights === 'string' && isOnnxFile(weights))) throw uncalibratedInt8();
+  if (int8 && (calibrationImages ?? []).length === 0 && !(weights !== undefined && isOnnxWeights(weights))) throw uncalibratedInt8();
   return { backend, int8 };
 }
 
@@ -370,7 +388,7 @@ export function checkedNetworkOptions(options: NetworkOptions, weights?: string 
  * A network on the chosen backend; `'auto'` tries them in order and reports every failure.
  * int8 runs on ONNX Runtime only (`'auto'` then means ONNX Runtime).
  */
-export async function createNetwork(given: ExperimentConfig, weights: string | Weights, options: NetworkOptions = {}): Promise<Network> {
+export async function createNetwork(given: ExperimentConfig, weights: WeightsSource, options: NetworkOptions = {}): Promise<Network> {
   const config = configArgument(given, 'createNetwork');
   assertWeightsArgument(weights);
   const { backend, int8 } = checkedNetworkOptions(options, weights);

@@ -67,6 +67,20 @@ function hasQuantizedOps(graph: GraphProto): boolean {
   return (graph.node ?? []).some((n) => QUANTIZED_OPS.has(n.opType ?? ''));
 }
 
+/**
+ * Whether `bytes` are an ONNX model (a ModelProto with a graph of nodes), not a checkpoint: its
+ * first field is ir_version (tag 0x08), where a checkpoint starts with a zip, pickle or
+ * safetensors header that protobuf would not take, or would take for something else.
+ */
+export function isOnnxModelBytes(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 0x08) return false;
+  try {
+    return (decode(bytes).graph.node ?? []).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether a model already holds quantized operators (it is then run as it is). */
 export function isQuantizedModel(model: Uint8Array): boolean {
   return hasQuantizedOps(decode(model).graph);

@@ -9,8 +9,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ExperimentConfig } from '../../config/experiment.js';
 import { makeFolders } from '../../io/atomic.js';
 import { buildNetworkGraph } from '../../higher/network.js';
-import { networkWeights } from '../../model/load.js';
-import type { Weights } from '../../model/weights.js';
+import { networkWeights, type WeightsSource } from '../../model/load.js';
 import { BackendError } from '../onnx/session.js';
 import { compileToTfjsGraph, type TfjsGraphArtifacts, type WeightSpec } from './graph-model.js';
 import { errorLine, isPositiveInt } from '../../values.js';
@@ -118,7 +117,7 @@ function checkReplaceable(target: string): void {
 }
 
 /** Compiles a configuration's network with a checkpoint path or weights and writes it to `dir`. */
-export function exportTfjsModel(config: ExperimentConfig, weights: string | Weights, dir: string, options: WriteOptions = {}): WrittenModel {
+export function exportTfjsModel(config: ExperimentConfig, weights: WeightsSource, dir: string, options: WriteOptions = {}): WrittenModel {
   const graph = buildNetworkGraph(config.model);
   const artifacts = compileToTfjsGraph(graph, networkWeights(weights, graph), { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
   return writeTfjsGraphModel(artifacts, dir, options);

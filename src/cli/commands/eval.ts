@@ -4,6 +4,7 @@
  * the command's stdout writer; progress, timing and problems to its stderr writer.
  */
 import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -139,9 +140,10 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const onSigint = () => controller.abort(new EvalError('interrupted'));
   const stages = new StageTotals();
   // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config file).
-  const estimator = await deps.createEstimator({ ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add });
+  const weights = await readWeightsOnce(options.weights!);
+  const estimator = await deps.createEstimator({ ...estimatorSettings, ...withConfigRead(options, config), ...weights.given, onStageTimes: stages.add });
   // The journal compares what the names stand for too: a configuration edited or weights replaced under the same name make another run.
-  const journalSettings = { ...estimatorSettings, sha256: { config: configDigest(options, config), weights: await digest(options.weights) } };
+  const journalSettings = { ...estimatorSettings, sha256: { config: configDigest(options, config), weights: weights.sha256 } };
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
   try {
@@ -187,9 +189,20 @@ function configDigest(options: EvalCliOptions, config: ExperimentConfig): string
   return options.config === undefined ? null : createHash('sha256').update(JSON.stringify(config)).digest('hex');
 }
 
-/** sha256 of a file an option names; null without one, or when it cannot be read (the estimator, which read it, reports problems). */
-async function digest(path: string | undefined): Promise<string | null> {
-  return path === undefined ? null : sha256File(path).catch(() => null);
+/**
+ * The --weights file's sha256, from one read: a pipe (`--weights <(...)`) read again gives nothing,
+ * which would let runs of different piped weights share a journal. The estimator is given the
+ * bytes read for a pipe; a regular file it reads itself, so that its errors name the file. null
+ * for a file that cannot be read: the estimator reports why.
+ */
+async function readWeightsOnce(path: string): Promise<{ sha256: string | null; given: Partial<EstimatorOptions> }> {
+  try {
+    if ((await stat(path)).isFile()) return { sha256: await sha256File(path), given: {} };
+    const bytes = await readFile(path);
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), given: { weights: bytes } };
+  } catch {
+    return { sha256: null, given: {} };
+  }
 }
 
 function writers(command: Command): { stdout: (s: string) => void; stderr: (s: string) => void } {

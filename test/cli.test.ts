@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { onnx } from '../src/backend/onnx/proto.js';
 
 /** Runs `main` with its output captured; the exit status it set and what it wrote to stderr and stdout. */
 async function run(...args: string[]): Promise<{ status: number; stderr: string; stdout: string }> {
@@ -85,6 +86,9 @@ describe('higher-pose exit statuses', () => {
       // Neither is read: a run that got as far as loading them would fail with 1.
       const image = join(dir, 'missing.jpg');
       const model = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing.pth'), '--input-size', '256'];
+      // Quantized as far as a look at its operators tells.
+      const quantizedOnnx = join(dir, 'q.int8.onnx');
+      writeFileSync(quantizedOnnx, onnx.ModelProto.encode({ irVersion: 8, graph: { node: [{ opType: 'QuantizeLinear', input: ['x', 's'], output: ['y'] }] } }).finish());
       const cases: [string[], RegExp][] = [
         [['predict', image, ...model, '--scales', '0.75,1'], /^error: --scales 0\.75,1: must be scales that keep every network input side a multiple of 32/],
         [['predict', image, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1 when it has several scales/],
@@ -109,6 +113,8 @@ describe('higher-pose exit statuses', () => {
         [['export-onnx', ...model, '--precision', 'int8', '--calibrate', image, '--scales', '0.75,1', '--out', join(dir, 'm.onnx')], /^error: --scales 0\.75,1: must be scales/],
         // --weights would read a model under another name as a checkpoint.
         [['export-onnx', ...model.slice(0, 4), '--out', join(dir, 'model.int8')], /^error: --out .*model\.int8: name the model's file \.onnx \(an int8 one \.int8\.onnx, say\), as --weights takes it\n/],
+        // An int8 model on WebGPU: refused once the model loaded (exit 1), in the API's words (device 'cpu').
+        [['predict', image, '--preset', 'tiny_coco', '--weights', quantizedOnnx, '--device', 'webgpu'], /^error: --weights .*q\.int8\.onnx is quantized \(int8\), a CPU model: on --device webgpu the quantized operators fall back to the CPU; give its float model \(checkpoint or float \.onnx\) there, or use --device cpu\n/],
       ];
       for (const [args, message] of cases) {
         const { status, stderr } = await run(...args);

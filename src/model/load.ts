@@ -2,10 +2,11 @@
  * From what a user names (a preset or YAML config, a checkpoint or ONNX file) to a
  * configuration and a ready network.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { checkedConfig, configArgument, ConfigError, loadConfigFile, optionsError, outputChannels, valueFault, type ExperimentConfig } from '../config/experiment.js';
-import { apiOptionName, type OptionNamer } from '../config/option-names.js';
+import { apiOptionName, type OptionNamer, type OptionWords } from '../config/option-names.js';
 import { PRESET_NAMES, presetConfig, type PresetName } from '../config/presets.js';
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
@@ -169,6 +170,31 @@ async function readOnnxModel(model: string | Uint8Array): Promise<{ bytes: Uint8
 // Measured on an H200: ONNX Runtime's WebGPU provider leaves the quantized operators to the CPU, 14x slower than float32 on the GPU.
 const int8OnWebgpu = (name: OptionNamer): string => `on ${name('device', 'webgpu')} the quantized operators fall back to the CPU`;
 
+/** An int8 export given for WebGPU, in the words of whoever gave it: weights and device are named (the command line's `--weights FILE`). */
+function int8ModelOnWebgpu(label: string): ConfigError {
+  const explain: OptionWords = (name) => `${name('weights')} is quantized (int8), a CPU model: ${int8OnWebgpu(name)}; give its float model (checkpoint or float .onnx) there, or use ${name('device', 'cpu')}`;
+  return new ConfigError(explain((option, value) => (option === 'weights' ? label : apiOptionName(option, value))), { fault: { options: ['weights', 'device'], explain } });
+}
+
+/**
+ * Refuses an int8 `.onnx` file on WebGPU before the model loads, as createEstimator refuses
+ * it while loading (the command line checks its options up front). Only a regular file is looked at:
+ * a pipe read here would be empty for the estimator.
+ */
+export function checkOnnxFileForDevice(weights: WeightsSource, options: NetworkOptions): void {
+  if (options.device !== 'webgpu' || options.precision === 'int8' || typeof weights !== 'string' || !isOnnxFile(weights)) return;
+  if (isQuantizedOnnxFile(weights)) throw int8ModelOnWebgpu(weights);
+}
+
+/** False for a file that is not regular, cannot be read or holds no model: the load reports those. */
+function isQuantizedOnnxFile(path: string): boolean {
+  try {
+    return statSync(path).isFile() && isQuantizedModel(readFileSync(path));
+  } catch {
+    return false;
+  }
+}
+
 /** The int8 model: a quantized `.onnx` file as it is, else the float model quantized with calibration. */
 async function int8Model(config: ExperimentConfig, weights: WeightsSource, options: PrecisionOptions & OnnxSessionOptions): Promise<Uint8Array> {
   let exported: Uint8Array | undefined;
@@ -213,9 +239,7 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: Weight
   if (isOnnxWeights(weights)) {
     const label = weightsLabel(weights);
     // An int8 export runs whatever precision says: on WebGPU it is refused as precision 'int8' is.
-    if (!int8 && options.executionProviders?.includes('webgpu') && (await readOnnxModel(weights)).quantized) {
-      throw new ConfigError(`${label} is quantized (int8), a CPU model: ${int8OnWebgpu(apiOptionName)}; give its float model (checkpoint or float .onnx) there, or use device 'cpu'`);
-    }
+    if (!int8 && options.executionProviders?.includes('webgpu') && (await readOnnxModel(weights)).quantized) throw int8ModelOnWebgpu(label);
     const network = await open(int8 ? await int8Model(config, weights, options) : weights);
     const expected = config.model.deconv.numDeconvs + 1;
     if (network.outputNames.length !== expected) {

@@ -263,6 +263,23 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     }
   });
 
+  it('export-onnx --out /dev/stdout writes the model alone to stdout, its summary to stderr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-export-stdout-'));
+    try {
+      const exportArgs = ['export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()];
+      const toFile = spawnSync(process.execPath, [...CLI_PROCESS, ...exportArgs, '--out', join(dir, 'm.onnx')], { timeout: 60_000 });
+      expect(toFile.status, toFile.stderr.toString()).to.equal(0);
+      // Through a shell's pipe: /dev/stdout cannot be opened on the socket Node would give it.
+      const toStdout = spawnSync('sh', ['-c', '"$@" | cat', 'sh', process.execPath, ...CLI_PROCESS, ...exportArgs, '--out', '/dev/stdout'], { timeout: 60_000, maxBuffer: 2 ** 26 });
+      expect(toStdout.status, toStdout.stderr.toString()).to.equal(0);
+      // The summary line once followed the model's bytes on stdout, which no ONNX reader takes.
+      expect(Buffer.compare(toStdout.stdout, readFileSync(join(dir, 'm.onnx')))).to.equal(0);
+      expect(toStdout.stderr.toString()).to.match(/^wrote \/dev\/stdout \(/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("predict - estimates the image piped into stdin, as from its file, and draws it as stdin.png", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-stdin-'));
     try {

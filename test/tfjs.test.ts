@@ -350,13 +350,13 @@ describe('TensorFlow.js backend', () => {
       const program = new Command().exitOverride();
       registerExportTfjs(program);
       const target = join(out, 'cli');
-      const log = console.log;
+      const log = console.error;
       const lines: string[] = [];
-      console.log = (line: string) => lines.push(line);
+      console.error = (line: string) => lines.push(line);
       try {
         await program.parseAsync(['node', 'higher-pose', 'export-tfjs', '--preset', model, '--weights', checkpoint, '--out', target]);
       } finally {
-        console.log = log;
+        console.error = log;
       }
       expect(lines.join('\n')).to.match(/^wrote .*cli \(model\.json, group1-shard1of1\.bin; /);
       const network = await TfjsNetwork.load(readTfjsGraphModel(target), { backend: backends.includes('wasm') ? 'wasm' : 'cpu' });

@@ -84,6 +84,7 @@ export function registerExportOnnx(program: Command): void {
       await writeFileAtomic(options.out, bytes);
       const outputs = Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ');
       const calibrated = int8 ? `, int8 with ${weightBits}-bit weights, calibrated on ${images.length} image${images.length === 1 ? '' : 's'}` : '';
-      console.log(`wrote ${options.out} (${(bytes.length / 1e6).toFixed(1)} MB${calibrated}): input "image" [N,3,H,W], outputs ${outputs}`);
+      // On stderr, as predict's summary: with --out /dev/stdout the model's bytes are stdout.
+      console.error(`wrote ${options.out} (${(bytes.length / 1e6).toFixed(1)} MB${calibrated}): input "image" [N,3,H,W], outputs ${outputs}`);
     });
 }

@@ -20,7 +20,7 @@ export function registerExportTfjs(program: Command): void {
       const config = resolveConfig(options);
       const written = exportTfjsModel(config, options.weights, options.out);
       const outputs = Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ');
-      console.log(`wrote ${written.dir} (${written.files.join(', ')}; ${(written.weightBytes / 1e6).toFixed(1)} MB of weights): `
+      console.error(`wrote ${written.dir} (${written.files.join(', ')}; ${(written.weightBytes / 1e6).toFixed(1)} MB of weights): `
         + `input "image" [N,3,H,W] (H, W multiples of 32), outputs ${outputs} (NCHW)`);
     });
 }

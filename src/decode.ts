@@ -16,7 +16,7 @@ import type { OnDemandMaps } from './aggregate/on-demand.js';
 import { assertAffine, imageProjection, toImageCoordinates, type Projection } from './grouping/transform.js';
 import { Workspace } from './workspace.js';
 import { kernelsImageDone } from './kernels/index.js';
-import { typeName } from './values.js';
+import { optionsProblem, typeName } from './values.js';
 
 export { aggregate, DecodeError, group, toImageCoordinates };
 export type { AggregatedMaps, PoseSelection, ScaleOutputs };
@@ -151,15 +151,14 @@ function checkWorkspace(workspace: Workspace): void {
   if (!(workspace instanceof Workspace)) throw new DecodeError(`workspace must be a Workspace (new Workspace(), or undefined for a fresh one), got ${typeName(workspace)}`);
 }
 
-/** The fields of a selection: another (a misspelt `maxPose`) would be ignored without a word. */
-const SELECTION_FIELDS: readonly string[] = ['maxPoses', 'minPoseScore'] satisfies (keyof PoseSelection)[];
+/** The options of a selection: another (a misspelt `maxPose`) would be ignored without a word. */
+const SELECTION_OPTION_NAMES: Record<keyof PoseSelection, true> = { maxPoses: true, minPoseScore: true };
 
-/** Refuses a selection that would keep people wrongly without a word (a negative `maxPoses` dropped the last ones, NaN kept every one or none, a misspelt field every one). */
+/** Refuses a selection that would keep people wrongly without a word (a negative `maxPoses` dropped the last ones, NaN kept every one or none, a misspelt option every one). */
 function checkSelection(selection: PoseSelection | undefined): void {
   if (selection === undefined) return;
-  if (typeof selection !== 'object' || selection === null) throw new DecodeError('selection must be { maxPoses?, minPoseScore? }');
-  const unknown = Object.keys(selection).filter((field) => !SELECTION_FIELDS.includes(field));
-  if (unknown.length > 0) throw new DecodeError(`selection has no field ${unknown.join(', ')}: its fields are ${SELECTION_FIELDS.join(', ')}`);
+  const badOptions = optionsProblem(selection, SELECTION_OPTION_NAMES);
+  if (badOptions) throw new DecodeError(`selection: ${badOptions}`);
   const problem = selectionProblem(selection);
   if (problem) throw new DecodeError(`selection.${problem.field} must be ${problem.allowed}, got ${String(selection[problem.field])}`);
 }

@@ -13,7 +13,7 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { naming, readImage, validateRgb } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
-import { isFlag, isPositiveInt, shownValue } from './values.js';
+import { isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal } from './abort-signal.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
 import { selectionProblem } from './grouping/parse.js';
@@ -187,11 +187,12 @@ const OPTION_NAMES: Record<keyof EstimatorOptions, true> = {
   parallelPostprocessing: true, networkThread: true, imagesInFlight: true, onStageTimes: true,
 };
 
-/** Refuses options that are not an object, or that hold a name `createEstimator` does not know. */
-function checkOptionNames(options: Omit<EstimatorOptions, 'weights'>): void {
-  if (typeof options !== 'object' || options === null) throw new ConfigError('createEstimator needs options: { preset or config, weights, ... }');
-  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(OPTION_NAMES, name));
-  if (unknown.length > 0) throw new ConfigError(`Unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Options are ${Object.keys(OPTION_NAMES).join(', ')}`);
+/** Refuses options that are not an object, or that hold a name `createEstimator` (or `who`, taking its options) does not know. */
+function checkOptionNames(options: Omit<EstimatorOptions, 'weights'>, who = 'createEstimator'): void {
+  // Not "any of" the names: the weights, and a preset or config, are needed.
+  if (typeof options !== 'object' || options === null) throw new ConfigError(`${who} needs options: { preset or config, weights, ... }`);
+  const problem = optionsProblem(options, OPTION_NAMES);
+  if (problem) throw new ConfigError(`${who}: ${problem}`);
 }
 
 /** Every option of an `estimatePoses` call. */
@@ -202,11 +203,8 @@ const ESTIMATION_OPTION_NAMES: Record<keyof EstimationOptions, true> = { signal:
  * `maxPoses` is an estimator option here) or a signal that is no AbortSignal; returns the call's signal as Node's.
  */
 function checkEstimationOptions(options: EstimationOptions): AbortSignal | undefined {
-  if (typeof options !== 'object' || options === null) throw new ConfigError(`estimatePoses options must be an object such as { signal }, not ${shownValue(options)}`);
-  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(ESTIMATION_OPTION_NAMES, name));
-  if (unknown.length > 0) {
-    throw new ConfigError(`Unknown estimatePoses option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Its options are ${Object.keys(ESTIMATION_OPTION_NAMES).join(', ')}; the model's are createEstimator's`);
-  }
+  const problem = optionsProblem(options, ESTIMATION_OPTION_NAMES);
+  if (problem) throw new ConfigError(`estimatePoses: ${problem} (the model's options are createEstimator's)`);
   const { signal } = options;
   if (signal === undefined) return undefined;
   if (!isAbortSignalLike(signal)) throw new ConfigError(`Invalid signal: ${shownAsSignal(signal)}. Must be an AbortSignal`, { fault: valueFault('signal', 'an AbortSignal') });
@@ -235,7 +233,7 @@ export function testSettings(given: ExperimentConfig, options: Omit<EstimatorOpt
   // A checked copy: its lists are the settings' own.
   const config = configArgument(given, 'testSettings');
   if (typeof options !== 'object' || options === null) throw new ConfigError(`testSettings: options must be an object such as { flipTest, scales }, not ${shownValue(options)}`);
-  checkOptionNames(options);
+  checkOptionNames(options, 'testSettings');
   const base = config.test;
   const settings: TestSettings = {
     ...base,

@@ -298,9 +298,9 @@ describe('decodePoses on planted people', () => {
     expect(decode({ maxPoses: -1 })).to.throw(DecodeError, /^selection\.maxPoses must be a positive integer, got -1$/);
     expect(decode({ maxPoses: 0 })).to.throw(DecodeError, /^selection\.maxPoses must be a positive integer, got 0$/);
     expect(decode({ minPoseScore: Number.NaN })).to.throw(DecodeError, /^selection\.minPoseScore must be a finite number, got NaN$/);
-    expect(decode(null)).to.throw(DecodeError, /^selection must be \{ maxPoses\?, minPoseScore\? \}$/);
+    expect(decode(null)).to.throw(DecodeError, /^selection: options must be an object with any of maxPoses, minPoseScore; got Null$/);
     // A misspelt field kept every person without a word.
-    expect(decode({ maxPose: 2 })).to.throw(DecodeError, /^selection has no field maxPose: its fields are maxPoses, minPoseScore$/);
+    expect(decode({ maxPose: 2 })).to.throw(DecodeError, /^selection: unknown option maxPose; its options are maxPoses, minPoseScore$/);
   });
 });
 

@@ -17,7 +17,7 @@ import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } f
 import { checkOverlayOptions } from '../render/overlay.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
-import { errorLine, isFlag, isPositiveInt, shownValue } from '../values.js';
+import { errorLine, isFlag, isPositiveInt, optionsProblem, shownValue } from '../values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } from '../abort-signal.js';
 
 export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
@@ -167,9 +167,8 @@ function checkOptionKinds(options: ProcessVideoOptions, file: string | undefined
   const bad = (what: string): never => {
     throw new VideoError(`processVideo: ${what}`, file);
   };
-  if (typeof options !== 'object' || options === null) bad(`options must be an object such as { every, track, render }, not ${shownValue(options)}`);
-  const unknown = Object.keys(options).filter((name) => !Object.hasOwn(OPTION_NAMES, name));
-  if (unknown.length > 0) bad(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}. Its options are ${Object.keys(OPTION_NAMES).join(', ')}`);
+  const problem = optionsProblem(options, OPTION_NAMES);
+  if (problem) bad(problem);
   const isSetting = (value: unknown): boolean => value === undefined || isFlag(value) || (typeof value === 'object' && value !== null);
   if (!isSetting(options.track)) bad(`track must be true, false or tracker settings (an object), got ${shownValue(options.track)}`);
   if (!isSetting(options.smooth)) bad(`smooth must be true, false or filter settings (an object), got ${shownValue(options.smooth)}`);

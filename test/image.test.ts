@@ -264,6 +264,9 @@ describe('image I/O', () => {
     await expectImageError(notImage({ data: new Uint8Array(12), width: '2', height: 2 }), 'dimensions', /positive integers \(got "2"x2\)$/);
     await expectImageError(notImage({ data: new Float32Array(12), width: 2, height: 2 }), 'invalid-pixels', /must be a Uint8Array of 8-bit RGB values; got Float32Array$/);
     await expectImageError(readImage(''), 'missing', /^image path: empty string: no file named$/);
+    // The writers take pixels only: their message offered a path or encoded bytes, as readImage's does.
+    await expectImageError(encodePng(await encodePng(pattern(2, 2)) as never), 'invalid-pixels', /^RGB image: expected RGB pixels \{ data, width, height \} \(readImage decodes a path or encoded bytes to them\); got Uint8Array$/);
+    await expectImageError(writeImage('in.jpg' as never, join(dir, 'out.png')), 'invalid-pixels', /: expected RGB pixels \{ data, width, height \} .*; got String$/);
   });
 
   it('BAD CALL - unsupported output extension', async () => {

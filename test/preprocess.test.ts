@@ -369,8 +369,11 @@ describe('preprocess: network input', () => {
 
   it('BAD CALL - a path or encoded bytes for pixels, and scales left out of testScaleInputs: a typed error naming the argument, not a TypeError from inside', () => {
     // 'Cannot read properties of undefined (reading length)' before.
-    expect(() => toNetworkInput('photo.jpg' as never)).to.throw(ImageError, /^toNetworkInput image: expected .* \{ data, width, height \}; got String$/);
-    expect(() => toFlipPairInput(new Uint8Array(12) as never)).to.throw(ImageError, /^toFlipPairInput image: .*; got Uint8Array$/);
+    // They take pixels only: the message offered a path or encoded bytes, as readImage's does.
+    const pixelsOnly = String.raw`expected RGB pixels \{ data, width, height \} \(readImage decodes a path or encoded bytes to them\)`;
+    expect(() => toNetworkInput('photo.jpg' as never)).to.throw(ImageError, new RegExp(`^toNetworkInput image: ${pixelsOnly}; got String$`));
+    expect(() => toFlipPairInput(new Uint8Array(12) as never)).to.throw(ImageError, new RegExp(`^toFlipPairInput image: ${pixelsOnly}; got Uint8Array$`));
+    expect(() => testScaleInputs(new ArrayBuffer(12) as never, 256, [1])).to.throw(ImageError, new RegExp(`^testScaleInputs image: ${pixelsOnly}; got ArrayBuffer$`));
     const settings = presetConfig('tiny_coco').test;
     expect(() => testScaleInputs(noise(64, 64, 1), 256, undefined as never)).to.throw(PreprocessError, /^testScaleInputs: scales must be a list of test scales \(settings\.scaleFactor\), got Undefined$/);
     expect(() => testScaleInputs(noise(64, 64, 1), settings.inputSize, settings as never)).to.throw(PreprocessError, /^testScaleInputs: scales must be a list of test scales \(settings\.scaleFactor\), got Object$/);

@@ -98,6 +98,8 @@ describe('render', () => {
     // Drawn out of bounds (nothing), or into float pixels, without a word.
     expect(() => drawPoses({ data: new Uint8Array(10), width: 64, height: 48 }, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: data holds 10 bytes; a 64x48 RGB image needs 9216$/);
     expect(() => drawPoses({ ...blank(64, 48), data: new Float32Array(64 * 48 * 3) as never }, p, COCO_KEYPOINTS)).to.throw(ImageError, /must be a Uint8Array of 8-bit RGB values; got Float32Array$/);
+    // It draws on pixels only: the message offered a path, as readImage's does.
+    expect(() => drawPoses('photo.jpg' as never, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: expected RGB pixels \{ data, width, height \} \(readImage decodes a path or encoded bytes to them\); got String$/);
     expect(() => drawPoses(blank(64, 48), p, COCO_KEYPOINTS, { palette: [] })).to.throw(RangeError, /^drawPoses: the palette holds no colour$/);
     // No lines, or no joints, were drawn.
     for (const lineWidth of [0, -2, Number.NaN]) {

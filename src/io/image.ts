@@ -72,7 +72,7 @@ export async function readImage(input: string | Uint8Array | RgbImage, options: 
     if (input.length === 0) throw new ImageError('empty', name, 'zero-size image data');
     return decodeImage(input, name, options.exifOrientation ?? true, maxPixels);
   }
-  return validateRgb(input, options.name ?? 'RGB image', maxPixels);
+  return validateRgb(input, options.name ?? 'RGB image', { maxPixels });
 }
 
 /**
@@ -84,7 +84,7 @@ export async function checkImageInput(input: string | Uint8Array | RgbImage, opt
   if (typeof input === 'string') await checkImageFile(input);
   else if (input instanceof Uint8Array) {
     if (input.length === 0) throw new ImageError('empty', options.name ?? 'image buffer', 'zero-size image data');
-  } else validateRgb(input, options.name ?? 'RGB image', options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  } else validateRgb(input, options.name ?? 'RGB image', { maxPixels: options.maxPixels });
 }
 
 /** Refuses a path that names no file, a folder (anything but a regular file) or an empty file. */
@@ -192,12 +192,19 @@ function checkSize({ width, height }: { width?: number; height?: number }, sourc
   if (width * height > maxPixels) throw new ImageError('dimensions', source, `image is ${width}x${height}, over the limit of ${maxPixels} pixels`);
 }
 
-/** Checks that raw pixels are a well-formed 8-bit RGB image (an `ImageError` naming `source` else); returns them. */
-export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEFAULT_MAX_PIXELS): RgbImage {
+/** What a caller of `validateRgb` takes as an image: a path, encoded bytes or pixels (`readImage`), or pixels only. */
+export type ImageTaken = 'any' | 'pixels';
+
+/**
+ * Checks that raw pixels are a well-formed 8-bit RGB image (an `ImageError` naming `source` else); returns them.
+ * `takes` is what the caller takes: a value of another kind is told what that is.
+ */
+export function validateRgb(img: RgbImage, source = 'RGB image', { maxPixels = DEFAULT_MAX_PIXELS, takes = 'any' }: { maxPixels?: number; takes?: ImageTaken } = {}): RgbImage {
   if (img === null || typeof img !== 'object' || !('data' in img)) {
     // An ArrayBuffer, a URL, an object of another shape: say what came, not that its width is missing.
-    const hint = (img as unknown) instanceof ArrayBuffer ? ' (encoded bytes: new Uint8Array(buffer))' : '';
-    throw new ImageError('invalid-pixels', source, `expected a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }; got ${typeName(img)}${hint}`);
+    const wanted = takes === 'any' ? 'a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }' : 'RGB pixels { data, width, height } (readImage decodes a path or encoded bytes to them)';
+    const hint = takes === 'any' && (img as unknown) instanceof ArrayBuffer ? ' (encoded bytes: new Uint8Array(buffer))' : '';
+    throw new ImageError('invalid-pixels', source, `expected ${wanted}; got ${typeName(img)}${hint}`);
   }
   const { data, width, height } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
@@ -221,7 +228,7 @@ export function validateRgb(img: RgbImage, source = 'RGB image', maxPixels = DEF
 
 /** Lossless PNG bytes of an RGB image. */
 export async function encodePng(img: RgbImage): Promise<Buffer> {
-  return encode(validateRgb(img), 'png', 'PNG encoding');
+  return encode(validateRgb(img, 'RGB image', { takes: 'pixels' }), 'png', 'PNG encoding');
 }
 
 const WRITE_FORMATS: Record<string, 'png' | 'jpeg' | 'webp'> = {
@@ -239,7 +246,7 @@ const WRITE_FORMATS: Record<string, 'png' | 'jpeg' | 'webp'> = {
 export async function writeImage(img: RgbImage, path: string): Promise<void> {
   const format = WRITE_FORMATS[extname(path).toLowerCase()];
   if (format === undefined) throw new ImageError('unsupported', path, `cannot write "${extname(path)}" files (use .png, .jpg, .jpeg or .webp)`);
-  const bytes = await encode(validateRgb(img, path), format, path);
+  const bytes = await encode(validateRgb(img, path, { takes: 'pixels' }), format, path);
   const tmp = temporaryPathBeside(path);
   try {
     await writeFile(tmp, bytes);

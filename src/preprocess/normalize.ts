@@ -36,7 +36,7 @@ function normalizeInto(img: RgbImage, out: Float32Array, at: number, mirroredAt:
 /** The output buffer for `batch` inputs of `img`: `out` checked, or a new one. */
 function inputBuffer(img: RgbImage, batch: number, out: Float32Array | undefined, caller: string): Float32Array {
   // A path or encoded bytes for pixels: an ImageError saying what came, as testScaleInputs and drawPoses give, not a TypeError from inside.
-  if (!(img?.data instanceof Uint8Array) || !Number.isSafeInteger(img.width) || !Number.isSafeInteger(img.height)) validateRgb(img, `${caller} image`);
+  if (!(img?.data instanceof Uint8Array) || !Number.isSafeInteger(img.width) || !Number.isSafeInteger(img.height)) validateRgb(img, `${caller} image`, { takes: 'pixels' });
   const { width: w, height: h, data } = img;
   if (data.length !== w * h * 3) throw new RangeError(`${caller}: ${data.length} bytes do not hold a ${w}x${h} RGB image`);
   const size = batch * 3 * w * h;

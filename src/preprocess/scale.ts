@@ -158,7 +158,7 @@ export interface TestScaleInputs {
  */
 export function testScaleInputs(image: RgbImage, inputSize: number, scales: readonly number[], workspace?: Workspace): TestScaleInputs {
   // Pixels of another length or kind would be warped from out of bounds without a word.
-  validateRgb(image, 'testScaleInputs image');
+  validateRgb(image, 'testScaleInputs image', { takes: 'pixels' });
   // Left out, or the settings given for them: a TypeError from inside otherwise.
   if (!Array.isArray(scales)) throw new PreprocessError(`testScaleInputs: scales must be a list of test scales (settings.scaleFactor), got ${typeName(scales)}`);
   if (scales.length === 0) throw new PreprocessError('no test scales given');

@@ -44,7 +44,7 @@ export function personColor(person: Person, index: number, options: OverlayOptio
 /** A new image: `image` with `people` drawn on it. */
 export function drawPoses(image: RgbImage, people: readonly Person[], def: KeypointDefinition, options: OverlayOptions = {}): RgbImage {
   // Pixels of another length or kind would be drawn wrong, or not at all, without a word.
-  validateRgb(image, 'drawPoses image');
+  validateRgb(image, 'drawPoses image', { takes: 'pixels' });
   if (!Array.isArray(people as unknown)) throw new TypeError(`drawPoses: people must be a list of people (as estimatePoses gives), got ${typeName(people)}`);
   if (!Array.isArray(def?.skeleton)) throw new TypeError('drawPoses needs the keypoint definition of the people (COCO_KEYPOINTS, or the estimator\'s keypoints): its skeleton is drawn');
   // A list of lists (estimatePoses of several images) or a person without keypoints: a TypeError from inside the drawing otherwise.

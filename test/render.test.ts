@@ -129,4 +129,17 @@ describe('render', () => {
     expect(draw(p, { lineWidth: '3' })).to.throw(RangeError, /^drawPoses: lineWidth must be a number of pixels >= 1, got "3"$/);
     expect(draw(p, 'box')).to.throw(TypeError, /^drawPoses: options must be an object with any of minScore, .*; got "box"$/);
   });
+
+  it('BAD CALL - a person of a user\'s own without a score, or with a box side left out, is named when its label or box would be drawn', () => {
+    const { score: _, ...unscored } = person(40, 5);
+    const sided = person(30, 5, { box: { ...person(30, 5).box, yMin: Number.NaN } });
+    const draw = (people: unknown[], options: OverlayOptions = {}) => () => drawPoses(blank(64, 48), people as Person[], COCO_KEYPOINTS, options);
+    // 'Cannot read properties of undefined (reading toFixed)' from inside before.
+    expect(draw([person(30, 5), unscored])).to.throw(RangeError, /^drawPoses: person 1's score is undefined; its label shows a finite number \(or draw with label: false\)$/);
+    // The label was left out without a word.
+    expect(draw([sided])).to.throw(RangeError, /^drawPoses: person 0's box has yMin NaN; drawing its label needs finite coordinates \(or draw with label: false\)$/);
+    expect(draw([sided], { label: false, box: true })).to.throw(RangeError, /^drawPoses: person 0's box has yMin NaN; drawing its box needs finite coordinates \(or draw with box: false\)$/);
+    // Without a label or box, neither is needed.
+    expect(draw([unscored, sided], { label: false })()).to.have.property('width', 64);
+  });
 });

@@ -7,7 +7,7 @@ import type { KeypointDefinition } from '../datasets.js';
 import type { Person, RgbImage } from '../types.js';
 import { validateRgb } from '../io/image.js';
 import { isFlag, optionsProblem, shownValue, typeName } from '../values.js';
-import { checkShape } from '../tracking/people.js';
+import { BOX_SIDES, checkShape } from '../tracking/people.js';
 
 export type Rgb = readonly [number, number, number];
 
@@ -50,6 +50,7 @@ export function drawPoses(image: RgbImage, people: readonly Person[], def: Keypo
   // A list of lists (estimatePoses of several images) or a person without keypoints: a TypeError from inside the drawing otherwise.
   checkShape(people, 'drawPoses');
   checkOverlayOptions(options);
+  checkLabelsAndBoxes(people, options.label ?? true, options.box ?? false);
   const out: RgbImage = { data: new Uint8Array(image.data), width: image.width, height: image.height };
   const side = Math.min(image.width, image.height);
   const lineWidth = options.lineWidth ?? Math.max(1, Math.round(side / 400));
@@ -85,6 +86,27 @@ export function drawPoses(image: RgbImage, people: readonly Person[], def: Keypo
     }
   });
   return out;
+}
+
+/**
+ * Refuses a person whose label or box would be drawn from a value that is no finite number: a
+ * person of a user's own without a score was a TypeError from inside the drawing, one with a
+ * box side left out or NaN had its label or box left out without a word.
+ */
+function checkLabelsAndBoxes(people: readonly Person[], labelled: boolean, boxed: boolean): void {
+  const drawn = labelled && boxed ? 'box and label' : labelled ? 'label' : 'box';
+  const unless = labelled && boxed ? 'label: false and box: false' : labelled ? 'label: false' : 'box: false';
+  people.forEach((person, p) => {
+    if (labelled && !Number.isFinite(person.score)) {
+      throw new RangeError(`drawPoses: person ${p}'s score is ${shownValue(person.score)}; its label shows a finite number (or draw with label: false)`);
+    }
+    // The label stands at the box's top left corner.
+    for (const side of boxed ? BOX_SIDES : labelled ? (['xMin', 'yMin'] as const) : []) {
+      if (!Number.isFinite(person.box[side])) {
+        throw new RangeError(`drawPoses: person ${p}'s box has ${side} ${shownValue(person.box[side])}; drawing its ${drawn} needs finite coordinates (or draw with ${unless})`);
+      }
+    }
+  });
 }
 
 /** Every option of `drawPoses`, for refusing the others (a misspelt `lineWidht` would be ignored without a word). */

@@ -2,7 +2,8 @@
 import type { BoundingBox, Person } from '../types.js';
 import { shownValue, typeName } from '../values.js';
 
-const BOX_SIDES = ['xMin', 'yMin', 'xMax', 'yMax'] as const;
+/** The sides of a person's box (the tracker and `drawPoses` read them). */
+export const BOX_SIDES = ['xMin', 'yMin', 'xMax', 'yMax'] as const;
 
 /** The box's sides and size: the tracker scales OKS and IoU by width × height. */
 export const BOX_SIDES_AND_SIZE = [...BOX_SIDES, 'width', 'height'] as const;

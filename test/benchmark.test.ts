@@ -515,18 +515,18 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
     });
 
     /**
-     * `text` at `path` as a pipe gives it (`--config <(...)`, `/dev/stdin`): a FIFO whose first
-     * reader gets `text` and every later one nothing, as a file read again would be.
+     * Runs `run` with `text` at `path` as a pipe gives it (`--config <(...)`, `/dev/stdin`): a FIFO
+     * whose first reader gets `text` and every later one nothing, as a file read again would be.
      */
-    function pipedOnce(path: string, text: string): { close(): void } {
+    async function withPipedOnce(path: string, text: string, run: () => Promise<unknown>): Promise<void> {
       execFileSync('mkfifo', [path]);
       const writer = spawn('sh', ['-c', 'printf %s "$1" > "$0"; while :; do : > "$0"; done', path, text], { stdio: 'ignore' });
-      return {
-        close: () => {
-          writer.kill();
-          rmSync(path, { force: true });
-        },
-      };
+      try {
+        await run();
+      } finally {
+        writer.kill();
+        rmSync(path, { force: true });
+      }
     }
 
     it('BAD CALL - runs of different piped configurations (--config <(...)) do not share a journal; the same one piped again resumes', async function () {
@@ -538,14 +538,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const out = join(dir, 'piped.json');
       const fifo = join(dir, 'config.fifo');
       const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--config', fifo, '--weights', weights];
-      const withPiped = async (yaml: string, run: () => Promise<unknown>) => {
-        const pipe = pipedOnce(fifo, yaml);
-        try {
-          await run();
-        } finally {
-          pipe.close();
-        }
-      };
+      const withPiped = (text: string, run: () => Promise<unknown>) => withPipedOnce(fifo, text, run);
       await withPiped(tinyCoco, () => expectRejects(cli(second!.id).parse(args), CommanderError, /with 0 keypoints/));
       expect(existsSync(`${out}.journal`)).to.equal(true);
       await withPiped(tinyCoco.replace(/FLIP_TEST: \w+/, 'FLIP_TEST: false'), () => expectRejects(cli().parse(args), CommanderError, /piped\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
@@ -560,14 +553,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const out = join(dir, 'piped-weights.json');
       const fifo = join(dir, 'weights.fifo');
       const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco', '--weights', fifo];
-      const withPiped = async (weights: string, run: () => Promise<unknown>) => {
-        const pipe = pipedOnce(fifo, weights);
-        try {
-          await run();
-        } finally {
-          pipe.close();
-        }
-      };
+      const withPiped = (text: string, run: () => Promise<unknown>) => withPipedOnce(fifo, text, run);
       const first = cli(second!.id);
       await withPiped('weights A', () => expectRejects(first.parse(args), CommanderError, /with 0 keypoints/));
       expect(existsSync(`${out}.journal`)).to.equal(true);

@@ -1,7 +1,7 @@
 /**
  * Drawing poses on RGB images: skeleton lines, joint dots and a label with the person's
  * score (and track id), in plain typed-array writes (no anti-aliasing) so that it keeps up
- * with video. Text uses a built-in 3×5 pixel font of digits, '.', and '#'.
+ * with video. Text uses a built-in 3×5 pixel font of digits, '.', '-' and '#'.
  */
 import type { KeypointDefinition } from '../datasets.js';
 import type { Person, RgbImage } from '../types.js';

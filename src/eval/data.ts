@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError, OtherDatasetError } from './errors.js';
-import { readJsonValues, utf8TextStart, NotUtf8Error, OneJsonValueError } from '../io/json-array.js';
+import { readJsonValues, utf8TextStart, NotUtf8Error, OneJsonValueError } from '../io/json-read.js';
 import { shownValue } from '../values.js';
 
 export interface GtImage {

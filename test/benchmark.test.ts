@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { Command, CommanderError } from 'commander';
-import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -13,6 +12,7 @@ import { EvalError } from '../src/eval/errors.js';
 import { COCO_KEYPOINTS } from '../src/datasets.js';
 import type { Person } from '../src/types.js';
 import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
+import { withPipedOnce } from './helpers/piped.js';
 
 /** The error a promise rejects with (fails the test when it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -513,21 +513,6 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       await resumed.parse(args);
       expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
     });
-
-    /**
-     * Runs `run` with `text` at `path` as a pipe gives it (`--config <(...)`, `/dev/stdin`): a FIFO
-     * whose first reader gets `text` and every later one nothing, as a file read again would be.
-     */
-    async function withPipedOnce(path: string, text: string, run: () => Promise<unknown>): Promise<void> {
-      execFileSync('mkfifo', [path]);
-      const writer = spawn('sh', ['-c', 'printf %s "$1" > "$0"; while :; do : > "$0"; done', path, text], { stdio: 'ignore' });
-      try {
-        await run();
-      } finally {
-        writer.kill();
-        rmSync(path, { force: true });
-      }
-    }
 
     it('BAD CALL - runs of different piped configurations (--config <(...)) do not share a journal; the same one piped again resumes', async function () {
       if (process.platform === 'win32') this.skip();

@@ -3,10 +3,11 @@ import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { onnx } from '../src/backend/onnx/proto.js';
+import { withPipedOnce } from './helpers/piped.js';
 
 /** Runs `main` with its output captured; the exit status it set and what it wrote to stderr and stdout. */
 async function run(...args: string[]): Promise<{ status: number; stderr: string; stdout: string }> {
@@ -315,5 +316,87 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
       closeSync(full);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('higher-pose --weights piped (<(...), /dev/stdin)', function () {
+  this.timeout(120_000);
+  if (process.platform === 'win32') return;
+  const model = ['--preset', 'tiny_coco', '--input-size', '256'];
+  let dir: string;
+  let onnxModel: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-piped-weights-'));
+    onnxModel = join(dir, 'tiny.onnx');
+    const exported = await run('export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', onnxModel);
+    expect(exported.status, exported.stderr).to.equal(0);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The CLI run on `args` while `content` is piped into the FIFO `fifo`, which one of them names. */
+  async function runPiped(fifo: string, content: Uint8Array, args: string[]): Promise<Awaited<ReturnType<typeof run>>> {
+    let result: Awaited<ReturnType<typeof run>> | undefined;
+    await withPipedOnce(fifo, content, async () => void (result = await run(...args)));
+    return result!;
+  }
+
+  it('every command that takes --weights runs a piped .onnx export, and a piped checkpoint, as it runs their files', async () => {
+    const fifo = join(dir, 'weights.fifo');
+    const piped = (file: string, args: string[]) => runPiped(fifo, readFileSync(file), args);
+    for (const weights of [onnxModel, TINY_COCO_CHECKPOINT()]) {
+      const fromFile = await run('predict', DEMO_IMAGE(), ...model, '--weights', weights);
+      const fromPipe = await piped(weights, ['predict', DEMO_IMAGE(), ...model, '--weights', fifo]);
+      expect(fromPipe.status, fromPipe.stderr).to.equal(0);
+      expect(fromPipe.stdout, weights).to.equal(fromFile.stdout).and.match(/^\[\{/);
+    }
+    const maps = await piped(onnxModel, ['heatmaps', DEMO_IMAGE(), ...model, '--weights', fifo, '--out', join(dir, 'maps')]);
+    expect(maps.status, maps.stderr).to.equal(0);
+    expect(existsSync(join(dir, 'maps', 'output_1.npy'))).to.equal(true);
+    // A float export given again is written as it is.
+    const reexported = await piped(onnxModel, ['export-onnx', '--preset', 'tiny_coco', '--weights', fifo, '--out', join(dir, 'again.onnx')]);
+    expect(reexported.status, reexported.stderr).to.equal(0);
+    expect(Buffer.compare(readFileSync(join(dir, 'again.onnx')), readFileSync(onnxModel))).to.equal(0);
+    const tfjs = await piped(TINY_COCO_CHECKPOINT(), ['export-tfjs', '--preset', 'tiny_coco', '--weights', fifo, '--out', join(dir, 'web')]);
+    expect(tfjs.status, tfjs.stderr).to.equal(0);
+    expect(existsSync(join(dir, 'web', 'model.json'))).to.equal(true);
+    const notCheckpoint = await piped(onnxModel, ['export-tfjs', '--preset', 'tiny_coco', '--weights', fifo, '--out', join(dir, 'web2')]);
+    expect(notCheckpoint.stderr).to.contain(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${fifo}`);
+    const annotations = join(dir, 'annotations.json');
+    const keypoints = Array.from({ length: 17 }, (_, j) => [100 + 5 * j, 100 + 10 * j, 2]).flat();
+    writeFileSync(annotations, JSON.stringify({
+      images: [{ id: 1, file_name: basename(DEMO_IMAGE()) }],
+      categories: [{ id: 1, name: 'person' }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, iscrowd: 0, num_keypoints: 17, area: 10000, bbox: [100, 100, 80, 170], keypoints }],
+    }));
+    const evaluated = await piped(onnxModel, ['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', annotations, ...model, '--weights', fifo, '--out', join(dir, 'results.json')]);
+    expect(evaluated.status, evaluated.stderr).to.equal(0);
+    expect(existsSync(join(dir, 'results.json'))).to.equal(true);
+    const clip = join(dir, 'clip.mp4');
+    if (spawnSync('ffmpeg', ['-v', 'error', '-loop', '1', '-i', DEMO_IMAGE(), '-frames:v', '1', '-vf', 'scale=160:120', '-pix_fmt', 'yuv420p', clip]).status === 0) {
+      const video = await piped(onnxModel, ['video', clip, ...model, '--weights', fifo]);
+      expect(video.status, video.stderr).to.equal(0);
+      expect(video.stdout).to.match(/^\{"frame":0,/);
+    }
+  });
+
+  it('BAD CALL - piped weights that cannot run are refused naming the pipe; an int8 export is told from its bytes, before the model loads', async () => {
+    const fifo = join(dir, 'bad.fifo');
+    const int8Model = join(dir, 'tiny.int8.onnx');
+    const quantized = await run('export-onnx', '--preset', 'tiny_coco', '--weights', onnxModel, '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--input-size', '256', '--out', int8Model);
+    expect(quantized.status, quantized.stderr).to.equal(0);
+    const piped = (content: Uint8Array, ...args: string[]) => runPiped(fifo, content, ['predict', DEMO_IMAGE(), ...model, '--weights', fifo, ...args]);
+    const junk = await piped(Buffer.from('<!DOCTYPE html><html>'));
+    expect(junk.stderr).to.contain(`CheckpointError: ${fifo}: not a PyTorch checkpoint but an HTML page`);
+    expect(junk.status).to.equal(1);
+    const truncated = await piped(readFileSync(TINY_COCO_CHECKPOINT()).subarray(0, 100_000));
+    expect(truncated.stderr).to.contain(`CheckpointError: ${fifo}: pickle is truncated`);
+    // Refused from the bytes read for the check, which the run would have been given.
+    const onWebgpu = await piped(readFileSync(int8Model), '--device', 'webgpu');
+    expect(onWebgpu.stderr).to.contain(`error: --weights ${fifo} is quantized (int8), a CPU model: on --device webgpu`);
+    expect(onWebgpu.status).to.equal(USAGE_STATUS);
+    // Already quantized: no calibration images needed, as for its file.
+    const int8 = await piped(readFileSync(int8Model), '--precision', 'int8');
+    expect(int8.status, int8.stderr).to.equal(0);
+    expect(int8.stdout).to.match(/^\[\{/);
   });
 });

@@ -20,15 +20,16 @@ export { validateStateDict, StateDictMismatchError, type ExpectedTensor } from '
 
 /**
  * The tensors of a checkpoint (a file path or its bytes), under their names as stored,
- * after unwrapping `{state_dict: …}` / `{model: …}` / `{meta, state_dict}`.
+ * after unwrapping `{state_dict: …}` / `{model: …}` / `{meta, state_dict}`. Messages name a path
+ * as it is, bytes as `name`.
  */
-export function readCheckpoint(source: string | Uint8Array): Map<string, CheckpointTensor> {
+export function readCheckpoint(source: string | Uint8Array, name = '<checkpoint bytes>'): Map<string, CheckpointTensor> {
   // Else 'First argument to DataView constructor must be an ArrayBuffer', labelled as checkpoint bytes.
   if (typeof source !== 'string' && !(source instanceof Uint8Array)) {
     const hint = (source as unknown) instanceof ArrayBuffer ? ' (new Uint8Array(buffer) views an ArrayBuffer)' : '';
     throw new CheckpointError(`a checkpoint is read from a file path or the file's bytes (a Uint8Array or Buffer), got ${typeName(source)}${hint}`);
   }
-  const label = typeof source === 'string' ? source : '<checkpoint bytes>';
+  const label = typeof source === 'string' ? source : name;
   try {
     const container = openCheckpoint(typeof source === 'string' ? readCheckpointFile(source) : source);
     const tensors = new Map<string, CheckpointTensor>();
@@ -57,13 +58,14 @@ function readCheckpointFile(path: string): Uint8Array {
 /**
  * The checkpoint's tensors under the official HigherHRNet names: `module.` / `1.` prefixes
  * removed, mmpose `backbone.X` → `X` and `keypoint_head.{final,deconv}_layers.*` → `{…}_layers.*`.
+ * Messages name bytes as `name`, as `readCheckpoint`'s do.
  */
-export function loadStateDict(source: string | Uint8Array): Map<string, CheckpointTensor> {
-  const raw = readCheckpoint(source);
+export function loadStateDict(source: string | Uint8Array, name = '<checkpoint bytes>'): Map<string, CheckpointTensor> {
+  const raw = readCheckpoint(source, name);
   try {
     return normaliseNames(raw);
   } catch (error) {
-    throw labelled(error, typeof source === 'string' ? source : '<checkpoint bytes>');
+    throw labelled(error, typeof source === 'string' ? source : name);
   }
 }
 

@@ -77,7 +77,8 @@ export function networkWeights(weights: WeightsSource, graph: LayerGraph): Weigh
     checkWeightValues(weights, 'weights');
     return weights;
   }
-  const stateDict = loadStateDict(weights);
+  // Named bytes by their path; others as the checkpoint reader names them.
+  const stateDict = loadStateDict(weights, typeof weights === 'string' ? undefined : weightBytesNames.get(weights));
   const source = weightsLabel(weights);
   try {
     validateStateDict(stateDict, graph.parameters, source);
@@ -125,10 +126,22 @@ export function isOnnxWeights(weights: WeightsSource): weights is string | Uint8
   return weights instanceof Uint8Array && isOnnxModelBytes(weights);
 }
 
-/** How messages name `weights`: the path, or what the bytes are. */
+/** The names of bytes read from a file that is no regular one (a pipe), by `namedWeightBytes`. */
+const weightBytesNames = new WeakMap<Uint8Array, string>();
+
+/**
+ * `bytes`, read from the file at `path` once (a pipe, which gives them once), named by that path
+ * in messages about them as a path would be: the command line's `--weights <(...)`.
+ */
+export function namedWeightBytes(bytes: Uint8Array, path: string): Uint8Array {
+  weightBytesNames.set(bytes, path);
+  return bytes;
+}
+
+/** How messages name `weights`: the path (the one named bytes were read from), or what the bytes are. */
 function weightsLabel(weights: string | Uint8Array): string {
   if (typeof weights === 'string') return weights;
-  return isOnnxModelBytes(weights) ? 'weights (ONNX model bytes)' : 'weights (checkpoint bytes)';
+  return weightBytesNames.get(weights) ?? (isOnnxModelBytes(weights) ? 'weights (ONNX model bytes)' : 'weights (checkpoint bytes)');
 }
 
 /** The ONNX model bytes for a configuration and a checkpoint path or weights. */
@@ -177,13 +190,13 @@ function int8ModelOnWebgpu(label: string): ConfigError {
 }
 
 /**
- * Refuses an int8 `.onnx` file on WebGPU before the model loads, as createEstimator refuses
- * it while loading (the command line checks its options up front). Only a regular file is looked at:
- * a pipe read here would be empty for the estimator.
+ * Refuses an int8 ONNX model (an `.onnx` file, or bytes) on WebGPU before the model loads, as
+ * createEstimator refuses it while loading (the command line checks its options up front). Of
+ * files only a regular one is looked at: a pipe read here would be empty for the estimator.
  */
 export function checkOnnxFileForDevice(weights: WeightsSource, options: NetworkOptions): void {
-  if (options.device !== 'webgpu' || options.precision === 'int8' || typeof weights !== 'string' || !isOnnxFile(weights)) return;
-  if (isQuantizedOnnxFile(weights)) throw int8ModelOnWebgpu(weights);
+  if (options.device !== 'webgpu' || options.precision === 'int8' || !isOnnxWeights(weights)) return;
+  if (typeof weights === 'string' ? isQuantizedOnnxFile(weights) : isQuantizedModel(weights)) throw int8ModelOnWebgpu(weightsLabel(weights));
 }
 
 /** False for a file that is not regular, cannot be read or holds no model: the load reports those. */

@@ -4,7 +4,6 @@
  * the command's stdout writer; progress, timing and problems to its stderr writer.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -19,6 +18,7 @@ import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, parsePositiveInteger, refuseStdin, requireWeights, usageError, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
+import { readWeightsArgument } from '../weights-input.js';
 
 export interface EvalDeps {
   createEstimator: (options: EstimatorOptions) => Promise<Pick<PoseEstimator, 'estimatePoses' | 'dispose'> & { imagesInFlight?: number }>;
@@ -128,7 +128,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   requireWeights(command, options.weights);
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const evalSettings = { exifOrientation: false };
-  const config = checkModelOptions(command, options, evalSettings);
+  const weights = await readWeightsArgument(options.weights);
+  const config = checkModelOptions(command, options, { ...evalSettings, weights });
   const choice = resolveDataset(options, command, config);
   const { dataset } = choice;
   await checkOutputFile(options.out, '--out');
@@ -139,11 +140,10 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalError('interrupted'));
   const stages = new StageTotals();
-  // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config file).
-  const weights = await readWeightsOnce(options.weights!);
-  const estimator = await deps.createEstimator({ ...estimatorSettings, ...withConfigRead(options, config), ...weights.given, onStageTimes: stages.add });
+  // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
+  const estimator = await deps.createEstimator({ ...estimatorSettings, ...withConfigRead(options, config), weights, onStageTimes: stages.add });
   // The journal compares what the names stand for too: a configuration edited or weights replaced under the same name make another run.
-  const journalSettings = { ...estimatorSettings, sha256: { config: configDigest(options, config), weights: weights.sha256 } };
+  const journalSettings = { ...estimatorSettings, sha256: { config: configDigest(options, config), weights: await weightsDigest(weights) } };
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
   try {
@@ -190,19 +190,13 @@ function configDigest(options: EvalCliOptions, config: ExperimentConfig): string
 }
 
 /**
- * The --weights file's sha256, from one read: a pipe (`--weights <(...)`) read again gives nothing,
- * which would let runs of different piped weights share a journal. The estimator is given the
- * bytes read for a pipe; a regular file it reads itself, so that its errors name the file. null
- * for a file that cannot be read: the estimator reports why.
+ * The sha256 of the weights as `readWeightsArgument` gives them: of the bytes a pipe gave (read
+ * again it gives nothing, which would let runs of different piped weights share a journal), or of
+ * the file. null for a path that cannot be read: the estimator reports why.
  */
-async function readWeightsOnce(path: string): Promise<{ sha256: string | null; given: Partial<EstimatorOptions> }> {
-  try {
-    if ((await stat(path)).isFile()) return { sha256: await sha256File(path), given: {} };
-    const bytes = await readFile(path);
-    return { sha256: createHash('sha256').update(bytes).digest('hex'), given: { weights: bytes } };
-  } catch {
-    return { sha256: null, given: {} };
-  }
+async function weightsDigest(weights: string | Uint8Array): Promise<string | null> {
+  if (typeof weights !== 'string') return createHash('sha256').update(weights).digest('hex');
+  return sha256File(weights).catch(() => null);
 }
 
 function writers(command: Command): { stdout: (s: string) => void; stderr: (s: string) => void } {

@@ -3,7 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, requireWeights, parseInputSize, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages, checkModelOptions } from '../estimator-options.js';
-import { compileModel, createOnnxNetwork, isOnnxFile } from '../../model/load.js';
+import { readWeightsArgument } from '../weights-input.js';
+import { compileModel, createOnnxNetwork, isOnnxFile, isOnnxWeights } from '../../model/load.js';
 import { quantizeForImages } from '../../model/quantize.js';
 import { safeWeightBits } from '../../backend/onnx/cpu.js';
 import { isQuantizedModel } from '../../backend/onnx/quantize.js';
@@ -37,10 +38,10 @@ function int8OnlyMessage(names: readonly (keyof typeof INT8_ONLY)[]): string {
   return `${listed} with --precision int8 (a float model ${reasons})`;
 }
 
-/** An .onnx export given as weights, taken as the float model (to quantize it) once it loads as the estimator would load it. */
-async function checkedOnnxFile(config: ExperimentConfig, path: string): Promise<Uint8Array> {
-  await (await createOnnxNetwork(config, path)).dispose();
-  return readFile(path);
+/** An ONNX model given as weights (an .onnx file, or piped bytes), taken as the float model (to quantize it) once it loads as the estimator would load it. */
+async function checkedOnnxModel(config: ExperimentConfig, model: string | Uint8Array): Promise<Uint8Array> {
+  await (await createOnnxNetwork(config, model)).dispose();
+  return typeof model === 'string' ? readFile(model) : model;
 }
 
 /** Whether the export would be a file under `path`'s name: not a device or FIFO (`/dev/stdout`), written into directly, nor a folder (refused as one). */
@@ -66,15 +67,16 @@ export function registerExportOnnx(program: Command): void {
       if (int8 && !options.calibrate) usageError(command, '--precision int8 needs --calibrate IMAGES: a few images like those the model will see');
       const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);
       if (!int8 && int8Only.length > 0) usageError(command, int8OnlyMessage(int8Only));
+      const weights = await readWeightsArgument(options.weights);
       // Calibration prepares the images as the estimator would with these options: the estimator's checks apply.
-      const config = checkModelOptions(command, options);
+      const config = checkModelOptions(command, options, { weights });
       await checkOutputFile(options.out, '--out');
       // It replaced the checkpoint (or the float model) with the export.
       if (await sameFile(options.out, options.weights)) throw new ConfigError(`--out ${options.out} names the --weights file; give the export a file of its own`);
       const images = (await calibrationImages(options)) ?? [];
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
-      const floatModel = isOnnxFile(options.weights) ? await checkedOnnxFile(config, options.weights) : compileModel(config, options.weights);
+      const floatModel = isOnnxWeights(weights) ? await checkedOnnxModel(config, weights) : compileModel(config, weights);
       // Before the calibration, which would run over every image first.
       if (int8 && isQuantizedModel(floatModel)) {
         throw new ConfigError(`${options.weights} is already quantized: --precision int8 quantizes a float model (the checkpoint, or its float .onnx export); the quantized one runs as it is`);

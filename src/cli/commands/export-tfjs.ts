@@ -2,8 +2,9 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { addModelSourceOptions, requireWeights, type ModelCliOptions } from '../options.js';
+import { readWeightsArgument } from '../weights-input.js';
 import { outputFileProblem } from '../../io/atomic.js';
-import { isOnnxFile, resolveConfig } from '../../model/load.js';
+import { isOnnxWeights, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { exportTfjsModel } from '../../backend/tfjs/export.js';
 
@@ -13,12 +14,13 @@ export function registerExportTfjs(program: Command): void {
     .requiredOption('--out <dir>', 'folder to write model.json and the weight shards to (replaced if it holds an earlier export)')
     .action(async (options: ModelCliOptions & { out: string }, command: Command) => {
       requireWeights(command, options.weights, 'a model-zoo checkpoint (`higher-pose weights list`)');
-      if (isOnnxFile(options.weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
+      const weights = await readWeightsArgument(options.weights);
+      if (isOnnxWeights(weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
       // A file where the folder or one of its parents would be (mkdir said only EEXIST), before the compile.
       const problem = await outputFileProblem(join(options.out, 'model.json'));
       if (problem) throw new ConfigError(`--out ${options.out}: ${problem}`);
       const config = resolveConfig(options);
-      const written = exportTfjsModel(config, options.weights, options.out);
+      const written = exportTfjsModel(config, weights, options.out);
       const outputs = Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ');
       console.error(`wrote ${written.dir} (${written.files.join(', ')}; ${(written.weightBytes / 1e6).toFixed(1)} MB of weights): `
         + `input "image" [N,3,H,W] (H, W multiples of 32), outputs ${outputs} (NCHW)`);

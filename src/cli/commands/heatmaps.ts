@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, type ModelCliOptions } from '../options.js';
 import { checkModelOptions } from '../estimator-options.js';
+import { readWeightsArgument } from '../weights-input.js';
 import { createNetwork } from '../../model/load.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
@@ -27,13 +28,14 @@ export function registerHeatmaps(program: Command): void {
     .action(async (imagePath: string, options: ModelCliOptions & { out: string }, command: Command) => {
       requireWeights(command, options.weights);
       refuseStdin(command, imagePath, 'heatmaps reads its image from a file', 'save the image and give its path');
+      const weights = await readWeightsArgument(options.weights);
       // The outputs of scale 1 alone.
-      const config = checkModelOptions(command, options, { scales: [1] });
+      const config = checkModelOptions(command, options, { scales: [1], weights });
       const inputSize = options.inputSize ?? config.dataset.inputSize;
       const image = await readImage(imagePath);
       const [input] = preprocessed(imagePath, () => testScaleInputs(image, inputSize, [1]).inputs);
       makeOutputFolder(options.out, '--out');
-      const network = await createNetwork(config, options.weights, options);
+      const network = await createNetwork(config, weights, options);
       try {
         const outputs = await network.run(toNetworkInput(input.resized), [1, 3, input.height, input.width]);
         // Refused as estimatePoses refuses them, before anything is written: NaN pictures come out black.

@@ -13,6 +13,7 @@ import { drawPoses } from '../../render/overlay.js';
 import { AtomicFileWriter } from '../../io/atomic.js';
 import { JsonArrayText, JsonLinesText, type JsonArrayLayout } from '../../io/json-array.js';
 import { LineSink } from '../line-sink.js';
+import { readWeightsArgument } from '../weights-input.js';
 import { inOrder, valueOf } from '../../parallel/in-order.js';
 import type { Person } from '../../types.js';
 
@@ -241,7 +242,8 @@ export function registerPredict(program: Command): void {
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
     .action(async (images: string[], options: PredictOptions, command: Command) => {
       requireWeights(command, options.weights);
-      const config = checkModelOptions(command, options);
-      await runPredict(images, options, withConfigRead(options, config));
+      const weights = await readWeightsArgument(options.weights);
+      const config = checkModelOptions(command, options, { weights });
+      await runPredict(images, options, { ...withConfigRead(options, config), weights });
     });
 }

@@ -16,7 +16,6 @@ import type { Readable, Writable } from 'node:stream';
 import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
-import type { ExperimentConfig } from '../../config/experiment.js';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
@@ -24,6 +23,7 @@ import { VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, videoCodec } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 import { LineSink } from '../line-sink.js';
+import { readWeightsArgument } from '../weights-input.js';
 import { StageTotals } from '../stage-times.js';
 
 /** A failed write of an output file, as the command's other failures: a VideoError (same message, the original as `cause`). */
@@ -68,8 +68,9 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
     .action(async (input: string, opts: VideoCliOptions, command: Command) => {
       requireWeights(command, opts.weights);
-      const config = checkModelOptions(command, opts);
-      await runVideo(input, opts, config, deps);
+      const weights = await readWeightsArgument(opts.weights);
+      const config = checkModelOptions(command, opts, { weights });
+      await runVideo(input, opts, { ...withConfigRead(opts, config), weights }, deps);
     });
 }
 
@@ -83,13 +84,14 @@ export class VideoInterrupted extends VideoError {
   }
 }
 
-async function runVideo(input: string, opts: VideoCliOptions, config: ExperimentConfig, deps: VideoCommandDeps): Promise<void> {
+/** `readOnce`: what the command line's files gave, read once (the configuration, piped weights), for the estimator. */
+async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<EstimatorOptions>, deps: VideoCommandDeps): Promise<void> {
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stdin = deps.stdin ?? process.stdin;
   if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
   await refuseBadOutputs(input, { '--out': opts.out, '--render': opts.render });
   const stages = new StageTotals();
-  const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts, withConfigRead(opts, config))), onStageTimes: stages.add });
+  const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts, readOnce)), onStageTimes: stages.add });
   const interrupt = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoInterrupted(signal, input === '-' ? undefined : input));
   // Not `once`: a second Ctrl-C ended the process before the first one's cleanup, leaving the

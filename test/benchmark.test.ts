@@ -550,6 +550,28 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(Buffer.from(first.created[0]!.weights as Uint8Array).toString()).to.equal('weights A');
     });
 
+    it('BAD CALL - --calibrate images changed under the same names since a stopped int8 run: its journal is refused, not mixed in', async () => {
+      const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
+      const calibration = join(dir, 'calibration');
+      mkdirSync(calibration);
+      const images = ['a.jpg', 'b.jpg'].map((name) => join(calibration, name));
+      const calibrateOn = (content: string) => images.forEach((image, i) => writeFileSync(image, `${content} ${i}`));
+      const out = join(dir, 'int8.json');
+      const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco', '--weights', 'w.pth',
+        '--precision', 'int8', '--calibrate', calibration];
+      calibrateOn('first images');
+      await expectRejects(cli(second!.id).parse(args), CommanderError, /with 0 keypoints/);
+      expect(existsSync(`${out}.journal`)).to.equal(true);
+      calibrateOn('other images');
+      await expectRejects(cli().parse(args), CommanderError, /int8\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/);
+      // The same images again: the run resumes.
+      calibrateOn('first images');
+      const resumed = cli();
+      await resumed.parse(args);
+      expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+      expect(resumed.created[0]!.calibrationImages).to.deep.equal(images);
+    });
+
     it('BAD CALL - malformed --scales', async () => {
       const c = cli();
       await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--scales', '2,x']), CommanderError, /--scales <list>.*expected comma-separated positive scales/);

@@ -4,6 +4,7 @@
  * the command's stdout writer; progress, timing and problems to its stderr writer.
  */
 import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
@@ -12,7 +13,7 @@ import { keypointDefinition } from '../../datasets.js';
 import { loadGroundTruth } from '../../eval/data.js';
 import { EvalError, OtherDatasetError } from '../../eval/errors.js';
 import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
-import type { PoseEstimator } from '../../types.js';
+import type { ImageInput, PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
@@ -142,8 +143,10 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const stages = new StageTotals();
   // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
   const estimator = await deps.createEstimator({ ...estimatorSettings, ...withConfigRead(options, config), weights, onStageTimes: stages.add });
-  // The journal compares what the names stand for too: a configuration edited or weights replaced under the same name make another run.
-  const journalSettings = { ...estimatorSettings, sha256: { config: configDigest(options, config), weights: await weightsDigest(weights) } };
+  // The journal compares what the names stand for too: a configuration edited, weights or calibration images replaced under the same name make another run.
+  const calibration = estimatorSettings.calibrationImages;
+  const sha256 = { config: configDigest(options, config), weights: await weightsDigest(weights), ...(calibration && { calibration: await calibrationDigests(calibration) }) };
+  const journalSettings = { ...estimatorSettings, sha256 };
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
   try {
@@ -196,7 +199,24 @@ function configDigest(options: EvalCliOptions, config: ExperimentConfig): string
  */
 async function weightsDigest(weights: string | Uint8Array): Promise<string | null> {
   if (typeof weights !== 'string') return createHash('sha256').update(weights).digest('hex');
-  return sha256File(weights).catch(() => null);
+  return regularFileDigest(weights);
+}
+
+/**
+ * The sha256 of each --calibrate image, which the int8 model's ranges come from. null for one that
+ * is no regular file or cannot be read (the estimator refuses it): a pipe read here would be empty for it.
+ */
+async function calibrationDigests(images: readonly ImageInput[]): Promise<(string | null)[]> {
+  const digests: (string | null)[] = [];
+  // The command line gives paths.
+  for (const image of images) digests.push(typeof image === 'string' ? await regularFileDigest(image) : null);
+  return digests;
+}
+
+/** The sha256 of a regular file; null for another path, or one that cannot be read. */
+async function regularFileDigest(path: string): Promise<string | null> {
+  const isFile = await stat(path).then((stats) => stats.isFile(), () => false);
+  return isFile ? sha256File(path).catch(() => null) : null;
 }
 
 function writers(command: Command): { stdout: (s: string) => void; stderr: (s: string) => void } {

@@ -510,6 +510,9 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ preset: 'tiny_coco', weights: empty }), BackendError, /empty\.onnx: not a valid ONNX model \(ONNX Runtime could not parse it\)$/);
     await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path, precision: 'int8', calibrationImages: [DEMO_IMAGE()] }), BackendError,
       /damaged\.onnx: not a valid ONNX model \(protobuf: index out of range/);
+    // Its bytes were read as a checkpoint, which said to rename them .onnx.
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: readFileSync(path) }), BackendError,
+      /^weights \(ONNX model bytes\): not a valid ONNX model \(it starts as one but does not parse: cut short or damaged\)$/);
   });
 
   it('BAD CALL - an .onnx model whose input is not [N, 3, H, W] float32 images is refused when loaded', async () => {

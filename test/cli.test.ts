@@ -390,6 +390,9 @@ describe('higher-pose --weights piped (<(...), /dev/stdin)', function () {
     expect(junk.status).to.equal(1);
     const truncated = await piped(readFileSync(TINY_COCO_CHECKPOINT()).subarray(0, 100_000));
     expect(truncated.stderr).to.contain(`CheckpointError: ${fifo}: pickle is truncated`);
+    // Not "an ONNX model, which runs from a file named .onnx (or from its bytes): rename it".
+    const cutShort = await piped(readFileSync(onnxModel).subarray(0, 100_000));
+    expect(cutShort.stderr).to.contain(`BackendError: ${fifo}: not a valid ONNX model (it starts as one but does not parse: cut short or damaged)`);
     // Refused from the bytes read for the check, which the run would have been given.
     const onWebgpu = await piped(readFileSync(int8Model), '--device', 'webgpu');
     expect(onWebgpu.stderr).to.contain(`error: --weights ${fifo} is quantized (int8), a CPU model: on --device webgpu`);

@@ -93,7 +93,7 @@ function foreignFormat(bytes: Uint8Array): string | undefined {
 }
 
 /** ONNX's ModelProto starts with ir_version (field 1, a small varint), then another of its fields: producer, graph, opsets... */
-function looksLikeOnnx(bytes: Uint8Array): boolean {
+export function looksLikeOnnx(bytes: Uint8Array): boolean {
   const modelFieldTags = [0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42];
   return bytes[0] === 0x08 && bytes[1]! >= 1 && bytes[1]! < 0x80 && modelFieldTags.includes(bytes[2]!);
 }

@@ -11,6 +11,7 @@ import { PRESET_NAMES, presetConfig, type PresetName } from '../config/presets.j
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
 import { CheckpointError, loadStateDict, StateDictMismatchError, toFloat32, validateStateDict } from '../checkpoint/index.js';
+import { looksLikeOnnx } from '../checkpoint/pth.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
@@ -77,8 +78,7 @@ export function networkWeights(weights: WeightsSource, graph: LayerGraph): Weigh
     checkWeightValues(weights, 'weights');
     return weights;
   }
-  // Named bytes by their path; others as the checkpoint reader names them.
-  const stateDict = loadStateDict(weights, typeof weights === 'string' ? undefined : weightBytesNames.get(weights));
+  const stateDict = checkpointStateDict(weights);
   const source = weightsLabel(weights);
   try {
     validateStateDict(stateDict, graph.parameters, source);
@@ -102,6 +102,22 @@ export function networkWeights(weights: WeightsSource, graph: LayerGraph): Weigh
   }
   checkWeightValues(tensors, source);
   return tensors;
+}
+
+/**
+ * The state dict of a checkpoint's path or bytes. Bytes that start as an ONNX model but were not
+ * taken for one (`isOnnxWeights`) are one cut short or damaged: not a checkpoint to rename .onnx.
+ */
+function checkpointStateDict(weights: string | Uint8Array): ReturnType<typeof loadStateDict> {
+  if (typeof weights === 'string') return loadStateDict(weights);
+  // Named bytes by their path; others as the checkpoint reader names them.
+  const name = weightBytesNames.get(weights);
+  try {
+    return loadStateDict(weights, name);
+  } catch (error) {
+    if (!(error instanceof CheckpointError) || !looksLikeOnnx(weights)) throw error;
+    throw new BackendError(`${name ?? 'weights (ONNX model bytes)'}: not a valid ONNX model (it starts as one but does not parse: cut short or damaged)`, { cause: error });
+  }
 }
 
 /** A checkpoint or `.onnx` path, a checkpoint's or ONNX model's bytes (told apart by their content), or weights in memory. */

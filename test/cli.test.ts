@@ -107,6 +107,9 @@ describe('higher-pose exit statuses', () => {
         [['predict', image, ...model, '--backend', 'tfjs', '--threads', '2'], /^error: --threads 2 sets how ONNX Runtime runs: leave it out with --backend tfjs, or use --backend onnxruntime or --backend auto\n/],
         [['predict', image, ...model, '--config', join(dir, 'missing.yaml')], /^error: give either --config .*missing\.yaml or --preset tiny_coco, not both\n/],
         [['predict', image, '--weights', join(dir, 'missing.pth')], /^error: no model configuration: give --preset \(e\.g\. coco_w32_512\) or --config /],
+        // Once looked for as a file named '-': "no such file".
+        [['predict', image, '--preset', 'tiny_coco', '--weights', '-'], /^error: --weights reads the model from a file, not stdin \('-'\): give its path \(a pipe's too: --weights <\(curl \.\.\.\)\)\n/],
+        [['export-tfjs', '--preset', 'tiny_coco', '--weights', '-', '--out', join(dir, 'web')], /^error: --weights reads the model from a file, not stdin \('-'\)/],
         [['video', join(dir, 'clip.mp4'), ...model, '--no-flip', '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536/],
         [['eval', '--annotations', join(dir, 'a.json'), '--images', dir, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1/],
         [['heatmaps', image, ...model, '--threads', '5000', '--out', join(dir, 'maps')], /^error: --threads 5000: must be an integer from 1 to 1024\n/],

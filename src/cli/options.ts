@@ -143,9 +143,13 @@ export function refuseStdin(command: Command, value: string, reads: string, give
   if (value === '-') usageError(command, `${reads}, not stdin ('-'): ${give}`);
 }
 
-/** `--weights`, which a run of a model needs: left out, a usage error saying what to give. */
+/**
+ * `--weights`, which a run of a model needs: left out, a usage error saying what to give; so is
+ * `-`, which was looked for as a file named '-' ("no such file").
+ */
 export function requireWeights(command: Command, weights: string | undefined, what = 'a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export'): asserts weights is string {
   if (!weights) usageError(command, `--weights is required: ${what}`);
+  refuseStdin(command, weights, '--weights reads the model from a file', 'give its path (a pipe\'s too: --weights <(curl ...))');
 }
 
 /**

@@ -110,6 +110,8 @@ describe('higher-pose exit statuses', () => {
         // Once looked for as a file named '-': "no such file".
         [['predict', image, '--preset', 'tiny_coco', '--weights', '-'], /^error: --weights reads the model from a file, not stdin \('-'\): give its path \(a pipe's too: --weights <\(curl \.\.\.\)\)\n/],
         [['export-tfjs', '--preset', 'tiny_coco', '--weights', '-', '--out', join(dir, 'web')], /^error: --weights reads the model from a file, not stdin \('-'\)/],
+        [['predict', image, '--config', '-', '--weights', join(dir, 'missing.pth')], /^error: option '--config <yaml>' argument '-' is invalid\. the configuration is read from a YAML file, not stdin \('-'\): give its path \(a pipe's too: --config <\(\.\.\.\)\)\n/],
+        [['export-tfjs', '--config', '-', '--weights', join(dir, 'missing.pth'), '--out', join(dir, 'web')], /^error: option '--config <yaml>' argument '-' is invalid\. the configuration is read from a YAML file, not stdin/],
         [['video', join(dir, 'clip.mp4'), ...model, '--no-flip', '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536/],
         [['eval', '--annotations', join(dir, 'a.json'), '--images', dir, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1/],
         [['heatmaps', image, ...model, '--threads', '5000', '--out', join(dir, 'maps')], /^error: --threads 5000: must be an integer from 1 to 1024\n/],

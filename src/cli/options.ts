@@ -26,6 +26,12 @@ export function parsePositiveInteger(value: string): number {
   return n;
 }
 
+/** A `--config` path: '-' was looked for as a file named '-' ("ENOENT"). */
+function parseConfigPath(value: string): string {
+  if (value === '-') throw new InvalidArgumentError("the configuration is read from a YAML file, not stdin ('-'): give its path (a pipe's too: --config <(...))");
+  return value;
+}
+
 /** A network input size: a positive multiple of 64 (the reference aligns sides to it). */
 export function parseInputSize(value: string): number {
   const n = Number(value);
@@ -84,7 +90,7 @@ export function addPrecisionOptions(command: Command): Command {
 /** Which model: `--config | --preset` and `--weights`. */
 export function addModelSourceOptions(command: Command, weights = 'checkpoint (.pth from the model zoo, see `higher-pose weights list`) or an ONNX export (.onnx)'): Command {
   return command
-    .option('--config <yaml>', 'official experiment configuration (YAML)')
+    .option('--config <yaml>', 'official experiment configuration (YAML)', parseConfigPath)
     .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`, choice<PresetName>('preset', PRESET_NAMES))
     .option('--weights <file>', weights);
 }

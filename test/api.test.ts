@@ -515,6 +515,27 @@ describe('estimator API with the bundled tiny model', () => {
       /^weights \(ONNX model bytes\): not a valid ONNX model \(it starts as one but does not parse: cut short or damaged\)$/);
   });
 
+  it('BAD CALL - an .onnx path that is missing, a folder or another file says so as a checkpoint path would, not in ONNX Runtime\'s words', async () => {
+    const missing = join(dir, 'missing.onnx');
+    // Was ONNX Runtime's "Load model from ... failed. File doesn't exist".
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: missing }), CheckpointError,
+      /missing\.onnx: no such file\. `higher-pose export-onnx` writes an \.onnx model from a checkpoint; `higher-pose weights list` shows the published checkpoints$/);
+    await expectRejection(cli('predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', missing), CheckpointError, /missing\.onnx: no such file\./);
+    const folder = join(dir, 'folder.onnx');
+    mkdirSync(folder);
+    // Was ONNX Runtime's "Loading a model package from a directory path is not supported...".
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: folder }), CheckpointError, /folder\.onnx: a folder, not an ONNX model file$/);
+    const checkpoint = join(dir, 'checkpoint.onnx');
+    copyFileSync(TINY_COCO_CHECKPOINT(), checkpoint);
+    // Was "not a valid ONNX model (ONNX Runtime could not parse it)", in int8 "protobuf: index out of range".
+    const renameIt = /checkpoint\.onnx: not an ONNX model but a PyTorch checkpoint, which is read from a file not named \.onnx \(or from its bytes\): rename it \.pth$/;
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: checkpoint }), BackendError, renameIt);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: checkpoint, precision: 'int8', calibrationImages: [DEMO_IMAGE()] }), BackendError, renameIt);
+    const page = join(dir, 'page.onnx');
+    writeFileSync(page, '<!DOCTYPE html><html><head><title>404 Not Found</title>');
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: page }), BackendError, /page\.onnx: not an ONNX model but an HTML page: the download saved a web page/);
+  });
+
   it('BAD CALL - an .onnx model whose input is not [N, 3, H, W] float32 images is refused when loaded', async () => {
     const path = join(dir, 'gray.onnx');
     const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));

@@ -12,6 +12,7 @@ import {
   validateStateDict,
   type CheckpointTensor,
 } from '../src/checkpoint/index.js';
+import { notOnnxModel } from '../src/checkpoint/pth.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 // ---------------------------------------------------------------------------------------
@@ -408,6 +409,16 @@ describe('checkpoint: errors', () => {
     const { onnx } = await import('../src/backend/onnx/proto.js');
     const model = onnx.ModelProto.encode({ irVersion: 8, producerName: 'higher-pose', graph: { node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] } }).finish();
     expectCheckpointError(() => readCheckpoint(model), /not a PyTorch checkpoint but an ONNX model, which runs from a file named \.onnx \(or from its bytes\): rename it$/);
+  });
+
+  it('BAD CALL - a file under an .onnx name that is a checkpoint (zip, legacy, safetensors) or a gzip: notOnnxModel says what it is and what to name it', () => {
+    const renamed = /^a PyTorch checkpoint, which is read from a file not named \.onnx \(or from its bytes\): rename it \.pth$/;
+    expect(notOnnxModel(zipCheckpoint(pickle(int(5)), {}))).to.match(renamed);
+    expect(notOnnxModel(pickle(int(5)))).to.match(renamed);
+    expect(notOnnxModel(smallSafetensors())).to.match(/^a PyTorch checkpoint \(safetensors\), .*: rename it \.safetensors$/);
+    // The checkpoint reader's advice, for the model inside.
+    expect(notOnnxModel(Uint8Array.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]))).to.equal('a gzip-compressed file: decompress it (gunzip) and give the ONNX model inside');
+    expect(notOnnxModel(new Uint8Array([8, 7, 0x12, 0]))).to.equal(undefined);
   });
 
   it('BAD CALL - a folder, and an export-tfjs folder, given as the checkpoint', () => {

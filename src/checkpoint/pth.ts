@@ -61,22 +61,39 @@ function fail(message: string): never {
 
 /** Detects the container from its first bytes and opens it. */
 export function openCheckpoint(bytes: Uint8Array): CheckpointContainer {
-  if (bytes.byteLength >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) {
-    return openZip(bytes);
-  }
-  if (bytes.byteLength >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return openLegacy(bytes);
-  const headerLength = safetensorsHeaderLength(bytes);
-  if (headerLength !== undefined) return openSafetensors(bytes, headerLength);
+  const container = checkpointContainer(bytes);
+  if (container === 'zip') return openZip(bytes);
+  if (container === 'pickle') return openLegacy(bytes);
+  if (container === 'safetensors') return openSafetensors(bytes, safetensorsHeaderLength(bytes)!);
   const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  const foreign = foreignFormat(bytes);
+  const foreign = foreignFormat(bytes, 'checkpoint');
   return fail(foreign ? `not a PyTorch checkpoint but ${foreign}` : `not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with ${head || 'nothing'})`);
 }
 
+/** The checkpoint container that the first bytes name (torch.save's zip, the legacy pickle, safetensors), or undefined. */
+function checkpointContainer(bytes: Uint8Array): 'zip' | 'pickle' | 'safetensors' | undefined {
+  if (bytes.byteLength >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return 'zip';
+  if (bytes.byteLength >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) return 'pickle';
+  return safetensorsHeaderLength(bytes) === undefined ? undefined : 'safetensors';
+}
+
 /**
- * What a file that is no checkpoint is, where its first bytes tell, and what to do about it;
- * undefined otherwise. These are what a download or a mix-up most often leaves under a `.pth` name.
+ * What a file under an `.onnx` name that ONNX Runtime could not load is, where its first bytes
+ * tell (a checkpoint, a web page a download saved), and what to do about it; undefined otherwise.
  */
-function foreignFormat(bytes: Uint8Array): string | undefined {
+export function notOnnxModel(bytes: Uint8Array): string | undefined {
+  const container = checkpointContainer(bytes);
+  if (container === undefined) return foreignFormat(bytes, 'ONNX model');
+  // Read by its content under any other name: only .onnx sends it to ONNX Runtime.
+  const name = container === 'safetensors' ? '.safetensors' : '.pth';
+  return `a PyTorch checkpoint${container === 'safetensors' ? ' (safetensors)' : ''}, which is read from a file not named .onnx (or from its bytes): rename it ${name}`;
+}
+
+/**
+ * What a file that is no `expected` model is, where its first bytes tell, and what to do about it;
+ * undefined otherwise. These are what a download or a mix-up most often leaves under its name.
+ */
+function foreignFormat(bytes: Uint8Array, expected: 'checkpoint' | 'ONNX model'): string | undefined {
   const text = new TextDecoder().decode(bytes.subarray(0, 512)).trimStart().toLowerCase();
   if (text.startsWith('<!doctype html') || text.startsWith('<html')) {
     return 'an HTML page: the download saved a web page instead of the file (Google Drive and OneDrive answer a large download with a confirmation page); download the file itself from that page in a browser';
@@ -84,10 +101,11 @@ function foreignFormat(bytes: Uint8Array): string | undefined {
   if (text.startsWith('{') && text.includes('"graph-model"')) {
     return "a TensorFlow.js graph model's model.json (export-tfjs writes it for browsers); give the checkpoint it was exported from";
   }
-  if (looksLikeOnnx(bytes)) return 'an ONNX model, which runs from a file named .onnx (or from its bytes): rename it';
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return 'a gzip-compressed file: decompress it (gunzip) and give the checkpoint inside';
+  if (expected === 'checkpoint' && looksLikeOnnx(bytes)) return 'an ONNX model, which runs from a file named .onnx (or from its bytes): rename it';
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return `a gzip-compressed file: decompress it (gunzip) and give the ${expected} inside`;
   if (new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar') {
-    return "a tar archive: extract it (tar -xf) and give the checkpoint inside (PyTorch's own tar format, before version 0.1.10, is not supported)";
+    const oldTar = expected === 'checkpoint' ? " (PyTorch's own tar format, before version 0.1.10, is not supported)" : '';
+    return `a tar archive: extract it (tar -xf) and give the ${expected} inside${oldTar}`;
   }
   return undefined;
 }

@@ -11,7 +11,7 @@ import { PRESET_NAMES, presetConfig, type PresetName } from '../config/presets.j
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
 import { CheckpointError, loadStateDict, StateDictMismatchError, toFloat32, validateStateDict } from '../checkpoint/index.js';
-import { looksLikeOnnx } from '../checkpoint/pth.js';
+import { looksLikeOnnx, notOnnxModel } from '../checkpoint/pth.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
@@ -192,8 +192,35 @@ async function readOnnxModel(model: string | Uint8Array): Promise<{ bytes: Uint8
   try {
     return { bytes, quantized: isQuantizedModel(bytes) };
   } catch (err) {
-    throw new BackendError(`${weightsLabel(model)}: ${(err as Error).message}`);
+    throw (await notOnnxModelError(model, err)) ?? new BackendError(`${weightsLabel(model)}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Refuses an `.onnx` path that is missing or a folder as the checkpoint reader refuses a `.pth`
+ * one: ONNX Runtime's words name its own sources ("File doesn't exist", a "model package").
+ */
+function checkOnnxPath(path: string): void {
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(path).isDirectory();
+  } catch (error) {
+    // Others (no permission) are ONNX Runtime's to report.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
+    throw new CheckpointError(`${path}: no such file. \`higher-pose export-onnx\` writes an .onnx model from a checkpoint; \`higher-pose weights list\` shows the published checkpoints`, { cause: error });
+  }
+  if (isFolder) throw new CheckpointError(`${path}: a folder, not an ONNX model file`);
+}
+
+/**
+ * The error for an `.onnx` file that failed to load because it is something else its first bytes
+ * tell (a checkpoint under an .onnx name, a web page a download saved); undefined otherwise.
+ */
+async function notOnnxModelError(model: string | Uint8Array, cause: unknown): Promise<BackendError | undefined> {
+  // Bytes are taken for an ONNX model by their content: only a path's name can mislead.
+  if (typeof model !== 'string') return undefined;
+  const what = notOnnxModel(await readFile(model).catch(() => new Uint8Array(0)));
+  return what === undefined ? undefined : new BackendError(`${model}: not an ONNX model but ${what}`, { cause });
 }
 
 // Measured on an H200: ONNX Runtime's WebGPU provider leaves the quantized operators to the CPU, 14x slower than float32 on the GPU.
@@ -267,9 +294,11 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: Weight
   const open = (model: Uint8Array | string) => (options.networkThread ? OnnxNetworkThread.create(model, options) : OnnxNetwork.create(model, options));
   if (isOnnxWeights(weights)) {
     const label = weightsLabel(weights);
+    if (typeof weights === 'string') checkOnnxPath(weights);
     // An int8 export runs whatever precision says: on WebGPU it is refused as precision 'int8' is.
     if (!int8 && options.executionProviders?.includes('webgpu') && (await readOnnxModel(weights)).quantized) throw int8ModelOnWebgpu(label);
-    const network = await open(int8 ? await int8Model(config, weights, options) : weights);
+    const network = await open(int8 ? await int8Model(config, weights, options) : weights)
+      .catch(async (err: unknown) => Promise.reject((await notOnnxModelError(weights, err)) ?? err));
     const expected = config.model.deconv.numDeconvs + 1;
     if (network.outputNames.length !== expected) {
       await network.dispose();

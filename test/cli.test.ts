@@ -112,6 +112,11 @@ describe('higher-pose exit statuses', () => {
         [['export-tfjs', '--preset', 'tiny_coco', '--weights', '-', '--out', join(dir, 'web')], /^error: --weights reads the model from a file, not stdin \('-'\)/],
         [['predict', image, '--config', '-', '--weights', join(dir, 'missing.pth')], /^error: option '--config <yaml>' argument '-' is invalid\. the configuration is read from a YAML file, not stdin \('-'\): give its path \(a pipe's too: --config <\(\.\.\.\)\)\n/],
         [['export-tfjs', '--config', '-', '--weights', join(dir, 'missing.pth'), '--out', join(dir, 'web')], /^error: option '--config <yaml>' argument '-' is invalid\. the configuration is read from a YAML file, not stdin/],
+        // Both read stdin: the weights took it all, then said the image's bytes were no checkpoint (or the image was empty).
+        [['predict', '-', '--preset', 'tiny_coco', '--weights', '/dev/stdin'], /^error: the input '-' and --weights \/dev\/stdin both read stdin, which gives its bytes once: give the weights as a file \(a pipe of their own too: --weights <\(curl \.\.\.\)\)\n/],
+        [['video', '-', '--preset', 'tiny_coco', '--weights', '/dev/fd/0'], /^error: the input '-' and --weights \/dev\/fd\/0 both read stdin/],
+        [['predict', image, '-', '--config', '/proc/self/fd/0', '--weights', join(dir, 'missing.pth')], /^error: the input '-' and --config \/proc\/self\/fd\/0 both read stdin, which gives its bytes once: give the configuration as a file \(a pipe of its own too: --config <\(\.\.\.\)\)\n/],
+        [['export-onnx', '--config', '/dev/stdin', '--weights', '/dev/stdin', '--out', join(dir, 'm.onnx')], /^error: --config \/dev\/stdin and --weights \/dev\/stdin both read stdin/],
         [['video', join(dir, 'clip.mp4'), ...model, '--no-flip', '--max-people', '70000'], /^error: --max-people 70000: must be at most 65536/],
         [['eval', '--annotations', join(dir, 'a.json'), '--images', dir, ...model, '--scales', '2,0.5'], /^error: --scales 2,0\.5: must be a list holding 1/],
         [['heatmaps', image, ...model, '--threads', '5000', '--out', join(dir, 'maps')], /^error: --threads 5000: must be an integer from 1 to 1024\n/],

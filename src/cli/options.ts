@@ -1,4 +1,5 @@
 /** Option parsing shared by the commands that run a model. */
+import { fstatSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
 import { makeFolders, outputFileProblem } from '../io/atomic.js';
@@ -151,11 +152,48 @@ export function refuseStdin(command: Command, value: string, reads: string, give
 
 /**
  * `--weights`, which a run of a model needs: left out, a usage error saying what to give; so is
- * `-`, which was looked for as a file named '-' ("no such file").
+ * `-`, which was looked for as a file named '-' ("no such file"), and stdin read by the command's
+ * `inputs` or `--config` too (`refuseStdinTwice`).
  */
-export function requireWeights(command: Command, weights: string | undefined, what = 'a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export'): asserts weights is string {
+export function requireWeights<T extends Pick<ModelCliOptions, 'weights' | 'config'>>(
+  command: Command,
+  options: T,
+  { what = 'a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export', inputs = [] }: { what?: string; inputs?: readonly string[] } = {},
+): asserts options is T & { weights: string } {
+  const { weights, config } = options;
   if (!weights) usageError(command, `--weights is required: ${what}`);
   refuseStdin(command, weights, '--weights reads the model from a file', 'give its path (a pipe\'s too: --weights <(curl ...))');
+  // Inputs that all read stdin read it once (predict - -).
+  const input = inputs.find(readsStdin);
+  refuseStdinTwice(command, [
+    { name: `the input ${input === '-' ? "'-'" : input}`, path: input, asFile: '' },
+    { name: `--config ${config}`, path: config, asFile: 'the configuration as a file (a pipe of its own too: --config <(...))' },
+    { name: `--weights ${weights}`, path: weights, asFile: 'the weights as a file (a pipe of their own too: --weights <(curl ...))' },
+  ]);
+}
+
+/** The names of this process's stdin: '-' as commands take it, and the system's. */
+const STDIN_NAMES = ['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0'];
+
+/** Whether reading `path` reads stdin: one of its names, or the very pipe or file it is (same device and inode). */
+function readsStdin(path: string): boolean {
+  if (STDIN_NAMES.includes(path)) return true;
+  try {
+    const [file, stdin] = [statSync(path), fstatSync(0)];
+    return !file.isDirectory() && file.dev === stdin.dev && file.ino === stdin.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses, as a usage error, two of the `readers` (in the order they are read) that read stdin
+ * (`predict - --weights /dev/stdin`): the first would take all its bytes, and the second fail on
+ * none, in words about the wrong file. The second is to be given `asFile`.
+ */
+function refuseStdinTwice(command: Command, readers: readonly { name: string; path: string | undefined; asFile: string }[]): void {
+  const [first, second] = readers.filter(({ path }) => path !== undefined && readsStdin(path));
+  if (second) usageError(command, `${first.name} and ${second.name} both read stdin, which gives its bytes once: give ${second.asFile}`);
 }
 
 /**

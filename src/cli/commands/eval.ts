@@ -126,7 +126,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   }
   if (!options.images) usageError(command, 'eval needs --images DIR (or --results FILE to score an existing results file)');
   refuseStdin(command, options.images, 'eval --images names the folder of the annotated images', 'give its path');
-  requireWeights(command, options.weights);
+  requireWeights(command, options);
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const evalSettings = { exifOrientation: false };
   const weights = await readWeightsArgument(options.weights);

@@ -58,7 +58,7 @@ export function registerExportOnnx(program: Command): void {
     .option('--scales <list>', 'with --precision int8: the test scales inference will use, e.g. 2,1,0.5 (default: the configuration)', parseScales)
     .option('--weight-bits <n>', 'with --precision int8: 8, or 7 for x86 CPUs without VNNI (default: what suits this CPU; README, Reduced precision)', parseWeightBits)
     .action(async (options: ExportOnnxOptions, command: Command) => {
-      requireWeights(command, options.weights);
+      requireWeights(command, options);
       // --weights runs a file as ONNX by its name: under another it would be read as a checkpoint.
       if (!isOnnxFile(options.out) && (await namesModelFile(options.out))) {
         usageError(command, `--out ${options.out}: name the model's file .onnx (an int8 one .int8.onnx, say), as --weights takes it`);

@@ -13,7 +13,7 @@ export function registerExportTfjs(program: Command): void {
     .description('compile a checkpoint to a TensorFlow.js graph model (model.json + 4 MB weight shards) for tf.loadGraphModel')
     .requiredOption('--out <dir>', 'folder to write model.json and the weight shards to (replaced if it holds an earlier export)')
     .action(async (options: ModelCliOptions & { out: string }, command: Command) => {
-      requireWeights(command, options.weights, 'a model-zoo checkpoint (`higher-pose weights list`)');
+      requireWeights(command, options, { what: 'a model-zoo checkpoint (`higher-pose weights list`)' });
       const weights = await readWeightsArgument(options.weights);
       if (isOnnxWeights(weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
       // A file where the folder or one of its parents would be (mkdir said only EEXIST), before the compile.

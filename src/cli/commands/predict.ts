@@ -241,7 +241,7 @@ export function registerPredict(program: Command): void {
     .addOption(new Option('--format <format>', 'json: the results as one array; jsonl: JSON Lines, each result (a person) on a line of its own, for jq -c or a line-by-line reader').choices(RESULTS_FORMATS).default('json'))
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
     .action(async (images: string[], options: PredictOptions, command: Command) => {
-      requireWeights(command, options.weights);
+      requireWeights(command, options, { inputs: images });
       const weights = await readWeightsArgument(options.weights);
       const config = checkModelOptions(command, options, { weights });
       await runPredict(images, options, { ...withConfigRead(options, config), weights });

@@ -67,7 +67,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--duration <d>', 'seconds to process', parsePositiveNumber)
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
     .action(async (input: string, opts: VideoCliOptions, command: Command) => {
-      requireWeights(command, opts.weights);
+      requireWeights(command, opts, { inputs: [input] });
       const weights = await readWeightsArgument(opts.weights);
       const config = checkModelOptions(command, opts, { weights });
       await runVideo(input, opts, { ...withConfigRead(opts, config), weights }, deps);

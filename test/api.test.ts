@@ -544,6 +544,19 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ preset: 'tiny_coco', weights: path }), BackendError, /gray\.onnx: its input takes 1 channel \[.*, 1, .*\]; HigherHRNet takes 3 \(RGB\)$/);
   });
 
+  it('BAD CALL - ONNX model bytes that cannot run are named as the user gave them, not "the compiled model"; with external data, the file is asked for', async () => {
+    const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
+    model.graph!.input![0]!.type!.tensorType!.shape!.dim![1] = { dimValue: 1 };
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: onnx.ModelProto.encode(model).finish() }), BackendError,
+      /^weights \(ONNX model bytes\): its input takes 1 channel \[.*, 1, .*\]; HigherHRNet takes 3 \(RGB\)$/);
+    // A model saved with its weights beside it (onnx.save(..., save_as_external_data=True)): the bytes cannot reach them.
+    const external = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
+    Object.assign(external.graph!.initializer![0]!, { rawData: new Uint8Array(0), dataLocation: 1, externalData: [{ key: 'location', value: 'model.onnx.data' }] });
+    const message = /^weights \(ONNX model bytes\): the model keeps its weights in external data files, which ONNX Runtime finds beside the \.onnx file: give the file's path, not its bytes \(a pipe\)$/;
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: onnx.ModelProto.encode(external).finish() }), BackendError, message);
+    await expectRejection(createEstimator({ preset: 'tiny_coco', weights: onnx.ModelProto.encode(external).finish(), networkThread: true }), BackendError, message);
+  });
+
   it('BAD CALL - an .onnx export with a fixed input size says how to export it', async () => {
     const model = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
     model.graph!.input![0]!.type!.tensorType!.shape = { dim: [1, 3, 256, 256].map((dimValue) => ({ dimValue })) };

@@ -291,13 +291,14 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: Weight
   assertWeightsArgument(weights);
   checkOnnxNetworkOptions(options);
   const int8 = checkedPrecision(options.precision) === 'int8';
-  const open = (model: Uint8Array | string) => (options.networkThread ? OnnxNetworkThread.create(model, options) : OnnxNetwork.create(model, options));
+  const open = (model: Uint8Array | string, name?: string) => (options.networkThread ? OnnxNetworkThread.create(model, options, name) : OnnxNetwork.create(model, options, name));
   if (isOnnxWeights(weights)) {
     const label = weightsLabel(weights);
     if (typeof weights === 'string') checkOnnxPath(weights);
     // An int8 export runs whatever precision says: on WebGPU it is refused as precision 'int8' is.
     if (!int8 && options.executionProviders?.includes('webgpu') && (await readOnnxModel(weights)).quantized) throw int8ModelOnWebgpu(label);
-    const network = await open(int8 ? await int8Model(config, weights, options) : weights)
+    // The user's model, or its int8 export as it is: named as they gave it (bytes were 'the compiled model').
+    const network = await open(int8 ? await int8Model(config, weights, options) : weights, label)
       .catch(async (err: unknown) => Promise.reject((await notOnnxModelError(weights, err)) ?? err));
     const expected = config.model.deconv.numDeconvs + 1;
     if (network.outputNames.length !== expected) {

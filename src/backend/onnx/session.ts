@@ -133,8 +133,8 @@ export class OnnxNetwork implements Network {
     return this.session.outputMetadata.map((m) => (m.isTensor && typeof m.shape[1] === 'number' ? m.shape[1] : undefined));
   }
 
-  /** Creates a session from ONNX model bytes or a `.onnx` file path. */
-  static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxNetwork> {
+  /** Creates a session from ONNX model bytes or a `.onnx` file path; messages call it `name` (bytes a user gave by where they came from). */
+  static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}, name = typeof model === 'string' ? model : 'the compiled model'): Promise<OnnxNetwork> {
     const ort = await loadRuntime();
     const providers = options.executionProviders ?? ['cpu'];
     const sessionOptions: Ort.InferenceSession.SessionOptions = {
@@ -152,10 +152,13 @@ export class OnnxNetwork implements Network {
       const { message } = err as Error;
       const unavailable = providers.map((p) => providerUnavailable(p, message)).find((m) => m !== null);
       if (unavailable) throw new BackendError(unavailable);
-      const what = typeof model === 'string' ? model : 'the compiled model';
       // Bytes that are no ONNX model at all: ONNX Runtime's words for it name its own sources.
-      if (/Protobuf parsing failed|ModelProto does not have a graph/.test(message)) throw new BackendError(`${what}: not a valid ONNX model (ONNX Runtime could not parse it)`);
-      throw new BackendError(`ONNX Runtime could not load ${what}: ${message.replace(/^Load model from .* failed:\s*/, '')}`);
+      if (/Protobuf parsing failed|ModelProto does not have a graph/.test(message)) throw new BackendError(`${name}: not a valid ONNX model (ONNX Runtime could not parse it)`);
+      // From bytes ONNX Runtime looks for the data files in the working folder, not beside the model.
+      if (typeof model !== 'string' && /External data path/.test(message)) {
+        throw new BackendError(`${name}: the model keeps its weights in external data files, which ONNX Runtime finds beside the .onnx file: give the file's path, not its bytes (a pipe)`);
+      }
+      throw new BackendError(`ONNX Runtime could not load ${name}: ${message.replace(/^Load model from .* failed:\s*/, '')}`);
     }
     if (session.inputNames.length !== 1) {
       throw new BackendError(`Expected a network with one image input, found inputs [${session.inputNames.join(', ')}]`);
@@ -163,7 +166,7 @@ export class OnnxNetwork implements Network {
     const problem = inputProblem(session.inputMetadata[0]);
     if (problem) {
       await session.release();
-      throw new BackendError(`${typeof model === 'string' ? model : 'the compiled model'}: ${problem}`);
+      throw new BackendError(`${name}: ${problem}`);
     }
     const batch = session.inputMetadata[0]?.isTensor ? session.inputMetadata[0].shape[0] : undefined;
     return new OnnxNetwork(ort, session, session.outputNames, batch === 1);

@@ -13,7 +13,7 @@ let network: OnnxNetwork | null = null;
 
 async function answer(job: NetworkJob): Promise<{ reply: NetworkReply; transfer: ArrayBuffer[] }> {
   if (job.kind === 'create') {
-    network = await OnnxNetwork.create(job.model, job.options);
+    network = await OnnxNetwork.create(job.model, job.options, job.name);
     return { reply: { outputNames: [...network.outputNames], declaredChannels: network.declaredChannels }, transfer: [] };
   }
   if (job.kind === 'dispose') {

@@ -15,7 +15,7 @@ import { BackendError, networkDisposed, type OnnxSessionOptions } from './sessio
 
 /** What the network thread is asked. */
 export type NetworkJob =
-  | { kind: 'create'; model: Uint8Array | string; options: OnnxSessionOptions }
+  | { kind: 'create'; model: Uint8Array | string; options: OnnxSessionOptions; name?: string }
   | { kind: 'run'; input: Float32Array; dims: readonly [number, number, number, number]; into?: Float32Array[] }
   | { kind: 'dispose' };
 
@@ -38,8 +38,8 @@ export class OnnxNetworkThread implements Network {
     readonly declaredChannels: readonly (number | undefined)[],
   ) {}
 
-  /** Creates a session in a new thread from ONNX model bytes or a `.onnx` file path. */
-  static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}): Promise<OnnxNetworkThread> {
+  /** Creates a session in a new thread from ONNX model bytes or a `.onnx` file path (messages call it `name`, as `OnnxNetwork.create`'s). */
+  static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}, name?: string): Promise<OnnxNetworkThread> {
     const thread = new WorkerRequests<NetworkJob, NetworkReply>(
       startModuleWorker('thread-worker', import.meta.url),
       (error) => (error.name === 'BackendError' ? new BackendError(error.message) : new Error(error.message)),
@@ -47,7 +47,7 @@ export class OnnxNetworkThread implements Network {
       (what) => new BackendError(`network thread ${what}; this network cannot run again, create another one`),
     );
     try {
-      const { outputNames, declaredChannels } = (await thread.request({ kind: 'create', model, options })) as { outputNames: string[]; declaredChannels: (number | undefined)[] };
+      const { outputNames, declaredChannels } = (await thread.request({ kind: 'create', model, options, name })) as { outputNames: string[]; declaredChannels: (number | undefined)[] };
       return new OnnxNetworkThread(thread, outputNames, declaredChannels);
     } catch (error) {
       await thread.worker.terminate();

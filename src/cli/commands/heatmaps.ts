@@ -1,6 +1,6 @@
 /** `higher-pose heatmaps`: raw network outputs of one image, as .npy arrays and pictures. */
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, type ModelCliOptions } from '../options.js';
 import { checkModelOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
@@ -10,6 +10,18 @@ import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preproce
 import { planesFromOutput } from '../../aggregate/planes.js';
 import { writeNpy } from '../../io/npy.js';
 import { heatmapOverlay } from '../../render/heatmap.js';
+import { ConfigError } from '../../config/experiment.js';
+
+/** The files heatmaps writes into its --out folder: `input.png`, and per network output `output_I.npy` and `heatmaps_I.png`. */
+const OUTPUT_NAME = /^(input\.png|output_\d+\.npy|heatmaps_\d+\.png)$/;
+
+/** An image in the --out folder under one of the output names would be overwritten by the run: refused before any work, as predict refuses such drawings. */
+function refuseOverwritingImage(imagePath: string, out: string): void {
+  const image = resolve(imagePath);
+  if (dirname(image) === resolve(out) && OUTPUT_NAME.test(basename(image))) {
+    throw new ConfigError(`--out ${out}: heatmaps would write its ${basename(image)} over the image ${imagePath}; give another folder`);
+  }
+}
 
 /** `prepare()`, its PreprocessError naming the image (as the estimator's do). */
 function preprocessed<T>(imagePath: string, prepare: () => T): T {
@@ -28,6 +40,7 @@ export function registerHeatmaps(program: Command): void {
     .action(async (imagePath: string, options: ModelCliOptions & { out: string }, command: Command) => {
       requireWeights(command, options);
       refuseStdin(command, imagePath, 'heatmaps reads its image from a file', 'save the image and give its path');
+      refuseOverwritingImage(imagePath, options.out);
       const weights = await readWeightsArgument(options.weights);
       // The outputs of scale 1 alone.
       const config = checkModelOptions(command, options, { scales: [1], weights });

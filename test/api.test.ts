@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { CommanderError } from 'commander';
 import { checkEstimatorOptions, createEstimator, testSettings, type HigherHRNetEstimator } from '../src/estimator.js';
 import { ConfigError } from '../src/config/experiment.js';
 import { CheckpointError, loadStateDict, StateDictMismatchError } from '../src/checkpoint/index.js';
@@ -872,6 +873,20 @@ describe('estimator API with the bundled tiny model', () => {
       expect(readFileSync(image)).to.deep.equal(readFileSync(DEMO_IMAGE()));
     }
     expect(readdirSync(folder).sort()).to.deep.equal(['heatmaps_1.png', 'input.png']);
+  });
+
+  it('BAD CALL - an output that is the --weights file (predict, eval, video) is refused before any work, the model left as it was', async () => {
+    const weights = join(dir, 'own-weights.pth');
+    copyFileSync(TINY_COCO_CHECKPOINT(), weights);
+    const model = ['--preset', 'tiny_coco', '--weights', weights, '--input-size', '256'];
+    const refused = (option: string, prefix = '') => new RegExp(`^${prefix}${option} ${weights} names the --weights file, which it would replace; give it a file of its own$`);
+    await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', weights), ConfigError, refused('--out'));
+    // eval prints its errors as commander's, exit status 1.
+    const evalRun = ['eval', '--images', dir, '--annotations', join(dir, 'none.json'), ...model];
+    await expectRejection(cli(...evalRun, '--out', weights), CommanderError, refused('--out', 'error: '));
+    await expectRejection(cli(...evalRun, '--out', join(dir, 'r.json'), '--journal', weights), CommanderError, refused('--journal', 'error: '));
+    await expectRejection(cli('video', join(dir, 'clip.mp4'), ...model, '--out', weights), ConfigError, refused('--out'));
+    expect(readFileSync(weights)).to.deep.equal(readFileSync(TINY_COCO_CHECKPOINT()));
   });
 });
 

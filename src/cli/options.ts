@@ -2,7 +2,7 @@
 import { fstatSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
-import { makeFolders, outputFileProblem } from '../io/atomic.js';
+import { makeFolders, outputFileProblem, sameFile } from '../io/atomic.js';
 import { PRESET_NAMES, type PresetName } from '../config/presets.js';
 import { BACKENDS, type BackendName } from '../model/load.js';
 import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
@@ -114,6 +114,11 @@ export function addModelOptions(command: Command): Command {
 export async function checkOutputFile(path: string, option: string): Promise<void> {
   const problem = await outputFileProblem(path);
   if (problem) throw new ConfigError(`${option} ${path}: ${problem}`);
+}
+
+/** Refuses, before any work, an output that is the --weights file: the run would replace the model with what it writes. */
+export async function refuseWritingOverWeights(path: string | undefined, option: string, weights: string): Promise<void> {
+  if (path !== undefined && (await sameFile(path, weights))) throw new ConfigError(`${option} ${path} names the --weights file, which it would replace; give it a file of its own`);
 }
 
 /** An output file option's value: `-` is standard output (the option's default), as for most Unix tools. */

@@ -17,7 +17,7 @@ import type { ImageInput, PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, parsePositiveInteger, refuseStdin, requireWeights, usageError, userError } from '../options.js';
+import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseWritingOverWeights, requireWeights, usageError, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 import { readWeightsArgument } from '../weights-input.js';
 
@@ -135,6 +135,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const { dataset } = choice;
   await checkOutputFile(options.out, '--out');
   const journalPath = options.journal ?? `${options.out}.journal`;
+  await refuseWritingOverWeights(options.out, '--out', options.weights);
+  await refuseWritingOverWeights(journalPath, '--journal', options.weights);
   await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
   checkAnnotations(options.annotations, choice);
   const estimatorSettings = await estimatorOptions(options, evalSettings);

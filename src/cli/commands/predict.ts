@@ -4,7 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, fileOrStdout, makeOutputFolder, requireWeights } from '../options.js';
+import { checkOutputFile, fileOrStdout, makeOutputFolder, refuseWritingOverWeights, requireWeights } from '../options.js';
 import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
@@ -208,6 +208,7 @@ async function checkResultsFile(out: string): Promise<void> {
 export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
   const files = await expandImageArguments(images);
   if (options.out) await checkResultsFile(options.out);
+  if (options.weights) await refuseWritingOverWeights(options.out, '--out', options.weights);
   const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;
   const stdin = files.includes(STDIN) ? await stdinImage() : undefined;
   const estimator = await createEstimator(await estimatorOptions(options, extra));

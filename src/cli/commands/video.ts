@@ -17,7 +17,7 @@ import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, requireWeights } from '../options.js';
+import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseWritingOverWeights, requireWeights } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, videoCodec } from '../../video/encode.js';
@@ -68,6 +68,8 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
     .action(async (input: string, opts: VideoCliOptions, command: Command) => {
       requireWeights(command, opts, { inputs: [input] });
+      await refuseWritingOverWeights(opts.out, '--out', opts.weights);
+      await refuseWritingOverWeights(opts.render, '--render', opts.weights);
       const weights = await readWeightsArgument(opts.weights);
       const config = checkModelOptions(command, opts, { weights });
       await runVideo(input, opts, { ...withConfigRead(opts, config), weights }, deps);

@@ -777,7 +777,7 @@ describe('estimator API with the bundled tiny model', () => {
     expect(readFileSync(checkpoint)).to.deep.equal(readFileSync(TINY_COCO_CHECKPOINT()));
     const floatModel = join(dir, 'float.onnx');
     writeFileSync(floatModel, compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
-    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', floatModel, '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--out', floatModel), ConfigError, /^--out .*float\.onnx names the --weights file; give the export a file of its own$/);
+    await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', floatModel, '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--out', floatModel), ConfigError, /^--out .*float\.onnx names the --weights file, which it would replace; give it a file of its own$/);
     // export-tfjs writes a folder: a file in its place or above it (mkdir said only EEXIST, after the compile).
     await expectRejection(cli('export-tfjs', ...model, '--out', join(file, 'web_model')), ConfigError, /^--out .*plain-file\/web_model: .*plain-file is a file, not a folder$/);
     await expectRejection(cli('export-tfjs', ...model, '--out', file), ConfigError, /^--out .*plain-file: .*plain-file is a file, not a folder$/);

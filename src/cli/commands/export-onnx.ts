@@ -1,7 +1,7 @@
 /** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model, float32 or int8. */
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, requireWeights, parseInputSize, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
+import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, refuseWritingOverWeights, requireWeights, parseInputSize, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages, checkModelOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { compileModel, createOnnxNetwork, isOnnxFile, isOnnxWeights } from '../../model/load.js';
@@ -10,7 +10,7 @@ import { safeWeightBits } from '../../backend/onnx/cpu.js';
 import { isQuantizedModel } from '../../backend/onnx/quantize.js';
 import { testSettings } from '../../estimator.js';
 import { ConfigError, type ExperimentConfig } from '../../config/experiment.js';
-import { sameFile, writeFileAtomic } from '../../io/atomic.js';
+import { writeFileAtomic } from '../../io/atomic.js';
 
 interface ExportOnnxOptions extends ModelCliOptions, PrecisionCliOptions {
   out: string;
@@ -72,7 +72,7 @@ export function registerExportOnnx(program: Command): void {
       const config = checkModelOptions(command, options, { weights });
       await checkOutputFile(options.out, '--out');
       // It replaced the checkpoint (or the float model) with the export.
-      if (await sameFile(options.out, options.weights)) throw new ConfigError(`--out ${options.out} names the --weights file; give the export a file of its own`);
+      await refuseWritingOverWeights(options.out, '--out', options.weights);
       const images = (await calibrationImages(options)) ?? [];
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });

@@ -490,6 +490,21 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('$HIGHER_POSE_FFMPEG and $HIGHER_POSE_FFPROBE set but empty are as unset (the binaries on the PATH), as an empty $HIGHER_POSE_CACHE is', async () => {
+        const saved = [process.env.HIGHER_POSE_FFMPEG, process.env.HIGHER_POSE_FFPROBE];
+        process.env.HIGHER_POSE_FFMPEG = '';
+        process.env.HIGHER_POSE_FFPROBE = '';
+        try {
+          expect((await probeVideo(clip)).width).to.be.greaterThan(0);
+          expect((await collect(clip, { maxFrames: 2 })).length).to.equal(2);
+        } finally {
+          for (const [name, value] of [['HIGHER_POSE_FFMPEG', saved[0]], ['HIGHER_POSE_FFPROBE', saved[1]]] as const) {
+            if (value === undefined) delete process.env[name];
+            else process.env[name] = value;
+          }
+        }
+      });
+
       it('BAD CALL - invalid sampling options', async () => {
         expect((await rejection(openVideo(clip, { every: 0 }))).message).to.match(/every must be a positive integer/);
         expect((await rejection(openVideo(clip, { fps: -1 }))).message).to.match(/fps must be a positive number/);

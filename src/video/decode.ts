@@ -42,12 +42,13 @@ export interface FfmpegPaths {
   ffprobePath?: string;
 }
 
+// An environment variable set but empty is as unset (else: spawn's "The argument 'file' cannot be empty").
 export function ffmpegBinary(paths: FfmpegPaths = {}): string {
-  return paths.ffmpegPath ?? process.env.HIGHER_POSE_FFMPEG ?? 'ffmpeg';
+  return paths.ffmpegPath ?? (process.env.HIGHER_POSE_FFMPEG || 'ffmpeg');
 }
 
 function ffprobeBinary(paths: FfmpegPaths = {}): string {
-  return paths.ffprobePath ?? process.env.HIGHER_POSE_FFPROBE ?? 'ffprobe';
+  return paths.ffprobePath ?? (process.env.HIGHER_POSE_FFPROBE || 'ffprobe');
 }
 
 /** Turns a spawn failure into a VideoError that says how to get FFmpeg. */

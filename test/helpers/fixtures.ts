@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 
 /** `$HIGHER_POSE_FIXTURES`, else `../shared/fixtures` beside the checkout. */
 export function fixturesRoot(): string {
-  return resolve(process.env.HIGHER_POSE_FIXTURES ?? join(process.cwd(), '..', 'shared', 'fixtures'));
+  return resolve(process.env.HIGHER_POSE_FIXTURES || join(process.cwd(), '..', 'shared', 'fixtures'));
 }
 
 /** `$HIGHER_POSE_COCO`, else `../shared/coco-mini`. */

@@ -24,6 +24,7 @@ import { cli, cliFailing, cliReporting, expectRejection, expectUsageError } from
 import { readNpy } from '../src/io/npy.js';
 import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
 import { buildProgram } from '../src/cli/main.js';
+import { PredictError } from '../src/cli/commands/predict.js';
 
 describe('estimator API with the bundled tiny model', () => {
   let estimator: HigherHRNetEstimator;
@@ -713,13 +714,13 @@ describe('estimator API with the bundled tiny model', () => {
     ];
     for (const where of [['--out', out], []]) {
       const { error, errors, stdout } = await cliFailing('predict', bad, empty, ...args, ...where);
-      expect(error).to.be.instanceOf(ConfigError);
+      expect(error).to.be.instanceOf(PredictError);
       expect((error as Error).message).to.equal('None of the 2 images could be processed (failures above); no results written');
       expect(errors).to.deep.equal(failures);
       expect(stdout).to.equal('');
     }
     expect(existsSync(out)).to.equal(false);
-    await expectRejection(cli('predict', bad, ...args), ConfigError, /^The image could not be processed \(failures above\); no results written$/);
+    await expectRejection(cli('predict', bad, ...args), PredictError, /^The image could not be processed \(failures above\); no results written$/);
   });
 
   it('BAD CALL - predict refuses two images that would be drawn to one file, and a folder without images', async () => {
@@ -815,7 +816,7 @@ describe('estimator API with the bundled tiny model', () => {
       expect(readdirSync(out).sort()).to.deep.equal(['results.json', 'sample.png']);
       const missing = join(dir, 'missing.jpg');
       const { error, errors, stdout } = await cliFailing('demo', '--image', missing, '--out', out);
-      expect(error).to.be.instanceOf(ConfigError);
+      expect(error).to.be.instanceOf(PredictError);
       expect((error as Error).message).to.equal('The image could not be processed (failures above); no results written');
       const hint = errors.filter((line) => line.startsWith('demo: using the bundled tiny model') || line.startsWith('      '));
       expect(hint.join('\n'), 'how to get a trained model the demo picks up').to.include('`higher-pose weights fetch coco_w32_512_mmpose`');

@@ -226,13 +226,18 @@ export async function runPredict(images: string[], options: PredictOptions, extr
     // Every image failed: nothing was written (predictFiles leaves an earlier results file alone), so nothing to claim.
     if (estimated === 0) {
       const none = files.length === 1 ? 'The image could not be processed' : `None of the ${files.length} images could be processed`;
-      throw new ConfigError(`${none} (failures above); no results written`);
+      throw new PredictError(`${none} (failures above); no results written`);
     }
     if (summary.failures.length > 0) process.exitCode = 1;
     return summary;
   } finally {
     await estimator.dispose();
   }
+}
+
+/** A predict run in which every image failed (each failure reported with its own error): no options or configuration at fault. */
+export class PredictError extends Error {
+  override name = 'PredictError';
 }
 
 export function registerPredict(program: Command): void {

@@ -404,7 +404,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(c.created[0]).to.deep.include({ preset: 'tiny_coco', weights: 'w.pth', flipTest: false, scales: [2, 1, 0.5], exifOrientation: false });
       expect(c.disposed()).to.equal(1);
       expect(c.out.join('')).to.match(/^\|\s+AP \|\s+AP50 \|\s+AP75 \|\s+APM \|\s+APL \|\s+AR \|/);
-      expect(c.err.join('')).to.match(/coco: 10 images \(10 estimated, 0 resumed\), \d+ people/).and.match(/ms per image/);
+      expect(c.err.join('')).to.match(/coco: 10 images \(10 estimated, 0 resumed\), \d+ people/).and.match(/\ntime: \d+\.\d s, \d+\.\d ms per image\n/);
       expect(c.err.join('')).to.match(/eval \|.*\| 10\/10 images/);
       expect(loadResults(outPath, gt).length).to.be.greaterThan(0);
     });
@@ -512,6 +512,8 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const resumed = cli();
       await resumed.parse(args);
       expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+      // The run's time is of the images estimated now; the mean is of all of them, the journal's times too.
+      expect(resumed.err.join('')).to.match(/\ntime: \d+\.\d s for the \d+ estimated now; \d+\.\d ms per image, the [1-9]\d* resumed as their first run timed them\n/);
     });
 
     it('BAD CALL - runs of different piped configurations (--config <(...)) do not share a journal; the same one piped again resumes', async function () {
@@ -530,6 +532,8 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const resumed = cli();
       await withPiped(tinyCoco, () => resumed.parse(args));
       expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+      // The run's time is of the images estimated now; the mean is of all of them, the journal's times too.
+      expect(resumed.err.join('')).to.match(/\ntime: \d+\.\d s for the \d+ estimated now; \d+\.\d ms per image, the [1-9]\d* resumed as their first run timed them\n/);
     });
 
     it('BAD CALL - runs of different piped weights (--weights <(...)) do not share a journal; the same piped again resumes, the estimator given the bytes read', async function () {

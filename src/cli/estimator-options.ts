@@ -1,7 +1,7 @@
 /** From command-line options to `createEstimator` options, shared by predict, eval and video. */
 import type { Command } from 'commander';
 import { ConfigError, type ExperimentConfig } from '../config/experiment.js';
-import { checkOnnxFileForDevice, resolveConfig } from '../model/load.js';
+import { checkOnnxWeights, resolveConfig } from '../model/load.js';
 import { addModelOptions, addPrecisionOptions, parseFiniteNumber, parseNonNegativeNumber, parsePositiveInteger, parseScales, refuseStdin, usageError, type ModelCliOptions, type PrecisionCliOptions } from './options.js';
 import { expandImageArguments } from './inputs.js';
 import { checkEstimatorOptions, type EstimatorOptions } from '../estimator.js';
@@ -149,7 +149,7 @@ export function checkModelOptions(command: Command, options: PoseCliOptions, ext
     const config = resolveConfig(estimatorOptions);
     checkEstimatorOptions({ ...estimatorOptions, ...withConfigRead(options, config) });
     // The load would refuse it in the API's words; a quick look at the file tells it here.
-    checkOnnxFileForDevice(estimatorOptions.weights, estimatorOptions);
+    checkOnnxWeights(estimatorOptions.weights, estimatorOptions);
     return config;
   } catch (err) {
     const mistake = err instanceof ConfigError ? commandLineMistake(command, err, estimatorOptions) : undefined;

@@ -226,20 +226,38 @@ async function notOnnxModelError(model: string | Uint8Array, cause: unknown): Pr
 // Measured on an H200: ONNX Runtime's WebGPU provider leaves the quantized operators to the CPU, 14x slower than float32 on the GPU.
 const int8OnWebgpu = (name: OptionNamer): string => `on ${name('device', 'webgpu')} the quantized operators fall back to the CPU`;
 
-/** An int8 export given for WebGPU, in the words of whoever gave it: weights and device are named (the command line's `--weights FILE`). */
-function int8ModelOnWebgpu(label: string): ConfigError {
-  const explain: OptionWords = (name) => `${name('weights')} is quantized (int8), a CPU model: ${int8OnWebgpu(name)}; give its float model (checkpoint or float .onnx) there, or use ${name('device', 'cpu')}`;
-  return new ConfigError(explain((option, value) => (option === 'weights' ? label : apiOptionName(option, value))), { fault: { options: ['weights', 'device'], explain } });
+/**
+ * A ConfigError about the int8 export `label` and `option`, in the words of whoever gave them:
+ * the weights named as given (the command line's `--weights FILE`), the option by its name.
+ */
+function int8ModelFault(label: string, option: 'device' | 'calibrationImages', explain: OptionWords): ConfigError {
+  return new ConfigError(explain((name, value) => (name === 'weights' ? label : apiOptionName(name, value))), { fault: { options: ['weights', option], explain } });
 }
 
+/** An int8 export given for WebGPU. */
+const int8ModelOnWebgpu = (label: string): ConfigError => int8ModelFault(label, 'device', (name) =>
+  `${name('weights')} is quantized (int8), a CPU model: ${int8OnWebgpu(name)}; give its float model (checkpoint or float .onnx) there, or use ${name('device', 'cpu')}`);
+
+/** Calibration images given with an int8 export: they would go unused, the user believing the model recalibrated on them. */
+const int8ModelCalibrated = (label: string): ConfigError => int8ModelFault(label, 'calibrationImages', (name) =>
+  `${name('weights')} is already quantized, its ranges calibrated when it was exported: leave ${name('calibrationImages')} out, or give the float model (checkpoint or float .onnx) to calibrate on them`);
+
 /**
- * Refuses an int8 ONNX model (an `.onnx` file, or bytes) on WebGPU before the model loads, as
- * createEstimator refuses it while loading (the command line checks its options up front). Of
- * files only a regular one is looked at: a pipe read here would be empty for the estimator.
+ * Refuses an int8 ONNX model (an `.onnx` file, or bytes) on WebGPU, or with calibration images,
+ * before the model loads, as createEstimator refuses it while loading (the command line checks its
+ * options up front). Of files only a regular one is looked at: a pipe read here would be empty for
+ * the estimator.
  */
-export function checkOnnxFileForDevice(weights: WeightsSource, options: NetworkOptions): void {
-  if (options.device !== 'webgpu' || options.precision === 'int8' || !isOnnxWeights(weights)) return;
-  if (typeof weights === 'string' ? isQuantizedOnnxFile(weights) : isQuantizedModel(weights)) throw int8ModelOnWebgpu(weightsLabel(weights));
+export function checkOnnxWeights(weights: WeightsSource, options: NetworkOptions): void {
+  const onWebgpu = options.device === 'webgpu' && options.precision !== 'int8';
+  const calibrated = options.precision === 'int8' && (options.calibrationImages ?? []).length > 0;
+  if ((onWebgpu || calibrated) && isQuantizedOnnxWeights(weights)) throw (onWebgpu ? int8ModelOnWebgpu : int8ModelCalibrated)(weightsLabel(weights as string | Uint8Array));
+}
+
+/** Whether `weights` is an int8 ONNX model, as a look at its operators tells (false for what the load will refuse). */
+export function isQuantizedOnnxWeights(weights: WeightsSource): boolean {
+  if (!isOnnxWeights(weights)) return false;
+  return typeof weights === 'string' ? isQuantizedOnnxFile(weights) : isQuantizedModel(weights);
 }
 
 /** False for a file that is not regular, cannot be read or holds no model: the load reports those. */
@@ -258,10 +276,7 @@ async function int8Model(config: ExperimentConfig, weights: WeightsSource, optio
     const { bytes, quantized } = await readOnnxModel(weights);
     exported = bytes;
     if (quantized) {
-      // They would go unused: the user would believe the model recalibrated on them.
-      if ((options.calibrationImages ?? []).length > 0) {
-        throw new ConfigError(`${weightsLabel(weights)} is already quantized, its ranges calibrated when it was exported: leave calibrationImages (--calibrate) out, or give the float model (checkpoint or float .onnx) to calibrate on them`);
-      }
+      if ((options.calibrationImages ?? []).length > 0) throw int8ModelCalibrated(weightsLabel(weights));
       return exported;
     }
   }

@@ -4,12 +4,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, refuseWritingOverWeights, requireWeights, parseInputSize, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages, checkModelOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
-import { compileModel, createOnnxNetwork, isOnnxFile, isOnnxWeights } from '../../model/load.js';
+import { compileModel, createOnnxNetwork, isOnnxFile, isOnnxWeights, isQuantizedOnnxWeights } from '../../model/load.js';
 import { quantizeForImages } from '../../model/quantize.js';
 import { safeWeightBits } from '../../backend/onnx/cpu.js';
-import { isQuantizedModel } from '../../backend/onnx/quantize.js';
 import { testSettings } from '../../estimator.js';
-import { ConfigError, type ExperimentConfig } from '../../config/experiment.js';
+import type { ExperimentConfig } from '../../config/experiment.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 
 interface ExportOnnxOptions extends ModelCliOptions, PrecisionCliOptions {
@@ -68,6 +67,10 @@ export function registerExportOnnx(program: Command): void {
       const int8Only = (Object.keys(INT8_ONLY) as (keyof typeof INT8_ONLY)[]).filter((name) => options[name] !== undefined);
       if (!int8 && int8Only.length > 0) usageError(command, int8OnlyMessage(int8Only));
       const weights = await readWeightsArgument(options.weights);
+      // Before the model loads and calibrates on every image.
+      if (int8 && isQuantizedOnnxWeights(weights)) {
+        usageError(command, `--weights ${options.weights} is already quantized: --precision int8 quantizes a float model (the checkpoint, or its float .onnx export); the quantized one runs as it is`);
+      }
       // Calibration prepares the images as the estimator would with these options: the estimator's checks apply.
       const config = checkModelOptions(command, options, { weights });
       await checkOutputFile(options.out, '--out');
@@ -77,10 +80,6 @@ export function registerExportOnnx(program: Command): void {
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
       const floatModel = isOnnxWeights(weights) ? await checkedOnnxModel(config, weights) : compileModel(config, weights);
-      // Before the calibration, which would run over every image first.
-      if (int8 && isQuantizedModel(floatModel)) {
-        throw new ConfigError(`${options.weights} is already quantized: --precision int8 quantizes a float model (the checkpoint, or its float .onnx export); the quantized one runs as it is`);
-      }
       const weightBits = options.weightBits ?? safeWeightBits();
       const bytes = int8 ? await quantizeForImages(floatModel, { images, settings, weightBits }) : floatModel;
       await writeFileAtomic(options.out, bytes);

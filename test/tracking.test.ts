@@ -208,6 +208,27 @@ describe('tracking', () => {
       expect(ids(t.update([figure(102, 100)]))).to.deep.equal([1]);
     });
 
+    it('does not match people by their undetected joints (score 0), which all lie at one point', () => {
+      // Without refine, a joint not detected sits at the image point of heatmap pixel (0, 0) in
+      // every person: two people with no found joint in common were an OKS of 0.65, one id.
+      const only = (p: Person, found: (j: number) => boolean): Person => {
+        const keypoints = p.keypoints.map((k, j) => (found(j) ? k : { ...k, x: 2, y: 2, score: 0 }));
+        const xs = keypoints.filter((k) => k.score > 0).map((k) => k.x);
+        const ys = keypoints.filter((k) => k.score > 0).map((k) => k.y);
+        const box = { xMin: Math.min(...xs), yMin: Math.min(...ys), xMax: Math.max(...xs), yMax: Math.max(...ys), width: 0, height: 0 };
+        return { ...p, keypoints, box: { ...box, width: box.xMax - box.xMin, height: box.yMax - box.yMin } };
+      };
+      const head = (j: number): boolean => j < 3;
+      const feet = (j: number): boolean => j >= 15;
+      expect(poseOks(only(figure(100, 100), head), only(figure(600, 400), feet), COCO_KEYPOINTS.sigmas)).to.equal(0);
+      const t = tracker();
+      expect(ids(t.update([only(figure(100, 100), head)]))).to.deep.equal([1]);
+      // Someone else, far away, with other joints found.
+      expect(ids(t.update([only(figure(600, 400), feet)]))).to.deep.equal([2]);
+      // The first one again, a little further on: by the joints found in both.
+      expect(ids(t.update([only(figure(102, 100), (j) => j < 5), only(figure(600, 400), feet)]))).to.deep.equal([1, 2]);
+    });
+
     it('does not pass an id to a different person at another place', () => {
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);

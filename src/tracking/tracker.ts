@@ -27,7 +27,7 @@ export interface TrackerOptions {
   iouThreshold?: number;
   /** Frames a track survives without a match; default 5. */
   maxMissed?: number;
-  /** Joints scoring below this in either pose are left out of OKS (all are used if none pass); default 0.1. */
+  /** Joints scoring below this in either pose are left out of OKS (all found in both, score > 0, are used if none pass); default 0.1. */
   minKeypointScore?: number;
   /** First id handed out; default 1. */
   firstId?: number;
@@ -45,27 +45,32 @@ interface Track {
 
 /**
  * OKS between two poses, symmetric: the mean over joints of exp(-d² / (2 · s² · (2σ)²)) with
- * s² the mean of the two box areas, as COCO evaluation uses the object area.
+ * s² the mean of the two box areas, as COCO evaluation uses the object area. Only joints found
+ * in both (score > 0) count: an undetected joint has no position (every person's lies at one
+ * image point), so people with none found in common have an OKS of 0.
  */
 export function poseOks(a: Person, b: Person, sigmas: readonly number[], minKeypointScore = 0.1): number {
   const n = Math.min(a.keypoints.length, b.keypoints.length, sigmas.length);
   const area = oksArea(boxArea(a), boxArea(b));
   let sum = 0;
   let count = 0;
-  let sumAll = 0;
+  let sumFound = 0;
+  let countFound = 0;
   for (let j = 0; j < n; j++) {
     const ka = a.keypoints[j]!;
     const kb = b.keypoints[j]!;
+    if (!(ka.score > 0 && kb.score > 0)) continue;
     const k2 = (2 * sigmas[j]!) ** 2;
     const e = Math.exp(-((ka.x - kb.x) ** 2 + (ka.y - kb.y) ** 2) / (2 * area * k2));
-    sumAll += e;
+    sumFound += e;
+    countFound++;
     if (ka.score >= minKeypointScore && kb.score >= minKeypointScore) {
       sum += e;
       count++;
     }
   }
-  if (n === 0) return 0;
-  return count > 0 ? sum / count : sumAll / n;
+  if (count > 0) return sum / count;
+  return countFound > 0 ? sumFound / countFound : 0;
 }
 
 /** Intersection over union of two people's boxes. */

@@ -349,6 +349,16 @@ describe('tracking', () => {
       expect(examined).to.be.below(10 * people.length);
     });
 
+    it('leaves out most pairs of a crowd whose undetected joints (score 0) all lie at one point, as without refine', () => {
+      // Those joints stretched every extent to the image corner: every pair was computed, 5 times the time a frame.
+      const rand = random(13);
+      const undetected = (p: Person): Person => ({ ...p, keypoints: p.keypoints.map((k) => (rand() < 0.3 ? { ...k, x: 2, y: 2, score: 0 } : k)) });
+      const tracks = crowd(rand, 300, true).map(undetected);
+      const people = tracks.map((p) => moved(p, 3, -2));
+      const examined = pairsWithinReach(tracks, people, COCO_KEYPOINTS.sigmas, 0.3).reduce((sum, row) => sum + row.length, 0);
+      expect(examined).to.be.below(10 * people.length);
+    });
+
     it('keeps a pair whose OKS is the threshold exactly', () => {
       // All sigmas alike and every joint of each pose at one point: the OKS is the bound itself.
       const keypoints = { ...COCO_KEYPOINTS, sigmas: COCO_KEYPOINTS.sigmas.map(() => 0.1) };

@@ -4,10 +4,11 @@
  * the tracks near-linear in the crowd's size where computing every pair's OKS is quadratic.
  *
  * Why skipping is exact: each joint OKS compares lies in its pose's joint extent (the rectangle
- * around those joints), so the distance d between a pair's joints is at least the gap g between
- * the two extents, and each joint's term exp(-d² / (2·area·k²)) is at most exp(-g² / (2·area·k²max)),
- * k²max the largest (2σ)². OKS, a mean of such terms, is at most that too, so it is below the
- * threshold t once g² > 2·area·k²max·(-ln t + ROUNDING_MARGIN). Every quantity that is not a
+ * around its joints found, score > 0, the only ones OKS compares), so the distance d between a
+ * pair's joints is at least the gap g between the two extents, and each joint's term
+ * exp(-d² / (2·area·k²)) is at most exp(-g² / (2·area·k²max)), k²max the largest (2σ)². OKS, a
+ * mean of such terms (0 with none), is at most that too, so it is below the threshold t once
+ * g² > 2·area·k²max·(-ln t + ROUNDING_MARGIN). Every quantity that is not a
  * number (NaN) fails that test, so such a pair is computed, as before.
  */
 import type { Person } from '../types.js';
@@ -29,7 +30,11 @@ interface JointExtent {
   area: number;
 }
 
-/** The rectangle around a pose's first `joints` joints (empty, min > max, when it has none). */
+/**
+ * The rectangle around the joints found (score > 0) among a pose's first `joints`, the only ones
+ * OKS compares (empty, min > max, when it has none): undetected joints all lie at one image
+ * point, and would stretch every pose's extent to it.
+ */
 function jointExtent(p: Person, joints: number): JointExtent {
   let xMin = Infinity;
   let xMax = -Infinity;
@@ -37,7 +42,8 @@ function jointExtent(p: Person, joints: number): JointExtent {
   let yMax = -Infinity;
   const n = Math.min(p.keypoints.length, joints);
   for (let j = 0; j < n; j++) {
-    const { x, y } = p.keypoints[j]!;
+    const { x, y, score } = p.keypoints[j]!;
+    if (!(score > 0)) continue;
     if (x < xMin) xMin = x;
     if (x > xMax) xMax = x;
     if (y < yMin) yMin = y;

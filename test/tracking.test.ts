@@ -585,6 +585,17 @@ describe('tracking', () => {
       expect(smoother.apply([{ ...figure(100, 100), id: 1 }], 0.1)[0]!.keypoints[9]!.y).to.be.closeTo(figure(100, 100).keypoints[9]!.y, 1e-9);
     });
 
+    it('BAD CALL - two people of a frame with one id (ids of a user\'s own): a RangeError naming them, not the second drawn where the first is', () => {
+      // The second went through the first one's filters at the same time, which keep their estimate: it came out at the first's place.
+      const smoother = new PoseSmoother();
+      smoother.apply([{ ...figure(100, 100), id: 1 }], 0);
+      const twice = [{ ...figure(100, 100), id: 1 }, { ...figure(300, 100), id: 2 }, { ...figure(500, 100), id: 1 }];
+      expect(() => smoother.apply(twice, 0.1)).to.throw(RangeError, /^PoseSmoother: people 0 and 2 both have id 1; each id is one track, one person a frame \(PoseTracker gives each person its own\)$/);
+      // No filter took the frame in: the person still smoothed from where it was.
+      const after = smoother.apply([{ ...figure(100, 100), id: 1 }, { ...figure(300, 100), id: 2 }], 0.1);
+      expect(after.map((p) => p.keypoints[0]!.x)).to.deep.equal([figure(100, 100).keypoints[0]!.x, figure(300, 100).keypoints[0]!.x]);
+    });
+
     it('starts a track afresh after it was gone for forgetAfter seconds', () => {
       const smoother = new PoseSmoother({ forgetAfter: 0.5 });
       smoother.apply([{ ...figure(100, 100), id: 1 }], 0);

@@ -111,6 +111,20 @@ export function checkSmootherOptions(options: PoseSmootherOptions): void {
 }
 
 /**
+ * A RangeError where two people share an id: the second would go through the first one's
+ * filters at the same time, which keep their estimate, and come out where the first is.
+ */
+function checkOneTrackEach(people: readonly Person[]): void {
+  const personWith = new Map<number, number>();
+  people.forEach((person, p) => {
+    if (person.id === undefined) return;
+    const first = personWith.get(person.id);
+    if (first !== undefined) throw new RangeError(`PoseSmoother: people ${first} and ${p} both have id ${person.id}; each id is one track, one person a frame (PoseTracker gives each person its own)`);
+    personWith.set(person.id, p);
+  });
+}
+
+/**
  * How many gaps between the first timestamps must all exceed forgetAfter before they are taken
  * for milliseconds: more than one, since a live loop's first frames may come slowly (the network warming up).
  */
@@ -152,12 +166,13 @@ export class PoseSmoother {
    * Smoothed copies of `people` observed at `timestamp` seconds. A time before the last one (a
    * seek back) starts every track afresh. Coordinates, scores or a time that are not finite
    * numbers are a RangeError, before any filter takes them in; so are timestamps whose first
-   * gaps are all longer than forgetAfter (see `checkTimeUnit`). People that are not a list of
-   * people with keypoints and a box are a TypeError.
+   * gaps are all longer than forgetAfter (see `checkTimeUnit`), and two people with one id.
+   * People that are not a list of people with keypoints and a box are a TypeError.
    */
   apply(people: readonly Person[], timestamp: number): Person[] {
     if (!Number.isFinite(timestamp)) throw new RangeError(`PoseSmoother: the timestamp must be a finite number of seconds, got ${timestamp}`);
     checkPeople(people, 'PoseSmoother');
+    checkOneTrackEach(people);
     if (this.timeUnitUnsure) this.checkTimeUnit(timestamp);
     if (timestamp < this.lastTime) this.tracks.clear();
     this.lastTime = timestamp;

@@ -229,6 +229,19 @@ describe('tracking', () => {
       expect(ids(t.update([only(figure(102, 100), (j) => j < 5), only(figure(600, 400), feet)]))).to.deep.equal([1, 2]);
     });
 
+    it('keeps its own copy of each track\'s pose: people changed in place after update (scaled for display) keep their ids', () => {
+      // The tracks held the caller's keypoints and box, which the returned people share: changed in place, the next frame matched nothing.
+      const t = tracker();
+      for (let f = 0; f < 3; f++) {
+        const out = t.update([figure(100 + f, 100), figure(400 + f, 100)]);
+        expect(ids(out), `frame ${f}`).to.deep.equal([1, 2]);
+        for (const person of out) {
+          for (const k of person.keypoints) Object.assign(k, { x: k.x * 3, y: k.y * 3 });
+          Object.assign(person.box, { xMin: person.box.xMin * 3, xMax: person.box.xMax * 3, yMin: person.box.yMin * 3, yMax: person.box.yMax * 3 });
+        }
+      }
+    });
+
     it('does not pass an id to a different person at another place', () => {
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);

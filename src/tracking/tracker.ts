@@ -137,6 +137,14 @@ function shifted(p: Person, dx: number, dy: number): Person {
   };
 }
 
+/**
+ * A track's own copy of a pose: the people returned share the caller's keypoints and box, which
+ * the caller may change in place (scaled for display) before the next frame is matched.
+ */
+function poseCopy(p: Person): Person {
+  return { ...p, keypoints: p.keypoints.map((k) => ({ ...k })), box: { ...p.box } };
+}
+
 /** Every option of the tracker, for refusing the others (a misspelt `maxMised` would be left at its default without a word). */
 const TRACKER_OPTION_NAMES: Record<keyof TrackerOptions, true> = { keypoints: true, oksThreshold: true, iouThreshold: true, maxMissed: true, minKeypointScore: true, firstId: true };
 
@@ -207,10 +215,10 @@ export class PoseTracker {
         const now = centre(person);
         const steps = track.missed + 1;
         track.velocity = { x: (now.x - before.x) / steps, y: (now.y - before.y) / steps };
-        track.person = person;
+        track.person = poseCopy(person);
         track.missed = -1; // becomes 0 below
       } else {
-        track = { id: this.nextId++, person, velocity: { x: 0, y: 0 }, missed: -1 };
+        track = { id: this.nextId++, person: poseCopy(person), velocity: { x: 0, y: 0 }, missed: -1 };
         this.tracks.push(track);
       }
       return { ...person, id: track.id };

@@ -10,7 +10,7 @@ import { ConfigError, configArgument, optionsError, valueFault, type ExperimentC
 import { apiOptionName, type OptionNamer, type OptionWords } from './config/option-names.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
-import { naming, readImage, validateRgb } from './io/image.js';
+import { naming, readImage, shownPath, validateRgb } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
@@ -466,7 +466,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   };
 
   const estimateNow = (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => estimateImage(image, signal).catch((error: unknown) => {
-    throw typeof image === 'string' && !isAbortReason(error, signal) ? naming(error, image) : error;
+    throw typeof image === 'string' && !isAbortReason(error, signal) ? naming(error, shownPath(image)) : error;
   });
 
   const estimateImage = async (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => {

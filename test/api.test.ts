@@ -163,6 +163,16 @@ describe('estimator API with the bundled tiny model', () => {
     expect(err).to.be.instanceOf(ImageError);
   });
 
+  it('BAD CALL - an upload\'s base64 text given as a path is named by its start, not printed whole (a service logs the error)', async () => {
+    // Was "<the whole base64 text>: cannot read the file (ENAMETOOLONG)", over 100 kB a message.
+    const base64 = readFileSync(DEMO_IMAGE()).toString('base64');
+    for (const images of [base64, [base64]]) {
+      const err = (await estimator.estimatePoses(images).catch((e: unknown) => e)) as ImageError;
+      expect(err).to.be.instanceOf(ImageError).and.have.property('code', 'missing');
+      expect(err.message).to.equal(`${base64.slice(0, 40)}… (${base64.length} characters): no file path, too long for one; encoded bytes are passed as a Uint8Array or Buffer (base64 text: Buffer.from(text, 'base64'))`);
+    }
+  });
+
   it('BAD CALL - an image too small for the network gives a PreprocessError', async () => {
     const err = await estimator.estimatePoses({ data: new Uint8Array(2 * 2 * 3), width: 2, height: 2 }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(PreprocessError);

@@ -179,6 +179,26 @@ describe('image I/O', () => {
     await expectImageError(readImage(join(dir, 'absent.jpg')), 'missing', /absent\.jpg: no such file$/);
   });
 
+  it('BAD CALL - an upload given as base64 text or a data: URL is no path: the error says to pass its bytes, without printing the text', async () => {
+    // Was "<the whole 111 kB of base64>: cannot read the file (ENAMETOOLONG)", and a short data: URL "no such file".
+    const bytes = await encodePng(pattern(300, 200));
+    const base64 = Buffer.concat([bytes, Buffer.alloc(4000)]).toString('base64');
+    const dataUrl = `data:image/png;base64,${bytes.toString('base64')}`;
+    await expectImageError(readImage(base64), 'missing', new RegExp(`^${base64.slice(0, 40).replace(/[+/]/g, '\\$&')}… \\(${base64.length} characters\\): no file path, too long for one; encoded bytes are passed as a Uint8Array or Buffer \\(base64 text: Buffer\\.from\\(text, 'base64'\\)\\)$`));
+    await expectImageError(readImage(dataUrl), 'missing', /^data:image\/png;base64,iVBOR.{13}… \(\d+ characters\): a data: URL, no file; encoded bytes are passed as a Uint8Array or Buffer \(Buffer\.from\(url\.slice\(url\.indexOf\(','\) \+ 1\), 'base64'\)\)$/);
+    for (const text of [base64, dataUrl]) expect(await readImage(text).catch((e: Error) => e.message.length)).to.be.below(300);
+    // A file may be named so: it is read.
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      writeFileSync('data:,a.png', bytes);
+      expect((await readImage('data:,a.png')).width).to.equal(300);
+      await expectImageError(readImage('data:,b.png'), 'missing', /^data:,b\.png: a data: URL, no file; /);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('BAD CALL - zero-size buffer', async () => {
     await expectImageError(readImage(new Uint8Array(0)), 'empty', /image buffer: zero-size image data/);
   });

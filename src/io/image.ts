@@ -87,24 +87,50 @@ export async function checkImageInput(input: string | Uint8Array | RgbImage, opt
   } else validateRgb(input, options.name ?? 'RGB image', { maxPixels: options.maxPixels });
 }
 
+/** Linux's PATH_MAX, its closing NUL counted: no longer string names a file. */
+const PATH_MAX = 4096;
+
+/** Characters of an upload's text that errors show. */
+const SHOWN_START = 40;
+
+const isDataUrl = (path: string): boolean => /^data:[^,]*,/i.test(path);
+
+/**
+ * A path as errors name it: an upload's text given as a path by mistake (a data: URL, base64
+ * bytes: 100 kB and more) by its start and length, any other as it is.
+ */
+export function shownPath(path: string): string {
+  const isUpload = path.length >= PATH_MAX || (isDataUrl(path) && path.length > 2 * SHOWN_START);
+  return isUpload ? `${path.slice(0, SHOWN_START)}… (${path.length} characters)` : path;
+}
+
+const PASS_BYTES = 'encoded bytes are passed as a Uint8Array or Buffer';
+
 /** Refuses a path that names no file, a folder (anything but a regular file) or an empty file. */
 async function checkImageFile(path: string): Promise<void> {
   if (path === '') throw new ImageError('missing', 'image path', 'empty string: no file named');
+  const shown = shownPath(path);
   let size: number;
   try {
     const st = await stat(path);
-    if (!st.isFile()) throw new ImageError('unreadable', path, 'not a regular file');
+    if (!st.isFile()) throw new ImageError('unreadable', shown, 'not a regular file');
     size = st.size;
   } catch (err) {
     if (err instanceof ImageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
+    // After the stat: a file may be named so.
+    if (isDataUrl(path) && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG')) {
+      throw new ImageError('missing', shown, `a data: URL, no file; ${PASS_BYTES} (Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'))`);
+    }
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       const url = /^[a-z][a-z\d+.-]+:\/\//i.test(path) ? ': a URL; images are read from local files (download it, or pass its bytes)' : '';
-      throw new ImageError('missing', path, `no such file${url}`);
+      throw new ImageError('missing', shown, `no such file${url}`);
     }
-    throw new ImageError('unreadable', path, `cannot read the file (${code ?? String(err)})`);
+    // Base64 text given as a path: too long for one, or for a file name.
+    if (code === 'ENAMETOOLONG') throw new ImageError('missing', shown, `no file path, too long for one; ${PASS_BYTES} (base64 text: Buffer.from(text, 'base64'))`);
+    throw new ImageError('unreadable', shown, `cannot read the file (${code ?? String(err)})`);
   }
-  if (size === 0) throw new ImageError('empty', path, 'zero-size file');
+  if (size === 0) throw new ImageError('empty', shown, 'zero-size file');
 }
 
 async function readImageFile(path: string): Promise<Uint8Array> {

@@ -5,7 +5,7 @@
  */
 import type { TestSettings } from '../config/experiment.js';
 import { ConfigError } from '../config/experiment.js';
-import { checkImageInput, naming, readImage } from '../io/image.js';
+import { checkImageInput, naming, readImage, shownPath } from '../io/image.js';
 import { testScaleInputs, toNetworkInput } from '../preprocess/index.js';
 import { observeActivationRanges, type NetworkInput } from '../backend/onnx/calibrate.js';
 import { quantizeModel, type QuantizeOptions } from '../backend/onnx/quantize.js';
@@ -66,7 +66,7 @@ function checkCalibrationOptions(options: CalibrationOptions, who: string): void
 }
 
 /** How errors name calibration image `index`: by its path, else by its place in the list. */
-const calibrationSource = (image: ImageInput, index: number): string => (typeof image === 'string' ? image : `calibrationImages[${index}]`);
+const calibrationSource = (image: ImageInput, index: number): string => (typeof image === 'string' ? shownPath(image) : `calibrationImages[${index}]`);
 
 /**
  * Refuses, before any image is calibrated, the calibration images that cannot be read at all (a

@@ -10,7 +10,7 @@ import { ConfigError, configArgument, optionsError, valueFault, type ExperimentC
 import { apiOptionName, type OptionNamer, type OptionWords } from './config/option-names.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
-import { naming, readImage, shownPath, validateRgb } from './io/image.js';
+import { isDetached, naming, readImage, shownPath, validateRgb } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
@@ -281,8 +281,11 @@ export function testSettings(given: ExperimentConfig, options: Omit<EstimatorOpt
  */
 function withPixelsCopied(image: string | RgbImage): string | RgbImage {
   if (typeof image !== 'object' || image === null || !(image.data instanceof Uint8Array)) return image;
-  return { ...image, data: new Uint8Array(image.data) };
+  return { ...image, data: bytesCopy(image.data) };
 }
+
+/** A copy of `bytes`; transferred away (detached), they cannot be copied, and are left for the checks to refuse. */
+const bytesCopy = (bytes: Uint8Array): Uint8Array => (isDetached(bytes) ? bytes : new Uint8Array(bytes));
 
 /** Item `index` of a batched output `[N, C, H, W]`, as a `[1, C, H, W]` view. */
 function batchItem(output: OutputTensor, index: number): OutputTensor {
@@ -461,7 +464,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   // buffer): sharp decodes bytes later, on its own thread, so they are copied; pixels are warped
   // before the call's first await when a slot is free, else copied for the call's turn.
   const estimateOne = (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => {
-    const own = image instanceof Uint8Array ? new Uint8Array(image) : slots.free ? image : withPixelsCopied(image);
+    const own = image instanceof Uint8Array ? bytesCopy(image) : slots.free ? image : withPixelsCopied(image);
     return slots.run(() => estimateNow(own, signal), signal);
   };
 

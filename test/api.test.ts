@@ -173,6 +173,24 @@ describe('estimator API with the bundled tiny model', () => {
     }
   });
 
+  it('BAD CALL - bytes or pixels transferred away (postMessage to a worker) are an ImageError saying so, given at once or waiting their turn, not a TypeError', async () => {
+    // Was "TypeError: Cannot perform Construct on a detached ArrayBuffer", from copying them.
+    const detached = (view: Uint8Array) => {
+      structuredClone(view.buffer, { transfer: [view.buffer as ArrayBuffer] });
+      return view;
+    };
+    const { data, info } = await sharp(DEMO_IMAGE()).raw().toBuffer({ resolveWithObject: true });
+    const bytes = detached(new Uint8Array(readFileSync(DEMO_IMAGE())));
+    const pixels = { data: detached(new Uint8Array(data)), width: info.width, height: info.height };
+    const outcomes = await Promise.allSettled([DEMO_IMAGE(), bytes, pixels, bytes, pixels].map((image) => estimator.estimatePoses(image)));
+    expect(outcomes[0].status).to.equal('fulfilled');
+    for (const outcome of outcomes.slice(1)) {
+      const reason = (outcome as PromiseRejectedResult).reason as ImageError;
+      expect(reason).to.be.instanceOf(ImageError);
+      expect(reason.message).to.match(/its ArrayBuffer was transferred \(postMessage or structuredClone with transfer\)/);
+    }
+  });
+
   it('BAD CALL - an image too small for the network gives a PreprocessError', async () => {
     const err = await estimator.estimatePoses({ data: new Uint8Array(2 * 2 * 3), width: 2, height: 2 }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(PreprocessError);

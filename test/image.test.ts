@@ -203,6 +203,18 @@ describe('image I/O', () => {
     await expectImageError(readImage(new Uint8Array(0)), 'empty', /image buffer: zero-size image data/);
   });
 
+  it('BAD CALL - bytes or pixels whose ArrayBuffer was transferred away (postMessage to a worker) say so, not "zero-size" or "holds 0 bytes"', async () => {
+    const detached = (view: Uint8Array) => {
+      structuredClone(view.buffer, { transfer: [view.buffer as ArrayBuffer] });
+      return view;
+    };
+    const transferred = /its ArrayBuffer was transferred \(postMessage or structuredClone with transfer\), which leaves it empty: pass a copy, or the image before it is transferred$/;
+    await expectImageError(readImage(detached(new Uint8Array(await encodePng(pattern(8, 8))))), 'empty', new RegExp(`^image buffer: ${transferred.source}`));
+    await expectImageError(readImage({ ...pattern(8, 8), data: detached(pattern(8, 8).data) }), 'invalid-pixels', new RegExp(`^RGB image: data: ${transferred.source}`));
+    // Empty bytes of their own are what they were.
+    await expectImageError(readImage(new Uint8Array(0)), 'empty', /^image buffer: zero-size image data$/);
+  });
+
   it('BAD CALL - a directory is unreadable', async () => {
     await expectImageError(readImage(dir), 'unreadable', /not a regular file/);
   });

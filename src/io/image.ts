@@ -58,6 +58,29 @@ export interface ReadImageOptions {
 }
 
 /**
+ * Whether `view`'s ArrayBuffer was detached (transferred to a worker): it then reads as empty, and
+ * copying it throws a TypeError. Node 20's ArrayBuffer has no `detached`: only a detached buffer
+ * refuses a view on it.
+ */
+export function isDetached(view: ArrayBufferView): boolean {
+  if (view.byteLength > 0 || view.buffer.byteLength > 0) return false;
+  try {
+    new Uint8Array(view.buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+const TRANSFERRED = 'its ArrayBuffer was transferred (postMessage or structuredClone with transfer), which leaves it empty: pass a copy, or the image before it is transferred';
+
+/** Encoded bytes that hold none: a problem naming `source`, or undefined. */
+function emptyBytesError(bytes: Uint8Array, source: string): ImageError | undefined {
+  if (bytes.length > 0) return undefined;
+  return new ImageError('empty', source, isDetached(bytes) ? TRANSFERRED : 'zero-size image data');
+}
+
+/**
  * Decodes a file path or encoded bytes to 8-bit RGB, or validates raw RGB pixels (returned
  * as given, not copied). Throws `ImageError` naming the file and the problem.
  */
@@ -69,7 +92,8 @@ export async function readImage(input: string | Uint8Array | RgbImage, options: 
   }
   if (input instanceof Uint8Array) {
     const name = options.name ?? 'image buffer';
-    if (input.length === 0) throw new ImageError('empty', name, 'zero-size image data');
+    const empty = emptyBytesError(input, name);
+    if (empty) throw empty;
     return decodeImage(input, name, options.exifOrientation ?? true, maxPixels);
   }
   return validateRgb(input, options.name ?? 'RGB image', { maxPixels });
@@ -83,7 +107,8 @@ export async function readImage(input: string | Uint8Array | RgbImage, options: 
 export async function checkImageInput(input: string | Uint8Array | RgbImage, options: Pick<ReadImageOptions, 'maxPixels' | 'name'> = {}): Promise<void> {
   if (typeof input === 'string') await checkImageFile(input);
   else if (input instanceof Uint8Array) {
-    if (input.length === 0) throw new ImageError('empty', options.name ?? 'image buffer', 'zero-size image data');
+    const empty = emptyBytesError(input, options.name ?? 'image buffer');
+    if (empty) throw empty;
   } else validateRgb(input, options.name ?? 'RGB image', { maxPixels: options.maxPixels });
 }
 
@@ -240,6 +265,7 @@ export function validateRgb(img: RgbImage, source = 'RGB image', { maxPixels = D
   }
   checkSize(img, source, maxPixels);
   if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, `data must be a Uint8Array of 8-bit RGB values; got ${typeName(data)}`);
+  if (isDetached(data)) throw new ImageError('invalid-pixels', source, `data: ${TRANSFERRED}`);
   if (data.length !== width * height * 3) {
     const channels = data.length / (width * height);
     throw new ImageError(

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { encodePng, ImageError, readImage, writeImage } from '../src/io/image.js';
 import { PreprocessError, testScaleInputs } from '../src/preprocess/index.js';
@@ -287,6 +288,11 @@ describe('image I/O', () => {
     // fetch(...).arrayBuffer() gives one: it was "width and height must be positive integers (got undefinedxundefined)".
     await expectImageError(notImage(new ArrayBuffer(8)), 'invalid-pixels', /^RGB image: expected a path, encoded bytes \(a Uint8Array or Buffer\) or \{ data, width, height \}; got ArrayBuffer \(encoded bytes: new Uint8Array\(buffer\)\)$/);
     await expectImageError(notImage(new URL('file:///tmp/a.jpg')), 'invalid-pixels', /; got URL$/);
+    // An upload as a web server hands it over: a File of request.formData(), the request stream. Was "got File", "got Object".
+    await expectImageError(notImage(new File([new Uint8Array(8)], 'a.jpg')), 'invalid-pixels', /; got File \(encoded bytes: new Uint8Array\(await file\.arrayBuffer\(\)\)\)$/);
+    await expectImageError(notImage(new Blob([new Uint8Array(8)])), 'invalid-pixels', /; got Blob \(encoded bytes: new Uint8Array\(await blob\.arrayBuffer\(\)\)\)$/);
+    await expectImageError(notImage(Readable.from([Buffer.alloc(8)])), 'invalid-pixels', /; got Readable \(a stream: read it to its end, and pass its bytes, Buffer\.concat\(chunks\)\)$/);
+    await expectImageError(notImage(new Response(new Uint8Array(8)).body), 'invalid-pixels', /; got ReadableStream \(a stream: read it to its end, and pass its bytes, Buffer\.concat\(chunks\)\)$/);
     await expectImageError(notImage({ pixels: new Uint8Array(12), width: 2, height: 2 }), 'invalid-pixels', /; got Object$/);
     await expectImageError(notImage(null), 'invalid-pixels', /; got Null$/);
     // sharp's toBuffer({ resolveWithObject: true }) as it comes: was only "(got undefinedxundefined)".

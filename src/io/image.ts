@@ -243,6 +243,20 @@ function checkSize({ width, height }: { width?: number; height?: number }, sourc
   if (width * height > maxPixels) throw new ImageError('dimensions', source, `image is ${width}x${height}, over the limit of ${maxPixels} pixels`);
 }
 
+/**
+ * How an input of another kind shows in the error, and how to get its bytes where it holds some: an
+ * ArrayBuffer (`fetch`'s), a Blob or File (`request.formData()`'s), a stream (the request itself).
+ */
+function uploadHint(input: unknown): { shown: string; hint: string } {
+  const shown = typeName(input);
+  if (input instanceof ArrayBuffer) return { shown, hint: ' (encoded bytes: new Uint8Array(buffer))' };
+  if (input instanceof Blob) return { shown, hint: ` (encoded bytes: new Uint8Array(await ${shown === 'File' ? 'file' : 'blob'}.arrayBuffer()))` };
+  const isStream = input instanceof ReadableStream || (typeof input === 'object' && input !== null && typeof (input as { pipe?: unknown }).pipe === 'function');
+  // A Node stream shows as Object: its class (Readable, IncomingMessage) says more.
+  if (isStream) return { shown: (input as object).constructor?.name ?? shown, hint: ' (a stream: read it to its end, and pass its bytes, Buffer.concat(chunks))' };
+  return { shown, hint: '' };
+}
+
 /** What a caller of `validateRgb` takes as an image: a path, encoded bytes or pixels (`readImage`), or pixels only. */
 export type ImageTaken = 'any' | 'pixels';
 
@@ -254,8 +268,8 @@ export function validateRgb(img: RgbImage, source = 'RGB image', { maxPixels = D
   if (img === null || typeof img !== 'object' || !('data' in img)) {
     // An ArrayBuffer, a URL, an object of another shape: say what came, not that its width is missing.
     const wanted = takes === 'any' ? 'a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }' : 'RGB pixels { data, width, height } (readImage decodes a path or encoded bytes to them)';
-    const hint = takes === 'any' && (img as unknown) instanceof ArrayBuffer ? ' (encoded bytes: new Uint8Array(buffer))' : '';
-    throw new ImageError('invalid-pixels', source, `expected ${wanted}; got ${typeName(img)}${hint}`);
+    const { shown, hint } = takes === 'any' ? uploadHint(img) : { shown: typeName(img), hint: '' };
+    throw new ImageError('invalid-pixels', source, `expected ${wanted}; got ${shown}${hint}`);
   }
   const { data, width, height } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {

@@ -4,7 +4,7 @@
  * per-joint OKS sigmas of the official evaluations.
  */
 import { ConfigError, type DatasetKind } from './config/experiment.js';
-import { shownValue } from './values.js';
+import { frozen, shownValue } from './values.js';
 
 export interface KeypointDefinition {
   kind: DatasetKind;
@@ -17,7 +17,8 @@ export interface KeypointDefinition {
   sigmas: readonly number[];
 }
 
-export const COCO_KEYPOINTS: KeypointDefinition = {
+// Frozen: every estimator, drawing and tracker of the dataset shares its definition.
+export const COCO_KEYPOINTS: KeypointDefinition = frozen({
   kind: 'coco',
   names: [
     'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
@@ -30,9 +31,9 @@ export const COCO_KEYPOINTS: KeypointDefinition = {
     [6, 8], [7, 9], [8, 10], [1, 2], [0, 1], [0, 2], [1, 3], [2, 4], [3, 5], [4, 6],
   ],
   sigmas: [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89].map((s) => s / 10),
-};
+});
 
-export const CROWDPOSE_KEYPOINTS: KeypointDefinition = {
+export const CROWDPOSE_KEYPOINTS: KeypointDefinition = frozen({
   kind: 'crowdpose',
   names: [
     'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',
@@ -44,7 +45,7 @@ export const CROWDPOSE_KEYPOINTS: KeypointDefinition = {
     [6, 8], [8, 10], [7, 9], [9, 11],
   ],
   sigmas: [0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89, 0.79, 0.79].map((s) => s / 10),
-};
+});
 
 const DEFINITIONS: Readonly<Record<DatasetKind, KeypointDefinition>> = { coco: COCO_KEYPOINTS, crowdpose: CROWDPOSE_KEYPOINTS };
 

@@ -13,7 +13,7 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { isDetached, naming, readImage, shownPath, validateRgb } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
-import { isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
+import { frozen, isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal } from './abort-signal.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
 import { selectionProblem } from './grouping/parse.js';
@@ -391,15 +391,6 @@ async function decodeScales(
     }
   }
   return decodePoses(perScale, geometry, settings, keypoints, workspace, selection);
-}
-
-/** `value`, frozen to the last nested object and array. */
-function frozen<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const inner of Object.values(value)) frozen(inner);
-    Object.freeze(value);
-  }
-  return value;
 }
 
 /**

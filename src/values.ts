@@ -36,3 +36,12 @@ export function optionsProblem(options: unknown, known: Readonly<Record<string, 
   if (unknown.length === 0) return undefined;
   return `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; its options are ${names.join(', ')}`;
 }
+
+/** `value`, frozen to the last nested object and array. */
+export function frozen<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) frozen(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -511,6 +511,11 @@ describe('estimator API with the bundled tiny model', () => {
       // An input size no network input can have, and a scale that breaks the network's stride.
       expect(() => { own.config.test.inputSize = 100; }).to.throw(TypeError);
       expect(() => { own.config.test.scaleFactor.push(0.7); }).to.throw(TypeError);
+      // The keypoint definition is every estimator's of that dataset (and drawPoses' and the tracker's): readonly in the types only, a change reached them all.
+      expect(() => { (own.keypoints.flipIndex as number[])[1] = 1; }).to.throw(TypeError);
+      expect(() => { (own.keypoints.skeleton[0] as [number, number])[0] = 0; }).to.throw(TypeError);
+      expect(() => { (own.keypoints as unknown as { names: string[] }).names = []; }).to.throw(TypeError);
+      expect(own.keypoints.flipIndex[1]).to.equal(2);
       scales.push(0.7);
       expect(own.config.test.inputSize).to.equal(256);
       expect(own.config.test.scaleFactor).to.deep.equal([1]);

@@ -102,6 +102,12 @@ export interface EstimatorOptions extends ConfigChoice {
   /** Apply the EXIF orientation tag (JPEG, PNG, WebP, TIFF; default true). The COCO benchmark turns it off, as the reference does. */
   exifOrientation?: boolean;
   /**
+   * Refuse images (and video frames) of more pixels than this, an ImageError (`code: 'dimensions'`)
+   * found from the header before decoding: a service's bound on what one upload may cost (a 750 kB
+   * PNG can hold 16000x16000 pixels, ~2 GB to decode). Default 0x3FFF² (~268 million), sharp's own.
+   */
+  maxPixels?: number;
+  /**
    * Post-process on one thread per CPU, up to four: worker threads combine the flipped pass's
    * outputs and take their share of the joints' top-k and refine searches (the same people;
    * see README, Speed). Default true when the machine has more than one CPU.
@@ -183,7 +189,7 @@ const named = (given: readonly string[], name: OptionNamer): string => given.map
 const OPTION_NAMES: Record<keyof EstimatorOptions, true> = {
   preset: true, config: true, weights: true, backend: true, tfjsBackend: true, device: true, threads: true, precision: true,
   calibrationImages: true, flipTest: true, flipBatch: true, scales: true, adjust: true, refine: true, detectionThreshold: true,
-  tagThreshold: true, maxPeople: true, inputSize: true, maxPoses: true, minPoseScore: true, exifOrientation: true,
+  tagThreshold: true, maxPeople: true, inputSize: true, maxPoses: true, minPoseScore: true, exifOrientation: true, maxPixels: true,
   parallelPostprocessing: true, networkThread: true, imagesInFlight: true, onStageTimes: true,
 };
 
@@ -416,6 +422,7 @@ export function checkEstimatorOptions(options: EstimatorOptions): { config: Expe
   // Two when the network runs on a thread of its own.
   const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
   check(isPositiveInt(imagesInFlight), 'imagesInFlight', 'a positive integer', imagesInFlight);
+  check(options.maxPixels === undefined || isPositiveInt(options.maxPixels), 'maxPixels', 'a positive integer', options.maxPixels);
   const selection: PoseSelection = { maxPoses: options.maxPoses, minPoseScore: options.minPoseScore };
   const badSelection = selectionProblem(selection);
   if (badSelection) check(false, badSelection.field, badSelection.allowed, selection[badSelection.field]);
@@ -468,7 +475,8 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
     signal?.throwIfAborted();
     const start = performance.now();
     // Pixels as they are now (validated and warped with no await between): see estimateOne.
-    const rgb = typeof image === 'string' || image instanceof Uint8Array ? await readImage(image, { exifOrientation: options.exifOrientation ?? true }) : validateRgb(image);
+    const { maxPixels } = options;
+    const rgb = typeof image === 'string' || image instanceof Uint8Array ? await readImage(image, { exifOrientation: options.exifOrientation ?? true, maxPixels }) : validateRgb(image, undefined, { maxPixels });
     signal?.throwIfAborted();
     const read = performance.now();
     const workspace = idle.pop() ?? new Workspace({ shared: postprocessing !== undefined });

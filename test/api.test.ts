@@ -14,7 +14,7 @@ import { randomWeights } from '../src/model/weights.js';
 import { compileModel, createNetwork, createOnnxNetwork } from '../src/model/load.js';
 import { intAttr, node, onnx } from '../src/backend/onnx/proto.js';
 import { BackendError } from '../src/backend/onnx/session.js';
-import { ImageError } from '../src/io/image.js';
+import { ImageError, readImage } from '../src/io/image.js';
 import { VideoError } from '../src/video/decode.js';
 import { PreprocessError } from '../src/preprocess/index.js';
 import { DecodeError } from '../src/aggregate/errors.js';
@@ -502,6 +502,29 @@ describe('estimator API with the bundled tiny model', () => {
     expect(() => testSettings(tiny, js('flip'))).to.throw(ConfigError, /^testSettings: options must be an object such as \{ flipTest, scales \}, not "flip"$/);
     expect(() => testSettings(js(tiny.model), {})).to.throw(ConfigError, /^testSettings: config must be the whole experiment configuration/);
     expect(() => testSettings({ ...tiny, test: { ...tiny.test, flipTest: js('yes') } }, {})).to.throw(ConfigError, /^testSettings: configuration object: TEST\.FLIP_TEST must be true or false, got "yes"$/);
+  });
+
+  it('BAD CALL - maxPixels bounds what one image may cost: a path, bytes or pixels over it are an ImageError before decoding; a bound that is no positive integer is refused', async () => {
+    // The demo image is 640x480 (307200 pixels).
+    const bounded = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, maxPixels: 640 * 480 - 1 });
+    try {
+      const over = /image is 640x480, over the limit of 307199 pixels$/;
+      for (const image of [DEMO_IMAGE(), readFileSync(DEMO_IMAGE()), await readImage(DEMO_IMAGE())]) {
+        const error = await bounded.estimatePoses(image).then(() => undefined, (e: unknown) => e);
+        expect(error).to.be.instanceOf(ImageError);
+        expect((error as ImageError).code).to.equal('dimensions');
+        expect((error as Error).message).to.match(over);
+      }
+      // Under the bound, as any estimator.
+      const small = await readImage(DEMO_IMAGE(), { maxPixels: 640 * 480 });
+      const half = { data: small.data.subarray(0, 640 * 240 * 3), width: 640, height: 240 };
+      expect(await bounded.estimatePoses(half)).to.deep.equal(await estimator.estimatePoses(half));
+    } finally {
+      await bounded.dispose();
+    }
+    for (const maxPixels of [0, 1.5, '100', NaN]) {
+      await expectRejection(createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), maxPixels: maxPixels as number }), ConfigError, /maxPixels/);
+    }
   });
 
   it('BAD CALL - the settings in effect cannot change under the estimator, unchecked: its config is frozen, and the scales array given is copied', async () => {

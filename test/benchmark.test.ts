@@ -372,6 +372,15 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
   });
 
   describe('higher-pose eval', () => {
+    /** The second image with people, where a stopped run's `cli(stopAt)` stops (the first is journaled). */
+    const stopImage = () => [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id)[1]!;
+
+    /** A resumed run's summary: some of the ten images resumed, the run's time of those estimated now, the mean over all (the journal's times too). */
+    function expectResumed(err: string[]): void {
+      expect(err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+      expect(err.join('')).to.match(/\ntime: \d+\.\d s for the \d+ estimated now; \d+\.\d ms per image, the [1-9]\d* resumed as their first run timed them\n/);
+    }
+
     /** The eval command over a ground-truth estimator; at image `stopAt` it returns a malformed person, which stops the run as a crash would. */
     function cli(stopAt?: number) {
       const out: string[] = [];
@@ -489,7 +498,6 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
     });
 
     it('BAD CALL - weights or a configuration changed under the same name since a stopped run: its journal is refused, not mixed in', async () => {
-      const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
       const weights = join(dir, 'w.pth');
       const config = join(dir, 'model.yaml');
       writeFileSync(config, readFileSync(join(fixturesRoot(), 'configs', 'tiny_coco.yaml')));
@@ -498,7 +506,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const stopped = async () => {
         writeFileSync(weights, 'first weights');
         rmSync(`${out}.journal`, { force: true });
-        await expectRejects(cli(second!.id).parse(args), CommanderError, /with 0 keypoints/);
+        await expectRejects(cli(stopImage().id).parse(args), CommanderError, /with 0 keypoints/);
         expect(existsSync(`${out}.journal`)).to.equal(true);
       };
       await stopped();
@@ -511,14 +519,11 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       await stopped();
       const resumed = cli();
       await resumed.parse(args);
-      expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
-      // The run's time is of the images estimated now; the mean is of all of them, the journal's times too.
-      expect(resumed.err.join('')).to.match(/\ntime: \d+\.\d s for the \d+ estimated now; \d+\.\d ms per image, the [1-9]\d* resumed as their first run timed them\n/);
+      expectResumed(resumed.err);
     });
 
     it('BAD CALL - runs of different piped configurations (--config <(...)) do not share a journal; the same one piped again resumes', async function () {
       if (process.platform === 'win32') this.skip();
-      const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
       const weights = join(dir, 'w.pth');
       writeFileSync(weights, 'weights');
       const tinyCoco = readFileSync(join(fixturesRoot(), 'configs', 'tiny_coco.yaml'), 'utf8');
@@ -526,36 +531,32 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const fifo = join(dir, 'config.fifo');
       const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--config', fifo, '--weights', weights];
       const withPiped = (text: string, run: () => Promise<unknown>) => withPipedOnce(fifo, text, run);
-      await withPiped(tinyCoco, () => expectRejects(cli(second!.id).parse(args), CommanderError, /with 0 keypoints/));
+      await withPiped(tinyCoco, () => expectRejects(cli(stopImage().id).parse(args), CommanderError, /with 0 keypoints/));
       expect(existsSync(`${out}.journal`)).to.equal(true);
       await withPiped(tinyCoco.replace(/FLIP_TEST: \w+/, 'FLIP_TEST: false'), () => expectRejects(cli().parse(args), CommanderError, /piped\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
       const resumed = cli();
       await withPiped(tinyCoco, () => resumed.parse(args));
-      expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
-      // The run's time is of the images estimated now; the mean is of all of them, the journal's times too.
-      expect(resumed.err.join('')).to.match(/\ntime: \d+\.\d s for the \d+ estimated now; \d+\.\d ms per image, the [1-9]\d* resumed as their first run timed them\n/);
+      expectResumed(resumed.err);
     });
 
     it('BAD CALL - runs of different piped weights (--weights <(...)) do not share a journal; the same piped again resumes, the estimator given the bytes read', async function () {
       if (process.platform === 'win32') this.skip();
-      const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
       const out = join(dir, 'piped-weights.json');
       const fifo = join(dir, 'weights.fifo');
       const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco', '--weights', fifo];
       const withPiped = (text: string, run: () => Promise<unknown>) => withPipedOnce(fifo, text, run);
-      const first = cli(second!.id);
+      const first = cli(stopImage().id);
       await withPiped('weights A', () => expectRejects(first.parse(args), CommanderError, /with 0 keypoints/));
       expect(existsSync(`${out}.journal`)).to.equal(true);
       await withPiped('weights B', () => expectRejects(cli().parse(args), CommanderError, /piped-weights\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
       const resumed = cli();
       await withPiped('weights A', () => resumed.parse(args));
-      expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+      expectResumed(resumed.err);
       // The estimator cannot read the pipe again: it is given what eval read.
       expect(Buffer.from(first.created[0]!.weights as Uint8Array).toString()).to.equal('weights A');
     });
 
     it('BAD CALL - --calibrate images changed under the same names since a stopped int8 run: its journal is refused, not mixed in', async () => {
-      const [, second] = [...gt.images].filter((im) => gt.annotations.some((a) => a.imageId === im.id && a.numKeypoints > 0)).sort((a, b) => a.id - b.id);
       const calibration = join(dir, 'calibration');
       mkdirSync(calibration);
       const images = ['a.jpg', 'b.jpg'].map((name) => join(calibration, name));
@@ -564,7 +565,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco', '--weights', 'w.pth',
         '--precision', 'int8', '--calibrate', calibration];
       calibrateOn('first images');
-      await expectRejects(cli(second!.id).parse(args), CommanderError, /with 0 keypoints/);
+      await expectRejects(cli(stopImage().id).parse(args), CommanderError, /with 0 keypoints/);
       expect(existsSync(`${out}.journal`)).to.equal(true);
       calibrateOn('other images');
       await expectRejects(cli().parse(args), CommanderError, /int8\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/);
@@ -572,7 +573,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       calibrateOn('first images');
       const resumed = cli();
       await resumed.parse(args);
-      expect(resumed.err.join('')).to.match(/10 images \(\d+ estimated, [1-9]\d* resumed\)/);
+      expectResumed(resumed.err);
       expect(resumed.created[0]!.calibrationImages).to.deep.equal(images);
     });
 

@@ -149,6 +149,8 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   readonly keypoints: KeypointDefinition;
   /** Images `estimatePoses([...])` and `processVideo` keep in flight (`EstimatorOptions.imagesInFlight`). */
   readonly imagesInFlight: number;
+  /** The most pixels of an image or video frame it takes (`EstimatorOptions.maxPixels`); undefined: sharp's default bound. */
+  readonly maxPixels: number | undefined;
   /** The configuration in effect, test settings included (frozen: make another estimator to change it). */
   readonly config: ExperimentConfig;
   /**
@@ -520,6 +522,7 @@ export async function createEstimator(options: EstimatorOptions): Promise<Higher
   const estimator: HigherHRNetEstimator = {
     keypoints,
     imagesInFlight,
+    maxPixels: options.maxPixels,
     config,
     estimatePoses,
     processVideo: (input, videoOptions = {}) => {

@@ -508,6 +508,8 @@ describe('estimator API with the bundled tiny model', () => {
     // The demo image is 640x480 (307200 pixels).
     const bounded = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, maxPixels: 640 * 480 - 1 });
     try {
+      // Told to the readers of images and video frames of their own (predict, processVideo).
+      expect([bounded.maxPixels, estimator.maxPixels]).to.deep.equal([640 * 480 - 1, undefined]);
       const over = /image is 640x480, over the limit of 307199 pixels$/;
       for (const image of [DEMO_IMAGE(), readFileSync(DEMO_IMAGE()), await readImage(DEMO_IMAGE())]) {
         const error = await bounded.estimatePoses(image).then(() => undefined, (e: unknown) => e);

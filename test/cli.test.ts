@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import sharp from 'sharp';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { onnx } from '../src/backend/onnx/proto.js';
@@ -159,6 +160,39 @@ describe('higher-pose exit statuses', () => {
     expect(belowZero.status, belowZero.stderr).to.equal(0);
     expect(belowZero.stdout).to.equal(every.stdout);
     expect((JSON.parse(every.stdout) as { score: number }[]).every(({ score }) => score >= 0)).to.equal(true);
+  });
+
+  it('BAD CALL - --max-pixels bounds the images of predict, heatmaps, eval and video, from their header: an image over it fails as any bad image; a bound that is no positive integer is a usage error', async () => {
+    for (const command of [['predict', 'a.jpg'], ['heatmaps', 'a.jpg', '--out', 'maps'], ['eval', '--annotations', 'a.json'], ['video', 'clip.mp4']]) {
+      for (const bound of ['0', '1.5', 'abc']) {
+        const { status, stderr } = await run(...command, '--max-pixels', bound);
+        expect(stderr, `${command[0]} --max-pixels ${bound}`).to.match(new RegExp(`^error: option '--max-pixels <n>' argument '${bound}' is invalid\\. expected a positive integer, got ${bound}\\n`));
+        expect(status).to.equal(2);
+      }
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-max-pixels-'));
+    try {
+      const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+      // The demo image is 640x480 (307200 pixels); its JPEG cut short still has its header, so the bound is told from it, not found undecodable.
+      const bound = ['--max-pixels', String(640 * 480 - 1)];
+      const cutShort = join(dir, 'cut.jpg');
+      writeFileSync(cutShort, readFileSync(DEMO_IMAGE()).subarray(0, 4000));
+      const under = join(dir, 'under.png');
+      await sharp({ create: { width: 320, height: 240, channels: 3, background: '#808080' } }).png().toFile(under);
+      const over = /: image is 640x480, over the limit of 307199 pixels\n/;
+      const predicted = await run('predict', DEMO_IMAGE(), cutShort, under, ...model, ...bound);
+      expect(predicted.stderr).to.match(/^1\/3 images, \d+ people\n/);
+      expect(predicted.stderr).to.match(new RegExp(`failed: ImageError: ${DEMO_IMAGE()}${over.source}`)).and.match(new RegExp(`failed: ImageError: ${cutShort}${over.source}`));
+      expect((JSON.parse(predicted.stdout) as { file_name: string }[]).every(({ file_name }) => file_name === under)).to.equal(true);
+      expect(predicted.status).to.equal(1);
+      const maps = join(dir, 'maps');
+      const heatmaps = await run('heatmaps', cutShort, ...model, ...bound, '--out', maps);
+      expect(heatmaps.stderr).to.match(new RegExp(`^higher-pose: ImageError: ${cutShort}${over.source}$`));
+      expect(heatmaps.status).to.equal(1);
+      expect(existsSync(maps), 'the --out folder').to.equal(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('predict --out - writes the results to stdout, as without --out, and no file named -', async () => {

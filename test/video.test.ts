@@ -10,6 +10,7 @@ import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, type KeypointDefinition } from '..
 import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
 import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
 import { createVideoEncoder } from '../src/video/encode.js';
+import { ImageError } from '../src/io/image.js';
 import { processVideo, type ProcessVideoOptions } from '../src/video/process.js';
 import { Slots } from '../src/parallel/slots.js';
 import { nodeSignal } from '../src/abort-signal.js';
@@ -1164,6 +1165,27 @@ if (!hasFfmpeg) {
         }
         expect(readFileSync(calls, 'utf8').split('\n').filter((line) => / -encoders$/.test(line))).to.deep.equal(['-hide_banner -encoders']);
         expect(leftovers(sub).filter((name) => /^(overlay|again)\.(mp4|webm)$/.test(name)).sort()).to.deep.equal(['again.mp4', 'overlay.mp4', 'overlay.webm']);
+      });
+
+      it('BAD CALL - --max-pixels reaches the estimator; frames over its bound are refused once the video is probed, naming it, before any is estimated, leaving no output', async () => {
+        const sub = 'cli-max-pixels';
+        mkdirSync(join(dir, sub));
+        // The clip is 160x120.
+        const estimator = Object.assign(fakeEstimator(), { maxPixels: 160 * 120 - 1 });
+        const { program: p, requests } = program(estimator);
+        const err = await rejection(p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--max-pixels', String(160 * 120 - 1),
+          '--out', join(dir, sub, 'poses.jsonl'), '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
+        expect(requests[0]).to.deep.include({ maxPixels: 160 * 120 - 1 });
+        expect(err).to.be.instanceOf(ImageError);
+        expect((err as ImageError).code).to.equal('dimensions');
+        expect(err.message).to.equal(`${clip}: frames are 160x120, over the limit of 19199 pixels`);
+        expect(estimator.calls).to.equal(0);
+        expect(leftovers(sub)).to.deep.equal([]);
+        expect(processesMentioning(clip) ?? []).to.deep.equal([]);
+        // At the bound, the frames run.
+        const { program: q } = program(Object.assign(fakeEstimator(), { maxPixels: 160 * 120 }));
+        await q.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--max-frames', '2', '--out', join(dir, sub, 'poses.jsonl')], { from: 'user' });
+        expect(leftovers(sub)).to.deep.equal(['poses.jsonl']);
       });
 
       it("splits inference into the network and the post-processing in the summary, as the estimator times them", async () => {

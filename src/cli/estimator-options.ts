@@ -1,4 +1,4 @@
-/** From command-line options to `createEstimator` options, shared by predict, eval and video. */
+/** From command-line options to `createEstimator` options, shared by predict, eval, video and heatmaps. */
 import type { Command } from 'commander';
 import { ConfigError, type ExperimentConfig } from '../config/experiment.js';
 import { checkOnnxWeights, resolveConfig } from '../model/load.js';
@@ -10,13 +10,21 @@ import type { OptionNamer } from '../config/option-names.js';
 /** The test-time settings keep the estimator's option names, except `--flip` for `flipTest`. */
 export interface PoseCliOptions
   extends ModelCliOptions, PrecisionCliOptions,
-    Pick<EstimatorOptions, 'scales' | 'adjust' | 'refine' | 'detectionThreshold' | 'tagThreshold' | 'maxPeople' | 'maxPoses' | 'minPoseScore'> {
+    Pick<EstimatorOptions, 'scales' | 'adjust' | 'refine' | 'detectionThreshold' | 'tagThreshold' | 'maxPeople' | 'maxPoses' | 'minPoseScore' | 'maxPixels'> {
   flip?: boolean;
 }
 
-/** Model options, precision, plus the test-time settings. */
+/**
+ * `--max-pixels N`, the estimator's `maxPixels`, for every command that reads the user's images:
+ * a bound on what one image may cost, told from its header before decoding.
+ */
+export function addImageLimitOption(command: Command): Command {
+  return command.option('--max-pixels <n>', "refuse images (video frames) of more pixels, from their header before decoding (default: sharp's 268402689)", parsePositiveInteger);
+}
+
+/** Model options, precision, the image bound, plus the test-time settings. */
 export function addPoseOptions(command: Command): Command {
-  return addPrecisionOptions(addModelOptions(command))
+  return addImageLimitOption(addPrecisionOptions(addModelOptions(command)))
     .option('--flip', 'flip test: average with the mirrored image (configuration default)')
     .option('--no-flip', 'no flip test')
     .option('--scales <list>', 'test scales, e.g. 2,1,0.5 (default: the configuration, 1)', parseScales)
@@ -76,6 +84,7 @@ function toEstimatorOptions(options: PoseCliOptions, calibration: string[] | und
     maxPeople: options.maxPeople,
     maxPoses: options.maxPoses,
     minPoseScore: options.minPoseScore,
+    maxPixels: options.maxPixels,
     ...extra,
   };
 }

@@ -17,6 +17,7 @@ import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } f
 import { checkOverlayOptions } from '../render/overlay.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
+import { ImageError } from '../io/image.js';
 import { errorLine, isFlag, isPositiveInt, optionsProblem, shownValue } from '../values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } from '../abort-signal.js';
 
@@ -88,9 +89,10 @@ interface Clock {
 
 /**
  * What `processVideo` runs: an estimator, with the keypoint definition tracking and rendering
- * need, and how many frames it keeps in flight (default 1; see `EstimatorOptions.imagesInFlight`).
+ * need, how many frames it keeps in flight (default 1; see `EstimatorOptions.imagesInFlight`),
+ * and the most pixels it takes in an image (`EstimatorOptions.maxPixels`).
  */
-export type VideoEstimator = PoseEstimator & { keypoints?: KeypointDefinition; imagesInFlight?: number };
+export type VideoEstimator = PoseEstimator & { keypoints?: KeypointDefinition; imagesInFlight?: number; maxPixels?: number };
 
 /** Runs `estimator` over the frames of `input` (a file path or a stream); iterate once. */
 export function processVideo(
@@ -229,6 +231,12 @@ async function* run(
   const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
   const source = await openVideo(input, { ...options, signal });
   try {
+    // Every frame comes at the first one's size: frames the estimator would refuse are refused
+    // before any is decoded, naming the video (the estimator's check names a frame "RGB image").
+    const { width, height } = source.info;
+    if (estimator.maxPixels !== undefined && width * height > estimator.maxPixels) {
+      throw new ImageError('dimensions', file ?? 'video stream', `frames are ${width}x${height}, over the limit of ${estimator.maxPixels} pixels`);
+    }
     options.onStart?.(source);
   } catch (error) {
     // The frames will not be read: a stream input is released, as when decoding stops early.

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { basename, dirname, join, resolve } from 'node:path';
 import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, type ModelCliOptions } from '../options.js';
-import { checkModelOptions } from '../estimator-options.js';
+import { addImageLimitOption, checkModelOptions, type PoseCliOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { createNetwork } from '../../model/load.js';
 import { readImage, writeImage } from '../../io/image.js';
@@ -34,10 +34,10 @@ function preprocessed<T>(imagePath: string, prepare: () => T): T {
 }
 
 export function registerHeatmaps(program: Command): void {
-  addModelOptions(program.command('heatmaps <image>'))
+  addImageLimitOption(addModelOptions(program.command('heatmaps <image>')))
     .description('write the raw stage outputs (output_I.npy, as the reference returns them) and heatmap pictures over the resized image')
     .requiredOption('--out <dir>', 'output folder')
-    .action(async (imagePath: string, options: ModelCliOptions & { out: string }, command: Command) => {
+    .action(async (imagePath: string, options: ModelCliOptions & Pick<PoseCliOptions, 'maxPixels'> & { out: string }, command: Command) => {
       requireWeights(command, options);
       refuseStdin(command, imagePath, 'heatmaps reads its image from a file', 'save the image and give its path');
       refuseOverwritingImage(imagePath, options.out);
@@ -45,7 +45,7 @@ export function registerHeatmaps(program: Command): void {
       // The outputs of scale 1 alone.
       const config = checkModelOptions(command, options, { scales: [1], weights });
       const inputSize = options.inputSize ?? config.dataset.inputSize;
-      const image = await readImage(imagePath);
+      const image = await readImage(imagePath, { maxPixels: options.maxPixels });
       const [input] = preprocessed(imagePath, () => testScaleInputs(image, inputSize, [1]).inputs);
       makeOutputFolder(options.out, '--out');
       const network = await createNetwork(config, weights, options);

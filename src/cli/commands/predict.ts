@@ -135,7 +135,9 @@ async function predictFiles(
   const started = Date.now();
   bar?.start(files.length, 0, { rate: '0.0' });
   const estimate = async (file: string) => {
-    const image = file === STDIN ? await readImage(options.stdin!, { name: 'stdin' }) : await readImage(file);
+    // Bounded as the estimator bounds the images it reads: from the header, before decoding.
+    const { maxPixels } = estimator;
+    const image = file === STDIN ? await readImage(options.stdin!, { name: 'stdin', maxPixels }) : await readImage(file, { maxPixels });
     return { image, people: await estimator.estimatePoses(image) };
   };
   let done = 0;

@@ -254,6 +254,30 @@ describe('image I/O', () => {
     await expectImageError(readImage(jpeg.subarray(0, jpeg.length >> 1), { name: 'half.jpg' }), 'corrupt', /half\.jpg: corrupt image data/);
   });
 
+  it('BAD CALL - a header sharp cannot read, or damage libvips gives no reason for, reads cleanly: the format and what failed, no dangling colon or "Unknown error"', async () => {
+    const png = await encodePng(pattern(16, 16));
+    const zeroWidth = Buffer.from(png);
+    zeroWidth.fill(0, 16, 20);
+    // The IHDR chunk's checksum.
+    const badChecksum = Buffer.from(png);
+    badChecksum[29]! ^= 0xff;
+    const jpeg = await sharp(pattern(64, 64).data, { raw: { width: 64, height: 64, channels: 3 } }).jpeg().toBuffer();
+    const cases: [Uint8Array, string, RegExp][] = [
+      // Were "corrupt image data (Input buffer has corrupt header:)".
+      [png.subarray(0, 20), 'cut.png', /^cut\.png: corrupt image data \(the PNG header cannot be read\)$/],
+      [zeroWidth, 'zero.png', /^zero\.png: corrupt image data \(the PNG header cannot be read\)$/],
+      // Was "corrupt image data (Input buffer has corrupt header: VipsJpeg: premature end of JPEG image)".
+      [jpeg.subarray(0, 100), 'head.jpg', /^head\.jpg: corrupt image data \(the JPEG header cannot be read: VipsJpeg: premature end of JPEG image\)$/],
+      // Was "corrupt image data (Unknown error)".
+      [badChecksum, 'checksum.png', /^checksum\.png: corrupt image data \(the PNG data cannot be decoded\)$/],
+    ];
+    for (const [bytes, name, message] of cases) await expectImageError(readImage(bytes, { name }), 'corrupt', message);
+    // A file as bytes.
+    const path = join(dir, 'cut.png');
+    writeFileSync(path, png.subarray(0, 20));
+    await expectImageError(readImage(path), 'corrupt', new RegExp(`^${path}: corrupt image data \\(the PNG header cannot be read\\)$`));
+  });
+
   it('BAD CALL - a damaged AVIF gives libheif\'s reason, not the seeks it tried first', async () => {
     const avif = await sharp(pattern(64, 64).data, { raw: { width: 64, height: 64, channels: 3 } }).avif().toBuffer();
     // Was "corrupt image data (source: bad seek to 1024)" for each.

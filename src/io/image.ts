@@ -189,7 +189,7 @@ async function decodeImage(bytes: Uint8Array, source: string, exifOrientation: b
       const format = header.format === 'heif' && header.compression === 'hevc' ? 'HEIC (HEVC)' : `${header.format ?? 'this'}${header.compression ? ` (${header.compression})` : ''}`;
       throw new ImageError('unsupported', source, `${format} images cannot be decoded: this build of sharp (libvips) lacks the decoder; convert it to JPEG or PNG`);
     }
-    throw new ImageError('corrupt', source, `corrupt image data (${decoderReason(err)})`);
+    throw new ImageError('corrupt', source, `corrupt image data (${decoderReason(err, bytes)})`);
   }
   const { info, data } = out;
   checkSize(info, source, maxPixels);
@@ -203,7 +203,7 @@ async function readHeader(image: Sharp, bytes: Uint8Array, source: string): Prom
   try {
     return await image.metadata();
   } catch (err) {
-    const msg = decoderReason(err);
+    const msg = decoderReason(err, bytes);
     if (!/unsupported image format/i.test(msg)) throw new ImageError('corrupt', source, `corrupt image data (${msg})`);
     // A TIFF cut short loses the directory that libvips recognises it by (written last).
     const format = formatBySignature(bytes);
@@ -213,11 +213,26 @@ async function readHeader(image: Sharp, bytes: Uint8Array, source: string): Prom
   }
 }
 
-/** The line of a libvips error that says why: libheif logs each seek it tried (`source: bad seek to 1024`) before its reason. */
-function decoderReason(err: unknown): string {
+/** sharp's words before libvips' reason for a header it cannot read. */
+const CORRUPT_HEADER = /^Input (buffer|file) has corrupt header:?\s*/;
+
+/**
+ * Why libvips could not decode `bytes`, from its error: the line that says why (libheif logs each
+ * seek it tried, `source: bad seek to 1024`, before its reason). A header it cannot read, and a
+ * reason it left empty (sharp then says "...corrupt header:" or "Unknown error"), are said in
+ * words of the format: "the PNG header cannot be read".
+ */
+function decoderReason(err: unknown, bytes: Uint8Array): string {
   const lines = (err instanceof Error ? err.message : String(err)).split('\n');
   const reasons = lines.filter((line) => !/source: bad seek to \d+\s*$/.test(line));
-  return errorLine(reasons.length > 0 ? reasons.join('\n') : err);
+  const line = errorLine(reasons.length > 0 ? reasons.join('\n') : err);
+  const header = CORRUPT_HEADER.exec(line);
+  const detail = line.slice(header?.[0].length ?? 0).replace(/:\s*$/, '');
+  const noReason = detail === '' || detail === 'Unknown error';
+  if (!header && !noReason) return detail;
+  const format = formatBySignature(bytes) ?? 'image';
+  const failed = header ? `the ${format} header cannot be read` : `the ${format} data cannot be decoded`;
+  return noReason ? failed : `${failed}: ${detail}`;
 }
 
 /** Leading bytes that name an image format, whatever follows them. */

@@ -576,6 +576,21 @@ describe('tracking', () => {
       for (const side of ['xMin', 'yMin', 'xMax', 'yMax'] as const) expect(box[side], side).to.be.closeTo(figure(300, 300).box[side], 1e-9);
     });
 
+    it('keeps each track\'s previous estimate at a repeated timestamp, the new positions left out; a person first seen then passes as it is', () => {
+      const frames = (smoother: PoseSmoother): Person[] => Array.from({ length: 5 }, (_, f) => smoother.apply([{ ...figure(100 + 10 * f, 100), id: 1 }], f / 10)[0]!);
+      const twice = new PoseSmoother();
+      const last = frames(twice).at(-1)!;
+      const [again, first] = twice.apply([{ ...figure(400, 300), id: 1 }, { ...figure(250, 50), id: 2 }], 0.4);
+      expect(again!.keypoints.map(({ x, y }) => [x, y])).to.deep.equal(last.keypoints.map(({ x, y }) => [x, y]));
+      expect(again!.box).to.deep.equal(last.box);
+      expect(first).to.deep.equal({ ...figure(250, 50), id: 2 });
+      // The next frame comes out as if the repeated one had not been given.
+      const once = new PoseSmoother();
+      frames(once);
+      const next = (smoother: PoseSmoother): Person => smoother.apply([{ ...figure(150, 100), id: 1 }], 0.5)[0]!;
+      expect(next(twice)).to.deep.equal(next(once));
+    });
+
     it('starts every track afresh when time goes back (a seek)', () => {
       const smoother = new PoseSmoother();
       for (let f = 0; f <= 100; f++) smoother.apply([{ ...figure(100, 100), id: 1 }], f / 10);

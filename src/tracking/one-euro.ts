@@ -61,6 +61,7 @@ export class OneEuroFilter {
   /**
    * Filters `value` observed at `timestamp` seconds; the first value passes unchanged, and so
    * does one at an earlier time than the last (a seek back), which starts the filter afresh.
+   * At the last time again, the previous estimate is returned and `value` is left out.
    * A value or time that is not a finite number is a RangeError and leaves the filter as it was:
    * taken in, it would make every later output NaN (or, for a time, the same value).
    */
@@ -164,7 +165,9 @@ export class PoseSmoother {
 
   /**
    * Smoothed copies of `people` observed at `timestamp` seconds. A time before the last one (a
-   * seek back) starts every track afresh. Coordinates, scores or a time that are not finite
+   * seek back) starts every track afresh; the last time again (a frame given twice) gives each
+   * track its previous estimate, the new positions left out (a person first seen passes as it
+   * is). Coordinates, scores or a time that are not finite
    * numbers are a RangeError, before any filter takes them in; so are timestamps whose first
    * gaps are all longer than forgetAfter (see `checkTimeUnit`), and two people with one id.
    * People that are not a list of people with keypoints and a box are a TypeError.

@@ -881,6 +881,14 @@ describe('estimator API with the bundled tiny model', () => {
       expect(errors.filter((line) => !hint.includes(line))).to.deep.equal([`  failed: ImageError: ${missing}: no such file`]);
       expect(stdout, 'no success line').to.equal('');
       expect(readFileSync(join(out, 'results.json'), 'utf8')).to.equal(results);
+      // The folder keeps the drawings of earlier runs (the user's to remove): each run names its own.
+      const mine = join(dir, 'me.jpg');
+      copyFileSync(DEMO_IMAGE(), mine);
+      const second = await cliReporting('demo', '--image', mine, '--out', out);
+      expect(second.code).to.equal(0);
+      expect(readdirSync(out).sort()).to.deep.equal(['me.png', 'results.json', 'sample.png']);
+      expect(second.errors).to.include(`demo: this run drew ${join(out, 'me.png')}`);
+      expect(second.errors.join('\n')).to.not.include('sample.png');
     } finally {
       if (saved === undefined) delete process.env.HIGHER_POSE_CACHE;
       else process.env.HIGHER_POSE_CACHE = saved;

@@ -28,6 +28,8 @@ export function registerDemo(program: Command): void {
         console.error('      `higher-pose weights list` shows the others, run as `higher-pose predict IMAGE --preset PRESET --weights FILE`.');
       }
       // predict's summary line says what was found and where it went.
-      await runPredict([options.image ?? DEMO_IMAGE()], { preset, weights, out: join(options.out, 'results.json'), render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });
+      const { drawn } = await runPredict([options.image ?? DEMO_IMAGE()], { preset, weights, out: join(options.out, 'results.json'), render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });
+      // The folder keeps the drawings of earlier runs (of other --image files): which is this one's.
+      console.error(`demo: this run drew ${drawn.join(', ')}`);
     });
 }

@@ -70,6 +70,8 @@ export interface PredictSummary {
   /** Images estimated: all of them, unless the reader of stdout went before the end. */
   done: number;
   failures: { file: string; error: string }[];
+  /** The drawings `--render` wrote, in the images' order. */
+  drawn: string[];
 }
 
 /** Where the results go as they come: the `--out` file, renamed into place when complete, or stdout. */
@@ -126,6 +128,7 @@ async function predictFiles(
   options: { render?: { folder: string; drawings: Map<string, string> }; progress?: boolean; stdin?: Uint8Array; layout: JsonArrayLayout | 'json lines' },
 ): Promise<PredictSummary> {
   const failures: PredictSummary['failures'] = [];
+  const drawn: string[] = [];
   const results = options.layout === 'json lines' ? new JsonLinesText() : new JsonArrayText(options.layout);
   const drawings = options.render?.drawings;
   if (options.render) makeOutputFolder(options.render.folder, '--render');
@@ -147,7 +150,10 @@ async function predictFiles(
       try {
         const { image, people: found } = valueOf(outcome);
         // An image whose drawing fails counts as failed: its people are left out of the results too.
-        if (drawings) await writeImage(drawPoses(image, found, estimator.keypoints), drawings.get(file)!);
+        if (drawings) {
+          await writeImage(drawPoses(image, found, estimator.keypoints), drawings.get(file)!);
+          drawn.push(drawings.get(file)!);
+        }
         people = found;
       } catch (err) {
         failures.push({ file, error: `${(err as Error).name}: ${(err as Error).message}` });
@@ -174,7 +180,7 @@ async function predictFiles(
     await output.discard();
     throw err;
   }
-  return { people: results.count, done, failures };
+  return { people: results.count, done, failures, drawn };
 }
 
 /**

@@ -78,6 +78,20 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     for (const [edit, message] of cases) expect(() => checkedConfig(broken(edit))).to.throw(ConfigError, message);
     expect(() => checkedConfig(undefined as unknown as ExperimentConfig)).to.throw(ConfigError, /^configuration object: /);
   });
+  it('BAD CALL - a configuration object\'s strings are strings: only a file\'s are read as Python literals, as yacs reads them', () => {
+    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
+      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
+      edit(c);
+      return c as unknown as ExperimentConfig;
+    };
+    expect(() => checkedConfig(broken((c) => (c.model.numJoints = '17')))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got "17"$/);
+    expect(() => checkedConfig(broken((c) => (c.test.flipTest = 'True')))).to.throw(ConfigError, /^configuration object: TEST\.FLIP_TEST must be true or false, got "True"$/);
+    expect(() => checkedConfig(broken((c) => (c.model.deconv.numDeconvs = '1')))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.DECONV\.NUM_DECONVS must be an integer >= 0, got "1"$/);
+    expect(() => checkedConfig(broken((c) => (c.model.stages[0].numChannels = '[8, 16]')))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.STAGE2\.NUM_CHANNELS must be a list of positive integers, got "\[8, 16\]"$/);
+    // The same strings in a file are the reference's numbers and booleans.
+    const file = parseConfig(base.replace('NUM_JOINTS: 17, TAG', "NUM_JOINTS: '17', TAG").replace('FLIP_TEST: true', "FLIP_TEST: 'True'").replace('NUM_CHANNELS: [8, 16]}', "NUM_CHANNELS: '[8, 16]'}"));
+    expect(file).to.deep.equal(parseConfig(base));
+  });
   it('STEM_INPLANES is not read, as in the reference, whose stem has 64 channels whatever it says', () => {
     const parameters = (yaml: string) => buildNetworkGraph(parseConfig(yaml).model).parameters;
     const official = parameters(base);

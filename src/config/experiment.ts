@@ -232,7 +232,18 @@ function at(root: Yaml, path: string): unknown {
     }
     node = (node as Yaml)[key];
   }
-  return typeof node === 'string' ? pythonLiteral(node) : node;
+  return node;
+}
+
+/**
+ * A parsed YAML document as yacs reads it: every string value of a mapping a Python literal
+ * where it is one (`pythonLiteral`). Only files are read so: a configuration object's '17' is a
+ * string, as its type says, and refused.
+ */
+function withPythonLiterals(node: unknown): unknown {
+  if (typeof node === 'string') return pythonLiteral(node);
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return node;
+  return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, withPythonLiterals(value)]));
 }
 
 function optional(root: Yaml, path: string): unknown {
@@ -498,7 +509,7 @@ export function parseConfig(yamlText: string): ExperimentConfig {
   } catch (err) {
     throw new ConfigError(`Not a valid YAML experiment configuration: ${(err as Error).message}`);
   }
-  const config = configFromYaml(doc);
+  const config = configFromYaml(withPythonLiterals(doc));
   const problem = testSettingsProblem(config.test);
   if (problem) {
     throw new ConfigError(`${TEST_SETTING_KEYS[problem.field]} must be ${problem.allowed(yamlKey)}, got ${shownValue(config.test[problem.field])}`);

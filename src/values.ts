@@ -7,9 +7,19 @@ export const isPositiveInt = (x: unknown): x is number => typeof x === 'number' 
 export const isPositive = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x > 0;
 export const isFlag = (x: unknown): x is boolean => typeof x === 'boolean';
 
-/** A value given, as errors show it: numbers as written (JSON shows NaN and the infinities as null), the rest as JSON. */
+/**
+ * A value given, as errors show it: numbers as written (JSON shows NaN and the infinities as null),
+ * BigInts as JavaScript writes them (JSON has none: it throws), the rest as JSON; what JSON cannot
+ * show (a circular object) by its type.
+ */
 export function shownValue(v: unknown): string {
-  return typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+  if (typeof v === 'number') return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  try {
+    return JSON.stringify(v, (_key, inner: unknown) => (typeof inner === 'bigint' ? `${inner}n` : inner)) ?? String(v);
+  } catch {
+    return typeName(v);
+  }
 }
 
 /** The first line of a caught error's message (or of the value thrown), trimmed: stack-like details left out. */

@@ -92,6 +92,24 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     const file = parseConfig(base.replace('NUM_JOINTS: 17, TAG', "NUM_JOINTS: '17', TAG").replace('FLIP_TEST: true', "FLIP_TEST: 'True'").replace('NUM_CHANNELS: [8, 16]}', "NUM_CHANNELS: '[8, 16]'}"));
     expect(file).to.deep.equal(parseConfig(base));
   });
+  it('BAD CALL - a configuration object holding values no YAML has (a BigInt, a function, a symbol) is a ConfigError naming the field, not a TypeError or DataCloneError', () => {
+    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
+      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
+      edit(c);
+      return c as unknown as ExperimentConfig;
+    };
+    expect(() => checkedConfig(broken((c) => (c.model.numJoints = 17n)))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got 17n$/);
+    expect(() => checkedConfig(broken((c) => (c.model.stages[0].numChannels = [8n, 16n])))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.STAGE2\.NUM_CHANNELS must be a list of positive integers, got \["8n","16n"\]$/);
+    expect(() => checkedConfig(broken((c) => (c.model.numJoints = () => 17)))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got /);
+    expect(() => checkedConfig(broken((c) => (c.test.flipTest = Symbol('on'))))).to.throw(ConfigError, /^configuration object: TEST\.FLIP_TEST must be true or false, got Symbol\(on\)$/);
+    expect(() => buildNetworkGraph(broken((c) => (c.model.deconv.numDeconvs = 1n)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: MODEL\.EXTRA\.DECONV\.NUM_DECONVS must be an integer >= 0, got 1n$/);
+    // The checked copy's lists are its own, as the clone that refused these values made them.
+    const given = presetConfig('tiny_coco');
+    const checked = checkedConfig(given);
+    given.model.stages[0]!.numChannels[0] = 9;
+    given.test.scaleFactor.push(2);
+    expect(checked).to.deep.equal(presetConfig('tiny_coco'));
+  });
   it('STEM_INPLANES is not read, as in the reference, whose stem has 64 channels whatever it says', () => {
     const parameters = (yaml: string) => buildNetworkGraph(parseConfig(yaml).model).parameters;
     const official = parameters(base);

@@ -281,7 +281,8 @@ function list<T>(root: Yaml, path: string, check: (x: unknown) => x is T, what: 
   if (!Array.isArray(v) || !v.every(check)) {
     throw new ConfigError(`${path} must be a list of ${what}, got ${shownValue(v)}`);
   }
-  return v;
+  // A copy: a configuration object's list, changed later, leaves the checked one as it was.
+  return [...v];
 }
 
 function stage(root: Yaml, name: string): StageSpec {
@@ -419,7 +420,7 @@ export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
     },
   };
   try {
-    return configFromYaml(structuredClone(doc));
+    return configFromYaml(doc);
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`configuration object: ${err.message}`);
     throw err;
@@ -476,7 +477,7 @@ export function modelArgument(model: ModelSpec, who: string): ModelSpec {
   if (!isObject(model)) throw new ConfigError(`${who}: model must be a network configuration (config.model), ${misgivenConfig(model, '.model')}`);
   if ('model' in model && !('stages' in model)) throw new ConfigError(`${who}: model must be the network configuration, config.model, not the whole experiment configuration`);
   try {
-    const root = structuredClone(modelDoc(model));
+    const root = modelDoc(model);
     const name = at(root, 'MODEL.NAME');
     if (name !== MODEL_NAME) throw new ConfigError(`MODEL.NAME must be ${MODEL_NAME} (HigherHRNet), got ${shownValue(name)}`);
     return modelFromYaml(root);

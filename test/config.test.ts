@@ -110,6 +110,20 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     given.test.scaleFactor.push(2);
     expect(checked).to.deep.equal(presetConfig('tiny_coco'));
   });
+  it('BAD CALL - a configuration object\'s field that no configuration has (a misspelt scaleFactors), or a fourth stage, is refused, not left out', () => {
+    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
+      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
+      edit(c);
+      return c as unknown as ExperimentConfig;
+    };
+    expect(() => checkedConfig(broken((c) => (c.test.scaleFactors = [2, 1, 0.5])))).to.throw(ConfigError, /^configuration object: unknown field config\.test\.scaleFactors; the fields of config\.test are flipTest, scaleFactor, /);
+    expect(() => checkedConfig(broken((c) => (c.model.stages[0].numChanels = [8, 16])))).to.throw(ConfigError, /^configuration object: unknown field config\.model\.stages\[0\]\.numChanels; the fields of config\.model\.stages\[0\] are numModules, numBranches, block, numBlocks, numChannels, fuseMethod$/);
+    expect(() => checkedConfig(broken((c) => Object.assign(c.model.deconv, { kernel: [3], cat: [false] })))).to.throw(ConfigError, /^configuration object: unknown fields config\.model\.deconv\.kernel, config\.model\.deconv\.cat; /);
+    expect(() => checkedConfig(broken((c) => (c.dataset.name = 'coco')))).to.throw(ConfigError, /^configuration object: unknown field config\.dataset\.name; the fields of config\.dataset are kind, numJoints, inputSize, maxNumPeople$/);
+    expect(() => checkedConfig(broken((c) => (c.loss = { withAeLoss: [true, true] })))).to.throw(ConfigError, /^configuration object: unknown field config\.loss; the fields of config are model, dataset, test$/);
+    expect(() => checkedConfig(broken((c) => c.model.stages.push({ ...c.model.stages[2] })))).to.throw(ConfigError, /^configuration object: config\.model\.stages must be a list of the 3 stages MODEL\.EXTRA\.STAGE2, STAGE3, STAGE4, got 4 stages$/);
+    expect(() => buildNetworkGraph(broken((c) => (c.model.finalConvKernal = 3)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: unknown field model\.finalConvKernal; the fields of model are name, /);
+  });
   it('STEM_INPLANES is not read, as in the reference, whose stem has 64 channels whatever it says', () => {
     const parameters = (yaml: string) => buildNetworkGraph(parseConfig(yaml).model).parameters;
     const official = parameters(base);

@@ -410,6 +410,15 @@ function configFromYaml(doc: unknown): ExperimentConfig {
  */
 export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
   const { model, dataset, test } = (config ?? {}) as Partial<ExperimentConfig>;
+  try {
+    checkFields(config, CONFIG_FIELDS, 'config');
+    checkModelFields(model, 'config.model');
+    checkFields(dataset, DATASET_FIELDS, 'config.dataset');
+    checkFields(test, TEST_SETTING_KEYS, 'config.test');
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`configuration object: ${err.message}`);
+    throw err;
+  }
   const doc = {
     ...modelDoc(model),
     DATASET: { DATASET: { coco: 'coco_kpt', crowdpose: 'crowd_pose_kpt' }[dataset?.kind as DatasetKind] ?? dataset?.kind, NUM_JOINTS: dataset?.numJoints, INPUT_SIZE: test?.inputSize, MAX_NUM_PEOPLE: test?.maxNumPeople },
@@ -427,6 +436,46 @@ export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
   }
 }
 
+/**
+ * The fields of each part of a configuration object. Any other (a misspelt `scaleFactors`) is
+ * refused, as a YAML file's unknown key is, instead of being left out without a word.
+ */
+const CONFIG_FIELDS: Readonly<Record<keyof ExperimentConfig, true>> = { model: true, dataset: true, test: true };
+const MODEL_FIELDS: Readonly<Record<keyof ModelSpec, true>> = {
+  name: true, numJoints: true, tagPerJoint: true, stages: true, finalConvKernel: true, deconv: true, withAeLoss: true,
+};
+const STAGE_FIELDS: Readonly<Record<keyof StageSpec, true>> = { numModules: true, numBranches: true, block: true, numBlocks: true, numChannels: true, fuseMethod: true };
+const DECONV_FIELDS: Readonly<Record<keyof DeconvSpec, true>> = { numDeconvs: true, numChannels: true, kernelSize: true, numBasicBlocks: true, catOutput: true };
+const DATASET_FIELDS: Readonly<Record<keyof ExperimentConfig['dataset'], true>> = { kind: true, numJoints: true, inputSize: true, maxNumPeople: true };
+
+/** The stages of `model.stages`, in order: the reference builds these three. */
+const STAGE_NAMES = ['STAGE2', 'STAGE3', 'STAGE4'] as const;
+
+/** Refuses a field of `part` (the object at `path`) that `known` does not list; a part that is no object is left to its fields' checks. */
+function checkFields(part: unknown, known: Readonly<Record<string, unknown>>, path: string): void {
+  if (!isObject(part)) return;
+  const unknown = Object.keys(part).filter((field) => !Object.hasOwn(known, field));
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((field) => `${path}.${field}`).join(', ')}; the fields of ${path} are ${Object.keys(known).join(', ')}`);
+  }
+}
+
+/**
+ * Refuses fields no network configuration has, and stages past the three the network has (a
+ * fourth would be left out; a missing one is named by its fields' checks).
+ */
+function checkModelFields(model: unknown, path: string): void {
+  if (!isObject(model)) return;
+  checkFields(model, MODEL_FIELDS, path);
+  checkFields(model.deconv, DECONV_FIELDS, `${path}.deconv`);
+  const { stages } = model;
+  if (!Array.isArray(stages)) return;
+  if (stages.length > STAGE_NAMES.length) {
+    throw new ConfigError(`${path}.stages must be a list of the ${STAGE_NAMES.length} stages MODEL.EXTRA.${STAGE_NAMES.join(', ')}, got ${stages.length} stages`);
+  }
+  stages.forEach((stage, i) => checkFields(stage, STAGE_FIELDS, `${path}.stages[${i}]`));
+}
+
 /** The MODEL and LOSS sections of the YAML that `model` would be read from (every field, undefined where missing: no defaults). */
 function modelDoc(model: Partial<ModelSpec> | undefined): Yaml {
   const stage = (s: StageSpec | undefined) => ({
@@ -440,7 +489,7 @@ function modelDoc(model: Partial<ModelSpec> | undefined): Yaml {
       TAG_PER_JOINT: model?.tagPerJoint,
       EXTRA: {
         FINAL_CONV_KERNEL: model?.finalConvKernel,
-        ...Object.fromEntries(['STAGE2', 'STAGE3', 'STAGE4'].map((name, i) => [name, stage(model?.stages?.[i])])),
+        ...Object.fromEntries(STAGE_NAMES.map((name, i) => [name, stage(model?.stages?.[i])])),
         DECONV: { NUM_DECONVS: deconv?.numDeconvs, NUM_CHANNELS: deconv?.numChannels, KERNEL_SIZE: deconv?.kernelSize, NUM_BASIC_BLOCKS: deconv?.numBasicBlocks, CAT_OUTPUT: deconv?.catOutput },
       },
     },
@@ -477,6 +526,7 @@ export function modelArgument(model: ModelSpec, who: string): ModelSpec {
   if (!isObject(model)) throw new ConfigError(`${who}: model must be a network configuration (config.model), ${misgivenConfig(model, '.model')}`);
   if ('model' in model && !('stages' in model)) throw new ConfigError(`${who}: model must be the network configuration, config.model, not the whole experiment configuration`);
   try {
+    checkModelFields(model, 'model');
     const root = modelDoc(model);
     const name = at(root, 'MODEL.NAME');
     if (name !== MODEL_NAME) throw new ConfigError(`MODEL.NAME must be ${MODEL_NAME} (HigherHRNet), got ${shownValue(name)}`);

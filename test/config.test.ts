@@ -124,6 +124,23 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     expect(() => checkedConfig(broken((c) => c.model.stages.push({ ...c.model.stages[2] })))).to.throw(ConfigError, /^configuration object: config\.model\.stages must be a list of the 3 stages MODEL\.EXTRA\.STAGE2, STAGE3, STAGE4, got 4 stages$/);
     expect(() => buildNetworkGraph(broken((c) => (c.model.finalConvKernal = 3)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: unknown field model\.finalConvKernal; the fields of model are name, /);
   });
+  it('BAD CALL - a configuration object with null (or a list) where a part of it should be names that part, not the first field it lacks', () => {
+    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
+      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
+      edit(c);
+      return c as unknown as ExperimentConfig;
+    };
+    const cases: [(c: Record<string, any>) => void, RegExp][] = [
+      [(c) => (c.model = null), /^configuration object: config\.model must be an object with name, numJoints, .*, got null$/],
+      [(c) => (c.model.stages[2] = null), /^configuration object: config\.model\.stages\[2\] must be an object with numModules, .*, got null$/],
+      [(c) => (c.model.stages = null), /^configuration object: config\.model\.stages must be a list of the 3 stages MODEL\.EXTRA\.STAGE2, STAGE3, STAGE4, got null$/],
+      [(c) => (c.model.deconv = null), /^configuration object: config\.model\.deconv must be an object with numDeconvs, .*, got null$/],
+      [(c) => (c.dataset = null), /^configuration object: config\.dataset must be an object with kind, numJoints, inputSize, maxNumPeople, got null$/],
+      [(c) => (c.test = [1]), /^configuration object: config\.test must be an object with flipTest, .*, got \[1\]$/],
+    ];
+    for (const [edit, message] of cases) expect(() => checkedConfig(broken(edit))).to.throw(ConfigError, message);
+    expect(() => buildNetworkGraph(broken((c) => (c.model.deconv = null)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: model\.deconv must be an object with numDeconvs, /);
+  });
   it('STEM_INPLANES is not read, as in the reference, whose stem has 64 channels whatever it says', () => {
     const parameters = (yaml: string) => buildNetworkGraph(parseConfig(yaml).model).parameters;
     const official = parameters(base);

@@ -451,9 +451,13 @@ const DATASET_FIELDS: Readonly<Record<keyof ExperimentConfig['dataset'], true>> 
 /** The stages of `model.stages`, in order: the reference builds these three. */
 const STAGE_NAMES = ['STAGE2', 'STAGE3', 'STAGE4'] as const;
 
-/** Refuses a field of `part` (the object at `path`) that `known` does not list; a part that is no object is left to its fields' checks. */
+/**
+ * Refuses `part` (at `path`) when it is no object (null, a list), and a field of it that `known`
+ * does not list. A part left out is left to its fields' checks, which name the first one missing.
+ */
 function checkFields(part: unknown, known: Readonly<Record<string, unknown>>, path: string): void {
-  if (!isObject(part)) return;
+  if (part === undefined) return;
+  if (!isObject(part)) throw new ConfigError(`${path} must be an object with ${Object.keys(known).join(', ')}, got ${shownValue(part)}`);
   const unknown = Object.keys(part).filter((field) => !Object.hasOwn(known, field));
   if (unknown.length > 0) {
     throw new ConfigError(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((field) => `${path}.${field}`).join(', ')}; the fields of ${path} are ${Object.keys(known).join(', ')}`);
@@ -465,13 +469,14 @@ function checkFields(part: unknown, known: Readonly<Record<string, unknown>>, pa
  * fourth would be left out; a missing one is named by its fields' checks).
  */
 function checkModelFields(model: unknown, path: string): void {
-  if (!isObject(model)) return;
   checkFields(model, MODEL_FIELDS, path);
+  if (!isObject(model)) return;
   checkFields(model.deconv, DECONV_FIELDS, `${path}.deconv`);
   const { stages } = model;
-  if (!Array.isArray(stages)) return;
-  if (stages.length > STAGE_NAMES.length) {
-    throw new ConfigError(`${path}.stages must be a list of the ${STAGE_NAMES.length} stages MODEL.EXTRA.${STAGE_NAMES.join(', ')}, got ${stages.length} stages`);
+  if (stages === undefined) return;
+  if (!Array.isArray(stages) || stages.length > STAGE_NAMES.length) {
+    const got = Array.isArray(stages) ? `${stages.length} stages` : shownValue(stages);
+    throw new ConfigError(`${path}.stages must be a list of the ${STAGE_NAMES.length} stages MODEL.EXTRA.${STAGE_NAMES.join(', ')}, got ${got}`);
   }
   stages.forEach((stage, i) => checkFields(stage, STAGE_FIELDS, `${path}.stages[${i}]`));
 }

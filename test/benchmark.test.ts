@@ -13,6 +13,8 @@ import { COCO_KEYPOINTS } from '../src/datasets.js';
 import type { Person } from '../src/types.js';
 import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 import { withPipedOnce } from './helpers/piped.js';
+import { isCollected } from './helpers/gc.js';
+import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 /** The error a promise rejects with (fails the test when it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -381,8 +383,11 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(err.join('')).to.match(/\ntime: \d+\.\d s for the \d+ estimated now; \d+\.\d ms per image, the [1-9]\d* resumed as their first run timed them\n/);
     }
 
-    /** The eval command over a ground-truth estimator; at image `stopAt` it returns a malformed person, which stops the run as a crash would. */
-    function cli(stopAt?: number) {
+    /**
+     * The eval command over a ground-truth estimator; at image `stopAt` it returns a malformed person, which stops the run as a crash would.
+     * `onCreated` runs once the estimator has its weights.
+     */
+    function cli(stopAt?: number, onCreated?: () => void) {
       const out: string[] = [];
       const err: string[] = [];
       const created: EstimatorOptions[] = [];
@@ -394,6 +399,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
           created.push(opts);
           // Reads its weights as the estimator does: a piped --weights is then empty for any later reader.
           if (typeof opts.weights === 'string' && existsSync(opts.weights)) readFileSync(opts.weights);
+          onCreated?.();
           const estimatePoses = async (path: unknown) => {
             const id = byFile.get(basename(path as string))!;
             return id === stopAt ? [{ ...groundTruthPeople(gt, id)[0]!, keypoints: [] }] : groundTruthPeople(gt, id);
@@ -520,6 +526,47 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const resumed = cli();
       await resumed.parse(args);
       expectResumed(resumed.err);
+    });
+
+    it('BAD CALL - weights replaced while the model loads: the journal is keyed on the weights run, which eval reads once and hands to the estimator', async () => {
+      const weights = join(dir, 'replaced.pth');
+      const out = join(dir, 'replaced.json');
+      const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco', '--weights', weights];
+      writeFileSync(weights, 'weights A');
+      // Another process (a fetch, a copy) replaces the file once the estimator has loaded it.
+      const first = cli(stopImage().id, () => writeFileSync(weights, 'weights B'));
+      await expectRejects(first.parse(args), CommanderError, /with 0 keypoints/);
+      expect(Buffer.from(first.created[0]!.weights as Uint8Array).toString()).to.equal('weights A');
+      // The images journaled are of weights A: a run of weights B is another run.
+      await expectRejects(cli().parse(args), CommanderError, /replaced\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/);
+    });
+
+    it('BAD CALL - a checkpoint named .onnx: the estimator is given its path, to refuse it in words about its name, as predict does', async () => {
+      const misnamed = join(dir, 'checkpoint.onnx');
+      copyFileSync(TINY_COCO_CHECKPOINT(), misnamed);
+      const c = cli();
+      await c.parse(['--images', imagesDir, '--annotations', annotations, '--out', join(dir, 'misnamed.json'), '--limit', '2', '--preset', 'tiny_coco', '--weights', misnamed]);
+      expect(c.created[0]!.weights).to.equal(misnamed);
+    });
+
+    it('holds the weights it read only until the estimator is made (a 250 MB checkpoint is not kept for the whole run)', async () => {
+      const weights = join(dir, 'held.pth');
+      writeFileSync(weights, 'weights');
+      const collected: boolean[] = [];
+      const program = new Command().exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
+      registerEval(program, {
+        createEstimator: async ({ weights: bytes }) => {
+          expect(bytes).to.be.instanceOf(Uint8Array);
+          const given = new WeakRef(bytes as Uint8Array);
+          const estimatePoses = async () => {
+            if (collected.length === 0) collected.push(await isCollected(given));
+            return [];
+          };
+          return { estimatePoses, dispose: async () => {} };
+        },
+      });
+      await program.parseAsync(['eval', '--images', imagesDir, '--annotations', annotations, '--out', join(dir, 'held.json'), '--limit', '2', '--preset', 'tiny_coco', '--weights', weights], { from: 'user' });
+      expect(collected).to.deep.equal([true]);
     });
 
     it('BAD CALL - runs of different piped configurations (--config <(...)) do not share a journal; the same one piped again resumes', async function () {

@@ -19,7 +19,7 @@ import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseWritingOverWeights, requireWeights, usageError, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
-import { readWeightsArgument } from '../weights-input.js';
+import { readWeightsArgument, weightsWithDigest } from '../weights-input.js';
 
 export interface EvalDeps {
   createEstimator: (options: EstimatorOptions) => Promise<Pick<PoseEstimator, 'estimatePoses' | 'dispose'> & { imagesInFlight?: number }>;
@@ -144,10 +144,10 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const onSigint = () => controller.abort(new EvalError('interrupted'));
   const stages = new StageTotals();
   // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
-  const estimator = await deps.createEstimator({ ...estimatorSettings, ...withConfigRead(options, config), weights, onStageTimes: stages.add });
+  const { estimator, weightsSha256 } = await estimatorOnWeightsRead(deps, { ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add }, weights);
   // The journal compares what the names stand for too: a configuration edited, weights or calibration images replaced under the same name make another run.
   const calibration = estimatorSettings.calibrationImages;
-  const sha256 = { config: configDigest(options, config), weights: await weightsDigest(weights), ...(calibration && { calibration: await calibrationDigests(calibration) }) };
+  const sha256 = { config: configDigest(options, config), weights: weightsSha256, ...(calibration && { calibration: await calibrationDigests(calibration) }) };
   const journalSettings = { ...estimatorSettings, sha256 };
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
@@ -195,13 +195,13 @@ function configDigest(options: EvalCliOptions, config: ExperimentConfig): string
 }
 
 /**
- * The sha256 of the weights as `readWeightsArgument` gives them: of the bytes a pipe gave (read
- * again it gives nothing, which would let runs of different piped weights share a journal), or of
- * the file. null for a path that cannot be read: the estimator reports why.
+ * The estimator on the weights read once, and their sha256 (`weightsWithDigest`). The bytes read
+ * are held by this call only: the estimator frees them once its network is made, where a variable
+ * of the run would keep a 250 MB checkpoint for all of it.
  */
-async function weightsDigest(weights: string | Uint8Array): Promise<string | null> {
-  if (typeof weights !== 'string') return createHash('sha256').update(weights).digest('hex');
-  return regularFileDigest(weights);
+async function estimatorOnWeightsRead(deps: EvalDeps, settings: Omit<EstimatorOptions, 'weights'>, weights: string | Uint8Array) {
+  const model = await weightsWithDigest(weights);
+  return { estimator: await deps.createEstimator({ ...settings, weights: model.weights }), weightsSha256: model.sha256 };
 }
 
 /**

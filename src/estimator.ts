@@ -443,11 +443,13 @@ export function checkEstimatorOptions(options: EstimatorOptions): { config: Expe
  * await estimator.dispose();
  * ```
  */
-export async function createEstimator(options: EstimatorOptions): Promise<HigherHRNetEstimator> {
-  const { config, imagesInFlight, selection } = checkEstimatorOptions(options);
+export async function createEstimator(given: EstimatorOptions): Promise<HigherHRNetEstimator> {
+  const { config, imagesInFlight, selection } = checkEstimatorOptions(given);
+  // The estimator keeps the other options: weights given as bytes (a 250 MB checkpoint) are freed once the network is made.
+  const { weights, ...options } = given;
   const settings = config.test;
   const keypoints = keypointDefinition(config.dataset.kind);
-  const network = await createNetwork(config, options.weights, options);
+  const network = await createNetwork(config, weights, options);
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
   const idle: Workspace[] = [];

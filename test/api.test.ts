@@ -20,6 +20,7 @@ import { PreprocessError } from '../src/preprocess/index.js';
 import { DecodeError } from '../src/aggregate/errors.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import type { ImageInput, Person, RgbImage } from '../src/types.js';
+import { isCollected } from './helpers/gc.js';
 import { cli, cliFailing, cliReporting, expectRejection, expectUsageError } from './helpers/cli.js';
 import { readNpy } from '../src/io/npy.js';
 import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
@@ -70,6 +71,21 @@ describe('estimator API with the bundled tiny model', () => {
     }
     // Neither: said as of a checkpoint file.
     await expectRejection(createEstimator({ preset: 'tiny_coco', weights: new Uint8Array([1, 2, 3]) }), CheckpointError, /^<checkpoint bytes>: not a PyTorch checkpoint/);
+  });
+
+  it("keeps no weights given as bytes once made: a 250 MB checkpoint's or model's bytes are freed when the caller lets them go", async () => {
+    const config = presetConfig('tiny_coco');
+    // The bytes are held in this call only, as a caller that read them for the estimator holds them.
+    const made = async (weights: Uint8Array) => ({ made: await createEstimator({ preset: 'tiny_coco', weights, inputSize: 256 }), given: new WeakRef(weights) });
+    for (const read of [() => readFileSync(TINY_COCO_CHECKPOINT()), () => compileModel(config, TINY_COCO_CHECKPOINT())]) {
+      const { made: fromBytes, given } = await made(read());
+      try {
+        expect(await isCollected(given)).to.equal(true);
+        expect((await fromBytes.estimatePoses(DEMO_IMAGE())).length).to.be.greaterThan(0);
+      } finally {
+        await fromBytes.dispose();
+      }
+    }
   });
 
   it('reads the pixels or bytes of a call before it returns: a caller may reuse its frame buffer at once, queued calls too', async () => {

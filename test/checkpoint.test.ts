@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import AdmZip from 'adm-zip';
 import { expect } from 'chai';
 import {
@@ -409,6 +410,20 @@ describe('checkpoint: errors', () => {
     const { onnx } = await import('../src/backend/onnx/proto.js');
     const model = onnx.ModelProto.encode({ irVersion: 8, producerName: 'higher-pose', graph: { node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] } }).finish();
     expectCheckpointError(() => readCheckpoint(model), /not a PyTorch checkpoint but an ONNX model, which runs from a file named \.onnx \(or from its bytes\): rename it$/);
+  });
+
+  it('BAD CALL - a gzip-compressed ONNX model (model.onnx.gz) or checkpoint: the error says which is inside, and how to give it', async () => {
+    const { onnx } = await import('../src/backend/onnx/proto.js');
+    const model = onnx.ModelProto.encode({ irVersion: 8, producerName: 'higher-pose', graph: { node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] } }).finish();
+    expectCheckpointError(() => readCheckpoint(gzipSync(model), 'model.onnx.gz'),
+      /^model\.onnx\.gz: not a PyTorch checkpoint but a gzip-compressed file holding an ONNX model: decompress it \(gunzip\) and give the ONNX model inside, as a file named \.onnx$/);
+    expectCheckpointError(() => readCheckpoint(gzipSync(pickle(int(5)))), /not a PyTorch checkpoint but a gzip-compressed file holding a PyTorch checkpoint: decompress it \(gunzip\) and give the checkpoint inside$/);
+    const tar = new Uint8Array(1024);
+    tar.set(new TextEncoder().encode('ustar'), 257);
+    expectCheckpointError(() => readCheckpoint(gzipSync(tar)), /not a PyTorch checkpoint but a gzip-compressed tar archive: extract it \(tar -xzf\) and give the checkpoint inside$/);
+    // Under an .onnx name: which name the checkpoint inside needs.
+    expect(notOnnxModel(gzipSync(zipCheckpoint(pickle(int(5)), {})))).to.equal('a gzip-compressed file holding a PyTorch checkpoint: decompress it (gunzip) and give the checkpoint inside, as a file not named .onnx');
+    expect(notOnnxModel(gzipSync(model))).to.match(/holding an ONNX model: decompress it \(gunzip\) and give the ONNX model inside, as a file named \.onnx$/);
   });
 
   it('BAD CALL - a file under an .onnx name that is a checkpoint (zip, legacy, safetensors) or a gzip: notOnnxModel says what it is and what to name it', () => {

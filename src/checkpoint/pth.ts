@@ -13,6 +13,7 @@
  * - safetensors: an 8-byte header length, a JSON header giving each tensor's dtype, shape and
  *   byte range, then the data. Opened as a state dict of `TensorRef`s, one storage per tensor.
  */
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import AdmZip from 'adm-zip';
 import { errorLine, shownValue } from '../values.js';
 import {
@@ -102,12 +103,38 @@ function foreignFormat(bytes: Uint8Array, expected: 'checkpoint' | 'ONNX model')
     return "a TensorFlow.js graph model's model.json (export-tfjs writes it for browsers); give the checkpoint it was exported from";
   }
   if (expected === 'checkpoint' && looksLikeOnnx(bytes)) return 'an ONNX model, which runs from a file named .onnx (or from its bytes): rename it';
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return `a gzip-compressed file: decompress it (gunzip) and give the ${expected} inside`;
-  if (new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar') {
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return gzipContent(bytes, expected);
+  if (isTar(bytes)) {
     const oldTar = expected === 'checkpoint' ? " (PyTorch's own tar format, before version 0.1.10, is not supported)" : '';
     return `a tar archive: extract it (tar -xf) and give the ${expected} inside${oldTar}`;
   }
   return undefined;
+}
+
+/**
+ * A gzip-compressed file, and what to give instead: the model inside, named by what it is, as its
+ * first bytes decompressed tell (`model.onnx.gz` holds an ONNX model, not a checkpoint).
+ */
+function gzipContent(bytes: Uint8Array, expected: 'checkpoint' | 'ONNX model'): string {
+  const start = gzipContentStart(bytes);
+  if (looksLikeOnnx(start)) return 'a gzip-compressed file holding an ONNX model: decompress it (gunzip) and give the ONNX model inside, as a file named .onnx';
+  if (checkpointContainer(start) !== undefined) {
+    return `a gzip-compressed file holding a PyTorch checkpoint: decompress it (gunzip) and give the checkpoint inside${expected === 'ONNX model' ? ', as a file not named .onnx' : ''}`;
+  }
+  if (isTar(start)) return `a gzip-compressed tar archive: extract it (tar -xzf) and give the ${expected} inside`;
+  return `a gzip-compressed file: decompress it (gunzip) and give the ${expected} inside`;
+}
+
+/** A tar archive's first header names its format at byte 257. */
+const isTar = (bytes: Uint8Array): boolean => new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar';
+
+/** The first bytes of a gzip file's content: its first 4 KiB decompressed (a few MB at most); none where they do not decompress. */
+function gzipContentStart(bytes: Uint8Array): Uint8Array {
+  try {
+    return gunzipSync(bytes.subarray(0, 4096), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return new Uint8Array(0);
+  }
 }
 
 /** ONNX's ModelProto starts with ir_version (field 1, a small varint), then another of its fields: producer, graph, opsets... */

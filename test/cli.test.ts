@@ -82,6 +82,29 @@ describe('higher-pose exit statuses', () => {
     }
   });
 
+  it('BAD CALL - --calibrate, --annotations, --results or an image reading stdin beside another argument that reads it: exit 2, saying which to give as a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-stdin-'));
+    try {
+      // Nothing is read: a run that got as far would fail with 1, on bytes the other argument took.
+      const int8 = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing.pth'), '--precision', 'int8'];
+      const cases: [string[], RegExp][] = [
+        [['predict', '-', ...int8, '--calibrate', '/dev/stdin'], /^error: the input '-' and --calibrate \/dev\/stdin both read stdin, which gives its bytes once: give the calibration images as files, or a folder of them\n/],
+        [['video', '-', ...int8, '--calibrate', dir, '--calibrate', '/dev/fd/0'], /^error: the input '-' and --calibrate \/dev\/fd\/0 both read stdin/],
+        [['export-onnx', '--preset', 'tiny_coco', '--weights', '/dev/stdin', '--precision', 'int8', '--calibrate', '/dev/stdin', '--out', join(dir, 'm.onnx')], /^error: --weights \/dev\/stdin and --calibrate \/dev\/stdin both read stdin/],
+        [['eval', '--annotations', '/dev/stdin', '--images', dir, '--preset', 'tiny_coco', '--weights', '/dev/stdin'], /^error: --weights \/dev\/stdin and --annotations \/dev\/stdin both read stdin, which gives its bytes once: give the annotations as a file\n/],
+        [['eval', '--annotations', '/proc/self/fd/0', '--results', '/dev/stdin'], /^error: --annotations \/proc\/self\/fd\/0 and --results \/dev\/stdin both read stdin, which gives its bytes once: give the results as a file \(a pipe of their own too: --results <\(zcat \.\.\.\)\)\n/],
+        [['heatmaps', '/dev/stdin', '--preset', 'tiny_coco', '--weights', '/dev/fd/0', '--out', join(dir, 'maps')], /^error: the input \/dev\/stdin and --weights \/dev\/fd\/0 both read stdin/],
+      ];
+      for (const [args, message] of cases) {
+        const { status, stderr } = await run(...args);
+        expect(stderr, args.join(' ')).to.match(message);
+        expect(status, args.join(' ')).to.equal(2);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('BAD CALL - options the estimator refuses exit with 2 before the model loads, naming them as typed; a file that fails to load exits with 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-refused-'));
     try {

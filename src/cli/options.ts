@@ -158,22 +158,25 @@ export function refuseStdin(command: Command, value: string, reads: string, give
 /**
  * `--weights`, which a run of a model needs: left out, a usage error saying what to give; so is
  * `-`, which was looked for as a file named '-' ("no such file"), and stdin read by the command's
- * `inputs` or `--config` too (`refuseStdinTwice`).
+ * `inputs`, `--config`, `--calibrate` or `--annotations` too (`refuseStdinTwice`).
  */
-export function requireWeights<T extends Pick<ModelCliOptions, 'weights' | 'config'>>(
+export function requireWeights<T extends Pick<ModelCliOptions, 'weights' | 'config'> & Pick<PrecisionCliOptions, 'calibrate'>>(
   command: Command,
   options: T,
-  { what = 'a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export', inputs = [] }: { what?: string; inputs?: readonly string[] } = {},
+  { what = 'a model-zoo checkpoint (`higher-pose weights list`) or an .onnx export', inputs = [], annotations }: { what?: string; inputs?: readonly string[]; annotations?: string } = {},
 ): asserts options is T & { weights: string } {
   const { weights, config } = options;
   if (!weights) usageError(command, `--weights is required: ${what}`);
   refuseStdin(command, weights, '--weights reads the model from a file', 'give its path (a pipe\'s too: --weights <(curl ...))');
-  // Inputs that all read stdin read it once (predict - -).
+  // Inputs that all read stdin read it once (predict - -), as do calibration images.
   const input = inputs.find(readsStdin);
+  const calibration = options.calibrate?.find(readsStdin);
   refuseStdinTwice(command, [
     { name: `the input ${input === '-' ? "'-'" : input}`, path: input, asFile: '' },
     { name: `--config ${config}`, path: config, asFile: 'the configuration as a file (a pipe of its own too: --config <(...))' },
     { name: `--weights ${weights}`, path: weights, asFile: 'the weights as a file (a pipe of their own too: --weights <(curl ...))' },
+    { name: `--calibrate ${calibration}`, path: calibration, asFile: 'the calibration images as files, or a folder of them' },
+    { name: `--annotations ${annotations}`, path: annotations, asFile: 'the annotations as a file' },
   ]);
 }
 
@@ -196,7 +199,7 @@ function readsStdin(path: string): boolean {
  * (`predict - --weights /dev/stdin`): the first would take all its bytes, and the second fail on
  * none, in words about the wrong file. The second is to be given `asFile`.
  */
-function refuseStdinTwice(command: Command, readers: readonly { name: string; path: string | undefined; asFile: string }[]): void {
+export function refuseStdinTwice(command: Command, readers: readonly { name: string; path: string | undefined; asFile: string }[]): void {
   const [first, second] = readers.filter(({ path }) => path !== undefined && readsStdin(path));
   if (second) usageError(command, `${first.name} and ${second.name} both read stdin, which gives its bytes once: give ${second.asFile}`);
 }

@@ -17,7 +17,7 @@ import type { ImageInput, PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseWritingOverWeights, requireWeights, usageError, userError } from '../options.js';
+import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseStdinTwice, refuseWritingOverWeights, requireWeights, usageError, userError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 import { readWeightsArgument, weightsWithDigest } from '../weights-input.js';
 
@@ -120,13 +120,17 @@ function checkAnnotations(path: string, choice: DatasetChoice): void {
 async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps): Promise<void> {
   const out = writers(command);
   if (options.results) {
+    refuseStdinTwice(command, [
+      { name: `--annotations ${options.annotations}`, path: options.annotations, asFile: '' },
+      { name: `--results ${options.results}`, path: options.results, asFile: 'the results as a file (a pipe of their own too: --results <(zcat ...))' },
+    ]);
     // No --config or --preset with --results (refuseUnusedWithResults): no model to take a dataset from.
     out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, options.dataset ?? 'coco', options.limit))}\n`);
     return;
   }
   if (!options.images) usageError(command, 'eval needs --images DIR (or --results FILE to score an existing results file)');
   refuseStdin(command, options.images, 'eval --images names the folder of the annotated images', 'give its path');
-  requireWeights(command, options);
+  requireWeights(command, options, { annotations: options.annotations });
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const evalSettings = { exifOrientation: false };
   const weights = await readWeightsArgument(options.weights);

@@ -38,8 +38,8 @@ export function registerHeatmaps(program: Command): void {
     .description('write the raw stage outputs (output_I.npy, as the reference returns them) and heatmap pictures over the resized image')
     .requiredOption('--out <dir>', 'output folder')
     .action(async (imagePath: string, options: ModelCliOptions & Pick<PoseCliOptions, 'maxPixels'> & { out: string }, command: Command) => {
-      requireWeights(command, options);
       refuseStdin(command, imagePath, 'heatmaps reads its image from a file', 'save the image and give its path');
+      requireWeights(command, options, { inputs: [imagePath] });
       refuseOverwritingImage(imagePath, options.out);
       const weights = await readWeightsArgument(options.weights);
       // The outputs of scale 1 alone.

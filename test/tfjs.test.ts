@@ -260,6 +260,41 @@ describe('TensorFlow.js backend', () => {
         await network.dispose();
       }
     });
+
+    it('BAD CALL - once the wasm module stops (out of its 4 GB), every network on it says so, and new ones fall back to cpu', function () {
+      if (!backends.includes('wasm')) this.skip();
+      // In a child process: the wasm backend stays stopped in it. Running the real network out
+      // of memory takes a minute and 4 GB, so one network's run is made to trap as it would.
+      const script = `
+        import { buildNetworkGraph } from './src/higher/network.ts';
+        import { presetConfig } from './src/config/presets.ts';
+        import { randomWeights } from './src/model/weights.ts';
+        import { createTfjsNetwork } from './src/backend/tfjs/network.ts';
+        import { resolveTfjsRuntime } from './src/backend/tfjs/runtime.ts';
+        const graph = buildNetworkGraph(presetConfig('tiny_coco').model);
+        const [failing, other] = [await createTfjsNetwork(graph, randomWeights(graph, 3), { backend: 'wasm' }), await createTfjsNetwork(graph, randomWeights(graph, 4), { backend: 'wasm' })];
+        failing.model.execute = () => { throw new WebAssembly.RuntimeError('Aborted(). Build with -sASSERTIONS for more info.'); };
+        const outcome = (promise) => promise.then((value) => value?.backend ?? 'done', (error) => error.name + ': ' + error.message);
+        const input = new Float32Array(3 * 32 * 32);
+        console.log(JSON.stringify({
+          failing: await outcome(failing.run(input, [1, 3, 32, 32])),
+          other: await outcome(other.run(input, [1, 3, 32, 32])),
+          dispose: await outcome(other.dispose()),
+          wasm: await outcome(resolveTfjsRuntime({ backend: 'wasm' })),
+          any: await outcome(resolveTfjsRuntime({ importModule: (name) => name.startsWith('@tensorflow/tfjs-node') ? Promise.reject(new Error('absent')) : import(name) })),
+        }));`;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+      expect(child.status, child.stderr).to.equal(0);
+      const outcomes = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Record<string, string>;
+      expect(outcomes.failing).to.equal("BackendError: TensorFlow.js's wasm backend failed on a [1, 3, 32, 32] input (Aborted()), most likely out of memory "
+        + '(WebAssembly has 4 GB at most), and can run no network again in this process. For smaller inputs, lower the input size or the test scales, '
+        + 'or leave out the flip test; ONNX Runtime (the default backend) and tfjs-node have no such limit');
+      expect(outcomes.other).to.match(/^BackendError: TensorFlow\.js's wasm backend stopped earlier in this process \(on a \[1, 3, 32, 32\] input: Aborted\(\)\) and can run no network again: restart the process\. /);
+      // Freeing tensors in the stopped module's memory threw 'memory access out of bounds'.
+      expect(outcomes.dispose).to.equal('done');
+      expect(outcomes.wasm).to.match(/^BackendError: No TensorFlow\.js runtime with the wasm backend could be loaded:\n {2}@tensorflow\/tfjs \+ @tensorflow\/tfjs-backend-wasm \(wasm\): it stopped earlier in this process \(on a \[1, 3, 32, 32\] input: Aborted\(\)\) and cannot run again until the process restarts$/);
+      expect(outcomes.any).to.equal('cpu');
+    });
   });
 
   describeFixtures('tfjs backend against the reference (forward/*)', 'forward', () => {

@@ -11,7 +11,11 @@ import { inputSideHint, networkInputProblem, type Network } from '../network.js'
 import { BackendError, networkDisposed } from '../onnx/session.js';
 import { CallsInFlight } from '../../parallel/in-flight.js';
 import { compileToTfjsGraph, type TfjsCompileOptions, type TfjsGraphArtifacts } from './graph-model.js';
-import { resolveTfjsRuntime, type TfjsResolveOptions, type TfjsRuntime } from './runtime.js';
+import { backendFailure, recordBackendFailure, resolveTfjsRuntime, type TfjsResolveOptions, type TfjsRuntime } from './runtime.js';
+
+/** What to do about a network too large for the backend's memory, ending its errors. */
+const SMALLER_INPUTS_HINT = '. For smaller inputs, lower the input size or the test scales, or leave out the flip test; '
+  + 'ONNX Runtime (the default backend) and tfjs-node have no such limit';
 
 export interface TfjsNetworkOptions extends TfjsResolveOptions, TfjsCompileOptions {}
 
@@ -48,6 +52,11 @@ export class TfjsNetwork implements Network {
     const problem = networkInputProblem(input, dims);
     if (problem) throw new BackendError(problem);
     const { tf, backend } = this.runtime;
+    const failure = backendFailure(this.runtime);
+    if (failure !== undefined) {
+      throw new BackendError(`TensorFlow.js's ${backend} backend stopped earlier in this process (${failure}) and can run no network again: `
+        + `restart the process${SMALLER_INPUTS_HINT}`);
+    }
     // The tfjs engine is global: another user may have switched backends since loading.
     if (tf.getBackend() !== backend) await tf.setBackend(backend);
     let outputs: Tf.Tensor[];
@@ -55,7 +64,13 @@ export class TfjsNetwork implements Network {
       // execute() returns a bare tensor when asked for a single output.
       outputs = tf.tidy(() => [this.model.execute({ [this.inputName]: tf.tensor4d(input, [...dims]) }, [...this.outputNames])].flat());
     } catch (err) {
-      throw new BackendError(`TensorFlow.js could not run the network on a [${dims.join(', ')}] input: ${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(dims)}`);
+      const shape = `[${dims.join(', ')}]`;
+      const failed = recordBackendFailure(this.runtime, err, `on a ${shape} input`);
+      if (failed !== undefined) {
+        throw new BackendError(`TensorFlow.js's ${backend} backend failed on a ${shape} input (${failed}), `
+          + `most likely out of memory (WebAssembly has 4 GB at most), and can run no network again in this process${SMALLER_INPUTS_HINT}`, { cause: err });
+      }
+      throw new BackendError(`TensorFlow.js could not run the network on a ${shape} input: ${(err as Error).message.replace(/\.?\s*$/, '')}${inputSideHint(dims)}`, { cause: err });
     }
     try {
       const values = await Promise.all(outputs.map((t) => t.data<'float32'>()));
@@ -67,7 +82,10 @@ export class TfjsNetwork implements Network {
 
   /** Releases the weights once the runs in progress end (a run after it would find its tensors disposed). */
   dispose(): Promise<void> {
-    return this.calls.dispose(async () => this.model.dispose());
+    // A stopped WebAssembly module cannot free them: its memory went with it.
+    return this.calls.dispose(async () => {
+      if (backendFailure(this.runtime) === undefined) this.model.dispose();
+    });
   }
 }
 

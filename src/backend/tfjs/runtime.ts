@@ -81,7 +81,46 @@ async function load(candidate: TfjsCandidate, importModule: (name: string) => Pr
   // setBackend resolves false (after logging) when a registered backend fails to initialise.
   if (!(await tf.setBackend(candidate.backend))) throw new Error(`backend ${candidate.backend} failed to initialise`);
   await tf.ready();
-  return { tf, backend: candidate.backend, module: candidate.module };
+  const runtime = { tf, backend: candidate.backend, module: candidate.module };
+  const failure = backendFailure(runtime);
+  if (failure !== undefined) throw new BackendStopped(`it stopped earlier in this process (${failure}) and cannot run again until the process restarts`);
+  return runtime;
+}
+
+/** A backend that is installed, but stopped for good (`backendFailure`): installing it is no way on. */
+class BackendStopped extends Error {}
+
+/** The WebAssembly API's error class (the project's TypeScript libs do not declare the API). */
+const { RuntimeError: WasmRuntimeError } = (globalThis as unknown as { WebAssembly: { RuntimeError: new () => Error } }).WebAssembly;
+
+/**
+ * Why a tfjs backend (its instance in the engine) can no longer run. A WebAssembly module that
+ * trapped or aborted (the wasm backend out of its 4 GB, mostly) is left with its memory in an
+ * unknown state: every later kernel, load or dispose on it fails ('memory access out of bounds'),
+ * or could compute from damaged memory.
+ */
+const failedBackends = new WeakMap<object, string>();
+
+const backendInstance = ({ tf, backend }: TfjsRuntime): object | undefined => tf.findBackend(backend) ?? undefined;
+
+/** What stopped `runtime`'s backend for good, or undefined while it works. */
+export function backendFailure(runtime: TfjsRuntime): string | undefined {
+  const instance = backendInstance(runtime);
+  return instance === undefined ? undefined : failedBackends.get(instance);
+}
+
+/**
+ * Records `error` as the end of `runtime`'s backend when it is a WebAssembly trap or abort;
+ * returns its words then ('memory access out of bounds'), else undefined. `where` says what ran
+ * ('on a [1, 3, 4096, 4096] input'), for the errors of later calls.
+ */
+export function recordBackendFailure(runtime: TfjsRuntime, error: unknown, where: string): string | undefined {
+  if (!(error instanceof WasmRuntimeError)) return undefined;
+  // An abort's own message goes on about building with assertions.
+  const reason = errorLine(error).replace(/\. Build with -sASSERTIONS.*$/, '');
+  const instance = backendInstance(runtime);
+  if (instance !== undefined && !failedBackends.has(instance)) failedBackends.set(instance, `${where}: ${reason}`);
+  return reason;
 }
 
 /**
@@ -92,15 +131,17 @@ export async function resolveTfjsRuntime(options: TfjsResolveOptions = {}): Prom
   const candidates = (options.candidates ?? TFJS_CANDIDATES).filter((c) => (options.backend === undefined || c.backend === options.backend) && (!options.cuda || c.cuda));
   const importModule = options.importModule ?? importPackage;
   const failures: string[] = [];
+  let onlyStopped = candidates.length > 0;
   for (const candidate of candidates) {
     try {
       return await load(candidate, importModule);
     } catch (err) {
       const what = candidate.backendModule ? `${candidate.module} + ${candidate.backendModule}` : candidate.module;
       failures.push(`  ${what} (${candidate.backend}): ${errorLine(err)}`);
+      onlyStopped &&= err instanceof BackendStopped;
     }
   }
   const wanted = `${options.backend ? `with the ${options.backend} backend ` : ''}${options.cuda ? 'on CUDA ' : ''}`;
   const hint = options.cuda ? CUDA_INSTALL_HINT : options.backend ? BACKEND_INSTALL_HINT[options.backend] : TFJS_INSTALL_HINT;
-  throw new BackendError(`No TensorFlow.js runtime ${wanted}could be loaded:\n${failures.join('\n')}\nTo use the tfjs backend, ${hint}`);
+  throw new BackendError(`No TensorFlow.js runtime ${wanted}could be loaded:\n${failures.join('\n')}${onlyStopped ? '' : `\nTo use the tfjs backend, ${hint}`}`);
 }

@@ -326,7 +326,7 @@ describe('TensorFlow.js backend', () => {
     it(`${model}: model.json + shards reload with tf.loadGraphModel and reproduce ${basename(dir)}`, async () => {
       const target = join(out, 'web_model');
       // Small shards, so that weights spanning shard boundaries are exercised.
-      const written = exportTfjsModel(presetConfig(model), checkpoint, target, { shardBytes: 64 * 1024 });
+      const written = await exportTfjsModel(presetConfig(model), checkpoint, target, { shardBytes: 64 * 1024 });
       expect(written.files.length).to.be.greaterThan(3);
       expect(readdirSync(target).sort()).to.deep.equal([...written.files].sort());
       expect(readdirSync(out)).to.deep.equal(['web_model']);
@@ -350,13 +350,13 @@ describe('TensorFlow.js backend', () => {
       }
     });
 
-    it('the default shards are 4 MB and an earlier export is replaced', () => {
+    it('the default shards are 4 MB and an earlier export is replaced', async () => {
       const target = join(out, 'model');
-      exportTfjsModel(presetConfig(model), checkpoint, target);
+      await exportTfjsModel(presetConfig(model), checkpoint, target);
       const graph = buildNetworkGraph(presetConfig(model).model);
       // The writer only slices the weight bytes: 9 MiB of them make shards of 4, 4 and 1 MiB.
       const large = { ...compileToTfjsGraph(graph, randomWeights(graph)), weightData: new ArrayBuffer(9 * 1024 * 1024) };
-      const written = writeTfjsGraphModel(large, target);
+      const written = await writeTfjsGraphModel(large, target);
       expect(written.files).to.deep.equal(['model.json', 'group1-shard1of3.bin', 'group1-shard2of3.bin', 'group1-shard3of3.bin']);
       expect(written.files.slice(1).map((f) => statSync(join(target, f)).size)).to.deep.equal([4, 4, 1].map((m) => m * 1024 * 1024));
       expect(readdirSync(target).sort()).to.deep.equal([...written.files].sort());
@@ -367,17 +367,19 @@ describe('TensorFlow.js backend', () => {
       expect(statSync(target).mode & 0o777).to.equal(0o777 & ~umask);
     });
 
-    it('BAD CALL - a non-empty folder that holds no export is not replaced', () => {
+    it('BAD CALL - a non-empty folder that holds no export is not replaced', async () => {
       writeFileSync(join(out, 'notes.txt'), 'keep me');
-      expect(() => exportTfjsModel(presetConfig(model), checkpoint, out)).to.throw(TfjsExportError, 'non-empty folder without a model.json');
+      const error = await exportTfjsModel(presetConfig(model), checkpoint, out).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(TfjsExportError).with.property('message').that.includes('non-empty folder without a model.json');
       expect(readdirSync(out)).to.deep.equal(['notes.txt']);
     });
 
-    it('BAD CALL - an export beside other files (a web app folder) is not replaced', () => {
-      exportTfjsModel(presetConfig(model), checkpoint, out);
+    it('BAD CALL - an export beside other files (a web app folder) is not replaced', async () => {
+      await exportTfjsModel(presetConfig(model), checkpoint, out);
       writeFileSync(join(out, 'index.html'), '<html></html>');
       const before = readdirSync(out).sort();
-      expect(() => exportTfjsModel(presetConfig(model), checkpoint, out)).to.throw(TfjsExportError, 'holds other files than an export (index.html)');
+      const error = await exportTfjsModel(presetConfig(model), checkpoint, out).then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(TfjsExportError).with.property('message').that.includes('holds other files than an export (index.html)');
       expect(readdirSync(out).sort()).to.deep.equal(before);
     });
 
@@ -423,6 +425,22 @@ describe('TensorFlow.js backend', () => {
       };
       return { target, staging, aside, rename };
     };
+
+    it('BAD CALL - a write stopped midway (Ctrl-C) leaves no new export nor its temporary folder, and keeps the earlier one', async () => {
+      const graph = buildNetworkGraph(presetConfig('tiny_coco').model);
+      const artifacts = compileToTfjsGraph(graph, randomWeights(graph));
+      const target = join(out, 'model');
+      await writeTfjsGraphModel(artifacts, target);
+      const earlier = readFileSync(join(target, 'model.json'), 'utf8');
+      const interrupt = new AbortController();
+      // 64 kB shards: dozens of files, of which the first is being written when the stop comes.
+      const writing = writeTfjsGraphModel({ ...artifacts, userDefinedMetadata: { ...artifacts.userDefinedMetadata, description: 'new' } }, target, { shardBytes: 64 * 1024, signal: interrupt.signal });
+      expect(readdirSync(out).sort()).to.deep.equal([readdirSync(out).find((name) => name.startsWith('.model.partial-')), 'model']);
+      interrupt.abort('SIGINT');
+      expect(await writing.then(() => 'written', (reason: unknown) => reason)).to.equal('SIGINT');
+      expect(readdirSync(out)).to.deep.equal(['model']);
+      expect(readFileSync(join(target, 'model.json'), 'utf8')).to.equal(earlier);
+    });
 
     it('moves the new export into place and removes the earlier one', () => {
       const { target, staging, aside, rename } = setUp([]);

@@ -3,7 +3,8 @@
  * `tf.loadGraphModel` reads over HTTP in the browser. Writing needs no tfjs package; reading
  * back from disk (plain `@tensorflow/tfjs` has no `file://` loader) is `tfjsFileHandler`.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ExperimentConfig } from '../../config/experiment.js';
@@ -29,6 +30,8 @@ interface ModelJson extends Omit<TfjsGraphArtifacts, 'weightSpecs' | 'weightData
 export interface WriteOptions {
   /** Bytes per weight shard; default 4 MB. */
   shardBytes?: number;
+  /** Stops the writing (Ctrl-C): nothing is left of the new export, and the signal's reason is thrown. */
+  signal?: AbortSignal;
 }
 
 export interface WrittenModel {
@@ -43,7 +46,7 @@ export interface WrittenModel {
  * folder that is renamed into place. An existing export in `dir` (`model.json` and shards, nothing
  * else) is replaced; any other non-empty folder is left alone.
  */
-export function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, options: WriteOptions = {}): WrittenModel {
+export async function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, options: WriteOptions = {}): Promise<WrittenModel> {
   const shardBytes = options.shardBytes ?? SHARD_BYTES;
   if (!isPositiveInt(shardBytes)) throw new TfjsExportError(`Shard size must be a positive integer, got ${shardBytes}`);
   const target = resolve(dir);
@@ -59,8 +62,14 @@ export function writeTfjsGraphModel(artifacts: TfjsGraphArtifacts, dir: string, 
   const staging = join(dirname(target), `.${basename(target)}.partial-${randomBytes(6).toString('hex')}`);
   mkdirSync(staging);
   try {
-    shards.forEach((file, i) => writeSynced(join(staging, file), data.subarray(i * shardBytes, (i + 1) * shardBytes)));
-    writeSynced(join(staging, MODEL_JSON), Buffer.from(JSON.stringify(json)));
+    // Written a file at a time, so that a stop is seen (and the temporary folder removed) between them.
+    for (const [i, file] of shards.entries()) {
+      options.signal?.throwIfAborted();
+      await writeSynced(join(staging, file), data.subarray(i * shardBytes, (i + 1) * shardBytes));
+    }
+    options.signal?.throwIfAborted();
+    await writeSynced(join(staging, MODEL_JSON), Buffer.from(JSON.stringify(json)));
+    options.signal?.throwIfAborted();
     if (existsSync(target)) replaceFolder(staging, target, `${staging}.previous`);
     else renameSync(staging, target);
   } finally {
@@ -92,13 +101,13 @@ export function replaceFolder(staging: string, target: string, aside: string, re
 }
 
 /** Writes and flushes a file, so that the folder renamed into place is complete on disk. */
-function writeSynced(path: string, data: Uint8Array): void {
-  const fd = openSync(path, 'w');
+async function writeSynced(path: string, data: Uint8Array): Promise<void> {
+  const file = await open(path, 'w');
   try {
-    writeSync(fd, data);
-    fsyncSync(fd);
+    await file.writeFile(data);
+    await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
 }
 
@@ -117,7 +126,7 @@ function checkReplaceable(target: string): void {
 }
 
 /** Compiles a configuration's network with a checkpoint path or weights and writes it to `dir`. */
-export function exportTfjsModel(config: ExperimentConfig, weights: WeightsSource, dir: string, options: WriteOptions = {}): WrittenModel {
+export async function exportTfjsModel(config: ExperimentConfig, weights: WeightsSource, dir: string, options: WriteOptions = {}): Promise<WrittenModel> {
   const graph = buildNetworkGraph(config.model);
   const artifacts = compileToTfjsGraph(graph, networkWeights(weights, graph), { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
   return writeTfjsGraphModel(artifacts, dir, options);

@@ -1,4 +1,5 @@
 /** `higher-pose export-tfjs`: compile a checkpoint to a TensorFlow.js graph model for the browser. */
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { addModelSourceOptions, requireWeights, type ModelCliOptions } from '../options.js';
@@ -6,7 +7,7 @@ import { readWeightsArgument } from '../weights-input.js';
 import { outputFileProblem } from '../../io/atomic.js';
 import { isOnnxWeights, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
-import { exportTfjsModel } from '../../backend/tfjs/export.js';
+import { exportTfjsModel, type WrittenModel } from '../../backend/tfjs/export.js';
 
 export function registerExportTfjs(program: Command): void {
   addModelSourceOptions(program.command('export-tfjs'), 'checkpoint (.pth from the model zoo, see `higher-pose weights list`)')
@@ -20,9 +21,26 @@ export function registerExportTfjs(program: Command): void {
       const problem = await outputFileProblem(join(options.out, 'model.json'));
       if (problem) throw new ConfigError(`--out ${options.out}: ${problem}`);
       const config = resolveConfig(options);
-      const written = exportTfjsModel(config, weights, options.out);
+      // Ctrl-C (or kill) stops the writing, which removes what it wrote; the exit status is then
+      // the shell's for a process the signal ended (130, 143).
+      const interrupt = new AbortController();
+      const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(signal);
+      process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+      let written: WrittenModel;
+      try {
+        written = await exportTfjsModel(config, weights, options.out, { signal: interrupt.signal });
+      } catch (error) {
+        if (!interrupt.signal.aborted) throw error;
+        const signal = interrupt.signal.reason as NodeJS.Signals;
+        console.error(`export-tfjs: interrupted by ${signal}; ${options.out} is as it was`);
+        process.exitCode = 128 + constants.signals[signal];
+        return;
+      } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      }
       const outputs = Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ');
       console.error(`wrote ${written.dir} (${written.files.join(', ')}; ${(written.weightBytes / 1e6).toFixed(1)} MB of weights): `
         + `input "image" [N,3,H,W] (H, W multiples of 32), outputs ${outputs} (NCHW)`);
     });
 }
+

@@ -112,17 +112,23 @@ async function writeSynced(path: string, data: Uint8Array): Promise<void> {
 }
 
 function checkReplaceable(target: string): void {
-  if (!existsSync(target)) return;
-  if (!statSync(target).isDirectory()) throw new TfjsExportError(`${target} exists and is not a folder`);
+  const problem = exportFolderProblem(target);
+  if (problem !== undefined) throw new TfjsExportError(problem);
+}
+
+/**
+ * Why `dir` cannot take an export, or undefined: it is a file, or a folder that holds anything
+ * but an earlier export (the whole folder is replaced). For refusing it before the compile.
+ */
+export function exportFolderProblem(dir: string): string | undefined {
+  const target = resolve(dir);
+  if (!existsSync(target)) return undefined;
+  if (!statSync(target).isDirectory()) return `${target} exists and is not a folder`;
   const entries = readdirSync(target);
-  if (entries.length > 0 && !entries.includes(MODEL_JSON)) {
-    throw new TfjsExportError(`${target} is a non-empty folder without a ${MODEL_JSON}; refusing to replace it`);
-  }
-  // The whole folder is replaced: it must hold an export and nothing else.
+  if (entries.length > 0 && !entries.includes(MODEL_JSON)) return `${target} is a non-empty folder without a ${MODEL_JSON}; refusing to replace it`;
   const others = entries.filter((name) => name !== MODEL_JSON && !/^group\d+-shard\d+of\d+\.bin$/.test(name));
-  if (others.length > 0) {
-    throw new TfjsExportError(`${target} holds other files than an export (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); refusing to replace it`);
-  }
+  if (others.length > 0) return `${target} holds other files than an export (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); refusing to replace it`;
+  return undefined;
 }
 
 /** Compiles a configuration's network with a checkpoint path or weights and writes it to `dir`. */

@@ -7,7 +7,7 @@ import { readWeightsArgument } from '../weights-input.js';
 import { outputFileProblem } from '../../io/atomic.js';
 import { isOnnxWeights, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
-import { exportTfjsModel, type WrittenModel } from '../../backend/tfjs/export.js';
+import { exportFolderProblem, exportTfjsModel, type WrittenModel } from '../../backend/tfjs/export.js';
 
 export function registerExportTfjs(program: Command): void {
   addModelSourceOptions(program.command('export-tfjs'), 'checkpoint (.pth from the model zoo, see `higher-pose weights list`)')
@@ -17,8 +17,9 @@ export function registerExportTfjs(program: Command): void {
       requireWeights(command, options, { what: 'a model-zoo checkpoint (`higher-pose weights list`)' });
       const weights = await readWeightsArgument(options.weights);
       if (isOnnxWeights(weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
-      // A file where the folder or one of its parents would be (mkdir said only EEXIST), before the compile.
-      const problem = await outputFileProblem(join(options.out, 'model.json'));
+      // A file where the folder or one of its parents would be (mkdir said only EEXIST), or a folder
+      // holding more than an export, before the compile.
+      const problem = (await outputFileProblem(join(options.out, 'model.json'))) ?? exportFolderProblem(options.out);
       if (problem) throw new ConfigError(`--out ${options.out}: ${problem}`);
       const config = resolveConfig(options);
       // Ctrl-C (or kill) stops the writing, which removes what it wrote; the exit status is then

@@ -44,4 +44,3 @@ export function registerExportTfjs(program: Command): void {
         + `input "image" [N,3,H,W] (H, W multiples of 32), outputs ${outputs} (NCHW)`);
     });
 }
-

@@ -51,6 +51,8 @@ describe('higher-pose exit statuses', () => {
       [['weights', '--cache-dir', 'c'], /^error: unknown option '--cache-dir'\n\(--cache-dir is an option of 'weights list' and 'weights fetch'\)\n/],
       [['predict', 'a.jpg', '--max-people', 'abc'], /'--max-people <n>' argument 'abc' is invalid/],
       [['predict', 'a.jpg', '--format', 'xml'], /'--format <format>' argument 'xml' is invalid\. Allowed choices are json, jsonl/],
+      // The API says where those run; the command line did not.
+      [['predict', 'a.jpg', '--backend', 'tfjs', '--tfjs-backend', 'webgl'], /'--tfjs-backend <name>' argument 'webgl' is invalid\. Unsupported tfjs backend: webgl\. Must be one of \[tensorflow, wasm, cpu\] \(WebGL and WebGPU are for browsers: export-tfjs writes a model that they load\)\n/],
       [['eval', '--annotations'], /'--annotations <file>' argument missing/],
       [['eval', '--results', 'r.json'], /required option '--annotations <file>' not specified/],
       [['weights'], /Usage: higher-pose weights/],

@@ -5,7 +5,7 @@ import { ConfigError } from '../config/experiment.js';
 import { makeFolders, outputFileProblem, sameFile } from '../io/atomic.js';
 import { PRESET_NAMES, type PresetName } from '../config/presets.js';
 import { BACKENDS, type BackendName } from '../model/load.js';
-import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
+import { BROWSER_BACKENDS_NOTE, TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import { PRECISIONS, type Precision } from '../model/quantize.js';
 import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../backend/onnx/session.js';
 import { isPositiveInt } from '../values.js';
@@ -68,9 +68,12 @@ export function parseScales(value: string): number[] {
   return scales;
 }
 
-function choice<T extends string>(what: string, allowed: readonly T[]) {
+/** A parser taking one of `allowed`; `note` follows the list in the error (why an expected value is not there). */
+function choice<T extends string>(what: string, allowed: readonly T[], note?: string) {
   return (value: string): T => {
-    if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`Unsupported ${what}: ${value}. Must be one of [${allowed.join(', ')}]`);
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(`Unsupported ${what}: ${value}. Must be one of [${allowed.join(', ')}]${note === undefined ? '' : ` (${note})`}`);
+    }
     return value as T;
   };
 }
@@ -101,7 +104,7 @@ export function addModelOptions(command: Command): Command {
   return addModelSourceOptions(command)
     .option('--input-size <n>', 'network input size, a positive multiple of 64 (overrides the configuration)', parseInputSize)
     .option('--backend <name>', 'onnxruntime (default), tfjs (TensorFlow.js, if installed) or auto', choice<BackendName>('backend', BACKENDS))
-    .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow (tfjs-node[-gpu]), wasm or cpu', choice<TfjsBackendName>('tfjs backend', TFJS_BACKENDS))
+    .option('--tfjs-backend <name>', 'with --backend tfjs: tensorflow (tfjs-node[-gpu]), wasm or cpu', choice<TfjsBackendName>('tfjs backend', TFJS_BACKENDS, BROWSER_BACKENDS_NOTE))
     .option('--device <device>', 'cpu, webgpu (a GPU through Vulkan on Linux), or cuda with the CUDA build of onnxruntime-node (or tfjs-node-gpu)', choice<ExecutionProvider>('device', EXECUTION_PROVIDERS))
     .option('--threads <n>', 'ONNX Runtime threads per operator', parsePositiveInteger);
 }

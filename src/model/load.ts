@@ -16,7 +16,7 @@ import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
 import { isOnnxModelBytes, isQuantizedModel } from '../backend/onnx/quantize.js';
-import { TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
+import { BROWSER_BACKENDS_NOTE, TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import type { Network } from '../backend/network.js';
 import type { Weights, WeightTensor } from './weights.js';
 import { PRECISIONS, quantizeForImages, type Precision } from './quantize.js';
@@ -437,7 +437,7 @@ export function checkedNetworkOptions(options: NetworkOptions, weights?: Weights
   checkChoice('backend', backend, BACKENDS);
   if (options.device !== undefined) checkChoice('device', options.device, EXECUTION_PROVIDERS);
   if (options.tfjsBackend !== undefined) {
-    checkChoice('tfjsBackend', options.tfjsBackend, TFJS_BACKENDS, ' (WebGL and WebGPU are for browsers: export-tfjs writes a model that they load)');
+    checkChoice('tfjsBackend', options.tfjsBackend, TFJS_BACKENDS, ` (${BROWSER_BACKENDS_NOTE})`);
   }
   if (options.device === 'cuda' && options.tfjsBackend !== undefined && options.tfjsBackend !== 'tensorflow') {
     // It would run on the CPU without a word.

@@ -128,6 +128,9 @@ describe('higher-pose exit statuses', () => {
         [['predict', image, ...model, '--tfjs-backend', 'wasm'], /^error: --tfjs-backend wasm picks a TensorFlow\.js backend: give --backend tfjs or --backend auto too\n/],
         [['predict', image, ...model, '--backend', 'tfjs', '--tfjs-backend', 'wasm', '--device', 'cuda'], /^error: --tfjs-backend wasm runs on the CPU: --device cuda on TensorFlow\.js is --tfjs-backend tensorflow /],
         [['predict', image, ...model, '--backend', 'tfjs', '--precision', 'int8', '--calibrate', image], /^error: --precision int8 runs on ONNX Runtime only: use --backend onnxruntime /],
+        // Failed as the model loaded (exit 1).
+        [['predict', image, ...model, '--backend', 'tfjs', '--device', 'webgpu'], /^error: --backend tfjs has no WebGPU backend in Node \(WebGL and WebGPU are for browsers: export-tfjs writes a model that they load\): --device webgpu runs on --backend onnxruntime\n/],
+        [['video', join(dir, 'clip.mp4'), ...model, '--backend', 'auto', '--tfjs-backend', 'wasm', '--device', 'webgpu'], /^error: --tfjs-backend wasm would never run: --device webgpu runs on ONNX Runtime only \(TensorFlow\.js has no WebGPU backend in Node\); leave it out\n/],
         [['predict', image, ...model, '--device', 'webgpu', '--precision', 'int8', '--calibrate', image], /^error: --precision int8 is a CPU mode: on --device webgpu the quantized operators fall back to the CPU; use --precision fp32 there\n/],
         [['predict', image, ...model, '--threads', '5000'], /^error: --threads 5000: must be an integer from 1 to 1024\n/],
         [['predict', image, ...model, '--backend', 'tfjs', '--threads', '2'], /^error: --threads 2 sets how ONNX Runtime runs: leave it out with --backend tfjs, or use --backend onnxruntime or --backend auto\n/],

@@ -69,7 +69,10 @@ describe('devices', () => {
 
   it('BAD CALL - an unknown device or tfjs backend, TensorFlow.js or int8 on WebGPU, a CPU tfjs backend on CUDA, ONNX Runtime options on tfjs are refused by name', async () => {
     await expectRejection(createEstimator({ ...tiny, device: 'tpu' as ExecutionProvider }), ConfigError, /Unsupported device: tpu\. Must be one of \[cpu, cuda, webgpu\]/);
-    await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', device: 'webgpu' }), BackendError, /no WebGPU backend/);
+    // A BackendError once the weights were read; with 'auto', tfjsBackend went unused.
+    await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', device: 'webgpu' }), ConfigError,
+      /^backend 'tfjs' has no WebGPU backend in Node \(WebGL and WebGPU are for browsers: export-tfjs writes a model that they load\): device 'webgpu' runs on backend 'onnxruntime'$/);
+    await expectRejection(createEstimator({ ...tiny, backend: 'auto', tfjsBackend: 'cpu', device: 'webgpu' }), ConfigError, /^tfjsBackend 'cpu' would never run: device 'webgpu' runs on ONNX Runtime only/);
     await expectRejection(createEstimator({ ...tiny, device: 'webgpu', precision: 'int8' }), ConfigError, /precision 'int8' is a CPU mode/);
     // 'webgl' had found no candidate and said "To use the tfjs backend, undefined".
     await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', tfjsBackend: 'webgl' as TfjsBackendName }), ConfigError, /^Unsupported tfjsBackend: webgl\. Must be one of \[tensorflow, wasm, cpu\] \(WebGL and WebGPU are for browsers/);

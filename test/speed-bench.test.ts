@@ -73,6 +73,6 @@ describe('npm run bench', function () {
       return child.stderr;
     });
     expect(stderr[0]).to.match(/^error: option '--repeat <n>' argument '0' is invalid/);
-    expect(stderr[1]).to.match(/^higher-pose bench: BackendError: TensorFlow.js has no WebGPU backend/);
+    expect(stderr[1]).to.match(/^higher-pose bench: ConfigError: backend 'tfjs' has no WebGPU backend in Node/);
   });
 });

@@ -448,6 +448,14 @@ export function checkedNetworkOptions(options: NetworkOptions, weights?: Weights
     const { tfjsBackend } = options;
     throw optionsError(['tfjsBackend', 'backend'], (name) => `${name('tfjsBackend', tfjsBackend)} picks a TensorFlow.js backend: give ${name('backend', 'tfjs')} or ${name('backend', 'auto')} too`);
   }
+  // TensorFlow.js would fail once the weights were read ('tfjs'), or never run ('auto').
+  if (options.device === 'webgpu' && backend === 'tfjs') {
+    throw optionsError(['backend', 'device'], (name) => `${name('backend', 'tfjs')} has no WebGPU backend in Node (${BROWSER_BACKENDS_NOTE}): ${name('device', 'webgpu')} runs on ${name('backend', 'onnxruntime')}`);
+  }
+  if (options.device === 'webgpu' && options.tfjsBackend !== undefined) {
+    const { tfjsBackend } = options;
+    throw optionsError(['tfjsBackend', 'device'], (name) => `${name('tfjsBackend', tfjsBackend)} would never run: ${name('device', 'webgpu')} runs on ONNX Runtime only (TensorFlow.js has no WebGPU backend in Node); leave it out`);
+  }
   const { threads } = options;
   // ONNX Runtime takes minutes to start absurd numbers of threads.
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {

@@ -15,7 +15,7 @@ import { resolveTfjsRuntime, type TfjsBackendName } from '../src/backend/tfjs/ru
 import { createTfjsNetwork, TfjsNetwork } from '../src/backend/tfjs/network.js';
 import { compileToTfjsGraph } from '../src/backend/tfjs/graph-model.js';
 import { exportTfjsModel, readTfjsGraphModel, replaceFolder, tfjsFileHandler, TfjsExportError, writeTfjsGraphModel } from '../src/backend/tfjs/export.js';
-import { registerExportTfjs } from '../src/cli/commands/export-tfjs.js';
+import { registerExportTfjs, writtenSummary } from '../src/cli/commands/export-tfjs.js';
 import { readImage } from '../src/io/image.js';
 import { toNetworkInput } from '../src/preprocess/index.js';
 import { readNpy } from '../src/io/npy.js';
@@ -416,7 +416,7 @@ describe('TensorFlow.js backend', () => {
       } finally {
         console.error = log;
       }
-      expect(lines.join('\n')).to.match(/^wrote .*cli \(model\.json, group1-shard1of1\.bin; /);
+      expect(lines.join('\n')).to.match(/^wrote .*cli \(model\.json \+ 1 weight shard, \d+\.\d MB of weights\): input "image" /);
       const network = await TfjsNetwork.load(readTfjsGraphModel(target), { backend: backends.includes('wasm') ? 'wasm' : 'cpu' });
       try {
         expectReference(await runImage(network, dir), dir);
@@ -425,6 +425,12 @@ describe('TensorFlow.js backend', () => {
       }
       expect(existsSync(join(target, 'model.json'))).to.equal(true);
     });
+  });
+
+  it("export-tfjs's summary counts the weight shards rather than naming each (W48 has 62)", () => {
+    const shards = Array.from({ length: 62 }, (_, i) => `group1-shard${i + 1}of62.bin`);
+    expect(writtenSummary({ dir: 'web_model', files: ['model.json', ...shards], weightBytes: 255_340_000 })).to.equal('web_model (model.json + 62 weight shards, 255.3 MB of weights)');
+    expect(writtenSummary({ dir: 'tiny', files: ['model.json', 'group1-shard1of1.bin'], weightBytes: 90_000 })).to.equal('tiny (model.json + 1 weight shard, 0.1 MB of weights)');
   });
 
   describe('replacing an earlier export', () => {

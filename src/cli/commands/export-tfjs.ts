@@ -9,6 +9,12 @@ import { isOnnxWeights, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { exportFolderProblem, exportTfjsModel, type WrittenModel } from '../../backend/tfjs/export.js';
 
+/** What export-tfjs wrote, in a line: the shards counted, not named (62 of them for W48). */
+export function writtenSummary({ dir, files, weightBytes }: WrittenModel): string {
+  const shards = files.length - 1;
+  return `${dir} (model.json + ${shards} weight shard${shards === 1 ? '' : 's'}, ${(weightBytes / 1e6).toFixed(1)} MB of weights)`;
+}
+
 export function registerExportTfjs(program: Command): void {
   addModelSourceOptions(program.command('export-tfjs'), 'checkpoint (.pth from the model zoo, see `higher-pose weights list`)')
     .description('compile a checkpoint to a TensorFlow.js graph model (model.json + 4 MB weight shards) for tf.loadGraphModel')
@@ -40,7 +46,7 @@ export function registerExportTfjs(program: Command): void {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       }
       const outputs = Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ');
-      console.error(`wrote ${written.dir} (${written.files.join(', ')}; ${(written.weightBytes / 1e6).toFixed(1)} MB of weights): `
+      console.error(`wrote ${writtenSummary(written)}: `
         + `input "image" [N,3,H,W] (H, W multiples of 32), outputs ${outputs} (NCHW)`);
     });
 }

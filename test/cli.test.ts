@@ -336,6 +336,33 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     }
   });
 
+  it('eval reads --annotations once: annotations piped in (<(zcat ...)) are run and scored as from their file', async function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-piped-annotations-'));
+    try {
+      const keypoints = Array.from({ length: 17 }, (_, j) => [100 + 5 * j, 100 + 10 * j, 2]).flat();
+      const annotations = JSON.stringify({
+        images: [{ id: 1, file_name: basename(DEMO_IMAGE()) }],
+        categories: [{ id: 1, name: 'person' }],
+        annotations: [{ id: 1, image_id: 1, category_id: 1, iscrowd: 0, num_keypoints: 17, area: 10000, bbox: [100, 100, 80, 170], keypoints }],
+      });
+      const file = join(dir, 'annotations.json');
+      writeFileSync(file, annotations);
+      const evalArgs = (path: string, out: string) => ['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', path, ...model, '--out', join(dir, out)];
+      const fromFile = await run(...evalArgs(file, 'from-file.json'));
+      expect(fromFile.status, fromFile.stderr).to.equal(0);
+      const fifo = join(dir, 'annotations.fifo');
+      let fromPipe: Awaited<ReturnType<typeof run>> | undefined;
+      // Read twice, a pipe gave nothing the second time: 'annotation file is not valid JSON (Unexpected end of JSON input)'.
+      await withPipedOnce(fifo, annotations, async () => void (fromPipe = await run(...evalArgs(fifo, 'from-pipe.json'))));
+      expect(fromPipe!.status, fromPipe!.stderr).to.equal(0);
+      expect(fromPipe!.stdout).to.equal(fromFile.stdout);
+      expect(readFileSync(join(dir, 'from-pipe.json'), 'utf8')).to.equal(readFileSync(join(dir, 'from-file.json'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('export-onnx --out /dev/stdout writes the model alone to stdout, its summary to stderr', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-export-stdout-'));
     try {

@@ -4,8 +4,7 @@
  * `dataset.evaluate` writes them) and scores it. It knows nothing about the network, so it can
  * be driven by a fake estimator in tests. Runs are resumable through a journal.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetKind } from '../config/experiment.js';
 import { sameFile, writeFileAtomic } from '../io/atomic.js';
@@ -13,7 +12,7 @@ import { jsonArrayPieces } from '../io/json-array.js';
 import type { Person } from '../types.js';
 import { evaluateCoco, type CocoStats, type EvaluateOptions } from './coco.js';
 import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
-import { loadGroundTruth, loadResults, parseResults, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
+import { loadGroundTruth, loadResults, parseResults, readAnnotationFile, type AnnotationFile, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
 import { EvalError } from './errors.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
@@ -54,8 +53,11 @@ export interface BenchmarkProgress {
 export interface BenchmarkOptions {
   /** Folder holding the images named by the annotation file's `file_name`. */
   imagesDir: string;
-  /** Ground-truth annotation file (COCO format). */
-  annotations: string;
+  /**
+   * Ground-truth annotation file (COCO format): its path, or the file as `readAnnotationFile` read
+   * it for this run's dataset (a pipe gives its bytes once: a caller that checked it first hands it on).
+   */
+  annotations: string | AnnotationFile;
   /** People in one image, keypoints in image pixels. A throw is recorded for that image, not fatal. */
   estimate: (imagePath: string, imageId: number) => Promise<Person[]>;
   /** Resume journal; an interrupted run restarted with the same journal skips finished images. */
@@ -156,17 +158,27 @@ async function estimateImage(opts: BenchmarkOptions, image: GtImage, format: Res
   return { imageId: image.id, status: 'ok', ms, results: people.map((p) => personToResult(p, image.id, format)) };
 }
 
+const annotationFilePath = (annotations: string | AnnotationFile): string => (typeof annotations === 'string' ? annotations : annotations.groundTruth.source);
+
 /**
  * Refuses a run whose files collide: results written over the annotations, or a journal that
  * is the annotations or the results file (deleted once the results are written).
  */
 export async function checkBenchmarkFiles(opts: Pick<BenchmarkOptions, 'annotations' | 'outPath' | 'journalPath'>): Promise<void> {
-  const files: [string, string][] = [['the annotation file', opts.annotations], ['the results file', opts.outPath], ['the journal', opts.journalPath]];
+  const files: [string, string][] = [['the annotation file', annotationFilePath(opts.annotations)], ['the results file', opts.outPath], ['the journal', opts.journalPath]];
   for (const [i, [what, path]] of files.entries()) {
     for (const [other, otherPath] of files.slice(i + 1)) {
       if (await sameFile(path, otherPath)) throw new EvalError(`${what} and ${other} are one file (${otherPath}); give each its own path`);
     }
   }
+}
+
+/** The annotation file of a run of `dataset`, read now from its path or as the caller read it. */
+function annotationFile(annotations: string | AnnotationFile, dataset: DatasetKind): AnnotationFile {
+  if (typeof annotations === 'string') return readAnnotationFile(annotations, dataset);
+  const read = annotations.groundTruth.dataset;
+  if (read !== dataset) throw new EvalError(`${annotations.groundTruth.source} was read as ${read} annotations, for a ${dataset} evaluation: read it as ${dataset}`);
+  return annotations;
 }
 
 function selectImages(gt: GroundTruth, limit?: number): GtImage[] {
@@ -193,10 +205,10 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   if (!isPositiveInt(inFlight)) throw new EvalError(`imagesInFlight must be a positive integer, got ${inFlight}`);
   await checkBenchmarkFiles(opts);
   const dataset = opts.dataset ?? 'coco';
-  const gt = loadGroundTruth(opts.annotations, dataset);
+  // The journal keys on the bytes the ground truth was read from, not on the file read again.
+  const { groundTruth: gt, sha256: annotationsSha256 } = annotationFile(opts.annotations, dataset);
   const images = selectImages(gt, opts.limit);
   const format: ResultFormat = { joints: gt.numJoints, categoryId: personCategoryId(gt) };
-  const annotationsSha256 = createHash('sha256').update(readFileSync(opts.annotations)).digest('hex');
   const { journal, entries } = await Journal.open(opts.journalPath, { annotationsSha256, dataset, settings: opts.settings ?? null });
   // Failed and missing images are tried again: the file may have been fixed since.
   const isDone = (id: number) => entries.get(id)?.status === 'ok';

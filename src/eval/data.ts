@@ -4,6 +4,7 @@
  * file (COCO results format). Everything the evaluation reads is checked here, so a bad file
  * fails with an error naming the file and the field instead of a wrong number later.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
@@ -117,18 +118,22 @@ function annotationKeypoints(c: Checker, v: unknown, path: string, dataset: Data
   return c.numbers(v, path, joints * 3, jointsText(dataset, joints));
 }
 
-/** Reads and parses a JSON file; unreadable or malformed files are EvalErrors naming the path. */
-function readJsonFile(path: string, what: string): unknown {
+/**
+ * Reads and parses a JSON file, and the sha256 of the bytes read; unreadable or malformed files
+ * are EvalErrors naming the path.
+ */
+function readJsonFile(path: string, what: string): { value: unknown; sha256: string } {
+  let bytes: Buffer;
   let text: string;
   try {
-    const bytes = readFileSync(path);
+    bytes = readFileSync(path);
     text = bytes.toString('utf8', utf8TextStart(bytes));
   } catch (err) {
     if (err instanceof NotUtf8Error) throw new EvalError(`${path}: ${what} ${err.message}`);
     throw new EvalError(`Cannot read ${what} ${path}: ${(err as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), sha256: createHash('sha256').update(bytes).digest('hex') };
   } catch (err) {
     throw new EvalError(`${path}: ${what} is not valid JSON (${(err as Error).message})`);
   }
@@ -200,9 +205,24 @@ export function parseGroundTruth(doc: unknown, source: string, dataset: DatasetK
   return { source, dataset, numJoints: joints, images, annotations, categoryIds: [...categoryIds].sort((a, b) => a - b) };
 }
 
+/** A ground-truth annotation file as read once, and the sha256 of its bytes (what a run's journal keys on). */
+export interface AnnotationFile {
+  groundTruth: GroundTruth;
+  sha256: string;
+}
+
+/**
+ * Reads and validates a ground-truth annotation file, once: a pipe (`--annotations <(zcat ...)`)
+ * gives its bytes once, so what was read is handed on rather than read again.
+ */
+export function readAnnotationFile(path: string, dataset: DatasetKind): AnnotationFile {
+  const { value, sha256 } = readJsonFile(path, 'annotation file');
+  return { groundTruth: parseGroundTruth(value, path, dataset), sha256 };
+}
+
 /** Reads and validates a ground-truth annotation file. */
 export function loadGroundTruth(path: string, dataset: DatasetKind): GroundTruth {
-  return parseGroundTruth(readJsonFile(path, 'annotation file'), path, dataset);
+  return readAnnotationFile(path, dataset).groundTruth;
 }
 
 function parseResult(c: Checker, v: unknown, path: string, gt: GroundTruth, images: Set<number>, cats: Set<number>): KeypointResult {

@@ -10,7 +10,7 @@ import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { ConfigError, type DatasetKind, type ExperimentConfig } from '../../config/experiment.js';
 import { keypointDefinition } from '../../datasets.js';
-import { loadGroundTruth } from '../../eval/data.js';
+import { readAnnotationFile, type AnnotationFile } from '../../eval/data.js';
 import { EvalError, OtherDatasetError } from '../../eval/errors.js';
 import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
 import type { ImageInput, PoseEstimator } from '../../types.js';
@@ -104,12 +104,13 @@ function resolveDataset(options: EvalCliOptions, command: Command, config: Exper
 }
 
 /**
- * Reads the annotations before the model is made (which can take minutes). Annotations of the
- * other dataset than the model's are refused as that mismatch: `--dataset` would not help.
+ * Reads the annotations before the model is made (which can take minutes), once: the run is
+ * given what was read (a pipe, `--annotations <(zcat ...)`, gives its bytes once). Annotations of
+ * the other dataset than the model's are refused as that mismatch: `--dataset` would not help.
  */
-function checkAnnotations(path: string, choice: DatasetChoice): void {
+function readAnnotations(path: string, choice: DatasetChoice): AnnotationFile {
   try {
-    loadGroundTruth(path, choice.dataset);
+    return readAnnotationFile(path, choice.dataset);
   } catch (error) {
     if (!(error instanceof OtherDatasetError) || choice.model === undefined) throw error;
     const other = error.annotationsDataset;
@@ -142,7 +143,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   await refuseWritingOverWeights(options.out, '--out', options.weights);
   await refuseWritingOverWeights(journalPath, '--journal', options.weights);
   await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
-  checkAnnotations(options.annotations, choice);
+  const annotations = readAnnotations(options.annotations, choice);
   const estimatorSettings = await estimatorOptions(options, evalSettings);
   const controller = new AbortController();
   const onSigint = () => controller.abort(new EvalError('interrupted'));
@@ -158,7 +159,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   try {
     const report = await runBenchmark({
       imagesDir: options.images,
-      annotations: options.annotations,
+      annotations,
       estimate: (path) => estimator.estimatePoses(path),
       imagesInFlight: estimator.imagesInFlight,
       journalPath,

@@ -170,6 +170,8 @@ describe('higher-pose exit statuses', () => {
         [['predict', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', garbage], /^higher-pose: CheckpointError: .*garbage\.pth/],
         [['predict', DEMO_IMAGE(), '--config', join(dir, 'missing.yaml'), '--weights', garbage], /^higher-pose: ConfigError: Cannot read configuration .*missing\.yaml/],
         [['predict', DEMO_IMAGE(), '--config', dir, '--weights', garbage], /^higher-pose: ConfigError: Cannot read configuration .*: a folder, not a YAML file\n$/],
+        // The checkpoint and the configuration swapped: once a YAML parse error quoting the pickle's bytes.
+        [['predict', DEMO_IMAGE(), '--config', TINY_COCO_CHECKPOINT(), '--weights', garbage], /^higher-pose: ConfigError: .*tiny_coco\.legacy\.pth: not a YAML text file: it is a Python pickle, as a PyTorch checkpoint is: give it as the weights \(--weights\), not as the configuration\n$/],
       ];
       for (const [args, message] of failures) {
         const { status, stderr } = await run(...args);

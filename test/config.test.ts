@@ -2,12 +2,15 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import sharp from 'sharp';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { checkedConfig, loadConfigFile, parseConfig, ConfigError, outputChannels, type ExperimentConfig } from '../src/config/experiment.js';
 import { presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { testSettings } from '../src/estimator.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
+import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 describeFixtures('experiment configuration', 'configs', () => {
   for (const name of PRESET_NAMES) {
@@ -221,6 +224,50 @@ TEST: {FLIP_TEST: true, USE_GT_BBOX: true}
     } finally {
       rmSync(dir, { recursive: true });
     }
+  });
+  it('BAD CALL - a binary file given as the configuration (a checkpoint, a gzip, an image) says what it is, in a short line, not its bytes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-config-'));
+    try {
+      const file = (name: string, bytes: Uint8Array): string => (writeFileSync(join(dir, name), bytes), join(dir, name));
+      const zipCheckpoint = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(2_000_000)]);
+      const cases: [string, RegExp][] = [
+        [TINY_COCO_CHECKPOINT(), /: not a YAML text file: it is a Python pickle, as a PyTorch checkpoint is: give it as the weights \(--weights\), not as the configuration$/],
+        [file('model.pth', zipCheckpoint), /model\.pth: not a YAML text file: it is a zip archive, as a PyTorch checkpoint is: give it as the weights/],
+        [file('w32.yaml.gz', gzipSync(base)), /w32\.yaml\.gz: not a YAML text file: it is gzip-compressed: decompress it \(gunzip\), or give it as <\(zcat FILE\)$/],
+        [file('photo.png', await sharp({ create: { width: 8, height: 8, channels: 3, background: 'red' } }).png().toBuffer()), /photo\.png: not a YAML text file: it is a PNG image$/],
+        [file('junk.bin', Buffer.from([0x41, 0x3a, 0x20, 0xc3, 0x28, 0xff, 0x00, 0x01])), /junk\.bin: not a YAML text file: it is not UTF-8 \(nor UTF-16 with a byte order mark\) text/],
+        [file('nul.yaml', Buffer.from(`${base}\0\x01\x02`)), /nul\.yaml: Not YAML text: it holds the control character U\+0000 at line 12, column 1, which YAML text cannot hold/],
+      ];
+      for (const [path, message] of cases) {
+        expect(() => loadConfigFile(path), path).to.throw(ConfigError, message);
+        expect(() => loadConfigFile(path)).to.throw(ConfigError).that.satisfies((e: Error) => e.message.length < 250 && !/[\x00-\x08\x0e-\x1f\ufffd]/.test(e.message));
+      }
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+  it('BAD CALL - a huge text file given as the configuration (a 10 MB JSON) is refused by its size at once; a file\'s long values and keys are cut short in errors', function () {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-config-'));
+    try {
+      const annotations = join(dir, 'person_keypoints_val2017.json');
+      // Read as YAML, a file like this took minutes, for an 'Unknown key' error megabytes long.
+      writeFileSync(annotations, JSON.stringify({ MODEL: Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i])) }));
+      const started = performance.now();
+      expect(() => loadConfigFile(annotations)).to.throw(ConfigError, /^Cannot read configuration .*person_keypoints_val2017\.json: is \d+ bytes, more than 1 MiB: an experiment configuration is a YAML file of a few KB$/);
+      expect(performance.now() - started).to.be.below(1000);
+      const longKey = join(dir, 'long.yaml');
+      writeFileSync(longKey, JSON.stringify({ ['K'.repeat(100_000)]: 1 }));
+      expect(() => loadConfigFile(longKey)).to.throw(ConfigError, new RegExp(`^${longKey}: Unknown key K{80}…\\. Top-level keys are OUTPUT_DIR`));
+      expect(() => parseConfig(`MODEL: {${Array.from({ length: 1000 }, (_, i) => `W${i}: ${i}`).join(', ')}}`)).to.throw(ConfigError, /^Unknown keys MODEL\.W0, MODEL\.W1, MODEL\.W2, MODEL\.W3, MODEL\.W4 and 995 more\. MODEL keys are NAME/);
+      expect(() => parseConfig(base.replace('NUM_JOINTS: 17', `NUM_JOINTS: [${Array.from({ length: 100_000 }, (_, i) => i)}]`))).to.throw(ConfigError, /^MODEL\.NUM_JOINTS must be an integer >= 1, got \[0,1,2,[\d,]+…$/)
+        .that.satisfies((e: Error) => e.message.length < 150);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+  it('BAD CALL - a character device given as the configuration (/dev/zero, a terminal) is refused at once, not read forever', function () {
+    if (process.platform === 'win32') this.skip();
+    expect(() => loadConfigFile('/dev/zero')).to.throw(ConfigError, 'Cannot read configuration /dev/zero: is a character device (such as /dev/zero or a terminal), not a file or a pipe');
   });
   it('BAD CALL - not YAML', () => {
     expect(() => parseConfig('MODEL: [unclosed')).to.throw(ConfigError, /YAML/);

@@ -4,10 +4,10 @@
  * one is validated and an error names the YAML path of the offending field.
  */
 import { parse as parseYaml } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { isFlag, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
 import { testSettingsProblem } from './test-settings.js';
 import { apiOptionName, type OptionWords } from './option-names.js';
+import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
 
 /**
  * What a ConfigError about the options of a call is about: the options, by their API names (the
@@ -167,22 +167,35 @@ const REFERENCE_KEYS: Readonly<Record<string, readonly string[] | null>> = {
 /** The network this library builds; the reference builds `models.<MODEL.NAME>`. */
 const MODEL_NAME = 'pose_higher_hrnet';
 
+/** A key or value of a configuration file as its errors show it: cut short, as a file can hold megabytes in one. */
+function shortened(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+const shownYaml = (value: unknown): string => shortened(shownValue(value));
+
+/** The first of a list of a file's keys, and how many more. */
+function someOf(keys: readonly string[]): string {
+  const shown = keys.slice(0, 5).map(shortened).join(', ');
+  return keys.length > 5 ? `${shown} and ${keys.length - 5} more` : shown;
+}
+
 /** Refuses keys the reference does not have, as yacs does, listing the keys of their section. */
 function checkKeys(root: Yaml): void {
   for (const [key, value] of Object.entries(root)) {
     if (!Object.hasOwn(REFERENCE_KEYS, key)) {
       // fvcore and detectron2 configs inherit with _BASE_; yacs, which the reference uses, has no such key.
       const hint = key === '_BASE_' ? ' (inheritance, as in detectron2: the reference\'s yacs has none, so write the fields out)' : '';
-      throw new ConfigError(`Unknown key ${key}${hint}. Top-level keys are ${Object.keys(REFERENCE_KEYS).join(', ')}`);
+      throw new ConfigError(`Unknown key ${shortened(key)}${hint}. Top-level keys are ${Object.keys(REFERENCE_KEYS).join(', ')}`);
     }
     const keys = REFERENCE_KEYS[key];
     if (!keys) continue;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new ConfigError(`${key} must be a mapping of ${keys.join(', ')}, got ${shownValue(value)}`);
+      throw new ConfigError(`${key} must be a mapping of ${keys.join(', ')}, got ${shownYaml(value)}`);
     }
     const unknown = Object.keys(value).filter((k) => !keys.includes(k));
     if (unknown.length > 0) {
-      throw new ConfigError(`Unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `${key}.${k}`).join(', ')}. ${key} keys are ${keys.join(', ')}`);
+      throw new ConfigError(`Unknown key${unknown.length > 1 ? 's' : ''} ${someOf(unknown.map((k) => `${key}.${k}`))}. ${key} keys are ${keys.join(', ')}`);
     }
   }
 }
@@ -257,7 +270,7 @@ function optional(root: Yaml, path: string): unknown {
 function int(root: Yaml, path: string, min = 0): number {
   const v = at(root, path);
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new ConfigError(`${path} must be an integer >= ${min}, got ${shownValue(v)}`);
+    throw new ConfigError(`${path} must be an integer >= ${min}, got ${shownYaml(v)}`);
   }
   return v;
 }
@@ -265,21 +278,21 @@ function int(root: Yaml, path: string, min = 0): number {
 function num(root: Yaml, path: string): number {
   const v = at(root, path);
   if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ConfigError(`${path} must be a number, got ${shownValue(v)}`);
+    throw new ConfigError(`${path} must be a number, got ${shownYaml(v)}`);
   }
   return v;
 }
 
 function bool(root: Yaml, path: string): boolean {
   const v = at(root, path);
-  if (typeof v !== 'boolean') throw new ConfigError(`${path} must be true or false, got ${shownValue(v)}`);
+  if (typeof v !== 'boolean') throw new ConfigError(`${path} must be true or false, got ${shownYaml(v)}`);
   return v;
 }
 
 function list<T>(root: Yaml, path: string, check: (x: unknown) => x is T, what: string): T[] {
   const v = at(root, path);
   if (!Array.isArray(v) || !v.every(check)) {
-    throw new ConfigError(`${path} must be a list of ${what}, got ${shownValue(v)}`);
+    throw new ConfigError(`${path} must be a list of ${what}, got ${shownYaml(v)}`);
   }
   // A copy: a configuration object's list, changed later, leaves the checked one as it was.
   return [...v];
@@ -290,10 +303,10 @@ function stage(root: Yaml, name: string): StageSpec {
   const numBranches = int(root, `${p}.NUM_BRANCHES`, 1);
   const block = at(root, `${p}.BLOCK`);
   if (block !== 'BASIC' && block !== 'BOTTLENECK') {
-    throw new ConfigError(`${p}.BLOCK must be BASIC or BOTTLENECK, got ${shownValue(block)}`);
+    throw new ConfigError(`${p}.BLOCK must be BASIC or BOTTLENECK, got ${shownYaml(block)}`);
   }
   const fuse = optional(root, `${p}.FUSE_METHOD`) ?? 'SUM';
-  if (fuse !== 'SUM') throw new ConfigError(`${p}.FUSE_METHOD must be SUM, got ${shownValue(fuse)}`);
+  if (fuse !== 'SUM') throw new ConfigError(`${p}.FUSE_METHOD must be SUM, got ${shownYaml(fuse)}`);
   const numBlocks = list(root, `${p}.NUM_BLOCKS`, isPositiveInt, 'positive integers');
   const numChannels = list(root, `${p}.NUM_CHANNELS`, isPositiveInt, 'positive integers');
   for (const [field, values] of [['NUM_BLOCKS', numBlocks], ['NUM_CHANNELS', numChannels]] as const) {
@@ -363,7 +376,7 @@ function configFromYaml(doc: unknown): ExperimentConfig {
   // Before the keys: a top-down HRNet file (pose_hrnet) would otherwise fail on its MODEL.IMAGE_SIZE.
   const modelName = optional(root, 'MODEL.NAME') ?? MODEL_NAME;
   if (modelName !== MODEL_NAME) {
-    throw new ConfigError(`MODEL.NAME must be ${MODEL_NAME} (HigherHRNet), got ${shownValue(modelName)}: this library runs no other network (pose_hrnet is the top-down HRNet of deep-high-resolution-net)`);
+    throw new ConfigError(`MODEL.NAME must be ${MODEL_NAME} (HigherHRNet), got ${shownYaml(modelName)}: this library runs no other network (pose_hrnet is the top-down HRNet of deep-high-resolution-net)`);
   }
   checkKeys(root);
   const numJoints = int(root, 'MODEL.NUM_JOINTS', 1);
@@ -554,10 +567,29 @@ const TEST_SETTING_KEYS: Readonly<Record<keyof TestSettings, string>> = {
 const yamlKey = (setting: string): string => TEST_SETTING_KEYS[setting as keyof TestSettings] ?? setting;
 
 /**
+ * What YAML text cannot hold, as PyYAML (the reference's reader) refuses it: control characters
+ * other than tab and line ends. A binary file read as text is full of them.
+ */
+const NOT_YAML_CHARACTER = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+
+/** Where `text` holds a character YAML text cannot, in words; undefined when it holds none. */
+function notYamlCharacter(text: string): string | undefined {
+  const found = NOT_YAML_CHARACTER.exec(text);
+  if (!found) return undefined;
+  const before = text.slice(0, found.index);
+  const line = before.split('\n').length;
+  const code = found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+  return `U+${code} at line ${line}, column ${found.index - before.lastIndexOf('\n')}`;
+}
+
+/**
  * Parses experiment YAML text. Test settings the estimator would refuse are refused here, by
  * their YAML key: a file's mistake is then not reported as an option the user never gave.
  */
 export function parseConfig(yamlText: string): ExperimentConfig {
+  // The YAML parser would quote the binary bytes around it in its message.
+  const character = notYamlCharacter(yamlText);
+  if (character !== undefined) throw new ConfigError(`Not YAML text: it holds the control character ${character}, which YAML text cannot hold (binary data?)`);
   let doc: unknown;
   try {
     // YAML 1.1, as the reference's PyYAML reads it: `FLIP_TEST: yes` is true, `<<` merges a mapping.
@@ -568,34 +600,73 @@ export function parseConfig(yamlText: string): ExperimentConfig {
   const config = configFromYaml(withPythonLiterals(doc));
   const problem = testSettingsProblem(config.test);
   if (problem) {
-    throw new ConfigError(`${TEST_SETTING_KEYS[problem.field]} must be ${problem.allowed(yamlKey)}, got ${shownValue(config.test[problem.field])}`);
+    throw new ConfigError(`${TEST_SETTING_KEYS[problem.field]} must be ${problem.allowed(yamlKey)}, got ${shownYaml(config.test[problem.field])}`);
   }
   return config;
 }
 
 /**
+ * More than any experiment configuration holds (the official ones are about 3 KB): a larger file
+ * is another one (annotations, say), which the YAML parser would take minutes over.
+ */
+const CONFIG_MAX_BYTES = 1 << 20;
+
+const PYTORCH_CHECKPOINT = 'a PyTorch checkpoint is: give it as the weights (--weights), not as the configuration';
+
+/** Binary files given as the configuration by mistake, by their first bytes, and what they are. */
+const BINARY_FILES: readonly (readonly [readonly number[], string])[] = [
+  [[0x50, 0x4b, 0x03, 0x04], `a zip archive, as ${PYTORCH_CHECKPOINT}`],
+  [[0x80], `a Python pickle, as ${PYTORCH_CHECKPOINT}`],
+  [[0x1f, 0x8b], 'gzip-compressed: decompress it (gunzip), or give it as <(zcat FILE)'],
+  [[0x89, 0x50, 0x4e, 0x47], 'a PNG image'],
+  [[0xff, 0xd8, 0xff], 'a JPEG image'],
+];
+
+/**
+ * What the binary file whose first bytes are `start` is, when they tell. A safetensors file
+ * begins with its JSON header's length, 8 bytes little-endian (its high ones 0), then `{"`.
+ */
+function binaryFileKind(start: Uint8Array): string | undefined {
+  const known = BINARY_FILES.find(([magic]) => magic.every((b, i) => start[i] === b));
+  if (known) return known[1];
+  const isSafetensors = [4, 5, 6, 7].every((i) => start[i] === 0) && start[8] === 0x7b && start[9] === 0x22;
+  return isSafetensors ? 'a safetensors file, as weights are: give it as the weights (--weights), not as the configuration' : undefined;
+}
+
+/**
  * A configuration file's text: UTF-8, or UTF-16 by its byte-order mark (what Windows PowerShell's
- * `>` and Notepad's "Unicode" write), which read as UTF-8 would be no YAML mapping at all.
+ * `>` and Notepad's "Unicode" write), which read as UTF-8 would be no YAML mapping at all. A
+ * binary file is refused here, saying what it is, where the YAML parser would quote its bytes.
  */
 function configText(bytes: Uint8Array): string {
+  const kind = binaryFileKind(bytes);
+  if (kind !== undefined) throw new ConfigError(`not a YAML text file: it is ${kind}`);
   const encoding = bytes[0] === 0xff && bytes[1] === 0xfe ? 'utf-16le' : bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : 'utf-8';
-  return new TextDecoder(encoding).decode(bytes);
+  try {
+    return new TextDecoder(encoding, { fatal: true }).decode(bytes);
+  } catch {
+    // As PyYAML, which reads UTF-8 or UTF-16 (by its mark) and nothing else.
+    throw new ConfigError(`not a YAML text file: it is not ${encoding === 'utf-8' ? 'UTF-8 (nor UTF-16 with a byte order mark)' : encoding.toUpperCase()} text (binary data?)`);
+  }
 }
 
 /** Reads an experiment YAML file. */
 export function loadConfigFile(path: string): ExperimentConfig {
   // fs takes a number for a file descriptor, a URL or a Buffer too: another file, or a TypeError from inside.
   if (typeof path !== 'string') throw new ConfigError(`loadConfigFile: path must be the path of an experiment YAML file (a string), got ${typeName(path)}`);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = configText(readFileSync(path));
+    bytes = readFileUpTo(path, CONFIG_MAX_BYTES);
   } catch (err) {
+    const kind = err instanceof ReadBoundError ? binaryFileKind(err.start) : undefined;
+    if (kind !== undefined) throw new ConfigError(`${path}: not a YAML text file: it is ${kind}`, { cause: err });
     // Node's words for a folder ('EISDIR: illegal operation on a directory, read') do not say which mistake it is.
-    const why = (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'a folder, not a YAML file' : (err as Error).message;
+    const why = (err as NodeJS.ErrnoException).code === 'EISDIR' ? 'a folder, not a YAML file'
+      : err instanceof ReadBoundError && err.reason === 'size' ? `${err.message}: an experiment configuration is a YAML file of a few KB` : (err as Error).message;
     throw new ConfigError(`Cannot read configuration ${path}: ${why}`, { cause: err });
   }
   try {
-    return parseConfig(text);
+    return parseConfig(configText(bytes));
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`${path}: ${err.message}`);
     throw err;

@@ -1,0 +1,48 @@
+/** Reading a file the user named, which may be a pipe, without reading forever. */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+/** A path that gives no file of the kind asked for: a device, or more bytes than any such file has. */
+export class ReadBoundError extends Error {
+  override name = 'ReadBoundError';
+
+  /** `start`: the file's first bytes (up to 64), which tell what a file too large is. */
+  constructor(readonly reason: 'device' | 'size', message: string, readonly start: Uint8Array = new Uint8Array()) {
+    super(message);
+  }
+}
+
+/** Bytes in words: whole MiB or GiB where they are, else bytes. */
+const sizeText = (bytes: number): string => (bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30} GiB` : bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`);
+
+/**
+ * The bytes of the file at `path`, read once, so that a pipe (`<(...)`, `/dev/stdin`) is read
+ * too; a ReadBoundError for a character or block device (`/dev/zero`, `/dev/urandom` never end; a
+ * terminal waits for typing) and for more than `maxBytes`, which a pipe is read up to, not to
+ * its end. Other failures (missing, a folder) are the system's errors.
+ */
+export function readFileUpTo(path: string, maxBytes: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isCharacterDevice() || stats.isBlockDevice()) {
+      throw new ReadBoundError('device', `is a ${stats.isCharacterDevice() ? 'character' : 'block'} device (such as /dev/zero or a terminal), not a file or a pipe`);
+    }
+    if (stats.size > maxBytes) {
+      const start = Buffer.alloc(64);
+      throw new ReadBoundError('size', `is ${stats.size} bytes, more than ${sizeText(maxBytes)}`, start.subarray(0, readSync(fd, start)));
+    }
+    const chunks: Buffer[] = [];
+    // Reused: a pipe gives 64 KiB a read, which kept as views would each hold the whole chunk.
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let total = 0;
+    for (;;) {
+      const length = readSync(fd, chunk, 0, Math.min(chunk.length, maxBytes + 1 - total), null);
+      if (length === 0) return Buffer.concat(chunks, total);
+      chunks.push(Buffer.from(chunk.subarray(0, length)));
+      total += length;
+      if (total > maxBytes) throw new ReadBoundError('size', `gives more than ${sizeText(maxBytes)}`, Buffer.concat(chunks).subarray(0, 64));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -480,6 +480,12 @@ describe('higher-pose --weights piped (<(...), /dev/stdin)', function () {
     }
   });
 
+  it('BAD CALL - --weights naming a device (/dev/zero, or /dev/stdin on a terminal) is refused at once, not read forever', async () => {
+    const zero = await run('predict', DEMO_IMAGE(), ...model, '--weights', '/dev/zero');
+    expect(zero.stderr).to.equal('higher-pose: ConfigError: --weights /dev/zero: cannot read it: is a character device (such as /dev/zero or a terminal), not a file or a pipe\n');
+    expect(zero.status).to.equal(1);
+  });
+
   it('BAD CALL - piped weights that cannot run are refused naming the pipe; an int8 export is told from its bytes, before the model loads', async () => {
     const fifo = join(dir, 'bad.fifo');
     const int8Model = join(dir, 'tiny.int8.onnx');

@@ -4,22 +4,33 @@ import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../config/experiment.js';
 import { isOnnxModelBytes } from '../backend/onnx/quantize.js';
 import { isOnnxFile, namedWeightBytes } from '../model/load.js';
+import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
+
+/**
+ * More than any weights this library runs: W48's checkpoint is ~250 MB, ~770 MB with the
+ * optimizer's state of a training checkpoint. A pipe is read only that far: `<(cat /dev/zero)` ends.
+ */
+const PIPED_WEIGHTS_MAX_BYTES = 2 ** 30;
 
 /**
  * The `--weights` path, or for a file that is no regular one (a pipe: `--weights <(...)`,
  * `/dev/stdin`) its bytes, read here once: read again it would give nothing, and the library
  * tells a path's checkpoint from its ONNX model by the extension, which a pipe lacks, where it
  * tells bytes apart by their content. Messages about the bytes name the path. A regular file, a
- * folder or a missing path stays a path: the library reads it and says what is wrong.
+ * folder or a missing path stays a path: the library reads it and says what is wrong. A device
+ * (`/dev/zero`, a terminal for `/dev/stdin`) is refused, rather than read forever.
  */
 export async function readWeightsArgument(path: string): Promise<string | Uint8Array> {
   const stats = await stat(path).catch(() => undefined);
   if (stats === undefined || stats.isFile() || stats.isDirectory()) return path;
+  let bytes: Buffer;
   try {
-    return namedWeightBytes(await readFile(path), path);
+    bytes = readFileUpTo(path, PIPED_WEIGHTS_MAX_BYTES);
   } catch (err) {
-    throw new ConfigError(`--weights ${path}: cannot read it: ${(err as Error).message}`);
+    const tooLarge = err instanceof ReadBoundError && err.reason === 'size' ? ': no HigherHRNet checkpoint or export is that large (W48\'s is ~250 MB)' : '';
+    throw new ConfigError(`--weights ${path}: cannot read it: ${(err as Error).message}${tooLarge}`);
   }
+  return namedWeightBytes(bytes, path);
 }
 
 /**

@@ -1,0 +1,43 @@
+/** Reading a file the user named, a pipe too, within a bound. */
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ReadBoundError, readFileUpTo } from '../src/io/read-bounded.js';
+import { withPipedOnce } from './helpers/piped.js';
+
+describe('readFileUpTo', function () {
+  if (process.platform === 'win32') return;
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'higher-pose-read-bounded-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads a file, and a pipe, whole up to the bound', async () => {
+    const content = Buffer.from('x'.repeat(3000));
+    writeFileSync(join(dir, 'file'), content);
+    expect(readFileUpTo(join(dir, 'file'), 3000).equals(content)).to.equal(true);
+    let piped: Buffer | undefined;
+    await withPipedOnce(join(dir, 'fifo'), content, async () => void (piped = readFileUpTo(join(dir, 'fifo'), 3000)));
+    expect(piped!.equals(content)).to.equal(true);
+  });
+
+  it('BAD CALL - a file past the bound, a pipe read only up to it, and a device are ReadBoundErrors keeping the first bytes', async () => {
+    writeFileSync(join(dir, 'file'), 'PK\x03\x04 and more');
+    expect(() => readFileUpTo(join(dir, 'file'), 10)).to.throw(ReadBoundError, 'is 13 bytes, more than 10 bytes').with.property('start').that.deep.equals(Buffer.from('PK\x03\x04 and more'));
+    let error: unknown;
+    // The writer gives 3 MiB: more than one read of the reader's chunk.
+    await withPipedOnce(join(dir, 'fifo'), Buffer.alloc(3 << 20, 0x61), async () => void (error = catching(() => readFileUpTo(join(dir, 'fifo'), 2 << 20))));
+    expect(error).to.be.instanceOf(ReadBoundError).with.property('message', 'gives more than 2 MiB');
+    expect((error as ReadBoundError).start).to.have.length(64);
+    expect(() => readFileUpTo('/dev/zero', 2 << 20)).to.throw(ReadBoundError, 'is a character device').with.property('reason', 'device');
+  });
+});
+
+function catching(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}

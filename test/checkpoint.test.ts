@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { crc32, gzipSync } from 'node:zlib';
 import AdmZip from 'adm-zip';
 import { expect } from 'chai';
 import {
@@ -14,7 +14,12 @@ import {
   type CheckpointTensor,
 } from '../src/checkpoint/index.js';
 import { notOnnxModel } from '../src/checkpoint/pth.js';
+import { presetConfig } from '../src/config/presets.js';
+import { createEstimator } from '../src/estimator.js';
+import { buildNetworkGraph } from '../src/higher/network.js';
+import { randomWeights } from '../src/model/weights.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
+import { isCollected } from './helpers/gc.js';
 
 // ---------------------------------------------------------------------------------------
 // Hand-written pickles: just enough of the protocol-2 encoder to build torch checkpoints.
@@ -97,6 +102,31 @@ function zipCheckpoint(pkl: Uint8Array, storages: Record<string, Uint8Array>, by
   for (const [key, data] of Object.entries(storages)) zip.addFile(`archive/data/${key}`, Buffer.from(data));
   if (byteorder !== undefined) zip.addFile('archive/byteorder', Buffer.from(byteorder));
   return zip.toBuffer();
+}
+
+/**
+ * A zip checkpoint laid out as torch writes one: every entry stored (uncompressed), its data
+ * aligned to 64 bytes in the file by padding the local header's extra field.
+ */
+function torchZip(pkl: Uint8Array, storages: Record<string, Uint8Array>): Buffer {
+  const files: [string, Uint8Array][] = [['archive/data.pkl', pkl], ...Object.entries(storages).map(([key, data]): [string, Uint8Array] => [`archive/data/${key}`, data])];
+  const locals: Uint8Array[] = [];
+  const centrals: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, data] of files) {
+    const nameBytes = new TextEncoder().encode(name);
+    const padding = (64 - ((offset + 30 + nameBytes.length + 4) % 64)) % 64;
+    const extra = bytesOf(0x46, 0x42, u16(padding), new Uint8Array(padding)); // torch's 'FB' padding field
+    // version needed, flags, method (stored), time, date, crc, sizes, name and extra lengths
+    const fields = [u16(20), u16(0), u16(0), u16(0), u16(0), u32(crc32(data)), u32(data.length), u32(data.length), u16(nameBytes.length)];
+    const local = bytesOf(u32(0x04034b50), fields, u16(extra.length), nameBytes, extra);
+    centrals.push(bytesOf(u32(0x02014b50), u16(20), fields, u16(0), u16(0), u16(0), u16(0), u32(0), u32(offset), nameBytes));
+    locals.push(local, data);
+    offset += local.length + data.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = bytesOf(u32(0x06054b50), u16(0), u16(0), u16(files.length), u16(files.length), u32(directory.length), u32(offset), u16(0));
+  return Buffer.concat([...locals, directory, end]);
 }
 
 /** magic, protocol, sys_info, object, key list, then per storage: int64 count + elements. */
@@ -247,6 +277,80 @@ describe('checkpoint: containers and tensors', () => {
     const pkl = bytesOf([0x80, 4], [0x95, u32(inner.length + 1), u32(0)], inner, STOP);
     const sd = readCheckpoint(zipCheckpoint(pkl, { '0': f32(3, 4) }));
     expect([...(sd.get('w') as CheckpointTensor).data]).to.deep.equal([3, 4]);
+  });
+});
+
+describe('checkpoint: float32 tensors view the file instead of copying it', () => {
+  const tensors: Record<string, TensorSpec> = {
+    weight: { key: '0', numel: 6, shape: [2, 3] },
+    tail: { key: '0', numel: 6, shape: [2], offset: 4 },
+    transposed: { key: '0', numel: 6, shape: [3, 2], strides: [1, 3] },
+    half: { key: 'h', numel: 2, shape: [2], storageType: 'HalfStorage' },
+    steps: { key: 'l', numel: 1, shape: [], storageType: 'LongStorage' },
+  };
+  const storages = { '0': f32(1, 2, 3, 4, 5, 6), h: new Uint8Array(new Uint16Array([0x3c00, 0xc000]).buffer), l: i64(7n) };
+  const values = (sd: Map<string, CheckpointTensor>): Record<string, number[]> => Object.fromEntries([...sd].map(([name, t]) => [name, [...toFloat32(t)]]));
+  const expected = { weight: [1, 2, 3, 4, 5, 6], tail: [5, 6], transposed: [1, 4, 2, 5, 3, 6], half: [1, -2], steps: [7] };
+  /** `file`'s bytes at `shift` bytes into a larger buffer, as a caller's bytes may lie. */
+  const shifted = (file: Uint8Array, shift: number): Uint8Array => {
+    const within = new Uint8Array(file.length + shift);
+    within.set(file, shift);
+    return within.subarray(shift);
+  };
+
+  it("a zip checkpoint as torch writes it (stored, 64-byte aligned): contiguous float32 tensors share the file's buffer, the others are copies", () => {
+    const file = torchZip(pickle(stateDict(tensors)), storages);
+    const sd = readCheckpoint(file);
+    expect(values(sd)).to.deep.equal(expected);
+    const sharing = [...sd].filter(([, t]) => t.data.buffer === file.buffer).map(([name]) => name);
+    expect(sharing).to.deep.equal(['weight', 'tail']);
+  });
+
+  it('zip or legacy bytes at any offset in their buffer: the same values, viewed exactly where the float32 data is 4-byte aligned, else copied', () => {
+    const legacy = legacyCheckpoint(pickle(stateDict(tensors)), [['0', 6, storages['0']], ['h', 2, storages.h], ['l', 1, storages.l]]);
+    for (const [container, file] of [['zip', torchZip(pickle(stateDict(tensors)), storages)], ['legacy', legacy]] as const) {
+      const dataAt = file.indexOf(Buffer.from(storages['0']));
+      for (const shift of [0, 1, 2, 3]) {
+        const bytes = shifted(file, shift);
+        const sd = readCheckpoint(bytes);
+        expect(values(sd), `${container} at +${shift}`).to.deep.equal(expected);
+        const sharesFile = (sd.get('weight') as CheckpointTensor).data.buffer === bytes.buffer;
+        expect(sharesFile, `${container} at +${shift}`).to.equal((bytes.byteOffset + dataAt) % 4 === 0);
+      }
+    }
+  });
+
+  /** tiny_coco's random weights as torch would save them (num_batches_tracked as int64). */
+  const tinyCocoZip = (): Buffer => {
+    const specs: Record<string, TensorSpec> = {};
+    const data: Record<string, Uint8Array> = {};
+    [...randomWeights(buildNetworkGraph(presetConfig('tiny_coco').model))].forEach(([name, t], i) => {
+      const long = name.endsWith('.num_batches_tracked');
+      specs[name] = { key: String(i), numel: t.data.length, shape: t.shape, storageType: long ? 'LongStorage' : 'FloatStorage' };
+      data[String(i)] = long ? i64(0n) : new Uint8Array(t.data.buffer);
+    });
+    return torchZip(pickle(stateDict(specs)), data);
+  };
+
+  it("an estimator made from a checkpoint's bytes, on either backend, leaves them as they were and keeps no view of them once made", async () => {
+    const file = tinyCocoZip();
+    const original = Buffer.from(file);
+    for (const backend of ['onnxruntime', 'tfjs'] as const) await (await createEstimator({ preset: 'tiny_coco', weights: file, inputSize: 256, backend })).dispose();
+    expect(file.equals(original), 'the bytes are unchanged').to.equal(true);
+    // The file's buffer is held in this call only, as a caller that read it for the estimator holds it.
+    const made = async (bytes: Uint8Array) => ({ estimator: await createEstimator({ preset: 'tiny_coco', weights: bytes, inputSize: 256 }), given: new WeakRef(bytes.buffer) });
+    const { estimator, given } = await made(tinyCocoZip());
+    try {
+      expect(await isCollected(given), "the file's buffer is freed").to.equal(true);
+    } finally {
+      await estimator.dispose();
+    }
+  });
+
+  it('BAD CALL - a stored record damaged in the file is refused by its CRC, not read as weights', () => {
+    const file = torchZip(pickle(stateDict(tensors)), storages);
+    file[file.indexOf(Buffer.from(storages['0'])) + 2] ^= 0x40;
+    expectCheckpointError(() => readCheckpoint(file), /^<checkpoint bytes>: corrupt zip archive \(archive\/data\/0\): CRC32 checksum failed$/);
   });
 });
 
@@ -593,7 +697,7 @@ describeFixtures('checkpoint: tiny reference models', 'models', () => {
             const r = reference.get(name) as CheckpointTensor;
             expect(t.shape, name).to.deep.equal(r.shape);
             expect(t.dtype, name).to.equal(r.dtype);
-            expect(Buffer.from(t.data.buffer).equals(Buffer.from(r.data.buffer)), name).to.equal(true);
+            expect(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).equals(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength)), name).to.equal(true);
           }
         });
       }

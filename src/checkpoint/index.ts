@@ -21,7 +21,9 @@ export { validateStateDict, StateDictMismatchError, type ExpectedTensor } from '
 /**
  * The tensors of a checkpoint (a file path or its bytes), under their names as stored,
  * after unwrapping `{state_dict: …}` / `{model: …}` / `{meta, state_dict}`. Messages name a path
- * as it is, bytes as `name`.
+ * as it is, bytes as `name`. Float32 tensors whose data lies 4-byte aligned (a zip checkpoint's)
+ * view the bytes rather than copy them: given bytes and those tensors share memory, a write to one
+ * shows in the other (`data.slice()` gives a copy of one's own).
  */
 export function readCheckpoint(source: string | Uint8Array, name = '<checkpoint bytes>'): Map<string, CheckpointTensor> {
   // Else 'First argument to DataView constructor must be an ArrayBuffer', labelled as checkpoint bytes.

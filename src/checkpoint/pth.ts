@@ -8,12 +8,13 @@
  *   int64 element count followed by the raw little-endian elements.
  *
  * In both, tensors appear in the object pickle as persistent ids naming a storage; the
- * unpickler returns `TensorRef`s and this module copies them out as contiguous typed arrays.
+ * unpickler returns `TensorRef`s and this module gives them as contiguous typed arrays (views of
+ * the file's bytes where they can be, see `readTensor`).
  *
  * - safetensors: an 8-byte header length, a JSON header giving each tensor's dtype, shape and
  *   byte range, then the data. Opened as a state dict of `TensorRef`s, one storage per tensor.
  */
-import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, crc32, gunzipSync } from 'node:zlib';
 import AdmZip from 'adm-zip';
 import { errorLine, shownValue } from '../values.js';
 import {
@@ -38,6 +39,7 @@ export interface CheckpointTensor {
   /**
    * Contiguous (C order) values: Float32Array, Float64Array, BigInt64Array (int64),
    * Int32Array, Uint16Array (float16 and bfloat16 bit patterns) or Uint8Array (uint8, bool as 0/1).
+   * Float32 values are mostly a view of the checkpoint's bytes, sharing their ArrayBuffer.
    */
   data: TensorData;
 }
@@ -45,7 +47,7 @@ export interface CheckpointTensor {
 /** An opened checkpoint: the unpickled object and access to its storages. */
 export interface CheckpointContainer {
   root: PickleValue;
-  /** Copies a tensor out of its storage. */
+  /** A tensor's values out of its storage (a view of them where they are aligned float32). */
   materialize(name: string, ref: TensorRef): CheckpointTensor;
 }
 
@@ -215,9 +217,13 @@ function openZip(bytes: Uint8Array): CheckpointContainer {
     fail('a TorchScript archive (torch.jit.save), not a state dict: save its weights in Python with '
       + "torch.save(torch.jit.load('model.pt').state_dict(), 'weights.pth') and give weights.pth");
   }
-  const entryData = (name: string): Buffer | undefined => zipCall(prefix + name, () => zip.getEntry(prefix + name)?.getData());
+  const entryData = (name: string): Uint8Array | undefined => zipCall(prefix + name, () => {
+    const entry = zip.getEntry(prefix + name);
+    return entry === null ? undefined : entryBytes(entry);
+  });
 
-  const byteOrder = entryData('byteorder')?.toString('latin1').trim() ?? 'little';
+  const byteOrderBytes = entryData('byteorder');
+  const byteOrder = byteOrderBytes === undefined ? 'little' : Buffer.from(byteOrderBytes).toString('latin1').trim();
   if (byteOrder !== 'little' && byteOrder !== 'big') fail(`unknown byteorder '${byteOrder}'`);
 
   const registry = new StorageRegistry();
@@ -234,7 +240,20 @@ function openZip(bytes: Uint8Array): CheckpointContainer {
     }
     return data;
   };
-  return { root, materialize: (name, ref) => copyTensor(name, ref, storageBytes(ref.storage)) };
+  return { root, materialize: (name, ref) => readTensor(name, ref, storageBytes(ref.storage)) };
+}
+
+/**
+ * An entry's bytes. A stored (uncompressed) one, as torch writes every record, is not copied out
+ * of the file but viewed where it lies, its CRC checked as reading it would; others are inflated.
+ */
+function entryBytes(entry: AdmZip.IZipEntry): Uint8Array {
+  const { method, flags, crc } = entry.header;
+  const encrypted = (flags & 1) !== 0;
+  if (method !== 0 || encrypted) return entry.getData();
+  const data = entry.getCompressedData();
+  if (crc32(data) !== crc) throw new Error('CRC32 checksum failed');
+  return data;
 }
 
 /** A byte-swapped copy, element by element, of big-endian storage data. */
@@ -263,7 +282,7 @@ function openLegacy(bytes: Uint8Array): CheckpointContainer {
   }
   const storages = readLegacyStorages(bytes, keyList.end, keyList.value as string[], registry);
   const storageBytes = (ref: StorageRef): Uint8Array => storages.get(ref.key) ?? fail(`storage ${ref.key} is not in the file`);
-  return { root: object.value, materialize: (name, ref) => copyTensor(name, ref, storageBytes(ref.storage)) };
+  return { root: object.value, materialize: (name, ref) => readTensor(name, ref, storageBytes(ref.storage)) };
 }
 
 /** Slices the storages that follow the pickles: per key, an int64 count then the elements. */
@@ -337,7 +356,7 @@ function openSafetensors(bytes: Uint8Array, headerLength: number): CheckpointCon
     storages.set(name, data.subarray(begin, end));
     root.set(name, new TensorRef(new StorageRef(name, tensorDtype, count), 0, shape, contiguousStrides(shape)));
   }
-  return { root, materialize: (name, ref) => copyTensor(name, ref, storages.get(ref.storage.key) as Uint8Array) };
+  return { root, materialize: (name, ref) => readTensor(name, ref, storages.get(ref.storage.key) as Uint8Array) };
 }
 
 function contiguousStrides(shape: readonly number[]): number[] {
@@ -369,10 +388,12 @@ function elementCount(name: string, shape: number[], itemSize: number): number {
 }
 
 /**
- * Copies a strided view of a storage into a new contiguous typed array, after checking
- * that every element it addresses lies inside the storage and the storage inside the file.
+ * A tensor's values as a contiguous typed array, after checking that every element it addresses
+ * lies inside the storage and the storage inside the file. A contiguous float32 tensor whose bytes
+ * are 4-byte aligned (a zip checkpoint's, as torch aligns its records) views them instead of
+ * copying them: its array shares the file's ArrayBuffer, and keeps all of it alive.
  */
-function copyTensor(name: string, ref: TensorRef, rootBytes: Uint8Array): CheckpointTensor {
+function readTensor(name: string, ref: TensorRef, rootBytes: Uint8Array): CheckpointTensor {
   const { storage, storageOffset, shape, strides } = ref;
   const itemSize = ITEM_SIZE[storage.dtype];
   const count = elementCount(name, shape, itemSize);
@@ -387,8 +408,12 @@ function copyTensor(name: string, ref: TensorRef, rootBytes: Uint8Array): Checkp
     }
   }
   const base = (storage.viewOffset + storageOffset) * itemSize;
+  const contiguous = isContiguous(shape, strides);
+  if (contiguous && storage.dtype === 'float32' && (rootBytes.byteOffset + base) % 4 === 0) {
+    return { name, shape: [...shape], dtype: storage.dtype, data: new Float32Array(rootBytes.buffer, rootBytes.byteOffset + base, count) };
+  }
   const out = new Uint8Array(count * itemSize);
-  if (isContiguous(shape, strides)) out.set(rootBytes.subarray(base, base + out.byteLength));
+  if (contiguous) out.set(rootBytes.subarray(base, base + out.byteLength));
   else if (count > 0) gatherStrided(rootBytes, base, shape, strides, itemSize, out);
   return { name, shape: [...shape], dtype: storage.dtype, data: new TYPED_ARRAY[storage.dtype](out.buffer) };
 }

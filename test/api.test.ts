@@ -709,7 +709,9 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(createEstimator({ preset: 'tiny_coco', weights: damaged('bn1.running_var', 3, -0.5) }), CheckpointError, /bn1\.running_var holds a negative variance, -0\.5, at index 3/);
     // A checkpoint file: its first value of conv1.weight overwritten with NaN.
     const bytes = readFileSync(TINY_COCO_CHECKPOINT());
-    const first = new Uint8Array((loadStateDict(bytes).get('conv1.weight')!.data as Float32Array).buffer.slice(0, 16));
+    const conv1 = loadStateDict(bytes).get('conv1.weight')!.data as Float32Array;
+    // The tensor may be a view of the file's bytes (a zip checkpoint's aligned records): its own bytes, not its buffer's.
+    const first = new Uint8Array(conv1.buffer, conv1.byteOffset, 16).slice();
     const at = bytes.indexOf(first);
     expect(at).to.be.above(0);
     bytes.set(new Uint8Array(Float32Array.of(NaN).buffer), at);

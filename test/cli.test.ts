@@ -8,6 +8,8 @@ import sharp from 'sharp';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { onnx } from '../src/backend/onnx/proto.js';
+import { compileModel } from '../src/model/load.js';
+import { presetConfig } from '../src/config/presets.js';
 import { withPipedOnce } from './helpers/piped.js';
 
 /** Runs `main` with its output captured; the exit status it set and what it wrote to stderr and stdout. */
@@ -338,16 +340,21 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     }
   });
 
+  /** COCO annotations of one person in the demo image, for eval runs over its folder. */
+  function demoAnnotations(): string {
+    const keypoints = Array.from({ length: 17 }, (_, j) => [100 + 5 * j, 100 + 10 * j, 2]).flat();
+    return JSON.stringify({
+      images: [{ id: 1, file_name: basename(DEMO_IMAGE()) }],
+      categories: [{ id: 1, name: 'person' }],
+      annotations: [{ id: 1, image_id: 1, category_id: 1, iscrowd: 0, num_keypoints: 17, area: 10000, bbox: [100, 100, 80, 170], keypoints }],
+    });
+  }
+
   it('eval reads --annotations once: annotations piped in (<(zcat ...)) are run and scored as from their file', async function () {
     if (process.platform === 'win32') this.skip();
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-piped-annotations-'));
     try {
-      const keypoints = Array.from({ length: 17 }, (_, j) => [100 + 5 * j, 100 + 10 * j, 2]).flat();
-      const annotations = JSON.stringify({
-        images: [{ id: 1, file_name: basename(DEMO_IMAGE()) }],
-        categories: [{ id: 1, name: 'person' }],
-        annotations: [{ id: 1, image_id: 1, category_id: 1, iscrowd: 0, num_keypoints: 17, area: 10000, bbox: [100, 100, 80, 170], keypoints }],
-      });
+      const annotations = demoAnnotations();
       const file = join(dir, 'annotations.json');
       writeFileSync(file, annotations);
       const evalArgs = (path: string, out: string) => ['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', path, ...model, '--out', join(dir, out)];
@@ -360,6 +367,30 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
       expect(fromPipe!.status, fromPipe!.stderr).to.equal(0);
       expect(fromPipe!.stdout).to.equal(fromFile.stdout);
       expect(readFileSync(join(dir, 'from-pipe.json'), 'utf8')).to.equal(readFileSync(join(dir, 'from-file.json'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('eval --weights an .onnx model keeping its weights in a file beside it runs it from its path, as predict does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-external-data-'));
+    try {
+      // As onnx.save(..., save_as_external_data=True) writes it: the first weight in model.onnx.data.
+      const external = onnx.ModelProto.decode(compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
+      const weight = external.graph!.initializer![0]!;
+      writeFileSync(join(dir, 'model.onnx.data'), weight.rawData!);
+      const entries = { location: 'model.onnx.data', offset: '0', length: String(weight.rawData!.byteLength) };
+      Object.assign(weight, { rawData: new Uint8Array(0), dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: Object.entries(entries).map(([key, value]) => ({ key, value })) });
+      const weights = join(dir, 'model.onnx');
+      writeFileSync(weights, onnx.ModelProto.encode(external).finish());
+      writeFileSync(join(dir, 'annotations.json'), demoAnnotations());
+      const onnxModel = ['--preset', 'tiny_coco', '--weights', weights, '--input-size', '256'];
+      const predicted = await run('predict', DEMO_IMAGE(), ...onnxModel, '--out', join(dir, 'predicted.json'));
+      expect(predicted.status, predicted.stderr).to.equal(0);
+      // Read by eval and given as bytes, it was 'the model keeps its weights in external data files ...: give the file's path, not its bytes (a pipe)'.
+      const evaluated = await run('eval', '--images', dirname(DEMO_IMAGE()), '--annotations', join(dir, 'annotations.json'), ...onnxModel, '--out', join(dir, 'results.json'));
+      expect(evaluated.status, evaluated.stderr).to.equal(0);
+      expect(evaluated.stdout).to.match(/\bAP\b/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

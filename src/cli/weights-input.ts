@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../config/experiment.js';
-import { isOnnxModelBytes } from '../backend/onnx/quantize.js';
+import { isOnnxModelBytes, keepsExternalData } from '../backend/onnx/quantize.js';
 import { isOnnxFile, namedWeightBytes } from '../model/load.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
 
@@ -45,7 +45,9 @@ export async function weightsWithDigest(weights: string | Uint8Array): Promise<{
   const bytes = await readFile(weights).catch(() => undefined);
   if (bytes === undefined) return { weights, sha256: null };
   // The library tells a path's ONNX model by its name, bytes' by their content: where the two
-  // disagree (a checkpoint named .onnx) the path keeps the load's words about its name.
-  const sameKind = isOnnxFile(weights) === isOnnxModelBytes(bytes);
-  return { weights: sameKind ? namedWeightBytes(bytes, weights) : weights, sha256: sha256(bytes) };
+  // disagree (a checkpoint named .onnx) the path keeps the load's words about its name. An ONNX
+  // model with external data runs from its path alone (its digest is then of the .onnx file).
+  const isOnnx = isOnnxModelBytes(bytes);
+  const runsAsBytes = isOnnxFile(weights) === isOnnx && !(isOnnx && keepsExternalData(bytes));
+  return { weights: runsAsBytes ? namedWeightBytes(bytes, weights) : weights, sha256: sha256(bytes) };
 }

@@ -81,6 +81,14 @@ export function isOnnxModelBytes(bytes: Uint8Array): boolean {
   }
 }
 
+/**
+ * Whether an ONNX model keeps weights in files beside it (`onnx.save(..., save_as_external_data=True)`),
+ * which ONNX Runtime finds from the model's path only: from its bytes it looks in the working folder.
+ */
+export function keepsExternalData(model: Uint8Array): boolean {
+  return (decode(model).graph.initializer ?? []).some((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL);
+}
+
 /** Whether a model already holds quantized operators (it is then run as it is). */
 export function isQuantizedModel(model: Uint8Array): boolean {
   return hasQuantizedOps(decode(model).graph);

@@ -336,6 +336,28 @@ describe('results read element by element', function () {
     expect(JSON.parse(read.stdout)).to.deep.equal({ ...expected, fifo: expected.lines });
   });
 
+  it('BAD CALL - a device given as the annotations or the results (eval --annotations /dev/zero) is refused at once, not read forever', function () {
+    if (process.platform === 'win32') this.skip();
+    // In another process, killed past a time limit (SIGKILL: tsx catches SIGTERM): a synchronous read of /dev/zero could not be stopped here.
+    const script = `import { loadGroundTruth, loadResults, parseGroundTruth } from './src/eval/data.ts';
+      const gt = parseGroundTruth({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [], categories: [{ id: 1 }] }, 'gt.json', 'coco');
+      for (const read of [() => loadGroundTruth('/dev/zero', 'coco'), () => loadResults('/dev/zero', gt)]) {
+        try {
+          read();
+          console.log('read');
+        } catch (error) {
+          console.log(error.name + ': ' + error.message);
+        }
+      }`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    expect(child.signal, 'killed after 30 s: /dev/zero was being read').to.equal(null);
+    expect(child.stdout.split('\n')).to.deep.equal([
+      'EvalError: Cannot read annotation file /dev/zero: is a character device (such as /dev/zero or a terminal), not a file or a pipe',
+      'EvalError: Cannot read results file /dev/zero: is a character device (such as /dev/zero or a terminal), not a file or a pipe',
+      '',
+    ]);
+  });
+
   it('an eval results file longer than the longest string is scored', function () {
     needsRoom(this, LONGEST_STRING);
     const gt = parseGroundTruth({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [], categories: [{ id: 1 }] }, 'gt.json', 'coco');

@@ -5,12 +5,12 @@
  * fails with an error naming the file and the field instead of a wrong number later.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError, OtherDatasetError } from './errors.js';
 import { readJsonValues, utf8TextStart, NotUtf8Error, OneJsonValueError } from '../io/json-read.js';
 import { shownValue } from '../values.js';
+import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
 
 export interface GtImage {
   id: number;
@@ -119,18 +119,26 @@ function annotationKeypoints(c: Checker, v: unknown, path: string, dataset: Data
 }
 
 /**
- * Reads and parses a JSON file, and the sha256 of the bytes read; unreadable or malformed files
- * are EvalErrors naming the path.
+ * More than any annotation file: COCO's largest (person_keypoints_train2017.json) is 238 MB. A
+ * pipe is read only that far, so that `<(cat /dev/zero)` ends.
  */
-function readJsonFile(path: string, what: string): { value: unknown; sha256: string } {
+const ANNOTATION_FILE_MAX_BYTES = 2 ** 31;
+
+/**
+ * Reads and parses an annotation file, and the sha256 of the bytes read; unreadable or malformed
+ * files (a device such as /dev/zero, or larger than any annotation file) are EvalErrors naming the path.
+ */
+function readAnnotationJson(path: string): { value: unknown; sha256: string } {
+  const what = 'annotation file';
   let bytes: Buffer;
   let text: string;
   try {
-    bytes = readFileSync(path);
+    bytes = readFileUpTo(path, ANNOTATION_FILE_MAX_BYTES);
     text = bytes.toString('utf8', utf8TextStart(bytes));
   } catch (err) {
     if (err instanceof NotUtf8Error) throw new EvalError(`${path}: ${what} ${err.message}`);
-    throw new EvalError(`Cannot read ${what} ${path}: ${(err as Error).message}`);
+    const tooLarge = err instanceof ReadBoundError && err.reason === 'size' ? ': COCO\'s largest annotation file (train2017) is 238 MB' : '';
+    throw new EvalError(`Cannot read ${what} ${path}: ${(err as Error).message}${tooLarge}`);
   }
   try {
     return { value: JSON.parse(text), sha256: createHash('sha256').update(bytes).digest('hex') };
@@ -216,7 +224,7 @@ export interface AnnotationFile {
  * gives its bytes once, so what was read is handed on rather than read again.
  */
 export function readAnnotationFile(path: string, dataset: DatasetKind): AnnotationFile {
-  const { value, sha256 } = readJsonFile(path, 'annotation file');
+  const { value, sha256 } = readAnnotationJson(path);
   return { groundTruth: parseGroundTruth(value, path, dataset), sha256 };
 }
 

@@ -3,7 +3,8 @@
  * size, as `json-array.ts` writes them, without one string of the whole file (V8's ~512 MiB
  * string limit) or every value held at once.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { refuseDevice } from './read-bounded.js';
 
 /** A line of a JSON Lines file that is no JSON value. */
 export class JsonLineError extends SyntaxError {
@@ -47,11 +48,12 @@ export function utf8TextStart(head: Uint8Array): number {
 /**
  * The bytes of the file at `path`, `chunkBytes` at a time (a buffer reused from one to the next),
  * after a UTF-8 byte order mark; read from the current position, so that a pipe is read too
- * (`eval --results <(zcat results.json.gz)`).
+ * (`eval --results <(zcat results.json.gz)`). A device (`/dev/zero`, a terminal) is a ReadBoundError.
  */
 function* utf8Chunks(path: string, chunkBytes: number): Generator<Buffer, void, undefined> {
   const fd = openSync(path, 'r');
   try {
+    refuseDevice(fstatSync(fd));
     // Enough bytes for a byte order mark, however few a pipe gives at a time.
     const head = Buffer.alloc(3);
     let headLength = 0;
@@ -105,8 +107,8 @@ interface LayoutReader {
  *
  * A SyntaxError says where the text goes wrong (a JsonLineError naming the line); a file whose
  * text is one JSON value of another kind (a number, or an object over several lines, whose first
- * line is no JSON) is a OneJsonValueError holding it; a file that cannot be read gives the
- * system's error.
+ * line is no JSON) is a OneJsonValueError holding it; a device is a ReadBoundError; a file that
+ * cannot be read gives the system's error.
  */
 export function* readJsonValues(path: string, chunkBytes = 1 << 20): Generator<unknown, void, undefined> {
   let reader: LayoutReader | undefined;

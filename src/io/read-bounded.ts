@@ -1,5 +1,5 @@
 /** Reading a file the user named, which may be a pipe, without reading forever. */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /** A path that gives no file of the kind asked for: a device, or more bytes than any such file has. */
 export class ReadBoundError extends Error {
@@ -15,6 +15,16 @@ export class ReadBoundError extends Error {
 const sizeText = (bytes: number): string => (bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30} GiB` : bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`);
 
 /**
+ * A ReadBoundError for a character or block device, which a reader of files must not read:
+ * `/dev/zero`, `/dev/urandom` never end; a terminal waits for typing. `stats`: of the open file.
+ */
+export function refuseDevice(stats: Stats): void {
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) {
+    throw new ReadBoundError('device', `is a ${stats.isCharacterDevice() ? 'character' : 'block'} device (such as /dev/zero or a terminal), not a file or a pipe`);
+  }
+}
+
+/**
  * The bytes of the file at `path`, read once, so that a pipe (`<(...)`, `/dev/stdin`) is read
  * too; a ReadBoundError for a character or block device (`/dev/zero`, `/dev/urandom` never end; a
  * terminal waits for typing) and for more than `maxBytes`, which a pipe is read up to, not to
@@ -24,9 +34,7 @@ export function readFileUpTo(path: string, maxBytes: number): Buffer {
   const fd = openSync(path, 'r');
   try {
     const stats = fstatSync(fd);
-    if (stats.isCharacterDevice() || stats.isBlockDevice()) {
-      throw new ReadBoundError('device', `is a ${stats.isCharacterDevice() ? 'character' : 'block'} device (such as /dev/zero or a terminal), not a file or a pipe`);
-    }
+    refuseDevice(stats);
     if (stats.size > maxBytes) {
       const start = Buffer.alloc(64);
       throw new ReadBoundError('size', `is ${stats.size} bytes, more than ${sizeText(maxBytes)}`, start.subarray(0, readSync(fd, start)));
@@ -40,7 +48,8 @@ export function readFileUpTo(path: string, maxBytes: number): Buffer {
       if (length === 0) return Buffer.concat(chunks, total);
       chunks.push(Buffer.from(chunk.subarray(0, length)));
       total += length;
-      if (total > maxBytes) throw new ReadBoundError('size', `gives more than ${sizeText(maxBytes)}`, Buffer.concat(chunks).subarray(0, 64));
+      // Only the first bytes are joined: all of them would copy up to `maxBytes` again.
+      if (total > maxBytes) throw new ReadBoundError('size', `gives more than ${sizeText(maxBytes)}`, Buffer.concat(chunks, Math.min(total, 64)));
     }
   } finally {
     closeSync(fd);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 import { isCollected } from './helpers/gc.js';
+import { withPipedOnce } from './helpers/piped.js';
+import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 // ---------------------------------------------------------------------------------------
 // Hand-written pickles: just enough of the protocol-2 encoder to build torch checkpoints.
@@ -562,6 +565,24 @@ describe('checkpoint: errors', () => {
 
   it('BAD CALL - a file that does not exist: the error says where checkpoints come from', () => {
     expectCheckpointError(() => readCheckpoint('/nonexistent/model.pth'), /^\/nonexistent\/model\.pth: no such file\. `higher-pose weights list` .*`higher-pose weights fetch NAME`/);
+  });
+
+  it('BAD CALL - a device given as the checkpoint path (/dev/zero) is refused at once, not read forever; a pipe is read', async function () {
+    if (process.platform === 'win32') this.skip();
+    // In another process, killed past a time limit (SIGKILL: tsx catches SIGTERM): a synchronous read of /dev/zero could not be stopped here.
+    const script = `import { createEstimator } from './src/index.ts';
+      await createEstimator({ preset: 'tiny_coco', weights: '/dev/zero', inputSize: 256 }).then(() => console.log('loaded'), (error) => console.log(error.name + ': ' + error.message));`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    expect(child.signal, 'killed after 30 s: /dev/zero was being read').to.equal(null);
+    expect(child.stdout).to.equal('CheckpointError: /dev/zero: cannot read it: is a character device (such as /dev/zero or a terminal), not a file or a pipe\n');
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-piped-'));
+    try {
+      let piped: Map<string, CheckpointTensor> | undefined;
+      await withPipedOnce(join(dir, 'fifo'), readFileSync(TINY_COCO_CHECKPOINT()), async () => void (piped = readCheckpoint(join(dir, 'fifo'))));
+      expect([...piped!.keys()]).to.deep.equal([...readCheckpoint(TINY_COCO_CHECKPOINT()).keys()]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('BAD CALL - a disallowed global (os.system via GLOBAL + REDUCE) is rejected, never run', () => {

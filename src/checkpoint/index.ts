@@ -6,9 +6,10 @@
  * synchronous: a checkpoint is read whole (a 115 MB W32 file takes about a second).
  * Every failure is a `CheckpointError` whose message starts with the file it concerns.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { halfToFloat } from '../io/npy.js';
+import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
 import { typeName } from '../values.js';
 import { CheckpointError } from './pickle.js';
 import { openCheckpoint, type CheckpointTensor } from './pth.js';
@@ -42,11 +43,25 @@ export function readCheckpoint(source: string | Uint8Array, name = '<checkpoint 
   }
 }
 
-/** The file's bytes; a missing one is most often a checkpoint not yet downloaded, so say where they come from. */
+/**
+ * More than any weights this library runs: W48's checkpoint is ~250 MB, ~770 MB with the
+ * optimizer's state of a training checkpoint. A pipe is read only that far: `<(cat /dev/zero)` ends.
+ */
+export const PIPED_WEIGHTS_MAX_BYTES = 2 ** 30;
+
+/**
+ * The file's bytes; a missing one is most often a checkpoint not yet downloaded, so say where they
+ * come from. A regular file is read whole; a device (`/dev/zero`) is refused rather than read
+ * forever, and a pipe (`/dev/stdin`) read up to PIPED_WEIGHTS_MAX_BYTES.
+ */
 function readCheckpointFile(path: string): Uint8Array {
   try {
-    return readFileSync(path);
+    return statSync(path).isFile() ? readFileSync(path) : readFileUpTo(path, PIPED_WEIGHTS_MAX_BYTES);
   } catch (error) {
+    if (error instanceof ReadBoundError) {
+      const tooLarge = error.reason === 'size' ? ': no HigherHRNet checkpoint is that large (W48\'s is ~250 MB)' : '';
+      throw new CheckpointError(`cannot read it: ${error.message}${tooLarge}`, { cause: error });
+    }
     const { code } = error as NodeJS.ErrnoException;
     if (code === 'EISDIR') {
       const tfjs = existsSync(join(path, 'model.json')) ? ' (a TensorFlow.js graph model, as export-tfjs writes for browsers: give the checkpoint it was exported from)' : '';

@@ -5,12 +5,7 @@ import { ConfigError } from '../config/experiment.js';
 import { isOnnxModelBytes, keepsExternalData } from '../backend/onnx/quantize.js';
 import { isOnnxFile, namedWeightBytes } from '../model/load.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
-
-/**
- * More than any weights this library runs: W48's checkpoint is ~250 MB, ~770 MB with the
- * optimizer's state of a training checkpoint. A pipe is read only that far: `<(cat /dev/zero)` ends.
- */
-const PIPED_WEIGHTS_MAX_BYTES = 2 ** 30;
+import { PIPED_WEIGHTS_MAX_BYTES } from '../checkpoint/index.js';
 
 /**
  * The `--weights` path, or for a file that is no regular one (a pipe: `--weights <(...)`,

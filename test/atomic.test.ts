@@ -28,7 +28,7 @@ describe('makeFolders', () => {
     if (!existsSync('/proc/self')) this.skip();
     // In a child process: a regression would hang this one.
     const script = "import { makeFolders } from './src/io/atomic.ts'; try { makeFolders('/proc/higher-pose-test/out'); } catch (err) { console.log(err.code); }";
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
     expect(child.signal, 'timed out').to.equal(null);
     expect(child.stdout.trim()).to.equal('ENOENT');
   });

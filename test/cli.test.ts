@@ -401,7 +401,7 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-export-stdout-'));
     try {
       const exportArgs = ['export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()];
-      const toFile = spawnSync(process.execPath, [...CLI_PROCESS, ...exportArgs, '--out', join(dir, 'm.onnx')], { timeout: 60_000 });
+      const toFile = spawnSync(process.execPath, [...CLI_PROCESS, ...exportArgs, '--out', join(dir, 'm.onnx')], { timeout: 60_000, killSignal: 'SIGKILL' });
       expect(toFile.status, toFile.stderr.toString()).to.equal(0);
       // Through a shell's pipe: /dev/stdout cannot be opened on the socket Node would give it.
       const toStdout = spawnSync('sh', ['-c', '"$@" | cat', 'sh', process.execPath, ...CLI_PROCESS, ...exportArgs, '--out', '/dev/stdout'], { timeout: 60_000, maxBuffer: 2 ** 26 });

@@ -287,7 +287,7 @@ describe('TensorFlow.js backend', () => {
           wasm: await outcome(resolveTfjsRuntime({ backend: 'wasm' })),
           any: await outcome(resolveTfjsRuntime({ importModule: (name) => name.startsWith('@tensorflow/tfjs-node') ? Promise.reject(new Error('absent')) : import(name) })),
         }));`;
-      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
       expect(child.status, child.stderr).to.equal(0);
       const outcomes = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as Record<string, string>;
       expect(outcomes.failing).to.equal("BackendError: TensorFlow.js's wasm backend failed on a [1, 3, 32, 32] input (Aborted()), most likely out of memory "

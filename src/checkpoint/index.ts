@@ -47,7 +47,20 @@ export function readCheckpoint(source: string | Uint8Array, name = '<checkpoint 
  * More than any weights this library runs: W48's checkpoint is ~250 MB, ~770 MB with the
  * optimizer's state of a training checkpoint. A pipe is read only that far: `<(cat /dev/zero)` ends.
  */
-export const PIPED_WEIGHTS_MAX_BYTES = 2 ** 30;
+const PIPED_WEIGHTS_MAX_BYTES = 2 ** 30;
+
+/**
+ * Weights from a path that is no regular file (a pipe: `<(...)`, `/dev/stdin`), read once up to
+ * PIPED_WEIGHTS_MAX_BYTES; a device, or a pipe giving more, is a ReadBoundError saying so.
+ */
+export function readPipedWeights(path: string): Buffer {
+  try {
+    return readFileUpTo(path, PIPED_WEIGHTS_MAX_BYTES);
+  } catch (error) {
+    if (!(error instanceof ReadBoundError && error.reason === 'size')) throw error;
+    throw new ReadBoundError('size', `${error.message}: no HigherHRNet checkpoint or export is that large (W48's is ~250 MB)`, error.start);
+  }
+}
 
 /**
  * The file's bytes; a missing one is most often a checkpoint not yet downloaded, so say where they
@@ -56,12 +69,9 @@ export const PIPED_WEIGHTS_MAX_BYTES = 2 ** 30;
  */
 function readCheckpointFile(path: string): Uint8Array {
   try {
-    return statSync(path).isFile() ? readFileSync(path) : readFileUpTo(path, PIPED_WEIGHTS_MAX_BYTES);
+    return statSync(path).isFile() ? readFileSync(path) : readPipedWeights(path);
   } catch (error) {
-    if (error instanceof ReadBoundError) {
-      const tooLarge = error.reason === 'size' ? ': no HigherHRNet checkpoint is that large (W48\'s is ~250 MB)' : '';
-      throw new CheckpointError(`cannot read it: ${error.message}${tooLarge}`, { cause: error });
-    }
+    if (error instanceof ReadBoundError) throw new CheckpointError(`cannot read it: ${error.message}`, { cause: error });
     const { code } = error as NodeJS.ErrnoException;
     if (code === 'EISDIR') {
       const tfjs = existsSync(join(path, 'model.json')) ? ' (a TensorFlow.js graph model, as export-tfjs writes for browsers: give the checkpoint it was exported from)' : '';

@@ -4,8 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { ConfigError } from '../config/experiment.js';
 import { isOnnxModelBytes, keepsExternalData } from '../backend/onnx/quantize.js';
 import { isOnnxFile, namedWeightBytes } from '../model/load.js';
-import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
-import { PIPED_WEIGHTS_MAX_BYTES } from '../checkpoint/index.js';
+import { readPipedWeights } from '../checkpoint/index.js';
 
 /**
  * The `--weights` path, or for a file that is no regular one (a pipe: `--weights <(...)`,
@@ -20,10 +19,9 @@ export async function readWeightsArgument(path: string): Promise<string | Uint8A
   if (stats === undefined || stats.isFile() || stats.isDirectory()) return path;
   let bytes: Buffer;
   try {
-    bytes = readFileUpTo(path, PIPED_WEIGHTS_MAX_BYTES);
+    bytes = readPipedWeights(path);
   } catch (err) {
-    const tooLarge = err instanceof ReadBoundError && err.reason === 'size' ? ': no HigherHRNet checkpoint or export is that large (W48\'s is ~250 MB)' : '';
-    throw new ConfigError(`--weights ${path}: cannot read it: ${(err as Error).message}${tooLarge}`);
+    throw new ConfigError(`--weights ${path}: cannot read it: ${(err as Error).message}`);
   }
   return namedWeightBytes(bytes, path);
 }

@@ -1,5 +1,5 @@
 /** Reading a file the user named, which may be a pipe, without reading forever. */
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, type Stats } from 'node:fs';
 
 /** A path that gives no file of the kind asked for: a device, or more bytes than any such file has. */
 export class ReadBoundError extends Error {
@@ -28,7 +28,7 @@ export function refuseDevice(stats: Stats): void {
  * The bytes of the file at `path`, read once, so that a pipe (`<(...)`, `/dev/stdin`) is read
  * too; a ReadBoundError for a character or block device (`/dev/zero`, `/dev/urandom` never end; a
  * terminal waits for typing) and for more than `maxBytes`, which a pipe is read up to, not to
- * its end. Other failures (missing, a folder) are the system's errors.
+ * its end (a regular file is read whole at once). Other failures (missing, a folder) are the system's errors.
  */
 export function readFileUpTo(path: string, maxBytes: number): Buffer {
   const fd = openSync(path, 'r');
@@ -39,6 +39,8 @@ export function readFileUpTo(path: string, maxBytes: number): Buffer {
       const start = Buffer.alloc(64);
       throw new ReadBoundError('size', `is ${stats.size} bytes, more than ${sizeText(maxBytes)}`, start.subarray(0, readSync(fd, start)));
     }
+    // Its size known: one buffer, where chunks and their join would hold it twice.
+    if (stats.isFile()) return readFileSync(fd);
     const chunks: Buffer[] = [];
     // Reused: a pipe gives 64 KiB a read, which kept as views would each hold the whole chunk.
     const chunk = Buffer.allocUnsafe(1 << 20);

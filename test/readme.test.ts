@@ -100,12 +100,28 @@ function unknownParts(words: string[], program: Command): string[] {
     .map((w) => `'${command.name()}' has no option ${w}`);
 }
 
+/** `COMMAND --option` for each option of `program`'s commands (subcommands too) that `text` never names. */
+function undocumentedOptions(program: Command, text: string): string[] {
+  const named = new Set(text.match(/--[a-z][a-z0-9-]*/g));
+  const unnamed = (command: Command) => command.options.flatMap((o) => (o.long === undefined || named.has(o.long) ? [] : [o.long]));
+  const missing = (command: Command, prefix: string): string[] => command.commands.flatMap((sub) => {
+    const name = `${prefix}${sub.name()}`;
+    return [...unnamed(sub).map((flag) => `${name} ${flag}`), ...missing(sub, `${name} `)];
+  });
+  return [...unnamed(program), ...missing(program, '')];
+}
+
 describe("the README's command lines", () => {
   it('name commands and options the CLI has', () => {
     const program = buildProgram();
     const lines = commandLines();
     expect(lines.length).to.be.at.least(10);
     expect(lines.flatMap((words) => unknownParts(words, program))).to.deep.equal([]);
+  });
+
+  it('and the README names every option the CLI has', () => {
+    expect(undocumentedOptions(buildProgram(), README)).to.deep.equal([]);
+    expect(undocumentedOptions(buildProgram(), '--help --version')).to.include('predict --no-adjust');
   });
 
   it('and the check finds a misspelt option or command', () => {

@@ -19,6 +19,16 @@ describe('CLI image arguments', () => {
     }
   });
 
+  it('gives the images of an absolute pattern by absolute paths, as the shell expands it, not relative to the working folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-absolute-'));
+    try {
+      for (const name of ['a.jpg', 'b.png']) closeSync(openSync(join(dir, name), 'w'));
+      expect(await expandImageArguments([join(dir, '*.{jpg,png}')])).to.deep.equal([join(dir, 'a.jpg'), join(dir, 'b.png')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('gives an image named twice (a folder and a pattern over it, a path spelt two ways) once, where it first came', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-twice-'));
     try {

@@ -1,6 +1,6 @@
 /** Expanding image arguments: files, folders (their images, sorted) and glob patterns. */
 import { statSync, readdirSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { extname, isAbsolute, join, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { ConfigError } from '../config/experiment.js';
 
@@ -24,7 +24,9 @@ export async function expandImageArguments(args: readonly string[]): Promise<str
       isDirectory = statSync(arg).isDirectory();
     } catch {
       if (isDynamicPattern(arg)) {
-        lists.push(nonEmpty(arg, 'the pattern matches no image file', (await glob(arg, { onlyFiles: true, expandDirectories: false })).filter(isImageName).sort()));
+        // tinyglobby gives paths relative to the working folder: /data/*.jpg run from /home/me became ../../data/x.jpg in file_name.
+        const matches = await glob(arg, { onlyFiles: true, expandDirectories: false, absolute: isAbsolute(arg) });
+        lists.push(nonEmpty(arg, 'the pattern matches no image file', matches.filter(isImageName).sort()));
         continue;
       }
     }

@@ -29,6 +29,18 @@ describe('CLI image arguments', () => {
     }
   });
 
+  it('BAD CALL - a folder or pattern of iPhone photos (.HEIC, .heif) gives them, for their ImageError saying to convert them, not "no images" or a silent skip', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-heic-'));
+    try {
+      for (const name of ['IMG_0001.HEIC', 'IMG_0002.heif', 'IMG_0003.jpg', 'notes.txt']) closeSync(openSync(join(dir, name), 'w'));
+      const photos = [join(dir, 'IMG_0001.HEIC'), join(dir, 'IMG_0002.heif'), join(dir, 'IMG_0003.jpg')];
+      expect(await expandImageArguments([dir])).to.deep.equal(photos);
+      expect(await expandImageArguments([join(dir, 'IMG_*')])).to.deep.equal(photos);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('gives an image named twice (a folder and a pattern over it, a path spelt two ways) once, where it first came', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-twice-'));
     try {

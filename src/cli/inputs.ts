@@ -4,7 +4,8 @@ import { extname, isAbsolute, join, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { ConfigError } from '../config/experiment.js';
 
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp']);
+// BMP and HEIC too, which sharp cannot decode: skipped, they would vanish from the results unsaid; listed, each gets its ImageError saying to convert it.
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp', '.heic', '.heif']);
 
 export const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 

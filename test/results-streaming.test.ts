@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { writeFileAtomic } from '../src/io/atomic.js';
 import { JsonArrayText, jsonArrayPieces, type JsonArrayLayout } from '../src/io/json-array.js';
 import { JsonLineError, OneJsonValueError, readJsonValues } from '../src/io/json-read.js';
+import { ReadBoundError } from '../src/io/read-bounded.js';
 import { EvalError } from '../src/eval/errors.js';
 import { loadGroundTruth, loadResults, parseGroundTruth } from '../src/eval/data.js';
 import { Journal } from '../src/eval/journal.js';
@@ -334,6 +335,43 @@ describe('results read element by element', function () {
     const read = spawnSync('bash', ['-c', shell, 'bash', join(dir, 'lines'), fifo, process.execPath, script, gtPath, dir, [...names, 'fifo'].join(',')], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
     expect(read.status, `${read.error ?? ''} ${read.stderr}`).to.equal(0);
     expect(JSON.parse(read.stdout)).to.deep.equal({ ...expected, fifo: expected.lines });
+  });
+
+  it('BAD CALL - a value whose text goes on past the bound (an element, a line, the one value, the whitespace before it) is a ReadBoundError naming it, whatever the chunks', () => {
+    const long = 'x'.repeat(100);
+    const cases: [string, string][] = [
+      [`[1, "${long}"]`, 'element 1 (from byte 4) goes on past 64 bytes, the longest JSON value read'],
+      [`[1, ${'7'.repeat(100)}]`, 'element 1 (from byte 4) goes on past 64 bytes, the longest JSON value read'],
+      [`{"a": 1}\n{"b": "${long}"}\n`, 'line 2 goes on past 64 bytes, the longest JSON value read'],
+      [`{"a": 1}\n{"b": 2}\n${' '.repeat(100)}`, 'line 3 goes on past 64 bytes, the longest JSON value read'],
+      [`{\n "b": "${long}"\n}`, 'the one JSON value (neither an array nor JSON Lines) goes on past 64 bytes, the longest JSON value read'],
+      [`"${long}"`, 'the one JSON value (neither an array nor JSON Lines) goes on past 64 bytes, the longest JSON value read'],
+      [`${' '.repeat(100)}[1]`, 'the whitespace before the first value goes on past 64 bytes, the longest JSON value read'],
+    ];
+    const path = join(dir, 'values.json');
+    for (const [text, message] of cases) {
+      writeFileSync(path, text);
+      for (const chunkBytes of [1, 7, undefined]) {
+        expect(() => [...readJsonValues(path, chunkBytes, 64)], `${JSON.stringify(text)} in chunks of ${chunkBytes}`).to.throw(ReadBoundError, message).with.property('reason', 'size');
+      }
+    }
+    // Up to the bound, each is read.
+    const fits = `[1, "${'x'.repeat(62)}"]`;
+    writeFileSync(path, fits);
+    for (const chunkBytes of [1, 7, undefined]) expect([...readJsonValues(path, chunkBytes, 64)]).to.deep.equal(JSON.parse(fits));
+  });
+
+  it('BAD CALL - eval --results <(cat /dev/zero) stops at the longest JSON value, an error naming the file, not read forever', function () {
+    if (process.platform === 'win32') this.skip();
+    const annotations = join(dir, 'annotations.json');
+    writeFileSync(annotations, JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [], categories: [{ id: 1 }] }));
+    const cli = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))"];
+    // In another process, killed past a time limit (SIGKILL: tsx catches SIGTERM): it read on, its memory growing, until the machine had none left.
+    const shell = 'exec "$0" "$@" --results <(cat /dev/zero)';
+    const child = spawnSync('bash', ['-c', shell, process.execPath, ...cli, 'eval', '--annotations', annotations], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+    expect(child.signal, 'killed after 60 s: /dev/zero was being read').to.equal(null);
+    expect(child.stderr).to.match(/^error: Cannot read results file \/dev\/fd\/\d+: the one JSON value \(neither an array nor JSON Lines\) goes on past 512 MiB, the longest JSON value read\n/);
+    expect(child.status).to.equal(1);
   });
 
   it('BAD CALL - a device given as the annotations or the results (eval --annotations /dev/zero) is refused at once, not read forever', function () {

@@ -4,7 +4,7 @@
  * string limit) or every value held at once.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { refuseDevice } from './read-bounded.js';
+import { ReadBoundError, refuseDevice, sizeText } from './read-bounded.js';
 
 /** A line of a JSON Lines file that is no JSON value. */
 export class JsonLineError extends SyntaxError {
@@ -89,6 +89,51 @@ export class OneJsonValueError extends Error {
   }
 }
 
+/**
+ * The most text one JSON value is read from: JSON.parse takes one string, and V8's longest is
+ * 24 characters short of 512 MiB. A pipe giving a value that never ends (`<(cat /dev/zero)`,
+ * `<(yes)`) is read no further.
+ */
+export const JSON_VALUE_MAX_BYTES = 2 ** 29;
+
+/** The ReadBoundError for a value, `what`, whose text goes on past `maxBytes`. */
+const valueTooLong = (what: string, maxBytes: number): ReadBoundError => new ReadBoundError('size', `${what} goes on past ${sizeText(maxBytes)}, the longest JSON value read`);
+
+/**
+ * Copies of the bytes of a value being read, a chunk's worth at a time, up to `maxBytes`; past it
+ * a ReadBoundError naming the value (its name made only then: `what`).
+ */
+class ValueBytes {
+  private pieces: Buffer[] = [];
+  private length = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get isEmpty(): boolean {
+    return this.pieces.length === 0;
+  }
+
+  /** Keeps a copy of `bytes`, the value's next. */
+  add(bytes: Buffer, what: () => string): void {
+    this.checkLength(this.length + bytes.length, what);
+    this.length += bytes.length;
+    this.pieces.push(Buffer.from(bytes));
+  }
+
+  /** The value's bytes: those kept, then `last`; the kept ones are let go. */
+  take(last: Buffer, what: () => string): Buffer {
+    this.checkLength(this.length + last.length, what);
+    const bytes = this.pieces.length === 0 ? last : Buffer.concat([...this.pieces, last]);
+    this.pieces = [];
+    this.length = 0;
+    return bytes;
+  }
+
+  private checkLength(length: number, what: () => string): void {
+    if (length > this.maxBytes) throw valueTooLong(what(), this.maxBytes);
+  }
+}
+
 /** Reads the text of one layout as it comes, chunk by chunk; a chunk is reused once read, so what goes on past it is copied. */
 interface LayoutReader {
   /** The values that end in `chunk`, which begins `offset` bytes into the text. */
@@ -108,21 +153,27 @@ interface LayoutReader {
  * A SyntaxError says where the text goes wrong (a JsonLineError naming the line); a file whose
  * text is one JSON value of another kind (a number, or an object over several lines, whose first
  * line is no JSON) is a OneJsonValueError holding it; a device is a ReadBoundError; a file that
- * cannot be read gives the system's error.
+ * cannot be read gives the system's error. A value whose text (an element, a line, the one value,
+ * or the whitespace before the first) goes on past `maxValueBytes` is a ReadBoundError naming it.
  */
-export function* readJsonValues(path: string, chunkBytes = 1 << 20): Generator<unknown, void, undefined> {
+export function* readJsonValues(path: string, chunkBytes = 1 << 20, maxValueBytes = JSON_VALUE_MAX_BYTES): Generator<unknown, void, undefined> {
   let reader: LayoutReader | undefined;
   // Chunks of whitespace before the first character, copied: given to its reader too (offsets and lines count them).
   const before: Buffer[] = [];
+  let beforeBytes = 0;
   let offset = 0;
   for (const chunk of utf8Chunks(path, chunkBytes)) {
     if (reader === undefined) {
-      const first = chunk.find((b) => !isWhitespace(b));
-      if (first === undefined) {
+      const firstAt = chunk.findIndex((b) => !isWhitespace(b));
+      // Counted whatever the chunks: kept, or given to a reader that keeps it (a text read whole).
+      beforeBytes += firstAt < 0 ? chunk.length : firstAt;
+      if (beforeBytes > maxValueBytes) throw valueTooLong('the whitespace before the first value', maxValueBytes);
+      if (firstAt < 0) {
         before.push(Buffer.from(chunk));
         continue;
       }
-      reader = first === BYTE.openBracket ? new JsonArrayReader() : first === BYTE.openBrace ? new JsonLinesReader() : new WholeJsonReader();
+      const first = chunk[firstAt];
+      reader = first === BYTE.openBracket ? new JsonArrayReader(maxValueBytes) : first === BYTE.openBrace ? new JsonLinesReader(maxValueBytes) : new WholeJsonReader(maxValueBytes);
       for (const whitespace of before.splice(0)) {
         yield* reader.read(whitespace, offset);
         offset += whitespace.length;
@@ -145,16 +196,21 @@ class JsonArrayReader implements LayoutReader {
   private place: 'start' | 'value' | 'first value' | 'after value' | 'end' = 'start';
   private count = 0;
   // The element being read: its bytes of earlier chunks, where it began, and what the scan is inside of.
-  private pieces: Buffer[] = [];
+  private readonly pieces: ValueBytes;
   private elementStart = 0;
   private depth = 0;
   private inString = false;
   private escaped = false;
   private scalar = false;
 
+  constructor(maxValueBytes: number) {
+    this.pieces = new ValueBytes(maxValueBytes);
+  }
+
+  private readonly element = (): string => `element ${this.count} (from byte ${this.elementStart})`;
+
   private finish(last: Buffer): unknown {
-    const text = (this.pieces.length === 0 ? last : Buffer.concat([...this.pieces, last])).toString('utf8');
-    this.pieces = [];
+    const text = this.pieces.take(last, this.element).toString('utf8');
     try {
       return JSON.parse(text);
     } catch (error) {
@@ -223,7 +279,7 @@ class JsonArrayReader implements LayoutReader {
       }
     }
     // An element that goes on into the next chunk: its bytes so far, copied (the chunk is reused).
-    if (from >= 0) this.pieces.push(Buffer.from(chunk.subarray(from, length)));
+    if (from >= 0) this.pieces.add(chunk.subarray(from, length), this.element);
   }
 
   *end(): Generator<unknown, void, undefined> {
@@ -239,11 +295,18 @@ class JsonArrayReader implements LayoutReader {
  */
 class JsonLinesReader implements LayoutReader {
   /** The bytes of the line being read, of earlier chunks; before the first value, of every line so far (the start of a text read whole). */
-  private pieces: Buffer[] = [];
+  private readonly pieces: ValueBytes;
   private line = 0;
   private values = 0;
   /** Set once the first line that is not blank is no JSON value. */
   private whole: WholeJsonReader | undefined;
+
+  constructor(private readonly maxValueBytes: number) {
+    this.pieces = new ValueBytes(maxValueBytes);
+  }
+
+  /** The line being read, by its number. */
+  private readonly nextLine = (): string => `line ${this.line + 1}`;
 
   *read(chunk: Buffer): Generator<unknown, void, undefined> {
     if (this.whole) return this.whole.add(chunk);
@@ -255,12 +318,12 @@ class JsonLinesReader implements LayoutReader {
       if (line !== 'blank') yield line.value;
     }
     // A line that goes on into the next chunk: its bytes so far, copied (the chunk is reused).
-    if (from < chunk.length) this.pieces.push(Buffer.from(chunk.subarray(from)));
+    if (from < chunk.length) this.pieces.add(chunk.subarray(from), this.nextLine);
   }
 
   *end(): Generator<unknown, void, undefined> {
     // The last line, when no newline ends it.
-    const line = this.pieces.length > 0 ? this.lineEnds(Buffer.alloc(0)) : 'blank';
+    const line = this.pieces.isEmpty ? 'blank' : this.lineEnds(Buffer.alloc(0));
     if (typeof line === 'object') yield line.value;
     if (this.whole) yield* this.whole.end();
   }
@@ -270,22 +333,23 @@ class JsonLinesReader implements LayoutReader {
    * the first line that is not blank may be (then `whole` holds the text so far); a later one is a JsonLineError.
    */
   private lineEnds(last: Buffer): { value: unknown } | 'blank' | 'no JSON' {
+    const bytes = this.pieces.take(last, this.nextLine);
     this.line++;
-    const bytes = this.pieces.length === 0 ? last : Buffer.concat([...this.pieces, last]);
     const text = bytes.toString('utf8');
     if (text.trim() === '') {
-      if (this.values > 0) this.pieces = [];
-      else this.pieces.push(Buffer.from(last), NEWLINE);
+      if (this.values === 0) {
+        this.pieces.add(bytes, this.nextLine);
+        this.pieces.add(NEWLINE, this.nextLine);
+      }
       return 'blank';
     }
-    this.pieces = [];
     try {
       const value: unknown = JSON.parse(text);
       this.values++;
       return { value };
     } catch (error) {
       if (this.values > 0) throw new JsonLineError(this.line, { cause: error as Error });
-      this.whole = new WholeJsonReader();
+      this.whole = new WholeJsonReader(this.maxValueBytes);
       this.whole.add(bytes);
       return 'no JSON';
     }
@@ -296,11 +360,17 @@ const NEWLINE = Buffer.from('\n');
 
 /** One JSON value, read whole as JSON.parse reads a file: a OneJsonValueError holding it, or JSON.parse's SyntaxError. */
 class WholeJsonReader implements LayoutReader {
-  private readonly pieces: Buffer[] = [];
+  private readonly pieces: ValueBytes;
+
+  constructor(maxValueBytes: number) {
+    this.pieces = new ValueBytes(maxValueBytes);
+  }
+
+  private readonly value = (): string => 'the one JSON value (neither an array nor JSON Lines)';
 
   /** Keeps a copy of `bytes`, the text's next. */
   add(bytes: Buffer): void {
-    this.pieces.push(Buffer.from(bytes));
+    this.pieces.add(bytes, this.value);
   }
 
   *read(chunk: Buffer): Generator<unknown, void, undefined> {
@@ -308,6 +378,6 @@ class WholeJsonReader implements LayoutReader {
   }
 
   *end(): Generator<unknown, void, undefined> {
-    throw new OneJsonValueError(JSON.parse(Buffer.concat(this.pieces).toString('utf8')));
+    throw new OneJsonValueError(JSON.parse(this.pieces.take(Buffer.alloc(0), this.value).toString('utf8')));
   }
 }

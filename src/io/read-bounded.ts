@@ -12,7 +12,7 @@ export class ReadBoundError extends Error {
 }
 
 /** Bytes in words: whole MiB or GiB where they are, else bytes. */
-const sizeText = (bytes: number): string => (bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30} GiB` : bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`);
+export const sizeText = (bytes: number): string => (bytes % 2 ** 30 === 0 ? `${bytes / 2 ** 30} GiB` : bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`);
 
 /**
  * A ReadBoundError for a character or block device, which a reader of files must not read:

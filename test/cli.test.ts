@@ -73,6 +73,9 @@ describe('higher-pose exit statuses', () => {
       [['export-onnx', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--precision', 'int8', '--calibrate', '-', '--out', 'm.onnx'], /^error: --calibrate reads images from files, folders or patterns, not stdin \('-'\)/],
       [['eval', '--annotations', 'a.json', '--images', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()], /^error: eval --images names the folder of the annotated images, not stdin \('-'\): give its path\n/],
       [['eval', '--annotations', 'a.json', '--images', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()], /^error: --images \S+sample\.jpg is a file, not a folder: --images names the folder of the annotated images\n/],
+      // A typo: found once the model had loaded, as every image missing (exit 1).
+      [['eval', '--annotations', 'a.json', '--images', 'no-such-folder', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()], /^error: --images no-such-folder does not exist: --images names the folder of the annotated images\n/],
+      [['eval', '--annotations', 'a.json', '--images', join(DEMO_IMAGE(), 'images'), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()], /^error: --images \S+sample\.jpg\/images does not exist: /],
       [['export-onnx', '--preset', 'tiny_coco', '--out', 'm.onnx'], /^error: --weights is required/],
       [['export-tfjs', '--preset', 'tiny_coco', '--out', 'm'], /^error: --weights is required/],
       [['video', 'clip.mp4', '--preset', 'tiny_coco'], /^error: --weights is required/],

@@ -131,7 +131,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   }
   if (!options.images) usageError(command, 'eval needs --images DIR (or --results FILE to score an existing results file)');
   refuseStdin(command, options.images, 'eval --images names the folder of the annotated images', 'give its path');
-  await refuseImagesFile(command, options.images);
+  await refuseImagesNotFolder(command, options.images);
   requireWeights(command, options, { annotations: options.annotations });
   // The annotations are in the stored pixel frame, which the reference reads ignoring EXIF orientation.
   const evalSettings = { exifOrientation: false };
@@ -192,12 +192,15 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
 }
 
 /**
- * `--images` naming a file (an image, the annotation file) rather than their folder: a usage
- * error now, where the run would find it only once the model is made, as every image missing.
+ * `--images` naming a file (an image, the annotation file) rather than their folder, or nothing
+ * (a typo): a usage error now, where the run would find it only once the model is made, as every
+ * image missing. A folder that cannot be read (no permission) is left to the run, image by image.
  */
-async function refuseImagesFile(command: Command, images: string): Promise<void> {
-  const stats = await stat(images).catch(() => undefined);
-  if (stats !== undefined && !stats.isDirectory()) usageError(command, `--images ${images} is a file, not a folder: --images names the folder of the annotated images`);
+async function refuseImagesNotFolder(command: Command, images: string): Promise<void> {
+  const reads = '--images names the folder of the annotated images';
+  const found = await stat(images).catch((error: NodeJS.ErrnoException) => error.code);
+  if (found === 'ENOENT' || found === 'ENOTDIR') usageError(command, `--images ${images} does not exist: ${reads}`);
+  if (typeof found === 'object' && !found.isDirectory()) usageError(command, `--images ${images} is a file, not a folder: ${reads}`);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, gzipSync } from 'node:zlib';
@@ -19,6 +19,7 @@ import { presetConfig } from '../src/config/presets.js';
 import { createEstimator } from '../src/estimator.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
+import { compileModel } from '../src/model/load.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 import { isCollected } from './helpers/gc.js';
 import { withPipedOnce } from './helpers/piped.js';
@@ -580,6 +581,28 @@ describe('checkpoint: errors', () => {
       let piped: Map<string, CheckpointTensor> | undefined;
       await withPipedOnce(join(dir, 'fifo'), readFileSync(TINY_COCO_CHECKPOINT()), async () => void (piped = readCheckpoint(join(dir, 'fifo'))));
       expect([...piped!.keys()]).to.deep.equal([...readCheckpoint(TINY_COCO_CHECKPOINT()).keys()]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('BAD CALL - an .onnx path that names a device (a link to /dev/zero) is refused at once as a checkpoint path is, not read forever; a pipe so named runs', async function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-onnx-device-'));
+    try {
+      const link = join(dir, 'model.onnx');
+      symlinkSync('/dev/zero', link);
+      // In another process, killed past a time limit (SIGKILL: tsx catches SIGTERM): ONNX Runtime read /dev/zero on, and could not be stopped here.
+      const script = `import { createEstimator } from './src/index.ts';
+        await createEstimator({ preset: 'tiny_coco', weights: process.argv[1], inputSize: 256 }).then(() => console.log('loaded'), (error) => console.log(error.name + ': ' + error.message));`;
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, link], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+      expect(child.signal, 'killed after 30 s: /dev/zero was being read').to.equal(null);
+      expect(child.stdout).to.equal(`CheckpointError: ${link}: cannot read it: is a character device (such as /dev/zero or a terminal), not a file or a pipe\n`);
+      const fifo = join(dir, 'piped.onnx');
+      await withPipedOnce(fifo, compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()), async () => {
+        const estimator = await createEstimator({ preset: 'tiny_coco', weights: fifo, inputSize: 256 });
+        await estimator.dispose();
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

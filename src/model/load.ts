@@ -2,7 +2,7 @@
  * From what a user names (a preset or YAML config, a checkpoint or ONNX file) to a
  * configuration and a ready network.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { checkedConfig, configArgument, ConfigError, loadConfigFile, optionsError, outputChannels, valueFault, type ExperimentConfig } from '../config/experiment.js';
@@ -22,6 +22,7 @@ import type { Weights, WeightTensor } from './weights.js';
 import { PRECISIONS, quantizeForImages, type Precision } from './quantize.js';
 import type { ImageInput } from '../types.js';
 import { isFlag, optionsProblem, shownValue, typeName } from '../values.js';
+import { refuseDevice } from '../io/read-bounded.js';
 
 export interface ConfigChoice {
   /** A built-in configuration name, e.g. `coco_w32_512` (`PRESET_NAMES` lists them). */
@@ -197,19 +198,25 @@ async function readOnnxModel(model: string | Uint8Array): Promise<{ bytes: Uint8
 }
 
 /**
- * Refuses an `.onnx` path that is missing or a folder as the checkpoint reader refuses a `.pth`
- * one: ONNX Runtime's words name its own sources ("File doesn't exist", a "model package").
+ * Refuses an `.onnx` path that is missing, a folder or a device as the checkpoint reader refuses a
+ * `.pth` one: ONNX Runtime's words name its own sources ("File doesn't exist", a "model package"),
+ * and it reads a device (a link to /dev/zero) forever.
  */
 function checkOnnxPath(path: string): void {
-  let isFolder: boolean;
+  let stats: Stats;
   try {
-    isFolder = statSync(path).isDirectory();
+    stats = statSync(path);
   } catch (error) {
     // Others (no permission) are ONNX Runtime's to report.
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
     throw new CheckpointError(`${path}: no such file. \`higher-pose export-onnx\` writes an .onnx model from a checkpoint; \`higher-pose weights list\` shows the published checkpoints`, { cause: error });
   }
-  if (isFolder) throw new CheckpointError(`${path}: a folder, not an ONNX model file`);
+  if (stats.isDirectory()) throw new CheckpointError(`${path}: a folder, not an ONNX model file`);
+  try {
+    refuseDevice(stats);
+  } catch (error) {
+    throw new CheckpointError(`${path}: cannot read it: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /**

@@ -258,10 +258,11 @@ const CLI_PROCESS = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then(
 
 /**
  * The CLI with `file` piped into its stdin by the shell: a pipe, which gives its text once (node's
- * own stdin pipes are sockets, which /dev/stdin cannot open). Killed after a minute: a second read would wait for a writer.
+ * own stdin pipes are sockets, which /dev/stdin cannot open). Killed after a minute (SIGKILL: tsx catches SIGTERM): a second read would wait for a writer.
  */
 function cliWithPipedStdin(file: string, args: string[]): { status: number | null; stderr: string; stdout: string } {
-  const run = spawnSync('sh', ['-c', 'cat "$0" | "$@"', file, process.execPath, ...CLI_PROCESS, ...args], { encoding: 'utf8', timeout: 60_000 });
+  // exec: the CLI is the process the time limit kills, not a shell that would leave it running.
+  const run = spawnSync('bash', ['-c', 'exec "$@" < <(cat "$0")', file, process.execPath, ...CLI_PROCESS, ...args], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
   return { status: run.status, stderr: run.stderr, stdout: run.stdout };
 }
 
@@ -430,6 +431,19 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("predict /dev/stdin /dev/fd/0 - names the one image piped into stdin thrice: it is read once, as '-', and estimated once", async function () {
+    if (process.platform === 'win32') this.skip();
+    // Each was read by its path, which a pipe is no regular file for: 'ImageError: /dev/stdin: not a regular file', exit 1.
+    const names = ['/dev/stdin', '/dev/fd/0', '-', ...(process.platform === 'linux' ? ['/proc/self/fd/0'] : [])];
+    const piped = cliWithPipedStdin(DEMO_IMAGE(), ['predict', ...names, ...model]);
+    expect(piped.status, piped.stderr).to.equal(0);
+    expect(piped.stderr).to.match(/^1\/1 images, \d+ people\n$/);
+    const fromFile = await run('predict', DEMO_IMAGE(), ...model);
+    const people = (out: string) => (JSON.parse(out) as { keypoints: number[]; score: number }[]).map(({ keypoints, score }) => ({ keypoints, score }));
+    expect(people(piped.stdout)).to.deep.equal(people(fromFile.stdout)).and.to.have.length.above(0);
+    expect(new Set((JSON.parse(piped.stdout) as { file_name: string }[]).map((record) => record.file_name))).to.deep.equal(new Set(['-']));
   });
 
   it('BAD CALL - output that cannot be written (> /dev/full) is an error in one line and exit status 1, for predict and help alike', async function () {

@@ -186,9 +186,12 @@ export function requireWeights<T extends Pick<ModelCliOptions, 'weights' | 'conf
 /** The names of this process's stdin: '-' as commands take it, and the system's. */
 const STDIN_NAMES = ['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0'];
 
+/** Whether `path` is one of the names of this process's stdin ('-', /dev/stdin, /dev/fd/0, /proc/self/fd/0). */
+export const isStdinName = (path: string): boolean => STDIN_NAMES.includes(path);
+
 /** Whether reading `path` reads stdin: one of its names, or the very pipe or file it is (same device and inode). */
 function readsStdin(path: string): boolean {
-  if (STDIN_NAMES.includes(path)) return true;
+  if (isStdinName(path)) return true;
   try {
     const [file, stdin] = [statSync(path), fstatSync(0)];
     return !file.isDirectory() && file.dev === stdin.dev && file.ino === stdin.ino;

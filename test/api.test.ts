@@ -857,10 +857,11 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', floatModel, '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--out', floatModel), ConfigError, /^--out .*float\.onnx names the --weights file, which it would replace; give it a file of its own$/);
     // export-tfjs writes a folder: a file in its place or above it (mkdir said only EEXIST, after the compile).
     await expectRejection(cli('export-tfjs', ...model, '--out', join(file, 'web_model')), ConfigError, /^--out .*plain-file\/web_model: .*plain-file is a file, not a folder$/);
-    await expectRejection(cli('export-tfjs', ...model, '--out', file), ConfigError, /^--out .*plain-file: .*plain-file is a file, not a folder$/);
+    await expectRejection(cli('export-tfjs', ...model, '--out', file), ConfigError, /^--out \S*plain-file: is a file, not a folder$/);
     // The whole folder is replaced: one holding anything but an earlier export is refused.
     writeFileSync(join(folder, 'index.html'), '<html></html>');
-    await expectRejection(cli('export-tfjs', ...model, '--out', folder), ConfigError, /^--out .*a-folder: .*a-folder is a non-empty folder without a model\.json; refusing to replace it$/);
+    // The folder named once: it was '--out DIR: DIR is a non-empty folder ...'.
+    await expectRejection(cli('export-tfjs', ...model, '--out', folder), ConfigError, /^--out \S*a-folder: is a non-empty folder without a model\.json; refusing to replace it$/);
     // `predict --out *.jpg`: the shell makes the first image the results file.
     const image = join(dir, 'first.jpg');
     copyFileSync(DEMO_IMAGE(), image);

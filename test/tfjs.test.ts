@@ -453,6 +453,26 @@ describe('TensorFlow.js backend', () => {
       return { target, staging, aside, rename };
     };
 
+    it('BAD CALL - exportTfjsModel refuses a folder it cannot take before the compile: a folder of other files, a file in its place or above it, each named once', async () => {
+      // Weights that cannot be compiled: the compile's error (no such checkpoint) came first.
+      const weights = join(out, 'missing.pth');
+      const folder = join(out, 'site');
+      mkdirSync(folder);
+      writeFileSync(join(folder, 'index.html'), '<html></html>');
+      const file = join(out, 'plain-file');
+      writeFileSync(file, 'x');
+      const cases: [string, string][] = [
+        [folder, `${folder}: is a non-empty folder without a model.json; refusing to replace it`],
+        [file, `${file}: is a file, not a folder`],
+        [join(file, 'web_model'), `${join(file, 'web_model')}: ${file} is a file, not a folder`],
+      ];
+      for (const [dir, message] of cases) {
+        const error = await exportTfjsModel(presetConfig('tiny_coco'), weights, dir).then(() => undefined, (e: unknown) => e);
+        expect(error, dir).to.be.instanceOf(TfjsExportError).with.property('message', message);
+      }
+      expect(readdirSync(folder)).to.deep.equal(['index.html']);
+    });
+
     it('BAD CALL - a write stopped midway (Ctrl-C) leaves no new export nor its temporary folder, and keeps the earlier one', async () => {
       const graph = buildNetworkGraph(presetConfig('tiny_coco').model);
       const artifacts = compileToTfjsGraph(graph, randomWeights(graph));

@@ -3,7 +3,7 @@
  * `tf.loadGraphModel` reads over HTTP in the browser. Writing needs no tfjs package; reading
  * back from disk (plain `@tensorflow/tfjs` has no `file://` loader) is `tfjsFileHandler`.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -111,28 +111,47 @@ async function writeSynced(path: string, data: Uint8Array): Promise<void> {
   }
 }
 
+/** A TfjsExportError naming `target` when it cannot take an export (`exportFolderProblem`). */
 function checkReplaceable(target: string): void {
   const problem = exportFolderProblem(target);
-  if (problem !== undefined) throw new TfjsExportError(problem);
+  if (problem !== undefined) throw new TfjsExportError(`${target}: ${problem}`);
 }
 
+/** What is at `path`; undefined for nothing there, or nothing it can tell (no permission: the writing says). */
+const statsOrUndefined = (path: string): Stats | undefined => {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+};
+
 /**
- * Why `dir` cannot take an export, or undefined: it is a file, or a folder that holds anything
- * but an earlier export (the whole folder is replaced). For refusing it before the compile.
+ * Why `dir` cannot take an export, or undefined, in words that leave `dir` to the caller to name
+ * (a path, an option): a file in its place or in place of a folder above it (mkdir said only EEXIST), or
+ * a folder that holds anything but an earlier export (the whole folder is replaced). For refusing
+ * it before the compile, which takes a while.
  */
 export function exportFolderProblem(dir: string): string | undefined {
-  const target = resolve(dir);
-  if (!existsSync(target)) return undefined;
-  if (!statSync(target).isDirectory()) return `${target} exists and is not a folder`;
-  const entries = readdirSync(target);
-  if (entries.length > 0 && !entries.includes(MODEL_JSON)) return `${target} is a non-empty folder without a ${MODEL_JSON}; refusing to replace it`;
+  const found = statsOrUndefined(dir);
+  if (found === undefined) {
+    for (let folder = dirname(dir); ; folder = dirname(folder)) {
+      const above = statsOrUndefined(folder);
+      if (above !== undefined) return above.isDirectory() ? undefined : `${folder} is a file, not a folder`;
+      if (dirname(folder) === folder) return undefined;
+    }
+  }
+  if (!found.isDirectory()) return 'is a file, not a folder';
+  const entries = readdirSync(dir);
+  if (entries.length > 0 && !entries.includes(MODEL_JSON)) return `is a non-empty folder without a ${MODEL_JSON}; refusing to replace it`;
   const others = entries.filter((name) => name !== MODEL_JSON && !/^group\d+-shard\d+of\d+\.bin$/.test(name));
-  if (others.length > 0) return `${target} holds other files than an export (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); refusing to replace it`;
+  if (others.length > 0) return `holds other files than an export (${others.slice(0, 3).join(', ')}${others.length > 3 ? ', ...' : ''}); refusing to replace it`;
   return undefined;
 }
 
-/** Compiles a configuration's network with a checkpoint path or weights and writes it to `dir`. */
+/** Compiles a configuration's network with a checkpoint path or weights and writes it to `dir`, refused before the compile when `dir` cannot take it. */
 export async function exportTfjsModel(config: ExperimentConfig, weights: WeightsSource, dir: string, options: WriteOptions = {}): Promise<WrittenModel> {
+  checkReplaceable(resolve(dir));
   const graph = buildNetworkGraph(config.model);
   const artifacts = compileToTfjsGraph(graph, networkWeights(weights, graph), { description: `HigherHRNet ${config.dataset.kind}, ${config.model.numJoints} joints` });
   return writeTfjsGraphModel(artifacts, dir, options);

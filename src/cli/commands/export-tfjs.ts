@@ -1,10 +1,8 @@
 /** `higher-pose export-tfjs`: compile a checkpoint to a TensorFlow.js graph model for the browser. */
 import { constants } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { addModelSourceOptions, requireWeights, type ModelCliOptions } from '../options.js';
 import { readWeightsArgument } from '../weights-input.js';
-import { outputFileProblem } from '../../io/atomic.js';
 import { isOnnxWeights, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { exportFolderProblem, exportTfjsModel, type WrittenModel } from '../../backend/tfjs/export.js';
@@ -23,9 +21,8 @@ export function registerExportTfjs(program: Command): void {
       requireWeights(command, options, { what: 'a model-zoo checkpoint (`higher-pose weights list`)' });
       const weights = await readWeightsArgument(options.weights);
       if (isOnnxWeights(weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
-      // A file where the folder or one of its parents would be (mkdir said only EEXIST), or a folder
-      // holding more than an export, before the compile.
-      const problem = (await outputFileProblem(join(options.out, 'model.json'))) ?? exportFolderProblem(options.out);
+      // Named as the option: exportTfjsModel, which checks it too before the compile, names the path.
+      const problem = exportFolderProblem(options.out);
       if (problem) throw new ConfigError(`--out ${options.out}: ${problem}`);
       const config = resolveConfig(options);
       // Ctrl-C (or kill) stops the writing, which removes what it wrote; the exit status is then

@@ -324,6 +324,46 @@ describe('checkpoint: float32 tensors view the file instead of copying it', () =
     }
   });
 
+  it("a legacy checkpoint read from a path: every float32 tensor views the file's one buffer, with the values its bytes give", () => {
+    // tiny_coco.legacy.pth's float32 data lies 1 byte off 4-byte alignment in the file.
+    const bytes = readFileSync(TINY_COCO_CHECKPOINT());
+    const sd = readCheckpoint(TINY_COCO_CHECKPOINT());
+    expect(sd).to.deep.equal(readCheckpoint(bytes));
+    const buffers = new Set([...sd.values()].filter((t) => t.dtype === 'float32').map((t) => t.data.buffer));
+    expect(buffers.size, 'float32 tensors sharing one buffer').to.equal(1);
+    expect([...buffers][0].byteLength, "that buffer is the file's").to.be.at.least(bytes.length);
+  });
+
+  it('a legacy file at a path, at each alignment, with float16 between float32 storages: the most float32 data viewed, every value as from its bytes', () => {
+    // 'h' (one float16, 2 bytes) leaves 'big' 2 bytes off the alignment of 'small', which is smaller: 'big' is the one aligned.
+    const layout = (name: string): Record<string, TensorSpec> => ({
+      [name]: { key: 's', numel: 6, shape: [2, 3] },
+      half: { key: 'h', numel: 1, shape: [1], storageType: 'HalfStorage' },
+      big: { key: 'b', numel: 64, shape: [8, 8] },
+      steps: { key: 'l', numel: 1, shape: [], storageType: 'LongStorage' },
+    });
+    const big = new Float32Array(64).map((_, i) => i / 8);
+    const data: [string, number, Uint8Array][] = [['s', 6, storages['0']], ['h', 1, new Uint8Array(new Uint16Array([0x3c00]).buffer)], ['b', 64, new Uint8Array(big.buffer)], ['l', 1, storages.l]];
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-legacy-'));
+    try {
+      // The small tensor's name, 1 to 4 letters, moves every storage after it by one byte.
+      for (const name of ['w', 'ww', 'www', 'wwww']) {
+        const file = join(dir, `${name}.pth`);
+        writeFileSync(file, legacyCheckpoint(pickle(stateDict(layout(name))), data));
+        const sd = readCheckpoint(file);
+        expect(sd, name).to.deep.equal(readCheckpoint(readFileSync(file)));
+        expect([...(sd.get('big') as CheckpointTensor).data], name).to.deep.equal([...big]);
+        expect([...toFloat32(sd.get('half') as CheckpointTensor)], name).to.deep.equal([1]);
+        const bigData = (sd.get('big') as CheckpointTensor).data;
+        expect(bigData.buffer.byteLength, `${name}: 'big' views the file`).to.be.greaterThan(bigData.byteLength);
+        const smallData = (sd.get(name) as CheckpointTensor).data;
+        expect(smallData.buffer.byteLength, `${name}: '${name}', 2 bytes off, is copied`).to.equal(smallData.byteLength);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   /** tiny_coco's random weights as torch would save them (num_batches_tracked as int64). */
   const tinyCocoZip = (): Buffer => {
     const specs: Record<string, TensorSpec> = {};

@@ -6,13 +6,13 @@
  * synchronous: a checkpoint is read whole (a 115 MB W32 file takes about a second).
  * Every failure is a `CheckpointError` whose message starts with the file it concerns.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { halfToFloat } from '../io/npy.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
 import { typeName } from '../values.js';
 import { CheckpointError } from './pickle.js';
-import { openCheckpoint, type CheckpointTensor } from './pth.js';
+import { legacyViewShift, openCheckpoint, type CheckpointTensor } from './pth.js';
 import { normaliseNames, unwrapStateDict } from './state-dict.js';
 
 export { CheckpointError, type TensorDtype } from './pickle.js';
@@ -22,9 +22,11 @@ export { validateStateDict, StateDictMismatchError, type ExpectedTensor } from '
 /**
  * The tensors of a checkpoint (a file path or its bytes), under their names as stored,
  * after unwrapping `{state_dict: …}` / `{model: …}` / `{meta, state_dict}`. Messages name a path
- * as it is, bytes as `name`. Float32 tensors whose data lies 4-byte aligned (a zip checkpoint's)
- * view the bytes rather than copy them: given bytes and those tensors share memory, a write to one
- * shows in the other (`data.slice()` gives a copy of one's own).
+ * as it is, bytes as `name`. Float32 tensors whose data lies 4-byte aligned (a zip checkpoint's;
+ * a legacy one's read from a path, which is placed so) view the bytes rather than copy them: given
+ * bytes and those tensors share memory, a write to one shows in the other (`data.slice()` gives a
+ * copy of one's own). Given bytes are never moved: a legacy checkpoint's lie aligned only by
+ * chance, else its tensors are copied one by one, which costs no more than a whole aligned copy.
  */
 export function readCheckpoint(source: string | Uint8Array, name = '<checkpoint bytes>'): Map<string, CheckpointTensor> {
   // Else 'First argument to DataView constructor must be an ArrayBuffer', labelled as checkpoint bytes.
@@ -64,12 +66,12 @@ export function readPipedWeights(path: string): Buffer {
 
 /**
  * The file's bytes; a missing one is most often a checkpoint not yet downloaded, so say where they
- * come from. A regular file is read whole; a device (`/dev/zero`) is refused rather than read
- * forever, and a pipe (`/dev/stdin`) read up to PIPED_WEIGHTS_MAX_BYTES.
+ * come from. A regular file is read whole (`readCheckpointBytes`); a device (`/dev/zero`) is refused
+ * rather than read forever, and a pipe (`/dev/stdin`) read up to PIPED_WEIGHTS_MAX_BYTES.
  */
 function readCheckpointFile(path: string): Uint8Array {
   try {
-    return statSync(path).isFile() ? readFileSync(path) : readPipedWeights(path);
+    return statSync(path).isFile() ? readCheckpointBytes(path) : readPipedWeights(path);
   } catch (error) {
     if (error instanceof ReadBoundError) throw new CheckpointError(`cannot read it: ${error.message}`, { cause: error });
     const { code } = error as NodeJS.ErrnoException;
@@ -79,6 +81,36 @@ function readCheckpointFile(path: string): Uint8Array {
     }
     if (code !== 'ENOENT') throw error;
     throw new CheckpointError('no such file. `higher-pose weights list` shows the published checkpoints; `higher-pose weights fetch NAME` downloads one and prints its path', { cause: error });
+  }
+}
+
+/** As readFileSync, which reads no regular file larger than this either. */
+const FILE_MAX_BYTES = 2 ** 31 - 1;
+
+/**
+ * A regular file's bytes, placed 0-3 bytes into a buffer 3 bytes longer so that a legacy
+ * checkpoint's float32 storages lie 4-byte aligned: its tensors then view them, as a zip
+ * checkpoint's do, where copied one by one they would hold the weights twice while it loads.
+ * Read at the start of the buffer, then moved there in place (the layout is known once parsed).
+ */
+export function readCheckpointBytes(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const { size } = fstatSync(fd);
+    if (size > FILE_MAX_BYTES) throw new CheckpointError(`cannot read it: it is ${size} bytes, more than 2 GiB: no HigherHRNet checkpoint is that large (W48's is ~250 MB)`);
+    // Its own ArrayBuffer (not the pool's), so that the shift alone decides the alignment.
+    const room = Buffer.allocUnsafeSlow(size + 3);
+    let length = 0;
+    while (length < size) {
+      const read = readSync(fd, room, length, size - length, null);
+      if (read === 0) break; // cut short since its size was taken: opening it says so
+      length += read;
+    }
+    const shift = legacyViewShift(room.subarray(0, length));
+    if (shift > 0) room.copyWithin(shift, 0, length);
+    return room.subarray(shift, shift + length);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -266,6 +266,40 @@ function swapBytes(data: Uint8Array, itemSize: number): Uint8Array {
 }
 
 function openLegacy(bytes: Uint8Array): CheckpointContainer {
+  const { root, storages } = readLegacy(bytes);
+  const storageBytes = (ref: StorageRef): Uint8Array => storages.get(ref.key)?.data ?? fail(`storage ${ref.key} is not in the file`);
+  return { root, materialize: (name, ref) => readTensor(name, ref, storageBytes(ref.storage)) };
+}
+
+/**
+ * How many bytes (0-3) further into their buffer a legacy checkpoint's bytes must lie for its
+ * float32 storages to be 4-byte aligned, so that its tensors view them rather than copy them (see
+ * `readTensor`). Storages follow one another, so one shift aligns them all, unless odd-sized
+ * ones (float16, uint8) sit between them: then the shift aligning most float32 bytes. 0 for any
+ * other container, and for a file that does not open: opening it says what is wrong.
+ */
+export function legacyViewShift(bytes: Uint8Array): number {
+  if (checkpointContainer(bytes) !== 'pickle') return 0;
+  let storages: Map<string, LegacyStorage>;
+  try {
+    storages = readLegacy(bytes).storages;
+  } catch {
+    return 0;
+  }
+  const alignedBy = [0, 0, 0, 0];
+  for (const { dtype, data } of storages.values()) {
+    if (dtype === 'float32') alignedBy[(4 - (data.byteOffset % 4)) % 4] += data.byteLength;
+  }
+  return alignedBy.indexOf(Math.max(...alignedBy));
+}
+
+interface LegacyStorage {
+  dtype: TensorDtype;
+  data: Uint8Array;
+}
+
+/** A legacy checkpoint's object, and its storages' bytes by key (views of `bytes`). */
+function readLegacy(bytes: Uint8Array): { root: PickleValue; storages: Map<string, LegacyStorage> } {
   const magic = unpickle(bytes, 0);
   if (typeof magic.value !== 'bigint' || magic.value !== LEGACY_MAGIC) fail('not a PyTorch checkpoint: a pickle without the torch magic number');
   const protocol = unpickle(bytes, magic.end);
@@ -280,15 +314,13 @@ function openLegacy(bytes: Uint8Array): CheckpointContainer {
   if (!Array.isArray(keyList.value) || !keyList.value.every((k) => typeof k === 'string')) {
     fail('legacy checkpoint: storage key list is malformed');
   }
-  const storages = readLegacyStorages(bytes, keyList.end, keyList.value as string[], registry);
-  const storageBytes = (ref: StorageRef): Uint8Array => storages.get(ref.key) ?? fail(`storage ${ref.key} is not in the file`);
-  return { root: object.value, materialize: (name, ref) => readTensor(name, ref, storageBytes(ref.storage)) };
+  return { root: object.value, storages: readLegacyStorages(bytes, keyList.end, keyList.value as string[], registry) };
 }
 
 /** Slices the storages that follow the pickles: per key, an int64 count then the elements. */
-function readLegacyStorages(bytes: Uint8Array, start: number, keys: string[], registry: StorageRegistry): Map<string, Uint8Array> {
+function readLegacyStorages(bytes: Uint8Array, start: number, keys: string[], registry: StorageRegistry): Map<string, LegacyStorage> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const storages = new Map<string, Uint8Array>();
+  const storages = new Map<string, LegacyStorage>();
   let pos = start;
   for (const key of keys) {
     const root = registry.roots.get(key);
@@ -301,7 +333,7 @@ function readLegacyStorages(bytes: Uint8Array, start: number, keys: string[], re
     if (pos + byteLength > bytes.byteLength) {
       fail(`file is truncated: storage ${key} needs ${byteLength} bytes at byte ${pos}, ${bytes.byteLength - pos} left`);
     }
-    storages.set(key, bytes.subarray(pos, pos + byteLength));
+    storages.set(key, { dtype: root.dtype, data: bytes.subarray(pos, pos + byteLength) });
     pos += byteLength;
   }
   return storages;
@@ -390,8 +422,9 @@ function elementCount(name: string, shape: number[], itemSize: number): number {
 /**
  * A tensor's values as a contiguous typed array, after checking that every element it addresses
  * lies inside the storage and the storage inside the file. A contiguous float32 tensor whose bytes
- * are 4-byte aligned (a zip checkpoint's, as torch aligns its records) views them instead of
- * copying them: its array shares the file's ArrayBuffer, and keeps all of it alive.
+ * are 4-byte aligned (a zip checkpoint's, as torch aligns its records; a legacy one's read from a
+ * path, placed by `legacyViewShift`) views them instead of copying them: its array shares the
+ * file's ArrayBuffer, and keeps all of it alive.
  */
 function readTensor(name: string, ref: TensorRef, rootBytes: Uint8Array): CheckpointTensor {
   const { storage, storageOffset, shape, strides } = ref;

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import {
   type CheckpointTensor,
 } from '../src/checkpoint/index.js';
 import { notOnnxModel } from '../src/checkpoint/pth.js';
+import { weightsWithDigest } from '../src/cli/weights-input.js';
 import { presetConfig } from '../src/config/presets.js';
 import { createEstimator } from '../src/estimator.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
@@ -362,6 +364,17 @@ describe('checkpoint: float32 tensors view the file instead of copying it', () =
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("eval's read of --weights (weightsWithDigest): a legacy checkpoint's bytes placed as from its path, its float32 tensors viewing them, the digest the file's", async () => {
+    const file = readFileSync(TINY_COCO_CHECKPOINT());
+    const { weights, sha256 } = await weightsWithDigest(TINY_COCO_CHECKPOINT());
+    expect(weights).to.be.instanceOf(Uint8Array);
+    const bytes = weights as Uint8Array;
+    expect(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(file), 'the bytes are the file').to.equal(true);
+    expect(sha256).to.equal(createHash('sha256').update(file).digest('hex'));
+    const float32 = [...readCheckpoint(bytes).values()].filter((t) => t.dtype === 'float32');
+    expect(float32.filter((t) => t.data.buffer !== bytes.buffer).map((t) => t.name), 'float32 tensors copied').to.deep.equal([]);
   });
 
   /** tiny_coco's random weights as torch would save them (num_batches_tracked as int64). */

@@ -1,10 +1,10 @@
 /** `--weights` as the commands hand it to the library. */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { ConfigError } from '../config/experiment.js';
 import { isOnnxModelBytes, keepsExternalData } from '../backend/onnx/quantize.js';
 import { isOnnxFile, namedWeightBytes } from '../model/load.js';
-import { readPipedWeights } from '../checkpoint/index.js';
+import { readCheckpointBytes, readPipedWeights } from '../checkpoint/index.js';
 
 /**
  * The `--weights` path, or for a file that is no regular one (a pipe: `--weights <(...)`,
@@ -29,14 +29,19 @@ export async function readWeightsArgument(path: string): Promise<string | Uint8A
 /**
  * The weights `readWeightsArgument` gave, for a run that keys its journal on their sha256 (eval),
  * and that sha256: a regular file is read once, its bytes hashed and handed to the estimator, so
- * that the weights hashed are those run (read twice, the file could be replaced in between). The
- * digest is null for a path that cannot be read (missing, a folder): the estimator says why.
+ * that the weights hashed are those run (read twice, the file could be replaced in between), and
+ * placed as from a path (a legacy checkpoint's tensors then view them). The digest is null for a
+ * path that cannot be read (missing, a folder): the estimator says why.
  */
 export async function weightsWithDigest(weights: string | Uint8Array): Promise<{ weights: string | Uint8Array; sha256: string | null }> {
   const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
   if (typeof weights !== 'string') return { weights, sha256: sha256(weights) };
-  const bytes = await readFile(weights).catch(() => undefined);
-  if (bytes === undefined) return { weights, sha256: null };
+  let bytes: Uint8Array;
+  try {
+    bytes = readCheckpointBytes(weights);
+  } catch {
+    return { weights, sha256: null };
+  }
   // The library tells a path's ONNX model by its name, bytes' by their content: where the two
   // disagree (a checkpoint named .onnx) the path keeps the load's words about its name. An ONNX
   // model with external data runs from its path alone (its digest is then of the .onnx file).

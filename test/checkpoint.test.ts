@@ -11,6 +11,7 @@ import {
   StateDictMismatchError,
   loadStateDict,
   readCheckpoint,
+  readPipedWeights,
   toFloat32,
   validateStateDict,
   type CheckpointTensor,
@@ -375,6 +376,25 @@ describe('checkpoint: float32 tensors view the file instead of copying it', () =
     expect(sha256).to.equal(createHash('sha256').update(file).digest('hex'));
     const float32 = [...readCheckpoint(bytes).values()].filter((t) => t.dtype === 'float32');
     expect(float32.filter((t) => t.data.buffer !== bytes.buffer).map((t) => t.name), 'float32 tensors copied').to.deep.equal([]);
+  });
+
+  it("a legacy checkpoint from a pipe (a FIFO's path, and the CLI's --weights <(...) read by readPipedWeights): float32 tensors view the bytes read, as from its file", async function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-piped-legacy-'));
+    const float32Buffers = (sd: Map<string, CheckpointTensor>) => new Set([...sd.values()].filter((t) => t.dtype === 'float32').map((t) => t.data.buffer));
+    try {
+      const file = readFileSync(TINY_COCO_CHECKPOINT());
+      let piped: Map<string, CheckpointTensor> | undefined;
+      await withPipedOnce(join(dir, 'fifo'), file, async () => void (piped = readCheckpoint(join(dir, 'fifo'))));
+      expect(piped).to.deep.equal(readCheckpoint(TINY_COCO_CHECKPOINT()));
+      expect(float32Buffers(piped!).size, 'float32 tensors sharing one buffer').to.equal(1);
+      let bytes: Uint8Array | undefined;
+      await withPipedOnce(join(dir, 'fifo'), file, async () => void (bytes = readPipedWeights(join(dir, 'fifo'))));
+      expect(Buffer.from(bytes!).equals(file)).to.equal(true);
+      expect([...float32Buffers(readCheckpoint(bytes!))], 'float32 tensors viewing the bytes read').to.deep.equal([bytes!.buffer]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   /** tiny_coco's random weights as torch would save them (num_batches_tracked as int64). */

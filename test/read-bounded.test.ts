@@ -21,6 +21,19 @@ describe('readFileUpTo', function () {
     expect(piped!.equals(content)).to.equal(true);
   });
 
+  it('leaves `spare` bytes free after the content in its buffer, read from a file and from a pipe', async () => {
+    const content = Buffer.from('y'.repeat(5000));
+    writeFileSync(join(dir, 'file'), content);
+    const spareAfter = (bytes: Buffer): number => bytes.buffer.byteLength - bytes.byteOffset - bytes.byteLength;
+    const fromFile = readFileUpTo(join(dir, 'file'), 6000, 3);
+    let piped: Buffer | undefined;
+    await withPipedOnce(join(dir, 'fifo'), content, async () => void (piped = readFileUpTo(join(dir, 'fifo'), 6000, 3)));
+    for (const bytes of [fromFile, piped!]) {
+      expect(bytes.equals(content)).to.equal(true);
+      expect(spareAfter(bytes)).to.be.at.least(3);
+    }
+  });
+
   it('BAD CALL - a file past the bound, a pipe read only up to it, and a device are ReadBoundErrors keeping the first bytes', async () => {
     writeFileSync(join(dir, 'file'), 'PK\x03\x04 and more');
     expect(() => readFileUpTo(join(dir, 'file'), 10)).to.throw(ReadBoundError, 'is 13 bytes, more than 10 bytes').with.property('start').that.deep.equals(Buffer.from('PK\x03\x04 and more'));

@@ -6,7 +6,7 @@
  * synchronous: a checkpoint is read whole (a 115 MB W32 file takes about a second).
  * Every failure is a `CheckpointError` whose message starts with the file it concerns.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { halfToFloat } from '../io/npy.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
@@ -51,17 +51,41 @@ export function readCheckpoint(source: string | Uint8Array, name = '<checkpoint 
  */
 const PIPED_WEIGHTS_MAX_BYTES = 2 ** 30;
 
+/** A regular file is read whole, up to about readFileSync's own bound. */
+const FILE_WEIGHTS_MAX_BYTES = 2 ** 31;
+
 /**
  * Weights from a path that is no regular file (a pipe: `<(...)`, `/dev/stdin`), read once up to
  * PIPED_WEIGHTS_MAX_BYTES; a device, or a pipe giving more, is a ReadBoundError saying so.
+ * Placed as `readCheckpointBytes` places a file's.
  */
 export function readPipedWeights(path: string): Buffer {
+  return readWeightsUpTo(path, PIPED_WEIGHTS_MAX_BYTES);
+}
+
+/**
+ * A regular file's bytes, placed 0-3 bytes into a buffer 3 bytes longer so that a legacy
+ * checkpoint's float32 storages lie 4-byte aligned: its tensors then view them, as a zip
+ * checkpoint's do, where copied one by one they would hold the weights twice while it loads.
+ */
+export function readCheckpointBytes(path: string): Buffer {
+  return readWeightsUpTo(path, FILE_WEIGHTS_MAX_BYTES);
+}
+
+function readWeightsUpTo(path: string, maxBytes: number): Buffer {
+  let bytes: Buffer;
   try {
-    return readFileUpTo(path, PIPED_WEIGHTS_MAX_BYTES);
+    bytes = readFileUpTo(path, maxBytes, 3);
   } catch (error) {
     if (!(error instanceof ReadBoundError && error.reason === 'size')) throw error;
     throw new ReadBoundError('size', `${error.message}: no HigherHRNet checkpoint or export is that large (W48's is ~250 MB)`, error.start);
   }
+  // Read at the start of their buffer, then moved in place: the layout is known once parsed.
+  const shift = legacyViewShift(bytes);
+  if (shift === 0) return bytes;
+  const room = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength + shift);
+  room.copyWithin(shift, 0, bytes.byteLength);
+  return room.subarray(shift);
 }
 
 /**
@@ -81,36 +105,6 @@ function readCheckpointFile(path: string): Uint8Array {
     }
     if (code !== 'ENOENT') throw error;
     throw new CheckpointError('no such file. `higher-pose weights list` shows the published checkpoints; `higher-pose weights fetch NAME` downloads one and prints its path', { cause: error });
-  }
-}
-
-/** As readFileSync, which reads no regular file larger than this either. */
-const FILE_MAX_BYTES = 2 ** 31 - 1;
-
-/**
- * A regular file's bytes, placed 0-3 bytes into a buffer 3 bytes longer so that a legacy
- * checkpoint's float32 storages lie 4-byte aligned: its tensors then view them, as a zip
- * checkpoint's do, where copied one by one they would hold the weights twice while it loads.
- * Read at the start of the buffer, then moved there in place (the layout is known once parsed).
- */
-export function readCheckpointBytes(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const { size } = fstatSync(fd);
-    if (size > FILE_MAX_BYTES) throw new CheckpointError(`cannot read it: it is ${size} bytes, more than 2 GiB: no HigherHRNet checkpoint is that large (W48's is ~250 MB)`);
-    // Its own ArrayBuffer (not the pool's), so that the shift alone decides the alignment.
-    const room = Buffer.allocUnsafeSlow(size + 3);
-    let length = 0;
-    while (length < size) {
-      const read = readSync(fd, room, length, size - length, null);
-      if (read === 0) break; // cut short since its size was taken: opening it says so
-      length += read;
-    }
-    const shift = legacyViewShift(room.subarray(0, length));
-    if (shift > 0) room.copyWithin(shift, 0, length);
-    return room.subarray(shift, shift + length);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -29,8 +29,9 @@ export function refuseDevice(stats: Stats): void {
  * too; a ReadBoundError for a character or block device (`/dev/zero`, `/dev/urandom` never end; a
  * terminal waits for typing) and for more than `maxBytes`, which a pipe is read up to, not to
  * its end (a regular file is read whole at once). Other failures (missing, a folder) are the system's errors.
+ * `spare`: bytes left free after the content in its buffer, for a reader that moves it there.
  */
-export function readFileUpTo(path: string, maxBytes: number): Buffer {
+export function readFileUpTo(path: string, maxBytes: number, spare = 0): Buffer {
   const fd = openSync(path, 'r');
   try {
     const stats = fstatSync(fd);
@@ -40,14 +41,15 @@ export function readFileUpTo(path: string, maxBytes: number): Buffer {
       throw new ReadBoundError('size', `is ${stats.size} bytes, more than ${sizeText(maxBytes)}`, start.subarray(0, readSync(fd, start)));
     }
     // Its size known: one buffer, where chunks and their join would hold it twice.
-    if (stats.isFile()) return readFileSync(fd);
+    if (stats.isFile()) return spare === 0 ? readFileSync(fd) : readWithSpare(fd, stats.size, spare);
     const chunks: Buffer[] = [];
     // Reused: a pipe gives 64 KiB a read, which kept as views would each hold the whole chunk.
     const chunk = Buffer.allocUnsafe(1 << 20);
     let total = 0;
     for (;;) {
       const length = readSync(fd, chunk, 0, Math.min(chunk.length, maxBytes + 1 - total), null);
-      if (length === 0) return Buffer.concat(chunks, total);
+      // Joined into total + spare bytes, the rest zero-filled.
+      if (length === 0) return Buffer.concat(chunks, total + spare).subarray(0, total);
       chunks.push(Buffer.from(chunk.subarray(0, length)));
       total += length;
       // Only the first bytes are joined: all of them would copy up to `maxBytes` again.
@@ -56,4 +58,17 @@ export function readFileUpTo(path: string, maxBytes: number): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A regular file's `size` bytes, at the start of a buffer `spare` bytes longer. */
+function readWithSpare(fd: number, size: number, spare: number): Buffer {
+  const buffer = Buffer.allocUnsafe(size + spare);
+  let length = 0;
+  while (length < size) {
+    // At most 1 GiB a read: a read's length is an int32 in Node's binding.
+    const read = readSync(fd, buffer, length, Math.min(size - length, 2 ** 30), null);
+    if (read === 0) break; // cut short since its size was taken: its reader says so
+    length += read;
+  }
+  return buffer.subarray(0, length);
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS } from '../src/datasets.js';
 import { DEFAULT_PALETTE, drawPoses, personColor, type OverlayOptions } from '../src/render/overlay.js';
 import type { Person, RgbImage } from '../src/types.js';
@@ -88,6 +89,41 @@ describe('render', () => {
     for (const x of [61, 100, 150, 199]) expect(pixel(out, x, row), `x ${x}`).to.deep.equal(color);
   });
 
+  it('leaves out a joint whose position or score is NaN or infinite (people of a user\'s own, or smoothed), with its limbs', () => {
+    const drawnAlone = (edit: (p: Person) => void): RgbImage => {
+      const p = person(60, 20);
+      edit(p);
+      return drawPoses(blank(200, 250), [p], COCO_KEYPOINTS, { label: false });
+    };
+    // The nose (joint 0) left out as a joint below the threshold is: the picture of that person.
+    const noseless = drawnAlone((p) => { p.keypoints[0]!.score = 0; });
+    const edits: [string, (p: Person) => void][] = [
+      ['x NaN', (p) => { p.keypoints[0]!.x = Number.NaN; }],
+      ['y -Infinity', (p) => { p.keypoints[0]!.y = -Infinity; }],
+      ['score NaN', (p) => { p.keypoints[0]!.score = Number.NaN; }],
+      // An infinite score, at a finite place off the figure, was drawn there with its limbs.
+      ['score Infinity', (p) => { p.keypoints[0] = { ...p.keypoints[0]!, x: 150, y: 30, score: Infinity }; }],
+    ];
+    for (const [name, edit] of edits) expect(changed(drawnAlone(edit), noseless, 0, 0, 200, 250), name).to.equal(0);
+  });
+
+  it('draws a limb to a joint at a huge finite position (1e16 px and on) at once, instead of stepping forever', () => {
+    // In another process, killed past a time limit (SIGKILL: tsx catches SIGTERM): past 2^53 steps
+    // the step counter stood still (i++ on 1e16 is 1e16), and drawPoses never returned.
+    const script = `import { COCO_KEYPOINTS, drawPoses } from './src/index.ts';
+      const keypoints = COCO_KEYPOINTS.names.map((name, j) => ({ name, x: 60, y: 20 + j * 12, score: 0.9 }));
+      keypoints[15] = { ...keypoints[15], x: 1e300 };
+      keypoints[16] = { ...keypoints[16], x: -1e308, y: 1e308 };
+      const box = { xMin: 55, yMin: 20, xMax: 65, yMax: 212, width: 10, height: 192 };
+      const out = drawPoses({ data: new Uint8Array(200 * 250 * 3), width: 200, height: 250 }, [{ score: 1, keypoints, box }], COCO_KEYPOINTS, { label: false });
+      // Row 176 holds the left knee (60, 176); the limb to the ankle, 1e300 px on, is drawn across to the image's right edge.
+      console.log([61, 150, 199].map((x) => out.data[(176 * 200 + x) * 3]).join());`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL' });
+    expect(child.signal, 'killed after 30 s: drawPoses was stepping along the limb').to.equal(null);
+    expect(child.stderr).to.equal('');
+    expect(child.stdout).to.equal(`${Array(3).fill(DEFAULT_PALETTE[0]![0]).join()}\n`);
+  });
+
   it('colours a person with a track id that is no integer by position, as one without', () => {
     // A palette index of 1.5 gave no colour: a TypeError.
     for (const id of [1.5, Number.NaN]) expect(personColor(person(0, 0, { id }), 2)).to.deep.equal(DEFAULT_PALETTE[2]);
@@ -113,6 +149,15 @@ describe('render', () => {
     const drawn = drawPoses as (...args: unknown[]) => RgbImage;
     expect(() => drawn(blank(64, 48), [person(30, 5)])).to.throw(TypeError, /^drawPoses needs the keypoint definition/);
     expect(() => drawn(blank(64, 48), person(30, 5), COCO_KEYPOINTS)).to.throw(TypeError, /^drawPoses: people must be a list of people \(as estimatePoses gives\), got Object$/);
+  });
+
+  it('BAD CALL - people of another keypoint definition, or with a keypoint that is no object, are refused by person', () => {
+    // CrowdPose's 14 joints were joined by COCO's limbs (shoulders to eyes...) without a word.
+    expect(() => drawPoses(blank(64, 48), [person(30, 5), person(20, 5, {}, CROWDPOSE_KEYPOINTS.names)], COCO_KEYPOINTS)).to.throw(RangeError, /^drawPoses: person 1 has 14 keypoints, the keypoint definition \(coco\) 17: give the keypoints of the estimator that found them$/);
+    // "Cannot read properties of null (reading 'score')" from inside the drawing before.
+    const holed = person(30, 5);
+    (holed.keypoints as unknown[])[3] = null;
+    expect(() => drawPoses(blank(64, 48), [holed], COCO_KEYPOINTS)).to.throw(TypeError, /^drawPoses: person 0's keypoint 3 must be a keypoint \{ name, x, y, score \}, got Null$/);
   });
 
   it('BAD CALL - drawPoses of a list of lists, or with options misspelt or of the wrong kind, says which (from JavaScript)', () => {

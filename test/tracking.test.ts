@@ -198,6 +198,8 @@ describe('tracking', () => {
         ['nothing', [null], /: person 0 must be a person \{ keypoints, box, score \}, got Null$/],
         ['no box', [boxless], /: person 0 has no box \(its xMin, yMin, xMax, yMax, width and height\), got Undefined$/],
         ['no keypoints', [{ ...figure(101, 100), keypoints: undefined }], /: person 0 has no keypoints list, got Undefined$/],
+        // "Cannot read properties of null (reading 'x')" from inside the check before.
+        ['a keypoint left null', [{ ...figure(101, 100), keypoints: [...figure(101, 100).keypoints.slice(0, 16), null] }], /: person 0's keypoint 16 must be a keypoint \{ name, x, y, score \}, got Null$/],
       ];
       const t = tracker();
       expect(ids(t.update([figure(100, 100)]))).to.deep.equal([1]);

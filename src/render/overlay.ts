@@ -4,7 +4,7 @@
  * with video. Text uses a built-in 3×5 pixel font of digits, '.', '-' and '#'.
  */
 import type { KeypointDefinition } from '../datasets.js';
-import type { Person, RgbImage } from '../types.js';
+import type { Keypoint, Person, RgbImage } from '../types.js';
 import { validateRgb } from '../io/image.js';
 import { isFlag, optionsProblem, shownValue, typeName } from '../values.js';
 import { BOX_SIDES, checkShape } from '../tracking/people.js';
@@ -41,14 +41,23 @@ export function personColor(person: Person, index: number, options: OverlayOptio
   return palette[((key % palette.length) + palette.length) % palette.length]!;
 }
 
-/** A new image: `image` with `people` drawn on it. */
+/**
+ * A new image: `image` with `people` drawn on it. A joint is drawn when its score is at least
+ * `minScore` and its x, y and score are finite numbers: one holding NaN or an infinity (people of
+ * your own, or smoothed) is left out with the limbs that touch it, as a joint not found is. People
+ * with a keypoint that is no object are a TypeError, people of another keypoint definition (fewer
+ * or more keypoints than its joints) a RangeError.
+ */
 export function drawPoses(image: RgbImage, people: readonly Person[], def: KeypointDefinition, options: OverlayOptions = {}): RgbImage {
   // Pixels of another length or kind would be drawn wrong, or not at all, without a word.
   validateRgb(image, 'drawPoses image', { takes: 'pixels' });
   if (!Array.isArray(people as unknown)) throw new TypeError(`drawPoses: people must be a list of people (as estimatePoses gives), got ${typeName(people)}`);
-  if (!Array.isArray(def?.skeleton)) throw new TypeError('drawPoses needs the keypoint definition of the people (COCO_KEYPOINTS, or the estimator\'s keypoints): its skeleton is drawn');
+  if (!Array.isArray(def?.skeleton) || !Array.isArray(def.names)) throw new TypeError('drawPoses needs the keypoint definition of the people (COCO_KEYPOINTS, or the estimator\'s keypoints): its skeleton is drawn');
   // A list of lists (estimatePoses of several images) or a person without keypoints: a TypeError from inside the drawing otherwise.
   checkShape(people, 'drawPoses');
+  // CrowdPose's 14 joints drawn with COCO's skeleton would join the wrong joints, silently.
+  const other = people.findIndex((p) => p.keypoints.length !== def.names.length);
+  if (other >= 0) throw new RangeError(`drawPoses: person ${other} has ${people[other]!.keypoints.length} keypoints, the keypoint definition (${def.kind}) ${def.names.length}: give the keypoints of the estimator that found them`);
   checkOverlayOptions(options);
   checkLabelsAndBoxes(people, options.label ?? true, options.box ?? false);
   const out: RgbImage = { data: new Uint8Array(image.data), width: image.width, height: image.height };
@@ -60,7 +69,7 @@ export function drawPoses(image: RgbImage, people: readonly Person[], def: Keypo
   people.forEach((person, index) => {
     const color = personColor(person, index, options);
     const kps = person.keypoints;
-    const shown = (j: number): boolean => kps[j] !== undefined && kps[j]!.score >= minScore;
+    const shown = (j: number): boolean => kps[j] !== undefined && isDrawable(kps[j]!) && kps[j]!.score >= minScore;
     if (options.box) {
       const { xMin, yMin, xMax, yMax } = person.box;
       canvas.line(xMin, yMin, xMax, yMin, lineWidth, color);
@@ -87,6 +96,8 @@ export function drawPoses(image: RgbImage, people: readonly Person[], def: Keypo
   });
   return out;
 }
+
+const isDrawable = (k: Keypoint): boolean => Number.isFinite(k.x) && Number.isFinite(k.y) && Number.isFinite(k.score);
 
 /**
  * Refuses a person whose label or box would be drawn from a value that is no finite number: a
@@ -196,6 +207,13 @@ class Canvas {
     const margin = Math.ceil(half) + 1;
     const inside = segmentInside(x0, y0, x1, y1, -margin, -margin, w - 1 + margin, h - 1 + margin);
     if (!inside) return;
+    // Past 2^53 steps (an end 1e16 px off) i++ no longer moves the step counter: a hang. So long a
+    // line is drawn as its visible part, whose steps are few.
+    if (steps > MAX_LINE_STEPS) {
+      const visible = clippedEnds(x0, y0, x1, y1, -margin, -margin, w - 1 + margin, h - 1 + margin);
+      if (visible) this.line(...visible, width, color);
+      return;
+    }
     for (let i = Math.floor(inside[0] * steps), last = Math.ceil(inside[1] * steps); i <= last; i++) {
       const x = Math.round(x0 + ((x1 - x0) * i) / steps);
       const y = Math.round(y0 + ((y1 - y0) * i) / steps);
@@ -220,6 +238,27 @@ class Canvas {
       }
     });
   }
+}
+
+/** Lines of more steps (pixels along their longer axis) are stepped along their visible part alone. */
+const MAX_LINE_STEPS = 2 ** 32;
+
+/**
+ * The end points of the part of a segment inside the box [xa, xb] × [ya, yb], clipped from the end
+ * nearer the box: measured from an end 1e300 px off, the parameter of the box's edge rounds to 1,
+ * the point found to that end's rounding error. Null when it misses the box, or when its ends are
+ * so far apart that their difference overflows (1e308 and -1e308).
+ */
+function clippedEnds(x0: number, y0: number, x1: number, y1: number, xa: number, ya: number, xb: number, yb: number): [number, number, number, number] | null {
+  const offCentre = (x: number, y: number): number => Math.max(Math.abs(x - (xa + xb) / 2), Math.abs(y - (ya + yb) / 2));
+  if (offCentre(x0, y0) > offCentre(x1, y1)) {
+    const reversed = clippedEnds(x1, y1, x0, y0, xa, ya, xb, yb);
+    return reversed && [reversed[2], reversed[3], reversed[0], reversed[1]];
+  }
+  const inside = segmentInside(x0, y0, x1, y1, xa, ya, xb, yb);
+  if (!inside) return null;
+  const ends = inside.flatMap((t) => [x0 + (x1 - x0) * t, y0 + (y1 - y0) * t]) as [number, number, number, number];
+  return ends.every(Number.isFinite) ? ends : null;
 }
 
 /**

@@ -11,7 +11,7 @@ export const BOX_SIDES_AND_SIZE = [...BOX_SIDES, 'width', 'height'] as const;
 const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
 
 /**
- * A TypeError where `people` is not a list of people with a keypoints list and a box (an array
+ * A TypeError where `people` is not a list of people with a keypoints list of objects and a box (an array
  * call's list of lists, a person of a user's own without a box), rather than one from inside the
  * checks below.
  */
@@ -22,6 +22,8 @@ export function checkShape(people: unknown, who: string): void {
     if (!isObject(person)) throw new TypeError(`${who}: person ${p} must be a person { keypoints, box, score }, got ${typeName(person)}`);
     const { keypoints, box } = person as Partial<Person>;
     if (!Array.isArray(keypoints)) throw new TypeError(`${who}: person ${p} has no keypoints list, got ${typeName(keypoints)}`);
+    const odd = keypoints.findIndex((k) => !isObject(k));
+    if (odd >= 0) throw new TypeError(`${who}: person ${p}'s keypoint ${odd} must be a keypoint { name, x, y, score }, got ${typeName(keypoints[odd])}`);
     if (!isObject(box)) throw new TypeError(`${who}: person ${p} has no box (its xMin, yMin, xMax, yMax, width and height), got ${typeName(box)}`);
   });
 }

@@ -172,11 +172,11 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   processVideo(input: string | Readable, options?: ProcessVideoOptions): VideoRun;
 }
 
-/** Refuses `value` of option `field` unless `condition`; `given` false: the value is the configuration's, and no option is at fault. */
-function check(condition: boolean, field: string, allowed: string | OptionWords, value: unknown, given = true): void {
+/** Refuses `value` of option `field` unless `condition`. */
+function check(condition: boolean, field: string, allowed: string | OptionWords, value: unknown): void {
   if (condition) return;
   const fault = valueFault(field, allowed);
-  throw new ConfigError(`Invalid ${field}: ${shownValue(value)}. Must be ${fault.allowed}`, given ? { fault } : undefined);
+  throw new ConfigError(`Invalid ${field}: ${shownValue(value)}. Must be ${fault.allowed}`, { fault });
 }
 
 /** The options among `names` that the caller gave (the others are the configuration's). */
@@ -254,11 +254,9 @@ export function testSettings(given: ExperimentConfig, options: Omit<EstimatorOpt
     maxNumPeople: options.maxPeople ?? base.maxNumPeople,
     inputSize: options.inputSize ?? base.inputSize,
   };
+  // The configuration's own settings were checked with it (configArgument): what breaks a rule is an option given.
   const problem = testSettingsProblem(settings);
-  if (problem) {
-    const option = OPTION_OF_SETTING[problem.field] ?? problem.field;
-    check(false, option, problem.allowed, settings[problem.field], options[option as keyof typeof options] !== undefined);
-  }
+  if (problem) check(false, OPTION_OF_SETTING[problem.field] ?? problem.field, problem.allowed, settings[problem.field]);
   // Every image would fail, one by one.
   const tooLarge = inputSizeProblem(settings.inputSize, settings.scaleFactor);
   if (tooLarge) {

@@ -333,8 +333,12 @@ describe('estimator API with the bundled tiny model', () => {
     const tiny = presetConfig('tiny_coco');
     const weights = randomWeights(buildNetworkGraph(tiny.model));
     const withTest = (test: Partial<typeof tiny.test>) => createEstimator({ config: { ...tiny, test: { ...tiny.test, ...test } }, weights });
-    await expectRejection(withTest({ nmsKernel: 4 }), ConfigError, /^Invalid nmsKernel: 4\. Must be 2 \* nmsPadding \+ 1 = 5 \(TEST\.NMS_KERNEL and TEST\.NMS_PADDING\)/);
-    await expectRejection(withTest({ withHeatmaps: [false, false] }), ConfigError, /^Invalid withHeatmaps: \[false,false\]\. Must be a list selecting at least one network output/);
+    // Named as the configuration's field (its YAML key, as a file's), not as an option never given ('Invalid nmsKernel: 4').
+    await expectRejection(withTest({ nmsKernel: 4 }), ConfigError, /^configuration object: TEST\.NMS_KERNEL must be 2 \* nmsPadding \+ 1 = 5 \(TEST\.NMS_KERNEL and TEST\.NMS_PADDING\).*, got 4$/);
+    await expectRejection(withTest({ withHeatmaps: [false, false] }), ConfigError, /^configuration object: TEST\.WITH_HEATMAPS must be a list selecting at least one network output/);
+    await expectRejection(withTest({ inputSize: 500 }), ConfigError, /^configuration object: DATASET\.INPUT_SIZE must be a positive multiple of 64, got 500$/);
+    // The option keeps its own words.
+    await expectRejection(createEstimator({ config: tiny, weights, inputSize: 500 }), ConfigError, /^Invalid inputSize: 500\. Must be a positive multiple of 64$/);
     await expectRejection(withTest({ withAe: [false, true] }), ConfigError, /^No network output gives the tag maps that group joints into people/);
   });
 

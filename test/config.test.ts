@@ -77,9 +77,13 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
       [(c) => delete c.test.flipTest, /^configuration object: TEST\.FLIP_TEST must be true or false, got undefined$/],
       [(c) => (c.test.withAe = [true]), /^configuration object: TEST\.WITH_AE has 1 entries but the network has 2 outputs/],
       [(c) => (c.model.stages[1].numChannels = [8, 16]), /^configuration object: MODEL\.EXTRA\.STAGE3\.NUM_CHANNELS has 2 entries but NUM_BRANCHES is 3$/],
+      // Test settings the estimator would refuse, as a file's: they were named as options never given ('Invalid inputSize: 500').
+      [(c) => (c.test.inputSize = 500), /^configuration object: DATASET\.INPUT_SIZE must be a positive multiple of 64, got 500$/],
+      [(c) => (c.test.scaleFactor = [0.5]), /^configuration object: TEST\.SCALE_FACTOR must be a list whose largest scale is at least 1 .*; for a smaller network input, give a smaller DATASET\.INPUT_SIZE, got \[0\.5\]$/],
     ];
     for (const [edit, message] of cases) expect(() => checkedConfig(broken(edit))).to.throw(ConfigError, message);
     expect(() => checkedConfig(undefined as unknown as ExperimentConfig)).to.throw(ConfigError, /^configuration object: /);
+    expect(() => testSettings(broken((c) => (c.test.inputSize = 500)))).to.throw(ConfigError, /^testSettings: configuration object: DATASET\.INPUT_SIZE must be a positive multiple of 64, got 500$/);
   });
   it('BAD CALL - a configuration object\'s strings are strings: only a file\'s are read as Python literals, as yacs reads them', () => {
     const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {

@@ -442,7 +442,8 @@ export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
     },
   };
   try {
-    return configFromYaml(doc);
+    // As a file's: `test.inputSize: 500` was otherwise refused as the inputSize option, never given.
+    return withTestSettingsChecked(configFromYaml(doc));
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`configuration object: ${err.message}`);
     throw err;
@@ -597,7 +598,11 @@ export function parseConfig(yamlText: string): ExperimentConfig {
   } catch (err) {
     throw new ConfigError(`Not a valid YAML experiment configuration: ${(err as Error).message}`);
   }
-  const config = configFromYaml(withPythonLiterals(doc));
+  return withTestSettingsChecked(configFromYaml(withPythonLiterals(doc)));
+}
+
+/** `config`, once its test settings are those the estimator takes: a ConfigError naming the YAML key of the first that is not. */
+function withTestSettingsChecked(config: ExperimentConfig): ExperimentConfig {
   const problem = testSettingsProblem(config.test);
   if (problem) {
     throw new ConfigError(`${TEST_SETTING_KEYS[problem.field]} must be ${problem.allowed(yamlKey)}, got ${shownYaml(config.test[problem.field])}`);

@@ -611,6 +611,8 @@ describe('tracking', () => {
       badBox.box = { ...badBox.box, xMax: Infinity };
       expect(() => smoother.apply([badBox], 0.1)).to.throw(RangeError, /person 0's box has xMax Infinity/);
       expect(() => smoother.apply([{ ...figure(100, 100), id: 1 }], NaN)).to.throw(RangeError, /timestamp must be a finite number of seconds, got NaN/);
+      // It said 'got 0', as if the time 0 were refused.
+      expect(() => smoother.apply([{ ...figure(100, 100), id: 1 }], '0' as unknown as number)).to.throw(RangeError, /timestamp must be a finite number of seconds, got "0"$/);
       // The filters were left as they were: a still person stays where it is.
       expect(smoother.apply([{ ...figure(100, 100), id: 1 }], 0.1)[0]!.keypoints[9]!.y).to.be.closeTo(figure(100, 100).keypoints[9]!.y, 1e-9);
     });

@@ -510,6 +510,13 @@ if (!hasFfmpeg) {
         expect((await rejection(openVideo(clip, { every: 0 }))).message).to.match(/every must be a positive integer/);
         expect((await rejection(openVideo(clip, { fps: -1 }))).message).to.match(/fps must be a positive number/);
         expect((await rejection(openVideo(clip, { maxFrames: 1.5 }))).message).to.match(/maxFrames must be a positive integer/);
+        // Read from a query string or the environment: 'fps must be a positive number, got 5' hid that 5 was a string.
+        const given = { every: '2', fps: '5', start: '1', duration: '1', maxFrames: '3' };
+        for (const [name, value] of Object.entries(given)) {
+          expect((await rejection(openVideo(clip, { [name]: value }))).message, name).to.match(new RegExp(`: ${name} must be a .*, got "${value}"$`));
+        }
+        // ffmpeg refused it: 'ffmpeg could not decode it (The value for frames:v was 100000000000000000000 which is not within ...)'.
+        expect((await rejection(openVideo(clip, { maxFrames: 1e20 }))).message).to.equal(`${clip}: maxFrames must be a positive integer (at most 9007199254740991), got 100000000000000000000`);
         // ffprobe refused these, which read as a stream that was no video.
         for (const [probeBytes, shown] of [[0, '0'], [NaN, 'NaN'], [31, '31'], [1.5, '1.5'], ['4096', '"4096"']] as const) {
           const stream = createReadStream(clip);
@@ -896,6 +903,7 @@ if (!hasFfmpeg) {
           for await (const result of processVideo({ ...fakeEstimator(), imagesInFlight }, clip, options)) expect(result.frame).to.be.a('number');
         })());
         expect((await run({ queueSize: 0 })).message).to.match(/queueSize must be a positive integer, got 0/);
+        expect((await run({ queueSize: '3' as unknown as number })).message).to.match(/queueSize must be a positive integer, got "3"$/);
         const idle = await run({}, 0);
         expect(idle).to.be.instanceOf(VideoError);
         expect(idle.message).to.match(/the estimator's imagesInFlight must be a positive integer, got 0/);

@@ -173,7 +173,7 @@ export class PoseSmoother {
    * People that are not a list of people with keypoints and a box are a TypeError.
    */
   apply(people: readonly Person[], timestamp: number): Person[] {
-    if (!Number.isFinite(timestamp)) throw new RangeError(`PoseSmoother: the timestamp must be a finite number of seconds, got ${timestamp}`);
+    if (!Number.isFinite(timestamp)) throw new RangeError(`PoseSmoother: the timestamp must be a finite number of seconds, got ${shownValue(timestamp)}`);
     checkPeople(people, 'PoseSmoother');
     checkOneTrackEach(people);
     if (this.timeUnitUnsure) this.checkTimeUnit(timestamp);

@@ -224,13 +224,16 @@ function checkOptions(options: DecodeOptions, file: string | undefined): { every
     throw new VideoError(`${label(file)}: ${what}`, file);
   };
   const every = options.every ?? 1;
-  if (!isPositiveInt(every)) bad(`every must be a positive integer, got ${every}`);
-  if (options.fps !== undefined && !isPositive(options.fps)) bad(`fps must be a positive number, got ${options.fps}`);
-  if (options.start !== undefined && !(options.start >= 0 && Number.isFinite(options.start))) bad(`start must be a non-negative number of seconds, got ${options.start}`);
-  if (options.duration !== undefined && !isPositive(options.duration)) bad(`duration must be a positive number of seconds, got ${options.duration}`);
+  if (!isPositiveInt(every)) bad(`every must be a positive integer, got ${shownValue(every)}`);
+  if (options.fps !== undefined && !isPositive(options.fps)) bad(`fps must be a positive number, got ${shownValue(options.fps)}`);
+  if (options.start !== undefined && !(options.start >= 0 && Number.isFinite(options.start))) bad(`start must be a non-negative number of seconds, got ${shownValue(options.start)}`);
+  if (options.duration !== undefined && !isPositive(options.duration)) bad(`duration must be a positive number of seconds, got ${shownValue(options.duration)}`);
   // Shorter, it is 0 to ffmpeg, which then reads to the end, for no frame.
   if (options.duration !== undefined && options.duration < 1e-6) bad(`duration must be at least a microsecond (ffmpeg's unit), got ${options.duration} s`);
-  if (options.maxFrames !== undefined && !isPositiveInt(options.maxFrames)) bad(`maxFrames must be a positive integer, got ${options.maxFrames}`);
+  // Past 2^53 (1e20) ffmpeg refuses -frames:v, which read as a video it could not decode.
+  if (options.maxFrames !== undefined && !(isPositiveInt(options.maxFrames) && Number.isSafeInteger(options.maxFrames))) {
+    bad(`maxFrames must be a positive integer (at most ${Number.MAX_SAFE_INTEGER}), got ${shownValue(options.maxFrames)}`);
+  }
   // Else ffprobe refuses it, which read as a video it could not read.
   if (options.probeBytes !== undefined && !(isPositiveInt(options.probeBytes) && options.probeBytes >= MIN_PROBE_BYTES)) {
     bad(`probeBytes must be an integer of at least ${MIN_PROBE_BYTES} (ffprobe's least -probesize), got ${shownValue(options.probeBytes)}`);

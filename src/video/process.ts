@@ -204,9 +204,9 @@ async function* run(
     throw new VideoError(`processVideo: keypoints (${shown(keypoints)}) are not those of the estimator's people (${shown(estimatorKeypoints)}); leave keypoints out to use the estimator's`, file);
   }
   const queueSize = options.queueSize ?? 3;
-  if (!isPositiveInt(queueSize)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${queueSize}`, file);
+  if (!isPositiveInt(queueSize)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${shownValue(queueSize)}`, file);
   const inFlight = estimator.imagesInFlight ?? 1;
-  if (!isPositiveInt(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${inFlight}`, file);
+  if (!isPositiveInt(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${shownValue(inFlight)}`, file);
   if (options.signal !== undefined && !isAbortSignalLike(options.signal)) {
     throw new VideoError(`processVideo: signal must be an AbortSignal, got ${shownAsSignal(options.signal)}`, file);
   }

@@ -902,8 +902,10 @@ if (!hasFfmpeg) {
         const run = (options: { queueSize?: number }, imagesInFlight?: number) => rejection((async () => {
           for await (const result of processVideo({ ...fakeEstimator(), imagesInFlight }, clip, options)) expect(result.frame).to.be.a('number');
         })());
-        expect((await run({ queueSize: 0 })).message).to.match(/queueSize must be a positive integer, got 0/);
-        expect((await run({ queueSize: '3' as unknown as number })).message).to.match(/queueSize must be a positive integer, got "3"$/);
+        expect((await run({ queueSize: 0 })).message).to.match(/queueSize must be an integer from 1 to 1024 .*, got 0$/);
+        expect((await run({ queueSize: '3' as unknown as number })).message).to.match(/queueSize must be an integer from 1 to 1024 .*, got "3"$/);
+        // Its billion requests for frames, made at once, never let the run start.
+        expect((await run({ queueSize: 1e9 })).message).to.equal(`processVideo: queueSize must be an integer from 1 to 1024 (frames decoded ahead of inference, each held in memory), got 1000000000`);
         const idle = await run({}, 0);
         expect(idle).to.be.instanceOf(VideoError);
         expect(idle.message).to.match(/the estimator's imagesInFlight must be a positive integer, got 0/);

@@ -37,7 +37,7 @@ export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
    */
   render?: string;
   renderOptions?: RenderOptions;
-  /** Frames decoded ahead of inference; default 3. */
+  /** Frames decoded ahead of inference, 1 to 1024; default 3. */
   queueSize?: number;
   /** Called once the input is probed, before the first frame. */
   onStart?: (source: Pick<VideoSource, 'info' | 'outputFps' | 'expectedFrames' | 'counts'>) => void;
@@ -125,6 +125,9 @@ export function processVideo(
 
 const seconds = (since: number): number => (performance.now() - since) / 1000;
 
+/** The most frames `queueSize` may keep decoded ahead: 1024 frames of 1080p hold 6 GB. */
+const MAX_QUEUE_SIZE = 1024;
+
 /**
  * `frames` with `count` calls of `next()` kept waiting (async generators queue them), so that
  * the decoder works through them while earlier frames are estimated.
@@ -204,7 +207,10 @@ async function* run(
     throw new VideoError(`processVideo: keypoints (${shown(keypoints)}) are not those of the estimator's people (${shown(estimatorKeypoints)}); leave keypoints out to use the estimator's`, file);
   }
   const queueSize = options.queueSize ?? 3;
-  if (!isPositiveInt(queueSize)) throw new VideoError(`processVideo: queueSize must be a positive integer, got ${shownValue(queueSize)}`, file);
+  // Its requests for frames are made at once: a million of them held the run for minutes, 1e9 for good.
+  if (!(isPositiveInt(queueSize) && queueSize <= MAX_QUEUE_SIZE)) {
+    throw new VideoError(`processVideo: queueSize must be an integer from 1 to ${MAX_QUEUE_SIZE} (frames decoded ahead of inference, each held in memory), got ${shownValue(queueSize)}`, file);
+  }
   const inFlight = estimator.imagesInFlight ?? 1;
   if (!isPositiveInt(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${shownValue(inFlight)}`, file);
   if (options.signal !== undefined && !isAbortSignalLike(options.signal)) {

@@ -204,6 +204,22 @@ describe('evaluation input errors', () => {
     (doc.annotations as Record<string, unknown>[])[0]!.keypoints = new Array(30).fill(1);
     expect(() => parseGroundTruth(doc, 'gt.json', 'coco')).to.throw(EvalError, /^gt\.json: annotations\[0\]\.keypoints has 30 values, expected 51 \(17 joints x 3 for coco\)$/);
   });
+  it('BAD CALL - an annotation file of another COCO task (instances, captions, test-dev image info): named as such, with the keypoint file to give', () => {
+    const instances = syntheticDoc();
+    for (const a of instances.annotations as Record<string, unknown>[]) {
+      delete a.keypoints;
+      delete a.num_keypoints;
+    }
+    expect(() => parseGroundTruth(instances, 'instances_val2017.json', 'coco')).to.throw(EvalError,
+      /^instances_val2017\.json: annotations\[0\] has no keypoints, as an instances file's \(segmentation without keypoints\): this is no keypoint annotation file; give COCO's person_keypoints_val2017\.json$/);
+    const captions = { images: syntheticDoc().images, annotations: [{ id: 1, image_id: 1, caption: 'A man riding a horse.' }] };
+    expect(() => parseGroundTruth(captions, 'captions_val2017.json', 'coco')).to.throw(EvalError,
+      /^captions_val2017\.json: annotations\[0\] has no keypoints, as a captions file's: this is no keypoint annotation file; give COCO's person_keypoints_val2017\.json$/);
+    expect(() => parseGroundTruth(captions, 'captions.json', 'crowdpose')).to.throw(EvalError, /give CrowdPose's crowdpose_val\.json$/);
+    const imageInfo = { images: syntheticDoc().images, categories: syntheticDoc().categories };
+    expect(() => parseGroundTruth(imageInfo, 'image_info_test-dev2017.json', 'coco')).to.throw(EvalError,
+      /^image_info_test-dev2017\.json: lists images but no annotations, as an image info file \(test-dev's ground truth is not published\): this is no keypoint annotation file; give COCO's person_keypoints_val2017\.json$/);
+  });
   it('BAD CALL - an annotation file that lists no image: nothing to evaluate', () => {
     expect(() => parseGroundTruth({ images: [], annotations: [], categories: [] }, 'empty.json', 'coco')).to.throw(EvalError, 'empty.json: images lists no image: there is nothing to evaluate');
   });

@@ -159,8 +159,30 @@ function parseImage(c: Checker, v: unknown, path: string, dataset: DatasetKind):
   return image;
 }
 
+/** Each dataset's keypoint annotation file, named when a file of another task is given. */
+const KEYPOINT_FILES: Record<DatasetKind, string> = { coco: "COCO's person_keypoints_val2017.json", crowdpose: "CrowdPose's crowdpose_val.json" };
+
+/**
+ * A file beside the keypoint file in COCO's annotation archive (instances, captions, panoptic,
+ * test-dev's image info) is named as such: its first missing field would say little.
+ */
+function refuseOtherTask(source: string, what: string, dataset: DatasetKind): never {
+  throw new EvalError(`${source}: ${what}: this is no keypoint annotation file; give ${KEYPOINT_FILES[dataset]}`);
+}
+
+/** The task whose annotation `o` is, when it is no keypoint annotation: only another task's fields, no keypoint fields. */
+function otherTaskOf(o: Json): string | undefined {
+  if (o.keypoints !== undefined || o.num_keypoints !== undefined) return undefined;
+  if ('caption' in o) return "a captions file's";
+  if ('segments_info' in o) return "a panoptic file's";
+  if ('segmentation' in o) return "an instances file's (segmentation without keypoints)";
+  return undefined;
+}
+
 function parseAnnotation(c: Checker, v: unknown, path: string, dataset: DatasetKind, joints: number): GtAnnotation {
   const o = c.object(v, path);
+  const task = otherTaskOf(o);
+  if (task) refuseOtherTask(c.source, `${path} has no keypoints, as ${task}`, dataset);
   const iscrowd = o.iscrowd;
   if (iscrowd !== 0 && iscrowd !== 1 && typeof iscrowd !== 'boolean') {
     c.fail(`${path}.iscrowd`, `must be 0 or 1, got ${describe(iscrowd)}`);
@@ -198,6 +220,9 @@ export function parseGroundTruth(doc: unknown, source: string, dataset: DatasetK
   const c = new Checker(source);
   const joints = keypointDefinition(dataset).sigmas.length;
   const root = c.object(doc, 'ground truth');
+  if (root.annotations === undefined && root.images !== undefined) {
+    refuseOtherTask(source, 'lists images but no annotations, as an image info file (test-dev\'s ground truth is not published)', dataset);
+  }
   // Annotations first: their keypoint count tells the other dataset's files apart best.
   const annotations = c.array(root.annotations, 'annotations').map((v, i) => parseAnnotation(c, v, `annotations[${i}]`, dataset, joints));
   const images = c.array(root.images, 'images').map((v, i) => parseImage(c, v, `images[${i}]`, dataset));

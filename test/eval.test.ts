@@ -183,6 +183,25 @@ describe('evaluation input errors', () => {
     delete (doc.annotations as Record<string, unknown>[])[2]!.num_keypoints;
     expect(() => parseGroundTruth(doc, 'gt.json', 'coco')).to.throw(EvalError, 'gt.json: annotations[2].num_keypoints must be an integer, got nothing');
   });
+  it('BAD CALL - a person with keypoints whose area (COCO) or box (CrowdPose) is empty: its OKS would be 0 for any prediction not exactly on it', () => {
+    const doc = syntheticDoc();
+    const annotations = doc.annotations as Record<string, unknown>[];
+    // The crowd region and the person without keypoints are never scored: their areas are left as they are.
+    annotations[1]!.area = 0;
+    annotations[2]!.area = 0;
+    expect(parseGroundTruth(doc, 'gt.json', 'coco').annotations).to.have.length(4);
+    for (const area of [0, -5]) {
+      annotations[3]!.area = area;
+      expect(() => parseGroundTruth(doc, 'gt.json', 'coco')).to.throw(EvalError,
+        `gt.json: annotations[3].area must be positive: the OKS of a person with keypoints is scaled by it, got ${area}`);
+    }
+    const crowdpose = syntheticDoc();
+    for (const image of crowdpose.images as Record<string, unknown>[]) image.crowdIndex = 0.5;
+    for (const a of crowdpose.annotations as Record<string, unknown>[]) a.keypoints = (a.keypoints as number[]).slice(0, 14 * 3);
+    (crowdpose.annotations as Record<string, unknown>[])[0]!.bbox = [10, 10, 0, 100];
+    expect(() => parseGroundTruth(crowdpose, 'crowdpose.json', 'crowdpose')).to.throw(EvalError,
+      'crowdpose.json: annotations[0].bbox must have a positive width and height: the CrowdPose OKS of a person with keypoints is scaled by its area, got 0 x 100');
+  });
   it('BAD CALL - COCO annotations loaded as CrowdPose say so', () => {
     expect(() => parseGroundTruth(syntheticDoc(), 'gt.json', 'crowdpose')).to.throw(EvalError,
       "gt.json: annotations[0].keypoints has 51 values, expected 42 (14 joints x 3 for crowdpose); these look like COCO annotations (17 keypoints): evaluate them as dataset 'coco' (--dataset coco)");

@@ -199,7 +199,24 @@ function parseAnnotation(c: Checker, v: unknown, path: string, dataset: DatasetK
   };
   // COCO scales OKS by the segmentation area; CrowdPose derives its scale from the box.
   if (dataset === 'coco') ann.area = c.number(o.area, `${path}.area`);
+  if (!ann.iscrowd && ann.numKeypoints > 0) checkOksScale(c, ann, path, dataset);
   return ann;
+}
+
+/**
+ * A scored person's OKS is divided by its area (COCO) or its box's (CrowdPose): at 0 every
+ * prediction not exactly on it scores 0, below 0 above 1. The official evaluation computes on,
+ * so a converter's placeholder `area: 0` would give an AP near 0 without a word.
+ */
+function checkOksScale(c: Checker, ann: GtAnnotation, path: string, dataset: DatasetKind): void {
+  if (dataset === 'coco') {
+    if (!(ann.area! > 0)) c.fail(`${path}.area`, `must be positive: the OKS of a person with keypoints is scaled by it, got ${ann.area}`);
+    return;
+  }
+  const [, , width, height] = ann.bbox;
+  if (!(width > 0 && height > 0)) {
+    c.fail(`${path}.bbox`, `must have a positive width and height: the CrowdPose OKS of a person with keypoints is scaled by its area, got ${width} x ${height}`);
+  }
 }
 
 function uniqueIds(c: Checker, ids: number[], path: string): Set<number> {

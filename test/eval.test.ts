@@ -251,6 +251,15 @@ describe('evaluation input errors', () => {
     expect(() => parseResults([result(), { ...result(), image_id: 999 }], 'res.json', gt()))
       .to.throw(EvalError, 'res.json: results[1].image_id 999 is not an image of synthetic.json');
   });
+  it('BAD CALL - results of a folder holding unannotated images too: refused, counting them all and their images, not only the first', () => {
+    const results = [result(), { ...result(), image_id: 999 }, { ...result(), image_id: 998 }, { ...result(), image_id: 999 }];
+    const message = 'res.json: results[1].image_id 999 is not an image of synthetic.json; 3 of the 4 results name 2 image(s) outside it (999, 998): '
+      + 'the evaluation scores results of its images only, so leave the others out';
+    expect(() => parseResults(results, 'res.json', gt())).to.throw(EvalError, message);
+    const path = join(dir, 'unannotated.jsonl');
+    writeFileSync(path, results.map((r) => JSON.stringify(r)).join('\n'));
+    expect(() => loadResults(path, gt())).to.throw(EvalError, message.replace('res.json', path));
+  });
   it('BAD CALL - results with the wrong keypoint count', () => {
     expect(() => parseResults([{ ...result(), keypoints: new Array(42).fill(1) }], 'res.json', gt()))
       .to.throw(EvalError, 'res.json: results[0].keypoints has 42 values, expected 51 (17 joints x 3 for coco)');

@@ -275,7 +275,37 @@ export function loadGroundTruth(path: string, dataset: DatasetKind): GroundTruth
   return readAnnotationFile(path, dataset).groundTruth;
 }
 
-function parseResult(c: Checker, v: unknown, path: string, gt: GroundTruth, images: Set<number>, cats: Set<number>): KeypointResult {
+/**
+ * Results of images outside the ground truth, which the reference refuses (`loadRes` asserts).
+ * Counted to the end, as results of a folder holding unannotated images name many: the refusal
+ * says how many, not only the first.
+ */
+class UnknownImages {
+  private first?: { index: number; imageId: number };
+  private results = 0;
+  private readonly imageIds = new Set<number>();
+
+  constructor(private readonly images: ReadonlySet<number>) {}
+
+  /** Records the result at `index` when its image is unknown. */
+  check(imageId: number, index: number): void {
+    if (this.images.has(imageId)) return;
+    this.first ??= { index, imageId };
+    this.results++;
+    this.imageIds.add(imageId);
+  }
+
+  /** Refuses the `total` results read when any was of an unknown image. */
+  refuse(c: Checker, gt: GroundTruth, total: number): void {
+    if (!this.first) return;
+    const ids = [...this.imageIds];
+    const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, … ${ids.length - 5} more` : '');
+    c.fail(`results[${this.first.index}].image_id`, `${this.first.imageId} is not an image of ${gt.source}; ${this.results} of the ${total} results name `
+      + `${ids.length} image(s) outside it (${shown}): the evaluation scores results of its images only, so leave the others out`);
+  }
+}
+
+function parseResult(c: Checker, v: unknown, path: string, gt: GroundTruth, cats: Set<number>): KeypointResult {
   const o = c.object(v, path);
   const result: KeypointResult = {
     image_id: c.integer(o.image_id, `${path}.image_id`),
@@ -283,7 +313,6 @@ function parseResult(c: Checker, v: unknown, path: string, gt: GroundTruth, imag
     keypoints: c.numbers(o.keypoints, `${path}.keypoints`, gt.numJoints * 3, jointsText(gt.dataset, gt.numJoints)),
     score: c.number(o.score, `${path}.score`),
   };
-  if (!images.has(result.image_id)) c.fail(`${path}.image_id`, `${result.image_id} is not an image of ${gt.source}`);
   if (!cats.has(result.category_id)) c.fail(`${path}.category_id`, `${result.category_id} is not a category of ${gt.source}`);
   if (o.bbox !== undefined) result.bbox = c.numbers(o.bbox, `${path}.bbox`, 4, 'x, y, width, height');
   return result;
@@ -297,8 +326,10 @@ function parseResult(c: Checker, v: unknown, path: string, gt: GroundTruth, imag
 export function parseResults(doc: unknown, source: string, gt: GroundTruth): KeypointResult[] {
   refuseAnnotationFile(doc, source);
   const c = new Checker(source);
-  const parse = resultParser(c, gt);
-  return checkedBoxes(c, c.array(doc, 'results').map((v, i) => parse(v, i)));
+  const { parse, refuseUnknownImages } = resultParser(c, gt);
+  const results = c.array(doc, 'results').map((v, i) => parse(v, i));
+  refuseUnknownImages(results.length);
+  return checkedBoxes(c, results);
 }
 
 /**
@@ -312,10 +343,17 @@ function refuseAnnotationFile(value: unknown, source: string): void {
 }
 
 /** Checks of the entries of a results file scored on `gt`, by their index. */
-function resultParser(c: Checker, gt: GroundTruth): (v: unknown, index: number) => KeypointResult {
-  const images = new Set(gt.images.map((im) => im.id));
+function resultParser(c: Checker, gt: GroundTruth): { parse: (v: unknown, index: number) => KeypointResult; refuseUnknownImages: (total: number) => void } {
+  const unknownImages = new UnknownImages(new Set(gt.images.map((im) => im.id)));
   const cats = new Set(gt.categoryIds);
-  return (v, index) => parseResult(c, v, `results[${index}]`, gt, images, cats);
+  return {
+    parse: (v, index) => {
+      const result = parseResult(c, v, `results[${index}]`, gt, cats);
+      unknownImages.check(result.image_id, index);
+      return result;
+    },
+    refuseUnknownImages: (total) => unknownImages.refuse(c, gt, total),
+  };
 }
 
 /** The reference decides from the first result whether areas come from boxes or keypoints: then every one needs a box. */
@@ -335,7 +373,7 @@ function checkedBoxes(c: Checker, results: KeypointResult[]): KeypointResult[] {
  */
 export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
   const c = new Checker(path);
-  const parse = resultParser(c, gt);
+  const { parse, refuseUnknownImages } = resultParser(c, gt);
   const results: KeypointResult[] = [];
   try {
     for (const value of readJsonValues(path)) {
@@ -350,5 +388,6 @@ export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
     if (err instanceof EvalError) throw err;
     throw new EvalError(`Cannot read results file ${path}: ${(err as Error).message}`);
   }
+  refuseUnknownImages(results.length);
   return checkedBoxes(c, results);
 }

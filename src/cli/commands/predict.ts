@@ -36,10 +36,14 @@ export interface PredictionRecord {
   score: number;
 }
 
-/** COCO image ids are the numeric file names (000000000139.jpg → 139); other files keep their name. */
+/**
+ * COCO image ids are the numeric file names (000000000139.jpg → 139); other files keep their name,
+ * as do digits past 2^53 - 1, which a JSON number would round (two files sharing one id).
+ */
 function imageIdOf(path: string): number | string {
   const stem = basename(path, extname(path));
-  return /^\d+$/.test(stem) ? Number(stem) : basename(path);
+  const id = /^\d+$/.test(stem) ? Number(stem) : NaN;
+  return Number.isSafeInteger(id) ? id : basename(path);
 }
 
 function toRecords(path: string, people: readonly Person[]): PredictionRecord[] {

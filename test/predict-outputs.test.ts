@@ -1,0 +1,32 @@
+/** What `predict` writes for the images users give it, with the bundled tiny model. */
+import { expect } from 'chai';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli } from './helpers/cli.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+
+const TINY = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+
+interface Line { image_id: number | string; file_name: string; score: number; keypoints: number[] }
+
+describe('predict outputs', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'higher-pose-predict-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The JSON Lines `predict` writes to `out` for `images`. */
+  async function predictLines(out: string, ...images: string[]): Promise<Line[]> {
+    expect(await cli('predict', ...images, ...TINY, '--max-poses', '1', '--format', 'jsonl', '--out', out)).to.equal(0);
+    return readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Line);
+  }
+
+  it('keeps the file name as image_id when its digits are past what a JSON number holds exactly', async () => {
+    const images = ['000000000139.jpg', '12345678901234567.jpg', '12345678901234568.jpg', '9007199254740991.jpg'].map((name) => join(dir, name));
+    for (const image of images) copyFileSync(DEMO_IMAGE(), image);
+    const ids = (await predictLines(join(dir, 'ids.jsonl'), ...images)).map((line) => line.image_id);
+    // 12345678901234567 would be written as 12345678901234568: two images, one id.
+    expect(ids).to.deep.equal([139, '12345678901234567.jpg', '12345678901234568.jpg', Number.MAX_SAFE_INTEGER]);
+  });
+});

@@ -1,9 +1,10 @@
 /** What `predict` writes for the images users give it, with the bundled tiny model. */
 import { expect } from 'chai';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli } from './helpers/cli.js';
+import { cli, cliFailing } from './helpers/cli.js';
+import { ConfigError } from '../src/config/experiment.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 const TINY = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
@@ -28,5 +29,17 @@ describe('predict outputs', function () {
     const ids = (await predictLines(join(dir, 'ids.jsonl'), ...images)).map((line) => line.image_id);
     // 12345678901234567 would be written as 12345678901234568: two images, one id.
     expect(ids).to.deep.equal([139, '12345678901234567.jpg', '12345678901234568.jpg', Number.MAX_SAFE_INTEGER]);
+  });
+
+  it('BAD CALL - a --render folder that cannot be made is refused without leaving --out\'s temporary file behind', async () => {
+    const folder = join(dir, 'render-in-the-way');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'drawn'), '');
+    for (const render of ['drawn', join('drawn', 'below')]) {
+      const { error } = await cliFailing('predict', DEMO_IMAGE(), ...TINY, '--out', join(folder, 'results.json'), '--render', join(folder, render));
+      expect(error).to.be.instanceOf(ConfigError);
+      expect((error as Error).message).to.equal(`--render ${join(folder, render)}: cannot create the folder (a file is in the way)`);
+    }
+    expect(readdirSync(folder)).to.deep.equal(['drawn']);
   });
 });

@@ -122,7 +122,7 @@ function resultsToStdout(): ResultsOutput {
 
 /**
  * Runs the estimator over `files` (its `imagesInFlight` at once, results in order), continuing
- * past bad images; writes the drawings into `render.folder` and each image's people to `output`
+ * past bad images; writes the drawings into `render.folder` (made already) and each image's people to `output`
  * as soon as it is done (a COCO results array: the whole of it is never held in memory).
  */
 async function predictFiles(
@@ -135,7 +135,6 @@ async function predictFiles(
   const drawn: string[] = [];
   const results = options.layout === 'json lines' ? new JsonLinesText() : new JsonArrayText(options.layout);
   const drawings = options.render?.drawings;
-  if (options.render) makeOutputFolder(options.render.folder, '--render');
   const bar = options.progress && files.length > 1
     ? new cliProgress.SingleBar({ format: 'predict [{bar}] {value}/{total} images | {rate} img/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined;
@@ -224,6 +223,8 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   if (options.weights) await refuseWritingOverWeights(options.out, '--out', options.weights);
   const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;
   const stdin = files.includes(STDIN) ? await stdinImage() : undefined;
+  // Before the model loads, and before --out's temporary file is opened (a failure there would leave it behind).
+  if (render) makeOutputFolder(render.folder, '--render');
   const estimator = await createEstimator(await estimatorOptions(options, extra));
   try {
     const output = options.out ? await resultsFile(options.out) : resultsToStdout();

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { registerVideo } from '../src/cli/commands/video.js';
 import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, type KeypointDefinition } from '../src/datasets.js';
@@ -398,6 +398,25 @@ if (!hasFfmpeg) {
         text.write(Buffer.alloc(200_000, 7));
         expect(await rejection(openVideo(text, { probeBytes: 64 * 1024 }))).to.be.instanceOf(VideoError);
         expect(text.destroyed).to.equal(true);
+      });
+
+      it('BAD CALL - a stream of chunks that are not bytes (Readable.from of ArrayBuffers or numbers): a VideoError naming them, the stream released, never an uncaught exception', async () => {
+        // Read by the probe: writing such a chunk to ffprobe threw in a stream event handler, ending the process.
+        const buffers = Readable.from([new ArrayBuffer(64)]);
+        const atProbe = await rejection(openVideo(buffers));
+        expect(atProbe).to.be.instanceOf(VideoError);
+        expect(atProbe.message).to.equal('video stream: a chunk of the stream (ArrayBuffer) is not bytes (a Buffer, a Uint8Array or a string)');
+        expect(buffers.destroyed).to.equal(true);
+
+        // Read after the probe: the decoding's input ended there, as if the video did.
+        const numbers = Readable.from([readFileSync(clip), 42]);
+        const source = await openVideo(numbers, { probeBytes: 1024 });
+        const afterProbe = await rejection((async () => {
+          for await (const frame of source) expect(frame.index).to.be.a('number');
+        })());
+        expect(afterProbe).to.be.instanceOf(VideoError);
+        expect(afterProbe.message).to.equal('video stream: reading the input stream failed: a chunk of the stream (Number) is not bytes (a Buffer, a Uint8Array or a string)');
+        expect(numbers.destroyed).to.equal(true);
       });
 
       it('stops at an abort between probing and the first frame, and while the probe waits for data', async () => {

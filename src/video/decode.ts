@@ -288,7 +288,7 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
   // ffprobe stops reading once it knows enough: the broken pipe that follows is expected.
   stdin.on('error', () => {});
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    const chunks: Uint8Array[] = [];
     let size = 0;
     let ended = stream.readableEnded;
     let settled = false;
@@ -309,11 +309,15 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
       reject(err);
     };
     const onReadable = (): void => {
-      let chunk: Buffer | string | null;
+      let chunk: unknown;
       // ffprobe reads no further than its -probesize; while it has not taken what it was
       // given, the stream's own buffer fills and it stops reading.
-      while (!draining && size < limit && (chunk = stream.read() as Buffer | string | null) !== null) {
-        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      while (!draining && size < limit && (chunk = stream.read() as unknown) !== null) {
+        const bytes = chunkBytes(chunk);
+        if (!bytes) {
+          fail(new VideoError(`video stream: ${notBytes(chunk)}`));
+          return;
+        }
         chunks.push(bytes);
         size += bytes.length;
         if (size >= limit) stdin.end(bytes);
@@ -351,6 +355,19 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
     }
     stream.on('readable', onReadable).once('end', onEnd).once('error', onError).once('close', onClose);
   });
+}
+
+/**
+ * A stream chunk as bytes for ffmpeg's stdin; undefined for what is no bytes (an object-mode
+ * stream's ArrayBuffer or number), which writing would throw in a stream handler, uncaught.
+ */
+function chunkBytes(chunk: unknown): Uint8Array | undefined {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  return chunk instanceof Uint8Array ? chunk : undefined;
+}
+
+function notBytes(chunk: unknown): string {
+  return `a chunk of the stream (${typeName(chunk)}) is not bytes (a Buffer, a Uint8Array or a string)`;
 }
 
 /**
@@ -640,7 +657,11 @@ async function* decodeFrames(
       yield bytes;
       if (ended) return;
       try {
-        for await (const chunk of stream) yield chunk as Buffer;
+        for await (const chunk of stream as AsyncIterable<unknown>) {
+          const read = chunkBytes(chunk);
+          if (!read) throw new TypeError(notBytes(chunk));
+          yield read;
+        }
       } catch (err) {
         inputError = err as Error;
         throw err;

@@ -478,6 +478,21 @@ if (!hasFfmpeg) {
         expect(emptyStream!.message).to.equal('video stream: the stream ended without any data, not a video');
       });
 
+      it('reads an MPEG-TS stream joined mid-way (a live or broadcast capture), starting at its first keyframe, from a file or a stream', async () => {
+        // Its first frames refer to a keyframe and headers before the join: ffmpeg logs them as
+        // errors, skips them and decodes the rest, exiting 0; that read as damage.
+        const full = join(dir, 'broadcast.ts');
+        const joined = join(dir, 'joined.ts');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '3', '-c:v', 'mpeg2video', '-g', '10', '-f', 'mpegts', full);
+        ffmpeg('-i', full, '-ss', '0.45', '-c', 'copy', '-copyinkf', '-f', 'mpegts', joined);
+        const startTime = Number(ffprobe('-show_entries', 'format=start_time', '-of', 'csv=p=0', joined));
+        const decodable = probeTimes(joined).map((t) => Math.round((t - startTime) * 1e6) / 1e6);
+        expect(decodable.length).to.be.within(15, 25);
+        for (const input of [joined, createReadStream(joined)]) {
+          expect(times(await collect(input))).to.deep.equal(decodable);
+        }
+      });
+
       it('BAD CALL - a Matroska file cut short, which ffmpeg ends early with exit code 0: a VideoError after the frames it holds, from a file or a stream', async () => {
         const cut = join(dir, 'cut.mkv');
         const bytes = readFileSync(matroska);

@@ -607,6 +607,10 @@ class MetaQueue {
     return this.items.shift();
   }
   private add(meta: FrameMeta): void {
+    // Errors logged before the first frame, which ffmpeg went on from, are those of frames it
+    // skipped as undecodable at the start of a stream joined mid-way (a live or broadcast
+    // MPEG-TS: no keyframe or parameter sets before them yet), not damage.
+    if (this.produced === 0) this.tail.errorLogged = false;
     this.items.push(meta);
     this.produced++;
     this.notify();

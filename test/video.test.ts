@@ -563,6 +563,22 @@ if (!hasFfmpeg) {
         expect((await rejection(openVideo(clip, { duration: 1e-7 }))).message).to.match(/duration must be at least a microsecond \(ffmpeg's unit\), got 1e-7 s/);
       });
 
+      it('BAD CALL - an ffmpegPath or ffprobePath that is empty or no string: a VideoError naming the option before any ffmpeg, not spawn\'s TypeError', async () => {
+        for (const [paths, shown] of [[{ ffprobePath: '' }, 'ffprobePath: ""'], [{ ffmpegPath: '' }, 'ffmpegPath: ""'], [{ ffmpegPath: 42 }, 'ffmpegPath: 42']] as const) {
+          const err = await rejection(openVideo(clip, paths as DecodeOptions));
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`${clip}: ${shown.replace(':', ' must be the path of the binary, got')}`);
+        }
+        // Rendering asks ffmpeg for its encoders before the input is read.
+        const render = join(dir, 'no-binary.mp4');
+        const err = await rejection((async () => {
+          for await (const _ of processVideo(fakeEstimator(), clip, { render, ffmpegPath: 42 as unknown as string })) void _;
+        })());
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.equal('ffmpegPath must be the path of the binary, got 42');
+        expect(existsSync(render)).to.equal(false);
+      });
+
       it('BAD CALL - an input that is neither a path nor a stream (bytes, a URL, a web stream, nothing): a VideoError saying what to give, before any ffprobe', async () => {
         const bytes = readFileSync(clip);
         const cases: [unknown, string][] = [

@@ -27,7 +27,7 @@ import type { Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
-import { isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
+import { errorLine, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
 
 /** A video could not be read or written; `file` names it (undefined for a stream). */
 export class VideoError extends Error {
@@ -44,11 +44,17 @@ export interface FfmpegPaths {
 
 // An environment variable set but empty is as unset (else: spawn's "The argument 'file' cannot be empty").
 export function ffmpegBinary(paths: FfmpegPaths = {}): string {
-  return paths.ffmpegPath ?? (process.env.HIGHER_POSE_FFMPEG || 'ffmpeg');
+  return givenBinary(paths.ffmpegPath, 'ffmpegPath') ?? (process.env.HIGHER_POSE_FFMPEG || 'ffmpeg');
 }
 
 function ffprobeBinary(paths: FfmpegPaths = {}): string {
-  return paths.ffprobePath ?? (process.env.HIGHER_POSE_FFPROBE || 'ffprobe');
+  return givenBinary(paths.ffprobePath, 'ffprobePath') ?? (process.env.HIGHER_POSE_FFPROBE || 'ffprobe');
+}
+
+/** An option naming a binary; empty or no string, a VideoError naming it (spawn's TypeError named its 'file' argument). */
+function givenBinary(path: unknown, option: string): string | undefined {
+  if (path === undefined || (typeof path === 'string' && path !== '')) return path;
+  throw new VideoError(`${option} must be the path of the binary, got ${shownValue(path)}`);
 }
 
 /** Turns a spawn failure into a VideoError that says how to get FFmpeg. */
@@ -233,6 +239,14 @@ function checkOptions(options: DecodeOptions, file: string | undefined): { every
   // Past 2^53 (1e20) ffmpeg refuses -frames:v, which read as a video it could not decode.
   if (options.maxFrames !== undefined && !(isPositiveInt(options.maxFrames) && Number.isSafeInteger(options.maxFrames))) {
     bad(`maxFrames must be a positive integer (at most ${Number.MAX_SAFE_INTEGER}), got ${shownValue(options.maxFrames)}`);
+  }
+  // Before the probe, rather than once it is done (ffmpeg) or as ffprobe is started.
+  for (const binary of [ffprobeBinary, ffmpegBinary]) {
+    try {
+      binary(options);
+    } catch (error) {
+      bad(errorLine(error));
+    }
   }
   // Else ffprobe refuses it, which read as a video it could not read.
   if (options.probeBytes !== undefined && !(isPositiveInt(options.probeBytes) && options.probeBytes >= MIN_PROBE_BYTES)) {

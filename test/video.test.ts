@@ -1028,6 +1028,38 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('BAD VIDEO - frames smaller than the network takes (under 4x4): a VideoError naming the video once probed, before onStart or any frame, leaving no output', async () => {
+        // The estimator refused the first frame with a PreprocessError naming an "image", not the video.
+        const sub = 'process-too-small';
+        mkdirSync(join(dir, sub));
+        for (const size of ['2x2', '2x8', '8x2', '4x4']) {
+          const video = join(dir, sub, `${size}.mkv`);
+          ffmpeg('-f', 'lavfi', '-i', `color=gray:size=${size}:rate=5`, '-t', '0.6', '-c:v', 'ffv1', video);
+        }
+        for (const size of ['2x2', '2x8', '8x2']) {
+          const video = join(dir, sub, `${size}.mkv`);
+          for (const input of [video, createReadStream(video)]) {
+            const estimator = fakeEstimator();
+            let started = false;
+            const render = join(dir, sub, 'overlay.mp4');
+            const err = await rejection((async () => {
+              for await (const _ of processVideo(estimator, input, { render, onStart: () => (started = true) })) void _;
+            })());
+            const name = typeof input === 'string' ? video : 'video stream';
+            expect(err, name).to.be.instanceOf(VideoError);
+            expect(err.message).to.equal(`${name}: frames are ${size}, smaller than the network takes (at least 4x4 pixels)`);
+            expect((err as VideoError).file).to.equal(typeof input === 'string' ? video : undefined);
+            expect(started).to.equal(false);
+            expect(estimator.calls).to.equal(0);
+          }
+        }
+        expect(leftovers(sub).sort()).to.deep.equal(['2x2.mkv', '2x8.mkv', '4x4.mkv', '8x2.mkv']);
+        // At the least size, the frames run.
+        const estimator = fakeEstimator();
+        for await (const _ of processVideo(estimator, join(dir, sub, '4x4.mkv'))) void _;
+        expect(estimator.calls).to.equal(3);
+      });
+
       it('BAD CALL - keypoints of another definition than the estimator\'s (CrowdPose\'s for a COCO model): a VideoError before the input is probed', async () => {
         // Tracking failed at the first frame with people, naming a PoseTracker the caller never made;
         // rendering alone drew CrowdPose's skeleton over COCO's joints, silently.

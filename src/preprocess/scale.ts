@@ -17,7 +17,7 @@ export class PreprocessError extends Error {
 }
 
 /** Images need at least this many pixels per side: anything smaller holds no person. */
-const MIN_IMAGE_SIDE = 4;
+export const MIN_IMAGE_SIDE = 4;
 /**
  * Upper bound on the pixels of one network input (at the largest scale): 16.8 million, which
  * take about 10 GB with W32 (~0.55 GB per million pixels past ~0.7 GB: 1.8 GB for a 4096x512

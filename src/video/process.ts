@@ -18,6 +18,7 @@ import { checkOverlayOptions } from '../render/overlay.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
 import { ImageError } from '../io/image.js';
+import { MIN_IMAGE_SIDE } from '../preprocess/scale.js';
 import { errorLine, isFlag, isPositiveInt, optionsProblem, shownValue } from '../values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } from '../abort-signal.js';
 
@@ -242,6 +243,9 @@ async function* run(
     const { width, height } = source.info;
     if (estimator.maxPixels !== undefined && width * height > estimator.maxPixels) {
       throw new ImageError('dimensions', file ?? 'video stream', `frames are ${width}x${height}, over the limit of ${estimator.maxPixels} pixels`);
+    }
+    if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) {
+      throw new VideoError(`${file ?? 'video stream'}: frames are ${width}x${height}, smaller than the network takes (at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE} pixels)`, file);
     }
     options.onStart?.(source);
   } catch (error) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
+import sharp from 'sharp';
 import { registerVideo } from '../src/cli/commands/video.js';
 import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, type KeypointDefinition } from '../src/datasets.js';
 import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
@@ -476,6 +477,25 @@ if (!hasFfmpeg) {
         expect(indexBeyondProbe!.message).to.match(/video stream: not a readable video \(ffprobe: .*moov atom not found.*\); an MP4 read from a stream must have its index first \(ffmpeg -movflags \+faststart\)/);
         expect(emptyStream).to.be.instanceOf(VideoError);
         expect(emptyStream!.message).to.equal('video stream: the stream ended without any data, not a video');
+      });
+
+      it('BAD CALL - an animated WebP, which ffmpeg 5.1 cannot decode: a VideoError saying so, with what to do instead', async function () {
+        // It read only as "not a readable video (... image data not found)".
+        const animated = join(dir, 'wave.webp');
+        const side = 32;
+        const frames = Buffer.alloc(side * side * 3 * 3);
+        for (let f = 0; f < 3; f++) frames.fill(60 * (f + 1), f * side * side * 3, (f + 1) * side * side * 3);
+        await sharp(frames, { raw: { width: side, height: side * 3, channels: 3, pageHeight: side } }).webp({ delay: [100, 100, 100], loop: 0 }).toFile(animated);
+        const decoded = await collect(animated).catch((err: Error) => err);
+        // Newer ffmpeg releases decode animated WebP.
+        if (!(decoded instanceof Error)) return this.skip();
+        const hint = '; ffmpeg cannot decode an animated WebP: convert it to a video with another tool, or give it to predict, which reads its first frame';
+        for (const [input, name] of [[animated, animated], [createReadStream(animated), 'video stream']] as const) {
+          const err = input === animated ? decoded : await rejection(collect(input));
+          expect(err, name).to.be.instanceOf(VideoError);
+          expect(err.message).to.match(new RegExp(`^${name}: not a readable video \\(ffprobe found no frame size for its webp video stream, format webp_pipe`));
+          expect(err.message.endsWith(hint), err.message).to.equal(true);
+        }
       });
 
       it('reads an MPEG-TS stream joined mid-way (a live or broadcast capture), starting at its first keyframe, from a file or a stream', async () => {

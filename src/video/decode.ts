@@ -411,6 +411,8 @@ function startProbe(binary: string, target: string, file: string | undefined, pr
 }
 
 const FASTSTART_HINT = '; an MP4 read from a stream must have its index first (ffmpeg -movflags +faststart), or pass the file path';
+// ffmpeg 5.1 reads a still WebP but not an animated one's frames ("image data not found").
+const ANIMATED_WEBP_HINT = '; ffmpeg cannot decode an animated WebP: convert it to a video with another tool, or give it to predict, which reads its first frame';
 
 /** The video stream's description from ffprobe's JSON. */
 function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined): VideoInfo {
@@ -428,7 +430,8 @@ function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined
   const stream = (parsed.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!stream) throw new VideoError(`${where}: no video stream found${formatName ? ` (format: ${formatName})` : ''}`, file);
   if (!stream.width || !stream.height) {
-    const hint = file === undefined && formatName.includes('mp4') ? FASTSTART_HINT : '';
+    const hint = file === undefined && formatName.includes('mp4') ? FASTSTART_HINT
+      : stream.codec_name === 'webp' || formatName === 'webp_pipe' ? ANIMATED_WEBP_HINT : '';
     const said = stderr.message();
     throw new VideoError(`${where}: not a readable video (ffprobe found no frame size for its ${stream.codec_name ?? 'unknown'} video stream, format ${formatName || 'unknown'}${said ? `: ${said}` : ''})${hint}`, file);
   }

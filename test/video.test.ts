@@ -287,6 +287,24 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('times the frames of a bare H.264 stream (.h264, no timestamps) at its rate, so that a start on a frame starts there', async function () {
+        // ffmpeg counted them in microseconds, each frame's duration rounded down: at 30 fps the
+        // frame of 0.5 s was at 0.499995, and start 0.5 began at the frame after it.
+        if (!spawnSync('ffmpeg', ['-hide_banner', '-encoders']).stdout.toString().includes(' libx264 ')) return this.skip();
+        const bare = join(dir, 'camera.h264');
+        ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=30', '-t', '1', '-c:v', 'libx264', '-f', 'h264', bare);
+        const [all, fromHalf, streamedFromHalf] = await Promise.all([
+          collect(bare),
+          collect(bare, { start: 0.5, duration: 0.1 }),
+          collect(createReadStream(bare), { start: 0.5, duration: 0.1 }),
+        ]);
+        expect(times(all)).to.deep.equal(all.map((_, i) => Math.round((i / 30) * 1e6) / 1e6));
+        for (const cut of [fromHalf, streamedFromHalf]) {
+          expect(times(cut)).to.deep.equal([0.5, 0.533333, 0.566667]);
+          cut.forEach((frame, i) => expect(Buffer.from(frame.image.data).equals(Buffer.from(all[15 + i]!.image.data)), `frame at ${frame.time} s`).to.equal(true));
+        }
+      });
+
       it('reads multipart JPEG (MJPEG over HTTP, as IP cameras send it), whose end ffmpeg calls invalid data', async () => {
         const multipart = join(dir, 'camera.mpjpeg');
         ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '1', '-f', 'mpjpeg', multipart);

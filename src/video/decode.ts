@@ -200,7 +200,7 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
     [Symbol.asyncIterator]() {
       if (started) throw new VideoError(`${label(file)}: a video source can be iterated only once`, file);
       started = true;
-      return decodeFrames(input, prefix, info.format, options, sampling.every, outputFps, counts);
+      return decodeFrames(input, prefix, info, options, sampling.every, outputFps, counts);
     },
   };
 }
@@ -463,6 +463,14 @@ function seeksExactly(format: string): boolean {
 }
 
 /**
+ * Bare video streams, without timestamps (`.h264`, `.hevc`, `.m4v`, `.m2v`): ffmpeg counts their
+ * frames' times in microseconds, each frame's duration rounded (at 30 fps, 0.499995 for frame
+ * 15, 3599.964 for the hour's), so that a `start` on a frame missed it. Given the probed rate
+ * as the input's, it counts frames at that rate, exactly.
+ */
+const RAW_STREAM_FORMATS = new Set(['h264', 'hevc', 'm4v', 'mpegvideo']);
+
+/**
  * ffmpeg demuxers that turn text files into pictures (ANSI/ASCII art, chosen by extensions
  * such as .txt): a text file is not a video to estimate poses in.
  */
@@ -517,7 +525,8 @@ function positive(text: string | undefined): number | undefined {
  * Arguments of the decoding ffmpeg (input `target`: `file:…` or `pipe:0`); the range by input
  * seeking with `inputSeek` (times then count from `start`), else by a `trim` filter.
  */
-function decodeArgs(target: string, format: string, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean): string[] {
+function decodeArgs(target: string, info: VideoInfo, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean): string[] {
+  const { format } = info;
   const filters: string[] = [];
   const range = [
     ...(options.start !== undefined ? [`start=${ffmpegSeconds(options.start)}`] : []),
@@ -540,6 +549,7 @@ function decodeArgs(target: string, format: string, options: DecodeOptions, ever
     ...(isFile ? ['-nostdin'] : []),
     ...(inputSeek && options.start !== undefined ? ['-ss', ffmpegSeconds(options.start)] : []),
     ...(inputSeek && options.duration !== undefined ? ['-t', ffmpegSeconds(options.duration)] : []),
+    ...(RAW_STREAM_FORMATS.has(format) ? ['-r', String(info.fps)] : []),
     '-i', target,
     // The stream probed: the first video stream that is not a cover picture ('v' may be the cover,
     // where an MP4 lists it first, and give its one picture as the video).
@@ -642,7 +652,7 @@ class MetaQueue {
 async function* decodeFrames(
   input: string | Readable,
   prefix: StreamPrefix | undefined,
-  format: string,
+  info: VideoInfo,
   options: DecodeOptions,
   every: number,
   outputFps: number,
@@ -657,8 +667,9 @@ async function* decodeFrames(
   }
   const binary = ffmpegBinary(options);
   const target = file !== undefined ? `file:${file}` : 'pipe:0';
+  const { format } = info;
   const inputSeek = file !== undefined && seeksExactly(format);
-  const args = decodeArgs(target, format, options, every, file !== undefined, inputSeek);
+  const args = decodeArgs(target, info, options, every, file !== undefined, inputSeek);
   const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = childExit(child, binary, file);
   // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.

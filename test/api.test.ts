@@ -946,6 +946,16 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(cli('heatmaps', small, ...args), PreprocessError, new RegExp(`^${small}: image 3x3 is too small for the network`));
   });
 
+  it('BAD CALL - heatmaps with a folder in --out under one of its output names writes none of its files, an older run\'s left as they were', async () => {
+    const out = join(dir, 'maps-blocked');
+    mkdirSync(join(out, 'heatmaps_1.png'), { recursive: true });
+    writeFileSync(join(out, 'output_0.npy'), 'older run');
+    await expectRejection(cli('heatmaps', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--out', out), ConfigError,
+      new RegExp(`^--out ${out}: heatmaps_1.png there is a folder, where heatmaps writes a file; remove it or give another folder$`));
+    expect(readdirSync(out).sort()).to.deep.equal(['heatmaps_1.png', 'output_0.npy']);
+    expect(readFileSync(join(out, 'output_0.npy'), 'utf8')).to.equal('older run');
+  });
+
   it('BAD CALL - an output folder that a file is in the way of', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AtomicFileWriter, FileWriteError, makeFolders, writeFileAtomic } from '../src/io/atomic.js';
+import { AtomicFileWriter, FileWriteError, makeFolders, writeFileAtomic, writeFileSetAtomic } from '../src/io/atomic.js';
 
 describe('makeFolders', () => {
   let root: string;
@@ -113,5 +113,36 @@ describe('writeFileAtomic', () => {
     const created = await failureOf(writeFileAtomic(join(root, 'file', 'out.json'), 'x'));
     expect(created.message).to.equal(`${join(root, 'file', 'out.json')}: cannot create the file: EEXIST: file already exists (${join(root, 'file')})`);
     expect(created.code).to.equal('EEXIST');
+  });
+});
+
+describe('writeFileSetAtomic', () => {
+  let root: string;
+  beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'higher-pose-set-')); });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('writes every file of the set', async () => {
+    await writeFileSetAtomic([{ path: join(root, 'a.txt'), data: 'a' }, { path: join(root, 'sub', 'b.bin'), data: new Uint8Array([1, 2]) }]);
+    expect(readFileSync(join(root, 'a.txt'), 'utf8')).to.equal('a');
+    expect([...readFileSync(join(root, 'sub', 'b.bin'))]).to.deep.equal([1, 2]);
+    expect(readdirSync(root).sort()).to.deep.equal(['a.txt', 'sub']);
+  });
+
+  it('BAD CALL - a file that cannot be written (a file where its folder would be): nothing of the set written, an older file under a name of the set left as it was', async () => {
+    writeFileSync(join(root, 'a.txt'), 'older');
+    writeFileSync(join(root, 'file'), '');
+    const failed = await writeFileSetAtomic([{ path: join(root, 'a.txt'), data: 'new' }, { path: join(root, 'file', 'b.txt'), data: 'b' }]).catch((err: unknown) => err);
+    expect(failed).to.be.instanceOf(FileWriteError);
+    expect((failed as FileWriteError).path).to.equal(join(root, 'file', 'b.txt'));
+    expect(readdirSync(root).sort()).to.deep.equal(['a.txt', 'file']);
+    expect(readFileSync(join(root, 'a.txt'), 'utf8')).to.equal('older');
+  });
+
+  it('BAD CALL - a rename that fails (a folder took a name meanwhile): the files of the set already renamed are removed, no temporary file left', async () => {
+    mkdirSync(join(root, 'b.txt', 'inside'), { recursive: true });
+    const failed = await writeFileSetAtomic([{ path: join(root, 'a.txt'), data: 'a' }, { path: join(root, 'b.txt'), data: 'b' }]).catch((err: unknown) => err);
+    expect(failed).to.be.instanceOf(FileWriteError);
+    expect((failed as FileWriteError).message).to.match(/b\.txt: cannot move the finished file into place: /);
+    expect(readdirSync(root)).to.deep.equal(['b.txt']);
   });
 });

@@ -137,22 +137,28 @@ export class AtomicFileWriter {
    */
   async commit(signal?: AbortSignal): Promise<void> {
     try {
-      await this.flush();
-      const temp = this.temp;
-      if (temp === undefined) {
-        await step(this.path, 'writing failed', () => this.handle.close());
-        return;
-      }
-      await step(this.path, 'writing failed', async () => {
-        await this.handle.sync();
-        await this.handle.close();
-      });
+      await this.finish();
       signal?.throwIfAborted();
-      await step(this.path, 'cannot move the finished file into place', () => rename(temp, this.path));
+      await this.moveIntoPlace();
     } catch (err) {
       await this.discard();
       throw err;
     }
+  }
+
+  /** Writes what is left, syncs and closes the file, leaving it under its temporary name. */
+  async finish(): Promise<void> {
+    await this.flush();
+    await step(this.path, 'writing failed', async () => {
+      if (this.temp !== undefined) await this.handle.sync();
+      await this.handle.close();
+    });
+  }
+
+  /** Renames the finished file to `path` (a device or FIFO written into: nothing to do). */
+  async moveIntoPlace(): Promise<void> {
+    const temp = this.temp;
+    if (temp !== undefined) await step(this.path, 'cannot move the finished file into place', () => rename(temp, this.path));
   }
 
   /** Abandons the file: nothing is left under either name. */
@@ -201,4 +207,31 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
     throw err;
   }
   await writer.commit();
+}
+
+/**
+ * Writes several files as one set: each to a temporary name beside it and synced, then all
+ * renamed into place. On a failure none of the set is left under its name: the temporary files
+ * are removed, and so are those this call had already renamed (older files they replaced are
+ * not restored); the error (a FileWriteError) is thrown.
+ */
+export async function writeFileSetAtomic(files: readonly { path: string; data: string | Uint8Array }[]): Promise<void> {
+  const writers: AtomicFileWriter[] = [];
+  let placed = 0;
+  try {
+    for (const { path, data } of files) {
+      const writer = await AtomicFileWriter.open(path);
+      writers.push(writer);
+      await writer.write(data);
+      await writer.finish();
+    }
+    for (const writer of writers) {
+      await writer.moveIntoPlace();
+      placed += 1;
+    }
+  } catch (err) {
+    // A placed file is removed only where it was renamed: a device written into stays.
+    await Promise.all(writers.map((writer, i) => (i >= placed ? writer.discard() : writer.temp !== undefined ? rm(writer.path, { force: true }) : undefined)));
+    throw err;
+  }
 }

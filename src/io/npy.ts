@@ -58,7 +58,7 @@ export function readNpy(path: string): NpyArray {
 }
 
 /** Encodes a float32 array as .npy v1.0. */
-function encodeNpy(shape: readonly number[], data: Float32Array): Buffer {
+export function encodeNpy(shape: readonly number[], data: Float32Array): Buffer {
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
   const pad = 64 - ((10 + header.length + 1) % 64);

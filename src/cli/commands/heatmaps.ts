@@ -1,14 +1,16 @@
 /** `higher-pose heatmaps`: raw network outputs of one image, as .npy arrays and pictures. */
 import type { Command } from 'commander';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, type ModelCliOptions } from '../options.js';
 import { addImageLimitOption, checkModelOptions, type PoseCliOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { createNetwork } from '../../model/load.js';
-import { readImage, writeImage } from '../../io/image.js';
+import { encodePng, readImage } from '../../io/image.js';
 import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
 import { planesFromOutput } from '../../aggregate/planes.js';
-import { writeNpy } from '../../io/npy.js';
+import { encodeNpy } from '../../io/npy.js';
+import { writeFileSetAtomic } from '../../io/atomic.js';
 import { heatmapOverlay } from '../../render/heatmap.js';
 import { ConfigError } from '../../config/experiment.js';
 
@@ -20,6 +22,20 @@ function refuseOverwritingImage(imagePath: string, out: string): void {
   const image = resolve(imagePath);
   if (dirname(image) === resolve(out) && OUTPUT_NAME.test(basename(image))) {
     throw new ConfigError(`--out ${out}: heatmaps would write its ${basename(image)} over the image ${imagePath}; give another folder`);
+  }
+}
+
+/** The names of the files heatmaps writes for a network of `outputCount` outputs (see OUTPUT_NAME). */
+function outputNames(outputCount: number): string[] {
+  return ['input.png', ...Array.from({ length: outputCount }, (_, i) => [`output_${i}.npy`, `heatmaps_${i}.png`]).flat()];
+}
+
+/** A folder in --out under one of the output names would fail the run part-way: refused before any work. */
+async function refuseFoldersInTheWay(out: string, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    if ((await stat(join(out, name)).catch(() => undefined))?.isDirectory()) {
+      throw new ConfigError(`--out ${out}: ${name} there is a folder, where heatmaps writes a file; remove it or give another folder`);
+    }
   }
 }
 
@@ -44,6 +60,7 @@ export function registerHeatmaps(program: Command): void {
       const weights = await readWeightsArgument(options.weights);
       // The outputs of scale 1 alone.
       const config = checkModelOptions(command, options, { scales: [1], weights });
+      await refuseFoldersInTheWay(options.out, outputNames(config.model.deconv.numDeconvs + 1));
       const inputSize = options.inputSize ?? config.dataset.inputSize;
       const image = await readImage(imagePath, { maxPixels: options.maxPixels });
       const [input] = preprocessed(imagePath, () => testScaleInputs(image, inputSize, [1]).inputs);
@@ -53,12 +70,14 @@ export function registerHeatmaps(program: Command): void {
         const outputs = await network.run(toNetworkInput(input.resized), [1, 3, input.height, input.width]);
         // Refused as estimatePoses refuses them, before anything is written: NaN pictures come out black.
         outputs.forEach((output, i) => planesFromOutput(output, `${imagePath}: network output ${i}`));
-        await writeImage(input.resized, join(options.out, 'input.png'));
+        // One set: a failure part-way leaves none of this run's files, never some beside an older run's.
+        const files = [{ path: join(options.out, 'input.png'), data: await encodePng(input.resized) }];
         for (const [i, output] of outputs.entries()) {
-          await writeNpy(join(options.out, `output_${i}.npy`), output.shape, output.data);
-          await writeImage(heatmapOverlay(input.resized, output, config.model.numJoints), join(options.out, `heatmaps_${i}.png`));
-          console.log(`output_${i}: [${output.shape.join(', ')}]`);
+          files.push({ path: join(options.out, `output_${i}.npy`), data: encodeNpy(output.shape, output.data) });
+          files.push({ path: join(options.out, `heatmaps_${i}.png`), data: await encodePng(heatmapOverlay(input.resized, output, config.model.numJoints)) });
         }
+        await writeFileSetAtomic(files);
+        outputs.forEach((output, i) => console.log(`output_${i}: [${output.shape.join(', ')}]`));
       } finally {
         await network.dispose();
       }

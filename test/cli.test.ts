@@ -433,6 +433,22 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     }
   });
 
+  it('BAD CALL - predict - of a piped image that fails names it once, as stdin, whether or not the error names it', async () => {
+    const tiny = await sharp({ create: { width: 3, height: 3, channels: 3, background: 'red' } }).png().toBuffer();
+    const cases: [Uint8Array, string][] = [
+      // Was '-: ImageError: stdin: ...'; 'zero-size' held a '-' and was shown as it is.
+      [readFileSync(DEMO_IMAGE()).subarray(0, 2000), '  failed: ImageError: stdin: corrupt image data (VipsJpeg: premature end of JPEG image)'],
+      [new Uint8Array(), '  failed: ImageError: stdin: zero-size image data'],
+      // The estimator's error names no image: the line does.
+      [tiny, '  failed: stdin: PreprocessError: image 3x3 is too small for the network (at least 4x4 pixels)'],
+    ];
+    for (const [bytes, line] of cases) {
+      const piped = await spawnCli(['predict', '-', ...model], 'pipe', undefined, bytes);
+      expect(piped.stderr.split('\n')[0]).to.equal(line);
+      expect(piped.status).to.equal(1);
+    }
+  });
+
   it("predict /dev/stdin /dev/fd/0 - names the one image piped into stdin thrice: it is read once, as '-', and estimated once", async function () {
     if (process.platform === 'win32') this.skip();
     // Each was read by its path, which a pipe is no regular file for: 'ImageError: /dev/stdin: not a regular file', exit 1.

@@ -59,6 +59,9 @@ function toRecords(path: string, people: readonly Person[]): PredictionRecord[] 
 /** The image argument that stands for one image piped into stdin (`curl URL | higher-pose predict -`). */
 const STDIN = '-';
 
+/** How the image of `file` is named in messages: the stdin image as `stdin`, as its reader's errors name it. */
+const imageLabel = (file: string): string => (file === STDIN ? 'stdin' : file);
+
 /** Where the image of `file` is drawn: the stdin image as `stdin.png`. */
 const drawingName = (file: string): string => `${file === STDIN ? 'stdin' : basename(file, extname(file))}.png`;
 
@@ -73,6 +76,7 @@ export interface PredictSummary {
   people: number;
   /** Images estimated: all of them, unless the reader of stdout went before the end. */
   done: number;
+  /** Each failed image's error, in a line that names the image once. */
   failures: { file: string; error: string }[];
   /** The drawings `--render` wrote, in the images' order. */
   drawn: string[];
@@ -143,7 +147,7 @@ async function predictFiles(
   const estimate = async (file: string) => {
     // Bounded as the estimator bounds the images it reads: from the header, before decoding.
     const { maxPixels } = estimator;
-    const image = file === STDIN ? await readImage(options.stdin!, { name: 'stdin', maxPixels }) : await readImage(file, { maxPixels });
+    const image = file === STDIN ? await readImage(options.stdin!, { name: imageLabel(STDIN), maxPixels }) : await readImage(file, { maxPixels });
     return { image, people: await estimator.estimatePoses(image) };
   };
   let done = 0;
@@ -159,7 +163,10 @@ async function predictFiles(
         }
         people = found;
       } catch (err) {
-        failures.push({ file, error: `${(err as Error).name}: ${(err as Error).message}` });
+        const name = (err as Error).name;
+        const message = String((err as Error).message);
+        // The reader's errors start with the image's name; the estimator's and a drawing's do not name it.
+        failures.push({ file, error: message.startsWith(`${imageLabel(file)}: `) ? `${name}: ${message}` : `${imageLabel(file)}: ${name}: ${message}` });
       }
       // Outside the image's try: results that cannot be written end the run.
       for (const record of toRecords(file, people)) await output.write(results.element(record));
@@ -235,8 +242,7 @@ export async function runPredict(images: string[], options: PredictOptions, extr
     const estimated = done - summary.failures.length;
     const stopped = done < files.length ? `; stopped after ${done}: the reader of stdout closed it` : '';
     if (estimated > 0) console.error(`${estimated}/${files.length} images, ${people} people${options.out ? ` → ${options.out}` : ''}${options.render ? `, drawings in ${options.render}` : ''}${stopped}`);
-    // The estimator's errors name the file already.
-    for (const f of summary.failures) console.error(`  failed: ${f.error.includes(f.file) ? f.error : `${f.file}: ${f.error}`}`);
+    for (const f of summary.failures) console.error(`  failed: ${f.error}`);
     // Every image failed: nothing was written (predictFiles leaves an earlier results file alone), so nothing to claim.
     if (estimated === 0) {
       const none = files.length === 1 ? 'The image could not be processed' : `None of the ${files.length} images could be processed`;

@@ -6,6 +6,7 @@ import { COCO_STAT_NAMES, evaluateCoco } from '../src/eval/coco.js';
 import { evaluateCrowdPose } from '../src/eval/crowdpose.js';
 import { loadGroundTruth, loadResults, parseGroundTruth, parseResults, type GroundTruth, type KeypointResult } from '../src/eval/data.js';
 import { EvalError } from '../src/eval/errors.js';
+import { Journal } from '../src/eval/journal.js';
 import { OKS_THRESHOLDS, RECALL_THRESHOLDS, oks } from '../src/eval/cocoeval.js';
 import { argsortDescending, npRound, pairwiseSum } from '../src/eval/numeric.js';
 import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
@@ -283,6 +284,14 @@ describe('evaluation input errors', () => {
       writeFileSync(path, text!);
       expect(() => loadResults(path, gt()), name).to.throw(EvalError, `${path} is an annotation file (it has images and annotations), not results: give it as --annotations, and as --results a JSON array or JSON Lines of {image_id, category_id, keypoints, score}`);
     }
+  });
+  it('BAD CALL - eval\'s resume journal given as the results (scoring a run in progress): named as such, with what to give instead', async () => {
+    const path = join(dir, 'results.json.journal');
+    const { journal } = await Journal.open(path, { annotationsSha256: 'a'.repeat(64), dataset: 'coco', settings: {} });
+    await journal.append({ imageId: 1, status: 'ok', ms: 10, results: [result() as unknown as KeypointResult] });
+    await journal.close();
+    // Was 'results[0].image_id must be an integer, got nothing' (the journal's header line).
+    expect(() => loadResults(path, gt())).to.throw(EvalError, `${path} is the resume journal of an eval run, not results: give as --results the results file that run writes when it ends (its --out, results.json by default); to finish the run, run its eval command again`);
   });
   it('BAD CALL - results that are not a list', () => {
     expect(() => parseResults({ image_id: 1 }, 'res.json', gt())).to.throw(EvalError, /res\.json: results must be an array/);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError, OtherDatasetError } from './errors.js';
+import { isJournalHeader } from './journal.js';
 import { readJsonValues, utf8TextStart, NotUtf8Error, OneJsonValueError } from '../io/json-read.js';
 import { shownValue } from '../values.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
@@ -342,6 +343,12 @@ function refuseAnnotationFile(value: unknown, source: string): void {
   throw new EvalError(`${source} is an annotation file (it has ${['images', 'annotations'].filter((key) => key in value).join(' and ')}), not results: give it as --annotations, and as --results a JSON array or JSON Lines of {image_id, category_id, keypoints, score}`);
 }
 
+/** Eval's resume journal given as the results (a run in progress scored) is named as such: its header line reads as a record without an image_id. */
+function refuseJournal(value: unknown, source: string): void {
+  if (!isJournalHeader(value)) return;
+  throw new EvalError(`${source} is the resume journal of an eval run, not results: give as --results the results file that run writes when it ends (its --out, results.json by default); to finish the run, run its eval command again`);
+}
+
 /** Checks of the entries of a results file scored on `gt`, by their index. */
 function resultParser(c: Checker, gt: GroundTruth): { parse: (v: unknown, index: number) => KeypointResult; refuseUnknownImages: (total: number) => void } {
   const unknownImages = new UnknownImages(new Set(gt.images.map((im) => im.id)));
@@ -377,7 +384,10 @@ export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
   const results: KeypointResult[] = [];
   try {
     for (const value of readJsonValues(path)) {
-      if (results.length === 0) refuseAnnotationFile(value, path);
+      if (results.length === 0) {
+        refuseAnnotationFile(value, path);
+        refuseJournal(value, path);
+      }
       results.push(parse(value, results.length));
     }
   } catch (err) {

@@ -22,9 +22,17 @@ export interface JournalHeader {
   settings: unknown;
 }
 
-const FORMAT = 'higher-pose-eval-journal/1';
+/** The `format` of a journal's header line, without its version. */
+const FORMAT_FAMILY = 'higher-pose-eval-journal/';
+const FORMAT = `${FORMAT_FAMILY}1`;
 /** How every journal, of any format version, begins. */
-const MARK = '{"format":"higher-pose-eval-journal/';
+const MARK = `{"format":"${FORMAT_FAMILY}`;
+
+/** Whether `value` (a JSON line read) is a journal's header line, of any format version. */
+export function isJournalHeader(value: unknown): boolean {
+  const format = (value as { format?: unknown } | null)?.format;
+  return typeof format === 'string' && format.startsWith(FORMAT_FAMILY);
+}
 
 /**
  * Whether `text` is (the start of) a journal: a file that holds anything else is someone's data

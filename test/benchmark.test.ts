@@ -477,6 +477,20 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(c.created).to.have.length(0);
     });
 
+    it('BAD CALL - a journal that cannot be written (--journal, or <out>.journal, a folder) is refused before the estimator is made', async () => {
+      const folder = join(dir, 'journal-folder');
+      mkdirSync(folder);
+      const model = ['--images', imagesDir, '--annotations', annotations, '--preset', 'tiny_coco', '--weights', 'w.pth'];
+      // Was 'Cannot read journal ...: EISDIR: illegal operation on a directory, read', once the model was made.
+      const given = cli();
+      await expectRejects(given.parse([...model, '--out', join(dir, 'journaled.json'), '--journal', folder]), CommanderError, /^error: --journal .*journal-folder: is a folder; give a file name for the output$/);
+      expect(given.created).to.have.length(0);
+      mkdirSync(join(dir, 'default.json.journal'));
+      const byDefault = cli();
+      await expectRejects(byDefault.parse([...model, '--out', join(dir, 'default.json')]), CommanderError, /^error: the journal .*default\.json\.journal: is a folder; give a file name for the output$/);
+      expect(byDefault.created).to.have.length(0);
+    });
+
     it('BAD CALL - an --out that is the annotation file is refused before the estimator is made', async () => {
       const c = cli();
       const copy = join(dir, 'gt.json');

@@ -141,6 +141,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const { dataset } = choice;
   await checkOutputFile(options.out, '--out');
   const journalPath = options.journal ?? `${options.out}.journal`;
+  // Else found when the run opens it, once the model is made.
+  await checkOutputFile(journalPath, options.journal === undefined ? 'the journal' : '--journal');
   await refuseWritingOverWeights(options.out, '--out', options.weights);
   await refuseWritingOverWeights(journalPath, '--journal', options.weights);
   await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });

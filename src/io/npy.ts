@@ -3,7 +3,6 @@
  * formats of the reference fixtures and of `higher-pose heatmaps` output.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from './atomic.js';
 
 class NpyError extends Error {
   override name = 'NpyError';
@@ -69,13 +68,4 @@ export function encodeNpy(shape: readonly number[], data: Float32Array): Buffer 
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
   return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
-}
-
-/** Writes a .npy file atomically (a temporary name of its own, synced, then renamed). */
-export async function writeNpy(path: string, shape: readonly number[], data: Float32Array): Promise<void> {
-  try {
-    await writeFileAtomic(path, encodeNpy(shape, data));
-  } catch (err) {
-    throw new NpyError(`${path}: cannot write the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
 }

@@ -531,6 +531,18 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('BAD CALL - errors before the first frame of a file other than an MPEG-TS (an MP4 whose first keyframe is damaged) are damage, as they were', async () => {
+        // ffmpeg logs the damage, conceals it and gives the frame; whether -xerror then stops it
+        // depends on its threads, so the log is given here by an ffmpeg that logs it first.
+        const damaged = join(dir, 'damaged-first-frame.sh');
+        writeFileSync(damaged, '#!/bin/sh\necho "[h264 @ 0x55d0c0de] [error] error while decoding MB 12 1, bytestream 2340" >&2\nexec ffmpeg "$@"\n', { mode: 0o755 });
+        const err = await rejection(collect(clip, { ffmpegPath: damaged }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/: ffmpeg reported damage and stopped early \(error while decoding MB 12 1, bytestream 2340\)$/);
+        // An MPEG-TS is joined mid-way as a matter of course: its errors before the first frame are those of the frames before its first keyframe.
+        expect(await collect(transport, { ffmpegPath: damaged })).to.have.length(100);
+      });
+
       it('BAD CALL - a Matroska file cut short, which ffmpeg ends early with exit code 0: a VideoError after the frames it holds, from a file or a stream', async () => {
         const cut = join(dir, 'cut.mkv');
         const bytes = readFileSync(matroska);

@@ -613,7 +613,8 @@ class MetaQueue {
   private closed = false;
   private wake: (() => void) | undefined;
   private partial = '';
-  constructor(private readonly tail: StderrTail) {}
+  /** `joinable`: a format streamed from any point (MPEG-TS), whose errors before the first frame are not damage. */
+  constructor(private readonly tail: StderrTail, private readonly joinable: boolean) {}
   push(text: string): void {
     const lines = (this.partial + text).split('\n');
     this.partial = lines.pop() ?? '';
@@ -634,10 +635,11 @@ class MetaQueue {
     return this.items.shift();
   }
   private add(meta: FrameMeta): void {
-    // Errors logged before the first frame, which ffmpeg went on from, are those of frames it
-    // skipped as undecodable at the start of a stream joined mid-way (a live or broadcast
-    // MPEG-TS: no keyframe or parameter sets before them yet), not damage.
-    if (this.produced === 0) this.tail.errorLogged = false;
+    // Errors logged before an MPEG-TS's first frame, which ffmpeg went on from, are those of
+    // frames it skipped as undecodable at the start of a stream joined mid-way (a live or
+    // broadcast capture: no keyframe or parameter sets before them yet), not damage. Elsewhere
+    // they are: an MP4 whose first keyframe is damaged logs them, then gives that frame concealed.
+    if (this.produced === 0 && this.joinable) this.tail.errorLogged = false;
     this.items.push(meta);
     this.produced++;
     this.notify();
@@ -675,7 +677,7 @@ async function* decodeFrames(
   // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.
   exit.catch(() => {});
   const tail = new StderrTail();
-  const metas = new MetaQueue(tail);
+  const metas = new MetaQueue(tail, format === 'mpegts');
   child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     metas.push(s);
     counts.decoded = metas.produced;

@@ -209,8 +209,9 @@ describe('results read element by element', function () {
       for (const text of ['{\n "results": [1,\n 2]\n}\n', '\n\n {"a": 1,\n"b": {}}', ' 5', '"text"\n']) {
         expect(() => elementsOf(text, chunkBytes), `${JSON.stringify(text)} ${read}`).to.throw(OneJsonValueError).with.property('value').that.deep.equals(JSON.parse(text));
       }
-      // Such a value that is no JSON: JSON.parse's own error, where it goes wrong in the file.
-      for (const text of ['\n{"a": 1,\n"b" 2}', '{"a": 1,\n"b": ', 'x']) {
+      // Such a value that is no JSON: JSON.parse's own error, where it goes wrong in the file (text no JSON value
+      // begins with, 'x', is refused at its first character: see the bound's test).
+      for (const text of ['\n{"a": 1,\n"b" 2}', '{"a": 1,\n"b": ', 'nx']) {
         let parseError: unknown;
         try {
           JSON.parse(text);
@@ -355,22 +356,30 @@ describe('results read element by element', function () {
         expect(() => [...readJsonValues(path, chunkBytes, 64)], `${JSON.stringify(text)} in chunks of ${chunkBytes}`).to.throw(ReadBoundError, message).with.property('reason', 'size');
       }
     }
+    // Text no JSON value begins with is refused at its first character, whatever the chunks, not read up to the bound.
+    for (const [text, begins] of [['\0\0\0', 'byte 0x00 (at byte 0)'], ['x', "'x' (at byte 0)"], ['  \n y\ny\n', "'y' (at byte 4)"], ['\u00e9', 'byte 0xc3 (at byte 0)']] as const) {
+      writeFileSync(path, text);
+      for (const chunkBytes of [1, 7, undefined]) {
+        expect(() => [...readJsonValues(path, chunkBytes, 64)], JSON.stringify(text)).to.throw(SyntaxError, `the text begins with ${begins}, which no JSON value begins with`);
+      }
+    }
     // Up to the bound, each is read.
     const fits = `[1, "${'x'.repeat(62)}"]`;
     writeFileSync(path, fits);
     for (const chunkBytes of [1, 7, undefined]) expect([...readJsonValues(path, chunkBytes, 64)]).to.deep.equal(JSON.parse(fits));
   });
 
-  it('BAD CALL - eval --results <(cat /dev/zero) stops at the longest JSON value, an error naming the file, not read forever', function () {
+  it('BAD CALL - eval --results <(cat /dev/zero), text no JSON value begins with, is refused at its first character, not read forever', function () {
     if (process.platform === 'win32') this.skip();
     const annotations = join(dir, 'annotations.json');
     writeFileSync(annotations, JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [], categories: [{ id: 1 }] }));
     const cli = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))"];
-    // In another process, killed past a time limit (SIGKILL: tsx catches SIGTERM): it read on, its memory growing, until the machine had none left.
+    // In another process, killed past a time limit (SIGKILL: tsx catches SIGTERM): it read on, its memory growing, until the machine
+    // had none left; then up to 512 MiB, the longest JSON value, the bound text that does begin as JSON still meets (a string that never ends).
     const shell = 'exec "$0" "$@" --results <(cat /dev/zero)';
     const child = spawnSync('bash', ['-c', shell, process.execPath, ...cli, 'eval', '--annotations', annotations], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
     expect(child.signal, 'killed after 60 s: /dev/zero was being read').to.equal(null);
-    expect(child.stderr).to.match(/^error: Cannot read results file \/dev\/fd\/\d+: the one JSON value \(neither an array nor JSON Lines\) goes on past 512 MiB, the longest JSON value read\n/);
+    expect(child.stderr).to.match(/^error: \/dev\/fd\/\d+: results file is not valid JSON \(the text begins with byte 0x00 \(at byte 0\), which no JSON value begins with\)\n/);
     expect(child.status).to.equal(1);
   });
 

@@ -77,6 +77,12 @@ const BYTE = { space: 0x20, tab: 0x09, newline: 0x0a, return: 0x0d, comma: 0x2c,
 
 const isWhitespace = (b: number): boolean => b === BYTE.space || b === BYTE.newline || b === BYTE.return || b === BYTE.tab;
 
+/** Whether a JSON value can begin with byte `b`: an array, an object, a string, a number, true, false or null. */
+const startsJsonValue = (b: number): boolean => b === BYTE.openBracket || b === BYTE.openBrace || b === BYTE.quote || b === 0x2d || (b >= 0x30 && b <= 0x39) || b === 0x74 || b === 0x66 || b === 0x6e;
+
+/** `b` as a message shows it: a printable ASCII character in quotes, else its code. */
+const byteText = (b: number): string => (b > 0x20 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, '0')}`);
+
 /**
  * A file read as a list of JSON values holds one value of another kind: an object over several
  * lines (an annotation file given by mistake), a number, a string. It was read whole: `value`.
@@ -172,7 +178,9 @@ export function* readJsonValues(path: string, chunkBytes = 1 << 20, maxValueByte
         before.push(Buffer.from(chunk));
         continue;
       }
-      const first = chunk[firstAt];
+      const first = chunk[firstAt]!;
+      // Refused at once, not read up to the longest value first (a binary file, `<(cat /dev/zero)`, `<(yes)`).
+      if (!startsJsonValue(first)) throw new SyntaxError(`the text begins with ${byteText(first)} (at byte ${beforeBytes}), which no JSON value begins with`);
       reader = first === BYTE.openBracket ? new JsonArrayReader(maxValueBytes) : first === BYTE.openBrace ? new JsonLinesReader(maxValueBytes) : new WholeJsonReader(maxValueBytes);
       for (const whitespace of before.splice(0)) {
         yield* reader.read(whitespace, offset);

@@ -3,9 +3,6 @@
  * that code paths that never run a network (decoding, evaluation) do not load it.
  */
 import type * as Ort from 'onnxruntime-node';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import ndarray from 'ndarray';
 import type { OutputTensor } from '../../types.js';
@@ -30,30 +27,16 @@ export function networkDisposed(): BackendError {
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
 
-const CUDA_NOT_INSTALLED = "device 'cuda': onnxruntime-node's CUDA execution provider is not installed (the npm package ships the CPU and WebGPU ones). "
-  + 'On a machine with CUDA 12: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (README, GPU); '
-  + "or use device 'webgpu'";
-
-/**
- * Whether the CUDA provider's libraries are missing from beside onnxruntime-node's binding on Linux,
- * where `ONNXRUNTIME_NODE_INSTALL=cuda12` puts them and ONNX Runtime loads them: asked for them
- * regardless, it prints its own error in red to stderr before throwing (its log level is set once
- * for the process, so it cannot be lowered for that one attempt). False elsewhere, or when the
- * binding is not where onnxruntime-node keeps it: ONNX Runtime then finds out.
- */
-function cudaProviderMissing(): boolean {
-  if (process.platform !== 'linux') return false;
-  const folder = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
-  if (!existsSync(join(folder, 'onnxruntime_binding.node'))) return false;
-  return !['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'].every((name) => existsSync(join(folder, name)));
-}
-
 /**
  * What to do about a session that could not start on `provider`, from ONNX Runtime's message;
  * null when the message is not about the provider being unavailable.
  */
 export function providerUnavailable(provider: ExecutionProvider, message: string): string | null {
-  if (provider === 'cuda' && /Cuda: Failed to load shared library|providers_(shared|cuda)/i.test(message)) return CUDA_NOT_INSTALLED;
+  if (provider === 'cuda' && /Cuda: Failed to load shared library|providers_(shared|cuda)/i.test(message)) {
+    return "device 'cuda': onnxruntime-node's CUDA execution provider is not installed (the npm package ships the CPU and WebGPU ones). "
+      + 'On a machine with CUDA 12: ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node (README, GPU); '
+      + "or use device 'webgpu'";
+  }
   if (provider === 'webgpu' && /WebGPU adapter|No supported adapters/i.test(message)) {
     return "device 'webgpu': ONNX Runtime found no GPU it can use through WebGPU. On Linux it needs the GPU's Vulkan driver "
       + 'and the Vulkan loader (Debian/Ubuntu package libvulkan1); software renderers are not enough (README, GPU)';
@@ -154,7 +137,6 @@ export class OnnxNetwork implements Network {
   static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}, name = typeof model === 'string' ? model : 'the compiled model'): Promise<OnnxNetwork> {
     const ort = await loadRuntime();
     const providers = options.executionProviders ?? ['cpu'];
-    if (providers.includes('cuda') && cudaProviderMissing()) throw new BackendError(CUDA_NOT_INSTALLED);
     const sessionOptions: Ort.InferenceSession.SessionOptions = {
       executionProviders: providers,
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',

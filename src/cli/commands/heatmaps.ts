@@ -25,9 +25,14 @@ function refuseOverwritingImage(imagePath: string, out: string): void {
   }
 }
 
-/** The names of the files heatmaps writes for a network of `outputCount` outputs (see OUTPUT_NAME). */
+const INPUT_NAME = 'input.png';
+
+/** The names of the files written for network output `i` (see OUTPUT_NAME). */
+const outputFileNames = (i: number): { npy: string; png: string } => ({ npy: `output_${i}.npy`, png: `heatmaps_${i}.png` });
+
+/** The names of the files heatmaps writes for a network of `outputCount` outputs. */
 function outputNames(outputCount: number): string[] {
-  return ['input.png', ...Array.from({ length: outputCount }, (_, i) => [`output_${i}.npy`, `heatmaps_${i}.png`]).flat()];
+  return [INPUT_NAME, ...Array.from({ length: outputCount }, (_, i) => Object.values(outputFileNames(i))).flat()];
 }
 
 /** A folder in --out under one of the output names would fail the run part-way: refused before any work. */
@@ -71,10 +76,11 @@ export function registerHeatmaps(program: Command): void {
         // Refused as estimatePoses refuses them, before anything is written: NaN pictures come out black.
         outputs.forEach((output, i) => planesFromOutput(output, `${imagePath}: network output ${i}`));
         // One set: a failure part-way leaves none of this run's files, never some beside an older run's.
-        const files = [{ path: join(options.out, 'input.png'), data: await encodePng(input.resized) }];
+        const files = [{ path: join(options.out, INPUT_NAME), data: await encodePng(input.resized) }];
         for (const [i, output] of outputs.entries()) {
-          files.push({ path: join(options.out, `output_${i}.npy`), data: encodeNpy(output.shape, output.data) });
-          files.push({ path: join(options.out, `heatmaps_${i}.png`), data: await encodePng(heatmapOverlay(input.resized, output, config.model.numJoints)) });
+          const { npy, png } = outputFileNames(i);
+          files.push({ path: join(options.out, npy), data: encodeNpy(output.shape, output.data) });
+          files.push({ path: join(options.out, png), data: await encodePng(heatmapOverlay(input.resized, output, config.model.numJoints)) });
         }
         await writeFileSetAtomic(files);
         outputs.forEach((output, i) => console.log(`output_${i}: [${output.shape.join(', ')}]`));

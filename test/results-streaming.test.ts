@@ -114,9 +114,9 @@ describe('results written piece by piece', function () {
 
   it('a signal while a file is being written removes its temporary file and ends the process as the signal does', async () => {
     const path = join(dir, 'results.json');
-    const script = `import { AtomicFileWriter } from './src/io/atomic.ts';
+    const script = `import { AtomicFileWriter, removedOnSignal } from './src/io/atomic.ts';
       const writer = await AtomicFileWriter.open(${JSON.stringify(path)});
-      writer.removedOnSignal();
+      removedOnSignal();
       await writer.write('x'.repeat(2 << 20));
       console.log('writing');
       setInterval(() => {}, 1000);`;

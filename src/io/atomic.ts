@@ -1,7 +1,7 @@
 /** Writing files so that a reader never sees a half-written file under the final name. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, statSync } from 'node:fs';
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -55,6 +55,32 @@ export function temporaryPathBeside(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
+/** The temporary files being written now, in this process: what `removedOnSignal` removes. */
+const temporaryFiles = new Set<string>();
+
+/** Notes `temp` as a temporary file being written, until the returned function is called (once it is renamed or removed). */
+export function writingTemporary(temp: string): () => void {
+  temporaryFiles.add(temp);
+  return () => temporaryFiles.delete(temp);
+}
+
+/**
+ * Until the returned function is called, a signal that would end the process (Ctrl-C, `kill`)
+ * first removes every temporary file being written (AtomicFileWriter's, writeImage's), then ends
+ * it as the signal would have (the shell reports 128 + its number: 130, 143).
+ */
+export function removedOnSignal(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): () => void {
+  const stop = () => signals.forEach((s) => process.off(s, onSignal));
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop();
+    // Synchronously: the process ends with this signal, before any promise could run.
+    for (const temp of temporaryFiles) rmSync(temp, { force: true });
+    process.kill(process.pid, signal);
+  };
+  signals.forEach((s) => process.on(s, onSignal));
+  return stop;
+}
+
 /**
  * A file could not be written: the message names the file and the step that failed (e.g.
  * `results.json: writing failed: ENOSPC: no space left on device`); `code` is the system's
@@ -106,8 +132,11 @@ export class AtomicFileWriter {
   private pending: string[] = [];
   private pendingChars = 0;
 
-  /** `temp` undefined: the writes go straight to `path`. */
-  private constructor(readonly path: string, readonly temp: string | undefined, private readonly handle: FileHandle) {}
+  /**
+   * `temp` undefined: the writes go straight to `path`. `written` ends the noting of `temp` as
+   * being written (`writingTemporary`).
+   */
+  private constructor(readonly path: string, readonly temp: string | undefined, private readonly handle: FileHandle, private readonly written: () => void = () => {}) {}
 
   static async open(path: string): Promise<AtomicFileWriter> {
     return step(path, 'cannot create the file', async () => {
@@ -115,8 +144,15 @@ export class AtomicFileWriter {
       if (existing && !existing.isFile() && !existing.isDirectory()) return new AtomicFileWriter(path, undefined, await open(path, 'w'));
       makeFolders(dirname(path));
       const temp = temporaryPathBeside(path);
-      // 'wx': a name already taken is an error, never a file of another writer truncated and shared.
-      return new AtomicFileWriter(path, temp, await open(temp, 'wx'));
+      // Noted before it exists: a signal as it is created removes it too.
+      const written = writingTemporary(temp);
+      try {
+        // 'wx': a name already taken is an error, never a file of another writer truncated and shared.
+        return new AtomicFileWriter(path, temp, await open(temp, 'wx'), written);
+      } catch (err) {
+        written();
+        throw err;
+      }
     });
   }
 
@@ -139,7 +175,7 @@ export class AtomicFileWriter {
     try {
       await this.finish();
       signal?.throwIfAborted();
-      await this.moveIntoPlace();
+      this.moveIntoPlace();
     } catch (err) {
       await this.discard();
       throw err;
@@ -155,10 +191,20 @@ export class AtomicFileWriter {
     });
   }
 
-  /** Renames the finished file to `path` (a device or FIFO written into: nothing to do). */
-  async moveIntoPlace(): Promise<void> {
+  /**
+   * Renames the finished file to `path` (a device or FIFO written into: nothing to do). In one
+   * step, without yielding: a signal handler (`removedOnSignal`) never runs between the rename and
+   * the file's leaving the temporary files, so that it finds the file under one name or the other.
+   */
+  moveIntoPlace(): void {
     const temp = this.temp;
-    if (temp !== undefined) await step(this.path, 'cannot move the finished file into place', () => rename(temp, this.path));
+    if (temp === undefined) return;
+    try {
+      renameSync(temp, this.path);
+    } catch (err) {
+      throw new FileWriteError(this.path, 'cannot move the finished file into place', err);
+    }
+    this.written();
   }
 
   /** Abandons the file: nothing is left under either name. */
@@ -166,22 +212,7 @@ export class AtomicFileWriter {
     this.pending = [];
     await this.handle.close().catch(() => {});
     if (this.temp !== undefined) await rm(this.temp, { force: true });
-  }
-
-  /**
-   * Until `commit` or `discard`, a signal that would end the process (Ctrl-C, `kill`) first
-   * removes the temporary file, then ends it as the signal would have (the shell reports 130, 143).
-   * Returns the function that stops watching.
-   */
-  removedOnSignal(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): () => void {
-    const stop = () => signals.forEach((s) => process.off(s, onSignal));
-    const onSignal = (signal: NodeJS.Signals) => {
-      stop();
-      if (this.temp !== undefined) rmSync(this.temp, { force: true });
-      process.kill(process.pid, signal);
-    };
-    signals.forEach((s) => process.on(s, onSignal));
-    return stop;
+    this.written();
   }
 
   private async flush(): Promise<void> {
@@ -225,8 +256,9 @@ export async function writeFileSetAtomic(files: readonly { path: string; data: s
       await writer.write(data);
       await writer.finish();
     }
+    // Renamed one after another without yielding: a signal (`removedOnSignal`) finds the set whole or none of it placed.
     for (const writer of writers) {
-      await writer.moveIntoPlace();
+      writer.moveIntoPlace();
       placed += 1;
     }
   } catch (err) {

@@ -20,7 +20,7 @@ import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { RgbImage } from '../types.js';
 import { errorLine, shownValue, typeName } from '../values.js';
-import { temporaryPathBeside } from './atomic.js';
+import { temporaryPathBeside, writingTemporary } from './atomic.js';
 
 export type ImageErrorCode =
   | 'missing' // no such file
@@ -329,12 +329,16 @@ export async function writeImage(img: RgbImage, path: string): Promise<void> {
   if (format === undefined) throw new ImageError('unsupported', path, `cannot write "${extname(path)}" files (use .png, .jpg, .jpeg or .webp)`);
   const bytes = await encode(validateRgb(img, path, { takes: 'pixels' }), format, path);
   const tmp = temporaryPathBeside(path);
+  // A signal watched by removedOnSignal (Ctrl-C in predict --render) removes it.
+  const written = writingTemporary(tmp);
   try {
     await writeFile(tmp, bytes);
     await rename(tmp, path);
   } catch (err) {
     await unlink(tmp).catch(() => undefined);
     throw new ImageError('write-failed', path, `cannot write the file (${(err as NodeJS.ErrnoException).code ?? errorLine(err)})`);
+  } finally {
+    written();
   }
 }
 

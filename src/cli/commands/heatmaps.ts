@@ -10,7 +10,7 @@ import { encodePng, readImage } from '../../io/image.js';
 import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
 import { planesFromOutput } from '../../aggregate/planes.js';
 import { encodeNpy } from '../../io/npy.js';
-import { writeFileSetAtomic } from '../../io/atomic.js';
+import { removedOnSignal, writeFileSetAtomic } from '../../io/atomic.js';
 import { heatmapOverlay } from '../../render/heatmap.js';
 import { ConfigError } from '../../config/experiment.js';
 
@@ -82,7 +82,13 @@ export function registerHeatmaps(program: Command): void {
           files.push({ path: join(options.out, npy), data: encodeNpy(output.shape, output.data) });
           files.push({ path: join(options.out, png), data: await encodePng(heatmapOverlay(input.resized, output, config.model.numJoints)) });
         }
-        await writeFileSetAtomic(files);
+        // Ctrl-C or kill as they are written leaves none of them, nor temporary files.
+        const stopWatching = removedOnSignal();
+        try {
+          await writeFileSetAtomic(files);
+        } finally {
+          stopWatching();
+        }
         outputs.forEach((output, i) => console.log(`output_${i}: [${output.shape.join(', ')}]`));
       } finally {
         await network.dispose();

@@ -10,7 +10,7 @@ import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
 import { readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
-import { AtomicFileWriter } from '../../io/atomic.js';
+import { AtomicFileWriter, removedOnSignal } from '../../io/atomic.js';
 import { JsonArrayText, JsonLinesText, type JsonArrayLayout } from '../../io/json-array.js';
 import { LineSink } from '../line-sink.js';
 import { readWeightsArgument } from '../weights-input.js';
@@ -95,18 +95,10 @@ interface ResultsOutput {
 
 async function resultsFile(out: string): Promise<ResultsOutput> {
   const writer = await AtomicFileWriter.open(out);
-  // Ctrl-C or kill during the run leaves no temporary file behind.
-  const stopWatching = writer.removedOnSignal();
   return {
     write: (text) => writer.write(text),
-    commit: async () => {
-      stopWatching();
-      await writer.commit();
-    },
-    discard: async () => {
-      stopWatching();
-      await writer.discard();
-    },
+    commit: () => writer.commit(),
+    discard: () => writer.discard(),
     readerGone: () => false,
   };
 }
@@ -233,6 +225,8 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   // Before the model loads, and before --out's temporary file is opened (a failure there would leave it behind).
   if (render) makeOutputFolder(render.folder, '--render');
   const estimator = await createEstimator(await estimatorOptions(options, extra));
+  // Ctrl-C or kill during the run leaves no temporary file behind: neither --out's nor a drawing's.
+  const stopWatching = options.out || render ? removedOnSignal() : undefined;
   try {
     const output = options.out ? await resultsFile(options.out) : resultsToStdout();
     // The file as JSON.stringify(records, null, 1) lays it out, stdout on one line.
@@ -251,6 +245,7 @@ export async function runPredict(images: string[], options: PredictOptions, extr
     if (summary.failures.length > 0) process.exitCode = 1;
     return summary;
   } finally {
+    stopWatching?.();
     await estimator.dispose();
   }
 }

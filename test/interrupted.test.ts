@@ -1,0 +1,71 @@
+/**
+ * Commands stopped by a signal (Ctrl-C, `kill`) while they write their outputs: run as child
+ * processes, signalled once a temporary file appears, then the output folders listed.
+ */
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+
+const TINY_MODEL = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+
+describe('commands interrupted while writing', function () {
+  this.timeout(120_000);
+  let dir: string;
+  const children: ChildProcess[] = [];
+  const watchers: FSWatcher[] = [];
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'higher-pose-interrupted-')); });
+  afterEach(() => {
+    watchers.splice(0).forEach((watcher) => watcher.close());
+    children.splice(0).forEach((child) => child.kill('SIGKILL'));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * Runs the command line with `args`, sends `signal` as soon as a temporary file appears in
+   * `folder` (made now), and gives how the process ended and what it printed to stderr.
+   */
+  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+    mkdirSync(folder, { recursive: true });
+    const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    let sent = false;
+    watchers.push(watch(folder, (_event, name) => {
+      if (sent || !name?.endsWith('.tmp')) return;
+      sent = true;
+      child.kill(signal);
+    }));
+    const [status, ended] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, by) => resolve([code, by])));
+    expect(sent, `no temporary file appeared in ${folder}: ${stderr}`).to.equal(true);
+    return { status, signal: ended, stderr };
+  }
+
+  it('BAD CALL - heatmaps stopped by Ctrl-C as its files are written: none of them left, nor temporary files, and the signal\'s status', async () => {
+    const out = join(dir, 'maps');
+    const ended = await interruptedWhileWriting(['heatmaps', DEMO_IMAGE(), ...TINY_MODEL, '--out', out], out, 'SIGINT');
+    expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
+    expect(readdirSync(out)).to.deep.equal([]);
+  });
+
+  it('BAD CALL - predict --render stopped by Ctrl-C or kill as a drawing is written: no temporary drawing left, nor results file', async () => {
+    // A large noisy picture: its drawing (some 17 MB of PNG) takes a while to write.
+    const image = join(dir, 'noise.png');
+    const [width, height] = [2400, 2400];
+    const noise = Buffer.alloc(width * height * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    await sharp(noise, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(image);
+    for (const [signal, out] of [['SIGINT', []], ['SIGTERM', ['--out', join(dir, 'results.json')]]] as const) {
+      const drawn = join(dir, `drawn${out.length}`);
+      const ended = await interruptedWhileWriting(['predict', image, ...TINY_MODEL, '--no-flip', '--render', drawn, ...out], drawn, signal);
+      expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal });
+      expect(readdirSync(drawn), out.join(' ')).to.deep.equal([]);
+      expect(readdirSync(dir), out.join(' ')).to.deep.equal(['drawn0', ...(out.length > 0 ? ['drawn2'] : []), 'noise.png']);
+    }
+  });
+});

@@ -451,6 +451,23 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(c.out.join('')).to.equal(`${formatStatsTable(evaluateResultsFile(report.resultsPath, annotations))}\n`);
     });
 
+    it('scores a results file written twice (jsonl appended again) as given, as the official evaluation does, warning once on stderr with the count and the first repeat', async () => {
+      const report = await run('twice', { limit: 5 });
+      const once = loadResults(report.resultsPath, gt);
+      const lines = once.map((r) => `${JSON.stringify(r)}\n`).join('');
+      const twice = join(dir, 'twice.jsonl');
+      writeFileSync(twice, lines + lines);
+      const c = cli();
+      await c.parse(['--results', twice, '--annotations', annotations]);
+      expect(c.out.join('')).to.equal(`${formatStatsTable(evaluateResultsFile(twice, annotations))}\n`);
+      expect(c.err).to.deep.equal([`warning: ${twice}: ${once.length} of its ${2 * once.length} results repeat an earlier one exactly (same image_id, category_id, keypoints and score; `
+        + `the first: results[${once.length}], image_id ${once[0]!.image_id}, repeats results[0]). They are scored as given, each as a detection of its own, as the official evaluation scores them, `
+        + 'which lowers AP (a results file written twice into one scores about half): remove the repeats unless they are meant\n']);
+      const single = cli();
+      await single.parse(['--results', report.resultsPath, '--annotations', annotations]);
+      expect(single.err).to.deep.equal([]);
+    });
+
     it('BAD CALL - model options with --results, which runs no model: a usage error naming them, nothing scored', async () => {
       const report = await run('scored', { limit: 5 });
       const c = cli();

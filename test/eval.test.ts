@@ -9,6 +9,7 @@ import { EvalError } from '../src/eval/errors.js';
 import { Journal } from '../src/eval/journal.js';
 import { OKS_THRESHOLDS, RECALL_THRESHOLDS, oks } from '../src/eval/cocoeval.js';
 import { argsortDescending, npRound, pairwiseSum } from '../src/eval/numeric.js';
+import { repeatedResults, repeatedResultsWarning } from '../src/eval/repeats.js';
 import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 const TOLERANCE = 1e-9;
@@ -138,6 +139,43 @@ describe('keypoint evaluation semantics', () => {
     expect(oks(person, person.keypoints, vars)).to.equal(1);
     const shifted = person.keypoints.map((v, i) => (i % 3 === 0 ? v + 5 : v));
     expect(oks(person, shifted, vars)).to.be.closeTo(Math.exp(-25 / 0.01 / 5000 / 2), 1e-15);
+  });
+});
+
+describe('results repeated exactly', () => {
+  const gt = parseGroundTruth(syntheticDoc(), 'synthetic.json', 'coco');
+  const perfect = groundTruthAsResults(gt);
+
+  it('are scored as the official evaluation scores them, each a detection of its own (a file written twice scores lower)', () => {
+    expect(evaluateCoco(gt, [...perfect, ...perfect]).AP).to.be.below(evaluateCoco(gt, perfect).AP);
+  });
+
+  it('are counted, with the first repeat, its image and the entry it repeats; none in distinct results', () => {
+    expect(repeatedResults(perfect)).to.equal(undefined);
+    expect(repeatedResults([...perfect, ...perfect])).to.deep.equal({ count: perfect.length, first: { index: perfect.length, repeats: 0, imageId: perfect[0]!.image_id } });
+  });
+
+  it('are the same image_id, category_id, keypoints and score: an entry differing in one of those by a bit is no repeat; its bbox aside, -0 as 0', () => {
+    const [first] = perfect;
+    const nudged = (i: number) => first!.keypoints.map((v, j) => (j === i ? v + v * Number.EPSILON : v));
+    const others = [{ ...first!, score: 0.999 }, { ...first!, image_id: 2 }, { ...first!, category_id: 2 }, { ...first!, keypoints: nudged(0) }, { ...first!, keypoints: nudged(50) }];
+    expect(repeatedResults([first!, ...others])).to.equal(undefined);
+    expect(repeatedResults([first!, { ...first!, bbox: [0, 0, 1, 1] }])?.count).to.equal(1);
+    const withZero = (zero: number) => ({ ...first!, keypoints: first!.keypoints.map((v, j) => (j === 2 ? zero : v)) });
+    expect(repeatedResults([withZero(0), withZero(-0)])?.count).to.equal(1);
+  });
+
+  it('are found among entries whose hashes collide: 40,000 of a full set\'s kind, each repeated', () => {
+    const distinct = Array.from({ length: 40_000 }, (_, i) => ({ image_id: 1 + (i % 4), category_id: 1, score: 0.5, keypoints: Array.from({ length: 51 }, (_, j) => (j === 0 ? i : j)) }));
+    expect(repeatedResults(distinct)).to.equal(undefined);
+    expect(repeatedResults([...distinct, ...distinct])?.count).to.equal(distinct.length);
+  });
+
+  it('are named in one warning, with their count and the first', () => {
+    const warning = repeatedResultsWarning('res.jsonl', 10, { count: 5, first: { index: 5, repeats: 0, imageId: 397133 } });
+    expect(warning).to.equal('warning: res.jsonl: 5 of its 10 results repeat an earlier one exactly (same image_id, category_id, keypoints and score; '
+      + 'the first: results[5], image_id 397133, repeats results[0]). They are scored as given, each as a detection of its own, as the official evaluation scores them, '
+      + 'which lowers AP (a results file written twice into one scores about half): remove the repeats unless they are meant');
   });
 });
 

@@ -15,6 +15,7 @@ import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
 import { loadGroundTruth, loadResults, parseResults, readAnnotationFile, type AnnotationFile, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
 import { EvalError } from './errors.js';
 import { Journal, type JournalEntry } from './journal.js';
+import { repeatedResults, repeatedResultsWarning } from './repeats.js';
 import { inOrder, valueOf } from '../parallel/in-order.js';
 import { isPositiveInt } from '../values.js';
 
@@ -120,12 +121,16 @@ function evaluateKeypoints(dataset: DatasetKind, gt: GroundTruth, results: reado
 
 /**
  * `--results` mode: scores an existing results file, over every annotated image or, with
- * `limit`, the first ones by id (as a run with that limit evaluated).
+ * `limit`, the first ones by id (as a run with that limit evaluated). Entries repeated exactly
+ * are scored as the official evaluation scores them, and told to `warn`.
  */
-export function evaluateResultsFile(resultsPath: string, annotationsPath: string, dataset: DatasetKind = 'coco', limit?: number): EvalStats {
+export function evaluateResultsFile(resultsPath: string, annotationsPath: string, dataset: DatasetKind = 'coco', limit?: number, warn?: (message: string) => void): EvalStats {
   const gt = loadGroundTruth(annotationsPath, dataset);
   const imageIds = limit === undefined ? undefined : selectImages(gt, limit).map((im) => im.id);
-  return evaluateKeypoints(dataset, gt, loadResults(resultsPath, gt), { imageIds });
+  const results = loadResults(resultsPath, gt);
+  const repeats = warn && repeatedResults(results);
+  if (repeats) warn!(repeatedResultsWarning(resultsPath, results.length, repeats));
+  return evaluateKeypoints(dataset, gt, results, { imageIds });
 }
 
 /**

@@ -126,7 +126,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       { name: `--results ${options.results}`, path: options.results, asFile: 'the results as a file (a pipe of their own too: --results <(zcat ...))' },
     ]);
     // No --config or --preset with --results (refuseUnusedWithResults): no model to take a dataset from.
-    out.stdout(`${formatStatsTable(evaluateResultsFile(options.results, options.annotations, options.dataset ?? 'coco', options.limit))}\n`);
+    const stats = evaluateResultsFile(options.results, options.annotations, options.dataset ?? 'coco', options.limit, (warning) => out.stderr(`${warning}\n`));
+    out.stdout(`${formatStatsTable(stats)}\n`);
     return;
   }
   if (!options.images) usageError(command, 'eval needs --images DIR (or --results FILE to score an existing results file)');

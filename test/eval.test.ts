@@ -323,6 +323,17 @@ describe('evaluation input errors', () => {
       expect(() => loadResults(path, gt()), name).to.throw(EvalError, `${path} is an annotation file (it has images and annotations), not results: give it as --annotations, and as --results a JSON array or JSON Lines of {image_id, category_id, keypoints, score}`);
     }
   });
+  it('BAD CALL - a results file given as the annotations (a JSON array, JSON Lines, one line of them): named as such, with what to give', () => {
+    const entries = [result(), { ...result(), image_id: 3 }];
+    const message = (path: string, keypointFile: string) => `${path} is a results file (entries of {image_id, category_id, keypoints, score}), not annotations: `
+      + `give it as --results, and as --annotations ${keypointFile}`;
+    for (const [name, text] of [['array.json', JSON.stringify(entries)], ['lines.jsonl', entries.map((r) => JSON.stringify(r)).join('\n')], ['one.jsonl', `${JSON.stringify(result())}\n`]]) {
+      const path = join(dir, name!);
+      writeFileSync(path, text!);
+      expect(() => loadGroundTruth(path, 'coco'), name).to.throw(EvalError, message(path, "COCO's person_keypoints_val2017.json"));
+      expect(() => loadGroundTruth(path, 'crowdpose'), name).to.throw(EvalError, message(path, "CrowdPose's crowdpose_val.json"));
+    }
+  });
   it('BAD CALL - eval\'s resume journal given as the results (scoring a run in progress): named as such, with what to give instead', async () => {
     const path = join(dir, 'results.json.journal');
     const { journal } = await Journal.open(path, { annotationsSha256: 'a'.repeat(64), dataset: 'coco', settings: {} });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError, OtherDatasetError } from './errors.js';
-import { isJournalHeader } from './journal.js';
+import { isJournalHeader, parseOrUndefined } from './journal.js';
 import { readJsonValues, utf8TextStart, NotUtf8Error, OneJsonValueError } from '../io/json-read.js';
 import { shownValue } from '../values.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
@@ -129,7 +129,7 @@ const ANNOTATION_FILE_MAX_BYTES = 2 ** 31;
  * Reads and parses an annotation file, and the sha256 of the bytes read; unreadable or malformed
  * files (a device such as /dev/zero, or larger than any annotation file) are EvalErrors naming the path.
  */
-function readAnnotationJson(path: string): { value: unknown; sha256: string } {
+function readAnnotationJson(path: string, dataset: DatasetKind): { value: unknown; sha256: string } {
   const what = 'annotation file';
   let bytes: Buffer;
   let text: string;
@@ -144,8 +144,25 @@ function readAnnotationJson(path: string): { value: unknown; sha256: string } {
   try {
     return { value: JSON.parse(text), sha256: createHash('sha256').update(bytes).digest('hex') };
   } catch (err) {
+    // JSON Lines results given as the annotations: their first line is a results entry.
+    const firstLineEnd = text.indexOf('\n');
+    if (firstLineEnd !== -1 && isResultsEntry(parseOrUndefined(text.slice(0, firstLineEnd)))) refuseResultsFile(path, dataset);
     throw new EvalError(`${path}: ${what} is not valid JSON (${(err as Error).message})`);
   }
+}
+
+/** Whether `v` reads as an entry of a results file: an annotation has no `score`. */
+function isResultsEntry(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && 'image_id' in v && 'score' in v;
+}
+
+/**
+ * A results file given as the annotations (the two options swapped) is named as such, as
+ * annotations given as the results are: its first entry would otherwise read as malformed annotations.
+ */
+function refuseResultsFile(source: string, dataset: DatasetKind): never {
+  throw new EvalError(`${source} is a results file (entries of {image_id, category_id, keypoints, score}), not annotations: give it as --results, `
+    + `and as --annotations ${KEYPOINT_FILES[dataset]}`);
 }
 
 function parseImage(c: Checker, v: unknown, path: string, dataset: DatasetKind): GtImage {
@@ -237,6 +254,7 @@ function uniqueIds(c: Checker, ids: number[], path: string): Set<number> {
 export function parseGroundTruth(doc: unknown, source: string, dataset: DatasetKind): GroundTruth {
   const c = new Checker(source);
   const joints = keypointDefinition(dataset).sigmas.length;
+  if (isResultsEntry(Array.isArray(doc) ? doc[0] : doc)) refuseResultsFile(source, dataset);
   const root = c.object(doc, 'ground truth');
   if (root.annotations === undefined && root.images !== undefined) {
     refuseOtherTask(source, 'lists images but no annotations, as an image info file (test-dev\'s ground truth is not published)', dataset);
@@ -267,7 +285,7 @@ export interface AnnotationFile {
  * gives its bytes once, so what was read is handed on rather than read again.
  */
 export function readAnnotationFile(path: string, dataset: DatasetKind): AnnotationFile {
-  const { value, sha256 } = readAnnotationJson(path);
+  const { value, sha256 } = readAnnotationJson(path, dataset);
   return { groundTruth: parseGroundTruth(value, path, dataset), sha256 };
 }
 

@@ -87,7 +87,8 @@ function runDifference(line: string, header: JournalHeader): string {
   return reasons.join('; ') || 'its header differs';
 }
 
-function parseOrUndefined(line: string): unknown {
+/** The JSON value of `line`; undefined when it is no JSON. */
+export function parseOrUndefined(line: string): unknown {
   try {
     return JSON.parse(line);
   } catch {

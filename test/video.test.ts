@@ -9,7 +9,8 @@ import sharp from 'sharp';
 import { registerVideo } from '../src/cli/commands/video.js';
 import { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, type KeypointDefinition } from '../src/datasets.js';
 import type { Person, PoseEstimator, RgbImage } from '../src/types.js';
-import { openVideo, probeVideo, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
+import { openVideo, passthroughArgs, probeVideo, syncOptionOf, VideoError, type DecodeOptions, type VideoFrame } from '../src/video/decode.js';
+import { createEstimator } from '../src/estimator.js';
 import { createVideoEncoder } from '../src/video/encode.js';
 import { ImageError } from '../src/io/image.js';
 import { processVideo, type ProcessVideoOptions } from '../src/video/process.js';
@@ -1237,6 +1238,143 @@ if (!hasFfmpeg) {
       });
     });
 
+    describe('ffmpeg 9 (no -vsync, no -enc_time_base -1)', () => {
+      /**
+       * An ffmpeg that behaves as 9.0 on the command line: -vsync unknown (nor in its -h long) and
+       * -enc_time_base -1 refused; the rest is the real ffmpeg's, -enc_time_base demux given as the
+       * -1 that 5.1 takes for it. Each call's arguments are logged to `calls`.
+       */
+      function ffmpeg9(sub: string): { binary: string; calls: () => string[] } {
+        const binary = join(dir, sub, 'ffmpeg9');
+        const log = join(dir, sub, 'ffmpeg9.log');
+        writeFileSync(binary, `#!/bin/sh
+echo "$*" >> '${log}'
+case " $* " in
+  *" -vsync "*) echo "Unrecognized option 'vsync'." >&2; echo 'Error splitting the argument list: Option not found' >&2; exit 8 ;;
+  *" -h "*) ffmpeg "$@" | grep -v '^-vsync'; exit 0 ;;
+esac
+previous=
+for arg do
+  shift
+  if [ "$previous" = -enc_time_base ]; then
+    case "$arg" in
+      -1) echo '[vost#0:0/rawvideo @ 0x55d0c0de] Invalid time base: -1' >&2; exit 234 ;;
+      demux) arg=-1 ;;
+    esac
+  fi
+  previous=$arg
+  set -- "$@" "$arg"
+done
+exec ffmpeg "$@"
+`, { mode: 0o755 });
+        return { binary, calls: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((line) => line !== '') : []) };
+      }
+
+      it('processVideo with a rendered, sampled overlay works with ffmpeg 9 as with the ffmpeg here: the same poses and overlay frames (it failed on -vsync)', async function () {
+        this.timeout(120_000);
+        const sub = 'ffmpeg9-process';
+        mkdirSync(join(dir, sub));
+        const fake = ffmpeg9(sub);
+        const estimator = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256 });
+        const run = async (name: string, ffmpegPath?: string) => {
+          const render = join(dir, sub, name);
+          const results = [];
+          // Sampled: the overlay decodes the file a second time for every source frame, then encodes them.
+          for await (const { frame, time, people } of processVideo(estimator, clip, { every: 2, maxFrames: 3, render, ffmpegPath })) results.push({ frame, time, people });
+          return { results, overlay: probeTimes(render) };
+        };
+        try {
+          const here = await run('here.mp4');
+          const nine = await run('nine.mp4', fake.binary);
+          expect(nine.results).to.have.length(3);
+          expect(nine.results.some((r) => r.people.length > 0), 'people found').to.equal(true);
+          expect(nine.results).to.deep.equal(here.results);
+          expect(nine.overlay).to.have.length(6);
+          expect(nine.overlay).to.deep.equal(here.overlay);
+        } finally {
+          await estimator.dispose();
+        }
+        const runs = fake.calls().filter((line) => / -i /.test(line));
+        expect(runs).to.have.length(3); // two decodings, one encoding
+        for (const line of runs) expect(line).to.match(/ -fps_mode passthrough -enc_time_base demux /).and.not.match(/-vsync/);
+        expect(leftovers(sub).sort()).to.deep.equal(['ffmpeg9', 'ffmpeg9.log', 'here.mp4', 'nine.mp4']);
+      });
+
+      it('a stream read with ffmpeg 9 gives the frames and times it gives with the ffmpeg here', async () => {
+        const sub = 'ffmpeg9-stream';
+        mkdirSync(join(dir, sub));
+        const { binary } = ffmpeg9(sub);
+        const here = await collect(createReadStream(transport), { maxFrames: 30 });
+        const nine = await collect(createReadStream(transport), { maxFrames: 30, ffmpegPath: binary });
+        expect(times(nine)).to.deep.equal(times(here));
+        expect(nine.every((frame, i) => Buffer.from(frame.image.data).equals(here[i]!.image.data))).to.equal(true);
+      });
+
+      it('each ffmpeg is asked for its options once a process, until it answers: not again for every video, decoding or overlay', async () => {
+        const sub = 'ffmpeg9-asked-once';
+        mkdirSync(join(dir, sub));
+        const binary = join(dir, sub, 'ffmpeg-logging');
+        const calls = join(dir, sub, 'calls.log');
+        // Not there yet: the run fails, and the next asks again.
+        expect((await rejection(collect(clip, { ffmpegPath: binary }))).message).to.match(/ffmpeg-logging.*ENOENT.*apt-get install ffmpeg/);
+        writeFileSync(binary, `#!/bin/sh\necho "$*" >> '${calls}'\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+        for (const name of ['a.mp4', 'b.mkv']) {
+          for await (const _ of processVideo(fakeEstimator(), clip, { every: 3, render: join(dir, sub, name), ffmpegPath: binary })) void _;
+        }
+        expect(await collect(matroska, { maxFrames: 2, ffmpegPath: binary })).to.have.length(2);
+        const lines = readFileSync(calls, 'utf8').split('\n').filter((line) => line !== '');
+        expect(lines.filter((line) => line === '-hide_banner -h long')).to.have.length(1);
+        // ffmpeg 5.1 here has -vsync: its arguments are those it always had.
+        const runs = lines.filter((line) => / -i /.test(line));
+        expect(runs).to.have.length(7);
+        for (const line of runs) expect(line).to.match(/ -vsync passthrough -enc_time_base -1 /);
+      });
+
+      it('BAD CALL - an ffmpeg that fails when asked for its options, or a binary that is no ffmpeg (ffprobe): a VideoError saying so, for decoding and encoding, no output left', async () => {
+        const sub = 'ffmpeg9-broken';
+        mkdirSync(join(dir, sub));
+        const broken = join(dir, sub, 'ffmpeg-broken');
+        writeFileSync(broken, '#!/bin/sh\necho "ffmpeg: error while loading shared libraries: libavdevice.so.59: cannot open shared object file" >&2\nexit 127\n', { mode: 0o755 });
+        const cases: [string, RegExp][] = [
+          [broken, /^cannot run ".*ffmpeg-broken": asked for its options \(-h long\), it failed \(ffmpeg: error while loading shared libraries: libavdevice\.so\.59: cannot open shared object file\); video support needs a working FFmpeg/],
+          // Before, ffprobe given as ffmpeg failed as "Failed to set value '-loglevel' for option 'nostats'".
+          ['ffprobe', /^"ffprobe" is not ffmpeg: its options \(-h long\) include neither -vsync nor -fps_mode; point \$HIGHER_POSE_FFMPEG \(or ffmpegPath\) at the ffmpeg binary$/],
+        ];
+        for (const [ffmpegPath, message] of cases) {
+          const decoding = await rejection(collect(clip, { ffmpegPath }));
+          expect(decoding).to.be.instanceOf(VideoError).and.include({ file: clip });
+          expect(decoding.message).to.match(message);
+          const out = join(dir, sub, 'overlay.mp4');
+          const encoding = await rejection(createVideoEncoder(out, { width: 64, height: 48, fps: 10, codec: 'mpeg4', ffmpegPath }));
+          expect(encoding).to.be.instanceOf(VideoError).and.include({ file: out });
+          expect(encoding.message).to.match(message);
+        }
+        expect(leftovers(sub)).to.deep.equal(['ffmpeg-broken']);
+      });
+
+      it('BAD CALL - aborted while an ffmpeg is asked for its options: the abort at once, not the wait for its answer', async () => {
+        const sub = 'ffmpeg9-abort';
+        mkdirSync(join(dir, sub));
+        const slow = join(dir, sub, 'ffmpeg-slow-help');
+        const release = join(dir, sub, 'release');
+        // It answers once the test lets it, so that nothing is left running.
+        writeFileSync(slow, `#!/bin/sh\ncase " $* " in *" -h "*) while [ ! -e '${release}' ]; do sleep 0.05; done ;; esac\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+        try {
+          const controller = new AbortController();
+          const source = await openVideo(clip, { ffmpegPath: slow, signal: controller.signal });
+          setTimeout(() => controller.abort(new Error('stopped')), 100);
+          const started = performance.now();
+          const err = await rejection((async () => {
+            for await (const _ of source) void _;
+          })());
+          expect(err.message).to.equal('stopped');
+          expect(performance.now() - started).to.be.below(2000);
+        } finally {
+          writeFileSync(release, '');
+        }
+      });
+    });
+
     describe('video command', () => {
       function program(estimator = fakeEstimator(), stdin?: Readable, stdout?: Writable): { program: Command; requests: unknown[]; logs: string[] } {
         const requests: unknown[] = [];
@@ -1650,3 +1788,23 @@ if (!hasFfmpeg) {
     });
   });
 }
+
+describe('ffmpeg arguments by version', () => {
+  it('an ffmpeg with -vsync (up to 8.x) keeps its arguments; one without (9.0 on) gets -fps_mode and -enc_time_base demux', () => {
+    expect(passthroughArgs('-vsync')).to.deep.equal(['-vsync', 'passthrough', '-enc_time_base', '-1']);
+    expect(passthroughArgs('-fps_mode')).to.deep.equal(['-fps_mode', 'passthrough', '-enc_time_base', 'demux']);
+  });
+
+  it('reads the option from the -h long listing: -vsync where listed (with -fps_mode from 5.1 to 8.x), else -fps_mode, else none', () => {
+    const listing = (...lines: string[]) => ['Advanced global options:', ...lines, '-xerror             exit on error', ''].join('\n');
+    // 4.4
+    expect(syncOptionOf(listing('-vsync              video sync method'))).to.equal('-vsync');
+    // 5.1 (this machine's) and 7.x
+    expect(syncOptionOf(listing('-vsync              set video sync method globally; deprecated, use -fps_mode', '-fps_mode           set framerate mode for matching video streams; overrides vsync'))).to.equal('-vsync');
+    // 9.0: per-stream options are listed with their stream specifier.
+    expect(syncOptionOf(listing('-fps_mode[:<stream_spec>]  set framerate mode for matching video streams'))).to.equal('-fps_mode');
+    // The word elsewhere is no option (a filter's name, a description).
+    expect(syncOptionOf(listing('avsynctest        AV sync test', '-r                  overrides -vsync and -fps_mode'))).to.equal(undefined);
+    expect(syncOptionOf('')).to.equal(undefined);
+  });
+});

@@ -6,8 +6,9 @@
  * consumer is busy the pipe fills and ffmpeg blocks on its write. Memory stays at about one
  * frame plus the pipe buffers however long the video is.
  *
- * Timestamps: ffmpeg runs with a `showinfo` filter at the end of the chain and `-vsync passthrough`,
- * so every frame on stdout has one `showinfo` line on stderr giving its exact presentation
+ * Timestamps: ffmpeg runs with a `showinfo` filter at the end of the chain and its frame-rate
+ * mode at passthrough (`-vsync`, or `-fps_mode` in ffmpeg 9, which removed `-vsync`), so every
+ * frame on stdout has one `showinfo` line on stderr giving its exact presentation
  * time after sampling (and, the first one, the frame size after autorotation). Times are
  * therefore right for variable-frame-rate input too, and count from the start of the input
  * (ffmpeg subtracts the container's start time), `start` included.
@@ -69,6 +70,68 @@ function spawnError(err: NodeJS.ErrnoException, binary: string, file?: string): 
     );
   }
   return new VideoError(`cannot run "${binary}": ${err.message}`, file, { cause: err });
+}
+
+/** The option an ffmpeg takes for its frame-rate mode: `-vsync` up to 8.x, `-fps_mode` from 5.1 on (the only one from 9.0). */
+export type SyncOption = '-vsync' | '-fps_mode';
+
+/**
+ * Output arguments that give every frame at its own time (none duplicated or dropped for a
+ * constant rate), in the input's time base, where frames a tick apart stay apart (the default,
+ * 1/frame rate, rounds several into one). ffmpeg 9 removed `-vsync` and `-enc_time_base -1`;
+ * their replacements, `-fps_mode` (5.1) and `-enc_time_base demux` (6.1), older ones refuse, so
+ * an ffmpeg that has `-vsync` keeps the spelling it always had.
+ */
+export function passthroughArgs(sync: SyncOption): string[] {
+  return sync === '-vsync'
+    ? ['-vsync', 'passthrough', '-enc_time_base', '-1']
+    : ['-fps_mode', 'passthrough', '-enc_time_base', 'demux'];
+}
+
+/** The sync option an ffmpeg's `-h long` lists (`-vsync` first: 5.1 to 8.x list both); undefined where it lists neither, as no ffmpeg does. */
+export function syncOptionOf(help: string): SyncOption | undefined {
+  if (/^-vsync\b/m.test(help)) return '-vsync';
+  if (/^-fps_mode\b/m.test(help)) return '-fps_mode';
+  return undefined;
+}
+
+/**
+ * The sync option of each ffmpeg binary, asked once per process (a run asks for it up to three
+ * times: its decoding, the second decoding of a sampled overlay, the overlay's encoder). A probe
+ * that failed is not kept: the next asks again, as after an install.
+ */
+const syncOptions = new Map<string, Promise<SyncOption>>();
+
+/** The sync option of `binary`; a binary that cannot run, or is no ffmpeg, is a VideoError (`file`: the video it was for). */
+export function syncOption(binary: string, file?: string): Promise<SyncOption> {
+  const known = syncOptions.get(binary);
+  if (known) return known;
+  const probe = probeSyncOption(binary, file);
+  syncOptions.set(binary, probe);
+  probe.catch(() => {
+    if (syncOptions.get(binary) === probe) syncOptions.delete(binary);
+  });
+  return probe;
+}
+
+async function probeSyncOption(binary: string, file: string | undefined): Promise<SyncOption> {
+  const child = spawn(binary, ['-hide_banner', '-h', 'long'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = childExit(child, binary, file);
+  let help = '';
+  const stderr = new StderrTail();
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (help += s));
+  // Read for the options too: a build may print its help through its log.
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    help += s;
+    stderr.push(s);
+  });
+  const { code, signal } = await exit;
+  if (code !== 0) {
+    throw new VideoError(`cannot run "${binary}": asked for its options (-h long), it failed (${stderr.message() || `exit code ${code ?? signal}`}); video support needs a working FFmpeg, which $HIGHER_POSE_FFMPEG can name`, file);
+  }
+  const found = syncOptionOf(help);
+  if (!found) throw new VideoError(`"${binary}" is not ffmpeg: its options (-h long) include neither -vsync nor -fps_mode; point $HIGHER_POSE_FFMPEG (or ffmpegPath) at the ffmpeg binary`, file);
+  return found;
 }
 
 /** Resolves when the child has exited and its pipes are closed; rejects if it could not start. */
@@ -186,6 +249,8 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
   const file = typeof input === 'string' ? input : undefined;
   const sampling = checkOptions(options, file);
   options.signal?.throwIfAborted();
+  // Asked while ffprobe runs, so that the first frame does not wait for it; a failure is reported when the frames are read.
+  syncOption(ffmpegBinary(options), file).catch(() => {});
   const { info, prefix } = typeof input === 'string'
     ? { info: await probeVideo(input, options), prefix: undefined }
     : await probeStream(input, options.probeBytes ?? DEFAULT_PROBE_BYTES, options);
@@ -522,10 +587,11 @@ function positive(text: string | undefined): number | undefined {
 }
 
 /**
- * Arguments of the decoding ffmpeg (input `target`: `file:…` or `pipe:0`); the range by input
- * seeking with `inputSeek` (times then count from `start`), else by a `trim` filter.
+ * Arguments of the decoding ffmpeg (input `target`: `file:…` or `pipe:0`, `sync` the option it
+ * takes); the range by input seeking with `inputSeek` (times then count from `start`), else by a
+ * `trim` filter.
  */
-function decodeArgs(target: string, info: VideoInfo, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean): string[] {
+function decodeArgs(target: string, info: VideoInfo, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean, sync: SyncOption): string[] {
   const { format } = info;
   const filters: string[] = [];
   const range = [
@@ -555,12 +621,9 @@ function decodeArgs(target: string, info: VideoInfo, options: DecodeOptions, eve
     // where an MP4 lists it first, and give its one picture as the video).
     '-map', '0:V:0', '-an', '-sn', '-dn',
     '-vf', filters.join(','),
-    // Without it the rawvideo muxer duplicates frames to a constant rate.
-    '-vsync', 'passthrough',
-    // The input's time base, that of the filters, where setpts keeps frames a tick apart; the default,
-    // 1/frame rate, rounds several into one, which the muxer logs as an error.
-    // -1, not "demux", which ffmpeg before 6.1 refuses (later ones warn that -1 is deprecated).
-    '-enc_time_base', '-1',
+    // Without them the rawvideo muxer duplicates frames to a constant rate, or logs frames that
+    // setpts keeps a tick apart, rounded into one, as an error.
+    ...passthroughArgs(sync),
     ...(options.maxFrames !== undefined ? ['-frames:v', String(options.maxFrames)] : []),
     '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
   ];
@@ -651,6 +714,17 @@ class MetaQueue {
   }
 }
 
+/** `promise`, or a rejection with the signal's reason as soon as it is aborted. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 async function* decodeFrames(
   input: string | Readable,
   prefix: StreamPrefix | undefined,
@@ -662,16 +736,20 @@ async function* decodeFrames(
 ): AsyncGenerator<VideoFrame> {
   const file = typeof input === 'string' ? input : undefined;
   const where = label(file);
-  if (options.signal?.aborted) {
-    // Aborted between probing and the first frame: ffmpeg is not started.
-    prefix?.stream.destroy();
-    options.signal.throwIfAborted();
-  }
   const binary = ffmpegBinary(options);
+  let sync: SyncOption;
+  try {
+    sync = await unlessAborted(syncOption(binary, file), options.signal);
+    // Aborted between probing and the first frame (or just as the option came): ffmpeg is not started.
+    options.signal?.throwIfAborted();
+  } catch (error) {
+    prefix?.stream.destroy();
+    throw error;
+  }
   const target = file !== undefined ? `file:${file}` : 'pipe:0';
   const { format } = info;
   const inputSeek = file !== undefined && seeksExactly(format);
-  const args = decodeArgs(target, info, options, every, file !== undefined, inputSeek);
+  const args = decodeArgs(target, info, options, every, file !== undefined, inputSeek, sync);
   const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   const exit = childExit(child, binary, file);
   // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { rename, rm, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { RgbImage } from '../types.js';
-import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
+import { childExit, ffmpegBinary, passthroughArgs, StderrTail, syncOption, VideoError, type FfmpegPaths } from './decode.js';
 import { outputFileProblem, temporaryPathBeside } from '../io/atomic.js';
 import { isPositiveInt, shownValue, typeName } from '../values.js';
 import { matroskaFrameHeader, matroskaHeader, MATROSKA_TICKS_PER_SECOND } from './matroska.js';
@@ -192,10 +192,10 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
   const sar = options.sampleAspectRatio ?? 1;
   if (!(sar > 0 && Number.isFinite(sar))) throw new VideoError(`${path}: invalid sample aspect ratio ${sar}`, path);
   const { muxer, maxGapTicks = Infinity } = containerOf(path);
-  const codec = await videoCodec(path, options);
+  const binary = ffmpegBinary(options);
+  const [codec, sync] = await Promise.all([videoCodec(path, options), syncOption(binary, path)]);
   // Unique to this process and call (a random part), unlike the time in ms it once had.
   const temp = temporaryPathBeside(path);
-  const binary = ffmpegBinary(options);
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'level+error', '-y',
     // Matroska, not raw frames, which carry no time: ffmpeg numbered them at one rate. Its header
@@ -204,7 +204,7 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
     '-vf', `pad=ceil(iw/2)*2:ceil(ih/2)*2,setsar=${sar}`,
     '-c:v', codec, ...codecArgs(codec), '-pix_fmt', 'yuv420p',
     // Each frame at its input time, in the input's time base, rather than one a period at a constant rate.
-    '-vsync', 'passthrough', '-enc_time_base', '-1',
+    ...passthroughArgs(sync),
     ...(muxer === 'mp4' || muxer === 'mov' ? ['-movflags', '+faststart'] : []),
     '-f', muxer, temp,
   ];

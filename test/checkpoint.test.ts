@@ -16,7 +16,8 @@ import {
   validateStateDict,
   type CheckpointTensor,
 } from '../src/checkpoint/index.js';
-import { notOnnxModel } from '../src/checkpoint/pth.js';
+import { legacyLayout, legacyViewShift, notOnnxModel, openCheckpoint } from '../src/checkpoint/pth.js';
+import { unwrapStateDict } from '../src/checkpoint/state-dict.js';
 import { weightsWithDigest } from '../src/cli/weights-input.js';
 import { presetConfig } from '../src/config/presets.js';
 import { createEstimator } from '../src/estimator.js';
@@ -365,6 +366,27 @@ describe('checkpoint: float32 tensors view the file instead of copying it', () =
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a legacy checkpoint is parsed once: the layout parsed to place its bytes opens them where they were moved, its pickles not read again', () => {
+    const file = legacyCheckpoint(pickle(stateDict(tensors)), [['0', 6, storages['0']], ['h', 2, storages.h], ['l', 1, storages.l]]);
+    // As readCheckpointBytes reads a file: at the start of a buffer 3 bytes longer.
+    const room = new Uint8Array(file.length + 3);
+    room.set(file);
+    const layout = legacyLayout(room.subarray(0, file.length));
+    expect(layout, 'a legacy checkpoint parses to a layout').not.to.equal(undefined);
+    const shift = legacyViewShift(layout!, 0);
+    expect(shift, 'its float32 data lies off alignment at the start of the buffer').to.be.greaterThan(0);
+    room.copyWithin(shift, 0, file.length);
+    const moved = room.subarray(shift, shift + file.length);
+    // Pickles parsed again now would fail: the magic number's is overwritten.
+    moved.fill(0, 0, 4);
+    const container = openCheckpoint(moved, layout);
+    const sd = new Map([...unwrapStateDict(container.root)].map(([name, ref]) => [name, container.materialize(name, ref)]));
+    expect(values(sd)).to.deep.equal(expected);
+    expect((sd.get('weight') as CheckpointTensor).data.buffer, 'weight views the moved bytes').to.equal(room.buffer);
+    expect(legacyLayout(torchZip(pickle(stateDict(tensors)), storages)), 'no layout for a zip checkpoint').to.equal(undefined);
+    expect(legacyLayout(file.subarray(0, file.length - 3)), 'no layout for a legacy file that does not parse: opening it says why').to.equal(undefined);
   });
 
   it("eval's read of --weights (weightsWithDigest): a legacy checkpoint's bytes placed as from its path, its float32 tensors viewing them, the digest the file's", async () => {

@@ -12,7 +12,7 @@ import { halfToFloat } from '../io/npy.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
 import { typeName } from '../values.js';
 import { CheckpointError } from './pickle.js';
-import { legacyViewShift, openCheckpoint, type CheckpointTensor } from './pth.js';
+import { legacyLayout, legacyViewShift, openCheckpoint, type CheckpointTensor, type LegacyLayout } from './pth.js';
 import { normaliseNames, unwrapStateDict } from './state-dict.js';
 
 export { CheckpointError, type TensorDtype } from './pickle.js';
@@ -36,7 +36,8 @@ export function readCheckpoint(source: string | Uint8Array, name = '<checkpoint 
   }
   const label = typeof source === 'string' ? source : name;
   try {
-    const container = openCheckpoint(typeof source === 'string' ? readCheckpointFile(source) : source);
+    const { bytes, legacy } = typeof source === 'string' ? readCheckpointFile(source) : { bytes: source, legacy: undefined };
+    const container = openCheckpoint(bytes, legacy);
     const tensors = new Map<string, CheckpointTensor>();
     for (const [name, ref] of unwrapStateDict(container.root)) tensors.set(name, container.materialize(name, ref));
     return tensors;
@@ -60,7 +61,7 @@ const FILE_WEIGHTS_MAX_BYTES = 2 ** 31;
  * Placed as `readCheckpointBytes` places a file's.
  */
 export function readPipedWeights(path: string): Buffer {
-  return readWeightsUpTo(path, PIPED_WEIGHTS_MAX_BYTES);
+  return readWeightsUpTo(path, PIPED_WEIGHTS_MAX_BYTES).bytes;
 }
 
 /**
@@ -69,10 +70,16 @@ export function readPipedWeights(path: string): Buffer {
  * checkpoint's do, where copied one by one they would hold the weights twice while it loads.
  */
 export function readCheckpointBytes(path: string): Buffer {
-  return readWeightsUpTo(path, FILE_WEIGHTS_MAX_BYTES);
+  return readWeightsUpTo(path, FILE_WEIGHTS_MAX_BYTES).bytes;
 }
 
-function readWeightsUpTo(path: string, maxBytes: number): Buffer {
+/** Weights read and placed; a legacy checkpoint's layout, parsed to place them, then opens them without parsing them again. */
+interface PlacedWeights {
+  bytes: Buffer;
+  legacy: LegacyLayout | undefined;
+}
+
+function readWeightsUpTo(path: string, maxBytes: number): PlacedWeights {
   let bytes: Buffer;
   try {
     bytes = readFileUpTo(path, maxBytes, 3);
@@ -81,21 +88,22 @@ function readWeightsUpTo(path: string, maxBytes: number): Buffer {
     throw new ReadBoundError('size', `${error.message}: no HigherHRNet checkpoint or export is that large (W48's is ~250 MB)`, error.start);
   }
   // Read at the start of their buffer, then moved in place: the layout is known once parsed.
-  const shift = legacyViewShift(bytes);
-  if (shift === 0) return bytes;
+  const legacy = legacyLayout(bytes);
+  const shift = legacy === undefined ? 0 : legacyViewShift(legacy, bytes.byteOffset);
+  if (shift === 0) return { bytes, legacy };
   const room = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength + shift);
   room.copyWithin(shift, 0, bytes.byteLength);
-  return room.subarray(shift);
+  return { bytes: room.subarray(shift), legacy };
 }
 
 /**
- * The file's bytes; a missing one is most often a checkpoint not yet downloaded, so say where they
+ * The file's bytes, placed; a missing one is most often a checkpoint not yet downloaded, so say where they
  * come from. A regular file is read whole (`readCheckpointBytes`); a device (`/dev/zero`) is refused
  * rather than read forever, and a pipe (`/dev/stdin`) read up to PIPED_WEIGHTS_MAX_BYTES.
  */
-function readCheckpointFile(path: string): Uint8Array {
+function readCheckpointFile(path: string): PlacedWeights {
   try {
-    return statSync(path).isFile() ? readCheckpointBytes(path) : readPipedWeights(path);
+    return readWeightsUpTo(path, statSync(path).isFile() ? FILE_WEIGHTS_MAX_BYTES : PIPED_WEIGHTS_MAX_BYTES);
   } catch (error) {
     if (error instanceof ReadBoundError) throw new CheckpointError(`cannot read it: ${error.message}`, { cause: error });
     const { code } = error as NodeJS.ErrnoException;

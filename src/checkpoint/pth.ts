@@ -62,8 +62,13 @@ function fail(message: string): never {
   throw new CheckpointError(message);
 }
 
-/** Detects the container from its first bytes and opens it. */
-export function openCheckpoint(bytes: Uint8Array): CheckpointContainer {
+/**
+ * Detects the container from its first bytes and opens it. `legacy`: the layout `legacyLayout`
+ * gave of these same bytes (moved since, or not), which a legacy checkpoint then opens from rather
+ * than being parsed again.
+ */
+export function openCheckpoint(bytes: Uint8Array, legacy?: LegacyLayout): CheckpointContainer {
+  if (legacy !== undefined) return openLegacy(bytes, legacy);
   const container = checkpointContainer(bytes);
   if (container === 'zip') return openZip(bytes);
   if (container === 'pickle') return openLegacy(bytes);
@@ -265,41 +270,61 @@ function swapBytes(data: Uint8Array, itemSize: number): Uint8Array {
   return out;
 }
 
-function openLegacy(bytes: Uint8Array): CheckpointContainer {
-  const { root, storages } = readLegacy(bytes);
-  const storageBytes = (ref: StorageRef): Uint8Array => storages.get(ref.key)?.data ?? fail(`storage ${ref.key} is not in the file`);
+function openLegacy(bytes: Uint8Array, { root, storages }: LegacyLayout = readLegacy(bytes)): CheckpointContainer {
+  const storageBytes = ({ key }: StorageRef): Uint8Array => {
+    const { start, byteLength } = storages.get(key) ?? fail(`storage ${key} is not in the file`);
+    return bytes.subarray(start, start + byteLength);
+  };
   return { root, materialize: (name, ref) => readTensor(name, ref, storageBytes(ref.storage)) };
 }
 
 /**
- * How many bytes (0-3) further into their buffer a legacy checkpoint's bytes must lie for its
- * float32 storages to be 4-byte aligned, so that its tensors view them rather than copy them (see
- * `readTensor`). Storages follow one another, so one shift aligns them all, unless odd-sized
- * ones (float16, uint8) sit between them: then the shift aligning most float32 bytes. 0 for any
- * other container, and for a file that does not open: opening it says what is wrong.
+ * A legacy checkpoint parsed: its object, and where each storage's bytes lie in the file. The
+ * positions are the file's, not its buffer's, so that the bytes may be moved (`legacyViewShift`)
+ * and then opened (`openCheckpoint`) without being parsed again.
  */
-export function legacyViewShift(bytes: Uint8Array): number {
-  if (checkpointContainer(bytes) !== 'pickle') return 0;
-  let storages: Map<string, LegacyStorage>;
-  try {
-    storages = readLegacy(bytes).storages;
-  } catch {
-    return 0;
-  }
-  const alignedBy = [0, 0, 0, 0];
-  for (const { dtype, data } of storages.values()) {
-    if (dtype === 'float32') alignedBy[(4 - (data.byteOffset % 4)) % 4] += data.byteLength;
-  }
-  return alignedBy.indexOf(Math.max(...alignedBy));
+export interface LegacyLayout {
+  readonly root: PickleValue;
+  readonly storages: ReadonlyMap<string, LegacyStorage>;
 }
 
 interface LegacyStorage {
   dtype: TensorDtype;
-  data: Uint8Array;
+  /** Byte position of the elements in the file. */
+  start: number;
+  byteLength: number;
 }
 
-/** A legacy checkpoint's object, and its storages' bytes by key (views of `bytes`). */
-function readLegacy(bytes: Uint8Array): { root: PickleValue; storages: Map<string, LegacyStorage> } {
+/**
+ * A legacy checkpoint's layout; undefined for any other container, and for a file that does not
+ * parse: opening it says what is wrong.
+ */
+export function legacyLayout(bytes: Uint8Array): LegacyLayout | undefined {
+  if (checkpointContainer(bytes) !== 'pickle') return undefined;
+  try {
+    return readLegacy(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How many bytes (0-3) further into their buffer a legacy checkpoint's bytes, now `byteOffset`
+ * bytes into it, must lie for its float32 storages to be 4-byte aligned, so that its tensors view
+ * them rather than copy them (see `readTensor`). Storages follow one another, so one shift aligns
+ * them all, unless odd-sized ones (float16, uint8) sit between them: then the shift aligning most
+ * float32 bytes.
+ */
+export function legacyViewShift({ storages }: LegacyLayout, byteOffset: number): number {
+  const alignedBy = [0, 0, 0, 0];
+  for (const { dtype, start, byteLength } of storages.values()) {
+    if (dtype === 'float32') alignedBy[(4 - ((byteOffset + start) % 4)) % 4] += byteLength;
+  }
+  return alignedBy.indexOf(Math.max(...alignedBy));
+}
+
+/** A legacy checkpoint's object, and where its storages lie in `bytes`. */
+function readLegacy(bytes: Uint8Array): LegacyLayout {
   const magic = unpickle(bytes, 0);
   if (typeof magic.value !== 'bigint' || magic.value !== LEGACY_MAGIC) fail('not a PyTorch checkpoint: a pickle without the torch magic number');
   const protocol = unpickle(bytes, magic.end);
@@ -317,7 +342,7 @@ function readLegacy(bytes: Uint8Array): { root: PickleValue; storages: Map<strin
   return { root: object.value, storages: readLegacyStorages(bytes, keyList.end, keyList.value as string[], registry) };
 }
 
-/** Slices the storages that follow the pickles: per key, an int64 count then the elements. */
+/** Finds the storages that follow the pickles: per key, an int64 count then the elements. */
 function readLegacyStorages(bytes: Uint8Array, start: number, keys: string[], registry: StorageRegistry): Map<string, LegacyStorage> {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const storages = new Map<string, LegacyStorage>();
@@ -333,7 +358,7 @@ function readLegacyStorages(bytes: Uint8Array, start: number, keys: string[], re
     if (pos + byteLength > bytes.byteLength) {
       fail(`file is truncated: storage ${key} needs ${byteLength} bytes at byte ${pos}, ${bytes.byteLength - pos} left`);
     }
-    storages.set(key, { dtype: root.dtype, data: bytes.subarray(pos, pos + byteLength) });
+    storages.set(key, { dtype: root.dtype, start: pos, byteLength });
     pos += byteLength;
   }
   return storages;

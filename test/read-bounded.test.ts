@@ -1,6 +1,6 @@
 /** Reading a file the user named, a pipe too, within a bound. */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ReadBoundError, readFileUpTo } from '../src/io/read-bounded.js';
@@ -32,6 +32,17 @@ describe('readFileUpTo', function () {
       expect(bytes.equals(content)).to.equal(true);
       expect(spareAfter(bytes)).to.be.at.least(3);
     }
+  });
+
+  it('a file that reports size 0 but holds data (procfs, some FUSE files) is read to its end, with `spare` bytes as without', function () {
+    const procfs = '/proc/version';
+    if (!existsSync(procfs) || statSync(procfs).size !== 0) this.skip();
+    const content = readFileSync(procfs);
+    expect(content.length, `${procfs} holds data`).to.be.greaterThan(0);
+    const withSpare = readFileUpTo(procfs, 1 << 20, 3);
+    expect(withSpare.equals(content), 'read with spare bytes').to.equal(true);
+    expect(withSpare.buffer.byteLength - withSpare.byteOffset - withSpare.byteLength).to.be.at.least(3);
+    expect(readFileUpTo(procfs, 1 << 20).equals(content), 'read without').to.equal(true);
   });
 
   it('BAD CALL - a file past the bound, a pipe read only up to it, and a device are ReadBoundErrors keeping the first bytes', async () => {

@@ -40,8 +40,9 @@ export function readFileUpTo(path: string, maxBytes: number, spare = 0): Buffer 
       const start = Buffer.alloc(64);
       throw new ReadBoundError('size', `is ${stats.size} bytes, more than ${sizeText(maxBytes)}`, start.subarray(0, readSync(fd, start)));
     }
-    // Its size known: one buffer, where chunks and their join would hold it twice.
-    if (stats.isFile()) return spare === 0 ? readFileSync(fd) : readWithSpare(fd, stats.size, spare);
+    // Its size known: one buffer, where chunks and their join would hold it twice. A size of 0
+    // is not known (procfs and some FUSE files report it and hold data): read as a pipe is.
+    if (stats.isFile() && stats.size > 0) return spare === 0 ? readFileSync(fd) : readWithSpare(fd, stats.size, spare);
     const chunks: Buffer[] = [];
     // Reused: a pipe gives 64 KiB a read, which kept as views would each hold the whole chunk.
     const chunk = Buffer.allocUnsafe(1 << 20);

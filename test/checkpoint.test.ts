@@ -600,6 +600,22 @@ describe('checkpoint: errors', () => {
     expectCheckpointError(() => readCheckpoint(pickle(int(5))), /without the torch magic number/);
   });
 
+  it('BAD CALL - an empty file, a text file (a server\'s error message saved as the download) and an experiment configuration given as the weights: the error says what it is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-not-weights-'));
+    try {
+      writeFileSync(join(dir, 'empty.pth'), '');
+      expectCheckpointError(() => readCheckpoint(join(dir, 'empty.pth')), /^\S+empty\.pth: not a PyTorch checkpoint: empty \(0 bytes\)$/);
+      writeFileSync(join(dir, 'w32.pth'), 'Not Found\n');
+      expectCheckpointError(() => readCheckpoint(join(dir, 'w32.pth')), /: not a PyTorch checkpoint: neither a zip archive nor a pickle \(starts with "Not Found\\n"\)$/);
+      writeFileSync(join(dir, 'long.pth'), `Not Found: ${'x'.repeat(100)}`);
+      expectCheckpointError(() => readCheckpoint(join(dir, 'long.pth')), /\(starts with "Not Found: x{29}"…\)$/);
+      writeFileSync(join(dir, 'w32_512.yaml'), 'AUTO_RESUME: true\nCUDNN:\n  BENCHMARK: true\nDATASET:\n  NUM_JOINTS: 17\n');
+      expectCheckpointError(() => readCheckpoint(join(dir, 'w32_512.yaml')), /w32_512\.yaml: not a PyTorch checkpoint but an experiment configuration \(YAML\): give it as the configuration \(--config, or config:\), and the weights as --weights$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('BAD CALL - a web page, a gzip or tar file, a TensorFlow.js model.json, an ONNX model: the error says what the file is', async () => {
     const text = (s: string): Uint8Array => new TextEncoder().encode(s);
     expectCheckpointError(() => readCheckpoint(text('\n<!DOCTYPE html><html><head><title>Google Drive - Virus scan warning</title>')), /^<checkpoint bytes>: not a PyTorch checkpoint but an HTML page: the download saved a web page/);

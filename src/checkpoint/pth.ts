@@ -73,9 +73,23 @@ export function openCheckpoint(bytes: Uint8Array, legacy?: LegacyLayout): Checkp
   if (container === 'zip') return openZip(bytes);
   if (container === 'pickle') return openLegacy(bytes);
   if (container === 'safetensors') return openSafetensors(bytes, safetensorsHeaderLength(bytes)!);
-  const head = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  if (bytes.byteLength === 0) return fail('not a PyTorch checkpoint: empty (0 bytes)');
   const foreign = foreignFormat(bytes, 'checkpoint');
-  return fail(foreign ? `not a PyTorch checkpoint but ${foreign}` : `not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with ${head || 'nothing'})`);
+  return fail(foreign ? `not a PyTorch checkpoint but ${foreign}` : `not a PyTorch checkpoint: neither a zip archive nor a pickle (starts with ${shownStart(bytes)})`);
+}
+
+/** The first bytes, shown as text where they are UTF-8 text (a server's error message, a README), else in hex. */
+function shownStart(bytes: Uint8Array): string {
+  let text: string;
+  try {
+    // Streamed: a character cut at the end is left out rather than taken for invalid UTF-8.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, 40), { stream: true });
+  } catch {
+    text = '';
+  }
+  // Control characters but tabs and line ends mark binary data.
+  if (text !== '' && !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(text)) return `${shownValue(text)}${bytes.byteLength > 40 ? '…' : ''}`;
+  return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
 /** The checkpoint container that the first bytes name (torch.save's zip, the legacy pickle, safetensors), or undefined. */
@@ -108,6 +122,10 @@ function foreignFormat(bytes: Uint8Array, expected: 'checkpoint' | 'ONNX model')
   }
   if (text.startsWith('{') && text.includes('"graph-model"')) {
     return "a TensorFlow.js graph model's model.json (export-tfjs writes it for browsers); give the checkpoint it was exported from";
+  }
+  // The reference's experiment configurations begin with these top-level keys.
+  if (/^(AUTO_RESUME|CUDNN|DATASET|MODEL|TEST):/m.test(new TextDecoder().decode(bytes.subarray(0, 512)))) {
+    return 'an experiment configuration (YAML): give it as the configuration (--config, or config:), and the weights as --weights';
   }
   if (expected === 'checkpoint' && looksLikeOnnx(bytes)) return 'an ONNX model, which runs from a file named .onnx (or from its bytes): rename it';
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) return gzipContent(bytes, expected);

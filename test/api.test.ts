@@ -141,6 +141,15 @@ describe('estimator API with the bundled tiny model', () => {
     }
   });
 
+  it('BAD CALL - imagesInFlight past 64: a ConfigError naming the bound, not every image of an array or video started at once', async () => {
+    // 1e9 started a whole array's images at once (each holding ~110 MB of buffers at input 512), and decoded a video's frames as fast as ffmpeg gave them.
+    const options = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT() };
+    for (const imagesInFlight of [1e9, 65]) {
+      await expectRejection(createEstimator({ ...options, imagesInFlight }), ConfigError, new RegExp(`^Invalid imagesInFlight: ${imagesInFlight}\\. Must be an integer from 1 to 64 \\(images estimated at once`));
+    }
+    expect(checkEstimatorOptions({ ...options, imagesInFlight: 64 }).imagesInFlight).to.equal(64);
+  });
+
   it('takes an image or an array typed as either, and a read-only array, giving the result the value holds', async () => {
     // These calls are the test: without the union and read-only overloads, `npm run typecheck` fails on them.
     const forward = (input: ImageInput | ImageInput[]): Promise<Person[] | Person[][]> => estimator.estimatePoses(input);

@@ -186,7 +186,8 @@ describe('benchmark runner', () => {
     expect(order).to.deep.equal([1, 2, 3]);
     expect(report).to.include({ estimated: 3, people: 3 });
     expect(readFileSync(options().outPath)).to.deep.equal(readFileSync(join(dir, 'straight.json')));
-    await expectRejects(runBenchmark(options({ imagesInFlight: 0 })), EvalError, 'imagesInFlight must be a positive integer, got 0');
+    await expectRejects(runBenchmark(options({ imagesInFlight: 0 })), EvalError, 'imagesInFlight must be an integer from 1 to 64 (images estimated at once, each holding its buffers), got 0');
+    await expectRejects(runBenchmark(options({ imagesInFlight: 1e9 })), EvalError, 'imagesInFlight must be an integer from 1 to 64 (images estimated at once, each holding its buffers), got 1000000000');
   });
 
   it('stops at an abort with images in flight, journaling those started', async () => {

@@ -999,7 +999,7 @@ if (!hasFfmpeg) {
         expect(xs[1]).to.be.above(raw[0]!).and.below(raw[1]!);
       });
 
-      it('BAD CALL - a queue size or an estimator\'s imagesInFlight that is not a positive integer', async () => {
+      it('BAD CALL - a queue size or an estimator\'s imagesInFlight that is not a positive integer, or past its bound', async () => {
         const run = (options: { queueSize?: number }, imagesInFlight?: number) => rejection((async () => {
           for await (const result of processVideo({ ...fakeEstimator(), imagesInFlight }, clip, options)) expect(result.frame).to.be.a('number');
         })());
@@ -1009,7 +1009,9 @@ if (!hasFfmpeg) {
         expect((await run({ queueSize: 1e9 })).message).to.equal(`processVideo: queueSize must be an integer from 1 to 1024 (frames decoded ahead of inference, each held in memory), got 1000000000`);
         const idle = await run({}, 0);
         expect(idle).to.be.instanceOf(VideoError);
-        expect(idle.message).to.match(/the estimator's imagesInFlight must be a positive integer, got 0/);
+        expect(idle.message).to.match(/the estimator's imagesInFlight must be an integer from 1 to 64 .*, got 0$/);
+        // A billion frames in flight decoded the whole video ahead of the estimator, however long.
+        expect((await run({}, 1e9)).message).to.match(/the estimator's imagesInFlight must be an integer from 1 to 64 .*, got 1000000000$/);
       });
 
       it('BAD CALL - options that are no object, a misspelt one, or a track, smooth or onStart of the wrong kind: an error before any frame, not a run without them', async () => {

@@ -16,8 +16,8 @@ import { loadGroundTruth, loadResults, parseResults, readAnnotationFile, type An
 import { EvalError } from './errors.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { repeatedResults, repeatedResultsWarning } from './repeats.js';
-import { inOrder, valueOf } from '../parallel/in-order.js';
-import { isPositiveInt } from '../values.js';
+import { inOrder, isImagesInFlight, IMAGES_IN_FLIGHT_RANGE, valueOf } from '../parallel/in-order.js';
+import { isPositiveInt, shownValue } from '../values.js';
 
 export type EvalStats = CocoStats | CrowdPoseStats;
 
@@ -207,7 +207,7 @@ function problems(images: GtImage[], entries: Map<number, JournalEntry>, status:
 export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkReport> {
   const startTime = performance.now();
   const inFlight = opts.imagesInFlight ?? 1;
-  if (!isPositiveInt(inFlight)) throw new EvalError(`imagesInFlight must be a positive integer, got ${inFlight}`);
+  if (!isImagesInFlight(inFlight)) throw new EvalError(`imagesInFlight must be ${IMAGES_IN_FLIGHT_RANGE}, got ${shownValue(inFlight)}`);
   await checkBenchmarkFiles(opts);
   const dataset = opts.dataset ?? 'coco';
   // The journal keys on the bytes the ground truth was read from, not on the file read again.

@@ -3,6 +3,20 @@
  * `estimatePoses([...])`, `processVideo`, the COCO benchmark and `predict` keep the next images
  * estimating while they handle the current one (`EstimatorOptions.imagesInFlight`).
  */
+import { isPositiveInt } from '../values.js';
+
+/**
+ * The most images the estimator may keep in flight (`imagesInFlight`), here or in its slots: each
+ * holds its own buffers, ~110 MB at input 512 with flip test, so 64 hold some 7 GB; the network
+ * runs one at a time, and more than a few in flight gain nothing.
+ */
+export const MAX_IMAGES_IN_FLIGHT = 64;
+
+/** Whether `count` is a number of images the estimator may keep in flight. */
+export const isImagesInFlight = (count: unknown): count is number => isPositiveInt(count) && count <= MAX_IMAGES_IN_FLIGHT;
+
+/** How errors say what `imagesInFlight` may be. */
+export const IMAGES_IN_FLIGHT_RANGE = `an integer from 1 to ${MAX_IMAGES_IN_FLIGHT} (images estimated at once, each holding its buffers)`;
 
 /** An item and how its task ended. */
 export interface Outcome<T, R> {

@@ -15,7 +15,7 @@ import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoS
 import { checkVideoOutputPath, videoCodec } from './encode.js';
 import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { checkOverlayOptions } from '../render/overlay.js';
-import { inOrder, valueOf } from '../parallel/in-order.js';
+import { inOrder, isImagesInFlight, IMAGES_IN_FLIGHT_RANGE, valueOf } from '../parallel/in-order.js';
 import { sameFile } from '../io/atomic.js';
 import { ImageError } from '../io/image.js';
 import { MIN_IMAGE_SIDE } from '../preprocess/scale.js';
@@ -213,7 +213,7 @@ async function* run(
     throw new VideoError(`processVideo: queueSize must be an integer from 1 to ${MAX_QUEUE_SIZE} (frames decoded ahead of inference, each held in memory), got ${shownValue(queueSize)}`, file);
   }
   const inFlight = estimator.imagesInFlight ?? 1;
-  if (!isPositiveInt(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be a positive integer, got ${shownValue(inFlight)}`, file);
+  if (!isImagesInFlight(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be ${IMAGES_IN_FLIGHT_RANGE}, got ${shownValue(inFlight)}`, file);
   if (options.signal !== undefined && !isAbortSignalLike(options.signal)) {
     throw new VideoError(`processVideo: signal must be an AbortSignal, got ${shownAsSignal(options.signal)}`, file);
   }

@@ -502,6 +502,37 @@ describe('tracking', () => {
       expect(filter.apply(3, 0.2)).to.be.within(2, 3);
     });
 
+    it('BAD CALL - times under a microsecond apart, or jumps too large for a speed: finite outputs, never NaN', () => {
+      // A gap of 1e-310 s made the speed 0 · Infinity: NaN, and every later output NaN.
+      const close = new OneEuroFilter();
+      close.apply(0, 0);
+      const held = close.apply(4, 0.5);
+      // Under a microsecond after the last time is that time again (tfjs-models' pose-detection counts whole microseconds): the estimate is kept.
+      expect(close.apply(5, 0.5 + 1e-310)).to.equal(held);
+      expect(close.apply(5, 0.5 + 4e-7)).to.equal(held);
+      expect(close.apply(5, 1)).to.be.within(held, 5);
+      // From +1e308 to -1e308 the speed overflows: with beta 0 the cutoff was 0 · Infinity, NaN;
+      // with beta 1 the speed stayed infinite and nothing was smoothed again. Both start afresh at the value, as after a seek.
+      for (const beta of [0, 1]) {
+        const jump = new OneEuroFilter({ beta });
+        jump.apply(1e308, 0);
+        expect(jump.apply(-1e308, 0.1), `beta ${beta}`).to.equal(-1e308);
+        const reference = new OneEuroFilter({ beta });
+        reference.apply(-1e308, 0.1);
+        for (const time of [0.2, 0.3]) expect(jump.apply(-1e308 + 1e300, time), `beta ${beta} at ${time}`).to.equal(reference.apply(-1e308 + 1e300, time));
+      }
+    });
+
+    it('BAD CALL - a smoother given absurd times and coordinates: finite people, never NaN', () => {
+      const smoother = new PoseSmoother({ beta: 0.5 });
+      const finite = (people: Person[]) => people.every((p) => p.keypoints.every((k) => Number.isFinite(k.x) && Number.isFinite(k.y)) && Object.values(p.box).every(Number.isFinite));
+      expect(finite(smoother.apply([{ ...figure(100, 100), id: 1 }], 0))).to.equal(true);
+      expect(finite(smoother.apply([{ ...figure(120, 100), id: 1 }], 1e-310))).to.equal(true);
+      expect(finite(smoother.apply([{ ...figure(1e307, -1e307), id: 1 }], 0.1))).to.equal(true);
+      expect(finite(smoother.apply([{ ...figure(-1e307, 1e307), id: 1 }], 0.2))).to.equal(true);
+      expect(finite(smoother.apply([{ ...figure(100, 100), id: 1 }], 0.3))).to.equal(true);
+    });
+
     it('starts afresh when time goes back (a seek), instead of holding the old estimate until time catches up', () => {
       const filter = new OneEuroFilter();
       for (let i = 0; i <= 100; i++) filter.apply(100, i / 10);

@@ -47,6 +47,9 @@ function checkOptionNames(options: unknown, known: Readonly<Record<string, true>
   if (problem) throw new TypeError(`${who}: ${problem}`);
 }
 
+/** Seconds under which two timestamps are the same time. */
+const SAME_TIME = 1e-6;
+
 export class OneEuroFilter {
   private readonly minCutoff: number;
   private readonly beta: number;
@@ -61,7 +64,8 @@ export class OneEuroFilter {
   /**
    * Filters `value` observed at `timestamp` seconds; the first value passes unchanged, and so
    * does one at an earlier time than the last (a seek back), which starts the filter afresh.
-   * At the last time again, the previous estimate is returned and `value` is left out.
+   * At the last time again (or under a microsecond after it), the previous estimate is returned
+   * and `value` is left out. A jump too large for a finite speed starts the filter afresh too.
    * A value or time that is not a finite number is a RangeError and leaves the filter as it was:
    * taken in, it would make every later output NaN (or, for a time, the same value).
    */
@@ -76,10 +80,19 @@ export class OneEuroFilter {
       return value;
     }
     const dt = timestamp - last.time;
-    // A repeated timestamp carries no rate information: keep the estimate.
-    if (dt === 0) return last.value;
+    // A repeated timestamp carries no rate information: keep the estimate. So for times closer
+    // than a microsecond (tfjs-models' pose-detection counts whole microseconds), whose speed
+    // would overflow: a gap of 1e-310 s made it 0 · Infinity, NaN, and every later output NaN.
+    if (dt < SAME_TIME) return last.value;
     const a = alpha(dt, this.dCutoff);
     const speed = a * ((value - last.value) / dt) + (1 - a) * last.speed;
+    // A jump too large for a finite speed (from near 1e308 to near -1e308) is no motion to
+    // smooth: start afresh, as after a seek. Kept, it made the cutoff 0 · Infinity (beta 0), or
+    // left it infinite, nothing smoothed again.
+    if (!Number.isFinite(speed)) {
+      this.last = { value, speed: 0, time: timestamp };
+      return value;
+    }
     const b = alpha(dt, this.minCutoff + this.beta * Math.abs(speed));
     const filtered = b * value + (1 - b) * last.value;
     this.last = { value: filtered, speed, time: timestamp };
@@ -165,9 +178,9 @@ export class PoseSmoother {
 
   /**
    * Smoothed copies of `people` observed at `timestamp` seconds. A time before the last one (a
-   * seek back) starts every track afresh; the last time again (a frame given twice) gives each
-   * track its previous estimate, the new positions left out (a person first seen passes as it
-   * is). Coordinates, scores or a time that are not finite
+   * seek back) starts every track afresh; the last time again (a frame given twice, or a time
+   * under a microsecond after it) gives each track its previous estimate, the new positions left
+   * out (a person first seen passes as it is). Coordinates, scores or a time that are not finite
    * numbers are a RangeError, before any filter takes them in; so are timestamps whose first
    * gaps are all longer than forgetAfter (see `checkTimeUnit`), and two people with one id.
    * People that are not a list of people with keypoints and a box are a TypeError.

@@ -141,6 +141,17 @@ describe('tracking', () => {
       expect(() => new PoseTracker({ keypoints: COCO_KEYPOINTS, minKeypointScore: NaN })).to.throw(RangeError, /minKeypointScore must be a number/);
     });
 
+    it('BAD CALL - new people past the last safe integer id: a RangeError, not an id given twice', () => {
+      // Past 2^53 - 1, nextId++ stays at 2^53: two people of one run had the same id.
+      const last = Number.MAX_SAFE_INTEGER;
+      const t = new PoseTracker({ keypoints: COCO_KEYPOINTS, firstId: last - 1 });
+      expect(ids(t.update([figure(100, 100), figure(300, 100)]))).to.deep.equal([last - 1, last]);
+      expect(() => t.update([figure(100, 100), figure(300, 100), figure(500, 100)])).to.throw(RangeError, /^PoseTracker: a new person would get an id past 2\^53 - 1 \(Number\.MAX_SAFE_INTEGER\), which would repeat; give a smaller firstId, or reset\(\) it$/);
+      // The tracks are left as they were: the people known keep their ids.
+      expect(t.activeIds).to.deep.equal([last - 1, last]);
+      expect(ids(t.update([figure(300, 100), figure(100, 100)]))).to.deep.equal([last, last - 1]);
+    });
+
     it('BAD CALL - an option misspelt or given as a string: a TypeError naming it, not its default or a comparison as text', () => {
       const make = (options: object) => () => new PoseTracker({ keypoints: COCO_KEYPOINTS, ...options } as never);
       expect(make({ maxMised: 30 })).to.throw(TypeError, /^PoseTracker: unknown option maxMised; its options are keypoints, oksThreshold, iouThreshold, maxMissed, minKeypointScore, firstId$/);

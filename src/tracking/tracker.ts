@@ -208,6 +208,12 @@ export class PoseTracker {
     const peopleLeft = people.flatMap((_, j) => (trackOf[j] ? [] : [j]));
     const byBox = matchBySimilarity(tracksLeft.length, peopleLeft.length, (a, b) => boxIou(predicted[tracksLeft[a]!]!, people[peopleLeft[b]!]!), this.iouThreshold);
     for (const [a, b] of byBox) trackOf[peopleLeft[b]!] = this.tracks[tracksLeft[a]!];
+    // Checked before any track changes; past it, nextId++ stays at 2^53 and ids repeat.
+    const newPeople = trackOf.filter((track) => !track).length;
+    // Not nextId + newPeople - 1, which rounds past 2^53.
+    if (newPeople > 0 && this.nextId > Number.MAX_SAFE_INTEGER - (newPeople - 1)) {
+      throw new RangeError('PoseTracker: a new person would get an id past 2^53 - 1 (Number.MAX_SAFE_INTEGER), which would repeat; give a smaller firstId, or reset() it');
+    }
     const out = people.map((person, j) => {
       let track = trackOf[j];
       if (track) {

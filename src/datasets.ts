@@ -18,7 +18,7 @@ export interface KeypointDefinition {
 }
 
 // Frozen: every estimator, drawing and tracker of the dataset shares its definition.
-export const COCO_KEYPOINTS: KeypointDefinition = frozen({
+export const COCO_KEYPOINTS: KeypointDefinition = frozen<KeypointDefinition>({
   kind: 'coco',
   names: [
     'nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear', 'left_shoulder', 'right_shoulder',
@@ -33,7 +33,7 @@ export const COCO_KEYPOINTS: KeypointDefinition = frozen({
   sigmas: [0.26, 0.25, 0.25, 0.35, 0.35, 0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89].map((s) => s / 10),
 });
 
-export const CROWDPOSE_KEYPOINTS: KeypointDefinition = frozen({
+export const CROWDPOSE_KEYPOINTS: KeypointDefinition = frozen<KeypointDefinition>({
   kind: 'crowdpose',
   names: [
     'left_shoulder', 'right_shoulder', 'left_elbow', 'right_elbow', 'left_wrist', 'right_wrist',

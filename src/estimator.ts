@@ -6,7 +6,7 @@
 import ndarray from 'ndarray';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
-import { ConfigError, configArgument, optionsError, valueFault, type ExperimentConfig, type TestSettings } from './config/experiment.js';
+import { ConfigError, configArgument, optionsError, valueFault, type ExperimentConfig, type ReadonlyExperimentConfig, type TestSettings } from './config/experiment.js';
 import { apiOptionName, type OptionNamer, type OptionWords } from './config/option-names.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
@@ -153,7 +153,7 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   /** The most pixels of an image or video frame it takes (`EstimatorOptions.maxPixels`); undefined: sharp's default bound. */
   readonly maxPixels: number | undefined;
   /** The configuration in effect, test settings included (frozen: make another estimator to change it). */
-  readonly config: ExperimentConfig;
+  readonly config: ReadonlyExperimentConfig;
   /**
    * People in the image, best first; for an array, one such list per image, in its order
    * (`imagesInFlight` at a time), rejecting with the first image that fails. An image's bytes or
@@ -406,7 +406,7 @@ async function decodeScales(
  * a configuration file, are at fault). Returns what they come to: the configuration in effect
  * (test settings included, frozen), the images in flight and the people selected.
  */
-export function checkEstimatorOptions(options: EstimatorOptions): { config: ExperimentConfig; imagesInFlight: number; selection: PoseSelection } {
+export function checkEstimatorOptions(options: EstimatorOptions): { config: ReadonlyExperimentConfig; imagesInFlight: number; selection: PoseSelection } {
   checkOptionNames(options);
   if (options.weights === undefined || options.weights === '') {
     throw optionsError(['weights'], (name) => `${name('weights')} is required: a checkpoint from the model zoo (see \`higher-pose weights list\`) or an .onnx export`);

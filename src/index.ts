@@ -5,8 +5,9 @@ export { decodePoses, aggregate, group, toImageCoordinates, DecodeError, type De
 export { Workspace } from './workspace.js';
 export type { Person, Keypoint, BoundingBox, RgbImage, ImageInput, OutputTensor, PoseEstimator, EstimationOptions } from './types.js';
 export type { AbortSignalLike } from './abort-signal.js';
+export type { DeepReadonly } from './values.js';
 export { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, keypointDefinition, type KeypointDefinition } from './datasets.js';
-export { parseConfig, loadConfigFile, ConfigError, type OptionFault, type ExperimentConfig, type TestSettings, type ModelSpec, type DatasetKind } from './config/experiment.js';
+export { parseConfig, loadConfigFile, ConfigError, type OptionFault, type ExperimentConfig, type ReadonlyExperimentConfig, type TestSettings, type ModelSpec, type DatasetKind } from './config/experiment.js';
 export type { OptionNamer, OptionWords } from './config/option-names.js';
 export { isPresetName, presetConfig, PRESET_NAMES, type PresetName } from './config/presets.js';
 export { buildNetworkGraph } from './higher/network.js';

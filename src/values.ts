@@ -47,11 +47,14 @@ export function optionsProblem(options: unknown, known: Readonly<Record<string, 
   return `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; its options are ${names.join(', ')}`;
 }
 
+/** `T` read-only to the last nested object and array: the type of what `frozen` gives. */
+export type DeepReadonly<T> = T extends (...args: never[]) => unknown ? T : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
 /** `value`, frozen to the last nested object and array. */
-export function frozen<T>(value: T): T {
+export function frozen<T>(value: T): DeepReadonly<T> {
   if (typeof value === 'object' && value !== null) {
     for (const inner of Object.values(value)) frozen(inner);
     Object.freeze(value);
   }
-  return value;
+  return value as DeepReadonly<T>;
 }

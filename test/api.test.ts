@@ -490,9 +490,10 @@ describe('estimator API with the bundled tiny model', () => {
     const settings = testSettings(config, { scales });
     // 0.7 breaks the network's stride: decodePoses would have been given settings testSettings refuses.
     scales.push(0.7);
-    config.test.scaleFactor.push(0.7);
-    config.test.withHeatmaps.fill(false);
-    config.test.withAe.fill(false);
+    // Its lists are typed read-only; JavaScript callers can change them all the same.
+    (config.test.scaleFactor as number[]).push(0.7);
+    (config.test.withHeatmaps as boolean[]).fill(false);
+    (config.test.withAe as boolean[]).fill(false);
     expect(settings.scaleFactor).to.deep.equal([1, 0.5]);
     expect(settings.withHeatmaps).to.deep.equal(presetConfig('tiny_coco').test.withHeatmaps);
     expect(settings.withAe).to.deep.equal(presetConfig('tiny_coco').test.withAe);
@@ -563,8 +564,13 @@ describe('estimator API with the bundled tiny model', () => {
     const own = await createEstimator({ preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256, scales });
     try {
       // An input size no network input can have, and a scale that breaks the network's stride.
+      // Refused by TypeScript too (npm run typecheck fails if it takes them): the configuration is typed read-only to its lists.
+      // @ts-expect-error: inputSize is read-only
       expect(() => { own.config.test.inputSize = 100; }).to.throw(TypeError);
+      // @ts-expect-error: scaleFactor is a read-only list
       expect(() => { own.config.test.scaleFactor.push(0.7); }).to.throw(TypeError);
+      // @ts-expect-error: the stages are read-only to their lists
+      expect(() => { own.config.model.stages[0]!.numChannels[0] = 9; }).to.throw(TypeError);
       // The keypoint definition is every estimator's of that dataset (and drawPoses' and the tracker's): readonly in the types only, a change reached them all.
       expect(() => { (own.keypoints.flipIndex as number[])[1] = 1; }).to.throw(TypeError);
       expect(() => { (own.keypoints.skeleton[0] as [number, number])[0] = 0; }).to.throw(TypeError);

@@ -113,8 +113,9 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     // The checked copy's lists are its own, as the clone that refused these values made them.
     const given = presetConfig('tiny_coco');
     const checked = checkedConfig(given);
-    given.model.stages[0]!.numChannels[0] = 9;
-    given.test.scaleFactor.push(2);
+    // Its lists are typed read-only; JavaScript callers can change them all the same.
+    (given.model.stages[0]!.numChannels as number[])[0] = 9;
+    (given.test.scaleFactor as number[]).push(2);
     expect(checked).to.deep.equal(presetConfig('tiny_coco'));
   });
   it('BAD CALL - a configuration object\'s field that no configuration has (a misspelt scaleFactors), or a fourth stage, is refused, not left out', () => {

@@ -4,7 +4,7 @@
  * one is validated and an error names the YAML path of the offending field.
  */
 import { parse as parseYaml } from 'yaml';
-import { isFlag, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
+import { isFlag, isPositive, isPositiveInt, shownValue, typeName, type DeepReadonly } from '../values.js';
 import { testSettingsProblem } from './test-settings.js';
 import { apiOptionName, type OptionWords } from './option-names.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
@@ -52,18 +52,18 @@ export interface StageSpec {
   numModules: number;
   numBranches: number;
   block: BlockType;
-  numBlocks: number[];
-  numChannels: number[];
+  numBlocks: readonly number[];
+  numChannels: readonly number[];
   fuseMethod: 'SUM';
 }
 
 /** The HigherHRNet deconvolution head (`MODEL.EXTRA.DECONV`). */
 export interface DeconvSpec {
   numDeconvs: number;
-  numChannels: number[];
-  kernelSize: number[];
+  numChannels: readonly number[];
+  kernelSize: readonly number[];
   numBasicBlocks: number;
-  catOutput: boolean[];
+  catOutput: readonly boolean[];
 }
 
 export interface ModelSpec {
@@ -71,18 +71,18 @@ export interface ModelSpec {
   numJoints: number;
   tagPerJoint: boolean;
   /** STAGE2, STAGE3, STAGE4 in order. */
-  stages: StageSpec[];
+  stages: readonly StageSpec[];
   finalConvKernel: number;
   deconv: DeconvSpec;
   /** `LOSS.WITH_AE_LOSS`: whether output i carries tag maps (decides its channel count). */
-  withAeLoss: boolean[];
+  withAeLoss: readonly boolean[];
 }
 
 /** Test-time settings (`TEST.*` plus the dataset fields inference needs). */
 export interface TestSettings {
   flipTest: boolean;
   /** Test scales, e.g. [2, 1, 0.5]. */
-  scaleFactor: number[];
+  scaleFactor: readonly number[];
   adjust: boolean;
   refine: boolean;
   project2image: boolean;
@@ -94,9 +94,9 @@ export interface TestSettings {
   useDetectionVal: boolean;
   ignoreTooMuch: boolean;
   /** Per network output: whether its heatmaps are averaged into the result. */
-  withHeatmaps: boolean[];
+  withHeatmaps: readonly boolean[];
   /** Per network output: whether its tag maps are collected. */
-  withAe: boolean[];
+  withAe: readonly boolean[];
   inputSize: number;
 }
 
@@ -105,6 +105,12 @@ export interface ExperimentConfig {
   dataset: { kind: DatasetKind; numJoints: number; inputSize: number; maxNumPeople: number };
   test: TestSettings;
 }
+
+/**
+ * A configuration that cannot change (an estimator's, frozen at run time): TypeScript refuses
+ * assignments to it. A configuration of one's own to edit is `presetConfig(name)`'s copy.
+ */
+export type ReadonlyExperimentConfig = DeepReadonly<ExperimentConfig>;
 
 type Yaml = Record<string, unknown>;
 

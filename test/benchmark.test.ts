@@ -9,6 +9,7 @@ import { evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkOpti
 import { COCO_STAT_NAMES, type CocoStats } from '../src/eval/coco.js';
 import { loadGroundTruth, loadResults, type GroundTruth } from '../src/eval/data.js';
 import { EvalError } from '../src/eval/errors.js';
+import { ConfigError } from '../src/config/experiment.js';
 import { COCO_KEYPOINTS } from '../src/datasets.js';
 import type { Person } from '../src/types.js';
 import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
@@ -491,7 +492,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const c = cli();
       const folder = join(dir, 'out-folder');
       mkdirSync(folder);
-      await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', folder, '--preset', 'tiny_coco', '--weights', 'w.pth']), CommanderError, /--out .*out-folder: is a folder; give a file name/);
+      await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', folder, '--preset', 'tiny_coco', '--weights', 'w.pth']), ConfigError, /--out .*out-folder: is a folder; give a file name/);
       expect(c.created).to.have.length(0);
     });
 
@@ -501,11 +502,11 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const model = ['--images', imagesDir, '--annotations', annotations, '--preset', 'tiny_coco', '--weights', 'w.pth'];
       // Was 'Cannot read journal ...: EISDIR: illegal operation on a directory, read', once the model was made.
       const given = cli();
-      await expectRejects(given.parse([...model, '--out', join(dir, 'journaled.json'), '--journal', folder]), CommanderError, /^error: --journal .*journal-folder: is a folder; give a file name for the output$/);
+      await expectRejects(given.parse([...model, '--out', join(dir, 'journaled.json'), '--journal', folder]), ConfigError, /^--journal .*journal-folder: is a folder; give a file name for the output$/);
       expect(given.created).to.have.length(0);
       mkdirSync(join(dir, 'default.json.journal'));
       const byDefault = cli();
-      await expectRejects(byDefault.parse([...model, '--out', join(dir, 'default.json')]), CommanderError, /^error: the journal .*default\.json\.journal: is a folder; give a file name for the output$/);
+      await expectRejects(byDefault.parse([...model, '--out', join(dir, 'default.json')]), ConfigError, /^the journal .*default\.json\.journal: is a folder; give a file name for the output$/);
       expect(byDefault.created).to.have.length(0);
     });
 
@@ -513,7 +514,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const c = cli();
       const copy = join(dir, 'gt.json');
       copyFileSync(annotations, copy);
-      await expectRejects(c.parse(['--images', imagesDir, '--annotations', copy, '--out', copy, '--preset', 'tiny_coco', '--weights', 'w.pth']), CommanderError, /the annotation file and the results file are one file/);
+      await expectRejects(c.parse(['--images', imagesDir, '--annotations', copy, '--out', copy, '--preset', 'tiny_coco', '--weights', 'w.pth']), EvalError, /the annotation file and the results file are one file/);
       expect(c.created).to.have.length(0);
       expect(readFileSync(copy)).to.deep.equal(readFileSync(annotations));
     });
@@ -530,8 +531,8 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
 
     it('BAD CALL - annotations of the other dataset than the model\'s: refused as that mismatch before the estimator is made', async () => {
       const c = cli();
-      await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', join(dir, 'cp.json'), '--preset', 'tiny_crowdpose', '--weights', 'w.pth']), CommanderError,
-        `error: ${annotations} holds coco annotations, and the model (preset tiny_crowdpose) is a crowdpose model: evaluate a coco model on them, or this one on crowdpose annotations`);
+      await expectRejects(c.parse(['--images', imagesDir, '--annotations', annotations, '--out', join(dir, 'cp.json'), '--preset', 'tiny_crowdpose', '--weights', 'w.pth']), EvalError,
+        `${annotations} holds coco annotations, and the model (preset tiny_crowdpose) is a crowdpose model: evaluate a coco model on them, or this one on crowdpose annotations`);
       expect(c.created).to.have.length(0);
     });
 
@@ -544,15 +545,15 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const stopped = async () => {
         writeFileSync(weights, 'first weights');
         rmSync(`${out}.journal`, { force: true });
-        await expectRejects(cli(stopImage().id).parse(args), CommanderError, /with 0 keypoints/);
+        await expectRejects(cli(stopImage().id).parse(args), EvalError, /with 0 keypoints/);
         expect(existsSync(`${out}.journal`)).to.equal(true);
       };
       await stopped();
       writeFileSync(weights, 'other weights');
-      await expectRejects(cli().parse(args), CommanderError, /changed\.json\.journal is the journal of a different run/);
+      await expectRejects(cli().parse(args), EvalError, /changed\.json\.journal is the journal of a different run/);
       await stopped();
       writeFileSync(config, readFileSync(config, 'utf8').replace(/FLIP_TEST: \w+/, 'FLIP_TEST: false'));
-      await expectRejects(cli().parse(args), CommanderError, /changed\.json\.journal is the journal of a different run/);
+      await expectRejects(cli().parse(args), EvalError, /changed\.json\.journal is the journal of a different run/);
       // Unchanged files: the run resumes.
       await stopped();
       const resumed = cli();
@@ -567,10 +568,10 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       writeFileSync(weights, 'weights A');
       // Another process (a fetch, a copy) replaces the file once the estimator has loaded it.
       const first = cli(stopImage().id, () => writeFileSync(weights, 'weights B'));
-      await expectRejects(first.parse(args), CommanderError, /with 0 keypoints/);
+      await expectRejects(first.parse(args), EvalError, /with 0 keypoints/);
       expect(Buffer.from(first.created[0]!.weights as Uint8Array).toString()).to.equal('weights A');
       // The images journaled are of weights A: a run of weights B is another run.
-      await expectRejects(cli().parse(args), CommanderError, /replaced\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/);
+      await expectRejects(cli().parse(args), EvalError, /replaced\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/);
     });
 
     it('BAD CALL - a checkpoint named .onnx: the estimator is given its path, to refuse it in words about its name, as predict does', async () => {
@@ -610,9 +611,9 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const fifo = join(dir, 'config.fifo');
       const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--config', fifo, '--weights', weights];
       const withPiped = (text: string, run: () => Promise<unknown>) => withPipedOnce(fifo, text, run);
-      await withPiped(tinyCoco, () => expectRejects(cli(stopImage().id).parse(args), CommanderError, /with 0 keypoints/));
+      await withPiped(tinyCoco, () => expectRejects(cli(stopImage().id).parse(args), EvalError, /with 0 keypoints/));
       expect(existsSync(`${out}.journal`)).to.equal(true);
-      await withPiped(tinyCoco.replace(/FLIP_TEST: \w+/, 'FLIP_TEST: false'), () => expectRejects(cli().parse(args), CommanderError, /piped\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
+      await withPiped(tinyCoco.replace(/FLIP_TEST: \w+/, 'FLIP_TEST: false'), () => expectRejects(cli().parse(args), EvalError, /piped\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
       const resumed = cli();
       await withPiped(tinyCoco, () => resumed.parse(args));
       expectResumed(resumed.err);
@@ -625,9 +626,9 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco', '--weights', fifo];
       const withPiped = (text: string, run: () => Promise<unknown>) => withPipedOnce(fifo, text, run);
       const first = cli(stopImage().id);
-      await withPiped('weights A', () => expectRejects(first.parse(args), CommanderError, /with 0 keypoints/));
+      await withPiped('weights A', () => expectRejects(first.parse(args), EvalError, /with 0 keypoints/));
       expect(existsSync(`${out}.journal`)).to.equal(true);
-      await withPiped('weights B', () => expectRejects(cli().parse(args), CommanderError, /piped-weights\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
+      await withPiped('weights B', () => expectRejects(cli().parse(args), EvalError, /piped-weights\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/));
       const resumed = cli();
       await withPiped('weights A', () => resumed.parse(args));
       expectResumed(resumed.err);
@@ -644,10 +645,10 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const args = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco', '--weights', 'w.pth',
         '--precision', 'int8', '--calibrate', calibration];
       calibrateOn('first images');
-      await expectRejects(cli(stopImage().id).parse(args), CommanderError, /with 0 keypoints/);
+      await expectRejects(cli(stopImage().id).parse(args), EvalError, /with 0 keypoints/);
       expect(existsSync(`${out}.journal`)).to.equal(true);
       calibrateOn('other images');
-      await expectRejects(cli().parse(args), CommanderError, /int8\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/);
+      await expectRejects(cli().parse(args), EvalError, /int8\.json\.journal is the journal of a different run \(other estimator settings: sha256\)/);
       // The same images again: the run resumes.
       calibrateOn('first images');
       const resumed = cli();

@@ -251,6 +251,36 @@ describe('higher-pose exit statuses', () => {
     expect(missing.status).to.equal(1);
     expect(missing.stderr).to.match(/Cannot read annotation file no-such-file\.json/);
   });
+
+  it("BAD CALL - a run that fails is reported as 'higher-pose: ErrorClass: message' (exit 1) by every command, eval and weights fetch too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-failures-'));
+    try {
+      const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+      const notAnnotations = join(dir, 'not-annotations.json');
+      writeFileSync(notAnnotations, '{}');
+      const folder = join(dir, 'folder');
+      mkdirSync(folder);
+      const garbage = join(dir, 'garbage.pth');
+      writeFileSync(garbage, 'not a checkpoint');
+      // eval's and weights fetch's were commander's `error: message`, which the other commands keep for mistakes in what was typed (exit 2).
+      const failures: [string[], RegExp][] = [
+        [['eval', '--annotations', notAnnotations, '--results', join(dir, 'r.json')], /^higher-pose: EvalError: .*not-annotations\.json: annotations must be an array/],
+        [['eval', '--annotations', notAnnotations, '--images', dir, ...model, '--out', join(dir, 'r.json')], /^higher-pose: EvalError: .*not-annotations\.json: annotations must be an array/],
+        [['eval', '--annotations', notAnnotations, '--images', dir, ...model, '--out', folder], /^higher-pose: ConfigError: --out .*folder: is a folder/],
+        [['weights', 'fetch', 'crowdpose_w48_640', '--cache-dir', dir], /^higher-pose: ZooError: .*pose_higher_hrnet_w48_640_crowdpose\.pth\.tar/],
+        [['predict', DEMO_IMAGE(), ...model, '--out', folder], /^higher-pose: ConfigError: --out .*folder: is a folder/],
+        [['heatmaps', DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', garbage, '--out', join(dir, 'maps')], /^higher-pose: CheckpointError: .*garbage\.pth/],
+        [['export-tfjs', '--preset', 'tiny_coco', '--weights', garbage, '--out', join(dir, 'web')], /^higher-pose: CheckpointError: .*garbage\.pth/],
+      ];
+      for (const [args, message] of failures) {
+        const { status, stderr } = await run(...args);
+        expect(stderr, args.join(' ')).to.match(message).and.not.match(/^error: /m);
+        expect(status, args.join(' ')).to.equal(1);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** The arguments of node that run the CLI from its sources, the command line's arguments after them. */

@@ -379,7 +379,7 @@ describe('results read element by element', function () {
     const shell = 'exec "$0" "$@" --results <(cat /dev/zero)';
     const child = spawnSync('bash', ['-c', shell, process.execPath, ...cli, 'eval', '--annotations', annotations], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
     expect(child.signal, 'killed after 60 s: /dev/zero was being read').to.equal(null);
-    expect(child.stderr).to.match(/^error: \/dev\/fd\/\d+: results file is not valid JSON \(the text begins with byte 0x00 \(at byte 0\), which no JSON value begins with\)\n/);
+    expect(child.stderr).to.match(/^higher-pose: EvalError: \/dev\/fd\/\d+: results file is not valid JSON \(the text begins with byte 0x00 \(at byte 0\), which no JSON value begins with\)\n/);
     expect(child.status).to.equal(1);
   });
 

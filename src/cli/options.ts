@@ -209,12 +209,3 @@ export function refuseStdinTwice(command: Command, readers: readonly { name: str
   const [first, second] = readers.filter(({ path }) => path !== undefined && readsStdin(path));
   if (second) usageError(command, `${first.name} and ${second.name} both read stdin, which gives its bytes once: give ${second.asFile}`);
 }
-
-/**
- * Reports a problem of the run that the user can fix (a download to make, a wrong folder), as a
- * plain message without the usage text, which is for mistakes in the command line; exits 1.
- */
-export function userError(command: Command, message: string, code: string): never {
-  command.showHelpAfterError(false);
-  return command.error(`error: ${message}`, { code, exitCode: 1 });
-}

@@ -17,7 +17,7 @@ import type { ImageInput, PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseStdinTwice, refuseWritingOverWeights, requireWeights, usageError, userError } from '../options.js';
+import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseStdinTwice, refuseWritingOverWeights, requireWeights, usageError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 import { readWeightsArgument, weightsWithDigest } from '../weights-input.js';
 
@@ -47,15 +47,7 @@ export function registerEval(program: Command, deps: EvalDeps): void {
     .addOption(new Option('--dataset <kind>', 'evaluation (default: from --config/--preset, else coco)').choices(['coco', 'crowdpose']))
     .action(async (options: EvalCliOptions, command: Command) => {
       refuseUnusedWithResults(options, command);
-      try {
-        await runEval(options, command, deps);
-      } catch (error) {
-        // Bad inputs are the user's to fix: print them plainly, without a stack trace.
-        if (error instanceof EvalError || error instanceof ConfigError) {
-          userError(command, error.message, 'higher-pose.eval');
-        }
-        throw error;
-      }
+      await runEval(options, command, deps);
     });
 }
 

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { findEntry, inputSizeHint, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
 import { cachedPath, defaultCacheDir, fetchWeights, type DownloadProgress } from '../../zoo/download.js';
-import { usageError, userError } from '../options.js';
+import { usageError } from '../options.js';
 
 export function registerWeights(program: Command): void {
   const weights = program.command('weights').description('list and download published HigherHRNet checkpoints');
@@ -26,16 +26,10 @@ export function registerWeights(program: Command): void {
     .option('--cache-dir <dir>', 'cache folder (default: $HIGHER_POSE_CACHE or ~/.cache/higher-pose)')
     .action(async (name: string, options: { cacheDir?: string }, command: Command) => {
       const entry = zooEntry(command, name);
-      try {
-        const path = await fetchWithProgressBar(entry, options.cacheDir);
-        write(command, `${path}\n`);
-        const hint = inputSizeHint(entry);
-        if (hint) command.configureOutput().writeErr?.(`${hint}\n`);
-      } catch (error) {
-        // Zoo errors are the user's to act on: print them plainly, without a stack trace.
-        if (error instanceof ZooError) userError(command, error.message, 'higher-pose.zoo');
-        throw error;
-      }
+      const path = await fetchWithProgressBar(entry, options.cacheDir);
+      write(command, `${path}\n`);
+      const hint = inputSizeHint(entry);
+      if (hint) command.configureOutput().writeErr?.(`${hint}\n`);
     });
 }
 

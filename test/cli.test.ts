@@ -101,7 +101,8 @@ describe('higher-pose exit statuses', () => {
         [['export-onnx', '--preset', 'tiny_coco', '--weights', '/dev/stdin', '--precision', 'int8', '--calibrate', '/dev/stdin', '--out', join(dir, 'm.onnx')], /^error: --weights \/dev\/stdin and --calibrate \/dev\/stdin both read stdin/],
         [['eval', '--annotations', '/dev/stdin', '--images', dir, '--preset', 'tiny_coco', '--weights', '/dev/stdin'], /^error: --weights \/dev\/stdin and --annotations \/dev\/stdin both read stdin, which gives its bytes once: give the annotations as a file\n/],
         [['eval', '--annotations', '/proc/self/fd/0', '--results', '/dev/stdin'], /^error: --annotations \/proc\/self\/fd\/0 and --results \/dev\/stdin both read stdin, which gives its bytes once: give the results as a file \(a pipe of their own too: --results <\(zcat \.\.\.\)\)\n/],
-        [['heatmaps', '/dev/stdin', '--preset', 'tiny_coco', '--weights', '/dev/fd/0', '--out', join(dir, 'maps')], /^error: the input \/dev\/stdin and --weights \/dev\/fd\/0 both read stdin/],
+        // Refused as heatmaps - is, before the weights are looked at.
+        [['heatmaps', '/dev/stdin', '--preset', 'tiny_coco', '--weights', '/dev/fd/0', '--out', join(dir, 'maps')], /^error: heatmaps reads its image from a file, not stdin \('-'\)/],
       ];
       for (const [args, message] of cases) {
         const { status, stderr } = await run(...args);
@@ -490,6 +491,29 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     const people = (out: string) => (JSON.parse(out) as { keypoints: number[]; score: number }[]).map(({ keypoints, score }) => ({ keypoints, score }));
     expect(people(piped.stdout)).to.deep.equal(people(fromFile.stdout)).and.to.have.length.above(0);
     expect(new Set((JSON.parse(piped.stdout) as { file_name: string }[]).map((record) => record.file_name))).to.deep.equal(new Set(['-']));
+  });
+
+  it("video /dev/stdin and heatmaps /dev/fd/0 take stdin as their '-' does: video reads the piped stream, heatmaps refuses it as a usage error", async function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-stdin-names-'));
+    try {
+      // Was 'VideoError: /dev/stdin: not a regular file; read a pipe ... as a stream (input '-' ...)', once the model had loaded.
+      const clip = join(dir, 'clip.ts');
+      if (spawnSync('ffmpeg', ['-v', 'error', '-loop', '1', '-i', DEMO_IMAGE(), '-frames:v', '1', '-vf', 'scale=160:120', '-pix_fmt', 'yuv420p', '-f', 'mpegts', clip]).status === 0) {
+        const piped = cliWithPipedStdin(clip, ['video', '/dev/stdin', ...model]);
+        expect(piped.status, piped.stderr).to.equal(0);
+        const fromFile = await run('video', clip, ...model);
+        expect(piped.stdout).to.equal(fromFile.stdout).and.match(/^\{"frame":0,/);
+      }
+      // Was 'ImageError: /dev/stdin: not a regular file' (exit 1), once the weights were read.
+      const maps = join(dir, 'maps');
+      const heatmaps = cliWithPipedStdin(DEMO_IMAGE(), ['heatmaps', '/dev/fd/0', ...model, '--out', maps]);
+      expect(heatmaps.stderr).to.match(/^error: heatmaps reads its image from a file, not stdin \('-'\): save the image and give its path\n/);
+      expect(heatmaps.status).to.equal(2);
+      expect(existsSync(maps)).to.equal(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('BAD CALL - output that cannot be written (> /dev/full) is an error in one line and exit status 1, for predict and help alike', async function () {

@@ -189,6 +189,12 @@ const STDIN_NAMES = ['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0'];
 /** Whether `path` is one of the names of this process's stdin ('-', /dev/stdin, /dev/fd/0, /proc/self/fd/0). */
 export const isStdinName = (path: string): boolean => STDIN_NAMES.includes(path);
 
+/**
+ * An input argument as the commands take it: any name of stdin as '-', read once as a stream. By
+ * its path a pipe is no regular file (refused as one), and read twice (ffprobe, then ffmpeg) it gives nothing.
+ */
+export const stdinAsDash = (path: string): string => (isStdinName(path) ? '-' : path);
+
 /** Whether reading `path` reads stdin: one of its names, or the very pipe or file it is (same device and inode). */
 function readsStdin(path: string): boolean {
   if (isStdinName(path)) return true;

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, type ModelCliOptions } from '../options.js';
+import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, type ModelCliOptions } from '../options.js';
 import { addImageLimitOption, checkModelOptions, type PoseCliOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { createNetwork } from '../../model/load.js';
@@ -59,7 +59,7 @@ export function registerHeatmaps(program: Command): void {
     .description('write the raw stage outputs (output_I.npy, as the reference returns them) and heatmap pictures over the resized image')
     .requiredOption('--out <dir>', 'output folder')
     .action(async (imagePath: string, options: ModelCliOptions & Pick<PoseCliOptions, 'maxPixels'> & { out: string }, command: Command) => {
-      refuseStdin(command, imagePath, 'heatmaps reads its image from a file', 'save the image and give its path');
+      refuseStdin(command, stdinAsDash(imagePath), 'heatmaps reads its image from a file', 'save the image and give its path');
       requireWeights(command, options, { inputs: [imagePath] });
       refuseOverwritingImage(imagePath, options.out);
       const weights = await readWeightsArgument(options.weights);

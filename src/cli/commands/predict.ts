@@ -4,7 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, fileOrStdout, isStdinName, makeOutputFolder, refuseWritingOverWeights, requireWeights } from '../options.js';
+import { checkOutputFile, fileOrStdout, makeOutputFolder, refuseWritingOverWeights, requireWeights, stdinAsDash } from '../options.js';
 import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
@@ -216,8 +216,8 @@ async function checkResultsFile(out: string): Promise<void> {
 }
 
 export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
-  // /dev/stdin and its other names are the image piped in, read once as '-' is: by its path a pipe is no regular file, and read twice it gives nothing.
-  const files = await expandImageArguments(images.map((image) => (isStdinName(image) ? STDIN : image)));
+  // /dev/stdin and its other names are the image piped in, read once as '-' is.
+  const files = await expandImageArguments(images.map(stdinAsDash));
   if (options.out) await checkResultsFile(options.out);
   if (options.weights) await refuseWritingOverWeights(options.out, '--out', options.weights);
   const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;

@@ -17,7 +17,7 @@ import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseWritingOverWeights, requireWeights } from '../options.js';
+import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseWritingOverWeights, requireWeights, stdinAsDash } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, videoCodec } from '../../video/encode.js';
@@ -66,8 +66,9 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--start <s>', 'seconds to skip', parseNonNegativeNumber)
     .option('--duration <d>', 'seconds to process', parsePositiveNumber)
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
-    .action(async (input: string, opts: VideoCliOptions, command: Command) => {
-      requireWeights(command, opts, { inputs: [input] });
+    .action(async (argument: string, opts: VideoCliOptions, command: Command) => {
+      const input = stdinAsDash(argument);
+      requireWeights(command, opts, { inputs: [argument] });
       await refuseWritingOverWeights(opts.out, '--out', opts.weights);
       await refuseWritingOverWeights(opts.render, '--render', opts.weights);
       const weights = await readWeightsArgument(opts.weights);

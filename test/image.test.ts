@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
-import { encodePng, ImageError, readImage, writeImage } from '../src/io/image.js';
+import { encodePng, ImageError, naming, readImage, writeImage } from '../src/io/image.js';
 import { PreprocessError, testScaleInputs } from '../src/preprocess/index.js';
 import type { RgbImage } from '../src/types.js';
 
@@ -338,5 +338,20 @@ describe('image I/O', () => {
   it('BAD CALL - decoded image too small for the network', async () => {
     const img = await readImage(await encodePng(pattern(2, 2)));
     expect(() => testScaleInputs(img, 512, [1])).to.throw(PreprocessError, /image 2x2 is too small for the network/);
+  });
+
+  describe('naming', () => {
+    it('BAD CALL - an error about an image is named by its label unless it begins with it: the label found elsewhere in the message was taken as naming it', () => {
+      // An image saved as `3x3` (curl -o 3x3 ...): its PreprocessError went unnamed, the label being in "image 3x3".
+      const tooSmall = new PreprocessError('image 3x3 is too small for the network (at least 4x4 pixels)');
+      const named = naming(tooSmall, '3x3') as PreprocessError;
+      expect(named).to.be.instanceOf(PreprocessError).and.include({ message: '3x3: image 3x3 is too small for the network (at least 4x4 pixels)', cause: tooSmall });
+      expect((naming(new Error('cannot read data/a.jpg'), 'a.jpg') as Error).message).to.equal('a.jpg: cannot read data/a.jpg');
+      // One that names it as the reader's errors do is kept as it is; so with nothing to name it by (the path '').
+      const missing = new ImageError('missing', 'data/a.jpg', 'no such file');
+      expect(naming(missing, 'data/a.jpg')).to.equal(missing);
+      const empty = new ImageError('missing', 'image path', 'empty string: no file named');
+      expect(naming(empty, '')).to.equal(empty);
+    });
   });
 });

@@ -354,12 +354,19 @@ async function encode(img: RgbImage, format: 'png' | 'jpeg' | 'webp', source: st
 }
 
 /**
+ * Whether an error's message names its image `label` already: it begins `label: `, as an
+ * ImageError's does. The label found elsewhere in it may stand for something else (`3x3` in
+ * "image 3x3 is too small", `a.jpg` in `data/a.jpg`); an empty label (the path '') has nothing to add.
+ */
+export const namesImage = (message: string, label: string): boolean => label === '' || message.startsWith(`${label}: `);
+
+/**
  * An error about an image, naming it by `label` (its path, or its place in an array call) unless
- * it does already (an ImageError names a path): a copy of the same class, caused by the
- * original, since one error can reach several images (a network thread that stopped).
+ * it does already (`namesImage`): a copy of the same class, caused by the original, since one
+ * error can reach several images (a network thread that stopped).
  */
 export function naming(error: unknown, label: string): unknown {
-  if (!(error instanceof Error) || error.message.includes(label)) return error;
+  if (!(error instanceof Error) || namesImage(error.message, label)) return error;
   const message = `${label}: ${error.message}`;
   const named = Object.assign(Object.create(Object.getPrototypeOf(error) as object) as Error, error);
   for (const [key, value] of [['message', message], ['stack', error.stack?.replace(error.message, message)], ['cause', error]] as const) {

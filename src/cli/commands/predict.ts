@@ -8,7 +8,7 @@ import { checkOutputFile, fileOrStdout, makeOutputFolder, refuseWritingOverWeigh
 import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
-import { readImage, writeImage } from '../../io/image.js';
+import { namesImage, readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
 import { AtomicFileWriter, removedOnSignal } from '../../io/atomic.js';
 import { JsonArrayText, JsonLinesText, type JsonArrayLayout } from '../../io/json-array.js';
@@ -158,7 +158,7 @@ async function predictFiles(
         const name = (err as Error).name;
         const message = String((err as Error).message);
         // The reader's errors start with the image's name; the estimator's and a drawing's do not name it.
-        failures.push({ file, error: message.startsWith(`${imageLabel(file)}: `) ? `${name}: ${message}` : `${imageLabel(file)}: ${name}: ${message}` });
+        failures.push({ file, error: namesImage(message, imageLabel(file)) ? `${name}: ${message}` : `${imageLabel(file)}: ${name}: ${message}` });
       }
       // Outside the image's try: results that cannot be written end the run.
       for (const record of toRecords(file, people)) await output.write(results.element(record));

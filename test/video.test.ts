@@ -1426,6 +1426,17 @@ exec ffmpeg "$@"
         expect(estimator.disposed).to.equal(true);
       });
 
+      it('BAD CALL - a video file that is not there, or a folder, is refused before the model is made', async () => {
+        // Was found by processVideo, once the estimator was made (a W48 checkpoint: seconds of loading for a typo).
+        for (const [input, said] of [[join(dir, 'no-such-clip.mp4'), /no-such-clip\.mp4: cannot read video file \(ENOENT/], [dir, /: a folder, not a video file$/]] as const) {
+          const { program: p, requests } = program();
+          const err = await rejection(p.parseAsync(['video', input, '--preset', 'tiny_coco', '--weights', 'w.pth'], { from: 'user' }));
+          expect(err).to.be.instanceOf(VideoError);
+          expect(err.message).to.match(said);
+          expect(requests, input).to.have.length(0);
+        }
+      });
+
       it('asks ffmpeg for its encoders once a process, not at each check of --render; a probe that failed is asked again', async () => {
         const sub = 'cli-encoders';
         mkdirSync(join(dir, sub));

@@ -327,7 +327,8 @@ function expectedFrames(info: VideoInfo, options: DecodeOptions, outputFps: numb
   return options.maxFrames === undefined ? frames : Math.min(frames, options.maxFrames);
 }
 
-async function assertReadableFile(path: string): Promise<void> {
+/** Refuses a path that names no video file: nothing, a folder, a pipe or device (a stream's), an empty file. */
+export async function assertReadableFile(path: string): Promise<void> {
   let found: Stats;
   try {
     found = await stat(path);

@@ -19,7 +19,7 @@ import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseWritingOverWeights, requireWeights, stdinAsDash } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
-import { VideoError } from '../../video/decode.js';
+import { assertReadableFile, VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, videoCodec } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 import { LineSink } from '../line-sink.js';
@@ -92,6 +92,8 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stdin = deps.stdin ?? process.stdin;
   if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
+  // A misspelt video name is told now, not once the model has loaded.
+  if (input !== '-') await assertReadableFile(input);
   await refuseBadOutputs(input, { '--out': opts.out, '--render': opts.render });
   const stages = new StageTotals();
   const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts, readOnce)), onStageTimes: stages.add });

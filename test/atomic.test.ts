@@ -20,7 +20,8 @@ describe('makeFolders', () => {
   it('fails where a file is in the way', () => {
     writeFileSync(join(root, 'file'), '');
     expect(() => makeFolders(join(root, 'file'))).to.throw(/EEXIST/);
-    expect(() => makeFolders(join(root, 'file', 'below'))).to.throw(/ENOTDIR/);
+    // The file in the way named, on every Node version (Node 20's stat says ENOTDIR for the path below it).
+    expect(() => makeFolders(join(root, 'file', 'below'))).to.throw(/EEXIST.*'[^']*file'$/);
     expect(existsSync(join(root, 'file', 'below'))).to.equal(false);
   });
 

@@ -1,6 +1,6 @@
 /** Writing files so that a reader never sees a half-written file under the final name. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -20,6 +20,20 @@ export async function outputFileProblem(path: string, foldersMustExist = false):
 }
 
 /**
+ * The path's stat, undefined where nothing is: a missing path, or one below a file (ENOTDIR),
+ * which Node 22 and later already give as undefined, and Node 20 throws.
+ */
+function statIfAny(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/**
  * Creates `folder` and its missing parents, one level at a time. Not mkdir's `recursive`: where
  * mkdir answers ENOENT below an existing folder (under /proc), Node's recursive mkdir retries
  * forever instead of failing.
@@ -27,7 +41,7 @@ export async function outputFileProblem(path: string, foldersMustExist = false):
 export function makeFolders(folder: string): void {
   const missing: string[] = [];
   let existing = resolve(folder);
-  for (; !statSync(existing, { throwIfNoEntry: false }); existing = dirname(existing)) missing.push(existing);
+  for (; !statIfAny(existing); existing = dirname(existing)) missing.push(existing);
   // A file in the way: mkdir's own error (EEXIST) names it.
   if (!statSync(existing).isDirectory()) mkdirSync(existing);
   for (const level of missing.reverse()) {

@@ -10,7 +10,7 @@ import { ConfigError, configArgument, optionsError, valueFault, type ExperimentC
 import { apiOptionName, type OptionNamer, type OptionWords } from './config/option-names.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
-import { isDetached, naming, readImage, shownPath, validateRgb } from './io/image.js';
+import { isDetached, naming, pixelsToRgb, readImage, shownPath } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { frozen, isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
@@ -27,7 +27,7 @@ import type { Precision } from './model/quantize.js';
 import type { Network } from './backend/network.js';
 import { BackendError, type ExecutionProvider } from './backend/onnx/session.js';
 import { processVideo, type ProcessVideoOptions, type VideoRun } from './video/process.js';
-import type { EstimationOptions, ImageInput, OutputTensor, Person, PoseEstimator, RgbImage } from './types.js';
+import type { EstimationOptions, ImageDataLike, ImageInput, OutputTensor, Person, PoseEstimator } from './types.js';
 
 export interface EstimatorOptions extends ConfigChoice {
   /**
@@ -286,13 +286,13 @@ export function testSettings(given: ExperimentConfig, options: Omit<EstimatorOpt
  * Pixels given as `{ data, width, height }` with their data copied; anything else as it is (refused
  * later, as it would be at once). The other properties stay: a mistake's error tells by them (sharp's `info`).
  */
-function withPixelsCopied(image: string | RgbImage): string | RgbImage {
-  if (typeof image !== 'object' || image === null || !(image.data instanceof Uint8Array)) return image;
+function withPixelsCopied(image: string | ImageDataLike): string | ImageDataLike {
+  if (typeof image !== 'object' || image === null || !(image.data instanceof Uint8Array || image.data instanceof Uint8ClampedArray)) return image;
   return { ...image, data: bytesCopy(image.data) };
 }
 
 /** A copy of `bytes`; transferred away (detached), they cannot be copied, and are left for the checks to refuse. */
-const bytesCopy = (bytes: Uint8Array): Uint8Array => (isDetached(bytes) ? bytes : new Uint8Array(bytes));
+const bytesCopy = <Bytes extends Uint8Array | Uint8ClampedArray>(bytes: Bytes): Bytes | Uint8Array => (isDetached(bytes) ? bytes : new Uint8Array(bytes));
 
 /** Item `index` of a batched output `[N, C, H, W]`, as a `[1, C, H, W]` view. */
 function batchItem(output: OutputTensor, index: number): OutputTensor {
@@ -479,7 +479,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
     const start = performance.now();
     // Pixels as they are now (validated and warped with no await between): see estimateOne.
     const { maxPixels } = options;
-    const rgb = typeof image === 'string' || image instanceof Uint8Array ? await readImage(image, { exifOrientation: options.exifOrientation ?? true, maxPixels }) : validateRgb(image, undefined, { maxPixels });
+    const rgb = typeof image === 'string' || image instanceof Uint8Array ? await readImage(image, { exifOrientation: options.exifOrientation ?? true, maxPixels }) : pixelsToRgb(image, undefined, { maxPixels });
     signal?.throwIfAborted();
     const read = performance.now();
     const workspace = idle.pop() ?? new Workspace({ shared: postprocessing !== undefined });

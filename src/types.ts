@@ -47,8 +47,22 @@ export interface Person {
 /** One network output, NCHW float32 (batch 1): `[1, C, H, W]`. */
 export type OutputTensor = NdArray<Float32Array>;
 
-/** What `estimatePoses` accepts: a file path, encoded image bytes (JPEG/PNG/WebP…), or RGB pixels. */
-export type ImageInput = string | Uint8Array | RgbImage;
+/**
+ * 8-bit pixels, row-major, no padding, as canvases and sharp give them: an `ImageData`
+ * (`ctx.getImageData()` of node-canvas or @napi-rs/canvas: RGBA in a Uint8ClampedArray), or
+ * sharp's raw output as `{ data, ...info }`. `channels` (by default `data.length / (width *
+ * height)`) is 3 (RGB), 4 (RGBA: the alpha is dropped, not composited, as a PNG's when decoded)
+ * or 1 (gray, replicated to RGB, as a gray PNG's).
+ */
+export interface ImageDataLike {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels?: number;
+}
+
+/** What `estimatePoses` accepts: a file path, encoded image bytes (JPEG/PNG/WebP…), or pixels (RGB, RGBA or gray). */
+export type ImageInput = string | Uint8Array | RgbImage | ImageDataLike;
 
 /** Options of one `estimatePoses` call (the model's are `createEstimator`'s). */
 export interface EstimationOptions {

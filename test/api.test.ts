@@ -58,6 +58,38 @@ describe('estimator API with the bundled tiny model', () => {
     expect(await estimator.estimatePoses({ data: new Uint8Array(data), width: info.width, height: info.height })).to.deep.equal(fromPath);
   });
 
+  it('takes RGBA pixels (an ImageData, sharp\'s ensureAlpha().raw()) and gray ones, as their PNG files decode: alpha dropped, gray replicated', async () => {
+    const { data: rgb, info } = await sharp(DEMO_IMAGE()).raw().toBuffer({ resolveWithObject: true });
+    const { width, height } = info;
+    const ofRgb = await estimator.estimatePoses({ data: new Uint8Array(rgb), width, height });
+    // An ImageData's layout, with an alpha that varies (0 included): dropped, not composited, as IMREAD_COLOR does.
+    const rgba = new Uint8ClampedArray(width * height * 4);
+    for (let i = 0; i < width * height; i++) rgba.set([rgb[i * 3]!, rgb[i * 3 + 1]!, rgb[i * 3 + 2]!, (i * 7) & 255], i * 4);
+    const imageData = { data: rgba, width, height };
+    expect(await estimator.estimatePoses(imageData)).to.deep.equal(ofRgb);
+    // The same pixels as a PNG with alpha: the file, and sharp's raw output of it given as it comes ({ data, ...info }, channels 4).
+    const alphaPng = join(dir, 'alpha.png');
+    await sharp(rgba, { raw: { width, height, channels: 4 } }).png().toFile(alphaPng);
+    expect(await estimator.estimatePoses(alphaPng)).to.deep.equal(ofRgb);
+    const raw = await sharp(alphaPng).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect(raw.info.channels).to.equal(4);
+    expect(await estimator.estimatePoses({ data: raw.data, ...raw.info })).to.deep.equal(ofRgb);
+    // Gray (sharp's raw output of a gray PNG kept gray: channels 1), replicated to RGB as the file's pixels are.
+    const grayPng = join(dir, 'gray.png');
+    await sharp(DEMO_IMAGE()).toColourspace('b-w').png().toFile(grayPng);
+    const gray = await sharp(grayPng).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    expect(gray.info.channels).to.equal(1);
+    const ofGrayFile = await estimator.estimatePoses(grayPng);
+    expect(ofGrayFile).to.not.deep.equal(ofRgb);
+    expect(await estimator.estimatePoses({ data: gray.data, ...gray.info })).to.deep.equal(ofGrayFile);
+    expect(await estimator.estimatePoses({ data: gray.data, width, height })).to.deep.equal(ofGrayFile);
+    // A call waiting its turn (one slot) reads its RGBA pixels before it returns, as RGB ones.
+    const frame = { data: rgba.slice(), width, height };
+    const calls = [estimator.estimatePoses(imageData), estimator.estimatePoses(frame)];
+    frame.data.fill(0);
+    expect(await Promise.all(calls)).to.deep.equal([ofRgb, ofRgb]);
+  });
+
   it("takes a checkpoint's or an ONNX model's bytes for weights, told apart by content, as the files would run (eval gives a piped --weights so)", async () => {
     const fromPath = await estimator.estimatePoses(DEMO_IMAGE());
     const config = presetConfig('tiny_coco');
@@ -240,7 +272,7 @@ describe('estimator API with the bundled tiny model', () => {
     // In an array call, an image given as pixels or bytes is named by its place; a path by itself.
     const pixels = { data: new Uint8Array(10), width: 2, height: 2 };
     const inArray = (await estimator.estimatePoses([DEMO_IMAGE(), pixels]).catch((e: unknown) => e)) as Error;
-    expect(inArray).to.be.instanceOf(ImageError).and.have.property('message', 'images[1]: RGB image: data holds 10 bytes; a 2x2 RGB image needs 12');
+    expect(inArray).to.be.instanceOf(ImageError).and.have.property('message', 'images[1]: RGB image: data holds 10 bytes; a 2x2 image needs 12 (RGB), 16 (RGBA) or 4 (gray)');
     const pathInArray = (await estimator.estimatePoses([DEMO_IMAGE(), broken]).catch((e: unknown) => e)) as Error;
     expect(pathInArray.message.startsWith(broken)).to.equal(true);
     // A hole (an array filled in part) is an image missing, as undefined would be, not a TypeError from inside.

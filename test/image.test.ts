@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
-import { encodePng, ImageError, naming, readImage, writeImage } from '../src/io/image.js';
+import { checkImageInput, encodePng, ImageError, naming, readImage, writeImage } from '../src/io/image.js';
 import { PreprocessError, testScaleInputs } from '../src/preprocess/index.js';
 import type { RgbImage } from '../src/types.js';
 
@@ -297,14 +297,57 @@ describe('image I/O', () => {
     await expectImageError(readImage(png, { maxPixels: 100 }), 'dimensions', /image is 20x20, over the limit of 100 pixels/);
   });
 
-  it('BAD CALL - raw buffer of the wrong length, 4 channels, or bad dimensions', async () => {
-    await expectImageError(readImage({ data: new Uint8Array(11), width: 2, height: 2 }), 'invalid-pixels', /needs 12/);
-    await expectImageError(readImage({ data: new Uint8Array(16), width: 2, height: 2 }), 'invalid-pixels', /needs 12 \(looks like RGBA; only 3-channel RGB is accepted\)$/);
-    await expectImageError(readImage({ data: new Uint8Array(4), width: 2, height: 2 }), 'invalid-pixels', /needs 12 \(looks like gray; only 3-channel RGB is accepted\)$/);
+  it('BAD CALL - raw buffer of the wrong length, or bad dimensions', async () => {
+    await expectImageError(readImage({ data: new Uint8Array(11), width: 2, height: 2 }), 'invalid-pixels', /^RGB image: data holds 11 bytes; a 2x2 image needs 12 \(RGB\), 16 \(RGBA\) or 4 \(gray\)$/);
     // Was "looks like 0 channels" (a buffer transferred away), or 5.
-    await expectImageError(readImage({ data: new Uint8Array(0), width: 2, height: 2 }), 'invalid-pixels', /needs 12$/);
+    await expectImageError(readImage({ data: new Uint8Array(0), width: 2, height: 2 }), 'invalid-pixels', /needs 12 \(RGB\), 16 \(RGBA\) or 4 \(gray\)$/);
+    await expectImageError(readImage({ data: new Uint8Array(20), width: 2, height: 2 }), 'invalid-pixels', /needs 12 \(RGB\), 16 \(RGBA\) or 4 \(gray\)$/);
     await expectImageError(readImage({ data: new Uint8Array(12), width: 2.5, height: 2 }), 'dimensions', /positive integers \(got 2\.5x2\)/);
     await expectImageError(readImage({ data: [1, 2, 3] as unknown as Uint8Array, width: 1, height: 1 }), 'invalid-pixels', /must be a Uint8Array/);
+  });
+
+  it('reads RGBA pixels (an ImageData) without their alpha, gray ones replicated, RGB ones as given, in a Uint8ClampedArray too', async () => {
+    const rgba = Uint8ClampedArray.from([10, 20, 30, 0, 40, 50, 60, 128, 70, 80, 90, 255, 1, 2, 3, 4]);
+    const rgb = [10, 20, 30, 40, 50, 60, 70, 80, 90, 1, 2, 3];
+    for (const data of [rgba, Uint8Array.from(rgba), Buffer.from(rgba)]) {
+      const read = await readImage({ data, width: 2, height: 2 });
+      expect(read.data).to.be.instanceOf(Uint8Array);
+      expect([Array.from(read.data), read.width, read.height]).to.deep.equal([rgb, 2, 2]);
+    }
+    // As readImage decodes a PNG of them.
+    const png = await sharp(rgba, { raw: { width: 2, height: 2, channels: 4 } }).png().toBuffer();
+    expect(Array.from((await readImage(png)).data)).to.deep.equal(rgb);
+    // Calibration images are checked up front as readImage takes them.
+    await checkImageInput({ data: rgba, width: 2, height: 2 });
+    expect(Array.from((await readImage({ data: Uint8ClampedArray.from([0, 50, 100, 250]), width: 2, height: 2, channels: 1 })).data))
+      .to.deep.equal([0, 0, 0, 50, 50, 50, 100, 100, 100, 250, 250, 250]);
+    // RGB in a Uint8ClampedArray: viewed, not copied.
+    const clampedRgb = Uint8ClampedArray.from(rgb);
+    const viewed = await readImage({ data: clampedRgb, width: 2, height: 2, channels: 3 });
+    expect(viewed.data).to.be.instanceOf(Uint8Array);
+    expect(viewed.data.buffer).to.equal(clampedRgb.buffer);
+  });
+
+  it('BAD CALL - pixels whose channels contradict their length, or are gray and alpha, are refused naming the sizes', async () => {
+    await expectImageError(readImage({ data: new Uint8Array(12), width: 2, height: 2, channels: 4 }), 'invalid-pixels', /^RGB image: data holds 12 bytes; a 2x2 image of 4 channels \(RGBA\) needs 16$/);
+    await expectImageError(readImage({ data: new Uint8ClampedArray(16), width: 2, height: 2, channels: 3 }), 'invalid-pixels', /data holds 16 bytes; a 2x2 image of 3 channels \(RGB\) needs 12$/);
+    await expectImageError(checkImageInput({ data: new Uint8ClampedArray(16), width: 2, height: 2, channels: 3 }), 'invalid-pixels', /a 2x2 image of 3 channels \(RGB\) needs 12$/);
+    // Gray and alpha has the length of 16-bit gray: refused, not guessed.
+    await expectImageError(readImage({ data: new Uint8Array(8), width: 2, height: 2 }), 'invalid-pixels', /needs 12 \(RGB\), 16 \(RGBA\) or 4 \(gray\) \(looks like gray and alpha, which is not taken: .*\)$/);
+    await expectImageError(readImage({ data: new Uint8Array(8), width: 2, height: 2, channels: 2 }), 'invalid-pixels', /channels must be 3 \(RGB\), 4 \(RGBA\) or 1 \(gray\); got 2 \(gray and alpha/);
+    await expectImageError(readImage({ data: new Uint8Array(16), width: 2, height: 2, channels: '4' as unknown as number }), 'invalid-pixels', /channels must be .*; got "4"$/);
+    // An ImageData's data given alone.
+    await expectImageError(readImage(new Uint8ClampedArray(16) as never), 'invalid-pixels', /; got Uint8ClampedArray \(an ImageData's data\? pass the ImageData itself, or \{ data, width, height \}\)$/);
+  });
+
+  it('BAD CALL - RGBA or gray pixels given where RGB is written, drawn or prepared say that readImage converts them', async () => {
+    const rgba = { data: new Uint8Array(16), width: 2, height: 2 };
+    const converts = /needs 12 \(looks like RGBA; only 3-channel RGB is taken here: readImage\(pixels\) converts RGBA or gray pixels to RGB\)$/;
+    await expectImageError(encodePng(rgba), 'invalid-pixels', converts);
+    await expectImageError(writeImage(rgba, join(dir, 'rgba.png')), 'invalid-pixels', converts);
+    await expectImageError((async () => testScaleInputs(rgba, 256, [1]))(), 'invalid-pixels', converts);
+    await expectImageError(encodePng({ data: new Uint8ClampedArray(12), width: 2, height: 2 } as never), 'invalid-pixels', /got Uint8ClampedArray \(an ImageData's\? readImage\(pixels\) converts/);
+    expect(readdirSync(dir).filter((name) => name.includes('rgba'))).to.deep.equal([]);
   });
 
   it('BAD CALL - an input of another kind says what came, not that its width is missing', async () => {
@@ -324,7 +367,7 @@ describe('image I/O', () => {
     await expectImageError(notImage({ data, info }), 'dimensions', /\(got undefinedxundefined\); sharp's \{ data, info \}\? pass \{ data, width: info\.width, height: info\.height \}$/);
     // A string width was shown as a number: "got 2x2".
     await expectImageError(notImage({ data: new Uint8Array(12), width: '2', height: 2 }), 'dimensions', /positive integers \(got "2"x2\)$/);
-    await expectImageError(notImage({ data: new Float32Array(12), width: 2, height: 2 }), 'invalid-pixels', /must be a Uint8Array of 8-bit RGB values; got Float32Array$/);
+    await expectImageError(notImage({ data: new Float32Array(12), width: 2, height: 2 }), 'invalid-pixels', /must be a Uint8Array or Uint8ClampedArray of 8-bit values \(RGB, RGBA or gray\); got Float32Array$/);
     await expectImageError(readImage(''), 'missing', /^image path: empty string: no file named$/);
     // The writers take pixels only: their message offered a path or encoded bytes, as readImage's does.
     await expectImageError(encodePng(await encodePng(pattern(2, 2)) as never), 'invalid-pixels', /^RGB image: expected RGB pixels \{ data, width, height \} \(readImage decodes a path or encoded bytes to them\); got Uint8Array$/);

@@ -1,12 +1,12 @@
 /**
- * The one image I/O boundary: files, encoded bytes or raw pixels in, 8-bit RGB out; RGB out
- * to PNG/JPEG/WebP files. Decoding uses sharp (libvips), so JPEG, PNG, WebP, TIFF, GIF, AVIF
- * and whatever else sharp reads are accepted.
+ * The one image I/O boundary: files, encoded bytes or raw pixels (RGB, RGBA or gray) in, 8-bit
+ * RGB out; RGB out to PNG/JPEG/WebP files. Decoding uses sharp (libvips), so JPEG, PNG, WebP,
+ * TIFF, GIF, AVIF and whatever else sharp reads are accepted.
  *
  * How pixels are made to match the reference (`cv2.imread(path, IMREAD_COLOR | ...)`, then
  * BGR -> RGB, in lib/dataset/COCODataset.py):
  * - grayscale is replicated to three channels; an alpha channel is dropped, not composited
- *   (IMREAD_COLOR does the same);
+ *   (IMREAD_COLOR does the same), of files and of raw pixels alike;
  * - 16-bit images keep the high byte, as libpng's strip-16 under IMREAD_COLOR does;
  * - embedded ICC profiles are ignored (OpenCV ignores them); CMYK goes through libvips' CMYK
  *   to sRGB conversion (OpenCV uses a plain inversion formula there, so CMYK JPEGs can differ);
@@ -18,7 +18,7 @@
 import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
-import type { RgbImage } from '../types.js';
+import type { ImageDataLike, RgbImage } from '../types.js';
 import { errorLine, shownValue, typeName } from '../values.js';
 import { temporaryPathBeside, writingTemporary } from './atomic.js';
 
@@ -29,7 +29,7 @@ export type ImageErrorCode =
   | 'corrupt' // recognised format, broken data
   | 'unsupported' // not an image format sharp can decode (or write)
   | 'dimensions' // zero, non-integer or absurdly large width/height
-  | 'invalid-pixels' // a raw `{ data, width, height }` that is not 8-bit RGB
+  | 'invalid-pixels' // a raw `{ data, width, height }` that is not 8-bit RGB, RGBA or gray (RGB only where pixels are written or drawn)
   | 'write-failed';
 
 export class ImageError extends Error {
@@ -81,10 +81,11 @@ function emptyBytesError(bytes: Uint8Array, source: string): ImageError | undefi
 }
 
 /**
- * Decodes a file path or encoded bytes to 8-bit RGB, or validates raw RGB pixels (returned
- * as given, not copied). Throws `ImageError` naming the file and the problem.
+ * Decodes a file path or encoded bytes to 8-bit RGB, or validates raw pixels: RGB returned as
+ * given (not copied), RGBA or gray converted (`pixelsToRgb`). Throws `ImageError` naming the file
+ * and the problem.
  */
-export async function readImage(input: string | Uint8Array | RgbImage, options: ReadImageOptions = {}): Promise<RgbImage> {
+export async function readImage(input: string | Uint8Array | ImageDataLike, options: ReadImageOptions = {}): Promise<RgbImage> {
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (typeof input === 'string') {
     const bytes = await readImageFile(input);
@@ -96,20 +97,20 @@ export async function readImage(input: string | Uint8Array | RgbImage, options: 
     if (empty) throw empty;
     return decodeImage(input, name, options.exifOrientation ?? true, maxPixels);
   }
-  return validateRgb(input, options.name ?? 'RGB image', { maxPixels });
+  return pixelsToRgb(input, options.name ?? 'RGB image', { maxPixels });
 }
 
 /**
  * What `readImage` would refuse of `input` before reading a file's contents or decoding bytes:
- * a path to no file, to a folder or an empty file; empty bytes; pixels that are not RGB; a value
- * of another kind. For checking many images up front, before any of them is used.
+ * a path to no file, to a folder or an empty file; empty bytes; pixels that are not RGB, RGBA or
+ * gray; a value of another kind. For checking many images up front, before any of them is used.
  */
-export async function checkImageInput(input: string | Uint8Array | RgbImage, options: Pick<ReadImageOptions, 'maxPixels' | 'name'> = {}): Promise<void> {
+export async function checkImageInput(input: string | Uint8Array | ImageDataLike, options: Pick<ReadImageOptions, 'maxPixels' | 'name'> = {}): Promise<void> {
   if (typeof input === 'string') await checkImageFile(input);
   else if (input instanceof Uint8Array) {
     const empty = emptyBytesError(input, options.name ?? 'image buffer');
     if (empty) throw empty;
-  } else validateRgb(input, options.name ?? 'RGB image', { maxPixels: options.maxPixels });
+  } else pixelChannels(input, options.name ?? 'RGB image', options.maxPixels ?? DEFAULT_MAX_PIXELS);
 }
 
 /** Linux's PATH_MAX, its closing NUL counted: no longer string names a file. */
@@ -265,6 +266,7 @@ function checkSize({ width, height }: { width?: number; height?: number }, sourc
 function uploadHint(input: unknown): { shown: string; hint: string } {
   const shown = typeName(input);
   if (input instanceof ArrayBuffer) return { shown, hint: ' (encoded bytes: new Uint8Array(buffer))' };
+  if (input instanceof Uint8ClampedArray) return { shown, hint: " (an ImageData's data? pass the ImageData itself, or { data, width, height })" };
   if (input instanceof Blob) return { shown, hint: ` (encoded bytes: new Uint8Array(await ${shown === 'File' ? 'file' : 'blob'}.arrayBuffer()))` };
   const isStream = input instanceof ReadableStream || (typeof input === 'object' && input !== null && typeof (input as { pipe?: unknown }).pipe === 'function');
   // A Node stream shows as Object: its class (Readable, IncomingMessage) says more.
@@ -276,24 +278,110 @@ function uploadHint(input: unknown): { shown: string; hint: string } {
 export type ImageTaken = 'any' | 'pixels';
 
 /**
- * Checks that raw pixels are a well-formed 8-bit RGB image (an `ImageError` naming `source` else); returns them.
- * `takes` is what the caller takes: a value of another kind is told what that is.
+ * Checks that `img` is `{ data, width, height }` with positive integer sizes within `maxPixels`
+ * (an `ImageError` naming `source` else), its data not yet looked at. `takes` is what the caller
+ * takes: a value of another kind is told what that is.
  */
-export function validateRgb(img: RgbImage, source = 'RGB image', { maxPixels = DEFAULT_MAX_PIXELS, takes = 'any' }: { maxPixels?: number; takes?: ImageTaken } = {}): RgbImage {
+function checkPixelFields(img: ImageDataLike, source: string, maxPixels: number, takes: ImageTaken): void {
   if (img === null || typeof img !== 'object' || !('data' in img)) {
     // An ArrayBuffer, a URL, an object of another shape: say what came, not that its width is missing.
     const wanted = takes === 'any' ? 'a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }' : 'RGB pixels { data, width, height } (readImage decodes a path or encoded bytes to them)';
     const { shown, hint } = takes === 'any' ? uploadHint(img) : { shown: typeName(img), hint: '' };
     throw new ImageError('invalid-pixels', source, `expected ${wanted}; got ${shown}${hint}`);
   }
-  const { data, width, height } = img;
+  const { width, height } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
     // A string "10" shown as "10" would look right.
     const fromSharp = width === undefined && height === undefined && 'info' in img ? "; sharp's { data, info }? pass { data, width: info.width, height: info.height }" : '';
     throw new ImageError('dimensions', source, `width and height must be positive integers (got ${shownValue(width)}x${shownValue(height)})${fromSharp}`);
   }
   checkSize(img, source, maxPixels);
-  if (!(data instanceof Uint8Array)) throw new ImageError('invalid-pixels', source, `data must be a Uint8Array of 8-bit RGB values; got ${typeName(data)}`);
+}
+
+/** What pixels of each channel count taken hold. */
+const LAYOUTS: Record<number, string> = { 1: 'gray', 3: 'RGB', 4: 'RGBA' };
+
+/** Gray and alpha is not taken: 16-bit gray (sharp's raw output of a 16-bit PNG) has its length, and would pass for it. */
+const GRAY_ALPHA = 'gray and alpha, which is not taken: pass the encoded image, or the pixels without their alpha';
+
+/**
+ * The channels of raw pixels given to `readImage` (3 RGB, 4 RGBA, 1 gray), checked: their
+ * `channels` if given, else what their length holds. An `ImageError` naming `source` and the
+ * sizes when they are none of these, or `channels` and the length disagree.
+ */
+function pixelChannels(img: ImageDataLike, source: string, maxPixels: number): 1 | 3 | 4 {
+  checkPixelFields(img, source, maxPixels, 'any');
+  const { data, width, height, channels } = img;
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
+    throw new ImageError('invalid-pixels', source, `data must be a Uint8Array or Uint8ClampedArray of 8-bit values (RGB, RGBA or gray); got ${typeName(data)}`);
+  }
+  if (isDetached(data)) throw new ImageError('invalid-pixels', source, `data: ${TRANSFERRED}`);
+  const pixels = width * height;
+  if (channels !== undefined) {
+    if (channels !== 1 && channels !== 3 && channels !== 4) {
+      throw new ImageError('invalid-pixels', source, `channels must be 3 (RGB), 4 (RGBA) or 1 (gray); got ${shownValue(channels)}${channels === 2 ? ` (${GRAY_ALPHA})` : ''}`);
+    }
+    if (data.length !== pixels * channels) {
+      throw new ImageError('invalid-pixels', source, `data holds ${data.length} bytes; a ${width}x${height} image of ${channels} channels (${LAYOUTS[channels]}) needs ${pixels * channels}`);
+    }
+    return channels;
+  }
+  const counted = data.length / pixels;
+  if (counted === 1 || counted === 3 || counted === 4) return counted;
+  throw new ImageError(
+    'invalid-pixels',
+    source,
+    `data holds ${data.length} bytes; a ${width}x${height} image needs ${pixels * 3} (RGB), ${pixels * 4} (RGBA) or ${pixels} (gray)` + (counted === 2 ? ` (looks like ${GRAY_ALPHA})` : ''),
+  );
+}
+
+/**
+ * Raw pixels as 8-bit RGB, checked (an `ImageError` naming `source` and the problem else): RGB
+ * as given (a Uint8ClampedArray's viewed as a Uint8Array, not copied), RGBA without its alpha
+ * (dropped, not composited, as `readImage` does with a PNG's), gray replicated to three channels.
+ */
+export function pixelsToRgb(img: ImageDataLike, source = 'RGB image', { maxPixels = DEFAULT_MAX_PIXELS }: { maxPixels?: number } = {}): RgbImage {
+  const channels = pixelChannels(img, source, maxPixels);
+  const { data, width, height } = img;
+  if (channels === 3) return data instanceof Uint8Array ? (img as RgbImage) : { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
+  return { data: channels === 4 ? rgbOfRgba(data) : rgbOfGray(data), width, height };
+}
+
+function rgbOfRgba(rgba: Uint8Array | Uint8ClampedArray): Uint8Array {
+  const rgb = new Uint8Array((rgba.length / 4) * 3);
+  for (let from = 0, to = 0; to < rgb.length; from += 4, to += 3) {
+    rgb[to] = rgba[from]!;
+    rgb[to + 1] = rgba[from + 1]!;
+    rgb[to + 2] = rgba[from + 2]!;
+  }
+  return rgb;
+}
+
+function rgbOfGray(gray: Uint8Array | Uint8ClampedArray): Uint8Array {
+  const rgb = new Uint8Array(gray.length * 3);
+  for (let from = 0, to = 0; from < gray.length; from++, to += 3) {
+    const value = gray[from]!;
+    rgb[to] = value;
+    rgb[to + 1] = value;
+    rgb[to + 2] = value;
+  }
+  return rgb;
+}
+
+/**
+ * Checks that raw pixels are a well-formed 8-bit RGB image (an `ImageError` naming `source` else); returns them.
+ * For the callers that take RGB only (writing, drawing, preparing the network input): RGBA or
+ * gray pixels are refused with the word that `readImage` converts them.
+ * `takes` is what the caller takes: a value of another kind is told what that is.
+ */
+export function validateRgb(img: RgbImage, source = 'RGB image', { maxPixels = DEFAULT_MAX_PIXELS, takes = 'any' }: { maxPixels?: number; takes?: ImageTaken } = {}): RgbImage {
+  checkPixelFields(img, source, maxPixels, takes);
+  const { data, width, height } = img;
+  const converted = 'readImage(pixels) converts RGBA or gray pixels to RGB';
+  if (!(data instanceof Uint8Array)) {
+    const clamped = (data as unknown) instanceof Uint8ClampedArray ? ` (an ImageData's? ${converted})` : '';
+    throw new ImageError('invalid-pixels', source, `data must be a Uint8Array of 8-bit RGB values; got ${typeName(data)}${clamped}`);
+  }
   if (isDetached(data)) throw new ImageError('invalid-pixels', source, `data: ${TRANSFERRED}`);
   if (data.length !== width * height * 3) {
     const channels = data.length / (width * height);
@@ -301,7 +389,7 @@ export function validateRgb(img: RgbImage, source = 'RGB image', { maxPixels = D
       'invalid-pixels',
       source,
       `data holds ${data.length} bytes; a ${width}x${height} RGB image needs ${width * height * 3}` +
-        (channels === 1 || channels === 2 || channels === 4 ? ` (looks like ${channels === 1 ? 'gray' : channels === 2 ? 'gray and alpha' : 'RGBA'}; only 3-channel RGB is accepted)` : ''),
+        (channels === 1 || channels === 2 || channels === 4 ? ` (looks like ${channels === 2 ? 'gray and alpha' : LAYOUTS[channels]}; only 3-channel RGB is taken here: ${converted})` : ''),
     );
   }
   return img;

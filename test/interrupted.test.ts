@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
@@ -26,9 +26,10 @@ describe('commands interrupted while writing', function () {
 
   /**
    * Runs the command line with `args`, sends `signal` as soon as a temporary file appears in
-   * `folder` (made now), and gives how the process ended and what it printed to stderr.
+   * `folder` (made now), and again `again` ms later when given, and gives how the process ended
+   * and what it printed to stderr.
    */
-  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals, again?: number): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
     mkdirSync(folder, { recursive: true });
     const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -40,6 +41,7 @@ describe('commands interrupted while writing', function () {
       if (sent || !name?.endsWith('.tmp')) return;
       sent = true;
       child.kill(signal);
+      if (again !== undefined) setTimeout(() => child.kill(signal), again);
     }));
     const [status, ended] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, by) => resolve([code, by])));
     expect(sent, `no temporary file appeared in ${folder}: ${stderr}`).to.equal(true);
@@ -66,6 +68,21 @@ describe('commands interrupted while writing', function () {
       expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal });
       expect(readdirSync(drawn), out.join(' ')).to.deep.equal([]);
       expect(readdirSync(dir), out.join(' ')).to.deep.equal(['drawn0', ...(out.length > 0 ? ['drawn2'] : []), 'noise.png']);
+    }
+  });
+
+  it('BAD CALL - eval stopped by kill, or a second Ctrl-C, as its results file is written: no temporary file left', async () => {
+    // Six annotated images, each the sample picture: the tiny model finds some 30 people in each, a results file of some 140 kB.
+    const annotations = join(dir, 'annotations.json');
+    const images = [1, 2, 3, 4, 5, 6].map((id) => ({ id, file_name: basename(DEMO_IMAGE()), width: 640, height: 480 }));
+    writeFileSync(annotations, JSON.stringify({ images, annotations: [], categories: [{ id: 1, name: 'person' }] }));
+    for (const [signal, again] of [['SIGINT', 2], ['SIGTERM', undefined]] as const) {
+      const out = join(dir, signal, 'results.json');
+      const args = ['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', annotations, ...TINY_MODEL, '--no-flip', '--out', out];
+      const ended = await interruptedWhileWriting(args, dirname(out), signal, again);
+      expect(readdirSync(dirname(out)).filter((name) => name.endsWith('.tmp')), `${signal}: ${ended.stderr}`).to.deep.equal([]);
+      // Ended by the signal; or, when it came once the file was in place, complete.
+      expect(ended.signal === signal || ended.status === 0, `${signal}: ended ${ended.status ?? ended.signal}: ${ended.stderr}`).to.equal(true);
     }
   });
 });

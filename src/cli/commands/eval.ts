@@ -14,6 +14,7 @@ import { readAnnotationFile, type AnnotationFile } from '../../eval/data.js';
 import { EvalError, OtherDatasetError } from '../../eval/errors.js';
 import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
 import type { ImageInput, PoseEstimator } from '../../types.js';
+import { removedOnSignal } from '../../io/atomic.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
@@ -142,7 +143,12 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const annotations = readAnnotations(options.annotations, choice);
   const estimatorSettings = await estimatorOptions(options, evalSettings);
   const controller = new AbortController();
-  const onSigint = () => controller.abort(new EvalError('interrupted'));
+  // The first Ctrl-C stops the run after the images in flight; a second one ends it at once, leaving no temporary results file.
+  let stopWatchingSecondSigint: (() => void) | undefined;
+  const onSigint = () => {
+    controller.abort(new EvalError('interrupted'));
+    stopWatchingSecondSigint = removedOnSignal(['SIGINT']);
+  };
   const stages = new StageTotals();
   // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
   const { estimator, weightsSha256 } = await estimatorOnWeightsRead(deps, { ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add }, weights);
@@ -152,6 +158,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const journalSettings = { ...estimatorSettings, sha256 };
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
+  // kill at any time, as the results file is written too, leaves no temporary file.
+  const stopWatchingSigterm = removedOnSignal(['SIGTERM']);
   try {
     const report = await runBenchmark({
       imagesDir: options.images,
@@ -182,6 +190,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     process.exitCode = 130;
   } finally {
     process.off('SIGINT', onSigint);
+    stopWatchingSecondSigint?.();
+    stopWatchingSigterm();
     await estimator.dispose();
   }
 }

@@ -460,14 +460,34 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const twice = join(dir, 'twice.jsonl');
       writeFileSync(twice, lines + lines);
       const c = cli();
-      await c.parse(['--results', twice, '--annotations', annotations]);
-      expect(c.out.join('')).to.equal(`${formatStatsTable(evaluateResultsFile(twice, annotations))}\n`);
+      // --limit 5: results of the first 5 images scored over all would be warned about too.
+      await c.parse(['--results', twice, '--annotations', annotations, '--limit', '5']);
+      expect(c.out.join('')).to.equal(`${formatStatsTable(evaluateResultsFile(twice, annotations, 'coco', 5))}\n`);
       expect(c.err).to.deep.equal([`warning: ${twice}: ${once.length} of its ${2 * once.length} results repeat an earlier one exactly (same image_id, category_id, keypoints and score; `
         + `the first: results[${once.length}], image_id ${once[0]!.image_id}, repeats results[0]). They are scored as given, each as a detection of its own, as the official evaluation scores them, `
         + 'which lowers AP (a results file written twice into one scores about half): remove the repeats unless they are meant\n']);
       const single = cli();
-      await single.parse(['--results', report.resultsPath, '--annotations', annotations]);
+      await single.parse(['--results', report.resultsPath, '--annotations', annotations, '--limit', '5']);
       expect(single.err).to.deep.equal([]);
+    });
+
+    it('BAD CALL - results of the first 8 of the 79 images scored over all 79: the official numbers, and one warning of how many images with people they name, pointing to --limit; none with --limit 8, nor for a complete run that found nobody on the images without people', async () => {
+      const partial = await run('partial', { limit: 8 });
+      const c = cli();
+      await c.parse(['--results', partial.resultsPath, '--annotations', annotations]);
+      expect(c.out.join('')).to.equal(`${formatStatsTable(evaluateResultsFile(partial.resultsPath, annotations))}\n`);
+      // Two of the first 8 images have people, the 1st and the 7th.
+      expect(c.err).to.deep.equal([`warning: ${partial.resultsPath} names 2 of the 32 images with people annotated (of 79 scored): the images it does not name count as images where nobody was found, `
+        + 'as the official evaluation scores them, which lowers AP and AR. If it holds the results of the first N images by id only, give --limit N to score those alone (its results are all among the first 7)\n']);
+      const limited = cli();
+      await limited.parse(['--results', partial.resultsPath, '--annotations', annotations, '--limit', '8']);
+      expect(limited.err).to.deep.equal([]);
+      // People in the 32 images with any, none in the other 47.
+      const full = await run('full', {});
+      const complete = cli();
+      await complete.parse(['--results', full.resultsPath, '--annotations', annotations]);
+      expect(complete.err).to.deep.equal([]);
+      expect(complete.out.join('')).to.contain('| 100.0 |');
     });
 
     it('BAD CALL - model options with --results, which runs no model: a usage error naming them, nothing scored', async () => {

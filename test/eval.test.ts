@@ -10,6 +10,7 @@ import { Journal } from '../src/eval/journal.js';
 import { OKS_THRESHOLDS, RECALL_THRESHOLDS, oks } from '../src/eval/cocoeval.js';
 import { argsortDescending, npRound, pairwiseSum } from '../src/eval/numeric.js';
 import { repeatedResults, repeatedResultsWarning } from '../src/eval/repeats.js';
+import { sparseCoverage } from '../src/eval/coverage.js';
 import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 const TOLERANCE = 1e-9;
@@ -139,6 +140,26 @@ describe('keypoint evaluation semantics', () => {
     expect(oks(person, person.keypoints, vars)).to.equal(1);
     const shifted = person.keypoints.map((v, i) => (i % 3 === 0 ? v + 5 : v));
     expect(oks(person, shifted, vars)).to.be.closeTo(Math.exp(-25 / 0.01 / 5000 / 2), 1e-15);
+  });
+});
+
+describe('results that name few of the images scored', () => {
+  // People (not crowd, joints labelled) on images 1 and 3; image 2 has none.
+  const gt = parseGroundTruth(syntheticDoc(), 'synthetic.json', 'coco');
+  const perfect = groundTruthAsResults(gt);
+  const ofImage = (id: number) => perfect.map((r) => ({ ...r, image_id: id })).slice(0, 1);
+
+  it('are fewer than half of the images with people: results on each image with people (none on the one without), or on half of them, are not', () => {
+    expect(sparseCoverage(gt, [1, 2, 3], perfect)).to.equal(undefined);
+    expect(sparseCoverage(gt, [1, 2, 3], ofImage(3))).to.equal(undefined);
+    expect(sparseCoverage(gt, [1, 2, 3], ofImage(2))).to.deep.equal({ named: 0, withPeople: 2, scored: 3, allWithinFirst: 2 });
+    expect(sparseCoverage(gt, [1, 2, 3], [])).to.deep.equal({ named: 0, withPeople: 2, scored: 3 });
+  });
+
+  it('are counted over the images scored (--limit\'s first N): results of images past them name none', () => {
+    expect(sparseCoverage(gt, [1, 2], ofImage(1))).to.equal(undefined);
+    expect(sparseCoverage(gt, [1, 2], ofImage(3))).to.deep.equal({ named: 0, withPeople: 1, scored: 2 });
+    expect(sparseCoverage(gt, [2], [])).to.equal(undefined);
   });
 });
 

@@ -16,6 +16,7 @@ import { loadGroundTruth, loadResults, parseResults, readAnnotationFile, type An
 import { EvalError } from './errors.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { repeatedResults, repeatedResultsWarning } from './repeats.js';
+import { sparseCoverage, sparseCoverageWarning } from './coverage.js';
 import { inOrder, isImagesInFlight, IMAGES_IN_FLIGHT_RANGE, valueOf } from '../parallel/in-order.js';
 import { isPositiveInt, shownValue } from '../values.js';
 
@@ -122,15 +123,18 @@ function evaluateKeypoints(dataset: DatasetKind, gt: GroundTruth, results: reado
 /**
  * `--results` mode: scores an existing results file, over every annotated image or, with
  * `limit`, the first ones by id (as a run with that limit evaluated). Entries repeated exactly
- * are scored as the official evaluation scores them, and told to `warn`.
+ * are scored as the official evaluation scores them, and told to `warn`; so are results that name
+ * fewer than half of the scored images with people (results of some images only).
  */
 export function evaluateResultsFile(resultsPath: string, annotationsPath: string, dataset: DatasetKind = 'coco', limit?: number, warn?: (message: string) => void): EvalStats {
   const gt = loadGroundTruth(annotationsPath, dataset);
-  const imageIds = limit === undefined ? undefined : selectImages(gt, limit).map((im) => im.id);
+  const scored = selectImages(gt, limit).map((im) => im.id);
   const results = loadResults(resultsPath, gt);
   const repeats = warn && repeatedResults(results);
   if (repeats) warn!(repeatedResultsWarning(resultsPath, results.length, repeats));
-  return evaluateKeypoints(dataset, gt, results, { imageIds });
+  const coverage = warn && sparseCoverage(gt, scored, results);
+  if (coverage) warn!(sparseCoverageWarning(resultsPath, coverage));
+  return evaluateKeypoints(dataset, gt, results, { imageIds: limit === undefined ? undefined : scored });
 }
 
 /**

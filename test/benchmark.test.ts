@@ -490,6 +490,19 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(complete.out.join('')).to.contain('| 100.0 |');
     });
 
+    it('BAD CALL - an empty results file (0 bytes, or blank lines: predict --format jsonl finding nobody) is scored as [] is, no one found, with the warning that it names none of the images', async () => {
+      const scored = (text: string, name: string) => {
+        const path = join(dir, name);
+        writeFileSync(path, text);
+        const c = cli();
+        return c.parse(['--results', path, '--annotations', annotations]).then(() => ({ out: c.out.join(''), err: c.err.join('').replaceAll(path, 'RESULTS') }));
+      };
+      const none = await scored('[]', 'none.json');
+      expect(none.err).to.equal('warning: RESULTS names none of the 32 images with people annotated (of 79 scored): the images it does not name count as images where nobody was found, '
+        + 'as the official evaluation scores them, which lowers AP and AR. If it holds the results of some images only, estimate every image (eval --images runs the model over them all)\n');
+      for (const [text, name] of [['', 'nothing.jsonl'], ['\n\n', 'blank.jsonl']]) expect(await scored(text, name), name).to.deep.equal(none);
+    });
+
     it('BAD CALL - model options with --results, which runs no model: a usage error naming them, nothing scored', async () => {
       const report = await run('scored', { limit: 5 });
       const c = cli();

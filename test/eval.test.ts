@@ -230,6 +230,13 @@ describe('evaluation input errors', () => {
   const gt = () => parseGroundTruth(syntheticDoc(), 'synthetic.json', 'coco');
   const result = (): Record<string, unknown> => ({ image_id: 1, category_id: 1, keypoints: personKeypoints(10, 10, 50, 100), score: 0.5 });
 
+  it('BAD CALL - an empty results file (nothing, or blank lines: predict --format jsonl\'s when it found nobody) holds no results, as [] does', () => {
+    for (const [name, text] of [['array.json', '[]'], ['nothing.jsonl', ''], ['blank.jsonl', '\n \r\n\n']]) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      expect(loadResults(path, gt()), name).to.deep.equal([]);
+    }
+  });
   it('BAD CALL - malformed annotation JSON', () => {
     const path = join(dir, 'broken.json');
     writeFileSync(path, '{"images": [');

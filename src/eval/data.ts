@@ -9,7 +9,7 @@ import type { DatasetKind } from '../config/experiment.js';
 import { keypointDefinition } from '../datasets.js';
 import { EvalError, OtherDatasetError } from './errors.js';
 import { isJournalHeader, parseOrUndefined } from './journal.js';
-import { readJsonValues, utf8TextStart, NotUtf8Error, OneJsonValueError } from '../io/json-read.js';
+import { readJsonValues, utf8TextStart, EmptyTextError, NotUtf8Error, OneJsonValueError } from '../io/json-read.js';
 import { shownValue } from '../values.js';
 import { ReadBoundError, readFileUpTo } from '../io/read-bounded.js';
 
@@ -392,8 +392,9 @@ function checkedBoxes(c: Checker, results: KeypointResult[]): KeypointResult[] {
 /**
  * Reads and validates a COCO results file against the ground truth. Its array is read entry by
  * entry, so that a file past the longest string (~512 MiB: a full val set's results from an
- * untrained model) is read too; so are JSON Lines (`predict --format jsonl`), an entry a line. A
- * file that holds neither is refused as other JSON files are. The file is read once: a pipe is
+ * untrained model) is read too; so are JSON Lines (`predict --format jsonl`), an entry a line,
+ * and an empty file (nothing, or blank lines: the JSON Lines of a predict run that found nobody)
+ * holds no results, as `[]`. A file that holds neither is refused as other JSON files are. The file is read once: a pipe is
  * read too (`--results <(zcat results.jsonl.gz)`).
  */
 export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
@@ -411,6 +412,7 @@ export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
   } catch (err) {
     // Neither: one object over several lines (whose first line is no JSON), a number.
     if (err instanceof OneJsonValueError) return parseResults(err.value, path, gt);
+    if (err instanceof EmptyTextError) return [];
     if (err instanceof NotUtf8Error) throw new EvalError(`${path}: results file ${err.message}`);
     if (err instanceof SyntaxError) throw new EvalError(`${path}: results file is not valid JSON (${err.message})`);
     if (err instanceof EvalError) throw err;

@@ -15,6 +15,15 @@ export class JsonLineError extends SyntaxError {
   }
 }
 
+/** A file that holds no JSON value: nothing, or only whitespace (JSON Lines of no line, as a writer of none leaves them). */
+export class EmptyTextError extends SyntaxError {
+  override name = 'EmptyTextError';
+
+  constructor() {
+    super('the file is empty');
+  }
+}
+
 /** A file that is not UTF-8 text, as its first bytes tell: another encoding, or compressed. */
 export class NotUtf8Error extends SyntaxError {
   override name = 'NotUtf8Error';
@@ -158,7 +167,7 @@ interface LayoutReader {
  *
  * A SyntaxError says where the text goes wrong (a JsonLineError naming the line); a file whose
  * text is one JSON value of another kind (a number, or an object over several lines, whose first
- * line is no JSON) is a OneJsonValueError holding it; a device is a ReadBoundError; a file that
+ * line is no JSON) is a OneJsonValueError holding it; one with no value at all an EmptyTextError; a device is a ReadBoundError; a file that
  * cannot be read gives the system's error. A value whose text (an element, a line, the one value,
  * or the whitespace before the first) goes on past `maxValueBytes` is a ReadBoundError naming it.
  */
@@ -190,7 +199,7 @@ export function* readJsonValues(path: string, chunkBytes = 1 << 20, maxValueByte
     yield* reader.read(chunk, offset);
     offset += chunk.length;
   }
-  if (reader === undefined) throw new SyntaxError('the file is empty');
+  if (reader === undefined) throw new EmptyTextError();
   yield* reader.end();
 }
 

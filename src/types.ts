@@ -61,6 +61,16 @@ export interface ImageDataLike {
   channels?: number;
 }
 
+/**
+ * Pixels as a canvas holds them (RGBA in a Uint8ClampedArray over an ArrayBuffer): `drawPoses`' result
+ * for an ImageData, which `new ImageData(data, width, height)` and `putImageData` take.
+ */
+export interface CanvasPixels {
+  data: Uint8ClampedArray<ArrayBuffer>;
+  width: number;
+  height: number;
+}
+
 /** What `estimatePoses` accepts: a file path, encoded image bytes (JPEG/PNG/WebP…), or pixels (RGB, RGBA or gray). */
 export type ImageInput = string | Uint8Array | RgbImage | ImageDataLike;
 

@@ -340,7 +340,7 @@ describe('image I/O', () => {
     await expectImageError(readImage(new Uint8ClampedArray(16) as never), 'invalid-pixels', /; got Uint8ClampedArray \(an ImageData's data\? pass the ImageData itself, or \{ data, width, height \}\)$/);
   });
 
-  it('BAD CALL - RGBA or gray pixels given where RGB is written, drawn or prepared say that readImage converts them', async () => {
+  it('BAD CALL - RGBA or gray pixels given where RGB is written or prepared say that readImage converts them', async () => {
     const rgba = { data: new Uint8Array(16), width: 2, height: 2 };
     const converts = /needs 12 \(looks like RGBA; only 3-channel RGB is taken here: readImage\(pixels\) converts RGBA or gray pixels to RGB\)$/;
     await expectImageError(encodePng(rgba), 'invalid-pixels', converts);

@@ -129,13 +129,63 @@ describe('render', () => {
     for (const id of [1.5, Number.NaN]) expect(personColor(person(0, 0, { id }), 2)).to.deep.equal(DEFAULT_PALETTE[2]);
   });
 
-  it('BAD CALL - pixels that are no RGB image, and options that would draw nothing, are refused by name', () => {
+  it('draws on RGBA pixels (a canvas\'s ImageData) as on RGB, in a Uint8ClampedArray, opaque where drawn, the alpha kept elsewhere', () => {
+    const [width, height] = [120, 160];
+    const p = [person(40, 30, { id: 4 }), person(90, 40)];
+    const options: OverlayOptions = { box: true };
+    // A picture with every value varying, and an alpha that does too (0 and 255 among it).
+    const rgb: RgbImage = { data: Uint8Array.from({ length: width * height * 3 }, (_, i) => (i * 7) % 256), width, height };
+    const rgba = { data: new Uint8ClampedArray(width * height * 4), width, height };
+    for (let i = 0; i < width * height; i++) {
+      rgba.data.set(rgb.data.subarray(i * 3, i * 3 + 3), i * 4);
+      rgba.data[i * 4 + 3] = (i * 13) % 256;
+    }
+    const before = new Uint8ClampedArray(rgba.data);
+    const drawnRgb = drawPoses(rgb, p, COCO_KEYPOINTS, options);
+    const out = drawPoses(rgba, p, COCO_KEYPOINTS, options);
+    // Its type too: what new ImageData(data, width, height) and putImageData take.
+    const data: Uint8ClampedArray<ArrayBuffer> = out.data;
+    expect(data).to.be.an.instanceOf(Uint8ClampedArray).with.lengthOf(width * height * 4);
+    expect([out.width, out.height]).to.deep.equal([width, height]);
+    expect(rgba.data).to.deep.equal(before);
+    // The pixels drawn, whatever the picture: those the same on black and on white.
+    const [onBlack, onWhite] = [0, 255].map((value) => drawPoses(blank(width, height, value), p, COCO_KEYPOINTS, options).data);
+    const isDrawn = (i: number): boolean => [0, 1, 2].every((c) => onBlack[i * 3 + c] === onWhite[i * 3 + c]);
+    const pixels = Array.from({ length: width * height }, (_, i) => i);
+    expect(pixels.filter(isDrawn).length).to.be.within(500, (width * height) / 2);
+    expect(Uint8Array.from(pixels.flatMap((i) => [...data.subarray(i * 4, i * 4 + 3)]))).to.deep.equal(drawnRgb.data);
+    expect(pixels.map((i) => data[i * 4 + 3])).to.deep.equal(pixels.map((i) => (isDrawn(i) ? 255 : before[i * 4 + 3])));
+  });
+
+  it('keeps the layout and array kind of the pixels given: RGBA in a Uint8Array or Buffer (sharp\'s raw), RGB in a Uint8ClampedArray', () => {
+    const p = [person(30, 5)];
+    const rgb = blank(64, 48, 90);
+    const drawnRgb = drawPoses(rgb, p, COCO_KEYPOINTS);
+    const clampedRgb = drawPoses({ ...rgb, data: new Uint8ClampedArray(rgb.data) }, p, COCO_KEYPOINTS);
+    expect(clampedRgb.data).to.be.an.instanceOf(Uint8ClampedArray);
+    expect([...clampedRgb.data]).to.deep.equal([...drawnRgb.data]);
+    // sharp's { data, ...info } of ensureAlpha().raw(): a Buffer with its channels.
+    const opaque = Buffer.alloc(64 * 48 * 4, 90);
+    for (let alpha = 3; alpha < opaque.length; alpha += 4) opaque[alpha] = 255;
+    const drawnRgba = drawPoses({ data: opaque, width: 64, height: 48, channels: 4 }, p, COCO_KEYPOINTS);
+    expect(drawnRgba.data).to.be.an.instanceOf(Uint8Array).with.lengthOf(64 * 48 * 4);
+    expect(drawnRgba.data.filter((_, i) => i % 4 !== 3)).to.deep.equal(drawnRgb.data);
+    expect(drawnRgba.data.filter((_, i) => i % 4 === 3).every((alpha) => alpha === 255)).to.equal(true);
+  });
+
+  it('BAD CALL - pixels that are no RGB or RGBA image, and options that would draw nothing, are refused by name', () => {
     const p = [person(30, 5)];
     // Drawn out of bounds (nothing), or into float pixels, without a word.
-    expect(() => drawPoses({ data: new Uint8Array(10), width: 64, height: 48 }, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: data holds 10 bytes; a 64x48 RGB image needs 9216$/);
-    expect(() => drawPoses({ ...blank(64, 48), data: new Float32Array(64 * 48 * 3) as never }, p, COCO_KEYPOINTS)).to.throw(ImageError, /must be a Uint8Array of 8-bit RGB values; got Float32Array$/);
+    expect(() => drawPoses({ data: new Uint8Array(10), width: 64, height: 48 }, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: data holds 10 bytes; a 64x48 image needs 9216 \(RGB\) or 12288 \(RGBA\)$/);
+    expect(() => drawPoses({ data: new Uint8ClampedArray(64 * 48 * 4 - 4), width: 64, height: 48 }, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: data holds 12284 bytes; a 64x48 image needs 9216 \(RGB\) or 12288 \(RGBA\)$/);
+    expect(() => drawPoses({ ...blank(64, 48), channels: 4 }, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: data holds 9216 bytes; a 64x48 image of 4 channels \(RGBA\) needs 12288$/);
+    // Gray cannot hold the colours, and an RGB result would not go back where the gray came from.
+    const gray = /gray, which cannot hold the colours drawn: readImage\(pixels\) converts it to RGB\)$/;
+    expect(() => drawPoses({ data: new Uint8Array(64 * 48), width: 64, height: 48 }, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: data holds 3072 bytes; a 64x48 image needs 9216 \(RGB\) or 12288 \(RGBA\) \(looks like gray, /).with.property('message').that.matches(gray);
+    expect(() => drawPoses({ data: new Uint8Array(64 * 48), width: 64, height: 48, channels: 1 }, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: channels must be 3 \(RGB\) or 4 \(RGBA\); got 1 \(gray, /).with.property('message').that.matches(gray);
+    expect(() => drawPoses({ ...blank(64, 48), data: new Float32Array(64 * 48 * 3) as never }, p, COCO_KEYPOINTS)).to.throw(ImageError, /must be a Uint8Array or Uint8ClampedArray of 8-bit values \(RGB or RGBA\); got Float32Array$/);
     // It draws on pixels only: the message offered a path, as readImage's does.
-    expect(() => drawPoses('photo.jpg' as never, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: expected RGB pixels \{ data, width, height \} \(readImage decodes a path or encoded bytes to them\); got String$/);
+    expect(() => drawPoses('photo.jpg' as never, p, COCO_KEYPOINTS)).to.throw(ImageError, /^drawPoses image: expected RGB or RGBA pixels \{ data, width, height \} \(readImage decodes a path or encoded bytes to them\); got String$/);
     expect(() => drawPoses(blank(64, 48), p, COCO_KEYPOINTS, { palette: [] })).to.throw(RangeError, /^drawPoses: the palette holds no colour$/);
     // No lines, or no joints, were drawn.
     for (const lineWidth of [0, -2, Number.NaN]) {

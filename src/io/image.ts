@@ -29,7 +29,7 @@ export type ImageErrorCode =
   | 'corrupt' // recognised format, broken data
   | 'unsupported' // not an image format sharp can decode (or write)
   | 'dimensions' // zero, non-integer or absurdly large width/height
-  | 'invalid-pixels' // a raw `{ data, width, height }` that is not 8-bit RGB, RGBA or gray (RGB only where pixels are written or drawn)
+  | 'invalid-pixels' // a raw `{ data, width, height }` that is not 8-bit RGB, RGBA or gray (RGB or RGBA where drawn, RGB only where written)
   | 'write-failed';
 
 export class ImageError extends Error {
@@ -110,7 +110,7 @@ export async function checkImageInput(input: string | Uint8Array | ImageDataLike
   else if (input instanceof Uint8Array) {
     const empty = emptyBytesError(input, options.name ?? 'image buffer');
     if (empty) throw empty;
-  } else pixelChannels(input, options.name ?? 'RGB image', options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  } else pixelChannels(input, options.name ?? 'RGB image', options.maxPixels ?? DEFAULT_MAX_PIXELS, READ_CHANNELS, 'any');
 }
 
 /** Linux's PATH_MAX, its closing NUL counted: no longer string names a file. */
@@ -274,8 +274,11 @@ function uploadHint(input: unknown): { shown: string; hint: string } {
   return { shown, hint: '' };
 }
 
-/** What a caller of `validateRgb` takes as an image: a path, encoded bytes or pixels (`readImage`), or pixels only. */
-export type ImageTaken = 'any' | 'pixels';
+/**
+ * What a caller takes as an image: a path, encoded bytes or pixels (`readImage`), RGB pixels only
+ * (`validateRgb`), or RGB or RGBA pixels (`drawnPixelChannels`).
+ */
+export type ImageTaken = 'any' | 'pixels' | 'colour pixels';
 
 /**
  * Checks that `img` is `{ data, width, height }` with positive integer sizes within `maxPixels`
@@ -285,7 +288,8 @@ export type ImageTaken = 'any' | 'pixels';
 function checkPixelFields(img: ImageDataLike, source: string, maxPixels: number, takes: ImageTaken): void {
   if (img === null || typeof img !== 'object' || !('data' in img)) {
     // An ArrayBuffer, a URL, an object of another shape: say what came, not that its width is missing.
-    const wanted = takes === 'any' ? 'a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }' : 'RGB pixels { data, width, height } (readImage decodes a path or encoded bytes to them)';
+    const pixels = `${takes === 'pixels' ? 'RGB' : 'RGB or RGBA'} pixels { data, width, height } (readImage decodes a path or encoded bytes to them)`;
+    const wanted = takes === 'any' ? 'a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }' : pixels;
     const { shown, hint } = takes === 'any' ? uploadHint(img) : { shown: typeName(img), hint: '' };
     throw new ImageError('invalid-pixels', source, `expected ${wanted}; got ${shown}${hint}`);
   }
@@ -301,25 +305,38 @@ function checkPixelFields(img: ImageDataLike, source: string, maxPixels: number,
 /** What pixels of each channel count taken hold. */
 const LAYOUTS: Record<number, string> = { 1: 'gray', 3: 'RGB', 4: 'RGBA' };
 
+/** The channel counts `readImage` takes, and those drawn on, in the order messages list them. */
+const READ_CHANNELS = [3, 4, 1] as const;
+const DRAWN_CHANNELS = [3, 4] as const;
+
 /** Gray and alpha is not taken: 16-bit gray (sharp's raw output of a 16-bit PNG) has its length, and would pass for it. */
 const GRAY_ALPHA = 'gray and alpha, which is not taken: pass the encoded image, or the pixels without their alpha';
 
+/** Gray where colours are drawn: a gray result could not hold them, an RGB one would not fit where the pixels came from. */
+const GRAY_DRAWN = 'gray, which cannot hold the colours drawn: readImage(pixels) converts it to RGB';
+
+/** `a`, `a or b`, `a, b or c`. */
+const listed = (items: readonly string[]): string => (items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : items.join(''));
+
 /**
- * The channels of raw pixels given to `readImage` (3 RGB, 4 RGBA, 1 gray), checked: their
+ * The channels of raw pixels (3 RGB, 4 RGBA, 1 gray), checked against those `taken`: their
  * `channels` if given, else what their length holds. An `ImageError` naming `source` and the
  * sizes when they are none of these, or `channels` and the length disagree.
  */
-function pixelChannels(img: ImageDataLike, source: string, maxPixels: number): 1 | 3 | 4 {
-  checkPixelFields(img, source, maxPixels, 'any');
+function pixelChannels<C extends 1 | 3 | 4>(img: ImageDataLike, source: string, maxPixels: number, taken: readonly C[], takes: ImageTaken): C {
+  checkPixelFields(img, source, maxPixels, takes);
   const { data, width, height, channels } = img;
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) {
-    throw new ImageError('invalid-pixels', source, `data must be a Uint8Array or Uint8ClampedArray of 8-bit values (RGB, RGBA or gray); got ${typeName(data)}`);
+    throw new ImageError('invalid-pixels', source, `data must be a Uint8Array or Uint8ClampedArray of 8-bit values (${listed(taken.map((c) => LAYOUTS[c]!))}); got ${typeName(data)}`);
   }
   if (isDetached(data)) throw new ImageError('invalid-pixels', source, `data: ${TRANSFERRED}`);
+  const isTaken = (c: unknown): c is C => taken.includes(c as C);
+  const whyNot = (c: number): string => (c === 2 ? GRAY_ALPHA : c === 1 && !isTaken(1) ? GRAY_DRAWN : '');
   const pixels = width * height;
   if (channels !== undefined) {
-    if (channels !== 1 && channels !== 3 && channels !== 4) {
-      throw new ImageError('invalid-pixels', source, `channels must be 3 (RGB), 4 (RGBA) or 1 (gray); got ${shownValue(channels)}${channels === 2 ? ` (${GRAY_ALPHA})` : ''}`);
+    if (!isTaken(channels)) {
+      const why = whyNot(channels);
+      throw new ImageError('invalid-pixels', source, `channels must be ${listed(taken.map((c) => `${c} (${LAYOUTS[c]})`))}; got ${shownValue(channels)}${why && ` (${why})`}`);
     }
     if (data.length !== pixels * channels) {
       throw new ImageError('invalid-pixels', source, `data holds ${data.length} bytes; a ${width}x${height} image of ${channels} channels (${LAYOUTS[channels]}) needs ${pixels * channels}`);
@@ -327,12 +344,22 @@ function pixelChannels(img: ImageDataLike, source: string, maxPixels: number): 1
     return channels;
   }
   const counted = data.length / pixels;
-  if (counted === 1 || counted === 3 || counted === 4) return counted;
+  if (isTaken(counted)) return counted;
+  const why = whyNot(counted);
   throw new ImageError(
     'invalid-pixels',
     source,
-    `data holds ${data.length} bytes; a ${width}x${height} image needs ${pixels * 3} (RGB), ${pixels * 4} (RGBA) or ${pixels} (gray)` + (counted === 2 ? ` (looks like ${GRAY_ALPHA})` : ''),
+    `data holds ${data.length} bytes; a ${width}x${height} image needs ${listed(taken.map((c) => `${pixels * c} (${LAYOUTS[c]})`))}` + (why && ` (looks like ${why})`),
   );
+}
+
+/**
+ * The channels of pixels drawn on, 3 (RGB) or 4 (RGBA: a canvas's ImageData), checked as
+ * `readImage` checks pixels (an `ImageError` naming `source` else). Gray is refused: drawn pixels
+ * keep their layout, and gray cannot hold colours.
+ */
+export function drawnPixelChannels(img: ImageDataLike, source: string): 3 | 4 {
+  return pixelChannels(img, source, DEFAULT_MAX_PIXELS, DRAWN_CHANNELS, 'colour pixels');
 }
 
 /**
@@ -341,7 +368,7 @@ function pixelChannels(img: ImageDataLike, source: string, maxPixels: number): 1
  * (dropped, not composited, as `readImage` does with a PNG's), gray replicated to three channels.
  */
 export function pixelsToRgb(img: ImageDataLike, source = 'RGB image', { maxPixels = DEFAULT_MAX_PIXELS }: { maxPixels?: number } = {}): RgbImage {
-  const channels = pixelChannels(img, source, maxPixels);
+  const channels = pixelChannels(img, source, maxPixels, READ_CHANNELS, 'any');
   const { data, width, height } = img;
   if (channels === 3) return data instanceof Uint8Array ? (img as RgbImage) : { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
   return { data: channels === 4 ? rgbOfRgba(data) : rgbOfGray(data), width, height };
@@ -370,7 +397,7 @@ function rgbOfGray(gray: Uint8Array | Uint8ClampedArray): Uint8Array {
 
 /**
  * Checks that raw pixels are a well-formed 8-bit RGB image (an `ImageError` naming `source` else); returns them.
- * For the callers that take RGB only (writing, drawing, preparing the network input): RGBA or
+ * For the callers that take RGB only (writing, preparing the network input): RGBA or
  * gray pixels are refused with the word that `readImage` converts them.
  * `takes` is what the caller takes: a value of another kind is told what that is.
  */

@@ -1,11 +1,11 @@
 /**
- * Drawing poses on RGB images: skeleton lines, joint dots and a label with the person's
+ * Drawing poses on RGB or RGBA images: skeleton lines, joint dots and a label with the person's
  * score (and track id), in plain typed-array writes (no anti-aliasing) so that it keeps up
  * with video. Text uses a built-in 3×5 pixel font of digits, '.', '-' and '#'.
  */
 import type { KeypointDefinition } from '../datasets.js';
-import type { Keypoint, Person, RgbImage } from '../types.js';
-import { validateRgb } from '../io/image.js';
+import type { CanvasPixels, ImageDataLike, Keypoint, Person, RgbImage } from '../types.js';
+import { drawnPixelChannels } from '../io/image.js';
 import { isFlag, optionsProblem, shownValue, typeName } from '../values.js';
 import { BOX_SIDES, checkShape } from '../tracking/people.js';
 
@@ -42,15 +42,21 @@ export function personColor(person: Person, index: number, options: OverlayOptio
 }
 
 /**
- * A new image: `image` with `people` drawn on it. A joint is drawn when its score is at least
- * `minScore` and its x, y and score are finite numbers: one holding NaN or an infinity (people of
- * your own, or smoothed) is left out with the limbs that touch it, as a joint not found is. People
- * with a keypoint that is no object are a TypeError, people of another keypoint definition (fewer
- * or more keypoints than its joints) a RangeError.
+ * A new image: `image` with `people` drawn on it, in the layout and array kind of `image`, RGB or
+ * RGBA (a canvas's ImageData: a Uint8ClampedArray in, a Uint8ClampedArray out, for putImageData);
+ * gray is refused (`readImage(pixels)` converts it to RGB). On RGBA the colours are those drawn on
+ * RGB, and the drawing is opaque (there is no opacity option): its pixels get alpha 255, the others
+ * keep theirs. A joint is drawn when its score is at least `minScore` and its x, y and score are
+ * finite numbers: one holding NaN or an infinity (people of your own, or smoothed) is left out with
+ * the limbs that touch it, as a joint not found is. People with a keypoint that is no object are a
+ * TypeError, people of another keypoint definition (fewer or more keypoints than its joints) a RangeError.
  */
-export function drawPoses(image: RgbImage, people: readonly Person[], def: KeypointDefinition, options: OverlayOptions = {}): RgbImage {
+export function drawPoses(image: RgbImage, people: readonly Person[], def: KeypointDefinition, options?: OverlayOptions): RgbImage;
+export function drawPoses(image: ImageDataLike & { data: Uint8ClampedArray }, people: readonly Person[], def: KeypointDefinition, options?: OverlayOptions): CanvasPixels;
+export function drawPoses(image: ImageDataLike, people: readonly Person[], def: KeypointDefinition, options?: OverlayOptions): ImageDataLike;
+export function drawPoses(image: ImageDataLike, people: readonly Person[], def: KeypointDefinition, options: OverlayOptions = {}): ImageDataLike {
   // Pixels of another length or kind would be drawn wrong, or not at all, without a word.
-  validateRgb(image, 'drawPoses image', { takes: 'pixels' });
+  const channels = drawnPixelChannels(image, 'drawPoses image');
   if (!Array.isArray(people as unknown)) throw new TypeError(`drawPoses: people must be a list of people (as estimatePoses gives), got ${typeName(people)}`);
   if (!Array.isArray(def?.skeleton) || !Array.isArray(def.names)) throw new TypeError('drawPoses needs the keypoint definition of the people (COCO_KEYPOINTS, or the estimator\'s keypoints): its skeleton is drawn');
   // A list of lists (estimatePoses of several images) or a person without keypoints: a TypeError from inside the drawing otherwise.
@@ -60,12 +66,14 @@ export function drawPoses(image: RgbImage, people: readonly Person[], def: Keypo
   if (other >= 0) throw new RangeError(`drawPoses: person ${other} has ${people[other]!.keypoints.length} keypoints, the keypoint definition (${def.kind}) ${def.names.length}: give the keypoints of the estimator that found them`);
   checkOverlayOptions(options);
   checkLabelsAndBoxes(people, options.label ?? true, options.box ?? false);
-  const out: RgbImage = { data: new Uint8Array(image.data), width: image.width, height: image.height };
+  // One copy, of the input's kind; drawn through a Uint8Array view (the colours are bytes: no clamping to do).
+  const data = image.data instanceof Uint8ClampedArray ? new Uint8ClampedArray(image.data) : new Uint8Array(image.data);
+  const out = { data, width: image.width, height: image.height };
   const side = Math.min(image.width, image.height);
   const lineWidth = options.lineWidth ?? Math.max(1, Math.round(side / 400));
   const radius = options.radius ?? Math.max(2, Math.round(side / 160));
   const minScore = options.minScore ?? 0.1;
-  const canvas = new Canvas(out);
+  const canvas = new Canvas(data instanceof Uint8Array ? data : new Uint8Array(data.buffer), image.width, image.height, channels);
   people.forEach((person, index) => {
     const color = personColor(person, index, options);
     const kps = person.keypoints;
@@ -159,27 +167,34 @@ const GLYPHS: Record<string, number> = {
   '-': 0b000000111000000, ' ': 0,
 };
 
-/** Clipped drawing primitives on one image. */
+/** Clipped drawing primitives on one image, RGB or RGBA (whose pixels drawn become opaque: drawPoses has no opacity). */
 class Canvas {
-  constructor(private readonly image: RgbImage) {}
+  constructor(
+    private readonly data: Uint8Array,
+    private readonly width: number,
+    private readonly height: number,
+    private readonly channels: 3 | 4,
+  ) {}
 
   fillRect(x0: number, y0: number, x1: number, y1: number, color: Rgb): void {
-    const { data, width, height } = this.image;
+    const { data, width, height, channels } = this;
     const xa = Math.max(0, Math.floor(x0));
     const xb = Math.min(width - 1, Math.floor(x1));
     const ya = Math.max(0, Math.floor(y0));
     const yb = Math.min(height - 1, Math.floor(y1));
     for (let y = ya; y <= yb; y++) {
-      for (let x = xa, o = (y * width + xa) * 3; x <= xb; x++, o += 3) {
+      for (let x = xa, o = (y * width + xa) * channels; x <= xb; x++, o += channels) {
         data[o] = color[0];
         data[o + 1] = color[1];
         data[o + 2] = color[2];
       }
+      // Apart, so that the RGB loop above stays as lean as it was.
+      if (channels === 4) for (let o = (y * width + xa) * 4 + 3, end = (y * width + xb) * 4 + 3; o <= end; o += 4) data[o] = 255;
     }
   }
 
   disc(cx: number, cy: number, r: number, color: Rgb): void {
-    const { data, width, height } = this.image;
+    const { data, width, height, channels } = this;
     if (!Number.isFinite(cx) || !Number.isFinite(cy)) return;
     const r2 = (r + 0.5) ** 2;
     const ya = Math.max(0, Math.floor(cy - r));
@@ -189,10 +204,11 @@ class Canvas {
     for (let y = ya; y <= yb; y++) {
       for (let x = xa; x <= xb; x++) {
         if ((x - cx) ** 2 + (y - cy) ** 2 > r2) continue;
-        const o = (y * width + x) * 3;
+        const o = (y * width + x) * channels;
         data[o] = color[0];
         data[o + 1] = color[1];
         data[o + 2] = color[2];
+        if (channels === 4) data[o + 3] = 255;
       }
     }
   }
@@ -200,7 +216,7 @@ class Canvas {
   /** A line `width` pixels wide: square stamps along its longer axis. */
   line(x0: number, y0: number, x1: number, y1: number, width: number, color: Rgb): void {
     if (![x0, y0, x1, y1].every(Number.isFinite)) return;
-    const { width: w, height: h } = this.image;
+    const { width: w, height: h } = this;
     const steps = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
     const half = (width - 1) / 2;
     // Only the steps whose pen can touch the image: a far-off end point would mean billions of them.

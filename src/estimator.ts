@@ -285,10 +285,12 @@ export function testSettings(given: ExperimentConfig, options: Omit<EstimatorOpt
 /**
  * Pixels given as `{ data, width, height }` with their data copied; anything else as it is (refused
  * later, as it would be at once). The other properties stay: a mistake's error tells by them (sharp's `info`).
+ * The fields are read by name too: a canvas's ImageData has them as getters of its class, which a spread leaves out.
  */
 function withPixelsCopied(image: string | ImageDataLike): string | ImageDataLike {
   if (typeof image !== 'object' || image === null || !(image.data instanceof Uint8Array || image.data instanceof Uint8ClampedArray)) return image;
-  return { ...image, data: bytesCopy(image.data) };
+  const { width, height, channels } = image;
+  return { ...image, width, height, channels, data: bytesCopy(image.data) };
 }
 
 /** A copy of `bytes`; transferred away (detached), they cannot be copied, and are left for the checks to refuse. */

@@ -89,6 +89,25 @@ describe('estimator API with the bundled tiny model', () => {
     expect(await Promise.all(calls)).to.deep.equal([ofRgb, ofRgb]);
   });
 
+  it('takes an ImageData whose data, width and height are getters of its class (as a canvas\'s), in a call waiting its turn too', async () => {
+    const { data: rgb, info } = await sharp(DEMO_IMAGE()).raw().toBuffer({ resolveWithObject: true });
+    const { width, height } = info;
+    const ofRgb = await estimator.estimatePoses({ data: new Uint8Array(rgb), width, height });
+    const rgba = new Uint8ClampedArray(width * height * 4);
+    for (let i = 0; i < width * height; i++) rgba.set([rgb[i * 3]!, rgb[i * 3 + 1]!, rgb[i * 3 + 2]!, 255], i * 4);
+    // node-canvas and @napi-rs/canvas define these on the prototype: an object spread has none of them.
+    class CanvasImageData {
+      readonly #data = rgba;
+      get data(): Uint8ClampedArray { return this.#data; }
+      get width(): number { return width; }
+      get height(): number { return height; }
+    }
+    const imageData = new CanvasImageData();
+    expect(Object.keys({ ...imageData })).to.deep.equal([]);
+    // One slot: the second call waits its turn, with its pixels copied.
+    expect(await Promise.all([estimator.estimatePoses(imageData), estimator.estimatePoses(imageData)])).to.deep.equal([ofRgb, ofRgb]);
+  });
+
   it("takes a checkpoint's or an ONNX model's bytes for weights, told apart by content, as the files would run (eval gives a piped --weights so)", async () => {
     const fromPath = await estimator.estimatePoses(DEMO_IMAGE());
     const config = presetConfig('tiny_coco');

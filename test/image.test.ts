@@ -364,7 +364,7 @@ describe('image I/O', () => {
     await expectImageError(notImage(null), 'invalid-pixels', /; got Null$/);
     // sharp's toBuffer({ resolveWithObject: true }) as it comes: was only "(got undefinedxundefined)".
     const { data, info } = await sharp(pattern(2, 2).data, { raw: { width: 2, height: 2, channels: 3 } }).raw().toBuffer({ resolveWithObject: true });
-    await expectImageError(notImage({ data, info }), 'dimensions', /\(got undefinedxundefined\); sharp's \{ data, info \}\? pass \{ data, width: info\.width, height: info\.height \}$/);
+    await expectImageError(notImage({ data, info }), 'dimensions', /\(got undefinedxundefined\); sharp's \{ data, info \}\? pass \{ data, \.\.\.info \}$/);
     // A string width was shown as a number: "got 2x2".
     await expectImageError(notImage({ data: new Uint8Array(12), width: '2', height: 2 }), 'dimensions', /positive integers \(got "2"x2\)$/);
     await expectImageError(notImage({ data: new Float32Array(12), width: 2, height: 2 }), 'invalid-pixels', /must be a Uint8Array or Uint8ClampedArray of 8-bit values \(RGB, RGBA or gray\); got Float32Array$/);

@@ -55,7 +55,7 @@ describe('public functions given arguments of the wrong kind', () => {
     const settings = presetConfig('tiny_coco').test;
     const first = (options: unknown) => calibrationInputs(js(options)).next();
     // 'Cannot read properties of undefined (reading entries)' before.
-    await expectRejection(first({}), ConfigError, /^calibrationInputs: images must be a list of images \(paths, encoded bytes or RGB pixels\), got Undefined$/);
+    await expectRejection(first({}), ConfigError, /^calibrationInputs: images must be a list of images \(paths, encoded bytes or pixels\), got Undefined$/);
     await expectRejection(first({ images: [] }), ConfigError, /^calibrationInputs: settings must be the test settings \{ inputSize, scaleFactor, flipTest \} \(config\.test\), got Undefined$/);
     await expectRejection(first({ images: [], settings, exifOrientaton: false }), ConfigError, /^calibrationInputs: unknown option exifOrientaton; its options are images, settings, /);
     await expectRejection(first(undefined), ConfigError, /^calibrationInputs: options must be an object with any of images, .*; got undefined$/);

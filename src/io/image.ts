@@ -296,7 +296,7 @@ function checkPixelFields(img: ImageDataLike, source: string, maxPixels: number,
   const { width, height } = img;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width <= 0 || height <= 0) {
     // A string "10" shown as "10" would look right.
-    const fromSharp = width === undefined && height === undefined && 'info' in img ? "; sharp's { data, info }? pass { data, width: info.width, height: info.height }" : '';
+    const fromSharp = width === undefined && height === undefined && 'info' in img ? "; sharp's { data, info }? pass { data, ...info }" : '';
     throw new ImageError('dimensions', source, `width and height must be positive integers (got ${shownValue(width)}x${shownValue(height)})${fromSharp}`);
   }
   checkSize(img, source, maxPixels);

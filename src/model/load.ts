@@ -176,7 +176,7 @@ export interface PrecisionOptions {
    * An `.onnx` model that is already quantized runs as it is, whatever this says.
    */
   precision?: Precision;
-  /** With `precision: 'int8'`: a few images like those the model will see (paths, encoded bytes or RGB pixels). */
+  /** With `precision: 'int8'`: a few images like those the model will see (paths, encoded bytes or pixels). */
   calibrationImages?: readonly ImageInput[];
   /** Apply JPEG EXIF orientation to calibration images, as to inputs (default true). */
   exifOrientation?: boolean;
@@ -372,7 +372,7 @@ function checkOnnxNetworkOptions(options: OnnxNetworkOptions): void {
   if (graphOptimizationLevel !== undefined && !GRAPH_OPTIMIZATION_LEVELS.includes(graphOptimizationLevel)) {
     bad(`graphOptimizationLevel must be one of [${GRAPH_OPTIMIZATION_LEVELS.join(', ')}], got ${shownValue(graphOptimizationLevel)}`);
   }
-  if (calibrationImages !== undefined && !Array.isArray(calibrationImages)) bad(`calibrationImages must be a list of images (paths, encoded bytes or RGB pixels), got ${typeName(calibrationImages)}`);
+  if (calibrationImages !== undefined && !Array.isArray(calibrationImages)) bad(`calibrationImages must be a list of images (paths, encoded bytes or pixels), got ${typeName(calibrationImages)}`);
   for (const flag of ['exifOrientation', 'networkThread'] as const) {
     if (options[flag] !== undefined && !isFlag(options[flag])) bad(`${flag} must be true or false, got ${shownValue(options[flag])}`);
   }
@@ -480,7 +480,7 @@ export function checkedNetworkOptions(options: NetworkOptions, weights?: Weights
   const { calibrationImages } = options;
   // A string would be taken as a list of one-letter paths.
   if (calibrationImages !== undefined && !Array.isArray(calibrationImages)) {
-    const allowed = 'a list of images (paths, encoded bytes or RGB pixels)';
+    const allowed = 'a list of images (paths, encoded bytes or pixels)';
     throw new ConfigError(`Invalid calibrationImages: ${JSON.stringify(calibrationImages)?.slice(0, 100)}. Must be ${allowed}`, { fault: valueFault('calibrationImages', allowed) });
   }
   if (calibrationImages !== undefined && !int8) {

@@ -18,7 +18,7 @@ export const PRECISIONS: readonly Precision[] = ['fp32', 'int8'];
 
 /** `weightBits` defaults to what cannot saturate on this CPU (`safeWeightBits`: 8 with VNNI). */
 export interface CalibrationOptions extends QuantizeOptions {
-  /** Images whose activations set the quantization ranges: paths, encoded bytes or RGB pixels. */
+  /** Images whose activations set the quantization ranges: paths, encoded bytes or pixels. */
   images: readonly ImageInput[];
   /** The test settings inference will use (input size, scales, flip test). */
   settings: Pick<TestSettings, 'inputSize' | 'scaleFactor' | 'flipTest'>;
@@ -60,7 +60,7 @@ const CALIBRATION_OPTION_NAMES: Record<keyof CalibrationOptions, true> = { image
 function checkCalibrationOptions(options: CalibrationOptions, who: string): void {
   const problem = optionsProblem(options, CALIBRATION_OPTION_NAMES);
   if (problem) throw new ConfigError(`${who}: ${problem}`);
-  if (!Array.isArray(options.images)) throw new ConfigError(`${who}: images must be a list of images (paths, encoded bytes or RGB pixels), got ${typeName(options.images)}`);
+  if (!Array.isArray(options.images)) throw new ConfigError(`${who}: images must be a list of images (paths, encoded bytes or pixels), got ${typeName(options.images)}`);
   const { settings } = options;
   if (typeof settings !== 'object' || settings === null) throw new ConfigError(`${who}: settings must be the test settings { inputSize, scaleFactor, flipTest } (config.test), got ${typeName(settings)}`);
 }

@@ -167,7 +167,7 @@ describe('estimator API with the bundled tiny model', () => {
     const busy = estimator.estimatePoses(DEMO_IMAGE());
     const queued = estimator.estimatePoses({ data, info } as unknown as RgbImage);
     await busy;
-    await expectRejection(queued, ImageError, /sharp's \{ data, info \}\? pass \{ data, width: info\.width, height: info\.height \}$/);
+    await expectRejection(queued, ImageError, /sharp's \{ data, info \}\? pass \{ data, \.\.\.info \}$/);
   });
 
   it('estimates several images two at a time as one at a time, and stops at a failed one as one at a time does', async () => {

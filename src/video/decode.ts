@@ -95,41 +95,59 @@ export function syncOptionOf(help: string): SyncOption | undefined {
   return undefined;
 }
 
-/**
- * The sync option of each ffmpeg binary, asked once per process (a run asks for it up to three
- * times: its decoding, the second decoding of a sampled overlay, the overlay's encoder). A probe
- * that failed is not kept: the next asks again, as after an install.
- */
-const syncOptions = new Map<string, Promise<SyncOption>>();
-
-/** The sync option of `binary`; a binary that cannot run, or is no ffmpeg, is a VideoError (`file`: the video it was for). */
-export function syncOption(binary: string, file?: string): Promise<SyncOption> {
-  const known = syncOptions.get(binary);
-  if (known) return known;
-  const probe = probeSyncOption(binary, file);
-  syncOptions.set(binary, probe);
-  probe.catch(() => {
-    if (syncOptions.get(binary) === probe) syncOptions.delete(binary);
-  });
-  return probe;
+/** What an ffmpeg binary printed when asked a question (`-h long`, `-encoders`), and how it exited. */
+export interface FfmpegAnswer {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
-async function probeSyncOption(binary: string, file: string | undefined): Promise<SyncOption> {
-  const child = spawn(binary, ['-hide_banner', '-h', 'long'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Each ffmpeg binary's answer to each question, asked once per process: a run asks up to three
+ * times (its decoding, the second decoding of a sampled overlay, the overlay's encoder; the
+ * command line's check of --render too). An answer that failed (no binary there, or one that
+ * exited with an error) is not kept: the next asks again, as after an install.
+ */
+const answers = new Map<string, Promise<FfmpegAnswer>>();
+
+/** `binary`'s answer to `question` (`file`: the video it is asked for, named if the binary cannot run). */
+export function askFfmpeg(binary: string, question: readonly string[], file?: string): Promise<FfmpegAnswer> {
+  const key = [binary, ...question].join('\0');
+  const known = answers.get(key);
+  if (known) return known;
+  const answer = ffmpegAnswer(binary, question, file);
+  answers.set(key, answer);
+  const forget = (): void => {
+    if (answers.get(key) === answer) answers.delete(key);
+  };
+  answer.then(({ code }) => {
+    if (code !== 0) forget();
+  }, forget);
+  return answer;
+}
+
+async function ffmpegAnswer(binary: string, question: readonly string[], file: string | undefined): Promise<FfmpegAnswer> {
+  const child = spawn(binary, ['-hide_banner', ...question], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exit = childExit(child, binary, file);
-  let help = '';
-  const stderr = new StderrTail();
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (help += s));
-  // Read for the options too: a build may print its help through its log.
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    help += s;
-    stderr.push(s);
-  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const { code, signal } = await exit;
+  return { stdout, stderr, code, signal };
+}
+
+/** The sync option of `binary`; a binary that cannot run, or is no ffmpeg, is a VideoError (`file`: the video it was for). */
+export async function syncOption(binary: string, file?: string): Promise<SyncOption> {
+  const { stdout, stderr, code, signal } = await askFfmpeg(binary, ['-h', 'long'], file);
   if (code !== 0) {
-    throw new VideoError(`cannot run "${binary}": asked for its options (-h long), it failed (${stderr.message() || `exit code ${code ?? signal}`}); video support needs a working FFmpeg, which $HIGHER_POSE_FFMPEG can name`, file);
+    const tail = new StderrTail();
+    tail.push(stderr);
+    throw new VideoError(`cannot run "${binary}": asked for its options (-h long), it failed (${tail.message() || `exit code ${code ?? signal}`}); video support needs a working FFmpeg, which $HIGHER_POSE_FFMPEG can name`, file);
   }
-  const found = syncOptionOf(help);
+  // Its log read for the options too: a build may print its help through it.
+  const found = syncOptionOf(`${stdout}\n${stderr}`);
   if (!found) throw new VideoError(`"${binary}" is not ffmpeg: its options (-h long) include neither -vsync nor -fps_mode; point $HIGHER_POSE_FFMPEG (or ffmpegPath) at the ffmpeg binary`, file);
   return found;
 }

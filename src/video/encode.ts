@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { rename, rm, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { RgbImage } from '../types.js';
-import { childExit, ffmpegBinary, passthroughArgs, StderrTail, syncOption, VideoError, type FfmpegPaths } from './decode.js';
+import { askFfmpeg, childExit, ffmpegBinary, passthroughArgs, StderrTail, syncOption, VideoError, type FfmpegPaths } from './decode.js';
 import { outputFileProblem, temporaryPathBeside } from '../io/atomic.js';
 import { isPositiveInt, shownValue, typeName } from '../values.js';
 import { matroskaFrameHeader, matroskaHeader, MATROSKA_TICKS_PER_SECOND } from './matroska.js';
@@ -82,40 +82,9 @@ export interface VideoEncoder {
   abort(): Promise<void>;
 }
 
-/**
- * What each ffmpeg binary prints for `-encoders`, asked once per process: a render asks three
- * times (the command line's check, processVideo's, the encoder's). A probe that failed (no
- * ffmpeg there, or one that exited with an error) is not kept: the next asks again, as after an install.
- */
-const encoderLists = new Map<string, Promise<string>>();
-
-function encoderList(binary: string): Promise<string> {
-  const known = encoderLists.get(binary);
-  if (known) return known;
-  const forget = () => encoderLists.delete(binary);
-  const list = listEncoders(binary).then(({ out, code }) => {
-    if (code !== 0) forget();
-    return out;
-  }, (error: unknown) => {
-    forget();
-    throw error;
-  });
-  encoderLists.set(binary, list);
-  return list;
-}
-
-async function listEncoders(binary: string): Promise<{ out: string; code: number | null }> {
-  const child = spawn(binary, ['-hide_banner', '-encoders'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const exit = childExit(child, binary);
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
-  const { code } = await exit;
-  return { out, code };
-}
-
 /** Whether this ffmpeg build lists the video encoder `name`. */
 async function hasEncoder(name: VideoCodec, paths: FfmpegPaths = {}): Promise<boolean> {
-  return new RegExp(`^\\s*V\\S*\\s+${name}\\s`, 'm').test(await encoderList(ffmpegBinary(paths)));
+  return new RegExp(`^\\s*V\\S*\\s+${name}\\s`, 'm').test((await askFfmpeg(ffmpegBinary(paths), ['-encoders'])).stdout);
 }
 
 /**

@@ -775,6 +775,10 @@ describe('checkpoint: errors', () => {
 
   it('BAD CALL - a checkpoint without a state dict', () => {
     expectCheckpointError(() => readCheckpoint(zipCheckpoint(pickle(dict([[str('epoch'), int(3)]])), {})), /no state dict found at top level .*keys: "epoch"/);
+    // A file of thousands of keys (an optimizer's state, a dataset's index) is named by its first ones, in one line.
+    const manyKeys = dict(Array.from({ length: 5000 }, (_, i): [Part, Part] => [str(`entry${i}`), int(i)]));
+    const many = expectCheckpointError(() => readCheckpoint(zipCheckpoint(pickle(manyKeys), {})), /keys: "entry0", "entry1", .*"entry19", … and 4980 more\)$/);
+    expect(many.message).not.to.include('"entry20"');
     const mixed = dict([[str('w'), tensor(SMALL_TENSORS['conv.weight'])], [str('lr'), int(1)]]);
     expectCheckpointError(() => readCheckpoint(zipCheckpoint(pickle(mixed), SMALL_STORAGES)), /state dict entry 'lr' is number 1, not a tensor/);
   });

@@ -26,7 +26,8 @@ export function unwrapStateDict(root: PickleValue): Map<string, TensorRef> {
     if ([...current.values()].some((v) => v instanceof TensorRef)) return tensorEntries(current, where);
     const key = WRAPPER_KEYS.find((k) => current instanceof Map && current.has(k));
     if (key === undefined) {
-      const keys = [...current.keys()].map((k) => describe(k)).join(', ');
+      // The first keys only: a file of thousands (an optimizer's state, say) would fill the screen.
+      const keys = listNames([...current.keys()].map((k) => describe(k)));
       throw new CheckpointError(`no state dict found at ${where} (no tensors, no 'state_dict' or 'model' entry; keys: ${keys || 'none'})`);
     }
     current = current.get(key) as PickleValue;
@@ -87,7 +88,7 @@ export type ExpectedTensor = { name: string; shape: readonly number[] } | readon
 /** BatchNorm's step counter: not used at inference, present in some checkpoints only. */
 const isOptional = (name: string): boolean => name.endsWith('.num_batches_tracked');
 
-/** Names listed in an error message per category; the error object holds them all. */
+/** Names listed in an error message per category (and keys of a dict without a state dict); the error object holds them all. */
 const LISTED_PER_CATEGORY = 20;
 
 /** A state dict that does not match the expected tensors; lists every problem by name. */

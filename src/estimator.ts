@@ -418,7 +418,10 @@ export function checkEstimatorOptions(options: EstimatorOptions): { config: Read
   const base = resolveConfig(options);
   // A frozen copy: changed in place (through `estimator.config`, or the caller's `scales` array)
   // the settings in use would escape the checks above.
-  const config = frozen(structuredClone<ExperimentConfig>({ ...base, test: testSettings(base, options) }));
+  // Its dataset part says the input size and candidates in effect too, as a file's one INPUT_SIZE would.
+  const test = testSettings(base, options);
+  const dataset = { ...base.dataset, inputSize: test.inputSize, maxNumPeople: test.maxNumPeople };
+  const config = frozen(structuredClone<ExperimentConfig>({ ...base, dataset, test }));
   for (const flag of ['flipBatch', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
     check(options[flag] === undefined || isFlag(options[flag]), flag, 'true or false', options[flag]);
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { checkEstimatorOptions, createEstimator, testSettings, type HigherHRNetEstimator } from '../src/estimator.js';
-import { ConfigError } from '../src/config/experiment.js';
+import { ConfigError, type ExperimentConfig } from '../src/config/experiment.js';
 import { CheckpointError, loadStateDict, StateDictMismatchError } from '../src/checkpoint/index.js';
 import { isPresetName, presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
@@ -326,6 +326,15 @@ describe('estimator API with the bundled tiny model', () => {
     void (() => createEstimator({ preset: fromArgv, weights: 'w.pth' }));
     expect(PRESET_NAMES.filter(isPresetName)).to.deep.equal([...PRESET_NAMES]);
     for (const name of ['coco_w32_521', 'TINY_COCO', '', 'toString', undefined, 512, null]) expect(isPresetName(name), String(name)).to.equal(false);
+  });
+
+  it('the configuration in effect says the inputSize and maxPeople given in its dataset part too, and makes the same estimator given back', () => {
+    const options = { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, maxPeople: 10 } as const;
+    const { config } = checkEstimatorOptions(options);
+    // Its dataset part said 512 and 30, and a copy of it given as a configuration was refused for disagreeing with its test settings.
+    expect(config.dataset).to.deep.equal({ kind: 'coco', numJoints: 17, inputSize: 256, maxNumPeople: 10 });
+    const again = checkEstimatorOptions({ config: structuredClone(config) as ExperimentConfig, weights: TINY_COCO_CHECKPOINT() }).config;
+    expect(again).to.deep.equal(config);
   });
 
   it('takes an options object written as const, as README says: its arrays read-only', () => {

@@ -149,6 +149,36 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     for (const [edit, message] of cases) expect(() => checkedConfig(broken(edit))).to.throw(ConfigError, message);
     expect(() => buildNetworkGraph(broken((c) => (c.model.deconv = null)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: model\.deconv must be an object with numDeconvs, /);
   });
+  it('BAD CALL - a configuration object\'s dataset part that says other than the rest (an input size, candidates, a kind) is refused, not left out', () => {
+    const edited = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
+      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
+      edit(c);
+      return c as unknown as ExperimentConfig;
+    };
+    // A file has one DATASET.INPUT_SIZE; an object two, and the dataset's was read nowhere: 640 ran at 512.
+    const cases: [(c: Record<string, any>) => void, RegExp][] = [
+      [(c) => (c.dataset.inputSize = 640), /^configuration object: config\.dataset\.inputSize \(640\) and config\.test\.inputSize \(512\) disagree: inference uses config\.test\.inputSize \(DATASET\.INPUT_SIZE in a file sets both\); give both the same value$/],
+      [(c) => (c.test.inputSize = 256), /^configuration object: config\.dataset\.inputSize \(512\) and config\.test\.inputSize \(256\) disagree: /],
+      [(c) => (c.dataset.inputSize = '512'), /^configuration object: config\.dataset\.inputSize \("512"\) and config\.test\.inputSize \(512\) disagree: /],
+      [(c) => delete c.dataset.inputSize, /^configuration object: config\.dataset\.inputSize \(undefined\) and config\.test\.inputSize \(512\) disagree: /],
+      [(c) => (c.dataset.maxNumPeople = 5), /^configuration object: config\.dataset\.maxNumPeople \(5\) and config\.test\.maxNumPeople \(30\) disagree: inference uses config\.test\.maxNumPeople \(DATASET\.MAX_NUM_PEOPLE in a file sets both\)/],
+      // The YAML reader's names, or a list, were taken as the dataset they begin with.
+      [(c) => (c.dataset.kind = 'coco_kpt'), /^configuration object: config\.dataset\.kind must be one of \[coco, crowdpose\], got "coco_kpt"$/],
+      [(c) => (c.dataset.kind = ['coco']), /^configuration object: config\.dataset\.kind must be one of \[coco, crowdpose\], got \["coco"\]$/],
+      [(c) => (c.dataset.kind = 'COCO'), /^configuration object: config\.dataset\.kind must be one of \[coco, crowdpose\], got "COCO"$/],
+      [(c) => delete c.dataset.kind, /^configuration object: config\.dataset\.kind must be one of \[coco, crowdpose\], got undefined$/],
+      // The joints were refused already, by their YAML keys.
+      [(c) => (c.dataset.numJoints = 14), /^configuration object: MODEL\.NUM_JOINTS \(17\) and DATASET\.NUM_JOINTS \(14\) disagree$/],
+      [(c) => (c.model.numJoints = 14), /^configuration object: MODEL\.NUM_JOINTS \(14\) and DATASET\.NUM_JOINTS \(17\) disagree$/],
+    ];
+    for (const [edit, message] of cases) expect(() => checkedConfig(edited(edit))).to.throw(ConfigError, message);
+    expect(() => testSettings(edited((c) => (c.dataset.inputSize = 256)), {})).to.throw(ConfigError, /^testSettings: configuration object: config\.dataset\.inputSize \(256\) and config\.test\.inputSize \(512\) disagree/);
+    // Both changed, or the other dataset throughout, is a configuration.
+    const both = edited((c) => Object.assign(c.dataset, { inputSize: 256, maxNumPeople: 5 }) && Object.assign(c.test, { inputSize: 256, maxNumPeople: 5 }));
+    expect(checkedConfig(both).test).to.include({ inputSize: 256, maxNumPeople: 5 });
+    const crowd = edited((c) => Object.assign(c.dataset, { kind: 'crowdpose', numJoints: 14 }) && (c.model.numJoints = 14));
+    expect(checkedConfig(crowd)).to.deep.equal(presetConfig('tiny_crowdpose'));
+  });
   it('STEM_INPLANES is not read, as in the reference, whose stem has 64 channels whatever it says', () => {
     const parameters = (yaml: string) => buildNetworkGraph(parseConfig(yaml).model).parameters;
     const official = parameters(base);

@@ -424,8 +424,9 @@ function configFromYaml(doc: unknown): ExperimentConfig {
 /**
  * A configuration given as an object (JavaScript callers, tools that build one), checked as its
  * YAML would be, field by field, with no defaults: errors name the YAML fields. Returns the
- * configuration the YAML reader makes of it (`dataset.inputSize` and `dataset.maxNumPeople`
- * are those of `test`, which inference uses).
+ * configuration the YAML reader makes of it. A file has one INPUT_SIZE and one MAX_NUM_PEOPLE,
+ * an object two of each (`dataset`'s and `test`'s): they must agree, as one edited alone was
+ * otherwise left out without a word.
  */
 export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
   const { model, dataset, test } = (config ?? {}) as Partial<ExperimentConfig>;
@@ -433,6 +434,7 @@ export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
     checkFields(config, CONFIG_FIELDS, 'config');
     checkModelFields(model, 'config.model');
     checkFields(dataset, DATASET_FIELDS, 'config.dataset');
+    checkDatasetKind(dataset);
     checkFields(test, TEST_SETTING_KEYS, 'config.test');
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`configuration object: ${err.message}`);
@@ -440,7 +442,7 @@ export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
   }
   const doc = {
     ...modelDoc(model),
-    DATASET: { DATASET: { coco: 'coco_kpt', crowdpose: 'crowd_pose_kpt' }[dataset?.kind as DatasetKind] ?? dataset?.kind, NUM_JOINTS: dataset?.numJoints, INPUT_SIZE: test?.inputSize, MAX_NUM_PEOPLE: test?.maxNumPeople },
+    DATASET: { DATASET: dataset && { coco: 'coco_kpt', crowdpose: 'crowd_pose_kpt' }[dataset.kind], NUM_JOINTS: dataset?.numJoints, INPUT_SIZE: test?.inputSize, MAX_NUM_PEOPLE: test?.maxNumPeople },
     TEST: {
       FLIP_TEST: test?.flipTest, SCALE_FACTOR: test?.scaleFactor, ADJUST: test?.adjust, REFINE: test?.refine, PROJECT2IMAGE: test?.project2image,
       DETECTION_THRESHOLD: test?.detectionThreshold, TAG_THRESHOLD: test?.tagThreshold, NMS_KERNEL: test?.nmsKernel, NMS_PADDING: test?.nmsPadding,
@@ -449,10 +451,37 @@ export function checkedConfig(config: ExperimentConfig): ExperimentConfig {
   };
   try {
     // As a file's: `test.inputSize: 500` was otherwise refused as the inputSize option, never given.
-    return withTestSettingsChecked(configFromYaml(doc));
+    const checked = withTestSettingsChecked(configFromYaml(doc));
+    checkDatasetAgrees(dataset!, checked.test);
+    return checked;
   } catch (err) {
     if (err instanceof ConfigError) throw new ConfigError(`configuration object: ${err.message}`);
     throw err;
+  }
+}
+
+/**
+ * Refuses a configuration object's dataset kind other than the type's names: the YAML reader
+ * takes any `coco…` name, and would take `['coco']` or `'COCO'` read as a file's.
+ */
+function checkDatasetKind(dataset: unknown): void {
+  if (!isObject(dataset)) return;
+  const { kind } = dataset;
+  if (typeof kind !== 'string' || !Object.hasOwn(DATASET_JOINTS, kind)) {
+    throw new ConfigError(`config.dataset.kind must be one of [${Object.keys(DATASET_JOINTS).join(', ')}], got ${shownValue(kind)}`);
+  }
+}
+
+/**
+ * Refuses a configuration object's input size or number of candidates (`dataset`'s) other than
+ * the test settings', which inference uses.
+ */
+function checkDatasetAgrees(dataset: ExperimentConfig['dataset'], test: TestSettings): void {
+  for (const field of ['inputSize', 'maxNumPeople'] as const) {
+    if (dataset[field] !== test[field]) {
+      throw new ConfigError(`config.dataset.${field} (${shownValue(dataset[field])}) and config.test.${field} (${shownValue(test[field])}) disagree: `
+        + `inference uses config.test.${field} (${TEST_SETTING_KEYS[field]} in a file sets both); give both the same value`);
+    }
   }
 }
 

@@ -10,7 +10,9 @@ import { presetConfig, PRESET_NAMES } from '../src/config/presets.js';
 import { testSettings } from '../src/estimator.js';
 import { buildNetworkGraph } from '../src/higher/network.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
-import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { resolveConfig } from '../src/model/load.js';
+import { cli, expectUsageError } from './helpers/cli.js';
 
 describeFixtures('experiment configuration', 'configs', () => {
   for (const name of PRESET_NAMES) {
@@ -303,6 +305,26 @@ TEST: {FLIP_TEST: true, USE_GT_BBOX: true}
   it('BAD CALL - a character device given as the configuration (/dev/zero, a terminal) is refused at once, not read forever', function () {
     if (process.platform === 'win32') this.skip();
     expect(() => loadConfigFile('/dev/zero')).to.throw(ConfigError, 'Cannot read configuration /dev/zero: is a character device (such as /dev/zero or a terminal), not a file or a pipe');
+  });
+  it('BAD CALL - a preset\'s name given as the configuration file (--config coco_w32_512) says to give it as the preset, not ENOENT', async () => {
+    const weights = TINY_COCO_CHECKPOINT();
+    expect(() => resolveConfig({ config: 'tiny_coco' })).to.throw(ConfigError, /^config 'tiny_coco' names no file but a preset: give it as preset 'tiny_coco'$/);
+    await expectUsageError(cli('predict', DEMO_IMAGE(), '--config', 'tiny_coco', '--weights', weights), /^error: --config tiny_coco names no file but a preset: give it as --preset tiny_coco$/);
+    // A file of that name is a configuration file; another missing file stays a file that cannot be read.
+    expect(() => resolveConfig({ config: 'tiny_cocoa' })).to.throw(ConfigError, /^Cannot read configuration tiny_cocoa: ENOENT/);
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-config-'));
+    try {
+      writeFileSync(join(dir, 'tiny_coco'), base);
+      expect(resolveConfig({ config: join(dir, 'tiny_coco') })).to.deep.equal(parseConfig(base));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+  it('BAD CALL - a configuration file given as the preset says to give it as the configuration', async () => {
+    // @ts-expect-error: TypeScript refuses a path as a preset's name; JavaScript callers get the ConfigError.
+    expect(() => presetConfig('w32_512.yaml')).to.throw(ConfigError, /^Unsupported preset: w32_512\.yaml\. Must be one of \[coco_w32_512, .*\] \(a configuration file is given as config\)$/);
+    await expectUsageError(cli('predict', DEMO_IMAGE(), '--preset', 'configs/w32_512.yml', '--weights', TINY_COCO_CHECKPOINT()),
+      /^error: option '--preset <name>' argument 'configs\/w32_512\.yml' is invalid\. Unsupported preset: configs\/w32_512\.yml\. Must be one of \[coco_w32_512, .*\] \(a configuration file is given as --config\)$/);
   });
   it('BAD CALL - not YAML', () => {
     expect(() => parseConfig('MODEL: [unclosed')).to.throw(ConfigError, /YAML/);

@@ -3,7 +3,7 @@ import { fstatSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
 import { makeFolders, outputFileProblem, sameFile } from '../io/atomic.js';
-import { PRESET_NAMES, type PresetName } from '../config/presets.js';
+import { isConfigFileName, PRESET_NAMES, type PresetName } from '../config/presets.js';
 import { BACKENDS, type BackendName } from '../model/load.js';
 import { BROWSER_BACKENDS_NOTE, TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import { PRECISIONS, type Precision } from '../model/quantize.js';
@@ -78,6 +78,11 @@ function choice<T extends string>(what: string, allowed: readonly T[], note?: st
   };
 }
 
+/** `--preset`'s parser: a YAML file given as the preset is told to be given as `--config`. */
+function presetChoice(value: string): PresetName {
+  return choice<PresetName>('preset', PRESET_NAMES, isConfigFileName(value) ? 'a configuration file is given as --config' : undefined)(value);
+}
+
 /** `--precision` and the repeatable `--calibrate`. */
 export interface PrecisionCliOptions {
   precision?: Precision;
@@ -95,7 +100,7 @@ export function addPrecisionOptions(command: Command): Command {
 export function addModelSourceOptions(command: Command, weights = 'checkpoint (.pth from the model zoo, see `higher-pose weights list`) or an ONNX export (.onnx)'): Command {
   return command
     .option('--config <yaml>', 'official experiment configuration (YAML)', parseConfigPath)
-    .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`, choice<PresetName>('preset', PRESET_NAMES))
+    .option('--preset <name>', `built-in configuration: ${PRESET_NAMES.join(', ')}`, presetChoice)
     .option('--weights <file>', weights);
 }
 

@@ -96,10 +96,15 @@ export function isPresetName(name: unknown): name is PresetName {
   return (PRESET_NAMES as readonly unknown[]).includes(name);
 }
 
+/** Whether `name`, given as a preset, names a YAML file: a configuration file given as the preset by mistake. */
+export function isConfigFileName(name: unknown): boolean {
+  return typeof name === 'string' && /\.ya?ml$/i.test(name);
+}
+
 /** A fresh copy of a built-in configuration (the name is checked at run time too, for JavaScript callers). */
 export function presetConfig(name: PresetName): ExperimentConfig {
   if (!isPresetName(name)) {
-    throw new ConfigError(`Unsupported preset: ${name}. Must be one of [${PRESET_NAMES.join(', ')}]`);
+    throw new ConfigError(`Unsupported preset: ${name}. Must be one of [${PRESET_NAMES.join(', ')}]${isConfigFileName(name) ? ' (a configuration file is given as config)' : ''}`);
   }
   return BUILDERS[name]();
 }

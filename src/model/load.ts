@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { checkedConfig, configArgument, ConfigError, loadConfigFile, optionsError, outputChannels, valueFault, type ExperimentConfig } from '../config/experiment.js';
 import { apiOptionName, type OptionNamer, type OptionWords } from '../config/option-names.js';
-import { PRESET_NAMES, presetConfig, type PresetName } from '../config/presets.js';
+import { isPresetName, PRESET_NAMES, presetConfig, type PresetName } from '../config/presets.js';
 import { buildNetworkGraph } from '../higher/network.js';
 import type { LayerGraph } from '../backbone/graph.js';
 import { CheckpointError, loadStateDict, StateDictMismatchError, toFloat32, validateStateDict } from '../checkpoint/index.js';
@@ -38,10 +38,21 @@ export function resolveConfig(choice: ConfigChoice): ExperimentConfig {
     throw optionsError(['config', 'preset'], (name) => `give either ${name('config')} or ${name('preset')}, not both`);
   }
   if (choice.config !== undefined) {
-    return typeof choice.config === 'string' ? loadConfigFile(choice.config) : checkedConfig(choice.config);
+    return typeof choice.config === 'string' ? configFile(choice.config) : checkedConfig(choice.config);
   }
   if (choice.preset !== undefined) return presetConfig(choice.preset);
   throw optionsError(['preset', 'config'], (name) => `no model configuration: give ${name('preset')} (e.g. coco_w32_512) or ${name('config')} (an official experiment YAML file)`);
+}
+
+/** The configuration file at `path`; a preset's name, where no file has it (`--config coco_w32_512`), is a ConfigError saying to give it as the preset. */
+function configFile(path: string): ExperimentConfig {
+  try {
+    return loadConfigFile(path);
+  } catch (err) {
+    const missing = err instanceof ConfigError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    if (!missing || !isPresetName(path)) throw err;
+    throw optionsError(['config'], (name) => `${name('config', path)} names no file but a preset: give it as ${name('preset', path)}`);
+  }
 }
 
 /**

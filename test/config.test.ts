@@ -62,6 +62,11 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
   it('BAD CALL - joints of model and dataset disagree', () => {
     expect(() => parseConfig(base.replace('NUM_JOINTS: 17, INPUT', 'NUM_JOINTS: 14, INPUT'))).to.throw(ConfigError, /disagree/);
   });
+  it('BAD CALL - a file of test settings alone (overrides, as if merged into a preset) says the network must be spelt out, not a deep field missing', () => {
+    const overrides = /^MODEL\.EXTRA is missing: an experiment configuration spells out the network, as the official files do \(the reference has no default for it\); to change a preset's test settings, give them as options \(--no-flip, --scales, --input-size; flipTest, scales, inputSize\)$/;
+    expect(() => parseConfig('TEST:\n  FLIP_TEST: false\n')).to.throw(ConfigError, overrides);
+    expect(() => parseConfig('MODEL:\n  NUM_JOINTS: 17\n  EXTRA:\nTEST:\n  FLIP_TEST: false\n')).to.throw(ConfigError, overrides);
+  });
   it('BAD CALL - missing field names its path', () => {
     expect(() => parseConfig(base.replace('STAGE2: {NUM_MODULES: 1, ', 'STAGE2: {'))).to.throw(ConfigError, /Missing configuration field MODEL\.EXTRA\.STAGE2\.NUM_MODULES/);
   });

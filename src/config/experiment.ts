@@ -385,6 +385,11 @@ function configFromYaml(doc: unknown): ExperimentConfig {
     throw new ConfigError(`MODEL.NAME must be ${MODEL_NAME} (HigherHRNet), got ${shownYaml(modelName)}: this library runs no other network (pose_hrnet is the top-down HRNet of deep-high-resolution-net)`);
   }
   checkKeys(root);
+  // A file of overrides alone, as if merged into a preset, would fail on a field deep in the network.
+  if (optional(root, 'MODEL.EXTRA') == null) {
+    throw new ConfigError('MODEL.EXTRA is missing: an experiment configuration spells out the network, as the official files do (the reference has no default for it); '
+      + 'to change a preset\'s test settings, give them as options (--no-flip, --scales, --input-size; flipTest, scales, inputSize)');
+  }
   const numJoints = int(root, 'MODEL.NUM_JOINTS', 1);
   const datasetJoints = int(root, 'DATASET.NUM_JOINTS', 1);
   if (numJoints !== datasetJoints) {

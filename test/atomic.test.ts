@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AtomicFileWriter, FileWriteError, makeFolders, writeFileAtomic, writeFileSetAtomic } from '../src/io/atomic.js';
+import { AtomicFileWriter, FileWriteError, makeFolders, notingNewFolders, writeFileAtomic, writeFileSetAtomic } from '../src/io/atomic.js';
 
 describe('makeFolders', () => {
   let root: string;
@@ -32,6 +32,37 @@ describe('makeFolders', () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
     expect(child.signal, 'timed out').to.equal(null);
     expect(child.stdout.trim()).to.equal('ENOENT');
+  });
+});
+
+describe('notingNewFolders', () => {
+  let root: string;
+  beforeEach(() => { root = mkdtempSync(join(tmpdir(), 'higher-pose-new-folders-')); });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('on failure removes the folders made since, where empty; a folder that was there, one holding a file and its parents are kept', () => {
+    makeFolders(join(root, 'before'));
+    const endNoting = notingNewFolders();
+    makeFolders(join(root, 'before', 'empty', 'deeper'));
+    makeFolders(join(root, 'written', 'into'));
+    writeFileSync(join(root, 'written', 'into', 'file'), '');
+    // Made by another run inside this one, which succeeded: still this run's to remove.
+    const endInner = notingNewFolders();
+    makeFolders(join(root, 'inner'));
+    endInner(false);
+    endNoting(true);
+    expect(readdirSync(root).sort()).to.deep.equal(['before', 'written']);
+    expect(readdirSync(join(root, 'before'))).to.deep.equal([]);
+    expect(readdirSync(join(root, 'written', 'into'))).to.deep.equal(['file']);
+  });
+
+  it('keeps them after a run that succeeded, and never removes folders made while no run noted them', () => {
+    const endSucceeded = notingNewFolders();
+    makeFolders(join(root, 'succeeded'));
+    endSucceeded(false);
+    makeFolders(join(root, 'unnoted'));
+    notingNewFolders()(true);
+    expect(readdirSync(root).sort()).to.deep.equal(['succeeded', 'unnoted']);
   });
 });
 

@@ -629,3 +629,61 @@ describe('higher-pose --weights piped (<(...), /dev/stdin)', function () {
     expect(int8.stdout).to.match(/^\[\{/);
   });
 });
+
+describe('output folders of a run that fails', function () {
+  this.timeout(120_000);
+  const tiny = ['--preset', 'tiny_coco', '--input-size', '256'];
+  let dir: string;
+  let corruptWeights: string;
+  let corruptImage: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-folders-'));
+    corruptWeights = join(dir, 'corrupt.pth');
+    corruptImage = join(dir, 'corrupt.jpg');
+    writeFileSync(corruptWeights, 'not a checkpoint');
+    writeFileSync(corruptImage, 'not an image');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('BAD CALL - predict --render and --out, heatmaps --out, demo --out and eval --out that fail leave none of the folders they made (nor their parents)', async () => {
+    // An annotated image missing from its folder.
+    const annotations = join(dir, 'annotations.json');
+    writeFileSync(annotations, JSON.stringify({ images: [{ id: 1, file_name: 'missing.jpg', width: 640, height: 480 }], annotations: [], categories: [{ id: 1, name: 'person' }] }));
+    mkdirSync(join(dir, 'images'));
+    const cases: [string, string[]][] = [
+      ['predict --render', ['predict', DEMO_IMAGE(), ...tiny, '--weights', corruptWeights, '--render', join(dir, 'new', 'drawn')]],
+      // Made by the results file, which is discarded when every image fails.
+      ['predict --out', ['predict', corruptImage, ...tiny, '--weights', TINY_COCO_CHECKPOINT(), '--out', join(dir, 'new', 'results.json')]],
+      ['heatmaps --out', ['heatmaps', DEMO_IMAGE(), ...tiny, '--weights', corruptWeights, '--out', join(dir, 'new', 'maps')]],
+      ['demo --out', ['demo', '--image', corruptImage, '--out', join(dir, 'new', 'demo')]],
+      // Made by the journal, which is removed when no image could be read.
+      ['eval --out', ['eval', '--images', join(dir, 'images'), '--annotations', annotations, ...tiny, '--weights', TINY_COCO_CHECKPOINT(), '--out', join(dir, 'new', 'results.json')]],
+    ];
+    for (const [what, args] of cases) {
+      const { status, stderr } = await run(...args);
+      expect(status, `${what}: ${stderr}`).to.equal(1);
+      expect(readdirSync(dir).sort(), what).to.deep.equal(['annotations.json', 'corrupt.jpg', 'corrupt.pth', 'images']);
+    }
+  });
+
+  it('BAD CALL - a folder that was there before the failed run is kept, and so is one that holds what the run wrote before it failed', async () => {
+    const existing = join(dir, 'existing');
+    mkdirSync(existing);
+    const before = await run('heatmaps', DEMO_IMAGE(), ...tiny, '--weights', corruptWeights, '--out', existing);
+    expect(before.status, before.stderr).to.equal(1);
+    expect(readdirSync(existing)).to.deep.equal([]);
+    // One image drawn, the other failing: exit 1, the drawing kept in the folder made for it.
+    const drawn = join(dir, 'new', 'drawn');
+    const partly = await run('predict', DEMO_IMAGE(), corruptImage, ...tiny, '--weights', TINY_COCO_CHECKPOINT(), '--no-flip', '--render', drawn);
+    expect(partly.status, partly.stderr).to.equal(1);
+    expect(readdirSync(drawn)).to.deep.equal([basename(DEMO_IMAGE()).replace(/\.jpg$/, '.png')]);
+  });
+
+  it('BAD CALL - weights fetch of a checkpoint to download by hand fails, and keeps the cache folder it made, where it says to save the file', async () => {
+    const cacheDir = join(dir, 'new', 'cache');
+    const { status, stderr } = await run('weights', 'fetch', 'coco_w32_512', '--cache-dir', cacheDir);
+    expect(status, stderr).to.equal(1);
+    expect(stderr).to.contain(`Then save it as ${join(cacheDir, 'pose_higher_hrnet_w32_512.pth')}`);
+    expect(readdirSync(cacheDir)).to.deep.equal([]);
+  });
+});

@@ -48,6 +48,15 @@ describe('commands interrupted while writing', function () {
     return { status, signal: ended, stderr };
   }
 
+  /** Writes a large noisy picture to `path`: its drawing (some 17 MB of PNG) takes a while to write. */
+  async function slowToDraw(path: string): Promise<string> {
+    const [width, height] = [2400, 2400];
+    const noise = Buffer.alloc(width * height * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    await sharp(noise, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(path);
+    return path;
+  }
+
   it('BAD CALL - heatmaps stopped by Ctrl-C as its files are written: none of them left, nor temporary files, and the signal\'s status', async () => {
     const out = join(dir, 'maps');
     const ended = await interruptedWhileWriting(['heatmaps', DEMO_IMAGE(), ...TINY_MODEL, '--out', out], out, 'SIGINT');
@@ -56,12 +65,7 @@ describe('commands interrupted while writing', function () {
   });
 
   it('BAD CALL - predict --render stopped by Ctrl-C or kill as a drawing is written: no temporary drawing left, nor results file', async () => {
-    // A large noisy picture: its drawing (some 17 MB of PNG) takes a while to write.
-    const image = join(dir, 'noise.png');
-    const [width, height] = [2400, 2400];
-    const noise = Buffer.alloc(width * height * 3);
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-    await sharp(noise, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(image);
+    const image = await slowToDraw(join(dir, 'noise.png'));
     for (const [signal, out] of [['SIGINT', []], ['SIGTERM', ['--out', join(dir, 'results.json')]]] as const) {
       const drawn = join(dir, `drawn${out.length}`);
       const ended = await interruptedWhileWriting(['predict', image, ...TINY_MODEL, '--no-flip', '--render', drawn, ...out], drawn, signal);
@@ -69,6 +73,15 @@ describe('commands interrupted while writing', function () {
       expect(readdirSync(drawn), out.join(' ')).to.deep.equal([]);
       expect(readdirSync(dir), out.join(' ')).to.deep.equal(['drawn0', ...(out.length > 0 ? ['drawn2'] : []), 'noise.png']);
     }
+  });
+
+  it('BAD CALL - predict stopped by Ctrl-C before anything was drawn: the --render folder it made (and its parent) is removed', async () => {
+    const image = await slowToDraw(join(dir, 'noise.png'));
+    const drawn = join(dir, 'new', 'drawn');
+    // Signalled as the results file is opened, once the model has loaded and the folder is made.
+    const ended = await interruptedWhileWriting(['predict', image, ...TINY_MODEL, '--no-flip', '--render', drawn, '--out', join(dir, 'results.json')], dir, 'SIGINT');
+    expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
+    expect(readdirSync(dir)).to.deep.equal(['noise.png']);
   });
 
   it('BAD CALL - eval stopped by kill, or a second Ctrl-C, as its results file is written: no temporary file left', async () => {

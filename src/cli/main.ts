@@ -12,6 +12,7 @@ import { registerWeights } from './commands/weights.js';
 import { isReportedOutputError, watchOutputErrors } from './output-errors.js';
 import { USAGE_STATUS, usageError } from './options.js';
 import { createEstimator } from '../estimator.js';
+import { notingNewFolders } from '../io/atomic.js';
 import { PACKAGE_VERSION } from '../paths.js';
 
 export function buildProgram(): Command {
@@ -86,9 +87,13 @@ function withUsageStatus(error: CommanderError): CommanderError {
   return new CommanderError(USAGE_STATUS, error.code, error.message);
 }
 
-/** Runs the CLI; errors print as one line (with the error type) and exit non-zero. */
+/**
+ * Runs the CLI; errors print as one line (with the error type) and exit non-zero. A run that
+ * fails (a non-zero status) removes the output folders it made and left empty.
+ */
 export async function main(argv: string[]): Promise<void> {
   watchOutputErrors();
+  const endNoting = notingNewFolders();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
@@ -100,6 +105,8 @@ export async function main(argv: string[]): Promise<void> {
     const error = err as Error;
     if (!isReportedOutputError(error)) console.error(`higher-pose: ${error.name}: ${error.message}`);
     process.exitCode = exitStatus(error);
+  } finally {
+    endNoting(Number(process.exitCode ?? 0) !== 0);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Writing files so that a reader never sees a half-written file under the final name. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, statSync, type Stats } from 'node:fs';
+import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, type Stats } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -34,11 +34,49 @@ function statIfAny(path: string): Stats | undefined {
 }
 
 /**
+ * The folders makeFolders made while a run notes them (`notingNewFolders`), each after its parent:
+ * what the run's failure, or a signal (`removedOnSignal`), removes again where it is left empty.
+ */
+const newFolders: string[] = [];
+let notingRuns = 0;
+
+/**
+ * Notes the folders makeFolders makes from now on (not those that were there), until the returned
+ * function is called: with `failed`, those of them still empty are removed then, so that a failed
+ * run (the command line's) leaves no empty output folder as if something had been written. A
+ * folder that holds anything is kept, and so are the folders above it. For one run at a time
+ * (or one inside another): the folders of runs side by side are not told apart.
+ */
+export function notingNewFolders(): (failed: boolean) => void {
+  const start = newFolders.length;
+  notingRuns += 1;
+  return (failed) => {
+    notingRuns -= 1;
+    if (failed) removeEmptyFolders(newFolders.splice(start));
+    // A run inside another that succeeded: its folders are the outer run's to remove should that one fail.
+    else if (notingRuns === 0) newFolders.length = 0;
+  };
+}
+
+/** Removes the folders that are empty, the last made first (a folder before its parent); the others, and any error, are left. */
+function removeEmptyFolders(folders: readonly string[]): void {
+  for (const folder of [...folders].reverse()) {
+    try {
+      // rmdir, never rm: a file written into the folder meanwhile keeps it.
+      rmdirSync(folder);
+    } catch {
+      // Not empty, or already gone: kept as it is.
+    }
+  }
+}
+
+/**
  * Creates `folder` and its missing parents, one level at a time. Not mkdir's `recursive`: where
  * mkdir answers ENOENT below an existing folder (under /proc), Node's recursive mkdir retries
- * forever instead of failing.
+ * forever instead of failing. `keptOnFailure`: not noted (`notingNewFolders`), for a folder that
+ * outlives a failed run (the weights cache, where the failure says to save a download by hand).
  */
-export function makeFolders(folder: string): void {
+export function makeFolders(folder: string, { keptOnFailure = false } = {}): void {
   const missing: string[] = [];
   let existing = resolve(folder);
   for (; !statIfAny(existing); existing = dirname(existing)) missing.push(existing);
@@ -47,6 +85,7 @@ export function makeFolders(folder: string): void {
   for (const level of missing.reverse()) {
     try {
       mkdirSync(level);
+      if (notingRuns > 0 && !keptOnFailure) newFolders.push(level);
     } catch (err) {
       // Another process may have made it meanwhile; anything else in its place is an error.
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(level).isDirectory()) throw err;
@@ -80,8 +119,9 @@ export function writingTemporary(temp: string): () => void {
 
 /**
  * Until the returned function is called, a signal that would end the process (Ctrl-C, `kill`)
- * first removes every temporary file being written (AtomicFileWriter's, writeImage's), then ends
- * it as the signal would have (the shell reports 128 + its number: 130, 143).
+ * first removes every temporary file being written (AtomicFileWriter's, writeImage's), and the
+ * new folders left empty (`notingNewFolders`), then ends it as the signal would have (the shell
+ * reports 128 + its number: 130, 143).
  */
 export function removedOnSignal(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): () => void {
   const stop = () => signals.forEach((s) => process.off(s, onSignal));
@@ -89,6 +129,7 @@ export function removedOnSignal(signals: readonly NodeJS.Signals[] = ['SIGINT', 
     stop();
     // Synchronously: the process ends with this signal, before any promise could run.
     for (const temp of temporaryFiles) rmSync(temp, { force: true });
+    removeEmptyFolders(newFolders);
     process.kill(process.pid, signal);
   };
   signals.forEach((s) => process.on(s, onSignal));

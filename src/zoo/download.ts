@@ -120,10 +120,13 @@ function checkFetchArguments(entry: ZooEntry, options: FetchWeightsOptions): voi
   if (problem) throw new ZooError(`fetchWeights: ${problem}`);
 }
 
-/** Creates the cache folder; one that cannot be made (a file in the way, no permission) is a ZooError naming it. */
+/**
+ * Creates the cache folder, kept when the fetch fails (it says to save the file there by hand); one
+ * that cannot be made (a file in the way, no permission) is a ZooError naming it.
+ */
 function makeCacheDir(cacheDir: string): void {
   try {
-    makeFolders(cacheDir);
+    makeFolders(cacheDir, { keptOnFailure: true });
   } catch (error) {
     throw new ZooError(`Cannot use ${cacheDir} as the weights cache folder (${errorText(error)}); choose another with --cache-dir or $HIGHER_POSE_CACHE`, { cause: error });
   }

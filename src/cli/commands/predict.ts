@@ -223,9 +223,10 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;
   const stdin = files.includes(STDIN) ? await stdinImage() : undefined;
   // Before the model loads, and before --out's temporary file is opened (a failure there would leave it behind).
+  // A run that fails removes it again where it made it and drew nothing into it (notingNewFolders, in main).
   if (render) makeOutputFolder(render.folder, '--render');
   const estimator = await createEstimator(await estimatorOptions(options, extra));
-  // Ctrl-C or kill during the run leaves no temporary file behind: neither --out's nor a drawing's.
+  // Ctrl-C or kill during the run leaves no temporary file behind, neither --out's nor a drawing's, nor an empty folder made for them.
   const stopWatching = options.out || render ? removedOnSignal() : undefined;
   try {
     const output = options.out ? await resultsFile(options.out) : resultsToStdout();

@@ -13,6 +13,7 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { isDetached, naming, pixelsToRgb, readImage, shownPath } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
+import { CallbackError } from './callback-error.js';
 import { frozen, isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal } from './abort-signal.js';
 import { decodePoses, decodePosesInParallel, type DecodeResult, type PoseSelection, type ScaleOutputs } from './decode.js';
@@ -475,8 +476,16 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
   };
 
   const estimateNow = (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => estimateImage(image, signal).catch((error: unknown) => {
-    throw typeof image === 'string' && !isAbortReason(error, signal) ? naming(error, shownPath(image)) : error;
+    throw typeof image === 'string' && !isAbortReason(error, signal) && !(error instanceof CallbackError) ? naming(error, shownPath(image)) : error;
   });
+
+  const reportStageTimes = (times: StageTimes): void => {
+    try {
+      options.onStageTimes?.(times);
+    } catch (error) {
+      throw new CallbackError('onStageTimes', error);
+    }
+  };
 
   const estimateImage = async (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => {
     // Aborted between the slot's hand-over and now; then after each stage (the network cannot be interrupted).
@@ -495,7 +504,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
       signal?.throwIfAborted();
       const inferred = performance.now();
       const { people } = await decodeScales(perScale, prepared.inputs, prepared.baseSize, settings, keypoints, workspace, postprocessing, selection);
-      options.onStageTimes?.({ read: read - start, preprocess: preprocessed - read, network: inferred - preprocessed, postprocess: performance.now() - inferred });
+      reportStageTimes({ read: read - start, preprocess: preprocessed - read, network: inferred - preprocessed, postprocess: performance.now() - inferred });
       // Stable: equal scores keep the reference's order.
       return people.sort((a, b) => b.score - a.score);
     } finally {
@@ -519,7 +528,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
     // An image given as bytes or pixels is named by its place in the array; a hole is undefined, refused as such.
     const numbered = Array.from(images, (image, index) => ({ image, index }));
     const estimateNumbered = ({ image, index }: (typeof numbered)[number]) => estimateOne(image, signal).catch((error: unknown) => {
-      throw typeof image === 'string' || isAbortReason(error, signal) ? error : naming(error, `images[${index}]`);
+      throw typeof image === 'string' || isAbortReason(error, signal) || error instanceof CallbackError ? error : naming(error, `images[${index}]`);
     });
     for await (const { outcome } of inOrder(numbered, imagesInFlight, estimateNumbered)) results.push(valueOf(outcome));
     return results;

@@ -3,6 +3,7 @@ export { createEstimator, testSettings, type EstimatorOptions, type HigherHRNetE
 export type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 export { decodePoses, aggregate, group, toImageCoordinates, DecodeError, type DecodeResult, type ImageGeometry, type PoseSelection, type ScaleOutputs } from './decode.js';
 export { Workspace } from './workspace.js';
+export { CallbackError } from './callback-error.js';
 export type { Person, Keypoint, BoundingBox, RgbImage, ImageDataLike, CanvasPixels, ImageInput, OutputTensor, PoseEstimator, EstimationOptions } from './types.js';
 export type { AbortSignalLike } from './abort-signal.js';
 export type { DeepReadonly } from './values.js';

@@ -24,7 +24,9 @@ import { cli, cliFailing, cliReporting, expectRejection, expectUsageError } from
 import { readNpy } from '../src/io/npy.js';
 import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
 import { buildProgram } from '../src/cli/main.js';
-import { PredictError } from '../src/cli/commands/predict.js';
+import { PredictError, runPredict } from '../src/cli/commands/predict.js';
+import { CallbackError } from '../src/callback-error.js';
+import { runBenchmark } from '../src/eval/benchmark.js';
 
 describe('estimator API with the bundled tiny model', () => {
   let estimator: HigherHRNetEstimator;
@@ -1099,5 +1101,52 @@ describe('estimator.processVideo with the bundled tiny model', function () {
     } finally {
       await estimator.dispose();
     }
+  });
+});
+
+describe('an onStageTimes callback that throws', function () {
+  this.timeout(120_000);
+  const options = { preset: 'tiny_coco' as const, weights: TINY_COCO_CHECKPOINT(), inputSize: 256, flipTest: false };
+  const failure = new TypeError('stats is undefined');
+  const throwing = () => {
+    throw failure;
+  };
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'higher-pose-callback-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The call rejects with a CallbackError that names the callback, not the image, caused by the callback's error. */
+  const expectCallbackError = async (call: Promise<unknown>) => {
+    const error = await call.then(() => expect.fail('the call resolved'), (e: unknown) => e);
+    expect(error).to.be.instanceOf(CallbackError);
+    expect((error as Error).message).to.equal('onStageTimes threw: stats is undefined');
+    expect((error as Error).cause).to.equal(failure);
+  };
+
+  it('BAD CALL - estimatePoses rejects with the callback\'s failure, not as a bad image (a path, bytes in an array)', async () => {
+    const estimator = await createEstimator({ ...options, onStageTimes: throwing });
+    try {
+      await expectCallbackError(estimator.estimatePoses(DEMO_IMAGE()));
+      await expectCallbackError(estimator.estimatePoses([readFileSync(DEMO_IMAGE())]));
+    } finally {
+      await estimator.dispose();
+    }
+  });
+
+  it('BAD CALL - predict ends with it rather than reporting each image as failed, and writes no results', async () => {
+    const out = join(dir, 'results.json');
+    await expectCallbackError(runPredict([DEMO_IMAGE(), DEMO_IMAGE()], { ...options, out }, { onStageTimes: throwing }));
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  it('BAD CALL - an eval run ends with it rather than scoring each image as failed', async () => {
+    const images = join(dir, 'images');
+    mkdirSync(images);
+    copyFileSync(DEMO_IMAGE(), join(images, '1.jpg'));
+    const annotations = join(dir, 'annotations.json');
+    writeFileSync(annotations, JSON.stringify({ images: [{ id: 1, file_name: '1.jpg', width: 640, height: 480 }], annotations: [], categories: [{ id: 1, name: 'person' }] }));
+    const estimate = () => Promise.reject(new CallbackError('onStageTimes', failure));
+    await expectCallbackError(runBenchmark({ imagesDir: images, annotations, estimate, journalPath: join(dir, 'run.journal'), outPath: join(dir, 'run.json') }));
+    expect(existsSync(join(dir, 'run.json'))).to.equal(false);
   });
 });

@@ -14,6 +14,7 @@ import { evaluateCoco, type CocoStats, type EvaluateOptions } from './coco.js';
 import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
 import { loadGroundTruth, loadResults, parseResults, readAnnotationFile, type AnnotationFile, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
 import { EvalError } from './errors.js';
+import { CallbackError } from '../callback-error.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { repeatedResults, repeatedResultsWarning } from './repeats.js';
 import { sparseCoverage, sparseCoverageWarning } from './coverage.js';
@@ -60,7 +61,7 @@ export interface BenchmarkOptions {
    * it for this run's dataset (a pipe gives its bytes once: a caller that checked it first hands it on).
    */
   annotations: string | AnnotationFile;
-  /** People in one image, keypoints in image pixels. A throw is recorded for that image, not fatal. */
+  /** People in one image, keypoints in image pixels. A throw is recorded for that image, not fatal, except a CallbackError (the estimator's callback failed), which ends the run. */
   estimate: (imagePath: string, imageId: number) => Promise<Person[]>;
   /** Resume journal; an interrupted run restarted with the same journal skips finished images. */
   journalPath: string;
@@ -160,6 +161,8 @@ async function estimateImage(opts: BenchmarkOptions, image: GtImage, format: Res
     people = await opts.estimate(path, image.id);
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
+    // The estimator's callback failed, not the image: every image would fail so.
+    if (err instanceof CallbackError) throw err;
     return { imageId: image.id, status: 'failed', error: err instanceof Error ? err.message : String(err) };
   }
   const ms = performance.now() - start;

@@ -7,6 +7,7 @@ import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOption
 import { checkOutputFile, fileOrStdout, makeOutputFolder, refuseWritingOverWeights, requireWeights, stdinAsDash } from '../options.js';
 import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
+import { CallbackError } from '../../callback-error.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
 import { namesImage, readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
@@ -155,6 +156,8 @@ async function predictFiles(
         }
         people = found;
       } catch (err) {
+        // The caller's callback failed, not the image: every image would fail so.
+        if (err instanceof CallbackError) throw err;
         const name = (err as Error).name;
         const message = String((err as Error).message);
         // The reader's errors start with the image's name; the estimator's and a drawing's do not name it.

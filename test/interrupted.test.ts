@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { Interrupted } from '../src/cli/interrupted.js';
+import { cli, expectRejection } from './helpers/cli.js';
 
 const TINY_MODEL = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
 
@@ -25,11 +27,11 @@ describe('commands interrupted while writing', function () {
   });
 
   /**
-   * Runs the command line with `args`, sends `signal` as soon as a temporary file appears in
-   * `folder` (made now), and again `again` ms later when given, and gives how the process ended
+   * Runs the command line with `args`, sends `signal` as soon as a file named `*${appearing}` (a
+   * temporary file) appears in `folder` (made now), and again `again` ms later when given, and gives how the process ended
    * and what it printed to stderr.
    */
-  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals, again?: number): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals, again?: number, appearing = '.tmp'): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
     mkdirSync(folder, { recursive: true });
     const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -38,7 +40,7 @@ describe('commands interrupted while writing', function () {
     child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     let sent = false;
     watchers.push(watch(folder, (_event, name) => {
-      if (sent || !name?.endsWith('.tmp')) return;
+      if (sent || !name?.endsWith(appearing)) return;
       sent = true;
       child.kill(signal);
       if (again !== undefined) setTimeout(() => child.kill(signal), again);
@@ -61,6 +63,7 @@ describe('commands interrupted while writing', function () {
     const out = join(dir, 'maps');
     const ended = await interruptedWhileWriting(['heatmaps', DEMO_IMAGE(), ...TINY_MODEL, '--out', out], out, 'SIGINT');
     expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
+    expect(ended.stderr).to.include(`higher-pose: interrupted by SIGINT; no files written to ${out}\n`);
     expect(readdirSync(out)).to.deep.equal([]);
   });
 
@@ -70,6 +73,8 @@ describe('commands interrupted while writing', function () {
       const drawn = join(dir, `drawn${out.length}`);
       const ended = await interruptedWhileWriting(['predict', image, ...TINY_MODEL, '--no-flip', '--render', drawn, ...out], drawn, signal);
       expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal });
+      const results = out.length > 0 ? `${out[1]} not written` : 'the results on stdout are cut short';
+      expect(ended.stderr).to.include(`higher-pose: interrupted by ${signal}; ${results}; the drawings made so far are in ${drawn}\n`);
       expect(readdirSync(drawn), out.join(' ')).to.deep.equal([]);
       expect(readdirSync(dir), out.join(' ')).to.deep.equal(['drawn0', ...(out.length > 0 ? ['drawn2'] : []), 'noise.png']);
     }
@@ -84,18 +89,50 @@ describe('commands interrupted while writing', function () {
     expect(readdirSync(dir)).to.deep.equal(['noise.png']);
   });
 
-  it('BAD CALL - eval stopped by kill, or a second Ctrl-C, as its results file is written: no temporary file left', async () => {
-    // Six annotated images, each the sample picture: the tiny model finds some 30 people in each, a results file of some 140 kB.
+  /** Six annotated images, each the sample picture: the tiny model finds some 30 people in each, a results file of some 140 kB. */
+  function sixImages(): string {
     const annotations = join(dir, 'annotations.json');
     const images = [1, 2, 3, 4, 5, 6].map((id) => ({ id, file_name: basename(DEMO_IMAGE()), width: 640, height: 480 }));
     writeFileSync(annotations, JSON.stringify({ images, annotations: [], categories: [{ id: 1, name: 'person' }] }));
+    return annotations;
+  }
+
+  it('BAD CALL - eval stopped by Ctrl-C once images are journaled: it says where they are kept and how to resume, and ends by the signal', async () => {
+    const out = join(dir, 'run', 'results.json');
+    const args = ['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', sixImages(), ...TINY_MODEL, '--no-flip', '--out', out];
+    const ended = await interruptedWhileWriting(args, dirname(out), 'SIGINT', undefined, '.journal');
+    expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
+    expect(ended.stderr).to.include(`higher-pose: interrupted by SIGINT; finished images are kept in ${out}.journal; run the same command again to resume\n`);
+    expect(readdirSync(dirname(out))).to.deep.equal(['results.json.journal']);
+  });
+
+  it('BAD CALL - export-tfjs stopped by Ctrl-C: it says the folder is as it was, and the CLI ends by the signal', async () => {
+    const out = join(dir, 'web_model');
+    const listeners = process.listeners('SIGINT').length;
+    // The command's own SIGINT listener, once it is there (emitting the signal would reach mocha's too).
+    const watching = setInterval(() => {
+      if (process.listeners('SIGINT').length === listeners) return;
+      clearInterval(watching);
+      (process.listeners('SIGINT').at(-1) as (signal: NodeJS.Signals) => void)('SIGINT');
+    }, 1);
+    try {
+      await expectRejection(cli('export-tfjs', ...TINY_MODEL.slice(0, 4), '--out', out), Interrupted, new RegExp(`^interrupted by SIGINT; ${out} is as it was$`));
+    } finally {
+      clearInterval(watching);
+    }
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
+  it('BAD CALL - eval stopped by kill, or a second Ctrl-C, as its results file is written: no temporary file left', async () => {
+    const annotations = sixImages();
     for (const [signal, again] of [['SIGINT', 2], ['SIGTERM', undefined]] as const) {
       const out = join(dir, signal, 'results.json');
       const args = ['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', annotations, ...TINY_MODEL, '--no-flip', '--out', out];
       const ended = await interruptedWhileWriting(args, dirname(out), signal, again);
       expect(readdirSync(dirname(out)).filter((name) => name.endsWith('.tmp')), `${signal}: ${ended.stderr}`).to.deep.equal([]);
-      // Ended by the signal; or, when it came once the file was in place, complete.
+      // Ended by the signal, saying what it leaves; or, when it came once the file was in place, complete.
       expect(ended.signal === signal || ended.status === 0, `${signal}: ended ${ended.status ?? ended.signal}: ${ended.stderr}`).to.equal(true);
+      if (ended.signal !== null) expect(ended.stderr).to.match(new RegExp(`higher-pose: interrupted by ${signal}; (finished images are kept in ${out}\\.journal; run the same command again to resume|the results were written to ${out})\n`));
     }
   });
 });

@@ -1,5 +1,4 @@
 /** The `higher-pose` command line. */
-import { constants } from 'node:os';
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerEval } from './commands/eval.js';
@@ -7,7 +6,9 @@ import { registerExportOnnx } from './commands/export-onnx.js';
 import { registerExportTfjs } from './commands/export-tfjs.js';
 import { registerHeatmaps } from './commands/heatmaps.js';
 import { registerPredict } from './commands/predict.js';
-import { registerVideo, VideoInterrupted } from './commands/video.js';
+import { registerVideo } from './commands/video.js';
+import { Interrupted } from './interrupted.js';
+import { endBySignal } from '../io/atomic.js';
 import { registerWeights } from './commands/weights.js';
 import { isReportedOutputError, watchOutputErrors } from './output-errors.js';
 import { USAGE_STATUS, usageError } from './options.js';
@@ -94,23 +95,22 @@ function withUsageStatus(error: CommanderError): CommanderError {
 export async function main(argv: string[]): Promise<void> {
   watchOutputErrors();
   const endNoting = notingNewFolders();
+  let interruptedBy: NodeJS.Signals | undefined;
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
     // Commander has printed its message (and the usage where it helps).
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
+    if (err instanceof CommanderError) process.exitCode = err.exitCode;
+    else if (err instanceof Interrupted) {
+      console.error(`higher-pose: ${err.message}`);
+      interruptedBy = err.signal;
+    } else {
+      const error = err as Error;
+      if (!isReportedOutputError(error)) console.error(`higher-pose: ${error.name}: ${error.message}`);
+      process.exitCode = 1;
     }
-    const error = err as Error;
-    if (!isReportedOutputError(error)) console.error(`higher-pose: ${error.name}: ${error.message}`);
-    process.exitCode = exitStatus(error);
-  } finally {
-    endNoting(Number(process.exitCode ?? 0) !== 0);
   }
-}
-
-/** The exit status of a command that failed with `error`: 128 + the signal's number for one a signal stopped, else 1. */
-function exitStatus(error: unknown): number {
-  return error instanceof VideoInterrupted ? 128 + constants.signals[error.signal] : 1;
+  endNoting(interruptedBy !== undefined || Number(process.exitCode ?? 0) !== 0);
+  // Not a failure: what the run leaves is said, and the process ends by the signal, as a shell expects.
+  if (interruptedBy) endBySignal(interruptedBy);
 }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, type Stats } from 'node:fs';
 import { open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
@@ -119,21 +120,35 @@ export function writingTemporary(temp: string): () => void {
 
 /**
  * Until the returned function is called, a signal that would end the process (Ctrl-C, `kill`)
- * first removes every temporary file being written (AtomicFileWriter's, writeImage's), and the
- * new folders left empty (`notingNewFolders`), then ends it as the signal would have (the shell
- * reports 128 + its number: 130, 143).
+ * first removes every temporary file being written (AtomicFileWriter's, writeImage's) and the
+ * new folders left empty (`notingNewFolders`), then calls `beforeEnding` (to say so), then ends
+ * it as the signal would have (the shell reports 128 + its number: 130, 143).
  */
-export function removedOnSignal(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM']): () => void {
+export function removedOnSignal(signals: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'], beforeEnding?: (signal: NodeJS.Signals) => void): () => void {
   const stop = () => signals.forEach((s) => process.off(s, onSignal));
   const onSignal = (signal: NodeJS.Signals) => {
     stop();
     // Synchronously: the process ends with this signal, before any promise could run.
     for (const temp of temporaryFiles) rmSync(temp, { force: true });
     removeEmptyFolders(newFolders);
-    process.kill(process.pid, signal);
+    beforeEnding?.(signal);
+    endBySignal(signal);
   };
   signals.forEach((s) => process.on(s, onSignal));
   return stop;
+}
+
+/**
+ * Ends the process by `signal`, as the signal would have: a shell reports 128 + its number (130,
+ * 143), and a shell running commands in a loop stops the loop, where a plain exit with 130 lets
+ * bash go on to the next. A listener still there (signal-exit's, which re-sends the signal) is
+ * called on the next turn of the event loop: a timer keeps the process until then; one that keeps
+ * the process alive leaves the exit status of 128 + the number.
+ */
+export function endBySignal(signal: NodeJS.Signals): void {
+  process.exitCode = 128 + constants.signals[signal];
+  setTimeout(() => {}, 1000);
+  process.kill(process.pid, signal);
 }
 
 /**

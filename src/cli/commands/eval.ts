@@ -4,6 +4,7 @@
  * the command's stdout writer; progress, timing and problems to its stderr writer.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { Option, type Command } from 'commander';
@@ -14,12 +15,12 @@ import { readAnnotationFile, type AnnotationFile } from '../../eval/data.js';
 import { EvalError, OtherDatasetError } from '../../eval/errors.js';
 import { checkBenchmarkFiles, evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkProgress, type BenchmarkReport } from '../../eval/benchmark.js';
 import type { ImageInput, PoseEstimator } from '../../types.js';
-import { removedOnSignal } from '../../io/atomic.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseStdinTwice, refuseWritingOverWeights, requireWeights, usageError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
+import { Interrupted, stoppedAtOnceOnSignal } from '../interrupted.js';
 import { readWeightsArgument, weightsWithDigest } from '../weights-input.js';
 
 export interface EvalDeps {
@@ -143,11 +144,13 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const annotations = readAnnotations(options.annotations, choice);
   const estimatorSettings = await estimatorOptions(options, evalSettings);
   const controller = new AbortController();
+  // What a stopped run leaves; once the results are written, the journal is removed (or kept for images beyond --limit).
+  const left = () => (existsSync(journalPath) ? `finished images are kept in ${journalPath}; run the same command again to resume` : `the results were written to ${options.out}`);
   // The first Ctrl-C stops the run after the images in flight; a second one ends it at once, leaving no temporary results file.
   let stopWatchingSecondSigint: (() => void) | undefined;
   const onSigint = () => {
     controller.abort(new EvalError('interrupted'));
-    stopWatchingSecondSigint = removedOnSignal(['SIGINT']);
+    stopWatchingSecondSigint = stoppedAtOnceOnSignal(left, ['SIGINT']);
   };
   const stages = new StageTotals();
   // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
@@ -159,7 +162,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const progress = new ProgressBar(out.stderr);
   process.once('SIGINT', onSigint);
   // kill at any time, as the results file is written too, leaves no temporary file.
-  const stopWatchingSigterm = removedOnSignal(['SIGTERM']);
+  const stopWatchingSigterm = stoppedAtOnceOnSignal(left, ['SIGTERM']);
   try {
     const report = await runBenchmark({
       imagesDir: options.images,
@@ -186,8 +189,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   } catch (error) {
     progress.stop();
     if (!controller.signal.aborted) throw error;
-    out.stderr(`Interrupted. Finished images are kept in ${journalPath}; run the same command again to resume.\n`);
-    process.exitCode = 130;
+    throw new Interrupted('SIGINT', left());
   } finally {
     process.off('SIGINT', onSigint);
     stopWatchingSecondSigint?.();

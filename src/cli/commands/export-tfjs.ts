@@ -1,8 +1,8 @@
 /** `higher-pose export-tfjs`: compile a checkpoint to a TensorFlow.js graph model for the browser. */
-import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { addModelSourceOptions, requireWeights, type ModelCliOptions } from '../options.js';
 import { readWeightsArgument } from '../weights-input.js';
+import { Interrupted } from '../interrupted.js';
 import { isOnnxWeights, resolveConfig } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { exportFolderProblem, exportTfjsModel, type WrittenModel } from '../../backend/tfjs/export.js';
@@ -25,8 +25,7 @@ export function registerExportTfjs(program: Command): void {
       const problem = exportFolderProblem(options.out);
       if (problem) throw new ConfigError(`--out ${options.out}: ${problem}`);
       const config = resolveConfig(options);
-      // Ctrl-C (or kill) stops the writing, which removes what it wrote; the exit status is then
-      // the shell's for a process the signal ended (130, 143).
+      // Ctrl-C (or kill) stops the writing, which removes what it wrote; then the process ends by the signal.
       const interrupt = new AbortController();
       const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(signal);
       process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
@@ -35,10 +34,7 @@ export function registerExportTfjs(program: Command): void {
         written = await exportTfjsModel(config, weights, options.out, { signal: interrupt.signal });
       } catch (error) {
         if (!interrupt.signal.aborted) throw error;
-        const signal = interrupt.signal.reason as NodeJS.Signals;
-        console.error(`export-tfjs: interrupted by ${signal}; ${options.out} is as it was`);
-        process.exitCode = 128 + constants.signals[signal];
-        return;
+        throw new Interrupted(interrupt.signal.reason as NodeJS.Signals, `${options.out} is as it was`);
       } finally {
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
       }

@@ -5,12 +5,13 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, type ModelCliOptions } from '../options.js';
 import { addImageLimitOption, checkModelOptions, type PoseCliOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
+import { stoppedAtOnceOnSignal } from '../interrupted.js';
 import { createNetwork } from '../../model/load.js';
 import { encodePng, readImage } from '../../io/image.js';
 import { PreprocessError, testScaleInputs, toNetworkInput } from '../../preprocess/index.js';
 import { planesFromOutput } from '../../aggregate/planes.js';
 import { encodeNpy } from '../../io/npy.js';
-import { removedOnSignal, writeFileSetAtomic } from '../../io/atomic.js';
+import { writeFileSetAtomic } from '../../io/atomic.js';
 import { heatmapOverlay } from '../../render/heatmap.js';
 import { ConfigError } from '../../config/experiment.js';
 
@@ -70,28 +71,30 @@ export function registerHeatmaps(program: Command): void {
       const image = await readImage(imagePath, { maxPixels: options.maxPixels });
       const [input] = preprocessed(imagePath, () => testScaleInputs(image, inputSize, [1]).inputs);
       makeOutputFolder(options.out, '--out');
-      const network = await createNetwork(config, weights, options);
+      // Ctrl-C or kill stops it at once; as the files are written, it leaves none of them, nor temporary files.
+      let written = false;
+      const stopWatching = stoppedAtOnceOnSignal(() => (written ? `its files were written to ${options.out}` : `no files written to ${options.out}`));
       try {
-        const outputs = await network.run(toNetworkInput(input.resized), [1, 3, input.height, input.width]);
-        // Refused as estimatePoses refuses them, before anything is written: NaN pictures come out black.
-        outputs.forEach((output, i) => planesFromOutput(output, `${imagePath}: network output ${i}`));
-        // One set: a failure part-way leaves none of this run's files, never some beside an older run's.
-        const files = [{ path: join(options.out, INPUT_NAME), data: await encodePng(input.resized) }];
-        for (const [i, output] of outputs.entries()) {
-          const { npy, png } = outputFileNames(i);
-          files.push({ path: join(options.out, npy), data: encodeNpy(output.shape, output.data) });
-          files.push({ path: join(options.out, png), data: await encodePng(heatmapOverlay(input.resized, output, config.model.numJoints)) });
-        }
-        // Ctrl-C or kill as they are written leaves none of them, nor temporary files.
-        const stopWatching = removedOnSignal();
+        const network = await createNetwork(config, weights, options);
         try {
+          const outputs = await network.run(toNetworkInput(input.resized), [1, 3, input.height, input.width]);
+          // Refused as estimatePoses refuses them, before anything is written: NaN pictures come out black.
+          outputs.forEach((output, i) => planesFromOutput(output, `${imagePath}: network output ${i}`));
+          // One set: a failure part-way leaves none of this run's files, never some beside an older run's.
+          const files = [{ path: join(options.out, INPUT_NAME), data: await encodePng(input.resized) }];
+          for (const [i, output] of outputs.entries()) {
+            const { npy, png } = outputFileNames(i);
+            files.push({ path: join(options.out, npy), data: encodeNpy(output.shape, output.data) });
+            files.push({ path: join(options.out, png), data: await encodePng(heatmapOverlay(input.resized, output, config.model.numJoints)) });
+          }
           await writeFileSetAtomic(files);
+          written = true;
+          outputs.forEach((output, i) => console.log(`output_${i}: [${output.shape.join(', ')}]`));
         } finally {
-          stopWatching();
+          await network.dispose();
         }
-        outputs.forEach((output, i) => console.log(`output_${i}: [${output.shape.join(', ')}]`));
       } finally {
-        await network.dispose();
+        stopWatching();
       }
     });
 }

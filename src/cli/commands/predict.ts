@@ -11,9 +11,10 @@ import { CallbackError } from '../../callback-error.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
 import { namesImage, readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
-import { AtomicFileWriter, removedOnSignal } from '../../io/atomic.js';
+import { AtomicFileWriter } from '../../io/atomic.js';
 import { JsonArrayText, JsonLinesText, type JsonArrayLayout } from '../../io/json-array.js';
 import { LineSink } from '../line-sink.js';
+import { stoppedAtOnceOnSignal } from '../interrupted.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { inOrder, valueOf } from '../../parallel/in-order.js';
 import type { Person } from '../../types.js';
@@ -229,8 +230,8 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   // A run that fails removes it again where it made it and drew nothing into it (notingNewFolders, in main).
   if (render) makeOutputFolder(render.folder, '--render');
   const estimator = await createEstimator(await estimatorOptions(options, extra));
-  // Ctrl-C or kill during the run leaves no temporary file behind, neither --out's nor a drawing's, nor an empty folder made for them.
-  const stopWatching = options.out || render ? removedOnSignal() : undefined;
+  // Ctrl-C or kill during the run stops it at once, leaving no temporary file behind (neither --out's nor a drawing's) nor an empty folder made for them.
+  const stopWatching = stoppedAtOnceOnSignal(() => interruptedPredictOutcome(options));
   try {
     const output = options.out ? await resultsFile(options.out) : resultsToStdout();
     // The file as JSON.stringify(records, null, 1) lays it out, stdout on one line.
@@ -249,9 +250,15 @@ export async function runPredict(images: string[], options: PredictOptions, extr
     if (summary.failures.length > 0) process.exitCode = 1;
     return summary;
   } finally {
-    stopWatching?.();
+    stopWatching();
     await estimator.dispose();
   }
+}
+
+/** What a predict run stopped by a signal leaves: no --out file (an earlier one as it was), the drawings made so far, or results cut short on stdout. */
+function interruptedPredictOutcome(options: PredictOptions): string {
+  const results = options.out ? `${options.out} not written` : 'the results on stdout are cut short';
+  return options.render ? `${results}; the drawings made so far are in ${options.render}` : results;
 }
 
 /** A predict run in which every image failed (each failure reported with its own error): no options or configuration at fault. */

@@ -25,6 +25,7 @@ import { processVideo, type FrameResult, type VideoTimings } from '../../video/p
 import { LineSink } from '../line-sink.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { StageTotals } from '../stage-times.js';
+import { Interrupted } from '../interrupted.js';
 
 /** A failed write of an output file, as the command's other failures: a VideoError (same message, the original as `cause`). */
 function asVideoError(error: unknown): never {
@@ -77,16 +78,6 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     });
 }
 
-/**
- * The command stopped by a signal (Ctrl-C, `kill`): the CLI exits with 128 + the signal's number,
- * as a shell reports a process the signal ended, so that a loop over videos stops too.
- */
-export class VideoInterrupted extends VideoError {
-  constructor(readonly signal: NodeJS.Signals, file?: string) {
-    super(`interrupted by ${signal}`, file);
-  }
-}
-
 /** `readOnce`: what the command line's files gave, read once (the configuration, piped weights), for the estimator. */
 async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<EstimatorOptions>, deps: VideoCommandDeps): Promise<void> {
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -98,7 +89,12 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   const stages = new StageTotals();
   const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts, readOnce)), onStageTimes: stages.add });
   const interrupt = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new VideoInterrupted(signal, input === '-' ? undefined : input));
+  let done = 0;
+  // What an interrupted run leaves: the outputs are written only when complete.
+  const outputs = [opts.out, opts.render].filter((path) => path !== undefined);
+  const left = (): string => [`stopped after ${done} frame${done === 1 ? '' : 's'}`, ...(outputs.length > 0 ? [`${outputs.join(' and ')} not written`] : [])].join('; ');
+  // Ends the process by the signal once the outputs are cleaned up (`main`), so that a loop over videos stops too.
+  const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new Interrupted(signal, left()));
   // Not `once`: a second Ctrl-C ended the process before the first one's cleanup, leaving the
   // outputs' temporary files. Until they are removed a signal stops nothing more; then (during
   // the estimator's dispose, which waits for the frames in flight) it ends the process.
@@ -109,7 +105,6 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   );
   let out: JsonLinesFile | undefined;
   let sink: LineSink | JsonLinesFile | undefined;
-  let done = 0;
   let rendered = false;
   try {
     out = opts.out !== undefined ? await JsonLinesFile.create(opts.out) : undefined;
@@ -139,7 +134,7 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     await out?.commit(interrupt.signal);
     bar.stop();
     log(summary(run.timings(), stages));
-    if (interrupt.signal.aborted) log(`${(interrupt.signal.reason as Error).message} after the outputs were written: the run is complete`);
+    if (interrupt.signal.aborted) log(`interrupted by ${(interrupt.signal.reason as Interrupted).signal} after the outputs were written: the run is complete`);
   } catch (err) {
     bar.stop();
     await out?.discard();

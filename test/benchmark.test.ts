@@ -16,6 +16,7 @@ import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js'
 import { withPipedOnce } from './helpers/piped.js';
 import { isCollected } from './helpers/gc.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { readImage } from '../src/io/image.js';
 
 /** The error a promise rejects with (fails the test when it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -111,7 +112,8 @@ describe('benchmark runner', () => {
     }));
     expect(seen).to.deep.equal([1, 2]);
     expect(report.missing).to.deep.equal([{ imageId: 3, file: '3.jpg', error: `${join(dir, '3.jpg')} does not exist` }]);
-    expect(report.failed).to.deep.equal([{ imageId: 2, file: '2.jpg', error: 'corrupt JPEG' }]);
+    // As predict reports it: the error's type and message, the image named once.
+    expect(report.failed).to.deep.equal([{ imageId: 2, file: '2.jpg', error: `${join(dir, '2.jpg')}: Error: corrupt JPEG` }]);
     expect(report).to.include({ images: 3, estimated: 3, resumed: 0, people: 1 });
     expect((report.stats as CocoStats).AR).to.be.closeTo(1 / 3, 1e-12); // one person of three found
     const written = loadResults(report.resultsPath, gt);
@@ -131,7 +133,8 @@ describe('benchmark runner', () => {
     const failing = async (): Promise<Person[]> => {
       throw new Error('output 0 has 34 channels');
     };
-    await expectRejects(runBenchmark(options({ estimate: failing })), EvalError, 'None of the 3 images could be estimated; the first: output 0 has 34 channels');
+    // The first failure as predict reports it: the image named, then the error's type and message.
+    await expectRejects(runBenchmark(options({ estimate: failing })), EvalError, `None of the 3 images could be estimated; the first: ${join(dir, '1.jpg')}: Error: output 0 has 34 channels`);
   });
 
   it('resumes an interrupted run without redoing finished images, giving the same bytes', async () => {
@@ -426,6 +429,31 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       expect(loadResults(outPath, gt).length).to.be.greaterThan(0);
     });
 
+    it('BAD CALL - a corrupt image is reported as predict reports it (its error\'s type, the image named once), after its id', async () => {
+      const some = join(dir, 'corrupt-images');
+      mkdirSync(some);
+      const [first, second] = [...gt.images].sort((a, b) => a.id - b.id);
+      copyFileSync(join(imagesDir, first!.fileName), join(some, first!.fileName));
+      writeFileSync(join(some, second!.fileName), 'not an image');
+      const err: string[] = [];
+      const program = new Command().exitOverride().configureOutput({ writeOut: () => {}, writeErr: (text) => err.push(text) });
+      // The image read as the estimator reads it; the people of the ground truth.
+      const byFile = new Map(gt.images.map((im) => [im.fileName, im.id]));
+      registerEval(program, { createEstimator: async () => ({
+        estimatePoses: async (path: unknown) => readImage(path as string).then(() => groundTruthPeople(gt, byFile.get(basename(path as string))!)),
+        dispose: async () => {},
+      }) });
+      const saved = process.exitCode;
+      try {
+        await program.parseAsync(['eval', '--images', some, '--annotations', annotations, '--out', join(dir, 'corrupt.json'), '--limit', '2', '--preset', 'tiny_coco', '--weights', 'w.pth'], { from: 'user' });
+        expect(process.exitCode).to.equal(1);
+      } finally {
+        process.exitCode = saved;
+      }
+      const corrupt = join(some, second!.fileName);
+      expect(err.join('')).to.contain(`failed: 1 image(s), scored as finding nobody\n  id ${second!.id}: ImageError: ${corrupt}: not an image format that can be decoded`);
+    });
+
     it('exits with 1 when an image is missing, after scoring the others', async () => {
       const some = join(dir, 'some-images');
       mkdirSync(some);
@@ -440,7 +468,7 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       } finally {
         process.exitCode = saved;
       }
-      expect(c.err.join('')).to.contain(`missing: 1 image(s), scored as finding nobody\n  ${second!.fileName}`);
+      expect(c.err.join('')).to.contain(`missing: 1 image(s), scored as finding nobody\n  id ${second!.id}: ${join(some, second!.fileName)} does not exist\n`);
       expect(c.err.join('')).to.contain('coco: 2 images (1 estimated, 0 resumed, 1 missing), ');
       expect(existsSync(join(dir, 'some.json'))).to.equal(true);
     });

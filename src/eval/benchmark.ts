@@ -14,6 +14,7 @@ import { evaluateCoco, type CocoStats, type EvaluateOptions } from './coco.js';
 import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
 import { loadGroundTruth, loadResults, parseResults, readAnnotationFile, type AnnotationFile, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
 import { EvalError } from './errors.js';
+import { imageFailure } from '../io/image.js';
 import { CallbackError } from '../callback-error.js';
 import { Journal, type JournalEntry } from './journal.js';
 import { repeatedResults, repeatedResultsWarning } from './repeats.js';
@@ -163,7 +164,7 @@ async function estimateImage(opts: BenchmarkOptions, image: GtImage, format: Res
     if (opts.signal?.aborted) throw opts.signal.reason;
     // The estimator's callback failed, not the image: every image would fail so.
     if (err instanceof CallbackError) throw err;
-    return { imageId: image.id, status: 'failed', error: err instanceof Error ? err.message : String(err) };
+    return { imageId: image.id, status: 'failed', error: imageFailure(err, path) };
   }
   const ms = performance.now() - start;
   // Malformed people are a bug of the estimator or a wrong dataset, not a bad image: fatal.

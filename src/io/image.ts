@@ -476,6 +476,16 @@ async function encode(img: RgbImage, format: 'png' | 'jpeg' | 'webp', source: st
 export const namesImage = (message: string, label: string): boolean => label === '' || message.startsWith(`${label}: `);
 
 /**
+ * The line that reports an image that failed with `error`: its type and message, the image named
+ * once (`ImageError: a.jpg: corrupt image data`, or `a.jpg: DecodeError: ...` for a message that
+ * does not name it). predict and eval report failures so.
+ */
+export function imageFailure(error: unknown, label: string): string {
+  const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
+  return namesImage(message, label) ? `${name}: ${message}` : `${label}: ${name}: ${message}`;
+}
+
+/**
  * An error about an image, naming it by `label` (its path, or its place in an array call) unless
  * it does already (`namesImage`): a copy of the same class, caused by the original, since one
  * error can reach several images (a network thread that stopped).

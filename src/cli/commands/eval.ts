@@ -275,7 +275,8 @@ function summary(r: BenchmarkReport): string {
   for (const [what, list] of [['missing', r.missing], ['failed', r.failed]] as const) {
     if (list.length === 0) continue;
     lines.push(`${what}: ${list.length} image(s), scored as finding nobody`);
-    lines.push(...list.slice(0, 10).map((p) => `  ${p.file} (id ${p.imageId}): ${p.error}`));
+    // As predict reports a failed image (the error names it), after its id.
+    lines.push(...list.slice(0, 10).map((p) => `  id ${p.imageId}: ${p.error}`));
     if (list.length > 10) lines.push(`  … and ${list.length - 10} more`);
   }
   return `${lines.join('\n')}\n`;

@@ -9,7 +9,7 @@ import { expandImageArguments, isImageName } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { CallbackError } from '../../callback-error.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
-import { namesImage, readImage, writeImage } from '../../io/image.js';
+import { imageFailure, readImage, writeImage } from '../../io/image.js';
 import { drawPoses } from '../../render/overlay.js';
 import { AtomicFileWriter } from '../../io/atomic.js';
 import { JsonArrayText, JsonLinesText, type JsonArrayLayout } from '../../io/json-array.js';
@@ -159,10 +159,8 @@ async function predictFiles(
       } catch (err) {
         // The caller's callback failed, not the image: every image would fail so.
         if (err instanceof CallbackError) throw err;
-        const name = (err as Error).name;
-        const message = String((err as Error).message);
         // The reader's errors start with the image's name; the estimator's and a drawing's do not name it.
-        failures.push({ file, error: namesImage(message, imageLabel(file)) ? `${name}: ${message}` : `${imageLabel(file)}: ${name}: ${message}` });
+        failures.push({ file, error: imageFailure(err, imageLabel(file)) });
       }
       // Outside the image's try: results that cannot be written end the run.
       for (const record of toRecords(file, people)) await output.write(results.element(record));

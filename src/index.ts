@@ -1,4 +1,7 @@
 /** higher-pose: HigherHRNet bottom-up multi-person pose estimation for Node.js. */
+// The declarations name Node's types (Buffer, streams): kept in index.d.ts so that a consumer's
+// tsconfig need not list "node" in `types` (TypeScript 6 and later include no @types by default).
+/// <reference types="node" preserve="true" />
 export { createEstimator, testSettings, type EstimatorOptions, type HigherHRNetEstimator, type StageTimes } from './estimator.js';
 export type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 export { decodePoses, aggregate, group, toImageCoordinates, DecodeError, type DecodeResult, type ImageGeometry, type PoseSelection, type ScaleOutputs } from './decode.js';

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -105,9 +105,9 @@ function unexportedTypes(program: ts.Program, entry: string): Map<string, string
 describe('type declarations', function () {
   this.timeout(120_000);
   let program: ts.Program;
+  let files: Map<string, string>;
   let reached: Map<string, string[]>;
   before(() => {
-    let files: Map<string, string>;
     ({ program, files } = emitDeclarations());
     const entry = resolve(ROOT, 'dist/src/index.d.ts');
     expect(files.has(entry), 'index.d.ts emitted').to.equal(true);
@@ -127,6 +127,26 @@ describe('type declarations', function () {
     expect(packages).to.include('ndarray');
     const untyped = [...packages].filter((name) => !(name in dependencies && (hasOwnTypes(name) || `@types/${name}` in dependencies)));
     expect(untyped, 'not a dependency, or neither typed nor with its @types/ package in dependencies').to.deep.equal([]);
+  });
+
+  it('compile for a consumer whose tsconfig includes no global types (TypeScript 6 and later\'s default)', () => {
+    // `tsc --init` writes `"types": []`: Node's types then come only from a reference in the declarations.
+    const options: ts.CompilerOptions = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, noEmit: true, types: [], skipLibCheck: false };
+    const consumer = resolve(ROOT, 'dist/consumer.mts');
+    const sources = new Map([...files, [consumer, "export * from './src/index.js';\n"]]);
+    const folders = new Set([...sources.keys()].map((path) => dirname(path)));
+    const host = ts.createCompilerHost(options);
+    const { getSourceFile, fileExists, readFile, directoryExists } = host;
+    host.fileExists = (path) => sources.has(resolve(path)) || fileExists(path);
+    host.readFile = (path) => sources.get(resolve(path)) ?? readFile(path);
+    host.directoryExists = (path) => folders.has(resolve(path)) || (directoryExists?.(path) ?? false);
+    host.getSourceFile = (path, language, ...rest) => {
+      const text = sources.get(resolve(path));
+      return text === undefined ? getSourceFile(path, language, ...rest) : ts.createSourceFile(path, text, language, true);
+    };
+    const consumerProgram = ts.createProgram([consumer], options, host);
+    const errors = ts.getPreEmitDiagnostics(consumerProgram).map((d) => `${d.file ? relative(ROOT, d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+    expect(errors).to.deep.equal([]);
   });
 
   it('export every type that the exports\' declarations name', () => {

@@ -35,13 +35,18 @@ function typeScriptExamples(): string[] {
 
 /**
  * The type errors of each of `codes`, checked as modules of one program (the package's sources
- * are checked once for all) with the project's compiler options, `higher-pose` being `src/index.ts`.
+ * are checked once for all) with the project's compiler options and the stricter ones of
+ * `tsc --init`, `higher-pose` being `src/index.ts`.
  */
 function typeErrors(codes: readonly string[]): string[][] {
   const config = ts.getParsedCommandLineOfConfigFile(join(ROOT, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
   if (!config) throw new Error('tsconfig.json could not be read');
-  // An example may make a value it does not use (an estimator it only creates, say).
-  const options = { ...config.options, noEmit: true, noUnusedLocals: false, paths: { 'higher-pose': [join(ROOT, 'src/index.ts')] } };
+  // An example may make a value it does not use (an estimator it only creates, say). A user's
+  // project may be stricter than ours: `tsc --init` turns on the last three.
+  const options = {
+    ...config.options, noEmit: true, noUnusedLocals: false, paths: { 'higher-pose': [join(ROOT, 'src/index.ts')] },
+    exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true,
+  };
   const files = new Map(codes.map((code, i) => [join(ROOT, 'test', `readme-example-${i + 1}.ts`), code]));
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;

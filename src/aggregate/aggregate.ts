@@ -35,9 +35,10 @@ export interface ScaleOutputs {
   outputs: readonly OutputTensor[];
   /**
    * The outputs for the horizontally mirrored input, exactly as the network returns them (not
-   * yet flipped back). Required when `settings.flipTest` is on, refused otherwise.
+   * yet flipped back). Required when `settings.flipTest` is on, refused otherwise; `undefined`
+   * is taken as none (`flipTest ? outputs : undefined` under `exactOptionalPropertyTypes`).
    */
-  flipped?: readonly OutputTensor[];
+  flipped?: readonly OutputTensor[] | undefined;
 }
 
 export interface AggregatedMaps {

@@ -243,6 +243,23 @@ describe('higher-pose exit statuses', () => {
     expect(left, 'a file named -').to.equal(false);
   });
 
+  it('video --out - writes the JSON lines to stdout, as without --out, and no file named -', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-video-dash-'));
+    try {
+      const clip = join(dir, 'clip.mp4');
+      if (spawnSync('ffmpeg', ['-v', 'error', '-loop', '1', '-i', DEMO_IMAGE(), '-frames:v', '1', '-vf', 'scale=160:120', '-pix_fmt', 'yuv420p', clip]).status !== 0) this.skip(); // no ffmpeg
+      const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+      const plain = await run('video', clip, ...model);
+      // Was 'VideoError: --out must be a file path, got an empty string' (commander stores a parser's undefined as '').
+      const dash = await run('video', clip, ...model, '--out', '-');
+      expect(dash.status, dash.stderr).to.equal(0);
+      expect(dash.stdout).to.equal(plain.stdout).and.match(/^\{"frame":0,/);
+      expect(existsSync('-'), 'a file named -').to.equal(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('help exits with 0; a run that fails exits with 1', async () => {
     expect((await run('--help')).status).to.equal(0);
     expect((await run('eval', '--help')).status).to.equal(0);

@@ -129,8 +129,12 @@ export async function refuseWritingOverWeights(path: string | undefined, option:
   if (path !== undefined && (await sameFile(path, weights))) throw new ConfigError(`${option} ${path} names the --weights file, which it would replace; give it a file of its own`);
 }
 
-/** An output file option's value: `-` is standard output (the option's default), as for most Unix tools. */
-export const fileOrStdout = (value: string): string | undefined => (value === '-' ? undefined : value);
+/**
+ * An output file option's value as parsed: `-` is standard output (the option's default), as for
+ * most Unix tools. Applied in the action, not as the option's parser: commander stores a
+ * parser's `undefined` as `''`, which a check for a file name then refuses.
+ */
+export const fileOrStdout = (value: string | undefined): string | undefined => (value === '-' ? undefined : value);
 
 /** Creates the output folder an option names (with its parents); a path that cannot be one is a ConfigError. */
 export function makeOutputFolder(path: string, option: string): void {

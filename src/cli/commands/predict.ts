@@ -267,13 +267,13 @@ export class PredictError extends Error {
 export function registerPredict(program: Command): void {
   addSelectionOptions(addPoseOptions(program.command('predict <images...>')))
     .description("estimate poses in images (files, folders or globs; '-' for one piped into stdin); COCO results JSON to --out or stdout")
-    .option('--out <file>', "write results (COCO keypoint results format) to this JSON file ('-': stdout, the default)", fileOrStdout)
+    .option('--out <file>', "write results (COCO keypoint results format) to this JSON file ('-': stdout, the default)")
     .addOption(new Option('--format <format>', 'json: the results as one array; jsonl: JSON Lines, each result (a person) on a line of its own, for jq -c or a line-by-line reader').choices(RESULTS_FORMATS).default('json'))
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
     .action(async (images: string[], options: PredictOptions, command: Command) => {
       requireWeights(command, options, { inputs: images });
       const weights = await readWeightsArgument(options.weights);
       const config = checkModelOptions(command, options, { weights });
-      await runPredict(images, options, { ...withConfigRead(options, config), weights });
+      await runPredict(images, { ...options, out: fileOrStdout(options.out) }, { ...withConfigRead(options, config), weights });
     });
 }

@@ -58,7 +58,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
   return addSelectionOptions(addPoseOptions(program.command('video')))
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
     .argument('<input>', "video file, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
-    .option('--out <file>', "JSON lines, one per frame ('-': stdout, the default)", fileOrStdout)
+    .option('--out <file>', "JSON lines, one per frame ('-': stdout, the default)")
     .option('--render <file>', 'write an overlay video, each frame at its source time (.mp4, .mov, .mkv or .webm)')
     .option('--track', 'give people stable ids across frames')
     .option('--smooth', 'smooth keypoints over time (implies --track)')
@@ -67,8 +67,9 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--start <s>', 'seconds to skip', parseNonNegativeNumber)
     .option('--duration <d>', 'seconds to process', parsePositiveNumber)
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
-    .action(async (argument: string, opts: VideoCliOptions, command: Command) => {
+    .action(async (argument: string, parsed: VideoCliOptions, command: Command) => {
       const input = stdinAsDash(argument);
+      const opts = { ...parsed, out: fileOrStdout(parsed.out) };
       requireWeights(command, opts, { inputs: [argument] });
       await refuseWritingOverWeights(opts.out, '--out', opts.weights);
       await refuseWritingOverWeights(opts.render, '--render', opts.weights);

@@ -40,31 +40,31 @@ export interface EstimatorOptions extends ConfigChoice {
    * Inference engine: `'onnxruntime'` (default), `'tfjs'` (TensorFlow.js: tfjs-node-gpu,
    * tfjs-node, or @tensorflow/tfjs with wasm/cpu, whichever is installed), or `'auto'`.
    */
-  backend?: BackendName;
+  backend?: BackendName | undefined;
   /** With the tfjs backend, use only this tfjs backend (`'tensorflow'`, from tfjs-node-gpu, on device `'cuda'`). */
-  tfjsBackend?: TfjsBackendName;
+  tfjsBackend?: TfjsBackendName | undefined;
   /**
    * `'cpu'` (default); `'webgpu'`: a GPU through ONNX Runtime's WebGPU provider, shipped with
    * the npm package (Vulkan on Linux); `'cuda'`: needs the CUDA build of onnxruntime-node.
    */
-  device?: ExecutionProvider;
+  device?: ExecutionProvider | undefined;
   /** ONNX Runtime threads per operator (default: the physical cores); refused with backend `'tfjs'`. */
-  threads?: number;
+  threads?: number | undefined;
   /**
    * `'fp32'` (default) or `'int8'`: 8-bit weights and activations, 2.3–3x faster on CPUs
    * with VNNI, ranges calibrated on `calibrationImages` (ONNX Runtime only; see README,
    * Reduced precision). An `.onnx` model already quantized (`export-onnx --precision int8`)
    * runs as it is.
    */
-  precision?: Precision;
+  precision?: Precision | undefined;
   /**
    * With `precision: 'int8'`: a few images like those the model will see, prepared as inputs
    * are (this estimator's input size, scales and flip test) to calibrate the activation ranges.
    * Refused with an `.onnx` model already quantized (calibrated when exported).
    */
-  calibrationImages?: readonly ImageInput[];
+  calibrationImages?: readonly ImageInput[] | undefined;
   /** Average with the mirrored image (the paper's test protocol). Default: the configuration's `TEST.FLIP_TEST`. */
-  flipTest?: boolean;
+  flipTest?: boolean | undefined;
   /**
    * With flip test, run the plain and the mirrored input as one batch of two (`true`) or as
    * two runs (`false`): the same outputs, and half the activation memory, at no measurable cost in
@@ -72,65 +72,65 @@ export interface EstimatorOptions extends ConfigChoice {
    * network inputs up to 1024x1024 pixels (photos at the configurations' input sizes), two runs
    * for larger ones (panoramas, scale 2), whose activations take gigabytes.
    */
-  flipBatch?: boolean;
+  flipBatch?: boolean | undefined;
   /** Test scales, e.g. `[2, 1, 0.5]`. Default: `TEST.SCALE_FACTOR` (`[1]`). */
-  scales?: readonly number[];
+  scales?: readonly number[] | undefined;
   /** Sub-pixel adjustment of joint positions. Default `TEST.ADJUST`. */
-  adjust?: boolean;
+  adjust?: boolean | undefined;
   /** Fill in undetected joints from the person's mean tag. Default `TEST.REFINE`. */
-  refine?: boolean;
+  refine?: boolean | undefined;
   /** Minimum heatmap value for a joint candidate. Default `TEST.DETECTION_THRESHOLD` (0.1). */
-  detectionThreshold?: number;
+  detectionThreshold?: number | undefined;
   /** Maximum tag distance for joining a joint to a person. Default `TEST.TAG_THRESHOLD` (1). */
-  tagThreshold?: number;
+  tagThreshold?: number | undefined;
   /**
    * Candidates per joint (the reference's top-k), `DATASET.MAX_NUM_PEOPLE`, default 30. Not a cap
    * on people: joints that join nobody start people of their own. At most the heatmap positions
    * of a square image at `inputSize` (about `inputSize`²; the error names the bound).
    */
-  maxPeople?: number;
+  maxPeople?: number | undefined;
   /** Network input size (shorter side at scale 1, a multiple of 64). Default `DATASET.INPUT_SIZE`. */
-  inputSize?: number;
+  inputSize?: number | undefined;
   /**
    * Return at most this many people per image, the best by score. Default: every one, as the
    * reference (which ranks them later: COCO's evaluation keeps 20). The people left out are not
    * refined, which takes up to a third off the post-processing of crowded or noisy pictures;
    * those kept are the same as the first of an uncapped run.
    */
-  maxPoses?: number;
+  maxPoses?: number | undefined;
   /** Return only people scoring at least this (their mean joint score before refine). Default: every one. */
-  minPoseScore?: number;
+  minPoseScore?: number | undefined;
   /** Apply the EXIF orientation tag (JPEG, PNG, WebP, TIFF; default true). The COCO benchmark turns it off, as the reference does. */
-  exifOrientation?: boolean;
+  exifOrientation?: boolean | undefined;
   /**
    * Refuse images (and video frames) of more pixels than this, an ImageError (`code: 'dimensions'`)
    * found from the header before decoding: a service's bound on what one upload may cost (a 750 kB
    * PNG can hold 16000x16000 pixels, ~2 GB to decode). Default 0x3FFF² (~268 million), sharp's own.
    */
-  maxPixels?: number;
+  maxPixels?: number | undefined;
   /**
    * Post-process on one thread per CPU, up to four: worker threads combine the flipped pass's
    * outputs and take their share of the joints' top-k and refine searches (the same people;
    * see README, Speed). Default true when the machine has more than one CPU.
    */
-  parallelPostprocessing?: boolean;
+  parallelPostprocessing?: boolean | undefined;
   /**
    * Run ONNX Runtime on a thread of its own, so that this thread prepares the next image and
    * post-processes the previous one while the network runs (see `imagesInFlight`). Default:
    * when `device` is not the CPU (on the CPU, the network's threads take every core already).
    */
-  networkThread?: boolean;
+  networkThread?: boolean | undefined;
   /**
    * Images of `estimatePoses([...])` and frames of `processVideo` (and images of the CLI's
    * `predict` and `eval`) in flight at once. Default 2 with `networkThread`, else 1 (README, GPU).
    * At most 64: each holds its own buffers (~110 MB at input 512 with flip test).
    */
-  imagesInFlight?: number;
+  imagesInFlight?: number | undefined;
   /**
    * Called after each image `estimatePoses` (or `processVideo`) estimated, with the time it
    * spent in each stage: for a timing summary (the CLI's `eval` prints one) or monitoring.
    */
-  onStageTimes?: (times: StageTimes) => void;
+  onStageTimes?: ((times: StageTimes) => void) | undefined;
 }
 
 /** Milliseconds one image spent in each stage of the estimator, in order. */

@@ -58,7 +58,7 @@ export interface ImageDataLike {
   data: Uint8Array | Uint8ClampedArray;
   width: number;
   height: number;
-  channels?: number;
+  channels?: number | undefined;
 }
 
 /**
@@ -82,7 +82,7 @@ export interface EstimationOptions {
    * turn (`imagesInFlight`), or between stages; a network run under way finishes first. Another
    * realm's signal (a jsdom window's) or a polyfill's does as well.
    */
-  signal?: AbortSignalLike;
+  signal?: AbortSignalLike | undefined;
 }
 
 /** The estimator returned by `createEstimator` (see src/estimator.ts). */

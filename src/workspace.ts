@@ -47,7 +47,7 @@ export class Workspace {
   /** Images done (`imageDone`). */
   private images = 0;
 
-  constructor(readonly options: { shared?: boolean } = {}) {
+  constructor(readonly options: { shared?: boolean | undefined } = {}) {
     // new Workspace('x') or { shared: 'yes' } would hand out memory of the other kind without a word.
     const problem = optionsProblem(options, WORKSPACE_OPTION_NAMES);
     if (problem) throw new TypeError(`Workspace: ${problem}`);

@@ -93,9 +93,9 @@ export function assemblePeople(candidates: Candidates, maps: GroupingMaps, setti
 /** The people a caller wants (`EstimatorOptions.maxPoses`, `minPoseScore`); every one by default. */
 export interface PoseSelection {
   /** At most this many, the best by score. */
-  maxPoses?: number;
+  maxPoses?: number | undefined;
   /** Only people scoring at least this. */
-  minPoseScore?: number;
+  minPoseScore?: number | undefined;
 }
 
 /** The first field of `selection` out of range, with what it must be, or undefined (the estimator's options and `decodePoses` check it). */

@@ -50,11 +50,11 @@ const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
 
 export interface ReadImageOptions {
   /** Apply the EXIF orientation tag (default true). False keeps the stored pixel grid, as the reference does. */
-  exifOrientation?: boolean;
+  exifOrientation?: boolean | undefined;
   /** Refuse images with more pixels than this (default `DEFAULT_MAX_PIXELS`). */
-  maxPixels?: number;
+  maxPixels?: number | undefined;
   /** Name used in error messages for in-memory inputs (default "image buffer" / "RGB image"). */
-  name?: string;
+  name?: string | undefined;
 }
 
 /**

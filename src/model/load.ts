@@ -26,9 +26,9 @@ import { refuseDevice } from '../io/read-bounded.js';
 
 export interface ConfigChoice {
   /** A built-in configuration name, e.g. `coco_w32_512` (`PRESET_NAMES` lists them). */
-  preset?: PresetName;
+  preset?: PresetName | undefined;
   /** An official experiment YAML path, or a configuration object. */
-  config?: string | ExperimentConfig;
+  config?: string | ExperimentConfig | undefined;
 }
 
 /** The configuration named by `config` or `preset` (exactly one of them). */
@@ -186,11 +186,11 @@ export interface PrecisionOptions {
    * ranges calibrated on `calibrationImages` (ONNX Runtime only; see README, Reduced precision).
    * An `.onnx` model that is already quantized runs as it is, whatever this says.
    */
-  precision?: Precision;
+  precision?: Precision | undefined;
   /** With `precision: 'int8'`: a few images like those the model will see (paths, encoded bytes or pixels). */
-  calibrationImages?: readonly ImageInput[];
+  calibrationImages?: readonly ImageInput[] | undefined;
   /** Apply JPEG EXIF orientation to calibration images, as to inputs (default true). */
-  exifOrientation?: boolean;
+  exifOrientation?: boolean | undefined;
 }
 
 /** An ONNX model's bytes (an `.onnx` file read), and whether its model is already quantized. */
@@ -352,7 +352,7 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: Weight
   return open(int8 ? await int8Model(config, weights, options) : compileModel(config, weights));
 }
 
-type OnnxNetworkOptions = OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean };
+type OnnxNetworkOptions = OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean | undefined };
 
 /** Every option `createOnnxNetwork` reads, for refusing the others (a misspelt one would be ignored without a word). */
 const ONNX_NETWORK_OPTION_NAMES: Record<keyof OnnxNetworkOptions, true> = {
@@ -410,18 +410,18 @@ export interface NetworkOptions extends PrecisionOptions {
    * (on `device`), else TensorFlow.js (`tfjs-node-gpu` for `'cuda'`; `tfjs-node`, wasm or cpu
    * for `'cpu'`; none for `'webgpu'`).
    */
-  backend?: BackendName;
+  backend?: BackendName | undefined;
   /** Default `'cpu'` (see `ExecutionProvider`). */
-  device?: ExecutionProvider;
+  device?: ExecutionProvider | undefined;
   /**
    * Run ONNX Runtime on a thread of its own (`OnnxNetworkThread`), so that the calling thread
    * is free while the network runs. Default: when `device` is not the CPU.
    */
-  networkThread?: boolean;
+  networkThread?: boolean | undefined;
   /** ONNX Runtime threads per operator. */
-  threads?: number;
+  threads?: number | undefined;
   /** Restrict TensorFlow.js to one of its backends. */
-  tfjsBackend?: TfjsBackendName;
+  tfjsBackend?: TfjsBackendName | undefined;
 }
 
 /** The most threads per operator a network may ask for. */

@@ -23,9 +23,9 @@ export interface CalibrationOptions extends QuantizeOptions {
   /** The test settings inference will use (input size, scales, flip test). */
   settings: Pick<TestSettings, 'inputSize' | 'scaleFactor' | 'flipTest'>;
   /** Apply JPEG EXIF orientation, as the estimator does (default true). */
-  exifOrientation?: boolean;
+  exifOrientation?: boolean | undefined;
   /** ONNX Runtime threads per operator during calibration. */
-  threads?: number;
+  threads?: number | undefined;
 }
 
 /**

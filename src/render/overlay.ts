@@ -13,19 +13,19 @@ export type Rgb = readonly [number, number, number];
 
 export interface OverlayOptions {
   /** Joints scoring below this are not drawn, nor lines touching them; default 0.1. */
-  minScore?: number;
+  minScore?: number | undefined;
   /** Line width in pixels; default scales with the image (1 px up to 400 px). */
-  lineWidth?: number;
+  lineWidth?: number | undefined;
   /** Joint dot radius in pixels; default scales with the image. */
-  radius?: number;
+  radius?: number | undefined;
   /** Label with score (and `#id` when tracked); default true. */
-  label?: boolean;
+  label?: boolean | undefined;
   /** Outline the person's box; default false. */
-  box?: boolean;
+  box?: boolean | undefined;
   /** Colour by track id (people without one fall back to their index) or by index; default 'track'. */
-  colorBy?: 'track' | 'person';
+  colorBy?: 'track' | 'person' | undefined;
   /** Colours to cycle through. */
-  palette?: readonly Rgb[];
+  palette?: readonly Rgb[] | undefined;
 }
 
 export const DEFAULT_PALETTE: readonly Rgb[] = [

@@ -9,11 +9,11 @@ import { checkPeople } from './people.js';
 
 export interface OneEuroOptions {
   /** Cutoff (Hz) at zero speed: lower removes more jitter. Default 1. */
-  minCutoff?: number;
+  minCutoff?: number | undefined;
   /** Cutoff increase per unit/s of speed: higher follows fast moves with less lag. Default 0. */
-  beta?: number;
+  beta?: number | undefined;
   /** Cutoff (Hz) of the speed estimate. Default 1. */
-  dCutoff?: number;
+  dCutoff?: number | undefined;
 }
 
 /** Smoothing factor of a first-order low-pass filter with cutoff `cutoff` Hz over `dt` s. */
@@ -106,12 +106,12 @@ export class OneEuroFilter {
 
 export interface PoseSmootherOptions extends OneEuroOptions {
   /** Seconds after which the filters of a track not seen are dropped. Default 1. */
-  forgetAfter?: number;
+  forgetAfter?: number | undefined;
   /**
    * Whether `apply` refuses timestamps whose first gaps are all longer than `forgetAfter`
    * (milliseconds given for seconds, most likely), with which nothing would be smoothed. Default true.
    */
-  checkTimeUnit?: boolean;
+  checkTimeUnit?: boolean | undefined;
 }
 
 /** A RangeError for a PoseSmoother setting out of range. */

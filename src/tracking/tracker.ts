@@ -22,15 +22,15 @@ export interface TrackerOptions {
   /** Keypoint definition (its OKS sigmas). */
   keypoints: KeypointDefinition;
   /** Lowest OKS at which a person continues a track; default 0.3. */
-  oksThreshold?: number;
+  oksThreshold?: number | undefined;
   /** Lowest box IoU at which a person OKS left unmatched continues a track OKS left unmatched; default 0.3. */
-  iouThreshold?: number;
+  iouThreshold?: number | undefined;
   /** Frames a track survives without a match; default 5. */
-  maxMissed?: number;
+  maxMissed?: number | undefined;
   /** Joints scoring below this in either pose are left out of OKS (all found in both, score > 0, are used if none pass); default 0.1. */
-  minKeypointScore?: number;
+  minKeypointScore?: number | undefined;
   /** First id handed out; default 1. */
-  firstId?: number;
+  firstId?: number | undefined;
 }
 
 interface Track {

@@ -39,8 +39,8 @@ export class VideoError extends Error {
 }
 
 export interface FfmpegPaths {
-  ffmpegPath?: string;
-  ffprobePath?: string;
+  ffmpegPath?: string | undefined;
+  ffprobePath?: string | undefined;
 }
 
 // An environment variable set but empty is as unset (else: spawn's "The argument 'file' cannot be empty").
@@ -213,22 +213,22 @@ export interface VideoInfo {
 
 export interface DecodeOptions extends FfmpegPaths {
   /** Keep every Nth frame (after `fps` sampling); default 1. */
-  every?: number;
+  every?: number | undefined;
   /**
    * Keep at most this many frames per second: the first frame of each 1/`fps` s from the
    * range's start, with its own timestamp (frames are not duplicated to reach a higher rate).
    */
-  fps?: number;
+  fps?: number | undefined;
   /** Seconds to skip at the start. */
-  start?: number;
+  start?: number | undefined;
   /** Seconds to decode from `start`. */
-  duration?: number;
+  duration?: number | undefined;
   /** Stop after this many frames. */
-  maxFrames?: number;
+  maxFrames?: number | undefined;
   /** Most bytes of a stream input that ffprobe reads before it answers (`-probesize`); default 5 MiB. */
-  probeBytes?: number;
+  probeBytes?: number | undefined;
   /** Aborting kills ffmpeg; iteration then throws the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface VideoFrame {

@@ -24,24 +24,24 @@ import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } fr
 
 export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
   /** Aborting stops the run at once (ffmpeg is killed, no output is left); iteration then throws the signal's reason. Another realm's signal or a polyfill's does as well. */
-  signal?: AbortSignalLike;
+  signal?: AbortSignalLike | undefined;
   /** Give people track ids (true, or tracker settings). */
-  track?: boolean | Omit<TrackerOptions, 'keypoints'>;
+  track?: boolean | Omit<TrackerOptions, 'keypoints'> | undefined;
   /** Smooth keypoints and boxes per track with One-Euro filters (true, or filter settings); implies `track`. */
-  smooth?: boolean | (OneEuroOptions & { forgetAfter?: number });
+  smooth?: boolean | (OneEuroOptions & { forgetAfter?: number | undefined }) | undefined;
   /** Keypoint definition for tracking and rendering; default the estimator's `keypoints` (another one, of other joints, is a VideoError). */
-  keypoints?: KeypointDefinition;
+  keypoints?: KeypointDefinition | undefined;
   /**
    * Write an overlay video here (MP4, MOV, Matroska or WebM, as the extension says), each frame at
    * the time of its source frame: sampling a file (`every`, `fps`), every source frame of the range
    * is drawn with the people of the latest processed frame; a sampled stream gives the processed frames.
    */
-  render?: string;
-  renderOptions?: RenderOptions;
+  render?: string | undefined;
+  renderOptions?: RenderOptions | undefined;
   /** Frames decoded ahead of inference, 1 to 1024; default 3. */
-  queueSize?: number;
+  queueSize?: number | undefined;
   /** Called once the input is probed, before the first frame. */
-  onStart?: (source: Pick<VideoSource, 'info' | 'outputFps' | 'expectedFrames' | 'counts'>) => void;
+  onStart?: ((source: Pick<VideoSource, 'info' | 'outputFps' | 'expectedFrames' | 'counts'>) => void) | undefined;
 }
 
 export interface FrameResult {

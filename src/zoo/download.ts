@@ -32,18 +32,18 @@ export interface DownloadProgress {
 
 export interface FetchWeightsOptions {
   /** Cache folder; default {@link defaultCacheDir}. */
-  cacheDir?: string;
-  onProgress?: (progress: DownloadProgress) => void;
+  cacheDir?: string | undefined;
+  onProgress?: ((progress: DownloadProgress) => void) | undefined;
   /** Fetch from `<baseUrl>/<fileName>` instead of the entry's URL (a mirror, or a test server). */
-  baseUrl?: string;
+  baseUrl?: string | undefined;
   /** Replaces the global `fetch` (proxies, tests). */
-  fetchImpl?: typeof fetch;
+  fetchImpl?: typeof fetch | undefined;
   /** Further requests after an interrupted transfer, each resuming where the last stopped. Default 3. */
-  retries?: number;
+  retries?: number | undefined;
   /** Wait before retry n (1-based) is n times this. Default 1000. */
-  retryDelayMs?: number;
+  retryDelayMs?: number | undefined;
   /** Called when another process (or call) is downloading the same file: this one waits for it to end. */
-  onWait?: (lockPath: string) => void;
+  onWait?: ((lockPath: string) => void) | undefined;
 }
 
 /**

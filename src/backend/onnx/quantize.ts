@@ -31,7 +31,7 @@ export interface QuantizeOptions {
    * 8 (default): weights in [-127, 127]. 7: weights in [-64, 64], so that x86 CPUs without VNNI,
    * whose u8·s8 kernels add pairs of products in 16 bits, cannot saturate.
    */
-  weightBits?: 7 | 8;
+  weightBits?: 7 | 8 | undefined;
 }
 
 /** The data inputs (not weights, not Resize's scales) that an operator reads quantized. */

@@ -46,11 +46,11 @@ export function providerUnavailable(provider: ExecutionProvider, message: string
 
 export interface OnnxSessionOptions {
   /** Execution providers in order of preference. Default `['cpu']` (see `ExecutionProvider`). */
-  executionProviders?: readonly ExecutionProvider[];
+  executionProviders?: readonly ExecutionProvider[] | undefined;
   /** Threads for one operator; default: the physical cores (`physicalCores()`). */
-  intraOpNumThreads?: number;
+  intraOpNumThreads?: number | undefined;
   /** ONNX Runtime graph optimisation level. Default `'all'`. */
-  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all' | undefined;
 }
 
 /**

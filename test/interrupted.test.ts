@@ -123,6 +123,17 @@ describe('commands interrupted while writing', function () {
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 
+  it('BAD CALL - export-onnx stopped by Ctrl-C or kill as the model is written: no temporary file left, and it says the model was not written', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const out = join(dir, signal, 'model.onnx');
+      const ended = await interruptedWhileWriting(['export-onnx', ...TINY_MODEL.slice(0, 4), '--out', out], dirname(out), signal);
+      expect(readdirSync(dirname(out)).filter((name) => name.endsWith('.tmp')), `${signal}: ${ended.stderr}`).to.deep.equal([]);
+      // Ended by the signal, saying so; or, when it came once the model was in place, complete.
+      if (ended.signal !== null) expect(ended.stderr, signal).to.include(`higher-pose: interrupted by ${signal}; ${out} not written\n`);
+      else expect([ended.status, readdirSync(dirname(out))], ended.stderr).to.deep.equal([0, ['model.onnx']]);
+    }
+  });
+
   it('BAD CALL - eval stopped by kill, or a second Ctrl-C, as its results file is written: no temporary file left', async () => {
     const annotations = sixImages();
     for (const [signal, again] of [['SIGINT', 2], ['SIGTERM', undefined]] as const) {

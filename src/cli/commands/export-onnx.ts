@@ -10,6 +10,7 @@ import { safeWeightBits } from '../../backend/onnx/cpu.js';
 import { testSettings } from '../../estimator.js';
 import type { ExperimentConfig } from '../../config/experiment.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { stoppedAtOnceOnSignal } from '../interrupted.js';
 
 interface ExportOnnxOptions extends ModelCliOptions, PrecisionCliOptions {
   out: string;
@@ -79,10 +80,17 @@ export function registerExportOnnx(program: Command): void {
       const images = (await calibrationImages(options)) ?? [];
       // Calibration inputs are prepared as the estimator will prepare them: same size, scales, flip.
       const settings = testSettings(config, { inputSize: options.inputSize, scales: options.scales });
-      const floatModel = isOnnxWeights(weights) ? await checkedOnnxModel(config, weights) : compileModel(config, weights);
       const weightBits = options.weightBits ?? safeWeightBits();
-      const bytes = int8 ? await quantizeForImages(floatModel, { images, settings, weightBits }) : floatModel;
-      await writeFileAtomic(options.out, bytes);
+      // Ctrl-C or kill stops it at once, saying so; as the model is written, it leaves no temporary file.
+      const stopWatching = stoppedAtOnceOnSignal(() => `${options.out} not written`);
+      let bytes: Uint8Array;
+      try {
+        const floatModel = isOnnxWeights(weights) ? await checkedOnnxModel(config, weights) : compileModel(config, weights);
+        bytes = int8 ? await quantizeForImages(floatModel, { images, settings, weightBits }) : floatModel;
+        await writeFileAtomic(options.out, bytes);
+      } finally {
+        stopWatching();
+      }
       const outputs = Array.from({ length: config.model.deconv.numDeconvs + 1 }, (_, i) => `output_${i}`).join(', ');
       const calibrated = int8 ? `, int8 with ${weightBits}-bit weights, calibrated on ${images.length} image${images.length === 1 ? '' : 's'}` : '';
       // On stderr, as predict's summary: with --out /dev/stdout the model's bytes are stdout.

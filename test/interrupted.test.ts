@@ -28,10 +28,10 @@ describe('commands interrupted while writing', function () {
 
   /**
    * Runs the command line with `args`, sends `signal` as soon as a file named `*${appearing}` (a
-   * temporary file) appears in `folder` (made now), and again `again` ms later when given, and gives how the process ended
+   * temporary file) appears in `folder` (made now), or `delay` ms later, and again `again` ms later when given, and gives how the process ended
    * and what it printed to stderr.
    */
-  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals, again?: number, appearing = '.tmp'): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals, again?: number, appearing = '.tmp', delay = 0): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
     mkdirSync(folder, { recursive: true });
     const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -42,8 +42,12 @@ describe('commands interrupted while writing', function () {
     watchers.push(watch(folder, (_event, name) => {
       if (sent || !name?.endsWith(appearing)) return;
       sent = true;
-      child.kill(signal);
-      if (again !== undefined) setTimeout(() => child.kill(signal), again);
+      const send = () => {
+        child.kill(signal);
+        if (again !== undefined) setTimeout(() => child.kill(signal), again);
+      };
+      if (delay > 0) setTimeout(send, delay);
+      else send();
     }));
     const [status, ended] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, by) => resolve([code, by])));
     expect(sent, `no temporary file appeared in ${folder}: ${stderr}`).to.equal(true);
@@ -132,6 +136,18 @@ describe('commands interrupted while writing', function () {
       if (ended.signal !== null) expect(ended.stderr, signal).to.include(`higher-pose: interrupted by ${signal}; ${out} not written\n`);
       else expect([ended.status, readdirSync(dirname(out))], ended.stderr).to.deep.equal([0, ['model.onnx']]);
     }
+  });
+
+  it('BAD CALL - weights fetch stopped by Ctrl-C: it says how much is kept to resume from, and leaves no lock that would hold up the next fetch', async () => {
+    const cache = join(dir, 'cache');
+    const partial = join(cache, 'higher_hrnet32_coco_512x512-8ae85183_20200713.pth.partial');
+    mkdirSync(cache);
+    writeFileSync(partial, Buffer.alloc(1000));
+    // Signalled once the download's lock is taken and noted as held (which takes a moment): offline, the fetch waits between its retries then.
+    const ended = await interruptedWhileWriting(['weights', 'fetch', 'coco_w32_512_mmpose', '--cache-dir', cache], cache, 'SIGINT', undefined, '.lock', 300);
+    expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
+    expect(ended.stderr).to.include(`higher-pose: interrupted by SIGINT; 1000 bytes are kept in ${partial}; run the same command again to resume\n`);
+    expect(readdirSync(cache)).to.deep.equal([basename(partial)]);
   });
 
   it('BAD CALL - eval stopped by kill, or a second Ctrl-C, as its results file is written: no temporary file left', async () => {

@@ -62,6 +62,11 @@ export function cachedPath(entry: ZooEntry, cacheDir = defaultCacheDir()): strin
   return join(cacheDir, entry.fileName);
 }
 
+/** Where `entry`'s download is kept while it comes (`<file>.partial`): a run stopped part-way resumes from it. */
+export function partialDownloadPath(entry: ZooEntry, cacheDir = defaultCacheDir()): string {
+  return `${cachedPath(entry, cacheDir)}.partial`;
+}
+
 /** Hex sha256 of a file. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -88,7 +93,7 @@ export async function fetchWeights(entry: ZooEntry, options: FetchWeightsOptions
   try {
     // Another process may have completed it while this one waited.
     if (await isVerifiedFile(entry, target, onRemoved)) return target;
-    const partial = `${target}.partial`;
+    const partial = partialDownloadPath(entry, cacheDir);
     try {
       await downloadWithRetries(sourceUrl(entry.url, entry.fileName, options.baseUrl), partial, target, options);
     } catch (error) {

@@ -3,12 +3,13 @@
  * model zoo from the command line. Tables and paths go to the command's stdout writer,
  * the progress bar to stderr, so `$(higher-pose weights fetch NAME)` captures the path.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { findEntry, inputSizeHint, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
-import { cachedPath, defaultCacheDir, fetchWeights, type DownloadProgress } from '../../zoo/download.js';
+import { cachedPath, defaultCacheDir, fetchWeights, partialDownloadPath, type DownloadProgress } from '../../zoo/download.js';
 import { usageError } from '../options.js';
+import { stoppedAtOnceOnSignal } from '../interrupted.js';
 
 export function registerWeights(program: Command): void {
   const weights = program.command('weights').description('list and download published HigherHRNet checkpoints');
@@ -93,6 +94,11 @@ async function fetchWithProgressBar(entry: ZooEntry, cacheDir: string | undefine
   );
   const tracker = rateTracker();
   let started = false;
+  // Ctrl-C or kill stops it at once, saying what is kept to resume from; the bar is ended first, to show the cursor it hid again.
+  const stopWatching = stoppedAtOnceOnSignal(() => {
+    if (started) bar.stop();
+    return keptDownload(partialDownloadPath(entry, cacheDir ?? defaultCacheDir()));
+  });
   try {
     return await fetchWeights(entry, {
       cacheDir,
@@ -107,8 +113,15 @@ async function fetchWithProgressBar(entry: ZooEntry, cacheDir: string | undefine
       },
     });
   } finally {
+    stopWatching();
     if (started) bar.stop();
   }
+}
+
+/** What a stopped download leaves: the bytes in its partial file, which the next fetch resumes from. */
+function keptDownload(partial: string): string {
+  const kept = statSync(partial, { throwIfNoEntry: false })?.size ?? 0;
+  return kept > 0 ? `${kept} bytes are kept in ${partial}; run the same command again to resume` : 'nothing was downloaded; run the same command again to start over';
 }
 
 function sizeText(progress: DownloadProgress): string {

@@ -148,6 +148,10 @@ describe('higher-pose exit statuses', () => {
         [['export-tfjs', '--preset', 'tiny_coco', '--weights', '-', '--out', join(dir, 'web')], /^error: --weights reads the model from a file, not stdin \('-'\)/],
         [['predict', image, '--config', '-', '--weights', join(dir, 'missing.pth')], /^error: option '--config <yaml>' argument '-' is invalid\. the configuration is read from a YAML file, not stdin \('-'\): give its path \(a pipe's too: --config <\(\.\.\.\)\)\n/],
         [['export-tfjs', '--config', '-', '--weights', join(dir, 'missing.pth'), '--out', join(dir, 'web')], /^error: option '--config <yaml>' argument '-' is invalid\. the configuration is read from a YAML file, not stdin/],
+        // As the other commands say them, before the weights are read (missing here): once in the API's words, exit 1, after the weights.
+        [['export-tfjs', '--config', 'tiny_coco', '--weights', join(dir, 'missing.pth'), '--out', join(dir, 'web')], /^error: --config tiny_coco names no file but a preset: give it as --preset tiny_coco\n/],
+        [['export-tfjs', '--config', join(dir, 'missing.yaml'), '--preset', 'tiny_coco', '--weights', join(dir, 'missing.pth'), '--out', join(dir, 'web')], /^error: give either --config .*missing\.yaml or --preset tiny_coco, not both\n/],
+        [['export-tfjs', '--weights', join(dir, 'missing.pth'), '--out', join(dir, 'web')], /^error: no model configuration: give --preset \(e\.g\. coco_w32_512\) or --config /],
         // Both read stdin: the weights took it all, then said the image's bytes were no checkpoint (or the image was empty).
         [['predict', '-', '--preset', 'tiny_coco', '--weights', '/dev/stdin'], /^error: the input '-' and --weights \/dev\/stdin both read stdin, which gives its bytes once: give the weights as a file \(a pipe of their own too: --weights <\(curl \.\.\.\)\)\n/],
         [['video', '-', '--preset', 'tiny_coco', '--weights', '/dev/fd/0'], /^error: the input '-' and --weights \/dev\/fd\/0 both read stdin/],

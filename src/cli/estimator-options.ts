@@ -154,12 +154,29 @@ function commandLineMistake(command: Command, error: ConfigError, options: Estim
 export function checkModelOptions(command: Command, options: PoseCliOptions, extra: Partial<EstimatorOptions> = {}): ExperimentConfig {
   for (const path of options.calibrate ?? []) refuseStdin(command, path, '--calibrate reads images from files, folders or patterns', 'give their path');
   const estimatorOptions = toEstimatorOptions(options, options.calibrate, extra);
-  try {
+  return inCommandLineTerms(command, estimatorOptions, () => {
     const config = resolveConfig(estimatorOptions);
     checkEstimatorOptions({ ...estimatorOptions, ...withConfigRead(options, config) });
     // The load would refuse it in the API's words; a quick look at the file tells it here.
     checkOnnxWeights(estimatorOptions.weights, estimatorOptions);
     return config;
+  });
+}
+
+/**
+ * The configuration `--config` or `--preset` names, for a command that runs no estimator
+ * (export-tfjs): read before any work, and refused as `checkModelOptions` refuses it, a mistake
+ * in the options typed (`--config tiny_coco`, both given) as a usage error naming them (exit 2).
+ */
+export function commandConfig(command: Command, options: ModelCliOptions): ExperimentConfig {
+  const estimatorOptions = toEstimatorOptions(options, undefined, {});
+  return inCommandLineTerms(command, estimatorOptions, () => resolveConfig(estimatorOptions));
+}
+
+/** Runs `check`; a ConfigError it throws over options typed is a usage error in the command line's words, others pass through. */
+function inCommandLineTerms<T>(command: Command, estimatorOptions: EstimatorOptions, check: () => T): T {
+  try {
+    return check();
   } catch (err) {
     const mistake = err instanceof ConfigError ? commandLineMistake(command, err, estimatorOptions) : undefined;
     if (mistake !== undefined) usageError(command, mistake);

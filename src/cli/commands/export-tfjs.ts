@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import { addModelSourceOptions, requireWeights, type ModelCliOptions } from '../options.js';
 import { readWeightsArgument } from '../weights-input.js';
+import { commandConfig } from '../estimator-options.js';
 import { Interrupted } from '../interrupted.js';
-import { isOnnxWeights, resolveConfig } from '../../model/load.js';
+import { isOnnxWeights } from '../../model/load.js';
 import { ConfigError } from '../../config/experiment.js';
 import { exportFolderProblem, exportTfjsModel, type WrittenModel } from '../../backend/tfjs/export.js';
 
@@ -19,12 +20,13 @@ export function registerExportTfjs(program: Command): void {
     .requiredOption('--out <dir>', 'folder to write model.json and the weight shards to (replaced if it holds an earlier export)')
     .action(async (options: ModelCliOptions & { out: string }, command: Command) => {
       requireWeights(command, options, { what: 'a model-zoo checkpoint (`higher-pose weights list`)' });
+      // Before the weights are read: a mistake in what was typed is told at once, as the other commands tell it.
+      const config = commandConfig(command, options);
       const weights = await readWeightsArgument(options.weights);
       if (isOnnxWeights(weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
       // Named as the option: exportTfjsModel, which checks it too before the compile, names the path.
       const problem = exportFolderProblem(options.out);
       if (problem) throw new ConfigError(`--out ${options.out}: ${problem}`);
-      const config = resolveConfig(options);
       // Ctrl-C (or kill) stops the writing, which removes what it wrote; then the process ends by the signal.
       const interrupt = new AbortController();
       const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(signal);

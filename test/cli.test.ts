@@ -79,6 +79,8 @@ describe('higher-pose exit statuses', () => {
       [['export-onnx', '--preset', 'tiny_coco', '--out', 'm.onnx'], /^error: --weights is required/],
       [['export-tfjs', '--preset', 'tiny_coco', '--out', 'm'], /^error: --weights is required/],
       [['video', 'clip.mp4', '--preset', 'tiny_coco'], /^error: --weights is required/],
+      // A video given to predict: it failed once the model had loaded, as 'not an image format that can be decoded' (exit 1).
+      [['predict', DEMO_IMAGE(), 'clip.MP4', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()], /^error: clip\.MP4 is a video, and predict reads images: `higher-pose video clip\.MP4` estimates the poses in its frames\n/],
       [['eval', '--annotations', 'a.json', '--preset', 'tiny_coco'], /^error: eval needs --images DIR/],
     ];
     for (const [args, message] of cases) {

@@ -9,6 +9,12 @@ const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.ti
 
 export const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extname(name).toLowerCase());
 
+// The containers users most often have videos in; `.ts` (MPEG-TS) left out, a TypeScript file's name too.
+const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.wmv', '.flv', '.mpg', '.mpeg', '.mts', '.m2ts', '.3gp', '.ogv']);
+
+/** A video's name, which `predict` (images) is given by mistake for `video`. */
+export const isVideoName = (name: string): boolean => VIDEO_EXTENSIONS.has(extname(name).toLowerCase());
+
 /**
  * Every image named by `args`, in argument order, each once (a file named again, by a folder
  * and a pattern over it say, would be estimated twice and its people reported twice); folders

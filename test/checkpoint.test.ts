@@ -27,7 +27,7 @@ import { compileModel } from '../src/model/load.js';
 import { describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 import { isCollected } from './helpers/gc.js';
 import { withPipedOnce } from './helpers/piped.js';
-import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
 // ---------------------------------------------------------------------------------------
 // Hand-written pickles: just enough of the protocol-2 encoder to build torch checkpoints.
@@ -595,7 +595,8 @@ describe('checkpoint: errors', () => {
     const random = Uint8Array.from({ length: 256 }, (_, i) => (i * 73 + 41) % 256);
     expectCheckpointError(() => readCheckpoint(random), /not a PyTorch checkpoint/);
     const png = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]);
-    expectCheckpointError(() => readCheckpoint(png), /not a PyTorch checkpoint: neither a zip archive nor a pickle \(starts with 89 50 4e 47/);
+    // Named as an image: its bytes shown raw (starts with 89 50 4e 47 ...) said nothing to most users.
+    expectCheckpointError(() => readCheckpoint(png), /not a PyTorch checkpoint but a PNG image: give it as an image to estimate/);
     expectCheckpointError(() => readCheckpoint(new Uint8Array(0)), /not a PyTorch checkpoint/);
     expectCheckpointError(() => readCheckpoint(pickle(int(5))), /without the torch magic number/);
   });
@@ -629,6 +630,10 @@ describe('checkpoint: errors', () => {
     const { onnx } = await import('../src/backend/onnx/proto.js');
     const model = onnx.ModelProto.encode({ irVersion: 8, producerName: 'higher-pose', graph: { node: [{ opType: 'Relu', input: ['x'], output: ['y'] }] } }).finish();
     expectCheckpointError(() => readCheckpoint(model), /not a PyTorch checkpoint but an ONNX model, which runs from a file named \.onnx \(or from its bytes\): rename it$/);
+    // An image given as the weights (--weights photo.jpg) was shown as its raw bytes: 'starts with ff d8 ff db ...'.
+    const image = (format: string) => new RegExp(`not a PyTorch checkpoint but a ${format} image: give it as an image to estimate, and the model \\(a checkpoint, or an \\.onnx export\\) as the weights$`);
+    expectCheckpointError(() => readCheckpoint(readFileSync(DEMO_IMAGE())), image('JPEG'));
+    expect(notOnnxModel(readFileSync(DEMO_IMAGE()))).to.match(/^a JPEG image: give it as an image to estimate/);
   });
 
   it('BAD CALL - a gzip-compressed ONNX model (model.onnx.gz) or checkpoint: the error says which is inside, and how to give it', async () => {

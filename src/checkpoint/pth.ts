@@ -17,6 +17,7 @@
 import { constants as zlibConstants, crc32, gunzipSync } from 'node:zlib';
 import AdmZip from 'adm-zip';
 import { errorLine, shownValue } from '../values.js';
+import { formatBySignature } from '../io/image-signature.js';
 import {
   CheckpointError,
   ITEM_SIZE,
@@ -127,6 +128,9 @@ function foreignFormat(bytes: Uint8Array, expected: 'checkpoint' | 'ONNX model')
   if (/^(AUTO_RESUME|CUDNN|DATASET|MODEL|TEST):/m.test(new TextDecoder().decode(bytes.subarray(0, 512)))) {
     return 'an experiment configuration (YAML): give it as the configuration (--config, or config:), and the weights as --weights';
   }
+  // An image given for the model (--weights photo.jpg): its bytes shown raw (ff d8 ff ...) said nothing.
+  const image = formatBySignature(bytes);
+  if (image !== undefined) return `a ${image} image: give it as an image to estimate, and the model (a checkpoint, or an .onnx export) as the weights`;
   if (expected === 'checkpoint' && looksLikeOnnx(bytes)) return 'an ONNX model, which runs from a file named .onnx (or from its bytes): rename it';
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) return gzipContent(bytes, expected);
   if (isTar(bytes)) {

@@ -21,6 +21,7 @@ import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { ImageDataLike, RgbImage } from '../types.js';
 import { errorLine, shownValue, typeName } from '../values.js';
 import { temporaryPathBeside, writingTemporary } from './atomic.js';
+import { formatBySignature } from './image-signature.js';
 
 export type ImageErrorCode =
   | 'missing' // no such file
@@ -234,18 +235,6 @@ function decoderReason(err: unknown, bytes: Uint8Array): string {
   const format = formatBySignature(bytes) ?? 'image';
   const failed = header ? `the ${format} header cannot be read` : `the ${format} data cannot be decoded`;
   return noReason ? failed : `${failed}: ${detail}`;
-}
-
-/** Leading bytes that name an image format, whatever follows them. */
-const SIGNATURES: [format: string, offset: number, bytes: string][] = [
-  ['JPEG', 0, '\xff\xd8\xff'], ['PNG', 0, '\x89PNG\r\n\x1a\n'], ['GIF', 0, 'GIF8'], ['WebP', 8, 'WEBP'],
-  ['TIFF', 0, 'II*\0'], ['TIFF', 0, 'MM\0*'],
-];
-
-/** The format whose signature `bytes` begin with, or undefined. */
-function formatBySignature(bytes: Uint8Array): string | undefined {
-  const matches = (offset: number, signature: string) => [...signature].every((ch, i) => bytes[offset + i] === ch.charCodeAt(0));
-  return SIGNATURES.find(([, offset, signature]) => matches(offset, signature))?.[0];
 }
 
 /** A Windows bitmap: "BM", then a DIB header of one of the known sizes at byte 14. */

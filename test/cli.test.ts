@@ -212,6 +212,9 @@ describe('higher-pose exit statuses', () => {
         expect(stderr, `${command[0]} --max-pixels ${bound}`).to.match(new RegExp(`^error: option '--max-pixels <n>' argument '${bound}' is invalid\\. expected a positive integer, got ${bound}\\n`));
         expect(status).to.equal(2);
       }
+      // Each help speaks of what its command reads: predict's and heatmaps' said 'images (video frames)'.
+      const reads = command[0] === 'video' ? 'video frames' : 'images';
+      expect((await run(command[0], '--help')).stdout.replace(/\s+/g, ' '), `${command[0]} --help`).to.include(`--max-pixels <n> refuse ${reads} of more pixels, from their header before decoding`);
     }
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-max-pixels-'));
     try {

@@ -16,15 +16,16 @@ export interface PoseCliOptions
 
 /**
  * `--max-pixels N`, the estimator's `maxPixels`, for every command that reads the user's images:
- * a bound on what one image may cost, told from its header before decoding.
+ * a bound on what one image may cost, told from its header before decoding. `reads`: what the
+ * command reads, as its help says it (`images`, `video frames`).
  */
-export function addImageLimitOption(command: Command): Command {
-  return command.option('--max-pixels <n>', "refuse images (video frames) of more pixels, from their header before decoding (default: sharp's 268402689)", parsePositiveInteger);
+export function addImageLimitOption(command: Command, reads = 'images'): Command {
+  return command.option('--max-pixels <n>', `refuse ${reads} of more pixels, from their header before decoding (default: sharp's 268402689)`, parsePositiveInteger);
 }
 
-/** Model options, precision, the image bound, plus the test-time settings. */
-export function addPoseOptions(command: Command): Command {
-  return addImageLimitOption(addPrecisionOptions(addModelOptions(command)))
+/** Model options, precision, the image bound (on what the command `reads`), plus the test-time settings. */
+export function addPoseOptions(command: Command, reads?: string): Command {
+  return addImageLimitOption(addPrecisionOptions(addModelOptions(command)), reads)
     .option('--flip', 'flip test: average with the mirrored image (configuration default)')
     .option('--no-flip', 'no flip test')
     .option('--scales <list>', 'test scales, e.g. 2,1,0.5 (default: the configuration, 1)', parseScales)

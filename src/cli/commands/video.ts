@@ -55,7 +55,7 @@ interface VideoCliOptions extends PoseCliOptions {
 }
 
 export function registerVideo(program: Command, deps: VideoCommandDeps): Command {
-  return addSelectionOptions(addPoseOptions(program.command('video')))
+  return addSelectionOptions(addPoseOptions(program.command('video'), 'video frames'))
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
     .argument('<input>', "video file, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
     .option('--out <file>', "JSON lines, one per frame ('-': stdout, the default)")

@@ -79,6 +79,8 @@ describe('higher-pose exit statuses', () => {
       [['export-onnx', '--preset', 'tiny_coco', '--out', 'm.onnx'], /^error: --weights is required/],
       [['export-tfjs', '--preset', 'tiny_coco', '--out', 'm'], /^error: --weights is required/],
       [['video', 'clip.mp4', '--preset', 'tiny_coco'], /^error: --weights is required/],
+      // A folder ran all its images, their drawings' paths on one line.
+      [['demo', '--image', dirname(DEMO_IMAGE()), '--out', join(tmpdir(), 'higher-pose-demo-never-made')], /^error: --image \S+images is a folder: demo takes one image file; `higher-pose predict \S+images --render DIR \.\.\.` estimates a folder's images\n/],
       // A video given to predict: it failed once the model had loaded, as 'not an image format that can be decoded' (exit 1).
       [['predict', DEMO_IMAGE(), 'clip.MP4', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()], /^error: clip\.MP4 is a video, and predict reads images: `higher-pose video clip\.MP4` estimates the poses in its frames\n/],
       [['eval', '--annotations', 'a.json', '--preset', 'tiny_coco'], /^error: eval needs --images DIR/],

@@ -5,9 +5,10 @@
  * meaningless poses).
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPredict } from './predict.js';
+import { usageError } from '../options.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../../paths.js';
 import { cachedPath } from '../../zoo/download.js';
 import { findEntry } from '../../zoo/catalog.js';
@@ -18,7 +19,11 @@ export function registerDemo(program: Command): void {
     .description('run pose estimation on a built-in sample image (a model-zoo W32-512 if cached, else a tiny random model)')
     .option('--image <file>', 'image to use instead of the built-in sample')
     .option('--out <dir>', 'output folder', 'higher-pose-demo')
-    .action(async (options: { image?: string; out: string }) => {
+    .action(async (options: { image?: string; out: string }, command: Command) => {
+      // A folder ran every image in it, their drawings' paths on one line: predict is the command for many.
+      if (options.image !== undefined && statSync(options.image, { throwIfNoEntry: false })?.isDirectory()) {
+        usageError(command, `--image ${options.image} is a folder: demo takes one image file; \`higher-pose predict ${options.image} --render DIR ...\` estimates a folder's images`);
+      }
       const cached = ['coco_w32_512', 'coco_w32_512_mmpose'].map(findEntry).find((entry) => existsSync(cachedPath(entry)));
       const [preset, weights] = cached ? [cached.preset, cachedPath(cached)] : ['tiny_coco' as const, TINY_COCO_CHECKPOINT()];
       if (!cached) {

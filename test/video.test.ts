@@ -1674,14 +1674,14 @@ exec ffmpeg "$@"
         expect(leftovers(sub)).to.deep.equal(['poses.pipe']);
       });
 
-      it('BAD CALL - --render with an extension that is not a container it writes (.avi, none) is refused before the model is loaded', async () => {
+      it('BAD CALL - --render with an extension that is not a container it writes (.avi, none) is a usage error (exit 2) before the model is loaded', async () => {
         const sub = 'cli-render-extension';
         mkdirSync(join(dir, sub), { recursive: true });
         for (const name of ['overlay.avi', 'overlay']) {
           const { program: p, requests } = program();
           const err = await rejection(p.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--render', join(dir, sub, name)], { from: 'user' }));
-          expect(err, name).to.be.instanceOf(VideoError);
-          expect(err.message, name).to.match(/give a name ending in \.mp4, \.mov, \.mkv, \.webm$/);
+          expect(err, name).to.be.instanceOf(CommanderError).and.include({ exitCode: 2 });
+          expect(err.message, name).to.match(/^error: --render .*overlay(\.avi: ends in \.avi|: has no extension); .*give a name ending in \.mp4, \.mov, \.mkv, \.webm$/);
           expect(requests, `${name}: the model was loaded`).to.deep.equal([]);
         }
         expect(leftovers(sub)).to.deep.equal([]);
@@ -1763,14 +1763,13 @@ exec ffmpeg "$@"
         expect(folder.message).to.match(/folder: is a folder; give a file name for the output/);
         expect(estimator.calls).to.equal(0);
         expect(leftovers(sub)).to.deep.equal(['folder']);
-        // Outputs that would replace the input, by its name or another link to it, or each other.
+        // Outputs that would replace the input, by its name or another link to it.
         const input = join(dir, sub, 'input.mp4');
         writeFileSync(input, readFileSync(clip));
         linkSync(input, join(dir, sub, 'link.mp4'));
         const cases: [string[], RegExp][] = [
           [['--out', input], /input\.mp4: --out names the input video; give another file name/],
           [['--render', join(dir, sub, 'link.mp4')], /link\.mp4: --render names the input video/],
-          [['--out', join(dir, sub, 'same.mp4'), '--render', join(dir, sub, '.', 'same.mp4')], /same\.mp4: --out and --render name the same file/],
           [['--render', join(dir, sub, 'missing', 'overlay.mp4')], /overlay\.mp4: the folder .*missing does not exist/],
           [['--out', join(dir, sub, 'missing', 'poses.jsonl')], /poses\.jsonl: the folder .*missing does not exist/],
           // It used to pass, and the run to fail only at the end, renaming the finished file to ''.
@@ -1784,6 +1783,12 @@ exec ffmpeg "$@"
           expect(err.message).to.match(message);
           expect(requests, 'the model is not loaded').to.deep.equal([]);
         }
+        // The same name for both, whatever is on disk: a usage error (exit 2).
+        const { program: same, requests } = program(estimator);
+        const err = await rejection(same.parseAsync(['video', input, '--preset', 'tiny_coco', '--weights', 'w.pth', '--out', join(dir, sub, 'same.mp4'), '--render', join(dir, sub, '.', 'same.mp4')], { from: 'user' }));
+        expect(err).to.be.instanceOf(CommanderError).and.include({ exitCode: 2 });
+        expect(err.message).to.match(/^error: .*same\.mp4: --out and --render name the same file; give them different names$/);
+        expect(requests, 'the model is not loaded').to.deep.equal([]);
         expect(estimator.calls).to.equal(0);
         expect(readFileSync(input).equals(readFileSync(clip))).to.equal(true);
         expect(leftovers(sub).sort()).to.deep.equal(['folder', 'input.mp4', 'link.mp4']);

@@ -39,15 +39,19 @@ const CONTAINERS: Readonly<Record<string, Container>> = {
 
 const CONTAINER_NAMES = Object.keys(CONTAINERS).join(', ');
 
+/** Why `path` names no container the encoder writes (by its extension), or undefined when it names one. */
+export function containerProblem(path: string): string | undefined {
+  const extension = extname(path).toLowerCase();
+  if (CONTAINERS[extension]) return undefined;
+  const named = extension === '' ? 'has no extension' : `ends in ${extname(path)}`;
+  return `${path}: ${named}; the video is written as its extension says: give a name ending in ${CONTAINER_NAMES}`;
+}
+
 /** The container `path` names by its extension; another extension (or none) is a VideoError. */
 function containerOf(path: string): Container {
-  const extension = extname(path).toLowerCase();
-  const container = CONTAINERS[extension];
-  if (!container) {
-    const named = extension === '' ? 'has no extension' : `ends in ${extname(path)}`;
-    throw new VideoError(`${path}: ${named}; the video is written as its extension says: give a name ending in ${CONTAINER_NAMES}`, path);
-  }
-  return container;
+  const problem = containerProblem(path);
+  if (problem) throw new VideoError(problem, path);
+  return CONTAINERS[extname(path).toLowerCase()];
 }
 
 export interface EncoderOptions extends FfmpegPaths {

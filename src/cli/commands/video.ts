@@ -17,10 +17,10 @@ import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseWritingOverWeights, requireWeights, stdinAsDash } from '../options.js';
+import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { assertReadableFile, VideoError } from '../../video/decode.js';
-import { checkOutputPath, checkVideoOutputPath, videoCodec } from '../../video/encode.js';
+import { checkOutputPath, checkVideoOutputPath, containerProblem, videoCodec } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 import { LineSink } from '../line-sink.js';
 import { readWeightsArgument } from '../weights-input.js';
@@ -70,6 +70,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .action(async (argument: string, parsed: VideoCliOptions, command: Command) => {
       const input = stdinAsDash(argument);
       const opts = { ...parsed, out: fileOrStdout(parsed.out) };
+      refuseOutputNames(command, opts);
       requireWeights(command, opts, { inputs: [argument] });
       await refuseWritingOverWeights(opts.out, '--out', opts.weights);
       await refuseWritingOverWeights(opts.render, '--render', opts.weights);
@@ -160,19 +161,25 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
 }
 
 /**
- * Outputs that would replace the input video or each other, that name a folder, or that lie in
+ * Outputs that would replace the input video, that name a folder, or that lie in
  * a folder that does not exist are refused before any work (the model is not even loaded).
  */
 async function refuseBadOutputs(input: string, outputs: Record<string, string | undefined>): Promise<void> {
   const given = Object.entries(outputs).filter((entry): entry is [string, string] => entry[1] !== undefined);
-  for (const [i, [option, path]] of given.entries()) {
+  for (const [option, path] of given) {
     await (option === '--render' ? checkVideoOutputPath : checkOutputPath)(path, option);
     // A WebM overlay needs ffmpeg's VP9 encoder: known now rather than after the run.
     if (option === '--render') await videoCodec(path);
     if (input !== '-' && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
-    const [other] = given.slice(0, i).find(([, earlier]) => resolve(earlier) === resolve(path)) ?? [];
-    if (other) throw new VideoError(`${path}: ${other} and ${option} name the same file; give them different names`);
   }
+}
+
+/** Output names that cannot work whatever is on disk (a container not written, one file for both): usage errors. */
+function refuseOutputNames(command: Command, { out, render }: Pick<VideoCliOptions, 'out' | 'render'>): void {
+  // An empty name is refused as no file path, with the other outputs' checks.
+  const problem = render ? containerProblem(render) : undefined;
+  if (problem) usageError(command, `--render ${problem}`);
+  if (out && render && resolve(out) === resolve(render)) usageError(command, `${render}: --out and --render name the same file; give them different names`);
 }
 
 const round = (v: number, digits: number): number => Number(v.toFixed(digits));

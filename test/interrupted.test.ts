@@ -78,7 +78,8 @@ describe('commands interrupted while writing', function () {
       const ended = await interruptedWhileWriting(['predict', image, ...TINY_MODEL, '--no-flip', '--render', drawn, ...out], drawn, signal);
       expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal });
       const results = out.length > 0 ? `${out[1]} not written` : 'the results on stdout are cut short';
-      expect(ended.stderr).to.include(`higher-pose: interrupted by ${signal}; ${results}; the drawings made so far are in ${drawn}\n`);
+      // Signalled as the first drawing is written: none made yet.
+      expect(ended.stderr).to.include(`higher-pose: interrupted by ${signal}; ${results}; nothing drawn\n`);
       expect(readdirSync(drawn), out.join(' ')).to.deep.equal([]);
       expect(readdirSync(dir), out.join(' ')).to.deep.equal(['drawn0', ...(out.length > 0 ? ['drawn2'] : []), 'noise.png']);
     }
@@ -91,6 +92,16 @@ describe('commands interrupted while writing', function () {
     const ended = await interruptedWhileWriting(['predict', image, ...TINY_MODEL, '--no-flip', '--render', drawn, '--out', join(dir, 'results.json')], dir, 'SIGINT');
     expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
     expect(readdirSync(dir)).to.deep.equal(['noise.png']);
+  });
+
+  it('BAD CALL - predict stopped by Ctrl-C as its model loads: the --render folder it made is removed, and it says nothing was written', async () => {
+    const drawn = join(dir, 'new', 'drawn');
+    const results = join(dir, 'results.json');
+    // Signalled as the folder is made, before the model loads.
+    const ended = await interruptedWhileWriting(['predict', DEMO_IMAGE(), ...TINY_MODEL, '--render', drawn, '--out', results], dir, 'SIGINT', undefined, 'new');
+    expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
+    expect(ended.stderr).to.include(`higher-pose: interrupted by SIGINT; ${results} not written; nothing drawn\n`);
+    expect(readdirSync(dir)).to.deep.equal([]);
   });
 
   /** Six annotated images, each the sample picture: the tiny model finds some 30 people in each, a results file of some 140 kB. */

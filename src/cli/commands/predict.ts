@@ -118,6 +118,13 @@ function resultsToStdout(): ResultsOutput {
   };
 }
 
+/** Where --render draws: the folder, each file's drawing, and those drawn so far (what a signal leaves). */
+interface DrawingPlan {
+  folder: string;
+  drawings: Map<string, string>;
+  drawn: string[];
+}
+
 /**
  * Runs the estimator over `files` (its `imagesInFlight` at once, results in order), continuing
  * past bad images; writes the drawings into `render.folder` (made already) and each image's people to `output`
@@ -127,10 +134,10 @@ async function predictFiles(
   estimator: HigherHRNetEstimator,
   files: readonly string[],
   output: ResultsOutput,
-  options: { render?: { folder: string; drawings: Map<string, string> }; progress?: boolean; stdin?: Uint8Array; layout: JsonArrayLayout | 'json lines' },
+  options: { render?: DrawingPlan; progress?: boolean; stdin?: Uint8Array; layout: JsonArrayLayout | 'json lines' },
 ): Promise<PredictSummary> {
   const failures: PredictSummary['failures'] = [];
-  const drawn: string[] = [];
+  const drawn = options.render?.drawn ?? [];
   const results = options.layout === 'json lines' ? new JsonLinesText() : new JsonArrayText(options.layout);
   const drawings = options.render?.drawings;
   const bar = options.progress && files.length > 1
@@ -222,15 +229,16 @@ export async function runPredict(images: string[], options: PredictOptions, extr
   const files = await expandImageArguments(images.map(stdinAsDash));
   if (options.out) await checkResultsFile(options.out);
   if (options.weights) await refuseWritingOverWeights(options.out, '--out', options.weights);
-  const render = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render) } : undefined;
+  const render: DrawingPlan | undefined = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render), drawn: [] } : undefined;
   const stdin = files.includes(STDIN) ? await stdinImage() : undefined;
-  // Before the model loads, and before --out's temporary file is opened (a failure there would leave it behind).
-  // A run that fails removes it again where it made it and drew nothing into it (notingNewFolders, in main).
-  if (render) makeOutputFolder(render.folder, '--render');
-  const estimator = await createEstimator(await estimatorOptions(options, extra));
-  // Ctrl-C or kill during the run stops it at once, leaving no temporary file behind (neither --out's nor a drawing's) nor an empty folder made for them.
-  const stopWatching = stoppedAtOnceOnSignal(() => interruptedPredictOutcome(options));
+  let estimator: HigherHRNetEstimator | undefined;
+  // Ctrl-C or kill from here on (the model's loading too) stops it at once, leaving no temporary file behind (neither --out's nor a drawing's) nor an empty folder made for them.
+  const stopWatching = stoppedAtOnceOnSignal(() => interruptedPredictOutcome(options, { loaded: estimator !== undefined, drawn: render?.drawn.length ?? 0 }));
   try {
+    // Before the model loads, and before --out's temporary file is opened (a failure there would leave it behind).
+    // A run that fails removes it again where it made it and drew nothing into it (notingNewFolders, in main).
+    if (render) makeOutputFolder(render.folder, '--render');
+    estimator = await createEstimator(await estimatorOptions(options, extra));
     const output = options.out ? await resultsFile(options.out) : resultsToStdout();
     // The file as JSON.stringify(records, null, 1) lays it out, stdout on one line.
     const layout = options.format === 'jsonl' ? 'json lines' : { indent: options.out ? 1 : 0 };
@@ -249,14 +257,18 @@ export async function runPredict(images: string[], options: PredictOptions, extr
     return summary;
   } finally {
     stopWatching();
-    await estimator.dispose();
+    await estimator?.dispose();
   }
 }
 
-/** What a predict run stopped by a signal leaves: no --out file (an earlier one as it was), the drawings made so far, or results cut short on stdout. */
-function interruptedPredictOutcome(options: PredictOptions): string {
-  const results = options.out ? `${options.out} not written` : 'the results on stdout are cut short';
-  return options.render ? `${results}; the drawings made so far are in ${options.render}` : results;
+/**
+ * What a predict run stopped by a signal leaves: no --out file (an earlier one as it was), or
+ * results cut short on stdout once the model had loaded; the drawings made so far, if any.
+ */
+function interruptedPredictOutcome(options: PredictOptions, run: { loaded: boolean; drawn: number }): string {
+  const results = options.out ? `${options.out} not written` : run.loaded ? 'the results on stdout are cut short' : 'no results written';
+  if (!options.render) return results;
+  return `${results}; ${run.drawn === 0 ? 'nothing drawn' : `the ${run.drawn} drawing${run.drawn === 1 ? '' : 's'} made so far are in ${options.render}`}`;
 }
 
 /** A predict run in which every image failed (each failure reported with its own error): no options or configuration at fault. */

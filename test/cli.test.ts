@@ -1,7 +1,7 @@
 /** The command line's exit statuses, through `main` as the `higher-pose` binary runs it. */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -704,6 +704,25 @@ describe('output folders of a run that fails', function () {
     const drawn = join(dir, 'new', 'drawn');
     const partly = await run('predict', DEMO_IMAGE(), corruptImage, ...tiny, '--weights', TINY_COCO_CHECKPOINT(), '--no-flip', '--render', drawn);
     expect(partly.status, partly.stderr).to.equal(1);
+    expect(readdirSync(drawn)).to.deep.equal([basename(DEMO_IMAGE()).replace(/\.jpg$/, '.png')]);
+  });
+
+  it('BAD CALL - predict --render whose new folder another run removes as it loads (that run failed, the folder empty): the folder is made again for the drawings', async () => {
+    const drawn = join(dir, 'drawn');
+    // As a run side by side (xargs -P) that made the folder and failed would remove it: once made, before anything is drawn.
+    let removed = false;
+    const watcher = watch(dir, (_event, name) => {
+      if (removed || name !== 'drawn' || !existsSync(drawn)) return;
+      removed = true;
+      rmdirSync(drawn);
+    });
+    try {
+      const { status, stderr } = await run('predict', DEMO_IMAGE(), ...tiny, '--weights', TINY_COCO_CHECKPOINT(), '--no-flip', '--render', drawn);
+      expect(status, stderr).to.equal(0);
+    } finally {
+      watcher.close();
+    }
+    expect(removed, 'the folder was not removed as the run loaded').to.equal(true);
     expect(readdirSync(drawn)).to.deep.equal([basename(DEMO_IMAGE()).replace(/\.jpg$/, '.png')]);
   });
 

@@ -139,7 +139,6 @@ async function predictFiles(
   const failures: PredictSummary['failures'] = [];
   const drawn = options.render?.drawn ?? [];
   const results = options.layout === 'json lines' ? new JsonLinesText() : new JsonArrayText(options.layout);
-  const drawings = options.render?.drawings;
   const bar = options.progress && files.length > 1
     ? new cliProgress.SingleBar({ format: 'predict [{bar}] {value}/{total} images | {rate} img/s | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined;
@@ -158,9 +157,12 @@ async function predictFiles(
       try {
         const { image, people: found } = valueOf(outcome);
         // An image whose drawing fails counts as failed: its people are left out of the results too.
-        if (drawings) {
-          await writeImage(drawPoses(image, found, estimator.keypoints), drawings.get(file)!);
-          drawn.push(drawings.get(file)!);
+        if (options.render) {
+          const drawing = options.render.drawings.get(file)!;
+          // Made again if gone: a run side by side that made it, drew nothing and failed removes it (notingNewFolders).
+          makeOutputFolder(options.render.folder, '--render');
+          await writeImage(drawPoses(image, found, estimator.keypoints), drawing);
+          drawn.push(drawing);
         }
         people = found;
       } catch (err) {
@@ -174,7 +176,7 @@ async function predictFiles(
       done++;
       bar?.update(done, { rate: (done / ((Date.now() - started) / 1000)).toFixed(1) });
       // The results were all there was to make (no drawings): estimating on for no reader would take the whole folder's time.
-      if (!drawings && output.readerGone()) break;
+      if (!options.render && output.readerGone()) break;
     }
     bar?.stop();
     // Not when every image failed: an earlier results file is worth more than an empty one.

@@ -1691,7 +1691,7 @@ exec ffmpeg "$@"
         const sub = 'cli-render-fifo';
         mkdirSync(join(dir, sub), { recursive: true });
         // Whatever the container: the message once said an MP4 needs a file, for a .webm name too.
-        const fifos = ['overlay.pipe', 'overlay.webm'];
+        const fifos = ['overlay.mp4', 'overlay.webm'];
         for (const name of fifos) {
           const fifo = join(dir, sub, name);
           if (spawnSync('mkfifo', [fifo]).status !== 0) this.skip();

@@ -707,6 +707,35 @@ describe('output folders of a run that fails', function () {
     expect(readdirSync(drawn)).to.deep.equal([basename(DEMO_IMAGE()).replace(/\.jpg$/, '.png')]);
   });
 
+  it('BAD CALL - a run that succeeds after one that failed in the same process (main called twice) keeps the folders it made', async () => {
+    const annotations = join(dir, 'annotations.json');
+    writeFileSync(annotations, JSON.stringify({ images: [{ id: 1, file_name: basename(DEMO_IMAGE()), width: 640, height: 480 }], annotations: [], categories: [{ id: 1, name: 'person' }] }));
+    // Left empty by the run that succeeds: its journal is removed once the results are written.
+    const journals = join(dir, 'journals');
+    const saved = process.exitCode;
+    const error = console.error;
+    const { write: writeOut } = process.stdout;
+    const { write: writeErr } = process.stderr;
+    console.error = () => {};
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      process.exitCode = undefined;
+      await main(['node', 'higher-pose', 'predict', corruptImage, ...tiny, '--weights', TINY_COCO_CHECKPOINT()]);
+      expect(process.exitCode).to.equal(1);
+      await main(['node', 'higher-pose', 'eval', '--images', dirname(DEMO_IMAGE()), '--annotations', annotations, ...tiny, '--weights', TINY_COCO_CHECKPOINT(), '--no-flip',
+        '--out', join(dir, 'results.json'), '--journal', join(journals, 'run.journal')]);
+      // The process keeps the earlier failure's status; the run that succeeded is judged by its own (its folder was removed as a failed run's).
+      expect(process.exitCode).to.equal(1);
+      expect(readdirSync(dir).sort()).to.deep.equal(['annotations.json', 'corrupt.jpg', 'corrupt.pth', 'journals', 'results.json']);
+    } finally {
+      console.error = error;
+      process.stdout.write = writeOut;
+      process.stderr.write = writeErr;
+      process.exitCode = saved;
+    }
+  });
+
   it('BAD CALL - predict --render whose new folder another run removes as it loads (that run failed, the folder empty): the folder is made again for the drawings', async () => {
     const drawn = join(dir, 'drawn');
     // As a run side by side (xargs -P) that made the folder and failed would remove it: once made, before anything is drawn.

@@ -90,10 +90,13 @@ function withUsageStatus(error: CommanderError): CommanderError {
 
 /**
  * Runs the CLI; errors print as one line (with the error type) and exit non-zero. A run that
- * fails (a non-zero status) removes the output folders it made and left empty.
+ * fails (a non-zero status) removes the output folders it made and left empty. Each call is
+ * judged by its own status; a status an earlier call in the process set is kept unless this one sets another.
  */
 export async function main(argv: string[]): Promise<void> {
   watchOutputErrors();
+  const earlierStatus = process.exitCode;
+  process.exitCode = undefined;
   const endNoting = notingNewFolders();
   let interruptedBy: NodeJS.Signals | undefined;
   try {
@@ -110,7 +113,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 1;
     }
   }
-  endNoting(interruptedBy !== undefined || Number(process.exitCode ?? 0) !== 0);
+  const failed = Number(process.exitCode ?? 0) !== 0;
+  endNoting(interruptedBy !== undefined || failed);
+  if (!failed) process.exitCode = earlierStatus;
   // Not a failure: what the run leaves is said, and the process ends by the signal, as a shell expects.
   if (interruptedBy) endBySignal(interruptedBy);
 }

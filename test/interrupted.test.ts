@@ -13,6 +13,21 @@ import { Interrupted } from '../src/cli/interrupted.js';
 import { cli, expectRejection } from './helpers/cli.js';
 
 const TINY_MODEL = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+const CLI_SCRIPT = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+
+/**
+ * The command line of eval and video (buildProgram's, its other commands left out), whose model never finishes loading: the file
+ * `marker` is written as the load starts, a fixed point to signal the run as its model loads.
+ */
+const loadingForeverScript = (marker: string): string => `Promise.all([import('node:fs'), import('./src/cli/main.ts'), import('./src/cli/commands/eval.ts'), import('./src/cli/commands/video.ts')])
+  .then(async ([fs, m, e, v]) => {
+    const createEstimator = () => { fs.writeFileSync(${JSON.stringify(marker)}, ''); setInterval(() => {}, 1000); return new Promise(() => {}); };
+    const program = m.buildProgram();
+    program.commands.splice(0);
+    e.registerEval(program, { createEstimator });
+    v.registerVideo(program, { createEstimator });
+    await program.parseAsync(['node', 'higher-pose', ...process.argv.slice(1)]);
+  })`;
 
 describe('commands interrupted while writing', function () {
   this.timeout(120_000);
@@ -31,9 +46,8 @@ describe('commands interrupted while writing', function () {
    * temporary file) appears in `folder` (made now), or `delay` ms later, and again `again` ms later when given, and gives how the process ended
    * and what it printed to stderr.
    */
-  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals, again?: number, appearing = '.tmp', delay = 0): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  async function interruptedWhileWriting(args: string[], folder: string, signal: NodeJS.Signals, again?: number, appearing = '.tmp', delay = 0, script = CLI_SCRIPT): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
     mkdirSync(folder, { recursive: true });
-    const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(child);
     let stderr = '';
@@ -121,6 +135,26 @@ describe('commands interrupted while writing', function () {
     expect(readdirSync(dirname(out))).to.deep.equal(['results.json.journal']);
   });
 
+  it('BAD CALL - eval and video stopped by Ctrl-C or kill as their model loads: they say nothing was written, leave nothing, and end by the signal', async () => {
+    const video = join(dir, 'clip.mp4');
+    writeFileSync(video, 'not read before the model loads');
+    const images = join(dir, 'images');
+    mkdirSync(images);
+    const runs: [NodeJS.Signals, string[], string][] = [
+      ['SIGINT', ['eval', '--images', images, '--annotations', sixImages(), ...TINY_MODEL, '--out', join(dir, 'out', 'results.json')], `${join(dir, 'out', 'results.json')} not written`],
+      ['SIGTERM', ['eval', '--images', images, '--annotations', join(dir, 'annotations.json'), ...TINY_MODEL, '--out', join(dir, 'out', 'results.json')], `${join(dir, 'out', 'results.json')} not written`],
+      ['SIGINT', ['video', video, ...TINY_MODEL, '--out', join(dir, 'poses.jsonl')], `stopped after 0 frames; ${join(dir, 'poses.jsonl')} not written`],
+    ];
+    for (const [i, [signal, args, outcome]] of runs.entries()) {
+      // A marker of its own for each run: the folder's watchers all hear of every file.
+      const marker = `loading-${i}`;
+      const ended = await interruptedWhileWriting(args, dir, signal, undefined, marker, 0, loadingForeverScript(join(dir, marker)));
+      expect({ status: ended.status, signal: ended.signal }, `${args[0]} ${signal}: ${ended.stderr}`).to.deep.equal({ status: null, signal });
+      expect(ended.stderr).to.include(`higher-pose: interrupted by ${signal}; ${outcome}\n`);
+      expect(readdirSync(dir).filter((name) => !name.startsWith('loading-')).sort()).to.deep.equal(['annotations.json', 'clip.mp4', 'images']);
+    }
+  });
+
   it('BAD CALL - export-tfjs stopped by Ctrl-C: it says the folder is as it was, and the CLI ends by the signal', async () => {
     const out = join(dir, 'web_model');
     const listeners = process.listeners('SIGINT').length;
@@ -159,6 +193,16 @@ describe('commands interrupted while writing', function () {
     expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
     expect(ended.stderr).to.include(`higher-pose: interrupted by SIGINT; 1000 bytes are kept in ${partial}; run the same command again to resume\n`);
     expect(readdirSync(cache)).to.deep.equal([basename(partial)]);
+  });
+
+  it('BAD CALL - eval given one Ctrl-C as its results file is written: the run completes, and it says so', async () => {
+    const out = join(dir, 'run', 'results.json');
+    const args = ['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', sixImages(), ...TINY_MODEL, '--no-flip', '--out', out];
+    const ended = await interruptedWhileWriting(args, dirname(out), 'SIGINT');
+    // It was silent (exit 0, no word of the Ctrl-C).
+    expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: 0, signal: null });
+    expect(ended.stderr).to.include('interrupted by SIGINT after the results were written: the run is complete\n');
+    expect(readdirSync(dirname(out))).to.deep.equal(['results.json']);
   });
 
   it('BAD CALL - eval stopped by kill, or a second Ctrl-C, as its results file is written: no temporary file left', async () => {

@@ -82,6 +82,8 @@ export interface BenchmarkOptions {
    */
   imagesInFlight?: number;
   onProgress?: (progress: BenchmarkProgress) => void;
+  /** Called once the results file is in place (before the journal is removed and the results scored). */
+  onResultsWritten?: () => void;
 }
 
 export interface ImageProblem {
@@ -265,6 +267,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   const results = parseResults(finished.flatMap((e) => (e.status === 'ok' ? e.results : [])), opts.journalPath, gt);
   // One person per line, stable bytes for identical runs; written as it is made: one string of it all fails past ~512 MiB.
   await writeFileAtomic(opts.outPath, jsonArrayPieces(results, 'line per element', '\n'));
+  opts.onResultsWritten?.();
   await removeJournal();
   const timed = finished.flatMap((e) => (e.status === 'ok' ? [e.ms] : []));
   return {

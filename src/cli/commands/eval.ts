@@ -21,6 +21,7 @@ import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, ty
 import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseStdinTwice, refuseWritingOverWeights, requireWeights, usageError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 import { Interrupted, stoppedAtOnceOnSignal } from '../interrupted.js';
+import { errorLine } from '../../values.js';
 import { readWeightsArgument, weightsWithDigest } from '../weights-input.js';
 
 export interface EvalDeps {
@@ -144,31 +145,40 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const annotations = readAnnotations(options.annotations, choice);
   const estimatorSettings = await estimatorOptions(options, evalSettings);
   const controller = new AbortController();
-  // What a stopped run leaves; once the results are written, the journal is removed (or kept for images beyond --limit).
-  const left = () => (existsSync(journalPath) ? `finished images are kept in ${journalPath}; run the same command again to resume` : `the results were written to ${options.out}`);
-  // The first Ctrl-C stops the run after the images in flight; a second one ends it at once, leaving no temporary results file.
-  let stopWatchingSecondSigint: (() => void) | undefined;
+  let resultsWritten = false;
+  // What a stopped run leaves, as the run stands: the results once written (the journal then removed, or kept for
+  // images beyond --limit); else the journal, once opened (or left by an earlier run); else nothing.
+  const left = () => {
+    if (resultsWritten) return `the results were written to ${options.out}`;
+    return existsSync(journalPath) ? `finished images are kept in ${journalPath}; run the same command again to resume` : `${options.out} not written`;
+  };
+  // kill at any time, the model's loading and the results file's writing too, stops the run at once, leaving no temporary file.
+  const stopWatchingSigterm = stoppedAtOnceOnSignal(left, ['SIGTERM']);
+  // Ctrl-C as the model loads stops it at once; once the run has started, the first Ctrl-C stops it after the images in
+  // flight, and a second one ends it at once.
+  let stopWatchingSigint = stoppedAtOnceOnSignal(left, ['SIGINT']);
   const onSigint = () => {
     controller.abort(new EvalError('interrupted'));
-    stopWatchingSecondSigint = stoppedAtOnceOnSignal(left, ['SIGINT']);
+    stopWatchingSigint = stoppedAtOnceOnSignal(left, ['SIGINT']);
   };
   const stages = new StageTotals();
-  // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
-  const { estimator, weightsSha256 } = await estimatorOnWeightsRead(deps, { ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add }, weights);
-  // The journal compares what the names stand for too: a configuration edited, weights or calibration images replaced under the same name make another run.
-  const calibration = estimatorSettings.calibrationImages;
-  const sha256 = { config: configDigest(options, config), weights: weightsSha256, ...(calibration && { calibration: await calibrationDigests(calibration) }) };
-  const journalSettings = { ...estimatorSettings, sha256 };
+  let estimator: Awaited<ReturnType<EvalDeps['createEstimator']>> | undefined;
   const progress = new ProgressBar(out.stderr);
-  process.once('SIGINT', onSigint);
-  // kill at any time, as the results file is written too, leaves no temporary file.
-  const stopWatchingSigterm = stoppedAtOnceOnSignal(left, ['SIGTERM']);
   try {
+    // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
+    const loaded = await estimatorOnWeightsRead(deps, { ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add }, weights);
+    estimator = loaded.estimator;
+    // The journal compares what the names stand for too: a configuration edited, weights or calibration images replaced under the same name make another run.
+    const calibration = estimatorSettings.calibrationImages;
+    const sha256 = { config: configDigest(options, config), weights: loaded.weightsSha256, ...(calibration && { calibration: await calibrationDigests(calibration) }) };
+    const journalSettings = { ...estimatorSettings, sha256 };
+    stopWatchingSigint();
+    process.once('SIGINT', onSigint);
     const report = await runBenchmark({
       imagesDir: options.images,
       annotations,
-      estimate: (path) => estimator.estimatePoses(path),
-      imagesInFlight: estimator.imagesInFlight,
+      estimate: (path) => loaded.estimator.estimatePoses(path),
+      imagesInFlight: loaded.estimator.imagesInFlight,
       journalPath,
       outPath: options.out,
       dataset,
@@ -176,6 +186,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       settings: journalSettings,
       signal: controller.signal,
       onProgress: (p) => progress.update(p),
+      onResultsWritten: () => (resultsWritten = true),
     });
     progress.stop();
     out.stdout(`${formatStatsTable(report.stats)}\n`);
@@ -184,17 +195,20 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       out.stderr(`journal kept: ${journalPath} holds ${report.journaledBeyond} more image(s), of a run with a larger or no --limit; that run resumes them\n`);
     }
     if (stages.images > 0) out.stderr(`${stageSummary(stages)}\n`);
+    // A Ctrl-C once every image was estimated: the run went on to write its results.
+    if (controller.signal.aborted) out.stderr('interrupted by SIGINT after the results were written: the run is complete\n');
     // Scored, but not over every image: as predict does when an image fails.
     if (report.missing.length + report.failed.length > 0) process.exitCode = 1;
   } catch (error) {
     progress.stop();
     if (!controller.signal.aborted) throw error;
-    throw new Interrupted('SIGINT', left());
+    // Stopped, or failed of itself (no image could be estimated) with the Ctrl-C come meanwhile: the failure is said too.
+    throw new Interrupted('SIGINT', error === controller.signal.reason ? left() : `${errorLine(error)}; ${left()}`);
   } finally {
     process.off('SIGINT', onSigint);
-    stopWatchingSecondSigint?.();
+    stopWatchingSigint();
     stopWatchingSigterm();
-    await estimator.dispose();
+    await estimator?.dispose();
   }
 }
 

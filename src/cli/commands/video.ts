@@ -25,7 +25,7 @@ import { processVideo, type FrameResult, type VideoTimings } from '../../video/p
 import { LineSink } from '../line-sink.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { StageTotals } from '../stage-times.js';
-import { Interrupted } from '../interrupted.js';
+import { Interrupted, stoppedAtOnceOnSignal } from '../interrupted.js';
 
 /** A failed write of an output file, as the command's other failures: a VideoError (same message, the original as `cause`). */
 function asVideoError(error: unknown): never {
@@ -89,12 +89,19 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   if (input !== '-') await assertReadableFile(input);
   await refuseBadOutputs(input, { '--out': opts.out, '--render': opts.render });
   const stages = new StageTotals();
-  const estimator = await deps.createEstimator({ ...(await estimatorOptions(opts, readOnce)), onStageTimes: stages.add });
-  const interrupt = new AbortController();
   let done = 0;
   // What an interrupted run leaves: the outputs are written only when complete.
   const outputs = [opts.out, opts.render].filter((path) => path !== undefined);
   const left = (): string => [`stopped after ${done} frame${done === 1 ? '' : 's'}`, ...(outputs.length > 0 ? [`${outputs.join(' and ')} not written`] : [])].join('; ');
+  // Nothing is written as the model loads: a signal then ends the run at once, saying so.
+  const stopWatchingLoad = stoppedAtOnceOnSignal(left);
+  let estimator: PoseEstimator & { keypoints: KeypointDefinition };
+  try {
+    estimator = await deps.createEstimator({ ...(await estimatorOptions(opts, readOnce)), onStageTimes: stages.add });
+  } finally {
+    stopWatchingLoad();
+  }
+  const interrupt = new AbortController();
   // Ends the process by the signal once the outputs are cleaned up (`main`), so that a loop over videos stops too.
   const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new Interrupted(signal, left()));
   // Not `once`: a second Ctrl-C ended the process before the first one's cleanup, leaving the

@@ -44,6 +44,14 @@ export interface Person {
   id?: number;
 }
 
+/**
+ * A person as drawPoses, PoseTracker and PoseSmoother take one: as the estimator gives it, or built
+ * by a caller, whose id may be undefined (`{ ...person, id: maybeId }`), which each takes as no id.
+ */
+export interface PersonInput extends Omit<Person, 'id'> {
+  id?: number | undefined;
+}
+
 /** One network output, NCHW float32 (batch 1): `[1, C, H, W]`. */
 export type OutputTensor = NdArray<Float32Array>;
 

@@ -218,6 +218,24 @@ describe('type declarations', function () {
     expect(faults, 'optional fields to declare `?: T | undefined`').to.deep.equal([]);
   });
 
+  it('take people of a caller\'s own whose id may be undefined (`id: maybeId`) under exactOptionalPropertyTypes, in drawPoses, PoseTracker and PoseSmoother', () => {
+    const options: ts.CompilerOptions = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, exactOptionalPropertyTypes: true, noEmit: true };
+    const consumerText = `import { COCO_KEYPOINTS, drawPoses, PoseSmoother, PoseTracker, type Person, type RgbImage } from './src/index.js';
+declare const image: RgbImage;
+declare const found: Person;
+declare const maybeId: number | undefined;
+const built = { ...found, id: maybeId };
+drawPoses(image, [built], COCO_KEYPOINTS);
+const tracked: Person[] = new PoseTracker({ keypoints: COCO_KEYPOINTS }).update([built]);
+// The tracker's people, ids set, come out of the smoother as people the estimator's type describes.
+const smoothed: Person[] = new PoseSmoother().apply(tracked, 0);
+drawPoses(image, [...smoothed, ...new PoseSmoother().apply([built], 0)], COCO_KEYPOINTS);
+`;
+    const consumer = consumerProgram(files, consumerText, options);
+    const errors = ts.getPreEmitDiagnostics(consumer).map((d) => `${d.file ? relative(ROOT, d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+    expect(errors).to.deep.equal([]);
+  });
+
   it('export every type that the exports\' declarations name', () => {
     const missing = unexportedTypes(program, join(ROOT, 'src/index.ts'));
     expect([...missing].map(([name, namedBy]) => `${name}, named by ${namedBy}`)).to.deep.equal([]);

@@ -35,6 +35,13 @@ function figure(cx: number, cy: number, h = 100, score = 0.9): Person {
 const ids = (people: Person[]): (number | undefined)[] => people.map((p) => p.id);
 
 describe('tracking', () => {
+  it('people of a caller\'s own built with id: undefined (`id: maybeId`, as PersonInput types them) are taken as people without an id', () => {
+    const built = { ...figure(100, 100), id: undefined };
+    expect(ids(new PoseTracker({ keypoints: COCO_KEYPOINTS }).update([built]))).to.deep.equal([1]);
+    // The smoother passes a person without an id as it is.
+    expect(new PoseSmoother().apply([built], 0)[0]).to.equal(built);
+  });
+
   describe('minCostAssignment', () => {
     function bruteForce(cost: number[][]): number {
       const rows = cost.length;

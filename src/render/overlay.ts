@@ -4,7 +4,7 @@
  * with video. Text uses a built-in 3×5 pixel font of digits, '.', '-' and '#'.
  */
 import type { KeypointDefinition } from '../datasets.js';
-import type { CanvasPixels, ImageDataLike, Keypoint, Person, RgbImage } from '../types.js';
+import type { CanvasPixels, ImageDataLike, Keypoint, PersonInput, RgbImage } from '../types.js';
 import { drawnPixelChannels } from '../io/image.js';
 import { isFlag, optionsProblem, shownValue, typeName } from '../values.js';
 import { BOX_SIDES, checkShape } from '../tracking/people.js';
@@ -34,7 +34,7 @@ export const DEFAULT_PALETTE: readonly Rgb[] = [
 ];
 
 /** The colour of a person: by track id when it has one (an integer) and `colorBy` is 'track', else by position. */
-export function personColor(person: Person, index: number, options: OverlayOptions = {}): Rgb {
+export function personColor(person: PersonInput, index: number, options: OverlayOptions = {}): Rgb {
   const palette = options.palette ?? DEFAULT_PALETTE;
   if (palette.length === 0) throw new RangeError('drawPoses: the palette holds no colour');
   const key = (options.colorBy ?? 'track') === 'track' && Number.isSafeInteger(person.id) ? person.id! : index;
@@ -51,10 +51,10 @@ export function personColor(person: Person, index: number, options: OverlayOptio
  * the limbs that touch it, as a joint not found is. People with a keypoint that is no object are a
  * TypeError, people of another keypoint definition (fewer or more keypoints than its joints) a RangeError.
  */
-export function drawPoses(image: RgbImage, people: readonly Person[], def: KeypointDefinition, options?: OverlayOptions): RgbImage;
-export function drawPoses(image: ImageDataLike & { data: Uint8ClampedArray }, people: readonly Person[], def: KeypointDefinition, options?: OverlayOptions): CanvasPixels;
-export function drawPoses(image: ImageDataLike, people: readonly Person[], def: KeypointDefinition, options?: OverlayOptions): ImageDataLike;
-export function drawPoses(image: ImageDataLike, people: readonly Person[], def: KeypointDefinition, options: OverlayOptions = {}): ImageDataLike {
+export function drawPoses(image: RgbImage, people: readonly PersonInput[], def: KeypointDefinition, options?: OverlayOptions): RgbImage;
+export function drawPoses(image: ImageDataLike & { data: Uint8ClampedArray }, people: readonly PersonInput[], def: KeypointDefinition, options?: OverlayOptions): CanvasPixels;
+export function drawPoses(image: ImageDataLike, people: readonly PersonInput[], def: KeypointDefinition, options?: OverlayOptions): ImageDataLike;
+export function drawPoses(image: ImageDataLike, people: readonly PersonInput[], def: KeypointDefinition, options: OverlayOptions = {}): ImageDataLike {
   // Pixels of another length or kind would be drawn wrong, or not at all, without a word.
   const channels = drawnPixelChannels(image, 'drawPoses image');
   if (!Array.isArray(people as unknown)) throw new TypeError(`drawPoses: people must be a list of people (as estimatePoses gives), got ${typeName(people)}`);
@@ -112,7 +112,7 @@ const isDrawable = (k: Keypoint): boolean => Number.isFinite(k.x) && Number.isFi
  * person of a user's own without a score was a TypeError from inside the drawing, one with a
  * box side left out or NaN had its label or box left out without a word.
  */
-function checkLabelsAndBoxes(people: readonly Person[], labelled: boolean, boxed: boolean): void {
+function checkLabelsAndBoxes(people: readonly PersonInput[], labelled: boolean, boxed: boolean): void {
   const drawn = labelled && boxed ? 'box and label' : labelled ? 'label' : 'box';
   const unless = labelled && boxed ? 'label: false and box: false' : labelled ? 'label: false' : 'box: false';
   people.forEach((person, p) => {

@@ -3,7 +3,7 @@
  * with the signal's speed, so still keypoints lose their jitter and moving ones keep up.
  * Plus keypoint smoothing per track, one filter per coordinate.
  */
-import type { BoundingBox, Keypoint, Person } from '../types.js';
+import type { BoundingBox, Keypoint, Person, PersonInput } from '../types.js';
 import { isFlag, optionsProblem, shownValue } from '../values.js';
 import { checkPeople } from './people.js';
 
@@ -128,7 +128,7 @@ export function checkSmootherOptions(options: PoseSmootherOptions): void {
  * A RangeError where two people share an id: the second would go through the first one's
  * filters at the same time, which keep their estimate, and come out where the first is.
  */
-function checkOneTrackEach(people: readonly Person[]): void {
+function checkOneTrackEach(people: readonly PersonInput[]): void {
   const personWith = new Map<number, number>();
   people.forEach((person, p) => {
     if (person.id === undefined) return;
@@ -185,7 +185,10 @@ export class PoseSmoother {
    * gaps are all longer than forgetAfter (see `checkTimeUnit`), and two people with one id.
    * People that are not a list of people with keypoints and a box are a TypeError.
    */
-  apply(people: readonly Person[], timestamp: number): Person[] {
+  apply(people: readonly Person[], timestamp: number): Person[];
+  /** People of a caller's own, whose id may be undefined: those pass as they are. */
+  apply(people: readonly PersonInput[], timestamp: number): PersonInput[];
+  apply(people: readonly PersonInput[], timestamp: number): PersonInput[] {
     if (!Number.isFinite(timestamp)) throw new RangeError(`PoseSmoother: the timestamp must be a finite number of seconds, got ${shownValue(timestamp)}`);
     checkPeople(people, 'PoseSmoother');
     checkOneTrackEach(people);

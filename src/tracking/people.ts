@@ -1,5 +1,5 @@
 /** Checks of the people given to the tracker and the smoother. */
-import type { BoundingBox, Person } from '../types.js';
+import type { BoundingBox, Person, PersonInput } from '../types.js';
 import { shownValue, typeName } from '../values.js';
 
 /** The sides of a person's box (the tracker and `drawPoses` read them). */
@@ -33,7 +33,7 @@ export function checkShape(people: unknown, who: string): void {
  * the first keypoint coordinate, score or box field (of `boxFields`) that is not a finite
  * number: taken in, one NaN makes a track's prediction or filters NaN from then on.
  */
-export function checkPeople(people: readonly Person[], who: string, boxFields: readonly (keyof BoundingBox)[] = BOX_SIDES): void {
+export function checkPeople(people: readonly PersonInput[], who: string, boxFields: readonly (keyof BoundingBox)[] = BOX_SIDES): void {
   checkShape(people, who);
   people.forEach((person, p) => {
     for (const k of person.keypoints) {

@@ -12,7 +12,7 @@
  * occlusion does not change the id; after that the person gets a new id.
  */
 import type { KeypointDefinition } from '../datasets.js';
-import type { Person } from '../types.js';
+import type { Person, PersonInput } from '../types.js';
 import { minCostAssignment } from './assignment.js';
 import { boxArea, oksArea, pairsWithinReach } from './oks-reach.js';
 import { BOX_SIDES_AND_SIZE, checkPeople } from './people.js';
@@ -184,7 +184,7 @@ export class PoseTracker {
    * scores or box sizes (width, height) that are not finite numbers are a RangeError, and people
    * that are not a list of people with keypoints and a box a TypeError, with the tracks left as they were.
    */
-  update(people: readonly Person[]): Person[] {
+  update(people: readonly PersonInput[]): Person[] {
     // Taken in, a NaN box makes its track's velocity, and so every later prediction, NaN; a NaN
     // width or height makes every OKS and IoU of the person NaN, never a match.
     checkPeople(people, 'PoseTracker', BOX_SIDES_AND_SIZE);

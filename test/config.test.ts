@@ -14,6 +14,13 @@ import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { resolveConfig } from '../src/model/load.js';
 import { cli, expectUsageError } from './helpers/cli.js';
 
+/** The tiny preset's configuration with `edit` applied, typed loosely so that a test can break it. */
+function tinyConfigEdited(edit: (c: Record<string, any>) => void): ExperimentConfig {
+  const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
+  edit(c);
+  return c as unknown as ExperimentConfig;
+}
+
 describeFixtures('experiment configuration', 'configs', () => {
   for (const name of PRESET_NAMES) {
     it(`preset ${name} equals the official YAML`, () => {
@@ -72,11 +79,6 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
   });
   it('a configuration object is checked as its YAML would be, naming the YAML fields, with no defaults', () => {
     for (const name of PRESET_NAMES) expect(checkedConfig(presetConfig(name))).to.deep.equal(presetConfig(name));
-    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
-      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
-      edit(c);
-      return c as unknown as ExperimentConfig;
-    };
     const cases: [(c: Record<string, any>) => void, RegExp][] = [
       [(c) => (c.dataset.kind = 'crowdpose'), /^configuration object: NUM_JOINTS is 17, but DATASET\.DATASET "crowd_pose_kpt" has 14 keypoints$/],
       [(c) => delete c.model.stages, /^configuration object: MODEL\.EXTRA\.STAGE2\.NUM_BRANCHES must be an integer >= 1, got undefined$/],
@@ -88,35 +90,25 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
       [(c) => (c.test.inputSize = 500), /^configuration object: DATASET\.INPUT_SIZE must be a positive multiple of 64, got 500$/],
       [(c) => (c.test.scaleFactor = [0.5]), /^configuration object: TEST\.SCALE_FACTOR must be a list whose largest scale is at least 1 .*; for a smaller network input, give a smaller DATASET\.INPUT_SIZE, got \[0\.5\]$/],
     ];
-    for (const [edit, message] of cases) expect(() => checkedConfig(broken(edit))).to.throw(ConfigError, message);
+    for (const [edit, message] of cases) expect(() => checkedConfig(tinyConfigEdited(edit))).to.throw(ConfigError, message);
     expect(() => checkedConfig(undefined as unknown as ExperimentConfig)).to.throw(ConfigError, /^configuration object: /);
-    expect(() => testSettings(broken((c) => (c.test.inputSize = 500)))).to.throw(ConfigError, /^testSettings: configuration object: DATASET\.INPUT_SIZE must be a positive multiple of 64, got 500$/);
+    expect(() => testSettings(tinyConfigEdited((c) => (c.test.inputSize = 500)))).to.throw(ConfigError, /^testSettings: configuration object: DATASET\.INPUT_SIZE must be a positive multiple of 64, got 500$/);
   });
   it('BAD CALL - a configuration object\'s strings are strings: only a file\'s are read as Python literals, as yacs reads them', () => {
-    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
-      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
-      edit(c);
-      return c as unknown as ExperimentConfig;
-    };
-    expect(() => checkedConfig(broken((c) => (c.model.numJoints = '17')))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got "17"$/);
-    expect(() => checkedConfig(broken((c) => (c.test.flipTest = 'True')))).to.throw(ConfigError, /^configuration object: TEST\.FLIP_TEST must be true or false, got "True"$/);
-    expect(() => checkedConfig(broken((c) => (c.model.deconv.numDeconvs = '1')))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.DECONV\.NUM_DECONVS must be an integer >= 0, got "1"$/);
-    expect(() => checkedConfig(broken((c) => (c.model.stages[0].numChannels = '[8, 16]')))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.STAGE2\.NUM_CHANNELS must be a list of positive integers, got "\[8, 16\]"$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.model.numJoints = '17')))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got "17"$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.test.flipTest = 'True')))).to.throw(ConfigError, /^configuration object: TEST\.FLIP_TEST must be true or false, got "True"$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.model.deconv.numDeconvs = '1')))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.DECONV\.NUM_DECONVS must be an integer >= 0, got "1"$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.model.stages[0].numChannels = '[8, 16]')))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.STAGE2\.NUM_CHANNELS must be a list of positive integers, got "\[8, 16\]"$/);
     // The same strings in a file are the reference's numbers and booleans.
     const file = parseConfig(base.replace('NUM_JOINTS: 17, TAG', "NUM_JOINTS: '17', TAG").replace('FLIP_TEST: true', "FLIP_TEST: 'True'").replace('NUM_CHANNELS: [8, 16]}', "NUM_CHANNELS: '[8, 16]'}"));
     expect(file).to.deep.equal(parseConfig(base));
   });
   it('BAD CALL - a configuration object holding values no YAML has (a BigInt, a function, a symbol) is a ConfigError naming the field, not a TypeError or DataCloneError', () => {
-    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
-      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
-      edit(c);
-      return c as unknown as ExperimentConfig;
-    };
-    expect(() => checkedConfig(broken((c) => (c.model.numJoints = 17n)))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got 17n$/);
-    expect(() => checkedConfig(broken((c) => (c.model.stages[0].numChannels = [8n, 16n])))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.STAGE2\.NUM_CHANNELS must be a list of positive integers, got \["8n","16n"\]$/);
-    expect(() => checkedConfig(broken((c) => (c.model.numJoints = () => 17)))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got /);
-    expect(() => checkedConfig(broken((c) => (c.test.flipTest = Symbol('on'))))).to.throw(ConfigError, /^configuration object: TEST\.FLIP_TEST must be true or false, got Symbol\(on\)$/);
-    expect(() => buildNetworkGraph(broken((c) => (c.model.deconv.numDeconvs = 1n)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: MODEL\.EXTRA\.DECONV\.NUM_DECONVS must be an integer >= 0, got 1n$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.model.numJoints = 17n)))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got 17n$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.model.stages[0].numChannels = [8n, 16n])))).to.throw(ConfigError, /^configuration object: MODEL\.EXTRA\.STAGE2\.NUM_CHANNELS must be a list of positive integers, got \["8n","16n"\]$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.model.numJoints = () => 17)))).to.throw(ConfigError, /^configuration object: MODEL\.NUM_JOINTS must be an integer >= 1, got /);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.test.flipTest = Symbol('on'))))).to.throw(ConfigError, /^configuration object: TEST\.FLIP_TEST must be true or false, got Symbol\(on\)$/);
+    expect(() => buildNetworkGraph(tinyConfigEdited((c) => (c.model.deconv.numDeconvs = 1n)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: MODEL\.EXTRA\.DECONV\.NUM_DECONVS must be an integer >= 0, got 1n$/);
     // The checked copy's lists are its own, as the clone that refused these values made them.
     const given = presetConfig('tiny_coco');
     const checked = checkedConfig(given);
@@ -126,25 +118,15 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     expect(checked).to.deep.equal(presetConfig('tiny_coco'));
   });
   it('BAD CALL - a configuration object\'s field that no configuration has (a misspelt scaleFactors), or a fourth stage, is refused, not left out', () => {
-    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
-      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
-      edit(c);
-      return c as unknown as ExperimentConfig;
-    };
-    expect(() => checkedConfig(broken((c) => (c.test.scaleFactors = [2, 1, 0.5])))).to.throw(ConfigError, /^configuration object: unknown field config\.test\.scaleFactors; the fields of config\.test are flipTest, scaleFactor, /);
-    expect(() => checkedConfig(broken((c) => (c.model.stages[0].numChanels = [8, 16])))).to.throw(ConfigError, /^configuration object: unknown field config\.model\.stages\[0\]\.numChanels; the fields of config\.model\.stages\[0\] are numModules, numBranches, block, numBlocks, numChannels, fuseMethod$/);
-    expect(() => checkedConfig(broken((c) => Object.assign(c.model.deconv, { kernel: [3], cat: [false] })))).to.throw(ConfigError, /^configuration object: unknown fields config\.model\.deconv\.kernel, config\.model\.deconv\.cat; /);
-    expect(() => checkedConfig(broken((c) => (c.dataset.name = 'coco')))).to.throw(ConfigError, /^configuration object: unknown field config\.dataset\.name; the fields of config\.dataset are kind, numJoints, inputSize, maxNumPeople$/);
-    expect(() => checkedConfig(broken((c) => (c.loss = { withAeLoss: [true, true] })))).to.throw(ConfigError, /^configuration object: unknown field config\.loss; the fields of config are model, dataset, test$/);
-    expect(() => checkedConfig(broken((c) => c.model.stages.push({ ...c.model.stages[2] })))).to.throw(ConfigError, /^configuration object: config\.model\.stages must be a list of the 3 stages MODEL\.EXTRA\.STAGE2, STAGE3, STAGE4, got 4 stages$/);
-    expect(() => buildNetworkGraph(broken((c) => (c.model.finalConvKernal = 3)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: unknown field model\.finalConvKernal; the fields of model are name, /);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.test.scaleFactors = [2, 1, 0.5])))).to.throw(ConfigError, /^configuration object: unknown field config\.test\.scaleFactors; the fields of config\.test are flipTest, scaleFactor, /);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.model.stages[0].numChanels = [8, 16])))).to.throw(ConfigError, /^configuration object: unknown field config\.model\.stages\[0\]\.numChanels; the fields of config\.model\.stages\[0\] are numModules, numBranches, block, numBlocks, numChannels, fuseMethod$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => Object.assign(c.model.deconv, { kernel: [3], cat: [false] })))).to.throw(ConfigError, /^configuration object: unknown fields config\.model\.deconv\.kernel, config\.model\.deconv\.cat; /);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.dataset.name = 'coco')))).to.throw(ConfigError, /^configuration object: unknown field config\.dataset\.name; the fields of config\.dataset are kind, numJoints, inputSize, maxNumPeople$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => (c.loss = { withAeLoss: [true, true] })))).to.throw(ConfigError, /^configuration object: unknown field config\.loss; the fields of config are model, dataset, test$/);
+    expect(() => checkedConfig(tinyConfigEdited((c) => c.model.stages.push({ ...c.model.stages[2] })))).to.throw(ConfigError, /^configuration object: config\.model\.stages must be a list of the 3 stages MODEL\.EXTRA\.STAGE2, STAGE3, STAGE4, got 4 stages$/);
+    expect(() => buildNetworkGraph(tinyConfigEdited((c) => (c.model.finalConvKernal = 3)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: unknown field model\.finalConvKernal; the fields of model are name, /);
   });
   it('BAD CALL - a configuration object with null (or a list) where a part of it should be names that part, not the first field it lacks', () => {
-    const broken = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
-      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
-      edit(c);
-      return c as unknown as ExperimentConfig;
-    };
     const cases: [(c: Record<string, any>) => void, RegExp][] = [
       [(c) => (c.model = null), /^configuration object: config\.model must be an object with name, numJoints, .*, got null$/],
       [(c) => (c.model.stages[2] = null), /^configuration object: config\.model\.stages\[2\] must be an object with numModules, .*, got null$/],
@@ -153,15 +135,10 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
       [(c) => (c.dataset = null), /^configuration object: config\.dataset must be an object with kind, numJoints, inputSize, maxNumPeople, got null$/],
       [(c) => (c.test = [1]), /^configuration object: config\.test must be an object with flipTest, .*, got \[1\]$/],
     ];
-    for (const [edit, message] of cases) expect(() => checkedConfig(broken(edit))).to.throw(ConfigError, message);
-    expect(() => buildNetworkGraph(broken((c) => (c.model.deconv = null)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: model\.deconv must be an object with numDeconvs, /);
+    for (const [edit, message] of cases) expect(() => checkedConfig(tinyConfigEdited(edit))).to.throw(ConfigError, message);
+    expect(() => buildNetworkGraph(tinyConfigEdited((c) => (c.model.deconv = null)).model)).to.throw(ConfigError, /^buildNetworkGraph: model object: model\.deconv must be an object with numDeconvs, /);
   });
   it('BAD CALL - a configuration object\'s dataset part that says other than the rest (an input size, candidates, a kind) is refused, not left out', () => {
-    const edited = (edit: (c: Record<string, any>) => void): ExperimentConfig => {
-      const c = presetConfig('tiny_coco') as unknown as Record<string, any>;
-      edit(c);
-      return c as unknown as ExperimentConfig;
-    };
     // A file has one DATASET.INPUT_SIZE; an object two, and the dataset's was read nowhere: 640 ran at 512.
     const cases: [(c: Record<string, any>) => void, RegExp][] = [
       [(c) => (c.dataset.inputSize = 640), /^configuration object: config\.dataset\.inputSize \(640\) and config\.test\.inputSize \(512\) disagree: inference uses config\.test\.inputSize \(DATASET\.INPUT_SIZE in a file sets both\); give both the same value$/],
@@ -178,12 +155,12 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
       [(c) => (c.dataset.numJoints = 14), /^configuration object: MODEL\.NUM_JOINTS \(17\) and DATASET\.NUM_JOINTS \(14\) disagree$/],
       [(c) => (c.model.numJoints = 14), /^configuration object: MODEL\.NUM_JOINTS \(14\) and DATASET\.NUM_JOINTS \(17\) disagree$/],
     ];
-    for (const [edit, message] of cases) expect(() => checkedConfig(edited(edit))).to.throw(ConfigError, message);
-    expect(() => testSettings(edited((c) => (c.dataset.inputSize = 256)), {})).to.throw(ConfigError, /^testSettings: configuration object: config\.dataset\.inputSize \(256\) and config\.test\.inputSize \(512\) disagree/);
+    for (const [edit, message] of cases) expect(() => checkedConfig(tinyConfigEdited(edit))).to.throw(ConfigError, message);
+    expect(() => testSettings(tinyConfigEdited((c) => (c.dataset.inputSize = 256)), {})).to.throw(ConfigError, /^testSettings: configuration object: config\.dataset\.inputSize \(256\) and config\.test\.inputSize \(512\) disagree/);
     // Both changed, or the other dataset throughout, is a configuration.
-    const both = edited((c) => Object.assign(c.dataset, { inputSize: 256, maxNumPeople: 5 }) && Object.assign(c.test, { inputSize: 256, maxNumPeople: 5 }));
+    const both = tinyConfigEdited((c) => Object.assign(c.dataset, { inputSize: 256, maxNumPeople: 5 }) && Object.assign(c.test, { inputSize: 256, maxNumPeople: 5 }));
     expect(checkedConfig(both).test).to.include({ inputSize: 256, maxNumPeople: 5 });
-    const crowd = edited((c) => Object.assign(c.dataset, { kind: 'crowdpose', numJoints: 14 }) && (c.model.numJoints = 14));
+    const crowd = tinyConfigEdited((c) => Object.assign(c.dataset, { kind: 'crowdpose', numJoints: 14 }) && (c.model.numJoints = 14));
     expect(checkedConfig(crowd)).to.deep.equal(presetConfig('tiny_crowdpose'));
   });
   it('STEM_INPLANES is not read, as in the reference, whose stem has 64 channels whatever it says', () => {

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Readable } from 'node:stream';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COCO_STAT_NAMES, evaluateCoco } from '../src/eval/coco.js';
@@ -11,6 +14,8 @@ import { OKS_THRESHOLDS, RECALL_THRESHOLDS, oks } from '../src/eval/cocoeval.js'
 import { argsortDescending, npRound, pairwiseSum } from '../src/eval/numeric.js';
 import { repeatedResults, repeatedResultsWarning } from '../src/eval/repeats.js';
 import { sparseCoverage } from '../src/eval/coverage.js';
+import { scoredResults } from '../src/eval/scored-results.js';
+import { evaluateResultsFile } from '../src/eval/benchmark.js';
 import { cocoRoot, describeFixtures, fixturesRoot } from './helpers/fixtures.js';
 
 const TOLERANCE = 1e-9;
@@ -56,6 +61,20 @@ describeFixtures('COCO keypoint evaluation (pycocotools parity)', 'coco', () => 
     const stats = evaluateCoco(gt, groundTruthAsResults(gt));
     for (const name of COCO_STAT_NAMES) expect(stats[name], name).to.be.closeTo(1, 1e-12);
   });
+  it('prediction sets with 30 more entries of each, read as the evaluation reads them (the 20 best of each image), score bit for bit as every entry', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-sets-'));
+    try {
+      for (const [name, set] of Object.entries(expected.sets)) {
+        const given = loadResults(join(fixturesRoot(), 'coco', set.predictions), gt);
+        const all = [...given, ...manyResults(given, 30, seeded(name.length))];
+        const path = join(dir, `${name}.jsonl`);
+        writeFileSync(path, all.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        expect(evaluateResultsFile(path, annotations), name).to.deep.equal(evaluateCoco(gt, all));
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describeFixtures('CrowdPose keypoint evaluation (crowdposetools parity)', 'crowdpose', () => {
@@ -72,6 +91,21 @@ describeFixtures('CrowdPose keypoint evaluation (crowdposetools parity)', 'crowd
   it('ground truth written as predictions scores 1 everywhere', () => {
     const stats = evaluateCrowdPose(gt, groundTruthAsResults(gt));
     for (const value of Object.values(stats)) expect(value).to.be.closeTo(1, 1e-12);
+  });
+  it('prediction sets with 6 more entries of each, read as the evaluation reads them (the 20 best of each image), score bit for bit as every entry', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'higher-pose-sets-'));
+    try {
+      for (const [name, set] of Object.entries(expected.sets)) {
+        const given = loadResults(join(dir, set.predictions), gt);
+        // Over 20 in most of its crowded images.
+        const all = [...given, ...manyResults(given, 6, seeded(name.length))];
+        const path = join(scratch, `${name}.jsonl`);
+        writeFileSync(path, all.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        expect(evaluateResultsFile(path, join(dir, 'crowdpose_val_quarter.json'), 'crowdpose'), name).to.deep.equal(evaluateCrowdPose(gt, all));
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 });
 
@@ -382,5 +416,138 @@ describe('evaluation input errors', () => {
   });
   it('BAD CALL - evaluating an image outside the ground truth', () => {
     expect(() => evaluateCoco(gt(), [], { imageIds: [1, 42] })).to.throw(EvalError, 'Image id 42 is not an image of synthetic.json');
+  });
+});
+
+/** A deterministic stream of numbers in [0, 1) (mulberry32), for results that vary but repeat run to run. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/**
+ * `perCase` results for each of `cases` (entries of the ground truth with a score, as a person found
+ * there), near them or far off, sized over the area ranges; scores from few values (ties), in no order.
+ */
+function manyResults(cases: readonly KeypointResult[], perCase: number, random: () => number): KeypointResult[] {
+  const results = cases.flatMap((c) => Array.from({ length: perCase }, () => {
+    const spread = [0.5, 4, 40][Math.floor(random() * 3)]!;
+    const scale = 0.3 + random() * 1.5;
+    const [x0, y0] = [c.keypoints[0]!, c.keypoints[1]!];
+    const keypoints = c.keypoints.map((v, j) => (j % 3 === 2 ? v : (j % 3 === 0 ? x0 : y0) + (v - (j % 3 === 0 ? x0 : y0)) * scale + (random() - 0.5) * spread));
+    return { ...c, keypoints, score: Math.floor(random() * 6) / 5 };
+  }));
+  for (let i = results.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [results[i], results[j]] = [results[j]!, results[i]!];
+  }
+  return results;
+}
+
+describe('results kept as the evaluation reads them: the 20 best of each image, ties in the order read', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-scored-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const gt = parseGroundTruth(syntheticDoc(), 'synthetic.json', 'coco');
+  const annotations = () => {
+    const path = join(dir, 'synthetic.json');
+    writeFileSync(path, JSON.stringify(syntheticDoc()));
+    return path;
+  };
+  const jsonl = (name: string, results: readonly unknown[]) => {
+    const path = join(dir, name);
+    writeFileSync(path, results.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return path;
+  };
+
+  it('score bit for bit as every entry: 60 an image, 6 scores among them, unsorted, on people of every area range', () => {
+    for (const seed of [1, 2, 3]) {
+      const all = manyResults(groundTruthAsResults(gt), 60, seeded(seed));
+      const { results, indices, total } = scoredResults(all);
+      expect(total).to.equal(all.length);
+      // Images 1 and 3 have a person with keypoints: 20 kept of each one's 60.
+      expect(results).to.have.length(40);
+      expect(results).to.deep.equal(indices.map((i) => all[i]));
+      expect(evaluateCoco(gt, results), `seed ${seed}`).to.deep.equal(evaluateCoco(gt, all));
+      expect(evaluateResultsFile(jsonl(`many-${seed}.jsonl`, all), annotations()), `seed ${seed}`).to.deep.equal(evaluateCoco(gt, all));
+    }
+  });
+
+  it('keep of tied scores those read first, as a stable sort does', () => {
+    const [person] = groundTruthAsResults(gt);
+    const tied = Array.from({ length: 30 }, (_, i) => ({ ...person!, keypoints: person!.keypoints.map((v) => v + i), score: i < 5 ? 0.5 : 0.25 }));
+    expect(scoredResults(tied).indices).to.deep.equal([...Array(20).keys()]);
+    expect(scoredResults([...tied].reverse()).indices).to.deep.equal([...Array(30).keys()].filter((i) => i < 15 || i >= 25));
+  });
+
+  it('take areas from keypoints when the first entry has no bbox, though those kept have one (the reference overwrites them)', () => {
+    const [person] = groundTruthAsResults(gt);
+    // Boxes of area 1 would leave each unmatched detection out of the medium and large ranges.
+    const boxed = manyResults([person!], 40, seeded(4)).map((r) => ({ ...r, score: r.score + 1, bbox: [0, 0, 1, 1] }));
+    const path = jsonl('first-unboxed.jsonl', [{ ...person!, score: 0 }, ...boxed]);
+    const all = loadResults(path, gt);
+    expect(evaluateResultsFile(path, annotations())).to.deep.equal(evaluateCoco(gt, all));
+    expect(all.every((r) => r.bbox === undefined)).to.equal(true);
+    expect(evaluateCoco(gt, all)).to.not.deep.equal(evaluateCoco(gt, [{ ...person!, score: 0, bbox: [0, 0, 1, 1] }, ...boxed]));
+  });
+
+  it('count the repeats among those read, naming the first by its place in the file', () => {
+    const [person] = groundTruthAsResults(gt);
+    const distinct = Array.from({ length: 25 }, (_, i) => ({ ...person!, score: (i + 1) / 25 }));
+    const path = jsonl('twice.jsonl', [...distinct, ...distinct]);
+    const warnings: string[] = [];
+    evaluateResultsFile(path, annotations(), 'coco', undefined, (w) => warnings.push(w));
+    // The 20 best: the 10 highest scores, each twice; the first repeat is of entry 15 (score 16/25).
+    expect(warnings[0]).to.match(/^warning: .*twice\.jsonl: 10 of the 20 results the evaluation reads \(each image's 20 best, of its 50\) repeat an earlier one exactly .*the first: results\[40\], image_id 1, repeats results\[15\]\)/);
+  });
+});
+
+describe('results piped in without end', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'higher-pose-piped-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('are scored in memory bounded by the images: 300,000 entries through a pipe, in a heap of 64 MB, score as the 20 best of each image', async function () {
+    this.timeout(60_000);
+    const annotations = join(dir, 'synthetic.json');
+    writeFileSync(annotations, JSON.stringify(syntheticDoc()));
+    const perfect = groundTruthAsResults(parseGroundTruth(syntheticDoc(), 'synthetic.json', 'coco'));
+    // Each person found first, then ever more entries far off, scored lower: AP 1 when every one is read as the reference reads it.
+    const far = { ...perfect[0]!, keypoints: perfect[0]!.keypoints.map((v, j) => (j % 3 === 2 ? v : v + 5000)), score: 0.5 };
+    const entries = function* () {
+      yield* perfect.map((r) => `${JSON.stringify(r)}\n`);
+      const lines = [1, 2, 3].map((image_id) => `${JSON.stringify({ ...far, image_id })}\n`).join('');
+      for (let i = 0; i < 100_000; i++) yield lines;
+    };
+    const fifo = join(dir, 'results.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const script = `import('./src/eval/benchmark.ts').then((m) => console.log(JSON.stringify(m.evaluateResultsFile(${JSON.stringify(fifo)}, ${JSON.stringify(annotations)}))))`;
+    const child = spawn(process.execPath, ['--max-old-space-size=64', '--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const writer = createWriteStream(fifo);
+    try {
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      // A child that dies of its memory stops reading: its pipe breaks.
+      writer.on('error', () => {});
+      Readable.from(entries()).pipe(writer);
+      const [status] = (await once(child, 'close')) as [number | null];
+      expect(status, stderr.slice(-500)).to.equal(0);
+      const stats = JSON.parse(stdout) as Record<string, number>;
+      for (const name of COCO_STAT_NAMES) expect(stats[name], name).to.be.closeTo(1, 1e-12);
+    } finally {
+      child.kill('SIGKILL');
+      writer.destroy();
+    }
   });
 });

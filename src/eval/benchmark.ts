@@ -12,12 +12,13 @@ import { jsonArrayPieces } from '../io/json-array.js';
 import type { Person } from '../types.js';
 import { evaluateCoco, type CocoStats, type EvaluateOptions } from './coco.js';
 import { evaluateCrowdPose, type CrowdPoseStats } from './crowdpose.js';
-import { loadGroundTruth, loadResults, parseResults, readAnnotationFile, type AnnotationFile, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
+import { loadGroundTruth, parseResults, readResults, readAnnotationFile, type AnnotationFile, type GroundTruth, type GtImage, type KeypointResult } from './data.js';
 import { EvalError } from './errors.js';
 import { imageFailure } from '../io/image.js';
 import { CallbackError } from '../callback-error.js';
 import { Journal, type JournalEntry } from './journal.js';
-import { repeatedResults, repeatedResultsWarning } from './repeats.js';
+import { inFileOrder, repeatedResults, repeatedResultsWarning } from './repeats.js';
+import { scoredResults } from './scored-results.js';
 import { sparseCoverage, sparseCoverageWarning } from './coverage.js';
 import { inOrder, isImagesInFlight, IMAGES_IN_FLIGHT_RANGE, valueOf } from '../parallel/in-order.js';
 import { isPositiveInt, shownValue } from '../values.js';
@@ -126,16 +127,19 @@ function evaluateKeypoints(dataset: DatasetKind, gt: GroundTruth, results: reado
 
 /**
  * `--results` mode: scores an existing results file, over every annotated image or, with
- * `limit`, the first ones by id (as a run with that limit evaluated). Entries repeated exactly
- * are scored as the official evaluation scores them, and told to `warn`; so are results that name
- * fewer than half of the scored images with people (results of some images only).
+ * `limit`, the first ones by id (as a run with that limit evaluated). Only what the evaluation
+ * reads of the file is held (each image's 20 best), so that a file or pipe of any length is scored.
+ * Entries repeated exactly among those are scored as the official evaluation scores them, and told
+ * to `warn`; so are results that name fewer than half of the scored images with people (results of
+ * some images only).
  */
 export function evaluateResultsFile(resultsPath: string, annotationsPath: string, dataset: DatasetKind = 'coco', limit?: number, warn?: (message: string) => void): EvalStats {
   const gt = loadGroundTruth(annotationsPath, dataset);
   const scored = selectImages(gt, limit).map((im) => im.id);
-  const results = loadResults(resultsPath, gt);
+  // What the evaluation reads of each image: memory bounded by the images, however many results (a pipe's, endless).
+  const { results, indices, total } = scoredResults(readResults(resultsPath, gt));
   const repeats = warn && repeatedResults(results);
-  if (repeats) warn!(repeatedResultsWarning(resultsPath, results.length, repeats));
+  if (repeats) warn!(repeatedResultsWarning(resultsPath, total, inFileOrder(repeats, indices), results.length));
   const coverage = warn && sparseCoverage(gt, scored, results);
   if (coverage) warn!(sparseCoverageWarning(resultsPath, coverage));
   return evaluateKeypoints(dataset, gt, results, { imageIds: limit === undefined ? undefined : scored });

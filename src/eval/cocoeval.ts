@@ -39,7 +39,7 @@ export interface EvalParams {
 }
 
 /** Keypoint evaluations keep the 20 best detections per image. */
-const MAX_DETS = 20;
+export const MAX_DETS = 20;
 /** `np.linspace(.5, 0.95, 10)`: OKS thresholds (0.8999999999999999 included, as NumPy makes it). */
 export const OKS_THRESHOLDS = linspace(0.5, 0.95, 10);
 /** `np.linspace(.0, 1.00, 101)`: recall points of the interpolated precision. */

@@ -348,7 +348,7 @@ export function parseResults(doc: unknown, source: string, gt: GroundTruth): Key
   const { parse, refuseUnknownImages } = resultParser(c, gt);
   const results = c.array(doc, 'results').map((v, i) => parse(v, i));
   refuseUnknownImages(results.length);
-  return checkedBoxes(c, results);
+  return [...checkedBoxes(c, results)];
 }
 
 /**
@@ -381,43 +381,67 @@ function resultParser(c: Checker, gt: GroundTruth): { parse: (v: unknown, index:
   };
 }
 
-/** The reference decides from the first result whether areas come from boxes or keypoints: then every one needs a box. */
-function checkedBoxes(c: Checker, results: KeypointResult[]): KeypointResult[] {
-  if (results[0]?.bbox !== undefined) {
-    results.forEach((r, i) => r.bbox ?? c.fail(`results[${i}].bbox`, 'is missing (results[0] has a bbox, so every result needs one)'));
+/**
+ * The reference decides from the first result whether areas come from boxes or keypoints: then
+ * every one needs a box; else later boxes are left out, as the reference overwrites them with the
+ * keypoints' extent (kept, a box could decide for results of which the first was not kept).
+ */
+function* checkedBoxes(c: Checker, results: Iterable<KeypointResult>): Generator<KeypointResult, void, undefined> {
+  let fromBoxes: boolean | undefined;
+  let index = 0;
+  for (const result of results) {
+    fromBoxes ??= result.bbox !== undefined;
+    if (fromBoxes) result.bbox ?? c.fail(`results[${index}].bbox`, 'is missing (results[0] has a bbox, so every result needs one)');
+    else delete result.bbox;
+    index++;
+    yield result;
   }
-  return results;
 }
 
 /**
- * Reads and validates a COCO results file against the ground truth. Its array is read entry by
- * entry, so that a file past the longest string (~512 MiB: a full val set's results from an
- * untrained model) is read too; so are JSON Lines (`predict --format jsonl`), an entry a line,
- * and an empty file (nothing, or blank lines: the JSON Lines of a predict run that found nobody)
- * holds no results, as `[]`. A file that holds neither is refused as other JSON files are. The file is read once: a pipe is
- * read too (`--results <(zcat results.jsonl.gz)`).
+ * Reads and validates a COCO results file against the ground truth, entry by entry as it is read
+ * (see `readResults`), all of them held.
  */
 export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
+  return [...readResults(path, gt)];
+}
+
+/**
+ * The checked entries of a COCO results file, one at a time as they are read, so that a caller
+ * keeping only some holds only those. Its array is read entry by entry, so that a file past the
+ * longest string (~512 MiB: a full val set's results from an untrained model) is read too; so are
+ * JSON Lines (`predict --format jsonl`), an entry a line, and an empty file (nothing, or blank
+ * lines: the JSON Lines of a predict run that found nobody) holds no results, as `[]`. A file
+ * that holds neither is refused as other JSON files are. The file is read once: a pipe is read
+ * too (`--results <(zcat results.jsonl.gz)`). Results of images outside the ground truth are
+ * refused once the file is read, counted to the end.
+ */
+export function* readResults(path: string, gt: GroundTruth): Generator<KeypointResult, void, undefined> {
   const c = new Checker(path);
   const { parse, refuseUnknownImages } = resultParser(c, gt);
-  const results: KeypointResult[] = [];
-  try {
+  let total = 0;
+  function* parsed(): Generator<KeypointResult, void, undefined> {
     for (const value of readJsonValues(path)) {
-      if (results.length === 0) {
+      if (total === 0) {
         refuseAnnotationFile(value, path);
         refuseJournal(value, path);
       }
-      results.push(parse(value, results.length));
+      yield parse(value, total++);
     }
+  }
+  try {
+    yield* checkedBoxes(c, parsed());
   } catch (err) {
     // Neither: one object over several lines (whose first line is no JSON), a number.
-    if (err instanceof OneJsonValueError) return parseResults(err.value, path, gt);
-    if (err instanceof EmptyTextError) return [];
+    if (err instanceof OneJsonValueError) {
+      yield* parseResults(err.value, path, gt);
+      return;
+    }
+    if (err instanceof EmptyTextError) return;
     if (err instanceof NotUtf8Error) throw new EvalError(`${path}: results file ${err.message}`);
     if (err instanceof SyntaxError) throw new EvalError(`${path}: results file is not valid JSON (${err.message})`);
     if (err instanceof EvalError) throw err;
     throw new EvalError(`Cannot read results file ${path}: ${(err as Error).message}`);
   }
-  refuseUnknownImages(results.length);
-  return checkedBoxes(c, results);
+  refuseUnknownImages(total);
 }

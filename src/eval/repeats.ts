@@ -4,6 +4,7 @@
  * to twice (a jsonl run written into the same file again) halves AP without a word, so the
  * evaluation names them.
  */
+import { MAX_DETS } from './cocoeval.js';
 import type { KeypointResult } from './data.js';
 
 /** Results entries that repeat an earlier one: how many, and the first. */
@@ -65,10 +66,20 @@ export function repeatedResults(results: readonly KeypointResult[]): RepeatedRes
   return found;
 }
 
-/** The warning for `repeats` among the `total` results of `source`: once, with a count and an example. */
-export function repeatedResultsWarning(source: string, total: number, repeats: RepeatedResults): string {
+/** `repeats` found among results kept of a file: the indices of the first and what it repeats, among the file's (`indices`, each kept one's). */
+export function inFileOrder(repeats: RepeatedResults, indices: readonly number[]): RepeatedResults {
   const { index, repeats: earlier, imageId } = repeats.first;
-  return `warning: ${source}: ${repeats.count} of its ${total} results repeat an earlier one exactly (same image_id, category_id, keypoints and score; `
+  return { count: repeats.count, first: { index: indices[index]!, repeats: indices[earlier]!, imageId } };
+}
+
+/**
+ * The warning for `repeats` among the `scored` results (the evaluation reads each image's 20 best)
+ * of the `total` of `source`: once, with a count and an example.
+ */
+export function repeatedResultsWarning(source: string, total: number, repeats: RepeatedResults, scored = total): string {
+  const { index, repeats: earlier, imageId } = repeats.first;
+  const among = scored === total ? `of its ${total} results` : `of the ${scored} results the evaluation reads (each image's ${MAX_DETS} best, of its ${total})`;
+  return `warning: ${source}: ${repeats.count} ${among} repeat an earlier one exactly (same image_id, category_id, keypoints and score; `
     + `the first: results[${index}], image_id ${imageId}, repeats results[${earlier}]). They are scored as given, each as a detection of its own, `
     + 'as the official evaluation scores them, which lowers AP (a results file written twice into one scores about half): remove the repeats unless they are meant';
 }

@@ -11,6 +11,7 @@ import { onnx } from '../src/backend/onnx/proto.js';
 import { compileModel } from '../src/model/load.js';
 import { presetConfig } from '../src/config/presets.js';
 import { withPipedOnce } from './helpers/piped.js';
+import { evaluateResultsFile, formatStatsTable } from '../src/eval/benchmark.js';
 
 /** Runs `main` with its output captured; the exit status it set and what it wrote to stderr and stdout. */
 async function run(...args: string[]): Promise<{ status: number; stderr: string; stdout: string }> {
@@ -431,6 +432,28 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
       expect(fromPipe!.status, fromPipe!.stderr).to.equal(0);
       expect(fromPipe!.stdout).to.equal(fromFile.stdout);
       expect(readFileSync(join(dir, 'from-pipe.json'), 'utf8')).to.equal(readFileSync(join(dir, 'from-file.json'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("eval --results - and --annotations - read stdin (predict --format jsonl | higher-pose eval --results - ...), as their other names do", function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-dash-results-'));
+    try {
+      const annotations = join(dir, 'annotations.json');
+      writeFileSync(annotations, demoAnnotations());
+      const keypoints = Array.from({ length: 17 }, (_, j) => [102 + 5 * j, 99 + 10 * j, 0.9]).flat();
+      const results = join(dir, 'results.jsonl');
+      writeFileSync(results, `${JSON.stringify({ image_id: 1, category_id: 1, keypoints, score: 0.8 })}\n`);
+      const table = `${formatStatsTable(evaluateResultsFile(results, annotations))}\n`;
+      // Was 'higher-pose: EvalError: Cannot read results file -: ENOENT: no such file or directory, open '-''.
+      const resultsPiped = cliWithPipedStdin(results, ['eval', '--results', '-', '--annotations', annotations]);
+      expect(resultsPiped.status, resultsPiped.stderr).to.equal(0);
+      expect(resultsPiped.stdout).to.equal(table);
+      const annotationsPiped = cliWithPipedStdin(annotations, ['eval', '--results', results, '--annotations', '-']);
+      expect(annotationsPiped.status, annotationsPiped.stderr).to.equal(0);
+      expect(annotationsPiped.stdout).to.equal(table);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -113,6 +113,9 @@ function readAnnotations(path: string, choice: DatasetChoice): AnnotationFile {
   }
 }
 
+/** `-` as --results or --annotations: stdin, which was looked for as a file named '-' ("ENOENT"); read by its path as its other names are. */
+const stdinAsPath = (path: string): string => (path === '-' ? '/dev/stdin' : path);
+
 async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps): Promise<void> {
   const out = writers(command);
   if (options.results) {
@@ -121,7 +124,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       { name: `--results ${options.results}`, path: options.results, asFile: 'the results as a file (a pipe of their own too: --results <(zcat ...))' },
     ]);
     // No --config or --preset with --results (refuseUnusedWithResults): no model to take a dataset from.
-    const stats = evaluateResultsFile(options.results, options.annotations, options.dataset ?? 'coco', options.limit, (warning) => out.stderr(`${warning}\n`));
+    const stats = evaluateResultsFile(stdinAsPath(options.results), stdinAsPath(options.annotations), options.dataset ?? 'coco', options.limit, (warning) => out.stderr(`${warning}\n`));
     out.stdout(`${formatStatsTable(stats)}\n`);
     return;
   }
@@ -141,8 +144,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   await checkOutputFile(journalPath, options.journal === undefined ? 'the journal' : '--journal');
   await refuseWritingOverWeights(options.out, '--out', options.weights);
   await refuseWritingOverWeights(journalPath, '--journal', options.weights);
-  await checkBenchmarkFiles({ annotations: options.annotations, outPath: options.out, journalPath });
-  const annotations = readAnnotations(options.annotations, choice);
+  await checkBenchmarkFiles({ annotations: stdinAsPath(options.annotations), outPath: options.out, journalPath });
+  const annotations = readAnnotations(stdinAsPath(options.annotations), choice);
   const estimatorSettings = await estimatorOptions(options, evalSettings);
   const controller = new AbortController();
   let resultsWritten = false;

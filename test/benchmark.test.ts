@@ -263,7 +263,12 @@ describe('benchmark runner', () => {
     await rejection(runBenchmark(options({ estimate: first.estimate, signal: controller.signal, settings: { flipTest: true, scales: [1] } })));
     const journal = options().journalPath;
     await expectRejects(runBenchmark(options({ settings: { flipTest: false, scales: [1] } })), EvalError,
-      `${journal} is the journal of a different run (other estimator settings: flipTest); delete it or choose another journal path`);
+      `${journal} is the journal of a different run (other estimator settings: flipTest (the journal's true, now false)); run with the settings it was written with to resume it, or delete it or choose another journal path`);
+    // Was '(other estimator settings: maxPixels); delete it or choose another journal path': neither the value to give again nor that it resumes the run.
+    await expectRejects(runBenchmark(options({ settings: { flipTest: true, scales: [1], maxPixels: 1_000_000 } })), EvalError,
+      `${journal} is the journal of a different run (other estimator settings: maxPixels (the journal's not given, now 1000000)); run with the settings it was written with to resume it, or delete it or choose another journal path`);
+    await expectRejects(runBenchmark(options({ settings: { flipTest: true, scales: [2, 1, 0.5], sha256: { weights: 'a'.repeat(64) } } })), EvalError,
+      `${journal} is the journal of a different run (other estimator settings: scales (the journal's [1], now [2,1,0.5]), sha256); run with the settings it was written with to resume it, or delete it or choose another journal path`);
     writeFileSync(annotations, readFileSync(annotations, 'utf8').replace('"2.jpg"', '"2b.jpg"'));
     await expectRejects(runBenchmark(options({ settings: { flipTest: true, scales: [1] } })), EvalError,
       `${journal} is the journal of a different run (another annotation file, or this one changed since); delete it or choose another journal path`);

@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { makeFolders } from '../io/atomic.js';
 import type { KeypointResult } from './data.js';
 import { EvalError } from './errors.js';
+import { shownValue } from '../values.js';
 
 export type JournalEntry =
   | { imageId: number; status: 'ok'; /** Wall time of the estimate call. */ ms: number; results: KeypointResult[] }
@@ -72,19 +73,32 @@ async function* completeLines(path: string): AsyncGenerator<{ line: string; end:
   }
 }
 
-/** What sets the run of a journal's header line apart from the run `header` describes, in words. */
-function runDifference(line: string, header: JournalHeader): string {
+/** What sets the run of a journal's header line apart from the run `header` describes, in words; and whether its settings do, which given again resume it. */
+function runDifference(line: string, header: JournalHeader): { difference: string; settingsDiffer: boolean } {
   const written = asRecord(parseOrUndefined(line));
-  if (written.format !== FORMAT) return 'written by another version of higher-pose';
+  if (written.format !== FORMAT) return { difference: 'written by another version of higher-pose', settingsDiffer: false };
   const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
   const reasons: string[] = [];
   if (written.annotationsSha256 !== header.annotationsSha256) reasons.push('another annotation file, or this one changed since');
-  if (differs(written.settings, header.settings)) {
+  const settingsDiffer = differs(written.settings, header.settings);
+  if (settingsDiffer) {
     const [before, now] = [asRecord(written.settings), asRecord(header.settings)];
     const changed = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => differs(before[k], now[k]));
-    reasons.push(`other estimator settings${changed.length > 0 ? `: ${changed.join(', ')}` : ''}`);
+    reasons.push(`other estimator settings${changed.length > 0 ? `: ${changed.map((k) => settingChange(k, before[k], now[k])).join(', ')}` : ''}`);
   }
-  return reasons.join('; ') || 'its header differs';
+  return { difference: reasons.join('; ') || 'its header differs', settingsDiffer };
+}
+
+/** The longest setting value a difference shows: a flag, a number, a short list (digests are named only). */
+const SHOWN_SETTING_LENGTH = 24;
+
+/**
+ * A setting that differs, with the journal's value and this run's where they are short: which
+ * option to give again, and its value, to resume the run (`--max-pixels`'s, say); JSON leaves out an option not given.
+ */
+function settingChange(key: string, before: unknown, now: unknown): string {
+  const [was, is] = [before, now].map((v) => (v === undefined ? 'not given' : shownValue(v)));
+  return was!.length > SHOWN_SETTING_LENGTH || is!.length > SHOWN_SETTING_LENGTH ? key : `${key} (the journal's ${was}, now ${is})`;
 }
 
 /** The JSON value of `line`; undefined when it is no JSON. */
@@ -113,7 +127,11 @@ async function readJournal(path: string, header: JournalHeader): Promise<{ entri
   for await (const { line, end } of completeLines(path)) {
     lineNumber++;
     if (lineNumber === 1) {
-      if (line !== expected) throw new EvalError(`${path} is the journal of a different run (${runDifference(line, header)}); delete it or choose another journal path`);
+      if (line !== expected) {
+        const { difference, settingsDiffer } = runDifference(line, header);
+        const resume = settingsDiffer ? 'run with the settings it was written with to resume it, or ' : '';
+        throw new EvalError(`${path} is the journal of a different run (${difference}); ${resume}delete it or choose another journal path`);
+      }
     } else {
       const entry = parseOrUndefined(line);
       if (!isEntry(entry)) throw new EvalError(`${path}:${lineNumber} is not a valid journal line; delete the journal to start over`);

@@ -39,6 +39,15 @@ const unansweredFetchScript = (marker: string): string => `import('node:fs').the
     return ${CLI_SCRIPT};
   })`;
 
+/** The command line, sending itself SIGINT (Ctrl-C) as it prints eval's table of scores (AP50) on stdout. */
+const ctrlCAsScoresPrintedScript = `const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (text, ...rest) => {
+    const written = write(text, ...rest);
+    if (String(text).includes('AP50')) process.kill(process.pid, 'SIGINT');
+    return written;
+  };
+  ${CLI_SCRIPT}`;
+
 /**
  * The FIFO `fifo` opened to read, once a writer opens it; should the process end (`ended`) without opening it, the
  * reader is let go (an open of the FIFO to read and write) and the process's end told.
@@ -237,6 +246,15 @@ describe('commands interrupted while writing', function () {
     expect(results.length).to.be.greaterThan(64 * 1024);
     expect(JSON.parse(results)).to.have.length.greaterThan(0);
     expect(readdirSync(dir).sort()).to.deep.equal(['annotations.json', 'results.fifo']);
+  });
+
+  it('BAD CALL - eval given one Ctrl-C as it scores its results (work that holds the event loop): the run completes, and it says so', async () => {
+    // The Ctrl-C comes as the table of scores is printed, as one during the scoring would: before the run's next turn of its event loop.
+    const { ended } = started(['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', sixImages(), ...TINY_MODEL, '--no-flip', '--out', join(dir, 'results.json')], ctrlCAsScoresPrintedScript);
+    const { status, signal, stderr } = await ended;
+    expect({ status, signal }, stderr).to.deep.equal({ status: 0, signal: null });
+    expect(stderr).to.include('interrupted by SIGINT after the results were written: the run is complete\n');
+    expect(readdirSync(dir).sort()).to.deep.equal(['annotations.json', 'results.json']);
   });
 
   it('BAD CALL - eval stopped by kill, or a second Ctrl-C, as its results file is written: no temporary file left', async () => {

@@ -24,3 +24,11 @@ export class Interrupted extends Error {
 export function stoppedAtOnceOnSignal(outcome: () => string, signals?: readonly NodeJS.Signals[]): () => void {
   return removedOnSignal(signals, (signal) => process.stderr.write(`higher-pose: ${interruptedMessage(signal, outcome())}\n`));
 }
+
+/**
+ * Resolves once the signals that came during work holding the event loop have been heard (their
+ * handlers called): a handler let go before then leaves such a signal to Node's default, which ends
+ * the process unsaid. Node reads signals as the loop polls: the first immediate can run before
+ * the loop polls again, the second runs after it.
+ */
+export const signalsHeard = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));

@@ -20,7 +20,7 @@ import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseStdinTwice, refuseWritingOverWeights, requireWeights, usageError } from '../options.js';
 import { StageTotals } from '../stage-times.js';
-import { Interrupted, stoppedAtOnceOnSignal } from '../interrupted.js';
+import { Interrupted, signalsHeard, stoppedAtOnceOnSignal } from '../interrupted.js';
 import { errorLine } from '../../values.js';
 import { readWeightsArgument, weightsWithDigest } from '../weights-input.js';
 
@@ -198,6 +198,8 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       out.stderr(`journal kept: ${journalPath} holds ${report.journaledBeyond} more image(s), of a run with a larger or no --limit; that run resumes them\n`);
     }
     if (stages.images > 0) out.stderr(`${stageSummary(stages)}\n`);
+    // A Ctrl-C that came as the results were scored: with the handler let go before it was heard, it ended the complete run, unsaid.
+    await signalsHeard();
     // A Ctrl-C once every image was estimated: the run went on to write its results.
     if (controller.signal.aborted) out.stderr('interrupted by SIGINT after the results were written: the run is complete\n');
     // Scored, but not over every image: as predict does when an image fails.

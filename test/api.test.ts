@@ -983,6 +983,11 @@ describe('estimator API with the bundled tiny model', () => {
       expect(errors.filter((line) => !hint.includes(line))).to.deep.equal([`  failed: ImageError: ${missing}: no such file`]);
       expect(stdout, 'no success line').to.equal('');
       expect(readFileSync(join(out, 'results.json'), 'utf8')).to.equal(results);
+      // A path below a file, as missing: demo's look for a folder failed on it as a bare 'Error: ENOTDIR: not a directory' (Node 20).
+      const belowFile = join(out, 'results.json', 'x.jpg');
+      const below = await cliFailing('demo', '--image', belowFile, '--out', out);
+      expect(below.error).to.be.instanceOf(PredictError);
+      expect(below.errors).to.include(`  failed: ImageError: ${belowFile}: no such file`);
       // The folder keeps the drawings of earlier runs (the user's to remove): each run names its own.
       const mine = join(dir, 'me.jpg');
       copyFileSync(DEMO_IMAGE(), mine);

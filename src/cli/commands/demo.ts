@@ -5,7 +5,8 @@
  * meaningless poses).
  */
 import type { Command } from 'commander';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runPredict } from './predict.js';
 import { usageError } from '../options.js';
@@ -21,7 +22,8 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'output folder', 'higher-pose-demo')
     .action(async (options: { image?: string; out: string }, command: Command) => {
       // A folder ran every image in it, their drawings' paths on one line: predict is the command for many.
-      if (options.image !== undefined && statSync(options.image, { throwIfNoEntry: false })?.isDirectory()) {
+      // A path that cannot be looked at (below a file: ENOTDIR, which Node 20 throws) is left to the run, which names its problem.
+      if (options.image !== undefined && (await stat(options.image).catch(() => undefined))?.isDirectory()) {
         usageError(command, `--image ${options.image} is a folder: demo takes one image file; \`higher-pose predict ${options.image} --render DIR ...\` estimates a folder's images`);
       }
       const cached = ['coco_w32_512', 'coco_w32_512_mmpose'].map(findEntry).find((entry) => existsSync(cachedPath(entry)));

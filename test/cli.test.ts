@@ -255,6 +255,22 @@ describe('higher-pose exit statuses', () => {
     expect(left, 'a file named -').to.equal(false);
   });
 
+  it('predict of a folder of images named as a video (frames.mp4/, a video\'s frames) estimates its images, as any folder\'s', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-frames-'));
+    try {
+      const frames = join(dir, 'frames.mp4');
+      mkdirSync(frames);
+      copyFileSync(DEMO_IMAGE(), join(frames, 'frame1.jpg'));
+      const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+      // It was refused as a video given to predict (exit 2), by its name alone.
+      const { status, stdout, stderr } = await run('predict', frames, ...model);
+      expect(status, stderr).to.equal(0);
+      expect(stdout).to.equal((await run('predict', join(frames, 'frame1.jpg'), ...model)).stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('video --out - writes the JSON lines to stdout, as without --out, and no file named -', async function () {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-video-dash-'));
     try {

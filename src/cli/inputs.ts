@@ -1,5 +1,6 @@
 /** Expanding image arguments: files, folders (their images, sorted) and glob patterns. */
 import { statSync, readdirSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { ConfigError } from '../config/experiment.js';
@@ -13,7 +14,15 @@ export const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extna
 const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.wmv', '.flv', '.mpg', '.mpeg', '.mts', '.m2ts', '.3gp', '.ogv']);
 
 /** A video's name, which `predict` (images) is given by mistake for `video`. */
-export const isVideoName = (name: string): boolean => VIDEO_EXTENSIONS.has(extname(name).toLowerCase());
+const isVideoName = (name: string): boolean => VIDEO_EXTENSIONS.has(extname(name).toLowerCase());
+
+/** The first of `args` named as a video, or undefined; a folder so named (a video's frames, frames.mp4/) is one of images. */
+export async function videoArgument(args: readonly string[]): Promise<string | undefined> {
+  for (const arg of args) {
+    if (isVideoName(arg) && !(await stat(arg).catch(() => undefined))?.isDirectory()) return arg;
+  }
+  return undefined;
+}
 
 /**
  * Every image named by `args`, in argument order, each once (a file named again, by a folder

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
 import { checkImageInput, encodePng, ImageError, naming, readImage, writeImage } from '../src/io/image.js';
+import { videoContainerBySignature } from '../src/io/image-signature.js';
 import { PreprocessError, testScaleInputs } from '../src/preprocess/index.js';
 import type { RgbImage } from '../src/types.js';
 
@@ -242,6 +243,28 @@ describe('image I/O', () => {
     bmp.writeUInt16LE(24, 28);
     await expectImageError(readImage(bmp, { name: 'scan.bmp' }), 'unsupported', /^scan\.bmp: BMP images cannot be decoded: .*convert it to PNG$/);
     await expectImageError(readImage(Buffer.from('BM is not enough to be a bitmap')), 'unsupported', /not an image format that can be decoded/);
+  });
+
+  it('BAD CALL - a video given as an image is named as one, with processVideo to read it (was "not an image format")', async () => {
+    const box = (type: string, body: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 8 + body.length]), Buffer.from(type, 'latin1'), body]);
+    // The first bytes of each container as ffmpeg writes them, then data libvips does not know.
+    const filler = Buffer.alloc(600, 0x55);
+    const mp4 = Buffer.concat([box('ftyp', Buffer.from('isom\0\0\x02\0isomiso2avc1mp41', 'latin1')), box('free', Buffer.alloc(0)), filler]);
+    const mkv = Buffer.concat([Buffer.from([0x1a, 0x45, 0xdf, 0xa3, 0xa3, 0x42, 0x86, 0x81, 0x01]), filler]);
+    const avi = Buffer.concat([Buffer.from('RIFF\0\x23\0\0AVI LIST', 'latin1'), filler]);
+    const ts = Buffer.alloc(3 * 188, 0xff);
+    for (let packet = 0; packet < 3; packet++) ts[packet * 188] = 0x47;
+    const path = join(dir, 'clip.mp4');
+    writeFileSync(path, mp4);
+    const error = (await readImage(path).then(() => expect.fail('an MP4 was read as an image'), (err: unknown) => err)) as ImageError;
+    expect(error).to.be.instanceOf(ImageError).and.include({ code: 'unsupported', message: `${path}: a video (MP4), not an image: estimator.processVideo reads its frames (\`higher-pose video\` on the command line)` });
+    for (const [bytes, container] of [[mkv, 'Matroska/WebM'], [avi, 'AVI'], [ts, 'MPEG-TS']] as const) {
+      await expectImageError(readImage(bytes, { name: 'upload' }), 'unsupported', new RegExp(`^upload: a video \\(${container}\\), not an image: estimator\\.processVideo`));
+    }
+    // Still images in the same ISO container (AVIF, HEIC) are not taken for videos.
+    const avif = await sharp(Buffer.from(pattern(8, 8).data), { raw: { width: 8, height: 8, channels: 3 } }).avif().toBuffer();
+    expect((await readImage(avif)).width).to.equal(8);
+    expect([avif, heicContainer()].map(videoContainerBySignature)).to.deep.equal([undefined, undefined]);
   });
 
   it('BAD CALL - corrupt bytes (PNG signature, broken data; truncated JPEG)', async () => {

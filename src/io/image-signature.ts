@@ -6,8 +6,36 @@ const SIGNATURES: [format: string, offset: number, bytes: string][] = [
   ['TIFF', 0, 'II*\0'], ['TIFF', 0, 'MM\0*'],
 ];
 
+const startsWith = (bytes: Uint8Array, offset: number, signature: string): boolean =>
+  [...signature].every((ch, i) => bytes[offset + i] === ch.charCodeAt(0));
+
 /** The image format whose signature `bytes` begin with, or undefined. */
 export function formatBySignature(bytes: Uint8Array): string | undefined {
-  const matches = (offset: number, signature: string) => [...signature].every((ch, i) => bytes[offset + i] === ch.charCodeAt(0));
-  return SIGNATURES.find(([, offset, signature]) => matches(offset, signature))?.[0];
+  return SIGNATURES.find(([, offset, signature]) => startsWith(bytes, offset, signature))?.[0];
+}
+
+/** Leading bytes of the video containers users most often have (those `isVideoName` names). */
+const VIDEO_SIGNATURES: [container: string, offset: number, bytes: string][] = [
+  ['Matroska/WebM', 0, '\x1a\x45\xdf\xa3'], ['AVI', 8, 'AVI '], ['FLV', 0, 'FLV\x01'], ['MPEG-PS', 0, '\0\0\x01\xba'],
+  ['ASF (WMV)', 0, '\x30\x26\xb2\x75\x8e\x66\xcf\x11'], ['Ogg', 0, 'OggS'],
+];
+
+/** ISO media major brands of still images (HEIC, AVIF), which share the MP4 container's `ftyp` box. */
+const IMAGE_BRANDS = new Set(['avif', 'avis', 'heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'mif2', 'msf1']);
+
+/** MPEG-TS packets are 188 bytes, each beginning with the sync byte 0x47. */
+const TS_PACKET = 188;
+
+/** The video container `bytes` begin with (an MP4, a Matroska file, ...), or undefined. */
+export function videoContainerBySignature(bytes: Uint8Array): string | undefined {
+  const found = VIDEO_SIGNATURES.find(([, offset, signature]) => startsWith(bytes, offset, signature))?.[0];
+  if (found !== undefined) return found;
+  if (startsWith(bytes, 4, 'ftyp')) {
+    const brand = String.fromCharCode(...bytes.subarray(8, 12));
+    return IMAGE_BRANDS.has(brand) ? undefined : brand === 'qt  ' ? 'QuickTime' : 'MP4';
+  }
+  // A QuickTime file of old, with no ftyp: its first atom is one of these.
+  if (['moov', 'mdat', 'wide'].some((atom) => startsWith(bytes, 4, atom))) return 'QuickTime';
+  if (bytes.length >= 3 * TS_PACKET && [0, 1, 2].every((packet) => bytes[packet * TS_PACKET] === 0x47)) return 'MPEG-TS';
+  return undefined;
 }

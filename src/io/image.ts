@@ -21,7 +21,7 @@ import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { ImageDataLike, RgbImage } from '../types.js';
 import { errorLine, shownValue, typeName } from '../values.js';
 import { temporaryPathBeside, writingTemporary } from './atomic.js';
-import { formatBySignature } from './image-signature.js';
+import { formatBySignature, videoContainerBySignature } from './image-signature.js';
 
 export type ImageErrorCode =
   | 'missing' // no such file
@@ -210,6 +210,9 @@ async function readHeader(image: Sharp, bytes: Uint8Array, source: string): Prom
     // A TIFF cut short loses the directory that libvips recognises it by (written last).
     const format = formatBySignature(bytes);
     if (format !== undefined) throw new ImageError('corrupt', source, `corrupt image data (a ${format} file cut short or damaged)`);
+    // A video given as an image: its frames are read by processVideo, which the caller may not know of.
+    const video = videoContainerBySignature(bytes);
+    if (video !== undefined) throw new ImageError('unsupported', source, `a video (${video}), not an image: estimator.processVideo reads its frames (\`higher-pose video\` on the command line)`);
     if (isBmp(bytes)) throw new ImageError('unsupported', source, 'BMP images cannot be decoded: this build of sharp (libvips) lacks the decoder; convert it to PNG');
     throw new ImageError('unsupported', source, 'not an image format that can be decoded (JPEG, PNG, WebP, TIFF, GIF, AVIF, ...)');
   }

@@ -1038,6 +1038,34 @@ if (!hasFfmpeg) {
         }
       });
 
+      it('BAD CALL - track or smooth settings processVideo sets itself (keypoints, checkTimeUnit), or misspelt: a VideoError before any frame, not overridden without a word', async () => {
+        const cases: [ProcessVideoOptions, string][] = [
+          // @ts-expect-error the smoother's time check is processVideo's to set
+          [{ smooth: { checkTimeUnit: true } }, "smooth.checkTimeUnit is not taken: a video's frame times are seconds, so the smoother's check for milliseconds is off"],
+          // @ts-expect-error the tracker's keypoints are processVideo's keypoints option
+          [{ track: { keypoints: CROWDPOSE_KEYPOINTS } }, 'track.keypoints is not taken: give them as the keypoints option of processVideo, which tracking and rendering use'],
+          // Listed with the smoother's names, checkTimeUnit among them, and as a PoseSmoother's TypeError.
+          // @ts-expect-error misspelt
+          [{ smooth: { minCutof: 2 } }, 'smooth: unknown option minCutof; its options are minCutoff, beta, dCutoff, forgetAfter'],
+          // @ts-expect-error misspelt
+          [{ track: { maxMised: 2 } }, 'track: unknown option maxMised; its options are oksThreshold, iouThreshold, maxMissed, minKeypointScore, firstId'],
+        ];
+        for (const [options, message] of cases) {
+          const estimator = fakeEstimator();
+          const err = await rejection((async () => {
+            for await (const _ of processVideo(estimator, clip, options)) void _;
+          })());
+          expect(err, JSON.stringify(options)).to.be.instanceOf(VideoError);
+          expect(err.message).to.equal(`processVideo: ${message}`);
+          expect(estimator.calls).to.equal(0);
+        }
+        // Given as undefined, they are left out.
+        const unset: ProcessVideoOptions = { smooth: { checkTimeUnit: undefined } as ProcessVideoOptions['smooth'], track: { keypoints: undefined } as ProcessVideoOptions['track'], maxFrames: 2 };
+        let frames = 0;
+        for await (const { people } of processVideo(fakeEstimator(), clip, unset)) frames += people.every((p) => p.id !== undefined) ? 1 : 0;
+        expect(frames).to.equal(2);
+      });
+
       it('BAD CALL - an overlay video path that is empty or not a string: an error before any frame', async () => {
         for (const [render, said] of [['', 'an empty string'], [5, 'Number'], [{ path: 'overlay.mp4' }, 'Object']] as const) {
           const estimator = fakeEstimator();

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { KeypointDefinition } from '../datasets.js';
-import { checkSmootherOptions, PoseSmoother, type OneEuroOptions } from '../tracking/one-euro.js';
+import { checkSmootherOptions, PoseSmoother, type PoseSmootherOptions } from '../tracking/one-euro.js';
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
@@ -25,10 +25,10 @@ import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } fr
 export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
   /** Aborting stops the run at once (ffmpeg is killed, no output is left); iteration then throws the signal's reason. Another realm's signal or a polyfill's does as well. */
   signal?: AbortSignalLike | undefined;
-  /** Give people track ids (true, or tracker settings). */
+  /** Give people track ids (true, or tracker settings; their keypoints are `keypoints`). */
   track?: boolean | Omit<TrackerOptions, 'keypoints'> | undefined;
-  /** Smooth keypoints and boxes per track with One-Euro filters (true, or filter settings); implies `track`. */
-  smooth?: boolean | (OneEuroOptions & { forgetAfter?: number | undefined }) | undefined;
+  /** Smooth keypoints and boxes per track with One-Euro filters (true, or filter settings); implies `track`. A video's times are seconds: no `checkTimeUnit`. */
+  smooth?: boolean | Omit<PoseSmootherOptions, 'checkTimeUnit'> | undefined;
   /** Keypoint definition for tracking and rendering; default the estimator's `keypoints` (another one, of other joints, is a VideoError). */
   keypoints?: KeypointDefinition | undefined;
   /**
@@ -168,7 +168,20 @@ const OPTION_NAMES: Record<keyof ProcessVideoOptions, true> = {
   signal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, onStart: true,
 };
 
-/** Refuses options that are no object, hold a name `processVideo` does not know, or a `track`, `smooth` or `onStart` of the wrong kind (the other options are checked where they are read). */
+/**
+ * The tracker's and smoother's settings `processVideo` takes: it sets the others itself (the
+ * tracker's keypoints are its own option's; a video's times are seconds), and they were overridden without a word.
+ */
+const TRACK_NAMES: Record<keyof Exclude<ProcessVideoOptions['track'], boolean | undefined>, true> = {
+  oksThreshold: true, iouThreshold: true, maxMissed: true, minKeypointScore: true, firstId: true,
+};
+const SMOOTH_NAMES: Record<keyof Exclude<ProcessVideoOptions['smooth'], boolean | undefined>, true> = { minCutoff: true, beta: true, dCutoff: true, forgetAfter: true };
+const SET_BY_PROCESS_VIDEO = {
+  track: ['keypoints', 'give them as the keypoints option of processVideo, which tracking and rendering use'],
+  smooth: ['checkTimeUnit', "a video's frame times are seconds, so the smoother's check for milliseconds is off"],
+} as const;
+
+/** Refuses options that are no object, hold a name `processVideo` does not know (in `track` and `smooth` too), or a `track`, `smooth` or `onStart` of the wrong kind (the other options are checked where they are read). */
 function checkOptionKinds(options: ProcessVideoOptions, file: string | undefined): void {
   const bad = (what: string): never => {
     throw new VideoError(`processVideo: ${what}`, file);
@@ -178,6 +191,16 @@ function checkOptionKinds(options: ProcessVideoOptions, file: string | undefined
   const isSetting = (value: unknown): boolean => value === undefined || isFlag(value) || (typeof value === 'object' && value !== null);
   if (!isSetting(options.track)) bad(`track must be true, false or tracker settings (an object), got ${shownValue(options.track)}`);
   if (!isSetting(options.smooth)) bad(`smooth must be true, false or filter settings (an object), got ${shownValue(options.smooth)}`);
+  for (const [name, known] of [['track', TRACK_NAMES], ['smooth', SMOOTH_NAMES]] as const) {
+    const settings: unknown = options[name];
+    if (typeof settings !== 'object' || settings === null) continue;
+    // Given as undefined, it is left out, as every option is.
+    const [setHere, why] = SET_BY_PROCESS_VIDEO[name];
+    const { [setHere]: given, ...rest } = settings as Record<string, unknown>;
+    if (given !== undefined) bad(`${name}.${setHere} is not taken: ${why}`);
+    const problem = optionsProblem(rest, known);
+    if (problem) bad(`${name}: ${problem}`);
+  }
   if (options.onStart !== undefined && typeof options.onStart !== 'function') bad(`onStart must be a function, got ${shownValue(options.onStart)}`);
   try {
     // Else found at the first frame drawn, after the video was probed and the encoder started.

@@ -3,6 +3,9 @@
  * error naming the argument at the entry point, not a TypeError from inside nor a silent default.
  */
 import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfigFile } from '../src/config/experiment.js';
 import { createOnnxNetwork, resolveConfig } from '../src/model/load.js';
 import { presetConfig } from '../src/config/presets.js';
@@ -33,6 +36,46 @@ describe('public functions given arguments of the wrong kind', () => {
     const entry = findEntry('coco_w32_512');
     await expectRejection(fetchWeights(entry, js({ cachedir: '/nonexistent' })), ZooError, /^fetchWeights: unknown option cachedir; its options are cacheDir, onProgress, /);
     await expectRejection(fetchWeights(entry, js('/tmp/cache')), ZooError, /^fetchWeights: options must be an object with any of cacheDir, .*; got "\/tmp\/cache"$/);
+  });
+
+  it('BAD CALL - fetchWeights options of the wrong kind or range (retries NaN, Infinity, negative or a string; retryDelayMs so; a cacheDir, baseUrl or callback that is none): a ZooError naming it before any request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-fetch-options-'));
+    const cacheDir = join(dir, 'cache');
+    let requests = 0;
+    // Offline: each attempt fails as a dropped connection would, and is retried; past any retries asked, the loop is stopped.
+    const offline = js<typeof fetch>(async () => {
+      if (++requests > 5) throw new ZooError('asked again past the retries');
+      throw new TypeError('fetch failed');
+    });
+    const entry = findEntry('coco_w32_512_mmpose');
+    const cases: [Record<string, unknown>, string][] = [
+      // NaN and Infinity retries asked again at once, for ever.
+      [{ retries: NaN }, 'retries must be an integer ≥ 0 (further requests after an interrupted transfer), got NaN'],
+      [{ retries: Infinity }, 'retries must be an integer ≥ 0 (further requests after an interrupted transfer), got Infinity'],
+      [{ retries: -1 }, 'retries must be an integer ≥ 0 (further requests after an interrupted transfer), got -1'],
+      [{ retries: 1.5 }, 'retries must be an integer ≥ 0 (further requests after an interrupted transfer), got 1.5'],
+      [{ retries: '2' }, 'retries must be an integer ≥ 0 (further requests after an interrupted transfer), got "2"'],
+      [{ retryDelayMs: -5 }, 'retryDelayMs must be a number of milliseconds ≥ 0, got -5'],
+      [{ retryDelayMs: NaN }, 'retryDelayMs must be a number of milliseconds ≥ 0, got NaN'],
+      [{ retryDelayMs: '10' }, 'retryDelayMs must be a number of milliseconds ≥ 0, got "10"'],
+      // Node ends a longer timer at once.
+      [{ retries: 2, retryDelayMs: 2 ** 31 }, 'the wait before the last retry, retries × retryDelayMs = 2 × 2147483648 ms, is over the longest a timer takes (2147483647 ms, 24.8 days)'],
+      // The working folder was the cache.
+      [{ cacheDir: '' }, 'cacheDir must be a folder path (a non-empty string), got ""'],
+      [{ baseUrl: 'mirror/weights' }, 'baseUrl must be the http:// or https:// URL of the folder holding the file, got "mirror/weights"'],
+      // Each attempt failed as a broken download, 'fetchImpl is not a function' its reason.
+      [{ fetchImpl: 'undici' }, 'fetchImpl must be a function, got "undici"'],
+      [{ onProgress: true }, 'onProgress must be a function, got true'],
+    ];
+    for (const [extra, message] of cases) {
+      requests = 0;
+      const given = { cacheDir, fetchImpl: offline, retryDelayMs: 0, ...extra };
+      const error = await fetchWeights(entry, js(given)).then(() => undefined, (e: unknown) => e);
+      expect(error, JSON.stringify(extra)).to.be.instanceOf(ZooError).with.property('message', `fetchWeights: ${message}`);
+      expect(requests, JSON.stringify(extra)).to.equal(0);
+    }
+    expect(existsSync(cacheDir)).to.equal(false);
+    rmSync(dir, { recursive: true });
   });
 
   it('BAD CALL - createOnnxNetwork options of the wrong kind or misspelt: a ConfigError naming the option before the model is compiled', async () => {

@@ -16,7 +16,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeFolders } from '../io/atomic.js';
 import { isManual, ZooError, type ManualEntry, type ZooEntry } from './catalog.js';
-import { optionsProblem, typeName } from '../values.js';
+import { optionsProblem, shownValue, typeName } from '../values.js';
 
 export { ZooError } from './catalog.js';
 
@@ -38,9 +38,9 @@ export interface FetchWeightsOptions {
   baseUrl?: string | undefined;
   /** Replaces the global `fetch` (proxies, tests). */
   fetchImpl?: typeof fetch | undefined;
-  /** Further requests after an interrupted transfer, each resuming where the last stopped. Default 3. */
+  /** Further requests after an interrupted transfer, each resuming where the last stopped: an integer ≥ 0. Default 3. */
   retries?: number | undefined;
-  /** Wait before retry n (1-based) is n times this. Default 1000. */
+  /** Wait before retry n (1-based) is n times this, in milliseconds ≥ 0 (the last wait at most 2^31 - 1). Default 1000. */
   retryDelayMs?: number | undefined;
   /** Called when another process (or call) is downloading the same file: this one waits for it to end. */
   onWait?: ((lockPath: string) => void) | undefined;
@@ -115,7 +115,14 @@ const FETCH_OPTION_NAMES: Record<keyof FetchWeightsOptions, true> = {
   cacheDir: true, onProgress: true, baseUrl: true, fetchImpl: true, retries: true, retryDelayMs: true, onWait: true,
 };
 
-/** A ZooError where `entry` is no catalogue entry (a model's name given for it: a TypeError from inside before) or the options are no object or hold an unknown name. */
+/** The longest wait a timer takes, in milliseconds: a longer one ends at once (Node warns TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A ZooError where `entry` is no catalogue entry (a model's name given for it: a TypeError from inside before), the options are
+ * no object or hold an unknown name, or one of the wrong kind or range: before, NaN or Infinity retries asked again at once for ever,
+ * a function that was none failed each attempt as a download that broke, and a cacheDir '' downloaded into the working folder.
+ */
 function checkFetchArguments(entry: ZooEntry, options: FetchWeightsOptions): void {
   if (typeof entry === 'string') throw new ZooError(`fetchWeights: entry must be a catalogue entry, got the name ${JSON.stringify(entry)}: findEntry(name) gives its entry`);
   if (typeof entry !== 'object' || entry === null || typeof entry.fileName !== 'string') {
@@ -123,6 +130,21 @@ function checkFetchArguments(entry: ZooEntry, options: FetchWeightsOptions): voi
   }
   const problem = optionsProblem(options, FETCH_OPTION_NAMES);
   if (problem) throw new ZooError(`fetchWeights: ${problem}`);
+  const bad = (what: string, got: unknown): never => {
+    throw new ZooError(`fetchWeights: ${what}, got ${typeof got === 'function' ? 'a function' : shownValue(got)}`);
+  };
+  const { cacheDir, baseUrl, retries = 3, retryDelayMs = 1000 } = options;
+  if (cacheDir !== undefined && !(typeof cacheDir === 'string' && cacheDir !== '')) bad('cacheDir must be a folder path (a non-empty string)', cacheDir);
+  const isWebUrl = (url: string) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
+  if (baseUrl !== undefined && !(typeof baseUrl === 'string' && isWebUrl(baseUrl))) bad('baseUrl must be the http:// or https:// URL of the folder holding the file', baseUrl);
+  for (const name of ['fetchImpl', 'onProgress', 'onWait'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') bad(`${name} must be a function`, options[name]);
+  }
+  if (!(Number.isSafeInteger(retries) && retries >= 0)) bad('retries must be an integer ≥ 0 (further requests after an interrupted transfer)', retries);
+  if (!(typeof retryDelayMs === 'number' && retryDelayMs >= 0 && Number.isFinite(retryDelayMs))) bad('retryDelayMs must be a number of milliseconds ≥ 0', retryDelayMs);
+  if (retries * retryDelayMs > MAX_TIMER_MS) {
+    throw new ZooError(`fetchWeights: the wait before the last retry, retries × retryDelayMs = ${retries} × ${retryDelayMs} ms, is over the longest a timer takes (${MAX_TIMER_MS} ms, 24.8 days)`);
+  }
 }
 
 /**

@@ -887,7 +887,8 @@ describe('estimator API with the bundled tiny model', () => {
     }
     const render = join(dir, 'drawn-twice');
     const args = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
-    await expectRejection(cli('predict', a, b, ...args, '--render', render), ConfigError, /--render: .*a\/photo\.jpg and .*b\/photo\.jpg would both be drawn to .*drawn-twice\/photo\.png/);
+    // Mistakes in what was typed, as other options found before the model loads: exit 2, not a failed run's 1.
+    await expectUsageError(cli('predict', a, b, ...args, '--render', render), /^error: --render: .*a\/photo\.jpg and .*b\/photo\.jpg would both be drawn to .*drawn-twice\/photo\.png/);
     expect(existsSync(render)).to.equal(false);
     const none = join(dir, 'no-images');
     mkdirSync(none);
@@ -900,7 +901,7 @@ describe('estimator API with the bundled tiny model', () => {
     const png = join(own, 'photo.png');
     await sharp(DEMO_IMAGE()).png().toFile(png);
     const before = readFileSync(png);
-    await expectRejection(cli('predict', png, ...args, '--render', own), ConfigError, /--render: the drawing of .*own\/photo\.png would replace the image .*own\/photo\.png; draw into another folder/);
+    await expectUsageError(cli('predict', png, ...args, '--render', own), /^error: --render: the drawing of .*own\/photo\.png would replace the image .*own\/photo\.png; draw into another folder/);
     expect(readFileSync(png).equals(before)).to.equal(true);
   });
 
@@ -945,7 +946,8 @@ describe('estimator API with the bundled tiny model', () => {
     // `predict --out *.jpg`: the shell makes the first image the results file.
     const image = join(dir, 'first.jpg');
     copyFileSync(DEMO_IMAGE(), image);
-    await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', image), ConfigError, /^--out .*first\.jpg: the results are JSON, not an image \(did the shell expand --out \*\.jpg\?\); give a \.json file name$/);
+    // A mistake in what was typed: exit 2, as other options found before the model loads.
+    await expectUsageError(cli('predict', DEMO_IMAGE(), ...model, '--out', image), /^error: --out .*first\.jpg: the results are JSON, not an image \(did the shell expand --out \*\.jpg\?\); give a \.json file name$/);
     expect(readFileSync(image)).to.deep.equal(readFileSync(DEMO_IMAGE()));
   });
 

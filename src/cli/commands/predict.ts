@@ -196,21 +196,26 @@ async function predictFiles(
   return { people: results.count, done, failures, drawn };
 }
 
+/** Reports a mistake in the options typed, found before any work: a usage error on the command line. */
+type UsageMistake = (message: string) => never;
+
+const configMistake: UsageMistake = (message) => {
+  throw new ConfigError(message);
+};
+
 /**
  * The drawing of each file: `render/NAME.png`. Two files that would share one, or a drawing that
  * would replace one of the images (a --render folder that holds them), are refused before any work.
  */
-function drawingPaths(files: readonly string[], render: string): Map<string, string> {
+function drawingPaths(files: readonly string[], render: string, mistake: UsageMistake): Map<string, string> {
   const paths = new Map<string, string>();
   const drawnFrom = new Map<string, string>();
   const inputs = new Set(files.map((file) => resolve(file)));
   for (const file of files) {
     const path = join(render, drawingName(file));
-    if (inputs.has(resolve(path))) throw new ConfigError(`--render: the drawing of ${file} would replace the image ${path}; draw into another folder`);
+    if (inputs.has(resolve(path))) mistake(`--render: the drawing of ${file} would replace the image ${path}; draw into another folder`);
     const other = drawnFrom.get(path);
-    if (other !== undefined && other !== file) {
-      throw new ConfigError(`--render: ${other} and ${file} would both be drawn to ${path}; give them separate runs or rename one`);
-    }
+    if (other !== undefined && other !== file) mistake(`--render: ${other} and ${file} would both be drawn to ${path}; give them separate runs or rename one`);
     drawnFrom.set(path, file);
     paths.set(file, path);
   }
@@ -221,17 +226,18 @@ function drawingPaths(files: readonly string[], render: string): Map<string, str
  * An --out that could not be written, or named as an image, is refused before any work:
  * `predict --out *.jpg` makes the shell's first match the results file, overwriting that image.
  */
-async function checkResultsFile(out: string): Promise<void> {
-  if (isImageName(out)) throw new ConfigError(`--out ${out}: the results are JSON, not an image (did the shell expand --out *.jpg?); give a .json file name`);
+async function checkResultsFile(out: string, mistake: UsageMistake): Promise<void> {
+  if (isImageName(out)) mistake(`--out ${out}: the results are JSON, not an image (did the shell expand --out *.jpg?); give a .json file name`);
   await checkOutputFile(out, '--out');
 }
 
-export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}): Promise<PredictSummary> {
+/** `mistake` reports the options typed that are refused before any work (an --out named as an image, drawings that clash); a ConfigError by default. */
+export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}, mistake = configMistake): Promise<PredictSummary> {
   // /dev/stdin and its other names are the image piped in, read once as '-' is.
   const files = await expandImageArguments(images.map(stdinAsDash));
-  if (options.out) await checkResultsFile(options.out);
+  if (options.out) await checkResultsFile(options.out, mistake);
   if (options.weights) await refuseWritingOverWeights(options.out, '--out', options.weights);
-  const render: DrawingPlan | undefined = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render), drawn: [] } : undefined;
+  const render: DrawingPlan | undefined = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render, mistake), drawn: [] } : undefined;
   const stdin = files.includes(STDIN) ? await stdinImage() : undefined;
   let estimator: HigherHRNetEstimator | undefined;
   // Ctrl-C or kill from here on (the model's loading too) stops it at once, leaving no temporary file behind (neither --out's nor a drawing's) nor an empty folder made for them.
@@ -291,6 +297,6 @@ export function registerPredict(program: Command): void {
       requireWeights(command, options, { inputs: images });
       const weights = await readWeightsArgument(options.weights);
       const config = checkModelOptions(command, options, { weights });
-      await runPredict(images, { ...options, out: fileOrStdout(options.out) }, { ...withConfigRead(options, config), weights });
+      await runPredict(images, { ...options, out: fileOrStdout(options.out) }, { ...withConfigRead(options, config), weights }, (message) => usageError(command, message));
     });
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import sharp from 'sharp';
-import { checkImageInput, encodePng, ImageError, naming, readImage, writeImage } from '../src/io/image.js';
+import { checkImageInput, encodePng, ImageError, naming, readImage, writeImage, type ReadImageOptions } from '../src/io/image.js';
 import { videoContainerBySignature } from '../src/io/image-signature.js';
 import { PreprocessError, testScaleInputs } from '../src/preprocess/index.js';
 import type { RgbImage } from '../src/types.js';
@@ -243,6 +243,31 @@ describe('image I/O', () => {
     bmp.writeUInt16LE(24, 28);
     await expectImageError(readImage(bmp, { name: 'scan.bmp' }), 'unsupported', /^scan\.bmp: BMP images cannot be decoded: .*convert it to PNG$/);
     await expectImageError(readImage(Buffer.from('BM is not enough to be a bitmap')), 'unsupported', /not an image format that can be decoded/);
+  });
+
+  it('BAD CALL - readImage options misspelt or of the wrong kind: a TypeError (maxPixels a RangeError) naming the option, not ignored, sharp\'s words or no bound', async () => {
+    const path = join(dir, 'options.png');
+    writeFileSync(path, await encodePng(pattern(8, 8)));
+    const cases: [unknown, ErrorConstructor, string][] = [
+      // Ignored: the image was turned by its EXIF orientation all the same.
+      [{ exifOrientaton: false }, TypeError, 'readImage: unknown option exifOrientaton; its options are exifOrientation, maxPixels, name'],
+      // sharp's "Expected boolean for autoOrient", an option never given.
+      [{ exifOrientation: 'no' }, TypeError, 'readImage: exifOrientation must be true or false, got "no"'],
+      // No bound at all.
+      [{ maxPixels: NaN }, RangeError, 'readImage: maxPixels must be a positive integer, got NaN'],
+      // "image is 8x8, over the limit of -1 pixels".
+      [{ maxPixels: -1 }, RangeError, 'readImage: maxPixels must be a positive integer, got -1'],
+      [{ maxPixels: '100' }, RangeError, 'readImage: maxPixels must be a positive integer, got "100"'],
+      [{ name: 5 }, TypeError, 'readImage: name must be a non-empty string, got 5'],
+      // Cannot read properties of null.
+      [null, TypeError, 'readImage: options must be an object with any of exifOrientation, maxPixels, name; got Null'],
+    ];
+    for (const [options, type, message] of cases) {
+      const error = await readImage(path, options as ReadImageOptions).then(() => undefined, (e: unknown) => e);
+      expect(error, JSON.stringify(options)).to.be.instanceOf(type).with.property('message', message);
+    }
+    // Given as undefined, an option is left out.
+    expect((await readImage(path, { exifOrientation: undefined, maxPixels: undefined, name: undefined })).width).to.equal(8);
   });
 
   it('BAD CALL - a video given as an image is named as one, with processVideo to read it (was "not an image format")', async () => {

@@ -19,7 +19,7 @@ import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
 import type { ImageDataLike, RgbImage } from '../types.js';
-import { errorLine, shownValue, typeName } from '../values.js';
+import { errorLine, isFlag, isPositiveInt, optionsProblem, shownValue, typeName } from '../values.js';
 import { temporaryPathBeside, writingTemporary } from './atomic.js';
 import { formatBySignature, videoContainerBySignature } from './image-signature.js';
 
@@ -81,12 +81,31 @@ function emptyBytesError(bytes: Uint8Array, source: string): ImageError | undefi
   return new ImageError('empty', source, isDetached(bytes) ? TRANSFERRED : 'zero-size image data');
 }
 
+/** Every option `readImage` reads, for refusing the others (a misspelt `exifOrientaton: false` would turn the image without a word). */
+const READ_OPTION_NAMES: Record<keyof ReadImageOptions, true> = { exifOrientation: true, maxPixels: true, name: true };
+
+/**
+ * A TypeError for options of `readImage` that are no object, misspelt or of the wrong kind, a
+ * RangeError for a `maxPixels` that bounds nothing (NaN was no bound, -1 refused every image
+ * as "over the limit of -1 pixels"); as `drawPoses` refuses its options.
+ */
+function checkReadOptions(options: ReadImageOptions): void {
+  const problem = optionsProblem(options, READ_OPTION_NAMES);
+  if (problem) throw new TypeError(`readImage: ${problem}`);
+  const { exifOrientation, maxPixels, name } = options;
+  // sharp said "Expected boolean for autoOrient", an option the caller never gave.
+  if (exifOrientation !== undefined && !isFlag(exifOrientation)) throw new TypeError(`readImage: exifOrientation must be true or false, got ${shownValue(exifOrientation)}`);
+  if (name !== undefined && !(typeof name === 'string' && name !== '')) throw new TypeError(`readImage: name must be a non-empty string, got ${shownValue(name)}`);
+  if (maxPixels !== undefined && !isPositiveInt(maxPixels)) throw new RangeError(`readImage: maxPixels must be a positive integer, got ${shownValue(maxPixels)}`);
+}
+
 /**
  * Decodes a file path or encoded bytes to 8-bit RGB, or validates raw pixels: RGB returned as
  * given (not copied), RGBA or gray converted (`pixelsToRgb`). Throws `ImageError` naming the file
- * and the problem.
+ * and the problem; options misspelt or of the wrong kind are a TypeError (RangeError: `maxPixels`).
  */
 export async function readImage(input: string | Uint8Array | ImageDataLike, options: ReadImageOptions = {}): Promise<RgbImage> {
+  checkReadOptions(options);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (typeof input === 'string') {
     const bytes = await readImageFile(input);

@@ -39,6 +39,15 @@ const unansweredFetchScript = (marker: string): string => `import('node:fs').the
     return ${CLI_SCRIPT};
   })`;
 
+/**
+ * The command line, whose ONNX Runtime session is never made: the file `marker` is written as the network is asked for, once
+ * the checkpoint is compiled, a fixed point to signal the run as its model loads.
+ */
+const sessionNeverMadeScript = (marker: string): string => `Promise.all([import('node:fs'), import('onnxruntime-node')]).then(([fs, ort]) => {
+    ort.InferenceSession.create = () => { fs.writeFileSync(${JSON.stringify(marker)}, ''); setInterval(() => {}, 1000); return new Promise(() => {}); };
+    return ${CLI_SCRIPT};
+  })`;
+
 /** The command line, sending itself SIGINT (Ctrl-C) as it prints eval's table of scores (AP50) on stdout. */
 const ctrlCAsScoresPrintedScript = `const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = (text, ...rest) => {
@@ -147,11 +156,12 @@ describe('commands interrupted while writing', function () {
   it('BAD CALL - predict stopped by Ctrl-C as its model loads: the --render folder it made is removed, and it says nothing was written', async () => {
     const drawn = join(dir, 'new', 'drawn');
     const results = join(dir, 'results.json');
-    // Signalled as the folder is made, before the model loads.
-    const ended = await interruptedWhileWriting(['predict', DEMO_IMAGE(), ...TINY_MODEL, '--render', drawn, '--out', results], dir, 'SIGINT', undefined, 'new');
+    // Signalled as the network is made (never, here), the folder made before: the run cannot have gone further.
+    const marker = 'loading';
+    const ended = await interruptedWhileWriting(['predict', DEMO_IMAGE(), ...TINY_MODEL, '--render', drawn, '--out', results], dir, 'SIGINT', undefined, marker, sessionNeverMadeScript(join(dir, marker)));
     expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
     expect(ended.stderr).to.include(`higher-pose: interrupted by SIGINT; ${results} not written; nothing drawn\n`);
-    expect(readdirSync(dir)).to.deep.equal([]);
+    expect(readdirSync(dir)).to.deep.equal([marker]);
   });
 
   /** Six annotated images, each the sample picture: the tiny model finds some 30 people in each, a results file of some 140 kB. */

@@ -1,13 +1,14 @@
 /** The command line's exit statuses, through `main` as the `higher-pose` binary runs it. */
 import { expect } from 'chai';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { main, USAGE_STATUS } from '../src/cli/main.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { onnx } from '../src/backend/onnx/proto.js';
+import { loadRuntime } from '../src/backend/onnx/session.js';
 import { compileModel } from '../src/model/load.js';
 import { presetConfig } from '../src/config/presets.js';
 import { withPipedOnce } from './helpers/piped.js';
@@ -777,18 +778,23 @@ describe('output folders of a run that fails', function () {
 
   it('BAD CALL - predict --render whose new folder another run removes as it loads (that run failed, the folder empty): the folder is made again for the drawings', async () => {
     const drawn = join(dir, 'drawn');
-    // As a run side by side (xargs -P) that made the folder and failed would remove it: once made, before anything is drawn.
+    // As a run side by side (xargs -P) that made the folder and failed would remove it: once made, as this run's network is
+    // made (its session asked for), before anything can be drawn.
+    const ort = await loadRuntime();
+    const { create } = ort.InferenceSession;
     let removed = false;
-    const watcher = watch(dir, (_event, name) => {
-      if (removed || name !== 'drawn' || !existsSync(drawn)) return;
-      removed = true;
-      rmdirSync(drawn);
-    });
+    ort.InferenceSession.create = ((...args: Parameters<typeof create>) => {
+      if (!removed) {
+        removed = true;
+        rmdirSync(drawn);
+      }
+      return create.apply(ort.InferenceSession, args);
+    }) as typeof create;
     try {
       const { status, stderr } = await run('predict', DEMO_IMAGE(), ...tiny, '--weights', TINY_COCO_CHECKPOINT(), '--no-flip', '--render', drawn);
       expect(status, stderr).to.equal(0);
     } finally {
-      watcher.close();
+      ort.InferenceSession.create = create;
     }
     expect(removed, 'the folder was not removed as the run loaded').to.equal(true);
     expect(readdirSync(drawn)).to.deep.equal([basename(DEMO_IMAGE()).replace(/\.jpg$/, '.png')]);

@@ -1,6 +1,7 @@
 /**
  * Commands stopped by a signal (Ctrl-C, `kill`) while they write their outputs: run as child
- * processes, signalled once a temporary file appears, then the output folders listed.
+ * processes, signalled at a point they cannot pass before the signal (a write held, a model that
+ * never loads, a full pipe), then the output folders listed.
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -8,7 +9,6 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, r
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import sharp from 'sharp';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { Interrupted } from '../src/cli/interrupted.js';
 import { cli, expectRejection } from './helpers/cli.js';
@@ -49,15 +49,32 @@ const sessionNeverMadeScript = (marker: string): string => `Promise.all([import(
   })`;
 
 /**
- * The command line, whose files are never synced to disk: the file `marker` is written as one is (an atomic write syncs its
- * temporary file, written whole, before renaming it into place), a fixed point to signal the run as it writes a file.
+ * The command line, whose writes of the files named `*${suffix}` are held: a file opened under such a name is written but not
+ * synced (an atomic write syncs its temporary file, written whole, before renaming it into place; the eval journal each image
+ * it holds), one written whole by writeFile is made but left empty; `marker` is written then. A fixed point to signal the run
+ * as it writes such a file. Held for good, or with `untilCtrlC` until the run has heard a Ctrl-C (a run that stops after its
+ * work in hand): a run stopped at once would write on meanwhile. The builtin module's functions are replaced
+ * (syncBuiltinESMExports: its importers too).
  */
-const neverSyncedScript = (marker: string): string => `Promise.all([import('node:fs'), import('node:fs/promises')]).then(async ([fs, promises]) => {
-    const handle = await promises.open('/dev/null');
-    Object.getPrototypeOf(handle).sync = () => { fs.writeFileSync(${JSON.stringify(marker)}, ''); setInterval(() => {}, 1000); return new Promise(() => {}); };
-    await handle.close();
-    return ${CLI_SCRIPT};
-  })`;
+const heldWritesScript = (marker: string, suffix: string, untilCtrlC = false): string => `const fs = require('node:fs');
+  const promises = require('node:fs/promises');
+  const held = () => new Promise((resolve) => {
+    fs.writeFileSync(${JSON.stringify(marker)}, '');
+    const alive = setInterval(() => {}, 1000);
+    // After the run's own listeners: the Ctrl-C heard first.
+    if (${untilCtrlC}) process.once('SIGINT', () => resolve(clearInterval(alive)));
+  });
+  const isHeld = (path) => String(path).endsWith(${JSON.stringify(suffix)});
+  const { open, writeFile } = promises;
+  promises.open = async (path, ...rest) => {
+    const handle = await open(path, ...rest);
+    const { sync } = handle;
+    if (isHeld(path)) handle.sync = () => held().then(() => sync.call(handle));
+    return handle;
+  };
+  promises.writeFile = async (path, ...rest) => (isHeld(path) ? writeFile(path, '').then(held) : Promise.resolve()).then(() => writeFile(path, ...rest));
+  require('node:module').syncBuiltinESMExports();
+  ${CLI_SCRIPT}`;
 
 /** The command line, sending itself SIGINT (Ctrl-C) as it prints eval's table of scores (AP50) on stdout. */
 const ctrlCAsScoresPrintedScript = `const write = process.stdout.write.bind(process.stdout);
@@ -124,44 +141,40 @@ describe('commands interrupted while writing', function () {
     return result;
   }
 
-  /** Writes a large noisy picture to `path`: its drawing (some 17 MB of PNG) takes a while to write. */
-  async function slowToDraw(path: string): Promise<string> {
-    const [width, height] = [2400, 2400];
-    const noise = Buffer.alloc(width * height * 3);
-    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-    await sharp(noise, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toFile(path);
-    return path;
-  }
-
   it('BAD CALL - heatmaps stopped by Ctrl-C as its files are written: none of them left, nor temporary files, and the signal\'s status', async () => {
     const out = join(dir, 'maps');
-    const ended = await interruptedWhileWriting(['heatmaps', DEMO_IMAGE(), ...TINY_MODEL, '--out', out], out, 'SIGINT');
+    mkdirSync(out);
+    // Signalled as the first map's temporary file, written whole, is synced (never, here) before the set is renamed into place.
+    const marker = 'writing';
+    const ended = await interruptedWhileWriting(['heatmaps', DEMO_IMAGE(), ...TINY_MODEL, '--out', out], dir, 'SIGINT', undefined, marker, heldWritesScript(join(dir, marker), '.tmp'));
     expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
     expect(ended.stderr).to.include(`higher-pose: interrupted by SIGINT; no files written to ${out}\n`);
     expect(readdirSync(out)).to.deep.equal([]);
   });
 
   it('BAD CALL - predict --render stopped by Ctrl-C or kill as a drawing is written: no temporary drawing left, nor results file', async () => {
-    const image = await slowToDraw(join(dir, 'noise.png'));
     for (const [signal, out] of [['SIGINT', []], ['SIGTERM', ['--out', join(dir, 'results.json')]]] as const) {
       const drawn = join(dir, `drawn${out.length}`);
-      const ended = await interruptedWhileWriting(['predict', image, ...TINY_MODEL, '--no-flip', '--render', drawn, ...out], drawn, signal);
+      mkdirSync(drawn);
+      // Signalled as the drawing's temporary file is written (never finished, here); a marker of its own for each run.
+      const marker = `writing-${signal}`;
+      const ended = await interruptedWhileWriting(['predict', DEMO_IMAGE(), ...TINY_MODEL, '--no-flip', '--render', drawn, ...out], dir, signal, undefined, marker, heldWritesScript(join(dir, marker), '.tmp'));
       expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal });
       const results = out.length > 0 ? `${out[1]} not written` : 'the results on stdout are cut short';
       // Signalled as the first drawing is written: none made yet.
       expect(ended.stderr).to.include(`higher-pose: interrupted by ${signal}; ${results}; nothing drawn\n`);
       expect(readdirSync(drawn), out.join(' ')).to.deep.equal([]);
-      expect(readdirSync(dir), out.join(' ')).to.deep.equal(['drawn0', ...(out.length > 0 ? ['drawn2'] : []), 'noise.png']);
+      expect(readdirSync(dir).filter((name) => !name.startsWith('writing-')).sort(), out.join(' ')).to.deep.equal(['drawn0', ...(out.length > 0 ? ['drawn2'] : [])]);
     }
   });
 
   it('BAD CALL - predict stopped by Ctrl-C before anything was drawn: the --render folder it made (and its parent) is removed', async () => {
-    const image = await slowToDraw(join(dir, 'noise.png'));
     const drawn = join(dir, 'new', 'drawn');
-    // Signalled as the results file is opened, once the model has loaded and the folder is made.
-    const ended = await interruptedWhileWriting(['predict', image, ...TINY_MODEL, '--no-flip', '--render', drawn, '--out', join(dir, 'results.json')], dir, 'SIGINT');
+    // Signalled as the first drawing is written (never finished, here), the model loaded, the results file opened and the folder made.
+    const marker = 'writing';
+    const ended = await interruptedWhileWriting(['predict', DEMO_IMAGE(), ...TINY_MODEL, '--no-flip', '--render', drawn, '--out', join(dir, 'results.json')], dir, 'SIGINT', undefined, marker, heldWritesScript(join(dir, marker), '.tmp'));
     expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
-    expect(readdirSync(dir)).to.deep.equal(['noise.png']);
+    expect(readdirSync(dir)).to.deep.equal([marker]);
   });
 
   it('BAD CALL - predict stopped by Ctrl-C as its model loads: the --render folder it made is removed, and it says nothing was written', async () => {
@@ -186,7 +199,9 @@ describe('commands interrupted while writing', function () {
   it('BAD CALL - eval stopped by Ctrl-C once images are journaled: it says where they are kept and how to resume, and ends by the signal', async () => {
     const out = join(dir, 'run', 'results.json');
     const args = ['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', sixImages(), ...TINY_MODEL, '--no-flip', '--out', out];
-    const ended = await interruptedWhileWriting(args, dirname(out), 'SIGINT', undefined, '.journal');
+    // Signalled as the first image journaled is synced, held until the run has heard the Ctrl-C: it cannot have finished.
+    const marker = 'journaling';
+    const ended = await interruptedWhileWriting(args, dir, 'SIGINT', undefined, marker, heldWritesScript(join(dir, marker), '.journal', true));
     expect({ status: ended.status, signal: ended.signal }, ended.stderr).to.deep.equal({ status: null, signal: 'SIGINT' });
     expect(ended.stderr).to.include(`higher-pose: interrupted by SIGINT; finished images are kept in ${out}.journal; run the same command again to resume\n`);
     expect(readdirSync(dirname(out))).to.deep.equal(['results.json.journal']);
@@ -245,7 +260,7 @@ describe('commands interrupted while writing', function () {
     const out = join(dir, 'file', 'model.onnx');
     mkdirSync(dirname(out));
     const marker = 'syncing';
-    const killed = await interruptedWhileWriting(['export-onnx', ...TINY_MODEL.slice(0, 4), '--out', out], dir, 'SIGTERM', undefined, marker, neverSyncedScript(join(dir, marker)));
+    const killed = await interruptedWhileWriting(['export-onnx', ...TINY_MODEL.slice(0, 4), '--out', out], dir, 'SIGTERM', undefined, marker, heldWritesScript(join(dir, marker), '.tmp'));
     expect({ status: killed.status, signal: killed.signal }, killed.stderr).to.deep.equal({ status: null, signal: 'SIGTERM' });
     expect(killed.stderr).to.include(`higher-pose: interrupted by SIGTERM; ${out} not written\n`);
     expect(readdirSync(dirname(out)), killed.stderr).to.deep.equal([]);

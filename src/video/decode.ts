@@ -229,6 +229,11 @@ export interface DecodeOptions extends FfmpegPaths {
   probeBytes?: number | undefined;
   /** Aborting kills ffmpeg; iteration then throws the signal's reason. */
   signal?: AbortSignal | undefined;
+  /**
+   * Told why an MPEG-TS stream input's last frames were dropped: it ended in the middle of a frame
+   * (a live source stopped), which ffmpeg reported as damage. Default: `process.emitWarning`.
+   */
+  onWarning?: ((message: string) => void) | undefined;
 }
 
 export interface VideoFrame {
@@ -323,6 +328,7 @@ function checkOptions(options: DecodeOptions, file: string | undefined): { every
   if (options.maxFrames !== undefined && !(isPositiveInt(options.maxFrames) && Number.isSafeInteger(options.maxFrames))) {
     bad(`maxFrames must be a positive integer (at most ${Number.MAX_SAFE_INTEGER}), got ${shownValue(options.maxFrames)}`);
   }
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function') bad(`onWarning must be a function, got ${shownValue(options.onWarning)}`);
   // Before the probe, rather than once it is done (ffmpeg) or as ffprobe is started.
   for (const binary of [ffprobeBinary, ffmpegBinary]) {
     try {
@@ -627,7 +633,8 @@ function decodeArgs(target: string, info: VideoInfo, options: DecodeOptions, eve
   // Not the frame number: it starts again at 0 where ffmpeg rebuilds the filters (the size changes).
   filters.push('setpts=if(isnan(PREV_OUTPTS)\\,PTS\\,max(PTS\\,PREV_OUTPTS+1))');
   return [
-    '-hide_banner', '-nostats', '-loglevel', 'level+info',
+    // Verbose for the bytes it read of its input (the last line), to tell a stream cut at its end from damage before it.
+    '-hide_banner', '-nostats', '-loglevel', 'level+verbose',
     // A damaged or truncated input is an error, not a video that ends early (ffmpeg would exit 0).
     // Not for multipart JPEG (IP cameras' MJPEG over HTTP): its demuxer reports its end as invalid data.
     ...(format === 'mpjpeg' ? [] : ['-xerror']),
@@ -679,7 +686,16 @@ interface FrameMeta {
   time: number;
   width: number;
   height: number;
+  /** ffmpeg had logged an error before it gave this frame. */
+  afterDamage: boolean;
 }
+
+/**
+ * The most frames ffmpeg may give after it reported damage, for the damage to be a stream's end
+ * cut mid-frame: those its decoder still held (up to 16 frame threads, and frames held back for
+ * reordering) when it met the cut frame, the last it was given.
+ */
+const FRAMES_AFTER_CUT = 64;
 
 /** Rounding in times (ffmpeg prints them to the microsecond): a frame at a range's end, give or take this, is outside it. */
 const TIME_EPSILON = 1e-6;
@@ -687,11 +703,16 @@ const TIME_EPSILON = 1e-6;
 /** A `showinfo` line; a frame without a timestamp has `pts:  NOPTS pts_time:NOPTS` (its time is then NaN). */
 const SHOWINFO = /\bn:\s*\d+\s+pts:\s*(?:-?\d+|NOPTS)\s+pts_time:(\S+).*?\bs:(\d+)x(\d+)/;
 
+/** ffmpeg's statistics of its input, logged as it closes it (verbose): the bytes it read. */
+const BYTES_READ = /\] Statistics: (\d+) bytes read\b/;
+
 /** Frame metadata from the `showinfo` lines, in order, with a way to wait for the next one. */
 class MetaQueue {
   private items: FrameMeta[] = [];
   /** Frames reported so far, i.e. produced by ffmpeg. */
   produced = 0;
+  /** Bytes ffmpeg read of its input, once it has closed it. */
+  bytesRead: number | undefined;
   private closed = false;
   private wake: (() => void) | undefined;
   private partial = '';
@@ -702,7 +723,8 @@ class MetaQueue {
     this.partial = lines.pop() ?? '';
     for (const line of lines) {
       const m = SHOWINFO.exec(line);
-      if (m) this.add({ time: Number(m[1]), width: Number(m[2]), height: Number(m[3]) });
+      if (m) this.add({ time: Number(m[1]), width: Number(m[2]), height: Number(m[3]), afterDamage: false });
+      else if (line.includes('[verbose] ')) this.bytesRead = Number(BYTES_READ.exec(line)?.[1] ?? this.bytesRead);
       else if (!line.includes('Parsed_showinfo')) this.tail.push(`${line}\n`);
     }
   }
@@ -722,7 +744,7 @@ class MetaQueue {
     // broadcast capture: no keyframe or parameter sets before them yet), not damage. Elsewhere
     // they are: an MP4 whose first keyframe is damaged logs them, then gives that frame concealed.
     if (this.produced === 0 && this.joinable) this.tail.errorLogged = false;
-    this.items.push(meta);
+    this.items.push({ ...meta, afterDamage: this.tail.errorLogged });
     this.produced++;
     this.notify();
   }
@@ -781,23 +803,28 @@ async function* decodeFrames(
   });
   child.stderr!.once('close', () => metas.close());
   let inputError: Error | undefined;
+  // Whether the whole stream was handed to ffmpeg: it ended, rather than ffmpeg stopping early.
+  let fed = Promise.resolve(false);
+  let bytesGiven = 0;
   if (prefix) {
     child.stdin!.on('error', () => {}); // ffmpeg may exit before reading everything (maxFrames, early stop).
     const { bytes, ended, stream } = prefix;
-    pipeline(async function* () {
+    fed = pipeline(async function* () {
+      bytesGiven += bytes.length;
       yield bytes;
       if (ended) return;
       try {
         for await (const chunk of stream as AsyncIterable<unknown>) {
           const read = chunkBytes(chunk);
           if (!read) throw new TypeError(notBytes(chunk));
+          bytesGiven += read.length;
           yield read;
         }
       } catch (err) {
         inputError = err as Error;
         throw err;
       }
-    }, child.stdin!).catch(() => {});
+    }, child.stdin!).then(() => true, () => false);
   }
   const kill = (): void => {
     child.kill('SIGKILL');
@@ -808,6 +835,14 @@ async function* decodeFrames(
   const timeOffset = inputSeek ? start : 0;
   let previousTime = start - 1 / outputFps;
   const end = options.duration !== undefined ? start + options.duration : Infinity;
+  // ffmpeg names the input in some messages; ours names it already.
+  const reason = (): string => tail.message().replaceAll(`${target}: `, '');
+  const damage = (): VideoError => new VideoError(`${where}: ffmpeg reported damage and stopped early (${reason()})`, file);
+  // A live MPEG-TS (a camera's or a broadcast, on a pipe) may end cut mid-frame when its source
+  // stops; its header gives no length to tell a cut from an end. Frames given after ffmpeg reported
+  // damage are held back as those of such a cut, until ffmpeg ends.
+  const live = prefix !== undefined && format === 'mpegts';
+  let afterDamage = 0;
   let finished = false;
   try {
     let meta: FrameMeta | undefined;
@@ -841,6 +876,12 @@ async function* decodeFrames(
             frame = undefined;
             continue;
           }
+          if (live && meta!.afterDamage) {
+            frame = undefined;
+            // So many that the damage lies before the stream's end: not a cut.
+            if (++afterDamage > FRAMES_AFTER_CUT) throw damage();
+            continue;
+          }
           const out: VideoFrame = {
             index: counts.delivered,
             time: Math.round(time * 1e6) / 1e6,
@@ -855,12 +896,19 @@ async function* decodeFrames(
     const { code, signal } = await exit;
     options.signal?.throwIfAborted();
     if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, file, { cause: inputError });
-    // ffmpeg names the input in some messages; ours names it already.
-    const reason = (): string => tail.message().replaceAll(`${target}: `, '');
+    // Read to its end by ffmpeg, which stops at the first damage: the stream ended within its last frame.
+    if (live && tail.errorLogged && signal === null && counts.delivered > 0 && (await fed) && metas.bytesRead === bytesGiven) {
+      // The frames before it are kept.
+      const dropped = afterDamage === 0 ? 'the cut one dropped' : `the ${afterDamage} from then on dropped`;
+      const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
+      warn(`${where}: the stream ended in the middle of a frame (ffmpeg: ${reason()}); the ${counts.delivered} frames decoded before it are kept, ${dropped}`);
+      finished = true;
+      return;
+    }
     if (code !== 0) throw new VideoError(`${where}: ffmpeg could not decode it (${reason() || `exit code ${code ?? signal}`})`, file);
     // Some damage ffmpeg logs as an error and ends the video there with exit code 0, -xerror or
     // not: a Matroska or WebM file cut short ("File ended prematurely").
-    if (tail.errorLogged && format !== 'mpjpeg') throw new VideoError(`${where}: ffmpeg reported damage and stopped early (${reason()})`, file);
+    if (tail.errorLogged && format !== 'mpjpeg') throw damage();
     if (frame) throw new VideoError(`${where}: ffmpeg output ended in the middle of a frame`, file);
     finished = true;
   } finally {

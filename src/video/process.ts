@@ -165,7 +165,7 @@ async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGen
 /** Every option `processVideo` reads, for refusing the others (a misspelt `evry` would decode every frame without a word). */
 const OPTION_NAMES: Record<keyof ProcessVideoOptions, true> = {
   ffmpegPath: true, ffprobePath: true, every: true, fps: true, start: true, duration: true, maxFrames: true, probeBytes: true,
-  signal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, onStart: true,
+  signal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, onStart: true, onWarning: true,
 };
 
 /**

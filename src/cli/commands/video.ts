@@ -130,6 +130,8 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
       duration: opts.duration,
       maxFrames: opts.maxFrames,
       signal: interrupt.signal,
+      // A live stream cut at its end: its frames are kept, and the user told of the last one's loss.
+      onWarning: (message) => log(`warning: ${message}`),
       onStart: ({ expectedFrames }) => bar.start(expectedFrames ?? 0, 0, { rate: '0.0' }),
     });
     for await (const result of run) {

@@ -618,7 +618,10 @@ function positive(text: string | undefined): number | undefined {
  */
 function decodeArgs(target: string, info: VideoInfo, options: DecodeOptions, every: number, isFile: boolean, inputSeek: boolean, sync: SyncOption): string[] {
   const { format } = info;
-  const filters: string[] = [];
+  // Every frame at the probed size, scaled here rather than by ffmpeg rebuilding the filters where
+  // the size changes (streams put end to end): rebuilt, select and fps counted afresh, --every
+  // sampling frames out of step from there on.
+  const filters = [`scale=${info.width}:${info.height}`];
   const range = [
     ...(options.start !== undefined ? [`start=${ffmpegSeconds(options.start)}`] : []),
     ...(options.duration !== undefined ? [`duration=${ffmpegSeconds(options.duration)}`] : []),
@@ -642,6 +645,7 @@ function decodeArgs(target: string, info: VideoInfo, options: DecodeOptions, eve
     ...(inputSeek && options.start !== undefined ? ['-ss', ffmpegSeconds(options.start)] : []),
     ...(inputSeek && options.duration !== undefined ? ['-t', ffmpegSeconds(options.duration)] : []),
     ...(RAW_STREAM_FORMATS.has(format) ? ['-r', String(info.fps)] : []),
+    '-reinit_filter', '0',
     '-i', target,
     // The stream probed: the first video stream that is not a cover picture ('v' may be the cover,
     // where an MP4 lists it first, and give its one picture as the video).
@@ -849,8 +853,7 @@ async function* decodeFrames(
     let frame: Uint8Array | undefined;
     let filled = 0;
     // Every frame has the first one's size: where the size changes midway (a browser's
-    // recording, streams put end to end), ffmpeg scales the frames to the size its rawvideo
-    // encoder began with, after the filters, so showinfo gives the size before that scaling.
+    // recording, streams put end to end), the first filter scales the frames to the probed size.
     let size: { width: number; height: number } | undefined;
     for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
       let offset = 0;

@@ -1388,8 +1388,8 @@ exec ffmpeg "$@"
         mkdirSync(join(dir, sub));
         const slow = join(dir, sub, 'ffmpeg-slow-help');
         const release = join(dir, sub, 'release');
-        // It answers once the test lets it, so that nothing is left running.
-        writeFileSync(slow, `#!/bin/sh\ncase " $* " in *" -h "*) while [ ! -e '${release}' ]; do sleep 0.05; done ;; esac\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+        // It answers once the test lets it, or once its folder is gone (removed before it looked for the release), so that nothing is left running.
+        writeFileSync(slow, `#!/bin/sh\ncase " $* " in *" -h "*) while [ ! -e '${release}' ] && [ -d '${join(dir, sub)}' ]; do sleep 0.05; done ;; esac\nexec ffmpeg "$@"\n`, { mode: 0o755 });
         try {
           const controller = new AbortController();
           const source = await openVideo(clip, { ffmpegPath: slow, signal: controller.signal });

@@ -83,6 +83,8 @@ export interface BenchmarkOptions {
    */
   imagesInFlight?: number;
   onProgress?: (progress: BenchmarkProgress) => void;
+  /** Called once every image is estimated and journaled (resumed ones too), before the results file is written. */
+  onEstimated?: () => void;
   /** Called once the results file is in place (before the journal is removed and the results scored). */
   onResultsWritten?: () => void;
 }
@@ -255,6 +257,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   } finally {
     await journal.close();
   }
+  opts.onEstimated?.();
   const finished = images.map((im) => entries.get(im.id)!);
   const selected = new Set(images.map((im) => im.id));
   const journaledBeyond = [...entries.values()].filter((e) => e.status === 'ok' && !selected.has(e.imageId)).length;

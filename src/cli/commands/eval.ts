@@ -148,6 +148,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const annotations = readAnnotations(stdinAsPath(options.annotations), choice);
   const estimatorSettings = await estimatorOptions(options, evalSettings);
   const controller = new AbortController();
+  let estimated = false;
   let resultsWritten = false;
   // What a stopped run leaves, as the run stands: the results once written (the journal then removed, or kept for
   // images beyond --limit); else the journal, once opened (or left by an earlier run); else nothing.
@@ -160,13 +161,16 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   // Ctrl-C as the model loads stops it at once; once the run has started, the first Ctrl-C stops it after the images in
   // flight, and a second one ends it at once.
   let stopWatchingSigint = stoppedAtOnceOnSignal(left, ['SIGINT']);
+  const progress = new ProgressBar(out.stderr);
   const onSigint = () => {
     controller.abort(new EvalError('interrupted'));
     stopWatchingSigint = stoppedAtOnceOnSignal(left, ['SIGINT']);
+    // Said at once: the images in flight, or the results' writing, can take minutes. Once the results are written
+    // the run soon says it is complete.
+    if (!resultsWritten) progress.line(`higher-pose: ${estimated ? 'every image is estimated; writing the results' : 'stopping after the images in progress'} (Ctrl-C again to stop now)`);
   };
   const stages = new StageTotals();
   let estimator: Awaited<ReturnType<EvalDeps['createEstimator']>> | undefined;
-  const progress = new ProgressBar(out.stderr);
   try {
     // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
     const loaded = await estimatorOnWeightsRead(deps, { ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add }, weights);
@@ -189,6 +193,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       settings: journalSettings,
       signal: controller.signal,
       onProgress: (p) => progress.update(p),
+      onEstimated: () => (estimated = true),
       onResultsWritten: () => (resultsWritten = true),
     });
     progress.stop();
@@ -329,6 +334,11 @@ class ProgressBar {
     } else {
       this.bar.update(p.done, payload);
     }
+  }
+
+  /** `text` on a line of its own: on a terminal the bar's line has no end (the bar is redrawn below). */
+  line(text: string): void {
+    this.write(`${this.bar !== undefined && process.stderr.isTTY ? '\n' : ''}${text}\n`);
   }
 
   stop(): void {

@@ -243,17 +243,18 @@ describe('commands interrupted while writing', function () {
 
   it('BAD CALL - export-tfjs stopped by Ctrl-C: it says the folder is as it was, and the CLI ends by the signal', async () => {
     const out = join(dir, 'web_model');
-    const listeners = process.listeners('SIGINT').length;
-    // The command's own SIGINT listener, once it is there (emitting the signal would reach mocha's too).
-    const watching = setInterval(() => {
-      if (process.listeners('SIGINT').length === listeners) return;
-      clearInterval(watching);
-      (process.listeners('SIGINT').at(-1) as (signal: NodeJS.Signals) => void)('SIGINT');
-    }, 1);
+    // Ctrl-C to the command's own SIGINT listener (emitting the signal would reach mocha's too), as it is added: called
+    // once the run yields, the model compiled and its first file being written (a write is not done in one turn).
+    const ctrlCOnceListening = (event: string | symbol, listener: (signal: NodeJS.Signals) => void): void => {
+      if (event !== 'SIGINT') return;
+      process.off('newListener', ctrlCOnceListening);
+      setImmediate(() => listener('SIGINT'));
+    };
+    process.on('newListener', ctrlCOnceListening);
     try {
       await expectRejection(cli('export-tfjs', ...TINY_MODEL.slice(0, 4), '--out', out), Interrupted, new RegExp(`^interrupted by SIGINT; ${out} is as it was$`));
     } finally {
-      clearInterval(watching);
+      process.off('newListener', ctrlCOnceListening);
     }
     expect(readdirSync(dir)).to.deep.equal([]);
   });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Command, CommanderError } from 'commander';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,19 +29,21 @@ const PAYLOAD_SHA256 = createHash('sha256').update(PAYLOAD).digest('hex');
 const FILE = 'weights.pth';
 // More requests than any test needs: a retry loop gone wrong fails fast instead of spinning.
 const MAX_REQUESTS = 10;
+// What the server waits for at most (dropWhen, sendWhen): a client that never gets there fails its test instead of hanging it.
+const STUCK_MS = 10_000;
 
 /** What the test server does; reset before each test. */
 interface Behaviour {
   /** Bytes sent on the first request before the connection is dropped... */
   dropFirstAfter?: number;
   /**
-   * ...once this settles. fetch discards body bytes it has received but not handed on when
-   * the connection fails, so the drop waits until the client has taken the bytes in.
+   * ...once this settles. A connection that fails loses the body bytes the client has received
+   * but not yet written (fetch's, the file's write), so the drop waits until it has written them.
    */
   dropWhen?: Promise<void>;
   ignoreRange?: boolean;
-  /** Send the body in 32 KiB pieces this many ms apart (a slow link), instead of at once. */
-  pieceDelayMs?: number;
+  /** The response sent once this settles (a download that other calls wait for), instead of at once. */
+  sendWhen?: Promise<void>;
   /** The file served; default PAYLOAD. */
   file?: Buffer;
 }
@@ -73,6 +75,12 @@ class TestServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const { sendWhen } = this.behaviour;
+    if (sendWhen === undefined) return this.respond(req, res);
+    void Promise.race([sendWhen, delay(STUCK_MS)]).then(() => this.respond(req, res));
+  }
+
+  private respond(req: IncomingMessage, res: ServerResponse): void {
     this.requests.push({ url: req.url ?? '', range: req.headers.range });
     if (this.requests.length > MAX_REQUESTS) return void res.writeHead(410).end();
     if (req.url === '/moved/' + FILE) return void res.writeHead(302, { Location: '/files/' + FILE }).end();
@@ -85,28 +93,16 @@ class TestServer {
     if (start > 0) headers['Content-Range'] = `bytes ${start}-${file.length - 1}/${file.length}`;
     res.writeHead(start > 0 ? 206 : 200, headers);
     const drop = this.requests.length === 1 ? this.behaviour.dropFirstAfter : undefined;
-    const { pieceDelayMs } = this.behaviour;
-    if (pieceDelayMs !== undefined) return void sendInPieces(res, body, pieceDelayMs);
     if (drop === undefined) return void res.end(body);
     // end(), not destroy(): a FIN after the data (a reset could discard it); the client then
     // sees the connection close short of Content-Length.
-    const end = () => setTimeout(() => res.socket?.end(), 20);
-    res.write(body.subarray(0, drop), () => void Promise.race([this.behaviour.dropWhen, delay(2000)]).then(end));
+    res.write(body.subarray(0, drop), () => void Promise.race([this.behaviour.dropWhen, delay(STUCK_MS)]).then(() => res.socket?.end()));
   }
 
   private rangeStart(req: IncomingMessage): number {
     const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     return match && !this.behaviour.ignoreRange ? Number(match[1]) : 0;
   }
-}
-
-function sendInPieces(res: ServerResponse, body: Buffer, delayMs: number): void {
-  const piece = 32 * 1024;
-  const next = (at: number): void => {
-    if (at >= body.length) return void res.end();
-    res.write(body.subarray(at, at + piece), () => void setTimeout(() => next(at + piece), delayMs));
-  };
-  next(0);
 }
 
 /** A timer that does not keep mocha's process alive. */
@@ -147,12 +143,24 @@ describe('model zoo', () => {
   });
   afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-  /** Server drops the first response after half the file; pass the result to fetchWeights. */
+  /** Server drops the first response after half the file, once the download has written it; pass the result to fetchWeights. */
   function dropHalfway(): Pick<FetchWeightsOptions, 'onProgress'> {
     const half = PAYLOAD.length / 2;
+    const partial = join(cacheDir, `${FILE}.partial`);
     let release = () => {};
     server.reset({ dropFirstAfter: half, dropWhen: new Promise<void>((resolve) => (release = resolve)) });
-    return { onProgress: (progress) => progress.received >= half && release() };
+    // Received, the half is being written: the file is watched until it holds it.
+    let watching: NodeJS.Timeout | undefined;
+    const written = (): void => {
+      if ((statSync(partial, { throwIfNoEntry: false })?.size ?? 0) < half) return;
+      clearInterval(watching);
+      release();
+    };
+    return {
+      onProgress: (progress) => {
+        if (progress.received >= half && watching === undefined) watching = setInterval(written, 1).unref();
+      },
+    };
   }
 
   function options(extra: FetchWeightsOptions = {}): FetchWeightsOptions {
@@ -352,10 +360,16 @@ describe('model zoo', () => {
     });
 
     it('downloads a file once when several calls fetch it at the same time: the later ones wait', async () => {
-      server.reset({ pieceDelayMs: 5 });
-      const entry = testEntry({ sha256: PAYLOAD_SHA256 });
       const waited: string[] = [];
-      const paths = await Promise.all([0, 1, 2].map((i) => delay(i * 20).then(() => fetchWeights(entry, options({ onWait: (lock) => waited.push(lock) })))));
+      let bothWaiting = () => {};
+      // The download is answered once the two other calls wait for its lock: it cannot finish before they ask.
+      server.reset({ sendWhen: new Promise<void>((resolve) => (bothWaiting = resolve)) });
+      const onWait = (lock: string): void => {
+        waited.push(lock);
+        if (waited.length === 2) bothWaiting();
+      };
+      const entry = testEntry({ sha256: PAYLOAD_SHA256 });
+      const paths = await Promise.all([0, 1, 2].map(() => fetchWeights(entry, options({ onWait }))));
       expect(paths).to.deep.equal([0, 1, 2].map(() => join(cacheDir, FILE)));
       expect(readFileSync(paths[0]).equals(PAYLOAD)).to.equal(true);
       expect(server.requests).to.have.length(1);

@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { openVideo, VideoError, type DecodeOptions } from '../src/video/decode.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
@@ -98,6 +98,28 @@ if (!hasFfmpeg) {
       expect(err).to.be.instanceOf(VideoError);
       expect(err.message).to.match(/^video stream: ffmpeg (could not decode it|reported damage)/);
       expect(warnings).to.deep.equal([]);
+    });
+
+    it('BAD VIDEO - damage in a live stream whose source then sends nothing more, without ending: a VideoError, not a wait for its end', async function () {
+      // Without an end the run would wait as long as the source stays open: a failing test, not a hanging one.
+      this.timeout(20_000);
+      const long = transportStream(join(dir, 'long.ts'), 20);
+      const damaged = Buffer.from(long);
+      const starts = frameStarts(long);
+      const inside = starts[50]! + 2 * PACKET;
+      for (let i = inside + 4; i < inside + PACKET; i++) damaged[i] ^= 0x5a;
+      // A camera that stalls: ten frames past the damage sent, the stream left open.
+      const source = new PassThrough();
+      source.write(damaged.subarray(0, starts[60]));
+      try {
+        const warnings: string[] = [];
+        const err = await rejection(frames(source, { onWarning: (message) => warnings.push(message) }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/^video stream: ffmpeg (could not decode it|reported damage)/);
+        expect(warnings).to.deep.equal([]);
+      } finally {
+        source.destroy();
+      }
     });
 
     it('samples a stream whose frame size changes midway (segments put end to end) in step: every, fps, from a file or a stream', async () => {

@@ -807,28 +807,31 @@ async function* decodeFrames(
   });
   child.stderr!.once('close', () => metas.close());
   let inputError: Error | undefined;
-  // Whether the whole stream was handed to ffmpeg: it ended, rather than ffmpeg stopping early.
-  let fed = Promise.resolve(false);
+  // Whether the stream has ended, and the bytes of it handed to ffmpeg. Not awaited once ffmpeg
+  // has exited: a live source that has stopped sending without ending would never let that end.
+  let streamEnded = false;
   let bytesGiven = 0;
   if (prefix) {
     child.stdin!.on('error', () => {}); // ffmpeg may exit before reading everything (maxFrames, early stop).
     const { bytes, ended, stream } = prefix;
-    fed = pipeline(async function* () {
+    pipeline(async function* () {
       bytesGiven += bytes.length;
       yield bytes;
-      if (ended) return;
-      try {
-        for await (const chunk of stream as AsyncIterable<unknown>) {
-          const read = chunkBytes(chunk);
-          if (!read) throw new TypeError(notBytes(chunk));
-          bytesGiven += read.length;
-          yield read;
+      if (!ended) {
+        try {
+          for await (const chunk of stream as AsyncIterable<unknown>) {
+            const read = chunkBytes(chunk);
+            if (!read) throw new TypeError(notBytes(chunk));
+            bytesGiven += read.length;
+            yield read;
+          }
+        } catch (err) {
+          inputError = err as Error;
+          throw err;
         }
-      } catch (err) {
-        inputError = err as Error;
-        throw err;
       }
-    }, child.stdin!).then(() => true, () => false);
+      streamEnded = true;
+    }, child.stdin!).catch(() => {});
   }
   const kill = (): void => {
     child.kill('SIGKILL');
@@ -900,7 +903,7 @@ async function* decodeFrames(
     options.signal?.throwIfAborted();
     if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, file, { cause: inputError });
     // Read to its end by ffmpeg, which stops at the first damage: the stream ended within its last frame.
-    if (live && tail.errorLogged && signal === null && counts.delivered > 0 && (await fed) && metas.bytesRead === bytesGiven) {
+    if (live && tail.errorLogged && signal === null && counts.delivered > 0 && streamEnded && metas.bytesRead === bytesGiven) {
       // The frames before it are kept.
       const dropped = afterDamage === 0 ? 'the cut one dropped' : `the ${afterDamage} from then on dropped`;
       const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));

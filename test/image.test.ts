@@ -290,6 +290,13 @@ describe('image I/O', () => {
     const avif = await sharp(Buffer.from(pattern(8, 8).data), { raw: { width: 8, height: 8, channels: 3 } }).avif().toBuffer();
     expect((await readImage(avif)).width).to.equal(8);
     expect([avif, heicContainer()].map(videoContainerBySignature)).to.deep.equal([undefined, undefined]);
+    // Nor is a HEIF image whose first brand is another (it lists mif1), or a Canon CR3 raw photo: were "a video (MP4)".
+    const avcHeif = Buffer.concat([box('ftyp', Buffer.from('avci\0\0\0\0mif1miafavci', 'latin1')), filler]);
+    const cr3 = Buffer.concat([box('ftyp', Buffer.from('crx \0\0\0\x01crx isom', 'latin1')), filler]);
+    for (const [bytes, name] of [[avcHeif, 'photo.heif'], [cr3, 'IMG_0001.CR3']] as const) {
+      expect(videoContainerBySignature(bytes), name).to.equal(undefined);
+      await expectImageError(readImage(bytes, { name }), 'unsupported', new RegExp(`^${name.replace('.', '\\.')}: not an image format that can be decoded`));
+    }
   });
 
   it('BAD CALL - corrupt bytes (PNG signature, broken data; truncated JPEG)', async () => {

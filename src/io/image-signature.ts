@@ -20,8 +20,20 @@ const VIDEO_SIGNATURES: [container: string, offset: number, bytes: string][] = [
   ['ASF (WMV)', 0, '\x30\x26\xb2\x75\x8e\x66\xcf\x11'], ['Ogg', 0, 'OggS'],
 ];
 
-/** ISO media major brands of still images (HEIC, AVIF), which share the MP4 container's `ftyp` box. */
-const IMAGE_BRANDS = new Set(['avif', 'avis', 'heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'mif2', 'msf1']);
+/**
+ * ISO media brands of still images, which share the MP4 container's `ftyp` box: HEIF (HEIC, AVIF,
+ * whose files list `mif1` or `msf1` among their brands whatever the first) and Canon's CR3 raw photos.
+ */
+const IMAGE_BRANDS = new Set(['avif', 'avis', 'heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'mif1', 'mif2', 'msf1', 'crx ']);
+
+/** The brands of an `ftyp` box at the start of `bytes`: its major brand, then those it is compatible with. */
+function ftypBrands(bytes: Uint8Array): string[] {
+  const boxSize = ((bytes[0]! << 24) >>> 0) + (bytes[1]! << 16) + (bytes[2]! << 8) + bytes[3]!;
+  const end = Math.min(boxSize, bytes.length);
+  // The minor version (4 bytes) lies between the major brand and the compatible ones.
+  const offsets = [8, ...Array.from({ length: Math.max(0, Math.floor((end - 16) / 4)) }, (_, i) => 16 + 4 * i)];
+  return offsets.map((at) => String.fromCharCode(...bytes.subarray(at, at + 4)));
+}
 
 /** MPEG-TS packets are 188 bytes, each beginning with the sync byte 0x47. */
 const TS_PACKET = 188;
@@ -31,8 +43,8 @@ export function videoContainerBySignature(bytes: Uint8Array): string | undefined
   const found = VIDEO_SIGNATURES.find(([, offset, signature]) => startsWith(bytes, offset, signature))?.[0];
   if (found !== undefined) return found;
   if (startsWith(bytes, 4, 'ftyp')) {
-    const brand = String.fromCharCode(...bytes.subarray(8, 12));
-    return IMAGE_BRANDS.has(brand) ? undefined : brand === 'qt  ' ? 'QuickTime' : 'MP4';
+    const brands = ftypBrands(bytes);
+    return brands.some((brand) => IMAGE_BRANDS.has(brand)) ? undefined : brands[0] === 'qt  ' ? 'QuickTime' : 'MP4';
   }
   // A QuickTime file of old, with no ftyp: its first atom is one of these.
   if (['moov', 'mdat', 'wide'].some((atom) => startsWith(bytes, 4, atom))) return 'QuickTime';

@@ -476,6 +476,29 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     }
   });
 
+  it("eval --results - and --annotations - read a stdin that is a socket, as a Node parent's stdio 'pipe' gives (was ENXIO: /dev/stdin cannot be opened)", async function () {
+    if (process.platform === 'win32') this.skip();
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-socket-stdin-'));
+    let child: ReturnType<typeof spawn> | undefined;
+    try {
+      const annotations = join(dir, 'annotations.json');
+      writeFileSync(annotations, demoAnnotations());
+      const keypoints = Array.from({ length: 17 }, (_, j) => [102 + 5 * j, 99 + 10 * j, 0.9]).flat();
+      const results = join(dir, 'results.jsonl');
+      writeFileSync(results, `${JSON.stringify({ image_id: 1, category_id: 1, keypoints, score: 0.8 })}\n`);
+      const table = `${formatStatsTable(evaluateResultsFile(results, annotations))}\n`;
+      const resultsPiped = await spawnCli(['eval', '--results', '-', '--annotations', annotations], 'pipe', (c) => (child = c), readFileSync(results));
+      expect(resultsPiped.status, resultsPiped.stderr).to.equal(0);
+      expect(resultsPiped.stdout).to.equal(table);
+      const annotationsPiped = await spawnCli(['eval', '--results', results, '--annotations', '-'], 'pipe', (c) => (child = c), readFileSync(annotations));
+      expect(annotationsPiped.status, annotationsPiped.stderr).to.equal(0);
+      expect(annotationsPiped.stdout).to.equal(table);
+    } finally {
+      child?.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('eval --weights an .onnx model keeping its weights in a file beside it runs it from its path, as predict does', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-external-data-'));
     try {

@@ -3,8 +3,8 @@
  * size, as `json-array.ts` writes them, without one string of the whole file (V8's ~512 MiB
  * string limit) or every value held at once.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { ReadBoundError, refuseDevice, sizeText } from './read-bounded.js';
+import { fstatSync, readSync } from 'node:fs';
+import { openToRead, ReadBoundError, refuseDevice, sizeText } from './read-bounded.js';
 
 /** A line of a JSON Lines file that is no JSON value. */
 export class JsonLineError extends SyntaxError {
@@ -60,7 +60,7 @@ export function utf8TextStart(head: Uint8Array): number {
  * (`eval --results <(zcat results.json.gz)`). A device (`/dev/zero`, a terminal) is a ReadBoundError.
  */
 function* utf8Chunks(path: string, chunkBytes: number): Generator<Buffer, void, undefined> {
-  const fd = openSync(path, 'r');
+  const { fd, close } = openToRead(path);
   try {
     refuseDevice(fstatSync(fd));
     // Enough bytes for a byte order mark, however few a pipe gives at a time.
@@ -78,7 +78,7 @@ function* utf8Chunks(path: string, chunkBytes: number): Generator<Buffer, void, 
       yield chunk.subarray(0, length);
     }
   } finally {
-    closeSync(fd);
+    close();
   }
 }
 

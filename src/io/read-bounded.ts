@@ -24,6 +24,24 @@ export function refuseDevice(stats: Stats): void {
   }
 }
 
+/** The names by which a process opens its own stdin. */
+const STDIN_PATHS = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
+/**
+ * A descriptor to read the file at `path` from, and its closing. Stdin by one of its names is read
+ * from descriptor 0, not closed, where Linux cannot open it by name: a socket, as a Node parent's
+ * `stdio: 'pipe'` gives (ENXIO, "no such device or address").
+ */
+export function openToRead(path: string): { fd: number; close: () => void } {
+  try {
+    const fd = openSync(path, 'r');
+    return { fd, close: () => closeSync(fd) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO' && STDIN_PATHS.has(path)) return { fd: 0, close: () => {} };
+    throw err;
+  }
+}
+
 /**
  * The bytes of the file at `path`, read once, so that a pipe (`<(...)`, `/dev/stdin`) is read
  * too; a ReadBoundError for a character or block device (`/dev/zero`, `/dev/urandom` never end; a
@@ -32,7 +50,7 @@ export function refuseDevice(stats: Stats): void {
  * `spare`: bytes left free after the content in its buffer, for a reader that moves it there.
  */
 export function readFileUpTo(path: string, maxBytes: number, spare = 0): Buffer {
-  const fd = openSync(path, 'r');
+  const { fd, close } = openToRead(path);
   try {
     const stats = fstatSync(fd);
     refuseDevice(stats);
@@ -57,7 +75,7 @@ export function readFileUpTo(path: string, maxBytes: number, spare = 0): Buffer 
       if (total > maxBytes) throw new ReadBoundError('size', `gives more than ${sizeText(maxBytes)}`, Buffer.concat(chunks, Math.min(total, 64)));
     }
   } finally {
-    closeSync(fd);
+    close();
   }
 }
 

@@ -454,16 +454,21 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     }
   });
 
+  /** The demo's annotations and one result for its image, written into `dir`, with the table eval prints for them. */
+  function oneResultEval(dir: string): { annotations: string; results: string; table: string } {
+    const annotations = join(dir, 'annotations.json');
+    writeFileSync(annotations, demoAnnotations());
+    const keypoints = Array.from({ length: 17 }, (_, j) => [102 + 5 * j, 99 + 10 * j, 0.9]).flat();
+    const results = join(dir, 'results.jsonl');
+    writeFileSync(results, `${JSON.stringify({ image_id: 1, category_id: 1, keypoints, score: 0.8 })}\n`);
+    return { annotations, results, table: `${formatStatsTable(evaluateResultsFile(results, annotations))}\n` };
+  }
+
   it("eval --results - and --annotations - read stdin (predict --format jsonl | higher-pose eval --results - ...), as their other names do", function () {
     if (process.platform === 'win32') this.skip();
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-dash-results-'));
     try {
-      const annotations = join(dir, 'annotations.json');
-      writeFileSync(annotations, demoAnnotations());
-      const keypoints = Array.from({ length: 17 }, (_, j) => [102 + 5 * j, 99 + 10 * j, 0.9]).flat();
-      const results = join(dir, 'results.jsonl');
-      writeFileSync(results, `${JSON.stringify({ image_id: 1, category_id: 1, keypoints, score: 0.8 })}\n`);
-      const table = `${formatStatsTable(evaluateResultsFile(results, annotations))}\n`;
+      const { annotations, results, table } = oneResultEval(dir);
       // Was 'higher-pose: EvalError: Cannot read results file -: ENOENT: no such file or directory, open '-''.
       const resultsPiped = cliWithPipedStdin(results, ['eval', '--results', '-', '--annotations', annotations]);
       expect(resultsPiped.status, resultsPiped.stderr).to.equal(0);
@@ -481,12 +486,7 @@ TEST: {FLIP_TEST: true, SCALE_FACTOR: [1], ADJUST: true, REFINE: true, PROJECT2I
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-socket-stdin-'));
     let child: ReturnType<typeof spawn> | undefined;
     try {
-      const annotations = join(dir, 'annotations.json');
-      writeFileSync(annotations, demoAnnotations());
-      const keypoints = Array.from({ length: 17 }, (_, j) => [102 + 5 * j, 99 + 10 * j, 0.9]).flat();
-      const results = join(dir, 'results.jsonl');
-      writeFileSync(results, `${JSON.stringify({ image_id: 1, category_id: 1, keypoints, score: 0.8 })}\n`);
-      const table = `${formatStatsTable(evaluateResultsFile(results, annotations))}\n`;
+      const { annotations, results, table } = oneResultEval(dir);
       const resultsPiped = await spawnCli(['eval', '--results', '-', '--annotations', annotations], 'pipe', (c) => (child = c), readFileSync(results));
       expect(resultsPiped.status, resultsPiped.stderr).to.equal(0);
       expect(resultsPiped.stdout).to.equal(table);

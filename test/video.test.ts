@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, createReadStream, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,6 +70,71 @@ function processesMentioning(text: string): string[] | undefined {
   return found;
 }
 
+/** The command line, run by `node -e` (with tsx), its arguments after the script. */
+const CLI_SCRIPT = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+
+/**
+ * The command line, whose JSON lines on stdout stop after the first: the second one's write never
+ * completes, as into a pipe whose reader stopped reading. The run waits there, mid-video, for a signal.
+ */
+const stdoutStalledAfterFirstLineScript = `const write = process.stdout.write.bind(process.stdout);
+  let lines = 0;
+  process.stdout.write = (...args) => (lines++ === 0 ? write(...args) : false);
+  ${CLI_SCRIPT}`;
+
+/**
+ * The command line, which writes `marker` as it hears its first SIGINT: before the run's own
+ * listener, in the same turn, and once, so that the process can still end by the signal.
+ */
+const sigintHeardScript = (marker: string): string => `process.once('SIGINT', () => require('node:fs').writeFileSync(${JSON.stringify(marker)}, ''));
+  ${CLI_SCRIPT}`;
+
+/**
+ * The command line, whose second network run (the second frame's, one run a frame: no flip test)
+ * writes `marker` and waits until the run has heard a Ctrl-C (after the run's own listener, once):
+ * the first frame estimated, the run cannot go on before the signal.
+ */
+const secondFrameHeldScript = (marker: string): string => `Promise.all([import('node:fs'), import('onnxruntime-node')]).then(([fs, ort]) => {
+    const { create } = ort.InferenceSession;
+    ort.InferenceSession.create = async (...args) => {
+      const session = await create.apply(ort.InferenceSession, args);
+      const run = session.run.bind(session);
+      let runs = 0;
+      session.run = async (...given) => {
+        if (runs++ === 1) await new Promise((resolve) => { fs.writeFileSync(${JSON.stringify(marker)}, ''); process.once('SIGINT', resolve); });
+        return run(...given);
+      };
+      return session;
+    };
+    return ${CLI_SCRIPT};
+  })`;
+
+/**
+ * `script` (the command line by default), whose first removal of a temporary file (fs/promises'
+ * rm of a `*.tmp`: the overlay's or the JSON lines') writes `marker`, then waits until `release`
+ * exists or `folder` is gone: a fixed point in the cleanup of an interrupted run. The builtin
+ * module's function is replaced (syncBuiltinESMExports: its importers too).
+ */
+const heldRemovalScript = (marker: string, release: string, folder: string, script = CLI_SCRIPT): string => `const fs = require('node:fs');
+  const promises = require('node:fs/promises');
+  const { rm } = promises;
+  let held = false;
+  const released = () => new Promise((resolve) => {
+    const waiting = setInterval(() => {
+      if (fs.existsSync(${JSON.stringify(release)}) || !fs.existsSync(${JSON.stringify(folder)})) resolve(clearInterval(waiting));
+    }, 20);
+  });
+  promises.rm = async (path, ...rest) => {
+    if (!held && String(path).endsWith('.tmp')) {
+      held = true;
+      fs.writeFileSync(${JSON.stringify(marker)}, '');
+      await released();
+    }
+    return rm(path, ...rest);
+  };
+  require('node:module').syncBuiltinESMExports();
+  ${script}`;
+
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
     await promise;
@@ -130,6 +195,35 @@ if (!hasFfmpeg) {
       expect(clipPixels.length).to.equal(10 * 57600);
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
+
+    // Child processes a test started: killed after it, passed or not.
+    const children: ChildProcess[] = [];
+    afterEach(() => children.splice(0).forEach((child) => child.kill('SIGKILL')));
+
+    /**
+     * Starts `script` (the command line by default) with `args`, killed after the test: `ended`
+     * once its output is read to its end, with its exit code or signal; `stdout()` and `stderr()`
+     * what it printed so far.
+     */
+    function started(args: string[], { script = CLI_SCRIPT, env }: { script?: string; env?: NodeJS.ProcessEnv } = {}) {
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      children.push(child);
+      let [stdout, stderr] = ['', ''];
+      child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+      child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      const ended = new Promise<{ code: number | null; by: NodeJS.Signals | null }>((resolve) => child.on('close', (code, by) => resolve({ code, by })));
+      return { child, ended, stdout: () => stdout, stderr: () => stderr };
+    }
+
+    /** Resolves once `reached()` holds (`what`, for the failure); fails if the process `run` ended first. */
+    async function until(what: string, reached: () => boolean, run: ReturnType<typeof started>): Promise<void> {
+      while (!reached()) {
+        if (run.child.exitCode !== null || run.child.signalCode !== null) throw new Error(`the command ended before ${what}: ${run.stderr()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+
+    const appeared = (path: string, run: ReturnType<typeof started>): Promise<void> => until(`${path} appeared`, () => existsSync(path), run);
 
     const leftovers = (sub: string): string[] => readdirSync(join(dir, sub));
 
@@ -351,18 +445,23 @@ if (!hasFfmpeg) {
       });
 
       it("reads a live stream on a process's stdin on after the probe (process.stdin stops its pipe a tick after a pause)", async () => {
-        const script = "import('./src/video/decode.ts').then(async ({ openVideo }) => { let n = 0; for await (const f of await openVideo(process.stdin)) n++; console.log(n); })";
+        // It says when the first frame has come: the probe has answered, frames are read.
+        const script = "import('./src/video/decode.ts').then(async ({ openVideo }) => { let n = 0; for await (const f of await openVideo(process.stdin)) if (n++ === 0) console.log('first'); console.log(n); })";
         const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+        children.push(child);
         const bytes = readFileSync(matroska);
-        // Enough for the probe, then the rest once the probe has answered and frames are read.
+        // Enough for the probe and the first frames, then the rest once the first frame has come.
         child.stdin.write(bytes.subarray(0, bytes.length / 2));
-        setTimeout(() => child.stdin.end(bytes.subarray(bytes.length / 2)), 3000);
         let out = '';
-        child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+        child.stdout.setEncoding('utf8').on('data', (s: string) => {
+          out += s;
+          if (out.startsWith('first\n') && !child.stdin.writableEnded) child.stdin.end(bytes.subarray(bytes.length / 2));
+        });
+        // A stopped pipe leaves the child waiting for good: it fails after a wide margin instead.
         const timer = setTimeout(() => child.kill(), 60_000);
-        const code = await new Promise((resolve) => child.on('exit', resolve));
+        const code = await new Promise((resolve) => child.on('close', resolve));
         clearTimeout(timer);
-        expect([code, out.trim()]).to.deep.equal([0, '250']);
+        expect([code, out]).to.deep.equal([0, 'first\n250\n']);
       });
 
       it('keeps ffmpeg at most a few frames ahead of a slow consumer', async () => {
@@ -1192,6 +1291,9 @@ if (!hasFfmpeg) {
         const slots = new Slots(1);
         const started: number[] = [];
         let calls = 0;
+        // The second estimate's end: the slot a waiting frame would take then.
+        let secondDone!: () => void;
+        const secondEnded = new Promise<void>((resolve) => (secondDone = resolve));
         const estimator: PoseEstimator & { keypoints: KeypointDefinition; imagesInFlight: number } = {
           keypoints: COCO_KEYPOINTS,
           imagesInFlight: 3,
@@ -1200,6 +1302,7 @@ if (!hasFfmpeg) {
             return slots.run(async () => {
               started.push(call);
               await new Promise((resolve) => setTimeout(resolve, 50));
+              if (call === 1) secondDone();
               return [];
             }, options?.signal && nodeSignal(options.signal)); // as the estimator takes a signal
           },
@@ -1216,8 +1319,9 @@ if (!hasFfmpeg) {
             }
           })());
           expect(err.message).to.equal('interrupted by SIGINT');
-          // Long enough for the frames in flight to have run, had they stayed.
-          await new Promise((resolve) => setTimeout(resolve, 300));
+          // The slot free again: a frame that stayed waiting would have started by the next turn.
+          await secondEnded;
+          await new Promise((resolve) => setImmediate(resolve));
         } finally {
           process.off('unhandledRejection', onUnhandled);
         }
@@ -1387,20 +1491,28 @@ exec ffmpeg "$@"
         const sub = 'ffmpeg9-abort';
         mkdirSync(join(dir, sub));
         const slow = join(dir, sub, 'ffmpeg-slow-help');
-        const release = join(dir, sub, 'release');
-        // It answers once the test lets it, or once its folder is gone (removed before it looked for the release), so that nothing is left running.
-        writeFileSync(slow, `#!/bin/sh\ncase " $* " in *" -h "*) while [ ! -e '${release}' ] && [ -d '${join(dir, sub)}' ]; do sleep 0.05; done ;; esac\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+        const [asked, release] = [join(dir, sub, 'asked'), join(dir, sub, 'release')];
+        // Asked for its options, it says so and answers once the test lets it, or once its folder is gone (removed
+        // before it looked for the release), so that nothing is left running.
+        writeFileSync(slow, `#!/bin/sh\ncase " $* " in *" -h "*) : > '${asked}'; while [ ! -e '${release}' ] && [ -d '${join(dir, sub)}' ]; do sleep 0.05; done ;; esac\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+        // Had the abort waited for the answer, that comes after a wide margin, and the test fails instead of hanging.
+        let answered = false;
+        const margin = setTimeout(() => {
+          answered = true;
+          writeFileSync(release, '');
+        }, 30_000);
         try {
           const controller = new AbortController();
           const source = await openVideo(clip, { ffmpegPath: slow, signal: controller.signal });
-          setTimeout(() => controller.abort(new Error('stopped')), 100);
-          const started = performance.now();
-          const err = await rejection((async () => {
+          const read = rejection((async () => {
             for await (const _ of source) void _;
           })());
-          expect(err.message).to.equal('stopped');
-          expect(performance.now() - started).to.be.below(2000);
+          while (!existsSync(asked)) await new Promise((resolve) => setTimeout(resolve, 20));
+          controller.abort(new Error('stopped'));
+          const err = await read;
+          expect({ message: err.message, answered }).to.deep.equal({ message: 'stopped', answered: false });
         } finally {
+          clearTimeout(margin);
           writeFileSync(release, '');
         }
       });
@@ -1569,16 +1681,13 @@ exec ffmpeg "$@"
         for (const signal of ['SIGINT', 'SIGTERM'] as const) {
           const sub = `cli-${signal}`;
           mkdirSync(join(dir, sub));
-          const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
-          const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', matroska, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
-            '--render', join(dir, sub, 'overlay.mp4')], { stdio: ['ignore', 'pipe', 'pipe'] });
-          let stderr = '';
-          child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+          // Held after the first frame's JSON line (its second never written): the run cannot end before the signal.
+          const run = started(['video', matroska, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--render', join(dir, sub, 'overlay.mp4')],
+            { script: stdoutStalledAfterFirstLineScript });
           // Once the first frame's JSON line is out, the run is under way.
-          child.stdout.once('data', () => child.kill(signal));
-          const ended = await new Promise((resolve) => child.on('exit', (code, by) => resolve({ code, by })));
-          expect(ended, stderr).to.deep.equal({ code: null, by: signal });
-          expect(stderr).to.match(new RegExp(`higher-pose: interrupted by ${signal}; stopped after \\d+ frames?; ${join(dir, sub, 'overlay.mp4')} not written\n`));
+          run.child.stdout!.once('data', () => run.child.kill(signal));
+          expect(await run.ended, run.stderr()).to.deep.equal({ code: null, by: signal });
+          expect(run.stderr()).to.match(new RegExp(`higher-pose: interrupted by ${signal}; stopped after \\d+ frames?; ${join(dir, sub, 'overlay.mp4')} not written\n`));
           expect(leftovers(sub)).to.deep.equal([]);
         }
       });
@@ -1586,62 +1695,62 @@ exec ffmpeg "$@"
       it('BAD CALL - a SIGINT to node alone while ffmpeg finishes the overlay: ended by it and no overlay, not a complete run', async function () {
         this.timeout(120_000);
         const sub = 'cli-final-encode';
+        const held = join(dir, `${sub}-ffmpeg`);
         mkdirSync(join(dir, sub));
-        // An encoding ffmpeg that takes its time to end once its frames are in (a long flush, a faststart rewrite).
-        const slowEncoder = join(dir, sub, 'slow-ffmpeg.sh');
-        writeFileSync(slowEncoder, '#!/bin/sh\nffmpeg "$@"; status=$?\ncase "$*" in *"-f matroska -i pipe:0"*) sleep 3;; esac\nexit $status\n', { mode: 0o755 });
+        mkdirSync(held);
+        // An encoding ffmpeg that, its video written, takes its time to end (a long flush, a faststart rewrite): it says so,
+        // then ends once the run has heard the SIGINT, or once its folder is gone, so that nothing is left running.
+        const slowEncoder = join(held, 'slow-ffmpeg.sh');
+        const [finishing, heard] = [join(held, 'finishing'), join(held, 'heard')];
+        writeFileSync(slowEncoder, `#!/bin/sh\nffmpeg "$@"; status=$?\ncase "$*" in *"-f matroska -i pipe:0"*) : > '${finishing}'
+  while [ ! -e '${heard}' ] && [ -d '${held}' ]; do sleep 0.05; done ;; esac\nexit $status\n`, { mode: 0o755 });
         const overlay = join(dir, sub, 'overlay.mp4');
-        const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
-        const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', matroska, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
-          '--input-size', '256', '--max-frames', '3', '--render', overlay], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HIGHER_POSE_FFMPEG: slowEncoder } });
-        let stderr = '';
-        child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-        // The last frame's JSON line out, its overlay frame is in: ffmpeg is finishing the video.
-        let lines = 0;
-        child.stdout.setEncoding('utf8').on('data', (text: string) => {
-          lines += text.split('\n').length - 1;
-          if (lines === 3) child.kill('SIGINT');
-        });
-        const ended = await new Promise((resolve) => child.on('exit', (code, by) => resolve({ code, by })));
-        expect(ended, stderr).to.deep.equal({ code: null, by: 'SIGINT' });
-        expect(stderr).to.include(`higher-pose: interrupted by SIGINT; stopped after 3 frames; ${overlay} not written\n`);
-        expect(readdirSync(join(dir, sub))).to.deep.equal(['slow-ffmpeg.sh']);
+        const run = started(['video', matroska, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--max-frames', '3', '--render', overlay],
+          { script: sigintHeardScript(heard), env: { ...process.env, HIGHER_POSE_FFMPEG: slowEncoder } });
+        // The last frame's JSON line out and its overlay frame in, ffmpeg has written the video and is finishing.
+        await appeared(finishing, run);
+        run.child.kill('SIGINT');
+        expect(await run.ended, run.stderr()).to.deep.equal({ code: null, by: 'SIGINT' });
+        expect(run.stderr()).to.include(`higher-pose: interrupted by SIGINT; stopped after 3 frames; ${overlay} not written\n`);
+        expect(run.stdout().trim().split('\n')).to.have.length(3);
+        expect(leftovers(sub)).to.deep.equal([]);
       });
 
       it('BAD CALL - Ctrl-C twice (or SIGINT then SIGTERM): the process still ends without temporary files of --out or --render', async function () {
         this.timeout(120_000);
         for (const second of ['SIGINT', 'SIGTERM'] as const) {
           const sub = `cli-twice-${second}`;
+          const held = join(dir, `${sub}-held`);
           mkdirSync(join(dir, sub));
-          const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
-          const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', long, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
-            '--out', join(dir, sub, 'poses.jsonl'), '--render', join(dir, sub, 'overlay.mp4')], { stdio: ['ignore', 'ignore', 'pipe'] });
-          let stderr = '';
-          child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-          const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (code, signal) => resolve([code, signal])));
-          // Both outputs under way (the overlay's file exists from its first frame), a frame being estimated.
-          while (leftovers(sub).filter((name) => name.endsWith('.tmp')).length < 2) {
-            if (child.exitCode !== null) throw new Error(`the command ended early: ${stderr}`);
-            await new Promise((resolve) => setTimeout(resolve, 20));
-          }
-          child.kill('SIGINT');
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          child.kill(second);
-          const [code, signal] = await exited;
-          // Ended by the first signal after the cleanup, or by the second one once the files were gone.
-          expect(code === null && (signal === 'SIGINT' || signal === second), `${code} ${signal}: ${stderr}`).to.equal(true);
+          mkdirSync(held);
+          const [estimating, removing, release] = [join(held, 'estimating'), join(held, 'removing'), join(held, 'release')];
+          const [out, overlay] = [join(dir, sub, 'poses.jsonl'), join(dir, sub, 'overlay.mp4')];
+          const run = started(['video', long, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--no-flip', '--out', out, '--render', overlay],
+            { script: heldRemovalScript(removing, release, held, secondFrameHeldScript(estimating)) });
+          // Both outputs under way (the overlay's file made as its ffmpeg starts, at the first frame), the second frame held.
+          await appeared(estimating, run);
+          await until('both temporary files were made', () => leftovers(sub).filter((name) => name.endsWith('.tmp')).length === 2, run);
+          run.child.kill('SIGINT');
+          // The second signal as the first one's cleanup removes the temporary files, held before the first removal.
+          await appeared(removing, run);
+          run.child.kill(second);
+          // Sent: the run has it before it can see the release.
+          writeFileSync(release, '');
+          // Ended by the first signal, once the files were gone: the second stopped nothing.
+          expect(await run.ended, `${second}: ${run.stderr()}`).to.deep.equal({ code: null, by: 'SIGINT' });
           expect(leftovers(sub), second).to.deep.equal([]);
+          expect(run.stderr()).to.match(new RegExp(`higher-pose: interrupted by SIGINT; stopped after \\d+ frames?; ${out} and ${overlay} not written\n`));
         }
       });
 
       it('BAD CALL - interrupted while its JSON lines wait for a reader that does not read: it stops at once', async () => {
         const sub = 'cli-stalled';
         spawnSync('mkdir', ['-p', join(dir, sub)]);
-        // A pipe into a process that never reads: no write completes.
-        const stalled = new Writable({ highWaterMark: 1, write: () => {} });
-        const estimator = fakeEstimator((call) => {
-          if (call === 0) setTimeout(() => (process.listeners('SIGINT').at(-1) as (signal: NodeJS.Signals) => void)('SIGINT'), 200);
-        });
+        // The command's own SIGINT listener (emitting the signal would reach mocha's too).
+        const ctrlC = (): void => (process.listeners('SIGINT').at(-1) as (signal: NodeJS.Signals) => void)('SIGINT');
+        // A pipe into a process that never reads: no write completes. Ctrl-C comes once the first line waits there.
+        const stalled = new Writable({ highWaterMark: 1, write: () => setImmediate(ctrlC) });
+        const estimator = fakeEstimator();
         const { program: p } = program(estimator, undefined, stalled);
         const err = await rejection(p.parseAsync(['video', long, '--preset', 'tiny_coco', '--weights', 'w.pth', '--render', join(dir, sub, 'overlay.mp4')], { from: 'user' }));
         expect(err.message).to.match(new RegExp(`^interrupted by SIGINT; stopped after \\d+ frames?; ${join(dir, sub, 'overlay.mp4')} not written$`));

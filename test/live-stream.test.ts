@@ -1,7 +1,7 @@
 /** Video from live sources: a pipe or a Readable carrying MPEG-TS, whose producer may stop at any byte. */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -85,6 +85,33 @@ if (!hasFfmpeg) {
       expect(err).to.be.instanceOf(VideoError);
       expect(err.message).to.match(/^.*cut\.ts: ffmpeg (could not decode it|reported damage)/);
       expect(warnings).to.have.length(1);
+    });
+
+    it('BAD VIDEO - a file cut so, read as a stream (stdin redirected from it: video - < cut.ts; fs.createReadStream): damage, as the file named, no warning', async () => {
+      const warnings: string[] = [];
+      const err = await rejection(frames(createReadStream(join(dir, 'cut.ts')), { onWarning: (message) => warnings.push(message) }));
+      expect(err).to.be.instanceOf(VideoError);
+      expect(err.message).to.match(/^video stream: ffmpeg (could not decode it|reported damage)/);
+      expect(warnings).to.deep.equal([]);
+
+      const out = join(dir, 'redirected.jsonl');
+      const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+      const file = openSync(join(dir, 'cut.ts'), 'r');
+      let child: ChildProcess | undefined;
+      try {
+        child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
+          '--input-size', '256', '--out', out], { stdio: [file, 'ignore', 'pipe'] });
+        let stderr = '';
+        child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+        const code = await new Promise((resolve) => child!.on('close', resolve));
+        expect(code, stderr).to.equal(1);
+        expect(stderr).to.match(/higher-pose: VideoError: video stream: ffmpeg (could not decode it|reported damage)/);
+        expect(stderr).not.to.include('warning');
+        expect(readdirSync(dir).filter((name) => name.startsWith('redirected'))).to.deep.equal([]);
+      } finally {
+        child?.kill('SIGKILL');
+        closeSync(file);
+      }
     });
 
     it('BAD VIDEO - damage in the middle of a stream that then ends is damage, as it was: a VideoError, no warning', async () => {

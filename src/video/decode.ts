@@ -24,7 +24,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { fstatSync, ReadStream, statSync, type Stats } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
@@ -363,6 +363,21 @@ export async function assertReadableFile(path: string): Promise<void> {
   if (!found.isFile()) throw new VideoError(`${path}: not a regular file; read a pipe or a device as a stream (input '-' on the command line, a Readable for openVideo)`, path);
   // Not ffprobe's guess from the name ("moov atom not found" for an empty .mp4).
   if (found.size === 0) throw new VideoError(`${path}: zero-size file, not a video`, path);
+}
+
+/**
+ * Whether `stream` reads a regular file: `fs.createReadStream` of one, or process.stdin redirected
+ * from one (`higher-pose video - < clip.ts`), which Node makes an fs.ReadStream of its fd.
+ */
+function readsRegularFile(stream: Readable): boolean {
+  if (!(stream instanceof ReadStream)) return false;
+  // Its fd while open (stdin's stays so); its path once read to its end and closed.
+  const { fd } = stream as ReadStream & { fd?: number | null };
+  try {
+    return (typeof fd === 'number' ? fstatSync(fd) : statSync(stream.path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 interface StreamPrefix {
@@ -848,7 +863,8 @@ async function* decodeFrames(
   // A live MPEG-TS (a camera's or a broadcast, on a pipe) may end cut mid-frame when its source
   // stops; its header gives no length to tell a cut from an end. Frames given after ffmpeg reported
   // damage are held back as those of such a cut, until ffmpeg ends.
-  const live = prefix !== undefined && format === 'mpegts';
+  // A stream that reads a regular file (stdin redirected from one) is that file: it cannot have been cut by a stopped source.
+  const live = prefix !== undefined && format === 'mpegts' && !readsRegularFile(prefix.stream);
   let afterDamage = 0;
   let finished = false;
   try {

@@ -1,19 +1,13 @@
 /** Video from live sources: a pipe or a Readable carrying MPEG-TS, whose producer may stop at any byte. */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createReadStream, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { openVideo, VideoError, type DecodeOptions } from '../src/video/decode.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
-
-const hasFfmpeg = ['ffmpeg', 'ffprobe'].every((bin) => spawnSync(bin, ['-version'], { stdio: 'ignore' }).status === 0);
-
-function ffmpeg(...args: string[]): void {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr}`);
-}
+import { ffmpeg, hasFfmpeg, sizeChangingStream } from './helpers/ffmpeg.js';
 
 /** An MPEG-TS of `seconds` of 160x120 test pattern at 10 fps, every frame a keyframe (MPEG-4 part 2). */
 function transportStream(path: string, seconds: number): Buffer {
@@ -151,15 +145,7 @@ if (!hasFfmpeg) {
 
     it('samples a stream whose frame size changes midway (segments put end to end) in step: every, fps, from a file or a stream', async () => {
       // 0.5 s of 160x120, 0.5 s of 200x100, 0.5 s of 160x120: ffmpeg rebuilt its filters at each change, counting afresh.
-      const parts = ['160x120', '200x100', '160x120'].map((size, i) => {
-        const part = join(dir, `part${i}.ts`);
-        ffmpeg('-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10`, '-t', '0.5', '-c:v', 'mpeg4', '-output_ts_offset', String(i / 2), '-f', 'mpegts', part);
-        return part;
-      });
-      const list = join(dir, 'parts.txt');
-      writeFileSync(list, parts.map((part) => `file '${part}'\n`).join(''));
-      const joined = join(dir, 'joined.ts');
-      ffmpeg('-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', joined);
+      const joined = sizeChangingStream(dir, 'joined.ts', ['160x120', '200x100', '160x120']);
       for (const input of [() => joined, () => createReadStream(joined)]) {
         expect(await frames(input(), { every: 2 })).to.deep.equal([0, 0.2, 0.4, 0.6, 0.8, 1, 1.2, 1.4]);
         expect(await frames(input(), { every: 3 })).to.deep.equal([0, 0.3, 0.6, 0.9, 1.2]);

@@ -19,13 +19,7 @@ import { Slots } from '../src/parallel/slots.js';
 import { nodeSignal } from '../src/abort-signal.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
-
-const hasFfmpeg = ['ffmpeg', 'ffprobe'].every((bin) => spawnSync(bin, ['-version'], { stdio: 'ignore' }).status === 0);
-
-function ffmpeg(...args: string[]): void {
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args]);
-  if (r.status !== 0) throw new Error(`ffmpeg ${args.join(' ')} failed: ${r.stderr}`);
-}
+import { ffmpeg, hasFfmpeg, sizeChangingStream } from './helpers/ffmpeg.js';
 
 function ffprobe(...args: string[]): string {
   const r = spawnSync('ffprobe', ['-v', 'error', ...args], { encoding: 'utf8' });
@@ -315,15 +309,7 @@ if (!hasFfmpeg) {
       it("reads a video whose frame size changes midway as ffmpeg does: every frame at the first one's size", async () => {
         // Streams put end to end (or a browser's recording): ffmpeg scales the frames after the
         // change to the size it began with, where showinfo gives their size before that.
-        const parts = ['160x120', '200x100'].map((size, i) => {
-          const part = join(dir, `part${i}.ts`);
-          ffmpeg('-f', 'lavfi', '-i', `testsrc=size=${size}:rate=10`, '-t', '0.5', '-c:v', 'mpeg4', '-output_ts_offset', String(i / 2), '-f', 'mpegts', part);
-          return part;
-        });
-        const list = join(dir, 'parts.txt');
-        writeFileSync(list, parts.map((part) => `file '${part}'\n`).join(''));
-        const resized = join(dir, 'resized.ts');
-        ffmpeg('-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', resized);
+        const resized = sizeChangingStream(dir, 'resized.ts', ['160x120', '200x100']);
         const pixels = spawnSync('ffmpeg', ['-v', 'error', '-i', resized, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 24 }).stdout;
         expect(pixels.length).to.equal(10 * 57600);
         const frames = await collect(resized);

@@ -1,5 +1,6 @@
 /** Reading a file the user named, a pipe too, within a bound. */
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,36 @@ describe('readFileUpTo', function () {
     let piped: Buffer | undefined;
     await withPipedOnce(join(dir, 'fifo'), content, async () => void (piped = readFileUpTo(join(dir, 'fifo'), 3000)));
     expect(piped!.equals(content)).to.equal(true);
+  });
+
+  it("reads a stdin that is in non-blocking mode (a socket Node opened as a stream) to its end, waiting for bytes still to come (was EAGAIN)", async () => {
+    // The child reads its stdin, a socket (a Node parent's stdio 'pipe') that touching process.stdin made
+    // non-blocking, by name; the bytes come only once it has said it is reading.
+    const script = `const { readFileUpTo } = await import(${JSON.stringify(new URL('../src/io/read-bounded.ts', import.meta.url).href)});
+      void process.stdin.isTTY;
+      process.stdout.write('reading\\n');
+      const bytes = readFileUpTo('/dev/stdin', 1 << 20);
+      process.stdout.write(bytes.toString());`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      let stdout = '';
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise<void>((resolve) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk;
+          if (stdout === 'reading\n') resolve();
+        });
+        void closed.then(() => resolve());
+      });
+      child.stdin.write('late ');
+      child.stdin.end('bytes');
+      expect(await closed, stderr).to.equal(0);
+      expect(stdout).to.equal('reading\nlate bytes');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('leaves `spare` bytes free after the content in its buffer, read from a file and from a pipe', async () => {

@@ -3,8 +3,8 @@
  * size, as `json-array.ts` writes them, without one string of the whole file (V8's ~512 MiB
  * string limit) or every value held at once.
  */
-import { fstatSync, readSync } from 'node:fs';
-import { openToRead, ReadBoundError, refuseDevice, sizeText } from './read-bounded.js';
+import { fstatSync } from 'node:fs';
+import { openToRead, ReadBoundError, readWaiting, refuseDevice, sizeText } from './read-bounded.js';
 
 /** A line of a JSON Lines file that is no JSON value. */
 export class JsonLineError extends SyntaxError {
@@ -67,13 +67,13 @@ function* utf8Chunks(path: string, chunkBytes: number): Generator<Buffer, void, 
     const head = Buffer.alloc(3);
     let headLength = 0;
     for (let read = -1; read !== 0 && headLength < head.length; ) {
-      read = readSync(fd, head, headLength, head.length - headLength, null);
+      read = readWaiting(fd, head, headLength, head.length - headLength);
       headLength += read;
     }
     for (let from = utf8TextStart(head.subarray(0, headLength)); from < headLength; from += chunkBytes) yield head.subarray(from, Math.min(from + chunkBytes, headLength));
     const chunk = Buffer.alloc(chunkBytes);
     for (;;) {
-      const length = readSync(fd, chunk, 0, chunkBytes, null);
+      const length = readWaiting(fd, chunk, 0, chunkBytes);
       if (length === 0) return;
       yield chunk.subarray(0, length);
     }

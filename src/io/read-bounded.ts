@@ -42,6 +42,25 @@ export function openToRead(path: string): { fd: number; close: () => void } {
   }
 }
 
+/** Waited on for a few milliseconds at a time, never woken. */
+const idle = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `readSync` from the current position that waits out EAGAIN: a descriptor in non-blocking mode
+ * (stdin a socket or pipe that Node, or the process before it, opened as a stream) has nothing yet,
+ * not nothing more.
+ */
+export function readWaiting(fd: number, buffer: Uint8Array, offset: number, length: number): number {
+  for (;;) {
+    try {
+      return readSync(fd, buffer, offset, length, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      Atomics.wait(idle, 0, 0, 5);
+    }
+  }
+}
+
 /**
  * The bytes of the file at `path`, read once, so that a pipe (`<(...)`, `/dev/stdin`) is read
  * too; a ReadBoundError for a character or block device (`/dev/zero`, `/dev/urandom` never end; a
@@ -66,7 +85,7 @@ export function readFileUpTo(path: string, maxBytes: number, spare = 0): Buffer 
     const chunk = Buffer.allocUnsafe(1 << 20);
     let total = 0;
     for (;;) {
-      const length = readSync(fd, chunk, 0, Math.min(chunk.length, maxBytes + 1 - total), null);
+      const length = readWaiting(fd, chunk, 0, Math.min(chunk.length, maxBytes + 1 - total));
       // Joined into total + spare bytes, the rest zero-filled.
       if (length === 0) return Buffer.concat(chunks, total + spare).subarray(0, total);
       chunks.push(Buffer.from(chunk.subarray(0, length)));

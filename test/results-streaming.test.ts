@@ -495,7 +495,7 @@ describe('predict writes each image\'s people as soon as it is done', function (
     for (const image of images) copyFileSync(DEMO_IMAGE(), image);
     const out = join(dir, 'out', 'results.json');
     const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
-    const start = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', '-e', script, 'predict', ...args, ...model, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const start = (args: string[], run = script) => spawn(process.execPath, ['--import', 'tsx', '-e', run, 'predict', ...args, ...model, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
     const done = start(images.slice(0, 2));
     const [status] = await once(done, 'exit') as [number];
     expect(status).to.equal(0);
@@ -503,14 +503,36 @@ describe('predict writes each image\'s people as soon as it is done', function (
     expect(text).to.equal(`${JSON.stringify(JSON.parse(text), null, 1)}\n`);
     rmSync(join(dir, 'out'), { recursive: true });
 
-    const stopped = start(images);
-    // Stopped once the results file is being written (its temporary file made), with images left to estimate.
-    let stderr = '';
-    stopped.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    while (!existsSync(join(dir, 'out')) || readdirSync(join(dir, 'out')).length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    stopped.kill('SIGINT');
-    const [, signal] = await once(stopped, 'exit') as [number | null, NodeJS.Signals | null];
-    expect(signal, stderr).to.equal('SIGINT');
+    // c.jpg's read says so on stderr and never answers: the run holds the results' temporary file, with images left to estimate.
+    const reading = 'reading c.jpg\n';
+    const cReadForever = `const fs = require('node:fs');
+      const promises = require('node:fs/promises');
+      const { readFile } = promises;
+      promises.readFile = (path, ...rest) => {
+        if (!String(path).endsWith('c.jpg')) return readFile(path, ...rest);
+        fs.writeSync(2, ${JSON.stringify(reading)});
+        setInterval(() => {}, 1000);
+        return new Promise(() => {});
+      };
+      require('node:module').syncBuiltinESMExports();
+      ${script}`;
+    const stopped = start(images, cReadForever);
+    try {
+      let stderr = '';
+      await new Promise<void>((resolve, reject) => {
+        stopped.stderr!.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (stderr.includes(reading)) resolve();
+        });
+        stopped.on('exit', () => reject(new Error(`the run ended before reading c.jpg: ${stderr}`)));
+      });
+      expect(readdirSync(join(dir, 'out')), 'the results\' temporary file').to.have.length(1);
+      stopped.kill('SIGINT');
+      const [, signal] = await once(stopped, 'exit') as [number | null, NodeJS.Signals | null];
+      expect(signal, stderr).to.equal('SIGINT');
+    } finally {
+      stopped.kill('SIGKILL');
+    }
     // Nor the folder the run made for it.
     expect(existsSync(join(dir, 'out'))).to.equal(false);
   });

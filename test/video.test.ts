@@ -15,6 +15,7 @@ import { createEstimator } from '../src/estimator.js';
 import { createVideoEncoder } from '../src/video/encode.js';
 import { ImageError } from '../src/io/image.js';
 import { processVideo, type ProcessVideoOptions } from '../src/video/process.js';
+import { overlayVideo } from '../src/video/overlay-video.js';
 import { Slots } from '../src/parallel/slots.js';
 import { nodeSignal } from '../src/abort-signal.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
@@ -1345,6 +1346,70 @@ if (!hasFfmpeg) {
           expect(processesMentioning(sub) ?? []).to.deep.equal([]);
         });
       }
+
+      it('BAD CALL - aborted while the overlay encoder takes no frame (its disk hung): the abort at once, the encoder killed and its file removed', async () => {
+        // Sampled, the frame waits in the second decoding's drawing of the source frames.
+        for (const every of [1, 4]) {
+          const sub = `stalled-encoder-${every}`;
+          const held = join(dir, `${sub}-ffmpeg`);
+          mkdirSync(join(dir, sub));
+          mkdirSync(held);
+          // The encoding ffmpeg makes its output file, says it started, and never reads its stdin (a 320x240 frame is over a
+          // pipe's 64 KiB: the first frame's write waits) until its folder is gone, so that nothing is left running.
+          const stalled = join(held, 'ffmpeg');
+          const encoding = join(held, 'encoding');
+          writeFileSync(stalled, `#!/bin/sh\ncase "$*" in *"-f matroska -i pipe:0"*) for output; do :; done; : > "$output"; : > '${encoding}'
+  while [ -d '${held}' ]; do sleep 0.05; done; exit 1 ;; esac\nexec ffmpeg "$@"\n`, { mode: 0o755 });
+          const render = join(dir, sub, 'overlay.mp4');
+          // Had the abort waited for the encoder to read, that comes after a wide margin, and the test fails instead of hanging.
+          let released = false;
+          const margin = setTimeout(() => {
+            released = true;
+            rmSync(held, { recursive: true, force: true });
+          }, 20_000);
+          try {
+            const controller = new AbortController();
+            let ended = false;
+            const run = rejection((async () => {
+              for await (const _ of processVideo(fakeEstimator(), long, { render, every, ffmpegPath: stalled, signal: controller.signal })) void _;
+            })()).finally(() => (ended = true));
+            // Started, the encoder has the first frame's write waiting: that came in the same turn.
+            while (!existsSync(encoding) && !ended) await new Promise((resolve) => setTimeout(resolve, 20));
+            controller.abort(new Error('stopped'));
+            const err = await run;
+            expect({ message: err.message, released }, `every ${every}`).to.deep.equal({ message: 'stopped', released: false });
+            expect(leftovers(sub), `every ${every}`).to.deep.equal([]);
+            expect(processesMentioning(held) ?? [], `every ${every}`).to.deep.equal([]);
+          } finally {
+            clearTimeout(margin);
+            rmSync(held, { recursive: true, force: true });
+          }
+        }
+      });
+
+      it('BAD CALL - an overlay video aborted as its first frame starts the encoder: the encoder stopped once started, none left running, no file', async () => {
+        // processVideo leaves an add at the abort; the encoder that add is starting is then the abort's to stop.
+        const sub = 'overlay-abort-starting';
+        mkdirSync(join(dir, sub));
+        const source = await openVideo(clip, { maxFrames: 1 });
+        const [frame] = await (async () => {
+          const frames: VideoFrame[] = [];
+          for await (const decoded of source) frames.push(decoded);
+          return frames;
+        })();
+        const overlay = overlayVideo(clip, source, { path: join(dir, sub, 'overlay.mp4'), keypoints: COCO_KEYPOINTS, decode: {} });
+        // In the same turn: the add waits for its encoder to start.
+        const added = overlay.add(frame!, [person(80, 60)]).catch(() => {});
+        try {
+          await overlay.abort();
+          await added;
+          expect(processesMentioning(sub) ?? []).to.deep.equal([]);
+          expect(leftovers(sub)).to.deep.equal([]);
+        } finally {
+          await added;
+          await overlay.abort();
+        }
+      });
 
       it('BAD CALL - a signal that is no AbortSignal (a string, a controller instead of its signal) is refused before any frame', async () => {
         for (const [signal, said] of [['stop', '"stop"'], [new AbortController(), 'an AbortController (pass its .signal)'], [polyfillController(), 'an AbortController (pass its .signal)']] as const) {

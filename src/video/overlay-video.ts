@@ -54,13 +54,17 @@ export function overlayVideo(input: string | Readable, processed: Pick<VideoSour
  */
 function timedFrames(fps: number, sampleAspectRatio: number, options: OverlayVideoOptions): OverlayVideo & { readonly started: boolean } {
   let encoder: VideoEncoder | undefined;
+  // Aborted while the first frame's encoder starts (processVideo leaves that add at an abort), it
+  // is stopped once started: else it was left running.
+  let starting: Promise<VideoEncoder> | undefined;
   let origin = 0;
   const overlay = overlayOptions(options.render);
   return {
     async add(frame, people) {
       if (!encoder) {
         const { width, height } = frame.image;
-        encoder = await createVideoEncoder(options.path, { width, height, fps, sampleAspectRatio, codec: options.render?.codec, ffmpegPath: options.decode.ffmpegPath });
+        starting = createVideoEncoder(options.path, { width, height, fps, sampleAspectRatio, codec: options.render?.codec, ffmpegPath: options.decode.ffmpegPath });
+        encoder = await starting;
         origin = frame.time;
       }
       await encoder.write(drawPoses(frame.image, people, options.keypoints, overlay), frame.time - origin);
@@ -69,7 +73,7 @@ function timedFrames(fps: number, sampleAspectRatio: number, options: OverlayVid
       return encoder !== undefined;
     },
     finish: async () => encoder?.finish(),
-    abort: async () => encoder?.abort(),
+    abort: async () => (await starting?.catch(() => undefined))?.abort(),
   };
 }
 

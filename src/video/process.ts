@@ -315,7 +315,8 @@ async function* run(
       clock.track += seconds(t);
       if (overlay) {
         t = performance.now();
-        await overlay.add(frame, people);
+        // Raced with the abort, as the frames are: an encoder that takes no frame (its disk hung) held the run until it read again.
+        await Promise.race([overlay.add(frame, people), aborted]);
         clock.encode += seconds(t);
       }
       clock.frames++;

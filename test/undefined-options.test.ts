@@ -39,7 +39,7 @@ const TRACKER_UNSET: Unset<Omit<TrackerOptions, 'keypoints'>> = {
 };
 const SMOOTHER_UNSET: Unset<PoseSmootherOptions> = { minCutoff: undefined, beta: undefined, dCutoff: undefined, forgetAfter: undefined, checkTimeUnit: undefined };
 const VIDEO_UNSET: Unset<ProcessVideoOptions> = {
-  signal: undefined, track: undefined, smooth: undefined, keypoints: undefined, render: undefined, renderOptions: undefined,
+  signal: undefined, endSignal: undefined, track: undefined, smooth: undefined, keypoints: undefined, render: undefined, renderOptions: undefined,
   queueSize: undefined, onStart: undefined, onWarning: undefined, every: undefined, fps: undefined, start: undefined, duration: undefined,
   maxFrames: undefined, probeBytes: undefined, ffmpegPath: undefined, ffprobePath: undefined,
 };

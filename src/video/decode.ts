@@ -369,7 +369,7 @@ export async function assertReadableFile(path: string): Promise<void> {
  * Whether `stream` reads a regular file: `fs.createReadStream` of one, or process.stdin redirected
  * from one (`higher-pose video - < clip.ts`), which Node makes an fs.ReadStream of its fd.
  */
-function readsRegularFile(stream: Readable): boolean {
+export function readsRegularFile(stream: Readable): boolean {
   if (!(stream instanceof ReadStream)) return false;
   // Its fd while open (stdin's stays so); its path once read to its end and closed.
   const { fd } = stream as ReadStream & { fd?: number | null };
@@ -810,7 +810,8 @@ async function* decodeFrames(
   const { format } = info;
   const inputSeek = file !== undefined && seeksExactly(format);
   const args = decodeArgs(target, info, options, every, file !== undefined, inputSeek, sync);
-  const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  // Out of a terminal's reach, as the encoder: higher-pose decides what a Ctrl-C stops, and ffmpeg's own exit on it could come before higher-pose heard it.
+  const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
   const exit = childExit(child, binary, file);
   // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.
   exit.catch(() => {});

@@ -181,7 +181,8 @@ export async function createVideoEncoder(path: string, options: EncoderOptions):
     ...(muxer === 'mp4' || muxer === 'mov' ? ['-movflags', '+faststart'] : []),
     '-f', muxer, temp,
   ];
-  const child = spawn(binary, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  // In a process group of its own, out of a terminal's reach: Ctrl-C that ends a live stream leaves its overlay to be finished.
+  const child = spawn(binary, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
   const exit = childExit(child, binary, path);
   exit.catch(() => {}); // observed in write/finish/abort
   const tail = new StderrTail();

@@ -25,6 +25,13 @@ import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } fr
 export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
   /** Aborting stops the run at once (ffmpeg is killed, no output is left); iteration then throws the signal's reason. Another realm's signal or a polyfill's does as well. */
   signal?: AbortSignalLike | undefined;
+  /**
+   * Aborting ends the input there, as if the video ended: no more frames are read (ffmpeg is
+   * stopped, a stream input destroyed), those being estimated finish and are yielded, and the run
+   * completes (the overlay is written). How a live stream, which has no end of its own, is ended
+   * with its poses kept. Ended before a frame was estimated, iteration throws a VideoError.
+   */
+  endSignal?: AbortSignalLike | undefined;
   /** Give people track ids (true, or tracker settings; their keypoints are `keypoints`). */
   track?: boolean | Omit<TrackerOptions, 'keypoints'> | undefined;
   /** Smooth keypoints and boxes per track with One-Euro filters (true, or filter settings); implies `track`. A video's times are seconds: no `checkTimeUnit`. */
@@ -147,6 +154,24 @@ async function* decodedAhead(frames: AsyncGenerator<VideoFrame>, count: number):
   }
 }
 
+/**
+ * `frames` until `end` is aborted: the frames decoded ahead are not estimated then, and the
+ * decoding's failure as it is stopped by the end (its reason) is the end of the frames.
+ */
+async function* untilEnded(frames: AsyncGenerator<VideoFrame>, end: AbortSignal | undefined): AsyncGenerator<VideoFrame> {
+  for (;;) {
+    let next: IteratorResult<VideoFrame>;
+    try {
+      next = await frames.next();
+    } catch (error) {
+      if (end?.aborted) return;
+      throw error;
+    }
+    if (next.done || end?.aborted) return;
+    yield next.value;
+  }
+}
+
 /** `frames`, adding the time spent waiting for each one to `clock.decode`. */
 async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGenerator<VideoFrame> {
   try {
@@ -165,7 +190,7 @@ async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGen
 /** Every option `processVideo` reads, for refusing the others (a misspelt `evry` would decode every frame without a word). */
 const OPTION_NAMES: Record<keyof ProcessVideoOptions, true> = {
   ffmpegPath: true, ffprobePath: true, every: true, fps: true, start: true, duration: true, maxFrames: true, probeBytes: true,
-  signal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, onStart: true, onWarning: true,
+  signal: true, endSignal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, onStart: true, onWarning: true,
 };
 
 /**
@@ -237,10 +262,13 @@ async function* run(
   }
   const inFlight = estimator.imagesInFlight ?? 1;
   if (!isImagesInFlight(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be ${IMAGES_IN_FLIGHT_RANGE}, got ${shownValue(inFlight)}`, file);
-  if (options.signal !== undefined && !isAbortSignalLike(options.signal)) {
-    throw new VideoError(`processVideo: signal must be an AbortSignal, got ${shownAsSignal(options.signal)}`, file);
+  for (const name of ['signal', 'endSignal'] as const) {
+    if (options[name] !== undefined && !isAbortSignalLike(options[name])) {
+      throw new VideoError(`processVideo: ${name} must be an AbortSignal, got ${shownAsSignal(options[name])}`, file);
+    }
   }
   const callerSignal = options.signal && nodeSignal(options.signal);
+  const endSignal = options.endSignal && nodeSignal(options.endSignal);
   if (options.render !== undefined) {
     // Before any work, rather than at the first frame or the final rename.
     await checkVideoOutputPath(options.render, 'processVideo: render');
@@ -259,7 +287,15 @@ async function* run(
   // Aborted on the way out, so that ffmpeg dies at once even with frames still requested.
   const stop = new AbortController();
   const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
-  const source = await openVideo(input, { ...options, signal });
+  // The end stops the decoding alone: the overlay's own decoding of a sampled file draws on to the last frame estimated.
+  const decoding = endSignal ? AbortSignal.any([signal, endSignal]) : signal;
+  const endedBeforeAnyFrame = (): VideoError => new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
+  const source = await openVideo(input, { ...options, signal: decoding }).catch((error: unknown) => {
+    if (!(endSignal?.aborted && error === endSignal.reason && !signal.aborted)) throw error;
+    // Ended as it was probed: a stream input is released, as when decoding stops early.
+    if (typeof input !== 'string') input.destroy();
+    throw endedBeforeAnyFrame();
+  });
   try {
     // Every frame comes at the first one's size: frames the estimator would refuse are refused
     // before any is decoded, naming the video (the estimator's check names a frame "RGB image").
@@ -292,7 +328,7 @@ async function* run(
       clock.infer += seconds(t);
     }
   };
-  const estimates = inOrder(decodedAhead(frames, queueSize), inFlight, estimate);
+  const estimates = inOrder(untilEnded(decodedAhead(frames, queueSize), endSignal), inFlight, estimate);
   const overlay: OverlayVideo | undefined = options.render !== undefined
     ? overlayVideo(input, source, { path: options.render, keypoints: keypoints!, render: options.renderOptions, decode: { ...options, signal } })
     : undefined;
@@ -323,6 +359,7 @@ async function* run(
       clock.wall = seconds(begin);
       yield { frame: index, time, people, image };
     }
+    if (clock.frames === 0 && endSignal?.aborted) throw endedBeforeAnyFrame();
     if (clock.frames === 0) {
       const { start, duration } = options;
       const length = source.info.duration;

@@ -5,7 +5,7 @@
  *
  * Outputs go to temporary files beside their targets and are renamed only when the whole run
  * succeeded, so an interrupted (Ctrl-C) or failed run never leaves a half-written file under
- * the final name. Without `--out` the JSON lines go to stdout. The progress bar (stderr, on a
+ * the final name. A live stream's first Ctrl-C is its end: its frames so far make the outputs. Without `--out` the JSON lines go to stdout. The progress bar (stderr, on a
  * terminal only) shows frames/s; per-stage frames/s are printed at the end.
  */
 import type { Command } from 'commander';
@@ -19,7 +19,7 @@ import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
-import { assertReadableFile, VideoError } from '../../video/decode.js';
+import { assertReadableFile, readsRegularFile, VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, containerProblem, videoCodec } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 import { LineSink } from '../line-sink.js';
@@ -102,8 +102,20 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     stopWatchingLoad();
   }
   const interrupt = new AbortController();
+  // A live stream (stdin that is no regular file) has no end of its own: the first Ctrl-C ends it there, and its
+  // poses are written; a second one, or kill, interrupts the run as for a file.
+  const live = input === '-' && !readsRegularFile(stdin);
+  const end = new AbortController();
   // Ends the process by the signal once the outputs are cleaned up (`main`), so that a loop over videos stops too.
-  const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new Interrupted(signal, left()));
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGINT' && live && !end.signal.aborted && !interrupt.signal.aborted) {
+      end.abort();
+      // Said at once: the frames being estimated, and the overlay's encoding, take a while.
+      log(`${process.stderr.isTTY ? '\n' : ''}higher-pose: the stream ends here; finishing the frames being estimated and writing the poses (Ctrl-C again to stop now)`);
+      return;
+    }
+    interrupt.abort(new Interrupted(signal, left()));
+  };
   // Not `once`: a second Ctrl-C ended the process before the first one's cleanup, leaving the
   // outputs' temporary files. Until they are removed a signal stops nothing more; then (during
   // the estimator's dispose, which waits for the frames in flight) it ends the process.
@@ -130,6 +142,7 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
       duration: opts.duration,
       maxFrames: opts.maxFrames,
       signal: interrupt.signal,
+      endSignal: end.signal,
       // A live stream cut at its end: its frames are kept, and the user told of the last one's loss.
       onWarning: (message) => log(`warning: ${message}`),
       onStart: ({ expectedFrames }) => bar.start(expectedFrames ?? 0, 0, { rate: '0.0' }),
@@ -146,6 +159,7 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     bar.stop();
     log(summary(run.timings(), stages));
     if (interrupt.signal.aborted) log(`interrupted by ${(interrupt.signal.reason as Interrupted).signal} after the outputs were written: the run is complete`);
+    else if (end.signal.aborted) log(`the stream was ended by SIGINT after ${done} frame${done === 1 ? '' : 's'}; ${outputs.length > 0 ? `${outputs.join(' and ')} written` : 'their JSON lines are on stdout'}`);
   } catch (err) {
     bar.stop();
     await out?.discard();
@@ -153,6 +167,8 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     if (rendered) await rm(opts.render!, { force: true });
     // Ctrl-C in a terminal reaches the ffmpeg processes too, and their failure can come first.
     if (interrupt.signal.aborted) throw interrupt.signal.reason;
+    // Ended before its first frame was estimated: nothing to write, as when interrupted.
+    if (end.signal.aborted && done === 0) throw new Interrupted('SIGINT', left());
     // The reader of stdout has what it wanted (`| head`): a stop, not a failure, unless an overlay was asked for.
     if (sink instanceof LineSink && err === sink.error && (err as NodeJS.ErrnoException).code === 'EPIPE') {
       const stopped = `stopped after ${done} frame${done === 1 ? '' : 's'}: the reader of stdout closed it`;

@@ -85,6 +85,8 @@ describe('higher-pose exit statuses', () => {
       [['demo', '--image', dirname(DEMO_IMAGE()), '--out', join(tmpdir(), 'higher-pose-demo-never-made')], /^error: --image \S+images is a folder: demo takes one image file; `higher-pose predict \S+images --render DIR \.\.\.` estimates a folder's images\n/],
       // A video given to predict: it failed once the model had loaded, as 'not an image format that can be decoded' (exit 1).
       [['predict', DEMO_IMAGE(), 'clip.MP4', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()], /^error: clip\.MP4 is a video, and predict reads images: `higher-pose video clip\.MP4` estimates the poses in its frames\n/],
+      // So for heatmaps, which failed once the weights were read, in the image reader's words (exit 1).
+      [['heatmaps', 'clip.mov', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', 'maps'], /^error: clip\.mov is a video, and heatmaps reads images: save one of its frames as an image \(`ffmpeg -i clip\.mov -frames:v 1 frame\.png`\) and give that\n/],
       [['eval', '--annotations', 'a.json', '--preset', 'tiny_coco'], /^error: eval needs --images DIR/],
     ];
     for (const [args, message] of cases) {

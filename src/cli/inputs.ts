@@ -2,8 +2,10 @@
 import { statSync, readdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { ConfigError } from '../config/experiment.js';
+import { usageError } from './options.js';
 
 // BMP and HEIC too, which sharp cannot decode: skipped, they would vanish from the results unsaid; listed, each gets its ImageError saying to convert it.
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.bmp', '.heic', '.heif']);
@@ -13,15 +15,25 @@ export const isImageName = (name: string): boolean => IMAGE_EXTENSIONS.has(extna
 // The containers users most often have videos in; `.ts` (MPEG-TS) left out, a TypeScript file's name too.
 const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.mkv', '.webm', '.avi', '.wmv', '.flv', '.mpg', '.mpeg', '.mts', '.m2ts', '.3gp', '.ogv']);
 
-/** A video's name, which `predict` (images) is given by mistake for `video`. */
+/** A video's name, which `predict` or `heatmaps` (images) is given by mistake. */
 const isVideoName = (name: string): boolean => VIDEO_EXTENSIONS.has(extname(name).toLowerCase());
 
 /** The first of `args` named as a video, or undefined; a folder so named (a video's frames, frames.mp4/) is one of images. */
-export async function videoArgument(args: readonly string[]): Promise<string | undefined> {
+async function videoArgument(args: readonly string[]): Promise<string | undefined> {
   for (const arg of args) {
     if (isVideoName(arg) && !(await stat(arg).catch(() => undefined))?.isDirectory()) return arg;
   }
   return undefined;
+}
+
+/**
+ * A video among the image arguments of `command` is a usage error, found by its name before the
+ * weights are read: the run failed once the model had loaded, in the image reader's words
+ * ('not an image format that can be decoded', or the API's `processVideo`). `instead(video)` says what to do instead.
+ */
+export async function refuseVideoArguments(command: Command, args: readonly string[], instead: (video: string) => string): Promise<void> {
+  const video = await videoArgument(args);
+  if (video !== undefined) usageError(command, `${video} is a video, and ${command.name()} reads images: ${instead(video)}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, type ModelCliOptions } from '../options.js';
 import { addImageLimitOption, checkModelOptions, type PoseCliOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
+import { refuseVideoArguments } from '../inputs.js';
 import { stoppedAtOnceOnSignal } from '../interrupted.js';
 import { createNetwork } from '../../model/load.js';
 import { encodePng, readImage } from '../../io/image.js';
@@ -61,6 +62,8 @@ export function registerHeatmaps(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .action(async (imagePath: string, options: ModelCliOptions & Pick<PoseCliOptions, 'maxPixels'> & { out: string }, command: Command) => {
       refuseStdin(command, stdinAsDash(imagePath), 'heatmaps reads its image from a file', 'save the image and give its path');
+      // No command gives a video's heatmaps: one of its frames, saved as an image, is what heatmaps reads.
+      await refuseVideoArguments(command, [imagePath], (video) => `save one of its frames as an image (\`ffmpeg -i ${video} -frames:v 1 frame.png\`) and give that`);
       requireWeights(command, options, { inputs: [imagePath] });
       refuseOverwritingImage(imagePath, options.out);
       const weights = await readWeightsArgument(options.weights);

@@ -5,7 +5,7 @@ import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { checkOutputFile, fileOrStdout, makeOutputFolder, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError } from '../options.js';
-import { expandImageArguments, isImageName, videoArgument } from '../inputs.js';
+import { expandImageArguments, isImageName, refuseVideoArguments } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { CallbackError } from '../../callback-error.js';
 import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../../estimator.js';
@@ -291,9 +291,7 @@ export function registerPredict(program: Command): void {
     .addOption(new Option('--format <format>', 'json: the results as one array; jsonl: JSON Lines, each result (a person) on a line of its own, for jq -c or a line-by-line reader').choices(RESULTS_FORMATS).default('json'))
     .option('--render <dir>', 'draw skeletons, joints and person scores over each image into this folder')
     .action(async (images: string[], options: PredictOptions, command: Command) => {
-      // Before the model loads: it failed as 'not an image format that can be decoded', the command to use unsaid.
-      const video = await videoArgument(images);
-      if (video !== undefined) usageError(command, `${video} is a video, and predict reads images: \`higher-pose video ${video}\` estimates the poses in its frames`);
+      await refuseVideoArguments(command, images, (video) => `\`higher-pose video ${video}\` estimates the poses in its frames`);
       requireWeights(command, options, { inputs: images });
       const weights = await readWeightsArgument(options.weights);
       const config = checkModelOptions(command, options, { weights });

@@ -122,6 +122,22 @@ describe('higher-pose exit statuses', () => {
     }
   });
 
+  it('BAD CALL - demo --image DIR/x.png --out DIR, whose drawing would replace the image: exit 2 naming --out and --image, nothing written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-demo-clash-'));
+    try {
+      const image = join(dir, 'x.png');
+      copyFileSync(DEMO_IMAGE(), image);
+      // predict's check refused it, naming its --render, an option demo has not (a ConfigError, exit 1).
+      const { status, stderr } = await run('demo', '--image', image, '--out', dir);
+      expect(stderr).to.equal(`error: --out ${dir}: demo would write its drawing x.png over the --image ${image}; give another folder\n(add --help for usage)\n`);
+      expect(status).to.equal(2);
+      expect(readdirSync(dir)).to.deep.equal(['x.png']);
+      expect(readFileSync(image)).to.deep.equal(readFileSync(DEMO_IMAGE()));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('BAD CALL - options the estimator refuses exit with 2 before the model loads, naming them as typed; a file that fails to load exits with 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-refused-'));
     try {

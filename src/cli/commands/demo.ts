@@ -7,8 +7,8 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { runPredict } from './predict.js';
+import { basename, join, resolve } from 'node:path';
+import { drawingPath, runPredict } from './predict.js';
 import { usageError } from '../options.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../../paths.js';
 import { cachedPath } from '../../zoo/download.js';
@@ -26,6 +26,10 @@ export function registerDemo(program: Command): void {
       if (options.image !== undefined && (await stat(options.image).catch(() => undefined))?.isDirectory()) {
         usageError(command, `--image ${options.image} is a folder: demo takes one image file; \`higher-pose predict ${options.image} --render DIR ...\` estimates a folder's images`);
       }
+      const image = options.image ?? DEMO_IMAGE();
+      // predict refuses it too, but in the words of its --render, which demo has not.
+      const drawing = drawingPath(image, options.out);
+      if (resolve(drawing) === resolve(image)) usageError(command, `--out ${options.out}: demo would write its drawing ${basename(drawing)} over the --image ${image}; give another folder`);
       const cached = ['coco_w32_512', 'coco_w32_512_mmpose'].map(findEntry).find((entry) => existsSync(cachedPath(entry)));
       const [preset, weights] = cached ? [cached.preset, cachedPath(cached)] : ['tiny_coco' as const, TINY_COCO_CHECKPOINT()];
       if (!cached) {
@@ -35,7 +39,7 @@ export function registerDemo(program: Command): void {
         console.error('      `higher-pose weights list` shows the others, run as `higher-pose predict IMAGE --preset PRESET --weights FILE`.');
       }
       // predict's summary line says what was found and where it went.
-      const { drawn } = await runPredict([options.image ?? DEMO_IMAGE()], { preset, weights, out: join(options.out, 'results.json'), render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });
+      const { drawn } = await runPredict([image], { preset, weights, out: join(options.out, 'results.json'), render: options.out, inputSize: preset === 'tiny_coco' ? 256 : undefined });
       // The folder keeps the drawings of earlier runs (of other --image files): which is this one's.
       console.error(`demo: this run drew ${drawn.join(', ')}`);
     });

@@ -64,8 +64,8 @@ const STDIN = '-';
 /** How the image of `file` is named in messages: the stdin image as `stdin`, as its reader's errors name it. */
 const imageLabel = (file: string): string => (file === STDIN ? 'stdin' : file);
 
-/** Where the image of `file` is drawn: the stdin image as `stdin.png`. */
-const drawingName = (file: string): string => `${file === STDIN ? 'stdin' : basename(file, extname(file))}.png`;
+/** Where the image of `file` is drawn in `folder`: NAME.png, the stdin image as `stdin.png`. */
+export const drawingPath = (file: string, folder: string): string => join(folder, `${file === STDIN ? 'stdin' : basename(file, extname(file))}.png`);
 
 /** The bytes piped into stdin, read whole before the model loads; a terminal is refused rather than waited on. */
 async function stdinImage(): Promise<Uint8Array> {
@@ -212,7 +212,7 @@ function drawingPaths(files: readonly string[], render: string, mistake: UsageMi
   const drawnFrom = new Map<string, string>();
   const inputs = new Set(files.map((file) => resolve(file)));
   for (const file of files) {
-    const path = join(render, drawingName(file));
+    const path = drawingPath(file, render);
     if (inputs.has(resolve(path))) mistake(`--render: the drawing of ${file} would replace the image ${path}; draw into another folder`);
     const other = drawnFrom.get(path);
     if (other !== undefined && other !== file) mistake(`--render: ${other} and ${file} would both be drawn to ${path}; give them separate runs or rename one`);

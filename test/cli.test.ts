@@ -87,6 +87,9 @@ describe('higher-pose exit statuses', () => {
       [['predict', DEMO_IMAGE(), 'clip.MP4', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT()], /^error: clip\.MP4 is a video, and predict reads images: `higher-pose video clip\.MP4` estimates the poses in its frames\n/],
       // So for heatmaps, which failed once the weights were read, in the image reader's words (exit 1).
       [['heatmaps', 'clip.mov', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--out', 'maps'], /^error: clip\.mov is a video, and heatmaps reads images: save one of its frames as an image \(`ffmpeg -i clip\.mov -frames:v 1 frame\.png`\) and give that\n/],
+      // An empty --cache-dir: list showed the working folder as the cache (exit 0), fetch failed as fetchWeights({ cacheDir: '' }) (a ZooError, exit 1).
+      [['weights', 'list', '--cache-dir', ''], /^error: option '--cache-dir <dir>' argument '' is invalid\. expected a folder path, got an empty one \(leave the option out for \$HIGHER_POSE_CACHE or ~\/\.cache\/higher-pose\)\n/],
+      [['weights', 'fetch', 'coco_w32_512', '--cache-dir='], /^error: option '--cache-dir <dir>' argument '' is invalid\. expected a folder path/],
       [['eval', '--annotations', 'a.json', '--preset', 'tiny_coco'], /^error: eval needs --images DIR/],
     ];
     for (const [args, message] of cases) {

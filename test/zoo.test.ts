@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerWeights } from '../src/cli/commands/weights.js';
 import { PRESET_NAMES } from '../src/config/presets.js';
@@ -430,6 +430,19 @@ describe('model zoo', () => {
       expect(out).to.match(/^NAME\s+PRESET\s+INPUT\s+NAMING\s+SIZE\s+CACHED\s+SOURCE\n/);
       for (const name of ZOO_NAMES) expect(out).to.match(new RegExp(`^${name}\\s`, 'm'));
       expect(out).to.match(/^coco_w48_512_mmpose\s+coco_w48_640\s+512\s+mmpose\s+\?\s+no\s+download\.openmmlab\.com$/m);
+    });
+
+    it('takes an empty $HIGHER_POSE_CACHE as unset, as the other variables (~/.cache/higher-pose, not the working folder)', async () => {
+      const saved = process.env.HIGHER_POSE_CACHE;
+      process.env.HIGHER_POSE_CACHE = '';
+      try {
+        const { out, exitCode } = await cli(['weights', 'list']);
+        expect(exitCode).to.equal(0);
+        expect(out.split('\n').at(-2)).to.equal(`Cache: ${join(homedir(), '.cache', 'higher-pose')}`);
+      } finally {
+        if (saved === undefined) delete process.env.HIGHER_POSE_CACHE;
+        else process.env.HIGHER_POSE_CACHE = saved;
+      }
     });
 
     it('BAD CALL - reports an unknown name with the valid names, as a usage error (exit 2) as an unknown preset is', async () => {

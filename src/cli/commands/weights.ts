@@ -4,27 +4,34 @@
  * the progress bar to stderr, so `$(higher-pose weights fetch NAME)` captures the path.
  */
 import { existsSync, statSync } from 'node:fs';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { findEntry, inputSizeHint, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
 import { cachedPath, defaultCacheDir, fetchWeights, partialDownloadPath, type DownloadProgress } from '../../zoo/download.js';
 import { usageError } from '../options.js';
 import { stoppedAtOnceOnSignal } from '../interrupted.js';
 
+/**
+ * `--cache-dir`: an empty one (`--cache-dir "$DIR"`, DIR unset) is a usage error naming the option, for
+ * every subcommand: `list` showed the working folder as the cache, `fetch` failed in the API's words.
+ */
+function parseCacheDir(value: string): string {
+  if (value === '') throw new InvalidArgumentError('expected a folder path, got an empty one (leave the option out for $HIGHER_POSE_CACHE or ~/.cache/higher-pose)');
+  return value;
+}
+
+const addCacheDirOption = (command: Command): Command => command.option('--cache-dir <dir>', 'cache folder (default: $HIGHER_POSE_CACHE or ~/.cache/higher-pose)', parseCacheDir);
+
 export function registerWeights(program: Command): void {
   const weights = program.command('weights').description('list and download published HigherHRNet checkpoints');
-  weights
-    .command('list')
+  addCacheDirOption(weights.command('list'))
     .description('list the published checkpoints and whether they are in the cache')
-    .option('--cache-dir <dir>', 'cache folder (default: $HIGHER_POSE_CACHE or ~/.cache/higher-pose)')
     .action((options: { cacheDir?: string }, command: Command) => {
       write(command, zooTable(options.cacheDir ?? defaultCacheDir()));
     });
-  weights
-    .command('fetch')
+  addCacheDirOption(weights.command('fetch'))
     .description('download a checkpoint into the cache (verifying its checksum) and print its path')
     .argument('<name>', 'catalogue name, see `higher-pose weights list`')
-    .option('--cache-dir <dir>', 'cache folder (default: $HIGHER_POSE_CACHE or ~/.cache/higher-pose)')
     .action(async (name: string, options: { cacheDir?: string }, command: Command) => {
       const entry = zooEntry(command, name);
       const path = await fetchWithProgressBar(entry, options.cacheDir);

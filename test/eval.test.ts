@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COCO_STAT_NAMES, evaluateCoco } from '../src/eval/coco.js';
 import { evaluateCrowdPose } from '../src/eval/crowdpose.js';
-import { loadGroundTruth, loadResults, parseGroundTruth, parseResults, type GroundTruth, type KeypointResult } from '../src/eval/data.js';
+import { loadGroundTruth, loadResults, parseGroundTruth, parseResults, readResults, type GroundTruth, type KeypointResult } from '../src/eval/data.js';
 import { EvalError } from '../src/eval/errors.js';
 import { Journal } from '../src/eval/journal.js';
 import { OKS_THRESHOLDS, RECALL_THRESHOLDS, oks } from '../src/eval/cocoeval.js';
@@ -360,6 +360,30 @@ describe('evaluation input errors', () => {
     const path = join(dir, 'unannotated.jsonl');
     writeFileSync(path, results.map((r) => JSON.stringify(r)).join('\n'));
     expect(() => loadResults(path, gt())).to.throw(EvalError, message.replace('res.json', path));
+  });
+  it('BAD CALL - results of unannotated images are checked and counted as they are read, not given on to be kept (each image\'s 20 best, until the refusal): an endless pipe of them holds no more memory', () => {
+    const unknown = Array.from({ length: 50 }, (_, i) => ({ ...result(), image_id: 1000 + (i % 10), score: i / 50 }));
+    const path = join(dir, 'mostly-unannotated.jsonl');
+    writeFileSync(path, [result(), ...unknown, { ...result(), image_id: 3 }].map((r) => JSON.stringify(r)).join('\n'));
+    const given: number[] = [];
+    const read = () => {
+      for (const entry of readResults(path, gt())) given.push(entry.image_id);
+    };
+    expect(read).to.throw(EvalError, `${path}: results[1].image_id 1000 is not an image of synthetic.json; 50 of the 52 results name 10 image(s) outside it `
+      + '(1000, 1001, 1002, 1003, 1004, … 5 more): the evaluation scores results of its images only, so leave the others out');
+    expect(given).to.deep.equal([1, 3]);
+    // Checked all the same: a malformed entry of an unannotated image is named where it is.
+    writeFileSync(path, [result(), { ...result(), image_id: 1000, score: 'high' }].map((r) => JSON.stringify(r)).join('\n'));
+    expect(() => loadResults(path, gt())).to.throw(EvalError, `${path}: results[1].score must be a finite number, got "high"`);
+  });
+  it('BAD CALL - results naming over 100,000 unannotated images: their ids are counted up to 100,000, the refusal saying "over" that many', function () {
+    this.timeout(60_000);
+    const path = join(dir, 'unannotated-folder.jsonl');
+    // Short lines (joints at 0): 100,003 of them to read.
+    const line = (imageId: number) => `${JSON.stringify({ ...result(), image_id: imageId, keypoints: new Array(51).fill(0) })}\n`;
+    writeFileSync(path, Array.from({ length: 100_003 }, (_, i) => line(i < 2 ? 1 : 1000 + i)).join(''));
+    expect(() => loadResults(path, gt())).to.throw(EvalError, `${path}: results[2].image_id 1002 is not an image of synthetic.json; 100001 of the 100003 results name `
+      + 'over 100000 image(s) outside it (1002, 1003, 1004, 1005, 1006, … over 99995 more)');
   });
   it('BAD CALL - results with the wrong keypoint count', () => {
     expect(() => parseResults([{ ...result(), keypoints: new Array(42).fill(1) }], 'res.json', gt()))

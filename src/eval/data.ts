@@ -295,32 +295,46 @@ export function loadGroundTruth(path: string, dataset: DatasetKind): GroundTruth
 }
 
 /**
+ * The most images outside the ground truth that a refusal counts one by one: past it, it says
+ * "over" that many, so that an endless pipe of them holds no more than this many ids.
+ */
+const UNKNOWN_IMAGES_COUNTED = 100_000;
+
+/**
  * Results of images outside the ground truth, which the reference refuses (`loadRes` asserts).
  * Counted to the end, as results of a folder holding unannotated images name many: the refusal
- * says how many, not only the first.
+ * says how many, not only the first. Only their ids are kept, not the results.
  */
 class UnknownImages {
   private first?: { index: number; imageId: number };
   private results = 0;
   private readonly imageIds = new Set<number>();
+  private uncounted = false;
 
   constructor(private readonly images: ReadonlySet<number>) {}
+
+  /** Whether `imageId` is an image of the ground truth. */
+  isKnown(imageId: number): boolean {
+    return this.images.has(imageId);
+  }
 
   /** Records the result at `index` when its image is unknown. */
   check(imageId: number, index: number): void {
     if (this.images.has(imageId)) return;
     this.first ??= { index, imageId };
     this.results++;
-    this.imageIds.add(imageId);
+    if (this.imageIds.size < UNKNOWN_IMAGES_COUNTED || this.imageIds.has(imageId)) this.imageIds.add(imageId);
+    else this.uncounted = true;
   }
 
   /** Refuses the `total` results read when any was of an unknown image. */
   refuse(c: Checker, gt: GroundTruth, total: number): void {
     if (!this.first) return;
     const ids = [...this.imageIds];
-    const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, … ${ids.length - 5} more` : '');
+    const over = this.uncounted ? 'over ' : '';
+    const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? `, … ${over}${ids.length - 5} more` : '');
     c.fail(`results[${this.first.index}].image_id`, `${this.first.imageId} is not an image of ${gt.source}; ${this.results} of the ${total} results name `
-      + `${ids.length} image(s) outside it (${shown}): the evaluation scores results of its images only, so leave the others out`);
+      + `${over}${ids.length} image(s) outside it (${shown}): the evaluation scores results of its images only, so leave the others out`);
   }
 }
 
@@ -368,7 +382,11 @@ function refuseJournal(value: unknown, source: string): void {
 }
 
 /** Checks of the entries of a results file scored on `gt`, by their index. */
-function resultParser(c: Checker, gt: GroundTruth): { parse: (v: unknown, index: number) => KeypointResult; refuseUnknownImages: (total: number) => void } {
+function resultParser(c: Checker, gt: GroundTruth): {
+  parse: (v: unknown, index: number) => KeypointResult;
+  isKnownImage: (imageId: number) => boolean;
+  refuseUnknownImages: (total: number) => void;
+} {
   const unknownImages = new UnknownImages(new Set(gt.images.map((im) => im.id)));
   const cats = new Set(gt.categoryIds);
   return {
@@ -377,6 +395,7 @@ function resultParser(c: Checker, gt: GroundTruth): { parse: (v: unknown, index:
       unknownImages.check(result.image_id, index);
       return result;
     },
+    isKnownImage: (imageId) => unknownImages.isKnown(imageId),
     refuseUnknownImages: (total) => unknownImages.refuse(c, gt, total),
   };
 }
@@ -414,11 +433,12 @@ export function loadResults(path: string, gt: GroundTruth): KeypointResult[] {
  * lines: the JSON Lines of a predict run that found nobody) holds no results, as `[]`. A file
  * that holds neither is refused as other JSON files are. The file is read once: a pipe is read
  * too (`--results <(zcat results.jsonl.gz)`). Results of images outside the ground truth are
- * refused once the file is read, counted to the end.
+ * refused once the file is read, counted to the end, and meanwhile checked but not given: kept,
+ * an endless pipe of them would hold ever more memory before its refusal.
  */
 export function* readResults(path: string, gt: GroundTruth): Generator<KeypointResult, void, undefined> {
   const c = new Checker(path);
-  const { parse, refuseUnknownImages } = resultParser(c, gt);
+  const { parse, isKnownImage, refuseUnknownImages } = resultParser(c, gt);
   let total = 0;
   function* parsed(): Generator<KeypointResult, void, undefined> {
     for (const value of readJsonValues(path)) {
@@ -430,7 +450,8 @@ export function* readResults(path: string, gt: GroundTruth): Generator<KeypointR
     }
   }
   try {
-    yield* checkedBoxes(c, parsed());
+    // Left out after checkedBoxes: the first entry, of any image, decides whether boxes are needed, as the reference's does.
+    for (const result of checkedBoxes(c, parsed())) if (isKnownImage(result.image_id)) yield result;
   } catch (err) {
     // Neither: one object over several lines (whose first line is no JSON), a number.
     if (err instanceof OneJsonValueError) {

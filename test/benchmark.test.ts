@@ -206,6 +206,35 @@ describe('benchmark runner', () => {
     expect(second.calls).to.deep.equal([3]);
   });
 
+  it('says when no image is left to start (as the last one starts, or at once when the journal holds them all): a stop from then on lets the run complete', async () => {
+    mkdirImages(dir, ['3.jpg']);
+    const events: string[] = [];
+    const told = (extra: Partial<BenchmarkOptions>) => options({
+      onEveryImageStarted: () => events.push('every image started'),
+      onEstimated: () => events.push('estimated'),
+      ...extra,
+    });
+    // Image 2's estimate stops the run: image 3 is left to start.
+    const controller = new AbortController();
+    await rejection(runBenchmark(told({ estimate: fakeEstimator(gt, { count: 2, controller }).estimate, signal: controller.signal })));
+    expect(events).to.deep.equal([]);
+    // --limit 1, its image journaled: none to start, so a run stopped before it began completes.
+    expect(await runBenchmark(told({ limit: 1, signal: AbortSignal.abort() }))).to.include({ resumed: 1, estimated: 0 });
+    expect(events.splice(0)).to.deep.equal(['every image started', 'estimated']);
+    // Image 3 left: said as it starts, and a stop as it is estimated lets it finish and the results be written.
+    const resumed = new AbortController();
+    const report = await runBenchmark(told({
+      signal: resumed.signal,
+      estimate: async (_path, imageId) => {
+        events.push(`estimate ${imageId}`);
+        resumed.abort();
+        return groundTruthPeople(gt, imageId);
+      },
+    }));
+    expect(events).to.deep.equal(['every image started', 'estimate 3', 'estimated']);
+    expect(report).to.include({ resumed: 2, estimated: 1 });
+  });
+
   it('tries images that failed again when resuming', async () => {
     const controller = new AbortController();
     const first = fakeEstimator(gt);

@@ -76,6 +76,30 @@ const heldWritesScript = (marker: string, suffix: string, untilCtrlC = false): s
   require('node:module').syncBuiltinESMExports();
   ${CLI_SCRIPT}`;
 
+/**
+ * eval's command line (buildProgram's, its other commands left out), whose estimator finds nobody: of the sixth image it
+ * estimates, it says `estimating` on stderr and answers only once the run has heard a Ctrl-C, a fixed point to signal the
+ * run as its last image of six is in flight.
+ */
+const sixthImageHeldScript = (estimating: string): string => `Promise.all([import('./src/cli/main.ts'), import('./src/cli/commands/eval.ts')])
+  .then(async ([m, e]) => {
+    let calls = 0;
+    const estimatePoses = () => {
+      if (++calls < 6) return Promise.resolve([]);
+      process.stderr.write(${JSON.stringify(estimating)});
+      const alive = setInterval(() => {}, 1000);
+      // After the run's own listener: the Ctrl-C heard first.
+      return new Promise((resolve) => process.once('SIGINT', () => {
+        clearInterval(alive);
+        resolve([]);
+      }));
+    };
+    const program = m.buildProgram();
+    program.commands.splice(0);
+    e.registerEval(program, { createEstimator: async () => ({ estimatePoses, dispose: async () => {} }) });
+    await program.parseAsync(['node', 'higher-pose', ...process.argv.slice(1)]);
+  })`;
+
 /** The command line, sending itself SIGINT (Ctrl-C) as it prints eval's table of scores (AP50) on stdout. */
 const ctrlCAsScoresPrintedScript = `const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = (text, ...rest) => {
@@ -308,6 +332,20 @@ describe('commands interrupted while writing', function () {
     expect(results.length).to.be.greaterThan(64 * 1024);
     expect(JSON.parse(results)).to.have.length.greaterThan(0);
     expect(readdirSync(dir).sort()).to.deep.equal(['annotations.json', 'results.fifo']);
+  });
+
+  it('BAD CALL - eval given one Ctrl-C once its last image has started: it says the run finishes the images and writes the results, as it does', async () => {
+    const out = join(dir, 'run', 'results.json');
+    const estimating = 'estimating the sixth image\n';
+    const { child, ended, said } = started(['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', sixImages(), ...TINY_MODEL, '--out', out], sixthImageHeldScript(estimating));
+    await Promise.race([said(estimating), ended]);
+    child.kill('SIGINT');
+    const { status, signal, stderr } = await ended;
+    expect({ status, signal }, stderr).to.deep.equal({ status: 0, signal: null });
+    // Was 'stopping after the images in progress', though nothing was left to stop.
+    expect(stderr).to.include('higher-pose: every image has started; finishing them and writing the results (Ctrl-C again to stop now)\n');
+    expect(stderr).to.include('interrupted by SIGINT after the results were written: the run is complete\n');
+    expect(readdirSync(dirname(out))).to.deep.equal(['results.json']);
   });
 
   it('BAD CALL - eval given one Ctrl-C as it scores its results (work that holds the event loop): the run completes, and it says so', async () => {

@@ -83,6 +83,11 @@ export interface BenchmarkOptions {
    */
   imagesInFlight?: number;
   onProgress?: (progress: BenchmarkProgress) => void;
+  /**
+   * Called once no image is left to start: the last one started, or none to estimate. A stop asked
+   * for from then on no longer stops the run, which finishes the images in flight and writes the results.
+   */
+  onEveryImageStarted?: () => void;
   /** Called once every image is estimated and journaled (resumed ones too), before the results file is written. */
   onEstimated?: () => void;
   /** Called once the results file is in place (before the journal is removed and the results scored). */
@@ -239,9 +244,11 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   let started = 0;
   // The images to estimate, until the run is stopped.
   function* untilStopped(): Generator<GtImage> {
+    if (todo.length === 0) opts.onEveryImageStarted?.();
     for (const image of todo) {
       if (opts.signal?.aborted) return;
-      started++;
+      // Said as the last image is handed out: the next pull, which would find none left, comes only once an image in flight is done.
+      if (++started === todo.length) opts.onEveryImageStarted?.();
       yield image;
     }
   }

@@ -148,6 +148,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const annotations = readAnnotations(stdinAsPath(options.annotations), choice);
   const estimatorSettings = await estimatorOptions(options, evalSettings);
   const controller = new AbortController();
+  let everyImageStarted = false;
   let estimated = false;
   let resultsWritten = false;
   // What a stopped run leaves, as the run stands: the results once written (the journal then removed, or kept for
@@ -159,7 +160,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   // kill at any time, the model's loading and the results file's writing too, stops the run at once, leaving no temporary file.
   const stopWatchingSigterm = stoppedAtOnceOnSignal(left, ['SIGTERM']);
   // Ctrl-C as the model loads stops it at once; once the run has started, the first Ctrl-C stops it after the images in
-  // flight, and a second one ends it at once.
+  // flight (or, none left to start, lets it finish them and write the results), and a second one ends it at once.
   let stopWatchingSigint = stoppedAtOnceOnSignal(left, ['SIGINT']);
   const progress = new ProgressBar(out.stderr);
   const onSigint = () => {
@@ -167,7 +168,12 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     stopWatchingSigint = stoppedAtOnceOnSignal(left, ['SIGINT']);
     // Said at once: the images in flight, or the results' writing, can take minutes. Once the results are written
     // the run soon says it is complete.
-    if (!resultsWritten) progress.line(`higher-pose: ${estimated ? 'every image is estimated; writing the results' : 'stopping after the images in progress'} (Ctrl-C again to stop now)`);
+    if (!resultsWritten) progress.line(`higher-pose: ${ctrlCOutcome()} (Ctrl-C again to stop now)`);
+  };
+  // What a first Ctrl-C leads to, as the run stands.
+  const ctrlCOutcome = () => {
+    if (estimated) return 'every image is estimated; writing the results';
+    return everyImageStarted ? 'every image has started; finishing them and writing the results' : 'stopping after the images in progress';
   };
   const stages = new StageTotals();
   let estimator: Awaited<ReturnType<EvalDeps['createEstimator']>> | undefined;
@@ -193,6 +199,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       settings: journalSettings,
       signal: controller.signal,
       onProgress: (p) => progress.update(p),
+      onEveryImageStarted: () => (everyImageStarted = true),
       onEstimated: () => (estimated = true),
       onResultsWritten: () => (resultsWritten = true),
     });

@@ -1,6 +1,6 @@
-/** Video from live sources: a pipe or a Readable carrying MPEG-TS, whose producer may stop at any byte. */
+/** Video from live sources: a pipe or a Readable carrying MPEG-TS or Matroska/WebM, whose producer may stop at any byte. */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, createReadStream, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,24 @@ function frameStarts(ts: Buffer): number[] {
   return starts;
 }
 
+/**
+ * A Matroska of `seconds` of 160x120 test pattern at 10 fps as a live source writes it (`-live 1`:
+ * no length, no index), every frame a keyframe (MPEG-4 part 2, which every ffmpeg has, where
+ * WebM needs libvpx: the demuxer is the same).
+ */
+function matroskaStream(path: string, seconds: number): Buffer {
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', String(seconds), '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-live', '1', '-f', 'matroska', path);
+  return readFileSync(path);
+}
+
+/** Where each frame's bytes lie in a Matroska file, in order: its SimpleBlock's content, as ffprobe reports. */
+function blocks(path: string): { pos: number; size: number }[] {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pos,size', '-of', 'json', path], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ffprobe ${path} failed: ${r.stderr}`);
+  const packets = (JSON.parse(r.stdout) as { packets: { pos: string; size: string }[] }).packets;
+  return packets.map((packet) => ({ pos: Number(packet.pos), size: Number(packet.size) }));
+}
+
 async function frames(input: string | Readable, options: DecodeOptions = {}): Promise<number[]> {
   const times: number[] = [];
   for await (const frame of await openVideo(input, options)) times.push(frame.time);
@@ -36,6 +54,23 @@ async function frames(input: string | Readable, options: DecodeOptions = {}): Pr
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   return promise.then(() => expect.fail('expected a rejection'), (err: Error) => err);
+}
+
+/** `higher-pose video -` reading `stdin` (a pipe given those bytes, or a file's fd), its stderr and exit code. */
+async function videoOnStdin(stdin: Buffer | number, args: string[]): Promise<{ code: unknown; stderr: string }> {
+  const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+  let child: ChildProcess | undefined;
+  try {
+    child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
+      '--input-size', '256', ...args], { stdio: [typeof stdin === 'number' ? stdin : 'pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    if (typeof stdin !== 'number') child.stdin!.end(stdin);
+    const code = await new Promise((resolve) => child!.on('close', resolve));
+    return { code, stderr };
+  } finally {
+    child?.kill('SIGKILL');
+  }
 }
 
 if (!hasFfmpeg) {
@@ -88,22 +123,14 @@ if (!hasFfmpeg) {
       expect(err.message).to.match(/^video stream: ffmpeg (could not decode it|reported damage)/);
       expect(warnings).to.deep.equal([]);
 
-      const out = join(dir, 'redirected.jsonl');
-      const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
       const file = openSync(join(dir, 'cut.ts'), 'r');
-      let child: ChildProcess | undefined;
       try {
-        child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
-          '--input-size', '256', '--out', out], { stdio: [file, 'ignore', 'pipe'] });
-        let stderr = '';
-        child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-        const code = await new Promise((resolve) => child!.on('close', resolve));
+        const { code, stderr } = await videoOnStdin(file, ['--out', join(dir, 'redirected.jsonl')]);
         expect(code, stderr).to.equal(1);
         expect(stderr).to.match(/higher-pose: VideoError: video stream: ffmpeg (could not decode it|reported damage)/);
         expect(stderr).not.to.include('warning');
         expect(readdirSync(dir).filter((name) => name.startsWith('redirected'))).to.deep.equal([]);
       } finally {
-        child?.kill('SIGKILL');
         closeSync(file);
       }
     });
@@ -156,23 +183,83 @@ if (!hasFfmpeg) {
 
     it('higher-pose video - with a stream cut at its end on stdin: --out holds the frames before the cut, a warning on stderr, exit 0', async () => {
       const out = join(dir, 'poses.jsonl');
-      const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
-      let child: ChildProcess | undefined;
-      try {
-        child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
-          '--input-size', '256', '--out', out], { stdio: ['pipe', 'ignore', 'pipe'] });
-        let stderr = '';
-        child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-        child.stdin!.end(cut);
-        const code = await new Promise((resolve) => child!.on('exit', resolve));
+      const { code, stderr } = await videoOnStdin(cut, ['--out', out]);
+      expect(code, stderr).to.equal(0);
+      const lines = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { frame: number; time: number });
+      expectFirstFrames(lines.map((line) => line.time));
+      expect(stderr).to.match(new RegExp(`warning: video stream: the stream ended in the middle of a frame \\(ffmpeg: .+\\); the ${lines.length} frames decoded before it are kept`));
+      expect(readdirSync(dir).filter((name) => name.startsWith('poses'))).to.deep.equal(['poses.jsonl']);
+    });
+
+    describe('Matroska/WebM (a browser\'s MediaRecorder, a camera)', () => {
+      let live: Buffer; // 2 s, 20 frames
+      let cut: Buffer; // its first 12 frames, and the first half of the 13th, as a stopped producer leaves it
+      let frameBlocks: { pos: number; size: number }[];
+      const firstTwelve = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 1.1];
+      before(() => {
+        live = matroskaStream(join(dir, 'live.mkv'), 2);
+        frameBlocks = blocks(join(dir, 'live.mkv'));
+        expect(frameBlocks).to.have.length(20);
+        cut = live.subarray(0, frameBlocks[12]!.pos + Math.floor(frameBlocks[12]!.size / 2));
+        writeFileSync(join(dir, 'cut.mkv'), cut);
+      });
+
+      it('a stream cut mid-frame at its end (its source stopped) gives every whole frame before the cut, and a warning; a file cut so is damage, as it was', async () => {
+        const warnings: string[] = [];
+        // The demuxer drops the incomplete block unread: the frames its decoder gives after it logged the cut are whole ones, all kept.
+        expect(await frames(Readable.from([cut]), { onWarning: (message) => warnings.push(message) })).to.deep.equal(firstTwelve);
+        expect(warnings).to.deep.equal(['video stream: the stream ended in the middle of a frame (ffmpeg: File ended prematurely); the 12 frames decoded before it are kept, the cut one dropped']);
+
+        const err = await rejection(frames(join(dir, 'cut.mkv'), { onWarning: (message) => warnings.push(message) }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/cut\.mkv: ffmpeg reported damage and stopped early \(File ended prematurely\)$/);
+        expect(warnings).to.have.length(1);
+      });
+
+      it('BAD VIDEO - a file cut so, read as a stream (stdin redirected from it: video - < cut.mkv; fs.createReadStream): damage, as the file named, no warning', async () => {
+        const warnings: string[] = [];
+        const err = await rejection(frames(createReadStream(join(dir, 'cut.mkv')), { onWarning: (message) => warnings.push(message) }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.equal('video stream: ffmpeg reported damage and stopped early (File ended prematurely)');
+        expect(warnings).to.deep.equal([]);
+
+        const file = openSync(join(dir, 'cut.mkv'), 'r');
+        try {
+          const { code, stderr } = await videoOnStdin(file, ['--out', join(dir, 'redirected-mkv.jsonl')]);
+          expect(code, stderr).to.equal(1);
+          expect(stderr).to.include('higher-pose: VideoError: video stream: ffmpeg reported damage and stopped early (File ended prematurely)');
+          expect(stderr).not.to.include('warning');
+          expect(readdirSync(dir).filter((name) => name.startsWith('redirected-mkv'))).to.deep.equal([]);
+        } finally {
+          closeSync(file);
+        }
+      });
+
+      it('BAD VIDEO - damage shortly before a stream\'s cut end, which ffmpeg logs and reads on from to the end: a VideoError naming it, no warning', async () => {
+        // The 15th frame's block says it holds 16 bytes: the demuxer reads the rest of it as elements
+        // overrunning their cluster, logs that, and goes on with the next cluster, to the cut.
+        const damaged = Buffer.from(live.subarray(0, frameBlocks[18]!.pos + 1000));
+        const { pos } = frameBlocks[14]!;
+        expect(damaged[pos - 3]).to.equal(0xa3); // SimpleBlock, then its size in two bytes
+        damaged.writeUInt16BE(0x4000 | 16, pos - 2);
+        const warnings: string[] = [];
+        const err = await rejection(frames(Readable.from([damaged]), { onWarning: (message) => warnings.push(message) }));
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(/^video stream: ffmpeg reported damage and stopped early \(Element at 0x[0-9a-f]+ ending at 0x[0-9a-f]+ exceeds containing master element ending at 0x[0-9a-f]+; File ended prematurely\)$/);
+        expect(warnings).to.deep.equal([]);
+      });
+
+      it('higher-pose video - with a stream cut at its end on stdin: --out and --render hold every frame before the cut, a warning on stderr, exit 0', async () => {
+        const out = join(dir, 'mkv-poses.jsonl');
+        const overlay = join(dir, 'mkv-overlay.mkv');
+        const { code, stderr } = await videoOnStdin(cut, ['--out', out, '--render', overlay]);
         expect(code, stderr).to.equal(0);
         const lines = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { frame: number; time: number });
-        expectFirstFrames(lines.map((line) => line.time));
-        expect(stderr).to.match(new RegExp(`warning: video stream: the stream ended in the middle of a frame \\(ffmpeg: .+\\); the ${lines.length} frames decoded before it are kept`));
-        expect(readdirSync(dir).filter((name) => name.startsWith('poses'))).to.deep.equal(['poses.jsonl']);
-      } finally {
-        child?.kill('SIGKILL');
-      }
+        expect(lines.map((line) => line.time)).to.deep.equal(firstTwelve);
+        expect(blocks(overlay)).to.have.length(12);
+        expect(stderr).to.include('warning: video stream: the stream ended in the middle of a frame (ffmpeg: File ended prematurely); the 12 frames decoded before it are kept, the cut one dropped');
+        expect(readdirSync(dir).filter((name) => name.startsWith('mkv-')).sort()).to.deep.equal(['mkv-overlay.mkv', 'mkv-poses.jsonl']);
+      });
     });
   });
 }

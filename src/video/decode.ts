@@ -230,8 +230,8 @@ export interface DecodeOptions extends FfmpegPaths {
   /** Aborting kills ffmpeg; iteration then throws the signal's reason. */
   signal?: AbortSignal | undefined;
   /**
-   * Told why an MPEG-TS stream input's last frames were dropped: it ended in the middle of a frame
-   * (a live source stopped), which ffmpeg reported as damage. Default: `process.emitWarning`.
+   * Told why a stream input (MPEG-TS, Matroska/WebM) lost its last frames: it ended in the middle
+   * of a frame (a live source stopped), which ffmpeg reported as damage. Default: `process.emitWarning`.
    */
   onWarning?: ((message: string) => void) | undefined;
 }
@@ -725,6 +725,12 @@ const SHOWINFO = /\bn:\s*\d+\s+pts:\s*(?:-?\d+|NOPTS)\s+pts_time:(\S+).*?\bs:(\d
 /** ffmpeg's statistics of its input, logged as it closes it (verbose): the bytes it read. */
 const BYTES_READ = /\] Statistics: (\d+) bytes read\b/;
 
+/**
+ * ffmpeg's Matroska demuxer meeting the input's end inside an element ("File ended prematurely",
+ * some with "at pos. N"): it drops the incomplete block unread, and the decoder never sees it.
+ */
+const MATROSKA_ENDED_EARLY = /^\[matroska,webm @ 0x[0-9a-f]+\] \[error\] File ended prematurely\b/;
+
 /** Frame metadata from the `showinfo` lines, in order, with a way to wait for the next one. */
 class MetaQueue {
   private items: FrameMeta[] = [];
@@ -732,6 +738,8 @@ class MetaQueue {
   produced = 0;
   /** Bytes ffmpeg read of its input, once it has closed it. */
   bytesRead: number | undefined;
+  /** A Matroska input ended inside an element: logged as an error, but not counted in the tail's `errorLogged`. */
+  matroskaEndedEarly = false;
   private closed = false;
   private wake: (() => void) | undefined;
   private partial = '';
@@ -744,7 +752,14 @@ class MetaQueue {
       const m = SHOWINFO.exec(line);
       if (m) this.add({ time: Number(m[1]), width: Number(m[2]), height: Number(m[3]), afterDamage: false });
       else if (line.includes('[verbose] ')) this.bytesRead = Number(BYTES_READ.exec(line)?.[1] ?? this.bytesRead);
-      else if (!line.includes('Parsed_showinfo')) this.tail.push(`${line}\n`);
+      else if (MATROSKA_ENDED_EARLY.test(line)) {
+        // Kept in the tail for the message; a cut or damage, as decodeFrames judges at the end. The
+        // frames the decoder still gives after it are whole, not damaged ones.
+        const errorBefore = this.tail.errorLogged;
+        this.tail.push(`${line}\n`);
+        this.tail.errorLogged = errorBefore;
+        this.matroskaEndedEarly = true;
+      } else if (!line.includes('Parsed_showinfo')) this.tail.push(`${line}\n`);
     }
   }
   close(): void {
@@ -861,11 +876,16 @@ async function* decodeFrames(
   // ffmpeg names the input in some messages; ours names it already.
   const reason = (): string => tail.message().replaceAll(`${target}: `, '');
   const damage = (): VideoError => new VideoError(`${where}: ffmpeg reported damage and stopped early (${reason()})`, file);
-  // A live MPEG-TS (a camera's or a broadcast, on a pipe) may end cut mid-frame when its source
-  // stops; its header gives no length to tell a cut from an end. Frames given after ffmpeg reported
-  // damage are held back as those of such a cut, until ffmpeg ends.
-  // A stream that reads a regular file (stdin redirected from one) is that file: it cannot have been cut by a stopped source.
-  const live = prefix !== undefined && format === 'mpegts' && !readsRegularFile(prefix.stream);
+  // A live stream (a camera's or a broadcast, a browser's MediaRecorder, on a pipe) may end cut
+  // mid-frame when its source stops. A stream that reads a regular file (stdin redirected from
+  // one) is that file: it cannot have been cut by a stopped source.
+  const streamed = prefix !== undefined && !readsRegularFile(prefix.stream);
+  // An MPEG-TS's header gives no length to tell a cut from an end, and ffmpeg decodes the cut
+  // frame: frames given after ffmpeg reported damage are held back as those of such a cut, until ffmpeg ends.
+  const liveTs = streamed && format === 'mpegts';
+  // Matroska/WebM: the demuxer names the cut and drops the incomplete block; but it resyncs after
+  // damage and reads on, so a stream read to its end with any other error is still damage.
+  const liveMatroska = streamed && format === 'matroska,webm';
   let afterDamage = 0;
   let finished = false;
   try {
@@ -899,7 +919,7 @@ async function* decodeFrames(
             frame = undefined;
             continue;
           }
-          if (live && meta!.afterDamage) {
+          if (liveTs && meta!.afterDamage) {
             frame = undefined;
             // So many that the damage lies before the stream's end: not a cut.
             if (++afterDamage > FRAMES_AFTER_CUT) throw damage();
@@ -919,8 +939,11 @@ async function* decodeFrames(
     const { code, signal } = await exit;
     options.signal?.throwIfAborted();
     if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, file, { cause: inputError });
-    // Read to its end by ffmpeg, which stops at the first damage: the stream ended within its last frame.
-    if (live && tail.errorLogged && signal === null && counts.delivered > 0 && streamEnded && metas.bytesRead === bytesGiven) {
+    const readToEnd = signal === null && counts.delivered > 0 && streamEnded && metas.bytesRead === bytesGiven;
+    // Read to its end by ffmpeg, which stops at an MPEG-TS's first damage: the stream ended within its last frame.
+    const cutTs = liveTs && tail.errorLogged;
+    const cutMatroska = liveMatroska && metas.matroskaEndedEarly && !tail.errorLogged;
+    if (readToEnd && (cutTs || cutMatroska)) {
       // The frames before it are kept.
       const dropped = afterDamage === 0 ? 'the cut one dropped' : `the ${afterDamage} from then on dropped`;
       const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
@@ -931,7 +954,7 @@ async function* decodeFrames(
     if (code !== 0) throw new VideoError(`${where}: ffmpeg could not decode it (${reason() || `exit code ${code ?? signal}`})`, file);
     // Some damage ffmpeg logs as an error and ends the video there with exit code 0, -xerror or
     // not: a Matroska or WebM file cut short ("File ended prematurely").
-    if (tail.errorLogged && format !== 'mpjpeg') throw damage();
+    if ((tail.errorLogged || metas.matroskaEndedEarly) && format !== 'mpjpeg') throw damage();
     if (frame) throw new VideoError(`${where}: ffmpeg output ended in the middle of a frame`, file);
     finished = true;
   } finally {

@@ -13,6 +13,7 @@ import { compileModel } from '../src/model/load.js';
 import { presetConfig } from '../src/config/presets.js';
 import { withPipedOnce } from './helpers/piped.js';
 import { evaluateResultsFile, formatStatsTable } from '../src/eval/benchmark.js';
+import { CLI_PROCESS } from './helpers/cli-process.js';
 
 /** Runs `main` with its output captured; the exit status it set and what it wrote to stderr and stdout. */
 async function run(...args: string[]): Promise<{ status: number; stderr: string; stdout: string }> {
@@ -352,7 +353,6 @@ describe('higher-pose exit statuses', () => {
 });
 
 /** The arguments of node that run the CLI from its sources, the command line's arguments after them. */
-const CLI_PROCESS = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))"];
 
 /**
  * The CLI with `file` piped into its stdin by the shell: a pipe, which gives its text once (node's

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { loadGroundTruth, loadResults } from '../src/eval/data.js';
 import { cocoRoot } from './helpers/fixtures.js';
+import { CLI_PROCESS } from './helpers/cli-process.js';
 
 const LIMIT = 8;
 
 /** The CLI from source, through tsx (the compiled bin needs `npm run build`). */
 function cliArgs(args: string[]): string[] {
-  return ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))", ...args];
+  return [...CLI_PROCESS, ...args];
 }
 
 describe('higher-pose eval on the COCO slice with the tiny model @fixtures', function () {

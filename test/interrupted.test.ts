@@ -12,9 +12,9 @@ import { basename, dirname, join } from 'node:path';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { Interrupted } from '../src/cli/interrupted.js';
 import { cli, expectRejection } from './helpers/cli.js';
+import { CLI_SCRIPT } from './helpers/cli-process.js';
 
 const TINY_MODEL = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
-const CLI_SCRIPT = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
 
 /**
  * The command line of eval and video (buildProgram's, its other commands left out), whose model never finishes loading: the file

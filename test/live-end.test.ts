@@ -13,9 +13,7 @@ import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { VideoError } from '../src/video/decode.js';
 import { processVideo, type VideoEstimator } from '../src/video/process.js';
 import { ffmpeg, hasFfmpeg } from './helpers/ffmpeg.js';
-
-/** The command line, run by `node -e` (with tsx), its arguments after the script. */
-const CLI_SCRIPT = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+import { CLI_SCRIPT } from './helpers/cli-process.js';
 
 /**
  * The command line, whose third network run (the third frame's: no flip test) writes `marker`

@@ -8,6 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { openVideo, VideoError, type DecodeOptions } from '../src/video/decode.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { ffmpeg, hasFfmpeg, sizeChangingStream } from './helpers/ffmpeg.js';
+import { CLI_SCRIPT } from './helpers/cli-process.js';
 
 /** An MPEG-TS of `seconds` of 160x120 test pattern at 10 fps, every frame a keyframe (MPEG-4 part 2). */
 function transportStream(path: string, seconds: number): Buffer {
@@ -58,7 +59,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 
 /** `higher-pose video -` reading `stdin` (a pipe given those bytes, or a file's fd), its stderr and exit code. */
 async function videoOnStdin(stdin: Buffer | number, args: string[]): Promise<{ code: unknown; stderr: string }> {
-  const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+  const script = CLI_SCRIPT;
   let child: ChildProcess | undefined;
   try {
     child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),

@@ -19,6 +19,7 @@ import { Journal } from '../src/eval/journal.js';
 import { runPredict } from '../src/cli/commands/predict.js';
 import { cli } from './helpers/cli.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { CLI_PROCESS, CLI_SCRIPT } from './helpers/cli-process.js';
 
 /** V8's longest string on 64-bit platforms: 2^29 - 24 characters. */
 const LONGEST_STRING = 2 ** 29 - 24;
@@ -373,7 +374,7 @@ describe('results read element by element', function () {
     if (process.platform === 'win32') this.skip();
     const annotations = join(dir, 'annotations.json');
     writeFileSync(annotations, JSON.stringify({ images: [{ id: 1, file_name: 'a.jpg' }], annotations: [], categories: [{ id: 1 }] }));
-    const cli = ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))"];
+    const cli = CLI_PROCESS;
     // In another process, killed past a time limit (SIGKILL: tsx catches SIGTERM): it read on, its memory growing, until the machine
     // had none left; then up to 512 MiB, the longest JSON value, the bound text that does begin as JSON still meets (a string that never ends).
     const shell = 'exec "$0" "$@" --results <(cat /dev/zero)';
@@ -494,7 +495,7 @@ describe('predict writes each image\'s people as soon as it is done', function (
     const images = ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg', 'e.jpg', 'f.jpg'].map((name) => join(dir, name));
     for (const image of images) copyFileSync(DEMO_IMAGE(), image);
     const out = join(dir, 'out', 'results.json');
-    const script = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
+    const script = CLI_SCRIPT;
     const start = (args: string[], run = script) => spawn(process.execPath, ['--import', 'tsx', '-e', run, 'predict', ...args, ...model, '--out', out], { stdio: ['ignore', 'ignore', 'pipe'] });
     const done = start(images.slice(0, 2));
     const [status] = await once(done, 'exit') as [number];

@@ -21,6 +21,7 @@ import { nodeSignal } from '../src/abort-signal.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
 import { ffmpeg, hasFfmpeg, sizeChangingStream } from './helpers/ffmpeg.js';
+import { CLI_SCRIPT } from './helpers/cli-process.js';
 
 function ffprobe(...args: string[]): string {
   const r = spawnSync('ffprobe', ['-v', 'error', ...args], { encoding: 'utf8' });
@@ -64,9 +65,6 @@ function processesMentioning(text: string): string[] | undefined {
   }
   return found;
 }
-
-/** The command line, run by `node -e` (with tsx), its arguments after the script. */
-const CLI_SCRIPT = "import('./src/cli/main.ts').then((m) => m.main(['node', 'higher-pose', ...process.argv.slice(1)]))";
 
 /**
  * The command line, whose JSON lines on stdout stop after the first: the second one's write never

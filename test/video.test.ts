@@ -1181,15 +1181,16 @@ if (!hasFfmpeg) {
         expect(leftovers(sub).sort()).to.deep.equal(['input.mp4', 'link.mp4']);
       });
 
-      it('BAD CALL - tracker or smoother settings out of range: a RangeError before the input is probed or onStart called', async () => {
+      it('BAD CALL - tracker or smoother settings out of range: a VideoError (the RangeError its cause), as other settings, before the input is probed or onStart called', async () => {
         // They were checked after onStart had told the caller that the run started.
         for (const options of [{ track: { maxMissed: -1 } }, { smooth: { beta: -1 } }, { smooth: { forgetAfter: 0 } }]) {
           let started = false;
           const err = await rejection((async () => {
             for await (const _ of processVideo(fakeEstimator(), clip, { ...options, onStart: () => (started = true) })) void _;
           })());
-          expect(err, JSON.stringify(options)).to.be.instanceOf(RangeError);
-          expect(err.message).to.match(/maxMissed|beta|forgetAfter/);
+          expect(err, JSON.stringify(options)).to.be.instanceOf(VideoError);
+          expect(err.message).to.match(/^processVideo: (track: maxMissed|smooth: minCutoff and dCutoff .* beta -1,|smooth: forgetAfter) /);
+          expect(err.cause).to.be.instanceOf(RangeError);
           expect(started, JSON.stringify(options)).to.equal(false);
         }
       });

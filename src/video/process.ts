@@ -278,12 +278,20 @@ async function* run(
       throw new VideoError(`${options.render}: the overlay video (render) names the input video; give another file name`, file);
     }
   }
-  // Settings checked before the input is probed and onStart told that the run starts.
+  // Settings checked before the input is probed and onStart told that the run starts; out of range, a
+  // VideoError as processVideo's other settings are, the tracker's or smoother's RangeError its cause.
+  const setting = <T>(name: 'track' | 'smooth', make: () => T): T => {
+    try {
+      return make();
+    } catch (error) {
+      throw new VideoError(`processVideo: ${name}: ${errorLine(error).replace(/^(PoseTracker|PoseSmoother|OneEuroFilter): /, '')}`, file, { cause: error });
+    }
+  };
   const tracker = tracking
-    ? new PoseTracker({ ...(typeof options.track === 'object' ? options.track : {}), keypoints: keypoints! })
+    ? setting('track', () => new PoseTracker({ ...(typeof options.track === 'object' ? options.track : {}), keypoints: keypoints! }))
     : undefined;
   const smoothing = typeof options.smooth === 'object' ? options.smooth : {};
-  if (options.smooth) checkSmootherOptions(smoothing);
+  if (options.smooth) setting('smooth', () => checkSmootherOptions(smoothing));
   // Aborted on the way out, so that ffmpeg dies at once even with frames still requested.
   const stop = new AbortController();
   const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;

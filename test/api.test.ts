@@ -1047,15 +1047,16 @@ describe('estimator API with the bundled tiny model', () => {
     await expectRejection(cli('predict', ...args, '--render', join(file, 'sub')), ConfigError, /--render .*a-file\/sub: cannot create the folder \(a file is in the way\)/);
   });
 
-  it('BAD CALL - heatmaps of an image that one of its outputs would replace (its --out folder holds input.png) are refused, the image left as it was', async () => {
+  it('BAD CALL - heatmaps of an image that one of its outputs would replace (its --out folder holds input.png) are a usage error (exit 2), the image left as it was', async () => {
     const folder = join(dir, 'own-maps');
     mkdirSync(folder);
-    const model = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
+    // Refused before the weights are read: a run that read them would fail on the missing file.
+    const model = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing.pth'), '--input-size', '256'];
     for (const name of ['input.png', 'heatmaps_1.png']) {
       const image = join(folder, name);
       copyFileSync(DEMO_IMAGE(), image);
-      await expectRejection(cli('heatmaps', image, ...model, '--out', folder), ConfigError,
-        new RegExp(`^--out ${folder}: heatmaps would write its ${name} over the image ${image}; give another folder$`));
+      await expectUsageError(cli('heatmaps', image, ...model, '--out', folder),
+        new RegExp(`^error: --out ${folder}: heatmaps would write its ${name} over the image ${image}; give another folder$`));
       expect(readFileSync(image)).to.deep.equal(readFileSync(DEMO_IMAGE()));
     }
     expect(readdirSync(folder).sort()).to.deep.equal(['heatmaps_1.png', 'input.png']);

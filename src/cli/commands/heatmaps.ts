@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, type ModelCliOptions } from '../options.js';
+import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, usageError, type ModelCliOptions } from '../options.js';
 import { addImageLimitOption, checkModelOptions, type PoseCliOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { refuseVideoArguments } from '../inputs.js';
@@ -19,11 +19,11 @@ import { ConfigError } from '../../config/experiment.js';
 /** The files heatmaps writes into its --out folder: `input.png`, and per network output `output_I.npy` and `heatmaps_I.png`. */
 const OUTPUT_NAME = /^(input\.png|output_\d+\.npy|heatmaps_\d+\.png)$/;
 
-/** An image in the --out folder under one of the output names would be overwritten by the run: refused before any work, as predict refuses such drawings. */
-function refuseOverwritingImage(imagePath: string, out: string): void {
+/** An image in the --out folder under one of the output names would be overwritten by the run: a usage error before any work, as predict and demo refuse such drawings. */
+function refuseOverwritingImage(command: Command, imagePath: string, out: string): void {
   const image = resolve(imagePath);
   if (dirname(image) === resolve(out) && OUTPUT_NAME.test(basename(image))) {
-    throw new ConfigError(`--out ${out}: heatmaps would write its ${basename(image)} over the image ${imagePath}; give another folder`);
+    usageError(command, `--out ${out}: heatmaps would write its ${basename(image)} over the image ${imagePath}; give another folder`);
   }
 }
 
@@ -65,7 +65,7 @@ export function registerHeatmaps(program: Command): void {
       // No command gives a video's heatmaps: one of its frames, saved as an image, is what heatmaps reads.
       await refuseVideoArguments(command, [imagePath], (video) => `save one of its frames as an image (\`ffmpeg -i ${video} -frames:v 1 frame.png\`) and give that`);
       requireWeights(command, options, { inputs: [imagePath] });
-      refuseOverwritingImage(imagePath, options.out);
+      refuseOverwritingImage(command, imagePath, options.out);
       const weights = await readWeightsArgument(options.weights);
       // The outputs of scale 1 alone.
       const config = checkModelOptions(command, options, { scales: [1], weights });

@@ -142,6 +142,22 @@ describe('higher-pose exit statuses', () => {
     }
   });
 
+  it('BAD CALL - demo --out FILE, an existing file: exit 2 naming --out FILE (not FILE/results.json) as a file where a folder is needed, the file left as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-demo-out-file-'));
+    try {
+      const file = join(dir, 'notes.txt');
+      writeFileSync(file, 'kept');
+      // predict's check refused it, naming the results file inside it (a ConfigError, exit 1).
+      const { status, stderr } = await run('demo', '--out', file);
+      expect(stderr).to.equal(`error: --out ${file} is a file, where demo needs a folder (for its drawing and results.json); give a folder, which is made if missing\n(add --help for usage)\n`);
+      expect(status).to.equal(2);
+      expect(readdirSync(dir)).to.deep.equal(['notes.txt']);
+      expect(readFileSync(file, 'utf8')).to.equal('kept');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('BAD CALL - options the estimator refuses exit with 2 before the model loads, naming them as typed; a file that fails to load exits with 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-refused-'));
     try {

@@ -26,6 +26,11 @@ export function registerDemo(program: Command): void {
       if (options.image !== undefined && (await stat(options.image).catch(() => undefined))?.isDirectory()) {
         usageError(command, `--image ${options.image} is a folder: demo takes one image file; \`higher-pose predict ${options.image} --render DIR ...\` estimates a folder's images`);
       }
+      // Else predict refuses it, naming the results file demo puts inside it (--out FILE/results.json), a path never typed.
+      const out = await stat(options.out).catch(() => undefined);
+      if (out !== undefined && !out.isDirectory()) {
+        usageError(command, `--out ${options.out} is a file, where demo needs a folder (for its drawing and results.json); give a folder, which is made if missing`);
+      }
       const image = options.image ?? DEMO_IMAGE();
       // predict refuses it too, but in the words of its --render, which demo has not.
       const drawing = drawingPath(image, options.out);

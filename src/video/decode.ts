@@ -17,7 +17,7 @@
  * bytes as they arrive, until it answers (at most `probeBytes`), keeping them in memory and
  * replaying them into ffmpeg ahead of the rest of the stream; this needs a container that can
  * be read front to back (MPEG-TS, Matroska/WebM, fragmented or `faststart` MP4, …). The stream
- * is consumed, and destroyed if decoding stops early.
+ * is consumed, and destroyed if decoding stops early. A network URL is read as such a stream (src/video/url-source.ts).
  *
  * Binaries: `ffmpegPath`/`ffprobePath` options, else `$HIGHER_POSE_FFMPEG`/`$HIGHER_POSE_FFPROBE`,
  * else `ffmpeg`/`ffprobe` on the PATH.
@@ -29,8 +29,9 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
 import { errorLine, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
+import { isVideoUrl, openUrlSource } from './url-source.js';
 
-/** A video could not be read or written; `file` names it (undefined for a stream). */
+/** A video could not be read or written; `file` names it (a URL its source could not read; undefined for a stream). */
 export class VideoError extends Error {
   override name = 'VideoError';
   constructor(message: string, readonly file?: string, options?: ErrorOptions) {
@@ -265,13 +266,15 @@ export async function probeVideo(path: string, paths: FfmpegPaths = {}): Promise
 
 /**
  * Probes `input` and returns a source to iterate once. ffmpeg starts when iteration starts and
- * is killed when it ends, early or not.
+ * is killed when it ends, early or not. A network URL (`isVideoUrl`) is read as a stream
+ * (`openUrlSource`), its source ffmpeg started now.
  */
 export async function openVideo(input: string | Readable, options: DecodeOptions = {}): Promise<VideoSource> {
   checkInput(input);
-  const file = typeof input === 'string' ? input : undefined;
-  const sampling = checkOptions(options, file);
+  const sampling = checkOptions(options, typeof input === 'string' ? input : undefined);
   options.signal?.throwIfAborted();
+  if (typeof input === 'string' && isVideoUrl(input)) input = openUrlSource(input, options);
+  const file = typeof input === 'string' ? input : undefined;
   // Asked while ffprobe runs, so that the first frame does not wait for it; a failure is reported when the frames are read.
   syncOption(ffmpegBinary(options), file).catch(() => {});
   const { info, prefix } = typeof input === 'string'
@@ -399,7 +402,8 @@ interface StreamPrefix {
  */
 function probeStream(stream: Readable, limit: number, options: DecodeOptions): Promise<{ info: VideoInfo; prefix: StreamPrefix }> {
   const { signal } = options;
-  const failure = (err: Error): VideoError => new VideoError(`video stream: reading failed: ${err.message}`, undefined, { cause: err });
+  // A URL's source failing names the URL and its reason already.
+  const failure = (err: Error): VideoError => err instanceof VideoError ? err : new VideoError(`video stream: reading failed: ${err.message}`, undefined, { cause: err });
   if (stream.errored) return Promise.reject(failure(stream.errored));
   if (stream.destroyed && !stream.readableEnded) return Promise.reject(new VideoError('video stream: the stream was closed before it was read'));
   const probe = startProbe(ffprobeBinary(options), 'pipe:0', undefined, limit);
@@ -938,6 +942,7 @@ async function* decodeFrames(
     }
     const { code, signal } = await exit;
     options.signal?.throwIfAborted();
+    if (inputError instanceof VideoError) throw inputError;
     if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, file, { cause: inputError });
     const readToEnd = signal === null && counts.delivered > 0 && streamEnded && metas.bytesRead === bytesGiven;
     // Read to its end by ffmpeg, which stops at an MPEG-TS's first damage: the stream ended within its last frame.

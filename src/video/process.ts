@@ -12,6 +12,7 @@ import { checkSmootherOptions, PoseSmoother, type PoseSmootherOptions } from '..
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
+import { isVideoUrl, openUrlSource } from './url-source.js';
 import { checkVideoOutputPath, videoCodec } from './encode.js';
 import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { checkOverlayOptions } from '../render/overlay.js';
@@ -102,7 +103,7 @@ interface Clock {
  */
 export type VideoEstimator = PoseEstimator & { keypoints?: KeypointDefinition; imagesInFlight?: number; maxPixels?: number };
 
-/** Runs `estimator` over the frames of `input` (a file path or a stream); iterate once. */
+/** Runs `estimator` over the frames of `input` (a file path, a network URL (`isVideoUrl`) or a stream); iterate once. */
 export function processVideo(
   estimator: VideoEstimator,
   input: string | Readable,
@@ -237,12 +238,14 @@ function checkOptionKinds(options: ProcessVideoOptions, file: string | undefined
 
 async function* run(
   estimator: VideoEstimator,
-  input: string | Readable,
+  given: string | Readable,
   options: ProcessVideoOptions,
   clock: Clock,
 ): AsyncGenerator<FrameResult> {
   const begin = performance.now();
-  const file = typeof input === 'string' ? input : undefined;
+  // A URL names the input in messages, as a file does; it is read as a stream.
+  const file = typeof given === 'string' ? given : undefined;
+  const url = file !== undefined && isVideoUrl(file);
   checkOptionKinds(options, file);
   const keypoints = options.keypoints ?? estimator.keypoints;
   const tracking = Boolean(options.track || options.smooth);
@@ -274,7 +277,7 @@ async function* run(
     await checkVideoOutputPath(options.render, 'processVideo: render');
     await videoCodec(options.render, { codec: options.renderOptions?.codec, ffmpegPath: options.ffmpegPath });
     // The overlay is renamed into place at the end: over the input, the source video would be lost.
-    if (file !== undefined && (await sameFile(options.render, file))) {
+    if (file !== undefined && !url && (await sameFile(options.render, file))) {
       throw new VideoError(`${options.render}: the overlay video (render) names the input video; give another file name`, file);
     }
   }
@@ -297,8 +300,12 @@ async function* run(
   const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
   // The end stops the decoding alone: the overlay's own decoding of a sampled file draws on to the last frame estimated.
   const decoding = endSignal ? AbortSignal.any([signal, endSignal]) : signal;
+  // Started here rather than by openVideo, so that the overlay takes it as the stream it is, and it is released as one.
+  const input = url ? openUrlSource(given as string, options) : given;
   const endedBeforeAnyFrame = (): VideoError => new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
   const source = await openVideo(input, { ...options, signal: decoding }).catch((error: unknown) => {
+    // Its options refused, say: a URL's source, started here, is stopped however openVideo failed.
+    if (url) (input as Readable).destroy();
     if (!(endSignal?.aborted && error === endSignal.reason && !signal.aborted)) throw error;
     // Ended as it was probed: a stream input is released, as when decoding stops early.
     if (typeof input !== 'string') input.destroy();

@@ -1,7 +1,7 @@
 /**
  * `higher-pose video IN`: poses for every (sampled) frame of a video, as JSON lines, and
  * optionally an overlay video. IN `-` reads the video from stdin (a pipe from ffmpeg or a
- * camera, say), as a stream (`openVideo`).
+ * camera, say), as a stream (`openVideo`); a network URL (rtsp://, http://, ...) is read as one too.
  *
  * Outputs go to temporary files beside their targets and are renamed only when the whole run
  * succeeded, so an interrupted (Ctrl-C) or failed run never leaves a half-written file under
@@ -22,6 +22,7 @@ import type { Person, PoseEstimator } from '../../types.js';
 import { assertReadableFile, readsRegularFile, VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, containerProblem, videoCodec } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
+import { isVideoUrl } from '../../video/url-source.js';
 import { LineSink } from '../line-sink.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { StageTotals } from '../stage-times.js';
@@ -57,7 +58,7 @@ interface VideoCliOptions extends PoseCliOptions {
 export function registerVideo(program: Command, deps: VideoCommandDeps): Command {
   return addSelectionOptions(addPoseOptions(program.command('video'), 'video frames'))
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
-    .argument('<input>', "video file, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
+    .argument('<input>', "video file, a URL (rtsp://, http://, ...), or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
     .option('--out <file>', "JSON lines, one per frame ('-': stdout, the default)")
     .option('--render <file>', 'write an overlay video, each frame at its source time (.mp4, .mov, .mkv or .webm)')
     .option('--track', 'give people stable ids across frames')
@@ -85,8 +86,10 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   const log = deps.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const stdin = deps.stdin ?? process.stdin;
   if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
+  // Read as a stream, as stdin is: no file to check.
+  const url = isVideoUrl(input);
   // A misspelt video name is told now, not once the model has loaded.
-  if (input !== '-') await assertReadableFile(input);
+  if (input !== '-' && !url) await assertReadableFile(input);
   await refuseBadOutputs(input, { '--out': opts.out, '--render': opts.render });
   const stages = new StageTotals();
   let done = 0;
@@ -102,9 +105,9 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     stopWatchingLoad();
   }
   const interrupt = new AbortController();
-  // A live stream (stdin that is no regular file) has no end of its own: the first Ctrl-C ends it there, and its
+  // A live stream (stdin that is no regular file, a URL) has no end of its own: the first Ctrl-C ends it there, and its
   // poses are written; a second one, or kill, interrupts the run as for a file.
-  const live = input === '-' && !readsRegularFile(stdin);
+  const live = url || (input === '-' && !readsRegularFile(stdin));
   const end = new AbortController();
   // Ends the process by the signal once the outputs are cleaned up (`main`), so that a loop over videos stops too.
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -195,7 +198,7 @@ async function refuseBadOutputs(input: string, outputs: Record<string, string | 
     await (option === '--render' ? checkVideoOutputPath : checkOutputPath)(path, option);
     // A WebM overlay needs ffmpeg's VP9 encoder: known now rather than after the run.
     if (option === '--render') await videoCodec(path);
-    if (input !== '-' && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
+    if (input !== '-' && !isVideoUrl(input) && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
   }
 }
 

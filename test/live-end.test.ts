@@ -12,7 +12,7 @@ import { COCO_KEYPOINTS } from '../src/datasets.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { VideoError } from '../src/video/decode.js';
 import { processVideo, type VideoEstimator } from '../src/video/process.js';
-import { ffmpeg, hasFfmpeg } from './helpers/ffmpeg.js';
+import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { CLI_SCRIPT } from './helpers/cli-process.js';
 
 /**
@@ -62,12 +62,8 @@ function emptyEstimator(onCall?: (call: number) => void): VideoEstimator & { cal
   };
 }
 
-if (!hasFfmpeg) {
-  describe('ending a live stream', () => {
-    console.log('    live stream end tests skipped: ffmpeg/ffprobe not found on the PATH (apt-get install ffmpeg / brew install ffmpeg)');
-    it('skipped: ffmpeg/ffprobe not installed');
-  });
-} else {
+if (!hasFfmpeg) skippedWithoutFfmpeg('ending a live stream');
+else {
   describe('ending a live stream', function () {
     this.timeout(120_000);
     let dir: string;

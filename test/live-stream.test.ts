@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { openVideo, VideoError, type DecodeOptions } from '../src/video/decode.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
-import { ffmpeg, hasFfmpeg, sizeChangingStream } from './helpers/ffmpeg.js';
+import { ffmpeg, hasFfmpeg, sizeChangingStream, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { CLI_SCRIPT } from './helpers/cli-process.js';
 
 /** An MPEG-TS of `seconds` of 160x120 test pattern at 10 fps, every frame a keyframe (MPEG-4 part 2). */
@@ -74,12 +74,8 @@ async function videoOnStdin(stdin: Buffer | number, args: string[]): Promise<{ c
   }
 }
 
-if (!hasFfmpeg) {
-  describe('live streams', () => {
-    console.log('    live stream tests skipped: ffmpeg/ffprobe not found on the PATH (apt-get install ffmpeg / brew install ffmpeg)');
-    it('skipped: ffmpeg/ffprobe not installed');
-  });
-} else {
+if (!hasFfmpeg) skippedWithoutFfmpeg('live streams');
+else {
   describe('live streams', function () {
     this.timeout(120_000);
     let dir: string;

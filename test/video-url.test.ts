@@ -14,7 +14,7 @@ import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { openVideo, VideoError } from '../src/video/decode.js';
 import { processVideo, type ProcessVideoOptions, type VideoEstimator } from '../src/video/process.js';
 import { isVideoUrl } from '../src/video/url-source.js';
-import { ffmpeg, hasFfmpeg } from './helpers/ffmpeg.js';
+import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { CLI_PROCESS } from './helpers/cli-process.js';
 
 /** An estimator that finds nobody. */
@@ -51,12 +51,8 @@ describe('video URLs: which inputs are URLs', () => {
   });
 });
 
-if (!hasFfmpeg) {
-  describe('video URLs', () => {
-    console.log('    video URL tests skipped: ffmpeg/ffprobe not found on the PATH (apt-get install ffmpeg / brew install ffmpeg)');
-    it('skipped: ffmpeg/ffprobe not installed');
-  });
-} else {
+if (!hasFfmpeg) skippedWithoutFfmpeg('video URLs');
+else {
   describe('video URLs', function () {
     this.timeout(120_000);
     let dir: string;

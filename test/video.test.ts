@@ -20,7 +20,7 @@ import { Slots } from '../src/parallel/slots.js';
 import { nodeSignal } from '../src/abort-signal.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
-import { ffmpeg, hasFfmpeg, sizeChangingStream } from './helpers/ffmpeg.js';
+import { ffmpeg, hasFfmpeg, sizeChangingStream, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { CLI_SCRIPT } from './helpers/cli-process.js';
 
 function ffprobe(...args: string[]): string {
@@ -161,12 +161,8 @@ function fakeEstimator(onCall?: (call: number) => void): PoseEstimator & { keypo
   };
 }
 
-if (!hasFfmpeg) {
-  describe('video', () => {
-    console.log('    video tests skipped: ffmpeg/ffprobe not found on the PATH (apt-get install ffmpeg / brew install ffmpeg)');
-    it('skipped: ffmpeg/ffprobe not installed');
-  });
-} else {
+if (!hasFfmpeg) skippedWithoutFfmpeg('video');
+else {
   describe('video', function () {
     let dir: string;
     let clip: string; // 160x120, 10 frames at 10 fps, faststart

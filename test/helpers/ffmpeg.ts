@@ -26,3 +26,11 @@ export function sizeChangingStream(dir: string, name: string, sizes: readonly st
   ffmpeg('-f', 'concat', '-safe', '0', '-i', list, '-c', 'copy', joined);
   return joined;
 }
+
+/** The suite `title` as one skipped test, saying why, where ffmpeg or ffprobe is missing: `if (!hasFfmpeg) skippedWithoutFfmpeg(title); else describe(title, ...)`. */
+export function skippedWithoutFfmpeg(title: string): void {
+  describe(title, () => {
+    console.log(`    ${title} tests skipped: ffmpeg/ffprobe not found on the PATH (apt-get install ffmpeg / brew install ffmpeg)`);
+    it('skipped: ffmpeg/ffprobe not installed');
+  });
+}

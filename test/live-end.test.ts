@@ -3,7 +3,7 @@
  * Ctrl-C of `higher-pose video -` on a pipe, keep the poses of the frames so far and write them.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { VideoError } from '../src/video/decode.js';
 import { processVideo, type VideoEstimator } from '../src/video/process.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
-import { CLI_SCRIPT } from './helpers/cli-process.js';
+import { CLI_SCRIPT, spawnCli } from './helpers/cli-process.js';
 
 /**
  * The command line, whose third network run (the third frame's: no flip test) writes `marker`
@@ -123,29 +123,19 @@ else {
      * `higher-pose video - ...` in a process group of its own, as a terminal's foreground job, its
      * stdin `stdin` (a pipe given half the stream and kept open, by default).
      */
-    function started(args: string[], { script = CLI_SCRIPT, stdin }: { script?: string; stdin?: number } = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, 'video', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
-        '--input-size', '256', '--no-flip', ...args], { stdio: [stdin ?? 'pipe', 'pipe', 'pipe'], detached: true });
-      children.push(child);
+    function started(args: string[], { script, stdin }: { script?: string; stdin?: number } = {}) {
+      const run = spawnCli(['video', '-', '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--no-flip', ...args],
+        { script, stdin: stdin ?? 'pipe', detached: true });
+      children.push(run.child);
       if (stdin === undefined) {
-        child.stdin!.on('error', () => {});
-        child.stdin!.write(stream.subarray(0, stream.length >> 1));
+        run.child.stdin!.on('error', () => {});
+        run.child.stdin!.write(stream.subarray(0, stream.length >> 1));
       }
-      let [stdout, stderr] = ['', ''];
-      child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-      child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-      const ended = new Promise<{ code: number | null; by: NodeJS.Signals | null }>((resolve) => child.on('close', (code, by) => resolve({ code, by })));
-      const until = async (what: string, reached: () => boolean): Promise<void> => {
-        while (!reached()) {
-          if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the command ended before ${what}: ${stderr}`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-      };
       // Ctrl-C in a terminal: SIGINT to every process of the foreground group.
       const ctrlC = (): void => {
-        process.kill(-child.pid!, 'SIGINT');
+        process.kill(-run.child.pid!, 'SIGINT');
       };
-      return { child, ended, until, ctrlC, stdout: () => stdout, stderr: () => stderr };
+      return { ...run, ctrlC };
     }
 
     it('higher-pose video - from a pipe: the first Ctrl-C ends the stream there; the JSON lines and the overlay hold its frames, exit 0', async () => {

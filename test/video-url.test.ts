@@ -3,7 +3,7 @@
  * read by a source ffmpeg into the stream input path. A local HTTP server stands in for the camera.
  */
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +15,7 @@ import { openVideo, VideoError } from '../src/video/decode.js';
 import { processVideo, type ProcessVideoOptions, type VideoEstimator } from '../src/video/process.js';
 import { isVideoUrl } from '../src/video/url-source.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
-import { CLI_PROCESS } from './helpers/cli-process.js';
+import { spawnCli } from './helpers/cli-process.js';
 
 /** An estimator that finds nobody. */
 const emptyEstimator: VideoEstimator = {
@@ -158,14 +158,9 @@ else {
 
     /** `higher-pose video URL ...` with the tiny model, in a process group of its own (as a terminal's job). */
     function cli(url: string, args: string[]) {
-      const child = spawn(process.execPath, [...CLI_PROCESS, 'video', url, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(),
-        '--input-size', '256', '--no-flip', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      children.push(child);
-      let [stdout, stderr] = ['', ''];
-      child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-      child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-      const ended = new Promise<{ code: number | null; by: NodeJS.Signals | null }>((resolve) => child.on('close', (code, by) => resolve({ code, by })));
-      return { child, ended, stdout: () => stdout, stderr: () => stderr };
+      const run = spawnCli(['video', url, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--no-flip', ...args], { detached: true });
+      children.push(run.child);
+      return run;
     }
 
     it('higher-pose video http://... writes its --out JSON lines; a live URL\'s first Ctrl-C ends it with its poses written, exit 0', async () => {
@@ -178,10 +173,7 @@ else {
       expect(lines.map((line) => [line.frame, line.time])).to.deep.equal([[0, 0], [1, 0.1], [2, 0.2], [3, 0.3]]);
 
       const live = cli(`${base}/live.ts`, []);
-      while (live.stdout().split('\n').length <= 2) {
-        if (live.child.exitCode !== null) throw new Error(`the command ended before two frames: ${live.stderr()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await live.until('two frames', () => live.stdout().split('\n').length > 2);
       // Ctrl-C in a terminal: SIGINT to every process of the foreground group.
       process.kill(-live.child.pid!, 'SIGINT');
       expect(await live.ended, live.stderr()).to.deep.equal({ code: 0, by: null });

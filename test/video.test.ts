@@ -21,7 +21,7 @@ import { nodeSignal } from '../src/abort-signal.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
 import { ffmpeg, hasFfmpeg, sizeChangingStream, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
-import { CLI_SCRIPT } from './helpers/cli-process.js';
+import { CLI_SCRIPT, spawnCli, type CliRun } from './helpers/cli-process.js';
 
 function ffprobe(...args: string[]): string {
   const r = spawnSync('ffprobe', ['-v', 'error', ...args], { encoding: 'utf8' });
@@ -194,25 +194,15 @@ else {
      * once its output is read to its end, with its exit code or signal; `stdout()` and `stderr()`
      * what it printed so far.
      */
-    function started(args: string[], { script = CLI_SCRIPT, env }: { script?: string; env?: NodeJS.ProcessEnv } = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-      children.push(child);
-      let [stdout, stderr] = ['', ''];
-      child.stdout!.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-      child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-      const ended = new Promise<{ code: number | null; by: NodeJS.Signals | null }>((resolve) => child.on('close', (code, by) => resolve({ code, by })));
-      return { child, ended, stdout: () => stdout, stderr: () => stderr };
+    function started(args: string[], options: { script?: string; env?: NodeJS.ProcessEnv } = {}): CliRun {
+      const run = spawnCli(args, options);
+      children.push(run.child);
+      return run;
     }
 
-    /** Resolves once `reached()` holds (`what`, for the failure); fails if the process `run` ended first. */
-    async function until(what: string, reached: () => boolean, run: ReturnType<typeof started>): Promise<void> {
-      while (!reached()) {
-        if (run.child.exitCode !== null || run.child.signalCode !== null) throw new Error(`the command ended before ${what}: ${run.stderr()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    const until = (what: string, reached: () => boolean, run: CliRun): Promise<void> => run.until(what, reached);
 
-    const appeared = (path: string, run: ReturnType<typeof started>): Promise<void> => until(`${path} appeared`, () => existsSync(path), run);
+    const appeared = (path: string, run: CliRun): Promise<void> => until(`${path} appeared`, () => existsSync(path), run);
 
     const leftovers = (sub: string): string[] => readdirSync(join(dir, sub));
 

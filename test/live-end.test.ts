@@ -13,35 +13,19 @@ import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { VideoError } from '../src/video/decode.js';
 import { processVideo, type VideoEstimator } from '../src/video/process.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
-import { CLI_SCRIPT, spawnCli } from './helpers/cli-process.js';
+import { networkRunHeldScript, spawnCli } from './helpers/cli-process.js';
 
 /**
  * The command line, whose third network run (the third frame's: no flip test) writes `marker`
  * and waits for a second SIGINT (counted by a listener added before the run's own): the first
  * Ctrl-C cannot let that frame finish before the second comes.
  */
-const thirdFrameHeldScript = (marker: string): string => `Promise.all([import('node:fs'), import('onnxruntime-node')]).then(([fs, ort]) => {
+const thirdFrameHeldScript = (marker: string): string => networkRunHeldScript(2, `fs.writeFileSync(${JSON.stringify(marker)}, ''); await secondSigint;`, `
     let sigints = 0;
     // Let go at the second, so that the process can still end by the signal.
     const secondSigint = new Promise((resolve) => process.on('SIGINT', function counted() {
       if (++sigints === 2) resolve(process.off('SIGINT', counted));
-    }));
-    const { create } = ort.InferenceSession;
-    ort.InferenceSession.create = async (...args) => {
-      const session = await create.apply(ort.InferenceSession, args);
-      const run = session.run.bind(session);
-      let runs = 0;
-      session.run = async (...given) => {
-        if (runs++ === 2) {
-          fs.writeFileSync(${JSON.stringify(marker)}, '');
-          await secondSigint;
-        }
-        return run(...given);
-      };
-      return session;
-    };
-    return ${CLI_SCRIPT};
-  })`;
+    }));`);
 
 /** The frames ffprobe counts in `video`. */
 function framesIn(video: string): number {

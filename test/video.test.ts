@@ -21,7 +21,7 @@ import { nodeSignal } from '../src/abort-signal.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { otherRealmController, polyfillController, type ForeignController } from './helpers/foreign-signals.js';
 import { ffmpeg, hasFfmpeg, sizeChangingStream, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
-import { CLI_SCRIPT, spawnCli, type CliRun } from './helpers/cli-process.js';
+import { CLI_SCRIPT, networkRunHeldScript, spawnCli, type CliRun } from './helpers/cli-process.js';
 
 function ffprobe(...args: string[]): string {
   const r = spawnSync('ffprobe', ['-v', 'error', ...args], { encoding: 'utf8' });
@@ -87,20 +87,8 @@ const sigintHeardScript = (marker: string): string => `process.once('SIGINT', ()
  * writes `marker` and waits until the run has heard a Ctrl-C (after the run's own listener, once):
  * the first frame estimated, the run cannot go on before the signal.
  */
-const secondFrameHeldScript = (marker: string): string => `Promise.all([import('node:fs'), import('onnxruntime-node')]).then(([fs, ort]) => {
-    const { create } = ort.InferenceSession;
-    ort.InferenceSession.create = async (...args) => {
-      const session = await create.apply(ort.InferenceSession, args);
-      const run = session.run.bind(session);
-      let runs = 0;
-      session.run = async (...given) => {
-        if (runs++ === 1) await new Promise((resolve) => { fs.writeFileSync(${JSON.stringify(marker)}, ''); process.once('SIGINT', resolve); });
-        return run(...given);
-      };
-      return session;
-    };
-    return ${CLI_SCRIPT};
-  })`;
+const secondFrameHeldScript = (marker: string): string =>
+  networkRunHeldScript(1, `await new Promise((resolve) => { fs.writeFileSync(${JSON.stringify(marker)}, ''); process.once('SIGINT', resolve); });`);
 
 /**
  * `script` (the command line by default), whose first removal of a temporary file (fs/promises'

@@ -45,3 +45,24 @@ export function spawnCli(args: readonly string[], { script = CLI_SCRIPT, env, st
     },
   };
 }
+
+/**
+ * The command line, whose network run number `index` (0 first; one run a frame without flip test)
+ * first awaits `hold`, JavaScript run in the child with `fs` in scope (write a marker, wait for a
+ * signal): a fixed point in a run. `setup` runs once, before the command line starts.
+ */
+export const networkRunHeldScript = (index: number, hold: string, setup = ''): string => `Promise.all([import('node:fs'), import('onnxruntime-node')]).then(([fs, ort]) => {
+    ${setup}
+    const { create } = ort.InferenceSession;
+    ort.InferenceSession.create = async (...args) => {
+      const session = await create.apply(ort.InferenceSession, args);
+      const run = session.run.bind(session);
+      let runs = 0;
+      session.run = async (...given) => {
+        if (runs++ === ${index}) await (async () => { ${hold} })();
+        return run(...given);
+      };
+      return session;
+    };
+    return ${CLI_SCRIPT};
+  })`;

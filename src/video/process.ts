@@ -304,12 +304,11 @@ async function* run(
   const input = url ? openUrlSource(given as string, options) : given;
   const endedBeforeAnyFrame = (): VideoError => new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
   const source = await openVideo(input, { ...options, signal: decoding }).catch((error: unknown) => {
-    // Its options refused, say: a URL's source, started here, is stopped however openVideo failed.
-    if (url) (input as Readable).destroy();
-    if (!(endSignal?.aborted && error === endSignal.reason && !signal.aborted)) throw error;
-    // Ended as it was probed: a stream input is released, as when decoding stops early.
-    if (typeof input !== 'string') input.destroy();
-    throw endedBeforeAnyFrame();
+    const ended = endSignal?.aborted && error === endSignal.reason && !signal.aborted;
+    // A URL's source, started here, is stopped however openVideo failed (its options refused, say); a
+    // stream ended as it was probed is released, as when decoding stops early.
+    if (typeof input !== 'string' && (url || ended)) input.destroy();
+    throw ended ? endedBeforeAnyFrame() : error;
   });
   try {
     // Every frame comes at the first one's size: frames the estimator would refuse are refused

@@ -1,6 +1,6 @@
 /**
  * Ending a live stream, which has no end of its own: `processVideo`'s `endSignal`, and the first
- * Ctrl-C of `higher-pose video -` on a pipe, keep the poses of the frames so far and write them.
+ * Ctrl-C or SIGTERM of `higher-pose video -` on a pipe, keep the poses of the frames so far and write them.
  */
 import { expect } from 'chai';
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -17,14 +17,14 @@ import { networkRunHeldScript, spawnCli } from './helpers/cli-process.js';
 
 /**
  * The command line, whose third network run (the third frame's: no flip test) writes `marker`
- * and waits for a second SIGINT (counted by a listener added before the run's own): the first
- * Ctrl-C cannot let that frame finish before the second comes.
+ * and waits for a second `signal` (counted by a listener added before the run's own): the first
+ * cannot let that frame finish before the second comes.
  */
-const thirdFrameHeldScript = (marker: string): string => networkRunHeldScript(2, `fs.writeFileSync(${JSON.stringify(marker)}, ''); await secondSigint;`, `
-    let sigints = 0;
+const thirdFrameHeldScript = (marker: string, signal: NodeJS.Signals = 'SIGINT'): string => networkRunHeldScript(2, `fs.writeFileSync(${JSON.stringify(marker)}, ''); await secondSignal;`, `
+    let signals = 0;
     // Let go at the second, so that the process can still end by the signal.
-    const secondSigint = new Promise((resolve) => process.on('SIGINT', function counted() {
-      if (++sigints === 2) resolve(process.off('SIGINT', counted));
+    const secondSignal = new Promise((resolve) => process.on('${signal}', function counted() {
+      if (++signals === 2) resolve(process.off('${signal}', counted));
     }));`);
 
 /** The frames ffprobe counts in `video`. */
@@ -166,6 +166,29 @@ else {
       } finally {
         closeSync(fd);
       }
+    });
+
+    it('higher-pose video - from a pipe: SIGTERM (a service stopped, `timeout`) ends the stream as a first Ctrl-C does; a second interrupts the run', async () => {
+      const run = started([]);
+      await run.until('two frames were estimated', () => run.stdout().split('\n').length > 2);
+      // To the process alone, as a service manager or `timeout` sends it.
+      run.child.kill('SIGTERM');
+      expect(await run.ended, run.stderr()).to.deep.equal({ code: 0, by: null });
+      const frames = run.stdout().trim().split('\n').length;
+      expect(run.stderr()).to.include('higher-pose: the stream ends here (SIGTERM); finishing the frames being estimated and writing the poses (a second signal stops it now)\n');
+      expect(run.stderr()).to.include(`the stream was ended by SIGTERM after ${frames} frames; their JSON lines are on stdout\n`);
+
+      const sub = join(dir, 'sigterm-twice');
+      mkdirSync(sub);
+      const [held, out] = [join(dir, 'third-frame-held-sigterm'), join(sub, 'poses.jsonl')];
+      const twice = started(['--out', out], { script: thirdFrameHeldScript(held, 'SIGTERM') });
+      await twice.until('the third frame is estimated', () => existsSync(held));
+      twice.child.kill('SIGTERM');
+      await twice.until('the first SIGTERM was heard', () => twice.stderr().includes('the stream ends here'));
+      twice.child.kill('SIGTERM');
+      expect(await twice.ended, twice.stderr()).to.deep.equal({ code: null, by: 'SIGTERM' });
+      expect(twice.stderr()).to.include(`higher-pose: interrupted by SIGTERM; stopped after 2 frames; ${out} not written\n`);
+      expect(readdirSync(sub)).to.deep.equal([]);
     });
   });
 }

@@ -5,7 +5,7 @@
  *
  * Outputs go to temporary files beside their targets and are renamed only when the whole run
  * succeeded, so an interrupted (Ctrl-C) or failed run never leaves a half-written file under
- * the final name. A live stream's first Ctrl-C is its end: its frames so far make the outputs. Without `--out` the JSON lines go to stdout. The progress bar (stderr, on a
+ * the final name. A live stream's first Ctrl-C (or SIGTERM) is its end: its frames so far make the outputs. Without `--out` the JSON lines go to stdout. The progress bar (stderr, on a
  * terminal only) shows frames/s; per-stage frames/s are printed at the end.
  */
 import type { Command } from 'commander';
@@ -105,16 +105,19 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     stopWatchingLoad();
   }
   const interrupt = new AbortController();
-  // A live stream (stdin that is no regular file, a URL) has no end of its own: the first Ctrl-C ends it there, and its
-  // poses are written; a second one, or kill, interrupts the run as for a file.
+  // A live stream (stdin that is no regular file, a URL) has no end of its own: the first signal, Ctrl-C or a service
+  // manager's or `timeout`'s SIGTERM, ends it there, and its poses are written; a second one interrupts the run as for a file.
   const live = url || (input === '-' && !readsRegularFile(stdin));
   const end = new AbortController();
+  let endedBy: NodeJS.Signals = 'SIGINT';
   // Ends the process by the signal once the outputs are cleaned up (`main`), so that a loop over videos stops too.
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (signal === 'SIGINT' && live && !end.signal.aborted && !interrupt.signal.aborted) {
+    if (live && !end.signal.aborted && !interrupt.signal.aborted) {
+      endedBy = signal;
       end.abort();
       // Said at once: the frames being estimated, and the overlay's encoding, take a while.
-      log(`${process.stderr.isTTY ? '\n' : ''}higher-pose: the stream ends here; finishing the frames being estimated and writing the poses (Ctrl-C again to stop now)`);
+      const again = signal === 'SIGINT' ? 'Ctrl-C again to stop now' : 'a second signal stops it now';
+      log(`${process.stderr.isTTY ? '\n' : ''}higher-pose: the stream ends here${signal === 'SIGINT' ? '' : ` (${signal})`}; finishing the frames being estimated and writing the poses (${again})`);
       return;
     }
     interrupt.abort(new Interrupted(signal, left()));
@@ -162,7 +165,7 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     bar.stop();
     log(summary(run.timings(), stages));
     if (interrupt.signal.aborted) log(`interrupted by ${(interrupt.signal.reason as Interrupted).signal} after the outputs were written: the run is complete`);
-    else if (end.signal.aborted) log(`the stream was ended by SIGINT after ${done} frame${done === 1 ? '' : 's'}; ${outputs.length > 0 ? `${outputs.join(' and ')} written` : 'their JSON lines are on stdout'}`);
+    else if (end.signal.aborted) log(`the stream was ended by ${endedBy} after ${done} frame${done === 1 ? '' : 's'}; ${outputs.length > 0 ? `${outputs.join(' and ')} written` : 'their JSON lines are on stdout'}`);
   } catch (err) {
     bar.stop();
     await out?.discard();
@@ -171,7 +174,7 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     // Ctrl-C in a terminal reaches the ffmpeg processes too, and their failure can come first.
     if (interrupt.signal.aborted) throw interrupt.signal.reason;
     // Ended before its first frame was estimated: nothing to write, as when interrupted.
-    if (end.signal.aborted && done === 0) throw new Interrupted('SIGINT', left());
+    if (end.signal.aborted && done === 0) throw new Interrupted(endedBy, left());
     // The reader of stdout has what it wanted (`| head`): a stop, not a failure, unless an overlay was asked for.
     if (sink instanceof LineSink && err === sink.error && (err as NodeJS.ErrnoException).code === 'EPIPE') {
       const stopped = `stopped after ${done} frame${done === 1 ? '' : 's'}: the reader of stdout closed it`;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Command, CommanderError } from 'commander';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { registerEval } from '../src/cli/commands/eval.js';
 import type { EstimatorOptions } from '../src/estimator.js';
 import { evaluateResultsFile, formatStatsTable, runBenchmark, type BenchmarkOptions, type BenchmarkProgress } from '../src/eval/benchmark.js';
@@ -293,9 +293,9 @@ describe('benchmark runner', () => {
     const journal = options().journalPath;
     await expectRejects(runBenchmark(options({ settings: { flipTest: false, scales: [1] } })), EvalError,
       `${journal} is the journal of a different run (other estimator settings: flipTest (the journal's true, now false)); run with the settings it was written with to resume it, or delete it or choose another journal path`);
-    // Was '(other estimator settings: maxPixels); delete it or choose another journal path': neither the value to give again nor that it resumes the run.
-    await expectRejects(runBenchmark(options({ settings: { flipTest: true, scales: [1], maxPixels: 1_000_000 } })), EvalError,
-      `${journal} is the journal of a different run (other estimator settings: maxPixels (the journal's not given, now 1000000)); run with the settings it was written with to resume it, or delete it or choose another journal path`);
+    // Was '(other estimator settings: detectionThreshold); delete it or choose another journal path': neither the value to give again nor that it resumes the run.
+    await expectRejects(runBenchmark(options({ settings: { flipTest: true, scales: [1], detectionThreshold: 0.2 } })), EvalError,
+      `${journal} is the journal of a different run (other estimator settings: detectionThreshold (the journal's not given, now 0.2)); run with the settings it was written with to resume it, or delete it or choose another journal path`);
     await expectRejects(runBenchmark(options({ settings: { flipTest: true, scales: [2, 1, 0.5], sha256: { weights: 'a'.repeat(64) } } })), EvalError,
       `${journal} is the journal of a different run (other estimator settings: scales (the journal's [1], now [2,1,0.5]), sha256); run with the settings it was written with to resume it, or delete it or choose another journal path`);
     writeFileSync(annotations, readFileSync(annotations, 'utf8').replace('"2.jpg"', '"2b.jpg"'));
@@ -654,6 +654,44 @@ describeFixtures('benchmark on coco-mini', 'coco', () => {
       const resumed = cli();
       await resumed.parse(args);
       expectResumed(resumed.err);
+    });
+
+    it('resumes a stopped run whose settings differ only where they cannot change its results (--threads, --max-pixels, the weights\' path), and a journal an earlier version wrote with those in it', async () => {
+      const weights = join(dir, 'w.pth');
+      const moved = join(dir, 'elsewhere', 'w.pth');
+      writeFileSync(weights, 'weights');
+      mkdirSync(dirname(moved));
+      copyFileSync(weights, moved);
+      const out = join(dir, 'threads.json');
+      const journal = `${out}.journal`;
+      const run = ['--images', imagesDir, '--annotations', annotations, '--out', out, '--limit', '10', '--preset', 'tiny_coco'];
+      const stopped = async () => {
+        rmSync(journal, { force: true });
+        await expectRejects(cli(stopImage().id).parse([...run, '--weights', weights, '--threads', '2', '--max-pixels', '100000000']), EvalError, /with 0 keypoints/);
+      };
+      // Another machine: other cores, no bound on pixels, the weights in another folder. Was refused as 'other estimator settings: weights, threads (...), maxPixels (...)'.
+      const elsewhere = [...run, '--weights', moved, '--threads', '4'];
+      await stopped();
+      /** The journal's header line, its settings, and the rest of it. */
+      const read = () => {
+        const [header, ...entries] = readFileSync(journal, 'utf8').split('\n');
+        const { settings, ...rest } = JSON.parse(header!) as { settings: Record<string, unknown> };
+        return { settings, rest, entries };
+      };
+      expect(Object.keys(read().settings)).to.deep.equal(['preset', 'exifOrientation', 'sha256']);
+      const resumed = cli();
+      await resumed.parse(elsewhere);
+      expectResumed(resumed.err);
+      // The header as the version before wrote it, every setting in it.
+      await stopped();
+      const { settings: { preset, exifOrientation, sha256 }, rest, entries } = read();
+      writeFileSync(journal, [JSON.stringify({ ...rest, settings: { preset, weights, threads: 2, maxPixels: 100_000_000, exifOrientation, sha256 } }), ...entries].join('\n'));
+      // A setting that changes the people found still makes another run, the others not named.
+      await expectRejects(cli().parse([...elsewhere, '--detection-threshold', '0.2']), EvalError,
+        `${journal} is the journal of a different run (other estimator settings: detectionThreshold (the journal's not given, now 0.2)); run with the settings it was written with to resume it, or delete it or choose another journal path`);
+      const resumedOld = cli();
+      await resumedOld.parse(elsewhere);
+      expectResumed(resumedOld.err);
     });
 
     it('BAD CALL - weights replaced while the model loads: the journal is keyed on the weights run, which eval reads once and hands to the estimator', async () => {

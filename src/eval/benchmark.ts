@@ -75,6 +75,11 @@ export interface BenchmarkOptions {
   limit?: number;
   /** The estimator's settings (any JSON): a journal written under other settings is refused. */
   settings?: unknown;
+  /**
+   * Keys of `settings` that cannot change an image's results (a thread count, say): not journaled,
+   * and a journal written under other values of them, or with them in it, is resumed.
+   */
+  settingsWithoutEffect?: readonly string[];
   /** Stops the run before the next image; the journal keeps what was done, estimates in flight included. */
   signal?: AbortSignal;
   /**
@@ -235,7 +240,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   const { groundTruth: gt, sha256: annotationsSha256 } = annotationFile(opts.annotations, dataset);
   const images = selectImages(gt, opts.limit);
   const format: ResultFormat = { joints: gt.numJoints, categoryId: personCategoryId(gt) };
-  const { journal, entries } = await Journal.open(opts.journalPath, { annotationsSha256, dataset, settings: opts.settings ?? null });
+  const { journal, entries } = await Journal.open(opts.journalPath, { annotationsSha256, dataset, settings: opts.settings ?? null }, opts.settingsWithoutEffect);
   // Failed and missing images are tried again: the file may have been fixed since.
   const isDone = (id: number) => entries.get(id)?.status === 'ok';
   const resumed = images.filter((im) => isDone(im.id)).length;

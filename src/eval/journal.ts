@@ -73,16 +73,32 @@ async function* completeLines(path: string): AsyncGenerator<{ line: string; end:
   }
 }
 
-/** What sets the run of a journal's header line apart from the run `header` describes, in words; and whether its settings do, which given again resume it. */
-function runDifference(line: string, header: JournalHeader): { difference: string; settingsDiffer: boolean } {
+/** `settings` without the keys `ignored`, when it is an object (a copy, its keys in their order); any other value as it is. */
+function withoutKeys(settings: unknown, ignored: readonly string[]): unknown {
+  if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) return settings;
+  return Object.fromEntries(Object.entries(settings).filter(([key]) => !ignored.includes(key)));
+}
+
+/** A journal's header line as JSON, its settings without the keys `ignored`: those of one run are equal. */
+function comparedHeader(header: Record<string, unknown>, ignored: readonly string[]): string {
+  return JSON.stringify({ ...header, settings: withoutKeys(header.settings, ignored) });
+}
+
+/**
+ * What sets the run of a journal's header line apart from the run `header` describes, in words; and whether its
+ * settings do, which given again resume it. Undefined when it is the same run: settings `ignored` may differ.
+ */
+function runDifference(line: string, header: JournalHeader, ignored: readonly string[]): { difference: string; settingsDiffer: boolean } | undefined {
   const written = asRecord(parseOrUndefined(line));
+  if (comparedHeader(written, ignored) === comparedHeader({ format: FORMAT, ...header }, ignored)) return undefined;
   if (written.format !== FORMAT) return { difference: 'written by another version of higher-pose', settingsDiffer: false };
   const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
   const reasons: string[] = [];
   if (written.annotationsSha256 !== header.annotationsSha256) reasons.push('another annotation file, or this one changed since');
-  const settingsDiffer = differs(written.settings, header.settings);
+  const [settingsBefore, settingsNow] = [withoutKeys(written.settings, ignored), withoutKeys(header.settings, ignored)];
+  const settingsDiffer = differs(settingsBefore, settingsNow);
   if (settingsDiffer) {
-    const [before, now] = [asRecord(written.settings), asRecord(header.settings)];
+    const [before, now] = [asRecord(settingsBefore), asRecord(settingsNow)];
     const changed = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => differs(before[k], now[k]));
     reasons.push(`other estimator settings${changed.length > 0 ? `: ${changed.map((k) => settingChange(k, before[k], now[k])).join(', ')}` : ''}`);
   }
@@ -94,7 +110,7 @@ const SHOWN_SETTING_LENGTH = 24;
 
 /**
  * A setting that differs, with the journal's value and this run's where they are short: which
- * option to give again, and its value, to resume the run (`--max-pixels`'s, say); JSON leaves out an option not given.
+ * option to give again, and its value, to resume the run (`--detection-threshold`'s, say); JSON leaves out an option not given.
  */
 function settingChange(key: string, before: unknown, now: unknown): string {
   const [was, is] = [before, now].map((v) => (v === undefined ? 'not given' : shownValue(v)));
@@ -116,10 +132,9 @@ function asRecord(v: unknown): Record<string, unknown> {
 
 /**
  * The entries of the journal at `path`, and its length up to the last complete line (0: no line
- * yet); a journal of another run is refused.
+ * yet); a journal of another run is refused, its settings `ignored` left out of the comparison.
  */
-async function readJournal(path: string, header: JournalHeader): Promise<{ entries: Map<number, JournalEntry>; validLength: number }> {
-  const expected = JSON.stringify({ format: FORMAT, ...header });
+async function readJournal(path: string, header: JournalHeader, ignored: readonly string[]): Promise<{ entries: Map<number, JournalEntry>; validLength: number }> {
   // A later line for the same image (a retried failure) replaces the earlier one.
   const entries = new Map<number, JournalEntry>();
   let validLength = 0;
@@ -127,8 +142,9 @@ async function readJournal(path: string, header: JournalHeader): Promise<{ entri
   for await (const { line, end } of completeLines(path)) {
     lineNumber++;
     if (lineNumber === 1) {
-      if (line !== expected) {
-        const { difference, settingsDiffer } = runDifference(line, header);
+      const other = runDifference(line, header, ignored);
+      if (other) {
+        const { difference, settingsDiffer } = other;
         const resume = settingsDiffer ? 'run with the settings it was written with to resume it, or ' : '';
         throw new EvalError(`${path} is the journal of a different run (${difference}); ${resume}delete it or choose another journal path`);
       }
@@ -160,21 +176,25 @@ async function fileStart(path: string, length: number): Promise<string> {
 export class Journal {
   private constructor(readonly path: string, private readonly handle: FileHandle) {}
 
-  /** Opens (creating if needed) the journal at `path` and returns the entries already recorded. */
-  static async open(path: string, header: JournalHeader): Promise<{ journal: Journal; entries: Map<number, JournalEntry> }> {
+  /**
+   * Opens (creating if needed) the journal at `path` and returns the entries already recorded. The
+   * settings `ignored` (keys of `header.settings`) are not written, and a journal written while they
+   * were is resumed whatever their values.
+   */
+  static async open(path: string, header: JournalHeader, ignored: readonly string[] = []): Promise<{ journal: Journal; entries: Map<number, JournalEntry> }> {
     makeFolders(dirname(path));
     const cannotRead = (err: NodeJS.ErrnoException) => new EvalError(`Cannot read journal ${path}: ${err.message}`);
     const start = await fileStart(path, MARK.length).catch((err: NodeJS.ErrnoException) => {
       throw cannotRead(err);
     });
     if (!isJournalText(start)) throw new EvalError(`${path} is not an eval journal (it holds other data, left untouched); choose another journal path`);
-    const { entries, validLength } = start === '' ? { entries: new Map<number, JournalEntry>(), validLength: 0 } : await readJournal(path, header).catch((err: unknown) => {
+    const { entries, validLength } = start === '' ? { entries: new Map<number, JournalEntry>(), validLength: 0 } : await readJournal(path, header, ignored).catch((err: unknown) => {
       throw err instanceof EvalError ? err : cannotRead(err as NodeJS.ErrnoException);
     });
     const handle = await open(path, 'a+');
     const journal = new Journal(path, handle);
     await handle.truncate(validLength);
-    if (validLength === 0) await journal.writeLine({ format: FORMAT, ...header });
+    if (validLength === 0) await journal.writeLine({ format: FORMAT, ...header, settings: withoutKeys(header.settings, ignored) });
     return { journal, entries };
   }
 

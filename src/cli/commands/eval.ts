@@ -113,6 +113,14 @@ function readAnnotations(path: string, choice: DatasetChoice): AnnotationFile {
   }
 }
 
+/**
+ * The estimator settings that cannot change the people found in an image once it is estimated, which
+ * a resumed run need not match (run on another machine, say): --threads; --max-pixels, which only
+ * refuses images (those refused are tried again by every run); and the paths of the --weights,
+ * --config and --calibrate files, whose content the journal compares instead (their sha256).
+ */
+const SETTINGS_WITHOUT_EFFECT: readonly (keyof EstimatorOptions)[] = ['threads', 'maxPixels', 'weights', 'config', 'calibrationImages'];
+
 /** `-` as --results or --annotations: stdin, which was looked for as a file named '-' ("ENOENT"); read by its path as its other names are. */
 const stdinAsPath = (path: string): string => (path === '-' ? '/dev/stdin' : path);
 
@@ -178,7 +186,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const stages = new StageTotals();
   let estimator: Awaited<ReturnType<EvalDeps['createEstimator']>> | undefined;
   try {
-    // Not in estimatorSettings: those are compared with a resumed run's journal (which names the --config and --weights files).
+    // Not in estimatorSettings: those are compared with a resumed run's journal.
     const loaded = await estimatorOnWeightsRead(deps, { ...estimatorSettings, ...withConfigRead(options, config), onStageTimes: stages.add }, weights);
     estimator = loaded.estimator;
     // The journal compares what the names stand for too: a configuration edited, weights or calibration images replaced under the same name make another run.
@@ -197,6 +205,7 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
       dataset,
       limit: options.limit,
       settings: journalSettings,
+      settingsWithoutEffect: SETTINGS_WITHOUT_EFFECT,
       signal: controller.signal,
       onProgress: (p) => progress.update(p),
       onEveryImageStarted: () => (everyImageStarted = true),

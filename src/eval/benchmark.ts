@@ -80,7 +80,7 @@ export interface BenchmarkOptions {
    * and a journal written under other values of them, or with them in it, is resumed.
    */
   settingsWithoutEffect?: readonly string[];
-  /** Stops the run before the next image; the journal keeps what was done, estimates in flight included. */
+  /** Stops the run before the next image; the journal keeps what was done, estimates in flight included (an image that fails then recorded as failed, as ever). */
   signal?: AbortSignal;
   /**
    * Images estimated at once (default 1; the estimator's `imagesInFlight`). Results are
@@ -179,7 +179,6 @@ async function estimateImage(opts: BenchmarkOptions, image: GtImage, format: Res
   try {
     people = await opts.estimate(path, image.id);
   } catch (err) {
-    if (opts.signal?.aborted) throw opts.signal.reason;
     // The estimator's callback failed, not the image: every image would fail so.
     if (err instanceof CallbackError) throw err;
     return { imageId: image.id, status: 'failed', error: imageFailure(err, path) };
@@ -259,7 +258,7 @@ export async function runBenchmark(opts: BenchmarkOptions): Promise<BenchmarkRep
   }
   try {
     for await (const { outcome } of inOrder(untilStopped(), inFlight, (image) => estimateImage(opts, image, format))) {
-      // estimateImage records an image's failure; it throws only when the run is stopped.
+      // estimateImage records an image's failure, the run stopped meanwhile or not; what it throws (the estimator's callback failed, malformed people) ends the run.
       const entry = valueOf(outcome);
       await journal.append(entry);
       entries.set(entry.imageId, entry);

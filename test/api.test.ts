@@ -926,7 +926,8 @@ describe('estimator API with the bundled tiny model', () => {
     mkdirSync(folder);
     const model = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing-weights.pth')];
     await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
-    await expectRejection(cli('predict', DEMO_IMAGE(), ...model, '--out', join(file, 'results.json')), ConfigError, /^--out .*plain-file\/results\.json: .*plain-file is a file, not a folder$/);
+    // A file where a folder should be: a mistake in the path typed, as demo's and heatmaps' (exit 2).
+    await expectUsageError(cli('predict', DEMO_IMAGE(), ...model, '--out', join(file, 'results.json')), /^error: --out .*plain-file\/results\.json: .*plain-file is a file, where predict needs a folder \(for the results file\); give another path$/);
     await expectRejection(cli('export-onnx', ...model, '--out', folder), ConfigError, /^--out .*a-folder: is a folder; give a file name for the output$/);
     // The checkpoint, or the float model being quantized, was replaced by the export.
     const checkpoint = join(dir, 'checkpoint.pth');
@@ -1043,7 +1044,7 @@ describe('estimator API with the bundled tiny model', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     const args = [DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
-    await expectRejection(cli('heatmaps', ...args, '--out', file), ConfigError, /--out .*a-file: cannot create the folder \(a file is in the way\)/);
+    await expectUsageError(cli('heatmaps', ...args, '--out', file), /^error: --out .*a-file is a file, where heatmaps needs a folder \(for its arrays and pictures\); give a folder, which is made if missing$/);
     await expectRejection(cli('predict', ...args, '--render', join(file, 'sub')), ConfigError, /--render .*a-file\/sub: cannot create the folder \(a file is in the way\)/);
   });
 

@@ -158,6 +158,37 @@ describe('higher-pose exit statuses', () => {
     }
   });
 
+  it('BAD CALL - demo, heatmaps and predict --out with a file part-way along its path: exit 2 naming --out as typed and the file in the way, before any work, the file left as it was', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'higher-pose-out-below-file-'));
+    try {
+      const file = join(dir, 'notes.txt');
+      writeFileSync(file, 'kept');
+      // Refused before the weights are read: a run that read them would fail on the missing file.
+      const model = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing.pth')];
+      const demo = 'demo needs a folder (for its drawing and results.json); give a folder, which is made if missing';
+      const heatmaps = 'heatmaps needs a folder (for its arrays and pictures); give a folder, which is made if missing';
+      const cases: [string[], string][] = [
+        // Was exit 1, after the tiny-model notes: '--out FILE/sub/results.json: FILE is a file, not a folder', a path never typed.
+        [['demo', '--out', join(file, 'sub')], `--out ${join(file, 'sub')}: ${file} is a file, where ${demo}`],
+        [['demo', '--out', `${file}/`], `--out ${file}/ is a file, where ${demo}`],
+        // Was exit 1 once the image was read: '--out FILE/sub: cannot create the folder (a file is in the way)', the file unnamed.
+        [['heatmaps', DEMO_IMAGE(), ...model, '--out', join(file, 'sub')], `--out ${join(file, 'sub')}: ${file} is a file, where ${heatmaps}`],
+        [['heatmaps', DEMO_IMAGE(), ...model, '--out', file], `--out ${file} is a file, where ${heatmaps}`],
+        // Was exit 1, a ConfigError.
+        [['predict', DEMO_IMAGE(), ...model, '--out', join(file, 'sub', 'results.json')], `--out ${join(file, 'sub', 'results.json')}: ${file} is a file, where predict needs a folder (for the results file); give another path`],
+      ];
+      for (const [args, message] of cases) {
+        const { status, stderr } = await run(...args);
+        expect(stderr, args.join(' ')).to.equal(`error: ${message}\n(add --help for usage)\n`);
+        expect(status, args.join(' ')).to.equal(2);
+      }
+      expect(readdirSync(dir)).to.deep.equal(['notes.txt']);
+      expect(readFileSync(file, 'utf8')).to.equal('kept');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('BAD CALL - options the estimator refuses exit with 2 before the model loads, naming them as typed; a file that fails to load exits with 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-refused-'));
     try {

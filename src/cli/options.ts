@@ -1,5 +1,7 @@
 /** Option parsing shared by the commands that run a model. */
 import { fstatSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { ConfigError } from '../config/experiment.js';
 import { makeFolders, outputFileProblem, sameFile } from '../io/atomic.js';
@@ -122,6 +124,31 @@ export function addModelOptions(command: Command): Command {
 export async function checkOutputFile(path: string, option: string): Promise<void> {
   const problem = await outputFileProblem(path);
   if (problem) throw new ConfigError(`${option} ${path}: ${problem}`);
+}
+
+/**
+ * The file in the way of the output folder `folder` (made with its parents when missing): the path
+ * itself, or the nearest folder above it that is there, when that is no folder; else undefined.
+ */
+async function fileInTheWay(folder: string): Promise<string | undefined> {
+  // join: `file/` is the file's name too. Below a file, stat finds nothing (Node 22) or throws ENOTDIR (Node 20): look higher.
+  for (let path = join(folder, '.'); ; path = dirname(path)) {
+    const found = await stat(path).catch(() => undefined);
+    if (found) return found.isDirectory() ? undefined : path;
+    if (dirname(path) === path) return undefined;
+  }
+}
+
+/**
+ * The mistake, in the command line's words, of an output option (`option path`) whose folder (the
+ * path itself for an output folder, else the folder it is written into) has a file in its way:
+ * `--out PATH is a file, where NEEDS`, or `--out PATH: FILE is a file, where NEEDS` for a file above
+ * it; undefined when there is none. Commands report it as a usage error (exit 2), before any work.
+ */
+export async function fileInTheWayMistake(option: string, path: string, folder: string, needs: string): Promise<string | undefined> {
+  const file = await fileInTheWay(folder);
+  if (file === undefined) return undefined;
+  return `${option} ${path}${resolve(file) === resolve(path) ? '' : `: ${file}`} is a file, where ${needs}`;
 }
 
 /** Refuses, before any work, an output that is the --weights file: the run would replace the model with what it writes. */

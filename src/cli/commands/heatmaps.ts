@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { addModelOptions, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, usageError, type ModelCliOptions } from '../options.js';
+import { addModelOptions, fileInTheWayMistake, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, usageError, type ModelCliOptions } from '../options.js';
 import { addImageLimitOption, checkModelOptions, type PoseCliOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { refuseVideoArguments } from '../inputs.js';
@@ -66,6 +66,9 @@ export function registerHeatmaps(program: Command): void {
       await refuseVideoArguments(command, [imagePath], (video) => `save one of its frames as an image (\`ffmpeg -i ${video} -frames:v 1 frame.png\`) and give that`);
       requireWeights(command, options, { inputs: [imagePath] });
       refuseOverwritingImage(command, imagePath, options.out);
+      // Found only as the folder was made, after the image was read, in words that named no file.
+      const fileInTheWay = await fileInTheWayMistake('--out', options.out, options.out, 'heatmaps needs a folder (for its arrays and pictures); give a folder, which is made if missing');
+      if (fileInTheWay !== undefined) usageError(command, fileInTheWay);
       const weights = await readWeightsArgument(options.weights);
       // The outputs of scale 1 alone.
       const config = checkModelOptions(command, options, { scales: [1], weights });

@@ -1,10 +1,10 @@
 /** `higher-pose predict`: poses for images, as COCO results JSON and optional drawings. */
 import { Option, type Command } from 'commander';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, fileOrStdout, makeOutputFolder, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError } from '../options.js';
+import { checkOutputFile, fileInTheWayMistake, fileOrStdout, makeOutputFolder, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError } from '../options.js';
 import { expandImageArguments, isImageName, refuseVideoArguments } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { CallbackError } from '../../callback-error.js';
@@ -228,6 +228,8 @@ function drawingPaths(files: readonly string[], render: string, mistake: UsageMi
  */
 async function checkResultsFile(out: string, mistake: UsageMistake): Promise<void> {
   if (isImageName(out)) mistake(`--out ${out}: the results are JSON, not an image (did the shell expand --out *.jpg?); give a .json file name`);
+  const fileInTheWay = await fileInTheWayMistake('--out', out, dirname(out), 'predict needs a folder (for the results file); give another path');
+  if (fileInTheWay !== undefined) mistake(fileInTheWay);
   await checkOutputFile(out, '--out');
 }
 

@@ -937,9 +937,10 @@ describe('estimator API with the bundled tiny model', () => {
     const floatModel = join(dir, 'float.onnx');
     writeFileSync(floatModel, compileModel(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT()));
     await expectRejection(cli('export-onnx', '--preset', 'tiny_coco', '--weights', floatModel, '--precision', 'int8', '--calibrate', DEMO_IMAGE(), '--out', floatModel), ConfigError, /^--out .*float\.onnx names the --weights file, which it would replace; give it a file of its own$/);
-    // export-tfjs writes a folder: a file in its place or above it (mkdir said only EEXIST, after the compile).
-    await expectRejection(cli('export-tfjs', ...model, '--out', join(file, 'web_model')), ConfigError, /^--out .*plain-file\/web_model: .*plain-file is a file, not a folder$/);
-    await expectRejection(cli('export-tfjs', ...model, '--out', file), ConfigError, /^--out \S*plain-file: is a file, not a folder$/);
+    // export-tfjs writes a folder: a file in its place or above it (mkdir said only EEXIST, after the compile), a mistake in the path typed.
+    const tfjs = 'export-tfjs needs a folder \\(for model\\.json and the weight shards\\); give a folder, which is made if missing';
+    await expectUsageError(cli('export-tfjs', ...model, '--out', join(file, 'web_model')), new RegExp(`^error: --out \\S*plain-file/web_model: \\S*plain-file is a file, where ${tfjs}$`));
+    await expectUsageError(cli('export-tfjs', ...model, '--out', file), new RegExp(`^error: --out \\S*plain-file is a file, where ${tfjs}$`));
     // The whole folder is replaced: one holding anything but an earlier export is refused.
     writeFileSync(join(folder, 'index.html'), '<html></html>');
     // The folder named once: it was '--out DIR: DIR is a non-empty folder ...'.
@@ -1045,7 +1046,7 @@ describe('estimator API with the bundled tiny model', () => {
     writeFileSync(file, 'x');
     const args = [DEMO_IMAGE(), '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256'];
     await expectUsageError(cli('heatmaps', ...args, '--out', file), /^error: --out .*a-file is a file, where heatmaps needs a folder \(for its arrays and pictures\); give a folder, which is made if missing$/);
-    await expectRejection(cli('predict', ...args, '--render', join(file, 'sub')), ConfigError, /--render .*a-file\/sub: cannot create the folder \(a file is in the way\)/);
+    await expectUsageError(cli('predict', ...args, '--render', join(file, 'sub')), /^error: --render .*a-file\/sub: .*a-file is a file, where predict needs a folder \(for its drawings\); give a folder, which is made if missing$/);
   });
 
   it('BAD CALL - heatmaps of an image that one of its outputs would replace (its --out folder holds input.png) are a usage error (exit 2), the image left as it was', async () => {

@@ -158,31 +158,54 @@ describe('higher-pose exit statuses', () => {
     }
   });
 
-  it('BAD CALL - demo, heatmaps and predict --out with a file part-way along its path: exit 2 naming --out as typed and the file in the way, before any work, the file left as it was', async () => {
+  it('BAD CALL - every output option with a file part-way along its path (an output folder\'s own path a file too): exit 2 naming the option as typed and the file in the way, before any work, the file left as it was', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'higher-pose-out-below-file-'));
     try {
       const file = join(dir, 'notes.txt');
       writeFileSync(file, 'kept');
+      // What the commands read, there so that their own checks pass: the annotations are read only once the outputs are checked.
+      const images = join(dir, 'images');
+      mkdirSync(images);
+      const clip = join(dir, 'clip.mp4');
+      writeFileSync(clip, 'not probed before the outputs are checked');
+      const below = (...names: string[]): string => join(file, ...names);
       // Refused before the weights are read: a run that read them would fail on the missing file.
       const model = ['--preset', 'tiny_coco', '--weights', join(dir, 'missing.pth')];
-      const demo = 'demo needs a folder (for its drawing and results.json); give a folder, which is made if missing';
-      const heatmaps = 'heatmaps needs a folder (for its arrays and pictures); give a folder, which is made if missing';
+      const evalRun = ['eval', '--annotations', join(dir, 'missing.json'), '--images', images, ...model];
+      /** The message for a file above an output file, and for one in the way of an output folder. */
+      const aboveFile = (option: string, path: string, needs: string): string => `${option} ${path}: ${file} is a file, where ${needs}; give another path`;
+      const inFolderWay = (option: string, path: string, needs: string): string =>
+        `${option} ${path}${path === file || path === `${file}/` ? '' : `: ${file}`} is a file, where ${needs}; give a folder, which is made if missing`;
+      const demo = 'demo needs a folder (for its drawing and results.json)';
+      const heatmaps = 'heatmaps needs a folder (for its arrays and pictures)';
+      const tfjs = 'export-tfjs needs a folder (for model.json and the weight shards)';
       const cases: [string[], string][] = [
         // Was exit 1, after the tiny-model notes: '--out FILE/sub/results.json: FILE is a file, not a folder', a path never typed.
-        [['demo', '--out', join(file, 'sub')], `--out ${join(file, 'sub')}: ${file} is a file, where ${demo}`],
-        [['demo', '--out', `${file}/`], `--out ${file}/ is a file, where ${demo}`],
+        [['demo', '--out', below('sub')], inFolderWay('--out', below('sub'), demo)],
+        [['demo', '--out', `${file}/`], inFolderWay('--out', `${file}/`, demo)],
         // Was exit 1 once the image was read: '--out FILE/sub: cannot create the folder (a file is in the way)', the file unnamed.
-        [['heatmaps', DEMO_IMAGE(), ...model, '--out', join(file, 'sub')], `--out ${join(file, 'sub')}: ${file} is a file, where ${heatmaps}`],
-        [['heatmaps', DEMO_IMAGE(), ...model, '--out', file], `--out ${file} is a file, where ${heatmaps}`],
-        // Was exit 1, a ConfigError.
-        [['predict', DEMO_IMAGE(), ...model, '--out', join(file, 'sub', 'results.json')], `--out ${join(file, 'sub', 'results.json')}: ${file} is a file, where predict needs a folder (for the results file); give another path`],
+        [['heatmaps', DEMO_IMAGE(), ...model, '--out', below('sub')], inFolderWay('--out', below('sub'), heatmaps)],
+        [['heatmaps', DEMO_IMAGE(), ...model, '--out', file], inFolderWay('--out', file, heatmaps)],
+        // The others were exit 1: a ConfigError, 'FILE is a file, not a folder' (predict --render's 'cannot create the folder (a file is in the way)',
+        // naming no file); video's a VideoError (--render's 'the folder FILE/sub does not exist'); weights fetch's a ZooError.
+        [['predict', DEMO_IMAGE(), ...model, '--out', below('sub', 'results.json')], aboveFile('--out', below('sub', 'results.json'), 'predict needs a folder (for the results file)')],
+        [['predict', DEMO_IMAGE(), ...model, '--render', below('sub')], inFolderWay('--render', below('sub'), 'predict needs a folder (for its drawings)')],
+        [[...evalRun, '--out', below('results.json')], aboveFile('--out', below('results.json'), 'eval needs a folder (for the results file)')],
+        [[...evalRun, '--out', join(dir, 'results.json'), '--journal', below('sub', 'run.journal')], aboveFile('--journal', below('sub', 'run.journal'), 'eval needs a folder (for its journal)')],
+        [['export-onnx', ...model, '--out', below('model.onnx')], aboveFile('--out', below('model.onnx'), 'export-onnx needs a folder (for the model file)')],
+        [['export-tfjs', ...model, '--out', below('web_model')], inFolderWay('--out', below('web_model'), tfjs)],
+        [['export-tfjs', ...model, '--out', file], inFolderWay('--out', file, tfjs)],
+        [['video', clip, ...model, '--out', below('poses.jsonl')], aboveFile('--out', below('poses.jsonl'), 'video needs a folder (for the JSON lines)')],
+        [['video', clip, ...model, '--render', below('sub', 'overlay.mp4')], aboveFile('--render', below('sub', 'overlay.mp4'), 'video needs a folder (for the overlay video)')],
+        [['weights', 'fetch', 'coco_w32_512_mmpose', '--cache-dir', below('cache')], inFolderWay('--cache-dir', below('cache'), 'weights fetch needs a folder (for the weights cache)')],
       ];
       for (const [args, message] of cases) {
         const { status, stderr } = await run(...args);
         expect(stderr, args.join(' ')).to.equal(`error: ${message}\n(add --help for usage)\n`);
         expect(status, args.join(' ')).to.equal(2);
       }
-      expect(readdirSync(dir)).to.deep.equal(['notes.txt']);
+      expect(readdirSync(dir).sort()).to.deep.equal(['clip.mp4', 'images', 'notes.txt']);
+      expect(readdirSync(images)).to.deep.equal([]);
       expect(readFileSync(file, 'utf8')).to.equal('kept');
     } finally {
       rmSync(dir, { recursive: true, force: true });

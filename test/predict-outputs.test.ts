@@ -3,7 +3,9 @@ import { expect } from 'chai';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CommanderError } from 'commander';
 import { cli, cliFailing } from './helpers/cli.js';
+import { runPredict } from '../src/cli/commands/predict.js';
 import { ConfigError } from '../src/config/experiment.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 
@@ -31,14 +33,18 @@ describe('predict outputs', function () {
     expect(ids).to.deep.equal([139, '12345678901234567.jpg', '12345678901234568.jpg', Number.MAX_SAFE_INTEGER]);
   });
 
-  it('BAD CALL - a --render folder that cannot be made is refused without leaving --out\'s temporary file behind', async () => {
+  it('BAD CALL - a --render folder that cannot be made (a file in the way) is refused before any work, a usage error on the command line and a ConfigError for runPredict\'s callers, leaving nothing behind', async () => {
     const folder = join(dir, 'render-in-the-way');
     mkdirSync(folder);
-    writeFileSync(join(folder, 'drawn'), '');
-    for (const render of ['drawn', join('drawn', 'below')]) {
-      const { error } = await cliFailing('predict', DEMO_IMAGE(), ...TINY, '--out', join(folder, 'results.json'), '--render', join(folder, render));
-      expect(error).to.be.instanceOf(ConfigError);
-      expect((error as Error).message).to.equal(`--render ${join(folder, render)}: cannot create the folder (a file is in the way)`);
+    const drawn = join(folder, 'drawn');
+    writeFileSync(drawn, '');
+    for (const render of [drawn, join(drawn, 'below')]) {
+      const message = `--render ${render}${render === drawn ? '' : `: ${drawn}`} is a file, where predict needs a folder (for its drawings); give a folder, which is made if missing`;
+      const { error } = await cliFailing('predict', DEMO_IMAGE(), ...TINY, '--out', join(folder, 'results.json'), '--render', render);
+      expect(error).to.be.instanceOf(CommanderError).with.property('exitCode', 2);
+      expect((error as Error).message).to.equal(`error: ${message}`);
+      const direct = await runPredict([DEMO_IMAGE()], { preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), out: join(folder, 'results.json'), render }).catch((e: unknown) => e);
+      expect(direct).to.be.instanceOf(ConfigError).with.property('message', message);
     }
     expect(readdirSync(folder)).to.deep.equal(['drawn']);
   });

@@ -117,17 +117,53 @@ export function addModelOptions(command: Command): Command {
 }
 
 /**
- * Refuses, before any work, an output file that an option names and that could not be written:
- * a folder under its name, or a file where one of its folders would be (missing folders are
- * created when it is written).
+ * Reports a mistake in the options typed, found before any work: on the command line a usage error
+ * (`usageMistake`), for the API's callers a ConfigError (`configMistake`).
  */
-export async function checkOutputFile(path: string, option: string): Promise<void> {
+export type UsageMistake = (message: string) => never;
+
+export const configMistake: UsageMistake = (message) => {
+  throw new ConfigError(message);
+};
+
+/** The mistakes of `command`'s options as usage errors (exit 2). */
+export const usageMistake = (command: Command): UsageMistake => (message) => usageError(command, message);
+
+/**
+ * Refuses, before any work, an output file that an option names and that could not be written: a
+ * file where one of its folders would be, a mistake in the path typed, told by `mistake` (`--out
+ * PATH: FILE is a file, where NEEDS; give another path`, NEEDS saying what needs the folder); a
+ * folder under its name, a ConfigError. Missing folders are created when it is written.
+ */
+export async function checkOutputFile(path: string, option: string, needs: string, mistake: UsageMistake): Promise<void> {
+  await refuseFileAboveOutput(path, option, needs, mistake);
   const problem = await outputFileProblem(path);
   if (problem) throw new ConfigError(`${option} ${path}: ${problem}`);
 }
 
 /**
- * The file in the way of the output folder `folder` (made with its parents when missing): the path
+ * The file-in-the-way half of `checkOutputFile`, for an output that is checked otherwise in its
+ * command's own words (video's); an output not given (`path` undefined) has none.
+ */
+export async function refuseFileAboveOutput(path: string | undefined, option: string, needs: string, mistake: UsageMistake): Promise<void> {
+  if (path === undefined) return;
+  const file = await fileInTheWay(dirname(path));
+  if (file !== undefined) mistake(`${option} ${path}: ${file} is a file, where ${needs}; give another path`);
+}
+
+/**
+ * Refuses, before any work, an output folder that an option names (made with its parents when
+ * missing) that is a file, or has one part-way along its path, as a mistake in the path typed,
+ * told by `mistake`: `--out PATH is a file, where NEEDS; ...` or `--out PATH: FILE is a file, ...`.
+ */
+export async function checkOutputFolder(path: string, option: string, needs: string, mistake: UsageMistake): Promise<void> {
+  const file = await fileInTheWay(path);
+  if (file === undefined) return;
+  mistake(`${option} ${path}${resolve(file) === resolve(path) ? '' : `: ${file}`} is a file, where ${needs}; give a folder, which is made if missing`);
+}
+
+/**
+ * The file in the way of the folder `folder` (made with its parents when missing): the path
  * itself, or the nearest folder above it that is there, when that is no folder; else undefined.
  */
 async function fileInTheWay(folder: string): Promise<string | undefined> {
@@ -137,18 +173,6 @@ async function fileInTheWay(folder: string): Promise<string | undefined> {
     if (found) return found.isDirectory() ? undefined : path;
     if (dirname(path) === path) return undefined;
   }
-}
-
-/**
- * The mistake, in the command line's words, of an output option (`option path`) whose folder (the
- * path itself for an output folder, else the folder it is written into) has a file in its way:
- * `--out PATH is a file, where NEEDS`, or `--out PATH: FILE is a file, where NEEDS` for a file above
- * it; undefined when there is none. Commands report it as a usage error (exit 2), before any work.
- */
-export async function fileInTheWayMistake(option: string, path: string, folder: string, needs: string): Promise<string | undefined> {
-  const file = await fileInTheWay(folder);
-  if (file === undefined) return undefined;
-  return `${option} ${path}${resolve(file) === resolve(path) ? '' : `: ${file}`} is a file, where ${needs}`;
 }
 
 /** Refuses, before any work, an output that is the --weights file: the run would replace the model with what it writes. */

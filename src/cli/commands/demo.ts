@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { drawingPath, runPredict } from './predict.js';
-import { fileInTheWayMistake, usageError } from '../options.js';
+import { checkOutputFolder, usageError, usageMistake } from '../options.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../../paths.js';
 import { cachedPath } from '../../zoo/download.js';
 import { findEntry } from '../../zoo/catalog.js';
@@ -27,8 +27,7 @@ export function registerDemo(program: Command): void {
         usageError(command, `--image ${options.image} is a folder: demo takes one image file; \`higher-pose predict ${options.image} --render DIR ...\` estimates a folder's images`);
       }
       // A file as --out or above it: else predict refuses it, naming the results file demo puts inside it (--out FILE/results.json), a path never typed.
-      const fileInTheWay = await fileInTheWayMistake('--out', options.out, options.out, 'demo needs a folder (for its drawing and results.json); give a folder, which is made if missing');
-      if (fileInTheWay !== undefined) usageError(command, fileInTheWay);
+      await checkOutputFolder(options.out, '--out', 'demo needs a folder (for its drawing and results.json)', usageMistake(command));
       const image = options.image ?? DEMO_IMAGE();
       // predict refuses it too, but in the words of its --render, which demo has not.
       const drawing = drawingPath(image, options.out);

@@ -18,7 +18,7 @@ import type { ImageInput, PoseEstimator } from '../../types.js';
 import { sha256File } from '../../zoo/download.js';
 import type { EstimatorOptions, StageTimes } from '../../estimator.js';
 import { addPoseOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseStdinTwice, refuseWritingOverWeights, requireWeights, usageError } from '../options.js';
+import { checkOutputFile, parsePositiveInteger, refuseStdin, refuseStdinTwice, refuseWritingOverWeights, requireWeights, usageError, usageMistake } from '../options.js';
 import { StageTotals } from '../stage-times.js';
 import { Interrupted, signalsHeard, stoppedAtOnceOnSignal } from '../interrupted.js';
 import { errorLine } from '../../values.js';
@@ -146,10 +146,10 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
   const config = checkModelOptions(command, options, { ...evalSettings, weights });
   const choice = resolveDataset(options, command, config);
   const { dataset } = choice;
-  await checkOutputFile(options.out, '--out');
+  await checkOutputFile(options.out, '--out', 'eval needs a folder (for the results file)', usageMistake(command));
   const journalPath = options.journal ?? `${options.out}.journal`;
   // Else found when the run opens it, once the model is made.
-  await checkOutputFile(journalPath, options.journal === undefined ? 'the journal' : '--journal');
+  await checkOutputFile(journalPath, options.journal === undefined ? 'the journal' : '--journal', 'eval needs a folder (for its journal)', usageMistake(command));
   await refuseWritingOverWeights(options.out, '--out', options.weights);
   await refuseWritingOverWeights(journalPath, '--journal', options.weights);
   await checkBenchmarkFiles({ annotations: stdinAsPath(options.annotations), outPath: options.out, journalPath });

@@ -1,7 +1,7 @@
 /** `higher-pose export-onnx`: compile a checkpoint to a standalone ONNX model, float32 or int8. */
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError, type Command } from 'commander';
-import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, refuseWritingOverWeights, requireWeights, parseInputSize, parseScales, usageError, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
+import { addModelSourceOptions, addPrecisionOptions, checkOutputFile, refuseWritingOverWeights, requireWeights, parseInputSize, parseScales, usageError, usageMistake, type ModelCliOptions, type PrecisionCliOptions } from '../options.js';
 import { calibrationImages, checkModelOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { compileModel, createOnnxNetwork, isOnnxFile, isOnnxWeights, isQuantizedOnnxWeights } from '../../model/load.js';
@@ -74,7 +74,7 @@ export function registerExportOnnx(program: Command): void {
       }
       // Calibration prepares the images as the estimator would with these options: the estimator's checks apply.
       const config = checkModelOptions(command, options, { weights });
-      await checkOutputFile(options.out, '--out');
+      await checkOutputFile(options.out, '--out', 'export-onnx needs a folder (for the model file)', usageMistake(command));
       // It replaced the checkpoint (or the float model) with the export.
       await refuseWritingOverWeights(options.out, '--out', options.weights);
       const images = (await calibrationImages(options)) ?? [];

@@ -1,6 +1,6 @@
 /** `higher-pose export-tfjs`: compile a checkpoint to a TensorFlow.js graph model for the browser. */
 import type { Command } from 'commander';
-import { addModelSourceOptions, requireWeights, type ModelCliOptions } from '../options.js';
+import { addModelSourceOptions, checkOutputFolder, requireWeights, usageMistake, type ModelCliOptions } from '../options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { commandConfig } from '../estimator-options.js';
 import { Interrupted } from '../interrupted.js';
@@ -22,6 +22,7 @@ export function registerExportTfjs(program: Command): void {
       requireWeights(command, options, { what: 'a model-zoo checkpoint (`higher-pose weights list`)' });
       // Before the weights are read: a mistake in what was typed is told at once, as the other commands tell it.
       const config = commandConfig(command, options);
+      await checkOutputFolder(options.out, '--out', 'export-tfjs needs a folder (for model.json and the weight shards)', usageMistake(command));
       const weights = await readWeightsArgument(options.weights);
       if (isOnnxWeights(weights)) throw new ConfigError(`export-tfjs compiles a PyTorch checkpoint, not an ONNX model: ${options.weights}`);
       // Named as the option: exportTfjsModel, which checks it too before the compile, names the path.

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { addModelOptions, fileInTheWayMistake, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, usageError, type ModelCliOptions } from '../options.js';
+import { addModelOptions, checkOutputFolder, makeOutputFolder, refuseStdin, requireWeights, stdinAsDash, usageError, usageMistake, type ModelCliOptions } from '../options.js';
 import { addImageLimitOption, checkModelOptions, type PoseCliOptions } from '../estimator-options.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { refuseVideoArguments } from '../inputs.js';
@@ -67,8 +67,7 @@ export function registerHeatmaps(program: Command): void {
       requireWeights(command, options, { inputs: [imagePath] });
       refuseOverwritingImage(command, imagePath, options.out);
       // Found only as the folder was made, after the image was read, in words that named no file.
-      const fileInTheWay = await fileInTheWayMistake('--out', options.out, options.out, 'heatmaps needs a folder (for its arrays and pictures); give a folder, which is made if missing');
-      if (fileInTheWay !== undefined) usageError(command, fileInTheWay);
+      await checkOutputFolder(options.out, '--out', 'heatmaps needs a folder (for its arrays and pictures)', usageMistake(command));
       const weights = await readWeightsArgument(options.weights);
       // The outputs of scale 1 alone.
       const config = checkModelOptions(command, options, { scales: [1], weights });

@@ -1,10 +1,10 @@
 /** `higher-pose predict`: poses for images, as COCO results JSON and optional drawings. */
 import { Option, type Command } from 'commander';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import cliProgress from 'cli-progress';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { checkOutputFile, fileInTheWayMistake, fileOrStdout, makeOutputFolder, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError } from '../options.js';
+import { checkOutputFile, checkOutputFolder, configMistake, fileOrStdout, makeOutputFolder, refuseWritingOverWeights, requireWeights, stdinAsDash, usageMistake, type UsageMistake } from '../options.js';
 import { expandImageArguments, isImageName, refuseVideoArguments } from '../inputs.js';
 import { ConfigError } from '../../config/experiment.js';
 import { CallbackError } from '../../callback-error.js';
@@ -196,13 +196,6 @@ async function predictFiles(
   return { people: results.count, done, failures, drawn };
 }
 
-/** Reports a mistake in the options typed, found before any work: a usage error on the command line. */
-type UsageMistake = (message: string) => never;
-
-const configMistake: UsageMistake = (message) => {
-  throw new ConfigError(message);
-};
-
 /**
  * The drawing of each file: `render/NAME.png`. Two files that would share one, or a drawing that
  * would replace one of the images (a --render folder that holds them), are refused before any work.
@@ -228,16 +221,15 @@ function drawingPaths(files: readonly string[], render: string, mistake: UsageMi
  */
 async function checkResultsFile(out: string, mistake: UsageMistake): Promise<void> {
   if (isImageName(out)) mistake(`--out ${out}: the results are JSON, not an image (did the shell expand --out *.jpg?); give a .json file name`);
-  const fileInTheWay = await fileInTheWayMistake('--out', out, dirname(out), 'predict needs a folder (for the results file); give another path');
-  if (fileInTheWay !== undefined) mistake(fileInTheWay);
-  await checkOutputFile(out, '--out');
+  await checkOutputFile(out, '--out', 'predict needs a folder (for the results file)', mistake);
 }
 
-/** `mistake` reports the options typed that are refused before any work (an --out named as an image, drawings that clash); a ConfigError by default. */
+/** `mistake` reports the options typed that are refused before any work (an --out named as an image, a file in the way of an output, drawings that clash); a ConfigError by default. */
 export async function runPredict(images: string[], options: PredictOptions, extra: Partial<EstimatorOptions> = {}, mistake = configMistake): Promise<PredictSummary> {
   // /dev/stdin and its other names are the image piped in, read once as '-' is.
   const files = await expandImageArguments(images.map(stdinAsDash));
   if (options.out) await checkResultsFile(options.out, mistake);
+  if (options.render !== undefined) await checkOutputFolder(options.render, '--render', 'predict needs a folder (for its drawings)', mistake);
   if (options.weights) await refuseWritingOverWeights(options.out, '--out', options.weights);
   const render: DrawingPlan | undefined = options.render !== undefined ? { folder: options.render, drawings: drawingPaths(files, options.render, mistake), drawn: [] } : undefined;
   const stdin = files.includes(STDIN) ? await stdinImage() : undefined;
@@ -297,6 +289,6 @@ export function registerPredict(program: Command): void {
       requireWeights(command, options, { inputs: images });
       const weights = await readWeightsArgument(options.weights);
       const config = checkModelOptions(command, options, { weights });
-      await runPredict(images, { ...options, out: fileOrStdout(options.out) }, { ...withConfigRead(options, config), weights }, (message) => usageError(command, message));
+      await runPredict(images, { ...options, out: fileOrStdout(options.out) }, { ...withConfigRead(options, config), weights }, usageMistake(command));
     });
 }

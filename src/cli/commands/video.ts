@@ -17,7 +17,7 @@ import type { KeypointDefinition } from '../../datasets.js';
 import { AtomicFileWriter, FileWriteError, sameFile } from '../../io/atomic.js';
 import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
-import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError } from '../options.js';
+import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseFileAboveOutput, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError, usageMistake } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
 import { assertReadableFile, readsRegularFile, VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, containerProblem, videoCodec } from '../../video/encode.js';
@@ -73,6 +73,8 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
       const opts = { ...parsed, out: fileOrStdout(parsed.out) };
       refuseOutputNames(command, opts);
       requireWeights(command, opts, { inputs: [argument] });
+      await refuseFileAboveOutput(opts.out, '--out', 'video needs a folder (for the JSON lines)', usageMistake(command));
+      await refuseFileAboveOutput(opts.render, '--render', 'video needs a folder (for the overlay video)', usageMistake(command));
       await refuseWritingOverWeights(opts.out, '--out', opts.weights);
       await refuseWritingOverWeights(opts.render, '--render', opts.weights);
       const weights = await readWeightsArgument(opts.weights);

@@ -8,7 +8,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { findEntry, inputSizeHint, isManual, ZOO, ZooError, type ZooEntry } from '../../zoo/catalog.js';
 import { cachedPath, defaultCacheDir, fetchWeights, partialDownloadPath, type DownloadProgress } from '../../zoo/download.js';
-import { usageError } from '../options.js';
+import { checkOutputFolder, usageError, usageMistake } from '../options.js';
 import { stoppedAtOnceOnSignal } from '../interrupted.js';
 
 /**
@@ -34,6 +34,7 @@ export function registerWeights(program: Command): void {
     .argument('<name>', 'catalogue name, see `higher-pose weights list`')
     .action(async (name: string, options: { cacheDir?: string }, command: Command) => {
       const entry = zooEntry(command, name);
+      if (options.cacheDir !== undefined) await checkOutputFolder(options.cacheDir, '--cache-dir', 'weights fetch needs a folder (for the weights cache)', usageMistake(command));
       const path = await fetchWithProgressBar(entry, options.cacheDir);
       write(command, `${path}\n`);
       const hint = inputSizeHint(entry);

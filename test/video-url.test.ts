@@ -64,6 +64,10 @@ else {
      * ffmpeg reads of an MPEG-TS before it starts (its analyzeduration): a live source goes on sending.
      */
     const liveClosed: Promise<void>[] = [];
+    /** Connections to /silent.ts, which never answers (a camera gone quiet as it is called): closed when they close. */
+    const silentClosed: Promise<void>[] = [];
+    /** Resets the connections to /reset.ts?held, once their half is sent. */
+    const resets: (() => void)[] = [];
     const children: ChildProcess[] = [];
 
     before(async () => {
@@ -73,12 +77,34 @@ else {
       const long = join(dir, 'long.ts');
       ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '8', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-f', 'mpegts', long);
       ffmpeg('-f', 'lavfi', '-i', 'sine=duration=1', '-c:a', 'mp2', '-f', 'mpegts', join(dir, 'audio.ts'));
-      const bytes = { '/clip.ts': readFileSync(clip), '/long.ts': readFileSync(long), '/audio.ts': readFileSync(join(dir, 'audio.ts')) } as Record<string, Buffer>;
+      // 30 s: more than the pipes and stream buffers between the source and the frames hold.
+      const big = join(dir, 'big.ts');
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '30', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-f', 'mpegts', big);
+      const bytes = { '/clip.ts': readFileSync(clip), '/long.ts': readFileSync(long), '/audio.ts': readFileSync(join(dir, 'audio.ts')), '/big.ts': readFileSync(big) } as Record<string, Buffer>;
+      // Damaged in its second half: the source copies its packets, the decoding fails on them.
+      const damaged = Buffer.from(bytes['/clip.ts']!);
+      for (let packet = Math.floor(damaged.length / 2 / 188) * 188; packet < damaged.length * 0.6; packet += 188) {
+        for (let i = packet + 20; i < packet + 180; i++) damaged[i] = (damaged[i]! * 7 + 13) & 255;
+      }
+      bytes['/damaged.ts'] = damaged;
       server = createServer((request, response) => {
         if (request.url === '/live.ts') {
           liveClosed.push(new Promise((resolve) => response.once('close', () => resolve())));
           response.writeHead(200, { 'content-type': 'video/mp2t' });
           response.write(bytes['/long.ts']!);
+          return;
+        }
+        if (request.url === '/silent.ts') {
+          silentClosed.push(new Promise((resolve) => response.once('close', () => resolve())));
+          return;
+        }
+        if (request.url?.startsWith('/reset.ts')) {
+          // Half of 30 s sent, then the connection reset, as a server or a network that failed: at
+          // once, or (?held) when the test resets it.
+          const body = bytes['/big.ts']!;
+          const reset = (): void => void response.socket?.resetAndDestroy();
+          response.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': body.length });
+          response.write(body.subarray(0, body.length >> 1), () => (request.url === '/reset.ts?held' ? resets.push(reset) : reset()));
           return;
         }
         const body = bytes[request.url ?? ''];
@@ -156,6 +182,89 @@ else {
       expect(err.message).to.match(new RegExp(`^${audio}: cannot read the video \\(ffmpeg: .*matches no streams`));
     });
 
+    it('a URL that stalls after frames (sends nothing, its connection held open): the stream ends there, its frames kept, with a warning; its source is killed', async () => {
+      const url = `${base}/live.ts`;
+      const warnings: string[] = [];
+      const run = processVideo(emptyEstimator, url, { stallTimeout: 1, onWarning: (message) => warnings.push(message) });
+      const found: number[] = [];
+      for await (const result of run) found.push(result.frame);
+      // Those decoded ahead when it stalled are dropped, as at endSignal.
+      expect(found.length).to.be.within(1, 80);
+      expect(found).to.deep.equal([...found.keys()]);
+      expect(warnings).to.deep.equal([`${url}: no data came for 1 s, so the stream ends there; the poses of its ${found.length} frames so far are kept`]);
+      expect(run.sourceStopped()).to.equal('no data came for 1 s');
+      // The source ffmpeg is gone: its connection is closed.
+      await liveClosed.at(-1);
+    });
+
+    it('BAD INPUT - a URL that sends no byte: a VideoError naming the URL and the stall, how to wait longer; its source is killed', async () => {
+      const url = `${base}/silent.ts`;
+      for (const read of [() => times(url, { stallTimeout: 1 }), () => openVideo(url, { stallTimeout: 1.5 })]) {
+        const err = await rejection(read());
+        expect(err).to.be.instanceOf(VideoError);
+        expect(err.message).to.match(new RegExp(`^${url}: no data came for 1(\\.5)? s \\(a longer stallTimeout, --stall-timeout on the command line, waits longer\\)$`));
+        expect((err as VideoError).file).to.equal(url);
+        await silentClosed.at(-1);
+      }
+      const bad = await rejection(times(url, { stallTimeout: 0 }));
+      expect(bad.message).to.equal(`${url}: stallTimeout must be a positive number of seconds, got 0`);
+    });
+
+    it('a reader busy longer than stallTimeout (the estimator on a slow frame) holds the source back: no stall', async () => {
+      const warnings: string[] = [];
+      let held = false;
+      const slowFirst: VideoEstimator = {
+        ...emptyEstimator,
+        async estimatePoses() {
+          if (!held) await new Promise((resolve) => setTimeout(resolve, 2500));
+          held = true;
+          return [];
+        },
+      };
+      const run = processVideo(slowFirst, `${base}/big.ts`, { stallTimeout: 1, onWarning: (message) => warnings.push(message) });
+      let frames = 0;
+      for await (const _ of run) frames++;
+      expect(frames).to.equal(300);
+      expect(warnings).to.deep.equal([]);
+      expect(run.sourceStopped()).to.equal(undefined);
+    });
+
+    it('a URL whose connection is reset part-way (ffmpeg takes it as its end, the last packet cut): the stream ends there, its frames kept, with a warning naming the URL and ffmpeg\'s reason', async () => {
+      const url = `${base}/reset.ts?held`;
+      const warnings: string[] = [];
+      const run = processVideo(emptyEstimator, url, { onWarning: (message) => warnings.push(message) });
+      const found: number[] = [];
+      for await (const result of run) {
+        found.push(result.frame);
+        // Reset once frames were estimated (before, it is the run's failure, as a connection refused).
+        if (found.length === 5) resets.shift()!();
+      }
+      // At most half of 300 frames: those still on their way to the estimator are dropped, as at endSignal.
+      expect(found.length).to.be.within(5, 150);
+      expect(found).to.deep.equal([...found.keys()]);
+      expect(run.sourceStopped()).to.match(/^its reading failed part-way \(ffmpeg: .*Connection reset by peer.*\)$/);
+      expect(warnings).to.deep.equal([`${url}: ${run.sourceStopped()}, so the stream ends there; the poses of its ${found.length} frames so far are kept`]);
+
+      // Read by openVideo, which has no end to give: the frames that reached the decoding (here
+      // few or none: the error discards the bytes on their way), then the error.
+      const atOnce = `${base}/reset.ts`;
+      let frames = 0;
+      const err = await rejection((async () => {
+        for await (const _ of await openVideo(atOnce)) frames++;
+      })());
+      expect(frames).to.be.at.most(150);
+      expect(err).to.be.instanceOf(VideoError);
+      expect(err.message).to.match(new RegExp(`^${atOnce}: its reading failed part-way \\(ffmpeg: .*Connection reset by peer`));
+    });
+
+    it('BAD INPUT - errors found once a URL\'s source has started (damaged data) name the URL, as the VideoError\'s file', async () => {
+      const url = `${base}/damaged.ts`;
+      const err = await rejection(times(url));
+      expect(err).to.be.instanceOf(VideoError);
+      expect(err.message).to.match(new RegExp(`^${url}: ffmpeg could not decode it \\(`));
+      expect((err as VideoError).file).to.equal(url);
+    });
+
     /** `higher-pose video URL ...` with the tiny model, in a process group of its own (as a terminal's job). */
     function cli(url: string, args: string[]) {
       const run = spawnCli(['video', url, '--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--no-flip', ...args], { detached: true });
@@ -181,6 +290,34 @@ else {
       expect(frames).to.deep.equal([...frames.keys()]);
       expect(live.stderr()).to.include(`the stream was ended by SIGINT after ${frames.length} frames; their JSON lines are on stdout\n`);
       expect(readdirSync(sub)).to.deep.equal(['poses.jsonl']);
+    });
+
+    it('higher-pose video URL --stall-timeout S: stalled after frames, the stream ends there, its poses written, exit 0; stalled before, an error, nothing written; a bad S is a usage error', async () => {
+      const sub = join(dir, 'cli-stall');
+      mkdirSync(sub);
+      const out = join(sub, 'poses.jsonl');
+      const live = `${base}/live.ts`;
+      const run = cli(live, ['--out', out, '--stall-timeout', '1']);
+      expect(await run.ended, run.stderr()).to.deep.equal({ code: 0, by: null });
+      const frames = readFileSync(out, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { frame: number }).frame);
+      expect(frames).to.deep.equal([...frames.keys()]);
+      expect(run.stderr()).to.include(`warning: ${live}: no data came for 1 s, so the stream ends there; the poses of its ${frames.length} frames so far are kept\n`);
+      expect(run.stderr()).to.match(new RegExp(`the stream ended after ${frames.length} frames \\(${live}: no data came for 1 s\\); ${out} written\n$`));
+      await liveClosed.at(-1);
+
+      const silent = `${base}/silent.ts`;
+      const stalled = cli(silent, ['--out', out, '--stall-timeout', '1.5']);
+      expect(await stalled.ended, stalled.stderr()).to.deep.equal({ code: 1, by: null });
+      expect(stalled.stderr()).to.include(`${silent}: no data came for 1.5 s (a longer stallTimeout, --stall-timeout on the command line, waits longer)\n`);
+      // The first run's poses, untouched; no temporary file left.
+      expect(readdirSync(sub)).to.deep.equal(['poses.jsonl']);
+      await silentClosed.at(-1);
+
+      for (const value of ['0', '-1', 'abc']) {
+        const refused = cli(silent, ['--stall-timeout', value]);
+        expect(await refused.ended).to.deep.equal({ code: 2, by: null });
+        expect(refused.stderr()).to.include(`'--stall-timeout <s>' argument '${value}' is invalid. expected a number > 0, got ${value}`);
+      }
     });
   });
 }

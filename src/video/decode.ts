@@ -29,9 +29,9 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
 import { errorLine, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
-import { isVideoUrl, openUrlSource } from './url-source.js';
+import { isVideoUrl, openUrlSource, sourceUrl } from './url-source.js';
 
-/** A video could not be read or written; `file` names it (a URL its source could not read; undefined for a stream). */
+/** A video could not be read or written; `file` names it (a URL input too, read as a stream; undefined for another stream). */
 export class VideoError extends Error {
   override name = 'VideoError';
   constructor(message: string, readonly file?: string, options?: ErrorOptions) {
@@ -235,6 +235,13 @@ export interface DecodeOptions extends FfmpegPaths {
    * of a frame (a live source stopped), which ffmpeg reported as damage. Default: `process.emitWarning`.
    */
   onWarning?: ((message: string) => void) | undefined;
+  /**
+   * A URL input's stall timeout: seconds its source may send no byte while it is read (connecting
+   * and ffmpeg's first look at the input, up to 5 s of an MPEG-TS, included) before it is taken as
+   * stalled and stopped, a VideoError (`processVideo`: once frames were estimated, the input's end
+   * there, as at `endSignal`, told to `onWarning`); default 30. Other inputs have none.
+   */
+  stallTimeout?: number | undefined;
 }
 
 export interface VideoFrame {
@@ -271,15 +278,16 @@ export async function probeVideo(path: string, paths: FfmpegPaths = {}): Promise
  */
 export async function openVideo(input: string | Readable, options: DecodeOptions = {}): Promise<VideoSource> {
   checkInput(input);
-  const sampling = checkOptions(options, typeof input === 'string' ? input : undefined);
+  const sampling = checkOptions(options, typeof input === 'string' ? input : sourceUrl(input));
   options.signal?.throwIfAborted();
   if (typeof input === 'string' && isVideoUrl(input)) input = openUrlSource(input, options);
-  const file = typeof input === 'string' ? input : undefined;
+  // What messages name: a URL's stream by its URL.
+  const name = typeof input === 'string' ? input : sourceUrl(input);
   // Asked while ffprobe runs, so that the first frame does not wait for it; a failure is reported when the frames are read.
-  syncOption(ffmpegBinary(options), file).catch(() => {});
+  syncOption(ffmpegBinary(options), name).catch(() => {});
   const { info, prefix } = typeof input === 'string'
     ? { info: await probeVideo(input, options), prefix: undefined }
-    : await probeStream(input, options.probeBytes ?? DEFAULT_PROBE_BYTES, options);
+    : await probeStream(input, options.probeBytes ?? DEFAULT_PROBE_BYTES, options, name);
   const outputFps = Math.min(options.fps ?? Infinity, info.fps) / sampling.every;
   const counts = { decoded: 0, delivered: 0 };
   let started = false;
@@ -289,9 +297,9 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
     expectedFrames: expectedFrames(info, options, outputFps),
     counts,
     [Symbol.asyncIterator]() {
-      if (started) throw new VideoError(`${label(file)}: a video source can be iterated only once`, file);
+      if (started) throw new VideoError(`${label(name)}: a video source can be iterated only once`, name);
       started = true;
-      return decodeFrames(input, prefix, info, options, sampling.every, outputFps, counts);
+      return decodeFrames(input, name, prefix, info, options, sampling.every, outputFps, counts);
     },
   };
 }
@@ -332,6 +340,7 @@ function checkOptions(options: DecodeOptions, file: string | undefined): { every
     bad(`maxFrames must be a positive integer (at most ${Number.MAX_SAFE_INTEGER}), got ${shownValue(options.maxFrames)}`);
   }
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function') bad(`onWarning must be a function, got ${shownValue(options.onWarning)}`);
+  if (options.stallTimeout !== undefined && !isPositive(options.stallTimeout)) bad(`stallTimeout must be a positive number of seconds, got ${shownValue(options.stallTimeout)}`);
   // Before the probe, rather than once it is done (ffmpeg) or as ffprobe is started.
   for (const binary of [ffprobeBinary, ffmpegBinary]) {
     try {
@@ -400,13 +409,14 @@ interface StreamPrefix {
  * is kept (the stream's own `errored`) for the decoding to report: the stream keeps a listener,
  * so that it is never an uncaught exception. Aborting, a failed probe or a failed stream destroys it.
  */
-function probeStream(stream: Readable, limit: number, options: DecodeOptions): Promise<{ info: VideoInfo; prefix: StreamPrefix }> {
+function probeStream(stream: Readable, limit: number, options: DecodeOptions, name: string | undefined): Promise<{ info: VideoInfo; prefix: StreamPrefix }> {
   const { signal } = options;
+  const where = label(name);
   // A URL's source failing names the URL and its reason already.
-  const failure = (err: Error): VideoError => err instanceof VideoError ? err : new VideoError(`video stream: reading failed: ${err.message}`, undefined, { cause: err });
+  const failure = (err: Error): VideoError => err instanceof VideoError ? err : new VideoError(`${where}: reading failed: ${err.message}`, name, { cause: err });
   if (stream.errored) return Promise.reject(failure(stream.errored));
-  if (stream.destroyed && !stream.readableEnded) return Promise.reject(new VideoError('video stream: the stream was closed before it was read'));
-  const probe = startProbe(ffprobeBinary(options), 'pipe:0', undefined, limit);
+  if (stream.destroyed && !stream.readableEnded) return Promise.reject(new VideoError(`${where}: the stream was closed before it was read`, name));
+  const probe = startProbe(ffprobeBinary(options), 'pipe:0', name, limit);
   const stdin = probe.stdin!;
   // ffprobe stops reading once it knows enough: the broken pipe that follows is expected.
   stdin.on('error', () => {});
@@ -438,7 +448,7 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
       while (!draining && size < limit && (chunk = stream.read() as unknown) !== null) {
         const bytes = chunkBytes(chunk);
         if (!bytes) {
-          fail(new VideoError(`video stream: ${notBytes(chunk)}`));
+          fail(new VideoError(`${where}: ${notBytes(chunk)}`, name));
           return;
         }
         chunks.push(bytes);
@@ -458,7 +468,7 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
     const onError = (err: Error): void => fail(failure(err));
     // Destroyed without an error: 'close' comes without 'end'.
     const onClose = (): void => {
-      if (!ended) fail(new VideoError('video stream: the stream closed before it ended'));
+      if (!ended) fail(new VideoError(`${where}: the stream closed before it ended`, name));
     };
     const onAbort = (): void => fail(signal!.reason);
     probe.info.then(
@@ -468,7 +478,7 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions): P
         stream.on('error', () => {}); // kept in stream.errored, reported when the frames are read
         resolve({ info, prefix: { bytes: Buffer.concat(chunks), ended, stream } });
       },
-      (err: unknown) => fail(ended && size === 0 ? new VideoError('video stream: the stream ended without any data, not a video') : err),
+      (err: unknown) => fail(ended && size === 0 ? new VideoError(`${where}: the stream ended without any data, not a video`, name) : err),
     );
     stdin.on('drain', onDrain);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -494,27 +504,29 @@ function notBytes(chunk: unknown): string {
 }
 
 /**
- * Starts ffprobe on `target`; `info` is what it found. With a `probeBytes`, its stdin is a pipe
- * for the caller to fill, and it reads no more than that.
+ * Starts ffprobe on `target` (`name`: what messages name, a file or a stream's URL); `info` is
+ * what it found. With a `probeBytes`, it reads a stream: its stdin is a pipe for the caller to
+ * fill, and it reads no more than that.
  */
-function startProbe(binary: string, target: string, file: string | undefined, probeBytes?: number): { info: Promise<VideoInfo>; stdin: Writable | null; kill: () => void } {
+function startProbe(binary: string, target: string, name: string | undefined, probeBytes?: number): { info: Promise<VideoInfo>; stdin: Writable | null; kill: () => void } {
+  const streamed = probeBytes !== undefined;
   const args = ['-v', 'error', '-print_format', 'json', '-show_streams', '-show_format', '-select_streams', 'v'];
-  if (probeBytes !== undefined) args.push('-probesize', String(probeBytes));
-  const child = spawn(binary, [...args, '-i', target], { stdio: [probeBytes !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-  const exit = childExit(child, binary, file);
+  if (streamed) args.push('-probesize', String(probeBytes));
+  const child = spawn(binary, [...args, '-i', target], { stdio: [streamed ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const exit = childExit(child, binary, name);
   let stdout = '';
   const stderr = new StderrTail();
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
   const info = exit.then(({ code }) => {
-    const where = label(file);
+    const where = label(name);
     if (code !== 0) {
       const message = stderr.message().replaceAll(`${target}: `, '') || `exit code ${code}`;
       // ffprobe reads a stream front to back: an MP4 whose index comes last fails here.
-      const hint = file === undefined && /moov atom not found/i.test(message) ? FASTSTART_HINT : '';
-      throw new VideoError(`${where}: not a readable video (ffprobe: ${message})${hint}`, file);
+      const hint = streamed && /moov atom not found/i.test(message) ? FASTSTART_HINT : '';
+      throw new VideoError(`${where}: not a readable video (ffprobe: ${message})${hint}`, name);
     }
-    return parseProbe(stdout, stderr, file);
+    return parseProbe(stdout, stderr, name, streamed);
   });
   return { info, stdin: child.stdin, kill: () => void child.kill('SIGKILL') };
 }
@@ -523,29 +535,29 @@ const FASTSTART_HINT = '; an MP4 read from a stream must have its index first (f
 // ffmpeg 5.1 reads a still WebP but not an animated one's frames ("image data not found").
 const ANIMATED_WEBP_HINT = '; ffmpeg cannot decode an animated WebP: convert it to a video with another tool, or give it to predict, which reads its first frame';
 
-/** The video stream's description from ffprobe's JSON. */
-function parseProbe(stdout: string, stderr: StderrTail, file: string | undefined): VideoInfo {
-  const where = label(file);
+/** The video stream's description from ffprobe's JSON (`name`: what messages name; `streamed`: read from a stream). */
+function parseProbe(stdout: string, stderr: StderrTail, name: string | undefined, streamed: boolean): VideoInfo {
+  const where = label(name);
   let parsed: ProbeJson;
   try {
     parsed = JSON.parse(stdout) as ProbeJson;
   } catch {
-    throw new VideoError(`${where}: ffprobe printed no JSON (${stderr.message()})`, file);
+    throw new VideoError(`${where}: ffprobe printed no JSON (${stderr.message()})`, name);
   }
   const formatName = parsed.format?.format_name ?? '';
   if (TEXT_ART_FORMATS.has(formatName)) {
-    throw new VideoError(`${where}: not a video (ffprobe reads it as text art, format ${formatName})`, file);
+    throw new VideoError(`${where}: not a video (ffprobe reads it as text art, format ${formatName})`, name);
   }
   const stream = (parsed.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
-  if (!stream) throw new VideoError(`${where}: no video stream found${formatName ? ` (format: ${formatName})` : ''}`, file);
+  if (!stream) throw new VideoError(`${where}: no video stream found${formatName ? ` (format: ${formatName})` : ''}`, name);
   if (!stream.width || !stream.height) {
-    const hint = file === undefined && formatName.includes('mp4') ? FASTSTART_HINT
+    const hint = streamed && formatName.includes('mp4') ? FASTSTART_HINT
       : stream.codec_name === 'webp' || formatName === 'webp_pipe' ? ANIMATED_WEBP_HINT : '';
     const said = stderr.message();
-    throw new VideoError(`${where}: not a readable video (ffprobe found no frame size for its ${stream.codec_name ?? 'unknown'} video stream, format ${formatName || 'unknown'}${said ? `: ${said}` : ''})${hint}`, file);
+    throw new VideoError(`${where}: not a readable video (ffprobe found no frame size for its ${stream.codec_name ?? 'unknown'} video stream, format ${formatName || 'unknown'}${said ? `: ${said}` : ''})${hint}`, name);
   }
   const fps = parseRate(stream.avg_frame_rate) ?? parseRate(stream.r_frame_rate);
-  if (fps === undefined) throw new VideoError(`${where}: the video stream has no frame rate`, file);
+  if (fps === undefined) throw new VideoError(`${where}: the video stream has no frame rate`, name);
   const rotation = Number(stream.side_data_list?.find((d) => d.rotation !== undefined)?.rotation ?? stream.tags?.rotate ?? 0);
   const swap = Math.abs(rotation) % 180 === 90;
   // ffprobe says 0:1 where it does not know, taken as square.
@@ -806,6 +818,7 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined):
 
 async function* decodeFrames(
   input: string | Readable,
+  name: string | undefined,
   prefix: StreamPrefix | undefined,
   info: VideoInfo,
   options: DecodeOptions,
@@ -814,11 +827,12 @@ async function* decodeFrames(
   counts: { decoded: number; delivered: number },
 ): AsyncGenerator<VideoFrame> {
   const file = typeof input === 'string' ? input : undefined;
-  const where = label(file);
+  // Messages name the file, or a URL's stream by its URL.
+  const where = label(name);
   const binary = ffmpegBinary(options);
   let sync: SyncOption;
   try {
-    sync = await unlessAborted(syncOption(binary, file), options.signal);
+    sync = await unlessAborted(syncOption(binary, name), options.signal);
     // Aborted between probing and the first frame (or just as the option came): ffmpeg is not started.
     options.signal?.throwIfAborted();
   } catch (error) {
@@ -831,7 +845,7 @@ async function* decodeFrames(
   const args = decodeArgs(target, info, options, every, file !== undefined, inputSeek, sync);
   // Out of a terminal's reach, as the encoder: higher-pose decides what a Ctrl-C stops, and ffmpeg's own exit on it could come before higher-pose heard it.
   const child = spawn(binary, args, { stdio: [prefix ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
-  const exit = childExit(child, binary, file);
+  const exit = childExit(child, binary, name);
   // Observed below; this keeps an early spawn failure from being an unhandled rejection meanwhile.
   exit.catch(() => {});
   const tail = new StderrTail();
@@ -879,7 +893,7 @@ async function* decodeFrames(
   const end = options.duration !== undefined ? start + options.duration : Infinity;
   // ffmpeg names the input in some messages; ours names it already.
   const reason = (): string => tail.message().replaceAll(`${target}: `, '');
-  const damage = (): VideoError => new VideoError(`${where}: ffmpeg reported damage and stopped early (${reason()})`, file);
+  const damage = (): VideoError => new VideoError(`${where}: ffmpeg reported damage and stopped early (${reason()})`, name);
   // A live stream (a camera's or a broadcast, a browser's MediaRecorder, on a pipe) may end cut
   // mid-frame when its source stops. A stream that reads a regular file (stdin redirected from
   // one) is that file: it cannot have been cut by a stopped source.
@@ -904,7 +918,7 @@ async function* decodeFrames(
       while (offset < chunk.length) {
         if (!frame) {
           meta = await metas.next();
-          if (!meta) throw new VideoError(`${where}: ffmpeg wrote frame data without frame information`, file);
+          if (!meta) throw new VideoError(`${where}: ffmpeg wrote frame data without frame information`, name);
           size ??= { width: meta.width, height: meta.height };
           frame = new Uint8Array(size.width * size.height * 3);
           filled = 0;
@@ -943,7 +957,7 @@ async function* decodeFrames(
     const { code, signal } = await exit;
     options.signal?.throwIfAborted();
     if (inputError instanceof VideoError) throw inputError;
-    if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, file, { cause: inputError });
+    if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, name, { cause: inputError });
     const readToEnd = signal === null && counts.delivered > 0 && streamEnded && metas.bytesRead === bytesGiven;
     // Read to its end by ffmpeg, which stops at an MPEG-TS's first damage: the stream ended within its last frame.
     const cutTs = liveTs && tail.errorLogged;
@@ -956,11 +970,11 @@ async function* decodeFrames(
       finished = true;
       return;
     }
-    if (code !== 0) throw new VideoError(`${where}: ffmpeg could not decode it (${reason() || `exit code ${code ?? signal}`})`, file);
+    if (code !== 0) throw new VideoError(`${where}: ffmpeg could not decode it (${reason() || `exit code ${code ?? signal}`})`, name);
     // Some damage ffmpeg logs as an error and ends the video there with exit code 0, -xerror or
     // not: a Matroska or WebM file cut short ("File ended prematurely").
     if ((tail.errorLogged || metas.matroskaEndedEarly) && format !== 'mpjpeg') throw damage();
-    if (frame) throw new VideoError(`${where}: ffmpeg output ended in the middle of a frame`, file);
+    if (frame) throw new VideoError(`${where}: ffmpeg output ended in the middle of a frame`, name);
     finished = true;
   } finally {
     options.signal?.removeEventListener('abort', kill);

@@ -85,6 +85,17 @@ export interface VideoTimings {
 export interface VideoRun extends AsyncIterable<FrameResult> {
   /** Stage timings so far; complete once iteration has ended. */
   timings(): VideoTimings;
+  /**
+   * Once iteration has ended: how a URL input's source stopped after frames were estimated
+   * (`no data came for 30 s`, `cannot read the video (ffmpeg: ...)`), which ended the input
+   * there, as `endSignal` does (`onWarning` was told); undefined where it did not.
+   */
+  sourceStopped(): string | undefined;
+}
+
+/** What a run says of itself once it ends, besides its timings. */
+interface RunEnd {
+  sourceStopped?: string;
 }
 
 interface Clock {
@@ -110,13 +121,15 @@ export function processVideo(
   options: ProcessVideoOptions = {},
 ): VideoRun {
   const clock: Clock = { frames: 0, wall: 0, decode: 0, infer: 0, track: 0, encode: 0 };
+  const outcome: RunEnd = {};
   let started = false;
   return {
     [Symbol.asyncIterator]() {
       if (started) throw new VideoError('processVideo: a run can be iterated only once', typeof input === 'string' ? input : undefined);
       started = true;
-      return run(estimator, input, options, clock);
+      return run(estimator, input, options, clock, outcome);
     },
+    sourceStopped: () => outcome.sourceStopped,
     timings() {
       const stage = (seconds: number): StageTiming => ({ seconds, fps: seconds > 0 ? clock.frames / seconds : 0 });
       return {
@@ -190,7 +203,7 @@ async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGen
 
 /** Every option `processVideo` reads, for refusing the others (a misspelt `evry` would decode every frame without a word). */
 const OPTION_NAMES: Record<keyof ProcessVideoOptions, true> = {
-  ffmpegPath: true, ffprobePath: true, every: true, fps: true, start: true, duration: true, maxFrames: true, probeBytes: true,
+  ffmpegPath: true, ffprobePath: true, every: true, fps: true, start: true, duration: true, maxFrames: true, probeBytes: true, stallTimeout: true,
   signal: true, endSignal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, onStart: true, onWarning: true,
 };
 
@@ -241,6 +254,7 @@ async function* run(
   given: string | Readable,
   options: ProcessVideoOptions,
   clock: Clock,
+  outcome: RunEnd,
 ): AsyncGenerator<FrameResult> {
   const begin = performance.now();
   // A URL names the input in messages, as a file does; it is read as a stream.
@@ -271,7 +285,12 @@ async function* run(
     }
   }
   const callerSignal = options.signal && nodeSignal(options.signal);
-  const endSignal = options.endSignal && nodeSignal(options.endSignal);
+  // A URL's source that stalls or fails ends the input as endSignal does, its reason the source's
+  // VideoError: the frames so far are kept, or, without any, that error is thrown.
+  const sourceStop = new AbortController();
+  let sourceStopReason = '';
+  const endSignal = options.endSignal ? AbortSignal.any([nodeSignal(options.endSignal), sourceStop.signal]) : sourceStop.signal;
+  const stoppedBySource = (): boolean => sourceStop.signal.aborted && endSignal.reason === sourceStop.signal.reason;
   if (options.render !== undefined) {
     // Before any work, rather than at the first frame or the final rename.
     await checkVideoOutputPath(options.render, 'processVideo: render');
@@ -299,12 +318,22 @@ async function* run(
   const stop = new AbortController();
   const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
   // The end stops the decoding alone: the overlay's own decoding of a sampled file draws on to the last frame estimated.
-  const decoding = endSignal ? AbortSignal.any([signal, endSignal]) : signal;
+  const decoding = AbortSignal.any([signal, endSignal]);
   // Started here rather than by openVideo, so that the overlay takes it as the stream it is, and it is released as one.
-  const input = url ? openUrlSource(given as string, options) : given;
-  const endedBeforeAnyFrame = (): VideoError => new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
+  const input = url
+    ? openUrlSource(given as string, {
+      ...options,
+      onFailure: (error, reason) => {
+        sourceStopReason = reason;
+        sourceStop.abort(error);
+      },
+    })
+    : given;
+  const endedBeforeAnyFrame = (): VideoError => stoppedBySource()
+    ? sourceStop.signal.reason as VideoError
+    : new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
   const source = await openVideo(input, { ...options, signal: decoding }).catch((error: unknown) => {
-    const ended = endSignal?.aborted && error === endSignal.reason && !signal.aborted;
+    const ended = endSignal.aborted && error === endSignal.reason && !signal.aborted;
     // A URL's source, started here, is stopped however openVideo failed (its options refused, say); a
     // stream ended as it was probed is released, as when decoding stops early.
     if (typeof input !== 'string' && (url || ended)) input.destroy();
@@ -373,7 +402,7 @@ async function* run(
       clock.wall = seconds(begin);
       yield { frame: index, time, people, image };
     }
-    if (clock.frames === 0 && endSignal?.aborted) throw endedBeforeAnyFrame();
+    if (clock.frames === 0 && endSignal.aborted) throw endedBeforeAnyFrame();
     if (clock.frames === 0) {
       const { start, duration } = options;
       const length = source.info.duration;
@@ -384,6 +413,12 @@ async function* run(
           ? ` (no frame starts between ${start} s and the end of the video, ${+length.toFixed(6)} s: the last one starts before ${start} s)`
           : start !== undefined ? ` (does it end before the start, ${start} s?)` : '';
       throw new VideoError(`${file ?? 'video stream'}: no frames were decoded${range}${options.render !== undefined ? ', so no video was written' : ''}`, file);
+    }
+    if (stoppedBySource()) {
+      // As a camera gone offline: the stream ended there, which the caller is told.
+      outcome.sourceStopped = sourceStopReason;
+      const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
+      warn(`${file}: ${sourceStopReason}, so the stream ends there; the poses of its ${clock.frames} frame${clock.frames === 1 ? '' : 's'} so far are kept`);
     }
     if (overlay) {
       const t = performance.now();

@@ -4,7 +4,7 @@
  * stdout (Matroska carries every codec, MPEG-TS not VP8/VP9), which is then read as any stream
  * input is (probed, decoded, its cut end tolerated, ended by `endSignal`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
 import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
 
@@ -18,13 +18,41 @@ export function isVideoUrl(input: string): boolean {
   return URL_PATTERN.test(input);
 }
 
+/** Seconds a URL's source may send nothing (connecting included) before it is taken as stalled. */
+export const DEFAULT_STALL_TIMEOUT = 30;
+
+/** The longest timer Node keeps (about 24.8 days): a longer one fires at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
+export interface UrlSourceOptions extends FfmpegPaths {
+  /** Seconds without a byte from the source while its reader waits for one (connecting included); a positive number, default 30. */
+  stallTimeout?: number | undefined;
+  /**
+   * Told first when the source stalls or fails (then the stream is destroyed with `error`);
+   * `reason` says how, without the URL (`no data came for 30 s`).
+   */
+  onFailure?: ((error: VideoError, reason: string) => void) | undefined;
+}
+
+/** The URL each source stream reads, for messages about the stream to name it. */
+const sourceUrls = new WeakMap<Readable, string>();
+
+/** The URL `stream` reads, where `openUrlSource` made it. */
+export function sourceUrl(stream: Readable): string | undefined {
+  return sourceUrls.get(stream);
+}
+
 /**
  * The video stream of `url`, as a live Matroska stream. The source ffmpeg is killed when the
- * stream is destroyed (the run ended early or was aborted); its failure (connection refused,
- * 404, no video stream) destroys the stream with a VideoError naming the URL and ffmpeg's reason.
+ * stream is destroyed (the run ended early or was aborted), or when it sends nothing for
+ * `stallTimeout` seconds while the stream is read; that stall, or its failure (connection
+ * refused, 404, no video stream; part-way, a connection reset, which ffmpeg logs as an error
+ * and takes as the video's end, its last packet maybe cut), destroys the stream with a
+ * VideoError naming the URL and the reason.
  */
-export function openUrlSource(url: string, paths: FfmpegPaths = {}): Readable {
-  const binary = ffmpegBinary(paths);
+export function openUrlSource(url: string, options: UrlSourceOptions = {}): Readable {
+  const binary = ffmpegBinary(options);
+  const stallSeconds = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'level+error', '-nostdin',
     '-i', url,
@@ -37,20 +65,67 @@ export function openUrlSource(url: string, paths: FfmpegPaths = {}): Readable {
   const tail = new StderrTail();
   child.stderr!.setEncoding('utf8').on('data', (s: string) => tail.push(s));
   const stream = new PassThrough();
+  sourceUrls.set(stream, url);
+  const fail = (reason: string, hint = ''): void => {
+    const error = new VideoError(`${url}: ${reason}${hint}`, url);
+    options.onFailure?.(error, reason);
+    stream.destroy(error);
+  };
+  // The watchdog counts only while the stream's reader waits for bytes: a reader that is busy
+  // (the estimator on a slow frame) holds the source back, which is no stall.
+  let watchdog: NodeJS.Timeout | undefined;
+  const stopWatchdog = (): void => clearTimeout(watchdog);
+  const startWatchdog = (): void => {
+    stopWatchdog();
+    watchdog = setTimeout(() => {
+      killGroup(child);
+      fail(`no data came for ${stallSeconds} s`, ' (a longer stallTimeout, --stall-timeout on the command line, waits longer)');
+    }, Math.min(stallSeconds * 1000, LONGEST_TIMER_MS));
+  };
+  let bytes = 0;
+  child.stdout!.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    if (stream.write(chunk)) startWatchdog();
+    else {
+      stopWatchdog();
+      child.stdout!.pause();
+    }
+  });
+  stream.on('drain', () => {
+    startWatchdog();
+    child.stdout!.resume();
+  });
+  startWatchdog();
+  stream.once('close', () => {
+    stopWatchdog();
+    killGroup(child);
+  });
   // Ended only once the source has exited: a failure must reach the reader as an error, not an end.
-  child.stdout!.pipe(stream, { end: false });
-  stream.once('close', () => child.kill('SIGKILL'));
   childExit(child, binary, url).then(
     ({ code, signal }) => {
+      stopWatchdog();
       if (stream.destroyed) return;
-      if (code === 0) {
+      if (code === 0 && !tail.errorLogged) {
         stream.end();
         return;
       }
-      const reason = tail.message().replaceAll(`${url}: `, '') || `exit code ${code ?? signal}`;
-      stream.destroy(new VideoError(`${url}: cannot read the video (ffmpeg: ${reason})`, url));
+      const reason = `ffmpeg: ${tail.message().replaceAll(`${url}: `, '') || `exit code ${code ?? signal}`}`;
+      fail(bytes === 0 ? `cannot read the video (${reason})` : `its reading failed part-way (${reason})`);
     },
-    (error: unknown) => stream.destroy(error as Error),
+    (error: unknown) => {
+      stopWatchdog();
+      stream.destroy(error as Error);
+    },
   );
   return stream;
+}
+
+/** Kills `child`'s process group (it was spawned detached), unless it has exited (its group id may be another's by now). */
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // Gone meanwhile.
+  }
 }

@@ -53,6 +53,7 @@ interface VideoCliOptions extends PoseCliOptions {
   start?: number;
   duration?: number;
   maxFrames?: number;
+  stallTimeout?: number;
 }
 
 export function registerVideo(program: Command, deps: VideoCommandDeps): Command {
@@ -68,6 +69,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--start <s>', 'seconds to skip', parseNonNegativeNumber)
     .option('--duration <d>', 'seconds to process', parsePositiveNumber)
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
+    .option('--stall-timeout <s>', 'seconds a URL input may send nothing (connecting included) before it has stalled (default 30)', parsePositiveNumber)
     .action(async (argument: string, parsed: VideoCliOptions, command: Command) => {
       const input = stdinAsDash(argument);
       const opts = { ...parsed, out: fileOrStdout(parsed.out) };
@@ -97,6 +99,7 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   let done = 0;
   // What an interrupted run leaves: the outputs are written only when complete.
   const outputs = [opts.out, opts.render].filter((path) => path !== undefined);
+  const written = (): string => (outputs.length > 0 ? `${outputs.join(' and ')} written` : 'their JSON lines are on stdout');
   const left = (): string => [`stopped after ${done} frame${done === 1 ? '' : 's'}`, ...(outputs.length > 0 ? [`${outputs.join(' and ')} not written`] : [])].join('; ');
   // Nothing is written as the model loads: a signal then ends the run at once, saying so.
   const stopWatchingLoad = stoppedAtOnceOnSignal(left);
@@ -149,9 +152,10 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
       start: opts.start,
       duration: opts.duration,
       maxFrames: opts.maxFrames,
+      stallTimeout: opts.stallTimeout,
       signal: interrupt.signal,
       endSignal: end.signal,
-      // A live stream cut at its end: its frames are kept, and the user told of the last one's loss.
+      // A live stream cut at its end, or a URL's source that stalled or failed: its frames are kept, and the user told.
       onWarning: (message) => log(`warning: ${message}`),
       onStart: ({ expectedFrames }) => bar.start(expectedFrames ?? 0, 0, { rate: '0.0' }),
     });
@@ -167,7 +171,8 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     bar.stop();
     log(summary(run.timings(), stages));
     if (interrupt.signal.aborted) log(`interrupted by ${(interrupt.signal.reason as Interrupted).signal} after the outputs were written: the run is complete`);
-    else if (end.signal.aborted) log(`the stream was ended by ${endedBy} after ${done} frame${done === 1 ? '' : 's'}; ${outputs.length > 0 ? `${outputs.join(' and ')} written` : 'their JSON lines are on stdout'}`);
+    else if (end.signal.aborted) log(`the stream was ended by ${endedBy} after ${done} frame${done === 1 ? '' : 's'}; ${written()}`);
+    else if (run.sourceStopped()) log(`the stream ended after ${done} frame${done === 1 ? '' : 's'} (${input}: ${run.sourceStopped()}); ${written()}`);
   } catch (err) {
     bar.stop();
     await out?.discard();

@@ -40,7 +40,7 @@ const TRACKER_UNSET: Unset<Omit<TrackerOptions, 'keypoints'>> = {
 const SMOOTHER_UNSET: Unset<PoseSmootherOptions> = { minCutoff: undefined, beta: undefined, dCutoff: undefined, forgetAfter: undefined, checkTimeUnit: undefined };
 const VIDEO_UNSET: Unset<ProcessVideoOptions> = {
   signal: undefined, endSignal: undefined, track: undefined, smooth: undefined, keypoints: undefined, render: undefined, renderOptions: undefined,
-  queueSize: undefined, onStart: undefined, onWarning: undefined, every: undefined, fps: undefined, start: undefined, duration: undefined,
+  queueSize: undefined, realtime: undefined, onStart: undefined, onWarning: undefined, every: undefined, fps: undefined, start: undefined, duration: undefined,
   maxFrames: undefined, probeBytes: undefined, stallTimeout: undefined, ffmpegPath: undefined, ffprobePath: undefined,
 };
 const READ_UNSET: Unset<ReadImageOptions> = { exifOrientation: undefined, maxPixels: undefined, name: undefined };

@@ -278,7 +278,7 @@ export async function probeVideo(path: string, paths: FfmpegPaths = {}): Promise
  */
 export async function openVideo(input: string | Readable, options: DecodeOptions = {}): Promise<VideoSource> {
   checkInput(input);
-  const sampling = checkOptions(options, typeof input === 'string' ? input : sourceUrl(input));
+  const sampling = checkDecodeOptions(options, typeof input === 'string' ? input : sourceUrl(input));
   options.signal?.throwIfAborted();
   if (typeof input === 'string' && isVideoUrl(input)) input = openUrlSource(input, options);
   // What messages name: a URL's stream by its URL.
@@ -324,7 +324,8 @@ function label(file: string | undefined): string {
   return file ?? 'video stream';
 }
 
-function checkOptions(options: DecodeOptions, file: string | undefined): { every: number } {
+/** Refuses options out of range, each a VideoError naming `file` (the input; undefined for a stream), before any ffmpeg starts. */
+export function checkDecodeOptions(options: DecodeOptions, file: string | undefined): { every: number } {
   const bad = (what: string): never => {
     throw new VideoError(`${label(file)}: ${what}`, file);
   };

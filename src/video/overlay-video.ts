@@ -3,7 +3,7 @@
  * (from the first frame's), so that a variable frame rate stays as it was.
  *
  * When every frame is processed, or the input is a stream (which cannot be read twice), the
- * processed frames are the video. When a file is sampled (`every`, `fps`), a second ffmpeg
+ * processed frames are the video. When a file is sampled (`every`, `fps`) or frames are skipped (`realtime`), a second ffmpeg
  * decodes every frame of the same range, and each is drawn with the people of the latest
  * processed frame at or before it: the overlay plays as smoothly as the source, the poses
  * updated at the sampled rate.
@@ -38,11 +38,13 @@ export interface OverlayVideoOptions {
   render?: RenderOptions;
   /** What the processed frames were decoded with (the range, the sampling, ffmpeg's paths, the abort signal). */
   decode: DecodeOptions;
+  /** Frames are skipped (`realtime`): a file's every source frame is drawn, as when it is sampled. */
+  skipping?: boolean;
 }
 
 /** The overlay video of the frames `processed` yields from `input`. */
 export function overlayVideo(input: string | Readable, processed: Pick<VideoSource, 'info' | 'outputFps'>, options: OverlayVideoOptions): OverlayVideo {
-  const sampled = (options.decode.every ?? 1) > 1 || options.decode.fps !== undefined;
+  const sampled = (options.decode.every ?? 1) > 1 || options.decode.fps !== undefined || options.skipping === true;
   return typeof input === 'string' && sampled
     ? everySourceFrame(input, processed, options)
     : timedFrames(processed.outputFps, processed.info.sampleAspectRatio, options);

@@ -4,14 +4,16 @@
  *
  * Decoding runs ahead of inference by at most `queueSize` frames (the next frames are asked
  * for while the estimator works on the current one), so the two overlap without unbounded
- * buffering. Stage times are collected while it runs; `timings()` gives them at the end.
+ * buffering. With `realtime`, the frames are read as fast as they come instead, and the estimator
+ * takes the newest each time, skipping those that came while it was busy. Stage times are
+ * collected while it runs; `timings()` gives them at the end.
  */
 import type { Readable } from 'node:stream';
 import type { KeypointDefinition } from '../datasets.js';
 import { checkSmootherOptions, PoseSmoother, type PoseSmootherOptions } from '../tracking/one-euro.js';
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
-import { openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
+import { checkDecodeOptions, openVideo, readsRegularFile, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
 import { isVideoUrl, openUrlSource } from './url-source.js';
 import { checkVideoOutputPath, videoCodec } from './encode.js';
 import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
@@ -22,6 +24,7 @@ import { ImageError } from '../io/image.js';
 import { MIN_IMAGE_SIDE } from '../preprocess/scale.js';
 import { errorLine, isFlag, isPositiveInt, optionsProblem, shownValue } from '../values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal, type AbortSignalLike } from '../abort-signal.js';
+import { releaseNow } from '../backend/onnx/session.js';
 
 export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
   /** Aborting stops the run at once (ffmpeg is killed, no output is left); iteration then throws the signal's reason. Another realm's signal or a polyfill's does as well. */
@@ -46,14 +49,22 @@ export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
    */
   render?: string | undefined;
   renderOptions?: RenderOptions | undefined;
-  /** Frames decoded ahead of inference, 1 to 1024; default 3. */
+  /** Frames decoded ahead of inference, 1 to 1024; default 3 (unused with `realtime`). */
   queueSize?: number | undefined;
+  /**
+   * Keep up with a live input: its frames are read as fast as they come (the decoder and the
+   * source are never held back), and each time the estimator is free it takes the newest one, the
+   * frames that came meanwhile skipped unestimated (`FrameResult.frame` then has gaps;
+   * `timings().skipped` counts them). A file (or a Readable over one) is played at its own rate,
+   * as a camera would send it. `maxFrames` counts the frames estimated. Default false.
+   */
+  realtime?: boolean | undefined;
   /** Called once the input is probed, before the first frame. */
   onStart?: ((source: Pick<VideoSource, 'info' | 'outputFps' | 'expectedFrames' | 'counts'>) => void) | undefined;
 }
 
 export interface FrameResult {
-  /** Index of the processed frame (0, 1, 2, … after sampling). */
+  /** Index of the frame among the decoded frames (0, 1, 2, … after sampling); those `realtime` skipped leave gaps. */
   frame: number;
   /** Seconds from the start of the input. */
   time: number;
@@ -70,7 +81,10 @@ export interface StageTiming {
 }
 
 export interface VideoTimings {
+  /** Frames estimated (and yielded). */
   frames: number;
+  /** Frames decoded but skipped unestimated by `realtime` to keep up (0 without it). */
+  skipped: number;
   wallSeconds: number;
   /** Frames per wall-clock second, end to end. */
   fps: number;
@@ -100,6 +114,7 @@ interface RunEnd {
 
 interface Clock {
   frames: number;
+  skipped: number;
   wall: number;
   decode: number;
   infer: number;
@@ -120,7 +135,7 @@ export function processVideo(
   input: string | Readable,
   options: ProcessVideoOptions = {},
 ): VideoRun {
-  const clock: Clock = { frames: 0, wall: 0, decode: 0, infer: 0, track: 0, encode: 0 };
+  const clock: Clock = { frames: 0, skipped: 0, wall: 0, decode: 0, infer: 0, track: 0, encode: 0 };
   const outcome: RunEnd = {};
   let started = false;
   return {
@@ -134,6 +149,7 @@ export function processVideo(
       const stage = (seconds: number): StageTiming => ({ seconds, fps: seconds > 0 ? clock.frames / seconds : 0 });
       return {
         frames: clock.frames,
+        skipped: clock.skipped,
         wallSeconds: clock.wall,
         fps: clock.wall > 0 ? clock.frames / clock.wall : 0,
         decode: stage(clock.decode),
@@ -201,10 +217,126 @@ async function* timed(frames: AsyncIterator<VideoFrame>, clock: Clock): AsyncGen
   }
 }
 
+/** The frames `newestFrames` gives, and the end of its reading. */
+interface NewestFrames {
+  frames: AsyncGenerator<VideoFrame>;
+  /** Resolves once the reading has stopped (after the frames' iteration ended, once the frame being decoded came or the decoding was stopped). */
+  finished(): Promise<void>;
+}
+
+/**
+ * `realtime`: `frames` read as fast as they come, so that neither the decoder nor a live source
+ * is held back, and each request given the newest frame read, the older one waiting skipped
+ * (counted in `clock.skipped`, its memory freed at once): at most one frame waits. `paced` (a file,
+ * which has no time of its own) lets each frame through at its time from the first one's, as a
+ * camera would send it, holding the decoder meanwhile. At most `limit` frames are given.
+ */
+function newestFrames(frames: AsyncIterator<VideoFrame>, { paced, limit, clock }: { paced: boolean; limit: number; clock: Clock }): NewestFrames {
+  let waiting: VideoFrame | undefined;
+  let ended = false;
+  let failure: { error: unknown } | undefined;
+  let stopped = false;
+  let wakeTaker: (() => void) | undefined;
+  let wakePacer: (() => void) | undefined;
+  let reading: Promise<void> | undefined;
+  const drop = (frame: VideoFrame): void => releaseNow(frame.image.data.buffer);
+  const woken = (): void => {
+    const wake = wakeTaker;
+    wakeTaker = undefined;
+    wake?.();
+  };
+  const until = (due: number): Promise<void> => new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      wakePacer = undefined;
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, due - performance.now()));
+    wakePacer = done;
+  });
+  const read = async (): Promise<void> => {
+    let origin: { wall: number; time: number } | undefined;
+    try {
+      while (!stopped) {
+        const next = await frames.next();
+        if (next.done) break;
+        const frame = next.value;
+        if (paced && !stopped) {
+          origin ??= { wall: performance.now(), time: frame.time };
+          await until(origin.wall + (frame.time - origin.time) * 1000);
+        }
+        if (stopped) {
+          drop(frame);
+          break;
+        }
+        if (waiting) {
+          drop(waiting);
+          clock.skipped++;
+        }
+        waiting = frame;
+        woken();
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      ended = true;
+      woken();
+      // Stopped early (maxFrames, the run's end): ffmpeg is killed.
+      await frames.return?.(undefined).catch(() => {});
+    }
+  };
+  async function* newest(): AsyncGenerator<VideoFrame> {
+    reading = read();
+    try {
+      for (let given = 0; given < limit; given++) {
+        while (!waiting && !ended) await new Promise<void>((resolve) => (wakeTaker = resolve));
+        const frame = waiting;
+        waiting = undefined;
+        if (frame) {
+          yield frame;
+          continue;
+        }
+        if (failure) throw failure.error;
+        return;
+      }
+    } finally {
+      stopped = true;
+      wakePacer?.();
+      if (waiting) drop(waiting);
+      waiting = undefined;
+    }
+  }
+  return { frames: newest(), finished: async () => reading };
+}
+
+/** Seconds a track's smoothing filters outlive its last frame with `realtime` (by default): tracks unseen for the tracker's `maxMissed` frames at an estimator's pace. */
+const REALTIME_FORGET_AFTER = 60;
+
+/** Seconds the poses of a live input may fall behind it before `processVideo` (without `realtime`) suggests `realtime`. */
+export const FALLING_BEHIND_SECONDS = 10;
+
+/**
+ * Watches how far the poses of a live input fall behind it: each frame's wall-clock time as its
+ * poses come, less its stream time, over the least seen (the frames were as close to their source
+ * as they get: its start, which came at once, as a burst of a probe's or a segment's frames does).
+ * Past `FALLING_BEHIND_SECONDS`, `warn` is called, once.
+ */
+function fallingBehind(warn: (seconds: number) => void): (time: number) => void {
+  let least = Infinity;
+  let warned = false;
+  return (time) => {
+    const lag = performance.now() / 1000 - time;
+    least = Math.min(least, lag);
+    if (warned || lag - least <= FALLING_BEHIND_SECONDS) return;
+    warned = true;
+    warn(Math.round(lag - least));
+  };
+}
+
 /** Every option `processVideo` reads, for refusing the others (a misspelt `evry` would decode every frame without a word). */
 const OPTION_NAMES: Record<keyof ProcessVideoOptions, true> = {
   ffmpegPath: true, ffprobePath: true, every: true, fps: true, start: true, duration: true, maxFrames: true, probeBytes: true, stallTimeout: true,
-  signal: true, endSignal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, onStart: true, onWarning: true,
+  signal: true, endSignal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, realtime: true, onStart: true, onWarning: true,
 };
 
 /**
@@ -241,6 +373,7 @@ function checkOptionKinds(options: ProcessVideoOptions, file: string | undefined
     if (problem) bad(`${name}: ${problem}`);
   }
   if (options.onStart !== undefined && typeof options.onStart !== 'function') bad(`onStart must be a function, got ${shownValue(options.onStart)}`);
+  if (options.realtime !== undefined && !isFlag(options.realtime)) bad(`realtime must be true or false, got ${shownValue(options.realtime)}`);
   try {
     // Else found at the first frame drawn, after the video was probed and the encoder started.
     if (options.renderOptions !== undefined) checkOverlayOptions(typeof options.renderOptions === 'object' ? overlayOptions(options.renderOptions) : options.renderOptions);
@@ -277,6 +410,12 @@ async function* run(
   if (!(isPositiveInt(queueSize) && queueSize <= MAX_QUEUE_SIZE)) {
     throw new VideoError(`processVideo: queueSize must be an integer from 1 to ${MAX_QUEUE_SIZE} (frames decoded ahead of inference, each held in memory), got ${shownValue(queueSize)}`, file);
   }
+  const realtime = options.realtime === true;
+  // maxFrames counts the frames estimated, which the decoder cannot know: it is not told, but checked as it would be.
+  if (realtime) checkDecodeOptions({ maxFrames: options.maxFrames }, file);
+  // A live input, which sends its frames as they happen: a URL, or a stream that does not read a regular file.
+  const live = url || (typeof given !== 'string' && !readsRegularFile(given));
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
   const inFlight = estimator.imagesInFlight ?? 1;
   if (!isImagesInFlight(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be ${IMAGES_IN_FLIGHT_RANGE}, got ${shownValue(inFlight)}`, file);
   for (const name of ['signal', 'endSignal'] as const) {
@@ -332,7 +471,7 @@ async function* run(
   const endedBeforeAnyFrame = (): VideoError => stoppedBySource()
     ? sourceStop.signal.reason as VideoError
     : new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
-  const source = await openVideo(input, { ...options, signal: decoding }).catch((error: unknown) => {
+  const source = await openVideo(input, { ...options, ...(realtime ? { maxFrames: undefined } : {}), signal: decoding }).catch((error: unknown) => {
     const ended = endSignal.aborted && error === endSignal.reason && !signal.aborted;
     // A URL's source, started here, is stopped however openVideo failed (its options refused, say); a
     // stream ended as it was probed is released, as when decoding stops early.
@@ -356,12 +495,20 @@ async function* run(
     throw error;
   }
   // A track's filters live as long as the track may go unseen (smoothing implies tracking): at a
-  // low frame rate, the smoother's default second is less than one frame. The frames' times are
+  // low frame rate, the smoother's default second is less than one frame. With realtime, the
+  // frames estimated are as far apart as the estimator is slow, which is not known here (a second
+  // on a CPU): longer, as the tracker's ids are never reused. The frames' times are
   // seconds: far apart (a variable frame rate), they are no unit mistake.
   const smoother = options.smooth
-    ? new PoseSmoother({ ...smoothing, forgetAfter: smoothing.forgetAfter ?? Math.max(1, (tracker!.maxMissed + 1) / source.outputFps), checkTimeUnit: false })
+    ? new PoseSmoother({
+      ...smoothing,
+      forgetAfter: smoothing.forgetAfter ?? (realtime ? REALTIME_FORGET_AFTER : Math.max(1, (tracker!.maxMissed + 1) / source.outputFps)),
+      checkTimeUnit: false,
+    })
     : undefined;
-  const frames = timed(source[Symbol.asyncIterator](), clock);
+  const decoded = source[Symbol.asyncIterator]();
+  const newest = realtime ? newestFrames(decoded, { paced: !live, limit: options.maxFrames ?? Infinity, clock }) : undefined;
+  const frames = timed(newest?.frames ?? decoded, clock);
   const estimate = async (frame: VideoFrame): Promise<Person[]> => {
     const t = performance.now();
     try {
@@ -371,9 +518,13 @@ async function* run(
       clock.infer += seconds(t);
     }
   };
-  const estimates = inOrder(untilEnded(decodedAhead(frames, queueSize), endSignal), inFlight, estimate);
+  const estimates = inOrder(untilEnded(newest ? frames : decodedAhead(frames, queueSize), endSignal), inFlight, estimate);
   const overlay: OverlayVideo | undefined = options.render !== undefined
-    ? overlayVideo(input, source, { path: options.render, keypoints: keypoints!, render: options.renderOptions, decode: { ...options, signal } })
+    ? overlayVideo(input, source, { path: options.render, keypoints: keypoints!, render: options.renderOptions, decode: { ...options, signal }, skipping: realtime })
+    : undefined;
+  // Without realtime, a live input whose poses fall ever further behind is told of it, once.
+  const behind = live && !realtime
+    ? fallingBehind((seconds) => warn(`${file ?? 'video stream'}: the poses are ${seconds} s behind the live stream; --realtime (realtime: true) skips frames to keep up`))
     : undefined;
   // Aborted by the caller, the run stops at once rather than after the frames being estimated.
   const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
@@ -387,6 +538,7 @@ async function* run(
       if (next.done) break;
       const frame = next.value.item;
       const { index, time, image } = frame;
+      behind?.(time);
       let people = valueOf(next.value.outcome);
       let t = performance.now();
       if (tracker) people = tracker.update(people);
@@ -417,7 +569,6 @@ async function* run(
     if (stoppedBySource()) {
       // As a camera gone offline: the stream ended there, which the caller is told.
       outcome.sourceStopped = sourceStopReason;
-      const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
       warn(`${file}: ${sourceStopReason}, so the stream ends there; the poses of its ${clock.frames} frame${clock.frames === 1 ? '' : 's'} so far are kept`);
     }
     if (overlay) {
@@ -433,6 +584,7 @@ async function* run(
     const closed = (async () => {
       await estimates.return(undefined).catch(() => {});
       await frames.return(undefined).catch(() => {});
+      await newest?.finished();
     })();
     // Aborted, the frames in flight finish on their own (a network run cannot be cut short); the estimator's dispose waits for them.
     if (!callerSignal?.aborted) await closed;

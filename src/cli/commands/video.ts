@@ -1,6 +1,6 @@
 /**
  * `higher-pose video IN`: poses for every (sampled) frame of a video, as JSON lines, and
- * optionally an overlay video. IN `-` reads the video from stdin (a pipe from ffmpeg or a
+ * optionally an overlay video; with `--realtime`, for the newest frame each time the estimator is free. IN `-` reads the video from stdin (a pipe from ffmpeg or a
  * camera, say), as a stream (`openVideo`); a network URL (rtsp://, http://, ...) is read as one too.
  *
  * Outputs go to temporary files beside their targets and are renamed only when the whole run
@@ -54,6 +54,7 @@ interface VideoCliOptions extends PoseCliOptions {
   duration?: number;
   maxFrames?: number;
   stallTimeout?: number;
+  realtime?: boolean;
 }
 
 export function registerVideo(program: Command, deps: VideoCommandDeps): Command {
@@ -70,6 +71,7 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--duration <d>', 'seconds to process', parsePositiveNumber)
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
     .option('--stall-timeout <s>', 'seconds a URL input may send nothing (connecting included) before it has stalled (default 30)', parsePositiveNumber)
+    .option('--realtime', 'keep up with a live stream: estimate the newest frame each time, skipping those that came meanwhile (a file plays at its own rate)')
     .action(async (argument: string, parsed: VideoCliOptions, command: Command) => {
       const input = stdinAsDash(argument);
       const opts = { ...parsed, out: fileOrStdout(parsed.out) };
@@ -153,6 +155,7 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
       duration: opts.duration,
       maxFrames: opts.maxFrames,
       stallTimeout: opts.stallTimeout,
+      realtime: opts.realtime,
       signal: interrupt.signal,
       endSignal: end.signal,
       // A live stream cut at its end, or a URL's source that stalled or failed: its frames are kept, and the user told.
@@ -162,14 +165,15 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     for await (const result of run) {
       await sink.write(`${JSON.stringify(frameJson(result))}\n`);
       done++;
-      bar.update(done, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1) });
+      // Through the video: with --realtime, the frames skipped count too.
+      bar.update(done + run.timings().skipped, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1) });
     }
     rendered = opts.render !== undefined;
     // A signal as the overlay was moved into place, or while the JSON lines are synced, still stops
     // the run (the catch removes the overlay); once they are renamed too, the run is complete.
     await out?.commit(interrupt.signal);
     bar.stop();
-    log(summary(run.timings(), stages));
+    log(summary(run.timings(), stages, opts.realtime === true));
     if (interrupt.signal.aborted) log(`interrupted by ${(interrupt.signal.reason as Interrupted).signal} after the outputs were written: the run is complete`);
     else if (end.signal.aborted) log(`the stream was ended by ${endedBy} after ${done} frame${done === 1 ? '' : 's'}; ${written()}`);
     else if (run.sourceStopped()) log(`the stream ended after ${done} frame${done === 1 ? '' : 's'} (${input}: ${run.sourceStopped()}); ${written()}`);
@@ -239,14 +243,15 @@ function frameJson(result: Pick<FrameResult, 'frame' | 'time' | 'people'>): obje
   };
 }
 
-function summary(t: VideoTimings, estimator: StageTotals): string {
+function summary(t: VideoTimings, estimator: StageTotals, realtime: boolean): string {
   const fps = (v: number): string => v.toFixed(1);
   // Inference split into its network and post-processing, where the estimator reports them.
   const parts = estimator.images > 0 ? ` (network ${fps(1000 / estimator.mean('network'))}, post-processing ${fps(1000 / estimator.mean('postprocess'))})` : '';
   const stages = [`decode ${fps(t.decode.fps)}`, `infer ${fps(t.infer.fps)}${parts}`];
   if (t.track) stages.push(`track ${fps(t.track.fps)}`);
   if (t.encode) stages.push(`encode ${fps(t.encode.fps)}`);
-  return `${t.frames} frames in ${t.wallSeconds.toFixed(1)} s (${fps(t.fps)} frames/s); stages in frames/s: ${stages.join(', ')}`;
+  const frames = realtime ? `${t.frames} frames estimated, ${t.skipped} skipped to keep up,` : `${t.frames} frames`;
+  return `${frames} in ${t.wallSeconds.toFixed(1)} s (${fps(t.fps)} frames/s); stages in frames/s: ${stages.join(', ')}`;
 }
 
 /**

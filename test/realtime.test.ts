@@ -1,0 +1,243 @@
+/**
+ * Keeping up with a live stream (`processVideo`'s `realtime`, `higher-pose video --realtime`): the
+ * frames are read as fast as they come and the estimator takes the newest each time, skipping the
+ * others; a file plays at its own rate. Without it, a live input falling behind is told so.
+ */
+import { expect } from 'chai';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { COCO_KEYPOINTS } from '../src/datasets.js';
+import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import type { Person } from '../src/types.js';
+import { VideoError } from '../src/video/decode.js';
+import { FALLING_BEHIND_SECONDS, processVideo, type FrameResult, type ProcessVideoOptions, type VideoEstimator } from '../src/video/process.js';
+import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
+import { CLI_SCRIPT, spawnCli } from './helpers/cli-process.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An estimator that takes `ms(call)` milliseconds a frame and gives `people(call)` (nobody by default). */
+function stubEstimator(ms: (call: number) => number, people: (call: number) => Person[] = () => []): VideoEstimator {
+  let calls = 0;
+  return {
+    keypoints: COCO_KEYPOINTS,
+    async estimatePoses() {
+      const call = calls++;
+      await sleep(ms(call));
+      return people(call);
+    },
+    async dispose() {},
+  };
+}
+
+/** What a run gave: its frames, when each came (wall seconds from the start), its timings and warnings. */
+async function runOf(estimator: VideoEstimator, input: string | Readable, options: ProcessVideoOptions = {}) {
+  const warnings: string[] = [];
+  const results: (FrameResult & { wall: number })[] = [];
+  const start = performance.now();
+  const onWarning = (message: string): void => {
+    warnings.push(message);
+    options.onWarning?.(message);
+  };
+  const run = processVideo(estimator, input, { ...options, onWarning });
+  for await (const result of run) results.push({ ...result, wall: (performance.now() - start) / 1000 });
+  return { results, frames: results.map((r) => r.frame), timings: run.timings(), warnings, seconds: (performance.now() - start) / 1000 };
+}
+
+/** The frames ffprobe counts in `video`. */
+function framesIn(video: string): number {
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', video], { encoding: 'utf8' });
+  return Number(probe.stdout.trim());
+}
+
+/** Strictly increasing, as frame indices with gaps are. */
+function expectIncreasing(frames: number[]): void {
+  for (let i = 1; i < frames.length; i++) expect(frames[i], `${frames}`).to.be.greaterThan(frames[i - 1]!);
+}
+
+if (!hasFfmpeg) skippedWithoutFfmpeg('real-time video');
+else {
+  describe('real-time video', function () {
+    this.timeout(120_000);
+    let dir: string;
+    let clip: string; // 2 s of 160x120 test pattern at 10 fps, MPEG-TS: 20 frames
+    const children: ChildProcess[] = [];
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'higher-pose-realtime-'));
+      clip = join(dir, 'clip.ts');
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '2', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-f', 'mpegts', clip);
+    });
+    afterEach(() => {
+      for (const child of children.splice(0)) child.kill('SIGKILL');
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** A camera: `seconds` of 10 fps test pattern sent at its real rate as a live Matroska stream (ffmpeg -re), then ended. */
+    function camera(seconds: number): Readable {
+      const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', String(seconds),
+        '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-live', '1', '-cluster_time_limit', '100', '-flush_packets', '1', '-f', 'matroska', 'pipe:1'],
+      { stdio: ['ignore', 'pipe', 'ignore'] });
+      children.push(child);
+      return child.stdout;
+    }
+
+    it('a live source faster than the estimator: realtime estimates the newest frame each time, the others skipped and counted; without it every frame is, falling behind', async () => {
+      const end = new AbortController();
+      const [realtime, plain, ended] = await Promise.all([
+        runOf(stubEstimator(() => 200), camera(3), { realtime: true }),
+        runOf(stubEstimator(() => 200), camera(3)),
+        // Ended as the third frame is estimated: that one is yielded, no other.
+        runOf(stubEstimator((call) => (call === 2 && end.abort(), 200)), camera(3), { realtime: true, endSignal: end.signal }),
+      ]);
+      // About 3 s / 0.2 s: loose bounds for a busy machine.
+      expect(realtime.frames.length, `${realtime.frames}`).to.be.within(4, 25);
+      expectIncreasing(realtime.frames);
+      expect(realtime.frames[0]).to.equal(0);
+      // The last one, decoded as the stream ended, is never skipped.
+      expect(realtime.frames.at(-1)).to.equal(29);
+      expect(realtime.timings.frames).to.equal(realtime.frames.length);
+      expect(realtime.timings.skipped).to.equal(30 - realtime.frames.length);
+      expect(realtime.timings.skipped).to.be.greaterThan(0);
+      // Times are the frames' own.
+      for (const result of realtime.results) expect(result.time).to.be.closeTo(result.frame / 10, 1e-6);
+      // Kept up: the last poses come about when the stream ends, where every frame in turn takes 30 x 0.2 s.
+      expect(realtime.seconds).to.be.below(plain.seconds);
+      expect(plain.frames).to.deep.equal([...Array(30).keys()]);
+      expect(plain.timings.skipped).to.equal(0);
+      expect(plain.seconds).to.be.at.least(5.9);
+      expect(ended.frames).to.have.length(3);
+      expect(ended.frames[0]).to.equal(0);
+      expectIncreasing(ended.frames);
+    });
+
+    it('a file in realtime plays at its own rate (start and every too): a fast estimator gets every frame, a slow one the newest each time; maxFrames counts the frames estimated', async () => {
+      const fast = await runOf(stubEstimator(() => 0), clip, { realtime: true });
+      expect(fast.frames).to.deep.equal([...Array(20).keys()]);
+      // 20 frames at 10 fps: the last 1.9 s after the first.
+      expect(fast.results.at(-1)!.wall - fast.results[0]!.wall).to.be.at.least(1.85);
+      expect(fast.timings.skipped).to.equal(0);
+
+      // Paced from the range's first frame, not the file's start; the sampled frames' own times.
+      const sampled = await runOf(stubEstimator(() => 0), clip, { realtime: true, start: 1, every: 2 });
+      expect(sampled.results.map((r) => r.time)).to.deep.equal([1, 1.2, 1.4, 1.6, 1.8]);
+      const span = sampled.results.at(-1)!.wall - sampled.results[0]!.wall;
+      expect(span).to.be.within(0.75, 1.5);
+
+      const slow = await runOf(stubEstimator(() => 300), clip, { realtime: true });
+      expectIncreasing(slow.frames);
+      expect(slow.frames.length, `${slow.frames}`).to.be.within(3, 12);
+      expect(slow.frames.at(-1)).to.equal(19);
+      expect(slow.timings.skipped).to.equal(20 - slow.frames.length);
+      expect(slow.seconds).to.be.at.least(1.9);
+
+      const limited = await runOf(stubEstimator(() => 300), clip, { realtime: true, maxFrames: 3 });
+      expect(limited.frames).to.have.length(3);
+      expectIncreasing(limited.frames);
+      expect(limited.frames.at(-1)).to.be.greaterThan(2);
+    });
+
+    it('realtime smoothing keeps a track\'s filters across an estimator\'s pace of more than a second', async () => {
+      // One person, 10 px further right at each call: smoothed, the second frame's joints lag behind.
+      const person = (call: number): Person[] => [{
+        score: 0.9,
+        keypoints: COCO_KEYPOINTS.names.map((name, joint) => ({ name, x: 100 + 20 * joint + 10 * call, y: 50 + 25 * joint, score: 0.9 })),
+        box: { xMin: 100 + 10 * call, yMin: 50, xMax: 420 + 10 * call, yMax: 450, width: 320, height: 400 },
+      }];
+      const { results } = await runOf(stubEstimator(() => 1200, person), clip, { realtime: true, smooth: true, maxFrames: 2 });
+      expect(results).to.have.length(2);
+      expect(results[1]!.time - results[0]!.time).to.be.above(1);
+      expect(results[1]!.people[0]!.id).to.equal(1);
+      expect(results[1]!.people[0]!.keypoints[0]!.x).to.be.below(109.9);
+    });
+
+    it(`without realtime, a live input falling more than ${FALLING_BEHIND_SECONDS} s behind is told so once; with realtime, or a file, never`, async () => {
+      // A frame a second until told, then faster than the source no more: falling further behind.
+      let told = false;
+      const slowUntilTold = (): number => (told ? 150 : 1000);
+      const live = new PassThrough();
+      live.end(readFileSync(clip));
+      const [behind, file, realtime] = await Promise.all([
+        runOf(stubEstimator(slowUntilTold), live, { onWarning: () => (told = true) }),
+        runOf(stubEstimator(() => 1000), clip, { maxFrames: 14 }),
+        runOf(stubEstimator(() => 1000), camera(14), { realtime: true }),
+      ]);
+      expect(behind.frames).to.deep.equal([...Array(20).keys()]);
+      expect(behind.warnings).to.have.length(1);
+      expect(behind.warnings[0]).to.match(/^video stream: the poses are (\d+) s behind the live stream; --realtime \(realtime: true\) skips frames to keep up$/);
+      expect(Number(/are (\d+) s/.exec(behind.warnings[0]!)![1])).to.be.within(FALLING_BEHIND_SECONDS, FALLING_BEHIND_SECONDS + 3);
+      expect(file.frames).to.have.length(14);
+      expect(file.warnings).to.deep.equal([]);
+      expect(realtime.warnings).to.deep.equal([]);
+      expect(realtime.timings.skipped).to.be.greaterThan(0);
+    });
+
+    it('BAD CALL - realtime that is no boolean is a VideoError; maxFrames is checked with it as without', async () => {
+      const refused = async (options: ProcessVideoOptions): Promise<Error> => {
+        const run = processVideo(stubEstimator(() => 0), clip, options);
+        return run[Symbol.asyncIterator]().next().then(() => expect.fail('expected a rejection'), (error: Error) => error);
+      };
+      const notFlag = await refused({ realtime: 'yes' as unknown as boolean });
+      expect(notFlag).to.be.instanceOf(VideoError);
+      expect(notFlag.message).to.equal('processVideo: realtime must be true or false, got "yes"');
+      const [withIt, without] = await Promise.all([refused({ realtime: true, maxFrames: 0 }), refused({ maxFrames: 0 })]);
+      expect(withIt).to.be.instanceOf(VideoError);
+      expect(withIt.message).to.equal(without.message);
+      expect(withIt.message).to.equal(`${clip}: maxFrames must be a positive integer (at most ${Number.MAX_SAFE_INTEGER}), got 0`);
+    });
+
+    /** The command line, each network run taking `ms` more (a slow CPU). */
+    const slowNetworkScript = (ms: number): string => `import('onnxruntime-node').then((ort) => {
+      const { create } = ort.InferenceSession;
+      ort.InferenceSession.create = async (...args) => {
+        const session = await create.apply(ort.InferenceSession, args);
+        const run = session.run.bind(session);
+        session.run = async (...given) => {
+          await new Promise((resolve) => setTimeout(resolve, ${ms}));
+          return run(...given);
+        };
+        return session;
+      };
+      return ${CLI_SCRIPT};
+    })`;
+    const MODEL = ['--preset', 'tiny_coco', '--weights', TINY_COCO_CHECKPOINT(), '--input-size', '256', '--no-flip'];
+
+    /** The JSON lines' frame indices and the summary's counts. */
+    function estimated(stdout: string, stderr: string): { frames: number[]; skipped: number } {
+      const frames = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { frame: number }).frame);
+      const summary = new RegExp(`^${frames.length} frames estimated, (\\d+) skipped to keep up, in [\\d.]+ s \\(`, 'm').exec(stderr);
+      expect(summary, stderr).to.not.equal(null);
+      return { frames, skipped: Number(summary![1]) };
+    }
+
+    it('higher-pose video - --realtime on a pipe: gapped, increasing frame indices, the skipped frames counted; its overlay holds the frames estimated', async () => {
+      const overlay = join(dir, 'pipe-overlay.mkv');
+      const run = spawnCli(['video', '-', ...MODEL, '--realtime', '--render', overlay], { script: slowNetworkScript(300), stdin: 'pipe' });
+      children.push(run.child);
+      run.child.stdin!.on('error', () => {});
+      camera(3).pipe(run.child.stdin!);
+      expect(await run.ended, run.stderr()).to.deep.equal({ code: 0, by: null });
+      const { frames, skipped } = estimated(run.stdout(), run.stderr());
+      expectIncreasing(frames);
+      expect(frames.at(-1)).to.equal(29);
+      expect(skipped).to.equal(30 - frames.length);
+      expect(skipped).to.be.greaterThan(0);
+      expect(framesIn(overlay)).to.equal(frames.length);
+    });
+
+    it('higher-pose video FILE --realtime --render: frames skipped in the JSON lines, every source frame in the overlay (drawn with the latest poses)', async () => {
+      const [out, overlay] = [join(dir, 'file.jsonl'), join(dir, 'file-overlay.mp4')];
+      const run = spawnCli(['video', clip, ...MODEL, '--realtime', '--out', out, '--render', overlay], { script: slowNetworkScript(300) });
+      children.push(run.child);
+      expect(await run.ended, run.stderr()).to.deep.equal({ code: 0, by: null });
+      const { frames, skipped } = estimated(readFileSync(out, 'utf8'), run.stderr());
+      expectIncreasing(frames);
+      expect(frames.at(-1)).to.equal(19);
+      expect(skipped).to.equal(20 - frames.length);
+      expect(skipped).to.be.greaterThan(0);
+      expect(framesIn(overlay)).to.equal(20);
+    });
+  });
+}

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -113,12 +113,14 @@ else {
       expectIncreasing(ended.frames);
     });
 
-    it('a file in realtime plays at its own rate (start and every too): a fast estimator gets every frame, a slow one the newest each time; maxFrames counts the frames estimated', async () => {
-      const fast = await runOf(stubEstimator(() => 0), clip, { realtime: true });
-      expect(fast.frames).to.deep.equal([...Array(20).keys()]);
-      // 20 frames at 10 fps: the last 1.9 s after the first.
-      expect(fast.results.at(-1)!.wall - fast.results[0]!.wall).to.be.at.least(1.85);
-      expect(fast.timings.skipped).to.equal(0);
+    it('a file (or a Readable over one) in realtime plays at its own rate (start and every too): a fast estimator gets every frame, a slow one the newest each time; maxFrames counts the frames estimated', async () => {
+      const fastRuns = await Promise.all([runOf(stubEstimator(() => 0), clip, { realtime: true }), runOf(stubEstimator(() => 0), createReadStream(clip), { realtime: true })]);
+      for (const fast of fastRuns) {
+        expect(fast.frames).to.deep.equal([...Array(20).keys()]);
+        // 20 frames at 10 fps: the last 1.9 s after the first.
+        expect(fast.results.at(-1)!.wall - fast.results[0]!.wall).to.be.at.least(1.85);
+        expect(fast.timings.skipped).to.equal(0);
+      }
 
       // Paced from the range's first frame, not the file's start; the sampled frames' own times.
       const sampled = await runOf(stubEstimator(() => 0), clip, { realtime: true, start: 1, every: 2 });

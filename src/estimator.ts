@@ -10,7 +10,7 @@ import { ConfigError, configArgument, optionsError, valueFault, type ExperimentC
 import { apiOptionName, type OptionNamer, type OptionWords } from './config/option-names.js';
 import { testSettingsProblem } from './config/test-settings.js';
 import { keypointDefinition, type KeypointDefinition } from './datasets.js';
-import { isDetached, naming, pixelsToRgb, readImage, shownPath } from './io/image.js';
+import { isDetached, isTensorLike, naming, pixelsToRgb, readImage, shownPath, tensorPixels } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
 import { CallbackError } from './callback-error.js';
@@ -28,7 +28,7 @@ import type { Precision } from './model/quantize.js';
 import type { Network } from './backend/network.js';
 import { BackendError, type ExecutionProvider } from './backend/onnx/session.js';
 import { processVideo, type ProcessVideoOptions, type VideoRun } from './video/process.js';
-import type { EstimationOptions, ImageDataLike, ImageInput, OutputTensor, Person, PoseEstimator } from './types.js';
+import type { EstimationOptions, ImageDataLike, ImageInput, OutputTensor, Person, PoseEstimator, TensorLike } from './types.js';
 
 export interface EstimatorOptions extends ConfigChoice {
   /**
@@ -159,8 +159,8 @@ export interface HigherHRNetEstimator extends PoseEstimator {
    * People in the image, best first; for an array, one such list per image, in its order
    * (`imagesInFlight` at a time), rejecting with the first image that fails. An image's bytes or
    * pixels are read (or copied) before the call returns, so one frame buffer may be refilled at
-   * once, even with calls waiting their turn; the images of an array are read as their turn
-   * comes: leave them be until the call settles.
+   * once, even with calls waiting their turn, and a tensor's read is started (it may be disposed
+   * then); the images of an array are read as their turn comes: leave them be until the call settles.
    */
   estimatePoses(image: ImageInput, options?: EstimationOptions): Promise<Person[]>;
   estimatePoses(images: readonly ImageInput[], options?: EstimationOptions): Promise<Person[][]>;
@@ -225,6 +225,9 @@ function checkEstimationOptions(options: EstimationOptions): AbortSignal | undef
 function isAbortReason(error: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true && error === signal.reason;
 }
+
+/** An image as `estimateImage` reads it: a tensor's values are read before (`estimateOne`). */
+type ImageNow = Exclude<ImageInput, TensorLike>;
 
 /** Whether `input` is an array of images: `Array.isArray` leaves a read-only array in the other branch too. */
 const isImageList = (input: ImageInput | readonly ImageInput[]): input is readonly ImageInput[] => Array.isArray(input);
@@ -469,13 +472,20 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
 
   // The image is the caller's again once estimatePoses returns (a video loop refills one frame
   // buffer): sharp decodes bytes later, on its own thread, so they are copied; pixels are warped
-  // before the call's first await when a slot is free, else copied for the call's turn.
+  // before the call's first await when a slot is free, else copied for the call's turn; a
+  // tensor's values are read now (tfjs completes a read started before a dispose).
   const estimateOne = (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => {
+    if (isTensorLike(image)) {
+      const pixels = tensorPixels(image, undefined, { maxPixels: options.maxPixels });
+      // Its failure is the call's, in its turn: not unhandled while it waits, nor if it is aborted.
+      pixels.catch(() => undefined);
+      return slots.run(async () => estimateNow(await pixels, signal), signal);
+    }
     const own = image instanceof Uint8Array ? bytesCopy(image) : slots.free ? image : withPixelsCopied(image);
     return slots.run(() => estimateNow(own, signal), signal);
   };
 
-  const estimateNow = (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => estimateImage(image, signal).catch((error: unknown) => {
+  const estimateNow = (image: ImageNow, signal: AbortSignal | undefined): Promise<Person[]> => estimateImage(image, signal).catch((error: unknown) => {
     throw typeof image === 'string' && !isAbortReason(error, signal) && !(error instanceof CallbackError) ? naming(error, shownPath(image)) : error;
   });
 
@@ -487,7 +497,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
     }
   };
 
-  const estimateImage = async (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => {
+  const estimateImage = async (image: ImageNow, signal: AbortSignal | undefined): Promise<Person[]> => {
     // Aborted between the slot's hand-over and now; then after each stage (the network cannot be interrupted).
     signal?.throwIfAborted();
     const start = performance.now();

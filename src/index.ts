@@ -7,7 +7,7 @@ export type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 export { decodePoses, aggregate, group, toImageCoordinates, DecodeError, type DecodeResult, type ImageGeometry, type PoseSelection, type ScaleOutputs } from './decode.js';
 export { Workspace } from './workspace.js';
 export { CallbackError } from './callback-error.js';
-export type { Person, PersonInput, Keypoint, BoundingBox, RgbImage, ImageDataLike, CanvasPixels, ImageInput, OutputTensor, PoseEstimator, EstimationOptions } from './types.js';
+export type { Person, PersonInput, Keypoint, BoundingBox, RgbImage, ImageDataLike, TensorLike, CanvasPixels, ImageInput, OutputTensor, PoseEstimator, EstimationOptions } from './types.js';
 export type { AbortSignalLike } from './abort-signal.js';
 export type { DeepReadonly } from './values.js';
 export { COCO_KEYPOINTS, CROWDPOSE_KEYPOINTS, keypointDefinition, type KeypointDefinition } from './datasets.js';

@@ -79,8 +79,24 @@ export interface CanvasPixels {
   height: number;
 }
 
-/** What `estimatePoses` accepts: a file path, encoded image bytes (JPEG/PNG/WebP…), or pixels (RGB, RGBA or gray). */
-export type ImageInput = string | Uint8Array | RgbImage | ImageDataLike;
+/**
+ * A TensorFlow.js tensor holding an image, as `tf.node.decodeImage(bytes, 3)` or `tf.browser.fromPixels`
+ * give one: shape `[height, width, channels]` (or `[1, height, width, channels]`, a batch of one), channels
+ * 3 (RGB), 4 (RGBA: the alpha dropped) or 1 (gray), values integers 0–255 of any real dtype (int32, float32,
+ * bool...). Told by its shape, dtype, rank, data and dataSync (tfjs is not imported); read with `data()`,
+ * never disposed: the caller owns it.
+ */
+export interface TensorLike {
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  readonly rank: number;
+  readonly isDisposed?: boolean | undefined;
+  data(): Promise<ArrayLike<unknown>>;
+  dataSync(): ArrayLike<unknown>;
+}
+
+/** What `estimatePoses` accepts: a file path, encoded image bytes (JPEG/PNG/WebP…), pixels (RGB, RGBA or gray), or a TensorFlow.js tensor of them. */
+export type ImageInput = string | Uint8Array | RgbImage | ImageDataLike | TensorLike;
 
 /** Options of one `estimatePoses` call (the model's are `createEstimator`'s). */
 export interface EstimationOptions {

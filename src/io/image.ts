@@ -1,5 +1,5 @@
 /**
- * The one image I/O boundary: files, encoded bytes or raw pixels (RGB, RGBA or gray) in, 8-bit
+ * The one image I/O boundary: files, encoded bytes, raw pixels (RGB, RGBA or gray) or TensorFlow.js tensors of them in, 8-bit
  * RGB out; RGB out to PNG/JPEG/WebP files. Decoding uses sharp (libvips), so JPEG, PNG, WebP,
  * TIFF, GIF, AVIF and whatever else sharp reads are accepted.
  *
@@ -18,7 +18,7 @@
 import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
-import type { ImageDataLike, RgbImage } from '../types.js';
+import type { ImageDataLike, ImageInput, RgbImage, TensorLike } from '../types.js';
 import { errorLine, isFlag, isPositiveInt, optionsProblem, shownValue, typeName } from '../values.js';
 import { temporaryPathBeside, writingTemporary } from './atomic.js';
 import { formatBySignature, videoContainerBySignature } from './image-signature.js';
@@ -30,7 +30,7 @@ export type ImageErrorCode =
   | 'corrupt' // recognised format, broken data
   | 'unsupported' // not an image format sharp can decode (or write)
   | 'dimensions' // zero, non-integer or absurdly large width/height
-  | 'invalid-pixels' // a raw `{ data, width, height }` that is not 8-bit RGB, RGBA or gray (RGB or RGBA where drawn, RGB only where written)
+  | 'invalid-pixels' // a raw `{ data, width, height }` (or a tensor) that is not 8-bit RGB, RGBA or gray (RGB or RGBA where drawn, RGB only where written)
   | 'write-failed';
 
 export class ImageError extends Error {
@@ -100,13 +100,18 @@ function checkReadOptions(options: ReadImageOptions): void {
 }
 
 /**
- * Decodes a file path or encoded bytes to 8-bit RGB, or validates raw pixels: RGB returned as
- * given (not copied), RGBA or gray converted (`pixelsToRgb`). Throws `ImageError` naming the file
- * and the problem; options misspelt or of the wrong kind are a TypeError (RangeError: `maxPixels`).
+ * Decodes a file path or encoded bytes to 8-bit RGB, validates raw pixels (RGB returned as given,
+ * not copied; RGBA or gray converted: `pixelsToRgb`), or reads a tensor's values (`tensorPixels`).
+ * Throws `ImageError` naming the file and the problem; options misspelt or of the wrong kind are a
+ * TypeError (RangeError: `maxPixels`).
  */
-export async function readImage(input: string | Uint8Array | ImageDataLike, options: ReadImageOptions = {}): Promise<RgbImage> {
+export async function readImage(input: ImageInput, options: ReadImageOptions = {}): Promise<RgbImage> {
   checkReadOptions(options);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (isTensorLike(input)) {
+    const name = options.name ?? TENSOR;
+    return pixelsToRgb(await tensorPixels(input, name, { maxPixels }), name, { maxPixels });
+  }
   if (typeof input === 'string') {
     const bytes = await readImageFile(input);
     return decodeImage(bytes, input, options.exifOrientation ?? true, maxPixels);
@@ -121,16 +126,106 @@ export async function readImage(input: string | Uint8Array | ImageDataLike, opti
 }
 
 /**
- * What `readImage` would refuse of `input` before reading a file's contents or decoding bytes:
- * a path to no file, to a folder or an empty file; empty bytes; pixels that are not RGB, RGBA or
- * gray; a value of another kind. For checking many images up front, before any of them is used.
+ * What `readImage` would refuse of `input` before reading a file's contents, decoding bytes or
+ * reading a tensor's values: a path to no file, to a folder or an empty file; empty bytes; pixels
+ * that are not RGB, RGBA or gray; a tensor of another shape, or disposed; a value of another kind.
+ * For checking many images up front, before any of them is used.
  */
-export async function checkImageInput(input: string | Uint8Array | ImageDataLike, options: Pick<ReadImageOptions, 'maxPixels' | 'name'> = {}): Promise<void> {
-  if (typeof input === 'string') await checkImageFile(input);
+export async function checkImageInput(input: ImageInput, options: Pick<ReadImageOptions, 'maxPixels' | 'name'> = {}): Promise<void> {
+  if (isTensorLike(input)) tensorLayout(input, options.name ?? TENSOR, options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  else if (typeof input === 'string') await checkImageFile(input);
   else if (input instanceof Uint8Array) {
     const empty = emptyBytesError(input, options.name ?? 'image buffer');
     if (empty) throw empty;
   } else pixelChannels(input, options.name ?? 'RGB image', options.maxPixels ?? DEFAULT_MAX_PIXELS, READ_CHANNELS, 'any');
+}
+
+/** How errors name a tensor given as an image. */
+const TENSOR = 'tensor';
+
+/**
+ * Whether `value` is a TensorFlow.js tensor (`TensorLike`), told by its fields and methods: an
+ * object that merely has a `shape` (or a `data` array) is not one, and is refused as what it is.
+ */
+export function isTensorLike(value: unknown): value is TensorLike {
+  if (typeof value !== 'object' || value === null) return false;
+  const { shape, dtype, rank, data, dataSync } = value as Partial<Record<keyof TensorLike, unknown>>;
+  return Array.isArray(shape) && typeof dtype === 'string' && typeof rank === 'number' && typeof data === 'function' && typeof dataSync === 'function';
+}
+
+/** The layouts a tensor is taken in, as errors list them. */
+const TENSOR_SHAPES = '[height, width, channels] or [1, height, width, channels], channels 3 (RGB), 4 (RGBA) or 1 (gray)';
+
+const DISPOSED = 'the tensor was disposed before its values were read: dispose it once estimatePoses (or readImage) has been called with it';
+
+/** A tensor's shape as tfjs prints it. */
+const shownShape = (shape: readonly unknown[]): string => `[${shape.map((size) => shownValue(size)).join(', ')}]`;
+
+/**
+ * The height, width and channels of an image tensor, checked: shape `[h, w, c]` or `[1, h, w, c]`
+ * with c 3, 4 or 1, within `maxPixels`, of a real dtype, not disposed. An `ImageError` naming
+ * `source` and the problem else.
+ */
+function tensorLayout(tensor: TensorLike, source: string, maxPixels: number): { height: number; width: number; channels: 1 | 3 | 4 } {
+  if (tensor.isDisposed === true) throw new ImageError('invalid-pixels', source, DISPOSED);
+  const { shape, dtype } = tensor;
+  const isSize = (size: unknown): size is number => Number.isSafeInteger(size) && (size as number) >= 0;
+  const batched = shape.length === 4;
+  if (!shape.every(isSize) || !(shape.length === 3 || (batched && shape[0] === 1))) {
+    const batch = batched && isSize(shape[0]) ? `: a batch of ${shape[0]} images; pass them as an array of images (tf.unstack(batch))` : '';
+    const gray = shape.length === 2 ? ': a gray image? tensor.expandDims(-1) gives it its channel' : '';
+    throw new ImageError('invalid-pixels', source, `a tensor of shape ${shownShape(shape)}; expected ${TENSOR_SHAPES}${batch || gray}`);
+  }
+  const [height, width, channels] = shape.slice(batched ? 1 : 0) as [number, number, number];
+  if (channels !== 3 && channels !== 4 && channels !== 1) {
+    const why = channels === 2 ? ' (gray and alpha, which is not taken)' : [1, 3, 4].includes(height) ? ' (channels first? tensor.transpose([1, 2, 0]) puts them last)' : '';
+    throw new ImageError('invalid-pixels', source, `a tensor of shape ${shownShape(shape)} has ${channels} channels${why}; expected ${TENSOR_SHAPES}`);
+  }
+  // Their values are not image values: strings, or complex numbers' pairs.
+  if (dtype === 'string' || dtype === 'complex64') throw new ImageError('invalid-pixels', source, `a tensor of dtype ${dtype}; expected 8-bit values (integers 0 to 255) in int32, float32 or another real dtype`);
+  checkSize({ width, height }, source, maxPixels);
+  return { height, width, channels };
+}
+
+/**
+ * The pixels of an image tensor, checked (`tensorLayout`), its values copied to 8 bits (an
+ * `ImageError` naming `source` where one is not an integer 0–255). `tensor.data()` is called
+ * before this returns (tfjs finishes a read so started even if the tensor is disposed next);
+ * the tensor is not disposed.
+ */
+export async function tensorPixels(tensor: TensorLike, source = TENSOR, { maxPixels = DEFAULT_MAX_PIXELS }: { maxPixels?: number | undefined } = {}): Promise<Required<ImageDataLike>> {
+  const { height, width, channels } = tensorLayout(tensor, source, maxPixels);
+  let values: ArrayLike<unknown>;
+  try {
+    values = await tensor.data();
+  } catch (error) {
+    // Disposed between the check and the read (tfjs: 'Tensor is disposed.').
+    if (/disposed/i.test(errorLine(error))) throw new ImageError('invalid-pixels', source, DISPOSED);
+    throw new ImageError('unreadable', source, `cannot read the tensor's values (${errorLine(error)})`);
+  }
+  const size = height * width * channels;
+  if (values?.length !== size) throw new ImageError('invalid-pixels', source, `the tensor's data() gave ${values?.length ?? shownValue(values)} values; its shape ${shownShape(tensor.shape)} holds ${size}`);
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) {
+    const value = values[i];
+    if (!(typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 255)) throw tensorValueError(tensor, values, i, source);
+    data[i] = value;
+  }
+  return { data, width, height, channels };
+}
+
+/** The error for value `index` of an image tensor, not an integer 0–255: where it is, and what the values look like. */
+function tensorValueError(tensor: TensorLike, values: ArrayLike<unknown>, index: number, source: string): ImageError {
+  const { shape } = tensor;
+  const position: number[] = [];
+  for (let rest = index, axis = shape.length - 1; axis >= 0; axis--) {
+    position.unshift(rest % shape[axis]!);
+    rest = Math.floor(rest / shape[axis]!);
+  }
+  const found = `${shownValue(values[index])} at ${shownShape(position)}`;
+  const isUnitRange = Array.prototype.every.call(values, (value: unknown) => typeof value === 'number' && value >= 0 && value <= 1);
+  const hint = isUnitRange ? ': a float image of values 0 to 1? multiply it by 255 and round it (tensor.mul(255).round())' : '';
+  return new ImageError('invalid-pixels', source, `a tensor's values must be 8-bit, integers 0 to 255 (dtype ${tensor.dtype}); found ${found}${hint}`);
 }
 
 /** Linux's PATH_MAX, its closing NUL counted: no longer string names a file. */

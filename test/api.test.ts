@@ -297,7 +297,7 @@ describe('estimator API with the bundled tiny model', () => {
     expect(pathInArray.message.startsWith(broken)).to.equal(true);
     // A hole (an array filled in part) is an image missing, as undefined would be, not a TypeError from inside.
     const holed = (await estimator.estimatePoses([DEMO_IMAGE(), , DEMO_IMAGE()] as string[]).catch((e: unknown) => e)) as Error;
-    expect(holed).to.be.instanceOf(ImageError).and.have.property('message', 'images[1]: RGB image: expected a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }; got Undefined');
+    expect(holed).to.be.instanceOf(ImageError).and.have.property('message', 'images[1]: RGB image: expected a path, encoded bytes (a Uint8Array or Buffer), { data, width, height } or a TensorFlow.js tensor; got Undefined');
 
     // Outputs too large to average (weights that load, finite, but absurd): the DecodeError names the file too.
     const graph = buildNetworkGraph(presetConfig('tiny_coco').model);

@@ -408,7 +408,7 @@ describe('image I/O', () => {
   it('BAD CALL - an input of another kind says what came, not that its width is missing', async () => {
     const notImage = (input: unknown) => readImage(input as RgbImage);
     // fetch(...).arrayBuffer() gives one: it was "width and height must be positive integers (got undefinedxundefined)".
-    await expectImageError(notImage(new ArrayBuffer(8)), 'invalid-pixels', /^RGB image: expected a path, encoded bytes \(a Uint8Array or Buffer\) or \{ data, width, height \}; got ArrayBuffer \(encoded bytes: new Uint8Array\(buffer\)\)$/);
+    await expectImageError(notImage(new ArrayBuffer(8)), 'invalid-pixels', /^RGB image: expected a path, encoded bytes \(a Uint8Array or Buffer\), \{ data, width, height \} or a TensorFlow\.js tensor; got ArrayBuffer \(encoded bytes: new Uint8Array\(buffer\)\)$/);
     await expectImageError(notImage(new URL('file:///tmp/a.jpg')), 'invalid-pixels', /; got URL$/);
     // An upload as a web server hands it over: a File of request.formData(), the request stream. Was "got File", "got Object".
     await expectImageError(notImage(new File([new Uint8Array(8)], 'a.jpg')), 'invalid-pixels', /; got File \(encoded bytes: new Uint8Array\(await file\.arrayBuffer\(\)\)\)$/);

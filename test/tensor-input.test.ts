@@ -119,7 +119,7 @@ describe('TensorFlow.js tensors as images', () => {
   it('BAD CALL - an object that merely has a shape (or a dtype and a data array) is no tensor: refused as any other value', async () => {
     const notTensors = [{ shape: [8, 8, 3] }, { shape: [8, 8, 3], dtype: 'int32', rank: 3, data: new Uint8Array(192) }];
     for (const value of notTensors) {
-      await expectRejection(estimator.estimatePoses(value as unknown as ImageInput), ImageError, /^RGB image: (expected a path, encoded bytes \(a Uint8Array or Buffer\) or \{ data, width, height \}; got Object|width and height must be positive integers)/);
+      await expectRejection(estimator.estimatePoses(value as unknown as ImageInput), ImageError, /^RGB image: (expected a path, encoded bytes \(a Uint8Array or Buffer\), \{ data, width, height \} or a TensorFlow\.js tensor; got Object|width and height must be positive integers)/);
     }
     // @ts-expect-error: a shape alone is no image
     const typed: ImageInput = { shape: [8, 8, 3] };

@@ -395,7 +395,7 @@ function checkPixelFields(img: ImageDataLike, source: string, maxPixels: number,
   if (img === null || typeof img !== 'object' || !('data' in img)) {
     // An ArrayBuffer, a URL, an object of another shape: say what came, not that its width is missing.
     const pixels = `${takes === 'pixels' ? 'RGB' : 'RGB or RGBA'} pixels { data, width, height } (readImage decodes a path or encoded bytes to them)`;
-    const wanted = takes === 'any' ? 'a path, encoded bytes (a Uint8Array or Buffer) or { data, width, height }' : pixels;
+    const wanted = takes === 'any' ? 'a path, encoded bytes (a Uint8Array or Buffer), { data, width, height } or a TensorFlow.js tensor' : pixels;
     const { shown, hint } = takes === 'any' ? uploadHint(img) : { shown: typeName(img), hint: '' };
     throw new ImageError('invalid-pixels', source, `expected ${wanted}; got ${shown}${hint}`);
   }

@@ -7,13 +7,14 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COCO_KEYPOINTS } from '../src/datasets.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import { openVideo, VideoError } from '../src/video/decode.js';
 import { processVideo, type ProcessVideoOptions, type VideoEstimator } from '../src/video/process.js';
-import { isVideoUrl } from '../src/video/url-source.js';
+import { isVideoUrl, openUrlSource } from '../src/video/url-source.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { spawnCli } from './helpers/cli-process.js';
 
@@ -227,6 +228,22 @@ else {
       expect(frames).to.equal(300);
       expect(warnings).to.deep.equal([]);
       expect(run.sourceStopped()).to.equal(undefined);
+    });
+
+    it('a source stream destroyed while full (its reader gone): the killed source\'s pipe is closed, not left open', async () => {
+      const pipes = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'PipeWrap').length;
+      const before = pipes();
+      // A PassThrough, whose writable side the source fills.
+      const stream = openUrlSource(`${base}/live.ts`) as Duplex;
+      stream.on('error', () => {});
+      // Nothing reads it: the source's output fills the stream, which then holds it back.
+      while (!stream.writableNeedDrain) await new Promise((resolve) => setTimeout(resolve, 20));
+      stream.destroy();
+      await liveClosed.at(-1);
+      // Its stdout and stderr close once the killed ffmpeg's last output is read.
+      const deadline = Date.now() + 10_000;
+      while (pipes() > before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(pipes()).to.be.at.most(before);
     });
 
     it('a URL whose connection is reset part-way (ffmpeg takes it as its end, the last packet cut): the stream ends there, its frames kept, with a warning naming the URL and ffmpeg\'s reason', async () => {

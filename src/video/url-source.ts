@@ -84,6 +84,8 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
   };
   let bytes = 0;
   child.stdout!.on('data', (chunk: Buffer) => {
+    // Once the stream is destroyed, what the killed source had sent is discarded (see 'close').
+    if (stream.destroyed) return;
     bytes += chunk.length;
     if (stream.write(chunk)) startWatchdog();
     else {
@@ -99,6 +101,8 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
   stream.once('close', () => {
     stopWatchdog();
     killGroup(child);
+    // Paused (the stream was full), its pipe would never end: the child's 'close' never came, and the pipe was left open.
+    child.stdout!.resume();
   });
   // Ended only once the source has exited: a failure must reach the reader as an error, not an end.
   childExit(child, binary, url).then(

@@ -235,6 +235,22 @@ describe('benchmark runner', () => {
     expect(report).to.include({ resumed: 2, estimated: 1 });
   });
 
+  it('an estimate that honours the stop, rejecting with its reason: the run is stopped, the image not recorded as failed', async () => {
+    const controller = new AbortController();
+    // Image 1 is held until the stop, which image 2's estimate makes: every image has started.
+    const estimate = async (_path: string, imageId: number): Promise<Person[]> => {
+      if (imageId === 2) {
+        controller.abort();
+        return groundTruthPeople(gt, imageId);
+      }
+      await new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true }));
+      throw controller.signal.reason;
+    };
+    const error = await rejection(runBenchmark(options({ estimate, signal: controller.signal, imagesInFlight: 2, limit: 2 })));
+    expect(error).to.equal(controller.signal.reason);
+    expect(existsSync(options().outPath)).to.equal(false);
+  });
+
   it('tries images that failed again when resuming', async () => {
     const controller = new AbortController();
     const first = fakeEstimator(gt);

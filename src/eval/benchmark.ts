@@ -80,7 +80,7 @@ export interface BenchmarkOptions {
    * and a journal written under other values of them, or with them in it, is resumed.
    */
   settingsWithoutEffect?: readonly string[];
-  /** Stops the run before the next image; the journal keeps what was done, estimates in flight included (an image that fails then recorded as failed, as ever). */
+  /** Stops the run before the next image; the journal keeps what was done, estimates in flight included (an image that fails then recorded as failed, as ever; one rejecting with this signal's reason, an estimate given it, stops the run). */
   signal?: AbortSignal;
   /**
    * Images estimated at once (default 1; the estimator's `imagesInFlight`). Results are
@@ -179,6 +179,8 @@ async function estimateImage(opts: BenchmarkOptions, image: GtImage, format: Res
   try {
     people = await opts.estimate(path, image.id);
   } catch (err) {
+    // Stopped by the run's signal (an estimate given it), not failed: the run is stopped.
+    if (opts.signal?.aborted && err === opts.signal.reason) throw err;
     // The estimator's callback failed, not the image: every image would fail so.
     if (err instanceof CallbackError) throw err;
     return { imageId: image.id, status: 'failed', error: imageFailure(err, path) };

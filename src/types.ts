@@ -82,8 +82,8 @@ export interface CanvasPixels {
 /**
  * A TensorFlow.js tensor holding an image, as `tf.node.decodeImage(bytes, 3)` or `tf.browser.fromPixels`
  * give one: shape `[height, width, channels]` (or `[1, height, width, channels]`, a batch of one), channels
- * 3 (RGB), 4 (RGBA: the alpha dropped) or 1 (gray), values integers 0–255 of any real dtype (int32, float32,
- * bool...). Told by its shape, dtype, rank, data and dataSync (tfjs is not imported); read with `data()`,
+ * 3 (RGB), 4 (RGBA: the alpha dropped) or 1 (gray), values integers 0–255 of any numeric dtype (int32, float32;
+ * not bool). Told by its shape, dtype, rank, data and dataSync (tfjs is not imported); read with `data()`,
  * never disposed: the caller owns it.
  */
 export interface TensorLike {

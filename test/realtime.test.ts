@@ -168,7 +168,7 @@ else {
       ]);
       expect(behind.frames).to.deep.equal([...Array(20).keys()]);
       expect(behind.warnings).to.have.length(1);
-      expect(behind.warnings[0]).to.match(/^video stream: the poses are (\d+) s behind the live stream; --realtime \(realtime: true\) skips frames to keep up$/);
+      expect(behind.warnings[0]).to.match(/^video stream: the poses are (\d+) s behind the stream's own time: if it is live \(a camera\), --realtime \(realtime: true\) skips frames to keep up$/);
       expect(Number(/are (\d+) s/.exec(behind.warnings[0]!)![1])).to.be.within(FALLING_BEHIND_SECONDS, FALLING_BEHIND_SECONDS + 3);
       expect(file.frames).to.have.length(14);
       expect(file.warnings).to.deep.equal([]);

@@ -102,7 +102,8 @@ describe('TensorFlow.js tensors as images', () => {
     // Values: the first one wrong, by its index in the tensor.
     const valued = (at: number, value: number, others = 100) => tensor(tf.tensor3d(Array.from({ length: 4 * 4 * 3 }, (_, i) => (i === at ? value : others)), [4, 4, 3], 'float32'));
     const values = "^tensor: a tensor's values must be 8-bit, integers 0 to 255 \\(dtype float32\\); found";
-    await refused(valued(13, 0.5), new RegExp(`${values} 0\\.5 at \\[1, 0, 1\\]$`));
+    await refused(valued(13, 0.5), new RegExp(`${values} 0\\.5 at \\[1, 0, 1\\]: round it to 8-bit values \\(tensor\\.round\\(\\)\\), as a float result such as a resize gives$`));
+    await refused(tensor(tf.ones([8, 8, 3], 'bool')), /^tensor: a tensor of dtype bool \(a mask\?\) is no image: its values would be 0 and 1, a black picture; expected 8-bit values \(integers 0 to 255\)$/);
     await refused(valued(47, 256), new RegExp(`${values} 256 at \\[3, 3, 2\\]$`));
     await refused(valued(0, -1), new RegExp(`${values} -1 at \\[0, 0, 0\\]$`));
     await refused(valued(5, NaN), new RegExp(`${values} NaN at \\[0, 1, 2\\]$`));

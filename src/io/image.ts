@@ -182,6 +182,8 @@ function tensorLayout(tensor: TensorLike, source: string, maxPixels: number): { 
     throw new ImageError('invalid-pixels', source, `a tensor of shape ${shownShape(shape)} has ${channels} channels${why}; expected ${TENSOR_SHAPES}`);
   }
   // Their values are not image values: strings, or complex numbers' pairs.
+  // A bool tensor (a mask) would pass as an image of 0s and 1s, black.
+  if (dtype === 'bool') throw new ImageError('invalid-pixels', source, 'a tensor of dtype bool (a mask?) is no image: its values would be 0 and 1, a black picture; expected 8-bit values (integers 0 to 255)');
   if (dtype === 'string' || dtype === 'complex64') throw new ImageError('invalid-pixels', source, `a tensor of dtype ${dtype}; expected 8-bit values (integers 0 to 255) in int32, float32 or another real dtype`);
   checkSize({ width, height }, source, maxPixels);
   return { height, width, channels };
@@ -223,8 +225,11 @@ function tensorValueError(tensor: TensorLike, values: ArrayLike<unknown>, index:
     rest = Math.floor(rest / shape[axis]!);
   }
   const found = `${shownValue(values[index])} at ${shownShape(position)}`;
-  const isUnitRange = Array.prototype.every.call(values, (value: unknown) => typeof value === 'number' && value >= 0 && value <= 1);
-  const hint = isUnitRange ? ': a float image of values 0 to 1? multiply it by 255 and round it (tensor.mul(255).round())' : '';
+  const within = (top: number): boolean => Array.prototype.every.call(values, (value: unknown) => typeof value === 'number' && value >= 0 && value <= top);
+  // A float image of 0–1, or of 0–255 with fractions (tf.image.resizeBilinear's output): said how to make it 8-bit.
+  const hint = within(1)
+    ? ': a float image of values 0 to 1? multiply it by 255 and round it (tensor.mul(255).round())'
+    : within(255) ? ': round it to 8-bit values (tensor.round()), as a float result such as a resize gives' : '';
   return new ImageError('invalid-pixels', source, `a tensor's values must be 8-bit, integers 0 to 255 (dtype ${tensor.dtype}); found ${found}${hint}`);
 }
 

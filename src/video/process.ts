@@ -524,7 +524,7 @@ async function* run(
     : undefined;
   // Without realtime, a live input whose poses fall ever further behind is told of it, once.
   const behind = live && !realtime
-    ? fallingBehind((seconds) => warn(`${file ?? 'video stream'}: the poses are ${seconds} s behind the live stream; --realtime (realtime: true) skips frames to keep up`))
+    ? fallingBehind((seconds) => warn(`${file ?? 'video stream'}: the poses are ${seconds} s behind the stream's own time: if it is live (a camera), --realtime (realtime: true) skips frames to keep up`))
     : undefined;
   // Aborted by the caller, the run stops at once rather than after the frames being estimated.
   const aborted = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));

@@ -393,6 +393,14 @@ export function readsRegularFile(stream: Readable): boolean {
   }
 }
 
+/**
+ * Whether `input` is live, sending its frames as they happen, with no end of its own: a network
+ * URL, or a stream that does not read a regular file (a pipe, a camera's, a socket).
+ */
+export function isLiveInput(input: string | Readable): boolean {
+  return typeof input === 'string' ? isVideoUrl(input) : !readsRegularFile(input);
+}
+
 interface StreamPrefix {
   bytes: Buffer;
   /** The stream ended within the prefix. */

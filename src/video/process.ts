@@ -13,7 +13,7 @@ import type { KeypointDefinition } from '../datasets.js';
 import { checkSmootherOptions, PoseSmoother, type PoseSmootherOptions } from '../tracking/one-euro.js';
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
-import { checkDecodeOptions, openVideo, readsRegularFile, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
+import { checkDecodeOptions, isLiveInput, openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
 import { isVideoUrl, openUrlSource } from './url-source.js';
 import { checkVideoOutputPath, videoCodec } from './encode.js';
 import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
@@ -413,8 +413,7 @@ async function* run(
   const realtime = options.realtime === true;
   // maxFrames counts the frames estimated, which the decoder cannot know: it is not told, but checked as it would be.
   if (realtime) checkDecodeOptions({ maxFrames: options.maxFrames }, file);
-  // A live input, which sends its frames as they happen: a URL, or a stream that does not read a regular file.
-  const live = url || (typeof given !== 'string' && !readsRegularFile(given));
+  const live = isLiveInput(given);
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
   const inFlight = estimator.imagesInFlight ?? 1;
   if (!isImagesInFlight(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be ${IMAGES_IN_FLIGHT_RANGE}, got ${shownValue(inFlight)}`, file);

@@ -19,7 +19,7 @@ import type { EstimatorOptions } from '../../estimator.js';
 import { addPoseOptions, addSelectionOptions, checkModelOptions, estimatorOptions, withConfigRead, type PoseCliOptions } from '../estimator-options.js';
 import { fileOrStdout, parseNonNegativeNumber, parsePositiveInteger, parsePositiveNumber, refuseFileAboveOutput, refuseWritingOverWeights, requireWeights, stdinAsDash, usageError, usageMistake } from '../options.js';
 import type { Person, PoseEstimator } from '../../types.js';
-import { assertReadableFile, readsRegularFile, VideoError } from '../../video/decode.js';
+import { assertReadableFile, isLiveInput, VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, containerProblem, videoCodec } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
 import { isVideoUrl } from '../../video/url-source.js';
@@ -114,7 +114,7 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   const interrupt = new AbortController();
   // A live stream (stdin that is no regular file, a URL) has no end of its own: the first signal, Ctrl-C or a service
   // manager's or `timeout`'s SIGTERM, ends it there, and its poses are written; a second one interrupts the run as for a file.
-  const live = url || (input === '-' && !readsRegularFile(stdin));
+  const live = isLiveInput(input === '-' ? stdin : input);
   const end = new AbortController();
   let endedBy: NodeJS.Signals = 'SIGINT';
   // Ends the process by the signal once the outputs are cleaned up (`main`), so that a loop over videos stops too.

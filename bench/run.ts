@@ -28,7 +28,7 @@ import { aggregateOnDemand } from '../src/aggregate/aggregate.js';
 import { groupMaps } from '../src/grouping/parse.js';
 import { Workspace } from '../src/workspace.js';
 import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
-import { createEstimator, flipBatchByDefault, type EstimatorOptions } from '../src/estimator.js';
+import { createEstimator, flipBatchByDefault, type EstimatorOptions, type StageTimes } from '../src/estimator.js';
 import { decodePoses, type ScaleOutputs } from '../src/decode.js';
 import { quantizeForImages } from '../src/model/quantize.js';
 import { releaseNow, sessionConfig } from '../src/backend/onnx/session.js';
@@ -265,7 +265,9 @@ async function main(): Promise<void> {
   const planted = await timePostprocessing(opts, plantedPhases, plantedScale, settings, keypoints, prepared.baseSize, parallel);
   await parallel?.dispose();
 
-  const estimator = await createEstimator(estimatorOptions(opts, weights));
+  // Each estimate's stages, to tell where the end-to-end time beyond the network goes.
+  const stageTimes: StageTimes[] = [];
+  const estimator = await createEstimator({ ...estimatorOptions(opts, weights), onStageTimes: (times) => stageTimes.push(times) });
   // The estimator's default (EstimatorOptions.flipBatch) at this input size.
   const flipBatch = flipBatchByDefault(w, h);
   const bareFlipMs = Number(flipBatch ? figures.network_flip_batched_ms_640_480 : figures.network_flip_separate_ms_640_480);
@@ -280,10 +282,14 @@ async function main(): Promise<void> {
       discard(await bare.run(pair.subarray(0, half), [1, 3, h, w]));
       return bare.run(pair.subarray(half), [1, 3, h, w]);
     };
-  const [endToEnd, bareAlongside] = await timeAlternately({ ...opts, warmup: Math.max(opts.warmup, WORKER_WARMUP), repeat: Math.max(opts.repeat, END_TO_END_RUNS) }, [
+  const endToEndRuns = Math.max(opts.repeat, END_TO_END_RUNS);
+  const [endToEnd, bareAlongside] = await timeAlternately({ ...opts, warmup: Math.max(opts.warmup, WORKER_WARMUP), repeat: endToEndRuns }, [
     () => estimator.estimatePoses(photo),
     bareFlipPair,
   ]);
+  const timedStages = stageTimes.slice(-endToEndRuns);
+  const stage = (name: keyof StageTimes): Timing => summary(timedStages.map((times) => times[name]));
+  const stages = { read: stage('read'), preprocess: stage('preprocess'), network: stage('network'), postprocess: stage('postprocess') };
   const images = Array.from({ length: opts.batch }, () => photo);
   const many = await time(opts, () => estimator.estimatePoses(images));
   // With several images in flight (off the CPU), one at a time too.
@@ -308,6 +314,10 @@ async function main(): Promise<void> {
   log(opts, `  both, on ${threads} thread${threads > 1 ? 's' : ''} as estimatePoses runs them ${show(post)}`);
   if (postOnTwo) log(opts, `  both, on 2 threads                             ${show(postOnTwo)}`);
   log(opts, `  estimatePoses, end to end       ${show(endToEnd)}`);
+  log(opts, `    reading the photo             ${show(stages.read)}`);
+  log(opts, `    resizing and normalising it   ${show(stages.preprocess)}`);
+  log(opts, `    network                       ${show(stages.network)}`);
+  log(opts, `    post-processing and people    ${show(stages.postprocess)}`);
   log(opts, `  network, flip pair, alongside   ${show(bareAlongside)}`);
   log(opts, `  ${opts.batch} images, ${estimator.imagesInFlight} in flight           ${(opts.batch / (many.min / 1000)).toFixed(3)} images/s`);
   if (oneAtATime) log(opts, `  ${opts.batch} images, one at a time          ${(opts.batch / (oneAtATime.min / 1000)).toFixed(3)} images/s`);
@@ -323,6 +333,7 @@ async function main(): Promise<void> {
   figures.people_grouped = people;
   figures.full_resolution_fraction = round(computed, 3);
   setTiming(figures, 'estimate_poses_ms', endToEnd);
+  for (const [name, timing] of Object.entries(stages)) setTiming(figures, `estimate_poses_${name}_ms`, timing);
   figures.images_per_s = round(opts.batch / (many.min / 1000), 3);
   figures.images_per_s_median = round(opts.batch / (many.median / 1000), 3);
   figures.images_in_flight = estimator.imagesInFlight;

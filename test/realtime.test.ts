@@ -9,13 +9,16 @@ import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import { COCO_KEYPOINTS } from '../src/datasets.js';
+import { COCO_KEYPOINTS, type KeypointDefinition } from '../src/datasets.js';
 import { TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import type { Person } from '../src/types.js';
 import { VideoError } from '../src/video/decode.js';
 import { FALLING_BEHIND_SECONDS, processVideo, type FrameResult, type ProcessVideoOptions, type VideoEstimator } from '../src/video/process.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { CLI_SCRIPT, spawnCli } from './helpers/cli-process.js';
+import { Command } from 'commander';
+import { registerVideo } from '../src/cli/commands/video.js';
+import type { PoseEstimator } from '../src/types.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -176,6 +179,29 @@ else {
       expect(realtime.timings.skipped).to.be.greaterThan(0);
     });
 
+    it('a paced file aborted between its frames stops at once: the pacing holds neither the decoder nor the process until the next frame is due', async () => {
+      // Frames 10 s apart (enough of them that the decoder's threads give the second at once): it is due long after the abort.
+      const sparse = join(dir, 'sparse.ts');
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=0.1', '-t', '100', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-f', 'mpegts', sparse);
+      // In a child process, whose exit is the check: the aborted run's leftovers would keep it alive.
+      const script = `import { processVideo } from './src/video/process.ts';
+        const abort = new AbortController();
+        const estimator = { keypoints: undefined, estimatePoses: async () => [], dispose: async () => {} };
+        try {
+          for await (const result of processVideo(estimator, process.argv[1], { realtime: true, signal: abort.signal })) {
+            console.log('frame', result.frame);
+            // Once the run waits for the next frame (any delay short of 10 s).
+            setTimeout(() => abort.abort(new Error('stopped')), 500);
+          }
+        } catch (error) { console.log(error.message); }`;
+      const start = performance.now();
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, sparse], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+      const seconds = (performance.now() - start) / 1000;
+      expect(child.stdout.trim().split('\n'), child.stderr).to.deep.equal(['frame 0', 'stopped']);
+      // The next frame was due 10 s after the first.
+      expect(seconds).to.be.below(8);
+    });
+
     it('BAD CALL - realtime that is no boolean is a VideoError; maxFrames is checked with it as without', async () => {
       const refused = async (options: ProcessVideoOptions): Promise<Error> => {
         const run = processVideo(stubEstimator(() => 0), clip, options);
@@ -240,6 +266,23 @@ else {
       expect(skipped).to.equal(20 - frames.length);
       expect(skipped).to.be.greaterThan(0);
       expect(framesIn(overlay)).to.equal(20);
+    });
+
+    it("higher-pose video FILE --realtime: the progress bar ends full, counting the range's frames, or with --max-frames the frames estimated", async () => {
+      /** The last `value/total` the bar drew on a terminal. */
+      const lastProgress = async (args: string[]): Promise<string> => {
+        const terminal = Object.assign(new PassThrough(), { isTTY: true, columns: 120 });
+        let drawn = '';
+        terminal.setEncoding('utf8').on('data', (text: string) => (drawn += text));
+        const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
+        registerVideo(program, { createEstimator: async () => stubEstimator(() => 300) as PoseEstimator & { keypoints: KeypointDefinition }, log: () => {}, progress: terminal });
+        await program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--realtime', '--out', join(dir, 'progress.jsonl'), ...args], { from: 'user' });
+        return [...drawn.matchAll(/(\d+\/\d+) frames/g)].at(-1)?.[1] ?? drawn;
+      };
+      expect(await lastProgress([])).to.equal('20/20');
+      expect(await lastProgress(['--max-frames', '3'])).to.equal('3/3');
+      // Past the range's frames, --max-frames ends nothing: the range's end does.
+      expect(await lastProgress(['--max-frames', '50'])).to.equal('20/20');
     });
   });
 }

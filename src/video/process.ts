@@ -231,7 +231,7 @@ interface NewestFrames {
  * which has no time of its own) lets each frame through at its time from the first one's, as a
  * camera would send it, holding the decoder meanwhile. At most `limit` frames are given.
  */
-function newestFrames(frames: AsyncIterator<VideoFrame>, { paced, limit, clock }: { paced: boolean; limit: number; clock: Clock }): NewestFrames {
+function newestFrames(frames: AsyncIterator<VideoFrame>, { paced, limit, clock, signal }: { paced: boolean; limit: number; clock: Clock; signal: AbortSignal }): NewestFrames {
   let waiting: VideoFrame | undefined;
   let ended = false;
   let failure: { error: unknown } | undefined;
@@ -285,7 +285,14 @@ function newestFrames(frames: AsyncIterator<VideoFrame>, { paced, limit, clock }
       await frames.return?.(undefined).catch(() => {});
     }
   };
+  // Aborted, the reading stops now: the generator below, suspended in the run's pending request, is
+  // returned only after it, and a paced wait would hold the decoder (and the process) for a frame's gap.
+  const stop = (): void => {
+    stopped = true;
+    wakePacer?.();
+  };
   async function* newest(): AsyncGenerator<VideoFrame> {
+    signal.addEventListener('abort', stop, { once: true });
     reading = read();
     try {
       for (let given = 0; given < limit; given++) {
@@ -300,8 +307,8 @@ function newestFrames(frames: AsyncIterator<VideoFrame>, { paced, limit, clock }
         return;
       }
     } finally {
-      stopped = true;
-      wakePacer?.();
+      signal.removeEventListener('abort', stop);
+      stop();
       if (waiting) drop(waiting);
       waiting = undefined;
     }
@@ -506,7 +513,7 @@ async function* run(
     })
     : undefined;
   const decoded = source[Symbol.asyncIterator]();
-  const newest = realtime ? newestFrames(decoded, { paced: !live, limit: options.maxFrames ?? Infinity, clock }) : undefined;
+  const newest = realtime ? newestFrames(decoded, { paced: !live, limit: options.maxFrames ?? Infinity, clock, signal }) : undefined;
   const frames = timed(newest?.frames ?? decoded, clock);
   const estimate = async (frame: VideoFrame): Promise<Person[]> => {
     const t = performance.now();

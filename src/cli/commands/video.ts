@@ -41,6 +41,8 @@ export interface VideoCommandDeps {
   stdin?: Readable;
   /** Where the JSON lines go without `--out`; default process.stdout. */
   stdout?: Writable;
+  /** Where the progress bar goes, drawn on a terminal only; default process.stderr. */
+  progress?: Writable & { isTTY?: boolean };
 }
 
 interface VideoCliOptions extends PoseCliOptions {
@@ -133,8 +135,9 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   // outputs' temporary files. Until they are removed a signal stops nothing more; then (during
   // the estimator's dispose, which waits for the frames in flight) it ends the process.
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  let estimatedOnly = false;
   const bar = new cliProgress.SingleBar(
-    { format: 'video {bar} {value}/{total} frames | {rate} frames/s', stream: process.stderr, hideCursor: true },
+    { format: 'video {bar} {value}/{total} frames | {rate} frames/s', stream: deps.progress ?? process.stderr, hideCursor: true },
     cliProgress.Presets.shades_classic,
   );
   let out: JsonLinesFile | undefined;
@@ -160,13 +163,19 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
       endSignal: end.signal,
       // A live stream cut at its end, or a URL's source that stalled or failed: its frames are kept, and the user told.
       onWarning: (message) => log(`warning: ${message}`),
-      onStart: ({ expectedFrames }) => bar.start(expectedFrames ?? 0, 0, { rate: '0.0' }),
+      onStart: ({ expectedFrames }) => {
+        // With --realtime, --max-frames counts the frames estimated, not the range's: when it ends the
+        // run before the range does (a live stream's has no end), the bar counts those.
+        const limit = opts.realtime ? opts.maxFrames : undefined;
+        estimatedOnly = limit !== undefined && limit < (expectedFrames ?? Infinity);
+        bar.start(estimatedOnly ? limit! : expectedFrames ?? 0, 0, { rate: '0.0' });
+      },
     });
     for await (const result of run) {
       await sink.write(`${JSON.stringify(frameJson(result))}\n`);
       done++;
       // Through the video: with --realtime, the frames skipped count too.
-      bar.update(done + run.timings().skipped, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1) });
+      bar.update(estimatedOnly ? done : done + run.timings().skipped, { rate: (done / ((performance.now() - started) / 1000)).toFixed(1) });
     }
     rendered = opts.render !== undefined;
     // A signal as the overlay was moved into place, or while the JSON lines are synced, still stops

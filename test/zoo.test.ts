@@ -445,6 +445,21 @@ describe('model zoo', () => {
       }
     });
 
+    it('BAD CALL - a file in the way of $HIGHER_POSE_CACHE is a usage error naming the variable, as for --cache-dir', async () => {
+      const saved = process.env.HIGHER_POSE_CACHE;
+      const file = join(cacheDir, 'not-a-folder');
+      writeFileSync(file, '');
+      process.env.HIGHER_POSE_CACHE = join(file, 'cache');
+      try {
+        const { err, exitCode } = await cli(['weights', 'fetch', 'coco_w32_512']);
+        expect(exitCode).to.equal(2);
+        expect(err).to.contain(`error: $HIGHER_POSE_CACHE ${join(file, 'cache')}: ${file} is a file, where weights fetch needs a folder (for the weights cache); give a folder, which is made if missing`);
+      } finally {
+        if (saved === undefined) delete process.env.HIGHER_POSE_CACHE;
+        else process.env.HIGHER_POSE_CACHE = saved;
+      }
+    });
+
     it('BAD CALL - reports an unknown name with the valid names, as a usage error (exit 2) as an unknown preset is', async () => {
       const { err, exitCode } = await cli(['weights', 'fetch', 'nope', '--cache-dir', cacheDir]);
       expect(exitCode).to.equal(2);

@@ -34,7 +34,9 @@ export function registerWeights(program: Command): void {
     .argument('<name>', 'catalogue name, see `higher-pose weights list`')
     .action(async (name: string, options: { cacheDir?: string }, command: Command) => {
       const entry = zooEntry(command, name);
-      if (options.cacheDir !== undefined) await checkOutputFolder(options.cacheDir, '--cache-dir', 'weights fetch needs a folder (for the weights cache)', usageMistake(command));
+      // $HIGHER_POSE_CACHE is set by the user as the option is typed: a file in its way is their mistake too.
+      const named = options.cacheDir !== undefined ? '--cache-dir' : process.env.HIGHER_POSE_CACHE ? '$HIGHER_POSE_CACHE' : undefined;
+      if (named) await checkOutputFolder(options.cacheDir ?? defaultCacheDir(), named, 'weights fetch needs a folder (for the weights cache)', usageMistake(command));
       const path = await fetchWithProgressBar(entry, options.cacheDir);
       write(command, `${path}\n`);
       const hint = inputSizeHint(entry);

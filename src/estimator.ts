@@ -135,7 +135,7 @@ export interface EstimatorOptions extends ConfigChoice {
 
 /** Milliseconds one image spent in each stage of the estimator, in order. */
 export interface StageTimes {
-  /** Reading and decoding the image (sharp). */
+  /** Reading and decoding the image (sharp), or reading a tensor's values. */
   read: number;
   /** Resizing to the test scales and normalising (the network inputs). */
   preprocess: number;
@@ -476,16 +476,21 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
   // tensor's values are read now (tfjs completes a read started before a dispose).
   const estimateOne = (image: ImageInput, signal: AbortSignal | undefined): Promise<Person[]> => {
     if (isTensorLike(image)) {
-      const pixels = tensorPixels(image, undefined, { maxPixels: options.maxPixels });
+      const begun = performance.now();
+      const pixels = tensorPixels(image, undefined, { maxPixels: options.maxPixels }).then((rgb) => ({ rgb, readMs: performance.now() - begun }));
       // Its failure is the call's, in its turn: not unhandled while it waits, nor if it is aborted.
       pixels.catch(() => undefined);
-      return slots.run(async () => estimateNow(await pixels, signal), signal);
+      return slots.run(async () => {
+        const { rgb, readMs } = await pixels;
+        return estimateNow(rgb, signal, readMs);
+      }, signal);
     }
     const own = image instanceof Uint8Array ? bytesCopy(image) : slots.free ? image : withPixelsCopied(image);
     return slots.run(() => estimateNow(own, signal), signal);
   };
 
-  const estimateNow = (image: ImageNow, signal: AbortSignal | undefined): Promise<Person[]> => estimateImage(image, signal).catch((error: unknown) => {
+  // readMs: the image's reading before its turn (a tensor's), counted in its stage times.
+  const estimateNow = (image: ImageNow, signal: AbortSignal | undefined, readMs = 0): Promise<Person[]> => estimateImage(image, signal, readMs).catch((error: unknown) => {
     throw typeof image === 'string' && !isAbortReason(error, signal) && !(error instanceof CallbackError) ? naming(error, shownPath(image)) : error;
   });
 
@@ -497,7 +502,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
     }
   };
 
-  const estimateImage = async (image: ImageNow, signal: AbortSignal | undefined): Promise<Person[]> => {
+  const estimateImage = async (image: ImageNow, signal: AbortSignal | undefined, readMs: number): Promise<Person[]> => {
     // Aborted between the slot's hand-over and now; then after each stage (the network cannot be interrupted).
     signal?.throwIfAborted();
     const start = performance.now();
@@ -514,7 +519,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
       signal?.throwIfAborted();
       const inferred = performance.now();
       const { people } = await decodeScales(perScale, prepared.inputs, prepared.baseSize, settings, keypoints, workspace, postprocessing, selection);
-      reportStageTimes({ read: read - start, preprocess: preprocessed - read, network: inferred - preprocessed, postprocess: performance.now() - inferred });
+      reportStageTimes({ read: readMs + read - start, preprocess: preprocessed - read, network: inferred - preprocessed, postprocess: performance.now() - inferred });
       // Stable: equal scores keep the reference's order.
       return people.sort((a, b) => b.score - a.score);
     } finally {

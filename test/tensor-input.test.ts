@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
-import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js';
+import { createEstimator, type HigherHRNetEstimator, type StageTimes } from '../src/estimator.js';
 import { checkImageInput, ImageError, readImage } from '../src/io/image.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
 import type { ImageInput, Person, TensorLike } from '../src/types.js';
@@ -82,6 +82,25 @@ describe('TensorFlow.js tensors as images', () => {
     first.dispose();
     queued.dispose();
     expect(await Promise.all(calls)).to.deep.equal([ofPng, ofPng]);
+  });
+
+  it("counts a tensor's read (a GPU backend's download) in onStageTimes' read", async () => {
+    const times: StageTimes[] = [];
+    const timed = await createEstimator({ preset: 'tiny_coco', weights: TINY_COCO_CHECKPOINT(), inputSize: 256, onStageTimes: (t) => times.push(t) });
+    try {
+      const real = tensor(tf.tensor3d(Int32Array.from(rgb), [height, width, 3], 'int32'));
+      // As a tensor on a GPU, whose values take a while to come back.
+      const slowToRead: TensorLike = {
+        shape: real.shape, dtype: real.dtype, rank: real.rank,
+        data: () => new Promise((resolve) => setTimeout(() => resolve(real.dataSync()), 300)),
+        dataSync: () => real.dataSync(),
+      };
+      expect(await timed.estimatePoses(slowToRead)).to.deep.equal(ofPng);
+      expect(times).to.have.length(1);
+      expect(times[0]!.read).to.be.at.least(290);
+    } finally {
+      await timed.dispose();
+    }
   });
 
   it('BAD CALL - a tensor of another shape, of values that are not integers 0-255, or disposed, is an ImageError saying so', async () => {

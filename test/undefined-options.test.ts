@@ -41,7 +41,7 @@ const SMOOTHER_UNSET: Unset<PoseSmootherOptions> = { minCutoff: undefined, beta:
 const VIDEO_UNSET: Unset<ProcessVideoOptions> = {
   signal: undefined, endSignal: undefined, track: undefined, smooth: undefined, keypoints: undefined, render: undefined, renderOptions: undefined,
   queueSize: undefined, realtime: undefined, onStart: undefined, onWarning: undefined, every: undefined, fps: undefined, start: undefined, duration: undefined,
-  maxFrames: undefined, probeBytes: undefined, stallTimeout: undefined, ffmpegPath: undefined, ffprobePath: undefined,
+  maxFrames: undefined, probeBytes: undefined, stallTimeout: undefined, ffmpegPath: undefined, ffprobePath: undefined, inputFormat: undefined, inputOptions: undefined,
 };
 const READ_UNSET: Unset<ReadImageOptions> = { exifOrientation: undefined, maxPixels: undefined, name: undefined };
 

@@ -1075,8 +1075,8 @@ else {
 
       it('BAD CALL - options that are no object, a misspelt one, or a track, smooth or onStart of the wrong kind: an error before any frame, not a run without them', async () => {
         const cases: [unknown, string][] = [
-          [null, 'options must be an object with any of ffmpegPath, ffprobePath, every, fps, start, duration, maxFrames, probeBytes, stallTimeout, signal, endSignal, track, smooth, keypoints, render, renderOptions, queueSize, realtime, onStart, onWarning; got Null'],
-          ['fast', 'options must be an object with any of ffmpegPath, ffprobePath, every, fps, start, duration, maxFrames, probeBytes, stallTimeout, signal, endSignal, track, smooth, keypoints, render, renderOptions, queueSize, realtime, onStart, onWarning; got "fast"'],
+          [null, 'options must be an object with any of ffmpegPath, ffprobePath, every, fps, start, duration, maxFrames, probeBytes, stallTimeout, inputFormat, inputOptions, signal, endSignal, track, smooth, keypoints, render, renderOptions, queueSize, realtime, onStart, onWarning; got Null'],
+          ['fast', 'options must be an object with any of ffmpegPath, ffprobePath, every, fps, start, duration, maxFrames, probeBytes, stallTimeout, inputFormat, inputOptions, signal, endSignal, track, smooth, keypoints, render, renderOptions, queueSize, realtime, onStart, onWarning; got "fast"'],
           [{ evry: 2 }, 'unknown option evry; its options are '],
           [{ track: 'yes' }, 'track must be true, false or tracker settings (an object), got "yes"'],
           [{ smooth: 5 }, 'smooth must be true, false or filter settings (an object), got 5'],

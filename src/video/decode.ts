@@ -29,7 +29,8 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
 import { errorLine, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
-import { isVideoUrl, openUrlSource, sourceUrl } from './url-source.js';
+import { openUrlSource, sourceUrl } from './url-source.js';
+import { readBySource, sourceOptionsProblem, type SourceInputOptions } from './source-input.js';
 
 /** A video could not be read or written; `file` names it (a URL input too, read as a stream; undefined for another stream). */
 export class VideoError extends Error {
@@ -236,12 +237,29 @@ export interface DecodeOptions extends FfmpegPaths {
    */
   onWarning?: ((message: string) => void) | undefined;
   /**
-   * A URL input's stall timeout: seconds its source may send no byte while it is read (connecting
-   * and ffmpeg's first look at the input, up to 5 s of an MPEG-TS, included) before it is taken as
-   * stalled and stopped, a VideoError (`processVideo`: once frames were estimated, the input's end
-   * there, as at `endSignal`, told to `onWarning`); default 30. Other inputs have none.
+   * The stall timeout of a URL input (or a device's, an `inputFormat` input's): seconds its source
+   * may send no byte while it is read (connecting and ffmpeg's first look at the input, up to 5 s of
+   * an MPEG-TS, included) before it is taken as stalled and stopped, a VideoError (`processVideo`:
+   * once frames were estimated, the input's end there, as at `endSignal`, told to `onWarning`);
+   * default 30. Other inputs have none.
    */
   stallTimeout?: number | undefined;
+  /**
+   * ffmpeg's input format (its `-f` before `-i`: `v4l2`, `avfoundation`, `dshow`, `x11grab`,
+   * `lavfi`, ...). The input is then not a file path but ffmpeg's name for it (`/dev/video0`, `0`,
+   * `video=Integrated Camera`, `:0.0`, a lavfi graph), read by a source ffmpeg as a URL is, as a
+   * live input (ended by `endSignal`, `maxFrames` or `duration`). Not for a stream input.
+   */
+  inputFormat?: string | undefined;
+  /**
+   * ffmpeg's input options for a URL, a device or an input with `inputFormat`, name (without its
+   * dash) to value, given to its source ffmpeg before `-i` in this order: `{ rtsp_transport: 'tcp' }`,
+   * `{ video_size: '1280x720', framerate: '30' }`, `{ timeout: '5000000' }`. An option ffmpeg does
+   * not know is ffmpeg's error, a VideoError; those that would break the source (`i`, `f`: give
+   * `inputFormat`; `map`, `c`, `loglevel`, ...) are refused, as are options for a file path or a
+   * stream, which nothing would read.
+   */
+  inputOptions?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface VideoFrame {
@@ -273,15 +291,16 @@ export async function probeVideo(path: string, paths: FfmpegPaths = {}): Promise
 
 /**
  * Probes `input` and returns a source to iterate once. ffmpeg starts when iteration starts and
- * is killed when it ends, early or not. A network URL (`isVideoUrl`) is read as a stream
- * (`openUrlSource`), its source ffmpeg started now.
+ * is killed when it ends, early or not. A network URL (`isVideoUrl`), a device (`/dev/video0`)
+ * or an input with `inputFormat` is read as a stream (`openUrlSource`), its source ffmpeg started now.
  */
 export async function openVideo(input: string | Readable, options: DecodeOptions = {}): Promise<VideoSource> {
   checkInput(input);
+  checkSourceOptions(input, options);
   const sampling = checkDecodeOptions(options, typeof input === 'string' ? input : sourceUrl(input));
   options.signal?.throwIfAborted();
-  if (typeof input === 'string' && isVideoUrl(input)) input = openUrlSource(input, options);
-  // What messages name: a URL's stream by its URL.
+  if (typeof input === 'string' && readBySource(input, options)) input = openUrlSource(input, options);
+  // What messages name: a URL's (a device's) stream by its URL.
   const name = typeof input === 'string' ? input : sourceUrl(input);
   // Asked while ffprobe runs, so that the first frame does not wait for it; a failure is reported when the frames are read.
   syncOption(ffmpegBinary(options), name).catch(() => {});
@@ -357,6 +376,13 @@ export function checkDecodeOptions(options: DecodeOptions, file: string | undefi
   return { every };
 }
 
+/** Refuses `inputFormat` and `inputOptions` that `input` cannot take (`sourceOptionsProblem`), a VideoError naming it, before any ffmpeg starts. */
+export function checkSourceOptions(input: string | Readable, options: SourceInputOptions): void {
+  const problem = sourceOptionsProblem(typeof input === 'string' ? input : undefined, options);
+  const file = typeof input === 'string' ? input : sourceUrl(input);
+  if (problem) throw new VideoError(`${label(file)}: ${problem}`, file);
+}
+
 function expectedFrames(info: VideoInfo, options: DecodeOptions, outputFps: number): number | undefined {
   if (info.duration === undefined) return options.maxFrames;
   const span = Math.max(0, Math.min(info.duration - (options.start ?? 0), options.duration ?? Infinity));
@@ -395,10 +421,11 @@ export function readsRegularFile(stream: Readable): boolean {
 
 /**
  * Whether `input` is live, sending its frames as they happen, with no end of its own: a network
- * URL, or a stream that does not read a regular file (a pipe, a camera's, a socket).
+ * URL, a device, an input with `inputFormat` (`readBySource`), or a stream that does not read a
+ * regular file (a pipe, a camera's, a socket).
  */
-export function isLiveInput(input: string | Readable): boolean {
-  return typeof input === 'string' ? isVideoUrl(input) : !readsRegularFile(input);
+export function isLiveInput(input: string | Readable, options: Pick<SourceInputOptions, 'inputFormat'> = {}): boolean {
+  return typeof input === 'string' ? readBySource(input, options) : !readsRegularFile(input);
 }
 
 interface StreamPrefix {

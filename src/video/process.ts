@@ -13,8 +13,9 @@ import type { KeypointDefinition } from '../datasets.js';
 import { checkSmootherOptions, PoseSmoother, type PoseSmootherOptions } from '../tracking/one-euro.js';
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
-import { checkDecodeOptions, isLiveInput, openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
-import { isVideoUrl, openUrlSource } from './url-source.js';
+import { checkDecodeOptions, checkSourceOptions, isLiveInput, openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
+import { openUrlSource } from './url-source.js';
+import { readBySource } from './source-input.js';
 import { checkVideoOutputPath, videoCodec } from './encode.js';
 import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
 import { checkOverlayOptions } from '../render/overlay.js';
@@ -129,7 +130,10 @@ interface Clock {
  */
 export type VideoEstimator = PoseEstimator & { keypoints?: KeypointDefinition; imagesInFlight?: number; maxPixels?: number };
 
-/** Runs `estimator` over the frames of `input` (a file path, a network URL (`isVideoUrl`) or a stream); iterate once. */
+/**
+ * Runs `estimator` over the frames of `input` (a file path, a network URL (`isVideoUrl`), a device
+ * (`/dev/video0`), ffmpeg's name of an input with `options.inputFormat`, or a stream); iterate once.
+ */
 export function processVideo(
   estimator: VideoEstimator,
   input: string | Readable,
@@ -342,7 +346,7 @@ function fallingBehind(warn: (seconds: number) => void): (time: number) => void 
 
 /** Every option `processVideo` reads, for refusing the others (a misspelt `evry` would decode every frame without a word). */
 const OPTION_NAMES: Record<keyof ProcessVideoOptions, true> = {
-  ffmpegPath: true, ffprobePath: true, every: true, fps: true, start: true, duration: true, maxFrames: true, probeBytes: true, stallTimeout: true,
+  ffmpegPath: true, ffprobePath: true, every: true, fps: true, start: true, duration: true, maxFrames: true, probeBytes: true, stallTimeout: true, inputFormat: true, inputOptions: true,
   signal: true, endSignal: true, track: true, smooth: true, keypoints: true, render: true, renderOptions: true, queueSize: true, realtime: true, onStart: true, onWarning: true,
 };
 
@@ -397,10 +401,10 @@ async function* run(
   outcome: RunEnd,
 ): AsyncGenerator<FrameResult> {
   const begin = performance.now();
-  // A URL names the input in messages, as a file does; it is read as a stream.
+  // A URL (a device) names the input in messages, as a file does; it is read as a stream.
   const file = typeof given === 'string' ? given : undefined;
-  const url = file !== undefined && isVideoUrl(file);
   checkOptionKinds(options, file);
+  const url = file !== undefined && readBySource(file, options);
   const keypoints = options.keypoints ?? estimator.keypoints;
   const tracking = Boolean(options.track || options.smooth);
   if ((tracking || options.render !== undefined) && !keypoints) {
@@ -418,9 +422,8 @@ async function* run(
     throw new VideoError(`processVideo: queueSize must be an integer from 1 to ${MAX_QUEUE_SIZE} (frames decoded ahead of inference, each held in memory), got ${shownValue(queueSize)}`, file);
   }
   const realtime = options.realtime === true;
-  // maxFrames counts the frames estimated, which the decoder cannot know: it is not told, but checked as it would be.
-  if (realtime) checkDecodeOptions({ maxFrames: options.maxFrames }, file);
-  const live = isLiveInput(given);
+  checkSourceOptions(given, options);
+  const live = isLiveInput(given, options);
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
   const inFlight = estimator.imagesInFlight ?? 1;
   if (!isImagesInFlight(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be ${IMAGES_IN_FLIGHT_RANGE}, got ${shownValue(inFlight)}`, file);
@@ -464,6 +467,9 @@ async function* run(
   const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
   // The end stops the decoding alone: the overlay's own decoding of a sampled file draws on to the last frame estimated.
   const decoding = AbortSignal.any([signal, endSignal]);
+  // Before a URL's source starts, rather than by openVideo once it runs; with realtime, maxFrames
+  // counts the frames estimated, which the decoder cannot know: it is not told, but checked as it would be.
+  checkDecodeOptions({ ...options, signal: undefined }, file);
   // Started here rather than by openVideo, so that the overlay takes it as the stream it is, and it is released as one.
   const input = url
     ? openUrlSource(given as string, {
@@ -477,7 +483,9 @@ async function* run(
   const endedBeforeAnyFrame = (): VideoError => stoppedBySource()
     ? sourceStop.signal.reason as VideoError
     : new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
-  const source = await openVideo(input, { ...options, ...(realtime ? { maxFrames: undefined } : {}), signal: decoding }).catch((error: unknown) => {
+  // The source took inputFormat and inputOptions: its stream is read as it comes.
+  const sourceTaken = { inputFormat: undefined, inputOptions: undefined };
+  const source = await openVideo(input, { ...options, ...sourceTaken, ...(realtime ? { maxFrames: undefined } : {}), signal: decoding }).catch((error: unknown) => {
     const ended = endSignal.aborted && error === endSignal.reason && !signal.aborted;
     // A URL's source, started here, is stopped however openVideo failed (its options refused, say); a
     // stream ended as it was probed is released, as when decoding stops early.

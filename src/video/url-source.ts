@@ -1,12 +1,15 @@
 /**
- * Video from a network URL (a camera's `rtsp://`, an `http://` file or stream, ...): a "source"
- * ffmpeg reads it and copies its video stream, not re-encoded, into a live Matroska stream on its
- * stdout (Matroska carries every codec, MPEG-TS not VP8/VP9), which is then read as any stream
- * input is (probed, decoded, its cut end tolerated, ended by `endSignal`).
+ * Video from a network URL (a camera's `rtsp://`, an `http://` file or stream, ...), a device
+ * (`/dev/video0`) or another input ffmpeg reads with an input format (`inputFormat`: `v4l2`,
+ * `avfoundation`, `dshow`, `x11grab`, `lavfi`, ...): a "source" ffmpeg reads it and writes its
+ * video stream as a live Matroska stream on its stdout (Matroska carries every codec, MPEG-TS not
+ * VP8/VP9), which is then read as any stream input is (probed, decoded, its cut end tolerated,
+ * ended by `endSignal`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
 import { childExit, ffmpegBinary, StderrTail, VideoError, type FfmpegPaths } from './decode.js';
+import type { SourceInputOptions } from './source-input.js';
 
 /** The network protocols ffmpeg reads a video from, read directly rather than taken as a file path. */
 export const URL_SCHEMES = ['rtsp', 'rtsps', 'rtmp', 'rtmps', 'http', 'https', 'srt', 'udp', 'tcp'] as const;
@@ -24,7 +27,7 @@ export const DEFAULT_STALL_TIMEOUT = 30;
 /** The longest timer Node keeps (about 24.8 days): a longer one fires at once. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
-export interface UrlSourceOptions extends FfmpegPaths {
+export interface UrlSourceOptions extends FfmpegPaths, SourceInputOptions {
   /** Seconds without a byte from the source while its reader waits for one (connecting included); a positive number, default 30. */
   stallTimeout?: number | undefined;
   /**
@@ -43,9 +46,12 @@ export function sourceUrl(stream: Readable): string | undefined {
 }
 
 /**
- * The video stream of `url`, as a live Matroska stream. The source ffmpeg is killed when the
- * stream is destroyed (the run ended early or was aborted), or when it sends nothing for
- * `stallTimeout` seconds while the stream is read; that stall, or its failure (connection
+ * The video stream of `url` (a URL; a device or any input with `inputFormat`, as `readBySource`
+ * says), as a live Matroska stream: a URL's stream copied as it is; a device's, often raw video,
+ * decoded by the source into raw BGR, a layout Matroska's demuxer reads back as it was written
+ * (raw RGB, as lavfi's and x11grab's, came back with red and blue swapped; others, as 16-bit gray,
+ * not at all). The source ffmpeg is killed when the stream is destroyed (the run ended early or
+ * was aborted), or when it sends nothing for `stallTimeout` seconds while the stream is read; that stall, or its failure (connection
  * refused, 404, no video stream; part-way, a connection reset, which ffmpeg logs as an error
  * and takes as the video's end, its last packet maybe cut), destroys the stream with a
  * VideoError naming the URL and the reason.
@@ -55,10 +61,14 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
   const stallSeconds = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
   const args = [
     '-hide_banner', '-nostats', '-loglevel', 'level+error', '-nostdin',
+    ...(options.inputFormat !== undefined ? ['-f', options.inputFormat] : []),
+    ...Object.entries(options.inputOptions ?? {}).flatMap(([name, value]) => [`-${name}`, value]),
     '-i', url,
-    '-map', '0:v:0', '-c', 'copy',
-    // Written front to back, without the index a seekable file gets at its end.
-    '-live', '1', '-f', 'matroska', 'pipe:1',
+    '-map', '0:v:0',
+    ...(isVideoUrl(url) ? ['-c', 'copy'] : ['-c:v', 'rawvideo', '-pix_fmt', 'bgr24']),
+    // Raw video is written to Matroska only when asked for (as Video for Windows' bitmaps);
+    // written front to back, without the index a seekable file gets at its end.
+    '-allow_raw_vfw', '1', '-live', '1', '-f', 'matroska', 'pipe:1',
   ];
   // Out of a terminal's reach, as the decoder: a Ctrl-C ends a live input through higher-pose, its poses kept.
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -1,14 +1,15 @@
 /**
  * `higher-pose video IN`: poses for every (sampled) frame of a video, as JSON lines, and
  * optionally an overlay video; with `--realtime`, for the newest frame each time the estimator is free. IN `-` reads the video from stdin (a pipe from ffmpeg or a
- * camera, say), as a stream (`openVideo`); a network URL (rtsp://, http://, ...) is read as one too.
+ * camera, say), as a stream (`openVideo`); a network URL (rtsp://, http://, ...), a device (/dev/video0) and an
+ * input with `--input-format` (a camera by ffmpeg's name for it, a screen, a lavfi graph) are read as one too.
  *
  * Outputs go to temporary files beside their targets and are renamed only when the whole run
  * succeeded, so an interrupted (Ctrl-C) or failed run never leaves a half-written file under
  * the final name. A live stream's first Ctrl-C (or SIGTERM) is its end: its frames so far make the outputs. Without `--out` the JSON lines go to stdout. The progress bar (stderr, on a
  * terminal only) shows frames/s; per-stage frames/s are printed at the end.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -22,7 +23,7 @@ import type { Person, PoseEstimator } from '../../types.js';
 import { assertReadableFile, isLiveInput, VideoError } from '../../video/decode.js';
 import { checkOutputPath, checkVideoOutputPath, containerProblem, videoCodec } from '../../video/encode.js';
 import { processVideo, type FrameResult, type VideoTimings } from '../../video/process.js';
-import { isVideoUrl } from '../../video/url-source.js';
+import { inputFormatProblem, inputOptionNameProblem, readBySource, sourceOptionsProblem } from '../../video/source-input.js';
 import { LineSink } from '../line-sink.js';
 import { readWeightsArgument } from '../weights-input.js';
 import { StageTotals } from '../stage-times.js';
@@ -57,12 +58,31 @@ interface VideoCliOptions extends PoseCliOptions {
   maxFrames?: number;
   stallTimeout?: number;
   realtime?: boolean;
+  inputFormat?: string;
+  inputOption?: Record<string, string>;
+}
+
+/** `--input-format`'s parser: an ffmpeg input format name (v4l2, lavfi). */
+function parseInputFormat(value: string): string {
+  const problem = inputFormatProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}
+
+/** `--input-option`'s parser (repeatable): `name=value`, split at the first `=`, added to those before in order. */
+function parseInputOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at < 0) throw new InvalidArgumentError(`expected name=value, an ffmpeg input option without its dash and its value (rtsp_transport=tcp), got ${value}`);
+  const name = value.slice(0, at);
+  const problem = inputOptionNameProblem(name);
+  if (problem) throw new InvalidArgumentError(problem);
+  return { ...previous, [name]: value.slice(at + 1) };
 }
 
 export function registerVideo(program: Command, deps: VideoCommandDeps): Command {
   return addSelectionOptions(addPoseOptions(program.command('video'), 'video frames'))
     .description('estimate poses in every frame of a video (JSON lines), optionally render an overlay video')
-    .argument('<input>', "video file, a URL (rtsp://, http://, ...), or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
+    .argument('<input>', "video file, a URL (rtsp://, http://, ...), a device (/dev/video0), ffmpeg's name of an input with --input-format, or '-' for a stream on stdin (MPEG-TS, Matroska/WebM, ...)")
     .option('--out <file>', "JSON lines, one per frame ('-': stdout, the default)")
     .option('--render <file>', 'write an overlay video, each frame at its source time (.mp4, .mov, .mkv or .webm)')
     .option('--track', 'give people stable ids across frames')
@@ -72,12 +92,16 @@ export function registerVideo(program: Command, deps: VideoCommandDeps): Command
     .option('--start <s>', 'seconds to skip', parseNonNegativeNumber)
     .option('--duration <d>', 'seconds to process', parsePositiveNumber)
     .option('--max-frames <n>', 'stop after N frames', parsePositiveInteger)
-    .option('--stall-timeout <s>', 'seconds a URL input may send nothing (connecting included) before it has stalled (default 30)', parsePositiveNumber)
+    .option('--stall-timeout <s>', 'seconds a URL or device input may send nothing (connecting included) before it has stalled (default 30)', parsePositiveNumber)
+    .option('--input-format <name>', "ffmpeg input format (its -f: v4l2, avfoundation, dshow, x11grab, lavfi, ...): the input is then ffmpeg's name for a camera, screen or graph (0, :0.0), read live", parseInputFormat)
+    .option('--input-option <name=value>', 'an ffmpeg input option for a URL, a device or an --input-format input, without its dash (rtsp_transport=tcp, video_size=1280x720; repeatable)', parseInputOption)
     .option('--realtime', 'keep up with a live stream: estimate the newest frame each time, skipping those that came meanwhile (a file plays at its own rate)')
     .action(async (argument: string, parsed: VideoCliOptions, command: Command) => {
       const input = stdinAsDash(argument);
       const opts = { ...parsed, out: fileOrStdout(parsed.out) };
       refuseOutputNames(command, opts);
+      const sourceProblem = sourceOptionsProblem(input === '-' ? undefined : input, { inputFormat: opts.inputFormat, inputOptions: opts.inputOption }, { format: '--input-format', option: '--input-option' });
+      if (sourceProblem) usageError(command, sourceProblem);
       requireWeights(command, opts, { inputs: [argument] });
       await refuseFileAboveOutput(opts.out, '--out', 'video needs a folder (for the JSON lines)', usageMistake(command));
       await refuseFileAboveOutput(opts.render, '--render', 'video needs a folder (for the overlay video)', usageMistake(command));
@@ -95,10 +119,10 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   const stdin = deps.stdin ?? process.stdin;
   if (input === '-' && 'isTTY' in stdin && stdin.isTTY) throw new VideoError("video -: stdin is a terminal; pipe a video into it (ffmpeg ... -f mpegts - | higher-pose video - ...)");
   // Read as a stream, as stdin is: no file to check.
-  const url = isVideoUrl(input);
+  const sourced = input !== '-' && readBySource(input, opts);
   // A misspelt video name is told now, not once the model has loaded.
-  if (input !== '-' && !url) await assertReadableFile(input);
-  await refuseBadOutputs(input, { '--out': opts.out, '--render': opts.render });
+  if (input !== '-' && !sourced) await assertReadableFile(input);
+  await refuseBadOutputs(input === '-' || sourced ? undefined : input, { '--out': opts.out, '--render': opts.render });
   const stages = new StageTotals();
   let done = 0;
   // What an interrupted run leaves: the outputs are written only when complete.
@@ -114,9 +138,9 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
     stopWatchingLoad();
   }
   const interrupt = new AbortController();
-  // A live stream (stdin that is no regular file, a URL) has no end of its own: the first signal, Ctrl-C or a service
+  // A live stream (stdin that is no regular file, a URL, a device) has no end of its own: the first signal, Ctrl-C or a service
   // manager's or `timeout`'s SIGTERM, ends it there, and its poses are written; a second one interrupts the run as for a file.
-  const live = isLiveInput(input === '-' ? stdin : input);
+  const live = isLiveInput(input === '-' ? stdin : input, opts);
   const end = new AbortController();
   let endedBy: NodeJS.Signals = 'SIGINT';
   // Ends the process by the signal once the outputs are cleaned up (`main`), so that a loop over videos stops too.
@@ -158,6 +182,8 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
       duration: opts.duration,
       maxFrames: opts.maxFrames,
       stallTimeout: opts.stallTimeout,
+      inputFormat: opts.inputFormat,
+      inputOptions: opts.inputOption,
       realtime: opts.realtime,
       signal: interrupt.signal,
       endSignal: end.signal,
@@ -212,16 +238,16 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
 }
 
 /**
- * Outputs that would replace the input video, that name a folder, or that lie in
- * a folder that does not exist are refused before any work (the model is not even loaded).
+ * Outputs that would replace the input video file (`file`; undefined for another input), that name
+ * a folder, or that lie in a folder that does not exist are refused before any work (the model is not even loaded).
  */
-async function refuseBadOutputs(input: string, outputs: Record<string, string | undefined>): Promise<void> {
+async function refuseBadOutputs(file: string | undefined, outputs: Record<string, string | undefined>): Promise<void> {
   const given = Object.entries(outputs).filter((entry): entry is [string, string] => entry[1] !== undefined);
   for (const [option, path] of given) {
     await (option === '--render' ? checkVideoOutputPath : checkOutputPath)(path, option);
     // A WebM overlay needs ffmpeg's VP9 encoder: known now rather than after the run.
     if (option === '--render') await videoCodec(path);
-    if (input !== '-' && !isVideoUrl(input) && (await sameFile(path, input))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, input);
+    if (file !== undefined && (await sameFile(path, file))) throw new VideoError(`${path}: ${option} names the input video; give another file name`, file);
   }
 }
 

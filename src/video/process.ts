@@ -401,10 +401,10 @@ async function* run(
   outcome: RunEnd,
 ): AsyncGenerator<FrameResult> {
   const begin = performance.now();
-  // A URL (a device) names the input in messages, as a file does; it is read as a stream.
+  // A URL, a device or an inputFormat input (read by a source ffmpeg, `readBySource`) names the input in messages, as a file does; it is read as a stream.
   const file = typeof given === 'string' ? given : undefined;
   checkOptionKinds(options, file);
-  const url = file !== undefined && readBySource(file, options);
+  const sourced = file !== undefined && readBySource(file, options);
   const keypoints = options.keypoints ?? estimator.keypoints;
   const tracking = Boolean(options.track || options.smooth);
   if ((tracking || options.render !== undefined) && !keypoints) {
@@ -444,7 +444,7 @@ async function* run(
     await checkVideoOutputPath(options.render, 'processVideo: render');
     await videoCodec(options.render, { codec: options.renderOptions?.codec, ffmpegPath: options.ffmpegPath });
     // The overlay is renamed into place at the end: over the input, the source video would be lost.
-    if (file !== undefined && !url && (await sameFile(options.render, file))) {
+    if (file !== undefined && !sourced && (await sameFile(options.render, file))) {
       throw new VideoError(`${options.render}: the overlay video (render) names the input video; give another file name`, file);
     }
   }
@@ -471,7 +471,7 @@ async function* run(
   // counts the frames estimated, which the decoder cannot know: it is not told, but checked as it would be.
   checkDecodeOptions({ ...options, signal: undefined }, file);
   // Started here rather than by openVideo, so that the overlay takes it as the stream it is, and it is released as one.
-  const input = url
+  const input = sourced
     ? openUrlSource(given as string, {
       ...options,
       onFailure: (error, reason) => {
@@ -489,7 +489,7 @@ async function* run(
     const ended = endSignal.aborted && error === endSignal.reason && !signal.aborted;
     // A URL's source, started here, is stopped however openVideo failed (its options refused, say); a
     // stream ended as it was probed is released, as when decoding stops early.
-    if (typeof input !== 'string' && (url || ended)) input.destroy();
+    if (typeof input !== 'string' && (sourced || ended)) input.destroy();
     throw ended ? endedBeforeAnyFrame() : error;
   });
   try {

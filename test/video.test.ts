@@ -535,7 +535,7 @@ else {
         ];
         // A named pipe, which the probe and the decoding would each read a part of.
         const fifo = join(dir, 'camera.fifo');
-        if (spawnSync('mkfifo', [fifo]).status === 0) cases.push([fifo, /camera\.fifo: not a regular file; read a pipe or a device as a stream \(input '-' on the command line, a Readable for openVideo\)/]);
+        if (spawnSync('mkfifo', [fifo]).status === 0) cases.push([fifo, /camera\.fifo: not a regular file; read a pipe as a stream \(input '-' on the command line, a Readable for openVideo\)/]);
         const pretend = join(dir, 'pretend.jpg');
         writeFileSync(pretend, 'not an image at all');
         cases.push([pretend, /pretend\.jpg: not a readable video \(ffprobe found no frame size for its mjpeg video stream, format image2: .*No JPEG data/]);

@@ -399,7 +399,7 @@ export async function assertReadableFile(path: string): Promise<void> {
     throw new VideoError(`${path}: cannot read video file (${(err as Error).message})`, path, { cause: err });
   }
   if (found.isDirectory()) throw new VideoError(`${path}: a folder, not a video file`, path);
-  if (!found.isFile()) throw new VideoError(`${path}: not a regular file; read a pipe or a device as a stream (input '-' on the command line, a Readable for openVideo)`, path);
+  if (!found.isFile()) throw new VideoError(`${path}: not a regular file; read a pipe as a stream (input '-' on the command line, a Readable for openVideo)`, path);
   // Not ffprobe's guess from the name ("moov atom not found" for an empty .mp4).
   if (found.size === 0) throw new VideoError(`${path}: zero-size file, not a video`, path);
 }

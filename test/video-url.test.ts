@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -26,6 +26,28 @@ const emptyEstimator: VideoEstimator = {
   },
   async dispose() {},
 };
+
+/** An estimator that finds nobody in `ms` a frame, calling `onCall` with each call's index first: the frames decoded ahead pile up meanwhile. */
+function slowEstimator(ms: number, onCall?: (call: number) => void): VideoEstimator {
+  let calls = 0;
+  return {
+    ...emptyEstimator,
+    async estimatePoses() {
+      onCall?.(calls++);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return [];
+    },
+  };
+}
+
+/** Frames of long.ts (8 s at 10 fps), all sent by /live.ts and /cut.ts. */
+const LONG_FRAMES = 80;
+
+/**
+ * Frames of long.ts a source killed while it waits for more (a stall) never wrote: the last packet
+ * its MPEG-TS demuxer, its parser and its muxer each hold until the next one comes.
+ */
+const HELD_BY_SOURCE = 3;
 
 async function times(input: string, options: ProcessVideoOptions = {}): Promise<number[]> {
   const found: number[] = [];
@@ -67,7 +89,7 @@ else {
     const liveClosed: Promise<void>[] = [];
     /** Connections to /silent.ts, which never answers (a camera gone quiet as it is called): closed when they close. */
     const silentClosed: Promise<void>[] = [];
-    /** Resets the connections to /reset.ts?held, once their half is sent. */
+    /** Resets the connections to /reset.ts?held, once long.ts is sent. */
     const resets: (() => void)[] = [];
     const children: ChildProcess[] = [];
 
@@ -88,6 +110,12 @@ else {
         for (let i = packet + 20; i < packet + 180; i++) damaged[i] = (damaged[i]! * 7 + 13) & 255;
       }
       bytes['/damaged.ts'] = damaged;
+      // H.264 with a keyframe every 2 s, from 0.8 s on: its first frames refer to pictures before it (a capture joined mid-way).
+      const h264 = join(dir, 'h264.ts');
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '8', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-g', '20', '-bf', '0', '-f', 'mpegts', h264);
+      const whole = readFileSync(h264);
+      bytes['/joined.ts'] = whole.subarray(Math.floor(whole.length / 10 / 188) * 188);
+      writeFileSync(join(dir, 'joined.ts'), bytes['/joined.ts']);
       server = createServer((request, response) => {
         if (request.url === '/live.ts') {
           liveClosed.push(new Promise((resolve) => response.once('close', () => resolve())));
@@ -99,13 +127,25 @@ else {
           silentClosed.push(new Promise((resolve) => response.once('close', () => resolve())));
           return;
         }
+        if (request.url === '/cut.ts') {
+          // All of long.ts, then the connection closed before the length it announced.
+          const body = bytes['/long.ts']!;
+          response.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': 2 * body.length });
+          response.write(body, () => response.socket?.end());
+          return;
+        }
         if (request.url?.startsWith('/reset.ts')) {
-          // Half of 30 s sent, then the connection reset, as a server or a network that failed: at
-          // once, or (?held) when the test resets it.
-          const body = bytes['/big.ts']!;
+          // The connection reset, as a server or a network that failed: at once, half of 30 s sent,
+          // or (?held) when the test resets it, all of long.ts sent as a live stream's.
           const reset = (): void => void response.socket?.resetAndDestroy();
+          if (request.url === '/reset.ts?held') {
+            response.writeHead(200, { 'content-type': 'video/mp2t' });
+            response.write(bytes['/long.ts']!, () => resets.push(reset));
+            return;
+          }
+          const body = bytes['/big.ts']!;
           response.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': body.length });
-          response.write(body.subarray(0, body.length >> 1), () => (request.url === '/reset.ts?held' ? resets.push(reset) : reset()));
+          response.write(body.subarray(0, body.length >> 1), reset);
           return;
         }
         const body = bytes[request.url ?? ''];
@@ -183,18 +223,28 @@ else {
       expect(err.message).to.match(new RegExp(`^${audio}: cannot read the video \\(ffmpeg: .*matches no streams`));
     });
 
-    it('a URL that stalls after frames (sends nothing, its connection held open): the stream ends there, its frames kept, with a warning; its source is killed', async () => {
+    it('a URL that stalls after frames (sends nothing, its connection held open): the stream ends there as a file does, every frame it sent estimated, with a warning; its source is killed', async () => {
       const url = `${base}/live.ts`;
       const warnings: string[] = [];
-      const run = processVideo(emptyEstimator, url, { stallTimeout: 1, onWarning: (message) => warnings.push(message) });
+      // Slow: when it stalls, frames wait in the pipes, the decoder and the queue, which are estimated all the same.
+      const run = processVideo(slowEstimator(40), url, { stallTimeout: 1, onWarning: (message) => warnings.push(message) });
       const found: number[] = [];
       for await (const result of run) found.push(result.frame);
-      // Those decoded ahead when it stalled are dropped, as at endSignal.
-      expect(found.length).to.be.within(1, 80);
+      expect(found.length).to.be.within(LONG_FRAMES - HELD_BY_SOURCE, LONG_FRAMES);
       expect(found).to.deep.equal([...found.keys()]);
       expect(warnings).to.deep.equal([`${url}: no data came for 1 s, so the stream ends there; the poses of its ${found.length} frames so far are kept`]);
       expect(run.sourceStopped()).to.equal('no data came for 1 s');
       // The source ffmpeg is gone: its connection is closed.
+      await liveClosed.at(-1);
+
+      // openVideo, which has no such end, gives the same frames, then the stall's VideoError.
+      let frames = 0;
+      const err = await rejection((async () => {
+        for await (const _ of await openVideo(url, { stallTimeout: 1 })) frames++;
+      })());
+      expect(frames).to.equal(found.length);
+      expect(err).to.be.instanceOf(VideoError);
+      expect(err.message).to.equal(`${url}: no data came for 1 s (a longer stallTimeout, --stall-timeout on the command line, waits longer)`);
       await liveClosed.at(-1);
     });
 
@@ -246,24 +296,34 @@ else {
       expect(pipes()).to.be.at.most(before);
     });
 
-    it('a URL whose connection is reset part-way (ffmpeg takes it as its end, the last packet cut): the stream ends there, its frames kept, with a warning naming the URL and ffmpeg\'s reason', async () => {
+    it('a URL whose connection is reset part-way, or closed before its end (ffmpeg takes it as its end, the last packet cut): the stream ends there as a file does, every frame it sent estimated, with a warning naming the URL and ffmpeg\'s reason', async () => {
       const url = `${base}/reset.ts?held`;
       const warnings: string[] = [];
-      const run = processVideo(emptyEstimator, url, { onWarning: (message) => warnings.push(message) });
+      let counts: { decoded: number } | undefined;
+      // Reset once frames were estimated (before, it is the run's failure, as a connection refused),
+      // the slow estimator leaving frames waiting in the decoder and the queue.
+      const estimator = slowEstimator(40, (call) => call === 4 && resets.shift()!());
+      const run = processVideo(estimator, url, { onWarning: (message) => warnings.push(message), onStart: (source) => (counts = source.counts) });
       const found: number[] = [];
-      for await (const result of run) {
-        found.push(result.frame);
-        // Reset once frames were estimated (before, it is the run's failure, as a connection refused).
-        if (found.length === 5) resets.shift()!();
-      }
-      // At most half of 300 frames: those still on their way to the estimator are dropped, as at endSignal.
-      expect(found.length).to.be.within(5, 150);
+      for await (const result of run) found.push(result.frame);
+      // A reset discards the bytes the source had not read yet: every frame that came through was estimated.
+      expect(found.length).to.be.within(5, LONG_FRAMES).and.equal(counts!.decoded);
       expect(found).to.deep.equal([...found.keys()]);
       expect(run.sourceStopped()).to.match(/^its reading failed part-way \(ffmpeg: .*Connection reset by peer.*\)$/);
       expect(warnings).to.deep.equal([`${url}: ${run.sourceStopped()}, so the stream ends there; the poses of its ${found.length} frames so far are kept`]);
 
-      // Read by openVideo, which has no end to give: the frames that reached the decoding (here
-      // few or none: the error discards the bytes on their way), then the error.
+      // Closed before its announced length once all of long.ts was sent: every frame estimated.
+      const cut = `${base}/cut.ts`;
+      const cutWarnings: string[] = [];
+      const cutRun = processVideo(slowEstimator(40), cut, { onWarning: (message) => cutWarnings.push(message) });
+      let cutFrames = 0;
+      for await (const _ of cutRun) cutFrames++;
+      expect(cutFrames).to.equal(LONG_FRAMES);
+      expect(cutRun.sourceStopped()).to.match(/^its reading failed part-way \(ffmpeg: Stream ends prematurely at \d+, should be \d+; Input\/output error\)$/);
+      expect(cutWarnings).to.deep.equal([`${cut}: ${cutRun.sourceStopped()}, so the stream ends there; the poses of its ${LONG_FRAMES} frames so far are kept`]);
+
+      // Read by openVideo, which has no end to give: the frames that reached the source (here
+      // few: a reset discards the bytes not yet read), then the error.
       const atOnce = `${base}/reset.ts`;
       let frames = 0;
       const err = await rejection((async () => {
@@ -272,6 +332,23 @@ else {
       expect(frames).to.be.at.most(150);
       expect(err).to.be.instanceOf(VideoError);
       expect(err.message).to.match(new RegExp(`^${atOnce}: its reading failed part-way \\(ffmpeg: .*Connection reset by peer`));
+    });
+
+    it('a URL whose source logs errors it goes on from (an H.264 MPEG-TS joined mid-way, its first frames undecodable) and exits 0: the video\'s end, all its frames, no warning', async () => {
+      const url = `${base}/joined.ts`;
+      const fromFile = await times(join(dir, 'joined.ts'));
+      expect(fromFile.length).to.be.above(40);
+      const warnings: string[] = [];
+      const run = processVideo(emptyEstimator, url, { onWarning: (message) => warnings.push(message) });
+      let found = 0;
+      for await (const _ of run) found++;
+      // Its times count from 0, the source's Matroska's start.
+      expect(found).to.equal(fromFile.length);
+      expect(warnings).to.deep.equal([]);
+      expect(run.sourceStopped()).to.equal(undefined);
+      let frames = 0;
+      for await (const _ of await openVideo(url)) frames++;
+      expect(frames).to.equal(fromFile.length);
     });
 
     it('BAD INPUT - errors found once a URL\'s source has started (damaged data) name the URL, as the VideoError\'s file', async () => {
@@ -318,6 +395,8 @@ else {
       expect(await run.ended, run.stderr()).to.deep.equal({ code: 0, by: null });
       const frames = readFileSync(out, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { frame: number }).frame);
       expect(frames).to.deep.equal([...frames.keys()]);
+      // Every frame the source wrote, those decoded ahead of the network too.
+      expect(frames.length).to.be.within(LONG_FRAMES - HELD_BY_SOURCE, LONG_FRAMES);
       expect(run.stderr()).to.include(`warning: ${live}: no data came for 1 s, so the stream ends there; the poses of its ${frames.length} frames so far are kept\n`);
       expect(run.stderr()).to.match(new RegExp(`the stream ended after ${frames.length} frames \\(${live}: no data came for 1 s\\); ${out} written\n$`));
       await liveClosed.at(-1);

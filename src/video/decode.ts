@@ -29,7 +29,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
 import { errorLine, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
-import { openUrlSource, sourceUrl } from './url-source.js';
+import { openUrlSource, sourceStop, sourceUrl } from './url-source.js';
 import { readBySource, sourceOptionsProblem, type SourceInputOptions } from './source-input.js';
 
 /** A video could not be read or written; `file` names it (a URL input too, read as a stream; undefined for another stream). */
@@ -168,7 +168,8 @@ export function childExit(
 
 /** Keeps the end of a child's stderr: enough for the error message, bounded for long runs. */
 export class StderrTail {
-  private text = '';
+  /** The end of the log, at most `limit` characters. */
+  text = '';
   /** Whether any line logged so far was an error (with ffmpeg's `level` log flag), kept in the tail or not. */
   errorLogged = false;
   constructor(private readonly limit = 16_384) {}
@@ -239,9 +240,10 @@ export interface DecodeOptions extends FfmpegPaths {
   /**
    * The stall timeout of a URL input (or a device's, an `inputFormat` input's): seconds its source
    * may send no byte while it is read (connecting and ffmpeg's first look at the input, up to 5 s of
-   * an MPEG-TS, included) before it is taken as stalled and stopped, a VideoError (`processVideo`:
-   * once frames were estimated, the input's end there, as at `endSignal`, told to `onWarning`);
-   * default 30. Other inputs have none.
+   * an MPEG-TS, included) before it is taken as stalled and stopped: the video's end there, as a
+   * file's, every frame it sent before still decoded, then a VideoError (`processVideo`: once frames
+   * were estimated, the input's end, told to `onWarning`, `sourceStopped()`; before, that
+   * VideoError); default 30. Other inputs have none.
    */
   stallTimeout?: number | undefined;
   /**
@@ -514,7 +516,8 @@ function probeStream(stream: Readable, limit: number, options: DecodeOptions, na
         stream.on('error', () => {}); // kept in stream.errored, reported when the frames are read
         resolve({ info, prefix: { bytes: Buffer.concat(chunks), ended, stream } });
       },
-      (err: unknown) => fail(ended && size === 0 ? new VideoError(`${where}: the stream ended without any data, not a video`, name) : err),
+      // A URL's source that stopped as it was probed: why it stopped, not what ffprobe made of its first bytes.
+      (err: unknown) => fail(sourceStop(stream)?.error ?? (ended && size === 0 ? new VideoError(`${where}: the stream ended without any data, not a video`, name) : err)),
     );
     stdin.on('drain', onDrain);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -994,7 +997,12 @@ async function* decodeFrames(
     options.signal?.throwIfAborted();
     if (inputError instanceof VideoError) throw inputError;
     if (inputError) throw new VideoError(`${where}: reading the input stream failed: ${inputError.message}`, name, { cause: inputError });
-    const readToEnd = signal === null && counts.delivered > 0 && streamEnded && metas.bytesRead === bytesGiven;
+    const readAll = signal === null && streamEnded && metas.bytesRead === bytesGiven;
+    // A URL's source that stopped part-way (stalled, its reading failed) ended the stream: its frames are
+    // all given, then why it ended (processVideo takes it as the input's end); its last frame, maybe cut, dropped.
+    const stop = prefix && sourceStop(prefix.stream);
+    if (stop && readAll) throw stop.error;
+    const readToEnd = readAll && counts.delivered > 0;
     // Read to its end by ffmpeg, which stops at an MPEG-TS's first damage: the stream ended within its last frame.
     const cutTs = liveTs && tail.errorLogged;
     const cutMatroska = liveMatroska && metas.matroskaEndedEarly && !tail.errorLogged;

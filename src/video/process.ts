@@ -14,7 +14,7 @@ import { checkSmootherOptions, PoseSmoother, type PoseSmootherOptions } from '..
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
 import { checkDecodeOptions, checkSourceOptions, isLiveInput, openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
-import { openUrlSource } from './url-source.js';
+import { openUrlSource, sourceStop, type SourceStop } from './url-source.js';
 import { readBySource } from './source-input.js';
 import { checkVideoOutputPath, videoCodec } from './encode.js';
 import { overlayOptions, overlayVideo, type OverlayVideo, type RenderOptions } from './overlay-video.js';
@@ -102,8 +102,9 @@ export interface VideoRun extends AsyncIterable<FrameResult> {
   timings(): VideoTimings;
   /**
    * Once iteration has ended: how a URL input's source stopped after frames were estimated
-   * (`no data came for 30 s`, `cannot read the video (ffmpeg: ...)`), which ended the input
-   * there, as `endSignal` does (`onWarning` was told); undefined where it did not.
+   * (`no data came for 30 s`, `its reading failed part-way (ffmpeg: ...)`), which ended the input
+   * there as a file's end does, every frame it sent before estimated (`onWarning` was told);
+   * undefined where it did not.
    */
   sourceStopped(): string | undefined;
 }
@@ -203,6 +204,31 @@ async function* untilEnded(frames: AsyncGenerator<VideoFrame>, end: AbortSignal 
     }
     if (next.done || end?.aborted) return;
     yield next.value;
+  }
+}
+
+/**
+ * The `frames` of a URL's `stream`, whose source's stop (`sourceStop`: it stalled, or its reading
+ * failed part-way) ends them: their decoding gives every frame the source sent, then the stop's
+ * error, taken here as the frames' end, of which `stopped` is told.
+ */
+async function* untilSourceStopped(frames: AsyncIterator<VideoFrame>, stream: Readable, stopped: (stop: SourceStop) => void): AsyncGenerator<VideoFrame> {
+  try {
+    for (;;) {
+      let next: IteratorResult<VideoFrame>;
+      try {
+        next = await frames.next();
+      } catch (error) {
+        const stop = sourceStop(stream);
+        if (!stop || stop.error !== error) throw error;
+        stopped(stop);
+        return;
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await frames.return?.();
   }
 }
 
@@ -433,12 +459,7 @@ async function* run(
     }
   }
   const callerSignal = options.signal && nodeSignal(options.signal);
-  // A URL's source that stalls or fails ends the input as endSignal does, its reason the source's
-  // VideoError: the frames so far are kept, or, without any, that error is thrown.
-  const sourceStop = new AbortController();
-  let sourceStopReason = '';
-  const endSignal = options.endSignal ? AbortSignal.any([nodeSignal(options.endSignal), sourceStop.signal]) : sourceStop.signal;
-  const stoppedBySource = (): boolean => sourceStop.signal.aborted && endSignal.reason === sourceStop.signal.reason;
+  const endSignal = options.endSignal && nodeSignal(options.endSignal);
   if (options.render !== undefined) {
     // Before any work, rather than at the first frame or the final rename.
     await checkVideoOutputPath(options.render, 'processVideo: render');
@@ -466,27 +487,20 @@ async function* run(
   const stop = new AbortController();
   const signal = callerSignal ? AbortSignal.any([callerSignal, stop.signal]) : stop.signal;
   // The end stops the decoding alone: the overlay's own decoding of a sampled file draws on to the last frame estimated.
-  const decoding = AbortSignal.any([signal, endSignal]);
+  const decoding = endSignal ? AbortSignal.any([signal, endSignal]) : signal;
   // Before a URL's source starts, rather than by openVideo once it runs; with realtime, maxFrames
   // counts the frames estimated, which the decoder cannot know: it is not told, but checked as it would be.
   checkDecodeOptions({ ...options, signal: undefined }, file);
   // Started here rather than by openVideo, so that the overlay takes it as the stream it is, and it is released as one.
-  const input = sourced
-    ? openUrlSource(given as string, {
-      ...options,
-      onFailure: (error, reason) => {
-        sourceStopReason = reason;
-        sourceStop.abort(error);
-      },
-    })
-    : given;
-  const endedBeforeAnyFrame = (): VideoError => stoppedBySource()
-    ? sourceStop.signal.reason as VideoError
-    : new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
+  const input = sourced ? openUrlSource(given as string, options) : given;
+  const endedBeforeAnyFrame = (): VideoError => new VideoError(`${file ?? 'video stream'}: the input was ended (endSignal) before any frame was estimated${options.render !== undefined ? ', so no video was written' : ''}`, file);
+  // A source that stopped part-way (stalled, its reading failed) ended the input there, as a
+  // file's end: every frame it sent is estimated, and the caller told; without any, its error is thrown.
+  let sourceStopped: SourceStop | undefined;
   // The source took inputFormat and inputOptions: its stream is read as it comes.
   const sourceTaken = { inputFormat: undefined, inputOptions: undefined };
   const source = await openVideo(input, { ...options, ...sourceTaken, ...(realtime ? { maxFrames: undefined } : {}), signal: decoding }).catch((error: unknown) => {
-    const ended = endSignal.aborted && error === endSignal.reason && !signal.aborted;
+    const ended = endSignal?.aborted === true && error === endSignal.reason && !signal.aborted;
     // A URL's source, started here, is stopped however openVideo failed (its options refused, say); a
     // stream ended as it was probed is released, as when decoding stops early.
     if (typeof input !== 'string' && (sourced || ended)) input.destroy();
@@ -520,7 +534,9 @@ async function* run(
       checkTimeUnit: false,
     })
     : undefined;
-  const decoded = source[Symbol.asyncIterator]();
+  const decoded = sourced
+    ? untilSourceStopped(source[Symbol.asyncIterator](), input as Readable, (stop) => (sourceStopped = stop))
+    : source[Symbol.asyncIterator]();
   const newest = realtime ? newestFrames(decoded, { paced: !live, limit: options.maxFrames ?? Infinity, clock, signal }) : undefined;
   const frames = timed(newest?.frames ?? decoded, clock);
   const estimate = async (frame: VideoFrame): Promise<Person[]> => {
@@ -568,7 +584,8 @@ async function* run(
       clock.wall = seconds(begin);
       yield { frame: index, time, people, image };
     }
-    if (clock.frames === 0 && endSignal.aborted) throw endedBeforeAnyFrame();
+    if (clock.frames === 0 && sourceStopped) throw sourceStopped.error;
+    if (clock.frames === 0 && endSignal?.aborted) throw endedBeforeAnyFrame();
     if (clock.frames === 0) {
       const { start, duration } = options;
       const length = source.info.duration;
@@ -580,10 +597,10 @@ async function* run(
           : start !== undefined ? ` (does it end before the start, ${start} s?)` : '';
       throw new VideoError(`${file ?? 'video stream'}: no frames were decoded${range}${options.render !== undefined ? ', so no video was written' : ''}`, file);
     }
-    if (stoppedBySource()) {
+    if (sourceStopped) {
       // As a camera gone offline: the stream ended there, which the caller is told.
-      outcome.sourceStopped = sourceStopReason;
-      warn(`${file}: ${sourceStopReason}, so the stream ends there; the poses of its ${clock.frames} frame${clock.frames === 1 ? '' : 's'} so far are kept`);
+      outcome.sourceStopped = sourceStopped.reason;
+      warn(`${file}: ${sourceStopped.reason}, so the stream ends there; the poses of its ${clock.frames} frame${clock.frames === 1 ? '' : 's'} so far are kept`);
     }
     if (overlay) {
       const t = performance.now();

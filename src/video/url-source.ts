@@ -4,7 +4,9 @@
  * `avfoundation`, `dshow`, `x11grab`, `lavfi`, ...): a "source" ffmpeg reads it and writes its
  * video stream as a live Matroska stream on its stdout (Matroska carries every codec, MPEG-TS not
  * VP8/VP9), which is then read as any stream input is (probed, decoded, its cut end tolerated,
- * ended by `endSignal`).
+ * ended by `endSignal`). A source that stops part-way (it stalls, or its reading fails) ends the
+ * stream there, as a camera gone offline: what it sent is read to its end, and `sourceStop` says
+ * why it ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
@@ -30,11 +32,6 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1;
 export interface UrlSourceOptions extends FfmpegPaths, SourceInputOptions {
   /** Seconds without a byte from the source while its reader waits for one (connecting included); a positive number, default 30. */
   stallTimeout?: number | undefined;
-  /**
-   * Told first when the source stalls or fails (then the stream is destroyed with `error`);
-   * `reason` says how, without the URL (`no data came for 30 s`).
-   */
-  onFailure?: ((error: VideoError, reason: string) => void) | undefined;
 }
 
 /** The URL each source stream reads, for messages about the stream to name it. */
@@ -45,16 +42,36 @@ export function sourceUrl(stream: Readable): string | undefined {
   return sourceUrls.get(stream);
 }
 
+/** How a source stopped part-way, which ended its stream there. */
+export interface SourceStop {
+  /** The VideoError naming the URL, for a reader that takes the end as a failure (`openVideo`). */
+  error: VideoError;
+  /** How it stopped, without the URL (`no data came for 30 s`). */
+  reason: string;
+}
+
+const sourceStops = new WeakMap<Readable, SourceStop>();
+
+/**
+ * How the source of `stream` (made by `openUrlSource`) stopped part-way, after sending bytes: it
+ * stalled, or its reading failed. Its stream was then ended, not destroyed, so that what came before
+ * is read to its end; this is known before that end. Undefined where the source did not stop so.
+ */
+export function sourceStop(stream: Readable): SourceStop | undefined {
+  return sourceStops.get(stream);
+}
+
 /**
  * The video stream of `url` (a URL; a device or any input with `inputFormat`, as `readBySource`
  * says), as a live Matroska stream: a URL's stream copied as it is; a device's, often raw video,
  * decoded by the source into raw BGR, a layout Matroska's demuxer reads back as it was written
  * (raw RGB, as lavfi's and x11grab's, came back with red and blue swapped; others, as 16-bit gray,
  * not at all). The source ffmpeg is killed when the stream is destroyed (the run ended early or
- * was aborted), or when it sends nothing for `stallTimeout` seconds while the stream is read; that stall, or its failure (connection
- * refused, 404, no video stream; part-way, a connection reset, which ffmpeg logs as an error
- * and takes as the video's end, its last packet maybe cut), destroys the stream with a
- * VideoError naming the URL and the reason.
+ * was aborted), or when it sends nothing for `stallTimeout` seconds while the stream is read. That
+ * stall, or its failure (connection refused, 404, no video stream; part-way, a connection reset,
+ * which ffmpeg logs naming the URL and takes as the video's end, its last packet maybe cut),
+ * destroys the stream with a VideoError naming the URL and the reason where no byte came; after
+ * bytes, it ends the stream there, `sourceStop` saying why.
  */
 export function openUrlSource(url: string, options: UrlSourceOptions = {}): Readable {
   const binary = ffmpegBinary(options);
@@ -66,6 +83,9 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
     '-i', url,
     '-map', '0:v:0',
     ...(isVideoUrl(url) ? ['-c', 'copy'] : ['-c:v', 'rawvideo', '-pix_fmt', 'bgr24']),
+    // Each packet in a cluster of its own, written as the next one comes: else up to a second of
+    // frames waits in the muxer (latency), and is lost when a stalled source is killed.
+    '-cluster_size_limit', '0',
     // Raw video is written to Matroska only when asked for (as Video for Windows' bitmaps);
     // written front to back, without the index a seekable file gets at its end.
     '-allow_raw_vfw', '1', '-live', '1', '-f', 'matroska', 'pipe:1',
@@ -76,20 +96,27 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
   child.stderr!.setEncoding('utf8').on('data', (s: string) => tail.push(s));
   const stream = new PassThrough();
   sourceUrls.set(stream, url);
-  const fail = (reason: string, hint = ''): void => {
+  const stop = (reason: string, hint = ''): void => {
     const error = new VideoError(`${url}: ${reason}${hint}`, url);
-    options.onFailure?.(error, reason);
-    stream.destroy(error);
+    if (bytes === 0) {
+      stream.destroy(error);
+      return;
+    }
+    // As a camera gone offline: its video ends there, every frame it sent still to be read.
+    sourceStops.set(stream, { error, reason });
+    stream.end();
   };
   // The watchdog counts only while the stream's reader waits for bytes: a reader that is busy
   // (the estimator on a slow frame) holds the source back, which is no stall.
   let watchdog: NodeJS.Timeout | undefined;
+  let stalled = false;
   const stopWatchdog = (): void => clearTimeout(watchdog);
   const startWatchdog = (): void => {
     stopWatchdog();
     watchdog = setTimeout(() => {
+      // Stopped once its exit is seen, after what it had written.
+      stalled = true;
       killGroup(child);
-      fail(`no data came for ${stallSeconds} s`, ' (a longer stallTimeout, --stall-timeout on the command line, waits longer)');
     }, Math.min(stallSeconds * 1000, LONGEST_TIMER_MS));
   };
   let bytes = 0;
@@ -114,17 +141,26 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
     // Paused (the stream was full), its pipe would never end: the child's 'close' never came, and the pipe was left open.
     child.stdout!.resume();
   });
-  // Ended only once the source has exited: a failure must reach the reader as an error, not an end.
+  // Ended only once the source has exited and all it wrote is in the stream: a failure must reach
+  // the reader as an error, or as a `sourceStop`, not as a plain end.
   childExit(child, binary, url).then(
     ({ code, signal }) => {
       stopWatchdog();
       if (stream.destroyed) return;
-      if (code === 0 && !tail.errorLogged) {
+      if (stalled) {
+        stop(`no data came for ${stallSeconds} s`, ' (a longer stallTimeout, --stall-timeout on the command line, waits longer)');
+        return;
+      }
+      // ffmpeg ends a reading that failed (a connection reset) as the video's end, exit code 0,
+      // having logged the failure naming its input; other errors logged (frames of a stream joined
+      // mid-way that it could not decode as it probed them, a damaged packet it skipped) end nothing.
+      const readFailed = tail.text.split('\n').some((line) => line.startsWith(`[error] ${url}: `));
+      if (code === 0 && !readFailed) {
         stream.end();
         return;
       }
       const reason = `ffmpeg: ${tail.message().replaceAll(`${url}: `, '') || `exit code ${code ?? signal}`}`;
-      fail(bytes === 0 ? `cannot read the video (${reason})` : `its reading failed part-way (${reason})`);
+      stop(bytes === 0 ? `cannot read the video (${reason})` : `its reading failed part-way (${reason})`);
     },
     (error: unknown) => {
       stopWatchdog();

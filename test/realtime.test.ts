@@ -6,6 +6,8 @@
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -68,15 +70,38 @@ else {
     let dir: string;
     let clip: string; // 2 s of 160x120 test pattern at 10 fps, MPEG-TS: 20 frames
     const children: ChildProcess[] = [];
-    before(() => {
+    let server: Server;
+    /** The clip as a finished MP4 file (its index first, its length given), whose duration its source ffmpeg knows. */
+    let fileUrl: string;
+    /** 8 s of the test pattern in MPEG-TS, sent at once, then held open as a camera's (no length: `Duration: N/A`). */
+    let liveUrl: string;
+    before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'higher-pose-realtime-'));
       clip = join(dir, 'clip.ts');
       ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '2', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-f', 'mpegts', clip);
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '2', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-movflags', '+faststart', join(dir, 'clip.mp4'));
+      ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=10', '-t', '8', '-pix_fmt', 'yuv420p', '-c:v', 'mpeg4', '-g', '1', '-f', 'mpegts', join(dir, 'live.ts'));
+      const [mp4, ts] = [readFileSync(join(dir, 'clip.mp4')), readFileSync(join(dir, 'live.ts'))];
+      server = createServer((request, response) => {
+        if (request.url === '/clip.mp4') {
+          response.writeHead(200, { 'content-type': 'video/mp4', 'content-length': mp4.length }).end(mp4);
+          return;
+        }
+        response.writeHead(200, { 'content-type': 'video/mp2t' });
+        response.write(ts);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      [fileUrl, liveUrl] = [`${base}/clip.mp4`, `${base}/live.ts`];
     });
     afterEach(() => {
       for (const child of children.splice(0)) child.kill('SIGKILL');
     });
-    after(() => rmSync(dir, { recursive: true, force: true }));
+    after(() => {
+      server.closeAllConnections();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
 
     /** A camera: `seconds` of 10 fps test pattern sent at its real rate as a live Matroska stream (ffmpeg -re), then ended. */
     function camera(seconds: number): Readable {
@@ -144,6 +169,19 @@ else {
       expect(limited.frames.at(-1)).to.be.greaterThan(2);
     });
 
+    it('a finished file at a URL (http://host/clip.mp4, its duration known to its source) is read as a file: realtime plays it at its own rate, onStart has its frames; a live URL has none', async () => {
+      const starts: { expectedFrames?: number | undefined; duration?: number | undefined }[] = [];
+      const onStart: ProcessVideoOptions['onStart'] = ({ expectedFrames, info }) => void starts.push({ expectedFrames, duration: info.duration });
+      const fast = await runOf(stubEstimator(() => 0), fileUrl, { realtime: true, onStart });
+      expect(fast.frames).to.deep.equal([...Array(20).keys()]);
+      // 20 frames at 10 fps: the last 1.9 s after the first, as the local file's.
+      expect(fast.results.at(-1)!.wall - fast.results[0]!.wall).to.be.at.least(1.85);
+      expect(fast.timings.skipped).to.equal(0);
+      await runOf(stubEstimator(() => 0), liveUrl, { maxFrames: 3, onStart });
+      // The live one's count is maxFrames'.
+      expect(starts).to.deep.equal([{ expectedFrames: 20, duration: 2 }, { expectedFrames: 3, duration: undefined }]);
+    });
+
     it('realtime smoothing keeps a track\'s filters across an estimator\'s pace of more than a second', async () => {
       // One person, 10 px further right at each call: smoothed, the second frame's joints lag behind.
       const person = (call: number): Person[] => [{
@@ -158,17 +196,25 @@ else {
       expect(results[1]!.people[0]!.keypoints[0]!.x).to.be.below(109.9);
     });
 
-    it(`without realtime, a live input falling more than ${FALLING_BEHIND_SECONDS} s behind is told so once; with realtime, or a file, never`, async () => {
+    it(`without realtime, a live input (a pipe, a live URL) falling more than ${FALLING_BEHIND_SECONDS} s behind is told so once; with realtime, or a file (at a URL too), never`, async () => {
       // A frame a second until told, then faster than the source no more: falling further behind.
       let told = false;
       const slowUntilTold = (): number => (told ? 150 : 1000);
       const live = new PassThrough();
       live.end(readFileSync(clip));
-      const [behind, file, realtime] = await Promise.all([
+      // A live URL falls behind as a pipe does; a finished file at a URL, as a local one, never.
+      let liveUrlTold = false;
+      const [behind, file, realtime, urlBehind, fileAtUrl] = await Promise.all([
         runOf(stubEstimator(slowUntilTold), live, { onWarning: () => (told = true) }),
         runOf(stubEstimator(() => 1000), clip, { maxFrames: 14 }),
         runOf(stubEstimator(() => 1000), camera(14), { realtime: true }),
+        runOf(stubEstimator(() => (liveUrlTold ? 0 : 1000)), liveUrl, { maxFrames: 16, onWarning: () => (liveUrlTold = true) }),
+        runOf(stubEstimator(() => 1000), fileUrl, { maxFrames: 14 }),
       ]);
+      expect(urlBehind.warnings).to.have.length(1);
+      expect(urlBehind.warnings[0]).to.match(new RegExp(`^${liveUrl}: the poses are \\d+ s behind the stream's own time`));
+      expect(fileAtUrl.frames).to.have.length(14);
+      expect(fileAtUrl.warnings).to.deep.equal([]);
       expect(behind.frames).to.deep.equal([...Array(20).keys()]);
       expect(behind.warnings).to.have.length(1);
       expect(behind.warnings[0]).to.match(/^video stream: the poses are (\d+) s behind the stream's own time: if it is live \(a camera\), --realtime \(realtime: true\) skips frames to keep up$/);
@@ -268,21 +314,23 @@ else {
       expect(framesIn(overlay)).to.equal(20);
     });
 
-    it("higher-pose video FILE --realtime: the progress bar ends full, counting the range's frames, or with --max-frames the frames estimated", async () => {
+    it("higher-pose video FILE --realtime (a local file, or a finished one at a URL): the progress bar ends full, counting the range's frames, or with --max-frames the frames estimated", async () => {
       /** The last `value/total` the bar drew on a terminal. */
-      const lastProgress = async (args: string[]): Promise<string> => {
+      const lastProgress = async (args: string[], input = clip): Promise<string> => {
         const terminal = Object.assign(new PassThrough(), { isTTY: true, columns: 120 });
         let drawn = '';
         terminal.setEncoding('utf8').on('data', (text: string) => (drawn += text));
         const program = new Command().exitOverride().configureOutput({ writeErr: () => {} });
         registerVideo(program, { createEstimator: async () => stubEstimator(() => 300) as PoseEstimator & { keypoints: KeypointDefinition }, log: () => {}, progress: terminal });
-        await program.parseAsync(['video', clip, '--preset', 'tiny_coco', '--weights', 'w.pth', '--realtime', '--out', join(dir, 'progress.jsonl'), ...args], { from: 'user' });
+        await program.parseAsync(['video', input, '--preset', 'tiny_coco', '--weights', 'w.pth', '--realtime', '--out', join(dir, 'progress.jsonl'), ...args], { from: 'user' });
         return [...drawn.matchAll(/(\d+\/\d+) frames/g)].at(-1)?.[1] ?? drawn;
       };
       expect(await lastProgress([])).to.equal('20/20');
       expect(await lastProgress(['--max-frames', '3'])).to.equal('3/3');
       // Past the range's frames, --max-frames ends nothing: the range's end does.
       expect(await lastProgress(['--max-frames', '50'])).to.equal('20/20');
+      // A finished file at a URL: its frames, as its source ffmpeg knows its duration.
+      expect(await lastProgress([], fileUrl)).to.equal('20/20');
     });
   });
 }

@@ -29,7 +29,7 @@ import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RgbImage } from '../types.js';
 import { errorLine, isPositive, isPositiveInt, shownValue, typeName } from '../values.js';
-import { openUrlSource, sourceStop, sourceUrl } from './url-source.js';
+import { openUrlSource, sourceDuration, sourceStop, sourceUrl } from './url-source.js';
 import { readBySource, sourceOptionsProblem, type SourceInputOptions } from './source-input.js';
 
 /** A video could not be read or written; `file` names it (a URL input too, read as a stream; undefined for another stream). */
@@ -205,7 +205,10 @@ export interface VideoInfo {
   sampleAspectRatio: number;
   /** Average frame rate (frames per second). */
   fps: number;
-  /** Seconds from the first frame to the end, when the container says. */
+  /**
+   * Seconds from the first frame to the end, when the container says; for a URL (a device, an
+   * `inputFormat` input), whose source's stream has none, the duration its source found (`sourceDuration`).
+   */
   duration?: number;
   /** Frames in the stream, when the container says. */
   frameCount?: number;
@@ -309,6 +312,8 @@ export async function openVideo(input: string | Readable, options: DecodeOptions
   const { info, prefix } = typeof input === 'string'
     ? { info: await probeVideo(input, options), prefix: undefined }
     : await probeStream(input, options.probeBytes ?? DEFAULT_PROBE_BYTES, options, name);
+  // A finished file read by a source: its length, for expectedFrames (known once the source wrote what was probed).
+  if (typeof input !== 'string') info.duration ??= await sourceDuration(input);
   const outputFps = Math.min(options.fps ?? Infinity, info.fps) / sampling.every;
   const counts = { decoded: 0, delivered: 0 };
   let started = false;
@@ -422,12 +427,23 @@ export function readsRegularFile(stream: Readable): boolean {
 }
 
 /**
- * Whether `input` is live, sending its frames as they happen, with no end of its own: a network
- * URL, a device, an input with `inputFormat` (`readBySource`), or a stream that does not read a
- * regular file (a pipe, a camera's, a socket).
+ * Whether `input` is live, sending its frames as they happen, with no end of its own, as known
+ * before it is read: a network URL, a device, an input with `inputFormat` (`readBySource`; a
+ * finished file among them is known only once its source has opened it: `readsLiveInput`), or a
+ * stream that does not read a regular file (a pipe, a camera's, a socket).
  */
 export function isLiveInput(input: string | Readable, options: Pick<SourceInputOptions, 'inputFormat'> = {}): boolean {
   return typeof input === 'string' ? readBySource(input, options) : !readsRegularFile(input);
+}
+
+/**
+ * Whether `input` is live (`isLiveInput`), a source's stream (`openUrlSource`) as its source found
+ * its input once it opened it: a finished file (`http://host/clip.mp4`, whose duration ffmpeg
+ * knows: `sourceDuration`) is none, and is read as a file is; a camera, a broadcast is.
+ */
+export async function readsLiveInput(input: string | Readable, options: Pick<SourceInputOptions, 'inputFormat'> = {}): Promise<boolean> {
+  const duration = typeof input === 'string' ? undefined : sourceDuration(input);
+  return duration ? (await duration) === undefined : isLiveInput(input, options);
 }
 
 interface StreamPrefix {

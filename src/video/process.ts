@@ -13,7 +13,7 @@ import type { KeypointDefinition } from '../datasets.js';
 import { checkSmootherOptions, PoseSmoother, type PoseSmootherOptions } from '../tracking/one-euro.js';
 import { PoseTracker, type TrackerOptions } from '../tracking/tracker.js';
 import type { Person, PoseEstimator, RgbImage } from '../types.js';
-import { checkDecodeOptions, checkSourceOptions, isLiveInput, openVideo, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
+import { checkDecodeOptions, checkSourceOptions, openVideo, readsLiveInput, VideoError, type DecodeOptions, type VideoFrame, type VideoSource } from './decode.js';
 import { openUrlSource, sourceStop, type SourceStop } from './url-source.js';
 import { readBySource } from './source-input.js';
 import { checkVideoOutputPath, videoCodec } from './encode.js';
@@ -56,8 +56,9 @@ export interface ProcessVideoOptions extends Omit<DecodeOptions, 'signal'> {
    * Keep up with a live input: its frames are read as fast as they come (the decoder and the
    * source are never held back), and each time the estimator is free it takes the newest one, the
    * frames that came meanwhile skipped unestimated (`FrameResult.frame` then has gaps;
-   * `timings().skipped` counts them). A file (or a Readable over one) is played at its own rate,
-   * as a camera would send it. `maxFrames` counts the frames estimated. Default false.
+   * `timings().skipped` counts them). A file (or a Readable over one, or a finished file at a URL,
+   * whose duration its source ffmpeg knows: `readsLiveInput`) is played at its own rate, as a
+   * camera would send it. `maxFrames` counts the frames estimated. Default false.
    */
   realtime?: boolean | undefined;
   /** Called once the input is probed, before the first frame. */
@@ -449,7 +450,6 @@ async function* run(
   }
   const realtime = options.realtime === true;
   checkSourceOptions(given, options);
-  const live = isLiveInput(given, options);
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message));
   const inFlight = estimator.imagesInFlight ?? 1;
   if (!isImagesInFlight(inFlight)) throw new VideoError(`processVideo: the estimator's imagesInFlight must be ${IMAGES_IN_FLIGHT_RANGE}, got ${shownValue(inFlight)}`, file);
@@ -534,6 +534,8 @@ async function* run(
       checkTimeUnit: false,
     })
     : undefined;
+  // Known once a source has opened its input: a finished file (http://host/clip.mp4) is read as a file.
+  const live = await readsLiveInput(input, options);
   const decoded = sourced
     ? untilSourceStopped(source[Symbol.asyncIterator](), input as Readable, (stop) => (sourceStopped = stop))
     : source[Symbol.asyncIterator]();

@@ -6,7 +6,8 @@
  * VP8/VP9), which is then read as any stream input is (probed, decoded, its cut end tolerated,
  * ended by `endSignal`). A source that stops part-way (it stalls, or its reading fails) ends the
  * stream there, as a camera gone offline: what it sent is read to its end, and `sourceStop` says
- * why it ended.
+ * why it ended. Its input's duration, which ffmpeg logs as it opens it, tells a finished file
+ * (`http://host/clip.mp4`) from a live input (`sourceDuration`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
@@ -61,6 +62,25 @@ export function sourceStop(stream: Readable): SourceStop | undefined {
   return sourceStops.get(stream);
 }
 
+const sourceDurations = new WeakMap<Readable, Promise<number | undefined>>();
+
+/**
+ * The duration in seconds of the input the source of `stream` (made by `openUrlSource`) reads, as
+ * ffmpeg found it on opening it (its `Duration:` line): a finished file's, which its header gives
+ * (an MP4, a Matroska file over http); undefined for a live input (`Duration: N/A`: a camera, a
+ * broadcast, a lavfi graph, an MPEG-TS whose length ffmpeg does not find) or where the source
+ * stopped before saying. Settled before the source writes its first byte, or once it has stopped.
+ * Undefined (no promise) for a stream `openUrlSource` did not make.
+ */
+export function sourceDuration(stream: Readable): Promise<number | undefined> | undefined {
+  return sourceDurations.get(stream);
+}
+
+/** A line ffmpeg logs below the error level (`[info]`, `[warning]`, a component's `[mpegts @ 0x…]` first). */
+const BELOW_ERROR = /^(\[[^\]]+ @ 0x[0-9a-f]+\] )?\[(trace|debug|verbose|info|warning)\] /;
+/** The input's duration, in its dump (`Input #0, mov,mp4,...`), which comes before the output's (`Output #0`). */
+const DURATION_LINE = /^\[info\]\s+Duration: (?:(\d+):(\d+):(\d+(?:\.\d+)?)|N\/A)/;
+
 /**
  * The video stream of `url` (a URL; a device or any input with `inputFormat`, as `readBySource`
  * says), as a live Matroska stream: a URL's stream copied as it is; a device's, often raw video,
@@ -71,13 +91,14 @@ export function sourceStop(stream: Readable): SourceStop | undefined {
  * stall, or its failure (connection refused, 404, no video stream; part-way, a connection reset,
  * which ffmpeg logs naming the URL and takes as the video's end, its last packet maybe cut),
  * destroys the stream with a VideoError naming the URL and the reason where no byte came; after
- * bytes, it ends the stream there, `sourceStop` saying why.
+ * bytes, it ends the stream there, `sourceStop` saying why. `sourceDuration` gives its input's duration.
  */
 export function openUrlSource(url: string, options: UrlSourceOptions = {}): Readable {
   const binary = ffmpegBinary(options);
   const stallSeconds = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
   const args = [
-    '-hide_banner', '-nostats', '-loglevel', 'level+error', '-nostdin',
+    // At the info level for the input's duration, which ffmpeg logs as it opens it (a few lines).
+    '-hide_banner', '-nostats', '-loglevel', 'level+info', '-nostdin',
     ...(options.inputFormat !== undefined ? ['-f', options.inputFormat] : []),
     ...Object.entries(options.inputOptions ?? {}).flatMap(([name, value]) => [`-${name}`, value]),
     '-i', url,
@@ -92,10 +113,37 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
   ];
   // Out of a terminal's reach, as the decoder: a Ctrl-C ends a live input through higher-pose, its poses kept.
   const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const tail = new StderrTail();
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => tail.push(s));
   const stream = new PassThrough();
   sourceUrls.set(stream, url);
+  let reportDuration!: (seconds: number | undefined) => void;
+  sourceDurations.set(stream, new Promise((resolve) => (reportDuration = resolve)));
+  // The errors alone are kept, as at the error level: the failures' messages and the read failure's
+  // detection see only them; the lines below it are read for the input's duration.
+  const tail = new StderrTail();
+  let partLine = '';
+  const readLine = (line: string): void => {
+    if (!BELOW_ERROR.test(line)) {
+      tail.push(`${line}\n`);
+      return;
+    }
+    const duration = DURATION_LINE.exec(line);
+    if (duration) {
+      const [, hours, minutes, secs] = duration;
+      const seconds = hours === undefined ? 0 : +hours * 3600 + +minutes! * 60 + +secs!;
+      reportDuration(seconds > 0 ? seconds : undefined);
+    } else if (line.startsWith('[info] Output #')) {
+      // Its output's dump follows its input's: an input that logged no duration has none.
+      reportDuration(undefined);
+    }
+  };
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    const lines = (partLine + text).split('\n');
+    partLine = lines.pop()!;
+    for (const line of lines) readLine(line);
+  });
+  child.stderr!.once('end', () => {
+    if (partLine !== '') readLine(partLine);
+  });
   const stop = (reason: string, hint = ''): void => {
     const error = new VideoError(`${url}: ${reason}${hint}`, url);
     if (bytes === 0) {
@@ -136,6 +184,7 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
   });
   startWatchdog();
   stream.once('close', () => {
+    reportDuration(undefined);
     stopWatchdog();
     killGroup(child);
     // Paused (the stream was full), its pipe would never end: the child's 'close' never came, and the pipe was left open.
@@ -145,6 +194,7 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
   // the reader as an error, or as a `sourceStop`, not as a plain end.
   childExit(child, binary, url).then(
     ({ code, signal }) => {
+      reportDuration(undefined);
       stopWatchdog();
       if (stream.destroyed) return;
       if (stalled) {
@@ -163,6 +213,7 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
       stop(bytes === 0 ? `cannot read the video (${reason})` : `its reading failed part-way (${reason})`);
     },
     (error: unknown) => {
+      reportDuration(undefined);
       stopWatchdog();
       stream.destroy(error as Error);
     },

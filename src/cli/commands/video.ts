@@ -140,6 +140,8 @@ async function runVideo(input: string, opts: VideoCliOptions, readOnce: Partial<
   const interrupt = new AbortController();
   // A live stream (stdin that is no regular file, a URL, a device) has no end of its own: the first signal, Ctrl-C or a service
   // manager's or `timeout`'s SIGTERM, ends it there, and its poses are written; a second one interrupts the run as for a file.
+  // Every URL is taken so, a finished file's (http://host/clip.mp4) too, which is known only once its source has opened it:
+  // a signal has the same effect on any URL, and a long remote video's poses so far are kept.
   const live = isLiveInput(input === '-' ? stdin : input, opts);
   const end = new AbortController();
   let endedBy: NodeJS.Signals = 'SIGINT';

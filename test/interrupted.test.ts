@@ -81,11 +81,11 @@ const heldWritesScript = (marker: string, suffix: string, untilCtrlC = false): s
  * estimates, it says `estimating` on stderr and answers only once the run has heard a Ctrl-C, a fixed point to signal the
  * run as its last image of six is in flight; with `failure`, the answer is that image's failure, an Error of that message.
  */
-const sixthImageHeldScript = (estimating: string, failure?: string): string => `Promise.all([import('./src/cli/main.ts'), import('./src/cli/commands/eval.ts')])
+const sixthImageHeldScript = (estimating: string, failure?: string, held = 6): string => `Promise.all([import('./src/cli/main.ts'), import('./src/cli/commands/eval.ts')])
   .then(async ([m, e]) => {
     let calls = 0;
     const estimatePoses = () => {
-      if (++calls < 6) return Promise.resolve([]);
+      if (++calls < ${held}) return Promise.resolve([]);
       process.stderr.write(${JSON.stringify(estimating)});
       const alive = setInterval(() => {}, 1000);
       // After the run's own listener: the Ctrl-C heard first.
@@ -225,9 +225,9 @@ describe('commands interrupted while writing', function () {
   });
 
   /** Six annotated images, each the sample picture: the tiny model finds some 30 people in each, a results file of some 140 kB. */
-  function sixImages(): string {
+  function sixImages(count = 6): string {
     const annotations = join(dir, 'annotations.json');
-    const images = [1, 2, 3, 4, 5, 6].map((id) => ({ id, file_name: basename(DEMO_IMAGE()), width: 640, height: 480 }));
+    const images = Array.from({ length: count }, (_, i) => ({ id: i + 1, file_name: basename(DEMO_IMAGE()), width: 640, height: 480 }));
     writeFileSync(annotations, JSON.stringify({ images, annotations: [], categories: [{ id: 1, name: 'person' }] }));
     return annotations;
   }
@@ -363,6 +363,20 @@ describe('commands interrupted while writing', function () {
     expect(stderr).to.include(`failed: 1 image(s), scored as finding nobody\n  id 6: ${DEMO_IMAGE()}: Error: corrupt JPEG\n`);
     expect(stderr).to.include('interrupted by SIGINT after the results were written: the run is complete\n');
     expect(readdirSync(dirname(out))).to.deep.equal(['results.json']);
+  });
+
+  it('BAD CALL - eval given one Ctrl-C once its only image has started, that image then failing of itself: the run fails as without the Ctrl-C, not as interrupted', async () => {
+    const out = join(dir, 'run', 'results.json');
+    const estimating = 'estimating the only image\n';
+    const { child, ended, said } = started(['eval', '--images', dirname(DEMO_IMAGE()), '--annotations', sixImages(1), ...TINY_MODEL, '--out', out], sixthImageHeldScript(estimating, 'corrupt JPEG', 1));
+    await Promise.race([said(estimating), ended]);
+    child.kill('SIGINT');
+    const { status, signal, stderr } = await ended;
+    // Was 'interrupted by SIGINT; None of the 1 images could be estimated ...', ended by the signal: the Ctrl-C stopped nothing.
+    expect({ status, signal }, stderr).to.deep.equal({ status: 1, signal: null });
+    expect(stderr).to.include('higher-pose: every image has started; finishing them and writing the results (Ctrl-C again to stop now)\n');
+    expect(stderr).to.match(/None of the 1 images could be estimated.*corrupt JPEG/);
+    expect(stderr, stderr).to.not.include('interrupted');
   });
 
   it('BAD CALL - eval given one Ctrl-C as it scores its results (work that holds the event loop): the run completes, and it says so', async () => {

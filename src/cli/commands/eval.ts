@@ -227,8 +227,10 @@ async function runEval(options: EvalCliOptions, command: Command, deps: EvalDeps
     if (report.missing.length + report.failed.length > 0) process.exitCode = 1;
   } catch (error) {
     progress.stop();
-    if (!controller.signal.aborted) throw error;
-    // Stopped, or failed of itself (no image could be estimated) with the Ctrl-C come meanwhile: the failure is said too.
+    // A Ctrl-C once every image had started stopped nothing: a failure of the run's own (none of its images
+    // could be estimated) is said as without it.
+    if (!controller.signal.aborted || (everyImageStarted && error !== controller.signal.reason)) throw error;
+    // Stopped, or failed of itself with the Ctrl-C come before every image had started: the failure is said too.
     throw new Interrupted('SIGINT', error === controller.signal.reason ? left() : `${errorLine(error)}; ${left()}`);
   } finally {
     process.off('SIGINT', onSigint);

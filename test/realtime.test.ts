@@ -4,10 +4,9 @@
  * others; a file plays at its own rate. Without it, a live input falling behind is told so.
  */
 import { expect } from 'chai';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -18,6 +17,7 @@ import { VideoError } from '../src/video/decode.js';
 import { FALLING_BEHIND_SECONDS, processVideo, type FrameResult, type ProcessVideoOptions, type VideoEstimator } from '../src/video/process.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { CLI_SCRIPT, spawnCli } from './helpers/cli-process.js';
+import { closeNow, killedAfterEachTest, listenOnLoopback } from './helpers/loopback.js';
 import { Command } from 'commander';
 import { registerVideo } from '../src/cli/commands/video.js';
 import type { PoseEstimator } from '../src/types.js';
@@ -69,7 +69,7 @@ else {
     this.timeout(120_000);
     let dir: string;
     let clip: string; // 2 s of 160x120 test pattern at 10 fps, MPEG-TS: 20 frames
-    const children: ChildProcess[] = [];
+    const children = killedAfterEachTest();
     let server: Server;
     /** The clip as a finished MP4 file (its index first, its length given), whose duration its source ffmpeg knows. */
     let fileUrl: string;
@@ -90,16 +90,11 @@ else {
         response.writeHead(200, { 'content-type': 'video/mp2t' });
         response.write(ts);
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const base = await listenOnLoopback(server);
       [fileUrl, liveUrl] = [`${base}/clip.mp4`, `${base}/live.ts`];
     });
-    afterEach(() => {
-      for (const child of children.splice(0)) child.kill('SIGKILL');
-    });
     after(() => {
-      server.closeAllConnections();
-      server.close();
+      closeNow(server);
       rmSync(dir, { recursive: true, force: true });
     });
 

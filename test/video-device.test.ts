@@ -4,10 +4,9 @@
  * URL is, as live inputs. ffmpeg's lavfi virtual device stands in for a camera: an endless source.
  */
 import { expect } from 'chai';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -18,6 +17,7 @@ import { processVideo, type ProcessVideoOptions, type VideoEstimator } from '../
 import { isDevicePath } from '../src/video/source-input.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { spawnCli } from './helpers/cli-process.js';
+import { closeNow, killedAfterEachTest, listenOnLoopback } from './helpers/loopback.js';
 
 /** The camera's stand-in: lavfi's test pattern, 160x120 at 10 frames/s, without end. */
 const CAMERA = 'testsrc=size=160x120:rate=10';
@@ -65,7 +65,7 @@ else {
     let base: string;
     /** The User-Agent of each request the server got. */
     const agents: (string | undefined)[] = [];
-    const children: ChildProcess[] = [];
+    const children = killedAfterEachTest();
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'higher-pose-device-'));
@@ -76,15 +76,10 @@ else {
         agents.push(request.headers['user-agent']);
         response.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': bytes.length }).end(bytes);
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    });
-    afterEach(() => {
-      for (const child of children.splice(0)) child.kill('SIGKILL');
+      base = await listenOnLoopback(server);
     });
     after(() => {
-      server.closeAllConnections();
-      server.close();
+      closeNow(server);
       rmSync(dir, { recursive: true, force: true });
     });
 

@@ -3,10 +3,8 @@
  * read by a source ffmpeg into the stream input path. A local HTTP server stands in for the camera.
  */
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +15,7 @@ import { processVideo, type ProcessVideoOptions, type VideoEstimator } from '../
 import { isVideoUrl, openUrlSource } from '../src/video/url-source.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { spawnCli } from './helpers/cli-process.js';
+import { closeNow, killedAfterEachTest, listenOnLoopback } from './helpers/loopback.js';
 
 /** An estimator that finds nobody. */
 const emptyEstimator: VideoEstimator = {
@@ -59,10 +58,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   return promise.then(() => expect.fail('expected a rejection'), (err: Error) => err);
 }
 
-function listening(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-}
-
 describe('video URLs: which inputs are URLs', () => {
   it('the network schemes ffmpeg reads, in any case, are URLs; file paths and other schemes are not', () => {
     for (const url of ['rtsp://camera/stream', 'RTSP://camera/stream', 'rtsps://c/s', 'rtmp://c/live', 'rtmps://c/live', 'http://127.0.0.1/a.ts', 'Https://h/a.mp4', 'srt://h:9000', 'udp://@:1234', 'tcp://h:5000']) {
@@ -91,7 +86,7 @@ else {
     const silentClosed: Promise<void>[] = [];
     /** Resets the connections to /reset.ts?held, once long.ts is sent. */
     const resets: (() => void)[] = [];
-    const children: ChildProcess[] = [];
+    const children = killedAfterEachTest();
 
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'higher-pose-url-'));
@@ -155,14 +150,10 @@ else {
         }
         response.writeHead(200, { 'content-type': 'video/mp2t', 'content-length': body.length }).end(body);
       });
-      base = `http://127.0.0.1:${await listening(server)}`;
-    });
-    afterEach(() => {
-      for (const child of children.splice(0)) child.kill('SIGKILL');
+      base = await listenOnLoopback(server);
     });
     after(() => {
-      server.closeAllConnections();
-      server.close();
+      closeNow(server);
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -210,9 +201,9 @@ else {
       expect((err as VideoError).file).to.equal(missing);
 
       const closedServer = createServer();
-      const closedPort = await listening(closedServer);
+      const closedBase = await listenOnLoopback(closedServer);
       await new Promise((resolve) => closedServer.close(resolve));
-      const refused = `http://127.0.0.1:${closedPort}/clip.ts`;
+      const refused = `${closedBase}/clip.ts`;
       err = await rejection(times(refused));
       expect(err).to.be.instanceOf(VideoError);
       expect(err.message).to.match(new RegExp(`^${refused}: cannot read the video \\(ffmpeg: .*Connection refused`));

@@ -3,7 +3,6 @@ import { Command, CommanderError } from 'commander';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerWeights } from '../src/cli/commands/weights.js';
@@ -12,6 +11,7 @@ import { findEntry, inputSizeHint, isManual, ZOO, ZOO_NAMES, ZooError, type Dire
 import { cachedPath, fetchWeights, type DownloadProgress, type FetchWeightsOptions } from '../src/zoo/download.js';
 import { createEstimator } from '../src/estimator.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
+import { listenOnLoopback } from './helpers/loopback.js';
 
 /** 300 KiB of deterministic bytes: a sha256 chain, so no two blocks are equal. */
 function makePayload(): Buffer {
@@ -60,8 +60,7 @@ class TestServer {
   private server: Server = createServer((req, res) => this.handle(req, res));
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return listenOnLoopback(this.server);
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,25 @@
+/** HTTP servers on 127.0.0.1 for the tests that read over http://, and the processes such suites start. */
+import type { ChildProcess } from 'node:child_process';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Starts `server` on a free port of 127.0.0.1; resolves to its base URL, `http://127.0.0.1:PORT`. */
+export async function listenOnLoopback(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Closes `server` now, its open connections too (a live stream's never end of themselves). */
+export function closeNow(server: Server): void {
+  server.closeAllConnections();
+  server.close();
+}
+
+/** An array the suite's tests push the processes they start onto: each killed after its test, passed or failed. */
+export function killedAfterEachTest(): ChildProcess[] {
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  });
+  return children;
+}

@@ -33,9 +33,11 @@ export const POSTPROCESS_RUNS = 20;
 /**
  * Timed runs of `estimatePoses` and of the bare network beside it, at least: `estimatePoses` is a
  * sum of parts that vary apart (decoding, the network, the post-processing), and the minimum of
- * such a sum needs more runs than one of its parts to come near its steady state.
+ * such a sum needs more runs than one of its parts to come near its steady state: over ten,
+ * `overhead_ratio` moved 1.078-1.120 between consecutive windows of one process, over twenty
+ * 1.084-1.089 (docs/speed.md).
  */
-export const END_TO_END_RUNS = 10;
+export const END_TO_END_RUNS = 20;
 
 function nonNegativeInteger(value: string): number {
   const n = value.trim() === '' ? NaN : Number(value);

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,8 +44,9 @@ function slowEstimator(ms: number, onCall?: (call: number) => void): VideoEstima
 const LONG_FRAMES = 80;
 
 /**
- * Frames of long.ts a source killed while it waits for more (a stall) never wrote: the last packet
- * its MPEG-TS demuxer, its parser and its muxer each hold until the next one comes.
+ * Frames of long.ts a source killed while it waits for more (a stall the watchdog ends) never
+ * wrote: the last packet its MPEG-TS demuxer, its parser and its muxer each hold until the next
+ * one comes. An http or tcp source that times out by itself writes them.
  */
 const HELD_BY_SOURCE = 3;
 
@@ -214,15 +216,15 @@ else {
       expect(err.message).to.match(new RegExp(`^${audio}: cannot read the video \\(ffmpeg: .*matches no streams`));
     });
 
-    it('a URL that stalls after frames (sends nothing, its connection held open): the stream ends there as a file does, every frame it sent estimated, with a warning; its source is killed', async () => {
+    it('a URL that stalls after frames (sends nothing, its connection held open): the stream ends there as a file does, every frame it sent estimated, with a warning; its source stops', async () => {
       const url = `${base}/live.ts`;
       const warnings: string[] = [];
       // Slow: when it stalls, frames wait in the pipes, the decoder and the queue, which are estimated all the same.
       const run = processVideo(slowEstimator(40), url, { stallTimeout: 1, onWarning: (message) => warnings.push(message) });
       const found: number[] = [];
       for await (const result of run) found.push(result.frame);
-      expect(found.length).to.be.within(LONG_FRAMES - HELD_BY_SOURCE, LONG_FRAMES);
-      expect(found).to.deep.equal([...found.keys()]);
+      // Every frame sent: its ffmpeg timed out by itself and wrote the last packets it held.
+      expect(found).to.deep.equal([...Array(LONG_FRAMES).keys()]);
       expect(warnings).to.deep.equal([`${url}: no data came for 1 s, so the stream ends there; the poses of its ${found.length} frames so far are kept`]);
       expect(run.sourceStopped()).to.equal('no data came for 1 s');
       // The source ffmpeg is gone: its connection is closed.
@@ -236,6 +238,38 @@ else {
       expect(frames).to.equal(found.length);
       expect(err).to.be.instanceOf(VideoError);
       expect(err.message).to.equal(`${url}: no data came for 1 s (a longer stallTimeout, --stall-timeout on the command line, waits longer)`);
+      await liveClosed.at(-1);
+    });
+
+    it('a tcp:// URL that stalls after frames: its ffmpeg times out by itself too, every frame sent estimated', async () => {
+      const closed: Promise<void>[] = [];
+      const camera = createNetServer((socket) => {
+        closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
+        socket.write(readFileSync(join(dir, 'long.ts')));
+      });
+      await new Promise<void>((resolve) => camera.listen(0, '127.0.0.1', () => resolve()));
+      try {
+        const url = `tcp://127.0.0.1:${(camera.address() as AddressInfo).port}`;
+        const run = processVideo(emptyEstimator, url, { stallTimeout: 1, onWarning: () => {} });
+        let frames = 0;
+        for await (const _ of run) frames++;
+        expect(frames).to.equal(LONG_FRAMES);
+        expect(run.sourceStopped()).to.equal('no data came for 1 s');
+        await closed.at(-1);
+      } finally {
+        camera.close();
+      }
+    });
+
+    it('a URL that stalls with its own rw_timeout in inputOptions: the watchdog kills its ffmpeg at stallTimeout, the packets that ffmpeg held lost', async () => {
+      const url = `${base}/live.ts`;
+      const run = processVideo(emptyEstimator, url, { stallTimeout: 1, inputOptions: { rw_timeout: '60000000' }, onWarning: () => {} });
+      const started = Date.now();
+      let frames = 0;
+      for await (const _ of run) frames++;
+      expect(Date.now() - started).to.be.below(30_000);
+      expect(frames).to.be.within(LONG_FRAMES - HELD_BY_SOURCE, LONG_FRAMES - 1);
+      expect(run.sourceStopped()).to.equal('no data came for 1 s');
       await liveClosed.at(-1);
     });
 
@@ -386,8 +420,8 @@ else {
       expect(await run.ended, run.stderr()).to.deep.equal({ code: 0, by: null });
       const frames = readFileSync(out, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { frame: number }).frame);
       expect(frames).to.deep.equal([...frames.keys()]);
-      // Every frame the source wrote, those decoded ahead of the network too.
-      expect(frames.length).to.be.within(LONG_FRAMES - HELD_BY_SOURCE, LONG_FRAMES);
+      // Every frame the source sent, those decoded ahead of the network too.
+      expect(frames.length).to.equal(LONG_FRAMES);
       expect(run.stderr()).to.include(`warning: ${live}: no data came for 1 s, so the stream ends there; the poses of its ${frames.length} frames so far are kept\n`);
       expect(run.stderr()).to.match(new RegExp(`the stream ended after ${frames.length} frames \\(${live}: no data came for 1 s\\); ${out} written\n$`));
       await liveClosed.at(-1);

@@ -30,6 +30,16 @@ export const DEFAULT_STALL_TIMEOUT = 30;
 /** The longest timer Node keeps (about 24.8 days): a longer one fires at once. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
+/**
+ * URLs whose reads ffmpeg's own `rw_timeout` bounds (its http, https and tcp protocols). Timed
+ * out, ffmpeg ends the input as at its end: the demuxer, parser and muxer hand on the last packet
+ * each held, which killing it loses (1-3 frames). Others (rtsp, rtmp, srt, udp, devices) are killed.
+ */
+const TIMED_BY_FFMPEG = /^(https?|tcp):\/\//i;
+
+/** How long the watchdog waits beyond an ffmpeg that times out itself: for what its timeout does not bound (a DNS lookup). */
+const BACKSTOP_MS = 2000;
+
 export interface UrlSourceOptions extends FfmpegPaths, SourceInputOptions {
   /** Seconds without a byte from the source while its reader waits for one (connecting included); a positive number, default 30. */
   stallTimeout?: number | undefined;
@@ -87,7 +97,8 @@ const DURATION_LINE = /^\[info\]\s+Duration: (?:(\d+):(\d+):(\d+(?:\.\d+)?)|N\/A
  * decoded by the source into raw BGR, a layout Matroska's demuxer reads back as it was written
  * (raw RGB, as lavfi's and x11grab's, came back with red and blue swapped; others, as 16-bit gray,
  * not at all). The source ffmpeg is killed when the stream is destroyed (the run ended early or
- * was aborted), or when it sends nothing for `stallTimeout` seconds while the stream is read. That
+ * was aborted), or when it sends nothing for `stallTimeout` seconds while the stream is read (an
+ * http, https or tcp URL's ffmpeg times out by itself then, every frame it read written). That
  * stall, or its failure (connection refused, 404, no video stream; part-way, a connection reset,
  * which ffmpeg logs naming the URL and takes as the video's end, its last packet maybe cut),
  * destroys the stream with a VideoError naming the URL and the reason where no byte came; after
@@ -96,10 +107,13 @@ const DURATION_LINE = /^\[info\]\s+Duration: (?:(\d+):(\d+):(\d+(?:\.\d+)?)|N\/A
 export function openUrlSource(url: string, options: UrlSourceOptions = {}): Readable {
   const binary = ffmpegBinary(options);
   const stallSeconds = options.stallTimeout ?? DEFAULT_STALL_TIMEOUT;
+  // Not where the caller set it: its timeout, then, is the caller's, and its message ffmpeg's.
+  const timesOutItself = TIMED_BY_FFMPEG.test(url) && !Object.hasOwn(options.inputOptions ?? {}, 'rw_timeout');
   const args = [
     // At the info level for the input's duration, which ffmpeg logs as it opens it (a few lines).
     '-hide_banner', '-nostats', '-loglevel', 'level+info', '-nostdin',
     ...(options.inputFormat !== undefined ? ['-f', options.inputFormat] : []),
+    ...(timesOutItself ? ['-rw_timeout', String(Math.round(stallSeconds * 1e6))] : []),
     ...Object.entries(options.inputOptions ?? {}).flatMap(([name, value]) => [`-${name}`, value]),
     '-i', url,
     '-map', '0:v:0',
@@ -155,7 +169,8 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
     stream.end();
   };
   // The watchdog counts only while the stream's reader waits for bytes: a reader that is busy
-  // (the estimator on a slow frame) holds the source back, which is no stall.
+  // (the estimator on a slow frame) holds the source back, which is no stall. (ffmpeg's own
+  // timeout counts while it waits to read: held back, it waits to write.)
   let watchdog: NodeJS.Timeout | undefined;
   let stalled = false;
   const stopWatchdog = (): void => clearTimeout(watchdog);
@@ -165,7 +180,7 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
       // Stopped once its exit is seen, after what it had written.
       stalled = true;
       killGroup(child);
-    }, Math.min(stallSeconds * 1000, LONGEST_TIMER_MS));
+    }, Math.min(stallSeconds * 1000 + (timesOutItself ? BACKSTOP_MS : 0), LONGEST_TIMER_MS));
   };
   let bytes = 0;
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -197,14 +212,16 @@ export function openUrlSource(url: string, options: UrlSourceOptions = {}): Read
       reportDuration(undefined);
       stopWatchdog();
       if (stream.destroyed) return;
-      if (stalled) {
+      // ffmpeg ends a reading that failed (a connection reset, its own timeout) as the video's end,
+      // exit code 0, having logged the failure naming its input; other errors logged (frames of a
+      // stream joined mid-way that it could not decode as it probed them, a damaged packet it
+      // skipped) end nothing.
+      const failures = tail.text.split('\n').filter((line) => line.startsWith(`[error] ${url}: `));
+      if (stalled || (timesOutItself && failures.some((line) => / timed out$/i.test(line)))) {
         stop(`no data came for ${stallSeconds} s`, ' (a longer stallTimeout, --stall-timeout on the command line, waits longer)');
         return;
       }
-      // ffmpeg ends a reading that failed (a connection reset) as the video's end, exit code 0,
-      // having logged the failure naming its input; other errors logged (frames of a stream joined
-      // mid-way that it could not decode as it probed them, a damaged packet it skipped) end nothing.
-      const readFailed = tail.text.split('\n').some((line) => line.startsWith(`[error] ${url}: `));
+      const readFailed = failures.length > 0;
       if (code === 0 && !readFailed) {
         stream.end();
         return;

@@ -241,6 +241,25 @@ else {
       await liveClosed.at(-1);
     });
 
+    it('a URL that stalls as the last frames asked for come (maxFrames): the run ends by maxFrames, no stall reported; openVideo gives them without an error', async () => {
+      const url = `${base}/live.ts`;
+      for (const maxFrames of [LONG_FRAMES - 1, LONG_FRAMES]) {
+        const warnings: string[] = [];
+        const run = processVideo(emptyEstimator, url, { stallTimeout: 1, maxFrames, onWarning: (message) => warnings.push(message) });
+        let frames = 0;
+        for await (const _ of run) frames++;
+        expect([frames, run.sourceStopped(), warnings], `maxFrames ${maxFrames}`).to.deep.equal([maxFrames, undefined, []]);
+        frames = 0;
+        for await (const _ of await openVideo(url, { stallTimeout: 1, maxFrames })) frames++;
+        expect(frames).to.equal(maxFrames);
+      }
+      // One more than it sent: the stall cut the run short.
+      const run = processVideo(emptyEstimator, url, { stallTimeout: 1, maxFrames: LONG_FRAMES + 1, onWarning: () => {} });
+      let frames = 0;
+      for await (const _ of run) frames++;
+      expect([frames, run.sourceStopped()]).to.deep.equal([LONG_FRAMES, 'no data came for 1 s']);
+    });
+
     it('a tcp:// URL that stalls after frames: its ffmpeg times out by itself too, every frame sent estimated', async () => {
       const closed: Promise<void>[] = [];
       const camera = createNetServer((socket) => {

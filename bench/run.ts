@@ -28,7 +28,8 @@ import { aggregateOnDemand } from '../src/aggregate/aggregate.js';
 import { groupMaps } from '../src/grouping/parse.js';
 import { Workspace } from '../src/workspace.js';
 import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
-import { createEstimator, flipBatchByDefault, type EstimatorOptions, type StageTimes } from '../src/estimator.js';
+import { createEstimator, type EstimatorOptions, type StageTimes } from '../src/estimator.js';
+import { FLIP_PAIRS_TO_CHOOSE } from '../src/flip-pair.js';
 import { decodePoses, type ScaleOutputs } from '../src/decode.js';
 import { quantizeForImages } from '../src/model/quantize.js';
 import { releaseNow, sessionConfig } from '../src/backend/onnx/session.js';
@@ -268,8 +269,11 @@ async function main(): Promise<void> {
   // Each estimate's stages, to tell where the end-to-end time beyond the network goes.
   const stageTimes: StageTimes[] = [];
   const estimator = await createEstimator({ ...estimatorOptions(opts, weights), onStageTimes: (times) => stageTimes.push(times) });
-  // The estimator's default (EstimatorOptions.flipBatch) at this input size.
-  const flipBatch = flipBatchByDefault(w, h);
+  // The estimator times the flip pair both ways first, then keeps the faster (EstimatorOptions.flipBatch);
+  // these estimates are the first of its warm-up.
+  for (let i = 0; i < FLIP_PAIRS_TO_CHOOSE; i++) discard(await estimator.estimatePoses(photo));
+  const flipBatch = estimator.flipPairBatched(w, h);
+  if (flipBatch === undefined) throw new Error(`the estimator had not chosen how to run the flip pair after ${FLIP_PAIRS_TO_CHOOSE} estimates`);
   const bareFlipMs = Number(flipBatch ? figures.network_flip_batched_ms_640_480 : figures.network_flip_separate_ms_640_480);
   // End to end, alternating with the bare network on the same input, so that the machine's
   // drift between the two measurements does not enter overhead_ratio.

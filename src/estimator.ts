@@ -13,6 +13,7 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { isDetached, isTensorLike, naming, pixelsToRgb, readImage, shownPath, tensorPixels } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
+import { FlipPairChooser, flipBatchFits, type FlipPairRun } from './flip-pair.js';
 import { CallbackError } from './callback-error.js';
 import { frozen, isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal } from './abort-signal.js';
@@ -67,10 +68,11 @@ export interface EstimatorOptions extends ConfigChoice {
   flipTest?: boolean | undefined;
   /**
    * With flip test, run the plain and the mirrored input as one batch of two (`true`) or as
-   * two runs (`false`): the same outputs, and half the activation memory, at no measurable cost in
-   * speed on the CPU (`npm run bench` measures both; see README, Speed). Default: one batch for
-   * network inputs up to 1024x1024 pixels (photos at the configurations' input sizes), two runs
-   * for larger ones (panoramas, scale 2), whose activations take gigabytes.
+   * two runs (`false`, half the activation memory): the same outputs, at speeds a few percent
+   * apart, either way round depending on the machine (`npm run bench` measures both; see README,
+   * Speed). Default: the faster, timed at each network input size up to 1024x1024 pixels (its first
+   * eight pairs alternate between the two ways; `flipPairBatched` tells the choice); two runs for
+   * larger ones (panoramas, scale 2), whose activations take gigabytes.
    */
   flipBatch?: boolean | undefined;
   /** Test scales, e.g. `[2, 1, 0.5]`. Default: `TEST.SCALE_FACTOR` (`[1]`). */
@@ -166,6 +168,12 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   estimatePoses(images: readonly ImageInput[], options?: EstimationOptions): Promise<Person[][]>;
   /** A value that may hold either (a helper forwarding its argument): the result is then either too. */
   estimatePoses(input: ImageInput | readonly ImageInput[], options?: EstimationOptions): Promise<Person[] | Person[][]>;
+  /**
+   * With flip test, whether the plain and mirrored inputs of a `width` x `height` network input
+   * run as one batch (`EstimatorOptions.flipBatch`): undefined while the estimator is still
+   * timing both ways at that size.
+   */
+  flipPairBatched(width: number, height: number): boolean | undefined;
   /**
    * Poses for every (sampled) frame of a video file or stream, decoded by ffmpeg, with
    * optional tracking (stable `id`s), smoothing and an overlay video. Decoding stays a few
@@ -308,23 +316,17 @@ function batchItem(output: OutputTensor, index: number): OutputTensor {
   return ndarray(output.data.subarray(start, start + size), [1, c, h, w]);
 }
 
-/**
- * Largest network input (pixels of one pass) whose flip pair runs as one batch by default: a
- * 4000x500 panorama's 4096x512 input (2.1 MP) took 2.18 GB at peak as a batch, 1.78 GB as two
- * runs (W32); photos at 512 or 640 give 0.3-0.6 MP.
- */
-const FLIP_BATCH_MAX_PIXELS = 1024 * 1024;
+/** Runs a flip pair of a `width` x `height` input one way or the other (`FlipPairChooser.run`, or a fixed way). */
+type FlipPairRunner = <T>(width: number, height: number, runPair: FlipPairRun<T>) => Promise<T>;
 
-/** Whether the flip pair of a `width` x `height` network input runs as one batch by default (`EstimatorOptions.flipBatch`). */
-export function flipBatchByDefault(width: number, height: number): boolean {
-  return width * height <= FLIP_BATCH_MAX_PIXELS;
-}
+/** Runs every flip pair the way `flipBatch` says; undefined: as one batch where it fits (`flipBatchFits`). */
+const fixedFlipPairs = (flipBatch: boolean | undefined): FlipPairRunner => (width, height, runPair) => runPair(flipBatch ?? flipBatchFits(width, height));
 
 /**
  * Runs one test scale: the plain input and, with flip test, the mirrored one (batched or in a
  * second run). Inputs and outputs are written into `workspace` buffers.
  */
-async function runScale(network: Network, input: ScaledInput, flip: boolean, flipBatch: boolean | undefined, workspace: Workspace): Promise<ScaleOutputs> {
+async function runScale(network: Network, input: ScaledInput, flip: boolean, runFlipPair: FlipPairRunner, workspace: Workspace): Promise<ScaleOutputs> {
   const size = 3 * input.height * input.width;
   // Plain and mirrored input side by side: one batch, or two runs on the halves.
   // Not shared memory: ONNX Runtime refuses SharedArrayBuffer inputs.
@@ -334,17 +336,19 @@ async function runScale(network: Network, input: ScaledInput, flip: boolean, fli
   if (!flip) return { scale: input.scale, outputs: await network.run(toNetworkInput(input.resized, false, batch), dims, into('plain')) };
   toFlipPairInput(input.resized, batch);
   const [plain, mirrored] = [batch.subarray(0, size), batch.subarray(size)];
-  if (!(flipBatch ?? flipBatchByDefault(input.width, input.height))) {
-    const outputs = await network.run(plain, dims, into('plain'));
-    return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims, into('flipped')) };
-  }
-  const outputs = await network.run(batch, [2, 3, input.height, input.width], into('pair'));
-  return { scale: input.scale, outputs: outputs.map((o) => batchItem(o, 0)), flipped: outputs.map((o) => batchItem(o, 1)) };
+  return runFlipPair(input.width, input.height, async (batched) => {
+    if (!batched) {
+      const outputs = await network.run(plain, dims, into('plain'));
+      return { scale: input.scale, outputs, flipped: await network.run(mirrored, dims, into('flipped')) };
+    }
+    const outputs = await network.run(batch, [2, 3, input.height, input.width], into('pair'));
+    return { scale: input.scale, outputs: outputs.map((o) => batchItem(o, 0)), flipped: outputs.map((o) => batchItem(o, 1)) };
+  });
 }
 
 /** How `inferAndDecode` runs the network. */
 export interface InferenceOptions {
-  /** Plain and mirrored input in one batch (see `EstimatorOptions.flipBatch`). Default: by the input's size. */
+  /** Plain and mirrored input in one batch (see `EstimatorOptions.flipBatch`). Default: one batch up to 1024x1024 input pixels, two runs above. */
   flipBatch?: boolean;
   /**
    * Buffers to reuse from one image to the next (see `Workspace`): the result's `heatmaps` and
@@ -370,14 +374,14 @@ export async function inferAndDecode(
   options: InferenceOptions = {},
 ): Promise<DecodeResult> {
   const workspace = options.workspace ?? new Workspace();
-  const perScale = await runScales(network, inputs, settings.flipTest, options.flipBatch, workspace);
+  const perScale = await runScales(network, inputs, settings.flipTest, fixedFlipPairs(options.flipBatch), workspace);
   return decodeScales(perScale, inputs, baseSize, settings, keypoints, workspace, options.postprocessing, options.selection);
 }
 
 /** The network on every prepared input (`inferAndDecode`'s first half). */
-async function runScales(network: Network, inputs: readonly ScaledInput[], flip: boolean, flipBatch: boolean | undefined, workspace: Workspace): Promise<ScaleOutputs[]> {
+async function runScales(network: Network, inputs: readonly ScaledInput[], flip: boolean, runFlipPair: FlipPairRunner, workspace: Workspace): Promise<ScaleOutputs[]> {
   const perScale: ScaleOutputs[] = [];
-  for (const input of inputs) perScale.push(await runScale(network, input, flip, flipBatch, workspace));
+  for (const input of inputs) perScale.push(await runScale(network, input, flip, runFlipPair, workspace));
   return perScale;
 }
 
@@ -459,6 +463,9 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
   const keypoints = keypointDefinition(config.dataset.kind);
   const network = await createNetwork(config, weights, options);
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
+  // Unless the caller chose, each input size's flip pair runs the way found faster here.
+  const flipPairs = options.flipBatch === undefined ? new FlipPairChooser() : undefined;
+  const runFlipPair: FlipPairRunner = flipPairs ? (width, height, runPair) => flipPairs.run(width, height, runPair) : fixedFlipPairs(options.flipBatch);
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
   const idle: Workspace[] = [];
 
@@ -515,7 +522,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
     try {
       const prepared = testScaleInputs(rgb, settings.inputSize, settings.scaleFactor, workspace);
       const preprocessed = performance.now();
-      const perScale = await runScales(network, prepared.inputs, settings.flipTest, options.flipBatch, workspace);
+      const perScale = await runScales(network, prepared.inputs, settings.flipTest, runFlipPair, workspace);
       signal?.throwIfAborted();
       const inferred = performance.now();
       const { people } = await decodeScales(perScale, prepared.inputs, prepared.baseSize, settings, keypoints, workspace, postprocessing, selection);
@@ -555,6 +562,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
     maxPixels: options.maxPixels,
     config,
     estimatePoses,
+    flipPairBatched: (width, height) => (flipPairs ? flipPairs.chosen(width, height) : options.flipBatch),
     processVideo: (input, videoOptions = {}) => {
       // Refused here, before ffmpeg starts, rather than by the first frame's estimatePoses.
       if (calls.isDisposed) throw disposedError('processVideo');

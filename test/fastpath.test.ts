@@ -8,6 +8,7 @@ import { buildNetworkGraph } from '../src/higher/network.js';
 import { randomWeights } from '../src/model/weights.js';
 import { createEstimator, inferAndDecode } from '../src/estimator.js';
 import { createNetwork } from '../src/model/load.js';
+import { FLIP_PAIRS_TO_CHOOSE } from '../src/flip-pair.js';
 import { testScaleInputs } from '../src/preprocess/index.js';
 import { keypointDefinition } from '../src/datasets.js';
 import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
@@ -261,7 +262,35 @@ describe('fast paths equal the direct formulas', () => {
     expect(results[1]).to.deep.equal(results[0]);
   });
 
-  it('flip test runs as one batch by default up to 1024x1024 input pixels, as two runs above, with the same people', async () => {
+  it('an estimator times its first flip pairs both ways, then keeps one: the same people all along; a flipBatch given is kept from the start', async () => {
+    const config = presetConfig('tiny_coco');
+    const weights = randomWeights(buildNetworkGraph(config.model), 3);
+    const image: RgbImage = { data: Uint8Array.from(noise(200 * 150 * 3, 8, 0, 255), Math.floor), width: 200, height: 150 };
+    // Its network input at 128: 128 high, 192 wide (the width rounded up to the heatmaps' multiple).
+    const [width, height] = [192, 128];
+    const estimator = await createEstimator({ preset: 'tiny_coco', weights, flipTest: true, inputSize: 128 });
+    try {
+      const first = await estimator.estimatePoses(image);
+      expect(first.length).to.be.greaterThan(0);
+      for (let i = 1; i < FLIP_PAIRS_TO_CHOOSE; i++) {
+        expect(estimator.flipPairBatched(width, height), `after ${i} estimates`).to.equal(undefined);
+        expect(await estimator.estimatePoses(image)).to.deep.equal(first);
+      }
+      expect(estimator.flipPairBatched(width, height)).to.be.a('boolean');
+      expect(await estimator.estimatePoses(image)).to.deep.equal(first);
+      expect(estimator.flipPairBatched(4096, 512), 'over 1024x1024 pixels').to.equal(false);
+    } finally {
+      await estimator.dispose();
+    }
+    for (const flipBatch of [true, false]) {
+      const fixed = await createEstimator({ preset: 'tiny_coco', weights, flipTest: true, inputSize: 128, flipBatch });
+      expect(fixed.flipPairBatched(width, height)).to.equal(flipBatch);
+      expect(fixed.flipPairBatched(4096, 512)).to.equal(flipBatch);
+      await fixed.dispose();
+    }
+  });
+
+  it('inferAndDecode runs the flip test as one batch by default up to 1024x1024 input pixels, as two runs above, with the same people', async () => {
     const config = { ...presetConfig('tiny_coco') };
     config.test = { ...config.test, flipTest: true, inputSize: 128 };
     config.dataset = { ...config.dataset, inputSize: 128 };

@@ -465,7 +465,7 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
   // Unless the caller chose, each input size's flip pair runs the way found faster here.
   const flipPairs = options.flipBatch === undefined ? new FlipPairChooser() : undefined;
-  const runFlipPair: FlipPairRunner = flipPairs ? (width, height, runPair) => flipPairs.run(width, height, runPair) : fixedFlipPairs(options.flipBatch);
+  const runFlipPair = flipPairs ? flipPairs.run.bind(flipPairs) : fixedFlipPairs(options.flipBatch);
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
   const idle: Workspace[] = [];
 

@@ -19,7 +19,7 @@ export function flipBatchFits(width: number, height: number): boolean {
 }
 
 /** Pairs timed each way per input size, after a first one each way that is not (a new size's first run allocates). */
-export const FLIP_PAIRS_TIMED = 3;
+const FLIP_PAIRS_TIMED = 3;
 
 /** Pairs of one size run before its way is chosen, when they ran one at a time. */
 export const FLIP_PAIRS_TO_CHOOSE = 2 * (1 + FLIP_PAIRS_TIMED);

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { processVideo, type ProcessVideoOptions, type VideoEstimator } from '../
 import { isVideoUrl, openUrlSource } from '../src/video/url-source.js';
 import { ffmpeg, hasFfmpeg, skippedWithoutFfmpeg } from './helpers/ffmpeg.js';
 import { spawnCli } from './helpers/cli-process.js';
-import { closeNow, killedAfterEachTest, listenOnLoopback } from './helpers/loopback.js';
+import { closeNow, killedAfterEachTest, listenOnLoopback, loopbackPort } from './helpers/loopback.js';
 
 /** An estimator that finds nobody. */
 const emptyEstimator: VideoEstimator = {
@@ -266,9 +266,9 @@ else {
         closed.push(new Promise((resolve) => socket.once('close', () => resolve())));
         socket.write(readFileSync(join(dir, 'long.ts')));
       });
-      await new Promise<void>((resolve) => camera.listen(0, '127.0.0.1', () => resolve()));
+      const port = await loopbackPort(camera);
       try {
-        const url = `tcp://127.0.0.1:${(camera.address() as AddressInfo).port}`;
+        const url = `tcp://127.0.0.1:${port}`;
         const run = processVideo(emptyEstimator, url, { stallTimeout: 1, onWarning: () => {} });
         let frames = 0;
         for await (const _ of run) frames++;

@@ -1,12 +1,17 @@
-/** HTTP servers on 127.0.0.1 for the tests that read over http://, and the processes such suites start. */
+/** Servers on 127.0.0.1 for the tests that read over http:// (or tcp://), and the processes such suites start. */
 import type { ChildProcess } from 'node:child_process';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+
+/** Starts `server` (HTTP or plain TCP) on a free port of 127.0.0.1; resolves to the port. */
+export async function loopbackPort(server: NetServer): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return (server.address() as AddressInfo).port;
+}
 
 /** Starts `server` on a free port of 127.0.0.1; resolves to its base URL, `http://127.0.0.1:PORT`. */
 export async function listenOnLoopback(server: Server): Promise<string> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${await loopbackPort(server)}`;
 }
 
 /** Closes `server` now, its open connections too (a live stream's never end of themselves). */

@@ -57,8 +57,6 @@ let top: usize = 0;
 
 /** Written by JavaScript: the mean tag of a search (K float32). */
 let meanInput: usize = 0;
-/** Written by JavaScript: a tile's heatmap (64 float32, row-major), then its tags (K x 64 float32). */
-let tileInput: usize = 0;
 /** Written by JavaScript: per tile the heatmap bound (float64), then the tag boxes' lows and highs (`[tile * K + d]`). */
 let boundsInput: usize = 0;
 /** Scratch of `buildHierarchy`. */
@@ -106,7 +104,6 @@ export function refineBegin(w: i32, h: i32, k: i32): void {
   top = (__heap_base + 15) & ~15;
   meanInput = allocate(<usize>k << 2);
   meanTag = allocate(<usize>k << 3);
-  tileInput = allocate(<usize>((1 + k) * TILE_PIXELS) << 2);
   boundsInput = allocate(<usize>(tiles * (1 + 2 * k)) << 3);
   sortKeys = allocate(<usize>tiles << 2);
   sortOrder = allocate(<usize>tiles << 2);
@@ -122,10 +119,6 @@ export function refineBegin(w: i32, h: i32, k: i32): void {
 
 export function refineMeanInput(): usize {
   return meanInput;
-}
-
-export function refineTileInput(): usize {
-  return tileInput;
 }
 
 export function refineBoundsInput(): usize {
@@ -353,23 +346,68 @@ export function tileExactness(h: usize, tile: i32): u8 {
 }
 
 /**
- * Takes the values of `tile` from `tileInput`: its heatmap (row-major, 8 values a row; pixels
- * outside the image become -Infinity, never an answer), then its tags (tag value d of pixel i
- * at `64 + d * 64 + i`; 0 outside the image), and its exact maximum and tag box into the
- * hierarchy.
+ * Allocates `tile`'s values and returns their address, for JavaScript to write the pixels
+ * inside the image: the heatmap (row-major, 8 values a row), then the tags (tag value d of
+ * pixel i at `64 + d * 64 + i`). `tileWritten` completes them.
  */
-export function provideTile(h: usize, tile: i32): void {
+export function tileSlot(h: usize, tile: i32): usize {
   const at = allocate(<usize>((1 + tagDim) * TILE_PIXELS) << 2);
   store<i32>(field(h, SLOT) + (<usize>tile << 2), <i32>at);
-  const rowCount = tileRows(tile);
-  const columnCount = tileColumns(tile);
+  return at;
+}
+
+/**
+ * Completes the values JavaScript wrote into `tile`'s slot: pixels outside the image become
+ * -Infinity in the heatmap (never an answer) and 0 in the tags; the exact maximum and tag box
+ * go into the hierarchy, and up its ancestors while they change.
+ */
+export function tileWritten(h: usize, tile: i32): void {
+  const at = tileValues(h, tile);
   const leaf = i32At(field(h, LEAF_OF_TILE), tile);
+  if (tileRows(tile) == 8 && tileColumns(tile) == 8) fullTileExtremes(h, at, leaf);
+  else partTileExtremes(h, at, leaf, tileRows(tile), tileColumns(tile));
+  store<u8>(field(h, EXACTNESS) + <usize>tile, EXACT);
+  propagate(h, leaf);
+}
+
+/** A tile's extremes into `leaf`, every pixel inside the image, four at a time (finite values: `pmax`, `pmin`). */
+function fullTileExtremes(h: usize, at: usize, leaf: i32): void {
+  let best = v128.load(at);
+  for (let i = 4; i < TILE_PIXELS; i += 4) best = f32x4.pmax(best, v128.load(at + (<usize>i << 2)));
+  store<f64>(field(h, MAX_DET) + (<usize>leaf << 3), <f64>laneMax(best));
+  for (let d = 0; d < tagDim; d++) {
+    const tags = at + (<usize>((1 + d) * TILE_PIXELS) << 2);
+    let lo = v128.load(tags);
+    let hi = lo;
+    for (let i = 4; i < TILE_PIXELS; i += 4) {
+      const v = v128.load(tags + (<usize>i << 2));
+      lo = f32x4.pmin(lo, v);
+      hi = f32x4.pmax(hi, v);
+    }
+    store<f64>(field(h, LOW) + (<usize>(leaf * tagDim + d) << 3), <f64>laneMin(lo));
+    store<f64>(field(h, HIGH) + (<usize>(leaf * tagDim + d) << 3), <f64>laneMax(hi));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function laneMin(v: v128): f32 {
+  const pairs = f32x4.pmin(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmin(pairs, v128.shuffle<f32>(pairs, pairs, 1, 0, 3, 2)), 0);
+}
+
+// @ts-ignore: decorator
+@inline function laneMax(v: v128): f32 {
+  const pairs = f32x4.pmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.pmax(pairs, v128.shuffle<f32>(pairs, pairs, 1, 0, 3, 2)), 0);
+}
+
+/** A tile's extremes into `leaf`, over its `rowCount` x `columnCount` pixels inside the image; the others are filled. */
+function partTileExtremes(h: usize, at: usize, leaf: i32, rowCount: i32, columnCount: i32): void {
   let best: f32 = -Infinity;
   for (let i = 0; i < TILE_PIXELS; i++) {
     const inside = (i >> 3) < rowCount && (i & 7) < columnCount;
-    const value = inside ? load<f32>(tileInput + (<usize>i << 2)) : -Infinity;
-    store<f32>(at + (<usize>i << 2), value);
-    best = larger(best, value);
+    if (!inside) store<f32>(at + (<usize>i << 2), -Infinity);
+    else best = larger(best, load<f32>(at + (<usize>i << 2)));
   }
   store<f64>(field(h, MAX_DET) + (<usize>leaf << 3), <f64>best);
   for (let d = 0; d < tagDim; d++) {
@@ -378,18 +416,17 @@ export function provideTile(h: usize, tile: i32): void {
     for (let i = 0; i < TILE_PIXELS; i++) {
       const offset = <usize>((1 + d) * TILE_PIXELS + i) << 2;
       const inside = (i >> 3) < rowCount && (i & 7) < columnCount;
-      const value: f32 = inside ? load<f32>(tileInput + offset) : 0;
-      store<f32>(at + offset, value);
-      if (inside) {
-        lo = smaller(lo, value);
-        hi = larger(hi, value);
+      if (!inside) {
+        store<f32>(at + offset, 0);
+        continue;
       }
+      const value = load<f32>(at + offset);
+      lo = smaller(lo, value);
+      hi = larger(hi, value);
     }
     store<f64>(field(h, LOW) + (<usize>(leaf * tagDim + d) << 3), <f64>lo);
     store<f64>(field(h, HIGH) + (<usize>(leaf * tagDim + d) << 3), <f64>hi);
   }
-  store<u8>(field(h, EXACTNESS) + <usize>tile, EXACT);
-  propagate(h, leaf);
 }
 
 /** The search's hierarchy arrays and mean tag (float64), set when it starts. */

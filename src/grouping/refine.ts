@@ -63,7 +63,8 @@ export class RefineIndex {
   /** This thread's refine instance, as `claim` (which every use follows) found it. */
   private kernel!: RefineExports;
   private meanInput = new Float32Array(0);
-  private tileInput = new Float32Array(0);
+  /** The instance's whole memory, for writing tiles where the kernel keeps them. */
+  private heap = new Float32Array(0);
 
   constructor(readonly maps: GroupingMaps) {}
 
@@ -72,18 +73,18 @@ export class RefineIndex {
     if (holder === this) return;
     holder = this;
     this.hierarchies.clear();
-    this.tileInput = new Float32Array(0);
+    this.heap = new Float32Array(0);
     const { width, height, tagDim } = this.maps;
     this.kernel = refineKernels(width * height * (1 + tagDim));
     this.kernel.refineBegin(width, height, tagDim);
   }
 
-  /** Makes the views of the kernel's inputs again when its memory has grown (which detaches them) or was claimed. */
+  /** Makes the views of the kernel's memory again when it has grown (which detaches them) or was claimed. */
   private viewInputs(): void {
-    if (this.tileInput.length > 0) return;
+    if (this.heap.length > 0) return;
     const { buffer } = this.kernel.memory;
     this.meanInput = new Float32Array(buffer, this.kernel.refineMeanInput(), this.maps.tagDim);
-    this.tileInput = new Float32Array(buffer, this.kernel.refineTileInput(), (1 + this.maps.tagDim) * TILE * TILE);
+    this.heap = new Float32Array(buffer);
   }
 
   /** The hierarchy of `joint`, built from the maps' current bounds on first use. */
@@ -122,28 +123,33 @@ export class RefineIndex {
   }
 
   /**
-   * Computes the heatmap and tags of `joint` over `tile` and copies them in: the heatmap
-   * row-major, 8 values a row, then tag value d of pixel i at `64 + d * 64 + i`.
+   * Computes the heatmap and tags of `joint` over `tile` and copies them into the slot the
+   * kernel gives: the heatmap row-major, 8 values a row, then tag value d of pixel i at
+   * `64 + d * 64 + i`.
    */
   private provideTile(joint: number, h: number, tile: number): void {
-    const { maps } = this;
+    const { maps, kernel } = this;
     maps.ensureTile(joint, tile);
     maps.ensureTagTile(joint, tile);
+    const slot = kernel.tileSlot(h, tile) >>> 2;
     this.viewInputs();
-    const { tileInput } = this;
+    const { heap } = this;
     const { det, tags, tagDim: k, width } = maps;
     const [x0, y0, x1, y1] = tileRect(tile, maps.height, width);
     const heatBase = joint * maps.height * width;
     const tagBase = tagPlaneOf(maps, joint) * maps.height * width;
     for (let y = y0; y < y1; y++) {
-      for (let x = x0; x < x1; x++) {
-        const i = (y - y0) * TILE + x - x0;
-        tileInput[i] = det[heatBase + y * width + x];
-        const at = (tagBase + y * width + x) * k;
-        for (let d = 0; d < k; d++) tileInput[(1 + d) * TILE * TILE + i] = tags[at + d];
+      const row = slot + (y - y0) * TILE - x0;
+      for (let x = x0; x < x1; x++) heap[row + x] = det[heatBase + y * width + x];
+    }
+    for (let d = 0; d < k; d++) {
+      const tagSlot = slot + (1 + d) * TILE * TILE;
+      for (let y = y0; y < y1; y++) {
+        const row = tagSlot + (y - y0) * TILE - x0;
+        for (let x = x0; x < x1; x++) heap[row + x] = tags[(tagBase + y * width + x) * k + d];
       }
     }
-    this.kernel.provideTile(h, tile);
+    kernel.tileWritten(h, tile);
   }
 }
 

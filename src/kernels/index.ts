@@ -56,11 +56,11 @@ export interface RefineExports {
   memory: { buffer: ArrayBuffer };
   refineBegin(width: number, height: number, tagDim: number): void;
   refineMeanInput(): number;
-  refineTileInput(): number;
   refineBoundsInput(): number;
   buildHierarchy(): number;
   tileExactness(hierarchy: number, tile: number): number;
-  provideTile(hierarchy: number, tile: number): void;
+  tileSlot(hierarchy: number, tile: number): number;
+  tileWritten(hierarchy: number, tile: number): void;
   refineSearch(hierarchy: number, start: number): number;
   refineResume(): number;
 }

@@ -260,6 +260,24 @@ else {
       expect([frames, run.sourceStopped()]).to.deep.equal([LONG_FRAMES, 'no data came for 1 s']);
     });
 
+    it('a URL that stalls as the last frames of its range come (duration): no stall reported, openVideo gives them without an error; a frame longer, the stall cut it', async () => {
+      const url = `${base}/live.ts`;
+      // long.ts's frames come at 0, 0.1, ... 7.9 s: a range of 8 s holds them all.
+      const duration = LONG_FRAMES / 10;
+      const warnings: string[] = [];
+      const run = processVideo(emptyEstimator, url, { stallTimeout: 1, duration, onWarning: (message) => warnings.push(message) });
+      let frames = 0;
+      for await (const _ of run) frames++;
+      expect([frames, run.sourceStopped(), warnings]).to.deep.equal([LONG_FRAMES, undefined, []]);
+      frames = 0;
+      for await (const _ of await openVideo(url, { stallTimeout: 1, duration })) frames++;
+      expect(frames).to.equal(LONG_FRAMES);
+      const longer = processVideo(emptyEstimator, url, { stallTimeout: 1, duration: duration + 0.1, onWarning: () => {} });
+      frames = 0;
+      for await (const _ of longer) frames++;
+      expect([frames, longer.sourceStopped()]).to.deep.equal([LONG_FRAMES, 'no data came for 1 s']);
+    });
+
     it('a tcp:// URL that stalls after frames: its ffmpeg times out by itself too, every frame sent estimated', async () => {
       const closed: Promise<void>[] = [];
       const camera = createNetServer((socket) => {

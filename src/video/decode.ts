@@ -1016,9 +1016,11 @@ async function* decodeFrames(
     const readAll = signal === null && streamEnded && metas.bytesRead === bytesGiven;
     // A URL's source that stopped part-way (stalled, its reading failed) ended the stream: its frames are
     // all given, then why it ended (processVideo takes it as the input's end); its last frame, maybe cut, dropped.
-    // Not where the frames asked for were all given: the stop, come with the last of them, cut nothing.
+    // Not where the frames asked for were all given: the stop, come with the last of them, cut nothing
+    // (maxFrames of them, or the range's last: the next frame would lie past its end).
     const stop = prefix && sourceStop(prefix.stream);
-    const allAskedFor = options.maxFrames !== undefined && counts.delivered >= options.maxFrames;
+    const rangeDone = counts.delivered > 0 && previousTime + 1 / outputFps >= end - TIME_EPSILON;
+    const allAskedFor = (options.maxFrames !== undefined && counts.delivered >= options.maxFrames) || rangeDone;
     if (stop && readAll && !allAskedFor) throw stop.error;
     const readToEnd = readAll && counts.delivered > 0;
     // Read to its end by ffmpeg, which stops at an MPEG-TS's first damage: the stream ended within its last frame.

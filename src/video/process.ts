@@ -105,7 +105,8 @@ export interface VideoRun extends AsyncIterable<FrameResult> {
    * Once iteration has ended: how a URL input's source stopped after frames were estimated
    * (`no data came for 30 s`, `its reading failed part-way (ffmpeg: ...)`), which ended the input
    * there as a file's end does, every frame it sent before estimated (`onWarning` was told);
-   * undefined where it did not, or where `maxFrames` frames came before it stopped.
+   * undefined where it did not, or where the frames asked for (`maxFrames`, or the last of the
+   * `duration`) came before it stopped.
    */
   sourceStopped(): string | undefined;
 }

@@ -13,6 +13,7 @@ import { group, groupMaps } from '../src/grouping/parse.js';
 import { denseMaps, exactTagRanges, exactTileMax, tileGrid, TILE } from '../src/grouping/maps.js';
 import { topK } from '../src/grouping/topk.js';
 import { Workspace } from '../src/workspace.js';
+import type { OutputTensor } from '../src/types.js';
 import { ParallelPostprocessing } from '../src/parallel/postprocess.js';
 import { jointQueue, takeJoints } from '../src/parallel/joint-queue.js';
 import { Worker } from 'node:worker_threads';
@@ -232,26 +233,38 @@ describe('aggregation on demand', () => {
       expect(error).to.be.instanceOf(DecodeError);
       const again = await parallel.decode(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace);
       expect(again.grouping).to.deep.equal(groupMaps(aggregateOnDemand(c.perScale, c.settings, COCO_KEYPOINTS, c.baseSize), c.settings));
-      // NaN in a plain or a flipped output: the error of one thread (checked while the worker combines).
-      const flipCase = cases.find((k) => k.perScale[0].flipped) as (typeof cases)[number];
-      for (const pass of ['outputs', 'flipped'] as const) {
-        const [first] = flipCase.perScale;
-        const poisoned = first[pass]!.map((t) => ndarray(Float32Array.from(t.data), t.shape));
+      // NaN in a plain or a flipped output, or in both, or in passes of different scales: the error of
+      // one thread, the first in its order (largest scale first, a scale's plain pass before its
+      // flipped one), though each thread checks the passes it combines.
+      const poison = (outputs: OutputTensor[]) => {
+        const poisoned = outputs.map((t) => ndarray(Float32Array.from(t.data), t.shape));
         poisoned[1].set(0, 3, 2, 1, NaN);
-        const perScale = [{ ...first, [pass]: poisoned }, ...flipCase.perScale.slice(1)];
+        return poisoned;
+      };
+      const expectOneThreadError = async (c: Case, perScale: ScaleOutputs[], pattern: RegExp) => {
         const expected = (() => {
           try {
-            aggregateOnDemand(perScale, flipCase.settings, COCO_KEYPOINTS, flipCase.baseSize);
+            aggregateOnDemand(perScale, c.settings, COCO_KEYPOINTS, c.baseSize);
           } catch (e) {
             return (e as Error).message;
           }
           return 'no error';
         })();
-        expect(expected).to.match(new RegExp(`network output 1 at scale ${first.scale}${pass === 'flipped' ? ' \\(flipped\\)' : ''} contains NaN`));
-        const failed = await parallel.decode(perScale, flipCase.settings, COCO_KEYPOINTS, flipCase.baseSize, workspace).then(() => null, (e: unknown) => e);
+        expect(expected).to.match(pattern);
+        const failed = await parallel.decode(perScale, c.settings, COCO_KEYPOINTS, c.baseSize, workspace).then(() => null, (e: unknown) => e);
         expect(failed).to.be.instanceOf(DecodeError);
         expect((failed as Error).message).to.equal(expected);
+      };
+      const flipCase = cases.find((k) => k.perScale[0].flipped) as Case;
+      for (const pass of ['outputs', 'flipped', 'both'] as const) {
+        const [first] = flipCase.perScale;
+        const poisoned = pass === 'both' ? { outputs: poison(first.outputs), flipped: poison(first.flipped!) } : { [pass]: poison(first[pass]!) };
+        const perScale = [{ ...first, ...poisoned }, ...flipCase.perScale.slice(1)];
+        await expectOneThreadError(flipCase, perScale, new RegExp(`network output 1 at scale ${first.scale}${pass === 'flipped' ? ' \\(flipped\\)' : ''} contains NaN`));
       }
+      const threeScales = cases.find((k) => k.perScale.length === 3) as Case;
+      const poisonedScales = threeScales.perScale.map((s) => (s.scale === 0.5 ? { ...s, outputs: poison(s.outputs) } : s.scale === 2 ? { ...s, flipped: poison(s.flipped!) } : s));
+      await expectOneThreadError(threeScales, poisonedScales, /network output 1 at scale 2 \(flipped\) contains NaN/);
     } finally {
       await parallel.dispose();
     }

@@ -17,7 +17,7 @@ import { isPositiveInt, shownValue } from '../values.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { OutputTensor } from '../types.js';
 import { assertTestSettings, DecodeError } from './errors.js';
-import { assertFinitePlanes, channelRange, mirrorChannels, planesFromOutput } from './planes.js';
+import { channelRange, mirrorChannels, planesFromOutput, valuesProblem } from './planes.js';
 import { keptResizer, type Resizer } from './resize.js';
 import { averagePlanes, type PlaneStack } from '../kernels/index.js';
 import { OnDemandMaps } from './on-demand.js';
@@ -171,7 +171,7 @@ export function passKey(scale: number, flipped: boolean): string {
 /**
  * Validates the outputs of every test scale (see `aggregateOnDemand`) and returns them largest
  * scale first, as the aggregation takes them. With `checkFinite: false` their values are left
- * to `assertFiniteScales`.
+ * to `checkedCombine`.
  */
 export function validatedScales(
   perScale: readonly ScaleOutputs[],
@@ -191,12 +191,35 @@ export function validatedScales(
   return scales;
 }
 
-/** Throws for the first NaN or Infinity in the validated outputs, in the order `validatedScales` checks them. */
-export function assertFiniteScales(scales: readonly ScalePlanes[]): void {
-  for (const { scale, plain, flipped } of scales) {
-    plain.forEach((p, i) => assertFinitePlanes(p, outputName(i, scale, false)));
-    flipped?.forEach((p, i) => assertFinitePlanes(p, outputName(i, scale, true)));
+/** One pass of a test scale to combine: its validated outputs, and the `workspace` keys of its maps (`passKey`). */
+export interface PassToCombine {
+  outputs: PlaneStack[];
+  scale: number;
+  key: string;
+}
+
+/** `checkedCombine`'s passes, and where it stopped: at pass `pass`, whose values `message` tells the problem of. */
+export interface CheckedPasses {
+  passes: PassMaps[];
+  problem?: { pass: number; message: string };
+}
+
+/**
+ * `combineStages` of `passes` (flipped ones with `flipIndex`), each once its outputs' values are
+ * checked as `validatedScales` checks them: at the first NaN, Infinity or value too large it
+ * stops, with the problem. The threads that combine the passes of an image check them so, each
+ * its own, and the first problem in `validatedScales`' order is the error.
+ */
+export function checkedCombine(passes: readonly PassToCombine[], settings: TestSettings, numJoints: number, flipIndex: readonly number[] | null, workspace: Workspace): CheckedPasses {
+  const combined: PassMaps[] = [];
+  for (const [pass, { outputs, scale, key }] of passes.entries()) {
+    for (const [i, p] of outputs.entries()) {
+      const message = valuesProblem(p.data, outputName(i, scale, flipIndex !== null), [1, p.channels, p.height, p.width]);
+      if (message !== undefined) return { passes: combined, problem: { pass, message } };
+    }
+    combined.push(combineStages(outputs, settings, numJoints, flipIndex, workspace, key));
   }
+  return { passes: combined };
 }
 
 function checkCall(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number]): void {

@@ -46,6 +46,12 @@ const MAX_OUTPUT_MAGNITUDE = Number.MAX_VALUE / MAGNITUDE_TEST_SCALE;
 
 /** Throws when `data` holds NaN, ±Infinity or a value beyond `MAX_OUTPUT_MAGNITUDE`, naming the first. */
 export function assertFinite(data: Float32Array, what: string, shape: readonly number[]): void {
+  const problem = valuesProblem(data, what, shape);
+  if (problem !== undefined) throw new DecodeError(problem);
+}
+
+/** What `assertFinite` says of `data`: its first NaN, ±Infinity or value too large, named; undefined when none. */
+export function valuesProblem(data: Float32Array, what: string, shape: readonly number[]): string | undefined {
   // v * SCALE * 0 is 0 for v within the limit and NaN otherwise (v * SCALE overflows the double):
   // four sums of those tell, faster than a test per value.
   let s0 = 0;
@@ -60,7 +66,7 @@ export function assertFinite(data: Float32Array, what: string, shape: readonly n
     s3 += data[i + 3] * MAGNITUDE_TEST_SCALE * 0;
   }
   for (; i < data.length; i++) s0 += data[i] * MAGNITUDE_TEST_SCALE * 0;
-  if (s0 + s1 + s2 + s3 === 0) return;
+  if (s0 + s1 + s2 + s3 === 0) return undefined;
   for (i = 0; i < data.length; i++) {
     const v = data[i];
     if (Number.isFinite(v * MAGNITUDE_TEST_SCALE)) continue;
@@ -71,9 +77,10 @@ export function assertFinite(data: Float32Array, what: string, shape: readonly n
       rest = Math.floor(rest / shape[d]);
     }
     const at = `(first at index [${position.join(', ')}])`;
-    if (Number.isFinite(v)) throw new DecodeError(`${what} holds ${v} ${at}, too large to be averaged in float32 (the limit is ${MAX_OUTPUT_MAGNITUDE.toPrecision(2)})`);
-    throw new DecodeError(`${what} contains ${Number.isNaN(v) ? 'NaN' : 'Infinity'} ${at}`);
+    if (Number.isFinite(v)) return `${what} holds ${v} ${at}, too large to be averaged in float32 (the limit is ${MAX_OUTPUT_MAGNITUDE.toPrecision(2)})`;
+    return `${what} contains ${Number.isNaN(v) ? 'NaN' : 'Infinity'} ${at}`;
   }
+  return undefined;
 }
 
 /** Throws unless `t` is an ndarray (`shape` shows the one wanted in the error); `what` names it. */
@@ -96,7 +103,7 @@ export function assertFloat32Data(t: NdArray<Float32Array>, what: string): void 
 
 /**
  * A validated network output `[1, C, H, W]` as planes (`what` names it in errors); its values
- * are checked to be finite unless `checkFinite` is false (`assertFinitePlanes` then).
+ * are checked to be finite unless `checkFinite` is false (`checkedCombine` then).
  */
 export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFinite = true): PlaneStack {
   assertNdarray(t, what, '[1, C, H, W]');
@@ -109,11 +116,6 @@ export function planesFromOutput(t: NdArray<Float32Array>, what: string, checkFi
   const data = cOrderData(t);
   if (checkFinite) assertFinite(data, what, t.shape);
   return { data, channels, height, width };
-}
-
-/** `assertFinite` of planes made from a network output (`what` names it, as in `planesFromOutput`). */
-export function assertFinitePlanes(p: PlaneStack, what: string): void {
-  assertFinite(p.data, what, [1, p.channels, p.height, p.width]);
 }
 
 /** Channels [from, to) as a view (torch `x[:, from:to]`). */

@@ -15,7 +15,7 @@ import type { TestSettings } from '../config/experiment.js';
 import { DecodeError } from '../aggregate/errors.js';
 import type { MapsSource, OnDemandMaps } from '../aggregate/on-demand.js';
 import type { PlaneStack } from '../kernels/index.js';
-import { assertFiniteScales, combineStages, mapsFromPasses, passKey, validatedScales, type PassMaps, type ScaleOutputs } from '../aggregate/aggregate.js';
+import { checkedCombine, mapsFromPasses, passKey, validatedScales, type CheckedPasses, type PassToCombine, type ScaleOutputs } from '../aggregate/aggregate.js';
 import type { KeypointDefinition } from '../datasets.js';
 import type { Workspace } from '../workspace.js';
 import type { Candidates } from '../grouping/match.js';
@@ -31,11 +31,11 @@ import { isPositiveInt } from '../values.js';
  * searches of the joints it takes from `queue`, its own `segment` first.
  */
 export type Job =
-  | { kind: 'combine'; passes: { outputs: PlaneStack[]; key: string }[]; settings: TestSettings; numJoints: number; flipIndex: readonly number[] }
+  | { kind: 'combine'; passes: PassToCombine[]; settings: TestSettings; numJoints: number; flipIndex: readonly number[] }
   | { kind: 'detect'; source: MapsSource; settings: TestSettings; queue: Int32Array; segment: number }
   | { kind: 'refine'; queries: RefineQueries; queue: Int32Array; segment: number };
 /** Detect and refine replies name the joints the worker took from the queue. */
-export type Reply = { passes: PassMaps[] } | { candidates: Candidates; joints: number[] } | { placed: Float32Array; joints: number[] };
+export type Reply = CheckedPasses | { candidates: Candidates; joints: number[] } | { placed: Float32Array; joints: number[] };
 
 /** Starts the post-processing worker (`worker.ts`). */
 function startWorkerThread(): Worker {
@@ -134,21 +134,24 @@ export class ParallelPostprocessing {
 
   private async aggregateNow(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<OnDemandMaps> {
     const numJoints = def.names.length;
-    // Values are checked for NaN here while the worker combines (what it combines is then dropped).
+    // Values are checked for NaN by the thread that combines them (checkedCombine): the two take as long.
     const scales = validatedScales(perScale, settings, def, baseSize, { checkFinite: false });
-    const flipped = scales.flatMap(({ scale, flipped: outputs }) => {
-      if (!outputs) return [];
+    const flippedScales = scales.flatMap((s, i) => (s.flipped ? [i] : []));
+    const flipped = flippedScales.map((i): PassToCombine => {
+      const { scale, flipped: outputs } = scales[i];
       const key = passKey(scale, true);
-      return [{ key, outputs: outputs.map((p, i) => inSharedMemory(p, workspace, `${key}:output${i}`)) }];
+      return { key, scale, outputs: outputs!.map((p, o) => inSharedMemory(p, workspace, `${key}:output${o}`)) };
     });
     const combined = flipped.length > 0 ? this.request(0, { kind: 'combine', passes: flipped, settings, numJoints, flipIndex: def.flipIndex }) : Promise.resolve({ passes: [] });
-    const plain = await alongside(combined, () => {
-      assertFiniteScales(scales);
-      return scales.map(({ scale, plain: outputs }) => combineStages(outputs, settings, numJoints, null, workspace, passKey(scale, false)));
-    });
-    const flippedPasses = ((await combined) as { passes: PassMaps[] }).passes;
+    const plain = await alongside(combined, () => checkedCombine(scales.map(({ scale, plain: outputs }) => ({ outputs, scale, key: passKey(scale, false) })), settings, numJoints, null, workspace));
+    const theirs = (await combined) as CheckedPasses;
+    // The one-thread path's error: the first problem in its order, a scale's plain pass before its flipped one.
+    const plainAt = plain.problem?.pass ?? Infinity;
+    const flippedAt = theirs.problem ? flippedScales[theirs.problem.pass] : Infinity;
+    if (plain.problem && plainAt <= flippedAt) throw new DecodeError(plain.problem.message);
+    if (theirs.problem) throw new DecodeError(theirs.problem.message);
     let next = 0;
-    const passes = scales.map((s, i) => (s.flipped ? [plain[i], flippedPasses[next++]] : [plain[i]]));
+    const passes = scales.map((s, i) => (s.flipped ? [plain.passes[i], theirs.passes[next++]] : [plain.passes[i]]));
     return mapsFromPasses(scales, passes, settings, def, baseSize, workspace);
   }
 

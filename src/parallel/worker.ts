@@ -1,13 +1,13 @@
 /**
- * A worker thread of `ParallelPostprocessing`: combines the stage outputs of the passes it is
- * sent (the flipped ones, first worker only), builds on-demand maps from the shared network-resolution planes it
+ * A worker thread of `ParallelPostprocessing`: checks and combines the stage outputs of the
+ * passes it is sent (the flipped ones, first worker only), builds on-demand maps from the shared network-resolution planes it
  * is sent, finds the candidates of the joints it takes from the shared queue, then runs the
  * refine searches of the joints it takes for the people it is sent. Its buffers live in its
  * own workspace, reused from image to image.
  */
 import { parentPort } from 'node:worker_threads';
 import { OnDemandMaps } from '../aggregate/on-demand.js';
-import { combineStages } from '../aggregate/aggregate.js';
+import { checkedCombine } from '../aggregate/aggregate.js';
 import { Workspace } from '../workspace.js';
 import { kernelsImageDone } from '../kernels/index.js';
 import { detectJoints } from '../grouping/parse.js';
@@ -25,8 +25,7 @@ let index: RefineIndex | null = null;
 
 function answer(job: Job): Reply {
   if (job.kind === 'combine') {
-    const { settings, numJoints, flipIndex } = job;
-    return { passes: job.passes.map(({ outputs, key }) => combineStages(outputs, settings, numJoints, flipIndex, workspace, key)) };
+    return checkedCombine(job.passes, job.settings, job.numJoints, job.flipIndex, workspace);
   }
   const joints: number[] = [];
   if (job.kind === 'detect') {

@@ -236,7 +236,7 @@ describe('aggregation on demand', () => {
       // NaN in a plain or a flipped output, or in both, or in passes of different scales: the error of
       // one thread, the first in its order (largest scale first, a scale's plain pass before its
       // flipped one), though each thread checks the passes it combines.
-      const poison = (outputs: OutputTensor[]) => {
+      const poison = (outputs: readonly OutputTensor[]) => {
         const poisoned = outputs.map((t) => ndarray(Float32Array.from(t.data), t.shape));
         poisoned[1].set(0, 3, 2, 1, NaN);
         return poisoned;

@@ -134,7 +134,7 @@ export class ParallelPostprocessing {
 
   private async aggregateNow(perScale: readonly ScaleOutputs[], settings: TestSettings, def: KeypointDefinition, baseSize: readonly [number, number], workspace: Workspace): Promise<OnDemandMaps> {
     const numJoints = def.names.length;
-    // Values are checked for NaN by the thread that combines them (checkedCombine): the two take as long.
+    // Each thread checks the values of the passes it combines (checkedCombine), which keeps their shares even.
     const scales = validatedScales(perScale, settings, def, baseSize, { checkFinite: false });
     const flippedScales = scales.flatMap((s, i) => (s.flipped ? [i] : []));
     const flipped = flippedScales.map((i): PassToCombine => {

@@ -74,6 +74,43 @@
 }
 
 /**
+ * `widthPass` of a whole source row when the output is twice as wide (`outW` = 2 x the source
+ * width, at least 4) and the taps are ATen's for that: output `2i` reads columns `i - 1` and `i`
+ * with weights 0.25 and 0.75, output `2i + 1` columns `i` and `i + 1` with 0.75 and 0.25 (the
+ * caller checks the taps for the outputs from 2 to `outW - 3`). A pair of outputs then reads two
+ * contiguous pairs of columns: two loads instead of the taps' four gathers. The first two and
+ * last two outputs (clamped at the border) go the scalar way; the values are `widthPass`'s.
+ */
+// @ts-ignore: decorator
+@inline function doubledWidthPass(
+  row: usize, outW: i32, columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize, out: usize,
+): void {
+  const zero = f64x2.splat(0);
+  const w0 = f64x2.replace_lane(f64x2.splat(0.25), 1, 0.75);
+  const w1 = f64x2.replace_lane(f64x2.splat(0.75), 1, 0.25);
+  for (let x = 0; x < 2; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>x << 2));
+  const end = outW - 2;
+  for (let x = 2; x < end; x += 2) {
+    const left = row + (<usize>((x >> 1) - 1) << 2);
+    const a = f64x2.promote_low_f32x4(v128.load64_zero(left));
+    const b = f64x2.promote_low_f32x4(v128.load64_zero(left + 4));
+    const c = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(b, w1)));
+    const p = f64x2.mul(a, w0);
+    const s = f64x2.add(p, c);
+    const v = f64x2.sub(s, p);
+    const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
+    const to = out + (<usize>x << 2);
+    if (!v128.any_true(f64x2.ne(err, zero))) {
+      v128.store64_lane(to, f32x4.demote_f64x2_zero(s), 0);
+      continue;
+    }
+    widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to);
+    widthOutput(row, x + 1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to + 4);
+  }
+  for (let x = end; x < outW; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>x << 2));
+}
+
+/**
  * The height pass of one output row: `n` values from the width-interpolated rows `top` and
  * `bottom` with weights `w0` and `w1`, into `out`, mirrored (`out[n - 1 - x]`) when `mirror`
  * != 0. Two outputs at a time in f64x2 lanes; a pair whose sums TwoSum finds inexact (rare)
@@ -115,17 +152,21 @@
  * left-right when `mirror` != 0: per used source row (`used[sy]` != 0) the width pass into
  * `across` (`inH` x `outW`), then the height pass, which writes the mirrored positions.
  * Taps: per output column `columnIndex0/1` (i32) and `columnWeight0/1` (f32), per output row
- * `rowIndex0/1` and `rowWeight0/1`.
+ * `rowIndex0/1` and `rowWeight0/1`; `doubled` != 0: the column taps are a doubling's
+ * (`doubledWidthPass`).
  */
 export function resizePlane(
   src: usize, inH: i32, inW: i32, outH: i32, outW: i32, used: usize,
   columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize,
   rowIndex0: usize, rowIndex1: usize, rowWeight0: usize, rowWeight1: usize,
-  across: usize, dst: usize, mirror: i32,
+  across: usize, dst: usize, mirror: i32, doubled: i32,
 ): void {
   for (let sy = 0; sy < inH; sy++) {
     if (load<u8>(used + <usize>sy) == 0) continue;
-    widthPass(src + (<usize>(sy * inW) << 2), 0, outW, columnIndex0, columnIndex1, columnWeight0, columnWeight1, across + (<usize>(sy * outW) << 2));
+    const row = src + (<usize>(sy * inW) << 2);
+    const out = across + (<usize>(sy * outW) << 2);
+    if (doubled != 0) doubledWidthPass(row, outW, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out);
+    else widthPass(row, 0, outW, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out);
   }
   for (let y = 0; y < outH; y++) {
     const at = <usize>y << 2;

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { averagePlanes, kernelsImageDone, refineKernels, RegionResizer, resizedTileExtremes, tileExtremes, type Spans } from '../src/kernels/index.js';
-import { fmaf, Resizer } from '../src/aggregate/resize.js';
+import { doublingTaps, fmaf, Resizer } from '../src/aggregate/resize.js';
 
 /** A deterministic pseudo-random generator (LCG) in [0, 1). */
 function random(seed: number): () => number {
@@ -76,11 +76,22 @@ describe('WebAssembly kernels', () => {
 
   // Magnitudes spread over 2^-40..2^20 make many double sums inexact (the kernels' slow lanes).
   const spread = (next: () => number) => (): number => Math.fround((next() - 0.5) * 2 ** Math.floor(next() * 60 - 40));
-  const sizes = [[128, 176, 256, 352], [256, 352, 512, 704], [256, 352, 480, 640], [7, 5, 3, 11], [1, 9, 4, 9], [33, 40, 16, 20], [6, 9, 6, 9]];
+  // Doublings of the width (the kernel's own width pass for them) from the smallest, 2 to 4, on.
+  const sizes = [[128, 176, 256, 352], [256, 352, 512, 704], [256, 352, 480, 640], [7, 5, 3, 11], [1, 9, 4, 9], [33, 40, 16, 20], [6, 9, 6, 9], [3, 2, 6, 4], [4, 5, 8, 10], [2, 1, 4, 2]];
+
+  it("a doubling of the width is told by its taps: ATen's for twice the width, and only those", () => {
+    const doubled = sizes.filter(([inH, inW, outH, outW]) => new Resizer(inH, inW, outH, outW).doubledColumns).map((size) => size.join('x'));
+    expect(doubled).to.deep.equal(['128x176x256x352', '256x352x512x704', '3x2x6x4', '4x5x8x10']);
+    const { columns } = new Resizer(4, 5, 8, 10);
+    expect(doublingTaps(columns, 5)).to.equal(true);
+    columns.weight1[5] = Math.fround(0.7);
+    expect(doublingTaps(columns, 5), 'a weight off').to.equal(false);
+  });
 
   it('the plane resize equals the operations of ATen output by output, bit for bit (mirrored too), sums TwoSum finds inexact included', () => {
-    const value = spread(random(11));
-    for (const [inH, inW, outH, outW] of sizes) {
+    // Values of one magnitude too, whose sums are exact: the kernel's fast lanes.
+    const [wide, even] = [spread(random(11)), random(12)];
+    for (const [[inH, inW, outH, outW], value] of sizes.flatMap((size) => [[size, wide], [size, even]] as const)) {
       const resizer = new Resizer(inH, inW, outH, outW);
       const src = Float32Array.from({ length: inH * inW }, value);
       const kernel = new Float32Array(outH * outW);

@@ -66,6 +66,23 @@ function axisTaps(inSize: number, outSize: number): AxisTaps {
   return taps;
 }
 
+/**
+ * Whether `taps` double `inSize`: output `2i` reads `i - 1` and `i` with weights 0.25 and 0.75,
+ * output `2i + 1` reads `i` and `i + 1` with 0.75 and 0.25, for every output but the two at each
+ * border (clamped). ATen's taps for twice the size (exact: the ratio is 0.5), which the kernel's
+ * `doubledWidthPass` reads as these values without the tables.
+ */
+export function doublingTaps(taps: AxisTaps, inSize: number): boolean {
+  const outSize = taps.index0.length;
+  if (outSize !== 2 * inSize || outSize < 4) return false;
+  for (let x = 2; x < outSize - 2; x++) {
+    const i = x >> 1;
+    const [first, w0] = x % 2 === 0 ? [i - 1, 0.25] : [i, 0.75];
+    if (taps.index0[x] !== first || taps.index1[x] !== first + 1 || taps.weight0[x] !== w0 || taps.weight1[x] !== 1 - w0) return false;
+  }
+  return true;
+}
+
 /** The source rows (or columns) output rows [from, to) read: `[first, last]`, inclusive. */
 function sourceSpan(taps: AxisTaps, from: number, to: number): [number, number] {
   // Both indices grow with the output index.
@@ -88,6 +105,7 @@ export class Resizer implements RegionResize, PlaneResize {
   readonly used: Uint8Array;
   /** Same size: ATen copies. */
   readonly identity: boolean;
+  readonly doubledColumns: boolean;
 
   constructor(
     readonly inHeight: number,
@@ -100,6 +118,7 @@ export class Resizer implements RegionResize, PlaneResize {
     this.used = new Uint8Array(inHeight);
     for (let y = 0; y < outHeight; y++) this.used[this.rows.index0[y]] = this.used[this.rows.index1[y]] = 1;
     this.identity = inHeight === outHeight && inWidth === outWidth;
+    this.doubledColumns = doublingTaps(this.columns, inWidth);
   }
 
   /**

@@ -39,7 +39,7 @@ interface Exports {
     src: number, inH: number, inW: number, outH: number, outW: number, used: number,
     columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
     rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
-    across: number, dst: number, mirror: number,
+    across: number, dst: number, mirror: number, doubled: number,
   ): void;
   resizeRegion(
     src: number, inW: number,
@@ -221,6 +221,8 @@ export interface PlaneResize {
   /** Source rows some output row reads. */
   used: Uint8Array;
   columns: AxisTaps;
+  /** The column taps are those of a doubling of the width, which the kernel then reads without them (`doublingTaps`). */
+  doubledColumns: boolean;
   rows: AxisTaps;
 }
 
@@ -326,7 +328,7 @@ function runResize(k: Exports, blocks: readonly number[], src: Float32Array, res
   new Uint8Array(buffer, usedAt, inH).set(resize.used);
   putTaps(buffer, columns, [ci0, ci1, cw0, cw1]);
   putTaps(buffer, rows, [ri0, ri1, rw0, rw1]);
-  k.resizePlane(srcAt, inH, inW, rows.index0.length, columns.index0.length, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dst, mirror ? 1 : 0);
+  k.resizePlane(srcAt, inH, inW, rows.index0.length, columns.index0.length, usedAt, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, acrossAt, dst, mirror ? 1 : 0, resize.doubledColumns ? 1 : 0);
 }
 
 /**

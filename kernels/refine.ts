@@ -596,7 +596,10 @@ export function refineResume(): i32 {
       // The rounded distance is not negative: a heatmap bound below the best rules a node out.
       if (f64At(searchMaxDet, c) < <f64>bestScore) continue;
       const bound = nodeBound(c);
-      if (bound >= <f64>bestScore) heapPush(c, bound);
+      if (bound < <f64>bestScore) continue;
+      // A leaf already exact is scanned now: a scan costs about what its turn in the heap would.
+      if (c < tiles && tileExactness(h, i32At(tileOfLeaf, c)) == EXACT) scanTile(h, i32At(tileOfLeaf, c));
+      else heapPush(c, bound);
     }
   }
   return bestIndex;

@@ -49,7 +49,8 @@ let holder: RefineIndex | null = null;
  * ordered along a Z-order curve of (heatmap bound, tag-box centre) and packed into nodes of 8,
  * level by level, each node holding the largest heatmap bound and the tag box of what it covers.
  * A search takes the node with the largest bound next (the largest heatmap bound minus the
- * rounded distance from the mean to the tag box) and skips those below the best score found.
+ * rounded distance from the mean to the tag box) and skips those below the best score found;
+ * a child that is a tile already computed is scored at once instead of waiting its turn.
  * A tile is computed when a search first reaches it: the kernel asks for it, and this class
  * copies its heatmap and tags in from the maps, which compute them on demand. (Asking for the
  * heatmap first, in case its exact maximum ruled the tile out, saved no tags on random

@@ -580,10 +580,17 @@ export function refineResume(): i32 {
   const tileOfLeaf = field(h, TILE_OF_LEAF);
   const first = field(h, FIRST_CHILD);
   const count = field(h, CHILD_COUNT);
-  while (heapSize > 0 && f64At(heapKeys, 0) >= <f64>bestScore) {
-    const node = heapPop();
+  // The node to expand next without a turn in the heap: the best child of the last one, while
+  // nothing in the heap beats it (it would be popped next).
+  let node = -1;
+  for (;;) {
+    if (node < 0) {
+      if (heapSize == 0 || f64At(heapKeys, 0) < <f64>bestScore) break;
+      node = heapPop();
+    }
     if (node < tiles) {
       const tile = i32At(tileOfLeaf, node);
+      node = -1;
       if (tileExactness(h, tile) == EXACT) {
         scanTile(h, tile);
         continue;
@@ -591,6 +598,8 @@ export function refineResume(): i32 {
       askedTile = tile;
       return -1 - tile;
     }
+    let next = -1;
+    let nextBound = -Infinity;
     const end = i32At(first, node) + i32At(count, node);
     for (let c = i32At(first, node); c < end; c++) {
       // The rounded distance is not negative: a heatmap bound below the best rules a node out.
@@ -598,9 +607,24 @@ export function refineResume(): i32 {
       const bound = nodeBound(c);
       if (bound < <f64>bestScore) continue;
       // A leaf already exact is scanned now: a scan costs about what its turn in the heap would.
-      if (c < tiles && tileExactness(h, i32At(tileOfLeaf, c)) == EXACT) scanTile(h, i32At(tileOfLeaf, c));
-      else heapPush(c, bound);
+      if (c < tiles && tileExactness(h, i32At(tileOfLeaf, c)) == EXACT) {
+        scanTile(h, i32At(tileOfLeaf, c));
+        continue;
+      }
+      if (bound > nextBound) {
+        if (next >= 0) heapPush(next, nextBound);
+        next = c;
+        nextBound = bound;
+      } else {
+        heapPush(c, bound);
+      }
     }
+    // Scans may have raised the best past it; the heap's top may beat it.
+    if (next >= 0 && (nextBound < <f64>bestScore || (heapSize > 0 && f64At(heapKeys, 0) > nextBound))) {
+      if (nextBound >= <f64>bestScore) heapPush(next, nextBound);
+      next = -1;
+    }
+    node = next;
   }
   return bestIndex;
 }

@@ -218,7 +218,19 @@ function mergeChildren(h: usize, n: i32): bool {
   const first = i32At(field(h, FIRST_CHILD), n);
   const end = first + i32At(field(h, CHILD_COUNT), n);
   let changed = false;
-  for (let d = 0; d < tagDim; d++) {
+  if (tagDim == 2) {
+    // The flip test's two tag values, in one lane each (finite values: `pmin`, `pmax`).
+    let lo = f64x2.splat(Infinity);
+    let hi = f64x2.splat(-Infinity);
+    for (let c = first; c < end; c++) {
+      lo = f64x2.pmin(lo, v128.load(low + (<usize>c << 4)));
+      hi = f64x2.pmax(hi, v128.load(high + (<usize>c << 4)));
+    }
+    const at = <usize>n << 4;
+    changed = v128.any_true(v128.or(f64x2.ne(v128.load(low + at), lo), f64x2.ne(v128.load(high + at), hi)));
+    v128.store(low + at, lo);
+    v128.store(high + at, hi);
+  } else for (let d = 0; d < tagDim; d++) {
     let lo = Infinity;
     let hi = -Infinity;
     for (let c = first; c < end; c++) {

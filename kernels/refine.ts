@@ -580,6 +580,46 @@ export function refineSearch(h: usize, start: i32): i32 {
   return refineResume();
 }
 
+/** `nodeBound` of nodes `c` and `c + 1` with two tag values each, one per lane, in the same operations (a square root for two). */
+// @ts-ignore: decorator
+@inline function pairBound(c: i32): v128 {
+  const m = v128.load(meanTag);
+  const zero = f64x2.splat(0);
+  const at = <usize>c << 4;
+  const gap0 = f64x2.pmax(f64x2.pmax(f64x2.sub(v128.load(searchLow + at), m), f64x2.sub(m, v128.load(searchHigh + at))), zero);
+  const gap1 = f64x2.pmax(f64x2.pmax(f64x2.sub(v128.load(searchLow + at + 16), m), f64x2.sub(m, v128.load(searchHigh + at + 16))), zero);
+  const squares0 = f64x2.mul(gap0, gap0);
+  const squares1 = f64x2.mul(gap1, gap1);
+  const square = f64x2.add(v128.shuffle<f64>(squares0, squares1, 0, 2), v128.shuffle<f64>(squares0, squares1, 1, 3));
+  const distance = f64x2.ceil(f64x2.sub(f64x2.mul(f64x2.sqrt(square), f64x2.splat(1 - 1.0 / 1048576)), f64x2.splat(0.5)));
+  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.sub(v128.load(searchMaxDet + (<usize>c << 3)), distance)));
+}
+
+/** The child of the node being expanded to expand next (see `refineResume`), and its bound. */
+let nextChild = -1;
+let nextChildBound = -Infinity;
+
+/**
+ * A child of the node being expanded, of bound `bound`: ruled out below the best; a leaf
+ * already exact is scanned now (a scan costs about what its turn in the heap would); the
+ * others wait in the heap, but the one of largest bound, kept as `nextChild`.
+ */
+// @ts-ignore: decorator
+@inline function visitChild(h: usize, c: i32, bound: f64): void {
+  if (bound < <f64>bestScore) return;
+  if (c < tiles && tileExactness(h, i32At(field(h, TILE_OF_LEAF), c)) == EXACT) {
+    scanTile(h, i32At(field(h, TILE_OF_LEAF), c));
+    return;
+  }
+  if (bound > nextChildBound) {
+    if (nextChild >= 0) heapPush(nextChild, nextChildBound);
+    nextChild = c;
+    nextChildBound = bound;
+  } else {
+    heapPush(c, bound);
+  }
+}
+
 /**
  * Runs the search until it ends, returning the answer (a pixel index), or until it needs a
  * tile: returns `-1 - tile`, to be given with `provideTile` before resuming.
@@ -610,33 +650,27 @@ export function refineResume(): i32 {
       askedTile = tile;
       return -1 - tile;
     }
-    let next = -1;
-    let nextBound = -Infinity;
+    nextChild = -1;
+    nextChildBound = -Infinity;
     const end = i32At(first, node) + i32At(count, node);
-    for (let c = i32At(first, node); c < end; c++) {
+    let c = i32At(first, node);
+    if (tagDim == 2) {
+      for (; c + 2 <= end; c += 2) {
+        const bounds = pairBound(c);
+        visitChild(h, c, f64x2.extract_lane(bounds, 0));
+        visitChild(h, c + 1, f64x2.extract_lane(bounds, 1));
+      }
+    }
+    for (; c < end; c++) {
       // The rounded distance is not negative: a heatmap bound below the best rules a node out.
-      if (f64At(searchMaxDet, c) < <f64>bestScore) continue;
-      const bound = nodeBound(c);
-      if (bound < <f64>bestScore) continue;
-      // A leaf already exact is scanned now: a scan costs about what its turn in the heap would.
-      if (c < tiles && tileExactness(h, i32At(tileOfLeaf, c)) == EXACT) {
-        scanTile(h, i32At(tileOfLeaf, c));
-        continue;
-      }
-      if (bound > nextBound) {
-        if (next >= 0) heapPush(next, nextBound);
-        next = c;
-        nextBound = bound;
-      } else {
-        heapPush(c, bound);
-      }
+      if (f64At(searchMaxDet, c) >= <f64>bestScore) visitChild(h, c, nodeBound(c));
     }
     // Scans may have raised the best past it; the heap's top may beat it.
-    if (next >= 0 && (nextBound < <f64>bestScore || (heapSize > 0 && f64At(heapKeys, 0) > nextBound))) {
-      if (nextBound >= <f64>bestScore) heapPush(next, nextBound);
-      next = -1;
+    if (nextChild >= 0 && (nextChildBound < <f64>bestScore || (heapSize > 0 && f64At(heapKeys, 0) > nextChildBound))) {
+      if (nextChildBound >= <f64>bestScore) heapPush(nextChild, nextChildBound);
+      nextChild = -1;
     }
-    node = next;
+    node = nextChild;
   }
   return bestIndex;
 }

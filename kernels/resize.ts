@@ -74,23 +74,24 @@
 }
 
 /**
- * `widthPass` of a whole source row when the output is twice as wide (`outW` = 2 x the source
- * width, at least 4) and the taps are ATen's for that: output `2i` reads columns `i - 1` and `i`
- * with weights 0.25 and 0.75, output `2i + 1` columns `i` and `i + 1` with 0.75 and 0.25 (the
- * caller checks the taps for the outputs from 2 to `outW - 3`). A pair of outputs then reads two
- * contiguous pairs of columns: two loads instead of the taps' four gathers. The first two and
- * last two outputs (clamped at the border) go the scalar way; the values are `widthPass`'s.
+ * `widthPass` when the output is twice as wide as the source (`outW` = 2 x the source width) and
+ * the taps are ATen's for that: output `2i` reads columns `i - 1` and `i` with weights 0.25 and
+ * 0.75, output `2i + 1` columns `i` and `i + 1` with 0.75 and 0.25 (the caller checks the taps
+ * for the outputs from 2 to `outW - 3`). A pair of outputs from an even one then reads two
+ * contiguous pairs of columns: two loads instead of the taps' four gathers. The outputs at the
+ * borders (clamped) and an odd first one go the scalar way; the values are `widthPass`'s.
  */
 // @ts-ignore: decorator
 @inline function doubledWidthPass(
-  row: usize, outW: i32, columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize, out: usize,
+  row: usize, x0: i32, x1: i32, outW: i32, columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize, out: usize,
 ): void {
-  const zero = f64x2.splat(0);
   const w0 = f64x2.replace_lane(f64x2.splat(0.25), 1, 0.75);
   const w1 = f64x2.replace_lane(f64x2.splat(0.75), 1, 0.25);
-  for (let x = 0; x < 2; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>x << 2));
-  const end = outW - 2;
-  for (let x = 2; x < end; x += 2) {
+  const pairsFrom = (max(x0, 2) + 1) & ~1;
+  const pairsTo = min(x1, outW - 2);
+  let x = x0;
+  for (; x < x1 && x < pairsFrom; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>(x - x0) << 2));
+  for (; x + 2 <= pairsTo; x += 2) {
     const left = row + (<usize>((x >> 1) - 1) << 2);
     const a = f64x2.promote_low_f32x4(v128.load64_zero(left));
     const b = f64x2.promote_low_f32x4(v128.load64_zero(left + 4));
@@ -99,15 +100,15 @@
     const s = f64x2.add(p, c);
     const v = f64x2.sub(s, p);
     const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
-    const to = out + (<usize>x << 2);
-    if (!v128.any_true(f64x2.ne(err, zero))) {
+    const to = out + (<usize>(x - x0) << 2);
+    if (!v128.any_true(f64x2.ne(err, f64x2.splat(0)))) {
       v128.store64_lane(to, f32x4.demote_f64x2_zero(s), 0);
       continue;
     }
     widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to);
     widthOutput(row, x + 1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to + 4);
   }
-  for (let x = end; x < outW; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>x << 2));
+  for (; x < x1; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>(x - x0) << 2));
 }
 
 /**
@@ -165,7 +166,7 @@ export function resizePlane(
     if (load<u8>(used + <usize>sy) == 0) continue;
     const row = src + (<usize>(sy * inW) << 2);
     const out = across + (<usize>(sy * outW) << 2);
-    if (doubled != 0) doubledWidthPass(row, outW, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out);
+    if (doubled != 0) doubledWidthPass(row, 0, outW, outW, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out);
     else widthPass(row, 0, outW, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out);
   }
   for (let y = 0; y < outH; y++) {
@@ -179,19 +180,22 @@ export function resizePlane(
 /**
  * The output rectangle `[y0, y1)` x `[x0, x1)` of the same resize of the plane at `src` (`inW`
  * values per row), into `dst` with `dstStride` values per row: the width pass of the source
- * rows the rectangle reads into `across`, then the height pass.
+ * rows the rectangle reads into `across`, then the height pass (`doubled` as in `resizePlane`).
  */
 export function resizeRegion(
   src: usize, inW: i32,
   columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize,
   rowIndex0: usize, rowIndex1: usize, rowWeight0: usize, rowWeight1: usize,
-  y0: i32, y1: i32, x0: i32, x1: i32, across: usize, dst: usize, dstStride: i32,
+  y0: i32, y1: i32, x0: i32, x1: i32, across: usize, dst: usize, dstStride: i32, doubled: i32,
 ): void {
   const firstRow = load<i32>(rowIndex0 + (<usize>y0 << 2));
   const lastRow = load<i32>(rowIndex1 + (<usize>(y1 - 1) << 2));
   const span = x1 - x0;
   for (let sy = firstRow; sy <= lastRow; sy++) {
-    widthPass(src + (<usize>(sy * inW) << 2), x0, x1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, across + (<usize>((sy - firstRow) * span) << 2));
+    const row = src + (<usize>(sy * inW) << 2);
+    const out = across + (<usize>((sy - firstRow) * span) << 2);
+    if (doubled != 0) doubledWidthPass(row, x0, x1, inW << 1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out);
+    else widthPass(row, x0, x1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out);
   }
   for (let y = y0; y < y1; y++) {
     const at = <usize>y << 2;

@@ -90,21 +90,31 @@ export function tileExtremes(
  * float64 at `high` and `low`. The resize is computed in plain float32 arithmetic, not ATen's
  * exact roundings: callers widen the results by a few ulps of the values' magnitude. Taps as
  * in resize.ts; the width pass of every source row goes to `across` (`inH` x `outW`), each
- * tile row's column extremes to `columnHigh` / `columnLow` (`outW` + 4 values each).
+ * tile row's column extremes to `columnHigh` / `columnLow` (`outW` + 4 values each);
+ * `doubled` != 0: the column taps are a doubling's.
  */
 export function resizedTileExtremes(
   values: usize, inH: i32, inW: i32, outH: i32, outW: i32, tile: i32,
   columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize,
   rowIndex0: usize, rowIndex1: usize, rowWeight0: usize, rowWeight1: usize,
-  across: usize, columnHigh: usize, columnLow: usize, high: usize, low: usize,
+  across: usize, columnHigh: usize, columnLow: usize, high: usize, low: usize, doubled: i32,
 ): void {
   for (let sy = 0; sy < inH; sy++) {
     const row = values + (<usize>(sy * inW) << 2);
     const out = across + (<usize>(sy * outW) << 2);
-    // Four outputs at a time, their source values gathered lane by lane.
+    // Four outputs at a time, their source values gathered lane by lane; in a doubling of the
+    // width (`doubledWidthPass` in resize.ts), away from the borders, the four outputs from 2i
+    // read columns i - 1 to i + 2: one load.
     let x = 0;
     for (; x + 4 <= outW; x += 4) {
       const at = <usize>x << 2;
+      if (doubled != 0 && x >= 2 && x + 4 <= outW - 2) {
+        const v = v128.load(row + (<usize>((x >> 1) - 1) << 2));
+        const t0 = v128.shuffle<f32>(v, v, 0, 1, 1, 2);
+        const t1 = v128.shuffle<f32>(v, v, 1, 2, 2, 3);
+        v128.store(out + at, f32x4.add(f32x4.mul(t0, v128.load(columnWeight0 + at)), f32x4.mul(t1, v128.load(columnWeight1 + at))));
+        continue;
+      }
       const i0 = v128.load(columnIndex0 + at);
       const i1 = v128.load(columnIndex1 + at);
       let t0 = f32x4.splat(load<f32>(row + (<usize>i32x4.extract_lane(i0, 0) << 2)));

@@ -220,7 +220,7 @@ export class OnDemandMaps implements GroupingMaps {
       const planes = term.sources.map((src) => channelRange(src, joint, joint + 1).data);
       const { height: h, width: w } = term.sources[0];
       // The average rounded to float32 moves by half an ulp at most, well within the slack.
-      magnitude = Math.max(magnitude, resizedTileExtremes(planes, h, w, term.resizer.columns, term.resizer.rows, TILE, highs, lows));
+      magnitude = Math.max(magnitude, resizedTileExtremes(planes, h, w, term.resizer, TILE, highs, lows));
       for (let t = 0; t < bounds.length; t++) bounds[t] += highs[t];
     }
     const slack = 2 * magnitude * 2 ** -20 + 2 ** -126;

@@ -33,7 +33,7 @@ interface Exports {
     values: number, inH: number, inW: number, outH: number, outW: number, tile: number,
     columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
     rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
-    across: number, columnHigh: number, columnLow: number, high: number, low: number,
+    across: number, columnHigh: number, columnLow: number, high: number, low: number, doubled: number,
   ): void;
   resizePlane(
     src: number, inH: number, inW: number, outH: number, outW: number, used: number,
@@ -45,7 +45,7 @@ interface Exports {
     src: number, inW: number,
     columnIndex0: number, columnIndex1: number, columnWeight0: number, columnWeight1: number,
     rowIndex0: number, rowIndex1: number, rowWeight0: number, rowWeight1: number,
-    y0: number, y1: number, x0: number, x1: number, across: number, dst: number, dstStride: number,
+    y0: number, y1: number, x0: number, x1: number, across: number, dst: number, dstStride: number, doubled: number,
   ): void;
   warpAffine(src: number, sw: number, sh: number, rowX: number, rowY: number, columnX: number, columnY: number, width: number, height: number, dst: number): void;
   normalizeImage(rgb: number, w: number, h: number, tables: number, withPlain: number, plain: number, withMirrored: number, mirrored: number): void;
@@ -179,14 +179,15 @@ export function tileExtremes(values: Float32Array, h: number, w: number, rows: S
 
 /**
  * Per `tile` x `tile` tile of the bilinear resize of the average of `planes` (one or two
- * `inH` x `inW` planes) by the taps `columns` and `rows` (row-major grid over the result), the
+ * `inH` x `inW` planes) by `resize`'s taps (row-major grid over the result), the
  * largest and smallest resized value into `high` and `low`; returns the largest magnitude of the
  * planes' values. Computed in plain float32 arithmetic, not ATen's exact roundings: within a few
  * float32 ulps of that magnitude, which callers add. Values must be finite.
  */
-export function resizedTileExtremes(planes: readonly Float32Array[], inH: number, inW: number, columns: AxisTaps, rows: AxisTaps, tile: number, high: Float64Array, low: Float64Array): number {
+export function resizedTileExtremes(planes: readonly Float32Array[], inH: number, inW: number, resize: RegionResize, tile: number, high: Float64Array, low: Float64Array): number {
   if (planes.length !== 1 && planes.length !== 2) throw new RangeError(`resizedTileExtremes: one or two planes, not ${planes.length}`);
   const k = kernels();
+  const { columns, rows } = resize;
   const [outH, outW] = [rows.index0.length, columns.index0.length];
   const n = inH * inW;
   const tiles = Math.ceil(outH / tile) * Math.ceil(outW / tile);
@@ -199,7 +200,7 @@ export function resizedTileExtremes(planes: readonly Float32Array[], inH: number
   const magnitude = k.averageMagnitude(a, planes.length > 1 ? b : 0, n, at);
   putTaps(buffer, columns, [ci0, ci1, cw0, cw1]);
   putTaps(buffer, rows, [ri0, ri1, rw0, rw1]);
-  k.resizedTileExtremes(at, inH, inW, outH, outW, tile, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, columnHigh, columnLow, highAt, lowAt);
+  k.resizedTileExtremes(at, inH, inW, outH, outW, tile, ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1, across, columnHigh, columnLow, highAt, lowAt, resize.doubledColumns ? 1 : 0);
   high.set(new Float64Array(buffer, highAt, tiles));
   low.set(new Float64Array(buffer, lowAt, tiles));
   return magnitude;
@@ -352,11 +353,12 @@ export interface PlaneStack {
   width: number;
 }
 
-/** One bilinear resize of a `RegionResizer`: its taps, and whether it is the identity (ATen copies then). */
+/** One bilinear resize of a `RegionResizer`: its taps, whether it is the identity (ATen copies then) or a doubling of the width (`PlaneResize`). */
 export interface RegionResize {
   columns: AxisTaps;
   rows: AxisTaps;
   identity: boolean;
+  doubledColumns: boolean;
 }
 
 /**
@@ -421,7 +423,7 @@ export class RegionResizer {
     }
     const [ci0, ci1, cw0, cw1, ri0, ri1, rw0, rw1] = this.taps[resize];
     const b = this.base;
-    k.resizeRegion(at, width, b + ci0, b + ci1, b + cw0, b + cw1, b + ri0, b + ri1, b + rw0, b + rw1, y0, y1, x0, x1, b + this.across, view.byteOffset, this.maxColumns);
+    k.resizeRegion(at, width, b + ci0, b + ci1, b + cw0, b + cw1, b + ri0, b + ri1, b + rw0, b + rw1, y0, y1, x0, x1, b + this.across, view.byteOffset, this.maxColumns, this.resizes[resize].doubledColumns ? 1 : 0);
     return view;
   }
 

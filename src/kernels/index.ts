@@ -253,13 +253,20 @@ export function averagePlanes(planes: readonly PlaneView[], height: number, widt
   const [sum, src, ...blocks] = reserve(k, [n * 4, n * 4, ...resizeSizes]);
   const staged = new Float32Array(k.memory.buffer, src, n);
   planes.forEach(({ data, offset, mirror, resize }, i) => {
+    // The first plane goes straight into the sum (resized, or copied when it is not mirrored).
+    const first = i === 0;
     if (resize && !resize.identity) {
-      runResize(k, blocks, data.subarray(offset), resize, src, mirror);
-      k.accumulatePlane(sum, src, height, width, 0, i === 0 ? 1 : 0);
+      runResize(k, blocks, data.subarray(offset), resize, first ? sum : src, mirror);
+      if (!first) k.accumulatePlane(sum, src, height, width, 0, 0);
       return;
     }
-    staged.set(data.subarray(offset, offset + n));
-    k.accumulatePlane(sum, src, height, width, mirror ? 1 : 0, i === 0 ? 1 : 0);
+    const plane = data.subarray(offset, offset + n);
+    if (first && !mirror) {
+      new Float32Array(k.memory.buffer, sum, n).set(plane);
+      return;
+    }
+    staged.set(plane);
+    k.accumulatePlane(sum, src, height, width, mirror ? 1 : 0, first ? 1 : 0);
   });
   k.dividePlane(sum, n, planes.length);
   out.set(new Float32Array(k.memory.buffer, sum, n), outOffset);

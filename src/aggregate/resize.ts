@@ -105,6 +105,7 @@ export class Resizer implements RegionResize, PlaneResize {
   readonly used: Uint8Array;
   /** Same size: ATen copies. */
   readonly identity: boolean;
+  /** Twice the width (`doublingTaps`): the kernels read the columns without the taps. */
   readonly doubledColumns: boolean;
 
   constructor(

@@ -39,6 +39,28 @@
 }
 
 /**
+ * Width-pass outputs `x` and `x + 1` of source row `row` into `to`, from their taps' values `a`
+ * and `b` and weights `w0` and `w1` in f64x2 lanes: stored at once when TwoSum finds both sums
+ * exact (rounding them once is then `fmaf`'s rounding), else the scalar way.
+ */
+// @ts-ignore: decorator
+@inline function widthPair(
+  a: v128, b: v128, w0: v128, w1: v128, row: usize, x: i32, columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize, to: usize,
+): void {
+  const c = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(b, w1)));
+  const p = f64x2.mul(a, w0);
+  const s = f64x2.add(p, c);
+  const v = f64x2.sub(s, p);
+  const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
+  if (!v128.any_true(f64x2.ne(err, f64x2.splat(0)))) {
+    v128.store64_lane(to, f32x4.demote_f64x2_zero(s), 0);
+    return;
+  }
+  widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to);
+  widthOutput(row, x + 1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to + 4);
+}
+
+/**
  * The width pass of source row `row`: output columns `[x0, x1)` into `out` (contiguous).
  * Taps: per output column `columnIndex0/1` (i32) and `columnWeight0/1` (f32). Two outputs at a
  * time in f64x2 lanes, as `heightRow`; a pair whose sums TwoSum finds inexact the scalar way.
@@ -47,7 +69,6 @@
 @inline function widthPass(
   row: usize, x0: i32, x1: i32, columnIndex0: usize, columnIndex1: usize, columnWeight0: usize, columnWeight1: usize, out: usize,
 ): void {
-  const zero = f64x2.splat(0);
   let x = x0;
   for (; x + 2 <= x1; x += 2) {
     const at = <usize>x << 2;
@@ -57,18 +78,7 @@
     b = f64x2.replace_lane(b, 1, <f64>load<f32>(row + (<usize>load<i32>(columnIndex1 + at + 4) << 2)));
     const w0 = f64x2.promote_low_f32x4(v128.load64_zero(columnWeight0 + at));
     const w1 = f64x2.promote_low_f32x4(v128.load64_zero(columnWeight1 + at));
-    const c = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(b, w1)));
-    const p = f64x2.mul(a, w0);
-    const s = f64x2.add(p, c);
-    const v = f64x2.sub(s, p);
-    const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
-    const to = out + (<usize>(x - x0) << 2);
-    if (!v128.any_true(f64x2.ne(err, zero))) {
-      v128.store64_lane(to, f32x4.demote_f64x2_zero(s), 0);
-      continue;
-    }
-    widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to);
-    widthOutput(row, x + 1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to + 4);
+    widthPair(a, b, w0, w1, row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>(x - x0) << 2));
   }
   for (; x < x1; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>(x - x0) << 2));
 }
@@ -95,18 +105,7 @@
     const left = row + (<usize>((x >> 1) - 1) << 2);
     const a = f64x2.promote_low_f32x4(v128.load64_zero(left));
     const b = f64x2.promote_low_f32x4(v128.load64_zero(left + 4));
-    const c = f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.mul(b, w1)));
-    const p = f64x2.mul(a, w0);
-    const s = f64x2.add(p, c);
-    const v = f64x2.sub(s, p);
-    const err = f64x2.add(f64x2.sub(p, f64x2.sub(s, v)), f64x2.sub(c, v));
-    const to = out + (<usize>(x - x0) << 2);
-    if (!v128.any_true(f64x2.ne(err, f64x2.splat(0)))) {
-      v128.store64_lane(to, f32x4.demote_f64x2_zero(s), 0);
-      continue;
-    }
-    widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to);
-    widthOutput(row, x + 1, columnIndex0, columnIndex1, columnWeight0, columnWeight1, to + 4);
+    widthPair(a, b, w0, w1, row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>(x - x0) << 2));
   }
   for (; x < x1; x++) widthOutput(row, x, columnIndex0, columnIndex1, columnWeight0, columnWeight1, out + (<usize>(x - x0) << 2));
 }

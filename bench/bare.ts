@@ -10,6 +10,8 @@ import { createNetwork, type NetworkOptions } from '../src/model/load.js';
 import type { Weights } from '../src/model/weights.js';
 import { TfjsNetwork } from '../src/backend/tfjs/network.js';
 import { BackendError, providerUnavailable, type ExecutionProvider } from '../src/backend/onnx/session.js';
+import { OnnxNetworkThread } from '../src/backend/onnx/thread.js';
+import { twinThreads } from '../src/backend/onnx/twin.js';
 
 export type Dims = readonly [number, number, number, number];
 
@@ -41,6 +43,38 @@ export async function onnxBareNetwork(model: Uint8Array, options: ort.InferenceS
       return session.outputNames.map((name) => ndarray(out[name].data as Float32Array, out[name].dims.map(Number)));
     },
     release: () => session.release(),
+  };
+}
+
+/** Two outputs lists, one per image. */
+type PairOutputs = [NdArray<Float32Array>[], NdArray<Float32Array>[]];
+
+/**
+ * The flip pair as `concurrentFlip` runs it: two sessions with half the threads each, one on
+ * this thread and one in a worker (`OnnxNetworkThread`), each image on its own, at the same time.
+ */
+export interface BareTwin {
+  /** Each session's threads. */
+  readonly threads: number;
+  runAtOnce(first: Float32Array, second: Float32Array, dims: Dims): Promise<PairOutputs>;
+  release(): Promise<void>;
+}
+
+export async function onnxBareTwin(model: Uint8Array, options: ort.InferenceSession.SessionOptions & { intraOpNumThreads: number }): Promise<BareTwin> {
+  const half = twinThreads(options.intraOpNumThreads);
+  const here = await onnxBareNetwork(model, { ...options, intraOpNumThreads: half });
+  const worker = await OnnxNetworkThread.create(model, { executionProviders: ['cpu'], intraOpNumThreads: half });
+  return {
+    threads: half,
+    async runAtOnce(first, second, dims) {
+      // The worker's run is sent off before this thread's blocks.
+      const there = worker.run(second, dims);
+      const outputs = await here.run(first, dims);
+      return [outputs, (await there) as NdArray<Float32Array>[]];
+    },
+    release: async () => {
+      await Promise.all([here.release(), worker.dispose()]);
+    },
   };
 }
 

@@ -35,7 +35,7 @@ import { quantizeForImages } from '../src/model/quantize.js';
 import { releaseNow, sessionConfig } from '../src/backend/onnx/session.js';
 import { physicalCores } from '../src/backend/onnx/cpu.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
-import { onnxBareNetwork, tfjsBareNetwork } from './bare.js';
+import { onnxBareNetwork, onnxBareTwin, tfjsBareNetwork } from './bare.js';
 import { plantedOutputs } from './planted.js';
 import { drawPoses } from '../src/render/overlay.js';
 import { PoseTracker } from '../src/tracking/tracker.js';
@@ -77,7 +77,10 @@ const warn = (note: string | undefined): void => {
  */
 function discard(result: unknown): void {
   if (!Array.isArray(result)) return;
-  for (const value of result) if (isOutput(value)) releaseNow(value.data.buffer);
+  for (const value of result) {
+    if (isOutput(value)) releaseNow(value.data.buffer);
+    else discard(value);
+  }
 }
 
 const isOutput = (value: unknown): value is NdArray<Float32Array> => (value as NdArray | undefined)?.data instanceof Float32Array;
@@ -208,6 +211,10 @@ async function main(): Promise<void> {
   const bare = opts.backend === 'tfjs'
     ? await tfjsBareNetwork(config, weights, { device: opts.device, tfjsBackend: opts.tfjsBackend })
     : await onnxBareNetwork(model, sessionOptions);
+  // The flip pair's two passes at once on two sessions, as the estimator runs them by default here (concurrentFlip).
+  const twin = opts.backend === 'onnxruntime' && opts.device === 'cpu' && sessionOptions.intraOpNumThreads! >= 2
+    ? await onnxBareTwin(model, { ...sessionOptions, intraOpNumThreads: sessionOptions.intraOpNumThreads! })
+    : undefined;
   const { source, image: photo, note: photoNote } = await photo640x480(COCO_SLICE);
   warn(photoNote);
   log(opts, `higher-pose bench: ${opts.preset}, random weights, device ${opts.device}, ${opts.repeat} runs (post-processing alone ${Math.max(opts.repeat, POSTPROCESS_RUNS)}, end to end ${Math.max(opts.repeat, END_TO_END_RUNS)}) after ${opts.warmup} warm-up (${Math.max(opts.warmup, WORKER_WARMUP)} with the post-processing worker), node ${process.version}, ${bare.description}`);
@@ -227,13 +234,14 @@ async function main(): Promise<void> {
     const batched = toFlipPairInput(scaled.resized);
     const one = [1, 3, h, w] as const;
     const single = await time(opts, () => bare.run(plain, one));
-    // The two ways of running the flip pair alternate, so that the machine's drift favours neither.
-    const [separate, batch] = await timeAlternately(opts, [
+    // The ways of running the flip pair alternate, so that the machine's drift favours none.
+    const [separate, batch, atOnce] = await timeAlternately(opts, [
       async () => {
         discard(await bare.run(plain, one));
         return bare.run(mirrored, one);
       },
       () => bare.run(batched, [2, 3, h, w]),
+      ...(twin ? [() => twin.runAtOnce(plain, mirrored, one)] : []),
     ]);
     const key = `${name.replace('x', '_')}`;
     log(opts, `${name} (network input ${w}x${h})`);
@@ -244,6 +252,11 @@ async function main(): Promise<void> {
     setTiming(figures, `network_flip_separate_ms_${key}`, separate);
     setTiming(figures, `network_flip_batched_ms_${key}`, batch);
     figures[`flip_batch_speedup_${key}`] = round(separate.min / batch.min, 3);
+    if (atOnce) {
+      log(opts, `  network, flip pair at once      ${show(atOnce)}   (two sessions of ${twin!.threads} thread${twin!.threads > 1 ? 's' : ''})`);
+      setTiming(figures, `network_flip_concurrent_ms_${key}`, atOnce);
+      figures[`flip_concurrent_speedup_${key}`] = round(Math.min(separate.min, batch.min) / atOnce.min, 3);
+    }
   }
 
   // Post-processing and end to end on the photo.
@@ -274,18 +287,25 @@ async function main(): Promise<void> {
   for (let i = 0; i < FLIP_PAIRS_TO_CHOOSE; i++) discard(await estimator.estimatePoses(photo));
   const flipBatch = estimator.flipPairBatched(w, h);
   if (flipBatch === undefined) throw new Error(`the estimator had not chosen how to run the flip pair after ${FLIP_PAIRS_TO_CHOOSE} estimates`);
-  const bareFlipMs = Number(flipBatch ? figures.network_flip_batched_ms_640_480 : figures.network_flip_separate_ms_640_480);
+  const { concurrentFlip } = estimator;
+  if (concurrentFlip && !twin) throw new Error('the estimator runs the flip pair at once on two sessions, which the bench did not time');
+  const estimatorWay = concurrentFlip ? 'concurrent' : flipBatch ? 'batched' : 'separate';
+  const bareFlipMs = Number(figures[`network_flip_${estimatorWay}_ms_640_480`]);
   // End to end, alternating with the bare network on the same input, so that the machine's
   // drift between the two measurements does not enter overhead_ratio.
   const pair = toFlipPairInput(scaled.resized);
   const half = pair.length / 2;
-  // The bare flip pair as the estimator runs it: one batch, or two runs on the halves.
-  const bareFlipPair = flipBatch
-    ? () => bare.run(pair, [2, 3, h, w])
-    : async () => {
-      discard(await bare.run(pair.subarray(0, half), [1, 3, h, w]));
-      return bare.run(pair.subarray(half), [1, 3, h, w]);
-    };
+  const [plainHalf, mirroredHalf] = [pair.subarray(0, half), pair.subarray(half)];
+  const one = [1, 3, h, w] as const;
+  // The bare flip pair as the estimator runs it: at once on two sessions, one batch, or two runs on the halves.
+  const bareFlipPair = concurrentFlip
+    ? () => twin!.runAtOnce(plainHalf, mirroredHalf, one)
+    : flipBatch
+      ? () => bare.run(pair, [2, 3, h, w])
+      : async () => {
+        discard(await bare.run(plainHalf, one));
+        return bare.run(mirroredHalf, one);
+      };
   const endToEndRuns = Math.max(opts.repeat, END_TO_END_RUNS);
   const [endToEnd, bareAlongside] = await timeAlternately({ ...opts, warmup: Math.max(opts.warmup, WORKER_WARMUP), repeat: endToEndRuns }, [
     () => estimator.estimatePoses(photo),
@@ -310,6 +330,7 @@ async function main(): Promise<void> {
   tracker.update(found);
   const tracking = await time(postprocessRuns(opts), () => tracker.update(found));
   await estimator.dispose();
+  await twin?.release();
   await bare.release();
 
   log(opts, `640x480 post-processing (${people} people grouped, ${(100 * computed).toFixed(0)}% of the full-resolution maps computed)`);
@@ -344,6 +365,8 @@ async function main(): Promise<void> {
   if (oneAtATime) figures.images_per_s_one_at_a_time = round(opts.batch / (oneAtATime.min / 1000), 3);
   figures.flip_batch_speedup = figures.flip_batch_speedup_640_480;
   figures.estimator_flip_batch = flipBatch;
+  figures.estimator_concurrent_flip = concurrentFlip;
+  if (figures.flip_concurrent_speedup_640_480 !== undefined) figures.flip_concurrent_speedup = figures.flip_concurrent_speedup_640_480;
   figures.postprocess_ratio = round(post.min / bareFlipMs, 3);
   log(opts, `640x480 post-processing of planted outputs shaped like a trained network's (${plantedPhases.people} people grouped, ${(100 * plantedPhases.computed).toFixed(0)}% of the full-resolution maps computed)`);
   log(opts, `  aggregation (network resolution, one thread) ${show(plantedPhases.aggregation)}`);
@@ -353,7 +376,7 @@ async function main(): Promise<void> {
   figures.planted_full_resolution_fraction = round(plantedPhases.computed, 3);
   setTiming(figures, 'planted_postprocess_ms', planted);
   figures.planted_postprocess_ratio = round(planted.min / bareFlipMs, 3);
-  setTiming(figures, 'network_flip_batched_ms_alongside', bareAlongside);
+  setTiming(figures, 'network_flip_ms_alongside', bareAlongside);
   figures.overhead_ratio = round(endToEnd.min / bareAlongside.min, 3);
   figures.peak_rss_mb = peakRssMb(opts, typeof photo === 'string' ? photo : 'generated');
   log(opts, `  peak RSS (${opts.preset} flip test, fresh process) ${figures.peak_rss_mb} MB`);

@@ -13,7 +13,7 @@ import { keypointDefinition, type KeypointDefinition } from './datasets.js';
 import { isDetached, isTensorLike, naming, pixelsToRgb, readImage, shownPath, tensorPixels } from './io/image.js';
 import { fewestHeatmapPositions, inputSizeProblem, testScaleInputs, toFlipPairInput, toNetworkInput, type ScaledInput } from './preprocess/index.js';
 import { Workspace } from './workspace.js';
-import { FlipPairChooser, flipBatchFits, type FlipPairRun } from './flip-pair.js';
+import { concurrentFlipFits, FlipPairChooser, flipBatchFits, type FlipPairRun } from './flip-pair.js';
 import { CallbackError } from './callback-error.js';
 import { frozen, isFlag, isPositiveInt, optionsProblem, shownValue } from './values.js';
 import { isAbortSignalLike, nodeSignal, shownAsSignal } from './abort-signal.js';
@@ -28,6 +28,7 @@ import type { TfjsBackendName } from './backend/tfjs/backend-name.js';
 import type { Precision } from './model/quantize.js';
 import type { Network } from './backend/network.js';
 import { BackendError, type ExecutionProvider } from './backend/onnx/session.js';
+import { physicalCores } from './backend/onnx/cpu.js';
 import { processVideo, type ProcessVideoOptions, type VideoRun } from './video/process.js';
 import type { EstimationOptions, ImageDataLike, ImageInput, OutputTensor, Person, PoseEstimator, TensorLike } from './types.js';
 
@@ -67,14 +68,23 @@ export interface EstimatorOptions extends ConfigChoice {
   /** Average with the mirrored image (the paper's test protocol). Default: the configuration's `TEST.FLIP_TEST`. */
   flipTest?: boolean | undefined;
   /**
-   * With flip test, run the plain and the mirrored input as one batch of two (`true`) or as
-   * two runs (`false`, half the activation memory): the same outputs, at speeds a few percent
-   * apart, either way round depending on the machine (`npm run bench` measures both; see README,
-   * Speed). Default: the faster, timed at each network input size up to 1024x1024 pixels (its first
+   * With flip test on one session (not `concurrentFlip`), run the plain and the mirrored input
+   * as one batch of two (`true`) or as two runs (`false`, half the activation memory): the same
+   * outputs, at speeds a few percent apart, either way round depending on the machine (`npm run
+   * bench` measures both; see README, Speed). Default: the faster, timed at each network input size up to 1024x1024 pixels (its first
    * eight pairs alternate between the two ways; `flipPairBatched` tells the choice); two runs for
    * larger ones (panoramas, scale 2), whose activations take gigabytes.
    */
   flipBatch?: boolean | undefined;
+  /**
+   * With flip test on ONNX Runtime on the CPU, run the plain and the mirrored input at the same
+   * time, each in a session of its own with half the `threads` (one of them in a worker thread):
+   * the same outputs, the pair ~10% sooner on the 2-core machines than either way of `flipBatch`
+   * (README, Speed), for ~200 MB more memory with W32 and both passes' activations at once (up to
+   * 4 million input pixels; larger inputs run one pass after the other on half the threads).
+   * Default: on the CPU with at least two threads, unless `flipBatch` is given.
+   */
+  concurrentFlip?: boolean | undefined;
   /** Test scales, e.g. `[2, 1, 0.5]`. Default: `TEST.SCALE_FACTOR` (`[1]`). */
   scales?: readonly number[] | undefined;
   /** Sub-pixel adjustment of joint positions. Default `TEST.ADJUST`. */
@@ -153,6 +163,8 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   readonly keypoints: KeypointDefinition;
   /** Images `estimatePoses([...])` and `processVideo` keep in flight (`EstimatorOptions.imagesInFlight`). */
   readonly imagesInFlight: number;
+  /** Whether the flip test's two passes run at the same time on two sessions (`EstimatorOptions.concurrentFlip`). */
+  readonly concurrentFlip: boolean;
   /** The most pixels of an image or video frame it takes (`EstimatorOptions.maxPixels`); undefined: sharp's default bound. */
   readonly maxPixels: number | undefined;
   /** The configuration in effect, test settings included (frozen: make another estimator to change it). */
@@ -171,7 +183,7 @@ export interface HigherHRNetEstimator extends PoseEstimator {
   /**
    * With flip test, whether the plain and mirrored inputs of a `width` x `height` network input
    * run as one batch (`EstimatorOptions.flipBatch`): undefined while the estimator is still
-   * timing both ways at that size.
+   * timing both ways at that size; false with `concurrentFlip` (two runs, at the same time).
    */
   flipPairBatched(width: number, height: number): boolean | undefined;
   /**
@@ -200,7 +212,7 @@ const named = (given: readonly string[], name: OptionNamer): string => given.map
 /** Every option `createEstimator` reads, for refusing the others (a misspelt `maxPose` would be ignored without a word). */
 const OPTION_NAMES: Record<keyof EstimatorOptions, true> = {
   preset: true, config: true, weights: true, backend: true, tfjsBackend: true, device: true, threads: true, precision: true,
-  calibrationImages: true, flipTest: true, flipBatch: true, scales: true, adjust: true, refine: true, detectionThreshold: true,
+  calibrationImages: true, flipTest: true, flipBatch: true, concurrentFlip: true, scales: true, adjust: true, refine: true, detectionThreshold: true,
   tagThreshold: true, maxPeople: true, inputSize: true, maxPoses: true, minPoseScore: true, exifOrientation: true, maxPixels: true,
   parallelPostprocessing: true, networkThread: true, imagesInFlight: true, onStageTimes: true,
 };
@@ -336,6 +348,11 @@ async function runScale(network: Network, input: ScaledInput, flip: boolean, run
   if (!flip) return { scale: input.scale, outputs: await network.run(toNetworkInput(input.resized, false, batch), dims, into('plain')) };
   toFlipPairInput(input.resized, batch);
   const [plain, mirrored] = [batch.subarray(0, size), batch.subarray(size)];
+  if ((network.concurrentRuns ?? 1) > 1 && concurrentFlipFits(input.width, input.height)) {
+    // Each pass on a session of its own, at the same time (concurrentFlip).
+    const [outputs, flipped] = await Promise.all([network.run(plain, dims, into('plain')), network.run(mirrored, dims, into('flipped'))]);
+    return { scale: input.scale, outputs, flipped };
+  }
   return runFlipPair(input.width, input.height, async (batched) => {
     if (!batched) {
       const outputs = await network.run(plain, dims, into('plain'));
@@ -430,8 +447,14 @@ export function checkEstimatorOptions(options: EstimatorOptions): { config: Read
   const test = testSettings(base, options);
   const dataset = { ...base.dataset, inputSize: test.inputSize, maxNumPeople: test.maxNumPeople };
   const config = frozen(structuredClone<ExperimentConfig>({ ...base, dataset, test }));
-  for (const flag of ['flipBatch', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
+  for (const flag of ['flipBatch', 'concurrentFlip', 'networkThread', 'parallelPostprocessing', 'exifOrientation'] as const) {
     check(options[flag] === undefined || isFlag(options[flag]), flag, 'true or false', options[flag]);
+  }
+  if (options.concurrentFlip === true && !test.flipTest) {
+    throw optionsError(['concurrentFlip', 'flipTest'], (name) => `${name('concurrentFlip')} runs the flip test's two passes at once: it needs ${name('flipTest')}`);
+  }
+  if (options.concurrentFlip === true && options.flipBatch !== undefined) {
+    throw optionsError(['concurrentFlip', 'flipBatch'], (name) => `${name('concurrentFlip')} runs the flip test's two passes at once, neither of ${name('flipBatch')}'s ways: give one of them`);
   }
   // Two when the network runs on a thread of its own.
   const imagesInFlight = options.imagesInFlight ?? ((options.networkThread ?? (options.device ?? 'cpu') !== 'cpu') ? 2 : 1);
@@ -442,6 +465,12 @@ export function checkEstimatorOptions(options: EstimatorOptions): { config: Read
   if (badSelection) check(false, badSelection.field, badSelection.allowed, selection[badSelection.field]);
   checkedNetworkOptions(options, options.weights);
   return { config, imagesInFlight, selection };
+}
+
+/** `concurrentFlip` where the caller left it out: with flip test, on ONNX Runtime on the CPU, with two threads or more, unless `flipBatch` was chosen. */
+function concurrentFlipByDefault(options: Omit<EstimatorOptions, 'weights'>, settings: TestSettings): boolean {
+  return settings.flipTest && options.flipBatch === undefined && (options.backend ?? 'onnxruntime') !== 'tfjs'
+    && (options.device ?? 'cpu') === 'cpu' && (options.threads ?? physicalCores()) >= 2;
 }
 
 /**
@@ -461,10 +490,11 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
   const { weights, ...options } = given;
   const settings = config.test;
   const keypoints = keypointDefinition(config.dataset.kind);
-  const network = await createNetwork(config, weights, options);
+  const network = await createNetwork(config, weights, { ...options, concurrentFlip: options.concurrentFlip ?? concurrentFlipByDefault(options, settings) });
   const postprocessing = (options.parallelPostprocessing ?? availableParallelism() > 1) ? new ParallelPostprocessing() : undefined;
+  const concurrent = (network.concurrentRuns ?? 1) > 1;
   // Unless the caller chose, each input size's flip pair runs the way found faster here.
-  const flipPairs = options.flipBatch === undefined ? new FlipPairChooser() : undefined;
+  const flipPairs = options.flipBatch === undefined && !concurrent ? new FlipPairChooser() : undefined;
   const runFlipPair = flipPairs ? flipPairs.run.bind(flipPairs) : fixedFlipPairs(options.flipBatch);
   // One workspace per estimate in flight, kept for the next ones (shared memory for the post-processing worker).
   const idle: Workspace[] = [];
@@ -559,10 +589,11 @@ export async function createEstimator(given: EstimatorOptions): Promise<HigherHR
   const estimator: HigherHRNetEstimator = {
     keypoints,
     imagesInFlight,
+    concurrentFlip: concurrent,
     maxPixels: options.maxPixels,
     config,
     estimatePoses,
-    flipPairBatched: (width, height) => (flipPairs ? flipPairs.chosen(width, height) : options.flipBatch),
+    flipPairBatched: (width, height) => (flipPairs ? flipPairs.chosen(width, height) : (options.flipBatch ?? false)),
     processVideo: (input, videoOptions = {}) => {
       // Refused here, before ffmpeg starts, rather than by the first frame's estimatePoses.
       if (calls.isDisposed) throw disposedError('processVideo');

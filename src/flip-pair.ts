@@ -18,6 +18,20 @@ export function flipBatchFits(width: number, height: number): boolean {
   return width * height <= FLIP_BATCH_MAX_PIXELS;
 }
 
+/**
+ * Largest network input whose flip pair runs at once on two sessions (`concurrentFlip`): above
+ * it, the passes run one after the other (on half the threads, ~1.8x slower), so that the largest
+ * inputs keep the memory of one pass (each million pixels ~0.55 GB; README, Speed). Higher than
+ * FLIP_BATCH_MAX_PIXELS, which only chooses between two ways of the same speed: scale 2 of a
+ * photo (1408x1024) and a 4096x512 panorama still run at once.
+ */
+const CONCURRENT_FLIP_MAX_PIXELS = 4 * 1024 * 1024;
+
+/** Whether a flip pair of a `width` x `height` network input runs at once with `concurrentFlip` (see CONCURRENT_FLIP_MAX_PIXELS). */
+export function concurrentFlipFits(width: number, height: number): boolean {
+  return width * height <= CONCURRENT_FLIP_MAX_PIXELS;
+}
+
 /** Pairs timed each way per input size, after a first one each way that is not (a new size's first run allocates). */
 const FLIP_PAIRS_TIMED = 3;
 

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createEstimator, type HigherHRNetEstimator } from '../src/estimator.js';
+import { createEstimator, type EstimatorOptions, type HigherHRNetEstimator } from '../src/estimator.js';
+import { physicalCores } from '../src/backend/onnx/cpu.js';
 import { ConfigError } from '../src/config/experiment.js';
 import { BackendError, providerUnavailable, type ExecutionProvider } from '../src/backend/onnx/session.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../src/paths.js';
@@ -102,6 +103,44 @@ describe('devices', () => {
     } finally {
       await network.dispose();
     }
+  });
+
+  it('concurrentFlip: the flip pair at once on two sessions gives the people of one session (one scale or two, networkThread too); the default on two threads or more', async () => {
+    const image = DEMO_IMAGE();
+    const estimates = async (options: Partial<EstimatorOptions>): Promise<{ concurrent: boolean; batched: boolean | undefined; people: Person[][] }> => {
+      const estimator = await createEstimator({ ...tiny, flipTest: true, ...options });
+      try {
+        // Twice: the second run with these dims writes into the workspace's buffers.
+        const people = [await estimator.estimatePoses(image), await estimator.estimatePoses(image)];
+        return { concurrent: estimator.concurrentFlip, batched: estimator.flipPairBatched(448, 256), people };
+      } finally {
+        await estimator.dispose();
+      }
+    };
+    for (const scales of [[1], [1, 0.5]]) {
+      const single = await estimates({ scales, concurrentFlip: false, flipBatch: true });
+      expect(single.people[0].length, `scales ${scales}`).to.be.greaterThan(0);
+      expect(single.concurrent).to.equal(false);
+      for (const networkThread of [false, true]) {
+        const twin = await estimates({ scales, concurrentFlip: true, networkThread });
+        expect(twin.concurrent).to.equal(true);
+        expect(twin.batched, 'two runs, at once').to.equal(false);
+        expect(twin.people, `scales ${scales}, networkThread ${networkThread}`).to.deep.equal(single.people);
+      }
+    }
+    const defaults = await Promise.all([{}, { threads: 1 }, { threads: 2 }, { flipBatch: false }, { flipTest: false }].map(async (options) => (await estimates(options)).concurrent));
+    expect(defaults).to.deep.equal([physicalCores() >= 2, false, true, false, false]);
+  });
+
+  it('BAD CALL - concurrentFlip without the flip test, beside flipBatch, off the CPU or on TensorFlow.js is refused by name', async () => {
+    await expectRejection(createEstimator({ ...tiny, flipTest: false, concurrentFlip: true }), ConfigError, /^concurrentFlip runs the flip test's two passes at once: it needs flipTest$/);
+    await expectRejection(createEstimator({ ...tiny, flipBatch: false, concurrentFlip: true }), ConfigError, /^concurrentFlip runs the flip test's two passes at once, neither of flipBatch's ways: give one of them$/);
+    await expectRejection(createEstimator({ ...tiny, device: 'webgpu', concurrentFlip: true }), ConfigError, /^concurrentFlip shares the CPU's threads between two sessions: leave it out with device 'webgpu'$/);
+    await expectRejection(createEstimator({ ...tiny, backend: 'tfjs', concurrentFlip: true }), ConfigError, /^concurrentFlip sets how ONNX Runtime runs: leave it out with backend 'tfjs'/);
+    await expectRejection(createEstimator({ ...tiny, concurrentFlip: 'yes' as unknown as boolean }), ConfigError, /^Invalid concurrentFlip: "yes"\. Must be true or false/);
+    await expectRejection(createOnnxNetwork(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT(), { concurrentFlip: 1 as unknown as boolean }), ConfigError, /^createOnnxNetwork: concurrentFlip must be true or false, got 1$/);
+    await expectRejection(createOnnxNetwork(presetConfig('tiny_coco'), TINY_COCO_CHECKPOINT(), { concurrentFlip: true, executionProviders: ['webgpu'] }), ConfigError,
+      /^createOnnxNetwork: concurrentFlip shares the CPU's threads between two sessions: it runs on executionProviders \['cpu'\] only, got \["webgpu"\]$/);
   });
 
   it("device 'webgpu': the CPU's people where a GPU is found, else a BackendError saying what is missing", async () => {

@@ -268,7 +268,8 @@ describe('fast paths equal the direct formulas', () => {
     const image: RgbImage = { data: Uint8Array.from(noise(200 * 150 * 3, 8, 0, 255), Math.floor), width: 200, height: 150 };
     // Its network input at 128: 128 high, 192 wide (the width rounded up to the heatmaps' multiple).
     const [width, height] = [192, 128];
-    const estimator = await createEstimator({ preset: 'tiny_coco', weights, flipTest: true, inputSize: 128 });
+    // One session (concurrentFlip, the default on two cores, runs the pair at once on two).
+    const estimator = await createEstimator({ preset: 'tiny_coco', weights, flipTest: true, inputSize: 128, concurrentFlip: false });
     try {
       const first = await estimator.estimatePoses(image);
       expect(first.length).to.be.greaterThan(0);
@@ -317,6 +318,45 @@ describe('fast paths equal the direct formulas', () => {
       }
     } finally {
       await network.dispose();
+    }
+  });
+
+  it('a network of two sessions (concurrentFlip) runs the flip pair at once, with the people of one session, up to 4 million input pixels; one pass after the other above', async () => {
+    const config = { ...presetConfig('tiny_coco') };
+    config.test = { ...config.test, flipTest: true, inputSize: 128 };
+    config.dataset = { ...config.dataset, inputSize: 128 };
+    const weights = randomWeights(buildNetworkGraph(config.model), 6);
+    const [twin, single] = await Promise.all([true, false].map((concurrentFlip) => createNetwork(config, weights, { concurrentFlip })));
+    expect([twin.concurrentRuns, single.concurrentRuns]).to.deep.equal([2, undefined]);
+    let running = 0;
+    let mostAtOnce = 0;
+    const recording = Object.assign(Object.create(twin) as typeof twin, {
+      run: async (...args: Parameters<typeof twin.run>) => {
+        mostAtOnce = Math.max(mostAtOnce, ++running);
+        try {
+          return await twin.run(...args);
+        } finally {
+          running--;
+        }
+      },
+    });
+    const keypoints = keypointDefinition(config.dataset.kind);
+    try {
+      // A photo (160x128 input) and a strip (32832x128 input: 4.2 MP).
+      for (const [width, height, atOnce] of [[200, 160, 2], [32800, 128, 1]] as const) {
+        const image: RgbImage = { data: Uint8Array.from(noise(width * height * 3, 13, 0, 255), Math.floor), width, height };
+        const prepared = testScaleInputs(image, 128, [1]);
+        mostAtOnce = 0;
+        const concurrent = await inferAndDecode(recording, prepared.inputs, prepared.baseSize, config.test, keypoints);
+        expect(mostAtOnce, `${width}x${height}: runs at once`).to.equal(atOnce);
+        // The strip's people (its maps take seconds to decode) come out of the two runs that single sessions give already.
+        if (atOnce === 1) continue;
+        const alone = await inferAndDecode(single, prepared.inputs, prepared.baseSize, config.test, keypoints);
+        expect(alone.people.length, `${width}x${height}`).to.be.greaterThan(0);
+        expect(concurrent.people).to.deep.equal(alone.people);
+      }
+    } finally {
+      await Promise.all([twin.dispose(), single.dispose()]);
     }
   });
 

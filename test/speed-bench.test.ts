@@ -50,6 +50,11 @@ describe('npm run bench', function () {
     expect(figures).to.include({ backend: 'onnxruntime', preset: 'tiny_coco' });
     expect(figures.runtime).to.match(/^onnxruntime-node /);
     expectPositive(figures, [...RATIOS, ...TIMES, 'network_threads', 'low_precision_speedup', 'low_precision_keypoint_agreement']);
+    // Two threads or more: the estimator runs the flip pair at once on two sessions, and the bench times that too.
+    if (Number(figures.network_threads) >= 2) {
+      expect(figures.estimator_concurrent_flip).to.equal(true);
+      expectPositive(figures, ['network_flip_concurrent_ms_640_480', 'flip_concurrent_speedup', 'network_flip_ms_alongside']);
+    }
     expect(undocumented(figures), 'keys docs/speed.md does not list').to.deep.equal([]);
   });
 

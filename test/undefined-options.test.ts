@@ -24,7 +24,7 @@ type Unset<T> = Record<keyof T, undefined>;
 
 const ESTIMATOR_UNSET: Unset<Omit<EstimatorOptions, 'weights'>> = {
   preset: undefined, config: undefined, backend: undefined, tfjsBackend: undefined, device: undefined, threads: undefined,
-  precision: undefined, calibrationImages: undefined, flipTest: undefined, flipBatch: undefined, scales: undefined,
+  precision: undefined, calibrationImages: undefined, flipTest: undefined, flipBatch: undefined, concurrentFlip: undefined, scales: undefined,
   adjust: undefined, refine: undefined, detectionThreshold: undefined, tagThreshold: undefined, maxPeople: undefined,
   inputSize: undefined, maxPoses: undefined, minPoseScore: undefined, exifOrientation: undefined, maxPixels: undefined,
   parallelPostprocessing: undefined, networkThread: undefined, imagesInFlight: undefined, onStageTimes: undefined,

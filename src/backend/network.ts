@@ -18,6 +18,8 @@ export interface Network {
    * network output (1/4 resolution first, then one per deconvolution stage), in `into` when given.
    */
   run(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]>;
+  /** How many runs it computes at the same time (`OnnxTwinNetwork`: two); others run one after another. */
+  readonly concurrentRuns?: number;
   dispose(): Promise<void>;
 }
 

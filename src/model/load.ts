@@ -15,6 +15,7 @@ import { looksLikeOnnx, notOnnxModel } from '../checkpoint/pth.js';
 import { compileToOnnx } from '../backend/onnx/compile.js';
 import { BackendError, EXECUTION_PROVIDERS, OnnxNetwork, type ExecutionProvider, type OnnxSessionOptions } from '../backend/onnx/session.js';
 import { OnnxNetworkThread } from '../backend/onnx/thread.js';
+import { OnnxTwinNetwork } from '../backend/onnx/twin.js';
 import { isOnnxModelBytes, isQuantizedModel } from '../backend/onnx/quantize.js';
 import { BROWSER_BACKENDS_NOTE, TFJS_BACKENDS, type TfjsBackendName } from '../backend/tfjs/backend-name.js';
 import type { Network } from '../backend/network.js';
@@ -324,7 +325,10 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: Weight
   assertWeightsArgument(weights);
   checkOnnxNetworkOptions(options);
   const int8 = checkedPrecision(options.precision) === 'int8';
-  const open = (model: Uint8Array | string, name?: string) => (options.networkThread ? OnnxNetworkThread.create(model, options, name) : OnnxNetwork.create(model, options, name));
+  const open = (model: Uint8Array | string, name?: string): Promise<OnnxNetwork | OnnxNetworkThread | OnnxTwinNetwork> => {
+    if (options.concurrentFlip) return OnnxTwinNetwork.create(model, options, name, options.networkThread ?? false);
+    return options.networkThread ? OnnxNetworkThread.create(model, options, name) : OnnxNetwork.create(model, options, name);
+  };
   if (isOnnxWeights(weights)) {
     const label = weightsLabel(weights);
     if (typeof weights === 'string') checkOnnxPath(weights);
@@ -352,11 +356,12 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: Weight
   return open(int8 ? await int8Model(config, weights, options) : compileModel(config, weights));
 }
 
-type OnnxNetworkOptions = OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean | undefined };
+type OnnxNetworkOptions = OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean | undefined; concurrentFlip?: boolean | undefined };
 
 /** Every option `createOnnxNetwork` reads, for refusing the others (a misspelt one would be ignored without a word). */
 const ONNX_NETWORK_OPTION_NAMES: Record<keyof OnnxNetworkOptions, true> = {
   executionProviders: true, intraOpNumThreads: true, graphOptimizationLevel: true, precision: true, calibrationImages: true, exifOrientation: true, networkThread: true,
+  concurrentFlip: true,
 };
 
 const GRAPH_OPTIMIZATION_LEVELS: readonly NonNullable<OnnxSessionOptions['graphOptimizationLevel']>[] = ['disabled', 'basic', 'extended', 'all'];
@@ -384,9 +389,10 @@ function checkOnnxNetworkOptions(options: OnnxNetworkOptions): void {
     bad(`graphOptimizationLevel must be one of [${GRAPH_OPTIMIZATION_LEVELS.join(', ')}], got ${shownValue(graphOptimizationLevel)}`);
   }
   if (calibrationImages !== undefined && !Array.isArray(calibrationImages)) bad(`calibrationImages must be a list of images (paths, encoded bytes or pixels), got ${typeName(calibrationImages)}`);
-  for (const flag of ['exifOrientation', 'networkThread'] as const) {
+  for (const flag of ['exifOrientation', 'networkThread', 'concurrentFlip'] as const) {
     if (options[flag] !== undefined && !isFlag(options[flag])) bad(`${flag} must be true or false, got ${shownValue(options[flag])}`);
   }
+  if (options.concurrentFlip === true && executionProviders?.some((provider) => provider !== 'cpu')) bad(`concurrentFlip shares the CPU's threads between two sessions: it runs on executionProviders ['cpu'] only, got ${shownValue(executionProviders)}`);
 }
 
 /** Throws a ConfigError listing `allowed` unless `value` is one of them (`hint` ends the message). */
@@ -418,7 +424,13 @@ export interface NetworkOptions extends PrecisionOptions {
    * is free while the network runs. Default: when `device` is not the CPU.
    */
   networkThread?: boolean | undefined;
-  /** ONNX Runtime threads per operator. */
+  /**
+   * Two ONNX Runtime sessions with half the `threads` each, one in a worker thread
+   * (`OnnxTwinNetwork`): two runs started together compute at the same time (the flip test's
+   * plain and mirrored passes; a single run gets half the threads). CPU only. Default false.
+   */
+  concurrentFlip?: boolean | undefined;
+  /** ONNX Runtime threads per operator (shared between the two sessions of `concurrentFlip`). */
   threads?: number | undefined;
   /** Restrict TensorFlow.js to one of its backends. */
   tfjsBackend?: TfjsBackendName | undefined;
@@ -481,11 +493,16 @@ export function checkedNetworkOptions(options: NetworkOptions, weights?: Weights
     throw new ConfigError(`Invalid threads: ${shownValue(threads)}. Must be ${allowed}`, { fault: valueFault('threads', allowed) });
   }
   // TensorFlow.js would ignore them without a word.
-  const onnxOnly = [threads !== undefined && 'threads', options.networkThread === true && 'networkThread'].filter((name): name is 'threads' | 'networkThread' => name !== false);
+  const onnxOnly = [threads !== undefined && 'threads', options.networkThread === true && 'networkThread', options.concurrentFlip === true && 'concurrentFlip']
+    .filter((name): name is 'threads' | 'networkThread' | 'concurrentFlip' => name !== false);
   if (backend === 'tfjs' && onnxOnly.length > 0) {
     const [verb, pronoun] = onnxOnly.length === 1 ? ['sets', 'it'] : ['set', 'them'];
     throw optionsError([...onnxOnly, 'backend'], (name) => `${onnxOnly.map((option) => name(option)).join(' and ')} ${verb} how ONNX Runtime runs: `
       + `leave ${pronoun} out with ${name('backend', 'tfjs')}, or use ${name('backend', 'onnxruntime')} or ${name('backend', 'auto')}`);
+  }
+  if (options.concurrentFlip === true && options.device !== undefined && options.device !== 'cpu') {
+    const { device } = options;
+    throw optionsError(['concurrentFlip', 'device'], (name) => `${name('concurrentFlip')} shares the CPU's threads between two sessions: leave it out with ${name('device', device)}`);
   }
   const int8 = checkedPrecision(options.precision) === 'int8';
   const { calibrationImages } = options;
@@ -519,6 +536,7 @@ export async function createNetwork(given: ExperimentConfig, weights: WeightsSou
   const onnx = () => createOnnxNetwork(config, weights, {
     executionProviders: [options.device ?? 'cpu'],
     networkThread: options.networkThread ?? (options.device ?? 'cpu') !== 'cpu',
+    concurrentFlip: options.concurrentFlip,
     intraOpNumThreads: options.threads,
     precision: options.precision,
     calibrationImages: options.calibrationImages,

@@ -325,8 +325,9 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: Weight
   assertWeightsArgument(weights);
   checkOnnxNetworkOptions(options);
   const int8 = checkedPrecision(options.precision) === 'int8';
-  const open = (model: Uint8Array | string, name?: string): Promise<OnnxNetwork | OnnxNetworkThread | OnnxTwinNetwork> => {
-    if (options.concurrentFlip) return OnnxTwinNetwork.create(model, options, name, options.networkThread ?? false);
+  // ownBytes: bytes compiled here, not the caller's.
+  const open = (model: Uint8Array | string, name?: string, ownBytes = false): Promise<OnnxNetwork | OnnxNetworkThread | OnnxTwinNetwork> => {
+    if (options.concurrentFlip) return OnnxTwinNetwork.create(model, options, name, options.networkThread ?? false, ownBytes);
     return options.networkThread ? OnnxNetworkThread.create(model, options, name) : OnnxNetwork.create(model, options, name);
   };
   if (isOnnxWeights(weights)) {
@@ -353,7 +354,7 @@ export async function createOnnxNetwork(given: ExperimentConfig, weights: Weight
     }
     return network;
   }
-  return open(int8 ? await int8Model(config, weights, options) : compileModel(config, weights));
+  return open(int8 ? await int8Model(config, weights, options) : compileModel(config, weights), undefined, true);
 }
 
 type OnnxNetworkOptions = OnnxSessionOptions & PrecisionOptions & { networkThread?: boolean | undefined; concurrentFlip?: boolean | undefined };

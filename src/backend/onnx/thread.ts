@@ -38,8 +38,12 @@ export class OnnxNetworkThread implements Network {
     readonly declaredChannels: readonly (number | undefined)[],
   ) {}
 
-  /** Creates a session in a new thread from ONNX model bytes or a `.onnx` file path (messages call it `name`, as `OnnxNetwork.create`'s). */
-  static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}, name?: string): Promise<OnnxNetworkThread> {
+  /**
+   * Creates a session in a new thread from ONNX model bytes or a `.onnx` file path (messages call
+   * it `name`, as `OnnxNetwork.create`'s). `moveBytes`: the bytes' buffer is moved to the thread
+   * (detached here) instead of copied.
+   */
+  static async create(model: Uint8Array | string, options: OnnxSessionOptions = {}, name?: string, moveBytes = false): Promise<OnnxNetworkThread> {
     const thread = new WorkerRequests<NetworkJob, NetworkReply>(
       startModuleWorker('thread-worker', import.meta.url),
       (error) => (error.name === 'BackendError' ? new BackendError(error.message) : new Error(error.message)),
@@ -47,7 +51,8 @@ export class OnnxNetworkThread implements Network {
       (what) => new BackendError(`network thread ${what}; this network cannot run again, create another one`),
     );
     try {
-      const { outputNames, declaredChannels } = (await thread.request({ kind: 'create', model, options, name })) as { outputNames: string[]; declaredChannels: (number | undefined)[] };
+      const moved = moveBytes && typeof model !== 'string' ? [model.buffer as ArrayBuffer] : [];
+      const { outputNames, declaredChannels } = (await thread.request({ kind: 'create', model, options, name }, moved)) as { outputNames: string[]; declaredChannels: (number | undefined)[] };
       return new OnnxNetworkThread(thread, outputNames, declaredChannels);
     } catch (error) {
       await thread.worker.terminate();

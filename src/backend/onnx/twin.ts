@@ -39,19 +39,22 @@ export class OnnxTwinNetwork implements Network {
   /**
    * Two sessions of `given` (bytes or a `.onnx` path), with half of `options.intraOpNumThreads`
    * each: the first in a worker, the second on this thread unless `bothOnThreads`. The worker is
-   * the first member so that its run is sent off before this thread's blocks.
+   * the first member so that its run is sent off before this thread's blocks. `ownBytes`: bytes
+   * the caller gives away, moved to the worker once the other session has read them.
    */
-  static async create(given: Uint8Array | string, options: OnnxSessionOptions, name: string | undefined, bothOnThreads: boolean): Promise<OnnxTwinNetwork> {
+  static async create(given: Uint8Array | string, options: OnnxSessionOptions, name: string | undefined, bothOnThreads: boolean, ownBytes = false): Promise<OnnxTwinNetwork> {
     const half = { ...options, intraOpNumThreads: twinThreads(options.intraOpNumThreads) };
     // A pipe gives its bytes once: read here, for both (a regular file keeps its path, beside which ONNX Runtime finds external data).
-    const model = typeof given === 'string' && !(await stat(given)).isFile() ? await readFile(given) : given;
-    const [worker, other] = await Promise.allSettled([
-      OnnxNetworkThread.create(model, half, name),
-      bothOnThreads ? OnnxNetworkThread.create(model, half, name) : OnnxNetwork.create(model, half, name),
-    ]);
-    if (worker.status === 'fulfilled' && other.status === 'fulfilled') return new OnnxTwinNetwork([worker.value, other.value]);
-    await Promise.all([worker, other].map((made) => (made.status === 'fulfilled' ? made.value.dispose() : undefined)));
-    throw [worker, other].map((made) => (made.status === 'rejected' ? (made.reason as unknown) : undefined)).find((reason) => reason !== undefined);
+    const piped = typeof given === 'string' && !(await stat(given)).isFile();
+    const model = piped ? await readFile(given) : given;
+    // One after the other: two sessions reading a model at once hold two copies of it and of what parsing it takes (W32: peak RSS up to ~300 MB higher).
+    const other = bothOnThreads ? await OnnxNetworkThread.create(model, half, name) : await OnnxNetwork.create(model, half, name);
+    try {
+      return new OnnxTwinNetwork([await OnnxNetworkThread.create(model, half, name, piped || ownBytes), other]);
+    } catch (error) {
+      await other.dispose();
+      throw error;
+    }
   }
 
   async run(input: Float32Array, dims: readonly [number, number, number, number], into?: OutputBuffers): Promise<OutputTensor[]> {

@@ -35,6 +35,7 @@ import { quantizeForImages } from '../src/model/quantize.js';
 import { releaseNow, sessionConfig } from '../src/backend/onnx/session.js';
 import { physicalCores } from '../src/backend/onnx/cpu.js';
 import { heatmapError, keypointAgreement } from './fidelity.js';
+import { peakRssKb } from './peak-rss.js';
 import { onnxBareNetwork, onnxBareTwin, tfjsBareNetwork } from './bare.js';
 import { plantedOutputs } from './planted.js';
 import { drawPoses } from '../src/render/overlay.js';
@@ -145,7 +146,7 @@ async function measureRss(opts: BenchOptions, image: string): Promise<void> {
   const estimator = await createEstimator(estimatorOptions(opts, randomWeights(buildNetworkGraph(config.model))));
   await estimator.estimatePoses(image === 'generated' ? syntheticImage(640, 480) : image);
   await estimator.dispose();
-  console.log(round(process.resourceUsage().maxRSS / 1024));
+  console.log(round(peakRssKb() / 1024));
 }
 
 /**

@@ -10,6 +10,7 @@ import { calibrationInputs } from '../../src/model/quantize.js';
 import { observeActivationRanges } from '../../src/backend/onnx/calibrate.js';
 import { OnnxNetwork } from '../../src/backend/onnx/session.js';
 import { DEMO_IMAGE, TINY_COCO_CHECKPOINT } from '../../src/paths.js';
+import { peakRssKb } from '../../bench/peak-rss.js';
 
 const config = presetConfig('tiny_coco');
 const model = compileModel(config, TINY_COCO_CHECKPOINT());
@@ -24,4 +25,4 @@ if (process.argv[2] === 'calibrate') {
   for await (const input of inputs()) await network.run(input.data, input.dims);
   await network.dispose();
 }
-console.log(Math.round((process.resourceUsage().maxRSS * 1024 - start) / 1e6));
+console.log(Math.round((peakRssKb() * 1024 - start) / 1e6));

@@ -80,7 +80,7 @@ export interface EstimatorOptions extends ConfigChoice {
    * With flip test on ONNX Runtime on the CPU, run the plain and the mirrored input at the same
    * time, each in a session of its own with half the `threads` (one of them in a worker thread):
    * the same outputs, the pair ~10% sooner on the 2-core machines than either way of `flipBatch`
-   * (README, Speed), for ~200 MB more memory with W32 and both passes' activations at once (up to
+   * (README, Speed), for ~350 MB more memory with W32 and both passes' activations at once (up to
    * 4 million input pixels; larger inputs run one pass after the other on half the threads).
    * Default: on the CPU with at least two threads, unless `flipBatch` is given.
    */

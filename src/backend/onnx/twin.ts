@@ -3,7 +3,7 @@
  * same time: the flip test's plain and mirrored passes (`EstimatorOptions.concurrentFlip`).
  * On a CPU, one session's threads share every operator, and the many small ones of HRNet's low
  * resolution branches keep them waiting on each other; two passes side by side, a thread each,
- * waste none of that (on the 2-core machines the flip pair took 9-11% less: README, Speed).
+ * waste none of that (on the 2-core machines the flip pair took 3-12% less: README, Speed).
  * onnxruntime-node holds its calling thread for a whole run, so at least one session lives in a
  * worker (`OnnxNetworkThread`).
  */

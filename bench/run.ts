@@ -203,18 +203,18 @@ async function main(): Promise<void> {
   const weights = randomWeights(buildNetworkGraph(config.model));
   const model = compileModel(config, weights);
   // The estimator's session configuration: the bare network is the one estimatePoses runs.
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
+  const sessionOptions = {
     executionProviders: [opts.device],
     graphOptimizationLevel: 'all',
     ...sessionConfig(),
     intraOpNumThreads: opts.threads ?? physicalCores(),
-  };
+  } satisfies ort.InferenceSession.SessionOptions;
   const bare = opts.backend === 'tfjs'
     ? await tfjsBareNetwork(config, weights, { device: opts.device, tfjsBackend: opts.tfjsBackend })
     : await onnxBareNetwork(model, sessionOptions);
   // The flip pair's two passes at once on two sessions, as the estimator runs them by default here (concurrentFlip).
-  const twin = opts.backend === 'onnxruntime' && opts.device === 'cpu' && sessionOptions.intraOpNumThreads! >= 2
-    ? await onnxBareTwin(model, { ...sessionOptions, intraOpNumThreads: sessionOptions.intraOpNumThreads! })
+  const twin = opts.backend === 'onnxruntime' && opts.device === 'cpu' && sessionOptions.intraOpNumThreads >= 2
+    ? await onnxBareTwin(model, sessionOptions)
     : undefined;
   const { source, image: photo, note: photoNote } = await photo640x480(COCO_SLICE);
   warn(photoNote);
@@ -253,8 +253,8 @@ async function main(): Promise<void> {
     setTiming(figures, `network_flip_separate_ms_${key}`, separate);
     setTiming(figures, `network_flip_batched_ms_${key}`, batch);
     figures[`flip_batch_speedup_${key}`] = round(separate.min / batch.min, 3);
-    if (atOnce) {
-      log(opts, `  network, flip pair at once      ${show(atOnce)}   (two sessions of ${twin!.threads} thread${twin!.threads > 1 ? 's' : ''})`);
+    if (twin && atOnce) {
+      log(opts, `  network, flip pair at once      ${show(atOnce)}   (two sessions of ${twin.threads} thread${twin.threads > 1 ? 's' : ''})`);
       setTiming(figures, `network_flip_concurrent_ms_${key}`, atOnce);
       figures[`flip_concurrent_speedup_${key}`] = round(Math.min(separate.min, batch.min) / atOnce.min, 3);
     }

@@ -71,9 +71,10 @@ export interface EstimatorOptions extends ConfigChoice {
    * With flip test on one session (not `concurrentFlip`), run the plain and the mirrored input
    * as one batch of two (`true`) or as two runs (`false`, half the activation memory): the same
    * outputs, at speeds a few percent apart, either way round depending on the machine (`npm run
-   * bench` measures both; see README, Speed). Default: the faster, timed at each network input size up to 1024x1024 pixels (its first
-   * eight pairs alternate between the two ways; `flipPairBatched` tells the choice); two runs for
-   * larger ones (panoramas, scale 2), whose activations take gigabytes.
+   * bench` measures both; see README, Speed). Default: the faster, timed at each network input
+   * size up to 1024x1024 pixels (its first eight pairs alternate between the two ways;
+   * `flipPairBatched` tells the choice); two runs for larger ones (panoramas, scale 2), whose
+   * activations take gigabytes.
    */
   flipBatch?: boolean | undefined;
   /**

@@ -393,7 +393,9 @@ function checkOnnxNetworkOptions(options: OnnxNetworkOptions): void {
   for (const flag of ['exifOrientation', 'networkThread', 'concurrentFlip'] as const) {
     if (options[flag] !== undefined && !isFlag(options[flag])) bad(`${flag} must be true or false, got ${shownValue(options[flag])}`);
   }
-  if (options.concurrentFlip === true && executionProviders?.some((provider) => provider !== 'cpu')) bad(`concurrentFlip shares the CPU's threads between two sessions: it runs on executionProviders ['cpu'] only, got ${shownValue(executionProviders)}`);
+  if (options.concurrentFlip === true && executionProviders?.some((provider) => provider !== 'cpu')) {
+    bad(`concurrentFlip shares the CPU's threads between two sessions: it runs on executionProviders ['cpu'] only, got ${shownValue(executionProviders)}`);
+  }
 }
 
 /** Throws a ConfigError listing `allowed` unless `value` is one of them (`hint` ends the message). */
